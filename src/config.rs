@@ -1,0 +1,542 @@
+//! Run configurations for the Grokking lab, their validation and the built-in presets.
+//!
+//! Every config is plain data (serde, TOML on disk). `validate()` returns every problem at once, each
+//! naming the field and the allowed range, so a bad file or a bad panel value is refused clearly.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The arithmetic operation mod p.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// a + b mod p
+    #[serde(rename = "+")]
+    Add,
+    /// a - b mod p
+    #[serde(rename = "-")]
+    Sub,
+    /// a * b mod p
+    #[serde(rename = "*")]
+    Mul,
+    /// a * b^(p-2) mod p, b != 0
+    #[serde(rename = "/")]
+    Div,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 4] = [Operation::Add, Operation::Sub, Operation::Mul, Operation::Div];
+
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Operation::Add => "+",
+            Operation::Sub => "-",
+            Operation::Mul => "*",
+            Operation::Div => "/",
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.symbol())
+    }
+}
+
+/// Hidden-layer non-linearity of the MLP.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    /// max(0, x)
+    Relu,
+    /// x^2 (Gromov 2023)
+    Square,
+}
+
+impl fmt::Display for Activation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Activation::Relu => "ReLU",
+            Activation::Square => "x²",
+        })
+    }
+}
+
+/// How the MLP joins the embeddings of a and b.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Combine {
+    /// [e_a, e_b]: the hidden layer sees 2 * embed_dim inputs
+    Concat,
+    /// e_a + e_b
+    Sum,
+}
+
+impl fmt::Display for Combine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Combine::Concat => "concat",
+            Combine::Sum => "sum",
+        })
+    }
+}
+
+/// The cheap teaching model: embeddings of a and b, one hidden layer, linear read-out to p classes.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MlpConfig {
+    pub embed_dim: usize,
+    pub hidden: usize,
+    pub activation: Activation,
+    pub combine: Combine,
+    /// Multiplies every parameter after the default initialisation.
+    #[serde(default = "one")]
+    pub init_scale: f64,
+}
+
+/// The paper's pre-norm decoder-only transformer (RMSNorm, rotary, SwiGLU).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TransformerConfig {
+    pub d_model: usize,
+    pub depth: usize,
+    pub heads: usize,
+    /// Dropout on the SwiGLU hidden layer (training mode only).
+    pub dropout: f64,
+    /// Multiplies every parameter after the default initialisation.
+    #[serde(default = "one")]
+    pub init_scale: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Which model a run trains.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ModelConfig {
+    /// See [`MlpConfig`].
+    Mlp(MlpConfig),
+    /// See [`TransformerConfig`].
+    Transformer(TransformerConfig),
+}
+
+impl ModelConfig {
+    /// Number of trainable parameters for a task with prime `p` (closed form, checked against the models).
+    pub fn param_count(&self, p: usize) -> u64 {
+        match self {
+            ModelConfig::Mlp(m) => {
+                let (e, h) = (m.embed_dim as u64, m.hidden as u64);
+                let p = p as u64;
+                let inputs = match m.combine {
+                    Combine::Concat => 2 * e,
+                    Combine::Sum => e,
+                };
+                // embedding p x e, W1 inputs x h + b1, W2 h x p + b2
+                p * e + inputs * h + h + h * p + p
+            }
+            ModelConfig::Transformer(t) => {
+                let (d, depth, v) = (t.d_model as u64, t.depth as u64, p as u64 + 2);
+                // the spec's closed form: 2(p+2)d + d + depth(16 d^2 + 2d)
+                2 * v * d + d + depth * (16 * d * d + 2 * d)
+            }
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            ModelConfig::Mlp(_) => "MLP",
+            ModelConfig::Transformer(_) => "Transformer",
+        }
+    }
+}
+
+/// AdamW and its schedule.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OptimConfig {
+    pub lr: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    /// Linear learning-rate warm-up over this many optimiser steps (0 = none).
+    #[serde(default)]
+    pub warmup_steps: u64,
+}
+
+/// One Grokking-lab run.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GrokkingConfig {
+    pub op: Operation,
+    pub p: u32,
+    pub train_fraction: f64,
+    pub model: ModelConfig,
+    pub optim: OptimConfig,
+    /// Minibatch size; ignored when `full_batch` is set.
+    pub batch_size: usize,
+    /// One step per epoch on the whole training set.
+    #[serde(default)]
+    pub full_batch: bool,
+    pub max_epochs: u64,
+    /// Evaluate (clean train accuracy, validation) every this many epochs.
+    #[serde(default = "one_u64")]
+    pub eval_every_epochs: u64,
+    /// Stop once train and validation accuracy both reach 99 %.
+    #[serde(default = "yes")]
+    pub early_stop: bool,
+    pub seed: u64,
+}
+
+fn one_u64() -> u64 {
+    1
+}
+fn yes() -> bool {
+    true
+}
+
+/// One problem with one field of a config.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldProblem {
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// Every problem found in a config.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub struct ConfigError {
+    pub problems: Vec<FieldProblem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid config: ")?;
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                write!(f, "; ")?;
+            }
+            write!(f, "{}: {}", p.field, p.message)?;
+        }
+        Ok(())
+    }
+}
+
+/// Largest prime accepted (p^2 examples; beyond this the dataset alone is unwieldy).
+pub const MAX_P: u32 = 2003;
+/// Largest model accepted, in parameters.
+pub const MAX_PARAMS: u64 = 50_000_000;
+/// Largest width accepted for any layer.
+pub const MAX_WIDTH: usize = 8192;
+
+pub fn is_prime(n: u32) -> bool {
+    if n < 2 {
+        return false;
+    }
+    let mut d = 2u32;
+    while d.saturating_mul(d) <= n {
+        if n % d == 0 {
+            return false;
+        }
+        d += 1;
+    }
+    true
+}
+
+struct Checker {
+    problems: Vec<FieldProblem>,
+}
+
+impl Checker {
+    fn fail(&mut self, field: &'static str, message: impl Into<String>) {
+        self.problems.push(FieldProblem {
+            field,
+            message: message.into(),
+        });
+    }
+
+    /// Finite and within [lo, hi] (or (lo, hi] when `open_lo`; [lo, hi) when `open_hi`).
+    fn real(&mut self, field: &'static str, v: f64, lo: f64, hi: f64, open_lo: bool, open_hi: bool) {
+        let lo_ok = if open_lo { v > lo } else { v >= lo };
+        let hi_ok = if open_hi { v < hi } else { v <= hi };
+        if !v.is_finite() || !lo_ok || !hi_ok {
+            let l = if open_lo { '(' } else { '[' };
+            let h = if open_hi { ')' } else { ']' };
+            self.fail(field, format!("{v} is outside the allowed range {l}{lo}, {hi}{h}"));
+        }
+    }
+
+    fn int(&mut self, field: &'static str, v: u64, lo: u64, hi: u64) {
+        if v < lo || v > hi {
+            self.fail(field, format!("{v} is outside the allowed range [{lo}, {hi}]"));
+        }
+    }
+}
+
+impl OptimConfig {
+    fn check(&self, c: &mut Checker) {
+        c.real("optim.lr", self.lr, 0.0, 10.0, true, false);
+        c.real("optim.beta1", self.beta1, 0.0, 1.0, false, true);
+        c.real("optim.beta2", self.beta2, 0.0, 1.0, false, true);
+        c.real("optim.eps", self.eps, 0.0, 1.0, true, false);
+        c.real("optim.weight_decay", self.weight_decay, 0.0, 100.0, false, false);
+        c.int("optim.warmup_steps", self.warmup_steps, 0, 10_000_000);
+    }
+}
+
+impl GrokkingConfig {
+    /// Every problem with this config, or `Ok(())`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut c = Checker { problems: vec![] };
+        if !is_prime(self.p) || self.p < 3 || self.p > MAX_P {
+            c.fail("p", format!("{} must be a prime in [3, {MAX_P}]", self.p));
+        }
+        c.real("train_fraction", self.train_fraction, 0.0, 1.0, true, true);
+        if c.problems.is_empty() {
+            let n = self.dataset_size();
+            let n_train = self.train_size();
+            if n_train == 0 || n_train >= n {
+                c.fail(
+                    "train_fraction",
+                    format!(
+                        "{} of {n} examples leaves {n_train} to train and {} to validate; both must be non-empty",
+                        self.train_fraction,
+                        n - n_train.min(n)
+                    ),
+                );
+            }
+        }
+        match &self.model {
+            ModelConfig::Mlp(m) => {
+                c.int("model.embed_dim", m.embed_dim as u64, 1, MAX_WIDTH as u64);
+                c.int("model.hidden", m.hidden as u64, 1, MAX_WIDTH as u64);
+                c.real("model.init_scale", m.init_scale, 0.0, 1000.0, true, false);
+            }
+            ModelConfig::Transformer(t) => {
+                c.int("model.d_model", t.d_model as u64, 2, MAX_WIDTH as u64);
+                c.int("model.depth", t.depth as u64, 1, 64);
+                c.int("model.heads", t.heads as u64, 1, 64);
+                if t.heads >= 1 && t.d_model >= 2 {
+                    let ok = t.d_model % t.heads == 0 && (t.d_model / t.heads) % 2 == 0;
+                    if !ok {
+                        c.fail(
+                            "model.heads",
+                            format!(
+                                "{} heads must divide d_model {} into an even head width (rotary encoding pairs dimensions)",
+                                t.heads, t.d_model
+                            ),
+                        );
+                    }
+                }
+                c.real("model.dropout", t.dropout, 0.0, 1.0, false, true);
+                c.real("model.init_scale", t.init_scale, 0.0, 1000.0, true, false);
+            }
+        }
+        if c.problems.is_empty() {
+            let params = self.model.param_count(self.p as usize);
+            if params > MAX_PARAMS {
+                c.fail(
+                    "model",
+                    format!("{params} parameters is too large for this app (at most {MAX_PARAMS})"),
+                );
+            }
+        }
+        self.optim.check(&mut c);
+        c.int("batch_size", self.batch_size as u64, 1, 1 << 20);
+        c.int("max_epochs", self.max_epochs, 1, 100_000_000);
+        c.int("eval_every_epochs", self.eval_every_epochs, 1, 1_000_000);
+        if c.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError { problems: c.problems })
+        }
+    }
+
+    /// Number of examples of the task: p(p-1) for division, p^2 otherwise.
+    pub fn dataset_size(&self) -> usize {
+        let p = self.p as usize;
+        match self.op {
+            Operation::Div => p * (p - 1),
+            Operation::Add | Operation::Sub | Operation::Mul => p * p,
+        }
+    }
+
+    /// floor(train_fraction * n), as the spec splits.
+    pub fn train_size(&self) -> usize {
+        (self.train_fraction * self.dataset_size() as f64).floor() as usize
+    }
+
+    /// Examples per optimiser step.
+    pub fn effective_batch(&self) -> usize {
+        if self.full_batch {
+            self.train_size().max(1)
+        } else {
+            self.batch_size.min(self.train_size().max(1))
+        }
+    }
+
+    /// Optimiser steps per epoch (the last batch may be short).
+    pub fn steps_per_epoch(&self) -> u64 {
+        let n = self.train_size().max(1);
+        n.div_ceil(self.effective_batch()) as u64
+    }
+
+    pub fn to_toml(&self) -> String {
+        // Serialising a plain struct of numbers, strings and enums cannot fail.
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Parse and validate a TOML config.
+    pub fn from_toml(text: &str) -> Result<Self, anyhow::Error> {
+        let cfg: GrokkingConfig = toml::from_str(text)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+/// A named, described starting point.
+#[derive(Clone, Debug)]
+pub struct Preset {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub config: GrokkingConfig,
+}
+
+/// The built-in Grokking presets; the first is the one the window selects on launch.
+pub fn presets() -> Vec<Preset> {
+    vec![
+        Preset {
+            name: "fast-mlp",
+            title: "Fast MLP demo",
+            description: "MLP on a/b mod 97, full batch, weight decay 1: memorises, then groks within seconds on one core.",
+            config: GrokkingConfig {
+                op: Operation::Div,
+                p: 97,
+                train_fraction: 0.5,
+                model: ModelConfig::Mlp(MlpConfig {
+                    embed_dim: 32,
+                    hidden: 128,
+                    activation: Activation::Relu,
+                    combine: Combine::Concat,
+                    init_scale: 1.0,
+                }),
+                optim: OptimConfig {
+                    lr: 1e-2,
+                    beta1: 0.9,
+                    beta2: 0.98,
+                    eps: 1e-8,
+                    weight_decay: 1.0,
+                    warmup_steps: 0,
+                },
+                batch_size: 512,
+                full_batch: true,
+                max_epochs: 5000,
+                eval_every_epochs: 1,
+                early_stop: true,
+                seed: 0,
+            },
+        },
+        Preset {
+            name: "paper-transformer-cpu",
+            title: "Paper transformer (CPU scale)",
+            description: "The paper's 2-layer RMSNorm/rotary/SwiGLU transformer with dropout 0.2 and batch 512, narrowed to d = 32 and p = 47 so it groks in minutes on a CPU.",
+            config: GrokkingConfig {
+                op: Operation::Div,
+                p: 47,
+                train_fraction: 0.5,
+                model: ModelConfig::Transformer(TransformerConfig {
+                    d_model: 32,
+                    depth: 2,
+                    heads: 1,
+                    dropout: 0.2,
+                    init_scale: 1.0,
+                }),
+                optim: OptimConfig {
+                    lr: 1e-3,
+                    beta1: 0.9,
+                    beta2: 0.98,
+                    eps: 1e-8,
+                    weight_decay: 1.0,
+                    warmup_steps: 0,
+                },
+                batch_size: 512,
+                full_batch: false,
+                max_epochs: 5000,
+                eval_every_epochs: 1,
+                early_stop: true,
+                seed: 0,
+            },
+        },
+        Preset {
+            name: "nanda-power",
+            title: "Nanda/Power setting (slow on a CPU)",
+            description: "1-layer transformer, d = 128, 4 heads, MLP 512, a + b mod 113, 30 % train, full batch, AdamW lr 1e-3, wd 1, 10-step warm-up. Takes hours on a CPU.",
+            config: GrokkingConfig {
+                op: Operation::Add,
+                p: 113,
+                train_fraction: 0.3,
+                model: ModelConfig::Transformer(TransformerConfig {
+                    d_model: 128,
+                    depth: 1,
+                    heads: 4,
+                    dropout: 0.0,
+                    init_scale: 1.0,
+                }),
+                optim: OptimConfig {
+                    lr: 1e-3,
+                    beta1: 0.9,
+                    beta2: 0.98,
+                    eps: 1e-8,
+                    weight_decay: 1.0,
+                    warmup_steps: 10,
+                },
+                batch_size: 512,
+                full_batch: true,
+                max_epochs: 40_000,
+                eval_every_epochs: 10,
+                early_stop: true,
+                seed: 0,
+            },
+        },
+    ]
+}
+
+/// Look a preset up by name.
+pub fn preset(name: &str) -> Option<Preset> {
+    presets().into_iter().find(|p| p.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_validate_and_round_trip_through_toml() {
+        for p in presets() {
+            p.config.validate().unwrap();
+            let back = GrokkingConfig::from_toml(&p.config.to_toml()).unwrap();
+            assert_eq!(back, p.config, "{}", p.name);
+        }
+    }
+
+    #[test]
+    fn primes() {
+        // from a table of primes
+        let primes: Vec<u32> = (0..60).filter(|&n| is_prime(n)).collect();
+        assert_eq!(primes, [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59]);
+    }
+
+    #[test]
+    fn mlp_param_count_by_hand() {
+        // p = 5, e = 2, h = 3, concat: 5*2 + 4*3 + 3 + 3*5 + 5 = 10 + 12 + 3 + 15 + 5 = 45
+        let m = ModelConfig::Mlp(MlpConfig {
+            embed_dim: 2,
+            hidden: 3,
+            activation: Activation::Relu,
+            combine: Combine::Concat,
+            init_scale: 1.0,
+        });
+        assert_eq!(m.param_count(5), 45);
+    }
+}

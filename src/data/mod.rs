@@ -1,0 +1,3 @@
+//! Datasets. Pure data, no tensors: models build what they need from these vectors.
+
+pub mod modular;

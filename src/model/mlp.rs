@@ -1,0 +1,38 @@
+//! The MLP. Placeholder until implemented.
+
+use super::{BatchStats, Model, ModelError};
+use crate::config::MlpConfig;
+use crate::rng::Rng;
+use crate::train::optim::AdamW;
+
+pub struct Mlp {}
+
+impl Mlp {
+    pub fn new(_cfg: &MlpConfig, _p: u32, _rng: &mut Rng) -> Self {
+        todo!()
+    }
+}
+
+impl Model for Mlp {
+    fn param_count(&self) -> u64 {
+        0
+    }
+    fn param_sizes(&self) -> Vec<usize> {
+        vec![]
+    }
+    fn forward_backward(&mut self, _: &[[u32; 2]], _: &[u32], _: &mut Rng) -> Result<BatchStats, ModelError> {
+        Err(ModelError::Other("unimplemented".into()))
+    }
+    fn evaluate(&mut self, _: &[[u32; 2]], _: &[u32]) -> Result<BatchStats, ModelError> {
+        Err(ModelError::Other("unimplemented".into()))
+    }
+    fn apply(&mut self, _: &mut AdamW) -> Result<(), ModelError> {
+        Ok(())
+    }
+    fn weight_norm_sq(&self) -> Result<f64, ModelError> {
+        Ok(0.0)
+    }
+    fn export(&self) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>, ModelError> {
+        Ok(vec![])
+    }
+}

@@ -1,0 +1,67 @@
+//! Models for the Grokking lab. Each owns its parameters and gradients and applies our AdamW to them.
+
+pub mod mlp;
+pub mod transformer;
+
+use crate::config::ModelConfig;
+use crate::rng::Rng;
+use crate::train::optim::AdamW;
+
+/// Loss and accuracy over a batch.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BatchStats {
+    /// Sum of per-example cross-entropy (nats).
+    pub loss_sum: f64,
+    /// Examples whose arg-max prediction is the target.
+    pub correct: usize,
+    pub count: usize,
+}
+
+impl BatchStats {
+    pub fn add(&mut self, o: BatchStats) {
+        self.loss_sum += o.loss_sum;
+        self.correct += o.correct;
+        self.count += o.count;
+    }
+    pub fn mean_loss(&self) -> f64 {
+        self.loss_sum / self.count.max(1) as f64
+    }
+    pub fn accuracy(&self) -> f64 {
+        self.correct as f64 / self.count.max(1) as f64
+    }
+}
+
+/// A failure inside a model (candle errors, shape mismatches).
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("tensor error: {0}")]
+    Candle(#[from] candle_core::Error),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A trainable classifier of (a, b) pairs over p answers.
+pub trait Model: Send {
+    /// Trainable parameters.
+    fn param_count(&self) -> u64;
+    /// Lengths of the parameter tensors, in the order `apply` updates them (the optimiser's slots).
+    fn param_sizes(&self) -> Vec<usize>;
+    /// Forward and backward pass in training mode (dropout on, drawn from `rng`); keeps the gradients.
+    fn forward_backward(&mut self, xs: &[[u32; 2]], ys: &[u32], rng: &mut Rng) -> Result<BatchStats, ModelError>;
+    /// Eval-mode loss and accuracy (no dropout, no gradients).
+    fn evaluate(&mut self, xs: &[[u32; 2]], ys: &[u32]) -> Result<BatchStats, ModelError>;
+    /// Apply one optimiser update (after `opt.begin_step`) with the gradients of the last backward pass.
+    fn apply(&mut self, opt: &mut AdamW) -> Result<(), ModelError>;
+    /// Sum of squared parameters.
+    fn weight_norm_sq(&self) -> Result<f64, ModelError>;
+    /// Every parameter tensor as (name, shape, values), for saving and for views.
+    fn export(&self) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>, ModelError>;
+}
+
+/// Build the configured model for a task with prime `p`, initialised from `rng`.
+pub fn build(cfg: &ModelConfig, p: u32, rng: &mut Rng) -> Result<Box<dyn Model>, ModelError> {
+    match cfg {
+        ModelConfig::Mlp(m) => Ok(Box::new(mlp::Mlp::new(m, p, rng))),
+        ModelConfig::Transformer(t) => Ok(Box::new(transformer::Transformer::new(t, p, rng)?)),
+    }
+}

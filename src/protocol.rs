@@ -1,0 +1,236 @@
+//! The typed messages between the UI (or CLI) and the worker thread.
+//!
+//! Matches on these enums never use `_ =>`: a new variant must be handled everywhere.
+
+use crate::config::GrokkingConfig;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Identifies one run started by one `Command::Start`.
+pub type RunId = u64;
+
+/// A quantity logged over training.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Mean cross-entropy over the epoch's minibatches, training mode (dropout on).
+    TrainLoss,
+    /// Running accuracy over the epoch's minibatches, training mode (the paper's train accuracy).
+    TrainAcc,
+    /// Accuracy on the whole training set in eval mode.
+    TrainAccEval,
+    /// Cross-entropy on the whole training set in eval mode.
+    TrainLossEval,
+    /// Accuracy on the validation set, eval mode.
+    ValAcc,
+    /// Cross-entropy on the validation set, eval mode.
+    ValLoss,
+    /// Sum of squared parameters.
+    WeightNorm,
+    /// Learning rate in force (after warm-up).
+    Lr,
+    /// Weight decay in force.
+    WeightDecay,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 9] = [
+        Metric::TrainLoss,
+        Metric::TrainAcc,
+        Metric::TrainAccEval,
+        Metric::TrainLossEval,
+        Metric::ValAcc,
+        Metric::ValLoss,
+        Metric::WeightNorm,
+        Metric::Lr,
+        Metric::WeightDecay,
+    ];
+
+    /// Column name in CSV files.
+    pub fn key(self) -> &'static str {
+        match self {
+            Metric::TrainLoss => "train_loss",
+            Metric::TrainAcc => "train_acc",
+            Metric::TrainAccEval => "train_acc_eval",
+            Metric::TrainLossEval => "train_loss_eval",
+            Metric::ValAcc => "val_acc",
+            Metric::ValLoss => "val_loss",
+            Metric::WeightNorm => "weight_norm",
+            Metric::Lr => "lr",
+            Metric::WeightDecay => "weight_decay",
+        }
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Metric::TrainLoss => "train loss",
+            Metric::TrainAcc => "train accuracy",
+            Metric::TrainAccEval => "train accuracy (eval)",
+            Metric::TrainLossEval => "train loss (eval)",
+            Metric::ValAcc => "validation accuracy",
+            Metric::ValLoss => "validation loss",
+            Metric::WeightNorm => "weight norm (Σw²)",
+            Metric::Lr => "learning rate",
+            Metric::WeightDecay => "weight decay",
+        })
+    }
+}
+
+/// The metrics logged at one point of a run.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct MetricRow {
+    /// Optimiser steps taken so far.
+    pub step: u64,
+    /// Epochs completed so far.
+    pub epoch: u64,
+    pub values: Vec<(Metric, f64)>,
+}
+
+impl MetricRow {
+    pub fn get(&self, m: Metric) -> Option<f64> {
+        self.values.iter().find(|(k, _)| *k == m).map(|(_, v)| *v)
+    }
+}
+
+/// A hyper-parameter that can change while a run trains.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+#[serde(rename_all = "snake_case", tag = "param", content = "value")]
+pub enum HyperChange {
+    /// New base learning rate.
+    Lr(f64),
+    /// New weight decay.
+    WeightDecay(f64),
+}
+
+impl HyperChange {
+    /// Refuse values the optimiser cannot use, naming the field.
+    pub fn validate(&self) -> Result<(), String> {
+        match *self {
+            HyperChange::Lr(v) if !(v.is_finite() && v > 0.0 && v <= 10.0) => {
+                Err(format!("optim.lr: {v} is outside the allowed range (0, 10]"))
+            }
+            HyperChange::WeightDecay(v) if !(v.is_finite() && (0.0..=100.0).contains(&v)) => {
+                Err(format!("optim.weight_decay: {v} is outside the allowed range [0, 100]"))
+            }
+            HyperChange::Lr(_) | HyperChange::WeightDecay(_) => Ok(()),
+        }
+    }
+}
+
+impl fmt::Display for HyperChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HyperChange::Lr(v) => write!(f, "lr → {v:e}"),
+            HyperChange::WeightDecay(v) => write!(f, "wd → {v}"),
+        }
+    }
+}
+
+/// A milestone of a grokking run.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum GrokEvent {
+    /// Running train accuracy first reached 99 % (t_train).
+    Memorised,
+    /// Validation accuracy first reached 98 % (the delay's threshold).
+    Val98,
+    /// Validation accuracy first reached 99 % (t_val, the paper's T_gen).
+    Generalised,
+}
+
+impl fmt::Display for GrokEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            GrokEvent::Memorised => "memorised (train ≥ 99 %)",
+            GrokEvent::Val98 => "validation ≥ 98 %",
+            GrokEvent::Generalised => "generalised (validation ≥ 99 %)",
+        })
+    }
+}
+
+/// How a run ended.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum Outcome {
+    /// Reached the epoch cap or the early-stop condition.
+    Completed,
+    /// Stopped by the user.
+    Stopped,
+    /// Ended by an error (NaN loss, a panic, a bad config); the message says which.
+    Failed { message: String },
+}
+
+/// The numbers a finished run reports (`summary.json`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Summary {
+    pub param_count: u64,
+    pub steps: u64,
+    pub epochs: u64,
+    pub t_train_epoch: Option<u64>,
+    pub t_val_epoch: Option<u64>,
+    pub delay_epochs: Option<u64>,
+    pub final_train_acc: Option<f64>,
+    pub final_val_acc: Option<f64>,
+    pub wall_secs: f64,
+}
+
+/// UI (or CLI) -> worker.
+#[derive(Clone, Debug)]
+pub enum Command {
+    /// Stop any run in progress and start this one.
+    Start(Box<GrokkingConfig>),
+    /// Hold the run between two optimiser steps.
+    Pause,
+    /// Continue a paused run.
+    Resume,
+    /// Take one optimiser step, then pause again.
+    Step,
+    /// End the run (it reports `Outcome::Stopped`).
+    Stop,
+    /// Limit the training speed (steps per second); `None` runs flat out.
+    SetSpeed(Option<f64>),
+    /// Change a hyper-parameter of the running run; recorded as a marker.
+    Change(HyperChange),
+    /// Stop everything and end the worker thread.
+    Shutdown,
+}
+
+/// Worker -> UI (or CLI).
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// A run began with this config; `param_count` is the model's.
+    Started {
+        run: RunId,
+        config: Box<GrokkingConfig>,
+        param_count: u64,
+        steps_per_epoch: u64,
+    },
+    /// A batch of metric rows, oldest first.
+    Metrics { run: RunId, rows: Vec<MetricRow> },
+    /// A grokking milestone was detected at this epoch.
+    Detected {
+        run: RunId,
+        event: GrokEvent,
+        step: u64,
+        epoch: u64,
+    },
+    /// A hyper-parameter change took effect before this step.
+    Changed {
+        run: RunId,
+        change: HyperChange,
+        step: u64,
+        epoch: u64,
+    },
+    /// The run is now paused (true) or running (false).
+    Paused { run: RunId, paused: bool },
+    /// A command was refused (bad value, nothing running); the message says why.
+    Refused { message: String },
+    /// The run ended; exactly one per `Started`.
+    Finished {
+        run: RunId,
+        outcome: Outcome,
+        summary: Option<Summary>,
+    },
+}

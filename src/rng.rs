@@ -1,0 +1,39 @@
+//! Seeded random streams. All randomness of a run comes from here, never from candle's unseedable RNG.
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// The generator used everywhere.
+pub type Rng = ChaCha8Rng;
+
+/// Independent streams of one seed, so that e.g. changing the dropout rate does not change the split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// The train/validation permutation.
+    Split = 1,
+    /// Parameter initialisation.
+    Init = 2,
+    /// Minibatch order.
+    Batches = 3,
+    /// Dropout masks.
+    Dropout = 4,
+    /// Random labels (capacity lab).
+    Labels = 5,
+    /// Pruning masks (ordering lab).
+    Pruning = 6,
+}
+
+/// The generator for one stream of one seed.
+pub fn stream(seed: u64, which: Stream) -> Rng {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    r.set_stream(which as u64);
+    r
+}
+
+/// A uniformly random permutation of 0..n (Fisher-Yates via rand).
+pub fn permutation(n: usize, rng: &mut Rng) -> Vec<usize> {
+    use rand::seq::SliceRandom;
+    let mut v: Vec<usize> = (0..n).collect();
+    v.shuffle(rng);
+    v
+}

@@ -1,0 +1,4 @@
+//! Training: the optimiser, the stepper that drives a model through epochs, and run control.
+
+pub mod optim;
+pub mod trainer;
