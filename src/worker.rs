@@ -98,21 +98,27 @@ impl ChannelSink {
         }
     }
 
-    fn flush(&mut self) {
+    /// Send the pending rows and progress, in that order.
+    fn send_pending(&mut self) {
         if !self.rows.is_empty() {
             let rows = std::mem::take(&mut self.rows);
-            self.send(Event::Metrics {
-                run: self.rows_run,
-                rows,
-            });
+            self.send(Event::Metrics { run: self.rows_run, rows });
         }
         if let Some(p) = self.progress.take() {
             self.send(p);
         }
+    }
+
+    fn wake(&mut self) {
         self.last_flush = Instant::now();
         if let Some(w) = &self.waker {
             w();
         }
+    }
+
+    fn flush(&mut self) {
+        self.send_pending();
+        self.wake();
     }
 
     fn maybe_flush(&mut self) {
@@ -153,21 +159,9 @@ impl EventSink for ChannelSink {
 impl ChannelSink {
     /// Keep order: pending rows go out before this event.
     fn flush_rows_then(&mut self, ev: Event) {
-        if !self.rows.is_empty() {
-            let rows = std::mem::take(&mut self.rows);
-            self.send(Event::Metrics {
-                run: self.rows_run,
-                rows,
-            });
-        }
-        if let Some(p) = self.progress.take() {
-            self.send(p);
-        }
+        self.send_pending();
         self.send(ev);
-        self.last_flush = Instant::now();
-        if let Some(w) = &self.waker {
-            w();
-        }
+        self.wake();
     }
 }
 
