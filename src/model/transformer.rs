@@ -16,7 +16,6 @@ use crate::config::TransformerConfig;
 use crate::data::modular::tokens;
 use crate::rng::Rng;
 use crate::train::optim::AdamW;
-use candle_core::backprop::GradStore;
 use candle_core::{D, Device, Tensor, Var};
 use rand::{Rng as _, RngCore};
 
@@ -86,8 +85,9 @@ pub struct Transformer {
     dropout: f64,
     /// Slot order: embed, blocks (see [`PER_BLOCK`]), final_norm, unembed.
     params: Vec<Param>,
-    /// Gradients of the last `forward_backward`, consumed by `apply`.
-    grads: Option<GradStore>,
+    /// Gradients of the last `forward_backward` in slot order (`None`: the parameter did not reach the loss),
+    /// consumed by `apply`.
+    grads: Option<Vec<Option<Tensor>>>,
     /// Rotary tables for positions 0..SEQ, each half of a head's dims repeated: [SEQ, head_dim].
     cos: Tensor,
     sin: Tensor,
@@ -443,7 +443,15 @@ impl Model for Transformer {
         let logits = self.logits(&w, &ids, Some(rng))?; // [B, vocab]
         let loss = cross_entropy(&logits, &Self::targets(ys)?)?; // []
         let stats = stats_of(&logits, &loss, ys)?;
-        self.grads = Some(loss.backward()?);
+        let mut store = loss.backward()?;
+        // The store also holds the gradient of every intermediate tensor; keep only the parameters' so
+        // the activations' gradients are freed now rather than after `apply`.
+        let grads = self
+            .params
+            .iter()
+            .map(|p| store.remove(p.var.as_tensor()))
+            .collect();
+        self.grads = Some(grads);
         Ok(stats)
     }
 
@@ -464,9 +472,9 @@ impl Model for Transformer {
         let grads = self.grads.take().ok_or_else(|| {
             ModelError::Other("apply called without a preceding forward_backward".into())
         })?;
-        for (slot, p) in self.params.iter().enumerate() {
+        for (slot, (p, g)) in self.params.iter().zip(grads).enumerate() {
             let mut values = p.var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
-            let grad = match grads.get(p.var.as_tensor()) {
+            let grad = match g {
                 Some(g) => g.flatten_all()?.to_vec1::<f32>()?,
                 // Every parameter feeds the loss, but a missing gradient is zero by definition.
                 None => vec![0.0; values.len()],
@@ -644,6 +652,10 @@ mod tests {
         m.forward_backward(&ex.xs, &ex.ys, &mut stream(0, Stream::Dropout))
             .unwrap();
         let grads = m.grads.take().unwrap();
+        assert!(
+            grads.iter().all(Option::is_some),
+            "every parameter reaches the loss"
+        );
         let h = 1e-2f32;
         let mut checked = 0;
         for i in 0..m.params.len() {
@@ -655,7 +667,7 @@ mod tests {
                 .unwrap()
                 .to_vec1::<f32>()
                 .unwrap();
-            let g = grads.get(var.as_tensor()).unwrap().flatten_all().unwrap();
+            let g = grads[i].as_ref().unwrap().flatten_all().unwrap();
             let g = g.to_vec1::<f32>().unwrap();
             let n = base.len();
             for j in [0, n / 3, n / 2, n - 1] {
@@ -689,6 +701,107 @@ mod tests {
     #[test]
     fn gradients_match_finite_differences_two_heads_two_blocks() {
         gradient_check(cfg(8, 2, 2, 0.0), 12);
+    }
+
+    /// Plain f64 loops written from the spec (section 1), sharing nothing with the candle code but the
+    /// exported weights: logits at the last position for one token sequence.
+    fn reference_logits(m: &Transformer, toks: [u32; 4]) -> Vec<f64> {
+        let params = m.export().unwrap();
+        let get = |name: &str| -> Vec<f64> {
+            let (_, _, v) = params.iter().find(|(n, _, _)| n == name).unwrap();
+            v.iter().map(|&x| x as f64).collect()
+        };
+        let (d, nh) = (m.d, m.heads);
+        let hd = d / nh;
+        // y = W x for W stored [out, in]
+        let matvec = |w: &[f64], x: &[f64]| -> Vec<f64> {
+            w.chunks(x.len())
+                .map(|row| row.iter().zip(x).map(|(a, b)| a * b).sum())
+                .collect()
+        };
+        let norm = |x: &[f64], g: &[f64]| -> Vec<f64> {
+            let ms = x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64;
+            x.iter()
+                .zip(g)
+                .map(|(v, s)| v / (ms + 1e-5).sqrt() * s)
+                .collect()
+        };
+        // rotate-half rotary: dim i pairs with i + hd/2, angle pos * 1e6^(-2i/hd)
+        let rotate = |x: &[f64], pos: usize| -> Vec<f64> {
+            let half = hd / 2;
+            let mut out = x.to_vec();
+            for i in 0..half {
+                let a = pos as f64 * 1e6f64.powf(-2.0 * i as f64 / hd as f64);
+                out[i] = x[i] * a.cos() - x[i + half] * a.sin();
+                out[i + half] = x[i + half] * a.cos() + x[i] * a.sin();
+            }
+            out
+        };
+        let embed = get("embed");
+        let mut x: Vec<Vec<f64>> = toks
+            .iter()
+            .map(|&t| embed[t as usize * d..(t as usize + 1) * d].to_vec())
+            .collect();
+        for b in 0..m.depth {
+            let w = |n: &str| get(&format!("blocks.{b}.{n}"));
+            let h: Vec<Vec<f64>> = x.iter().map(|xt| norm(xt, &w("attn_norm"))).collect();
+            let q: Vec<Vec<f64>> = h.iter().map(|ht| matvec(&w("attn.q"), ht)).collect();
+            let k: Vec<Vec<f64>> = h.iter().map(|ht| matvec(&w("attn.k"), ht)).collect();
+            let v: Vec<Vec<f64>> = h.iter().map(|ht| matvec(&w("attn.v"), ht)).collect();
+            for t in 0..4 {
+                let mut ctx = vec![0.0; d];
+                for head in 0..nh {
+                    let r = head * hd..(head + 1) * hd;
+                    let qt = rotate(&q[t][r.clone()], t);
+                    let scores: Vec<f64> = (0..=t)
+                        .map(|u| {
+                            let ku = rotate(&k[u][r.clone()], u);
+                            qt.iter().zip(&ku).map(|(a, b)| a * b).sum::<f64>() / (hd as f64).sqrt()
+                        })
+                        .collect();
+                    let z: f64 = scores.iter().map(|s| s.exp()).sum();
+                    for (u, s) in scores.iter().enumerate() {
+                        for i in r.clone() {
+                            ctx[i] += s.exp() / z * v[u][i];
+                        }
+                    }
+                }
+                let o = matvec(&w("attn.o"), &ctx);
+                x[t].iter_mut().zip(o).for_each(|(a, b)| *a += b);
+            }
+            for xt in x.iter_mut() {
+                let h = norm(xt, &w("ffn_norm"));
+                let a: Vec<f64> = matvec(&w("ffn.w1"), &h)
+                    .iter()
+                    .zip(matvec(&w("ffn.w3"), &h))
+                    .map(|(g, u)| g / (1.0 + (-g).exp()) * u)
+                    .collect();
+                let out = matvec(&w("ffn.w2"), &a);
+                xt.iter_mut().zip(out).for_each(|(p, q)| *p += q);
+            }
+        }
+        matvec(&get("unembed"), &norm(&x[3], &get("final_norm")))
+    }
+
+    #[test]
+    fn forward_matches_a_plain_reference() {
+        // expected: `reference_logits`, an independent f64 loop implementation of the spec's model
+        for (c, seed) in [(cfg(8, 2, 2, 0.0), 21), (cfg(4, 1, 1, 0.0), 22)] {
+            let mut c = c;
+            c.init_scale = 0.7;
+            let m = model(&c, 7, seed);
+            let xs = [[1, 2], [6, 0], [3, 3]];
+            let w = m.weights(false);
+            let got = m.logits(&w, &m.token_tensor(&xs).unwrap(), None).unwrap();
+            let got = got.to_vec2::<f32>().unwrap();
+            for (x, row) in xs.iter().zip(got) {
+                let want = reference_logits(&m, tokens(*x, 7));
+                assert_eq!(row.len(), 9);
+                for (g, w) in row.iter().zip(&want) {
+                    assert!((*g as f64 - w).abs() < 1e-4, "{x:?}: {row:?} vs {want:?}");
+                }
+            }
+        }
     }
 
     #[test]
