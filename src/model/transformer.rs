@@ -880,8 +880,15 @@ mod tests {
         assert!(Transformer::new(&cfg(6, 1, 2, 0.0), 5, &mut stream(0, Stream::Init)).is_err());
     }
 
+    /// CPU time of this thread in seconds (Linux schedstat), so a timing taken on a busy machine still means
+    /// something; `None` elsewhere.
+    fn thread_cpu_secs() -> Option<f64> {
+        let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+        Some(s.split_whitespace().next()?.parse::<f64>().ok()? * 1e-9)
+    }
+
     #[test]
-    #[ignore = "timing; run with --ignored --nocapture"]
+    #[ignore = "timing; run with CANDLE_NUM_THREADS=1 RAYON_NUM_THREADS=1 ... --ignored --nocapture"]
     fn step_timing() {
         let p = 97;
         let mut m = model(&cfg(128, 2, 1, 0.2), p, 0);
@@ -898,16 +905,19 @@ mod tests {
             step(&mut m);
         }
         let n = 20;
-        let t0 = std::time::Instant::now();
+        let (t0, c0) = (std::time::Instant::now(), thread_cpu_secs());
         for _ in 0..n {
             step(&mut m);
         }
-        let per = t0.elapsed().as_secs_f64() / n as f64;
+        let wall = t0.elapsed().as_secs_f64() / n as f64;
+        let cpu = thread_cpu_secs().zip(c0).map(|(b, a)| (b - a) / n as f64);
         let t1 = std::time::Instant::now();
         m.evaluate(&ex.xs, &ex.ys).unwrap();
         println!(
-            "d=128 depth=2 p=97 batch 512: {:.2} ms/step; eval of {} examples {:.1} ms",
-            per * 1e3,
+            "d=128 depth=2 p=97 batch 512: {:.2} ms/step wall, {:.2} ms/step on this thread's CPU; \
+             eval of {} examples {:.1} ms wall",
+            wall * 1e3,
+            cpu.unwrap_or(f64::NAN) * 1e3,
             ex.len(),
             t1.elapsed().as_secs_f64() * 1e3
         );
