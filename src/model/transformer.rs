@@ -80,7 +80,6 @@ pub struct Transformer {
     d: usize,
     depth: usize,
     heads: usize,
-    vocab: usize,
     p: u32,
     dropout: f64,
     /// Slot order: embed, blocks (see [`PER_BLOCK`]), final_norm, unembed.
@@ -160,8 +159,8 @@ fn draw(init: Init, n: usize, scale: f64, rng: &mut Rng) -> Vec<f32> {
 
 /// Inverted-dropout mask with `n` entries: each kept (value 1/(1 - rate)) with probability 1 - `rate`, else 0.
 /// Each entry uses 16 random bits (four per `u64`, low bits first), kept when below round((1 - rate) * 2^16):
-/// the keep probability is exact to 2^-17, and a quarter of the draws of one `u32` per entry (the generator
-/// dominated the step time otherwise).
+/// the keep probability is exact to 2^-17, at a quarter of the generator work of one `u32` per entry (ChaCha
+/// was a third of a debug-build step at one `u32` per entry).
 fn dropout_mask(n: usize, rate: f64, rng: &mut Rng) -> Vec<f32> {
     let keep = 1.0 - rate;
     let threshold = (keep * 65536.0).round() as u64;
@@ -280,7 +279,6 @@ impl Transformer {
             d,
             depth,
             heads,
-            vocab,
             p,
             dropout: cfg.dropout,
             params,
@@ -390,6 +388,7 @@ impl Transformer {
     ) -> candle_core::Result<Tensor> {
         let x = self.trunk(w, ids, true, dropout)?; // [B, 1, d]
         let x = x.squeeze(1)?; // [B, d]
+        // final_norm and unembed are the last two slots
         let n = w.len();
         let x = rms_norm(&x, &w[n - 2])?; // [B, d]
         linear(&x, &w[n - 1]) // [B, vocab]
@@ -408,8 +407,7 @@ impl Transformer {
             )));
         }
         let p = self.p;
-        if xs.iter().any(|x| x[0] >= p || x[1] >= p) || ys.iter().any(|&y| y as usize >= self.vocab)
-        {
+        if xs.iter().any(|x| x[0] >= p || x[1] >= p) || ys.iter().any(|&y| y >= p) {
             return Err(ModelError::Other(format!(
                 "an input or target lies outside [0, {p})"
             )));
@@ -456,6 +454,9 @@ impl Model for Transformer {
     }
 
     fn evaluate(&mut self, xs: &[[u32; 2]], ys: &[u32]) -> Result<BatchStats, ModelError> {
+        if xs.is_empty() && ys.is_empty() {
+            return Ok(BatchStats::default());
+        }
         self.check_batch(xs, ys)?;
         let w = self.weights(false);
         let mut total = BatchStats::default();
@@ -645,7 +646,9 @@ mod tests {
 
     fn gradient_check(c: TransformerConfig, seed: u64) {
         // expected: central finite differences of the loss, (L(w+h) - L(w-h)) / 2h, for several entries of
-        // every parameter tensor (so every hand-composed op: RMSNorm, rotary, masked softmax, SwiGLU)
+        // every parameter tensor (so every hand-composed op: RMSNorm, rotary, masked softmax, SwiGLU).
+        // With h = 1e-2 the f32 differences agree to about 4e-5 on gradients of 1e-3..4e-2; detaching the
+        // RMSNorm denominator (a wrong backward) breaks the tolerance by 10x.
         let p = 5;
         let mut m = model(&c, p, seed);
         let ex = all_examples(Operation::Add, p);
@@ -658,16 +661,17 @@ mod tests {
         );
         let h = 1e-2f32;
         let mut checked = 0;
-        for i in 0..m.params.len() {
+        for (i, grad) in grads.iter().enumerate() {
             let var = m.params[i].var.clone();
             let shape = m.params[i].shape.clone();
+            let name = m.params[i].name.clone();
             let base = var
                 .as_tensor()
                 .flatten_all()
                 .unwrap()
                 .to_vec1::<f32>()
                 .unwrap();
-            let g = grads[i].as_ref().unwrap().flatten_all().unwrap();
+            let g = grad.as_ref().unwrap().flatten_all().unwrap();
             let g = g.to_vec1::<f32>().unwrap();
             let n = base.len();
             for j in [0, n / 3, n / 2, n - 1] {
@@ -680,9 +684,8 @@ mod tests {
                 };
                 let num = (at(h) - at(-h)) / (2.0 * h as f64);
                 let ana = g[j] as f64;
-                let name = &m.params[i].name;
                 assert!(
-                    (num - ana).abs() <= 2e-3 + 3e-2 * ana.abs(),
+                    (num - ana).abs() <= 2e-4 + 1e-2 * ana.abs(),
                     "{name}[{j}]: analytic {ana}, numeric {num}"
                 );
                 checked += 1;
@@ -876,6 +879,17 @@ mod tests {
     }
 
     #[test]
+    fn bad_batches() {
+        // expected: an empty evaluation is zero examples; mismatched or out-of-range inputs are errors
+        let mut m = model(&cfg(4, 1, 1, 0.0), 5, 0);
+        assert_eq!(m.evaluate(&[], &[]).unwrap(), BatchStats::default());
+        let mut r = stream(0, Stream::Dropout);
+        assert!(m.forward_backward(&[], &[], &mut r).is_err());
+        assert!(m.forward_backward(&[[1, 2]], &[], &mut r).is_err());
+        assert!(m.evaluate(&[[5, 2]], &[0]).is_err());
+    }
+
+    #[test]
     fn bad_head_count_is_refused() {
         assert!(Transformer::new(&cfg(6, 1, 2, 0.0), 5, &mut stream(0, Stream::Init)).is_err());
     }
@@ -890,36 +904,38 @@ mod tests {
     #[test]
     #[ignore = "timing; run with CANDLE_NUM_THREADS=1 RAYON_NUM_THREADS=1 ... --ignored --nocapture"]
     fn step_timing() {
-        let p = 97;
-        let mut m = model(&cfg(128, 2, 1, 0.2), p, 0);
-        let ex = all_examples(Operation::Div, p);
-        let (xs, ys) = (&ex.xs[..512], &ex.ys[..512]);
-        let mut opt = adamw(&m, 1e-3, 1.0);
-        let mut r = stream(0, Stream::Dropout);
-        let mut step = |m: &mut Transformer| {
-            m.forward_backward(xs, ys, &mut r).unwrap();
-            opt.begin_step(1e-3);
-            m.apply(&mut opt).unwrap();
-        };
-        for _ in 0..3 {
-            step(&mut m);
+        // the paper's width at p=97, and the CPU preset's
+        for (d, p) in [(128, 97), (32, 47)] {
+            let mut m = model(&cfg(d, 2, 1, 0.2), p, 0);
+            let ex = all_examples(Operation::Div, p);
+            let (xs, ys) = (&ex.xs[..512], &ex.ys[..512]);
+            let mut opt = adamw(&m, 1e-3, 1.0);
+            let mut r = stream(0, Stream::Dropout);
+            let mut step = |m: &mut Transformer| {
+                m.forward_backward(xs, ys, &mut r).unwrap();
+                opt.begin_step(1e-3);
+                m.apply(&mut opt).unwrap();
+            };
+            for _ in 0..3 {
+                step(&mut m);
+            }
+            let n = 20;
+            let (t0, c0) = (std::time::Instant::now(), thread_cpu_secs());
+            for _ in 0..n {
+                step(&mut m);
+            }
+            let wall = t0.elapsed().as_secs_f64() / n as f64;
+            let cpu = thread_cpu_secs().zip(c0).map(|(b, a)| (b - a) / n as f64);
+            let t1 = std::time::Instant::now();
+            m.evaluate(&ex.xs, &ex.ys).unwrap();
+            println!(
+                "d={d} depth=2 p={p} batch 512: {:.2} ms/step wall, {:.2} ms/step on this thread's CPU; \
+                 eval of {} examples {:.1} ms wall",
+                wall * 1e3,
+                cpu.unwrap_or(f64::NAN) * 1e3,
+                ex.len(),
+                t1.elapsed().as_secs_f64() * 1e3
+            );
         }
-        let n = 20;
-        let (t0, c0) = (std::time::Instant::now(), thread_cpu_secs());
-        for _ in 0..n {
-            step(&mut m);
-        }
-        let wall = t0.elapsed().as_secs_f64() / n as f64;
-        let cpu = thread_cpu_secs().zip(c0).map(|(b, a)| (b - a) / n as f64);
-        let t1 = std::time::Instant::now();
-        m.evaluate(&ex.xs, &ex.ys).unwrap();
-        println!(
-            "d=128 depth=2 p=97 batch 512: {:.2} ms/step wall, {:.2} ms/step on this thread's CPU; \
-             eval of {} examples {:.1} ms wall",
-            wall * 1e3,
-            cpu.unwrap_or(f64::NAN) * 1e3,
-            ex.len(),
-            t1.elapsed().as_secs_f64() * 1e3
-        );
     }
 }
