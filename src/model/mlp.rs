@@ -4,7 +4,7 @@
 //! as fast as candle's best (stack.md). Gradients are checked against finite differences in the tests.
 
 use super::linalg::matmul;
-use super::{BatchStats, Model, ModelError};
+use super::{BatchStats, Model, ModelError, NamedTensor};
 use crate::config::{Activation, Combine, MlpConfig};
 use crate::rng::Rng;
 use crate::train::optim::AdamW;
@@ -314,7 +314,7 @@ impl Model for Mlp {
             .sum())
     }
 
-    fn export(&self) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>, ModelError> {
+    fn export(&self) -> Result<Vec<NamedTensor>, ModelError> {
         let shapes = [
             vec![self.p, self.e],
             vec![self.inp, self.h],

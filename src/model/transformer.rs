@@ -11,7 +11,7 @@
 //! and feed-forward for that position alone (keys and values still cover the whole sequence); this cuts about
 //! a third of the work of a 2-block model and changes no result.
 
-use super::{BatchStats, Model, ModelError};
+use super::{BatchStats, Model, ModelError, NamedTensor};
 use crate::config::TransformerConfig;
 use crate::data::modular::tokens;
 use crate::rng::Rng;
@@ -496,7 +496,7 @@ impl Model for Transformer {
         Ok(sum)
     }
 
-    fn export(&self) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>, ModelError> {
+    fn export(&self) -> Result<Vec<NamedTensor>, ModelError> {
         self.params
             .iter()
             .map(|p| {

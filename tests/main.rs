@@ -1,0 +1,4 @@
+//! Headless integration tests (one test crate: each file here is a module, so one binary links).
+
+mod cli;
+mod engine;
