@@ -113,7 +113,8 @@ fn the_transformer_is_reproducible_with_dropout_and_minibatches() {
 #[test]
 fn invalid_configs_are_refused_naming_the_field() {
     let base = small();
-    let cases: Vec<(&str, Box<dyn Fn(&mut GrokkingConfig)>)> = vec![
+    type Edit = Box<dyn Fn(&mut GrokkingConfig)>;
+    let cases: Vec<(&str, Edit)> = vec![
         ("p", Box::new(|c| c.p = 4)),
         ("p", Box::new(|c| c.p = 2)),
         ("train_fraction", Box::new(|c| c.train_fraction = 1.0)),
@@ -237,9 +238,9 @@ fn worker_pause_step_change_and_stop() {
     let t = Instant::now();
     let mut paused_at = None;
     while t.elapsed() < Duration::from_secs(20) && paused_at.is_none() {
-        match w.recv_timeout(Duration::from_millis(50)) {
-            Some(Event::Paused { paused: true, .. }) => paused_at = Some(()),
-            Some(_) | None => {}
+        if let Some(Event::Paused { paused: true, .. }) = w.recv_timeout(Duration::from_millis(50))
+        {
+            paused_at = Some(());
         }
     }
     assert!(paused_at.is_some(), "pause acknowledged");
