@@ -1,1 +1,1 @@
-//! bench
+//! `grokscope bench` (filled in below).

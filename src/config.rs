@@ -24,7 +24,12 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 4] = [Operation::Add, Operation::Sub, Operation::Mul, Operation::Div];
+    pub const ALL: [Operation; 4] = [
+        Operation::Add,
+        Operation::Sub,
+        Operation::Mul,
+        Operation::Div,
+    ];
 
     pub fn symbol(self) -> &'static str {
         match self {
@@ -256,19 +261,33 @@ impl Checker {
     }
 
     /// Finite and within [lo, hi] (or (lo, hi] when `open_lo`; [lo, hi) when `open_hi`).
-    fn real(&mut self, field: &'static str, v: f64, lo: f64, hi: f64, open_lo: bool, open_hi: bool) {
+    fn real(
+        &mut self,
+        field: &'static str,
+        v: f64,
+        lo: f64,
+        hi: f64,
+        open_lo: bool,
+        open_hi: bool,
+    ) {
         let lo_ok = if open_lo { v > lo } else { v >= lo };
         let hi_ok = if open_hi { v < hi } else { v <= hi };
         if !v.is_finite() || !lo_ok || !hi_ok {
             let l = if open_lo { '(' } else { '[' };
             let h = if open_hi { ')' } else { ']' };
-            self.fail(field, format!("{v} is outside the allowed range {l}{lo}, {hi}{h}"));
+            self.fail(
+                field,
+                format!("{v} is outside the allowed range {l}{lo}, {hi}{h}"),
+            );
         }
     }
 
     fn int(&mut self, field: &'static str, v: u64, lo: u64, hi: u64) {
         if v < lo || v > hi {
-            self.fail(field, format!("{v} is outside the allowed range [{lo}, {hi}]"));
+            self.fail(
+                field,
+                format!("{v} is outside the allowed range [{lo}, {hi}]"),
+            );
         }
     }
 }
@@ -279,7 +298,14 @@ impl OptimConfig {
         c.real("optim.beta1", self.beta1, 0.0, 1.0, false, true);
         c.real("optim.beta2", self.beta2, 0.0, 1.0, false, true);
         c.real("optim.eps", self.eps, 0.0, 1.0, true, false);
-        c.real("optim.weight_decay", self.weight_decay, 0.0, 100.0, false, false);
+        c.real(
+            "optim.weight_decay",
+            self.weight_decay,
+            0.0,
+            100.0,
+            false,
+            false,
+        );
         c.int("optim.warmup_steps", self.warmup_steps, 0, 10_000_000);
     }
 }
@@ -348,7 +374,9 @@ impl GrokkingConfig {
         if c.problems.is_empty() {
             Ok(())
         } else {
-            Err(ConfigError { problems: c.problems })
+            Err(ConfigError {
+                problems: c.problems,
+            })
         }
     }
 
@@ -524,7 +552,12 @@ mod tests {
     fn primes() {
         // from a table of primes
         let primes: Vec<u32> = (0..60).filter(|&n| is_prime(n)).collect();
-        assert_eq!(primes, [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59]);
+        assert_eq!(
+            primes,
+            [
+                2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59
+            ]
+        );
     }
 
     #[test]

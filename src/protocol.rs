@@ -108,12 +108,12 @@ impl HyperChange {
     /// Refuse values the optimiser cannot use, naming the field.
     pub fn validate(&self) -> Result<(), String> {
         match *self {
-            HyperChange::Lr(v) if !(v.is_finite() && v > 0.0 && v <= 10.0) => {
-                Err(format!("optim.lr: {v} is outside the allowed range (0, 10]"))
-            }
-            HyperChange::WeightDecay(v) if !(v.is_finite() && (0.0..=100.0).contains(&v)) => {
-                Err(format!("optim.weight_decay: {v} is outside the allowed range [0, 100]"))
-            }
+            HyperChange::Lr(v) if !(v.is_finite() && v > 0.0 && v <= 10.0) => Err(format!(
+                "optim.lr: {v} is outside the allowed range (0, 10]"
+            )),
+            HyperChange::WeightDecay(v) if !(v.is_finite() && (0.0..=100.0).contains(&v)) => Err(
+                format!("optim.weight_decay: {v} is outside the allowed range [0, 100]"),
+            ),
             HyperChange::Lr(_) | HyperChange::WeightDecay(_) => Ok(()),
         }
     }
@@ -209,6 +209,8 @@ pub enum Event {
     },
     /// A batch of metric rows, oldest first.
     Metrics { run: RunId, rows: Vec<MetricRow> },
+    /// Optimiser steps and epochs completed so far (coalesced: only the latest is delivered).
+    Progress { run: RunId, step: u64, epoch: u64 },
     /// A grokking milestone was detected at this epoch.
     Detected {
         run: RunId,

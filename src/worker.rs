@@ -1,1 +1,395 @@
-//! worker
+//! The worker: a named thread that owns training, steered by `Command`s and reporting `Event`s.
+//!
+//! Metric rows are batched (flushed every few tens of milliseconds, and whenever another kind of event
+//! goes out) and progress is coalesced, so the channel never floods. After each flush the waker is
+//! called (the app passes `request_repaint`). A panic inside a run becomes that run's `Failed` event.
+
+use crate::experiment::{Control, EventSink, RunControl, grokking};
+use crate::protocol::{Command, Event, MetricRow, Outcome, RunId};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::cell::RefCell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Wakes the receiver when events are waiting.
+pub type Waker = Box<dyn Fn() + Send + Sync>;
+
+/// Capacity of the event channel. When the UI stops draining (window hidden), training waits.
+const EVENT_CAPACITY: usize = 4096;
+/// How long metric rows may wait before they are sent.
+const FLUSH_EVERY: Duration = Duration::from_millis(30);
+
+/// Owns the training thread. Dropping it stops any run and joins the thread.
+pub struct Worker {
+    tx: Sender<Command>,
+    rx: Receiver<Event>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Worker {
+    /// Start the worker thread.
+    pub fn spawn(waker: Option<Waker>) -> std::io::Result<Worker> {
+        let (tx, cmd_rx) = crossbeam_channel::unbounded();
+        let (ev_tx, rx) = crossbeam_channel::bounded(EVENT_CAPACITY);
+        let handle = std::thread::Builder::new()
+            .name("grokscope-worker".into())
+            .spawn(move || worker_main(cmd_rx, ev_tx, waker))?;
+        Ok(Worker {
+            tx,
+            rx,
+            handle: Some(handle),
+        })
+    }
+
+    /// Send a command; never blocks.
+    pub fn send(&self, cmd: Command) {
+        // The worker thread only exits on Shutdown (sent by Drop), so the channel is open while `self` lives.
+        let _ = self.tx.send(cmd);
+    }
+
+    /// The next event, if one is waiting; never blocks.
+    pub fn try_recv(&self) -> Option<Event> {
+        self.rx.try_recv().ok()
+    }
+
+    /// Wait up to `timeout` for the next event (for the CLI and tests).
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<Event> {
+        self.rx.recv_timeout(timeout).ok()
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Command::Shutdown);
+        // Drain events so a worker blocked on a full channel can see the shutdown.
+        while let Some(h) = self.handle.as_ref() {
+            if h.is_finished() {
+                break;
+            }
+            while self.rx.try_recv().is_ok() {}
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Batches events for the channel and wakes the receiver.
+struct ChannelSink {
+    tx: Sender<Event>,
+    waker: Option<Waker>,
+    rows: Vec<MetricRow>,
+    rows_run: RunId,
+    progress: Option<Event>,
+    last_flush: Instant,
+    /// The run of the last `Finished` sent, so a panic after it is not reported twice.
+    finished: Option<RunId>,
+    /// The receiver is gone: stop sending.
+    closed: bool,
+}
+
+impl ChannelSink {
+    fn send(&mut self, ev: Event) {
+        if !self.closed && self.tx.send(ev).is_err() {
+            self.closed = true;
+        }
+    }
+
+    /// Send the pending rows and progress, in that order.
+    fn send_pending(&mut self) {
+        if !self.rows.is_empty() {
+            let rows = std::mem::take(&mut self.rows);
+            self.send(Event::Metrics { run: self.rows_run, rows });
+        }
+        if let Some(p) = self.progress.take() {
+            self.send(p);
+        }
+    }
+
+    fn wake(&mut self) {
+        self.last_flush = Instant::now();
+        if let Some(w) = &self.waker {
+            w();
+        }
+    }
+
+    fn flush(&mut self) {
+        self.send_pending();
+        self.wake();
+    }
+
+    fn maybe_flush(&mut self) {
+        if self.last_flush.elapsed() >= FLUSH_EVERY {
+            self.flush();
+        }
+    }
+}
+
+impl EventSink for ChannelSink {
+    fn emit(&mut self, ev: Event) {
+        match ev {
+            Event::Metrics { run, rows } => {
+                if run != self.rows_run && !self.rows.is_empty() {
+                    self.flush();
+                }
+                self.rows_run = run;
+                self.rows.extend(rows);
+                self.maybe_flush();
+            }
+            Event::Progress { .. } => {
+                self.progress = Some(ev);
+                self.maybe_flush();
+            }
+            Event::Finished { run, .. } => {
+                self.flush_rows_then(ev);
+                self.finished = Some(run);
+            }
+            Event::Started { .. }
+            | Event::Detected { .. }
+            | Event::Changed { .. }
+            | Event::Paused { .. }
+            | Event::Refused { .. } => self.flush_rows_then(ev),
+        }
+    }
+}
+
+impl ChannelSink {
+    /// Keep order: pending rows go out before this event.
+    fn flush_rows_then(&mut self, ev: Event) {
+        self.send_pending();
+        self.send(ev);
+        self.wake();
+    }
+}
+
+/// The runner's handle on the sink the control also uses (both on the worker thread, never at once).
+struct SharedSink(Rc<RefCell<ChannelSink>>);
+
+impl EventSink for SharedSink {
+    fn emit(&mut self, ev: Event) {
+        self.0.borrow_mut().emit(ev);
+    }
+}
+
+/// What the control loop learned from the commands, to act on after the run.
+#[derive(Default)]
+struct After {
+    shutdown: bool,
+    next: Option<Box<crate::config::GrokkingConfig>>,
+}
+
+/// Steers a run from the command channel: pause, step, speed, changes, stop.
+struct WorkerControl<'a> {
+    rx: &'a Receiver<Command>,
+    sink: Rc<RefCell<ChannelSink>>,
+    run: RunId,
+    paused: bool,
+    /// Take one step, then pause.
+    step_once: bool,
+    speed: Option<f64>,
+    last_step: Option<Instant>,
+    after: After,
+}
+
+impl WorkerControl<'_> {
+    /// Apply one command; returns true when the run must stop.
+    fn handle(&mut self, cmd: Command, ctl: &mut Control) -> bool {
+        match cmd {
+            Command::Start(cfg) => {
+                self.after.next = Some(cfg);
+                true
+            }
+            Command::Stop => true,
+            Command::Shutdown => {
+                self.after.shutdown = true;
+                true
+            }
+            Command::Pause => {
+                self.set_paused(true);
+                false
+            }
+            Command::Resume => {
+                self.step_once = false;
+                self.set_paused(false);
+                false
+            }
+            Command::Step => {
+                self.step_once = true;
+                false
+            }
+            Command::SetSpeed(s) => {
+                self.speed = s.filter(|v| v.is_finite() && *v > 0.0);
+                false
+            }
+            Command::Change(change) => {
+                match change.validate() {
+                    Ok(()) => ctl.changes.push(change),
+                    Err(message) => self.sink.borrow_mut().emit(Event::Refused { message }),
+                }
+                false
+            }
+        }
+    }
+
+    fn set_paused(&mut self, paused: bool) {
+        if self.paused != paused {
+            self.paused = paused;
+            self.sink.borrow_mut().emit(Event::Paused {
+                run: self.run,
+                paused,
+            });
+        }
+    }
+
+    /// Seconds to wait before the next step under the speed limit.
+    fn throttle_wait(&self) -> Option<Duration> {
+        let (speed, last) = (self.speed?, self.last_step?);
+        let period = Duration::from_secs_f64(1.0 / speed);
+        period.checked_sub(last.elapsed()).filter(|d| !d.is_zero())
+    }
+}
+
+impl RunControl for WorkerControl<'_> {
+    fn poll(&mut self, _next_step: u64) -> Control {
+        let mut ctl = Control::default();
+        loop {
+            // Commands already waiting.
+            loop {
+                match self.rx.try_recv() {
+                    Ok(cmd) => {
+                        if self.handle(cmd, &mut ctl) {
+                            ctl.stop = true;
+                            return ctl;
+                        }
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        self.after.shutdown = true;
+                        ctl.stop = true;
+                        return ctl;
+                    }
+                }
+            }
+            if self.step_once {
+                self.step_once = false;
+                self.set_paused(true);
+                break;
+            }
+            let wait = if self.paused {
+                self.sink.borrow_mut().flush();
+                Some(Duration::from_millis(200))
+            } else {
+                self.throttle_wait()
+            };
+            let Some(wait) = wait else { break };
+            match self.rx.recv_timeout(wait) {
+                Ok(cmd) => {
+                    if self.handle(cmd, &mut ctl) {
+                        ctl.stop = true;
+                        return ctl;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    if !self.paused {
+                        break;
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.after.shutdown = true;
+                    ctl.stop = true;
+                    return ctl;
+                }
+            }
+        }
+        self.last_step = Some(Instant::now());
+        ctl
+    }
+}
+
+fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
+    crate::perf::flush_denormals();
+    let sink = Rc::new(RefCell::new(ChannelSink {
+        tx,
+        waker,
+        rows: vec![],
+        rows_run: 0,
+        progress: None,
+        last_flush: Instant::now(),
+        finished: None,
+        closed: false,
+    }));
+    let mut next_run: RunId = 0;
+    let mut speed = None;
+    let mut pending: Option<Box<crate::config::GrokkingConfig>> = None;
+    loop {
+        let cmd = match pending.take() {
+            Some(cfg) => Command::Start(cfg),
+            None => match rx.recv() {
+                Ok(c) => c,
+                Err(_) => return,
+            },
+        };
+        match cmd {
+            Command::Start(cfg) => {
+                next_run += 1;
+                let run = next_run;
+                let mut control = WorkerControl {
+                    rx: &rx,
+                    sink: sink.clone(),
+                    run,
+                    paused: false,
+                    step_once: false,
+                    speed,
+                    last_step: None,
+                    after: After::default(),
+                };
+                let mut shared = SharedSink(sink.clone());
+                let result = catch_unwind(AssertUnwindSafe(|| {
+                    grokking::run(&cfg, run, &mut shared, &mut control)
+                }));
+                speed = control.speed;
+                let after = std::mem::take(&mut control.after);
+                let mut sink = sink.borrow_mut();
+                if let Err(panic) = result {
+                    let message = panic_message(panic.as_ref());
+                    if sink.finished != Some(run) {
+                        sink.emit(Event::Finished {
+                            run,
+                            outcome: Outcome::Failed {
+                                message: format!("the run crashed: {message}"),
+                            },
+                            summary: None,
+                        });
+                    }
+                }
+                sink.flush();
+                if after.shutdown {
+                    return;
+                }
+                pending = after.next;
+            }
+            Command::Shutdown => return,
+            Command::SetSpeed(s) => speed = s.filter(|v| v.is_finite() && *v > 0.0),
+            Command::Pause | Command::Resume | Command::Step | Command::Stop => {}
+            Command::Change(change) => {
+                // Nothing is running: the change is still validated so a bad value is reported.
+                if let Err(message) = change.validate() {
+                    sink.borrow_mut().emit(Event::Refused { message });
+                }
+            }
+        }
+    }
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}

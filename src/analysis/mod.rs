@@ -1,1 +1,3 @@
-//! analysis
+//! Pure analysis: slices in, numbers out. Every function has unit tests with hand-worked values.
+
+pub mod events;

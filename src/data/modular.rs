@@ -138,7 +138,11 @@ mod tests {
         all.sort();
         all.dedup();
         assert_eq!(all.len(), 121, "every pair exactly once");
-        assert_eq!(s, split(Operation::Add, 11, 0.3, 5), "same seed, same split");
+        assert_eq!(
+            s,
+            split(Operation::Add, 11, 0.3, 5),
+            "same seed, same split"
+        );
         assert_ne!(s.train, split(Operation::Add, 11, 0.3, 6).train);
     }
 

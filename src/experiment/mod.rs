@@ -1,1 +1,40 @@
-//! experiment
+//! Synchronous runners. The worker, the CLI and the tests all call the same functions.
+
+pub mod grokking;
+
+use crate::protocol::{Event, HyperChange};
+
+/// Where a runner sends its events.
+pub trait EventSink {
+    fn emit(&mut self, ev: Event);
+}
+
+impl EventSink for Vec<Event> {
+    fn emit(&mut self, ev: Event) {
+        self.push(ev);
+    }
+}
+
+/// What the controller says before each optimiser step.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Control {
+    /// End the run now.
+    pub stop: bool,
+    /// Apply these changes before the step (each is recorded as a marker).
+    pub changes: Vec<HyperChange>,
+}
+
+/// Steers a run between optimiser steps. Pausing is done by blocking inside `poll`.
+pub trait RunControl {
+    /// Called before step `next_step` (1-based).
+    fn poll(&mut self, next_step: u64) -> Control;
+}
+
+/// Runs to the end with no outside control (CLI, tests, sweeps).
+pub struct Unattended;
+
+impl RunControl for Unattended {
+    fn poll(&mut self, _next_step: u64) -> Control {
+        Control::default()
+    }
+}

@@ -1,5 +1,6 @@
 //! Models for the Grokking lab. Each owns its parameters and gradients and applies our AdamW to them.
 
+pub mod linalg;
 pub mod mlp;
 pub mod transformer;
 
@@ -47,7 +48,12 @@ pub trait Model: Send {
     /// Lengths of the parameter tensors, in the order `apply` updates them (the optimiser's slots).
     fn param_sizes(&self) -> Vec<usize>;
     /// Forward and backward pass in training mode (dropout on, drawn from `rng`); keeps the gradients.
-    fn forward_backward(&mut self, xs: &[[u32; 2]], ys: &[u32], rng: &mut Rng) -> Result<BatchStats, ModelError>;
+    fn forward_backward(
+        &mut self,
+        xs: &[[u32; 2]],
+        ys: &[u32],
+        rng: &mut Rng,
+    ) -> Result<BatchStats, ModelError>;
     /// Eval-mode loss and accuracy (no dropout, no gradients).
     fn evaluate(&mut self, xs: &[[u32; 2]], ys: &[u32]) -> Result<BatchStats, ModelError>;
     /// Apply one optimiser update (after `opt.begin_step`) with the gradients of the last backward pass.

@@ -9,7 +9,9 @@ pub struct Transformer {}
 
 impl Transformer {
     pub fn new(_cfg: &TransformerConfig, _p: u32, _rng: &mut Rng) -> Result<Self, ModelError> {
-        Err(ModelError::Other("the transformer is not implemented yet".into()))
+        Err(ModelError::Other(
+            "the transformer is not implemented yet".into(),
+        ))
     }
 }
 
@@ -20,7 +22,12 @@ impl Model for Transformer {
     fn param_sizes(&self) -> Vec<usize> {
         vec![]
     }
-    fn forward_backward(&mut self, _: &[[u32; 2]], _: &[u32], _: &mut Rng) -> Result<BatchStats, ModelError> {
+    fn forward_backward(
+        &mut self,
+        _: &[[u32; 2]],
+        _: &[u32],
+        _: &mut Rng,
+    ) -> Result<BatchStats, ModelError> {
         Err(ModelError::Other("unimplemented".into()))
     }
     fn evaluate(&mut self, _: &[[u32; 2]], _: &[u32]) -> Result<BatchStats, ModelError> {

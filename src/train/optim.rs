@@ -64,7 +64,11 @@ impl AdamW {
 
     /// Update tensor `slot` in place from its gradient. Call after `begin_step`.
     pub fn update(&mut self, slot: usize, param: &mut [f32], grad: &[f32]) {
-        assert_eq!(param.len(), grad.len(), "parameter and gradient lengths differ");
+        assert_eq!(
+            param.len(),
+            grad.len(),
+            "parameter and gradient lengths differ"
+        );
         let (b1, b2, eps) = (
             self.params.beta1 as f32,
             self.params.beta2 as f32,

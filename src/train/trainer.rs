@@ -1,1 +1,262 @@
-//! trainer
+//! The trainer stepper: the caller drives it one optimiser step at a time (GUI, CLI and tests alike).
+
+use crate::analysis::events::GrokDetector;
+use crate::config::{ConfigError, GrokkingConfig};
+use crate::data::modular::{self, Examples, ModularSplit};
+use crate::model::{self, BatchStats, Model, ModelError};
+use crate::protocol::{GrokEvent, HyperChange, Metric, MetricRow};
+use crate::rng::{self, Rng, Stream};
+use crate::train::optim::{AdamW, AdamWParams, warmup_lr};
+
+/// Why training could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("model error: {0}")]
+    Model(#[from] ModelError),
+    #[error("{metric} became {value} at step {step} (epoch {epoch}); try a smaller learning rate")]
+    NonFinite {
+        metric: Metric,
+        value: f64,
+        step: u64,
+        epoch: u64,
+    },
+}
+
+/// What one call of [`Trainer::step`] produced.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StepReport {
+    /// The epoch's metrics, when this step completed an epoch.
+    pub row: Option<MetricRow>,
+    /// Grokking milestones reached at this epoch end.
+    pub events: Vec<GrokEvent>,
+}
+
+/// A grokking run in progress: data, model, optimiser and the position within the epoch.
+pub struct Trainer {
+    cfg: GrokkingConfig,
+    data: ModularSplit,
+    model: Box<dyn Model>,
+    opt: AdamW,
+    batch_rng: Rng,
+    dropout_rng: Rng,
+    base_lr: f64,
+    step: u64,
+    epoch: u64,
+    /// Training-set order of the current epoch, and how far through it we are.
+    order: Vec<usize>,
+    pos: usize,
+    /// Running (training-mode) loss and accuracy over the current epoch's minibatches.
+    running: BatchStats,
+    detector: GrokDetector,
+    /// Batch buffers reused across steps.
+    bx: Vec<[u32; 2]>,
+    by: Vec<u32>,
+}
+
+impl Trainer {
+    /// Validate the config, split the data and initialise the model, all from the config's seed.
+    pub fn new(cfg: &GrokkingConfig) -> Result<Self, TrainError> {
+        cfg.validate()?;
+        let data = modular::split(cfg.op, cfg.p, cfg.train_fraction, cfg.seed);
+        let mut init_rng = rng::stream(cfg.seed, Stream::Init);
+        let model = model::build(&cfg.model, cfg.p, &mut init_rng)?;
+        let o = &cfg.optim;
+        let opt = AdamW::new(
+            AdamWParams {
+                lr: o.lr,
+                beta1: o.beta1,
+                beta2: o.beta2,
+                eps: o.eps,
+                weight_decay: o.weight_decay,
+            },
+            &model.param_sizes(),
+        );
+        Ok(Trainer {
+            cfg: cfg.clone(),
+            model,
+            opt,
+            batch_rng: rng::stream(cfg.seed, Stream::Batches),
+            dropout_rng: rng::stream(cfg.seed, Stream::Dropout),
+            base_lr: o.lr,
+            step: 0,
+            epoch: 0,
+            order: vec![],
+            pos: 0,
+            running: BatchStats::default(),
+            detector: GrokDetector::default(),
+            bx: vec![],
+            by: vec![],
+            data,
+        })
+    }
+
+    pub fn config(&self) -> &GrokkingConfig {
+        &self.cfg
+    }
+    pub fn param_count(&self) -> u64 {
+        self.model.param_count()
+    }
+    pub fn model(&self) -> &dyn Model {
+        self.model.as_ref()
+    }
+    pub fn data(&self) -> &ModularSplit {
+        &self.data
+    }
+    /// Optimiser steps taken.
+    pub fn steps(&self) -> u64 {
+        self.step
+    }
+    /// Epochs completed.
+    pub fn epochs(&self) -> u64 {
+        self.epoch
+    }
+    pub fn detector(&self) -> &GrokDetector {
+        &self.detector
+    }
+    /// The learning rate the next step will use (base rate under warm-up).
+    pub fn current_lr(&self) -> f64 {
+        warmup_lr(self.base_lr, self.step + 1, self.cfg.optim.warmup_steps)
+    }
+
+    /// The epoch cap is reached, or early stopping applies.
+    pub fn finished(&self) -> bool {
+        self.epoch >= self.cfg.max_epochs || (self.cfg.early_stop && self.detector.done())
+    }
+
+    /// Change a hyper-parameter from the next step on.
+    pub fn apply_change(&mut self, change: HyperChange) {
+        match change {
+            HyperChange::Lr(v) => {
+                self.base_lr = v;
+                self.cfg.optim.lr = v;
+            }
+            HyperChange::WeightDecay(v) => {
+                self.opt.params.weight_decay = v;
+                self.cfg.optim.weight_decay = v;
+            }
+        }
+    }
+
+    /// One optimiser step on the next minibatch; at an epoch's end, the epoch's metrics.
+    pub fn step(&mut self) -> Result<StepReport, TrainError> {
+        let n = self.data.train.len();
+        if self.pos == 0 {
+            self.running = BatchStats::default();
+            if self.cfg.full_batch {
+                // the gradient of the full batch does not depend on the order: skip the shuffle
+                if self.order.len() != n {
+                    self.order = (0..n).collect();
+                }
+            } else {
+                self.order = rng::permutation(n, &mut self.batch_rng);
+            }
+        }
+        let bs = self.cfg.effective_batch();
+        let end = (self.pos + bs).min(n);
+        let (xs, ys) = self.batch(self.pos, end);
+        let stats = self
+            .model
+            .forward_backward(&xs, &ys, &mut self.dropout_rng)?;
+        self.bx = xs;
+        self.by = ys;
+        let loss = stats.mean_loss();
+        self.step += 1;
+        if !loss.is_finite() {
+            return Err(TrainError::NonFinite {
+                metric: Metric::TrainLoss,
+                value: loss,
+                step: self.step,
+                epoch: self.epoch,
+            });
+        }
+        self.opt.begin_step(warmup_lr(
+            self.base_lr,
+            self.step,
+            self.cfg.optim.warmup_steps,
+        ));
+        self.model.apply(&mut self.opt)?;
+        self.running.add(stats);
+        self.pos = end;
+        if self.pos < n {
+            return Ok(StepReport::default());
+        }
+        self.pos = 0;
+        self.epoch += 1;
+        self.end_of_epoch()
+    }
+
+    /// Gather the minibatch order[start..end], reusing the buffers.
+    fn batch(&mut self, start: usize, end: usize) -> (Vec<[u32; 2]>, Vec<u32>) {
+        let mut xs = std::mem::take(&mut self.bx);
+        let mut ys = std::mem::take(&mut self.by);
+        xs.clear();
+        ys.clear();
+        let t = &self.data.train;
+        for &i in &self.order[start..end] {
+            xs.push(t.xs[i]);
+            ys.push(t.ys[i]);
+        }
+        (xs, ys)
+    }
+
+    fn end_of_epoch(&mut self) -> Result<StepReport, TrainError> {
+        let e = self.epoch;
+        let train_acc = self.running.accuracy();
+        let mut values = vec![
+            (Metric::TrainLoss, self.running.mean_loss()),
+            (Metric::TrainAcc, train_acc),
+        ];
+        let mut events: Vec<GrokEvent> = self
+            .detector
+            .observe_train(e, train_acc)
+            .into_iter()
+            .collect();
+        let eval_now = e % self.cfg.eval_every_epochs == 0 || e >= self.cfg.max_epochs || e == 1;
+        if eval_now {
+            let tr = eval(self.model.as_mut(), &self.data.train)?;
+            let va = eval(self.model.as_mut(), &self.data.val)?;
+            values.extend([
+                (Metric::TrainAccEval, tr.accuracy()),
+                (Metric::TrainLossEval, tr.mean_loss()),
+                (Metric::ValAcc, va.accuracy()),
+                (Metric::ValLoss, va.mean_loss()),
+            ]);
+            events.extend(self.detector.observe_val(e, va.accuracy()));
+        }
+        values.extend([
+            (Metric::WeightNorm, self.model.weight_norm_sq()?),
+            (Metric::Lr, self.opt_lr()),
+            (Metric::WeightDecay, self.opt.params.weight_decay),
+        ]);
+        for &(metric, value) in &values {
+            if !value.is_finite() {
+                return Err(TrainError::NonFinite {
+                    metric,
+                    value,
+                    step: self.step,
+                    epoch: e,
+                });
+            }
+        }
+        Ok(StepReport {
+            row: Some(MetricRow {
+                step: self.step,
+                epoch: e,
+                values,
+            }),
+            events,
+        })
+    }
+
+    /// The learning rate of the step just taken.
+    fn opt_lr(&self) -> f64 {
+        warmup_lr(self.base_lr, self.step, self.cfg.optim.warmup_steps)
+    }
+}
+
+/// Eval-mode statistics over a whole set.
+fn eval(model: &mut dyn Model, ex: &Examples) -> Result<BatchStats, ModelError> {
+    model.evaluate(&ex.xs, &ex.ys)
+}
