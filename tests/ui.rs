@@ -41,7 +41,11 @@ fn shown_step(harness: &Harness<'_, GrokscopeApp>) -> Option<u64> {
     harness
         .query_all_by_label_contains("step ")
         // a plain label's text is its accessible value
-        .filter_map(|n| n.accesskit_node().value().or_else(|| n.accesskit_node().label()))
+        .filter_map(|n| {
+            n.accesskit_node()
+                .value()
+                .or_else(|| n.accesskit_node().label())
+        })
         .find_map(|label| label.strip_prefix("step ").and_then(|n| n.parse().ok()))
 }
 
@@ -267,4 +271,3 @@ fn an_invalid_config_is_refused_with_the_field_named() {
         "nothing was started: {sent:?}"
     );
 }
-

@@ -10,12 +10,12 @@ pub trait Backend {
     fn try_recv(&self) -> Option<Event>;
 }
 
-impl Backend for super::worker_stub::Worker {
+impl Backend for crate::worker::Worker {
     fn send(&self, cmd: Command) {
-        super::worker_stub::Worker::send(self, cmd);
+        crate::worker::Worker::send(self, cmd);
     }
 
     fn try_recv(&self) -> Option<Event> {
-        super::worker_stub::Worker::try_recv(self)
+        crate::worker::Worker::try_recv(self)
     }
 }

@@ -13,7 +13,6 @@ pub mod jobs;
 pub mod meters;
 mod shell;
 pub mod views;
-mod worker_stub;
 
 pub use actions::{Action, ExportKind};
 pub use backend::Backend;

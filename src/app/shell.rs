@@ -112,6 +112,10 @@ pub struct GrokscopeApp {
     current_run: Option<RunId>,
     /// Starts sent whose `Started` (or refusal) has not arrived; a `Started` beyond these is stale.
     pending_starts: u32,
+    /// The highest run id seen (ids increase): a `Finished` above it with no `Started` is a refused start.
+    newest_run: Option<RunId>,
+    /// Step and epoch from the latest `Progress` of the current run.
+    progress: Option<(u64, u64)>,
     history: RunHistory,
     plots: PlotView,
     speed: Speed,
@@ -131,7 +135,7 @@ impl GrokscopeApp {
     ) -> anyhow::Result<Self> {
         let ctx = cc.egui_ctx.clone();
         let waker: Box<dyn Fn() + Send + Sync> = Box::new(move || ctx.request_repaint());
-        let worker = super::worker_stub::Worker::spawn(Some(waker))
+        let worker = crate::worker::Worker::spawn(Some(waker))
             .context("cannot start the training worker thread")?;
         Ok(Self::with_backend(cc, dialog, Box::new(worker)))
     }
@@ -163,6 +167,8 @@ impl GrokscopeApp {
             phase: Phase::Idle,
             current_run: None,
             pending_starts: 0,
+            newest_run: None,
+            progress: None,
             history: RunHistory::new(),
             plots: PlotView::default(),
             speed: Speed {
@@ -240,7 +246,9 @@ impl GrokscopeApp {
                     return;
                 }
                 self.pending_starts -= 1;
+                self.newest_run = self.newest_run.max(Some(run));
                 self.current_run = Some(run);
+                self.progress = None;
                 self.history
                     .begin(run, *config, param_count, steps_per_epoch);
                 self.rate.clear();
@@ -253,9 +261,14 @@ impl GrokscopeApp {
             Event::Metrics { run, rows } => {
                 if self.is_current(run) {
                     self.history.push_rows(&rows);
-                    if let Some((step, _)) = self.history.latest() {
-                        self.rate.record(Instant::now(), step);
+                    if let Some((step, epoch)) = self.history.latest() {
+                        self.note_progress(step, epoch);
                     }
+                }
+            }
+            Event::Progress { run, step, epoch } => {
+                if self.is_current(run) {
+                    self.note_progress(step, epoch);
                 }
             }
             Event::Detected {
@@ -320,6 +333,26 @@ impl GrokscopeApp {
                 run,
                 outcome,
                 summary,
+            } if !self.is_current(run)
+                && self.pending_starts > 0
+                && self.newest_run.is_none_or(|n| run > n) =>
+            {
+                // A run that never started: the worker refused its config.
+                self.pending_starts -= 1;
+                self.newest_run = Some(run);
+                if self.pending_starts == 0 {
+                    self.phase = if self.history.latest().is_some() {
+                        Phase::Finished
+                    } else {
+                        Phase::Idle
+                    };
+                }
+                self.error(finished_text(&outcome, summary.as_ref()));
+            }
+            Event::Finished {
+                run,
+                outcome,
+                summary,
             } => {
                 if self.is_current(run) {
                     let text = finished_text(&outcome, summary.as_ref());
@@ -337,6 +370,23 @@ impl GrokscopeApp {
                     }
                 }
             }
+        }
+    }
+
+    fn note_progress(&mut self, step: u64, epoch: u64) {
+        if self.progress.is_none_or(|(s, _)| step >= s) {
+            self.progress = Some((step, epoch));
+            self.rate.record(Instant::now(), step);
+        }
+    }
+
+    /// Step and epoch to show: the newest of progress and logged rows.
+    pub fn shown_step(&self) -> (u64, u64) {
+        match (self.progress, self.history.latest()) {
+            (Some(p), Some(r)) => p.max(r),
+            (Some(p), None) => p,
+            (None, Some(r)) => r,
+            (None, None) => (0, 0),
         }
     }
 
@@ -384,6 +434,7 @@ impl GrokscopeApp {
                 }
                 self.current_run = None;
                 self.pending_starts = 0;
+                self.progress = None;
                 self.phase = Phase::Idle;
                 self.history.clear();
                 self.rate.clear();
@@ -428,6 +479,7 @@ impl GrokscopeApp {
         self.phase = Phase::Starting;
         self.pending_starts += 1;
         self.current_run = None;
+        self.progress = None;
         self.history.clear();
         self.rate.clear();
         self.plots.follow_latest();
@@ -598,7 +650,7 @@ impl GrokscopeApp {
             }
             ui.separator();
 
-            let (step, epoch) = self.history.latest().unwrap_or((0, 0));
+            let (step, epoch) = self.shown_step();
             ui.label(RichText::new(format!("step {step}")).monospace());
             ui.label(RichText::new(format!("epoch {epoch}")).monospace());
             let rate = match (self.phase, self.rate.per_sec()) {
