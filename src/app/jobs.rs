@@ -6,6 +6,7 @@ use super::dialog::FileDialog;
 use crate::export::png::RgbaPicture;
 use crate::store::SeriesTable;
 use crossbeam_channel::{Receiver, Sender, bounded};
+use eframe::egui::{self, ColorImage, Rect};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -19,10 +20,10 @@ pub enum JobDone {
         kind: ExportKind,
         path: Option<PathBuf>,
     },
-    /// A screenshot was cropped to the plots (or could not be).
+    /// The screenshot for a PNG export arrived (the whole window).
     Captured {
         path: PathBuf,
-        picture: Result<RgbaPicture, String>,
+        image: Arc<ColorImage>,
     },
     /// A file was written (or not).
     Written {
@@ -108,14 +109,21 @@ impl Jobs {
         Ok(())
     }
 
-    /// Encode `picture` as PNG into `path` on a new thread.
-    pub fn write_png(&mut self, path: PathBuf, picture: RgbaPicture) -> std::io::Result<()> {
+    /// Crop `image` to `rect` (in points) and encode it as PNG into `path`, on a new thread.
+    pub fn write_png(
+        &mut self,
+        path: PathBuf,
+        image: Arc<ColorImage>,
+        rect: Rect,
+        pixels_per_point: f32,
+    ) -> std::io::Result<()> {
         let out = self.sender();
         let handle = std::thread::Builder::new()
             .name("export-png".into())
             .spawn(move || {
-                let result =
-                    crate::export::png::write_png(&path, &picture).map_err(|e| format!("{e:#}"));
+                let result = crop_to_picture(&image, rect, pixels_per_point).and_then(|picture| {
+                    crate::export::png::write_png(&path, &picture).map_err(|e| format!("{e:#}"))
+                });
                 out.send(JobDone::Written {
                     kind: ExportKind::Png,
                     path,
@@ -157,6 +165,42 @@ impl Drop for Jobs {
     }
 }
 
+/// The part of `image` under `rect` (in points) as RGBA, or why there is none.
+pub fn crop_to_picture(
+    image: &ColorImage,
+    rect: Rect,
+    pixels_per_point: f32,
+) -> Result<RgbaPicture, String> {
+    let ppp = if pixels_per_point.is_finite() && pixels_per_point > 0.0 {
+        pixels_per_point
+    } else {
+        1.0
+    };
+    let [w, h] = image.size;
+    let whole = Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(w as f32 / ppp, h as f32 / ppp));
+    let rect = rect.intersect(whole);
+    if !rect.is_positive() {
+        return Err(format!(
+            "the plots ({rect:?}) are outside the captured {w}x{h} image"
+        ));
+    }
+    // Within the image now, so `region` cannot index past it.
+    let region = image.region(&rect, Some(ppp));
+    let [rw, rh] = region.size;
+    let rgba: Vec<u8> = region
+        .pixels
+        .iter()
+        .flat_map(|c| c.to_srgba_unmultiplied())
+        .collect();
+    let picture = RgbaPicture {
+        width: u32::try_from(rw).map_err(|e| e.to_string())?,
+        height: u32::try_from(rh).map_err(|e| e.to_string())?,
+        rgba,
+    };
+    picture.check().map_err(|e| e.to_string())?;
+    Ok(picture)
+}
+
 /// Sends a result to the UI and wakes it.
 #[derive(Clone)]
 pub struct JobSender {
@@ -169,5 +213,26 @@ impl JobSender {
         // The UI drains every frame; if it is gone (closing), the result has no one to go to.
         let _ = self.tx.send_timeout(done, Duration::from_secs(5));
         (self.wake)();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eframe::egui::Color32;
+
+    #[test]
+    fn crop_takes_the_rect_in_pixels_and_clamps() {
+        // 4x2 points at 2 pixels per point: an 8x4 image whose pixel (x, y) has red = x, green = y
+        let pixels = (0..4)
+            .flat_map(|y| (0..8).map(move |x| Color32::from_rgb(x as u8, y as u8, 0)))
+            .collect();
+        let image = ColorImage::new([8, 4], pixels);
+        let rect = Rect::from_min_max(egui::pos2(1.0, 1.0), egui::pos2(10.0, 10.0)); // beyond the image
+        let pic = crop_to_picture(&image, rect, 2.0).unwrap();
+        assert_eq!((pic.width, pic.height), (6, 2)); // pixels x 2..8, y 2..4
+        assert_eq!(&pic.rgba[..4], &[2, 2, 0, 255]);
+        let outside = Rect::from_min_max(egui::pos2(20.0, 20.0), egui::pos2(30.0, 30.0));
+        assert!(crop_to_picture(&image, outside, 2.0).is_err());
     }
 }

@@ -17,7 +17,8 @@ pub mod views;
 pub use actions::{Action, ExportKind};
 pub use backend::Backend;
 pub use dialog::{FileDialog, FixedPathDialog, RfdDialog};
-pub use shell::{GrokscopeApp, Lab, Phase, Status, crop_to_picture};
+pub use jobs::crop_to_picture;
+pub use shell::{GrokscopeApp, Lab, Phase, Status};
 pub use views::plots::plotted_metrics;
 
 use std::sync::Arc;

@@ -3,16 +3,15 @@
 use super::actions::{Action, ExportKind};
 use super::backend::Backend;
 use super::dialog::FileDialog;
-use super::jobs::{JobDone, JobSender, Jobs};
+use super::jobs::{JobDone, Jobs};
 use super::meters::{FrameTimer, StepRate};
 use super::views::grokking::{ConfigPanel, config_ui, error_color, group_digits};
 use super::views::plots::{PathPrompt, PlotView, plots_toolbar_ui, plots_ui, plotted_metrics};
 use crate::config::{FieldProblem, GrokkingConfig, Preset, presets};
-use crate::export::png::RgbaPicture;
 use crate::protocol::{Command, Event, GrokEvent, HyperChange, Outcome, RunId, Summary};
 use crate::store::{Marker, MarkerKind, RunHistory};
 use anyhow::Context as _;
-use eframe::egui::{self, Color32, ColorImage, Key, Modifiers, Rect, RichText, Ui};
+use eframe::egui::{self, Color32, Key, Modifiers, RichText, Ui};
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -508,15 +507,12 @@ impl GrokscopeApp {
                 }
             }
             ExportKind::Png => {
-                let Some(rect) = self.plots.plots_rect else {
-                    self.error("nothing drawn yet to export");
-                    return;
-                };
                 let out = self.jobs.sender();
-                let ppp = self.ctx.pixels_per_point();
                 self.awaiting_screenshot = true;
+                // The picture is of the next painted frame; it is cropped when it arrives, to the
+                // plots' rect of that frame (the layout may change in between, e.g. a closed prompt).
                 self.ctx
-                    .request_screenshot(move |image| capture_plots(&image, rect, ppp, path, &out));
+                    .request_screenshot(move |image| out.send(JobDone::Captured { path, image }));
                 self.info("capturing the plots…");
             }
         }
@@ -530,7 +526,9 @@ impl GrokscopeApp {
                     path: Some(path),
                 } => self.export_to(kind, path),
                 JobDone::Chosen { kind, path: None } => {
-                    self.error("no file chosen (or no file dialog available): type a path below");
+                    self.error(
+                        "no file chosen (or no file dialog available): type a path above the plots",
+                    );
                     let text = std::env::current_dir()
                         .map(|d| d.join(kind.default_name()))
                         .unwrap_or_else(|_| PathBuf::from(kind.default_name()));
@@ -539,17 +537,18 @@ impl GrokscopeApp {
                         text: text.display().to_string(),
                     });
                 }
-                JobDone::Captured { path, picture } => {
+                JobDone::Captured { path, image } => {
                     self.awaiting_screenshot = false;
-                    match picture {
-                        Ok(picture) => {
-                            if let Err(e) = self.jobs.write_png(path, picture) {
-                                self.error(format!("cannot start writing the PNG: {e}"));
-                            } else {
-                                self.info("writing PNG…");
-                            }
-                        }
-                        Err(message) => self.error(format!("PNG export failed: {message}")),
+                    // `plots_rect` is from the last frame drawn: the one the screenshot shows.
+                    let Some(rect) = self.plots.plots_rect else {
+                        self.error("PNG export failed: no plots drawn yet");
+                        continue;
+                    };
+                    let ppp = self.ctx.pixels_per_point();
+                    if let Err(e) = self.jobs.write_png(path, image, rect, ppp) {
+                        self.error(format!("cannot start writing the PNG: {e}"));
+                    } else {
+                        self.info("writing PNG…");
                     }
                 }
                 JobDone::Written { kind, path, result } => match result {
@@ -800,54 +799,6 @@ fn install_fonts(ctx: &egui::Context) {
     ctx.set_fonts(fonts);
 }
 
-/// Crop the screenshot to the plots and hand it to the writer (runs in the screenshot callback).
-fn capture_plots(
-    image: &ColorImage,
-    rect: Rect,
-    pixels_per_point: f32,
-    path: PathBuf,
-    out: &JobSender,
-) {
-    let picture = crop_to_picture(image, rect, pixels_per_point);
-    out.send(JobDone::Captured { path, picture });
-}
-
-/// The part of `image` under `rect` (in points) as RGBA, or why there is none.
-pub fn crop_to_picture(
-    image: &ColorImage,
-    rect: Rect,
-    pixels_per_point: f32,
-) -> Result<RgbaPicture, String> {
-    let ppp = if pixels_per_point.is_finite() && pixels_per_point > 0.0 {
-        pixels_per_point
-    } else {
-        1.0
-    };
-    let [w, h] = image.size;
-    let whole = Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(w as f32 / ppp, h as f32 / ppp));
-    let rect = rect.intersect(whole);
-    if !rect.is_positive() {
-        return Err(format!(
-            "the plots ({rect:?}) are outside the captured {w}x{h} image"
-        ));
-    }
-    // Within the image now, so `region` cannot index past it.
-    let region = image.region(&rect, Some(ppp));
-    let [rw, rh] = region.size;
-    let rgba: Vec<u8> = region
-        .pixels
-        .iter()
-        .flat_map(|c| c.to_srgba_unmultiplied())
-        .collect();
-    let picture = RgbaPicture {
-        width: u32::try_from(rw).map_err(|e| e.to_string())?,
-        height: u32::try_from(rh).map_err(|e| e.to_string())?,
-        rgba,
-    };
-    picture.check().map_err(|e| e.to_string())?;
-    Ok(picture)
-}
-
 fn finished_text(outcome: &Outcome, summary: Option<&Summary>) -> String {
     let head = match outcome {
         Outcome::Completed => "completed".to_string(),
@@ -907,21 +858,6 @@ fn fallback_config() -> GrokkingConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn crop_takes_the_rect_in_pixels_and_clamps() {
-        // 4x2 points at 2 pixels per point: an 8x4 image whose pixel (x, y) has red = x, green = y
-        let pixels = (0..4)
-            .flat_map(|y| (0..8).map(move |x| Color32::from_rgb(x as u8, y as u8, 0)))
-            .collect();
-        let image = ColorImage::new([8, 4], pixels);
-        let rect = Rect::from_min_max(egui::pos2(1.0, 1.0), egui::pos2(10.0, 10.0)); // beyond the image
-        let pic = crop_to_picture(&image, rect, 2.0).unwrap();
-        assert_eq!((pic.width, pic.height), (6, 2)); // pixels x 2..8, y 2..4
-        assert_eq!(&pic.rgba[..4], &[2, 2, 0, 255]);
-        let outside = Rect::from_min_max(egui::pos2(20.0, 20.0), egui::pos2(30.0, 30.0));
-        assert!(crop_to_picture(&image, outside, 2.0).is_err());
-    }
 
     #[test]
     fn finished_text_names_the_milestones() {

@@ -343,7 +343,8 @@ pub fn plots_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory) {
                 .legend(
                     Legend::default()
                         .position(spec.legend)
-                        .background_alpha(0.6),
+                        .background_alpha(0.75)
+                        .follow_insertion_order(true),
                 )
                 .show_axes([last, true])
                 .label_formatter(move |pos| hover_text(pos, log_x, spec.y_scale, steps_per_epoch))
@@ -357,8 +358,9 @@ pub fn plots_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory) {
             }
             match spec.y_scale {
                 YScale::Log => plot = plot.y_grid_spacer(log_marks),
-                YScale::Percent => plot = plot.include_y(0.0).include_y(1.0),
-                YScale::Linear => plot = plot.include_y(0.0),
+                // headroom above 100 % for the marker labels
+                YScale::Percent => plot = plot.include_y(0.0).include_y(1.12),
+                YScale::Linear => {}
             }
             let resp = plot.show(ui, |pui| {
                 if let Some(on) = force {
@@ -569,26 +571,36 @@ fn log_tick(mark: GridMark, range: &RangeInclusive<f64>) -> String {
     let is_decade = (v - v.round()).abs() < 1e-9;
     if is_decade {
         pow10_label(v.round() as i32)
-    } else if range.end() - range.start() < 1.0 {
-        format_sig(10f64.powf(v), 3)
+    } else if range.end() - range.start() < 2.5 {
+        // Within a few decades the 2s and 5s (under one decade every mark) get a label; the axis
+        // itself drops labels that would crowd.
+        tick_value(10f64.powf(v))
     } else {
         String::new()
     }
 }
 
+/// A tick's real value without trailing zeros: 6, 0.25, 0.002.
+fn tick_value(v: f64) -> String {
+    let rounded: f64 = format!("{v:.5e}").parse().unwrap_or(v);
+    format!("{rounded}")
+}
+
 fn x_tick(mark: GridMark, range: &RangeInclusive<f64>, log_x: bool) -> String {
     if log_x {
         log_tick(mark, range)
-    } else if mark.value < 0.0 {
+    } else if mark.value < 0.0 || (mark.value - mark.value.round()).abs() > 1e-9 {
+        // steps are whole numbers
         String::new()
     } else {
-        format_sig(mark.value, 6)
+        format!("{}", mark.value.round() as i64)
     }
 }
 
 fn y_tick(mark: GridMark, range: &RangeInclusive<f64>, scale: YScale) -> String {
     match scale {
         YScale::Log => log_tick(mark, range),
+        YScale::Percent if !(-1e-9..=1.0 + 1e-9).contains(&mark.value) => String::new(),
         YScale::Percent => {
             let decimals = (-(mark.step_size * 100.0).log10().round()).max(0.0) as usize;
             format!("{:.*}%", decimals, mark.value * 100.0)
@@ -613,7 +625,7 @@ pub fn log_marks(input: GridInput) -> Vec<GridMark> {
     }
     let span = hi - lo;
     if span < 1.0 {
-        return (egui_plot::log_grid_spacer(10))(input);
+        return sub_decade_marks(lo, hi);
     }
     // At most about eight labelled decades.
     let stride = (span / 8.0).ceil().max(1.0);
@@ -621,22 +633,54 @@ pub fn log_marks(input: GridInput) -> Vec<GridMark> {
     let first = lo.floor() as i64;
     let last = hi.ceil() as i64;
     for k in first..=last {
-        let labelled = (k as f64).rem_euclid(stride) == 0.0;
-        marks.push(GridMark {
-            value: k as f64,
-            step_size: if labelled { stride } else { stride / 10.0 },
-        });
+        // Marks outside the view would get their labels painted beside the neighbouring plots.
+        if (k as f64) >= lo && (k as f64) <= hi {
+            let labelled = (k as f64).rem_euclid(stride) == 0.0;
+            marks.push(GridMark {
+                value: k as f64,
+                step_size: if labelled { stride } else { stride / 10.0 },
+            });
+        }
         if span <= 4.0 {
             for m in 2..=9 {
                 let v = k as f64 + (m as f64).log10();
                 if v > lo && v < hi {
+                    // 2 and 5 weigh more, so they are labelled when there is room
+                    let step_size = if m == 2 || m == 5 { 0.3 } else { 0.1 };
                     marks.push(GridMark {
                         value: v,
-                        step_size: 0.1,
+                        step_size,
                     });
                 }
             }
         }
+    }
+    marks
+}
+
+/// Under one decade: marks at round real values (a 1-2-5 step), placed at their log10.
+fn sub_decade_marks(lo: f64, hi: f64) -> Vec<GridMark> {
+    let (a, b) = (10f64.powf(lo), 10f64.powf(hi));
+    let raw = (b - a) / 6.0;
+    if !(raw.is_finite() && raw > 0.0) {
+        return Vec::new();
+    }
+    let pow = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * pow)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * pow);
+    let mut marks = Vec::new();
+    let mut i = (a / step).ceil();
+    while i * step <= b && marks.len() < 64 {
+        let v = i * step;
+        // the local gap in log units, which the axis uses to decide whether a label fits
+        marks.push(GridMark {
+            value: v.log10(),
+            step_size: ((v + step) / v).log10(),
+        });
+        i += 1.0;
     }
     marks
 }
@@ -705,12 +749,23 @@ mod tests {
             .filter(|m| m.step_size >= 1.0)
             .map(|m| m.value)
             .collect();
-        assert_eq!(decades, [-4.0, -3.0, -2.0, -1.0, 0.0, 1.0]);
+        assert_eq!(decades, [-3.0, -2.0, -1.0, 0.0]);
         assert!(
             marks
                 .iter()
                 .any(|m| (m.value - 2f64.log10() + 1.0).abs() < 1e-12)
         ); // 0.2
+    }
+
+    #[test]
+    fn under_a_decade_marks_sit_at_round_values() {
+        // loss between 3 and 7: (7 - 3) / 6 = 0.67 rounds up to a step of 1: marks 3, 4, 5, 6, 7
+        let marks = sub_decade_marks(3f64.log10(), 7f64.log10());
+        let values: Vec<String> = marks
+            .iter()
+            .map(|m| tick_value(10f64.powf(m.value)))
+            .collect();
+        assert_eq!(values, ["3", "4", "5", "6", "7"]);
     }
 
     #[test]
