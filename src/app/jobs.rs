@@ -93,20 +93,9 @@ impl Jobs {
 
     /// Write `table` as CSV to `path` on a new thread.
     pub fn write_csv(&mut self, path: PathBuf, table: SeriesTable) -> std::io::Result<()> {
-        let out = self.sender();
-        let handle = std::thread::Builder::new()
-            .name("export-csv".into())
-            .spawn(move || {
-                let result =
-                    crate::export::csv::write_csv(&path, &table).map_err(|e| format!("{e:#}"));
-                out.send(JobDone::Written {
-                    kind: ExportKind::Csv,
-                    path,
-                    result,
-                });
-            })?;
-        self.writers.push(handle);
-        Ok(())
+        self.spawn_writer(ExportKind::Csv, path, move |path| {
+            crate::export::csv::write_csv(path, &table).map_err(|e| format!("{e:#}"))
+        })
     }
 
     /// Crop `image` to `rect` (in points) and encode it as PNG into `path`, on a new thread.
@@ -117,18 +106,25 @@ impl Jobs {
         rect: Rect,
         pixels_per_point: f32,
     ) -> std::io::Result<()> {
+        self.spawn_writer(ExportKind::Png, path, move |path| {
+            let picture = crop_to_picture(&image, rect, pixels_per_point)?;
+            crate::export::png::write_png(path, &picture).map_err(|e| format!("{e:#}"))
+        })
+    }
+
+    /// Run `write` on a thread named after the export; its result comes back as `Written`.
+    fn spawn_writer(
+        &mut self,
+        kind: ExportKind,
+        path: PathBuf,
+        write: impl FnOnce(&std::path::Path) -> Result<(), String> + Send + 'static,
+    ) -> std::io::Result<()> {
         let out = self.sender();
         let handle = std::thread::Builder::new()
-            .name("export-png".into())
+            .name(format!("export-{}", kind.ext()))
             .spawn(move || {
-                let result = crop_to_picture(&image, rect, pixels_per_point).and_then(|picture| {
-                    crate::export::png::write_png(&path, &picture).map_err(|e| format!("{e:#}"))
-                });
-                out.send(JobDone::Written {
-                    kind: ExportKind::Png,
-                    path,
-                    result,
-                });
+                let result = write(&path);
+                out.send(JobDone::Written { kind, path, result });
             })?;
         self.writers.push(handle);
         Ok(())

@@ -149,11 +149,12 @@ impl GrokscopeApp {
         install_fonts(&ctx);
         let wake_ctx = ctx.clone();
         let presets = presets();
-        // `presets()` is never empty (the first one is the launch default); fall back anyway.
+        // Invariant: `presets()` is a fixed, non-empty list (its first entry is the launch default).
         let draft = presets
             .first()
-            .map(|p| p.config.clone())
-            .unwrap_or_else(fallback_config);
+            .expect("presets() is never empty")
+            .config
+            .clone();
         Self {
             ctx,
             backend,
@@ -206,6 +207,16 @@ impl GrokscopeApp {
 
     pub fn status(&self) -> &Status {
         &self.status
+    }
+
+    /// 99th percentile of the recent frames' `ui` time, in ms.
+    pub fn frame_p99_ms(&self) -> Option<f32> {
+        self.frames.p99_ms()
+    }
+
+    /// Points the plots drew in the last frame (after decimation).
+    pub fn drawn_points(&self) -> usize {
+        self.plots.drawn_points
     }
 
     /// Name of the preset last loaded.
@@ -276,19 +287,21 @@ impl GrokscopeApp {
                 step,
                 epoch,
             } => {
-                if self.is_current(run) {
-                    self.history.add_marker(Marker {
-                        step,
-                        epoch,
-                        kind: MarkerKind::Grok(event),
-                    });
-                    let what = match event {
-                        GrokEvent::Memorised => "memorised",
-                        GrokEvent::Val98 => "validation reached 98 %",
-                        GrokEvent::Generalised => "generalised",
-                    };
-                    self.info(format!("{what} at epoch {epoch} (step {step})"));
-                }
+                let what = match event {
+                    GrokEvent::Memorised => "memorised",
+                    GrokEvent::Val98 => "validation reached 98 %",
+                    GrokEvent::Generalised => "generalised",
+                };
+                let marker = Marker {
+                    step,
+                    epoch,
+                    kind: MarkerKind::Grok(event),
+                };
+                self.mark(
+                    run,
+                    marker,
+                    format!("{what} at epoch {epoch} (step {step})"),
+                );
             }
             Event::Changed {
                 run,
@@ -296,14 +309,12 @@ impl GrokscopeApp {
                 step,
                 epoch,
             } => {
-                if self.is_current(run) {
-                    self.history.add_marker(Marker {
-                        step,
-                        epoch,
-                        kind: MarkerKind::Change(change),
-                    });
-                    self.info(format!("{change} from step {step}"));
-                }
+                let marker = Marker {
+                    step,
+                    epoch,
+                    kind: MarkerKind::Change(change),
+                };
+                self.mark(run, marker, format!("{change} from step {step}"));
             }
             Event::Paused { run, paused } => {
                 if self.is_current(run) && self.phase.active() {
@@ -369,6 +380,14 @@ impl GrokscopeApp {
                     }
                 }
             }
+        }
+    }
+
+    /// Record a marker of the current run and say what it means.
+    fn mark(&mut self, run: RunId, marker: Marker, text: String) {
+        if self.is_current(run) {
+            self.history.add_marker(marker);
+            self.info(text);
         }
     }
 
@@ -822,37 +841,6 @@ fn finished_text(outcome: &Outcome, summary: Option<&Summary>) -> String {
         parts.push(format!("delay {d} epochs"));
     }
     parts.join(", ")
-}
-
-/// Only used if the preset list were ever empty.
-fn fallback_config() -> GrokkingConfig {
-    use crate::config::{Activation, Combine, MlpConfig, ModelConfig, Operation, OptimConfig};
-    GrokkingConfig {
-        op: Operation::Div,
-        p: 97,
-        train_fraction: 0.5,
-        model: ModelConfig::Mlp(MlpConfig {
-            embed_dim: 32,
-            hidden: 128,
-            activation: Activation::Relu,
-            combine: Combine::Concat,
-            init_scale: 1.0,
-        }),
-        optim: OptimConfig {
-            lr: 1e-2,
-            beta1: 0.9,
-            beta2: 0.98,
-            eps: 1e-8,
-            weight_decay: 1.0,
-            warmup_steps: 0,
-        },
-        batch_size: 512,
-        full_batch: true,
-        max_epochs: 5000,
-        eval_every_epochs: 1,
-        early_stop: true,
-        seed: 0,
-    }
 }
 
 #[cfg(test)]

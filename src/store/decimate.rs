@@ -50,26 +50,12 @@ pub fn decimate_min_max<T>(
     if range.len() <= 2 * buckets {
         return range.collect();
     }
-    let (x_min, x_max) = if x_range.0 <= x_range.1 {
-        x_range
-    } else {
-        (x_range.1, x_range.0)
-    };
-    let width = x_max - x_min;
-    if !(width.is_finite() && width > 0.0) {
+    let Some(grid) = BucketGrid::new(x_range, buckets) else {
         // No usable width to bucket over: thin by index instead, which keeps the same guarantees
         // per bucket of equal point counts.
         return decimate_by_index(points, &xy, range, buckets);
-    }
-    let bucket_of = |x: f64| -> usize {
-        let b = ((x - x_min) / width * buckets as f64).floor();
-        // Clamped, so the widened neighbours outside the view fall into the edge buckets.
-        if b.is_nan() || b < 0.0 {
-            0
-        } else {
-            (b as usize).min(buckets - 1)
-        }
     };
+    let bucket_of = |x: f64| grid.bucket(x);
     let mut out = Vec::with_capacity(2 * buckets + 2);
     let mut start = range.start;
     while start < range.end {
@@ -82,6 +68,41 @@ pub fn decimate_min_max<T>(
         start = end;
     }
     finish(out, range)
+}
+
+/// Equal-width x buckets over a view.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BucketGrid {
+    x_min: f64,
+    width: f64,
+    buckets: usize,
+}
+
+impl BucketGrid {
+    /// `None` when the range has no usable width (empty, reversed to zero, or not finite).
+    pub(crate) fn new(x_range: (f64, f64), buckets: usize) -> Option<Self> {
+        let (x_min, x_max) = if x_range.0 <= x_range.1 {
+            x_range
+        } else {
+            (x_range.1, x_range.0)
+        };
+        let width = x_max - x_min;
+        (width.is_finite() && width > 0.0).then_some(Self {
+            x_min,
+            width,
+            buckets: buckets.max(1),
+        })
+    }
+
+    /// The bucket of `x`, clamped so that points just outside the view fall into the edge buckets.
+    pub(crate) fn bucket(&self, x: f64) -> usize {
+        let b = ((x - self.x_min) / self.width * self.buckets as f64).floor();
+        if b.is_nan() || b < 0.0 {
+            0
+        } else {
+            (b as usize).min(self.buckets - 1)
+        }
+    }
 }
 
 fn decimate_by_index<T>(
@@ -144,11 +165,11 @@ fn finish(mut out: Vec<usize>, range: Range<usize>) -> Vec<usize> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A deterministic, jumpy signal: a sine plus a spike every 7919 points.
-    fn signal(i: usize) -> f64 {
+    pub(crate) fn signal(i: usize) -> f64 {
         let base = (i as f64 * 0.37).sin();
         if i.is_multiple_of(7919) {
             base + 10.0

@@ -5,6 +5,8 @@
 
 pub mod decimate;
 pub mod history;
+pub mod pyramid;
 
 pub use decimate::{decimate_min_max, visible_range};
 pub use history::{Marker, MarkerKind, Point, RunHistory, SeriesTable};
+pub use pyramid::MinMaxPyramid;

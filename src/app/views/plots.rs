@@ -8,7 +8,7 @@
 
 use crate::app::actions::{Action, ExportKind};
 use crate::protocol::{GrokEvent, HyperChange, Metric};
-use crate::store::{self, Marker, MarkerKind, RunHistory};
+use crate::store::{self, Marker, MarkerKind, MinMaxPyramid, RunHistory};
 use eframe::egui::{self, Align2, Color32, FontId, Id, Rect, Ui};
 use egui_plot::{
     Corner, GridInput, GridMark, HoverPosition, Legend, Line, LineStyle, Plot, PlotMemory,
@@ -40,8 +40,9 @@ pub struct PlotSpec {
     pub y_scale: YScale,
     /// Share of the plots' height.
     pub height_share: f32,
-    /// Legend corner (where the curves usually are not).
-    pub legend: Corner,
+    /// Legend corner (where the curves usually are not); `None` for a single series, which the
+    /// y label names.
+    pub legend: Option<Corner>,
 }
 
 /// The plots, top to bottom. The CSV export writes exactly these series ([`plotted_metrics`]).
@@ -52,7 +53,7 @@ pub const PLOTS: [PlotSpec; 3] = [
         series: &[Metric::TrainAcc, Metric::TrainAccEval, Metric::ValAcc],
         y_scale: YScale::Percent,
         height_share: 0.4,
-        legend: Corner::RightBottom,
+        legend: Some(Corner::RightBottom),
     },
     PlotSpec {
         id: "loss",
@@ -60,15 +61,15 @@ pub const PLOTS: [PlotSpec; 3] = [
         series: &[Metric::TrainLoss, Metric::ValLoss],
         y_scale: YScale::Log,
         height_share: 0.35,
-        legend: Corner::RightTop,
+        legend: Some(Corner::RightTop),
     },
     PlotSpec {
         id: "weight_norm",
-        y_label: "Σw²",
+        y_label: "weight norm Σw²",
         series: &[Metric::WeightNorm],
         y_scale: YScale::Linear,
         height_share: 0.25,
-        legend: Corner::RightTop,
+        legend: None,
     },
 ];
 
@@ -138,6 +139,8 @@ struct SeriesCache {
     consumed: usize,
     /// Finite points in plot space, in step order.
     points: Vec<PlotPoint>,
+    /// Min/max summaries of `points`' y, for fast thinning.
+    pyramid: MinMaxPyramid,
 }
 
 impl SeriesCache {
@@ -148,6 +151,7 @@ impl SeriesCache {
                 log_x,
                 consumed: 0,
                 points: Vec::new(),
+                pyramid: MinMaxPyramid::new(),
             };
         }
         let src = history.series(metric);
@@ -155,10 +159,12 @@ impl SeriesCache {
             // Cannot happen while the generation is unchanged; rebuild rather than trust it.
             self.consumed = 0;
             self.points.clear();
+            self.pyramid = MinMaxPyramid::new();
         }
         for p in &src[self.consumed..] {
             if let (Some(x), Some(y)) = (to_plot_x(p.step, log_x), to_plot_y(p.value, y_scale)) {
                 self.points.push(PlotPoint::new(x, y));
+                self.pyramid.push(y);
             }
         }
         self.consumed = src.len();
@@ -340,16 +346,18 @@ pub fn plots_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory) {
                 .link_cursor(link, [true, false])
                 .y_axis_label(spec.y_label)
                 .y_axis_min_width(56.0)
-                .legend(
-                    Legend::default()
-                        .position(spec.legend)
-                        .background_alpha(0.75)
-                        .follow_insertion_order(true),
-                )
                 .show_axes([last, true])
                 .label_formatter(move |pos| hover_text(pos, log_x, spec.y_scale, steps_per_epoch))
                 .x_axis_formatter(move |mark, range| x_tick(mark, range, log_x))
                 .y_axis_formatter(move |mark, range| y_tick(mark, range, spec.y_scale));
+            if let Some(corner) = spec.legend {
+                plot = plot.legend(
+                    Legend::default()
+                        .position(corner)
+                        .background_alpha(0.75)
+                        .follow_insertion_order(true),
+                );
+            }
             if last {
                 plot = plot.x_axis_label(if log_x { "step (log)" } else { "step" });
             }
@@ -432,7 +440,9 @@ fn add_series<'a>(
         let slice = &pts[range];
         (PlotPoints::Borrowed(slice), slice.len())
     } else {
-        let kept = store::decimate_min_max(pts, |p| (p.x, p.y), (x0, x1), buckets);
+        let kept = cache
+            .pyramid
+            .decimate(|i| pts[i].x, |i| pts[i].y, range, (x0, x1), buckets);
         let owned: Vec<PlotPoint> = kept.iter().map(|&i| pts[i]).collect();
         let n = owned.len();
         (PlotPoints::Owned(owned), n)
