@@ -1,1 +1,189 @@
-//! `grokscope bench` (filled in below).
+//! `grokscope bench`: training throughput as one JSON object a line.
+//!
+//! `gflops` is effective: the floating-point work of the model as written (forward, and backward at
+//! twice the forward) divided by wall time, counting every position of every sequence even where a model
+//! skips work it does not need.
+
+use crate::config::{self, GrokkingConfig, MlpConfig, ModelConfig, TransformerConfig};
+use crate::experiment::{EventSink, Unattended, grokking};
+use crate::protocol::{Event, GrokEvent};
+use crate::train::trainer::Trainer;
+use anyhow::{Context, Result};
+use std::time::{Duration, Instant};
+
+/// Matrix-product FLOPs of one training step (forward + backward = 3x forward) of `cfg`.
+pub fn flops_per_step(cfg: &GrokkingConfig) -> f64 {
+    let n = cfg.effective_batch() as f64;
+    let p = cfg.p as f64;
+    let fwd = match &cfg.model {
+        ModelConfig::Mlp(m) => {
+            let inp = match m.combine {
+                config::Combine::Concat => 2 * m.embed_dim,
+                config::Combine::Sum => m.embed_dim,
+            } as f64;
+            let h = m.hidden as f64;
+            2.0 * n * (inp * h + h * p)
+        }
+        ModelConfig::Transformer(t) => {
+            let (d, seq) = (t.d_model as f64, 4.0);
+            // per block and token: q, k, v, o (4 d^2) and SwiGLU (3 * 4 d^2) multiply-adds; attention
+            // scores and mixing 2 * seq * d; read-out d (p+2) at the last position
+            let block = 16.0 * d * d + 2.0 * seq * d;
+            2.0 * n * (seq * t.depth as f64 * block + d * (p + 2.0))
+        }
+    };
+    3.0 * fwd
+}
+
+fn mlp97() -> GrokkingConfig {
+    let mut c = config::preset("fast-mlp")
+        .map(|p| p.config)
+        .unwrap_or_else(|| unreachable!("built-in preset"));
+    c.p = 97;
+    c.train_fraction = 0.4;
+    c.model = ModelConfig::Mlp(MlpConfig {
+        embed_dim: 128,
+        hidden: 512,
+        activation: config::Activation::Relu,
+        combine: config::Combine::Concat,
+        init_scale: 1.0,
+    });
+    c.full_batch = true;
+    c
+}
+
+fn transformer97() -> GrokkingConfig {
+    let mut c = mlp97();
+    c.train_fraction = 0.5;
+    c.model = ModelConfig::Transformer(TransformerConfig {
+        d_model: 128,
+        depth: 2,
+        heads: 1,
+        dropout: 0.2,
+        init_scale: 1.0,
+    });
+    c.full_batch = false;
+    c.batch_size = 512;
+    c.optim.lr = 1e-3;
+    c
+}
+
+/// Optimiser steps per second of `cfg`'s trainer, evaluation excluded, over about `secs`.
+fn throughput(name: &str, mut cfg: GrokkingConfig, secs: Duration) -> Result<serde_json::Value> {
+    // evaluation only at epoch 1 (before timing) so the figure is training steps alone
+    cfg.eval_every_epochs = 1_000_000;
+    cfg.max_epochs = 100_000_000;
+    cfg.early_stop = false;
+    let mut t = Trainer::new(&cfg).with_context(|| format!("building {name}"))?;
+    let warm = cfg.steps_per_epoch().max(3);
+    for _ in 0..warm {
+        t.step()?;
+    }
+    let start = Instant::now();
+    let mut steps = 0u64;
+    while start.elapsed() < secs || steps < 3 {
+        t.step()?;
+        steps += 1;
+    }
+    let el = start.elapsed().as_secs_f64();
+    let sps = steps as f64 / el;
+    Ok(serde_json::json!({
+        "name": name,
+        "steps_per_sec": round3(sps),
+        "gflops": round3(flops_per_step(&cfg) * sps / 1e9),
+        "params": t.param_count(),
+        "batch": cfg.effective_batch(),
+        "steps": steps,
+    }))
+}
+
+/// Records when validation first reached 99 %.
+struct Stopwatch {
+    start: Instant,
+    val99: Option<f64>,
+    steps: u64,
+    outcome: Option<crate::protocol::Outcome>,
+}
+
+impl EventSink for Stopwatch {
+    fn emit(&mut self, ev: Event) {
+        match ev {
+            Event::Detected {
+                event: GrokEvent::Generalised,
+                ..
+            } => {
+                self.val99.get_or_insert(self.start.elapsed().as_secs_f64());
+            }
+            Event::Finished {
+                outcome, summary, ..
+            } => {
+                self.steps = summary.map(|s| s.steps).unwrap_or(0);
+                self.outcome = Some(outcome);
+            }
+            Event::Detected { .. }
+            | Event::Started { .. }
+            | Event::Metrics { .. }
+            | Event::Progress { .. }
+            | Event::Changed { .. }
+            | Event::Paused { .. }
+            | Event::Refused { .. } => {}
+        }
+    }
+}
+
+/// The fast preset end to end, as the window runs it (evaluation every epoch included).
+fn fast_preset() -> Result<serde_json::Value> {
+    let cfg = config::preset("fast-mlp")
+        .context("fast-mlp preset")?
+        .config;
+    let mut sw = Stopwatch {
+        start: Instant::now(),
+        val99: None,
+        steps: 0,
+        outcome: None,
+    };
+    grokking::run(&cfg, 1, &mut sw, &mut Unattended);
+    let el = sw.start.elapsed().as_secs_f64();
+    let sps = sw.steps as f64 / el;
+    Ok(serde_json::json!({
+        "name": "fast_preset",
+        "steps_per_sec": round3(sps),
+        "gflops": round3(flops_per_step(&cfg) * sps / 1e9),
+        "secs_to_val99": sw.val99.map(round3),
+        "steps": sw.steps,
+        "outcome": sw.outcome,
+    }))
+}
+
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+/// Run the benchmarks whose names contain `only` (all when `None`).
+pub fn run_all(only: Option<&str>, secs: Duration) -> Result<Vec<String>> {
+    crate::perf::flush_denormals();
+    let want = |n: &str| only.is_none_or(|o| n.contains(o));
+    let mut out = vec![];
+    if want("mlp97") {
+        out.push(throughput("mlp97", mlp97(), secs)?.to_string());
+    }
+    if want("transformer97") {
+        out.push(throughput("transformer97", transformer97(), secs)?.to_string());
+    }
+    if want("fast_preset") {
+        out.push(fast_preset()?.to_string());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mlp_flops_by_hand() {
+        // mlp97: n = floor(0.4 * 9312) = 3724 (division: 97*96 examples), inp 256, h 512, p 97:
+        // 3 * 2 * 3724 * (256*512 + 512*97) = 6 * 3724 * 180736 = 4_038_365_184
+        assert_eq!(flops_per_step(&mlp97()), 4_038_365_184.0);
+    }
+}

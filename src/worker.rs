@@ -102,7 +102,10 @@ impl ChannelSink {
     fn send_pending(&mut self) {
         if !self.rows.is_empty() {
             let rows = std::mem::take(&mut self.rows);
-            self.send(Event::Metrics { run: self.rows_run, rows });
+            self.send(Event::Metrics {
+                run: self.rows_run,
+                rows,
+            });
         }
         if let Some(p) = self.progress.take() {
             self.send(p);

@@ -1,1 +1,5 @@
+//! Headless integration tests (one test crate: each file here is a module, so one binary links).
+
+mod cli;
+mod engine;
 mod ui;

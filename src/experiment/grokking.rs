@@ -13,9 +13,8 @@ pub fn run(
     sink: &mut dyn EventSink,
     control: &mut dyn RunControl,
 ) -> Outcome {
-    let t0 = Instant::now();
-    let mut trainer = match Trainer::new(cfg) {
-        Ok(t) => t,
+    match Trainer::new(cfg) {
+        Ok(trainer) => run_trainer(trainer, run, sink, control),
         Err(e) => {
             let outcome = Outcome::Failed {
                 message: e.to_string(),
@@ -25,9 +24,20 @@ pub fn run(
                 outcome: outcome.clone(),
                 summary: None,
             });
-            return outcome;
+            outcome
         }
-    };
+    }
+}
+
+/// Train a prepared trainer to its end (see [`run`]).
+pub fn run_trainer(
+    mut trainer: Trainer,
+    run: RunId,
+    sink: &mut dyn EventSink,
+    control: &mut dyn RunControl,
+) -> Outcome {
+    let t0 = Instant::now();
+    let cfg = trainer.config().clone();
     sink.emit(Event::Started {
         run,
         config: Box::new(cfg.clone()),

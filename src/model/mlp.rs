@@ -2,9 +2,15 @@
 //!
 //! Forward and backward are written by hand on `gemm` (see `linalg`): at these sizes that is about twice
 //! as fast as candle's best (stack.md). Gradients are checked against finite differences in the tests.
+//!
+//! The first layer acts on an embedding lookup, so it is itself a lookup: with W1 split into the rows
+//! that see e_a and those that see e_b, `[e_a, e_b] W1 = (E W1a)[a] + (E W1b)[b]`. We project the p-row
+//! table once per step instead of every one of the n examples (n/p times less work; the same function
+//! and the same gradients: dW1a = E^T dPa, dE = dPa W1a^T + dPb W1b^T, with dPa the rows of dz summed
+//! by a).
 
 use super::linalg::matmul;
-use super::{BatchStats, Model, ModelError};
+use super::{BatchStats, Model, ModelError, NamedTensor};
 use crate::config::{Activation, Combine, MlpConfig};
 use crate::rng::Rng;
 use crate::train::optim::AdamW;
@@ -28,12 +34,14 @@ pub struct Mlp {
 
 #[derive(Default)]
 struct Buffers {
-    x: Vec<f32>,  // [n, inp]
+    /// Projected embedding tables: [tables, p, h] (tables = 2 for concat, 1 for sum).
+    proj: Vec<f32>,
+    /// Their gradients, same shape.
+    dproj: Vec<f32>,
     z: Vec<f32>,  // [n, h] pre-activation
     hh: Vec<f32>, // [n, h] activation
     l: Vec<f32>,  // [n, p] logits, then dL
     dh: Vec<f32>, // [n, h]
-    dx: Vec<f32>, // [n, inp]
 }
 
 const NAMES: [&str; 5] = ["embed", "w1", "b1", "w2", "b2"];
@@ -84,50 +92,60 @@ impl Mlp {
         }
     }
 
-    /// Logits for `xs` into `buf.l` ([n, p]); keeps x, z and h for the backward pass.
+    /// Projection tables: 2 for concat (a and b see different rows of W1), 1 for sum.
+    fn tables(&self) -> usize {
+        match self.combine {
+            Combine::Concat => 2,
+            Combine::Sum => 1,
+        }
+    }
+
+    /// The projected table each operand reads: (table of a, table of b).
+    fn table_of(&self) -> (usize, usize) {
+        match self.combine {
+            Combine::Concat => (0, 1),
+            Combine::Sum => (0, 0),
+        }
+    }
+
+    /// Logits for `xs` into `buf.l` ([n, p]); keeps z and h for the backward pass.
     fn forward(&mut self, xs: &[[u32; 2]]) {
-        let (n, e, h, p, inp) = (xs.len(), self.e, self.h, self.p, self.inp);
+        let (n, e, h, p) = (xs.len(), self.e, self.h, self.p);
+        let tables = self.tables();
+        let (ta, tb) = self.table_of();
         let b = &mut self.buf;
-        resize(&mut b.x, n * inp);
+        resize(&mut b.proj, tables * p * h);
         resize(&mut b.z, n * h);
         resize(&mut b.hh, n * h);
         resize(&mut b.l, n * p);
-        let emb = &self.params[0];
-        for (i, x) in xs.iter().enumerate() {
-            let ea = &emb[x[0] as usize * e..][..e];
-            let eb = &emb[x[1] as usize * e..][..e];
-            let row = &mut b.x[i * inp..][..inp];
-            match self.combine {
-                Combine::Concat => {
-                    row[..e].copy_from_slice(ea);
-                    row[e..].copy_from_slice(eb);
-                }
-                Combine::Sum => {
-                    for j in 0..e {
-                        row[j] = ea[j] + eb[j];
-                    }
-                }
-            }
+        // proj[t] = E W1[t*e..(t+1)*e, :]   [p, h]
+        for t in 0..tables {
+            let w1t = &self.params[1][t * e * h..][..e * h];
+            matmul(
+                &mut b.proj[t * p * h..][..p * h],
+                &self.params[0],
+                w1t,
+                p,
+                e,
+                h,
+                false,
+                false,
+                false,
+            );
         }
-        // z = x W1 + b1   [n, h]
-        matmul(
-            &mut b.z,
-            &b.x,
-            &self.params[1],
-            n,
-            inp,
-            h,
-            false,
-            false,
-            false,
-        );
+        // z = proj_a[a] + proj_b[b] + b1, h = act(z)   [n, h]
         let b1 = &self.params[2];
-        for (zr, hr) in b.z.chunks_exact_mut(h).zip(b.hh.chunks_exact_mut(h)) {
+        for (i, x) in xs.iter().enumerate() {
+            let pa = &b.proj[(ta * p + x[0] as usize) * h..][..h];
+            let pb = &b.proj[(tb * p + x[1] as usize) * h..][..h];
+            let zr = &mut b.z[i * h..][..h];
+            let hr = &mut b.hh[i * h..][..h];
             for j in 0..h {
-                zr[j] += b1[j];
+                let z = pa[j] + pb[j] + b1[j];
+                zr[j] = z;
                 hr[j] = match self.act {
-                    Activation::Relu => zr[j].max(0.0),
-                    Activation::Square => zr[j] * zr[j],
+                    Activation::Relu => z.max(0.0),
+                    Activation::Square => z * z,
                 };
             }
         }
@@ -169,31 +187,38 @@ impl Mlp {
                     arg = j;
                 }
             }
+            let target = row[y];
             let mut sum = 0.0f32;
-            for v in row.iter() {
-                sum += (v - max).exp();
-            }
-            let lse = max + sum.ln();
-            st.loss_sum += (lse - row[y]) as f64;
-            st.correct += usize::from(arg == y);
             if grad {
-                let inv = 1.0 / sum;
+                // keep exp(v - max) in place: the gradient needs it after the sum
                 for v in row.iter_mut() {
-                    *v = (*v - max).exp() * inv * inv_n;
+                    *v = (*v - max).exp();
+                    sum += *v;
+                }
+                let scale = inv_n / sum;
+                for v in row.iter_mut() {
+                    *v *= scale;
                 }
                 row[y] -= inv_n;
+            } else {
+                for v in row.iter() {
+                    sum += (v - max).exp();
+                }
             }
+            st.loss_sum += (max + sum.ln() - target) as f64;
+            st.correct += usize::from(arg == y);
         }
         st
     }
 
     /// Gradients of the mean loss given dL in `buf.l`.
     fn backward(&mut self, xs: &[[u32; 2]]) {
-        let (n, e, h, p, inp) = (xs.len(), self.e, self.h, self.p, self.inp);
+        let (n, e, h, p) = (xs.len(), self.e, self.h, self.p);
+        let tables = self.tables();
+        let (ta, tb) = self.table_of();
         let b = &mut self.buf;
         let g = &mut self.grads;
         resize(&mut b.dh, n * h);
-        resize(&mut b.dx, n * inp);
         // dW2 = h^T dL [h, p]; db2 = column sums of dL
         matmul(&mut g[3], &b.hh, &b.l, h, n, p, true, false, false);
         g[4].fill(0.0);
@@ -228,40 +253,38 @@ impl Mlp {
                 };
             }
         }
-        // dW1 = x^T dz [inp, h]; db1 = column sums of dz; dx = dz W1^T [n, inp]
-        matmul(&mut g[1], &b.x, &b.dh, inp, n, h, true, false, false);
+        // db1 = column sums of dz; dproj[table][row] = the dz rows of the examples that read it
         g[2].fill(0.0);
-        for dr in b.dh.chunks_exact(h) {
-            for (acc, v) in g[2].iter_mut().zip(dr) {
+        resize(&mut b.dproj, tables * p * h);
+        b.dproj.fill(0.0);
+        for (i, x) in xs.iter().enumerate() {
+            let dz = &b.dh[i * h..][..h];
+            for (acc, v) in g[2].iter_mut().zip(dz) {
                 *acc += v;
+            }
+            for (t, tok) in [(ta, x[0]), (tb, x[1])] {
+                let dp = &mut b.dproj[(t * p + tok as usize) * h..][..h];
+                for (acc, v) in dp.iter_mut().zip(dz) {
+                    *acc += v;
+                }
             }
         }
-        matmul(
-            &mut b.dx,
-            &b.dh,
-            &self.params[1],
-            n,
-            h,
-            inp,
-            false,
-            true,
-            false,
-        );
-        // scatter dx into the embedding rows of a and b
-        let ge = &mut g[0];
-        ge.fill(0.0);
-        for (i, x) in xs.iter().enumerate() {
-            let row = &b.dx[i * inp..][..inp];
-            let (da, db) = match self.combine {
-                Combine::Concat => (&row[..e], &row[e..]),
-                Combine::Sum => (row, row),
-            };
-            for (acc, v) in ge[x[0] as usize * e..][..e].iter_mut().zip(da) {
-                *acc += v;
-            }
-            for (acc, v) in ge[x[1] as usize * e..][..e].iter_mut().zip(db) {
-                *acc += v;
-            }
+        // dW1[t] = E^T dproj[t]   [e, h];   dE = sum_t dproj[t] W1[t]^T   [p, e]
+        for t in 0..tables {
+            let dp = &b.dproj[t * p * h..][..p * h];
+            matmul(
+                &mut g[1][t * e * h..][..e * h],
+                &self.params[0],
+                dp,
+                e,
+                p,
+                h,
+                true,
+                false,
+                false,
+            );
+            let w1t = &self.params[1][t * e * h..][..e * h];
+            matmul(&mut g[0], dp, w1t, p, h, e, false, true, t > 0);
         }
     }
 }
@@ -314,7 +337,7 @@ impl Model for Mlp {
             .sum())
     }
 
-    fn export(&self) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>, ModelError> {
+    fn export(&self) -> Result<Vec<NamedTensor>, ModelError> {
         let shapes = [
             vec![self.p, self.e],
             vec![self.inp, self.h],

@@ -41,6 +41,9 @@ pub enum ModelError {
     Other(String),
 }
 
+/// One parameter tensor: name, shape, row-major values.
+pub type NamedTensor = (String, Vec<usize>, Vec<f32>);
+
 /// A trainable classifier of (a, b) pairs over p answers.
 pub trait Model: Send {
     /// Trainable parameters.
@@ -61,7 +64,7 @@ pub trait Model: Send {
     /// Sum of squared parameters.
     fn weight_norm_sq(&self) -> Result<f64, ModelError>;
     /// Every parameter tensor as (name, shape, values), for saving and for views.
-    fn export(&self) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>, ModelError>;
+    fn export(&self) -> Result<Vec<NamedTensor>, ModelError>;
 }
 
 /// Build the configured model for a task with prime `p`, initialised from `rng`.

@@ -59,9 +59,15 @@ impl Trainer {
     /// Validate the config, split the data and initialise the model, all from the config's seed.
     pub fn new(cfg: &GrokkingConfig) -> Result<Self, TrainError> {
         cfg.validate()?;
-        let data = modular::split(cfg.op, cfg.p, cfg.train_fraction, cfg.seed);
         let mut init_rng = rng::stream(cfg.seed, Stream::Init);
         let model = model::build(&cfg.model, cfg.p, &mut init_rng)?;
+        Self::with_model(cfg, model)
+    }
+
+    /// Train a model built elsewhere (it must classify (a, b) pairs of `cfg.p` into p classes).
+    pub fn with_model(cfg: &GrokkingConfig, model: Box<dyn Model>) -> Result<Self, TrainError> {
+        cfg.validate()?;
+        let data = modular::split(cfg.op, cfg.p, cfg.train_fraction, cfg.seed);
         let o = &cfg.optim;
         let opt = AdamW::new(
             AdamWParams {
@@ -213,7 +219,8 @@ impl Trainer {
             .observe_train(e, train_acc)
             .into_iter()
             .collect();
-        let eval_now = e % self.cfg.eval_every_epochs == 0 || e >= self.cfg.max_epochs || e == 1;
+        let eval_now =
+            e.is_multiple_of(self.cfg.eval_every_epochs) || e >= self.cfg.max_epochs || e == 1;
         if eval_now {
             let tr = eval(self.model.as_mut(), &self.data.train)?;
             let va = eval(self.model.as_mut(), &self.data.val)?;

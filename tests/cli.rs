@@ -1,0 +1,113 @@
+//! The headless command line, through the real binary.
+
+use std::process::Command;
+
+fn grokscope() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_grokscope"))
+}
+
+#[test]
+fn presets_show_prints_a_config_that_run_accepts_and_run_writes_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = grokscope().arg("presets").output().unwrap();
+    assert!(list.status.success());
+    let text = String::from_utf8(list.stdout).unwrap();
+    for name in ["fast-mlp", "paper-transformer-cpu", "nanda-power"] {
+        assert!(text.contains(name), "{text}");
+    }
+    let shown = grokscope()
+        .args(["presets", "--show", "fast-mlp"])
+        .output()
+        .unwrap();
+    assert!(shown.status.success());
+    // shrink it so the test is quick: p = 23 with 90 % train groks in a few hundred epochs
+    let toml = String::from_utf8(shown.stdout)
+        .unwrap()
+        .replace("p = 97", "p = 23")
+        .replace("train_fraction = 0.5", "train_fraction = 0.9")
+        .replace("op = \"/\"", "op = \"+\"");
+    let cfg_path = dir.path().join("c.toml");
+    std::fs::write(&cfg_path, toml).unwrap();
+    let out = dir.path().join("run");
+    let st = grokscope()
+        .args(["run", "--config"])
+        .arg(&cfg_path)
+        .arg("--out")
+        .arg(&out)
+        .args(["--max-epochs", "40"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    for key in [
+        "param_count",
+        "steps",
+        "epochs",
+        "t_train_epoch",
+        "t_val_epoch",
+        "delay_epochs",
+        "final_train_acc",
+        "final_val_acc",
+        "wall_secs",
+    ] {
+        assert!(
+            summary.get(key).is_some(),
+            "summary.json lacks {key}: {summary}"
+        );
+    }
+    assert_eq!(summary["epochs"], 40, "--max-epochs caps the run");
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("step,epoch,train_loss,train_acc,")
+    );
+    assert_eq!(lines.count(), 40, "one row per epoch");
+    let cfg_back = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(cfg_back.contains("max_epochs = 40"), "the config as run");
+    assert!(out.join("events.jsonl").exists());
+}
+
+#[test]
+fn a_bad_config_file_is_refused_with_the_field_and_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_path = dir.path().join("bad.toml");
+    let shown = grokscope()
+        .args(["presets", "--show", "fast-mlp"])
+        .output()
+        .unwrap();
+    let toml = String::from_utf8(shown.stdout)
+        .unwrap()
+        .replace("train_fraction = 0.5", "train_fraction = 1.5");
+    std::fs::write(&cfg_path, toml).unwrap();
+    let out = grokscope()
+        .args(["run", "--config"])
+        .arg(&cfg_path)
+        .arg("--out")
+        .arg(dir.path().join("run"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("train_fraction") && err.contains("(0, 1)"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("run").exists(),
+        "nothing written for a refused config"
+    );
+    let missing = grokscope()
+        .args(["presets", "--show", "nope"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(
+        String::from_utf8(missing.stderr)
+            .unwrap()
+            .contains("no preset named \"nope\"")
+    );
+}

@@ -1,0 +1,397 @@
+//! The engine end to end: runs learn, are reproducible, report in order, and refuse bad configs.
+
+use grokscope::config::{GrokkingConfig, ModelConfig, Operation, preset};
+use grokscope::experiment::{Unattended, grokking};
+use grokscope::protocol::{Command, Event, GrokEvent, HyperChange, Metric, Outcome};
+use grokscope::worker::Worker;
+use std::time::{Duration, Instant};
+
+/// A setting measured to grok in a few hundred epochs: a + b mod 23, 90 % train, the fast preset's MLP.
+/// (With 50 % train the 264 examples are too few to generalise quickly; at 90 % three seeds reached
+/// validation 99 % at epochs 201-368 when this test was written.)
+fn small() -> GrokkingConfig {
+    let mut c = preset("fast-mlp").unwrap().config;
+    c.op = Operation::Add;
+    c.p = 23;
+    c.train_fraction = 0.9;
+    c.max_epochs = 1500;
+    c
+}
+
+fn run(cfg: &GrokkingConfig) -> Vec<Event> {
+    let mut evs = vec![];
+    grokking::run(cfg, 7, &mut evs, &mut Unattended);
+    evs
+}
+
+fn rows(evs: &[Event]) -> Vec<grokscope::protocol::MetricRow> {
+    evs.iter()
+        .filter_map(|e| match e {
+            Event::Metrics { rows, .. } => Some(rows.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+#[test]
+fn a_small_run_memorises_and_generalises() {
+    let evs = run(&small());
+    let Some(Event::Finished {
+        outcome: Outcome::Completed,
+        summary: Some(s),
+        ..
+    }) = evs.last()
+    else {
+        panic!("run did not complete: {:?}", evs.last());
+    };
+    // the spec's targets for this test: 100 % train, >= 95 % validation within the 1500-epoch budget
+    let last = rows(&evs)
+        .into_iter()
+        .rev()
+        .find(|r| r.get(Metric::ValAcc).is_some())
+        .unwrap();
+    assert_eq!(
+        last.get(Metric::TrainAccEval),
+        Some(1.0),
+        "train accuracy in eval mode"
+    );
+    assert!(last.get(Metric::ValAcc).unwrap() >= 0.95, "{last:?}");
+    assert!(
+        s.t_train_epoch.is_some() && s.t_val_epoch.is_some(),
+        "{s:?}"
+    );
+    assert!(
+        s.t_train_epoch < s.t_val_epoch,
+        "memorises before it generalises: {s:?}"
+    );
+    assert!(s.delay_epochs.unwrap() > 0, "a grokking delay: {s:?}");
+    assert!(s.epochs < 1500, "early stop once both thresholds hold");
+}
+
+#[test]
+fn the_same_seed_gives_identical_metrics_bit_for_bit() {
+    let mut cfg = small();
+    cfg.max_epochs = 60;
+    let a = rows(&run(&cfg));
+    let b = rows(&run(&cfg));
+    assert_eq!(a.len(), 60);
+    // compare the bits, so a NaN or a -0.0 would also be caught
+    let bits = |rs: &[grokscope::protocol::MetricRow]| -> Vec<(u64, Vec<u64>)> {
+        rs.iter()
+            .map(|r| (r.step, r.values.iter().map(|(_, v)| v.to_bits()).collect()))
+            .collect()
+    };
+    assert_eq!(bits(&a), bits(&b));
+    cfg.seed += 1;
+    assert_ne!(
+        bits(&a),
+        bits(&rows(&run(&cfg))),
+        "another seed, other numbers"
+    );
+}
+
+#[test]
+fn the_transformer_is_reproducible_with_dropout_and_minibatches() {
+    let mut cfg = preset("paper-transformer-cpu").unwrap().config;
+    cfg.p = 11;
+    cfg.batch_size = 32;
+    cfg.max_epochs = 2;
+    if let ModelConfig::Transformer(t) = &mut cfg.model {
+        t.d_model = 8;
+    }
+    let a = rows(&run(&cfg));
+    assert_eq!(a.len(), 2);
+    assert_eq!(
+        a[0].step,
+        cfg.steps_per_epoch(),
+        "one row per epoch after its last step"
+    );
+    assert_eq!(a, rows(&run(&cfg)));
+}
+
+#[test]
+fn invalid_configs_are_refused_naming_the_field() {
+    let base = small();
+    type Edit = Box<dyn Fn(&mut GrokkingConfig)>;
+    let cases: Vec<(&str, Edit)> = vec![
+        ("p", Box::new(|c| c.p = 4)),
+        ("p", Box::new(|c| c.p = 2)),
+        ("train_fraction", Box::new(|c| c.train_fraction = 1.0)),
+        ("train_fraction", Box::new(|c| c.train_fraction = 0.0)),
+        ("train_fraction", Box::new(|c| c.train_fraction = f64::NAN)),
+        ("batch_size", Box::new(|c| c.batch_size = 0)),
+        ("optim.lr", Box::new(|c| c.optim.lr = f64::NAN)),
+        ("optim.lr", Box::new(|c| c.optim.lr = -1e-3)),
+        (
+            "optim.weight_decay",
+            Box::new(|c| c.optim.weight_decay = -1.0),
+        ),
+        (
+            "model.hidden",
+            Box::new(|c| {
+                if let ModelConfig::Mlp(m) = &mut c.model {
+                    m.hidden = 10_000_000;
+                }
+            }),
+        ),
+        (
+            "model",
+            Box::new(|c| {
+                if let ModelConfig::Mlp(m) = &mut c.model {
+                    m.hidden = 8000;
+                    m.embed_dim = 8000;
+                }
+            }),
+        ),
+    ];
+    for (field, edit) in cases {
+        let mut cfg = base.clone();
+        edit(&mut cfg);
+        let err = cfg.validate().expect_err(field);
+        assert!(
+            err.problems.iter().any(|p| p.field == field),
+            "{field}: {err}"
+        );
+        // the runner refuses it too, with one Finished and no Started
+        let evs = run(&cfg);
+        assert_eq!(evs.len(), 1, "{field}");
+        match &evs[0] {
+            Event::Finished {
+                outcome: Outcome::Failed { message },
+                ..
+            } => assert!(message.contains(field), "{message}"),
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn bad_toml_is_refused_with_the_field_name() {
+    let mut text = small().to_toml();
+    text = text.replace("p = 23", "p = 25");
+    let err = GrokkingConfig::from_toml(&text).unwrap_err().to_string();
+    assert!(err.contains("p: 25 must be a prime"), "{err}");
+    let err = GrokkingConfig::from_toml("op = \"+\"\nbogus = 1")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("bogus") || err.contains("missing"), "{err}");
+}
+
+/// Collect worker events until the run's `Finished`, with a deadline.
+fn until_finished(w: &Worker, limit: Duration) -> Vec<Event> {
+    let t = Instant::now();
+    let mut evs = vec![];
+    while t.elapsed() < limit {
+        if let Some(ev) = w.recv_timeout(Duration::from_millis(50)) {
+            let done = matches!(ev, Event::Finished { .. });
+            evs.push(ev);
+            if done {
+                return evs;
+            }
+        }
+    }
+    panic!("no Finished within {limit:?}: {} events", evs.len());
+}
+
+#[test]
+fn worker_protocol_order_one_started_metrics_one_finished() {
+    let w = Worker::spawn(None).unwrap();
+    let mut cfg = small();
+    cfg.max_epochs = 30;
+    w.send(Command::Start(Box::new(cfg)));
+    let evs = until_finished(&w, Duration::from_secs(60));
+    assert!(
+        matches!(evs[0], Event::Started { run: 1, .. }),
+        "{:?}",
+        evs[0]
+    );
+    let started = evs
+        .iter()
+        .filter(|e| matches!(e, Event::Started { .. }))
+        .count();
+    let finished = evs
+        .iter()
+        .filter(|e| matches!(e, Event::Finished { .. }))
+        .count();
+    assert_eq!((started, finished), (1, 1));
+    let r = rows(&evs);
+    assert_eq!(r.len(), 30, "every epoch's row arrives, batched");
+    assert!(
+        r.windows(2).all(|w| w[0].step < w[1].step),
+        "rows in step order"
+    );
+    // no stray event after Finished
+    assert!(w.recv_timeout(Duration::from_millis(200)).is_none());
+}
+
+#[test]
+fn worker_pause_step_change_and_stop() {
+    let w = Worker::spawn(None).unwrap();
+    let mut cfg = small();
+    cfg.max_epochs = 1_000_000;
+    cfg.early_stop = false;
+    w.send(Command::Pause);
+    w.send(Command::Start(Box::new(cfg)));
+    // paused before the first step? Pause arrived before Start, so it was ignored; pause now
+    w.send(Command::Pause);
+    let t = Instant::now();
+    let mut paused_at = None;
+    while t.elapsed() < Duration::from_secs(20) && paused_at.is_none() {
+        if let Some(Event::Paused { paused: true, .. }) = w.recv_timeout(Duration::from_millis(50))
+        {
+            paused_at = Some(());
+        }
+    }
+    assert!(paused_at.is_some(), "pause acknowledged");
+    // while paused no progress; a single step gives exactly one more step
+    let mut last_step = 0;
+    while let Some(ev) = w.recv_timeout(Duration::from_millis(300)) {
+        if let Event::Progress { step, .. } = ev {
+            last_step = step;
+        }
+    }
+    w.send(Command::Change(HyperChange::WeightDecay(0.25)));
+    w.send(Command::Change(HyperChange::Lr(f64::NAN)));
+    w.send(Command::Step);
+    let mut got_step = None;
+    let mut changed = None;
+    let mut refused = None;
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(10)
+        && (got_step.is_none() || changed.is_none() || refused.is_none())
+    {
+        match w.recv_timeout(Duration::from_millis(50)) {
+            Some(Event::Progress { step, .. }) => got_step = Some(step),
+            Some(Event::Changed { change, step, .. }) => changed = Some((change, step)),
+            Some(Event::Refused { message }) => refused = Some(message),
+            Some(_) | None => {}
+        }
+    }
+    assert_eq!(got_step, Some(last_step + 1), "one step");
+    assert_eq!(
+        changed,
+        Some((HyperChange::WeightDecay(0.25), last_step)),
+        "marker before the step"
+    );
+    assert!(
+        refused.unwrap().contains("optim.lr"),
+        "NaN lr refused naming the field"
+    );
+    w.send(Command::Stop);
+    let evs = until_finished(&w, Duration::from_secs(10));
+    match evs.last() {
+        Some(Event::Finished {
+            outcome: Outcome::Stopped,
+            summary: Some(s),
+            ..
+        }) => assert_eq!(s.steps, last_step + 1),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Wraps the real MLP and poisons its loss from a chosen step on, as a diverging run would.
+struct Diverges {
+    inner: Box<dyn grokscope::model::Model>,
+    calls: u64,
+    at: u64,
+}
+
+impl grokscope::model::Model for Diverges {
+    fn param_count(&self) -> u64 {
+        self.inner.param_count()
+    }
+    fn param_sizes(&self) -> Vec<usize> {
+        self.inner.param_sizes()
+    }
+    fn forward_backward(
+        &mut self,
+        xs: &[[u32; 2]],
+        ys: &[u32],
+        rng: &mut grokscope::rng::Rng,
+    ) -> Result<grokscope::model::BatchStats, grokscope::model::ModelError> {
+        self.calls += 1;
+        let mut st = self.inner.forward_backward(xs, ys, rng)?;
+        if self.calls >= self.at {
+            st.loss_sum = f64::NAN;
+        }
+        Ok(st)
+    }
+    fn evaluate(
+        &mut self,
+        xs: &[[u32; 2]],
+        ys: &[u32],
+    ) -> Result<grokscope::model::BatchStats, grokscope::model::ModelError> {
+        self.inner.evaluate(xs, ys)
+    }
+    fn apply(
+        &mut self,
+        opt: &mut grokscope::train::optim::AdamW,
+    ) -> Result<(), grokscope::model::ModelError> {
+        self.inner.apply(opt)
+    }
+    fn weight_norm_sq(&self) -> Result<f64, grokscope::model::ModelError> {
+        self.inner.weight_norm_sq()
+    }
+    fn export(&self) -> Result<Vec<grokscope::model::NamedTensor>, grokscope::model::ModelError> {
+        self.inner.export()
+    }
+}
+
+#[test]
+fn a_nan_loss_fails_the_run_with_a_message() {
+    let cfg = small();
+    let inner = grokscope::model::build(
+        &cfg.model,
+        cfg.p,
+        &mut grokscope::rng::stream(0, grokscope::rng::Stream::Init),
+    )
+    .unwrap();
+    let model = Box::new(Diverges {
+        inner,
+        calls: 0,
+        at: 5,
+    });
+    let trainer = grokscope::train::trainer::Trainer::with_model(&cfg, model).unwrap();
+    let mut evs = vec![];
+    grokking::run_trainer(trainer, 3, &mut evs, &mut Unattended);
+    assert_eq!(
+        rows(&evs).len(),
+        4,
+        "four good epochs were reported before the bad step"
+    );
+    match evs.last() {
+        Some(Event::Finished {
+            outcome: Outcome::Failed { message },
+            summary: Some(s),
+            ..
+        }) => {
+            assert!(
+                message.contains("train loss became NaN at step 5"),
+                "{message}"
+            );
+            assert_eq!(s.epochs, 4);
+        }
+        other => panic!("expected a failure: {other:?}"),
+    }
+}
+
+#[test]
+fn events_come_once_in_order() {
+    let evs = run(&small());
+    let detected: Vec<GrokEvent> = evs
+        .iter()
+        .filter_map(|e| match e {
+            Event::Detected { event, .. } => Some(*event),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        detected,
+        vec![
+            GrokEvent::Memorised,
+            GrokEvent::Val98,
+            GrokEvent::Generalised
+        ]
+    );
+}
