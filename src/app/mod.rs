@@ -1,6 +1,58 @@
-//! The egui app (placeholder until the app lands).
+//! The desktop window (egui). The only module that knows egui, eframe, egui_plot and rfd.
+//!
+//! Layout: a top bar (labs, run controls, speed, counters), the config of the current lab on the
+//! left, linked plots in the centre, a status bar at the bottom. Views draw and return an
+//! [`actions::Action`]; [`GrokscopeApp`] applies it after the frame. Training runs on the worker
+//! thread; the app drains its events for a few milliseconds a frame. Dialogs and file writes run on
+//! their own named threads ([`jobs`]).
 
-/// Open the window.
+pub mod actions;
+pub mod backend;
+pub mod dialog;
+pub mod jobs;
+pub mod meters;
+mod shell;
+pub mod views;
+
+pub use actions::{Action, ExportKind};
+pub use backend::Backend;
+pub use dialog::{FileDialog, FixedPathDialog, RfdDialog};
+pub use jobs::crop_to_picture;
+pub use shell::{GrokscopeApp, Lab, Phase, Status};
+pub use views::plots::plotted_metrics;
+
+use std::sync::Arc;
+
+/// Whether a display server is named in the environment (X11 or Wayland).
+fn display_available() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()))
+}
+
+/// Open the grokscope window and run until it is closed.
 pub fn run_window() -> anyhow::Result<()> {
-    anyhow::bail!("the window is not built yet")
+    if !display_available() {
+        anyhow::bail!(
+            "no display found: neither DISPLAY nor WAYLAND_DISPLAY is set, so the window cannot open.\n\
+             To train without a window use the headless commands (e.g. `grokscope run`); see `grokscope --help`.\n\
+             To see the window on a machine without a screen, start a virtual one (e.g. `Xvfb :99 &` and `DISPLAY=:99 grokscope`)."
+        );
+    }
+    let options = eframe::NativeOptions {
+        viewport: eframe::egui::ViewportBuilder::default()
+            .with_title("grokscope")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([800.0, 500.0]),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "grokscope",
+        options,
+        Box::new(|cc| {
+            let app = GrokscopeApp::new(cc, Arc::new(RfdDialog))?;
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("the window failed: {e}"))
 }

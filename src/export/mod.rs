@@ -1,1 +1,100 @@
-//! export
+//! Writing what the app shows to files: the plotted series as CSV, a captured picture as PNG.
+//!
+//! No UI types here: the app hands over plain data (a [`crate::store::SeriesTable`], an RGBA buffer).
+//! Files are written atomically: to a temporary name beside the target, then renamed.
+
+pub mod csv;
+pub mod png;
+
+use std::fs;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Why an export failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// Creating, writing or renaming the file failed.
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// The CSV writer failed.
+    #[error("CSV: {0}")]
+    Csv(#[from] ::csv::Error),
+    /// The PNG encoder failed.
+    #[error("PNG: {0}")]
+    Png(#[from] image::ImageError),
+    /// The pixel buffer does not match its stated size.
+    #[error("image of {width}x{height} needs {expected} bytes of RGBA, got {actual}")]
+    BadBuffer {
+        width: u32,
+        height: u32,
+        expected: usize,
+        actual: usize,
+    },
+    /// Nothing to write (an empty picture).
+    #[error("nothing to export: {0}")]
+    Empty(&'static str),
+}
+
+/// Write a file by calling `fill` on a buffered writer to a temporary file beside `path`, then
+/// renaming it into place, so a failure never leaves a half-written file under the final name.
+pub(crate) fn write_atomically(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> Result<(), ExportError>,
+) -> Result<(), ExportError> {
+    let io_err = |source| ExportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file_name = path.file_name().ok_or_else(|| {
+        io_err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the path names no file",
+        ))
+    })?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(file_name);
+    tmp_name.push(".partial");
+    let tmp = path.with_file_name(tmp_name);
+    let result = (|| {
+        let file = fs::File::create(&tmp).map_err(io_err)?;
+        let mut w = BufWriter::new(file);
+        fill(&mut w)?;
+        let file = w.into_inner().map_err(|e| io_err(e.into_error()))?;
+        file.sync_all().map_err(io_err)?;
+        fs::rename(&tmp, path).map_err(io_err)
+    })();
+    if result.is_err() {
+        // Best effort: the temporary file is ours and useless now.
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_fill_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.txt");
+        let err = write_atomically(&path, |_| Err(ExportError::Empty("test"))).unwrap_err();
+        assert!(matches!(err, ExportError::Empty(_)));
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn missing_directory_is_an_io_error_naming_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("no/such/dir/out.csv");
+        let err = write_atomically(&path, |w| {
+            w.write_all(b"x").map_err(|_| ExportError::Empty("x"))
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("out.csv"), "{err}");
+    }
+}

@@ -1,1 +1,12 @@
-//! store
+//! The history of a run as the UI and the exporters see it: metric series, markers, config, outcome.
+//!
+//! Pure data (no UI types): the app's plots borrow from it, the CSV exporter writes from it, and
+//! [`decimate`] thins long series for drawing.
+
+pub mod decimate;
+pub mod history;
+pub mod pyramid;
+
+pub use decimate::{decimate_min_max, visible_range};
+pub use history::{Marker, MarkerKind, Point, RunHistory, SeriesTable};
+pub use pyramid::MinMaxPyramid;

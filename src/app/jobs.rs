@@ -1,0 +1,234 @@
+//! Work the UI thread must not wait for: file dialogs and file writes, each on a named thread.
+//! Results come back over a bounded channel and wake the UI.
+
+use super::actions::ExportKind;
+use super::dialog::FileDialog;
+use crate::export::png::RgbaPicture;
+use crate::store::SeriesTable;
+use crossbeam_channel::{Receiver, Sender, bounded};
+use eframe::egui::{self, ColorImage, Rect};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// A result coming back to the UI thread.
+#[derive(Debug)]
+pub enum JobDone {
+    /// The dialog closed with a path, or `None` (cancelled, or no dialog available).
+    Chosen {
+        kind: ExportKind,
+        path: Option<PathBuf>,
+    },
+    /// The screenshot for a PNG export arrived (the whole window).
+    Captured {
+        path: PathBuf,
+        image: Arc<ColorImage>,
+    },
+    /// A file was written (or not).
+    Written {
+        kind: ExportKind,
+        path: PathBuf,
+        result: Result<(), String>,
+    },
+}
+
+/// Owns the background threads; results arrive through [`Jobs::try_recv`].
+pub struct Jobs {
+    tx: Sender<JobDone>,
+    rx: Receiver<JobDone>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+    dialogs: Vec<JoinHandle<()>>,
+    writers: Vec<JoinHandle<()>>,
+}
+
+impl Jobs {
+    /// `wake` is called after each result is sent (the app passes `request_repaint`).
+    pub fn new(wake: Arc<dyn Fn() + Send + Sync>) -> Self {
+        let (tx, rx) = bounded(64);
+        Self {
+            tx,
+            rx,
+            wake,
+            dialogs: Vec::new(),
+            writers: Vec::new(),
+        }
+    }
+
+    /// A sender for results produced elsewhere (the screenshot callback).
+    pub fn sender(&self) -> JobSender {
+        JobSender {
+            tx: self.tx.clone(),
+            wake: Arc::clone(&self.wake),
+        }
+    }
+
+    /// Whether a dialog is still open.
+    pub fn dialog_open(&self) -> bool {
+        self.dialogs.iter().any(|h| !h.is_finished())
+    }
+
+    /// Whether a file is being written.
+    pub fn writing(&self) -> bool {
+        self.writers.iter().any(|h| !h.is_finished())
+    }
+
+    /// Ask `dialog` for a path on a new thread.
+    pub fn choose_path(
+        &mut self,
+        dialog: Arc<dyn FileDialog>,
+        kind: ExportKind,
+    ) -> std::io::Result<()> {
+        let out = self.sender();
+        let handle = std::thread::Builder::new()
+            .name("file-dialog".into())
+            .spawn(move || {
+                let title = format!("Export {kind}");
+                let path = dialog.save(&title, kind.default_name(), kind.ext());
+                out.send(JobDone::Chosen { kind, path });
+            })?;
+        self.dialogs.push(handle);
+        Ok(())
+    }
+
+    /// Write `table` as CSV to `path` on a new thread.
+    pub fn write_csv(&mut self, path: PathBuf, table: SeriesTable) -> std::io::Result<()> {
+        self.spawn_writer(ExportKind::Csv, path, move |path| {
+            crate::export::csv::write_csv(path, &table).map_err(|e| format!("{e:#}"))
+        })
+    }
+
+    /// Crop `image` to `rect` (in points) and encode it as PNG into `path`, on a new thread.
+    pub fn write_png(
+        &mut self,
+        path: PathBuf,
+        image: Arc<ColorImage>,
+        rect: Rect,
+        pixels_per_point: f32,
+    ) -> std::io::Result<()> {
+        self.spawn_writer(ExportKind::Png, path, move |path| {
+            let picture = crop_to_picture(&image, rect, pixels_per_point)?;
+            crate::export::png::write_png(path, &picture).map_err(|e| format!("{e:#}"))
+        })
+    }
+
+    /// Run `write` on a thread named after the export; its result comes back as `Written`.
+    fn spawn_writer(
+        &mut self,
+        kind: ExportKind,
+        path: PathBuf,
+        write: impl FnOnce(&std::path::Path) -> Result<(), String> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let out = self.sender();
+        let handle = std::thread::Builder::new()
+            .name(format!("export-{}", kind.ext()))
+            .spawn(move || {
+                let result = write(&path);
+                out.send(JobDone::Written { kind, path, result });
+            })?;
+        self.writers.push(handle);
+        Ok(())
+    }
+
+    /// The next result, if any; also joins threads that have ended.
+    pub fn try_recv(&mut self) -> Option<JobDone> {
+        reap(&mut self.dialogs);
+        reap(&mut self.writers);
+        self.rx.try_recv().ok()
+    }
+}
+
+fn reap(handles: &mut Vec<JoinHandle<()>>) {
+    let (done, running): (Vec<_>, Vec<_>) = handles.drain(..).partition(|h| h.is_finished());
+    for h in done {
+        // A panic in a job thread was already reported as a missing result; nothing more to do.
+        let _ = h.join();
+    }
+    *handles = running;
+}
+
+impl Drop for Jobs {
+    fn drop(&mut self) {
+        // Let writes finish (draining results so no writer blocks on a full channel).
+        while self.writers.iter().any(|h| !h.is_finished()) {
+            while self.rx.try_recv().is_ok() {}
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        reap(&mut self.writers);
+        reap(&mut self.dialogs);
+        // A dialog still open waits on the user and cannot be interrupted; its thread ends when the
+        // dialog does (or with the process), and its result is dropped with the channel.
+    }
+}
+
+/// The part of `image` under `rect` (in points) as RGBA, or why there is none.
+pub fn crop_to_picture(
+    image: &ColorImage,
+    rect: Rect,
+    pixels_per_point: f32,
+) -> Result<RgbaPicture, String> {
+    let ppp = if pixels_per_point.is_finite() && pixels_per_point > 0.0 {
+        pixels_per_point
+    } else {
+        1.0
+    };
+    let [w, h] = image.size;
+    let whole = Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(w as f32 / ppp, h as f32 / ppp));
+    let rect = rect.intersect(whole);
+    if !rect.is_positive() {
+        return Err(format!(
+            "the plots ({rect:?}) are outside the captured {w}x{h} image"
+        ));
+    }
+    // Within the image now, so `region` cannot index past it.
+    let region = image.region(&rect, Some(ppp));
+    let [rw, rh] = region.size;
+    let rgba: Vec<u8> = region
+        .pixels
+        .iter()
+        .flat_map(|c| c.to_srgba_unmultiplied())
+        .collect();
+    let picture = RgbaPicture {
+        width: u32::try_from(rw).map_err(|e| e.to_string())?,
+        height: u32::try_from(rh).map_err(|e| e.to_string())?,
+        rgba,
+    };
+    picture.check().map_err(|e| e.to_string())?;
+    Ok(picture)
+}
+
+/// Sends a result to the UI and wakes it.
+#[derive(Clone)]
+pub struct JobSender {
+    tx: Sender<JobDone>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl JobSender {
+    pub fn send(&self, done: JobDone) {
+        // The UI drains every frame; if it is gone (closing), the result has no one to go to.
+        let _ = self.tx.send_timeout(done, Duration::from_secs(5));
+        (self.wake)();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eframe::egui::Color32;
+
+    #[test]
+    fn crop_takes_the_rect_in_pixels_and_clamps() {
+        // 4x2 points at 2 pixels per point: an 8x4 image whose pixel (x, y) has red = x, green = y
+        let pixels = (0..4)
+            .flat_map(|y| (0..8).map(move |x| Color32::from_rgb(x as u8, y as u8, 0)))
+            .collect();
+        let image = ColorImage::new([8, 4], pixels);
+        let rect = Rect::from_min_max(egui::pos2(1.0, 1.0), egui::pos2(10.0, 10.0)); // beyond the image
+        let pic = crop_to_picture(&image, rect, 2.0).unwrap();
+        assert_eq!((pic.width, pic.height), (6, 2)); // pixels x 2..8, y 2..4
+        assert_eq!(&pic.rgba[..4], &[2, 2, 0, 255]);
+        let outside = Rect::from_min_max(egui::pos2(20.0, 20.0), egui::pos2(30.0, 30.0));
+        assert!(crop_to_picture(&image, outside, 2.0).is_err());
+    }
+}

@@ -1,0 +1,4 @@
+//! The views of the labs. Each draws into a `Ui` and returns an [`crate::app::actions::Action`].
+
+pub mod grokking;
+pub mod plots;

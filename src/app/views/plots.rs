@@ -1,0 +1,787 @@
+//! The linked plots of a run: accuracy, loss (log y), weight norm, on a shared step axis.
+//!
+//! egui_plot has no log axes: a log axis plots log10 of the data, with grid marks at whole decades
+//! and tick labels and hover read-outs that show the real values. The transformed points are cached
+//! per series (appended as rows arrive, rebuilt when the history or an axis mode changes); a frame
+//! borrows a slice of the cache, or draws a min/max-decimated copy when the visible part holds more
+//! points than the plot has pixels.
+
+use crate::app::actions::{Action, ExportKind};
+use crate::protocol::{GrokEvent, HyperChange, Metric};
+use crate::store::{self, Marker, MarkerKind, MinMaxPyramid, RunHistory};
+use eframe::egui::{self, Align2, Color32, FontId, Id, Rect, Ui};
+use egui_plot::{
+    Corner, GridInput, GridMark, HoverPosition, Legend, Line, LineStyle, Plot, PlotMemory,
+    PlotPoint, PlotPoints, PlotUi, VLine,
+};
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+
+/// How a plot's y values are shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum YScale {
+    /// Fractions in [0, 1] shown as percent.
+    Percent,
+    /// log10 of the value, ticks at decades.
+    Log,
+    /// The value as is.
+    Linear,
+}
+
+/// One of the stacked plots.
+#[derive(Clone, Copy, Debug)]
+pub struct PlotSpec {
+    /// Stable id (plot memory, cache keys).
+    pub id: &'static str,
+    /// The y axis label.
+    pub y_label: &'static str,
+    /// The series drawn, in legend order.
+    pub series: &'static [Metric],
+    pub y_scale: YScale,
+    /// Share of the plots' height.
+    pub height_share: f32,
+    /// Legend corner (where the curves usually are not); `None` for a single series, which the
+    /// y label names.
+    pub legend: Option<Corner>,
+}
+
+/// The plots, top to bottom. The CSV export writes exactly these series ([`plotted_metrics`]).
+pub const PLOTS: [PlotSpec; 3] = [
+    PlotSpec {
+        id: "accuracy",
+        y_label: "accuracy",
+        series: &[Metric::TrainAcc, Metric::TrainAccEval, Metric::ValAcc],
+        y_scale: YScale::Percent,
+        height_share: 0.4,
+        legend: Some(Corner::RightBottom),
+    },
+    PlotSpec {
+        id: "loss",
+        y_label: "loss",
+        series: &[Metric::TrainLoss, Metric::ValLoss],
+        y_scale: YScale::Log,
+        height_share: 0.35,
+        legend: Some(Corner::RightTop),
+    },
+    PlotSpec {
+        id: "weight_norm",
+        y_label: "weight norm Σw²",
+        series: &[Metric::WeightNorm],
+        y_scale: YScale::Linear,
+        height_share: 0.25,
+        legend: None,
+    },
+];
+
+/// Every series the plots draw, in plot then legend order.
+pub fn plotted_metrics() -> Vec<Metric> {
+    PLOTS
+        .iter()
+        .flat_map(|p| p.series.iter().copied())
+        .collect()
+}
+
+/// Legend name of a series.
+fn series_name(m: Metric) -> String {
+    match m {
+        Metric::TrainAcc => "train (running, train mode)".into(),
+        Metric::TrainAccEval => "train (eval)".into(),
+        Metric::ValAcc => "validation".into(),
+        Metric::TrainLoss => "train (running)".into(),
+        Metric::ValLoss => "validation".into(),
+        Metric::TrainLossEval | Metric::WeightNorm | Metric::Lr | Metric::WeightDecay => {
+            m.to_string()
+        }
+    }
+}
+
+/// Train in blues, validation in orange, the rest in their own hues.
+fn series_color(m: Metric) -> Color32 {
+    match m {
+        Metric::TrainAcc | Metric::TrainLoss => Color32::from_rgb(100, 160, 235),
+        Metric::TrainAccEval | Metric::TrainLossEval => Color32::from_rgb(40, 90, 200),
+        Metric::ValAcc | Metric::ValLoss => Color32::from_rgb(240, 130, 40),
+        Metric::WeightNorm => Color32::from_rgb(170, 110, 210),
+        Metric::Lr => Color32::from_rgb(120, 180, 120),
+        Metric::WeightDecay => Color32::from_rgb(180, 180, 100),
+    }
+}
+
+fn marker_color(kind: MarkerKind) -> Color32 {
+    match kind {
+        MarkerKind::Grok(GrokEvent::Memorised) => Color32::from_rgb(100, 160, 235),
+        MarkerKind::Grok(GrokEvent::Val98) => Color32::from_rgb(240, 180, 60),
+        MarkerKind::Grok(GrokEvent::Generalised) => Color32::from_rgb(80, 200, 120),
+        MarkerKind::Change(_) => Color32::from_gray(150),
+    }
+}
+
+fn marker_label(m: &Marker) -> String {
+    match m.kind {
+        MarkerKind::Grok(GrokEvent::Memorised) => format!("memorised · epoch {}", m.epoch),
+        MarkerKind::Grok(GrokEvent::Val98) => format!("val ≥ 98 % · epoch {}", m.epoch),
+        MarkerKind::Grok(GrokEvent::Generalised) => format!("generalised · epoch {}", m.epoch),
+        MarkerKind::Change(HyperChange::Lr(v)) => {
+            format!("lr → {}", super::grokking::format_sci(v))
+        }
+        MarkerKind::Change(HyperChange::WeightDecay(v)) => {
+            format!("wd → {}", super::grokking::format_sci(v))
+        }
+    }
+}
+
+/// The transformed points of one series, kept between frames.
+#[derive(Debug, Default)]
+struct SeriesCache {
+    generation: u64,
+    log_x: bool,
+    /// How many of the store's points have been looked at.
+    consumed: usize,
+    /// Finite points in plot space, in step order.
+    points: Vec<PlotPoint>,
+    /// Min/max summaries of `points`' y, for fast thinning.
+    pyramid: MinMaxPyramid,
+}
+
+impl SeriesCache {
+    fn update(&mut self, history: &RunHistory, metric: Metric, log_x: bool, y_scale: YScale) {
+        if self.generation != history.generation() || self.log_x != log_x {
+            *self = SeriesCache {
+                generation: history.generation(),
+                log_x,
+                consumed: 0,
+                points: Vec::new(),
+                pyramid: MinMaxPyramid::new(),
+            };
+        }
+        let src = history.series(metric);
+        if src.len() < self.consumed {
+            // Cannot happen while the generation is unchanged; rebuild rather than trust it.
+            self.consumed = 0;
+            self.points.clear();
+            self.pyramid = MinMaxPyramid::new();
+        }
+        for p in &src[self.consumed..] {
+            if let (Some(x), Some(y)) = (to_plot_x(p.step, log_x), to_plot_y(p.value, y_scale)) {
+                self.points.push(PlotPoint::new(x, y));
+                self.pyramid.push(y);
+            }
+        }
+        self.consumed = src.len();
+    }
+}
+
+/// Step -> plot x (log10 on a log axis, where step 0 cannot be shown).
+pub fn to_plot_x(step: u64, log_x: bool) -> Option<f64> {
+    if log_x {
+        (step > 0).then(|| (step as f64).log10())
+    } else {
+        Some(step as f64)
+    }
+}
+
+/// Value -> plot y; `None` for what the axis cannot show (non-finite, non-positive on a log axis).
+pub fn to_plot_y(value: f64, scale: YScale) -> Option<f64> {
+    let y = match scale {
+        YScale::Percent | YScale::Linear => value,
+        YScale::Log => {
+            if value > 0.0 {
+                value.log10()
+            } else {
+                f64::NAN
+            }
+        }
+    };
+    y.is_finite().then_some(y)
+}
+
+fn from_plot(v: f64, log: bool) -> f64 {
+    if log { 10f64.powf(v) } else { v }
+}
+
+/// UI state of the plots (not part of any run).
+#[derive(Debug)]
+pub struct PlotView {
+    /// Auto-bounds on: the view follows the newest data. Zooming or panning turns it off.
+    pub follow: bool,
+    /// Log10 step axis.
+    pub log_x: bool,
+    /// Set the plots' auto-bounds on (true) or off (false) in the next frame.
+    force_auto: Option<bool>,
+    caches: Vec<SeriesCache>,
+    /// Where the plots were drawn in the last frame (for the PNG export), in points.
+    pub plots_rect: Option<Rect>,
+    /// Points drawn in the last frame over all series (after decimation).
+    pub drawn_points: usize,
+}
+
+impl Default for PlotView {
+    fn default() -> Self {
+        Self {
+            follow: true,
+            log_x: false,
+            force_auto: None,
+            caches: plotted_metrics()
+                .iter()
+                .map(|_| SeriesCache::default())
+                .collect(),
+            plots_rect: None,
+            drawn_points: 0,
+        }
+    }
+}
+
+impl PlotView {
+    /// Follow the newest data again (a new run, a reset).
+    pub fn follow_latest(&mut self) {
+        self.follow = true;
+        self.force_auto = Some(true);
+    }
+}
+
+/// A typed path for an export, offered when no dialog could be shown.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PathPrompt {
+    pub kind: ExportKind,
+    pub text: String,
+}
+
+/// The row above the plots: axis options, follow, exports, and the typed-path fallback.
+pub fn plots_toolbar_ui(
+    ui: &mut Ui,
+    view: &mut PlotView,
+    prompt: Option<&mut PathPrompt>,
+    busy: bool,
+) -> Action {
+    let mut action = Action::None;
+    ui.horizontal(|ui| {
+        if ui
+            .checkbox(&mut view.log_x, "log step axis")
+            .on_hover_text("Plot log10(step); steps start at 1.")
+            .changed()
+        {
+            view.force_auto = Some(true);
+        }
+        let mut follow = view.follow;
+        if ui
+            .checkbox(&mut follow, "follow latest")
+            .on_hover_text("Keep all data in view as it arrives. Zooming or panning a plot turns this off; double-click a plot to turn it back on.")
+            .changed()
+        {
+            view.follow = follow;
+            view.force_auto = Some(follow);
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui
+                .add_enabled(!busy, egui::Button::new("Export CSV"))
+                .on_hover_text("The plotted series, every logged point: series,step,epoch,value")
+                .clicked()
+            {
+                action = Action::Export(ExportKind::Csv);
+            }
+            if ui
+                .add_enabled(!busy, egui::Button::new("Export PNG"))
+                .on_hover_text("A picture of the plots as shown")
+                .clicked()
+            {
+                action = Action::Export(ExportKind::Png);
+            }
+            if busy {
+                ui.spinner();
+            }
+        });
+    });
+    if let Some(prompt) = prompt {
+        ui.horizontal(|ui| {
+            ui.label(format!("Save {} to:", prompt.kind));
+            let edit = ui.add(egui::TextEdit::singleline(&mut prompt.text).desired_width(360.0));
+            let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if ui.button("Save").clicked() || enter {
+                let path = PathBuf::from(prompt.text.trim());
+                action = Action::ExportTo(prompt.kind, path);
+            }
+            if ui.button("Cancel").clicked() {
+                action = Action::CancelExportPath;
+            }
+        });
+    }
+    action
+}
+
+/// The three linked plots. Records their rect in `view.plots_rect`.
+pub fn plots_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory) {
+    let metrics = plotted_metrics();
+    for (cache, &m) in view.caches.iter_mut().zip(&metrics) {
+        let scale = PLOTS
+            .iter()
+            .find(|p| p.series.contains(&m))
+            .map_or(YScale::Linear, |p| p.y_scale);
+        cache.update(history, m, view.log_x, scale);
+    }
+    let force = view.force_auto.take();
+    let log_x = view.log_x;
+    let caches = &view.caches;
+    let steps_per_epoch = history.steps_per_epoch().unwrap_or(0);
+    let markers = history.markers();
+    let empty = caches.iter().all(|c| c.points.is_empty());
+
+    let total_h = ui.available_height();
+    let link = Id::unique("grokscope-step-axis");
+    let mut follow_after = view.follow;
+    let mut drawn = 0usize;
+    let mut first = 0usize;
+    let response = ui.scope(|ui| {
+        ui.spacing_mut().item_spacing.y = 2.0;
+        for (i, spec) in PLOTS.iter().enumerate() {
+            let last = i + 1 == PLOTS.len();
+            let n = spec.series.len();
+            let series = &caches[first..first + n];
+            first += n;
+            let plot_id = Id::unique(("grokscope-plot", spec.id));
+            let height = (total_h * spec.height_share - 2.0).max(60.0);
+            let mut plot = Plot::new(spec.id)
+                .id(plot_id)
+                .height(height)
+                .link_axis(link, [true, false])
+                .link_cursor(link, [true, false])
+                .y_axis_label(spec.y_label)
+                .y_axis_min_width(56.0)
+                .show_axes([last, true])
+                .label_formatter(move |pos| hover_text(pos, log_x, spec.y_scale, steps_per_epoch))
+                .x_axis_formatter(move |mark, range| x_tick(mark, range, log_x))
+                .y_axis_formatter(move |mark, range| y_tick(mark, range, spec.y_scale));
+            if let Some(corner) = spec.legend {
+                plot = plot.legend(
+                    Legend::default()
+                        .position(corner)
+                        .background_alpha(0.75)
+                        .follow_insertion_order(true),
+                );
+            }
+            if last {
+                plot = plot.x_axis_label(if log_x { "step (log)" } else { "step" });
+            }
+            if log_x {
+                plot = plot.x_grid_spacer(log_marks);
+            }
+            match spec.y_scale {
+                YScale::Log => plot = plot.y_grid_spacer(log_marks),
+                // headroom above 100 % for the marker labels
+                YScale::Percent => plot = plot.include_y(0.0).include_y(1.12),
+                YScale::Linear => {}
+            }
+            let resp = plot.show(ui, |pui| {
+                if let Some(on) = force {
+                    pui.set_auto_bounds([on, on]);
+                }
+                let following = force.unwrap_or(pui.auto_bounds().x);
+                let width_px = pui.response().rect.width().max(1.0) as usize;
+                let mut count = 0;
+                for (cache, &metric) in series.iter().zip(spec.series) {
+                    count += add_series(pui, cache, metric, following, width_px);
+                }
+                for m in markers {
+                    if let Some(x) = to_plot_x(m.step, log_x) {
+                        let mut line = VLine::new("", x).color(marker_color(m.kind)).width(1.5);
+                        if matches!(m.kind, MarkerKind::Change(_)) {
+                            line = line.style(LineStyle::dashed_dense());
+                        }
+                        pui.vline(line.allow_hover(false));
+                    }
+                }
+                count
+            });
+            drawn += resp.inner;
+            if i == 0 {
+                marker_labels_ui(ui, &resp.transform, markers, log_x);
+                if empty {
+                    ui.painter().text(
+                        resp.transform.frame().center(),
+                        Align2::CENTER_CENTER,
+                        "Press Start (or Space) to train the selected config",
+                        FontId::proportional(16.0),
+                        ui.visuals().weak_text_color(),
+                    );
+                }
+            }
+            if let Some(mem) = PlotMemory::load(ui.ctx(), plot_id) {
+                follow_after = mem.auto_bounds.x;
+            }
+        }
+    });
+    view.follow = follow_after;
+    view.drawn_points = drawn;
+    view.plots_rect = Some(response.response.rect);
+}
+
+/// Add one series, borrowed or decimated to about two points per pixel. Returns points drawn.
+fn add_series<'a>(
+    pui: &mut PlotUi<'a>,
+    cache: &'a SeriesCache,
+    metric: Metric,
+    following: bool,
+    width_px: usize,
+) -> usize {
+    let pts = cache.points.as_slice();
+    let (Some(first), Some(last)) = (pts.first(), pts.last()) else {
+        return 0;
+    };
+    let (x0, x1, buckets) = if following {
+        (first.x, last.x, width_px)
+    } else {
+        // The view can move before the next frame: thin over a range twice as wide.
+        let b = pui.plot_bounds();
+        let (lo, hi) = (b.min()[0], b.max()[0]);
+        let pad = (hi - lo) * 0.5;
+        (lo - pad, hi + pad, width_px * 2)
+    };
+    let range = store::visible_range(pts, |p| p.x, x0, x1);
+    let (points, drawn) = if range.len() <= 2 * buckets {
+        let slice = &pts[range];
+        (PlotPoints::Borrowed(slice), slice.len())
+    } else {
+        let kept = cache
+            .pyramid
+            .decimate(|i| pts[i].x, |i| pts[i].y, range, (x0, x1), buckets);
+        let owned: Vec<PlotPoint> = kept.iter().map(|&i| pts[i]).collect();
+        let n = owned.len();
+        (PlotPoints::Owned(owned), n)
+    };
+    let line = Line::new(series_name(metric), points)
+        .color(series_color(metric))
+        .width(1.5);
+    // `Line` keeps the borrow for the plot's lifetime; the cache outlives the frame.
+    pui.line(line);
+    drawn
+}
+
+/// Labels of the markers along the top of the first plot, staggered so neighbours do not overlap.
+fn marker_labels_ui(
+    ui: &Ui,
+    transform: &egui_plot::PlotTransform,
+    markers: &[Marker],
+    log_x: bool,
+) {
+    let frame = *transform.frame();
+    let painter = ui.painter().with_clip_rect(frame);
+    let font = FontId::proportional(12.0);
+    let mut right_edges: Vec<f32> = Vec::new();
+    for m in markers {
+        let Some(x) = to_plot_x(m.step, log_x) else {
+            continue;
+        };
+        let sx = transform.position_from_point_x(x);
+        if sx < frame.left() || sx > frame.right() {
+            continue;
+        }
+        let galley = painter.layout_no_wrap(marker_label(m), font.clone(), marker_color(m.kind));
+        let w = galley.size().x;
+        // Put the label to the right of its line, or to the left near the right edge.
+        let left = if sx + 4.0 + w > frame.right() {
+            sx - 4.0 - w
+        } else {
+            sx + 4.0
+        };
+        let lane = right_edges
+            .iter()
+            .position(|&edge| edge < left)
+            .unwrap_or(right_edges.len());
+        if lane == right_edges.len() {
+            right_edges.push(0.0);
+        }
+        right_edges[lane] = left + w;
+        let pos = egui::pos2(
+            left,
+            frame.top() + 4.0 + lane as f32 * (galley.size().y + 2.0),
+        );
+        let bg = Rect::from_min_size(pos, galley.size()).expand(2.0);
+        painter.rect_filled(bg, 2.0, ui.visuals().extreme_bg_color.gamma_multiply(0.85));
+        painter.galley(pos, galley, marker_color(m.kind));
+    }
+}
+
+/// The hover read-out: series, step (epoch) and the real value.
+fn hover_text(
+    pos: &HoverPosition<'_>,
+    log_x: bool,
+    y_scale: YScale,
+    steps_per_epoch: u64,
+) -> Option<String> {
+    let (name, p) = match pos {
+        HoverPosition::NearDataPoint {
+            plot_name,
+            position,
+            ..
+        } => (*plot_name, *position),
+        HoverPosition::Elsewhere { position } => ("", *position),
+    };
+    let step = from_plot(p.x, log_x).round().max(0.0) as u64;
+    let value = from_plot(p.y, y_scale == YScale::Log);
+    let value = format_value(value, y_scale);
+    let epoch = step
+        .checked_div(steps_per_epoch)
+        .map_or(String::new(), |e| format!(" · epoch {e}"));
+    let head = if name.is_empty() {
+        String::new()
+    } else {
+        format!("{name}\n")
+    };
+    Some(format!("{head}step {step}{epoch}\n{value}"))
+}
+
+/// A real value as the read-out shows it.
+pub fn format_value(v: f64, scale: YScale) -> String {
+    match scale {
+        YScale::Percent => format!("{:.2} %", v * 100.0),
+        YScale::Log | YScale::Linear => format_sig(v, 4),
+    }
+}
+
+/// `sig` significant digits, switching to scientific notation for very small or large values.
+pub fn format_sig(v: f64, sig: usize) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let mag = v.abs().log10().floor() as i32;
+    if !(-3..6).contains(&mag) {
+        format!("{:.*e}", sig.saturating_sub(1), v)
+    } else {
+        let decimals = (sig as i32 - 1 - mag).max(0) as usize;
+        format!("{v:.decimals$}")
+    }
+}
+
+const SUPERSCRIPT: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+
+/// Label of 10^k: plain for 0.01 ..= 1000, `10⁻⁵` style otherwise.
+pub fn pow10_label(k: i32) -> String {
+    match k {
+        -2 => "0.01".into(),
+        -1 => "0.1".into(),
+        0 => "1".into(),
+        1 => "10".into(),
+        2 => "100".into(),
+        3 => "1000".into(),
+        _ => {
+            let mut s = String::from("10");
+            if k < 0 {
+                s.push('⁻');
+            }
+            for d in k.unsigned_abs().to_string().bytes() {
+                s.push(SUPERSCRIPT[(d - b'0') as usize]);
+            }
+            s
+        }
+    }
+}
+
+/// Tick label of a log axis mark (the mark is log10 of the value).
+fn log_tick(mark: GridMark, range: &RangeInclusive<f64>) -> String {
+    let v = mark.value;
+    let is_decade = (v - v.round()).abs() < 1e-9;
+    if is_decade {
+        pow10_label(v.round() as i32)
+    } else if range.end() - range.start() < 2.5 {
+        // Within a few decades the 2s and 5s (under one decade every mark) get a label; the axis
+        // itself drops labels that would crowd.
+        tick_value(10f64.powf(v))
+    } else {
+        String::new()
+    }
+}
+
+/// A tick's real value without trailing zeros: 6, 0.25, 0.002.
+fn tick_value(v: f64) -> String {
+    let rounded: f64 = format!("{v:.5e}").parse().unwrap_or(v);
+    format!("{rounded}")
+}
+
+fn x_tick(mark: GridMark, range: &RangeInclusive<f64>, log_x: bool) -> String {
+    if log_x {
+        log_tick(mark, range)
+    } else if mark.value < 0.0 || (mark.value - mark.value.round()).abs() > 1e-9 {
+        // steps are whole numbers
+        String::new()
+    } else {
+        format!("{}", mark.value.round() as i64)
+    }
+}
+
+fn y_tick(mark: GridMark, range: &RangeInclusive<f64>, scale: YScale) -> String {
+    match scale {
+        YScale::Log => log_tick(mark, range),
+        YScale::Percent if !(-1e-9..=1.0 + 1e-9).contains(&mark.value) => String::new(),
+        YScale::Percent => {
+            let decimals = (-(mark.step_size * 100.0).log10().round()).max(0.0) as usize;
+            format!("{:.*}%", decimals, mark.value * 100.0)
+        }
+        YScale::Linear => {
+            let decimals = (-mark.step_size.log10().round()).max(0.0) as usize;
+            if mark.value.abs() >= 1e5 {
+                format_sig(mark.value, 3)
+            } else {
+                format!("{:.*}", decimals, mark.value)
+            }
+        }
+    }
+}
+
+/// Grid marks for a log10 axis: whole decades (labelled), with 2..9 between them while few decades
+/// are visible; under one decade, the usual 1-2-5 style marks on the log values.
+pub fn log_marks(input: GridInput) -> Vec<GridMark> {
+    let (lo, hi) = input.bounds;
+    if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
+        return Vec::new();
+    }
+    let span = hi - lo;
+    if span < 1.0 {
+        return sub_decade_marks(lo, hi);
+    }
+    // At most about eight labelled decades.
+    let stride = (span / 8.0).ceil().max(1.0);
+    let mut marks = Vec::new();
+    let first = lo.floor() as i64;
+    let last = hi.ceil() as i64;
+    for k in first..=last {
+        // Marks outside the view would get their labels painted beside the neighbouring plots.
+        if (k as f64) >= lo && (k as f64) <= hi {
+            let labelled = (k as f64).rem_euclid(stride) == 0.0;
+            marks.push(GridMark {
+                value: k as f64,
+                step_size: if labelled { stride } else { stride / 10.0 },
+            });
+        }
+        if span <= 4.0 {
+            for m in 2..=9 {
+                let v = k as f64 + (m as f64).log10();
+                if v > lo && v < hi {
+                    // 2 and 5 weigh more, so they are labelled when there is room
+                    let step_size = if m == 2 || m == 5 { 0.3 } else { 0.1 };
+                    marks.push(GridMark {
+                        value: v,
+                        step_size,
+                    });
+                }
+            }
+        }
+    }
+    marks
+}
+
+/// Under one decade: marks at round real values (a 1-2-5 step), placed at their log10.
+fn sub_decade_marks(lo: f64, hi: f64) -> Vec<GridMark> {
+    let (a, b) = (10f64.powf(lo), 10f64.powf(hi));
+    let raw = (b - a) / 6.0;
+    if !(raw.is_finite() && raw > 0.0) {
+        return Vec::new();
+    }
+    let pow = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * pow)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * pow);
+    let mut marks = Vec::new();
+    let mut i = (a / step).ceil();
+    while i * step <= b && marks.len() < 64 {
+        let v = i * step;
+        // the local gap in log units, which the axis uses to decide whether a label fits
+        marks.push(GridMark {
+            value: v.log10(),
+            step_size: ((v + step) / v).log10(),
+        });
+        i += 1.0;
+    }
+    marks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plotted_metrics_cover_the_three_plots_once() {
+        let m = plotted_metrics();
+        assert_eq!(
+            m,
+            [
+                Metric::TrainAcc,
+                Metric::TrainAccEval,
+                Metric::ValAcc,
+                Metric::TrainLoss,
+                Metric::ValLoss,
+                Metric::WeightNorm
+            ]
+        );
+    }
+
+    #[test]
+    fn log_transforms_skip_what_cannot_be_shown() {
+        assert_eq!(to_plot_x(0, true), None);
+        assert_eq!(to_plot_x(1000, true), Some(3.0));
+        assert_eq!(to_plot_x(0, false), Some(0.0));
+        assert_eq!(to_plot_y(0.0, YScale::Log), None);
+        assert_eq!(to_plot_y(-1.0, YScale::Log), None);
+        assert_eq!(to_plot_y(f64::NAN, YScale::Linear), None);
+        assert_eq!(to_plot_y(0.01, YScale::Log), Some(-2.0));
+    }
+
+    #[test]
+    fn decade_labels() {
+        assert_eq!(pow10_label(-5), "10⁻⁵");
+        assert_eq!(pow10_label(-2), "0.01");
+        assert_eq!(pow10_label(3), "1000");
+        assert_eq!(pow10_label(12), "10¹²");
+    }
+
+    #[test]
+    fn hover_shows_real_values() {
+        // log y: plot y = -2 is a loss of 0.01; log x: plot x = 3 is step 1000; 10 steps per epoch
+        let pos = HoverPosition::NearDataPoint {
+            plot_name: "validation",
+            position: PlotPoint::new(3.0, -2.0),
+            index: 0,
+        };
+        assert_eq!(
+            hover_text(&pos, true, YScale::Log, 10).unwrap(),
+            "validation\nstep 1000 · epoch 100\n0.01000"
+        );
+    }
+
+    #[test]
+    fn log_marks_are_decades_with_minor_steps() {
+        let marks = log_marks(GridInput {
+            bounds: (-3.5, 0.5),
+            base_step_size: 0.01,
+        });
+        let decades: Vec<f64> = marks
+            .iter()
+            .filter(|m| m.step_size >= 1.0)
+            .map(|m| m.value)
+            .collect();
+        assert_eq!(decades, [-3.0, -2.0, -1.0, 0.0]);
+        assert!(
+            marks
+                .iter()
+                .any(|m| (m.value - 2f64.log10() + 1.0).abs() < 1e-12)
+        ); // 0.2
+    }
+
+    #[test]
+    fn under_a_decade_marks_sit_at_round_values() {
+        // loss between 3 and 7: (7 - 3) / 6 = 0.67 rounds up to a step of 1: marks 3, 4, 5, 6, 7
+        let marks = sub_decade_marks(3f64.log10(), 7f64.log10());
+        let values: Vec<String> = marks
+            .iter()
+            .map(|m| tick_value(10f64.powf(m.value)))
+            .collect();
+        assert_eq!(values, ["3", "4", "5", "6", "7"]);
+    }
+
+    #[test]
+    fn significant_digits() {
+        assert_eq!(format_sig(0.012345, 4), "0.01235");
+        assert_eq!(format_sig(1234.4, 4), "1234");
+        assert_eq!(format_sig(1.5e-7, 3), "1.50e-7");
+    }
+}

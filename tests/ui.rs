@@ -1,0 +1,273 @@
+//! UI tests: the real app driven headless by egui_kittest, widgets found by their labels.
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use grokscope::app::{Backend, FixedPathDialog, GrokscopeApp, Phase, plotted_metrics};
+use grokscope::protocol::{Command, Event, GrokEvent, Metric, MetricRow, Outcome};
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const START: &str = "▶ Start";
+
+fn harness_with(
+    build: impl FnOnce(&eframe::CreationContext<'_>) -> GrokscopeApp + 'static,
+) -> Harness<'static, GrokscopeApp> {
+    Harness::builder()
+        .with_size(eframe::egui::vec2(1280.0, 800.0))
+        .build_eframe(|cc| build(cc))
+}
+
+/// Step frames (with short real-time sleeps, since a worker thread is running) until `done`.
+fn step_until(
+    harness: &mut Harness<'_, GrokscopeApp>,
+    limit: Duration,
+    mut done: impl FnMut(&Harness<'_, GrokscopeApp>) -> bool,
+) -> bool {
+    let t0 = Instant::now();
+    while t0.elapsed() < limit {
+        harness.step();
+        if done(harness) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// The step counter shown in the top bar ("step N").
+fn shown_step(harness: &Harness<'_, GrokscopeApp>) -> Option<u64> {
+    harness
+        .query_all_by_label_contains("step ")
+        // a plain label's text is its accessible value
+        .filter_map(|n| {
+            n.accesskit_node()
+                .value()
+                .or_else(|| n.accesskit_node().label())
+        })
+        .find_map(|label| label.strip_prefix("step ").and_then(|n| n.parse().ok()))
+}
+
+#[test]
+fn start_trains_and_the_step_counter_advances() {
+    let dialog = Arc::new(FixedPathDialog(None));
+    let mut harness =
+        harness_with(move |cc| GrokscopeApp::new(cc, dialog).expect("the worker thread starts"));
+    harness.step();
+    assert_eq!(
+        harness.state().preset_name(),
+        Some("fast-mlp"),
+        "the first preset is selected on launch"
+    );
+    assert_eq!(shown_step(&harness), Some(0));
+
+    harness.get_by_label(START).click();
+    let advanced = step_until(&mut harness, Duration::from_secs(30), |h| {
+        shown_step(h).is_some_and(|s| s > 0)
+            && !h.state().history().series(Metric::TrainLoss).is_empty()
+            || h.state().status().is_error
+    });
+    let app = harness.state();
+    assert!(
+        !app.status().is_error,
+        "the run reported an error: {}",
+        app.status().text
+    );
+    assert!(
+        advanced,
+        "no step shown within 30 s; status: {}",
+        app.status().text
+    );
+    assert!(matches!(
+        app.phase(),
+        Phase::Running | Phase::Paused | Phase::Finished
+    ));
+    assert!(app.history().row_count() > 0);
+    assert!(
+        plotted_metrics()
+            .iter()
+            .any(|&m| !app.history().series(m).is_empty()),
+        "the plots have points"
+    );
+    // the stop button ends it
+    harness.get_by_label("■ Stop").click();
+    step_until(&mut harness, Duration::from_secs(10), |h| {
+        h.state().phase() == Phase::Finished
+    });
+    assert_eq!(harness.state().phase(), Phase::Finished);
+}
+
+/// A worker stand-in: records commands, answers Start with a short scripted run.
+#[derive(Clone, Default)]
+struct Scripted {
+    sent: Arc<Mutex<Vec<Command>>>,
+    events: Arc<Mutex<VecDeque<Event>>>,
+}
+
+impl Backend for Scripted {
+    fn send(&self, cmd: Command) {
+        if let Command::Start(config) = &cmd {
+            let run = 1;
+            let steps_per_epoch = config.steps_per_epoch();
+            let param_count = config.model.param_count(config.p as usize);
+            let mut ev = self.events.lock().unwrap();
+            ev.push_back(Event::Started {
+                run,
+                config: config.clone(),
+                param_count,
+                steps_per_epoch,
+            });
+            for chunk in 0..4u64 {
+                let rows = (1..=25u64)
+                    .map(|i| {
+                        let step = chunk * 25 + i;
+                        let mut values = vec![
+                            (Metric::TrainLoss, 4.0 / step as f64),
+                            (Metric::TrainAcc, (step as f64 / 100.0).min(1.0)),
+                            (Metric::WeightNorm, 100.0 + step as f64),
+                            (Metric::Lr, 1e-2),
+                        ];
+                        if step % 5 == 0 {
+                            values.push((Metric::ValAcc, step as f64 / 200.0));
+                            values.push((Metric::ValLoss, 5.0 / step as f64));
+                            values.push((Metric::TrainAccEval, (step as f64 / 90.0).min(1.0)));
+                        }
+                        MetricRow {
+                            step,
+                            epoch: step,
+                            values,
+                        }
+                    })
+                    .collect();
+                ev.push_back(Event::Metrics { run, rows });
+            }
+            ev.push_back(Event::Detected {
+                run,
+                event: GrokEvent::Memorised,
+                step: 90,
+                epoch: 90,
+            });
+            // a stale run's rows must be ignored
+            ev.push_back(Event::Metrics {
+                run: 99,
+                rows: vec![MetricRow {
+                    step: 1000,
+                    epoch: 1000,
+                    values: vec![(Metric::TrainLoss, 9.0)],
+                }],
+            });
+            ev.push_back(Event::Finished {
+                run,
+                outcome: Outcome::Completed,
+                summary: None,
+            });
+        }
+        self.sent.lock().unwrap().push(cmd);
+    }
+
+    fn try_recv(&self) -> Option<Event> {
+        self.events.lock().unwrap().pop_front()
+    }
+}
+
+#[test]
+fn csv_export_writes_exactly_the_plotted_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let path: PathBuf = dir.path().join("metrics.csv");
+    let backend = Scripted::default();
+    let dialog = Arc::new(FixedPathDialog(Some(path.clone())));
+    let b = backend.clone();
+    let mut harness = harness_with(move |cc| GrokscopeApp::with_backend(cc, dialog, Box::new(b)));
+    harness.step();
+    harness.get_by_label(START).click();
+    assert!(step_until(&mut harness, Duration::from_secs(10), |h| h
+        .state()
+        .phase()
+        == Phase::Finished));
+    assert_eq!(
+        harness.state().history().latest(),
+        Some((100, 100)),
+        "the stale run's row was ignored"
+    );
+    assert_eq!(harness.state().history().markers().len(), 1);
+
+    harness.get_by_label("Export CSV").click();
+    let saved = step_until(&mut harness, Duration::from_secs(10), |h| {
+        h.state().status().text.starts_with("saved CSV")
+    });
+    assert!(saved, "status: {}", harness.state().status().text);
+
+    // what the plots draw, in plot order: the store's series named by `plotted_metrics`
+    let expected: Vec<(String, u64, u64, f64)> = plotted_metrics()
+        .iter()
+        .flat_map(|&m| {
+            harness
+                .state()
+                .history()
+                .series(m)
+                .iter()
+                .map(move |p| (m.key().to_string(), p.step, p.epoch, p.value))
+        })
+        .collect();
+    let mut reader = csv::Reader::from_path(&path).unwrap();
+    assert_eq!(
+        reader.headers().unwrap(),
+        vec!["series", "step", "epoch", "value"]
+    );
+    let written: Vec<(String, u64, u64, f64)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                r[0].to_string(),
+                r[1].parse().unwrap(),
+                r[2].parse().unwrap(),
+                r[3].parse().unwrap(),
+            )
+        })
+        .collect();
+    // 100 rows of train loss/acc and weight norm, 20 of val acc/loss and train acc (eval); lr is not plotted
+    assert_eq!(written.len(), 3 * 100 + 3 * 20);
+    assert_eq!(written, expected);
+    assert!(!written.iter().any(|(s, ..)| s == "lr"));
+}
+
+#[test]
+fn an_invalid_config_is_refused_with_the_field_named() {
+    let backend = Scripted::default();
+    let dialog = Arc::new(FixedPathDialog(None));
+    let b = backend.clone();
+    let mut harness = harness_with(move |cc| GrokscopeApp::with_backend(cc, dialog, Box::new(b)));
+    harness.step();
+    harness.state_mut().config_mut().p = 4;
+    harness.step();
+    // shown before Start is pressed, next to it
+    assert!(
+        harness.query_by_label_contains("invalid: p").is_some(),
+        "the top bar names the field"
+    );
+
+    harness.get_by_label(START).click();
+    harness.step();
+    harness.step();
+    let app = harness.state();
+    assert!(app.status().is_error);
+    assert!(
+        app.status().text.contains("p: 4 must be a prime"),
+        "status: {}",
+        app.status().text
+    );
+    assert!(
+        harness
+            .query_all_by_label_contains("p: 4 must be a prime")
+            .count()
+            >= 1
+    );
+    assert_eq!(app.phase(), Phase::Idle);
+    let sent = backend.sent.lock().unwrap();
+    assert!(
+        !sent.iter().any(|c| matches!(c, Command::Start(_))),
+        "nothing was started: {sent:?}"
+    );
+}
