@@ -126,7 +126,9 @@ impl EventSink for Stopwatch {
             | Event::Progress { .. }
             | Event::Changed { .. }
             | Event::Paused { .. }
-            | Event::Refused { .. } => {}
+            | Event::Refused { .. }
+            | Event::Snapshot { .. }
+            | Event::StudyPoint { .. } => {}
         }
     }
 }

@@ -130,7 +130,7 @@ pub fn write_atomic(path: &Path, text: &[u8]) -> Result<()> {
 }
 
 /// Columns of metrics.csv after `step,epoch`.
-const COLUMNS: [Metric; 9] = Metric::ALL;
+const COLUMNS: [Metric; 9] = Metric::GROKKING;
 
 /// Streams a run into a folder and reports progress.
 struct FolderSink {
@@ -221,7 +221,10 @@ impl FolderSink {
             } => {
                 self.event_line(serde_json::json!({"event": "changed", "change": change, "step": step, "epoch": epoch}))?;
             }
-            Event::Paused { .. } | Event::Refused { .. } => {}
+            Event::Paused { .. }
+            | Event::Refused { .. }
+            | Event::Snapshot { .. }
+            | Event::StudyPoint { .. } => {}
             Event::Finished {
                 outcome, summary, ..
             } => {

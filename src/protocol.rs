@@ -2,7 +2,8 @@
 //!
 //! Matches on these enums never use `_ =>`: a new variant must be handled everywhere.
 
-use crate::config::GrokkingConfig;
+use crate::config::RunConfig;
+use crate::config::ordering::Scheme;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -31,10 +32,32 @@ pub enum Metric {
     Lr,
     /// Weight decay in force.
     WeightDecay,
+    /// Mean squared error over the epoch (Ordering lab).
+    Mse,
+    /// Orderedness D of the complete layer (Ordering lab).
+    Orderedness,
+    /// Fraction of the complete layer's weights that are zero (Ordering lab).
+    Sparsity,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 9] = [
+    pub const ALL: [Metric; 12] = [
+        Metric::TrainLoss,
+        Metric::TrainAcc,
+        Metric::TrainAccEval,
+        Metric::TrainLossEval,
+        Metric::ValAcc,
+        Metric::ValLoss,
+        Metric::WeightNorm,
+        Metric::Lr,
+        Metric::WeightDecay,
+        Metric::Mse,
+        Metric::Orderedness,
+        Metric::Sparsity,
+    ];
+
+    /// The Grokking lab's metrics (the columns of its metrics.csv).
+    pub const GROKKING: [Metric; 9] = [
         Metric::TrainLoss,
         Metric::TrainAcc,
         Metric::TrainAccEval,
@@ -58,6 +81,9 @@ impl Metric {
             Metric::WeightNorm => "weight_norm",
             Metric::Lr => "lr",
             Metric::WeightDecay => "weight_decay",
+            Metric::Mse => "mse",
+            Metric::Orderedness => "d",
+            Metric::Sparsity => "sparsity",
         }
     }
 }
@@ -74,6 +100,9 @@ impl fmt::Display for Metric {
             Metric::WeightNorm => "weight norm (Σw²)",
             Metric::Lr => "learning rate",
             Metric::WeightDecay => "weight decay",
+            Metric::Mse => "MSE",
+            Metric::Orderedness => "orderedness D",
+            Metric::Sparsity => "sparsity",
         })
     }
 }
@@ -176,11 +205,67 @@ pub struct Summary {
     pub wall_secs: f64,
 }
 
+/// How the best ordering was found.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderMethod {
+    /// Dynamic programming over subsets: the true minimum.
+    Exact,
+    /// Greedy order improved by local search: an upper bound on the minimum.
+    Heuristic,
+}
+
+impl fmt::Display for OrderMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OrderMethod::Exact => "exact",
+            OrderMethod::Heuristic => "heuristic",
+        })
+    }
+}
+
+/// The complete layer at one step: W (rows = receivers: outputs then hidden; columns = senders: the same
+/// neurons, then the inputs), which entries are pruned, and the best ordering of the square block.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct LayerSnapshot {
+    pub step: u64,
+    pub epoch: u64,
+    pub inputs: usize,
+    pub hidden: usize,
+    pub outputs: usize,
+    /// Row-major, (hidden + outputs) x (hidden + outputs + inputs).
+    pub weights: Vec<f32>,
+    /// Same shape: true where pruning holds the weight at zero.
+    pub pruned: Vec<bool>,
+    /// Neuron indices (into the square block) first to last.
+    pub order: Vec<usize>,
+    pub d: f64,
+    pub method: OrderMethod,
+    /// Fraction of W that is zero.
+    pub sparsity: f64,
+}
+
+/// One finished run of a study (a row of `study.csv`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct StudyRow {
+    pub scheme: Scheme,
+    /// The scheme's parameter (p, k or f; 0 for none).
+    pub param: f64,
+    /// The setting's sparsity (p, 1 - k or f).
+    pub sparsity: f64,
+    pub hidden: usize,
+    pub its: usize,
+    pub seed: u64,
+    pub d: f64,
+    pub method: OrderMethod,
+    pub final_loss: f64,
+}
+
 /// UI (or CLI) -> worker.
 #[derive(Clone, Debug)]
 pub enum Command {
     /// Stop any run in progress and start this one.
-    Start(Box<GrokkingConfig>),
+    Start(Box<RunConfig>),
     /// Hold the run between two optimiser steps.
     Pause,
     /// Continue a paused run.
@@ -203,7 +288,7 @@ pub enum Event {
     /// A run began with this config; `param_count` is the model's.
     Started {
         run: RunId,
-        config: Box<GrokkingConfig>,
+        config: Box<RunConfig>,
         param_count: u64,
         steps_per_epoch: u64,
     },
@@ -211,6 +296,18 @@ pub enum Event {
     Metrics { run: RunId, rows: Vec<MetricRow> },
     /// Optimiser steps and epochs completed so far (coalesced: only the latest is delivered).
     Progress { run: RunId, step: u64, epoch: u64 },
+    /// The complete layer's weights and their best ordering (Ordering lab), throttled by the runner.
+    Snapshot {
+        run: RunId,
+        snapshot: Box<LayerSnapshot>,
+    },
+    /// One run of a study finished (`done` of `total`).
+    StudyPoint {
+        run: RunId,
+        row: Box<StudyRow>,
+        done: usize,
+        total: usize,
+    },
     /// A grokking milestone was detected at this epoch.
     Detected {
         run: RunId,

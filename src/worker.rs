@@ -4,7 +4,8 @@
 //! goes out) and progress is coalesced, so the channel never floods. After each flush the waker is
 //! called (the app passes `request_repaint`). A panic inside a run becomes that run's `Failed` event.
 
-use crate::experiment::{Control, EventSink, RunControl, grokking};
+use crate::config::RunConfig;
+use crate::experiment::{Control, EventSink, RunControl, grokking, ordering};
 use crate::protocol::{Command, Event, MetricRow, Outcome, RunId};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::cell::RefCell;
@@ -84,6 +85,8 @@ struct ChannelSink {
     rows: Vec<MetricRow>,
     rows_run: RunId,
     progress: Option<Event>,
+    /// Pending `Snapshot` events, oldest first.
+    snapshots: Vec<Event>,
     last_flush: Instant,
     /// The run of the last `Finished` sent, so a panic after it is not reported twice.
     finished: Option<RunId>,
@@ -106,6 +109,9 @@ impl ChannelSink {
                 run: self.rows_run,
                 rows,
             });
+        }
+        for s in std::mem::take(&mut self.snapshots) {
+            self.send(s);
         }
         if let Some(p) = self.progress.take() {
             self.send(p);
@@ -146,6 +152,12 @@ impl EventSink for ChannelSink {
                 self.progress = Some(ev);
                 self.maybe_flush();
             }
+            Event::Snapshot { .. } => {
+                // batched like rows: the runner already throttles them, and the UI keeps every one
+                // for scrubbing back through the run
+                self.snapshots.push(ev);
+                self.maybe_flush();
+            }
             Event::Finished { run, .. } => {
                 self.flush_rows_then(ev);
                 self.finished = Some(run);
@@ -154,6 +166,7 @@ impl EventSink for ChannelSink {
             | Event::Detected { .. }
             | Event::Changed { .. }
             | Event::Paused { .. }
+            | Event::StudyPoint { .. }
             | Event::Refused { .. } => self.flush_rows_then(ev),
         }
     }
@@ -181,7 +194,7 @@ impl EventSink for SharedSink {
 #[derive(Default)]
 struct After {
     shutdown: bool,
-    next: Option<Box<crate::config::GrokkingConfig>>,
+    next: Option<Box<RunConfig>>,
 }
 
 /// Steers a run from the command channel: pause, step, speed, changes, stop.
@@ -320,13 +333,14 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
         rows: vec![],
         rows_run: 0,
         progress: None,
+        snapshots: vec![],
         last_flush: Instant::now(),
         finished: None,
         closed: false,
     }));
     let mut next_run: RunId = 0;
     let mut speed = None;
-    let mut pending: Option<Box<crate::config::GrokkingConfig>> = None;
+    let mut pending: Option<Box<RunConfig>> = None;
     loop {
         let cmd = match pending.take() {
             Some(cfg) => Command::Start(cfg),
@@ -351,7 +365,7 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
                 };
                 let mut shared = SharedSink(sink.clone());
                 let result = catch_unwind(AssertUnwindSafe(|| {
-                    grokking::run(&cfg, run, &mut shared, &mut control)
+                    dispatch(&cfg, run, &mut shared, &mut control)
                 }));
                 speed = control.speed;
                 let after = std::mem::take(&mut control.after);
@@ -384,6 +398,20 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
                 }
             }
         }
+    }
+}
+
+/// Run one lab's config to its end.
+fn dispatch(
+    cfg: &RunConfig,
+    run: RunId,
+    sink: &mut dyn EventSink,
+    control: &mut dyn RunControl,
+) -> Outcome {
+    match cfg {
+        RunConfig::Grokking(c) => grokking::run(c, run, sink, control),
+        RunConfig::Ordering(c) => ordering::run(c, run, sink, control),
+        RunConfig::OrderingStudy(c) => ordering::study(c, run, sink, control),
     }
 }
 

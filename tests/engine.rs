@@ -1,6 +1,6 @@
 //! The engine end to end: runs learn, are reproducible, report in order, and refuse bad configs.
 
-use grokscope::config::{GrokkingConfig, ModelConfig, Operation, preset};
+use grokscope::config::{GrokkingConfig, ModelConfig, Operation, RunConfig, preset};
 use grokscope::experiment::{Unattended, grokking};
 use grokscope::protocol::{Command, Event, GrokEvent, HyperChange, Metric, Outcome};
 use grokscope::worker::Worker;
@@ -199,7 +199,7 @@ fn worker_protocol_order_one_started_metrics_one_finished() {
     let w = Worker::spawn(None).unwrap();
     let mut cfg = small();
     cfg.max_epochs = 30;
-    w.send(Command::Start(Box::new(cfg)));
+    w.send(Command::Start(Box::new(RunConfig::Grokking(cfg))));
     let evs = until_finished(&w, Duration::from_secs(60));
     assert!(
         matches!(evs[0], Event::Started { run: 1, .. }),
@@ -232,7 +232,7 @@ fn worker_pause_step_change_and_stop() {
     cfg.max_epochs = 1_000_000;
     cfg.early_stop = false;
     w.send(Command::Pause);
-    w.send(Command::Start(Box::new(cfg)));
+    w.send(Command::Start(Box::new(RunConfig::Grokking(cfg))));
     // paused before the first step? Pause arrived before Start, so it was ignored; pause now
     w.send(Command::Pause);
     let t = Instant::now();

@@ -3,6 +3,7 @@
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use grokscope::app::{Backend, FixedPathDialog, GrokscopeApp, Phase, plotted_metrics};
+use grokscope::config::RunConfig;
 use grokscope::protocol::{Command, Event, GrokEvent, Metric, MetricRow, Outcome};
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -107,14 +108,17 @@ struct Scripted {
 
 impl Backend for Scripted {
     fn send(&self, cmd: Command) {
-        if let Command::Start(config) = &cmd {
+        if let Command::Start(run_config) = &cmd {
+            let RunConfig::Grokking(config) = run_config.as_ref() else {
+                panic!("the Grokking tab started another lab: {run_config:?}");
+            };
             let run = 1;
             let steps_per_epoch = config.steps_per_epoch();
             let param_count = config.model.param_count(config.p as usize);
             let mut ev = self.events.lock().unwrap();
             ev.push_back(Event::Started {
                 run,
-                config: config.clone(),
+                config: run_config.clone(),
                 param_count,
                 steps_per_epoch,
             });

@@ -7,7 +7,7 @@ use super::jobs::{JobDone, Jobs};
 use super::meters::{FrameTimer, StepRate};
 use super::views::grokking::{ConfigPanel, config_ui, error_color, group_digits};
 use super::views::plots::{PathPrompt, PlotView, plots_toolbar_ui, plots_ui, plotted_metrics};
-use crate::config::{FieldProblem, GrokkingConfig, Preset, presets};
+use crate::config::{FieldProblem, GrokkingConfig, Preset, RunConfig, presets};
 use crate::protocol::{Command, Event, GrokEvent, HyperChange, Outcome, RunId, Summary};
 use crate::store::{Marker, MarkerKind, RunHistory};
 use anyhow::Context as _;
@@ -255,12 +255,16 @@ impl GrokscopeApp {
                     // A run we no longer wait for (reset meanwhile); its later events are ignored.
                     return;
                 }
+                let RunConfig::Grokking(config) = *config else {
+                    // another lab's run: this tab's worker only runs Grokking configs
+                    return;
+                };
                 self.pending_starts -= 1;
                 self.newest_run = self.newest_run.max(Some(run));
                 self.current_run = Some(run);
                 self.progress = None;
                 self.history
-                    .begin(run, *config, param_count, steps_per_epoch);
+                    .begin(run, config, param_count, steps_per_epoch);
                 self.rate.clear();
                 self.phase = Phase::Running;
                 self.info(format!(
@@ -327,6 +331,9 @@ impl GrokscopeApp {
                         self.rate.clear();
                     }
                 }
+            }
+            Event::Snapshot { .. } | Event::StudyPoint { .. } => {
+                // Ordering-lab events; this tab's worker never runs that lab
             }
             Event::Refused { message } => {
                 if self.phase == Phase::Starting && self.pending_starts > 0 {
@@ -493,7 +500,9 @@ impl GrokscopeApp {
             return;
         }
         self.send(Command::SetSpeed(self.speed.command()));
-        self.send(Command::Start(Box::new(self.draft.clone())));
+        self.send(Command::Start(Box::new(RunConfig::Grokking(
+            self.draft.clone(),
+        ))));
         self.phase = Phase::Starting;
         self.pending_starts += 1;
         self.current_run = None;

@@ -40,7 +40,7 @@ pub fn run_trainer(
     let cfg = trainer.config().clone();
     sink.emit(Event::Started {
         run,
-        config: Box::new(cfg.clone()),
+        config: Box::new(crate::config::RunConfig::Grokking(cfg.clone())),
         param_count: trainer.param_count(),
         steps_per_epoch: cfg.steps_per_epoch(),
     });

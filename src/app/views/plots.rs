@@ -89,9 +89,13 @@ fn series_name(m: Metric) -> String {
         Metric::ValAcc => "validation".into(),
         Metric::TrainLoss => "train (running)".into(),
         Metric::ValLoss => "validation".into(),
-        Metric::TrainLossEval | Metric::WeightNorm | Metric::Lr | Metric::WeightDecay => {
-            m.to_string()
-        }
+        Metric::TrainLossEval
+        | Metric::WeightNorm
+        | Metric::Lr
+        | Metric::WeightDecay
+        | Metric::Mse
+        | Metric::Orderedness
+        | Metric::Sparsity => m.to_string(),
     }
 }
 
@@ -104,6 +108,9 @@ fn series_color(m: Metric) -> Color32 {
         Metric::WeightNorm => Color32::from_rgb(170, 110, 210),
         Metric::Lr => Color32::from_rgb(120, 180, 120),
         Metric::WeightDecay => Color32::from_rgb(180, 180, 100),
+        Metric::Mse => Color32::from_rgb(100, 160, 235),
+        Metric::Orderedness => Color32::from_rgb(80, 200, 120),
+        Metric::Sparsity => Color32::from_rgb(200, 120, 120),
     }
 }
 

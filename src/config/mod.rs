@@ -3,8 +3,12 @@
 //! Every config is plain data (serde, TOML on disk). `validate()` returns every problem at once, each
 //! naming the field and the allowed range, so a bad file or a bad panel value is refused clearly.
 
+pub mod ordering;
+
 use serde::{Deserialize, Serialize};
 use std::fmt;
+
+pub use ordering::{OrderingConfig, OrderingStudyConfig};
 
 /// The arithmetic operation mod p.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -420,6 +424,18 @@ impl GrokkingConfig {
         cfg.validate()?;
         Ok(cfg)
     }
+}
+
+/// What a `Command::Start` runs: one lab's run or study.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "lab", rename_all = "snake_case")]
+pub enum RunConfig {
+    /// A Grokking-lab run.
+    Grokking(GrokkingConfig),
+    /// An Ordering-lab run.
+    Ordering(OrderingConfig),
+    /// An Ordering-lab study (many runs in parallel).
+    OrderingStudy(OrderingStudyConfig),
 }
 
 /// A named, described starting point.
