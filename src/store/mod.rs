@@ -5,8 +5,10 @@
 
 pub mod decimate;
 pub mod history;
+pub mod ordering;
 pub mod pyramid;
 
 pub use decimate::{decimate_min_max, visible_range};
 pub use history::{Marker, MarkerKind, Point, RunHistory, SeriesTable};
+pub use ordering::{OrderingHistory, SettingStats, StudyHistory};
 pub use pyramid::MinMaxPyramid;
