@@ -48,6 +48,8 @@ pub enum Action {
     None,
     /// Validate the edited config and start a run with it.
     Start,
+    /// Validate the edited study and start it (Ordering lab).
+    StartStudy,
     /// Hold the running run.
     Pause,
     /// Continue a paused run.
@@ -78,6 +80,7 @@ impl Action {
         match self {
             Action::None => other,
             Action::Start
+            | Action::StartStudy
             | Action::Pause
             | Action::Resume
             | Action::Step

@@ -19,3 +19,31 @@ impl Backend for crate::worker::Worker {
         crate::worker::Worker::try_recv(self)
     }
 }
+
+/// A lab with no worker attached: every command is refused, so a start says why nothing happens.
+#[derive(Debug, Default)]
+pub struct Unattached {
+    events: std::cell::RefCell<std::collections::VecDeque<Event>>,
+}
+
+impl Backend for Unattached {
+    fn send(&self, cmd: Command) {
+        let what = match cmd {
+            Command::Start(_) => "start",
+            Command::Pause
+            | Command::Resume
+            | Command::Step
+            | Command::Stop
+            | Command::SetSpeed(_)
+            | Command::Change(_)
+            | Command::Shutdown => return,
+        };
+        self.events.borrow_mut().push_back(Event::Refused {
+            message: format!("cannot {what}: no training worker is attached to this lab"),
+        });
+    }
+
+    fn try_recv(&self) -> Option<Event> {
+        self.events.borrow_mut().pop_front()
+    }
+}

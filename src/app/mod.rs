@@ -11,14 +11,19 @@ pub mod backend;
 pub mod dialog;
 pub mod jobs;
 pub mod meters;
+pub mod ordering_lab;
+pub mod runs;
 mod shell;
 pub mod views;
+pub mod widgets;
 
 pub use actions::{Action, ExportKind};
-pub use backend::Backend;
+pub use backend::{Backend, Unattached};
 pub use dialog::{FileDialog, FixedPathDialog, RfdDialog};
 pub use jobs::crop_to_picture;
-pub use shell::{GrokscopeApp, Lab, Phase, Status};
+pub use ordering_lab::OrderingLab;
+pub use runs::{Phase, Status};
+pub use shell::{GrokscopeApp, Lab};
 pub use views::plots::plotted_metrics;
 
 use std::sync::Arc;

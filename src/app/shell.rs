@@ -1,14 +1,16 @@
 //! [`GrokscopeApp`]: the window's state, its bars, the event drain and the action handler.
 
 use super::actions::{Action, ExportKind};
-use super::backend::Backend;
+use super::backend::{Backend, Unattached};
 use super::dialog::FileDialog;
 use super::jobs::{JobDone, Jobs};
-use super::meters::{FrameTimer, StepRate};
+use super::meters::FrameTimer;
+use super::ordering_lab::OrderingLab;
+use super::runs::{LabLink, Phase, Status};
 use super::views::grokking::{ConfigPanel, config_ui, error_color, group_digits};
 use super::views::plots::{PathPrompt, PlotView, plots_toolbar_ui, plots_ui, plotted_metrics};
 use crate::config::{FieldProblem, GrokkingConfig, Preset, RunConfig, presets};
-use crate::protocol::{Command, Event, GrokEvent, HyperChange, Outcome, RunId, Summary};
+use crate::protocol::{Event, GrokEvent, Outcome, RunId, Summary};
 use crate::store::{Marker, MarkerKind, RunHistory};
 use anyhow::Context as _;
 use eframe::egui::{self, Color32, Key, Modifiers, RichText, Ui};
@@ -20,14 +22,14 @@ use std::time::{Duration, Instant};
 /// Longest time one frame spends taking events from the worker; the rest wait for the next frame.
 const DRAIN_BUDGET: Duration = Duration::from_millis(4);
 
-/// The labs of the app; only Grokking exists so far.
+/// The labs of the app; each has its own worker, so a run of one goes on while another is shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lab {
     /// Modular arithmetic: memorisation, then generalisation.
     Grokking,
     /// Memorisation speed vs generalisation speed (not built yet).
     Capacity,
-    /// Ordering of learned representations (not built yet).
+    /// Orderedness of a complete layer under pruning (Song 2025).
     Ordering,
 }
 
@@ -36,8 +38,8 @@ impl Lab {
 
     fn available(self) -> bool {
         match self {
-            Lab::Grokking => true,
-            Lab::Capacity | Lab::Ordering => false,
+            Lab::Grokking | Lab::Ordering => true,
+            Lab::Capacity => false,
         }
     }
 }
@@ -50,38 +52,6 @@ impl fmt::Display for Lab {
             Lab::Ordering => "Ordering",
         })
     }
-}
-
-/// Where the current run is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Phase {
-    /// Nothing started (or reset).
-    Idle,
-    /// Start sent, `Started` not yet seen.
-    Starting,
-    /// Training.
-    Running,
-    /// Held between two steps.
-    Paused,
-    /// The run ended (see the history's outcome).
-    Finished,
-}
-
-impl Phase {
-    /// A run exists that may still train: the config is locked except for live settings.
-    pub fn active(self) -> bool {
-        match self {
-            Phase::Starting | Phase::Running | Phase::Paused => true,
-            Phase::Idle | Phase::Finished => false,
-        }
-    }
-}
-
-/// The status bar's message.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Status {
-    pub text: String,
-    pub is_error: bool,
 }
 
 /// The speed control.
@@ -100,26 +70,18 @@ impl Speed {
 /// The grokscope window.
 pub struct GrokscopeApp {
     ctx: egui::Context,
-    backend: Box<dyn Backend>,
+    /// The Grokking lab's worker, run and status line.
+    link: LabLink,
     dialog: Arc<dyn FileDialog>,
     jobs: Jobs,
     lab: Lab,
     presets: Vec<Preset>,
     preset: usize,
     draft: GrokkingConfig,
-    phase: Phase,
-    current_run: Option<RunId>,
-    /// Starts sent whose `Started` (or refusal) has not arrived; a `Started` beyond these is stale.
-    pending_starts: u32,
-    /// The highest run id seen (ids increase): a `Finished` above it with no `Started` is a refused start.
-    newest_run: Option<RunId>,
-    /// Step and epoch from the latest `Progress` of the current run.
-    progress: Option<(u64, u64)>,
     history: RunHistory,
     plots: PlotView,
     speed: Speed,
-    status: Status,
-    rate: StepRate,
+    ordering: OrderingLab,
     frames: FrameTimer,
     prompt: Option<PathPrompt>,
     /// A PNG export waiting for its screenshot.
@@ -127,19 +89,25 @@ pub struct GrokscopeApp {
 }
 
 impl GrokscopeApp {
-    /// The app with a real training worker, woken through `request_repaint`.
+    /// The app with a real training worker per lab, woken through `request_repaint`.
     pub fn new(
         cc: &eframe::CreationContext<'_>,
         dialog: Arc<dyn FileDialog>,
     ) -> anyhow::Result<Self> {
-        let ctx = cc.egui_ctx.clone();
-        let waker: Box<dyn Fn() + Send + Sync> = Box::new(move || ctx.request_repaint());
-        let worker = crate::worker::Worker::spawn(Some(waker))
-            .context("cannot start the training worker thread")?;
-        Ok(Self::with_backend(cc, dialog, Box::new(worker)))
+        let spawn = |lab: &str| {
+            let ctx = cc.egui_ctx.clone();
+            let waker: Box<dyn Fn() + Send + Sync> = Box::new(move || ctx.request_repaint());
+            crate::worker::Worker::spawn(Some(waker))
+                .with_context(|| format!("cannot start the {lab} lab's training worker thread"))
+        };
+        let grokking = spawn("Grokking")?;
+        let ordering = spawn("Ordering")?;
+        Ok(Self::with_backend(cc, dialog, Box::new(grokking))
+            .with_ordering_backend(Box::new(ordering)))
     }
 
-    /// The app talking to `backend` (tests pass a scripted one).
+    /// The app with `backend` for the Grokking lab (tests pass a scripted one). The Ordering lab gets
+    /// no worker (its starts are refused) until [`Self::with_ordering_backend`] gives it one.
     pub fn with_backend(
         cc: &eframe::CreationContext<'_>,
         dialog: Arc<dyn FileDialog>,
@@ -157,33 +125,48 @@ impl GrokscopeApp {
             .clone();
         Self {
             ctx,
-            backend,
+            link: LabLink::new(
+                backend,
+                "ready: choose a preset, then Start (or press Space)",
+            ),
             dialog,
             jobs: Jobs::new(Arc::new(move || wake_ctx.request_repaint())),
             lab: Lab::Grokking,
             presets,
             preset: 0,
             draft,
-            phase: Phase::Idle,
-            current_run: None,
-            pending_starts: 0,
-            newest_run: None,
-            progress: None,
             history: RunHistory::new(),
             plots: PlotView::default(),
             speed: Speed {
                 limited: false,
                 steps_per_sec: 100.0,
             },
-            status: Status {
-                text: "ready: choose a preset, then Start (or press Space)".into(),
-                is_error: false,
-            },
-            rate: StepRate::default(),
+            ordering: OrderingLab::new(Box::new(Unattached::default())),
             frames: FrameTimer::default(),
             prompt: None,
             awaiting_screenshot: false,
         }
+    }
+
+    /// The Ordering lab talks to `backend` (its own worker; tests pass a scripted one).
+    #[must_use]
+    pub fn with_ordering_backend(mut self, backend: Box<dyn Backend>) -> Self {
+        self.ordering = OrderingLab::new(backend);
+        self
+    }
+
+    /// The lab whose tab is shown.
+    pub fn lab(&self) -> Lab {
+        self.lab
+    }
+
+    /// The Ordering lab (its config, histories and phase).
+    pub fn ordering(&self) -> &OrderingLab {
+        &self.ordering
+    }
+
+    pub fn ordering_mut(&mut self) -> &mut OrderingLab {
+        &mut self.ordering
     }
 
     /// The data the plots draw.
@@ -201,12 +184,25 @@ impl GrokscopeApp {
         &mut self.draft
     }
 
+    /// The Grokking run's phase.
     pub fn phase(&self) -> Phase {
-        self.phase
+        self.link.runs.phase()
     }
 
+    /// The status line of the lab shown.
     pub fn status(&self) -> &Status {
-        &self.status
+        match self.lab {
+            Lab::Ordering => self.ordering.status(),
+            Lab::Grokking | Lab::Capacity => self.link.status(),
+        }
+    }
+
+    /// The phase of the lab shown.
+    fn active_phase(&self) -> Phase {
+        match self.lab {
+            Lab::Ordering => self.ordering.phase(),
+            Lab::Grokking | Lab::Capacity => self.link.runs.phase(),
+        }
     }
 
     /// 99th percentile of the recent frames' `ui` time, in ms.
@@ -224,23 +220,32 @@ impl GrokscopeApp {
         self.presets.get(self.preset).map(|p| p.name)
     }
 
-    /// Take the worker's events for at most [`DRAIN_BUDGET`]; ask for another frame if more remain.
+    /// Take the workers' events for at most [`DRAIN_BUDGET`] (the shown lab's first); ask for
+    /// another frame if more remain.
     fn drain_events(&mut self) {
         let deadline = Instant::now() + DRAIN_BUDGET;
-        loop {
-            if Instant::now() >= deadline {
-                self.ctx.request_repaint();
-                break;
+        let more = match self.lab {
+            Lab::Ordering => self.ordering.drain(deadline) || self.drain_grokking(deadline),
+            Lab::Grokking | Lab::Capacity => {
+                self.drain_grokking(deadline) || self.ordering.drain(deadline)
             }
-            match self.backend.try_recv() {
-                Some(event) => self.handle_event(event),
-                None => break,
-            }
+        };
+        if more {
+            self.ctx.request_repaint();
         }
     }
 
+    /// The Grokking worker's events until `deadline`; true if it was reached with events waiting.
+    fn drain_grokking(&mut self, deadline: Instant) -> bool {
+        let mut more = false;
+        while let Some(event) = self.link.next_event(deadline, &mut more) {
+            self.handle_event(event);
+        }
+        more
+    }
+
     fn is_current(&self, run: RunId) -> bool {
-        self.current_run == Some(run)
+        self.link.runs.is_current(run)
     }
 
     fn handle_event(&mut self, event: Event) {
@@ -251,22 +256,16 @@ impl GrokscopeApp {
                 param_count,
                 steps_per_epoch,
             } => {
-                if self.pending_starts == 0 {
+                let RunConfig::Grokking(config) = *config else {
+                    // another lab's run: this lab's worker only runs Grokking configs
+                    return;
+                };
+                if !self.link.runs.started(run) {
                     // A run we no longer wait for (reset meanwhile); its later events are ignored.
                     return;
                 }
-                let RunConfig::Grokking(config) = *config else {
-                    // another lab's run: this tab's worker only runs Grokking configs
-                    return;
-                };
-                self.pending_starts -= 1;
-                self.newest_run = self.newest_run.max(Some(run));
-                self.current_run = Some(run);
-                self.progress = None;
                 self.history
                     .begin(run, config, param_count, steps_per_epoch);
-                self.rate.clear();
-                self.phase = Phase::Running;
                 self.info(format!(
                     "run {run} training: {} parameters",
                     group_digits(param_count)
@@ -276,15 +275,11 @@ impl GrokscopeApp {
                 if self.is_current(run) {
                     self.history.push_rows(&rows);
                     if let Some((step, epoch)) = self.history.latest() {
-                        self.note_progress(step, epoch);
+                        self.link.runs.progress(run, step, epoch);
                     }
                 }
             }
-            Event::Progress { run, step, epoch } => {
-                if self.is_current(run) {
-                    self.note_progress(step, epoch);
-                }
-            }
+            Event::Progress { run, step, epoch } => self.link.runs.progress(run, step, epoch),
             Event::Detected {
                 run,
                 event,
@@ -320,71 +315,24 @@ impl GrokscopeApp {
                 };
                 self.mark(run, marker, format!("{change} from step {step}"));
             }
-            Event::Paused { run, paused } => {
-                if self.is_current(run) && self.phase.active() {
-                    self.phase = if paused {
-                        Phase::Paused
-                    } else {
-                        Phase::Running
-                    };
-                    if paused {
-                        self.rate.clear();
-                    }
-                }
-            }
+            Event::Paused { run, paused } => self.link.runs.paused(run, paused),
             Event::Snapshot { .. } | Event::StudyPoint { .. } => {
                 // Ordering-lab events; this tab's worker never runs that lab
             }
             Event::Refused { message } => {
-                if self.phase == Phase::Starting && self.pending_starts > 0 {
-                    self.pending_starts -= 1;
-                    self.phase = if self.history.latest().is_some() {
-                        Phase::Finished
-                    } else {
-                        Phase::Idle
-                    };
-                }
+                self.link.runs.refused(self.history.latest().is_some());
                 self.error(format!("refused: {message}"));
             }
             Event::Finished {
                 run,
                 outcome,
                 summary,
-            } if !self.is_current(run)
-                && self.pending_starts > 0
-                && self.newest_run.is_none_or(|n| run > n) =>
-            {
-                // A run that never started: the worker refused its config.
-                self.pending_starts -= 1;
-                self.newest_run = Some(run);
-                if self.pending_starts == 0 {
-                    self.phase = if self.history.latest().is_some() {
-                        Phase::Finished
-                    } else {
-                        Phase::Idle
-                    };
-                }
-                self.error(finished_text(&outcome, summary.as_ref()));
-            }
-            Event::Finished {
-                run,
-                outcome,
-                summary,
             } => {
-                if self.is_current(run) {
-                    let text = finished_text(&outcome, summary.as_ref());
-                    let failed = match &outcome {
-                        Outcome::Failed { .. } => true,
-                        Outcome::Completed | Outcome::Stopped => false,
-                    };
+                let has_data = self.history.latest().is_some();
+                if let Some((outcome, summary)) =
+                    self.link.finished(run, outcome, summary, has_data)
+                {
                     self.history.finish(outcome, summary);
-                    self.phase = Phase::Finished;
-                    self.rate.clear();
-                    if failed {
-                        self.error(text);
-                    } else {
-                        self.info(text);
-                    }
                 }
             }
         }
@@ -398,76 +346,72 @@ impl GrokscopeApp {
         }
     }
 
-    fn note_progress(&mut self, step: u64, epoch: u64) {
-        if self.progress.is_none_or(|(s, _)| step >= s) {
-            self.progress = Some((step, epoch));
-            self.rate.record(Instant::now(), step);
-        }
-    }
-
-    /// Step and epoch to show: the newest of progress and logged rows.
+    /// Step and epoch to show (of the lab shown): the newest of progress and logged rows.
     pub fn shown_step(&self) -> (u64, u64) {
-        match (self.progress, self.history.latest()) {
-            (Some(p), Some(r)) => p.max(r),
-            (Some(p), None) => p,
-            (None, Some(r)) => r,
-            (None, None) => (0, 0),
+        match self.lab {
+            Lab::Ordering => self.ordering.shown_step(),
+            Lab::Grokking | Lab::Capacity => self.link.runs.shown_step(self.history.latest()),
         }
     }
 
     fn info(&mut self, text: impl Into<String>) {
-        self.status = Status {
-            text: text.into(),
-            is_error: false,
-        };
+        self.link.info(text);
     }
 
     fn error(&mut self, text: impl Into<String>) {
-        self.status = Status {
-            text: text.into(),
-            is_error: true,
-        };
-    }
-
-    fn send(&self, cmd: Command) {
-        self.backend.send(cmd);
+        self.link.error(text);
     }
 
     /// What the play/pause button (and Space) does now.
     fn play_action(&self) -> Action {
-        match self.phase {
+        match self.active_phase() {
             Phase::Idle | Phase::Finished => Action::Start,
             Phase::Starting | Phase::Running => Action::Pause,
             Phase::Paused => Action::Resume,
         }
     }
 
+    /// Apply a view's request to the lab it concerns: run controls to the lab shown.
     fn apply(&mut self, action: Action) {
+        match (self.lab, action) {
+            (
+                Lab::Ordering,
+                action @ (Action::Start
+                | Action::StartStudy
+                | Action::Pause
+                | Action::Resume
+                | Action::Step
+                | Action::Stop
+                | Action::Reset
+                | Action::SetSpeed(_)
+                | Action::Change(_)
+                | Action::SelectPreset(_)),
+            ) => self.ordering.apply(action, self.speed.command()),
+            (_, action) => self.apply_grokking(action),
+        }
+    }
+
+    fn apply_grokking(&mut self, action: Action) {
+        if self.link.control(&action) {
+            return;
+        }
         match action {
-            Action::None => {}
+            // the Grokking lab has no studies; the run controls were handled above
+            Action::None
+            | Action::StartStudy
+            | Action::Pause
+            | Action::Resume
+            | Action::Step
+            | Action::Stop
+            | Action::SetSpeed(_)
+            | Action::Change(_) => {}
             Action::Start => self.start(),
-            Action::Pause => self.send(Command::Pause),
-            Action::Resume => self.send(Command::Resume),
-            Action::Step => self.send(Command::Step),
-            Action::Stop => {
-                self.send(Command::Stop);
-                self.info("stopping…");
-            }
             Action::Reset => {
-                if self.phase.active() {
-                    self.send(Command::Stop);
-                }
-                self.current_run = None;
-                self.pending_starts = 0;
-                self.progress = None;
-                self.phase = Phase::Idle;
+                self.link.reset();
                 self.history.clear();
-                self.rate.clear();
                 self.plots.follow_latest();
                 self.info("reset: plots cleared");
             }
-            Action::SetSpeed(limit) => self.send(Command::SetSpeed(limit)),
-            Action::Change(change) => self.change(change),
             Action::SelectPreset(i) => {
                 if let Some(p) = self.presets.get(i) {
                     self.preset = i;
@@ -499,29 +443,10 @@ impl GrokscopeApp {
             self.error(format!("Start refused: {e}"));
             return;
         }
-        self.send(Command::SetSpeed(self.speed.command()));
-        self.send(Command::Start(Box::new(RunConfig::Grokking(
-            self.draft.clone(),
-        ))));
-        self.phase = Phase::Starting;
-        self.pending_starts += 1;
-        self.current_run = None;
-        self.progress = None;
+        let config = RunConfig::Grokking(self.draft.clone());
+        self.link.launch(config, self.speed.command());
         self.history.clear();
-        self.rate.clear();
         self.plots.follow_latest();
-        self.info("starting…");
-    }
-
-    fn change(&mut self, change: HyperChange) {
-        if let Err(message) = change.validate() {
-            self.error(format!("not applied: {message}"));
-            return;
-        }
-        if self.phase.active() {
-            self.send(Command::Change(change));
-            self.info(format!("requested {change}"));
-        }
     }
 
     fn export_to(&mut self, kind: ExportKind, path: PathBuf) {
@@ -605,7 +530,8 @@ impl GrokscopeApp {
             }
             ui.separator();
 
-            let (play_text, play_tip) = match self.phase {
+            let phase = self.active_phase();
+            let (play_text, play_tip) = match phase {
                 Phase::Starting | Phase::Running => {
                     ("‖ Pause", "Hold the run between two steps (Space)")
                 }
@@ -617,7 +543,7 @@ impl GrokscopeApp {
             if ui.button(play_text).on_hover_text(play_tip).clicked() {
                 action = self.play_action();
             }
-            let can_step = matches!(self.phase, Phase::Running | Phase::Paused);
+            let can_step = matches!(phase, Phase::Running | Phase::Paused);
             if ui
                 .add_enabled(can_step, egui::Button::new("⇥ Step"))
                 .on_hover_text("One optimiser step, then pause")
@@ -626,14 +552,14 @@ impl GrokscopeApp {
                 action = Action::Step;
             }
             if ui
-                .add_enabled(self.phase.active(), egui::Button::new("■ Stop"))
+                .add_enabled(phase.active(), egui::Button::new("■ Stop"))
                 .on_hover_text("End the run; its plots stay")
                 .clicked()
             {
                 action = Action::Stop;
             }
             if ui
-                .add_enabled(self.phase != Phase::Idle, egui::Button::new("↺ Reset"))
+                .add_enabled(phase != Phase::Idle, egui::Button::new("↺ Reset"))
                 .on_hover_text("Stop any run and clear the plots")
                 .clicked()
             {
@@ -680,17 +606,11 @@ impl GrokscopeApp {
             let (step, epoch) = self.shown_step();
             ui.label(RichText::new(format!("step {step}")).monospace());
             ui.label(RichText::new(format!("epoch {epoch}")).monospace());
-            let rate = match (self.phase, self.rate.per_sec()) {
-                (Phase::Running, Some(r)) => format!("{r:.0} steps/s"),
-                (
-                    Phase::Running
-                    | Phase::Starting
-                    | Phase::Paused
-                    | Phase::Idle
-                    | Phase::Finished,
-                    _,
-                ) => "— steps/s".into(),
+            let rate = match self.lab {
+                Lab::Ordering => self.ordering.steps_per_sec(),
+                Lab::Grokking | Lab::Capacity => self.link.runs.steps_per_sec(),
             };
+            let rate = rate.map_or("— steps/s".into(), |r| format!("{r:.0} steps/s"));
             ui.label(RichText::new(rate).monospace().weak());
         });
         action
@@ -698,20 +618,14 @@ impl GrokscopeApp {
 
     fn status_bar_ui(&self, ui: &mut Ui, problems: &[FieldProblem]) {
         ui.horizontal(|ui| {
-            let phase = match self.phase {
-                Phase::Idle => "idle",
-                Phase::Starting => "starting",
-                Phase::Running => "running",
-                Phase::Paused => "paused",
-                Phase::Finished => "finished",
-            };
-            ui.label(RichText::new(phase).strong());
-            let color = if self.status.is_error {
+            ui.label(RichText::new(self.active_phase().word()).strong());
+            let status = self.status();
+            let color = if status.is_error {
                 error_color(ui)
             } else {
                 ui.visuals().text_color()
             };
-            ui.label(RichText::new(&self.status.text).color(color));
+            ui.label(RichText::new(&status.text).color(color));
             if let Some(first) = problems.first() {
                 ui.separator();
                 let more = if problems.len() > 1 {
@@ -732,18 +646,21 @@ impl GrokscopeApp {
                 ui.label(RichText::new(frame).small().weak()).on_hover_text(
                     "Time spent building this window's frame (p99 over the last 300 frames)",
                 );
-                if let Some(n) = self.history.param_count() {
+                let (params, dropped) = match self.lab {
+                    Lab::Ordering => self.ordering.counts(),
+                    Lab::Grokking | Lab::Capacity => {
+                        (self.history.param_count(), self.history.dropped_rows())
+                    }
+                };
+                if let Some(n) = params {
                     ui.separator();
                     ui.label(format!("{} parameters", group_digits(n)));
                 }
-                if self.history.dropped_rows() > 0 {
+                if dropped > 0 {
                     ui.separator();
                     ui.label(
-                        RichText::new(format!(
-                            "{} out-of-order rows dropped",
-                            self.history.dropped_rows()
-                        ))
-                        .color(Color32::YELLOW),
+                        RichText::new(format!("{dropped} out-of-order rows dropped"))
+                            .color(Color32::YELLOW),
                     );
                 }
             });
@@ -765,12 +682,15 @@ impl eframe::App for GrokscopeApp {
         if space {
             action = self.play_action();
         }
-        let problems = self
-            .draft
-            .validate()
-            .err()
-            .map(|e| e.problems)
-            .unwrap_or_default();
+        let problems = match self.lab {
+            Lab::Ordering => self.ordering.problems(),
+            Lab::Grokking | Lab::Capacity => self
+                .draft
+                .validate()
+                .err()
+                .map(|e| e.problems)
+                .unwrap_or_default(),
+        };
 
         let top = egui::Panel::top("top_bar").show(ui, |ui| {
             ui.add_space(2.0);
@@ -784,26 +704,35 @@ impl eframe::App for GrokscopeApp {
             .resizable(true)
             .default_size(330.0)
             .size_range(260.0..=520.0)
-            .show(ui, |ui| {
-                let panel = ConfigPanel {
-                    presets: &self.presets,
-                    preset: self.preset,
-                    run_active: self.phase.active(),
-                    problems: &problems,
-                };
-                config_ui(ui, &mut self.draft, &panel)
+            .show(ui, |ui| match self.lab {
+                Lab::Ordering => self.ordering.config_ui(ui, &problems),
+                Lab::Grokking | Lab::Capacity => {
+                    let panel = ConfigPanel {
+                        presets: &self.presets,
+                        preset: self.preset,
+                        run_active: self.link.runs.phase().active(),
+                        problems: &problems,
+                    };
+                    config_ui(ui, &mut self.draft, &panel)
+                }
             });
         action = action.or(left.inner);
         let busy = self.jobs.dialog_open() || self.jobs.writing() || self.awaiting_screenshot;
-        let centre = egui::CentralPanel::default().show(ui, |ui| {
-            let a = plots_toolbar_ui(ui, &mut self.plots, self.prompt.as_mut(), busy);
-            plots_ui(ui, &mut self.plots, &self.history);
-            a
+        let centre = egui::CentralPanel::default().show(ui, |ui| match self.lab {
+            Lab::Ordering => {
+                self.ordering.centre_ui(ui);
+                Action::None
+            }
+            Lab::Grokking | Lab::Capacity => {
+                let a = plots_toolbar_ui(ui, &mut self.plots, self.prompt.as_mut(), busy);
+                plots_ui(ui, &mut self.plots, &self.history);
+                a
+            }
         });
         action = action.or(centre.inner);
 
         self.apply(action);
-        if self.phase.active() || busy {
+        if self.link.runs.phase().active() || self.ordering.phase().active() || busy {
             // Keep the step rate and spinners moving even between worker wake-ups.
             ui.ctx().request_repaint_after(Duration::from_millis(250));
         }
@@ -827,7 +756,8 @@ fn install_fonts(ctx: &egui::Context) {
     ctx.set_fonts(fonts);
 }
 
-fn finished_text(outcome: &Outcome, summary: Option<&Summary>) -> String {
+/// The status line for a run's end.
+pub(super) fn finished_text(outcome: &Outcome, summary: Option<&Summary>) -> String {
     let head = match outcome {
         Outcome::Completed => "completed".to_string(),
         Outcome::Stopped => "stopped".to_string(),

@@ -74,7 +74,7 @@ pub fn config_ui(ui: &mut Ui, cfg: &mut GrokkingConfig, panel: &ConfigPanel<'_>)
     action
 }
 
-fn section(ui: &mut Ui, title: &str, add: impl FnOnce(&mut Ui)) {
+pub(crate) fn section(ui: &mut Ui, title: &str, add: impl FnOnce(&mut Ui)) {
     egui::CollapsingHeader::new(RichText::new(title).strong())
         .default_open(true)
         .show(ui, |ui| {
@@ -86,20 +86,38 @@ fn section(ui: &mut Ui, title: &str, add: impl FnOnce(&mut Ui)) {
 }
 
 fn preset_ui(ui: &mut Ui, cfg: &GrokkingConfig, panel: &ConfigPanel<'_>) -> Action {
-    let mut action = Action::None;
     let current = panel.presets.get(panel.preset);
     let edited = current.is_some_and(|p| p.config != *cfg);
+    let items: Vec<(&str, &str)> = panel
+        .presets
+        .iter()
+        .map(|p| (p.title, p.description))
+        .collect();
+    preset_picker_ui(ui, "preset", &items, panel.preset, edited)
+}
+
+/// A preset combo box over `(title, description)` items, `selected` shown with its description;
+/// `edited` marks that the settings have left the preset.
+pub(crate) fn preset_picker_ui(
+    ui: &mut Ui,
+    id: &str,
+    items: &[(&str, &str)],
+    selected: usize,
+    edited: bool,
+) -> Action {
+    let mut action = Action::None;
+    let current = items.get(selected);
     ui.horizontal(|ui| {
         let label = ui.label("Preset");
-        let title = current.map_or("custom", |p| p.title);
-        let combo = egui::ComboBox::from_id_salt("preset")
+        let title = current.map_or("custom", |p| p.0);
+        let combo = egui::ComboBox::from_id_salt(id)
             .selected_text(title)
             .width(200.0)
             .show_ui(ui, |ui| {
-                for (i, p) in panel.presets.iter().enumerate() {
+                for (i, (title, description)) in items.iter().enumerate() {
                     if ui
-                        .selectable_label(i == panel.preset, p.title)
-                        .on_hover_text(p.description)
+                        .selectable_label(i == selected, *title)
+                        .on_hover_text(*description)
                         .clicked()
                     {
                         action = Action::SelectPreset(i);
@@ -114,14 +132,14 @@ fn preset_ui(ui: &mut Ui, cfg: &GrokkingConfig, panel: &ConfigPanel<'_>) -> Acti
                 );
         }
     });
-    if let Some(p) = current {
-        ui.label(RichText::new(p.description).small());
+    if let Some((_, description)) = current {
+        ui.label(RichText::new(*description).small());
     }
     action
 }
 
 /// A labelled row: label, widget, and a warning sign when `field` has a problem.
-fn row(
+pub(crate) fn row(
     ui: &mut Ui,
     label: &str,
     field: &str,
@@ -143,7 +161,7 @@ fn row(
     r
 }
 
-fn live_badge(ui: &mut Ui) {
+pub(crate) fn live_badge(ui: &mut Ui) {
     let color = ui.visuals().selection.bg_fill;
     ui.label(RichText::new("live").small().strong().color(color))
         .on_hover_text("Can change while a run trains: takes effect at the next step and is marked on the plots.");
@@ -289,7 +307,7 @@ fn model_ui(ui: &mut Ui, cfg: &mut GrokkingConfig, panel: &ConfigPanel<'_>) {
 }
 
 /// A float field for values spanning decades: shown as `1e-3`, typed as any float.
-fn sci_value(value: &mut f64) -> DragValue<'_> {
+pub(crate) fn sci_value(value: &mut f64) -> DragValue<'_> {
     let speed = value.abs().max(1e-9) * 0.02;
     DragValue::new(value)
         .speed(speed)

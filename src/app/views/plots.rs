@@ -26,6 +26,8 @@ pub enum YScale {
     Log,
     /// The value as is.
     Linear,
+    /// A fraction in [0, 1] shown as is (the axis always spans 0 to 1).
+    Unit,
 }
 
 /// One of the stacked plots.
@@ -75,7 +77,11 @@ pub const PLOTS: [PlotSpec; 3] = [
 
 /// Every series the plots draw, in plot then legend order.
 pub fn plotted_metrics() -> Vec<Metric> {
-    PLOTS
+    metrics_of(&PLOTS)
+}
+
+fn metrics_of(specs: &[PlotSpec]) -> Vec<Metric> {
+    specs
         .iter()
         .flat_map(|p| p.series.iter().copied())
         .collect()
@@ -190,7 +196,7 @@ pub fn to_plot_x(step: u64, log_x: bool) -> Option<f64> {
 /// Value -> plot y; `None` for what the axis cannot show (non-finite, non-positive on a log axis).
 pub fn to_plot_y(value: f64, scale: YScale) -> Option<f64> {
     let y = match scale {
-        YScale::Percent | YScale::Linear => value,
+        YScale::Percent | YScale::Linear | YScale::Unit => value,
         YScale::Log => {
             if value > 0.0 {
                 value.log10()
@@ -209,6 +215,12 @@ fn from_plot(v: f64, log: bool) -> f64 {
 /// UI state of the plots (not part of any run).
 #[derive(Debug)]
 pub struct PlotView {
+    /// The plots, top to bottom.
+    specs: &'static [PlotSpec],
+    /// Links the step axes of these plots (and no others).
+    link: Id,
+    /// A step to mark with a line on every plot (e.g. the snapshot shown).
+    pub cursor: Option<u64>,
     /// Auto-bounds on: the view follows the newest data. Zooming or panning turns it off.
     pub follow: bool,
     /// Log10 step axis.
@@ -223,12 +235,23 @@ pub struct PlotView {
 }
 
 impl Default for PlotView {
+    /// The Grokking lab's plots.
     fn default() -> Self {
+        Self::new(&PLOTS)
+    }
+}
+
+impl PlotView {
+    /// Linked plots of `specs` (top to bottom), their step axes linked to each other only.
+    pub fn new(specs: &'static [PlotSpec]) -> Self {
         Self {
+            specs,
+            link: Id::unique(("grokscope-step-axis", specs.first().map(|s| s.id))),
+            cursor: None,
             follow: true,
             log_x: false,
             force_auto: None,
-            caches: plotted_metrics()
+            caches: metrics_of(specs)
                 .iter()
                 .map(|_| SeriesCache::default())
                 .collect(),
@@ -236,9 +259,7 @@ impl Default for PlotView {
             drawn_points: 0,
         }
     }
-}
 
-impl PlotView {
     /// Follow the newest data again (a new run, a reset).
     pub fn follow_latest(&mut self) {
         self.follow = true;
@@ -315,11 +336,12 @@ pub fn plots_toolbar_ui(
     action
 }
 
-/// The three linked plots. Records their rect in `view.plots_rect`.
+/// The linked plots of `view`. Records their rect in `view.plots_rect`.
 pub fn plots_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory) {
-    let metrics = plotted_metrics();
+    let specs = view.specs;
+    let metrics = metrics_of(specs);
     for (cache, &m) in view.caches.iter_mut().zip(&metrics) {
-        let scale = PLOTS
+        let scale = specs
             .iter()
             .find(|p| p.series.contains(&m))
             .map_or(YScale::Linear, |p| p.y_scale);
@@ -333,14 +355,16 @@ pub fn plots_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory) {
     let empty = caches.iter().all(|c| c.points.is_empty());
 
     let total_h = ui.available_height();
-    let link = Id::unique("grokscope-step-axis");
+    let link = view.link;
+    let cursor = view.cursor.and_then(|step| to_plot_x(step, log_x));
+    let cursor_color = ui.visuals().strong_text_color();
     let mut follow_after = view.follow;
     let mut drawn = 0usize;
     let mut first = 0usize;
     let response = ui.scope(|ui| {
         ui.spacing_mut().item_spacing.y = 2.0;
-        for (i, spec) in PLOTS.iter().enumerate() {
-            let last = i + 1 == PLOTS.len();
+        for (i, spec) in specs.iter().enumerate() {
+            let last = i + 1 == specs.len();
             let n = spec.series.len();
             let series = &caches[first..first + n];
             first += n;
@@ -375,6 +399,7 @@ pub fn plots_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory) {
                 YScale::Log => plot = plot.y_grid_spacer(log_marks),
                 // headroom above 100 % for the marker labels
                 YScale::Percent => plot = plot.include_y(0.0).include_y(1.12),
+                YScale::Unit => plot = plot.include_y(0.0).include_y(1.0),
                 YScale::Linear => {}
             }
             let resp = plot.show(ui, |pui| {
@@ -395,6 +420,10 @@ pub fn plots_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory) {
                         }
                         pui.vline(line.allow_hover(false));
                     }
+                }
+                if let Some(x) = cursor {
+                    let line = VLine::new("", x).color(cursor_color).width(1.0);
+                    pui.vline(line.allow_hover(false));
                 }
                 count
             });
@@ -507,6 +536,20 @@ fn marker_labels_ui(
     }
 }
 
+/// The hovered series' name as a first line (empty away from any series) and the plot position.
+pub fn hover_parts(pos: &HoverPosition<'_>) -> (String, PlotPoint) {
+    match pos {
+        HoverPosition::NearDataPoint {
+            plot_name,
+            position,
+            ..
+        } if !plot_name.is_empty() => (format!("{plot_name}\n"), *position),
+        HoverPosition::NearDataPoint { position, .. } | HoverPosition::Elsewhere { position } => {
+            (String::new(), *position)
+        }
+    }
+}
+
 /// The hover read-out: series, step (epoch) and the real value.
 fn hover_text(
     pos: &HoverPosition<'_>,
@@ -514,25 +557,13 @@ fn hover_text(
     y_scale: YScale,
     steps_per_epoch: u64,
 ) -> Option<String> {
-    let (name, p) = match pos {
-        HoverPosition::NearDataPoint {
-            plot_name,
-            position,
-            ..
-        } => (*plot_name, *position),
-        HoverPosition::Elsewhere { position } => ("", *position),
-    };
+    let (head, p) = hover_parts(pos);
     let step = from_plot(p.x, log_x).round().max(0.0) as u64;
     let value = from_plot(p.y, y_scale == YScale::Log);
     let value = format_value(value, y_scale);
     let epoch = step
         .checked_div(steps_per_epoch)
         .map_or(String::new(), |e| format!(" · epoch {e}"));
-    let head = if name.is_empty() {
-        String::new()
-    } else {
-        format!("{name}\n")
-    };
     Some(format!("{head}step {step}{epoch}\n{value}"))
 }
 
@@ -540,7 +571,7 @@ fn hover_text(
 pub fn format_value(v: f64, scale: YScale) -> String {
     match scale {
         YScale::Percent => format!("{:.2} %", v * 100.0),
-        YScale::Log | YScale::Linear => format_sig(v, 4),
+        YScale::Log | YScale::Linear | YScale::Unit => format_sig(v, 4),
     }
 }
 
@@ -622,7 +653,7 @@ fn y_tick(mark: GridMark, range: &RangeInclusive<f64>, scale: YScale) -> String 
             let decimals = (-(mark.step_size * 100.0).log10().round()).max(0.0) as usize;
             format!("{:.*}%", decimals, mark.value * 100.0)
         }
-        YScale::Linear => {
+        YScale::Linear | YScale::Unit => {
             let decimals = (-mark.step_size.log10().round()).max(0.0) as usize;
             if mark.value.abs() >= 1e5 {
                 format_sig(mark.value, 3)

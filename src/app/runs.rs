@@ -1,0 +1,379 @@
+//! [`RunTracker`]: which run of a lab's worker the UI follows, and where it is (idle, starting,
+//! running, paused, finished). Each lab owns one; the lab's event handler asks it whether an event
+//! belongs to the run on screen.
+
+use super::actions::Action;
+use super::backend::Backend;
+use super::meters::StepRate;
+use crate::config::RunConfig;
+use crate::protocol::{Command, Event, Outcome, RunId, Summary};
+use std::time::Instant;
+
+/// Where the current run is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Nothing started (or reset).
+    Idle,
+    /// Start sent, `Started` not yet seen.
+    Starting,
+    /// Training.
+    Running,
+    /// Held between two steps.
+    Paused,
+    /// The run ended (see the history's outcome).
+    Finished,
+}
+
+impl Phase {
+    /// A run exists that may still train: the config is locked except for live settings.
+    pub fn active(self) -> bool {
+        match self {
+            Phase::Starting | Phase::Running | Phase::Paused => true,
+            Phase::Idle | Phase::Finished => false,
+        }
+    }
+
+    /// The word the status bar shows.
+    pub fn word(self) -> &'static str {
+        match self {
+            Phase::Idle => "idle",
+            Phase::Starting => "starting",
+            Phase::Running => "running",
+            Phase::Paused => "paused",
+            Phase::Finished => "finished",
+        }
+    }
+}
+
+/// A lab's status line.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Status {
+    pub text: String,
+    pub is_error: bool,
+}
+
+impl Status {
+    pub fn info(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            is_error: false,
+        }
+    }
+
+    pub fn error(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            is_error: true,
+        }
+    }
+}
+
+/// Whose `Finished` an event is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FinishedRun {
+    /// The run on screen ended.
+    Current,
+    /// A start the worker refused (a `Finished` with no `Started` before it).
+    Refused,
+    /// A run no longer followed (replaced or reset).
+    Stale,
+}
+
+/// The run a lab follows and its phase.
+#[derive(Debug)]
+pub struct RunTracker {
+    phase: Phase,
+    current: Option<RunId>,
+    /// Starts sent whose `Started` (or refusal) has not arrived; a `Started` beyond these is stale.
+    pending_starts: u32,
+    /// The highest run id seen (ids increase): a `Finished` above it with no `Started` is a refused start.
+    newest: Option<RunId>,
+    /// Step and epoch from the latest `Progress` of the current run.
+    progress: Option<(u64, u64)>,
+    rate: StepRate,
+}
+
+impl Default for RunTracker {
+    fn default() -> Self {
+        Self {
+            phase: Phase::Idle,
+            current: None,
+            pending_starts: 0,
+            newest: None,
+            progress: None,
+            rate: StepRate::default(),
+        }
+    }
+}
+
+impl RunTracker {
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    pub fn is_current(&self, run: RunId) -> bool {
+        self.current == Some(run)
+    }
+
+    /// A `Start` went to the worker.
+    pub fn start_sent(&mut self) {
+        self.phase = Phase::Starting;
+        self.pending_starts += 1;
+        self.current = None;
+        self.progress = None;
+        self.rate.clear();
+    }
+
+    /// A `Started` arrived: follow it if a start is awaited (returns false for a stale one).
+    pub fn started(&mut self, run: RunId) -> bool {
+        if self.pending_starts == 0 {
+            return false;
+        }
+        self.pending_starts -= 1;
+        self.newest = self.newest.max(Some(run));
+        self.current = Some(run);
+        self.progress = None;
+        self.rate.clear();
+        self.phase = Phase::Running;
+        true
+    }
+
+    /// Progress of `run` (ignored unless current, or if it goes backwards).
+    pub fn progress(&mut self, run: RunId, step: u64, epoch: u64) {
+        if self.is_current(run) && self.progress.is_none_or(|(s, _)| step >= s) {
+            self.progress = Some((step, epoch));
+            self.rate.record(Instant::now(), step);
+        }
+    }
+
+    pub fn paused(&mut self, run: RunId, paused: bool) {
+        if self.is_current(run) && self.phase.active() {
+            self.phase = if paused {
+                Phase::Paused
+            } else {
+                Phase::Running
+            };
+            if paused {
+                self.rate.clear();
+            }
+        }
+    }
+
+    /// The worker refused a command; if a start was awaited it was that start. `has_data`: whether
+    /// an earlier run's data is still on screen.
+    pub fn refused(&mut self, has_data: bool) {
+        if self.phase == Phase::Starting && self.pending_starts > 0 {
+            self.pending_starts -= 1;
+            self.phase = Self::resting(has_data);
+        }
+    }
+
+    /// A `Finished` arrived.
+    pub fn finished(&mut self, run: RunId, has_data: bool) -> FinishedRun {
+        if self.is_current(run) {
+            self.phase = Phase::Finished;
+            self.rate.clear();
+            FinishedRun::Current
+        } else if self.pending_starts > 0 && self.newest.is_none_or(|n| run > n) {
+            self.pending_starts -= 1;
+            self.newest = Some(run);
+            if self.pending_starts == 0 {
+                self.phase = Self::resting(has_data);
+            }
+            FinishedRun::Refused
+        } else {
+            FinishedRun::Stale
+        }
+    }
+
+    /// Forget the run (its later events are ignored).
+    pub fn reset(&mut self) {
+        self.current = None;
+        self.pending_starts = 0;
+        self.progress = None;
+        self.phase = Phase::Idle;
+        self.rate.clear();
+    }
+
+    fn resting(has_data: bool) -> Phase {
+        if has_data {
+            Phase::Finished
+        } else {
+            Phase::Idle
+        }
+    }
+
+    /// Step and epoch to show: the newest of progress and `logged` (the newest stored row).
+    pub fn shown_step(&self, logged: Option<(u64, u64)>) -> (u64, u64) {
+        match (self.progress, logged) {
+            (Some(p), Some(r)) => p.max(r),
+            (Some(p), None) => p,
+            (None, Some(r)) => r,
+            (None, None) => (0, 0),
+        }
+    }
+
+    /// Training speed while running.
+    pub fn steps_per_sec(&self) -> Option<f64> {
+        match self.phase {
+            Phase::Running => self.rate.per_sec(),
+            Phase::Starting | Phase::Paused | Phase::Idle | Phase::Finished => None,
+        }
+    }
+}
+
+/// A lab's link to its worker: where commands go, the run followed, and the lab's status line.
+pub struct LabLink {
+    backend: Box<dyn Backend>,
+    pub runs: RunTracker,
+    status: Status,
+}
+
+impl LabLink {
+    pub fn new(backend: Box<dyn Backend>, ready: &str) -> Self {
+        Self {
+            backend,
+            runs: RunTracker::default(),
+            status: Status::info(ready),
+        }
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.runs.phase()
+    }
+
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+
+    pub fn info(&mut self, text: impl Into<String>) {
+        self.status = Status::info(text);
+    }
+
+    pub fn error(&mut self, text: impl Into<String>) {
+        self.status = Status::error(text);
+    }
+
+    pub fn send(&self, cmd: Command) {
+        self.backend.send(cmd);
+    }
+
+    /// The next event, unless `deadline` has passed (then `more` is set: events may be waiting).
+    pub fn next_event(&self, deadline: Instant, more: &mut bool) -> Option<Event> {
+        if Instant::now() >= deadline {
+            *more = true;
+            return None;
+        }
+        self.backend.try_recv()
+    }
+
+    /// Send `config` to the worker (after the speed limit) and await its `Started`.
+    pub fn launch(&mut self, config: RunConfig, speed: Option<f64>) {
+        self.send(Command::SetSpeed(speed));
+        self.send(Command::Start(Box::new(config)));
+        self.runs.start_sent();
+        self.info("starting…");
+    }
+
+    /// A `Finished` arrived: the status line says how it ended. Returns the outcome and summary
+    /// when it ended the run on screen (for the lab to store).
+    pub fn finished(
+        &mut self,
+        run: RunId,
+        outcome: Outcome,
+        summary: Option<Summary>,
+        has_data: bool,
+    ) -> Option<(Outcome, Option<Summary>)> {
+        let text = super::shell::finished_text(&outcome, summary.as_ref());
+        match self.runs.finished(run, has_data) {
+            FinishedRun::Current => {
+                match outcome {
+                    Outcome::Failed { .. } => self.error(text),
+                    Outcome::Completed | Outcome::Stopped => self.info(text),
+                }
+                Some((outcome, summary))
+            }
+            // a run that never started: the worker refused its config
+            FinishedRun::Refused => {
+                self.error(text);
+                None
+            }
+            FinishedRun::Stale => None,
+        }
+    }
+
+    /// Stop the run if one is active and forget it.
+    pub fn reset(&mut self) {
+        if self.runs.phase().active() {
+            self.send(Command::Stop);
+        }
+        self.runs.reset();
+    }
+
+    /// Apply the controls every lab handles alike (pause, resume, step, stop, speed, a live change);
+    /// false for any other action.
+    pub fn control(&mut self, action: &Action) -> bool {
+        match action {
+            Action::Pause => self.send(Command::Pause),
+            Action::Resume => self.send(Command::Resume),
+            Action::Step => self.send(Command::Step),
+            Action::Stop => {
+                self.send(Command::Stop);
+                self.info("stopping…");
+            }
+            Action::SetSpeed(limit) => self.send(Command::SetSpeed(*limit)),
+            Action::Change(change) => {
+                if let Err(message) = change.validate() {
+                    self.error(format!("not applied: {message}"));
+                } else if self.runs.phase().active() {
+                    self.send(Command::Change(*change));
+                    self.info(format!("requested {change}"));
+                }
+            }
+            Action::None
+            | Action::Start
+            | Action::StartStudy
+            | Action::Reset
+            | Action::SelectPreset(_)
+            | Action::Export(_)
+            | Action::ExportTo(..)
+            | Action::CancelExportPath => return false,
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_start_is_followed_then_finished() {
+        let mut t = RunTracker::default();
+        assert!(!t.started(1), "nothing was awaited");
+        t.start_sent();
+        assert_eq!(t.phase(), Phase::Starting);
+        assert!(t.started(3));
+        assert!(t.is_current(3));
+        t.progress(3, 10, 1);
+        t.progress(3, 5, 1);
+        assert_eq!(t.shown_step(Some((8, 1))), (10, 1));
+        t.paused(3, true);
+        assert_eq!(t.phase(), Phase::Paused);
+        assert_eq!(t.finished(2, true), FinishedRun::Stale);
+        assert_eq!(t.finished(3, true), FinishedRun::Current);
+        assert_eq!(t.phase(), Phase::Finished);
+    }
+
+    #[test]
+    fn a_finished_without_started_is_a_refused_start() {
+        let mut t = RunTracker::default();
+        t.start_sent();
+        assert_eq!(t.finished(1, false), FinishedRun::Refused);
+        assert_eq!(t.phase(), Phase::Idle);
+        // a later start, refused while an earlier run's data is shown
+        t.start_sent();
+        t.refused(true);
+        assert_eq!(t.phase(), Phase::Finished);
+    }
+}

@@ -1,0 +1,724 @@
+//! The Ordering lab's panel and centre: a single run (linked MSE / D / sparsity plots, the
+//! neuron-ordering graph and the permuted weight heatmap of a snapshot chosen with a scrub slider),
+//! or a study (D against sparsity per scheme with min-max bands, or the grid of mean D).
+
+use super::grokking::{error_color, live_badge, preset_picker_ui, row, sci_value, section};
+use super::plots::{PlotSpec, PlotView, YScale, hover_parts, plots_ui};
+use crate::app::actions::Action;
+use crate::app::ordering_lab::{OrderingPreset, StudyDraft, task_points};
+use crate::app::widgets::graph::LayerGraph;
+use crate::app::widgets::heatmap::{HeatmapSpec, Scale, heatmap_ui};
+use crate::config::FieldProblem;
+use crate::config::OrderingConfig;
+use crate::config::ordering::{OrderingTask, Pruning, Scheme, StudyKind};
+use crate::protocol::{HyperChange, LayerSnapshot, Metric};
+use crate::store::{OrderingHistory, StudyHistory};
+use eframe::egui::{self, Color32, DragValue, RichText, Ui, vec2};
+use egui_plot::{Axis, Corner, FilledArea, HLine, Legend, Line, Plot, PlotPoints, Points, Span};
+
+/// The single run's plots, top to bottom, on a shared step axis.
+pub const ORDERING_PLOTS: [PlotSpec; 3] = [
+    PlotSpec {
+        id: "ordering_mse",
+        y_label: "MSE",
+        series: &[Metric::Mse],
+        y_scale: YScale::Log,
+        height_share: 0.34,
+        legend: None,
+    },
+    PlotSpec {
+        id: "ordering_d",
+        y_label: "orderedness D",
+        series: &[Metric::Orderedness],
+        y_scale: YScale::Unit,
+        height_share: 0.33,
+        legend: None,
+    },
+    PlotSpec {
+        id: "ordering_sparsity",
+        y_label: "sparsity",
+        series: &[Metric::Sparsity],
+        y_scale: YScale::Unit,
+        height_share: 0.33,
+        legend: None,
+    },
+];
+
+/// What the centre shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CentreMode {
+    /// The single run.
+    Run,
+    /// The study.
+    Study,
+}
+
+/// The centre's state between frames (not part of any run).
+#[derive(Debug)]
+pub struct OrderingView {
+    mode: CentreMode,
+    plots: PlotView,
+    /// Follow the newest snapshot.
+    live: bool,
+    /// Index of the snapshot shown when not live.
+    selected: usize,
+    graph: LayerGraph,
+}
+
+impl Default for OrderingView {
+    fn default() -> Self {
+        Self {
+            mode: CentreMode::Run,
+            plots: PlotView::new(&ORDERING_PLOTS),
+            live: true,
+            selected: 0,
+            graph: LayerGraph::default(),
+        }
+    }
+}
+
+impl OrderingView {
+    pub fn mode(&self) -> CentreMode {
+        self.mode
+    }
+
+    /// Whether the newest snapshot is followed.
+    pub fn is_live(&self) -> bool {
+        self.live
+    }
+
+    /// Index of the snapshot shown (as of the last frame).
+    pub fn selected(&self) -> usize {
+        self.selected
+    }
+
+    /// A single run began: show it, live, from its start.
+    pub fn run_started(&mut self) {
+        self.mode = CentreMode::Run;
+        self.live = true;
+        self.selected = 0;
+        self.graph.reset();
+        self.plots.follow_latest();
+    }
+
+    /// A study began: show it.
+    pub fn study_started(&mut self) {
+        self.mode = CentreMode::Study;
+    }
+
+    pub fn reset(&mut self) {
+        self.run_started();
+    }
+}
+
+/// What the panel needs besides the drafts it edits.
+pub struct OrderingPanel<'a> {
+    pub presets: &'a [OrderingPreset],
+    pub preset: usize,
+    /// A run or study is active: only live settings may change.
+    pub run_active: bool,
+    pub problems: &'a [FieldProblem],
+}
+
+/// The left panel: presets, the run's settings, pruning, and the study section.
+pub fn config_ui(
+    ui: &mut Ui,
+    cfg: &mut OrderingConfig,
+    study: &mut StudyDraft,
+    panel: &OrderingPanel<'_>,
+) -> Action {
+    let mut action = Action::None;
+    ui.add_space(4.0);
+    ui.heading("Ordering lab");
+    ui.label(
+        RichText::new("a complete layer learns while it is pruned: does it become a DAG?")
+            .small()
+            .weak(),
+    );
+    ui.add_space(4.0);
+    ui.add_enabled_ui(!panel.run_active, |ui| {
+        action = preset_ui(ui, cfg, panel);
+    });
+    if panel.run_active {
+        ui.label(
+            RichText::new("A run is active: only settings marked live can change.")
+                .small()
+                .italics(),
+        );
+    }
+    ui.separator();
+    let problems = panel.problems;
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            ui.add_enabled_ui(!panel.run_active, |ui| {
+                section(ui, "Task and layer", |ui| task_ui(ui, cfg, problems));
+            });
+            section(ui, "Training", |ui| {
+                action = action.clone().or(training_ui(ui, cfg, panel));
+            });
+            ui.add_enabled_ui(!panel.run_active, |ui| {
+                section(ui, "Pruning", |ui| pruning_ui(ui, cfg, problems));
+                section(ui, "Study", |ui| {
+                    action = action.clone().or(study_ui(ui, study, problems));
+                });
+            });
+            if !problems.is_empty() {
+                ui.add_space(6.0);
+                ui.label(RichText::new("Problems").strong().color(error_color(ui)));
+                for p in problems {
+                    ui.label(
+                        RichText::new(format!("{}: {}", p.field, p.message)).color(error_color(ui)),
+                    );
+                }
+            }
+        });
+    action
+}
+
+fn preset_ui(ui: &mut Ui, cfg: &OrderingConfig, panel: &OrderingPanel<'_>) -> Action {
+    let edited = panel
+        .presets
+        .get(panel.preset)
+        .is_some_and(|p| p.config != *cfg);
+    let items: Vec<(&str, &str)> = panel
+        .presets
+        .iter()
+        .map(|p| (p.title, p.description))
+        .collect();
+    preset_picker_ui(ui, "ordering_preset", &items, panel.preset, edited)
+}
+
+fn task_ui(ui: &mut Ui, cfg: &mut OrderingConfig, problems: &[FieldProblem]) {
+    row(ui, "task", "task", problems, |ui| {
+        let a = ui.radio_value(&mut cfg.task, OrderingTask::Xor, "XOR");
+        let b = ui.radio_value(&mut cfg.task, OrderingTask::Sine, "sine");
+        a | b
+    });
+    row(ui, "hidden H", "hidden", problems, |ui| {
+        ui.add(DragValue::new(&mut cfg.hidden).speed(0.1))
+    });
+    row(ui, "iterations", "its", problems, |ui| {
+        ui.add(DragValue::new(&mut cfg.its).speed(0.1))
+    });
+    let (inputs, outputs) = (2, 1);
+    let n = cfg.hidden + outputs;
+    ui.label("W");
+    ui.label(RichText::new(format!("{n} x {} ({} weights)", n + inputs, n * (n + inputs))).weak())
+        .on_hover_text("Rows: receivers (outputs, then hidden); columns: the same neurons as senders, then the inputs");
+    ui.end_row();
+}
+
+fn training_ui(ui: &mut Ui, cfg: &mut OrderingConfig, panel: &OrderingPanel<'_>) -> Action {
+    let problems = panel.problems;
+    let locked = panel.run_active;
+    row(ui, "epochs", "epochs", problems, |ui| {
+        ui.add_enabled(!locked, DragValue::new(&mut cfg.epochs).speed(5.0))
+    });
+    let points = task_points(cfg.task);
+    row(ui, "batch size", "batch_size", problems, |ui| {
+        let r = ui.add_enabled(!locked, DragValue::new(&mut cfg.batch_size).speed(0.2));
+        ui.label(RichText::new(format!("of {points} points")).weak());
+        r
+    });
+    let before = cfg.lr;
+    let r = row(ui, "learning rate", "lr", problems, |ui| {
+        let r = ui.add(sci_value(&mut cfg.lr));
+        live_badge(ui);
+        r
+    });
+    let committed = (r.changed() && !r.dragged()) || r.drag_stopped();
+    let action = if panel.run_active && committed && (cfg.lr != before || r.drag_stopped()) {
+        Action::Change(HyperChange::Lr(cfg.lr))
+    } else {
+        Action::None
+    };
+    row(ui, "seed", "seed", problems, |ui| {
+        ui.add_enabled(!locked, DragValue::new(&mut cfg.seed).speed(0.2))
+    });
+    action
+}
+
+/// The parameter of a pruning, by name: p, k or f.
+fn pruning_param(p: &mut Pruning) -> Option<(&'static str, &'static str, &mut f64)> {
+    match p {
+        Pruning::None => None,
+        Pruning::Random { p } => Some(("p", "pruning.p", p)),
+        Pruning::TopK { k } | Pruning::DynamicTopK { k } => Some(("k", "pruning.k", k)),
+        Pruning::TriuDamp { f } | Pruning::DynamicTriuDamp { f } => Some(("f", "pruning.f", f)),
+    }
+}
+
+fn pruning_help(s: Scheme) -> &'static str {
+    match s {
+        Scheme::None => "No pruning: the baseline.",
+        Scheme::Random => "A fixed mask drawn once: each weight zeroed with probability p.",
+        Scheme::TopK => "Keep the ⌊k·numel⌋ largest |w|, reselected after every step.",
+        Scheme::DynamicTopK => {
+            "Top-k whose k falls from 1 to k over training: k' = 1 − (1 − k)·sin⁴(πx/2)."
+        }
+        Scheme::TriuDamp => {
+            "Multiply the strictly lower-triangular entries (raw index order) by 1 − f: imposes one fixed order."
+        }
+        Scheme::DynamicTriuDamp => "Triu-damp with f' = f·sin⁴(πx/2) over training.",
+    }
+}
+
+fn pruning_ui(ui: &mut Ui, cfg: &mut OrderingConfig, problems: &[FieldProblem]) {
+    let scheme = cfg.pruning.scheme();
+    row(ui, "scheme", "pruning", problems, |ui| {
+        let mut chosen = scheme;
+        let r = egui::ComboBox::from_id_salt("ordering_scheme")
+            .selected_text(scheme.to_string())
+            .show_ui(ui, |ui| {
+                for s in Scheme::ALL {
+                    ui.selectable_value(&mut chosen, s, s.to_string())
+                        .on_hover_text(pruning_help(s));
+                }
+            })
+            .response
+            .on_hover_text(pruning_help(scheme));
+        if chosen != scheme {
+            let s = match cfg.pruning.sparsity() {
+                s if s > 0.0 && s < 1.0 => s,
+                _ => 0.5,
+            };
+            cfg.pruning = chosen.at_sparsity(s);
+        }
+        r
+    });
+    if let Some((name, field, value)) = pruning_param(&mut cfg.pruning) {
+        row(ui, name, field, problems, |ui| {
+            ui.add(
+                DragValue::new(value)
+                    .speed(0.005)
+                    .range(0.0..=1.0)
+                    .max_decimals(3),
+            )
+        });
+    }
+    ui.label("sparsity");
+    ui.label(RichText::new(format!("{:.2}", cfg.pruning.sparsity())).weak())
+        .on_hover_text("The setting's sparsity: p, 1 − k or f");
+    ui.end_row();
+}
+
+fn study_ui(ui: &mut Ui, study: &mut StudyDraft, problems: &[FieldProblem]) -> Action {
+    row(ui, "kind", "study.kind", problems, |ui| {
+        let a = ui
+            .radio_value(&mut study.kind, StudyKind::Sparsity, "sparsity")
+            .on_hover_text(
+                "D against sparsity 0.1 … 0.9 for each scheme, with the unpruned baseline",
+            );
+        let b = ui
+            .radio_value(&mut study.kind, StudyKind::Grid, "grid")
+            .on_hover_text("Mean D of unpruned runs over H ∈ {1,3,5,7,9} × iterations 1 … 10");
+        a | b
+    });
+    row(ui, "runs per setting", "study.runs", problems, |ui| {
+        ui.add(DragValue::new(&mut study.runs).speed(0.1))
+    });
+    row(ui, "threads", "study.threads", problems, |ui| {
+        let r = ui.add(DragValue::new(&mut study.threads).speed(0.05));
+        ui.label(RichText::new("0 = one per core").weak());
+        r
+    });
+    let settings = match study.kind {
+        StudyKind::Sparsity => {
+            row(ui, "schemes", "study.schemes", problems, |ui| {
+                ui.vertical(|ui| {
+                    for s in Scheme::ALL.into_iter().filter(|s| *s != Scheme::None) {
+                        let mut on = study.schemes.contains(&s);
+                        if ui.checkbox(&mut on, s.to_string()).changed() {
+                            if on {
+                                study.schemes.push(s);
+                                study.schemes.sort();
+                            } else {
+                                study.schemes.retain(|x| *x != s);
+                            }
+                        }
+                    }
+                })
+                .response
+            });
+            let schemes = study.schemes.iter().filter(|s| **s != Scheme::None).count();
+            // nine sparsities per scheme, and the baseline
+            schemes * 9 + 1
+        }
+        StudyKind::Grid => 5 * 10,
+    };
+    ui.label("runs in all");
+    ui.label(RichText::new(format!("{}", settings * study.runs)).weak());
+    ui.end_row();
+    ui.label("");
+    if ui
+        .button("▶ Start study")
+        .on_hover_text("Run every setting on the lab's worker, in parallel; results fill in live")
+        .clicked()
+    {
+        return Action::StartStudy;
+    }
+    ui.end_row();
+    Action::None
+}
+
+/// The centre of the tab.
+pub fn centre_ui(
+    ui: &mut Ui,
+    view: &mut OrderingView,
+    history: &OrderingHistory,
+    study: &StudyHistory,
+) {
+    ui.horizontal(|ui| {
+        ui.selectable_value(&mut view.mode, CentreMode::Run, "Single run");
+        ui.selectable_value(&mut view.mode, CentreMode::Study, "Study");
+    });
+    ui.separator();
+    match view.mode {
+        CentreMode::Run => run_ui(ui, view, history),
+        CentreMode::Study => study_results_ui(ui, study),
+    }
+}
+
+/// The header's read-out of a snapshot.
+fn snapshot_text(s: &LayerSnapshot) -> String {
+    let d = if s.d.is_finite() {
+        format!("D = {:.2}", s.d)
+    } else {
+        "D = —".into()
+    };
+    format!(
+        "{d} ({}) · sparsity {:.2} · step {}",
+        s.method, s.sparsity, s.step
+    )
+}
+
+fn run_ui(ui: &mut Ui, view: &mut OrderingView, history: &OrderingHistory) {
+    let snapshots = history.snapshots();
+    let count = snapshots.len();
+    if view.live || view.selected >= count {
+        view.selected = count.saturating_sub(1);
+    }
+    let shown = snapshots.get(view.selected);
+    view.plots.cursor = shown.filter(|_| !view.live).map(|s| s.step);
+
+    let total_w = ui.available_width();
+    let total_h = ui.available_height();
+    let plots_w = (total_w * 0.4).max(240.0);
+    ui.horizontal_top(|ui| {
+        ui.allocate_ui_with_layout(
+            vec2(plots_w, total_h),
+            egui::Layout::top_down(egui::Align::Min),
+            |ui| {
+                ui.set_min_size(vec2(plots_w, total_h));
+                plots_ui(ui, &mut view.plots, history.metrics());
+            },
+        );
+        ui.separator();
+        ui.vertical(|ui| {
+            scrub_ui(ui, view, history);
+            match shown {
+                Some(s) => layer_ui(ui, &mut view.graph, s),
+                None => {
+                    let text = match history.metrics().series(Metric::Orderedness).last() {
+                        Some(p) => format!("D = {:.2} · no snapshot yet", p.value),
+                        None => "no snapshot yet: the layer appears here while it trains".into(),
+                    };
+                    ui.label(RichText::new(text).weak());
+                }
+            }
+        });
+    });
+}
+
+fn scrub_ui(ui: &mut Ui, view: &mut OrderingView, history: &OrderingHistory) {
+    let snapshots = history.snapshots();
+    let count = snapshots.len();
+    ui.horizontal(|ui| {
+        let label = ui.label("snapshot");
+        let mut index = view.selected;
+        let slider = egui::Slider::new(&mut index, 0..=count.saturating_sub(1))
+            .show_value(false)
+            .integer();
+        let r = ui.add_enabled(count > 1, slider).labelled_by(label.id);
+        if r.changed() && index != view.selected {
+            view.selected = index.min(count.saturating_sub(1));
+            view.live = false;
+        }
+        ui.checkbox(&mut view.live, "live")
+            .on_hover_text("Follow the newest snapshot while the run trains");
+        if let Some(s) = snapshots.get(view.selected) {
+            let of = history
+                .config()
+                .zip(history.steps_per_epoch())
+                .map_or(history.latest().map_or(s.step, |l| l.0), |(c, spe)| {
+                    c.epochs.saturating_mul(spe)
+                });
+            ui.label(
+                RichText::new(format!(
+                    "step {} of {of} · {} of {count}",
+                    s.step,
+                    view.selected + 1
+                ))
+                .monospace(),
+            );
+        }
+    });
+}
+
+/// The graph and the heatmap of one snapshot.
+fn layer_ui(ui: &mut Ui, graph: &mut LayerGraph, s: &LayerSnapshot) {
+    ui.label(RichText::new(snapshot_text(s)).strong().size(15.0))
+        .on_hover_text(
+            "D = 1 − (weight of backward edges in the best order) / (all weight); \
+             exact: the true minimum; heuristic: an upper bound on it",
+        );
+    let w = ui.available_width();
+    let h = ui.available_height();
+    let graph_h = (h * 0.42).clamp(120.0, 320.0);
+    graph.ui(ui, s, vec2(w, graph_h));
+    ui.label(
+        RichText::new(
+            "inputs (grey) → neurons in their best order → outputs (amber) · blue +, red − · \
+             above: forward · below, highlighted: backward (their share is 1 − D)",
+        )
+        .small()
+        .weak(),
+    );
+    let n = s.hidden + s.outputs;
+    let cols = n + s.inputs;
+    let order = graph.heat_order();
+    let max_abs = s
+        .weights
+        .iter()
+        .filter(|w| w.is_finite())
+        .fold(0.0f32, |m, w| m.max(w.abs()));
+    let sender = |c: usize| if c < n { order[c] } else { c };
+    let entry = |r: usize, c: usize| order[r] * cols + sender(c);
+    let pruned = |e: usize| s.pruned.get(e).copied().unwrap_or(false);
+    let value = |r: usize, c: usize| {
+        let e = entry(r, c);
+        (!pruned(e)).then(|| f64::from(s.weights[e]))
+    };
+    let row_label = |r: usize| graph.name(order[r]).to_string();
+    let col_label = |c: usize| graph.name(sender(c)).to_string();
+    let hover = |r: usize, c: usize| {
+        let e = entry(r, c);
+        let mut text = format!(
+            "receiver {} ← sender {}\nw = {:.4}",
+            graph.name(order[r]),
+            graph.name(sender(c)),
+            s.weights[e]
+        );
+        if pruned(e) {
+            text.push_str(" (pruned)");
+        }
+        if c < n && r > c {
+            text.push_str("\nbackward: counted in 1 − D");
+        } else if c == r {
+            text.push_str("\nself-loop: in the total only");
+        }
+        text
+    };
+    let spec = HeatmapSpec {
+        rows: n,
+        cols,
+        value: &value,
+        row_label: &row_label,
+        col_label: &col_label,
+        hover: &hover,
+        scale: Scale::Diverging {
+            max_abs: f64::from(max_abs),
+        },
+        write_values: false,
+        gap_before_col: Some(n),
+        diagonal: true,
+        row_title: "receiver",
+        col_title: "sender (best order), then inputs · below the diagonal: backward",
+    };
+    let size = vec2(ui.available_width(), ui.available_height().max(80.0));
+    heatmap_ui(ui, &spec, size);
+}
+
+/// A scheme's colour in the study plot.
+fn scheme_color(s: Scheme) -> Color32 {
+    match s {
+        Scheme::None => Color32::from_gray(170),
+        Scheme::Random => Color32::from_rgb(100, 165, 250),
+        Scheme::TopK => Color32::from_rgb(240, 140, 50),
+        Scheme::DynamicTopK => Color32::from_rgb(235, 205, 80),
+        Scheme::TriuDamp => Color32::from_rgb(80, 200, 120),
+        Scheme::DynamicTriuDamp => Color32::from_rgb(190, 120, 230),
+    }
+}
+
+fn study_results_ui(ui: &mut Ui, study: &StudyHistory) {
+    let Some(config) = study.config() else {
+        ui.add_space(20.0);
+        ui.label(
+            RichText::new(
+                "No study yet: set it up in the Study section on the left, then Start study.",
+            )
+            .weak(),
+        );
+        return;
+    };
+    let (done, total) = study.progress();
+    ui.horizontal(|ui| {
+        let what = match config.kind {
+            StudyKind::Sparsity => "D against sparsity",
+            StudyKind::Grid => "mean D over hidden size × iterations",
+        };
+        ui.label(RichText::new(what).strong());
+        ui.label(
+            RichText::new(format!(
+                "{} · {} runs per setting",
+                config.base.task, config.runs
+            ))
+            .weak(),
+        );
+        let frac = if total > 0 {
+            done as f32 / total as f32
+        } else {
+            0.0
+        };
+        ui.add(
+            egui::ProgressBar::new(frac)
+                .desired_width(260.0)
+                .text(format!("{done} / {total} runs")),
+        );
+    });
+    match config.kind {
+        StudyKind::Sparsity => sparsity_plot_ui(ui, study),
+        StudyKind::Grid => grid_ui(ui, study, &config.hidden_grid, &config.its_grid),
+    }
+}
+
+fn sparsity_plot_ui(ui: &mut Ui, study: &StudyHistory) {
+    let plot = Plot::new("ordering_study")
+        .x_axis_label("sparsity")
+        .y_axis_label("orderedness D")
+        .include_x(0.0)
+        .include_x(1.0)
+        .include_y(0.0)
+        .include_y(1.0)
+        .legend(Legend::default().position(Corner::LeftBottom))
+        .label_formatter(|pos| {
+            let (head, p) = hover_parts(pos);
+            Some(format!("{head}sparsity {:.2}\nD {:.3}", p.x, p.y))
+        });
+    plot.show(ui, |pui| {
+        if let Some(b) = study.baseline().filter(|b| b.runs > 0) {
+            let name = format!("unpruned ({} runs)", b.runs);
+            let color = scheme_color(Scheme::None);
+            pui.span(
+                Span::new(name.clone(), b.min..=b.max)
+                    .axis(Axis::Y)
+                    .fill(color.gamma_multiply(0.12))
+                    .border_width(0.0),
+            );
+            pui.hline(
+                HLine::new(name, b.mean)
+                    .color(color)
+                    .style(egui_plot::LineStyle::dashed_loose())
+                    .width(1.5),
+            );
+        }
+        for scheme in Scheme::ALL.into_iter().filter(|s| *s != Scheme::None) {
+            let mut xs = Vec::new();
+            let mut mean = Vec::new();
+            let mut lo = Vec::new();
+            let mut hi = Vec::new();
+            for s in study.curve(scheme).filter(|s| s.runs > 0) {
+                xs.push(s.setting.sparsity);
+                mean.push(s.mean);
+                lo.push(s.min);
+                hi.push(s.max);
+            }
+            if xs.is_empty() {
+                continue;
+            }
+            let name = scheme.to_string();
+            let color = scheme_color(scheme);
+            pui.add(
+                FilledArea::new(name.clone(), &xs, &lo, &hi).fill_color(color.gamma_multiply(0.2)),
+            );
+            let points: Vec<[f64; 2]> = xs.iter().zip(&mean).map(|(&x, &y)| [x, y]).collect();
+            pui.line(
+                Line::new(name.clone(), PlotPoints::from(points.clone()))
+                    .color(color)
+                    .width(2.0),
+            );
+            pui.points(
+                Points::new(name, PlotPoints::from(points))
+                    .color(color)
+                    .radius(3.0),
+            );
+        }
+    });
+}
+
+fn grid_ui(ui: &mut Ui, study: &StudyHistory, hidden: &[usize], its: &[usize]) {
+    let cell = |r: usize, c: usize| {
+        hidden
+            .get(r)
+            .zip(its.get(c))
+            .and_then(|(&h, &i)| study.cell(h, i))
+            .filter(|s| s.runs > 0)
+    };
+    let value = |r: usize, c: usize| cell(r, c).map(|s| s.mean);
+    let row_label = |r: usize| hidden.get(r).map_or(String::new(), |h| format!("H={h}"));
+    let col_label = |c: usize| its.get(c).map_or(String::new(), |i| i.to_string());
+    let hover = |r: usize, c: usize| match (hidden.get(r), its.get(c), cell(r, c)) {
+        (Some(h), Some(i), Some(s)) => format!(
+            "H = {h}, {i} iterations\nmean D {:.3} (min {:.3}, max {:.3}, {} runs)",
+            s.mean, s.min, s.max, s.runs
+        ),
+        (Some(h), Some(i), None) => format!("H = {h}, {i} iterations\nno runs finished yet"),
+        _ => String::new(),
+    };
+    let spec = HeatmapSpec {
+        rows: hidden.len(),
+        cols: its.len(),
+        value: &value,
+        row_label: &row_label,
+        col_label: &col_label,
+        hover: &hover,
+        scale: Scale::Sequential { lo: 0.0, hi: 1.0 },
+        write_values: true,
+        gap_before_col: None,
+        diagonal: false,
+        row_title: "hidden H",
+        col_title: "iterations of the layer",
+    };
+    ui.add_space(6.0);
+    let size = vec2(ui.available_width(), ui.available_height().min(520.0));
+    heatmap_ui(ui, &spec, size);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::OrderMethod;
+
+    #[test]
+    fn the_header_names_d_method_and_sparsity() {
+        let s = LayerSnapshot {
+            step: 12,
+            epoch: 3,
+            inputs: 2,
+            hidden: 1,
+            outputs: 1,
+            weights: vec![0.0; 8],
+            pruned: vec![false; 8],
+            order: vec![0, 1],
+            d: 0.8349,
+            method: OrderMethod::Heuristic,
+            sparsity: 0.5,
+        };
+        assert_eq!(
+            snapshot_text(&s),
+            "D = 0.83 (heuristic) · sparsity 0.50 · step 12"
+        );
+    }
+}

@@ -1,0 +1,390 @@
+//! The neuron-ordering graph: inputs, then the neurons in their best order, on one line from left to
+//! right, so that information flows left to right; edges are arcs coloured by sign, as wide as |w|.
+//! Arcs above the line go forward (sender left of receiver); arcs below go backward, against the
+//! order: their weight is what keeps D below 1, so they are drawn brighter, with a halo.
+//!
+//! The spec's `order` lists receivers before their senders (rows of the permuted block receive from
+//! later columns), so the flow runs from its end to its start and the graph shows it reversed; which
+//! way round a snapshot's order is meant is read off its weights ([`receivers_first`]), so a runner
+//! that reports the flow order is drawn correctly too. Outputs are kept where the order puts them
+//! (and drawn in amber): moving them to the end would draw some edges forward that D counts as
+//! backward, and the picture would disagree with the number next to it.
+//!
+//! Between two snapshots, neurons glide to their new places (eased over [`MOVE_SECS`]) and edges
+//! that became pruned fade out over [`FADE_SECS`].
+
+use super::{NEGATIVE, POSITIVE};
+use crate::protocol::LayerSnapshot;
+use crate::store::ordering::receivers_first;
+use eframe::egui::{
+    self, Align2, Color32, FontId, Pos2, Response, Sense, Shape, Stroke, Ui, Vec2, epaint, pos2,
+};
+
+/// How long neurons take to move to a new order.
+pub const MOVE_SECS: f64 = 0.3;
+/// How long a newly pruned edge takes to fade out.
+pub const FADE_SECS: f64 = 0.5;
+
+const NODE_R: f32 = 9.0;
+const HALO: Color32 = Color32::from_rgba_premultiplied(64, 50, 12, 64);
+
+/// What identifies the snapshot shown (a new one starts the transitions).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Key {
+    step: u64,
+    n: usize,
+    inputs: usize,
+    d_bits: u64,
+}
+
+/// The graph's state between frames: layout, labels and animations.
+#[derive(Debug, Default)]
+pub struct LayerGraph {
+    key: Option<Key>,
+    outputs: usize,
+    receivers_first: bool,
+    /// Per neuron: its slot (0-based, left to right among the neurons) before and after the latest
+    /// change of order, and when that change began.
+    slot_from: Vec<f32>,
+    slot_to: Vec<f32>,
+    moved_at: f64,
+    /// Per entry of W: the weight last shown and whether it was alive (not pruned, not zero).
+    shown_w: Vec<f32>,
+    shown_alive: Vec<bool>,
+    /// Per entry: the weight to draw while fading out, and when the fade began.
+    ghost_w: Vec<f32>,
+    fade_from: Vec<f64>,
+    /// Neurons in the heatmap's order (receivers first).
+    heat_order: Vec<usize>,
+    /// Names of the neurons, then of the inputs.
+    names: Vec<String>,
+    /// This frame's slots (reused between frames).
+    slots: Vec<f32>,
+}
+
+/// Whether an entry of W carries a weight.
+fn alive(s: &LayerSnapshot, e: usize) -> bool {
+    let w = s.weights[e];
+    w != 0.0 && w.is_finite() && !s.pruned.get(e).copied().unwrap_or(false)
+}
+
+fn ease(k: f32) -> f32 {
+    // smoothstep: starts and ends at rest
+    k * k * (3.0 - 2.0 * k)
+}
+
+impl LayerGraph {
+    /// Forget the shown snapshot (a new run): the next one is placed without transitions.
+    pub fn reset(&mut self) {
+        self.key = None;
+    }
+
+    /// The neurons in the heatmap's order: receivers before their senders, so the permuted block is
+    /// nearly upper-triangular and the mass below the diagonal is what D counts.
+    pub fn heat_order(&self) -> &[usize] {
+        &self.heat_order
+    }
+
+    /// Name of neuron `i` (`i < n`) or of input `i - n`: outputs `o0..`, hidden `h0..`, inputs `x0..`.
+    pub fn name(&self, i: usize) -> &str {
+        self.names.get(i).map_or("?", String::as_str)
+    }
+
+    /// Take `s` as the snapshot shown at time `now` (seconds); starts transitions when it changed.
+    /// `s` must have passed [`crate::store::ordering::check_snapshot`].
+    pub fn sync(&mut self, s: &LayerSnapshot, now: f64) {
+        let n = s.hidden + s.outputs;
+        let key = Key {
+            step: s.step,
+            n,
+            inputs: s.inputs,
+            d_bits: s.d.to_bits(),
+        };
+        if self.key == Some(key) {
+            return;
+        }
+        let same_shape = self.key.is_some_and(|k| k.n == n && k.inputs == s.inputs);
+        self.key = Some(key);
+        self.outputs = s.outputs;
+        self.receivers_first = receivers_first(s);
+        self.heat_order.clear();
+        if self.receivers_first {
+            self.heat_order.extend_from_slice(&s.order);
+        } else {
+            self.heat_order.extend(s.order.iter().rev());
+        }
+        // flow slots: the reverse of the heatmap's order
+        let mut slot_to = vec![0.0; n];
+        for (p, &i) in self.heat_order.iter().enumerate() {
+            slot_to[i] = (n - 1 - p) as f32;
+        }
+        let cells = s.weights.len();
+        if same_shape {
+            let k = (((now - self.moved_at) / MOVE_SECS).clamp(0.0, 1.0)) as f32;
+            let e = ease(k);
+            // start from where the neurons are drawn now, so a change mid-move does not jump
+            for (from, to) in self.slot_from.iter_mut().zip(&self.slot_to) {
+                *from += (to - *from) * e;
+            }
+            if slot_to != self.slot_to {
+                self.moved_at = now;
+            }
+            for e in 0..cells {
+                let now_alive = alive(s, e);
+                if now_alive {
+                    self.fade_from[e] = f64::NEG_INFINITY;
+                } else if self.shown_alive[e] {
+                    self.ghost_w[e] = self.shown_w[e];
+                    self.fade_from[e] = now;
+                }
+                self.shown_alive[e] = now_alive;
+            }
+        } else {
+            self.slot_from.clone_from(&slot_to);
+            self.moved_at = f64::NEG_INFINITY;
+            self.ghost_w = vec![0.0; cells];
+            self.fade_from = vec![f64::NEG_INFINITY; cells];
+            self.shown_alive = (0..cells).map(|e| alive(s, e)).collect();
+            self.names = (0..n + s.inputs)
+                .map(|i| match i {
+                    i if i < s.outputs => format!("o{i}"),
+                    i if i < n => format!("h{}", i - s.outputs),
+                    i => format!("x{}", i - n),
+                })
+                .collect();
+        }
+        self.slot_to = slot_to;
+        self.shown_w.clone_from(&s.weights);
+    }
+
+    /// Draw `s` in an area of `size`. Call [`Self::sync`] implicitly: the snapshot may change between
+    /// frames.
+    pub fn ui(&mut self, ui: &mut Ui, s: &LayerSnapshot, size: Vec2) -> Response {
+        let now = ui.input(|i| i.time);
+        self.sync(s, now);
+        let (rect, response) = ui.allocate_exact_size(size, Sense::hover());
+        if !ui.is_rect_visible(rect) {
+            return response;
+        }
+        let n = s.hidden + s.outputs;
+        let inputs = s.inputs;
+        let cols = n + inputs;
+        let k = (((now - self.moved_at) / MOVE_SECS).clamp(0.0, 1.0)) as f32;
+        let moving = k < 1.0;
+        let e = ease(k);
+        self.slots.clear();
+        self.slots.extend(
+            self.slot_from
+                .iter()
+                .zip(&self.slot_to)
+                .map(|(a, b)| a + (b - a) * e),
+        );
+
+        let painter = ui.painter_at(rect);
+        let margin = 22.0;
+        let spacing = (rect.width() - 2.0 * margin) / (cols.max(2) - 1) as f32;
+        let x_of = |slot: f32| rect.left() + margin + slot * spacing;
+        // neurons sit right of the inputs
+        let x_neuron = |slots: &[f32], i: usize| x_of(slots[i] + inputs as f32);
+        let y0 = rect.top() + rect.height() * 0.56;
+        let up = y0 - rect.top() - 6.0;
+        let down = rect.bottom() - y0 - 22.0;
+        let span_max = (rect.width() - 2.0 * margin).max(1.0);
+
+        let mut max_abs = 0.0f32;
+        for (e, w) in s.weights.iter().enumerate() {
+            if alive(s, e) {
+                max_abs = max_abs.max(w.abs());
+            }
+        }
+        let max_abs = max_abs.max(f32::MIN_POSITIVE);
+
+        let mut fading = false;
+        // forward arcs and self-loops first, backward arcs over them
+        for backward_pass in [false, true] {
+            for r in 0..n {
+                let rx = x_neuron(&self.slots, r);
+                for c in 0..cols {
+                    let e = r * cols + c;
+                    let (w, alpha) = if alive(s, e) {
+                        (s.weights[e], 1.0)
+                    } else {
+                        let age = now - self.fade_from[e];
+                        if age >= FADE_SECS {
+                            continue;
+                        }
+                        fading = true;
+                        (self.ghost_w[e], (1.0 - age / FADE_SECS) as f32)
+                    };
+                    let rel = (w.abs() / max_abs).min(1.0);
+                    let color = if w < 0.0 { NEGATIVE } else { POSITIVE };
+                    let width = 0.5 + 4.0 * rel;
+                    if c == r {
+                        if !backward_pass {
+                            let rad = 5.0 + 3.0 * rel;
+                            let center = pos2(rx, y0 - NODE_R - rad + 1.0);
+                            let stroke = Stroke::new(width, color.gamma_multiply(0.8 * alpha));
+                            painter.circle_stroke(center, rad, stroke);
+                        }
+                        continue;
+                    }
+                    let sx = if c < n {
+                        x_neuron(&self.slots, c)
+                    } else {
+                        x_of((c - n) as f32)
+                    };
+                    let backward = sx > rx;
+                    if backward != backward_pass {
+                        continue;
+                    }
+                    let dx = (rx - sx).abs();
+                    // a quadratic arc peaks at half its control point's height
+                    let reach = if backward { down } else { -up };
+                    let ctrl_y = y0 + 2.0 * reach * (dx / span_max).sqrt().min(1.0);
+                    let points = [pos2(sx, y0), pos2((sx + rx) / 2.0, ctrl_y), pos2(rx, y0)];
+                    if backward {
+                        arc(
+                            &painter,
+                            points,
+                            Stroke::new(width + 5.0, HALO.gamma_multiply(alpha)),
+                        );
+                        arc(
+                            &painter,
+                            points,
+                            Stroke::new(width, color.gamma_multiply(alpha)),
+                        );
+                    } else {
+                        let a = alpha * (0.35 + 0.5 * rel);
+                        arc(
+                            &painter,
+                            points,
+                            Stroke::new(width, color.gamma_multiply(a)),
+                        );
+                    }
+                }
+            }
+        }
+
+        let visuals = ui.visuals();
+        let font = FontId::proportional(11.0);
+        let node = |i: usize, x: f32, fill: Color32| {
+            let p = pos2(x, y0);
+            painter.circle(
+                p,
+                NODE_R,
+                fill,
+                Stroke::new(1.0, visuals.strong_text_color()),
+            );
+            painter.text(
+                pos2(x, y0 + NODE_R + 2.0),
+                Align2::CENTER_TOP,
+                self.name(i),
+                font.clone(),
+                visuals.text_color(),
+            );
+        };
+        for j in 0..inputs {
+            node(n + j, x_of(j as f32), Color32::from_gray(110));
+        }
+        for i in 0..n {
+            let fill = if i < self.outputs {
+                Color32::from_rgb(225, 170, 50)
+            } else {
+                visuals.extreme_bg_color
+            };
+            node(i, x_neuron(&self.slots, i), fill);
+        }
+        if moving || fading {
+            ui.ctx().request_repaint();
+        }
+        response
+    }
+}
+
+fn arc(painter: &egui::Painter, points: [Pos2; 3], stroke: Stroke) {
+    painter.add(Shape::QuadraticBezier(
+        epaint::QuadraticBezierShape::from_points_stroke(
+            points,
+            false,
+            Color32::TRANSPARENT,
+            stroke,
+        ),
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::OrderMethod;
+
+    /// 1 output (0), 2 hidden (1, 2), 1 input: a chain x0 -> h1 -> h0(=neuron 1) ... as weights.
+    fn chain(step: u64, order: [usize; 3], pruned_last: bool) -> LayerSnapshot {
+        // receivers 0..3, senders 0..3 then the input (column 3)
+        // neuron 2 <- input, neuron 1 <- neuron 2, neuron 0 <- neuron 1, and a weak back edge 2 <- 0
+        let mut weights = vec![0.0f32; 12];
+        weights[2 * 4 + 3] = 1.0;
+        weights[4 + 2] = -2.0;
+        weights[1] = 1.5;
+        weights[2 * 4] = 0.1;
+        let mut pruned = vec![false; 12];
+        if pruned_last {
+            weights[2 * 4] = 0.0;
+            pruned[2 * 4] = true;
+        }
+        LayerSnapshot {
+            step,
+            epoch: step,
+            inputs: 1,
+            hidden: 2,
+            outputs: 1,
+            weights,
+            pruned,
+            order: order.to_vec(),
+            d: 0.9,
+            method: OrderMethod::Exact,
+            sparsity: 0.5,
+        }
+    }
+
+    #[test]
+    fn flow_runs_left_to_right_whichever_way_the_order_is_given() {
+        let mut g = LayerGraph::default();
+        // receivers first: 0 (output) <- 1 <- 2 <- input
+        g.sync(&chain(1, [0, 1, 2], false), 0.0);
+        assert_eq!(g.heat_order(), [0, 1, 2]);
+        // the output ends on the right, neuron 2 (fed by the input) on the left
+        assert_eq!(g.slot_to, [2.0, 1.0, 0.0]);
+        assert_eq!(g.name(0), "o0");
+        assert_eq!(g.name(2), "h1");
+        assert_eq!(g.name(3), "x0");
+        // the same layer with the order given as the flow
+        let mut h = LayerGraph::default();
+        h.sync(&chain(1, [2, 1, 0], false), 0.0);
+        assert_eq!(h.heat_order(), [0, 1, 2]);
+        assert_eq!(h.slot_to, [2.0, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn a_newly_pruned_edge_fades_and_a_reorder_glides() {
+        let mut g = LayerGraph::default();
+        g.sync(&chain(1, [0, 1, 2], false), 10.0);
+        g.sync(&chain(2, [0, 1, 2], true), 11.0);
+        // the back edge 2 <- 0 (entry 8) was 0.1 and is now pruned: it fades from t = 11
+        assert_eq!(g.fade_from[8], 11.0);
+        assert_eq!(g.ghost_w[8], 0.1);
+        assert!(
+            g.fade_from[9] == f64::NEG_INFINITY,
+            "live edges do not fade"
+        );
+        // no change of order: nothing moves
+        assert_eq!(g.slot_from, g.slot_to);
+        // the same shape in another order: the neurons start where they were
+        let mut s = chain(3, [0, 1, 2], true);
+        s.order = vec![1, 0, 2];
+        s.d = 0.5;
+        g.sync(&s, 12.0);
+        assert_eq!(g.moved_at, 12.0);
+        assert_eq!(g.slot_from, [2.0, 1.0, 0.0]);
+        assert_ne!(g.slot_from, g.slot_to);
+    }
+}

@@ -1,0 +1,330 @@
+//! A heatmap of a small matrix, painted as one mesh, with row and column labels, a colour bar, an
+//! optional value written in each cell, and a hover read-out of the cell under the pointer.
+
+use super::{diverging, sequential, text_on};
+use eframe::egui::{
+    self, Align2, Color32, FontId, Mesh, Pos2, Rect, Response, Sense, Shape, Stroke, Ui, Vec2,
+    pos2, vec2,
+};
+
+/// How values map to colours.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Scale {
+    /// Centred at zero, from -max_abs (red) to +max_abs (blue).
+    Diverging { max_abs: f64 },
+    /// From lo (dark) to hi (bright).
+    Sequential { lo: f64, hi: f64 },
+}
+
+impl Scale {
+    pub fn color(self, v: f64) -> Color32 {
+        match self {
+            Scale::Diverging { max_abs } => diverging(v / max_abs.max(f64::MIN_POSITIVE)),
+            Scale::Sequential { lo, hi } => {
+                let span = hi - lo;
+                sequential(if span > 0.0 { (v - lo) / span } else { 0.5 })
+            }
+        }
+    }
+
+    fn ends(self) -> (f64, f64) {
+        match self {
+            Scale::Diverging { max_abs } => (-max_abs, max_abs),
+            Scale::Sequential { lo, hi } => (lo, hi),
+        }
+    }
+}
+
+/// What to draw. The closures are asked for each visible cell every frame.
+pub struct HeatmapSpec<'a> {
+    pub rows: usize,
+    pub cols: usize,
+    /// The cell's value, or `None` for an empty cell (pruned, or no data yet).
+    pub value: &'a dyn Fn(usize, usize) -> Option<f64>,
+    pub row_label: &'a dyn Fn(usize) -> String,
+    pub col_label: &'a dyn Fn(usize) -> String,
+    /// The read-out when the pointer is over a cell.
+    pub hover: &'a dyn Fn(usize, usize) -> String,
+    pub scale: Scale,
+    /// Write each value in its cell (when the cells are large enough).
+    pub write_values: bool,
+    /// Leave a gap before this column (e.g. where the inputs start).
+    pub gap_before_col: Option<usize>,
+    /// Draw the main diagonal of the square part.
+    pub diagonal: bool,
+    /// Axis titles: along the rows (left) and the columns (top).
+    pub row_title: &'a str,
+    pub col_title: &'a str,
+}
+
+const LABEL_W: f32 = 34.0;
+const TITLE: f32 = 16.0;
+const BAR_W: f32 = 12.0;
+const BAR_LABELS_W: f32 = 44.0;
+const GAP: f32 = 6.0;
+const MAX_CELL: f32 = 44.0;
+
+/// Where the grid's cells lie inside the widget.
+#[derive(Clone, Copy, Debug)]
+struct Grid {
+    origin: Pos2,
+    cell: f32,
+    rows: usize,
+    cols: usize,
+    gap_before: Option<usize>,
+}
+
+impl Grid {
+    fn col_x(&self, c: usize) -> f32 {
+        let gap = match self.gap_before {
+            Some(g) if c >= g => GAP,
+            Some(_) | None => 0.0,
+        };
+        self.origin.x + c as f32 * self.cell + gap
+    }
+
+    fn cell_rect(&self, r: usize, c: usize) -> Rect {
+        let min = pos2(self.col_x(c), self.origin.y + r as f32 * self.cell);
+        Rect::from_min_size(min, Vec2::splat(self.cell))
+    }
+
+    fn width(&self) -> f32 {
+        self.col_x(self.cols) - self.origin.x
+    }
+
+    fn height(&self) -> f32 {
+        self.rows as f32 * self.cell
+    }
+
+    /// The cell under `p`, if any.
+    fn cell_at(&self, p: Pos2) -> Option<(usize, usize)> {
+        let r = ((p.y - self.origin.y) / self.cell).floor();
+        if r < 0.0 || r >= self.rows as f32 {
+            return None;
+        }
+        (0..self.cols)
+            .find(|&c| {
+                let x = self.col_x(c);
+                p.x >= x && p.x < x + self.cell
+            })
+            .map(|c| (r as usize, c))
+    }
+}
+
+/// Draw the heatmap in a `size` area. Returns the hover response of the whole area.
+pub fn heatmap_ui(ui: &mut Ui, spec: &HeatmapSpec<'_>, size: Vec2) -> Response {
+    let (rect, response) = ui.allocate_exact_size(size, Sense::hover());
+    if spec.rows == 0 || spec.cols == 0 || !ui.is_rect_visible(rect) {
+        return response;
+    }
+    let gaps = if spec.gap_before_col.is_some() {
+        GAP
+    } else {
+        0.0
+    };
+    let avail_w = rect.width() - LABEL_W - TITLE - BAR_W - BAR_LABELS_W - 2.0 * GAP - gaps;
+    let avail_h = rect.height() - 2.0 * TITLE - 2.0;
+    let cell = (avail_w / spec.cols as f32)
+        .min(avail_h / spec.rows as f32)
+        .clamp(2.0, MAX_CELL)
+        .floor();
+    let mut grid = Grid {
+        origin: Pos2::ZERO,
+        cell,
+        rows: spec.rows,
+        cols: spec.cols,
+        gap_before: spec.gap_before_col,
+    };
+    // centre the grid and its bar in the area
+    let block_w = LABEL_W + TITLE + grid.width() + GAP + BAR_W + BAR_LABELS_W;
+    let left = rect.left() + ((rect.width() - block_w) / 2.0).max(0.0);
+    let top = rect.top() + 2.0 * TITLE;
+    grid.origin = pos2(left + TITLE + LABEL_W, top);
+
+    let painter = ui.painter_at(rect);
+    let visuals = ui.visuals();
+    let empty_fill = visuals.extreme_bg_color;
+    let weak = visuals.weak_text_color();
+    let text = visuals.text_color();
+    let font = FontId::proportional((cell * 0.4).clamp(9.0, 13.0));
+
+    let mut mesh = Mesh::default();
+    mesh.reserve_triangles(2 * spec.rows * spec.cols);
+    mesh.reserve_vertices(4 * spec.rows * spec.cols);
+    let inner = if cell >= 6.0 { 0.5 } else { 0.0 };
+    for r in 0..spec.rows {
+        for c in 0..spec.cols {
+            let fill = (spec.value)(r, c).map_or(empty_fill, |v| spec.scale.color(v));
+            mesh.add_colored_rect(grid.cell_rect(r, c).shrink(inner), fill);
+        }
+    }
+    painter.add(Shape::mesh(mesh));
+
+    // empty cells get a dot; values are written when there is room
+    let write = spec.write_values && cell >= 26.0;
+    for r in 0..spec.rows {
+        for c in 0..spec.cols {
+            let at = grid.cell_rect(r, c).center();
+            match (spec.value)(r, c) {
+                None if cell >= 8.0 => {
+                    painter.circle_filled(at, 1.5, weak);
+                }
+                None => {}
+                Some(v) if write => {
+                    let bg = spec.scale.color(v);
+                    painter.text(
+                        at,
+                        Align2::CENTER_CENTER,
+                        format!("{v:.2}"),
+                        font.clone(),
+                        text_on(bg),
+                    );
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    if spec.diagonal {
+        let n = spec.rows.min(spec.cols);
+        let a = grid.cell_rect(0, 0).left_top();
+        let b = grid.cell_rect(n - 1, n - 1).right_bottom();
+        painter.line_segment([a, b], Stroke::new(1.0, weak.gamma_multiply(0.7)));
+    }
+
+    // labels: thinned so they do not overlap
+    let every = ((14.0 / cell).ceil() as usize).max(1);
+    let label_font = FontId::proportional(11.0);
+    for r in (0..spec.rows).step_by(every) {
+        let y = grid.cell_rect(r, 0).center().y;
+        painter.text(
+            pos2(grid.origin.x - 4.0, y),
+            Align2::RIGHT_CENTER,
+            (spec.row_label)(r),
+            label_font.clone(),
+            weak,
+        );
+    }
+    for c in (0..spec.cols).step_by(every) {
+        let x = grid.cell_rect(0, c).center().x;
+        painter.text(
+            pos2(x, grid.origin.y - 3.0),
+            Align2::CENTER_BOTTOM,
+            (spec.col_label)(c),
+            label_font.clone(),
+            weak,
+        );
+    }
+    painter.text(
+        pos2(grid.origin.x + grid.width() / 2.0, rect.top()),
+        Align2::CENTER_TOP,
+        spec.col_title,
+        label_font.clone(),
+        text,
+    );
+    // the row title, written vertically letter by letter would be unreadable: put it at the top left
+    painter.text(
+        pos2(left, grid.origin.y - 3.0),
+        Align2::LEFT_BOTTOM,
+        spec.row_title,
+        label_font.clone(),
+        text,
+    );
+
+    colour_bar(&painter, spec.scale, &grid, &label_font, weak);
+
+    let mut response = response;
+    if let Some(p) = response.hover_pos()
+        && let Some((r, c)) = grid.cell_at(p)
+    {
+        painter.rect_stroke(
+            grid.cell_rect(r, c),
+            0.0,
+            Stroke::new(1.5, visuals.strong_text_color()),
+            egui::StrokeKind::Outside,
+        );
+        response = response.on_hover_text_at_pointer((spec.hover)(r, c));
+    }
+    response
+}
+
+/// A vertical bar right of the grid, its ends and middle labelled.
+fn colour_bar(painter: &egui::Painter, scale: Scale, grid: &Grid, font: &FontId, color: Color32) {
+    const STEPS: usize = 48;
+    let x = grid.origin.x + grid.width() + GAP;
+    let (top, h) = (grid.origin.y, grid.height().max(24.0));
+    let (lo, hi) = scale.ends();
+    let mut mesh = Mesh::default();
+    for i in 0..STEPS {
+        // top is the high end
+        let v = hi - (hi - lo) * (i as f64 + 0.5) / STEPS as f64;
+        let y0 = top + h * i as f32 / STEPS as f32;
+        let y1 = top + h * (i + 1) as f32 / STEPS as f32;
+        mesh.add_colored_rect(
+            Rect::from_min_max(pos2(x, y0), pos2(x + BAR_W, y1 + 0.5)),
+            scale.color(v),
+        );
+    }
+    painter.add(Shape::mesh(mesh));
+    let lx = x + BAR_W + 3.0;
+    for (v, y, align) in [
+        (hi, top, Align2::LEFT_TOP),
+        ((lo + hi) / 2.0, top + h / 2.0, Align2::LEFT_CENTER),
+        (lo, top + h, Align2::LEFT_BOTTOM),
+    ] {
+        painter.text(pos2(lx, y), align, bar_label(v), font.clone(), color);
+    }
+}
+
+fn bar_label(v: f64) -> String {
+    if v == 0.0 {
+        "0".into()
+    } else if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// Room a heatmap of `rows` x `cols` cells needs at `cell` points per cell.
+pub fn needed_size(rows: usize, cols: usize, cell: f32, gap: bool) -> Vec2 {
+    let gaps = if gap { GAP } else { 0.0 };
+    vec2(
+        LABEL_W + TITLE + cols as f32 * cell + gaps + 2.0 * GAP + BAR_W + BAR_LABELS_W,
+        2.0 * TITLE + 2.0 + rows as f32 * cell,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_found_across_the_gap() {
+        let grid = Grid {
+            origin: pos2(100.0, 50.0),
+            cell: 10.0,
+            rows: 2,
+            cols: 4,
+            gap_before: Some(3),
+        };
+        assert_eq!(grid.cell_at(pos2(101.0, 51.0)), Some((0, 0)));
+        assert_eq!(grid.cell_at(pos2(129.0, 69.0)), Some((1, 2)));
+        // the gap (130..136) is no cell; the fourth column starts after it
+        assert_eq!(grid.cell_at(pos2(133.0, 55.0)), None);
+        assert_eq!(grid.cell_at(pos2(137.0, 55.0)), Some((0, 3)));
+        assert_eq!(grid.cell_at(pos2(137.0, 71.0)), None);
+        assert_eq!(grid.width(), 46.0);
+    }
+
+    #[test]
+    fn scale_ends() {
+        let s = Scale::Diverging { max_abs: 2.0 };
+        assert_eq!(s.color(2.0), super::super::POSITIVE);
+        assert_eq!(s.color(-4.0), super::super::NEGATIVE);
+        let q = Scale::Sequential { lo: 0.0, hi: 1.0 };
+        assert_eq!(q.color(0.5), sequential(0.5));
+        // a degenerate range draws the middle colour rather than dividing by zero
+        let flat = Scale::Sequential { lo: 1.0, hi: 1.0 };
+        assert_eq!(flat.color(1.0), sequential(0.5));
+    }
+}

@@ -1,0 +1,80 @@
+//! Custom-painted widgets: the neuron-ordering graph and heatmaps with a colour bar.
+//!
+//! Both draw in O(cells) per frame with no per-frame allocation beyond one mesh and a few labels;
+//! what only changes with the data (layout, labels) is kept in their state between frames.
+
+pub mod graph;
+pub mod heatmap;
+
+use eframe::egui::Color32;
+
+/// Positive weights: blue.
+pub const POSITIVE: Color32 = Color32::from_rgb(90, 150, 255);
+/// Negative weights: red.
+pub const NEGATIVE: Color32 = Color32::from_rgb(240, 85, 70);
+/// A weight of zero on the dark background.
+const NEUTRAL: Color32 = Color32::from_rgb(40, 40, 44);
+
+fn lerp_color(a: Color32, b: Color32, t: f32) -> Color32 {
+    let t = t.clamp(0.0, 1.0);
+    let mix = |x: u8, y: u8| (f32::from(x) + (f32::from(y) - f32::from(x)) * t).round() as u8;
+    Color32::from_rgb(mix(a.r(), b.r()), mix(a.g(), b.g()), mix(a.b(), b.b()))
+}
+
+/// A diverging scale for `t` in [-1, 1]: red below zero, blue above, dark at zero (a square-root
+/// ramp, so small weights are not lost against the background). Not finite: grey.
+pub fn diverging(t: f64) -> Color32 {
+    if !t.is_finite() {
+        return Color32::GRAY;
+    }
+    let mag = (t.abs().min(1.0) as f32).sqrt();
+    lerp_color(NEUTRAL, if t < 0.0 { NEGATIVE } else { POSITIVE }, mag)
+}
+
+/// Stops of a perceptually ordered dark-to-bright scale (the viridis family's ends and middle).
+const SEQUENTIAL: [Color32; 5] = [
+    Color32::from_rgb(68, 1, 84),
+    Color32::from_rgb(59, 82, 139),
+    Color32::from_rgb(33, 145, 140),
+    Color32::from_rgb(94, 201, 98),
+    Color32::from_rgb(253, 231, 37),
+];
+
+/// A sequential scale for `t` in [0, 1]. Not finite: grey.
+pub fn sequential(t: f64) -> Color32 {
+    if !t.is_finite() {
+        return Color32::GRAY;
+    }
+    let x = t.clamp(0.0, 1.0) as f32 * (SEQUENTIAL.len() - 1) as f32;
+    let i = (x.floor() as usize).min(SEQUENTIAL.len() - 2);
+    lerp_color(SEQUENTIAL[i], SEQUENTIAL[i + 1], x - i as f32)
+}
+
+/// Black or white, whichever reads on `bg`.
+pub fn text_on(bg: Color32) -> Color32 {
+    let lum = 0.299 * f32::from(bg.r()) + 0.587 * f32::from(bg.g()) + 0.114 * f32::from(bg.b());
+    if lum > 140.0 {
+        Color32::BLACK
+    } else {
+        Color32::WHITE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scales_reach_their_end_colours() {
+        assert_eq!(diverging(0.0), NEUTRAL);
+        assert_eq!(diverging(1.0), POSITIVE);
+        assert_eq!(diverging(-3.0), NEGATIVE);
+        assert_eq!(diverging(f64::NAN), Color32::GRAY);
+        assert_eq!(sequential(0.0), SEQUENTIAL[0]);
+        assert_eq!(sequential(1.0), SEQUENTIAL[4]);
+        // half way: the middle stop
+        assert_eq!(sequential(0.5), SEQUENTIAL[2]);
+        assert_eq!(text_on(SEQUENTIAL[4]), Color32::BLACK);
+        assert_eq!(text_on(SEQUENTIAL[0]), Color32::WHITE);
+    }
+}
