@@ -445,7 +445,7 @@ fn scrub_ui(ui: &mut Ui, view: &mut OrderingView, history: &OrderingHistory) {
             view.selected = index.min(count.saturating_sub(1));
             view.live = false;
         }
-        ui.checkbox(&mut view.live, "live")
+        ui.checkbox(&mut view.live, "live view")
             .on_hover_text("Follow the newest snapshot while the run trains");
         if let Some(s) = snapshots.get(view.selected) {
             let of = history

@@ -1,0 +1,320 @@
+//! UI tests of the Ordering tab: the real app, headless, its Ordering worker replaced by synthetic
+//! events (tests/support/ordering_synth.rs) and its Grokking worker by a recorder.
+
+#[path = "support/ordering_synth.rs"]
+mod synth;
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use grokscope::app::views::ordering::CentreMode;
+use grokscope::app::{Backend, FixedPathDialog, GrokscopeApp, Lab, Phase, Unattached};
+use grokscope::config::ordering::Scheme;
+use grokscope::protocol::{Command, Event, Metric};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use synth::Synthetic;
+
+/// Records what reaches the Grokking lab's worker; never answers.
+#[derive(Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<Command>>>);
+
+impl Backend for Recorder {
+    fn send(&self, cmd: Command) {
+        self.0.lock().unwrap().push(cmd);
+    }
+
+    fn try_recv(&self) -> Option<Event> {
+        None
+    }
+}
+
+fn harness(ordering: Synthetic, grokking: Recorder) -> Harness<'static, GrokscopeApp> {
+    Harness::builder()
+        .with_size(eframe::egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| {
+            let dialog = Arc::new(FixedPathDialog(None));
+            GrokscopeApp::with_backend(cc, dialog, Box::new(grokking))
+                .with_ordering_backend(Box::new(ordering))
+        })
+}
+
+/// Step frames until `done` (bounded in time).
+fn step_until(
+    h: &mut Harness<'_, GrokscopeApp>,
+    limit: Duration,
+    mut done: impl FnMut(&Harness<'_, GrokscopeApp>) -> bool,
+) -> bool {
+    let t0 = Instant::now();
+    while t0.elapsed() < limit {
+        h.step();
+        if done(h) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Texts of the labels containing `part`.
+fn labels_with(h: &Harness<'_, GrokscopeApp>, part: &str) -> Vec<String> {
+    h.query_all_by_label_contains(part)
+        .filter_map(|n| {
+            let node = n.accesskit_node();
+            node.value().or_else(|| node.label())
+        })
+        .collect()
+}
+
+/// Open the Ordering tab, press Start and run the synthetic run to its end.
+fn run_to_the_end(h: &mut Harness<'_, GrokscopeApp>) {
+    h.step();
+    h.get_by_label("Ordering").click();
+    h.step();
+    assert_eq!(h.state().lab(), Lab::Ordering);
+    assert!(
+        h.query_by_label("Ordering lab").is_some(),
+        "its panel shows"
+    );
+    h.get_by_label("▶ Start").click();
+    let finished = step_until(h, Duration::from_secs(20), |h| {
+        h.state().ordering().phase() == Phase::Finished
+    });
+    assert!(
+        finished,
+        "the run did not finish: {}",
+        h.state().status().text
+    );
+    // a few more frames for the widgets to draw the last snapshot
+    h.run_steps(3);
+}
+
+#[test]
+fn start_shows_d_in_the_plots_and_the_header() {
+    let grokking = Recorder::default();
+    let mut h = harness(Synthetic::new(200, None), grokking.clone());
+    run_to_the_end(&mut h);
+    let lab = h.state().ordering();
+    assert_eq!(lab.preset_name(), Some("xor"));
+    // 200 steps, a metric row each, a snapshot every 2 steps
+    assert_eq!(
+        lab.history().metrics().series(Metric::Orderedness).len(),
+        200
+    );
+    assert_eq!(lab.history().snapshots().len(), 100);
+    let last = lab.history().latest_snapshot().unwrap();
+    let d = last.d;
+    assert!((0.0..=1.0).contains(&d));
+    let header = format!("D = {d:.2}");
+    assert!(
+        labels_with(&h, &header)
+            .iter()
+            .any(|l| l.starts_with(&header)),
+        "a label shows {header}: {:?}",
+        labels_with(&h, "D = ")
+    );
+    assert_eq!(
+        shown_step(&h),
+        Some(200),
+        "the top bar counts the Ordering run"
+    );
+    assert!(
+        grokking.0.lock().unwrap().is_empty(),
+        "the Grokking worker got nothing"
+    );
+}
+
+/// The step counter of the top bar.
+fn shown_step(h: &Harness<'_, GrokscopeApp>) -> Option<u64> {
+    labels_with(h, "step ")
+        .iter()
+        .find_map(|l| l.strip_prefix("step ").and_then(|n| n.parse().ok()))
+}
+
+#[test]
+fn the_scrub_slider_changes_the_snapshot_shown() {
+    let mut h = harness(Synthetic::new(200, None), Recorder::default());
+    run_to_the_end(&mut h);
+    assert!(h.state().ordering().view().is_live());
+    assert_eq!(h.state().ordering().view().selected(), 99);
+    let before = labels_with(&h, "D = ");
+
+    h.get_by_label("snapshot").set_value_accesskit(3.0);
+    h.run_steps(3);
+    let view = h.state().ordering().view();
+    assert!(!view.is_live(), "moving the slider leaves live mode");
+    assert_eq!(view.selected(), 3);
+    // snapshot 4 of 100 is that of step 8; the XOR preset's run has 1000 steps (1000 epochs of one)
+    assert!(
+        !labels_with(&h, "step 8 of 1000 · 4 of 100").is_empty(),
+        "{:?}",
+        labels_with(&h, " of 1000")
+    );
+    let snap = &h.state().ordering().history().snapshots()[3];
+    let header = format!(
+        "D = {:.2} (exact) · sparsity {:.2} · step 8",
+        snap.d, snap.sparsity
+    );
+    assert!(
+        labels_with(&h, "D = ").contains(&header),
+        "{:?}",
+        labels_with(&h, "D = ")
+    );
+    assert_ne!(labels_with(&h, "D = "), before, "the header changed");
+
+    // back to live: the newest again
+    h.get_by_label("live view").click();
+    h.run_steps(2);
+    assert_eq!(h.state().ordering().view().selected(), 99);
+}
+
+#[test]
+fn a_study_fills_the_aggregated_series_live() {
+    let mut h = harness(Synthetic::new(200, None), Recorder::default());
+    h.step();
+    h.get_by_label("Ordering").click();
+    h.step();
+    h.state_mut().ordering_mut().study_draft_mut().schemes = vec![Scheme::Random, Scheme::TopK];
+    h.get_by_label("▶ Start study").click_accesskit();
+    let finished = step_until(&mut h, Duration::from_secs(20), |h| {
+        h.state().ordering().phase() == Phase::Finished
+    });
+    assert!(finished, "status: {}", h.state().status().text);
+    let lab = h.state().ordering();
+    assert_eq!(lab.view().mode(), CentreMode::Study);
+    // 2 schemes x 9 sparsities + the baseline, 5 runs each
+    assert_eq!(lab.study().progress(), (95, 95));
+    assert_eq!(lab.study().stats().len(), 19);
+    let random: Vec<(f64, usize)> = lab
+        .study()
+        .curve(Scheme::Random)
+        .map(|s| (s.setting.sparsity, s.runs))
+        .collect();
+    assert_eq!(random.len(), 9);
+    assert!(random.iter().all(|&(_, runs)| runs == 5));
+    assert_eq!(random[0].0, 0.1);
+    // the synthetic D rises with sparsity (0.67 + 0.2 s, noise ±0.02)
+    let top = lab
+        .study()
+        .curve(Scheme::TopK)
+        .map(|s| s.mean)
+        .collect::<Vec<_>>();
+    assert!(top[8] > top[0] + 0.1, "{top:?}");
+    let base = lab.study().baseline().unwrap();
+    assert_eq!(base.runs, 5);
+    assert!((base.mean - 0.67).abs() < 0.03 && base.min <= base.mean && base.mean <= base.max);
+    h.run_steps(2);
+    assert!(
+        !labels_with(&h, "95 / 95 runs").is_empty(),
+        "the progress bar is full"
+    );
+}
+
+#[test]
+fn the_grid_study_writes_mean_d_per_cell() {
+    let mut h = harness(Synthetic::new(200, None), Recorder::default());
+    h.step();
+    h.get_by_label("Ordering").click();
+    h.step();
+    h.get_by_label("grid").click_accesskit();
+    h.step();
+    h.get_by_label("▶ Start study").click_accesskit();
+    assert!(step_until(&mut h, Duration::from_secs(20), |h| {
+        h.state().ordering().phase() == Phase::Finished
+    }));
+    let study = h.state().ordering().study();
+    assert_eq!(study.progress().1, 5 * 10 * 5);
+    let cell = study.cell(9, 10).unwrap();
+    assert_eq!(cell.runs, 5);
+    h.run_steps(2);
+    assert_eq!(h.state().ordering().view().mode(), CentreMode::Study);
+}
+
+#[test]
+fn a_lab_without_a_worker_refuses_its_start_and_the_other_lab_is_untouched() {
+    let mut h = Harness::builder()
+        .with_size(eframe::egui::vec2(1280.0, 800.0))
+        .build_eframe(|cc| {
+            GrokscopeApp::with_backend(
+                cc,
+                Arc::new(FixedPathDialog(None)),
+                Box::new(Unattached::default()),
+            )
+        });
+    h.step();
+    h.get_by_label("Ordering").click();
+    h.step();
+    h.get_by_label("▶ Start").click();
+    h.run_steps(3);
+    let app = h.state();
+    assert_eq!(app.ordering().phase(), Phase::Idle);
+    assert!(app.status().is_error);
+    assert!(
+        app.status().text.contains("no training worker"),
+        "{}",
+        app.status().text
+    );
+    assert_eq!(app.phase(), Phase::Idle, "the Grokking lab did not start");
+}
+
+#[test]
+fn invalid_settings_are_named_and_refused() {
+    let ordering = Synthetic::new(200, None);
+    let mut h = harness(ordering.clone(), Recorder::default());
+    h.step();
+    h.get_by_label("Ordering").click();
+    h.step();
+    h.state_mut().ordering_mut().config_mut().batch_size = 9;
+    h.step();
+    assert!(h.query_by_label_contains("invalid: batch_size").is_some());
+    h.get_by_label("▶ Start").click();
+    h.run_steps(2);
+    let app = h.state();
+    assert!(app.status().is_error);
+    assert!(
+        app.status()
+            .text
+            .contains("batch_size: 9 is outside the allowed range [1, 4]"),
+        "{}",
+        app.status().text
+    );
+    assert!(
+        !ordering
+            .sent
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|c| matches!(c, Command::Start(_)))
+    );
+}
+
+#[test]
+fn the_synthetic_d_is_the_brute_force_minimum() {
+    // best_order (dynamic programming) against all 4! orderings of a random 4 x 4 block
+    let a: Vec<f64> = (0..16).map(|i| ((i * 7919) % 13) as f64 / 13.0).collect();
+    let (best, order) = synth::best_order(&a, 4);
+    let cost = |o: &[usize]| -> f64 {
+        let mut c = 0.0;
+        for p in 0..4 {
+            for q in 0..p {
+                c += a[o[p] * 4 + o[q]];
+            }
+        }
+        c
+    };
+    let mut brute = f64::INFINITY;
+    let mut perm = [0usize, 1, 2, 3];
+    // Heap's algorithm over the 24 permutations
+    fn heap(k: usize, p: &mut [usize; 4], f: &mut dyn FnMut(&[usize])) {
+        if k == 1 {
+            f(p);
+            return;
+        }
+        for i in 0..k {
+            heap(k - 1, p, f);
+            let j = if k % 2 == 0 { i } else { 0 };
+            p.swap(j, k - 1);
+        }
+    }
+    heap(4, &mut perm, &mut |o| brute = brute.min(cost(o)));
+    assert!((best - brute).abs() < 1e-12);
+    assert!((cost(&order) - best).abs() < 1e-12);
+}
