@@ -310,7 +310,7 @@ fn the_synthetic_d_is_the_brute_force_minimum() {
         }
         for i in 0..k {
             heap(k - 1, p, f);
-            let j = if k % 2 == 0 { i } else { 0 };
+            let j = if k.is_multiple_of(2) { i } else { 0 };
             p.swap(j, k - 1);
         }
     }
