@@ -90,7 +90,7 @@ fn run_to_the_end(h: &mut Harness<'_, GrokscopeApp>) {
 #[test]
 fn start_shows_d_in_the_plots_and_the_header() {
     let grokking = Recorder::default();
-    let mut h = harness(Synthetic::new(200, None), grokking.clone());
+    let mut h = harness(Synthetic::new(Some(200), None), grokking.clone());
     run_to_the_end(&mut h);
     let lab = h.state().ordering();
     assert_eq!(lab.preset_name(), Some("xor"));
@@ -131,7 +131,7 @@ fn shown_step(h: &Harness<'_, GrokscopeApp>) -> Option<u64> {
 
 #[test]
 fn the_scrub_slider_changes_the_snapshot_shown() {
-    let mut h = harness(Synthetic::new(200, None), Recorder::default());
+    let mut h = harness(Synthetic::new(Some(200), None), Recorder::default());
     run_to_the_end(&mut h);
     assert!(h.state().ordering().view().is_live());
     assert_eq!(h.state().ordering().view().selected(), 99);
@@ -168,7 +168,7 @@ fn the_scrub_slider_changes_the_snapshot_shown() {
 
 #[test]
 fn a_study_fills_the_aggregated_series_live() {
-    let mut h = harness(Synthetic::new(200, None), Recorder::default());
+    let mut h = harness(Synthetic::new(Some(200), None), Recorder::default());
     h.step();
     h.get_by_label("Ordering").click();
     h.step();
@@ -210,7 +210,7 @@ fn a_study_fills_the_aggregated_series_live() {
 
 #[test]
 fn the_grid_study_writes_mean_d_per_cell() {
-    let mut h = harness(Synthetic::new(200, None), Recorder::default());
+    let mut h = harness(Synthetic::new(Some(200), None), Recorder::default());
     h.step();
     h.get_by_label("Ordering").click();
     h.step();
@@ -257,7 +257,7 @@ fn a_lab_without_a_worker_refuses_its_start_and_the_other_lab_is_untouched() {
 
 #[test]
 fn invalid_settings_are_named_and_refused() {
-    let ordering = Synthetic::new(200, None);
+    let ordering = Synthetic::new(Some(200), None);
     let mut h = harness(ordering.clone(), Recorder::default());
     h.step();
     h.get_by_label("Ordering").click();

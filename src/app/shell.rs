@@ -160,6 +160,13 @@ impl GrokscopeApp {
         self.lab
     }
 
+    /// Show `lab`'s tab (as clicking it would; labs not built yet are refused).
+    pub fn show_lab(&mut self, lab: Lab) {
+        if lab.available() {
+            self.lab = lab;
+        }
+    }
+
     /// The Ordering lab (its config, histories and phase).
     pub fn ordering(&self) -> &OrderingLab {
         &self.ordering

@@ -6,7 +6,9 @@
 
 use grokscope::app::Backend;
 use grokscope::config::RunConfig;
-use grokscope::config::ordering::{OrderingConfig, OrderingStudyConfig, Scheme, StudyKind};
+use grokscope::config::ordering::{
+    OrderingConfig, OrderingStudyConfig, OrderingTask, Scheme, StudyKind,
+};
 use grokscope::protocol::{
     Command, Event, LayerSnapshot, Metric, MetricRow, OrderMethod, Outcome, RunId, StudyRow,
 };
@@ -56,24 +58,63 @@ pub fn best_order(a: &[f64], n: usize) -> (f64, Vec<usize>) {
     (cost[full], order)
 }
 
-/// D of a layer (`weights` n x (n + inputs)) and its best order.
-pub fn orderedness(weights: &[f32], n: usize, inputs: usize) -> (f64, Vec<usize>) {
+/// Largest layer ordered exactly here; beyond, `fallback` is used as the order (marked heuristic).
+pub const EXACT_UP_TO: usize = 12;
+
+/// D of a layer (`weights` n x (n + inputs)) and its best order (exact up to [`EXACT_UP_TO`]
+/// neurons, else `fallback`'s D).
+pub fn orderedness(
+    weights: &[f32],
+    n: usize,
+    inputs: usize,
+    fallback: &[usize],
+) -> (f64, Vec<usize>, OrderMethod) {
     let cols = n + inputs;
     let a: Vec<f64> = (0..n * n)
         .map(|e| f64::from(weights[(e / n) * cols + e % n].abs()))
         .collect();
     let total: f64 = a.iter().sum();
-    let (lower, order) = best_order(&a, n);
+    let (lower, order, method) = if n <= EXACT_UP_TO {
+        let (lower, order) = best_order(&a, n);
+        (lower, order, OrderMethod::Exact)
+    } else {
+        let mut pos = vec![0; n];
+        for (p, &i) in fallback.iter().enumerate() {
+            pos[i] = p;
+        }
+        let lower = (0..n * n)
+            .filter(|e| pos[e / n] > pos[e % n])
+            .map(|e| a[e])
+            .sum();
+        (lower, fallback.to_vec(), OrderMethod::Heuristic)
+    };
     let d = if total > 0.0 {
         1.0 - lower / total
     } else {
         1.0
     };
-    (d, order)
+    (d, order, method)
 }
 
-/// The events of one synthetic run of `steps` steps (a snapshot every `snapshot_every`).
-pub fn run_events(run: RunId, cfg: &OrderingConfig, steps: u64, snapshot_every: u64) -> Vec<Event> {
+/// Steps per epoch of a config: ceil(points / batch).
+pub fn steps_per_epoch(cfg: &OrderingConfig) -> u64 {
+    let points: usize = match cfg.task {
+        OrderingTask::Xor => 4,
+        OrderingTask::Sine => 75,
+    };
+    points.div_ceil(cfg.batch_size.max(1)) as u64
+}
+
+/// The events of one synthetic run of `steps` steps, or as many as `cfg` asks for (a snapshot
+/// every `snapshot_every`).
+pub fn run_events(
+    run: RunId,
+    cfg: &OrderingConfig,
+    steps: Option<u64>,
+    snapshot_every: u64,
+) -> Vec<Event> {
+    let spe = steps_per_epoch(cfg);
+    let steps = steps.unwrap_or(cfg.epochs * spe).max(1);
     let n = cfg.hidden + OUTPUTS;
     let cols = n + INPUTS;
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
@@ -89,7 +130,7 @@ pub fn run_events(run: RunId, cfg: &OrderingConfig, steps: u64, snapshot_every: 
         run,
         config: Box::new(RunConfig::Ordering(cfg.clone())),
         param_count: (n * cols + n) as u64,
-        steps_per_epoch: 1,
+        steps_per_epoch: spe,
     }];
     let keep_final = 1.0 - cfg.pruning.sparsity();
     let mut rows = Vec::new();
@@ -99,7 +140,7 @@ pub fn run_events(run: RunId, cfg: &OrderingConfig, steps: u64, snapshot_every: 
         for r in 0..n {
             for c in 0..n {
                 if rank[r] > rank[c] {
-                    w[r * cols + c] *= 0.985;
+                    w[r * cols + c] *= 0.996;
                 }
             }
         }
@@ -118,12 +159,18 @@ pub fn run_events(run: RunId, cfg: &OrderingConfig, steps: u64, snapshot_every: 
             w[e] = 0.0;
             pruned[e] = true;
         }
-        let (d, order) = orderedness(&w, n, INPUTS);
+        let by_rank = {
+            let mut o: Vec<usize> = (0..n).collect();
+            o.sort_by_key(|&i| rank[i]);
+            o
+        };
+        let (d, order, method) = orderedness(&w, n, INPUTS, &by_rank);
         let sparsity = pruned.iter().filter(|p| **p).count() as f64 / w.len() as f64;
         let mse = 0.25 * (-(step as f64) / 40.0).exp() + 0.004 * (1.0 + rng.random::<f64>());
+        let epoch = step.div_ceil(spe);
         rows.push(MetricRow {
             step,
-            epoch: step,
+            epoch,
             values: vec![
                 (Metric::Mse, mse),
                 (Metric::Orderedness, d),
@@ -139,7 +186,7 @@ pub fn run_events(run: RunId, cfg: &OrderingConfig, steps: u64, snapshot_every: 
                 run,
                 snapshot: Box::new(LayerSnapshot {
                     step,
-                    epoch: step,
+                    epoch,
                     inputs: INPUTS,
                     hidden: cfg.hidden,
                     outputs: OUTPUTS,
@@ -147,15 +194,11 @@ pub fn run_events(run: RunId, cfg: &OrderingConfig, steps: u64, snapshot_every: 
                     pruned,
                     order,
                     d,
-                    method: OrderMethod::Exact,
+                    method,
                     sparsity,
                 }),
             });
-            events.push(Event::Progress {
-                run,
-                step,
-                epoch: step,
-            });
+            events.push(Event::Progress { run, step, epoch });
         }
     }
     events.push(Event::Finished {
@@ -241,14 +284,14 @@ pub struct Synthetic {
     pub sent: Arc<Mutex<Vec<Command>>>,
     events: Arc<Mutex<VecDeque<Event>>>,
     next_run: Arc<Mutex<RunId>>,
-    /// Steps of a synthetic run.
-    pub steps: u64,
+    /// Steps of a synthetic run (`None`: as many as its config asks for).
+    pub steps: Option<u64>,
     pub pace: Option<Duration>,
     release: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Synthetic {
-    pub fn new(steps: u64, pace: Option<Duration>) -> Self {
+    pub fn new(steps: Option<u64>, pace: Option<Duration>) -> Self {
         Self {
             steps,
             pace,

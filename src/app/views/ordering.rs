@@ -5,16 +5,19 @@
 use super::grokking::{error_color, live_badge, preset_picker_ui, row, sci_value, section};
 use super::plots::{PlotSpec, PlotView, YScale, hover_parts, plots_ui};
 use crate::app::actions::Action;
-use crate::app::ordering_lab::{OrderingPreset, StudyDraft, task_points};
-use crate::app::widgets::graph::LayerGraph;
+use crate::app::ordering_lab::{GRID_HIDDEN, GRID_ITS, OrderingPreset, StudyDraft, task_points};
+use crate::app::widgets::graph::{INPUT_FILL, LayerGraph, OUTPUT_FILL};
 use crate::app::widgets::heatmap::{HeatmapSpec, Scale, heatmap_ui};
+use crate::app::widgets::{NEGATIVE, POSITIVE};
 use crate::config::FieldProblem;
 use crate::config::OrderingConfig;
 use crate::config::ordering::{OrderingTask, Pruning, Scheme, StudyKind};
 use crate::protocol::{HyperChange, LayerSnapshot, Metric};
 use crate::store::{OrderingHistory, StudyHistory};
 use eframe::egui::{self, Color32, DragValue, RichText, Ui, vec2};
-use egui_plot::{Axis, Corner, FilledArea, HLine, Legend, Line, Plot, PlotPoints, Points, Span};
+use egui_plot::{
+    ColorConflictHandling, Corner, FilledArea, HLine, Legend, Line, Plot, PlotPoints, Points,
+};
 
 /// The single run's plots, top to bottom, on a shared step axis.
 pub const ORDERING_PLOTS: [PlotSpec; 3] = [
@@ -159,9 +162,7 @@ pub fn config_ui(
             });
             ui.add_enabled_ui(!panel.run_active, |ui| {
                 section(ui, "Pruning", |ui| pruning_ui(ui, cfg, problems));
-                section(ui, "Study", |ui| {
-                    action = action.clone().or(study_ui(ui, study, problems));
-                });
+                action = action.clone().or(study_ui(ui, study, problems));
             });
             if !problems.is_empty() {
                 ui.add_space(6.0);
@@ -304,6 +305,49 @@ fn pruning_ui(ui: &mut Ui, cfg: &mut OrderingConfig, problems: &[FieldProblem]) 
 }
 
 fn study_ui(ui: &mut Ui, study: &mut StudyDraft, problems: &[FieldProblem]) -> Action {
+    let mut action = Action::None;
+    egui::CollapsingHeader::new(RichText::new("Study").strong())
+        .default_open(true)
+        .show(ui, |ui| {
+            egui::Grid::new("ordering_study")
+                .num_columns(2)
+                .spacing([10.0, 4.0])
+                .show(ui, |ui| study_rows_ui(ui, study, problems));
+            if study.kind == StudyKind::Sparsity {
+                ui.label("schemes (the unpruned baseline always runs)");
+                ui.horizontal_wrapped(|ui| {
+                    for s in Scheme::ALL.into_iter().filter(|s| *s != Scheme::None) {
+                        let mut on = study.schemes.contains(&s);
+                        if ui
+                            .checkbox(&mut on, s.to_string())
+                            .on_hover_text(pruning_help(s))
+                            .changed()
+                        {
+                            if on {
+                                study.schemes.push(s);
+                                study.schemes.sort();
+                            } else {
+                                study.schemes.retain(|x| *x != s);
+                            }
+                        }
+                    }
+                });
+            }
+            ui.add_space(4.0);
+            if ui
+                .button("▶ Start study")
+                .on_hover_text(
+                    "Run every setting on the lab's worker, in parallel; results fill in live",
+                )
+                .clicked()
+            {
+                action = Action::StartStudy;
+            }
+        });
+    action
+}
+
+fn study_rows_ui(ui: &mut Ui, study: &mut StudyDraft, problems: &[FieldProblem]) {
     row(ui, "kind", "study.kind", problems, |ui| {
         let a = ui
             .radio_value(&mut study.kind, StudyKind::Sparsity, "sparsity")
@@ -324,42 +368,13 @@ fn study_ui(ui: &mut Ui, study: &mut StudyDraft, problems: &[FieldProblem]) -> A
         r
     });
     let settings = match study.kind {
-        StudyKind::Sparsity => {
-            row(ui, "schemes", "study.schemes", problems, |ui| {
-                ui.vertical(|ui| {
-                    for s in Scheme::ALL.into_iter().filter(|s| *s != Scheme::None) {
-                        let mut on = study.schemes.contains(&s);
-                        if ui.checkbox(&mut on, s.to_string()).changed() {
-                            if on {
-                                study.schemes.push(s);
-                                study.schemes.sort();
-                            } else {
-                                study.schemes.retain(|x| *x != s);
-                            }
-                        }
-                    }
-                })
-                .response
-            });
-            let schemes = study.schemes.iter().filter(|s| **s != Scheme::None).count();
-            // nine sparsities per scheme, and the baseline
-            schemes * 9 + 1
-        }
-        StudyKind::Grid => 5 * 10,
+        // nine sparsities per scheme, and the baseline
+        StudyKind::Sparsity => study.schemes.iter().filter(|s| **s != Scheme::None).count() * 9 + 1,
+        StudyKind::Grid => GRID_HIDDEN.len() * GRID_ITS.len(),
     };
     ui.label("runs in all");
     ui.label(RichText::new(format!("{}", settings * study.runs)).weak());
     ui.end_row();
-    ui.label("");
-    if ui
-        .button("▶ Start study")
-        .on_hover_text("Run every setting on the lab's worker, in parallel; results fill in live")
-        .clicked()
-    {
-        return Action::StartStudy;
-    }
-    ui.end_row();
-    Action::None
 }
 
 /// The centre of the tab.
@@ -436,6 +451,8 @@ fn scrub_ui(ui: &mut Ui, view: &mut OrderingView, history: &OrderingHistory) {
     let count = snapshots.len();
     ui.horizontal(|ui| {
         let label = ui.label("snapshot");
+        // room for the toggle and the read-out after it
+        ui.spacing_mut().slider_width = (ui.available_width() - 330.0).clamp(60.0, 360.0);
         let mut index = view.selected;
         let slider = egui::Slider::new(&mut index, 0..=count.saturating_sub(1))
             .show_value(false)
@@ -477,14 +494,7 @@ fn layer_ui(ui: &mut Ui, graph: &mut LayerGraph, s: &LayerSnapshot) {
     let h = ui.available_height();
     let graph_h = (h * 0.42).clamp(120.0, 320.0);
     graph.ui(ui, s, vec2(w, graph_h));
-    ui.label(
-        RichText::new(
-            "inputs (grey) → neurons in their best order → outputs (amber) · blue +, red − · \
-             above: forward · below, highlighted: backward (their share is 1 − D)",
-        )
-        .small()
-        .weak(),
-    );
+    legend_ui(ui);
     let n = s.hidden + s.outputs;
     let cols = n + s.inputs;
     let order = graph.heat_order();
@@ -533,11 +543,30 @@ fn layer_ui(ui: &mut Ui, graph: &mut LayerGraph, s: &LayerSnapshot) {
         write_values: false,
         gap_before_col: Some(n),
         diagonal: true,
+        max_cell: 44.0,
         row_title: "receiver",
         col_title: "sender (best order), then inputs · below the diagonal: backward",
     };
     let size = vec2(ui.available_width(), ui.available_height().max(80.0));
     heatmap_ui(ui, &spec, size);
+}
+
+/// The graph's key, in its own colours.
+fn legend_ui(ui: &mut Ui) {
+    ui.horizontal_wrapped(|ui| {
+        ui.spacing_mut().item_spacing.x = 10.0;
+        let key = |ui: &mut Ui, mark: &str, color: Color32, text: &str| {
+            ui.label(RichText::new(format!("{mark} {text}")).small().color(color));
+        };
+        key(ui, "●", INPUT_FILL, "inputs, first");
+        key(ui, "●", OUTPUT_FILL, "outputs");
+        key(ui, "━", POSITIVE, "w > 0");
+        key(ui, "━", NEGATIVE, "w < 0");
+        let weak = ui.visuals().weak_text_color();
+        key(ui, "↑", weak, "arcs above: forward, left to right");
+        key(ui, "↓", weak, "arcs below: backward, the 1 − D share");
+        key(ui, "·", weak, "hover a node for its edges");
+    });
 }
 
 /// A scheme's colour in the study plot.
@@ -600,9 +629,16 @@ fn sparsity_plot_ui(ui: &mut Ui, study: &StudyHistory) {
         .y_axis_label("orderedness D")
         .include_x(0.0)
         .include_x(1.0)
-        .include_y(0.0)
+        // D >= 0.5 always: an order or its reverse has at most half the weight backward
+        .include_y(0.5)
         .include_y(1.0)
-        .legend(Legend::default().position(Corner::LeftBottom))
+        .legend(
+            Legend::default()
+                .position(Corner::RightBottom)
+                .follow_insertion_order(true)
+                // a band and its line share a name: the legend takes the line's colour
+                .color_conflict_handling(ColorConflictHandling::PickLast),
+        )
         .label_formatter(|pos| {
             let (head, p) = hover_parts(pos);
             Some(format!("{head}sparsity {:.2}\nD {:.3}", p.x, p.y))
@@ -611,12 +647,10 @@ fn sparsity_plot_ui(ui: &mut Ui, study: &StudyHistory) {
         if let Some(b) = study.baseline().filter(|b| b.runs > 0) {
             let name = format!("unpruned ({} runs)", b.runs);
             let color = scheme_color(Scheme::None);
-            pui.span(
-                Span::new(name.clone(), b.min..=b.max)
-                    .axis(Axis::Y)
-                    .fill(color.gamma_multiply(0.12))
-                    .border_width(0.0),
-            );
+            // the band across the whole sparsity axis (a span would write its name in it)
+            let (lo, hi) = ([b.min, b.min], [b.max, b.max]);
+            let band = FilledArea::new(name.clone(), &[0.0, 1.0], &lo, &hi);
+            pui.add(band.fill_color(color.gamma_multiply(0.12)));
             pui.hline(
                 HLine::new(name, b.mean)
                     .color(color)
@@ -684,10 +718,12 @@ fn grid_ui(ui: &mut Ui, study: &StudyHistory, hidden: &[usize], its: &[usize]) {
         row_label: &row_label,
         col_label: &col_label,
         hover: &hover,
-        scale: Scale::Sequential { lo: 0.0, hi: 1.0 },
+        // D >= 0.5 always (an order or its reverse), so the scale spends its colours on 0.5 .. 1
+        scale: Scale::Sequential { lo: 0.5, hi: 1.0 },
         write_values: true,
         gap_before_col: None,
         diagonal: false,
+        max_cell: 72.0,
         row_title: "hidden H",
         col_title: "iterations of the layer",
     };

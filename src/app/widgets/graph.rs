@@ -26,7 +26,11 @@ pub const MOVE_SECS: f64 = 0.3;
 pub const FADE_SECS: f64 = 0.5;
 
 const NODE_R: f32 = 9.0;
-const HALO: Color32 = Color32::from_rgba_premultiplied(64, 50, 12, 64);
+/// A light glow under backward arcs (neutral, so their sign still reads).
+const HALO: Color32 = Color32::from_rgba_premultiplied(60, 60, 60, 60);
+/// Inputs and outputs.
+pub const INPUT_FILL: Color32 = Color32::from_gray(110);
+pub const OUTPUT_FILL: Color32 = Color32::from_rgb(225, 170, 50);
 
 /// What identifies the snapshot shown (a new one starts the transitions).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -191,6 +195,13 @@ impl LayerGraph {
         let down = rect.bottom() - y0 - 22.0;
         let span_max = (rect.width() - 2.0 * margin).max(1.0);
 
+        // the node under the pointer (a neuron i, or input j as n + j): its edges stand out
+        let focus = response.hover_pos().and_then(|p| {
+            let near = |x: f32| (p - pos2(x, y0)).length() <= NODE_R * 1.6;
+            (0..n)
+                .find(|&i| near(x_neuron(&self.slots, i)))
+                .or_else(|| (0..inputs).find(|&j| near(x_of(j as f32))).map(|j| n + j))
+        });
         let mut max_abs = 0.0f32;
         for (e, w) in s.weights.iter().enumerate() {
             if alive(s, e) {
@@ -206,7 +217,7 @@ impl LayerGraph {
                 let rx = x_neuron(&self.slots, r);
                 for c in 0..cols {
                     let e = r * cols + c;
-                    let (w, alpha) = if alive(s, e) {
+                    let (w, mut alpha) = if alive(s, e) {
                         (s.weights[e], 1.0)
                     } else {
                         let age = now - self.fade_from[e];
@@ -216,6 +227,9 @@ impl LayerGraph {
                         fading = true;
                         (self.ghost_w[e], (1.0 - age / FADE_SECS) as f32)
                     };
+                    if focus.is_some_and(|f| f != r && f != c) {
+                        alpha *= 0.12;
+                    }
                     let rel = (w.abs() / max_abs).min(1.0);
                     let color = if w < 0.0 { NEGATIVE } else { POSITIVE };
                     let width = 0.5 + 4.0 * rel;
@@ -240,13 +254,13 @@ impl LayerGraph {
                     let dx = (rx - sx).abs();
                     // a quadratic arc peaks at half its control point's height
                     let reach = if backward { down } else { -up };
-                    let ctrl_y = y0 + 2.0 * reach * (dx / span_max).sqrt().min(1.0);
+                    let ctrl_y = y0 + 2.0 * reach * (dx / span_max).powf(0.7).min(1.0);
                     let points = [pos2(sx, y0), pos2((sx + rx) / 2.0, ctrl_y), pos2(rx, y0)];
                     if backward {
                         arc(
                             &painter,
                             points,
-                            Stroke::new(width + 5.0, HALO.gamma_multiply(alpha)),
+                            Stroke::new(width + 3.0, HALO.gamma_multiply(alpha)),
                         );
                         arc(
                             &painter,
@@ -284,11 +298,11 @@ impl LayerGraph {
             );
         };
         for j in 0..inputs {
-            node(n + j, x_of(j as f32), Color32::from_gray(110));
+            node(n + j, x_of(j as f32), INPUT_FILL);
         }
         for i in 0..n {
             let fill = if i < self.outputs {
-                Color32::from_rgb(225, 170, 50)
+                OUTPUT_FILL
             } else {
                 visuals.extreme_bg_color
             };
@@ -297,7 +311,34 @@ impl LayerGraph {
         if moving || fading {
             ui.ctx().request_repaint();
         }
-        response
+        match focus {
+            Some(f) => {
+                let (into, out) = self.masses(s, f);
+                let text = format!(
+                    "{}: receives Σ|w| = {into:.2}, sends Σ|w| = {out:.2}",
+                    self.name(f)
+                );
+                response.on_hover_text_at_pointer(text)
+            }
+            None => response,
+        }
+    }
+
+    /// Σ|w| into and out of node `f` (a neuron, or input `f - n`), self-loops excluded.
+    fn masses(&self, s: &LayerSnapshot, f: usize) -> (f32, f32) {
+        let n = s.hidden + s.outputs;
+        let cols = n + s.inputs;
+        let cell = |r: usize, c: usize| {
+            let e = r * cols + c;
+            if alive(s, e) { s.weights[e].abs() } else { 0.0 }
+        };
+        let into = if f < n {
+            (0..cols).filter(|&c| c != f).map(|c| cell(f, c)).sum()
+        } else {
+            0.0
+        };
+        let out = (0..n).filter(|&r| r != f).map(|r| cell(r, f)).sum();
+        (into, out)
     }
 }
 

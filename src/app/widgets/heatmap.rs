@@ -52,6 +52,8 @@ pub struct HeatmapSpec<'a> {
     pub gap_before_col: Option<usize>,
     /// Draw the main diagonal of the square part.
     pub diagonal: bool,
+    /// Largest cell side, in points.
+    pub max_cell: f32,
     /// Axis titles: along the rows (left) and the columns (top).
     pub row_title: &'a str,
     pub col_title: &'a str,
@@ -62,7 +64,6 @@ const TITLE: f32 = 16.0;
 const BAR_W: f32 = 12.0;
 const BAR_LABELS_W: f32 = 44.0;
 const GAP: f32 = 6.0;
-const MAX_CELL: f32 = 44.0;
 
 /// Where the grid's cells lie inside the widget.
 #[derive(Clone, Copy, Debug)]
@@ -126,7 +127,7 @@ pub fn heatmap_ui(ui: &mut Ui, spec: &HeatmapSpec<'_>, size: Vec2) -> Response {
     let avail_h = rect.height() - 2.0 * TITLE - 2.0;
     let cell = (avail_w / spec.cols as f32)
         .min(avail_h / spec.rows as f32)
-        .clamp(2.0, MAX_CELL)
+        .clamp(2.0, spec.max_cell.max(2.0))
         .floor();
     let mut grid = Grid {
         origin: Pos2::ZERO,
