@@ -130,7 +130,7 @@ pub fn write_atomic(path: &Path, text: &[u8]) -> Result<()> {
 }
 
 /// Columns of metrics.csv after `step,epoch`.
-const COLUMNS: [Metric; 9] = Metric::GROKKING;
+const COLUMNS: [Metric; 11] = Metric::GROKKING;
 
 /// Streams a run into a folder and reports progress.
 struct FolderSink {
