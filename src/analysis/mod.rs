@@ -1,3 +1,4 @@
 //! Pure analysis: slices in, numbers out. Every function has unit tests with hand-worked values.
 
 pub mod events;
+pub mod orderedness;

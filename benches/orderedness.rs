@@ -1,0 +1,50 @@
+//! Timing of orderedness: exact at n = 16 and 20, heuristic at n = 200, on seeded dense and sparse
+//! random matrices. `cargo bench --bench orderedness` prints one line per case; nothing is asserted.
+//! Needs `harness = false` in its `[[bench]]` entry (with the default test harness `main` never runs).
+
+use grokscope::analysis::orderedness::{OrderError, Ordering, exact, heuristic};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::time::Instant;
+
+/// `|N(0,1)|`-like magnitudes without rand_distr: uniform in [0, 1), zero with probability `zeros`.
+fn matrix(n: usize, zeros: f64, seed: u64) -> Vec<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n * n)
+        .map(|_| {
+            if rng.random_bool(zeros) {
+                0.0
+            } else {
+                rng.random::<f64>()
+            }
+        })
+        .collect()
+}
+
+fn main() {
+    type Solver = fn(&[f64], usize) -> Result<Ordering, OrderError>;
+    let cases: [(&str, Solver, usize, usize); 3] = [
+        ("exact", exact, 16, 10),
+        ("exact", exact, 20, 3),
+        ("heuristic", heuristic, 200, 10),
+    ];
+    for (name, solve, n, reps) in cases {
+        for (kind, zeros) in [("dense", 0.0), ("sparse", 0.8)] {
+            let mut times = Vec::with_capacity(reps);
+            let mut d = 0.0;
+            for rep in 0..reps {
+                let a = matrix(n, zeros, rep as u64);
+                let start = Instant::now();
+                let r = solve(&a, n).expect("valid matrix");
+                times.push(start.elapsed().as_secs_f64() * 1e3);
+                d += r.d / reps as f64;
+            }
+            times.sort_by(f64::total_cmp);
+            println!(
+                "{name:9} n={n:3} {kind:6}: median {:8.2} ms, max {:8.2} ms over {reps} matrices (mean D {d:.4})",
+                times[reps / 2],
+                times[reps - 1]
+            );
+        }
+    }
+}
