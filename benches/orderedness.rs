@@ -1,13 +1,16 @@
-//! Timing of orderedness: exact at n = 16 and 20, heuristic at n = 200, on seeded dense and sparse
-//! random matrices. `cargo bench --bench orderedness` prints one line per case; nothing is asserted.
-//! Needs `harness = false` in its `[[bench]]` entry (with the default test harness `main` never runs).
+//! Timing of orderedness on seeded dense and sparse random matrices: exact at n = 16, 20 and 22, the
+//! heuristic at n = 200 and 400, and how close the heuristic comes to the exact minimum at n = 20.
+//! `cargo bench --bench orderedness` prints one line per case; nothing is asserted. Needs
+//! `harness = false` in its `[[bench]]` entry (with the default test harness `main` never runs).
 
 use grokscope::analysis::orderedness::{OrderError, Ordering, exact, heuristic};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
 
-/// `|N(0,1)|`-like magnitudes without rand_distr: uniform in [0, 1), zero with probability `zeros`.
+type Solver = fn(&[f64], usize) -> Result<Ordering, OrderError>;
+
+/// Uniform weights in [0, 1), each zero with probability `zeros`.
 fn matrix(n: usize, zeros: f64, seed: u64) -> Vec<f64> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     (0..n * n)
@@ -21,15 +24,18 @@ fn matrix(n: usize, zeros: f64, seed: u64) -> Vec<f64> {
         .collect()
 }
 
+const KINDS: [(&str, f64); 2] = [("dense", 0.0), ("sparse", 0.8)];
+
 fn main() {
-    type Solver = fn(&[f64], usize) -> Result<Ordering, OrderError>;
-    let cases: [(&str, Solver, usize, usize); 3] = [
+    let cases: [(&str, Solver, usize, usize); 5] = [
         ("exact", exact, 16, 10),
-        ("exact", exact, 20, 3),
+        ("exact", exact, 20, 5),
+        ("exact", exact, 22, 2),
         ("heuristic", heuristic, 200, 10),
+        ("heuristic", heuristic, 400, 3),
     ];
     for (name, solve, n, reps) in cases {
-        for (kind, zeros) in [("dense", 0.0), ("sparse", 0.8)] {
+        for (kind, zeros) in KINDS {
             let mut times = Vec::with_capacity(reps);
             let mut d = 0.0;
             for rep in 0..reps {
@@ -46,5 +52,21 @@ fn main() {
                 times[reps - 1]
             );
         }
+    }
+    let (n, reps) = (20, 5);
+    for (kind, zeros) in KINDS {
+        let (mut matched, mut worst) = (0, 0.0f64);
+        for rep in 0..reps {
+            let a = matrix(n, zeros, rep as u64);
+            let (e, h) = (
+                exact(&a, n).expect("valid"),
+                heuristic(&a, n).expect("valid"),
+            );
+            matched += usize::from(h.backward <= e.backward + 1e-12 * e.total);
+            worst = worst.max(e.d - h.d);
+        }
+        println!(
+            "heuristic vs exact n={n} {kind:6}: matched {matched}/{reps}, largest D shortfall {worst:.2e}"
+        );
     }
 }
