@@ -47,7 +47,7 @@ fn main() {
             }
             times.sort_by(f64::total_cmp);
             println!(
-                "{name:9} n={n:3} {kind:6}: median {:8.2} ms, max {:8.2} ms over {reps} matrices (mean D {d:.4})",
+                "{name:9} n={n:3} {kind:6}: median {:7.2} ms, max {:7.2} ms of {reps}, mean D {d:.4}",
                 times[reps / 2],
                 times[reps - 1]
             );

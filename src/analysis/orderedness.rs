@@ -175,9 +175,9 @@ pub fn exact(a: &[f64], n: usize) -> Result<Ordering, OrderError> {
 
 /// A good order: the weighted Eades-Lin-Smyth greedy order, then local search (single-neuron moves to
 /// their best position until none improves, at most [`MAX_SWEEPS`] sweeps of `O(n^2)`), then
-/// [`KICKS`] rounds (fewer above 128 neurons) of iterated local search (a few random moves drawn from a generator with a fixed
-/// seed, local search again, kept when no worse). Deterministic; its backward weight is never below the
-/// exact minimum.
+/// [`KICKS`] rounds (fewer above 128 neurons) of iterated local search: a few random moves drawn from a
+/// generator with a fixed seed, local search again, the result kept when no worse. Deterministic; its
+/// backward weight is never below the exact minimum.
 pub fn heuristic(a: &[f64], n: usize) -> Result<Ordering, OrderError> {
     validate(a, n)?;
     let w = off_diagonal(a, n);
