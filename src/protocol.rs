@@ -217,24 +217,8 @@ pub struct Summary {
     pub wall_secs: f64,
 }
 
-/// How the best ordering was found.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderMethod {
-    /// Dynamic programming over subsets: the true minimum.
-    Exact,
-    /// Greedy order improved by local search: an upper bound on the minimum.
-    Heuristic,
-}
-
-impl fmt::Display for OrderMethod {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            OrderMethod::Exact => "exact",
-            OrderMethod::Heuristic => "heuristic",
-        })
-    }
-}
+/// How the best ordering was found (exact DP or heuristic).
+pub use crate::analysis::orderedness::Method as OrderMethod;
 
 /// The complete layer at one step: W (rows = receivers: outputs then hidden; columns = senders: the same
 /// neurons, then the inputs), which entries are pruned, and the best ordering of the square block.
