@@ -10,7 +10,7 @@ use std::fmt;
 pub enum OrderingTask {
     /// 4 points, 2 inputs, 1 output.
     Xor,
-    /// 150 points x = 0, 0.01, .., 2.99 as 75 pairs, y = (sin x1 + sin x2) / 2.
+    /// x = 0, 0.01, .., 2.99 (300 values) as 150 points (x1, x2), y = (sin x1 + sin x2) / 2.
     Sine,
 }
 
