@@ -121,6 +121,13 @@ mod tests {
     }
 
     #[test]
+    fn sizes_agree_with_the_config() {
+        for t in [OrderingTask::Xor, OrderingTask::Sine] {
+            assert_eq!(task(t).len(), t.examples(), "{t}");
+        }
+    }
+
+    #[test]
     fn gather_and_variance() {
         let d = xor();
         let (mut xs, mut ys) = (vec![], vec![]);
