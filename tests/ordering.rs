@@ -1,6 +1,7 @@
 //! The Ordering lab end to end: the complete layer learns its tasks, pruning shapes W as the spec says,
 //! runs report in protocol order, studies are deterministic, and the CLI refuses bad matrices.
 
+use grokscope::config::RunConfig;
 use grokscope::config::ordering::{
     OrderingConfig, OrderingStudyConfig, OrderingTask, Pruning, Scheme, StudyKind, default_study,
     sine_preset, xor_preset,
@@ -8,8 +9,12 @@ use grokscope::config::ordering::{
 use grokscope::data::ordering as data;
 use grokscope::experiment::ordering::{self, OrderingTrainer, aggregate, sort_rows};
 use grokscope::experiment::{Control, RunControl, Unattended};
-use grokscope::protocol::{Event, HyperChange, LayerSnapshot, Metric, Outcome, StudyRow};
+use grokscope::protocol::{
+    Command as WorkerCommand, Event, HyperChange, LayerSnapshot, Metric, Outcome, StudyRow,
+};
+use grokscope::worker::Worker;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 fn trained(cfg: &OrderingConfig) -> OrderingTrainer {
     let mut t = OrderingTrainer::new(cfg).unwrap();
@@ -344,6 +349,45 @@ fn a_study_stops_with_one_finished() {
     assert!(
         matches!(&finished(&evs)[..], [Outcome::Failed { message }] if message.contains("runs"))
     );
+}
+
+/// Events from the worker until `Finished`, with a deadline.
+fn worker_events(w: &Worker, cfg: RunConfig) -> Vec<Event> {
+    w.send(WorkerCommand::Start(Box::new(cfg)));
+    let t = Instant::now();
+    let mut evs = vec![];
+    while t.elapsed() < Duration::from_secs(60) {
+        if let Some(ev) = w.recv_timeout(Duration::from_millis(50)) {
+            let done = matches!(ev, Event::Finished { .. });
+            evs.push(ev);
+            if done {
+                return evs;
+            }
+        }
+    }
+    panic!("no Finished within a minute: {} events", evs.len());
+}
+
+#[test]
+fn the_worker_runs_ordering_runs_and_studies() {
+    let w = Worker::spawn(None).unwrap();
+    let cfg = OrderingConfig {
+        epochs: 5,
+        ..sine_preset()
+    };
+    let evs = worker_events(&w, RunConfig::Ordering(cfg));
+    assert!(matches!(evs[0], Event::Started { .. }), "{:?}", evs[0]);
+    assert_eq!(finished(&evs), [Outcome::Completed]);
+    // snapshots may be coalesced by the worker (latest wins), but the last one arrives
+    assert_eq!(snapshots(&evs).last().unwrap().step, 75);
+    let evs = worker_events(&w, RunConfig::OrderingStudy(tiny_study(2)));
+    assert!(matches!(evs[0], Event::Started { .. }), "{:?}", evs[0]);
+    assert_eq!(finished(&evs), [Outcome::Completed]);
+    let points = evs
+        .iter()
+        .filter(|e| matches!(e, Event::StudyPoint { .. }))
+        .count();
+    assert_eq!(points, 10);
 }
 
 fn grokscope() -> Command {
