@@ -41,6 +41,31 @@ pub enum Cmd {
         #[arg(long)]
         show: Option<String>,
     },
+    /// Orderedness D of a square weight matrix; prints {"d", "order", "method", "n"} as JSON.
+    Orderedness {
+        /// CSV: one row a line, comma separated; row = receiver, column = sender; |w| is used.
+        #[arg(long)]
+        weights: PathBuf,
+    },
+    /// Run an Ordering-lab study (the spec's settings) and write DIR/study.csv; prints mean D per setting.
+    Ordering {
+        #[arg(long, value_enum)]
+        task: crate::cli_ordering::TaskArg,
+        #[arg(long, value_enum)]
+        study: crate::cli_ordering::StudyArg,
+        /// Runs (seeds) per setting.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Output folder (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Training threads (0 = the number of cores).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// Train this many epochs instead of the task's (quick checks).
+        #[arg(long)]
+        epochs: Option<u64>,
+    },
     /// Measure training speed; prints one JSON object a line.
     Bench {
         /// Run only the benchmarks whose name contains this.
@@ -106,6 +131,28 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                     println!("# {}: {}\n{}", p.title, p.description, p.config.to_toml());
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Cmd::Orderedness { weights }) => {
+            crate::cli_ordering::orderedness_main(&weights)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Cmd::Ordering {
+            task,
+            study,
+            runs,
+            out,
+            threads,
+            epochs,
+        }) => {
+            let args = crate::cli_ordering::StudyArgs {
+                task: task.into(),
+                kind: study.into(),
+                runs,
+                threads,
+                epochs,
+            };
+            crate::cli_ordering::study_main(&args, &out, std::io::stderr().is_terminal())?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Cmd::Bench { only, secs }) => {
