@@ -1,11 +1,10 @@
 //! The Ordering lab's headless commands: `grokscope orderedness` (D of a weight matrix from a CSV file)
 //! and `grokscope ordering` (a sparsity or grid study written to `study.csv`).
 
+use crate::analysis::orderedness;
 use crate::cli::write_atomic;
 use crate::config::ordering::{OrderingTask, StudyKind, default_study};
-// TEMP until the merge: the lead points this at `crate::analysis::orderedness`.
 use crate::experiment::ordering::{SettingStats, aggregate, sort_rows};
-use crate::experiment::ordering_stub as orderedness;
 use crate::experiment::{EventSink, Unattended, ordering};
 use crate::protocol::{Event, OrderMethod, Outcome, StudyRow};
 use anyhow::{Context, Result, bail};

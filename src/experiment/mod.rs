@@ -2,8 +2,6 @@
 
 pub mod grokking;
 pub mod ordering;
-// TEMP: stands in for crate::analysis::orderedness until the merge (the lead deletes it).
-pub(crate) mod ordering_stub;
 
 use crate::protocol::{Event, HyperChange};
 

@@ -2,8 +2,7 @@
 //! orderedness D as it learns; and studies of many such runs in parallel.
 
 use super::{EventSink, RunControl};
-// TEMP until the merge: the lead points this at `crate::analysis::orderedness`.
-use super::ordering_stub as orderedness;
+use crate::analysis::orderedness;
 use crate::config::ordering::{Scheme, StudyKind};
 use crate::config::{ConfigError, OrderingConfig, OrderingStudyConfig, RunConfig};
 use crate::data::ordering::{self as data, Regression};
