@@ -386,11 +386,7 @@ impl GrokkingConfig {
 
     /// Number of examples of the task: p(p-1) for division, p^2 otherwise.
     pub fn dataset_size(&self) -> usize {
-        let p = self.p as usize;
-        match self.op {
-            Operation::Div => p * (p - 1),
-            Operation::Add | Operation::Sub | Operation::Mul => p * p,
-        }
+        crate::data::random_labels::task_size(self.op, self.p)
     }
 
     /// floor(train_fraction * n), as the spec splits.

@@ -2,3 +2,4 @@
 
 pub mod modular;
 pub mod ordering;
+pub mod random_labels;
