@@ -386,7 +386,7 @@ impl GrokkingConfig {
 
     /// Number of examples of the task: p(p-1) for division, p^2 otherwise.
     pub fn dataset_size(&self) -> usize {
-        crate::data::random_labels::task_size(self.op, self.p)
+        crate::data::modular::task_size(self.op, self.p)
     }
 
     /// floor(train_fraction * n), as the spec splits.

@@ -12,6 +12,7 @@
 use rand::Rng as _;
 
 use crate::config::Operation;
+pub use crate::data::modular::task_size;
 use crate::rng::{self, Stream};
 
 /// Random inputs and targets as parallel vectors, in the transformer's token form (vocabulary p + 2).
@@ -34,15 +35,6 @@ impl RandomLabels {
 /// Vocabulary size of the task's token form: the residues 0..p, then OP and EQ.
 pub fn vocab(p: u32) -> u32 {
     p + 2
-}
-
-/// Size of the modular task: p(p-1) for division (no b = 0), p^2 otherwise.
-pub fn task_size(op: Operation, p: u32) -> usize {
-    let p = p as usize;
-    match op {
-        Operation::Div => p * (p - 1),
-        Operation::Add | Operation::Sub | Operation::Mul => p * p,
-    }
 }
 
 /// n_equiv = floor(train_fraction * n): as many examples as the modular training set.
