@@ -271,7 +271,8 @@ impl FolderSink {
             Event::Paused { .. }
             | Event::Refused { .. }
             | Event::Snapshot { .. }
-            | Event::StudyPoint { .. } => {}
+            | Event::StudyPoint { .. }
+            | Event::SweepResult { .. } => {}
             Event::Finished {
                 outcome, summary, ..
             } => {

@@ -111,6 +111,7 @@ impl EventSink for StudySink {
             | Event::Snapshot { .. }
             | Event::Detected { .. }
             | Event::Changed { .. }
+            | Event::SweepResult { .. }
             | Event::Paused { .. } => {}
         }
     }

@@ -304,6 +304,13 @@ pub enum Event {
         done: usize,
         total: usize,
     },
+    /// One task of a Capacity sweep finished (`done` of `total`).
+    SweepResult {
+        run: RunId,
+        result: Box<crate::experiment::capacity::TaskResult>,
+        done: usize,
+        total: usize,
+    },
     /// A grokking milestone was detected at this epoch.
     Detected {
         run: RunId,

@@ -332,7 +332,7 @@ impl GrokscopeApp {
                     }
                 }
             }
-            Event::Snapshot { .. } | Event::StudyPoint { .. } => {
+            Event::Snapshot { .. } | Event::StudyPoint { .. } | Event::SweepResult { .. } => {
                 // Ordering-lab events; this tab's worker never runs that lab
             }
             Event::Refused { message } => {

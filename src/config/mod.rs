@@ -3,11 +3,13 @@
 //! Every config is plain data (serde, TOML on disk). `validate()` returns every problem at once, each
 //! naming the field and the allowed range, so a bad file or a bad panel value is refused clearly.
 
+pub mod capacity;
 pub mod ordering;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub use capacity::CapacitySweepConfig;
 pub use ordering::{OrderingConfig, OrderingStudyConfig};
 
 /// The arithmetic operation mod p.
@@ -432,6 +434,8 @@ pub enum RunConfig {
     Ordering(OrderingConfig),
     /// An Ordering-lab study (many runs in parallel).
     OrderingStudy(OrderingStudyConfig),
+    /// A Capacity-lab sweep (many runs in parallel).
+    CapacitySweep(CapacitySweepConfig),
 }
 
 /// A named, described starting point.
