@@ -128,7 +128,8 @@ impl EventSink for Stopwatch {
             | Event::Paused { .. }
             | Event::Refused { .. }
             | Event::Snapshot { .. }
-            | Event::StudyPoint { .. } => {}
+            | Event::StudyPoint { .. }
+            | Event::SweepResult { .. } => {}
         }
     }
 }

@@ -41,6 +41,31 @@ pub enum Cmd {
         #[arg(long)]
         show: Option<String>,
     },
+    /// Orderedness D of a square weight matrix; prints {"d", "order", "method", "n"} as JSON.
+    Orderedness {
+        /// CSV: one row a line, comma separated; row = receiver, column = sender; |w| is used.
+        #[arg(long)]
+        weights: PathBuf,
+    },
+    /// Run an Ordering-lab study (the spec's settings) and write DIR/study.csv; prints mean D per setting.
+    Ordering {
+        #[arg(long, value_enum)]
+        task: crate::cli_ordering::TaskArg,
+        #[arg(long, value_enum)]
+        study: crate::cli_ordering::StudyArg,
+        /// Runs (seeds) per setting.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Output folder (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Training threads (0 = the number of cores).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// Train this many epochs instead of the task's (quick checks).
+        #[arg(long)]
+        epochs: Option<u64>,
+    },
     /// Measure training speed; prints one JSON object a line.
     Bench {
         /// Run only the benchmarks whose name contains this.
@@ -108,6 +133,28 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Some(Cmd::Orderedness { weights }) => {
+            crate::cli_ordering::orderedness_main(&weights)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Cmd::Ordering {
+            task,
+            study,
+            runs,
+            out,
+            threads,
+            epochs,
+        }) => {
+            let args = crate::cli_ordering::StudyArgs {
+                task: task.into(),
+                kind: study.into(),
+                runs,
+                threads,
+                epochs,
+            };
+            crate::cli_ordering::study_main(&args, &out, std::io::stderr().is_terminal())?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Cmd::Bench { only, secs }) => {
             if !(secs.is_finite() && secs > 0.0) {
                 bail!("--secs must be a positive number of seconds, got {secs}");
@@ -130,7 +177,7 @@ pub fn write_atomic(path: &Path, text: &[u8]) -> Result<()> {
 }
 
 /// Columns of metrics.csv after `step,epoch`.
-const COLUMNS: [Metric; 9] = Metric::GROKKING;
+const COLUMNS: [Metric; 11] = Metric::GROKKING;
 
 /// Streams a run into a folder and reports progress.
 struct FolderSink {
@@ -224,7 +271,8 @@ impl FolderSink {
             Event::Paused { .. }
             | Event::Refused { .. }
             | Event::Snapshot { .. }
-            | Event::StudyPoint { .. } => {}
+            | Event::StudyPoint { .. }
+            | Event::SweepResult { .. } => {}
             Event::Finished {
                 outcome, summary, ..
             } => {

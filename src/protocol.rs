@@ -32,6 +32,10 @@ pub enum Metric {
     Lr,
     /// Weight decay in force.
     WeightDecay,
+    /// Gini coefficient of the embedding's Fourier norms (a grokking progress measure).
+    FourierGini,
+    /// Inverse participation ratio of the embedding's Fourier norms.
+    FourierIpr,
     /// Mean squared error over the epoch (Ordering lab).
     Mse,
     /// Orderedness D of the complete layer (Ordering lab).
@@ -41,7 +45,7 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 12] = [
+    pub const ALL: [Metric; 14] = [
         Metric::TrainLoss,
         Metric::TrainAcc,
         Metric::TrainAccEval,
@@ -51,13 +55,15 @@ impl Metric {
         Metric::WeightNorm,
         Metric::Lr,
         Metric::WeightDecay,
+        Metric::FourierGini,
+        Metric::FourierIpr,
         Metric::Mse,
         Metric::Orderedness,
         Metric::Sparsity,
     ];
 
     /// The Grokking lab's metrics (the columns of its metrics.csv).
-    pub const GROKKING: [Metric; 9] = [
+    pub const GROKKING: [Metric; 11] = [
         Metric::TrainLoss,
         Metric::TrainAcc,
         Metric::TrainAccEval,
@@ -67,6 +73,8 @@ impl Metric {
         Metric::WeightNorm,
         Metric::Lr,
         Metric::WeightDecay,
+        Metric::FourierGini,
+        Metric::FourierIpr,
     ];
 
     /// Column name in CSV files.
@@ -81,6 +89,8 @@ impl Metric {
             Metric::WeightNorm => "weight_norm",
             Metric::Lr => "lr",
             Metric::WeightDecay => "weight_decay",
+            Metric::FourierGini => "fourier_gini",
+            Metric::FourierIpr => "fourier_ipr",
             Metric::Mse => "mse",
             Metric::Orderedness => "d",
             Metric::Sparsity => "sparsity",
@@ -100,6 +110,8 @@ impl fmt::Display for Metric {
             Metric::WeightNorm => "weight norm (Σw²)",
             Metric::Lr => "learning rate",
             Metric::WeightDecay => "weight decay",
+            Metric::FourierGini => "Fourier Gini",
+            Metric::FourierIpr => "Fourier IPR",
             Metric::Mse => "MSE",
             Metric::Orderedness => "orderedness D",
             Metric::Sparsity => "sparsity",
@@ -205,24 +217,8 @@ pub struct Summary {
     pub wall_secs: f64,
 }
 
-/// How the best ordering was found.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderMethod {
-    /// Dynamic programming over subsets: the true minimum.
-    Exact,
-    /// Greedy order improved by local search: an upper bound on the minimum.
-    Heuristic,
-}
-
-impl fmt::Display for OrderMethod {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            OrderMethod::Exact => "exact",
-            OrderMethod::Heuristic => "heuristic",
-        })
-    }
-}
+/// How the best ordering was found (exact DP or heuristic).
+pub use crate::analysis::orderedness::Method as OrderMethod;
 
 /// The complete layer at one step: W (rows = receivers: outputs then hidden; columns = senders: the same
 /// neurons, then the inputs), which entries are pruned, and the best ordering of the square block.
@@ -305,6 +301,13 @@ pub enum Event {
     StudyPoint {
         run: RunId,
         row: Box<StudyRow>,
+        done: usize,
+        total: usize,
+    },
+    /// One task of a Capacity sweep finished (`done` of `total`).
+    SweepResult {
+        run: RunId,
+        result: Box<crate::experiment::capacity::TaskResult>,
         done: usize,
         total: usize,
     },

@@ -5,7 +5,7 @@
 //! called (the app passes `request_repaint`). A panic inside a run becomes that run's `Failed` event.
 
 use crate::config::RunConfig;
-use crate::experiment::{Control, EventSink, RunControl, grokking, ordering};
+use crate::experiment::{Control, EventSink, RunControl, capacity, grokking, ordering};
 use crate::protocol::{Command, Event, MetricRow, Outcome, RunId};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::cell::RefCell;
@@ -167,6 +167,7 @@ impl EventSink for ChannelSink {
             | Event::Changed { .. }
             | Event::Paused { .. }
             | Event::StudyPoint { .. }
+            | Event::SweepResult { .. }
             | Event::Refused { .. } => self.flush_rows_then(ev),
         }
     }
@@ -412,6 +413,7 @@ fn dispatch(
         RunConfig::Grokking(c) => grokking::run(c, run, sink, control),
         RunConfig::Ordering(c) => ordering::run(c, run, sink, control),
         RunConfig::OrderingStudy(c) => ordering::study(c, run, sink, control),
+        RunConfig::CapacitySweep(c) => capacity::sweep(c, run, sink, control),
     }
 }
 

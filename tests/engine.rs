@@ -67,6 +67,11 @@ fn a_small_run_memorises_and_generalises() {
     );
     assert!(s.delay_epochs.unwrap() > 0, "a grokking delay: {s:?}");
     assert!(s.epochs < 1500, "early stop once both thresholds hold");
+    // the progress measure of Nanda et al.: the embedding's Fourier spectrum sparsifies while it groks
+    let all = rows(&evs);
+    let gini = |r: &grokscope::protocol::MetricRow| r.get(Metric::FourierGini).unwrap();
+    let (first, last) = (gini(&all[0]), gini(all.last().unwrap()));
+    assert!(last > first + 0.1, "Fourier Gini {first} -> {last}");
 }
 
 #[test]

@@ -2,5 +2,6 @@
 
 mod cli;
 mod engine;
+mod ordering;
 mod ui;
 mod ui_ordering;

@@ -262,9 +262,9 @@ fn invalid_settings_are_named_and_refused() {
     h.step();
     h.get_by_label("Ordering").click();
     h.step();
-    h.state_mut().ordering_mut().config_mut().batch_size = 9;
+    h.state_mut().ordering_mut().config_mut().hidden = 0;
     h.step();
-    assert!(h.query_by_label_contains("invalid: batch_size").is_some());
+    assert!(h.query_by_label_contains("invalid: hidden").is_some());
     h.get_by_label("▶ Start").click();
     h.run_steps(2);
     let app = h.state();
@@ -272,7 +272,7 @@ fn invalid_settings_are_named_and_refused() {
     assert!(
         app.status()
             .text
-            .contains("batch_size: 9 is outside the allowed range [1, 4]"),
+            .contains("hidden: 0 is outside the allowed range [1, 64]"),
         "{}",
         app.status().text
     );

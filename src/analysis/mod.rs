@@ -1,3 +1,6 @@
 //! Pure analysis: slices in, numbers out. Every function has unit tests with hand-worked values.
 
+pub mod capacity;
 pub mod events;
+pub mod fourier;
+pub mod orderedness;

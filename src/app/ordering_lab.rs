@@ -8,9 +8,11 @@ use super::actions::Action;
 use super::backend::Backend;
 use super::runs::{LabLink, Phase, Status};
 use super::views::ordering::{OrderingPanel, OrderingView, centre_ui, config_ui};
-use crate::config::ordering::{OrderingTask, Pruning, Scheme, StudyKind};
-use crate::config::{FieldProblem, OrderingConfig, OrderingStudyConfig, RunConfig};
-use crate::protocol::{Event, HyperChange};
+use crate::config::ordering::{
+    OrderingTask, Pruning, Scheme, StudyKind, default_study, task_preset,
+};
+use crate::config::{ConfigError, FieldProblem, OrderingConfig, OrderingStudyConfig, RunConfig};
+use crate::protocol::Event;
 use crate::store::{Marker, MarkerKind, OrderingHistory, StudyHistory};
 use eframe::egui::Ui;
 use std::time::Instant;
@@ -24,131 +26,33 @@ pub struct OrderingPreset {
     pub config: OrderingConfig,
 }
 
-/// The lab's presets (the spec's two tasks); the first is selected on launch. Defined here until the
-/// config module has its own.
+/// The lab's presets: the spec's XOR and sine runs ([`task_preset`]), pruned by dynamic top-k to
+/// half the weights so that D can be watched rising; the first is selected on launch.
 pub fn ordering_presets() -> Vec<OrderingPreset> {
+    let pruned = |task| OrderingConfig {
+        pruning: Pruning::DynamicTopK { k: 0.5 },
+        ..task_preset(task)
+    };
     vec![
         OrderingPreset {
             name: "xor",
             title: "XOR",
             description: "H = 5, 3 iterations, batch 4, 1000 epochs, Adam lr 0.01; dynamic top-k \
                           prunes to half the weights as training ends.",
-            config: OrderingConfig {
-                task: OrderingTask::Xor,
-                hidden: 5,
-                its: 3,
-                epochs: 1000,
-                batch_size: 4,
-                lr: 0.01,
-                pruning: Pruning::DynamicTopK { k: 0.5 },
-                seed: 0,
-            },
+            config: pruned(OrderingTask::Xor),
         },
         OrderingPreset {
             name: "sine",
             title: "sine regression",
             description: "H = 8, 3 iterations, batch 10, 40 epochs, Adam lr 0.01 on \
                           y = (sin x1 + sin x2) / 2; dynamic top-k prunes to half the weights.",
-            config: OrderingConfig {
-                task: OrderingTask::Sine,
-                hidden: 8,
-                its: 3,
-                epochs: 40,
-                batch_size: 10,
-                lr: 0.01,
-                pruning: Pruning::DynamicTopK { k: 0.5 },
-                seed: 0,
-            },
+            config: pruned(OrderingTask::Sine),
         },
     ]
 }
 
-/// Training points of a task (the largest batch that makes sense).
-pub fn task_points(task: OrderingTask) -> usize {
-    match task {
-        OrderingTask::Xor => 4,
-        // 150 values as 75 pairs
-        OrderingTask::Sine => 75,
-    }
-}
-
-/// Largest hidden size accepted: the exact ordering search is exponential in H + O, beyond about
-/// 20 neurons the runner uses its heuristic, and beyond this the graph is unreadable anyway.
-pub const MAX_HIDDEN: usize = 64;
-/// Most iterations of the layer accepted.
-pub const MAX_ITS: usize = 50;
-/// Most epochs accepted.
-pub const MAX_EPOCHS: u64 = 1_000_000;
-/// Most runs per study setting accepted.
-pub const MAX_STUDY_RUNS: usize = 100;
-/// Most study threads accepted.
-pub const MAX_THREADS: usize = 64;
-
-fn out_of_range(field: &'static str, v: impl std::fmt::Display, range: &str) -> FieldProblem {
-    FieldProblem {
-        field,
-        message: format!("{v} is outside the allowed range {range}"),
-    }
-}
-
-/// Every problem of a run config, each naming its field and the allowed range. (Checked here
-/// because `OrderingConfig` has no `validate()` yet; the worker checks again.)
-pub fn validate_run(c: &OrderingConfig) -> Vec<FieldProblem> {
-    let mut p = Vec::new();
-    if !(1..=MAX_HIDDEN).contains(&c.hidden) {
-        p.push(out_of_range(
-            "hidden",
-            c.hidden,
-            &format!("[1, {MAX_HIDDEN}]"),
-        ));
-    }
-    if !(1..=MAX_ITS).contains(&c.its) {
-        p.push(out_of_range("its", c.its, &format!("[1, {MAX_ITS}]")));
-    }
-    if !(1..=MAX_EPOCHS).contains(&c.epochs) {
-        p.push(out_of_range(
-            "epochs",
-            c.epochs,
-            &format!("[1, {MAX_EPOCHS}]"),
-        ));
-    }
-    let points = task_points(c.task);
-    if !(1..=points).contains(&c.batch_size) {
-        p.push(out_of_range(
-            "batch_size",
-            c.batch_size,
-            &format!("[1, {points}] ({} has {points} points)", c.task),
-        ));
-    }
-    if let Err(message) = HyperChange::Lr(c.lr).validate() {
-        p.push(FieldProblem {
-            field: "lr",
-            message: message.trim_start_matches("optim.lr: ").to_string(),
-        });
-    }
-    let ok = |v: f64, lo_open: bool, hi_open: bool| {
-        v.is_finite()
-            && if lo_open { v > 0.0 } else { v >= 0.0 }
-            && if hi_open { v < 1.0 } else { v <= 1.0 }
-    };
-    match c.pruning {
-        Pruning::None => {}
-        Pruning::Random { p: v } if !ok(v, false, true) => {
-            p.push(out_of_range("pruning.p", v, "[0, 1)"));
-        }
-        Pruning::TopK { k } | Pruning::DynamicTopK { k } if !ok(k, true, false) => {
-            p.push(out_of_range("pruning.k", k, "(0, 1]"));
-        }
-        Pruning::TriuDamp { f } | Pruning::DynamicTriuDamp { f } if !ok(f, false, false) => {
-            p.push(out_of_range("pruning.f", f, "[0, 1]"));
-        }
-        Pruning::Random { .. }
-        | Pruning::TopK { .. }
-        | Pruning::DynamicTopK { .. }
-        | Pruning::TriuDamp { .. }
-        | Pruning::DynamicTriuDamp { .. } => {}
-    }
-    p
+fn problems_of(result: Result<(), ConfigError>) -> Vec<FieldProblem> {
+    result.err().map(|e| e.problems).unwrap_or_default()
 }
 
 /// The study section of the panel.
@@ -174,61 +78,21 @@ impl Default for StudyDraft {
     }
 }
 
-/// Sparsities of the sparsity study: 0.1, 0.2, .., 0.9.
-pub fn study_sparsities() -> Vec<f64> {
-    (1..=9).map(|i| f64::from(i) / 10.0).collect()
-}
-
-/// Hidden sizes of the grid study.
-pub const GRID_HIDDEN: [usize; 5] = [1, 3, 5, 7, 9];
-/// Iteration counts of the grid study.
-pub const GRID_ITS: [usize; 10] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-
 impl StudyDraft {
-    pub fn validate(&self) -> Vec<FieldProblem> {
-        let mut p = Vec::new();
-        if !(1..=MAX_STUDY_RUNS).contains(&self.runs) {
-            p.push(out_of_range(
-                "study.runs",
-                self.runs,
-                &format!("[1, {MAX_STUDY_RUNS}]"),
-            ));
-        }
-        if self.threads > MAX_THREADS {
-            p.push(out_of_range(
-                "study.threads",
-                self.threads,
-                &format!("[0, {MAX_THREADS}]"),
-            ));
-        }
-        match self.kind {
-            StudyKind::Sparsity if !self.schemes.iter().any(|s| *s != Scheme::None) => {
-                p.push(FieldProblem {
-                    field: "study.schemes",
-                    message: "choose at least one pruning scheme".into(),
-                });
-            }
-            StudyKind::Sparsity | StudyKind::Grid => {}
-        }
-        p
-    }
-
-    /// The study's config around the base run `base`.
+    /// The study's config around the base run `base`: the spec's sparsities (0.1 .. 0.9) and grid
+    /// (H in {1, 3, 5, 7, 9} x 1 ..= 10 iterations).
     pub fn config(&self, base: &OrderingConfig) -> OrderingStudyConfig {
         OrderingStudyConfig {
             base: base.clone(),
-            kind: self.kind,
             runs: self.runs,
-            sparsities: study_sparsities(),
+            threads: self.threads,
             schemes: self
                 .schemes
                 .iter()
                 .copied()
                 .filter(|s| *s != Scheme::None)
                 .collect(),
-            hidden_grid: GRID_HIDDEN.to_vec(),
-            its_grid: GRID_ITS.to_vec(),
-            threads: self.threads,
+            ..default_study(base.task, self.kind)
         }
     }
 }
@@ -310,10 +174,16 @@ impl OrderingLab {
         self.presets.get(self.preset).map(|p| p.name)
     }
 
-    /// Problems of the drafts in the panel (the run's, then the study's).
+    /// Problems of the drafts in the panel: the run's, then the study's own.
     pub fn problems(&self) -> Vec<FieldProblem> {
-        let mut p = validate_run(&self.draft);
-        p.extend(self.study_draft.validate());
+        let mut p = problems_of(self.draft.validate());
+        let study = self.study_draft.config(&self.draft);
+        for q in problems_of(study.validate()) {
+            // the study repeats its base run's problems
+            if !p.contains(&q) {
+                p.push(q);
+            }
+        }
         p
     }
 
@@ -369,7 +239,7 @@ impl OrderingLab {
                     }
                 }
                 // another lab's run: this lab's worker only runs Ordering configs
-                RunConfig::Grokking(_) => {}
+                RunConfig::Grokking(_) | RunConfig::CapacitySweep(_) => {}
             },
             Event::Metrics { run, rows } => {
                 if self.link.runs.is_current(run) {
@@ -398,8 +268,8 @@ impl OrderingLab {
                     self.info(format!("study: {done} of {total} runs done"));
                 }
             }
-            // grokking milestones do not occur in this lab
-            Event::Detected { .. } => {}
+            // grokking milestones and capacity sweeps do not occur in this lab
+            Event::Detected { .. } | Event::SweepResult { .. } => {}
             Event::Changed {
                 run,
                 change,
@@ -457,7 +327,7 @@ impl OrderingLab {
             | Action::SetSpeed(_)
             | Action::Change(_) => {}
             Action::Start => {
-                let problems = validate_run(&self.draft);
+                let problems = problems_of(self.draft.validate());
                 if let Some(first) = problems.first() {
                     self.error(format!("Start refused: {}: {}", first.field, first.message));
                     return;
@@ -525,42 +395,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn presets_are_valid() {
+    fn presets_and_the_default_study_are_valid() {
         for p in ordering_presets() {
-            assert!(validate_run(&p.config).is_empty(), "{}", p.name);
+            assert!(p.config.validate().is_ok(), "{}", p.name);
+            let study = StudyDraft::default().config(&p.config);
+            assert!(study.validate().is_ok(), "{}", p.name);
         }
-        assert!(StudyDraft::default().validate().is_empty());
     }
 
     #[test]
-    fn problems_name_the_field_and_range() {
-        let mut c = ordering_presets()[0].config.clone();
-        c.hidden = 0;
-        c.batch_size = 5;
-        c.lr = -1.0;
-        c.pruning = Pruning::TopK { k: 0.0 };
-        let fields: Vec<&str> = validate_run(&c).iter().map(|p| p.field).collect();
-        assert_eq!(fields, ["hidden", "batch_size", "lr", "pruning.k"]);
-        let p = validate_run(&c);
-        assert_eq!(p[0].message, "0 is outside the allowed range [1, 64]");
-        assert!(
-            p[1].message.contains("XOR has 4 points"),
-            "{}",
-            p[1].message
-        );
-        c.pruning = Pruning::Random { p: f64::NAN };
-        assert_eq!(validate_run(&c).last().map(|p| p.field), Some("pruning.p"));
-        let study = StudyDraft {
-            runs: 0,
-            schemes: vec![Scheme::None],
-            ..StudyDraft::default()
-        };
-        let fields: Vec<&str> = study.validate().iter().map(|p| p.field).collect();
-        assert_eq!(fields, ["study.runs", "study.schemes"]);
-    }
-
-    #[test]
-    fn the_study_config_always_has_the_baseline_implicitly() {
+    fn the_study_config_keeps_the_baseline_implicit() {
         let d = StudyDraft {
             schemes: vec![Scheme::None, Scheme::TopK],
             ..StudyDraft::default()
@@ -568,7 +412,18 @@ mod tests {
         let c = d.config(&ordering_presets()[1].config);
         assert_eq!(c.schemes, [Scheme::TopK]);
         assert_eq!(c.sparsities.len(), 9);
-        assert_eq!(c.hidden_grid, GRID_HIDDEN);
+        assert_eq!(c.hidden_grid, [1, 3, 5, 7, 9]);
         assert_eq!(c.base.task, OrderingTask::Sine);
+        // 9 sparsities of top-k, and the baseline, 5 runs each
+        assert_eq!(c.total_runs(), 50);
+    }
+
+    #[test]
+    fn the_lab_lists_each_problem_once() {
+        let mut lab = OrderingLab::new(Box::new(super::super::backend::Unattached::default()));
+        lab.config_mut().hidden = 0;
+        lab.study_draft_mut().runs = 0;
+        let fields: Vec<&str> = lab.problems().iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["hidden", "runs"]);
     }
 }

@@ -323,7 +323,7 @@ impl GrokscopeApp {
                 self.mark(run, marker, format!("{change} from step {step}"));
             }
             Event::Paused { run, paused } => self.link.runs.paused(run, paused),
-            Event::Snapshot { .. } | Event::StudyPoint { .. } => {
+            Event::Snapshot { .. } | Event::StudyPoint { .. } | Event::SweepResult { .. } => {
                 // Ordering-lab events; this tab's worker never runs that lab
             }
             Event::Refused { message } => {

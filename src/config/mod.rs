@@ -3,11 +3,13 @@
 //! Every config is plain data (serde, TOML on disk). `validate()` returns every problem at once, each
 //! naming the field and the allowed range, so a bad file or a bad panel value is refused clearly.
 
+pub mod capacity;
 pub mod ordering;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub use capacity::CapacitySweepConfig;
 pub use ordering::{OrderingConfig, OrderingStudyConfig};
 
 /// The arithmetic operation mod p.
@@ -386,11 +388,7 @@ impl GrokkingConfig {
 
     /// Number of examples of the task: p(p-1) for division, p^2 otherwise.
     pub fn dataset_size(&self) -> usize {
-        let p = self.p as usize;
-        match self.op {
-            Operation::Div => p * (p - 1),
-            Operation::Add | Operation::Sub | Operation::Mul => p * p,
-        }
+        crate::data::modular::task_size(self.op, self.p)
     }
 
     /// floor(train_fraction * n), as the spec splits.
@@ -436,6 +434,8 @@ pub enum RunConfig {
     Ordering(OrderingConfig),
     /// An Ordering-lab study (many runs in parallel).
     OrderingStudy(OrderingStudyConfig),
+    /// A Capacity-lab sweep (many runs in parallel).
+    CapacitySweep(CapacitySweepConfig),
 }
 
 /// A named, described starting point.
@@ -453,7 +453,7 @@ pub fn presets() -> Vec<Preset> {
         Preset {
             name: "fast-mlp",
             title: "Fast MLP demo",
-            description: "MLP on a/b mod 97, full batch, weight decay 1: memorises, then groks within seconds on one core.",
+            description: "MLP on a/b mod 97, full batch, weight decay 1: memorises by epoch ~110, groks at ~310, in about 4 seconds.",
             config: GrokkingConfig {
                 op: Operation::Div,
                 p: 97,
@@ -484,7 +484,7 @@ pub fn presets() -> Vec<Preset> {
         Preset {
             name: "paper-transformer-cpu",
             title: "Paper transformer (CPU scale)",
-            description: "The paper's 2-layer RMSNorm/rotary/SwiGLU transformer with dropout 0.2 and batch 512, narrowed to d = 32 and p = 47 so it groks in minutes on a CPU.",
+            description: "The paper's 2-layer RMSNorm/rotary/SwiGLU transformer with dropout 0.2 and batch 512, narrowed to d = 32 and p = 47 so it groks on a CPU: seed 0 memorised at epoch 1073 and generalised at 1445, in about 1.5 minutes.",
             config: GrokkingConfig {
                 op: Operation::Div,
                 p: 47,

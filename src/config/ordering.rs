@@ -1,6 +1,7 @@
 //! Configurations of the Ordering lab (Song 2025): a complete, weight-tied recurrent layer pruned while
 //! it learns XOR or sine regression.
 
+use super::{Checker, ConfigError};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -10,7 +11,7 @@ use std::fmt;
 pub enum OrderingTask {
     /// 4 points, 2 inputs, 1 output.
     Xor,
-    /// 150 points x = 0, 0.01, .., 2.99 as 75 pairs, y = (sin x1 + sin x2) / 2.
+    /// x = 0, 0.01, .., 2.99 (300 values) as 150 points (x1, x2), y = (sin x1 + sin x2) / 2.
     Sine,
 }
 
@@ -107,6 +108,16 @@ impl Pruning {
         }
     }
 
+    /// The scheme's parameter: p, k or f (0 for none).
+    pub fn param(&self) -> f64 {
+        match *self {
+            Pruning::None => 0.0,
+            Pruning::Random { p } => p,
+            Pruning::TopK { k } | Pruning::DynamicTopK { k } => k,
+            Pruning::TriuDamp { f } | Pruning::DynamicTriuDamp { f } => f,
+        }
+    }
+
     /// The setting's sparsity: p, 1 - k, f respectively (0 for none).
     pub fn sparsity(&self) -> f64 {
         match *self {
@@ -165,4 +176,325 @@ pub struct OrderingStudyConfig {
     /// Training threads (0 = the number of cores).
     #[serde(default)]
     pub threads: usize,
+}
+
+impl Scheme {
+    /// Machine name (the serde form), for CSV columns.
+    pub fn key(self) -> &'static str {
+        match self {
+            Scheme::None => "none",
+            Scheme::Random => "random",
+            Scheme::TopK => "top_k",
+            Scheme::DynamicTopK => "dynamic_top_k",
+            Scheme::TriuDamp => "triu_damp",
+            Scheme::DynamicTriuDamp => "dynamic_triu_damp",
+        }
+    }
+
+    /// The five pruning schemes (everything but the baseline).
+    pub const PRUNING: [Scheme; 5] = [
+        Scheme::Random,
+        Scheme::TopK,
+        Scheme::DynamicTopK,
+        Scheme::TriuDamp,
+        Scheme::DynamicTriuDamp,
+    ];
+}
+
+impl OrderingTask {
+    /// Examples in the task's dataset (XOR 4; sine 300 values as 150 pairs).
+    pub fn examples(self) -> usize {
+        match self {
+            OrderingTask::Xor => 4,
+            OrderingTask::Sine => 150,
+        }
+    }
+}
+
+/// Largest hidden size accepted (the square block then has 65 neurons: the heuristic orders it).
+pub const MAX_HIDDEN: usize = 64;
+/// Most iterations accepted.
+pub const MAX_ITS: usize = 50;
+/// Most runs a study may hold.
+pub const MAX_STUDY_RUNS: usize = 100_000;
+
+impl Pruning {
+    fn check(&self, c: &mut Checker) {
+        match *self {
+            Pruning::None => {}
+            Pruning::Random { p } => c.real("pruning.p", p, 0.0, 1.0, false, false),
+            Pruning::TopK { k } | Pruning::DynamicTopK { k } => {
+                c.real("pruning.k", k, 0.0, 1.0, false, false)
+            }
+            Pruning::TriuDamp { f } | Pruning::DynamicTriuDamp { f } => {
+                c.real("pruning.f", f, 0.0, 1.0, false, false)
+            }
+        }
+    }
+}
+
+fn finish(c: Checker) -> Result<(), ConfigError> {
+    if c.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError {
+            problems: c.problems,
+        })
+    }
+}
+
+impl OrderingConfig {
+    fn check(&self, c: &mut Checker) {
+        c.int("hidden", self.hidden as u64, 1, MAX_HIDDEN as u64);
+        c.int("its", self.its as u64, 1, MAX_ITS as u64);
+        c.int("epochs", self.epochs, 1, 100_000_000);
+        c.int("batch_size", self.batch_size as u64, 1, 1 << 20);
+        c.real("lr", self.lr, 0.0, 10.0, true, false);
+        self.pruning.check(c);
+    }
+
+    /// Every problem with this config, or `Ok(())`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut c = Checker { problems: vec![] };
+        self.check(&mut c);
+        finish(c)
+    }
+
+    /// Examples per optimiser step (the batch, capped by the dataset).
+    pub fn effective_batch(&self) -> usize {
+        self.batch_size.clamp(1, self.task.examples())
+    }
+
+    /// Optimiser steps per epoch (the last batch may be short).
+    pub fn steps_per_epoch(&self) -> u64 {
+        self.task.examples().div_ceil(self.effective_batch()) as u64
+    }
+
+    /// Optimiser steps of the whole run.
+    pub fn total_steps(&self) -> u64 {
+        self.steps_per_epoch().saturating_mul(self.epochs)
+    }
+}
+
+impl OrderingStudyConfig {
+    /// Every problem with this study, or `Ok(())`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut c = Checker { problems: vec![] };
+        self.base.check(&mut c);
+        c.int("runs", self.runs as u64, 1, 1000);
+        c.int("threads", self.threads as u64, 0, 256);
+        match self.kind {
+            StudyKind::Sparsity => {
+                if self.sparsities.is_empty() {
+                    c.fail(
+                        "sparsities",
+                        "the sparsity study needs at least one sparsity",
+                    );
+                }
+                for &s in &self.sparsities {
+                    c.real("sparsities", s, 0.0, 1.0, false, false);
+                }
+                if self.schemes.is_empty() {
+                    c.fail("schemes", "the sparsity study needs at least one scheme");
+                }
+            }
+            StudyKind::Grid => {
+                if self.hidden_grid.is_empty() {
+                    c.fail(
+                        "hidden_grid",
+                        "the grid study needs at least one hidden size",
+                    );
+                }
+                for &h in &self.hidden_grid {
+                    c.int("hidden_grid", h as u64, 1, MAX_HIDDEN as u64);
+                }
+                if self.its_grid.is_empty() {
+                    c.fail(
+                        "its_grid",
+                        "the grid study needs at least one iteration count",
+                    );
+                }
+                for &i in &self.its_grid {
+                    c.int("its_grid", i as u64, 1, MAX_ITS as u64);
+                }
+            }
+        }
+        let total = self.total_runs();
+        if total > MAX_STUDY_RUNS {
+            c.fail(
+                "runs",
+                format!("the study would train {total} networks; at most {MAX_STUDY_RUNS}"),
+            );
+        }
+        finish(c)
+    }
+
+    /// Pruning schemes the sparsity study sweeps (the baseline is added once, not per sparsity).
+    pub fn pruning_schemes(&self) -> Vec<Scheme> {
+        let mut out: Vec<Scheme> = vec![];
+        for &s in &self.schemes {
+            if s != Scheme::None && !out.contains(&s) {
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    /// Networks the study trains.
+    pub fn total_runs(&self) -> usize {
+        let settings = match self.kind {
+            StudyKind::Sparsity => self.pruning_schemes().len() * self.sparsities.len() + 1,
+            StudyKind::Grid => self.hidden_grid.len() * self.its_grid.len(),
+        };
+        settings.saturating_mul(self.runs)
+    }
+}
+
+/// The spec's XOR run: H = 5, 3 iterations, batch 4 (the whole set), 1000 epochs, Adam lr 0.01.
+pub fn xor_preset() -> OrderingConfig {
+    OrderingConfig {
+        task: OrderingTask::Xor,
+        hidden: 5,
+        its: 3,
+        epochs: 1000,
+        batch_size: 4,
+        lr: 0.01,
+        pruning: Pruning::None,
+        seed: 0,
+    }
+}
+
+/// The spec's sine run: H = 8, 3 iterations, batch 10, 40 epochs, Adam lr 0.01.
+pub fn sine_preset() -> OrderingConfig {
+    OrderingConfig {
+        task: OrderingTask::Sine,
+        hidden: 8,
+        its: 3,
+        epochs: 40,
+        batch_size: 10,
+        lr: 0.01,
+        pruning: Pruning::None,
+        seed: 0,
+    }
+}
+
+/// The spec's run for a task.
+pub fn task_preset(task: OrderingTask) -> OrderingConfig {
+    match task {
+        OrderingTask::Xor => xor_preset(),
+        OrderingTask::Sine => sine_preset(),
+    }
+}
+
+/// The built-in Ordering presets as (name, title, config), unpruned.
+pub fn ordering_presets() -> Vec<(&'static str, &'static str, OrderingConfig)> {
+    vec![
+        ("xor", "XOR: H = 5, 3 iterations, 1000 epochs", xor_preset()),
+        (
+            "sine",
+            "Sine regression: H = 8, 3 iterations, 40 epochs",
+            sine_preset(),
+        ),
+    ]
+}
+
+/// The spec's study of a task: sparsities 0.1, .., 0.9 under all five schemes plus the baseline, or
+/// the grid H in {1, 3, 5, 7, 9} x its in 1..=10 (unpruned); 5 runs a setting.
+pub fn default_study(task: OrderingTask, kind: StudyKind) -> OrderingStudyConfig {
+    OrderingStudyConfig {
+        base: task_preset(task),
+        kind,
+        runs: 5,
+        sparsities: (1..=9).map(|i| i as f64 / 10.0).collect(),
+        schemes: Scheme::PRUNING.to_vec(),
+        hidden_grid: vec![1, 3, 5, 7, 9],
+        its_grid: (1..=10).collect(),
+        threads: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_and_default_studies_validate() {
+        for (name, _, cfg) in ordering_presets() {
+            cfg.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        for task in [OrderingTask::Xor, OrderingTask::Sine] {
+            for kind in [StudyKind::Sparsity, StudyKind::Grid] {
+                default_study(task, kind).validate().unwrap();
+            }
+        }
+        // 5 schemes x 9 sparsities + baseline = 46 settings; grid 5 x 10 = 50; 5 runs each
+        assert_eq!(
+            default_study(OrderingTask::Sine, StudyKind::Sparsity).total_runs(),
+            230
+        );
+        assert_eq!(
+            default_study(OrderingTask::Sine, StudyKind::Grid).total_runs(),
+            250
+        );
+    }
+
+    #[test]
+    fn steps_per_epoch_by_hand() {
+        // XOR: 4 examples, batch 4 -> 1 step; sine: 150 examples, batch 10 -> 15; batch 40 -> 4 (last 30)
+        assert_eq!(xor_preset().steps_per_epoch(), 1);
+        let mut s = sine_preset();
+        assert_eq!(s.steps_per_epoch(), 15);
+        assert_eq!(s.total_steps(), 600);
+        s.batch_size = 40;
+        assert_eq!(s.steps_per_epoch(), 4);
+        s.batch_size = 1000;
+        assert_eq!(s.steps_per_epoch(), 1);
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_their_fields() {
+        let mut c = sine_preset();
+        c.hidden = 0;
+        c.its = 51;
+        c.epochs = 0;
+        c.batch_size = 0;
+        c.lr = f64::NAN;
+        c.pruning = Pruning::TopK { k: 1.5 };
+        let e = c.validate().unwrap_err();
+        let fields: Vec<_> = e.problems.iter().map(|p| p.field).collect();
+        assert_eq!(
+            fields,
+            ["hidden", "its", "epochs", "batch_size", "lr", "pruning.k"]
+        );
+        assert!(
+            e.to_string()
+                .contains("hidden: 0 is outside the allowed range [1, 64]"),
+            "{e}"
+        );
+        let mut s = default_study(OrderingTask::Sine, StudyKind::Sparsity);
+        s.sparsities = vec![0.5, -0.1];
+        s.runs = 0;
+        let e = s.validate().unwrap_err();
+        let fields: Vec<_> = e.problems.iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["runs", "sparsities"]);
+        let mut g = default_study(OrderingTask::Xor, StudyKind::Grid);
+        g.its_grid.clear();
+        g.hidden_grid = vec![65];
+        let fields: Vec<_> = g
+            .validate()
+            .unwrap_err()
+            .problems
+            .iter()
+            .map(|p| p.field)
+            .collect();
+        assert_eq!(fields, ["hidden_grid", "its_grid"]);
+    }
+
+    #[test]
+    fn scheme_keys_match_serde() {
+        for s in Scheme::ALL {
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(json, format!("\"{}\"", s.key()));
+        }
+    }
 }

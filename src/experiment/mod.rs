@@ -1,5 +1,6 @@
 //! Synchronous runners. The worker, the CLI and the tests all call the same functions.
 
+pub mod capacity;
 pub mod grokking;
 pub mod ordering;
 

@@ -1,13 +1,312 @@
-//! The Ordering lab's runners (placeholder until the complete layer lands).
+//! The Ordering lab's runners (Song 2025): one complete layer trained with pruning, reporting its
+//! orderedness D as it learns; and studies of many such runs in parallel.
 
 use super::{EventSink, RunControl};
-use crate::config::{OrderingConfig, OrderingStudyConfig};
-use crate::protocol::{Event, Outcome, RunId};
+use crate::analysis::orderedness;
+use crate::config::ordering::{Scheme, StudyKind};
+use crate::config::{ConfigError, OrderingConfig, OrderingStudyConfig, RunConfig};
+use crate::data::ordering::{self as data, Regression};
+use crate::model::complete_layer::{CompleteLayer, Dims};
+use crate::protocol::{
+    Event, HyperChange, LayerSnapshot, Metric, MetricRow, OrderMethod, Outcome, RunId, StudyRow,
+    Summary,
+};
+use crate::rng::{self, Rng, Stream};
+use crate::train::optim::{AdamW, AdamWParams};
+use crate::train::pruning::{self, Pruner};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
+use std::time::{Duration, Instant};
 
-fn not_yet(run: RunId, sink: &mut dyn EventSink) -> Outcome {
-    let outcome = Outcome::Failed {
-        message: "the Ordering lab is not built yet".into(),
-    };
+/// Most snapshots one run emits (besides the initial one and a final one after a stop).
+pub const MAX_SNAPSHOTS: u64 = 500;
+/// Up to this many neurons D is computed after every epoch; beyond, only with the snapshots (the exact
+/// search grows as 2^n n^2).
+pub const D_EVERY_EPOCH_UP_TO: usize = 12;
+
+/// Why an Ordering run could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum OrderingError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("the loss became {loss} at step {step}; try a smaller learning rate")]
+    Diverged { step: u64, loss: f64 },
+    #[error("orderedness of the weights at step {step}: {message}")]
+    Order { step: u64, message: String },
+}
+
+/// D of the square block with the ordering that achieves it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Measured {
+    pub d: f64,
+    pub order: Vec<usize>,
+    pub method: OrderMethod,
+}
+
+/// What one optimiser step reports.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepReport {
+    /// The minibatch's MSE before the update.
+    pub loss: f64,
+    /// At an epoch's end: the epoch's mean MSE over its examples.
+    pub epoch_mse: Option<f64>,
+}
+
+/// Trains one complete layer with pruning, one optimiser step at a time.
+pub struct OrderingTrainer {
+    cfg: OrderingConfig,
+    data: Regression,
+    layer: CompleteLayer,
+    opt: AdamW,
+    lr: f64,
+    pruner: Pruner,
+    batch_rng: Rng,
+    /// This epoch's example order.
+    order: Vec<usize>,
+    /// Position in `order`.
+    pos: usize,
+    steps: u64,
+    epochs: u64,
+    /// Sum of example MSEs and examples seen this epoch.
+    epoch_loss: f64,
+    epoch_count: usize,
+    xs: Vec<f64>,
+    ys: Vec<f64>,
+}
+
+impl OrderingTrainer {
+    /// Validate `cfg`, build its data, initialise W and v0 (Init stream) and the pruning (Pruning stream).
+    pub fn new(cfg: &OrderingConfig) -> Result<Self, ConfigError> {
+        cfg.validate()?;
+        let data = data::task(cfg.task);
+        let dims = Dims {
+            inputs: data.inputs,
+            hidden: cfg.hidden,
+            outputs: data.outputs,
+            its: cfg.its,
+        };
+        let layer = CompleteLayer::new(dims, &mut rng::stream(cfg.seed, Stream::Init));
+        // Adam (PyTorch's defaults) is our AdamW without weight decay
+        let opt = AdamW::new(
+            AdamWParams {
+                lr: cfg.lr,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 0.0,
+            },
+            &layer.param_sizes(),
+        );
+        let pruner = Pruner::new(
+            cfg.pruning,
+            dims.neurons(),
+            dims.cols(),
+            &mut rng::stream(cfg.seed, Stream::Pruning),
+        );
+        Ok(OrderingTrainer {
+            cfg: cfg.clone(),
+            data,
+            layer,
+            opt,
+            lr: cfg.lr,
+            pruner,
+            batch_rng: rng::stream(cfg.seed, Stream::Batches),
+            order: vec![],
+            pos: 0,
+            steps: 0,
+            epochs: 0,
+            epoch_loss: 0.0,
+            epoch_count: 0,
+            xs: vec![],
+            ys: vec![],
+        })
+    }
+
+    pub fn config(&self) -> &OrderingConfig {
+        &self.cfg
+    }
+
+    pub fn layer(&self) -> &CompleteLayer {
+        &self.layer
+    }
+
+    /// Optimiser steps taken.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Epochs completed.
+    pub fn epochs(&self) -> u64 {
+        self.epochs
+    }
+
+    pub fn finished(&self) -> bool {
+        self.epochs >= self.cfg.epochs
+    }
+
+    pub fn param_count(&self) -> u64 {
+        self.layer.dims.param_count()
+    }
+
+    /// Apply a learning-rate change; weight decay is refused (the lab trains with Adam).
+    pub fn apply_change(&mut self, change: HyperChange) -> Result<(), String> {
+        change.validate()?;
+        match change {
+            HyperChange::Lr(v) => {
+                self.lr = v;
+                self.cfg.lr = v;
+                Ok(())
+            }
+            HyperChange::WeightDecay(_) => Err(
+                "the Ordering lab trains with Adam without weight decay; weight decay cannot be set"
+                    .into(),
+            ),
+        }
+    }
+
+    /// One optimiser step on the next minibatch of a seeded shuffle, then pruning of W.
+    pub fn step(&mut self) -> Result<StepReport, OrderingError> {
+        let n = self.data.len();
+        if self.pos == 0 {
+            self.order = rng::permutation(n, &mut self.batch_rng);
+            self.epoch_loss = 0.0;
+            self.epoch_count = 0;
+        }
+        let end = (self.pos + self.cfg.effective_batch()).min(n);
+        self.data
+            .gather(&self.order[self.pos..end], &mut self.xs, &mut self.ys);
+        let loss = self.layer.forward_backward(&self.xs, &self.ys);
+        if !loss.is_finite() {
+            return Err(OrderingError::Diverged {
+                step: self.steps + 1,
+                loss,
+            });
+        }
+        // progress x in [0, 1): the fraction of the run done before this step
+        let x = self.steps as f64 / self.cfg.total_steps().max(1) as f64;
+        self.opt.begin_step(self.lr);
+        self.layer.apply(&mut self.opt);
+        self.pruner.apply(&mut self.layer.w, x);
+        self.steps += 1;
+        let count = end - self.pos;
+        self.epoch_loss += loss * count as f64;
+        self.epoch_count += count;
+        self.pos = end;
+        let epoch_mse = (end == n).then(|| {
+            self.pos = 0;
+            self.epochs += 1;
+            self.epoch_loss / self.epoch_count.max(1) as f64
+        });
+        Ok(StepReport { loss, epoch_mse })
+    }
+
+    /// MSE over the whole dataset with the current weights.
+    pub fn full_mse(&mut self) -> f64 {
+        let (xs, ys) = (self.data.xs.clone(), self.data.ys.clone());
+        self.layer.loss(&xs, &ys)
+    }
+
+    /// Fraction of W that is exactly zero.
+    pub fn sparsity(&self) -> f64 {
+        pruning::sparsity(&self.layer.w)
+    }
+
+    /// D of |W[:, :H+O]| and the best ordering found.
+    pub fn measure(&self) -> Result<Measured, OrderingError> {
+        let n = self.layer.dims.neurons();
+        let o = orderedness::orderedness(&self.layer.square_block_abs(), n).map_err(|e| {
+            OrderingError::Order {
+                step: self.steps,
+                message: e.to_string(),
+            }
+        })?;
+        let method = match o.method {
+            orderedness::Method::Exact => OrderMethod::Exact,
+            orderedness::Method::Heuristic => OrderMethod::Heuristic,
+        };
+        Ok(Measured {
+            d: o.d,
+            order: o.order,
+            method,
+        })
+    }
+
+    /// The layer now, with a measurement of it.
+    pub fn snapshot(&self, m: &Measured) -> LayerSnapshot {
+        let d = self.layer.dims;
+        LayerSnapshot {
+            step: self.steps,
+            epoch: self.epochs,
+            inputs: d.inputs,
+            hidden: d.hidden,
+            outputs: d.outputs,
+            weights: self.layer.w.clone(),
+            pruned: self.pruner.pruned().to_vec(),
+            order: m.order.clone(),
+            d: m.d,
+            method: m.method,
+            sparsity: self.sparsity(),
+        }
+    }
+
+    /// Snapshots every this many epochs so that a run emits at most [`MAX_SNAPSHOTS`] (+ first, last).
+    pub fn snapshot_stride(&self) -> u64 {
+        self.cfg.epochs.div_ceil(MAX_SNAPSHOTS).max(1)
+    }
+}
+
+/// Emits the events of one run in order, remembering what the end needs.
+struct Reporter<'a> {
+    run: RunId,
+    sink: &'a mut dyn EventSink,
+    /// Step of the last snapshot emitted.
+    last_snapshot: Option<u64>,
+}
+
+impl Reporter<'_> {
+    /// A metrics row (MSE when given, sparsity, D when measured) and, when `snapshot`, a snapshot.
+    fn report(
+        &mut self,
+        t: &OrderingTrainer,
+        mse: Option<f64>,
+        measure: bool,
+        snapshot: bool,
+    ) -> Result<(), OrderingError> {
+        let mut values = vec![];
+        if let Some(m) = mse {
+            values.push((Metric::Mse, m));
+        }
+        let measured = if measure || snapshot {
+            Some(t.measure()?)
+        } else {
+            None
+        };
+        if let Some(m) = &measured {
+            values.push((Metric::Orderedness, m.d));
+        }
+        values.push((Metric::Sparsity, t.sparsity()));
+        self.sink.emit(Event::Metrics {
+            run: self.run,
+            rows: vec![MetricRow {
+                step: t.steps(),
+                epoch: t.epochs(),
+                values,
+            }],
+        });
+        if let (true, Some(m)) = (snapshot, &measured) {
+            self.sink.emit(Event::Snapshot {
+                run: self.run,
+                snapshot: Box::new(t.snapshot(m)),
+            });
+            self.last_snapshot = Some(t.steps());
+        }
+        Ok(())
+    }
+}
+
+fn refuse(run: RunId, sink: &mut dyn EventSink, message: String) -> Outcome {
+    let outcome = Outcome::Failed { message };
     sink.emit(Event::Finished {
         run,
         outcome: outcome.clone(),
@@ -16,22 +315,495 @@ fn not_yet(run: RunId, sink: &mut dyn EventSink) -> Outcome {
     outcome
 }
 
-/// Train one complete layer with pruning.
+/// Train one complete layer with pruning. Emits `Started`, an initial metrics row and snapshot, then per
+/// step `Progress` and per epoch a `Metrics` row (MSE, D, sparsity) with throttled `Snapshot`s, and
+/// exactly one `Finished` (also for a refused config, which emits no `Started`).
 pub fn run(
-    _cfg: &OrderingConfig,
+    cfg: &OrderingConfig,
     run: RunId,
     sink: &mut dyn EventSink,
-    _control: &mut dyn RunControl,
+    control: &mut dyn RunControl,
 ) -> Outcome {
-    not_yet(run, sink)
+    let mut trainer = match OrderingTrainer::new(cfg) {
+        Ok(t) => t,
+        Err(e) => return refuse(run, sink, e.to_string()),
+    };
+    let t0 = Instant::now();
+    sink.emit(Event::Started {
+        run,
+        config: Box::new(RunConfig::Ordering(cfg.clone())),
+        param_count: trainer.param_count(),
+        steps_per_epoch: cfg.steps_per_epoch(),
+    });
+    let mut rep = Reporter {
+        run,
+        sink,
+        last_snapshot: None,
+    };
+    let stride = trainer.snapshot_stride();
+    let every_epoch = trainer.layer().dims.neurons() <= D_EVERY_EPOCH_UP_TO;
+    let outcome = match train_reporting(&mut trainer, &mut rep, control, stride, every_epoch) {
+        Ok(o) => o,
+        Err(e) => Outcome::Failed {
+            message: e.to_string(),
+        },
+    };
+    // a stopped run shows where it stopped (a diverged one has nothing worth drawing)
+    if rep.last_snapshot != Some(trainer.steps()) && outcome == Outcome::Stopped {
+        // the run is over either way: a failed measurement only costs the last picture
+        let _ = rep.report(&trainer, None, true, true);
+    }
+    rep.sink.emit(Event::Finished {
+        run,
+        outcome: outcome.clone(),
+        summary: Some(Summary {
+            param_count: trainer.param_count(),
+            steps: trainer.steps(),
+            epochs: trainer.epochs(),
+            t_train_epoch: None,
+            t_val_epoch: None,
+            delay_epochs: None,
+            final_train_acc: None,
+            final_val_acc: None,
+            wall_secs: t0.elapsed().as_secs_f64(),
+        }),
+    });
+    outcome
 }
 
-/// Run a study.
+fn train_reporting(
+    t: &mut OrderingTrainer,
+    rep: &mut Reporter<'_>,
+    control: &mut dyn RunControl,
+    stride: u64,
+    every_epoch: bool,
+) -> Result<Outcome, OrderingError> {
+    let mse0 = t.full_mse();
+    rep.report(t, Some(mse0), true, true)?;
+    loop {
+        if t.finished() {
+            return Ok(Outcome::Completed);
+        }
+        let ctl = control.poll(t.steps() + 1);
+        for change in ctl.changes {
+            match t.apply_change(change) {
+                Ok(()) => rep.sink.emit(Event::Changed {
+                    run: rep.run,
+                    change,
+                    step: t.steps(),
+                    epoch: t.epochs(),
+                }),
+                Err(message) => rep.sink.emit(Event::Refused { message }),
+            }
+        }
+        if ctl.stop {
+            return Ok(Outcome::Stopped);
+        }
+        let r = t.step()?;
+        rep.sink.emit(Event::Progress {
+            run: rep.run,
+            step: t.steps(),
+            epoch: t.epochs(),
+        });
+        if let Some(mse) = r.epoch_mse {
+            let e = t.epochs();
+            let snap = e.is_multiple_of(stride) || t.finished();
+            rep.report(t, Some(mse), every_epoch, snap)?;
+        }
+    }
+}
+
+/// The networks a study trains, in a fixed order: for the sparsity study the baseline's runs, then each
+/// scheme x sparsity x run; for the grid each hidden x its x run. Run r of every setting has seed
+/// base.seed + r, so settings are compared on the same initialisations.
+pub fn study_tasks(cfg: &OrderingStudyConfig) -> Vec<OrderingConfig> {
+    let seeds = |base: &OrderingConfig| {
+        (0..cfg.runs as u64)
+            .map(|r| OrderingConfig {
+                seed: cfg.base.seed.wrapping_add(r),
+                ..base.clone()
+            })
+            .collect::<Vec<_>>()
+    };
+    let unpruned = OrderingConfig {
+        pruning: crate::config::ordering::Pruning::None,
+        ..cfg.base.clone()
+    };
+    let mut out = vec![];
+    match cfg.kind {
+        StudyKind::Sparsity => {
+            out.extend(seeds(&unpruned));
+            for scheme in cfg.pruning_schemes() {
+                for &s in &cfg.sparsities {
+                    out.extend(seeds(&OrderingConfig {
+                        pruning: scheme.at_sparsity(s),
+                        ..unpruned.clone()
+                    }));
+                }
+            }
+        }
+        StudyKind::Grid => {
+            for &hidden in &cfg.hidden_grid {
+                for &its in &cfg.its_grid {
+                    out.extend(seeds(&OrderingConfig {
+                        hidden,
+                        its,
+                        ..unpruned.clone()
+                    }));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Train one network of a study to its end (or until `stop` is set: `Ok(None)`) and measure it.
+pub fn train_one(
+    cfg: &OrderingConfig,
+    stop: &AtomicBool,
+) -> Result<Option<StudyRow>, OrderingError> {
+    let mut t = OrderingTrainer::new(cfg)?;
+    while !t.finished() {
+        if stop.load(AtomicOrdering::Relaxed) {
+            return Ok(None);
+        }
+        t.step()?;
+    }
+    let m = t.measure()?;
+    Ok(Some(StudyRow {
+        scheme: cfg.pruning.scheme(),
+        param: cfg.pruning.param(),
+        sparsity: cfg.pruning.sparsity(),
+        hidden: cfg.hidden,
+        its: cfg.its,
+        seed: cfg.seed,
+        d: m.d,
+        method: m.method,
+        final_loss: t.full_mse(),
+    }))
+}
+
+/// Training threads for `requested` (0 = the cores) and `tasks` networks.
+pub fn study_threads(requested: usize, tasks: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let t = if requested == 0 { cores } else { requested };
+    t.min(tasks).max(1)
+}
+
+type TaskResult = (
+    usize,
+    std::thread::Result<Result<Option<StudyRow>, OrderingError>>,
+);
+
+/// Run a study: its networks in parallel on named scoped threads (each network single-threaded), one
+/// `StudyPoint` per finished network in completion order, exactly one `Finished`. Each network's result
+/// depends only on its config, so the rows do not depend on the thread count or scheduling.
 pub fn study(
-    _cfg: &OrderingStudyConfig,
+    cfg: &OrderingStudyConfig,
     run: RunId,
     sink: &mut dyn EventSink,
-    _control: &mut dyn RunControl,
+    control: &mut dyn RunControl,
 ) -> Outcome {
-    not_yet(run, sink)
+    if let Err(e) = cfg.validate() {
+        return refuse(run, sink, e.to_string());
+    }
+    let tasks = study_tasks(cfg);
+    let total = tasks.len();
+    sink.emit(Event::Started {
+        run,
+        config: Box::new(RunConfig::OrderingStudy(cfg.clone())),
+        param_count: 0,
+        steps_per_epoch: cfg.base.steps_per_epoch(),
+    });
+    let threads = study_threads(cfg.threads, total);
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let outcome = std::thread::scope(|scope| {
+        let (tx, rx) = crossbeam_channel::bounded::<TaskResult>(2 * threads);
+        let mut spawned = 0;
+        let mut spawn_error = None;
+        for i in 0..threads {
+            let (tx, tasks, next, stop) = (tx.clone(), &tasks, &next, &stop);
+            let worker = move || {
+                crate::perf::flush_denormals();
+                loop {
+                    if stop.load(AtomicOrdering::Relaxed) {
+                        break;
+                    }
+                    let k = next.fetch_add(1, AtomicOrdering::Relaxed);
+                    let Some(task) = tasks.get(k) else {
+                        break;
+                    };
+                    let result = std::panic::catch_unwind(|| train_one(task, stop));
+                    if tx.send((k, result)).is_err() {
+                        break;
+                    }
+                }
+            };
+            match std::thread::Builder::new()
+                .name(format!("ordering-study-{i}"))
+                .spawn_scoped(scope, worker)
+            {
+                Ok(_) => spawned += 1,
+                Err(e) => spawn_error = Some(e),
+            }
+        }
+        drop(tx);
+        let outcome = match (spawned, spawn_error) {
+            (0, Some(e)) => Outcome::Failed {
+                message: format!("could not start a training thread: {e}"),
+            },
+            _ => collect(run, sink, control, &rx, &tasks),
+        };
+        // running networks end at their next step; a thread blocked on a full channel sees it closed
+        stop.store(true, AtomicOrdering::Relaxed);
+        drop(rx);
+        outcome
+    });
+    sink.emit(Event::Finished {
+        run,
+        outcome: outcome.clone(),
+        summary: None,
+    });
+    outcome
+}
+
+/// Receive the networks' results on the calling thread, emitting a `StudyPoint` each and polling the
+/// control between them.
+fn collect(
+    run: RunId,
+    sink: &mut dyn EventSink,
+    control: &mut dyn RunControl,
+    rx: &crossbeam_channel::Receiver<TaskResult>,
+    tasks: &[OrderingConfig],
+) -> Outcome {
+    let total = tasks.len();
+    let mut done = 0;
+    while done < total {
+        let ctl = control.poll(done as u64 + 1);
+        for change in ctl.changes {
+            sink.emit(Event::Refused {
+                message: format!("a study's settings are fixed while it runs ({change} ignored)"),
+            });
+        }
+        if ctl.stop {
+            return Outcome::Stopped;
+        }
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok((_, Ok(Ok(Some(row))))) => {
+                done += 1;
+                sink.emit(Event::StudyPoint {
+                    run,
+                    row: Box::new(row),
+                    done,
+                    total,
+                });
+            }
+            // abandoned after a stop that this loop has not seen yet
+            Ok((_, Ok(Ok(None)))) => {}
+            Ok((k, Ok(Err(e)))) => {
+                return Outcome::Failed {
+                    message: format!("{}: {e}", describe(&tasks[k])),
+                };
+            }
+            Ok((k, Err(panic))) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                return Outcome::Failed {
+                    message: format!("{} crashed: {what}", describe(&tasks[k])),
+                };
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                return Outcome::Failed {
+                    message: format!("the training threads ended after {done} of {total} runs"),
+                };
+            }
+        }
+    }
+    Outcome::Completed
+}
+
+/// One network of a study in words, for messages.
+pub fn describe(c: &OrderingConfig) -> String {
+    let scheme = c.pruning.scheme();
+    let pruning = match scheme {
+        Scheme::None => "unpruned".to_string(),
+        Scheme::Random
+        | Scheme::TopK
+        | Scheme::DynamicTopK
+        | Scheme::TriuDamp
+        | Scheme::DynamicTriuDamp => format!("{scheme} at sparsity {}", c.pruning.sparsity()),
+    };
+    format!(
+        "{} H = {}, its = {}, {pruning}, seed {}",
+        c.task, c.hidden, c.its, c.seed
+    )
+}
+
+/// D and loss over the runs of one setting of a study.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SettingStats {
+    pub scheme: Scheme,
+    pub param: f64,
+    pub sparsity: f64,
+    pub hidden: usize,
+    pub its: usize,
+    pub runs: usize,
+    pub mean_d: f64,
+    pub min_d: f64,
+    pub max_d: f64,
+    pub mean_loss: f64,
+}
+
+/// Group a study's rows by setting (scheme and parameter, hidden, its) and summarise D over the runs:
+/// per (scheme, sparsity) for the sparsity study, per (hidden, its) for the grid. Sorted by scheme,
+/// sparsity, hidden, its.
+pub fn aggregate(rows: &[StudyRow]) -> Vec<SettingStats> {
+    // non-negative floats order like their bit patterns, so the map's order is numeric
+    let mut groups: BTreeMap<(Scheme, u64, u64, usize, usize), Vec<&StudyRow>> = BTreeMap::new();
+    for r in rows {
+        groups
+            .entry((
+                r.scheme,
+                r.sparsity.abs().to_bits(),
+                r.param.abs().to_bits(),
+                r.hidden,
+                r.its,
+            ))
+            .or_default()
+            .push(r);
+    }
+    groups
+        .into_values()
+        .map(|g| {
+            let n = g.len() as f64;
+            SettingStats {
+                scheme: g[0].scheme,
+                param: g[0].param,
+                sparsity: g[0].sparsity,
+                hidden: g[0].hidden,
+                its: g[0].its,
+                runs: g.len(),
+                mean_d: g.iter().map(|r| r.d).sum::<f64>() / n,
+                min_d: g.iter().map(|r| r.d).fold(f64::INFINITY, f64::min),
+                max_d: g.iter().map(|r| r.d).fold(f64::NEG_INFINITY, f64::max),
+                mean_loss: g.iter().map(|r| r.final_loss).sum::<f64>() / n,
+            }
+        })
+        .collect()
+}
+
+/// Sort rows into the study's setting order (scheme, sparsity, hidden, its, seed), e.g. to compare two
+/// studies whose rows arrived in different orders.
+pub fn sort_rows(rows: &mut [StudyRow]) {
+    rows.sort_by(|a, b| {
+        a.scheme
+            .cmp(&b.scheme)
+            .then(a.sparsity.total_cmp(&b.sparsity))
+            .then((a.hidden, a.its, a.seed).cmp(&(b.hidden, b.its, b.seed)))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ordering::{OrderingTask, Pruning, default_study, sine_preset, xor_preset};
+
+    #[test]
+    fn study_tasks_by_hand() {
+        // 2 schemes x 3 sparsities x 2 runs + 2 baseline runs = 14; seeds base.seed + 0, + 1
+        let mut s = default_study(OrderingTask::Sine, StudyKind::Sparsity);
+        s.base.seed = 10;
+        s.runs = 2;
+        s.sparsities = vec![0.1, 0.5, 0.9];
+        s.schemes = vec![Scheme::None, Scheme::Random, Scheme::TriuDamp];
+        let t = study_tasks(&s);
+        assert_eq!(t.len(), 14);
+        assert_eq!(t.len(), s.total_runs());
+        assert_eq!(
+            (t[0].pruning, t[0].seed, t[1].seed),
+            (Pruning::None, 10, 11)
+        );
+        assert_eq!(t[2].pruning, Pruning::Random { p: 0.1 });
+        assert_eq!(t[13].pruning, Pruning::TriuDamp { f: 0.9 });
+        // grid: 2 x 3 x 2 = 12, unpruned
+        let mut g = default_study(OrderingTask::Xor, StudyKind::Grid);
+        g.runs = 2;
+        g.hidden_grid = vec![1, 3];
+        g.its_grid = vec![1, 2, 3];
+        let t = study_tasks(&g);
+        assert_eq!(t.len(), 12);
+        assert!(t.iter().all(|c| c.pruning == Pruning::None));
+        assert_eq!((t[11].hidden, t[11].its, t[11].seed), (3, 3, 1));
+    }
+
+    fn row(scheme: Scheme, sparsity: f64, hidden: usize, d: f64) -> StudyRow {
+        StudyRow {
+            scheme,
+            param: sparsity,
+            sparsity,
+            hidden,
+            its: 3,
+            seed: 0,
+            d,
+            method: OrderMethod::Exact,
+            final_loss: 0.1,
+        }
+    }
+
+    #[test]
+    fn aggregate_by_hand() {
+        let rows = [
+            row(Scheme::Random, 0.5, 8, 0.7),
+            row(Scheme::None, 0.0, 8, 0.6),
+            row(Scheme::Random, 0.5, 8, 0.9),
+            row(Scheme::Random, 0.1, 8, 0.65),
+            row(Scheme::Random, 0.5, 8, 0.8),
+        ];
+        let a = aggregate(&rows);
+        // sorted: none, random 0.1, random 0.5; the last has mean (0.7 + 0.9 + 0.8) / 3 = 0.8
+        assert_eq!(a.len(), 3);
+        assert_eq!((a[0].scheme, a[0].runs), (Scheme::None, 1));
+        assert_eq!((a[1].sparsity, a[1].runs), (0.1, 1));
+        assert_eq!((a[2].runs, a[2].min_d, a[2].max_d), (3, 0.7, 0.9));
+        assert!((a[2].mean_d - 0.8).abs() < 1e-12);
+    }
+
+    #[test]
+    fn trainer_counts_steps_and_epochs() {
+        // sine: 150 examples in batches of 10 -> 15 steps an epoch
+        let mut c = sine_preset();
+        c.epochs = 2;
+        let mut t = OrderingTrainer::new(&c).unwrap();
+        let mut ends = vec![];
+        while !t.finished() {
+            if t.step().unwrap().epoch_mse.is_some() {
+                ends.push(t.steps());
+            }
+        }
+        assert_eq!(ends, [15, 30]);
+        assert_eq!(t.param_count(), 9 * 11 + 9);
+    }
+
+    #[test]
+    fn weight_decay_is_refused_and_lr_applied() {
+        let mut t = OrderingTrainer::new(&xor_preset()).unwrap();
+        assert!(t.apply_change(HyperChange::WeightDecay(0.1)).is_err());
+        t.apply_change(HyperChange::Lr(0.5)).unwrap();
+        assert_eq!(t.config().lr, 0.5);
+        assert!(t.apply_change(HyperChange::Lr(-1.0)).is_err());
+    }
+
+    #[test]
+    fn divergence_names_the_step() {
+        let mut t = OrderingTrainer::new(&xor_preset()).unwrap();
+        t.step().unwrap();
+        t.layer.w[0] = f32::NAN;
+        let e = t.step().unwrap_err().to_string();
+        assert!(e.contains("step 2"), "{e}");
+    }
 }

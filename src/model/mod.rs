@@ -1,5 +1,6 @@
 //! Models for the Grokking lab. Each owns its parameters and gradients and applies our AdamW to them.
 
+pub mod complete_layer;
 pub mod linalg;
 pub mod mlp;
 pub mod transformer;

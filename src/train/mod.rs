@@ -1,4 +1,5 @@
 //! Training: the optimiser, the stepper that drives a model through epochs, and run control.
 
 pub mod optim;
+pub mod pruning;
 pub mod trainer;

@@ -1,6 +1,7 @@
 //! The trainer stepper: the caller drives it one optimiser step at a time (GUI, CLI and tests alike).
 
 use crate::analysis::events::GrokDetector;
+use crate::analysis::fourier;
 use crate::config::{ConfigError, GrokkingConfig};
 use crate::data::modular::{self, Examples, ModularSplit};
 use crate::model::{self, BatchStats, Model, ModelError};
@@ -231,6 +232,10 @@ impl Trainer {
                 (Metric::ValLoss, va.mean_loss()),
             ]);
             events.extend(self.detector.observe_val(e, va.accuracy()));
+            if let Some(norms) = self.fourier_norms()? {
+                values.push((Metric::FourierGini, fourier::gini(&norms)));
+                values.push((Metric::FourierIpr, fourier::ipr(&norms)));
+            }
         }
         values.extend([
             (Metric::WeightNorm, self.model.weight_norm_sq()?),
@@ -255,6 +260,18 @@ impl Trainer {
             }),
             events,
         })
+    }
+
+    /// Fourier norms of the embedding of the numbers 0..p, over a or over its discrete log as the
+    /// operation requires (the models call that tensor `embed`).
+    pub fn fourier_norms(&self) -> Result<Option<Vec<f64>>, ModelError> {
+        let p = self.cfg.p as usize;
+        let found = self
+            .model
+            .export()?
+            .into_iter()
+            .find(|(name, shape, _)| name == "embed" && shape.len() == 2 && shape[0] >= p);
+        Ok(found.map(|(_, shape, values)| fourier::spectrum(self.cfg.op, &values, p, shape[1])))
     }
 
     /// The learning rate of the step just taken.

@@ -6,9 +6,7 @@
 
 use grokscope::app::Backend;
 use grokscope::config::RunConfig;
-use grokscope::config::ordering::{
-    OrderingConfig, OrderingStudyConfig, OrderingTask, Scheme, StudyKind,
-};
+use grokscope::config::ordering::{OrderingConfig, OrderingStudyConfig, Scheme, StudyKind};
 use grokscope::protocol::{
     Command, Event, LayerSnapshot, Metric, MetricRow, OrderMethod, Outcome, RunId, StudyRow,
 };
@@ -96,15 +94,6 @@ pub fn orderedness(
     (d, order, method)
 }
 
-/// Steps per epoch of a config: ceil(points / batch).
-pub fn steps_per_epoch(cfg: &OrderingConfig) -> u64 {
-    let points: usize = match cfg.task {
-        OrderingTask::Xor => 4,
-        OrderingTask::Sine => 75,
-    };
-    points.div_ceil(cfg.batch_size.max(1)) as u64
-}
-
 /// The events of one synthetic run of `steps` steps, or as many as `cfg` asks for (a snapshot
 /// every `snapshot_every`).
 pub fn run_events(
@@ -113,7 +102,7 @@ pub fn run_events(
     steps: Option<u64>,
     snapshot_every: u64,
 ) -> Vec<Event> {
-    let spe = steps_per_epoch(cfg);
+    let spe = cfg.steps_per_epoch();
     let steps = steps.unwrap_or(cfg.epochs * spe).max(1);
     let n = cfg.hidden + OUTPUTS;
     let cols = n + INPUTS;
@@ -316,7 +305,9 @@ impl Backend for Synthetic {
             let events = match config.as_ref() {
                 RunConfig::Ordering(c) => run_events(run, c, self.steps, 2),
                 RunConfig::OrderingStudy(c) => study_events(run, c),
-                RunConfig::Grokking(_) => panic!("the Ordering lab started a Grokking run"),
+                RunConfig::Grokking(_) | RunConfig::CapacitySweep(_) => {
+                    panic!("the Ordering lab started another lab's run: {config:?}")
+                }
             };
             let mut queue = self.events.lock().unwrap();
             // a new start replaces what the last one had left to say

@@ -5,7 +5,7 @@
 use super::grokking::{error_color, live_badge, preset_picker_ui, row, sci_value, section};
 use super::plots::{PlotSpec, PlotView, YScale, hover_parts, plots_ui};
 use crate::app::actions::Action;
-use crate::app::ordering_lab::{GRID_HIDDEN, GRID_ITS, OrderingPreset, StudyDraft, task_points};
+use crate::app::ordering_lab::{OrderingPreset, StudyDraft};
 use crate::app::widgets::graph::{INPUT_FILL, LayerGraph, OUTPUT_FILL};
 use crate::app::widgets::heatmap::{HeatmapSpec, Scale, heatmap_ui};
 use crate::app::widgets::{NEGATIVE, POSITIVE};
@@ -162,7 +162,7 @@ pub fn config_ui(
             });
             ui.add_enabled_ui(!panel.run_active, |ui| {
                 section(ui, "Pruning", |ui| pruning_ui(ui, cfg, problems));
-                action = action.clone().or(study_ui(ui, study, problems));
+                action = action.clone().or(study_ui(ui, study, cfg, problems));
             });
             if !problems.is_empty() {
                 ui.add_space(6.0);
@@ -216,7 +216,7 @@ fn training_ui(ui: &mut Ui, cfg: &mut OrderingConfig, panel: &OrderingPanel<'_>)
     row(ui, "epochs", "epochs", problems, |ui| {
         ui.add_enabled(!locked, DragValue::new(&mut cfg.epochs).speed(5.0))
     });
-    let points = task_points(cfg.task);
+    let points = cfg.task.examples();
     row(ui, "batch size", "batch_size", problems, |ui| {
         let r = ui.add_enabled(!locked, DragValue::new(&mut cfg.batch_size).speed(0.2));
         ui.label(RichText::new(format!("of {points} points")).weak());
@@ -304,7 +304,12 @@ fn pruning_ui(ui: &mut Ui, cfg: &mut OrderingConfig, problems: &[FieldProblem]) 
     ui.end_row();
 }
 
-fn study_ui(ui: &mut Ui, study: &mut StudyDraft, problems: &[FieldProblem]) -> Action {
+fn study_ui(
+    ui: &mut Ui,
+    study: &mut StudyDraft,
+    base: &OrderingConfig,
+    problems: &[FieldProblem],
+) -> Action {
     let mut action = Action::None;
     egui::CollapsingHeader::new(RichText::new("Study").strong())
         .default_open(true)
@@ -312,7 +317,7 @@ fn study_ui(ui: &mut Ui, study: &mut StudyDraft, problems: &[FieldProblem]) -> A
             egui::Grid::new("ordering_study")
                 .num_columns(2)
                 .spacing([10.0, 4.0])
-                .show(ui, |ui| study_rows_ui(ui, study, problems));
+                .show(ui, |ui| study_rows_ui(ui, study, base, problems));
             if study.kind == StudyKind::Sparsity {
                 ui.label("schemes (the unpruned baseline always runs)");
                 ui.horizontal_wrapped(|ui| {
@@ -347,8 +352,13 @@ fn study_ui(ui: &mut Ui, study: &mut StudyDraft, problems: &[FieldProblem]) -> A
     action
 }
 
-fn study_rows_ui(ui: &mut Ui, study: &mut StudyDraft, problems: &[FieldProblem]) {
-    row(ui, "kind", "study.kind", problems, |ui| {
+fn study_rows_ui(
+    ui: &mut Ui,
+    study: &mut StudyDraft,
+    base: &OrderingConfig,
+    problems: &[FieldProblem],
+) {
+    row(ui, "kind", "kind", problems, |ui| {
         let a = ui
             .radio_value(&mut study.kind, StudyKind::Sparsity, "sparsity")
             .on_hover_text(
@@ -359,21 +369,17 @@ fn study_rows_ui(ui: &mut Ui, study: &mut StudyDraft, problems: &[FieldProblem])
             .on_hover_text("Mean D of unpruned runs over H ∈ {1,3,5,7,9} × iterations 1 … 10");
         a | b
     });
-    row(ui, "runs per setting", "study.runs", problems, |ui| {
+    row(ui, "runs per setting", "runs", problems, |ui| {
         ui.add(DragValue::new(&mut study.runs).speed(0.1))
     });
-    row(ui, "threads", "study.threads", problems, |ui| {
+    row(ui, "threads", "threads", problems, |ui| {
         let r = ui.add(DragValue::new(&mut study.threads).speed(0.05));
         ui.label(RichText::new("0 = one per core").weak());
         r
     });
-    let settings = match study.kind {
-        // nine sparsities per scheme, and the baseline
-        StudyKind::Sparsity => study.schemes.iter().filter(|s| **s != Scheme::None).count() * 9 + 1,
-        StudyKind::Grid => GRID_HIDDEN.len() * GRID_ITS.len(),
-    };
     ui.label("runs in all");
-    ui.label(RichText::new(format!("{}", settings * study.runs)).weak());
+    let total = study.config(base).total_runs();
+    ui.label(RichText::new(total.to_string()).weak());
     ui.end_row();
 }
 

@@ -48,13 +48,13 @@ pub struct PlotSpec {
 }
 
 /// The plots, top to bottom. The CSV export writes exactly these series ([`plotted_metrics`]).
-pub const PLOTS: [PlotSpec; 3] = [
+pub const PLOTS: [PlotSpec; 4] = [
     PlotSpec {
         id: "accuracy",
         y_label: "accuracy",
         series: &[Metric::TrainAcc, Metric::TrainAccEval, Metric::ValAcc],
         y_scale: YScale::Percent,
-        height_share: 0.4,
+        height_share: 0.34,
         legend: Some(Corner::RightBottom),
     },
     PlotSpec {
@@ -62,7 +62,7 @@ pub const PLOTS: [PlotSpec; 3] = [
         y_label: "loss",
         series: &[Metric::TrainLoss, Metric::ValLoss],
         y_scale: YScale::Log,
-        height_share: 0.35,
+        height_share: 0.3,
         legend: Some(Corner::RightTop),
     },
     PlotSpec {
@@ -70,8 +70,16 @@ pub const PLOTS: [PlotSpec; 3] = [
         y_label: "weight norm Σw²",
         series: &[Metric::WeightNorm],
         y_scale: YScale::Linear,
-        height_share: 0.25,
+        height_share: 0.18,
         legend: None,
+    },
+    PlotSpec {
+        id: "fourier",
+        y_label: "Fourier sparsity",
+        series: &[Metric::FourierGini, Metric::FourierIpr],
+        y_scale: YScale::Linear,
+        height_share: 0.18,
+        legend: Some(Corner::LeftTop),
     },
 ];
 
@@ -95,10 +103,12 @@ fn series_name(m: Metric) -> String {
         Metric::ValAcc => "validation".into(),
         Metric::TrainLoss => "train (running)".into(),
         Metric::ValLoss => "validation".into(),
+        Metric::FourierGini => "Gini of embedding Fourier norms".into(),
         Metric::TrainLossEval
         | Metric::WeightNorm
         | Metric::Lr
         | Metric::WeightDecay
+        | Metric::FourierIpr
         | Metric::Mse
         | Metric::Orderedness
         | Metric::Sparsity => m.to_string(),
@@ -114,6 +124,8 @@ fn series_color(m: Metric) -> Color32 {
         Metric::WeightNorm => Color32::from_rgb(170, 110, 210),
         Metric::Lr => Color32::from_rgb(120, 180, 120),
         Metric::WeightDecay => Color32::from_rgb(180, 180, 100),
+        Metric::FourierGini => Color32::from_rgb(230, 90, 150),
+        Metric::FourierIpr => Color32::from_rgb(90, 200, 200),
         Metric::Mse => Color32::from_rgb(100, 160, 235),
         Metric::Orderedness => Color32::from_rgb(80, 200, 120),
         Metric::Sparsity => Color32::from_rgb(200, 120, 120),
@@ -738,7 +750,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn plotted_metrics_cover_the_three_plots_once() {
+    fn plotted_metrics_cover_the_four_plots_once() {
         let m = plotted_metrics();
         assert_eq!(
             m,
@@ -748,7 +760,9 @@ mod tests {
                 Metric::ValAcc,
                 Metric::TrainLoss,
                 Metric::ValLoss,
-                Metric::WeightNorm
+                Metric::WeightNorm,
+                Metric::FourierGini,
+                Metric::FourierIpr
             ]
         );
     }

@@ -1,0 +1,326 @@
+//! The Ordering lab's headless commands: `grokscope orderedness` (D of a weight matrix from a CSV file)
+//! and `grokscope ordering` (a sparsity or grid study written to `study.csv`).
+
+use crate::analysis::orderedness;
+use crate::cli::write_atomic;
+use crate::config::ordering::{OrderingTask, StudyKind, default_study};
+use crate::experiment::ordering::{SettingStats, aggregate, sort_rows};
+use crate::experiment::{EventSink, Unattended, ordering};
+use crate::protocol::{Event, OrderMethod, Outcome, StudyRow};
+use anyhow::{Context, Result, bail};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// `--task` of `grokscope ordering`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskArg {
+    /// Sine regression (H = 8, 40 epochs).
+    Sine,
+    /// XOR (H = 5, 1000 epochs).
+    Xor,
+}
+
+impl From<TaskArg> for OrderingTask {
+    fn from(t: TaskArg) -> Self {
+        match t {
+            TaskArg::Sine => OrderingTask::Sine,
+            TaskArg::Xor => OrderingTask::Xor,
+        }
+    }
+}
+
+/// `--study` of `grokscope ordering`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StudyArg {
+    /// D against sparsity for the five pruning schemes plus the unpruned baseline.
+    Sparsity,
+    /// Mean D over H in {1, 3, 5, 7, 9} x its in 1..=10, unpruned.
+    Grid,
+}
+
+impl From<StudyArg> for StudyKind {
+    fn from(s: StudyArg) -> Self {
+        match s {
+            StudyArg::Sparsity => StudyKind::Sparsity,
+            StudyArg::Grid => StudyKind::Grid,
+        }
+    }
+}
+
+/// D of the square matrix in CSV `text` (one row a line, comma separated, row = receiver, column =
+/// sender), on |w|, as the JSON object `{"d", "order", "method", "n"}`.
+pub fn orderedness_json(text: &str) -> Result<serde_json::Value> {
+    let (a, n) = orderedness::parse_matrix_csv(text)?;
+    let abs: Vec<f64> = a.iter().map(|v| v.abs()).collect();
+    let o = orderedness::orderedness(&abs, n)?;
+    let method = match o.method {
+        orderedness::Method::Exact => OrderMethod::Exact,
+        orderedness::Method::Heuristic => OrderMethod::Heuristic,
+    };
+    Ok(serde_json::json!({
+        "d": o.d,
+        "order": o.order,
+        "method": method.to_string(),
+        "n": n,
+    }))
+}
+
+/// `grokscope orderedness --weights FILE`: prints the JSON object on one line.
+pub fn orderedness_main(weights: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(weights)
+        .with_context(|| format!("reading {}", weights.display()))?;
+    let json = orderedness_json(&text).with_context(|| format!("in {}", weights.display()))?;
+    println!("{json}");
+    Ok(())
+}
+
+/// Collects a study's rows and shows its progress.
+struct StudySink {
+    rows: Vec<StudyRow>,
+    bar: Option<indicatif::ProgressBar>,
+    last_line: Instant,
+    outcome: Option<Outcome>,
+}
+
+impl EventSink for StudySink {
+    fn emit(&mut self, ev: Event) {
+        match ev {
+            Event::StudyPoint {
+                row, done, total, ..
+            } => {
+                match &self.bar {
+                    Some(bar) => {
+                        bar.set_length(total as u64);
+                        bar.set_position(done as u64);
+                    }
+                    None => {
+                        if done == total || self.last_line.elapsed() >= Duration::from_secs(2) {
+                            eprintln!("{done}/{total} runs");
+                            self.last_line = Instant::now();
+                        }
+                    }
+                }
+                self.rows.push(*row);
+            }
+            Event::Finished { outcome, .. } => self.outcome = Some(outcome),
+            Event::Refused { message } => eprintln!("{message}"),
+            Event::Started { .. }
+            | Event::Metrics { .. }
+            | Event::Progress { .. }
+            | Event::Snapshot { .. }
+            | Event::Detected { .. }
+            | Event::Changed { .. }
+            | Event::SweepResult { .. }
+            | Event::Paused { .. } => {}
+        }
+    }
+}
+
+/// A number as the CSV writes it: rounded to 12 decimals so that 1 - 0.7 shows as 0.3.
+fn tidy(v: f64) -> String {
+    let r = (v * 1e12).round() / 1e12;
+    format!("{r}")
+}
+
+/// Header of `study.csv`.
+pub const STUDY_COLUMNS: [&str; 9] = [
+    "scheme",
+    "param",
+    "sparsity",
+    "hidden",
+    "its",
+    "seed",
+    "d",
+    "final_loss",
+    "method",
+];
+
+/// The rows as `study.csv` text, in setting order.
+pub fn study_csv(rows: &[StudyRow]) -> Result<String> {
+    let mut rows = rows.to_vec();
+    sort_rows(&mut rows);
+    let mut w = csv::Writer::from_writer(vec![]);
+    w.write_record(STUDY_COLUMNS)?;
+    for r in &rows {
+        w.write_record([
+            r.scheme.key().to_string(),
+            tidy(r.param),
+            tidy(r.sparsity),
+            r.hidden.to_string(),
+            r.its.to_string(),
+            r.seed.to_string(),
+            r.d.to_string(),
+            r.final_loss.to_string(),
+            r.method.to_string(),
+        ])?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+/// The mean D of each setting as a text table: per scheme and sparsity, or H x its for the grid.
+pub fn summary_table(kind: StudyKind, stats: &[SettingStats]) -> String {
+    let mut s = String::new();
+    match kind {
+        StudyKind::Sparsity => {
+            let _ = writeln!(
+                s,
+                "{:<18} {:>8} {:>4} {:>7} {:>7} {:>7} {:>10}",
+                "scheme", "sparsity", "runs", "mean D", "min D", "max D", "mean loss"
+            );
+            for st in stats {
+                let _ = writeln!(
+                    s,
+                    "{:<18} {:>8} {:>4} {:>7.4} {:>7.4} {:>7.4} {:>10.5}",
+                    st.scheme.to_string(),
+                    tidy(st.sparsity),
+                    st.runs,
+                    st.mean_d,
+                    st.min_d,
+                    st.max_d,
+                    st.mean_loss
+                );
+            }
+        }
+        StudyKind::Grid => {
+            let mut its: Vec<usize> = stats.iter().map(|st| st.its).collect();
+            its.sort_unstable();
+            its.dedup();
+            let mut hidden: Vec<usize> = stats.iter().map(|st| st.hidden).collect();
+            hidden.sort_unstable();
+            hidden.dedup();
+            let _ = write!(s, "mean D   its:");
+            for i in &its {
+                let _ = write!(s, " {i:>6}");
+            }
+            s.push('\n');
+            for h in &hidden {
+                let _ = write!(s, "H = {h:<9}");
+                for i in &its {
+                    match stats.iter().find(|st| st.hidden == *h && st.its == *i) {
+                        Some(st) => {
+                            let _ = write!(s, " {:>6.3}", st.mean_d);
+                        }
+                        None => s.push_str("      -"),
+                    }
+                }
+                s.push('\n');
+            }
+        }
+    }
+    s
+}
+
+/// Options of `grokscope ordering`.
+#[derive(Clone, Debug)]
+pub struct StudyArgs {
+    pub task: OrderingTask,
+    pub kind: StudyKind,
+    pub runs: usize,
+    pub threads: usize,
+    /// Overrides the task's epochs (quick checks).
+    pub epochs: Option<u64>,
+}
+
+/// `grokscope ordering`: run the spec's study of a task, write `out/study.csv` (and the study's config as
+/// `out/config.json`), print the mean D per setting. Returns the settings' statistics.
+pub fn study_main(args: &StudyArgs, out: &Path, bar: bool) -> Result<Vec<SettingStats>> {
+    let mut cfg = default_study(args.task, args.kind);
+    cfg.runs = args.runs;
+    cfg.threads = args.threads;
+    if let Some(e) = args.epochs {
+        cfg.base.epochs = e;
+    }
+    cfg.validate()?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    write_atomic(
+        &out.join("config.json"),
+        serde_json::to_string_pretty(&cfg)?.as_bytes(),
+    )?;
+    let total = cfg.total_runs();
+    let threads = ordering::study_threads(cfg.threads, total);
+    eprintln!(
+        "{} {:?} study: {total} runs on {threads} threads",
+        cfg.base.task, cfg.kind
+    );
+    let bar = bar.then(|| {
+        let b = indicatif::ProgressBar::new(total as u64);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} runs")
+        {
+            b.set_style(style.progress_chars("=> "));
+        }
+        b
+    });
+    let mut sink = StudySink {
+        rows: vec![],
+        bar,
+        last_line: Instant::now(),
+        outcome: None,
+    };
+    let t0 = Instant::now();
+    ordering::study(&cfg, 1, &mut sink, &mut Unattended);
+    if let Some(b) = &sink.bar {
+        b.finish_and_clear();
+    }
+    write_atomic(&out.join("study.csv"), study_csv(&sink.rows)?.as_bytes())?;
+    match sink.outcome {
+        Some(Outcome::Completed) => {}
+        Some(Outcome::Stopped) => bail!("the study was stopped"),
+        Some(Outcome::Failed { message }) => bail!("the study failed: {message}"),
+        None => bail!("the study ended without a result"),
+    }
+    let stats = aggregate(&sink.rows);
+    print!("{}", summary_table(cfg.kind, &stats));
+    eprintln!(
+        "{total} runs in {:.1}s; wrote {}",
+        t0.elapsed().as_secs_f64(),
+        out.join("study.csv").display()
+    );
+    Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ordering::Scheme;
+
+    #[test]
+    fn json_for_a_dag() {
+        // 1 <- 0 with weight -2 (|w| = 2) and a self-loop on 0: a DAG up to self-loops, D = 1
+        let j = orderedness_json("0.5, 0\n-2, 0\n").unwrap();
+        assert_eq!(j["d"], 1.0);
+        assert_eq!(j["order"], serde_json::json!([0, 1]));
+        assert_eq!(j["method"], "exact");
+        assert_eq!(j["n"], 2);
+    }
+
+    #[test]
+    fn csv_rows_are_sorted_and_tidy() {
+        let r = |scheme, k: f64, s: f64, seed| StudyRow {
+            scheme,
+            param: k,
+            sparsity: s,
+            hidden: 8,
+            its: 3,
+            seed,
+            d: 0.75,
+            method: OrderMethod::Exact,
+            final_loss: 0.01,
+        };
+        let text = study_csv(&[
+            r(Scheme::TopK, 1.0 - 0.7, 0.7, 1),
+            r(Scheme::None, 0.0, 0.0, 0),
+            r(Scheme::TopK, 1.0 - 0.7, 0.7, 0),
+        ])
+        .unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "scheme,param,sparsity,hidden,its,seed,d,final_loss,method"
+        );
+        assert_eq!(lines[1], "none,0,0,8,3,0,0.75,0.01,exact");
+        assert_eq!(lines[2], "top_k,0.3,0.7,8,3,0,0.75,0.01,exact");
+        assert_eq!(lines[3], "top_k,0.3,0.7,8,3,1,0.75,0.01,exact");
+    }
+}
