@@ -344,7 +344,8 @@ impl OrderingLab {
                     return;
                 }
                 let config = self.study_draft.config(&self.draft);
-                self.link.launch(RunConfig::OrderingStudy(config), speed);
+                // the speed limit is for watching one run; a study has no live view
+                self.link.launch(RunConfig::OrderingStudy(config), None);
                 self.study.clear();
                 self.view.study_started();
             }

@@ -89,10 +89,10 @@ pub fn triangle_masses(weights: &[f32], n: usize, cols: usize, order: &[usize]) 
     (lower, upper, diag)
 }
 
-/// Whether a snapshot's `order` lists receivers before their senders (the spec's convention: the
-/// permuted block is nearly upper-triangular, outputs tend to come first and information flows from
-/// the end of the list to its start). Read off the data rather than assumed, so a runner that reports
-/// the flow order instead is drawn the right way round too.
+/// Whether a snapshot's `order` lists receivers before their senders (the spec formula's reading:
+/// the permuted block is nearly upper-triangular and information flows from the end of the list to
+/// its start) rather than in the direction of flow (what `analysis::orderedness` reports). Read off
+/// the weights, so either convention is drawn the right way round.
 pub fn receivers_first(s: &LayerSnapshot) -> bool {
     let n = s.hidden + s.outputs;
     let (lower, upper, _) = triangle_masses(&s.weights, n, n + s.inputs, &s.order);

@@ -551,7 +551,7 @@ fn layer_ui(ui: &mut Ui, graph: &mut LayerGraph, s: &LayerSnapshot) {
         diagonal: true,
         max_cell: 44.0,
         row_title: "receiver",
-        col_title: "sender (best order), then inputs · below the diagonal: backward",
+        col_title: "senders (best order, last first), then inputs · below the diagonal: backward",
     };
     let size = vec2(ui.available_width(), ui.available_height().max(80.0));
     heatmap_ui(ui, &spec, size);

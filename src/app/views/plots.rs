@@ -12,7 +12,7 @@ use crate::store::{self, Marker, MarkerKind, MinMaxPyramid, RunHistory};
 use eframe::egui::{self, Align2, Color32, FontId, Id, Rect, Ui};
 use egui_plot::{
     Corner, GridInput, GridMark, HoverPosition, Legend, Line, LineStyle, Plot, PlotMemory,
-    PlotPoint, PlotPoints, PlotUi, VLine,
+    PlotPoint, PlotPoints, PlotUi, VLine, uniform_grid_spacer,
 };
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
@@ -406,6 +406,8 @@ pub fn plots_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory) {
             }
             if log_x {
                 plot = plot.x_grid_spacer(log_marks);
+            } else {
+                plot = plot.x_grid_spacer(uniform_grid_spacer(step_levels));
             }
             match spec.y_scale {
                 YScale::Log => plot = plot.y_grid_spacer(log_marks),
@@ -705,8 +707,13 @@ pub fn log_marks(input: GridInput) -> Vec<GridMark> {
             for m in 2..=9 {
                 let v = k as f64 + (m as f64).log10();
                 if v > lo && v < hi {
-                    // 2 and 5 weigh more, so they are labelled when there is room
-                    let step_size = if m == 2 || m == 5 { 0.3 } else { 0.1 };
+                    // 2 and 5 weigh more, so they are labelled when there is room; the others
+                    // declare their real gap to the next mark, so their labels never overlap
+                    let step_size = if m == 2 || m == 5 {
+                        0.3
+                    } else {
+                        (f64::from(m + 1) / f64::from(m)).log10()
+                    };
                     marks.push(GridMark {
                         value: v,
                         step_size,
@@ -716,6 +723,26 @@ pub fn log_marks(input: GridInput) -> Vec<GridMark> {
         }
     }
     marks
+}
+
+/// Grid levels of a linear step axis in a 1-2-5 series (steps are whole numbers). egui_plot labels a
+/// mark only when its level's spacing leaves 60 points for the label: with powers of ten alone a
+/// narrow plot of a few hundred steps loses every label but 0; here the top level is 2 to 5 times the
+/// middle one, so some level always lands in the labelled range.
+pub fn step_levels(input: GridInput) -> [f64; 3] {
+    let base = input.base_step_size.abs().max(1.0);
+    let pow = 10f64.powf(base.log10().floor());
+    let (m, s) = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| (m, m * pow))
+        .find(|(_, s)| *s >= base)
+        .unwrap_or((10.0, 10.0 * pow));
+    match m {
+        2.0 => [s, 5.0 * s, 10.0 * s],
+        5.0 => [s, 2.0 * s, 10.0 * s],
+        // 1 or 10
+        _ => [s, 5.0 * s, 10.0 * s],
+    }
 }
 
 /// Under one decade: marks at round real values (a 1-2-5 step), placed at their log10.
@@ -817,6 +844,21 @@ mod tests {
                 .iter()
                 .any(|m| (m.value - 2f64.log10() + 1.0).abs() < 1e-12)
         ); // 0.2
+    }
+
+    #[test]
+    fn step_levels_follow_one_two_five() {
+        let levels = |base| {
+            step_levels(GridInput {
+                bounds: (0.0, 1.0),
+                base_step_size: base,
+            })
+        };
+        // 540 steps on 290 points with 8-point grid lines: 15 steps -> 20, 100, 200
+        assert_eq!(levels(15.0), [20.0, 100.0, 200.0]);
+        assert_eq!(levels(3.0), [5.0, 10.0, 50.0]);
+        assert_eq!(levels(0.2), [1.0, 5.0, 10.0]);
+        assert_eq!(levels(100.0), [100.0, 500.0, 1000.0]);
     }
 
     #[test]

@@ -3,12 +3,12 @@
 //! Arcs above the line go forward (sender left of receiver); arcs below go backward, against the
 //! order: their weight is what keeps D below 1, so they are drawn brighter, with a halo.
 //!
-//! The spec's `order` lists receivers before their senders (rows of the permuted block receive from
-//! later columns), so the flow runs from its end to its start and the graph shows it reversed; which
-//! way round a snapshot's order is meant is read off its weights ([`receivers_first`]), so a runner
-//! that reports the flow order is drawn correctly too. Outputs are kept where the order puts them
-//! (and drawn in amber): moving them to the end would draw some edges forward that D counts as
-//! backward, and the picture would disagree with the number next to it.
+//! The runner lists `order` in the direction of flow (senders first, as `analysis::orderedness`
+//! does); the spec's formula reads an order from the other end (receivers first). Which way round a
+//! snapshot's order runs is read off its weights ([`receivers_first`]: the lighter triangle is the
+//! backward one), so either is drawn with the flow left to right. Outputs are kept where the order
+//! puts them (and drawn in amber): moving them to the end would draw some edges forward that D
+//! counts as backward, and the picture would disagree with the number next to it.
 //!
 //! Between two snapshots, neurons glide to their new places (eased over [`MOVE_SECS`]) and edges
 //! that became pruned fade out over [`FADE_SECS`].
