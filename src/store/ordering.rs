@@ -347,18 +347,42 @@ fn setting_of(r: &StudyRow) -> Setting {
     }
 }
 
-/// Mean, min and max of D per setting, ordered by scheme, then sparsity, hidden size and iterations.
-/// Settings whose runs all have a non-finite D are kept with `runs == 0` and NaN statistics.
-pub fn aggregate(rows: &[StudyRow]) -> Vec<SettingStats> {
-    let mut groups: BTreeMap<(Scheme, i64, usize, usize), SettingStats> = BTreeMap::new();
-    for r in rows {
-        let key = (r.scheme, sparsity_key(r.sparsity), r.hidden, r.its);
-        groups
-            .entry(key)
+/// Orders settings: scheme, then sparsity, hidden size and iterations.
+type SettingKey = (Scheme, i64, usize, usize);
+
+fn key_of(r: &StudyRow) -> SettingKey {
+    (r.scheme, sparsity_key(r.sparsity), r.hidden, r.its)
+}
+
+/// Running sums of D per setting, added to one row at a time.
+#[derive(Clone, Debug, Default)]
+struct Accumulator {
+    groups: BTreeMap<SettingKey, SettingStats>,
+}
+
+impl Accumulator {
+    fn add(&mut self, r: &StudyRow) {
+        self.groups
+            .entry(key_of(r))
             .or_insert_with(|| SettingStats::empty(setting_of(r)))
             .add(r);
     }
-    groups.into_values().map(SettingStats::done).collect()
+
+    fn stats(&self) -> Vec<SettingStats> {
+        self.groups
+            .values()
+            .copied()
+            .map(SettingStats::done)
+            .collect()
+    }
+}
+
+/// Mean, min and max of D per setting, ordered by scheme, then sparsity, hidden size and iterations.
+/// Settings whose runs all have a non-finite D are kept with `runs == 0` and NaN statistics.
+pub fn aggregate(rows: &[StudyRow]) -> Vec<SettingStats> {
+    let mut acc = Accumulator::default();
+    rows.iter().for_each(|r| acc.add(r));
+    acc.stats()
 }
 
 /// A study's finished runs, as they arrive, with their aggregates kept up to date.
@@ -367,7 +391,11 @@ pub struct StudyHistory {
     run: Option<RunId>,
     config: Option<OrderingStudyConfig>,
     rows: Vec<StudyRow>,
+    /// Kept up to date one row at a time (a study may hold 10^5 runs).
+    acc: Accumulator,
     stats: Vec<SettingStats>,
+    /// Running sums over the unpruned runs.
+    baseline: Option<SettingStats>,
     done: usize,
     total: usize,
     outcome: Option<Outcome>,
@@ -388,12 +416,18 @@ impl StudyHistory {
         self.config = Some(config);
     }
 
-    /// Add one finished run (`done` of `total` finished so far).
+    /// Add one finished run (`done` of `total` finished so far). O(settings), not O(runs).
     pub fn push(&mut self, row: StudyRow, done: usize, total: usize) {
+        self.acc.add(&row);
+        self.stats = self.acc.stats();
+        if row.scheme == Scheme::None {
+            self.baseline
+                .get_or_insert_with(|| SettingStats::empty(setting_of(&row)))
+                .add(&row);
+        }
         self.rows.push(row);
         self.done = done.max(self.done);
         self.total = total.max(self.done);
-        self.stats = aggregate(&self.rows);
     }
 
     pub fn finish(&mut self, outcome: Outcome) {
@@ -419,12 +453,7 @@ impl StudyHistory {
     /// The unpruned runs pooled over their settings (the sparsity study has exactly one; the grid
     /// study's are named after the first).
     pub fn baseline(&self) -> Option<SettingStats> {
-        let mut unpruned = self.rows.iter().filter(|r| r.scheme == Scheme::None);
-        let first = unpruned.next()?;
-        let mut stats = SettingStats::empty(setting_of(first));
-        stats.add(first);
-        unpruned.for_each(|r| stats.add(r));
-        Some(stats.done())
+        self.baseline.map(SettingStats::done)
     }
 
     /// The unpruned setting of hidden size `hidden` and `its` iterations (the grid study's cells).
@@ -597,6 +626,8 @@ mod tests {
         st.push(row(Scheme::TopK, 0.1, 0.7, 0), 3, 5);
         st.push(row(Scheme::None, 0.0, 0.7, 1), 4, 5);
         assert_eq!(st.progress(), (4, 5));
+        // kept incrementally: the same as aggregating all rows at once
+        assert_eq!(st.stats(), aggregate(st.rows()).as_slice());
         let sp: Vec<f64> = st.curve(Scheme::TopK).map(|s| s.setting.sparsity).collect();
         assert_eq!(sp, [0.1, 0.3]);
         let b = st.baseline().unwrap();
