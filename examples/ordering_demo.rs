@@ -2,9 +2,11 @@
 //! looking at the tab before the engine lands and for measuring frame times while a run streams in.
 //!
 //! ```sh
-//! cargo run --release --example ordering_demo -- [run|study|grid] [hidden] [pace_ms]
+//! cargo run --release --example ordering_demo -- [run|study|grid|idle|grokking] [hidden] [pace_ms]
 //! ```
-//! Every two seconds it prints frames per second and the p99 of the `ui` time (the status bar's).
+//! It draws flat out (a repaint every frame) and every two seconds prints frames per second and the
+//! p99 of the `ui` time (the status bar's). `idle` shows the Ordering tab with nothing started and
+//! `grokking` the Grokking tab: baselines for the same machine and moment.
 
 #[path = "../tests/support/ordering_synth.rs"]
 mod synth;
@@ -28,10 +30,8 @@ impl eframe::App for Demo {
 
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         self.app.ui(ui, frame);
-        if self.app.ordering().phase().active() {
-            // the synthetic worker has no waker: draw flat out while it streams, to measure
-            ui.ctx().request_repaint();
-        }
+        // the synthetic worker has no waker; and drawing flat out is what is measured
+        ui.ctx().request_repaint();
         self.frames += 1;
         let dt = self.since.elapsed();
         if dt >= Duration::from_secs(2) {
@@ -71,7 +71,11 @@ fn main() -> eframe::Result {
                 Box::new(Unattached::default()),
             )
             .with_ordering_backend(Box::new(synthetic));
-            app.show_lab(Lab::Ordering);
+            app.show_lab(if what == "grokking" {
+                Lab::Grokking
+            } else {
+                Lab::Ordering
+            });
             let lab = app.ordering_mut();
             // the sine preset: 9 neurons, 2 inputs
             lab.apply(Action::SelectPreset(1), None);
@@ -84,6 +88,7 @@ fn main() -> eframe::Result {
                     lab.study_draft_mut().kind = StudyKind::Grid;
                     lab.apply(Action::StartStudy, None);
                 }
+                "idle" | "grokking" => {}
                 _ => lab.apply(Action::Start, None),
             }
             Ok(Box::new(Demo {

@@ -500,7 +500,7 @@ fn layer_ui(ui: &mut Ui, graph: &mut LayerGraph, s: &LayerSnapshot) {
     let h = ui.available_height();
     let graph_h = (h * 0.42).clamp(120.0, 320.0);
     graph.ui(ui, s, vec2(w, graph_h));
-    legend_ui(ui);
+    legend_ui(ui, graph.edge_counts());
     let n = s.hidden + s.outputs;
     let cols = n + s.inputs;
     let order = graph.heat_order();
@@ -558,7 +558,7 @@ fn layer_ui(ui: &mut Ui, graph: &mut LayerGraph, s: &LayerSnapshot) {
 }
 
 /// The graph's key, in its own colours.
-fn legend_ui(ui: &mut Ui) {
+fn legend_ui(ui: &mut Ui, (live, drawn): (usize, usize)) {
     ui.horizontal_wrapped(|ui| {
         ui.spacing_mut().item_spacing.x = 10.0;
         let key = |ui: &mut Ui, mark: &str, color: Color32, text: &str| {
@@ -572,6 +572,10 @@ fn legend_ui(ui: &mut Ui) {
         key(ui, "↑", weak, "arcs above: forward, left to right");
         key(ui, "↓", weak, "arcs below: backward, the 1 − D share");
         key(ui, "·", weak, "hover a node for its edges");
+        if drawn < live {
+            let text = format!("the {drawn} strongest of {live} edges shown");
+            key(ui, "·", ui.visuals().warn_fg_color, &text);
+        }
     });
 }
 

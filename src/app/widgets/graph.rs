@@ -24,8 +24,14 @@ use eframe::egui::{
 pub const MOVE_SECS: f64 = 0.3;
 /// How long a newly pruned edge takes to fade out.
 pub const FADE_SECS: f64 = 0.5;
+/// Most edges drawn: beyond, only the strongest are (a layer of 65 neurons has 4355 weights, and
+/// thousands of overlapping arcs cost far more to tessellate and fill than they show).
+pub const MAX_EDGES: usize = 600;
 
+/// Largest node radius; nodes shrink (and lose their labels) when many share the width.
 const NODE_R: f32 = 9.0;
+/// Node spacing below which names are left to the hover read-out.
+const LABEL_SPACING: f32 = 16.0;
 /// A light glow under backward arcs (neutral, so their sign still reads).
 const HALO: Color32 = Color32::from_rgba_premultiplied(60, 60, 60, 60);
 /// Inputs and outputs.
@@ -64,6 +70,12 @@ pub struct LayerGraph {
     names: Vec<String>,
     /// This frame's slots (reused between frames).
     slots: Vec<f32>,
+    /// Edges weaker than this are not drawn (0: all are).
+    min_drawn: f32,
+    /// Live edges of the shown snapshot, and how many of them are drawn.
+    edges: (usize, usize),
+    /// Scratch space for choosing `min_drawn` (reused).
+    scratch: Vec<f32>,
 }
 
 /// Whether an entry of W carries a weight.
@@ -159,6 +171,7 @@ impl LayerGraph {
         }
         self.slot_to = slot_to;
         self.shown_w.clone_from(&s.weights);
+        self.choose_edges(s);
     }
 
     /// Draw `s` in an area of `size`. Call [`Self::sync`] implicitly: the snapshot may change between
@@ -194,10 +207,11 @@ impl LayerGraph {
         let up = y0 - rect.top() - 6.0;
         let down = rect.bottom() - y0 - 22.0;
         let span_max = (rect.width() - 2.0 * margin).max(1.0);
+        let node_r = (spacing * 0.4).clamp(2.5, NODE_R);
 
         // the node under the pointer (a neuron i, or input j as n + j): its edges stand out
         let focus = response.hover_pos().and_then(|p| {
-            let near = |x: f32| (p - pos2(x, y0)).length() <= NODE_R * 1.6;
+            let near = |x: f32| (p - pos2(x, y0)).length() <= (node_r * 1.6).max(spacing * 0.5);
             (0..n)
                 .find(|&i| near(x_neuron(&self.slots, i)))
                 .or_else(|| (0..inputs).find(|&j| near(x_of(j as f32))).map(|j| n + j))
@@ -227,7 +241,11 @@ impl LayerGraph {
                         fading = true;
                         (self.ghost_w[e], (1.0 - age / FADE_SECS) as f32)
                     };
-                    if focus.is_some_and(|f| f != r && f != c) {
+                    let focused = focus.is_some_and(|f| f == r || f == c);
+                    if w.abs() < self.min_drawn && !focused {
+                        continue;
+                    }
+                    if focus.is_some() && !focused {
                         alpha *= 0.12;
                     }
                     let rel = (w.abs() / max_abs).min(1.0);
@@ -235,8 +253,8 @@ impl LayerGraph {
                     let width = 0.5 + 4.0 * rel;
                     if c == r {
                         if !backward_pass {
-                            let rad = 5.0 + 3.0 * rel;
-                            let center = pos2(rx, y0 - NODE_R - rad + 1.0);
+                            let rad = (0.55 + 0.35 * rel) * node_r;
+                            let center = pos2(rx, y0 - node_r - rad + 1.0);
                             let stroke = Stroke::new(width, color.gamma_multiply(0.8 * alpha));
                             painter.circle_stroke(center, rad, stroke);
                         }
@@ -285,17 +303,19 @@ impl LayerGraph {
             let p = pos2(x, y0);
             painter.circle(
                 p,
-                NODE_R,
+                node_r,
                 fill,
                 Stroke::new(1.0, visuals.strong_text_color()),
             );
-            painter.text(
-                pos2(x, y0 + NODE_R + 2.0),
-                Align2::CENTER_TOP,
-                self.name(i),
-                font.clone(),
-                visuals.text_color(),
-            );
+            if spacing >= LABEL_SPACING {
+                painter.text(
+                    pos2(x, y0 + node_r + 2.0),
+                    Align2::CENTER_TOP,
+                    self.name(i),
+                    font.clone(),
+                    visuals.text_color(),
+                );
+            }
         };
         for j in 0..inputs {
             node(n + j, x_of(j as f32), INPUT_FILL);
@@ -322,6 +342,36 @@ impl LayerGraph {
             }
             None => response,
         }
+    }
+
+    /// Live edges and how many of them are drawn (the strongest [`MAX_EDGES`]).
+    pub fn edge_counts(&self) -> (usize, usize) {
+        self.edges
+    }
+
+    /// The |w| below which edges are left out, so that at most [`MAX_EDGES`] are drawn.
+    fn choose_edges(&mut self, s: &LayerSnapshot) {
+        self.scratch.clear();
+        self.scratch.extend(
+            (0..s.weights.len())
+                .filter(|&e| alive(s, e))
+                .map(|e| s.weights[e].abs()),
+        );
+        let live = self.scratch.len();
+        self.min_drawn = 0.0;
+        if live > MAX_EDGES {
+            // the MAX_EDGES-th largest
+            let (_, nth, _) = self
+                .scratch
+                .select_nth_unstable_by(MAX_EDGES - 1, |a, b| b.total_cmp(a));
+            self.min_drawn = *nth;
+        }
+        let drawn = self
+            .scratch
+            .iter()
+            .filter(|&&a| a >= self.min_drawn)
+            .count();
+        self.edges = (live, drawn);
     }
 
     /// Σ|w| into and out of node `f` (a neuron, or input `f - n`), self-loops excluded.
@@ -403,6 +453,35 @@ mod tests {
         h.sync(&chain(1, [2, 1, 0], false), 0.0);
         assert_eq!(h.heat_order(), [0, 1, 2]);
         assert_eq!(h.slot_to, [2.0, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn only_the_strongest_edges_of_a_large_layer_are_drawn() {
+        // 30 neurons, 2 inputs: 960 weights, all distinct and live
+        let n = 30;
+        let weights: Vec<f32> = (0..n * (n + 2)).map(|i| (i + 1) as f32).collect();
+        let s = LayerSnapshot {
+            step: 1,
+            epoch: 1,
+            inputs: 2,
+            hidden: n - 1,
+            outputs: 1,
+            pruned: vec![false; weights.len()],
+            weights,
+            order: (0..n).collect(),
+            d: 0.5,
+            method: OrderMethod::Heuristic,
+            sparsity: 0.0,
+        };
+        let mut g = LayerGraph::default();
+        g.sync(&s, 0.0);
+        assert_eq!(g.edge_counts(), (960, MAX_EDGES));
+        // |w| = 1 ..= 960: the 600 largest are 361 ..= 960
+        assert_eq!(g.min_drawn, 361.0);
+        // a small layer draws everything
+        g.sync(&chain(1, [0, 1, 2], false), 0.0);
+        assert_eq!(g.edge_counts(), (4, 4));
+        assert_eq!(g.min_drawn, 0.0);
     }
 
     #[test]

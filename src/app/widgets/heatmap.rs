@@ -205,7 +205,9 @@ pub fn heatmap_ui(ui: &mut Ui, spec: &HeatmapSpec<'_>, size: Vec2) -> Response {
             weak,
         );
     }
-    for c in (0..spec.cols).step_by(every) {
+    // column labels are side by side: thinned by their width (about 26 points for "h12")
+    let every_col = ((26.0 / cell).ceil() as usize).max(1);
+    for c in (0..spec.cols).step_by(every_col) {
         let x = grid.cell_rect(0, c).center().x;
         painter.text(
             pos2(x, grid.origin.y - 3.0),
