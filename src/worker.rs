@@ -30,12 +30,17 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Start the worker thread.
+    /// Start the worker thread (named `grokscope-worker`).
     pub fn spawn(waker: Option<Waker>) -> std::io::Result<Worker> {
+        Self::spawn_named("grokscope-worker", waker)
+    }
+
+    /// Start the worker thread under this name (one worker per lab in the app).
+    pub fn spawn_named(name: &str, waker: Option<Waker>) -> std::io::Result<Worker> {
         let (tx, cmd_rx) = crossbeam_channel::unbounded();
         let (ev_tx, rx) = crossbeam_channel::bounded(EVENT_CAPACITY);
         let handle = std::thread::Builder::new()
-            .name("grokscope-worker".into())
+            .name(name.into())
             .spawn(move || worker_main(cmd_rx, ev_tx, waker))?;
         Ok(Worker {
             tx,

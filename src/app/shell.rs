@@ -97,8 +97,11 @@ impl GrokscopeApp {
         let spawn = |lab: &str| {
             let ctx = cc.egui_ctx.clone();
             let waker: Box<dyn Fn() + Send + Sync> = Box::new(move || ctx.request_repaint());
-            crate::worker::Worker::spawn(Some(waker))
-                .with_context(|| format!("cannot start the {lab} lab's training worker thread"))
+            crate::worker::Worker::spawn_named(
+                &format!("grokscope-{}", lab.to_lowercase()),
+                Some(waker),
+            )
+            .with_context(|| format!("cannot start the {lab} lab's training worker thread"))
         };
         let grokking = spawn("Grokking")?;
         let ordering = spawn("Ordering")?;
