@@ -73,7 +73,11 @@ impl Default for StudyDraft {
             kind: StudyKind::Sparsity,
             runs: 5,
             threads: 0,
-            schemes: vec![Scheme::Random, Scheme::TopK, Scheme::TriuDamp],
+            // every scheme, as the spec's study and the CLI run it
+            schemes: Scheme::ALL
+                .into_iter()
+                .filter(|s| *s != Scheme::None)
+                .collect(),
         }
     }
 }

@@ -9,7 +9,7 @@
 use crate::app::actions::{Action, ExportKind};
 use crate::protocol::{GrokEvent, HyperChange, Metric};
 use crate::store::{self, Marker, MarkerKind, MinMaxPyramid, RunHistory};
-use eframe::egui::{self, Align2, Color32, FontId, Id, Rect, Ui};
+use eframe::egui::{self, Color32, FontId, Id, Rect, Ui};
 use egui_plot::{
     Corner, GridInput, GridMark, HoverPosition, Legend, Line, LineStyle, Plot, PlotMemory,
     PlotPoint, PlotPoints, PlotUi, VLine, uniform_grid_spacer,
@@ -445,13 +445,17 @@ pub fn plots_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory) {
             if i == 0 {
                 marker_labels_ui(ui, &resp.transform, markers, log_x);
                 if empty {
-                    ui.painter().text(
-                        resp.transform.frame().center(),
-                        Align2::CENTER_CENTER,
-                        "Press Start (or Space) to train the selected config",
+                    // wrapped to the plot's width: the Ordering tab's plots are narrow
+                    let frame = *resp.transform.frame();
+                    let color = ui.visuals().weak_text_color();
+                    let galley = ui.painter().layout(
+                        "Press Start (or Space) to train the selected config".to_owned(),
                         FontId::proportional(16.0),
-                        ui.visuals().weak_text_color(),
+                        color,
+                        frame.width() - 16.0,
                     );
+                    let pos = frame.center() - galley.size() / 2.0;
+                    ui.painter().galley(pos, galley, color);
                 }
             }
             if let Some(mem) = PlotMemory::load(ui.ctx(), plot_id) {
