@@ -75,7 +75,12 @@ impl Default for OrderingView {
             plots: PlotView::new(&ORDERING_PLOTS),
             live: true,
             selected: 0,
-            graph: LayerGraph::default(),
+            graph: {
+                let mut g = LayerGraph::default();
+                // the issue's picture: inputs first, outputs last
+                g.set_outputs_last(true);
+                g
+            },
         }
     }
 }
@@ -499,6 +504,28 @@ fn layer_ui(ui: &mut Ui, graph: &mut LayerGraph, s: &LayerSnapshot) {
     let w = ui.available_width();
     let h = ui.available_height();
     let graph_h = (h * 0.42).clamp(120.0, 320.0);
+    ui.horizontal(|ui| {
+        let mut last = graph.outputs_last();
+        ui.checkbox(&mut last, "outputs last").on_hover_text(
+            "Draw the outputs at the end of the line, as the paper draws the net. D is still that of the \
+             best order; the arcs below the line are then the backward edges of the drawn order.",
+        );
+        graph.set_outputs_last(last);
+        // lay out this snapshot now, so the share below is of the order drawn this frame
+        graph.sync(s, ui.input(|i| i.time));
+        if last {
+            let share = graph.drawn_backward_share(s);
+            ui.label(
+                RichText::new(format!(
+                    "this order: {:.1} % of the weight backward (best order: {:.1} %)",
+                    share * 100.0,
+                    (1.0 - s.d) * 100.0
+                ))
+                .small()
+                .weak(),
+            );
+        }
+    });
     graph.ui(ui, s, vec2(w, graph_h));
     legend_ui(ui, graph.edge_counts());
     let n = s.hidden + s.outputs;
@@ -551,7 +578,7 @@ fn layer_ui(ui: &mut Ui, graph: &mut LayerGraph, s: &LayerSnapshot) {
         diagonal: true,
         max_cell: 44.0,
         row_title: "receiver",
-        col_title: "senders (best order, last first), then inputs · below the diagonal: backward",
+        col_title: "senders (drawn order, last first), then inputs · below the diagonal: backward",
     };
     let size = vec2(ui.available_width(), ui.available_height().max(80.0));
     heatmap_ui(ui, &spec, size);

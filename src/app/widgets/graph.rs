@@ -45,12 +45,16 @@ struct Key {
     n: usize,
     inputs: usize,
     d_bits: u64,
+    outputs_last: bool,
 }
 
 /// The graph's state between frames: layout, labels and animations.
 #[derive(Debug, Default)]
 pub struct LayerGraph {
     key: Option<Key>,
+    /// Draw the outputs at the end of the line (as the paper draws the net) instead of where the
+    /// best order puts them; backward arcs then follow the drawn order.
+    outputs_last: bool,
     outputs: usize,
     receivers_first: bool,
     /// Per neuron: its slot (0-based, left to right among the neurons) before and after the latest
@@ -95,6 +99,33 @@ impl LayerGraph {
         self.key = None;
     }
 
+    /// Place the outputs last (as the paper draws the net) or where the best order puts them.
+    pub fn set_outputs_last(&mut self, on: bool) {
+        self.outputs_last = on;
+    }
+
+    /// Whether the outputs are drawn last.
+    pub fn outputs_last(&self) -> bool {
+        self.outputs_last
+    }
+
+    /// Share of all weight that flows backward in the drawn order (equal to 1 - D when the drawn order
+    /// is the best one).
+    pub fn drawn_backward_share(&self, s: &LayerSnapshot) -> f64 {
+        let n = s.hidden + s.outputs;
+        let cols = n + s.inputs;
+        let a: Vec<f64> = (0..n * n)
+            .map(|k| f64::from(s.weights[(k / n) * cols + k % n]).abs())
+            .collect();
+        let total: f64 = a.iter().sum();
+        if total <= 0.0 {
+            return 0.0;
+        }
+        // flow order = the heatmap's order reversed
+        let flow: Vec<usize> = self.heat_order.iter().rev().copied().collect();
+        crate::analysis::orderedness::backward_weight(&a, n, &flow) / total
+    }
+
     /// The neurons in the heatmap's order: receivers before their senders, so the permuted block is
     /// nearly upper-triangular and the mass below the diagonal is what D counts.
     pub fn heat_order(&self) -> &[usize] {
@@ -115,6 +146,7 @@ impl LayerGraph {
             n,
             inputs: s.inputs,
             d_bits: s.d.to_bits(),
+            outputs_last: self.outputs_last,
         };
         if self.key == Some(key) {
             return;
@@ -128,6 +160,14 @@ impl LayerGraph {
             self.heat_order.extend_from_slice(&s.order);
         } else {
             self.heat_order.extend(s.order.iter().rev());
+        }
+        if self.outputs_last {
+            // receivers first: outputs first here means last along the flow; the rest keep their order
+            let outputs = s.outputs;
+            let (mut first, rest): (Vec<usize>, Vec<usize>) =
+                self.heat_order.iter().partition(|&&i| i < outputs);
+            first.extend(rest);
+            self.heat_order = first;
         }
         // flow slots: the reverse of the heatmap's order
         let mut slot_to = vec![0.0; n];
@@ -453,6 +493,31 @@ mod tests {
         h.sync(&chain(1, [2, 1, 0], false), 0.0);
         assert_eq!(h.heat_order(), [0, 1, 2]);
         assert_eq!(h.slot_to, [2.0, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn outputs_last_moves_only_the_outputs_and_reports_the_drawn_backward_share() {
+        // chain: input -> neuron 2 -> neuron 1 -> neuron 0 (the output), plus 0.1 from 0 back to 2.
+        // Flow order 2, 1, 0 sends only that 0.1 backward: 0.1 / (1.5 + 2 + 0.1) of the block's weight
+        // (the input's 1.0 is outside the square block).
+        let mut g = LayerGraph::default();
+        let s = chain(1, [2, 1, 0], false);
+        g.sync(&s, 0.0);
+        let best = g.heat_order().to_vec();
+        g.set_outputs_last(true);
+        g.sync(&s, 0.0);
+        assert_eq!(g.heat_order()[0], 0, "the output is last along the flow");
+        let rest: Vec<usize> = best.iter().copied().filter(|&i| i != 0).collect();
+        assert_eq!(
+            &g.heat_order()[1..],
+            &rest[..],
+            "the others keep their order"
+        );
+        assert!((g.drawn_backward_share(&s) - 0.1 / 3.6).abs() < 1e-9);
+        // an order with the output first: the same layer drawn with the output moved last
+        let t = chain(2, [0, 2, 1], false);
+        g.sync(&t, 0.0);
+        assert_eq!(g.heat_order()[0], 0);
     }
 
     #[test]
