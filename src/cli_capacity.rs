@@ -710,9 +710,10 @@ pub fn analysis_json(results: &[TaskResult]) -> serde_json::Value {
         .iter()
         .map(|(&p, rs)| analyse_prime(p, rs, c))
         .collect();
-    // one prime: its numbers directly; several: keyed by prime
+    // one prime: its numbers directly; several: keyed by prime; none: null
     let per = |f: &dyn Fn(&PrimeAnalysis) -> serde_json::Value| -> serde_json::Value {
         match primes.as_slice() {
+            [] => serde_json::Value::Null,
             [one] => f(one),
             many => many.iter().map(|a| (a.p.to_string(), f(a))).collect(),
         }
@@ -916,6 +917,20 @@ mod tests {
         assert!(v["p_star"].is_object(), "{v}");
         assert!(v["p_star"].get("11").is_some() && v["p_star"].get("13").is_some());
         assert_eq!(v["primes"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn no_results_give_nulls() {
+        let v = analysis_json(&[]);
+        for key in [
+            "p_star",
+            "observed_onset",
+            "exp_fit",
+            "capacity_bits_per_param",
+        ] {
+            assert_eq!(v[key], serde_json::Value::Null, "{key}");
+        }
+        assert_eq!(v["results"], 0);
     }
 
     #[test]

@@ -269,7 +269,9 @@ pub fn sweep_presets() -> Vec<SweepPreset> {
             name: "tiny",
             title: "Tiny sweep (about a minute)",
             description: "Widths 8 and 32, one seed, a + b mod 23 with 80 % train, at most 1000 epochs: checks \
-                          the machinery end to end in about a minute; too few sizes for a crossing.",
+                          the machinery end to end in about a minute on one core. Measured: d = 8 learns \
+                          nothing; d = 32 memorises random labels by epoch 183 and the task, but does not \
+                          generalise within 1000 epochs.",
             config: one_prime_sweep(Operation::Add, 23, 0.8, 1000, &[8, 32]),
         },
         SweepPreset {
