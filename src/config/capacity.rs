@@ -277,11 +277,13 @@ pub fn sweep_presets() -> Vec<SweepPreset> {
         SweepPreset {
             name: "cpu",
             title: "CPU crossing (first attempt)",
-            description: "a / b mod 31, 80 % train, widths 8..48, one seed, at most 3000 epochs. Measured at \
-                          2500 epochs: d = 8 learns nothing (underfitting), d = 12 generalises (T_gen 2441) \
-                          without memorising (delay 0), d = 16 memorises the task but has not generalised, \
-                          d = 24 and 48 memorise random labels fast (T_mem 482, 117) and grok later \
-                          (T_gen 1682, 1140). About 10 minutes on one core.",
+            description: "a / b mod 31, 80 % train, widths 8..48, one seed, at most 3000 epochs; 9 minutes \
+                          on one core. Measured: d = 8 learns nothing (underfitting); d = 12 generalises \
+                          (T_gen 2441) with delay 0, never memorising; d = 16 memorises the task late and \
+                          has not generalised by 3000; d = 24, 32, 48 memorise random labels fast (T_mem \
+                          482, 219, 117) and grok later (T_gen 1682, 1667, 1140). Observed onset at d = 16; \
+                          below d = 24 random labels are not memorised within 3000 epochs, so P* sits at \
+                          the edge of the T_mem curve.",
             config: one_prime_sweep(Operation::Div, 31, 0.8, 3000, &[8, 12, 16, 24, 32, 48]),
         },
     ]
