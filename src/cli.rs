@@ -66,6 +66,44 @@ pub enum Cmd {
         #[arg(long)]
         epochs: Option<u64>,
     },
+    /// Run a Capacity-lab sweep: one result file per task in OUT (tasks already done are skipped, so a
+    /// stopped sweep resumes). Shard I of N runs tasks k with k mod N = I; the index may also come from
+    /// SLURM_ARRAY_TASK_ID (N from --shard-count or SLURM_ARRAY_TASK_COUNT) or JOB_COMPLETION_INDEX (N
+    /// from --shard-count).
+    Sweep {
+        /// A TOML sweep config (see `grokscope presets --show tiny`).
+        #[arg(long, required_unless_present = "preset", conflicts_with = "preset")]
+        config: Option<PathBuf>,
+        /// A built-in sweep (see `grokscope presets`).
+        #[arg(long)]
+        preset: Option<String>,
+        /// Output folder (created if missing); shards of one sweep share it.
+        #[arg(long)]
+        out: PathBuf,
+        /// Run only shard I of N, written I/N (0 <= I < N).
+        #[arg(long)]
+        shard: Option<String>,
+        /// Number of shards N when the index comes from the environment.
+        #[arg(long)]
+        shard_count: Option<usize>,
+        /// Training threads (0 = the number of cores); overrides the config's.
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Merge a sweep folder's result files into DIR/sweep.csv (and DIR/capacity.csv); missing and corrupt
+    /// files are named on stderr and left out.
+    Merge {
+        /// The sweep's output folder.
+        dir: PathBuf,
+    },
+    /// Analyse a sweep folder; prints one JSON object: capacity_bits_per_param (null without capacity
+    /// runs), p_star, observed_onset and exp_fit {a, b, r2} (a number or object for one prime, keyed by
+    /// prime for several), per-prime means per model size with counts of runs that never reached the
+    /// thresholds, and the files found, missing and unusable (also named on stderr).
+    Analyse {
+        /// The sweep's output folder.
+        dir: PathBuf,
+    },
     /// Measure training speed; prints one JSON object a line.
     Bench {
         /// Run only the benchmarks whose name contains this.
@@ -122,10 +160,22 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                     for p in config::presets() {
                         println!("{:<24} {}\n{:<24} {}", p.name, p.title, "", p.description);
                     }
+                    println!("\nCapacity sweeps (grokscope sweep --preset NAME --out DIR):");
+                    for p in config::capacity::sweep_presets() {
+                        println!("{:<24} {}\n{:<24} {}", p.name, p.title, "", p.description);
+                    }
                 }
                 Some(name) => {
+                    if let Some(p) = config::capacity::sweep_preset(&name) {
+                        println!("# {}: {}\n{}", p.title, p.description, p.config.to_toml());
+                        return Ok(ExitCode::SUCCESS);
+                    }
                     let p = config::preset(&name).with_context(|| {
-                        let names: Vec<_> = config::presets().iter().map(|p| p.name).collect();
+                        let names: Vec<_> = config::presets()
+                            .iter()
+                            .map(|p| p.name)
+                            .chain(config::capacity::sweep_presets().iter().map(|p| p.name))
+                            .collect();
                         format!("no preset named {name:?}; known: {}", names.join(", "))
                     })?;
                     println!("# {}: {}\n{}", p.title, p.description, p.config.to_toml());
@@ -153,6 +203,40 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 epochs,
             };
             crate::cli_ordering::study_main(&args, &out, std::io::stderr().is_terminal())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Cmd::Sweep {
+            config,
+            preset,
+            out,
+            shard,
+            shard_count,
+            threads,
+        }) => {
+            let shard_of =
+                crate::cli_capacity::resolve_shard(shard.as_deref(), shard_count, &|name| {
+                    std::env::var(name).ok()
+                })?;
+            let report = crate::cli_capacity::sweep_cmd(
+                config.as_deref(),
+                preset.as_deref(),
+                &out,
+                shard_of,
+                threads,
+                std::io::stderr().is_terminal(),
+            )?;
+            Ok(match report.outcome {
+                Outcome::Completed | Outcome::Stopped => ExitCode::SUCCESS,
+                Outcome::Failed { .. } => ExitCode::FAILURE,
+            })
+        }
+        Some(Cmd::Merge { dir }) => {
+            crate::cli_capacity::merge_main(&dir)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Cmd::Analyse { dir }) => {
+            let v = crate::cli_capacity::analyse_main(&dir)?;
+            println!("{v}");
             Ok(ExitCode::SUCCESS)
         }
         Some(Cmd::Bench { only, secs }) => {

@@ -7,6 +7,7 @@ pub mod analysis;
 pub mod app;
 pub mod bench;
 pub mod cli;
+pub mod cli_capacity;
 pub mod cli_ordering;
 pub mod config;
 pub mod data;

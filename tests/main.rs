@@ -1,5 +1,6 @@
 //! Headless integration tests (one test crate: each file here is a module, so one binary links).
 
+mod capacity;
 mod cli;
 mod engine;
 mod ordering;

@@ -1,16 +1,21 @@
 //! Configurations of the Capacity lab (Song & Ye 2026): sweeps over model sizes of memorisation speed on
 //! random labels and generalisation speed on the modular task.
 
-use super::GrokkingConfig;
+use super::{
+    Checker, ConfigError, GrokkingConfig, MAX_P, MAX_PARAMS, MAX_WIDTH, ModelConfig, Operation,
+    is_prime,
+};
 use serde::{Deserialize, Serialize};
 
 /// A sweep: the base run, the widths (model sizes), primes and seeds to cross.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CapacitySweepConfig {
-    /// The run every task starts from (its model width, prime and seed are replaced per task).
+    /// The run every task starts from (its model width, prime and seed are replaced per task; early
+    /// stopping is always on). Its model must be the transformer: random-label data has a random token
+    /// in all four positions, which only the transformer reads.
     pub base: GrokkingConfig,
-    /// Model widths (d_model for the transformer, hidden for the MLP).
+    /// Model widths (d_model of the transformer).
     pub widths: Vec<usize>,
     /// Primes (one crossing plot each).
     pub primes: Vec<u32>,
@@ -19,4 +24,352 @@ pub struct CapacitySweepConfig {
     /// Training threads (0 = the number of cores).
     #[serde(default)]
     pub threads: usize,
+    /// Also measure each model's capacity: train on random-label sets of growing size until the loss
+    /// saturates and record the memorised bits.
+    #[serde(default)]
+    pub capacity: bool,
+    /// Random-label set sizes n of the capacity runs. Empty: `capacity_points` sizes log-spaced so that
+    /// the set holds from 0.5 to 8 bits per parameter of the model (n log2(p + 2) = k P).
+    #[serde(default)]
+    pub capacity_sizes: Vec<usize>,
+    /// How many sizes the log-spaced generator gives (when `capacity_sizes` is empty).
+    #[serde(default = "default_capacity_points")]
+    pub capacity_points: usize,
+    /// Epoch cap of one capacity run when its loss has not saturated (default: the base's max_epochs).
+    #[serde(default)]
+    pub capacity_max_epochs: Option<u64>,
+}
+
+fn default_capacity_points() -> usize {
+    5
+}
+
+/// Most tasks (primes x widths x seeds) a sweep may hold.
+pub const MAX_SWEEP_TASKS: usize = 100_000;
+/// Largest random-label set of a capacity run.
+pub const MAX_CAPACITY_SIZE: usize = 10_000_000;
+
+impl CapacitySweepConfig {
+    /// Every problem with this sweep, or `Ok(())`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut c = Checker { problems: vec![] };
+        if let Err(e) = self.base.validate() {
+            for p in e.problems {
+                c.fail("base", format!("{}: {}", p.field, p.message));
+            }
+        }
+        let heads = match &self.base.model {
+            ModelConfig::Transformer(t) => Some(t.heads),
+            ModelConfig::Mlp(_) => {
+                c.fail(
+                    "base.model",
+                    "the Capacity lab trains the transformer (kind = \"transformer\"): random-label \
+                     inputs fill all four token positions, which the MLP cannot see",
+                );
+                None
+            }
+        };
+        for (field, len, distinct) in [
+            ("widths", self.widths.len(), distinct(&self.widths)),
+            ("primes", self.primes.len(), distinct(&self.primes)),
+            ("seeds", self.seeds.len(), distinct(&self.seeds)),
+        ] {
+            if len == 0 {
+                c.fail(field, "needs at least one value");
+            }
+            if !distinct {
+                c.fail(
+                    field,
+                    "a value appears twice (two tasks would share a result file)",
+                );
+            }
+        }
+        for &p in &self.primes {
+            if !is_prime(p) || !(3..=MAX_P).contains(&p) {
+                c.fail("primes", format!("{p} must be a prime in [3, {MAX_P}]"));
+                continue;
+            }
+            let with_p = GrokkingConfig {
+                p,
+                ..self.base.clone()
+            };
+            let (n, n_train) = (with_p.dataset_size(), with_p.train_size());
+            if n_train == 0 || n_train >= n {
+                c.fail(
+                    "primes",
+                    format!(
+                        "p = {p}: base.train_fraction {} of {n} examples leaves {n_train} to train and {} \
+                         to validate; both must be non-empty",
+                        self.base.train_fraction,
+                        n - n_train.min(n)
+                    ),
+                );
+            }
+        }
+        for &w in &self.widths {
+            if !(2..=MAX_WIDTH).contains(&w) {
+                c.fail(
+                    "widths",
+                    format!("{w} is outside the allowed range [2, {MAX_WIDTH}]"),
+                );
+            } else if let Some(h) = heads
+                && h >= 1
+                && (w % h != 0 || (w / h) % 2 != 0)
+            {
+                c.fail(
+                    "widths",
+                    format!(
+                        "{h} heads must divide width {w} into an even head width (rotary encoding pairs \
+                         dimensions)"
+                    ),
+                );
+            }
+        }
+        if c.problems.is_empty() {
+            let largest = self.task_config(self.largest_prime(), self.largest_width(), 0);
+            let params = largest.model.param_count(largest.p as usize);
+            if params > MAX_PARAMS {
+                c.fail(
+                    "widths",
+                    format!(
+                        "the largest model has {params} parameters, too large for this app (at most \
+                         {MAX_PARAMS})"
+                    ),
+                );
+            }
+        }
+        let tasks = self.task_count();
+        if tasks > MAX_SWEEP_TASKS {
+            c.fail(
+                "seeds",
+                format!("{tasks} tasks (primes x widths x seeds) is more than {MAX_SWEEP_TASKS}"),
+            );
+        }
+        c.int("threads", self.threads as u64, 0, 1024);
+        if self.capacity {
+            if self.capacity_sizes.is_empty() {
+                c.int("capacity_points", self.capacity_points as u64, 1, 100);
+            }
+            for &n in &self.capacity_sizes {
+                c.int("capacity_sizes", n as u64, 1, MAX_CAPACITY_SIZE as u64);
+            }
+        }
+        if let Some(m) = self.capacity_max_epochs {
+            c.int("capacity_max_epochs", m, 1, 100_000_000);
+        }
+        if c.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError {
+                problems: c.problems,
+            })
+        }
+    }
+
+    /// The Grokking run of one task: the base with this prime, width and seed, early stopping on.
+    pub fn task_config(&self, p: u32, width: usize, seed: u64) -> GrokkingConfig {
+        let mut cfg = self.base.clone();
+        cfg.p = p;
+        cfg.seed = seed;
+        cfg.early_stop = true;
+        match &mut cfg.model {
+            ModelConfig::Transformer(t) => t.d_model = width,
+            // refused by validate; an MLP task keeps its shape
+            ModelConfig::Mlp(m) => m.hidden = width,
+        }
+        cfg
+    }
+
+    /// Tasks of the sweep: primes x widths x seeds.
+    pub fn task_count(&self) -> usize {
+        self.primes
+            .len()
+            .saturating_mul(self.widths.len())
+            .saturating_mul(self.seeds.len())
+    }
+
+    /// Epoch cap of a capacity run.
+    pub fn capacity_epochs(&self) -> u64 {
+        self.capacity_max_epochs.unwrap_or(self.base.max_epochs)
+    }
+
+    fn largest_prime(&self) -> u32 {
+        self.primes.iter().copied().max().unwrap_or(self.base.p)
+    }
+
+    fn largest_width(&self) -> usize {
+        self.widths.iter().copied().max().unwrap_or(2)
+    }
+
+    pub fn to_toml(&self) -> String {
+        // Serialising a plain struct of numbers, strings and enums cannot fail.
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Parse and validate a TOML sweep.
+    pub fn from_toml(text: &str) -> Result<Self, anyhow::Error> {
+        let cfg: CapacitySweepConfig = toml::from_str(text)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+fn distinct<T: PartialEq>(v: &[T]) -> bool {
+    v.iter()
+        .enumerate()
+        .all(|(i, a)| v[..i].iter().all(|b| b != a))
+}
+
+/// A named, described sweep.
+#[derive(Clone, Debug)]
+pub struct SweepPreset {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub config: CapacitySweepConfig,
+}
+
+/// A sweep of one prime and one seed over `widths`, in the paper's training recipe as the
+/// `paper-transformer-cpu` Grokking preset holds it (AdamW lr 1e-3, betas (0.9, 0.98), weight decay 1,
+/// dropout 0.2, batch 512, 2 blocks, 1 head) with this task and epoch cap.
+fn one_prime_sweep(
+    op: Operation,
+    p: u32,
+    train_fraction: f64,
+    max_epochs: u64,
+    widths: &[usize],
+) -> CapacitySweepConfig {
+    let mut base = super::presets()
+        .into_iter()
+        .find(|p| p.name == "paper-transformer-cpu")
+        .map(|p| p.config)
+        // the list above is built into the binary and holds this preset
+        .unwrap_or_else(|| unreachable!("the paper-transformer-cpu preset is built in"));
+    base.op = op;
+    base.p = p;
+    base.train_fraction = train_fraction;
+    base.max_epochs = max_epochs;
+    CapacitySweepConfig {
+        base,
+        widths: widths.to_vec(),
+        primes: vec![p],
+        seeds: vec![0],
+        threads: 0,
+        capacity: false,
+        capacity_sizes: vec![],
+        capacity_points: default_capacity_points(),
+        capacity_max_epochs: None,
+    }
+}
+
+/// The built-in sweeps; `grokscope sweep --preset NAME` runs one.
+pub fn sweep_presets() -> Vec<SweepPreset> {
+    vec![
+        SweepPreset {
+            name: "tiny",
+            title: "Tiny sweep (about a minute)",
+            description: "Widths 8 and 32, one seed, a + b mod 23 with 80 % train, at most 1000 epochs: checks \
+                          the machinery end to end in about a minute on one core. Measured: d = 8 learns \
+                          nothing; d = 32 memorises random labels by epoch 183 and the task, but does not \
+                          generalise within 1000 epochs.",
+            config: one_prime_sweep(Operation::Add, 23, 0.8, 1000, &[8, 32]),
+        },
+        SweepPreset {
+            name: "cpu",
+            title: "CPU crossing (first attempt)",
+            description: "a / b mod 31, 80 % train, widths 8..48, one seed, at most 3000 epochs; 9 minutes \
+                          on one core. Measured: d = 8 learns nothing (underfitting); d = 12 generalises \
+                          (T_gen 2441) with delay 0, never memorising; d = 16 memorises the task late and \
+                          has not generalised by 3000; d = 24, 32, 48 memorise random labels fast (T_mem \
+                          482, 219, 117) and grok later (T_gen 1682, 1667, 1140). Observed onset at d = 16; \
+                          below d = 24 random labels are not memorised within 3000 epochs, so P* sits at \
+                          the edge of the T_mem curve.",
+            config: one_prime_sweep(Operation::Div, 31, 0.8, 3000, &[8, 12, 16, 24, 32, 48]),
+        },
+    ]
+}
+
+/// Look a sweep preset up by name.
+pub fn sweep_preset(name: &str) -> Option<SweepPreset> {
+    sweep_presets().into_iter().find(|p| p.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_validate_and_round_trip_through_toml() {
+        for p in sweep_presets() {
+            p.config.validate().unwrap();
+            let back = CapacitySweepConfig::from_toml(&p.config.to_toml()).unwrap();
+            assert_eq!(back, p.config, "{}", p.name);
+        }
+        assert!(sweep_preset("tiny").is_some());
+        assert!(sweep_preset("nope").is_none());
+    }
+
+    fn fields(cfg: &CapacitySweepConfig) -> Vec<&'static str> {
+        cfg.validate()
+            .unwrap_err()
+            .problems
+            .iter()
+            .map(|p| p.field)
+            .collect()
+    }
+
+    #[test]
+    fn bad_sweeps_name_their_fields() {
+        let good = sweep_preset("tiny").unwrap().config;
+        let mut c = good.clone();
+        c.widths = vec![];
+        c.primes = vec![9, 11, 11];
+        c.seeds = vec![1, 1];
+        let f = fields(&c);
+        for want in ["widths", "primes", "seeds"] {
+            assert!(f.contains(&want), "{f:?}");
+        }
+        // width 6 with 2 heads gives head width 3, odd: rotary needs pairs
+        let mut c = good.clone();
+        if let ModelConfig::Transformer(t) = &mut c.base.model {
+            t.heads = 2;
+        }
+        c.widths = vec![8, 6];
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("widths") && e.contains("width 6"), "{e}");
+        // the MLP cannot read random-label sequences
+        let mut c = good.clone();
+        c.base = crate::config::preset("fast-mlp").unwrap().config;
+        assert!(fields(&c).contains(&"base.model"));
+        // a base problem is named with its field inside the base
+        let mut c = good.clone();
+        c.base.optim.lr = -1.0;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("base: optim.lr"), "{e}");
+        // capacity sizes in range; p = 3 with 10 % train leaves floor(0.1 * 9) = 0 to train
+        let mut c = good.clone();
+        c.capacity = true;
+        c.capacity_sizes = vec![0];
+        c.capacity_max_epochs = Some(0);
+        let f = fields(&c);
+        assert!(f.contains(&"capacity_sizes") && f.contains(&"capacity_max_epochs"));
+        let mut c = good;
+        c.base.train_fraction = 0.1;
+        c.primes = vec![3];
+        assert!(fields(&c).contains(&"primes"));
+    }
+
+    #[test]
+    fn task_config_replaces_prime_width_seed() {
+        let mut s = sweep_preset("tiny").unwrap().config;
+        s.base.early_stop = false;
+        let t = s.task_config(13, 24, 7);
+        assert_eq!((t.p, t.seed, t.early_stop), (13, 7, true));
+        match t.model {
+            ModelConfig::Transformer(m) => assert_eq!(m.d_model, 24),
+            ModelConfig::Mlp(_) => panic!("the preset is a transformer"),
+        }
+        assert_eq!(s.task_count(), 2);
+        assert_eq!(s.capacity_epochs(), s.base.max_epochs);
+    }
 }

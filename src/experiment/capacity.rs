@@ -1,34 +1,908 @@
-//! The Capacity lab's sweep runner (placeholder until it lands).
+//! The Capacity lab's sweep (Song & Ye 2026; spec section 2).
+//!
+//! A sweep crosses primes x widths x seeds. Each task measures, for one model size P:
+//! - T_gen and the generalisation delay: the modular task trained by the Grokking trainer, with the
+//!   spec's events (t_train, t_val = T_gen, delay) and early stopping once both thresholds hold;
+//! - T_mem: the same model, optimiser, batch and dropout trained on n_equiv random-label examples until the
+//!   running training accuracy first reaches 99 % (at most the base's max_epochs);
+//! - optionally its capacity: memorised bits (eval mode) after training on random-label sets of growing n
+//!   until the loss saturates.
+//!
+//! Runs that never reach a threshold keep `None`: they are results too, never dropped. A task's result
+//! depends only on the sweep config and the task, never on threads or scheduling.
 
+use super::ordering::study_threads;
 use super::{EventSink, RunControl};
-use crate::config::CapacitySweepConfig;
-use crate::protocol::{Event, Outcome, RunId};
+use crate::analysis::capacity::{Saturation, max_by_params, memorised_bits_from_loss};
+use crate::analysis::events::{GrokDetector, THRESHOLD};
+use crate::config::{CapacitySweepConfig, ConfigError, GrokkingConfig, ModelConfig, RunConfig};
+use crate::data::random_labels::{self, RandomLabels, bits_per_label};
+use crate::model::transformer::Transformer;
+use crate::model::{BatchStats, Model, ModelError};
+use crate::protocol::{Event, Metric, Outcome, RunId};
+use crate::rng::{self, Rng, Stream};
+use crate::train::optim::{AdamW, AdamWParams, warmup_lr};
+use crate::train::trainer::{TrainError, Trainer};
 use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
+use std::time::{Duration, Instant};
+
+/// Format version of [`TaskResult`]; a stored result of another version is redone.
+pub const RESULT_VERSION: u32 = 1;
+/// The capacity runs' stop rule (spec): no improvement of this much in the loss ...
+pub const SATURATION_MIN_IMPROVEMENT: f64 = 1e-4;
+/// ... over this many epochs.
+pub const SATURATION_WINDOW_EPOCHS: usize = 100;
+/// The log-spaced capacity sizes hold from this many bits per parameter of the model ...
+pub const CAPACITY_GRID_LO_BITS_PER_PARAM: f64 = 0.5;
+/// ... to this many (the paper's C is 2.16, Morris et al. report about 3.6).
+pub const CAPACITY_GRID_HI_BITS_PER_PARAM: f64 = 8.0;
+
+/// Why a task could not be measured.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("modular task: {0}")]
+    Train(#[from] TrainError),
+    #[error("model error: {0}")]
+    Model(#[from] ModelError),
+    #[error("random labels need the transformer (the MLP reads (a, b) pairs only)")]
+    NotTransformer,
+    #[error("an empty random-label set cannot be trained")]
+    NoData,
+    #[error(
+        "random labels: the training loss became {value} at epoch {epoch}; try a smaller learning rate"
+    )]
+    NonFinite { value: f64, epoch: u64 },
+}
+
+/// One point of the sweep: a prime, a model width and a seed.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Task {
+    pub p: u32,
+    pub width: usize,
+    pub seed: u64,
+}
+
+impl Task {
+    /// The task's name, which is also its result file's stem: `task-p23-w16-s0`.
+    pub fn name(&self) -> String {
+        format!("task-p{}-w{}-s{}", self.p, self.width, self.seed)
+    }
+
+    /// Its result file's name: `task-p23-w16-s0.json`.
+    pub fn file_name(&self) -> String {
+        format!("{}.json", self.name())
+    }
+}
+
+impl fmt::Display for Task {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "p = {}, width {}, seed {}",
+            self.p, self.width, self.seed
+        )
+    }
+}
+
+/// The sweep's tasks in a fixed order: primes, then widths, then seeds (the seed varies fastest).
+pub fn tasks(cfg: &CapacitySweepConfig) -> Vec<Task> {
+    let mut out = Vec::with_capacity(cfg.task_count());
+    for &p in &cfg.primes {
+        for &width in &cfg.widths {
+            for &seed in &cfg.seeds {
+                out.push(Task { p, width, seed });
+            }
+        }
+    }
+    out
+}
+
+/// Shard `index` of `count`: task k goes to shard k mod count, so every task lands in exactly one shard
+/// and the shards' sizes differ by at most one. A `count` of 0 is treated as 1.
+pub fn shard(tasks: &[Task], index: usize, count: usize) -> Vec<Task> {
+    let count = count.max(1);
+    tasks
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| k % count == index)
+        .map(|(_, &t)| t)
+        .collect()
+}
+
+/// The Grokking run of a task (see [`CapacitySweepConfig::task_config`]).
+pub fn task_config(cfg: &CapacitySweepConfig, task: &Task) -> GrokkingConfig {
+    cfg.task_config(task.p, task.width, task.seed)
+}
+
+/// Random-label set sizes of a task's capacity runs, increasing: the config's `capacity_sizes`, or
+/// `capacity_points` sizes n = ceil(k P / log2(p + 2)) for k log-spaced over
+/// [[`CAPACITY_GRID_LO_BITS_PER_PARAM`], [`CAPACITY_GRID_HI_BITS_PER_PARAM`]] bits per parameter (one
+/// point: their geometric mean). Empty when capacity runs are off.
+pub fn capacity_sizes(cfg: &CapacitySweepConfig, p: u32, params: u64) -> Vec<usize> {
+    if !cfg.capacity {
+        return vec![];
+    }
+    let mut sizes = if cfg.capacity_sizes.is_empty() {
+        let (lo, hi) = (
+            CAPACITY_GRID_LO_BITS_PER_PARAM,
+            CAPACITY_GRID_HI_BITS_PER_PARAM,
+        );
+        let m = cfg.capacity_points.max(1);
+        (0..m)
+            .map(|i| {
+                let k = if m == 1 {
+                    (lo * hi).sqrt()
+                } else {
+                    lo * (hi / lo).powf(i as f64 / (m - 1) as f64)
+                };
+                ((k * params as f64 / bits_per_label(p)).ceil() as usize).max(1)
+            })
+            .collect()
+    } else {
+        cfg.capacity_sizes.clone()
+    };
+    sizes.sort_unstable();
+    sizes.dedup();
+    sizes
+}
+
+/// What a task's result depends on besides the task: the run config and the capacity settings.
+#[derive(Serialize)]
+struct KeyInput {
+    version: u32,
+    run: GrokkingConfig,
+    capacity: bool,
+    capacity_sizes: Vec<usize>,
+    capacity_points: usize,
+    capacity_max_epochs: u64,
+}
+
+/// A fingerprint of everything a task's result depends on (the run config with this task's prime, width
+/// and seed, the capacity settings and [`RESULT_VERSION`]; not the thread count): 16 hex digits of the
+/// FNV-1a hash of its JSON. A stored result with another key came from another config and is redone.
+pub fn config_key(cfg: &CapacitySweepConfig, task: &Task) -> String {
+    let input = KeyInput {
+        version: RESULT_VERSION,
+        run: task_config(cfg, task),
+        capacity: cfg.capacity,
+        capacity_sizes: if cfg.capacity {
+            cfg.capacity_sizes.clone()
+        } else {
+            vec![]
+        },
+        capacity_points: if cfg.capacity { cfg.capacity_points } else { 0 },
+        capacity_max_epochs: if cfg.capacity {
+            cfg.capacity_epochs()
+        } else {
+            0
+        },
+    };
+    // serialising plain numbers, strings and enums cannot fail
+    let json = serde_json::to_vec(&input).unwrap_or_default();
+    format!("{:016x}", fnv1a(&json))
+}
+
+/// 64-bit FNV-1a: stable across builds and platforms, unlike `std`'s hasher.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Memorised bits after training on n random-label examples (one capacity run).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct CapacityPoint {
+    /// Examples in the random-label set.
+    pub n: usize,
+    /// Memorised bits in eval mode, `memorised_bits_from_loss` (may be negative).
+    pub bits: f64,
+    /// Epochs trained.
+    pub epochs: u64,
+    /// The loss saturated (false: the epoch cap ended the run).
+    pub saturated: bool,
+    /// Eval-mode accuracy on the set at the end.
+    pub train_acc_eval: f64,
+}
 
 /// The measurements of one sweep task (one width, prime and seed).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct TaskResult {
+    /// [`RESULT_VERSION`] of the code that wrote it.
+    pub version: u32,
+    /// [`config_key`] of the sweep and task it was measured for.
+    pub key: String,
     pub width: usize,
     pub p: u32,
     pub seed: u64,
     /// Parameter count P of the model.
     pub params: u64,
+    /// Random-label examples of equivalent complexity: floor(train_fraction * n).
+    pub n_equiv: usize,
+    /// Their complexity S = n_equiv log2(p + 2) bits.
+    pub complexity_bits: f64,
+    /// First epoch with running train accuracy >= 99 % on the modular task.
+    pub t_train: Option<u64>,
+    /// T_gen: first epoch with validation accuracy >= 99 %.
+    pub t_gen: Option<u64>,
+    /// Generalisation delay ([`delay`]): the detector's rule, 0 for a run that generalised without its
+    /// running train accuracy reaching 99 %; `None` when neither happened.
+    pub delay: Option<u64>,
+    /// Epochs the modular run trained.
+    pub gen_epochs: u64,
+    /// Running train accuracy of the modular run's last epoch.
+    pub final_train_acc: Option<f64>,
+    /// Last validation accuracy of the modular run.
+    pub final_val_acc: Option<f64>,
+    /// T_mem: first epoch with running train accuracy >= 99 % on the random labels.
+    pub t_mem: Option<u64>,
+    /// Epochs the random-label run trained.
+    pub mem_epochs: u64,
+    /// Running train accuracy of the random-label run's last epoch.
+    pub mem_final_train_acc: Option<f64>,
+    /// Capacity runs by increasing n (empty when off).
+    pub capacity: Vec<CapacityPoint>,
+    /// Seconds the task took.
+    pub wall_secs: f64,
 }
 
-/// Run a sweep.
-pub fn sweep(
-    _cfg: &CapacitySweepConfig,
-    run: RunId,
-    sink: &mut dyn EventSink,
-    _control: &mut dyn RunControl,
-) -> Outcome {
-    let outcome = Outcome::Failed {
-        message: "the Capacity lab is not built yet".into(),
+impl TaskResult {
+    pub fn task(&self) -> Task {
+        Task {
+            p: self.p,
+            width: self.width,
+            seed: self.seed,
+        }
+    }
+
+    /// The largest memorised bits over n; `None` without capacity runs.
+    pub fn max_bits(&self) -> Option<f64> {
+        let rows: Vec<(f64, f64)> = self
+            .capacity
+            .iter()
+            .map(|c| (self.params as f64, c.bits))
+            .collect();
+        max_by_params(&rows).first().map(|&(_, b)| b)
+    }
+}
+
+/// T_gen and the delay of one modular run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GenMeasure {
+    pub params: u64,
+    pub t_train: Option<u64>,
+    pub t_gen: Option<u64>,
+    pub delay: Option<u64>,
+    pub epochs: u64,
+    pub final_train_acc: Option<f64>,
+    pub final_val_acc: Option<f64>,
+}
+
+/// The generalisation delay of a run: the detector's rule, extended to a run that reached 98 % validation
+/// accuracy but never 99 % running train accuracy (dropout can hold the running accuracy below 99 % while
+/// the eval-mode model is right): its t_train lies beyond the run, so max(0, t_val98 - t_train) = 0, an
+/// immediate generalisation. `None` only when neither threshold was reached.
+pub fn delay(d: &GrokDetector, epochs_run: u64) -> Option<u64> {
+    d.delay(epochs_run).or(d.t_val98.map(|_| 0))
+}
+
+/// Train the modular task of `cfg` with the Grokking trainer (early stopping on) and read its events.
+/// `Ok(None)` when `stop` was set first.
+pub fn measure_gen(
+    cfg: &GrokkingConfig,
+    stop: &AtomicBool,
+) -> Result<Option<GenMeasure>, TaskError> {
+    let mut cfg = cfg.clone();
+    cfg.early_stop = true;
+    let mut t = Trainer::new(&cfg)?;
+    let (mut train_acc, mut val_acc) = (None, None);
+    while !t.finished() {
+        if stop.load(AtomicOrdering::Relaxed) {
+            return Ok(None);
+        }
+        if let Some(row) = t.step()?.row {
+            train_acc = row.get(Metric::TrainAcc).or(train_acc);
+            val_acc = row.get(Metric::ValAcc).or(val_acc);
+        }
+    }
+    let d = t.detector();
+    Ok(Some(GenMeasure {
+        params: t.param_count(),
+        t_train: d.t_train,
+        t_gen: d.t_val,
+        delay: delay(d, t.epochs()),
+        epochs: t.epochs(),
+        final_train_acc: train_acc,
+        final_val_acc: val_acc,
+    }))
+}
+
+/// Trains the transformer of a run config on a random-label set: the same initialisation (the seed's
+/// `Init` stream, as the modular run), optimiser, warm-up, batch size and dropout; a fresh permutation of
+/// the set every epoch from the `Batches` stream, dropout masks from the `Dropout` stream.
+pub struct LabelTrainer {
+    model: Transformer,
+    opt: AdamW,
+    data: RandomLabels,
+    batch: usize,
+    batch_rng: Rng,
+    dropout_rng: Rng,
+    lr: f64,
+    warmup_steps: u64,
+    steps: u64,
+    epochs: u64,
+    bx: Vec<[u32; 4]>,
+    by: Vec<u32>,
+}
+
+impl LabelTrainer {
+    pub fn new(cfg: &GrokkingConfig, data: RandomLabels) -> Result<Self, TaskError> {
+        cfg.validate()?;
+        let ModelConfig::Transformer(t) = &cfg.model else {
+            return Err(TaskError::NotTransformer);
+        };
+        if data.is_empty() {
+            return Err(TaskError::NoData);
+        }
+        let model = Transformer::new(t, cfg.p, &mut rng::stream(cfg.seed, Stream::Init))?;
+        let o = &cfg.optim;
+        let opt = AdamW::new(
+            AdamWParams {
+                lr: o.lr,
+                beta1: o.beta1,
+                beta2: o.beta2,
+                eps: o.eps,
+                weight_decay: o.weight_decay,
+            },
+            &model.param_sizes(),
+        );
+        let n = data.len();
+        let batch = if cfg.full_batch {
+            n
+        } else {
+            cfg.batch_size.clamp(1, n)
+        };
+        Ok(LabelTrainer {
+            model,
+            opt,
+            data,
+            batch,
+            batch_rng: rng::stream(cfg.seed, Stream::Batches),
+            dropout_rng: rng::stream(cfg.seed, Stream::Dropout),
+            lr: o.lr,
+            warmup_steps: o.warmup_steps,
+            steps: 0,
+            epochs: 0,
+            bx: vec![],
+            by: vec![],
+        })
+    }
+
+    pub fn param_count(&self) -> u64 {
+        self.model.param_count()
+    }
+
+    /// Epochs completed.
+    pub fn epochs(&self) -> u64 {
+        self.epochs
+    }
+
+    /// One epoch; its running (training-mode) loss and accuracy over the minibatches. `Ok(None)` when
+    /// `stop` was set (checked before every step; the epoch is abandoned).
+    pub fn epoch(&mut self, stop: &AtomicBool) -> Result<Option<BatchStats>, TaskError> {
+        let n = self.data.len();
+        // one batch covers the set: its gradient does not depend on the order, so draw none
+        let order = if self.batch >= n {
+            (0..n).collect()
+        } else {
+            rng::permutation(n, &mut self.batch_rng)
+        };
+        let mut running = BatchStats::default();
+        for chunk in order.chunks(self.batch) {
+            if stop.load(AtomicOrdering::Relaxed) {
+                return Ok(None);
+            }
+            self.bx.clear();
+            self.by.clear();
+            for &i in chunk {
+                self.bx.push(self.data.tokens[i]);
+                self.by.push(self.data.targets[i]);
+            }
+            let s =
+                self.model
+                    .forward_backward_tokens(&self.bx, &self.by, &mut self.dropout_rng)?;
+            self.steps += 1;
+            if !s.mean_loss().is_finite() {
+                return Err(TaskError::NonFinite {
+                    value: s.mean_loss(),
+                    epoch: self.epochs + 1,
+                });
+            }
+            self.opt
+                .begin_step(warmup_lr(self.lr, self.steps, self.warmup_steps));
+            self.model.apply(&mut self.opt)?;
+            running.add(s);
+        }
+        self.epochs += 1;
+        Ok(Some(running))
+    }
+
+    /// Eval-mode loss and accuracy on the whole set.
+    pub fn evaluate(&mut self) -> Result<BatchStats, TaskError> {
+        Ok(self
+            .model
+            .evaluate_tokens(&self.data.tokens, &self.data.targets)?)
+    }
+}
+
+/// T_mem of one model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemMeasure {
+    /// First epoch whose running train accuracy reached 99 %.
+    pub t_mem: Option<u64>,
+    pub epochs: u64,
+    /// Running train accuracy of the last epoch.
+    pub final_train_acc: Option<f64>,
+}
+
+/// Train `cfg`'s model on its n_equiv random-label examples (the seed's `Labels` stream) until the
+/// running training accuracy first reaches 99 % or `cfg.max_epochs` pass. `Ok(None)` when stopped.
+pub fn measure_mem(
+    cfg: &GrokkingConfig,
+    stop: &AtomicBool,
+) -> Result<Option<MemMeasure>, TaskError> {
+    let data = random_labels::equivalent(cfg.op, cfg.p, cfg.train_fraction, cfg.seed);
+    let mut t = LabelTrainer::new(cfg, data)?;
+    let mut last = None;
+    while t.epochs() < cfg.max_epochs {
+        let Some(s) = t.epoch(stop)? else {
+            return Ok(None);
+        };
+        last = Some(s.accuracy());
+        if s.accuracy() >= THRESHOLD {
+            return Ok(Some(MemMeasure {
+                t_mem: Some(t.epochs()),
+                epochs: t.epochs(),
+                final_train_acc: last,
+            }));
+        }
+    }
+    Ok(Some(MemMeasure {
+        t_mem: None,
+        epochs: t.epochs(),
+        final_train_acc: last,
+    }))
+}
+
+/// One capacity run: train `cfg`'s model on the first `n` random-label examples of its seed until the
+/// epoch's running training loss saturates ([`Saturation`] with [`SATURATION_MIN_IMPROVEMENT`] over
+/// [`SATURATION_WINDOW_EPOCHS`]) or `max_epochs` pass, then measure the memorised bits in eval mode.
+/// `Ok(None)` when stopped.
+pub fn measure_capacity(
+    cfg: &GrokkingConfig,
+    n: usize,
+    max_epochs: u64,
+    stop: &AtomicBool,
+) -> Result<Option<CapacityPoint>, TaskError> {
+    let mut t = LabelTrainer::new(cfg, random_labels::generate(n, cfg.p, cfg.seed))?;
+    let mut sat = Saturation::new(SATURATION_MIN_IMPROVEMENT, SATURATION_WINDOW_EPOCHS);
+    let mut saturated = false;
+    while t.epochs() < max_epochs && !saturated {
+        let Some(s) = t.epoch(stop)? else {
+            return Ok(None);
+        };
+        saturated = sat.observe(s.mean_loss());
+    }
+    let eval = t.evaluate()?;
+    Ok(Some(CapacityPoint {
+        n,
+        bits: memorised_bits_from_loss(eval.loss_sum, n, cfg.p as usize),
+        epochs: t.epochs(),
+        saturated,
+        train_acc_eval: eval.accuracy(),
+    }))
+}
+
+/// Measure one task: T_gen and delay, T_mem, and the capacity runs when the sweep asks for them.
+/// `Ok(None)` when `stop` was set first.
+pub fn run_task(
+    cfg: &CapacitySweepConfig,
+    task: &Task,
+    stop: &AtomicBool,
+) -> Result<Option<TaskResult>, TaskError> {
+    let t0 = Instant::now();
+    let run = task_config(cfg, task);
+    let Some(g) = measure_gen(&run, stop)? else {
+        return Ok(None);
     };
+    let Some(m) = measure_mem(&run, stop)? else {
+        return Ok(None);
+    };
+    let mut capacity = vec![];
+    for n in capacity_sizes(cfg, task.p, g.params) {
+        let Some(point) = measure_capacity(&run, n, cfg.capacity_epochs(), stop)? else {
+            return Ok(None);
+        };
+        capacity.push(point);
+    }
+    let n_equiv = random_labels::equivalent_size(run.op, run.p, run.train_fraction);
+    Ok(Some(TaskResult {
+        version: RESULT_VERSION,
+        key: config_key(cfg, task),
+        width: task.width,
+        p: task.p,
+        seed: task.seed,
+        params: g.params,
+        n_equiv,
+        complexity_bits: random_labels::complexity_bits(n_equiv, run.p),
+        t_train: g.t_train,
+        t_gen: g.t_gen,
+        delay: g.delay,
+        gen_epochs: g.epochs,
+        final_train_acc: g.final_train_acc,
+        final_val_acc: g.final_val_acc,
+        t_mem: m.t_mem,
+        mem_epochs: m.epochs,
+        mem_final_train_acc: m.final_train_acc,
+        capacity,
+        wall_secs: t0.elapsed().as_secs_f64(),
+    }))
+}
+
+fn refuse(run: RunId, sink: &mut dyn EventSink, message: String) -> Outcome {
+    let outcome = Outcome::Failed { message };
     sink.emit(Event::Finished {
         run,
         outcome: outcome.clone(),
         summary: None,
     });
     outcome
+}
+
+/// Run a whole sweep (see [`sweep_tasks`]).
+pub fn sweep(
+    cfg: &CapacitySweepConfig,
+    run: RunId,
+    sink: &mut dyn EventSink,
+    control: &mut dyn RunControl,
+) -> Outcome {
+    sweep_tasks(cfg, &tasks(cfg), run, sink, control)
+}
+
+/// A task's index and how it ended on its thread.
+type Delivery = (
+    usize,
+    std::thread::Result<Result<Option<TaskResult>, TaskError>>,
+);
+
+/// Run these tasks of a sweep (all of them, one shard, or the ones a resumed sweep still lacks) on up to
+/// `cfg.threads` named scoped threads, each task single-threaded. Emits `Started`, one `SweepResult` per
+/// finished task in completion order (`done` of `tasks.len()`), and exactly one `Finished` (also for a
+/// refused config, which emits no `Started`). A task that fails does not end the others: the sweep goes on
+/// and ends `Failed`, naming every failed task. The control is polled between results; a stop reaches
+/// the running tasks before their next optimiser step.
+pub fn sweep_tasks(
+    cfg: &CapacitySweepConfig,
+    tasks: &[Task],
+    run: RunId,
+    sink: &mut dyn EventSink,
+    control: &mut dyn RunControl,
+) -> Outcome {
+    if let Err(e) = cfg.validate() {
+        return refuse(run, sink, e.to_string());
+    }
+    sink.emit(Event::Started {
+        run,
+        config: Box::new(RunConfig::CapacitySweep(cfg.clone())),
+        param_count: 0,
+        steps_per_epoch: cfg.base.steps_per_epoch(),
+    });
+    let threads = study_threads(cfg.threads, tasks.len());
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let outcome = std::thread::scope(|scope| {
+        let (tx, rx) = crossbeam_channel::bounded::<Delivery>(2 * threads);
+        let mut spawned = 0;
+        let mut spawn_error = None;
+        for i in 0..threads {
+            let (tx, next, stop) = (tx.clone(), &next, &stop);
+            let worker = move || {
+                crate::perf::flush_denormals();
+                // the MLP's products would otherwise use every core from every task thread
+                crate::model::linalg::set_threads(1);
+                loop {
+                    if stop.load(AtomicOrdering::Relaxed) {
+                        break;
+                    }
+                    let k = next.fetch_add(1, AtomicOrdering::Relaxed);
+                    let Some(task) = tasks.get(k) else {
+                        break;
+                    };
+                    let result = std::panic::catch_unwind(|| run_task(cfg, task, stop));
+                    if tx.send((k, result)).is_err() {
+                        break;
+                    }
+                }
+            };
+            match std::thread::Builder::new()
+                .name(format!("capacity-sweep-{i}"))
+                .spawn_scoped(scope, worker)
+            {
+                Ok(_) => spawned += 1,
+                Err(e) => spawn_error = Some(e),
+            }
+        }
+        drop(tx);
+        let outcome = match (spawned, spawn_error) {
+            (0, Some(e)) => Outcome::Failed {
+                message: format!("could not start a training thread: {e}"),
+            },
+            _ => collect(run, sink, control, &rx, tasks),
+        };
+        // running tasks end at their next step; a thread blocked on a full channel sees it closed
+        stop.store(true, AtomicOrdering::Relaxed);
+        drop(rx);
+        outcome
+    });
+    sink.emit(Event::Finished {
+        run,
+        outcome: outcome.clone(),
+        summary: None,
+    });
+    outcome
+}
+
+/// Receive the tasks' results on the calling thread, emitting a `SweepResult` each and polling the
+/// control between them.
+fn collect(
+    run: RunId,
+    sink: &mut dyn EventSink,
+    control: &mut dyn RunControl,
+    rx: &crossbeam_channel::Receiver<Delivery>,
+    tasks: &[Task],
+) -> Outcome {
+    let total = tasks.len();
+    let mut done = 0;
+    let mut failures: Vec<String> = vec![];
+    while done + failures.len() < total {
+        let ctl = control.poll(done as u64 + 1);
+        for change in ctl.changes {
+            sink.emit(Event::Refused {
+                message: format!("a sweep's settings are fixed while it runs ({change} ignored)"),
+            });
+        }
+        if ctl.stop {
+            return Outcome::Stopped;
+        }
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok((_, Ok(Ok(Some(result))))) => {
+                done += 1;
+                sink.emit(Event::SweepResult {
+                    run,
+                    result: Box::new(result),
+                    done,
+                    total,
+                });
+            }
+            // abandoned after a stop that this loop has not seen yet
+            Ok((_, Ok(Ok(None)))) => {}
+            Ok((k, Ok(Err(e)))) => failures.push(format!("{}: {e}", tasks[k].name())),
+            Ok((k, Err(panic))) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                failures.push(format!("{} crashed: {what}", tasks[k].name()));
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                failures.push(format!(
+                    "the training threads ended after {} of {total} tasks",
+                    done + failures.len()
+                ));
+                break;
+            }
+        }
+    }
+    if failures.is_empty() {
+        Outcome::Completed
+    } else {
+        Outcome::Failed {
+            message: format!(
+                "{} of {total} tasks failed: {}",
+                failures.len(),
+                failures.join("; ")
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::capacity::sweep_preset;
+
+    fn tiny() -> CapacitySweepConfig {
+        let mut c = sweep_preset("tiny").unwrap().config;
+        c.widths = vec![4, 8];
+        c.primes = vec![5, 7];
+        c.seeds = vec![0, 1, 2];
+        c
+    }
+
+    #[test]
+    fn tasks_in_order_primes_widths_seeds() {
+        // 2 primes x 2 widths x 3 seeds = 12, seed fastest
+        let t = tasks(&tiny());
+        assert_eq!(t.len(), 12);
+        assert_eq!(
+            t[0],
+            Task {
+                p: 5,
+                width: 4,
+                seed: 0
+            }
+        );
+        assert_eq!(
+            t[4],
+            Task {
+                p: 5,
+                width: 8,
+                seed: 1
+            }
+        );
+        assert_eq!(
+            t[11],
+            Task {
+                p: 7,
+                width: 8,
+                seed: 2
+            }
+        );
+        assert_eq!(t[4].name(), "task-p5-w8-s1");
+        assert_eq!(t[4].file_name(), "task-p5-w8-s1.json");
+    }
+
+    #[test]
+    fn shard_by_hand() {
+        // 12 tasks in 5 shards: shard 1 gets tasks 1, 6, 11; shard 4 gets 4, 9
+        let t = tasks(&tiny());
+        assert_eq!(shard(&t, 1, 5), vec![t[1], t[6], t[11]]);
+        assert_eq!(shard(&t, 4, 5), vec![t[4], t[9]]);
+        assert_eq!(shard(&t, 0, 1), t);
+        assert!(shard(&t, 5, 5).is_empty());
+    }
+
+    #[test]
+    fn capacity_sizes_log_spaced_in_bits_per_param() {
+        // p = 2 gives log2(4) = 2 bits a label; P = 100: k = 0.5, 2, 8 bits per parameter (three points
+        // log-spaced over [0.5, 8]) give n = k * 100 / 2 = 25, 100, 400
+        let mut c = tiny();
+        assert!(capacity_sizes(&c, 2, 100).is_empty(), "off");
+        c.capacity = true;
+        c.capacity_points = 3;
+        assert_eq!(capacity_sizes(&c, 2, 100), vec![25, 100, 400]);
+        // one point: the geometric mean, 2 bits per parameter
+        c.capacity_points = 1;
+        assert_eq!(capacity_sizes(&c, 2, 100), vec![100]);
+        // explicit sizes are sorted and deduplicated
+        c.capacity_sizes = vec![50, 10, 50];
+        assert_eq!(capacity_sizes(&c, 2, 100), vec![10, 50]);
+    }
+
+    #[test]
+    fn delay_of_a_run_that_generalised_without_memorising_is_zero() {
+        // the detector's cases by hand: t_train 10, t_val98 25 -> 15; t_train 10, never 98 % after 40
+        // epochs -> 30; neither threshold -> None; t_val98 12 but running train accuracy never 99 % -> 0
+        let det = |t_train, t_val98| GrokDetector {
+            t_train,
+            t_val98,
+            t_val: None,
+        };
+        assert_eq!(delay(&det(Some(10), Some(25)), 40), Some(15));
+        assert_eq!(delay(&det(Some(10), None), 40), Some(30));
+        assert_eq!(delay(&det(None, None), 40), None);
+        assert_eq!(delay(&det(None, Some(12)), 40), Some(0));
+    }
+
+    #[test]
+    fn config_key_tracks_what_results_depend_on() {
+        let c = tiny();
+        let t = tasks(&c)[0];
+        let k = config_key(&c, &t);
+        assert_eq!(k.len(), 16);
+        assert_eq!(k, config_key(&c.clone(), &t), "deterministic");
+        assert_ne!(k, config_key(&c, &tasks(&c)[1]), "another seed");
+        let mut threads = c.clone();
+        threads.threads = 7;
+        assert_eq!(k, config_key(&threads, &t), "threads do not matter");
+        let mut epochs = c.clone();
+        epochs.base.max_epochs += 1;
+        assert_ne!(k, config_key(&epochs, &t));
+        let mut sizes = c.clone();
+        sizes.capacity_sizes = vec![3];
+        assert_eq!(
+            k,
+            config_key(&sizes, &t),
+            "capacity settings matter only when on"
+        );
+        sizes.capacity = true;
+        assert_ne!(k, config_key(&sizes, &t));
+        // FNV-1a of "a" from its published test vectors
+        assert_eq!(fnv1a(b"a"), 0xaf63dc4c8601ec8c);
+        assert_eq!(fnv1a(b""), 0xcbf29ce484222325);
+    }
+
+    fn label_run(seed: u64) -> GrokkingConfig {
+        let mut c = tiny().task_config(7, 8, seed);
+        c.max_epochs = 30;
+        c.batch_size = 16;
+        c
+    }
+
+    #[test]
+    fn label_trainer_is_deterministic_and_steps_by_batches() {
+        // 40 examples in batches of 16: 3 steps an epoch (16, 16, 8); same seed, same losses
+        let go = |seed| {
+            let mut t =
+                LabelTrainer::new(&label_run(seed), random_labels::generate(40, 7, 1)).unwrap();
+            let stop = AtomicBool::new(false);
+            let stats: Vec<BatchStats> = (0..3).map(|_| t.epoch(&stop).unwrap().unwrap()).collect();
+            assert_eq!(t.steps, 9);
+            assert!(stats.iter().all(|s| s.count == 40));
+            stats
+        };
+        assert_eq!(go(3), go(3));
+        assert_ne!(go(3), go(4));
+    }
+
+    #[test]
+    fn label_trainer_stops_and_refuses() {
+        let stop = AtomicBool::new(true);
+        let mut t = LabelTrainer::new(&label_run(0), random_labels::generate(20, 7, 0)).unwrap();
+        assert_eq!(t.epoch(&stop).unwrap(), None);
+        assert!(matches!(
+            LabelTrainer::new(&label_run(0), random_labels::generate(0, 7, 0)),
+            Err(TaskError::NoData)
+        ));
+        let mlp = crate::config::preset("fast-mlp").unwrap().config;
+        let data = random_labels::generate(5, mlp.p, 0);
+        assert!(matches!(
+            LabelTrainer::new(&mlp, data),
+            Err(TaskError::NotTransformer)
+        ));
+    }
+
+    #[test]
+    fn memorising_a_few_labels() {
+        // 12 random labels over 9 symbols, d = 16 (about 8 600 parameters, ~3 bits a label): a model
+        // this much larger than its data memorises them; dropout 0 and lr 1e-2 so it does quickly
+        let mut c = label_run(0);
+        c.train_fraction = 12.0 / 42.0 + 1e-9; // floor(42 * f) = 12 of p(p-1) = 42 for a / b mod 7
+        c.op = crate::config::Operation::Div;
+        c.optim.lr = 1e-2;
+        c.optim.weight_decay = 0.0;
+        if let ModelConfig::Transformer(t) = &mut c.model {
+            t.dropout = 0.0;
+            t.d_model = 16;
+        }
+        c.max_epochs = 300;
+        let stop = AtomicBool::new(false);
+        let m = measure_mem(&c, &stop).unwrap().unwrap();
+        let t_mem = m.t_mem.expect("memorised");
+        assert_eq!(m.epochs, t_mem, "stops at T_mem");
+        assert!(m.final_train_acc.unwrap() >= THRESHOLD);
+        // the capacity run on the same 12 labels: at full accuracy nearly all 12 log2 9 = 38.04 bits are
+        // memorised (bits = n log2 9 - loss / ln 2, below it by the remaining loss)
+        let point = measure_capacity(&c, 12, 300, &stop).unwrap().unwrap();
+        let whole = random_labels::complexity_bits(12, 7);
+        assert!(point.bits <= whole && point.bits > 0.8 * whole, "{point:?}");
+        assert_eq!(point.train_acc_eval, 1.0);
+        // stopped before starting: no result
+        assert_eq!(measure_mem(&c, &AtomicBool::new(true)).unwrap(), None);
+    }
 }

@@ -416,6 +416,96 @@ impl Transformer {
     }
 }
 
+/// Arbitrary token sequences: the Capacity lab's random-label data puts a random token in every position
+/// and a target anywhere in the vocabulary [0, p + 2), which the (a, b) interface of [`Model`] cannot express.
+impl Transformer {
+    /// [`Model::forward_backward`] on token sequences (each token and target in [0, p + 2)); keeps the
+    /// gradients for [`Model::apply`].
+    pub fn forward_backward_tokens(
+        &mut self,
+        seqs: &[[u32; SEQ]],
+        ys: &[u32],
+        rng: &mut Rng,
+    ) -> Result<BatchStats, ModelError> {
+        self.check_token_batch(seqs, ys)?;
+        let ids = Self::seq_tensor(seqs)?; // [B*SEQ]
+        self.train_ids(&ids, ys, rng)
+    }
+
+    /// [`Model::evaluate`] on token sequences (eval mode, no gradients).
+    pub fn evaluate_tokens(
+        &mut self,
+        seqs: &[[u32; SEQ]],
+        ys: &[u32],
+    ) -> Result<BatchStats, ModelError> {
+        if seqs.is_empty() && ys.is_empty() {
+            return Ok(BatchStats::default());
+        }
+        self.check_token_batch(seqs, ys)?;
+        let w = self.weights(false);
+        let mut total = BatchStats::default();
+        for (sc, yc) in seqs.chunks(EVAL_CHUNK).zip(ys.chunks(EVAL_CHUNK)) {
+            let ids = Self::seq_tensor(sc)?; // [B*SEQ]
+            total.add(self.eval_ids(&w, &ids, yc)?);
+        }
+        Ok(total)
+    }
+
+    /// Token ids [B*SEQ] of these sequences.
+    fn seq_tensor(seqs: &[[u32; SEQ]]) -> candle_core::Result<Tensor> {
+        let ids: Vec<u32> = seqs.iter().flatten().copied().collect();
+        Tensor::from_vec(ids, seqs.len() * SEQ, &Device::Cpu)
+    }
+
+    fn check_token_batch(&self, seqs: &[[u32; SEQ]], ys: &[u32]) -> Result<(), ModelError> {
+        if seqs.len() != ys.len() || seqs.is_empty() {
+            return Err(ModelError::Other(format!(
+                "batch of {} sequences and {} targets (must match, non-empty)",
+                seqs.len(),
+                ys.len()
+            )));
+        }
+        let v = self.p + 2;
+        if seqs.iter().flatten().chain(ys).any(|&t| t >= v) {
+            return Err(ModelError::Other(format!(
+                "a token or target lies outside the vocabulary [0, {v})"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Training-mode forward and backward on token ids [B*SEQ]; keeps the parameters' gradients.
+    fn train_ids(
+        &mut self,
+        ids: &Tensor,
+        ys: &[u32],
+        rng: &mut Rng,
+    ) -> Result<BatchStats, ModelError> {
+        self.grads = None;
+        let w = self.weights(true);
+        let logits = self.logits(&w, ids, Some(rng))?; // [B, vocab]
+        let loss = cross_entropy(&logits, &Self::targets(ys)?)?; // []
+        let stats = stats_of(&logits, &loss, ys)?;
+        let mut store = loss.backward()?;
+        // The store also holds the gradient of every intermediate tensor; keep only the parameters' so
+        // the activations' gradients are freed now rather than after `apply`.
+        let grads = self
+            .params
+            .iter()
+            .map(|p| store.remove(p.var.as_tensor()))
+            .collect();
+        self.grads = Some(grads);
+        Ok(stats)
+    }
+
+    /// Eval-mode statistics of one chunk of token ids [B*SEQ] with detached weights `w`.
+    fn eval_ids(&self, w: &[Tensor], ids: &Tensor, ys: &[u32]) -> Result<BatchStats, ModelError> {
+        let logits = self.logits(w, ids, None)?; // [B, vocab]
+        let loss = cross_entropy(&logits, &Self::targets(ys)?)?; // []
+        stats_of(&logits, &loss, ys)
+    }
+}
+
 impl Model for Transformer {
     fn param_count(&self) -> u64 {
         self.param_sizes().iter().map(|&n| n as u64).sum()
@@ -435,22 +525,8 @@ impl Model for Transformer {
         rng: &mut Rng,
     ) -> Result<BatchStats, ModelError> {
         self.check_batch(xs, ys)?;
-        self.grads = None;
-        let w = self.weights(true);
         let ids = self.token_tensor(xs)?; // [B*SEQ]
-        let logits = self.logits(&w, &ids, Some(rng))?; // [B, vocab]
-        let loss = cross_entropy(&logits, &Self::targets(ys)?)?; // []
-        let stats = stats_of(&logits, &loss, ys)?;
-        let mut store = loss.backward()?;
-        // The store also holds the gradient of every intermediate tensor; keep only the parameters' so
-        // the activations' gradients are freed now rather than after `apply`.
-        let grads = self
-            .params
-            .iter()
-            .map(|p| store.remove(p.var.as_tensor()))
-            .collect();
-        self.grads = Some(grads);
-        Ok(stats)
+        self.train_ids(&ids, ys, rng)
     }
 
     fn evaluate(&mut self, xs: &[[u32; 2]], ys: &[u32]) -> Result<BatchStats, ModelError> {
@@ -462,9 +538,7 @@ impl Model for Transformer {
         let mut total = BatchStats::default();
         for (xc, yc) in xs.chunks(EVAL_CHUNK).zip(ys.chunks(EVAL_CHUNK)) {
             let ids = self.token_tensor(xc)?; // [B*SEQ]
-            let logits = self.logits(&w, &ids, None)?; // [B, vocab]
-            let loss = cross_entropy(&logits, &Self::targets(yc)?)?; // []
-            total.add(stats_of(&logits, &loss, yc)?);
+            total.add(self.eval_ids(&w, &ids, yc)?);
         }
         Ok(total)
     }
@@ -887,6 +961,49 @@ mod tests {
         assert!(m.forward_backward(&[], &[], &mut r).is_err());
         assert!(m.forward_backward(&[[1, 2]], &[], &mut r).is_err());
         assert!(m.evaluate(&[[5, 2]], &[0]).is_err());
+    }
+
+    #[test]
+    fn token_path_equals_the_pair_path() {
+        // expected: the modular task's pairs written as [a, OP, b, EQ] are the same ids, so loss, accuracy,
+        // gradients (seen through one update) and the dropout masks drawn are bit-identical
+        let ex = all_examples(Operation::Add, 7);
+        let seqs: Vec<[u32; 4]> = ex.xs.iter().map(|&x| tokens(x, 7)).collect();
+        let mut a = model(&cfg(8, 2, 1, 0.2), 7, 4);
+        let mut b = model(&cfg(8, 2, 1, 0.2), 7, 4);
+        let (mut ra, mut rb) = (stream(4, Stream::Dropout), stream(4, Stream::Dropout));
+        let (mut oa, mut ob) = (adamw(&a, 1e-2, 1.0), adamw(&b, 1e-2, 1.0));
+        for _ in 0..2 {
+            let sa = a.forward_backward(&ex.xs, &ex.ys, &mut ra).unwrap();
+            let sb = b.forward_backward_tokens(&seqs, &ex.ys, &mut rb).unwrap();
+            assert_eq!(sa, sb);
+            oa.begin_step(1e-2);
+            ob.begin_step(1e-2);
+            a.apply(&mut oa).unwrap();
+            b.apply(&mut ob).unwrap();
+        }
+        assert_eq!(a.export().unwrap(), b.export().unwrap());
+        assert_eq!(
+            a.evaluate(&ex.xs, &ex.ys).unwrap(),
+            b.evaluate_tokens(&seqs, &ex.ys).unwrap()
+        );
+    }
+
+    #[test]
+    fn token_path_takes_the_whole_vocabulary() {
+        // expected: random-label data uses tokens and targets in [0, p + 2) = [0, 7) for p = 5, so OP and
+        // EQ (5, 6) are valid targets and inputs anywhere; 7 is outside
+        let mut m = model(&cfg(4, 1, 1, 0.0), 5, 0);
+        let mut r = stream(0, Stream::Dropout);
+        let seqs = [[6, 6, 0, 5], [1, 2, 3, 4]];
+        let s = m.forward_backward_tokens(&seqs, &[5, 6], &mut r).unwrap();
+        assert_eq!(s.count, 2);
+        assert_eq!(m.evaluate_tokens(&seqs, &[6, 5]).unwrap().count, 2);
+        assert_eq!(m.evaluate_tokens(&[], &[]).unwrap(), BatchStats::default());
+        assert!(m.evaluate_tokens(&seqs, &[7, 0]).is_err());
+        assert!(m.evaluate_tokens(&[[7, 0, 0, 0]], &[0]).is_err());
+        assert!(m.forward_backward_tokens(&seqs, &[0], &mut r).is_err());
+        assert!(m.forward_backward_tokens(&[], &[], &mut r).is_err());
     }
 
     #[test]

@@ -1,0 +1,948 @@
+//! The Capacity lab's headless commands: `grokscope sweep` (one result file per task, resumable and
+//! shardable), `grokscope merge` (the results as `sweep.csv`) and `grokscope analyse` (capacity, onset and
+//! the memorisation-speed fit as one JSON object).
+//!
+//! A sweep folder holds `sweep.toml` (the config, written by `sweep`) and one `task-p{p}-w{w}-s{seed}.json`
+//! per finished task, each written atomically. A task whose file parses, names the task and carries the
+//! config's key is done and skipped; a missing, half-written, corrupt or stale one is (re)done.
+//!
+//! Sharding (a cluster array job, every shard writing into the same folder on a shared file system):
+//! `--shard I/N` runs the tasks k with k mod N = I. Without it the index comes from the environment:
+//! `SLURM_ARRAY_TASK_ID` (minus `SLURM_ARRAY_TASK_MIN` when set; use a contiguous array such as
+//! `--array=0-7`) with N from `--shard-count` or `SLURM_ARRAY_TASK_COUNT`, or `JOB_COMPLETION_INDEX`
+//! (Kubernetes indexed jobs) with N from `--shard-count`. When all shards are done, run `merge` and
+//! `analyse` on the folder.
+
+use crate::analysis::capacity::{
+    ExpFit, LinearFit, SeedMean, capacity_fit, capacity_fraction, exp_fit, mean_over_seeds,
+    observed_onset, predicted_onset,
+};
+use crate::cli::write_atomic;
+use crate::config::CapacitySweepConfig;
+use crate::config::capacity::{sweep_preset, sweep_presets};
+use crate::experiment::capacity::{
+    RESULT_VERSION, Task, TaskResult, config_key, shard, sweep_tasks, tasks,
+};
+use crate::experiment::{EventSink, Unattended};
+use crate::protocol::{Event, Outcome};
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The sweep's config inside its folder.
+pub const CONFIG_FILE: &str = "sweep.toml";
+/// What `merge` writes: one row per task.
+pub const CSV_FILE: &str = "sweep.csv";
+/// What `merge` also writes when the sweep ran capacity runs: one row per (task, n).
+pub const CAPACITY_CSV_FILE: &str = "capacity.csv";
+/// Grid points of the predicted-onset search.
+const ONSET_GRID: usize = 1000;
+/// Bits per parameter used for the capacity fraction when no capacity runs measured C: the value the
+/// paper's code fixes for its transformer (spec section 2).
+pub const PAPER_BITS_PER_PARAM: f64 = 2.16;
+
+/// Which shard to run: `--shard I/N`, else an array index from the environment (see the module docs).
+/// `None`: the whole sweep. `env` reads a variable (`std::env::var(..).ok()` outside tests).
+pub fn resolve_shard(
+    arg: Option<&str>,
+    count: Option<usize>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<(usize, usize)>> {
+    let num = |name: &str, text: &str| -> Result<usize> {
+        text.trim()
+            .parse::<usize>()
+            .with_context(|| format!("{name} = {text:?} is not a whole number"))
+    };
+    let (index, n) = if let Some(a) = arg {
+        let (i, n) = a
+            .split_once('/')
+            .with_context(|| format!("--shard {a:?} must look like I/N, e.g. 0/4"))?;
+        let (i, n) = (num("--shard's I", i)?, num("--shard's N", n)?);
+        if let Some(c) = count
+            && c != n
+        {
+            bail!("--shard {a} and --shard-count {c} disagree");
+        }
+        (i, n)
+    } else if let Some(id) = env("SLURM_ARRAY_TASK_ID") {
+        let id = num("SLURM_ARRAY_TASK_ID", &id)?;
+        let min = match env("SLURM_ARRAY_TASK_MIN") {
+            Some(m) => num("SLURM_ARRAY_TASK_MIN", &m)?,
+            None => 0,
+        };
+        let n = match (count, env("SLURM_ARRAY_TASK_COUNT")) {
+            (Some(c), _) => c,
+            (None, Some(c)) => num("SLURM_ARRAY_TASK_COUNT", &c)?,
+            (None, None) => {
+                bail!("SLURM_ARRAY_TASK_ID is set: give the number of shards with --shard-count")
+            }
+        };
+        let i = id.checked_sub(min).with_context(|| {
+            format!("SLURM_ARRAY_TASK_ID {id} is below SLURM_ARRAY_TASK_MIN {min}")
+        })?;
+        (i, n)
+    } else if let Some(idx) = env("JOB_COMPLETION_INDEX") {
+        let i = num("JOB_COMPLETION_INDEX", &idx)?;
+        let n = count.context(
+            "JOB_COMPLETION_INDEX is set: give the number of shards (the job's completions) with --shard-count",
+        )?;
+        (i, n)
+    } else if let Some(c) = count {
+        bail!(
+            "--shard-count {c} needs a shard index: --shard I/{c}, SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX"
+        );
+    } else {
+        return Ok(None);
+    };
+    if n == 0 || index >= n {
+        bail!("shard {index} of {n} does not exist (shards are numbered 0 to N - 1, N at least 1)");
+    }
+    Ok(Some((index, n)))
+}
+
+/// The state of one task's result file.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stored {
+    /// A result for this task and config.
+    Done(Box<TaskResult>),
+    /// No file.
+    Missing,
+    /// A file that cannot be used (half-written, not JSON, another task's, another config's or version's),
+    /// and why.
+    Unusable(String),
+}
+
+/// Read a task's result file from `dir`. With `key`, a result measured under another config is unusable.
+pub fn load_result(dir: &Path, task: &Task, key: Option<&str>) -> Stored {
+    let path = dir.join(task.file_name());
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Stored::Missing,
+        Err(e) => return Stored::Unusable(format!("cannot be read: {e}")),
+    };
+    let r: TaskResult = match serde_json::from_str(&text) {
+        Ok(r) => r,
+        Err(e) => return Stored::Unusable(format!("corrupt or half-written: {e}")),
+    };
+    if r.task() != *task {
+        return Stored::Unusable(format!("holds the result of {}", r.task().name()));
+    }
+    if r.version != RESULT_VERSION {
+        return Stored::Unusable(format!(
+            "written by result version {}, this is {RESULT_VERSION}",
+            r.version
+        ));
+    }
+    if let Some(k) = key
+        && r.key != k
+    {
+        return Stored::Unusable(format!(
+            "measured under another config (key {}, this sweep's is {k})",
+            r.key
+        ));
+    }
+    Stored::Done(Box::new(r))
+}
+
+/// Write a result into `dir` atomically (a temporary file, then a rename).
+pub fn write_result(dir: &Path, r: &TaskResult) -> Result<()> {
+    let text = serde_json::to_string_pretty(r)?;
+    write_atomic(&dir.join(r.task().file_name()), text.as_bytes())
+}
+
+/// What one `grokscope sweep` did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepReport {
+    /// Tasks of this shard (or of the whole sweep).
+    pub tasks: usize,
+    /// Tasks already done, skipped.
+    pub skipped: usize,
+    /// Tasks run and written now.
+    pub written: usize,
+    pub outcome: Outcome,
+}
+
+/// Writes each finished task's file and shows progress.
+struct FileSink<'a> {
+    dir: &'a Path,
+    bar: Option<indicatif::ProgressBar>,
+    skipped: usize,
+    tasks: usize,
+    written: usize,
+    outcome: Option<Outcome>,
+    error: Option<anyhow::Error>,
+}
+
+impl FileSink<'_> {
+    fn line(&self, text: String) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+}
+
+/// An epoch count or "never".
+fn epochs(v: Option<u64>) -> String {
+    v.map_or_else(|| "never".to_string(), |e| e.to_string())
+}
+
+impl EventSink for FileSink<'_> {
+    fn emit(&mut self, ev: Event) {
+        match ev {
+            Event::SweepResult { result, .. } => {
+                if self.error.is_some() {
+                    return;
+                }
+                if let Err(e) = write_result(self.dir, &result) {
+                    self.error = Some(e);
+                    return;
+                }
+                self.written += 1;
+                let done = self.skipped + self.written;
+                if let Some(bar) = &self.bar {
+                    bar.set_position(done as u64);
+                }
+                self.line(format!(
+                    "{done}/{} {}: P = {}, T_mem {}, T_gen {}, delay {} ({:.1} s)",
+                    self.tasks,
+                    result.task().name(),
+                    result.params,
+                    epochs(result.t_mem),
+                    epochs(result.t_gen),
+                    epochs(result.delay),
+                    result.wall_secs
+                ));
+            }
+            Event::Finished { outcome, .. } => self.outcome = Some(outcome),
+            Event::Refused { message } => self.line(message),
+            Event::Started { .. }
+            | Event::Metrics { .. }
+            | Event::Progress { .. }
+            | Event::Snapshot { .. }
+            | Event::StudyPoint { .. }
+            | Event::Detected { .. }
+            | Event::Changed { .. }
+            | Event::Paused { .. } => {}
+        }
+    }
+}
+
+/// Run the tasks of `cfg` (or of one shard) that `out` still lacks, writing `out/sweep.toml` and one
+/// result file per task as each finishes. Says on stderr which stored files it redoes and why.
+pub fn sweep_main(
+    cfg: &CapacitySweepConfig,
+    out: &Path,
+    shard_of: Option<(usize, usize)>,
+    bar: bool,
+) -> Result<SweepReport> {
+    cfg.validate()?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let config_path = out.join(CONFIG_FILE);
+    let text = cfg.to_toml();
+    if let Ok(old) = std::fs::read_to_string(&config_path) {
+        let same = toml::from_str::<CapacitySweepConfig>(&old)
+            .map(|o| CapacitySweepConfig { threads: 0, ..o })
+            == Ok(CapacitySweepConfig {
+                threads: 0,
+                ..cfg.clone()
+            });
+        if !same {
+            eprintln!(
+                "{} held another sweep; replacing it (results of the old config will be redone)",
+                config_path.display()
+            );
+        }
+    }
+    write_atomic(&config_path, text.as_bytes())?;
+    let all = tasks(cfg);
+    let mine = match shard_of {
+        Some((i, n)) => shard(&all, i, n),
+        None => all,
+    };
+    let mut pending = vec![];
+    for t in &mine {
+        match load_result(out, t, Some(&config_key(cfg, t))) {
+            Stored::Done(_) => {}
+            Stored::Missing => pending.push(*t),
+            Stored::Unusable(why) => {
+                eprintln!("redoing {}: {why}", t.file_name());
+                pending.push(*t);
+            }
+        }
+    }
+    let skipped = mine.len() - pending.len();
+    if let Some((i, n)) = shard_of {
+        eprint!("shard {i}/{n}: ");
+    }
+    eprintln!(
+        "{} tasks, {skipped} already done, {} to run",
+        mine.len(),
+        pending.len()
+    );
+    let bar = bar.then(|| {
+        let b = indicatif::ProgressBar::new(mine.len() as u64);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] task {pos}/{len}")
+        {
+            b.set_style(style.progress_chars("=> "));
+        }
+        b.set_position(skipped as u64);
+        b
+    });
+    let mut sink = FileSink {
+        dir: out,
+        bar,
+        skipped,
+        tasks: mine.len(),
+        written: 0,
+        outcome: None,
+        error: None,
+    };
+    sweep_tasks(cfg, &pending, 1, &mut sink, &mut Unattended);
+    if let Some(b) = &sink.bar {
+        b.finish_and_clear();
+    }
+    if let Some(e) = sink.error {
+        return Err(e.context(format!("writing into {}", out.display())));
+    }
+    let outcome = sink.outcome.context("the sweep ended without a result")?;
+    if let Outcome::Failed { message } = &outcome {
+        eprintln!("sweep failed: {message}");
+    }
+    Ok(SweepReport {
+        tasks: mine.len(),
+        skipped,
+        written: sink.written,
+        outcome,
+    })
+}
+
+/// `grokscope sweep`: the config from `--config` or `--preset`, `--threads` over its own.
+pub fn sweep_cmd(
+    config: Option<&Path>,
+    preset: Option<&str>,
+    out: &Path,
+    shard_of: Option<(usize, usize)>,
+    threads: Option<usize>,
+    bar: bool,
+) -> Result<SweepReport> {
+    let mut cfg = match (config, preset) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            CapacitySweepConfig::from_toml(&text)
+                .with_context(|| format!("in {}", path.display()))?
+        }
+        (None, Some(name)) => {
+            sweep_preset(name)
+                .with_context(|| {
+                    let names: Vec<_> = sweep_presets().iter().map(|p| p.name).collect();
+                    format!(
+                        "no sweep preset named {name:?}; known: {}",
+                        names.join(", ")
+                    )
+                })?
+                .config
+        }
+        (None, None) => bail!("give the sweep with --config FILE.toml or --preset NAME"),
+    };
+    if let Some(t) = threads {
+        cfg.threads = t;
+    }
+    sweep_main(&cfg, out, shard_of, bar)
+}
+
+/// The results found in a sweep folder, and the files that were not usable.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Collected {
+    /// Usable results, in task order.
+    pub results: Vec<TaskResult>,
+    /// Tasks the folder's `sweep.toml` lists; `None` without a readable one (missing files then cannot
+    /// be named).
+    pub expected: Option<usize>,
+    /// Result files that do not exist.
+    pub missing: Vec<String>,
+    /// Result files that exist but cannot be used, with the reason.
+    pub unusable: Vec<(String, String)>,
+    /// Anything else worth saying (an unreadable `sweep.toml`).
+    pub notes: Vec<String>,
+}
+
+impl Collected {
+    /// Report the missing and unusable files on stderr, by name.
+    pub fn report(&self) {
+        for n in &self.notes {
+            eprintln!("{n}");
+        }
+        for m in &self.missing {
+            eprintln!("missing: {m}");
+        }
+        for (f, why) in &self.unusable {
+            eprintln!("skipped {f}: {why}");
+        }
+    }
+}
+
+/// Gather a folder's results: the tasks of its `sweep.toml` when it has one (naming the missing files),
+/// else every `task-*.json` in it.
+pub fn collect_results(dir: &Path) -> Result<Collected> {
+    if !dir.is_dir() {
+        bail!("{} is not a folder", dir.display());
+    }
+    let mut c = Collected::default();
+    let cfg = match std::fs::read_to_string(dir.join(CONFIG_FILE)) {
+        Ok(text) => match CapacitySweepConfig::from_toml(&text) {
+            Ok(cfg) => Some(cfg),
+            Err(e) => {
+                c.notes.push(format!(
+                    "{CONFIG_FILE} is unusable ({e:#}); reading every task-*.json instead, so missing tasks \
+                     cannot be named"
+                ));
+                None
+            }
+        },
+        Err(_) => {
+            c.notes.push(format!(
+                "no {CONFIG_FILE} in {}: reading every task-*.json, so missing tasks cannot be named",
+                dir.display()
+            ));
+            None
+        }
+    };
+    match cfg {
+        Some(cfg) => {
+            let all = tasks(&cfg);
+            c.expected = Some(all.len());
+            for t in &all {
+                match load_result(dir, t, Some(&config_key(&cfg, t))) {
+                    Stored::Done(r) => c.results.push(*r),
+                    Stored::Missing => c.missing.push(t.file_name()),
+                    Stored::Unusable(why) => c.unusable.push((t.file_name(), why)),
+                }
+            }
+        }
+        None => {
+            let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+                .with_context(|| format!("listing {}", dir.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("task-") && n.ends_with(".json"))
+                })
+                .collect();
+            names.sort();
+            for path in names {
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default()
+                    .to_string();
+                let parsed = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("cannot be read: {e}"))
+                    .and_then(|t| {
+                        serde_json::from_str::<TaskResult>(&t)
+                            .map_err(|e| format!("corrupt or half-written: {e}"))
+                    });
+                match parsed {
+                    Ok(r) if r.task().file_name() == name => c.results.push(r),
+                    Ok(r) => c
+                        .unusable
+                        .push((name, format!("holds the result of {}", r.task().name()))),
+                    Err(why) => c.unusable.push((name, why)),
+                }
+            }
+            c.results.sort_by_key(|r| r.task());
+        }
+    }
+    Ok(c)
+}
+
+/// Header of `sweep.csv`.
+pub const CSV_COLUMNS: [&str; 19] = [
+    "p",
+    "width",
+    "seed",
+    "params",
+    "n_equiv",
+    "complexity_bits",
+    "t_train",
+    "t_gen",
+    "delay",
+    "gen_epochs",
+    "final_train_acc",
+    "final_val_acc",
+    "t_mem",
+    "mem_epochs",
+    "mem_final_train_acc",
+    "capacity_runs",
+    "max_bits",
+    "wall_secs",
+    "key",
+];
+
+/// A cell: the value, or empty for `None` (a threshold never reached).
+fn cell<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// The results as `sweep.csv` text, one row per task in the given order.
+pub fn sweep_csv(results: &[TaskResult]) -> Result<String> {
+    let mut w = csv::Writer::from_writer(vec![]);
+    w.write_record(CSV_COLUMNS)?;
+    for r in results {
+        w.write_record([
+            r.p.to_string(),
+            r.width.to_string(),
+            r.seed.to_string(),
+            r.params.to_string(),
+            r.n_equiv.to_string(),
+            r.complexity_bits.to_string(),
+            cell(r.t_train),
+            cell(r.t_gen),
+            cell(r.delay),
+            r.gen_epochs.to_string(),
+            cell(r.final_train_acc),
+            cell(r.final_val_acc),
+            cell(r.t_mem),
+            r.mem_epochs.to_string(),
+            cell(r.mem_final_train_acc),
+            r.capacity.len().to_string(),
+            cell(r.max_bits()),
+            format!("{:.3}", r.wall_secs),
+            r.key.clone(),
+        ])?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+/// The capacity runs as `capacity.csv` text: one row per (task, n).
+pub fn capacity_csv(results: &[TaskResult]) -> Result<String> {
+    let mut w = csv::Writer::from_writer(vec![]);
+    w.write_record([
+        "p",
+        "width",
+        "seed",
+        "params",
+        "n",
+        "bits",
+        "epochs",
+        "saturated",
+        "train_acc_eval",
+    ])?;
+    for r in results {
+        for c in &r.capacity {
+            w.write_record([
+                r.p.to_string(),
+                r.width.to_string(),
+                r.seed.to_string(),
+                r.params.to_string(),
+                c.n.to_string(),
+                c.bits.to_string(),
+                c.epochs.to_string(),
+                c.saturated.to_string(),
+                c.train_acc_eval.to_string(),
+            ])?;
+        }
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+/// `grokscope merge DIR`: write `DIR/sweep.csv` (and `DIR/capacity.csv` when there are capacity runs);
+/// missing and unusable files are named on stderr and left out.
+pub fn merge_main(dir: &Path) -> Result<Collected> {
+    let c = collect_results(dir)?;
+    c.report();
+    write_atomic(&dir.join(CSV_FILE), sweep_csv(&c.results)?.as_bytes())?;
+    if c.results.iter().any(|r| !r.capacity.is_empty()) {
+        write_atomic(
+            &dir.join(CAPACITY_CSV_FILE),
+            capacity_csv(&c.results)?.as_bytes(),
+        )?;
+    }
+    let of = c.expected.map(|n| format!(" of {n}")).unwrap_or_default();
+    eprintln!(
+        "merged {}{of} tasks into {}",
+        c.results.len(),
+        dir.join(CSV_FILE).display()
+    );
+    Ok(c)
+}
+
+/// A mean over seeds as `analyse` prints it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Mean {
+    /// Mean over the runs that reached the threshold; `None` when none did.
+    pub mean: Option<f64>,
+    /// Runs in the mean.
+    pub runs: usize,
+    /// Runs that never reached the threshold (left out of the mean).
+    pub never: usize,
+}
+
+impl From<&SeedMean> for Mean {
+    fn from(m: &SeedMean) -> Self {
+        Mean {
+            mean: m.mean,
+            runs: m.used,
+            never: m.left_out,
+        }
+    }
+}
+
+/// One model size of one prime.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SizeRow {
+    pub params: u64,
+    pub width: usize,
+    pub t_mem: Mean,
+    pub t_gen: Mean,
+    pub delay: Mean,
+    /// The smallest delay over seeds (the observed onset's input); `None` when no seed memorised.
+    pub min_delay: Option<u64>,
+    /// Capacity fraction f = S / (C P) with the C in use.
+    pub capacity_fraction: f64,
+}
+
+/// The crossing of one prime.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PrimeAnalysis {
+    pub p: u32,
+    /// Predicted onset P*: where the mean T_mem and T_gen curves cross.
+    pub p_star: Option<f64>,
+    /// Observed onset: the smallest P after the last P whose minimum delay is 0.
+    pub observed_onset: Option<f64>,
+    /// T_mem = a exp(b f) over the runs that memorised.
+    pub exp_fit: Option<ExpFit>,
+    pub sizes: Vec<SizeRow>,
+}
+
+/// A value or NaN (NaN is how the analysis functions mark "no value").
+fn or_nan(v: Option<u64>) -> f64 {
+    v.map_or(f64::NAN, |x| x as f64)
+}
+
+/// The capacity fit over every task with capacity runs: per task the largest memorised bits over n,
+/// averaged over seeds per P, then the least-squares line through (P, bits).
+pub fn capacity_of(results: &[TaskResult]) -> (Option<LinearFit>, Vec<(f64, f64)>) {
+    let rows: Vec<(f64, f64)> = results
+        .iter()
+        .filter_map(|r| Some((r.params as f64, r.max_bits()?)))
+        .collect();
+    let points: Vec<(f64, f64)> = mean_over_seeds(&rows)
+        .iter()
+        .filter_map(|m| Some((m.params, m.mean?)))
+        .collect();
+    (capacity_fit(&points), points)
+}
+
+/// Analyse one prime's results with capacity `c` bits per parameter.
+pub fn analyse_prime(p: u32, results: &[&TaskResult], c: f64) -> PrimeAnalysis {
+    let rows = |f: &dyn Fn(&TaskResult) -> f64| -> Vec<(f64, f64)> {
+        results.iter().map(|r| (r.params as f64, f(r))).collect()
+    };
+    let mem = mean_over_seeds(&rows(&|r| or_nan(r.t_mem)));
+    let gen_means = mean_over_seeds(&rows(&|r| or_nan(r.t_gen)));
+    let delay_rows = rows(&|r| or_nan(r.delay));
+    let delay = mean_over_seeds(&delay_rows);
+    let ps: Vec<f64> = mem.iter().map(|m| m.params).collect();
+    let mean_or_nan =
+        |v: &[SeedMean]| -> Vec<f64> { v.iter().map(|m| m.mean.unwrap_or(f64::NAN)).collect() };
+    let p_star = predicted_onset(
+        &ps,
+        &mean_or_nan(&mem),
+        &mean_or_nan(&gen_means),
+        ONSET_GRID,
+    );
+    let f: Vec<f64> = results
+        .iter()
+        .map(|r| capacity_fraction(r.complexity_bits, c, r.params as f64))
+        .collect();
+    let t_mem: Vec<f64> = results.iter().map(|r| or_nan(r.t_mem)).collect();
+    let sizes = mem
+        .iter()
+        .zip(&gen_means)
+        .zip(&delay)
+        .map(|((m, g), d)| {
+            let same: Vec<&&TaskResult> = results
+                .iter()
+                .filter(|r| r.params as f64 == m.params)
+                .collect();
+            SizeRow {
+                params: m.params as u64,
+                width: same.first().map_or(0, |r| r.width),
+                t_mem: m.into(),
+                t_gen: g.into(),
+                delay: d.into(),
+                min_delay: same.iter().filter_map(|r| r.delay).min(),
+                capacity_fraction: same.first().map_or(f64::NAN, |r| {
+                    capacity_fraction(r.complexity_bits, c, m.params)
+                }),
+            }
+        })
+        .collect();
+    PrimeAnalysis {
+        p,
+        p_star,
+        observed_onset: observed_onset(&delay_rows),
+        exp_fit: exp_fit(&f, &t_mem),
+        sizes,
+    }
+}
+
+/// The whole analysis as one JSON object (see `grokscope analyse --help`).
+pub fn analysis_json(results: &[TaskResult]) -> serde_json::Value {
+    let (fit, points) = capacity_of(results);
+    let (c, c_source) = match &fit {
+        Some(f) if f.slope > 0.0 => (f.slope, "measured"),
+        Some(_) | None => (
+            PAPER_BITS_PER_PARAM,
+            "the paper's 2.16 bits per parameter (no usable capacity runs)",
+        ),
+    };
+    let mut by_prime: BTreeMap<u32, Vec<&TaskResult>> = BTreeMap::new();
+    for r in results {
+        by_prime.entry(r.p).or_default().push(r);
+    }
+    let primes: Vec<PrimeAnalysis> = by_prime
+        .iter()
+        .map(|(&p, rs)| analyse_prime(p, rs, c))
+        .collect();
+    // one prime: its numbers directly; several: keyed by prime; none: null
+    let per = |f: &dyn Fn(&PrimeAnalysis) -> serde_json::Value| -> serde_json::Value {
+        match primes.as_slice() {
+            [] => serde_json::Value::Null,
+            [one] => f(one),
+            many => many.iter().map(|a| (a.p.to_string(), f(a))).collect(),
+        }
+    };
+    serde_json::json!({
+        "results": results.len(),
+        "capacity_bits_per_param": fit.as_ref().map(|f| f.slope),
+        "capacity_fit": fit,
+        "capacity_points": points
+            .iter()
+            .map(|&(params, bits)| serde_json::json!({"params": params, "max_bits": bits}))
+            .collect::<Vec<_>>(),
+        "c_used": c,
+        "c_source": c_source,
+        "p_star": per(&|a| serde_json::json!(a.p_star)),
+        "observed_onset": per(&|a| serde_json::json!(a.observed_onset)),
+        "exp_fit": per(&|a| serde_json::json!(a.exp_fit)),
+        "primes": primes,
+    })
+}
+
+/// `grokscope analyse DIR`: the analysis JSON with a `files` section (found, expected, missing,
+/// unusable); missing and unusable files are also named on stderr.
+pub fn analyse_main(dir: &Path) -> Result<serde_json::Value> {
+    let c = collect_results(dir)?;
+    c.report();
+    let mut v = analysis_json(&c.results);
+    v["files"] = serde_json::json!({
+        "found": c.results.len(),
+        "expected": c.expected,
+        "missing": c.missing,
+        "unusable": c
+            .unusable
+            .iter()
+            .map(|(f, why)| serde_json::json!({"file": f, "reason": why}))
+            .collect::<Vec<_>>(),
+    });
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn shard_from_flag_and_environment() {
+        let none = env_of(&[]);
+        assert_eq!(resolve_shard(None, None, &none).unwrap(), None);
+        assert_eq!(
+            resolve_shard(Some("2/4"), None, &none).unwrap(),
+            Some((2, 4))
+        );
+        assert_eq!(
+            resolve_shard(Some("2/4"), Some(4), &none).unwrap(),
+            Some((2, 4))
+        );
+        for bad in ["4/4", "1/0", "x/2", "3", "-1/2"] {
+            assert!(resolve_shard(Some(bad), None, &none).is_err(), "{bad}");
+        }
+        assert!(
+            resolve_shard(Some("1/4"), Some(3), &none).is_err(),
+            "disagree"
+        );
+        assert!(resolve_shard(None, Some(3), &none).is_err(), "count alone");
+        // SLURM: array 1-4 (min 1), task id 3 is the third task, shard 2 of 4
+        let slurm = env_of(&[
+            ("SLURM_ARRAY_TASK_ID", "3"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ]);
+        assert_eq!(resolve_shard(None, None, &slurm).unwrap(), Some((2, 4)));
+        // the flag wins over the environment
+        assert_eq!(
+            resolve_shard(Some("0/2"), None, &slurm).unwrap(),
+            Some((0, 2))
+        );
+        let slurm_no_count = env_of(&[("SLURM_ARRAY_TASK_ID", "5")]);
+        assert!(resolve_shard(None, None, &slurm_no_count).is_err());
+        assert_eq!(
+            resolve_shard(None, Some(8), &slurm_no_count).unwrap(),
+            Some((5, 8))
+        );
+        // Kubernetes indexed job: the count must be given
+        let k8s = env_of(&[("JOB_COMPLETION_INDEX", "7")]);
+        assert!(resolve_shard(None, None, &k8s).is_err());
+        assert_eq!(resolve_shard(None, Some(10), &k8s).unwrap(), Some((7, 10)));
+        assert!(resolve_shard(None, Some(7), &k8s).is_err(), "index 7 of 7");
+    }
+
+    fn result(p: u32, width: usize, seed: u64, params: u64) -> TaskResult {
+        TaskResult {
+            version: RESULT_VERSION,
+            key: "k".into(),
+            width,
+            p,
+            seed,
+            params,
+            n_equiv: 100,
+            complexity_bits: 400.0,
+            t_train: Some(10),
+            t_gen: Some(20),
+            delay: Some(0),
+            gen_epochs: 20,
+            final_train_acc: Some(1.0),
+            final_val_acc: Some(1.0),
+            t_mem: Some(30),
+            mem_epochs: 30,
+            mem_final_train_acc: Some(1.0),
+            capacity: vec![],
+            wall_secs: 1.0,
+        }
+    }
+
+    #[test]
+    fn analysis_by_hand() {
+        // One prime, sizes P = 100, 200, 400 (two seeds each). T_mem falls 400 -> 100 and T_gen rises
+        // 200 -> 500 linearly in P between 100 and 400 (the analysis module's exact-crossing case, whose
+        // crossing is at P = 200, where 500 - P = P + 100). Delays: P = 100 -> 0, 0; 200 -> 0, 5; 400 ->
+        // 10, never memorised (None): the last P with zero minimum delay is 200, so the observed onset is 400
+        let mut rs = vec![];
+        for (params, width, t_mem, t_gen, delays) in [
+            (100, 4, 400, 200, [Some(0), Some(0)]),
+            (200, 8, 300, 300, [Some(0), Some(5)]),
+            (400, 16, 100, 500, [Some(10), None]),
+        ] {
+            for (seed, d) in delays.iter().enumerate() {
+                let mut r = result(31, width, seed as u64, params);
+                r.t_mem = Some(t_mem);
+                r.t_gen = Some(t_gen);
+                r.delay = *d;
+                rs.push(r);
+            }
+        }
+        // the second seed of P = 400 never memorised the random labels either: left out of the mean
+        rs[5].t_mem = None;
+        let v = analysis_json(&rs);
+        let p_star = v["p_star"].as_f64().unwrap();
+        assert!((p_star - 200.0).abs() < 1.0, "{v}");
+        assert_eq!(v["observed_onset"], 400.0);
+        assert_eq!(v["capacity_bits_per_param"], serde_json::Value::Null);
+        assert_eq!(v["c_used"], PAPER_BITS_PER_PARAM);
+        let sizes = &v["primes"][0]["sizes"];
+        assert_eq!(sizes[2]["t_mem"]["runs"], 1);
+        assert_eq!(sizes[2]["t_mem"]["never"], 1);
+        assert_eq!(sizes[2]["delay"]["never"], 1);
+        assert_eq!(sizes[1]["delay"]["mean"], 2.5);
+        assert_eq!(sizes[1]["min_delay"], 0);
+        assert_eq!(sizes[0]["width"], 4);
+        // f = S / (C P) = 400 / (2.16 * 100)
+        let f = sizes[0]["capacity_fraction"].as_f64().unwrap();
+        assert!((f - 400.0 / 216.0).abs() < 1e-12);
+        // exp fit over the 5 runs that memorised: the smallest model (largest f) memorises slowest, so
+        // ln T_mem rises with f: b > 0, as the spec's model expects
+        assert!(v["exp_fit"]["b"].as_f64().unwrap() > 0.0, "{v}");
+    }
+
+    #[test]
+    fn capacity_from_max_bits() {
+        // two sizes, two seeds: max over n per task (150 and 170 at P = 100; 310 and 290 at P = 200), mean
+        // over seeds 160 and 300: the line through (100, 160) and (200, 300) has slope 1.4
+        use crate::experiment::capacity::CapacityPoint;
+        let point = |n, bits| CapacityPoint {
+            n,
+            bits,
+            epochs: 10,
+            saturated: true,
+            train_acc_eval: 1.0,
+        };
+        let mut rs = vec![];
+        for (params, seed, bits) in [
+            (100, 0, [120.0, 150.0]),
+            (100, 1, [170.0, 90.0]),
+            (200, 0, [310.0, 200.0]),
+            (200, 1, [-5.0, 290.0]),
+        ] {
+            let mut r = result(11, params as usize / 10, seed, params);
+            r.capacity = vec![point(10, bits[0]), point(20, bits[1])];
+            rs.push(r);
+        }
+        let (fit, points) = capacity_of(&rs);
+        assert_eq!(points, vec![(100.0, 160.0), (200.0, 300.0)]);
+        assert!((fit.unwrap().slope - 1.4).abs() < 1e-12);
+        let v = analysis_json(&rs);
+        assert!((v["capacity_bits_per_param"].as_f64().unwrap() - 1.4).abs() < 1e-12);
+        assert!((v["c_used"].as_f64().unwrap() - 1.4).abs() < 1e-12);
+        assert_eq!(v["c_source"], "measured");
+    }
+
+    #[test]
+    fn several_primes_are_keyed() {
+        let rs = vec![result(11, 4, 0, 100), result(13, 4, 0, 120)];
+        let v = analysis_json(&rs);
+        assert!(v["p_star"].is_object(), "{v}");
+        assert!(v["p_star"].get("11").is_some() && v["p_star"].get("13").is_some());
+        assert_eq!(v["primes"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn no_results_give_nulls() {
+        let v = analysis_json(&[]);
+        for key in [
+            "p_star",
+            "observed_onset",
+            "exp_fit",
+            "capacity_bits_per_param",
+        ] {
+            assert_eq!(v[key], serde_json::Value::Null, "{key}");
+        }
+        assert_eq!(v["results"], 0);
+    }
+
+    #[test]
+    fn csv_rows_leave_never_empty() {
+        let mut r = result(11, 4, 0, 100);
+        r.t_gen = None;
+        let text = sweep_csv(&[r]).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next().unwrap(), CSV_COLUMNS.join(","));
+        let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+        assert_eq!(row.len(), CSV_COLUMNS.len());
+        assert_eq!(row[7], "", "t_gen never reached");
+        assert_eq!(row[6], "10");
+    }
+}

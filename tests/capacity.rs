@@ -1,0 +1,413 @@
+//! The Capacity lab end to end: sweep tasks and shards, resumable result files, the worker path, and the
+//! `sweep`, `merge` and `analyse` commands through the real binary.
+
+use grokscope::cli_capacity::{self, CONFIG_FILE, CSV_COLUMNS, CSV_FILE, Stored};
+use grokscope::config::capacity::sweep_preset;
+use grokscope::config::{CapacitySweepConfig, Operation, RunConfig};
+use grokscope::experiment::capacity::{self, Task, TaskResult, config_key, shard, tasks};
+use grokscope::experiment::{Control, RunControl, Unattended};
+use grokscope::protocol::{Command as WorkerCommand, Event, Outcome};
+use grokscope::worker::Worker;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A sweep small enough for tests: a / b mod 5 (20 examples, 16 train), 20 epochs per run.
+fn tiny(widths: &[usize], seeds: &[u64]) -> CapacitySweepConfig {
+    let mut c = sweep_preset("tiny").unwrap().config;
+    c.base.op = Operation::Div;
+    c.base.p = 5;
+    c.base.train_fraction = 0.8;
+    c.base.max_epochs = 20;
+    c.primes = vec![5];
+    c.widths = widths.to_vec();
+    c.seeds = seeds.to_vec();
+    c.threads = 2;
+    c
+}
+
+fn grokscope() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_grokscope"))
+}
+
+fn results(evs: &[Event]) -> Vec<(TaskResult, usize, usize)> {
+    evs.iter()
+        .filter_map(|e| match e {
+            Event::SweepResult {
+                result,
+                done,
+                total,
+                ..
+            } => Some(((**result).clone(), *done, *total)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn finished(evs: &[Event]) -> Vec<Outcome> {
+    evs.iter()
+        .filter_map(|e| match e {
+            Event::Finished { outcome, .. } => Some(outcome.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn shards_partition_the_tasks_exactly() {
+    // expected by construction: task k goes to shard k mod n, so for every n the shards together hold
+    // each of the 3 x 4 x 5 = 60 tasks exactly once, and their sizes differ by at most one
+    let mut c = tiny(&[4, 8, 12, 16], &[0, 1, 2, 3, 4]);
+    c.primes = vec![5, 7, 11];
+    let all = tasks(&c);
+    assert_eq!(all.len(), 60);
+    for n in 1..=9 {
+        let mut seen: Vec<Task> = vec![];
+        let mut sizes = vec![];
+        for i in 0..n {
+            let s = shard(&all, i, n);
+            sizes.push(s.len());
+            seen.extend(s);
+        }
+        assert_eq!(seen.len(), all.len(), "n = {n}");
+        seen.sort();
+        let mut want = all.clone();
+        want.sort();
+        assert_eq!(seen, want, "n = {n}: every task exactly once");
+        let (lo, hi) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+        assert!(hi - lo <= 1, "n = {n}: {sizes:?}");
+    }
+}
+
+/// A stop at the first poll.
+struct StopAtOnce;
+
+impl RunControl for StopAtOnce {
+    fn poll(&mut self, _next_step: u64) -> Control {
+        Control {
+            stop: true,
+            changes: vec![],
+        }
+    }
+}
+
+#[test]
+fn a_sweep_reports_each_task_once_and_does_not_depend_on_threads() {
+    // expected: one SweepResult per task with done counting 1..=n, then exactly one Finished; each
+    // task's numbers depend only on its config, so 1 and 2 threads agree (wall time aside)
+    let c = tiny(&[4, 8], &[0, 1]);
+    let run = |threads| {
+        let mut evs = vec![];
+        let c = CapacitySweepConfig {
+            threads,
+            ..c.clone()
+        };
+        let outcome = capacity::sweep(&c, 9, &mut evs, &mut Unattended);
+        assert_eq!(outcome, Outcome::Completed);
+        assert!(
+            matches!(evs[0], Event::Started { run: 9, .. }),
+            "{:?}",
+            evs[0]
+        );
+        assert_eq!(finished(&evs), [Outcome::Completed]);
+        assert!(matches!(evs.last(), Some(Event::Finished { .. })));
+        let rs = results(&evs);
+        let dones: Vec<usize> = rs.iter().map(|r| r.1).collect();
+        assert_eq!(dones, [1, 2, 3, 4]);
+        assert!(rs.iter().all(|r| r.2 == 4));
+        let mut rs: Vec<TaskResult> = rs
+            .into_iter()
+            .map(|(r, _, _)| TaskResult {
+                wall_secs: 0.0,
+                ..r
+            })
+            .collect();
+        rs.sort_by_key(|r| r.task());
+        rs
+    };
+    let one = run(1);
+    assert_eq!(one, run(2));
+    // every field the spec asks for is there: P from the closed form 2(p+2)d + d + 2(16d^2 + 2d) at
+    // p = 5, d = 4: 56 + 4 + 2 * 264 = 588; n_equiv = floor(0.8 * 20) = 16; S = 16 log2 7
+    let r = &one[0];
+    assert_eq!((r.p, r.width, r.seed, r.params), (5, 4, 0, 588));
+    assert_eq!(r.n_equiv, 16);
+    assert!((r.complexity_bits - 16.0 * 7f64.log2()).abs() < 1e-9);
+    assert!(r.gen_epochs <= 20 && r.mem_epochs <= 20);
+    assert_eq!(r.key, config_key(&c, &r.task()));
+    assert!(r.capacity.is_empty(), "capacity runs are off");
+    // a stop before any result: Stopped, exactly one Finished
+    let mut evs = vec![];
+    assert_eq!(
+        capacity::sweep(&c, 1, &mut evs, &mut StopAtOnce),
+        Outcome::Stopped
+    );
+    assert_eq!(finished(&evs), [Outcome::Stopped]);
+    // a refused config: no Started, one Finished naming the field
+    let mut bad = c.clone();
+    bad.widths.clear();
+    let mut evs = vec![];
+    let outcome = capacity::sweep(&bad, 1, &mut evs, &mut Unattended);
+    assert!(matches!(&outcome, Outcome::Failed { message } if message.contains("widths")));
+    assert_eq!(evs.len(), 1);
+}
+
+#[test]
+fn capacity_runs_record_bits_per_size() {
+    // two explicit sizes, a 5-epoch cap (too short for the 100-epoch saturation window, so never
+    // saturated): one point per size in increasing n, memorised bits at most n log2(p + 2)
+    let mut c = tiny(&[8], &[0]);
+    c.capacity = true;
+    c.capacity_sizes = vec![30, 10];
+    c.capacity_max_epochs = Some(5);
+    let mut evs = vec![];
+    assert_eq!(
+        capacity::sweep(&c, 1, &mut evs, &mut Unattended),
+        Outcome::Completed
+    );
+    let r = &results(&evs)[0].0;
+    let ns: Vec<usize> = r.capacity.iter().map(|p| p.n).collect();
+    assert_eq!(ns, [10, 30]);
+    for p in &r.capacity {
+        assert_eq!((p.epochs, p.saturated), (5, false));
+        assert!(p.bits.is_finite() && p.bits <= p.n as f64 * 7f64.log2());
+    }
+    assert_eq!(
+        r.max_bits(),
+        r.capacity.iter().map(|p| p.bits).reduce(f64::max)
+    );
+}
+
+#[test]
+fn the_worker_runs_a_sweep() {
+    // expected: Started first, one SweepResult per task (2), exactly one Finished, Completed
+    let w = Worker::spawn(None).unwrap();
+    w.send(WorkerCommand::Start(Box::new(RunConfig::CapacitySweep(
+        tiny(&[4, 8], &[0]),
+    ))));
+    let t = Instant::now();
+    let mut evs = vec![];
+    while t.elapsed() < Duration::from_secs(120) {
+        if let Some(ev) = w.recv_timeout(Duration::from_millis(50)) {
+            let done = matches!(ev, Event::Finished { .. });
+            evs.push(ev);
+            if done {
+                break;
+            }
+        }
+    }
+    assert!(matches!(evs[0], Event::Started { .. }), "{:?}", evs[0]);
+    assert_eq!(finished(&evs), [Outcome::Completed]);
+    let rs = results(&evs);
+    assert_eq!(rs.len(), 2);
+    assert_eq!(rs.last().map(|r| (r.1, r.2)), Some((2, 2)));
+    // nothing more arrives for this run after its Finished
+    assert!(w.recv_timeout(Duration::from_millis(200)).is_none());
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
+
+#[test]
+fn resume_skips_finished_tasks_and_redoes_broken_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path();
+    let c = tiny(&[4, 8], &[0, 1]);
+    let first = cli_capacity::sweep_main(&c, out, None, false).unwrap();
+    assert_eq!((first.tasks, first.skipped, first.written), (4, 0, 4));
+    assert!(out.join(CONFIG_FILE).exists());
+    let all = tasks(&c);
+    // mark one finished file (still a valid result) so a rewrite would show; cut another in half (a
+    // crash mid-write without the atomic rename); fill a third with rubbish; leave the fourth alone
+    let marked = out.join(all[0].file_name());
+    let mut r: TaskResult = serde_json::from_str(&read(&marked)).unwrap();
+    r.wall_secs = 12345.0;
+    std::fs::write(&marked, serde_json::to_string(&r).unwrap()).unwrap();
+    let marked_text = read(&marked);
+    let half = out.join(all[1].file_name());
+    let text = read(&half);
+    std::fs::write(&half, &text[..text.len() / 2]).unwrap();
+    std::fs::write(out.join(all[2].file_name()), "not json").unwrap();
+    assert!(matches!(
+        cli_capacity::load_result(out, &all[1], Some(&config_key(&c, &all[1]))),
+        Stored::Unusable(_)
+    ));
+    // expected: the two broken files are redone, the two good ones skipped and left byte for byte
+    let second = cli_capacity::sweep_main(&c, out, None, false).unwrap();
+    assert_eq!((second.skipped, second.written), (2, 2));
+    assert_eq!(second.outcome, Outcome::Completed);
+    assert_eq!(read(&marked), marked_text);
+    for t in &all {
+        assert!(
+            matches!(
+                cli_capacity::load_result(out, t, Some(&config_key(&c, t))),
+                Stored::Done(_)
+            ),
+            "{t}"
+        );
+    }
+    // another config (more epochs) makes every stored result stale: all redone
+    let mut longer = c.clone();
+    longer.base.max_epochs = 21;
+    let third = cli_capacity::sweep_main(&longer, out, None, false).unwrap();
+    assert_eq!((third.skipped, third.written), (0, 4));
+    // one shard of a finished sweep has nothing to do: tasks 1 and 3 of 4 in shard 1/2
+    let fourth = cli_capacity::sweep_main(&longer, out, Some((1, 2)), false).unwrap();
+    assert_eq!((fourth.tasks, fourth.skipped, fourth.written), (2, 2, 0));
+    // a file holding another task's result is not taken for this task's
+    std::fs::copy(out.join(all[0].file_name()), out.join(all[1].file_name())).unwrap();
+    assert!(matches!(
+        cli_capacity::load_result(out, &all[1], None),
+        Stored::Unusable(why) if why.contains(&all[0].name())
+    ));
+}
+
+#[test]
+fn cli_sweep_merge_analyse_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_path = dir.path().join("sweep.toml");
+    let out = dir.path().join("out");
+    std::fs::write(&cfg_path, tiny(&[4, 8], &[0]).to_toml()).unwrap();
+    let sweep = || {
+        grokscope()
+            .args(["sweep", "--config"])
+            .arg(&cfg_path)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let o = sweep();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for w in [4, 8] {
+        assert!(out.join(format!("task-p5-w{w}-s0.json")).exists());
+    }
+    // the second time everything is done already
+    let o = sweep();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success() && err.contains("2 already done"),
+        "{err}"
+    );
+    // merge: a header and one row per task, in task order
+    let o = grokscope().arg("merge").arg(&out).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = std::fs::read_to_string(out.join(CSV_FILE)).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert_eq!(lines[0], CSV_COLUMNS.join(","));
+    assert!(lines[1].starts_with("5,4,0,588,16,"), "{csv}");
+    assert!(lines[2].starts_with("5,8,0,"), "{csv}");
+    // analyse: one JSON object with the spec's quantities (null where the data cannot give them)
+    let o = grokscope().arg("analyse").arg(&out).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for key in [
+        "capacity_bits_per_param",
+        "p_star",
+        "observed_onset",
+        "exp_fit",
+        "primes",
+        "files",
+    ] {
+        assert!(v.get(key).is_some(), "analyse lacks {key}: {v}");
+    }
+    assert_eq!(v["capacity_bits_per_param"], serde_json::Value::Null);
+    assert_eq!(v["files"]["found"], 2);
+    assert_eq!(v["files"]["expected"], 2);
+    assert_eq!(v["primes"][0]["sizes"].as_array().unwrap().len(), 2);
+    // presets lists the sweeps and shows one as a config sweep accepts
+    let o = grokscope().arg("presets").output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("tiny") && text.contains("cpu"), "{text}");
+    let o = grokscope()
+        .args(["presets", "--show", "tiny"])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8(o.stdout).unwrap();
+    let body: String = shown
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(
+        CapacitySweepConfig::from_toml(&body).unwrap(),
+        sweep_preset("tiny").unwrap().config
+    );
+}
+
+#[test]
+fn analyse_names_missing_and_corrupt_files_and_still_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path();
+    let c = tiny(&[4, 8], &[0, 1]);
+    cli_capacity::sweep_main(&c, out, None, false).unwrap();
+    let all = tasks(&c);
+    std::fs::remove_file(out.join(all[1].file_name())).unwrap();
+    std::fs::write(out.join(all[2].file_name()), "{\"version\": 1, \"wid").unwrap();
+    let o = grokscope().arg("analyse").arg(out).output().unwrap();
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    // expected: the deleted file and the corrupt one are named on stderr and in "files"; the two intact
+    // results are analysed
+    assert!(err.contains(&all[1].file_name()), "{err}");
+    assert!(err.contains(&all[2].file_name()), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["files"]["found"], 2);
+    assert_eq!(v["files"]["missing"][0], all[1].file_name());
+    assert_eq!(v["files"]["unusable"][0]["file"], all[2].file_name());
+    assert_eq!(v["results"], 2);
+    let sizes = v["primes"][0]["sizes"].as_array().unwrap();
+    let runs: u64 = sizes
+        .iter()
+        .map(|s| s["t_gen"]["runs"].as_u64().unwrap() + s["t_gen"]["never"].as_u64().unwrap())
+        .sum();
+    assert_eq!(runs, 2, "every intact result counted, reached or not");
+    // merge does the same: two rows, the bad files named
+    let o = grokscope().arg("merge").arg(out).output().unwrap();
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&all[1].file_name()) && err.contains(&all[2].file_name()));
+    let csv = std::fs::read_to_string(out.join(CSV_FILE)).unwrap();
+    assert_eq!(csv.lines().count(), 3);
+    // without sweep.toml the missing file cannot be named, but the corrupt one still is
+    std::fs::remove_file(out.join(CONFIG_FILE)).unwrap();
+    let o = grokscope().arg("analyse").arg(out).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["files"]["expected"], serde_json::Value::Null);
+    assert_eq!(v["files"]["unusable"][0]["file"], all[2].file_name());
+    assert_eq!(v["files"]["found"], 2);
+}
+
+#[test]
+fn cli_sweep_shards_and_refuses_bad_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let cfg_path = dir.path().join("s.toml");
+    std::fs::write(&cfg_path, tiny(&[4, 8], &[0]).to_toml()).unwrap();
+    // shard 1 of 2 runs task 1 only (width 8); the index may come from a Kubernetes indexed job
+    let o = grokscope()
+        .args(["sweep", "--shard-count", "2", "--config"])
+        .arg(&cfg_path)
+        .arg("--out")
+        .arg(&out)
+        .env("JOB_COMPLETION_INDEX", "1")
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("task-p5-w8-s0.json").exists());
+    assert!(!out.join("task-p5-w4-s0.json").exists());
+    let o = grokscope()
+        .args(["sweep", "--shard", "2/2", "--config"])
+        .arg(&cfg_path)
+        .arg("--out")
+        .arg(&out)
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .env_remove("JOB_COMPLETION_INDEX")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("shard 2 of 2"));
+}
