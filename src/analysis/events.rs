@@ -47,13 +47,17 @@ impl GrokDetector {
         self.t_train.is_some() && self.t_val.is_some()
     }
 
-    /// Generalisation delay in epochs after `epochs_run` epochs; `None` if the train set was never learned.
+    /// Generalisation delay in epochs after `epochs_run` epochs: max(0, t_val98 - t_train), or
+    /// epochs run - t_train when validation never reached 98 %. A run that reached 98 % validation while
+    /// its running train accuracy (dropout on) never reached 99 % has t_train beyond the run, so its
+    /// delay is 0. `None` when neither threshold was reached.
     pub fn delay(&self, epochs_run: u64) -> Option<u64> {
-        let tt = self.t_train?;
-        Some(match self.t_val98 {
-            Some(tv) => tv.saturating_sub(tt),
-            None => epochs_run.saturating_sub(tt),
-        })
+        match (self.t_train, self.t_val98) {
+            (Some(tt), Some(tv)) => Some(tv.saturating_sub(tt)),
+            (Some(tt), None) => Some(epochs_run.saturating_sub(tt)),
+            (None, Some(_)) => Some(0),
+            (None, None) => None,
+        }
     }
 }
 
@@ -115,6 +119,15 @@ mod tests {
         let (d, evs) = feed(&[0.1, 0.2], &[0.1, 0.1]);
         assert_eq!(d.delay(2), None);
         assert!(evs.is_empty());
+    }
+
+    #[test]
+    fn generalising_without_the_running_train_threshold_has_zero_delay() {
+        // validation 98 % at epoch 2, running train accuracy stuck at 97 %: t_train lies beyond the run,
+        // so max(0, 2 - t_train) = 0
+        let (d, _) = feed(&[0.9, 0.97, 0.97], &[0.5, 0.985, 0.99]);
+        assert_eq!(d.t_train, None);
+        assert_eq!(d.delay(3), Some(0));
     }
 
     #[test]

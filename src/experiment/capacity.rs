@@ -14,7 +14,7 @@
 use super::ordering::study_threads;
 use super::{EventSink, RunControl};
 use crate::analysis::capacity::{Saturation, max_by_params, memorised_bits_from_loss};
-use crate::analysis::events::{GrokDetector, THRESHOLD};
+use crate::analysis::events::THRESHOLD;
 use crate::config::{CapacitySweepConfig, ConfigError, GrokkingConfig, ModelConfig, RunConfig};
 use crate::data::random_labels::{self, RandomLabels, bits_per_label};
 use crate::model::transformer::Transformer;
@@ -281,14 +281,6 @@ pub struct GenMeasure {
     pub final_val_acc: Option<f64>,
 }
 
-/// The generalisation delay of a run: the detector's rule, extended to a run that reached 98 % validation
-/// accuracy but never 99 % running train accuracy (dropout can hold the running accuracy below 99 % while
-/// the eval-mode model is right): its t_train lies beyond the run, so max(0, t_val98 - t_train) = 0, an
-/// immediate generalisation. `None` only when neither threshold was reached.
-pub fn delay(d: &GrokDetector, epochs_run: u64) -> Option<u64> {
-    d.delay(epochs_run).or(d.t_val98.map(|_| 0))
-}
-
 /// Train the modular task of `cfg` with the Grokking trainer (early stopping on) and read its events.
 /// `Ok(None)` when `stop` was set first.
 pub fn measure_gen(
@@ -313,7 +305,7 @@ pub fn measure_gen(
         params: t.param_count(),
         t_train: d.t_train,
         t_gen: d.t_val,
-        delay: delay(d, t.epochs()),
+        delay: d.delay(t.epochs()),
         epochs: t.epochs(),
         final_train_acc: train_acc,
         final_val_acc: val_acc,
@@ -349,16 +341,7 @@ impl LabelTrainer {
         }
         let model = Transformer::new(t, cfg.p, &mut rng::stream(cfg.seed, Stream::Init))?;
         let o = &cfg.optim;
-        let opt = AdamW::new(
-            AdamWParams {
-                lr: o.lr,
-                beta1: o.beta1,
-                beta2: o.beta2,
-                eps: o.eps,
-                weight_decay: o.weight_decay,
-            },
-            &model.param_sizes(),
-        );
+        let opt = AdamW::new(AdamWParams::from(o), &model.param_sizes());
         let n = data.len();
         let batch = if cfg.full_batch {
             n
@@ -792,21 +775,6 @@ mod tests {
         // explicit sizes are sorted and deduplicated
         c.capacity_sizes = vec![50, 10, 50];
         assert_eq!(capacity_sizes(&c, 2, 100), vec![10, 50]);
-    }
-
-    #[test]
-    fn delay_of_a_run_that_generalised_without_memorising_is_zero() {
-        // the detector's cases by hand: t_train 10, t_val98 25 -> 15; t_train 10, never 98 % after 40
-        // epochs -> 30; neither threshold -> None; t_val98 12 but running train accuracy never 99 % -> 0
-        let det = |t_train, t_val98| GrokDetector {
-            t_train,
-            t_val98,
-            t_val: None,
-        };
-        assert_eq!(delay(&det(Some(10), Some(25)), 40), Some(15));
-        assert_eq!(delay(&det(Some(10), None), 40), Some(30));
-        assert_eq!(delay(&det(None, None), 40), None);
-        assert_eq!(delay(&det(None, Some(12)), 40), Some(0));
     }
 
     #[test]

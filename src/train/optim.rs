@@ -16,6 +16,18 @@ pub struct AdamWParams {
     pub weight_decay: f64,
 }
 
+impl From<&crate::config::OptimConfig> for AdamWParams {
+    fn from(o: &crate::config::OptimConfig) -> Self {
+        AdamWParams {
+            lr: o.lr,
+            beta1: o.beta1,
+            beta2: o.beta2,
+            eps: o.eps,
+            weight_decay: o.weight_decay,
+        }
+    }
+}
+
 /// Optimiser state: one (m, v) pair per parameter tensor, and the step count.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AdamW {

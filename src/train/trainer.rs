@@ -70,16 +70,7 @@ impl Trainer {
         cfg.validate()?;
         let data = modular::split(cfg.op, cfg.p, cfg.train_fraction, cfg.seed);
         let o = &cfg.optim;
-        let opt = AdamW::new(
-            AdamWParams {
-                lr: o.lr,
-                beta1: o.beta1,
-                beta2: o.beta2,
-                eps: o.eps,
-                weight_decay: o.weight_decay,
-            },
-            &model.param_sizes(),
-        );
+        let opt = AdamW::new(AdamWParams::from(o), &model.param_sizes());
         Ok(Trainer {
             cfg: cfg.clone(),
             model,
