@@ -76,7 +76,22 @@ impl BlockSlots {
     }
 }
 
+/// The CPU, or with the `cuda` feature the first CUDA GPU when there is one (candle falls back to the CPU).
+fn device() -> candle_core::Result<Device> {
+    #[cfg(feature = "cuda")]
+    {
+        Device::cuda_if_available(0)
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        Ok(Device::Cpu)
+    }
+}
+
 pub struct Transformer {
+    /// Where the tensors live: the CPU, or the first GPU when built with the `cuda` feature and one is
+    /// present.
+    dev: Device,
     d: usize,
     depth: usize,
     heads: usize,
@@ -243,7 +258,7 @@ impl Transformer {
             Init::Uniform { fan_in: d },
         ));
 
-        let dev = Device::Cpu;
+        let dev = device()?;
         let mut params = Vec::with_capacity(specs.len());
         for (name, shape, init) in specs {
             let n = shape.iter().product();
@@ -284,6 +299,7 @@ impl Transformer {
             params,
             grads: None,
             cos: Tensor::from_vec(cos, (SEQ, hd), &dev)?,
+            dev: dev.clone(),
             sin: Tensor::from_vec(sin, (SEQ, hd), &dev)?,
             mask: Tensor::from_vec(mask, (SEQ, SEQ), &dev)?,
         })
@@ -355,7 +371,7 @@ impl Transformer {
     /// Token ids [B*SEQ] for these examples.
     fn token_tensor(&self, xs: &[[u32; 2]]) -> candle_core::Result<Tensor> {
         let ids: Vec<u32> = xs.iter().flat_map(|&x| tokens(x, self.p)).collect();
-        Tensor::from_vec(ids, xs.len() * SEQ, &Device::Cpu)
+        Tensor::from_vec(ids, xs.len() * SEQ, &self.dev)
     }
 
     /// The residual stream after every block. `ids`: [B*SEQ]; returns [B, SEQ, d], or [B, 1, d] when
@@ -394,8 +410,8 @@ impl Transformer {
         linear(&x, &w[n - 1]) // [B, vocab]
     }
 
-    fn targets(ys: &[u32]) -> candle_core::Result<Tensor> {
-        Tensor::from_vec(ys.to_vec(), ys.len(), &Device::Cpu)
+    fn targets(&self, ys: &[u32]) -> candle_core::Result<Tensor> {
+        Tensor::from_vec(ys.to_vec(), ys.len(), &self.dev)
     }
 
     fn check_batch(&self, xs: &[[u32; 2]], ys: &[u32]) -> Result<(), ModelError> {
@@ -428,7 +444,7 @@ impl Transformer {
         rng: &mut Rng,
     ) -> Result<BatchStats, ModelError> {
         self.check_token_batch(seqs, ys)?;
-        let ids = Self::seq_tensor(seqs)?; // [B*SEQ]
+        let ids = self.seq_tensor(seqs)?; // [B*SEQ]
         self.train_ids(&ids, ys, rng)
     }
 
@@ -445,16 +461,16 @@ impl Transformer {
         let w = self.weights(false);
         let mut total = BatchStats::default();
         for (sc, yc) in seqs.chunks(EVAL_CHUNK).zip(ys.chunks(EVAL_CHUNK)) {
-            let ids = Self::seq_tensor(sc)?; // [B*SEQ]
+            let ids = self.seq_tensor(sc)?; // [B*SEQ]
             total.add(self.eval_ids(&w, &ids, yc)?);
         }
         Ok(total)
     }
 
     /// Token ids [B*SEQ] of these sequences.
-    fn seq_tensor(seqs: &[[u32; SEQ]]) -> candle_core::Result<Tensor> {
+    fn seq_tensor(&self, seqs: &[[u32; SEQ]]) -> candle_core::Result<Tensor> {
         let ids: Vec<u32> = seqs.iter().flatten().copied().collect();
-        Tensor::from_vec(ids, seqs.len() * SEQ, &Device::Cpu)
+        Tensor::from_vec(ids, seqs.len() * SEQ, &self.dev)
     }
 
     fn check_token_batch(&self, seqs: &[[u32; SEQ]], ys: &[u32]) -> Result<(), ModelError> {
@@ -484,7 +500,7 @@ impl Transformer {
         self.grads = None;
         let w = self.weights(true);
         let logits = self.logits(&w, ids, Some(rng))?; // [B, vocab]
-        let loss = cross_entropy(&logits, &Self::targets(ys)?)?; // []
+        let loss = cross_entropy(&logits, &self.targets(ys)?)?; // []
         let stats = stats_of(&logits, &loss, ys)?;
         let mut store = loss.backward()?;
         // The store also holds the gradient of every intermediate tensor; keep only the parameters' so
@@ -501,7 +517,7 @@ impl Transformer {
     /// Eval-mode statistics of one chunk of token ids [B*SEQ] with detached weights `w`.
     fn eval_ids(&self, w: &[Tensor], ids: &Tensor, ys: &[u32]) -> Result<BatchStats, ModelError> {
         let logits = self.logits(w, ids, None)?; // [B, vocab]
-        let loss = cross_entropy(&logits, &Self::targets(ys)?)?; // []
+        let loss = cross_entropy(&logits, &self.targets(ys)?)?; // []
         stats_of(&logits, &loss, ys)
     }
 }
@@ -556,7 +572,7 @@ impl Model for Transformer {
             };
             opt.update(slot, &mut values, &grad);
             p.var
-                .set(&Tensor::from_vec(values, p.shape.as_slice(), &Device::Cpu)?)?;
+                .set(&Tensor::from_vec(values, p.shape.as_slice(), &self.dev)?)?;
         }
         Ok(())
     }
