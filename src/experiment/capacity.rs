@@ -25,7 +25,7 @@ use crate::train::optim::{AdamW, AdamWParams, warmup_lr};
 use crate::train::trainer::{TrainError, Trainer};
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::time::{Duration, Instant};
 
 /// Format version of [`TaskResult`]; a stored result of another version is redone.
@@ -556,10 +556,7 @@ pub fn sweep(
 }
 
 /// A task's index and how it ended on its thread.
-type Delivery = (
-    usize,
-    std::thread::Result<Result<Option<TaskResult>, TaskError>>,
-);
+type Delivery = super::pool::Delivery<Result<Option<TaskResult>, TaskError>>;
 
 /// Run these tasks of a sweep (all of them, one shard, or the ones a resumed sweep still lacks) on up to
 /// `cfg.threads` named scoped threads, each task single-threaded. Emits `Started`, one `SweepResult` per
@@ -584,52 +581,13 @@ pub fn sweep_tasks(
         steps_per_epoch: cfg.base.steps_per_epoch(),
     });
     let threads = study_threads(cfg.threads, tasks.len());
-    let next = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let outcome = std::thread::scope(|scope| {
-        let (tx, rx) = crossbeam_channel::bounded::<Delivery>(2 * threads);
-        let mut spawned = 0;
-        let mut spawn_error = None;
-        for i in 0..threads {
-            let (tx, next, stop) = (tx.clone(), &next, &stop);
-            let worker = move || {
-                crate::perf::flush_denormals();
-                // the MLP's products would otherwise use every core from every task thread
-                crate::model::linalg::set_threads(1);
-                loop {
-                    if stop.load(AtomicOrdering::Relaxed) {
-                        break;
-                    }
-                    let k = next.fetch_add(1, AtomicOrdering::Relaxed);
-                    let Some(task) = tasks.get(k) else {
-                        break;
-                    };
-                    let result = std::panic::catch_unwind(|| run_task(cfg, task, stop));
-                    if tx.send((k, result)).is_err() {
-                        break;
-                    }
-                }
-            };
-            match std::thread::Builder::new()
-                .name(format!("capacity-sweep-{i}"))
-                .spawn_scoped(scope, worker)
-            {
-                Ok(_) => spawned += 1,
-                Err(e) => spawn_error = Some(e),
-            }
-        }
-        drop(tx);
-        let outcome = match (spawned, spawn_error) {
-            (0, Some(e)) => Outcome::Failed {
-                message: format!("could not start a training thread: {e}"),
-            },
-            _ => collect(run, sink, control, &rx, tasks),
-        };
-        // running tasks end at their next step; a thread blocked on a full channel sees it closed
-        stop.store(true, AtomicOrdering::Relaxed);
-        drop(rx);
-        outcome
-    });
+    let outcome = super::pool::run(
+        "capacity-sweep",
+        tasks.len(),
+        threads,
+        |k, stop| run_task(cfg, &tasks[k], stop),
+        |rx| collect(run, sink, control, rx, tasks),
+    );
     sink.emit(Event::Finished {
         run,
         outcome: outcome.clone(),

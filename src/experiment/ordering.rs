@@ -16,7 +16,7 @@ use crate::train::optim::{AdamW, AdamWParams};
 use crate::train::pruning::{self, Pruner};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::time::{Duration, Instant};
 
 /// Most snapshots one run emits (besides the initial one and a final one after a stop).
@@ -485,15 +485,10 @@ pub fn train_one(
 
 /// Training threads for `requested` (0 = the cores) and `tasks` networks.
 pub fn study_threads(requested: usize, tasks: usize) -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let t = if requested == 0 { cores } else { requested };
-    t.min(tasks).max(1)
+    super::pool::threads_for(requested, tasks)
 }
 
-type TaskResult = (
-    usize,
-    std::thread::Result<Result<Option<StudyRow>, OrderingError>>,
-);
+type TaskResult = super::pool::Delivery<Result<Option<StudyRow>, OrderingError>>;
 
 /// Run a study: its networks in parallel on named scoped threads (each network single-threaded), one
 /// `StudyPoint` per finished network in completion order, exactly one `Finished`. Each network's result
@@ -516,50 +511,13 @@ pub fn study(
         steps_per_epoch: cfg.base.steps_per_epoch(),
     });
     let threads = study_threads(cfg.threads, total);
-    let next = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let outcome = std::thread::scope(|scope| {
-        let (tx, rx) = crossbeam_channel::bounded::<TaskResult>(2 * threads);
-        let mut spawned = 0;
-        let mut spawn_error = None;
-        for i in 0..threads {
-            let (tx, tasks, next, stop) = (tx.clone(), &tasks, &next, &stop);
-            let worker = move || {
-                crate::perf::flush_denormals();
-                loop {
-                    if stop.load(AtomicOrdering::Relaxed) {
-                        break;
-                    }
-                    let k = next.fetch_add(1, AtomicOrdering::Relaxed);
-                    let Some(task) = tasks.get(k) else {
-                        break;
-                    };
-                    let result = std::panic::catch_unwind(|| train_one(task, stop));
-                    if tx.send((k, result)).is_err() {
-                        break;
-                    }
-                }
-            };
-            match std::thread::Builder::new()
-                .name(format!("ordering-study-{i}"))
-                .spawn_scoped(scope, worker)
-            {
-                Ok(_) => spawned += 1,
-                Err(e) => spawn_error = Some(e),
-            }
-        }
-        drop(tx);
-        let outcome = match (spawned, spawn_error) {
-            (0, Some(e)) => Outcome::Failed {
-                message: format!("could not start a training thread: {e}"),
-            },
-            _ => collect(run, sink, control, &rx, &tasks),
-        };
-        // running networks end at their next step; a thread blocked on a full channel sees it closed
-        stop.store(true, AtomicOrdering::Relaxed);
-        drop(rx);
-        outcome
-    });
+    let outcome = super::pool::run(
+        "ordering-study",
+        total,
+        threads,
+        |k, stop| train_one(&tasks[k], stop),
+        |rx| collect(run, sink, control, rx, &tasks),
+    );
     sink.emit(Event::Finished {
         run,
         outcome: outcome.clone(),

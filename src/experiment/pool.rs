@@ -1,0 +1,108 @@
+//! Many small trainings in parallel: studies and sweeps run their tasks on named scoped threads, one
+//! task per thread at a time (each single-threaded: on 2 cores two single-threaded runs side by side beat
+//! one run using both, stack.md), and collect the results on the calling thread, which owns the sink.
+
+use crate::protocol::Outcome;
+use crossbeam_channel::Receiver;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// A task's index and how it ended on its thread (`Err`: it panicked).
+pub type Delivery<T> = (usize, std::thread::Result<T>);
+
+/// Training threads for `requested` (0 = the cores) and `tasks` tasks.
+pub fn threads_for(requested: usize, tasks: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let t = if requested == 0 { cores } else { requested };
+    t.min(tasks).max(1)
+}
+
+/// Run `work(k, stop)` for every k in 0..`tasks` on up to `threads` threads named `{name}-{i}`, while
+/// `collect` receives the deliveries in completion order on this thread and decides the outcome. When
+/// `collect` returns, `stop` is raised (running tasks end at their next step) and the threads are joined.
+pub fn run<T, W, C>(name: &str, tasks: usize, threads: usize, work: W, collect: C) -> Outcome
+where
+    T: Send,
+    W: Fn(usize, &AtomicBool) -> T + Sync,
+    C: FnOnce(&Receiver<Delivery<T>>) -> Outcome,
+{
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let (tx, rx) = crossbeam_channel::bounded::<Delivery<T>>(2 * threads);
+        let mut spawned = 0;
+        let mut spawn_error = None;
+        for i in 0..threads {
+            let (tx, next, stop, work) = (tx.clone(), &next, &stop, &work);
+            let worker = move || {
+                crate::perf::flush_denormals();
+                // the MLP's products would otherwise use every core from every task thread
+                crate::model::linalg::set_threads(1);
+                loop {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    if k >= tasks {
+                        break;
+                    }
+                    let result =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(k, stop)));
+                    if tx.send((k, result)).is_err() {
+                        break;
+                    }
+                }
+            };
+            match std::thread::Builder::new()
+                .name(format!("{name}-{i}"))
+                .spawn_scoped(scope, worker)
+            {
+                Ok(_) => spawned += 1,
+                Err(e) => spawn_error = Some(e),
+            }
+        }
+        drop(tx);
+        let outcome = match (spawned, spawn_error) {
+            (0, Some(e)) => Outcome::Failed {
+                message: format!("could not start a training thread: {e}"),
+            },
+            _ => collect(&rx),
+        };
+        // a thread blocked on a full channel sees it closed
+        stop.store(true, Ordering::Relaxed);
+        drop(rx);
+        outcome
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_task_runs_once_and_a_panic_is_delivered_not_raised() {
+        let mut seen = vec![];
+        let outcome = run(
+            "pool-test",
+            10,
+            3,
+            |k, _| {
+                assert!(k != 7, "task 7 fails");
+                k * k
+            },
+            |rx| {
+                for _ in 0..10 {
+                    let (k, r) = rx.recv().unwrap();
+                    seen.push((k, r.ok()));
+                }
+                Outcome::Completed
+            },
+        );
+        assert_eq!(outcome, Outcome::Completed);
+        seen.sort_by_key(|(k, _)| *k);
+        let want: Vec<(usize, Option<usize>)> =
+            (0..10).map(|k| (k, (k != 7).then_some(k * k))).collect();
+        assert_eq!(seen, want);
+        assert_eq!(threads_for(0, 1), 1);
+        assert_eq!(threads_for(4, 2), 2);
+    }
+}
