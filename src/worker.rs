@@ -377,7 +377,7 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
                 let after = std::mem::take(&mut control.after);
                 let mut sink = sink.borrow_mut();
                 if let Err(panic) = result {
-                    let message = panic_message(panic.as_ref());
+                    let message = crate::experiment::pool::panic_message(panic.as_ref());
                     if sink.finished != Some(run) {
                         sink.emit(Event::Finished {
                             run,
@@ -419,15 +419,5 @@ fn dispatch(
         RunConfig::Ordering(c) => ordering::run(c, run, sink, control),
         RunConfig::OrderingStudy(c) => ordering::study(c, run, sink, control),
         RunConfig::CapacitySweep(c) => capacity::sweep(c, run, sink, control),
-    }
-}
-
-fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "unknown panic".to_string()
     }
 }

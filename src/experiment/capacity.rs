@@ -26,7 +26,7 @@ use crate::train::trainer::{TrainError, Trainer};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Format version of [`TaskResult`]; a stored result of another version is redone.
 pub const RESULT_VERSION: u32 = 1;
@@ -555,9 +555,6 @@ pub fn sweep(
     sweep_tasks(cfg, &tasks(cfg), run, sink, control)
 }
 
-/// A task's index and how it ended on its thread.
-type Delivery = super::pool::Delivery<Result<Option<TaskResult>, TaskError>>;
-
 /// Run these tasks of a sweep (all of them, one shard, or the ones a resumed sweep still lacks) on up to
 /// `cfg.threads` named scoped threads, each task single-threaded. Emits `Started`, one `SweepResult` per
 /// finished task in completion order (`done` of `tasks.len()`), and exactly one `Finished` (also for a
@@ -586,7 +583,24 @@ pub fn sweep_tasks(
         tasks.len(),
         threads,
         |k, stop| run_task(cfg, &tasks[k], stop),
-        |rx| collect(run, sink, control, rx, tasks),
+        |rx| {
+            super::pool::collect(
+                "sweep",
+                tasks.len(),
+                rx,
+                sink,
+                control,
+                |k| tasks[k].name(),
+                |sink, result, done| {
+                    sink.emit(Event::SweepResult {
+                        run,
+                        result: Box::new(result),
+                        done,
+                        total: tasks.len(),
+                    })
+                },
+            )
+        },
     );
     sink.emit(Event::Finished {
         run,
@@ -594,72 +608,6 @@ pub fn sweep_tasks(
         summary: None,
     });
     outcome
-}
-
-/// Receive the tasks' results on the calling thread, emitting a `SweepResult` each and polling the
-/// control between them.
-fn collect(
-    run: RunId,
-    sink: &mut dyn EventSink,
-    control: &mut dyn RunControl,
-    rx: &crossbeam_channel::Receiver<Delivery>,
-    tasks: &[Task],
-) -> Outcome {
-    let total = tasks.len();
-    let mut done = 0;
-    let mut failures: Vec<String> = vec![];
-    while done + failures.len() < total {
-        let ctl = control.poll(done as u64 + 1);
-        for change in ctl.changes {
-            sink.emit(Event::Refused {
-                message: format!("a sweep's settings are fixed while it runs ({change} ignored)"),
-            });
-        }
-        if ctl.stop {
-            return Outcome::Stopped;
-        }
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok((_, Ok(Ok(Some(result))))) => {
-                done += 1;
-                sink.emit(Event::SweepResult {
-                    run,
-                    result: Box::new(result),
-                    done,
-                    total,
-                });
-            }
-            // abandoned after a stop that this loop has not seen yet
-            Ok((_, Ok(Ok(None)))) => {}
-            Ok((k, Ok(Err(e)))) => failures.push(format!("{}: {e}", tasks[k].name())),
-            Ok((k, Err(panic))) => {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
-                failures.push(format!("{} crashed: {what}", tasks[k].name()));
-            }
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
-                failures.push(format!(
-                    "the training threads ended after {} of {total} tasks",
-                    done + failures.len()
-                ));
-                break;
-            }
-        }
-    }
-    if failures.is_empty() {
-        Outcome::Completed
-    } else {
-        Outcome::Failed {
-            message: format!(
-                "{} of {total} tasks failed: {}",
-                failures.len(),
-                failures.join("; ")
-            ),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use crate::train::pruning::{self, Pruner};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Most snapshots one run emits (besides the initial one and a final one after a stop).
 pub const MAX_SNAPSHOTS: u64 = 500;
@@ -488,8 +488,6 @@ pub fn study_threads(requested: usize, tasks: usize) -> usize {
     super::pool::threads_for(requested, tasks)
 }
 
-type TaskResult = super::pool::Delivery<Result<Option<StudyRow>, OrderingError>>;
-
 /// Run a study: its networks in parallel on named scoped threads (each network single-threaded), one
 /// `StudyPoint` per finished network in completion order, exactly one `Finished`. Each network's result
 /// depends only on its config, so the rows do not depend on the thread count or scheduling.
@@ -516,7 +514,24 @@ pub fn study(
         total,
         threads,
         |k, stop| train_one(&tasks[k], stop),
-        |rx| collect(run, sink, control, rx, &tasks),
+        |rx| {
+            super::pool::collect(
+                "study",
+                total,
+                rx,
+                sink,
+                control,
+                |k| describe(&tasks[k]),
+                |sink, row, done| {
+                    sink.emit(Event::StudyPoint {
+                        run,
+                        row: Box::new(row),
+                        done,
+                        total,
+                    })
+                },
+            )
+        },
     );
     sink.emit(Event::Finished {
         run,
@@ -524,65 +539,6 @@ pub fn study(
         summary: None,
     });
     outcome
-}
-
-/// Receive the networks' results on the calling thread, emitting a `StudyPoint` each and polling the
-/// control between them.
-fn collect(
-    run: RunId,
-    sink: &mut dyn EventSink,
-    control: &mut dyn RunControl,
-    rx: &crossbeam_channel::Receiver<TaskResult>,
-    tasks: &[OrderingConfig],
-) -> Outcome {
-    let total = tasks.len();
-    let mut done = 0;
-    while done < total {
-        let ctl = control.poll(done as u64 + 1);
-        for change in ctl.changes {
-            sink.emit(Event::Refused {
-                message: format!("a study's settings are fixed while it runs ({change} ignored)"),
-            });
-        }
-        if ctl.stop {
-            return Outcome::Stopped;
-        }
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok((_, Ok(Ok(Some(row))))) => {
-                done += 1;
-                sink.emit(Event::StudyPoint {
-                    run,
-                    row: Box::new(row),
-                    done,
-                    total,
-                });
-            }
-            // abandoned after a stop that this loop has not seen yet
-            Ok((_, Ok(Ok(None)))) => {}
-            Ok((k, Ok(Err(e)))) => {
-                return Outcome::Failed {
-                    message: format!("{}: {e}", describe(&tasks[k])),
-                };
-            }
-            Ok((k, Err(panic))) => {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
-                return Outcome::Failed {
-                    message: format!("{} crashed: {what}", describe(&tasks[k])),
-                };
-            }
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
-                return Outcome::Failed {
-                    message: format!("the training threads ended after {done} of {total} runs"),
-                };
-            }
-        }
-    }
-    Outcome::Completed
 }
 
 /// One network of a study in words, for messages.

@@ -2,9 +2,12 @@
 //! task per thread at a time (each single-threaded: on 2 cores two single-threaded runs side by side beat
 //! one run using both, stack.md), and collect the results on the calling thread, which owns the sink.
 
-use crate::protocol::Outcome;
-use crossbeam_channel::Receiver;
+use super::{EventSink, RunControl};
+use crate::protocol::{Event, Outcome};
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use std::fmt::Display;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
 
 /// A task's index and how it ended on its thread (`Err`: it panicked).
 pub type Delivery<T> = (usize, std::thread::Result<T>);
@@ -72,6 +75,78 @@ where
         drop(rx);
         outcome
     })
+}
+
+/// The text of a panic's payload.
+pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
+/// Receive the results of `total` tasks on the calling thread in completion order: `emit` each finished
+/// one (with how many are done), poll the control between them (a stop ends the wait; changes are
+/// refused: the settings of a `kind` are fixed while it runs). A task that fails or panics does not end
+/// the others; the outcome is `Failed` naming every failed task (by `name_of` its index).
+pub fn collect<R, E: Display>(
+    kind: &str,
+    total: usize,
+    rx: &Receiver<Delivery<Result<Option<R>, E>>>,
+    sink: &mut dyn EventSink,
+    control: &mut dyn RunControl,
+    name_of: impl Fn(usize) -> String,
+    mut emit: impl FnMut(&mut dyn EventSink, R, usize),
+) -> Outcome {
+    let mut done = 0;
+    let mut failures: Vec<String> = vec![];
+    while done + failures.len() < total {
+        let ctl = control.poll(done as u64 + 1);
+        for change in ctl.changes {
+            sink.emit(Event::Refused {
+                message: format!("a {kind}'s settings are fixed while it runs ({change} ignored)"),
+            });
+        }
+        if ctl.stop {
+            return Outcome::Stopped;
+        }
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok((_, Ok(Ok(Some(result))))) => {
+                done += 1;
+                emit(sink, result, done);
+            }
+            // abandoned after a stop that this loop has not seen yet
+            Ok((_, Ok(Ok(None)))) => {}
+            Ok((k, Ok(Err(e)))) => failures.push(format!("{}: {e}", name_of(k))),
+            Ok((k, Err(panic))) => failures.push(format!(
+                "{} crashed: {}",
+                name_of(k),
+                panic_message(panic.as_ref())
+            )),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                failures.push(format!(
+                    "the training threads ended after {} of {total} tasks",
+                    done + failures.len()
+                ));
+                break;
+            }
+        }
+    }
+    if failures.is_empty() {
+        Outcome::Completed
+    } else {
+        Outcome::Failed {
+            message: format!(
+                "{} of {total} tasks failed: {}",
+                failures.len(),
+                failures.join("; ")
+            ),
+        }
+    }
 }
 
 #[cfg(test)]
