@@ -122,6 +122,36 @@ fn start_shows_d_in_the_plots_and_the_header() {
     );
 }
 
+#[test]
+fn the_real_engine_trains_the_xor_preset_and_d_appears() {
+    // the app as it ships: a real worker per lab
+    let mut h = Harness::builder()
+        .with_size(eframe::egui::vec2(1280.0, 800.0))
+        .build_eframe(|cc| {
+            GrokscopeApp::new(cc, Arc::new(FixedPathDialog(None)))
+                .expect("the worker threads start")
+        });
+    run_to_the_end(&mut h);
+    let lab = h.state().ordering();
+    let d = lab.history().metrics().series(Metric::Orderedness);
+    // the XOR preset: 1000 epochs of one step each, D logged every epoch (and once before training)
+    assert!(d.len() >= 1000, "{} D points", d.len());
+    let last = lab.history().latest_snapshot().expect("snapshots arrived");
+    assert!(
+        (0.5..=1.0).contains(&last.d),
+        "D of any layer lies in [0.5, 1]: {}",
+        last.d
+    );
+    let header = format!("D = {:.2}", last.d);
+    assert!(
+        labels_with(&h, &header)
+            .iter()
+            .any(|l| l.starts_with(&header)),
+        "a label shows {header}"
+    );
+    assert!(!h.state().status().is_error, "{}", h.state().status().text);
+}
+
 /// The step counter of the top bar.
 fn shown_step(h: &Harness<'_, GrokscopeApp>) -> Option<u64> {
     labels_with(h, "step ")
