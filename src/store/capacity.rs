@@ -152,3 +152,67 @@ impl SweepHistory {
         self.analysis.primes.iter().map(|a| a.p).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::capacity::sweep_presets;
+    use crate::experiment::capacity::RESULT_VERSION;
+
+    fn result(width: usize, params: u64, t_mem: Option<u64>, wall: f64) -> TaskResult {
+        TaskResult {
+            version: RESULT_VERSION,
+            key: "k".into(),
+            width,
+            p: 23,
+            seed: 0,
+            params,
+            n_equiv: 100,
+            complexity_bits: 400.0,
+            t_train: Some(10),
+            t_gen: Some(20),
+            delay: Some(10),
+            gen_epochs: 20,
+            final_train_acc: Some(1.0),
+            final_val_acc: Some(1.0),
+            t_mem,
+            mem_epochs: 30,
+            mem_final_train_acc: Some(1.0),
+            capacity: vec![],
+            wall_secs: wall,
+        }
+    }
+
+    #[test]
+    fn a_live_sweep_counts_and_estimates() {
+        let mut h = SweepHistory::new();
+        assert_eq!(h.eta_secs(2), None);
+        let cfg = sweep_presets()[0].config.clone();
+        h.begin(7, cfg);
+        assert_eq!(h.run(), Some(7));
+        assert_eq!(h.progress(), (0, 2));
+        h.push(result(8, 100, None, 4.0), 1, 2);
+        assert_eq!(h.progress(), (1, 2));
+        // one task left at 4 s
+        assert_eq!(h.eta_secs(4), Some(4.0));
+        assert_eq!(h.never_counts(23), (1, 0));
+        assert_eq!(h.analysis().primes.len(), 1);
+        assert!(!h.analysis().c_measured);
+        assert!(!h.has_capacity_runs());
+        h.finish(Outcome::Completed);
+        assert_eq!(h.outcome(), Some(&Outcome::Completed));
+    }
+
+    #[test]
+    fn eta_runs_whole_rounds_of_threads() {
+        let mut h = SweepHistory::new();
+        h.load("x".into(), vec![result(8, 100, Some(5), 10.0)], Some(6));
+        // 5 left, 2 threads: 3 rounds of 10 s
+        assert_eq!(h.eta_secs(2), Some(30.0));
+        assert_eq!(h.run(), None);
+        assert_eq!(h.source(), &Source::Folder("x".into()));
+        h.clear();
+        assert!(h.results().is_empty());
+        assert_eq!(h.source(), &Source::Empty);
+    }
+}
