@@ -247,10 +247,15 @@ pub fn centre_ui(ui: &mut Ui, view: &mut CapacityView, history: &SweepHistory) -
         if primes.len() > 1 {
             ui.separator();
             ui.label("prime");
+            let shown = view
+                .prime
+                .filter(|p| primes.contains(p))
+                .or(primes.first().copied());
             for p in primes {
-                let on = view.prime.unwrap_or(p) == p && view.prime.is_some()
-                    || view.prime.is_none() && history.primes().first() == Some(&p);
-                if ui.selectable_label(on, p.to_string()).clicked() {
+                if ui
+                    .selectable_label(shown == Some(p), p.to_string())
+                    .clicked()
+                {
                     view.prime = Some(p);
                 }
             }
@@ -633,6 +638,7 @@ fn bits_ui(ui: &mut Ui, history: &SweepHistory) {
         .legend(Legend::default())
         .show(ui, |pui| {
             let mut primes: Vec<u32> = rs.iter().map(|r| r.p).collect();
+            primes.sort_unstable();
             primes.dedup();
             for p in primes {
                 let k = ((p + 2) as f64).log2();
@@ -792,5 +798,66 @@ fn duration(s: f64) -> String {
         format!("{:.0} min", s / 60.0)
     } else {
         format!("{:.1} h", s / 3600.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::capacity::RESULT_VERSION;
+    use crate::experiment::capacity_analysis::analyse;
+
+    fn result(params: u64, t_gen: Option<u64>, delay: Option<u64>) -> TaskResult {
+        TaskResult {
+            version: RESULT_VERSION,
+            key: "k".into(),
+            width: params as usize,
+            p: 23,
+            seed: 0,
+            params,
+            n_equiv: 100,
+            complexity_bits: 400.0,
+            t_train: t_gen,
+            t_gen,
+            delay,
+            gen_epochs: 100,
+            final_train_acc: None,
+            final_val_acc: None,
+            t_mem: None,
+            mem_epochs: 100,
+            mem_final_train_acc: None,
+            capacity: vec![],
+            wall_secs: 1.0,
+        }
+    }
+
+    #[test]
+    fn regimes_come_from_the_runs() {
+        let rs = vec![
+            result(10, None, None),
+            result(100, Some(50), Some(0)),
+            result(1000, Some(80), Some(30)),
+        ];
+        let a = analyse(&rs);
+        let refs: Vec<&TaskResult> = rs.iter().collect();
+        let spans = regime_spans(&a.primes[0], &refs);
+        let regimes: Vec<Regime> = spans.iter().map(|s| s.2).collect();
+        assert_eq!(
+            regimes,
+            [Regime::Underfitting, Regime::Immediate, Regime::Grokking]
+        );
+        // cells meet halfway in log10 P
+        assert!((spans[0].1 - 1.5).abs() < 1e-12 && (spans[1].0 - 1.5).abs() < 1e-12);
+        assert!((spans[1].1 - 2.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn progress_says_what_is_left() {
+        let mut h = SweepHistory::new();
+        h.load("dir".into(), vec![result(10, None, None)], Some(3));
+        let t = progress_text(&h, 1);
+        assert!(t.starts_with("1/3 tasks · about 2 s left"), "{t}");
+        h.load("dir".into(), vec![result(10, None, None)], None);
+        assert_eq!(progress_text(&h, 1), "1/1 tasks (from dir)");
     }
 }
