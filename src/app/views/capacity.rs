@@ -14,7 +14,9 @@ use crate::experiment::capacity::TaskResult;
 use crate::experiment::capacity_analysis::{Mean, PrimeAnalysis};
 use crate::store::capacity::{Source, SweepHistory};
 use eframe::egui::{self, Color32, RichText, Ui};
-use egui_plot::{GridMark, Legend, Line, MarkerShape, Plot, PlotPoints, Points, Span, VLine};
+use egui_plot::{
+    Corner, GridMark, Legend, Line, MarkerShape, Plot, PlotPoints, Points, Span, VLine,
+};
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
@@ -517,7 +519,8 @@ fn crossing_ui(ui: &mut Ui, history: &SweepHistory, prime: Option<u32>) -> Capac
         };
         match r.t_mem.and_then(|t| log10_of(t as f64)) {
             Some(y) => mem_hit.push([x, y]),
-            None => mem_never.push([x, top]),
+            // a little above the never-generalised marker, so both show
+            None => mem_never.push([x, top + 0.06]),
         }
         match r.t_gen.and_then(|t| log10_of(t as f64)) {
             Some(y) => gen_hit.push([x, y]),
@@ -530,13 +533,17 @@ fn crossing_ui(ui: &mut Ui, history: &SweepHistory, prime: Option<u32>) -> Capac
             delay_pts.push([x, y]);
             run_points.push((i, x, y));
         }
-        let ym = r.t_mem.and_then(|t| log10_of(t as f64)).unwrap_or(top);
+        let ym = r
+            .t_mem
+            .and_then(|t| log10_of(t as f64))
+            .unwrap_or(top + 0.06);
         run_points.push((i, x, ym));
     }
     let spans = regime_spans(pa, &of_p);
     let plot = log_plot("capacity_crossing", "parameters P", "epochs")
+        .legend(Legend::default().position(Corner::LeftBottom))
         .include_y(0.0)
-        .include_y(top + 0.05);
+        .include_y(top + 0.12);
     let resp = plot.show(ui, |pui| {
         for (lo, hi, regime) in &spans {
             let (name, color) = match regime {
