@@ -13,21 +13,18 @@
 //! (Kubernetes indexed jobs) with N from `--shard-count`. When all shards are done, run `merge` and
 //! `analyse` on the folder.
 
-use crate::analysis::capacity::{
-    ExpFit, LinearFit, SeedMean, capacity_fit, capacity_fraction, exp_fit, mean_over_seeds,
-    observed_onset, predicted_onset,
-};
 use crate::cli::write_atomic;
 use crate::config::CapacitySweepConfig;
 use crate::config::capacity::{sweep_preset, sweep_presets};
 use crate::experiment::capacity::{
     RESULT_VERSION, Task, TaskResult, config_key, shard, sweep_tasks, tasks,
 };
+pub use crate::experiment::capacity_analysis::{
+    Mean, PAPER_BITS_PER_PARAM, PrimeAnalysis, SizeRow, analyse_prime, analysis_json, capacity_of,
+};
 use crate::experiment::{EventSink, Unattended};
 use crate::protocol::{Event, Outcome};
 use anyhow::{Context, Result, bail};
-use serde::Serialize;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The sweep's config inside its folder.
@@ -36,11 +33,6 @@ pub const CONFIG_FILE: &str = "sweep.toml";
 pub const CSV_FILE: &str = "sweep.csv";
 /// What `merge` also writes when the sweep ran capacity runs: one row per (task, n).
 pub const CAPACITY_CSV_FILE: &str = "capacity.csv";
-/// Grid points of the predicted-onset search.
-const ONSET_GRID: usize = 1000;
-/// Bits per parameter used for the capacity fraction when no capacity runs measured C: the value the
-/// paper's code fixes for its transformer (spec section 2).
-pub const PAPER_BITS_PER_PARAM: f64 = 2.16;
 
 /// Which shard to run: `--shard I/N`, else an array index from the environment (see the module docs).
 /// `None`: the whole sweep. `env` reads a variable (`std::env::var(..).ok()` outside tests).
@@ -569,170 +561,6 @@ pub fn merge_main(dir: &Path) -> Result<Collected> {
         dir.join(CSV_FILE).display()
     );
     Ok(c)
-}
-
-/// A mean over seeds as `analyse` prints it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Mean {
-    /// Mean over the runs that reached the threshold; `None` when none did.
-    pub mean: Option<f64>,
-    /// Runs in the mean.
-    pub runs: usize,
-    /// Runs that never reached the threshold (left out of the mean).
-    pub never: usize,
-}
-
-impl From<&SeedMean> for Mean {
-    fn from(m: &SeedMean) -> Self {
-        Mean {
-            mean: m.mean,
-            runs: m.used,
-            never: m.left_out,
-        }
-    }
-}
-
-/// One model size of one prime.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct SizeRow {
-    pub params: u64,
-    pub width: usize,
-    pub t_mem: Mean,
-    pub t_gen: Mean,
-    pub delay: Mean,
-    /// The smallest delay over seeds (the observed onset's input); `None` when no seed memorised.
-    pub min_delay: Option<u64>,
-    /// Capacity fraction f = S / (C P) with the C in use.
-    pub capacity_fraction: f64,
-}
-
-/// The crossing of one prime.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct PrimeAnalysis {
-    pub p: u32,
-    /// Predicted onset P*: where the mean T_mem and T_gen curves cross.
-    pub p_star: Option<f64>,
-    /// Observed onset: the smallest P after the last P whose minimum delay is 0.
-    pub observed_onset: Option<f64>,
-    /// T_mem = a exp(b f) over the runs that memorised.
-    pub exp_fit: Option<ExpFit>,
-    pub sizes: Vec<SizeRow>,
-}
-
-/// A value or NaN (NaN is how the analysis functions mark "no value").
-fn or_nan(v: Option<u64>) -> f64 {
-    v.map_or(f64::NAN, |x| x as f64)
-}
-
-/// The capacity fit over every task with capacity runs: per task the largest memorised bits over n,
-/// averaged over seeds per P, then the least-squares line through (P, bits).
-pub fn capacity_of(results: &[TaskResult]) -> (Option<LinearFit>, Vec<(f64, f64)>) {
-    let rows: Vec<(f64, f64)> = results
-        .iter()
-        .filter_map(|r| Some((r.params as f64, r.max_bits()?)))
-        .collect();
-    let points: Vec<(f64, f64)> = mean_over_seeds(&rows)
-        .iter()
-        .filter_map(|m| Some((m.params, m.mean?)))
-        .collect();
-    (capacity_fit(&points), points)
-}
-
-/// Analyse one prime's results with capacity `c` bits per parameter.
-pub fn analyse_prime(p: u32, results: &[&TaskResult], c: f64) -> PrimeAnalysis {
-    let rows = |f: &dyn Fn(&TaskResult) -> f64| -> Vec<(f64, f64)> {
-        results.iter().map(|r| (r.params as f64, f(r))).collect()
-    };
-    let mem = mean_over_seeds(&rows(&|r| or_nan(r.t_mem)));
-    let gen_means = mean_over_seeds(&rows(&|r| or_nan(r.t_gen)));
-    let delay_rows = rows(&|r| or_nan(r.delay));
-    let delay = mean_over_seeds(&delay_rows);
-    let ps: Vec<f64> = mem.iter().map(|m| m.params).collect();
-    let mean_or_nan =
-        |v: &[SeedMean]| -> Vec<f64> { v.iter().map(|m| m.mean.unwrap_or(f64::NAN)).collect() };
-    let p_star = predicted_onset(
-        &ps,
-        &mean_or_nan(&mem),
-        &mean_or_nan(&gen_means),
-        ONSET_GRID,
-    );
-    let f: Vec<f64> = results
-        .iter()
-        .map(|r| capacity_fraction(r.complexity_bits, c, r.params as f64))
-        .collect();
-    let t_mem: Vec<f64> = results.iter().map(|r| or_nan(r.t_mem)).collect();
-    let sizes = mem
-        .iter()
-        .zip(&gen_means)
-        .zip(&delay)
-        .map(|((m, g), d)| {
-            let same: Vec<&&TaskResult> = results
-                .iter()
-                .filter(|r| r.params as f64 == m.params)
-                .collect();
-            SizeRow {
-                params: m.params as u64,
-                width: same.first().map_or(0, |r| r.width),
-                t_mem: m.into(),
-                t_gen: g.into(),
-                delay: d.into(),
-                min_delay: same.iter().filter_map(|r| r.delay).min(),
-                capacity_fraction: same.first().map_or(f64::NAN, |r| {
-                    capacity_fraction(r.complexity_bits, c, m.params)
-                }),
-            }
-        })
-        .collect();
-    PrimeAnalysis {
-        p,
-        p_star,
-        observed_onset: observed_onset(&delay_rows),
-        exp_fit: exp_fit(&f, &t_mem),
-        sizes,
-    }
-}
-
-/// The whole analysis as one JSON object (see `grokscope analyse --help`).
-pub fn analysis_json(results: &[TaskResult]) -> serde_json::Value {
-    let (fit, points) = capacity_of(results);
-    let (c, c_source) = match &fit {
-        Some(f) if f.slope > 0.0 => (f.slope, "measured"),
-        Some(_) | None => (
-            PAPER_BITS_PER_PARAM,
-            "the paper's 2.16 bits per parameter (no usable capacity runs)",
-        ),
-    };
-    let mut by_prime: BTreeMap<u32, Vec<&TaskResult>> = BTreeMap::new();
-    for r in results {
-        by_prime.entry(r.p).or_default().push(r);
-    }
-    let primes: Vec<PrimeAnalysis> = by_prime
-        .iter()
-        .map(|(&p, rs)| analyse_prime(p, rs, c))
-        .collect();
-    // one prime: its numbers directly; several: keyed by prime; none: null
-    let per = |f: &dyn Fn(&PrimeAnalysis) -> serde_json::Value| -> serde_json::Value {
-        match primes.as_slice() {
-            [] => serde_json::Value::Null,
-            [one] => f(one),
-            many => many.iter().map(|a| (a.p.to_string(), f(a))).collect(),
-        }
-    };
-    serde_json::json!({
-        "results": results.len(),
-        "capacity_bits_per_param": fit.as_ref().map(|f| f.slope),
-        "capacity_fit": fit,
-        "capacity_points": points
-            .iter()
-            .map(|&(params, bits)| serde_json::json!({"params": params, "max_bits": bits}))
-            .collect::<Vec<_>>(),
-        "c_used": c,
-        "c_source": c_source,
-        "p_star": per(&|a| serde_json::json!(a.p_star)),
-        "observed_onset": per(&|a| serde_json::json!(a.observed_onset)),
-        "exp_fit": per(&|a| serde_json::json!(a.exp_fit)),
-        "primes": primes,
-    })
 }
 
 /// `grokscope analyse DIR`: the analysis JSON with a `files` section (found, expected, missing,

@@ -5,4 +5,5 @@ mod cli;
 mod engine;
 mod ordering;
 mod ui;
+mod ui_capacity;
 mod ui_ordering;

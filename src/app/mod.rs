@@ -8,6 +8,7 @@
 
 pub mod actions;
 pub mod backend;
+pub mod capacity_lab;
 pub mod dialog;
 pub mod jobs;
 pub mod meters;
@@ -19,6 +20,7 @@ pub mod widgets;
 
 pub use actions::{Action, ExportKind};
 pub use backend::{Backend, Unattached};
+pub use capacity_lab::CapacityLab;
 pub use dialog::{FileDialog, FixedPathDialog, RfdDialog};
 pub use jobs::crop_to_picture;
 pub use ordering_lab::OrderingLab;

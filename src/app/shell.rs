@@ -2,6 +2,7 @@
 
 use super::actions::{Action, ExportKind};
 use super::backend::{Backend, Unattached};
+use super::capacity_lab::CapacityLab;
 use super::dialog::FileDialog;
 use super::jobs::{JobDone, Jobs};
 use super::meters::FrameTimer;
@@ -27,7 +28,7 @@ const DRAIN_BUDGET: Duration = Duration::from_millis(4);
 pub enum Lab {
     /// Modular arithmetic: memorisation, then generalisation.
     Grokking,
-    /// Memorisation speed vs generalisation speed (not built yet).
+    /// Memorisation speed vs generalisation speed across model sizes (spec section 2).
     Capacity,
     /// Orderedness of a complete layer under pruning (Song 2025).
     Ordering,
@@ -38,8 +39,7 @@ impl Lab {
 
     fn available(self) -> bool {
         match self {
-            Lab::Grokking | Lab::Ordering => true,
-            Lab::Capacity => false,
+            Lab::Grokking | Lab::Capacity | Lab::Ordering => true,
         }
     }
 }
@@ -82,6 +82,7 @@ pub struct GrokscopeApp {
     plots: PlotView,
     speed: Speed,
     ordering: OrderingLab,
+    capacity: CapacityLab,
     frames: FrameTimer,
     prompt: Option<PathPrompt>,
     /// A PNG export waiting for its screenshot.
@@ -105,8 +106,10 @@ impl GrokscopeApp {
         };
         let grokking = spawn("Grokking")?;
         let ordering = spawn("Ordering")?;
+        let capacity = spawn("Capacity")?;
         Ok(Self::with_backend(cc, dialog, Box::new(grokking))
-            .with_ordering_backend(Box::new(ordering)))
+            .with_ordering_backend(Box::new(ordering))
+            .with_capacity_backend(Box::new(capacity)))
     }
 
     /// The app with `backend` for the Grokking lab (tests pass a scripted one). The Ordering lab gets
@@ -145,6 +148,7 @@ impl GrokscopeApp {
                 steps_per_sec: 100.0,
             },
             ordering: OrderingLab::new(Box::new(Unattached::default())),
+            capacity: CapacityLab::new(Box::new(Unattached::default())),
             frames: FrameTimer::default(),
             prompt: None,
             awaiting_screenshot: false,
@@ -156,6 +160,22 @@ impl GrokscopeApp {
     pub fn with_ordering_backend(mut self, backend: Box<dyn Backend>) -> Self {
         self.ordering = OrderingLab::new(backend);
         self
+    }
+
+    /// The Capacity lab talks to `backend` (its own worker; tests pass a scripted one).
+    #[must_use]
+    pub fn with_capacity_backend(mut self, backend: Box<dyn Backend>) -> Self {
+        self.capacity = CapacityLab::new(backend);
+        self
+    }
+
+    /// The Capacity lab (its sweep, results and figures).
+    pub fn capacity(&self) -> &CapacityLab {
+        &self.capacity
+    }
+
+    pub fn capacity_mut(&mut self) -> &mut CapacityLab {
+        &mut self.capacity
     }
 
     /// The lab whose tab is shown.
@@ -203,7 +223,8 @@ impl GrokscopeApp {
     pub fn status(&self) -> &Status {
         match self.lab {
             Lab::Ordering => self.ordering.status(),
-            Lab::Grokking | Lab::Capacity => self.link.status(),
+            Lab::Capacity => self.capacity.status(),
+            Lab::Grokking => self.link.status(),
         }
     }
 
@@ -211,7 +232,8 @@ impl GrokscopeApp {
     fn active_phase(&self) -> Phase {
         match self.lab {
             Lab::Ordering => self.ordering.phase(),
-            Lab::Grokking | Lab::Capacity => self.link.runs.phase(),
+            Lab::Capacity => self.capacity.phase(),
+            Lab::Grokking => self.link.runs.phase(),
         }
     }
 
@@ -235,9 +257,20 @@ impl GrokscopeApp {
     fn drain_events(&mut self) {
         let deadline = Instant::now() + DRAIN_BUDGET;
         let more = match self.lab {
-            Lab::Ordering => self.ordering.drain(deadline) || self.drain_grokking(deadline),
-            Lab::Grokking | Lab::Capacity => {
-                self.drain_grokking(deadline) || self.ordering.drain(deadline)
+            Lab::Ordering => {
+                self.ordering.drain(deadline)
+                    || self.drain_grokking(deadline)
+                    || self.capacity.drain(deadline)
+            }
+            Lab::Capacity => {
+                self.capacity.drain(deadline)
+                    || self.drain_grokking(deadline)
+                    || self.ordering.drain(deadline)
+            }
+            Lab::Grokking => {
+                self.drain_grokking(deadline)
+                    || self.ordering.drain(deadline)
+                    || self.capacity.drain(deadline)
             }
         };
         if more {
@@ -397,6 +430,17 @@ impl GrokscopeApp {
                 | Action::Change(_)
                 | Action::SelectPreset(_)),
             ) => self.ordering.apply(action, self.speed.command()),
+            (
+                Lab::Capacity,
+                action @ (Action::Start
+                | Action::StartStudy
+                | Action::Pause
+                | Action::Resume
+                | Action::Step
+                | Action::Stop
+                | Action::Reset
+                | Action::SelectPreset(_)),
+            ) => self.capacity.apply(action),
             (_, action) => self.apply_grokking(action),
         }
     }
@@ -658,9 +702,9 @@ impl GrokscopeApp {
                 );
                 let (params, dropped) = match self.lab {
                     Lab::Ordering => self.ordering.counts(),
-                    Lab::Grokking | Lab::Capacity => {
-                        (self.history.param_count(), self.history.dropped_rows())
-                    }
+                    // a sweep has many models; their sizes are in its figures
+                    Lab::Capacity => (None, 0),
+                    Lab::Grokking => (self.history.param_count(), self.history.dropped_rows()),
                 };
                 if let Some(n) = params {
                     ui.separator();
@@ -694,7 +738,8 @@ impl eframe::App for GrokscopeApp {
         }
         let problems = match self.lab {
             Lab::Ordering => self.ordering.problems(),
-            Lab::Grokking | Lab::Capacity => self
+            Lab::Capacity => self.capacity.problems(),
+            Lab::Grokking => self
                 .draft
                 .validate()
                 .err()
@@ -716,7 +761,8 @@ impl eframe::App for GrokscopeApp {
             .size_range(260.0..=520.0)
             .show(ui, |ui| match self.lab {
                 Lab::Ordering => self.ordering.config_ui(ui, &problems),
-                Lab::Grokking | Lab::Capacity => {
+                Lab::Capacity => self.capacity.config_ui(ui, &problems),
+                Lab::Grokking => {
                     let panel = ConfigPanel {
                         presets: &self.presets,
                         preset: self.preset,
@@ -733,7 +779,11 @@ impl eframe::App for GrokscopeApp {
                 self.ordering.centre_ui(ui);
                 Action::None
             }
-            Lab::Grokking | Lab::Capacity => {
+            Lab::Capacity => {
+                self.capacity.centre_ui(ui);
+                Action::None
+            }
+            Lab::Grokking => {
                 let a = plots_toolbar_ui(ui, &mut self.plots, self.prompt.as_mut(), busy);
                 plots_ui(ui, &mut self.plots, &self.history);
                 a
@@ -742,7 +792,12 @@ impl eframe::App for GrokscopeApp {
         action = action.or(centre.inner);
 
         self.apply(action);
-        if self.link.runs.phase().active() || self.ordering.phase().active() || busy {
+        if self.link.runs.phase().active()
+            || self.ordering.phase().active()
+            || self.capacity.phase().active()
+            || self.capacity.loading()
+            || busy
+        {
             // Keep the step rate and spinners moving even between worker wake-ups.
             ui.ctx().request_repaint_after(Duration::from_millis(250));
         }

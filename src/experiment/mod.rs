@@ -1,6 +1,7 @@
 //! Synchronous runners. The worker, the CLI and the tests all call the same functions.
 
 pub mod capacity;
+pub mod capacity_analysis;
 pub mod grokking;
 pub mod ordering;
 pub mod pool;

@@ -3,6 +3,7 @@
 //! Pure data (no UI types): the app's plots borrow from it, the CSV exporter writes from it, and
 //! [`decimate`] thins long series for drawing.
 
+pub mod capacity;
 pub mod decimate;
 pub mod history;
 pub mod ordering;

@@ -1,0 +1,404 @@
+//! [`CapacityLab`]: the Capacity tab's state (its own worker, the sweep it follows, the drafts in its
+//! panel, the results received or read from a folder) and its event handler.
+
+use super::actions::Action;
+use super::backend::Backend;
+use super::runs::{LabLink, Phase, Status};
+use super::views::capacity::{
+    CapacityAction, CapacityPanel, CapacityView, ListText, centre_ui, config_ui, progress_text,
+};
+use crate::cli_capacity::{Collected, collect_results};
+use crate::config::capacity::{SweepPreset, sweep_presets};
+use crate::config::{CapacitySweepConfig, ConfigError, FieldProblem, RunConfig};
+use crate::experiment::ordering::study_threads;
+use crate::protocol::Event;
+use crate::store::capacity::SweepHistory;
+use eframe::egui::Ui;
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::Instant;
+
+/// A comma-separated list as typed, or the problem with it (naming `field`).
+fn parse_list<T: std::str::FromStr>(
+    field: &'static str,
+    text: &str,
+) -> Result<Vec<T>, FieldProblem> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<T>().map_err(|_| FieldProblem {
+                field,
+                message: format!("{s:?} is not a whole number (comma-separated values)"),
+            })
+        })
+        .collect()
+}
+
+fn join<T: ToString>(v: &[T]) -> String {
+    v.iter().map(T::to_string).collect::<Vec<_>>().join(", ")
+}
+
+fn list_text(cfg: &CapacitySweepConfig) -> ListText {
+    ListText {
+        widths: join(&cfg.widths),
+        primes: join(&cfg.primes),
+        seeds: join(&cfg.seeds),
+    }
+}
+
+fn problems_of(result: Result<(), ConfigError>) -> Vec<FieldProblem> {
+    result.err().map(|e| e.problems).unwrap_or_default()
+}
+
+/// A folder being read on its thread: its name and the answer to come.
+type FolderJob = (String, Receiver<anyhow::Result<Collected>>);
+
+/// The Capacity tab.
+pub struct CapacityLab {
+    link: LabLink,
+    presets: Vec<SweepPreset>,
+    preset: usize,
+    draft: CapacitySweepConfig,
+    text: ListText,
+    history: SweepHistory,
+    view: CapacityView,
+    folder: Option<FolderJob>,
+    /// Threads of the sweep followed (for the time left).
+    threads: usize,
+}
+
+impl CapacityLab {
+    pub fn new(backend: Box<dyn Backend>) -> Self {
+        let presets = sweep_presets();
+        // Invariant: `sweep_presets()` is a fixed, non-empty list (tiny first).
+        let draft = presets
+            .first()
+            .expect("sweep_presets() is never empty")
+            .config
+            .clone();
+        Self {
+            link: LabLink::new(backend, "ready: choose a sweep preset, then Start sweep"),
+            text: list_text(&draft),
+            presets,
+            preset: 0,
+            draft,
+            history: SweepHistory::new(),
+            view: CapacityView::default(),
+            folder: None,
+            threads: 1,
+        }
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.link.runs.phase()
+    }
+
+    pub fn status(&self) -> &Status {
+        self.link.status()
+    }
+
+    pub fn history(&self) -> &SweepHistory {
+        &self.history
+    }
+
+    pub fn view(&self) -> &CapacityView {
+        &self.view
+    }
+
+    pub fn preset_name(&self) -> Option<&'static str> {
+        self.presets.get(self.preset).map(|p| p.name)
+    }
+
+    /// The typed list fields.
+    pub fn text_mut(&mut self) -> &mut ListText {
+        &mut self.text
+    }
+
+    /// The sweep Start would run: the draft with the typed lists, or the lists' problems.
+    pub fn config(&self) -> Result<CapacitySweepConfig, Vec<FieldProblem>> {
+        let mut problems = vec![];
+        let mut cfg = self.draft.clone();
+        match parse_list("widths", &self.text.widths) {
+            Ok(v) => cfg.widths = v,
+            Err(p) => problems.push(p),
+        }
+        match parse_list("primes", &self.text.primes) {
+            Ok(v) => cfg.primes = v,
+            Err(p) => problems.push(p),
+        }
+        match parse_list("seeds", &self.text.seeds) {
+            Ok(v) => cfg.seeds = v,
+            Err(p) => problems.push(p),
+        }
+        if problems.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Problems of the panel: the lists that do not parse, else the sweep's own (`validate()`).
+    pub fn problems(&self) -> Vec<FieldProblem> {
+        match self.config() {
+            Ok(cfg) => problems_of(cfg.validate()),
+            Err(p) => p,
+        }
+    }
+
+    /// Take events until `deadline` (and a folder's answer); true if events may be waiting.
+    pub fn drain(&mut self, deadline: Instant) -> bool {
+        self.poll_folder();
+        let mut more = false;
+        while let Some(event) = self.link.next_event(deadline, &mut more) {
+            self.handle_event(event);
+        }
+        more
+    }
+
+    /// Whether a folder is being read.
+    pub fn loading(&self) -> bool {
+        self.folder.is_some()
+    }
+
+    fn poll_folder(&mut self) {
+        let Some((name, rx)) = &self.folder else {
+            return;
+        };
+        let answer = match rx.try_recv() {
+            Ok(a) => a,
+            Err(TryRecvError::Empty) => return,
+            Err(TryRecvError::Disconnected) => Err(anyhow::anyhow!("the reading thread ended")),
+        };
+        let name = name.clone();
+        self.folder = None;
+        match answer {
+            Ok(c) => {
+                let found = c.results.len();
+                let mut bad: Vec<String> = c.notes.clone();
+                bad.extend(c.missing.iter().map(|m| format!("missing {m}")));
+                bad.extend(c.unusable.iter().map(|(f, why)| format!("{f}: {why}")));
+                self.history.load(name.clone(), c.results, c.expected);
+                self.view.selected = None;
+                let of = c.expected.map(|n| format!(" of {n}")).unwrap_or_default();
+                if bad.is_empty() {
+                    self.info(format!("{name}: {found}{of} results"));
+                } else {
+                    self.error(format!(
+                        "{name}: {found}{of} results; {} problem(s): {}",
+                        bad.len(),
+                        bad.join("; ")
+                    ));
+                }
+            }
+            Err(e) => self.error(format!("cannot open {name}: {e:#}")),
+        }
+    }
+
+    fn handle_event(&mut self, event: Event) {
+        match event {
+            Event::Started { run, config, .. } => match *config {
+                RunConfig::CapacitySweep(c) => {
+                    if self.link.runs.started(run) {
+                        self.threads = study_threads(c.threads, c.task_count());
+                        let total = c.task_count();
+                        self.history.begin(run, c);
+                        self.view.selected = None;
+                        self.info(format!("sweep {run} running: {total} tasks"));
+                    }
+                }
+                // other labs' runs: this lab's worker only runs sweeps
+                RunConfig::Grokking(_) | RunConfig::Ordering(_) | RunConfig::OrderingStudy(_) => {}
+            },
+            Event::SweepResult {
+                run,
+                result,
+                done,
+                total,
+            } => {
+                if self.link.runs.is_current(run) {
+                    let name = result.task().name();
+                    self.history.push(*result, done, total);
+                    self.info(format!("{done}/{total} tasks done (last: {name})"));
+                }
+            }
+            Event::Progress { run, step, epoch } => self.link.runs.progress(run, step, epoch),
+            // a sweep sends no per-step metrics, snapshots, study points or live changes
+            Event::Metrics { .. }
+            | Event::Snapshot { .. }
+            | Event::StudyPoint { .. }
+            | Event::Detected { .. }
+            | Event::Changed { .. } => {}
+            Event::Paused { run, paused } => self.link.runs.paused(run, paused),
+            Event::Refused { message } => {
+                let has_data = !self.history.results().is_empty();
+                self.link.runs.refused(has_data);
+                self.error(format!("refused: {message}"));
+            }
+            Event::Finished {
+                run,
+                outcome,
+                summary,
+            } => {
+                let has_data = !self.history.results().is_empty();
+                if let Some((outcome, _)) = self.link.finished(run, outcome, summary, has_data)
+                    && self.history.run() == Some(run)
+                {
+                    self.history.finish(outcome);
+                }
+            }
+        }
+    }
+
+    /// Apply a top-bar control (Start, Stop, Reset, ...).
+    pub fn apply(&mut self, action: Action) {
+        match action {
+            Action::Start | Action::StartStudy => self.apply_own(CapacityAction::Start),
+            Action::Stop => self.apply_own(CapacityAction::Stop),
+            Action::SelectPreset(i) => self.apply_own(CapacityAction::SelectPreset(i)),
+            Action::Reset => {
+                self.link.reset();
+                self.history.clear();
+                self.view.selected = None;
+                self.info("reset: cleared");
+            }
+            Action::Pause | Action::Resume | Action::Step | Action::SetSpeed(_) => {
+                let _handled = self.link.control(&action);
+            }
+            // live changes, speed and exports concern the Grokking lab
+            Action::None
+            | Action::Change(_)
+            | Action::Export(_)
+            | Action::ExportTo(..)
+            | Action::CancelExportPath => {}
+        }
+    }
+
+    /// Apply one of the tab's own requests.
+    pub fn apply_own(&mut self, action: CapacityAction) {
+        match action {
+            CapacityAction::None => {}
+            CapacityAction::SelectPreset(i) => {
+                if let Some(p) = self.presets.get(i) {
+                    self.preset = i;
+                    self.draft = p.config.clone();
+                    self.text = list_text(&self.draft);
+                    self.info(format!("preset {}: {}", p.name, p.title));
+                }
+            }
+            CapacityAction::Start => {
+                if self.phase().active() {
+                    return;
+                }
+                let cfg = match self.config() {
+                    Ok(c) => c,
+                    Err(p) => {
+                        if let Some(first) = p.first() {
+                            self.error(format!(
+                                "Start refused: {}: {}",
+                                first.field, first.message
+                            ));
+                        }
+                        return;
+                    }
+                };
+                if let Some(first) = problems_of(cfg.validate()).first() {
+                    self.error(format!("Start refused: {}: {}", first.field, first.message));
+                    return;
+                }
+                self.threads = study_threads(cfg.threads, cfg.task_count());
+                self.link.launch(RunConfig::CapacitySweep(cfg), None);
+                self.history.clear();
+                self.view.selected = None;
+            }
+            CapacityAction::Stop => {
+                let _handled = self.link.control(&Action::Stop);
+            }
+            CapacityAction::OpenFolder(path) => self.open_folder(path),
+            CapacityAction::Select(i) => self.view.selected = i,
+        }
+    }
+
+    /// Read `path` with `collect_results` on a named thread; the answer is taken in `drain`.
+    pub fn open_folder(&mut self, path: PathBuf) {
+        if self.folder.is_some() {
+            return;
+        }
+        let name = path.display().to_string();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("grokscope-capacity-open".into())
+            .spawn(move || {
+                let _sent = tx.send(collect_results(&path));
+            });
+        match spawned {
+            Ok(_) => {
+                self.folder = Some((name.clone(), rx));
+                self.info(format!("reading {name}…"));
+            }
+            Err(e) => self.error(format!("cannot start a thread to read {name}: {e}")),
+        }
+    }
+
+    fn info(&mut self, text: impl Into<String>) {
+        self.link.info(text);
+    }
+
+    fn error(&mut self, text: impl Into<String>) {
+        self.link.error(text);
+    }
+
+    /// The progress label, when a sweep was started or a folder read.
+    pub fn progress(&self) -> Option<String> {
+        let (_, total) = self.history.progress();
+        (total > 0).then(|| progress_text(&self.history, self.threads))
+    }
+
+    /// The left panel.
+    pub fn config_ui(&mut self, ui: &mut Ui, problems: &[FieldProblem]) -> Action {
+        let edited = self.presets.get(self.preset).is_some_and(|p| {
+            p.config.threads != self.draft.threads
+                || p.config.capacity != self.draft.capacity
+                || list_text(&p.config) != self.text
+        });
+        let progress = self.progress();
+        let panel = CapacityPanel {
+            presets: &self.presets,
+            preset: self.preset,
+            edited,
+            active: self.link.runs.phase().active(),
+            problems,
+            progress,
+            loading: self.folder.is_some(),
+        };
+        let a = config_ui(ui, &mut self.draft, &mut self.text, &mut self.view, &panel);
+        self.apply_own(a);
+        Action::None
+    }
+
+    /// The centre: the figures.
+    pub fn centre_ui(&mut self, ui: &mut Ui) {
+        let a = centre_ui(ui, &mut self.view, &self.history);
+        self.apply_own(a);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_parse_and_name_their_field() {
+        let mut lab = CapacityLab::new(Box::new(super::super::backend::Unattached::default()));
+        assert_eq!(lab.preset_name(), Some("tiny"));
+        assert!(lab.problems().is_empty(), "{:?}", lab.problems());
+        assert_eq!(lab.config().unwrap().widths, vec![8, 32]);
+        lab.text_mut().widths = "8, x".into();
+        lab.text_mut().primes = "".into();
+        let fields: Vec<&str> = lab.problems().iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["widths"]);
+        lab.text_mut().widths = "8".into();
+        let fields: Vec<&str> = lab.problems().iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["primes"]);
+    }
+}

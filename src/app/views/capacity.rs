@@ -1,0 +1,870 @@
+//! The Capacity tab: the sweep's panel (preset, widths, primes, seeds, threads, capacity runs, start,
+//! stop, progress, open a folder) and the five figures of the spec's section 2.
+//!
+//! Figure 1 (the crossing) is drawn on log10 axes: every value is plotted as its log10 and the ticks
+//! are labelled back in real units.
+
+use super::grokking::{error_color, preset_picker_ui, row, section};
+use super::plots::{log_marks, pow10_label};
+use crate::analysis::capacity::capacity_fraction;
+use crate::app::actions::Action;
+use crate::config::FieldProblem;
+use crate::config::capacity::SweepPreset;
+use crate::experiment::capacity::TaskResult;
+use crate::experiment::capacity_analysis::{Mean, PrimeAnalysis};
+use crate::store::capacity::{Source, SweepHistory};
+use eframe::egui::{self, Color32, RichText, Ui};
+use egui_plot::{
+    Corner, GridMark, Legend, Line, MarkerShape, Plot, PlotPoints, Points, Span, VLine,
+};
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+
+/// What the Capacity tab asks its lab to do.
+#[must_use]
+#[derive(Clone, Debug, PartialEq)]
+pub enum CapacityAction {
+    None,
+    SelectPreset(usize),
+    /// Validate the panel and start the sweep.
+    Start,
+    /// Cancel the running sweep.
+    Stop,
+    /// Read a sweep folder.
+    OpenFolder(PathBuf),
+    /// Show this result's numbers (an index into the history's results), or none.
+    Select(Option<usize>),
+}
+
+impl CapacityAction {
+    /// `self` unless it is `None`, else `other`.
+    pub fn or(self, other: CapacityAction) -> CapacityAction {
+        match self {
+            CapacityAction::None => other,
+            CapacityAction::SelectPreset(_)
+            | CapacityAction::Start
+            | CapacityAction::Stop
+            | CapacityAction::OpenFolder(_)
+            | CapacityAction::Select(_) => self,
+        }
+    }
+}
+
+/// The list fields of the panel as typed (comma-separated).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ListText {
+    pub widths: String,
+    pub primes: String,
+    pub seeds: String,
+}
+
+/// What the panel shows besides the drafts.
+pub struct CapacityPanel<'a> {
+    pub presets: &'a [SweepPreset],
+    pub preset: usize,
+    pub edited: bool,
+    pub active: bool,
+    pub problems: &'a [FieldProblem],
+    /// "3/12 tasks · about 40 s left".
+    pub progress: Option<String>,
+    pub loading: bool,
+}
+
+/// Which figure the centre shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Figure {
+    #[default]
+    Crossing,
+    Bits,
+    Capacity,
+    Speed,
+    Onsets,
+}
+
+impl Figure {
+    const ALL: [Figure; 5] = [
+        Figure::Crossing,
+        Figure::Bits,
+        Figure::Capacity,
+        Figure::Speed,
+        Figure::Onsets,
+    ];
+
+    fn title(self) -> &'static str {
+        match self {
+            Figure::Crossing => "1 · crossing",
+            Figure::Bits => "2 · bits vs n",
+            Figure::Capacity => "3 · capacity",
+            Figure::Speed => "4 · T_mem vs f",
+            Figure::Onsets => "5 · onsets",
+        }
+    }
+}
+
+/// The centre's state: figure, prime, the selected run, the typed folder path.
+#[derive(Clone, Debug, Default)]
+pub struct CapacityView {
+    pub figure: Figure,
+    /// Prime of figures 1 and 4 (`None`: the first).
+    pub prime: Option<u32>,
+    /// Index into the history's results of the run whose numbers are shown.
+    pub selected: Option<usize>,
+    pub folder: String,
+}
+
+/// The left panel.
+pub fn config_ui(
+    ui: &mut Ui,
+    draft: &mut crate::config::CapacitySweepConfig,
+    text: &mut ListText,
+    view: &mut CapacityView,
+    panel: &CapacityPanel<'_>,
+) -> CapacityAction {
+    let mut action = CapacityAction::None;
+    ui.add_space(4.0);
+    ui.heading("Capacity lab");
+    ui.label(
+        RichText::new("memorisation speed against generalisation speed, across model sizes")
+            .small()
+            .weak(),
+    );
+    ui.add_space(4.0);
+    ui.add_enabled_ui(!panel.active, |ui| {
+        let items: Vec<(&str, &str)> = panel
+            .presets
+            .iter()
+            .map(|p| (p.title, p.description))
+            .collect();
+        if let Action::SelectPreset(i) =
+            preset_picker_ui(ui, "capacity_preset", &items, panel.preset, panel.edited)
+        {
+            action = CapacityAction::SelectPreset(i);
+        }
+    });
+    ui.separator();
+    let problems = panel.problems;
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            ui.add_enabled_ui(!panel.active, |ui| {
+                section(ui, "Sweep", |ui| {
+                    egui::Grid::new("capacity_grid")
+                        .num_columns(2)
+                        .show(ui, |ui| {
+                            row(ui, "widths", "widths", problems, |ui| {
+                                ui.text_edit_singleline(&mut text.widths)
+                                    .on_hover_text("d_model values, comma-separated")
+                            });
+                            row(ui, "primes", "primes", problems, |ui| {
+                                ui.text_edit_singleline(&mut text.primes)
+                                    .on_hover_text("one crossing plot per prime")
+                            });
+                            row(ui, "seeds", "seeds", problems, |ui| {
+                                ui.text_edit_singleline(&mut text.seeds)
+                                    .on_hover_text("seeds per (width, prime)")
+                            });
+                            row(ui, "threads", "threads", problems, |ui| {
+                                ui.add(egui::DragValue::new(&mut draft.threads).range(0..=256))
+                                    .on_hover_text("training threads (0: one per core)")
+                            });
+                            row(ui, "capacity runs", "capacity", problems, |ui| {
+                                ui.checkbox(&mut draft.capacity, "measure C").on_hover_text(
+                                    "also train on random-label sets of growing size and record \
+                                     the memorised bits (figures 2 and 3)",
+                                )
+                            });
+                        });
+                });
+            });
+            ui.add_space(6.0);
+            ui.horizontal(|ui| {
+                if panel.active {
+                    if ui.button("■ Stop sweep").clicked() {
+                        action = CapacityAction::Stop;
+                    }
+                } else if ui
+                    .add_enabled(problems.is_empty(), egui::Button::new("▶ Start sweep"))
+                    .clicked()
+                {
+                    action = CapacityAction::Start;
+                }
+            });
+            if let Some(p) = &panel.progress {
+                ui.label(RichText::new(p).monospace());
+            }
+            ui.separator();
+            ui.label(RichText::new("Open sweep folder…").strong());
+            ui.horizontal(|ui| {
+                ui.add(
+                    egui::TextEdit::singleline(&mut view.folder)
+                        .hint_text("folder written by grokscope sweep")
+                        .desired_width(180.0),
+                );
+                let ok = !view.folder.trim().is_empty() && !panel.loading && !panel.active;
+                if ui.add_enabled(ok, egui::Button::new("Open")).clicked() {
+                    action = CapacityAction::OpenFolder(PathBuf::from(view.folder.trim()));
+                }
+            });
+            if !problems.is_empty() {
+                ui.add_space(6.0);
+                ui.label(RichText::new("Problems").strong().color(error_color(ui)));
+                for p in problems {
+                    ui.label(
+                        RichText::new(format!("{}: {}", p.field, p.message)).color(error_color(ui)),
+                    );
+                }
+            }
+        });
+    action
+}
+
+/// An epoch count or "never".
+fn epochs(v: Option<u64>) -> String {
+    v.map_or_else(|| "never".to_string(), |e| e.to_string())
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".to_string(), |x| format!("{x:.0}"))
+}
+
+/// The centre: figure tabs, the numbers, the figure, and the selected run's numbers at the right.
+pub fn centre_ui(ui: &mut Ui, view: &mut CapacityView, history: &SweepHistory) -> CapacityAction {
+    let mut action = CapacityAction::None;
+    let has_cap = history.has_capacity_runs();
+    ui.horizontal_wrapped(|ui| {
+        for f in Figure::ALL {
+            let needs_cap = matches!(f, Figure::Bits | Figure::Capacity);
+            let r = ui.add_enabled(
+                !needs_cap || has_cap,
+                egui::Button::selectable(view.figure == f, f.title()),
+            );
+            if r.clicked() {
+                view.figure = f;
+            }
+            if needs_cap {
+                r.on_disabled_hover_text("needs a sweep with capacity runs");
+            }
+        }
+        let primes = history.primes();
+        if primes.len() > 1 {
+            ui.separator();
+            ui.label("prime");
+            let shown = view
+                .prime
+                .filter(|p| primes.contains(p))
+                .or(primes.first().copied());
+            for p in primes {
+                if ui
+                    .selectable_label(shown == Some(p), p.to_string())
+                    .clicked()
+                {
+                    view.prime = Some(p);
+                }
+            }
+        }
+    });
+    if (matches!(view.figure, Figure::Bits | Figure::Capacity)) && !has_cap {
+        view.figure = Figure::Crossing;
+    }
+    let a = history.analysis();
+    let prime = view
+        .prime
+        .filter(|p| a.primes.iter().any(|x| x.p == *p))
+        .or_else(|| a.primes.first().map(|x| x.p));
+    let pa = a.primes.iter().find(|x| Some(x.p) == prime);
+    numbers_ui(ui, history, pa);
+    ui.separator();
+    if history.results().is_empty() {
+        ui.centered_and_justified(|ui| {
+            ui.label(
+                RichText::new("No results yet: start a sweep, or open a sweep folder.").weak(),
+            );
+        });
+        return action;
+    }
+    if let Some(i) = view.selected {
+        egui::Panel::right("capacity_run")
+            .resizable(false)
+            .default_size(180.0)
+            .show(ui, |ui| {
+                if let Some(r) = history.results().get(i) {
+                    run_details_ui(ui, r);
+                }
+                if ui.button("close").clicked() {
+                    action = CapacityAction::Select(None);
+                }
+            });
+    }
+    let figure_action = match view.figure {
+        Figure::Crossing => crossing_ui(ui, history, prime),
+        Figure::Bits => {
+            bits_ui(ui, history);
+            CapacityAction::None
+        }
+        Figure::Capacity => {
+            capacity_ui(ui, history);
+            CapacityAction::None
+        }
+        Figure::Speed => {
+            speed_ui(ui, history, prime);
+            CapacityAction::None
+        }
+        Figure::Onsets => {
+            onsets_ui(ui, history);
+            CapacityAction::None
+        }
+    };
+    action.or(figure_action)
+}
+
+fn run_details_ui(ui: &mut Ui, r: &TaskResult) {
+    ui.label(RichText::new("Run").strong());
+    egui::Grid::new("capacity_run_grid")
+        .num_columns(2)
+        .show(ui, |ui| {
+            for (k, v) in [
+                ("width", r.width.to_string()),
+                ("p", r.p.to_string()),
+                ("seed", r.seed.to_string()),
+                ("P", r.params.to_string()),
+                ("T_mem", epochs(r.t_mem)),
+                ("T_train", epochs(r.t_train)),
+                ("T_gen", epochs(r.t_gen)),
+                ("delay", epochs(r.delay)),
+                ("S (bits)", format!("{:.0}", r.complexity_bits)),
+                ("wall", format!("{:.1} s", r.wall_secs)),
+            ] {
+                ui.label(k);
+                ui.label(RichText::new(v).monospace());
+                ui.end_row();
+            }
+        });
+    ui.label(
+        RichText::new(
+            "The per-run training curves are not stored in a sweep's results; run this \
+             width and seed in the Grokking tab to watch them.",
+        )
+        .small()
+        .weak(),
+    );
+}
+
+/// C, P*, the observed onset and the exp fit, in one line.
+fn numbers_ui(ui: &mut Ui, history: &SweepHistory, pa: Option<&PrimeAnalysis>) {
+    let a = history.analysis();
+    let c = if a.c_measured {
+        format!("C = {:.2} bits/param", a.c)
+    } else {
+        "C = paper's 2.16 (no capacity runs)".to_string()
+    };
+    let (p_star, onset, fit) = match pa {
+        Some(pa) => (
+            opt(pa.p_star),
+            opt(pa.observed_onset),
+            pa.exp_fit.as_ref().map_or_else(
+                || "a, b, R² —".to_string(),
+                |f| format!("a = {:.3}, b = {:.3}, R² = {:.3}", f.a, f.b, f.r2),
+            ),
+        ),
+        None => ("—".into(), "—".into(), "a, b, R² —".into()),
+    };
+    ui.label(
+        RichText::new(format!(
+            "{c} · P* = {p_star} · observed onset = {onset} · T_mem = a·exp(b·f): {fit}"
+        ))
+        .monospace(),
+    );
+}
+
+fn log10_of(v: f64) -> Option<f64> {
+    (v.is_finite() && v > 0.0).then(|| v.log10())
+}
+
+/// Tick label of a log10 axis: decades as powers of ten, other marks in real units when few decades
+/// show.
+fn log_tick(mark: GridMark, range: &RangeInclusive<f64>) -> String {
+    let v = mark.value;
+    if (v - v.round()).abs() < 1e-9 {
+        pow10_label(v.round() as i32)
+    } else if range.end() - range.start() < 2.5 {
+        let x = 10f64.powf(v);
+        format!("{}", (x * 1000.0).round() / 1000.0)
+    } else {
+        String::new()
+    }
+}
+
+/// A log-log plot.
+fn log_plot(id: &str, x: &str, y: &str) -> Plot<'static> {
+    Plot::new(id.to_string())
+        .x_axis_label(x.to_string())
+        .y_axis_label(y.to_string())
+        .x_grid_spacer(log_marks)
+        .y_grid_spacer(log_marks)
+        .x_axis_formatter(log_tick)
+        .y_axis_formatter(log_tick)
+        .legend(Legend::default())
+}
+
+const MEM: Color32 = Color32::from_rgb(0xe0, 0x6c, 0x4c);
+const GEN: Color32 = Color32::from_rgb(0x4c, 0x9a, 0xe0);
+const DELAY: Color32 = Color32::from_rgb(0xb0, 0x8c, 0xe0);
+
+/// Where a run of figure 1 is drawn: (result index, log10 P, log10 epochs).
+type RunPoint = (usize, f64, f64);
+
+/// The regime of one model size, from its runs (see `regime_spans`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Regime {
+    Underfitting,
+    Immediate,
+    Grokking,
+}
+
+/// The three regimes along P, derived from the data: each model size P gets one regime, and its
+/// shaded cell reaches halfway (in log10 P) to its neighbours.
+/// - underfitting: no run of that size generalised, learned the task or memorised random labels;
+/// - immediate generalisation: its smallest delay over seeds is 0;
+/// - grokking: otherwise (some run learned something, and every delay is above 0 or never ended).
+///
+/// Returns (log10 low, log10 high, regime) cells in increasing P.
+pub fn regime_spans(pa: &PrimeAnalysis, results: &[&TaskResult]) -> Vec<(f64, f64, Regime)> {
+    let xs: Vec<(f64, Regime)> = pa
+        .sizes
+        .iter()
+        .filter_map(|s| {
+            let runs: Vec<&&TaskResult> = results.iter().filter(|r| r.params == s.params).collect();
+            let learned = runs
+                .iter()
+                .any(|r| r.t_gen.is_some() || r.t_train.is_some() || r.t_mem.is_some());
+            let regime = if !learned {
+                Regime::Underfitting
+            } else if s.min_delay == Some(0) {
+                Regime::Immediate
+            } else {
+                Regime::Grokking
+            };
+            Some((log10_of(s.params as f64)?, regime))
+        })
+        .collect();
+    let half = |i: usize, j: usize| (xs[i].0 + xs[j].0) / 2.0;
+    (0..xs.len())
+        .map(|i| {
+            let lo = if i == 0 {
+                xs[i].0 - 0.15
+            } else {
+                half(i - 1, i)
+            };
+            let hi = if i + 1 == xs.len() {
+                xs[i].0 + 0.15
+            } else {
+                half(i, i + 1)
+            };
+            (lo, hi, xs[i].1)
+        })
+        .collect()
+}
+
+fn mean_line(
+    pa: &PrimeAnalysis,
+    f: impl Fn(&crate::experiment::capacity_analysis::SizeRow) -> &Mean,
+) -> Vec<[f64; 2]> {
+    pa.sizes
+        .iter()
+        .filter_map(|s| Some([log10_of(s.params as f64)?, log10_of(f(s).mean?)?]))
+        .collect()
+}
+
+/// Figure 1: mean T_mem and T_gen against P, the delays, P*, the observed onset and the regimes.
+fn crossing_ui(ui: &mut Ui, history: &SweepHistory, prime: Option<u32>) -> CapacityAction {
+    let mut action = CapacityAction::None;
+    let a = history.analysis();
+    let Some(pa) = a.primes.iter().find(|x| Some(x.p) == prime) else {
+        return action;
+    };
+    let rs: Vec<(usize, &TaskResult)> = history
+        .results()
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| Some(r.p) == prime)
+        .collect();
+    let of_p: Vec<&TaskResult> = rs.iter().map(|(_, r)| *r).collect();
+    // runs that never reached a threshold sit at the top edge: just above the longest run trained
+    let cap = of_p
+        .iter()
+        .map(|r| r.gen_epochs.max(r.mem_epochs))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let top = (cap as f64).log10() + 0.1;
+    let (never_mem, never_gen) = history.never_counts(pa.p);
+    ui.label(
+        RichText::new(format!(
+            "p = {} · {} runs · never memorised: {never_mem} · never generalised: {never_gen} \
+             (hollow, at the top edge) · delay 0 is drawn at 1 epoch · click a point for its run",
+            pa.p,
+            of_p.len()
+        ))
+        .small(),
+    );
+    let mut run_points: Vec<RunPoint> = vec![];
+    let mut mem_hit = vec![];
+    let mut mem_never = vec![];
+    let mut gen_hit = vec![];
+    let mut gen_never = vec![];
+    let mut delay_pts = vec![];
+    for &(i, r) in &rs {
+        let Some(x) = log10_of(r.params as f64) else {
+            continue;
+        };
+        match r.t_mem.and_then(|t| log10_of(t as f64)) {
+            Some(y) => mem_hit.push([x, y]),
+            // a little above the never-generalised marker, so both show
+            None => mem_never.push([x, top + 0.06]),
+        }
+        match r.t_gen.and_then(|t| log10_of(t as f64)) {
+            Some(y) => gen_hit.push([x, y]),
+            None => gen_never.push([x, top]),
+        }
+        let yg = r.t_gen.and_then(|t| log10_of(t as f64)).unwrap_or(top);
+        run_points.push((i, x, yg));
+        if let Some(d) = r.delay {
+            let y = log10_of(d as f64).unwrap_or(0.0);
+            delay_pts.push([x, y]);
+            run_points.push((i, x, y));
+        }
+        let ym = r
+            .t_mem
+            .and_then(|t| log10_of(t as f64))
+            .unwrap_or(top + 0.06);
+        run_points.push((i, x, ym));
+    }
+    let spans = regime_spans(pa, &of_p);
+    let plot = log_plot("capacity_crossing", "parameters P", "epochs")
+        .legend(Legend::default().position(Corner::LeftBottom))
+        .include_y(0.0)
+        .include_y(top + 0.12);
+    let resp = plot.show(ui, |pui| {
+        for (lo, hi, regime) in &spans {
+            let (name, color) = match regime {
+                Regime::Underfitting => ("underfitting", Color32::from_gray(128)),
+                Regime::Immediate => ("immediate generalisation", GEN),
+                Regime::Grokking => ("grokking", MEM),
+            };
+            pui.add(
+                Span::new(name, *lo..=*hi)
+                    .fill(color.gamma_multiply(0.08))
+                    .border_width(0.0),
+            );
+        }
+        pui.line(
+            Line::new("mean T_mem", PlotPoints::from(mean_line(pa, |s| &s.t_mem)))
+                .color(MEM)
+                .width(2.0),
+        );
+        pui.line(
+            Line::new("mean T_gen", PlotPoints::from(mean_line(pa, |s| &s.t_gen)))
+                .color(GEN)
+                .width(2.0),
+        );
+        pui.points(
+            Points::new("T_mem", PlotPoints::from(mem_hit))
+                .color(MEM)
+                .radius(3.0),
+        );
+        pui.points(
+            Points::new("T_gen", PlotPoints::from(gen_hit))
+                .color(GEN)
+                .radius(3.0),
+        );
+        pui.points(
+            Points::new("never memorised", PlotPoints::from(mem_never))
+                .color(MEM)
+                .filled(false)
+                .radius(5.0),
+        );
+        pui.points(
+            Points::new("never generalised", PlotPoints::from(gen_never))
+                .color(GEN)
+                .filled(false)
+                .radius(5.0),
+        );
+        pui.points(
+            Points::new("delay", PlotPoints::from(delay_pts))
+                .color(DELAY)
+                .shape(MarkerShape::Diamond)
+                .radius(4.0),
+        );
+        if let Some(x) = pa.p_star.and_then(log10_of) {
+            pui.vline(VLine::new("P*", x).color(Color32::WHITE).width(1.5));
+        }
+        if let Some(x) = pa.observed_onset.and_then(log10_of) {
+            pui.vline(
+                VLine::new("observed onset", x)
+                    .color(Color32::YELLOW)
+                    .style(egui_plot::LineStyle::dashed_loose())
+                    .width(1.5),
+            );
+        }
+        if pui.response().clicked() {
+            pui.pointer_coordinate().map(|p| (p.x, p.y))
+        } else {
+            None
+        }
+    });
+    if let Some((x, y)) = resp.inner {
+        let nearest = run_points.iter().min_by(|a, b| {
+            let da = (a.1 - x).powi(2) + (a.2 - y).powi(2);
+            let db = (b.1 - x).powi(2) + (b.2 - y).powi(2);
+            da.total_cmp(&db)
+        });
+        if let Some(&(i, px, py)) = nearest
+            && ((px - x).powi(2) + (py - y).powi(2)).sqrt() < 0.2
+        {
+            action = CapacityAction::Select(Some(i));
+        }
+    }
+    action
+}
+
+/// Figure 2: memorised bits against n, one line per run, with n log2(p + 2).
+fn bits_ui(ui: &mut Ui, history: &SweepHistory) {
+    let rs: Vec<&TaskResult> = history
+        .results()
+        .iter()
+        .filter(|r| !r.capacity.is_empty())
+        .collect();
+    let n_max = rs
+        .iter()
+        .flat_map(|r| r.capacity.iter().map(|c| c.n))
+        .max()
+        .unwrap_or(1) as f64;
+    Plot::new("capacity_bits")
+        .x_axis_label("random-label examples n")
+        .y_axis_label("memorised bits")
+        .legend(Legend::default())
+        .show(ui, |pui| {
+            let mut primes: Vec<u32> = rs.iter().map(|r| r.p).collect();
+            primes.sort_unstable();
+            primes.dedup();
+            for p in primes {
+                let k = ((p + 2) as f64).log2();
+                pui.line(
+                    Line::new(
+                        format!("n·log2({})", p + 2),
+                        PlotPoints::from(vec![[0.0, 0.0], [n_max, n_max * k]]),
+                    )
+                    .color(Color32::GRAY)
+                    .style(egui_plot::LineStyle::dashed_loose()),
+                );
+            }
+            for r in &rs {
+                let pts: Vec<[f64; 2]> = r.capacity.iter().map(|c| [c.n as f64, c.bits]).collect();
+                let name = format!("P = {} (d = {}, seed {})", r.params, r.width, r.seed);
+                pui.line(Line::new(name.clone(), PlotPoints::from(pts.clone())).width(1.5));
+                pui.points(Points::new(name, PlotPoints::from(pts)).radius(2.5));
+            }
+        });
+}
+
+/// Figure 3: saturated bits against P, with the fitted line of slope C.
+fn capacity_ui(ui: &mut Ui, history: &SweepHistory) {
+    let a = history.analysis();
+    Plot::new("capacity_fit")
+        .x_axis_label("parameters P")
+        .y_axis_label("saturated bits")
+        .include_x(0.0)
+        .include_y(0.0)
+        .legend(Legend::default())
+        .show(ui, |pui| {
+            let pts: Vec<[f64; 2]> = a.points.iter().map(|&(p, b)| [p, b]).collect();
+            pui.points(
+                Points::new("mean max bits", PlotPoints::from(pts))
+                    .radius(4.0)
+                    .color(MEM),
+            );
+            if let Some(f) = &a.fit {
+                let x_max = a.points.iter().map(|p| p.0).fold(0.0, f64::max);
+                let line = vec![[0.0, f.intercept], [x_max, f.intercept + f.slope * x_max]];
+                pui.line(
+                    Line::new(
+                        format!("C = {:.2} bits/param, R² = {:.3}", f.slope, f.r2),
+                        PlotPoints::from(line),
+                    )
+                    .color(GEN),
+                );
+            }
+        });
+}
+
+/// Figure 4: T_mem against f = S / (C P), with the exponential fit.
+fn speed_ui(ui: &mut Ui, history: &SweepHistory, prime: Option<u32>) {
+    let a = history.analysis();
+    let Some(pa) = a.primes.iter().find(|x| Some(x.p) == prime) else {
+        return;
+    };
+    let rs: Vec<&TaskResult> = history.results().iter().filter(|r| r.p == pa.p).collect();
+    let f_of = |r: &TaskResult| capacity_fraction(r.complexity_bits, a.c, r.params as f64);
+    let pts: Vec<[f64; 2]> = rs
+        .iter()
+        .filter_map(|r| Some([f_of(r), log10_of(r.t_mem? as f64)?]))
+        .collect();
+    let never = rs.iter().filter(|r| r.t_mem.is_none()).count();
+    ui.label(RichText::new(format!("never memorised (not drawn): {never}")).small());
+    Plot::new("capacity_speed")
+        .x_axis_label("f = S / (C P)")
+        .y_axis_label("T_mem (epochs)")
+        .y_grid_spacer(log_marks)
+        .y_axis_formatter(log_tick)
+        .legend(Legend::default())
+        .show(ui, |pui| {
+            let (lo, hi) = pts
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), p| {
+                    (l.min(p[0]), h.max(p[0]))
+                });
+            pui.points(
+                Points::new("runs", PlotPoints::from(pts.clone()))
+                    .radius(3.5)
+                    .color(MEM),
+            );
+            if let Some(fit) = &pa.exp_fit
+                && lo.is_finite()
+                && hi > lo
+            {
+                let curve: Vec<[f64; 2]> = (0..=50)
+                    .filter_map(|k| {
+                        let f = lo + (hi - lo) * k as f64 / 50.0;
+                        Some([f, log10_of(fit.a * (fit.b * f).exp())?])
+                    })
+                    .collect();
+                pui.line(
+                    Line::new(
+                        format!("a·exp(b·f), R² = {:.3}", fit.r2),
+                        PlotPoints::from(curve),
+                    )
+                    .color(GEN),
+                );
+            }
+        });
+}
+
+/// Figure 5: predicted against observed onset, one point per prime, with y = x.
+fn onsets_ui(ui: &mut Ui, history: &SweepHistory) {
+    let a = history.analysis();
+    let pts: Vec<[f64; 2]> = a
+        .primes
+        .iter()
+        .filter_map(|pa| Some([log10_of(pa.p_star?)?, log10_of(pa.observed_onset?)?]))
+        .collect();
+    let missing = a.primes.len() - pts.len();
+    ui.label(
+        RichText::new(format!(
+            "{} primes with both onsets; {missing} lack one (not drawn)",
+            pts.len()
+        ))
+        .small(),
+    );
+    let (lo, hi) = pts
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), p| {
+            (l.min(p[0]).min(p[1]), h.max(p[0]).max(p[1]))
+        });
+    log_plot("capacity_onsets", "predicted onset P*", "observed onset").show(ui, |pui| {
+        if lo.is_finite() {
+            let line = vec![[lo - 0.2, lo - 0.2], [hi + 0.2, hi + 0.2]];
+            pui.line(Line::new("y = x", PlotPoints::from(line)).color(Color32::GRAY));
+        }
+        pui.points(
+            Points::new("primes", PlotPoints::from(pts))
+                .radius(4.0)
+                .color(MEM),
+        );
+    });
+}
+
+/// The progress label: done/total and the time left.
+pub fn progress_text(history: &SweepHistory, threads: usize) -> String {
+    let (done, total) = history.progress();
+    let left = match history.eta_secs(threads) {
+        Some(s) if done < total => format!(" · about {} left", duration(s)),
+        Some(_) | None if done >= total && total > 0 => String::new(),
+        Some(_) | None => " · time left: after the first task".to_string(),
+    };
+    let src = match history.source() {
+        Source::Folder(f) => format!(" (from {f})"),
+        Source::Live(_) | Source::Empty => String::new(),
+    };
+    format!("{done}/{total} tasks{left}{src}")
+}
+
+fn duration(s: f64) -> String {
+    if s < 90.0 {
+        format!("{s:.0} s")
+    } else if s < 5400.0 {
+        format!("{:.0} min", s / 60.0)
+    } else {
+        format!("{:.1} h", s / 3600.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::capacity::RESULT_VERSION;
+    use crate::experiment::capacity_analysis::analyse;
+
+    fn result(params: u64, t_gen: Option<u64>, delay: Option<u64>) -> TaskResult {
+        TaskResult {
+            version: RESULT_VERSION,
+            key: "k".into(),
+            width: params as usize,
+            p: 23,
+            seed: 0,
+            params,
+            n_equiv: 100,
+            complexity_bits: 400.0,
+            t_train: t_gen,
+            t_gen,
+            delay,
+            gen_epochs: 100,
+            final_train_acc: None,
+            final_val_acc: None,
+            t_mem: None,
+            mem_epochs: 100,
+            mem_final_train_acc: None,
+            capacity: vec![],
+            wall_secs: 1.0,
+        }
+    }
+
+    #[test]
+    fn regimes_come_from_the_runs() {
+        let rs = vec![
+            result(10, None, None),
+            result(100, Some(50), Some(0)),
+            result(1000, Some(80), Some(30)),
+        ];
+        let a = analyse(&rs);
+        let refs: Vec<&TaskResult> = rs.iter().collect();
+        let spans = regime_spans(&a.primes[0], &refs);
+        let regimes: Vec<Regime> = spans.iter().map(|s| s.2).collect();
+        assert_eq!(
+            regimes,
+            [Regime::Underfitting, Regime::Immediate, Regime::Grokking]
+        );
+        // cells meet halfway in log10 P
+        assert!((spans[0].1 - 1.5).abs() < 1e-12 && (spans[1].0 - 1.5).abs() < 1e-12);
+        assert!((spans[1].1 - 2.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn progress_says_what_is_left() {
+        let mut h = SweepHistory::new();
+        h.load("dir".into(), vec![result(10, None, None)], Some(3));
+        let t = progress_text(&h, 1);
+        assert!(t.starts_with("1/3 tasks · about 2 s left"), "{t}");
+        h.load("dir".into(), vec![result(10, None, None)], None);
+        assert_eq!(progress_text(&h, 1), "1/1 tasks (from dir)");
+    }
+}

@@ -1,0 +1,216 @@
+//! The Capacity lab's analysis of finished sweep tasks: the capacity fit, and per prime the crossing
+//! of the mean T_mem and T_gen curves (predicted onset P*), the observed onset and the
+//! memorisation-speed fit. Pure: `grokscope analyse` and the app's Capacity tab both call it.
+
+use crate::analysis::capacity::{
+    ExpFit, LinearFit, SeedMean, capacity_fit, capacity_fraction, exp_fit, mean_over_seeds,
+    observed_onset, predicted_onset,
+};
+use crate::experiment::capacity::TaskResult;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Grid points of the predicted-onset search.
+const ONSET_GRID: usize = 1000;
+/// Bits per parameter used for the capacity fraction when no capacity runs measured C: the value the
+/// paper's code fixes for its transformer (spec section 2).
+pub const PAPER_BITS_PER_PARAM: f64 = 2.16;
+
+/// A mean over seeds as `analyse` prints it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Mean {
+    /// Mean over the runs that reached the threshold; `None` when none did.
+    pub mean: Option<f64>,
+    /// Runs in the mean.
+    pub runs: usize,
+    /// Runs that never reached the threshold (left out of the mean).
+    pub never: usize,
+}
+
+impl From<&SeedMean> for Mean {
+    fn from(m: &SeedMean) -> Self {
+        Mean {
+            mean: m.mean,
+            runs: m.used,
+            never: m.left_out,
+        }
+    }
+}
+
+/// One model size of one prime.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SizeRow {
+    pub params: u64,
+    pub width: usize,
+    pub t_mem: Mean,
+    pub t_gen: Mean,
+    pub delay: Mean,
+    /// The smallest delay over seeds (the observed onset's input); `None` when no seed memorised.
+    pub min_delay: Option<u64>,
+    /// Capacity fraction f = S / (C P) with the C in use.
+    pub capacity_fraction: f64,
+}
+
+/// The crossing of one prime.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PrimeAnalysis {
+    pub p: u32,
+    /// Predicted onset P*: where the mean T_mem and T_gen curves cross.
+    pub p_star: Option<f64>,
+    /// Observed onset: the smallest P after the last P whose minimum delay is 0.
+    pub observed_onset: Option<f64>,
+    /// T_mem = a exp(b f) over the runs that memorised.
+    pub exp_fit: Option<ExpFit>,
+    pub sizes: Vec<SizeRow>,
+}
+
+/// A value or NaN (NaN is how the analysis functions mark "no value").
+fn or_nan(v: Option<u64>) -> f64 {
+    v.map_or(f64::NAN, |x| x as f64)
+}
+
+/// The capacity fit over every task with capacity runs: per task the largest memorised bits over n,
+/// averaged over seeds per P, then the least-squares line through (P, bits).
+pub fn capacity_of(results: &[TaskResult]) -> (Option<LinearFit>, Vec<(f64, f64)>) {
+    let rows: Vec<(f64, f64)> = results
+        .iter()
+        .filter_map(|r| Some((r.params as f64, r.max_bits()?)))
+        .collect();
+    let points: Vec<(f64, f64)> = mean_over_seeds(&rows)
+        .iter()
+        .filter_map(|m| Some((m.params, m.mean?)))
+        .collect();
+    (capacity_fit(&points), points)
+}
+
+/// Analyse one prime's results with capacity `c` bits per parameter.
+pub fn analyse_prime(p: u32, results: &[&TaskResult], c: f64) -> PrimeAnalysis {
+    let rows = |f: &dyn Fn(&TaskResult) -> f64| -> Vec<(f64, f64)> {
+        results.iter().map(|r| (r.params as f64, f(r))).collect()
+    };
+    let mem = mean_over_seeds(&rows(&|r| or_nan(r.t_mem)));
+    let gen_means = mean_over_seeds(&rows(&|r| or_nan(r.t_gen)));
+    let delay_rows = rows(&|r| or_nan(r.delay));
+    let delay = mean_over_seeds(&delay_rows);
+    let ps: Vec<f64> = mem.iter().map(|m| m.params).collect();
+    let mean_or_nan =
+        |v: &[SeedMean]| -> Vec<f64> { v.iter().map(|m| m.mean.unwrap_or(f64::NAN)).collect() };
+    let p_star = predicted_onset(
+        &ps,
+        &mean_or_nan(&mem),
+        &mean_or_nan(&gen_means),
+        ONSET_GRID,
+    );
+    let f: Vec<f64> = results
+        .iter()
+        .map(|r| capacity_fraction(r.complexity_bits, c, r.params as f64))
+        .collect();
+    let t_mem: Vec<f64> = results.iter().map(|r| or_nan(r.t_mem)).collect();
+    let sizes = mem
+        .iter()
+        .zip(&gen_means)
+        .zip(&delay)
+        .map(|((m, g), d)| {
+            let same: Vec<&&TaskResult> = results
+                .iter()
+                .filter(|r| r.params as f64 == m.params)
+                .collect();
+            SizeRow {
+                params: m.params as u64,
+                width: same.first().map_or(0, |r| r.width),
+                t_mem: m.into(),
+                t_gen: g.into(),
+                delay: d.into(),
+                min_delay: same.iter().filter_map(|r| r.delay).min(),
+                capacity_fraction: same.first().map_or(f64::NAN, |r| {
+                    capacity_fraction(r.complexity_bits, c, m.params)
+                }),
+            }
+        })
+        .collect();
+    PrimeAnalysis {
+        p,
+        p_star,
+        observed_onset: observed_onset(&delay_rows),
+        exp_fit: exp_fit(&f, &t_mem),
+        sizes,
+    }
+}
+
+/// The whole analysis of a set of results, as the app draws it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Analysis {
+    /// The capacity fit (bits = slope P + intercept) over the tasks with capacity runs.
+    pub fit: Option<LinearFit>,
+    /// Its points: (P, mean over seeds of the largest memorised bits).
+    pub points: Vec<(f64, f64)>,
+    /// C in use: the fit's slope when positive, else [`PAPER_BITS_PER_PARAM`].
+    pub c: f64,
+    /// Whether `c` was measured (false: the paper's value).
+    pub c_measured: bool,
+    /// One crossing per prime, by increasing prime.
+    pub primes: Vec<PrimeAnalysis>,
+}
+
+/// Analyse `results`: the capacity fit, then each prime with the C in use.
+pub fn analyse(results: &[TaskResult]) -> Analysis {
+    let (fit, points) = capacity_of(results);
+    let (c, c_measured) = match &fit {
+        Some(f) if f.slope > 0.0 => (f.slope, true),
+        Some(_) | None => (PAPER_BITS_PER_PARAM, false),
+    };
+    let mut by_prime: BTreeMap<u32, Vec<&TaskResult>> = BTreeMap::new();
+    for r in results {
+        by_prime.entry(r.p).or_default().push(r);
+    }
+    let primes = by_prime
+        .iter()
+        .map(|(&p, rs)| analyse_prime(p, rs, c))
+        .collect();
+    Analysis {
+        fit,
+        points,
+        c,
+        c_measured,
+        primes,
+    }
+}
+
+/// The whole analysis as one JSON object (see `grokscope analyse --help`).
+pub fn analysis_json(results: &[TaskResult]) -> serde_json::Value {
+    let Analysis {
+        fit,
+        points,
+        c,
+        c_measured,
+        primes,
+    } = analyse(results);
+    let c_source = if c_measured {
+        "measured"
+    } else {
+        "the paper's 2.16 bits per parameter (no usable capacity runs)"
+    };
+    // one prime: its numbers directly; several: keyed by prime; none: null
+    let per = |f: &dyn Fn(&PrimeAnalysis) -> serde_json::Value| -> serde_json::Value {
+        match primes.as_slice() {
+            [] => serde_json::Value::Null,
+            [one] => f(one),
+            many => many.iter().map(|a| (a.p.to_string(), f(a))).collect(),
+        }
+    };
+    serde_json::json!({
+        "results": results.len(),
+        "capacity_bits_per_param": fit.as_ref().map(|f| f.slope),
+        "capacity_fit": fit,
+        "capacity_points": points
+            .iter()
+            .map(|&(params, bits)| serde_json::json!({"params": params, "max_bits": bits}))
+            .collect::<Vec<_>>(),
+        "c_used": c,
+        "c_source": c_source,
+        "p_star": per(&|a| serde_json::json!(a.p_star)),
+        "observed_onset": per(&|a| serde_json::json!(a.observed_onset)),
+        "exp_fit": per(&|a| serde_json::json!(a.exp_fit)),
+        "primes": primes,
+    })
+}

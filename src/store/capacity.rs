@@ -1,0 +1,218 @@
+//! What the Capacity tab has received: a sweep's finished tasks (live, or read from a folder), its
+//! progress, and the analysis of the results so far. Pure data; the app's figures borrow from it.
+
+use crate::config::CapacitySweepConfig;
+use crate::experiment::capacity::TaskResult;
+use crate::experiment::capacity_analysis::{Analysis, analyse};
+use crate::protocol::{Outcome, RunId};
+
+/// Where the results came from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    /// Nothing yet.
+    Empty,
+    /// A sweep run by this tab's worker.
+    Live(RunId),
+    /// A sweep folder read from disk.
+    Folder(String),
+}
+
+/// The results of one sweep and their analysis.
+#[derive(Clone, Debug)]
+pub struct SweepHistory {
+    source: Source,
+    config: Option<CapacitySweepConfig>,
+    results: Vec<TaskResult>,
+    done: usize,
+    total: usize,
+    outcome: Option<Outcome>,
+    analysis: Analysis,
+}
+
+impl Default for SweepHistory {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SweepHistory {
+    pub fn new() -> Self {
+        Self {
+            source: Source::Empty,
+            config: None,
+            results: vec![],
+            done: 0,
+            total: 0,
+            outcome: None,
+            analysis: analyse(&[]),
+        }
+    }
+
+    /// Forget everything.
+    pub fn clear(&mut self) {
+        *self = Self::new();
+    }
+
+    /// A live sweep `run` of `config` started: its tasks are to come.
+    pub fn begin(&mut self, run: RunId, config: CapacitySweepConfig) {
+        self.clear();
+        self.total = config.task_count();
+        self.config = Some(config);
+        self.source = Source::Live(run);
+    }
+
+    /// One finished task (`done` of `total` so far); the analysis is redone.
+    pub fn push(&mut self, result: TaskResult, done: usize, total: usize) {
+        self.results.push(result);
+        self.done = done.max(self.results.len());
+        self.total = total.max(self.done);
+        self.analysis = analyse(&self.results);
+    }
+
+    /// Results read from a folder (`expected` tasks when its config was readable).
+    pub fn load(&mut self, folder: String, results: Vec<TaskResult>, expected: Option<usize>) {
+        self.clear();
+        self.done = results.len();
+        self.total = expected.unwrap_or(results.len()).max(results.len());
+        self.analysis = analyse(&results);
+        self.results = results;
+        self.source = Source::Folder(folder);
+    }
+
+    pub fn finish(&mut self, outcome: Outcome) {
+        self.outcome = Some(outcome);
+    }
+
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// The live sweep's run id.
+    pub fn run(&self) -> Option<RunId> {
+        match self.source {
+            Source::Live(run) => Some(run),
+            Source::Empty | Source::Folder(_) => None,
+        }
+    }
+
+    pub fn config(&self) -> Option<&CapacitySweepConfig> {
+        self.config.as_ref()
+    }
+
+    /// Finished tasks, in arrival order.
+    pub fn results(&self) -> &[TaskResult] {
+        &self.results
+    }
+
+    /// (done, total) tasks.
+    pub fn progress(&self) -> (usize, usize) {
+        (self.done, self.total)
+    }
+
+    pub fn outcome(&self) -> Option<&Outcome> {
+        self.outcome.as_ref()
+    }
+
+    pub fn analysis(&self) -> &Analysis {
+        &self.analysis
+    }
+
+    /// Whether any task has capacity runs (figures 2 and 3 need them).
+    pub fn has_capacity_runs(&self) -> bool {
+        self.results.iter().any(|r| !r.capacity.is_empty())
+    }
+
+    /// Mean wall seconds of a finished task.
+    pub fn mean_task_secs(&self) -> Option<f64> {
+        if self.results.is_empty() {
+            return None;
+        }
+        Some(self.results.iter().map(|r| r.wall_secs).sum::<f64>() / self.results.len() as f64)
+    }
+
+    /// Estimated seconds left: the tasks still to run, at the mean task time, `threads` at a time
+    /// (rounded up to whole rounds). `None` before the first result.
+    pub fn eta_secs(&self, threads: usize) -> Option<f64> {
+        let mean = self.mean_task_secs()?;
+        let left = self.total.saturating_sub(self.done);
+        let threads = threads.max(1).min(left.max(1));
+        Some(left.div_ceil(threads) as f64 * mean)
+    }
+
+    /// Results of prime `p` that never reached a threshold: (no T_mem, no T_gen).
+    pub fn never_counts(&self, p: u32) -> (usize, usize) {
+        let of_p = self.results.iter().filter(|r| r.p == p);
+        let mem = of_p.clone().filter(|r| r.t_mem.is_none()).count();
+        let gen_never = of_p.filter(|r| r.t_gen.is_none()).count();
+        (mem, gen_never)
+    }
+
+    /// Primes with results, increasing.
+    pub fn primes(&self) -> Vec<u32> {
+        self.analysis.primes.iter().map(|a| a.p).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::capacity::sweep_presets;
+    use crate::experiment::capacity::RESULT_VERSION;
+
+    fn result(width: usize, params: u64, t_mem: Option<u64>, wall: f64) -> TaskResult {
+        TaskResult {
+            version: RESULT_VERSION,
+            key: "k".into(),
+            width,
+            p: 23,
+            seed: 0,
+            params,
+            n_equiv: 100,
+            complexity_bits: 400.0,
+            t_train: Some(10),
+            t_gen: Some(20),
+            delay: Some(10),
+            gen_epochs: 20,
+            final_train_acc: Some(1.0),
+            final_val_acc: Some(1.0),
+            t_mem,
+            mem_epochs: 30,
+            mem_final_train_acc: Some(1.0),
+            capacity: vec![],
+            wall_secs: wall,
+        }
+    }
+
+    #[test]
+    fn a_live_sweep_counts_and_estimates() {
+        let mut h = SweepHistory::new();
+        assert_eq!(h.eta_secs(2), None);
+        let cfg = sweep_presets()[0].config.clone();
+        h.begin(7, cfg);
+        assert_eq!(h.run(), Some(7));
+        assert_eq!(h.progress(), (0, 2));
+        h.push(result(8, 100, None, 4.0), 1, 2);
+        assert_eq!(h.progress(), (1, 2));
+        // one task left at 4 s
+        assert_eq!(h.eta_secs(4), Some(4.0));
+        assert_eq!(h.never_counts(23), (1, 0));
+        assert_eq!(h.analysis().primes.len(), 1);
+        assert!(!h.analysis().c_measured);
+        assert!(!h.has_capacity_runs());
+        h.finish(Outcome::Completed);
+        assert_eq!(h.outcome(), Some(&Outcome::Completed));
+    }
+
+    #[test]
+    fn eta_runs_whole_rounds_of_threads() {
+        let mut h = SweepHistory::new();
+        h.load("x".into(), vec![result(8, 100, Some(5), 10.0)], Some(6));
+        // 5 left, 2 threads: 3 rounds of 10 s
+        assert_eq!(h.eta_secs(2), Some(30.0));
+        assert_eq!(h.run(), None);
+        assert_eq!(h.source(), &Source::Folder("x".into()));
+        h.clear();
+        assert!(h.results().is_empty());
+        assert_eq!(h.source(), &Source::Empty);
+    }
+}

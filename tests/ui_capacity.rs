@@ -1,0 +1,227 @@
+//! UI tests of the Capacity tab: the real app, headless, its Capacity worker replaced by a scripted
+//! backend that answers a sweep's start with a few results.
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use grokscope::app::{Backend, FixedPathDialog, GrokscopeApp, Lab, Phase, Unattached};
+use grokscope::cli_capacity::write_result;
+use grokscope::experiment::capacity::{RESULT_VERSION, TaskResult};
+use grokscope::protocol::{Command, Event, Outcome};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn result(
+    width: usize,
+    seed: u64,
+    params: u64,
+    t_mem: Option<u64>,
+    t_gen: Option<u64>,
+) -> TaskResult {
+    TaskResult {
+        version: RESULT_VERSION,
+        key: "k".into(),
+        width,
+        p: 23,
+        seed,
+        params,
+        n_equiv: 100,
+        complexity_bits: 400.0,
+        t_train: t_gen.map(|_| 10),
+        t_gen,
+        delay: t_gen.map(|g| g.saturating_sub(10)),
+        gen_epochs: 1000,
+        final_train_acc: Some(1.0),
+        final_val_acc: Some(1.0),
+        t_mem,
+        mem_epochs: 1000,
+        mem_final_train_acc: Some(1.0),
+        capacity: vec![],
+        wall_secs: 2.0,
+    }
+}
+
+/// Answers a sweep's start with `Started`, then one `SweepResult` per scripted result (a frame's
+/// drain takes them all); finishes only when `finish` is set.
+#[derive(Default)]
+struct Scripted {
+    results: Vec<TaskResult>,
+    total: usize,
+    finish: bool,
+    queue: RefCell<VecDeque<Event>>,
+}
+
+impl Backend for Scripted {
+    fn send(&self, cmd: Command) {
+        match cmd {
+            Command::Start(config) => {
+                let mut q = self.queue.borrow_mut();
+                q.push_back(Event::Started {
+                    run: 1,
+                    config,
+                    param_count: 0,
+                    steps_per_epoch: 1,
+                });
+                for (i, r) in self.results.iter().enumerate() {
+                    q.push_back(Event::SweepResult {
+                        run: 1,
+                        result: Box::new(r.clone()),
+                        done: i + 1,
+                        total: self.total,
+                    });
+                }
+                if self.finish {
+                    q.push_back(Event::Finished {
+                        run: 1,
+                        outcome: Outcome::Completed,
+                        summary: None,
+                    });
+                }
+            }
+            Command::Stop => self.queue.borrow_mut().push_back(Event::Finished {
+                run: 1,
+                outcome: Outcome::Stopped,
+                summary: None,
+            }),
+            Command::Pause
+            | Command::Resume
+            | Command::Step
+            | Command::SetSpeed(_)
+            | Command::Change(_)
+            | Command::Shutdown => {}
+        }
+    }
+
+    fn try_recv(&self) -> Option<Event> {
+        self.queue.borrow_mut().pop_front()
+    }
+}
+
+fn harness(capacity: Scripted) -> Harness<'static, GrokscopeApp> {
+    Harness::builder()
+        .with_size(eframe::egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| {
+            let dialog = Arc::new(FixedPathDialog(None));
+            GrokscopeApp::with_backend(cc, dialog, Box::new(Unattached::default()))
+                .with_capacity_backend(Box::new(capacity))
+        })
+}
+
+fn step_until(
+    h: &mut Harness<'_, GrokscopeApp>,
+    limit: Duration,
+    mut done: impl FnMut(&Harness<'_, GrokscopeApp>) -> bool,
+) -> bool {
+    let t0 = Instant::now();
+    while t0.elapsed() < limit {
+        h.step();
+        if done(h) {
+            return true;
+        }
+    }
+    false
+}
+
+fn labels_with(h: &Harness<'_, GrokscopeApp>, part: &str) -> Vec<String> {
+    h.query_all_by_label_contains(part)
+        .filter_map(|n| {
+            let node = n.accesskit_node();
+            node.value().or_else(|| node.label())
+        })
+        .collect()
+}
+
+fn open_tab(h: &mut Harness<'_, GrokscopeApp>) {
+    h.step();
+    h.get_by_label("Capacity").click();
+    h.step();
+    assert_eq!(h.state().lab(), Lab::Capacity);
+    assert!(
+        h.query_by_label("Capacity lab").is_some(),
+        "its panel shows"
+    );
+}
+
+#[test]
+fn a_sweep_fills_figure_one_and_the_progress_label() {
+    let scripted = Scripted {
+        results: vec![
+            result(8, 0, 1000, None, None),
+            result(32, 0, 12000, Some(183), Some(400)),
+        ],
+        total: 4,
+        finish: false,
+        ..Scripted::default()
+    };
+    let mut h = harness(scripted);
+    open_tab(&mut h);
+    assert_eq!(h.state().capacity().preset_name(), Some("tiny"));
+    h.get_by_label("▶ Start sweep").click();
+    let got = step_until(&mut h, Duration::from_secs(10), |h| {
+        h.state().capacity().history().results().len() == 2
+    });
+    assert!(got, "{}", h.state().status().text);
+    h.run_steps(2);
+    let lab = h.state().capacity();
+    assert_eq!(lab.phase(), Phase::Running);
+    assert_eq!(lab.history().progress(), (2, 4));
+    // two tasks left at 2 s each, threads from the tiny preset (0: one per core, at most 2 left)
+    let progress = labels_with(&h, "2/4 tasks");
+    assert!(
+        progress.iter().any(|l| l.contains("left")),
+        "progress label: {progress:?}"
+    );
+    // the run that never reached a threshold is counted, not dropped
+    assert!(
+        !labels_with(&h, "never memorised: 1").is_empty(),
+        "{:?}",
+        labels_with(&h, "never")
+    );
+    assert!(!labels_with(&h, "paper's 2.16").is_empty());
+    // stop: the sweep ends
+    h.get_by_label("■ Stop sweep").click();
+    let stopped = step_until(&mut h, Duration::from_secs(10), |h| {
+        h.state().capacity().phase() == Phase::Finished
+    });
+    assert!(stopped, "{}", h.state().status().text);
+}
+
+#[test]
+fn a_bad_list_names_its_field_and_blocks_start() {
+    let mut h = harness(Scripted::default());
+    open_tab(&mut h);
+    h.state_mut().capacity_mut().text_mut().seeds = "0, zero".into();
+    h.run_steps(2);
+    assert!(!labels_with(&h, "seeds: ").is_empty());
+    h.state_mut()
+        .capacity_mut()
+        .apply(grokscope::app::Action::Start);
+    h.run_steps(2);
+    assert_eq!(h.state().capacity().phase(), Phase::Idle);
+    assert!(h.state().status().is_error);
+}
+
+#[test]
+fn opening_a_folder_draws_its_results() {
+    let dir = tempfile::tempdir().unwrap();
+    write_result(dir.path(), &result(8, 0, 1000, None, Some(900))).unwrap();
+    write_result(dir.path(), &result(32, 0, 12000, Some(183), Some(400))).unwrap();
+    std::fs::write(dir.path().join("task-p23-w64-s0.json"), "{ half").unwrap();
+    let mut h = harness(Scripted::default());
+    open_tab(&mut h);
+    h.state_mut()
+        .capacity_mut()
+        .open_folder(dir.path().to_path_buf());
+    let got = step_until(&mut h, Duration::from_secs(10), |h| {
+        !h.state().capacity().loading()
+    });
+    assert!(got);
+    h.run_steps(2);
+    let lab = h.state().capacity();
+    assert_eq!(lab.history().results().len(), 2);
+    assert_eq!(lab.history().analysis().primes.len(), 1);
+    let status = &h.state().status().text;
+    assert!(status.contains("task-p23-w64-s0.json"), "{status}");
+    assert!(!labels_with(&h, "p = 23 · 2 runs").is_empty());
+}
