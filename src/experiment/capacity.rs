@@ -535,16 +535,6 @@ pub fn run_task(
     }))
 }
 
-fn refuse(run: RunId, sink: &mut dyn EventSink, message: String) -> Outcome {
-    let outcome = Outcome::Failed { message };
-    sink.emit(Event::Finished {
-        run,
-        outcome: outcome.clone(),
-        summary: None,
-    });
-    outcome
-}
-
 /// Run a whole sweep (see [`sweep_tasks`]).
 pub fn sweep(
     cfg: &CapacitySweepConfig,
@@ -569,7 +559,7 @@ pub fn sweep_tasks(
     control: &mut dyn RunControl,
 ) -> Outcome {
     if let Err(e) = cfg.validate() {
-        return refuse(run, sink, e.to_string());
+        return super::refuse(run, sink, e.to_string());
     }
     sink.emit(Event::Started {
         run,

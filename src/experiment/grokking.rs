@@ -15,17 +15,7 @@ pub fn run(
 ) -> Outcome {
     match Trainer::new(cfg) {
         Ok(trainer) => run_trainer(trainer, run, sink, control),
-        Err(e) => {
-            let outcome = Outcome::Failed {
-                message: e.to_string(),
-            };
-            sink.emit(Event::Finished {
-                run,
-                outcome: outcome.clone(),
-                summary: None,
-            });
-            outcome
-        }
+        Err(e) => super::refuse(run, sink, e.to_string()),
     }
 }
 

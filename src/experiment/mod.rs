@@ -8,6 +8,21 @@ pub mod pool;
 
 use crate::protocol::{Event, HyperChange};
 
+/// End a run that could not start (a refused config): exactly one `Finished(Failed)`, no `Started`.
+pub(crate) fn refuse(
+    run: crate::protocol::RunId,
+    sink: &mut dyn EventSink,
+    message: String,
+) -> crate::protocol::Outcome {
+    let outcome = crate::protocol::Outcome::Failed { message };
+    sink.emit(Event::Finished {
+        run,
+        outcome: outcome.clone(),
+        summary: None,
+    });
+    outcome
+}
+
 /// Where a runner sends its events.
 pub trait EventSink {
     fn emit(&mut self, ev: Event);

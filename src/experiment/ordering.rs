@@ -305,16 +305,6 @@ impl Reporter<'_> {
     }
 }
 
-fn refuse(run: RunId, sink: &mut dyn EventSink, message: String) -> Outcome {
-    let outcome = Outcome::Failed { message };
-    sink.emit(Event::Finished {
-        run,
-        outcome: outcome.clone(),
-        summary: None,
-    });
-    outcome
-}
-
 /// Train one complete layer with pruning. Emits `Started`, an initial metrics row and snapshot, then per
 /// step `Progress` and per epoch a `Metrics` row (MSE, D, sparsity) with throttled `Snapshot`s, and
 /// exactly one `Finished` (also for a refused config, which emits no `Started`).
@@ -326,7 +316,7 @@ pub fn run(
 ) -> Outcome {
     let mut trainer = match OrderingTrainer::new(cfg) {
         Ok(t) => t,
-        Err(e) => return refuse(run, sink, e.to_string()),
+        Err(e) => return super::refuse(run, sink, e.to_string()),
     };
     let t0 = Instant::now();
     sink.emit(Event::Started {
@@ -498,7 +488,7 @@ pub fn study(
     control: &mut dyn RunControl,
 ) -> Outcome {
     if let Err(e) = cfg.validate() {
-        return refuse(run, sink, e.to_string());
+        return super::refuse(run, sink, e.to_string());
     }
     let tasks = study_tasks(cfg);
     let total = tasks.len();
