@@ -5,7 +5,7 @@ use crate::experiment::{EventSink, Unattended, grokking};
 use crate::protocol::{Event, Metric, MetricRow, Outcome, Summary};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -23,17 +23,44 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
-    /// Train one Grokking-lab config headless and write config.toml, metrics.csv, events.jsonl, summary.json.
+    /// Train one Grokking-lab config headless into a run folder: config.toml, metrics.csv, events.jsonl,
+    /// run.json, checkpoints/ (safetensors, with optimiser and generator state) and summary.json.
     Run {
         /// A TOML config (see `grokscope presets --show NAME`).
         #[arg(long)]
         config: PathBuf,
-        /// Output folder (created if missing).
+        /// Output folder (created if missing; must not hold a run already).
         #[arg(long)]
         out: PathBuf,
-        /// Stop after this many epochs (overrides the config's cap when smaller).
+        #[command(flatten)]
+        flags: RunFlags,
+    },
+    /// Continue a saved run from its newest checkpoint to its config's end, in its own folder; the
+    /// metrics are bit for bit those of a run never interrupted.
+    Resume {
+        /// The run folder.
+        dir: PathBuf,
+        #[command(flatten)]
+        flags: RunFlags,
+    },
+    /// Fork a saved run at one of its checkpoints with changed settings into a new run folder that
+    /// records its parent.
+    Fork {
+        /// The parent run folder.
+        dir: PathBuf,
+        /// The checkpoint's step (see the file names in DIR/checkpoints).
         #[arg(long)]
-        max_epochs: Option<u64>,
+        step: u64,
+        /// A change, KEY=VALUE with a TOML value, e.g. optim.weight_decay=0.1 (repeatable). Allowed:
+        /// train_fraction, optim.*, batch_size, full_batch, max_epochs, eval_every_epochs, early_stop,
+        /// model.dropout.
+        #[arg(long)]
+        set: Vec<String>,
+        /// The fork's folder.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        flags: RunFlags,
     },
     /// List the built-in presets, or print one as a config `run` accepts.
     Presets {
@@ -115,6 +142,17 @@ pub enum Cmd {
     },
 }
 
+/// How `run`, `resume` and `fork` record and stop.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct RunFlags {
+    /// Stop after this many epochs in all (a run stopped early goes on with `grokscope resume DIR`).
+    #[arg(long)]
+    pub max_epochs: Option<u64>,
+    /// Checkpoint every this many epochs (0: about ten a run); always at the start and the end.
+    #[arg(long, default_value_t = 0)]
+    pub checkpoint_every: u64,
+}
+
 /// Parse the arguments and run; errors are printed with their context chain.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -133,26 +171,30 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             crate::app::run_window()?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Cmd::Run {
-            config,
-            out,
-            max_epochs,
-        }) => {
+        Some(Cmd::Run { config, out, flags }) => {
             let text = std::fs::read_to_string(&config)
                 .with_context(|| format!("reading {}", config.display()))?;
-            let mut cfg = GrokkingConfig::from_toml(&text)
+            let cfg = GrokkingConfig::from_toml(&text)
                 .with_context(|| format!("in {}", config.display()))?;
-            if let Some(m) = max_epochs {
-                if m == 0 {
-                    bail!("--max-epochs must be at least 1");
-                }
-                cfg.max_epochs = cfg.max_epochs.min(m);
-            }
-            let summary = run_to_folder(&cfg, &out, std::io::stderr().is_terminal())?;
-            Ok(match summary.0 {
-                Outcome::Completed | Outcome::Stopped => ExitCode::SUCCESS,
-                Outcome::Failed { .. } => ExitCode::FAILURE,
-            })
+            headless(Start::New(&cfg), &out, flags)
+        }
+        Some(Cmd::Resume { dir, flags }) => {
+            let spec = grokking::ContinueSpec {
+                from: dir.clone(),
+                step: None,
+                fork: None,
+            };
+            headless(Start::Continue(&spec), &dir, flags)
+        }
+        Some(Cmd::Fork {
+            dir,
+            step,
+            set,
+            out,
+            flags,
+        }) => {
+            let spec = fork_spec(&dir, step, &set, &out)?;
+            headless(Start::Continue(&spec), &out, flags)
         }
         Some(Cmd::Presets { show }) => {
             match show {
@@ -253,42 +295,109 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
 
 /// Write `text` to `path` atomically: a temporary name in the same folder, then a rename.
 pub fn write_atomic(path: &Path, text: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp-write");
-    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
-    Ok(())
+    crate::store::run_dir::write_atomic(path, text)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
-/// Columns of metrics.csv after `step,epoch`.
-const COLUMNS: [Metric; 11] = Metric::GROKKING;
+/// `run`, `resume` and `fork`: train into a folder; failure when the run failed.
+fn headless(start: Start<'_>, out: &Path, flags: RunFlags) -> Result<ExitCode> {
+    let RunFlags {
+        max_epochs,
+        checkpoint_every,
+    } = flags;
+    if max_epochs == Some(0) {
+        bail!("--max-epochs must be at least 1");
+    }
+    let bar = std::io::stderr().is_terminal();
+    Ok(
+        match run_to_folder(start, out, max_epochs, checkpoint_every, bar)?.0 {
+            Outcome::Completed | Outcome::Stopped => ExitCode::SUCCESS,
+            Outcome::Failed { .. } => ExitCode::FAILURE,
+        },
+    )
+}
 
-/// Streams a run into a folder and reports progress.
-struct FolderSink {
-    csv: csv::Writer<std::fs::File>,
-    events: std::fs::File,
+/// A fork of `dir` at checkpoint `step` with `KEY=VALUE` changes (TOML values) into `out`.
+pub fn fork_spec(
+    dir: &Path,
+    step: u64,
+    set: &[String],
+    out: &Path,
+) -> Result<grokking::ContinueSpec> {
+    let folder = crate::store::run_dir::RunFolder::open(dir)?;
+    let c = folder.checkpoint_at(step)?.clone();
+    let state = folder.load(&c)?;
+    let mut value = toml::Value::try_from(&state.config)?;
+    for kv in set {
+        let (key, raw) = kv.split_once('=').with_context(|| {
+            format!("--set {kv:?}: write KEY=VALUE, e.g. optim.weight_decay=0.1")
+        })?;
+        let parsed: toml::Value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+        let mut at = &mut value;
+        let parts: Vec<&str> = key.trim().split('.').collect();
+        for (i, part) in parts.iter().enumerate() {
+            let table = at
+                .as_table_mut()
+                .with_context(|| format!("--set {key}: {part} is not inside a table"))?;
+            if i + 1 == parts.len() {
+                if !table.contains_key(*part) {
+                    bail!("--set {key}: the config has no field {key}");
+                }
+                table.insert(part.to_string(), parsed.clone());
+                break;
+            }
+            at = table
+                .get_mut(*part)
+                .with_context(|| format!("--set {key}: the config has no field {key}"))?;
+        }
+    }
+    let config: GrokkingConfig = value.try_into().context("the changed config")?;
+    config.validate()?;
+    Ok(grokking::ContinueSpec {
+        from: dir.to_path_buf(),
+        step: Some(step),
+        fork: Some(grokking::ForkSpec {
+            config,
+            out: Some(out.to_path_buf()),
+        }),
+    })
+}
+
+/// Shows a run's progress on stderr and keeps how it ended.
+struct ProgressSink {
     bar: Option<indicatif::ProgressBar>,
     max_epochs: u64,
     last_line: Instant,
-    summary: Option<(Outcome, Option<Summary>)>,
-    error: Option<anyhow::Error>,
+    finished: Option<(Outcome, Option<Summary>)>,
 }
 
-impl FolderSink {
-    fn row(&mut self, r: &MetricRow) -> Result<()> {
-        let mut rec = vec![r.step.to_string(), r.epoch.to_string()];
-        rec.extend(
-            COLUMNS
-                .iter()
-                .map(|&m| r.get(m).map(|v| v.to_string()).unwrap_or_default()),
-        );
-        self.csv.write_record(&rec)?;
-        Ok(())
+impl ProgressSink {
+    fn new(max_epochs: u64, bar: bool) -> Self {
+        let bar = bar.then(|| {
+            let b = indicatif::ProgressBar::new(max_epochs);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:30}] epoch {pos}/{len} {msg}",
+            ) {
+                b.set_style(style.progress_chars("=> "));
+            }
+            b
+        });
+        ProgressSink {
+            bar,
+            max_epochs,
+            last_line: Instant::now(),
+            finished: None,
+        }
     }
 
-    fn event_line(&mut self, v: serde_json::Value) -> Result<()> {
-        writeln!(self.events, "{v}")?;
-        Ok(())
+    fn line(&self, line: String) {
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
     }
 
     fn progress(&mut self, r: &MetricRow) {
@@ -317,113 +426,92 @@ impl FolderSink {
             }
         }
     }
+}
 
-    fn handle(&mut self, ev: Event) -> Result<()> {
+impl EventSink for ProgressSink {
+    fn emit(&mut self, ev: Event) {
         match ev {
-            Event::Started { param_count, .. } => {
-                self.event_line(
-                    serde_json::json!({"event": "started", "param_count": param_count}),
-                )?;
-            }
             Event::Metrics { rows, .. } => {
-                for r in &rows {
-                    self.row(r)?;
-                }
                 if let Some(r) = rows.last() {
                     self.progress(r);
                 }
             }
-            Event::Progress { .. } => {}
-            Event::Detected {
-                event, step, epoch, ..
-            } => {
-                self.event_line(serde_json::json!({"event": event, "step": step, "epoch": epoch}))?;
-                let line = format!("epoch {epoch}: {event}");
-                match &self.bar {
-                    Some(bar) => bar.println(line),
-                    None => eprintln!("{line}"),
-                }
-            }
-            Event::Changed {
-                change,
-                step,
-                epoch,
-                ..
-            } => {
-                self.event_line(serde_json::json!({"event": "changed", "change": change, "step": step, "epoch": epoch}))?;
-            }
-            Event::Paused { .. }
-            | Event::Refused { .. }
+            Event::Detected { event, epoch, .. } => self.line(format!("epoch {epoch}: {event}")),
+            Event::Refused { message } => self.line(format!("warning: {message}")),
+            Event::Started { .. }
+            | Event::Progress { .. }
+            | Event::Changed { .. }
+            | Event::Paused { .. }
             | Event::Snapshot { .. }
             | Event::StudyPoint { .. }
             | Event::SweepResult { .. } => {}
             Event::Finished {
                 outcome, summary, ..
-            } => {
-                self.event_line(serde_json::json!({"event": "finished", "outcome": outcome}))?;
-                self.csv.flush()?;
-                self.summary = Some((outcome, summary));
-            }
-        }
-        Ok(())
-    }
-}
-
-impl EventSink for FolderSink {
-    fn emit(&mut self, ev: Event) {
-        if self.error.is_none()
-            && let Err(e) = self.handle(ev)
-        {
-            self.error = Some(e);
+            } => self.finished = Some((outcome, summary)),
         }
     }
 }
 
-/// Train `cfg` and write `config.toml`, `metrics.csv`, `events.jsonl` and `summary.json` into `out`.
-pub fn run_to_folder(cfg: &GrokkingConfig, out: &Path, bar: bool) -> Result<(Outcome, Summary)> {
-    cfg.validate()?;
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    write_atomic(&out.join("config.toml"), cfg.to_toml().as_bytes())?;
-    let mut csv =
-        csv::Writer::from_path(out.join("metrics.csv")).context("creating metrics.csv")?;
-    let mut header = vec!["step".to_string(), "epoch".to_string()];
-    header.extend(COLUMNS.iter().map(|m| m.key().to_string()));
-    csv.write_record(&header)?;
-    let events =
-        std::fs::File::create(out.join("events.jsonl")).context("creating events.jsonl")?;
-    let bar = bar.then(|| {
-        let b = indicatif::ProgressBar::new(cfg.max_epochs);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:30}] epoch {pos}/{len} {msg}",
-        ) {
-            b.set_style(style.progress_chars("=> "));
-        }
-        b
-    });
-    let mut sink = FolderSink {
-        csv,
-        events,
-        bar,
-        max_epochs: cfg.max_epochs,
-        last_line: Instant::now(),
-        summary: None,
-        error: None,
+/// How a headless Grokking run is started.
+pub enum Start<'a> {
+    /// A new run of this config.
+    New(&'a GrokkingConfig),
+    /// Resume or fork a saved run.
+    Continue(&'a grokking::ContinueSpec),
+}
+
+/// Train and record the run in `out` (config.toml, metrics.csv, events.jsonl, run.json, checkpoints,
+/// summary.json), stopping after `stop_at_epoch` epochs when given.
+pub fn run_to_folder(
+    start: Start<'_>,
+    out: &Path,
+    stop_at_epoch: Option<u64>,
+    checkpoint_every_epochs: u64,
+    bar: bool,
+) -> Result<(Outcome, Summary)> {
+    let mut opts = grokking::RunOptions {
+        stop_at_epoch,
+        checkpoint_every_epochs,
+        ..Default::default()
     };
+    let max_epochs = match &start {
+        Start::New(cfg) => {
+            cfg.validate()?;
+            opts.writer = Some(
+                crate::store::run_dir::RunWriter::create(out, cfg, None)
+                    .with_context(|| format!("creating the run folder {}", out.display()))?,
+            );
+            cfg.max_epochs
+        }
+        Start::Continue(spec) => match &spec.fork {
+            Some(f) => f.config.max_epochs,
+            None => crate::store::run_dir::RunFolder::open(&spec.from)?
+                .config
+                .map_or(0, |c| c.max_epochs),
+        },
+    };
+    let mut sink = ProgressSink::new(max_epochs, bar);
     crate::perf::flush_denormals();
-    grokking::run(cfg, 1, &mut sink, &mut Unattended);
+    match start {
+        Start::New(cfg) => {
+            grokking::run_with(cfg, 1, &mut sink, &mut Unattended, opts);
+        }
+        Start::Continue(spec) => {
+            grokking::continue_run(spec, 1, &mut sink, &mut Unattended, opts);
+        }
+    }
     if let Some(b) = &sink.bar {
         b.finish_and_clear();
     }
-    if let Some(e) = sink.error {
-        return Err(e.context(format!("writing into {}", out.display())));
-    }
-    let Some((outcome, summary)) = sink.summary else {
+    let Some((outcome, summary)) = sink.finished else {
         bail!("the run ended without a result");
     };
     if let Outcome::Failed { message } = &outcome {
         eprintln!("run failed: {message}");
     }
-    let summary = summary.context("the run produced no summary")?;
+    let Some(summary) = summary else {
+        bail!("the run did not start; nothing was written");
+    };
     let text = serde_json::to_string_pretty(&summary)?;
     write_atomic(&out.join("summary.json"), text.as_bytes())?;
     eprintln!(

@@ -87,6 +87,7 @@ impl RunControl for StopAtOnce {
         Control {
             stop: true,
             changes: vec![],
+            ..Default::default()
         }
     }
 }

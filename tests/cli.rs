@@ -67,8 +67,23 @@ fn presets_show_prints_a_config_that_run_accepts_and_run_writes_its_files() {
     );
     assert_eq!(lines.count(), 40, "one row per epoch");
     let cfg_back = std::fs::read_to_string(out.join("config.toml")).unwrap();
-    assert!(cfg_back.contains("max_epochs = 40"), "the config as run");
+    assert!(
+        cfg_back.contains("max_epochs = 5000") && cfg_back.contains("p = 23"),
+        "the config as given: --max-epochs stops early, it does not change the run"
+    );
     assert!(out.join("events.jsonl").exists());
+    let info = std::fs::read_to_string(out.join("run.json")).unwrap();
+    assert!(info.contains("\"status\": \"stopped\""), "{info}");
+    // resume to the end (early stop: the fast preset generalises well before 1500 epochs)
+    let st = grokscope().arg("resume").arg(&out).status().unwrap();
+    assert!(st.success());
+    let info = std::fs::read_to_string(out.join("run.json")).unwrap();
+    assert!(info.contains("\"status\": \"completed\""), "{info}");
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert!(
+        csv.lines().count() > 41,
+        "the resumed run went on past epoch 40"
+    );
 }
 
 #[test]

@@ -341,6 +341,12 @@ impl grokscope::model::Model for Diverges {
     fn export(&self) -> Result<Vec<grokscope::model::NamedTensor>, grokscope::model::ModelError> {
         self.inner.export()
     }
+    fn import(
+        &mut self,
+        tensors: &[grokscope::model::NamedTensor],
+    ) -> Result<(), grokscope::model::ModelError> {
+        self.inner.import(tensors)
+    }
 }
 
 #[test]
@@ -359,7 +365,7 @@ fn a_nan_loss_fails_the_run_with_a_message() {
     });
     let trainer = grokscope::train::trainer::Trainer::with_model(&cfg, model).unwrap();
     let mut evs = vec![];
-    grokking::run_trainer(trainer, 3, &mut evs, &mut Unattended);
+    grokking::run_trainer(trainer, 3, &mut evs, &mut Unattended, Default::default());
     assert_eq!(
         rows(&evs).len(),
         4,

@@ -4,6 +4,7 @@ mod capacity;
 mod cli;
 mod engine;
 mod ordering;
+mod runs;
 mod ui;
 mod ui_capacity;
 mod ui_ordering;

@@ -203,6 +203,7 @@ impl RunControl for Steer {
             } else {
                 vec![]
             },
+            ..Default::default()
         }
     }
 }
@@ -329,6 +330,7 @@ impl RunControl for StopNow {
         Control {
             stop: true,
             changes: vec![],
+            ..Default::default()
         }
     }
 }

@@ -11,7 +11,7 @@ pub const THRESHOLD: f64 = 0.99;
 pub const DELAY_THRESHOLD: f64 = 0.98;
 
 /// Tracks the first epoch at which each threshold was crossed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GrokDetector {
     pub t_train: Option<u64>,
     pub t_val98: Option<u64>,

@@ -551,6 +551,81 @@ pub fn preset(name: &str) -> Option<Preset> {
     presets().into_iter().find(|p| p.name == name)
 }
 
+/// Fields a fork may change: the rest (task, seed, model shape) would make the checkpoint meaningless.
+pub const FORKABLE: [&str; 13] = [
+    "train_fraction",
+    "optim.lr",
+    "optim.weight_decay",
+    "optim.beta1",
+    "optim.beta2",
+    "optim.eps",
+    "optim.warmup_steps",
+    "batch_size",
+    "full_batch",
+    "max_epochs",
+    "eval_every_epochs",
+    "early_stop",
+    "model.dropout",
+];
+
+/// The fields in which `child` differs from `parent`, as `field: old -> new`; refused, naming the
+/// fields, when any of them may not change in a fork (see [`FORKABLE`]).
+pub fn fork_changes(
+    parent: &GrokkingConfig,
+    child: &GrokkingConfig,
+) -> Result<Vec<String>, String> {
+    fn flatten(prefix: &str, v: &toml::Value, out: &mut Vec<(String, String)>) {
+        match v {
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    flatten(&key, v, out);
+                }
+            }
+            other => out.push((prefix.to_string(), other.to_string())),
+        }
+    }
+    let flat = |c: &GrokkingConfig| {
+        let mut out = vec![];
+        // a config of numbers, strings and enums always converts
+        if let Ok(v) = toml::Value::try_from(c) {
+            flatten("", &v, &mut out);
+        }
+        out
+    };
+    let (a, b) = (flat(parent), flat(child));
+    let old = |k: &str| a.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let mut changes = vec![];
+    let mut refused = vec![];
+    for (k, v) in &b {
+        let before = old(k);
+        if before == Some(v.as_str()) {
+            continue;
+        }
+        if FORKABLE.contains(&k.as_str()) {
+            changes.push(format!("{k}: {} -> {v}", before.unwrap_or("(none)")));
+        } else {
+            refused.push(k.clone());
+        }
+    }
+    if a.iter().any(|(k, _)| !b.iter().any(|(n, _)| n == k)) {
+        refused.push("model.kind".into());
+    }
+    if refused.is_empty() {
+        Ok(changes)
+    } else {
+        Err(format!(
+            "a fork may change only {}; it changed {}",
+            FORKABLE.join(", "),
+            refused.join(", ")
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

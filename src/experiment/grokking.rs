@@ -1,21 +1,173 @@
-//! The Grokking runner: trains one config to its end and reports typed events.
+//! The Grokking runner: trains one config to its end and reports typed events; optionally records the
+//! run in a folder with checkpoints, resumes one, or forks one from a checkpoint.
 
 use super::{EventSink, RunControl};
+use crate::config::GrokkingConfig;
 use crate::protocol::{Event, Metric, Outcome, RunId, Summary};
+use crate::store::run_dir::{ParentRef, RunDirError, RunFolder, RunWriter};
 use crate::train::trainer::Trainer;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+/// How a run is recorded and where it ends.
+#[derive(Default)]
+pub struct RunOptions {
+    /// Records the run (in memory, and in its folder once it has one). `None`: nothing is kept.
+    pub writer: Option<RunWriter>,
+    /// End (as `Stopped`, with a checkpoint) after this many epochs, before the config's cap.
+    pub stop_at_epoch: Option<u64>,
+    /// Checkpoint every this many epochs (0: about ten a run), and always at the end.
+    pub checkpoint_every_epochs: u64,
+}
+
+impl RunOptions {
+    /// Record into a new run folder.
+    pub fn to_folder(dir: &Path, cfg: &GrokkingConfig) -> Result<Self, RunDirError> {
+        Ok(RunOptions {
+            writer: Some(RunWriter::create(dir, cfg, None)?),
+            ..Default::default()
+        })
+    }
+}
 
 /// Train `cfg` to its end. Emits `Started`, `Progress`/`Metrics`/`Detected`/`Changed` while training, and
 /// exactly one `Finished` (also for a refused config, which emits no `Started`). Returns the outcome.
 pub fn run(
-    cfg: &crate::config::GrokkingConfig,
+    cfg: &GrokkingConfig,
     run: RunId,
     sink: &mut dyn EventSink,
     control: &mut dyn RunControl,
 ) -> Outcome {
+    run_with(cfg, run, sink, control, RunOptions::default())
+}
+
+/// [`run`] with a recorder and a stopping point.
+pub fn run_with(
+    cfg: &GrokkingConfig,
+    run: RunId,
+    sink: &mut dyn EventSink,
+    control: &mut dyn RunControl,
+    opts: RunOptions,
+) -> Outcome {
     match Trainer::new(cfg) {
-        Ok(trainer) => run_trainer(trainer, run, sink, control),
+        Ok(trainer) => run_trainer(trainer, run, sink, control, opts),
         Err(e) => super::refuse(run, sink, e.to_string()),
+    }
+}
+
+/// Where a continued run comes from and where it goes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContinueSpec {
+    /// The run folder holding the checkpoint.
+    pub from: PathBuf,
+    /// The checkpoint's step; `None`: the newest usable one.
+    pub step: Option<u64>,
+    /// `None`: resume the run itself (in its folder). `Some`: fork it.
+    pub fork: Option<ForkSpec>,
+}
+
+/// A fork: the checkpoint's config with changes, recorded as a new run whose parent is the source.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForkSpec {
+    /// The fork's config: the checkpoint's config in force with the wanted changes.
+    pub config: GrokkingConfig,
+    /// The fork's own run folder (`None`: in memory until saved).
+    pub out: Option<PathBuf>,
+}
+
+/// Resume or fork a saved run (see [`ContinueSpec`]); refused with a message naming the problem when
+/// the folder, the checkpoint or the fork's changes cannot be used.
+pub fn continue_run(
+    spec: &ContinueSpec,
+    run: RunId,
+    sink: &mut dyn EventSink,
+    control: &mut dyn RunControl,
+    mut opts: RunOptions,
+) -> Outcome {
+    match prepare_continue(spec, &mut opts) {
+        Ok(trainer) => run_trainer(trainer, run, sink, control, opts),
+        Err(message) => super::refuse(run, sink, message),
+    }
+}
+
+fn prepare_continue(spec: &ContinueSpec, opts: &mut RunOptions) -> Result<Trainer, String> {
+    let folder = RunFolder::open(&spec.from).map_err(|e| e.to_string())?;
+    let (ckpt, mut state) = match spec.step {
+        None => folder.latest_usable().map_err(|e| e.to_string())?,
+        Some(step) => {
+            let c = folder
+                .checkpoint_at(step)
+                .map_err(|e| e.to_string())?
+                .clone();
+            let s = folder.load(&c).map_err(|e| e.to_string())?;
+            (c, s)
+        }
+    };
+    match &spec.fork {
+        None => {
+            opts.writer = Some(RunWriter::resume(&folder, &ckpt).map_err(|e| e.to_string())?);
+        }
+        Some(fork) => {
+            let changes = crate::config::fork_changes(&state.config, &fork.config)?;
+            fork.config.validate().map_err(|e| e.to_string())?;
+            state.config = fork.config.clone();
+            let parent = ParentRef {
+                dir: spec.from.clone(),
+                step: ckpt.step,
+                epoch: ckpt.epoch,
+                changes,
+            };
+            let writer = match &fork.out {
+                Some(out) => RunWriter::create(out, &fork.config, Some(parent)),
+                None => Ok(RunWriter::in_memory(&fork.config, Some(parent))),
+            };
+            opts.writer = Some(writer.map_err(|e| e.to_string())?);
+        }
+    }
+    Trainer::from_state(&state).map_err(|e| format!("checkpoint at step {}: {e}", ckpt.step))
+}
+
+/// Passes events to the sink, recording them first; a recording failure is reported once.
+struct Recorder<'a> {
+    sink: &'a mut dyn EventSink,
+    writer: Option<RunWriter>,
+    run: RunId,
+    failed: bool,
+}
+
+impl Recorder<'_> {
+    fn emit(&mut self, ev: Event) {
+        if let Some(w) = &mut self.writer {
+            let r = w.observe(&ev);
+            self.check(r.map(|_| ()));
+        }
+        self.sink.emit(ev);
+    }
+
+    fn check(&mut self, r: Result<(), RunDirError>) {
+        if let Err(e) = r
+            && !self.failed
+        {
+            self.failed = true;
+            self.sink.emit(Event::Refused {
+                message: format!(
+                    "run {}: saving failed, training goes on in memory: {e}",
+                    self.run
+                ),
+            });
+        }
+    }
+
+    fn checkpoint(&mut self, trainer: &Trainer) {
+        let Some(w) = &mut self.writer else { return };
+        if w.dir().is_none() {
+            return;
+        }
+        let r = match trainer.state() {
+            Ok(state) => w.checkpoint(&state).map(|_| ()),
+            Err(e) => Err(e.into()),
+        };
+        self.check(r);
     }
 }
 
@@ -25,44 +177,77 @@ pub fn run_trainer(
     run: RunId,
     sink: &mut dyn EventSink,
     control: &mut dyn RunControl,
+    opts: RunOptions,
 ) -> Outcome {
     let t0 = Instant::now();
     let cfg = trainer.config().clone();
-    sink.emit(Event::Started {
+    let every = match opts.checkpoint_every_epochs {
+        0 => (cfg.max_epochs / 10).max(1),
+        n => n,
+    };
+    let mut rec = Recorder {
+        sink,
+        writer: opts.writer,
+        run,
+        failed: false,
+    };
+    rec.emit(Event::Started {
         run,
         config: Box::new(crate::config::RunConfig::Grokking(cfg.clone())),
         param_count: trainer.param_count(),
         steps_per_epoch: cfg.steps_per_epoch(),
     });
+    // a fresh run's initial state, so a fork can start from step 0
+    if trainer.steps() == 0 {
+        rec.checkpoint(&trainer);
+    }
+    let mut checkpoint_due = false;
     // latest value of each metric (eval metrics are not on every row)
     let mut latest = std::collections::BTreeMap::new();
     let outcome = loop {
         if trainer.finished() {
             break Outcome::Completed;
         }
+        if opts.stop_at_epoch.is_some_and(|e| trainer.epochs() >= e) {
+            break Outcome::Stopped;
+        }
         let ctl = control.poll(trainer.steps() + 1);
         for change in ctl.changes {
             trainer.apply_change(change);
-            sink.emit(Event::Changed {
+            rec.emit(Event::Changed {
                 run,
                 change,
                 step: trainer.steps(),
                 epoch: trainer.epochs(),
             });
         }
+        if let Some(dir) = ctl.save_to {
+            let r = match &mut rec.writer {
+                Some(w) => w.attach(&dir),
+                None => Err(RunDirError::NotARun(
+                    "this run is not being recorded, so it cannot be saved".into(),
+                )),
+            };
+            match r {
+                Ok(()) => checkpoint_due = true,
+                Err(e) => rec.sink.emit(Event::Refused {
+                    message: format!("cannot save into {}: {e}", dir.display()),
+                }),
+            }
+        }
         if ctl.stop {
             break Outcome::Stopped;
         }
         match trainer.step() {
             Ok(report) => {
-                sink.emit(Event::Progress {
+                rec.emit(Event::Progress {
                     run,
                     step: trainer.steps(),
                     epoch: trainer.epochs(),
                 });
                 if let Some(row) = report.row {
                     for event in report.events {
-                        sink.emit(Event::Detected {
+                        rec.emit(Event::Detected {
                             run,
                             event,
                             step: row.step,
@@ -70,10 +255,15 @@ pub fn run_trainer(
                         });
                     }
                     latest.extend(row.values.iter().copied());
-                    sink.emit(Event::Metrics {
+                    let epoch = row.epoch;
+                    rec.emit(Event::Metrics {
                         run,
                         rows: vec![row],
                     });
+                    if checkpoint_due || epoch.is_multiple_of(every) {
+                        rec.checkpoint(&trainer);
+                        checkpoint_due = false;
+                    }
                 }
             }
             Err(e) => {
@@ -83,6 +273,10 @@ pub fn run_trainer(
             }
         }
     };
+    // the end of a run is an epoch boundary unless it stopped mid-epoch or failed
+    if !matches!(outcome, Outcome::Failed { .. }) && trainer.state().is_ok() {
+        rec.checkpoint(&trainer);
+    }
     let d = trainer.detector();
     let summary = Summary {
         param_count: trainer.param_count(),
@@ -95,7 +289,7 @@ pub fn run_trainer(
         final_val_acc: latest.get(&Metric::ValAcc).copied(),
         wall_secs: t0.elapsed().as_secs_f64(),
     };
-    sink.emit(Event::Finished {
+    rec.emit(Event::Finished {
         run,
         outcome: outcome.clone(),
         summary: Some(summary),

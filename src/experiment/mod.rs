@@ -41,6 +41,8 @@ pub struct Control {
     pub stop: bool,
     /// Apply these changes before the step (each is recorded as a marker).
     pub changes: Vec<HyperChange>,
+    /// Start saving the run into this folder (Grokking runs; others ignore it).
+    pub save_to: Option<std::path::PathBuf>,
 }
 
 /// Steers a run between optimiser steps. Pausing is done by blocking inside `poll`.

@@ -352,6 +352,14 @@ impl Model for Mlp {
             .map(|((n, s), v)| (n.to_string(), s, v.clone()))
             .collect())
     }
+
+    fn import(&mut self, tensors: &[NamedTensor]) -> Result<(), ModelError> {
+        super::check_import(&self.export()?, tensors)?;
+        for (slot, (_, _, values)) in self.params.iter_mut().zip(tensors) {
+            slot.copy_from_slice(values);
+        }
+        Ok(())
+    }
 }
 
 /// Inputs and targets agree in length and lie in [0, p).

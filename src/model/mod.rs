@@ -66,6 +66,35 @@ pub trait Model: Send {
     fn weight_norm_sq(&self) -> Result<f64, ModelError>;
     /// Every parameter tensor as (name, shape, values), for saving and for views.
     fn export(&self) -> Result<Vec<NamedTensor>, ModelError>;
+    /// Replace every parameter with the given tensors (as `export` gives them: same names, shapes and
+    /// order), e.g. from a checkpoint. Refused, changing nothing, when any name or shape differs.
+    fn import(&mut self, tensors: &[NamedTensor]) -> Result<(), ModelError>;
+}
+
+/// Check that `given` has the names and shapes of `expected` (both as `Model::export` orders them).
+pub fn check_import(expected: &[NamedTensor], given: &[NamedTensor]) -> Result<(), ModelError> {
+    if expected.len() != given.len() {
+        return Err(ModelError::Other(format!(
+            "the checkpoint holds {} parameter tensors, the model has {}",
+            given.len(),
+            expected.len()
+        )));
+    }
+    for ((en, es, _), (gn, gs, gv)) in expected.iter().zip(given) {
+        if en != gn || es != gs {
+            return Err(ModelError::Other(format!(
+                "the checkpoint's tensor {gn} {gs:?} does not fit the model's {en} {es:?}"
+            )));
+        }
+        if gv.len() != es.iter().product::<usize>() {
+            return Err(ModelError::Other(format!(
+                "the checkpoint's tensor {gn} has {} values, its shape {gs:?} needs {}",
+                gv.len(),
+                es.iter().product::<usize>()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Build the configured model for a task with prime `p`, initialised from `rng`.

@@ -595,6 +595,15 @@ impl Model for Transformer {
             })
             .collect()
     }
+
+    fn import(&mut self, tensors: &[NamedTensor]) -> Result<(), ModelError> {
+        super::check_import(&self.export()?, tensors)?;
+        for (p, (_, shape, values)) in self.params.iter().zip(tensors) {
+            let t = Tensor::from_slice(values, shape.as_slice(), &self.dev)?;
+            p.var.set(&t)?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod decimate;
 pub mod history;
 pub mod ordering;
 pub mod pyramid;
+pub mod run_dir;
 
 pub use decimate::{decimate_min_max, visible_range};
 pub use history::{Marker, MarkerKind, Point, RunHistory, SeriesTable};

@@ -1,5 +1,6 @@
 //! Training: the optimiser, the stepper that drives a model through epochs, and run control.
 
+pub mod checkpoint;
 pub mod optim;
 pub mod pruning;
 pub mod trainer;

@@ -7,6 +7,7 @@ use crate::data::modular::{self, Examples, ModularSplit};
 use crate::model::{self, BatchStats, Model, ModelError};
 use crate::protocol::{GrokEvent, HyperChange, Metric, MetricRow};
 use crate::rng::{self, Rng, Stream};
+use crate::train::checkpoint::{CheckpointError, RngState, Scalars, TrainerState};
 use crate::train::optim::{AdamW, AdamWParams, warmup_lr};
 
 /// Why training could not go on.
@@ -88,6 +89,72 @@ impl Trainer {
             by: vec![],
             data,
         })
+    }
+
+    /// Everything needed to continue this run exactly; only at an epoch boundary (after an epoch's last
+    /// step), where no minibatch order or running statistic is in flight.
+    pub fn state(&self) -> Result<TrainerState, CheckpointError> {
+        if self.pos != 0 {
+            return Err(CheckpointError::NotNow(format!(
+                "a checkpoint is taken at an epoch's end; step {} is inside epoch {}",
+                self.step,
+                self.epoch + 1
+            )));
+        }
+        let model = self
+            .model
+            .export()
+            .map_err(|e| CheckpointError::Corrupt(e.to_string()))?;
+        Ok(TrainerState {
+            config: self.cfg.clone(),
+            scalars: Scalars {
+                step: self.step,
+                epoch: self.epoch,
+                base_lr: self.base_lr,
+                detector: self.detector.clone(),
+                adam_t: self.opt.t,
+                adam: self.opt.params,
+                batch_rng: RngState::of(&self.batch_rng),
+                dropout_rng: RngState::of(&self.dropout_rng),
+                names: model.iter().map(|(n, _, _)| n.clone()).collect(),
+            },
+            model,
+            opt_m: self.opt.m.clone(),
+            opt_v: self.opt.v.clone(),
+        })
+    }
+
+    /// Continue from a saved state. `state.config` may differ from the saved run's in what does not
+    /// change the model's shape (a fork: weight decay, learning rate, train fraction, epoch cap...); the
+    /// optimiser then uses the config's hyper-parameters, the data split follows its train fraction.
+    pub fn from_state(state: &TrainerState) -> Result<Self, TrainError> {
+        let cfg = &state.config;
+        let s = &state.scalars;
+        let mut init_rng = rng::stream(cfg.seed, Stream::Init);
+        let mut model = model::build(&cfg.model, cfg.p, &mut init_rng)?;
+        model.import(&state.model)?;
+        let mut t = Self::with_model(cfg, model)?;
+        let mut opt = state.optimiser();
+        opt.params = AdamWParams::from(&cfg.optim);
+        let sizes = t.model.param_sizes();
+        let got: Vec<usize> = opt.m.iter().map(Vec::len).collect();
+        if got != sizes {
+            return Err(TrainError::Model(ModelError::Other(format!(
+                "the checkpoint's optimiser state has tensors of {got:?} values, the model needs {sizes:?}"
+            ))));
+        }
+        let restore = |r: &RngState| {
+            r.restore()
+                .map_err(|e| TrainError::Model(ModelError::Other(e.to_string())))
+        };
+        t.opt = opt;
+        t.batch_rng = restore(&s.batch_rng)?;
+        t.dropout_rng = restore(&s.dropout_rng)?;
+        t.base_lr = cfg.optim.lr;
+        t.step = s.step;
+        t.epoch = s.epoch;
+        t.detector = s.detector.clone();
+        Ok(t)
     }
 
     pub fn config(&self) -> &GrokkingConfig {

@@ -1,0 +1,753 @@
+//! Grokking runs on disk: a run folder, written while the run trains and read back to show, resume
+//! or fork it.
+//!
+//! ```text
+//! RUN/config.toml        the config the run started with
+//! RUN/metrics.csv        step, epoch, then one column per metric (empty where not logged that epoch)
+//! RUN/events.jsonl       one JSON object a line: started, detected, changed, resumed, finished
+//! RUN/run.json           format and program versions, status, wall time, parent run when forked
+//! RUN/checkpoints/step-SSSSSSSSSS-epoch-EEEEEEEE.safetensors
+//! ```
+//!
+//! Every file is written whole under a temporary name and then renamed, so a crash leaves the previous
+//! version in place: it loses at most what came after the last flush. Reading trusts nothing: a
+//! truncated table, a corrupt line, a newer format or a broken checkpoint is reported as a problem, and
+//! what can be read is still shown.
+
+use crate::config::GrokkingConfig;
+use crate::protocol::{Event, GrokEvent, HyperChange, Metric, MetricRow, Outcome, Summary};
+use crate::train::checkpoint::{CheckpointError, TrainerState};
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// `run.json`'s `format`.
+pub const RUN_FORMAT: &str = "grokscope-run";
+/// The newest run-folder version this build reads, and the one it writes.
+pub const RUN_VERSION: u32 = 1;
+/// The columns of metrics.csv after `step,epoch`.
+pub const COLUMNS: [Metric; 11] = Metric::GROKKING;
+/// The checkpoints' sub-folder.
+pub const CHECKPOINTS: &str = "checkpoints";
+
+/// Why a run folder could not be written or opened at all.
+#[derive(Debug, thiserror::Error)]
+pub enum RunDirError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// Not a run folder (nothing of one in it), or one this build must not touch.
+    #[error("{0}")]
+    NotARun(String),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> RunDirError + '_ {
+    move |source| RunDirError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Write `bytes` to `path` under a temporary name in the same folder, then rename it into place.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(".partial");
+    let tmp = path.with_file_name(name);
+    let result = (|| {
+        use std::io::Write;
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        // best effort: the temporary file is ours and useless now
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// How the run stands (or ended).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Completed,
+    Stopped,
+    Failed,
+}
+
+/// Where a fork came from.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ParentRef {
+    /// The parent's run folder (as it was given when forking).
+    pub dir: PathBuf,
+    /// The parent's checkpoint the fork started from.
+    pub step: u64,
+    pub epoch: u64,
+    /// What the fork changed, e.g. `optim.weight_decay: 1 -> 0.1`.
+    pub changes: Vec<String>,
+}
+
+/// `run.json`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct RunInfo {
+    pub format: String,
+    pub format_version: u32,
+    pub grokscope_version: String,
+    pub status: RunStatus,
+    /// Why it failed, when it did.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Training time over all sessions of this run.
+    pub wall_secs: f64,
+    pub param_count: u64,
+    pub steps: u64,
+    pub epochs: u64,
+    #[serde(default)]
+    pub parent: Option<ParentRef>,
+    #[serde(default)]
+    pub summary: Option<Summary>,
+}
+
+impl RunInfo {
+    fn new(parent: Option<ParentRef>) -> Self {
+        RunInfo {
+            format: RUN_FORMAT.into(),
+            format_version: RUN_VERSION,
+            grokscope_version: env!("CARGO_PKG_VERSION").into(),
+            status: RunStatus::Running,
+            message: None,
+            wall_secs: 0.0,
+            param_count: 0,
+            steps: 0,
+            epochs: 0,
+            parent,
+            summary: None,
+        }
+    }
+}
+
+/// One line of events.jsonl.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum RunEvent {
+    /// Training began (or began again after a resume) at this step.
+    Started {
+        param_count: u64,
+        step: u64,
+        epoch: u64,
+    },
+    /// A grokking milestone.
+    Detected {
+        what: GrokEvent,
+        step: u64,
+        epoch: u64,
+    },
+    /// A hyper-parameter changed before this step.
+    Changed {
+        change: HyperChange,
+        step: u64,
+        epoch: u64,
+    },
+    /// The run ended (for now).
+    Finished {
+        outcome: Outcome,
+        step: u64,
+        epoch: u64,
+    },
+}
+
+impl RunEvent {
+    pub fn step(&self) -> u64 {
+        match self {
+            RunEvent::Started { step, .. }
+            | RunEvent::Detected { step, .. }
+            | RunEvent::Changed { step, .. }
+            | RunEvent::Finished { step, .. } => *step,
+        }
+    }
+}
+
+/// A checkpoint file of a run folder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointRef {
+    pub step: u64,
+    pub epoch: u64,
+    pub path: PathBuf,
+}
+
+/// The file name of the checkpoint at this step and epoch.
+pub fn checkpoint_name(step: u64, epoch: u64) -> String {
+    format!("step-{step:010}-epoch-{epoch:08}.safetensors")
+}
+
+fn parse_checkpoint_name(name: &str) -> Option<(u64, u64)> {
+    let rest = name.strip_prefix("step-")?.strip_suffix(".safetensors")?;
+    let (s, e) = rest.split_once("-epoch-")?;
+    Some((s.parse().ok()?, e.parse().ok()?))
+}
+
+/// metrics.csv as text.
+pub fn metrics_csv(rows: &[MetricRow]) -> String {
+    let mut out = String::from("step,epoch");
+    for m in COLUMNS {
+        out.push(',');
+        out.push_str(m.key());
+    }
+    out.push('\n');
+    for r in rows {
+        out.push_str(&format!("{},{}", r.step, r.epoch));
+        for m in COLUMNS {
+            out.push(',');
+            if let Some(v) = r.get(m) {
+                // Rust's shortest round-trip form: parsing it back gives the same f64
+                out.push_str(&v.to_string());
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Parse metrics.csv; rows from the first unreadable line on are dropped and named in `problems`.
+pub fn parse_metrics_csv(text: &str, problems: &mut Vec<String>) -> Vec<MetricRow> {
+    let mut lines = text.lines();
+    let Some(header) = lines.next() else {
+        problems.push("metrics.csv is empty".into());
+        return vec![];
+    };
+    let cols: Vec<&str> = header.split(',').collect();
+    if cols.len() < 2 || cols[0] != "step" || cols[1] != "epoch" {
+        problems
+            .push("metrics.csv: the header does not start with step,epoch; no rows read".into());
+        return vec![];
+    }
+    let metrics: Vec<Option<Metric>> = cols[2..]
+        .iter()
+        .map(|c| {
+            let m = Metric::ALL.iter().copied().find(|m| m.key() == *c);
+            if m.is_none() {
+                problems.push(format!("metrics.csv: unknown column {c:?} ignored"));
+            }
+            m
+        })
+        .collect();
+    let mut rows: Vec<MetricRow> = vec![];
+    for (i, line) in lines.enumerate() {
+        let fields: Vec<&str> = line.split(',').collect();
+        let parsed = (|| {
+            if fields.len() != cols.len() {
+                return Err(format!(
+                    "{} fields, the header has {}",
+                    fields.len(),
+                    cols.len()
+                ));
+            }
+            let step: u64 = fields[0].parse().map_err(|_| "bad step".to_string())?;
+            let epoch: u64 = fields[1].parse().map_err(|_| "bad epoch".to_string())?;
+            if let Some(last) = rows.last()
+                && (step <= last.step || epoch < last.epoch)
+            {
+                return Err("steps do not increase".to_string());
+            }
+            let mut values = vec![];
+            for (f, m) in fields[2..].iter().zip(&metrics) {
+                if let (Some(m), false) = (m, f.is_empty()) {
+                    let v: f64 = f.parse().map_err(|_| format!("bad value {f:?}"))?;
+                    values.push((*m, v));
+                }
+            }
+            Ok(MetricRow {
+                step,
+                epoch,
+                values,
+            })
+        })();
+        match parsed {
+            Ok(r) => rows.push(r),
+            Err(why) => {
+                problems.push(format!(
+                    "metrics.csv line {}: {why}; the rows from there on are not shown",
+                    i + 2
+                ));
+                break;
+            }
+        }
+    }
+    rows
+}
+
+/// Records a run as it trains, in memory and (once it has a folder) on disk.
+pub struct RunWriter {
+    dir: Option<PathBuf>,
+    config: GrokkingConfig,
+    rows: Vec<MetricRow>,
+    events: Vec<RunEvent>,
+    info: RunInfo,
+    /// Wall time of earlier sessions (before a resume).
+    prior_wall: f64,
+    t0: Instant,
+    last_flush: Instant,
+    /// How often rows reach the disk while training.
+    pub flush_every: Duration,
+    checkpoints: Vec<CheckpointRef>,
+}
+
+impl RunWriter {
+    /// A run recorded in memory only (until [`RunWriter::attach`]).
+    pub fn in_memory(config: &GrokkingConfig, parent: Option<ParentRef>) -> Self {
+        RunWriter {
+            dir: None,
+            config: config.clone(),
+            rows: vec![],
+            events: vec![],
+            info: RunInfo::new(parent),
+            prior_wall: 0.0,
+            t0: Instant::now(),
+            last_flush: Instant::now(),
+            flush_every: Duration::from_secs(2),
+            checkpoints: vec![],
+        }
+    }
+
+    /// A new run in folder `dir` (created if missing). Refuses a folder that already holds a run.
+    pub fn create(
+        dir: &Path,
+        config: &GrokkingConfig,
+        parent: Option<ParentRef>,
+    ) -> Result<Self, RunDirError> {
+        let mut w = Self::in_memory(config, parent);
+        w.attach(dir)?;
+        Ok(w)
+    }
+
+    /// Continue a run read from disk, dropping what it recorded after the checkpoint `from`.
+    pub fn resume(folder: &RunFolder, from: &CheckpointRef) -> Result<Self, RunDirError> {
+        let config = folder.config.clone().ok_or_else(|| {
+            RunDirError::NotARun(format!(
+                "{}: config.toml is missing or unreadable, so the run cannot go on",
+                folder.dir.display()
+            ))
+        })?;
+        let mut w = Self::in_memory(&config, None);
+        if let Some(info) = &folder.info {
+            w.info = info.clone();
+            w.info.status = RunStatus::Running;
+            w.info.message = None;
+            w.info.summary = None;
+            w.prior_wall = info.wall_secs;
+        }
+        w.rows = folder
+            .rows
+            .iter()
+            .filter(|r| r.step <= from.step)
+            .cloned()
+            .collect();
+        w.events = folder
+            .events
+            .iter()
+            .filter(|e| e.step() <= from.step && !matches!(e, RunEvent::Finished { .. }))
+            .cloned()
+            .collect();
+        w.checkpoints = folder
+            .checkpoints
+            .iter()
+            .filter(|c| c.step <= from.step)
+            .cloned()
+            .collect();
+        w.dir = Some(folder.dir.clone());
+        w.flush()?;
+        Ok(w)
+    }
+
+    /// Start writing into `dir` (created if missing; refused if it already holds another run), with
+    /// everything recorded so far.
+    pub fn attach(&mut self, dir: &Path) -> Result<(), RunDirError> {
+        if self.dir.as_deref() == Some(dir) {
+            return Ok(());
+        }
+        fs::create_dir_all(dir).map_err(io_err(dir))?;
+        if dir.join("run.json").exists() || dir.join("metrics.csv").exists() {
+            return Err(RunDirError::NotARun(format!(
+                "{} already holds a run; choose an empty folder",
+                dir.display()
+            )));
+        }
+        let cfg = dir.join("config.toml");
+        write_atomic(&cfg, self.config.to_toml().as_bytes()).map_err(io_err(&cfg))?;
+        self.dir = Some(dir.to_path_buf());
+        // checkpoints taken before there was a folder exist nowhere
+        self.checkpoints.clear();
+        self.flush()
+    }
+
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+    pub fn rows(&self) -> &[MetricRow] {
+        &self.rows
+    }
+    pub fn events(&self) -> &[RunEvent] {
+        &self.events
+    }
+    pub fn info(&self) -> &RunInfo {
+        &self.info
+    }
+    pub fn checkpoints(&self) -> &[CheckpointRef] {
+        &self.checkpoints
+    }
+
+    /// Record what a runner reported; flushes to disk when due (rows every `flush_every`, events
+    /// and the end at once).
+    pub fn observe(&mut self, ev: &Event) -> Result<(), RunDirError> {
+        let mut now = false;
+        match ev {
+            Event::Started { param_count, .. } => {
+                self.info.param_count = *param_count;
+                let (step, epoch) = self.position();
+                self.events.push(RunEvent::Started {
+                    param_count: *param_count,
+                    step,
+                    epoch,
+                });
+                now = true;
+            }
+            Event::Metrics { rows, .. } => {
+                self.rows.extend(rows.iter().cloned());
+                let (step, epoch) = self.position();
+                self.info.steps = step;
+                self.info.epochs = epoch;
+            }
+            Event::Detected {
+                event, step, epoch, ..
+            } => {
+                self.events.push(RunEvent::Detected {
+                    what: *event,
+                    step: *step,
+                    epoch: *epoch,
+                });
+                now = true;
+            }
+            Event::Changed {
+                change,
+                step,
+                epoch,
+                ..
+            } => {
+                self.events.push(RunEvent::Changed {
+                    change: *change,
+                    step: *step,
+                    epoch: *epoch,
+                });
+                now = true;
+            }
+            Event::Finished {
+                outcome, summary, ..
+            } => {
+                let (step, epoch) = self.position();
+                self.events.push(RunEvent::Finished {
+                    outcome: outcome.clone(),
+                    step,
+                    epoch,
+                });
+                self.info.status = match outcome {
+                    Outcome::Completed => RunStatus::Completed,
+                    Outcome::Stopped => RunStatus::Stopped,
+                    Outcome::Failed { .. } => RunStatus::Failed,
+                };
+                self.info.message = match outcome {
+                    Outcome::Failed { message } => Some(message.clone()),
+                    Outcome::Completed | Outcome::Stopped => None,
+                };
+                self.info.summary = summary.clone();
+                now = true;
+            }
+            Event::Progress { .. }
+            | Event::Snapshot { .. }
+            | Event::StudyPoint { .. }
+            | Event::SweepResult { .. }
+            | Event::Paused { .. }
+            | Event::Refused { .. } => {}
+        }
+        if now || self.last_flush.elapsed() >= self.flush_every {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn position(&self) -> (u64, u64) {
+        self.rows
+            .last()
+            .map(|r| (r.step, r.epoch))
+            .unwrap_or_else(|| {
+                self.checkpoints
+                    .last()
+                    .map(|c| (c.step, c.epoch))
+                    .unwrap_or((self.info.steps, self.info.epochs))
+            })
+    }
+
+    /// Write metrics.csv, events.jsonl and run.json (each atomically). Nothing happens in memory mode.
+    pub fn flush(&mut self) -> Result<(), RunDirError> {
+        self.last_flush = Instant::now();
+        self.info.wall_secs = self.prior_wall + self.t0.elapsed().as_secs_f64();
+        let Some(dir) = &self.dir else {
+            return Ok(());
+        };
+        let mut events = String::new();
+        for e in &self.events {
+            // a plain enum of numbers and strings always serialises
+            events.push_str(&serde_json::to_string(e).unwrap_or_default());
+            events.push('\n');
+        }
+        let info = serde_json::to_string_pretty(&self.info).unwrap_or_default();
+        for (name, text) in [
+            ("metrics.csv", metrics_csv(&self.rows)),
+            ("events.jsonl", events),
+            ("run.json", info),
+        ] {
+            let path = dir.join(name);
+            write_atomic(&path, text.as_bytes()).map_err(io_err(&path))?;
+        }
+        Ok(())
+    }
+
+    /// Save a checkpoint (when the run has a folder) and flush.
+    pub fn checkpoint(&mut self, state: &TrainerState) -> Result<Option<PathBuf>, RunDirError> {
+        let Some(dir) = &self.dir else {
+            return Ok(None);
+        };
+        let (step, epoch) = (state.scalars.step, state.scalars.epoch);
+        if self.checkpoints.last().is_some_and(|c| c.step == step) {
+            return Ok(None);
+        }
+        let folder = dir.join(CHECKPOINTS);
+        fs::create_dir_all(&folder).map_err(io_err(&folder))?;
+        let path = folder.join(checkpoint_name(step, epoch));
+        write_atomic(&path, &state.to_bytes()?).map_err(io_err(&path))?;
+        self.checkpoints.push(CheckpointRef {
+            step,
+            epoch,
+            path: path.clone(),
+        });
+        self.flush()?;
+        Ok(Some(path))
+    }
+}
+
+/// A run folder as read back: what could be read, and what could not.
+#[derive(Clone, Debug)]
+pub struct RunFolder {
+    pub dir: PathBuf,
+    pub config: Option<GrokkingConfig>,
+    pub info: Option<RunInfo>,
+    pub rows: Vec<MetricRow>,
+    pub events: Vec<RunEvent>,
+    /// In step order.
+    pub checkpoints: Vec<CheckpointRef>,
+    /// Everything that was missing, unreadable or suspicious, one sentence each.
+    pub problems: Vec<String>,
+}
+
+impl RunFolder {
+    /// Read a run folder. Fails only when `dir` is not a folder or holds nothing of a run; otherwise
+    /// every part that cannot be read is named in `problems` and the rest is returned.
+    pub fn open(dir: &Path) -> Result<Self, RunDirError> {
+        let meta = fs::metadata(dir).map_err(io_err(dir))?;
+        if !meta.is_dir() {
+            return Err(RunDirError::NotARun(format!(
+                "{} is not a folder",
+                dir.display()
+            )));
+        }
+        let present = |n: &str| dir.join(n).exists();
+        if !["run.json", "config.toml", "metrics.csv"]
+            .iter()
+            .any(|n| present(n))
+        {
+            return Err(RunDirError::NotARun(format!(
+                "{} is not a grokscope run folder: it has no run.json, config.toml or metrics.csv",
+                dir.display()
+            )));
+        }
+        let mut problems = vec![];
+        let read = |name: &str, problems: &mut Vec<String>| -> Option<String> {
+            match fs::read(dir.join(name)) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(s) => Some(s),
+                    Err(_) => {
+                        problems.push(format!("{name} is not text (UTF-8); ignored"));
+                        None
+                    }
+                },
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    problems.push(format!("{name} is missing"));
+                    None
+                }
+                Err(e) => {
+                    problems.push(format!("{name}: {e}"));
+                    None
+                }
+            }
+        };
+        let info = read("run.json", &mut problems).and_then(|t| {
+            let v: serde_json::Value = match serde_json::from_str(&t) {
+                Ok(v) => v,
+                Err(e) => {
+                    problems.push(format!("run.json is not valid JSON ({e}); ignored"));
+                    return None;
+                }
+            };
+            if v.get("format").and_then(|f| f.as_str()) != Some(RUN_FORMAT) {
+                problems.push("run.json was not written by grokscope; ignored".into());
+                return None;
+            }
+            let version = v.get("format_version").and_then(|f| f.as_u64());
+            if version.is_none_or(|n| n > RUN_VERSION as u64) {
+                problems.push(format!(
+                    "run.json has run-folder version {}, newer than this build reads ({RUN_VERSION}); \
+                     showing only what this version understands",
+                    version.map_or("?".to_string(), |n| n.to_string())
+                ));
+            }
+            match serde_json::from_value::<RunInfo>(v) {
+                Ok(i) => Some(i),
+                Err(e) => {
+                    problems.push(format!("run.json: {e}; ignored"));
+                    None
+                }
+            }
+        });
+        let config = read("config.toml", &mut problems).and_then(|t| {
+            GrokkingConfig::from_toml(&t)
+                .map_err(|e| problems.push(format!("config.toml: {e:#}")))
+                .ok()
+        });
+        let rows = read("metrics.csv", &mut problems)
+            .map(|t| parse_metrics_csv(&t, &mut problems))
+            .unwrap_or_default();
+        let mut events = vec![];
+        if let Some(text) = read("events.jsonl", &mut problems) {
+            for (i, line) in text.lines().enumerate() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                match serde_json::from_str::<RunEvent>(line) {
+                    Ok(e) => events.push(e),
+                    Err(e) => problems.push(format!("events.jsonl line {}: {e}; skipped", i + 1)),
+                }
+            }
+        }
+        let mut checkpoints = vec![];
+        let cdir = dir.join(CHECKPOINTS);
+        if let Ok(entries) = fs::read_dir(&cdir) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().to_string();
+                if name.starts_with('.') {
+                    continue; // a write that never finished
+                }
+                match parse_checkpoint_name(&name) {
+                    Some((step, epoch)) => checkpoints.push(CheckpointRef {
+                        step,
+                        epoch,
+                        path: entry.path(),
+                    }),
+                    None => problems.push(format!(
+                        "{CHECKPOINTS}/{name} is not a checkpoint name; ignored"
+                    )),
+                }
+            }
+        }
+        checkpoints.sort_by_key(|c| c.step);
+        Ok(RunFolder {
+            dir: dir.to_path_buf(),
+            config,
+            info,
+            rows,
+            events,
+            checkpoints,
+            problems,
+        })
+    }
+
+    /// The checkpoint taken at `step`.
+    pub fn checkpoint_at(&self, step: u64) -> Result<&CheckpointRef, RunDirError> {
+        self.checkpoints
+            .iter()
+            .find(|c| c.step == step)
+            .ok_or_else(|| {
+                let have: Vec<String> = self
+                    .checkpoints
+                    .iter()
+                    .map(|c| c.step.to_string())
+                    .collect();
+                RunDirError::NotARun(format!(
+                    "{} has no checkpoint at step {step} (it has: {})",
+                    self.dir.display(),
+                    if have.is_empty() {
+                        "none".into()
+                    } else {
+                        have.join(", ")
+                    }
+                ))
+            })
+    }
+
+    /// Read and check one checkpoint.
+    pub fn load(&self, c: &CheckpointRef) -> Result<TrainerState, RunDirError> {
+        let bytes = fs::read(&c.path).map_err(io_err(&c.path))?;
+        let state = TrainerState::from_bytes(&bytes)
+            .map_err(|e| RunDirError::NotARun(format!("checkpoint {}: {e}", c.path.display())))?;
+        if (state.scalars.step, state.scalars.epoch) != (c.step, c.epoch) {
+            return Err(RunDirError::NotARun(format!(
+                "checkpoint {} holds step {} (epoch {}), not what its name says",
+                c.path.display(),
+                state.scalars.step,
+                state.scalars.epoch
+            )));
+        }
+        Ok(state)
+    }
+
+    /// The newest checkpoint that loads, with the problems of newer ones that did not.
+    pub fn latest_usable(&self) -> Result<(CheckpointRef, TrainerState), RunDirError> {
+        let mut why = vec![];
+        for c in self.checkpoints.iter().rev() {
+            match self.load(c) {
+                Ok(s) => return Ok((c.clone(), s)),
+                Err(e) => why.push(e.to_string()),
+            }
+        }
+        Err(RunDirError::NotARun(if why.is_empty() {
+            format!("{} has no checkpoints to continue from", self.dir.display())
+        } else {
+            format!(
+                "no checkpoint of {} can be used: {}",
+                self.dir.display(),
+                why.join("; ")
+            )
+        }))
+    }
+
+    /// The grokking markers (memorised, generalised, changes) as (epoch, label).
+    pub fn markers(&self) -> Vec<(u64, String)> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                RunEvent::Detected { what, epoch, .. } => Some((*epoch, what.to_string())),
+                RunEvent::Changed { change, epoch, .. } => Some((*epoch, change.to_string())),
+                RunEvent::Started { .. } | RunEvent::Finished { .. } => None,
+            })
+            .collect()
+    }
+}

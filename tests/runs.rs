@@ -1,0 +1,302 @@
+//! Runs on disk: exact resume, forks, and folders that are truncated, corrupt or foreign.
+
+use grokscope::config::{GrokkingConfig, ModelConfig, Operation, preset};
+use grokscope::experiment::grokking::{self, ContinueSpec, ForkSpec, RunOptions};
+use grokscope::experiment::{EventSink, Unattended};
+use grokscope::protocol::{Event, Outcome};
+use grokscope::store::run_dir::{RunFolder, RunStatus, RunWriter};
+use std::path::Path;
+
+/// A small MLP run with minibatches (so the minibatch generator's state matters).
+fn mlp() -> GrokkingConfig {
+    let mut c = preset("fast-mlp").unwrap().config;
+    c.op = Operation::Add;
+    c.p = 23;
+    c.train_fraction = 0.9;
+    c.full_batch = false;
+    c.batch_size = 64;
+    c.max_epochs = 30;
+    c.early_stop = false;
+    c
+}
+
+/// A tiny transformer with dropout (so the dropout generator's state matters), minibatches of 128.
+fn transformer() -> GrokkingConfig {
+    let mut c = preset("paper-transformer-cpu").unwrap().config;
+    c.op = Operation::Add;
+    c.p = 13;
+    c.train_fraction = 0.8;
+    c.batch_size = 32;
+    c.max_epochs = 12;
+    c.early_stop = false;
+    if let ModelConfig::Transformer(t) = &mut c.model {
+        t.d_model = 8;
+        assert!(t.dropout > 0.0, "the preset trains with dropout");
+    }
+    c
+}
+
+fn finished(evs: &[Event]) -> Outcome {
+    match evs.last() {
+        Some(Event::Finished { outcome, .. }) => outcome.clone(),
+        other => panic!("no Finished event last: {other:?}"),
+    }
+}
+
+fn fresh(cfg: &GrokkingConfig, dir: &Path, stop_at: Option<u64>, every: u64) -> Outcome {
+    let mut evs: Vec<Event> = vec![];
+    let opts = RunOptions {
+        writer: Some(RunWriter::create(dir, cfg, None).unwrap()),
+        stop_at_epoch: stop_at,
+        checkpoint_every_epochs: every,
+    };
+    grokking::run_with(cfg, 1, &mut evs, &mut Unattended, opts);
+    finished(&evs)
+}
+
+fn resume(dir: &Path, stop_at: Option<u64>) -> Vec<Event> {
+    let mut evs: Vec<Event> = vec![];
+    let spec = ContinueSpec {
+        from: dir.to_path_buf(),
+        step: None,
+        fork: None,
+    };
+    let opts = RunOptions {
+        stop_at_epoch: stop_at,
+        checkpoint_every_epochs: 4,
+        ..Default::default()
+    };
+    grokking::continue_run(&spec, 1, &mut evs, &mut Unattended, opts);
+    evs
+}
+
+fn metrics(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("metrics.csv")).unwrap()
+}
+
+/// The expected value is the uninterrupted run itself: every metric of every epoch, as text written
+/// with Rust's shortest round-trip float format, so equal text means equal bits.
+fn resume_equals_uninterrupted(cfg: &GrokkingConfig) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (whole, parts) = (tmp.path().join("whole"), tmp.path().join("parts"));
+    assert_eq!(fresh(cfg, &whole, None, 4), Outcome::Completed);
+    // stop twice (one stop off the checkpoint grid), resume to the end
+    assert_eq!(fresh(cfg, &parts, Some(5), 4), Outcome::Stopped);
+    let folder = RunFolder::open(&parts).unwrap();
+    assert_eq!(folder.info.as_ref().unwrap().status, RunStatus::Stopped);
+    assert_eq!(folder.rows.len(), 5);
+    assert_eq!(finished(&resume(&parts, Some(9))), Outcome::Stopped);
+    assert_eq!(finished(&resume(&parts, None)), Outcome::Completed);
+    let (a, b) = (metrics(&whole), metrics(&parts));
+    assert_eq!(a.lines().count(), cfg.max_epochs as usize + 1);
+    assert_eq!(a, b, "resumed metrics differ from the uninterrupted run's");
+    let info = RunFolder::open(&parts).unwrap().info.unwrap();
+    assert_eq!(info.status, RunStatus::Completed);
+    assert_eq!(info.epochs, cfg.max_epochs);
+}
+
+#[test]
+fn resume_equals_uninterrupted_mlp() {
+    resume_equals_uninterrupted(&mlp());
+}
+
+#[test]
+fn resume_equals_uninterrupted_transformer_with_dropout() {
+    resume_equals_uninterrupted(&transformer());
+}
+
+#[test]
+fn a_fork_records_its_parent_and_step_and_refuses_shape_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (parent, child) = (tmp.path().join("parent"), tmp.path().join("child"));
+    let cfg = mlp();
+    assert_eq!(fresh(&cfg, &parent, None, 10), Outcome::Completed);
+    let folder = RunFolder::open(&parent).unwrap();
+    let steps: Vec<u64> = folder.checkpoints.iter().map(|c| c.step).collect();
+    let spe = cfg.steps_per_epoch();
+    // step 0 (the initial state), every 10 epochs, and the end (30 epochs)
+    assert_eq!(steps, vec![0, 10 * spe, 20 * spe, 30 * spe]);
+    let at = folder.checkpoints[1].clone();
+    let mut forked = folder.load(&at).unwrap().config;
+    forked.optim.weight_decay = 0.25;
+    let mut evs: Vec<Event> = vec![];
+    let spec = ContinueSpec {
+        from: parent.clone(),
+        step: Some(at.step),
+        fork: Some(ForkSpec {
+            config: forked.clone(),
+            out: Some(child.clone()),
+        }),
+    };
+    grokking::continue_run(&spec, 2, &mut evs, &mut Unattended, RunOptions::default());
+    assert_eq!(finished(&evs), Outcome::Completed);
+    let f = RunFolder::open(&child).unwrap();
+    assert!(f.problems.is_empty(), "{:?}", f.problems);
+    let p = f.info.unwrap().parent.expect("the fork names its parent");
+    assert_eq!((p.dir, p.step, p.epoch), (parent.clone(), at.step, 10));
+    assert_eq!(
+        p.changes,
+        vec!["optim.weight_decay: 1.0 -> 0.25".to_string()]
+    );
+    assert_eq!(f.config.unwrap().optim.weight_decay, 0.25);
+    // the fork goes on from the checkpoint: its first row is epoch 11, its last the cap
+    assert_eq!(f.rows.first().unwrap().epoch, 11);
+    assert_eq!(f.rows.last().unwrap().epoch, 30);
+    // the same step as the parent's after the fork point, with a different weight decay in force
+    let parent_row = folder.rows.iter().find(|r| r.epoch == 11).unwrap();
+    assert_eq!(parent_row.step, f.rows[0].step);
+    // a fork may not change the task or the model's shape
+    let mut bad = forked.clone();
+    bad.p = 29;
+    let mut evs: Vec<Event> = vec![];
+    let spec = ContinueSpec {
+        from: parent,
+        step: Some(at.step),
+        fork: Some(ForkSpec {
+            config: bad,
+            out: Some(tmp.path().join("bad")),
+        }),
+    };
+    grokking::continue_run(&spec, 3, &mut evs, &mut Unattended, RunOptions::default());
+    match finished(&evs) {
+        Outcome::Failed { message } => assert!(message.contains("it changed p"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        !tmp.path().join("bad").exists(),
+        "nothing written for a refused fork"
+    );
+}
+
+#[test]
+fn truncated_corrupt_and_foreign_folders_say_what_is_wrong() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    assert_eq!(fresh(&mlp(), &run, Some(20), 10), Outcome::Stopped);
+    // a foreign folder, and a file instead of a folder
+    let foreign = tmp.path().join("foreign");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "hello").unwrap();
+    let e = RunFolder::open(&foreign).unwrap_err().to_string();
+    assert!(e.contains("not a grokscope run folder"), "{e}");
+    let e = RunFolder::open(&foreign.join("notes.txt"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not a folder"), "{e}");
+    // metrics.csv cut in the middle of row 15: rows 1-14 still shown, the problem named
+    let text = metrics(&run);
+    let cut: usize = text.lines().take(15).map(|l| l.len() + 1).sum::<usize>() + 7;
+    std::fs::write(run.join("metrics.csv"), &text[..cut]).unwrap();
+    let f = RunFolder::open(&run).unwrap();
+    assert_eq!(f.rows.len(), 14);
+    assert!(
+        f.problems.iter().any(|p| p.contains("metrics.csv line 16")),
+        "{:?}",
+        f.problems
+    );
+    // a newer run-folder version is named, and what can be read is still shown
+    let info = std::fs::read_to_string(run.join("run.json")).unwrap();
+    std::fs::write(
+        run.join("run.json"),
+        info.replace("\"format_version\": 1", "\"format_version\": 99"),
+    )
+    .unwrap();
+    let f = RunFolder::open(&run).unwrap();
+    assert!(
+        f.problems.iter().any(|p| p.contains("version 99")),
+        "{:?}",
+        f.problems
+    );
+    assert!(f.config.is_some() && !f.rows.is_empty());
+    // the newest checkpoint corrupted: resume falls back to the one before and says nothing false
+    let newest = f.checkpoints.last().unwrap().clone();
+    let mut bytes = std::fs::read(&newest.path).unwrap();
+    let n = bytes.len();
+    bytes[n - 10] ^= 0xff; // inside the last tensor's data: still parses, unless the value is odd
+    bytes.truncate(n - 3); // and cut short: the header's offsets no longer fit
+    std::fs::write(&newest.path, &bytes).unwrap();
+    let e = f.load(&newest).unwrap_err().to_string();
+    assert!(e.contains("checkpoint") && e.contains("safetensors"), "{e}");
+    let (used, _) = f.latest_usable().unwrap();
+    assert_eq!(used.epoch, 10);
+    // a safetensors file that is not ours
+    let foreign_ckpt = safetensors::serialize(
+        [(
+            "w",
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![1], &[0u8; 4])
+                .unwrap(),
+        )],
+        None,
+    )
+    .unwrap();
+    std::fs::write(&newest.path, foreign_ckpt).unwrap();
+    let e = f.load(&newest).unwrap_err().to_string();
+    assert!(e.contains("not a grokscope checkpoint"), "{e}");
+    // a run folder with no usable checkpoint cannot be resumed, and says so
+    for c in &f.checkpoints {
+        std::fs::write(&c.path, b"garbage").unwrap();
+    }
+    let evs = resume(&run, None);
+    match finished(&evs) {
+        Outcome::Failed { message } => assert!(message.contains("no checkpoint"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    // a new run is refused in a folder that holds one, and the old one is untouched
+    let before = metrics(&run);
+    let e = RunWriter::create(&run, &mlp(), None)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("already holds a run"), "{e}");
+    assert_eq!(metrics(&run), before);
+}
+
+/// Counts events, to check a run with no recorder keeps working.
+struct Count(usize);
+impl EventSink for Count {
+    fn emit(&mut self, _ev: Event) {
+        self.0 += 1;
+    }
+}
+
+#[test]
+fn saving_mid_run_writes_everything_so_far_and_checkpoints() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("saved");
+    struct SaveAt(u64, std::path::PathBuf);
+    impl grokscope::experiment::RunControl for SaveAt {
+        fn poll(&mut self, next_step: u64) -> grokscope::experiment::Control {
+            grokscope::experiment::Control {
+                save_to: (next_step == self.0).then(|| self.1.clone()),
+                ..Default::default()
+            }
+        }
+    }
+    let cfg = mlp();
+    let spe = cfg.steps_per_epoch();
+    let opts = RunOptions {
+        writer: Some(RunWriter::in_memory(&cfg, None)),
+        checkpoint_every_epochs: 1000,
+        ..Default::default()
+    };
+    let mut sink = Count(0);
+    // ask to save in the middle of epoch 4
+    grokking::run_with(
+        &cfg,
+        1,
+        &mut sink,
+        &mut SaveAt(3 * spe + 2, dir.clone()),
+        opts,
+    );
+    let f = RunFolder::open(&dir).unwrap();
+    assert!(f.problems.is_empty(), "{:?}", f.problems);
+    assert_eq!(
+        f.rows.len(),
+        30,
+        "the rows from before the save are there too"
+    );
+    // the first checkpoint is at the end of the epoch in which the save was asked, then the end
+    let epochs: Vec<u64> = f.checkpoints.iter().map(|c| c.epoch).collect();
+    assert_eq!(epochs, vec![4, 30]);
+    assert!(sink.0 > 30);
+}
