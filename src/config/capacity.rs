@@ -38,6 +38,11 @@ pub struct CapacitySweepConfig {
     /// Epoch cap of one capacity run when its loss has not saturated (default: the base's max_epochs).
     #[serde(default)]
     pub capacity_max_epochs: Option<u64>,
+    /// Keep the base's weight decay and dropout in capacity runs. Off (the default): capacity runs train
+    /// with neither, because both fight memorisation and would measure the regulariser, not how many
+    /// bits the architecture can store (memorisation-capacity measurements train unregularised).
+    #[serde(default)]
+    pub capacity_regularised: bool,
 }
 
 fn default_capacity_points() -> usize {
@@ -188,6 +193,19 @@ impl CapacitySweepConfig {
             .saturating_mul(self.seeds.len())
     }
 
+    /// The config of a task's capacity runs: unregularised unless `capacity_regularised`.
+    pub fn capacity_run_config(&self, run: &GrokkingConfig) -> GrokkingConfig {
+        let mut c = run.clone();
+        if !self.capacity_regularised {
+            c.optim.weight_decay = 0.0;
+            match &mut c.model {
+                ModelConfig::Transformer(t) => t.dropout = 0.0,
+                ModelConfig::Mlp(_) => {}
+            }
+        }
+        c
+    }
+
     /// Epoch cap of a capacity run.
     pub fn capacity_epochs(&self) -> u64 {
         self.capacity_max_epochs.unwrap_or(self.base.max_epochs)
@@ -259,6 +277,7 @@ fn one_prime_sweep(
         capacity_sizes: vec![],
         capacity_points: default_capacity_points(),
         capacity_max_epochs: None,
+        capacity_regularised: false,
     }
 }
 
@@ -276,15 +295,20 @@ pub fn sweep_presets() -> Vec<SweepPreset> {
         },
         SweepPreset {
             name: "cpu",
-            title: "CPU crossing (first attempt)",
-            description: "a / b mod 31, 80 % train, widths 8..48, one seed, at most 3000 epochs; 9 minutes \
-                          on one core. Measured: d = 8 learns nothing (underfitting); d = 12 generalises \
-                          (T_gen 2441) with delay 0, never memorising; d = 16 memorises the task late and \
-                          has not generalised by 3000; d = 24, 32, 48 memorise random labels fast (T_mem \
-                          482, 219, 117) and grok later (T_gen 1682, 1667, 1140). Observed onset at d = 16; \
-                          below d = 24 random labels are not memorised within 3000 epochs, so P* sits at \
-                          the edge of the T_mem curve.",
-            config: one_prime_sweep(Operation::Div, 31, 0.8, 3000, &[8, 12, 16, 24, 32, 48]),
+            title: "CPU crossing (about 8 minutes on one core)",
+            description: "a + b mod 31, 80 % train, widths 8..48, one seed, at most 3000 epochs. Measured \
+                          (seed 0): d = 8 learns nothing (underfitting); d = 12 generalises at epoch 1735 \
+                          with delay 0 (immediate generalisation); from d = 16 on the delay is positive \
+                          (grokking). Random labels are memorised from d = 20 on (T_mem 809, 488, 318, 240, \
+                          108 at d = 20..48) while T_gen stays near 450-950, so T_mem crosses T_gen between \
+                          d = 20 and 28: P* = 20531 parameters (d = 24), observed onset 9328 (d = 16).",
+            config: one_prime_sweep(
+                Operation::Add,
+                31,
+                0.8,
+                3000,
+                &[8, 12, 16, 20, 24, 28, 32, 48],
+            ),
         },
     ]
 }
@@ -357,6 +381,23 @@ mod tests {
         c.base.train_fraction = 0.1;
         c.primes = vec![3];
         assert!(fields(&c).contains(&"primes"));
+    }
+
+    #[test]
+    fn capacity_runs_drop_weight_decay_and_dropout_unless_asked() {
+        // the tiny preset trains with the paper's weight decay 1 and dropout 0.2
+        let mut s = sweep_preset("tiny").unwrap().config;
+        let run = s.task_config(23, 8, 0);
+        let drop = |c: &GrokkingConfig| match &c.model {
+            ModelConfig::Transformer(t) => t.dropout,
+            ModelConfig::Mlp(_) => panic!("the preset is a transformer"),
+        };
+        assert_eq!((run.optim.weight_decay, drop(&run)), (1.0, 0.2));
+        let cap = s.capacity_run_config(&run);
+        assert_eq!((cap.optim.weight_decay, drop(&cap)), (0.0, 0.0));
+        assert_eq!(cap.optim.lr, run.optim.lr, "only the regularisers change");
+        s.capacity_regularised = true;
+        assert_eq!(s.capacity_run_config(&run), run);
     }
 
     #[test]

@@ -159,6 +159,9 @@ struct KeyInput {
     capacity_sizes: Vec<usize>,
     capacity_points: usize,
     capacity_max_epochs: u64,
+    /// Absent when the sweep has no capacity runs or they are unregularised (keeps older keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capacity_regularised: Option<bool>,
 }
 
 /// A fingerprint of everything a task's result depends on (the run config with this task's prime, width
@@ -180,6 +183,7 @@ pub fn config_key(cfg: &CapacitySweepConfig, task: &Task) -> String {
         } else {
             0
         },
+        capacity_regularised: (cfg.capacity && cfg.capacity_regularised).then_some(true),
     };
     // serialising plain numbers, strings and enums cannot fail
     let json = serde_json::to_vec(&input).unwrap_or_default();
@@ -505,8 +509,9 @@ pub fn run_task(
         return Ok(None);
     };
     let mut capacity = vec![];
+    let cap_run = cfg.capacity_run_config(&run);
     for n in capacity_sizes(cfg, task.p, g.params) {
-        let Some(point) = measure_capacity(&run, n, cfg.capacity_epochs(), stop)? else {
+        let Some(point) = measure_capacity(&cap_run, n, cfg.capacity_epochs(), stop)? else {
             return Ok(None);
         };
         capacity.push(point);
