@@ -22,6 +22,7 @@
 //! loses at most the last batch, and TensorBoard ignores a truncated last record.
 
 use crate::protocol::{GrokEvent, Metric};
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -402,6 +403,26 @@ pub fn event_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
         .collect();
     files.sort();
     Ok(files)
+}
+
+/// The steps at which the event files of `dir` log scalars, as TensorBoard shows them: files in name
+/// order, a session start dropping what came before it at its step or later. Unreadable files and the
+/// part of a file after a bad record count for nothing.
+pub fn logged_steps(dir: &Path) -> BTreeSet<i64> {
+    let mut steps = BTreeSet::new();
+    for path in event_files(dir).unwrap_or_default() {
+        let Ok(bytes) = fs::read(&path) else { continue };
+        for ev in read_events(&bytes).events {
+            match ev.what {
+                What::Scalars(_) => {
+                    steps.insert(ev.step);
+                }
+                What::SessionStart => steps.retain(|&s| s < ev.step),
+                What::FileVersion(_) | What::Other => {}
+            }
+        }
+    }
+    steps
 }
 
 fn now_secs() -> f64 {
