@@ -151,6 +151,10 @@ pub struct RunFlags {
     /// Checkpoint every this many epochs (0: about ten a run); always at the start and the end.
     #[arg(long, default_value_t = 0)]
     pub checkpoint_every: u64,
+    /// Also write TensorBoard event files into the run folder's tensorboard/ as the run trains (tags
+    /// like train/loss, val/acc at the optimiser step); view with `tensorboard --logdir DIR`.
+    #[arg(long)]
+    pub tensorboard: bool,
 }
 
 /// Parse the arguments and run; errors are printed with their context chain.
@@ -304,13 +308,14 @@ fn headless(start: Start<'_>, out: &Path, flags: RunFlags) -> Result<ExitCode> {
     let RunFlags {
         max_epochs,
         checkpoint_every,
+        tensorboard,
     } = flags;
     if max_epochs == Some(0) {
         bail!("--max-epochs must be at least 1");
     }
     let bar = std::io::stderr().is_terminal();
     Ok(
-        match run_to_folder(start, out, max_epochs, checkpoint_every, bar)?.0 {
+        match run_to_folder(start, out, max_epochs, checkpoint_every, tensorboard, bar)?.0 {
             Outcome::Completed | Outcome::Stopped => ExitCode::SUCCESS,
             Outcome::Failed { .. } => ExitCode::FAILURE,
         },
@@ -461,17 +466,20 @@ pub enum Start<'a> {
 }
 
 /// Train and record the run in `out` (config.toml, metrics.csv, events.jsonl, run.json, checkpoints,
-/// summary.json), stopping after `stop_at_epoch` epochs when given.
+/// summary.json, and tensorboard/ event files when `tensorboard`), stopping after `stop_at_epoch` epochs
+/// when given.
 pub fn run_to_folder(
     start: Start<'_>,
     out: &Path,
     stop_at_epoch: Option<u64>,
     checkpoint_every_epochs: u64,
+    tensorboard: bool,
     bar: bool,
 ) -> Result<(Outcome, Summary)> {
     let mut opts = grokking::RunOptions {
         stop_at_epoch,
         checkpoint_every_epochs,
+        tensorboard,
         ..Default::default()
     };
     let max_epochs = match &start {

@@ -5,6 +5,7 @@ mod cli;
 mod engine;
 mod ordering;
 mod runs;
+mod tensorboard;
 mod ui;
 mod ui_capacity;
 mod ui_ordering;

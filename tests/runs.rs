@@ -49,6 +49,7 @@ fn fresh(cfg: &GrokkingConfig, dir: &Path, stop_at: Option<u64>, every: u64) -> 
         writer: Some(RunWriter::create(dir, cfg, None).unwrap()),
         stop_at_epoch: stop_at,
         checkpoint_every_epochs: every,
+        ..Default::default()
     };
     grokking::run_with(cfg, 1, &mut evs, &mut Unattended, opts);
     finished(&evs)

@@ -18,6 +18,10 @@ pub struct RunOptions {
     pub stop_at_epoch: Option<u64>,
     /// Checkpoint every this many epochs (0: about ten a run), and always at the end.
     pub checkpoint_every_epochs: u64,
+    /// Also write TensorBoard event files into the run folder's `tensorboard/` as the run trains
+    /// (switches on [`RunWriter::tensorboard`] of `writer`; nothing is written without a writer, or
+    /// until an in-memory writer gets a folder).
+    pub tensorboard: bool,
 }
 
 impl RunOptions {
@@ -185,9 +189,13 @@ pub fn run_trainer(
         0 => (cfg.max_epochs / 10).max(1),
         n => n,
     };
+    let mut writer = opts.writer;
+    if let Some(w) = &mut writer {
+        w.tensorboard |= opts.tensorboard;
+    }
     let mut rec = Recorder {
         sink,
-        writer: opts.writer,
+        writer,
         run,
         failed: false,
     };

@@ -7,6 +7,7 @@
 //! RUN/events.jsonl       one JSON object a line: started, detected, changed, resumed, finished
 //! RUN/run.json           format and program versions, status, wall time, parent run when forked
 //! RUN/checkpoints/step-SSSSSSSSSS-epoch-EEEEEEEE.safetensors
+//! RUN/tensorboard/events.out.tfevents.*   only with RunWriter::tensorboard; one file per session
 //! ```
 //!
 //! Every file is written whole under a temporary name and then renamed, so a crash leaves the previous
@@ -16,6 +17,7 @@
 
 use crate::config::GrokkingConfig;
 use crate::protocol::{Event, GrokEvent, HyperChange, Metric, MetricRow, Outcome, Summary};
+use crate::store::tensorboard;
 use crate::train::checkpoint::{CheckpointError, TrainerState};
 use serde::{Deserialize, Serialize};
 use std::fs;
@@ -301,6 +303,18 @@ pub struct RunWriter {
     /// How often rows reach the disk while training.
     pub flush_every: Duration,
     checkpoints: Vec<CheckpointRef>,
+    /// Also write TensorBoard event files into `RUN/tensorboard/` (see [`tensorboard`]): each flush
+    /// appends the rows and milestones recorded since the last one. Off by default; may be switched on
+    /// at any time (the first file then holds everything recorded so far) and takes effect once the run
+    /// has a folder. Each session (a new run, a resume, a save into a new folder) writes a new file.
+    pub tensorboard: bool,
+    /// The open event file of this session.
+    tb_file: Option<tensorboard::EventWriter>,
+    /// How many of `rows` and `events` are already in event files.
+    tb_rows: usize,
+    tb_events: usize,
+    /// The checkpoint step a resume continued from.
+    resumed_at: Option<u64>,
 }
 
 impl RunWriter {
@@ -317,6 +331,11 @@ impl RunWriter {
             last_flush: Instant::now(),
             flush_every: Duration::from_secs(2),
             checkpoints: vec![],
+            tensorboard: false,
+            tb_file: None,
+            tb_rows: 0,
+            tb_events: 0,
+            resumed_at: None,
         }
     }
 
@@ -365,6 +384,10 @@ impl RunWriter {
             .filter(|c| c.step <= from.step)
             .cloned()
             .collect();
+        // earlier sessions' event files (if any) hold what was recorded up to the checkpoint
+        w.tb_rows = w.rows.len();
+        w.tb_events = w.events.len();
+        w.resumed_at = Some(from.step);
         w.dir = Some(folder.dir.clone());
         w.flush()?;
         Ok(w)
@@ -388,6 +411,9 @@ impl RunWriter {
         self.dir = Some(dir.to_path_buf());
         // checkpoints taken before there was a folder exist nowhere
         self.checkpoints.clear();
+        // nor do event files: the new folder's first file gets everything
+        self.tb_file = None;
+        self.resumed_at = None;
         self.flush()
     }
 
@@ -497,7 +523,8 @@ impl RunWriter {
             })
     }
 
-    /// Write metrics.csv, events.jsonl and run.json (each atomically). Nothing happens in memory mode.
+    /// Write metrics.csv, events.jsonl and run.json (each atomically), and append to the TensorBoard
+    /// event file when [`RunWriter::tensorboard`] is on. Nothing happens in memory mode.
     pub fn flush(&mut self) -> Result<(), RunDirError> {
         self.last_flush = Instant::now();
         self.info.wall_secs = self.prior_wall + self.t0.elapsed().as_secs_f64();
@@ -519,6 +546,67 @@ impl RunWriter {
             let path = dir.join(name);
             write_atomic(&path, text.as_bytes()).map_err(io_err(&path))?;
         }
+        if self.tensorboard {
+            let tb_dir = dir.join(tensorboard::FOLDER);
+            self.write_tensorboard(&tb_dir).map_err(io_err(&tb_dir))?;
+        }
+        Ok(())
+    }
+
+    /// Append what is new since the last call to this session's event file in `dir` (opened on first
+    /// use). Each file begins with a session start: TensorBoard drops what earlier files logged at its
+    /// step or later (it takes the first start it sees as the run's beginning). A resume whose folder's
+    /// earlier event files hold every row up to its checkpoint starts just after the checkpoint, dropping
+    /// the part the resume replaces, and writes only what is new. Any other session starts at step 0 and
+    /// writes the run's whole history (earlier files may be partial: written by a session that had the
+    /// option off, cut short, or from elsewhere).
+    fn write_tensorboard(&mut self, dir: &Path) -> io::Result<()> {
+        let w = match &mut self.tb_file {
+            Some(w) => w,
+            None => {
+                let earlier = tensorboard::event_files(dir).is_ok_and(|f| !f.is_empty());
+                let covered = earlier && self.resumed_at.is_some() && {
+                    let logged = tensorboard::logged_steps(dir);
+                    let upto = self.tb_rows.min(self.rows.len());
+                    self.rows[..upto]
+                        .iter()
+                        .all(|r| logged.contains(&(r.step as i64)))
+                };
+                let mut w = tensorboard::EventWriter::create(dir)?;
+                match (covered, self.resumed_at) {
+                    (true, Some(step)) => w.session_start(step + 1)?,
+                    (true, None) | (false, _) => {
+                        w.session_start(0)?;
+                        (self.tb_rows, self.tb_events) = (0, 0);
+                    }
+                }
+                self.tb_file.insert(w)
+            }
+        };
+        for r in &self.rows[self.tb_rows.min(self.rows.len())..] {
+            let values = r
+                .values
+                .iter()
+                .map(|&(m, v)| (tensorboard::tag(m).to_string(), v as f32))
+                .collect();
+            w.scalars(r.step, values)?;
+        }
+        for e in &self.events[self.tb_events.min(self.events.len())..] {
+            match e {
+                RunEvent::Detected { what, step, epoch } => {
+                    w.scalars(
+                        *step,
+                        vec![(tensorboard::event_tag(*what).into(), *epoch as f32)],
+                    )?;
+                }
+                // starts and ends are not measurements; hyper-parameter changes show in hparams/*
+                RunEvent::Started { .. } | RunEvent::Changed { .. } | RunEvent::Finished { .. } => {
+                }
+            }
+        }
+        w.flush()?;
+        self.tb_rows = self.rows.len();
+        self.tb_events = self.events.len();
         Ok(())
     }
 
