@@ -340,6 +340,7 @@ fn run_details_ui(ui: &mut Ui, r: &TaskResult) {
                 ("T_gen", epochs(r.t_gen)),
                 ("delay", epochs(r.delay)),
                 ("S (bits)", format!("{:.0}", r.complexity_bits)),
+                ("max bits", opt(r.max_bits())),
                 ("wall", format!("{:.1} s", r.wall_secs)),
             ] {
                 ui.label(k);
@@ -488,6 +489,10 @@ fn numbers_ui(ui: &mut Ui, history: &SweepHistory, pa: Option<&PrimeAnalysis>) {
     let a = history.analysis();
     let c = if a.c_measured {
         format!("C = {:.2} bits/param", a.c)
+    } else if a.points.len() == 1 {
+        "C = paper's 2.16 (capacity runs of one size so far; the fit needs two)".to_string()
+    } else if history.has_capacity_runs() {
+        "C = paper's 2.16 (the capacity fit has no positive slope)".to_string()
     } else {
         "C = paper's 2.16 (no capacity runs)".to_string()
     };
@@ -543,6 +548,15 @@ fn log_plot(id: &str, x: &str, y: &str) -> Plot<'static> {
 const MEM: Color32 = Color32::from_rgb(0xe0, 0x6c, 0x4c);
 const GEN: Color32 = Color32::from_rgb(0x4c, 0x9a, 0xe0);
 const DELAY: Color32 = Color32::from_rgb(0xb0, 0x8c, 0xe0);
+/// Colours of figure 2's runs, in turn.
+const RUN_COLORS: [Color32; 6] = [
+    Color32::from_rgb(0xe0, 0x6c, 0x4c),
+    Color32::from_rgb(0x4c, 0x9a, 0xe0),
+    Color32::from_rgb(0x6c, 0xc0, 0x6c),
+    Color32::from_rgb(0xe0, 0xc0, 0x4c),
+    Color32::from_rgb(0xb0, 0x8c, 0xe0),
+    Color32::from_rgb(0x4c, 0xd0, 0xd0),
+];
 
 /// Where a run of figure 1 is drawn: (result index, log10 P, log10 epochs).
 type RunPoint = (usize, f64, f64);
@@ -768,7 +782,8 @@ fn bits_ui(ui: &mut Ui, history: &SweepHistory) {
     Plot::new("capacity_bits")
         .x_axis_label("random-label examples n")
         .y_axis_label("memorised bits")
-        .legend(Legend::default())
+        // the n·log2(p + 2) line rises to the top right and the runs stay below it: the top left is free
+        .legend(Legend::default().position(Corner::LeftTop))
         .show(ui, |pui| {
             let mut primes: Vec<u32> = rs.iter().map(|r| r.p).collect();
             primes.sort_unstable();
@@ -784,11 +799,21 @@ fn bits_ui(ui: &mut Ui, history: &SweepHistory) {
                     .style(egui_plot::LineStyle::dashed_loose()),
                 );
             }
-            for r in &rs {
+            for (k, r) in rs.iter().enumerate() {
                 let pts: Vec<[f64; 2]> = r.capacity.iter().map(|c| [c.n as f64, c.bits]).collect();
                 let name = format!("P = {} (d = {}, seed {})", r.params, r.width, r.seed);
-                pui.line(Line::new(name.clone(), PlotPoints::from(pts.clone())).width(1.5));
-                pui.points(Points::new(name, PlotPoints::from(pts)).radius(2.5));
+                // one colour for a run's line and its points (auto colours would differ)
+                let color = RUN_COLORS[k % RUN_COLORS.len()];
+                pui.line(
+                    Line::new(name.clone(), PlotPoints::from(pts.clone()))
+                        .color(color)
+                        .width(1.5),
+                );
+                pui.points(
+                    Points::new(name, PlotPoints::from(pts))
+                        .color(color)
+                        .radius(2.5),
+                );
             }
         });
 }
