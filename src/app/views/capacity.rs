@@ -372,6 +372,21 @@ pub fn curves_caption(r: &TaskResult) -> String {
     )
 }
 
+/// What the dashed lines and the shading of a run's curves mark.
+fn marks_caption(r: &TaskResult) -> String {
+    let delay = match (r.t_train, r.delay) {
+        (Some(_), Some(d)) if d > 0 => format!(" · shaded: delay {d}"),
+        (_, Some(d)) => format!(" · delay {d}"),
+        (_, None) => " · delay never".to_string(),
+    };
+    format!(
+        "dashed: T_mem {} (red) · t_train {} (green) · T_gen {} (blue){delay}",
+        epochs(r.t_mem),
+        epochs(r.t_train),
+        epochs(r.t_gen)
+    )
+}
+
 /// The selected run's curves: accuracies and (log) losses against epochs, with T_mem, t_train and T_gen
 /// as lines and the delay shaded.
 fn run_curves_ui(ui: &mut Ui, r: &TaskResult) {
@@ -380,6 +395,7 @@ fn run_curves_ui(ui: &mut Ui, r: &TaskResult) {
         if r.curves.is_empty() {
             return;
         }
+        ui.label(RichText::new(marks_caption(r)).small().weak());
         let c = &r.curves;
         let acc = |f: &dyn Fn(&GenCurvePoint) -> Option<f64>| -> Vec<[f64; 2]> {
             c.gen_run
@@ -400,19 +416,16 @@ fn run_curves_ui(ui: &mut Ui, r: &TaskResult) {
                 && d > 0
             {
                 pui.add(
-                    Span::new("delay", t as f64..=(t + d) as f64)
+                    Span::new("", t as f64..=(t + d) as f64)
                         .fill(DELAY.gamma_multiply(0.15))
                         .border_width(0.0),
                 );
             }
-            for (name, t, color) in [
-                ("T_mem", r.t_mem, MEM),
-                ("t_train", r.t_train, TRAIN),
-                ("T_gen", r.t_gen, GEN),
-            ] {
+            // unnamed, so off the legends: the caption above says what they mark
+            for (t, color) in [(r.t_mem, MEM), (r.t_train, TRAIN), (r.t_gen, GEN)] {
                 if let Some(t) = t {
                     pui.vline(
-                        VLine::new(format!("{name} = {t}"), t as f64)
+                        VLine::new("", t as f64)
                             .color(color)
                             .style(egui_plot::LineStyle::dashed_loose())
                             .width(1.0),
@@ -422,7 +435,11 @@ fn run_curves_ui(ui: &mut Ui, r: &TaskResult) {
         };
         let w = ((ui.available_width() - 8.0) / 2.0).max(120.0);
         let h = ui.available_height().max(100.0);
-        let legend = || Legend::default().position(Corner::RightBottom);
+        // one small legend (the loss plot uses the same colours): accuracies rise, so the bottom right
+        // is usually free
+        let legend = Legend::default()
+            .position(Corner::RightBottom)
+            .text_style(egui::TextStyle::Small);
         ui.horizontal(|ui| {
             Plot::new("capacity_run_acc")
                 .width(w)
@@ -431,7 +448,7 @@ fn run_curves_ui(ui: &mut Ui, r: &TaskResult) {
                 .y_axis_label("accuracy")
                 .include_y(0.0)
                 .include_y(1.0)
-                .legend(legend())
+                .legend(legend)
                 .show(ui, |pui| {
                     marks(pui);
                     let train = acc(&|p| Some(p.train_acc));
@@ -446,7 +463,6 @@ fn run_curves_ui(ui: &mut Ui, r: &TaskResult) {
                 .y_axis_label("loss")
                 .y_grid_spacer(log_marks)
                 .y_axis_formatter(log_tick)
-                .legend(Legend::default().position(Corner::LeftBottom))
                 .show(ui, |pui| {
                     marks(pui);
                     let train = log(acc(&|p| Some(p.train_loss)));
@@ -693,10 +709,14 @@ fn crossing_ui(
         run_points.push((i, x, ym));
     }
     let spans = regime_spans(pa, &of_p);
-    let plot = log_plot("capacity_crossing", "parameters P", "epochs")
+    let mut plot = log_plot("capacity_crossing", "parameters P", "epochs")
         .legend(Legend::default().position(Corner::LeftBottom))
         .include_y(0.0)
         .include_y(top + 0.12);
+    // the regime cells reach past the smallest and largest P: keep those runs off the plot's edges
+    if let (Some(first), Some(last)) = (spans.first(), spans.last()) {
+        plot = plot.include_x(first.0).include_x(last.1);
+    }
     let resp = plot.show(ui, |pui| {
         for (lo, hi, regime) in &spans {
             let (name, color) = match regime {
@@ -883,6 +903,8 @@ fn speed_ui(
     let resp = Plot::new("capacity_speed")
         .x_axis_label("f = S / (C P)")
         .y_axis_label("T_mem (epochs)")
+        // f is a positive fraction: keep 0 in view rather than centring a lone point
+        .include_x(0.0)
         .y_grid_spacer(log_marks)
         .y_axis_formatter(log_tick)
         .legend(Legend::default())
