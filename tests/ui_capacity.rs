@@ -260,6 +260,25 @@ fn curves() -> TaskCurves {
     }
 }
 
+/// Where run `i`'s first marker is drawn, once the figure's layout has settled (the plot resizes over a
+/// few frames when the run panel opens or closes).
+fn settled_mark(h: &mut Harness<'_, GrokscopeApp>, i: usize) -> eframe::egui::Pos2 {
+    let marks = |h: &Harness<'_, GrokscopeApp>| h.state().capacity().view().run_marks.clone();
+    let mut last = marks(h);
+    for _ in 0..20 {
+        h.step();
+        let now = marks(h);
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    last.iter()
+        .find(|(k, _)| *k == i)
+        .map(|&(_, pos)| pos)
+        .expect("the run has a marker on the figure")
+}
+
 /// Press and release the primary button at `pos` (a click), a frame each.
 fn click_at(h: &mut Harness<'_, GrokscopeApp>, pos: eframe::egui::Pos2) {
     use eframe::egui::{Event as In, Modifiers, PointerButton};
@@ -299,12 +318,8 @@ fn clicking_a_point_shows_that_runs_curves() {
     assert_eq!(labels_with(&h, "2/2 tasks").len(), 2);
     assert!(labels_with(&h, "step 0").is_empty());
     // the crossing plot drew each run's markers; click one of the second run's (its T_gen point)
-    let marks = h.state().capacity().view().run_marks.clone();
-    let &(_, pos) = marks
-        .iter()
-        .find(|(i, _)| *i == 1)
-        .expect("the second run has markers on the crossing plot");
     assert_eq!(h.state().capacity().view().selected, None);
+    let pos = settled_mark(&mut h, 1);
     click_at(&mut h, pos);
     h.run_steps(2);
     assert_eq!(h.state().capacity().view().selected, Some(1));
@@ -323,14 +338,7 @@ fn clicking_a_point_shows_that_runs_curves() {
     h.run_steps(2);
     assert_eq!(h.state().capacity().view().selected, None);
     // the first run has no curves (as results written before curves were stored): it says so
-    let &(_, pos) = h
-        .state()
-        .capacity()
-        .view()
-        .run_marks
-        .iter()
-        .find(|(i, _)| *i == 0)
-        .expect("the first run has markers");
+    let pos = settled_mark(&mut h, 0);
     click_at(&mut h, pos);
     h.run_steps(2);
     assert_eq!(h.state().capacity().view().selected, Some(0));
