@@ -194,6 +194,14 @@ fn a_sweep_fills_figure_one_and_the_progress_label() {
         labels_with(&h, "never")
     );
     assert!(!labels_with(&h, "paper's 2.16").is_empty());
+    // a sweep cannot pause or step: the top bar disables both while it runs (and counts tasks, not steps)
+    for control in ["‖ Pause", "⇥ Step"] {
+        assert!(
+            h.get_by_label(control).accesskit_node().is_disabled(),
+            "{control} is disabled"
+        );
+    }
+    assert!(labels_with(&h, "epoch 0").is_empty());
     // stop: the sweep ends
     h.get_by_label("■ Stop sweep").click();
     let stopped = step_until(&mut h, Duration::from_secs(10), |h| {
