@@ -360,6 +360,8 @@ pub struct Collected {
     pub unusable: Vec<(String, String)>,
     /// Anything else worth saying (an unreadable `sweep.toml`).
     pub notes: Vec<String>,
+    /// The folder's sweep config, when its `sweep.toml` was readable.
+    pub config: Option<CapacitySweepConfig>,
 }
 
 impl Collected {
@@ -414,6 +416,7 @@ pub fn collect_results(dir: &Path) -> Result<Collected> {
                     Stored::Unusable(why) => c.unusable.push((t.file_name(), why)),
                 }
             }
+            c.config = Some(cfg);
         }
         None => {
             let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -660,6 +663,7 @@ mod tests {
             mem_final_train_acc: Some(1.0),
             capacity: vec![],
             wall_secs: 1.0,
+            curves: Default::default(),
         }
     }
 

@@ -4,8 +4,12 @@
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use grokscope::app::{Backend, FixedPathDialog, GrokscopeApp, Lab, Phase, Unattached};
+use grokscope::cli_capacity::CONFIG_FILE;
 use grokscope::cli_capacity::write_result;
-use grokscope::experiment::capacity::{RESULT_VERSION, TaskResult};
+use grokscope::config::capacity::sweep_preset;
+use grokscope::experiment::capacity::{
+    GenCurvePoint, MemCurvePoint, RESULT_VERSION, TaskCurves, TaskResult, config_key,
+};
 use grokscope::protocol::{Command, Event, Outcome};
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -39,6 +43,7 @@ fn result(
         mem_final_train_acc: Some(1.0),
         capacity: vec![],
         wall_secs: 2.0,
+        curves: Default::default(),
     }
 }
 
@@ -143,6 +148,16 @@ fn open_tab(h: &mut Harness<'_, GrokscopeApp>) {
     );
 }
 
+/// Open `dir` in the Capacity tab and wait until it has been read.
+fn open_folder(h: &mut Harness<'_, GrokscopeApp>, dir: &std::path::Path) {
+    h.state_mut().capacity_mut().open_folder(dir.to_path_buf());
+    let got = step_until(h, Duration::from_secs(10), |h| {
+        !h.state().capacity().loading()
+    });
+    assert!(got, "the folder was read");
+    h.run_steps(2);
+}
+
 #[test]
 fn a_sweep_fills_figure_one_and_the_progress_label() {
     let scripted = Scripted {
@@ -179,6 +194,14 @@ fn a_sweep_fills_figure_one_and_the_progress_label() {
         labels_with(&h, "never")
     );
     assert!(!labels_with(&h, "paper's 2.16").is_empty());
+    // a sweep cannot pause or step: the top bar disables both while it runs (and counts tasks, not steps)
+    for control in ["‖ Pause", "⇥ Step"] {
+        assert!(
+            h.get_by_label(control).accesskit_node().is_disabled(),
+            "{control} is disabled"
+        );
+    }
+    assert!(labels_with(&h, "epoch 0").is_empty());
     // stop: the sweep ends
     h.get_by_label("■ Stop sweep").click();
     let stopped = step_until(&mut h, Duration::from_secs(10), |h| {
@@ -210,18 +233,147 @@ fn opening_a_folder_draws_its_results() {
     std::fs::write(dir.path().join("task-p23-w64-s0.json"), "{ half").unwrap();
     let mut h = harness(Scripted::default());
     open_tab(&mut h);
-    h.state_mut()
-        .capacity_mut()
-        .open_folder(dir.path().to_path_buf());
-    let got = step_until(&mut h, Duration::from_secs(10), |h| {
-        !h.state().capacity().loading()
-    });
-    assert!(got);
-    h.run_steps(2);
+    open_folder(&mut h, dir.path());
     let lab = h.state().capacity();
     assert_eq!(lab.history().results().len(), 2);
     assert_eq!(lab.history().analysis().primes.len(), 1);
     let status = &h.state().status().text;
     assert!(status.contains("task-p23-w64-s0.json"), "{status}");
     assert!(!labels_with(&h, "p = 23 · 2 runs").is_empty());
+}
+
+/// Curves of a run that memorised at epoch 2 and generalised at epoch 3 (three evaluated epochs).
+fn curves() -> TaskCurves {
+    let gen_point = |epoch, acc: f64| GenCurvePoint {
+        epoch,
+        train_acc: acc,
+        train_loss: 1.0 - acc + 0.01,
+        val_acc: Some(acc / 2.0),
+        val_loss: Some(2.0 - acc),
+    };
+    TaskCurves {
+        gen_run: vec![gen_point(1, 0.1), gen_point(2, 0.99), gen_point(3, 1.0)],
+        mem_run: vec![
+            MemCurvePoint {
+                epoch: 1,
+                train_acc: 0.2,
+                train_loss: 2.0,
+            },
+            MemCurvePoint {
+                epoch: 2,
+                train_acc: 0.995,
+                train_loss: 0.1,
+            },
+        ],
+    }
+}
+
+/// Where run `i`'s first marker is drawn, once the figure's layout has settled (the plot resizes over a
+/// few frames when the run panel opens or closes).
+fn settled_mark(h: &mut Harness<'_, GrokscopeApp>, i: usize) -> eframe::egui::Pos2 {
+    let marks = |h: &Harness<'_, GrokscopeApp>| h.state().capacity().view().run_marks.clone();
+    let mut last = marks(h);
+    for _ in 0..20 {
+        h.step();
+        let now = marks(h);
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    last.iter()
+        .find(|(k, _)| *k == i)
+        .map(|&(_, pos)| pos)
+        .expect("the run has a marker on the figure")
+}
+
+/// Press and release the primary button at `pos` (a click), a frame each.
+fn click_at(h: &mut Harness<'_, GrokscopeApp>, pos: eframe::egui::Pos2) {
+    use eframe::egui::{Event as In, Modifiers, PointerButton};
+    h.event(In::PointerMoved(pos));
+    h.step();
+    for pressed in [true, false] {
+        h.event(In::PointerButton {
+            pos,
+            button: PointerButton::Primary,
+            pressed,
+            modifiers: Modifiers::NONE,
+        });
+        h.step();
+    }
+}
+
+#[test]
+fn clicking_a_point_shows_that_runs_curves() {
+    let mut with_curves = result(32, 0, 12000, Some(2), Some(3));
+    with_curves.curves = curves();
+    let scripted = Scripted {
+        results: vec![result(8, 0, 1000, None, None), with_curves],
+        total: 2,
+        finish: true,
+        ..Scripted::default()
+    };
+    let mut h = harness(scripted);
+    open_tab(&mut h);
+    h.get_by_label("▶ Start sweep").click();
+    let got = step_until(&mut h, Duration::from_secs(10), |h| {
+        h.state().capacity().history().results().len() == 2
+    });
+    assert!(got, "{}", h.state().status().text);
+    h.run_steps(2);
+    // the top bar counts the sweep's tasks on this tab, not the Grokking lab's steps
+    // (the panel's progress label and the top bar's counter)
+    assert_eq!(labels_with(&h, "2/2 tasks").len(), 2);
+    assert!(labels_with(&h, "step 0").is_empty());
+    // the crossing plot drew each run's markers; click one of the second run's (its T_gen point)
+    assert_eq!(h.state().capacity().view().selected, None);
+    let pos = settled_mark(&mut h, 1);
+    click_at(&mut h, pos);
+    h.run_steps(2);
+    assert_eq!(h.state().capacity().view().selected, Some(1));
+    // its curves show: the caption counts the scripted points (3 evaluated epochs, 2 label epochs)
+    let caption = labels_with(&h, "d = 32, seed 0: modular run 1000 epochs (3 points)");
+    assert_eq!(
+        caption,
+        [
+            "d = 32, seed 0: modular run 1000 epochs (3 points), random labels 1000 epochs (2 points)"
+        ],
+        "{:?}",
+        labels_with(&h, "d = 32")
+    );
+    // close hides them
+    h.get_by_label("close").click();
+    h.run_steps(2);
+    assert_eq!(h.state().capacity().view().selected, None);
+    // the first run has no curves (as results written before curves were stored): it says so
+    let pos = settled_mark(&mut h, 0);
+    click_at(&mut h, pos);
+    h.run_steps(2);
+    assert_eq!(h.state().capacity().view().selected, Some(0));
+    assert!(!labels_with(&h, "d = 8, seed 0: no curves").is_empty());
+}
+
+#[test]
+fn opening_a_folder_fills_the_panel_from_its_config() {
+    // a folder of the tiny preset with seeds 0 and 1 (the preset has seed 0 only)
+    let mut cfg = sweep_preset("tiny").unwrap().config;
+    cfg.seeds = vec![0, 1];
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(CONFIG_FILE), cfg.to_toml()).unwrap();
+    for seed in [0, 1] {
+        let mut r = result(8, seed, 1000, None, None);
+        r.key = config_key(&cfg, &r.task());
+        write_result(dir.path(), &r).unwrap();
+    }
+    let mut h = harness(Scripted::default());
+    open_tab(&mut h);
+    h.state_mut().capacity_mut().text_mut().widths = "4".into();
+    open_folder(&mut h, dir.path());
+    let lab = h.state().capacity();
+    assert_eq!(lab.history().results().len(), 2);
+    // the panel now holds the folder's lists, not the typed or preset ones
+    assert_eq!(lab.config().unwrap(), cfg);
+    assert_eq!(lab.preset_name(), Some("tiny"));
+    // the seeds differ from the preset's: the picker says the panel was edited
+    assert!(h.query_by_label("edited").is_some());
 }

@@ -180,6 +180,9 @@ impl CapacityLab {
                 bad.extend(c.unusable.iter().map(|(f, why)| format!("{f}: {why}")));
                 self.history.load(name.clone(), c.results, c.expected);
                 self.view.selected = None;
+                if let Some(cfg) = c.config {
+                    self.adopt(cfg);
+                }
                 let of = c.expected.map(|n| format!(" of {n}")).unwrap_or_default();
                 if bad.is_empty() {
                     self.info(format!("{name}: {found}{of} results"));
@@ -262,9 +265,9 @@ impl CapacityLab {
                 self.view.selected = None;
                 self.info("reset: cleared");
             }
-            Action::Pause | Action::Resume | Action::Step | Action::SetSpeed(_) => {
-                let _handled = self.link.control(&action);
-            }
+            // A sweep's threads run whole tasks: pausing would only hold back finished results and a
+            // step would mean a task, so the top bar disables these here (and Space does nothing).
+            Action::Pause | Action::Resume | Action::Step | Action::SetSpeed(_) => {}
             // live changes, speed and exports concern the Grokking lab
             Action::None
             | Action::Change(_)
@@ -319,6 +322,22 @@ impl CapacityLab {
         }
     }
 
+    /// Show a sweep folder's config in the panel (Start then reruns or extends that sweep): its preset
+    /// when it is one (threads aside), else the preset shown marked as edited.
+    fn adopt(&mut self, cfg: CapacitySweepConfig) {
+        let same = |p: &SweepPreset| {
+            CapacitySweepConfig {
+                threads: cfg.threads,
+                ..p.config.clone()
+            } == cfg
+        };
+        if let Some(i) = self.presets.iter().position(same) {
+            self.preset = i;
+        }
+        self.text = list_text(&cfg);
+        self.draft = cfg;
+    }
+
     /// Read `path` with `collect_results` on a named thread; the answer is taken in `drain`.
     pub fn open_folder(&mut self, path: PathBuf) {
         if self.folder.is_some() {
@@ -352,6 +371,12 @@ impl CapacityLab {
     pub fn progress(&self) -> Option<String> {
         let (_, total) = self.history.progress();
         (total > 0).then(|| progress_text(&self.history, self.threads))
+    }
+
+    /// The top bar's counter on this tab: the sweep's tasks done of all, or that none ran yet.
+    pub fn top_bar_progress(&self) -> String {
+        self.progress()
+            .unwrap_or_else(|| "no sweep yet".to_string())
     }
 
     /// The left panel.

@@ -594,10 +594,17 @@ impl GrokscopeApp {
                     ("▶ Start", "Train the config on the left (Space)")
                 }
             };
-            if ui.button(play_text).on_hover_text(play_tip).clicked() {
+            // a sweep's threads run whole tasks: it can start and stop, not pause, step or slow down
+            let sweep = self.lab == Lab::Capacity;
+            if ui
+                .add_enabled(!(sweep && phase.active()), egui::Button::new(play_text))
+                .on_hover_text(play_tip)
+                .on_disabled_hover_text("A sweep cannot pause; Stop ends it and keeps its results")
+                .clicked()
+            {
                 action = self.play_action();
             }
-            let can_step = matches!(phase, Phase::Running | Phase::Paused);
+            let can_step = matches!(phase, Phase::Running | Phase::Paused) && !sweep;
             if ui
                 .add_enabled(can_step, egui::Button::new("⇥ Step"))
                 .on_hover_text("One optimiser step, then pause")
@@ -639,11 +646,11 @@ impl GrokscopeApp {
             let speed_label = ui.label("speed");
             let mut speed = self.speed;
             let a = ui
-                .checkbox(&mut speed.limited, "limit")
+                .add_enabled(!sweep, egui::Checkbox::new(&mut speed.limited, "limit"))
                 .on_hover_text("Off: train flat out");
             let s = ui
                 .add_enabled(
-                    speed.limited,
+                    speed.limited && !sweep,
                     egui::Slider::new(&mut speed.steps_per_sec, 1.0..=10_000.0)
                         .logarithmic(true)
                         .max_decimals(0)
@@ -657,6 +664,10 @@ impl GrokscopeApp {
             }
             ui.separator();
 
+            if sweep {
+                ui.label(RichText::new(self.capacity.top_bar_progress()).monospace());
+                return;
+            }
             let (step, epoch) = self.shown_step();
             ui.label(RichText::new(format!("step {step}")).monospace());
             ui.label(RichText::new(format!("epoch {epoch}")).monospace());

@@ -21,6 +21,7 @@ use crate::model::transformer::Transformer;
 use crate::model::{BatchStats, Model, ModelError};
 use crate::protocol::{Event, Metric, Outcome, RunId};
 use crate::rng::{self, Rng, Stream};
+use crate::store::thin::Thinned;
 use crate::train::optim::{AdamW, AdamWParams, warmup_lr};
 use crate::train::trainer::{TrainError, Trainer};
 use serde::{Deserialize, Serialize};
@@ -212,6 +213,53 @@ pub struct CapacityPoint {
     pub train_acc_eval: f64,
 }
 
+/// Most points kept of each stored training curve ([`Thinned`]; pinned threshold epochs and the last
+/// epoch come on top).
+pub const CURVE_MAX_POINTS: usize = 300;
+
+/// One evaluated epoch of a task's modular run.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct GenCurvePoint {
+    pub epoch: u64,
+    /// Running train accuracy over the epoch's minibatches (dropout on).
+    pub train_acc: f64,
+    /// Mean train loss over the epoch's minibatches (dropout on).
+    pub train_loss: f64,
+    /// Validation accuracy (eval mode); `None` at an epoch kept without an evaluation (t_train between
+    /// evaluations).
+    pub val_acc: Option<f64>,
+    /// Validation loss (eval mode), as `val_acc`.
+    pub val_loss: Option<f64>,
+}
+
+/// One epoch of a task's random-label run.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct MemCurvePoint {
+    pub epoch: u64,
+    /// Running train accuracy over the epoch's minibatches (dropout on).
+    pub train_acc: f64,
+    /// Mean train loss over the epoch's minibatches.
+    pub train_loss: f64,
+}
+
+/// The training curves of a task, thinned to at most about [`CURVE_MAX_POINTS`] points each, with the
+/// first epoch at each threshold (t_train, 98 % and 99 % validation, T_mem) and the last epoch kept
+/// exactly.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct TaskCurves {
+    /// The modular run, per evaluated epoch (and t_train's epoch).
+    pub gen_run: Vec<GenCurvePoint>,
+    /// The random-label run, per epoch.
+    pub mem_run: Vec<MemCurvePoint>,
+}
+
+impl TaskCurves {
+    /// No curve: a result written before curves were stored.
+    pub fn is_empty(&self) -> bool {
+        self.gen_run.is_empty() && self.mem_run.is_empty()
+    }
+}
+
 /// The measurements of one sweep task (one width, prime and seed).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct TaskResult {
@@ -251,6 +299,10 @@ pub struct TaskResult {
     pub capacity: Vec<CapacityPoint>,
     /// Seconds the task took.
     pub wall_secs: f64,
+    /// The modular and random-label runs' curves. Results written before curves were stored have none
+    /// and load with empty ones; `merge` and `analyse` do not read them.
+    #[serde(default, skip_serializing_if = "TaskCurves::is_empty")]
+    pub curves: TaskCurves,
 }
 
 impl TaskResult {
@@ -283,6 +335,8 @@ pub struct GenMeasure {
     pub epochs: u64,
     pub final_train_acc: Option<f64>,
     pub final_val_acc: Option<f64>,
+    /// Thinned curve of the run.
+    pub curve: Vec<GenCurvePoint>,
 }
 
 /// Train the modular task of `cfg` with the Grokking trainer (early stopping on) and read its events.
@@ -295,13 +349,29 @@ pub fn measure_gen(
     cfg.early_stop = true;
     let mut t = Trainer::new(&cfg)?;
     let (mut train_acc, mut val_acc) = (None, None);
+    let mut curve = Thinned::new(CURVE_MAX_POINTS);
     while !t.finished() {
         if stop.load(AtomicOrdering::Relaxed) {
             return Ok(None);
         }
-        if let Some(row) = t.step()?.row {
+        let report = t.step()?;
+        if let Some(row) = report.row {
             train_acc = row.get(Metric::TrainAcc).or(train_acc);
             val_acc = row.get(Metric::ValAcc).or(val_acc);
+            let at_threshold = !report.events.is_empty();
+            let evaluated = row.get(Metric::ValAcc).is_some();
+            if let (Some(acc), Some(loss)) = (row.get(Metric::TrainAcc), row.get(Metric::TrainLoss))
+                && (evaluated || at_threshold)
+            {
+                let point = GenCurvePoint {
+                    epoch: row.epoch,
+                    train_acc: acc,
+                    train_loss: loss,
+                    val_acc: row.get(Metric::ValAcc),
+                    val_loss: row.get(Metric::ValLoss),
+                };
+                curve.push(point, at_threshold);
+            }
         }
     }
     let d = t.detector();
@@ -313,6 +383,7 @@ pub fn measure_gen(
         epochs: t.epochs(),
         final_train_acc: train_acc,
         final_val_acc: val_acc,
+        curve: curve.finish(),
     }))
 }
 
@@ -433,6 +504,8 @@ pub struct MemMeasure {
     pub epochs: u64,
     /// Running train accuracy of the last epoch.
     pub final_train_acc: Option<f64>,
+    /// Thinned curve of the run.
+    pub curve: Vec<MemCurvePoint>,
 }
 
 /// Train `cfg`'s model on its n_equiv random-label examples (the seed's `Labels` stream) until the
@@ -444,16 +517,27 @@ pub fn measure_mem(
     let data = random_labels::equivalent(cfg.op, cfg.p, cfg.train_fraction, cfg.seed);
     let mut t = LabelTrainer::new(cfg, data)?;
     let mut last = None;
+    let mut curve = Thinned::new(CURVE_MAX_POINTS);
     while t.epochs() < cfg.max_epochs {
         let Some(s) = t.epoch(stop)? else {
             return Ok(None);
         };
         last = Some(s.accuracy());
-        if s.accuracy() >= THRESHOLD {
+        let reached = s.accuracy() >= THRESHOLD;
+        curve.push(
+            MemCurvePoint {
+                epoch: t.epochs(),
+                train_acc: s.accuracy(),
+                train_loss: s.mean_loss(),
+            },
+            reached,
+        );
+        if reached {
             return Ok(Some(MemMeasure {
                 t_mem: Some(t.epochs()),
                 epochs: t.epochs(),
                 final_train_acc: last,
+                curve: curve.finish(),
             }));
         }
     }
@@ -461,6 +545,7 @@ pub fn measure_mem(
         t_mem: None,
         epochs: t.epochs(),
         final_train_acc: last,
+        curve: curve.finish(),
     }))
 }
 
@@ -537,6 +622,10 @@ pub fn run_task(
         mem_final_train_acc: m.final_train_acc,
         capacity,
         wall_secs: t0.elapsed().as_secs_f64(),
+        curves: TaskCurves {
+            gen_run: g.curve,
+            mem_run: m.curve,
+        },
     }))
 }
 
@@ -744,6 +833,48 @@ mod tests {
             LabelTrainer::new(&mlp, data),
             Err(TaskError::NotTransformer)
         ));
+    }
+
+    #[test]
+    fn a_task_stores_its_curves_and_results_without_curves_still_load() {
+        // a / b mod 7 is not in tiny(); a + b mod 7 at width 8, 40 epochs: short runs, so no thinning
+        let mut c = tiny();
+        c.base.max_epochs = 40;
+        let task = Task {
+            p: 7,
+            width: 8,
+            seed: 0,
+        };
+        let r = run_task(&c, &task, &AtomicBool::new(false))
+            .unwrap()
+            .unwrap();
+        // eval_every_epochs is 1 in the preset: one point per epoch of each run, in order
+        let epochs = |v: Vec<u64>| v;
+        assert_eq!(
+            epochs(r.curves.gen_run.iter().map(|p| p.epoch).collect()),
+            (1..=r.gen_epochs).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            epochs(r.curves.mem_run.iter().map(|p| p.epoch).collect()),
+            (1..=r.mem_epochs).collect::<Vec<_>>()
+        );
+        assert!(r.curves.gen_run.iter().all(|p| p.val_acc.is_some()));
+        let last = r.curves.mem_run.last().unwrap();
+        assert_eq!(Some(last.train_acc), r.mem_final_train_acc);
+        // a result file written before curves were stored (no "curves" key) loads with none ...
+        let mut json = serde_json::to_value(&r).unwrap();
+        json.as_object_mut().unwrap().remove("curves");
+        let old: TaskResult = serde_json::from_value(json).unwrap();
+        assert!(old.curves.is_empty());
+        assert_eq!(
+            TaskResult {
+                curves: r.curves.clone(),
+                ..old.clone()
+            },
+            r
+        );
+        // ... and a result without curves is written as before
+        assert!(!serde_json::to_string(&old).unwrap().contains("curves"));
     }
 
     #[test]

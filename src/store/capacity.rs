@@ -180,6 +180,7 @@ mod tests {
             mem_final_train_acc: Some(1.0),
             capacity: vec![],
             wall_secs: wall,
+            curves: Default::default(),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod ordering;
 pub mod pyramid;
 pub mod run_dir;
 pub mod tensorboard;
+pub mod thin;
 
 pub use decimate::{decimate_min_max, visible_range};
 pub use history::{Marker, MarkerKind, Point, RunHistory, SeriesTable};

@@ -10,12 +10,12 @@ use crate::analysis::capacity::capacity_fraction;
 use crate::app::actions::Action;
 use crate::config::FieldProblem;
 use crate::config::capacity::SweepPreset;
-use crate::experiment::capacity::TaskResult;
+use crate::experiment::capacity::{GenCurvePoint, MemCurvePoint, TaskResult};
 use crate::experiment::capacity_analysis::{Mean, PrimeAnalysis};
 use crate::store::capacity::{Source, SweepHistory};
 use eframe::egui::{self, Color32, RichText, Ui};
 use egui_plot::{
-    Corner, GridMark, Legend, Line, MarkerShape, Plot, PlotPoints, Points, Span, VLine,
+    Corner, GridMark, Legend, Line, MarkerShape, Plot, PlotPoint, PlotPoints, Points, Span, VLine,
 };
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
@@ -107,10 +107,16 @@ pub struct CapacityView {
     pub figure: Figure,
     /// Prime of figures 1 and 4 (`None`: the first).
     pub prime: Option<u32>,
-    /// Index into the history's results of the run whose numbers are shown.
+    /// Index into the history's results of the run whose numbers and curves are shown.
     pub selected: Option<usize>,
     pub folder: String,
+    /// Where the runs of the figure drawn last were on screen: (result index, position). A click selects
+    /// the nearest within [`CLICK_RADIUS`].
+    pub run_marks: Vec<(usize, egui::Pos2)>,
 }
+
+/// How far (in screen points) from a run's marker a click still selects it.
+pub const CLICK_RADIUS: f32 = 12.0;
 
 /// The left panel.
 pub fn config_ui(
@@ -282,21 +288,26 @@ pub fn centre_ui(ui: &mut Ui, view: &mut CapacityView, history: &SweepHistory) -
         });
         return action;
     }
-    if let Some(i) = view.selected {
-        egui::Panel::right("capacity_run")
-            .resizable(false)
-            .default_size(180.0)
+    if let Some(r) = view.selected.and_then(|i| history.results().get(i)) {
+        egui::Panel::bottom("capacity_run")
+            .resizable(true)
+            .default_size(250.0)
             .show(ui, |ui| {
-                if let Some(r) = history.results().get(i) {
-                    run_details_ui(ui, r);
-                }
-                if ui.button("close").clicked() {
-                    action = CapacityAction::Select(None);
-                }
+                ui.horizontal_top(|ui| {
+                    ui.vertical(|ui| {
+                        ui.set_width(170.0);
+                        run_details_ui(ui, r);
+                        if ui.button("close").clicked() {
+                            action = CapacityAction::Select(None);
+                        }
+                    });
+                    run_curves_ui(ui, r);
+                });
             });
     }
+    view.run_marks.clear();
     let figure_action = match view.figure {
-        Figure::Crossing => crossing_ui(ui, history, prime),
+        Figure::Crossing => crossing_ui(ui, view, history, prime),
         Figure::Bits => {
             bits_ui(ui, history);
             CapacityAction::None
@@ -305,10 +316,7 @@ pub fn centre_ui(ui: &mut Ui, view: &mut CapacityView, history: &SweepHistory) -
             capacity_ui(ui, history);
             CapacityAction::None
         }
-        Figure::Speed => {
-            speed_ui(ui, history, prime);
-            CapacityAction::None
-        }
+        Figure::Speed => speed_ui(ui, view, history, prime),
         Figure::Onsets => {
             onsets_ui(ui, history);
             CapacityAction::None
@@ -332,6 +340,7 @@ fn run_details_ui(ui: &mut Ui, r: &TaskResult) {
                 ("T_gen", epochs(r.t_gen)),
                 ("delay", epochs(r.delay)),
                 ("S (bits)", format!("{:.0}", r.complexity_bits)),
+                ("max bits", opt(r.max_bits())),
                 ("wall", format!("{:.1} s", r.wall_secs)),
             ] {
                 ui.label(k);
@@ -339,14 +348,156 @@ fn run_details_ui(ui: &mut Ui, r: &TaskResult) {
                 ui.end_row();
             }
         });
-    ui.label(
-        RichText::new(
-            "The per-run training curves are not stored in a sweep's results; run this \
-             width and seed in the Grokking tab to watch them.",
-        )
-        .small()
-        .weak(),
+}
+
+const TRAIN: Color32 = Color32::from_rgb(0x6c, 0xc0, 0x6c);
+
+/// The caption of a run's curves: what the figure below shows, or why there is none.
+pub fn curves_caption(r: &TaskResult) -> String {
+    if r.curves.is_empty() {
+        return format!(
+            "d = {}, seed {}: no curves (this result was written before sweeps stored them; rerun \
+             the task to record them)",
+            r.width, r.seed
+        );
+    }
+    format!(
+        "d = {}, seed {}: modular run {} epochs ({} points), random labels {} epochs ({} points)",
+        r.width,
+        r.seed,
+        r.gen_epochs,
+        r.curves.gen_run.len(),
+        r.mem_epochs,
+        r.curves.mem_run.len()
+    )
+}
+
+/// What the dashed lines and the shading of a run's curves mark.
+fn marks_caption(r: &TaskResult) -> String {
+    let delay = match (r.t_train, r.delay) {
+        (Some(_), Some(d)) if d > 0 => format!(" · shaded: delay {d}"),
+        (_, Some(d)) => format!(" · delay {d}"),
+        (_, None) => " · delay never".to_string(),
+    };
+    format!(
+        "dashed: T_mem {} (red) · t_train {} (green) · T_gen {} (blue){delay}",
+        epochs(r.t_mem),
+        epochs(r.t_train),
+        epochs(r.t_gen)
+    )
+}
+
+/// The selected run's curves: accuracies and (log) losses against epochs, with T_mem, t_train and T_gen
+/// as lines and the delay shaded.
+fn run_curves_ui(ui: &mut Ui, r: &TaskResult) {
+    ui.vertical(|ui| {
+        ui.label(RichText::new(curves_caption(r)).small());
+        if r.curves.is_empty() {
+            return;
+        }
+        ui.label(RichText::new(marks_caption(r)).small().weak());
+        let c = &r.curves;
+        let acc = |f: &dyn Fn(&GenCurvePoint) -> Option<f64>| -> Vec<[f64; 2]> {
+            c.gen_run
+                .iter()
+                .filter_map(|p| Some([p.epoch as f64, f(p)?]))
+                .collect()
+        };
+        let mem = |f: &dyn Fn(&MemCurvePoint) -> f64| -> Vec<[f64; 2]> {
+            c.mem_run.iter().map(|p| [p.epoch as f64, f(p)]).collect()
+        };
+        let log = |v: Vec<[f64; 2]>| -> Vec<[f64; 2]> {
+            v.into_iter()
+                .filter_map(|[x, y]| Some([x, log10_of(y)?]))
+                .collect()
+        };
+        let marks = |pui: &mut egui_plot::PlotUi<'_>| {
+            if let (Some(t), Some(d)) = (r.t_train, r.delay)
+                && d > 0
+            {
+                pui.add(
+                    Span::new("", t as f64..=(t + d) as f64)
+                        .fill(DELAY.gamma_multiply(0.15))
+                        .border_width(0.0),
+                );
+            }
+            // unnamed, so off the legends: the caption above says what they mark
+            for (t, color) in [(r.t_mem, MEM), (r.t_train, TRAIN), (r.t_gen, GEN)] {
+                if let Some(t) = t {
+                    pui.vline(
+                        VLine::new("", t as f64)
+                            .color(color)
+                            .style(egui_plot::LineStyle::dashed_loose())
+                            .width(1.0),
+                    );
+                }
+            }
+        };
+        let w = ((ui.available_width() - 8.0) / 2.0).max(120.0);
+        let h = ui.available_height().max(100.0);
+        // one small legend (the loss plot uses the same colours): accuracies rise, so the bottom right
+        // is usually free
+        let legend = Legend::default()
+            .position(Corner::RightBottom)
+            .text_style(egui::TextStyle::Small);
+        ui.horizontal(|ui| {
+            Plot::new("capacity_run_acc")
+                .width(w)
+                .height(h)
+                .x_axis_label("epoch")
+                .y_axis_label("accuracy")
+                .include_y(0.0)
+                .include_y(1.0)
+                .legend(legend)
+                .show(ui, |pui| {
+                    marks(pui);
+                    let train = acc(&|p| Some(p.train_acc));
+                    pui.line(Line::new("train (modular)", train).color(TRAIN));
+                    pui.line(Line::new("validation", acc(&|p| p.val_acc)).color(GEN));
+                    pui.line(Line::new("train (random labels)", mem(&|p| p.train_acc)).color(MEM));
+                });
+            Plot::new("capacity_run_loss")
+                .width(w)
+                .height(h)
+                .x_axis_label("epoch")
+                .y_axis_label("loss")
+                .y_grid_spacer(log_marks)
+                .y_axis_formatter(log_tick)
+                .show(ui, |pui| {
+                    marks(pui);
+                    let train = log(acc(&|p| Some(p.train_loss)));
+                    pui.line(Line::new("train (modular)", train).color(TRAIN));
+                    pui.line(Line::new("validation", log(acc(&|p| p.val_loss))).color(GEN));
+                    let labels = log(mem(&|p| p.train_loss));
+                    pui.line(Line::new("train (random labels)", labels).color(MEM));
+                });
+        });
+    });
+}
+
+/// The run whose marker is nearest a click on the plot (within [`CLICK_RADIUS`] on screen), and the
+/// markers' screen positions recorded in `marks` for the next frame's tests and clicks.
+fn clicked_run(
+    pui: &egui_plot::PlotUi<'_>,
+    points: &[RunPoint],
+    marks: &mut Vec<(usize, egui::Pos2)>,
+) -> Option<usize> {
+    marks.extend(
+        points
+            .iter()
+            .map(|&(i, x, y)| (i, pui.screen_from_plot(PlotPoint::new(x, y)))),
     );
+    let at = pui
+        .response()
+        .clicked()
+        .then(|| pui.response().interact_pointer_pos())
+        .flatten()?;
+    marks
+        .iter()
+        .map(|&(i, pos)| (i, pos.distance(at)))
+        .filter(|&(_, d)| d <= CLICK_RADIUS)
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i)
 }
 
 /// C, P*, the observed onset and the exp fit, in one line.
@@ -354,6 +505,10 @@ fn numbers_ui(ui: &mut Ui, history: &SweepHistory, pa: Option<&PrimeAnalysis>) {
     let a = history.analysis();
     let c = if a.c_measured {
         format!("C = {:.2} bits/param", a.c)
+    } else if a.points.len() == 1 {
+        "C = paper's 2.16 (capacity runs of one size so far; the fit needs two)".to_string()
+    } else if history.has_capacity_runs() {
+        "C = paper's 2.16 (the capacity fit has no positive slope)".to_string()
     } else {
         "C = paper's 2.16 (no capacity runs)".to_string()
     };
@@ -409,6 +564,15 @@ fn log_plot(id: &str, x: &str, y: &str) -> Plot<'static> {
 const MEM: Color32 = Color32::from_rgb(0xe0, 0x6c, 0x4c);
 const GEN: Color32 = Color32::from_rgb(0x4c, 0x9a, 0xe0);
 const DELAY: Color32 = Color32::from_rgb(0xb0, 0x8c, 0xe0);
+/// Colours of figure 2's runs, in turn.
+const RUN_COLORS: [Color32; 6] = [
+    Color32::from_rgb(0xe0, 0x6c, 0x4c),
+    Color32::from_rgb(0x4c, 0x9a, 0xe0),
+    Color32::from_rgb(0x6c, 0xc0, 0x6c),
+    Color32::from_rgb(0xe0, 0xc0, 0x4c),
+    Color32::from_rgb(0xb0, 0x8c, 0xe0),
+    Color32::from_rgb(0x4c, 0xd0, 0xd0),
+];
 
 /// Where a run of figure 1 is drawn: (result index, log10 P, log10 epochs).
 type RunPoint = (usize, f64, f64);
@@ -476,7 +640,12 @@ fn mean_line(
 }
 
 /// Figure 1: mean T_mem and T_gen against P, the delays, P*, the observed onset and the regimes.
-fn crossing_ui(ui: &mut Ui, history: &SweepHistory, prime: Option<u32>) -> CapacityAction {
+fn crossing_ui(
+    ui: &mut Ui,
+    view: &mut CapacityView,
+    history: &SweepHistory,
+    prime: Option<u32>,
+) -> CapacityAction {
     let mut action = CapacityAction::None;
     let a = history.analysis();
     let Some(pa) = a.primes.iter().find(|x| Some(x.p) == prime) else {
@@ -540,10 +709,14 @@ fn crossing_ui(ui: &mut Ui, history: &SweepHistory, prime: Option<u32>) -> Capac
         run_points.push((i, x, ym));
     }
     let spans = regime_spans(pa, &of_p);
-    let plot = log_plot("capacity_crossing", "parameters P", "epochs")
+    let mut plot = log_plot("capacity_crossing", "parameters P", "epochs")
         .legend(Legend::default().position(Corner::LeftBottom))
         .include_y(0.0)
         .include_y(top + 0.12);
+    // the regime cells reach past the smallest and largest P: keep those runs off the plot's edges
+    if let (Some(first), Some(last)) = (spans.first(), spans.last()) {
+        plot = plot.include_x(first.0).include_x(last.1);
+    }
     let resp = plot.show(ui, |pui| {
         for (lo, hi, regime) in &spans {
             let (name, color) = match regime {
@@ -606,23 +779,10 @@ fn crossing_ui(ui: &mut Ui, history: &SweepHistory, prime: Option<u32>) -> Capac
                     .width(1.5),
             );
         }
-        if pui.response().clicked() {
-            pui.pointer_coordinate().map(|p| (p.x, p.y))
-        } else {
-            None
-        }
+        clicked_run(pui, &run_points, &mut view.run_marks)
     });
-    if let Some((x, y)) = resp.inner {
-        let nearest = run_points.iter().min_by(|a, b| {
-            let da = (a.1 - x).powi(2) + (a.2 - y).powi(2);
-            let db = (b.1 - x).powi(2) + (b.2 - y).powi(2);
-            da.total_cmp(&db)
-        });
-        if let Some(&(i, px, py)) = nearest
-            && ((px - x).powi(2) + (py - y).powi(2)).sqrt() < 0.2
-        {
-            action = CapacityAction::Select(Some(i));
-        }
+    if let Some(i) = resp.inner {
+        action = CapacityAction::Select(Some(i));
     }
     action
 }
@@ -642,7 +802,8 @@ fn bits_ui(ui: &mut Ui, history: &SweepHistory) {
     Plot::new("capacity_bits")
         .x_axis_label("random-label examples n")
         .y_axis_label("memorised bits")
-        .legend(Legend::default())
+        // the n·log2(p + 2) line rises to the top right and the runs stay below it: the top left is free
+        .legend(Legend::default().position(Corner::LeftTop))
         .show(ui, |pui| {
             let mut primes: Vec<u32> = rs.iter().map(|r| r.p).collect();
             primes.sort_unstable();
@@ -658,11 +819,21 @@ fn bits_ui(ui: &mut Ui, history: &SweepHistory) {
                     .style(egui_plot::LineStyle::dashed_loose()),
                 );
             }
-            for r in &rs {
+            for (k, r) in rs.iter().enumerate() {
                 let pts: Vec<[f64; 2]> = r.capacity.iter().map(|c| [c.n as f64, c.bits]).collect();
                 let name = format!("P = {} (d = {}, seed {})", r.params, r.width, r.seed);
-                pui.line(Line::new(name.clone(), PlotPoints::from(pts.clone())).width(1.5));
-                pui.points(Points::new(name, PlotPoints::from(pts)).radius(2.5));
+                // one colour for a run's line and its points (auto colours would differ)
+                let color = RUN_COLORS[k % RUN_COLORS.len()];
+                pui.line(
+                    Line::new(name.clone(), PlotPoints::from(pts.clone()))
+                        .color(color)
+                        .width(1.5),
+                );
+                pui.points(
+                    Points::new(name, PlotPoints::from(pts))
+                        .color(color)
+                        .radius(2.5),
+                );
             }
         });
 }
@@ -675,7 +846,8 @@ fn capacity_ui(ui: &mut Ui, history: &SweepHistory) {
         .y_axis_label("saturated bits")
         .include_x(0.0)
         .include_y(0.0)
-        .legend(Legend::default())
+        // the fitted line rises to the top right, where the largest model's point sits
+        .legend(Legend::default().position(Corner::RightBottom))
         .show(ui, |pui| {
             let pts: Vec<[f64; 2]> = a.points.iter().map(|&(p, b)| [p, b]).collect();
             pui.points(
@@ -698,22 +870,41 @@ fn capacity_ui(ui: &mut Ui, history: &SweepHistory) {
 }
 
 /// Figure 4: T_mem against f = S / (C P), with the exponential fit.
-fn speed_ui(ui: &mut Ui, history: &SweepHistory, prime: Option<u32>) {
+fn speed_ui(
+    ui: &mut Ui,
+    view: &mut CapacityView,
+    history: &SweepHistory,
+    prime: Option<u32>,
+) -> CapacityAction {
     let a = history.analysis();
     let Some(pa) = a.primes.iter().find(|x| Some(x.p) == prime) else {
-        return;
+        return CapacityAction::None;
     };
-    let rs: Vec<&TaskResult> = history.results().iter().filter(|r| r.p == pa.p).collect();
     let f_of = |r: &TaskResult| capacity_fraction(r.complexity_bits, a.c, r.params as f64);
-    let pts: Vec<[f64; 2]> = rs
+    let run_points: Vec<RunPoint> = history
+        .results()
         .iter()
-        .filter_map(|r| Some([f_of(r), log10_of(r.t_mem? as f64)?]))
+        .enumerate()
+        .filter(|(_, r)| r.p == pa.p)
+        .filter_map(|(i, r)| Some((i, f_of(r), log10_of(r.t_mem? as f64)?)))
         .collect();
-    let never = rs.iter().filter(|r| r.t_mem.is_none()).count();
-    ui.label(RichText::new(format!("never memorised (not drawn): {never}")).small());
-    Plot::new("capacity_speed")
+    let pts: Vec<[f64; 2]> = run_points.iter().map(|&(_, x, y)| [x, y]).collect();
+    let never = history
+        .results()
+        .iter()
+        .filter(|r| r.p == pa.p && r.t_mem.is_none())
+        .count();
+    ui.label(
+        RichText::new(format!(
+            "never memorised (not drawn): {never} · click a point for its run"
+        ))
+        .small(),
+    );
+    let resp = Plot::new("capacity_speed")
         .x_axis_label("f = S / (C P)")
         .y_axis_label("T_mem (epochs)")
+        // f is a positive fraction: keep 0 in view rather than centring a lone point
+        .include_x(0.0)
         .y_grid_spacer(log_marks)
         .y_axis_formatter(log_tick)
         .legend(Legend::default())
@@ -746,7 +937,12 @@ fn speed_ui(ui: &mut Ui, history: &SweepHistory, prime: Option<u32>) {
                     .color(GEN),
                 );
             }
+            clicked_run(pui, &run_points, &mut view.run_marks)
         });
+    match resp.inner {
+        Some(i) => CapacityAction::Select(Some(i)),
+        None => CapacityAction::None,
+    }
 }
 
 /// Figure 5: predicted against observed onset, one point per prime, with y = x.
@@ -835,6 +1031,7 @@ mod tests {
             mem_final_train_acc: None,
             capacity: vec![],
             wall_secs: 1.0,
+            curves: Default::default(),
         }
     }
 
