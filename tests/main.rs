@@ -8,3 +8,4 @@ mod runs;
 mod ui;
 mod ui_capacity;
 mod ui_ordering;
+mod ui_runs;
