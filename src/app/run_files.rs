@@ -136,11 +136,23 @@ impl ForkDraft {
         self.folder.config_at(self.at()?.0)
     }
 
-    /// Pick checkpoint `i`; the settings restart from its config in force.
+    /// Pick checkpoint `i`. Settings the user changed are kept; the learning rate and weight decay
+    /// the user left alone follow the new checkpoint's (they may have changed live in the run).
     pub fn select(&mut self, i: usize) {
+        let old = self.base();
         self.checkpoint = i.min(self.folder.checkpoints.len().saturating_sub(1));
-        if let Some(base) = self.base() {
-            self.config = base;
+        let Some(new) = self.base() else { return };
+        match old {
+            Some(old) => {
+                let o = &mut self.config.optim;
+                if o.lr == old.optim.lr {
+                    o.lr = new.optim.lr;
+                }
+                if o.weight_decay == old.optim.weight_decay {
+                    o.weight_decay = new.optim.weight_decay;
+                }
+            }
+            None => self.config = new,
         }
     }
 
@@ -913,5 +925,64 @@ pub fn has_dropout(cfg: &GrokkingConfig) -> bool {
     match cfg.model {
         ModelConfig::Transformer(_) => true,
         ModelConfig::Mlp(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::HyperChange;
+    use crate::store::run_dir::{CheckpointRef, RunEvent};
+
+    fn ckpt(step: u64) -> CheckpointRef {
+        CheckpointRef {
+            step,
+            epoch: step,
+            path: PathBuf::from(format!("c{step}")),
+        }
+    }
+
+    #[test]
+    fn a_fork_starts_from_the_config_in_force_and_keeps_the_users_edits() {
+        let cfg = crate::config::presets()[0].config.clone();
+        assert_eq!((cfg.optim.lr, cfg.optim.weight_decay), (0.01, 1.0));
+        // weight decay changed live to 0.5 before step 11 (logged at step 10)
+        let folder = RunFolder {
+            dir: PathBuf::from("parent"),
+            config: Some(cfg.clone()),
+            info: None,
+            rows: vec![],
+            events: vec![RunEvent::Changed {
+                change: HyperChange::WeightDecay(0.5),
+                step: 10,
+                epoch: 10,
+            }],
+            checkpoints: vec![ckpt(5), ckpt(20)],
+            problems: vec![],
+        };
+        let mut d = ForkDraft {
+            source: RunRef::Current,
+            folder: Box::new(folder),
+            checkpoint: 0,
+            config: cfg,
+        };
+        d.select(0);
+        assert_eq!(
+            d.config.optim.weight_decay, 1.0,
+            "the change came after step 5"
+        );
+        d.select(1);
+        assert_eq!(d.config.optim.weight_decay, 0.5, "in force at step 20");
+        assert_eq!(d.changes(), Ok(vec![]));
+        d.config.optim.lr = 0.02;
+        d.select(0);
+        assert_eq!(
+            (d.config.optim.lr, d.config.optim.weight_decay),
+            (0.02, 1.0)
+        );
+        assert_eq!(d.changes(), Ok(vec!["optim.lr: 0.01 -> 0.02".to_string()]));
+        // a field a fork may not change is named
+        d.config.p = 31;
+        assert!(d.changes().unwrap_err().contains("it changed p"));
     }
 }

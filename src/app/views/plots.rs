@@ -411,24 +411,6 @@ pub fn y_scale_of(m: Metric) -> YScale {
         .map_or(YScale::Linear, |p| p.y_scale)
 }
 
-/// The short name of a metric inside a compared run's legend entry.
-pub fn short_series_name(m: Metric) -> String {
-    match m {
-        Metric::TrainAcc | Metric::TrainLoss => "train".into(),
-        Metric::TrainAccEval => "train (eval)".into(),
-        Metric::ValAcc | Metric::ValLoss => "validation".into(),
-        Metric::FourierGini => "Gini".into(),
-        Metric::FourierIpr => "IPR".into(),
-        Metric::TrainLossEval
-        | Metric::WeightNorm
-        | Metric::Lr
-        | Metric::WeightDecay
-        | Metric::Mse
-        | Metric::Orderedness
-        | Metric::Sparsity => m.to_string(),
-    }
-}
-
 /// The linked plots of `view`. Records their rect in `view.plots_rect`.
 pub fn plots_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory) {
     plots_compare_ui(ui, view, history, &Compare::default());
@@ -577,8 +559,8 @@ fn add_overlay<'a>(pui: &mut PlotUi<'a>, o: &'a Overlay, metrics: &[Metric], log
     }
     for (m, pts) in &o.series {
         if metrics.contains(m) && !pts.is_empty() {
-            let name = format!("{} · {}", o.name, short_series_name(*m));
-            let line = Line::new(name, PlotPoints::Borrowed(pts))
+            // one legend entry a run (egui_plot merges equal names); the line style tells the metric
+            let line = Line::new(o.name.as_str(), PlotPoints::Borrowed(pts))
                 .color(o.color)
                 .width(o.width)
                 .style(metric_style(*m));
@@ -637,7 +619,7 @@ fn add_series<'a>(
         None => Line::new(series_name(metric), points)
             .color(series_color(metric))
             .width(1.5),
-        Some((color, name)) => Line::new(format!("{name} · {}", short_series_name(metric)), points)
+        Some((color, name)) => Line::new(name, points)
             .color(color)
             .width(1.8)
             .style(metric_style(metric)),

@@ -177,6 +177,15 @@ pub fn runs_panel_ui(
             ui.radio_value(&mut files.band, BandKind::Std, "±1 std");
         });
     });
+    ui.label(
+        RichText::new(
+            "Compared runs are drawn in their colours; the line style tells the metric: \
+             validation solid, train (running) dashed, train (eval) dotted; \
+             Fourier Gini solid, IPR dashed.",
+        )
+        .small()
+        .weak(),
+    );
     if let Some(draft) = &mut files.fork {
         ui.separator();
         let a = fork_ui(ui, draft, phase);
