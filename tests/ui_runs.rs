@@ -399,3 +399,38 @@ fn two_seeds_overlay_then_group_into_their_mean_with_a_band() {
         );
     }
 }
+
+#[test]
+fn a_run_stopped_in_the_window_continues_to_the_same_rows_as_an_uninterrupted_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = small(40);
+    let whole = tmp.path().join("whole");
+    // the expected rows: the same config trained headless without a stop
+    headless(&cfg, &whole, None, 0);
+    let runs = tmp.path().join("runs");
+    let mut h = app(QueueDialog::new(&[]));
+    *h.state_mut().config_mut() = cfg;
+    {
+        let files = h.state_mut().runs_mut();
+        files.autosave = true;
+        files.runs_folder = runs.display().to_string();
+    }
+    h.get_by_label("▶ Start").click();
+    wait(&mut h, "some epochs", |h| {
+        h.state().history().row_count() >= 6 && h.state().runs().current.dir.is_some()
+    });
+    h.get_by_label("■ Stop").click();
+    wait(&mut h, "the stop", |h| h.state().phase() == Phase::Finished);
+    let stopped_at = h.state().history().row_count();
+    assert!(stopped_at < 40, "stopped early (at {stopped_at} rows)");
+    let dir = h.state().runs().current.dir.clone().unwrap();
+    assert!(dir.starts_with(&runs), "autosaved in the runs folder");
+    h.step();
+    h.get_by_label("Continue run").click();
+    wait(&mut h, "the continued run's end", |h| {
+        h.state().phase() == Phase::Finished && h.state().history().row_count() == 40
+    });
+    let expected = rows_of(&whole);
+    assert_eq!(history_rows(h.state().history()), expected);
+    assert_eq!(rows_of(&dir), expected, "its folder holds the whole run");
+}
