@@ -124,6 +124,7 @@ impl EventSink for Stopwatch {
             | Event::Started { .. }
             | Event::Metrics { .. }
             | Event::Progress { .. }
+            | Event::Saved { .. }
             | Event::Changed { .. }
             | Event::Paused { .. }
             | Event::Refused { .. }

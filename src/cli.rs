@@ -445,6 +445,7 @@ impl EventSink for ProgressSink {
             Event::Refused { message } => self.line(format!("warning: {message}")),
             Event::Started { .. }
             | Event::Progress { .. }
+            | Event::Saved { .. }
             | Event::Changed { .. }
             | Event::Paused { .. }
             | Event::Snapshot { .. }

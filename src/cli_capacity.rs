@@ -212,6 +212,7 @@ impl EventSink for FileSink<'_> {
             Event::Started { .. }
             | Event::Metrics { .. }
             | Event::Progress { .. }
+            | Event::Saved { .. }
             | Event::Snapshot { .. }
             | Event::StudyPoint { .. }
             | Event::Detected { .. }

@@ -108,6 +108,7 @@ impl EventSink for StudySink {
             Event::Started { .. }
             | Event::Metrics { .. }
             | Event::Progress { .. }
+            | Event::Saved { .. }
             | Event::Snapshot { .. }
             | Event::Detected { .. }
             | Event::Changed { .. }

@@ -274,6 +274,10 @@ pub enum Command {
     SetSpeed(Option<f64>),
     /// Change a hyper-parameter of the running run; recorded as a marker.
     Change(HyperChange),
+    /// Stop any run in progress and resume or fork a saved Grokking run (answered like `Start`).
+    Continue(Box<crate::experiment::grokking::ContinueSpec>),
+    /// Record the running (or else the last) Grokking run in this folder from now on; `Saved` answers.
+    SaveRun(std::path::PathBuf),
     /// Stop everything and end the worker thread.
     Shutdown,
 }
@@ -329,6 +333,8 @@ pub enum Event {
     Paused { run: RunId, paused: bool },
     /// A command was refused (bad value, nothing running); the message says why.
     Refused { message: String },
+    /// The run is recorded in this folder from now on (after `SaveRun`, or continued in a folder).
+    Saved { run: RunId, dir: std::path::PathBuf },
     /// The run ended; exactly one per `Started`.
     Finished {
         run: RunId,

@@ -5,8 +5,10 @@
 //! called (the app passes `request_repaint`). A panic inside a run becomes that run's `Failed` event.
 
 use crate::config::RunConfig;
+use crate::experiment::grokking::{ContinueSpec, RunOptions};
 use crate::experiment::{Control, EventSink, RunControl, capacity, grokking, ordering};
 use crate::protocol::{Command, Event, MetricRow, Outcome, RunId};
+use crate::store::run_dir::RunWriter;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -173,6 +175,7 @@ impl EventSink for ChannelSink {
             | Event::Paused { .. }
             | Event::StudyPoint { .. }
             | Event::SweepResult { .. }
+            | Event::Saved { .. }
             | Event::Refused { .. } => self.flush_rows_then(ev),
         }
     }
@@ -196,11 +199,19 @@ impl EventSink for SharedSink {
     }
 }
 
+/// A run the worker is asked to start.
+enum Job {
+    /// A fresh run of this config.
+    Start(Box<RunConfig>),
+    /// A saved Grokking run resumed or forked.
+    Continue(Box<ContinueSpec>),
+}
+
 /// What the control loop learned from the commands, to act on after the run.
 #[derive(Default)]
 struct After {
     shutdown: bool,
-    next: Option<Box<RunConfig>>,
+    next: Option<Job>,
 }
 
 /// Steers a run from the command channel: pause, step, speed, changes, stop.
@@ -221,8 +232,17 @@ impl WorkerControl<'_> {
     fn handle(&mut self, cmd: Command, ctl: &mut Control) -> bool {
         match cmd {
             Command::Start(cfg) => {
-                self.after.next = Some(cfg);
+                self.after.next = Some(Job::Start(cfg));
                 true
+            }
+            Command::Continue(spec) => {
+                self.after.next = Some(Job::Continue(spec));
+                true
+            }
+            Command::SaveRun(dir) => {
+                // Grokking runs start recording there before their next step; other labs ignore it
+                ctl.save_to = Some(dir);
+                false
             }
             Command::Stop => true,
             Command::Shutdown => {
@@ -295,6 +315,11 @@ impl RunControl for WorkerControl<'_> {
                     }
                 }
             }
+            if self.paused && ctl.save_to.is_some() {
+                // save now, not when the run goes on: the runner acts on it and polls again
+                ctl.hold = true;
+                return ctl;
+            }
             if self.step_once {
                 self.step_once = false;
                 self.set_paused(true);
@@ -346,78 +371,129 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
     }));
     let mut next_run: RunId = 0;
     let mut speed = None;
-    let mut pending: Option<Box<RunConfig>> = None;
+    let mut pending: Option<Job> = None;
+    // the last Grokking run's recorder (with its checkpoints), kept so a finished run can be saved
+    let mut last: Option<(RunId, RunWriter)> = None;
     loop {
         let cmd = match pending.take() {
-            Some(cfg) => Command::Start(cfg),
+            Some(Job::Start(cfg)) => Command::Start(cfg),
+            Some(Job::Continue(spec)) => Command::Continue(spec),
             None => match rx.recv() {
                 Ok(c) => c,
                 Err(_) => return,
             },
         };
-        match cmd {
-            Command::Start(cfg) => {
-                next_run += 1;
-                let run = next_run;
-                let mut control = WorkerControl {
-                    rx: &rx,
-                    sink: sink.clone(),
-                    run,
-                    paused: false,
-                    step_once: false,
-                    speed,
-                    last_step: None,
-                    after: After::default(),
-                };
-                let mut shared = SharedSink(sink.clone());
-                let result = catch_unwind(AssertUnwindSafe(|| {
-                    dispatch(&cfg, run, &mut shared, &mut control)
-                }));
-                speed = control.speed;
-                let after = std::mem::take(&mut control.after);
-                let mut sink = sink.borrow_mut();
-                if let Err(panic) = result {
-                    let message = crate::experiment::pool::panic_message(panic.as_ref());
-                    if sink.finished != Some(run) {
-                        sink.emit(Event::Finished {
-                            run,
-                            outcome: Outcome::Failed {
-                                message: format!("the run crashed: {message}"),
-                            },
-                            summary: None,
-                        });
-                    }
-                }
-                sink.flush();
-                if after.shutdown {
-                    return;
-                }
-                pending = after.next;
-            }
+        let job = match cmd {
+            Command::Start(cfg) => Job::Start(cfg),
+            Command::Continue(spec) => Job::Continue(spec),
             Command::Shutdown => return,
-            Command::SetSpeed(s) => speed = s.filter(|v| v.is_finite() && *v > 0.0),
-            Command::Pause | Command::Resume | Command::Step | Command::Stop => {}
+            Command::SetSpeed(s) => {
+                speed = s.filter(|v| v.is_finite() && *v > 0.0);
+                continue;
+            }
+            Command::Pause | Command::Resume | Command::Step | Command::Stop => continue,
             Command::Change(change) => {
                 // Nothing is running: the change is still validated so a bad value is reported.
                 if let Err(message) = change.validate() {
                     sink.borrow_mut().emit(Event::Refused { message });
                 }
+                continue;
+            }
+            Command::SaveRun(dir) => {
+                let mut sink = sink.borrow_mut();
+                match &mut last {
+                    Some((run, w)) => match w.attach(&dir) {
+                        Ok(()) => sink.emit(Event::Saved { run: *run, dir }),
+                        Err(e) => sink.emit(Event::Refused {
+                            message: format!("cannot save into {}: {e}", dir.display()),
+                        }),
+                    },
+                    None => sink.emit(Event::Refused {
+                        message: "no Grokking run to save yet: start one first".into(),
+                    }),
+                }
+                sink.flush();
+                continue;
+            }
+        };
+        next_run += 1;
+        let run = next_run;
+        // a new run replaces the kept one (its folder, if any, is complete on disk)
+        last = None;
+        let mut control = WorkerControl {
+            rx: &rx,
+            sink: sink.clone(),
+            run,
+            paused: false,
+            step_once: false,
+            speed,
+            last_step: None,
+            after: After::default(),
+        };
+        let mut shared = SharedSink(sink.clone());
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            dispatch(&job, run, &mut shared, &mut control)
+        }));
+        speed = control.speed;
+        let after = std::mem::take(&mut control.after);
+        let mut sink = sink.borrow_mut();
+        match result {
+            Ok(Some(writer)) => last = Some((run, writer)),
+            Ok(None) => {}
+            Err(panic) => {
+                let message = crate::experiment::pool::panic_message(panic.as_ref());
+                if sink.finished != Some(run) {
+                    sink.emit(Event::Finished {
+                        run,
+                        outcome: Outcome::Failed {
+                            message: format!("the run crashed: {message}"),
+                        },
+                        summary: None,
+                    });
+                }
             }
         }
+        sink.flush();
+        if after.shutdown {
+            return;
+        }
+        pending = after.next;
     }
 }
 
-/// Run one lab's config to its end.
+/// Run one job to its end; a Grokking run hands back its recorder.
 fn dispatch(
-    cfg: &RunConfig,
+    job: &Job,
     run: RunId,
     sink: &mut dyn EventSink,
     control: &mut dyn RunControl,
-) -> Outcome {
-    match cfg {
-        RunConfig::Grokking(c) => grokking::run(c, run, sink, control),
-        RunConfig::Ordering(c) => ordering::run(c, run, sink, control),
-        RunConfig::OrderingStudy(c) => ordering::study(c, run, sink, control),
-        RunConfig::CapacitySweep(c) => capacity::sweep(c, run, sink, control),
+) -> Option<RunWriter> {
+    let cfg = match job {
+        Job::Continue(spec) => {
+            return grokking::continue_keeping(spec, run, sink, control, RunOptions::default()).1;
+        }
+        Job::Start(cfg) => cfg,
+    };
+    match cfg.as_ref() {
+        RunConfig::Grokking(c) => {
+            // every window run is recorded in memory (checkpoints too) so it can be saved later
+            let opts = RunOptions {
+                writer: Some(RunWriter::in_memory(c, None)),
+                ..RunOptions::default()
+            };
+            grokking::run_keeping(c, run, sink, control, opts).1
+        }
+        RunConfig::Ordering(c) => {
+            ordering::run(c, run, sink, control);
+            None
+        }
+        RunConfig::OrderingStudy(c) => {
+            ordering::study(c, run, sink, control);
+            None
+        }
+        RunConfig::CapacitySweep(c) => {
+            capacity::sweep(c, run, sink, control);
+            None
+        }
     }
 }

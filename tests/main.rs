@@ -9,3 +9,4 @@ mod tensorboard;
 mod ui;
 mod ui_capacity;
 mod ui_ordering;
+mod ui_runs;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 const START: &str = "▶ Start";
 
-fn harness_with(
+pub(crate) fn harness_with(
     build: impl FnOnce(&eframe::CreationContext<'_>) -> GrokscopeApp + 'static,
 ) -> Harness<'static, GrokscopeApp> {
     Harness::builder()
@@ -21,7 +21,7 @@ fn harness_with(
 }
 
 /// Step frames (with short real-time sleeps, since a worker thread is running) until `done`.
-fn step_until(
+pub(crate) fn step_until(
     harness: &mut Harness<'_, GrokscopeApp>,
     limit: Duration,
     mut done: impl FnMut(&Harness<'_, GrokscopeApp>) -> bool,

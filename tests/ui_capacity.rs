@@ -94,6 +94,8 @@ impl Backend for Scripted {
             | Command::Step
             | Command::SetSpeed(_)
             | Command::Change(_)
+            | Command::Continue(_)
+            | Command::SaveRun(_)
             | Command::Shutdown => {}
         }
     }

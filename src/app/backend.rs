@@ -29,7 +29,8 @@ pub struct Unattached {
 impl Backend for Unattached {
     fn send(&self, cmd: Command) {
         let what = match cmd {
-            Command::Start(_) => "start",
+            Command::Start(_) | Command::Continue(_) => "start",
+            Command::SaveRun(_) => "save",
             Command::Pause
             | Command::Resume
             | Command::Step

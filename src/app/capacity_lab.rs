@@ -231,7 +231,8 @@ impl CapacityLab {
             | Event::Snapshot { .. }
             | Event::StudyPoint { .. }
             | Event::Detected { .. }
-            | Event::Changed { .. } => {}
+            | Event::Changed { .. }
+            | Event::Saved { .. } => {}
             Event::Paused { run, paused } => self.link.runs.paused(run, paused),
             Event::Refused { message } => {
                 let has_data = !self.history.results().is_empty();

@@ -1,4 +1,4 @@
-//! The save-file dialog behind a trait, so tests never open a real one.
+//! The save-file and folder dialogs behind a trait, so tests never open a real one.
 
 use std::path::PathBuf;
 
@@ -7,6 +7,8 @@ use std::path::PathBuf;
 pub trait FileDialog: Send + Sync {
     /// The chosen path, or `None` when cancelled or when no dialog could be shown.
     fn save(&self, title: &str, default_name: &str, ext: &str) -> Option<PathBuf>;
+    /// A chosen folder (to save a run into, or to open one), or `None` as for [`FileDialog::save`].
+    fn pick_folder(&self, title: &str) -> Option<PathBuf>;
 }
 
 /// The desktop's dialog through `rfd` (XDG portal). Without a portal it returns `None` at once.
@@ -21,6 +23,10 @@ impl FileDialog for RfdDialog {
             .add_filter(ext.to_uppercase(), &[ext])
             .save_file()
     }
+
+    fn pick_folder(&self, title: &str) -> Option<PathBuf> {
+        rfd::FileDialog::new().set_title(title).pick_folder()
+    }
 }
 
 /// Always answers with the same path (or `None`): for tests and scripted use.
@@ -29,6 +35,10 @@ pub struct FixedPathDialog(pub Option<PathBuf>);
 
 impl FileDialog for FixedPathDialog {
     fn save(&self, _title: &str, _default_name: &str, _ext: &str) -> Option<PathBuf> {
+        self.0.clone()
+    }
+
+    fn pick_folder(&self, _title: &str) -> Option<PathBuf> {
         self.0.clone()
     }
 }

@@ -1,10 +1,13 @@
-//! Work the UI thread must not wait for: file dialogs and file writes, each on a named thread.
+//! Work the UI thread must not wait for: file dialogs, file writes and run-folder reads, each on a
+//! named thread.
 //! Results come back over a bounded channel and wake the UI.
 
 use super::actions::ExportKind;
 use super::dialog::FileDialog;
+use super::run_files::FolderUse;
 use crate::export::png::RgbaPicture;
 use crate::store::SeriesTable;
+use crate::store::run_dir::RunFolder;
 use crossbeam_channel::{Receiver, Sender, bounded};
 use eframe::egui::{self, ColorImage, Rect};
 use std::path::PathBuf;
@@ -24,6 +27,17 @@ pub enum JobDone {
     Captured {
         path: PathBuf,
         image: Arc<ColorImage>,
+    },
+    /// The folder dialog closed with a folder, or `None` (cancelled, or no dialog available).
+    Folder {
+        purpose: FolderUse,
+        path: Option<PathBuf>,
+    },
+    /// A run folder was read (never written) on a job thread: what could be read, or why nothing.
+    Opened {
+        purpose: FolderUse,
+        path: PathBuf,
+        result: Result<Box<RunFolder>, String>,
     },
     /// A file was written (or not).
     Written {
@@ -88,6 +102,42 @@ impl Jobs {
                 out.send(JobDone::Chosen { kind, path });
             })?;
         self.dialogs.push(handle);
+        Ok(())
+    }
+
+    /// Ask `dialog` for a folder on a new thread.
+    pub fn choose_folder(
+        &mut self,
+        dialog: Arc<dyn FileDialog>,
+        purpose: FolderUse,
+    ) -> std::io::Result<()> {
+        let out = self.sender();
+        let handle = std::thread::Builder::new()
+            .name("folder-dialog".into())
+            .spawn(move || {
+                let path = dialog.pick_folder(purpose.title());
+                out.send(JobDone::Folder { purpose, path });
+            })?;
+        self.dialogs.push(handle);
+        Ok(())
+    }
+
+    /// Read the run folder `path` on a new thread (reading only: nothing in it is written).
+    pub fn open_run(&mut self, path: PathBuf, purpose: FolderUse) -> std::io::Result<()> {
+        let out = self.sender();
+        let handle = std::thread::Builder::new()
+            .name("open-run".into())
+            .spawn(move || {
+                let result = RunFolder::open(&path)
+                    .map(Box::new)
+                    .map_err(|e| e.to_string());
+                out.send(JobDone::Opened {
+                    purpose,
+                    path,
+                    result,
+                });
+            })?;
+        self.writers.push(handle);
         Ok(())
     }
 

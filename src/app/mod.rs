@@ -13,6 +13,7 @@ pub mod dialog;
 pub mod jobs;
 pub mod meters;
 pub mod ordering_lab;
+pub mod run_files;
 pub mod runs;
 mod shell;
 pub mod views;

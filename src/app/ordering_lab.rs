@@ -290,6 +290,8 @@ impl OrderingLab {
                 }
             }
             Event::Paused { run, paused } => self.link.runs.paused(run, paused),
+            // only Grokking runs are recorded in folders
+            Event::Saved { .. } => {}
             Event::Refused { message } => {
                 self.link.runs.refused(self.has_data());
                 self.error(format!("refused: {message}"));

@@ -269,10 +269,16 @@ impl LabLink {
 
     /// Send `config` to the worker (after the speed limit) and await its `Started`.
     pub fn launch(&mut self, config: RunConfig, speed: Option<f64>) {
-        self.send(Command::SetSpeed(speed));
-        self.send(Command::Start(Box::new(config)));
-        self.runs.start_sent();
+        self.launch_command(Command::Start(Box::new(config)), speed);
         self.info("starting…");
+    }
+
+    /// Send a run-starting command (`Start` or `Continue`) after the speed limit, and await its
+    /// `Started`.
+    pub fn launch_command(&mut self, cmd: Command, speed: Option<f64>) {
+        self.send(Command::SetSpeed(speed));
+        self.send(cmd);
+        self.runs.start_sent();
     }
 
     /// A `Finished` arrived: the status line says how it ended. Returns the outcome and summary

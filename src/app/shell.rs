@@ -7,9 +7,13 @@ use super::dialog::FileDialog;
 use super::jobs::{JobDone, Jobs};
 use super::meters::FrameTimer;
 use super::ordering_lab::OrderingLab;
+use super::run_files::{RunFiles, RunsAction, RunsCtx};
 use super::runs::{LabLink, Phase, Status};
 use super::views::grokking::{ConfigPanel, config_ui, error_color, group_digits};
-use super::views::plots::{PathPrompt, PlotView, plots_toolbar_ui, plots_ui, plotted_metrics};
+use super::views::plots::{
+    PathPrompt, PlotView, plots_compare_ui, plots_toolbar_ui, plotted_metrics,
+};
+use super::views::runs::runs_panel_ui;
 use crate::config::{FieldProblem, GrokkingConfig, Preset, RunConfig, presets};
 use crate::protocol::{Event, GrokEvent, Outcome, RunId, Summary};
 use crate::store::{Marker, MarkerKind, RunHistory};
@@ -87,6 +91,8 @@ pub struct GrokscopeApp {
     prompt: Option<PathPrompt>,
     /// A PNG export waiting for its screenshot.
     awaiting_screenshot: bool,
+    /// The Grokking lab's runs on disk and the runs compared.
+    files: RunFiles,
 }
 
 impl GrokscopeApp {
@@ -152,6 +158,7 @@ impl GrokscopeApp {
             frames: FrameTimer::default(),
             prompt: None,
             awaiting_screenshot: false,
+            files: RunFiles::default(),
         }
     }
 
@@ -202,6 +209,37 @@ impl GrokscopeApp {
     /// The data the plots draw.
     pub fn history(&self) -> &RunHistory {
         &self.history
+    }
+
+    /// The runs list, the current run's folder, the fork being set up.
+    pub fn runs(&self) -> &RunFiles {
+        &self.files
+    }
+
+    pub fn runs_mut(&mut self) -> &mut RunFiles {
+        &mut self.files
+    }
+
+    /// Apply a request as the Runs panel would.
+    pub fn apply_runs(&mut self, action: RunsAction) {
+        self.with_runs(|files, ctx| files.apply(action, ctx));
+    }
+
+    /// What the plots draw besides the current run (built as the next frame would).
+    pub fn compared(&mut self) -> &super::views::plots::Compare {
+        self.files.compare(&self.history, self.plots.log_x)
+    }
+
+    /// Let the runs code act on the lab's link, jobs and history.
+    fn with_runs<R>(&mut self, f: impl FnOnce(&mut RunFiles, &mut RunsCtx<'_>) -> R) -> R {
+        let mut ctx = RunsCtx {
+            link: &mut self.link,
+            jobs: &mut self.jobs,
+            dialog: &self.dialog,
+            history: &mut self.history,
+            speed: self.speed.command(),
+        };
+        f(&mut self.files, &mut ctx)
     }
 
     /// The config in the panel (what Start would run).
@@ -316,6 +354,7 @@ impl GrokscopeApp {
             }
             Event::Metrics { run, rows } => {
                 if self.is_current(run) {
+                    self.files.before_rows(&mut self.history, &rows);
                     self.history.push_rows(&rows);
                     if let Some((step, epoch)) = self.history.latest() {
                         self.link.runs.progress(run, step, epoch);
@@ -366,6 +405,7 @@ impl GrokscopeApp {
                 self.link.runs.refused(self.history.latest().is_some());
                 self.error(format!("refused: {message}"));
             }
+            Event::Saved { run, dir } => self.with_runs(|files, ctx| files.saved(ctx, run, dir)),
             Event::Finished {
                 run,
                 outcome,
@@ -375,6 +415,7 @@ impl GrokscopeApp {
                 if let Some((outcome, summary)) =
                     self.link.finished(run, outcome, summary, has_data)
                 {
+                    self.files.at_finish(&mut self.history);
                     self.history.finish(outcome, summary);
                 }
             }
@@ -463,6 +504,7 @@ impl GrokscopeApp {
             Action::Reset => {
                 self.link.reset();
                 self.history.clear();
+                self.files.forget_current();
                 self.plots.follow_latest();
                 self.info("reset: plots cleared");
             }
@@ -497,9 +539,9 @@ impl GrokscopeApp {
             self.error(format!("Start refused: {e}"));
             return;
         }
-        let config = RunConfig::Grokking(self.draft.clone());
-        self.link.launch(config, self.speed.command());
-        self.history.clear();
+        let config = self.draft.clone();
+        // the previous run goes to the runs list; the worker records the new one
+        self.with_runs(|files, ctx| files.start(ctx, config));
         self.plots.follow_latest();
     }
 
@@ -557,6 +599,26 @@ impl GrokscopeApp {
                     } else {
                         self.info("writing PNG…");
                     }
+                }
+                JobDone::Folder {
+                    purpose,
+                    path: Some(path),
+                } => {
+                    self.with_runs(|files, ctx| files.folder_chosen(ctx, purpose, path));
+                }
+                JobDone::Folder {
+                    purpose,
+                    path: None,
+                } => {
+                    self.with_runs(|files, ctx| files.no_folder(ctx, purpose));
+                }
+                JobDone::Opened {
+                    purpose,
+                    path,
+                    result,
+                } => {
+                    self.with_runs(|files, ctx| files.opened(ctx, purpose, &path, result));
+                    self.plots.follow_latest();
                 }
                 JobDone::Written { kind, path, result } => match result {
                     Ok(()) => self.info(format!("saved {kind} to {}", path.display())),
@@ -785,6 +847,17 @@ impl eframe::App for GrokscopeApp {
             });
         action = action.or(left.inner);
         let busy = self.jobs.dialog_open() || self.jobs.writing() || self.awaiting_screenshot;
+        if self.lab == Lab::Grokking {
+            let phase = self.link.runs.phase();
+            let runs = egui::Panel::right("runs_panel")
+                .resizable(true)
+                .default_size(290.0)
+                .size_range(220.0..=480.0)
+                .show(ui, |ui| {
+                    runs_panel_ui(ui, &mut self.files, &self.history, phase, busy)
+                });
+            self.apply_runs(runs.inner);
+        }
         let centre = egui::CentralPanel::default().show(ui, |ui| match self.lab {
             Lab::Ordering => {
                 self.ordering.centre_ui(ui);
@@ -796,7 +869,8 @@ impl eframe::App for GrokscopeApp {
             }
             Lab::Grokking => {
                 let a = plots_toolbar_ui(ui, &mut self.plots, self.prompt.as_mut(), busy);
-                plots_ui(ui, &mut self.plots, &self.history);
+                let compare = self.files.compare(&self.history, self.plots.log_x);
+                plots_compare_ui(ui, &mut self.plots, &self.history, compare);
                 a
             }
         });

@@ -53,9 +53,20 @@ pub fn run_with(
     control: &mut dyn RunControl,
     opts: RunOptions,
 ) -> Outcome {
+    run_keeping(cfg, run, sink, control, opts).0
+}
+
+/// [`run_with`], also handing back the recorder (so the run can still be saved after it ended).
+pub fn run_keeping(
+    cfg: &GrokkingConfig,
+    run: RunId,
+    sink: &mut dyn EventSink,
+    control: &mut dyn RunControl,
+    opts: RunOptions,
+) -> (Outcome, Option<RunWriter>) {
     match Trainer::new(cfg) {
-        Ok(trainer) => run_trainer(trainer, run, sink, control, opts),
-        Err(e) => super::refuse(run, sink, e.to_string()),
+        Ok(trainer) => train(trainer, run, sink, control, opts),
+        Err(e) => (super::refuse(run, sink, e.to_string()), None),
     }
 }
 
@@ -86,11 +97,22 @@ pub fn continue_run(
     run: RunId,
     sink: &mut dyn EventSink,
     control: &mut dyn RunControl,
-    mut opts: RunOptions,
+    opts: RunOptions,
 ) -> Outcome {
+    continue_keeping(spec, run, sink, control, opts).0
+}
+
+/// [`continue_run`], also handing back the recorder.
+pub fn continue_keeping(
+    spec: &ContinueSpec,
+    run: RunId,
+    sink: &mut dyn EventSink,
+    control: &mut dyn RunControl,
+    mut opts: RunOptions,
+) -> (Outcome, Option<RunWriter>) {
     match prepare_continue(spec, &mut opts) {
-        Ok(trainer) => run_trainer(trainer, run, sink, control, opts),
-        Err(message) => super::refuse(run, sink, message),
+        Ok(trainer) => train(trainer, run, sink, control, opts),
+        Err(message) => (super::refuse(run, sink, message), None),
     }
 }
 
@@ -164,9 +186,6 @@ impl Recorder<'_> {
 
     fn checkpoint(&mut self, trainer: &Trainer) {
         let Some(w) = &mut self.writer else { return };
-        if w.dir().is_none() {
-            return;
-        }
         let r = match trainer.state() {
             Ok(state) => w.checkpoint(&state).map(|_| ()),
             Err(e) => Err(e.into()),
@@ -177,12 +196,23 @@ impl Recorder<'_> {
 
 /// Train a prepared trainer to its end (see [`run`]).
 pub fn run_trainer(
-    mut trainer: Trainer,
+    trainer: Trainer,
     run: RunId,
     sink: &mut dyn EventSink,
     control: &mut dyn RunControl,
     opts: RunOptions,
 ) -> Outcome {
+    train(trainer, run, sink, control, opts).0
+}
+
+/// [`run_trainer`], handing back the recorder.
+fn train(
+    mut trainer: Trainer,
+    run: RunId,
+    sink: &mut dyn EventSink,
+    control: &mut dyn RunControl,
+    opts: RunOptions,
+) -> (Outcome, Option<RunWriter>) {
     let t0 = Instant::now();
     let cfg = trainer.config().clone();
     let every = match opts.checkpoint_every_epochs {
@@ -205,6 +235,10 @@ pub fn run_trainer(
         param_count: trainer.param_count(),
         steps_per_epoch: cfg.steps_per_epoch(),
     });
+    if let Some(dir) = rec.writer.as_ref().and_then(|w| w.dir()) {
+        let dir = dir.to_path_buf();
+        rec.sink.emit(Event::Saved { run, dir });
+    }
     // a fresh run's initial state, so a fork can start from step 0
     if trainer.steps() == 0 {
         rec.checkpoint(&trainer);
@@ -237,7 +271,10 @@ pub fn run_trainer(
                 )),
             };
             match r {
-                Ok(()) => checkpoint_due = true,
+                Ok(()) => {
+                    checkpoint_due = true;
+                    rec.sink.emit(Event::Saved { run, dir });
+                }
                 Err(e) => rec.sink.emit(Event::Refused {
                     message: format!("cannot save into {}: {e}", dir.display()),
                 }),
@@ -245,6 +282,10 @@ pub fn run_trainer(
         }
         if ctl.stop {
             break Outcome::Stopped;
+        }
+        if ctl.hold {
+            // a paused run was saved (its held checkpoints with it): wait again without stepping
+            continue;
         }
         match trainer.step() {
             Ok(report) => {
@@ -302,5 +343,5 @@ pub fn run_trainer(
         outcome: outcome.clone(),
         summary: Some(summary),
     });
-    outcome
+    (outcome, rec.writer)
 }

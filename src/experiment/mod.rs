@@ -43,6 +43,9 @@ pub struct Control {
     pub changes: Vec<HyperChange>,
     /// Start saving the run into this folder (Grokking runs; others ignore it).
     pub save_to: Option<std::path::PathBuf>,
+    /// Act on the above, then poll again before stepping (a paused run asked to save; Grokking
+    /// runs; others ignore it).
+    pub hold: bool,
 }
 
 /// Steers a run between optimiser steps. Pausing is done by blocking inside `poll`.

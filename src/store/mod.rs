@@ -4,6 +4,7 @@
 //! [`decimate`] thins long series for drawing.
 
 pub mod capacity;
+pub mod compare;
 pub mod decimate;
 pub mod history;
 pub mod ordering;

@@ -315,6 +315,9 @@ pub struct RunWriter {
     tb_events: usize,
     /// The checkpoint step a resume continued from.
     resumed_at: Option<u64>,
+    /// Checkpoints taken while the run had no folder, as file bytes (step, epoch, bytes); written
+    /// out by [`RunWriter::attach`], so a run recorded in memory can be saved whole later.
+    held: Vec<(u64, u64, Vec<u8>)>,
 }
 
 impl RunWriter {
@@ -336,6 +339,7 @@ impl RunWriter {
             tb_rows: 0,
             tb_events: 0,
             resumed_at: None,
+            held: vec![],
         }
     }
 
@@ -394,7 +398,7 @@ impl RunWriter {
     }
 
     /// Start writing into `dir` (created if missing; refused if it already holds another run), with
-    /// everything recorded so far.
+    /// everything recorded so far, checkpoints held in memory included.
     pub fn attach(&mut self, dir: &Path) -> Result<(), RunDirError> {
         if self.dir.as_deref() == Some(dir) {
             return Ok(());
@@ -409,12 +413,31 @@ impl RunWriter {
         let cfg = dir.join("config.toml");
         write_atomic(&cfg, self.config.to_toml().as_bytes()).map_err(io_err(&cfg))?;
         self.dir = Some(dir.to_path_buf());
-        // checkpoints taken before there was a folder exist nowhere
-        self.checkpoints.clear();
-        // nor do event files: the new folder's first file gets everything
+        // event files start afresh: the new folder's first file gets everything
         self.tb_file = None;
         self.resumed_at = None;
+        if !self.held.is_empty() || !self.checkpoints.is_empty() {
+            let folder = dir.join(CHECKPOINTS);
+            fs::create_dir_all(&folder).map_err(io_err(&folder))?;
+            // checkpoints already in another folder are copied, so the new folder stands alone
+            for c in &mut self.checkpoints {
+                let path = folder.join(checkpoint_name(c.step, c.epoch));
+                let bytes = fs::read(&c.path).map_err(io_err(&c.path))?;
+                write_atomic(&path, &bytes).map_err(io_err(&path))?;
+                c.path = path;
+            }
+            for (step, epoch, bytes) in std::mem::take(&mut self.held) {
+                let path = folder.join(checkpoint_name(step, epoch));
+                write_atomic(&path, &bytes).map_err(io_err(&path))?;
+                self.checkpoints.push(CheckpointRef { step, epoch, path });
+            }
+        }
         self.flush()
+    }
+
+    /// Checkpoints kept in memory until the run has a folder: (step, epoch) of each.
+    pub fn held_checkpoints(&self) -> Vec<(u64, u64)> {
+        self.held.iter().map(|(s, e, _)| (*s, *e)).collect()
     }
 
     pub fn dir(&self) -> Option<&Path> {
@@ -503,6 +526,7 @@ impl RunWriter {
             | Event::StudyPoint { .. }
             | Event::SweepResult { .. }
             | Event::Paused { .. }
+            | Event::Saved { .. }
             | Event::Refused { .. } => {}
         }
         if now || self.last_flush.elapsed() >= self.flush_every {
@@ -610,12 +634,16 @@ impl RunWriter {
         Ok(())
     }
 
-    /// Save a checkpoint (when the run has a folder) and flush.
+    /// Save a checkpoint and flush; without a folder it is held in memory until
+    /// [`RunWriter::attach`] (and `None` is returned).
     pub fn checkpoint(&mut self, state: &TrainerState) -> Result<Option<PathBuf>, RunDirError> {
+        let (step, epoch) = (state.scalars.step, state.scalars.epoch);
         let Some(dir) = &self.dir else {
+            if self.held.last().is_none_or(|(s, _, _)| *s != step) {
+                self.held.push((step, epoch, state.to_bytes()?));
+            }
             return Ok(None);
         };
-        let (step, epoch) = (state.scalars.step, state.scalars.epoch);
         if self.checkpoints.last().is_some_and(|c| c.step == step) {
             return Ok(None);
         }
@@ -825,6 +853,26 @@ impl RunFolder {
                 why.join("; ")
             )
         }))
+    }
+
+    /// The config in force in the checkpoint at `step`: config.toml with the hyper-parameter changes
+    /// recorded before that step (a change logged at step `s` acts from step `s + 1`, after the
+    /// checkpoint at `s` was taken). `None` without a readable config.toml.
+    pub fn config_at(&self, step: u64) -> Option<GrokkingConfig> {
+        let mut cfg = self.config.clone()?;
+        for e in &self.events {
+            if let RunEvent::Changed {
+                change, step: s, ..
+            } = e
+                && *s < step
+            {
+                match *change {
+                    HyperChange::Lr(v) => cfg.optim.lr = v,
+                    HyperChange::WeightDecay(v) => cfg.optim.weight_decay = v,
+                }
+            }
+        }
+        Some(cfg)
     }
 
     /// The grokking markers (memorised, generalised, changes) as (epoch, label).

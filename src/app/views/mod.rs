@@ -4,3 +4,4 @@ pub mod capacity;
 pub mod grokking;
 pub mod ordering;
 pub mod plots;
+pub mod runs;

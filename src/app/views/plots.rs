@@ -11,8 +11,8 @@ use crate::protocol::{GrokEvent, HyperChange, Metric};
 use crate::store::{self, Marker, MarkerKind, MinMaxPyramid, RunHistory};
 use eframe::egui::{self, Color32, FontId, Id, Rect, Ui};
 use egui_plot::{
-    Corner, GridInput, GridMark, HoverPosition, Legend, Line, LineStyle, Plot, PlotMemory,
-    PlotPoint, PlotPoints, PlotUi, VLine, uniform_grid_spacer,
+    Corner, FilledArea, GridInput, GridMark, HoverPosition, Legend, Line, LineStyle, Plot,
+    PlotMemory, PlotPoint, PlotPoints, PlotUi, VLine, uniform_grid_spacer,
 };
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
@@ -348,8 +348,76 @@ pub fn plots_toolbar_ui(
     action
 }
 
+/// Other runs drawn over the plots, and how the main history is drawn among them (runs compared).
+#[derive(Debug, Default)]
+pub struct Compare {
+    /// Drawn under the main history, in order.
+    pub overlays: Vec<Overlay>,
+    /// The main history's colour when runs are compared (`None`: each metric in its own colour).
+    pub main_color: Option<Color32>,
+    /// Its name in the legend when runs are compared.
+    pub main_name: String,
+    /// The main history is not drawn (hidden in the runs list, or part of a group's mean).
+    pub main_hidden: bool,
+}
+
+/// One run (or a group's mean) drawn over the plots, prepared in plot space for the current axes.
+#[derive(Clone, Debug)]
+pub struct Overlay {
+    /// Legend name (the metric is added).
+    pub name: String,
+    pub color: Color32,
+    pub width: f32,
+    /// Plot-space points of each metric, in step order.
+    pub series: Vec<(Metric, Vec<PlotPoint>)>,
+    /// A band around some metrics (a group's spread).
+    pub bands: Vec<Band>,
+    /// Marker steps, drawn as thin lines in the run's colour.
+    pub markers: Vec<u64>,
+}
+
+/// A shaded band around one metric's line, in plot space.
+#[derive(Clone, Debug)]
+pub struct Band {
+    pub metric: Metric,
+    pub xs: Vec<f64>,
+    pub lower: Vec<f64>,
+    pub upper: Vec<f64>,
+}
+
+/// How a metric's line is told apart from the others of its plot when every run has one colour:
+/// validation and the single-series plots solid, running train values dashed, eval train dotted.
+pub fn metric_style(m: Metric) -> LineStyle {
+    match m {
+        Metric::TrainAcc | Metric::TrainLoss | Metric::FourierIpr => LineStyle::dashed_loose(),
+        Metric::TrainAccEval | Metric::TrainLossEval => LineStyle::dotted_dense(),
+        Metric::ValAcc
+        | Metric::ValLoss
+        | Metric::WeightNorm
+        | Metric::Lr
+        | Metric::WeightDecay
+        | Metric::FourierGini
+        | Metric::Mse
+        | Metric::Orderedness
+        | Metric::Sparsity => LineStyle::Solid,
+    }
+}
+
+/// The y transform of the plot that draws `m` (linear for a metric no plot draws).
+pub fn y_scale_of(m: Metric) -> YScale {
+    PLOTS
+        .iter()
+        .find(|p| p.series.contains(&m))
+        .map_or(YScale::Linear, |p| p.y_scale)
+}
+
 /// The linked plots of `view`. Records their rect in `view.plots_rect`.
 pub fn plots_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory) {
+    plots_compare_ui(ui, view, history, &Compare::default());
+}
+
+/// [`plots_ui`] with other runs drawn over it (see [`Compare`]).
+pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, compare: &Compare) {
     let specs = view.specs;
     let metrics = metrics_of(specs);
     for (cache, &m) in view.caches.iter_mut().zip(&metrics) {
@@ -363,8 +431,13 @@ pub fn plots_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory) {
     let log_x = view.log_x;
     let caches = &view.caches;
     let steps_per_epoch = history.steps_per_epoch().unwrap_or(0);
-    let markers = history.markers();
-    let empty = caches.iter().all(|c| c.points.is_empty());
+    let markers = if compare.main_hidden {
+        &[]
+    } else {
+        history.markers()
+    };
+    let empty = caches.iter().all(|c| c.points.is_empty())
+        && compare.overlays.iter().all(|o| o.series.is_empty());
 
     let total_h = ui.available_height();
     let link = view.link;
@@ -423,8 +496,14 @@ pub fn plots_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory) {
                 let following = force.unwrap_or(pui.auto_bounds().x);
                 let width_px = pui.response().rect.width().max(1.0) as usize;
                 let mut count = 0;
-                for (cache, &metric) in series.iter().zip(spec.series) {
-                    count += add_series(pui, cache, metric, following, width_px);
+                for o in &compare.overlays {
+                    count += add_overlay(pui, o, spec.series, log_x);
+                }
+                if !compare.main_hidden {
+                    for (cache, &metric) in series.iter().zip(spec.series) {
+                        let look = compare.main_color.map(|c| (c, compare.main_name.as_str()));
+                        count += add_series(pui, cache, metric, following, width_px, look);
+                    }
                 }
                 for m in markers {
                     if let Some(x) = to_plot_x(m.step, log_x) {
@@ -468,13 +547,48 @@ pub fn plots_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory) {
     view.plots_rect = Some(response.response.rect);
 }
 
-/// Add one series, borrowed or decimated to about two points per pixel. Returns points drawn.
+/// Add an overlay's series (and bands, markers) of the metrics `metrics`. Returns points drawn.
+fn add_overlay<'a>(pui: &mut PlotUi<'a>, o: &'a Overlay, metrics: &[Metric], log_x: bool) -> usize {
+    let mut drawn = 0;
+    for b in &o.bands {
+        if metrics.contains(&b.metric) && !b.xs.is_empty() {
+            let area = FilledArea::new("", &b.xs, &b.lower, &b.upper)
+                .fill_color(o.color.gamma_multiply(0.22));
+            pui.add(area.allow_hover(false));
+        }
+    }
+    for (m, pts) in &o.series {
+        if metrics.contains(m) && !pts.is_empty() {
+            // one legend entry a run (egui_plot merges equal names); the line style tells the metric
+            let line = Line::new(o.name.as_str(), PlotPoints::Borrowed(pts))
+                .color(o.color)
+                .width(o.width)
+                .style(metric_style(*m));
+            pui.line(line);
+            drawn += pts.len();
+        }
+    }
+    for &step in &o.markers {
+        if let Some(x) = to_plot_x(step, log_x) {
+            let line = VLine::new("", x)
+                .color(o.color.gamma_multiply(0.6))
+                .width(0.8)
+                .style(LineStyle::dotted_loose());
+            pui.vline(line.allow_hover(false));
+        }
+    }
+    drawn
+}
+
+/// Add one series, borrowed or decimated to about two points per pixel; `look`: the run's colour
+/// and name when runs are compared. Returns points drawn.
 fn add_series<'a>(
     pui: &mut PlotUi<'a>,
     cache: &'a SeriesCache,
     metric: Metric,
     following: bool,
     width_px: usize,
+    look: Option<(Color32, &str)>,
 ) -> usize {
     let pts = cache.points.as_slice();
     let (Some(first), Some(last)) = (pts.first(), pts.last()) else {
@@ -501,9 +615,15 @@ fn add_series<'a>(
         let n = owned.len();
         (PlotPoints::Owned(owned), n)
     };
-    let line = Line::new(series_name(metric), points)
-        .color(series_color(metric))
-        .width(1.5);
+    let line = match look {
+        None => Line::new(series_name(metric), points)
+            .color(series_color(metric))
+            .width(1.5),
+        Some((color, name)) => Line::new(name, points)
+            .color(color)
+            .width(1.8)
+            .style(metric_style(metric)),
+    };
     // `Line` keeps the borrow for the plot's lifetime; the cache outlives the frame.
     pui.line(line);
     drawn

@@ -15,7 +15,8 @@ pub const NEGATIVE: Color32 = Color32::from_rgb(240, 85, 70);
 /// A weight of zero on the dark background.
 const NEUTRAL: Color32 = Color32::from_rgb(40, 40, 44);
 
-fn lerp_color(a: Color32, b: Color32, t: f32) -> Color32 {
+/// `a` blended towards `b` by `t` in [0, 1].
+pub(crate) fn lerp_color(a: Color32, b: Color32, t: f32) -> Color32 {
     let t = t.clamp(0.0, 1.0);
     let mix = |x: u8, y: u8| (f32::from(x) + (f32::from(y) - f32::from(x)) * t).round() as u8;
     Color32::from_rgb(mix(a.r(), b.r()), mix(a.g(), b.g()), mix(a.b(), b.b()))

@@ -1,0 +1,988 @@
+//! The Grokking lab's runs on disk and the runs it compares: save, open, autosave, resume, fork, and
+//! the runs list (visibility, colour, group by seed) whose runs the plots overlay.
+//!
+//! Design: the worker owns each run's recorder ([`crate::store::run_dir::RunWriter`], checkpoints
+//! included, in memory until the run has a folder), because the checkpoints are the trainer's
+//! tensors and no candle type may enter the app. The window only sends it commands: `SaveRun(dir)`
+//! (the worker writes the folder and keeps it up to date; `Saved` answers) and `Continue(spec)`
+//! (resume or fork a folder). Dialogs and folder reads run on the [`Jobs`] threads; opening a run
+//! only reads.
+
+use super::dialog::FileDialog;
+use super::jobs::Jobs;
+use super::runs::LabLink;
+use super::views::plots::{
+    Band, Compare, Overlay, plotted_metrics, to_plot_x, to_plot_y, y_scale_of,
+};
+use crate::config::{GrokkingConfig, ModelConfig, RunConfig};
+use crate::experiment::grokking::{ContinueSpec, ForkSpec};
+use crate::protocol::{Command, MetricRow, RunId};
+use crate::store::compare::{self, BandPoint};
+use crate::store::run_dir::RunFolder;
+use crate::store::{Marker, RunHistory, decimate_min_max};
+use eframe::egui::Color32;
+use egui_plot::PlotPoint;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Most points an overlay keeps per series (min/max thinned over the whole run): a compared run
+/// is a background curve, and rebuilding it must stay cheap.
+const OVERLAY_POINTS: usize = 3000;
+
+/// Distinct colours handed to runs in turn (the user can change each).
+const PALETTE: [Color32; 8] = [
+    Color32::from_rgb(240, 130, 40),
+    Color32::from_rgb(90, 160, 240),
+    Color32::from_rgb(90, 200, 110),
+    Color32::from_rgb(220, 90, 160),
+    Color32::from_rgb(230, 200, 70),
+    Color32::from_rgb(150, 110, 230),
+    Color32::from_rgb(80, 210, 210),
+    Color32::from_rgb(230, 90, 80),
+];
+
+/// Which run of the lab a request is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunRef {
+    /// The run the plots follow (training, or the last one).
+    Current,
+    /// A run of the list, by its key.
+    Listed(u64),
+}
+
+/// What a chosen folder is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FolderUse {
+    /// Save the current run into it.
+    Save,
+    /// Open the run in it.
+    Open,
+    /// Read this run's checkpoints to fork it.
+    Fork(RunRef),
+}
+
+impl FolderUse {
+    /// The dialog's title.
+    pub fn title(self) -> &'static str {
+        match self {
+            FolderUse::Save => "Save the run into a folder",
+            FolderUse::Open | FolderUse::Fork(_) => "Open a run folder",
+        }
+    }
+}
+
+/// How a group of seeds shows its spread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BandKind {
+    /// From the lowest to the highest run at each step.
+    MinMax,
+    /// The mean plus and minus one (sample) standard deviation.
+    Std,
+}
+
+/// A run of the list (opened from disk, or an earlier run of this window).
+#[derive(Clone, Debug)]
+pub struct ListedRun {
+    pub key: u64,
+    pub name: String,
+    /// Its folder, when it has one.
+    pub dir: Option<PathBuf>,
+    pub history: RunHistory,
+    pub color: Color32,
+    pub visible: bool,
+    /// (step, epoch) of the checkpoints found when it was opened.
+    pub checkpoints: Vec<(u64, u64)>,
+    /// What could not be read when it was opened.
+    pub problems: Vec<String>,
+    /// Its parent's folder and step, when it is a fork.
+    pub parent: Option<(PathBuf, u64)>,
+    /// A fork was started from it: drawn greyed and thinner under the fork.
+    pub greyed: bool,
+}
+
+/// The run the plots follow, as the runs list shows it.
+#[derive(Clone, Debug)]
+pub struct CurrentRun {
+    pub color: Color32,
+    pub visible: bool,
+    /// The folder it is recorded in (after a save, an autosave, or a resume in place).
+    pub dir: Option<PathBuf>,
+    /// Its parent's folder and step, when it is a fork.
+    pub parent: Option<(PathBuf, u64)>,
+}
+
+/// The fork being set up: the source, its checkpoints, and the edited settings.
+#[derive(Clone, Debug)]
+pub struct ForkDraft {
+    pub source: RunRef,
+    pub folder: Box<RunFolder>,
+    /// Index into `folder.checkpoints`.
+    pub checkpoint: usize,
+    /// The checkpoint's config in force, with the user's changes.
+    pub config: GrokkingConfig,
+}
+
+impl ForkDraft {
+    /// The chosen checkpoint's (step, epoch).
+    pub fn at(&self) -> Option<(u64, u64)> {
+        self.folder
+            .checkpoints
+            .get(self.checkpoint)
+            .map(|c| (c.step, c.epoch))
+    }
+
+    /// The config in force at the chosen checkpoint (what the changes are measured against).
+    pub fn base(&self) -> Option<GrokkingConfig> {
+        self.folder.config_at(self.at()?.0)
+    }
+
+    /// Pick checkpoint `i`. Settings the user changed are kept; the learning rate and weight decay
+    /// the user left alone follow the new checkpoint's (they may have changed live in the run).
+    pub fn select(&mut self, i: usize) {
+        let old = self.base();
+        self.checkpoint = i.min(self.folder.checkpoints.len().saturating_sub(1));
+        let Some(new) = self.base() else { return };
+        match old {
+            Some(old) => {
+                let o = &mut self.config.optim;
+                if o.lr == old.optim.lr {
+                    o.lr = new.optim.lr;
+                }
+                if o.weight_decay == old.optim.weight_decay {
+                    o.weight_decay = new.optim.weight_decay;
+                }
+            }
+            None => self.config = new,
+        }
+    }
+
+    /// The fork's changes (`field: old -> new`), or why it cannot be started.
+    pub fn changes(&self) -> Result<Vec<String>, String> {
+        let base = self
+            .base()
+            .ok_or("the run's config.toml is unreadable, so it cannot be forked")?;
+        self.config.validate().map_err(|e| e.to_string())?;
+        crate::config::fork_changes(&base, &self.config)
+    }
+}
+
+/// A typed folder, offered when no dialog could be shown.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FolderPrompt {
+    pub purpose: FolderUse,
+    pub text: String,
+}
+
+/// What the runs panel asks for; applied after the frame.
+#[must_use]
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunsAction {
+    /// Nothing.
+    None,
+    /// Choose a folder and save the current run there.
+    Save,
+    /// Choose a run folder and open it.
+    Open,
+    /// A folder typed into the fallback prompt.
+    Typed(FolderUse, PathBuf),
+    /// Hide the typed-folder prompt.
+    CancelPrompt,
+    /// Resume this run from its newest usable checkpoint, in its folder.
+    Resume(RunRef),
+    /// Read this run's checkpoints and set up a fork.
+    Fork(RunRef),
+    /// Start the fork set up in the panel.
+    StartFork,
+    /// Close the fork panel.
+    CancelFork,
+    /// Drop this run from the list (its folder stays as it is).
+    Remove(u64),
+}
+
+/// The lab's runs: the current run's folder, the listed runs and the compare settings.
+#[derive(Debug)]
+pub struct RunFiles {
+    pub current: CurrentRun,
+    pub listed: Vec<ListedRun>,
+    /// Each new run gets a folder of its own under `runs_folder` at start.
+    pub autosave: bool,
+    pub runs_folder: String,
+    /// Runs equal but for the seed are drawn as one mean with a band.
+    pub group_by_seed: bool,
+    pub band: BandKind,
+    pub fork: Option<ForkDraft>,
+    pub prompt: Option<FolderPrompt>,
+    /// The rows of a resumed run from before its checkpoint, added when its first live rows come.
+    prefix: Option<RunHistory>,
+    next_key: u64,
+    next_color: usize,
+    /// The overlays of the last frame and what they were built from.
+    cache: Option<(Vec<u64>, Compare)>,
+}
+
+impl Default for RunFiles {
+    fn default() -> Self {
+        let runs_folder = std::env::current_dir()
+            .map(|d| d.join("runs"))
+            .unwrap_or_else(|_| PathBuf::from("runs"));
+        Self {
+            current: CurrentRun {
+                color: PALETTE[0],
+                visible: true,
+                dir: None,
+                parent: None,
+            },
+            listed: Vec::new(),
+            autosave: false,
+            runs_folder: runs_folder.display().to_string(),
+            group_by_seed: false,
+            band: BandKind::MinMax,
+            fork: None,
+            prompt: None,
+            prefix: None,
+            next_key: 1,
+            next_color: 1,
+            cache: None,
+        }
+    }
+}
+
+/// What the runs code needs of the app to act.
+pub struct RunsCtx<'a> {
+    pub link: &'a mut LabLink,
+    pub jobs: &'a mut Jobs,
+    pub dialog: &'a Arc<dyn FileDialog>,
+    pub history: &'a mut RunHistory,
+    pub speed: Option<f64>,
+}
+
+/// A folder's last component, for names in the list.
+fn folder_name(dir: &Path) -> String {
+    dir.file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| dir.display().to_string())
+}
+
+/// Seconds since the Unix epoch, for autosave folder names.
+fn unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl RunFiles {
+    fn take_color(&mut self) -> Color32 {
+        let c = PALETTE[self.next_color % PALETTE.len()];
+        self.next_color += 1;
+        c
+    }
+
+    fn take_key(&mut self) -> u64 {
+        let k = self.next_key;
+        self.next_key += 1;
+        k
+    }
+
+    /// The current run's name in the list and legends.
+    pub fn current_name(&self) -> String {
+        self.current
+            .dir
+            .as_deref()
+            .map_or("current run".into(), folder_name)
+    }
+
+    fn listed_index(&self, key: u64) -> Option<usize> {
+        self.listed.iter().position(|r| r.key == key)
+    }
+
+    /// A new autosave folder for a run (`kind`: run or fork), when autosave is on.
+    fn autosave_dir(&self, kind: &str, run_hint: u64) -> Option<PathBuf> {
+        if !self.autosave || self.runs_folder.trim().is_empty() {
+            return None;
+        }
+        let base = PathBuf::from(self.runs_folder.trim());
+        Some(base.join(format!("{kind}-{}-{run_hint}", unix_secs())))
+    }
+
+    /// Before a new run replaces the current one: keep the old one in the list (hidden) so it can
+    /// be compared, and forget the current run's folder.
+    fn retire_current(&mut self, history: &mut RunHistory, greyed: bool) -> Option<u64> {
+        let had = history.latest().is_some();
+        let old = history.clone();
+        // clear (not take): the plots' caches key on the generation, which clear() moves on
+        history.clear();
+        let current = std::mem::replace(
+            &mut self.current,
+            CurrentRun {
+                color: PALETTE[0],
+                visible: true,
+                dir: None,
+                parent: None,
+            },
+        );
+        self.current.color = self.take_color();
+        if !had {
+            return None;
+        }
+        let key = self.take_key();
+        self.listed.push(ListedRun {
+            key,
+            name: current
+                .dir
+                .as_deref()
+                .map_or(format!("run {}", old.run().unwrap_or(0)), folder_name),
+            dir: current.dir,
+            history: old,
+            color: current.color,
+            visible: greyed,
+            checkpoints: Vec::new(),
+            problems: Vec::new(),
+            parent: current.parent,
+            greyed,
+        });
+        Some(key)
+    }
+
+    /// The plots were reset: the current run is forgotten (its folder, if any, stays as it is).
+    pub fn forget_current(&mut self) {
+        self.current.dir = None;
+        self.current.parent = None;
+        self.prefix = None;
+    }
+
+    /// A plain Start of `config` is about to be sent: autosave asks the worker to record it.
+    pub fn start(&mut self, ctx: &mut RunsCtx<'_>, config: GrokkingConfig) {
+        self.retire_current(ctx.history, false);
+        self.prefix = None;
+        ctx.link.launch(RunConfig::Grokking(config), ctx.speed);
+        if let Some(dir) = self.autosave_dir("run", self.next_key) {
+            // handled before the new run's first step (the channel keeps order)
+            ctx.link.send(Command::SaveRun(dir));
+        }
+    }
+
+    /// Apply a request of the runs panel.
+    pub fn apply(&mut self, action: RunsAction, ctx: &mut RunsCtx<'_>) {
+        match action {
+            RunsAction::None => {}
+            RunsAction::Save => {
+                if let Some(why) = self.cannot_save(ctx.history) {
+                    ctx.link.error(why);
+                } else {
+                    self.choose(ctx, FolderUse::Save);
+                }
+            }
+            RunsAction::Open => self.choose(ctx, FolderUse::Open),
+            RunsAction::Typed(purpose, path) => {
+                if path.as_os_str().is_empty() {
+                    ctx.link.error("type a folder first");
+                } else {
+                    self.prompt = None;
+                    self.folder_chosen(ctx, purpose, path);
+                }
+            }
+            RunsAction::CancelPrompt => self.prompt = None,
+            RunsAction::Resume(which) => self.resume(ctx, which),
+            RunsAction::Fork(which) => {
+                let dir = match which {
+                    RunRef::Current => self.current.dir.clone(),
+                    RunRef::Listed(k) => self
+                        .listed_index(k)
+                        .and_then(|i| self.listed[i].dir.clone()),
+                };
+                match dir {
+                    Some(dir) => self.read(ctx, dir, FolderUse::Fork(which)),
+                    None => ctx
+                        .link
+                        .error("this run has no folder yet: save it first, then fork it"),
+                }
+            }
+            RunsAction::StartFork => self.start_fork(ctx),
+            RunsAction::CancelFork => self.fork = None,
+            RunsAction::Remove(key) => {
+                if let Some(i) = self.listed_index(key) {
+                    let r = self.listed.remove(i);
+                    ctx.link.info(format!("{} removed from the list", r.name));
+                }
+            }
+        }
+    }
+
+    /// Why the current run cannot be saved now, if it cannot.
+    pub fn cannot_save(&self, history: &RunHistory) -> Option<String> {
+        if let Some(dir) = &self.current.dir {
+            return Some(format!("this run is already saved in {}", dir.display()));
+        }
+        if history.run().is_none() {
+            return Some("no run to save: start one first".into());
+        }
+        None
+    }
+
+    fn choose(&mut self, ctx: &mut RunsCtx<'_>, purpose: FolderUse) {
+        match ctx.jobs.choose_folder(Arc::clone(ctx.dialog), purpose) {
+            Ok(()) => ctx.link.info(format!("{}…", purpose.title())),
+            Err(e) => ctx.link.error(format!("cannot open a folder dialog: {e}")),
+        }
+    }
+
+    fn read(&mut self, ctx: &mut RunsCtx<'_>, dir: PathBuf, purpose: FolderUse) {
+        let shown = dir.display().to_string();
+        match ctx.jobs.open_run(dir, purpose) {
+            Ok(()) => ctx.link.info(format!("reading {shown}…")),
+            Err(e) => ctx.link.error(format!("cannot start reading {shown}: {e}")),
+        }
+    }
+
+    /// The folder dialog answered (or the prompt was filled in).
+    pub fn folder_chosen(&mut self, ctx: &mut RunsCtx<'_>, purpose: FolderUse, path: PathBuf) {
+        match purpose {
+            FolderUse::Save => {
+                ctx.link.send(Command::SaveRun(path.clone()));
+                ctx.link.info(format!("saving into {}…", path.display()));
+            }
+            FolderUse::Open | FolderUse::Fork(_) => self.read(ctx, path, purpose),
+        }
+    }
+
+    /// The folder dialog closed without a folder: offer the typed fallback.
+    pub fn no_folder(&mut self, ctx: &mut RunsCtx<'_>, purpose: FolderUse) {
+        ctx.link
+            .error("no folder chosen (or no folder dialog available): type one in the Runs panel");
+        let text = match purpose {
+            FolderUse::Save => PathBuf::from(self.runs_folder.trim())
+                .join(format!("run-{}", unix_secs()))
+                .display()
+                .to_string(),
+            FolderUse::Open | FolderUse::Fork(_) => self.runs_folder.clone(),
+        };
+        self.prompt = Some(FolderPrompt { purpose, text });
+    }
+
+    /// A run folder was read for `purpose`.
+    pub fn opened(
+        &mut self,
+        ctx: &mut RunsCtx<'_>,
+        purpose: FolderUse,
+        path: &Path,
+        result: Result<Box<RunFolder>, String>,
+    ) {
+        let folder = match result {
+            Ok(f) => f,
+            Err(e) => {
+                ctx.link
+                    .error(format!("cannot open {}: {e}", path.display()));
+                return;
+            }
+        };
+        match purpose {
+            FolderUse::Open => {
+                let key = self.take_key();
+                let color = self.take_color();
+                let history = compare::folder_history(&folder, 0, None);
+                let rows = history.row_count();
+                let name = folder_name(&folder.dir);
+                let problems = folder.problems.clone();
+                self.listed.push(ListedRun {
+                    key,
+                    name: name.clone(),
+                    dir: Some(folder.dir.clone()),
+                    history,
+                    color,
+                    visible: true,
+                    checkpoints: folder
+                        .checkpoints
+                        .iter()
+                        .map(|c| (c.step, c.epoch))
+                        .collect(),
+                    problems: problems.clone(),
+                    parent: folder
+                        .info
+                        .as_ref()
+                        .and_then(|i| i.parent.as_ref())
+                        .map(|p| (p.dir.clone(), p.step)),
+                    greyed: false,
+                });
+                match problems.first() {
+                    None => ctx.link.info(format!(
+                        "opened {name}: {rows} rows, {} checkpoints",
+                        folder.checkpoints.len()
+                    )),
+                    Some(first) => ctx.link.error(format!(
+                        "opened {name} with {} problem{}: {first}; showing what could be read \
+                         ({rows} rows)",
+                        problems.len(),
+                        if problems.len() == 1 { "" } else { "s" }
+                    )),
+                }
+            }
+            FolderUse::Save => {}
+            FolderUse::Fork(source) => {
+                if folder.checkpoints.is_empty() {
+                    ctx.link.error(format!(
+                        "{} has no checkpoints to fork from",
+                        path.display()
+                    ));
+                    return;
+                }
+                let Some(config) = folder.config.clone() else {
+                    ctx.link.error(format!(
+                        "{}: config.toml is missing or unreadable, so the run cannot be forked",
+                        path.display()
+                    ));
+                    return;
+                };
+                let mut draft = ForkDraft {
+                    source,
+                    checkpoint: 0,
+                    folder,
+                    config,
+                };
+                draft.select(draft.folder.checkpoints.len() - 1);
+                self.fork = Some(draft);
+                ctx.link
+                    .info("fork: pick a checkpoint, change settings, then Start fork");
+            }
+        }
+    }
+
+    fn resume(&mut self, ctx: &mut RunsCtx<'_>, which: RunRef) {
+        if ctx.link.phase().active() {
+            ctx.link.error("stop the run in progress first");
+            return;
+        }
+        let (dir, prefix, color) = match which {
+            RunRef::Current => {
+                let Some(dir) = self.current.dir.clone() else {
+                    ctx.link.error(
+                        "this run has no folder: save it first (resume continues in its folder)",
+                    );
+                    return;
+                };
+                (dir, ctx.history.clone(), self.current.color)
+            }
+            RunRef::Listed(k) => {
+                let Some(i) = self.listed_index(k) else {
+                    return;
+                };
+                let Some(dir) = self.listed[i].dir.clone() else {
+                    ctx.link.error("this run has no folder to resume from");
+                    return;
+                };
+                self.retire_current(ctx.history, false);
+                let r = self.listed.remove(i);
+                (dir, r.history, r.color)
+            }
+        };
+        ctx.history.clear();
+        self.current = CurrentRun {
+            color,
+            visible: true,
+            dir: Some(dir.clone()),
+            parent: None,
+        };
+        self.prefix = Some(prefix);
+        let spec = ContinueSpec {
+            from: dir.clone(),
+            step: None,
+            fork: None,
+        };
+        ctx.link
+            .launch_command(Command::Continue(Box::new(spec)), ctx.speed);
+        ctx.link.info(format!(
+            "resuming {} from its newest usable checkpoint…",
+            dir.display()
+        ));
+    }
+
+    fn start_fork(&mut self, ctx: &mut RunsCtx<'_>) {
+        let Some(draft) = self.fork.clone() else {
+            return;
+        };
+        if ctx.link.phase().active() {
+            ctx.link.error("stop the run in progress first");
+            return;
+        }
+        let changes = match draft.changes() {
+            Ok(c) => c,
+            Err(e) => {
+                ctx.link.error(format!("fork refused: {e}"));
+                return;
+            }
+        };
+        let Some((step, _)) = draft.at() else { return };
+        let from = draft.folder.dir.clone();
+        match draft.source {
+            RunRef::Current => {
+                self.retire_current(ctx.history, true);
+            }
+            RunRef::Listed(k) => {
+                self.retire_current(ctx.history, false);
+                if let Some(i) = self.listed_index(k) {
+                    self.listed[i].greyed = true;
+                    self.listed[i].visible = true;
+                }
+            }
+        }
+        self.current.parent = Some((from.clone(), step));
+        self.prefix = None;
+        let out = self.autosave_dir("fork", self.next_key);
+        let spec = ContinueSpec {
+            from,
+            step: Some(step),
+            fork: Some(ForkSpec {
+                config: draft.config.clone(),
+                out,
+            }),
+        };
+        ctx.link
+            .launch_command(Command::Continue(Box::new(spec)), ctx.speed);
+        self.fork = None;
+        let what = if changes.is_empty() {
+            "no changes".to_string()
+        } else {
+            changes.join(", ")
+        };
+        ctx.link.info(format!("forking at step {step}: {what}…"));
+    }
+
+    /// The worker says the run `run` is recorded in `dir` now.
+    pub fn saved(&mut self, ctx: &mut RunsCtx<'_>, run: RunId, dir: PathBuf) {
+        if ctx.history.run() == Some(run) || ctx.link.runs.is_current(run) {
+            ctx.link.info(format!(
+                "recording into {} (kept up to date while the run goes on)",
+                dir.display()
+            ));
+            self.current.dir = Some(dir);
+        }
+    }
+
+    /// Live rows of the current run arrived: a resumed run first gets its rows from before them.
+    pub fn before_rows(&mut self, history: &mut RunHistory, rows: &[MetricRow]) {
+        let Some(first) = rows.first().map(|r| r.step) else {
+            return;
+        };
+        self.add_prefix(history, |step| step < first);
+    }
+
+    /// The current run ended: a resumed run that took no step still shows what it had.
+    pub fn at_finish(&mut self, history: &mut RunHistory) {
+        self.add_prefix(history, |_| true);
+    }
+
+    fn add_prefix(&mut self, history: &mut RunHistory, keep: impl Fn(u64) -> bool) {
+        let Some(prefix) = self.prefix.take() else {
+            return;
+        };
+        let rows: Vec<MetricRow> = compare::history_rows(&prefix)
+            .into_iter()
+            .filter(|r| keep(r.step))
+            .collect();
+        history.push_rows(&rows);
+        for m in prefix.markers() {
+            if keep(m.step) {
+                history.add_marker(*m);
+            }
+        }
+    }
+
+    /// What the plots draw besides the current run, rebuilt only when it changed.
+    pub fn compare(&mut self, history: &RunHistory, log_x: bool) -> &Compare {
+        let key = self.compare_key(history, log_x);
+        if self.cache.as_ref().is_none_or(|(k, _)| *k != key) {
+            let built = self.build_compare(history, log_x);
+            self.cache = Some((key, built));
+        }
+        // Invariant: filled just above.
+        &self
+            .cache
+            .as_ref()
+            .expect("the compare cache was just filled")
+            .1
+    }
+
+    fn compare_key(&self, history: &RunHistory, log_x: bool) -> Vec<u64> {
+        let rgb = |c: Color32| u64::from(u32::from_be_bytes(c.to_array()));
+        let mut key = vec![
+            u64::from(log_x),
+            u64::from(self.group_by_seed),
+            u64::from(self.band == BandKind::Std),
+            u64::from(self.current.visible),
+            rgb(self.current.color),
+            history.generation(),
+            u64::from(self.current.dir.is_some()),
+        ];
+        if self.group_by_seed {
+            // the current run may be part of a mean, which then changes with every row
+            key.push(history.row_count() as u64);
+        }
+        for r in &self.listed {
+            key.extend([
+                r.key,
+                u64::from(r.visible),
+                u64::from(r.greyed),
+                rgb(r.color),
+                r.history.generation(),
+            ]);
+        }
+        key
+    }
+
+    fn build_compare(&self, history: &RunHistory, log_x: bool) -> Compare {
+        let current_name = self.current_name();
+        let mut members: Vec<Member<'_>> = Vec::new();
+        if self.current.visible && (history.latest().is_some() || history.run().is_some()) {
+            members.push(Member {
+                name: current_name.clone(),
+                history,
+                color: self.current.color,
+                width: 1.8,
+                is_current: true,
+            });
+        }
+        for r in self.listed.iter().filter(|r| r.visible) {
+            let (color, width) = if r.greyed {
+                (greyed(r.color), 1.0)
+            } else {
+                (r.color, 1.5)
+            };
+            members.push(Member {
+                name: r.name.clone(),
+                history: &r.history,
+                color,
+                width,
+                is_current: false,
+            });
+        }
+        let others = members.iter().filter(|m| !m.is_current).count();
+        let mut out = Compare {
+            overlays: Vec::new(),
+            main_color: (others > 0).then_some(self.current.color),
+            main_name: current_name,
+            main_hidden: !self.current.visible,
+        };
+        if others == 0 {
+            return out;
+        }
+        let groups = if self.group_by_seed {
+            let configs: Vec<Option<&GrokkingConfig>> =
+                members.iter().map(|m| m.history.config()).collect();
+            compare::group_by_seed(&configs)
+        } else {
+            (0..members.len()).map(|i| vec![i]).collect()
+        };
+        for g in groups {
+            if let [only] = g.as_slice() {
+                let m = &members[*only];
+                if !m.is_current {
+                    out.overlays.push(overlay_of(m, log_x));
+                }
+                continue;
+            }
+            if g.iter().any(|&i| members[i].is_current) {
+                out.main_hidden = true;
+            }
+            let group: Vec<&Member<'_>> = g.iter().map(|&i| &members[i]).collect();
+            out.overlays.push(group_overlay(&group, self.band, log_x));
+        }
+        out
+    }
+}
+
+/// A run taking part in a comparison.
+struct Member<'a> {
+    name: String,
+    history: &'a RunHistory,
+    color: Color32,
+    width: f32,
+    is_current: bool,
+}
+
+/// A colour moved two thirds of the way to grey (a fork's parent).
+fn greyed(c: Color32) -> Color32 {
+    super::widgets::lerp_color(c, Color32::from_gray(140), 2.0 / 3.0)
+}
+
+/// Plot-space points of (step, value) pairs, thinned to about [`OVERLAY_POINTS`].
+fn to_plot_points(
+    pts: impl Iterator<Item = (u64, f64)>,
+    metric: crate::protocol::Metric,
+    log_x: bool,
+) -> Vec<PlotPoint> {
+    let scale = y_scale_of(metric);
+    let all: Vec<PlotPoint> = pts
+        .filter_map(|(s, v)| Some(PlotPoint::new(to_plot_x(s, log_x)?, to_plot_y(v, scale)?)))
+        .collect();
+    thin(all)
+}
+
+fn thin(all: Vec<PlotPoint>) -> Vec<PlotPoint> {
+    let (Some(first), Some(last)) = (all.first(), all.last()) else {
+        return all;
+    };
+    if all.len() <= OVERLAY_POINTS {
+        return all;
+    }
+    let kept = decimate_min_max(&all, |p| (p.x, p.y), (first.x, last.x), OVERLAY_POINTS / 2);
+    kept.into_iter().map(|i| all[i]).collect()
+}
+
+fn overlay_of(m: &Member<'_>, log_x: bool) -> Overlay {
+    let series = plotted_metrics()
+        .into_iter()
+        .map(|metric| {
+            let pts = m.history.series(metric).iter().map(|p| (p.step, p.value));
+            (metric, to_plot_points(pts, metric, log_x))
+        })
+        .filter(|(_, p)| !p.is_empty())
+        .collect();
+    Overlay {
+        name: m.name.clone(),
+        color: m.color,
+        width: m.width,
+        series,
+        bands: Vec::new(),
+        markers: m
+            .history
+            .markers()
+            .iter()
+            .map(|k: &Marker| k.step)
+            .collect(),
+    }
+}
+
+/// The mean of a group of seeds with its band, per plotted metric.
+fn group_overlay(group: &[&Member<'_>], band: BandKind, log_x: bool) -> Overlay {
+    let seeds: Vec<String> = group
+        .iter()
+        .map(|m| {
+            m.history
+                .config()
+                .map_or("?".into(), |c| c.seed.to_string())
+        })
+        .collect();
+    let mut series = Vec::new();
+    let mut bands = Vec::new();
+    for metric in plotted_metrics() {
+        let all: Vec<&[crate::store::Point]> =
+            group.iter().map(|m| m.history.series(metric)).collect();
+        let stats = compare::mean_band(&all);
+        if stats.is_empty() {
+            continue;
+        }
+        series.push((
+            metric,
+            to_plot_points(stats.iter().map(|p| (p.step, p.mean)), metric, log_x),
+        ));
+        let scale = y_scale_of(metric);
+        let mut xs = Vec::new();
+        let mut los = Vec::new();
+        let mut his = Vec::new();
+        for p in thin_band(&stats) {
+            let (l, h) = match band {
+                BandKind::MinMax => (p.min, p.max),
+                BandKind::Std => (p.mean - p.std, p.mean + p.std),
+            };
+            if let (Some(x), Some(l), Some(h)) = (
+                to_plot_x(p.step, log_x),
+                to_plot_y(l, scale),
+                to_plot_y(h, scale),
+            ) {
+                xs.push(x);
+                los.push(l);
+                his.push(h);
+            }
+        }
+        bands.push(Band {
+            metric,
+            xs,
+            lower: los,
+            upper: his,
+        });
+    }
+    Overlay {
+        name: format!("mean of {} (seeds {})", group.len(), seeds.join(", ")),
+        color: group[0].color,
+        width: 2.0,
+        series,
+        bands,
+        markers: Vec::new(),
+    }
+}
+
+/// Every k-th point of a long band (a band is a shaded background; its detail is not needed).
+fn thin_band(stats: &[BandPoint]) -> impl Iterator<Item = &BandPoint> {
+    let k = stats.len().div_ceil(OVERLAY_POINTS).max(1);
+    stats
+        .iter()
+        .enumerate()
+        .filter(move |(i, _)| i % k == 0 || *i + 1 == stats.len())
+        .map(|(_, p)| p)
+}
+
+/// Whether the model has dropout to change in a fork.
+pub fn has_dropout(cfg: &GrokkingConfig) -> bool {
+    match cfg.model {
+        ModelConfig::Transformer(_) => true,
+        ModelConfig::Mlp(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::HyperChange;
+    use crate::store::run_dir::{CheckpointRef, RunEvent};
+
+    fn ckpt(step: u64) -> CheckpointRef {
+        CheckpointRef {
+            step,
+            epoch: step,
+            path: PathBuf::from(format!("c{step}")),
+        }
+    }
+
+    #[test]
+    fn a_fork_starts_from_the_config_in_force_and_keeps_the_users_edits() {
+        let cfg = crate::config::presets()[0].config.clone();
+        assert_eq!((cfg.optim.lr, cfg.optim.weight_decay), (0.01, 1.0));
+        // weight decay changed live to 0.5 before step 11 (logged at step 10)
+        let folder = RunFolder {
+            dir: PathBuf::from("parent"),
+            config: Some(cfg.clone()),
+            info: None,
+            rows: vec![],
+            events: vec![RunEvent::Changed {
+                change: HyperChange::WeightDecay(0.5),
+                step: 10,
+                epoch: 10,
+            }],
+            checkpoints: vec![ckpt(5), ckpt(20)],
+            problems: vec![],
+        };
+        let mut d = ForkDraft {
+            source: RunRef::Current,
+            folder: Box::new(folder),
+            checkpoint: 0,
+            config: cfg,
+        };
+        d.select(0);
+        assert_eq!(
+            d.config.optim.weight_decay, 1.0,
+            "the change came after step 5"
+        );
+        d.select(1);
+        assert_eq!(d.config.optim.weight_decay, 0.5, "in force at step 20");
+        assert_eq!(d.changes(), Ok(vec![]));
+        d.config.optim.lr = 0.02;
+        d.select(0);
+        assert_eq!(
+            (d.config.optim.lr, d.config.optim.weight_decay),
+            (0.02, 1.0)
+        );
+        assert_eq!(d.changes(), Ok(vec!["optim.lr: 0.01 -> 0.02".to_string()]));
+        // a field a fork may not change is named
+        d.config.p = 31;
+        assert!(d.changes().unwrap_err().contains("it changed p"));
+    }
+}

@@ -1,0 +1,350 @@
+//! The Grokking lab's Runs panel: save, open and autosave; the runs list (shown or not, colour,
+//! resume, fork, remove); grouping by seed; and the fork settings.
+
+use super::grokking::{error_color, format_sci};
+use crate::app::run_files::{
+    BandKind, FolderUse, ForkDraft, RunFiles, RunRef, RunsAction, has_dropout,
+};
+use crate::app::runs::Phase;
+use crate::config::ModelConfig;
+use crate::store::RunHistory;
+use eframe::egui::{self, DragValue, RichText, Ui};
+use std::path::PathBuf;
+
+/// The whole panel. `phase`: the current run's; `busy`: a dialog or a read is under way.
+pub fn runs_panel_ui(
+    ui: &mut Ui,
+    files: &mut RunFiles,
+    history: &RunHistory,
+    phase: Phase,
+    busy: bool,
+) -> RunsAction {
+    let mut action = RunsAction::None;
+    ui.add_space(4.0);
+    ui.heading("Runs");
+    ui.horizontal(|ui| {
+        let save_tip = files.cannot_save(history).unwrap_or_else(|| {
+            "Write this run (with its checkpoints) into a folder and keep it up to date".into()
+        });
+        if ui
+            .add_enabled(
+                !busy && files.cannot_save(history).is_none(),
+                egui::Button::new("Save run…"),
+            )
+            .on_hover_text(save_tip.clone())
+            .on_disabled_hover_text(save_tip)
+            .clicked()
+        {
+            action = RunsAction::Save;
+        }
+        if ui
+            .add_enabled(!busy, egui::Button::new("Open run…"))
+            .on_hover_text("Read a run folder (nothing in it is written) and add it to the list")
+            .clicked()
+        {
+            action = RunsAction::Open;
+        }
+        if busy {
+            ui.spinner();
+        }
+    });
+    ui.checkbox(&mut files.autosave, "autosave new runs")
+        .on_hover_text("Each new run (and fork) gets its own folder in the runs folder at start");
+    ui.add_enabled_ui(files.autosave, |ui| {
+        ui.horizontal(|ui| {
+            let l = ui.label("runs folder");
+            ui.add(egui::TextEdit::singleline(&mut files.runs_folder).desired_width(f32::INFINITY))
+                .labelled_by(l.id);
+        });
+    });
+    if let Some(prompt) = &mut files.prompt {
+        ui.separator();
+        let what = match prompt.purpose {
+            FolderUse::Save => "Save the run into folder:",
+            FolderUse::Open | FolderUse::Fork(_) => "Open run folder:",
+        };
+        ui.label(what);
+        let edit =
+            ui.add(egui::TextEdit::singleline(&mut prompt.text).desired_width(f32::INFINITY));
+        let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        ui.horizontal(|ui| {
+            if ui.button("OK").clicked() || enter {
+                action = RunsAction::Typed(prompt.purpose, PathBuf::from(prompt.text.trim()));
+            }
+            if ui.button("Cancel").clicked() {
+                action = RunsAction::CancelPrompt;
+            }
+        });
+    }
+    ui.separator();
+
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, true])
+        .max_height(ui.available_height() * 0.55)
+        .show(ui, |ui| {
+            let a = current_row_ui(ui, files, history, phase);
+            if a != RunsAction::None {
+                action = a;
+            }
+            for r in &mut files.listed {
+                ui.separator();
+                ui.horizontal(|ui| {
+                    ui.checkbox(&mut r.visible, "")
+                        .on_hover_text("Show this run in the plots");
+                    egui::color_picker::color_edit_button_srgba(
+                        ui,
+                        &mut r.color,
+                        egui::color_picker::Alpha::Opaque,
+                    );
+                    let mut name = RichText::new(&r.name).strong();
+                    if r.greyed {
+                        name = name.weak();
+                    }
+                    let label = ui.label(name);
+                    if let Some(dir) = &r.dir {
+                        label.on_hover_text(dir.display().to_string());
+                    }
+                });
+                let steps = r.history.latest().map_or("no rows".into(), |(s, e)| {
+                    format!("{} rows · step {s} · epoch {e}", r.history.row_count())
+                });
+                ui.label(RichText::new(steps).small().weak());
+                if let Some((dir, step)) = &r.parent {
+                    ui.label(
+                        RichText::new(format!(
+                            "fork of {} at step {step}",
+                            dir.file_name()
+                                .map_or(String::new(), |n| n.to_string_lossy().into())
+                        ))
+                        .small(),
+                    );
+                }
+                if r.greyed {
+                    ui.label(
+                        RichText::new("parent of the current fork")
+                            .small()
+                            .italics(),
+                    );
+                }
+                for p in &r.problems {
+                    ui.label(
+                        RichText::new(format!("problem: {p}"))
+                            .small()
+                            .color(error_color(ui)),
+                    );
+                }
+                ui.horizontal(|ui| {
+                    let has_dir = r.dir.is_some();
+                    let no_dir = "Only a run with a folder can go on";
+                    if ui
+                        .add_enabled(
+                            has_dir && !phase.active(),
+                            egui::Button::new("Continue run"),
+                        )
+                        .on_hover_text("Continue from its newest usable checkpoint, in its folder")
+                        .on_disabled_hover_text(no_dir)
+                        .clicked()
+                    {
+                        action = RunsAction::Resume(RunRef::Listed(r.key));
+                    }
+                    if ui
+                        .add_enabled(has_dir, egui::Button::new("Fork…"))
+                        .on_hover_text(
+                            "Start a new run from one of its checkpoints with changed settings",
+                        )
+                        .on_disabled_hover_text(no_dir)
+                        .clicked()
+                    {
+                        action = RunsAction::Fork(RunRef::Listed(r.key));
+                    }
+                    if ui
+                        .button("Remove")
+                        .on_hover_text("Remove from the list (its folder is left as it is)")
+                        .clicked()
+                    {
+                        action = RunsAction::Remove(r.key);
+                    }
+                });
+            }
+        });
+    ui.separator();
+    ui.checkbox(&mut files.group_by_seed, "group by seed")
+        .on_hover_text("Runs whose configs differ only by the seed are drawn as their mean with a band (over the steps every run logged)");
+    ui.add_enabled_ui(files.group_by_seed, |ui| {
+        ui.horizontal(|ui| {
+            ui.label("band");
+            ui.radio_value(&mut files.band, BandKind::MinMax, "min–max");
+            ui.radio_value(&mut files.band, BandKind::Std, "±1 std");
+        });
+    });
+    ui.label(
+        RichText::new(
+            "Compared runs are drawn in their colours; the line style tells the metric: \
+             validation solid, train (running) dashed, train (eval) dotted; \
+             Fourier Gini solid, IPR dashed.",
+        )
+        .small()
+        .weak(),
+    );
+    if let Some(draft) = &mut files.fork {
+        ui.separator();
+        let a = fork_ui(ui, draft, phase);
+        if a != RunsAction::None {
+            action = a;
+        }
+    }
+    action
+}
+
+fn current_row_ui(
+    ui: &mut Ui,
+    files: &mut RunFiles,
+    history: &RunHistory,
+    phase: Phase,
+) -> RunsAction {
+    let mut action = RunsAction::None;
+    let name = files.current_name();
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut files.current.visible, "")
+            .on_hover_text("Show the current run in the plots");
+        egui::color_picker::color_edit_button_srgba(
+            ui,
+            &mut files.current.color,
+            egui::color_picker::Alpha::Opaque,
+        );
+        ui.label(RichText::new(format!("{name} (current)")).strong());
+    });
+    let place = match &files.current.dir {
+        Some(dir) => format!("saved in {}", dir.display()),
+        None if history.run().is_some() => "in memory (not saved)".into(),
+        None => "no run yet".into(),
+    };
+    ui.label(RichText::new(place).small().weak());
+    if let Some((dir, step)) = &files.current.parent {
+        ui.label(RichText::new(format!("fork of {} at step {step}", dir.display())).small());
+    }
+    ui.horizontal(|ui| {
+        let has_dir = files.current.dir.is_some();
+        if ui
+            .add_enabled(
+                has_dir && !phase.active(),
+                egui::Button::new("Continue run"),
+            )
+            .on_hover_text(
+                "Continue the stopped run from its newest usable checkpoint, in its folder",
+            )
+            .on_disabled_hover_text("Save the run first; a stopped run with a folder can go on")
+            .clicked()
+        {
+            action = RunsAction::Resume(RunRef::Current);
+        }
+        if ui
+            .add_enabled(has_dir, egui::Button::new("Fork…"))
+            .on_hover_text("Start a new run from one of its checkpoints with changed settings")
+            .on_disabled_hover_text("Save the run first: a fork starts from a checkpoint on disk")
+            .clicked()
+        {
+            action = RunsAction::Fork(RunRef::Current);
+        }
+    });
+    action
+}
+
+/// The fork settings: a checkpoint and what may change (see [`crate::config::FORKABLE`]).
+fn fork_ui(ui: &mut Ui, draft: &mut ForkDraft, phase: Phase) -> RunsAction {
+    let mut action = RunsAction::None;
+    let name = draft
+        .folder
+        .dir
+        .file_name()
+        .map_or(String::new(), |n| n.to_string_lossy().into());
+    ui.label(RichText::new(format!("Fork of {name}")).strong());
+    let n = draft.folder.checkpoints.len();
+    let mut i = draft.checkpoint;
+    ui.horizontal(|ui| {
+        let l = ui.label("checkpoint");
+        let r = ui
+            .add(egui::Slider::new(&mut i, 0..=n.saturating_sub(1)).show_value(false))
+            .labelled_by(l.id);
+        if let Some((s, e)) = draft.folder.checkpoints.get(i).map(|c| (c.step, c.epoch)) {
+            ui.label(RichText::new(format!("step {s} · epoch {e}")).monospace());
+        }
+        if r.changed() {
+            draft.select(i);
+        }
+    });
+    egui::Grid::new("fork_settings")
+        .num_columns(2)
+        .spacing([8.0, 3.0])
+        .show(ui, |ui| {
+            let c = &mut draft.config;
+            ui.label("weight decay");
+            ui.add(
+                DragValue::new(&mut c.optim.weight_decay)
+                    .speed(0.01)
+                    .range(0.0..=100.0),
+            );
+            ui.end_row();
+            ui.label("learning rate");
+            ui.add(
+                DragValue::new(&mut c.optim.lr)
+                    .speed(1e-5)
+                    .range(1e-7..=10.0)
+                    .custom_formatter(|v, _| format_sci(v)),
+            );
+            ui.end_row();
+            ui.label("train fraction");
+            ui.add(
+                DragValue::new(&mut c.train_fraction)
+                    .speed(0.01)
+                    .range(0.01..=0.99),
+            );
+            ui.end_row();
+            ui.label("batch size");
+            ui.add(DragValue::new(&mut c.batch_size).range(1..=1_000_000));
+            ui.end_row();
+            ui.label("full batch");
+            ui.checkbox(&mut c.full_batch, "");
+            ui.end_row();
+            if has_dropout(c)
+                && let ModelConfig::Transformer(t) = &mut c.model
+            {
+                ui.label("dropout");
+                ui.add(DragValue::new(&mut t.dropout).speed(0.01).range(0.0..=0.9));
+                ui.end_row();
+            }
+            ui.label("max epochs");
+            ui.add(DragValue::new(&mut c.max_epochs).range(1..=10_000_000));
+            ui.end_row();
+        });
+    let changes = draft.changes();
+    match &changes {
+        Ok(list) if list.is_empty() => {
+            ui.label(RichText::new("no changes: the fork goes on like its parent").small());
+        }
+        Ok(list) => {
+            for c in list {
+                ui.label(RichText::new(c).small().monospace());
+            }
+        }
+        Err(e) => {
+            ui.label(RichText::new(e).small().color(error_color(ui)));
+        }
+    }
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(
+                changes.is_ok() && !phase.active(),
+                egui::Button::new("Start fork"),
+            )
+            .on_disabled_hover_text("Stop the run in progress, and fix the settings named in red")
+            .clicked()
+        {
+            action = RunsAction::StartFork;
+        }
+        if ui.button("Cancel fork").clicked() {
+            action = RunsAction::CancelFork;
+        }
+    });
+    action
+}

@@ -1,0 +1,436 @@
+//! UI tests of runs on disk in the window: save and open, damaged folders, resume, fork, compare.
+//! The real app with real workers, driven headless by egui_kittest; folder dialogs answered from a
+//! queue.
+
+use super::ui::{harness_with, step_until};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use grokscope::app::run_files::{RunRef, RunsAction};
+use grokscope::app::{FileDialog, GrokscopeApp, Phase};
+use grokscope::config::{GrokkingConfig, Operation, preset};
+use grokscope::protocol::{Metric, MetricRow};
+use grokscope::store::compare::history_rows;
+use grokscope::store::run_dir::RunFolder;
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Answers each dialog with the next queued path (`None` once the queue is empty).
+#[derive(Default)]
+struct QueueDialog(Mutex<VecDeque<PathBuf>>);
+
+impl QueueDialog {
+    fn new(paths: &[&Path]) -> Arc<Self> {
+        Arc::new(Self(Mutex::new(
+            paths.iter().map(|p| p.to_path_buf()).collect(),
+        )))
+    }
+}
+
+impl FileDialog for QueueDialog {
+    fn save(&self, _title: &str, _default_name: &str, _ext: &str) -> Option<PathBuf> {
+        self.0.lock().unwrap().pop_front()
+    }
+    fn pick_folder(&self, _title: &str) -> Option<PathBuf> {
+        self.0.lock().unwrap().pop_front()
+    }
+}
+
+/// A small MLP run (a few seconds at most), minibatches so the generators' state matters.
+fn small(max_epochs: u64) -> GrokkingConfig {
+    let mut c = preset("fast-mlp").unwrap().config;
+    c.op = Operation::Add;
+    c.p = 23;
+    c.train_fraction = 0.6;
+    c.full_batch = false;
+    c.batch_size = 64;
+    c.max_epochs = max_epochs;
+    c.early_stop = false;
+    c
+}
+
+/// A run recorded headless into `dir` (checkpoints every `every` epochs), stopped at `stop_at`.
+fn headless(cfg: &GrokkingConfig, dir: &Path, stop_at: Option<u64>, every: u64) {
+    super::runs::fresh(cfg, dir, stop_at, every);
+}
+
+fn app(dialog: Arc<QueueDialog>) -> Harness<'static, GrokscopeApp> {
+    let mut h = harness_with(move |cc| GrokscopeApp::new(cc, dialog).expect("the workers start"));
+    h.step();
+    h
+}
+
+fn wait(
+    h: &mut Harness<'_, GrokscopeApp>,
+    what: &str,
+    done: impl FnMut(&Harness<'_, GrokscopeApp>) -> bool,
+) {
+    let ok = step_until(h, Duration::from_secs(60), done);
+    assert!(
+        ok,
+        "{what} did not happen; status: {}",
+        h.state().status().text
+    );
+}
+
+/// Every file under `dir` with its bytes (to show a folder was left as it was).
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p.clone());
+                out.insert(p, b"<dir>".to_vec());
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                out.insert(p, bytes);
+            }
+        }
+    }
+    out
+}
+
+fn rows_of(dir: &Path) -> Vec<MetricRow> {
+    RunFolder::open(dir).unwrap().rows
+}
+
+/// Open `dir` through the Open run… button and wait until the status says how it went.
+fn open(h: &mut Harness<'_, GrokscopeApp>, listed_before: usize) {
+    h.get_by_label("Open run…").click();
+    wait(h, "the folder read", |h| {
+        h.state().runs().listed.len() > listed_before
+            || h.state().status().text.starts_with("cannot open")
+    });
+    h.step();
+}
+
+#[test]
+fn a_run_saved_from_the_window_opens_back_with_the_same_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("saved");
+    let mut h = app(QueueDialog::new(&[&dir, &dir]));
+    *h.state_mut().config_mut() = small(12);
+    h.get_by_label("▶ Start").click();
+    wait(&mut h, "the run's end", |h| {
+        h.state().phase() == Phase::Finished
+    });
+    let live = history_rows(h.state().history());
+    assert_eq!(live.len(), 12, "one row an epoch");
+
+    h.get_by_label("Save run…").click();
+    wait(&mut h, "the save", |h| {
+        h.state().runs().current.dir.is_some()
+    });
+    assert_eq!(h.state().runs().current.dir.as_deref(), Some(dir.as_path()));
+    // what the window showed is what the folder holds (metrics.csv keeps every bit: shortest
+    // round-trip floats), with checkpoints of the run (held in memory until the save)
+    let folder = RunFolder::open(&dir).unwrap();
+    assert!(folder.problems.is_empty(), "{:?}", folder.problems);
+    assert_eq!(folder.rows, live);
+    assert!(!folder.checkpoints.is_empty());
+    assert_eq!(folder.checkpoints.last().unwrap().epoch, 12);
+
+    open(&mut h, 0);
+    let listed = &h.state().runs().listed;
+    // the run that was current is now... still current; the opened copy is the one listed
+    let opened = listed
+        .iter()
+        .find(|r| r.dir.as_deref() == Some(dir.as_path()))
+        .unwrap();
+    assert_eq!(history_rows(&opened.history), live);
+    assert!(opened.problems.is_empty());
+    assert!(!h.state().status().is_error, "{}", h.state().status().text);
+}
+
+#[test]
+fn damaged_and_foreign_folders_say_what_is_wrong_show_what_they_can_and_stay_unchanged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = small(20);
+    let truncated = tmp.path().join("truncated");
+    headless(&cfg, &truncated, None, 5);
+    let whole = rows_of(&truncated);
+    // metrics.csv cut in the middle of its 11th row: rows 1-10 can be read
+    let text = std::fs::read_to_string(truncated.join("metrics.csv")).unwrap();
+    let cut: usize = text.lines().take(11).map(|l| l.len() + 1).sum::<usize>() + 5;
+    std::fs::write(truncated.join("metrics.csv"), &text[..cut]).unwrap();
+
+    let corrupt = tmp.path().join("corrupt");
+    headless(&cfg, &corrupt, None, 5);
+    std::fs::write(corrupt.join("run.json"), b"{ this is not json").unwrap();
+    let mut events = std::fs::read_to_string(corrupt.join("events.jsonl")).unwrap();
+    events.push_str("garbage line\n");
+    std::fs::write(corrupt.join("events.jsonl"), events).unwrap();
+
+    let newer = tmp.path().join("newer");
+    headless(&cfg, &newer, None, 5);
+    let info = std::fs::read_to_string(newer.join("run.json")).unwrap();
+    std::fs::write(
+        newer.join("run.json"),
+        info.replace("\"format_version\": 1", "\"format_version\": 7"),
+    )
+    .unwrap();
+
+    let foreign = tmp.path().join("foreign");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "not a run").unwrap();
+
+    let before: Vec<_> = [&truncated, &corrupt, &newer, &foreign]
+        .iter()
+        .map(|d| snapshot(d))
+        .collect();
+    let mut h = app(QueueDialog::new(&[&truncated, &corrupt, &newer, &foreign]));
+
+    open(&mut h, 0);
+    let st = h.state().status().clone();
+    assert!(
+        st.is_error && st.text.contains("metrics.csv line 12"),
+        "{}",
+        st.text
+    );
+    let r = &h.state().runs().listed[0];
+    // the ten whole rows before the cut are shown, exactly as written
+    assert_eq!(history_rows(&r.history), whole[..10].to_vec());
+
+    open(&mut h, 1);
+    let st = h.state().status().clone();
+    assert!(
+        st.is_error && st.text.contains("run.json is not valid JSON"),
+        "{}",
+        st.text
+    );
+    let r = &h.state().runs().listed[1];
+    assert!(
+        r.problems.iter().any(|p| p.contains("events.jsonl line")),
+        "{:?}",
+        r.problems
+    );
+    assert_eq!(
+        history_rows(&r.history),
+        whole,
+        "its metrics are intact and shown"
+    );
+
+    open(&mut h, 2);
+    let st = h.state().status().clone();
+    assert!(st.is_error && st.text.contains("version 7"), "{}", st.text);
+    assert_eq!(history_rows(&h.state().runs().listed[2].history), whole);
+
+    open(&mut h, 3);
+    let st = h.state().status().clone();
+    assert!(
+        st.is_error && st.text.contains("not a grokscope run folder"),
+        "{}",
+        st.text
+    );
+    assert_eq!(
+        h.state().runs().listed.len(),
+        3,
+        "nothing listed for a foreign folder"
+    );
+    // the problems are on screen too, under the run's name
+    assert!(h.query_by_label_contains("metrics.csv line 12").is_some());
+
+    let after: Vec<_> = [&truncated, &corrupt, &newer, &foreign]
+        .iter()
+        .map(|d| snapshot(d))
+        .collect();
+    assert_eq!(before, after, "opening wrote nothing");
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        4,
+        "nothing new beside the folders"
+    );
+}
+
+#[test]
+fn resuming_an_opened_stopped_run_continues_it_in_its_folder_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = small(16);
+    let (whole, part) = (tmp.path().join("whole"), tmp.path().join("part"));
+    // the expected rows: the same config trained without a stop
+    headless(&cfg, &whole, None, 4);
+    headless(&cfg, &part, Some(7), 4);
+    assert_eq!(rows_of(&part).len(), 7);
+    let mut h = app(QueueDialog::new(&[&part]));
+    open(&mut h, 0);
+    let key = h.state().runs().listed[0].key;
+    h.state_mut()
+        .apply_runs(RunsAction::Resume(RunRef::Listed(key)));
+    wait(&mut h, "the resumed run's end", |h| {
+        h.state().phase() == Phase::Finished && h.state().history().latest().is_some()
+    });
+    // the window shows the whole run (rows before the checkpoint, then the live ones), and the
+    // folder holds the uninterrupted run's rows bit for bit
+    let expected = rows_of(&whole);
+    assert_eq!(history_rows(h.state().history()), expected);
+    assert_eq!(rows_of(&part), expected);
+    assert_eq!(
+        h.state().runs().current.dir.as_deref(),
+        Some(part.as_path())
+    );
+    assert!(
+        h.state().runs().listed.is_empty(),
+        "the opened run became the current one"
+    );
+}
+
+#[test]
+fn a_fork_with_another_weight_decay_names_its_parent_and_step_and_is_drawn_over_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = small(15);
+    let parent = tmp.path().join("parent");
+    headless(&cfg, &parent, None, 5);
+    let runs = tmp.path().join("runs");
+    let mut h = app(QueueDialog::new(&[&parent]));
+    open(&mut h, 0);
+    {
+        let files = h.state_mut().runs_mut();
+        files.autosave = true;
+        files.runs_folder = runs.display().to_string();
+    }
+    let key = h.state().runs().listed[0].key;
+    h.state_mut()
+        .apply_runs(RunsAction::Fork(RunRef::Listed(key)));
+    wait(&mut h, "the fork panel", |h| {
+        h.state().runs().fork.is_some()
+    });
+    let spe = cfg.steps_per_epoch();
+    {
+        let draft = h.state_mut().runs_mut().fork.as_mut().unwrap();
+        let i = draft
+            .folder
+            .checkpoints
+            .iter()
+            .position(|c| c.epoch == 5)
+            .expect("a checkpoint at epoch 5");
+        draft.select(i);
+        assert_eq!(
+            draft.config.optim.weight_decay, 1.0,
+            "the preset's weight decay"
+        );
+        draft.config.optim.weight_decay = 0.1;
+    }
+    h.step();
+    h.get_by_label("Start fork").click();
+    wait(&mut h, "the fork's end", |h| {
+        h.state().phase() == Phase::Finished && h.state().runs().current.dir.is_some()
+    });
+    let fork_dir = h.state().runs().current.dir.clone().unwrap();
+    assert!(fork_dir.starts_with(&runs), "autosaved in the runs folder");
+    let f = RunFolder::open(&fork_dir).unwrap();
+    let p = f.info.unwrap().parent.expect("the fork names its parent");
+    assert_eq!(
+        (p.dir.as_path(), p.step, p.epoch),
+        (parent.as_path(), 5 * spe, 5)
+    );
+    assert_eq!(
+        p.changes,
+        vec!["optim.weight_decay: 1.0 -> 0.1".to_string()]
+    );
+    assert_eq!(f.config.unwrap().optim.weight_decay, 0.1);
+    // the fork's rows start after the fork step; its weight-decay column says 0.1
+    assert_eq!(f.rows.first().unwrap().epoch, 6);
+    assert_eq!(f.rows[0].get(Metric::WeightDecay), Some(0.1));
+    // both drawn: the parent (greyed, thinner) under the fork in the current run's colour
+    let greyed = h.state().runs().listed[0].greyed;
+    assert!(greyed);
+    let cmp = h.state_mut().compared();
+    assert!(!cmp.main_hidden && cmp.main_color.is_some());
+    assert_eq!(cmp.overlays.len(), 1);
+    assert_eq!(cmp.overlays[0].name, "parent");
+    assert!(cmp.overlays[0].width < 1.5);
+}
+
+#[test]
+fn two_seeds_overlay_then_group_into_their_mean_with_a_band() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a_cfg = small(10);
+    let mut b_cfg = small(10);
+    b_cfg.seed = a_cfg.seed + 1;
+    let (a, b) = (tmp.path().join("seed-a"), tmp.path().join("seed-b"));
+    headless(&a_cfg, &a, None, 5);
+    headless(&b_cfg, &b, None, 5);
+    let mut h = app(QueueDialog::new(&[&a, &b]));
+    open(&mut h, 0);
+    open(&mut h, 1);
+    let cmp = h.state_mut().compared();
+    let names: Vec<&str> = cmp.overlays.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["seed-a", "seed-b"],
+        "each run drawn in its own colour"
+    );
+    assert_ne!(cmp.overlays[0].color, cmp.overlays[1].color);
+
+    h.get_by_label("group by seed").click();
+    h.step();
+    let (ra, rb) = (rows_of(&a), rows_of(&b));
+    let cmp = h.state_mut().compared();
+    assert_eq!(cmp.overlays.len(), 1);
+    let g = &cmp.overlays[0];
+    assert!(g.name.starts_with("mean of 2"), "{}", g.name);
+    // hand computation: the mean of the two runs' weight norms at each epoch (a linear axis, so
+    // plot y is the value itself); the band's edges are their min and max
+    let (_, mean) = g
+        .series
+        .iter()
+        .find(|(m, _)| *m == Metric::WeightNorm)
+        .unwrap();
+    let band = g
+        .bands
+        .iter()
+        .find(|b| b.metric == Metric::WeightNorm)
+        .unwrap();
+    let (xs, lo, hi) = (&band.xs, &band.lower, &band.upper);
+    assert_eq!(mean.len(), 10);
+    for (i, (x, y)) in ra.iter().zip(&rb).enumerate() {
+        let (wa, wb) = (
+            x.get(Metric::WeightNorm).unwrap(),
+            y.get(Metric::WeightNorm).unwrap(),
+        );
+        assert_eq!(mean[i].x, x.step as f64);
+        assert_eq!(mean[i].y, (wa + wb) / 2.0);
+        assert_eq!(
+            (xs[i], lo[i], hi[i]),
+            (x.step as f64, wa.min(wb), wa.max(wb))
+        );
+    }
+}
+
+#[test]
+fn a_run_stopped_in_the_window_continues_to_the_same_rows_as_an_uninterrupted_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = small(40);
+    let whole = tmp.path().join("whole");
+    // the expected rows: the same config trained headless without a stop
+    headless(&cfg, &whole, None, 0);
+    let runs = tmp.path().join("runs");
+    let mut h = app(QueueDialog::new(&[]));
+    *h.state_mut().config_mut() = cfg;
+    {
+        let files = h.state_mut().runs_mut();
+        files.autosave = true;
+        files.runs_folder = runs.display().to_string();
+    }
+    h.get_by_label("▶ Start").click();
+    wait(&mut h, "some epochs", |h| {
+        h.state().history().row_count() >= 6 && h.state().runs().current.dir.is_some()
+    });
+    h.get_by_label("■ Stop").click();
+    wait(&mut h, "the stop", |h| h.state().phase() == Phase::Finished);
+    let stopped_at = h.state().history().row_count();
+    assert!(stopped_at < 40, "stopped early (at {stopped_at} rows)");
+    let dir = h.state().runs().current.dir.clone().unwrap();
+    assert!(dir.starts_with(&runs), "autosaved in the runs folder");
+    h.step();
+    h.get_by_label("Continue run").click();
+    wait(&mut h, "the continued run's end", |h| {
+        h.state().phase() == Phase::Finished && h.state().history().row_count() == 40
+    });
+    let expected = rows_of(&whole);
+    assert_eq!(history_rows(h.state().history()), expected);
+    assert_eq!(rows_of(&dir), expected, "its folder holds the whole run");
+}
