@@ -331,6 +331,8 @@ fn a_fork_with_another_weight_decay_names_its_parent_and_step_and_is_drawn_over_
         vec!["optim.weight_decay: 1.0 -> 0.1".to_string()]
     );
     assert_eq!(f.config.unwrap().optim.weight_decay, 0.1);
+    // the config panel shows the fork's settings (its live weight decay included)
+    assert_eq!(h.state().config().optim.weight_decay, 0.1);
     // the fork's rows start after the fork step; its weight-decay column says 0.1
     assert_eq!(f.rows.first().unwrap().epoch, 6);
     assert_eq!(f.rows[0].get(Metric::WeightDecay), Some(0.1));

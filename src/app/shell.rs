@@ -345,6 +345,9 @@ impl GrokscopeApp {
                     // A run we no longer wait for (reset meanwhile); its later events are ignored.
                     return;
                 }
+                // the panel shows the config in force (a resumed or forked run's, not the draft's),
+                // so its live settings start from the run's values
+                self.draft = config.clone();
                 self.history
                     .begin(run, config, param_count, steps_per_epoch);
                 self.info(format!(
