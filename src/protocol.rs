@@ -274,10 +274,14 @@ pub enum Command {
     SetSpeed(Option<f64>),
     /// Change a hyper-parameter of the running run; recorded as a marker.
     Change(HyperChange),
-    /// Stop any run in progress and resume or fork a saved Grokking run (answered like `Start`).
-    Continue(Box<crate::experiment::grokking::ContinueSpec>),
+    /// Stop any run in progress and resume or fork a saved Grokking run (answered like `Start`);
+    /// with `tensorboard` its folder also gets TensorBoard event files.
+    Continue {
+        spec: Box<crate::experiment::grokking::ContinueSpec>,
+        tensorboard: bool,
+    },
     /// Record the running (or else the last) Grokking run in this folder from now on; `Saved` answers.
-    SaveRun(std::path::PathBuf),
+    SaveRun(crate::experiment::SaveTo),
     /// Stop everything and end the worker thread.
     Shutdown,
 }

@@ -6,7 +6,7 @@
 
 use crate::config::RunConfig;
 use crate::experiment::grokking::{ContinueSpec, RunOptions};
-use crate::experiment::{Control, EventSink, RunControl, capacity, grokking, ordering};
+use crate::experiment::{Control, EventSink, RunControl, SaveTo, capacity, grokking, ordering};
 use crate::protocol::{Command, Event, MetricRow, Outcome, RunId};
 use crate::store::run_dir::RunWriter;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
@@ -203,8 +203,8 @@ impl EventSink for SharedSink {
 enum Job {
     /// A fresh run of this config.
     Start(Box<RunConfig>),
-    /// A saved Grokking run resumed or forked.
-    Continue(Box<ContinueSpec>),
+    /// A saved Grokking run resumed or forked (with TensorBoard event files when the flag is set).
+    Continue(Box<ContinueSpec>, bool),
 }
 
 /// What the control loop learned from the commands, to act on after the run.
@@ -235,13 +235,13 @@ impl WorkerControl<'_> {
                 self.after.next = Some(Job::Start(cfg));
                 true
             }
-            Command::Continue(spec) => {
-                self.after.next = Some(Job::Continue(spec));
+            Command::Continue { spec, tensorboard } => {
+                self.after.next = Some(Job::Continue(spec, tensorboard));
                 true
             }
-            Command::SaveRun(dir) => {
+            Command::SaveRun(to) => {
                 // Grokking runs start recording there before their next step; other labs ignore it
-                ctl.save_to = Some(dir);
+                ctl.save_to = Some(to);
                 false
             }
             Command::Stop => true,
@@ -377,7 +377,7 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
     loop {
         let cmd = match pending.take() {
             Some(Job::Start(cfg)) => Command::Start(cfg),
-            Some(Job::Continue(spec)) => Command::Continue(spec),
+            Some(Job::Continue(spec, tensorboard)) => Command::Continue { spec, tensorboard },
             None => match rx.recv() {
                 Ok(c) => c,
                 Err(_) => return,
@@ -385,7 +385,7 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
         };
         let job = match cmd {
             Command::Start(cfg) => Job::Start(cfg),
-            Command::Continue(spec) => Job::Continue(spec),
+            Command::Continue { spec, tensorboard } => Job::Continue(spec, tensorboard),
             Command::Shutdown => return,
             Command::SetSpeed(s) => {
                 speed = s.filter(|v| v.is_finite() && *v > 0.0);
@@ -399,10 +399,10 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
                 }
                 continue;
             }
-            Command::SaveRun(dir) => {
+            Command::SaveRun(SaveTo { dir, tensorboard }) => {
                 let mut sink = sink.borrow_mut();
                 match &mut last {
-                    Some((run, w)) => match w.attach(&dir) {
+                    Some((run, w)) => match w.attach_with(&dir, tensorboard) {
                         Ok(()) => sink.emit(Event::Saved { run: *run, dir }),
                         Err(e) => sink.emit(Event::Refused {
                             message: format!("cannot save into {}: {e}", dir.display()),
@@ -469,8 +469,12 @@ fn dispatch(
     control: &mut dyn RunControl,
 ) -> Option<RunWriter> {
     let cfg = match job {
-        Job::Continue(spec) => {
-            return grokking::continue_keeping(spec, run, sink, control, RunOptions::default()).1;
+        Job::Continue(spec, tensorboard) => {
+            let opts = RunOptions {
+                tensorboard: *tensorboard,
+                ..RunOptions::default()
+            };
+            return grokking::continue_keeping(spec, run, sink, control, opts).1;
         }
         Job::Start(cfg) => cfg,
     };

@@ -268,7 +268,10 @@ fn saving_mid_run_writes_everything_so_far_and_checkpoints() {
     impl grokscope::experiment::RunControl for SaveAt {
         fn poll(&mut self, next_step: u64) -> grokscope::experiment::Control {
             grokscope::experiment::Control {
-                save_to: (next_step == self.0).then(|| self.1.clone()),
+                save_to: (next_step == self.0).then(|| grokscope::experiment::SaveTo {
+                    dir: self.1.clone(),
+                    tensorboard: true,
+                }),
                 ..Default::default()
             }
         }
@@ -301,4 +304,13 @@ fn saving_mid_run_writes_everything_so_far_and_checkpoints() {
     let epochs: Vec<u64> = f.checkpoints.iter().map(|c| c.epoch).collect();
     assert_eq!(epochs, vec![0, 4, 30]);
     assert!(sink.0 > 30);
+    // asked with the save, TensorBoard files hold every row's step, those from before the save too
+    let logged = grokscope::store::tensorboard::logged_steps(&dir.join("tensorboard"));
+    for r in &f.rows {
+        assert!(
+            logged.contains(&(r.step as i64)),
+            "step {} not in the event files",
+            r.step
+        );
+    }
 }

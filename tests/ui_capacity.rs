@@ -94,7 +94,7 @@ impl Backend for Scripted {
             | Command::Step
             | Command::SetSpeed(_)
             | Command::Change(_)
-            | Command::Continue(_)
+            | Command::Continue { .. }
             | Command::SaveRun(_)
             | Command::Shutdown => {}
         }

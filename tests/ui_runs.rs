@@ -120,6 +120,9 @@ fn a_run_saved_from_the_window_opens_back_with_the_same_rows() {
     let live = history_rows(h.state().history());
     assert_eq!(live.len(), 12, "one row an epoch");
 
+    h.get_by_label("TensorBoard event files").click();
+    h.step();
+    assert!(h.state().runs().tensorboard);
     h.get_by_label("Save run…").click();
     wait(&mut h, "the save", |h| {
         h.state().runs().current.dir.is_some()
@@ -132,6 +135,10 @@ fn a_run_saved_from_the_window_opens_back_with_the_same_rows() {
     assert_eq!(folder.rows, live);
     assert!(!folder.checkpoints.is_empty());
     assert_eq!(folder.checkpoints.last().unwrap().epoch, 12);
+    // the box was ticked: the saved folder has TensorBoard event files with every row's step
+    let logged = grokscope::store::tensorboard::logged_steps(&dir.join("tensorboard"));
+    let steps: std::collections::BTreeSet<i64> = live.iter().map(|r| r.step as i64).collect();
+    assert_eq!(logged, steps);
 
     open(&mut h, 0);
     let listed = &h.state().runs().listed;
@@ -290,6 +297,7 @@ fn a_fork_with_another_weight_decay_names_its_parent_and_step_and_is_drawn_over_
         let files = h.state_mut().runs_mut();
         files.autosave = true;
         files.runs_folder = runs.display().to_string();
+        files.tensorboard = true;
     }
     let key = h.state().runs().listed[0].key;
     h.state_mut()
@@ -321,6 +329,13 @@ fn a_fork_with_another_weight_decay_names_its_parent_and_step_and_is_drawn_over_
     let fork_dir = h.state().runs().current.dir.clone().unwrap();
     assert!(fork_dir.starts_with(&runs), "autosaved in the runs folder");
     let f = RunFolder::open(&fork_dir).unwrap();
+    // TensorBoard was on: the fork's own rows are in its own event files
+    let logged = grokscope::store::tensorboard::logged_steps(&fork_dir.join("tensorboard"));
+    assert!(
+        f.rows.iter().all(|r| logged.contains(&(r.step as i64))),
+        "every fork row in its event files"
+    );
+    assert!(!f.rows.is_empty());
     let p = f.info.unwrap().parent.expect("the fork names its parent");
     assert_eq!(
         (p.dir.as_path(), p.step, p.epoch),

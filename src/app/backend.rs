@@ -29,7 +29,7 @@ pub struct Unattached {
 impl Backend for Unattached {
     fn send(&self, cmd: Command) {
         let what = match cmd {
-            Command::Start(_) | Command::Continue(_) => "start",
+            Command::Start(_) | Command::Continue { .. } => "start",
             Command::SaveRun(_) => "save",
             Command::Pause
             | Command::Resume

@@ -3,8 +3,8 @@
 //!
 //! Design: the worker owns each run's recorder ([`crate::store::run_dir::RunWriter`], checkpoints
 //! included, in memory until the run has a folder), because the checkpoints are the trainer's
-//! tensors and no candle type may enter the app. The window only sends it commands: `SaveRun(dir)`
-//! (the worker writes the folder and keeps it up to date; `Saved` answers) and `Continue(spec)`
+//! tensors and no candle type may enter the app. The window only sends it commands: `SaveRun(to)`
+//! (the worker writes the folder and keeps it up to date; `Saved` answers) and `Continue { spec, .. }`
 //! (resume or fork a folder). Dialogs and folder reads run on the [`Jobs`] threads; opening a run
 //! only reads.
 
@@ -15,6 +15,7 @@ use super::views::plots::{
     Band, Compare, Overlay, plotted_metrics, to_plot_x, to_plot_y, y_scale_of,
 };
 use crate::config::{GrokkingConfig, ModelConfig, RunConfig};
+use crate::experiment::SaveTo;
 use crate::experiment::grokking::{ContinueSpec, ForkSpec};
 use crate::protocol::{Command, MetricRow, RunId};
 use crate::store::compare::{self, BandPoint};
@@ -207,6 +208,8 @@ pub struct RunFiles {
     /// Each new run gets a folder of its own under `runs_folder` at start.
     pub autosave: bool,
     pub runs_folder: String,
+    /// Saved, resumed and forked runs also write TensorBoard event files in their folder.
+    pub tensorboard: bool,
     /// Runs equal but for the seed are drawn as one mean with a band.
     pub group_by_seed: bool,
     pub band: BandKind,
@@ -235,6 +238,7 @@ impl Default for RunFiles {
             listed: Vec::new(),
             autosave: false,
             runs_folder: runs_folder.display().to_string(),
+            tensorboard: false,
             group_by_seed: false,
             band: BandKind::MinMax,
             fork: None,
@@ -289,6 +293,22 @@ impl RunFiles {
             .dir
             .as_deref()
             .map_or("current run".into(), folder_name)
+    }
+
+    /// Save into `dir` as the settings say.
+    fn save_to(&self, dir: PathBuf) -> SaveTo {
+        SaveTo {
+            dir,
+            tensorboard: self.tensorboard,
+        }
+    }
+
+    /// Resume or fork as the settings say.
+    fn continue_command(&self, spec: ContinueSpec) -> Command {
+        Command::Continue {
+            spec: Box::new(spec),
+            tensorboard: self.tensorboard,
+        }
     }
 
     fn listed_index(&self, key: u64) -> Option<usize> {
@@ -357,7 +377,7 @@ impl RunFiles {
         ctx.link.launch(RunConfig::Grokking(config), ctx.speed);
         if let Some(dir) = self.autosave_dir("run", self.next_key) {
             // handled before the new run's first step (the channel keeps order)
-            ctx.link.send(Command::SaveRun(dir));
+            ctx.link.send(Command::SaveRun(self.save_to(dir)));
         }
     }
 
@@ -438,7 +458,7 @@ impl RunFiles {
     pub fn folder_chosen(&mut self, ctx: &mut RunsCtx<'_>, purpose: FolderUse, path: PathBuf) {
         match purpose {
             FolderUse::Save => {
-                ctx.link.send(Command::SaveRun(path.clone()));
+                ctx.link.send(Command::SaveRun(self.save_to(path.clone())));
                 ctx.link.info(format!("saving into {}…", path.display()));
             }
             FolderUse::Open | FolderUse::Fork(_) => self.read(ctx, path, purpose),
@@ -588,7 +608,7 @@ impl RunFiles {
             fork: None,
         };
         ctx.link
-            .launch_command(Command::Continue(Box::new(spec)), ctx.speed);
+            .launch_command(self.continue_command(spec), ctx.speed);
         ctx.link.info(format!(
             "resuming {} from its newest usable checkpoint…",
             dir.display()
@@ -636,7 +656,7 @@ impl RunFiles {
             }),
         };
         ctx.link
-            .launch_command(Command::Continue(Box::new(spec)), ctx.speed);
+            .launch_command(self.continue_command(spec), ctx.speed);
         self.fork = None;
         let what = if changes.is_empty() {
             "no changes".to_string()

@@ -263,9 +263,9 @@ fn train(
                 epoch: trainer.epochs(),
             });
         }
-        if let Some(dir) = ctl.save_to {
+        if let Some(super::SaveTo { dir, tensorboard }) = ctl.save_to {
             let r = match &mut rec.writer {
-                Some(w) => w.attach(&dir),
+                Some(w) => w.attach_with(&dir, tensorboard),
                 None => Err(RunDirError::NotARun(
                     "this run is not being recorded, so it cannot be saved".into(),
                 )),

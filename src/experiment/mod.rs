@@ -34,6 +34,15 @@ impl EventSink for Vec<Event> {
     }
 }
 
+/// Where a run recorded in memory is saved, and how.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SaveTo {
+    /// The run folder (created if missing; refused if it holds another run).
+    pub dir: std::path::PathBuf,
+    /// Also write TensorBoard event files into its `tensorboard/` from now on.
+    pub tensorboard: bool,
+}
+
 /// What the controller says before each optimiser step.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Control {
@@ -42,7 +51,7 @@ pub struct Control {
     /// Apply these changes before the step (each is recorded as a marker).
     pub changes: Vec<HyperChange>,
     /// Start saving the run into this folder (Grokking runs; others ignore it).
-    pub save_to: Option<std::path::PathBuf>,
+    pub save_to: Option<SaveTo>,
     /// Act on the above, then poll again before stepping (a paused run asked to save; Grokking
     /// runs; others ignore it).
     pub hold: bool,

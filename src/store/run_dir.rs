@@ -435,6 +435,12 @@ impl RunWriter {
         self.flush()
     }
 
+    /// [`Self::attach`], also writing TensorBoard event files from now on when `tensorboard`.
+    pub fn attach_with(&mut self, dir: &Path, tensorboard: bool) -> Result<(), RunDirError> {
+        self.tensorboard |= tensorboard;
+        self.attach(dir)
+    }
+
     /// Checkpoints kept in memory until the run has a folder: (step, epoch) of each.
     pub fn held_checkpoints(&self) -> Vec<(u64, u64)> {
         self.held.iter().map(|(s, e, _)| (*s, *e)).collect()

@@ -50,6 +50,11 @@ pub fn runs_panel_ui(
     });
     ui.checkbox(&mut files.autosave, "autosave new runs")
         .on_hover_text("Each new run (and fork) gets its own folder in the runs folder at start");
+    ui.checkbox(&mut files.tensorboard, "TensorBoard event files")
+        .on_hover_text(
+            "Runs saved from now on (and resumed or forked runs) also write tensorboard/ event \
+             files in their folder: tags like train/loss and val/acc; view with tensorboard --logdir",
+        );
     ui.add_enabled_ui(files.autosave, |ui| {
         ui.horizontal(|ui| {
             let l = ui.label("runs folder");
