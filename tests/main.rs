@@ -3,6 +3,7 @@
 mod capacity;
 mod cli;
 mod engine;
+mod export;
 mod ordering;
 mod runs;
 mod ui;
