@@ -8,4 +8,5 @@ mod ordering;
 mod runs;
 mod ui;
 mod ui_capacity;
+mod ui_export;
 mod ui_ordering;

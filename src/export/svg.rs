@@ -691,6 +691,16 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
             d.trim_end().to_string()
         };
         match series.kind {
+            SeriesKind::Line | SeriesKind::Dashed if pts.len() == 1 => {
+                // a line through one point would draw nothing: show the point
+                let c = l.px([pts[0][0], pts[0][1]]);
+                let _ = writeln!(
+                    s,
+                    r#"<circle cx="{}" cy="{}" r="1.8" fill="{color}"/>"#,
+                    n(c[0]),
+                    n(c[1])
+                );
+            }
             SeriesKind::Line | SeriesKind::Dashed => {
                 let dash = if series.kind == SeriesKind::Dashed {
                     r#" stroke-dasharray="4 2""#
