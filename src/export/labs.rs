@@ -217,7 +217,8 @@ pub fn metric_figures(
                 YKind::Percent | YKind::Linear => Axis::linear(plot.y_label),
             };
             if plot.y == YKind::Percent {
-                y.range = Some((0.0, 100.0));
+                // a little beyond 0-100 so that a curve at 0 % or 100 % is not hidden by the frame
+                y.range = Some((-2.0, 102.0));
             }
             let title = if run_title.is_empty() {
                 plot.title.to_string()
