@@ -658,16 +658,22 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
         );
     }
     s.push_str("</g>\n");
-    // data, clipped to the plot
-    let _ = writeln!(
-        s,
-        r#"<defs><clipPath id="plot-area"><rect x="{}" y="{}" width="{}" height="{}"/></clipPath></defs>"#,
-        n(p.x),
-        n(p.y),
-        n(p.w),
-        n(p.h)
-    );
-    s.push_str("<g clip-path=\"url(#plot-area)\">\n");
+    // data, clipped to the plot when some of it lies outside (a fixed range); without a clip when
+    // all of it fits, which also suits simple SVG renderers that ignore or drop clipped groups
+    let clip = needs_clip(fig, &l);
+    if clip {
+        let _ = writeln!(
+            s,
+            r#"<defs><clipPath id="plot-area"><rect x="{}" y="{}" width="{}" height="{}"/></clipPath></defs>"#,
+            n(p.x),
+            n(p.y),
+            n(p.w),
+            n(p.h)
+        );
+        s.push_str("<g clip-path=\"url(#plot-area)\">\n");
+    } else {
+        s.push_str("<g>\n");
+    }
     let bands = fig.series.iter().filter(|x| x.kind == SeriesKind::Band);
     let others = fig.series.iter().filter(|x| x.kind != SeriesKind::Band);
     for series in bands.chain(others) {
@@ -755,11 +761,12 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
         let tw = m.width(&text, MARKER_PT);
         let _ = writeln!(
             s,
-            r##"<g transform="rotate(-90 {0} {1})"><rect x="{2}" y="{3}" width="{4}" height="{5}" fill="#ffffff" fill-opacity="0.75"/><text x="{0}" y="{1}" font-size="{MARKER_PT}" text-anchor="end" fill="{6}">{7}</text></g>"##,
+            // translate + rotate rather than rotate(a cx cy): the same, and read by more renderers
+            r##"<g transform="translate({0} {1}) rotate(-90)"><rect x="{2}" y="{3}" width="{4}" height="{5}" fill="#ffffff" fill-opacity="0.75" stroke="none"/><text x="0" y="0" font-size="{MARKER_PT}" text-anchor="end" fill="{6}">{7}</text></g>"##,
             n(*bx),
             n(by),
-            n(bx - tw - 1.0),
-            n(by - MARKER_PT * 0.8),
+            n(-tw - 1.0),
+            n(-MARKER_PT * 0.8),
             n(tw + 2.0),
             n(MARKER_PT * 1.0),
             rgb(darker(mk.color)),
@@ -835,7 +842,7 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
     let yy = p.y + p.h / 2.0;
     let _ = writeln!(
         s,
-        r##"<text x="{0}" y="{1}" font-size="{LABEL_PT}" text-anchor="middle" fill="#000000" transform="rotate(-90 {0} {1})">{2}</text>"##,
+        r##"<text x="0" y="0" font-size="{LABEL_PT}" text-anchor="middle" fill="#000000" transform="translate({0} {1}) rotate(-90)">{2}</text>"##,
         n(yx),
         n(yy),
         esc(&fit_text(&m, &fig.y.label, LABEL_PT, p.h + 20.0))
@@ -882,6 +889,19 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
     }
     s.push_str("</svg>\n");
     s
+}
+
+/// Whether anything drawn in the plot lies outside its ranges (only possible with a fixed range).
+fn needs_clip(fig: &Figure, l: &Layout) -> bool {
+    let inside = |s: &Scale, v: f64| v >= s.lo && v <= s.hi;
+    let data_out = fig.series.iter().any(|s| {
+        s.plotted(&fig.x, &fig.y).iter().any(|p| {
+            !inside(&l.xs, p[0])
+                || !inside(&l.ys, p[1])
+                || (p[2].is_finite() && !inside(&l.ys, p[2]))
+        })
+    });
+    data_out || fig.plotted_markers().any(|m| !inside(&l.xs, m.x))
 }
 
 /// Where marker labels go: each placed one with its baseline x, and a note naming the markers whose
@@ -1071,6 +1091,17 @@ mod tests {
         // every point of 'bad' is unplottable: the only circle is its legend entry's
         assert_eq!(svg.matches("<circle").count(), 1, "{svg}");
         assert!(!svg.contains("NaN") && !svg.contains("inf"));
+    }
+
+    #[test]
+    fn data_outside_a_fixed_range_is_clipped_and_only_then() {
+        let mut f = fig();
+        assert!(
+            !to_svg(&f, FigureSize::default()).contains("clip-path"),
+            "all data fits"
+        );
+        f.y.range = Some((0.5, 2.0)); // the line runs from 10 down to 0.2
+        assert!(to_svg(&f, FigureSize::default()).contains("clip-path=\"url(#plot-area)\""));
     }
 
     #[test]
