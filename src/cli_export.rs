@@ -25,8 +25,11 @@ pub const STUDY_CONFIG: &str = "config.json";
 /// `--format` of `grokscope export`.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FormatArg {
+    /// PNG at --dpi (default 96).
     Png,
+    /// SVG (vector).
     Svg,
+    /// PDF (vector, font embedded).
     Pdf,
 }
 
@@ -213,13 +216,21 @@ pub fn folder_figures(dir: &Path) -> Result<FolderFigures> {
 /// Options of `grokscope export`.
 #[derive(Clone, Debug)]
 pub struct ExportArgs {
+    /// The run, sweep or study folder.
     pub dir: PathBuf,
+    /// Only list the figures.
     pub list: bool,
+    /// The figure to write (a name from the list).
     pub figure: Option<String>,
+    /// The format; `None` takes it from the extension of `out`.
     pub format: Option<FigureFormat>,
+    /// PNG resolution; `None` is screen resolution (96).
     pub dpi: Option<f64>,
+    /// Width in inches; `None` is the one-column default.
     pub width_in: Option<f64>,
+    /// Height in inches; `None` is the default.
     pub height_in: Option<f64>,
+    /// The figure file (its sidecars go beside it).
     pub out: Option<PathBuf>,
 }
 

@@ -16,8 +16,11 @@ use std::sync::Arc;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FigureFormat {
+    /// A raster picture at a chosen DPI.
     Png,
+    /// Vector, text as text in the bundled font's family.
     Svg,
+    /// Vector, one page, the bundled font embedded as TrueType.
     Pdf,
 }
 
