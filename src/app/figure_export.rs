@@ -374,3 +374,45 @@ impl FigureExport {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ordering::{OrderingTask, Scheme, StudyKind, default_study};
+    use crate::protocol::{OrderMethod, StudyRow};
+
+    #[test]
+    fn empty_stores_offer_nothing() {
+        assert!(grokking_set(&RunHistory::new(), false).figures.is_empty());
+        assert!(capacity_set(&SweepHistory::new()).figures.is_empty());
+        let set = ordering_set(&OrderingHistory::new(), &StudyHistory::new());
+        assert!(set.figures.is_empty());
+    }
+
+    #[test]
+    fn a_study_in_the_window_gives_the_cli_figure() {
+        let cfg = default_study(OrderingTask::Sine, StudyKind::Sparsity);
+        let mut study = StudyHistory::new();
+        study.begin(1, cfg.clone());
+        let row = |scheme, d| StudyRow {
+            scheme,
+            param: 0.5,
+            sparsity: 0.5,
+            hidden: 8,
+            its: 1,
+            seed: 0,
+            d,
+            method: OrderMethod::Exact,
+            final_loss: 0.1,
+        };
+        study.push(row(Scheme::TopK, 0.8), 1, 2);
+        study.push(row(Scheme::TopK, 0.9), 2, 2);
+        let set = ordering_set(&OrderingHistory::new(), &study);
+        // the same function `grokscope export` calls on the study's study.csv
+        let want =
+            labs::ordering_study_figures(cfg.kind, &cfg.base.task.to_string(), study.stats());
+        assert_eq!(set.figures, want);
+        assert_eq!(set.figures[0].name, "d_vs_sparsity");
+        assert_eq!(set.config["study"]["kind"], serde_json::json!("sparsity"));
+    }
+}
