@@ -131,6 +131,33 @@ pub enum Cmd {
         /// The sweep's output folder.
         dir: PathBuf,
     },
+    /// Export a figure for a paper from a run, sweep or study folder: PNG (at any DPI), SVG or PDF,
+    /// with FILE.csv (the plotted points) and FILE.json (the config behind it) beside FILE.
+    Export {
+        /// A Grokking run folder, a Capacity sweep folder or an Ordering study folder.
+        dir: PathBuf,
+        /// Print the figures DIR can draw (name, tab, title), one a line.
+        #[arg(long)]
+        list: bool,
+        /// The figure to draw (a name from --list).
+        #[arg(long, required_unless_present = "list")]
+        figure: Option<String>,
+        /// File format (default: from the extension of --out).
+        #[arg(long, value_enum)]
+        format: Option<crate::cli_export::FormatArg>,
+        /// PNG resolution in pixels per inch (default 96, screen resolution); e.g. 300 for print.
+        #[arg(long)]
+        dpi: Option<f64>,
+        /// Figure width in inches (default 3.5, one column of a two-column paper).
+        #[arg(long)]
+        width_in: Option<f64>,
+        /// Figure height in inches (default 2.8).
+        #[arg(long)]
+        height_in: Option<f64>,
+        /// The figure file; its folder must exist. FILE.csv and FILE.json go beside it.
+        #[arg(long, required_unless_present = "list")]
+        out: Option<PathBuf>,
+    },
     /// Measure training speed; prints one JSON object a line.
     Bench {
         /// Run only the benchmarks whose name contains this.
@@ -283,6 +310,28 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Some(Cmd::Analyse { dir }) => {
             let v = crate::cli_capacity::analyse_main(&dir)?;
             println!("{v}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Cmd::Export {
+            dir,
+            list,
+            figure,
+            format,
+            dpi,
+            width_in,
+            height_in,
+            out,
+        }) => {
+            crate::cli_export::export_main(&crate::cli_export::ExportArgs {
+                dir,
+                list,
+                figure,
+                format: format.map(Into::into),
+                dpi,
+                width_in,
+                height_in,
+                out,
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Cmd::Bench { only, secs }) => {

@@ -8,6 +8,7 @@ pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod cli_capacity;
+pub mod cli_export;
 pub mod cli_ordering;
 pub mod config;
 pub mod data;

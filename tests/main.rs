@@ -3,10 +3,12 @@
 mod capacity;
 mod cli;
 mod engine;
+mod export;
 mod ordering;
 mod runs;
 mod tensorboard;
 mod ui;
 mod ui_capacity;
+mod ui_export;
 mod ui_ordering;
 mod ui_runs;

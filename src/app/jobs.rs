@@ -5,7 +5,9 @@
 use super::actions::ExportKind;
 use super::dialog::FileDialog;
 use super::run_files::FolderUse;
+use crate::export::figure::Figure;
 use crate::export::png::RgbaPicture;
+use crate::export::render::{ExportOptions, ExportedFiles, write_figure};
 use crate::store::SeriesTable;
 use crate::store::run_dir::RunFolder;
 use crossbeam_channel::{Receiver, Sender, bounded};
@@ -45,6 +47,17 @@ pub enum JobDone {
         path: PathBuf,
         result: Result<(), String>,
     },
+    /// A figure export ended.
+    Figure(FigureDone),
+}
+
+/// How a figure export ended.
+#[derive(Debug)]
+pub enum FigureDone {
+    /// The dialog gave no path (cancelled, or none available): the window offers a typed path.
+    NoPath { default_name: String },
+    /// The figure and its sidecars were written, or why not.
+    Written(Result<ExportedFiles, String>),
 }
 
 /// Owns the background threads; results arrive through [`Jobs::try_recv`].
@@ -160,6 +173,36 @@ impl Jobs {
             let picture = crop_to_picture(&image, rect, pixels_per_point)?;
             crate::export::png::write_png(path, &picture).map_err(|e| format!("{e:#}"))
         })
+    }
+
+    /// Export a figure with its CSV and JSON sidecars on a new thread: to `path`, or to the path
+    /// `dialog` asks for (on the same thread, so the UI never waits on it).
+    pub fn export_figure(
+        &mut self,
+        dialog: Option<Arc<dyn FileDialog>>,
+        path: Option<PathBuf>,
+        default_name: String,
+        figure: Box<Figure>,
+        opts: ExportOptions,
+        config: serde_json::Value,
+    ) -> std::io::Result<()> {
+        let out = self.sender();
+        let handle = std::thread::Builder::new()
+            .name("export-figure".into())
+            .spawn(move || {
+                let ext = opts.format.extension();
+                let path = path
+                    .or_else(|| dialog.and_then(|d| d.save("Export figure", &default_name, ext)));
+                let done = match path {
+                    None => FigureDone::NoPath { default_name },
+                    Some(path) => FigureDone::Written(
+                        write_figure(&path, &figure, &opts, &config).map_err(|e| format!("{e:#}")),
+                    ),
+                };
+                out.send(JobDone::Figure(done));
+            })?;
+        self.writers.push(handle);
+        Ok(())
     }
 
     /// Run `write` on a thread named after the export; its result comes back as `Written`.

@@ -10,6 +10,7 @@ pub mod actions;
 pub mod backend;
 pub mod capacity_lab;
 pub mod dialog;
+pub mod figure_export;
 pub mod jobs;
 pub mod meters;
 pub mod ordering_lab;

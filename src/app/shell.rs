@@ -4,6 +4,7 @@ use super::actions::{Action, ExportKind};
 use super::backend::{Backend, Unattached};
 use super::capacity_lab::CapacityLab;
 use super::dialog::FileDialog;
+use super::figure_export::{FigureExport, FigureRequest};
 use super::jobs::{JobDone, Jobs};
 use super::meters::FrameTimer;
 use super::ordering_lab::OrderingLab;
@@ -93,6 +94,8 @@ pub struct GrokscopeApp {
     awaiting_screenshot: bool,
     /// The Grokking lab's runs on disk and the runs compared.
     files: RunFiles,
+    /// The Export figure window (any plot of the lab shown as PNG/SVG/PDF).
+    figure_export: FigureExport,
 }
 
 impl GrokscopeApp {
@@ -159,6 +162,7 @@ impl GrokscopeApp {
             prompt: None,
             awaiting_screenshot: false,
             files: RunFiles::default(),
+            figure_export: FigureExport::default(),
         }
     }
 
@@ -623,11 +627,37 @@ impl GrokscopeApp {
                     self.with_runs(|files, ctx| files.opened(ctx, purpose, &path, result));
                     self.plots.follow_latest();
                 }
+                JobDone::Figure(done) => match self.figure_export.done(done) {
+                    Ok(m) => self.info(m),
+                    Err(m) => self.error(m),
+                },
                 JobDone::Written { kind, path, result } => match result {
                     Ok(()) => self.info(format!("saved {kind} to {}", path.display())),
                     Err(message) => self.error(format!("{kind} export failed: {message}")),
                 },
             }
+        }
+    }
+
+    /// The Export figure window with the shown lab's figures.
+    fn figure_export_ui(&mut self, ctx: &egui::Context) {
+        if !self.figure_export.open {
+            return;
+        }
+        let set = match self.lab {
+            Lab::Grokking => super::figure_export::grokking_set(&self.history, self.plots.log_x),
+            Lab::Capacity => super::figure_export::capacity_set(self.capacity.history()),
+            Lab::Ordering => {
+                super::figure_export::ordering_set(self.ordering.history(), self.ordering.study())
+            }
+        };
+        match self
+            .figure_export
+            .window_ui(ctx, &set, &mut self.jobs, &self.dialog)
+        {
+            FigureRequest::None => {}
+            FigureRequest::Started(m) => self.info(m),
+            FigureRequest::Failed(m) => self.error(m),
         }
     }
 
@@ -690,6 +720,14 @@ impl GrokscopeApp {
                 .clicked()
             {
                 action = Action::Reset;
+            }
+            ui.separator();
+            if ui
+                .button("Export figure…")
+                .on_hover_text("Any plot of this lab as PNG, SVG or PDF for a paper, with its data (CSV) and config (JSON)")
+                .clicked()
+            {
+                self.figure_export.open = true;
             }
             if let Some(first) = problems.first() {
                 let more = if problems.len() > 1 {
@@ -878,6 +916,7 @@ impl eframe::App for GrokscopeApp {
             }
         });
         action = action.or(centre.inner);
+        self.figure_export_ui(ui.ctx());
 
         self.apply(action);
         if self.link.runs.phase().active()

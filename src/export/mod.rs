@@ -1,10 +1,17 @@
-//! Writing what the app shows to files: the plotted series as CSV, a captured picture as PNG.
+//! Writing what the app shows to files: the plotted series as CSV, a captured picture as PNG, and
+//! figures for papers ([`figure`], drawn as SVG by [`svg`], written as PNG/SVG/PDF with CSV and JSON
+//! sidecars by [`render`], built for each lab by [`labs`]).
 //!
-//! No UI types here: the app hands over plain data (a [`crate::store::SeriesTable`], an RGBA buffer).
+//! No UI types here: the app hands over plain data (a [`crate::store::SeriesTable`], an RGBA buffer,
+//! a [`figure::Figure`]).
 //! Files are written atomically: to a temporary name beside the target, then renamed.
 
 pub mod csv;
+pub mod figure;
+pub mod labs;
 pub mod png;
+pub mod render;
+pub mod svg;
 
 use std::fs;
 use std::io::{self, BufWriter, Write};
@@ -37,6 +44,12 @@ pub enum ExportError {
     /// Nothing to write (an empty picture).
     #[error("nothing to export: {0}")]
     Empty(&'static str),
+    /// A figure's settings or output path cannot be used (size, DPI, a missing folder).
+    #[error("{0}")]
+    Invalid(String),
+    /// Drawing a figure's SVG as PNG or PDF failed.
+    #[error("rendering: {0}")]
+    Render(String),
 }
 
 /// Write a file by calling `fill` on a buffered writer to a temporary file beside `path`, then

@@ -95,50 +95,23 @@ fn metrics_of(specs: &[PlotSpec]) -> Vec<Metric> {
         .collect()
 }
 
-/// Legend name of a series.
+/// Legend name of a series (the figure export's, so window and exported figures agree).
 fn series_name(m: Metric) -> String {
-    match m {
-        Metric::TrainAcc => "train (running, train mode)".into(),
-        Metric::TrainAccEval => "train (eval)".into(),
-        Metric::ValAcc => "validation".into(),
-        Metric::TrainLoss => "train (running)".into(),
-        Metric::ValLoss => "validation".into(),
-        Metric::FourierGini => "Gini of embedding Fourier norms".into(),
-        Metric::TrainLossEval
-        | Metric::WeightNorm
-        | Metric::Lr
-        | Metric::WeightDecay
-        | Metric::FourierIpr
-        | Metric::Mse
-        | Metric::Orderedness
-        | Metric::Sparsity => m.to_string(),
-    }
+    crate::export::labs::series_name(m)
 }
 
-/// Train in blues, validation in orange, the rest in their own hues.
+/// Train in blues, validation in orange, the rest in their own hues (shared with the figure export).
 fn series_color(m: Metric) -> Color32 {
-    match m {
-        Metric::TrainAcc | Metric::TrainLoss => Color32::from_rgb(100, 160, 235),
-        Metric::TrainAccEval | Metric::TrainLossEval => Color32::from_rgb(40, 90, 200),
-        Metric::ValAcc | Metric::ValLoss => Color32::from_rgb(240, 130, 40),
-        Metric::WeightNorm => Color32::from_rgb(170, 110, 210),
-        Metric::Lr => Color32::from_rgb(120, 180, 120),
-        Metric::WeightDecay => Color32::from_rgb(180, 180, 100),
-        Metric::FourierGini => Color32::from_rgb(230, 90, 150),
-        Metric::FourierIpr => Color32::from_rgb(90, 200, 200),
-        Metric::Mse => Color32::from_rgb(100, 160, 235),
-        Metric::Orderedness => Color32::from_rgb(80, 200, 120),
-        Metric::Sparsity => Color32::from_rgb(200, 120, 120),
-    }
+    let [r, g, b] = crate::export::labs::series_rgb(m);
+    Color32::from_rgb(r, g, b)
 }
 
 fn marker_color(kind: MarkerKind) -> Color32 {
-    match kind {
-        MarkerKind::Grok(GrokEvent::Memorised) => Color32::from_rgb(100, 160, 235),
-        MarkerKind::Grok(GrokEvent::Val98) => Color32::from_rgb(240, 180, 60),
-        MarkerKind::Grok(GrokEvent::Generalised) => Color32::from_rgb(80, 200, 120),
-        MarkerKind::Change(_) => Color32::from_gray(150),
-    }
+    let [r, g, b] = match kind {
+        MarkerKind::Grok(e) => crate::export::labs::event_rgb(e),
+        MarkerKind::Change(_) => crate::export::labs::CHANGE_RGB,
+    };
+    Color32::from_rgb(r, g, b)
 }
 
 fn marker_label(m: &Marker) -> String {

@@ -1,0 +1,292 @@
+//! A figure as plain data, free of any UI type: title, two axes, series, event markers and notes.
+//!
+//! The labs build these from their stored data ([`super::labs`]); [`super::svg`] draws them and
+//! [`super::render`] turns the SVG into PNG or PDF. What a figure *plots* is decided here once
+//! ([`Series::plotted`]), so the drawing and the CSV beside it hold exactly the same points.
+
+use serde::Serialize;
+
+/// An sRGB colour.
+pub type Rgb = [u8; 3];
+
+/// One axis: its label, whether it is logarithmic, and an optional fixed range.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Axis {
+    /// The axis label (with its unit).
+    pub label: String,
+    /// A base-10 logarithmic axis: non-positive values cannot be drawn and are skipped.
+    pub log: bool,
+    /// A fixed range `(min, max)`; `None` fits the data.
+    pub range: Option<(f64, f64)>,
+}
+
+impl Axis {
+    /// A linear axis fitted to the data.
+    pub fn linear(label: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            log: false,
+            range: None,
+        }
+    }
+
+    /// A base-10 logarithmic axis fitted to the data.
+    pub fn log(label: impl Into<String>) -> Self {
+        Self {
+            log: true,
+            ..Self::linear(label)
+        }
+    }
+
+    /// Whether `v` can be drawn on this axis: finite, and positive on a log axis.
+    pub fn drawable(&self, v: f64) -> bool {
+        v.is_finite() && (!self.log || v > 0.0)
+    }
+}
+
+/// How a series is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum SeriesKind {
+    /// A solid line through the points.
+    Line,
+    /// A marker at each point.
+    Points,
+    /// A dashed line (fits, references).
+    Dashed,
+    /// A filled band between a lower and an upper curve (min-max or mean ± std around a mean):
+    /// `points` hold the lower curve, [`Series::upper`] the upper one at the same x.
+    Band,
+}
+
+/// One series: a name for the legend, a colour, a kind and its points in data coordinates.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Series {
+    /// The legend's text (and the CSV's `series` column).
+    pub name: String,
+    pub color: Rgb,
+    pub kind: SeriesKind,
+    /// `[x, y]` in data coordinates, in drawing order (for a band: `[x, lower]`).
+    pub points: Vec<[f64; 2]>,
+    /// A band's upper curve, one value per point; empty for other kinds.
+    pub upper: Vec<f64>,
+    /// Whether the series has a legend entry (off for the second and later seeds of one size, say).
+    pub legend: bool,
+}
+
+impl Series {
+    /// A line, dashed line or point series with a legend entry.
+    pub fn new(
+        name: impl Into<String>,
+        color: Rgb,
+        kind: SeriesKind,
+        points: Vec<[f64; 2]>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            color,
+            kind,
+            points,
+            upper: vec![],
+            legend: true,
+        }
+    }
+
+    /// A filled band from `[x, lower, upper]` rows, with a legend entry.
+    pub fn band(name: impl Into<String>, color: Rgb, rows: &[[f64; 3]]) -> Self {
+        Self {
+            name: name.into(),
+            color,
+            kind: SeriesKind::Band,
+            points: rows.iter().map(|r| [r[0], r[1]]).collect(),
+            upper: rows.iter().map(|r| r[2]).collect(),
+            legend: true,
+        }
+    }
+
+    /// The points this series draws on axes `x` and `y`, as `[x, y, upper]` (`upper` is NaN except
+    /// for bands): a point is skipped when a coordinate is not finite or, on a log axis, not
+    /// positive; a band point also when its upper value is. The SVG and the CSV both use this.
+    pub fn plotted(&self, x: &Axis, y: &Axis) -> Vec<[f64; 3]> {
+        self.points
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                let upper = match self.kind {
+                    SeriesKind::Band => *self.upper.get(i)?,
+                    SeriesKind::Line | SeriesKind::Points | SeriesKind::Dashed => f64::NAN,
+                };
+                let band_ok = match self.kind {
+                    SeriesKind::Band => y.drawable(upper),
+                    SeriesKind::Line | SeriesKind::Points | SeriesKind::Dashed => true,
+                };
+                (x.drawable(p[0]) && y.drawable(p[1]) && band_ok).then_some([p[0], p[1], upper])
+            })
+            .collect()
+    }
+}
+
+/// A vertical line at an x value (an event, a fitted threshold) with its label.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Marker {
+    pub x: f64,
+    pub label: String,
+    pub color: Rgb,
+}
+
+/// A figure: what [`super::svg::to_svg`] draws.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Figure {
+    /// Stable name: file names and `grokscope export --figure NAME`.
+    pub name: String,
+    pub title: String,
+    pub x: Axis,
+    pub y: Axis,
+    /// Drawn in order (later on top); bands are drawn first whatever their place.
+    pub series: Vec<Series>,
+    /// Vertical dashed lines with their labels.
+    pub markers: Vec<Marker>,
+    /// Lines of text under the plot (what the figure leaves out, fitted values).
+    pub notes: Vec<String>,
+    /// Whether to draw the legend (when at least one series has an entry).
+    pub legend: bool,
+}
+
+impl Figure {
+    /// An empty figure with a legend.
+    pub fn new(name: impl Into<String>, title: impl Into<String>, x: Axis, y: Axis) -> Self {
+        Self {
+            name: name.into(),
+            title: title.into(),
+            x,
+            y,
+            series: vec![],
+            markers: vec![],
+            notes: vec![],
+            legend: true,
+        }
+    }
+
+    /// The series' legend entries, in order.
+    pub fn legend_entries(&self) -> Vec<&Series> {
+        if !self.legend {
+            return vec![];
+        }
+        self.series.iter().filter(|s| s.legend).collect()
+    }
+
+    /// The markers that can be drawn on the x axis.
+    pub fn plotted_markers(&self) -> impl Iterator<Item = &Marker> {
+        self.markers.iter().filter(|m| self.x.drawable(m.x))
+    }
+}
+
+/// A figure's size on paper.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct FigureSize {
+    pub width_in: f64,
+    pub height_in: f64,
+}
+
+impl Default for FigureSize {
+    /// A one-column figure of a two-column paper (3.5 in wide), 2.8 in high.
+    fn default() -> Self {
+        Self {
+            width_in: 3.5,
+            height_in: 2.8,
+        }
+    }
+}
+
+impl FigureSize {
+    /// Smallest and largest side accepted, in inches.
+    pub const LIMITS_IN: (f64, f64) = (1.0, 40.0);
+
+    /// A size in centimetres.
+    pub fn from_cm(width_cm: f64, height_cm: f64) -> Self {
+        Self {
+            width_in: width_cm / 2.54,
+            height_in: height_cm / 2.54,
+        }
+    }
+
+    /// Check both sides are finite and within [`Self::LIMITS_IN`].
+    pub fn check(&self) -> Result<(), String> {
+        let (lo, hi) = Self::LIMITS_IN;
+        for (side, v) in [("width", self.width_in), ("height", self.height_in)] {
+            if !(v.is_finite() && (lo..=hi).contains(&v)) {
+                return Err(format!(
+                    "figure {side} {v} in is out of range ({lo} to {hi} in)"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plotted_skips_non_finite_and_non_positive_on_log_axes() {
+        let s = Series::new(
+            "s",
+            [0, 0, 0],
+            SeriesKind::Line,
+            vec![
+                [0.0, 1.0],
+                [1.0, f64::NAN],
+                [2.0, -1.0],
+                [3.0, 2.0],
+                [f64::INFINITY, 1.0],
+            ],
+        );
+        // linear axes: only the NaN and the infinite x go
+        let lin = s.plotted(&Axis::linear("x"), &Axis::linear("y"));
+        assert_eq!(
+            lin.iter().map(|p| [p[0], p[1]]).collect::<Vec<_>>(),
+            [[0.0, 1.0], [2.0, -1.0], [3.0, 2.0]]
+        );
+        // log x drops x = 0; log y drops y = -1
+        let log = s.plotted(&Axis::log("x"), &Axis::log("y"));
+        assert_eq!(
+            log.iter().map(|p| [p[0], p[1]]).collect::<Vec<_>>(),
+            [[3.0, 2.0]]
+        );
+    }
+
+    #[test]
+    fn a_band_point_needs_both_curves() {
+        let b = Series::band(
+            "b",
+            [0, 0, 0],
+            &[[1.0, 0.5, 1.5], [2.0, 0.5, f64::NAN], [3.0, 0.0, 1.0]],
+        );
+        let p = b.plotted(&Axis::linear("x"), &Axis::log("y"));
+        // the NaN upper and the zero lower (log y) are skipped
+        assert_eq!(p, vec![[1.0, 0.5, 1.5]]);
+    }
+
+    #[test]
+    fn sizes_are_checked() {
+        assert!(FigureSize::default().check().is_ok());
+        assert!(
+            FigureSize {
+                width_in: 0.1,
+                height_in: 2.0
+            }
+            .check()
+            .is_err()
+        );
+        assert!(
+            FigureSize {
+                width_in: f64::NAN,
+                height_in: 2.0
+            }
+            .check()
+            .is_err()
+        );
+        let cm = FigureSize::from_cm(2.54 * 4.0, 2.54 * 3.0);
+        assert!((cm.width_in - 4.0).abs() < 1e-12 && (cm.height_in - 3.0).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,822 @@
+//! The figures each lab can draw, built from stored data (a run folder, a sweep's results), so the
+//! window and `grokscope export` draw the same figure from the same numbers.
+
+use super::figure::{Axis, Figure, Marker, Rgb, Series, SeriesKind};
+use crate::config::ordering::{Scheme, StudyKind};
+use crate::experiment::capacity::TaskResult;
+use crate::experiment::capacity_analysis::{Analysis, PrimeAnalysis};
+use crate::protocol::{GrokEvent, HyperChange, Metric, MetricRow};
+use crate::store::run_dir::RunEvent;
+use crate::store::{MarkerKind, RunHistory, SettingStats};
+
+/// How a Grokking plot shows its y values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum YKind {
+    /// Fractions shown as percent on a 0-100 axis.
+    Percent,
+    /// A log axis.
+    Log,
+    /// The value as is.
+    Linear,
+}
+
+/// One of a lab's plots of logged metrics over steps (the Grokking lab's four, the Ordering run's
+/// three).
+#[derive(Clone, Copy, Debug)]
+pub struct MetricPlot {
+    /// Figure name (file names, `export --figure`).
+    pub id: &'static str,
+    /// The figure's title.
+    pub title: &'static str,
+    /// The y axis label.
+    pub y_label: &'static str,
+    /// The metrics drawn, in legend order.
+    pub series: &'static [Metric],
+    /// How y is shown.
+    pub y: YKind,
+}
+
+/// The Grokking lab's plots, top to bottom, as the window shows them.
+pub const GROKKING_PLOTS: [MetricPlot; 4] = [
+    MetricPlot {
+        id: "accuracy",
+        title: "Accuracy",
+        y_label: "accuracy (%)",
+        series: &[Metric::TrainAcc, Metric::TrainAccEval, Metric::ValAcc],
+        y: YKind::Percent,
+    },
+    MetricPlot {
+        id: "loss",
+        title: "Loss",
+        y_label: "cross-entropy loss",
+        series: &[Metric::TrainLoss, Metric::ValLoss],
+        y: YKind::Log,
+    },
+    MetricPlot {
+        id: "weight_norm",
+        title: "Weight norm",
+        y_label: "weight norm Σw²",
+        series: &[Metric::WeightNorm],
+        y: YKind::Linear,
+    },
+    MetricPlot {
+        id: "fourier",
+        title: "Fourier sparsity of the embedding",
+        y_label: "Fourier sparsity",
+        series: &[Metric::FourierGini, Metric::FourierIpr],
+        y: YKind::Linear,
+    },
+];
+
+/// The Ordering lab's single-run plots, top to bottom, as the window shows them.
+pub const ORDERING_RUN_PLOTS: [MetricPlot; 3] = [
+    MetricPlot {
+        id: "ordering_mse",
+        title: "Training MSE",
+        y_label: "MSE",
+        series: &[Metric::Mse],
+        y: YKind::Log,
+    },
+    MetricPlot {
+        id: "ordering_d",
+        title: "Orderedness D",
+        y_label: "orderedness D",
+        series: &[Metric::Orderedness],
+        y: YKind::Linear,
+    },
+    MetricPlot {
+        id: "ordering_sparsity",
+        title: "Sparsity of the weights",
+        y_label: "sparsity",
+        series: &[Metric::Sparsity],
+        y: YKind::Linear,
+    },
+];
+
+/// Legend name of a metric's series.
+pub fn series_name(m: Metric) -> String {
+    match m {
+        Metric::TrainAcc => "train (running, train mode)".into(),
+        Metric::TrainAccEval => "train (eval)".into(),
+        Metric::ValAcc => "validation".into(),
+        Metric::TrainLoss => "train (running)".into(),
+        Metric::ValLoss => "validation".into(),
+        Metric::FourierGini => "Gini of embedding Fourier norms".into(),
+        Metric::TrainLossEval
+        | Metric::WeightNorm
+        | Metric::Lr
+        | Metric::WeightDecay
+        | Metric::FourierIpr
+        | Metric::Mse
+        | Metric::Orderedness
+        | Metric::Sparsity => m.to_string(),
+    }
+}
+
+/// Train in blues, validation in orange, the rest in their own hues.
+pub fn series_rgb(m: Metric) -> Rgb {
+    match m {
+        Metric::TrainAcc | Metric::TrainLoss => [100, 160, 235],
+        Metric::TrainAccEval | Metric::TrainLossEval => [40, 90, 200],
+        Metric::ValAcc | Metric::ValLoss => [240, 130, 40],
+        Metric::WeightNorm => [170, 110, 210],
+        Metric::Lr => [120, 180, 120],
+        Metric::WeightDecay => [180, 180, 100],
+        Metric::FourierGini => [230, 90, 150],
+        Metric::FourierIpr => [90, 200, 200],
+        Metric::Mse => [100, 160, 235],
+        Metric::Orderedness => [80, 200, 120],
+        Metric::Sparsity => [200, 120, 120],
+    }
+}
+
+/// Colour of a grokking milestone's marker.
+pub fn event_rgb(e: GrokEvent) -> Rgb {
+    match e {
+        GrokEvent::Memorised => [100, 160, 235],
+        GrokEvent::Val98 => [240, 180, 60],
+        GrokEvent::Generalised => [80, 200, 120],
+    }
+}
+
+/// Colour of a hyper-parameter change's marker.
+pub const CHANGE_RGB: Rgb = [150, 150, 150];
+
+/// A marker's label.
+pub fn event_label(e: GrokEvent, epoch: u64) -> String {
+    match e {
+        GrokEvent::Memorised => format!("memorised · epoch {epoch}"),
+        GrokEvent::Val98 => format!("val ≥ 98 % · epoch {epoch}"),
+        GrokEvent::Generalised => format!("generalised · epoch {epoch}"),
+    }
+}
+
+fn change_label(c: HyperChange) -> String {
+    c.to_string()
+}
+
+/// A run folder's events as markers at their steps (milestones and hyper-parameter changes).
+pub fn run_markers(events: &[RunEvent]) -> Vec<Marker> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            RunEvent::Detected { what, step, epoch } => Some(Marker {
+                x: *step as f64,
+                label: event_label(*what, *epoch),
+                color: event_rgb(*what),
+            }),
+            RunEvent::Changed { change, step, .. } => Some(Marker {
+                x: *step as f64,
+                label: change_label(*change),
+                color: CHANGE_RGB,
+            }),
+            RunEvent::Started { .. } | RunEvent::Finished { .. } => None,
+        })
+        .collect()
+}
+
+/// A live run's markers (the app's [`RunHistory`]) as figure markers.
+pub fn history_markers(markers: &[crate::store::Marker]) -> Vec<Marker> {
+    markers
+        .iter()
+        .map(|m| match m.kind {
+            MarkerKind::Grok(e) => Marker {
+                x: m.step as f64,
+                label: event_label(e, m.epoch),
+                color: event_rgb(e),
+            },
+            MarkerKind::Change(c) => Marker {
+                x: m.step as f64,
+                label: change_label(c),
+                color: CHANGE_RGB,
+            },
+        })
+        .collect()
+}
+
+/// The figures of `plots` for one run: `values(metric)` gives a metric's `[step, value]` points,
+/// `markers` go on every figure. `log_x` puts the step axis on a log scale (step 0 then cannot be
+/// drawn).
+pub fn metric_figures(
+    plots: &[MetricPlot],
+    run_title: &str,
+    values: &dyn Fn(Metric) -> Vec<[f64; 2]>,
+    markers: &[Marker],
+    log_x: bool,
+) -> Vec<Figure> {
+    plots
+        .iter()
+        .map(|plot| {
+            let x = if log_x {
+                Axis::log("step")
+            } else {
+                Axis::linear("step")
+            };
+            let mut y = match plot.y {
+                YKind::Log => Axis::log(plot.y_label),
+                YKind::Percent | YKind::Linear => Axis::linear(plot.y_label),
+            };
+            if plot.y == YKind::Percent {
+                // a little beyond 0-100 so that a curve at 0 % or 100 % is not hidden by the frame
+                y.range = Some((-2.0, 102.0));
+            }
+            let title = if run_title.is_empty() {
+                plot.title.to_string()
+            } else {
+                format!("{} — {run_title}", plot.title)
+            };
+            let mut fig = Figure::new(plot.id, title, x, y);
+            // a single series is named by the y label
+            fig.legend = plot.series.len() > 1;
+            for &m in plot.series {
+                let scale = if plot.y == YKind::Percent { 100.0 } else { 1.0 };
+                let points = values(m).into_iter().map(|[x, v]| [x, v * scale]).collect();
+                fig.series.push(Series::new(
+                    series_name(m),
+                    series_rgb(m),
+                    SeriesKind::Line,
+                    points,
+                ));
+            }
+            fig.markers = markers.to_vec();
+            fig
+        })
+        .collect()
+}
+
+/// The Grokking lab's figures of a run folder: its rows and its events (markers at their steps).
+pub fn grokking_figures(
+    run_title: &str,
+    rows: &[MetricRow],
+    events: &[RunEvent],
+    log_x: bool,
+) -> Vec<Figure> {
+    let values = |m: Metric| -> Vec<[f64; 2]> {
+        rows.iter()
+            .filter_map(|r| Some([r.step as f64, r.get(m)?]))
+            .collect()
+    };
+    metric_figures(
+        &GROKKING_PLOTS,
+        run_title,
+        &values,
+        &run_markers(events),
+        log_x,
+    )
+}
+
+/// The figures of `plots` from a live run's history (what the window's plots draw).
+pub fn history_figures(
+    plots: &[MetricPlot],
+    run_title: &str,
+    history: &RunHistory,
+    log_x: bool,
+) -> Vec<Figure> {
+    let values = |m: Metric| -> Vec<[f64; 2]> {
+        history
+            .series(m)
+            .iter()
+            .map(|p| [p.step as f64, p.value])
+            .collect()
+    };
+    metric_figures(
+        plots,
+        run_title,
+        &values,
+        &history_markers(history.markers()),
+        log_x,
+    )
+}
+
+const MEM_RGB: Rgb = [100, 160, 235];
+const GEN_RGB: Rgb = [240, 130, 40];
+const DELAY_RGB: Rgb = [120, 120, 120];
+const ONSET_RGB: Rgb = [200, 60, 60];
+const FIT_RGB: Rgb = [60, 60, 60];
+/// Colours of several model sizes or primes, in turn.
+const PALETTE: [Rgb; 8] = [
+    [31, 119, 180],
+    [255, 127, 14],
+    [44, 160, 44],
+    [214, 39, 40],
+    [148, 103, 189],
+    [140, 86, 75],
+    [227, 119, 194],
+    [127, 127, 127],
+];
+
+/// `v` with three significant digits (Rust's formatting has no `%g`).
+fn sig3(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return v.to_string();
+    }
+    let decimals = (2 - v.abs().log10().floor() as i32).max(0) as usize;
+    format!("{v:.decimals$}")
+}
+
+fn never_note(pa: &PrimeAnalysis) -> Option<String> {
+    let (mem, gen_n): (usize, usize) = pa
+        .sizes
+        .iter()
+        .fold((0, 0), |(a, b), s| (a + s.t_mem.never, b + s.t_gen.never));
+    (mem + gen_n > 0).then(|| {
+        format!(
+            "runs that never reached 99 %: {mem} on random labels, {gen_n} on the task (not drawn)"
+        )
+    })
+}
+
+/// The Capacity lab's five figures (spec section 2) for a sweep's results and their analysis.
+pub fn capacity_figures(results: &[TaskResult], an: &Analysis) -> Vec<Figure> {
+    let mut figs = vec![];
+    // 1. the crossing plot, one per prime
+    for pa in &an.primes {
+        let mut fig = Figure::new(
+            format!("crossing_p{}", pa.p),
+            format!("Memorisation vs generalisation speed, p = {}", pa.p),
+            Axis::log("parameters P"),
+            Axis::log("epochs"),
+        );
+        let pts = |f: &dyn Fn(&crate::experiment::capacity_analysis::SizeRow) -> Option<f64>| {
+            pa.sizes
+                .iter()
+                .filter_map(|s| Some([s.params as f64, f(s)?]))
+                .collect::<Vec<_>>()
+        };
+        fig.series.push(Series::new(
+            "T_mem (random labels)",
+            MEM_RGB,
+            SeriesKind::Line,
+            pts(&|s| s.t_mem.mean),
+        ));
+        fig.series.push(Series::new(
+            "T_gen (modular task)",
+            GEN_RGB,
+            SeriesKind::Line,
+            pts(&|s| s.t_gen.mean),
+        ));
+        fig.series.push(Series::new(
+            "delay (mean over seeds)",
+            DELAY_RGB,
+            SeriesKind::Points,
+            pts(&|s| s.delay.mean),
+        ));
+        if let Some(p) = pa.p_star {
+            fig.markers.push(Marker {
+                x: p,
+                label: format!("P* = {p:.0}"),
+                color: FIT_RGB,
+            });
+        }
+        if let Some(p) = pa.observed_onset {
+            fig.markers.push(Marker {
+                x: p,
+                label: format!("observed onset {p:.0}"),
+                color: ONSET_RGB,
+            });
+        }
+        let zero: Vec<String> = pa
+            .sizes
+            .iter()
+            .filter(|s| s.min_delay == Some(0))
+            .map(|s| s.width.to_string())
+            .collect();
+        if !zero.is_empty() {
+            fig.notes.push(format!(
+                "delay 0 (immediate generalisation) at d = {} (not drawn on the log axis)",
+                zero.join(", ")
+            ));
+        }
+        fig.notes.extend(never_note(pa));
+        figs.push(fig);
+    }
+    // 2. memorised bits vs n, one line per model size
+    let mut fig = Figure::new(
+        "memorised_bits",
+        "Memorised bits vs random-label set size",
+        Axis::log("examples n"),
+        Axis::linear("memorised bits"),
+    );
+    let mut sizes: Vec<(u64, usize)> = results
+        .iter()
+        .filter(|r| !r.capacity.is_empty())
+        .map(|r| (r.params, r.width))
+        .collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    for (i, (params, width)) in sizes.iter().enumerate() {
+        for (k, r) in results
+            .iter()
+            .filter(|r| r.params == *params && !r.capacity.is_empty())
+            .enumerate()
+        {
+            let mut s = Series::new(
+                format!("d = {width} (P = {params})"),
+                PALETTE[i % PALETTE.len()],
+                SeriesKind::Line,
+                r.capacity.iter().map(|c| [c.n as f64, c.bits]).collect(),
+            );
+            s.legend = k == 0; // one legend entry per size, not per seed
+            fig.series.push(s);
+        }
+    }
+    if let Some(p) = results.iter().find(|r| !r.capacity.is_empty()).map(|r| r.p) {
+        let per = ((p + 2) as f64).log2();
+        let ns: Vec<f64> = results
+            .iter()
+            .flat_map(|r| r.capacity.iter().map(|c| c.n as f64))
+            .collect();
+        let (lo, hi) = ns
+            .iter()
+            .fold((f64::INFINITY, 0.0_f64), |(a, b), &n| (a.min(n), b.max(n)));
+        let mut s = Series::new(
+            format!("n · log2(p + 2), p = {p}"),
+            FIT_RGB,
+            SeriesKind::Dashed,
+            vec![[lo, lo * per], [hi, hi * per]],
+        );
+        s.legend = true;
+        fig.series.push(s);
+    } else {
+        fig.notes.push("no capacity runs in this sweep".into());
+    }
+    figs.push(fig);
+    // 3. saturated bits vs P with the fitted C
+    let mut fig = Figure::new(
+        "capacity",
+        "Saturated memorised bits vs parameters",
+        Axis::linear("parameters P"),
+        Axis::linear("max memorised bits"),
+    );
+    fig.series.push(Series::new(
+        "mean over seeds of max bits",
+        MEM_RGB,
+        SeriesKind::Points,
+        an.points.iter().map(|&(p, b)| [p, b]).collect(),
+    ));
+    match &an.fit {
+        Some(f) => {
+            let (lo, hi) = an
+                .points
+                .iter()
+                .fold((f64::INFINITY, 0.0_f64), |(a, b), &(p, _)| {
+                    (a.min(p), b.max(p))
+                });
+            fig.series.push(Series::new(
+                format!("fit: C = {:.2} bits/param", f.slope),
+                FIT_RGB,
+                SeriesKind::Dashed,
+                vec![
+                    [lo, f.slope * lo + f.intercept],
+                    [hi, f.slope * hi + f.intercept],
+                ],
+            ));
+            fig.notes.push(format!(
+                "C = {:.3} bits per parameter, R² = {:.3} (paper: 2.16; Morris et al.: about 3.6)",
+                f.slope, f.r2
+            ));
+        }
+        None => fig
+            .notes
+            .push("no capacity fit (needs capacity runs at two or more sizes)".into()),
+    }
+    figs.push(fig);
+    // 4. T_mem vs f with the exponential fit, one per prime
+    for pa in &an.primes {
+        let mut fig = Figure::new(
+            format!("speed_p{}", pa.p),
+            format!("Memorisation time vs capacity fraction, p = {}", pa.p),
+            Axis::linear("capacity fraction f = S / (C P)"),
+            Axis::log("T_mem (epochs)"),
+        );
+        let pts: Vec<[f64; 2]> = results
+            .iter()
+            .filter(|r| r.p == pa.p)
+            .filter_map(|r| {
+                let f = crate::analysis::capacity::capacity_fraction(
+                    r.complexity_bits,
+                    an.c,
+                    r.params as f64,
+                );
+                Some([f, r.t_mem? as f64])
+            })
+            .collect();
+        fig.series.push(Series::new(
+            "runs (each seed)",
+            MEM_RGB,
+            SeriesKind::Points,
+            pts.clone(),
+        ));
+        if let Some(e) = &pa.exp_fit {
+            let (lo, hi) = pts.iter().fold((f64::INFINITY, 0.0_f64), |(a, b), p| {
+                (a.min(p[0]), b.max(p[0]))
+            });
+            let curve: Vec<[f64; 2]> = (0..=40)
+                .map(|i| {
+                    let f = lo + (hi - lo) * i as f64 / 40.0;
+                    [f, e.a * (e.b * f).exp()]
+                })
+                .collect();
+            fig.series.push(Series::new(
+                format!(
+                    "T_mem = {} exp({} f), R² = {:.3}",
+                    sig3(e.a),
+                    sig3(e.b),
+                    e.r2
+                ),
+                FIT_RGB,
+                SeriesKind::Dashed,
+                curve,
+            ));
+        }
+        fig.notes.push(format!(
+            "C = {:.2} bits/param ({})",
+            an.c,
+            if an.c_measured {
+                "measured"
+            } else {
+                "the paper's value"
+            }
+        ));
+        figs.push(fig);
+    }
+    // 5. predicted vs observed onset across primes
+    let mut fig = Figure::new(
+        "onsets",
+        "Predicted vs observed onset of grokking",
+        Axis::log("predicted onset P*"),
+        Axis::log("observed onset"),
+    );
+    let pts: Vec<[f64; 2]> = an
+        .primes
+        .iter()
+        .filter_map(|pa| Some([pa.p_star?, pa.observed_onset?]))
+        .collect();
+    if let (Some(lo), Some(hi)) = (
+        pts.iter().flatten().copied().reduce(f64::min),
+        pts.iter().flatten().copied().reduce(f64::max),
+    ) {
+        fig.series.push(Series::new(
+            "y = x",
+            FIT_RGB,
+            SeriesKind::Dashed,
+            vec![[lo / 1.5, lo / 1.5], [hi * 1.5, hi * 1.5]],
+        ));
+    }
+    fig.series
+        .push(Series::new("one prime", ONSET_RGB, SeriesKind::Points, pts));
+    figs.push(fig);
+    figs
+}
+
+/// A scheme's colour in the Ordering study figures (the window's hues).
+pub fn scheme_rgb(s: Scheme) -> Rgb {
+    match s {
+        Scheme::None => [140, 140, 140],
+        Scheme::Random => [60, 130, 230],
+        Scheme::TopK => [235, 125, 30],
+        Scheme::DynamicTopK => [200, 165, 30],
+        Scheme::TriuDamp => [50, 170, 90],
+        Scheme::DynamicTriuDamp => [160, 90, 210],
+    }
+}
+
+/// The Ordering lab's study figures from its settings' statistics (`aggregate` of `study.csv`, or
+/// the window's [`crate::store::StudyHistory::stats`]).
+///
+/// A sparsity study gives `d_vs_sparsity`: mean D per pruning scheme against sparsity, each with its
+/// min-max band over the runs, and the unpruned runs' band across the axis. A grid study gives
+/// `grid_mean_d`: mean D against the layer's iterations, one line per hidden size H with its min-max
+/// band. Lines rather than a heatmap: a paper figure then shows the spread over seeds, reads off
+/// exact values on an axis, and prints in grey; the grid has few hidden sizes (five in the spec).
+pub fn ordering_study_figures(kind: StudyKind, title: &str, stats: &[SettingStats]) -> Vec<Figure> {
+    let ok: Vec<&SettingStats> = stats.iter().filter(|s| s.runs > 0).collect();
+    let title = |what: &str| {
+        if title.is_empty() {
+            what.to_string()
+        } else {
+            format!("{what} — {title}")
+        }
+    };
+    match kind {
+        StudyKind::Sparsity => {
+            let mut fig = Figure::new(
+                "d_vs_sparsity",
+                title("Orderedness D vs sparsity"),
+                Axis::linear("sparsity"),
+                Axis::linear("orderedness D"),
+            );
+            let base: Vec<&&SettingStats> = ok
+                .iter()
+                .filter(|s| s.setting.scheme == Scheme::None)
+                .collect();
+            if !base.is_empty() {
+                // the unpruned runs of every setting pooled: their spread and mean across the axis
+                let runs: usize = base.iter().map(|s| s.runs).sum();
+                let mean = base.iter().map(|s| s.mean * s.runs as f64).sum::<f64>() / runs as f64;
+                let lo = base.iter().map(|s| s.min).fold(f64::INFINITY, f64::min);
+                let hi = base.iter().map(|s| s.max).fold(f64::NEG_INFINITY, f64::max);
+                let c = scheme_rgb(Scheme::None);
+                let mut band = Series::band("unpruned min-max", c, &[[0.0, lo, hi], [1.0, lo, hi]]);
+                band.legend = false;
+                fig.series.push(band);
+                fig.series.push(Series::new(
+                    format!("unpruned ({runs} runs)"),
+                    c,
+                    SeriesKind::Dashed,
+                    vec![[0.0, mean], [1.0, mean]],
+                ));
+            }
+            for scheme in Scheme::PRUNING {
+                let pts: Vec<&&SettingStats> =
+                    ok.iter().filter(|s| s.setting.scheme == scheme).collect();
+                if pts.is_empty() {
+                    continue;
+                }
+                let c = scheme_rgb(scheme);
+                let rows: Vec<[f64; 3]> = pts
+                    .iter()
+                    .map(|s| [s.setting.sparsity, s.min, s.max])
+                    .collect();
+                let mut band = Series::band(format!("{scheme} min-max"), c, &rows);
+                band.legend = false;
+                fig.series.push(band);
+                let mean: Vec<[f64; 2]> =
+                    pts.iter().map(|s| [s.setting.sparsity, s.mean]).collect();
+                fig.series.push(Series::new(
+                    scheme.to_string(),
+                    c,
+                    SeriesKind::Line,
+                    mean.clone(),
+                ));
+                let mut dots = Series::new(format!("{scheme} mean"), c, SeriesKind::Points, mean);
+                dots.legend = false;
+                fig.series.push(dots);
+            }
+            fig.notes
+                .push("lines: mean D over the runs of a setting; shaded: min to max".to_string());
+            vec![fig]
+        }
+        StudyKind::Grid => {
+            let mut fig = Figure::new(
+                "grid_mean_d",
+                title("Mean orderedness D over hidden size and iterations"),
+                Axis::linear("iterations of the layer"),
+                Axis::linear("orderedness D"),
+            );
+            let mut hidden: Vec<usize> = ok.iter().map(|s| s.setting.hidden).collect();
+            hidden.sort_unstable();
+            hidden.dedup();
+            for (i, h) in hidden.iter().enumerate() {
+                let mut pts: Vec<&&SettingStats> =
+                    ok.iter().filter(|s| s.setting.hidden == *h).collect();
+                pts.sort_by_key(|s| s.setting.its);
+                let c = PALETTE[i % PALETTE.len()];
+                let rows: Vec<[f64; 3]> = pts
+                    .iter()
+                    .map(|s| [s.setting.its as f64, s.min, s.max])
+                    .collect();
+                let mut band = Series::band(format!("H = {h} min-max"), c, &rows);
+                band.legend = false;
+                fig.series.push(band);
+                let mean: Vec<[f64; 2]> =
+                    pts.iter().map(|s| [s.setting.its as f64, s.mean]).collect();
+                fig.series.push(Series::new(
+                    format!("H = {h}"),
+                    c,
+                    SeriesKind::Line,
+                    mean.clone(),
+                ));
+                let mut dots = Series::new(format!("H = {h} mean"), c, SeriesKind::Points, mean);
+                dots.legend = false;
+                fig.series.push(dots);
+            }
+            fig.notes
+                .push("lines: mean D over the runs of a setting; shaded: min to max".to_string());
+            vec![fig]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(step: u64, epoch: u64, values: &[(Metric, f64)]) -> MetricRow {
+        MetricRow {
+            step,
+            epoch,
+            values: values.to_vec(),
+        }
+    }
+
+    #[test]
+    fn grokking_figures_hold_each_plots_series_and_the_markers() {
+        let rows = vec![
+            row(
+                2,
+                1,
+                &[
+                    (Metric::TrainAcc, 0.5),
+                    (Metric::ValAcc, 0.25),
+                    (Metric::TrainLoss, 2.0),
+                ],
+            ),
+            row(4, 2, &[(Metric::TrainAcc, 1.0), (Metric::TrainLoss, 0.5)]),
+        ];
+        let events = vec![RunEvent::Detected {
+            what: GrokEvent::Memorised,
+            step: 4,
+            epoch: 2,
+        }];
+        let figs = grokking_figures("run", &rows, &events, false);
+        assert!(
+            figs[0].legend && !figs[2].legend,
+            "a single series is named by its y label"
+        );
+        let names: Vec<&str> = figs.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["accuracy", "loss", "weight_norm", "fourier"]);
+        // accuracy in percent: 0.5 -> 50, 1.0 -> 100; validation only on the evaluated epoch
+        let acc = &figs[0];
+        assert_eq!(acc.series[0].points, vec![[2.0, 50.0], [4.0, 100.0]]);
+        assert_eq!(acc.series[2].points, vec![[2.0, 25.0]]);
+        assert!(
+            acc.series[1].points.is_empty(),
+            "no eval-mode train accuracy logged"
+        );
+        assert_eq!(acc.markers.len(), 1);
+        assert_eq!(acc.markers[0].x, 4.0);
+        assert!(figs[1].y.log && !figs[0].y.log);
+    }
+}
+
+#[cfg(test)]
+mod ordering_tests {
+    use super::*;
+    use crate::protocol::{OrderMethod, StudyRow};
+
+    fn row(scheme: Scheme, sparsity: f64, hidden: usize, its: usize, d: f64) -> StudyRow {
+        StudyRow {
+            scheme,
+            param: sparsity,
+            sparsity,
+            hidden,
+            its,
+            seed: 0,
+            d,
+            method: OrderMethod::Exact,
+            final_loss: 0.1,
+        }
+    }
+
+    #[test]
+    fn sparsity_study_has_a_band_and_mean_per_scheme() {
+        let rows = [
+            row(Scheme::None, 0.0, 8, 1, 0.6),
+            row(Scheme::None, 0.0, 8, 1, 0.8),
+            row(Scheme::TopK, 0.5, 8, 1, 0.7),
+            row(Scheme::TopK, 0.5, 8, 1, 0.9),
+            row(Scheme::TopK, 0.9, 8, 1, f64::NAN),
+        ];
+        let stats = crate::store::ordering::aggregate(&rows);
+        let figs = ordering_study_figures(StudyKind::Sparsity, "", &stats);
+        let f = &figs[0];
+        // unpruned: band 0.6..0.8 and mean 0.7 across [0, 1] (by hand)
+        assert_eq!(f.series[0].points, vec![[0.0, 0.6], [1.0, 0.6]]);
+        assert_eq!(f.series[0].upper, vec![0.8, 0.8]);
+        assert!((f.series[1].points[0][1] - 0.7).abs() < 1e-12);
+        // top-k: one setting with finite D (the NaN-only setting at 0.9 is left out)
+        let line = f
+            .series
+            .iter()
+            .find(|s| s.name == "top-k")
+            .expect("top-k line");
+        assert_eq!(line.points.len(), 1);
+        assert!((line.points[0][1] - 0.8).abs() < 1e-12);
+        let band = f
+            .series
+            .iter()
+            .find(|s| s.name == "top-k min-max")
+            .expect("band");
+        assert_eq!((band.points[0][1], band.upper[0]), (0.7, 0.9));
+    }
+
+    #[test]
+    fn grid_study_has_one_line_per_hidden_size() {
+        let rows = [
+            row(Scheme::None, 0.0, 1, 1, 0.9),
+            row(Scheme::None, 0.0, 1, 2, 0.8),
+            row(Scheme::None, 0.0, 3, 1, 0.7),
+        ];
+        let stats = crate::store::ordering::aggregate(&rows);
+        let f = &ordering_study_figures(StudyKind::Grid, "xor", &stats)[0];
+        let lines: Vec<&str> = f
+            .series
+            .iter()
+            .filter(|s| s.kind == SeriesKind::Line)
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(lines, ["H = 1", "H = 3"]);
+        assert_eq!(f.series[1].points, vec![[1.0, 0.9], [2.0, 0.8]]);
+    }
+}

@@ -1,0 +1,360 @@
+//! A [`Figure`] to a file: SVG as written by [`super::svg`], PNG through `resvg` at any DPI, PDF
+//! through `svg2pdf` with the bundled font embedded as TrueType. Beside every figure `FILE.ext` go
+//! `FILE.csv` (exactly the plotted points) and `FILE.json` (the config(s) behind the figure), all in
+//! the folder of `FILE` and nowhere else, each written atomically.
+
+use super::figure::{Figure, FigureSize, SeriesKind};
+use super::png::{RgbaPicture, write_png};
+use super::svg::{FONT_FAMILY, FONT_TTF, to_svg};
+use super::{ExportError, write_atomically};
+use resvg::usvg;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The file formats a figure can be written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FigureFormat {
+    /// A raster picture at a chosen DPI.
+    Png,
+    /// Vector, text as text in the bundled font's family.
+    Svg,
+    /// Vector, one page, the bundled font embedded as TrueType.
+    Pdf,
+}
+
+impl FigureFormat {
+    /// All formats, in menu order.
+    pub const ALL: [FigureFormat; 3] = [FigureFormat::Png, FigureFormat::Svg, FigureFormat::Pdf];
+
+    /// The file extension (without the dot).
+    pub fn extension(self) -> &'static str {
+        match self {
+            FigureFormat::Png => "png",
+            FigureFormat::Svg => "svg",
+            FigureFormat::Pdf => "pdf",
+        }
+    }
+
+    /// The format named by an extension or name (`png`, `svg`, `pdf`, any case).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|f| f.extension().eq_ignore_ascii_case(s))
+    }
+}
+
+/// Screen resolution: CSS pixels per inch, what a PNG "at screen resolution" uses.
+pub const SCREEN_DPI: f64 = 96.0;
+/// The DPI range a PNG may be drawn at.
+pub const DPI_LIMITS: (f64, f64) = (10.0, 1200.0);
+/// The most pixels a PNG may have (a 40 x 40 in figure at 250 DPI).
+pub const MAX_PIXELS: f64 = 1.0e8;
+
+/// How a figure is written.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct ExportOptions {
+    pub format: FigureFormat,
+    pub size: FigureSize,
+    /// PNG resolution (pixels per inch); ignored by SVG and PDF.
+    pub dpi: f64,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        Self {
+            format: FigureFormat::Png,
+            size: FigureSize::default(),
+            dpi: SCREEN_DPI,
+        }
+    }
+}
+
+impl ExportOptions {
+    /// Check the size and DPI.
+    pub fn check(&self) -> Result<(), ExportError> {
+        self.size.check().map_err(ExportError::Invalid)?;
+        let (lo, hi) = DPI_LIMITS;
+        if !(self.dpi.is_finite() && (lo..=hi).contains(&self.dpi)) {
+            return Err(ExportError::Invalid(format!(
+                "DPI {} is out of range ({lo} to {hi})",
+                self.dpi
+            )));
+        }
+        let (w, h) = self.pixel_size();
+        if f64::from(w) * f64::from(h) > MAX_PIXELS {
+            return Err(ExportError::Invalid(format!(
+                "a {w} x {h} pixel PNG is too large (at most {MAX_PIXELS} pixels); lower the DPI or the size"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The PNG's size in pixels: the size in inches times the DPI, rounded.
+    pub fn pixel_size(&self) -> (u32, u32) {
+        let px = |inches: f64| (inches * self.dpi).round().clamp(1.0, f64::from(u32::MAX)) as u32;
+        (px(self.size.width_in), px(self.size.height_in))
+    }
+}
+
+/// usvg's options with a font database holding only the bundled font.
+fn usvg_options() -> usvg::Options<'static> {
+    let mut db = usvg::fontdb::Database::new();
+    db.load_font_data(FONT_TTF.to_vec());
+    db.set_sans_serif_family(FONT_FAMILY);
+    let mut opt = usvg::Options {
+        dpi: SCREEN_DPI as f32,
+        font_family: FONT_FAMILY.to_string(),
+        ..usvg::Options::default()
+    };
+    opt.fontdb = Arc::new(db);
+    opt
+}
+
+fn parse(svg: &str) -> Result<usvg::Tree, ExportError> {
+    usvg::Tree::from_str(svg, &usvg_options())
+        .map_err(|e| ExportError::Render(format!("the figure's SVG: {e}")))
+}
+
+/// Draw SVG text as an RGBA picture `width` x `height` pixels (the SVG scaled to fill it).
+pub fn svg_to_picture(svg: &str, width: u32, height: u32) -> Result<RgbaPicture, ExportError> {
+    let tree = parse(svg)?;
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(width, height)
+        .ok_or(ExportError::Empty("a picture of zero pixels"))?;
+    let size = tree.size();
+    let transform = resvg::tiny_skia::Transform::from_scale(
+        width as f32 / size.width(),
+        height as f32 / size.height(),
+    );
+    resvg::render(&tree, transform, &mut pixmap.as_mut());
+    let rgba = pixmap
+        .pixels()
+        .iter()
+        .flat_map(|p| {
+            let c = p.demultiply();
+            [c.red(), c.green(), c.blue(), c.alpha()]
+        })
+        .collect();
+    Ok(RgbaPicture {
+        width,
+        height,
+        rgba,
+    })
+}
+
+/// SVG text as PDF bytes: one page of the SVG's size, text in the bundled font embedded as TrueType.
+pub fn svg_to_pdf(svg: &str) -> Result<Vec<u8>, ExportError> {
+    let tree = parse(svg)?;
+    svg2pdf::to_pdf(
+        &tree,
+        svg2pdf::ConversionOptions::default(),
+        svg2pdf::PageOptions {
+            dpi: SCREEN_DPI as f32,
+        },
+    )
+    .map_err(|e| ExportError::Render(format!("PDF conversion: {e}")))
+}
+
+/// Header of the CSV beside a figure.
+pub const CSV_HEADER: [&str; 5] = ["series", "x", "y", "lower", "upper"];
+
+/// The plotted points of `fig` as CSV: one row a point, `series,x,y,lower,upper`; lines and points
+/// fill `y`, bands `lower` and `upper`. Exactly the points the figure draws ([`super::figure::Series::plotted`]).
+pub fn plotted_csv(fig: &Figure) -> Result<Vec<u8>, ExportError> {
+    let mut w = ::csv::Writer::from_writer(vec![]);
+    w.write_record(CSV_HEADER)?;
+    for s in &fig.series {
+        for p in s.plotted(&fig.x, &fig.y) {
+            let (x, a) = (p[0].to_string(), p[1].to_string());
+            let row = match s.kind {
+                SeriesKind::Band => [s.name.clone(), x, String::new(), a, p[2].to_string()],
+                SeriesKind::Line | SeriesKind::Points | SeriesKind::Dashed => {
+                    [s.name.clone(), x, a, String::new(), String::new()]
+                }
+            };
+            w.write_record(&row)?;
+        }
+    }
+    w.into_inner()
+        .map_err(|e| ExportError::Render(format!("CSV buffer: {e}")))
+}
+
+/// The three files of an export: the figure and its two sidecars.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportedFiles {
+    pub figure: PathBuf,
+    pub csv: PathBuf,
+    pub json: PathBuf,
+}
+
+/// The sidecar paths of a figure file, refusing a figure path that would collide with them or has
+/// no folder that exists.
+pub fn exported_files(path: &Path) -> Result<ExportedFiles, ExportError> {
+    let invalid = |why: String| ExportError::Invalid(why);
+    let name = path
+        .file_name()
+        .ok_or_else(|| invalid(format!("{} names no file", path.display())))?;
+    if Path::new(name)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("json"))
+    {
+        return Err(invalid(format!(
+            "{} would be overwritten by its own CSV/JSON sidecar; use .png, .svg or .pdf",
+            path.display()
+        )));
+    }
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !folder.is_dir() {
+        return Err(invalid(format!(
+            "the folder {} does not exist (create it first)",
+            folder.display()
+        )));
+    }
+    let file = folder.join(name);
+    Ok(ExportedFiles {
+        csv: file.with_extension("csv"),
+        json: file.with_extension("json"),
+        figure: file,
+    })
+}
+
+fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    write_atomically(path, |w: &mut dyn Write| {
+        w.write_all(bytes).map_err(|source| ExportError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    })
+}
+
+/// Write `fig` to `path` in `opts`' format and size, with `FILE.csv` (the plotted points) and
+/// `FILE.json` (`configs`, the config(s) behind the figure, with the figure's name, title and export
+/// settings) beside it. Writes only those three files, in the folder of `path`, which must exist.
+pub fn write_figure(
+    path: &Path,
+    fig: &Figure,
+    opts: &ExportOptions,
+    configs: &serde_json::Value,
+) -> Result<ExportedFiles, ExportError> {
+    opts.check()?;
+    let files = exported_files(path)?;
+    let svg = to_svg(fig, opts.size);
+    // render first: a failure leaves no file behind
+    match opts.format {
+        FigureFormat::Svg => write_bytes(&files.figure, svg.as_bytes())?,
+        FigureFormat::Pdf => write_bytes(&files.figure, &svg_to_pdf(&svg)?)?,
+        FigureFormat::Png => {
+            let (w, h) = opts.pixel_size();
+            write_png(&files.figure, &svg_to_picture(&svg, w, h)?)?;
+        }
+    }
+    write_bytes(&files.csv, &plotted_csv(fig)?)?;
+    let meta = serde_json::json!({
+        "figure": fig.name,
+        "title": fig.title,
+        "format": opts.format,
+        "width_in": opts.size.width_in,
+        "height_in": opts.size.height_in,
+        "dpi": match opts.format {
+            FigureFormat::Png => Some(opts.dpi),
+            FigureFormat::Svg | FigureFormat::Pdf => None,
+        },
+        "grokscope_version": env!("CARGO_PKG_VERSION"),
+        "config": configs,
+    });
+    let text = serde_json::to_string_pretty(&meta)
+        .map_err(|e| ExportError::Render(format!("JSON: {e}")))?;
+    write_bytes(&files.json, text.as_bytes())?;
+    Ok(files)
+}
+
+/// A figure name made safe as a file stem: letters, digits, `-` and `_` kept, anything else
+/// (separators, dots, spaces) becomes `_`, so `..` or `/` in a name can never leave the folder.
+pub fn file_stem(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() { "figure".into() } else { s }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::figure::{Axis, Series};
+
+    #[test]
+    fn the_bundled_font_parses_and_is_dejavu_sans() {
+        let face = ttf_parser::Face::parse(FONT_TTF, 0).expect("a TrueType font");
+        let family = face
+            .names()
+            .into_iter()
+            .filter(|n| n.name_id == ttf_parser::name_id::FAMILY)
+            .find_map(|n| n.to_string());
+        assert_eq!(family.as_deref(), Some(FONT_FAMILY));
+    }
+
+    #[test]
+    fn pixel_size_is_inches_times_dpi() {
+        // 3.5 x 2.8 in at 300 DPI: 1050 x 840 (by hand)
+        let o = ExportOptions {
+            dpi: 300.0,
+            ..ExportOptions::default()
+        };
+        assert_eq!(o.pixel_size(), (1050, 840));
+        assert!(o.check().is_ok());
+        assert!(ExportOptions { dpi: 0.0, ..o }.check().is_err());
+        assert!(ExportOptions { dpi: f64::NAN, ..o }.check().is_err());
+    }
+
+    #[test]
+    fn text_is_drawn_with_the_bundled_font() {
+        // a figure with only a title: dark pixels appear only if the text found a font
+        let f = Figure::new("t", "Title text", Axis::linear("x"), Axis::linear("y"));
+        let pic = svg_to_picture(&to_svg(&f, FigureSize::default()), 336, 269).unwrap();
+        let dark_in_title_strip = pic.rgba[..336 * 4 * 14]
+            .chunks(4)
+            .filter(|p| p[0] < 100)
+            .count();
+        assert!(
+            dark_in_title_strip > 20,
+            "{dark_in_title_strip} dark title pixels"
+        );
+    }
+
+    #[test]
+    fn csv_holds_the_plotted_points() {
+        let mut f = Figure::new("t", "", Axis::linear("x"), Axis::log("y"));
+        f.series.push(Series::new(
+            "a,b",
+            [0, 0, 0],
+            SeriesKind::Line,
+            vec![[1.0, 0.5], [2.0, 0.0], [3.0, 0.25]],
+        ));
+        f.series
+            .push(Series::band("band", [0, 0, 0], &[[1.0, 0.1, 0.2]]));
+        let text = String::from_utf8(plotted_csv(&f).unwrap()).unwrap();
+        // y = 0 cannot be drawn on the log axis and is not in the CSV
+        assert_eq!(
+            text,
+            "series,x,y,lower,upper\n\"a,b\",1,0.5,,\n\"a,b\",3,0.25,,\nband,1,,0.1,0.2\n"
+        );
+    }
+
+    #[test]
+    fn stems_cannot_climb_out() {
+        assert_eq!(file_stem("../../etc/passwd"), "______etc_passwd");
+        assert_eq!(file_stem("crossing_p31"), "crossing_p31");
+        assert_eq!(file_stem(""), "figure");
+    }
+}

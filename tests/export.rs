@@ -1,0 +1,329 @@
+//! Figure export (`grokscope export`, `grokscope::export::render`): the files it writes, their
+//! contents, and that nothing is written outside the chosen folder.
+
+use grokscope::cli_export::{ExportArgs, export_main, folder_figures};
+use grokscope::export::figure::{Axis, Figure, FigureSize};
+use grokscope::export::render::{ExportOptions, FigureFormat, write_figure};
+use grokscope::protocol::{GrokEvent, Metric, MetricRow};
+use grokscope::store::run_dir::{RunEvent, metrics_csv};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// A small run folder: metrics.csv with 40 rows (a log curve, accuracies rising, validation every
+/// other step, one loss of 0 that a log axis cannot draw), and events.jsonl with a milestone. It has
+/// no config.toml or run.json, so it also stands for a damaged folder that still exports.
+fn run_folder(dir: &Path) -> Vec<MetricRow> {
+    let rows: Vec<MetricRow> = (1..=40u64)
+        .map(|s| {
+            let mut values = vec![
+                (Metric::TrainAcc, s as f64 / 40.0),
+                (Metric::TrainAccEval, s as f64 / 40.0),
+                (
+                    Metric::TrainLoss,
+                    if s == 20 { 0.0 } else { 4.0 / s as f64 },
+                ),
+                (Metric::WeightNorm, 100.0 - s as f64),
+            ];
+            if s % 2 == 0 {
+                values.push((Metric::ValAcc, (s as f64 / 40.0).powi(3)));
+                values.push((Metric::ValLoss, 5.0 / (s as f64).sqrt()));
+            }
+            MetricRow {
+                step: s,
+                epoch: s,
+                values,
+            }
+        })
+        .collect();
+    std::fs::write(dir.join("metrics.csv"), metrics_csv(&rows)).unwrap();
+    let ev = RunEvent::Detected {
+        what: GrokEvent::Memorised,
+        step: 30,
+        epoch: 30,
+    };
+    std::fs::write(
+        dir.join("events.jsonl"),
+        format!("{}\n", serde_json::to_string(&ev).unwrap()),
+    )
+    .unwrap();
+    rows
+}
+
+fn args(dir: &Path, figure: &str, format: FigureFormat, out: PathBuf) -> ExportArgs {
+    ExportArgs {
+        dir: dir.to_path_buf(),
+        list: false,
+        figure: Some(figure.to_string()),
+        format: Some(format),
+        dpi: None,
+        width_in: None,
+        height_in: None,
+        out: Some(out),
+    }
+}
+
+/// Every path under `dir`, relative to it.
+fn listing(dir: &Path) -> BTreeSet<PathBuf> {
+    let mut out = BTreeSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p.clone());
+            }
+            out.insert(p.strip_prefix(dir).unwrap().to_path_buf());
+        }
+    }
+    out
+}
+
+#[test]
+fn a_run_folder_lists_the_four_grokking_figures() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_folder(tmp.path());
+    let ff = folder_figures(tmp.path()).unwrap();
+    let names: Vec<&str> = ff.figures.iter().map(|f| f.name.as_str()).collect();
+    // the Grokking lab's four plots (export::labs::GROKKING_PLOTS)
+    assert_eq!(names, ["accuracy", "loss", "weight_norm", "fourier"]);
+    // no config.toml / run.json: named as problems, the figures still come
+    assert!(
+        ff.problems.iter().any(|p| p.contains("config.toml")),
+        "{:?}",
+        ff.problems
+    );
+}
+
+#[test]
+fn exported_svg_is_xml_with_the_legend_axes_and_marker_texts() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_folder(tmp.path());
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    export_main(&args(
+        tmp.path(),
+        "accuracy",
+        FigureFormat::Svg,
+        out.join("acc.svg"),
+    ))
+    .unwrap();
+    let svg = std::fs::read_to_string(out.join("acc.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).expect("the SVG is valid XML");
+    let texts: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .collect();
+    // legend entries (labs::series_name), axis labels (GROKKING_PLOTS[0]), the milestone's label
+    for want in [
+        "train (running, train mode)",
+        "train (eval)",
+        "validation",
+        "step",
+        "accuracy (%)",
+        "memorised · epoch 30",
+    ] {
+        assert!(texts.contains(&want), "{want:?} not in {texts:?}");
+    }
+}
+
+#[test]
+fn exported_pdf_embeds_the_font_as_truetype() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_folder(tmp.path());
+    let file = tmp.path().join("loss.pdf");
+    export_main(&args(tmp.path(), "loss", FigureFormat::Pdf, file.clone())).unwrap();
+    let pdf = std::fs::read(&file).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let has = |needle: &[u8]| pdf.windows(needle.len()).any(|w| w == needle);
+    // an embedded TrueType font program (FontFile2) of a CIDFontType2 font named after DejaVu Sans
+    // (PDF 1.7, 9.9: FontFile2 holds TrueType; subset names are XXXXXX+Name)
+    assert!(has(b"/FontFile2"), "no embedded TrueType font program");
+    assert!(has(b"/CIDFontType2"));
+    assert!(
+        has(b"+DejaVuSans"),
+        "the font is not the bundled DejaVu Sans"
+    );
+}
+
+#[test]
+fn png_at_300_dpi_has_inches_times_300_pixels() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_folder(tmp.path());
+    let file = tmp.path().join("acc.png");
+    let mut a = args(tmp.path(), "accuracy", FigureFormat::Png, file.clone());
+    a.dpi = Some(300.0);
+    a.width_in = Some(4.0);
+    a.height_in = Some(2.5);
+    export_main(&a).unwrap();
+    let img = image::open(&file).unwrap();
+    // 4 in x 300 = 1200, 2.5 in x 300 = 750
+    assert_eq!((img.width(), img.height()), (1200, 750));
+    // screen resolution: the default 3.5 x 2.8 in at 96 DPI = 336 x 268.8, rounded to 269
+    let file96 = tmp.path().join("acc96.png");
+    export_main(&args(
+        tmp.path(),
+        "accuracy",
+        FigureFormat::Png,
+        file96.clone(),
+    ))
+    .unwrap();
+    let img = image::open(&file96).unwrap();
+    assert_eq!((img.width(), img.height()), (336, 269));
+}
+
+#[test]
+fn the_csv_beside_holds_exactly_the_plotted_points() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rows = run_folder(tmp.path());
+    let file = tmp.path().join("loss.svg");
+    export_main(&args(tmp.path(), "loss", FigureFormat::Svg, file)).unwrap();
+    let mut r = csv::Reader::from_path(tmp.path().join("loss.csv")).unwrap();
+    let got: Vec<(String, f64, f64)> = r
+        .records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            (
+                rec[0].to_string(),
+                rec[1].parse().unwrap(),
+                rec[2].parse().unwrap(),
+            )
+        })
+        .collect();
+    // expected from the rows themselves: train loss at every step but step 20 (a loss of 0 has no
+    // place on the log axis), validation loss at even steps
+    let mut want = vec![];
+    for r in &rows {
+        if let Some(v) = r.get(Metric::TrainLoss).filter(|v| *v > 0.0) {
+            want.push(("train (running)".to_string(), r.step as f64, v));
+        }
+    }
+    for r in &rows {
+        if let Some(v) = r.get(Metric::ValLoss) {
+            want.push(("validation".to_string(), r.step as f64, v));
+        }
+    }
+    assert_eq!(got, want);
+    assert_eq!(got.len(), 39 + 20);
+}
+
+#[test]
+fn the_json_beside_names_the_figure_and_holds_the_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fig = Figure::new("f", "T", Axis::linear("x"), Axis::linear("y"));
+    let cfg = serde_json::json!({"lr": 0.001});
+    let files = write_figure(
+        &tmp.path().join("f.svg"),
+        &fig,
+        &ExportOptions {
+            format: FigureFormat::Svg,
+            size: FigureSize::default(),
+            dpi: 96.0,
+        },
+        &cfg,
+    )
+    .unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(files.json).unwrap()).unwrap();
+    assert_eq!(v["figure"], "f");
+    assert_eq!(v["config"], cfg);
+    assert_eq!(v["format"], "svg");
+}
+
+#[test]
+fn out_in_a_folder_that_does_not_exist_is_refused_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_folder(tmp.path());
+    let before = listing(tmp.path());
+    let e = export_main(&args(
+        tmp.path(),
+        "loss",
+        FigureFormat::Svg,
+        tmp.path().join("no/such/dir/loss.svg"),
+    ))
+    .unwrap_err();
+    assert!(format!("{e:#}").contains("does not exist"), "{e:#}");
+    assert_eq!(listing(tmp.path()), before);
+}
+
+#[test]
+fn nothing_is_written_outside_the_chosen_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let chosen = tmp.path().join("figs");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::create_dir_all(&chosen).unwrap();
+    run_folder(&run);
+    let before = listing(tmp.path());
+    // a figure name with .. is no figure: refused, nothing written
+    let e = export_main(&args(
+        &run,
+        "../accuracy",
+        FigureFormat::Svg,
+        chosen.join("x.svg"),
+    ))
+    .unwrap_err();
+    assert!(e.to_string().contains("no figure"), "{e}");
+    assert_eq!(listing(tmp.path()), before);
+    // a sidecar name that would overwrite the figure: refused
+    assert!(
+        export_main(&args(
+            &run,
+            "loss",
+            FigureFormat::Svg,
+            chosen.join("loss.csv")
+        ))
+        .is_err()
+    );
+    assert_eq!(listing(tmp.path()), before);
+    // every format: exactly the figure and its two sidecars appear, all in the chosen folder
+    for f in FigureFormat::ALL {
+        let out = chosen.join(format!("loss.{}", f.extension()));
+        export_main(&args(&run, "loss", f, out)).unwrap();
+    }
+    let added: BTreeSet<PathBuf> = listing(tmp.path()).difference(&before).cloned().collect();
+    let want: BTreeSet<PathBuf> = ["loss.png", "loss.svg", "loss.pdf", "loss.csv", "loss.json"]
+        .iter()
+        .map(|n| Path::new("figs").join(n))
+        .collect();
+    assert_eq!(added, want);
+}
+
+#[test]
+fn a_folder_of_nothing_gets_a_clear_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let e = folder_figures(tmp.path()).unwrap_err().to_string();
+    assert!(
+        e.contains("not a Grokking run folder") && e.contains("study.csv"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_ordering_study_folder_draws_d_against_sparsity() {
+    let tmp = tempfile::tempdir().unwrap();
+    // study.csv as `grokscope ordering` writes it (cli_ordering::STUDY_COLUMNS), no config.json: the
+    // kind is guessed (pruned rows: a sparsity study); one corrupt line is named and left out
+    let text = "scheme,param,sparsity,hidden,its,seed,d,final_loss,method\n\
+                none,0,0,8,1,0,0.7,0.01,exact\n\
+                none,0,0,8,1,1,0.9,0.01,exact\n\
+                top_k,0.5,0.5,8,1,0,0.8,0.02,exact\n\
+                top_k,0.5,0.5,8,1,1,1,0.02,heuristic\n\
+                bogus,x,0.5,8,1,1,1,0.02,exact\n";
+    std::fs::write(tmp.path().join("study.csv"), text).unwrap();
+    let ff = folder_figures(tmp.path()).unwrap();
+    assert_eq!(ff.figures.len(), 1);
+    assert_eq!(ff.figures[0].name, "d_vs_sparsity");
+    assert!(
+        ff.problems.iter().any(|p| p.contains("line 6")),
+        "{:?}",
+        ff.problems
+    );
+    let topk = ff.figures[0]
+        .series
+        .iter()
+        .find(|s| s.name == "top-k")
+        .unwrap();
+    // mean of 0.8 and 1 (by hand)
+    assert_eq!(topk.points, vec![[0.5, 0.9]]);
+}
