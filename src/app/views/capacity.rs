@@ -708,7 +708,14 @@ fn crossing_ui(
             .unwrap_or(top + 0.06);
         run_points.push((i, x, ym));
     }
-    let spans = regime_spans(pa, &of_p);
+    // neighbouring sizes of one regime share one shaded cell (one label, not one per size)
+    let mut spans: Vec<(f64, f64, Regime)> = vec![];
+    for (lo, hi, regime) in regime_spans(pa, &of_p) {
+        match spans.last_mut() {
+            Some(last) if last.2 == regime => last.1 = hi,
+            Some(_) | None => spans.push((lo, hi, regime)),
+        }
+    }
     let mut plot = log_plot("capacity_crossing", "parameters P", "epochs")
         .legend(Legend::default().position(Corner::LeftBottom))
         .include_y(0.0)
