@@ -5,7 +5,7 @@
 //! are labelled back in real units.
 
 use super::grokking::{error_color, preset_picker_ui, row, section};
-use super::plots::{log_marks, pow10_label};
+use super::plots::{log_marks, pow10_label, step_levels};
 use crate::analysis::capacity::capacity_fraction;
 use crate::app::actions::Action;
 use crate::config::FieldProblem;
@@ -16,6 +16,7 @@ use crate::store::capacity::{Source, SweepHistory};
 use eframe::egui::{self, Color32, RichText, Ui};
 use egui_plot::{
     Corner, GridMark, Legend, Line, MarkerShape, Plot, PlotPoint, PlotPoints, Points, Span, VLine,
+    uniform_grid_spacer,
 };
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
@@ -445,6 +446,7 @@ fn run_curves_ui(ui: &mut Ui, r: &TaskResult) {
                 .width(w)
                 .height(h)
                 .x_axis_label("epoch")
+                .x_grid_spacer(uniform_grid_spacer(step_levels))
                 .y_axis_label("accuracy")
                 .include_y(0.0)
                 .include_y(1.0)
@@ -460,6 +462,7 @@ fn run_curves_ui(ui: &mut Ui, r: &TaskResult) {
                 .width(w)
                 .height(h)
                 .x_axis_label("epoch")
+                .x_grid_spacer(uniform_grid_spacer(step_levels))
                 .y_axis_label("loss")
                 .y_grid_spacer(log_marks)
                 .y_axis_formatter(log_tick)
@@ -639,6 +642,10 @@ fn mean_line(
         .collect()
 }
 
+/// Legend names of the crossing plot's two timescales (a mean line and its runs' points each).
+const T_MEM_NAME: &str = "T_mem (random labels; line: mean)";
+const T_GEN_NAME: &str = "T_gen (modular task; line: mean)";
+
 /// Figure 1: mean T_mem and T_gen against P, the delays, P*, the observed onset and the regimes.
 fn crossing_ui(
     ui: &mut Ui,
@@ -717,7 +724,11 @@ fn crossing_ui(
         }
     }
     let mut plot = log_plot("capacity_crossing", "parameters P", "epochs")
-        .legend(Legend::default().position(Corner::LeftBottom))
+        .legend(
+            Legend::default()
+                .position(Corner::LeftBottom)
+                .text_style(egui::TextStyle::Small),
+        )
         .include_y(0.0)
         .include_y(top + 0.12);
     // the regime cells reach past the smallest and largest P: keep those runs off the plot's edges
@@ -738,22 +749,23 @@ fn crossing_ui(
             );
         }
         pui.line(
-            Line::new("mean T_mem", PlotPoints::from(mean_line(pa, |s| &s.t_mem)))
+            // the mean line and the runs' points share a name: one legend entry
+            Line::new(T_MEM_NAME, PlotPoints::from(mean_line(pa, |s| &s.t_mem)))
                 .color(MEM)
                 .width(2.0),
         );
         pui.line(
-            Line::new("mean T_gen", PlotPoints::from(mean_line(pa, |s| &s.t_gen)))
+            Line::new(T_GEN_NAME, PlotPoints::from(mean_line(pa, |s| &s.t_gen)))
                 .color(GEN)
                 .width(2.0),
         );
         pui.points(
-            Points::new("T_mem", PlotPoints::from(mem_hit))
+            Points::new(T_MEM_NAME, PlotPoints::from(mem_hit))
                 .color(MEM)
                 .radius(3.0),
         );
         pui.points(
-            Points::new("T_gen", PlotPoints::from(gen_hit))
+            Points::new(T_GEN_NAME, PlotPoints::from(gen_hit))
                 .color(GEN)
                 .radius(3.0),
         );
