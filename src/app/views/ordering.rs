@@ -13,6 +13,7 @@ use crate::config::FieldProblem;
 use crate::config::OrderingConfig;
 use crate::config::ordering::{OrderingTask, Pruning, Scheme, StudyKind};
 use crate::protocol::{HyperChange, LayerSnapshot, Metric};
+use crate::store::ordering_layout;
 use crate::store::{OrderingHistory, StudyHistory};
 use eframe::egui::{self, Color32, DragValue, RichText, Ui, vec2};
 use egui_plot::{
@@ -531,18 +532,11 @@ fn layer_ui(ui: &mut Ui, graph: &mut LayerGraph, s: &LayerSnapshot) {
     let n = s.hidden + s.outputs;
     let cols = n + s.inputs;
     let order = graph.heat_order();
-    let max_abs = s
-        .weights
-        .iter()
-        .filter(|w| w.is_finite())
-        .fold(0.0f32, |m, w| m.max(w.abs()));
-    let sender = |c: usize| if c < n { order[c] } else { c };
+    let max_abs = ordering_layout::heat_max_abs(s);
+    let sender = |c: usize| ordering_layout::heat_sender(order, c);
     let entry = |r: usize, c: usize| order[r] * cols + sender(c);
     let pruned = |e: usize| s.pruned.get(e).copied().unwrap_or(false);
-    let value = |r: usize, c: usize| {
-        let e = entry(r, c);
-        (!pruned(e)).then(|| f64::from(s.weights[e]))
-    };
+    let value = |r: usize, c: usize| ordering_layout::heat_value(s, order, r, c);
     let row_label = |r: usize| graph.name(order[r]).to_string();
     let col_label = |c: usize| graph.name(sender(c)).to_string();
     let hover = |r: usize, c: usize| {
@@ -570,9 +564,7 @@ fn layer_ui(ui: &mut Ui, graph: &mut LayerGraph, s: &LayerSnapshot) {
         row_label: &row_label,
         col_label: &col_label,
         hover: &hover,
-        scale: Scale::Diverging {
-            max_abs: f64::from(max_abs),
-        },
+        scale: Scale::Diverging { max_abs },
         write_values: false,
         gap_before_col: Some(n),
         diagonal: true,
