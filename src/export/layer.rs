@@ -79,7 +79,7 @@ pub fn heatmap_figure(s: &LayerSnapshot, outputs_last: bool) -> Figure {
     );
     fig.notes.push(snapshot_text(s));
     let pruned = if s.pruned.iter().any(|&p| p) {
-        " Grey cells: pruned."
+        " Grey cells with a dot: pruned."
     } else {
         ""
     };

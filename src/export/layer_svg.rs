@@ -148,6 +148,24 @@ pub fn heatmap_svg(fig: &Figure, hm: &HeatmapBody, size: FigureSize) -> String {
         }
     }
     s.push_str("</g>\n");
+    // a dot in each empty (pruned) cell, as the window draws it, when the cells are large enough
+    if cell >= 4.0 {
+        s.push_str("<g fill=\"#9a9a9a\">\n");
+        for r in 0..rows {
+            for c in 0..cols {
+                if hm.values.get(r * cols + c).copied().flatten().is_none() {
+                    let _ = writeln!(
+                        s,
+                        r#"<circle cx="{}" cy="{}" r="{}"/>"#,
+                        n(col_x(c) + cell / 2.0),
+                        n(gy + (r as f64 + 0.5) * cell),
+                        n((cell * 0.06).min(1.2))
+                    );
+                }
+            }
+        }
+        s.push_str("</g>\n");
+    }
     // frames around the square part and the inputs' part
     let split = hm.gap_before_col.unwrap_or(cols).min(cols);
     for (a, b) in [(0, split), (split, cols)] {
