@@ -282,7 +282,7 @@ enum KeyMark {
     ArcDown,
 }
 
-/// The graph figure: nodes on one line (`node` circles with their names), every drawn edge one
+/// The graph figure: nodes on one line (`node` circles with their names, thinned when crowded), every drawn edge one
 /// `path` of class `edge` (forward ones above the line, backward ones below with a `halo` path under
 /// them), and a key under the graph.
 pub fn graph_svg(fig: &Figure, g: &GraphBody, size: FigureSize) -> String {
@@ -408,7 +408,8 @@ pub fn graph_svg(fig: &Figure, g: &GraphBody, size: FigureSize) -> String {
         .iter()
         .map(|nd| m.width(&nd.name, TICK_PT))
         .fold(0.0, f64::max);
-    let names = spacing >= name_w * 0.8 + 1.0;
+    // names are thinned (every k-th place) so that they never overlap
+    let every = ((name_w + 1.5) / spacing).ceil().max(1.0);
     for nd in &g.nodes {
         let fill = match nd.kind {
             NodeKind::Input => layout::INPUT_FILL,
@@ -424,7 +425,7 @@ pub fn graph_svg(fig: &Figure, g: &GraphBody, size: FigureSize) -> String {
             n(node_r),
             rgb(fill)
         );
-        if names {
+        if (nd.slot / every).fract() == 0.0 {
             let _ = writeln!(
                 s,
                 r##"<text x="{}" y="{}" font-size="{TICK_PT}" text-anchor="middle" fill="#000000">{}</text>"##,
