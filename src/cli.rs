@@ -73,6 +73,24 @@ pub enum Cmd {
         /// CSV: one row a line, comma separated; row = receiver, column = sender; |w| is used.
         #[arg(long)]
         weights: PathBuf,
+        /// Also draw the matrix in its best order: the permuted heatmap or the ordering graph.
+        #[arg(long, value_enum, requires = "out")]
+        figure: Option<crate::cli_ordering::LayerFigureArg>,
+        /// The figure file (with --figure); FILE.csv and FILE.json go beside it.
+        #[arg(long, requires = "figure")]
+        out: Option<PathBuf>,
+        /// File format (default: from the extension of --out).
+        #[arg(long, value_enum, requires = "figure")]
+        format: Option<crate::cli_export::FormatArg>,
+        /// PNG resolution in pixels per inch (default 96); e.g. 300 for print.
+        #[arg(long, requires = "figure")]
+        dpi: Option<f64>,
+        /// Figure width in inches (default 3.5).
+        #[arg(long, requires = "figure")]
+        width_in: Option<f64>,
+        /// Figure height in inches (default 2.8).
+        #[arg(long, requires = "figure")]
+        height_in: Option<f64>,
     },
     /// Run an Ordering-lab study (the spec's settings) and write DIR/study.csv; prints mean D per setting.
     Ordering {
@@ -256,8 +274,23 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Some(Cmd::Orderedness { weights }) => {
-            crate::cli_ordering::orderedness_main(&weights)?;
+        Some(Cmd::Orderedness {
+            weights,
+            figure,
+            out,
+            format,
+            dpi,
+            width_in,
+            height_in,
+        }) => {
+            let choice = crate::cli_export::FigureChoice {
+                format: format.map(Into::into),
+                dpi,
+                width_in,
+                height_in,
+            };
+            let fig = figure.zip(out.as_deref()).map(|(k, o)| (k, o, choice));
+            crate::cli_ordering::orderedness_main(&weights, fig)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Cmd::Ordering {

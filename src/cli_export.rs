@@ -269,6 +269,40 @@ pub fn export_main(a: &ExportArgs) -> Result<()> {
     let Some(out) = &a.out else {
         bail!("--out FILE is required to write a figure");
     };
+    write_one(
+        fig,
+        out,
+        &FigureChoice {
+            format: a.format,
+            dpi: a.dpi,
+            width_in: a.width_in,
+            height_in: a.height_in,
+        },
+        &ff.config,
+    )
+}
+
+/// How to write a figure from the command line: each `None` takes its default.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FigureChoice {
+    /// The format; `None` takes it from the extension of the file.
+    pub format: Option<FigureFormat>,
+    /// PNG resolution; `None` is screen resolution (96).
+    pub dpi: Option<f64>,
+    /// Width in inches; `None` is the one-column default.
+    pub width_in: Option<f64>,
+    /// Height in inches; `None` is the default.
+    pub height_in: Option<f64>,
+}
+
+/// Write `fig` to `out` (with its CSV and JSON sidecars, `config` in the JSON) as `a` says, and name
+/// the files on stderr. `grokscope export` and `grokscope orderedness --figure` both write with it.
+pub fn write_one(
+    fig: &Figure,
+    out: &Path,
+    a: &FigureChoice,
+    config: &serde_json::Value,
+) -> Result<()> {
     let format = match a.format {
         Some(f) => f,
         None => out
@@ -297,7 +331,7 @@ pub fn export_main(a: &ExportArgs) -> Result<()> {
             format.extension()
         );
     }
-    let files = write_figure(out, fig, &opts, &ff.config)?;
+    let files = write_figure(out, fig, &opts, config)?;
     eprintln!(
         "wrote {}, {} and {}",
         files.figure.display(),

@@ -6,7 +6,7 @@ use crate::cli::write_atomic;
 use crate::config::ordering::{OrderingTask, StudyKind, default_study};
 use crate::experiment::ordering::{SettingStats, aggregate, sort_rows};
 use crate::experiment::{EventSink, Unattended, ordering};
-use crate::protocol::{Event, OrderMethod, Outcome, StudyRow};
+use crate::protocol::{Event, LayerSnapshot, OrderMethod, Outcome, StudyRow};
 use anyhow::{Context, Result, bail};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -66,12 +66,74 @@ pub fn orderedness_json(text: &str) -> Result<serde_json::Value> {
     }))
 }
 
-/// `grokscope orderedness --weights FILE`: prints the JSON object on one line.
-pub fn orderedness_main(weights: &Path) -> Result<()> {
+/// `--figure` of `grokscope orderedness`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayerFigureArg {
+    /// The weight matrix permuted by the best order.
+    Heatmap,
+    /// The neurons on a line in the best order, edges as arcs (backward ones below).
+    Graph,
+}
+
+/// The layer of a square weight matrix (no inputs, no outputs: n neurons named h0..) in the best
+/// order `json` (from [`orderedness_json`]) reports, as the Ordering lab's figures take it.
+pub fn matrix_snapshot(a: &[f64], n: usize, json: &serde_json::Value) -> Result<LayerSnapshot> {
+    let order: Vec<usize> = serde_json::from_value(json["order"].clone())
+        .context("the order of the orderedness result")?;
+    let method = match json["method"].as_str() {
+        Some("exact") => OrderMethod::Exact,
+        Some(_) | None => OrderMethod::Heuristic,
+    };
+    let weights: Vec<f32> = a.iter().map(|&v| v as f32).collect();
+    let zeros = weights.iter().filter(|w| **w == 0.0).count();
+    let s = LayerSnapshot {
+        step: 0,
+        epoch: 0,
+        inputs: 0,
+        hidden: n,
+        outputs: 0,
+        pruned: vec![false; weights.len()],
+        sparsity: zeros as f64 / weights.len().max(1) as f64,
+        weights,
+        order,
+        d: json["d"].as_f64().unwrap_or(f64::NAN),
+        method,
+    };
+    crate::store::ordering::check_snapshot(&s).map_err(|e| anyhow::anyhow!(e))?;
+    Ok(s)
+}
+
+/// `grokscope orderedness --weights FILE`: prints the JSON object on one line; with `figure`, also
+/// draws the matrix's heatmap or graph in its best order to `out` (with CSV and JSON sidecars).
+pub fn orderedness_main(
+    weights: &Path,
+    figure: Option<(LayerFigureArg, &Path, crate::cli_export::FigureChoice)>,
+) -> Result<()> {
     let text = std::fs::read_to_string(weights)
         .with_context(|| format!("reading {}", weights.display()))?;
     let json = orderedness_json(&text).with_context(|| format!("in {}", weights.display()))?;
     println!("{json}");
+    if let Some((kind, out, choice)) = figure {
+        let (a, n) = orderedness::parse_matrix_csv(&text)?;
+        let s = matrix_snapshot(&a, n, &json)?;
+        let mut fig = match kind {
+            LayerFigureArg::Heatmap => crate::export::layer::heatmap_figure(&s, false),
+            LayerFigureArg::Graph => crate::export::layer::graph_figure(&s, false),
+        };
+        // a matrix file has no steps: name the file instead
+        let file = weights
+            .file_name()
+            .map_or(String::new(), |f| f.to_string_lossy().into_owned());
+        fig.title = match kind {
+            LayerFigureArg::Heatmap => format!("Permuted weight matrix of {file}"),
+            LayerFigureArg::Graph => format!("Neuron ordering of {file}"),
+        };
+        let config = serde_json::json!({
+            "weights": weights.display().to_string(),
+            "orderedness": json,
+        });
+        crate::cli_export::write_one(&fig, out, &choice, &config)?;
+    }
     Ok(())
 }
 

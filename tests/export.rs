@@ -327,3 +327,132 @@ fn an_ordering_study_folder_draws_d_against_sparsity() {
     // mean of 0.8 and 1 (by hand)
     assert_eq!(topk.points, vec![[0.5, 0.9]]);
 }
+
+/// A layer of 30 neurons (1 output) and 2 inputs: W is 30 x 32, entry i holds ±(i + 1) / 100 (signs
+/// alternating), except entries 0..10, pruned (held at zero). 950 live edges, so the graph draws the
+/// strongest 600: |w| from 3.61 to 9.60.
+fn big_layer() -> grokscope::protocol::LayerSnapshot {
+    let n = 30;
+    let cells = n * (n + 2);
+    let weights: Vec<f32> = (0..cells)
+        .map(|i| match i {
+            i if i < 10 => 0.0,
+            i if i % 2 == 0 => (i + 1) as f32 / 100.0,
+            i => -((i + 1) as f32) / 100.0,
+        })
+        .collect();
+    grokscope::protocol::LayerSnapshot {
+        step: 42,
+        epoch: 42,
+        inputs: 2,
+        hidden: n - 1,
+        outputs: 1,
+        pruned: (0..cells).map(|i| i < 10).collect(),
+        weights,
+        order: (0..n).collect(),
+        d: 0.5,
+        method: grokscope::protocol::OrderMethod::Heuristic,
+        sparsity: 10.0 / cells as f64,
+    }
+}
+
+#[test]
+fn the_heatmap_svg_has_a_cell_per_entry_and_a_labelled_colour_bar() {
+    use grokscope::export::layer::heatmap_figure;
+    let dir = tempfile::tempdir().unwrap();
+    let fig = heatmap_figure(&big_layer(), true);
+    let opts = ExportOptions {
+        format: FigureFormat::Svg,
+        size: FigureSize::default(),
+        dpi: 96.0,
+    };
+    let files = write_figure(
+        &dir.path().join("h.svg"),
+        &fig,
+        &opts,
+        &serde_json::json!({}),
+    )
+    .unwrap();
+    let svg = std::fs::read_to_string(&files.figure).unwrap();
+    // 30 receivers x (30 senders + 2 inputs)
+    assert_eq!(svg.matches(r#"class="cell""#).count(), 30 * 32);
+    // the scale runs to the largest |w|, 960 / 100, labelled at both ends and the middle
+    assert_eq!(svg.matches(r#"class="bar""#).count(), 48);
+    for label in ["9.60", ">0<", "-9.60"] {
+        let tag = r#"class="bar-label""#;
+        assert!(
+            svg.split(tag).skip(1).any(|t| t.contains(label)),
+            "bar label {label} missing"
+        );
+    }
+    // the CSV: exactly the drawn cells, the 10 pruned ones empty
+    let mut r = csv::Reader::from_path(&files.csv).unwrap();
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    assert_eq!(rows.len(), 30 * 32);
+    assert_eq!(rows.iter().filter(|x| x[4].is_empty()).count(), 10);
+    // PNG and PDF go through the same SVG
+    for (name, format, magic) in [
+        ("h.png", FigureFormat::Png, &b"\x89PNG"[..]),
+        ("h.pdf", FigureFormat::Pdf, &b"%PDF-"[..]),
+    ] {
+        let o = ExportOptions { format, ..opts };
+        let f = write_figure(&dir.path().join(name), &fig, &o, &serde_json::json!({})).unwrap();
+        assert!(
+            std::fs::read(&f.figure).unwrap().starts_with(magic),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_graph_svg_draws_one_path_per_edge_and_marks_the_backward_ones() {
+    use grokscope::export::layer::graph_figure;
+    let dir = tempfile::tempdir().unwrap();
+    let fig = graph_figure(&big_layer(), true);
+    let opts = ExportOptions {
+        format: FigureFormat::Svg,
+        size: FigureSize {
+            width_in: 7.0,
+            height_in: 3.5,
+        },
+        dpi: 96.0,
+    };
+    let files = write_figure(
+        &dir.path().join("g.svg"),
+        &fig,
+        &opts,
+        &serde_json::json!({}),
+    )
+    .unwrap();
+    let svg = std::fs::read_to_string(&files.figure).unwrap();
+    // the strongest 600 of 950 live edges (grokscope::store::ordering_layout::MAX_EDGES)
+    assert_eq!(svg.matches(r#"<path class="edge "#).count(), 600);
+    let backward_paths = svg.matches(r#"class="edge backward""#).count();
+    assert!(backward_paths > 0, "this layer has backward edges");
+    assert_eq!(svg.matches(r#"class="halo""#).count(), backward_paths);
+    assert_eq!(svg.matches(r#"class="node""#).count(), 32);
+    assert!(svg.contains("The 600 strongest of 950 edges shown."));
+
+    // the CSV: the 32 nodes left to right, then exactly the drawn edges
+    let mut r = csv::Reader::from_path(&files.csv).unwrap();
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    let pos: std::collections::HashMap<String, f64> = rows
+        .iter()
+        .filter(|x| &x[0] == "node")
+        .map(|x| (x[1].to_string(), x[5].parse().unwrap()))
+        .collect();
+    assert_eq!(pos.len(), 32);
+    let edges: Vec<_> = rows.iter().filter(|x| &x[0] == "edge").collect();
+    assert_eq!(edges.len(), 600);
+    let mut backward = 0;
+    for e in &edges {
+        let w: f32 = e[3].parse().unwrap();
+        // 3.61 is the 600th largest |w|
+        assert!(w.abs() >= 3.61 - 1e-6, "{e:?}");
+        // marked backward exactly when the sender sits right of the receiver
+        let is_back = pos[&e[1]] > pos[&e[2]];
+        assert_eq!(&e[4] == "true", is_back, "{e:?}");
+        backward += usize::from(is_back);
+    }
+    assert_eq!(backward, backward_paths);
+}

@@ -405,6 +405,21 @@ fn orderedness_of(file: &std::path::Path) -> std::process::Output {
         .unwrap()
 }
 
+/// `grokscope orderedness --weights FILE ARGS... LAST`.
+fn orderedness_with(
+    file: &std::path::Path,
+    args: &[&str],
+    last: &std::path::Path,
+) -> std::process::Output {
+    grokscope()
+        .args(["orderedness", "--weights"])
+        .arg(file)
+        .args(args)
+        .arg(last)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn cli_orderedness_prints_json_and_refuses_bad_matrices() {
     let dir = tempfile::tempdir().unwrap();
@@ -476,4 +491,29 @@ fn cli_ordering_writes_the_study() {
         table.contains("dynamic triu-damp") && table.contains("mean D"),
         "{table}"
     );
+}
+
+#[test]
+fn cli_orderedness_draws_the_matrix_as_a_heatmap_and_a_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    // a 3-cycle 0 -> 1 -> 2 -> 0 (row = receiver, column = sender) with weights 1, 2, -3: the best
+    // order leaves the weakest edge (|w| = 1) backward
+    let w = dir.path().join("w.csv");
+    std::fs::write(&w, "0,0,-3\n1,0,0\n0,2,0\n").unwrap();
+    for (kind, file) in [("heatmap", "h.svg"), ("graph", "g.svg")] {
+        let out = orderedness_with(&w, &["--figure", kind, "--out"], &dir.path().join(file));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+    }
+    let heat = std::fs::read_to_string(dir.path().join("h.svg")).unwrap();
+    assert_eq!(heat.matches(r#"class="cell""#).count(), 9);
+    let graph = std::fs::read_to_string(dir.path().join("g.svg")).unwrap();
+    assert_eq!(graph.matches(r#"<path class="edge "#).count(), 3);
+    // the one backward edge is the weakest: 0 -> 1 with w = 1 (h0 sends to h1)
+    assert_eq!(graph.matches(r#"class="edge backward""#).count(), 1);
+    let csv = std::fs::read_to_string(dir.path().join("g.csv")).unwrap();
+    assert!(csv.contains("edge,h0,h1,1,true,"), "{csv}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("g.json")).unwrap()).unwrap();
+    assert_eq!(json["config"]["orderedness"]["n"], 3);
 }

@@ -29,10 +29,19 @@ impl Backend for Recorder {
 }
 
 fn harness(ordering: Synthetic, grokking: Recorder) -> Harness<'static, GrokscopeApp> {
+    harness_saving_to(ordering, grokking, None)
+}
+
+/// [`harness`] whose file dialog answers `save_to`.
+fn harness_saving_to(
+    ordering: Synthetic,
+    grokking: Recorder,
+    save_to: Option<std::path::PathBuf>,
+) -> Harness<'static, GrokscopeApp> {
     Harness::builder()
         .with_size(eframe::egui::vec2(1280.0, 800.0))
         .build_eframe(move |cc| {
-            let dialog = Arc::new(FixedPathDialog(None));
+            let dialog = Arc::new(FixedPathDialog(save_to));
             GrokscopeApp::with_backend(cc, dialog, Box::new(grokking))
                 .with_ordering_backend(Box::new(ordering))
         })
@@ -347,4 +356,63 @@ fn the_synthetic_d_is_the_brute_force_minimum() {
     heap(4, &mut perm, &mut |o| brute = brute.min(cost(o)));
     assert!((best - brute).abs() < 1e-12);
     assert!((cost(&order) - best).abs() < 1e-12);
+}
+
+#[test]
+fn the_export_window_writes_the_heatmap_of_the_scrubbed_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("heat.svg");
+    let mut h = harness_saving_to(
+        Synthetic::new(Some(200), None),
+        Recorder::default(),
+        Some(path.clone()),
+    );
+    run_to_the_end(&mut h);
+    h.get_by_label("snapshot").set_value_accesskit(3.0);
+    h.run_steps(3);
+    assert_eq!(h.state().ordering().view().selected(), 3);
+
+    h.get_by_label("Export figure…").click();
+    h.run_steps(2);
+    // the window opens on the run's first plot; pick the heatmap of the snapshot shown (step 8)
+    h.get_by_value("Training MSE").click();
+    h.run_steps(2);
+    h.get_by_label("Permuted weight matrix, step 8").click();
+    h.run_steps(2);
+    h.get_by_label("SVG").click();
+    h.run_steps(2);
+    h.get_by_label("Export…").click();
+    // the window's own line says so (the status bar shows the Ordering lab's run status)
+    let saved = step_until(&mut h, Duration::from_secs(20), |h| {
+        !labels_with(h, "saved the figure").is_empty()
+    });
+    assert!(saved, "status: {}", h.state().status().text);
+
+    // expected: snapshot 4 of 100 (step 8), drawn with the outputs last as the tab draws it
+    let snap = h.state().ordering().history().snapshots()[3].clone();
+    assert_eq!(snap.step, 8);
+    let n = snap.hidden + snap.outputs;
+    let cols = n + snap.inputs;
+    let order = grokscope::store::ordering_layout::heat_order(&snap, true);
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(svg.matches(r#"class="cell""#).count(), n * cols);
+    let mut r = csv::Reader::from_path(dir.path().join("heat.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    assert_eq!(rows.len(), n * cols);
+    // every cell is W's entry (receiver order[r], sender order[c] or input c - n), as f32
+    for row in &rows {
+        let (ri, ci): (usize, usize) = (row[0].parse().unwrap(), row[1].parse().unwrap());
+        let sender = if ci < n { order[ci] } else { ci };
+        let e = order[ri] * cols + sender;
+        if snap.pruned[e] {
+            assert_eq!(&row[4], "", "a pruned cell is empty");
+        } else {
+            assert_eq!(row[4].parse::<f32>().unwrap(), snap.weights[e], "{row:?}");
+        }
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("heat.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["figure"], "weight_heatmap");
+    assert!(json["config"]["run"].is_object(), "{}", json["config"]);
 }

@@ -10,6 +10,7 @@ use super::jobs::{FigureDone, Jobs};
 use crate::export::figure::{Figure, FigureSize};
 use crate::export::labs;
 use crate::export::render::{DPI_LIMITS, ExportOptions, FigureFormat, SCREEN_DPI, file_stem};
+use crate::protocol::LayerSnapshot;
 use crate::store::capacity::SweepHistory;
 use crate::store::{OrderingHistory, RunHistory, StudyHistory};
 use eframe::egui::{self, RichText};
@@ -45,9 +46,14 @@ pub fn capacity_set(sweep: &SweepHistory) -> FigureSet {
     }
 }
 
-/// The Ordering lab's figures: the single run's three plots (when it has data) and the study's
-/// figure (when a study has results).
-pub fn ordering_set(run: &OrderingHistory, study: &StudyHistory) -> FigureSet {
+/// The Ordering lab's figures: the single run's three plots (when it has data), the neuron-ordering
+/// graph and the permuted weight heatmap of `layer` (the snapshot the tab shows, and whether its
+/// graph draws the outputs last), and the study's figure (when a study has results).
+pub fn ordering_set(
+    run: &OrderingHistory,
+    study: &StudyHistory,
+    layer: Option<(&LayerSnapshot, bool)>,
+) -> FigureSet {
     let mut set = FigureSet::default();
     let mut configs = serde_json::Map::new();
     if run.has_data() {
@@ -57,6 +63,10 @@ pub fn ordering_set(run: &OrderingHistory, study: &StudyHistory) -> FigureSet {
             run.metrics(),
             false,
         ));
+        if let Some((s, outputs_last)) = layer {
+            set.figures
+                .extend(crate::export::layer::layer_figures(s, outputs_last));
+        }
         configs.insert(
             "run".into(),
             serde_json::to_value(run.config()).unwrap_or_default(),
@@ -385,7 +395,7 @@ mod tests {
     fn empty_stores_offer_nothing() {
         assert!(grokking_set(&RunHistory::new(), false).figures.is_empty());
         assert!(capacity_set(&SweepHistory::new()).figures.is_empty());
-        let set = ordering_set(&OrderingHistory::new(), &StudyHistory::new());
+        let set = ordering_set(&OrderingHistory::new(), &StudyHistory::new(), None);
         assert!(set.figures.is_empty());
     }
 
@@ -407,7 +417,7 @@ mod tests {
         };
         study.push(row(Scheme::TopK, 0.8), 1, 2);
         study.push(row(Scheme::TopK, 0.9), 2, 2);
-        let set = ordering_set(&OrderingHistory::new(), &study);
+        let set = ordering_set(&OrderingHistory::new(), &study, None);
         // the same function `grokscope export` calls on the study's study.csv
         let want =
             labs::ordering_study_figures(cfg.kind, &cfg.base.task.to_string(), study.stats());

@@ -648,7 +648,9 @@ impl GrokscopeApp {
             Lab::Grokking => super::figure_export::grokking_set(&self.history, self.plots.log_x),
             Lab::Capacity => super::figure_export::capacity_set(self.capacity.history()),
             Lab::Ordering => {
-                super::figure_export::ordering_set(self.ordering.history(), self.ordering.study())
+                let history = self.ordering.history();
+                let layer = self.ordering.view().shown_layer(history);
+                super::figure_export::ordering_set(history, self.ordering.study(), layer)
             }
         };
         match self

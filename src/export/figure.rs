@@ -133,6 +133,98 @@ pub struct Marker {
     pub color: Rgb,
 }
 
+/// A heatmap of a matrix: cells on a diverging colour scale centred at zero, a colour bar with its
+/// labels, row and column labels (the Ordering lab's permuted weight matrix).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HeatmapBody {
+    /// One label per row, top to bottom.
+    pub row_labels: Vec<String>,
+    /// One label per column, left to right.
+    pub col_labels: Vec<String>,
+    /// Row-major, rows x columns; `None` is an empty cell (a pruned weight).
+    pub values: Vec<Option<f64>>,
+    /// The colour scale runs from -`max_abs` to +`max_abs`.
+    pub max_abs: f64,
+    /// A gap before this column (where the inputs start).
+    pub gap_before_col: Option<usize>,
+    /// Draw the main diagonal of the square part.
+    pub diagonal: bool,
+    /// What the rows are (left, rotated).
+    pub row_title: String,
+    /// What the columns are (under the grid).
+    pub col_title: String,
+}
+
+impl HeatmapBody {
+    /// Rows and columns.
+    pub fn shape(&self) -> (usize, usize) {
+        (self.row_labels.len(), self.col_labels.len())
+    }
+}
+
+/// What a node of a graph is (its fill).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum NodeKind {
+    /// An input of the layer (grey).
+    Input,
+    /// A hidden neuron (white).
+    Hidden,
+    /// An output neuron (amber).
+    Output,
+}
+
+/// A node on the graph's line.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GraphNode {
+    pub name: String,
+    /// Place along the line, 0 = leftmost; nodes are one unit apart.
+    pub slot: f64,
+    pub kind: NodeKind,
+}
+
+/// An edge: an arc from `from` to `to` (indices into [`GraphBody::nodes`]); a self-loop when equal.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GraphEdge {
+    pub from: usize,
+    pub to: usize,
+    pub weight: f64,
+    /// Against the drawn order (sender right of receiver): drawn below the line and marked.
+    pub backward: bool,
+}
+
+/// Nodes on one line, edges as arcs coloured by sign and as wide as |w|: forward arcs above the line,
+/// backward ones below with a halo (the Ordering lab's neuron-ordering graph).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GraphBody {
+    pub nodes: Vec<GraphNode>,
+    /// The drawn edges, forward ones first (backward arcs are drawn over them).
+    pub edges: Vec<GraphEdge>,
+    /// The largest |w| of a live edge: widths are relative to it.
+    pub max_abs: f64,
+}
+
+impl GraphBody {
+    /// The nodes' names from left to right.
+    pub fn node_order(&self) -> Vec<&str> {
+        let mut idx: Vec<usize> = (0..self.nodes.len()).collect();
+        idx.sort_by(|&a, &b| self.nodes[a].slot.total_cmp(&self.nodes[b].slot));
+        idx.into_iter()
+            .map(|i| self.nodes[i].name.as_str())
+            .collect()
+    }
+}
+
+/// What a figure draws in its body.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Body {
+    /// The x/y plot of [`Figure::x`], [`Figure::y`], [`Figure::series`] and [`Figure::markers`].
+    Plot,
+    /// A heatmap; the figure's axes and series are unused.
+    Heatmap(HeatmapBody),
+    /// A graph; the figure's axes and series are unused.
+    Graph(GraphBody),
+}
+
 /// A figure: what [`super::svg::to_svg`] draws.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Figure {
@@ -149,6 +241,8 @@ pub struct Figure {
     pub notes: Vec<String>,
     /// Whether to draw the legend (when at least one series has an entry).
     pub legend: bool,
+    /// What the figure draws: the x/y plot, or a heatmap or graph instead.
+    pub body: Body,
 }
 
 impl Figure {
@@ -163,6 +257,16 @@ impl Figure {
             markers: vec![],
             notes: vec![],
             legend: true,
+            body: Body::Plot,
+        }
+    }
+
+    /// A figure drawing `body` (a heatmap or a graph) under `title`.
+    pub fn with_body(name: impl Into<String>, title: impl Into<String>, body: Body) -> Self {
+        Self {
+            body,
+            legend: false,
+            ..Self::new(name, title, Axis::linear(""), Axis::linear(""))
         }
     }
 

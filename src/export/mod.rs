@@ -9,6 +9,8 @@
 pub mod csv;
 pub mod figure;
 pub mod labs;
+pub mod layer;
+mod layer_svg;
 pub mod png;
 pub mod render;
 pub mod svg;

@@ -3,7 +3,7 @@
 //! `FILE.csv` (exactly the plotted points) and `FILE.json` (the config(s) behind the figure), all in
 //! the folder of `FILE` and nowhere else, each written atomically.
 
-use super::figure::{Figure, FigureSize, SeriesKind};
+use super::figure::{Body, Figure, FigureSize, SeriesKind};
 use super::png::{RgbaPicture, write_png};
 use super::svg::{FONT_FAMILY, FONT_TTF, to_svg};
 use super::{ExportError, write_atomically};
@@ -160,8 +160,14 @@ pub fn svg_to_pdf(svg: &str) -> Result<Vec<u8>, ExportError> {
 pub const CSV_HEADER: [&str; 5] = ["series", "x", "y", "lower", "upper"];
 
 /// The plotted points of `fig` as CSV: one row a point, `series,x,y,lower,upper`; lines and points
-/// fill `y`, bands `lower` and `upper`. Exactly the points the figure draws ([`super::figure::Series::plotted`]).
+/// fill `y`, bands `lower` and `upper`. A heatmap or graph writes its cells or its nodes and edges
+/// instead ([`super::layer::heatmap_csv`], [`super::layer::graph_csv`]). Exactly the points the figure draws ([`super::figure::Series::plotted`]).
 pub fn plotted_csv(fig: &Figure) -> Result<Vec<u8>, ExportError> {
+    match &fig.body {
+        Body::Plot => {}
+        Body::Heatmap(h) => return super::layer::heatmap_csv(h),
+        Body::Graph(g) => return super::layer::graph_csv(g),
+    }
     let mut w = ::csv::Writer::from_writer(vec![]);
     w.write_record(CSV_HEADER)?;
     for s in &fig.series {

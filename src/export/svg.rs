@@ -12,7 +12,7 @@
 //! dashed lines. Ticks are 1-2-5 steps on linear axes, decades (labelled 10ⁿ) with minor ticks at
 //! 2..9 on log axes.
 
-use super::figure::{Axis, Figure, FigureSize, Rgb, SeriesKind};
+use super::figure::{Axis, Body, Figure, FigureSize, Rgb, SeriesKind};
 use std::fmt::Write as _;
 
 /// The font every export uses (DejaVu Sans; licence in `assets/DejaVuSans-LICENSE.txt`), compiled in
@@ -22,23 +22,23 @@ pub const FONT_TTF: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 pub const FONT_FAMILY: &str = "DejaVu Sans";
 
 /// Points per inch (SVG user units here are points).
-const PT_PER_IN: f64 = 72.0;
-const TITLE_PT: f64 = 9.0;
-const LABEL_PT: f64 = 8.0;
-const TICK_PT: f64 = 7.0;
-const LEGEND_PT: f64 = 7.0;
-const NOTE_PT: f64 = 6.5;
+pub(super) const PT_PER_IN: f64 = 72.0;
+pub(super) const TITLE_PT: f64 = 9.0;
+pub(super) const LABEL_PT: f64 = 8.0;
+pub(super) const TICK_PT: f64 = 7.0;
+pub(super) const LEGEND_PT: f64 = 7.0;
+pub(super) const NOTE_PT: f64 = 6.5;
 const MARKER_PT: f64 = 6.5;
-const MARGIN: f64 = 5.0;
+pub(super) const MARGIN: f64 = 5.0;
 const TICK_LEN: f64 = 3.0;
 
 /// Text widths from the bundled font's advances.
-struct Measure {
+pub(super) struct Measure {
     face: Option<ttf_parser::Face<'static>>,
 }
 
 impl Measure {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
             // The bundled font is a valid TrueType file (tests parse it); should it fail, widths fall
             // back to an estimate instead of failing the export.
@@ -47,7 +47,7 @@ impl Measure {
     }
 
     /// Width of `text` at `size` points.
-    fn width(&self, text: &str, size: f64) -> f64 {
+    pub(super) fn width(&self, text: &str, size: f64) -> f64 {
         let Some(face) = &self.face else {
             return text.chars().count() as f64 * 0.6 * size;
         };
@@ -64,7 +64,7 @@ impl Measure {
     }
 
     /// `text` broken at spaces into lines no wider than `max` (a single word may be wider).
-    fn wrap(&self, text: &str, size: f64, max: f64) -> Vec<String> {
+    pub(super) fn wrap(&self, text: &str, size: f64, max: f64) -> Vec<String> {
         let mut lines: Vec<String> = vec![];
         let mut line = String::new();
         for word in text.split(' ') {
@@ -88,7 +88,7 @@ impl Measure {
 }
 
 /// Escape text for XML content and attribute values.
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -104,12 +104,12 @@ fn esc(s: &str) -> String {
     out
 }
 
-fn rgb(c: Rgb) -> String {
+pub(super) fn rgb(c: Rgb) -> String {
     format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
 }
 
 /// A coordinate with two decimals, as `f32` (enough for 1/7200 in).
-fn n(v: f64) -> String {
+pub(super) fn n(v: f64) -> String {
     let v = v as f32;
     let s = format!("{v:.2}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
@@ -572,6 +572,11 @@ fn legend_corner(fig: &Figure, l: &Layout, m: &Measure) -> Option<(f64, f64)> {
 
 /// The figure as an SVG document of `size`, text in the bundled font.
 pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
+    match &fig.body {
+        Body::Plot => {}
+        Body::Heatmap(h) => return super::layer_svg::heatmap_svg(fig, h, size),
+        Body::Graph(g) => return super::layer_svg::graph_svg(fig, g, size),
+    }
     let m = Measure::new();
     let mut l = layout(fig, size, &m, false, &[]);
     let mut place = LegendPlace::Below;
@@ -603,35 +608,9 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
             }
         }
     }
-    let (w, h) = (size.width_in * PT_PER_IN, size.height_in * PT_PER_IN);
+    let w = size.width_in * PT_PER_IN;
     let p = l.plot;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{}in" height="{}in" viewBox="0 0 {} {}" font-family="{FONT_FAMILY}, sans-serif">"#,
-        n(size.width_in),
-        n(size.height_in),
-        n(w),
-        n(h)
-    );
-    let _ = writeln!(s, "<title>{}</title>", esc(&fig.title));
-    let _ = writeln!(
-        s,
-        r##"<rect x="0" y="0" width="{}" height="{}" fill="#ffffff"/>"##,
-        n(w),
-        n(h)
-    );
-    // title
-    for (i, line) in l.title_lines.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            r##"<text x="{}" y="{}" font-size="{TITLE_PT}" text-anchor="middle" fill="#000000">{}</text>"##,
-            n(w / 2.0),
-            n(MARGIN + TITLE_PT * (0.9 + 1.25 * i as f64)),
-            esc(line)
-        );
-    }
+    let mut s = open_svg(&fig.title, &l.title_lines, size);
     // grid lines at major ticks, light
     let _ = writeln!(
         s,
@@ -891,6 +870,39 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
     s
 }
 
+/// The SVG's opening: the document in `size` (user units are points), a white page and the title's
+/// `lines` centred on top.
+pub(super) fn open_svg(title: &str, lines: &[String], size: FigureSize) -> String {
+    let (w, h) = (size.width_in * PT_PER_IN, size.height_in * PT_PER_IN);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{}in" height="{}in" viewBox="0 0 {} {}" font-family="{FONT_FAMILY}, sans-serif">"#,
+        n(size.width_in),
+        n(size.height_in),
+        n(w),
+        n(h)
+    );
+    let _ = writeln!(s, "<title>{}</title>", esc(title));
+    let _ = writeln!(
+        s,
+        r##"<rect x="0" y="0" width="{}" height="{}" fill="#ffffff"/>"##,
+        n(w),
+        n(h)
+    );
+    for (i, line) in lines.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            r##"<text x="{}" y="{}" font-size="{TITLE_PT}" text-anchor="middle" fill="#000000">{}</text>"##,
+            n(w / 2.0),
+            n(MARGIN + TITLE_PT * (0.9 + 1.25 * i as f64)),
+            esc(line)
+        );
+    }
+    s
+}
+
 /// Whether anything drawn in the plot lies outside its ranges (only possible with a fixed range).
 fn needs_clip(fig: &Figure, l: &Layout) -> bool {
     let inside = |s: &Scale, v: f64| v >= s.lo && v <= s.hi;
@@ -1003,7 +1015,7 @@ fn darker(c: Rgb) -> Rgb {
 }
 
 /// `text`, cut with an ellipsis to fit `max` points.
-fn fit_text(m: &Measure, text: &str, size: f64, max: f64) -> String {
+pub(super) fn fit_text(m: &Measure, text: &str, size: f64, max: f64) -> String {
     if m.width(text, size) <= max {
         return text.to_string();
     }

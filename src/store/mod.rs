@@ -8,6 +8,7 @@ pub mod compare;
 pub mod decimate;
 pub mod history;
 pub mod ordering;
+pub mod ordering_layout;
 pub mod pyramid;
 pub mod run_dir;
 pub mod tensorboard;

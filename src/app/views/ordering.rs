@@ -12,7 +12,9 @@ use crate::app::widgets::{NEGATIVE, POSITIVE};
 use crate::config::FieldProblem;
 use crate::config::OrderingConfig;
 use crate::config::ordering::{OrderingTask, Pruning, Scheme, StudyKind};
+use crate::export::layer::{drawn_share_text, snapshot_text};
 use crate::protocol::{HyperChange, LayerSnapshot, Metric};
+use crate::store::ordering_layout;
 use crate::store::{OrderingHistory, StudyHistory};
 use eframe::egui::{self, Color32, DragValue, RichText, Ui, vec2};
 use egui_plot::{
@@ -98,6 +100,25 @@ impl OrderingView {
     /// Index of the snapshot shown (as of the last frame).
     pub fn selected(&self) -> usize {
         self.selected
+    }
+
+    /// The snapshot the single-run view shows (the newest when live, else the scrubber's) and
+    /// whether its graph draws the outputs last; `None` in the study view or before a snapshot.
+    pub fn shown_layer<'a>(
+        &self,
+        history: &'a OrderingHistory,
+    ) -> Option<(&'a LayerSnapshot, bool)> {
+        let snapshots = history.snapshots();
+        let last = snapshots.len().checked_sub(1)?;
+        let i = if self.live {
+            last
+        } else {
+            self.selected.min(last)
+        };
+        match self.mode {
+            CentreMode::Run => snapshots.get(i).map(|s| (s, self.graph.outputs_last())),
+            CentreMode::Study => None,
+        }
     }
 
     /// A single run began: show it, live, from its start.
@@ -406,19 +427,6 @@ pub fn centre_ui(
     }
 }
 
-/// The header's read-out of a snapshot.
-fn snapshot_text(s: &LayerSnapshot) -> String {
-    let d = if s.d.is_finite() {
-        format!("D = {:.2}", s.d)
-    } else {
-        "D = —".into()
-    };
-    format!(
-        "{d} ({}) · sparsity {:.2} · step {}",
-        s.method, s.sparsity, s.step
-    )
-}
-
 fn run_ui(ui: &mut Ui, view: &mut OrderingView, history: &OrderingHistory) {
     let snapshots = history.snapshots();
     let count = snapshots.len();
@@ -515,15 +523,7 @@ fn layer_ui(ui: &mut Ui, graph: &mut LayerGraph, s: &LayerSnapshot) {
         graph.sync(s, ui.input(|i| i.time));
         if last {
             let share = graph.drawn_backward_share(s);
-            ui.label(
-                RichText::new(format!(
-                    "this order: {:.1} % of the weight backward (best order: {:.1} %)",
-                    share * 100.0,
-                    (1.0 - s.d) * 100.0
-                ))
-                .small()
-                .weak(),
-            );
+            ui.label(RichText::new(drawn_share_text(share, s.d)).small().weak());
         }
     });
     graph.ui(ui, s, vec2(w, graph_h));
@@ -531,18 +531,11 @@ fn layer_ui(ui: &mut Ui, graph: &mut LayerGraph, s: &LayerSnapshot) {
     let n = s.hidden + s.outputs;
     let cols = n + s.inputs;
     let order = graph.heat_order();
-    let max_abs = s
-        .weights
-        .iter()
-        .filter(|w| w.is_finite())
-        .fold(0.0f32, |m, w| m.max(w.abs()));
-    let sender = |c: usize| if c < n { order[c] } else { c };
+    let max_abs = ordering_layout::heat_max_abs(s);
+    let sender = |c: usize| ordering_layout::heat_sender(order, c);
     let entry = |r: usize, c: usize| order[r] * cols + sender(c);
     let pruned = |e: usize| s.pruned.get(e).copied().unwrap_or(false);
-    let value = |r: usize, c: usize| {
-        let e = entry(r, c);
-        (!pruned(e)).then(|| f64::from(s.weights[e]))
-    };
+    let value = |r: usize, c: usize| ordering_layout::heat_value(s, order, r, c);
     let row_label = |r: usize| graph.name(order[r]).to_string();
     let col_label = |c: usize| graph.name(sender(c)).to_string();
     let hover = |r: usize, c: usize| {
@@ -570,9 +563,7 @@ fn layer_ui(ui: &mut Ui, graph: &mut LayerGraph, s: &LayerSnapshot) {
         row_label: &row_label,
         col_label: &col_label,
         hover: &hover,
-        scale: Scale::Diverging {
-            max_abs: f64::from(max_abs),
-        },
+        scale: Scale::Diverging { max_abs },
         write_values: false,
         gap_before_col: Some(n),
         diagonal: true,

@@ -13,9 +13,12 @@
 //! Between two snapshots, neurons glide to their new places (eased over [`MOVE_SECS`]) and edges
 //! that became pruned fade out over [`FADE_SECS`].
 
-use super::{NEGATIVE, POSITIVE};
+use super::{NEGATIVE, POSITIVE, color};
 use crate::protocol::LayerSnapshot;
 use crate::store::ordering::receivers_first;
+use crate::store::ordering_layout::{
+    self as layout, alive, arc_points, edge_width, forward_alpha, self_loop_radius,
+};
 use eframe::egui::{
     self, Align2, Color32, FontId, Pos2, Response, Sense, Shape, Stroke, Ui, Vec2, epaint, pos2,
 };
@@ -24,9 +27,8 @@ use eframe::egui::{
 pub const MOVE_SECS: f64 = 0.3;
 /// How long a newly pruned edge takes to fade out.
 pub const FADE_SECS: f64 = 0.5;
-/// Most edges drawn: beyond, only the strongest are (a layer of 65 neurons has 4355 weights, and
-/// thousands of overlapping arcs cost far more to tessellate and fill than they show).
-pub const MAX_EDGES: usize = 600;
+/// Most edges drawn ([`layout::MAX_EDGES`]).
+pub const MAX_EDGES: usize = layout::MAX_EDGES;
 
 /// Largest node radius; nodes shrink (and lose their labels) when many share the width.
 const NODE_R: f32 = 9.0;
@@ -35,8 +37,8 @@ const LABEL_SPACING: f32 = 16.0;
 /// A light glow under backward arcs (neutral, so their sign still reads).
 const HALO: Color32 = Color32::from_rgba_premultiplied(60, 60, 60, 60);
 /// Inputs and outputs.
-pub const INPUT_FILL: Color32 = Color32::from_gray(110);
-pub const OUTPUT_FILL: Color32 = Color32::from_rgb(225, 170, 50);
+pub const INPUT_FILL: Color32 = color(layout::INPUT_FILL);
+pub const OUTPUT_FILL: Color32 = color(layout::OUTPUT_FILL);
 
 /// What identifies the snapshot shown (a new one starts the transitions).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -82,12 +84,6 @@ pub struct LayerGraph {
     scratch: Vec<f32>,
 }
 
-/// Whether an entry of W carries a weight.
-fn alive(s: &LayerSnapshot, e: usize) -> bool {
-    let w = s.weights[e];
-    w != 0.0 && w.is_finite() && !s.pruned.get(e).copied().unwrap_or(false)
-}
-
 fn ease(k: f32) -> f32 {
     // smoothstep: starts and ends at rest
     k * k * (3.0 - 2.0 * k)
@@ -112,18 +108,7 @@ impl LayerGraph {
     /// Share of all weight that flows backward in the drawn order (equal to 1 - D when the drawn order
     /// is the best one).
     pub fn drawn_backward_share(&self, s: &LayerSnapshot) -> f64 {
-        let n = s.hidden + s.outputs;
-        let cols = n + s.inputs;
-        let a: Vec<f64> = (0..n * n)
-            .map(|k| f64::from(s.weights[(k / n) * cols + k % n]).abs())
-            .collect();
-        let total: f64 = a.iter().sum();
-        if total <= 0.0 {
-            return 0.0;
-        }
-        // flow order = the heatmap's order reversed
-        let flow: Vec<usize> = self.heat_order.iter().rev().copied().collect();
-        crate::analysis::orderedness::backward_weight(&a, n, &flow) / total
+        layout::backward_share(s, &self.heat_order)
     }
 
     /// The neurons in the heatmap's order: receivers before their senders, so the permuted block is
@@ -155,25 +140,8 @@ impl LayerGraph {
         self.key = Some(key);
         self.outputs = s.outputs;
         self.receivers_first = receivers_first(s);
-        self.heat_order.clear();
-        if self.receivers_first {
-            self.heat_order.extend_from_slice(&s.order);
-        } else {
-            self.heat_order.extend(s.order.iter().rev());
-        }
-        if self.outputs_last {
-            // receivers first: outputs first here means last along the flow; the rest keep their order
-            let outputs = s.outputs;
-            let (mut first, rest): (Vec<usize>, Vec<usize>) =
-                self.heat_order.iter().partition(|&&i| i < outputs);
-            first.extend(rest);
-            self.heat_order = first;
-        }
-        // flow slots: the reverse of the heatmap's order
-        let mut slot_to = vec![0.0; n];
-        for (p, &i) in self.heat_order.iter().enumerate() {
-            slot_to[i] = (n - 1 - p) as f32;
-        }
+        self.heat_order = layout::heat_order(s, self.outputs_last);
+        let slot_to = layout::flow_slots(&self.heat_order);
         let cells = s.weights.len();
         if same_shape {
             let k = (((now - self.moved_at) / MOVE_SECS).clamp(0.0, 1.0)) as f32;
@@ -201,13 +169,7 @@ impl LayerGraph {
             self.ghost_w = vec![0.0; cells];
             self.fade_from = vec![f64::NEG_INFINITY; cells];
             self.shown_alive = (0..cells).map(|e| alive(s, e)).collect();
-            self.names = (0..n + s.inputs)
-                .map(|i| match i {
-                    i if i < s.outputs => format!("o{i}"),
-                    i if i < n => format!("h{}", i - s.outputs),
-                    i => format!("x{}", i - n),
-                })
-                .collect();
+            self.names = layout::node_names(s);
         }
         self.slot_to = slot_to;
         self.shown_w.clone_from(&s.weights);
@@ -256,13 +218,7 @@ impl LayerGraph {
                 .find(|&i| near(x_neuron(&self.slots, i)))
                 .or_else(|| (0..inputs).find(|&j| near(x_of(j as f32))).map(|j| n + j))
         });
-        let mut max_abs = 0.0f32;
-        for (e, w) in s.weights.iter().enumerate() {
-            if alive(s, e) {
-                max_abs = max_abs.max(w.abs());
-            }
-        }
-        let max_abs = max_abs.max(f32::MIN_POSITIVE);
+        let max_abs = layout::max_live_abs(s);
 
         let mut fading = false;
         // forward arcs and self-loops first, backward arcs over them
@@ -290,10 +246,10 @@ impl LayerGraph {
                     }
                     let rel = (w.abs() / max_abs).min(1.0);
                     let color = if w < 0.0 { NEGATIVE } else { POSITIVE };
-                    let width = 0.5 + 4.0 * rel;
+                    let width = edge_width(rel);
                     if c == r {
                         if !backward_pass {
-                            let rad = (0.55 + 0.35 * rel) * node_r;
+                            let rad = self_loop_radius(rel, node_r);
                             let center = pos2(rx, y0 - node_r - rad + 1.0);
                             let stroke = Stroke::new(width, color.gamma_multiply(0.8 * alpha));
                             painter.circle_stroke(center, rad, stroke);
@@ -305,15 +261,11 @@ impl LayerGraph {
                     } else {
                         x_of((c - n) as f32)
                     };
-                    let backward = sx > rx;
+                    let (p, backward) = arc_points(sx, rx, y0, up, down, span_max);
                     if backward != backward_pass {
                         continue;
                     }
-                    let dx = (rx - sx).abs();
-                    // a quadratic arc peaks at half its control point's height
-                    let reach = if backward { down } else { -up };
-                    let ctrl_y = y0 + 2.0 * reach * (dx / span_max).powf(0.7).min(1.0);
-                    let points = [pos2(sx, y0), pos2((sx + rx) / 2.0, ctrl_y), pos2(rx, y0)];
+                    let points = p.map(|q| pos2(q[0], q[1]));
                     if backward {
                         arc(
                             &painter,
@@ -326,7 +278,7 @@ impl LayerGraph {
                             Stroke::new(width, color.gamma_multiply(alpha)),
                         );
                     } else {
-                        let a = alpha * (0.35 + 0.5 * rel);
+                        let a = alpha * forward_alpha(rel);
                         arc(
                             &painter,
                             points,
@@ -391,27 +343,9 @@ impl LayerGraph {
 
     /// The |w| below which edges are left out, so that at most [`MAX_EDGES`] are drawn.
     fn choose_edges(&mut self, s: &LayerSnapshot) {
-        self.scratch.clear();
-        self.scratch.extend(
-            (0..s.weights.len())
-                .filter(|&e| alive(s, e))
-                .map(|e| s.weights[e].abs()),
-        );
-        let live = self.scratch.len();
-        self.min_drawn = 0.0;
-        if live > MAX_EDGES {
-            // the MAX_EDGES-th largest
-            let (_, nth, _) = self
-                .scratch
-                .select_nth_unstable_by(MAX_EDGES - 1, |a, b| b.total_cmp(a));
-            self.min_drawn = *nth;
-        }
-        let drawn = self
-            .scratch
-            .iter()
-            .filter(|&&a| a >= self.min_drawn)
-            .count();
-        self.edges = (live, drawn);
+        let c = layout::choose_edges(s, &mut self.scratch);
+        self.min_drawn = c.min_drawn;
+        self.edges = (c.live, c.drawn);
     }
 
     /// Σ|w| into and out of node `f` (a neuron, or input `f - n`), self-loops excluded.

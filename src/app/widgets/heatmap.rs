@@ -2,6 +2,7 @@
 //! optional value written in each cell, and a hover read-out of the cell under the pointer.
 
 use super::{diverging, sequential, text_on};
+use crate::store::ordering_layout::{self, bar_label};
 use eframe::egui::{
     self, Align2, Color32, FontId, Mesh, Pos2, Rect, Response, Sense, Shape, Stroke, Ui, Vec2,
     pos2, vec2,
@@ -252,14 +253,14 @@ pub fn heatmap_ui(ui: &mut Ui, spec: &HeatmapSpec<'_>, size: Vec2) -> Response {
 
 /// A vertical bar right of the grid, its ends and middle labelled.
 fn colour_bar(painter: &egui::Painter, scale: Scale, grid: &Grid, font: &FontId, color: Color32) {
-    const STEPS: usize = 48;
+    const STEPS: usize = ordering_layout::BAR_STEPS;
     let x = grid.origin.x + grid.width() + GAP;
     let (top, h) = (grid.origin.y, grid.height().max(24.0));
     let (lo, hi) = scale.ends();
     let mut mesh = Mesh::default();
     for i in 0..STEPS {
         // top is the high end
-        let v = hi - (hi - lo) * (i as f64 + 0.5) / STEPS as f64;
+        let v = ordering_layout::bar_step_value(lo, hi, i);
         let y0 = top + h * i as f32 / STEPS as f32;
         let y1 = top + h * (i + 1) as f32 / STEPS as f32;
         mesh.add_colored_rect(
@@ -275,16 +276,6 @@ fn colour_bar(painter: &egui::Painter, scale: Scale, grid: &Grid, font: &FontId,
         (lo, top + h, Align2::LEFT_BOTTOM),
     ] {
         painter.text(pos2(lx, y), align, bar_label(v), font.clone(), color);
-    }
-}
-
-fn bar_label(v: f64) -> String {
-    if v == 0.0 {
-        "0".into()
-    } else if v.abs() >= 100.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.2}")
     }
 }
 

@@ -6,14 +6,20 @@
 pub mod graph;
 pub mod heatmap;
 
+use crate::store::ordering_layout::{self, Rgb};
 use eframe::egui::Color32;
 
-/// Positive weights: blue.
-pub const POSITIVE: Color32 = Color32::from_rgb(90, 150, 255);
-/// Negative weights: red.
-pub const NEGATIVE: Color32 = Color32::from_rgb(240, 85, 70);
+/// An engine colour as egui's.
+pub const fn color(c: Rgb) -> Color32 {
+    Color32::from_rgb(c[0], c[1], c[2])
+}
+
+/// Positive weights: blue ([`ordering_layout::POSITIVE`]).
+pub const POSITIVE: Color32 = color(ordering_layout::POSITIVE);
+/// Negative weights: red ([`ordering_layout::NEGATIVE`]).
+pub const NEGATIVE: Color32 = color(ordering_layout::NEGATIVE);
 /// A weight of zero on the dark background.
-const NEUTRAL: Color32 = Color32::from_rgb(40, 40, 44);
+const NEUTRAL_RGB: Rgb = [40, 40, 44];
 
 /// `a` blended towards `b` by `t` in [0, 1].
 pub(crate) fn lerp_color(a: Color32, b: Color32, t: f32) -> Color32 {
@@ -22,14 +28,10 @@ pub(crate) fn lerp_color(a: Color32, b: Color32, t: f32) -> Color32 {
     Color32::from_rgb(mix(a.r(), b.r()), mix(a.g(), b.g()), mix(a.b(), b.b()))
 }
 
-/// A diverging scale for `t` in [-1, 1]: red below zero, blue above, dark at zero (a square-root
-/// ramp, so small weights are not lost against the background). Not finite: grey.
+/// A diverging scale for `t` in [-1, 1]: red below zero, blue above, dark at zero (the engine's
+/// [`ordering_layout::diverging`] on the window's background). Not finite: grey.
 pub fn diverging(t: f64) -> Color32 {
-    if !t.is_finite() {
-        return Color32::GRAY;
-    }
-    let mag = (t.abs().min(1.0) as f32).sqrt();
-    lerp_color(NEUTRAL, if t < 0.0 { NEGATIVE } else { POSITIVE }, mag)
+    color(ordering_layout::diverging(t, NEUTRAL_RGB))
 }
 
 /// Stops of a perceptually ordered dark-to-bright scale (the viridis family's ends and middle).
@@ -67,7 +69,7 @@ mod tests {
 
     #[test]
     fn scales_reach_their_end_colours() {
-        assert_eq!(diverging(0.0), NEUTRAL);
+        assert_eq!(diverging(0.0), color(NEUTRAL_RGB));
         assert_eq!(diverging(1.0), POSITIVE);
         assert_eq!(diverging(-3.0), NEGATIVE);
         assert_eq!(diverging(f64::NAN), Color32::GRAY);
