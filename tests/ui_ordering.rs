@@ -382,11 +382,16 @@ fn the_export_window_writes_the_heatmap_of_the_scrubbed_snapshot() {
     h.get_by_label("SVG").click();
     h.run_steps(2);
     h.get_by_label("Export…").click();
-    // the window's own line says so (the status bar shows the Ordering lab's run status)
+    // the window's own line says so, and so does the Ordering tab's status bar
     let saved = step_until(&mut h, Duration::from_secs(20), |h| {
         !labels_with(h, "saved the figure").is_empty()
     });
     assert!(saved, "status: {}", h.state().status().text);
+    assert!(
+        h.state().status().text.contains("saved the figure"),
+        "status: {}",
+        h.state().status().text
+    );
 
     // expected: snapshot 4 of 100 (step 8), drawn with the outputs last as the tab draws it
     let snap = h.state().ordering().history().snapshots()[3].clone();

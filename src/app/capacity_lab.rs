@@ -98,6 +98,11 @@ impl CapacityLab {
         self.link.status()
     }
 
+    /// The lab's status line, for messages the app writes there (e.g. a figure export's result).
+    pub fn link_mut(&mut self) -> &mut LabLink {
+        &mut self.link
+    }
+
     pub fn history(&self) -> &SweepHistory {
         &self.history
     }

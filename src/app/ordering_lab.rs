@@ -146,6 +146,11 @@ impl OrderingLab {
         self.link.status()
     }
 
+    /// The lab's status line, for messages the app writes there (e.g. a figure export's result).
+    pub fn link_mut(&mut self) -> &mut LabLink {
+        &mut self.link
+    }
+
     /// The single run's metrics and snapshots.
     pub fn history(&self) -> &OrderingHistory {
         &self.history

@@ -627,10 +627,19 @@ impl GrokscopeApp {
                     self.with_runs(|files, ctx| files.opened(ctx, purpose, &path, result));
                     self.plots.follow_latest();
                 }
-                JobDone::Figure(done) => match self.figure_export.done(done) {
-                    Ok(m) => self.info(m),
-                    Err(m) => self.error(m),
-                },
+                JobDone::Figure(done) => {
+                    // the figure came from the lab shown: its status line says how it went
+                    let result = self.figure_export.done(done);
+                    let link = match self.lab {
+                        Lab::Grokking => &mut self.link,
+                        Lab::Capacity => self.capacity.link_mut(),
+                        Lab::Ordering => self.ordering.link_mut(),
+                    };
+                    match result {
+                        Ok(m) => link.info(m),
+                        Err(m) => link.error(m),
+                    }
+                }
                 JobDone::Written { kind, path, result } => match result {
                     Ok(()) => self.info(format!("saved {kind} to {}", path.display())),
                     Err(message) => self.error(format!("{kind} export failed: {message}")),
