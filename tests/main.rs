@@ -12,3 +12,5 @@ mod ui_capacity;
 mod ui_export;
 mod ui_ordering;
 mod ui_runs;
+#[path = "support/ui.rs"]
+mod ui_support;

@@ -8,34 +8,12 @@ use grokscope::protocol::{Command, Event, GrokEvent, Metric, MetricRow, Outcome}
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// ui_runs.rs reaches these through this module
+pub(crate) use crate::ui_support::{harness_with, step_until};
 
 const START: &str = "▶ Start";
-
-pub(crate) fn harness_with(
-    build: impl FnOnce(&eframe::CreationContext<'_>) -> GrokscopeApp + 'static,
-) -> Harness<'static, GrokscopeApp> {
-    Harness::builder()
-        .with_size(eframe::egui::vec2(1280.0, 800.0))
-        .build_eframe(|cc| build(cc))
-}
-
-/// Step frames (with short real-time sleeps, since a worker thread is running) until `done`.
-pub(crate) fn step_until(
-    harness: &mut Harness<'_, GrokscopeApp>,
-    limit: Duration,
-    mut done: impl FnMut(&Harness<'_, GrokscopeApp>) -> bool,
-) -> bool {
-    let t0 = Instant::now();
-    while t0.elapsed() < limit {
-        harness.step();
-        if done(harness) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
-}
 
 /// The step counter shown in the top bar ("step N").
 fn shown_step(harness: &Harness<'_, GrokscopeApp>) -> Option<u64> {

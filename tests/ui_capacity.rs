@@ -1,6 +1,7 @@
 //! UI tests of the Capacity tab: the real app, headless, its Capacity worker replaced by a scripted
 //! backend that answers a sweep's start with a few results.
 
+use crate::ui_support::{labels_with, step_until};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use grokscope::app::{Backend, FixedPathDialog, GrokscopeApp, Lab, Phase, Unattached};
@@ -14,7 +15,7 @@ use grokscope::protocol::{Command, Event, Outcome};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn result(
     width: usize,
@@ -113,30 +114,6 @@ fn harness(capacity: Scripted) -> Harness<'static, GrokscopeApp> {
             GrokscopeApp::with_backend(cc, dialog, Box::new(Unattached::default()))
                 .with_capacity_backend(Box::new(capacity))
         })
-}
-
-fn step_until(
-    h: &mut Harness<'_, GrokscopeApp>,
-    limit: Duration,
-    mut done: impl FnMut(&Harness<'_, GrokscopeApp>) -> bool,
-) -> bool {
-    let t0 = Instant::now();
-    while t0.elapsed() < limit {
-        h.step();
-        if done(h) {
-            return true;
-        }
-    }
-    false
-}
-
-fn labels_with(h: &Harness<'_, GrokscopeApp>, part: &str) -> Vec<String> {
-    h.query_all_by_label_contains(part)
-        .filter_map(|n| {
-            let node = n.accesskit_node();
-            node.value().or_else(|| node.label())
-        })
-        .collect()
 }
 
 fn open_tab(h: &mut Harness<'_, GrokscopeApp>) {

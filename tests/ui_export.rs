@@ -1,6 +1,7 @@
 //! UI test of the Export figure window: a figure of the Grokking lab written from the window, with its
 //! CSV and JSON sidecars.
 
+use crate::ui_support::step_until;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use grokscope::app::{Backend, FixedPathDialog, GrokscopeApp, Phase};
@@ -8,7 +9,7 @@ use grokscope::config::RunConfig;
 use grokscope::protocol::{Command, Event, Metric, MetricRow, Outcome};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Answers Start with 30 rows of train and validation accuracy, then finishes.
 #[derive(Clone, Default)]
@@ -51,22 +52,6 @@ impl Backend for ThirtyRows {
     fn try_recv(&self) -> Option<Event> {
         self.events.lock().unwrap().pop_front()
     }
-}
-
-fn step_until(
-    h: &mut Harness<'_, GrokscopeApp>,
-    limit: Duration,
-    mut done: impl FnMut(&Harness<'_, GrokscopeApp>) -> bool,
-) -> bool {
-    let t0 = Instant::now();
-    while t0.elapsed() < limit {
-        h.step();
-        if done(h) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
 }
 
 #[test]

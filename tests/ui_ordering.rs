@@ -4,14 +4,15 @@
 #[path = "support/ordering_synth.rs"]
 mod synth;
 
+use crate::ui_support::{labels_with, step_until};
 use egui_kittest::Harness;
-use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::kittest::Queryable;
 use grokscope::app::views::ordering::CentreMode;
 use grokscope::app::{Backend, FixedPathDialog, GrokscopeApp, Lab, Phase, Unattached};
 use grokscope::config::ordering::Scheme;
 use grokscope::protocol::{Command, Event, Metric};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use synth::Synthetic;
 
 /// Records what reaches the Grokking lab's worker; never answers.
@@ -45,32 +46,6 @@ fn harness_saving_to(
             GrokscopeApp::with_backend(cc, dialog, Box::new(grokking))
                 .with_ordering_backend(Box::new(ordering))
         })
-}
-
-/// Step frames until `done` (bounded in time).
-fn step_until(
-    h: &mut Harness<'_, GrokscopeApp>,
-    limit: Duration,
-    mut done: impl FnMut(&Harness<'_, GrokscopeApp>) -> bool,
-) -> bool {
-    let t0 = Instant::now();
-    while t0.elapsed() < limit {
-        h.step();
-        if done(h) {
-            return true;
-        }
-    }
-    false
-}
-
-/// Texts of the labels containing `part`.
-fn labels_with(h: &Harness<'_, GrokscopeApp>, part: &str) -> Vec<String> {
-    h.query_all_by_label_contains(part)
-        .filter_map(|n| {
-            let node = n.accesskit_node();
-            node.value().or_else(|| node.label())
-        })
-        .collect()
 }
 
 /// Open the Ordering tab, press Start and run the synthetic run to its end.
