@@ -314,3 +314,60 @@ fn saving_mid_run_writes_everything_so_far_and_checkpoints() {
         );
     }
 }
+
+#[test]
+fn a_resume_refused_for_a_bad_checkpoint_leaves_the_folder_as_it_was() {
+    // a run to epoch 12 with checkpoints at 0, 4, 8, 12; the newest checkpoint's generator key is
+    // made non-ASCII (64 bytes, so only a character check catches it): the resume must be refused
+    // before anything in the folder is rewritten (it would otherwise cut the tables back to the
+    // checkpoint and mark the run as running)
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let mut cfg = mlp();
+    cfg.max_epochs = 12;
+    cfg.early_stop = false;
+    fresh(&cfg, &dir, None, 4);
+    let folder = RunFolder::open(&dir).unwrap();
+    let newest = folder.checkpoints.last().unwrap().clone();
+    let mut state = folder.load(&newest).unwrap();
+    state.scalars.batch_rng.seed = format!("é{}", "a".repeat(62));
+    assert_eq!(state.scalars.batch_rng.seed.len(), 64);
+    std::fs::write(&newest.path, state.to_bytes().unwrap()).unwrap();
+    let before: Vec<(String, Vec<u8>)> = ["metrics.csv", "events.jsonl", "run.json"]
+        .iter()
+        .map(|n| (n.to_string(), std::fs::read(dir.join(n)).unwrap()))
+        .collect();
+    let evs = resume(&dir, None);
+    match finished(&evs) {
+        Outcome::Failed { message } => assert!(message.contains("seed"), "{message}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    for (name, bytes) in before {
+        assert_eq!(
+            std::fs::read(dir.join(&name)).unwrap(),
+            bytes,
+            "{name} changed"
+        );
+    }
+}
+
+#[test]
+fn saving_into_a_folder_that_holds_anything_is_refused_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("project");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.toml"), "mine = true\n").unwrap();
+    let Err(err) = RunWriter::create(&dir, &mlp(), None) else {
+        panic!("a folder holding a file was accepted");
+    };
+    let err = err.to_string();
+    assert!(
+        err.contains("not empty") && err.contains("config.toml"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("config.toml")).unwrap(),
+        "mine = true\n"
+    );
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+}

@@ -129,10 +129,8 @@ fn prepare_continue(spec: &ContinueSpec, opts: &mut RunOptions) -> Result<Traine
             (c, s)
         }
     };
-    match &spec.fork {
-        None => {
-            opts.writer = Some(RunWriter::resume(&folder, &ckpt).map_err(|e| e.to_string())?);
-        }
+    let fork = match &spec.fork {
+        None => None,
         Some(fork) => {
             let changes = crate::config::fork_changes(&state.config, &fork.config)?;
             fork.config.validate().map_err(|e| e.to_string())?;
@@ -143,14 +141,22 @@ fn prepare_continue(spec: &ContinueSpec, opts: &mut RunOptions) -> Result<Traine
                 epoch: ckpt.epoch,
                 changes,
             };
-            let writer = match &fork.out {
-                Some(out) => RunWriter::create(out, &fork.config, Some(parent)),
-                None => Ok(RunWriter::in_memory(&fork.config, Some(parent))),
-            };
-            opts.writer = Some(writer.map_err(|e| e.to_string())?);
+            Some((fork, parent))
         }
-    }
-    Trainer::from_state(&state).map_err(|e| format!("checkpoint at step {}: {e}", ckpt.step))
+    };
+    // Everything in the checkpoint is checked before anything is written: a resume rewrites the
+    // folder's tables up to the checkpoint, which must not happen for a state that cannot train.
+    let trainer = Trainer::from_state(&state)
+        .map_err(|e| format!("checkpoint at step {}: {e}", ckpt.step))?;
+    let writer = match fork {
+        None => RunWriter::resume(&folder, &ckpt),
+        Some((fork, parent)) => match &fork.out {
+            Some(out) => RunWriter::create(out, &fork.config, Some(parent)),
+            None => Ok(RunWriter::in_memory(&fork.config, Some(parent))),
+        },
+    };
+    opts.writer = Some(writer.map_err(|e| e.to_string())?);
+    Ok(trainer)
 }
 
 /// Passes events to the sink, recording them first; a recording failure is reported once.

@@ -397,16 +397,26 @@ impl RunWriter {
         Ok(w)
     }
 
-    /// Start writing into `dir` (created if missing; refused if it already holds another run), with
-    /// everything recorded so far, checkpoints held in memory included.
+    /// Start writing into `dir` (created if missing; refused unless empty, so nothing already there
+    /// is ever overwritten), with everything recorded so far, checkpoints held in memory included.
     pub fn attach(&mut self, dir: &Path) -> Result<(), RunDirError> {
         if self.dir.as_deref() == Some(dir) {
             return Ok(());
         }
         fs::create_dir_all(dir).map_err(io_err(dir))?;
-        if dir.join("run.json").exists() || dir.join("metrics.csv").exists() {
+        let mut entries = fs::read_dir(dir).map_err(io_err(dir))?;
+        if let Some(first) = entries.next() {
+            let what = if dir.join("run.json").exists() || dir.join("metrics.csv").exists() {
+                "already holds a run".to_string()
+            } else {
+                let name = first.map_or_else(
+                    |_| "something".to_string(),
+                    |e| e.file_name().to_string_lossy().to_string(),
+                );
+                format!("is not empty (it holds {name})")
+            };
             return Err(RunDirError::NotARun(format!(
-                "{} already holds a run; choose an empty folder",
+                "{} {what}; choose an empty or new folder",
                 dir.display()
             )));
         }

@@ -63,7 +63,8 @@ impl RngState {
     pub fn restore(&self) -> Result<Rng, CheckpointError> {
         use rand::SeedableRng;
         let bad = |what: &str| CheckpointError::Corrupt(format!("generator state: bad {what}"));
-        if self.seed.len() != 64 {
+        // 64 hex digits; ASCII first, so the two-byte slices below never cut a character
+        if self.seed.len() != 64 || !self.seed.is_ascii() {
             return Err(bad("seed length"));
         }
         let mut seed = [0u8; 32];
