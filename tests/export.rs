@@ -254,6 +254,8 @@ fn nothing_is_written_outside_the_chosen_folder() {
     std::fs::create_dir_all(&run).unwrap();
     std::fs::create_dir_all(&chosen).unwrap();
     run_folder(&run);
+    // (run_folder writes no run.json: one like a real run's, to be kept)
+    std::fs::write(run.join("run.json"), r#"{"format": "grokscope-run"}"#).unwrap();
     let before = listing(tmp.path());
     // a figure name with .. is no figure: refused, nothing written
     let e = export_main(&args(
@@ -276,6 +278,20 @@ fn nothing_is_written_outside_the_chosen_folder() {
         .is_err()
     );
     assert_eq!(listing(tmp.path()), before);
+    // a figure named after the run's own files would overwrite metrics.csv or run.json with its
+    // sidecars: refused, and the run's files keep every byte
+    let kept: Vec<Vec<u8>> = ["metrics.csv", "run.json"]
+        .iter()
+        .map(|n| std::fs::read(run.join(n)).unwrap())
+        .collect();
+    for name in ["metrics.png", "run.pdf"] {
+        let e = export_main(&args(&run, "loss", FigureFormat::Png, run.join(name))).unwrap_err();
+        assert!(e.to_string().contains("already exists"), "{e}");
+    }
+    assert_eq!(listing(tmp.path()), before);
+    for (n, bytes) in ["metrics.csv", "run.json"].iter().zip(kept) {
+        assert_eq!(std::fs::read(run.join(n)).unwrap(), bytes, "{n} changed");
+    }
     // every format: exactly the figure and its two sidecars appear, all in the chosen folder
     for f in FigureFormat::ALL {
         let out = chosen.join(format!("loss.{}", f.extension()));

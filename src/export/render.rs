@@ -221,11 +221,27 @@ pub fn exported_files(path: &Path) -> Result<ExportedFiles, ExportError> {
         )));
     }
     let file = folder.join(name);
-    Ok(ExportedFiles {
+    let files = ExportedFiles {
         csv: file.with_extension("csv"),
         json: file.with_extension("json"),
         figure: file,
-    })
+    };
+    // Sidecars replace only an earlier export's (its JSON says so): `metrics.png` beside a run's
+    // `metrics.csv`, or `run.pdf` beside its `run.json`, must never destroy the user's data.
+    let earlier_export = std::fs::read(&files.json)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .is_some_and(|v| v.get("grokscope_version").is_some() && v.get("figure").is_some());
+    for side in [&files.csv, &files.json] {
+        if side.exists() && !earlier_export {
+            return Err(invalid(format!(
+                "{} already exists and is not from a grokscope figure export: it would be \
+                 overwritten by the figure's sidecar; choose another file name",
+                side.display()
+            )));
+        }
+    }
+    Ok(files)
 }
 
 fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
