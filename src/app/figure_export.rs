@@ -329,7 +329,8 @@ impl FigureExport {
             ui.horizontal(|ui| {
                 ui.label("Save to:");
                 let r = ui.add(egui::TextEdit::singleline(text).desired_width(320.0));
-                go = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                // one export at a time: the writer's temporary file is per target
+                go = !self.busy && r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                 go |= ui
                     .add_enabled(!self.busy, egui::Button::new("Save"))
                     .clicked();

@@ -333,6 +333,11 @@ pub fn log_ticks(lo: f64, hi: f64, max_labels: usize) -> Vec<Tick> {
                 });
             }
         }
+        if ticks.iter().filter(|t| !t.label.is_empty()).count() < 2 {
+            // a narrow range (4.5..4.7, 300..450) holds fewer than two 1-2-5 values: label
+            // evenly stepped values instead, so the axis can still be read
+            return linear_ticks(lo, hi, 4.0);
+        }
     }
     ticks
 }
@@ -1147,6 +1152,19 @@ mod tests {
             .map(|t| t.label.as_str())
             .collect();
         assert_eq!(labels, ["2", "5"]);
+        // under a 1-2-5 pair (4.49..4.77, a short run's loss near ln 113): stepped labels, every one
+        // inside the range (by hand: a 0.05 step gives 4.5, 4.55, .., 4.75)
+        let t = log_ticks(4.49, 4.77, 10);
+        let labelled: Vec<f64> = t
+            .iter()
+            .filter(|t| !t.label.is_empty())
+            .map(|t| t.value)
+            .collect();
+        assert!(labelled.len() >= 2, "{t:?}");
+        assert!(
+            labelled.iter().all(|v| (4.49..=4.77).contains(v)),
+            "{labelled:?}"
+        );
         let t = log_ticks(1e-4, 1e-2, 10);
         assert_eq!(t[0].label, "10⁻⁴");
     }

@@ -417,7 +417,7 @@ fn run_curves_ui(ui: &mut Ui, r: &TaskResult) {
                 && d > 0
             {
                 pui.add(
-                    Span::new("", t as f64..=(t + d) as f64)
+                    Span::new("", t as f64..=t as f64 + d as f64)
                         .fill(DELAY.gamma_multiply(0.15))
                         .border_width(0.0),
                 );
