@@ -217,6 +217,8 @@ pub struct PlotView {
     pub plots_rect: Option<Rect>,
     /// Points drawn in the last frame over all series (after decimation).
     pub drawn_points: usize,
+    /// The marker labels drawn in the last frame (those in view that found room).
+    pub labelled: Vec<MarkerLabel>,
 }
 
 impl Default for PlotView {
@@ -242,6 +244,7 @@ impl PlotView {
                 .collect(),
             plots_rect: None,
             drawn_points: 0,
+            labelled: Vec::new(),
         }
     }
 
@@ -345,8 +348,62 @@ pub struct Overlay {
     pub series: Vec<(Metric, Vec<PlotPoint>)>,
     /// A band around some metrics (a group's spread).
     pub bands: Vec<Band>,
-    /// Marker steps, drawn as thin lines in the run's colour.
-    pub markers: Vec<u64>,
+    /// Its milestones and hyper-parameter changes, drawn as thin lines in the run's colour and
+    /// labelled with the run's name (see [`marker_labels`]).
+    pub markers: Vec<Marker>,
+}
+
+/// A marker's label on the first plot: its text, colour and step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MarkerLabel {
+    pub step: u64,
+    pub text: String,
+    pub color: Color32,
+}
+
+/// Longest run name a marker label repeats (longer ones are cut with an ellipsis).
+const LABEL_NAME_CHARS: usize = 18;
+
+/// Most rows of marker labels stacked at the top of a plot; labels that would need more are left
+/// out (their lines stay), the current run's first, so several compared runs cannot bury the plot.
+const MAX_LABEL_LANES: usize = 4;
+
+/// `name` cut to `max` characters (the last one an ellipsis when cut).
+fn short_name(name: &str, max: usize) -> String {
+    if name.chars().count() <= max {
+        name.to_owned()
+    } else {
+        let mut s: String = name.chars().take(max.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    }
+}
+
+/// The labels of every marker drawn, in placing priority: the main run's (in the milestone's
+/// colour; named after the run when runs are compared, unless it is hidden), then each overlay's, in
+/// the run's colour and named after it.
+pub fn marker_labels(markers: &[Marker], compare: &Compare) -> Vec<MarkerLabel> {
+    let prefix = |name: &str| format!("{}: ", short_name(name, LABEL_NAME_CHARS));
+    let main_prefix = compare
+        .main_color
+        .map_or(String::new(), |_| prefix(&compare.main_name));
+    let mut out: Vec<MarkerLabel> = markers
+        .iter()
+        .map(|m| MarkerLabel {
+            step: m.step,
+            text: format!("{main_prefix}{}", marker_label(m)),
+            color: marker_color(m.kind),
+        })
+        .collect();
+    for o in &compare.overlays {
+        let p = prefix(&o.name);
+        out.extend(o.markers.iter().map(|m| MarkerLabel {
+            step: m.step,
+            text: format!("{p}{}", marker_label(m)),
+            color: o.color,
+        }));
+    }
+    out
 }
 
 /// A shaded band around one metric's line, in plot space.
@@ -409,6 +466,8 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
     } else {
         history.markers()
     };
+    let labels = marker_labels(markers, compare);
+    let mut labelled = Vec::new();
     let empty = caches.iter().all(|c| c.points.is_empty())
         && compare.overlays.iter().all(|o| o.series.is_empty());
 
@@ -427,6 +486,13 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
             let series = &caches[first..first + n];
             first += n;
             let plot_id = Id::unique(("grokscope-plot", spec.id));
+            // compared runs share one legend name per run: the hover finds the metric by the point
+            let lookup = compare.main_color.map(|_| HoverLookup {
+                main_name: &compare.main_name,
+                main: (!compare.main_hidden).then_some(series),
+                overlays: &compare.overlays,
+                metrics: spec.series,
+            });
             let height = (total_h * spec.height_share - 2.0).max(60.0);
             let mut plot = Plot::new(spec.id)
                 .id(plot_id)
@@ -436,7 +502,9 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                 .y_axis_label(spec.y_label)
                 .y_axis_min_width(56.0)
                 .show_axes([last, true])
-                .label_formatter(move |pos| hover_text(pos, log_x, spec.y_scale, steps_per_epoch))
+                .label_formatter(move |pos| {
+                    hover_text(pos, log_x, spec.y_scale, steps_per_epoch, lookup.as_ref())
+                })
                 .x_axis_formatter(move |mark, range| x_tick(mark, range, log_x))
                 .y_axis_formatter(move |mark, range| y_tick(mark, range, spec.y_scale));
             if let Some(corner) = spec.legend {
@@ -495,7 +563,7 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
             });
             drawn += resp.inner;
             if i == 0 {
-                marker_labels_ui(ui, &resp.transform, markers, log_x);
+                labelled = marker_labels_ui(ui, &resp.transform, &labels, log_x);
                 if empty {
                     // wrapped to the plot's width: the Ordering tab's plots are narrow
                     let frame = *resp.transform.frame();
@@ -517,6 +585,7 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
     });
     view.follow = follow_after;
     view.drawn_points = drawn;
+    view.labelled = labelled;
     view.plots_rect = Some(response.response.rect);
 }
 
@@ -541,12 +610,16 @@ fn add_overlay<'a>(pui: &mut PlotUi<'a>, o: &'a Overlay, metrics: &[Metric], log
             drawn += pts.len();
         }
     }
-    for &step in &o.markers {
-        if let Some(x) = to_plot_x(step, log_x) {
+    for m in &o.markers {
+        if let Some(x) = to_plot_x(m.step, log_x) {
+            let style = match m.kind {
+                MarkerKind::Grok(_) => LineStyle::dotted_loose(),
+                MarkerKind::Change(_) => LineStyle::dashed_dense(),
+            };
             let line = VLine::new("", x)
-                .color(o.color.gamma_multiply(0.6))
-                .width(0.8)
-                .style(LineStyle::dotted_loose());
+                .color(o.color.gamma_multiply(0.7))
+                .width(1.0)
+                .style(style);
             pui.vline(line.allow_hover(false));
         }
     }
@@ -602,26 +675,29 @@ fn add_series<'a>(
     drawn
 }
 
-/// Labels of the markers along the top of the first plot, staggered so neighbours do not overlap.
+/// Labels of the markers along the top of the first plot, in rows so that no two overlap: each
+/// label goes into the first row where it has room, in `labels`' order (the main run's first), up
+/// to [`MAX_LABEL_LANES`] rows. Returns the labels drawn.
 fn marker_labels_ui(
     ui: &Ui,
     transform: &egui_plot::PlotTransform,
-    markers: &[Marker],
+    labels: &[MarkerLabel],
     log_x: bool,
-) {
+) -> Vec<MarkerLabel> {
     let frame = *transform.frame();
     let painter = ui.painter().with_clip_rect(frame);
     let font = FontId::proportional(12.0);
-    let mut right_edges: Vec<f32> = Vec::new();
-    for m in markers {
-        let Some(x) = to_plot_x(m.step, log_x) else {
+    let mut lanes: Vec<Vec<(f32, f32)>> = Vec::new();
+    let mut drawn = Vec::new();
+    for label in labels {
+        let Some(x) = to_plot_x(label.step, log_x) else {
             continue;
         };
         let sx = transform.position_from_point_x(x);
         if sx < frame.left() || sx > frame.right() {
             continue;
         }
-        let galley = painter.layout_no_wrap(marker_label(m), font.clone(), marker_color(m.kind));
+        let galley = painter.layout_no_wrap(label.text.clone(), font.clone(), label.color);
         let w = galley.size().x;
         // Put the label to the right of its line, or to the left near the right edge.
         let left = if sx + 4.0 + w > frame.right() {
@@ -629,22 +705,28 @@ fn marker_labels_ui(
         } else {
             sx + 4.0
         };
-        let lane = right_edges
-            .iter()
-            .position(|&edge| edge < left)
-            .unwrap_or(right_edges.len());
-        if lane == right_edges.len() {
-            right_edges.push(0.0);
-        }
-        right_edges[lane] = left + w;
+        // 6 points apart, so neighbouring labels read as two
+        let span = (left - 3.0, left + w + 3.0);
+        let free = |lane: &Vec<(f32, f32)>| lane.iter().all(|&(a, b)| span.1 < a || span.0 > b);
+        let lane = match lanes.iter().position(free) {
+            Some(i) => i,
+            None if lanes.len() < MAX_LABEL_LANES => {
+                lanes.push(Vec::new());
+                lanes.len() - 1
+            }
+            None => continue,
+        };
+        lanes[lane].push(span);
         let pos = egui::pos2(
             left,
             frame.top() + 4.0 + lane as f32 * (galley.size().y + 2.0),
         );
         let bg = Rect::from_min_size(pos, galley.size()).expand(2.0);
         painter.rect_filled(bg, 2.0, ui.visuals().extreme_bg_color.gamma_multiply(0.85));
-        painter.galley(pos, galley, marker_color(m.kind));
+        painter.galley(pos, galley, label.color);
+        drawn.push(label.clone());
     }
+    drawn
 }
 
 /// The hovered series' name as a first line (empty away from any series) and the plot position.
@@ -661,14 +743,73 @@ pub fn hover_parts(pos: &HoverPosition<'_>) -> (String, PlotPoint) {
     }
 }
 
-/// The hover read-out: series, step (epoch) and the real value.
+/// What a plot's lines are when runs are compared (each line named after its run only), to tell
+/// which metric a hovered point belongs to.
+struct HoverLookup<'a> {
+    main_name: &'a str,
+    /// The main run's caches of this plot's metrics (`None` when it is not drawn).
+    main: Option<&'a [SeriesCache]>,
+    overlays: &'a [Overlay],
+    /// This plot's metrics, in the order of `main`.
+    metrics: &'a [Metric],
+}
+
+impl HoverLookup<'_> {
+    /// The metrics of run `name` in this plot with a point exactly at `p` (the hovered point is a
+    /// copy of a drawn one, and drawn points are copies of these). More than one when lines meet.
+    fn metrics_at(&self, name: &str, p: PlotPoint) -> Vec<Metric> {
+        let mut out = Vec::new();
+        if let Some(main) = self.main
+            && name == self.main_name
+        {
+            for (cache, &m) in main.iter().zip(self.metrics) {
+                if has_point(&cache.points, p) {
+                    out.push(m);
+                }
+            }
+        }
+        for o in self.overlays.iter().filter(|o| o.name == name) {
+            for (m, pts) in &o.series {
+                if self.metrics.contains(m) && !out.contains(m) && has_point(pts, p) {
+                    out.push(*m);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Whether `pts` (in x order) holds `p` exactly.
+fn has_point(pts: &[PlotPoint], p: PlotPoint) -> bool {
+    let range = store::visible_range(pts, |q| q.x, p.x, p.x);
+    pts[range].iter().any(|q| q.x == p.x && q.y == p.y)
+}
+
+/// The hover read-out: series (run and metric when runs are compared), step (epoch) and the real
+/// value.
 fn hover_text(
     pos: &HoverPosition<'_>,
     log_x: bool,
     y_scale: YScale,
     steps_per_epoch: u64,
+    lookup: Option<&HoverLookup<'_>>,
 ) -> Option<String> {
-    let (head, p) = hover_parts(pos);
+    let (mut head, p) = hover_parts(pos);
+    if let (
+        Some(lookup),
+        HoverPosition::NearDataPoint {
+            plot_name,
+            position,
+            ..
+        },
+    ) = (lookup, pos)
+    {
+        let found = lookup.metrics_at(plot_name, *position);
+        if !found.is_empty() {
+            let names: Vec<String> = found.into_iter().map(series_name).collect();
+            head = format!("{plot_name} · {}\n", names.join(" = "));
+        }
+    }
     let step = from_plot(p.x, log_x).round().max(0.0) as u64;
     let value = from_plot(p.y, y_scale == YScale::Log);
     let value = format_value(value, y_scale);
@@ -919,9 +1060,101 @@ mod tests {
             index: 0,
         };
         assert_eq!(
-            hover_text(&pos, true, YScale::Log, 10).unwrap(),
+            hover_text(&pos, true, YScale::Log, 10, None).unwrap(),
             "validation\nstep 1000 · epoch 100\n0.01000"
         );
+    }
+
+    fn overlay(name: &str, series: Vec<(Metric, Vec<PlotPoint>)>, markers: Vec<Marker>) -> Overlay {
+        Overlay {
+            name: name.into(),
+            color: Color32::from_rgb(90, 160, 240),
+            width: 1.5,
+            series,
+            bands: Vec::new(),
+            markers,
+        }
+    }
+
+    #[test]
+    fn compared_hover_names_the_run_and_the_metric() {
+        // run-b's train (running) accuracy is 0.9 at step 100 and its validation 0.5; 10 steps an
+        // epoch: the hovered point (100, 0.9) is the train line's, 90.00 % at epoch 10
+        let o = overlay(
+            "run-b",
+            vec![
+                (Metric::ValAcc, vec![PlotPoint::new(100.0, 0.5)]),
+                (Metric::TrainAcc, vec![PlotPoint::new(100.0, 0.9)]),
+            ],
+            Vec::new(),
+        );
+        let overlays = [o];
+        let lookup = HoverLookup {
+            main_name: "current run",
+            main: None,
+            overlays: &overlays,
+            metrics: PLOTS[0].series,
+        };
+        let at = |y: f64| HoverPosition::NearDataPoint {
+            plot_name: "run-b",
+            position: PlotPoint::new(100.0, y),
+            index: 0,
+        };
+        assert_eq!(
+            hover_text(&at(0.9), false, YScale::Percent, 10, Some(&lookup)).unwrap(),
+            "run-b · train (running, train mode)\nstep 100 · epoch 10\n90.00 %"
+        );
+        assert_eq!(
+            hover_text(&at(0.5), false, YScale::Percent, 10, Some(&lookup)).unwrap(),
+            "run-b · validation\nstep 100 · epoch 10\n50.00 %"
+        );
+        // a point no line of run-b has (cannot come from egui_plot, but must not invent a metric)
+        assert_eq!(
+            hover_text(&at(0.7), false, YScale::Percent, 10, Some(&lookup)).unwrap(),
+            "run-b\nstep 100 · epoch 10\n70.00 %"
+        );
+    }
+
+    #[test]
+    fn every_compared_runs_markers_get_labels_in_its_colour() {
+        let generalised = Marker {
+            step: 300,
+            epoch: 30,
+            kind: MarkerKind::Grok(GrokEvent::Generalised),
+        };
+        let mem = Marker {
+            step: 40,
+            epoch: 4,
+            kind: MarkerKind::Grok(GrokEvent::Memorised),
+        };
+        let o = overlay("a-very-long-run-folder-name", Vec::new(), vec![generalised]);
+        let color = o.color;
+        let compare = Compare {
+            overlays: vec![o],
+            main_color: Some(Color32::RED),
+            main_name: "current run".into(),
+            main_hidden: false,
+        };
+        let labels = marker_labels(&[mem], &compare);
+        // the name is cut to 18 characters: 17 of it and an ellipsis
+        assert_eq!(
+            labels,
+            [
+                MarkerLabel {
+                    step: 40,
+                    text: "current run: memorised · epoch 4".into(),
+                    color: marker_color(mem.kind),
+                },
+                MarkerLabel {
+                    step: 300,
+                    text: "a-very-long-run-f…: generalised · epoch 30".into(),
+                    color,
+                },
+            ]
+        );
+        // alone, the current run's labels are not prefixed (as before runs could be compared)
+        let alone = marker_labels(&[mem], &Compare::default());
+        assert_eq!(alone[0].text, "memorised · epoch 4");
     }
 
     #[test]
