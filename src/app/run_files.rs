@@ -917,6 +917,7 @@ fn overlay_of(m: &Member<'_>, log_x: bool) -> Overlay {
         series,
         bands: Vec::new(),
         markers: m.history.markers().to_vec(),
+        steps_per_epoch: m.history.steps_per_epoch().unwrap_or(0),
     }
 }
 
@@ -976,6 +977,8 @@ fn group_overlay(group: &[&Member<'_>], band: BandKind, log_x: bool) -> Overlay 
         series,
         bands,
         markers: Vec::new(),
+        // the group differs only by the seed, so every member has the same epoch length
+        steps_per_epoch: group[0].history.steps_per_epoch().unwrap_or(0),
     }
 }
 

@@ -219,6 +219,8 @@ pub struct PlotView {
     pub drawn_points: usize,
     /// The marker labels drawn in the last frame (those in view that found room).
     pub labelled: Vec<MarkerLabel>,
+    /// Rows of marker labels in the last frame: a percent plot leaves room above 100 % for them.
+    label_rows: usize,
 }
 
 impl Default for PlotView {
@@ -245,6 +247,7 @@ impl PlotView {
             plots_rect: None,
             drawn_points: 0,
             labelled: Vec::new(),
+            label_rows: 0,
         }
     }
 
@@ -351,6 +354,8 @@ pub struct Overlay {
     /// Its milestones and hyper-parameter changes, drawn as thin lines in the run's colour and
     /// labelled with the run's name (see [`marker_labels`]).
     pub markers: Vec<Marker>,
+    /// Its optimiser steps an epoch, for the hover's epoch (0: not known).
+    pub steps_per_epoch: u64,
 }
 
 /// A marker's label on the first plot: its text, colour and step.
@@ -359,6 +364,12 @@ pub struct MarkerLabel {
     pub step: u64,
     pub text: String,
     pub color: Color32,
+}
+
+/// The colour of the main run's markers: the milestone's alone, the run's when runs are compared
+/// (so that no run's markers take another run's colour).
+fn main_marker_color(kind: MarkerKind, compare: &Compare) -> Color32 {
+    compare.main_color.unwrap_or_else(|| marker_color(kind))
 }
 
 /// Longest run name a marker label repeats (longer ones are cut with an ellipsis).
@@ -379,9 +390,13 @@ fn short_name(name: &str, max: usize) -> String {
     }
 }
 
-/// The labels of every marker drawn, in placing priority: the main run's (in the milestone's
-/// colour; named after the run when runs are compared, unless it is hidden), then each overlay's, in
-/// the run's colour and named after it.
+/// Height of a row of marker labels, in points (a 12-point line and the gap between rows).
+const LABEL_ROW_PX: f32 = 16.0;
+
+/// The labels of every marker drawn, in placing priority: the main run's (alone: in the
+/// milestone's colour; when runs are compared: in the run's colour and named after it), then the
+/// overlays' generalised markers, their memorised markers and hyper-parameter changes, and last
+/// their val ≥ 98 % (which sits next to generalised), each in the run's colour and named after it.
 pub fn marker_labels(markers: &[Marker], compare: &Compare) -> Vec<MarkerLabel> {
     let prefix = |name: &str| format!("{}: ", short_name(name, LABEL_NAME_CHARS));
     let main_prefix = compare
@@ -392,17 +407,29 @@ pub fn marker_labels(markers: &[Marker], compare: &Compare) -> Vec<MarkerLabel> 
         .map(|m| MarkerLabel {
             step: m.step,
             text: format!("{main_prefix}{}", marker_label(m)),
-            color: marker_color(m.kind),
+            color: main_marker_color(m.kind, compare),
         })
         .collect();
+    let rank = |kind: MarkerKind| match kind {
+        MarkerKind::Grok(GrokEvent::Generalised) => 0,
+        MarkerKind::Grok(GrokEvent::Memorised) | MarkerKind::Change(_) => 1,
+        MarkerKind::Grok(GrokEvent::Val98) => 2,
+    };
+    let mut others: Vec<(u8, MarkerLabel)> = Vec::new();
     for o in &compare.overlays {
         let p = prefix(&o.name);
-        out.extend(o.markers.iter().map(|m| MarkerLabel {
-            step: m.step,
-            text: format!("{p}{}", marker_label(m)),
-            color: o.color,
+        others.extend(o.markers.iter().map(|m| {
+            let label = MarkerLabel {
+                step: m.step,
+                text: format!("{p}{}", marker_label(m)),
+                color: o.color,
+            };
+            (rank(m.kind), label)
         }));
     }
+    // stable: runs keep their order within a rank
+    others.sort_by_key(|(r, _)| *r);
+    out.extend(others.into_iter().map(|(_, l)| l));
     out
 }
 
@@ -468,6 +495,7 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
     };
     let labels = marker_labels(markers, compare);
     let mut labelled = Vec::new();
+    let mut label_rows = view.label_rows;
     let empty = caches.iter().all(|c| c.points.is_empty())
         && compare.overlays.iter().all(|o| o.series.is_empty());
 
@@ -526,7 +554,14 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
             match spec.y_scale {
                 YScale::Log => plot = plot.y_grid_spacer(log_marks),
                 // headroom above 100 % for the marker labels
-                YScale::Percent => plot = plot.include_y(0.0).include_y(1.12),
+                YScale::Percent => {
+                    let top = if i == 0 {
+                        percent_top(label_rows, height)
+                    } else {
+                        1.12
+                    };
+                    plot = plot.include_y(0.0).include_y(top);
+                }
                 YScale::Unit => plot = plot.include_y(0.0).include_y(1.0),
                 YScale::Linear => {}
             }
@@ -548,7 +583,9 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                 }
                 for m in markers {
                     if let Some(x) = to_plot_x(m.step, log_x) {
-                        let mut line = VLine::new("", x).color(marker_color(m.kind)).width(1.5);
+                        let mut line = VLine::new("", x)
+                            .color(main_marker_color(m.kind, compare))
+                            .width(1.5);
                         if matches!(m.kind, MarkerKind::Change(_)) {
                             line = line.style(LineStyle::dashed_dense());
                         }
@@ -563,7 +600,7 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
             });
             drawn += resp.inner;
             if i == 0 {
-                labelled = marker_labels_ui(ui, &resp.transform, &labels, log_x);
+                (labelled, label_rows) = marker_labels_ui(ui, &resp.transform, &labels, log_x);
                 if empty {
                     // wrapped to the plot's width: the Ordering tab's plots are narrow
                     let frame = *resp.transform.frame();
@@ -586,6 +623,7 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
     view.follow = follow_after;
     view.drawn_points = drawn;
     view.labelled = labelled;
+    view.label_rows = label_rows;
     view.plots_rect = Some(response.response.rect);
 }
 
@@ -677,13 +715,13 @@ fn add_series<'a>(
 
 /// Labels of the markers along the top of the first plot, in rows so that no two overlap: each
 /// label goes into the first row where it has room, in `labels`' order (the main run's first), up
-/// to [`MAX_LABEL_LANES`] rows. Returns the labels drawn.
+/// to [`MAX_LABEL_LANES`] rows. Returns the labels drawn and the rows used.
 fn marker_labels_ui(
     ui: &Ui,
     transform: &egui_plot::PlotTransform,
     labels: &[MarkerLabel],
     log_x: bool,
-) -> Vec<MarkerLabel> {
+) -> (Vec<MarkerLabel>, usize) {
     let frame = *transform.frame();
     let painter = ui.painter().with_clip_rect(frame);
     let font = FontId::proportional(12.0);
@@ -717,16 +755,23 @@ fn marker_labels_ui(
             None => continue,
         };
         lanes[lane].push(span);
-        let pos = egui::pos2(
-            left,
-            frame.top() + 4.0 + lane as f32 * (galley.size().y + 2.0),
-        );
+        let pos = egui::pos2(left, frame.top() + 4.0 + lane as f32 * LABEL_ROW_PX);
         let bg = Rect::from_min_size(pos, galley.size()).expand(2.0);
         painter.rect_filled(bg, 2.0, ui.visuals().extreme_bg_color.gamma_multiply(0.85));
         painter.galley(pos, galley, label.color);
         drawn.push(label.clone());
     }
-    drawn
+    (drawn, lanes.len())
+}
+
+/// The top of a percent axis (1 is 100 %) that leaves `rows` rows of marker labels above the
+/// data on a plot `height_px` high: the data takes the share `1 - f` of the height, f being the
+/// rows' share, so the top is 1 / (1 - f); at least 1.12 (room for one row on a short plot), and
+/// the data keeps at least half the plot.
+fn percent_top(rows: usize, height_px: f32) -> f64 {
+    let need = rows as f32 * LABEL_ROW_PX + 8.0;
+    let share = f64::from((need / height_px.max(1.0)).min(0.5));
+    (1.0 / (1.0 - share)).max(1.12)
 }
 
 /// The hovered series' name as a first line (empty away from any series) and the plot position.
@@ -795,6 +840,7 @@ fn hover_text(
     lookup: Option<&HoverLookup<'_>>,
 ) -> Option<String> {
     let (mut head, p) = hover_parts(pos);
+    let mut steps_per_epoch = steps_per_epoch;
     if let (
         Some(lookup),
         HoverPosition::NearDataPoint {
@@ -805,6 +851,9 @@ fn hover_text(
     ) = (lookup, pos)
     {
         let found = lookup.metrics_at(plot_name, *position);
+        if let Some(o) = lookup.overlays.iter().find(|o| o.name == *plot_name) {
+            steps_per_epoch = o.steps_per_epoch;
+        }
         if !found.is_empty() {
             let names: Vec<String> = found.into_iter().map(series_name).collect();
             head = format!("{plot_name} · {}\n", names.join(" = "));
@@ -1073,13 +1122,15 @@ mod tests {
             series,
             bands: Vec::new(),
             markers,
+            steps_per_epoch: 10,
         }
     }
 
     #[test]
     fn compared_hover_names_the_run_and_the_metric() {
         // run-b's train (running) accuracy is 0.9 at step 100 and its validation 0.5; 10 steps an
-        // epoch: the hovered point (100, 0.9) is the train line's, 90.00 % at epoch 10
+        // epoch: the hovered point (100, 0.9) is the train line's, 90.00 % at epoch 10 (run-b's
+        // epoch length, even when the main run's is not known: 0)
         let o = overlay(
             "run-b",
             vec![
@@ -1101,7 +1152,7 @@ mod tests {
             index: 0,
         };
         assert_eq!(
-            hover_text(&at(0.9), false, YScale::Percent, 10, Some(&lookup)).unwrap(),
+            hover_text(&at(0.9), false, YScale::Percent, 0, Some(&lookup)).unwrap(),
             "run-b · train (running, train mode)\nstep 100 · epoch 10\n90.00 %"
         );
         assert_eq!(
@@ -1143,7 +1194,7 @@ mod tests {
                 MarkerLabel {
                     step: 40,
                     text: "current run: memorised · epoch 4".into(),
-                    color: marker_color(mem.kind),
+                    color: Color32::RED,
                 },
                 MarkerLabel {
                     step: 300,
@@ -1155,6 +1206,32 @@ mod tests {
         // alone, the current run's labels are not prefixed (as before runs could be compared)
         let alone = marker_labels(&[mem], &Compare::default());
         assert_eq!(alone[0].text, "memorised · epoch 4");
+        assert_eq!(alone[0].color, marker_color(mem.kind));
+        // overlays' generalised, then memorised, then val ≥ 98 % (file order: memorised, val ≥ 98 %,
+        // generalised), so a crowded plot drops the last first
+        let val98 = Marker {
+            step: 290,
+            epoch: 29,
+            kind: MarkerKind::Grok(GrokEvent::Val98),
+        };
+        let compare = Compare {
+            overlays: vec![overlay("b", Vec::new(), vec![mem, val98, generalised])],
+            ..Compare::default()
+        };
+        let order: Vec<u64> = marker_labels(&[], &compare)
+            .iter()
+            .map(|l| l.step)
+            .collect();
+        assert_eq!(order, [300, 40, 290]);
+    }
+
+    #[test]
+    fn percent_axis_leaves_room_for_the_label_rows() {
+        // 3 rows on a 232-point plot: (3 * 16 + 8) / 232 = 0.241 of the height, top 1 / 0.759
+        assert!((percent_top(3, 232.0) - 1.0 / (1.0 - 56.0 / 232.0)).abs() < 1e-6);
+        // no rows, or a tall plot: the fixed 12 % headroom; a short plot: the data keeps half
+        assert_eq!(percent_top(0, 232.0), 1.12);
+        assert_eq!(percent_top(4, 60.0), 2.0);
     }
 
     #[test]
