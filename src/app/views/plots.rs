@@ -393,44 +393,39 @@ fn short_name(name: &str, max: usize) -> String {
 /// Height of a row of marker labels, in points (a 12-point line and the gap between rows).
 const LABEL_ROW_PX: f32 = 16.0;
 
-/// The labels of every marker drawn, in placing priority: the main run's (alone: in the
-/// milestone's colour; when runs are compared: in the run's colour and named after it), then the
-/// overlays' generalised markers, their memorised markers and hyper-parameter changes, and last
-/// their val ≥ 98 % (which sits next to generalised), each in the run's colour and named after it.
+/// The labels of every marker drawn, in placing priority: generalised first, then memorised and
+/// hyper-parameter changes, last val ≥ 98 % (which sits next to generalised); within each, the main
+/// run's before the overlays', in their order. The main run's are in the milestone's colour when it
+/// is alone; when runs are compared every label is in its run's colour and named after the run.
 pub fn marker_labels(markers: &[Marker], compare: &Compare) -> Vec<MarkerLabel> {
     let prefix = |name: &str| format!("{}: ", short_name(name, LABEL_NAME_CHARS));
-    let main_prefix = compare
-        .main_color
-        .map_or(String::new(), |_| prefix(&compare.main_name));
-    let mut out: Vec<MarkerLabel> = markers
-        .iter()
-        .map(|m| MarkerLabel {
-            step: m.step,
-            text: format!("{main_prefix}{}", marker_label(m)),
-            color: main_marker_color(m.kind, compare),
-        })
-        .collect();
     let rank = |kind: MarkerKind| match kind {
-        MarkerKind::Grok(GrokEvent::Generalised) => 0,
+        MarkerKind::Grok(GrokEvent::Generalised) => 0u8,
         MarkerKind::Grok(GrokEvent::Memorised) | MarkerKind::Change(_) => 1,
         MarkerKind::Grok(GrokEvent::Val98) => 2,
     };
-    let mut others: Vec<(u8, MarkerLabel)> = Vec::new();
+    let label = |m: &Marker, prefix: &str, color: Color32| {
+        let l = MarkerLabel {
+            step: m.step,
+            text: format!("{prefix}{}", marker_label(m)),
+            color,
+        };
+        (rank(m.kind), l)
+    };
+    let main_prefix = compare
+        .main_color
+        .map_or(String::new(), |_| prefix(&compare.main_name));
+    let mut all: Vec<(u8, MarkerLabel)> = markers
+        .iter()
+        .map(|m| label(m, &main_prefix, main_marker_color(m.kind, compare)))
+        .collect();
     for o in &compare.overlays {
         let p = prefix(&o.name);
-        others.extend(o.markers.iter().map(|m| {
-            let label = MarkerLabel {
-                step: m.step,
-                text: format!("{p}{}", marker_label(m)),
-                color: o.color,
-            };
-            (rank(m.kind), label)
-        }));
+        all.extend(o.markers.iter().map(|m| label(m, &p, o.color)));
     }
-    // stable: runs keep their order within a rank
-    others.sort_by_key(|(r, _)| *r);
-    out.extend(others.into_iter().map(|(_, l)| l));
-    out
+    // stable: the main run, then the overlays in order, within a rank
+    all.sort_by_key(|(r, _)| *r);
+    all.into_iter().map(|(_, l)| l).collect()
 }
 
 /// A shaded band around one metric's line, in plot space.
@@ -1187,19 +1182,20 @@ mod tests {
             main_hidden: false,
         };
         let labels = marker_labels(&[mem], &compare);
-        // the name is cut to 18 characters: 17 of it and an ellipsis
+        // generalised is placed before memorised whatever the run; the name is cut to 18
+        // characters: 17 of it and an ellipsis
         assert_eq!(
             labels,
             [
                 MarkerLabel {
-                    step: 40,
-                    text: "current run: memorised · epoch 4".into(),
-                    color: Color32::RED,
-                },
-                MarkerLabel {
                     step: 300,
                     text: "a-very-long-run-f…: generalised · epoch 30".into(),
                     color,
+                },
+                MarkerLabel {
+                    step: 40,
+                    text: "current run: memorised · epoch 4".into(),
+                    color: Color32::RED,
                 },
             ]
         );
