@@ -208,11 +208,13 @@ pub enum RunsAction {
 pub struct RunsSettings {
     /// Each new run gets a folder of its own under `runs_folder` at start.
     pub autosave: bool,
+    /// Where autosave puts new runs' folders (and where a typed folder starts).
     pub runs_folder: String,
     /// Saved, resumed and forked runs also write TensorBoard event files in their folder.
     pub tensorboard: bool,
     /// Runs equal but for the seed are drawn as one mean with a band.
     pub group_by_seed: bool,
+    /// How a group's spread is shown.
     pub band: BandKind,
 }
 

@@ -361,8 +361,11 @@ pub struct Overlay {
 /// A marker's label on the first plot: its text, colour and step.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MarkerLabel {
+    /// The marker's step (where its line is).
     pub step: u64,
+    /// What the label says (the run's name first when runs are compared).
     pub text: String,
+    /// The milestone's colour, or the run's when runs are compared.
     pub color: Color32,
 }
 
