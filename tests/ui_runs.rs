@@ -5,13 +5,13 @@
 use super::ui::{harness_with, step_until};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use grokscope::app::run_files::{RunRef, RunsAction};
-use grokscope::app::{FileDialog, GrokscopeApp, Phase};
+use grokscope::app::run_files::{BandKind, RunRef, RunsAction, RunsSettings};
+use grokscope::app::{FileDialog, GrokscopeApp, Persisted, Phase, Unattached};
 use grokscope::config::{GrokkingConfig, Operation, preset};
 use grokscope::protocol::{Metric, MetricRow};
-use grokscope::store::compare::history_rows;
+use grokscope::store::compare::{folder_markers, history_rows};
 use grokscope::store::run_dir::RunFolder;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -122,7 +122,7 @@ fn a_run_saved_from_the_window_opens_back_with_the_same_rows() {
 
     h.get_by_label("TensorBoard event files").click();
     h.step();
-    assert!(h.state().runs().tensorboard);
+    assert!(h.state().runs().settings.tensorboard);
     h.get_by_label("Save run…").click();
     wait(&mut h, "the save", |h| {
         h.state().runs().current.dir.is_some()
@@ -295,9 +295,9 @@ fn a_fork_with_another_weight_decay_names_its_parent_and_step_and_is_drawn_over_
     open(&mut h, 0);
     {
         let files = h.state_mut().runs_mut();
-        files.autosave = true;
-        files.runs_folder = runs.display().to_string();
-        files.tensorboard = true;
+        files.settings.autosave = true;
+        files.settings.runs_folder = runs.display().to_string();
+        files.settings.tensorboard = true;
     }
     let key = h.state().runs().listed[0].key;
     h.state_mut()
@@ -429,8 +429,8 @@ fn a_run_stopped_in_the_window_continues_to_the_same_rows_as_an_uninterrupted_on
     *h.state_mut().config_mut() = cfg;
     {
         let files = h.state_mut().runs_mut();
-        files.autosave = true;
-        files.runs_folder = runs.display().to_string();
+        files.settings.autosave = true;
+        files.settings.runs_folder = runs.display().to_string();
     }
     h.get_by_label("▶ Start").click();
     wait(&mut h, "some epochs", |h| {
@@ -450,4 +450,152 @@ fn a_run_stopped_in_the_window_continues_to_the_same_rows_as_an_uninterrupted_on
     let expected = rows_of(&whole);
     assert_eq!(history_rows(h.state().history()), expected);
     assert_eq!(rows_of(&dir), expected, "its folder holds the whole run");
+}
+
+#[test]
+fn an_opened_runs_markers_are_labelled_in_its_colour_while_it_is_shown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("marked");
+    headless(&small(40), &dir, None, 0);
+    let markers = folder_markers(&RunFolder::open(&dir).unwrap().events);
+    assert!(
+        !markers.is_empty(),
+        "precondition: the run reached a milestone"
+    );
+    let mut h = app(QueueDialog::new(&[&dir]));
+    open(&mut h, 0);
+    h.step();
+    let color = h.state().runs().listed[0].color;
+    // expected: one label a marker of events.jsonl, named after the folder, in the run's colour
+    let ours = |h: &Harness<'_, GrokscopeApp>| -> Vec<(u64, eframe::egui::Color32)> {
+        h.state()
+            .marker_labels()
+            .iter()
+            .filter(|l| l.text.starts_with("marked: "))
+            .map(|l| (l.step, l.color))
+            .collect()
+    };
+    let expected: Vec<_> = markers.iter().map(|m| (m.step, color)).collect();
+    assert_eq!(ours(&h), expected, "{:?}", h.state().marker_labels());
+    // hidden runs are not labelled
+    h.state_mut().runs_mut().listed[0].visible = false;
+    h.step();
+    assert!(ours(&h).is_empty(), "{:?}", h.state().marker_labels());
+}
+
+#[test]
+fn the_save_button_says_why_an_earlier_run_cannot_be_saved() {
+    let mut h = app(QueueDialog::new(&[]));
+    *h.state_mut().config_mut() = small(3);
+    for round in 0..2 {
+        h.get_by_label("▶ Start").click();
+        wait(&mut h, "the run's end", |h| {
+            h.state().phase() == Phase::Finished && h.state().history().row_count() == 3
+        });
+        h.step();
+        let earlier = h.state().runs().listed.len();
+        assert_eq!(earlier, round, "each new run lists the one before");
+    }
+    let (enabled, tip) = h.state().runs().save_hint(h.state().history());
+    assert!(enabled, "the current run can be saved: {tip}");
+    assert!(
+        tip.contains("Only the current run can be saved") && tip.contains("the earlier run "),
+        "{tip}"
+    );
+}
+
+/// eframe storage in memory (the tests never touch the user's real one).
+#[derive(Default)]
+struct MemStorage(HashMap<String, String>);
+
+impl eframe::Storage for MemStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.into(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}
+
+/// The app as eframe would start it with `storage` (no training workers: nothing here trains).
+fn app_with_storage(storage: MemStorage) -> Harness<'static, GrokscopeApp> {
+    let mut h = harness_with(move |cc| {
+        let mut with = eframe::CreationContext::_new_kittest(cc.egui_ctx.clone());
+        with.storage = Some(&storage);
+        GrokscopeApp::with_backend(
+            &with,
+            QueueDialog::new(&[]),
+            Box::new(Unattached::default()),
+        )
+    });
+    h.step();
+    h
+}
+
+#[test]
+fn the_runs_panel_settings_survive_a_restart_and_a_bad_stored_value_gives_defaults() {
+    let mut h = app_with_storage(MemStorage::default());
+    assert_eq!(
+        h.state().runs().settings,
+        RunsSettings::default(),
+        "no stored value: defaults"
+    );
+    // set everything through the panel, as a user would
+    for label in [
+        "autosave new runs",
+        "TensorBoard event files",
+        "group by seed",
+    ] {
+        h.get_by_label(label).click();
+        h.step();
+    }
+    h.get_by_label("±1 std").click();
+    h.step();
+    h.state_mut().runs_mut().settings.runs_folder = "/somewhere/else".into();
+    let set = h.state().runs().settings.clone();
+    assert_eq!(
+        set,
+        RunsSettings {
+            autosave: true,
+            runs_folder: "/somewhere/else".into(),
+            tensorboard: true,
+            group_by_seed: true,
+            band: BandKind::Std,
+        }
+    );
+    let mut storage = MemStorage::default();
+    eframe::App::save(h.state_mut(), &mut storage);
+    assert!(storage.0.contains_key(eframe::APP_KEY));
+    let restarted = app_with_storage(storage);
+    assert_eq!(restarted.state().runs().settings, set, "save then load");
+
+    // a value that is not RON, or of the wrong shape: all defaults, no panic
+    for bad in ["not ron {", "(runs: (autosave: \"yes\"))", ""] {
+        let mut storage = MemStorage::default();
+        storage.0.insert(eframe::APP_KEY.into(), bad.into());
+        let h = app_with_storage(storage);
+        assert_eq!(
+            h.state().runs().settings,
+            RunsSettings::default(),
+            "{bad:?}"
+        );
+    }
+    // a field missing from the stored value takes its default; the others are kept
+    let mut storage = MemStorage::default();
+    storage
+        .0
+        .insert(eframe::APP_KEY.into(), "(runs: (tensorboard: true))".into());
+    let h = app_with_storage(storage);
+    assert_eq!(
+        h.state().runs().settings,
+        RunsSettings {
+            tensorboard: true,
+            ..RunsSettings::default()
+        }
+    );
+    assert_eq!(Persisted::load(None), Persisted::default());
 }

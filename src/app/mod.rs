@@ -27,7 +27,7 @@ pub use dialog::{FileDialog, FixedPathDialog, RfdDialog};
 pub use jobs::crop_to_picture;
 pub use ordering_lab::OrderingLab;
 pub use runs::{Phase, Status};
-pub use shell::{GrokscopeApp, Lab};
+pub use shell::{GrokscopeApp, Lab, Persisted};
 pub use views::plots::plotted_metrics;
 
 use std::sync::Arc;

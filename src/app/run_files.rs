@@ -20,9 +20,10 @@ use crate::experiment::grokking::{ContinueSpec, ForkSpec};
 use crate::protocol::{Command, MetricRow, RunId};
 use crate::store::compare::{self, BandPoint};
 use crate::store::run_dir::RunFolder;
-use crate::store::{Marker, RunHistory, decimate_min_max};
+use crate::store::{RunHistory, decimate_min_max};
 use eframe::egui::Color32;
 use egui_plot::PlotPoint;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -73,7 +74,7 @@ impl FolderUse {
 }
 
 /// How a group of seeds shows its spread.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BandKind {
     /// From the lowest to the highest run at each step.
     MinMax,
@@ -200,19 +201,46 @@ pub enum RunsAction {
     Remove(u64),
 }
 
-/// The lab's runs: the current run's folder, the listed runs and the compare settings.
-#[derive(Debug)]
-pub struct RunFiles {
-    pub current: CurrentRun,
-    pub listed: Vec<ListedRun>,
+/// The Runs panel's settings, kept across restarts in the app's eframe storage. A field missing
+/// from a stored value takes its default.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunsSettings {
     /// Each new run gets a folder of its own under `runs_folder` at start.
     pub autosave: bool,
+    /// Where autosave puts new runs' folders (and where a typed folder starts).
     pub runs_folder: String,
     /// Saved, resumed and forked runs also write TensorBoard event files in their folder.
     pub tensorboard: bool,
     /// Runs equal but for the seed are drawn as one mean with a band.
     pub group_by_seed: bool,
+    /// How a group's spread is shown.
     pub band: BandKind,
+}
+
+impl Default for RunsSettings {
+    /// Autosave off, into `runs/` under the working directory; no TensorBoard files; no grouping.
+    fn default() -> Self {
+        let runs_folder = std::env::current_dir()
+            .map(|d| d.join("runs"))
+            .unwrap_or_else(|_| PathBuf::from("runs"));
+        Self {
+            autosave: false,
+            runs_folder: runs_folder.display().to_string(),
+            tensorboard: false,
+            group_by_seed: false,
+            band: BandKind::MinMax,
+        }
+    }
+}
+
+/// The lab's runs: the current run's folder, the listed runs and the compare settings.
+#[derive(Debug)]
+pub struct RunFiles {
+    pub current: CurrentRun,
+    pub listed: Vec<ListedRun>,
+    /// What the user set in the panel (persisted; everything else here is runtime state).
+    pub settings: RunsSettings,
     pub fork: Option<ForkDraft>,
     pub prompt: Option<FolderPrompt>,
     /// The rows of a resumed run from before its checkpoint, added when its first live rows come.
@@ -225,9 +253,6 @@ pub struct RunFiles {
 
 impl Default for RunFiles {
     fn default() -> Self {
-        let runs_folder = std::env::current_dir()
-            .map(|d| d.join("runs"))
-            .unwrap_or_else(|_| PathBuf::from("runs"));
         Self {
             current: CurrentRun {
                 color: PALETTE[0],
@@ -236,11 +261,7 @@ impl Default for RunFiles {
                 parent: None,
             },
             listed: Vec::new(),
-            autosave: false,
-            runs_folder: runs_folder.display().to_string(),
-            tensorboard: false,
-            group_by_seed: false,
-            band: BandKind::MinMax,
+            settings: RunsSettings::default(),
             fork: None,
             prompt: None,
             prefix: None,
@@ -275,6 +296,14 @@ fn unix_secs() -> u64 {
 }
 
 impl RunFiles {
+    /// No runs yet, with the panel set as `settings` says (e.g. restored from storage).
+    pub fn with_settings(settings: RunsSettings) -> Self {
+        Self {
+            settings,
+            ..Self::default()
+        }
+    }
+
     fn take_color(&mut self) -> Color32 {
         let c = PALETTE[self.next_color % PALETTE.len()];
         self.next_color += 1;
@@ -299,7 +328,7 @@ impl RunFiles {
     fn save_to(&self, dir: PathBuf) -> SaveTo {
         SaveTo {
             dir,
-            tensorboard: self.tensorboard,
+            tensorboard: self.settings.tensorboard,
         }
     }
 
@@ -307,7 +336,7 @@ impl RunFiles {
     fn continue_command(&self, spec: ContinueSpec) -> Command {
         Command::Continue {
             spec: Box::new(spec),
-            tensorboard: self.tensorboard,
+            tensorboard: self.settings.tensorboard,
         }
     }
 
@@ -317,10 +346,10 @@ impl RunFiles {
 
     /// A new autosave folder for a run (`kind`: run or fork), when autosave is on.
     fn autosave_dir(&self, kind: &str, run_hint: u64) -> Option<PathBuf> {
-        if !self.autosave || self.runs_folder.trim().is_empty() {
+        if !self.settings.autosave || self.settings.runs_folder.trim().is_empty() {
             return None;
         }
-        let base = PathBuf::from(self.runs_folder.trim());
+        let base = PathBuf::from(self.settings.runs_folder.trim());
         Some(base.join(format!("{kind}-{}-{run_hint}", unix_secs())))
     }
 
@@ -439,6 +468,32 @@ impl RunFiles {
         None
     }
 
+    /// Whether the Save button is enabled, and its hover text. Only the current run can be saved:
+    /// the worker keeps the recording (rows, events, checkpoints) of its latest run alone, so an
+    /// earlier run of this window listed without a folder says why it cannot be saved any more.
+    pub fn save_hint(&self, history: &RunHistory) -> (bool, String) {
+        let why_not = self.cannot_save(history);
+        let enabled = why_not.is_none();
+        let mut tip = why_not.unwrap_or_else(|| {
+            "Write the current run (with its checkpoints) into a folder and keep it up to date"
+                .into()
+        });
+        let unsaved = self.listed.iter().filter(|r| r.dir.is_none()).count();
+        if unsaved > 0 {
+            tip.push_str(&format!(
+                "\n\nOnly the current run can be saved: the worker keeps the recording and \
+                 checkpoints of its latest run alone, so {} listed without a folder cannot be \
+                 saved any more.",
+                if unsaved == 1 {
+                    "the earlier run".to_owned()
+                } else {
+                    format!("the {unsaved} earlier runs")
+                }
+            ));
+        }
+        (enabled, tip)
+    }
+
     fn choose(&mut self, ctx: &mut RunsCtx<'_>, purpose: FolderUse) {
         match ctx.jobs.choose_folder(Arc::clone(ctx.dialog), purpose) {
             Ok(()) => ctx.link.info(format!("{}…", purpose.title())),
@@ -470,11 +525,11 @@ impl RunFiles {
         ctx.link
             .error("no folder chosen (or no folder dialog available): type one in the Runs panel");
         let text = match purpose {
-            FolderUse::Save => PathBuf::from(self.runs_folder.trim())
+            FolderUse::Save => PathBuf::from(self.settings.runs_folder.trim())
                 .join(format!("run-{}", unix_secs()))
                 .display()
                 .to_string(),
-            FolderUse::Open | FolderUse::Fork(_) => self.runs_folder.clone(),
+            FolderUse::Open | FolderUse::Fork(_) => self.settings.runs_folder.clone(),
         };
         self.prompt = Some(FolderPrompt { purpose, text });
     }
@@ -725,14 +780,14 @@ impl RunFiles {
         let rgb = |c: Color32| u64::from(u32::from_be_bytes(c.to_array()));
         let mut key = vec![
             u64::from(log_x),
-            u64::from(self.group_by_seed),
-            u64::from(self.band == BandKind::Std),
+            u64::from(self.settings.group_by_seed),
+            u64::from(self.settings.band == BandKind::Std),
             u64::from(self.current.visible),
             rgb(self.current.color),
             history.generation(),
             u64::from(self.current.dir.is_some()),
         ];
-        if self.group_by_seed {
+        if self.settings.group_by_seed {
             // the current run may be part of a mean, which then changes with every row
             key.push(history.row_count() as u64);
         }
@@ -784,7 +839,7 @@ impl RunFiles {
         if others == 0 {
             return out;
         }
-        let groups = if self.group_by_seed {
+        let groups = if self.settings.group_by_seed {
             let configs: Vec<Option<&GrokkingConfig>> =
                 members.iter().map(|m| m.history.config()).collect();
             compare::group_by_seed(&configs)
@@ -803,7 +858,8 @@ impl RunFiles {
                 out.main_hidden = true;
             }
             let group: Vec<&Member<'_>> = g.iter().map(|&i| &members[i]).collect();
-            out.overlays.push(group_overlay(&group, self.band, log_x));
+            out.overlays
+                .push(group_overlay(&group, self.settings.band, log_x));
         }
         out
     }
@@ -862,12 +918,8 @@ fn overlay_of(m: &Member<'_>, log_x: bool) -> Overlay {
         width: m.width,
         series,
         bands: Vec::new(),
-        markers: m
-            .history
-            .markers()
-            .iter()
-            .map(|k: &Marker| k.step)
-            .collect(),
+        markers: m.history.markers().to_vec(),
+        steps_per_epoch: m.history.steps_per_epoch().unwrap_or(0),
     }
 }
 
@@ -927,6 +979,8 @@ fn group_overlay(group: &[&Member<'_>], band: BandKind, log_x: bool) -> Overlay 
         series,
         bands,
         markers: Vec::new(),
+        // the group differs only by the seed, so every member has the same epoch length
+        steps_per_epoch: group[0].history.steps_per_epoch().unwrap_or(0),
     }
 }
 

@@ -8,7 +8,7 @@ use super::figure_export::{FigureExport, FigureRequest};
 use super::jobs::{JobDone, Jobs};
 use super::meters::FrameTimer;
 use super::ordering_lab::OrderingLab;
-use super::run_files::{RunFiles, RunsAction, RunsCtx};
+use super::run_files::{RunFiles, RunsAction, RunsCtx, RunsSettings};
 use super::runs::{LabLink, Phase, Status};
 use super::views::grokking::{ConfigPanel, config_ui, error_color, group_digits};
 use super::views::plots::{
@@ -56,6 +56,25 @@ impl fmt::Display for Lab {
             Lab::Capacity => "Capacity",
             Lab::Ordering => "Ordering",
         })
+    }
+}
+
+/// The UI state kept across restarts (eframe storage, under [`eframe::APP_KEY`]). Missing fields
+/// take their defaults; a value that does not parse as a whole gives all defaults.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Persisted {
+    /// The Grokking lab's Runs panel.
+    pub runs: RunsSettings,
+}
+
+impl Persisted {
+    /// What `storage` holds (defaults when there is no storage, no value, or a value that does not
+    /// parse: eframe's `get_value` logs and returns `None` for the last).
+    pub fn load(storage: Option<&dyn eframe::Storage>) -> Self {
+        storage
+            .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
+            .unwrap_or_default()
     }
 }
 
@@ -161,7 +180,7 @@ impl GrokscopeApp {
             frames: FrameTimer::default(),
             prompt: None,
             awaiting_screenshot: false,
-            files: RunFiles::default(),
+            files: RunFiles::with_settings(Persisted::load(cc.storage).runs),
             figure_export: FigureExport::default(),
         }
     }
@@ -232,6 +251,12 @@ impl GrokscopeApp {
     /// What the plots draw besides the current run (built as the next frame would).
     pub fn compared(&mut self) -> &super::views::plots::Compare {
         self.files.compare(&self.history, self.plots.log_x)
+    }
+
+    /// The marker labels the Grokking plots drew in the last frame (the current run's and the
+    /// compared runs').
+    pub fn marker_labels(&self) -> &[super::views::plots::MarkerLabel] {
+        &self.plots.labelled
     }
 
     /// Let the runs code act on the lab's link, jobs and history.
@@ -848,6 +873,14 @@ impl GrokscopeApp {
 }
 
 impl eframe::App for GrokscopeApp {
+    /// Keep the settings that outlive a session (see [`Persisted`]).
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        let persisted = Persisted {
+            runs: self.files.settings.clone(),
+        };
+        eframe::set_value(storage, eframe::APP_KEY, &persisted);
+    }
+
     fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain_events();
         self.poll_jobs();

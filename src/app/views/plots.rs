@@ -217,6 +217,10 @@ pub struct PlotView {
     pub plots_rect: Option<Rect>,
     /// Points drawn in the last frame over all series (after decimation).
     pub drawn_points: usize,
+    /// The marker labels drawn in the last frame (those in view that found room).
+    pub labelled: Vec<MarkerLabel>,
+    /// Rows of marker labels in the last frame: a percent plot leaves room above 100 % for them.
+    label_rows: usize,
 }
 
 impl Default for PlotView {
@@ -242,6 +246,8 @@ impl PlotView {
                 .collect(),
             plots_rect: None,
             drawn_points: 0,
+            labelled: Vec::new(),
+            label_rows: 0,
         }
     }
 
@@ -345,8 +351,84 @@ pub struct Overlay {
     pub series: Vec<(Metric, Vec<PlotPoint>)>,
     /// A band around some metrics (a group's spread).
     pub bands: Vec<Band>,
-    /// Marker steps, drawn as thin lines in the run's colour.
-    pub markers: Vec<u64>,
+    /// Its milestones and hyper-parameter changes, drawn as thin lines in the run's colour and
+    /// labelled with the run's name (see [`marker_labels`]).
+    pub markers: Vec<Marker>,
+    /// Its optimiser steps an epoch, for the hover's epoch (0: not known).
+    pub steps_per_epoch: u64,
+}
+
+/// A marker's label on the first plot: its text, colour and step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MarkerLabel {
+    /// The marker's step (where its line is).
+    pub step: u64,
+    /// What the label says (the run's name first when runs are compared).
+    pub text: String,
+    /// The milestone's colour, or the run's when runs are compared.
+    pub color: Color32,
+}
+
+/// The colour of the main run's markers: the milestone's alone, the run's when runs are compared
+/// (so that no run's markers take another run's colour).
+fn main_marker_color(kind: MarkerKind, compare: &Compare) -> Color32 {
+    compare.main_color.unwrap_or_else(|| marker_color(kind))
+}
+
+/// Longest run name a marker label repeats (longer ones are cut with an ellipsis).
+const LABEL_NAME_CHARS: usize = 18;
+
+/// Most rows of marker labels stacked at the top of a plot; labels that would need more are left
+/// out (their lines stay), the current run's first, so several compared runs cannot bury the plot.
+const MAX_LABEL_LANES: usize = 4;
+
+/// `name` cut to `max` characters (the last one an ellipsis when cut).
+fn short_name(name: &str, max: usize) -> String {
+    if name.chars().count() <= max {
+        name.to_owned()
+    } else {
+        let mut s: String = name.chars().take(max.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    }
+}
+
+/// Height of a row of marker labels, in points (a 12-point line and the gap between rows).
+const LABEL_ROW_PX: f32 = 16.0;
+
+/// The labels of every marker drawn, in placing priority: generalised first, then memorised and
+/// hyper-parameter changes, last val ≥ 98 % (which sits next to generalised); within each, the main
+/// run's before the overlays', in their order. The main run's are in the milestone's colour when it
+/// is alone; when runs are compared every label is in its run's colour and named after the run.
+pub fn marker_labels(markers: &[Marker], compare: &Compare) -> Vec<MarkerLabel> {
+    let prefix = |name: &str| format!("{}: ", short_name(name, LABEL_NAME_CHARS));
+    let rank = |kind: MarkerKind| match kind {
+        MarkerKind::Grok(GrokEvent::Generalised) => 0u8,
+        MarkerKind::Grok(GrokEvent::Memorised) | MarkerKind::Change(_) => 1,
+        MarkerKind::Grok(GrokEvent::Val98) => 2,
+    };
+    let label = |m: &Marker, prefix: &str, color: Color32| {
+        let l = MarkerLabel {
+            step: m.step,
+            text: format!("{prefix}{}", marker_label(m)),
+            color,
+        };
+        (rank(m.kind), l)
+    };
+    let main_prefix = compare
+        .main_color
+        .map_or(String::new(), |_| prefix(&compare.main_name));
+    let mut all: Vec<(u8, MarkerLabel)> = markers
+        .iter()
+        .map(|m| label(m, &main_prefix, main_marker_color(m.kind, compare)))
+        .collect();
+    for o in &compare.overlays {
+        let p = prefix(&o.name);
+        all.extend(o.markers.iter().map(|m| label(m, &p, o.color)));
+    }
+    // stable: the main run, then the overlays in order, within a rank
+    all.sort_by_key(|(r, _)| *r);
+    all.into_iter().map(|(_, l)| l).collect()
 }
 
 /// A shaded band around one metric's line, in plot space.
@@ -409,6 +491,9 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
     } else {
         history.markers()
     };
+    let labels = marker_labels(markers, compare);
+    let mut labelled = Vec::new();
+    let mut label_rows = view.label_rows;
     let empty = caches.iter().all(|c| c.points.is_empty())
         && compare.overlays.iter().all(|o| o.series.is_empty());
 
@@ -427,6 +512,13 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
             let series = &caches[first..first + n];
             first += n;
             let plot_id = Id::unique(("grokscope-plot", spec.id));
+            // compared runs share one legend name per run: the hover finds the metric by the point
+            let lookup = compare.main_color.map(|_| HoverLookup {
+                main_name: &compare.main_name,
+                main: (!compare.main_hidden).then_some(series),
+                overlays: &compare.overlays,
+                metrics: spec.series,
+            });
             let height = (total_h * spec.height_share - 2.0).max(60.0);
             let mut plot = Plot::new(spec.id)
                 .id(plot_id)
@@ -436,7 +528,9 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                 .y_axis_label(spec.y_label)
                 .y_axis_min_width(56.0)
                 .show_axes([last, true])
-                .label_formatter(move |pos| hover_text(pos, log_x, spec.y_scale, steps_per_epoch))
+                .label_formatter(move |pos| {
+                    hover_text(pos, log_x, spec.y_scale, steps_per_epoch, lookup.as_ref())
+                })
                 .x_axis_formatter(move |mark, range| x_tick(mark, range, log_x))
                 .y_axis_formatter(move |mark, range| y_tick(mark, range, spec.y_scale));
             if let Some(corner) = spec.legend {
@@ -458,7 +552,14 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
             match spec.y_scale {
                 YScale::Log => plot = plot.y_grid_spacer(log_marks),
                 // headroom above 100 % for the marker labels
-                YScale::Percent => plot = plot.include_y(0.0).include_y(1.12),
+                YScale::Percent => {
+                    let top = if i == 0 {
+                        percent_top(label_rows, height)
+                    } else {
+                        1.12
+                    };
+                    plot = plot.include_y(0.0).include_y(top);
+                }
                 YScale::Unit => plot = plot.include_y(0.0).include_y(1.0),
                 YScale::Linear => {}
             }
@@ -480,7 +581,9 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                 }
                 for m in markers {
                     if let Some(x) = to_plot_x(m.step, log_x) {
-                        let mut line = VLine::new("", x).color(marker_color(m.kind)).width(1.5);
+                        let mut line = VLine::new("", x)
+                            .color(main_marker_color(m.kind, compare))
+                            .width(1.5);
                         if matches!(m.kind, MarkerKind::Change(_)) {
                             line = line.style(LineStyle::dashed_dense());
                         }
@@ -495,7 +598,7 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
             });
             drawn += resp.inner;
             if i == 0 {
-                marker_labels_ui(ui, &resp.transform, markers, log_x);
+                (labelled, label_rows) = marker_labels_ui(ui, &resp.transform, &labels, log_x);
                 if empty {
                     // wrapped to the plot's width: the Ordering tab's plots are narrow
                     let frame = *resp.transform.frame();
@@ -517,6 +620,8 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
     });
     view.follow = follow_after;
     view.drawn_points = drawn;
+    view.labelled = labelled;
+    view.label_rows = label_rows;
     view.plots_rect = Some(response.response.rect);
 }
 
@@ -541,12 +646,16 @@ fn add_overlay<'a>(pui: &mut PlotUi<'a>, o: &'a Overlay, metrics: &[Metric], log
             drawn += pts.len();
         }
     }
-    for &step in &o.markers {
-        if let Some(x) = to_plot_x(step, log_x) {
+    for m in &o.markers {
+        if let Some(x) = to_plot_x(m.step, log_x) {
+            let style = match m.kind {
+                MarkerKind::Grok(_) => LineStyle::dotted_loose(),
+                MarkerKind::Change(_) => LineStyle::dashed_dense(),
+            };
             let line = VLine::new("", x)
-                .color(o.color.gamma_multiply(0.6))
-                .width(0.8)
-                .style(LineStyle::dotted_loose());
+                .color(o.color.gamma_multiply(0.7))
+                .width(1.0)
+                .style(style);
             pui.vline(line.allow_hover(false));
         }
     }
@@ -602,26 +711,29 @@ fn add_series<'a>(
     drawn
 }
 
-/// Labels of the markers along the top of the first plot, staggered so neighbours do not overlap.
+/// Labels of the markers along the top of the first plot, in rows so that no two overlap: each
+/// label goes into the first row where it has room, in `labels`' order (the main run's first), up
+/// to [`MAX_LABEL_LANES`] rows. Returns the labels drawn and the rows used.
 fn marker_labels_ui(
     ui: &Ui,
     transform: &egui_plot::PlotTransform,
-    markers: &[Marker],
+    labels: &[MarkerLabel],
     log_x: bool,
-) {
+) -> (Vec<MarkerLabel>, usize) {
     let frame = *transform.frame();
     let painter = ui.painter().with_clip_rect(frame);
     let font = FontId::proportional(12.0);
-    let mut right_edges: Vec<f32> = Vec::new();
-    for m in markers {
-        let Some(x) = to_plot_x(m.step, log_x) else {
+    let mut lanes: Vec<Vec<(f32, f32)>> = Vec::new();
+    let mut drawn = Vec::new();
+    for label in labels {
+        let Some(x) = to_plot_x(label.step, log_x) else {
             continue;
         };
         let sx = transform.position_from_point_x(x);
         if sx < frame.left() || sx > frame.right() {
             continue;
         }
-        let galley = painter.layout_no_wrap(marker_label(m), font.clone(), marker_color(m.kind));
+        let galley = painter.layout_no_wrap(label.text.clone(), font.clone(), label.color);
         let w = galley.size().x;
         // Put the label to the right of its line, or to the left near the right edge.
         let left = if sx + 4.0 + w > frame.right() {
@@ -629,22 +741,35 @@ fn marker_labels_ui(
         } else {
             sx + 4.0
         };
-        let lane = right_edges
-            .iter()
-            .position(|&edge| edge < left)
-            .unwrap_or(right_edges.len());
-        if lane == right_edges.len() {
-            right_edges.push(0.0);
-        }
-        right_edges[lane] = left + w;
-        let pos = egui::pos2(
-            left,
-            frame.top() + 4.0 + lane as f32 * (galley.size().y + 2.0),
-        );
+        // 6 points apart, so neighbouring labels read as two
+        let span = (left - 3.0, left + w + 3.0);
+        let free = |lane: &Vec<(f32, f32)>| lane.iter().all(|&(a, b)| span.1 < a || span.0 > b);
+        let lane = match lanes.iter().position(free) {
+            Some(i) => i,
+            None if lanes.len() < MAX_LABEL_LANES => {
+                lanes.push(Vec::new());
+                lanes.len() - 1
+            }
+            None => continue,
+        };
+        lanes[lane].push(span);
+        let pos = egui::pos2(left, frame.top() + 4.0 + lane as f32 * LABEL_ROW_PX);
         let bg = Rect::from_min_size(pos, galley.size()).expand(2.0);
         painter.rect_filled(bg, 2.0, ui.visuals().extreme_bg_color.gamma_multiply(0.85));
-        painter.galley(pos, galley, marker_color(m.kind));
+        painter.galley(pos, galley, label.color);
+        drawn.push(label.clone());
     }
+    (drawn, lanes.len())
+}
+
+/// The top of a percent axis (1 is 100 %) that leaves `rows` rows of marker labels above the
+/// data on a plot `height_px` high: the data takes the share `1 - f` of the height, f being the
+/// rows' share, so the top is 1 / (1 - f); at least 1.12 (room for one row on a short plot), and
+/// the data keeps at least half the plot.
+fn percent_top(rows: usize, height_px: f32) -> f64 {
+    let need = rows as f32 * LABEL_ROW_PX + 8.0;
+    let share = f64::from((need / height_px.max(1.0)).min(0.5));
+    (1.0 / (1.0 - share)).max(1.12)
 }
 
 /// The hovered series' name as a first line (empty away from any series) and the plot position.
@@ -661,14 +786,77 @@ pub fn hover_parts(pos: &HoverPosition<'_>) -> (String, PlotPoint) {
     }
 }
 
-/// The hover read-out: series, step (epoch) and the real value.
+/// What a plot's lines are when runs are compared (each line named after its run only), to tell
+/// which metric a hovered point belongs to.
+struct HoverLookup<'a> {
+    main_name: &'a str,
+    /// The main run's caches of this plot's metrics (`None` when it is not drawn).
+    main: Option<&'a [SeriesCache]>,
+    overlays: &'a [Overlay],
+    /// This plot's metrics, in the order of `main`.
+    metrics: &'a [Metric],
+}
+
+impl HoverLookup<'_> {
+    /// The metrics of run `name` in this plot with a point exactly at `p` (the hovered point is a
+    /// copy of a drawn one, and drawn points are copies of these). More than one when lines meet.
+    fn metrics_at(&self, name: &str, p: PlotPoint) -> Vec<Metric> {
+        let mut out = Vec::new();
+        if let Some(main) = self.main
+            && name == self.main_name
+        {
+            for (cache, &m) in main.iter().zip(self.metrics) {
+                if has_point(&cache.points, p) {
+                    out.push(m);
+                }
+            }
+        }
+        for o in self.overlays.iter().filter(|o| o.name == name) {
+            for (m, pts) in &o.series {
+                if self.metrics.contains(m) && !out.contains(m) && has_point(pts, p) {
+                    out.push(*m);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Whether `pts` (in x order) holds `p` exactly.
+fn has_point(pts: &[PlotPoint], p: PlotPoint) -> bool {
+    let range = store::visible_range(pts, |q| q.x, p.x, p.x);
+    pts[range].iter().any(|q| q.x == p.x && q.y == p.y)
+}
+
+/// The hover read-out: series (run and metric when runs are compared), step (epoch) and the real
+/// value.
 fn hover_text(
     pos: &HoverPosition<'_>,
     log_x: bool,
     y_scale: YScale,
     steps_per_epoch: u64,
+    lookup: Option<&HoverLookup<'_>>,
 ) -> Option<String> {
-    let (head, p) = hover_parts(pos);
+    let (mut head, p) = hover_parts(pos);
+    let mut steps_per_epoch = steps_per_epoch;
+    if let (
+        Some(lookup),
+        HoverPosition::NearDataPoint {
+            plot_name,
+            position,
+            ..
+        },
+    ) = (lookup, pos)
+    {
+        let found = lookup.metrics_at(plot_name, *position);
+        if let Some(o) = lookup.overlays.iter().find(|o| o.name == *plot_name) {
+            steps_per_epoch = o.steps_per_epoch;
+        }
+        if !found.is_empty() {
+            let names: Vec<String> = found.into_iter().map(series_name).collect();
+            head = format!("{plot_name} · {}\n", names.join(" = "));
+        }
+    }
     let step = from_plot(p.x, log_x).round().max(0.0) as u64;
     let value = from_plot(p.y, y_scale == YScale::Log);
     let value = format_value(value, y_scale);
@@ -919,9 +1107,130 @@ mod tests {
             index: 0,
         };
         assert_eq!(
-            hover_text(&pos, true, YScale::Log, 10).unwrap(),
+            hover_text(&pos, true, YScale::Log, 10, None).unwrap(),
             "validation\nstep 1000 · epoch 100\n0.01000"
         );
+    }
+
+    fn overlay(name: &str, series: Vec<(Metric, Vec<PlotPoint>)>, markers: Vec<Marker>) -> Overlay {
+        Overlay {
+            name: name.into(),
+            color: Color32::from_rgb(90, 160, 240),
+            width: 1.5,
+            series,
+            bands: Vec::new(),
+            markers,
+            steps_per_epoch: 10,
+        }
+    }
+
+    #[test]
+    fn compared_hover_names_the_run_and_the_metric() {
+        // run-b's train (running) accuracy is 0.9 at step 100 and its validation 0.5; 10 steps an
+        // epoch: the hovered point (100, 0.9) is the train line's, 90.00 % at epoch 10 (run-b's
+        // epoch length, even when the main run's is not known: 0)
+        let o = overlay(
+            "run-b",
+            vec![
+                (Metric::ValAcc, vec![PlotPoint::new(100.0, 0.5)]),
+                (Metric::TrainAcc, vec![PlotPoint::new(100.0, 0.9)]),
+            ],
+            Vec::new(),
+        );
+        let overlays = [o];
+        let lookup = HoverLookup {
+            main_name: "current run",
+            main: None,
+            overlays: &overlays,
+            metrics: PLOTS[0].series,
+        };
+        let at = |y: f64| HoverPosition::NearDataPoint {
+            plot_name: "run-b",
+            position: PlotPoint::new(100.0, y),
+            index: 0,
+        };
+        assert_eq!(
+            hover_text(&at(0.9), false, YScale::Percent, 0, Some(&lookup)).unwrap(),
+            "run-b · train (running, train mode)\nstep 100 · epoch 10\n90.00 %"
+        );
+        assert_eq!(
+            hover_text(&at(0.5), false, YScale::Percent, 10, Some(&lookup)).unwrap(),
+            "run-b · validation\nstep 100 · epoch 10\n50.00 %"
+        );
+        // a point no line of run-b has (cannot come from egui_plot, but must not invent a metric)
+        assert_eq!(
+            hover_text(&at(0.7), false, YScale::Percent, 10, Some(&lookup)).unwrap(),
+            "run-b\nstep 100 · epoch 10\n70.00 %"
+        );
+    }
+
+    #[test]
+    fn every_compared_runs_markers_get_labels_in_its_colour() {
+        let generalised = Marker {
+            step: 300,
+            epoch: 30,
+            kind: MarkerKind::Grok(GrokEvent::Generalised),
+        };
+        let mem = Marker {
+            step: 40,
+            epoch: 4,
+            kind: MarkerKind::Grok(GrokEvent::Memorised),
+        };
+        let o = overlay("a-very-long-run-folder-name", Vec::new(), vec![generalised]);
+        let color = o.color;
+        let compare = Compare {
+            overlays: vec![o],
+            main_color: Some(Color32::RED),
+            main_name: "current run".into(),
+            main_hidden: false,
+        };
+        let labels = marker_labels(&[mem], &compare);
+        // generalised is placed before memorised whatever the run; the name is cut to 18
+        // characters: 17 of it and an ellipsis
+        assert_eq!(
+            labels,
+            [
+                MarkerLabel {
+                    step: 300,
+                    text: "a-very-long-run-f…: generalised · epoch 30".into(),
+                    color,
+                },
+                MarkerLabel {
+                    step: 40,
+                    text: "current run: memorised · epoch 4".into(),
+                    color: Color32::RED,
+                },
+            ]
+        );
+        // alone, the current run's labels are not prefixed (as before runs could be compared)
+        let alone = marker_labels(&[mem], &Compare::default());
+        assert_eq!(alone[0].text, "memorised · epoch 4");
+        assert_eq!(alone[0].color, marker_color(mem.kind));
+        // overlays' generalised, then memorised, then val ≥ 98 % (file order: memorised, val ≥ 98 %,
+        // generalised), so a crowded plot drops the last first
+        let val98 = Marker {
+            step: 290,
+            epoch: 29,
+            kind: MarkerKind::Grok(GrokEvent::Val98),
+        };
+        let compare = Compare {
+            overlays: vec![overlay("b", Vec::new(), vec![mem, val98, generalised])],
+            ..Compare::default()
+        };
+        let order: Vec<u64> = marker_labels(&[], &compare)
+            .iter()
+            .map(|l| l.step)
+            .collect();
+        assert_eq!(order, [300, 40, 290]);
+    }
+
+    #[test]
+    fn percent_axis_leaves_room_for_the_label_rows() {
+        // 3 rows on a 232-point plot: (3 * 16 + 8) / 232 = 0.241 of the height, top 1 / 0.759
+        assert!((percent_top(3, 232.0) - 1.0 / (1.0 - 56.0 / 232.0)).abs() < 1e-6);
+        // no rows, or a tall plot: the fixed 12 % headroom; a short plot: the data keeps half
+        assert_eq!(percent_top(0, 232.0), 1.12);
+        assert_eq!(percent_top(4, 60.0), 2.0);
     }
 
     #[test]

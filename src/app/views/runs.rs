@@ -23,14 +23,9 @@ pub fn runs_panel_ui(
     ui.add_space(4.0);
     ui.heading("Runs");
     ui.horizontal(|ui| {
-        let save_tip = files.cannot_save(history).unwrap_or_else(|| {
-            "Write this run (with its checkpoints) into a folder and keep it up to date".into()
-        });
+        let (can_save, save_tip) = files.save_hint(history);
         if ui
-            .add_enabled(
-                !busy && files.cannot_save(history).is_none(),
-                egui::Button::new("Save run…"),
-            )
+            .add_enabled(!busy && can_save, egui::Button::new("Save run…"))
             .on_hover_text(save_tip.clone())
             .on_disabled_hover_text(save_tip)
             .clicked()
@@ -48,18 +43,21 @@ pub fn runs_panel_ui(
             ui.spinner();
         }
     });
-    ui.checkbox(&mut files.autosave, "autosave new runs")
+    ui.checkbox(&mut files.settings.autosave, "autosave new runs")
         .on_hover_text("Each new run (and fork) gets its own folder in the runs folder at start");
-    ui.checkbox(&mut files.tensorboard, "TensorBoard event files")
+    ui.checkbox(&mut files.settings.tensorboard, "TensorBoard event files")
         .on_hover_text(
             "Runs saved from now on (and resumed or forked runs) also write tensorboard/ event \
              files in their folder: tags like train/loss and val/acc; view with tensorboard --logdir",
         );
-    ui.add_enabled_ui(files.autosave, |ui| {
+    ui.add_enabled_ui(files.settings.autosave, |ui| {
         ui.horizontal(|ui| {
             let l = ui.label("runs folder");
-            ui.add(egui::TextEdit::singleline(&mut files.runs_folder).desired_width(f32::INFINITY))
-                .labelled_by(l.id);
+            ui.add(
+                egui::TextEdit::singleline(&mut files.settings.runs_folder)
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(l.id);
         });
     });
     if let Some(prompt) = &mut files.prompt {
@@ -173,13 +171,13 @@ pub fn runs_panel_ui(
             }
         });
     ui.separator();
-    ui.checkbox(&mut files.group_by_seed, "group by seed")
+    ui.checkbox(&mut files.settings.group_by_seed, "group by seed")
         .on_hover_text("Runs whose configs differ only by the seed are drawn as their mean with a band (over the steps every run logged)");
-    ui.add_enabled_ui(files.group_by_seed, |ui| {
+    ui.add_enabled_ui(files.settings.group_by_seed, |ui| {
         ui.horizontal(|ui| {
             ui.label("band");
-            ui.radio_value(&mut files.band, BandKind::MinMax, "min–max");
-            ui.radio_value(&mut files.band, BandKind::Std, "±1 std");
+            ui.radio_value(&mut files.settings.band, BandKind::MinMax, "min–max");
+            ui.radio_value(&mut files.settings.band, BandKind::Std, "±1 std");
         });
     });
     ui.label(
