@@ -12,7 +12,7 @@ use super::dialog::FileDialog;
 use super::jobs::Jobs;
 use super::runs::LabLink;
 use super::views::plots::{
-    Band, Compare, Overlay, plotted_metrics, to_plot_x, to_plot_y, y_scale_of,
+    Band, Compare, Overlay, YScale, plotted_metrics, to_plot_x, to_plot_y, y_scale_of,
 };
 use crate::config::{GrokkingConfig, ModelConfig, RunConfig};
 use crate::experiment::SaveTo;
@@ -953,7 +953,14 @@ fn group_overlay(group: &[&Member<'_>], band: BandKind, log_x: bool) -> Overlay 
         for p in thin_band(&stats) {
             let (l, h) = match band {
                 BandKind::MinMax => (p.min, p.max),
-                BandKind::Std => (p.mean - p.std, p.mean + p.std),
+                // on a log axis mean - std can fall to 0 or below (one seed grokked, one not) and
+                // would drop the step from the band: there its lower edge stops at the smallest run
+                BandKind::Std => match scale {
+                    YScale::Log => ((p.mean - p.std).max(p.min), p.mean + p.std),
+                    YScale::Linear | YScale::Percent | YScale::Unit => {
+                        (p.mean - p.std, p.mean + p.std)
+                    }
+                },
             };
             if let (Some(x), Some(l), Some(h)) = (
                 to_plot_x(p.step, log_x),

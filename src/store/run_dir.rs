@@ -58,23 +58,19 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> RunDirError + '_ {
 }
 
 /// Write `bytes` to `path` under a temporary name in the same folder, then rename it into place.
+/// (The export module's [`crate::export::write_atomically`], for bytes already in memory.)
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut name = std::ffi::OsString::from(".");
-    name.push(path.file_name().unwrap_or_default());
-    name.push(".partial");
-    let tmp = path.with_file_name(name);
-    let result = (|| {
-        use std::io::Write;
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        // best effort: the temporary file is ours and useless now
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    use crate::export::ExportError;
+    crate::export::write_atomically(path, |w| {
+        w.write_all(bytes).map_err(|source| ExportError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    })
+    .map_err(|e| match e {
+        ExportError::Io { source, .. } => source,
+        other => io::Error::other(other.to_string()),
+    })
 }
 
 /// How the run stands (or ended).
