@@ -4,7 +4,7 @@ use super::actions::{Action, ExportKind};
 use super::backend::{Backend, Unattached};
 use super::capacity_lab::CapacityLab;
 use super::dialog::FileDialog;
-use super::figure_export::{FigureExport, FigureRequest};
+use super::figure_export::{FigureExport, FigureRequest, FigureSet};
 use super::jobs::{JobDone, Jobs};
 use super::meters::FrameTimer;
 use super::ordering_lab::OrderingLab;
@@ -24,6 +24,9 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Oldest the Export figure window's figures may be before they are built again.
+const FIGURE_SET_MAX_AGE: Duration = Duration::from_millis(500);
 
 /// Longest time one frame spends taking events from the worker; the rest wait for the next frame.
 const DRAIN_BUDGET: Duration = Duration::from_millis(4);
@@ -115,6 +118,8 @@ pub struct GrokscopeApp {
     files: RunFiles,
     /// The Export figure window (any plot of the lab shown as PNG/SVG/PDF).
     figure_export: FigureExport,
+    /// The figures the Export figure window offers, with the lab and time they were built for.
+    figure_sets: Option<(Lab, Instant, FigureSet)>,
 }
 
 impl GrokscopeApp {
@@ -182,6 +187,7 @@ impl GrokscopeApp {
             awaiting_screenshot: false,
             files: RunFiles::with_settings(Persisted::load(cc.storage).runs),
             figure_export: FigureExport::default(),
+            figure_sets: None,
         }
     }
 
@@ -676,20 +682,36 @@ impl GrokscopeApp {
     /// The Export figure window with the shown lab's figures.
     fn figure_export_ui(&mut self, ctx: &egui::Context) {
         if !self.figure_export.open {
+            self.figure_sets = None;
             return;
         }
-        let set = match self.lab {
-            Lab::Grokking => super::figure_export::grokking_set(&self.history, self.plots.log_x),
-            Lab::Capacity => super::figure_export::capacity_set(self.capacity.history()),
-            Lab::Ordering => {
-                let history = self.ordering.history();
-                let layer = self.ordering.view().shown_layer(history);
-                super::figure_export::ordering_set(history, self.ordering.study(), layer)
-            }
+        // Building a set copies every plotted point: not every frame while a run trains, but when
+        // the window opens, the lab changes, and at most twice a second (an export is at most that
+        // far behind the live plots, and its figure and CSV always agree).
+        let stale = self
+            .figure_sets
+            .as_ref()
+            .is_none_or(|(lab, at, _)| *lab != self.lab || at.elapsed() > FIGURE_SET_MAX_AGE);
+        if stale {
+            let set = match self.lab {
+                Lab::Grokking => {
+                    super::figure_export::grokking_set(&self.history, self.plots.log_x)
+                }
+                Lab::Capacity => super::figure_export::capacity_set(self.capacity.history()),
+                Lab::Ordering => {
+                    let history = self.ordering.history();
+                    let layer = self.ordering.view().shown_layer(history);
+                    super::figure_export::ordering_set(history, self.ordering.study(), layer)
+                }
+            };
+            self.figure_sets = Some((self.lab, Instant::now(), set));
+        }
+        let Some((_, _, set)) = &self.figure_sets else {
+            return;
         };
         match self
             .figure_export
-            .window_ui(ctx, &set, &mut self.jobs, &self.dialog)
+            .window_ui(ctx, set, &mut self.jobs, &self.dialog)
         {
             FigureRequest::None => {}
             FigureRequest::Started(m) => self.info(m),
