@@ -159,6 +159,14 @@ fn png_at_300_dpi_has_inches_times_300_pixels() {
     let img = image::open(&file).unwrap();
     // 4 in x 300 = 1200, 2.5 in x 300 = 750
     assert_eq!((img.width(), img.height()), (1200, 750));
+    // and it says so (pHYs): 300 / 0.0254 m = 11 811.02 pixels per metre, rounded
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&file).unwrap()));
+    let reader = decoder.read_info().unwrap();
+    let dims = reader.info().pixel_dims.expect("a pHYs chunk");
+    assert_eq!(
+        (dims.xppu, dims.yppu, dims.unit),
+        (11811, 11811, png::Unit::Meter)
+    );
     // screen resolution: the default 3.5 x 2.8 in at 96 DPI = 336 x 268.8, rounded to 269
     let file96 = tmp.path().join("acc96.png");
     export_main(&args(

@@ -35,6 +35,9 @@ pub enum ExportError {
     /// The PNG encoder failed.
     #[error("PNG: {0}")]
     Png(#[from] image::ImageError),
+    /// The PNG encoder (with a resolution) failed.
+    #[error("PNG: {0}")]
+    PngEncode(#[from] ::png::EncodingError),
     /// The pixel buffer does not match its stated size.
     #[error("image of {width}x{height} needs {expected} bytes of RGBA, got {actual}")]
     BadBuffer {

@@ -52,6 +52,34 @@ pub fn write_png(path: &Path, picture: &RgbaPicture) -> Result<(), ExportError> 
     write_atomically(path, |w| write_png_to(w, picture))
 }
 
+/// Pixels per metre of `dpi` dots per inch, as PNG's pHYs chunk stores a resolution.
+pub fn pixels_per_metre(dpi: f64) -> u32 {
+    // 1 in = 0.0254 m; DPI is checked to 10..1200 before, so this fits a u32
+    (dpi / 0.0254).round() as u32
+}
+
+/// [`write_png`] declaring its resolution (the pHYs chunk), so a 300-DPI figure opens at its size
+/// in print and layout programs. The `png` crate is used directly: `image`'s encoder has no
+/// setting for it.
+pub fn write_png_at_dpi(path: &Path, picture: &RgbaPicture, dpi: f64) -> Result<(), ExportError> {
+    picture.check()?;
+    write_atomically(path, |w| {
+        let mut enc = ::png::Encoder::new(w, picture.width, picture.height);
+        enc.set_color(::png::ColorType::Rgba);
+        enc.set_depth(::png::BitDepth::Eight);
+        let ppm = pixels_per_metre(dpi);
+        enc.set_pixel_dims(Some(::png::PixelDimensions {
+            xppu: ppm,
+            yppu: ppm,
+            unit: ::png::Unit::Meter,
+        }));
+        let mut writer = enc.write_header()?;
+        writer.write_image_data(&picture.rgba)?;
+        writer.finish()?;
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

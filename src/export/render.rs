@@ -4,7 +4,7 @@
 //! the folder of `FILE` and nowhere else, each written atomically.
 
 use super::figure::{Body, Figure, FigureSize, SeriesKind};
-use super::png::{RgbaPicture, write_png};
+use super::png::{RgbaPicture, write_png_at_dpi};
 use super::svg::{FONT_FAMILY, FONT_TTF, to_svg};
 use super::{ExportError, write_atomically};
 use resvg::usvg;
@@ -271,7 +271,7 @@ pub fn write_figure(
         FigureFormat::Pdf => write_bytes(&files.figure, &svg_to_pdf(&svg)?)?,
         FigureFormat::Png => {
             let (w, h) = opts.pixel_size();
-            write_png(&files.figure, &svg_to_picture(&svg, w, h)?)?;
+            write_png_at_dpi(&files.figure, &svg_to_picture(&svg, w, h)?, opts.dpi)?;
         }
     }
     write_bytes(&files.csv, &plotted_csv(fig)?)?;
