@@ -12,6 +12,7 @@ use crate::export::figure::{Figure, FigureSize};
 use crate::export::labs;
 use crate::export::render::{ExportOptions, FigureFormat, SCREEN_DPI, write_figure};
 use crate::protocol::StudyRow;
+use crate::store::compare::folder_history;
 use crate::store::ordering::aggregate;
 use crate::store::run_dir::RunFolder;
 use anyhow::{Context, Result, bail};
@@ -198,7 +199,13 @@ fn run_figures(dir: &Path) -> Result<FolderFigures> {
     let run = RunFolder::open(dir)?;
     Ok(FolderFigures {
         kind: FolderKind::Run,
-        figures: labs::grokking_figures(&folder_title(dir), &run.rows, &run.events, false),
+        // the window's path (a listed run's history, then its figures), so both draw the same figure
+        figures: labs::history_figures(
+            &labs::GROKKING_PLOTS,
+            &folder_title(dir),
+            &folder_history(&run, 0, None),
+            false,
+        ),
         config: serde_json::to_value(&run.config)?,
         problems: run.problems,
     })
