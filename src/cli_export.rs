@@ -14,7 +14,7 @@ use crate::export::render::{ExportOptions, FigureFormat, SCREEN_DPI, write_figur
 use crate::protocol::StudyRow;
 use crate::store::compare::folder_history;
 use crate::store::ordering::aggregate;
-use crate::store::run_dir::RunFolder;
+use crate::store::run_dir::{RunFolder, looks_like_run};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
@@ -91,10 +91,7 @@ pub fn folder_kind(dir: &Path) -> Result<FolderKind> {
     let has = |n: &str| dir.join(n).exists();
     if has(STUDY_CSV) {
         Ok(FolderKind::Study)
-    } else if ["run.json", "config.toml", "metrics.csv"]
-        .iter()
-        .any(|n| has(n))
-    {
+    } else if looks_like_run(dir) {
         Ok(FolderKind::Run)
     } else if has(SWEEP_CONFIG) || has_task_files(dir) {
         Ok(FolderKind::Sweep)
