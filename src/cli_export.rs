@@ -12,8 +12,9 @@ use crate::export::figure::{Figure, FigureSize};
 use crate::export::labs;
 use crate::export::render::{ExportOptions, FigureFormat, SCREEN_DPI, write_figure};
 use crate::protocol::StudyRow;
+use crate::store::compare::folder_history;
 use crate::store::ordering::aggregate;
-use crate::store::run_dir::RunFolder;
+use crate::store::run_dir::{RunFolder, looks_like_run};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
@@ -90,10 +91,7 @@ pub fn folder_kind(dir: &Path) -> Result<FolderKind> {
     let has = |n: &str| dir.join(n).exists();
     if has(STUDY_CSV) {
         Ok(FolderKind::Study)
-    } else if ["run.json", "config.toml", "metrics.csv"]
-        .iter()
-        .any(|n| has(n))
-    {
+    } else if looks_like_run(dir) {
         Ok(FolderKind::Run)
     } else if has(SWEEP_CONFIG) || has_task_files(dir) {
         Ok(FolderKind::Sweep)
@@ -198,7 +196,13 @@ fn run_figures(dir: &Path) -> Result<FolderFigures> {
     let run = RunFolder::open(dir)?;
     Ok(FolderFigures {
         kind: FolderKind::Run,
-        figures: labs::grokking_figures(&folder_title(dir), &run.rows, &run.events, false),
+        // the window's path (a listed run's history, then its figures), so both draw the same figure
+        figures: labs::history_figures(
+            &labs::GROKKING_PLOTS,
+            &folder_title(dir),
+            &folder_history(&run, 0, None),
+            false,
+        ),
         config: serde_json::to_value(&run.config)?,
         problems: run.problems,
     })

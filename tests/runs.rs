@@ -371,3 +371,27 @@ fn saving_into_a_folder_that_holds_anything_is_refused_and_changes_nothing() {
     );
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
 }
+
+#[test]
+fn any_one_of_a_runs_three_files_makes_a_run_folder_for_open_and_export() {
+    use grokscope::cli_export::{FolderKind, folder_kind};
+    use grokscope::store::run_dir::looks_like_run;
+    let tmp = tempfile::tempdir().unwrap();
+    // an empty folder and one holding a stranger's file are no run folders
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::write(empty.join("notes.txt"), "hello").unwrap();
+    assert!(!looks_like_run(&empty));
+    assert!(RunFolder::open(&empty).is_err());
+    assert!(folder_kind(&empty).is_err());
+    // each of run.json, config.toml, metrics.csv alone makes one (run_dir's module doc names them as
+    // the run's files), for RunFolder::open and `grokscope export` alike
+    for name in ["run.json", "config.toml", "metrics.csv"] {
+        let dir = tmp.path().join(name.replace('.', "_"));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join(name), "").unwrap();
+        assert!(looks_like_run(&dir), "{name}");
+        assert!(RunFolder::open(&dir).is_ok(), "{name}");
+        assert_eq!(folder_kind(&dir).unwrap(), FolderKind::Run, "{name}");
+    }
+}

@@ -24,6 +24,7 @@ use crate::store::{RunHistory, decimate_min_max};
 use eframe::egui::Color32;
 use egui_plot::PlotPoint;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -247,8 +248,20 @@ pub struct RunFiles {
     prefix: Option<RunHistory>,
     next_key: u64,
     next_color: usize,
-    /// The overlays of the last frame and what they were built from.
-    cache: Option<(Vec<u64>, Compare)>,
+    /// What the plots drew last besides the current run, and what it was built from.
+    cache: Option<CompareCache>,
+    /// Overlays built so far (not taken from the cache): lets a test see what a rebuild redid.
+    overlay_builds: u64,
+}
+
+/// The last [`Compare`], its key ([`RunFiles::compare_key`]) and each overlay's own key
+/// ([`Member::key`] of its runs), so that a rebuild redoes only the overlays whose runs changed.
+#[derive(Debug)]
+struct CompareCache {
+    key: Vec<u64>,
+    compare: Compare,
+    /// One per `compare.overlays`, in order.
+    overlay_keys: Vec<Vec<u64>>,
 }
 
 impl Default for RunFiles {
@@ -268,6 +281,7 @@ impl Default for RunFiles {
             next_key: 1,
             next_color: 1,
             cache: None,
+            overlay_builds: 0,
         }
     }
 }
@@ -761,29 +775,39 @@ impl RunFiles {
         }
     }
 
-    /// What the plots draw besides the current run, rebuilt only when it changed.
+    /// What the plots draw besides the current run, rebuilt only when it changed; a rebuild redoes
+    /// only the overlays whose runs, colour or settings changed and moves the others over.
     pub fn compare(&mut self, history: &RunHistory, log_x: bool) -> &Compare {
         let key = self.compare_key(history, log_x);
-        if self.cache.as_ref().is_none_or(|(k, _)| *k != key) {
-            let built = self.build_compare(history, log_x);
-            self.cache = Some((key, built));
+        if self.cache.as_ref().is_none_or(|c| c.key != key) {
+            let mut kept: HashMap<Vec<u64>, Overlay> = self
+                .cache
+                .take()
+                .map(|c| c.overlay_keys.into_iter().zip(c.compare.overlays).collect())
+                .unwrap_or_default();
+            let (compare, overlay_keys, built) = self.build_compare(history, log_x, &mut kept);
+            self.overlay_builds += built;
+            self.cache = Some(CompareCache {
+                key,
+                compare,
+                overlay_keys,
+            });
         }
         // Invariant: filled just above.
         &self
             .cache
             .as_ref()
             .expect("the compare cache was just filled")
-            .1
+            .compare
     }
 
     fn compare_key(&self, history: &RunHistory, log_x: bool) -> Vec<u64> {
-        let rgb = |c: Color32| u64::from(u32::from_be_bytes(c.to_array()));
         let mut key = vec![
             u64::from(log_x),
             u64::from(self.settings.group_by_seed),
             u64::from(self.settings.band == BandKind::Std),
             u64::from(self.current.visible),
-            rgb(self.current.color),
+            color_key(self.current.color),
             history.generation(),
             u64::from(self.current.dir.is_some()),
         ];
@@ -796,14 +820,21 @@ impl RunFiles {
                 r.key,
                 u64::from(r.visible),
                 u64::from(r.greyed),
-                rgb(r.color),
+                color_key(r.color),
                 r.history.generation(),
             ]);
         }
         key
     }
 
-    fn build_compare(&self, history: &RunHistory, log_x: bool) -> Compare {
+    /// The comparison, each overlay's key, and how many overlays were built rather than taken from
+    /// `kept` (the last build's overlays by key).
+    fn build_compare(
+        &self,
+        history: &RunHistory,
+        log_x: bool,
+        kept: &mut HashMap<Vec<u64>, Overlay>,
+    ) -> (Compare, Vec<Vec<u64>>, u64) {
         let current_name = self.current_name();
         let mut members: Vec<Member<'_>> = Vec::new();
         if self.current.visible && (history.latest().is_some() || history.run().is_some()) {
@@ -813,6 +844,7 @@ impl RunFiles {
                 color: self.current.color,
                 width: 1.8,
                 is_current: true,
+                id: 0,
             });
         }
         for r in self.listed.iter().filter(|r| r.visible) {
@@ -827,6 +859,7 @@ impl RunFiles {
                 color,
                 width,
                 is_current: false,
+                id: r.key,
             });
         }
         let others = members.iter().filter(|m| !m.is_current).count();
@@ -836,8 +869,10 @@ impl RunFiles {
             main_name: current_name,
             main_hidden: !self.current.visible,
         };
+        let mut keys = Vec::new();
+        let mut built = 0;
         if others == 0 {
-            return out;
+            return (out, keys, built);
         }
         let groups = if self.settings.group_by_seed {
             let configs: Vec<Option<&GrokkingConfig>> =
@@ -846,22 +881,38 @@ impl RunFiles {
         } else {
             (0..members.len()).map(|i| vec![i]).collect()
         };
+        let band = self.settings.band;
         for g in groups {
-            if let [only] = g.as_slice() {
-                let m = &members[*only];
-                if !m.is_current {
-                    out.overlays.push(overlay_of(m, log_x));
-                }
-                continue;
-            }
-            if g.iter().any(|&i| members[i].is_current) {
-                out.main_hidden = true;
-            }
             let group: Vec<&Member<'_>> = g.iter().map(|&i| &members[i]).collect();
-            out.overlays
-                .push(group_overlay(&group, self.settings.band, log_x));
+            // what the overlay is drawn from: single or group, the axis, the band, its runs
+            let mut key = vec![
+                u64::from(group.len() > 1),
+                u64::from(log_x),
+                u64::from(band == BandKind::Std),
+            ];
+            for m in &group {
+                key.extend(m.key());
+            }
+            let overlay = match group.as_slice() {
+                [only] if only.is_current => continue,
+                [only] => kept.remove(&key).unwrap_or_else(|| {
+                    built += 1;
+                    overlay_of(only, log_x)
+                }),
+                _ => {
+                    if group.iter().any(|m| m.is_current) {
+                        out.main_hidden = true;
+                    }
+                    kept.remove(&key).unwrap_or_else(|| {
+                        built += 1;
+                        group_overlay(&group, band, log_x)
+                    })
+                }
+            };
+            out.overlays.push(overlay);
+            keys.push(key);
         }
-        out
+        (out, keys, built)
     }
 }
 
@@ -872,6 +923,28 @@ struct Member<'a> {
     color: Color32,
     width: f32,
     is_current: bool,
+    /// Its key in the list (0 for the current run, which has none).
+    id: u64,
+}
+
+impl Member<'_> {
+    /// What an overlay takes from this run: which run, its history (the generation, and the row
+    /// count: the current run grows), its colour and line width.
+    fn key(&self) -> [u64; 6] {
+        [
+            u64::from(self.is_current),
+            self.id,
+            self.history.generation(),
+            self.history.row_count() as u64,
+            color_key(self.color),
+            u64::from(self.width.to_bits()),
+        ]
+    }
+}
+
+/// A colour as part of a cache key.
+fn color_key(c: Color32) -> u64 {
+    u64::from(u32::from_be_bytes(c.to_array()))
 }
 
 /// A colour moved two thirds of the way to grey (a fork's parent).
@@ -1065,5 +1138,91 @@ mod tests {
         // a field a fork may not change is named
         d.config.p = 31;
         assert!(d.changes().unwrap_err().contains("it changed p"));
+    }
+
+    /// A history of `cfg` with `rows` rows of train accuracy (step i, value i / rows).
+    fn history(run: RunId, cfg: &GrokkingConfig, rows: u64) -> RunHistory {
+        let mut h = RunHistory::new();
+        h.begin(run, cfg.clone(), 0, 1);
+        let rows: Vec<MetricRow> = (0..rows)
+            .map(|i| MetricRow {
+                step: i,
+                epoch: i,
+                values: vec![(crate::protocol::Metric::TrainAcc, i as f64 / rows as f64)],
+            })
+            .collect();
+        h.push_rows(&rows);
+        h
+    }
+
+    fn listed(key: u64, history: RunHistory, color: Color32) -> ListedRun {
+        ListedRun {
+            key,
+            name: format!("run {key}"),
+            dir: None,
+            history,
+            color,
+            visible: true,
+            checkpoints: vec![],
+            problems: vec![],
+            parent: None,
+            greyed: false,
+        }
+    }
+
+    #[test]
+    fn a_rebuild_redoes_only_the_overlays_whose_runs_changed() {
+        let cfg = crate::config::presets()[0].config.clone();
+        let mut other_seed = cfg.clone();
+        other_seed.seed += 1;
+        let mut other_wd = cfg.clone();
+        other_wd.optim.weight_decay += 0.5;
+        let mut files = RunFiles::default();
+        files.settings.group_by_seed = true;
+        // listed run 1 differs from the current run only by the seed (one group with it); run 2
+        // has another weight decay (an overlay of its own)
+        files.listed = vec![
+            listed(1, history(11, &other_seed, 20), PALETTE[1]),
+            listed(2, history(12, &other_wd, 20), PALETTE[2]),
+        ];
+        let mut live = history(10, &cfg, 10);
+        let names = |c: &Compare| {
+            c.overlays
+                .iter()
+                .map(|o| o.name.clone())
+                .collect::<Vec<_>>()
+        };
+        let first = names(files.compare(&live, false));
+        assert_eq!(first.len(), 2, "the group and run 2: {first:?}");
+        assert_eq!(files.overlay_builds, 2);
+        let lone_points = files.compare(&live, false).overlays[1].series.clone();
+        assert_eq!(
+            files.compare(&live, false).overlays[0].series[0].1.len(),
+            10
+        );
+        // nothing changed: nothing built
+        files.compare(&live, false);
+        assert_eq!(files.overlay_builds, 2);
+        // the live run logs a row: only the group holding it is built again, run 2's is moved over
+        live.push_rows(&[MetricRow {
+            step: 10,
+            epoch: 10,
+            values: vec![(crate::protocol::Metric::TrainAcc, 1.0)],
+        }]);
+        let c = files.compare(&live, false);
+        assert_eq!(names(c), first);
+        assert_eq!(c.overlays[1].series, lone_points);
+        assert_eq!(files.overlay_builds, 3);
+        // the group's mean is over the steps both runs logged (compare::mean_band): 0-9 before,
+        // 0-10 with the live run's new row
+        let mean = &files.compare(&live, false).overlays[0].series[0].1;
+        assert_eq!(mean.len(), 11, "one mean point per step 0-10");
+        // run 2's colour changes: only its overlay is built again
+        files.listed[1].color = PALETTE[3];
+        assert_eq!(files.compare(&live, false).overlays[1].color, PALETTE[3]);
+        assert_eq!(files.overlay_builds, 4);
+        // the step axis goes to log: every overlay is built again
+        files.compare(&live, true);
+        assert_eq!(files.overlay_builds, 6);
     }
 }

@@ -5,8 +5,7 @@ use super::figure::{Axis, Figure, Marker, Rgb, Series, SeriesKind};
 use crate::config::ordering::{Scheme, StudyKind};
 use crate::experiment::capacity::TaskResult;
 use crate::experiment::capacity_analysis::{Analysis, PrimeAnalysis};
-use crate::protocol::{GrokEvent, HyperChange, Metric, MetricRow};
-use crate::store::run_dir::RunEvent;
+use crate::protocol::{GrokEvent, HyperChange, Metric};
 use crate::store::{MarkerKind, RunHistory, SettingStats};
 
 /// How a Grokking plot shows its y values.
@@ -155,26 +154,6 @@ fn change_label(c: HyperChange) -> String {
     c.to_string()
 }
 
-/// A run folder's events as markers at their steps (milestones and hyper-parameter changes).
-pub fn run_markers(events: &[RunEvent]) -> Vec<Marker> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            RunEvent::Detected { what, step, epoch } => Some(Marker {
-                x: *step as f64,
-                label: event_label(*what, *epoch),
-                color: event_rgb(*what),
-            }),
-            RunEvent::Changed { change, step, .. } => Some(Marker {
-                x: *step as f64,
-                label: change_label(*change),
-                color: CHANGE_RGB,
-            }),
-            RunEvent::Started { .. } | RunEvent::Finished { .. } => None,
-        })
-        .collect()
-}
-
 /// A live run's markers (the app's [`RunHistory`]) as figure markers.
 pub fn history_markers(markers: &[crate::store::Marker]) -> Vec<Marker> {
     markers
@@ -242,27 +221,6 @@ pub fn metric_figures(
             fig
         })
         .collect()
-}
-
-/// The Grokking lab's figures of a run folder: its rows and its events (markers at their steps).
-pub fn grokking_figures(
-    run_title: &str,
-    rows: &[MetricRow],
-    events: &[RunEvent],
-    log_x: bool,
-) -> Vec<Figure> {
-    let values = |m: Metric| -> Vec<[f64; 2]> {
-        rows.iter()
-            .filter_map(|r| Some([r.step as f64, r.get(m)?]))
-            .collect()
-    };
-    metric_figures(
-        &GROKKING_PLOTS,
-        run_title,
-        &values,
-        &run_markers(events),
-        log_x,
-    )
 }
 
 /// The figures of `plots` from a live run's history (what the window's plots draw).
@@ -701,6 +659,9 @@ pub fn ordering_study_figures(kind: StudyKind, title: &str, stats: &[SettingStat
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::MetricRow;
+    use crate::store::compare::folder_history;
+    use crate::store::run_dir::{RunEvent, RunFolder};
 
     fn row(step: u64, epoch: u64, values: &[(Metric, f64)]) -> MetricRow {
         MetricRow {
@@ -711,7 +672,7 @@ mod tests {
     }
 
     #[test]
-    fn grokking_figures_hold_each_plots_series_and_the_markers() {
+    fn a_run_folders_figures_hold_each_plots_series_and_the_markers() {
         let rows = vec![
             row(
                 2,
@@ -729,7 +690,18 @@ mod tests {
             step: 4,
             epoch: 2,
         }];
-        let figs = grokking_figures("run", &rows, &events, false);
+        let folder = RunFolder {
+            dir: "run".into(),
+            config: None,
+            info: None,
+            rows,
+            events,
+            checkpoints: vec![],
+            problems: vec![],
+        };
+        // the path `grokscope export` and the window take: the folder's history, then its figures
+        let history = folder_history(&folder, 0, None);
+        let figs = history_figures(&GROKKING_PLOTS, "run", &history, false);
         assert!(
             figs[0].legend && !figs[2].legend,
             "a single series is named by its y label"

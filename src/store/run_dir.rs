@@ -673,6 +673,14 @@ impl RunWriter {
     }
 }
 
+/// Whether `dir` holds any of a run folder's own files (run.json, config.toml or metrics.csv): what
+/// [`RunFolder::open`] and `grokscope export` take as "this is a run folder".
+pub fn looks_like_run(dir: &Path) -> bool {
+    ["run.json", "config.toml", "metrics.csv"]
+        .iter()
+        .any(|n| dir.join(n).exists())
+}
+
 /// A run folder as read back: what could be read, and what could not.
 #[derive(Clone, Debug)]
 pub struct RunFolder {
@@ -698,11 +706,7 @@ impl RunFolder {
                 dir.display()
             )));
         }
-        let present = |n: &str| dir.join(n).exists();
-        if !["run.json", "config.toml", "metrics.csv"]
-            .iter()
-            .any(|n| present(n))
-        {
+        if !looks_like_run(dir) {
             return Err(RunDirError::NotARun(format!(
                 "{} is not a grokscope run folder: it has no run.json, config.toml or metrics.csv",
                 dir.display()
