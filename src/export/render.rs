@@ -297,7 +297,13 @@ pub fn write_figure(
 /// A figure name made safe as a file stem: letters, digits, `-` and `_` kept, anything else
 /// (separators, dots, spaces) becomes `_`, so `..` or `/` in a name can never leave the folder.
 pub fn file_stem(name: &str) -> String {
-    let s: String = name
+    safe_file_part(name, "figure")
+}
+
+/// `text` as a part of a file name: letters, digits, `-` and `_` kept, anything else becomes `_`;
+/// `empty` when nothing is left.
+pub fn safe_file_part(text: &str, empty: &str) -> String {
+    let s: String = text
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
@@ -307,7 +313,7 @@ pub fn file_stem(name: &str) -> String {
             }
         })
         .collect();
-    if s.is_empty() { "figure".into() } else { s }
+    if s.is_empty() { empty.into() } else { s }
 }
 
 #[cfg(test)]

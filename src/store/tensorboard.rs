@@ -433,18 +433,10 @@ fn now_secs() -> f64 {
 
 /// The host name as a safe file-name part.
 fn host() -> String {
-    let h: String = gethostname::gethostname()
-        .to_string_lossy()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if h.is_empty() { "localhost".into() } else { h }
+    crate::export::render::safe_file_part(
+        &gethostname::gethostname().to_string_lossy(),
+        "localhost",
+    )
 }
 
 /// Appends events to one new event file.
