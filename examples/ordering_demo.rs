@@ -12,7 +12,10 @@
 mod synth;
 
 use eframe::egui;
-use grokscope::app::{Action, FixedPathDialog, GrokscopeApp, Lab, Unattached};
+use grokscope::app::labs::Counter;
+use grokscope::app::{
+    Action, FixedPathDialog, GrokscopeApp, Lab, LabSlot, OrderingLab, Unattached,
+};
 use grokscope::config::ordering::StudyKind;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,12 +38,19 @@ impl eframe::App for Demo {
         self.frames += 1;
         let dt = self.since.elapsed();
         if dt >= Duration::from_secs(2) {
-            let ord = self.app.ordering();
+            let ord = self
+                .app
+                .lab_as::<OrderingLab>()
+                .expect("the Ordering lab is registered");
+            let step = match ord.counter() {
+                Counter::Steps { step, .. } => step,
+                Counter::Text(_) => 0,
+            };
             eprintln!(
                 "{:.1} frames/s, ui p99 {:.2} ms, step {}, snapshots {}",
                 f64::from(self.frames) / dt.as_secs_f64(),
                 self.app.frame_p99_ms().unwrap_or(f32::NAN),
-                self.app.shown_step().0,
+                step,
                 ord.history().snapshots().len(),
             );
             self.frames = 0;
@@ -70,26 +80,28 @@ fn main() -> eframe::Result {
                 Arc::new(FixedPathDialog(None)),
                 Box::new(Unattached::default()),
             )
-            .with_ordering_backend(Box::new(synthetic));
+            .with_lab_backend(Lab::Ordering, Box::new(synthetic));
             app.show_lab(if what == "grokking" {
                 Lab::Grokking
             } else {
                 Lab::Ordering
             });
-            let lab = app.ordering_mut();
+            let lab = app
+                .lab_as_mut::<OrderingLab>()
+                .expect("the Ordering lab is registered");
             // the sine preset: 9 neurons, 2 inputs
-            lab.apply(Action::SelectPreset(1), None);
+            lab.apply(Action::SelectPreset(1), Default::default());
             if let Some(h) = hidden {
                 lab.config_mut().hidden = h;
             }
             match what.as_str() {
-                "study" => lab.apply(Action::StartStudy, None),
+                "study" => lab.apply(Action::StartStudy, Default::default()),
                 "grid" => {
                     lab.study_draft_mut().kind = StudyKind::Grid;
-                    lab.apply(Action::StartStudy, None);
+                    lab.apply(Action::StartStudy, Default::default());
                 }
                 "idle" | "grokking" => {}
-                _ => lab.apply(Action::Start, None),
+                _ => lab.apply(Action::Start, Default::default()),
             }
             Ok(Box::new(Demo {
                 app,

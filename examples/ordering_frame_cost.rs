@@ -13,7 +13,9 @@
 mod synth;
 
 use egui_kittest::Harness;
-use grokscope::app::{Action, FixedPathDialog, GrokscopeApp, Lab, Unattached};
+use grokscope::app::{
+    Action, FixedPathDialog, GrokscopeApp, Lab, LabSlot, OrderingLab, Unattached,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -55,13 +57,15 @@ fn measure(lab: Lab, hidden: Option<usize>) -> (Vec<f64>, Vec<f64>, usize) {
                 Arc::new(FixedPathDialog(None)),
                 Box::new(Unattached::default()),
             )
-            .with_ordering_backend(Box::new(synthetic));
+            .with_lab_backend(Lab::Ordering, Box::new(synthetic));
             app.show_lab(lab);
-            let ordering = app.ordering_mut();
-            ordering.apply(Action::SelectPreset(1), None);
+            let ordering = app
+                .lab_as_mut::<OrderingLab>()
+                .expect("the Ordering lab is registered");
+            ordering.apply(Action::SelectPreset(1), Default::default());
             if let Some(h) = hidden {
                 ordering.config_mut().hidden = h;
-                ordering.apply(Action::Start, None);
+                ordering.apply(Action::Start, Default::default());
             }
             app
         });
@@ -85,7 +89,13 @@ fn measure(lab: Lab, hidden: Option<usize>) -> (Vec<f64>, Vec<f64>, usize) {
         // a 60 frames/s display
         std::thread::sleep(Duration::from_millis(16));
     }
-    let snapshots = harness.state().ordering().history().snapshots().len();
+    let snapshots = harness
+        .state()
+        .lab_as::<OrderingLab>()
+        .expect("the Ordering lab is registered")
+        .history()
+        .snapshots()
+        .len();
     (build, tess, snapshots)
 }
 

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 // ui_runs.rs reaches these through this module
-pub(crate) use crate::ui_support::{harness_with, step_until};
+pub(crate) use crate::ui_support::{Labs, harness_with, step_until};
 
 const START: &str = "▶ Start";
 

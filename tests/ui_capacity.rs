@@ -1,9 +1,10 @@
 //! UI tests of the Capacity tab: the real app, headless, its Capacity worker replaced by a scripted
 //! backend that answers a sweep's start with a few results.
 
-use crate::ui_support::{labels_with, step_until};
+use crate::ui_support::{Labs, labels_with, step_until};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
+use grokscope::app::LabSlot;
 use grokscope::app::{Backend, FixedPathDialog, GrokscopeApp, Lab, Phase, Unattached};
 use grokscope::cli_capacity::CONFIG_FILE;
 use grokscope::cli_capacity::write_result;
@@ -112,7 +113,7 @@ fn harness(capacity: Scripted) -> Harness<'static, GrokscopeApp> {
         .build_eframe(move |cc| {
             let dialog = Arc::new(FixedPathDialog(None));
             GrokscopeApp::with_backend(cc, dialog, Box::new(Unattached::default()))
-                .with_capacity_backend(Box::new(capacity))
+                .with_lab_backend(Lab::Capacity, Box::new(capacity))
         })
 }
 
@@ -198,7 +199,7 @@ fn a_bad_list_names_its_field_and_blocks_start() {
     assert!(!labels_with(&h, "seeds: ").is_empty());
     h.state_mut()
         .capacity_mut()
-        .apply(grokscope::app::Action::Start);
+        .apply(grokscope::app::Action::Start, Default::default());
     h.run_steps(2);
     assert_eq!(h.state().capacity().phase(), Phase::Idle);
     assert!(h.state().status().is_error);

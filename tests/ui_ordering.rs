@@ -4,10 +4,11 @@
 #[path = "support/ordering_synth.rs"]
 mod synth;
 
-use crate::ui_support::{labels_with, step_until};
+use crate::ui_support::{Labs, labels_with, step_until};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use grokscope::app::views::ordering::CentreMode;
+use grokscope::app::LabSlot;
+use grokscope::app::labs::ordering::views::CentreMode;
 use grokscope::app::{Backend, FixedPathDialog, GrokscopeApp, Lab, Phase, Unattached};
 use grokscope::config::ordering::Scheme;
 use grokscope::protocol::{Command, Event, Metric};
@@ -44,7 +45,7 @@ fn harness_saving_to(
         .build_eframe(move |cc| {
             let dialog = Arc::new(FixedPathDialog(save_to));
             GrokscopeApp::with_backend(cc, dialog, Box::new(grokking))
-                .with_ordering_backend(Box::new(ordering))
+                .with_lab_backend(Lab::Ordering, Box::new(ordering))
         })
 }
 

@@ -2,10 +2,10 @@
 //! The real app with real workers, driven headless by egui_kittest; folder dialogs answered from a
 //! queue.
 
-use super::ui::{harness_with, step_until};
+use super::ui::{Labs, harness_with, step_until};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use grokscope::app::run_files::{BandKind, RunRef, RunsAction, RunsSettings};
+use grokscope::app::labs::grokking::run_files::{BandKind, RunRef, RunsAction, RunsSettings};
 use grokscope::app::{FileDialog, GrokscopeApp, Persisted, Phase, Unattached};
 use grokscope::config::{GrokkingConfig, Operation, preset};
 use grokscope::protocol::{Metric, MetricRow};
@@ -265,6 +265,7 @@ fn resuming_an_opened_stopped_run_continues_it_in_its_folder_exactly() {
     open(&mut h, 0);
     let key = h.state().runs().listed[0].key;
     h.state_mut()
+        .grokking_mut()
         .apply_runs(RunsAction::Resume(RunRef::Listed(key)));
     wait(&mut h, "the resumed run's end", |h| {
         h.state().phase() == Phase::Finished && h.state().history().latest().is_some()
@@ -301,6 +302,7 @@ fn a_fork_with_another_weight_decay_names_its_parent_and_step_and_is_drawn_over_
     }
     let key = h.state().runs().listed[0].key;
     h.state_mut()
+        .grokking_mut()
         .apply_runs(RunsAction::Fork(RunRef::Listed(key)));
     wait(&mut h, "the fork panel", |h| {
         h.state().runs().fork.is_some()

@@ -4,7 +4,7 @@
 
 use super::actions::ExportKind;
 use super::dialog::FileDialog;
-use super::run_files::FolderUse;
+use super::labs::grokking::run_files::FolderUse;
 use crate::export::figure::Figure;
 use crate::export::png::RgbaPicture;
 use crate::export::render::{ExportOptions, ExportedFiles, write_figure};

@@ -1,34 +1,34 @@
 //! The desktop window (egui). The only module that knows egui, eframe, egui_plot and rfd.
 //!
 //! Layout: a top bar (labs, run controls, speed, counters), the config of the current lab on the
-//! left, linked plots in the centre, a status bar at the bottom. Views draw and return an
-//! [`actions::Action`]; [`GrokscopeApp`] applies it after the frame. Training runs on the worker
-//! thread; the app drains its events for a few milliseconds a frame. Dialogs and file writes run on
-//! their own named threads ([`jobs`]).
+//! left, its views in the centre, a status bar at the bottom. The shell ([`GrokscopeApp`]) holds the
+//! labs, each one slot ([`labs::LabSlot`]) in its own folder under `labs/`; shared widgets are in
+//! [`widgets`]. Views draw and return an [`actions::Action`]; the shell hands it to the lab shown
+//! after the frame. Training runs on each lab's worker thread; the app drains their events for a few
+//! milliseconds a frame. Dialogs and file writes run on their own named threads ([`jobs`]).
 
 pub mod actions;
 pub mod backend;
-pub mod capacity_lab;
 pub mod dialog;
 pub mod figure_export;
 pub mod jobs;
+pub mod labs;
+pub mod link;
 pub mod meters;
-pub mod ordering_lab;
-pub mod run_files;
-pub mod runs;
 mod shell;
-pub mod views;
 pub mod widgets;
 
 pub use actions::{Action, ExportKind};
 pub use backend::{Backend, Unattached};
-pub use capacity_lab::CapacityLab;
 pub use dialog::{FileDialog, FixedPathDialog, RfdDialog};
 pub use jobs::crop_to_picture;
-pub use ordering_lab::OrderingLab;
-pub use runs::{Phase, Status};
-pub use shell::{GrokscopeApp, Lab, Persisted};
-pub use views::plots::plotted_metrics;
+pub use labs::capacity::CapacityLab;
+pub use labs::grokking::{GrokkingLab, Persisted};
+pub use labs::ordering::OrderingLab;
+pub use labs::{Lab, LabSlot};
+pub use link::{Phase, Status};
+pub use shell::GrokscopeApp;
+pub use widgets::plots::plotted_metrics;
 
 use std::sync::Arc;
 

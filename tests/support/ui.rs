@@ -3,7 +3,11 @@
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
-use grokscope::app::GrokscopeApp;
+use grokscope::app::labs::grokking::run_files::RunFiles;
+use grokscope::app::widgets::plots::{Compare, MarkerLabel};
+use grokscope::app::{CapacityLab, GrokkingLab, GrokscopeApp, OrderingLab};
+use grokscope::config::GrokkingConfig;
+use grokscope::store::RunHistory;
 use std::time::{Duration, Instant};
 
 /// The app built by `build` in a 1280 x 800 harness (the window's default size).
@@ -41,4 +45,60 @@ pub(crate) fn labels_with(h: &Harness<'_, GrokscopeApp>, part: &str) -> Vec<Stri
             node.value().or_else(|| node.label())
         })
         .collect()
+}
+
+/// The labs of the app by type, and the Grokking lab's parts the tests read most (the shell names no lab).
+pub(crate) trait Labs {
+    fn grokking(&self) -> &GrokkingLab;
+    fn grokking_mut(&mut self) -> &mut GrokkingLab;
+    fn ordering(&self) -> &OrderingLab;
+    fn ordering_mut(&mut self) -> &mut OrderingLab;
+    fn capacity(&self) -> &CapacityLab;
+    fn capacity_mut(&mut self) -> &mut CapacityLab;
+
+    fn history(&self) -> &RunHistory {
+        self.grokking().history()
+    }
+    fn runs(&self) -> &RunFiles {
+        self.grokking().runs()
+    }
+    fn runs_mut(&mut self) -> &mut RunFiles {
+        self.grokking_mut().runs_mut()
+    }
+    fn config(&self) -> &GrokkingConfig {
+        self.grokking().config()
+    }
+    fn config_mut(&mut self) -> &mut GrokkingConfig {
+        self.grokking_mut().config_mut()
+    }
+    fn compared(&mut self) -> &Compare {
+        self.grokking_mut().compared()
+    }
+    fn marker_labels(&self) -> &[MarkerLabel] {
+        self.grokking().marker_labels()
+    }
+    fn preset_name(&self) -> Option<&'static str> {
+        self.grokking().preset_name()
+    }
+}
+
+impl Labs for GrokscopeApp {
+    fn grokking(&self) -> &GrokkingLab {
+        self.lab_as().expect("the Grokking lab is registered")
+    }
+    fn grokking_mut(&mut self) -> &mut GrokkingLab {
+        self.lab_as_mut().expect("the Grokking lab is registered")
+    }
+    fn ordering(&self) -> &OrderingLab {
+        self.lab_as().expect("the Ordering lab is registered")
+    }
+    fn ordering_mut(&mut self) -> &mut OrderingLab {
+        self.lab_as_mut().expect("the Ordering lab is registered")
+    }
+    fn capacity(&self) -> &CapacityLab {
+        self.lab_as().expect("the Capacity lab is registered")
+    }
+    fn capacity_mut(&mut self) -> &mut CapacityLab {
+        self.lab_as_mut().expect("the Capacity lab is registered")
+    }
 }

@@ -1,10 +1,14 @@
-//! Custom-painted widgets: the neuron-ordering graph and heatmaps with a colour bar.
+//! What the labs' views share: the metric plot kit (linked step axes, log axes, markers, overlays),
+//! form widgets (sections, rows, preset picker, number fields), colour scales, and the custom-painted
+//! neuron-ordering graph and heatmaps.
 //!
-//! Both draw in O(cells) per frame with no per-frame allocation beyond one mesh and a few labels;
-//! what only changes with the data (layout, labels) is kept in their state between frames.
+//! The graph and heatmaps draw in O(cells) per frame with no per-frame allocation beyond one mesh and a
+//! few labels; what only changes with the data (layout, labels) is kept in their state between frames.
 
+pub mod form;
 pub mod graph;
 pub mod heatmap;
+pub mod plots;
 
 use crate::store::ordering_layout::{self, Rgb};
 use eframe::egui::Color32;

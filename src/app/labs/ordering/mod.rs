@@ -4,10 +4,16 @@
 //! The lab has its own worker, so a study here goes on while a Grokking run trains in the other tab.
 //! One worker runs one thing at a time: a single run or a study; whichever started last is followed.
 
-use super::actions::Action;
-use super::backend::Backend;
-use super::runs::{LabLink, Phase, Status};
-use super::views::ordering::{OrderingPanel, OrderingView, centre_ui, config_ui};
+pub mod views;
+
+use self::views::{OrderingPanel, OrderingView, centre_ui, config_ui};
+use super::{
+    Counter, LabCtx, LabSetup, LabSlot, Milestone, PanelName, Preset, PresetList, refusal,
+};
+use crate::app::actions::Action;
+use crate::app::backend::Backend;
+use crate::app::figure_export::{FigureSet, ordering_set};
+use crate::app::link::{LabLink, Phase};
 use crate::config::ordering::{
     OrderingTask, Pruning, Scheme, StudyKind, default_study, task_preset,
 };
@@ -105,8 +111,7 @@ impl StudyDraft {
 pub struct OrderingLab {
     /// The lab's worker, run and status line.
     link: LabLink,
-    presets: Vec<OrderingPreset>,
-    preset: usize,
+    presets: PresetList<OrderingPreset>,
     draft: OrderingConfig,
     study_draft: StudyDraft,
     history: OrderingHistory,
@@ -115,40 +120,25 @@ pub struct OrderingLab {
 }
 
 impl OrderingLab {
+    /// [`Self::new`], boxed as a slot (the registry's constructor).
+    pub fn boxed(backend: Box<dyn Backend>, _setup: &LabSetup<'_>) -> Box<dyn LabSlot> {
+        Box::new(Self::new(backend))
+    }
+
     pub fn new(backend: Box<dyn Backend>) -> Self {
-        let presets = ordering_presets();
-        // Invariant: `ordering_presets()` is a fixed, non-empty list.
-        let draft = presets
-            .first()
-            .expect("ordering_presets() is never empty")
-            .config
-            .clone();
+        let (presets, draft) = PresetList::new(ordering_presets());
         Self {
             link: LabLink::new(
                 backend,
                 "ready: choose a preset, then Start (or Start study)",
             ),
             presets,
-            preset: 0,
             draft,
             study_draft: StudyDraft::default(),
             history: OrderingHistory::new(),
             study: StudyHistory::new(),
             view: OrderingView::default(),
         }
-    }
-
-    pub fn phase(&self) -> Phase {
-        self.link.runs.phase()
-    }
-
-    pub fn status(&self) -> &Status {
-        self.link.status()
-    }
-
-    /// The lab's status line, for messages the app writes there (e.g. a figure export's result).
-    pub fn link_mut(&mut self) -> &mut LabLink {
-        &mut self.link
     }
 
     /// The single run's metrics and snapshots.
@@ -180,45 +170,7 @@ impl OrderingLab {
     }
 
     pub fn preset_name(&self) -> Option<&'static str> {
-        self.presets.get(self.preset).map(|p| p.name)
-    }
-
-    /// Problems of the drafts in the panel: the run's, then the study's own.
-    pub fn problems(&self) -> Vec<FieldProblem> {
-        let mut p = problems_of(self.draft.validate());
-        let study = self.study_draft.config(&self.draft);
-        for q in problems_of(study.validate()) {
-            // the study repeats its base run's problems
-            if !p.contains(&q) {
-                p.push(q);
-            }
-        }
-        p
-    }
-
-    /// Parameter count of the run shown and rows dropped for going backwards (for the status bar).
-    pub fn counts(&self) -> (Option<u64>, usize) {
-        (
-            self.history.param_count(),
-            self.history.metrics().dropped_rows(),
-        )
-    }
-
-    pub fn shown_step(&self) -> (u64, u64) {
-        self.link.runs.shown_step(self.history.latest())
-    }
-
-    pub fn steps_per_sec(&self) -> Option<f64> {
-        self.link.runs.steps_per_sec()
-    }
-
-    /// Take events until `deadline`; true if it was reached with events possibly waiting.
-    pub fn drain(&mut self, deadline: Instant) -> bool {
-        let mut more = false;
-        while let Some(event) = self.link.next_event(deadline, &mut more) {
-            self.handle_event(event);
-        }
-        more
+        self.presets.current_name()
     }
 
     fn has_data(&self) -> bool {
@@ -320,8 +272,89 @@ impl OrderingLab {
         }
     }
 
-    /// Apply a run control or a panel request; `speed` is the top bar's limit (sent with a start).
-    pub fn apply(&mut self, action: Action, speed: Option<f64>) {
+    fn info(&mut self, text: impl Into<String>) {
+        self.link.info(text);
+    }
+
+    fn error(&mut self, text: impl Into<String>) {
+        self.link.error(text);
+    }
+}
+
+/// The panels a lesson can name.
+const PANELS: [PanelName; 4] = [
+    PanelName {
+        key: "config",
+        title: "the config panel",
+    },
+    PanelName {
+        key: "plots",
+        title: "MSE, orderedness D and sparsity over the run",
+    },
+    PanelName {
+        key: "graph",
+        title: "the neuron-ordering graph",
+    },
+    PanelName {
+        key: "heatmap",
+        title: "the permuted weight heatmap",
+    },
+];
+
+impl LabSlot for OrderingLab {
+    super::slot_basics!(super::Lab::Ordering);
+
+    fn counter(&self) -> Counter {
+        self.link.counter(self.history.latest())
+    }
+
+    /// Parameter count of the run shown and rows dropped for going backwards (for the status bar).
+    fn counts(&self) -> (Option<u64>, usize) {
+        (
+            self.history.param_count(),
+            self.history.metrics().dropped_rows(),
+        )
+    }
+
+    /// Problems of the drafts in the panel: the run's, then the study's own.
+    fn problems(&self) -> Vec<FieldProblem> {
+        let mut p = problems_of(self.draft.validate());
+        let study = self.study_draft.config(&self.draft);
+        for q in problems_of(study.validate()) {
+            // the study repeats its base run's problems
+            if !p.contains(&q) {
+                p.push(q);
+            }
+        }
+        p
+    }
+
+    fn drain(&mut self, deadline: Instant) -> bool {
+        let mut more = false;
+        while let Some(event) = self.link.next_event(deadline, &mut more) {
+            self.handle_event(event);
+        }
+        more
+    }
+
+    fn config_ui(&mut self, ui: &mut Ui, problems: &[FieldProblem]) -> Action {
+        let panel = OrderingPanel {
+            presets: self.presets.all(),
+            preset: self.presets.chosen(),
+            run_active: self.link.runs.phase().active(),
+            problems,
+        };
+        config_ui(ui, &mut self.draft, &mut self.study_draft, &panel)
+    }
+
+    /// The run's plots, graph and heatmap, or the study's results.
+    fn centre_ui(&mut self, ui: &mut Ui) -> Action {
+        centre_ui(ui, &mut self.view, &self.history, &self.study);
+        Action::None
+    }
+
+    /// Apply a run control or a panel request; a start takes the top bar's speed limit.
+    fn apply(&mut self, action: Action, ctx: LabCtx) {
         if self.link.control(&action) {
             return;
         }
@@ -338,20 +371,18 @@ impl OrderingLab {
             | Action::SetSpeed(_)
             | Action::Change(_) => {}
             Action::Start => {
-                let problems = problems_of(self.draft.validate());
-                if let Some(first) = problems.first() {
-                    self.error(format!("Start refused: {}: {}", first.field, first.message));
+                if let Some(m) = refusal("Start", &problems_of(self.draft.validate())) {
+                    self.error(m);
                     return;
                 }
                 self.link
-                    .launch(RunConfig::Ordering(self.draft.clone()), speed);
+                    .launch(RunConfig::Ordering(self.draft.clone()), ctx.speed);
                 self.history.clear();
                 self.view.run_started();
             }
             Action::StartStudy => {
-                let problems = self.problems();
-                if let Some(first) = problems.first() {
-                    self.error(format!("Study refused: {}: {}", first.field, first.message));
+                if let Some(m) = refusal("Study", &self.problems()) {
+                    self.error(m);
                     return;
                 }
                 let config = self.study_draft.config(&self.draft);
@@ -368,37 +399,48 @@ impl OrderingLab {
                 self.info("reset: cleared");
             }
             Action::SelectPreset(i) => {
-                if let Some(p) = self.presets.get(i) {
-                    self.preset = i;
-                    self.draft = p.config.clone();
-                    self.info(format!("preset {}: {}", p.name, p.title));
+                if let Some((config, text)) = self.presets.choose(i) {
+                    self.draft = config;
+                    self.info(text);
                 }
             }
         }
     }
 
-    fn info(&mut self, text: impl Into<String>) {
-        self.link.info(text);
+    fn figure_set(&self) -> FigureSet {
+        let layer = self.view.shown_layer(&self.history);
+        ordering_set(&self.history, &self.study, layer)
     }
 
-    fn error(&mut self, text: impl Into<String>) {
-        self.link.error(text);
+    fn preset_names(&self) -> Vec<&'static str> {
+        self.presets.names()
     }
 
-    /// The left panel.
-    pub fn config_ui(&mut self, ui: &mut Ui, problems: &[FieldProblem]) -> Action {
-        let panel = OrderingPanel {
-            presets: &self.presets,
-            preset: self.preset,
-            run_active: self.link.runs.phase().active(),
-            problems,
-        };
-        config_ui(ui, &mut self.draft, &mut self.study_draft, &panel)
+    fn panels(&self) -> &'static [PanelName] {
+        &PANELS
     }
 
-    /// The centre: the run's plots, graph and heatmap, or the study's results.
-    pub fn centre_ui(&mut self, ui: &mut Ui) {
-        centre_ui(ui, &mut self.view, &self.history, &self.study);
+    fn reached(&self, milestone: Milestone) -> bool {
+        match milestone {
+            Milestone::Finished => self.phase() == Phase::Finished,
+            Milestone::Step(n) => self.history.latest().is_some_and(|(s, _)| s >= n),
+            Milestone::Tasks(n) => self.study.rows().len() >= n,
+            // grokking milestones do not occur here
+            Milestone::Memorised | Milestone::Generalised => false,
+        }
+    }
+}
+
+impl Preset for OrderingPreset {
+    type Config = OrderingConfig;
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn title(&self) -> &'static str {
+        self.title
+    }
+    fn config(&self) -> &OrderingConfig {
+        &self.config
     }
 }
 
@@ -432,7 +474,7 @@ mod tests {
 
     #[test]
     fn the_lab_lists_each_problem_once() {
-        let mut lab = OrderingLab::new(Box::new(super::super::backend::Unattached::default()));
+        let mut lab = OrderingLab::new(Box::new(crate::app::backend::Unattached::default()));
         lab.config_mut().hidden = 0;
         lab.study_draft_mut().runs = 0;
         let fields: Vec<&str> = lab.problems().iter().map(|p| p.field).collect();

@@ -281,6 +281,16 @@ impl LabLink {
         self.runs.start_sent();
     }
 
+    /// The top bar's step counter: the newest of progress and `logged` rows, and the rate.
+    pub fn counter(&self, logged: Option<(u64, u64)>) -> super::labs::Counter {
+        let (step, epoch) = self.runs.shown_step(logged);
+        super::labs::Counter::Steps {
+            step,
+            epoch,
+            steps_per_sec: self.runs.steps_per_sec(),
+        }
+    }
+
     /// A `Finished` arrived: the status line says how it ended. Returns the outcome and summary
     /// when it ended the run on screen (for the lab to store).
     pub fn finished(
@@ -290,7 +300,7 @@ impl LabLink {
         summary: Option<Summary>,
         has_data: bool,
     ) -> Option<(Outcome, Option<Summary>)> {
-        let text = super::shell::finished_text(&outcome, summary.as_ref());
+        let text = finished_text(&outcome, summary.as_ref());
         match self.runs.finished(run, has_data) {
             FinishedRun::Current => {
                 match outcome {
@@ -349,6 +359,32 @@ impl LabLink {
     }
 }
 
+/// The status line for a run's end.
+pub fn finished_text(outcome: &Outcome, summary: Option<&Summary>) -> String {
+    let head = match outcome {
+        Outcome::Completed => "completed".to_string(),
+        Outcome::Stopped => "stopped".to_string(),
+        Outcome::Failed { message } => format!("run failed: {message}"),
+    };
+    let Some(s) = summary else {
+        return head;
+    };
+    let mut parts = vec![format!(
+        "{head} after {} epochs ({} steps, {:.1} s)",
+        s.epochs, s.steps, s.wall_secs
+    )];
+    if let Some(t) = s.t_train_epoch {
+        parts.push(format!("memorised at epoch {t}"));
+    }
+    if let Some(t) = s.t_val_epoch {
+        parts.push(format!("generalised at epoch {t}"));
+    }
+    if let Some(d) = s.delay_epochs {
+        parts.push(format!("delay {d} epochs"));
+    }
+    parts.join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,5 +417,33 @@ mod tests {
         t.start_sent();
         t.refused(true);
         assert_eq!(t.phase(), Phase::Finished);
+    }
+
+    #[test]
+    fn finished_text_names_the_milestones() {
+        let s = Summary {
+            param_count: 1,
+            steps: 500,
+            epochs: 500,
+            t_train_epoch: Some(100),
+            t_val_epoch: Some(400),
+            delay_epochs: Some(290),
+            final_train_acc: Some(1.0),
+            final_val_acc: Some(0.995),
+            wall_secs: 2.0,
+        };
+        assert_eq!(
+            finished_text(&Outcome::Completed, Some(&s)),
+            "completed after 500 epochs (500 steps, 2.0 s), memorised at epoch 100, generalised at epoch 400, delay 290 epochs"
+        );
+        assert_eq!(
+            finished_text(
+                &Outcome::Failed {
+                    message: "NaN loss".into()
+                },
+                None
+            ),
+            "run failed: NaN loss"
+        );
     }
 }

@@ -1,11 +1,9 @@
 //! The Grokking lab's Runs panel: save, open and autosave; the runs list (shown or not, colour,
 //! resume, fork, remove); grouping by seed; and the fork settings.
 
-use super::grokking::{error_color, format_sci};
-use crate::app::run_files::{
-    BandKind, FolderUse, ForkDraft, RunFiles, RunRef, RunsAction, has_dropout,
-};
-use crate::app::runs::Phase;
+use super::run_files::{BandKind, FolderUse, ForkDraft, RunFiles, RunRef, RunsAction, has_dropout};
+use crate::app::link::Phase;
+use crate::app::widgets::form::{error_color, format_sci};
 use crate::config::ModelConfig;
 use crate::store::RunHistory;
 use eframe::egui::{self, DragValue, RichText, Ui};

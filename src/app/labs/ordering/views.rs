@@ -2,12 +2,14 @@
 //! neuron-ordering graph and the permuted weight heatmap of a snapshot chosen with a scrub slider),
 //! or a study (D against sparsity per scheme with min-max bands, or the grid of mean D).
 
-use super::grokking::{error_color, live_badge, preset_picker_ui, row, sci_value, section};
-use super::plots::{PlotSpec, PlotView, YScale, hover_parts, plots_ui};
+use super::{OrderingPreset, StudyDraft};
 use crate::app::actions::Action;
-use crate::app::ordering_lab::{OrderingPreset, StudyDraft};
+use crate::app::widgets::form::{
+    error_color, live_badge, preset_picker_ui, row, sci_value, section,
+};
 use crate::app::widgets::graph::{INPUT_FILL, LayerGraph, OUTPUT_FILL};
 use crate::app::widgets::heatmap::{HeatmapSpec, Scale, heatmap_ui};
+use crate::app::widgets::plots::{PlotSpec, PlotView, YScale, hover_parts, plots_ui};
 use crate::app::widgets::{NEGATIVE, POSITIVE};
 use crate::config::FieldProblem;
 use crate::config::OrderingConfig;

@@ -120,10 +120,10 @@ fn marker_label(m: &Marker) -> String {
         MarkerKind::Grok(GrokEvent::Val98) => format!("val ≥ 98 % · epoch {}", m.epoch),
         MarkerKind::Grok(GrokEvent::Generalised) => format!("generalised · epoch {}", m.epoch),
         MarkerKind::Change(HyperChange::Lr(v)) => {
-            format!("lr → {}", super::grokking::format_sci(v))
+            format!("lr → {}", super::form::format_sci(v))
         }
         MarkerKind::Change(HyperChange::WeightDecay(v)) => {
-            format!("wd → {}", super::grokking::format_sci(v))
+            format!("wd → {}", super::form::format_sci(v))
         }
     }
 }

@@ -4,10 +4,10 @@
 //! Figure 1 (the crossing) is drawn on log10 axes: every value is plotted as its log10 and the ticks
 //! are labelled back in real units.
 
-use super::grokking::{error_color, preset_picker_ui, row, section};
-use super::plots::{log_marks, pow10_label, step_levels};
 use crate::analysis::capacity::capacity_fraction;
 use crate::app::actions::Action;
+use crate::app::widgets::form::{error_color, preset_picker_ui, row, section};
+use crate::app::widgets::plots::{log_marks, pow10_label, step_levels};
 use crate::config::FieldProblem;
 use crate::config::capacity::SweepPreset;
 use crate::experiment::capacity::{GenCurvePoint, MemCurvePoint, TaskResult};

@@ -1,12 +1,18 @@
 //! [`CapacityLab`]: the Capacity tab's state (its own worker, the sweep it follows, the drafts in its
 //! panel, the results received or read from a folder) and its event handler.
 
-use super::actions::Action;
-use super::backend::Backend;
-use super::runs::{LabLink, Phase, Status};
-use super::views::capacity::{
+pub mod views;
+
+use self::views::{
     CapacityAction, CapacityPanel, CapacityView, ListText, centre_ui, config_ui, progress_text,
 };
+use super::{
+    Controls, Counter, LabCtx, LabSetup, LabSlot, Milestone, PanelName, Preset, PresetList, refusal,
+};
+use crate::app::actions::Action;
+use crate::app::backend::Backend;
+use crate::app::figure_export::{FigureSet, capacity_set};
+use crate::app::link::{LabLink, Phase};
 use crate::cli_capacity::{Collected, collect_results};
 use crate::config::capacity::{SweepPreset, sweep_presets};
 use crate::config::{CapacitySweepConfig, ConfigError, FieldProblem, RunConfig};
@@ -57,8 +63,7 @@ type FolderJob = (String, Receiver<anyhow::Result<Collected>>);
 /// The Capacity tab.
 pub struct CapacityLab {
     link: LabLink,
-    presets: Vec<SweepPreset>,
-    preset: usize,
+    presets: PresetList<SweepPreset>,
     draft: CapacitySweepConfig,
     text: ListText,
     history: SweepHistory,
@@ -69,38 +74,23 @@ pub struct CapacityLab {
 }
 
 impl CapacityLab {
+    /// [`Self::new`], boxed as a slot (the registry's constructor).
+    pub fn boxed(backend: Box<dyn Backend>, _setup: &LabSetup<'_>) -> Box<dyn LabSlot> {
+        Box::new(Self::new(backend))
+    }
+
     pub fn new(backend: Box<dyn Backend>) -> Self {
-        let presets = sweep_presets();
-        // Invariant: `sweep_presets()` is a fixed, non-empty list (tiny first).
-        let draft = presets
-            .first()
-            .expect("sweep_presets() is never empty")
-            .config
-            .clone();
+        let (presets, draft) = PresetList::new(sweep_presets());
         Self {
             link: LabLink::new(backend, "ready: choose a sweep preset, then Start sweep"),
             text: list_text(&draft),
             presets,
-            preset: 0,
             draft,
             history: SweepHistory::new(),
             view: CapacityView::default(),
             folder: None,
             threads: 1,
         }
-    }
-
-    pub fn phase(&self) -> Phase {
-        self.link.runs.phase()
-    }
-
-    pub fn status(&self) -> &Status {
-        self.link.status()
-    }
-
-    /// The lab's status line, for messages the app writes there (e.g. a figure export's result).
-    pub fn link_mut(&mut self) -> &mut LabLink {
-        &mut self.link
     }
 
     pub fn history(&self) -> &SweepHistory {
@@ -112,7 +102,7 @@ impl CapacityLab {
     }
 
     pub fn preset_name(&self) -> Option<&'static str> {
-        self.presets.get(self.preset).map(|p| p.name)
+        self.presets.current_name()
     }
 
     /// The typed list fields.
@@ -144,23 +134,6 @@ impl CapacityLab {
     }
 
     /// Problems of the panel: the lists that do not parse, else the sweep's own (`validate()`).
-    pub fn problems(&self) -> Vec<FieldProblem> {
-        match self.config() {
-            Ok(cfg) => problems_of(cfg.validate()),
-            Err(p) => p,
-        }
-    }
-
-    /// Take events until `deadline` (and a folder's answer); true if events may be waiting.
-    pub fn drain(&mut self, deadline: Instant) -> bool {
-        self.poll_folder();
-        let mut more = false;
-        while let Some(event) = self.link.next_event(deadline, &mut more) {
-            self.handle_event(event);
-        }
-        more
-    }
-
     /// Whether a folder is being read.
     pub fn loading(&self) -> bool {
         self.folder.is_some()
@@ -259,62 +232,31 @@ impl CapacityLab {
         }
     }
 
-    /// Apply a top-bar control (Start, Stop, Reset, ...).
-    pub fn apply(&mut self, action: Action) {
-        match action {
-            Action::Start | Action::StartStudy => self.apply_own(CapacityAction::Start),
-            Action::Stop => self.apply_own(CapacityAction::Stop),
-            Action::SelectPreset(i) => self.apply_own(CapacityAction::SelectPreset(i)),
-            Action::Reset => {
-                self.link.reset();
-                self.history.clear();
-                self.view.selected = None;
-                self.info("reset: cleared");
-            }
-            // A sweep's threads run whole tasks: pausing would only hold back finished results and a
-            // step would mean a task, so the top bar disables these here (and Space does nothing).
-            Action::Pause | Action::Resume | Action::Step | Action::SetSpeed(_) => {}
-            // live changes, speed and exports concern the Grokking lab
-            Action::None
-            | Action::Change(_)
-            | Action::Export(_)
-            | Action::ExportTo(..)
-            | Action::CancelExportPath => {}
-        }
-    }
-
     /// Apply one of the tab's own requests.
     pub fn apply_own(&mut self, action: CapacityAction) {
         match action {
             CapacityAction::None => {}
             CapacityAction::SelectPreset(i) => {
-                if let Some(p) = self.presets.get(i) {
-                    self.preset = i;
-                    self.draft = p.config.clone();
+                if let Some((config, text)) = self.presets.choose(i) {
+                    self.draft = config;
                     self.text = list_text(&self.draft);
-                    self.info(format!("preset {}: {}", p.name, p.title));
+                    self.info(text);
                 }
             }
             CapacityAction::Start => {
                 if self.phase().active() {
                     return;
                 }
+                let problems = self.problems();
                 let cfg = match self.config() {
-                    Ok(c) => c,
-                    Err(p) => {
-                        if let Some(first) = p.first() {
-                            self.error(format!(
-                                "Start refused: {}: {}",
-                                first.field, first.message
-                            ));
+                    Ok(c) if problems.is_empty() => c,
+                    Ok(_) | Err(_) => {
+                        if let Some(m) = refusal("Start", &problems) {
+                            self.error(m);
                         }
                         return;
                     }
                 };
-                if let Some(first) = problems_of(cfg.validate()).first() {
-                    self.error(format!("Start refused: {}: {}", first.field, first.message));
-                    return;
-                }
                 self.threads = study_threads(cfg.threads, cfg.task_count());
                 self.link.launch(RunConfig::CapacitySweep(cfg), None);
                 self.history.clear();
@@ -337,8 +279,8 @@ impl CapacityLab {
                 ..p.config.clone()
             } == cfg
         };
-        if let Some(i) = self.presets.iter().position(same) {
-            self.preset = i;
+        if let Some(i) = self.presets.all().iter().position(same) {
+            self.presets.mark(i);
         }
         self.text = list_text(&cfg);
         self.draft = cfg;
@@ -378,24 +320,71 @@ impl CapacityLab {
         let (_, total) = self.history.progress();
         (total > 0).then(|| progress_text(&self.history, self.threads))
     }
+}
 
-    /// The top bar's counter on this tab: the sweep's tasks done of all, or that none ran yet.
-    pub fn top_bar_progress(&self) -> String {
-        self.progress()
-            .unwrap_or_else(|| "no sweep yet".to_string())
+/// The panels a lesson can name.
+const PANELS: [PanelName; 3] = [
+    PanelName {
+        key: "config",
+        title: "the sweep's config panel",
+    },
+    PanelName {
+        key: "crossing",
+        title: "T_mem and T_gen against parameters, and their crossing P*",
+    },
+    PanelName {
+        key: "figures",
+        title: "the sweep's other figures",
+    },
+];
+
+impl LabSlot for CapacityLab {
+    super::slot_basics!(super::Lab::Capacity);
+
+    fn controls(&self) -> Controls {
+        Controls::Tasks
+    }
+
+    /// The sweep's tasks done of all, or that none ran yet.
+    fn counter(&self) -> Counter {
+        Counter::Text(
+            self.progress()
+                .unwrap_or_else(|| "no sweep yet".to_string()),
+        )
+    }
+
+    fn problems(&self) -> Vec<FieldProblem> {
+        match self.config() {
+            Ok(cfg) => problems_of(cfg.validate()),
+            Err(p) => p,
+        }
+    }
+
+    /// Take events until `deadline` (and a folder's answer); true if events may be waiting.
+    fn drain(&mut self, deadline: Instant) -> bool {
+        self.poll_folder();
+        let mut more = false;
+        while let Some(event) = self.link.next_event(deadline, &mut more) {
+            self.handle_event(event);
+        }
+        more
+    }
+
+    fn wants_frames(&self) -> bool {
+        self.phase().active() || self.loading()
     }
 
     /// The left panel.
-    pub fn config_ui(&mut self, ui: &mut Ui, problems: &[FieldProblem]) -> Action {
-        let edited = self.presets.get(self.preset).is_some_and(|p| {
+    fn config_ui(&mut self, ui: &mut Ui, problems: &[FieldProblem]) -> Action {
+        let edited = self.presets.current().is_some_and(|p| {
             p.config.threads != self.draft.threads
                 || p.config.capacity != self.draft.capacity
                 || list_text(&p.config) != self.text
         });
         let progress = self.progress();
         let panel = CapacityPanel {
-            presets: &self.presets,
-            preset: self.preset,
+            presets: self.presets.all(),
+            preset: self.presets.chosen(),
             edited,
             active: self.link.runs.phase().active(),
             problems,
@@ -408,9 +397,68 @@ impl CapacityLab {
     }
 
     /// The centre: the figures.
-    pub fn centre_ui(&mut self, ui: &mut Ui) {
+    fn centre_ui(&mut self, ui: &mut Ui) -> Action {
         let a = centre_ui(ui, &mut self.view, &self.history);
         self.apply_own(a);
+        Action::None
+    }
+
+    /// Apply a top-bar control (Start, Stop, Reset, ...).
+    fn apply(&mut self, action: Action, _ctx: LabCtx) {
+        match action {
+            Action::Start | Action::StartStudy => self.apply_own(CapacityAction::Start),
+            Action::Stop => self.apply_own(CapacityAction::Stop),
+            Action::SelectPreset(i) => self.apply_own(CapacityAction::SelectPreset(i)),
+            Action::Reset => {
+                self.link.reset();
+                self.history.clear();
+                self.view.selected = None;
+                self.info("reset: cleared");
+            }
+            // A sweep's threads run whole tasks: pausing would only hold back finished results and a
+            // step would mean a task, so the top bar disables these here (and Space does nothing).
+            Action::Pause | Action::Resume | Action::Step | Action::SetSpeed(_) => {}
+            // live changes, speed and exports concern the Grokking lab
+            Action::None
+            | Action::Change(_)
+            | Action::Export(_)
+            | Action::ExportTo(..)
+            | Action::CancelExportPath => {}
+        }
+    }
+
+    fn figure_set(&self) -> FigureSet {
+        capacity_set(&self.history)
+    }
+
+    fn preset_names(&self) -> Vec<&'static str> {
+        self.presets.names()
+    }
+
+    fn panels(&self) -> &'static [PanelName] {
+        &PANELS
+    }
+
+    fn reached(&self, milestone: Milestone) -> bool {
+        match milestone {
+            Milestone::Finished => self.phase() == Phase::Finished,
+            Milestone::Tasks(n) => self.history.progress().0 >= n,
+            // a sweep has no single run to follow
+            Milestone::Memorised | Milestone::Generalised | Milestone::Step(_) => false,
+        }
+    }
+}
+
+impl Preset for SweepPreset {
+    type Config = CapacitySweepConfig;
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn title(&self) -> &'static str {
+        self.title
+    }
+    fn config(&self) -> &CapacitySweepConfig {
+        &self.config
     }
 }
 
@@ -420,7 +468,7 @@ mod tests {
 
     #[test]
     fn lists_parse_and_name_their_field() {
-        let mut lab = CapacityLab::new(Box::new(super::super::backend::Unattached::default()));
+        let mut lab = CapacityLab::new(Box::new(crate::app::backend::Unattached::default()));
         assert_eq!(lab.preset_name(), Some("tiny"));
         assert!(lab.problems().is_empty(), "{:?}", lab.problems());
         assert_eq!(lab.config().unwrap().widths, vec![8, 32]);

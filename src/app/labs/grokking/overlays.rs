@@ -1,0 +1,173 @@
+//! The geometry of compared runs on the Grokking plots: each run's curves as thinned plot points, or a
+//! seed group's mean with its band, built from the runs' histories (the Runs panel decides which).
+
+use super::run_files::BandKind;
+use crate::app::widgets::plots::{
+    Band, Overlay, YScale, plotted_metrics, to_plot_x, to_plot_y, y_scale_of,
+};
+use crate::store::compare::{self, BandPoint};
+use crate::store::{RunHistory, decimate_min_max};
+use eframe::egui::Color32;
+use egui_plot::PlotPoint;
+
+/// Most points an overlay keeps per series (min/max thinned over the whole run): a compared run
+/// is a background curve, and rebuilding it must stay cheap.
+const OVERLAY_POINTS: usize = 3000;
+
+/// A run taking part in a comparison.
+pub(super) struct Member<'a> {
+    pub(super) name: String,
+    pub(super) history: &'a RunHistory,
+    pub(super) color: Color32,
+    pub(super) width: f32,
+    pub(super) is_current: bool,
+    /// Its key in the list (0 for the current run, which has none).
+    pub(super) id: u64,
+}
+
+impl Member<'_> {
+    /// What an overlay takes from this run: which run, its history (the generation, and the row
+    /// count: the current run grows), its colour and line width.
+    pub(super) fn key(&self) -> [u64; 6] {
+        [
+            u64::from(self.is_current),
+            self.id,
+            self.history.generation(),
+            self.history.row_count() as u64,
+            color_key(self.color),
+            u64::from(self.width.to_bits()),
+        ]
+    }
+}
+
+/// A colour as part of a cache key.
+pub(super) fn color_key(c: Color32) -> u64 {
+    u64::from(u32::from_be_bytes(c.to_array()))
+}
+
+/// A colour moved two thirds of the way to grey (a fork's parent).
+pub(super) fn greyed(c: Color32) -> Color32 {
+    crate::app::widgets::lerp_color(c, Color32::from_gray(140), 2.0 / 3.0)
+}
+
+/// Plot-space points of (step, value) pairs, thinned to about [`OVERLAY_POINTS`].
+fn to_plot_points(
+    pts: impl Iterator<Item = (u64, f64)>,
+    metric: crate::protocol::Metric,
+    log_x: bool,
+) -> Vec<PlotPoint> {
+    let scale = y_scale_of(metric);
+    let all: Vec<PlotPoint> = pts
+        .filter_map(|(s, v)| Some(PlotPoint::new(to_plot_x(s, log_x)?, to_plot_y(v, scale)?)))
+        .collect();
+    thin(all)
+}
+
+fn thin(all: Vec<PlotPoint>) -> Vec<PlotPoint> {
+    let (Some(first), Some(last)) = (all.first(), all.last()) else {
+        return all;
+    };
+    if all.len() <= OVERLAY_POINTS {
+        return all;
+    }
+    let kept = decimate_min_max(&all, |p| (p.x, p.y), (first.x, last.x), OVERLAY_POINTS / 2);
+    kept.into_iter().map(|i| all[i]).collect()
+}
+
+pub(super) fn overlay_of(m: &Member<'_>, log_x: bool) -> Overlay {
+    let series = plotted_metrics()
+        .into_iter()
+        .map(|metric| {
+            let pts = m.history.series(metric).iter().map(|p| (p.step, p.value));
+            (metric, to_plot_points(pts, metric, log_x))
+        })
+        .filter(|(_, p)| !p.is_empty())
+        .collect();
+    Overlay {
+        name: m.name.clone(),
+        color: m.color,
+        width: m.width,
+        series,
+        bands: Vec::new(),
+        markers: m.history.markers().to_vec(),
+        steps_per_epoch: m.history.steps_per_epoch().unwrap_or(0),
+    }
+}
+
+/// The mean of a group of seeds with its band, per plotted metric.
+pub(super) fn group_overlay(group: &[&Member<'_>], band: BandKind, log_x: bool) -> Overlay {
+    let seeds: Vec<String> = group
+        .iter()
+        .map(|m| {
+            m.history
+                .config()
+                .map_or("?".into(), |c| c.seed.to_string())
+        })
+        .collect();
+    let mut series = Vec::new();
+    let mut bands = Vec::new();
+    for metric in plotted_metrics() {
+        let all: Vec<&[crate::store::Point]> =
+            group.iter().map(|m| m.history.series(metric)).collect();
+        let stats = compare::mean_band(&all);
+        if stats.is_empty() {
+            continue;
+        }
+        series.push((
+            metric,
+            to_plot_points(stats.iter().map(|p| (p.step, p.mean)), metric, log_x),
+        ));
+        let scale = y_scale_of(metric);
+        let mut xs = Vec::new();
+        let mut los = Vec::new();
+        let mut his = Vec::new();
+        for p in thin_band(&stats) {
+            let (l, h) = match band {
+                BandKind::MinMax => (p.min, p.max),
+                // on a log axis mean - std can fall to 0 or below (one seed grokked, one not) and
+                // would drop the step from the band: there its lower edge stops at the smallest run
+                BandKind::Std => match scale {
+                    YScale::Log => ((p.mean - p.std).max(p.min), p.mean + p.std),
+                    YScale::Linear | YScale::Percent | YScale::Unit => {
+                        (p.mean - p.std, p.mean + p.std)
+                    }
+                },
+            };
+            if let (Some(x), Some(l), Some(h)) = (
+                to_plot_x(p.step, log_x),
+                to_plot_y(l, scale),
+                to_plot_y(h, scale),
+            ) {
+                xs.push(x);
+                los.push(l);
+                his.push(h);
+            }
+        }
+        bands.push(Band {
+            metric,
+            xs,
+            lower: los,
+            upper: his,
+        });
+    }
+    Overlay {
+        name: format!("mean of {} (seeds {})", group.len(), seeds.join(", ")),
+        color: group[0].color,
+        width: 2.0,
+        series,
+        bands,
+        markers: Vec::new(),
+        // the group differs only by the seed, so every member has the same epoch length
+        steps_per_epoch: group[0].history.steps_per_epoch().unwrap_or(0),
+    }
+}
+
+/// Every k-th point of a long band (a band is a shaded background; its detail is not needed).
+fn thin_band(stats: &[BandPoint]) -> impl Iterator<Item = &BandPoint> {
+    let k = stats.len().div_ceil(OVERLAY_POINTS).max(1);
+    stats
+        .iter()
+        .enumerate()
+        .filter(move |(i, _)| i % k == 0 || *i + 1 == stats.len())
+        .map(|(_, p)| p)
+}

@@ -1,0 +1,363 @@
+//! The labs: one slot each. A lab is a type implementing [`LabSlot`] in its own folder here; the
+//! shell ([`crate::app::GrokscopeApp`]) only iterates over them, draws the tab of the one shown and
+//! hands it the frame's panels, actions and events.
+//!
+//! Adding a lab: a folder here with a type implementing [`LabSlot`], a variant of [`Lab`], and one line
+//! in [`REGISTRY`] (plus the engine layers it needs: config, experiment, store, export).
+
+use super::actions::Action;
+use super::backend::Backend;
+use super::dialog::FileDialog;
+use super::figure_export::FigureSet;
+use super::link::{LabLink, Phase, Status};
+use crate::config::FieldProblem;
+use eframe::egui::{self, Ui};
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Which lab (the tabs of the window).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lab {
+    /// Modular arithmetic: memorisation, then generalisation.
+    Grokking,
+    /// Memorisation speed vs generalisation speed across model sizes (spec section 2).
+    Capacity,
+    /// Orderedness of a complete layer under pruning (Song 2025).
+    Ordering,
+}
+
+/// Builds a lab from its worker and the window's set-up.
+type Build = fn(Box<dyn Backend>, &LabSetup<'_>) -> Box<dyn LabSlot>;
+
+/// Every lab in tab order with how it is built: the one place a lab is registered.
+const REGISTRY: [(Lab, &str, Build); 3] = [
+    (Lab::Grokking, "Grokking", grokking::GrokkingLab::boxed),
+    (Lab::Capacity, "Capacity", capacity::CapacityLab::boxed),
+    (Lab::Ordering, "Ordering", ordering::OrderingLab::boxed),
+];
+
+impl Lab {
+    /// Every lab, in tab order.
+    pub const ALL: [Lab; REGISTRY.len()] = {
+        let mut all = [Lab::Grokking; REGISTRY.len()];
+        let mut i = 0;
+        while i < REGISTRY.len() {
+            all[i] = REGISTRY[i].0;
+            i += 1;
+        }
+        all
+    };
+
+    fn entry(self) -> &'static (Lab, &'static str, Build) {
+        // Invariant: every variant has its line in REGISTRY (`every_lab_is_registered_once`).
+        REGISTRY
+            .iter()
+            .find(|(lab, ..)| *lab == self)
+            .expect("every lab is registered")
+    }
+
+    /// The lab's name as its tab shows it (and as lessons and scenes name it, lower-cased).
+    pub fn title(self) -> &'static str {
+        self.entry().1
+    }
+
+    /// The lab named `name` (its title, any case).
+    pub fn named(name: &str) -> Option<Lab> {
+        Lab::ALL
+            .into_iter()
+            .find(|lab| lab.title().eq_ignore_ascii_case(name.trim()))
+    }
+
+    /// The lab, built around `backend` (its own worker).
+    pub fn build(self, backend: Box<dyn Backend>, setup: &LabSetup<'_>) -> Box<dyn LabSlot> {
+        (self.entry().2)(backend, setup)
+    }
+}
+
+impl fmt::Display for Lab {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.title())
+    }
+}
+
+/// What a lab is given when the window builds it.
+pub struct LabSetup<'a> {
+    /// The window's context (to wake it from a lab's own threads).
+    pub ctx: &'a egui::Context,
+    /// File and folder dialogs (tests pass fixed answers).
+    pub dialog: Arc<dyn FileDialog>,
+    /// Settings kept from the last session, if the window has storage.
+    pub storage: Option<&'a dyn eframe::Storage>,
+}
+
+/// What the shell gives a lab with every action.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LabCtx {
+    /// The top bar's speed limit (steps per second; `None`: flat out), sent with a start.
+    pub speed: Option<f64>,
+}
+
+/// What the top bar's step counter shows on a lab.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Counter {
+    /// A training run's step and epoch, and its rate while it runs.
+    Steps {
+        step: u64,
+        epoch: u64,
+        steps_per_sec: Option<f64>,
+    },
+    /// Free text (a sweep's tasks done).
+    Text(String),
+}
+
+/// How the top bar's run controls apply to a lab.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Controls {
+    /// One run at a time: start, pause, step, stop and the speed limit.
+    Run,
+    /// Whole tasks on several threads: start and stop only (a sweep cannot pause, step or slow down).
+    Tasks,
+}
+
+/// A part of a lab's window that can be named (to show, hide or highlight it, e.g. in a lesson).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PanelName {
+    /// The name a lesson uses (lower case, no spaces).
+    pub key: &'static str,
+    /// What the panel is, in a few words.
+    pub title: &'static str,
+}
+
+/// A milestone a lab can report (what a lesson waits for).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Milestone {
+    /// The current run memorised its training set (Grokking).
+    Memorised,
+    /// The current run generalised (Grokking).
+    Generalised,
+    /// The current run or sweep finished, however it ended.
+    Finished,
+    /// The current run reached this many optimiser steps.
+    Step(u64),
+    /// This many tasks of the current sweep or study are done.
+    Tasks(usize),
+}
+
+/// One lab of the window: its config panel, its views, how it applies the top bar's actions and takes
+/// its worker's events, its status line, its figures, and what a lesson needs to drive it.
+pub trait LabSlot: Any {
+    /// Which lab this is.
+    fn lab(&self) -> Lab;
+    /// The lab's worker, run tracker and status line.
+    fn link(&self) -> &LabLink;
+    fn link_mut(&mut self) -> &mut LabLink;
+
+    /// The phase of the lab's run (or sweep, or study).
+    fn phase(&self) -> Phase {
+        self.link().phase()
+    }
+    /// The lab's status line.
+    fn status(&self) -> &Status {
+        self.link().status()
+    }
+    /// How the top bar's run controls apply.
+    fn controls(&self) -> Controls {
+        Controls::Run
+    }
+    /// The top bar's counter.
+    fn counter(&self) -> Counter;
+    /// Parameters of the model shown and rows dropped as out of order (the status bar's counts).
+    fn counts(&self) -> (Option<u64>, usize) {
+        (None, 0)
+    }
+    /// Problems with the config in the panel (each field once), shown in the bars.
+    fn problems(&self) -> Vec<FieldProblem>;
+
+    /// Take the worker's events (and the lab's own jobs' answers) until `deadline`; true if some may
+    /// still be waiting.
+    fn drain(&mut self, deadline: Instant) -> bool;
+    /// Whether the lab needs frames while nothing arrives (a run or a job in progress).
+    fn wants_frames(&self) -> bool {
+        self.phase().active()
+    }
+
+    /// The left panel: the lab's config.
+    fn config_ui(&mut self, ui: &mut Ui, problems: &[FieldProblem]) -> Action;
+    /// Panels beside the centre (drawn before it), if the lab has any; returns its own requests applied.
+    fn side_panels_ui(&mut self, _ui: &mut Ui) {}
+    /// The centre: the lab's views.
+    fn centre_ui(&mut self, ui: &mut Ui) -> Action;
+    /// Apply a request from the bars, a view or a lesson.
+    fn apply(&mut self, action: Action, ctx: LabCtx);
+
+    /// The figures the Export figure window offers for this lab now.
+    fn figure_set(&self) -> FigureSet;
+    /// Keep the settings that outlive a session.
+    fn save(&self, _storage: &mut dyn eframe::Storage) {}
+
+    /// The names of the lab's presets, in the panel's order (what a lesson may choose).
+    fn preset_names(&self) -> Vec<&'static str>;
+    /// The lab's named panels (what a lesson may show, hide or highlight).
+    fn panels(&self) -> &'static [PanelName];
+    /// Whether the lab's current run (or sweep) has reached `milestone`.
+    fn reached(&self, milestone: Milestone) -> bool;
+
+    /// For typed access to one lab (tests and the lab's own accessors).
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+/// The parts of a [`LabSlot`] impl that every lab writes the same way: which lab it is, its link (a
+/// field `link`), and typed access. Used inside `impl LabSlot for ... { ... }`.
+macro_rules! slot_basics {
+    ($lab:expr) => {
+        fn lab(&self) -> $crate::app::labs::Lab {
+            $lab
+        }
+
+        fn link(&self) -> &$crate::app::link::LabLink {
+            &self.link
+        }
+
+        fn link_mut(&mut self) -> &mut $crate::app::link::LabLink {
+            &mut self.link
+        }
+
+        fn as_any(&self) -> &dyn ::std::any::Any {
+            self
+        }
+
+        fn as_any_mut(&mut self) -> &mut dyn ::std::any::Any {
+            self
+        }
+    };
+}
+pub(crate) use slot_basics;
+
+pub mod capacity;
+pub mod grokking;
+pub mod ordering;
+
+/// A named starting point of a lab (its panel's preset picker).
+pub trait Preset {
+    type Config: Clone;
+    /// The short name (CLI, lessons).
+    fn name(&self) -> &'static str;
+    /// The title the picker shows.
+    fn title(&self) -> &'static str;
+    fn config(&self) -> &Self::Config;
+}
+
+/// A lab's presets and which one was chosen last: the panel's preset picker.
+#[derive(Clone, Debug)]
+pub struct PresetList<P> {
+    presets: Vec<P>,
+    chosen: usize,
+}
+
+impl<P: Preset> PresetList<P> {
+    /// The list with its first preset chosen, and that preset's config (the launch default).
+    /// Invariant: every lab's preset list is fixed and non-empty (checked by each lab's tests).
+    pub fn new(presets: Vec<P>) -> (Self, P::Config) {
+        let first = presets
+            .first()
+            .expect("every lab has at least one preset")
+            .config()
+            .clone();
+        (Self { presets, chosen: 0 }, first)
+    }
+
+    pub fn all(&self) -> &[P] {
+        &self.presets
+    }
+
+    /// Index of the preset chosen last.
+    pub fn chosen(&self) -> usize {
+        self.chosen
+    }
+
+    /// The preset chosen last.
+    pub fn current(&self) -> Option<&P> {
+        self.presets.get(self.chosen)
+    }
+
+    /// Choose preset `i`: its config and the status line saying so; `None` (nothing changes) when
+    /// there is no such preset.
+    pub fn choose(&mut self, i: usize) -> Option<(P::Config, String)> {
+        let p = self.presets.get(i)?;
+        self.chosen = i;
+        Some((
+            p.config().clone(),
+            format!("preset {}: {}", p.name(), p.title()),
+        ))
+    }
+
+    /// Mark preset `i` as the one shown (e.g. a folder's config matched it).
+    pub fn mark(&mut self, i: usize) {
+        if i < self.presets.len() {
+            self.chosen = i;
+        }
+    }
+
+    /// The presets' names in order.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.presets.iter().map(P::name).collect()
+    }
+
+    /// Name of the preset chosen last.
+    pub fn current_name(&self) -> Option<&'static str> {
+        self.current().map(P::name)
+    }
+}
+
+/// The first problem as the status line says it (`{what} refused: field: message`), or `None`.
+pub fn refusal(what: &str, problems: &[FieldProblem]) -> Option<String> {
+    problems
+        .first()
+        .map(|p| format!("{what} refused: {}: {}", p.field, p.message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_lab_is_registered_once() {
+        for lab in [Lab::Grokking, Lab::Capacity, Lab::Ordering] {
+            let n = REGISTRY.iter().filter(|(l, ..)| *l == lab).count();
+            assert_eq!(n, 1, "{lab:?}");
+        }
+        assert_eq!(Lab::ALL, [Lab::Grokking, Lab::Capacity, Lab::Ordering]);
+        assert_eq!(Lab::named(" ordering"), Some(Lab::Ordering));
+        assert_eq!(Lab::named("nope"), None);
+    }
+
+    struct Named(&'static str, u32);
+
+    impl Preset for Named {
+        type Config = u32;
+        fn name(&self) -> &'static str {
+            self.0
+        }
+        fn title(&self) -> &'static str {
+            "title"
+        }
+        fn config(&self) -> &u32 {
+            &self.1
+        }
+    }
+
+    #[test]
+    fn presets_choose_and_refuse() {
+        let (mut l, first) = PresetList::new(vec![Named("a", 1), Named("b", 2)]);
+        assert_eq!(first, 1);
+        assert_eq!(l.current_name(), Some("a"));
+        assert_eq!(l.choose(1), Some((2, "preset b: title".to_string())));
+        assert_eq!(l.choose(5), None);
+        assert_eq!(l.chosen(), 1);
+        assert_eq!(l.names(), ["a", "b"]);
+    }
+}
