@@ -331,7 +331,7 @@ impl grokscope::model::Model for Diverges {
     }
     fn apply(
         &mut self,
-        opt: &mut grokscope::train::optim::AdamW,
+        opt: &mut grokscope::optim::AdamW,
     ) -> Result<(), grokscope::model::ModelError> {
         self.inner.apply(opt)
     }

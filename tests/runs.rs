@@ -374,7 +374,7 @@ fn saving_into_a_folder_that_holds_anything_is_refused_and_changes_nothing() {
 
 #[test]
 fn any_one_of_a_runs_three_files_makes_a_run_folder_for_open_and_export() {
-    use grokscope::cli_export::{FolderKind, folder_kind};
+    use grokscope::cli::export::{FolderKind, folder_kind};
     use grokscope::store::run_dir::looks_like_run;
     let tmp = tempfile::tempdir().unwrap();
     // an empty folder and one holding a stranger's file are no run folders
@@ -394,4 +394,63 @@ fn any_one_of_a_runs_three_files_makes_a_run_folder_for_open_and_export() {
         assert!(RunFolder::open(&dir).is_ok(), "{name}");
         assert_eq!(folder_kind(&dir).unwrap(), FolderKind::Run, "{name}");
     }
+}
+
+#[test]
+fn a_run_saved_from_the_window_has_the_summary_json_of_a_cli_run() {
+    use grokscope::config::RunConfig;
+    use grokscope::protocol::{Command, SaveTo, Summary};
+    use grokscope::worker::Worker;
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = mlp();
+    cfg.max_epochs = 6;
+    // the window's path: a run recorded in memory by the worker, saved after it finished
+    let w = Worker::spawn(None).unwrap();
+    w.send(Command::Start(Box::new(RunConfig::Grokking(cfg.clone()))));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut finished = None;
+    while finished.is_none() && Instant::now() < deadline {
+        if let Some(Event::Finished { summary, .. }) = w.recv_timeout(Duration::from_millis(100)) {
+            finished = Some(summary.expect("a run that started has a summary"));
+        }
+    }
+    let finished = finished.expect("the run finished");
+    let window_dir = tmp.path().join("window");
+    w.send(Command::SaveRun(SaveTo {
+        dir: window_dir.clone(),
+        tensorboard: false,
+    }));
+    let mut saved = false;
+    while !saved && Instant::now() < deadline {
+        saved = matches!(
+            w.recv_timeout(Duration::from_millis(100)),
+            Some(Event::Saved { .. })
+        );
+    }
+    assert!(saved, "the save was answered");
+    // the CLI's path (`grokscope run`): the same runner recording into a new folder
+    let cli_dir = tmp.path().join("cli");
+    assert_eq!(fresh(&cfg, &cli_dir, None, 0), Outcome::Completed);
+    let read = |dir: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+    };
+    let (window, cli) = (read(&window_dir), read(&cli_dir));
+    let keys =
+        |v: &serde_json::Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    assert_eq!(keys(&window), keys(&cli), "one shape of summary.json");
+    let back: Summary = serde_json::from_value(window).unwrap();
+    assert_eq!(
+        back, finished,
+        "the window's summary.json is the run's summary"
+    );
+    // same config and seed: the same numbers (wall time aside)
+    assert_eq!(
+        (back.steps, back.epochs, back.t_train_epoch),
+        (
+            cli["steps"].as_u64().unwrap(),
+            cli["epochs"].as_u64().unwrap(),
+            cli["t_train_epoch"].as_u64()
+        )
+    );
 }

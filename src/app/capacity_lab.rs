@@ -7,12 +7,12 @@ use super::runs::{LabLink, Phase, Status};
 use super::views::capacity::{
     CapacityAction, CapacityPanel, CapacityView, ListText, centre_ui, config_ui, progress_text,
 };
-use crate::cli_capacity::{Collected, collect_results};
 use crate::config::capacity::{SweepPreset, sweep_presets};
 use crate::config::{CapacitySweepConfig, ConfigError, FieldProblem, RunConfig};
 use crate::experiment::ordering::study_threads;
 use crate::protocol::Event;
 use crate::store::capacity::SweepHistory;
+use crate::store::sweep_dir::{Collected, collect_results};
 use eframe::egui::Ui;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, TryRecvError};
@@ -354,7 +354,7 @@ impl CapacityLab {
         let spawned = std::thread::Builder::new()
             .name("grokscope-capacity-open".into())
             .spawn(move || {
-                let _sent = tx.send(collect_results(&path));
+                let _sent = tx.send(collect_results(&path).map_err(anyhow::Error::from));
             });
         match spawned {
             Ok(_) => {

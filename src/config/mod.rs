@@ -53,6 +53,15 @@ impl fmt::Display for Operation {
     }
 }
 
+/// Number of examples of the task: p(p-1) for division (b = 0 has no inverse), p^2 otherwise.
+pub fn task_size(op: Operation, p: u32) -> usize {
+    let p = p as usize;
+    match op {
+        Operation::Div => p * (p - 1),
+        Operation::Add | Operation::Sub | Operation::Mul => p * p,
+    }
+}
+
 /// Hidden-layer non-linearity of the MLP.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -388,7 +397,7 @@ impl GrokkingConfig {
 
     /// Number of examples of the task: p(p-1) for division, p^2 otherwise.
     pub fn dataset_size(&self) -> usize {
-        crate::data::modular::task_size(self.op, self.p)
+        task_size(self.op, self.p)
     }
 
     /// floor(train_fraction * n), as the spec splits.

@@ -6,7 +6,7 @@ use crate::config::GrokkingConfig;
 use crate::protocol::{Event, Metric, Outcome, RunId, Summary};
 use crate::store::run_dir::{ParentRef, RunDirError, RunFolder, RunWriter};
 use crate::train::trainer::Trainer;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 /// How a run is recorded and where it ends.
@@ -70,25 +70,7 @@ pub fn run_keeping(
     }
 }
 
-/// Where a continued run comes from and where it goes.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ContinueSpec {
-    /// The run folder holding the checkpoint.
-    pub from: PathBuf,
-    /// The checkpoint's step; `None`: the newest usable one.
-    pub step: Option<u64>,
-    /// `None`: resume the run itself (in its folder). `Some`: fork it.
-    pub fork: Option<ForkSpec>,
-}
-
-/// A fork: the checkpoint's config with changes, recorded as a new run whose parent is the source.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ForkSpec {
-    /// The fork's config: the checkpoint's config in force with the wanted changes.
-    pub config: GrokkingConfig,
-    /// The fork's own run folder (`None`: in memory until saved).
-    pub out: Option<PathBuf>,
-}
+pub use crate::protocol::{ContinueSpec, ForkSpec};
 
 /// Resume or fork a saved run (see [`ContinueSpec`]); refused with a message naming the problem when
 /// the folder, the checkpoint or the fork's changes cannot be used.

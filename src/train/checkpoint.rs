@@ -13,8 +13,8 @@
 use crate::analysis::events::GrokDetector;
 use crate::config::GrokkingConfig;
 use crate::model::NamedTensor;
+use crate::optim::{AdamW, AdamWParams};
 use crate::rng::Rng;
-use crate::train::optim::{AdamW, AdamWParams};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;

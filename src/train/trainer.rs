@@ -5,10 +5,10 @@ use crate::analysis::fourier;
 use crate::config::{ConfigError, GrokkingConfig};
 use crate::data::modular::{self, Examples, ModularSplit};
 use crate::model::{self, BatchStats, Model, ModelError};
+use crate::optim::{AdamW, AdamWParams, warmup_lr};
 use crate::protocol::{GrokEvent, HyperChange, Metric, MetricRow};
 use crate::rng::{self, Rng, Stream};
 use crate::train::checkpoint::{CheckpointError, RngState, Scalars, TrainerState};
-use crate::train::optim::{AdamW, AdamWParams, warmup_lr};
 
 /// Why training could not go on.
 #[derive(Debug, thiserror::Error)]
