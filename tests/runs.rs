@@ -1,7 +1,8 @@
 //! Runs on disk: exact resume, forks, and folders that are truncated, corrupt or foreign.
 
+use grokscope::config::ValidGrokkingConfig;
 use grokscope::config::{GrokkingConfig, ModelConfig, Operation, preset};
-use grokscope::experiment::grokking::{self, ContinueSpec, ForkSpec, RunOptions};
+use grokscope::experiment::grokking::{self, ContinueSpec, ForkSpec, RunOptions, Start};
 use grokscope::experiment::{EventSink, Unattended};
 use grokscope::protocol::{Event, Outcome};
 use grokscope::store::run_dir::{RunFolder, RunStatus, RunWriter};
@@ -36,6 +37,11 @@ fn transformer() -> GrokkingConfig {
     c
 }
 
+/// A config the tests know to be valid, parsed as every edge parses one.
+pub(crate) fn valid(cfg: &GrokkingConfig) -> ValidGrokkingConfig {
+    ValidGrokkingConfig::try_from(cfg.clone()).unwrap()
+}
+
 fn finished(evs: &[Event]) -> Outcome {
     match evs.last() {
         Some(Event::Finished { outcome, .. }) => outcome.clone(),
@@ -51,7 +57,7 @@ pub(crate) fn fresh(cfg: &GrokkingConfig, dir: &Path, stop_at: Option<u64>, ever
         checkpoint_every_epochs: every,
         ..Default::default()
     };
-    grokking::run_with(cfg, 1, &mut evs, &mut Unattended, opts);
+    grokking::run(Start::New(valid(cfg)), 1, &mut evs, &mut Unattended, opts);
     finished(&evs)
 }
 
@@ -67,7 +73,7 @@ fn resume(dir: &Path, stop_at: Option<u64>) -> Vec<Event> {
         checkpoint_every_epochs: 4,
         ..Default::default()
     };
-    grokking::continue_run(&spec, 1, &mut evs, &mut Unattended, opts);
+    grokking::run(Start::Continue(spec), 1, &mut evs, &mut Unattended, opts);
     evs
 }
 
@@ -118,7 +124,7 @@ fn a_fork_records_its_parent_and_step_and_refuses_shape_changes() {
     // step 0 (the initial state), every 10 epochs, and the end (30 epochs)
     assert_eq!(steps, vec![0, 10 * spe, 20 * spe, 30 * spe]);
     let at = folder.checkpoints[1].clone();
-    let mut forked = folder.load(&at).unwrap().config;
+    let mut forked = GrokkingConfig::from(folder.load(&at).unwrap().config);
     forked.optim.weight_decay = 0.25;
     let mut evs: Vec<Event> = vec![];
     let spec = ContinueSpec {
@@ -129,7 +135,13 @@ fn a_fork_records_its_parent_and_step_and_refuses_shape_changes() {
             out: Some(child.clone()),
         }),
     };
-    grokking::continue_run(&spec, 2, &mut evs, &mut Unattended, RunOptions::default());
+    grokking::run(
+        Start::Continue(spec),
+        2,
+        &mut evs,
+        &mut Unattended,
+        RunOptions::default(),
+    );
     assert_eq!(finished(&evs), Outcome::Completed);
     let f = RunFolder::open(&child).unwrap();
     assert!(f.problems.is_empty(), "{:?}", f.problems);
@@ -158,7 +170,13 @@ fn a_fork_records_its_parent_and_step_and_refuses_shape_changes() {
             out: Some(tmp.path().join("bad")),
         }),
     };
-    grokking::continue_run(&spec, 3, &mut evs, &mut Unattended, RunOptions::default());
+    grokking::run(
+        Start::Continue(spec),
+        3,
+        &mut evs,
+        &mut Unattended,
+        RunOptions::default(),
+    );
     match finished(&evs) {
         Outcome::Failed { message } => assert!(message.contains("it changed p"), "{message}"),
         other => panic!("{other:?}"),
@@ -285,8 +303,8 @@ fn saving_mid_run_writes_everything_so_far_and_checkpoints() {
     };
     let mut sink = Count(0);
     // ask to save in the middle of epoch 4
-    grokking::run_with(
-        &cfg,
+    grokking::run(
+        Start::New(valid(&cfg)),
         1,
         &mut sink,
         &mut SaveAt(3 * spe + 2, dir.clone()),

@@ -16,7 +16,7 @@ pub fn run_cmd(config: &Path, out: &Path, flags: RunFlags) -> Result<ExitCode> {
         std::fs::read_to_string(config).with_context(|| format!("reading {}", config.display()))?;
     let cfg =
         GrokkingConfig::from_toml(&text).with_context(|| format!("in {}", config.display()))?;
-    headless(Start::New(&cfg), out, flags)
+    headless(grokking::Start::New(cfg), out, flags)
 }
 
 /// `grokscope resume DIR`.
@@ -26,7 +26,7 @@ pub fn resume_cmd(dir: &Path, flags: RunFlags) -> Result<ExitCode> {
         step: None,
         fork: None,
     };
-    headless(Start::Continue(&spec), dir, flags)
+    headless(grokking::Start::Continue(spec), dir, flags)
 }
 
 /// `grokscope fork DIR --step N --set KEY=VALUE --out OUT`.
@@ -38,7 +38,7 @@ pub fn fork_cmd(
     flags: RunFlags,
 ) -> Result<ExitCode> {
     let spec = fork_spec(dir, step, set, out)?;
-    headless(Start::Continue(&spec), out, flags)
+    headless(grokking::Start::Continue(spec), out, flags)
 }
 
 /// `grokscope presets [--show NAME]`.
@@ -73,7 +73,7 @@ pub fn presets_cmd(show: Option<&str>) -> Result<()> {
 }
 
 /// `run`, `resume` and `fork`: train into a folder; failure when the run failed.
-fn headless(start: Start<'_>, out: &Path, flags: RunFlags) -> Result<ExitCode> {
+fn headless(start: grokking::Start, out: &Path, flags: RunFlags) -> Result<ExitCode> {
     let RunFlags {
         max_epochs,
         checkpoint_every,
@@ -101,7 +101,7 @@ pub fn fork_spec(
     let folder = crate::store::run_dir::RunFolder::open(dir)?;
     let c = folder.checkpoint_at(step)?.clone();
     let state = folder.load(&c)?;
-    let mut value = toml::Value::try_from(&state.config)?;
+    let mut value = toml::Value::try_from(&*state.config)?;
     for kv in set {
         let (key, raw) = kv.split_once('=').with_context(|| {
             format!("--set {kv:?}: write KEY=VALUE, e.g. optim.weight_decay=0.1")
@@ -128,8 +128,8 @@ pub fn fork_spec(
                 .with_context(|| format!("--set {key}: the config has no field {key}"))?;
         }
     }
+    // checked once, where the runner parses the fork's config
     let config: GrokkingConfig = value.try_into().context("the changed config")?;
-    config.validate()?;
     Ok(grokking::ContinueSpec {
         from: dir.to_path_buf(),
         step: Some(step),
@@ -227,19 +227,11 @@ impl EventSink for ProgressSink {
     }
 }
 
-/// How a headless Grokking run is started.
-pub enum Start<'a> {
-    /// A new run of this config.
-    New(&'a GrokkingConfig),
-    /// Resume or fork a saved run.
-    Continue(&'a grokking::ContinueSpec),
-}
-
 /// Train and record the run in `out` (config.toml, metrics.csv, events.jsonl, run.json, checkpoints,
 /// summary.json, and tensorboard/ event files when `tensorboard`), stopping after `stop_at_epoch` epochs
 /// when given.
 pub fn run_to_folder(
-    start: Start<'_>,
+    start: grokking::Start,
     out: &Path,
     stop_at_epoch: Option<u64>,
     checkpoint_every_epochs: u64,
@@ -253,31 +245,24 @@ pub fn run_to_folder(
         ..Default::default()
     };
     let max_epochs = match &start {
-        Start::New(cfg) => {
-            cfg.validate()?;
+        grokking::Start::New(cfg) => {
             opts.writer = Some(
                 crate::store::run_dir::RunWriter::create(out, cfg, None)
                     .with_context(|| format!("creating the run folder {}", out.display()))?,
             );
             cfg.max_epochs
         }
-        Start::Continue(spec) => match &spec.fork {
+        grokking::Start::Continue(spec) => match &spec.fork {
             Some(f) => f.config.max_epochs,
             None => crate::store::run_dir::RunFolder::open(&spec.from)?
                 .config
                 .map_or(0, |c| c.max_epochs),
         },
+        grokking::Start::Trainer(t) => t.config().max_epochs,
     };
     let mut sink = ProgressSink::new(max_epochs, bar);
     crate::perf::flush_denormals();
-    match start {
-        Start::New(cfg) => {
-            grokking::run_with(cfg, 1, &mut sink, &mut Unattended, opts);
-        }
-        Start::Continue(spec) => {
-            grokking::continue_run(spec, 1, &mut sink, &mut Unattended, opts);
-        }
-    }
+    grokking::run(start, 1, &mut sink, &mut Unattended, opts);
     if let Some(b) = &sink.bar {
         b.finish_and_clear();
     }

@@ -19,7 +19,9 @@ pub use crate::analysis::capacity_study::{
 };
 use crate::analysis::events::THRESHOLD;
 use crate::config::capacity::{Task, tasks};
-use crate::config::{CapacitySweepConfig, ConfigError, GrokkingConfig, ModelConfig, RunConfig};
+use crate::config::{
+    CapacitySweepConfig, ConfigError, GrokkingConfig, ModelConfig, RunConfig, ValidGrokkingConfig,
+};
 use crate::data::random_labels::{self, RandomLabels, bits_per_label};
 use crate::model::transformer::Transformer;
 use crate::model::{BatchStats, Model, ModelError};
@@ -123,7 +125,7 @@ pub fn measure_gen(
 ) -> Result<Option<GenMeasure>, TaskError> {
     let mut cfg = cfg.clone();
     cfg.early_stop = true;
-    let mut t = Trainer::new(&cfg)?;
+    let mut t = Trainer::new(&ValidGrokkingConfig::try_from(cfg)?)?;
     let (mut train_acc, mut val_acc) = (None, None);
     let mut curve = Thinned::new(CURVE_MAX_POINTS);
     while !t.finished() {

@@ -761,6 +761,7 @@ impl RunFolder {
         });
         let config = read("config.toml", &mut problems).and_then(|t| {
             GrokkingConfig::from_toml(&t)
+                .map(GrokkingConfig::from)
                 .map_err(|e| problems.push(format!("config.toml: {e:#}")))
                 .ok()
         });
