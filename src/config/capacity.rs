@@ -2,8 +2,8 @@
 //! random labels and generalisation speed on the modular task.
 
 use super::{
-    Checker, ConfigError, GrokkingConfig, MAX_P, MAX_PARAMS, MAX_WIDTH, ModelConfig, Operation,
-    is_prime,
+    Checker, ConfigError, ConfigParseError, GrokkingConfig, MAX_P, MAX_PARAMS, MAX_WIDTH,
+    ModelConfig, Operation, is_prime,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -226,7 +226,7 @@ impl CapacitySweepConfig {
     }
 
     /// Parse and validate a TOML sweep.
-    pub fn from_toml(text: &str) -> Result<Self, anyhow::Error> {
+    pub fn from_toml(text: &str) -> Result<Self, ConfigParseError> {
         let cfg: CapacitySweepConfig = toml::from_str(text)?;
         cfg.validate()?;
         Ok(cfg)
