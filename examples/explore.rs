@@ -28,7 +28,17 @@ fn main() {
         cfg.seed = seed;
         let mut evs: Vec<Event> = vec![];
         let t = std::time::Instant::now();
-        grokking::run(&cfg, 1, &mut evs, &mut Unattended);
+        let Ok(valid) = cfg.clone().try_into() else {
+            println!("seed {seed}: invalid config");
+            continue;
+        };
+        grokking::run(
+            grokking::Start::New(valid),
+            1,
+            &mut evs,
+            &mut Unattended,
+            Default::default(),
+        );
         if let Some(Event::Finished {
             summary: Some(s),
             outcome,

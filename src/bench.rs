@@ -74,7 +74,8 @@ fn throughput(name: &str, mut cfg: GrokkingConfig, secs: Duration) -> Result<ser
     cfg.eval_every_epochs = 1_000_000;
     cfg.max_epochs = 100_000_000;
     cfg.early_stop = false;
-    let mut t = Trainer::new(&cfg).with_context(|| format!("building {name}"))?;
+    let mut t =
+        Trainer::new(&cfg.clone().try_into()?).with_context(|| format!("building {name}"))?;
     let warm = cfg.steps_per_epoch().max(3);
     for _ in 0..warm {
         t.step()?;
@@ -146,7 +147,13 @@ fn fast_preset() -> Result<serde_json::Value> {
         steps: 0,
         outcome: None,
     };
-    grokking::run(&cfg, 1, &mut sw, &mut Unattended);
+    grokking::run(
+        grokking::Start::New(cfg.clone().try_into()?),
+        1,
+        &mut sw,
+        &mut Unattended,
+        Default::default(),
+    );
     let el = sw.start.elapsed().as_secs_f64();
     let sps = sw.steps as f64 / el;
     Ok(serde_json::json!({

@@ -7,14 +7,13 @@ pub mod analysis;
 pub mod app;
 pub mod bench;
 pub mod cli;
-pub mod cli_capacity;
-pub mod cli_export;
-pub mod cli_ordering;
 pub mod config;
 pub mod data;
 pub mod experiment;
 pub mod export;
 pub mod model;
+/// AdamW and the learning-rate schedule: a leaf that models and the trainer both use.
+pub mod optim;
 pub mod protocol;
 pub mod rng;
 pub mod store;

@@ -1,5 +1,7 @@
 //! The `grokscope` binary: the window with no subcommand, headless commands otherwise.
 
+use clap::Parser;
+use grokscope::cli::Cli;
 use std::process::ExitCode;
 
 // glibc hands every large tensor buffer back to the OS and page-faults it in again on the next op;
@@ -14,5 +16,13 @@ fn main() -> ExitCode {
         // SAFETY: no other thread exists yet.
         unsafe { std::env::set_var("CANDLE_NUM_THREADS", "1") };
     }
-    grokscope::cli::main()
+    let result = match Cli::parse().command {
+        None => grokscope::app::run_window().map(|()| ExitCode::SUCCESS),
+        Some(cmd) => grokscope::cli::run(cmd),
+    };
+    // errors are printed once, here, with their context chain
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::FAILURE
+    })
 }

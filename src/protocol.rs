@@ -2,8 +2,8 @@
 //!
 //! Matches on these enums never use `_ =>`: a new variant must be handled everywhere.
 
-use crate::config::RunConfig;
 use crate::config::ordering::Scheme;
+use crate::config::{GrokkingConfig, RunConfig};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -169,27 +169,8 @@ impl fmt::Display for HyperChange {
     }
 }
 
-/// A milestone of a grokking run.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[serde(rename_all = "snake_case")]
-pub enum GrokEvent {
-    /// Running train accuracy first reached 99 % (t_train).
-    Memorised,
-    /// Validation accuracy first reached 98 % (the delay's threshold).
-    Val98,
-    /// Validation accuracy first reached 99 % (t_val, the paper's T_gen).
-    Generalised,
-}
-
-impl fmt::Display for GrokEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            GrokEvent::Memorised => "memorised (train ≥ 99 %)",
-            GrokEvent::Val98 => "validation ≥ 98 %",
-            GrokEvent::Generalised => "generalised (validation ≥ 99 %)",
-        })
-    }
-}
+/// A milestone of a grokking run (detected by [`crate::analysis::events::GrokDetector`]).
+pub use crate::analysis::events::GrokEvent;
 
 /// How a run ended.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -257,6 +238,35 @@ pub struct StudyRow {
     pub final_loss: f64,
 }
 
+/// Where a run recorded in memory is saved, and how.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SaveTo {
+    /// The run folder (created if missing; refused if it holds another run).
+    pub dir: std::path::PathBuf,
+    /// Also write TensorBoard event files into its `tensorboard/` from now on.
+    pub tensorboard: bool,
+}
+
+/// Where a continued run comes from and where it goes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContinueSpec {
+    /// The run folder holding the checkpoint.
+    pub from: std::path::PathBuf,
+    /// The checkpoint's step; `None`: the newest usable one.
+    pub step: Option<u64>,
+    /// `None`: resume the run itself (in its folder). `Some`: fork it.
+    pub fork: Option<ForkSpec>,
+}
+
+/// A fork: the checkpoint's config with changes, recorded as a new run whose parent is the source.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForkSpec {
+    /// The fork's config: the checkpoint's config in force with the wanted changes.
+    pub config: GrokkingConfig,
+    /// The fork's own run folder (`None`: in memory until saved).
+    pub out: Option<std::path::PathBuf>,
+}
+
 /// UI (or CLI) -> worker.
 #[derive(Clone, Debug)]
 pub enum Command {
@@ -277,11 +287,11 @@ pub enum Command {
     /// Stop any run in progress and resume or fork a saved Grokking run (answered like `Start`);
     /// with `tensorboard` its folder also gets TensorBoard event files.
     Continue {
-        spec: Box<crate::experiment::grokking::ContinueSpec>,
+        spec: Box<ContinueSpec>,
         tensorboard: bool,
     },
     /// Record the running (or else the last) Grokking run in this folder from now on; `Saved` answers.
-    SaveRun(crate::experiment::SaveTo),
+    SaveRun(SaveTo),
     /// Stop everything and end the worker thread.
     Shutdown,
 }
@@ -315,7 +325,7 @@ pub enum Event {
     /// One task of a Capacity sweep finished (`done` of `total`).
     SweepResult {
         run: RunId,
-        result: Box<crate::experiment::capacity::TaskResult>,
+        result: Box<crate::analysis::capacity_study::TaskResult>,
         done: usize,
         total: usize,
     },

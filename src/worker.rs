@@ -4,7 +4,7 @@
 //! goes out) and progress is coalesced, so the channel never floods. After each flush the waker is
 //! called (the app passes `request_repaint`). A panic inside a run becomes that run's `Failed` event.
 
-use crate::config::RunConfig;
+use crate::config::{RunConfig, ValidGrokkingConfig};
 use crate::experiment::grokking::{ContinueSpec, RunOptions};
 use crate::experiment::{Control, EventSink, RunControl, SaveTo, capacity, grokking, ordering};
 use crate::protocol::{Command, Event, MetricRow, Outcome, RunId};
@@ -375,31 +375,32 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
     // the last Grokking run's recorder (with its checkpoints), kept so a finished run can be saved
     let mut last: Option<(RunId, RunWriter)> = None;
     loop {
+        // a run asked for while another ran starts at once; otherwise wait for a command
         let cmd = match pending.take() {
-            Some(Job::Start(cfg)) => Command::Start(cfg),
-            Some(Job::Continue(spec, tensorboard)) => Command::Continue { spec, tensorboard },
+            Some(job) => Ok(job),
             None => match rx.recv() {
-                Ok(c) => c,
+                Ok(c) => Err(c),
                 Err(_) => return,
             },
         };
         let job = match cmd {
-            Command::Start(cfg) => Job::Start(cfg),
-            Command::Continue { spec, tensorboard } => Job::Continue(spec, tensorboard),
-            Command::Shutdown => return,
-            Command::SetSpeed(s) => {
+            Ok(job) => job,
+            Err(Command::Start(cfg)) => Job::Start(cfg),
+            Err(Command::Continue { spec, tensorboard }) => Job::Continue(spec, tensorboard),
+            Err(Command::Shutdown) => return,
+            Err(Command::SetSpeed(s)) => {
                 speed = s.filter(|v| v.is_finite() && *v > 0.0);
                 continue;
             }
-            Command::Pause | Command::Resume | Command::Step | Command::Stop => continue,
-            Command::Change(change) => {
+            Err(Command::Pause | Command::Resume | Command::Step | Command::Stop) => continue,
+            Err(Command::Change(change)) => {
                 // Nothing is running: the change is still validated so a bad value is reported.
                 if let Err(message) = change.validate() {
                     sink.borrow_mut().emit(Event::Refused { message });
                 }
                 continue;
             }
-            Command::SaveRun(SaveTo { dir, tensorboard }) => {
+            Err(Command::SaveRun(SaveTo { dir, tensorboard })) => {
                 let mut sink = sink.borrow_mut();
                 match &mut last {
                     Some((run, w)) => match w.attach_with(&dir, tensorboard) {
@@ -432,7 +433,7 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
         };
         let mut shared = SharedSink(sink.clone());
         let result = catch_unwind(AssertUnwindSafe(|| {
-            dispatch(&job, run, &mut shared, &mut control)
+            dispatch(job, run, &mut shared, &mut control)
         }));
         speed = control.speed;
         let after = std::mem::take(&mut control.after);
@@ -463,41 +464,43 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
 
 /// Run one job to its end; a Grokking run hands back its recorder.
 fn dispatch(
-    job: &Job,
+    job: Job,
     run: RunId,
     sink: &mut dyn EventSink,
     control: &mut dyn RunControl,
 ) -> Option<RunWriter> {
-    let cfg = match job {
+    let mut opts = RunOptions::default();
+    let start = match job {
         Job::Continue(spec, tensorboard) => {
-            let opts = RunOptions {
-                tensorboard: *tensorboard,
-                ..RunOptions::default()
-            };
-            return grokking::continue_keeping(spec, run, sink, control, opts).1;
+            opts.tensorboard = tensorboard;
+            grokking::Start::Continue(*spec)
         }
-        Job::Start(cfg) => cfg,
+        Job::Start(cfg) => match *cfg {
+            // the edge for a config sent over the channel: parsed once, here
+            RunConfig::Grokking(c) => match ValidGrokkingConfig::try_from(c) {
+                Ok(valid) => {
+                    // every window run is recorded in memory (checkpoints too) so it can be saved later
+                    opts.writer = Some(RunWriter::in_memory(&valid, None));
+                    grokking::Start::New(valid)
+                }
+                Err(e) => {
+                    crate::experiment::refuse(run, sink, e.to_string());
+                    return None;
+                }
+            },
+            RunConfig::Ordering(c) => {
+                ordering::run(&c, run, sink, control);
+                return None;
+            }
+            RunConfig::OrderingStudy(c) => {
+                ordering::study(&c, run, sink, control);
+                return None;
+            }
+            RunConfig::CapacitySweep(c) => {
+                capacity::sweep(&c, run, sink, control);
+                return None;
+            }
+        },
     };
-    match cfg.as_ref() {
-        RunConfig::Grokking(c) => {
-            // every window run is recorded in memory (checkpoints too) so it can be saved later
-            let opts = RunOptions {
-                writer: Some(RunWriter::in_memory(c, None)),
-                ..RunOptions::default()
-            };
-            grokking::run_keeping(c, run, sink, control, opts).1
-        }
-        RunConfig::Ordering(c) => {
-            ordering::run(c, run, sink, control);
-            None
-        }
-        RunConfig::OrderingStudy(c) => {
-            ordering::study(c, run, sink, control);
-            None
-        }
-        RunConfig::CapacitySweep(c) => {
-            capacity::sweep(c, run, sink, control);
-            None
-        }
-    }
+    grokking::run(start, run, sink, control, opts).writer
 }

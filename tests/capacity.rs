@@ -1,12 +1,16 @@
 //! The Capacity lab end to end: sweep tasks and shards, resumable result files, the worker path, and the
 //! `sweep`, `merge` and `analyse` commands through the real binary.
 
-use grokscope::cli_capacity::{self, CONFIG_FILE, CSV_COLUMNS, CSV_FILE, Stored};
+use grokscope::analysis::capacity_study::TaskResult;
+use grokscope::cli::capacity as cli_capacity;
 use grokscope::config::capacity::sweep_preset;
+use grokscope::config::capacity::{Task, shard, tasks};
 use grokscope::config::{CapacitySweepConfig, Operation, RunConfig};
-use grokscope::experiment::capacity::{self, Task, TaskResult, config_key, shard, tasks};
+use grokscope::experiment::capacity;
 use grokscope::experiment::{Control, RunControl, Unattended};
 use grokscope::protocol::{Command as WorkerCommand, Event, Outcome};
+use grokscope::store::sweep_dir::config_key;
+use grokscope::store::sweep_dir::{CONFIG_FILE, CSV_COLUMNS, CSV_FILE, Stored, load_result};
 use grokscope::worker::Worker;
 use std::path::Path;
 use std::process::Command;
@@ -231,7 +235,7 @@ fn resume_skips_finished_tasks_and_redoes_broken_files() {
     std::fs::write(&half, &text[..text.len() / 2]).unwrap();
     std::fs::write(out.join(all[2].file_name()), "not json").unwrap();
     assert!(matches!(
-        cli_capacity::load_result(out, &all[1], Some(&config_key(&c, &all[1]))),
+        load_result(out, &all[1], Some(&config_key(&c, &all[1]))),
         Stored::Unusable(_)
     ));
     // expected: the two broken files are redone, the two good ones skipped and left byte for byte
@@ -242,7 +246,7 @@ fn resume_skips_finished_tasks_and_redoes_broken_files() {
     for t in &all {
         assert!(
             matches!(
-                cli_capacity::load_result(out, t, Some(&config_key(&c, t))),
+                load_result(out, t, Some(&config_key(&c, t))),
                 Stored::Done(_)
             ),
             "{t}"
@@ -259,7 +263,7 @@ fn resume_skips_finished_tasks_and_redoes_broken_files() {
     // a file holding another task's result is not taken for this task's
     std::fs::copy(out.join(all[0].file_name()), out.join(all[1].file_name())).unwrap();
     assert!(matches!(
-        cli_capacity::load_result(out, &all[1], None),
+        load_result(out, &all[1], None),
         Stored::Unusable(why) if why.contains(&all[0].name())
     ));
 }

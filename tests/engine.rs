@@ -1,6 +1,8 @@
 //! The engine end to end: runs learn, are reproducible, report in order, and refuse bad configs.
 
-use grokscope::config::{GrokkingConfig, ModelConfig, Operation, RunConfig, preset};
+use grokscope::config::{
+    GrokkingConfig, ModelConfig, Operation, RunConfig, ValidGrokkingConfig, preset,
+};
 use grokscope::experiment::{Unattended, grokking};
 use grokscope::protocol::{Command, Event, GrokEvent, HyperChange, Metric, Outcome};
 use grokscope::worker::Worker;
@@ -20,7 +22,13 @@ fn small() -> GrokkingConfig {
 
 fn run(cfg: &GrokkingConfig) -> Vec<Event> {
     let mut evs = vec![];
-    grokking::run(cfg, 7, &mut evs, &mut Unattended);
+    grokking::run(
+        grokking::Start::New(crate::runs::valid(cfg)),
+        7,
+        &mut evs,
+        &mut Unattended,
+        Default::default(),
+    );
     evs
 }
 
@@ -118,6 +126,7 @@ fn the_transformer_is_reproducible_with_dropout_and_minibatches() {
 #[test]
 fn invalid_configs_are_refused_naming_the_field() {
     let base = small();
+    let w = Worker::spawn(None).unwrap();
     type Edit = Box<dyn Fn(&mut GrokkingConfig)>;
     let cases: Vec<(&str, Edit)> = vec![
         ("p", Box::new(|c| c.p = 4)),
@@ -158,8 +167,14 @@ fn invalid_configs_are_refused_naming_the_field() {
             err.problems.iter().any(|p| p.field == field),
             "{field}: {err}"
         );
-        // the runner refuses it too, with one Finished and no Started
-        let evs = run(&cfg);
+        // it cannot reach the runner (the runner takes only a parsed config); the worker, the edge
+        // for a config sent to it, refuses it with one Finished and no Started
+        assert!(
+            ValidGrokkingConfig::try_from(cfg.clone()).is_err(),
+            "{field}"
+        );
+        w.send(Command::Start(Box::new(RunConfig::Grokking(cfg))));
+        let evs = until_finished(&w, Duration::from_secs(30));
         assert_eq!(evs.len(), 1, "{field}");
         match &evs[0] {
             Event::Finished {
@@ -331,7 +346,7 @@ impl grokscope::model::Model for Diverges {
     }
     fn apply(
         &mut self,
-        opt: &mut grokscope::train::optim::AdamW,
+        opt: &mut grokscope::optim::AdamW,
     ) -> Result<(), grokscope::model::ModelError> {
         self.inner.apply(opt)
     }
@@ -363,9 +378,16 @@ fn a_nan_loss_fails_the_run_with_a_message() {
         calls: 0,
         at: 5,
     });
-    let trainer = grokscope::train::trainer::Trainer::with_model(&cfg, model).unwrap();
+    let trainer =
+        grokscope::train::trainer::Trainer::with_model(&crate::runs::valid(&cfg), model).unwrap();
     let mut evs = vec![];
-    grokking::run_trainer(trainer, 3, &mut evs, &mut Unattended, Default::default());
+    grokking::run(
+        grokking::Start::Trainer(Box::new(trainer)),
+        3,
+        &mut evs,
+        &mut Unattended,
+        Default::default(),
+    );
     assert_eq!(
         rows(&evs).len(),
         4,

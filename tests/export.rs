@@ -1,7 +1,7 @@
 //! Figure export (`grokscope export`, `grokscope::export::render`): the files it writes, their
 //! contents, and that nothing is written outside the chosen folder.
 
-use grokscope::cli_export::{ExportArgs, export_main, folder_figures};
+use grokscope::cli::export::{ExportArgs, export_main, folder_figures};
 use grokscope::export::figure::{Axis, Figure, FigureSize};
 use grokscope::export::render::{ExportOptions, FigureFormat, write_figure};
 use grokscope::protocol::{GrokEvent, Metric, MetricRow};
@@ -326,7 +326,7 @@ fn a_folder_of_nothing_gets_a_clear_message() {
 #[test]
 fn an_ordering_study_folder_draws_d_against_sparsity() {
     let tmp = tempfile::tempdir().unwrap();
-    // study.csv as `grokscope ordering` writes it (cli_ordering::STUDY_COLUMNS), no config.json: the
+    // study.csv as `grokscope ordering` writes it (cli::ordering::STUDY_COLUMNS), no config.json: the
     // kind is guessed (pruned rows: a sparsity study); one corrupt line is named and left out
     let text = "scheme,param,sparsity,hidden,its,seed,d,final_loss,method\n\
                 none,0,0,8,1,0,0.7,0.01,exact\n\

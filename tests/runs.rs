@@ -1,7 +1,8 @@
 //! Runs on disk: exact resume, forks, and folders that are truncated, corrupt or foreign.
 
+use grokscope::config::ValidGrokkingConfig;
 use grokscope::config::{GrokkingConfig, ModelConfig, Operation, preset};
-use grokscope::experiment::grokking::{self, ContinueSpec, ForkSpec, RunOptions};
+use grokscope::experiment::grokking::{self, ContinueSpec, ForkSpec, RunOptions, Start};
 use grokscope::experiment::{EventSink, Unattended};
 use grokscope::protocol::{Event, Outcome};
 use grokscope::store::run_dir::{RunFolder, RunStatus, RunWriter};
@@ -36,6 +37,11 @@ fn transformer() -> GrokkingConfig {
     c
 }
 
+/// A config the tests know to be valid, parsed as every edge parses one.
+pub(crate) fn valid(cfg: &GrokkingConfig) -> ValidGrokkingConfig {
+    ValidGrokkingConfig::try_from(cfg.clone()).unwrap()
+}
+
 fn finished(evs: &[Event]) -> Outcome {
     match evs.last() {
         Some(Event::Finished { outcome, .. }) => outcome.clone(),
@@ -51,7 +57,7 @@ pub(crate) fn fresh(cfg: &GrokkingConfig, dir: &Path, stop_at: Option<u64>, ever
         checkpoint_every_epochs: every,
         ..Default::default()
     };
-    grokking::run_with(cfg, 1, &mut evs, &mut Unattended, opts);
+    grokking::run(Start::New(valid(cfg)), 1, &mut evs, &mut Unattended, opts);
     finished(&evs)
 }
 
@@ -67,7 +73,7 @@ fn resume(dir: &Path, stop_at: Option<u64>) -> Vec<Event> {
         checkpoint_every_epochs: 4,
         ..Default::default()
     };
-    grokking::continue_run(&spec, 1, &mut evs, &mut Unattended, opts);
+    grokking::run(Start::Continue(spec), 1, &mut evs, &mut Unattended, opts);
     evs
 }
 
@@ -118,7 +124,7 @@ fn a_fork_records_its_parent_and_step_and_refuses_shape_changes() {
     // step 0 (the initial state), every 10 epochs, and the end (30 epochs)
     assert_eq!(steps, vec![0, 10 * spe, 20 * spe, 30 * spe]);
     let at = folder.checkpoints[1].clone();
-    let mut forked = folder.load(&at).unwrap().config;
+    let mut forked = GrokkingConfig::from(folder.load(&at).unwrap().config);
     forked.optim.weight_decay = 0.25;
     let mut evs: Vec<Event> = vec![];
     let spec = ContinueSpec {
@@ -129,7 +135,13 @@ fn a_fork_records_its_parent_and_step_and_refuses_shape_changes() {
             out: Some(child.clone()),
         }),
     };
-    grokking::continue_run(&spec, 2, &mut evs, &mut Unattended, RunOptions::default());
+    grokking::run(
+        Start::Continue(spec),
+        2,
+        &mut evs,
+        &mut Unattended,
+        RunOptions::default(),
+    );
     assert_eq!(finished(&evs), Outcome::Completed);
     let f = RunFolder::open(&child).unwrap();
     assert!(f.problems.is_empty(), "{:?}", f.problems);
@@ -158,7 +170,13 @@ fn a_fork_records_its_parent_and_step_and_refuses_shape_changes() {
             out: Some(tmp.path().join("bad")),
         }),
     };
-    grokking::continue_run(&spec, 3, &mut evs, &mut Unattended, RunOptions::default());
+    grokking::run(
+        Start::Continue(spec),
+        3,
+        &mut evs,
+        &mut Unattended,
+        RunOptions::default(),
+    );
     match finished(&evs) {
         Outcome::Failed { message } => assert!(message.contains("it changed p"), "{message}"),
         other => panic!("{other:?}"),
@@ -285,8 +303,8 @@ fn saving_mid_run_writes_everything_so_far_and_checkpoints() {
     };
     let mut sink = Count(0);
     // ask to save in the middle of epoch 4
-    grokking::run_with(
-        &cfg,
+    grokking::run(
+        Start::New(valid(&cfg)),
         1,
         &mut sink,
         &mut SaveAt(3 * spe + 2, dir.clone()),
@@ -374,7 +392,7 @@ fn saving_into_a_folder_that_holds_anything_is_refused_and_changes_nothing() {
 
 #[test]
 fn any_one_of_a_runs_three_files_makes_a_run_folder_for_open_and_export() {
-    use grokscope::cli_export::{FolderKind, folder_kind};
+    use grokscope::cli::export::{FolderKind, folder_kind};
     use grokscope::store::run_dir::looks_like_run;
     let tmp = tempfile::tempdir().unwrap();
     // an empty folder and one holding a stranger's file are no run folders
@@ -394,4 +412,63 @@ fn any_one_of_a_runs_three_files_makes_a_run_folder_for_open_and_export() {
         assert!(RunFolder::open(&dir).is_ok(), "{name}");
         assert_eq!(folder_kind(&dir).unwrap(), FolderKind::Run, "{name}");
     }
+}
+
+#[test]
+fn a_run_saved_from_the_window_has_the_summary_json_of_a_cli_run() {
+    use grokscope::config::RunConfig;
+    use grokscope::protocol::{Command, SaveTo, Summary};
+    use grokscope::worker::Worker;
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = mlp();
+    cfg.max_epochs = 6;
+    // the window's path: a run recorded in memory by the worker, saved after it finished
+    let w = Worker::spawn(None).unwrap();
+    w.send(Command::Start(Box::new(RunConfig::Grokking(cfg.clone()))));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut finished = None;
+    while finished.is_none() && Instant::now() < deadline {
+        if let Some(Event::Finished { summary, .. }) = w.recv_timeout(Duration::from_millis(100)) {
+            finished = Some(summary.expect("a run that started has a summary"));
+        }
+    }
+    let finished = finished.expect("the run finished");
+    let window_dir = tmp.path().join("window");
+    w.send(Command::SaveRun(SaveTo {
+        dir: window_dir.clone(),
+        tensorboard: false,
+    }));
+    let mut saved = false;
+    while !saved && Instant::now() < deadline {
+        saved = matches!(
+            w.recv_timeout(Duration::from_millis(100)),
+            Some(Event::Saved { .. })
+        );
+    }
+    assert!(saved, "the save was answered");
+    // the CLI's path (`grokscope run`): the same runner recording into a new folder
+    let cli_dir = tmp.path().join("cli");
+    assert_eq!(fresh(&cfg, &cli_dir, None, 0), Outcome::Completed);
+    let read = |dir: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+    };
+    let (window, cli) = (read(&window_dir), read(&cli_dir));
+    let keys =
+        |v: &serde_json::Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    assert_eq!(keys(&window), keys(&cli), "one shape of summary.json");
+    let back: Summary = serde_json::from_value(window).unwrap();
+    assert_eq!(
+        back, finished,
+        "the window's summary.json is the run's summary"
+    );
+    // same config and seed: the same numbers (wall time aside)
+    assert_eq!(
+        (back.steps, back.epochs, back.t_train_epoch),
+        (
+            cli["steps"].as_u64().unwrap(),
+            cli["epochs"].as_u64().unwrap(),
+            cli["t_train_epoch"].as_u64()
+        )
+    );
 }

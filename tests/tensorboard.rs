@@ -1,9 +1,10 @@
 //! TensorBoard event files written next to a run's metrics: decoded with the crate's checked reader and
 //! compared with metrics.csv and events.jsonl of the same run.
 
+use crate::runs::valid;
 use grokscope::config::{GrokkingConfig, Operation, preset};
 use grokscope::experiment::Unattended;
-use grokscope::experiment::grokking::{self, ContinueSpec, RunOptions};
+use grokscope::experiment::grokking::{self, ContinueSpec, RunOptions, Start};
 use grokscope::protocol::{Event, Metric};
 use grokscope::store::run_dir::{RunEvent, RunFolder, RunWriter};
 use grokscope::store::tensorboard::{self, FILE_VERSION, TbEvent, What};
@@ -167,7 +168,7 @@ fn fresh(run: &Path, stop_at: u64) {
         tensorboard: true,
     };
     let mut evs: Vec<Event> = vec![];
-    grokking::run_with(&cfg, 1, &mut evs, &mut Unattended, opts);
+    grokking::run(Start::New(valid(&cfg)), 1, &mut evs, &mut Unattended, opts);
 }
 
 /// Resume the run in `run` from the checkpoint at `step` (`None`: the newest), to `stop_at` epochs or
@@ -185,7 +186,7 @@ fn resume(run: &Path, step: Option<u64>, stop_at: Option<u64>, tensorboard: bool
         ..Default::default()
     };
     let mut evs: Vec<Event> = vec![];
-    grokking::continue_run(&spec, 1, &mut evs, &mut Unattended, opts);
+    grokking::run(Start::Continue(spec), 1, &mut evs, &mut Unattended, opts);
 }
 
 #[test]
@@ -242,7 +243,7 @@ fn a_run_without_the_option_writes_no_event_files() {
         writer: Some(RunWriter::create(&run, &cfg, None).unwrap()),
         ..Default::default()
     };
-    grokking::run_with(&cfg, 1, &mut evs, &mut Unattended, opts);
+    grokking::run(Start::New(valid(&cfg)), 1, &mut evs, &mut Unattended, opts);
     assert!(run.join("metrics.csv").exists());
     assert!(!run.join(tensorboard::FOLDER).exists());
 }

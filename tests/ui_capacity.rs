@@ -4,15 +4,13 @@
 use crate::ui_support::{Labs, labels_with, step_until};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
+use grokscope::analysis::capacity_study::{GenCurvePoint, MemCurvePoint, TaskCurves, TaskResult};
 use grokscope::app::LabSlot;
 use grokscope::app::{Backend, FixedPathDialog, GrokscopeApp, Lab, Phase, Unattached};
-use grokscope::cli_capacity::CONFIG_FILE;
-use grokscope::cli_capacity::write_result;
 use grokscope::config::capacity::sweep_preset;
-use grokscope::experiment::capacity::{
-    GenCurvePoint, MemCurvePoint, RESULT_VERSION, TaskCurves, TaskResult, config_key,
-};
 use grokscope::protocol::{Command, Event, Outcome};
+use grokscope::store::sweep_dir::{CONFIG_FILE, write_result};
+use grokscope::store::sweep_dir::{RESULT_VERSION, config_key};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -3,12 +3,32 @@
 //! t_train: first epoch with train accuracy >= 99 %; t_val: first epoch with validation accuracy >= 99 %;
 //! delay = max(0, t_val98 - t_train), or epochs run - t_train when validation never reaches 98 %.
 
-use crate::protocol::GrokEvent;
-
 /// Accuracy threshold for memorisation and generalisation.
 pub const THRESHOLD: f64 = 0.99;
 /// Validation threshold used for the delay.
 pub const DELAY_THRESHOLD: f64 = 0.98;
+
+/// A milestone of a grokking run.
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum GrokEvent {
+    /// Running train accuracy first reached 99 % (t_train).
+    Memorised,
+    /// Validation accuracy first reached 98 % (the delay's threshold).
+    Val98,
+    /// Validation accuracy first reached 99 % (t_val, the paper's T_gen).
+    Generalised,
+}
+
+impl std::fmt::Display for GrokEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GrokEvent::Memorised => "memorised (train ≥ 99 %)",
+            GrokEvent::Val98 => "validation ≥ 98 %",
+            GrokEvent::Generalised => "generalised (validation ≥ 99 %)",
+        })
+    }
+}
 
 /// Tracks the first epoch at which each threshold was crossed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -2,10 +2,11 @@
 //! random labels and generalisation speed on the modular task.
 
 use super::{
-    Checker, ConfigError, GrokkingConfig, MAX_P, MAX_PARAMS, MAX_WIDTH, ModelConfig, Operation,
-    is_prime,
+    Checker, ConfigError, ConfigParseError, GrokkingConfig, MAX_P, MAX_PARAMS, MAX_WIDTH,
+    ModelConfig, Operation, is_prime,
 };
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 /// A sweep: the base run, the widths (model sizes), primes and seeds to cross.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -225,7 +226,7 @@ impl CapacitySweepConfig {
     }
 
     /// Parse and validate a TOML sweep.
-    pub fn from_toml(text: &str) -> Result<Self, anyhow::Error> {
+    pub fn from_toml(text: &str) -> Result<Self, ConfigParseError> {
         let cfg: CapacitySweepConfig = toml::from_str(text)?;
         cfg.validate()?;
         Ok(cfg)
@@ -338,6 +339,71 @@ fn capacity_cpu_sweep() -> CapacitySweepConfig {
 /// Look a sweep preset up by name.
 pub fn sweep_preset(name: &str) -> Option<SweepPreset> {
     sweep_presets().into_iter().find(|p| p.name == name)
+}
+
+/// One point of the sweep: a prime, a model width and a seed.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Task {
+    pub p: u32,
+    pub width: usize,
+    pub seed: u64,
+}
+
+impl Task {
+    /// The task's name, which is also its result file's stem: `task-p23-w16-s0`.
+    pub fn name(&self) -> String {
+        format!("task-p{}-w{}-s{}", self.p, self.width, self.seed)
+    }
+
+    /// Its result file's name: `task-p23-w16-s0.json`.
+    pub fn file_name(&self) -> String {
+        format!("{}.json", self.name())
+    }
+}
+
+impl fmt::Display for Task {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "p = {}, width {}, seed {}",
+            self.p, self.width, self.seed
+        )
+    }
+}
+
+/// The sweep's tasks in a fixed order: primes, then widths, then seeds (the seed varies fastest).
+pub fn tasks(cfg: &CapacitySweepConfig) -> Vec<Task> {
+    let mut out = Vec::with_capacity(cfg.task_count());
+    for &p in &cfg.primes {
+        for &width in &cfg.widths {
+            for &seed in &cfg.seeds {
+                out.push(Task { p, width, seed });
+            }
+        }
+    }
+    out
+}
+
+/// Shard `index` of `count`: task k goes to shard k mod count, so every task lands in exactly one shard
+/// and the shards' sizes differ by at most one. A `count` of 0 is treated as 1.
+pub fn shard(tasks: &[Task], index: usize, count: usize) -> Vec<Task> {
+    let count = count.max(1);
+    tasks
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| k % count == index)
+        .map(|(_, &t)| t)
+        .collect()
+}
+
+/// A tiny sweep of 2 widths x 2 primes x 3 seeds, for unit tests.
+#[cfg(test)]
+pub(crate) fn tiny_sweep() -> CapacitySweepConfig {
+    let mut c = sweep_preset("tiny").expect("the tiny preset exists").config;
+    c.widths = vec![4, 8];
+    c.primes = vec![5, 7];
+    c.seeds = vec![0, 1, 2];
+    c
 }
 
 #[cfg(test)]

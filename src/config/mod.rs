@@ -53,6 +53,15 @@ impl fmt::Display for Operation {
     }
 }
 
+/// Number of examples of the task: p(p-1) for division (b = 0 has no inverse), p^2 otherwise.
+pub fn task_size(op: Operation, p: u32) -> usize {
+    let p = p as usize;
+    match op {
+        Operation::Div => p * (p - 1),
+        Operation::Add | Operation::Sub | Operation::Mul => p * p,
+    }
+}
+
 /// Hidden-layer non-linearity of the MLP.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -388,7 +397,7 @@ impl GrokkingConfig {
 
     /// Number of examples of the task: p(p-1) for division, p^2 otherwise.
     pub fn dataset_size(&self) -> usize {
-        crate::data::modular::task_size(self.op, self.p)
+        task_size(self.op, self.p)
     }
 
     /// floor(train_fraction * n), as the spec splits.
@@ -416,12 +425,64 @@ impl GrokkingConfig {
         toml::to_string_pretty(self).unwrap_or_default()
     }
 
-    /// Parse and validate a TOML config.
-    pub fn from_toml(text: &str) -> Result<Self, anyhow::Error> {
+    /// Parse a TOML config into a valid one (the edge for config files).
+    pub fn from_toml(text: &str) -> Result<ValidGrokkingConfig, ConfigParseError> {
         let cfg: GrokkingConfig = toml::from_str(text)?;
-        cfg.validate()?;
-        Ok(cfg)
+        Ok(ValidGrokkingConfig::try_from(cfg)?)
     }
+}
+
+/// A Grokking config that passed [`GrokkingConfig::validate`]: the only kind the trainer and the runner
+/// accept, so they never check again. Built by `TryFrom` (or [`GrokkingConfig::from_toml`]); read
+/// through `Deref`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(try_from = "GrokkingConfig", into = "GrokkingConfig")]
+pub struct ValidGrokkingConfig(GrokkingConfig);
+
+impl TryFrom<GrokkingConfig> for ValidGrokkingConfig {
+    type Error = ConfigError;
+
+    fn try_from(cfg: GrokkingConfig) -> Result<Self, ConfigError> {
+        cfg.validate()?;
+        Ok(ValidGrokkingConfig(cfg))
+    }
+}
+
+impl From<ValidGrokkingConfig> for GrokkingConfig {
+    fn from(valid: ValidGrokkingConfig) -> Self {
+        valid.0
+    }
+}
+
+impl ValidGrokkingConfig {
+    /// A learning rate changed mid-run, already checked at the edge (`HyperChange::validate`).
+    pub(crate) fn set_lr(&mut self, lr: f64) {
+        self.0.optim.lr = lr;
+    }
+
+    /// A weight decay changed mid-run, already checked at the edge (`HyperChange::validate`).
+    pub(crate) fn set_weight_decay(&mut self, weight_decay: f64) {
+        self.0.optim.weight_decay = weight_decay;
+    }
+}
+
+impl std::ops::Deref for ValidGrokkingConfig {
+    type Target = GrokkingConfig;
+
+    fn deref(&self) -> &GrokkingConfig {
+        &self.0
+    }
+}
+
+/// Why a config file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigParseError {
+    /// Not TOML of a config (a syntax error, an unknown or missing field).
+    #[error(transparent)]
+    Toml(#[from] toml::de::Error),
+    /// Parsed, but a value is out of range.
+    #[error(transparent)]
+    Invalid(#[from] ConfigError),
 }
 
 /// What a `Command::Start` runs: one lab's run or study.
@@ -634,7 +695,8 @@ mod tests {
     fn presets_validate_and_round_trip_through_toml() {
         for p in presets() {
             p.config.validate().unwrap();
-            let back = GrokkingConfig::from_toml(&p.config.to_toml()).unwrap();
+            let back =
+                GrokkingConfig::from(GrokkingConfig::from_toml(&p.config.to_toml()).unwrap());
             assert_eq!(back, p.config, "{}", p.name);
         }
     }

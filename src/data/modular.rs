@@ -52,14 +52,8 @@ pub fn apply(op: Operation, a: u32, b: u32, p: u32) -> u32 {
     c as u32
 }
 
-/// Number of examples of the task: p(p-1) for division (b = 0 has no inverse), p^2 otherwise.
-pub fn task_size(op: Operation, p: u32) -> usize {
-    let p = p as usize;
-    match op {
-        Operation::Div => p * (p - 1),
-        Operation::Add | Operation::Sub | Operation::Mul => p * p,
-    }
-}
+/// Number of examples of the task (defined with the operations, in [`crate::config`]).
+pub use crate::config::task_size;
 
 /// Every example of the task in lexicographic (a, b) order: p^2, or p(p-1) for division (b from 1).
 pub fn all_examples(op: Operation, p: u32) -> Examples {

@@ -13,24 +13,27 @@
 
 use super::ordering::study_threads;
 use super::{EventSink, RunControl};
-use crate::analysis::capacity::{Saturation, max_by_params, memorised_bits_from_loss};
+use crate::analysis::capacity::{Saturation, memorised_bits_from_loss};
+pub use crate::analysis::capacity_study::{
+    CapacityPoint, GenCurvePoint, MemCurvePoint, TaskCurves, TaskResult,
+};
 use crate::analysis::events::THRESHOLD;
-use crate::config::{CapacitySweepConfig, ConfigError, GrokkingConfig, ModelConfig, RunConfig};
+use crate::config::capacity::{Task, tasks};
+use crate::config::{
+    CapacitySweepConfig, ConfigError, GrokkingConfig, ModelConfig, RunConfig, ValidGrokkingConfig,
+};
 use crate::data::random_labels::{self, RandomLabels, bits_per_label};
 use crate::model::transformer::Transformer;
 use crate::model::{BatchStats, Model, ModelError};
+use crate::optim::{AdamW, AdamWParams, warmup_lr};
 use crate::protocol::{Event, Metric, Outcome, RunId};
 use crate::rng::{self, Rng, Stream};
+use crate::store::sweep_dir::{RESULT_VERSION, config_key};
 use crate::store::thin::Thinned;
-use crate::train::optim::{AdamW, AdamWParams, warmup_lr};
 use crate::train::trainer::{TrainError, Trainer};
-use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::time::Instant;
 
-/// Format version of [`TaskResult`]; a stored result of another version is redone.
-pub const RESULT_VERSION: u32 = 1;
 /// The capacity runs' stop rule (spec): no improvement of this much in the loss ...
 pub const SATURATION_MIN_IMPROVEMENT: f64 = 1e-4;
 /// ... over this many epochs.
@@ -57,61 +60,6 @@ pub enum TaskError {
         "random labels: the training loss became {value} at epoch {epoch}; try a smaller learning rate"
     )]
     NonFinite { value: f64, epoch: u64 },
-}
-
-/// One point of the sweep: a prime, a model width and a seed.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Task {
-    pub p: u32,
-    pub width: usize,
-    pub seed: u64,
-}
-
-impl Task {
-    /// The task's name, which is also its result file's stem: `task-p23-w16-s0`.
-    pub fn name(&self) -> String {
-        format!("task-p{}-w{}-s{}", self.p, self.width, self.seed)
-    }
-
-    /// Its result file's name: `task-p23-w16-s0.json`.
-    pub fn file_name(&self) -> String {
-        format!("{}.json", self.name())
-    }
-}
-
-impl fmt::Display for Task {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "p = {}, width {}, seed {}",
-            self.p, self.width, self.seed
-        )
-    }
-}
-
-/// The sweep's tasks in a fixed order: primes, then widths, then seeds (the seed varies fastest).
-pub fn tasks(cfg: &CapacitySweepConfig) -> Vec<Task> {
-    let mut out = Vec::with_capacity(cfg.task_count());
-    for &p in &cfg.primes {
-        for &width in &cfg.widths {
-            for &seed in &cfg.seeds {
-                out.push(Task { p, width, seed });
-            }
-        }
-    }
-    out
-}
-
-/// Shard `index` of `count`: task k goes to shard k mod count, so every task lands in exactly one shard
-/// and the shards' sizes differ by at most one. A `count` of 0 is treated as 1.
-pub fn shard(tasks: &[Task], index: usize, count: usize) -> Vec<Task> {
-    let count = count.max(1);
-    tasks
-        .iter()
-        .enumerate()
-        .filter(|(k, _)| k % count == index)
-        .map(|(_, &t)| t)
-        .collect()
 }
 
 /// The Grokking run of a task (see [`CapacitySweepConfig::task_config`]).
@@ -151,179 +99,9 @@ pub fn capacity_sizes(cfg: &CapacitySweepConfig, p: u32, params: u64) -> Vec<usi
     sizes
 }
 
-/// What a task's result depends on besides the task: the run config and the capacity settings.
-#[derive(Serialize)]
-struct KeyInput {
-    version: u32,
-    run: GrokkingConfig,
-    capacity: bool,
-    capacity_sizes: Vec<usize>,
-    capacity_points: usize,
-    capacity_max_epochs: u64,
-    /// Absent when the sweep has no capacity runs or they are unregularised (keeps older keys).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    capacity_regularised: Option<bool>,
-}
-
-/// A fingerprint of everything a task's result depends on (the run config with this task's prime, width
-/// and seed, the capacity settings and [`RESULT_VERSION`]; not the thread count): 16 hex digits of the
-/// FNV-1a hash of its JSON. A stored result with another key came from another config and is redone.
-pub fn config_key(cfg: &CapacitySweepConfig, task: &Task) -> String {
-    let input = KeyInput {
-        version: RESULT_VERSION,
-        run: task_config(cfg, task),
-        capacity: cfg.capacity,
-        capacity_sizes: if cfg.capacity {
-            cfg.capacity_sizes.clone()
-        } else {
-            vec![]
-        },
-        capacity_points: if cfg.capacity { cfg.capacity_points } else { 0 },
-        capacity_max_epochs: if cfg.capacity {
-            cfg.capacity_epochs()
-        } else {
-            0
-        },
-        capacity_regularised: (cfg.capacity && cfg.capacity_regularised).then_some(true),
-    };
-    // serialising plain numbers, strings and enums cannot fail
-    let json = serde_json::to_vec(&input).unwrap_or_default();
-    format!("{:016x}", fnv1a(&json))
-}
-
-/// 64-bit FNV-1a: stable across builds and platforms, unlike `std`'s hasher.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
-/// Memorised bits after training on n random-label examples (one capacity run).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct CapacityPoint {
-    /// Examples in the random-label set.
-    pub n: usize,
-    /// Memorised bits in eval mode, `memorised_bits_from_loss` (may be negative).
-    pub bits: f64,
-    /// Epochs trained.
-    pub epochs: u64,
-    /// The loss saturated (false: the epoch cap ended the run).
-    pub saturated: bool,
-    /// Eval-mode accuracy on the set at the end.
-    pub train_acc_eval: f64,
-}
-
 /// Most points kept of each stored training curve ([`Thinned`]; pinned threshold epochs and the last
 /// epoch come on top).
 pub const CURVE_MAX_POINTS: usize = 300;
-
-/// One evaluated epoch of a task's modular run.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct GenCurvePoint {
-    pub epoch: u64,
-    /// Running train accuracy over the epoch's minibatches (dropout on).
-    pub train_acc: f64,
-    /// Mean train loss over the epoch's minibatches (dropout on).
-    pub train_loss: f64,
-    /// Validation accuracy (eval mode); `None` at an epoch kept without an evaluation (t_train between
-    /// evaluations).
-    pub val_acc: Option<f64>,
-    /// Validation loss (eval mode), as `val_acc`.
-    pub val_loss: Option<f64>,
-}
-
-/// One epoch of a task's random-label run.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct MemCurvePoint {
-    pub epoch: u64,
-    /// Running train accuracy over the epoch's minibatches (dropout on).
-    pub train_acc: f64,
-    /// Mean train loss over the epoch's minibatches.
-    pub train_loss: f64,
-}
-
-/// The training curves of a task, thinned to at most about [`CURVE_MAX_POINTS`] points each, with the
-/// first epoch at each threshold (t_train, 98 % and 99 % validation, T_mem) and the last epoch kept
-/// exactly.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-pub struct TaskCurves {
-    /// The modular run, per evaluated epoch (and t_train's epoch).
-    pub gen_run: Vec<GenCurvePoint>,
-    /// The random-label run, per epoch.
-    pub mem_run: Vec<MemCurvePoint>,
-}
-
-impl TaskCurves {
-    /// No curve: a result written before curves were stored.
-    pub fn is_empty(&self) -> bool {
-        self.gen_run.is_empty() && self.mem_run.is_empty()
-    }
-}
-
-/// The measurements of one sweep task (one width, prime and seed).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct TaskResult {
-    /// [`RESULT_VERSION`] of the code that wrote it.
-    pub version: u32,
-    /// [`config_key`] of the sweep and task it was measured for.
-    pub key: String,
-    pub width: usize,
-    pub p: u32,
-    pub seed: u64,
-    /// Parameter count P of the model.
-    pub params: u64,
-    /// Random-label examples of equivalent complexity: floor(train_fraction * n).
-    pub n_equiv: usize,
-    /// Their complexity S = n_equiv log2(p + 2) bits.
-    pub complexity_bits: f64,
-    /// First epoch with running train accuracy >= 99 % on the modular task.
-    pub t_train: Option<u64>,
-    /// T_gen: first epoch with validation accuracy >= 99 %.
-    pub t_gen: Option<u64>,
-    /// Generalisation delay ([`delay`]): the detector's rule, 0 for a run that generalised without its
-    /// running train accuracy reaching 99 %; `None` when neither happened.
-    pub delay: Option<u64>,
-    /// Epochs the modular run trained.
-    pub gen_epochs: u64,
-    /// Running train accuracy of the modular run's last epoch.
-    pub final_train_acc: Option<f64>,
-    /// Last validation accuracy of the modular run.
-    pub final_val_acc: Option<f64>,
-    /// T_mem: first epoch with running train accuracy >= 99 % on the random labels.
-    pub t_mem: Option<u64>,
-    /// Epochs the random-label run trained.
-    pub mem_epochs: u64,
-    /// Running train accuracy of the random-label run's last epoch.
-    pub mem_final_train_acc: Option<f64>,
-    /// Capacity runs by increasing n (empty when off).
-    pub capacity: Vec<CapacityPoint>,
-    /// Seconds the task took.
-    pub wall_secs: f64,
-    /// The modular and random-label runs' curves. Results written before curves were stored have none
-    /// and load with empty ones; `merge` and `analyse` do not read them.
-    #[serde(default, skip_serializing_if = "TaskCurves::is_empty")]
-    pub curves: TaskCurves,
-}
-
-impl TaskResult {
-    pub fn task(&self) -> Task {
-        Task {
-            p: self.p,
-            width: self.width,
-            seed: self.seed,
-        }
-    }
-
-    /// The largest memorised bits over n; `None` without capacity runs.
-    pub fn max_bits(&self) -> Option<f64> {
-        let rows: Vec<(f64, f64)> = self
-            .capacity
-            .iter()
-            .map(|c| (self.params as f64, c.bits))
-            .collect();
-        max_by_params(&rows).first().map(|&(_, b)| b)
-    }
-}
 
 /// T_gen and the delay of one modular run.
 #[derive(Clone, Debug, PartialEq)]
@@ -347,7 +125,7 @@ pub fn measure_gen(
 ) -> Result<Option<GenMeasure>, TaskError> {
     let mut cfg = cfg.clone();
     cfg.early_stop = true;
-    let mut t = Trainer::new(&cfg)?;
+    let mut t = Trainer::new(&ValidGrokkingConfig::try_from(cfg)?)?;
     let (mut train_acc, mut val_acc) = (None, None);
     let mut curve = Thinned::new(CURVE_MAX_POINTS);
     while !t.finished() {
@@ -697,15 +475,7 @@ pub fn sweep_tasks(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::capacity::sweep_preset;
-
-    fn tiny() -> CapacitySweepConfig {
-        let mut c = sweep_preset("tiny").unwrap().config;
-        c.widths = vec![4, 8];
-        c.primes = vec![5, 7];
-        c.seeds = vec![0, 1, 2];
-        c
-    }
+    use crate::config::capacity::{shard, tiny_sweep as tiny};
 
     #[test]
     fn tasks_in_order_primes_widths_seeds() {
@@ -765,34 +535,6 @@ mod tests {
         // explicit sizes are sorted and deduplicated
         c.capacity_sizes = vec![50, 10, 50];
         assert_eq!(capacity_sizes(&c, 2, 100), vec![10, 50]);
-    }
-
-    #[test]
-    fn config_key_tracks_what_results_depend_on() {
-        let c = tiny();
-        let t = tasks(&c)[0];
-        let k = config_key(&c, &t);
-        assert_eq!(k.len(), 16);
-        assert_eq!(k, config_key(&c.clone(), &t), "deterministic");
-        assert_ne!(k, config_key(&c, &tasks(&c)[1]), "another seed");
-        let mut threads = c.clone();
-        threads.threads = 7;
-        assert_eq!(k, config_key(&threads, &t), "threads do not matter");
-        let mut epochs = c.clone();
-        epochs.base.max_epochs += 1;
-        assert_ne!(k, config_key(&epochs, &t));
-        let mut sizes = c.clone();
-        sizes.capacity_sizes = vec![3];
-        assert_eq!(
-            k,
-            config_key(&sizes, &t),
-            "capacity settings matter only when on"
-        );
-        sizes.capacity = true;
-        assert_ne!(k, config_key(&sizes, &t));
-        // FNV-1a of "a" from its published test vectors
-        assert_eq!(fnv1a(b"a"), 0xaf63dc4c8601ec8c);
-        assert_eq!(fnv1a(b""), 0xcbf29ce484222325);
     }
 
     fn label_run(seed: u64) -> GrokkingConfig {

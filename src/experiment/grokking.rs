@@ -2,11 +2,11 @@
 //! run in a folder with checkpoints, resumes one, or forks one from a checkpoint.
 
 use super::{EventSink, RunControl};
-use crate::config::GrokkingConfig;
+use crate::config::{ConfigError, GrokkingConfig, ValidGrokkingConfig};
 use crate::protocol::{Event, Metric, Outcome, RunId, Summary};
 use crate::store::run_dir::{ParentRef, RunDirError, RunFolder, RunWriter};
-use crate::train::trainer::Trainer;
-use std::path::{Path, PathBuf};
+use crate::train::trainer::{TrainError, Trainer};
+use std::path::Path;
 use std::time::Instant;
 
 /// How a run is recorded and where it ends.
@@ -34,107 +34,95 @@ impl RunOptions {
     }
 }
 
-/// Train `cfg` to its end. Emits `Started`, `Progress`/`Metrics`/`Detected`/`Changed` while training, and
-/// exactly one `Finished` (also for a refused config, which emits no `Started`). Returns the outcome.
+/// Where a run starts.
+pub enum Start {
+    /// A new run of this config.
+    New(ValidGrokkingConfig),
+    /// A saved run resumed in its folder or forked from one of its checkpoints (see [`ContinueSpec`]).
+    Continue(ContinueSpec),
+    /// A trainer the caller built (e.g. around a model of its own).
+    Trainer(Box<Trainer>),
+}
+
+/// How a run ended, and its recorder (so the run can still be saved after it ended).
+pub struct RunEnd {
+    pub outcome: Outcome,
+    pub writer: Option<RunWriter>,
+}
+
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A new run's model could not be built.
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    /// The folder or the checkpoint cannot be read, or the new folder cannot be written.
+    #[error(transparent)]
+    Folder(#[from] RunDirError),
+    /// The fork changes what a checkpoint cannot carry over (the model's shape, the task).
+    #[error("{0}")]
+    Fork(String),
+    /// The fork's config is out of range.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The checkpoint's state does not make a trainer.
+    #[error("checkpoint at step {step}: {source}")]
+    Checkpoint {
+        step: u64,
+        #[source]
+        source: TrainError,
+    },
+}
+
+/// Train from `start` to the end: the one entry of the Grokking lab (the worker, the CLI and the
+/// tests call it). Emits `Started`, `Progress`/`Metrics`/`Detected`/`Changed` while training, and exactly
+/// one `Finished` (also for a start that is refused, which emits no `Started`). For a new run,
+/// `opts.writer` records it; a continued run gets its recorder from its folder (or, for a fork, a new
+/// folder or memory).
 pub fn run(
-    cfg: &GrokkingConfig,
-    run: RunId,
-    sink: &mut dyn EventSink,
-    control: &mut dyn RunControl,
-) -> Outcome {
-    run_with(cfg, run, sink, control, RunOptions::default())
-}
-
-/// [`run`] with a recorder and a stopping point.
-pub fn run_with(
-    cfg: &GrokkingConfig,
-    run: RunId,
-    sink: &mut dyn EventSink,
-    control: &mut dyn RunControl,
-    opts: RunOptions,
-) -> Outcome {
-    run_keeping(cfg, run, sink, control, opts).0
-}
-
-/// [`run_with`], also handing back the recorder (so the run can still be saved after it ended).
-pub fn run_keeping(
-    cfg: &GrokkingConfig,
-    run: RunId,
-    sink: &mut dyn EventSink,
-    control: &mut dyn RunControl,
-    opts: RunOptions,
-) -> (Outcome, Option<RunWriter>) {
-    match Trainer::new(cfg) {
-        Ok(trainer) => train(trainer, run, sink, control, opts),
-        Err(e) => (super::refuse(run, sink, e.to_string()), None),
-    }
-}
-
-/// Where a continued run comes from and where it goes.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ContinueSpec {
-    /// The run folder holding the checkpoint.
-    pub from: PathBuf,
-    /// The checkpoint's step; `None`: the newest usable one.
-    pub step: Option<u64>,
-    /// `None`: resume the run itself (in its folder). `Some`: fork it.
-    pub fork: Option<ForkSpec>,
-}
-
-/// A fork: the checkpoint's config with changes, recorded as a new run whose parent is the source.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ForkSpec {
-    /// The fork's config: the checkpoint's config in force with the wanted changes.
-    pub config: GrokkingConfig,
-    /// The fork's own run folder (`None`: in memory until saved).
-    pub out: Option<PathBuf>,
-}
-
-/// Resume or fork a saved run (see [`ContinueSpec`]); refused with a message naming the problem when
-/// the folder, the checkpoint or the fork's changes cannot be used.
-pub fn continue_run(
-    spec: &ContinueSpec,
-    run: RunId,
-    sink: &mut dyn EventSink,
-    control: &mut dyn RunControl,
-    opts: RunOptions,
-) -> Outcome {
-    continue_keeping(spec, run, sink, control, opts).0
-}
-
-/// [`continue_run`], also handing back the recorder.
-pub fn continue_keeping(
-    spec: &ContinueSpec,
+    start: Start,
     run: RunId,
     sink: &mut dyn EventSink,
     control: &mut dyn RunControl,
     mut opts: RunOptions,
-) -> (Outcome, Option<RunWriter>) {
-    match prepare_continue(spec, &mut opts) {
+) -> RunEnd {
+    match prepare(start, &mut opts) {
         Ok(trainer) => train(trainer, run, sink, control, opts),
-        Err(message) => (super::refuse(run, sink, message), None),
+        // the one place a refused start is handled: reported as the run's `Finished(Failed)`
+        Err(e) => RunEnd {
+            outcome: super::refuse(run, sink, e.to_string()),
+            writer: None,
+        },
     }
 }
 
-fn prepare_continue(spec: &ContinueSpec, opts: &mut RunOptions) -> Result<Trainer, String> {
-    let folder = RunFolder::open(&spec.from).map_err(|e| e.to_string())?;
+fn prepare(start: Start, opts: &mut RunOptions) -> Result<Trainer, StartError> {
+    match start {
+        Start::New(cfg) => Ok(Trainer::new(&cfg)?),
+        Start::Continue(spec) => prepare_continue(&spec, opts),
+        Start::Trainer(trainer) => Ok(*trainer),
+    }
+}
+
+pub use crate::protocol::{ContinueSpec, ForkSpec};
+
+fn prepare_continue(spec: &ContinueSpec, opts: &mut RunOptions) -> Result<Trainer, StartError> {
+    let folder = RunFolder::open(&spec.from)?;
     let (ckpt, mut state) = match spec.step {
-        None => folder.latest_usable().map_err(|e| e.to_string())?,
+        None => folder.latest_usable()?,
         Some(step) => {
-            let c = folder
-                .checkpoint_at(step)
-                .map_err(|e| e.to_string())?
-                .clone();
-            let s = folder.load(&c).map_err(|e| e.to_string())?;
+            let c = folder.checkpoint_at(step)?.clone();
+            let s = folder.load(&c)?;
             (c, s)
         }
     };
     let fork = match &spec.fork {
         None => None,
         Some(fork) => {
-            let changes = crate::config::fork_changes(&state.config, &fork.config)?;
-            fork.config.validate().map_err(|e| e.to_string())?;
-            state.config = fork.config.clone();
+            let changes = crate::config::fork_changes(&state.config, &fork.config)
+                .map_err(StartError::Fork)?;
+            // the edge for a fork's config: parsed once, here
+            state.config = ValidGrokkingConfig::try_from(fork.config.clone())?;
             let parent = ParentRef {
                 dir: spec.from.clone(),
                 step: ckpt.step,
@@ -146,16 +134,17 @@ fn prepare_continue(spec: &ContinueSpec, opts: &mut RunOptions) -> Result<Traine
     };
     // Everything in the checkpoint is checked before anything is written: a resume rewrites the
     // folder's tables up to the checkpoint, which must not happen for a state that cannot train.
-    let trainer = Trainer::from_state(&state)
-        .map_err(|e| format!("checkpoint at step {}: {e}", ckpt.step))?;
-    let writer = match fork {
-        None => RunWriter::resume(&folder, &ckpt),
+    let trainer = Trainer::from_state(&state).map_err(|source| StartError::Checkpoint {
+        step: ckpt.step,
+        source,
+    })?;
+    opts.writer = Some(match fork {
+        None => RunWriter::resume(&folder, &ckpt)?,
         Some((fork, parent)) => match &fork.out {
-            Some(out) => RunWriter::create(out, &fork.config, Some(parent)),
-            None => Ok(RunWriter::in_memory(&fork.config, Some(parent))),
+            Some(out) => RunWriter::create(out, &fork.config, Some(parent))?,
+            None => RunWriter::in_memory(&fork.config, Some(parent)),
         },
-    };
-    opts.writer = Some(writer.map_err(|e| e.to_string())?);
+    });
     Ok(trainer)
 }
 
@@ -201,24 +190,13 @@ impl Recorder<'_> {
 }
 
 /// Train a prepared trainer to its end (see [`run`]).
-pub fn run_trainer(
-    trainer: Trainer,
-    run: RunId,
-    sink: &mut dyn EventSink,
-    control: &mut dyn RunControl,
-    opts: RunOptions,
-) -> Outcome {
-    train(trainer, run, sink, control, opts).0
-}
-
-/// [`run_trainer`], handing back the recorder.
 fn train(
     mut trainer: Trainer,
     run: RunId,
     sink: &mut dyn EventSink,
     control: &mut dyn RunControl,
     opts: RunOptions,
-) -> (Outcome, Option<RunWriter>) {
+) -> RunEnd {
     let t0 = Instant::now();
     let cfg = trainer.config().clone();
     let every = match opts.checkpoint_every_epochs {
@@ -349,5 +327,8 @@ fn train(
         outcome: outcome.clone(),
         summary: Some(summary),
     });
-    (outcome, rec.writer)
+    RunEnd {
+        outcome,
+        writer: rec.writer,
+    }
 }

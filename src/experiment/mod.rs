@@ -1,7 +1,6 @@
 //! Synchronous runners. The worker, the CLI and the tests all call the same functions.
 
 pub mod capacity;
-pub mod capacity_analysis;
 pub mod grokking;
 pub mod ordering;
 pub mod pool;
@@ -34,14 +33,7 @@ impl EventSink for Vec<Event> {
     }
 }
 
-/// Where a run recorded in memory is saved, and how.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SaveTo {
-    /// The run folder (created if missing; refused if it holds another run).
-    pub dir: std::path::PathBuf,
-    /// Also write TensorBoard event files into its `tensorboard/` from now on.
-    pub tensorboard: bool,
-}
+pub use crate::protocol::SaveTo;
 
 /// What the controller says before each optimiser step.
 #[derive(Clone, Debug, Default, PartialEq)]

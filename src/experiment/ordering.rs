@@ -7,15 +7,13 @@ use crate::config::ordering::{Scheme, StudyKind};
 use crate::config::{ConfigError, OrderingConfig, OrderingStudyConfig, RunConfig};
 use crate::data::ordering::{self as data, Regression};
 use crate::model::complete_layer::{CompleteLayer, Dims};
+use crate::optim::{AdamW, AdamWParams};
 use crate::protocol::{
     Event, HyperChange, LayerSnapshot, Metric, MetricRow, OrderMethod, Outcome, RunId, StudyRow,
     Summary,
 };
 use crate::rng::{self, Rng, Stream};
-use crate::train::optim::{AdamW, AdamWParams};
 use crate::train::pruning::{self, Pruner};
-use serde::Serialize;
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::time::Instant;
 
@@ -548,59 +546,6 @@ pub fn describe(c: &OrderingConfig) -> String {
     )
 }
 
-/// D and loss over the runs of one setting of a study.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct SettingStats {
-    pub scheme: Scheme,
-    pub param: f64,
-    pub sparsity: f64,
-    pub hidden: usize,
-    pub its: usize,
-    pub runs: usize,
-    pub mean_d: f64,
-    pub min_d: f64,
-    pub max_d: f64,
-    pub mean_loss: f64,
-}
-
-/// Group a study's rows by setting (scheme and parameter, hidden, its) and summarise D over the runs:
-/// per (scheme, sparsity) for the sparsity study, per (hidden, its) for the grid. Sorted by scheme,
-/// sparsity, hidden, its.
-pub fn aggregate(rows: &[StudyRow]) -> Vec<SettingStats> {
-    // non-negative floats order like their bit patterns, so the map's order is numeric
-    let mut groups: BTreeMap<(Scheme, u64, u64, usize, usize), Vec<&StudyRow>> = BTreeMap::new();
-    for r in rows {
-        groups
-            .entry((
-                r.scheme,
-                r.sparsity.abs().to_bits(),
-                r.param.abs().to_bits(),
-                r.hidden,
-                r.its,
-            ))
-            .or_default()
-            .push(r);
-    }
-    groups
-        .into_values()
-        .map(|g| {
-            let n = g.len() as f64;
-            SettingStats {
-                scheme: g[0].scheme,
-                param: g[0].param,
-                sparsity: g[0].sparsity,
-                hidden: g[0].hidden,
-                its: g[0].its,
-                runs: g.len(),
-                mean_d: g.iter().map(|r| r.d).sum::<f64>() / n,
-                min_d: g.iter().map(|r| r.d).fold(f64::INFINITY, f64::min),
-                max_d: g.iter().map(|r| r.d).fold(f64::NEG_INFINITY, f64::max),
-                mean_loss: g.iter().map(|r| r.final_loss).sum::<f64>() / n,
-            }
-        })
-        .collect()
-}
-
 /// Sort rows into the study's setting order (scheme, sparsity, hidden, its, seed), e.g. to compare two
 /// studies whose rows arrived in different orders.
 pub fn sort_rows(rows: &mut [StudyRow]) {
@@ -668,13 +613,15 @@ mod tests {
             row(Scheme::Random, 0.1, 8, 0.65),
             row(Scheme::Random, 0.5, 8, 0.8),
         ];
-        let a = aggregate(&rows);
+        // the one study aggregate (the store's), as the CLI, the window and the figures use it
+        let a = crate::store::ordering::aggregate(&rows);
         // sorted: none, random 0.1, random 0.5; the last has mean (0.7 + 0.9 + 0.8) / 3 = 0.8
         assert_eq!(a.len(), 3);
-        assert_eq!((a[0].scheme, a[0].runs), (Scheme::None, 1));
-        assert_eq!((a[1].sparsity, a[1].runs), (0.1, 1));
-        assert_eq!((a[2].runs, a[2].min_d, a[2].max_d), (3, 0.7, 0.9));
-        assert!((a[2].mean_d - 0.8).abs() < 1e-12);
+        assert_eq!((a[0].setting.scheme, a[0].runs), (Scheme::None, 1));
+        assert_eq!((a[1].setting.sparsity, a[1].runs), (0.1, 1));
+        assert_eq!((a[2].runs, a[2].min, a[2].max), (3, 0.7, 0.9));
+        assert!((a[2].mean - 0.8).abs() < 1e-12);
+        assert!((a[2].mean_loss - 0.1).abs() < 1e-12);
     }
 
     #[test]

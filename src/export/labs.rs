@@ -2,9 +2,9 @@
 //! window and `grokscope export` draw the same figure from the same numbers.
 
 use super::figure::{Axis, Figure, Marker, Rgb, Series, SeriesKind};
+use crate::analysis::capacity_study::TaskResult;
+use crate::analysis::capacity_study::{Analysis, PrimeAnalysis};
 use crate::config::ordering::{Scheme, StudyKind};
-use crate::experiment::capacity::TaskResult;
-use crate::experiment::capacity_analysis::{Analysis, PrimeAnalysis};
 use crate::protocol::{GrokEvent, HyperChange, Metric};
 use crate::store::{MarkerKind, RunHistory, SettingStats};
 
@@ -295,7 +295,7 @@ pub fn capacity_figures(results: &[TaskResult], an: &Analysis) -> Vec<Figure> {
             Axis::log("parameters P"),
             Axis::log("epochs"),
         );
-        let pts = |f: &dyn Fn(&crate::experiment::capacity_analysis::SizeRow) -> Option<f64>| {
+        let pts = |f: &dyn Fn(&crate::analysis::capacity_study::SizeRow) -> Option<f64>| {
             pa.sizes
                 .iter()
                 .filter_map(|s| Some([s.params as f64, f(s)?]))

@@ -15,8 +15,7 @@ pub mod png;
 pub mod render;
 pub mod svg;
 
-use std::fs;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// Why an export failed.
@@ -57,44 +56,22 @@ pub enum ExportError {
     Render(String),
 }
 
-/// Write a file by calling `fill` on a buffered writer to a temporary file beside `path`, then
-/// renaming it into place, so a failure never leaves a half-written file under the final name.
+/// Write a file atomically through the store's writer ([`crate::store::files::write_atomically`]),
+/// reporting I/O failures with the path.
 pub(crate) fn write_atomically(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> Result<(), ExportError>,
 ) -> Result<(), ExportError> {
-    let io_err = |source| ExportError::Io {
+    crate::store::files::write_atomically(path, fill, |source| ExportError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let file_name = path.file_name().ok_or_else(|| {
-        io_err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the path names no file",
-        ))
-    })?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(".partial");
-    let tmp = path.with_file_name(tmp_name);
-    let result = (|| {
-        let file = fs::File::create(&tmp).map_err(io_err)?;
-        let mut w = BufWriter::new(file);
-        fill(&mut w)?;
-        let file = w.into_inner().map_err(|e| io_err(e.into_error()))?;
-        file.sync_all().map_err(io_err)?;
-        fs::rename(&tmp, path).map_err(io_err)
-    })();
-    if result.is_err() {
-        // Best effort: the temporary file is ours and useless now.
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn failed_fill_leaves_no_file() {

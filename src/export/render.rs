@@ -300,21 +300,7 @@ pub fn file_stem(name: &str) -> String {
     safe_file_part(name, "figure")
 }
 
-/// `text` as a part of a file name: letters, digits, `-` and `_` kept, anything else becomes `_`;
-/// `empty` when nothing is left.
-pub fn safe_file_part(text: &str, empty: &str) -> String {
-    let s: String = text
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if s.is_empty() { empty.into() } else { s }
-}
+pub use crate::store::files::safe_file_part;
 
 #[cfg(test)]
 mod tests {

@@ -7,8 +7,8 @@
 //! over the iterations) are written by hand in f64; the parameters are stored in f32 for our AdamW and
 //! for snapshots. Gradients are checked against finite differences in the tests.
 
+use crate::optim::AdamW;
 use crate::rng::Rng;
-use crate::train::optim::AdamW;
 use rand::Rng as _;
 use rand_distr::StandardNormal;
 

@@ -12,8 +12,8 @@
 use super::linalg::matmul;
 use super::{BatchStats, Model, ModelError, NamedTensor};
 use crate::config::{Activation, Combine, MlpConfig};
+use crate::optim::AdamW;
 use crate::rng::Rng;
-use crate::train::optim::AdamW;
 use rand::Rng as _;
 use rand_distr::{Distribution, StandardNormal};
 

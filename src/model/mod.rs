@@ -6,8 +6,8 @@ pub mod mlp;
 pub mod transformer;
 
 use crate::config::ModelConfig;
+use crate::optim::AdamW;
 use crate::rng::Rng;
-use crate::train::optim::AdamW;
 
 /// Loss and accuracy over a batch.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]

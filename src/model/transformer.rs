@@ -14,8 +14,8 @@
 use super::{BatchStats, Model, ModelError, NamedTensor};
 use crate::config::TransformerConfig;
 use crate::data::modular::tokens;
+use crate::optim::AdamW;
 use crate::rng::Rng;
-use crate::train::optim::AdamW;
 use candle_core::{D, Device, Tensor, Var};
 use rand::{Rng as _, RngCore};
 
@@ -611,8 +611,8 @@ mod tests {
     use super::*;
     use crate::config::{ModelConfig, Operation};
     use crate::data::modular::all_examples;
+    use crate::optim::AdamWParams;
     use crate::rng::{Stream, stream};
-    use crate::train::optim::AdamWParams;
 
     fn cfg(d: usize, depth: usize, heads: usize, dropout: f64) -> TransformerConfig {
         TransformerConfig {

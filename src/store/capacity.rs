@@ -1,9 +1,9 @@
 //! What the Capacity tab has received: a sweep's finished tasks (live, or read from a folder), its
 //! progress, and the analysis of the results so far. Pure data; the app's figures borrow from it.
 
+use crate::analysis::capacity_study::TaskResult;
+use crate::analysis::capacity_study::{Analysis, analyse};
 use crate::config::CapacitySweepConfig;
-use crate::experiment::capacity::TaskResult;
-use crate::experiment::capacity_analysis::{Analysis, analyse};
 use crate::protocol::{Outcome, RunId};
 
 /// Where the results came from.
@@ -157,7 +157,7 @@ impl SweepHistory {
 mod tests {
     use super::*;
     use crate::config::capacity::sweep_presets;
-    use crate::experiment::capacity::RESULT_VERSION;
+    use crate::store::sweep_dir::RESULT_VERSION;
 
     fn result(width: usize, params: u64, t_mem: Option<u64>, wall: f64) -> TaskResult {
         TaskResult {

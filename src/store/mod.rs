@@ -6,11 +6,13 @@
 pub mod capacity;
 pub mod compare;
 pub mod decimate;
+pub mod files;
 pub mod history;
 pub mod ordering;
 pub mod ordering_layout;
 pub mod pyramid;
 pub mod run_dir;
+pub mod sweep_dir;
 pub mod tensorboard;
 pub mod thin;
 

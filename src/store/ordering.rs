@@ -297,6 +297,8 @@ pub struct SettingStats {
     pub mean: f64,
     pub min: f64,
     pub max: f64,
+    /// Mean final loss over the same runs as D.
+    pub mean_loss: f64,
 }
 
 impl SettingStats {
@@ -310,6 +312,7 @@ impl SettingStats {
             mean: 0.0,
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
+            mean_loss: 0.0,
         }
     }
 
@@ -324,6 +327,7 @@ impl SettingStats {
         }
         self.runs += 1;
         self.mean += r.d;
+        self.mean_loss += r.final_loss;
         self.min = self.min.min(r.d);
         self.max = self.max.max(r.d);
     }
@@ -331,8 +335,10 @@ impl SettingStats {
     fn done(mut self) -> Self {
         if self.runs == 0 {
             (self.mean, self.min, self.max) = (f64::NAN, f64::NAN, f64::NAN);
+            self.mean_loss = f64::NAN;
         } else {
             self.mean /= self.runs as f64;
+            self.mean_loss /= self.runs as f64;
         }
         self
     }
@@ -377,8 +383,10 @@ impl Accumulator {
     }
 }
 
-/// Mean, min and max of D per setting, ordered by scheme, then sparsity, hidden size and iterations.
-/// Settings whose runs all have a non-finite D are kept with `runs == 0` and NaN statistics.
+/// Mean, min and max of D (and the mean final loss) per setting, ordered by scheme, then sparsity,
+/// hidden size and iterations: the one study aggregate, which `grokscope ordering` prints, the window
+/// shows and the figures draw. Runs with a non-finite D are counted in `bad` and left out of the
+/// statistics; settings whose runs all have one are kept with `runs == 0` and NaN statistics.
 pub fn aggregate(rows: &[StudyRow]) -> Vec<SettingStats> {
     let mut acc = Accumulator::default();
     rows.iter().for_each(|r| acc.add(r));

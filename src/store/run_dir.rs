@@ -57,21 +57,7 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> RunDirError + '_ {
     }
 }
 
-/// Write `bytes` to `path` under a temporary name in the same folder, then rename it into place.
-/// (The export module's [`crate::export::write_atomically`], for bytes already in memory.)
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use crate::export::ExportError;
-    crate::export::write_atomically(path, |w| {
-        w.write_all(bytes).map_err(|source| ExportError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
-    })
-    .map_err(|e| match e {
-        ExportError::Io { source, .. } => source,
-        other => io::Error::other(other.to_string()),
-    })
-}
+use super::files::write_atomic;
 
 /// How the run stands (or ended).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -284,6 +270,9 @@ pub fn parse_metrics_csv(text: &str, problems: &mut Vec<String>) -> Vec<MetricRo
     }
     rows
 }
+
+/// A finished run's [`Summary`](crate::protocol::Summary), written when the run ends.
+pub const SUMMARY_FILE: &str = "summary.json";
 
 /// Records a run as it trains, in memory and (once it has a folder) on disk.
 pub struct RunWriter {
@@ -574,11 +563,21 @@ impl RunWriter {
             events.push('\n');
         }
         let info = serde_json::to_string_pretty(&self.info).unwrap_or_default();
+        // a finished run's numbers, in every run folder however it was written (window or CLI)
+        let summary = self.info.summary.as_ref().map(|s| {
+            (
+                SUMMARY_FILE,
+                serde_json::to_string_pretty(s).unwrap_or_default(),
+            )
+        });
         for (name, text) in [
             ("metrics.csv", metrics_csv(&self.rows)),
             ("events.jsonl", events),
             ("run.json", info),
-        ] {
+        ]
+        .into_iter()
+        .chain(summary)
+        {
             let path = dir.join(name);
             write_atomic(&path, text.as_bytes()).map_err(io_err(&path))?;
         }
@@ -762,6 +761,7 @@ impl RunFolder {
         });
         let config = read("config.toml", &mut problems).and_then(|t| {
             GrokkingConfig::from_toml(&t)
+                .map(GrokkingConfig::from)
                 .map_err(|e| problems.push(format!("config.toml: {e:#}")))
                 .ok()
         });

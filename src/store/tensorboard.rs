@@ -433,10 +433,7 @@ fn now_secs() -> f64 {
 
 /// The host name as a safe file-name part.
 fn host() -> String {
-    crate::export::render::safe_file_part(
-        &gethostname::gethostname().to_string_lossy(),
-        "localhost",
-    )
+    super::files::safe_file_part(&gethostname::gethostname().to_string_lossy(), "localhost")
 }
 
 /// Appends events to one new event file.

@@ -11,10 +11,10 @@
 //! tensor, or a non-finite value is refused with a message naming it.
 
 use crate::analysis::events::GrokDetector;
-use crate::config::GrokkingConfig;
+use crate::config::{GrokkingConfig, ValidGrokkingConfig};
 use crate::model::NamedTensor;
+use crate::optim::{AdamW, AdamWParams};
 use crate::rng::Rng;
-use crate::train::optim::{AdamW, AdamWParams};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -98,7 +98,7 @@ pub struct Scalars {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainerState {
     /// The config in force (mid-run changes applied).
-    pub config: GrokkingConfig,
+    pub config: ValidGrokkingConfig,
     pub scalars: Scalars,
     /// Parameters in slot order.
     pub model: Vec<NamedTensor>,

@@ -1,6 +1,5 @@
-//! Training: the optimiser, the stepper that drives a model through epochs, and run control.
+//! Training: the stepper that drives a model through epochs, and run control.
 
 pub mod checkpoint;
-pub mod optim;
 pub mod pruning;
 pub mod trainer;

@@ -2,13 +2,13 @@
 
 use crate::analysis::events::GrokDetector;
 use crate::analysis::fourier;
-use crate::config::{ConfigError, GrokkingConfig};
+use crate::config::{ConfigError, GrokkingConfig, ValidGrokkingConfig};
 use crate::data::modular::{self, Examples, ModularSplit};
 use crate::model::{self, BatchStats, Model, ModelError};
+use crate::optim::{AdamW, AdamWParams, warmup_lr};
 use crate::protocol::{GrokEvent, HyperChange, Metric, MetricRow};
 use crate::rng::{self, Rng, Stream};
 use crate::train::checkpoint::{CheckpointError, RngState, Scalars, TrainerState};
-use crate::train::optim::{AdamW, AdamWParams, warmup_lr};
 
 /// Why training could not go on.
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +37,7 @@ pub struct StepReport {
 
 /// A grokking run in progress: data, model, optimiser and the position within the epoch.
 pub struct Trainer {
-    cfg: GrokkingConfig,
+    cfg: ValidGrokkingConfig,
     data: ModularSplit,
     model: Box<dyn Model>,
     opt: AdamW,
@@ -58,17 +58,18 @@ pub struct Trainer {
 }
 
 impl Trainer {
-    /// Validate the config, split the data and initialise the model, all from the config's seed.
-    pub fn new(cfg: &GrokkingConfig) -> Result<Self, TrainError> {
-        cfg.validate()?;
+    /// Split the data and initialise the model, all from the config's seed.
+    pub fn new(cfg: &ValidGrokkingConfig) -> Result<Self, TrainError> {
         let mut init_rng = rng::stream(cfg.seed, Stream::Init);
         let model = model::build(&cfg.model, cfg.p, &mut init_rng)?;
         Self::with_model(cfg, model)
     }
 
     /// Train a model built elsewhere (it must classify (a, b) pairs of `cfg.p` into p classes).
-    pub fn with_model(cfg: &GrokkingConfig, model: Box<dyn Model>) -> Result<Self, TrainError> {
-        cfg.validate()?;
+    pub fn with_model(
+        cfg: &ValidGrokkingConfig,
+        model: Box<dyn Model>,
+    ) -> Result<Self, TrainError> {
         let data = modular::split(cfg.op, cfg.p, cfg.train_fraction, cfg.seed);
         let o = &cfg.optim;
         let opt = AdamW::new(AdamWParams::from(o), &model.param_sizes());
@@ -195,11 +196,11 @@ impl Trainer {
         match change {
             HyperChange::Lr(v) => {
                 self.base_lr = v;
-                self.cfg.optim.lr = v;
+                self.cfg.set_lr(v);
             }
             HyperChange::WeightDecay(v) => {
                 self.opt.params.weight_decay = v;
-                self.cfg.optim.weight_decay = v;
+                self.cfg.set_weight_decay(v);
             }
         }
     }

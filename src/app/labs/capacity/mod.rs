@@ -13,12 +13,12 @@ use crate::app::actions::Action;
 use crate::app::backend::Backend;
 use crate::app::figure_export::{FigureSet, capacity_set};
 use crate::app::link::{LabLink, Phase};
-use crate::cli_capacity::{Collected, collect_results};
 use crate::config::capacity::{SweepPreset, sweep_presets};
 use crate::config::{CapacitySweepConfig, ConfigError, FieldProblem, RunConfig};
 use crate::experiment::ordering::study_threads;
 use crate::protocol::Event;
 use crate::store::capacity::SweepHistory;
+use crate::store::sweep_dir::{Collected, collect_results};
 use eframe::egui::Ui;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, TryRecvError};
@@ -296,7 +296,7 @@ impl CapacityLab {
         let spawned = std::thread::Builder::new()
             .name("grokscope-capacity-open".into())
             .spawn(move || {
-                let _sent = tx.send(collect_results(&path));
+                let _sent = tx.send(collect_results(&path).map_err(anyhow::Error::from));
             });
         match spawned {
             Ok(_) => {

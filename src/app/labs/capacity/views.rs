@@ -5,13 +5,13 @@
 //! are labelled back in real units.
 
 use crate::analysis::capacity::capacity_fraction;
+use crate::analysis::capacity_study::{Mean, PrimeAnalysis};
 use crate::app::actions::Action;
 use crate::app::widgets::form::{error_color, preset_picker_ui, row, section};
 use crate::app::widgets::plots::{log_marks, pow10_label, step_levels};
 use crate::config::FieldProblem;
 use crate::config::capacity::SweepPreset;
 use crate::experiment::capacity::{GenCurvePoint, MemCurvePoint, TaskResult};
-use crate::experiment::capacity_analysis::{Mean, PrimeAnalysis};
 use crate::store::capacity::{Source, SweepHistory};
 use eframe::egui::{self, Color32, RichText, Ui};
 use egui_plot::{
@@ -634,7 +634,7 @@ pub fn regime_spans(pa: &PrimeAnalysis, results: &[&TaskResult]) -> Vec<(f64, f6
 
 fn mean_line(
     pa: &PrimeAnalysis,
-    f: impl Fn(&crate::experiment::capacity_analysis::SizeRow) -> &Mean,
+    f: impl Fn(&crate::analysis::capacity_study::SizeRow) -> &Mean,
 ) -> Vec<[f64; 2]> {
     pa.sizes
         .iter()
@@ -1026,8 +1026,8 @@ fn duration(s: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::capacity::RESULT_VERSION;
-    use crate::experiment::capacity_analysis::analyse;
+    use crate::analysis::capacity_study::analyse;
+    use crate::store::sweep_dir::RESULT_VERSION;
 
     fn result(params: u64, t_gen: Option<u64>, delay: Option<u64>) -> TaskResult {
         TaskResult {

@@ -13,26 +13,19 @@
 //! (Kubernetes indexed jobs) with N from `--shard-count`. When all shards are done, run `merge` and
 //! `analyse` on the folder.
 
-use crate::cli::write_atomic;
+use super::write_atomic;
+use crate::analysis::capacity_study::analysis_json;
 use crate::config::CapacitySweepConfig;
-use crate::config::capacity::{sweep_preset, sweep_presets};
-use crate::experiment::capacity::{
-    RESULT_VERSION, Task, TaskResult, config_key, shard, sweep_tasks, tasks,
-};
-pub use crate::experiment::capacity_analysis::{
-    Mean, PAPER_BITS_PER_PARAM, PrimeAnalysis, SizeRow, analyse_prime, analysis_json, capacity_of,
-};
+use crate::config::capacity::{shard, sweep_preset, sweep_presets, tasks};
+use crate::experiment::capacity::sweep_tasks;
 use crate::experiment::{EventSink, Unattended};
 use crate::protocol::{Event, Outcome};
+use crate::store::sweep_dir::{
+    CAPACITY_CSV_FILE, CONFIG_FILE, CSV_FILE, Collected, Stored, capacity_csv, collect_results,
+    config_key, load_result, sweep_csv, write_result,
+};
 use anyhow::{Context, Result, bail};
-use std::path::{Path, PathBuf};
-
-/// The sweep's config inside its folder.
-pub const CONFIG_FILE: &str = "sweep.toml";
-/// What `merge` writes: one row per task.
-pub const CSV_FILE: &str = "sweep.csv";
-/// What `merge` also writes when the sweep ran capacity runs: one row per (task, n).
-pub const CAPACITY_CSV_FILE: &str = "capacity.csv";
+use std::path::Path;
 
 /// Which shard to run: `--shard I/N`, else an array index from the environment (see the module docs).
 /// `None`: the whole sweep. `env` reads a variable (`std::env::var(..).ok()` outside tests).
@@ -93,56 +86,6 @@ pub fn resolve_shard(
     Ok(Some((index, n)))
 }
 
-/// The state of one task's result file.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Stored {
-    /// A result for this task and config.
-    Done(Box<TaskResult>),
-    /// No file.
-    Missing,
-    /// A file that cannot be used (half-written, not JSON, another task's, another config's or version's),
-    /// and why.
-    Unusable(String),
-}
-
-/// Read a task's result file from `dir`. With `key`, a result measured under another config is unusable.
-pub fn load_result(dir: &Path, task: &Task, key: Option<&str>) -> Stored {
-    let path = dir.join(task.file_name());
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Stored::Missing,
-        Err(e) => return Stored::Unusable(format!("cannot be read: {e}")),
-    };
-    let r: TaskResult = match serde_json::from_str(&text) {
-        Ok(r) => r,
-        Err(e) => return Stored::Unusable(format!("corrupt or half-written: {e}")),
-    };
-    if r.task() != *task {
-        return Stored::Unusable(format!("holds the result of {}", r.task().name()));
-    }
-    if r.version != RESULT_VERSION {
-        return Stored::Unusable(format!(
-            "written by result version {}, this is {RESULT_VERSION}",
-            r.version
-        ));
-    }
-    if let Some(k) = key
-        && r.key != k
-    {
-        return Stored::Unusable(format!(
-            "measured under another config (key {}, this sweep's is {k})",
-            r.key
-        ));
-    }
-    Stored::Done(Box::new(r))
-}
-
-/// Write a result into `dir` atomically (a temporary file, then a rename).
-pub fn write_result(dir: &Path, r: &TaskResult) -> Result<()> {
-    let text = serde_json::to_string_pretty(r)?;
-    write_atomic(&dir.join(r.task().file_name()), text.as_bytes())
-}
-
 /// What one `grokscope sweep` did.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SweepReport {
@@ -188,7 +131,7 @@ impl EventSink for FileSink<'_> {
                     return;
                 }
                 if let Err(e) = write_result(self.dir, &result) {
-                    self.error = Some(e);
+                    self.error = Some(e.into());
                     return;
                 }
                 self.written += 1;
@@ -347,210 +290,24 @@ pub fn sweep_cmd(
     sweep_main(&cfg, out, shard_of, bar)
 }
 
-/// The results found in a sweep folder, and the files that were not usable.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Collected {
-    /// Usable results, in task order.
-    pub results: Vec<TaskResult>,
-    /// Tasks the folder's `sweep.toml` lists; `None` without a readable one (missing files then cannot
-    /// be named).
-    pub expected: Option<usize>,
-    /// Result files that do not exist.
-    pub missing: Vec<String>,
-    /// Result files that exist but cannot be used, with the reason.
-    pub unusable: Vec<(String, String)>,
-    /// Anything else worth saying (an unreadable `sweep.toml`).
-    pub notes: Vec<String>,
-    /// The folder's sweep config, when its `sweep.toml` was readable.
-    pub config: Option<CapacitySweepConfig>,
-}
-
-impl Collected {
-    /// Report the missing and unusable files on stderr, by name.
-    pub fn report(&self) {
-        for n in &self.notes {
-            eprintln!("{n}");
-        }
-        for m in &self.missing {
-            eprintln!("missing: {m}");
-        }
-        for (f, why) in &self.unusable {
-            eprintln!("skipped {f}: {why}");
-        }
+/// Report a folder's missing and unusable files on stderr, by name.
+pub fn report(c: &Collected) {
+    for n in &c.notes {
+        eprintln!("{n}");
     }
-}
-
-/// Gather a folder's results: the tasks of its `sweep.toml` when it has one (naming the missing files),
-/// else every `task-*.json` in it.
-pub fn collect_results(dir: &Path) -> Result<Collected> {
-    if !dir.is_dir() {
-        bail!("{} is not a folder", dir.display());
+    for m in &c.missing {
+        eprintln!("missing: {m}");
     }
-    let mut c = Collected::default();
-    let cfg = match std::fs::read_to_string(dir.join(CONFIG_FILE)) {
-        Ok(text) => match CapacitySweepConfig::from_toml(&text) {
-            Ok(cfg) => Some(cfg),
-            Err(e) => {
-                c.notes.push(format!(
-                    "{CONFIG_FILE} is unusable ({e:#}); reading every task-*.json instead, so missing tasks \
-                     cannot be named"
-                ));
-                None
-            }
-        },
-        Err(_) => {
-            c.notes.push(format!(
-                "no {CONFIG_FILE} in {}: reading every task-*.json, so missing tasks cannot be named",
-                dir.display()
-            ));
-            None
-        }
-    };
-    match cfg {
-        Some(cfg) => {
-            let all = tasks(&cfg);
-            c.expected = Some(all.len());
-            for t in &all {
-                match load_result(dir, t, Some(&config_key(&cfg, t))) {
-                    Stored::Done(r) => c.results.push(*r),
-                    Stored::Missing => c.missing.push(t.file_name()),
-                    Stored::Unusable(why) => c.unusable.push((t.file_name(), why)),
-                }
-            }
-            c.config = Some(cfg);
-        }
-        None => {
-            let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
-                .with_context(|| format!("listing {}", dir.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with("task-") && n.ends_with(".json"))
-                })
-                .collect();
-            names.sort();
-            for path in names {
-                let name = path
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or_default()
-                    .to_string();
-                let parsed = std::fs::read_to_string(&path)
-                    .map_err(|e| format!("cannot be read: {e}"))
-                    .and_then(|t| {
-                        serde_json::from_str::<TaskResult>(&t)
-                            .map_err(|e| format!("corrupt or half-written: {e}"))
-                    });
-                match parsed {
-                    Ok(r) if r.task().file_name() == name => c.results.push(r),
-                    Ok(r) => c
-                        .unusable
-                        .push((name, format!("holds the result of {}", r.task().name()))),
-                    Err(why) => c.unusable.push((name, why)),
-                }
-            }
-            c.results.sort_by_key(|r| r.task());
-        }
+    for (f, why) in &c.unusable {
+        eprintln!("skipped {f}: {why}");
     }
-    Ok(c)
-}
-
-/// Header of `sweep.csv`.
-pub const CSV_COLUMNS: [&str; 19] = [
-    "p",
-    "width",
-    "seed",
-    "params",
-    "n_equiv",
-    "complexity_bits",
-    "t_train",
-    "t_gen",
-    "delay",
-    "gen_epochs",
-    "final_train_acc",
-    "final_val_acc",
-    "t_mem",
-    "mem_epochs",
-    "mem_final_train_acc",
-    "capacity_runs",
-    "max_bits",
-    "wall_secs",
-    "key",
-];
-
-/// A cell: the value, or empty for `None` (a threshold never reached).
-fn cell<T: ToString>(v: Option<T>) -> String {
-    v.map(|v| v.to_string()).unwrap_or_default()
-}
-
-/// The results as `sweep.csv` text, one row per task in the given order.
-pub fn sweep_csv(results: &[TaskResult]) -> Result<String> {
-    let mut w = csv::Writer::from_writer(vec![]);
-    w.write_record(CSV_COLUMNS)?;
-    for r in results {
-        w.write_record([
-            r.p.to_string(),
-            r.width.to_string(),
-            r.seed.to_string(),
-            r.params.to_string(),
-            r.n_equiv.to_string(),
-            r.complexity_bits.to_string(),
-            cell(r.t_train),
-            cell(r.t_gen),
-            cell(r.delay),
-            r.gen_epochs.to_string(),
-            cell(r.final_train_acc),
-            cell(r.final_val_acc),
-            cell(r.t_mem),
-            r.mem_epochs.to_string(),
-            cell(r.mem_final_train_acc),
-            r.capacity.len().to_string(),
-            cell(r.max_bits()),
-            format!("{:.3}", r.wall_secs),
-            r.key.clone(),
-        ])?;
-    }
-    Ok(String::from_utf8(w.into_inner()?)?)
-}
-
-/// The capacity runs as `capacity.csv` text: one row per (task, n).
-pub fn capacity_csv(results: &[TaskResult]) -> Result<String> {
-    let mut w = csv::Writer::from_writer(vec![]);
-    w.write_record([
-        "p",
-        "width",
-        "seed",
-        "params",
-        "n",
-        "bits",
-        "epochs",
-        "saturated",
-        "train_acc_eval",
-    ])?;
-    for r in results {
-        for c in &r.capacity {
-            w.write_record([
-                r.p.to_string(),
-                r.width.to_string(),
-                r.seed.to_string(),
-                r.params.to_string(),
-                c.n.to_string(),
-                c.bits.to_string(),
-                c.epochs.to_string(),
-                c.saturated.to_string(),
-                c.train_acc_eval.to_string(),
-            ])?;
-        }
-    }
-    Ok(String::from_utf8(w.into_inner()?)?)
 }
 
 /// `grokscope merge DIR`: write `DIR/sweep.csv` (and `DIR/capacity.csv` when there are capacity runs);
 /// missing and unusable files are named on stderr and left out.
 pub fn merge_main(dir: &Path) -> Result<Collected> {
     let c = collect_results(dir)?;
-    c.report();
+    report(&c);
     write_atomic(&dir.join(CSV_FILE), sweep_csv(&c.results)?.as_bytes())?;
     if c.results.iter().any(|r| !r.capacity.is_empty()) {
         write_atomic(
@@ -571,7 +328,7 @@ pub fn merge_main(dir: &Path) -> Result<Collected> {
 /// unusable); missing and unusable files are also named on stderr.
 pub fn analyse_main(dir: &Path) -> Result<serde_json::Value> {
     let c = collect_results(dir)?;
-    c.report();
+    report(&c);
     let mut v = analysis_json(&c.results);
     v["files"] = serde_json::json!({
         "found": c.results.len(),
@@ -589,6 +346,8 @@ pub fn analyse_main(dir: &Path) -> Result<serde_json::Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::capacity_study::{PAPER_BITS_PER_PARAM, TaskResult, capacity_of};
+    use crate::store::sweep_dir::{CSV_COLUMNS, RESULT_VERSION};
 
     fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let vars: Vec<(String, String)> = vars

@@ -1,12 +1,13 @@
 //! The Ordering lab's headless commands: `grokscope orderedness` (D of a weight matrix from a CSV file)
 //! and `grokscope ordering` (a sparsity or grid study written to `study.csv`).
 
+use super::write_atomic;
 use crate::analysis::orderedness;
-use crate::cli::write_atomic;
 use crate::config::ordering::{OrderingTask, StudyKind, default_study};
-use crate::experiment::ordering::{SettingStats, aggregate, sort_rows};
+use crate::experiment::ordering::sort_rows;
 use crate::experiment::{EventSink, Unattended, ordering};
 use crate::protocol::{Event, LayerSnapshot, OrderMethod, Outcome, StudyRow};
+use crate::store::ordering::{SettingStats, aggregate};
 use anyhow::{Context, Result, bail};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -107,7 +108,7 @@ pub fn matrix_snapshot(a: &[f64], n: usize, json: &serde_json::Value) -> Result<
 /// draws the matrix's heatmap or graph in its best order to `out` (with CSV and JSON sidecars).
 pub fn orderedness_main(
     weights: &Path,
-    figure: Option<(LayerFigureArg, &Path, crate::cli_export::FigureChoice)>,
+    figure: Option<(LayerFigureArg, &Path, super::export::FigureChoice)>,
 ) -> Result<()> {
     let text = std::fs::read_to_string(weights)
         .with_context(|| format!("reading {}", weights.display()))?;
@@ -132,7 +133,7 @@ pub fn orderedness_main(
             "weights": weights.display().to_string(),
             "orderedness": json,
         });
-        crate::cli_export::write_one(&fig, out, &choice, &config)?;
+        super::export::write_one(&fig, out, &choice, &config)?;
     }
     Ok(())
 }
@@ -235,21 +236,21 @@ pub fn summary_table(kind: StudyKind, stats: &[SettingStats]) -> String {
                 let _ = writeln!(
                     s,
                     "{:<18} {:>8} {:>4} {:>7.4} {:>7.4} {:>7.4} {:>10.5}",
-                    st.scheme.to_string(),
-                    tidy(st.sparsity),
+                    st.setting.scheme.to_string(),
+                    tidy(st.setting.sparsity),
                     st.runs,
-                    st.mean_d,
-                    st.min_d,
-                    st.max_d,
+                    st.mean,
+                    st.min,
+                    st.max,
                     st.mean_loss
                 );
             }
         }
         StudyKind::Grid => {
-            let mut its: Vec<usize> = stats.iter().map(|st| st.its).collect();
+            let mut its: Vec<usize> = stats.iter().map(|st| st.setting.its).collect();
             its.sort_unstable();
             its.dedup();
-            let mut hidden: Vec<usize> = stats.iter().map(|st| st.hidden).collect();
+            let mut hidden: Vec<usize> = stats.iter().map(|st| st.setting.hidden).collect();
             hidden.sort_unstable();
             hidden.dedup();
             let _ = write!(s, "mean D   its:");
@@ -260,9 +261,12 @@ pub fn summary_table(kind: StudyKind, stats: &[SettingStats]) -> String {
             for h in &hidden {
                 let _ = write!(s, "H = {h:<9}");
                 for i in &its {
-                    match stats.iter().find(|st| st.hidden == *h && st.its == *i) {
+                    match stats
+                        .iter()
+                        .find(|st| st.setting.hidden == *h && st.setting.its == *i)
+                    {
                         Some(st) => {
-                            let _ = write!(s, " {:>6.3}", st.mean_d);
+                            let _ = write!(s, " {:>6.3}", st.mean);
                         }
                         None => s.push_str("      -"),
                     }

@@ -5,9 +5,8 @@
 //! Ordering study folder (`grokscope ordering`). The figures are those of [`crate::export::labs`], the
 //! same functions the window's export uses.
 
-use crate::cli_capacity::{CONFIG_FILE as SWEEP_CONFIG, collect_results};
+use crate::analysis::capacity_study::analyse;
 use crate::config::ordering::{OrderingStudyConfig, Scheme, StudyKind};
-use crate::experiment::capacity_analysis::analyse;
 use crate::export::figure::{Figure, FigureSize};
 use crate::export::labs;
 use crate::export::render::{ExportOptions, FigureFormat, SCREEN_DPI, write_figure};
@@ -15,6 +14,7 @@ use crate::protocol::StudyRow;
 use crate::store::compare::folder_history;
 use crate::store::ordering::aggregate;
 use crate::store::run_dir::{RunFolder, looks_like_run};
+use crate::store::sweep_dir::{CONFIG_FILE as SWEEP_CONFIG, collect_results};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 

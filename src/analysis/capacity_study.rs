@@ -1,14 +1,138 @@
-//! The Capacity lab's analysis of finished sweep tasks: the capacity fit, and per prime the crossing
-//! of the mean T_mem and T_gen curves (predicted onset P*), the observed onset and the
-//! memorisation-speed fit. Pure: `grokscope analyse` and the app's Capacity tab both call it.
+//! The Capacity lab's study: the records of finished sweep tasks (what a sweep folder stores, what a
+//! sweep reports) and their analysis: the capacity fit, and per prime the crossing of the mean T_mem
+//! and T_gen curves (predicted onset P*), the observed onset and the memorisation-speed fit. Pure:
+//! `grokscope analyse`, the app's Capacity tab and the figures all call it.
 
 use crate::analysis::capacity::{
-    ExpFit, LinearFit, SeedMean, capacity_fit, capacity_fraction, exp_fit, mean_over_seeds,
-    observed_onset, predicted_onset,
+    ExpFit, LinearFit, SeedMean, capacity_fit, capacity_fraction, exp_fit, max_by_params,
+    mean_over_seeds, observed_onset, predicted_onset,
 };
-use crate::experiment::capacity::TaskResult;
-use serde::Serialize;
+use crate::config::capacity::Task;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// Memorised bits after training on n random-label examples (one capacity run).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct CapacityPoint {
+    /// Examples in the random-label set.
+    pub n: usize,
+    /// Memorised bits in eval mode, `memorised_bits_from_loss` (may be negative).
+    pub bits: f64,
+    /// Epochs trained.
+    pub epochs: u64,
+    /// The loss saturated (false: the epoch cap ended the run).
+    pub saturated: bool,
+    /// Eval-mode accuracy on the set at the end.
+    pub train_acc_eval: f64,
+}
+
+/// One evaluated epoch of a task's modular run.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct GenCurvePoint {
+    pub epoch: u64,
+    /// Running train accuracy over the epoch's minibatches (dropout on).
+    pub train_acc: f64,
+    /// Mean train loss over the epoch's minibatches (dropout on).
+    pub train_loss: f64,
+    /// Validation accuracy (eval mode); `None` at an epoch kept without an evaluation (t_train between
+    /// evaluations).
+    pub val_acc: Option<f64>,
+    /// Validation loss (eval mode), as `val_acc`.
+    pub val_loss: Option<f64>,
+}
+
+/// One epoch of a task's random-label run.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct MemCurvePoint {
+    pub epoch: u64,
+    /// Running train accuracy over the epoch's minibatches (dropout on).
+    pub train_acc: f64,
+    /// Mean train loss over the epoch's minibatches.
+    pub train_loss: f64,
+}
+
+/// The training curves of a task, thinned to at most about `CURVE_MAX_POINTS` (the runner's) points each, with the
+/// first epoch at each threshold (t_train, 98 % and 99 % validation, T_mem) and the last epoch kept
+/// exactly.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct TaskCurves {
+    /// The modular run, per evaluated epoch (and t_train's epoch).
+    pub gen_run: Vec<GenCurvePoint>,
+    /// The random-label run, per epoch.
+    pub mem_run: Vec<MemCurvePoint>,
+}
+
+impl TaskCurves {
+    /// No curve: a result written before curves were stored.
+    pub fn is_empty(&self) -> bool {
+        self.gen_run.is_empty() && self.mem_run.is_empty()
+    }
+}
+
+/// The measurements of one sweep task (one width, prime and seed).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct TaskResult {
+    /// The result format version of the code that wrote it (`store::sweep_dir::RESULT_VERSION`).
+    pub version: u32,
+    /// `config_key` of the sweep and task it was measured for.
+    pub key: String,
+    pub width: usize,
+    pub p: u32,
+    pub seed: u64,
+    /// Parameter count P of the model.
+    pub params: u64,
+    /// Random-label examples of equivalent complexity: floor(train_fraction * n).
+    pub n_equiv: usize,
+    /// Their complexity S = n_equiv log2(p + 2) bits.
+    pub complexity_bits: f64,
+    /// First epoch with running train accuracy >= 99 % on the modular task.
+    pub t_train: Option<u64>,
+    /// T_gen: first epoch with validation accuracy >= 99 %.
+    pub t_gen: Option<u64>,
+    /// Generalisation delay (the runner's `delay`): the detector's rule, 0 for a run that generalised without its
+    /// running train accuracy reaching 99 %; `None` when neither happened.
+    pub delay: Option<u64>,
+    /// Epochs the modular run trained.
+    pub gen_epochs: u64,
+    /// Running train accuracy of the modular run's last epoch.
+    pub final_train_acc: Option<f64>,
+    /// Last validation accuracy of the modular run.
+    pub final_val_acc: Option<f64>,
+    /// T_mem: first epoch with running train accuracy >= 99 % on the random labels.
+    pub t_mem: Option<u64>,
+    /// Epochs the random-label run trained.
+    pub mem_epochs: u64,
+    /// Running train accuracy of the random-label run's last epoch.
+    pub mem_final_train_acc: Option<f64>,
+    /// Capacity runs by increasing n (empty when off).
+    pub capacity: Vec<CapacityPoint>,
+    /// Seconds the task took.
+    pub wall_secs: f64,
+    /// The modular and random-label runs' curves. Results written before curves were stored have none
+    /// and load with empty ones; `merge` and `analyse` do not read them.
+    #[serde(default, skip_serializing_if = "TaskCurves::is_empty")]
+    pub curves: TaskCurves,
+}
+
+impl TaskResult {
+    pub fn task(&self) -> Task {
+        Task {
+            p: self.p,
+            width: self.width,
+            seed: self.seed,
+        }
+    }
+
+    /// The largest memorised bits over n; `None` without capacity runs.
+    pub fn max_bits(&self) -> Option<f64> {
+        let rows: Vec<(f64, f64)> = self
+            .capacity
+            .iter()
+            .map(|c| (self.params as f64, c.bits))
+            .collect();
+        max_by_params(&rows).first().map(|&(_, b)| b)
+    }
+}
 
 /// Grid points of the predicted-onset search.
 const ONSET_GRID: usize = 1000;

@@ -1,0 +1,329 @@
+//! The command line: the subcommands, one file per command family ([`run`]: run, resume, fork and
+//! presets; [`capacity`]: sweep, merge, analyse; [`ordering`]: ordering and orderedness; [`export`];
+//! [`bench`]). `main.rs` opens the window when no subcommand is given; this module never names the app.
+
+pub mod bench;
+pub mod capacity;
+pub mod export;
+pub mod ordering;
+pub mod run;
+
+use crate::protocol::Outcome;
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "grokscope",
+    version,
+    about = "Watch small neural networks learn, live. With no command, opens the window."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Train one Grokking-lab config headless into a run folder: config.toml, metrics.csv, events.jsonl,
+    /// run.json, checkpoints/ (safetensors, with optimiser and generator state) and summary.json.
+    Run {
+        /// A TOML config (see `grokscope presets --show NAME`).
+        #[arg(long)]
+        config: PathBuf,
+        /// Output folder (created if missing; must not hold a run already).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        flags: RunFlags,
+    },
+    /// Continue a saved run from its newest checkpoint to its config's end, in its own folder; the
+    /// metrics are bit for bit those of a run never interrupted.
+    Resume {
+        /// The run folder.
+        dir: PathBuf,
+        #[command(flatten)]
+        flags: RunFlags,
+    },
+    /// Fork a saved run at one of its checkpoints with changed settings into a new run folder that
+    /// records its parent.
+    Fork {
+        /// The parent run folder.
+        dir: PathBuf,
+        /// The checkpoint's step (see the file names in DIR/checkpoints).
+        #[arg(long)]
+        step: u64,
+        /// A change, KEY=VALUE with a TOML value, e.g. optim.weight_decay=0.1 (repeatable). Allowed:
+        /// train_fraction, optim.*, batch_size, full_batch, max_epochs, eval_every_epochs, early_stop,
+        /// model.dropout.
+        #[arg(long)]
+        set: Vec<String>,
+        /// The fork's folder.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        flags: RunFlags,
+    },
+    /// List the built-in presets, or print one as a config `run` accepts.
+    Presets {
+        /// Print this preset as TOML.
+        #[arg(long)]
+        show: Option<String>,
+    },
+    /// Orderedness D of a square weight matrix; prints {"d", "order", "method", "n"} as JSON.
+    Orderedness {
+        /// CSV: one row a line, comma separated; row = receiver, column = sender; |w| is used.
+        #[arg(long)]
+        weights: PathBuf,
+        /// Also draw the matrix in its best order: the permuted heatmap or the ordering graph.
+        #[arg(long, value_enum, requires = "out")]
+        figure: Option<ordering::LayerFigureArg>,
+        /// The figure file (with --figure); FILE.csv and FILE.json go beside it.
+        #[arg(long, requires = "figure")]
+        out: Option<PathBuf>,
+        /// File format (default: from the extension of --out).
+        #[arg(long, value_enum, requires = "figure")]
+        format: Option<export::FormatArg>,
+        /// PNG resolution in pixels per inch (default 96); e.g. 300 for print.
+        #[arg(long, requires = "figure")]
+        dpi: Option<f64>,
+        /// Figure width in inches (default 3.5).
+        #[arg(long, requires = "figure")]
+        width_in: Option<f64>,
+        /// Figure height in inches (default 2.8).
+        #[arg(long, requires = "figure")]
+        height_in: Option<f64>,
+    },
+    /// Run an Ordering-lab study (the spec's settings) and write DIR/study.csv; prints mean D per setting.
+    Ordering {
+        #[arg(long, value_enum)]
+        task: ordering::TaskArg,
+        #[arg(long, value_enum)]
+        study: ordering::StudyArg,
+        /// Runs (seeds) per setting.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Output folder (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Training threads (0 = the number of cores).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// Train this many epochs instead of the task's (quick checks).
+        #[arg(long)]
+        epochs: Option<u64>,
+    },
+    /// Run a Capacity-lab sweep: one result file per task in OUT (tasks already done are skipped, so a
+    /// stopped sweep resumes). Shard I of N runs tasks k with k mod N = I; the index may also come from
+    /// SLURM_ARRAY_TASK_ID (N from --shard-count or SLURM_ARRAY_TASK_COUNT) or JOB_COMPLETION_INDEX (N
+    /// from --shard-count).
+    Sweep {
+        /// A TOML sweep config (see `grokscope presets --show tiny`).
+        #[arg(long, required_unless_present = "preset", conflicts_with = "preset")]
+        config: Option<PathBuf>,
+        /// A built-in sweep (see `grokscope presets`).
+        #[arg(long)]
+        preset: Option<String>,
+        /// Output folder (created if missing); shards of one sweep share it.
+        #[arg(long)]
+        out: PathBuf,
+        /// Run only shard I of N, written I/N (0 <= I < N).
+        #[arg(long)]
+        shard: Option<String>,
+        /// Number of shards N when the index comes from the environment.
+        #[arg(long)]
+        shard_count: Option<usize>,
+        /// Training threads (0 = the number of cores); overrides the config's.
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Merge a sweep folder's result files into DIR/sweep.csv (and DIR/capacity.csv); missing and corrupt
+    /// files are named on stderr and left out.
+    Merge {
+        /// The sweep's output folder.
+        dir: PathBuf,
+    },
+    /// Analyse a sweep folder; prints one JSON object: capacity_bits_per_param (null without capacity
+    /// runs), p_star, observed_onset and exp_fit {a, b, r2} (a number or object for one prime, keyed by
+    /// prime for several), per-prime means per model size with counts of runs that never reached the
+    /// thresholds, and the files found, missing and unusable (also named on stderr).
+    Analyse {
+        /// The sweep's output folder.
+        dir: PathBuf,
+    },
+    /// Export a figure for a paper from a run, sweep or study folder: PNG (at any DPI), SVG or PDF,
+    /// with FILE.csv (the plotted points) and FILE.json (the config behind it) beside FILE.
+    Export {
+        /// A Grokking run folder, a Capacity sweep folder or an Ordering study folder.
+        dir: PathBuf,
+        /// Print the figures DIR can draw (name, tab, title), one a line.
+        #[arg(long)]
+        list: bool,
+        /// The figure to draw (a name from --list).
+        #[arg(long, required_unless_present = "list")]
+        figure: Option<String>,
+        /// File format (default: from the extension of --out).
+        #[arg(long, value_enum)]
+        format: Option<export::FormatArg>,
+        /// PNG resolution in pixels per inch (default 96, screen resolution); e.g. 300 for print.
+        #[arg(long)]
+        dpi: Option<f64>,
+        /// Figure width in inches (default 3.5, one column of a two-column paper).
+        #[arg(long)]
+        width_in: Option<f64>,
+        /// Figure height in inches (default 2.8).
+        #[arg(long)]
+        height_in: Option<f64>,
+        /// The figure file; its folder must exist. FILE.csv and FILE.json go beside it.
+        #[arg(long, required_unless_present = "list")]
+        out: Option<PathBuf>,
+    },
+    /// Measure training speed; prints one JSON object a line.
+    Bench {
+        /// Run only the benchmarks whose name contains this.
+        #[arg(long)]
+        only: Option<String>,
+        /// Seconds to time each throughput benchmark.
+        #[arg(long, default_value_t = 5.0)]
+        secs: f64,
+    },
+}
+
+/// How `run`, `resume` and `fork` record and stop.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct RunFlags {
+    /// Stop after this many epochs in all (a run stopped early goes on with `grokscope resume DIR`).
+    #[arg(long)]
+    pub max_epochs: Option<u64>,
+    /// Checkpoint every this many epochs (0: about ten a run); always at the start and the end.
+    #[arg(long, default_value_t = 0)]
+    pub checkpoint_every: u64,
+    /// Also write TensorBoard event files into the run folder's tensorboard/ as the run trains (tags
+    /// like train/loss, val/acc at the optimiser step); view with `tensorboard --logdir DIR`.
+    #[arg(long)]
+    pub tensorboard: bool,
+}
+
+/// Run one subcommand; errors carry their context chain (print them with `{e:#}`).
+pub fn run(cmd: Cmd) -> Result<ExitCode> {
+    match cmd {
+        Cmd::Run { config, out, flags } => run::run_cmd(&config, &out, flags),
+        Cmd::Resume { dir, flags } => run::resume_cmd(&dir, flags),
+        Cmd::Fork {
+            dir,
+            step,
+            set,
+            out,
+            flags,
+        } => run::fork_cmd(&dir, step, &set, &out, flags),
+        Cmd::Presets { show } => {
+            run::presets_cmd(show.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Orderedness {
+            weights,
+            figure,
+            out,
+            format,
+            dpi,
+            width_in,
+            height_in,
+        } => {
+            let choice = export::FigureChoice {
+                format: format.map(Into::into),
+                dpi,
+                width_in,
+                height_in,
+            };
+            let fig = figure.zip(out.as_deref()).map(|(k, o)| (k, o, choice));
+            ordering::orderedness_main(&weights, fig)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Ordering {
+            task,
+            study,
+            runs,
+            out,
+            threads,
+            epochs,
+        } => {
+            let args = ordering::StudyArgs {
+                task: task.into(),
+                kind: study.into(),
+                runs,
+                threads,
+                epochs,
+            };
+            ordering::study_main(&args, &out, std::io::stderr().is_terminal())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Sweep {
+            config,
+            preset,
+            out,
+            shard,
+            shard_count,
+            threads,
+        } => {
+            let shard_of = capacity::resolve_shard(shard.as_deref(), shard_count, &|name| {
+                std::env::var(name).ok()
+            })?;
+            let report = capacity::sweep_cmd(
+                config.as_deref(),
+                preset.as_deref(),
+                &out,
+                shard_of,
+                threads,
+                std::io::stderr().is_terminal(),
+            )?;
+            Ok(match report.outcome {
+                Outcome::Completed | Outcome::Stopped => ExitCode::SUCCESS,
+                Outcome::Failed { .. } => ExitCode::FAILURE,
+            })
+        }
+        Cmd::Merge { dir } => {
+            capacity::merge_main(&dir)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Analyse { dir } => {
+            let v = capacity::analyse_main(&dir)?;
+            println!("{v}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Export {
+            dir,
+            list,
+            figure,
+            format,
+            dpi,
+            width_in,
+            height_in,
+            out,
+        } => {
+            export::export_main(&export::ExportArgs {
+                dir,
+                list,
+                figure,
+                format: format.map(Into::into),
+                dpi,
+                width_in,
+                height_in,
+                out,
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Bench { only, secs } => {
+            bench::bench_cmd(only.as_deref(), secs)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Write `text` to `path` atomically: a temporary name in the same folder, then a rename.
+pub fn write_atomic(path: &Path, text: &[u8]) -> Result<()> {
+    crate::store::files::write_atomic(path, text)
+        .with_context(|| format!("writing {}", path.display()))
+}

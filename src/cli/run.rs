@@ -1,0 +1,289 @@
+//! `grokscope run`, `resume`, `fork` and `presets`: one Grokking run trained headless into its folder.
+
+use super::RunFlags;
+use crate::config::{self, GrokkingConfig};
+use crate::experiment::{EventSink, Unattended, grokking};
+use crate::protocol::{Event, Metric, MetricRow, Outcome, Summary};
+use anyhow::{Context, Result, bail};
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// `grokscope run --config FILE --out DIR`.
+pub fn run_cmd(config: &Path, out: &Path, flags: RunFlags) -> Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(config).with_context(|| format!("reading {}", config.display()))?;
+    let cfg =
+        GrokkingConfig::from_toml(&text).with_context(|| format!("in {}", config.display()))?;
+    headless(grokking::Start::New(cfg), out, flags)
+}
+
+/// `grokscope resume DIR`.
+pub fn resume_cmd(dir: &Path, flags: RunFlags) -> Result<ExitCode> {
+    let spec = grokking::ContinueSpec {
+        from: dir.to_path_buf(),
+        step: None,
+        fork: None,
+    };
+    headless(grokking::Start::Continue(spec), dir, flags)
+}
+
+/// `grokscope fork DIR --step N --set KEY=VALUE --out OUT`.
+pub fn fork_cmd(
+    dir: &Path,
+    step: u64,
+    set: &[String],
+    out: &Path,
+    flags: RunFlags,
+) -> Result<ExitCode> {
+    let spec = fork_spec(dir, step, set, out)?;
+    headless(grokking::Start::Continue(spec), out, flags)
+}
+
+/// `grokscope presets [--show NAME]`.
+pub fn presets_cmd(show: Option<&str>) -> Result<()> {
+    match show {
+        None => {
+            for p in config::presets() {
+                println!("{:<24} {}\n{:<24} {}", p.name, p.title, "", p.description);
+            }
+            println!("\nCapacity sweeps (grokscope sweep --preset NAME --out DIR):");
+            for p in config::capacity::sweep_presets() {
+                println!("{:<24} {}\n{:<24} {}", p.name, p.title, "", p.description);
+            }
+        }
+        Some(name) => {
+            if let Some(p) = config::capacity::sweep_preset(name) {
+                println!("# {}: {}\n{}", p.title, p.description, p.config.to_toml());
+                return Ok(());
+            }
+            let p = config::preset(name).with_context(|| {
+                let names: Vec<_> = config::presets()
+                    .iter()
+                    .map(|p| p.name)
+                    .chain(config::capacity::sweep_presets().iter().map(|p| p.name))
+                    .collect();
+                format!("no preset named {name:?}; known: {}", names.join(", "))
+            })?;
+            println!("# {}: {}\n{}", p.title, p.description, p.config.to_toml());
+        }
+    }
+    Ok(())
+}
+
+/// `run`, `resume` and `fork`: train into a folder; failure when the run failed.
+fn headless(start: grokking::Start, out: &Path, flags: RunFlags) -> Result<ExitCode> {
+    let RunFlags {
+        max_epochs,
+        checkpoint_every,
+        tensorboard,
+    } = flags;
+    if max_epochs == Some(0) {
+        bail!("--max-epochs must be at least 1");
+    }
+    let bar = std::io::stderr().is_terminal();
+    Ok(
+        match run_to_folder(start, out, max_epochs, checkpoint_every, tensorboard, bar)?.0 {
+            Outcome::Completed | Outcome::Stopped => ExitCode::SUCCESS,
+            Outcome::Failed { .. } => ExitCode::FAILURE,
+        },
+    )
+}
+
+/// A fork of `dir` at checkpoint `step` with `KEY=VALUE` changes (TOML values) into `out`.
+pub fn fork_spec(
+    dir: &Path,
+    step: u64,
+    set: &[String],
+    out: &Path,
+) -> Result<grokking::ContinueSpec> {
+    let folder = crate::store::run_dir::RunFolder::open(dir)?;
+    let c = folder.checkpoint_at(step)?.clone();
+    let state = folder.load(&c)?;
+    let mut value = toml::Value::try_from(&*state.config)?;
+    for kv in set {
+        let (key, raw) = kv.split_once('=').with_context(|| {
+            format!("--set {kv:?}: write KEY=VALUE, e.g. optim.weight_decay=0.1")
+        })?;
+        let parsed: toml::Value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+        let mut at = &mut value;
+        let parts: Vec<&str> = key.trim().split('.').collect();
+        for (i, part) in parts.iter().enumerate() {
+            let table = at
+                .as_table_mut()
+                .with_context(|| format!("--set {key}: {part} is not inside a table"))?;
+            if i + 1 == parts.len() {
+                if !table.contains_key(*part) {
+                    bail!("--set {key}: the config has no field {key}");
+                }
+                table.insert(part.to_string(), parsed.clone());
+                break;
+            }
+            at = table
+                .get_mut(*part)
+                .with_context(|| format!("--set {key}: the config has no field {key}"))?;
+        }
+    }
+    // checked once, where the runner parses the fork's config
+    let config: GrokkingConfig = value.try_into().context("the changed config")?;
+    Ok(grokking::ContinueSpec {
+        from: dir.to_path_buf(),
+        step: Some(step),
+        fork: Some(grokking::ForkSpec {
+            config,
+            out: Some(out.to_path_buf()),
+        }),
+    })
+}
+
+/// Shows a run's progress on stderr and keeps how it ended.
+struct ProgressSink {
+    bar: Option<indicatif::ProgressBar>,
+    max_epochs: u64,
+    last_line: Instant,
+    finished: Option<(Outcome, Option<Summary>)>,
+}
+
+impl ProgressSink {
+    fn new(max_epochs: u64, bar: bool) -> Self {
+        let bar = bar.then(|| {
+            let b = indicatif::ProgressBar::new(max_epochs);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:30}] epoch {pos}/{len} {msg}",
+            ) {
+                b.set_style(style.progress_chars("=> "));
+            }
+            b
+        });
+        ProgressSink {
+            bar,
+            max_epochs,
+            last_line: Instant::now(),
+            finished: None,
+        }
+    }
+
+    fn line(&self, line: String) {
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn progress(&mut self, r: &MetricRow) {
+        let val = r
+            .get(Metric::ValAcc)
+            .map(|v| format!(" val {:.1}%", v * 100.0))
+            .unwrap_or_default();
+        let msg = format!(
+            "train {:.1}%{val} loss {:.3}",
+            r.get(Metric::TrainAcc).unwrap_or(f64::NAN) * 100.0,
+            r.get(Metric::TrainLoss).unwrap_or(f64::NAN),
+        );
+        match &self.bar {
+            Some(bar) => {
+                bar.set_position(r.epoch);
+                bar.set_message(msg);
+            }
+            None => {
+                if self.last_line.elapsed() >= Duration::from_secs(2) {
+                    eprintln!(
+                        "epoch {}/{} step {} {msg}",
+                        r.epoch, self.max_epochs, r.step
+                    );
+                    self.last_line = Instant::now();
+                }
+            }
+        }
+    }
+}
+
+impl EventSink for ProgressSink {
+    fn emit(&mut self, ev: Event) {
+        match ev {
+            Event::Metrics { rows, .. } => {
+                if let Some(r) = rows.last() {
+                    self.progress(r);
+                }
+            }
+            Event::Detected { event, epoch, .. } => self.line(format!("epoch {epoch}: {event}")),
+            Event::Refused { message } => self.line(format!("warning: {message}")),
+            Event::Started { .. }
+            | Event::Progress { .. }
+            | Event::Saved { .. }
+            | Event::Changed { .. }
+            | Event::Paused { .. }
+            | Event::Snapshot { .. }
+            | Event::StudyPoint { .. }
+            | Event::SweepResult { .. } => {}
+            Event::Finished {
+                outcome, summary, ..
+            } => self.finished = Some((outcome, summary)),
+        }
+    }
+}
+
+/// Train and record the run in `out` (config.toml, metrics.csv, events.jsonl, run.json, checkpoints,
+/// summary.json, and tensorboard/ event files when `tensorboard`), stopping after `stop_at_epoch` epochs
+/// when given.
+pub fn run_to_folder(
+    start: grokking::Start,
+    out: &Path,
+    stop_at_epoch: Option<u64>,
+    checkpoint_every_epochs: u64,
+    tensorboard: bool,
+    bar: bool,
+) -> Result<(Outcome, Summary)> {
+    let mut opts = grokking::RunOptions {
+        stop_at_epoch,
+        checkpoint_every_epochs,
+        tensorboard,
+        ..Default::default()
+    };
+    let max_epochs = match &start {
+        grokking::Start::New(cfg) => {
+            opts.writer = Some(
+                crate::store::run_dir::RunWriter::create(out, cfg, None)
+                    .with_context(|| format!("creating the run folder {}", out.display()))?,
+            );
+            cfg.max_epochs
+        }
+        grokking::Start::Continue(spec) => match &spec.fork {
+            Some(f) => f.config.max_epochs,
+            None => crate::store::run_dir::RunFolder::open(&spec.from)?
+                .config
+                .map_or(0, |c| c.max_epochs),
+        },
+        grokking::Start::Trainer(t) => t.config().max_epochs,
+    };
+    let mut sink = ProgressSink::new(max_epochs, bar);
+    crate::perf::flush_denormals();
+    grokking::run(start, 1, &mut sink, &mut Unattended, opts);
+    if let Some(b) = &sink.bar {
+        b.finish_and_clear();
+    }
+    let Some((outcome, summary)) = sink.finished else {
+        bail!("the run ended without a result");
+    };
+    if let Outcome::Failed { message } = &outcome {
+        eprintln!("run failed: {message}");
+    }
+    let Some(summary) = summary else {
+        bail!("the run did not start; nothing was written");
+    };
+    // summary.json was written by the run's recorder, as for every run folder
+    eprintln!(
+        "{} epochs in {:.1}s; t_train {:?}, t_val {:?}, delay {:?}; wrote {}",
+        summary.epochs,
+        summary.wall_secs,
+        summary.t_train_epoch,
+        summary.t_val_epoch,
+        summary.delay_epochs,
+        out.display()
+    );
+    Ok((outcome, summary))
+}

@@ -1,0 +1,61 @@
+//! Writing folder files safely: atomic writes (a temporary name beside the target, then a rename) and
+//! file-name parts made from free text. Every folder format in [`crate::store`] and every export uses
+//! these.
+
+use std::fs;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+/// Write a file by calling `fill` on a buffered writer to a temporary file beside `path`, then renaming
+/// it into place, so a failure never leaves a half-written file under the final name. `io_err` turns
+/// the writer's own I/O failures into the caller's error type.
+pub fn write_atomically<E>(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> Result<(), E>,
+    io_err: impl Fn(io::Error) -> E,
+) -> Result<(), E> {
+    let file_name = path.file_name().ok_or_else(|| {
+        io_err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the path names no file",
+        ))
+    })?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(file_name);
+    tmp_name.push(".partial");
+    let tmp = path.with_file_name(tmp_name);
+    let result = (|| {
+        let file = fs::File::create(&tmp).map_err(&io_err)?;
+        let mut w = BufWriter::new(file);
+        fill(&mut w)?;
+        let file = w.into_inner().map_err(|e| io_err(e.into_error()))?;
+        file.sync_all().map_err(&io_err)?;
+        fs::rename(&tmp, path).map_err(&io_err)
+    })();
+    if result.is_err() {
+        // Best effort: the temporary file is ours and useless now.
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Write `bytes` to `path` atomically (see [`write_atomically`]).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomically(path, |w| w.write_all(bytes), |e| e)
+}
+
+/// `text` as a part of a file name: letters, digits, `-` and `_` kept, anything else becomes `_`;
+/// `empty` when nothing is left.
+pub fn safe_file_part(text: &str, empty: &str) -> String {
+    let s: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() { empty.into() } else { s }
+}

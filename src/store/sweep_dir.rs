@@ -1,0 +1,370 @@
+//! A Capacity sweep's folder: `sweep.toml` (the config), one `task-p{p}-w{w}-s{seed}.json` per finished
+//! task (each written atomically), and what `merge` writes from them (`sweep.csv`, `capacity.csv`).
+//! A task whose file parses, names the task and carries the config's key is done; a missing,
+//! half-written, corrupt or stale one is not.
+
+use super::files::write_atomic;
+use crate::analysis::capacity_study::TaskResult;
+use crate::config::capacity::{Task, tasks};
+use crate::config::{CapacitySweepConfig, GrokkingConfig};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Why a sweep folder could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepDirError {
+    /// The path is not a folder.
+    #[error("{} is not a folder", .0.display())]
+    NotAFolder(PathBuf),
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A result could not be written as JSON.
+    #[error("JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A CSV table could not be written.
+    #[error("CSV: {0}")]
+    Csv(#[from] csv::Error),
+    /// A CSV table was not UTF-8 (cannot happen for tables written from strings).
+    #[error("CSV text: {0}")]
+    Utf8(#[from] std::string::FromUtf8Error),
+}
+
+/// Format version of [`TaskResult`]; a stored result of another version is redone.
+pub const RESULT_VERSION: u32 = 1;
+
+/// What a task's result depends on besides the task: the run config and the capacity settings.
+#[derive(Serialize)]
+struct KeyInput {
+    version: u32,
+    run: GrokkingConfig,
+    capacity: bool,
+    capacity_sizes: Vec<usize>,
+    capacity_points: usize,
+    capacity_max_epochs: u64,
+    /// Absent when the sweep has no capacity runs or they are unregularised (keeps older keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capacity_regularised: Option<bool>,
+}
+
+/// A fingerprint of everything a task's result depends on (the run config with this task's prime, width
+/// and seed, the capacity settings and [`RESULT_VERSION`]; not the thread count): 16 hex digits of the
+/// FNV-1a hash of its JSON. A stored result with another key came from another config and is redone.
+pub fn config_key(cfg: &CapacitySweepConfig, task: &Task) -> String {
+    let input = KeyInput {
+        version: RESULT_VERSION,
+        run: cfg.task_config(task.p, task.width, task.seed),
+        capacity: cfg.capacity,
+        capacity_sizes: if cfg.capacity {
+            cfg.capacity_sizes.clone()
+        } else {
+            vec![]
+        },
+        capacity_points: if cfg.capacity { cfg.capacity_points } else { 0 },
+        capacity_max_epochs: if cfg.capacity {
+            cfg.capacity_epochs()
+        } else {
+            0
+        },
+        capacity_regularised: (cfg.capacity && cfg.capacity_regularised).then_some(true),
+    };
+    // serialising plain numbers, strings and enums cannot fail
+    let json = serde_json::to_vec(&input).unwrap_or_default();
+    format!("{:016x}", fnv1a(&json))
+}
+
+/// 64-bit FNV-1a: stable across builds and platforms, unlike `std`'s hasher.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The sweep's config inside its folder.
+pub const CONFIG_FILE: &str = "sweep.toml";
+/// What `merge` writes: one row per task.
+pub const CSV_FILE: &str = "sweep.csv";
+/// What `merge` also writes when the sweep ran capacity runs: one row per (task, n).
+pub const CAPACITY_CSV_FILE: &str = "capacity.csv";
+
+/// The state of one task's result file.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stored {
+    /// A result for this task and config.
+    Done(Box<TaskResult>),
+    /// No file.
+    Missing,
+    /// A file that cannot be used (half-written, not JSON, another task's, another config's or version's),
+    /// and why.
+    Unusable(String),
+}
+
+/// Read a task's result file from `dir`. With `key`, a result measured under another config is unusable.
+pub fn load_result(dir: &Path, task: &Task, key: Option<&str>) -> Stored {
+    let path = dir.join(task.file_name());
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Stored::Missing,
+        Err(e) => return Stored::Unusable(format!("cannot be read: {e}")),
+    };
+    let r: TaskResult = match serde_json::from_str(&text) {
+        Ok(r) => r,
+        Err(e) => return Stored::Unusable(format!("corrupt or half-written: {e}")),
+    };
+    if r.task() != *task {
+        return Stored::Unusable(format!("holds the result of {}", r.task().name()));
+    }
+    if r.version != RESULT_VERSION {
+        return Stored::Unusable(format!(
+            "written by result version {}, this is {RESULT_VERSION}",
+            r.version
+        ));
+    }
+    if let Some(k) = key
+        && r.key != k
+    {
+        return Stored::Unusable(format!(
+            "measured under another config (key {}, this sweep's is {k})",
+            r.key
+        ));
+    }
+    Stored::Done(Box::new(r))
+}
+
+/// Write a result into `dir` atomically (a temporary file, then a rename).
+pub fn write_result(dir: &Path, r: &TaskResult) -> Result<(), SweepDirError> {
+    let text = serde_json::to_string_pretty(r)?;
+    let path = dir.join(r.task().file_name());
+    write_atomic(&path, text.as_bytes()).map_err(|source| SweepDirError::Io { path, source })
+}
+
+/// The results found in a sweep folder, and the files that were not usable.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Collected {
+    /// Usable results, in task order.
+    pub results: Vec<TaskResult>,
+    /// Tasks the folder's `sweep.toml` lists; `None` without a readable one (missing files then cannot
+    /// be named).
+    pub expected: Option<usize>,
+    /// Result files that do not exist.
+    pub missing: Vec<String>,
+    /// Result files that exist but cannot be used, with the reason.
+    pub unusable: Vec<(String, String)>,
+    /// Anything else worth saying (an unreadable `sweep.toml`).
+    pub notes: Vec<String>,
+    /// The folder's sweep config, when its `sweep.toml` was readable.
+    pub config: Option<CapacitySweepConfig>,
+}
+
+/// Gather a folder's results: the tasks of its `sweep.toml` when it has one (naming the missing files),
+/// else every `task-*.json` in it.
+pub fn collect_results(dir: &Path) -> Result<Collected, SweepDirError> {
+    if !dir.is_dir() {
+        return Err(SweepDirError::NotAFolder(dir.to_path_buf()));
+    }
+    let mut c = Collected::default();
+    let cfg = match std::fs::read_to_string(dir.join(CONFIG_FILE)) {
+        Ok(text) => match CapacitySweepConfig::from_toml(&text) {
+            Ok(cfg) => Some(cfg),
+            Err(e) => {
+                c.notes.push(format!(
+                    "{CONFIG_FILE} is unusable ({e:#}); reading every task-*.json instead, so missing tasks \
+                     cannot be named"
+                ));
+                None
+            }
+        },
+        Err(_) => {
+            c.notes.push(format!(
+                "no {CONFIG_FILE} in {}: reading every task-*.json, so missing tasks cannot be named",
+                dir.display()
+            ));
+            None
+        }
+    };
+    match cfg {
+        Some(cfg) => {
+            let all = tasks(&cfg);
+            c.expected = Some(all.len());
+            for t in &all {
+                match load_result(dir, t, Some(&config_key(&cfg, t))) {
+                    Stored::Done(r) => c.results.push(*r),
+                    Stored::Missing => c.missing.push(t.file_name()),
+                    Stored::Unusable(why) => c.unusable.push((t.file_name(), why)),
+                }
+            }
+            c.config = Some(cfg);
+        }
+        None => {
+            let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map_err(|source| SweepDirError::Io {
+                    path: dir.to_path_buf(),
+                    source,
+                })?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("task-") && n.ends_with(".json"))
+                })
+                .collect();
+            names.sort();
+            for path in names {
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default()
+                    .to_string();
+                let parsed = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("cannot be read: {e}"))
+                    .and_then(|t| {
+                        serde_json::from_str::<TaskResult>(&t)
+                            .map_err(|e| format!("corrupt or half-written: {e}"))
+                    });
+                match parsed {
+                    Ok(r) if r.task().file_name() == name => c.results.push(r),
+                    Ok(r) => c
+                        .unusable
+                        .push((name, format!("holds the result of {}", r.task().name()))),
+                    Err(why) => c.unusable.push((name, why)),
+                }
+            }
+            c.results.sort_by_key(|r| r.task());
+        }
+    }
+    Ok(c)
+}
+
+/// Header of `sweep.csv`.
+pub const CSV_COLUMNS: [&str; 19] = [
+    "p",
+    "width",
+    "seed",
+    "params",
+    "n_equiv",
+    "complexity_bits",
+    "t_train",
+    "t_gen",
+    "delay",
+    "gen_epochs",
+    "final_train_acc",
+    "final_val_acc",
+    "t_mem",
+    "mem_epochs",
+    "mem_final_train_acc",
+    "capacity_runs",
+    "max_bits",
+    "wall_secs",
+    "key",
+];
+
+/// A cell: the value, or empty for `None` (a threshold never reached).
+fn cell<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// The results as `sweep.csv` text, one row per task in the given order.
+pub fn sweep_csv(results: &[TaskResult]) -> Result<String, SweepDirError> {
+    let mut w = csv::Writer::from_writer(vec![]);
+    w.write_record(CSV_COLUMNS)?;
+    for r in results {
+        w.write_record([
+            r.p.to_string(),
+            r.width.to_string(),
+            r.seed.to_string(),
+            r.params.to_string(),
+            r.n_equiv.to_string(),
+            r.complexity_bits.to_string(),
+            cell(r.t_train),
+            cell(r.t_gen),
+            cell(r.delay),
+            r.gen_epochs.to_string(),
+            cell(r.final_train_acc),
+            cell(r.final_val_acc),
+            cell(r.t_mem),
+            r.mem_epochs.to_string(),
+            cell(r.mem_final_train_acc),
+            r.capacity.len().to_string(),
+            cell(r.max_bits()),
+            format!("{:.3}", r.wall_secs),
+            r.key.clone(),
+        ])?;
+    }
+    Ok(String::from_utf8(
+        w.into_inner()
+            .map_err(|e| csv::Error::from(e.into_error()))?,
+    )?)
+}
+
+/// The capacity runs as `capacity.csv` text: one row per (task, n).
+pub fn capacity_csv(results: &[TaskResult]) -> Result<String, SweepDirError> {
+    let mut w = csv::Writer::from_writer(vec![]);
+    w.write_record([
+        "p",
+        "width",
+        "seed",
+        "params",
+        "n",
+        "bits",
+        "epochs",
+        "saturated",
+        "train_acc_eval",
+    ])?;
+    for r in results {
+        for c in &r.capacity {
+            w.write_record([
+                r.p.to_string(),
+                r.width.to_string(),
+                r.seed.to_string(),
+                r.params.to_string(),
+                c.n.to_string(),
+                c.bits.to_string(),
+                c.epochs.to_string(),
+                c.saturated.to_string(),
+                c.train_acc_eval.to_string(),
+            ])?;
+        }
+    }
+    Ok(String::from_utf8(
+        w.into_inner()
+            .map_err(|e| csv::Error::from(e.into_error()))?,
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::capacity::tiny_sweep as tiny;
+
+    #[test]
+    fn config_key_tracks_what_results_depend_on() {
+        let c = tiny();
+        let t = tasks(&c)[0];
+        let k = config_key(&c, &t);
+        assert_eq!(k.len(), 16);
+        assert_eq!(k, config_key(&c.clone(), &t), "deterministic");
+        assert_ne!(k, config_key(&c, &tasks(&c)[1]), "another seed");
+        let mut threads = c.clone();
+        threads.threads = 7;
+        assert_eq!(k, config_key(&threads, &t), "threads do not matter");
+        let mut epochs = c.clone();
+        epochs.base.max_epochs += 1;
+        assert_ne!(k, config_key(&epochs, &t));
+        let mut sizes = c.clone();
+        sizes.capacity_sizes = vec![3];
+        assert_eq!(
+            k,
+            config_key(&sizes, &t),
+            "capacity settings matter only when on"
+        );
+        sizes.capacity = true;
+        assert_ne!(k, config_key(&sizes, &t));
+        // FNV-1a of "a" from its published test vectors
+        assert_eq!(fnv1a(b"a"), 0xaf63dc4c8601ec8c);
+        assert_eq!(fnv1a(b""), 0xcbf29ce484222325);
+    }
+}
