@@ -1,6 +1,7 @@
 //! Pure analysis: slices in, numbers out. Every function has unit tests with hand-worked values.
 
 pub mod capacity;
+pub mod eigen;
 pub mod events;
 pub mod fourier;
 pub mod orderedness;
