@@ -4,4 +4,5 @@ pub mod capacity;
 pub mod eigen;
 pub mod events;
 pub mod fourier;
+pub mod insight;
 pub mod orderedness;
