@@ -1,5 +1,6 @@
 //! Pure analysis: slices in, numbers out. Every function has unit tests with hand-worked values.
 
+pub mod ablation;
 pub mod capacity;
 pub mod eigen;
 pub mod events;
