@@ -7,3 +7,4 @@ pub mod events;
 pub mod fourier;
 pub mod insight;
 pub mod orderedness;
+pub mod phase;
