@@ -8,3 +8,4 @@ pub mod fourier;
 pub mod insight;
 pub mod orderedness;
 pub mod phase;
+pub mod thinning;
