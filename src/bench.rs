@@ -6,7 +6,7 @@
 
 use crate::config::{self, GrokkingConfig, MlpConfig, ModelConfig, TransformerConfig};
 use crate::experiment::{EventSink, Unattended, grokking};
-use crate::protocol::{Event, GrokEvent};
+use crate::protocol::{Event, GrokEvent, GrokkingEvent, LabEvent};
 use crate::train::trainer::Trainer;
 use anyhow::{Context, Result};
 use std::time::{Duration, Instant};
@@ -109,8 +109,12 @@ struct Stopwatch {
 impl EventSink for Stopwatch {
     fn emit(&mut self, ev: Event) {
         match ev {
-            Event::Detected {
-                event: GrokEvent::Generalised,
+            Event::Lab {
+                payload:
+                    LabEvent::Grokking(GrokkingEvent::Detected {
+                        event: GrokEvent::Generalised,
+                        ..
+                    }),
                 ..
             } => {
                 self.val99.get_or_insert(self.start.elapsed().as_secs_f64());
@@ -121,17 +125,14 @@ impl EventSink for Stopwatch {
                 self.steps = summary.map(|s| s.steps).unwrap_or(0);
                 self.outcome = Some(outcome);
             }
-            Event::Detected { .. }
-            | Event::Started { .. }
+            Event::Started { .. }
             | Event::Metrics { .. }
             | Event::Progress { .. }
             | Event::Saved { .. }
             | Event::Changed { .. }
             | Event::Paused { .. }
             | Event::Refused { .. }
-            | Event::Snapshot { .. }
-            | Event::StudyPoint { .. }
-            | Event::SweepResult { .. } => {}
+            | Event::Lab { .. } => {}
         }
     }
 }

@@ -296,6 +296,63 @@ pub enum Command {
     Shutdown,
 }
 
+/// A lab's own payload: everything a run sends besides its lifecycle (started, metrics, progress,
+/// changes, pauses, refusals, saves, finished), which [`Event`] carries for every lab alike.
+#[derive(Clone, Debug)]
+pub enum LabEvent {
+    /// The Grokking lab's.
+    Grokking(GrokkingEvent),
+    /// The Ordering lab's.
+    Ordering(OrderingEvent),
+    /// The Capacity lab's.
+    Capacity(CapacityEvent),
+}
+
+/// What a grokking run sends besides its lifecycle.
+#[derive(Clone, Debug)]
+pub enum GrokkingEvent {
+    /// A grokking milestone was detected at this epoch.
+    Detected {
+        event: GrokEvent,
+        step: u64,
+        epoch: u64,
+    },
+}
+
+/// What an Ordering run or study sends besides its lifecycle.
+#[derive(Clone, Debug)]
+pub enum OrderingEvent {
+    /// The complete layer's weights and their best ordering, throttled by the runner.
+    Snapshot(Box<LayerSnapshot>),
+    /// One run of a study finished (`done` of `total`).
+    StudyPoint {
+        row: Box<StudyRow>,
+        done: usize,
+        total: usize,
+    },
+}
+
+/// What a Capacity sweep sends besides its lifecycle.
+#[derive(Clone, Debug)]
+pub enum CapacityEvent {
+    /// One task of the sweep finished (`done` of `total`).
+    SweepResult {
+        result: Box<crate::analysis::capacity_study::TaskResult>,
+        done: usize,
+        total: usize,
+    },
+}
+
+impl Event {
+    /// A grokking milestone of `run`.
+    pub fn detected(run: RunId, event: GrokEvent, step: u64, epoch: u64) -> Self {
+        Event::Lab {
+            run,
+            payload: LabEvent::Grokking(GrokkingEvent::Detected { event, step, epoch }),
+        }
+    }
+}
+
 /// Worker -> UI (or CLI).
 #[derive(Clone, Debug)]
 pub enum Event {
@@ -310,32 +367,8 @@ pub enum Event {
     Metrics { run: RunId, rows: Vec<MetricRow> },
     /// Optimiser steps and epochs completed so far (coalesced: only the latest is delivered).
     Progress { run: RunId, step: u64, epoch: u64 },
-    /// The complete layer's weights and their best ordering (Ordering lab), throttled by the runner.
-    Snapshot {
-        run: RunId,
-        snapshot: Box<LayerSnapshot>,
-    },
-    /// One run of a study finished (`done` of `total`).
-    StudyPoint {
-        run: RunId,
-        row: Box<StudyRow>,
-        done: usize,
-        total: usize,
-    },
-    /// One task of a Capacity sweep finished (`done` of `total`).
-    SweepResult {
-        run: RunId,
-        result: Box<crate::analysis::capacity_study::TaskResult>,
-        done: usize,
-        total: usize,
-    },
-    /// A grokking milestone was detected at this epoch.
-    Detected {
-        run: RunId,
-        event: GrokEvent,
-        step: u64,
-        epoch: u64,
-    },
+    /// What only one lab's runs send (a sink that ignores a lab handles it in one arm).
+    Lab { run: RunId, payload: LabEvent },
     /// A hyper-parameter change took effect before this step.
     Changed {
         run: RunId,

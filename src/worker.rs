@@ -7,7 +7,7 @@
 use crate::config::{RunConfig, ValidGrokkingConfig};
 use crate::experiment::grokking::{ContinueSpec, RunOptions};
 use crate::experiment::{Control, EventSink, RunControl, SaveTo, capacity, grokking, ordering};
-use crate::protocol::{Command, Event, MetricRow, Outcome, RunId};
+use crate::protocol::{Command, Event, LabEvent, MetricRow, OrderingEvent, Outcome, RunId};
 use crate::store::run_dir::RunWriter;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::cell::RefCell;
@@ -159,7 +159,10 @@ impl EventSink for ChannelSink {
                 self.progress = Some(ev);
                 self.maybe_flush();
             }
-            Event::Snapshot { .. } => {
+            Event::Lab {
+                payload: LabEvent::Ordering(OrderingEvent::Snapshot(_)),
+                ..
+            } => {
                 // batched like rows: the runner already throttles them, and the UI keeps every one
                 // for scrubbing back through the run
                 self.snapshots.push(ev);
@@ -170,13 +173,11 @@ impl EventSink for ChannelSink {
                 self.finished = Some(run);
             }
             Event::Started { .. }
-            | Event::Detected { .. }
             | Event::Changed { .. }
             | Event::Paused { .. }
-            | Event::StudyPoint { .. }
-            | Event::SweepResult { .. }
             | Event::Saved { .. }
-            | Event::Refused { .. } => self.flush_rows_then(ev),
+            | Event::Refused { .. }
+            | Event::Lab { .. } => self.flush_rows_then(ev),
         }
     }
 }

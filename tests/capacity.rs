@@ -8,7 +8,7 @@ use grokscope::config::capacity::{Task, shard, tasks};
 use grokscope::config::{CapacitySweepConfig, Operation, RunConfig};
 use grokscope::experiment::capacity;
 use grokscope::experiment::{Control, RunControl, Unattended};
-use grokscope::protocol::{Command as WorkerCommand, Event, Outcome};
+use grokscope::protocol::{CapacityEvent, Command as WorkerCommand, Event, LabEvent, Outcome};
 use grokscope::store::sweep_dir::config_key;
 use grokscope::store::sweep_dir::{CONFIG_FILE, CSV_COLUMNS, CSV_FILE, Stored, load_result};
 use grokscope::worker::Worker;
@@ -37,10 +37,13 @@ fn grokscope() -> Command {
 fn results(evs: &[Event]) -> Vec<(TaskResult, usize, usize)> {
     evs.iter()
         .filter_map(|e| match e {
-            Event::SweepResult {
-                result,
-                done,
-                total,
+            Event::Lab {
+                payload:
+                    LabEvent::Capacity(CapacityEvent::SweepResult {
+                        result,
+                        done,
+                        total,
+                    }),
                 ..
             } => Some(((**result).clone(), *done, *total)),
             _ => None,

@@ -4,7 +4,9 @@ use grokscope::config::{
     GrokkingConfig, ModelConfig, Operation, RunConfig, ValidGrokkingConfig, preset,
 };
 use grokscope::experiment::{Unattended, grokking};
-use grokscope::protocol::{Command, Event, GrokEvent, HyperChange, Metric, Outcome};
+use grokscope::protocol::{
+    Command, Event, GrokEvent, GrokkingEvent, HyperChange, LabEvent, Metric, Outcome,
+};
 use grokscope::worker::Worker;
 use std::time::{Duration, Instant};
 
@@ -415,7 +417,10 @@ fn events_come_once_in_order() {
     let detected: Vec<GrokEvent> = evs
         .iter()
         .filter_map(|e| match e {
-            Event::Detected { event, .. } => Some(*event),
+            Event::Lab {
+                payload: LabEvent::Grokking(GrokkingEvent::Detected { event, .. }),
+                ..
+            } => Some(*event),
             _ => None,
         })
         .collect();

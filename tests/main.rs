@@ -4,6 +4,7 @@ mod capacity;
 mod cli;
 mod engine;
 mod export;
+mod insight;
 mod layers;
 mod ordering;
 mod runs;

@@ -10,7 +10,8 @@ use grokscope::data::ordering as data;
 use grokscope::experiment::ordering::{self, OrderingTrainer, sort_rows};
 use grokscope::experiment::{Control, RunControl, Unattended};
 use grokscope::protocol::{
-    Command as WorkerCommand, Event, HyperChange, LayerSnapshot, Metric, Outcome, StudyRow,
+    Command as WorkerCommand, Event, HyperChange, LabEvent, LayerSnapshot, Metric, OrderingEvent,
+    Outcome, StudyRow,
 };
 use grokscope::store::ordering::aggregate;
 use grokscope::worker::Worker;
@@ -34,7 +35,10 @@ fn run(cfg: &OrderingConfig, control: &mut dyn RunControl) -> Vec<Event> {
 fn snapshots(evs: &[Event]) -> Vec<LayerSnapshot> {
     evs.iter()
         .filter_map(|e| match e {
-            Event::Snapshot { snapshot, .. } => Some((**snapshot).clone()),
+            Event::Lab {
+                payload: LabEvent::Ordering(OrderingEvent::Snapshot(snapshot)),
+                ..
+            } => Some((**snapshot).clone()),
             _ => None,
         })
         .collect()
@@ -260,7 +264,10 @@ fn study_rows(cfg: &OrderingStudyConfig) -> (Vec<Event>, Vec<StudyRow>) {
     let rows = evs
         .iter()
         .filter_map(|e| match e {
-            Event::StudyPoint { row, .. } => Some((**row).clone()),
+            Event::Lab {
+                payload: LabEvent::Ordering(OrderingEvent::StudyPoint { row, .. }),
+                ..
+            } => Some((**row).clone()),
             _ => None,
         })
         .collect();
@@ -277,7 +284,10 @@ fn a_study_is_complete_and_independent_of_the_thread_count() {
     let dones: Vec<_> = evs
         .iter()
         .filter_map(|e| match e {
-            Event::StudyPoint { done, total, .. } => Some((*done, *total)),
+            Event::Lab {
+                payload: LabEvent::Ordering(OrderingEvent::StudyPoint { done, total, .. }),
+                ..
+            } => Some((*done, *total)),
             _ => None,
         })
         .collect();
@@ -391,7 +401,15 @@ fn the_worker_runs_ordering_runs_and_studies() {
     assert_eq!(finished(&evs), [Outcome::Completed]);
     let points = evs
         .iter()
-        .filter(|e| matches!(e, Event::StudyPoint { .. }))
+        .filter(|e| {
+            matches!(
+                e,
+                Event::Lab {
+                    payload: LabEvent::Ordering(OrderingEvent::StudyPoint { .. }),
+                    ..
+                }
+            )
+        })
         .count();
     assert_eq!(points, 10);
 }

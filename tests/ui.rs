@@ -124,12 +124,7 @@ impl Backend for Scripted {
                     .collect();
                 ev.push_back(Event::Metrics { run, rows });
             }
-            ev.push_back(Event::Detected {
-                run,
-                event: GrokEvent::Memorised,
-                step: 90,
-                epoch: 90,
-            });
+            ev.push_back(Event::detected(run, GrokEvent::Memorised, 90, 90));
             // a stale run's rows must be ignored
             ev.push_back(Event::Metrics {
                 run: 99,

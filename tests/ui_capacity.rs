@@ -8,7 +8,7 @@ use grokscope::analysis::capacity_study::{GenCurvePoint, MemCurvePoint, TaskCurv
 use grokscope::app::LabSlot;
 use grokscope::app::{Backend, FixedPathDialog, GrokscopeApp, Lab, Phase, Unattached};
 use grokscope::config::capacity::sweep_preset;
-use grokscope::protocol::{Command, Event, Outcome};
+use grokscope::protocol::{CapacityEvent, Command, Event, LabEvent, Outcome};
 use grokscope::store::sweep_dir::{CONFIG_FILE, write_result};
 use grokscope::store::sweep_dir::{RESULT_VERSION, config_key};
 use std::cell::RefCell;
@@ -69,11 +69,13 @@ impl Backend for Scripted {
                     steps_per_epoch: 1,
                 });
                 for (i, r) in self.results.iter().enumerate() {
-                    q.push_back(Event::SweepResult {
+                    q.push_back(Event::Lab {
                         run: 1,
-                        result: Box::new(r.clone()),
-                        done: i + 1,
-                        total: self.total,
+                        payload: LabEvent::Capacity(CapacityEvent::SweepResult {
+                            result: Box::new(r.clone()),
+                            done: i + 1,
+                            total: self.total,
+                        }),
                     });
                 }
                 if self.finish {

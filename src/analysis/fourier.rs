@@ -22,18 +22,64 @@ pub fn frequency_norms(embed: &[f32], p: usize, e: usize) -> Vec<f64> {
 
 /// The spectrum that fits the operation: over a for `+` and `-`, over the discrete log for `*` and `/`.
 pub fn spectrum(op: Operation, embed: &[f32], p: usize, e: usize) -> Vec<f64> {
-    match op {
-        Operation::Add | Operation::Sub => frequency_norms(embed, p, e),
-        Operation::Mul | Operation::Div => {
-            let g = primitive_root(p as u64) as usize;
-            let mut rows = Vec::with_capacity(p - 1);
-            let mut x = 1usize;
-            for _ in 0..p - 1 {
-                rows.push(x);
-                x = x * g % p;
+    frequency_norms_of_rows(embed, &Cycle::for_op(op, p).residues, e)
+}
+
+/// The residues laid on the cycle an operation is periodic on: 0..p in order for `+` and `-` (period p);
+/// for `*` and `/` the non-zero residues in the order g^0, g^1, .., g^(p-2) of a primitive root g (period
+/// p - 1), so a residue's position is its discrete logarithm and 0 has none.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cycle {
+    /// The residue at each position.
+    pub residues: Vec<usize>,
+    /// The position of each residue 0..p; `None` for 0 on the multiplicative cycle.
+    pub position: Vec<Option<usize>>,
+}
+
+impl Cycle {
+    /// The cycle that fits `op` on residues mod the prime `p` (the smallest primitive root for `*`, `/`).
+    pub fn for_op(op: Operation, p: usize) -> Self {
+        match op {
+            Operation::Add | Operation::Sub => Self::additive(p),
+            Operation::Mul | Operation::Div => {
+                Self::discrete_log(p, primitive_root(p as u64) as usize)
             }
-            frequency_norms_of_rows(embed, &rows, e)
         }
+    }
+
+    /// 0, 1, .., p - 1.
+    pub fn additive(p: usize) -> Self {
+        Cycle {
+            residues: (0..p).collect(),
+            position: (0..p).map(Some).collect(),
+        }
+    }
+
+    /// g^0, g^1, .., g^(p-2) mod p; `g` must be a primitive root of the prime `p`.
+    pub fn discrete_log(p: usize, g: usize) -> Self {
+        let mut residues = Vec::with_capacity(p.saturating_sub(1));
+        let mut position = vec![None; p];
+        let mut x = 1 % p.max(1);
+        for i in 0..p.saturating_sub(1) {
+            residues.push(x);
+            position[x] = Some(i);
+            x = x * g % p;
+        }
+        Cycle { residues, position }
+    }
+
+    /// The period n: p, or p - 1 on the multiplicative cycle.
+    pub fn len(&self) -> usize {
+        self.residues.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.residues.is_empty()
+    }
+
+    /// Frequencies k = 1..=n/2 of the real Fourier basis on this cycle.
+    pub fn frequencies(&self) -> usize {
+        self.len() / 2
     }
 }
 
@@ -66,42 +112,130 @@ pub fn primitive_root(p: u64) -> u64 {
         .unwrap_or(1)
 }
 
-/// Fourier norms k = 1..=n/2 of the sequence of embedding rows `rows` (n = rows.len()).
+/// Fourier norms k = 1..=n/2 of the sequence of embedding rows `rows` (n = rows.len()), as the moduli of
+/// the unnormalised complex DFT (what the trainer logs); [`Coefficients::norms`] gives them in the
+/// orthonormal basis.
 pub fn frequency_norms_of_rows(embed: &[f32], rows: &[usize], e: usize) -> Vec<f64> {
-    let p = rows.len();
-    assert!(
-        rows.iter().all(|&r| (r + 1) * e <= embed.len()),
-        "row outside the embedding"
-    );
-    let half = p / 2;
-    // cos and sin of 2 pi j / p for j in 0..p; (k * a) mod p indexes them exactly
-    let (cos, sin): (Vec<f64>, Vec<f64>) = (0..p)
-        .map(|j| {
-            let t = 2.0 * std::f64::consts::PI * j as f64 / p as f64;
-            (t.cos(), t.sin())
-        })
-        .unzip();
-    let mut re = vec![0.0f64; e];
-    let mut im = vec![0.0f64; e];
-    (1..=half)
-        .map(|k| {
-            re.fill(0.0);
-            im.fill(0.0);
-            for a in 0..p {
-                let j = k * a % p;
-                let (c, s) = (cos[j], sin[j]);
-                for (col, &v) in embed[rows[a] * e..][..e].iter().enumerate() {
-                    re[col] += v as f64 * c;
-                    im[col] -= v as f64 * s;
-                }
+    let c = Coefficients::of_rows(embed, rows, e);
+    let n = c.n as f64;
+    c.norms()
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            // orthonormal vectors are the DFT's cos/sin rows times sqrt(2/n), or 1/sqrt(n) at n/2
+            if 2 * (i + 1) == c.n {
+                v * n.sqrt()
+            } else {
+                v * (n / 2.0).sqrt()
             }
-            re.iter()
-                .zip(&im)
-                .map(|(r, i)| r * r + i * i)
-                .sum::<f64>()
-                .sqrt()
         })
         .collect()
+}
+
+/// The rows of F X for a matrix X whose rows are read in a given order (row a of the sequence is row
+/// `rows[a]` of X) and F the real orthonormal Fourier basis on n = rows.len() points: the constant
+/// 1/sqrt(n); for 1 <= k < n/2, cos(2 pi k a / n) and sin(2 pi k a / n) times sqrt(2/n); for even n, the
+/// alternating (-1)^a / sqrt(n) at k = n/2 (its sine is zero).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Coefficients {
+    /// Points on the cycle.
+    pub n: usize,
+    /// Columns of X.
+    pub cols: usize,
+    /// Constant row: [cols].
+    pub constant: Vec<f64>,
+    /// Cosine rows for k = 1..=n/2: [n/2, cols].
+    pub cos: Vec<f64>,
+    /// Sine rows for k = 1..=n/2: [n/2, cols] (zero at k = n/2 for even n).
+    pub sin: Vec<f64>,
+}
+
+impl Coefficients {
+    /// Transform the rows `rows` of the row-major `values` (width `cols`).
+    pub fn of_rows(values: &[f32], rows: &[usize], cols: usize) -> Self {
+        let n = rows.len();
+        assert!(
+            rows.iter().all(|&r| (r + 1) * cols <= values.len()),
+            "row outside the matrix"
+        );
+        let half = n / 2;
+        let mut out = Coefficients {
+            n,
+            cols,
+            constant: vec![0.0; cols],
+            cos: vec![0.0; half * cols],
+            sin: vec![0.0; half * cols],
+        };
+        if n == 0 {
+            return out;
+        }
+        // cos and sin of 2 pi j / n for j in 0..n; (k * a) mod n indexes them exactly
+        let (cos, sin): (Vec<f64>, Vec<f64>) = (0..n)
+            .map(|j| {
+                let t = 2.0 * std::f64::consts::PI * j as f64 / n as f64;
+                (t.cos(), t.sin())
+            })
+            .unzip();
+        let c0 = 1.0 / (n as f64).sqrt();
+        for &r in rows {
+            for (acc, &v) in out.constant.iter_mut().zip(&values[r * cols..][..cols]) {
+                *acc += v as f64 * c0;
+            }
+        }
+        for k in 1..=half {
+            let scale = if 2 * k == n {
+                c0
+            } else {
+                (2.0 / n as f64).sqrt()
+            };
+            let cr = &mut out.cos[(k - 1) * cols..][..cols];
+            let sr = &mut out.sin[(k - 1) * cols..][..cols];
+            for (a, &r) in rows.iter().enumerate() {
+                let j = k * a % n;
+                let (c, s) = (cos[j] * scale, sin[j] * scale);
+                for ((cv, sv), &v) in cr
+                    .iter_mut()
+                    .zip(sr.iter_mut())
+                    .zip(&values[r * cols..][..cols])
+                {
+                    *cv += v as f64 * c;
+                    *sv += v as f64 * s;
+                }
+            }
+            if 2 * k == n {
+                sr.fill(0.0);
+            }
+        }
+        out
+    }
+
+    /// Frequencies k = 1..=n/2.
+    pub fn frequencies(&self) -> usize {
+        self.n / 2
+    }
+
+    /// The cosine row of frequency k (1-based): [cols].
+    pub fn cos_row(&self, k: usize) -> &[f64] {
+        &self.cos[(k - 1) * self.cols..][..self.cols]
+    }
+
+    /// The sine row of frequency k (1-based): [cols].
+    pub fn sin_row(&self, k: usize) -> &[f64] {
+        &self.sin[(k - 1) * self.cols..][..self.cols]
+    }
+
+    /// Power of frequency k (1-based) in column `col`: cos^2 + sin^2.
+    pub fn power(&self, k: usize, col: usize) -> f64 {
+        let i = (k - 1) * self.cols + col;
+        self.cos[i] * self.cos[i] + self.sin[i] * self.sin[i]
+    }
+
+    /// Norm of each frequency k = 1..=n/2 over all columns: sqrt(|cos row|^2 + |sin row|^2).
+    pub fn norms(&self) -> Vec<f64> {
+        (1..=self.frequencies())
+            .map(|k| (0..self.cols).map(|c| self.power(k, c)).sum::<f64>().sqrt())
+            .collect()
+    }
 }
 
 /// Gini coefficient of non-negative values: `sum_i sum_j |x_i - x_j| / (2 n^2 mean)`; 0 when all are 0.
@@ -136,6 +270,43 @@ pub fn key_frequencies(norms: &[f64], n: usize) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..norms.len()).collect();
     idx.sort_by(|&a, &b| norms[b].total_cmp(&norms[a]).then(a.cmp(&b)));
     idx.into_iter().take(n).map(|i| i + 1).collect()
+}
+
+/// How the key frequencies are chosen from the norms s_k.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum KeySelect {
+    /// The `n` largest norms.
+    Top(usize),
+    /// Every frequency whose power s_k^2 is at least this fraction of the total power sum_k s_k^2.
+    Share(f64),
+}
+
+/// Key frequencies (1-based), largest norm first (ties: the lower frequency first).
+pub fn select_keys(norms: &[f64], select: KeySelect) -> Vec<usize> {
+    match select {
+        KeySelect::Top(n) => key_frequencies(norms, n),
+        KeySelect::Share(share) => {
+            let total: f64 = norms.iter().map(|v| v * v).sum();
+            if total <= 0.0 {
+                return vec![];
+            }
+            let mut keys = key_frequencies(norms, norms.len());
+            keys.retain(|&k| norms[k - 1] * norms[k - 1] >= share * total);
+            keys
+        }
+    }
+}
+
+/// Fraction of the total power sum_k s_k^2 held by the frequencies `keys` (1-based); 0 when all are 0.
+pub fn power_share(norms: &[f64], keys: &[usize]) -> f64 {
+    let total: f64 = norms.iter().map(|v| v * v).sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    keys.iter()
+        .map(|&k| norms[k - 1] * norms[k - 1])
+        .sum::<f64>()
+        / total
 }
 
 #[cfg(test)]
@@ -244,5 +415,65 @@ mod tests {
             .flat_map(|a| x.iter().map(move |b| (a - b).abs()))
             .sum();
         assert!((gini(&x) - pairwise / (2.0 * n * n * mean)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn discrete_log_cycle_mod_7() {
+        // by hand: 3^0..3^5 mod 7 = 1, 3, 9=2, 6, 18=4, 12=5
+        let c = Cycle::discrete_log(7, 3);
+        assert_eq!(c.residues, vec![1, 3, 2, 6, 4, 5]);
+        assert_eq!(
+            c.position,
+            vec![None, Some(0), Some(2), Some(1), Some(4), Some(5), Some(3)]
+        );
+        assert_eq!(c.len(), 6);
+        assert_eq!(c.frequencies(), 3);
+        assert_eq!(
+            Cycle::for_op(Operation::Div, 7),
+            c,
+            "3 is 7's smallest root"
+        );
+        assert_eq!(
+            Cycle::for_op(Operation::Sub, 5).residues,
+            vec![0, 1, 2, 3, 4]
+        );
+    }
+
+    #[test]
+    fn orthonormal_coefficients_keep_the_norm() {
+        // Parseval: an orthonormal basis keeps every column's sum of squares; checked for odd and even n
+        let values: Vec<f32> = (0..13 * 3)
+            .map(|i| ((i * 29 % 17) as f32 - 8.0) / 4.0)
+            .collect();
+        for rows in [
+            (0..13).collect::<Vec<_>>(),
+            Cycle::discrete_log(13, 2).residues,
+        ] {
+            let c = Coefficients::of_rows(&values, &rows, 3);
+            for col in 0..3 {
+                let direct: f64 = rows
+                    .iter()
+                    .map(|&r| (values[r * 3 + col] as f64).powi(2))
+                    .sum();
+                let spectral = c.constant[col].powi(2)
+                    + (1..=c.frequencies()).map(|k| c.power(k, col)).sum::<f64>();
+                assert!(
+                    (direct - spectral).abs() < 1e-9,
+                    "n = {}: {direct} vs {spectral}",
+                    rows.len()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn key_selection_by_share() {
+        // powers 9, 1, 16, 0 of 26: shares 0.346, 0.038, 0.615, 0 (by hand)
+        let norms = [3.0, 1.0, 4.0, 0.0];
+        assert_eq!(select_keys(&norms, KeySelect::Share(0.3)), vec![3, 1]);
+        assert_eq!(select_keys(&norms, KeySelect::Share(0.5)), vec![3]);
+        assert_eq!(select_keys(&norms, KeySelect::Top(2)), vec![3, 1]);
+        assert!((power_share(&norms, &[3, 1]) - 25.0 / 26.0).abs() < 1e-12);
+        assert!(select_keys(&[0.0, 0.0], KeySelect::Share(0.1)).is_empty());
     }
 }

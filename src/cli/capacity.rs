@@ -19,7 +19,7 @@ use crate::config::CapacitySweepConfig;
 use crate::config::capacity::{shard, sweep_preset, sweep_presets, tasks};
 use crate::experiment::capacity::sweep_tasks;
 use crate::experiment::{EventSink, Unattended};
-use crate::protocol::{Event, Outcome};
+use crate::protocol::{CapacityEvent, Event, LabEvent, Outcome};
 use crate::store::sweep_dir::{
     CAPACITY_CSV_FILE, CONFIG_FILE, CSV_FILE, Collected, Stored, capacity_csv, collect_results,
     config_key, load_result, sweep_csv, write_result,
@@ -126,7 +126,10 @@ fn epochs(v: Option<u64>) -> String {
 impl EventSink for FileSink<'_> {
     fn emit(&mut self, ev: Event) {
         match ev {
-            Event::SweepResult { result, .. } => {
+            Event::Lab {
+                payload: LabEvent::Capacity(CapacityEvent::SweepResult { result, .. }),
+                ..
+            } => {
                 if self.error.is_some() {
                     return;
                 }
@@ -156,11 +159,9 @@ impl EventSink for FileSink<'_> {
             | Event::Metrics { .. }
             | Event::Progress { .. }
             | Event::Saved { .. }
-            | Event::Snapshot { .. }
-            | Event::StudyPoint { .. }
-            | Event::Detected { .. }
             | Event::Changed { .. }
-            | Event::Paused { .. } => {}
+            | Event::Paused { .. }
+            | Event::Lab { .. } => {}
         }
     }
 }

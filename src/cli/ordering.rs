@@ -6,7 +6,9 @@ use crate::analysis::orderedness;
 use crate::config::ordering::{OrderingTask, StudyKind, default_study};
 use crate::experiment::ordering::sort_rows;
 use crate::experiment::{EventSink, Unattended, ordering};
-use crate::protocol::{Event, LayerSnapshot, OrderMethod, Outcome, StudyRow};
+use crate::protocol::{
+    Event, LabEvent, LayerSnapshot, OrderMethod, OrderingEvent, Outcome, StudyRow,
+};
 use crate::store::ordering::{SettingStats, aggregate};
 use anyhow::{Context, Result, bail};
 use std::fmt::Write as _;
@@ -149,8 +151,9 @@ struct StudySink {
 impl EventSink for StudySink {
     fn emit(&mut self, ev: Event) {
         match ev {
-            Event::StudyPoint {
-                row, done, total, ..
+            Event::Lab {
+                payload: LabEvent::Ordering(OrderingEvent::StudyPoint { row, done, total }),
+                ..
             } => {
                 match &self.bar {
                     Some(bar) => {
@@ -172,11 +175,9 @@ impl EventSink for StudySink {
             | Event::Metrics { .. }
             | Event::Progress { .. }
             | Event::Saved { .. }
-            | Event::Snapshot { .. }
-            | Event::Detected { .. }
             | Event::Changed { .. }
-            | Event::SweepResult { .. }
-            | Event::Paused { .. } => {}
+            | Event::Paused { .. }
+            | Event::Lab { .. } => {}
         }
     }
 }

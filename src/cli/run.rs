@@ -3,7 +3,7 @@
 use super::RunFlags;
 use crate::config::{self, GrokkingConfig};
 use crate::experiment::{EventSink, Unattended, grokking};
-use crate::protocol::{Event, Metric, MetricRow, Outcome, Summary};
+use crate::protocol::{Event, GrokkingEvent, LabEvent, Metric, MetricRow, Outcome, Summary};
 use anyhow::{Context, Result, bail};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -210,16 +210,17 @@ impl EventSink for ProgressSink {
                     self.progress(r);
                 }
             }
-            Event::Detected { event, epoch, .. } => self.line(format!("epoch {epoch}: {event}")),
+            Event::Lab {
+                payload: LabEvent::Grokking(GrokkingEvent::Detected { event, epoch, .. }),
+                ..
+            } => self.line(format!("epoch {epoch}: {event}")),
             Event::Refused { message } => self.line(format!("warning: {message}")),
             Event::Started { .. }
             | Event::Progress { .. }
             | Event::Saved { .. }
             | Event::Changed { .. }
             | Event::Paused { .. }
-            | Event::Snapshot { .. }
-            | Event::StudyPoint { .. }
-            | Event::SweepResult { .. } => {}
+            | Event::Lab { .. } => {}
             Event::Finished {
                 outcome, summary, ..
             } => self.finished = Some((outcome, summary)),

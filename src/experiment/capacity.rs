@@ -26,7 +26,7 @@ use crate::data::random_labels::{self, RandomLabels, bits_per_label};
 use crate::model::transformer::Transformer;
 use crate::model::{BatchStats, Model, ModelError};
 use crate::optim::{AdamW, AdamWParams, warmup_lr};
-use crate::protocol::{Event, Metric, Outcome, RunId};
+use crate::protocol::{CapacityEvent, Event, LabEvent, Metric, Outcome, RunId};
 use crate::rng::{self, Rng, Stream};
 use crate::store::sweep_dir::{RESULT_VERSION, config_key};
 use crate::store::thin::Thinned;
@@ -454,11 +454,13 @@ pub fn sweep_tasks(
                 control,
                 |k| tasks[k].name(),
                 |sink, result, done| {
-                    sink.emit(Event::SweepResult {
+                    sink.emit(Event::Lab {
                         run,
-                        result: Box::new(result),
-                        done,
-                        total: tasks.len(),
+                        payload: LabEvent::Capacity(CapacityEvent::SweepResult {
+                            result: Box::new(result),
+                            done,
+                            total: tasks.len(),
+                        }),
                     })
                 },
             )

@@ -280,12 +280,7 @@ fn train(
                 });
                 if let Some(row) = report.row {
                     for event in report.events {
-                        rec.emit(Event::Detected {
-                            run,
-                            event,
-                            step: row.step,
-                            epoch: row.epoch,
-                        });
+                        rec.emit(Event::detected(run, event, row.step, row.epoch));
                     }
                     latest.extend(row.values.iter().copied());
                     let epoch = row.epoch;

@@ -9,8 +9,8 @@ use crate::data::ordering::{self as data, Regression};
 use crate::model::complete_layer::{CompleteLayer, Dims};
 use crate::optim::{AdamW, AdamWParams};
 use crate::protocol::{
-    Event, HyperChange, LayerSnapshot, Metric, MetricRow, OrderMethod, Outcome, RunId, StudyRow,
-    Summary,
+    Event, HyperChange, LabEvent, LayerSnapshot, Metric, MetricRow, OrderMethod, OrderingEvent,
+    Outcome, RunId, StudyRow, Summary,
 };
 use crate::rng::{self, Rng, Stream};
 use crate::train::pruning::{self, Pruner};
@@ -293,9 +293,9 @@ impl Reporter<'_> {
             }],
         });
         if let (true, Some(m)) = (snapshot, &measured) {
-            self.sink.emit(Event::Snapshot {
+            self.sink.emit(Event::Lab {
                 run: self.run,
-                snapshot: Box::new(t.snapshot(m)),
+                payload: LabEvent::Ordering(OrderingEvent::Snapshot(Box::new(t.snapshot(m)))),
             });
             self.last_snapshot = Some(t.steps());
         }
@@ -511,11 +511,13 @@ pub fn study(
                 control,
                 |k| describe(&tasks[k]),
                 |sink, row, done| {
-                    sink.emit(Event::StudyPoint {
+                    sink.emit(Event::Lab {
                         run,
-                        row: Box::new(row),
-                        done,
-                        total,
+                        payload: LabEvent::Ordering(OrderingEvent::StudyPoint {
+                            row: Box::new(row),
+                            done,
+                            total,
+                        }),
                     })
                 },
             )

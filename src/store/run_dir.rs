@@ -16,7 +16,9 @@
 //! what can be read is still shown.
 
 use crate::config::GrokkingConfig;
-use crate::protocol::{Event, GrokEvent, HyperChange, Metric, MetricRow, Outcome, Summary};
+use crate::protocol::{
+    Event, GrokEvent, GrokkingEvent, HyperChange, LabEvent, Metric, MetricRow, Outcome, Summary,
+};
 use crate::store::tensorboard;
 use crate::train::checkpoint::{CheckpointError, TrainerState};
 use serde::{Deserialize, Serialize};
@@ -478,8 +480,9 @@ impl RunWriter {
                 self.info.steps = step;
                 self.info.epochs = epoch;
             }
-            Event::Detected {
-                event, step, epoch, ..
+            Event::Lab {
+                payload: LabEvent::Grokking(GrokkingEvent::Detected { event, step, epoch }),
+                ..
             } => {
                 self.events.push(RunEvent::Detected {
                     what: *event,
@@ -523,12 +526,10 @@ impl RunWriter {
                 now = true;
             }
             Event::Progress { .. }
-            | Event::Snapshot { .. }
-            | Event::StudyPoint { .. }
-            | Event::SweepResult { .. }
             | Event::Paused { .. }
             | Event::Saved { .. }
-            | Event::Refused { .. } => {}
+            | Event::Refused { .. }
+            | Event::Lab { .. } => {}
         }
         if now || self.last_flush.elapsed() >= self.flush_every {
             self.flush()?;

@@ -8,7 +8,8 @@ use grokscope::app::Backend;
 use grokscope::config::RunConfig;
 use grokscope::config::ordering::{OrderingConfig, OrderingStudyConfig, Scheme, StudyKind};
 use grokscope::protocol::{
-    Command, Event, LayerSnapshot, Metric, MetricRow, OrderMethod, Outcome, RunId, StudyRow,
+    Command, Event, LabEvent, LayerSnapshot, Metric, MetricRow, OrderMethod, OrderingEvent,
+    Outcome, RunId, StudyRow,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -171,9 +172,9 @@ pub fn run_events(
                 run,
                 rows: std::mem::take(&mut rows),
             });
-            events.push(Event::Snapshot {
+            events.push(Event::Lab {
                 run,
-                snapshot: Box::new(LayerSnapshot {
+                payload: LabEvent::Ordering(OrderingEvent::Snapshot(Box::new(LayerSnapshot {
                     step,
                     epoch,
                     inputs: INPUTS,
@@ -185,7 +186,7 @@ pub fn run_events(
                     d,
                     method,
                     sparsity,
-                }),
+                }))),
             });
             events.push(Event::Progress { run, step, epoch });
         }
@@ -240,21 +241,23 @@ pub fn study_events(run: RunId, cfg: &OrderingStudyConfig) -> Vec<Event> {
                 Scheme::TriuDamp | Scheme::DynamicTriuDamp => 0.97 + 0.03 * sparsity,
             };
             done += 1;
-            events.push(Event::StudyPoint {
+            events.push(Event::Lab {
                 run,
-                row: Box::new(StudyRow {
-                    scheme,
-                    param: sparsity,
-                    sparsity,
-                    hidden,
-                    its,
-                    seed,
-                    d: (d + noise).clamp(0.0, 1.0),
-                    method: OrderMethod::Exact,
-                    final_loss: 0.01,
+                payload: LabEvent::Ordering(OrderingEvent::StudyPoint {
+                    row: Box::new(StudyRow {
+                        scheme,
+                        param: sparsity,
+                        sparsity,
+                        hidden,
+                        its,
+                        seed,
+                        d: (d + noise).clamp(0.0, 1.0),
+                        method: OrderMethod::Exact,
+                        final_loss: 0.01,
+                    }),
+                    done,
+                    total,
                 }),
-                done,
-                total,
             });
         }
     }

@@ -16,7 +16,7 @@ use crate::app::link::{LabLink, Phase};
 use crate::config::capacity::{SweepPreset, sweep_presets};
 use crate::config::{CapacitySweepConfig, ConfigError, FieldProblem, RunConfig};
 use crate::experiment::ordering::study_threads;
-use crate::protocol::Event;
+use crate::protocol::{CapacityEvent, Event, LabEvent};
 use crate::store::capacity::SweepHistory;
 use crate::store::sweep_dir::{Collected, collect_results};
 use eframe::egui::Ui;
@@ -191,11 +191,14 @@ impl CapacityLab {
                 // other labs' runs: this lab's worker only runs sweeps
                 RunConfig::Grokking(_) | RunConfig::Ordering(_) | RunConfig::OrderingStudy(_) => {}
             },
-            Event::SweepResult {
+            Event::Lab {
                 run,
-                result,
-                done,
-                total,
+                payload:
+                    LabEvent::Capacity(CapacityEvent::SweepResult {
+                        result,
+                        done,
+                        total,
+                    }),
             } => {
                 if self.link.runs.is_current(run) {
                     let name = result.task().name();
@@ -206,11 +209,12 @@ impl CapacityLab {
             Event::Progress { run, step, epoch } => self.link.runs.progress(run, step, epoch),
             // a sweep sends no per-step metrics, snapshots, study points or live changes
             Event::Metrics { .. }
-            | Event::Snapshot { .. }
-            | Event::StudyPoint { .. }
-            | Event::Detected { .. }
             | Event::Changed { .. }
-            | Event::Saved { .. } => {}
+            | Event::Saved { .. }
+            | Event::Lab {
+                payload: LabEvent::Grokking(_) | LabEvent::Ordering(_),
+                ..
+            } => {}
             Event::Paused { run, paused } => self.link.runs.paused(run, paused),
             Event::Refused { message } => {
                 let has_data = !self.history.results().is_empty();

@@ -21,7 +21,7 @@ use crate::app::widgets::plots::{
     Compare, MarkerLabel, PathPrompt, PlotView, plots_compare_ui, plots_toolbar_ui, plotted_metrics,
 };
 use crate::config::{FieldProblem, GrokkingConfig, Preset, RunConfig, presets};
-use crate::protocol::{Event, GrokEvent, RunId};
+use crate::protocol::{Event, GrokEvent, GrokkingEvent, LabEvent, RunId};
 use crate::store::{Marker, MarkerKind, RunHistory};
 use eframe::egui::{self, Ui};
 use std::path::PathBuf;
@@ -219,11 +219,9 @@ impl GrokkingLab {
                 }
             }
             Event::Progress { run, step, epoch } => self.link.runs.progress(run, step, epoch),
-            Event::Detected {
+            Event::Lab {
                 run,
-                event,
-                step,
-                epoch,
+                payload: LabEvent::Grokking(GrokkingEvent::Detected { event, step, epoch }),
             } => {
                 let what = match event {
                     GrokEvent::Memorised => "memorised",
@@ -255,7 +253,10 @@ impl GrokkingLab {
                 self.mark(run, marker, format!("{change} from step {step}"));
             }
             Event::Paused { run, paused } => self.link.runs.paused(run, paused),
-            Event::Snapshot { .. } | Event::StudyPoint { .. } | Event::SweepResult { .. } => {
+            Event::Lab {
+                payload: LabEvent::Ordering(_) | LabEvent::Capacity(_),
+                ..
+            } => {
                 // other labs' events; this lab's worker never runs those labs
             }
             Event::Refused { message } => {

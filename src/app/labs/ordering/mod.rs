@@ -18,7 +18,7 @@ use crate::config::ordering::{
     OrderingTask, Pruning, Scheme, StudyKind, default_study, task_preset,
 };
 use crate::config::{ConfigError, FieldProblem, OrderingConfig, OrderingStudyConfig, RunConfig};
-use crate::protocol::Event;
+use crate::protocol::{Event, LabEvent, OrderingEvent};
 use crate::store::{Marker, MarkerKind, OrderingHistory, StudyHistory};
 use eframe::egui::Ui;
 use std::time::Instant;
@@ -211,18 +211,19 @@ impl OrderingLab {
                 }
             }
             Event::Progress { run, step, epoch } => self.link.runs.progress(run, step, epoch),
-            Event::Snapshot { run, snapshot } => {
+            Event::Lab {
+                run,
+                payload: LabEvent::Ordering(OrderingEvent::Snapshot(snapshot)),
+            } => {
                 if self.link.runs.is_current(run) && !self.history.push_snapshot(*snapshot) {
                     let (count, why) = self.history.rejected_snapshots();
                     let why = why.unwrap_or("malformed").to_string();
                     self.error(format!("{count} snapshot(s) ignored: {why}"));
                 }
             }
-            Event::StudyPoint {
+            Event::Lab {
                 run,
-                row,
-                done,
-                total,
+                payload: LabEvent::Ordering(OrderingEvent::StudyPoint { row, done, total }),
             } => {
                 if self.link.runs.is_current(run) {
                     self.study.push(*row, done, total);
@@ -230,7 +231,10 @@ impl OrderingLab {
                 }
             }
             // grokking milestones and capacity sweeps do not occur in this lab
-            Event::Detected { .. } | Event::SweepResult { .. } => {}
+            Event::Lab {
+                payload: LabEvent::Grokking(_) | LabEvent::Capacity(_),
+                ..
+            } => {}
             Event::Changed {
                 run,
                 change,
