@@ -16,7 +16,7 @@
 //! As in the candle model, only the last position's logits are read, so the final block computes its query,
 //! attention output and feed-forward for that position alone (keys and values still cover the sequence).
 
-use super::linalg::{View, cross_entropy, gemm_view, matmul};
+use super::linalg::{View, cross_entropy, exp, gemm_view, matmul};
 use super::transformer::{NORM_EPS, PER_BLOCK, SEQ, dropout_mask, init_params, rotary_tables};
 use super::{BatchStats, Model, ModelError, NamedTensor, SequenceModel};
 use crate::config::TransformerConfig;
@@ -93,7 +93,8 @@ struct BlockWork {
     x_mid: Vec<f32>, // [B*tq, d] residual after attention
     r2: Vec<f32>,    // [B*tq]
     h2: Vec<f32>,    // [B*tq, d] normed x_mid
-    a: Vec<f32>,     // [B*tq, 8d] per row: w1 x (4d), then w3 x (4d)
+    a: Vec<f32>,     // [B*tq, 8d] per row: silu(w1 x) (4d), then w3 x (4d)
+    sig: Vec<f32>,   // [B*tq, 4d] sigmoid(w1 x), for the backward pass
     hid: Vec<f32>,   // [B*tq, 4d] silu(w1 x) * w3 x * mask
     mask: Vec<f32>,  // [B*tq*4d] inverted-dropout mask; empty without dropout
 }
@@ -403,15 +404,19 @@ impl Layout {
             Some((rng, rate)) => bw.mask = dropout_mask(qrows * hidden, rate, rng),
             None => bw.mask.clear(),
         }
-        for (i, (hr, ar)) in bw
+        resize(&mut bw.sig, qrows * hidden);
+        for (i, ((hr, ar), sr)) in bw
             .hid
             .chunks_exact_mut(hidden)
-            .zip(bw.a.chunks_exact(2 * hidden))
+            .zip(bw.a.chunks_exact_mut(2 * hidden))
+            .zip(bw.sig.chunks_exact_mut(hidden))
             .enumerate()
         {
-            let (gate, up) = ar.split_at(hidden);
-            for ((h, &z), &u) in hr.iter_mut().zip(gate).zip(up) {
-                *h = z / (1.0 + (-z).exp()) * u;
+            let (gate, up) = ar.split_at_mut(hidden);
+            for (((h, z), &u), sg) in hr.iter_mut().zip(gate).zip(&*up).zip(sr) {
+                *sg = 1.0 / (1.0 + exp(-*z));
+                *z *= *sg;
+                *h = *z * u;
             }
             if !bw.mask.is_empty() {
                 for (h, &m) in hr.iter_mut().zip(&bw.mask[i * hidden..][..hidden]) {
@@ -467,7 +472,7 @@ impl Layout {
                     }
                     let mut sum = 0.0;
                     for au in &mut a[..=t] {
-                        *au = (*au - max).exp();
+                        *au = exp(*au - max);
                         sum += *au;
                     }
                     for au in &mut a[..=t] {
@@ -566,13 +571,14 @@ impl Layout {
             false,
             false,
         );
-        // hid = silu(z) * u * mask
+        // hid = silu(z) * u * mask; with s = sigmoid(z), silu'(z) = s + silu(z) (1 - s)
         resize(&mut ws.da, qrows * 2 * hidden);
-        for (i, ((dar, ar), dh)) in ws
+        for (i, (((dar, ar), dh), sr)) in ws
             .da
             .chunks_exact_mut(2 * hidden)
             .zip(bw.a.chunks_exact(2 * hidden))
             .zip(ws.dhid.chunks_exact_mut(hidden))
+            .zip(bw.sig.chunks_exact(hidden))
             .enumerate()
         {
             if !bw.mask.is_empty() {
@@ -582,11 +588,16 @@ impl Layout {
             }
             let (dgate, dup) = dar.split_at_mut(hidden);
             let (gate, up) = ar.split_at(hidden);
-            for ((((dz, du), &z), &u), &dp) in dgate.iter_mut().zip(dup).zip(gate).zip(up).zip(&*dh)
+            for (((((dz, du), &g), &u), &dp), &sg) in dgate
+                .iter_mut()
+                .zip(dup)
+                .zip(gate)
+                .zip(up)
+                .zip(&*dh)
+                .zip(sr)
             {
-                let sg = 1.0 / (1.0 + (-z).exp());
-                *du = dp * z * sg;
-                *dz = dp * u * sg * (1.0 + z * (1.0 - sg));
+                *du = dp * g;
+                *dz = dp * u * (sg + g * (1.0 - sg));
             }
         }
         matmul(
