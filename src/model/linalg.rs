@@ -18,16 +18,22 @@ pub fn set_threads(n: usize) {
     THREADS.with(|t| t.set(n));
 }
 
+/// The intra-op thread count set for this thread (0 = all cores).
+pub fn threads_setting() -> usize {
+    THREADS.with(|t| t.get())
+}
+
+/// The threads this thread's work may use: the setting, or every core when it is 0.
+pub fn threads() -> usize {
+    match threads_setting() {
+        0 => std::thread::available_parallelism().map_or(1, |v| v.get()),
+        n => n,
+    }
+}
+
 fn parallelism(flops: usize) -> gemm::Parallelism {
     // Below ~2 MFLOP a product finishes before a second thread would have started.
-    let n = THREADS.with(|t| t.get());
-    let n = if n == 0 {
-        std::thread::available_parallelism()
-            .map(|v| v.get())
-            .unwrap_or(1)
-    } else {
-        n
-    };
+    let n = threads();
     if n <= 1 || flops < 2_000_000 {
         gemm::Parallelism::None
     } else {

@@ -16,18 +16,19 @@
 //! As in the candle model, only the last position's logits are read, so the final block computes its query,
 //! attention output and feed-forward for that position alone (keys and values still cover the sequence).
 
-use super::linalg::{View, cross_entropy, exp, gemm_view, matmul};
+use super::linalg::{self, View, cross_entropy, exp, gemm_view, matmul};
 use super::transformer::{NORM_EPS, PER_BLOCK, SEQ, dropout_mask, init_params, rotary_tables};
 use super::{BatchStats, Model, ModelError, NamedTensor, SequenceModel};
 use crate::config::TransformerConfig;
 use crate::data::modular::tokens;
+use crate::perf;
 use crate::rng::Rng;
 use crate::train::optim::AdamW;
 use std::ops::Range;
 
 const T: usize = SEQ;
 /// Examples per forward pass in `evaluate`: bounds memory, keeps a chunk's activations in cache.
-const EVAL_CHUNK: usize = 1024;
+const EVAL_CHUNK: usize = 256;
 
 /// Slots of a block's parameters relative to its first (see [`PER_BLOCK`]).
 const ATTN_NORM: usize = 0;
@@ -133,6 +134,8 @@ pub struct CpuTransformer {
     g: Vec<f32>,
     has_grads: bool,
     ws: Work,
+    /// Buffers of the helper threads of `evaluate`.
+    helpers: Vec<Work>,
     /// Token sequences of the current (a, b) batch.
     seqs: Vec<[u32; T]>,
 }
@@ -172,51 +175,9 @@ impl CpuTransformer {
             w,
             has_grads: false,
             ws: Work::default(),
+            helpers: vec![],
             seqs: vec![],
         })
-    }
-
-    /// Forward pass over `seqs` into `ws.logits` ([B, vocab]), keeping what the backward pass needs.
-    /// Dropout masks are drawn, block by block, only when `rng` is given and the rate is positive.
-    fn forward(&mut self, seqs: &[[u32; T]], mut rng: Option<&mut Rng>) {
-        let CpuTransformer { l, w, ws, .. } = self;
-        let (b, d) = (seqs.len(), l.d);
-        if self.dropout <= 0.0 {
-            rng = None;
-        }
-        ws.blocks.resize_with(l.depth, BlockWork::default);
-        let x0 = &mut ws.blocks[0].x_in;
-        x0.clear();
-        let embed = &w[l.slot(0)];
-        for &tok in seqs.iter().flatten() {
-            x0.extend_from_slice(&embed[tok as usize * d..][..d]);
-        }
-        for blk in 0..l.depth {
-            let (done, rest) = ws.blocks.split_at_mut(blk + 1);
-            let next = match rest.first_mut() {
-                Some(nb) => &mut nb.x_in,
-                None => &mut ws.out,
-            };
-            let mask_rng = rng.as_deref_mut().map(|r| (r, self.dropout));
-            l.block_forward(w, blk, b, &mut done[blk], next, mask_rng);
-        }
-        // [B, d] -> final RMSNorm -> [B, vocab]
-        resize(&mut ws.rf, b);
-        resize(&mut ws.xf, b * d);
-        resize(&mut ws.logits, b * l.vocab);
-        rms_forward(&ws.out, &w[l.slot(l.final_norm())], &mut ws.xf, &mut ws.rf);
-        let unembed = &w[l.slot(l.unembed())];
-        matmul(
-            &mut ws.logits,
-            &ws.xf,
-            unembed,
-            b,
-            d,
-            l.vocab,
-            false,
-            true,
-            false,
-        );
     }
 
     /// Gradients of the loss into `g` from dLoss/dlogits in `ws.logits` and the kept activations.
@@ -270,18 +231,75 @@ impl CpuTransformer {
         rng: &mut Rng,
     ) -> Result<BatchStats, ModelError> {
         self.has_grads = false;
-        self.forward(seqs, Some(rng));
+        let dropout = (self.dropout > 0.0).then_some((rng, self.dropout));
+        self.l.forward(&self.w, &mut self.ws, seqs, dropout);
         let st = cross_entropy(&mut self.ws.logits, self.l.vocab, ys, true);
         self.backward(seqs);
         self.has_grads = true;
         Ok(st)
     }
 
+    /// Eval-mode statistics in chunks of [`EVAL_CHUNK`], spread over the threads this thread may use
+    /// (`linalg::threads`; one in a sweep's task): chunk k goes to thread k mod n, each computes as the
+    /// caller does (same float mode, single-threaded products), and the chunks' statistics are added in
+    /// chunk order, so the result does not depend on the thread count.
     fn eval_seqs(&mut self, seqs: &[[u32; T]], ys: &[u32]) -> BatchStats {
+        let chunks: Vec<(&[[u32; T]], &[u32])> =
+            seqs.chunks(EVAL_CHUNK).zip(ys.chunks(EVAL_CHUNK)).collect();
+        let n = linalg::threads().min(chunks.len()).max(1);
+        let CpuTransformer {
+            l, w, ws, helpers, ..
+        } = self;
+        let (l, w) = (&*l, &w[..]);
+        let share = |ws: &mut Work, first: usize| -> Vec<(usize, BatchStats)> {
+            (first..chunks.len())
+                .step_by(n)
+                .map(|k| (k, l.eval_chunk(w, ws, chunks[k].0, chunks[k].1)))
+                .collect()
+        };
+        let mut stats = vec![BatchStats::default(); chunks.len()];
+        if n == 1 {
+            for (k, st) in share(ws, 0) {
+                stats[k] = st;
+            }
+        } else {
+            helpers.resize_with(n - 1, Work::default);
+            let (mode, setting) = (perf::float_mode(), linalg::threads_setting());
+            linalg::set_threads(1);
+            let share = &share;
+            let results = std::thread::scope(|scope| {
+                let handles: Vec<_> = helpers
+                    .iter_mut()
+                    .enumerate()
+                    .map(|(i, hws)| {
+                        std::thread::Builder::new()
+                            .name(format!("eval-{}", i + 1))
+                            .spawn_scoped(scope, move || {
+                                perf::set_float_mode(mode);
+                                linalg::set_threads(1);
+                                share(hws, i + 1)
+                            })
+                    })
+                    .collect();
+                let mut results = share(ws, 0);
+                for (i, h) in handles.into_iter().enumerate() {
+                    match h.map(|h| h.join()) {
+                        Ok(Ok(r)) => results.extend(r),
+                        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+                        // that thread could not start: its share here
+                        Err(_) => results.extend(share(ws, i + 1)),
+                    }
+                }
+                results
+            });
+            for (k, st) in results {
+                stats[k] = st;
+            }
+            linalg::set_threads(setting);
+        }
         let mut total = BatchStats::default();
-        for (sc, yc) in seqs.chunks(EVAL_CHUNK).zip(ys.chunks(EVAL_CHUNK)) {
-            self.forward(sc, None);
-            total.add(cross_entropy(&mut self.ws.logits, self.l.vocab, yc, false));
+        for st in stats {
+            total.add(st);
         }
         total
     }
@@ -313,6 +331,62 @@ fn check_lengths(inputs: usize, ys: &[u32]) -> Result<(), ModelError> {
 }
 
 impl Layout {
+    /// Forward pass over `seqs` into `ws.logits` ([B, vocab]), keeping what the backward pass needs.
+    /// Dropout masks are drawn, block by block, when `dropout` (a stream and a positive rate) is given.
+    fn forward(
+        &self,
+        w: &[f32],
+        ws: &mut Work,
+        seqs: &[[u32; T]],
+        mut dropout: Option<(&mut Rng, f64)>,
+    ) {
+        let (b, d) = (seqs.len(), self.d);
+        ws.blocks.resize_with(self.depth, BlockWork::default);
+        let x0 = &mut ws.blocks[0].x_in;
+        x0.clear();
+        let embed = &w[self.slot(0)];
+        for &tok in seqs.iter().flatten() {
+            x0.extend_from_slice(&embed[tok as usize * d..][..d]);
+        }
+        for blk in 0..self.depth {
+            let (done, rest) = ws.blocks.split_at_mut(blk + 1);
+            let next = match rest.first_mut() {
+                Some(nb) => &mut nb.x_in,
+                None => &mut ws.out,
+            };
+            let mask = dropout.as_mut().map(|(r, rate)| (&mut **r, *rate));
+            self.block_forward(w, blk, b, &mut done[blk], next, mask);
+        }
+        // [B, d] -> final RMSNorm -> [B, vocab]
+        resize(&mut ws.rf, b);
+        resize(&mut ws.xf, b * d);
+        resize(&mut ws.logits, b * self.vocab);
+        rms_forward(
+            &ws.out,
+            &w[self.slot(self.final_norm())],
+            &mut ws.xf,
+            &mut ws.rf,
+        );
+        let unembed = &w[self.slot(self.unembed())];
+        matmul(
+            &mut ws.logits,
+            &ws.xf,
+            unembed,
+            b,
+            d,
+            self.vocab,
+            false,
+            true,
+            false,
+        );
+    }
+
+    /// Eval-mode loss and accuracy of one chunk.
+    fn eval_chunk(&self, w: &[f32], ws: &mut Work, seqs: &[[u32; T]], ys: &[u32]) -> BatchStats {
+        self.forward(w, ws, seqs, None);
+        cross_entropy(&mut ws.logits, self.vocab, ys, false)
+    }
+
     /// One block forward. `bw.x_in` ([B*T, d]) holds the input; writes the output residual, [B*tq, d],
     /// into `out`.
     fn block_forward(
@@ -1132,6 +1206,21 @@ mod tests {
         let a = train(7, 4);
         assert_eq!(a, train(7, 4));
         assert_ne!(a.0, train(8, 4).0);
+    }
+
+    #[test]
+    fn evaluation_does_not_depend_on_the_thread_count() {
+        // expected: bit-identical statistics on one thread and on three (fixed chunks, added in chunk
+        // order); 1000 sequences make four chunks, so every thread gets work
+        let mut m = CpuTransformer::new(&cfg(8, 2, 2, 0.2), 31, &mut stream(2, Stream::Init)).unwrap();
+        let (seqs, ys) = random_tokens(31, 1000, 2);
+        linalg::set_threads(1);
+        let one = m.evaluate_tokens(&seqs, &ys).unwrap();
+        linalg::set_threads(3);
+        let three = m.evaluate_tokens(&seqs, &ys).unwrap();
+        linalg::set_threads(0);
+        assert_eq!(one, three);
+        assert_eq!(one.count, 1000);
     }
 
     #[test]
