@@ -178,15 +178,18 @@ pub fn exp(x: f32) -> f32 {
     // adding and subtracting 1.5 * 2^23 rounds to the nearest integer
     const ROUND: f32 = 12_582_912.0;
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2E + ROUND) - ROUND;
+    let shifted = x * LOG2E + ROUND;
+    let n = shifted - ROUND;
     let r = x - n * LN2_HI - n * LN2_LO;
     let p = ((((1.987_569_1e-4 * r + 1.398_2e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
         + 1.666_666_5e-1)
         * r
         + 0.5;
     let y = p * r * r + r + 1.0;
-    // 2^n from its exponent bits; n lies in [-126, 127] after the clamp
-    y * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    // 2^n from its exponent bits; n lies in [-126, 127] after the clamp and sits, as an integer, in the
+    // low mantissa bits of `shifted` (bit arithmetic, not a float-to-int cast, so the loops vectorise)
+    let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits());
+    y * f32::from_bits(n_bits.wrapping_add(127) << 23)
 }
 
 /// Softmax cross-entropy and accuracy of `logits` ([rows, classes], row r's target `ys[r]`). With `grad`,

@@ -177,18 +177,24 @@ fn draw(init: Init, n: usize, scale: f64, rng: &mut Rng) -> Vec<f32> {
 /// the keep probability is exact to 2^-17, at a quarter of the generator work of one `u32` per entry (ChaCha
 /// was a third of a debug-build step at one `u32` per entry).
 pub(super) fn dropout_mask(n: usize, rate: f64, rng: &mut Rng) -> Vec<f32> {
+    let mut mask = vec![];
+    fill_dropout_mask(&mut mask, n, rate, rng);
+    mask
+}
+
+/// [`dropout_mask`] into a reused buffer (the same draws).
+pub(super) fn fill_dropout_mask(mask: &mut Vec<f32>, n: usize, rate: f64, rng: &mut Rng) {
     let keep = 1.0 - rate;
     let threshold = (keep * 65536.0).round() as u64;
     let kept = (1.0 / keep) as f32;
-    let mut mask = Vec::with_capacity(n);
-    while mask.len() < n {
+    mask.resize(n, 0.0);
+    for four in mask.chunks_mut(4) {
         let mut bits = rng.next_u64();
-        for _ in 0..4.min(n - mask.len()) {
-            mask.push(if bits & 0xffff < threshold { kept } else { 0.0 });
+        for m in four {
+            *m = if bits & 0xffff < threshold { kept } else { 0.0 };
             bits >>= 16;
         }
     }
-    mask
 }
 
 /// Loss and accuracy from logits [B, V] and targets; `loss` is the batch mean.

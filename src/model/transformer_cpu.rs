@@ -17,7 +17,7 @@
 //! attention output and feed-forward for that position alone (keys and values still cover the sequence).
 
 use super::linalg::{self, View, cross_entropy, exp, gemm_view, matmul};
-use super::transformer::{NORM_EPS, PER_BLOCK, SEQ, dropout_mask, init_params, rotary_tables};
+use super::transformer::{NORM_EPS, PER_BLOCK, SEQ, fill_dropout_mask, init_params, rotary_tables};
 use super::{BatchStats, Model, ModelError, NamedTensor, SequenceModel};
 use crate::config::TransformerConfig;
 use crate::data::modular::tokens;
@@ -475,7 +475,7 @@ impl Layout {
         );
         resize(&mut bw.hid, qrows * hidden);
         match dropout {
-            Some((rng, rate)) => bw.mask = dropout_mask(qrows * hidden, rate, rng),
+            Some((rng, rate)) => fill_dropout_mask(&mut bw.mask, qrows * hidden, rate, rng),
             None => bw.mask.clear(),
         }
         resize(&mut bw.sig, qrows * hidden);
@@ -487,9 +487,12 @@ impl Layout {
             .enumerate()
         {
             let (gate, up) = ar.split_at_mut(hidden);
-            for (((h, z), &u), sg) in hr.iter_mut().zip(gate).zip(&*up).zip(sr) {
-                *sg = 1.0 / (1.0 + exp(-*z));
-                *z *= *sg;
+            // two passes, each a simple vectorisable loop
+            for (sg, &z) in sr.iter_mut().zip(&*gate) {
+                *sg = 1.0 / (1.0 + exp(-z));
+            }
+            for (((h, z), &u), &sg) in hr.iter_mut().zip(gate).zip(&*up).zip(&*sr) {
+                *z *= sg;
                 *h = *z * u;
             }
             if !bw.mask.is_empty() {
@@ -1212,7 +1215,8 @@ mod tests {
     fn evaluation_does_not_depend_on_the_thread_count() {
         // expected: bit-identical statistics on one thread and on three (fixed chunks, added in chunk
         // order); 1000 sequences make four chunks, so every thread gets work
-        let mut m = CpuTransformer::new(&cfg(8, 2, 2, 0.2), 31, &mut stream(2, Stream::Init)).unwrap();
+        let mut m =
+            CpuTransformer::new(&cfg(8, 2, 2, 0.2), 31, &mut stream(2, Stream::Init)).unwrap();
         let (seqs, ys) = random_tokens(31, 1000, 2);
         linalg::set_threads(1);
         let one = m.evaluate_tokens(&seqs, &ys).unwrap();
