@@ -16,3 +16,34 @@ pub fn flush_denormals() {
         }
     }
 }
+
+/// The calling thread's floating-point control word (x86-64: MXCSR, which holds the flush flags), so that
+/// helper threads can compute exactly as their caller does; 0 elsewhere.
+pub fn float_mode() -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: reading MXCSR has no effect.
+        #[allow(deprecated)]
+        unsafe {
+            std::arch::x86_64::_mm_getcsr()
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        0
+    }
+}
+
+/// Give the calling thread the control word `mode` taken by [`float_mode`] on another thread.
+pub fn set_float_mode(mode: u32) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: a value read from MXCSR on this machine only sets rounding and flush flags.
+        #[allow(deprecated)]
+        unsafe {
+            std::arch::x86_64::_mm_setcsr(mode)
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = mode;
+}

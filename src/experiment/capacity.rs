@@ -23,8 +23,7 @@ use crate::config::{
     CapacitySweepConfig, ConfigError, GrokkingConfig, ModelConfig, RunConfig, ValidGrokkingConfig,
 };
 use crate::data::random_labels::{self, RandomLabels, bits_per_label};
-use crate::model::transformer::Transformer;
-use crate::model::{BatchStats, Model, ModelError};
+use crate::model::{self, BatchStats, ModelError, SequenceModel};
 use crate::optim::{AdamW, AdamWParams, warmup_lr};
 use crate::protocol::{CapacityEvent, Event, LabEvent, Metric, Outcome, RunId};
 use crate::rng::{self, Rng, Stream};
@@ -169,7 +168,7 @@ pub fn measure_gen(
 /// `Init` stream, as the modular run), optimiser, warm-up, batch size and dropout; a fresh permutation of
 /// the set every epoch from the `Batches` stream, dropout masks from the `Dropout` stream.
 pub struct LabelTrainer {
-    model: Transformer,
+    model: Box<dyn SequenceModel>,
     opt: AdamW,
     data: RandomLabels,
     batch: usize,
@@ -192,7 +191,7 @@ impl LabelTrainer {
         if data.is_empty() {
             return Err(TaskError::NoData);
         }
-        let model = Transformer::new(t, cfg.p, &mut rng::stream(cfg.seed, Stream::Init))?;
+        let model = model::build_transformer(t, cfg.p, &mut rng::stream(cfg.seed, Stream::Init))?;
         let o = &cfg.optim;
         let opt = AdamW::new(AdamWParams::from(o), &model.param_sizes());
         let n = data.len();

@@ -9,7 +9,7 @@
 //! and the same gradients: dW1a = E^T dPa, dE = dPa W1a^T + dPb W1b^T, with dPa the rows of dz summed
 //! by a).
 
-use super::linalg::matmul;
+use super::linalg::{cross_entropy, matmul};
 use super::{BatchStats, Model, ModelError, NamedTensor};
 use crate::config::{Activation, Combine, MlpConfig};
 use crate::optim::AdamW;
@@ -172,43 +172,7 @@ impl Mlp {
     /// Cross-entropy and accuracy of the logits in `buf.l`; with `grad`, replaces them by dLoss/dlogits
     /// of the mean loss.
     fn loss(&mut self, ys: &[u32], grad: bool) -> BatchStats {
-        let (n, p) = (ys.len(), self.p);
-        let mut st = BatchStats {
-            count: n,
-            ..Default::default()
-        };
-        let inv_n = 1.0 / n.max(1) as f32;
-        for (row, &y) in self.buf.l.chunks_exact_mut(p).zip(ys) {
-            let y = y as usize;
-            let (mut arg, mut max) = (0, f32::NEG_INFINITY);
-            for (j, &v) in row.iter().enumerate() {
-                if v > max {
-                    max = v;
-                    arg = j;
-                }
-            }
-            let target = row[y];
-            let mut sum = 0.0f32;
-            if grad {
-                // keep exp(v - max) in place: the gradient needs it after the sum
-                for v in row.iter_mut() {
-                    *v = (*v - max).exp();
-                    sum += *v;
-                }
-                let scale = inv_n / sum;
-                for v in row.iter_mut() {
-                    *v *= scale;
-                }
-                row[y] -= inv_n;
-            } else {
-                for v in row.iter() {
-                    sum += (v - max).exp();
-                }
-            }
-            st.loss_sum += (max + sum.ln() - target) as f64;
-            st.correct += usize::from(arg == y);
-        }
-        st
+        cross_entropy(&mut self.buf.l, self.p, ys, grad)
     }
 
     /// Gradients of the mean loss given dL in `buf.l`.

@@ -4,8 +4,9 @@ pub mod complete_layer;
 pub mod linalg;
 pub mod mlp;
 pub mod transformer;
+pub mod transformer_cpu;
 
-use crate::config::ModelConfig;
+use crate::config::{ModelConfig, TransformerConfig};
 use crate::optim::AdamW;
 use crate::rng::Rng;
 
@@ -97,10 +98,51 @@ pub fn check_import(expected: &[NamedTensor], given: &[NamedTensor]) -> Result<(
     Ok(())
 }
 
+/// A model of token sequences `[t0, t1, t2, t3]` over the vocabulary [0, p + 2): the Capacity lab's
+/// random-label data puts a random token in every position and a target anywhere in the vocabulary, which
+/// the (a, b) interface of [`Model`] cannot express.
+pub trait SequenceModel: Model {
+    /// [`Model::forward_backward`] on token sequences; keeps the gradients for [`Model::apply`].
+    fn forward_backward_tokens(
+        &mut self,
+        seqs: &[[u32; 4]],
+        ys: &[u32],
+        rng: &mut Rng,
+    ) -> Result<BatchStats, ModelError>;
+    /// [`Model::evaluate`] on token sequences (eval mode, no gradients).
+    fn evaluate_tokens(&mut self, seqs: &[[u32; 4]], ys: &[u32]) -> Result<BatchStats, ModelError>;
+}
+
+/// Whether the transformer trains through candle on a GPU (the `cuda` feature and a device present).
+fn transformer_on_gpu() -> bool {
+    #[cfg(feature = "cuda")]
+    {
+        candle_core::Device::cuda_if_available(0).is_ok_and(|d| d.is_cuda())
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        false
+    }
+}
+
+/// Build the paper's transformer for prime `p`, initialised from `rng`: the hand-written CPU path, or the
+/// candle model on a GPU. Both draw the same initial parameters and dropout masks.
+pub fn build_transformer(
+    cfg: &TransformerConfig,
+    p: u32,
+    rng: &mut Rng,
+) -> Result<Box<dyn SequenceModel>, ModelError> {
+    if transformer_on_gpu() {
+        Ok(Box::new(transformer::Transformer::new(cfg, p, rng)?))
+    } else {
+        Ok(Box::new(transformer_cpu::CpuTransformer::new(cfg, p, rng)?))
+    }
+}
+
 /// Build the configured model for a task with prime `p`, initialised from `rng`.
 pub fn build(cfg: &ModelConfig, p: u32, rng: &mut Rng) -> Result<Box<dyn Model>, ModelError> {
     match cfg {
         ModelConfig::Mlp(m) => Ok(Box::new(mlp::Mlp::new(m, p, rng))),
-        ModelConfig::Transformer(t) => Ok(Box::new(transformer::Transformer::new(t, p, rng)?)),
+        ModelConfig::Transformer(t) => Ok(build_transformer(t, p, rng)?),
     }
 }

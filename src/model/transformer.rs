@@ -20,13 +20,13 @@ use candle_core::{D, Device, Tensor, Var};
 use rand::{Rng as _, RngCore};
 
 /// Tokens per example: `[a, OP, b, EQ]`.
-const SEQ: usize = 4;
+pub(super) const SEQ: usize = 4;
 const ROPE_BASE: f64 = 1e6;
-const NORM_EPS: f64 = 1e-5;
+pub(super) const NORM_EPS: f64 = 1e-5;
 /// Examples per forward pass in `evaluate`, to bound memory on large validation sets.
 const EVAL_CHUNK: usize = 4096;
 /// Parameter tensors per block, in slot order: attn_norm, q, k, v, o, ffn_norm, w1, w3, w2.
-const PER_BLOCK: usize = 9;
+pub(super) const PER_BLOCK: usize = 9;
 
 /// One parameter tensor and its export name.
 struct Param {
@@ -176,19 +176,25 @@ fn draw(init: Init, n: usize, scale: f64, rng: &mut Rng) -> Vec<f32> {
 /// Each entry uses 16 random bits (four per `u64`, low bits first), kept when below round((1 - rate) * 2^16):
 /// the keep probability is exact to 2^-17, at a quarter of the generator work of one `u32` per entry (ChaCha
 /// was a third of a debug-build step at one `u32` per entry).
-fn dropout_mask(n: usize, rate: f64, rng: &mut Rng) -> Vec<f32> {
+pub(super) fn dropout_mask(n: usize, rate: f64, rng: &mut Rng) -> Vec<f32> {
+    let mut mask = vec![];
+    fill_dropout_mask(&mut mask, n, rate, rng);
+    mask
+}
+
+/// [`dropout_mask`] into a reused buffer (the same draws).
+pub(super) fn fill_dropout_mask(mask: &mut Vec<f32>, n: usize, rate: f64, rng: &mut Rng) {
     let keep = 1.0 - rate;
     let threshold = (keep * 65536.0).round() as u64;
     let kept = (1.0 / keep) as f32;
-    let mut mask = Vec::with_capacity(n);
-    while mask.len() < n {
+    mask.resize(n, 0.0);
+    for four in mask.chunks_mut(4) {
         let mut bits = rng.next_u64();
-        for _ in 0..4.min(n - mask.len()) {
-            mask.push(if bits & 0xffff < threshold { kept } else { 0.0 });
+        for m in four {
+            *m = if bits & 0xffff < threshold { kept } else { 0.0 };
             bits >>= 16;
         }
     }
-    mask
 }
 
 /// Loss and accuracy from logits [B, V] and targets; `loss` is the batch mean.
@@ -213,73 +219,93 @@ fn cross_entropy(logits: &Tensor, targets: &Tensor) -> candle_core::Result<Tenso
     picked.mean_all()?.neg()
 }
 
+/// Every parameter, initialised from `rng`, as (name, shape, values) in slot order. Draw order = slot order
+/// (embed, then per block attn_norm, q, k, v, o, ffn_norm, w1, w3, w2, then final_norm, unembed), each
+/// tensor row-major; norms draw nothing. Refuses a head count that does not split `d_model` into even widths.
+pub(super) fn init_params(
+    cfg: &TransformerConfig,
+    p: u32,
+    rng: &mut Rng,
+) -> Result<Vec<NamedTensor>, ModelError> {
+    let (d, depth, heads) = (cfg.d_model, cfg.depth, cfg.heads);
+    if d == 0 || heads == 0 || d % heads != 0 || (d / heads) % 2 != 0 {
+        return Err(ModelError::Other(format!(
+            "{heads} heads must divide d_model {d} into an even head width"
+        )));
+    }
+    if !(0.0..1.0).contains(&cfg.dropout) {
+        return Err(ModelError::Other(format!(
+            "dropout {} must lie in [0, 1)",
+            cfg.dropout
+        )));
+    }
+    let vocab = p as usize + 2;
+    let hidden = 4 * d;
+    let mut specs: Vec<(String, Vec<usize>, Init)> =
+        vec![("embed".into(), vec![vocab, d], Init::Normal)];
+    for b in 0..depth {
+        let lin = |name: &str, out: usize, fan_in: usize| {
+            (
+                format!("blocks.{b}.{name}"),
+                vec![out, fan_in],
+                Init::Uniform { fan_in },
+            )
+        };
+        specs.push((format!("blocks.{b}.attn_norm"), vec![d], Init::Ones));
+        specs.push(lin("attn.q", d, d));
+        specs.push(lin("attn.k", d, d));
+        specs.push(lin("attn.v", d, d));
+        specs.push(lin("attn.o", d, d));
+        specs.push((format!("blocks.{b}.ffn_norm"), vec![d], Init::Ones));
+        specs.push(lin("ffn.w1", hidden, d));
+        specs.push(lin("ffn.w3", hidden, d));
+        specs.push(lin("ffn.w2", d, hidden));
+    }
+    specs.push(("final_norm".into(), vec![d], Init::Ones));
+    specs.push((
+        "unembed".into(),
+        vec![vocab, d],
+        Init::Uniform { fan_in: d },
+    ));
+    Ok(specs
+        .into_iter()
+        .map(|(name, shape, init)| {
+            let values = draw(init, shape.iter().product(), cfg.init_scale, rng);
+            (name, shape, values)
+        })
+        .collect())
+}
+
+/// Rotary tables for positions 0..SEQ, each half of a head's `hd` dims repeated: (cos, sin), each [SEQ, hd].
+pub(super) fn rotary_tables(hd: usize) -> (Vec<f32>, Vec<f32>) {
+    let half = hd / 2;
+    let mut cos = Vec::with_capacity(SEQ * hd);
+    let mut sin = Vec::with_capacity(SEQ * hd);
+    for pos in 0..SEQ {
+        let angles: Vec<f64> = (0..half)
+            .map(|i| pos as f64 * ROPE_BASE.powf(-2.0 * i as f64 / hd as f64))
+            .collect();
+        for _ in 0..2 {
+            cos.extend(angles.iter().map(|a| a.cos() as f32));
+            sin.extend(angles.iter().map(|a| a.sin() as f32));
+        }
+    }
+    (cos, sin)
+}
+
 impl Transformer {
-    /// Build and initialise from `rng`. Draw order = slot order (embed, then per block attn_norm, q, k, v,
-    /// o, ffn_norm, w1, w3, w2, then final_norm, unembed), each tensor row-major; norms draw nothing.
+    /// Build and initialise from `rng` (see [`init_params`]).
     pub fn new(cfg: &TransformerConfig, p: u32, rng: &mut Rng) -> Result<Self, ModelError> {
         let (d, depth, heads) = (cfg.d_model, cfg.depth, cfg.heads);
-        if d == 0 || heads == 0 || d % heads != 0 || (d / heads) % 2 != 0 {
-            return Err(ModelError::Other(format!(
-                "{heads} heads must divide d_model {d} into an even head width"
-            )));
-        }
-        if !(0.0..1.0).contains(&cfg.dropout) {
-            return Err(ModelError::Other(format!(
-                "dropout {} must lie in [0, 1)",
-                cfg.dropout
-            )));
-        }
-        let vocab = p as usize + 2;
-        let hidden = 4 * d;
-        let mut specs: Vec<(String, Vec<usize>, Init)> =
-            vec![("embed".into(), vec![vocab, d], Init::Normal)];
-        for b in 0..depth {
-            let lin = |name: &str, out: usize, fan_in: usize| {
-                (
-                    format!("blocks.{b}.{name}"),
-                    vec![out, fan_in],
-                    Init::Uniform { fan_in },
-                )
-            };
-            specs.push((format!("blocks.{b}.attn_norm"), vec![d], Init::Ones));
-            specs.push(lin("attn.q", d, d));
-            specs.push(lin("attn.k", d, d));
-            specs.push(lin("attn.v", d, d));
-            specs.push(lin("attn.o", d, d));
-            specs.push((format!("blocks.{b}.ffn_norm"), vec![d], Init::Ones));
-            specs.push(lin("ffn.w1", hidden, d));
-            specs.push(lin("ffn.w3", hidden, d));
-            specs.push(lin("ffn.w2", d, hidden));
-        }
-        specs.push(("final_norm".into(), vec![d], Init::Ones));
-        specs.push((
-            "unembed".into(),
-            vec![vocab, d],
-            Init::Uniform { fan_in: d },
-        ));
-
         let dev = device()?;
-        let mut params = Vec::with_capacity(specs.len());
-        for (name, shape, init) in specs {
-            let n = shape.iter().product();
-            let values = draw(init, n, cfg.init_scale, rng);
+        let mut params = vec![];
+        for (name, shape, values) in init_params(cfg, p, rng)? {
             let var = Var::from_tensor(&Tensor::from_vec(values, shape.as_slice(), &dev)?)?;
             params.push(Param { name, shape, var });
         }
 
         let hd = d / heads;
-        let half = hd / 2;
-        let mut cos = Vec::with_capacity(SEQ * hd);
-        let mut sin = Vec::with_capacity(SEQ * hd);
-        for pos in 0..SEQ {
-            let angles: Vec<f64> = (0..half)
-                .map(|i| pos as f64 * ROPE_BASE.powf(-2.0 * i as f64 / hd as f64))
-                .collect();
-            for _ in 0..2 {
-                cos.extend(angles.iter().map(|a| a.cos() as f32));
-                sin.extend(angles.iter().map(|a| a.sin() as f32));
-            }
-        }
+        let (cos, sin) = rotary_tables(hd);
         let mask: Vec<f32> = (0..SEQ * SEQ)
             .map(|i| {
                 if i % SEQ > i / SEQ {
@@ -303,6 +329,24 @@ impl Transformer {
             sin: Tensor::from_vec(sin, (SEQ, hd), &dev)?,
             mask: Tensor::from_vec(mask, (SEQ, SEQ), &dev)?,
         })
+    }
+
+    /// The gradients of the last `forward_backward` in slot order (zeros for a parameter that did not
+    /// reach the loss; empty before any backward pass): the reference that other implementations are
+    /// tested against.
+    #[cfg(test)]
+    pub(super) fn gradient_values(&self) -> Vec<Vec<f32>> {
+        let Some(grads) = &self.grads else {
+            return vec![];
+        };
+        grads
+            .iter()
+            .zip(&self.params)
+            .map(|(g, p)| match g {
+                Some(g) => g.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+                None => vec![0.0; p.shape.iter().product()],
+            })
+            .collect()
     }
 
     /// Parameters as tracked tensors (for backward) or detached (eval: no graph is recorded).
@@ -519,6 +563,25 @@ impl Transformer {
         let logits = self.logits(w, ids, None)?; // [B, vocab]
         let loss = cross_entropy(&logits, &self.targets(ys)?)?; // []
         stats_of(&logits, &loss, ys)
+    }
+}
+
+impl super::SequenceModel for Transformer {
+    fn forward_backward_tokens(
+        &mut self,
+        seqs: &[[u32; SEQ]],
+        ys: &[u32],
+        rng: &mut Rng,
+    ) -> Result<BatchStats, ModelError> {
+        Transformer::forward_backward_tokens(self, seqs, ys, rng)
+    }
+
+    fn evaluate_tokens(
+        &mut self,
+        seqs: &[[u32; SEQ]],
+        ys: &[u32],
+    ) -> Result<BatchStats, ModelError> {
+        Transformer::evaluate_tokens(self, seqs, ys)
     }
 }
 
