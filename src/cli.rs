@@ -19,6 +19,10 @@ use std::time::{Duration, Instant};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Cmd>,
+    /// Where transformers train: auto (a GPU when one works, else the CPU), cpu, cuda or cuda:N.
+    /// Overrides every config's `device`; each run says on stderr which device it uses and why.
+    #[arg(long, global = true, value_name = "DEVICE")]
+    pub device: Option<crate::model::device::DeviceRequest>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -215,6 +219,9 @@ pub fn main() -> ExitCode {
 }
 
 fn dispatch(cli: Cli) -> Result<ExitCode> {
+    if let Some(d) = cli.device {
+        crate::model::device::set_override(d);
+    }
     match cli.command {
         None => {
             crate::app::run_window()?;

@@ -6,6 +6,7 @@
 pub mod capacity;
 pub mod ordering;
 
+use crate::model::device::DeviceRequest;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -116,6 +117,10 @@ pub struct TransformerConfig {
     /// Multiplies every parameter after the default initialisation.
     #[serde(default = "one")]
     pub init_scale: f64,
+    /// Where to train: "auto" (a GPU when one works, else the CPU), "cpu", "cuda" or "cuda:N". The
+    /// command line's `--device` overrides it.
+    #[serde(default, skip_serializing_if = "DeviceRequest::is_auto")]
+    pub device: DeviceRequest,
 }
 
 fn one() -> f64 {
@@ -495,6 +500,7 @@ pub fn presets() -> Vec<Preset> {
                     heads: 1,
                     dropout: 0.2,
                     init_scale: 1.0,
+                    device: DeviceRequest::Auto,
                 }),
                 optim: OptimConfig {
                     lr: 1e-3,
@@ -526,6 +532,7 @@ pub fn presets() -> Vec<Preset> {
                     heads: 4,
                     dropout: 0.0,
                     init_scale: 1.0,
+                    device: DeviceRequest::Auto,
                 }),
                 optim: OptimConfig {
                     lr: 1e-3,
