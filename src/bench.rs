@@ -61,6 +61,7 @@ fn transformer97() -> GrokkingConfig {
         heads: 1,
         dropout: 0.2,
         init_scale: 1.0,
+        device: Default::default(),
     });
     c.full_batch = false;
     c.batch_size = 512;

@@ -16,7 +16,11 @@ fn main() -> ExitCode {
         // SAFETY: no other thread exists yet.
         unsafe { std::env::set_var("CANDLE_NUM_THREADS", "1") };
     }
-    let result = match Cli::parse().command {
+    let cli = Cli::parse();
+    if let Some(d) = cli.device {
+        grokscope::model::device::set_override(d);
+    }
+    let result = match cli.command {
         None => grokscope::app::run_window().map(|()| ExitCode::SUCCESS),
         Some(cmd) => grokscope::cli::run(cmd),
     };

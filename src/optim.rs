@@ -41,11 +41,15 @@ pub struct AdamW {
     cur: StepScalars,
 }
 
+/// The per-step factors of the update, computed once per step in f64 and rounded to f32.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-struct StepScalars {
-    decay: f32,
-    step_size: f32,
-    inv_bias2_sqrt: f32,
+pub struct StepScalars {
+    /// 1 - lr * weight_decay.
+    pub decay: f32,
+    /// lr / (1 - beta1^t).
+    pub step_size: f32,
+    /// 1 / sqrt(1 - beta2^t).
+    pub inv_bias2_sqrt: f32,
 }
 
 impl AdamW {
@@ -72,6 +76,11 @@ impl AdamW {
             step_size: (lr / bias1) as f32,
             inv_bias2_sqrt: (1.0 / bias2.sqrt()) as f32,
         };
+    }
+
+    /// The factors of the step begun by the last `begin_step` (for updates done elsewhere, e.g. on a GPU).
+    pub fn step_scalars(&self) -> StepScalars {
+        self.cur
     }
 
     /// Update tensor `slot` in place from its gradient. Call after `begin_step`.

@@ -24,6 +24,10 @@ use std::process::ExitCode;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Cmd>,
+    /// Where transformers train: auto (a GPU when one works, else the CPU), cpu, cuda or cuda:N.
+    /// Overrides every config's `device`; each run says on stderr which device it uses and why.
+    #[arg(long, global = true, value_name = "DEVICE")]
+    pub device: Option<crate::model::device::DeviceRequest>,
 }
 
 #[derive(Subcommand, Debug)]

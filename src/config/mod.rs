@@ -4,8 +4,10 @@
 //! naming the field and the allowed range, so a bad file or a bad panel value is refused clearly.
 
 pub mod capacity;
+pub mod device;
 pub mod ordering;
 
+use self::device::DeviceRequest;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -125,6 +127,10 @@ pub struct TransformerConfig {
     /// Multiplies every parameter after the default initialisation.
     #[serde(default = "one")]
     pub init_scale: f64,
+    /// Where to train: "auto" (a GPU when one works, else the CPU), "cpu", "cuda" or "cuda:N". The
+    /// command line's `--device` overrides it.
+    #[serde(default, skip_serializing_if = "DeviceRequest::is_auto")]
+    pub device: DeviceRequest,
 }
 
 fn one() -> f64 {
@@ -556,6 +562,7 @@ pub fn presets() -> Vec<Preset> {
                     heads: 1,
                     dropout: 0.2,
                     init_scale: 1.0,
+                    device: DeviceRequest::Auto,
                 }),
                 optim: OptimConfig {
                     lr: 1e-3,
@@ -587,6 +594,7 @@ pub fn presets() -> Vec<Preset> {
                     heads: 4,
                     dropout: 0.0,
                     init_scale: 1.0,
+                    device: DeviceRequest::Auto,
                 }),
                 optim: OptimConfig {
                     lr: 1e-3,

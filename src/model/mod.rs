@@ -1,6 +1,9 @@
 //! Models for the Grokking lab. Each owns its parameters and gradients and applies our AdamW to them.
 
 pub mod complete_layer;
+pub mod device;
+#[cfg(feature = "cuda")]
+pub mod gpu;
 pub mod linalg;
 pub mod mlp;
 pub mod transformer;
@@ -39,6 +42,8 @@ impl BatchStats {
 pub enum ModelError {
     #[error("tensor error: {0}")]
     Candle(#[from] candle_core::Error),
+    #[error(transparent)]
+    Device(#[from] device::DeviceError),
     #[error("{0}")]
     Other(String),
 }
@@ -67,6 +72,16 @@ pub trait Model: Send {
     fn weight_norm_sq(&self) -> Result<f64, ModelError>;
     /// Every parameter tensor as (name, shape, values), for saving and for views.
     fn export(&self) -> Result<Vec<NamedTensor>, ModelError>;
+    /// Where this model trains and why (for stderr and the status bar).
+    fn device_choice(&self) -> device::Choice {
+        device::Choice::cpu_only()
+    }
+    /// AdamW's moments (m, v) after the last `apply`, for a checkpoint. A model that keeps them elsewhere
+    /// (the transformer on a GPU) reads them back; `opt.m` and `opt.v` are then not kept up to date.
+    #[allow(clippy::type_complexity)]
+    fn optimiser_moments(&self, opt: &AdamW) -> Result<(Vec<Vec<f32>>, Vec<Vec<f32>>), ModelError> {
+        Ok((opt.m.clone(), opt.v.clone()))
+    }
     /// Replace every parameter with the given tensors (as `export` gives them: same names, shapes and
     /// order), e.g. from a checkpoint. Refused, changing nothing, when any name or shape differs.
     fn import(&mut self, tensors: &[NamedTensor]) -> Result<(), ModelError>;

@@ -1,4 +1,4 @@
-//! The paper's transformer (spec section 1), on candle's CPU backend.
+//! The paper's transformer (spec section 1), on candle's CPU backend or, with the `cuda` feature, a GPU.
 //!
 //! Pre-norm decoder: token embedding (no learned positions), `depth` blocks of
 //! `x + Attn(RMSNorm(x))`, `x + SwiGLU(RMSNorm(x))`, a final RMSNorm and a bias-free unembedding read at the
@@ -10,13 +10,18 @@
 //! Only the last position's logits are ever read, so the final block computes its queries, attention output
 //! and feed-forward for that position alone (keys and values still cover the whole sequence); this cuts about
 //! a third of the work of a 2-block model and changes no result.
+//!
+//! On a GPU ([`super::device`] chooses) the whole step stays there: dropout masks and AdamW are our kernels
+//! (`super::gpu`), the optimiser's moments live on the device, and a step sends only its loss and accuracy
+//! (two numbers) to the host. The CPU path is unchanged: AdamW on the host, masks from the seeded stream.
 
+use super::device::{self, Choice, Placement};
 use super::{BatchStats, Model, ModelError, NamedTensor};
 use crate::config::TransformerConfig;
 use crate::data::modular::tokens;
 use crate::optim::AdamW;
 use crate::rng::Rng;
-use candle_core::{D, Device, Tensor, Var};
+use candle_core::{D, DType, Device, Shape, Tensor, Var};
 use rand::{Rng as _, RngCore};
 
 /// Tokens per example: `[a, OP, b, EQ]`.
@@ -76,22 +81,32 @@ impl BlockSlots {
     }
 }
 
-/// The CPU, or with the `cuda` feature the first CUDA GPU when there is one (candle falls back to the CPU).
-fn device() -> candle_core::Result<Device> {
-    #[cfg(feature = "cuda")]
-    {
-        Device::cuda_if_available(0)
-    }
-    #[cfg(not(feature = "cuda"))]
-    {
-        Ok(Device::Cpu)
+/// The candle device for a placement: a GPU gets a stream of its own per model.
+fn open(placement: Placement) -> Result<Device, ModelError> {
+    match placement {
+        Placement::Cpu => Ok(Device::Cpu),
+        #[cfg(feature = "cuda")]
+        Placement::Cuda(n) => Ok(super::gpu::new_device(n)?),
+        #[cfg(not(feature = "cuda"))]
+        Placement::Cuda(n) => Err(ModelError::Other(format!(
+            "cuda:{n} needs a build with the cuda feature"
+        ))),
     }
 }
 
+/// AdamW's moments on the device, one [m; v] tensor (2n entries) per parameter, as of optimiser step `t`.
+struct DeviceMoments {
+    t: u64,
+    mv: Vec<Tensor>,
+}
+
 pub struct Transformer {
-    /// Where the tensors live: the CPU, or the first GPU when built with the `cuda` feature and one is
-    /// present.
+    /// Where the tensors live (see [`device::choose`]).
     dev: Device,
+    /// The device chosen and why.
+    choice: Choice,
+    /// The GPU path's optimiser state (`None` on the CPU, and on a GPU before the first update).
+    moments: Option<DeviceMoments>,
     d: usize,
     depth: usize,
     heads: usize,
@@ -197,15 +212,20 @@ pub(super) fn fill_dropout_mask(mask: &mut Vec<f32>, n: usize, rate: f64, rng: &
     }
 }
 
-/// Loss and accuracy from logits [B, V] and targets; `loss` is the batch mean.
-fn stats_of(logits: &Tensor, loss: &Tensor, ys: &[u32]) -> Result<BatchStats, ModelError> {
-    let pred = logits.argmax(D::Minus1)?.to_vec1::<u32>()?; // [B]
-    let correct = pred.iter().zip(ys).filter(|(a, b)| a == b).count();
-    let mean = loss.to_scalar::<f32>()? as f64;
+/// Loss and accuracy from logits [B, V] and targets [B]; `loss` is the batch mean. Both are reduced where
+/// the tensors live and cross to the host together (one transfer, the step's only one on a GPU); the
+/// count of correct answers is a sum of 0/1 in f32, exact below 2^24 examples.
+fn stats_of(logits: &Tensor, loss: &Tensor, targets: &Tensor) -> Result<BatchStats, ModelError> {
+    let count = targets.dim(0)?;
+    let hits = logits
+        .argmax(D::Minus1)?
+        .eq(targets)?
+        .to_dtype(DType::F32)?; // [B]
+    let both = Tensor::stack(&[loss, &hits.sum_all()?], 0)?.to_vec1::<f32>()?; // [2]
     Ok(BatchStats {
-        loss_sum: mean * ys.len() as f64,
-        correct,
-        count: ys.len(),
+        loss_sum: both[0] as f64 * count as f64,
+        correct: both[1] as usize,
+        count,
     })
 }
 
@@ -297,7 +317,13 @@ impl Transformer {
     /// Build and initialise from `rng` (see [`init_params`]).
     pub fn new(cfg: &TransformerConfig, p: u32, rng: &mut Rng) -> Result<Self, ModelError> {
         let (d, depth, heads) = (cfg.d_model, cfg.depth, cfg.heads);
-        let dev = device()?;
+        let request = device::effective(cfg.device);
+        let choice = device::choose(request, &device::probe(request))?;
+        // a CPU-only build has nothing to choose unless something was asked for
+        if cfg!(feature = "cuda") || !request.is_auto() {
+            device::announce(&choice);
+        }
+        let dev = open(choice.placement)?;
         let mut params = vec![];
         for (name, shape, values) in init_params(cfg, p, rng)? {
             let var = Var::from_tensor(&Tensor::from_vec(values, shape.as_slice(), &dev)?)?;
@@ -317,6 +343,8 @@ impl Transformer {
             .collect();
 
         Ok(Transformer {
+            choice,
+            moments: None,
             d,
             depth,
             heads,
@@ -404,12 +432,22 @@ impl Transformer {
         let gate = linear(&h, &w[s.w1])?.silu()?; // [B*tq, 4d]
         let mut hidden = (gate * linear(&h, &w[s.w3])?)?; // [B*tq, 4d]
         if let Some(rng) = dropout.as_deref_mut() {
-            let mask = dropout_mask(hidden.elem_count(), self.dropout, rng);
-            let mask = Tensor::from_vec(mask, hidden.shape(), hidden.device())?; // [B*tq, 4d]
+            let mask = self.dropout_mask(hidden.shape(), rng)?; // [B*tq, 4d]
             hidden = (hidden * mask)?; // [B*tq, 4d]
         }
         let x = (x + linear(&hidden, &w[s.w2])?)?; // [B*tq, d]
         x.reshape((b, tq, d))
+    }
+
+    /// An inverted-dropout mask of `shape`: on the CPU from `rng` itself; on a GPU made there from one
+    /// number drawn from `rng` (so a resumed run's masks still follow the saved stream).
+    fn dropout_mask(&self, shape: &Shape, rng: &mut Rng) -> candle_core::Result<Tensor> {
+        #[cfg(feature = "cuda")]
+        if self.dev.is_cuda() {
+            return super::gpu::dropout_mask(&self.dev, shape, self.dropout, rng.next_u64());
+        }
+        let mask = dropout_mask(shape.elem_count(), self.dropout, rng);
+        Tensor::from_vec(mask, shape.clone(), &self.dev)
     }
 
     /// Token ids [B*SEQ] for these examples.
@@ -472,6 +510,58 @@ impl Transformer {
                 "an input or target lies outside [0, {p})"
             )));
         }
+        Ok(())
+    }
+}
+
+#[cfg(feature = "cuda")]
+impl Transformer {
+    /// AdamW on the device: two kernels per parameter tensor, the moments kept there between steps.
+    fn apply_on_device(
+        &mut self,
+        opt: &AdamW,
+        grads: Vec<Option<Tensor>>,
+    ) -> Result<(), ModelError> {
+        // The device's moments continue the optimiser's when they are of its previous step; otherwise
+        // (the first step, or an optimiser restored from a checkpoint) they start from its host state.
+        let mut dm = match self.moments.take() {
+            Some(dm) if dm.t + 1 == opt.t => dm,
+            _ => {
+                let mv = self
+                    .params
+                    .iter()
+                    .enumerate()
+                    .map(|(slot, p)| {
+                        let mut both = opt.m[slot].clone();
+                        both.extend_from_slice(&opt.v[slot]);
+                        let n = both.len();
+                        Tensor::from_vec(both, n, &self.dev).map_err(|e| {
+                            ModelError::Other(format!("optimiser state of {}: {e}", p.name))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                DeviceMoments { t: 0, mv }
+            }
+        };
+        let s = opt.step_scalars();
+        let step = super::gpu::AdamStep {
+            beta1: opt.params.beta1 as f32,
+            beta2: opt.params.beta2 as f32,
+            eps: opt.params.eps as f32,
+            decay: s.decay,
+            step_size: s.step_size,
+            inv_bias2_sqrt: s.inv_bias2_sqrt,
+        };
+        for ((p, g), mv) in self.params.iter().zip(grads).zip(&dm.mv) {
+            // Every parameter feeds the loss, but a missing gradient is zero by definition.
+            let g = match g {
+                Some(g) => g,
+                None => Tensor::zeros(p.shape.as_slice(), DType::F32, &self.dev)?,
+            };
+            super::gpu::adamw_step(p.var.as_tensor(), mv, &g, step)?;
+        }
+        dm.t = opt.t;
+        self.moments = Some(dm);
         Ok(())
     }
 }
@@ -544,8 +634,9 @@ impl Transformer {
         self.grads = None;
         let w = self.weights(true);
         let logits = self.logits(&w, ids, Some(rng))?; // [B, vocab]
-        let loss = cross_entropy(&logits, &self.targets(ys)?)?; // []
-        let stats = stats_of(&logits, &loss, ys)?;
+        let targets = self.targets(ys)?; // [B]
+        let loss = cross_entropy(&logits, &targets)?; // []
+        let stats = stats_of(&logits, &loss, &targets)?;
         let mut store = loss.backward()?;
         // The store also holds the gradient of every intermediate tensor; keep only the parameters' so
         // the activations' gradients are freed now rather than after `apply`.
@@ -561,8 +652,9 @@ impl Transformer {
     /// Eval-mode statistics of one chunk of token ids [B*SEQ] with detached weights `w`.
     fn eval_ids(&self, w: &[Tensor], ids: &Tensor, ys: &[u32]) -> Result<BatchStats, ModelError> {
         let logits = self.logits(w, ids, None)?; // [B, vocab]
-        let loss = cross_entropy(&logits, &self.targets(ys)?)?; // []
-        stats_of(&logits, &loss, ys)
+        let targets = self.targets(ys)?; // [B]
+        let loss = cross_entropy(&logits, &targets)?; // []
+        stats_of(&logits, &loss, &targets)
     }
 }
 
@@ -626,6 +718,10 @@ impl Model for Transformer {
         let grads = self.grads.take().ok_or_else(|| {
             ModelError::Other("apply called without a preceding forward_backward".into())
         })?;
+        #[cfg(feature = "cuda")]
+        if self.dev.is_cuda() {
+            return self.apply_on_device(opt, grads);
+        }
         for (slot, (p, g)) in self.params.iter().zip(grads).enumerate() {
             let mut values = p.var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
             let grad = match g {
@@ -641,6 +737,15 @@ impl Model for Transformer {
     }
 
     fn weight_norm_sq(&self) -> Result<f64, ModelError> {
+        if self.dev.is_cuda() {
+            // summed on the device in f32 (one number crosses), not in f64 as on the CPU
+            let sums = self
+                .params
+                .iter()
+                .map(|p| p.var.as_tensor().sqr()?.sum_all())
+                .collect::<candle_core::Result<Vec<_>>>()?;
+            return Ok(Tensor::stack(&sums, 0)?.sum_all()?.to_scalar::<f32>()? as f64);
+        }
         let mut sum = 0.0f64;
         for p in &self.params {
             let v = p.var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
@@ -657,6 +762,27 @@ impl Model for Transformer {
                 Ok((p.name.clone(), p.shape.clone(), v))
             })
             .collect()
+    }
+
+    fn device_choice(&self) -> Choice {
+        self.choice.clone()
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn optimiser_moments(&self, opt: &AdamW) -> Result<(Vec<Vec<f32>>, Vec<Vec<f32>>), ModelError> {
+        match &self.moments {
+            // the device holds the moments of the optimiser's latest step
+            Some(dm) if dm.t == opt.t => {
+                let (mut m, mut v) = (vec![], vec![]);
+                for mv in &dm.mv {
+                    let mut both = mv.to_vec1::<f32>()?;
+                    v.push(both.split_off(both.len() / 2));
+                    m.push(both);
+                }
+                Ok((m, v))
+            }
+            _ => Ok((opt.m.clone(), opt.v.clone())),
+        }
     }
 
     fn import(&mut self, tensors: &[NamedTensor]) -> Result<(), ModelError> {
@@ -684,6 +810,7 @@ mod tests {
             heads,
             dropout,
             init_scale: 1.0,
+            device: Default::default(),
         }
     }
 

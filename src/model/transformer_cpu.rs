@@ -1015,6 +1015,8 @@ mod tests {
             heads,
             dropout,
             init_scale: 1.0,
+            // the candle reference on the CPU, whatever the build can reach
+            device: crate::model::device::DeviceRequest::Cpu,
         }
     }
 

@@ -106,6 +106,10 @@ impl Trainer {
             .model
             .export()
             .map_err(|e| CheckpointError::Corrupt(e.to_string()))?;
+        let (opt_m, opt_v) = self
+            .model
+            .optimiser_moments(&self.opt)
+            .map_err(|e| CheckpointError::Corrupt(e.to_string()))?;
         Ok(TrainerState {
             config: self.cfg.clone(),
             scalars: Scalars {
@@ -120,8 +124,8 @@ impl Trainer {
                 names: model.iter().map(|(n, _, _)| n.clone()).collect(),
             },
             model,
-            opt_m: self.opt.m.clone(),
-            opt_v: self.opt.v.clone(),
+            opt_m,
+            opt_v,
         })
     }
 

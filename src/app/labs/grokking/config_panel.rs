@@ -131,6 +131,7 @@ fn default_model(presets: &[Preset], transformer: bool) -> ModelConfig {
                 heads: 1,
                 dropout: 0.0,
                 init_scale: 1.0,
+                device: Default::default(),
             })
         } else {
             ModelConfig::Mlp(MlpConfig {
