@@ -237,6 +237,25 @@ macro_rules! slot_basics {
 }
 pub(crate) use slot_basics;
 
+/// [`Preset`] for a preset struct with fields `name`, `title` and `config: $config`.
+macro_rules! preset_fields {
+    ($preset:ty, $config:ty) => {
+        impl $crate::app::labs::Preset for $preset {
+            type Config = $config;
+            fn name(&self) -> &'static str {
+                self.name
+            }
+            fn title(&self) -> &'static str {
+                self.title
+            }
+            fn config(&self) -> &$config {
+                &self.config
+            }
+        }
+    };
+}
+pub(crate) use preset_fields;
+
 pub mod capacity;
 pub mod grokking;
 pub mod ordering;

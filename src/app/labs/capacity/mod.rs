@@ -7,7 +7,7 @@ use self::views::{
     CapacityAction, CapacityPanel, CapacityView, ListText, centre_ui, config_ui, progress_text,
 };
 use super::{
-    Controls, Counter, LabCtx, LabSetup, LabSlot, Milestone, PanelName, Preset, PresetList, refusal,
+    Controls, Counter, LabCtx, LabSetup, LabSlot, Milestone, PanelName, PresetList, refusal,
 };
 use crate::app::actions::Action;
 use crate::app::backend::Backend;
@@ -453,18 +453,7 @@ impl LabSlot for CapacityLab {
     }
 }
 
-impl Preset for SweepPreset {
-    type Config = CapacitySweepConfig;
-    fn name(&self) -> &'static str {
-        self.name
-    }
-    fn title(&self) -> &'static str {
-        self.title
-    }
-    fn config(&self) -> &CapacitySweepConfig {
-        &self.config
-    }
-}
+super::preset_fields!(SweepPreset, CapacitySweepConfig);
 
 #[cfg(test)]
 mod tests {

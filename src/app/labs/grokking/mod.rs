@@ -541,15 +541,4 @@ impl LabSlot for GrokkingLab {
     }
 }
 
-impl super::Preset for Preset {
-    type Config = GrokkingConfig;
-    fn name(&self) -> &'static str {
-        self.name
-    }
-    fn title(&self) -> &'static str {
-        self.title
-    }
-    fn config(&self) -> &GrokkingConfig {
-        &self.config
-    }
-}
+super::preset_fields!(Preset, GrokkingConfig);

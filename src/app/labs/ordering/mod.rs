@@ -7,9 +7,7 @@
 pub mod views;
 
 use self::views::{OrderingPanel, OrderingView, centre_ui, config_ui};
-use super::{
-    Counter, LabCtx, LabSetup, LabSlot, Milestone, PanelName, Preset, PresetList, refusal,
-};
+use super::{Counter, LabCtx, LabSetup, LabSlot, Milestone, PanelName, PresetList, refusal};
 use crate::app::actions::Action;
 use crate::app::backend::Backend;
 use crate::app::figure_export::{FigureSet, ordering_set};
@@ -435,18 +433,7 @@ impl LabSlot for OrderingLab {
     }
 }
 
-impl Preset for OrderingPreset {
-    type Config = OrderingConfig;
-    fn name(&self) -> &'static str {
-        self.name
-    }
-    fn title(&self) -> &'static str {
-        self.title
-    }
-    fn config(&self) -> &OrderingConfig {
-        &self.config
-    }
-}
+super::preset_fields!(OrderingPreset, OrderingConfig);
 
 #[cfg(test)]
 mod tests {
