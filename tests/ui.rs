@@ -2,7 +2,8 @@
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
-use grokscope::app::{Backend, FixedPathDialog, GrokscopeApp, Phase, plotted_metrics};
+use grokscope::app::labs::Milestone;
+use grokscope::app::{Backend, FixedPathDialog, GrokscopeApp, LabSlot, Phase, plotted_metrics};
 use grokscope::config::RunConfig;
 use grokscope::protocol::{Command, Event, GrokEvent, Metric, MetricRow, Outcome};
 use std::collections::VecDeque;
@@ -168,6 +169,12 @@ fn csv_export_writes_exactly_the_plotted_series() {
         "the stale run's row was ignored"
     );
     assert_eq!(harness.state().history().markers().len(), 1);
+    // what a lesson waits on: the scripted memorisation (step 90) and the last row (step 100)
+    let grokking = harness.state().grokking();
+    assert!(grokking.reached(Milestone::Memorised));
+    assert!(!grokking.reached(Milestone::Generalised));
+    assert!(grokking.reached(Milestone::Step(100)));
+    assert!(!grokking.reached(Milestone::Step(101)));
 
     harness.get_by_label("Export CSV").click();
     let saved = step_until(&mut harness, Duration::from_secs(10), |h| {

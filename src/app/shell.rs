@@ -158,17 +158,6 @@ impl GrokscopeApp {
             .find_map(|l| l.as_any_mut().downcast_mut::<T>())
     }
 
-    /// The lab `lab`'s slot.
-    pub fn slot(&self, lab: Lab) -> &dyn LabSlot {
-        // Invariant: every registered lab is built in `with_backends`.
-        &*self.labs[self.index_of(lab).expect("every lab is built")]
-    }
-
-    pub fn slot_mut(&mut self, lab: Lab) -> &mut dyn LabSlot {
-        let i = self.index_of(lab).expect("every lab is built");
-        &mut *self.labs[i]
-    }
-
     fn current(&self) -> &dyn LabSlot {
         &*self.labs[self.shown]
     }

@@ -1,7 +1,7 @@
 //! How the Ordering lab lays out a layer snapshot: the order the neurons are drawn in, which edges are
 //! drawn, the arcs' geometry and the weights' colour scale. The window's widgets
 //! (`app/widgets/graph.rs`, `app/widgets/heatmap.rs`) and the exported figures
-//! ([`crate::export::layer`]) both call these, so a figure shows what the window shows.
+//! (`export/layer.rs`) both call these, so a figure shows what the window shows.
 //!
 //! Orders here are the heatmap's (receivers first, as the spec's formula reads them); the graph draws
 //! the reverse, so that information flows left to right.

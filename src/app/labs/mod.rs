@@ -354,6 +354,42 @@ mod tests {
         assert_eq!(Lab::named("nope"), None);
     }
 
+    #[test]
+    fn every_lab_builds_and_names_its_panels_and_presets() {
+        let ctx = egui::Context::default();
+        let setup = LabSetup {
+            ctx: &ctx,
+            dialog: Arc::new(crate::app::dialog::FixedPathDialog(None)),
+            storage: None,
+        };
+        for lab in Lab::ALL {
+            let slot = lab.build(Box::new(crate::app::backend::Unattached::default()), &setup);
+            assert_eq!(slot.lab(), lab);
+            // a lesson names panels by key: unique, lower case, and every lab has its config panel
+            let keys: Vec<&str> = slot.panels().iter().map(|p| p.key).collect();
+            assert!(keys.contains(&"config"), "{lab}: {keys:?}");
+            let mut unique = keys.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(unique.len(), keys.len(), "{lab}: {keys:?}");
+            assert!(
+                keys.iter()
+                    .all(|k| *k == k.to_lowercase() && !k.contains(' '))
+            );
+            assert!(!slot.preset_names().is_empty(), "{lab}");
+            // nothing has run: no milestone is reached
+            for m in [
+                Milestone::Memorised,
+                Milestone::Generalised,
+                Milestone::Finished,
+                Milestone::Step(1),
+                Milestone::Tasks(1),
+            ] {
+                assert!(!slot.reached(m), "{lab}: {m:?}");
+            }
+        }
+    }
+
     struct Named(&'static str, u32);
 
     impl Preset for Named {
