@@ -3,7 +3,7 @@
 //! Matches on these enums never use `_ =>`: a new variant must be handled everywhere.
 
 use crate::config::ordering::Scheme;
-use crate::config::{GrokkingConfig, RunConfig};
+use crate::config::{GrokkingConfig, Operation, RunConfig};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -36,6 +36,12 @@ pub enum Metric {
     FourierGini,
     /// Inverse participation ratio of the embedding's Fourier norms.
     FourierIpr,
+    /// Validation loss with the hidden layer restricted to its key-frequency part (spec section 4; from
+    /// the insight snapshots, not a column of metrics.csv).
+    RestrictedLoss,
+    /// Training loss with the hidden layer's key-frequency part removed (spec section 4; from the
+    /// insight snapshots).
+    ExcludedLoss,
     /// Mean squared error over the epoch (Ordering lab).
     Mse,
     /// Orderedness D of the complete layer (Ordering lab).
@@ -45,7 +51,7 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 14] = [
+    pub const ALL: [Metric; 16] = [
         Metric::TrainLoss,
         Metric::TrainAcc,
         Metric::TrainAccEval,
@@ -57,6 +63,8 @@ impl Metric {
         Metric::WeightDecay,
         Metric::FourierGini,
         Metric::FourierIpr,
+        Metric::RestrictedLoss,
+        Metric::ExcludedLoss,
         Metric::Mse,
         Metric::Orderedness,
         Metric::Sparsity,
@@ -91,6 +99,8 @@ impl Metric {
             Metric::WeightDecay => "weight_decay",
             Metric::FourierGini => "fourier_gini",
             Metric::FourierIpr => "fourier_ipr",
+            Metric::RestrictedLoss => "restricted_loss",
+            Metric::ExcludedLoss => "excluded_loss",
             Metric::Mse => "mse",
             Metric::Orderedness => "d",
             Metric::Sparsity => "sparsity",
@@ -112,6 +122,8 @@ impl fmt::Display for Metric {
             Metric::WeightDecay => "weight decay",
             Metric::FourierGini => "Fourier Gini",
             Metric::FourierIpr => "Fourier IPR",
+            Metric::RestrictedLoss => "restricted loss",
+            Metric::ExcludedLoss => "excluded loss",
             Metric::Mse => "MSE",
             Metric::Orderedness => "orderedness D",
             Metric::Sparsity => "sparsity",
@@ -317,6 +329,55 @@ pub enum GrokkingEvent {
         step: u64,
         epoch: u64,
     },
+    /// What the network has learned at one step (the insight views' input), on the runner's schedule.
+    Insight(Box<InsightSnapshot>),
+}
+
+/// The Grokking lab's insight measures at one step (spec section 4), computed on the worker from the
+/// weights alone (so a checkpoint gives the same values as the live run): the views draw from these
+/// plain numbers, never from tensors.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct InsightSnapshot {
+    pub step: u64,
+    pub epoch: u64,
+    pub op: Operation,
+    pub p: usize,
+    /// Embedding width.
+    pub e: usize,
+    /// The residues' embedding `[p, e]`, row a.
+    pub embed: Vec<f32>,
+    /// Fourier norm per frequency 1..=n/2 of the embedding over the operation's cycle (index k - 1).
+    pub spectrum: Vec<f64>,
+    /// Key frequencies (1-based, strongest first) used by the clock and the ablation.
+    pub keys: Vec<usize>,
+    /// The model's answer (arg-max logit) for every pair, row a * p + b.
+    pub predictions: Vec<u32>,
+    /// MLP only: hidden neurons x frequencies, `[h, n/2]`, each neuron's input-weight share per frequency.
+    pub neurons: Option<NeuronShares>,
+    /// Restricted and excluded loss with `keys`; `None` when the model exposes no hidden layer.
+    pub ablation: Option<crate::analysis::ablation::AblationLosses>,
+}
+
+/// A neurons x frequencies table of shares (rows sum to at most 1).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct NeuronShares {
+    pub neurons: usize,
+    pub frequencies: usize,
+    /// Row-major `[neurons, frequencies]`.
+    pub share: Vec<f32>,
+}
+
+impl InsightSnapshot {
+    /// Bytes this snapshot holds (for the memory cap of a long run's kept snapshots).
+    pub fn bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.embed.len() * 4
+            + self.spectrum.len() * 8
+            + self.keys.len() * 8
+            + self.predictions.len() * 4
+            + self.neurons.as_ref().map_or(0, |n| n.share.len() * 4)
+            + 64
+    }
 }
 
 /// What an Ordering run or study sends besides its lifecycle.

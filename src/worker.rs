@@ -9,6 +9,7 @@ use crate::experiment::grokking::{ContinueSpec, RunOptions};
 use crate::experiment::{Control, EventSink, RunControl, SaveTo, capacity, grokking, ordering};
 use crate::protocol::{Command, Event, LabEvent, MetricRow, OrderingEvent, Outcome, RunId};
 use crate::store::run_dir::RunWriter;
+use crate::train::insight::InsightEvery;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -463,6 +464,9 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
     }
 }
 
+/// The share of a window run's training time its insight snapshots may take.
+pub const INSIGHT_SHARE: f64 = 0.05;
+
 /// Run one job to its end; a Grokking run hands back its recorder.
 fn dispatch(
     job: Job,
@@ -470,7 +474,11 @@ fn dispatch(
     sink: &mut dyn EventSink,
     control: &mut dyn RunControl,
 ) -> Option<RunWriter> {
-    let mut opts = RunOptions::default();
+    // the window's runs send the insight views' snapshots, within 5 % of the training time
+    let mut opts = RunOptions {
+        insight: InsightEvery::Budget(INSIGHT_SHARE),
+        ..RunOptions::default()
+    };
     let start = match job {
         Job::Continue(spec, tensorboard) => {
             opts.tensorboard = tensorboard;

@@ -130,14 +130,14 @@ pub struct HiddenGrid<'a> {
 }
 
 /// Mean cross-entropy and accuracy over a set of pairs.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LossAccuracy {
     pub loss: f64,
     pub accuracy: f64,
 }
 
 /// Restricted and excluded loss at one step.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AblationLosses {
     /// The key frequencies used (those inside 1..=n/2 of the ones asked for).
     pub keys: Vec<usize>,

@@ -5,9 +5,11 @@
 use super::actions::ExportKind;
 use super::dialog::FileDialog;
 use super::labs::grokking::run_files::FolderUse;
+use crate::experiment::grokking::insight_from_checkpoints;
 use crate::export::figure::Figure;
 use crate::export::png::RgbaPicture;
 use crate::export::render::{ExportOptions, ExportedFiles, write_figure};
+use crate::protocol::InsightSnapshot;
 use crate::store::SeriesTable;
 use crate::store::run_dir::RunFolder;
 use crossbeam_channel::{Receiver, Sender, bounded};
@@ -49,6 +51,13 @@ pub enum JobDone {
     },
     /// A figure export ended.
     Figure(FigureDone),
+    /// One checkpoint's insight snapshot of the listed run `key` was recomputed (or why not).
+    Insight {
+        key: u64,
+        snap: Result<Box<InsightSnapshot>, String>,
+    },
+    /// The listed run `key`'s checkpoints have all been read (or its folder could not be).
+    InsightDone { key: u64, error: Option<String> },
 }
 
 /// How a figure export ended.
@@ -149,6 +158,32 @@ impl Jobs {
                     path,
                     result,
                 });
+            })?;
+        self.writers.push(handle);
+        Ok(())
+    }
+
+    /// Recompute the insight snapshots of the run folder `dir` from its checkpoints on a new thread
+    /// (reading only), one [`JobDone::Insight`] a checkpoint, then [`JobDone::InsightDone`].
+    pub fn recompute_insight(&mut self, dir: PathBuf, key: u64) -> std::io::Result<()> {
+        let out = self.sender();
+        let handle = std::thread::Builder::new()
+            .name("insight-from-checkpoints".into())
+            .spawn(move || {
+                let error = match RunFolder::open(&dir) {
+                    Ok(folder) => {
+                        insight_from_checkpoints(&folder, &mut |snap| {
+                            out.send(JobDone::Insight {
+                                key,
+                                snap: snap.map(Box::new),
+                            });
+                            true
+                        });
+                        None
+                    }
+                    Err(e) => Some(e.to_string()),
+                };
+                out.send(JobDone::InsightDone { key, error });
             })?;
         self.writers.push(handle);
         Ok(())

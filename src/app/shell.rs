@@ -242,6 +242,8 @@ impl GrokscopeApp {
                 | JobDone::Captured { .. }
                 | JobDone::Folder { .. }
                 | JobDone::Opened { .. }
+                | JobDone::Insight { .. }
+                | JobDone::InsightDone { .. }
                 | JobDone::Written { .. } => {}
             }
         }

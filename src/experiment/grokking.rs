@@ -3,14 +3,14 @@
 
 use super::{EventSink, RunControl};
 use crate::config::{ConfigError, GrokkingConfig, ValidGrokkingConfig};
-use crate::protocol::{Event, Metric, Outcome, RunId, Summary};
+use crate::protocol::{Event, GrokkingEvent, LabEvent, Metric, Outcome, RunId, Summary};
 use crate::store::run_dir::{ParentRef, RunDirError, RunFolder, RunWriter};
+use crate::train::insight::{InsightEvery, Prober, Schedule};
 use crate::train::trainer::{TrainError, Trainer};
 use std::path::Path;
 use std::time::Instant;
 
 /// How a run is recorded and where it ends.
-#[derive(Default)]
 pub struct RunOptions {
     /// Records the run (in memory, and in its folder once it has one). `None`: nothing is kept.
     pub writer: Option<RunWriter>,
@@ -22,6 +22,20 @@ pub struct RunOptions {
     /// (switches on [`RunWriter::tensorboard`] of `writer`; nothing is written without a writer, or
     /// until an in-memory writer gets a folder).
     pub tensorboard: bool,
+    /// When to send the insight views' snapshots ([`GrokkingEvent::Insight`]); off by default.
+    pub insight: InsightEvery,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            writer: None,
+            stop_at_epoch: None,
+            checkpoint_every_epochs: 0,
+            tensorboard: false,
+            insight: InsightEvery::Off,
+        }
+    }
 }
 
 impl RunOptions {
@@ -179,6 +193,34 @@ impl Recorder<'_> {
         }
     }
 
+    /// Send the insight snapshot of the trainer's weights now (never recorded: a saved run's views come
+    /// from its checkpoints). A failure is said once and ends the snapshots, not the run.
+    fn insight(&mut self, insight: &mut Option<Insight>, trainer: &Trainer) {
+        let Some(ins) = insight else { return };
+        if ins.last == Some(trainer.steps()) {
+            return;
+        }
+        let t = Instant::now();
+        let snap = trainer.model().export().and_then(|tensors| {
+            ins.prober
+                .snapshot(&tensors, trainer.steps(), trainer.epochs())
+        });
+        ins.schedule.took(t.elapsed());
+        ins.last = Some(trainer.steps());
+        match snap {
+            Ok(s) => self.sink.emit(Event::Lab {
+                run: self.run,
+                payload: LabEvent::Grokking(GrokkingEvent::Insight(Box::new(s))),
+            }),
+            Err(e) => {
+                *insight = None;
+                self.sink.emit(Event::Refused {
+                    message: format!("run {}: the insight views stop: {e}", self.run),
+                });
+            }
+        }
+    }
+
     fn checkpoint(&mut self, trainer: &Trainer) {
         let Some(w) = &mut self.writer else { return };
         let r = match trainer.state() {
@@ -187,6 +229,14 @@ impl Recorder<'_> {
         };
         self.check(r);
     }
+}
+
+/// The insight snapshots of a run: the measures and when to take them.
+struct Insight {
+    prober: Prober,
+    schedule: Schedule,
+    /// Step of the last snapshot sent.
+    last: Option<u64>,
 }
 
 /// Train a prepared trainer to its end (see [`run`]).
@@ -227,6 +277,13 @@ fn train(
     if trainer.steps() == 0 {
         rec.checkpoint(&trainer);
     }
+    let schedule = Schedule::new(opts.insight);
+    let mut insight = schedule.on().then(|| Insight {
+        prober: Prober::new(trainer.valid_config()),
+        schedule,
+        last: None,
+    });
+    rec.insight(&mut insight, &trainer);
     let mut checkpoint_due = false;
     // latest value of each metric (eval metrics are not on every row)
     let mut latest = std::collections::BTreeMap::new();
@@ -271,7 +328,12 @@ fn train(
             // a paused run was saved (its held checkpoints with it): wait again without stepping
             continue;
         }
-        match trainer.step() {
+        let t_step = Instant::now();
+        let stepped = trainer.step();
+        if let Some(ins) = &mut insight {
+            ins.schedule.trained(t_step.elapsed());
+        }
+        match stepped {
             Ok(report) => {
                 rec.emit(Event::Progress {
                     run,
@@ -292,6 +354,9 @@ fn train(
                         rec.checkpoint(&trainer);
                         checkpoint_due = false;
                     }
+                    if insight.as_ref().is_some_and(|i| i.schedule.due(epoch)) {
+                        rec.insight(&mut insight, &trainer);
+                    }
                 }
             }
             Err(e) => {
@@ -304,6 +369,8 @@ fn train(
     // the end of a run is an epoch boundary unless it stopped mid-epoch or failed
     if !matches!(outcome, Outcome::Failed { .. }) && trainer.state().is_ok() {
         rec.checkpoint(&trainer);
+        // the final state (where the views stay after the run)
+        rec.insight(&mut insight, &trainer);
     }
     let d = trainer.detector();
     let summary = Summary {
@@ -325,5 +392,26 @@ fn train(
     RunEnd {
         outcome,
         writer: rec.writer,
+    }
+}
+
+/// The insight snapshots of a saved run, recomputed from its checkpoints (oldest first): `each` gets one
+/// result a checkpoint (a checkpoint that cannot be read is named and skipped) and returns false to stop.
+/// Every snapshot equals the one the live run sent at that step (the same weights, the same functions).
+pub fn insight_from_checkpoints(
+    folder: &RunFolder,
+    each: &mut dyn FnMut(Result<crate::protocol::InsightSnapshot, String>) -> bool,
+) {
+    let mut prober: Option<Prober> = None;
+    for c in &folder.checkpoints {
+        let result = folder.load(c).map_err(|e| e.to_string()).and_then(|state| {
+            let prober = prober.get_or_insert_with(|| Prober::new(&state.config));
+            prober
+                .snapshot(&state.model, c.step, c.epoch)
+                .map_err(|e| format!("checkpoint at step {}: {e}", c.step))
+        });
+        if !each(result) {
+            return;
+        }
     }
 }

@@ -101,6 +101,8 @@ pub fn series_name(m: Metric) -> String {
         Metric::TrainLoss => "train (running)".into(),
         Metric::ValLoss => "validation".into(),
         Metric::FourierGini => "Gini of embedding Fourier norms".into(),
+        Metric::RestrictedLoss => "restricted (validation, key frequencies only)".into(),
+        Metric::ExcludedLoss => "excluded (train, key frequencies removed)".into(),
         Metric::TrainLossEval
         | Metric::WeightNorm
         | Metric::Lr
@@ -123,6 +125,8 @@ pub fn series_rgb(m: Metric) -> Rgb {
         Metric::WeightDecay => [180, 180, 100],
         Metric::FourierGini => [230, 90, 150],
         Metric::FourierIpr => [90, 200, 200],
+        Metric::RestrictedLoss => [80, 200, 120],
+        Metric::ExcludedLoss => [220, 80, 80],
         Metric::Mse => [100, 160, 235],
         Metric::Orderedness => [80, 200, 120],
         Metric::Sparsity => [200, 120, 120],

@@ -986,7 +986,95 @@ impl SequenceModel for CpuTransformer {
     }
 }
 
+/// The last block's feed-forward hidden layer at the last position over a set of pairs (eval mode), and
+/// what turns it into logits: the insight views' restricted and excluded loss (spec section 4).
+pub struct Probe {
+    /// Feed-forward width (4d).
+    pub hidden_width: usize,
+    /// `[n, 4d]`: silu(w1 x) * w3 x of the last block at the last position, pair by pair.
+    pub hidden: Vec<f32>,
+    /// `[n, vocab]`: the model's logits.
+    pub logits: Vec<f32>,
+    pub vocab: usize,
+    /// `[n, d]`: the residual stream entering the last block's feed-forward layer.
+    mid: Vec<f32>,
+    d: usize,
+    /// The last block's w2 `[d, 4d]`, the final norm's gain `[d]`, the unembedding `[vocab, d]`.
+    w2: Vec<f32>,
+    final_norm: Vec<f32>,
+    unembed: Vec<f32>,
+}
+
+impl Probe {
+    /// Logits of hidden rows `hidden` (`[rows.len(), 4d]`) standing for the probed pairs `rows` (their
+    /// positions in the probe's input): the residual stream mid + hidden w2^T, the final norm, the
+    /// unembedding. With the probe's own hidden rows this gives back its logits.
+    pub fn readout(&self, rows: &[usize], hidden: &[f32], out: &mut [f32]) {
+        let (d, n) = (self.d, rows.len());
+        let mut x = Vec::with_capacity(n * d);
+        for &r in rows {
+            x.extend_from_slice(&self.mid[r * d..][..d]);
+        }
+        matmul(
+            &mut x,
+            hidden,
+            &self.w2,
+            n,
+            self.hidden_width,
+            d,
+            false,
+            true,
+            true,
+        );
+        let (mut xf, mut rf) = (vec![0.0; n * d], vec![0.0; n]);
+        rms_forward(&x, &self.final_norm, &mut xf, &mut rf);
+        matmul(
+            out,
+            &xf,
+            &self.unembed,
+            n,
+            d,
+            self.vocab,
+            false,
+            true,
+            false,
+        );
+    }
+}
+
 impl CpuTransformer {
+    /// Probe the last block over the pairs `xs` (eval mode, in chunks of [`EVAL_CHUNK`] on this thread).
+    pub fn probe(&mut self, xs: &[[u32; 2]]) -> Result<Probe, ModelError> {
+        let ys = vec![0u32; xs.len()];
+        let seqs = self.pair_seqs(xs, &ys)?;
+        let (l, w) = (&self.l, &self.w[..]);
+        let (d, hw, vocab) = (l.d, l.hidden, l.vocab);
+        let last = l.depth.checked_sub(1).ok_or_else(|| {
+            ModelError::Other("a transformer without blocks has no hidden layer".into())
+        })?;
+        let mut probe = Probe {
+            hidden_width: hw,
+            hidden: Vec::with_capacity(xs.len() * hw),
+            logits: Vec::with_capacity(xs.len() * vocab),
+            vocab,
+            mid: Vec::with_capacity(xs.len() * d),
+            d,
+            w2: w[l.slot(l.bslot(last, W2))].to_vec(),
+            final_norm: w[l.slot(l.final_norm())].to_vec(),
+            unembed: w[l.slot(l.unembed())].to_vec(),
+        };
+        for chunk in seqs.chunks(EVAL_CHUNK) {
+            l.forward(w, &mut self.ws, chunk, None);
+            let bw = &self.ws.blocks[last];
+            // the last block computes its last position only (tq = 1): one row per pair
+            probe.hidden.extend_from_slice(&bw.hid);
+            probe.mid.extend_from_slice(&bw.x_mid);
+            probe.logits.extend_from_slice(&self.ws.logits);
+        }
+        self.seqs = seqs;
+        Ok(probe)
+    }
+
     fn check_vocab(&self, seqs: &[[u32; SEQ]], ys: &[u32]) -> Result<(), ModelError> {
         let v = self.l.vocab as u32;
         if seqs.iter().flatten().chain(ys).any(|&t| t >= v) {

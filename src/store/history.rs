@@ -121,6 +121,23 @@ impl RunHistory {
         }
     }
 
+    /// Add one point to a series in step order (e.g. a measure recomputed from a checkpoint after the
+    /// run's rows arrived), replacing a point at the same step; not counted as a row. A point inside the
+    /// series bumps [`Self::generation`] (caches that only append must rebuild).
+    pub fn insert_point(&mut self, metric: Metric, point: Point) {
+        let series = self.series.entry(metric).or_default();
+        let i = series.partition_point(|q| q.step < point.step);
+        if series.get(i).is_some_and(|q| q.step == point.step) {
+            series[i] = point;
+            self.generation = self.generation.wrapping_add(1);
+        } else if i == series.len() {
+            series.push(point);
+        } else {
+            series.insert(i, point);
+            self.generation = self.generation.wrapping_add(1);
+        }
+    }
+
     pub fn add_marker(&mut self, marker: Marker) {
         self.markers.push(marker);
     }

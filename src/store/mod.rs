@@ -8,6 +8,7 @@ pub mod compare;
 pub mod decimate;
 pub mod files;
 pub mod history;
+pub mod insight;
 pub mod ordering;
 pub mod ordering_layout;
 pub mod pyramid;

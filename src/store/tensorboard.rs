@@ -64,6 +64,8 @@ pub fn tag(m: Metric) -> &'static str {
         Metric::WeightDecay => "hparams/weight_decay",
         Metric::FourierGini => "progress/fourier_gini",
         Metric::FourierIpr => "progress/fourier_ipr",
+        Metric::RestrictedLoss => "progress/restricted_loss",
+        Metric::ExcludedLoss => "progress/excluded_loss",
         Metric::Mse => "ordering/mse",
         Metric::Orderedness => "ordering/D",
         Metric::Sparsity => "ordering/sparsity",

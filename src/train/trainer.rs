@@ -165,6 +165,10 @@ impl Trainer {
     pub fn config(&self) -> &GrokkingConfig {
         &self.cfg
     }
+    /// The config as checked at the edge.
+    pub fn valid_config(&self) -> &ValidGrokkingConfig {
+        &self.cfg
+    }
     pub fn param_count(&self) -> u64 {
         self.model.param_count()
     }

@@ -60,7 +60,12 @@ pub const PLOTS: [PlotSpec; 4] = [
     PlotSpec {
         id: "loss",
         y_label: "loss",
-        series: &[Metric::TrainLoss, Metric::ValLoss],
+        series: &[
+            Metric::TrainLoss,
+            Metric::ValLoss,
+            Metric::RestrictedLoss,
+            Metric::ExcludedLoss,
+        ],
         y_scale: YScale::Log,
         height_share: 0.3,
         legend: Some(Corner::RightTop),
@@ -206,6 +211,10 @@ pub struct PlotView {
     link: Id,
     /// A step to mark with a line on every plot (e.g. the snapshot shown).
     pub cursor: Option<u64>,
+    /// The step under a click on any plot in the last frame (a click, not a drag: dragging pans).
+    pub clicked_step: Option<u64>,
+    /// Series not drawn (their views are hidden).
+    pub hidden: Vec<Metric>,
     /// Auto-bounds on: the view follows the newest data. Zooming or panning turns it off.
     pub follow: bool,
     /// Log10 step axis.
@@ -237,6 +246,8 @@ impl PlotView {
             specs,
             link: Id::unique(("grokscope-step-axis", specs.first().map(|s| s.id))),
             cursor: None,
+            clicked_step: None,
+            hidden: Vec::new(),
             follow: true,
             log_x: false,
             force_auto: None,
@@ -444,7 +455,9 @@ pub struct Band {
 /// validation and the single-series plots solid, running train values dashed, eval train dotted.
 pub fn metric_style(m: Metric) -> LineStyle {
     match m {
-        Metric::TrainAcc | Metric::TrainLoss | Metric::FourierIpr => LineStyle::dashed_loose(),
+        Metric::TrainAcc | Metric::TrainLoss | Metric::FourierIpr | Metric::ExcludedLoss => {
+            LineStyle::dashed_loose()
+        }
         Metric::TrainAccEval | Metric::TrainLossEval => LineStyle::dotted_dense(),
         Metric::ValAcc
         | Metric::ValLoss
@@ -452,6 +465,7 @@ pub fn metric_style(m: Metric) -> LineStyle {
         | Metric::Lr
         | Metric::WeightDecay
         | Metric::FourierGini
+        | Metric::RestrictedLoss
         | Metric::Mse
         | Metric::Orderedness
         | Metric::Sparsity => LineStyle::Solid,
@@ -502,6 +516,8 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
     let cursor = view.cursor.and_then(|step| to_plot_x(step, log_x));
     let cursor_color = ui.visuals().strong_text_color();
     let mut follow_after = view.follow;
+    let hidden = &view.hidden;
+    let mut clicked_step = None;
     let mut drawn = 0usize;
     let mut first = 0usize;
     let response = ui.scope(|ui| {
@@ -575,6 +591,9 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                 }
                 if !compare.main_hidden {
                     for (cache, &metric) in series.iter().zip(spec.series) {
+                        if hidden.contains(&metric) {
+                            continue;
+                        }
                         let look = compare.main_color.map(|c| (c, compare.main_name.as_str()));
                         count += add_series(pui, cache, metric, following, width_px, look);
                     }
@@ -597,6 +616,12 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                 count
             });
             drawn += resp.inner;
+            if resp.response.clicked()
+                && let Some(q) = resp.response.interact_pointer_pos()
+            {
+                let x = resp.transform.value_from_position(q).x;
+                clicked_step = Some(from_plot(x, log_x).round().max(0.0) as u64);
+            }
             if i == 0 {
                 (labelled, label_rows) = marker_labels_ui(ui, &resp.transform, &labels, log_x);
                 if empty {
@@ -619,6 +644,7 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
         }
     });
     view.follow = follow_after;
+    view.clicked_step = clicked_step;
     view.drawn_points = drawn;
     view.labelled = labelled;
     view.label_rows = label_rows;
@@ -858,11 +884,16 @@ fn hover_text(
         }
     }
     let step = from_plot(p.x, log_x).round().max(0.0) as u64;
-    let value = from_plot(p.y, y_scale == YScale::Log);
-    let value = format_value(value, y_scale);
     let epoch = step
         .checked_div(steps_per_epoch)
         .map_or(String::new(), |e| format!(" · epoch {e}"));
+    // Away from every series the pointer's height is no value of anything (below a percent axis's 0 it
+    // read as "-5.80 %"): the read-out then gives the step alone.
+    if matches!(pos, HoverPosition::Elsewhere { .. }) {
+        return Some(format!("step {step}{epoch}"));
+    }
+    let value = from_plot(p.y, y_scale == YScale::Log);
+    let value = format_value(value, y_scale);
     Some(format!("{head}step {step}{epoch}\n{value}"))
 }
 
@@ -1072,6 +1103,8 @@ mod tests {
                 Metric::ValAcc,
                 Metric::TrainLoss,
                 Metric::ValLoss,
+                Metric::RestrictedLoss,
+                Metric::ExcludedLoss,
                 Metric::WeightNorm,
                 Metric::FourierGini,
                 Metric::FourierIpr
@@ -1109,6 +1142,18 @@ mod tests {
         assert_eq!(
             hover_text(&pos, true, YScale::Log, 10, None).unwrap(),
             "validation\nstep 1000 · epoch 100\n0.01000"
+        );
+    }
+
+    #[test]
+    fn hover_away_from_the_series_gives_the_step_only() {
+        // the reported defect: below the accuracy plot's 0 the pointer's height read "-5.80 %"
+        let pos = HoverPosition::Elsewhere {
+            position: PlotPoint::new(200.0, -0.058),
+        };
+        assert_eq!(
+            hover_text(&pos, false, YScale::Percent, 10, None).unwrap(),
+            "step 200 · epoch 20"
         );
     }
 

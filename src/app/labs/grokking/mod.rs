@@ -2,14 +2,17 @@
 //! follows, the config panel, the linked plots, and the Runs panel (runs on disk, forks, comparing).
 
 pub mod config_panel;
+pub mod insight_views;
 pub mod overlays;
 pub mod run_files;
 pub mod runs_panel;
 
 use self::config_panel::{ConfigPanel, config_ui};
+use self::insight_views::{InsightView, ScrubAction, View, insight_panel_ui, scrub_ui};
 use self::run_files::{RunFiles, RunsAction, RunsCtx, RunsSettings};
 use self::runs_panel::runs_panel_ui;
 use super::{Counter, LabCtx, LabSetup, LabSlot, Milestone, PanelName, PresetList};
+use crate::analysis::insight::Split;
 use crate::app::actions::{Action, ExportKind};
 use crate::app::backend::Backend;
 use crate::app::dialog::FileDialog;
@@ -21,8 +24,9 @@ use crate::app::widgets::plots::{
     Compare, MarkerLabel, PathPrompt, PlotView, plots_compare_ui, plots_toolbar_ui, plotted_metrics,
 };
 use crate::config::{FieldProblem, GrokkingConfig, Preset, RunConfig, presets};
-use crate::protocol::{Event, GrokEvent, GrokkingEvent, LabEvent, RunId};
-use crate::store::{Marker, MarkerKind, RunHistory};
+use crate::protocol::{Event, GrokEvent, GrokkingEvent, InsightSnapshot, LabEvent, Metric, RunId};
+use crate::store::insight::InsightStore;
+use crate::store::{Marker, MarkerKind, Point, RunHistory};
 use eframe::egui::{self, Ui};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -49,7 +53,7 @@ impl Persisted {
 }
 
 /// The panels a lesson can name.
-const PANELS: [PanelName; 3] = [
+const PANELS: [PanelName; 8] = [
     PanelName {
         key: "config",
         title: "the config panel",
@@ -61,6 +65,26 @@ const PANELS: [PanelName; 3] = [
     PanelName {
         key: "runs",
         title: "the Runs panel",
+    },
+    PanelName {
+        key: "spectrum",
+        title: "the embedding's Fourier spectrum and its history",
+    },
+    PanelName {
+        key: "clock",
+        title: "the clock: residues on each key frequency's plane, and the principal components",
+    },
+    PanelName {
+        key: "grid",
+        title: "the answer grid over every pair (a, b)",
+    },
+    PanelName {
+        key: "neurons",
+        title: "the MLP's neurons by frequency",
+    },
+    PanelName {
+        key: "ablation",
+        title: "restricted and excluded loss",
     },
 ];
 
@@ -83,6 +107,12 @@ pub struct GrokkingLab {
     files: RunFiles,
     /// The last speed limit the top bar gave (sent with starts from the Runs panel).
     speed: Option<f64>,
+    /// The current run's insight snapshots, and which views show which step.
+    insight: InsightStore,
+    insight_view: InsightView,
+    /// The train/validation split of every pair of the run shown (the answer grid's), and the config
+    /// it was computed for.
+    split: Option<(crate::config::GrokkingConfig, Vec<Split>)>,
 }
 
 impl GrokkingLab {
@@ -105,6 +135,9 @@ impl GrokkingLab {
             awaiting_screenshot: false,
             files: RunFiles::with_settings(Persisted::load(setup.storage).runs),
             speed: None,
+            insight: InsightStore::default(),
+            insight_view: InsightView::default(),
+            split: None,
         }
     }
 
@@ -157,6 +190,90 @@ impl GrokkingLab {
         &mut self.draft
     }
 
+    /// The kept insight snapshots of the run shown.
+    pub fn insight(&self) -> &InsightStore {
+        &self.insight
+    }
+
+    /// Which views show, and the step they show.
+    pub fn insight_view(&self) -> &InsightView {
+        &self.insight_view
+    }
+
+    pub fn insight_view_mut(&mut self) -> &mut InsightView {
+        &mut self.insight_view
+    }
+
+    /// The snapshot the views show.
+    pub fn shown_snapshot(&self) -> Option<&InsightSnapshot> {
+        self.insight_view.shown(self.shown_store())
+    }
+
+    /// The snapshots of the run whose views show (the current run's, or a listed run's).
+    pub fn shown_store(&self) -> &InsightStore {
+        store_of(&self.insight, &self.files, self.insight_view.of)
+    }
+
+    /// Show the views of the current run (`None`) or of the listed run `key`; a listed run with a
+    /// folder and no snapshots has them recomputed from its checkpoints.
+    pub fn show_views_of(&mut self, of: Option<u64>) {
+        self.insight_view.of = of;
+        self.insight_view.pinned = None;
+        let Some(k) = of else { return };
+        let Some(run) = self.files.listed.iter_mut().find(|r| r.key == k) else {
+            return;
+        };
+        if !run.insight.is_empty() || run.insight.source.starts_with("recomputing") {
+            return;
+        }
+        let Some(dir) = run.dir.clone() else {
+            run.insight.source = "none kept: this run was not saved".into();
+            return;
+        };
+        match self.jobs.recompute_insight(dir, k) {
+            Ok(()) => {
+                run.insight.source = "recomputing from checkpoints…".into();
+                let name = run.name.clone();
+                self.info(format!(
+                    "recomputing the insight views of {name} from its checkpoints…"
+                ));
+            }
+            Err(e) => self.error(format!("cannot start reading the checkpoints: {e}")),
+        }
+    }
+
+    /// Show `step` in every view (`None`: follow the newest snapshot).
+    pub fn show_step(&mut self, step: Option<u64>) {
+        self.insight_view.pinned = step;
+    }
+
+    /// Keep an insight snapshot of the current run: its views, and its ablation losses as loss-plot
+    /// points.
+    pub fn add_snapshot(&mut self, snap: InsightSnapshot) {
+        add_ablation_points(&mut self.history, &snap);
+        self.insight.push(snap);
+    }
+
+    /// The split of the run whose views show (computed once per config).
+    fn split(&mut self) -> &[Split] {
+        let history = match self.insight_view.of {
+            None => &self.history,
+            Some(k) => match self.files.listed.iter().find(|r| r.key == k) {
+                Some(r) => &r.history,
+                None => &self.history,
+            },
+        };
+        let Some(cfg) = history.config() else {
+            return &[];
+        };
+        if self.split.as_ref().is_none_or(|(c, _)| c != cfg) {
+            let data = crate::data::modular::split(cfg.op, cfg.p, cfg.train_fraction, cfg.seed);
+            let grid = crate::analysis::insight::split_grid(cfg.op, cfg.p as usize, &data.train.xs);
+            self.split = Some((cfg.clone(), grid));
+        }
+        self.split.as_ref().map_or(&[], |(_, s)| s)
+    }
+
     /// Name of the preset last loaded.
     pub fn preset_name(&self) -> Option<&'static str> {
         self.presets.current_name()
@@ -169,6 +286,7 @@ impl GrokkingLab {
             jobs: &mut self.jobs,
             dialog: &self.dialog,
             history: &mut self.history,
+            insight: &mut self.insight,
             speed: self.speed,
         };
         f(&mut self.files, &mut ctx)
@@ -204,6 +322,8 @@ impl GrokkingLab {
                 self.draft = config.clone();
                 self.history
                     .begin(run, config, param_count, steps_per_epoch);
+                self.insight.clear();
+                self.insight.source = "live".into();
                 self.info(format!(
                     "run {run} training: {} parameters",
                     group_digits(param_count)
@@ -253,6 +373,14 @@ impl GrokkingLab {
                 self.mark(run, marker, format!("{change} from step {step}"));
             }
             Event::Paused { run, paused } => self.link.runs.paused(run, paused),
+            Event::Lab {
+                run,
+                payload: LabEvent::Grokking(GrokkingEvent::Insight(snap)),
+            } => {
+                if self.is_current(run) {
+                    self.add_snapshot(*snap);
+                }
+            }
             Event::Lab {
                 payload: LabEvent::Ordering(_) | LabEvent::Capacity(_),
                 ..
@@ -384,11 +512,85 @@ impl GrokkingLab {
                 }
                 // figure exports run on the window's own jobs, never on this lab's
                 JobDone::Figure(_) => {}
+                JobDone::Insight { key, snap } => {
+                    let Some(run) = self.files.listed.iter_mut().find(|r| r.key == key) else {
+                        continue;
+                    };
+                    match snap {
+                        Ok(snap) => {
+                            add_ablation_points(&mut run.history, &snap);
+                            run.insight.push(*snap);
+                        }
+                        Err(e) => {
+                            let name = run.name.clone();
+                            self.error(format!("{name}: {e}"));
+                        }
+                    }
+                }
+                JobDone::InsightDone { key, error } => {
+                    let Some(run) = self.files.listed.iter_mut().find(|r| r.key == key) else {
+                        continue;
+                    };
+                    let steps = run.insight.steps();
+                    run.insight.source = format!(
+                        "from {} checkpoint{}: steps {}",
+                        steps.len(),
+                        if steps.len() == 1 { "" } else { "s" },
+                        steps
+                            .iter()
+                            .map(|s| s.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                    let name = run.name.clone();
+                    match error {
+                        Some(e) => self.error(format!("{name}: cannot read its checkpoints: {e}")),
+                        None => self.info(format!(
+                            "{name}: insight views recomputed at {} checkpoint steps",
+                            steps.len()
+                        )),
+                    }
+                }
                 JobDone::Written { kind, path, result } => match result {
                     Ok(()) => self.info(format!("saved {kind} to {}", path.display())),
                     Err(message) => self.error(format!("{kind} export failed: {message}")),
                 },
             }
+        }
+    }
+}
+
+/// The snapshots of the current run (`of` = `None`) or of a listed run (none for a run no longer listed).
+fn store_of<'a>(
+    current: &'a InsightStore,
+    files: &'a RunFiles,
+    of: Option<u64>,
+) -> &'a InsightStore {
+    static EMPTY: std::sync::OnceLock<InsightStore> = std::sync::OnceLock::new();
+    match of {
+        None => current,
+        Some(k) => files
+            .listed
+            .iter()
+            .find(|r| r.key == k)
+            .map_or_else(|| EMPTY.get_or_init(InsightStore::default), |r| &r.insight),
+    }
+}
+
+/// A snapshot's restricted and excluded loss as points of the history's loss plot.
+fn add_ablation_points(history: &mut RunHistory, snap: &InsightSnapshot) {
+    let Some(ab) = &snap.ablation else { return };
+    for (metric, v) in [
+        (Metric::RestrictedLoss, ab.restricted),
+        (Metric::ExcludedLoss, ab.excluded),
+    ] {
+        if let Some(v) = v.filter(|v| v.loss.is_finite()) {
+            let point = Point {
+                step: snap.step,
+                epoch: snap.epoch,
+                value: v.loss,
+            };
+            history.insert_point(metric, point);
         }
     }
 }
@@ -446,13 +648,48 @@ impl LabSlot for GrokkingLab {
                 runs_panel_ui(ui, &mut self.files, &self.history, phase, busy)
             });
         self.apply_runs(runs.inner);
+        self.split();
+        let split = self.split.as_ref().map_or(&[][..], |(_, s)| s);
+        let store = store_of(&self.insight, &self.files, self.insight_view.of);
+        let view = &mut self.insight_view;
+        egui::Panel::right("insight_panel")
+            .resizable(true)
+            .default_size(360.0)
+            .size_range(240.0..=900.0)
+            .show(ui, |ui| insight_panel_ui(ui, view, store, split));
     }
 
     fn centre_ui(&mut self, ui: &mut Ui) -> Action {
         let busy = self.busy();
         let a = plots_toolbar_ui(ui, &mut self.plots, self.prompt.as_mut(), busy);
+        let runs: Vec<(u64, String)> = self
+            .files
+            .listed
+            .iter()
+            .map(|r| (r.key, r.name.clone()))
+            .collect();
+        match scrub_ui(ui, &self.insight_view, self.shown_store(), &runs) {
+            ScrubAction::None => {}
+            ScrubAction::Pin(step) => self.insight_view.pinned = Some(step),
+            ScrubAction::Follow => self.insight_view.pinned = None,
+            ScrubAction::Of(of) => self.show_views_of(of),
+        }
+        self.plots.cursor = self
+            .insight_view
+            .pinned
+            .and_then(|step| self.shown_store().at(step).map(|s| s.step));
+        self.plots.hidden = if self.insight_view.shows(View::Ablation) {
+            vec![]
+        } else {
+            vec![Metric::RestrictedLoss, Metric::ExcludedLoss]
+        };
         let compare = self.files.compare(&self.history, self.plots.log_x);
         plots_compare_ui(ui, &mut self.plots, &self.history, compare);
+        if let Some(step) = self.plots.clicked_step.take()
+            && !self.shown_store().is_empty()
+        {
+            self.insight_view.pinned = Some(step);
+        }
         a
     }
 
@@ -475,6 +712,8 @@ impl LabSlot for GrokkingLab {
             Action::Reset => {
                 self.link.reset();
                 self.history.clear();
+                self.insight.clear();
+                self.insight_view.pinned = None;
                 self.files.forget_current();
                 self.plots.follow_latest();
                 self.info("reset: plots cleared");

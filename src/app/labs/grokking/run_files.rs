@@ -18,6 +18,7 @@ use crate::experiment::grokking::{ContinueSpec, ForkSpec};
 use crate::protocol::{Command, MetricRow, RunId};
 use crate::store::RunHistory;
 use crate::store::compare;
+use crate::store::insight::InsightStore;
 use crate::store::run_dir::RunFolder;
 use eframe::egui::Color32;
 use serde::{Deserialize, Serialize};
@@ -96,6 +97,8 @@ pub struct ListedRun {
     pub parent: Option<(PathBuf, u64)>,
     /// A fork was started from it: drawn greyed and thinner under the fork.
     pub greyed: bool,
+    /// Its insight snapshots (kept from the live run, or recomputed from its checkpoints).
+    pub insight: InsightStore,
 }
 
 /// The run the plots follow, as the runs list shows it.
@@ -287,6 +290,8 @@ pub struct RunsCtx<'a> {
     pub jobs: &'a mut Jobs,
     pub dialog: &'a Arc<dyn FileDialog>,
     pub history: &'a mut RunHistory,
+    /// The current run's insight snapshots (they go to the list with its history).
+    pub insight: &'a mut InsightStore,
     pub speed: Option<f64>,
 }
 
@@ -364,9 +369,18 @@ impl RunFiles {
 
     /// Before a new run replaces the current one: keep the old one in the list (hidden) so it can
     /// be compared, and forget the current run's folder.
-    fn retire_current(&mut self, history: &mut RunHistory, greyed: bool) -> Option<u64> {
+    fn retire_current(
+        &mut self,
+        history: &mut RunHistory,
+        insight: &mut InsightStore,
+        greyed: bool,
+    ) -> Option<u64> {
         let had = history.latest().is_some();
         let old = history.clone();
+        let mut insight = std::mem::take(insight);
+        if insight.source == "live" {
+            insight.source = "kept from the live run".into();
+        }
         // clear (not take): the plots' caches key on the generation, which clear() moves on
         history.clear();
         let current = std::mem::replace(
@@ -397,6 +411,7 @@ impl RunFiles {
             problems: Vec::new(),
             parent: current.parent,
             greyed,
+            insight,
         });
         Some(key)
     }
@@ -410,7 +425,7 @@ impl RunFiles {
 
     /// A plain Start of `config` is about to be sent: autosave asks the worker to record it.
     pub fn start(&mut self, ctx: &mut RunsCtx<'_>, config: GrokkingConfig) {
-        self.retire_current(ctx.history, false);
+        self.retire_current(ctx.history, ctx.insight, false);
         self.prefix = None;
         ctx.link.launch(RunConfig::Grokking(config), ctx.speed);
         if let Some(dir) = self.autosave_dir("run", self.next_key) {
@@ -586,6 +601,7 @@ impl RunFiles {
                         .and_then(|i| i.parent.as_ref())
                         .map(|p| (p.dir.clone(), p.step)),
                     greyed: false,
+                    insight: InsightStore::default(),
                 });
                 match problems.first() {
                     None => ctx.link.info(format!(
@@ -653,7 +669,7 @@ impl RunFiles {
                     ctx.link.error("this run has no folder to resume from");
                     return;
                 };
-                self.retire_current(ctx.history, false);
+                self.retire_current(ctx.history, ctx.insight, false);
                 let r = self.listed.remove(i);
                 (dir, r.history, r.color)
             }
@@ -698,10 +714,10 @@ impl RunFiles {
         let from = draft.folder.dir.clone();
         match draft.source {
             RunRef::Current => {
-                self.retire_current(ctx.history, true);
+                self.retire_current(ctx.history, ctx.insight, true);
             }
             RunRef::Listed(k) => {
-                self.retire_current(ctx.history, false);
+                self.retire_current(ctx.history, ctx.insight, false);
                 if let Some(i) = self.listed_index(k) {
                     self.listed[i].greyed = true;
                     self.listed[i].visible = true;
@@ -1004,6 +1020,7 @@ mod tests {
             problems: vec![],
             parent: None,
             greyed: false,
+            insight: InsightStore::default(),
         }
     }
 

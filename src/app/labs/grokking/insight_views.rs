@@ -1,0 +1,590 @@
+//! The Grokking lab's insight views (spec section 4): the embedding's Fourier spectrum and its history,
+//! the clock on each key frequency's plane and the principal components, the answer grid, and the MLP's
+//! neurons by frequency, all at the step the cursor shows. They draw from the run's kept snapshots
+//! ([`InsightStore`]); the restricted and excluded loss are series of the loss plot.
+
+use crate::analysis::insight::{self, Cell, Split};
+use crate::app::widgets::heatmap::{HeatmapSpec, Scale, heatmap_ui};
+use crate::protocol::InsightSnapshot;
+use crate::store::insight::InsightStore;
+use eframe::egui::{
+    self, Align2, Color32, FontId, Mesh, Pos2, Rect, Sense, Shape, Stroke, Ui, Vec2, pos2, vec2,
+};
+use egui_plot::{Bar, BarChart, Plot};
+
+/// One of the views, by the key a lesson names it with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum View {
+    Spectrum,
+    Clock,
+    Grid,
+    Neurons,
+    Ablation,
+}
+
+impl View {
+    pub const ALL: [View; 5] = [
+        View::Spectrum,
+        View::Clock,
+        View::Grid,
+        View::Neurons,
+        View::Ablation,
+    ];
+
+    /// The key in lessons, scenes and `export --figure`.
+    pub fn key(self) -> &'static str {
+        match self {
+            View::Spectrum => "spectrum",
+            View::Clock => "clock",
+            View::Grid => "grid",
+            View::Neurons => "neurons",
+            View::Ablation => "ablation",
+        }
+    }
+
+    /// The toggle's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            View::Spectrum => "Spectrum",
+            View::Clock => "Clock",
+            View::Grid => "Answer grid",
+            View::Neurons => "Neurons",
+            View::Ablation => "Restricted loss",
+        }
+    }
+
+    fn hint(self) -> &'static str {
+        match self {
+            View::Spectrum => {
+                "The embedding's Fourier norm per frequency at the shown step (key frequencies highlighted), and its history: frequency x snapshot."
+            }
+            View::Clock => {
+                "Each residue's embedding projected on a key frequency's cos/sin plane (coloured by position on the cycle, a -> next joined), and the first two principal components."
+            }
+            View::Grid => {
+                "Every pair (a, b): answered right or wrong, training or validation pair, at the shown step."
+            }
+            View::Neurons => {
+                "MLP only: each hidden neuron's input weight share per frequency (neurons sorted by their strongest frequency)."
+            }
+            View::Ablation => {
+                "Restricted loss (validation, only the key-frequency part of the hidden layer kept) and excluded loss (train, that part removed), drawn in the loss plot."
+            }
+        }
+    }
+}
+
+/// Which views show and the step they show.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InsightView {
+    /// The step the views show; `None`: the newest snapshot (follow the run).
+    pub pinned: Option<u64>,
+    pub visible: Vec<View>,
+    /// Whose snapshots: `None` the current run, `Some(key)` a run of the Runs panel's list.
+    pub of: Option<u64>,
+}
+
+impl Default for InsightView {
+    fn default() -> Self {
+        InsightView {
+            pinned: None,
+            visible: vec![View::Spectrum, View::Clock, View::Grid, View::Ablation],
+            of: None,
+        }
+    }
+}
+
+impl InsightView {
+    pub fn shows(&self, v: View) -> bool {
+        self.visible.contains(&v)
+    }
+
+    pub fn set_visible(&mut self, v: View, on: bool) {
+        self.visible.retain(|&x| x != v);
+        if on {
+            self.visible.push(v);
+            self.visible
+                .sort_by_key(|x| View::ALL.iter().position(|y| y == x));
+        }
+    }
+
+    /// The snapshot shown.
+    pub fn shown<'a>(&self, store: &'a InsightStore) -> Option<&'a InsightSnapshot> {
+        match self.pinned {
+            Some(step) => store.at(step),
+            None => store.latest(),
+        }
+    }
+}
+
+/// What the scrub row asks for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ScrubAction {
+    None,
+    /// Show this step.
+    Pin(u64),
+    /// Follow the newest snapshot again.
+    Follow,
+    /// Show the views of the current run (`None`) or of a listed run.
+    Of(Option<u64>),
+}
+
+/// The step cursor: whose views, a slider over the kept snapshots, "follow latest", and what is shown.
+/// `runs` are the listed runs (key, name) whose views can be shown instead of the current run's.
+pub fn scrub_ui(
+    ui: &mut Ui,
+    view: &InsightView,
+    store: &InsightStore,
+    runs: &[(u64, String)],
+) -> ScrubAction {
+    let mut action = ScrubAction::None;
+    ui.horizontal(|ui| {
+        if !runs.is_empty() {
+            let name = |of: Option<u64>| match of {
+                None => "current run".to_string(),
+                Some(k) => runs
+                    .iter()
+                    .find(|(key, _)| *key == k)
+                    .map_or("(closed)".to_string(), |(_, n)| n.clone()),
+            };
+            egui::ComboBox::from_id_salt("insight_of")
+                .selected_text(format!("views of {}", name(view.of)))
+                .width(170.0)
+                .show_ui(ui, |ui| {
+                    for of in std::iter::once(None).chain(runs.iter().map(|(k, _)| Some(*k))) {
+                        if ui.selectable_label(view.of == of, name(of)).clicked() && view.of != of {
+                            action = ScrubAction::Of(of);
+                        }
+                    }
+                })
+                .response
+                .on_hover_text("Show the insight views of another run in the Runs panel: a saved or opened run's are recomputed from its checkpoints");
+        }
+        let steps = store.steps();
+        let Some(&last) = steps.last() else {
+            ui.weak("Insight views: no snapshot yet (they arrive while a run trains, or from an opened run's checkpoints).");
+            return;
+        };
+        let shown = view.shown(store).map_or(last, |s| s.step);
+        let mut i = steps.partition_point(|&s| s < shown).min(steps.len() - 1);
+        ui.label("View step");
+        let slider = egui::Slider::new(&mut i, 0..=steps.len() - 1)
+            .show_value(false)
+            .clamping(egui::SliderClamping::Always);
+        let r = ui
+            .add_sized([ui.available_width().min(260.0).max(80.0), 18.0], slider)
+            .on_hover_text("Drag to move every view (and the line on the plots) through the run's snapshots; clicking a plot also moves it.");
+        if r.changed() {
+            action = ScrubAction::Pin(steps[i]);
+        }
+        let following = view.pinned.is_none();
+        if ui
+            .selectable_label(following, "Follow latest")
+            .on_hover_text("Show the newest snapshot as the run goes on")
+            .clicked()
+            && !following
+        {
+            action = ScrubAction::Follow;
+        }
+        let snap = view.shown(store);
+        if let Some(s) = snap {
+            ui.label(
+                egui::RichText::new(format!("step {} · epoch {}", s.step, s.epoch)).strong(),
+            );
+            ui.label(format!("key k = {}", join(&s.keys)));
+        }
+        ui.weak(format!("{} snapshots ({})", steps.len(), store.source));
+    });
+    action
+}
+
+fn join(v: &[usize]) -> String {
+    if v.is_empty() {
+        return "none".into();
+    }
+    v.iter()
+        .map(|k| k.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The views' toggles and the visible views, in a scrolling column.
+pub fn insight_panel_ui(
+    ui: &mut Ui,
+    view: &mut InsightView,
+    store: &InsightStore,
+    split: &[Split],
+) {
+    ui.horizontal_wrapped(|ui| {
+        for v in View::ALL {
+            let mut on = view.shows(v);
+            if ui
+                .toggle_value(&mut on, v.label())
+                .on_hover_text(v.hint())
+                .changed()
+            {
+                view.set_visible(v, on);
+            }
+        }
+    });
+    ui.separator();
+    let Some(snap) = view.shown(store) else {
+        ui.weak("Start a run (or open a run folder) to see what the network learns: its embedding's frequencies, the clock it builds, and where its answers are right.");
+        return;
+    };
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            let w = ui.available_width();
+            for v in view.visible.clone() {
+                match v {
+                    View::Spectrum => section(ui, "Embedding spectrum", |ui| {
+                        spectrum_ui(ui, snap, store, w)
+                    }),
+                    View::Clock => section(ui, "Clock", |ui| clock_ui(ui, snap, w)),
+                    View::Grid => section(ui, "Answer grid", |ui| grid_ui(ui, snap, split, w)),
+                    View::Neurons => {
+                        section(ui, "Neurons x frequency", |ui| neurons_ui(ui, snap, w))
+                    }
+                    View::Ablation => {
+                        section(ui, "Restricted / excluded loss", |ui| ablation_ui(ui, snap))
+                    }
+                }
+            }
+        });
+}
+
+fn section(ui: &mut Ui, title: &str, body: impl FnOnce(&mut Ui)) {
+    ui.label(egui::RichText::new(title).strong().size(15.0));
+    body(ui);
+    ui.add_space(8.0);
+}
+
+/// The frequencies on the operation's cycle, in words.
+fn cycle_words(s: &InsightSnapshot) -> String {
+    match s.op {
+        crate::config::Operation::Add | crate::config::Operation::Sub => {
+            format!("frequency k of cos(2π k a / {})", s.p)
+        }
+        crate::config::Operation::Mul | crate::config::Operation::Div => format!(
+            "frequency k over the discrete log of a (cycle of length {})",
+            s.p - 1
+        ),
+    }
+}
+
+const KEY_COLOR: Color32 = Color32::from_rgb(240, 130, 40);
+const BAR_COLOR: Color32 = Color32::from_rgb(100, 140, 200);
+
+fn spectrum_ui(ui: &mut Ui, s: &InsightSnapshot, store: &InsightStore, w: f32) {
+    let bars: Vec<Bar> = s
+        .spectrum
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let k = i + 1;
+            let key = s.keys.contains(&k);
+            Bar::new(k as f64, v)
+                .width(0.8)
+                .fill(if key { KEY_COLOR } else { BAR_COLOR })
+                .name(format!("k = {k}{}", if key { " (key)" } else { "" }))
+        })
+        .collect();
+    ui.weak(cycle_words(s));
+    Plot::new("insight_spectrum")
+        .height(130.0)
+        .width(w)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .include_y(0.0)
+        .x_axis_label("frequency k")
+        .y_axis_label("norm")
+        .show(ui, |pui| pui.bar_chart(BarChart::new("norm", bars)));
+    // history: frequency x snapshot, each snapshot's norms over its largest
+    let snaps = store.all();
+    let freqs = s.spectrum.len();
+    if snaps.len() >= 2 && freqs > 0 {
+        let shown = snaps.iter().position(|x| x.step == s.step);
+        let value = |r: usize, c: usize| -> Option<f64> {
+            let sp = &snaps[c].spectrum;
+            let max = sp.iter().cloned().fold(0.0, f64::max);
+            sp.get(r).map(|v| if max > 0.0 { v / max } else { 0.0 })
+        };
+        let row_label = |r: usize| (r + 1).to_string();
+        let col_label = |c: usize| snaps[c].step.to_string();
+        let hover = |r: usize, c: usize| {
+            format!(
+                "k = {} at step {}{}: {:.3} of that step's largest",
+                r + 1,
+                snaps[c].step,
+                if Some(c) == shown { " (shown)" } else { "" },
+                value(r, c).unwrap_or(0.0)
+            )
+        };
+        let spec = HeatmapSpec {
+            rows: freqs,
+            cols: snaps.len(),
+            value: &value,
+            row_label: &row_label,
+            col_label: &col_label,
+            hover: &hover,
+            scale: Scale::Sequential { lo: 0.0, hi: 1.0 },
+            write_values: false,
+            gap_before_col: None,
+            diagonal: false,
+            max_cell: 8.0,
+            row_title: "k",
+            col_title: "snapshot (step)",
+        };
+        let h = (freqs as f32 * 4.0).clamp(120.0, 260.0) + 40.0;
+        heatmap_ui(ui, &spec, vec2(w, h));
+    }
+}
+
+/// A colour for position `i` of `n` on the cycle (a hue wheel).
+fn cycle_color(i: usize, n: usize) -> Color32 {
+    egui::ecolor::Hsva::new(i as f32 / n.max(1) as f32, 0.75, 0.95, 1.0).into()
+}
+
+fn clock_ui(ui: &mut Ui, s: &InsightSnapshot, w: f32) {
+    let keys = &s.keys[..s.keys.len().min(3)];
+    let clocks = insight::clocks(s.op, &s.embed, s.p, s.e, keys);
+    let pca = insight::embedding_pca(&s.embed, s.p, s.e);
+    let cycle = crate::analysis::fourier::Cycle::for_op(s.op, s.p);
+    let side = ((w - 8.0) / 2.0).clamp(120.0, 260.0);
+    let mut figures: Vec<(String, Vec<(usize, [f64; 2])>)> = clocks
+        .iter()
+        .map(|c| {
+            (
+                format!("k = {}", c.k),
+                c.points.iter().map(|p| (p.residue, [p.x, p.y])).collect(),
+            )
+        })
+        .collect();
+    figures.push((
+        format!(
+            "PC1/PC2 ({:.0} % + {:.0} %)",
+            pca.explained[0] * 100.0,
+            pca.explained[1] * 100.0
+        ),
+        cycle.residues.iter().map(|&r| (r, pca.coords[r])).collect(),
+    ));
+    let n = cycle.len();
+    let pos_of = |r: usize| cycle.residues.iter().position(|&x| x == r).unwrap_or(0);
+    ui.horizontal_wrapped(|ui| {
+        for (title, pts) in &figures {
+            ring_ui(ui, title, pts, side, n, &pos_of);
+        }
+    });
+}
+
+/// Points on a plane joined in cycle order, scaled to fit a square; hover names the residue.
+fn ring_ui(
+    ui: &mut Ui,
+    title: &str,
+    pts: &[(usize, [f64; 2])],
+    side: f32,
+    n: usize,
+    pos_of: &dyn Fn(usize) -> usize,
+) {
+    let (rect, resp) = ui.allocate_exact_size(Vec2::splat(side), Sense::hover());
+    let painter = ui.painter_at(rect);
+    let v = ui.visuals();
+    painter.rect_filled(rect, 4.0, v.extreme_bg_color);
+    painter.text(
+        rect.left_top() + vec2(6.0, 4.0),
+        Align2::LEFT_TOP,
+        title,
+        FontId::proportional(13.0),
+        v.text_color(),
+    );
+    let r_max = pts
+        .iter()
+        .map(|(_, p)| p[0].hypot(p[1]))
+        .fold(0.0, f64::max);
+    let inner = rect.shrink(18.0);
+    let c = inner.center() + vec2(0.0, 6.0);
+    let scale = if r_max > 0.0 {
+        (inner.width().min(inner.height()) / 2.0) as f64 / r_max
+    } else {
+        0.0
+    };
+    let to = |p: [f64; 2]| pos2(c.x + (p[0] * scale) as f32, c.y - (p[1] * scale) as f32);
+    let path: Vec<Pos2> = pts.iter().map(|(_, p)| to(*p)).collect();
+    painter.add(Shape::line(
+        path.clone(),
+        Stroke::new(0.7, v.weak_text_color()),
+    ));
+    let mut hovered = None;
+    let pointer = resp.hover_pos();
+    for ((res, _), &at) in pts.iter().zip(&path) {
+        painter.circle_filled(at, 2.8, cycle_color(pos_of(*res), n));
+        if pointer.is_some_and(|q| q.distance(at) < 5.0) {
+            hovered = Some(*res);
+        }
+    }
+    if let Some(r) = hovered {
+        resp.on_hover_text(format!("residue {r} (position {} on the cycle)", pos_of(r)));
+    }
+}
+
+/// Colours of the answer grid's cells.
+pub fn cell_color(c: Cell) -> Color32 {
+    match c {
+        Cell::RightTrain => Color32::from_rgb(40, 110, 200),
+        Cell::RightVal => Color32::from_rgb(120, 200, 120),
+        Cell::WrongTrain => Color32::from_rgb(150, 40, 150),
+        Cell::WrongVal => Color32::from_rgb(210, 70, 50),
+        Cell::NotInTask => Color32::from_gray(50),
+    }
+}
+
+fn grid_ui(ui: &mut Ui, s: &InsightSnapshot, split: &[Split], w: f32) {
+    if split.len() != s.p * s.p {
+        ui.weak("(the split of this run is not known)");
+        return;
+    }
+    let grid = insight::answer_grid(s.op, s.p, &s.predictions, split);
+    let pct = |a: insight::Accuracy| {
+        a.value()
+            .map_or("–".into(), |v| format!("{:.1} %", v * 100.0))
+    };
+    ui.horizontal_wrapped(|ui| {
+        for (c, text) in [
+            (Cell::RightTrain, "train right"),
+            (Cell::WrongTrain, "train wrong"),
+            (Cell::RightVal, "validation right"),
+            (Cell::WrongVal, "validation wrong"),
+        ] {
+            let (r, _) = ui.allocate_exact_size(Vec2::splat(12.0), Sense::hover());
+            ui.painter().rect_filled(r, 2.0, cell_color(c));
+            ui.label(text);
+        }
+    });
+    ui.label(format!(
+        "right: train {} · validation {}",
+        pct(grid.train),
+        pct(grid.val)
+    ));
+    let p = s.p;
+    let cell = ((w - 30.0) / p as f32).clamp(1.0, 8.0);
+    let size = vec2(cell * p as f32 + 24.0, cell * p as f32 + 18.0);
+    let (rect, resp) = ui.allocate_exact_size(size, Sense::hover());
+    let origin = rect.left_top() + vec2(20.0, 14.0);
+    let mut mesh = Mesh::default();
+    for (i, &c) in grid.cells.iter().enumerate() {
+        let (a, b) = (i / p, i % p);
+        let min = origin + vec2(b as f32 * cell, a as f32 * cell);
+        mesh.add_colored_rect(Rect::from_min_size(min, Vec2::splat(cell)), cell_color(c));
+    }
+    let painter = ui.painter_at(rect);
+    painter.add(Shape::mesh(mesh));
+    let weak = ui.visuals().weak_text_color();
+    let font = FontId::proportional(11.0);
+    painter.text(
+        rect.left_top() + vec2(20.0, 0.0),
+        Align2::LEFT_TOP,
+        "b →",
+        font.clone(),
+        weak,
+    );
+    painter.text(
+        rect.left_top() + vec2(0.0, 14.0),
+        Align2::LEFT_TOP,
+        "a\n↓",
+        font,
+        weak,
+    );
+    if let Some(q) = resp.hover_pos() {
+        let (b, a) = (
+            ((q.x - origin.x) / cell).floor(),
+            ((q.y - origin.y) / cell).floor(),
+        );
+        if a >= 0.0 && b >= 0.0 && (a as usize) < p && (b as usize) < p {
+            let (a, b) = (a as usize, b as usize);
+            let i = a * p + b;
+            let want = crate::data::modular::apply(s.op, a as u32, b as u32, p as u32);
+            let what = match grid.cells[i] {
+                Cell::RightTrain => "training pair, right",
+                Cell::WrongTrain => "training pair, wrong",
+                Cell::RightVal => "validation pair, right",
+                Cell::WrongVal => "validation pair, wrong",
+                Cell::NotInTask => "not in the task",
+            };
+            resp.on_hover_text(format!(
+                "a = {a}, b = {b}: answer {want}, model says {}\n{what}",
+                s.predictions[i]
+            ));
+        }
+    }
+}
+
+fn neurons_ui(ui: &mut Ui, s: &InsightSnapshot, w: f32) {
+    let Some(nf) = &s.neurons else {
+        ui.weak("The transformer's neurons are not shown (its hidden layer reads more than one residue).");
+        return;
+    };
+    let f = nf.frequencies;
+    // neurons sorted by their strongest frequency, then by its share
+    let row = |j: usize| &nf.share[j * f..][..f];
+    let strongest = |j: usize| {
+        row(j).iter().enumerate().fold(
+            (0usize, 0.0f32),
+            |b, (k, &v)| if v > b.1 { (k, v) } else { b },
+        )
+    };
+    let mut order: Vec<usize> = (0..nf.neurons).collect();
+    order.sort_by(|&x, &y| {
+        let (kx, vx) = strongest(x);
+        let (ky, vy) = strongest(y);
+        kx.cmp(&ky).then(vy.total_cmp(&vx))
+    });
+    let value = |r: usize, c: usize| Some(row(order[r])[c] as f64);
+    let row_label = |r: usize| order[r].to_string();
+    let col_label = |c: usize| (c + 1).to_string();
+    let hover = |r: usize, c: usize| {
+        format!(
+            "neuron {}: {:.1} % of its input weight at k = {}",
+            order[r],
+            row(order[r])[c] * 100.0,
+            c + 1
+        )
+    };
+    let spec = HeatmapSpec {
+        rows: nf.neurons,
+        cols: f,
+        value: &value,
+        row_label: &row_label,
+        col_label: &col_label,
+        hover: &hover,
+        scale: Scale::Sequential { lo: 0.0, hi: 1.0 },
+        write_values: false,
+        gap_before_col: None,
+        diagonal: false,
+        max_cell: 6.0,
+        row_title: "neuron",
+        col_title: "frequency k",
+    };
+    let h = (nf.neurons as f32 * 2.0).clamp(160.0, 320.0) + 40.0;
+    heatmap_ui(ui, &spec, vec2(w, h));
+}
+
+fn ablation_ui(ui: &mut Ui, s: &InsightSnapshot) {
+    match &s.ablation {
+        Some(ab) => {
+            let fmt = |x: Option<crate::analysis::ablation::LossAccuracy>| {
+                x.map_or("–".into(), |l| {
+                    format!("loss {:.3}, accuracy {:.1} %", l.loss, l.accuracy * 100.0)
+                })
+            };
+            ui.label(format!("key frequencies in use: k = {}", join(&ab.keys)));
+            ui.label(format!("restricted (validation): {}", fmt(ab.restricted)));
+            ui.label(format!("excluded (train): {}", fmt(ab.excluded)));
+            ui.weak("Both curves are in the loss plot; each point uses the key frequencies of its own snapshot.");
+        }
+        None => {
+            ui.weak("No hidden layer to ablate in this snapshot.");
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! The insight views' input at one step (spec section 4): from a model's weights alone, so the live run
+//! (on the worker) and a saved checkpoint give the same numbers, and on a schedule that keeps their cost
+//! within a share of the training time.
+//!
+//! The MLP's measures come from its exported weights through the pure functions of `analysis`. The
+//! transformer's hidden layer needs a forward pass: the weights go into a CPU copy of the model
+//! ([`CpuTransformer`], the same function as the GPU model) whose [`CpuTransformer::probe`] gives the last
+//! block's feed-forward activations at the last position and the read-out from them.
+
+use crate::analysis::ablation::{self, HiddenGrid, MlpWeights, Readout};
+use crate::analysis::fourier::KeySelect;
+use crate::analysis::insight::{self, Split};
+use crate::config::{ModelConfig, Operation, ValidGrokkingConfig};
+use crate::data::modular;
+use crate::model::transformer_cpu::CpuTransformer;
+use crate::model::{ModelError, NamedTensor};
+use crate::protocol::{InsightSnapshot, NeuronShares};
+use crate::rng::{self, Stream};
+use std::time::Duration;
+
+/// Key frequencies: every frequency with at least this share of the embedding's power...
+pub const KEY_SHARE: f64 = 0.05;
+/// ... at most this many ...
+pub const MAX_KEYS: usize = 6;
+/// ... and, when none stands out, the largest few (the plot says which are in use).
+pub const FALLBACK_KEYS: usize = 3;
+
+/// The key frequencies of an embedding spectrum (1-based, strongest first).
+pub fn key_frequencies(norms: &[f64]) -> Vec<usize> {
+    let mut keys = crate::analysis::fourier::select_keys(norms, KeySelect::Share(KEY_SHARE));
+    keys.truncate(MAX_KEYS);
+    if keys.is_empty() {
+        keys = crate::analysis::fourier::select_keys(norms, KeySelect::Top(FALLBACK_KEYS));
+    }
+    keys
+}
+
+/// Computes snapshots of one run's config (keeps the pairs, the split and a CPU model between calls).
+pub struct Prober {
+    op: Operation,
+    p: usize,
+    model: ModelConfig,
+    /// Every pair, row a * p + b.
+    pairs: Vec<[u32; 2]>,
+    split: Vec<Split>,
+    /// The transformer's CPU copy, built on first use.
+    cpu: Option<CpuTransformer>,
+}
+
+impl Prober {
+    pub fn new(cfg: &ValidGrokkingConfig) -> Self {
+        let p = cfg.p as usize;
+        let data = modular::split(cfg.op, cfg.p, cfg.train_fraction, cfg.seed);
+        let pairs = (0..cfg.p)
+            .flat_map(|a| (0..cfg.p).map(move |b| [a, b]))
+            .collect();
+        Prober {
+            op: cfg.op,
+            p,
+            model: cfg.model.clone(),
+            pairs,
+            split: insight::split_grid(cfg.op, p, &data.train.xs),
+            cpu: None,
+        }
+    }
+
+    /// Train or validation for every pair, row a * p + b.
+    pub fn split(&self) -> &[Split] {
+        &self.split
+    }
+
+    /// The measures of the weights `tensors` (as `Model::export` gives them) at `step`, `epoch`.
+    pub fn snapshot(
+        &mut self,
+        tensors: &[NamedTensor],
+        step: u64,
+        epoch: u64,
+    ) -> Result<InsightSnapshot, ModelError> {
+        let (op, p) = (self.op, self.p);
+        let (_, shape, embed) = tensors
+            .iter()
+            .find(|(name, shape, _)| name == "embed" && shape.len() == 2 && shape[0] >= p)
+            .ok_or_else(|| ModelError::Other("the weights hold no embedding".into()))?;
+        let e = shape[1];
+        let embed = embed[..p * e].to_vec();
+        let spectrum = insight::embedding_spectrum(op, &embed, p, e, KeySelect::Top(0)).norms;
+        let keys = key_frequencies(&spectrum);
+        let (predictions, neurons, ab) = match &self.model {
+            ModelConfig::Mlp(m) => {
+                let w = MlpWeights::from_export(tensors, m.activation)
+                    .map_err(|err| ModelError::Other(err.to_string()))?;
+                let hidden = w.hidden(p);
+                let readout = w.readout();
+                let logits = ablation::grid_logits(&grid(op, p, w.h, &hidden, None), &readout);
+                let predictions = ablation::argmax_rows(&logits, p);
+                let nf = insight::neuron_frequencies(op, &embed, p, e, w.w_in_a(), w.h);
+                let neurons = NeuronShares {
+                    neurons: nf.neurons,
+                    frequencies: nf.freqs,
+                    share: nf.share.iter().map(|&v| v as f32).collect(),
+                };
+                let ab = ablation::ablation_losses(
+                    &grid(op, p, w.h, &hidden, Some(&logits)),
+                    &self.split,
+                    &keys,
+                    &readout,
+                );
+                (predictions, Some(neurons), ab)
+            }
+            ModelConfig::Transformer(t) => {
+                let cpu = match &mut self.cpu {
+                    Some(cpu) => cpu,
+                    None => {
+                        // initial values are replaced by `import` at once
+                        let mut r = rng::stream(0, Stream::Init);
+                        self.cpu.insert(CpuTransformer::new(t, p as u32, &mut r)?)
+                    }
+                };
+                crate::model::Model::import(cpu, tensors)?;
+                let probe = cpu.probe(&self.pairs)?;
+                let predictions = ablation::argmax_rows(&probe.logits, probe.vocab);
+                let logits_fn = |rows: &[usize], hidden: &[f32], out: &mut [f32]| {
+                    probe.readout(rows, hidden, out)
+                };
+                let readout = Readout::Custom {
+                    classes: probe.vocab,
+                    logits: &logits_fn,
+                };
+                let ab = ablation::ablation_losses(
+                    &grid(op, p, probe.hidden_width, &probe.hidden, None),
+                    &self.split,
+                    &keys,
+                    &readout,
+                );
+                (predictions, None, ab)
+            }
+        };
+        Ok(InsightSnapshot {
+            step,
+            epoch,
+            op,
+            p,
+            e,
+            embed,
+            spectrum,
+            keys,
+            predictions,
+            neurons,
+            ablation: Some(ab),
+        })
+    }
+}
+
+fn grid<'a>(
+    op: Operation,
+    p: usize,
+    h: usize,
+    values: &'a [f32],
+    logits: Option<&'a [f32]>,
+) -> HiddenGrid<'a> {
+    HiddenGrid {
+        op,
+        p,
+        h,
+        values,
+        logits,
+    }
+}
+
+/// When a run takes snapshots.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum InsightEvery {
+    /// None (the command line's runs, benchmarks).
+    Off,
+    /// At the start and at every epoch that is a multiple of this (deterministic: tests, exports).
+    Epochs(u64),
+    /// At the start, then whenever the snapshots so far have cost at most this share of the training time
+    /// (the window's runs: about 5 %). Which steps get one depends on the machine; their values do not.
+    Budget(f64),
+}
+
+/// Decides at each epoch end whether to take a snapshot, and accounts for their cost.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    every: InsightEvery,
+    training: Duration,
+    spent: Duration,
+    /// The last snapshot's cost (the estimate of the next one's).
+    last: Duration,
+}
+
+impl Schedule {
+    pub fn new(every: InsightEvery) -> Self {
+        Schedule {
+            every,
+            training: Duration::ZERO,
+            spent: Duration::ZERO,
+            last: Duration::ZERO,
+        }
+    }
+
+    /// Whether snapshots are taken at all.
+    pub fn on(&self) -> bool {
+        self.every != InsightEvery::Off
+    }
+
+    /// Time spent training (steps and their evaluation).
+    pub fn trained(&mut self, d: Duration) {
+        self.training += d;
+    }
+
+    /// A snapshot took `d`.
+    pub fn took(&mut self, d: Duration) {
+        self.spent += d;
+        self.last = d;
+    }
+
+    /// Whether to take one at the end of `epoch` (epoch 0: before training).
+    pub fn due(&self, epoch: u64) -> bool {
+        match self.every {
+            InsightEvery::Off => false,
+            InsightEvery::Epochs(n) => epoch == 0 || epoch.is_multiple_of(n.max(1)),
+            InsightEvery::Budget(share) => {
+                epoch == 0
+                    || (self.spent + self.last).as_secs_f64() <= share * self.training.as_secs_f64()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{GrokkingConfig, MlpConfig, TransformerConfig};
+    use crate::model::{self, Model};
+
+    fn cfg(model: ModelConfig, op: Operation) -> ValidGrokkingConfig {
+        let mut c: GrokkingConfig = crate::config::preset("fast-mlp").unwrap().config;
+        c.p = 11;
+        c.op = op;
+        c.model = model;
+        ValidGrokkingConfig::try_from(c).unwrap()
+    }
+
+    fn mlp() -> ModelConfig {
+        ModelConfig::Mlp(MlpConfig {
+            embed_dim: 6,
+            hidden: 10,
+            ..match crate::config::preset("fast-mlp").unwrap().config.model {
+                ModelConfig::Mlp(m) => m,
+                ModelConfig::Transformer(_) => unreachable!(),
+            }
+        })
+    }
+
+    fn transformer() -> ModelConfig {
+        ModelConfig::Transformer(TransformerConfig {
+            d_model: 8,
+            depth: 2,
+            heads: 1,
+            dropout: 0.0,
+            init_scale: 1.0,
+            device: Default::default(),
+        })
+    }
+
+    /// Expected values come from the model itself: its own evaluation over the validation pairs must agree
+    /// with the snapshot's predictions (the count right), and the transformer probe's read-out must give
+    /// back the logits of its own forward pass.
+    #[test]
+    fn predictions_agree_with_the_model_for_both_models_and_all_operations() {
+        for model_cfg in [mlp(), transformer()] {
+            for op in Operation::ALL {
+                let c = cfg(model_cfg.clone(), op);
+                let mut m = model::build(&c.model, c.p, &mut rng::stream(3, Stream::Init)).unwrap();
+                let data = modular::split(c.op, c.p, c.train_fraction, c.seed);
+                let stats = m.evaluate(&data.val.xs, &data.val.ys).unwrap();
+                let mut prober = Prober::new(&c);
+                let s = prober.snapshot(&m.export().unwrap(), 7, 3).unwrap();
+                let p = c.p as usize;
+                let right = data
+                    .val
+                    .xs
+                    .iter()
+                    .zip(&data.val.ys)
+                    .filter(|(x, y)| s.predictions[x[0] as usize * p + x[1] as usize] == **y)
+                    .count();
+                assert_eq!(right, stats.correct, "{op:?} {model_cfg:?}");
+                assert_eq!((s.step, s.epoch, s.p), (7, 3, p));
+                assert_eq!(
+                    s.neurons.is_some(),
+                    matches!(model_cfg, ModelConfig::Mlp(_))
+                );
+                let n = crate::analysis::fourier::Cycle::for_op(op, p).frequencies();
+                assert_eq!(s.spectrum.len(), n);
+                assert!(s.ablation.as_ref().is_some_and(|a| a.restricted.is_some()));
+                if let ModelConfig::Transformer(t) = &c.model {
+                    // the probe's read-out of its own hidden rows gives back its logits
+                    let mut cpu =
+                        CpuTransformer::new(t, c.p, &mut rng::stream(0, Stream::Init)).unwrap();
+                    cpu.import(&m.export().unwrap()).unwrap();
+                    let probe = cpu.probe(&prober.pairs).unwrap();
+                    let rows: Vec<usize> = (0..p * p).collect();
+                    let mut out = vec![0.0; p * p * probe.vocab];
+                    probe.readout(&rows, &probe.hidden, &mut out);
+                    let worst = out
+                        .iter()
+                        .zip(&probe.logits)
+                        .map(|(a, b)| (a - b).abs())
+                        .fold(0.0f32, f32::max);
+                    assert!(worst < 1e-4, "{op:?}: read-out differs by {worst}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn schedules() {
+        let mut s = Schedule::new(InsightEvery::Epochs(5));
+        assert_eq!(
+            (0..12).filter(|&e| s.due(e)).collect::<Vec<_>>(),
+            [0, 5, 10]
+        );
+        s = Schedule::new(InsightEvery::Budget(0.05));
+        assert!(s.due(0));
+        s.took(Duration::from_millis(10));
+        // 10 ms spent + 10 ms expected needs 400 ms of training at 5 %
+        s.trained(Duration::from_millis(399));
+        assert!(!s.due(1));
+        s.trained(Duration::from_millis(1));
+        assert!(s.due(2));
+        assert!(!Schedule::new(InsightEvery::Off).due(0));
+    }
+}
