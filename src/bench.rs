@@ -7,6 +7,7 @@
 use crate::config::{self, GrokkingConfig, MlpConfig, ModelConfig, TransformerConfig};
 use crate::experiment::{EventSink, Unattended, grokking};
 use crate::protocol::{Event, GrokEvent, GrokkingEvent, LabEvent};
+use crate::train::insight::{InsightEvery, WINDOW_SHARE};
 use crate::train::trainer::Trainer;
 use anyhow::{Context, Result};
 use std::time::{Duration, Instant};
@@ -144,6 +145,7 @@ struct Stopwatch {
     val99: Option<f64>,
     steps: u64,
     outcome: Option<crate::protocol::Outcome>,
+    snapshots: usize,
 }
 
 impl EventSink for Stopwatch {
@@ -159,6 +161,10 @@ impl EventSink for Stopwatch {
             } => {
                 self.val99.get_or_insert(self.start.elapsed().as_secs_f64());
             }
+            Event::Lab {
+                payload: LabEvent::Grokking(GrokkingEvent::Insight(_)),
+                ..
+            } => self.snapshots += 1,
             Event::Finished {
                 outcome, summary, ..
             } => {
@@ -177,8 +183,9 @@ impl EventSink for Stopwatch {
     }
 }
 
-/// A preset end to end, as the window runs it (evaluation every epoch included).
-fn preset_run(bench: &str, preset: &str) -> Result<serde_json::Value> {
+/// A preset end to end, as the window runs it (evaluation every epoch included; the insight views'
+/// snapshots when `insight` is on, as the window takes them).
+fn preset_run(bench: &str, preset: &str, insight: bool) -> Result<serde_json::Value> {
     let cfg = config::preset(preset)
         .with_context(|| format!("{preset} preset"))?
         .config;
@@ -187,13 +194,21 @@ fn preset_run(bench: &str, preset: &str) -> Result<serde_json::Value> {
         val99: None,
         steps: 0,
         outcome: None,
+        snapshots: 0,
     };
     grokking::run(
         grokking::Start::New(cfg.clone().try_into()?),
         1,
         &mut sw,
         &mut Unattended,
-        Default::default(),
+        grokking::RunOptions {
+            insight: if insight {
+                InsightEvery::Budget(WINDOW_SHARE)
+            } else {
+                InsightEvery::Off
+            },
+            ..Default::default()
+        },
     );
     let el = sw.start.elapsed().as_secs_f64();
     let sps = sw.steps as f64 / el;
@@ -204,6 +219,7 @@ fn preset_run(bench: &str, preset: &str) -> Result<serde_json::Value> {
         "secs_to_val99": sw.val99.map(round3),
         "steps": sw.steps,
         "outcome": sw.outcome,
+        "insight_snapshots": sw.snapshots,
     }))
 }
 
@@ -229,10 +245,16 @@ pub fn run_all(only: Option<&str>, secs: Duration) -> Result<Vec<String>> {
         out.push(r?.to_string());
     }
     if want("fast_preset") {
-        out.push(preset_run("fast_preset", "fast-mlp")?.to_string());
+        out.push(preset_run("fast_preset", "fast-mlp", false)?.to_string());
+    }
+    if want("fast_preset_insight") {
+        out.push(preset_run("fast_preset_insight", "fast-mlp", true)?.to_string());
     }
     if want("paper_preset") {
-        out.push(preset_run("paper_preset", "paper-transformer-cpu")?.to_string());
+        out.push(preset_run("paper_preset", "paper-transformer-cpu", false)?.to_string());
+    }
+    if want("paper_preset_insight") {
+        out.push(preset_run("paper_preset_insight", "paper-transformer-cpu", true)?.to_string());
     }
     Ok(out)
 }

@@ -9,7 +9,7 @@ use crate::experiment::grokking::{ContinueSpec, RunOptions};
 use crate::experiment::{Control, EventSink, RunControl, SaveTo, capacity, grokking, ordering};
 use crate::protocol::{Command, Event, LabEvent, MetricRow, OrderingEvent, Outcome, RunId};
 use crate::store::run_dir::RunWriter;
-use crate::train::insight::InsightEvery;
+use crate::train::insight::{InsightEvery, WINDOW_SHARE};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -464,9 +464,6 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
     }
 }
 
-/// The share of a window run's training time its insight snapshots may take.
-pub const INSIGHT_SHARE: f64 = 0.05;
-
 /// Run one job to its end; a Grokking run hands back its recorder.
 fn dispatch(
     job: Job,
@@ -476,7 +473,7 @@ fn dispatch(
 ) -> Option<RunWriter> {
     // the window's runs send the insight views' snapshots, within 5 % of the training time
     let mut opts = RunOptions {
-        insight: InsightEvery::Budget(INSIGHT_SHARE),
+        insight: InsightEvery::Budget(WINDOW_SHARE),
         ..RunOptions::default()
     };
     let start = match job {

@@ -73,3 +73,87 @@ fn mlp_weights_read_the_model_as_it_computes() {
     }
     assert!(MlpWeights::from_export(&[], Activation::Relu).is_err());
 }
+
+mod live_and_saved {
+    use grokscope::config::{GrokkingConfig, ModelConfig, Operation, TransformerConfig};
+    use grokscope::experiment::Unattended;
+    use grokscope::experiment::grokking::{self, RunOptions, Start, insight_from_checkpoints};
+    use grokscope::protocol::{Event, GrokkingEvent, InsightSnapshot, LabEvent};
+    use grokscope::store::run_dir::{RunFolder, RunWriter};
+    use grokscope::train::insight::InsightEvery;
+
+    fn tiny(model: Option<ModelConfig>, op: Operation) -> GrokkingConfig {
+        let mut c = grokscope::config::preset("fast-mlp").unwrap().config;
+        c.p = 13;
+        c.op = op;
+        c.max_epochs = 12;
+        c.early_stop = false;
+        if let Some(m) = model {
+            c.model = m;
+            c.full_batch = false;
+            c.batch_size = 32;
+        }
+        c
+    }
+
+    fn snapshots(events: &[Event]) -> Vec<InsightSnapshot> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Lab {
+                    payload: LabEvent::Grokking(GrokkingEvent::Insight(s)),
+                    ..
+                } => Some((**s).clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Scrubbing's promise: the views at step s of a live run equal those recomputed from the
+    /// checkpoint at s. Expected values: the live run's own snapshots, taken on the same epochs as its
+    /// checkpoints (every 4), compared field by field, bit for bit.
+    #[test]
+    fn views_of_a_live_run_equal_those_recomputed_from_its_checkpoints() {
+        let transformer = ModelConfig::Transformer(TransformerConfig {
+            d_model: 8,
+            depth: 1,
+            heads: 1,
+            dropout: 0.1,
+            init_scale: 1.0,
+            device: Default::default(),
+        });
+        for (model, op) in [(None, Operation::Div), (Some(transformer), Operation::Add)] {
+            let dir = tempfile::tempdir().unwrap();
+            let run_dir = dir.path().join("run");
+            let cfg = tiny(model, op);
+            let opts = RunOptions {
+                writer: Some(RunWriter::create(&run_dir, &cfg, None).unwrap()),
+                checkpoint_every_epochs: 4,
+                insight: InsightEvery::Epochs(4),
+                ..RunOptions::default()
+            };
+            let mut events = Vec::new();
+            grokking::run(
+                Start::New(cfg.clone().try_into().unwrap()),
+                1,
+                &mut events,
+                &mut Unattended,
+                opts,
+            );
+            let live = snapshots(&events);
+            let steps: Vec<u64> = live.iter().map(|s| s.epoch).collect();
+            assert_eq!(steps, [0, 4, 8, 12], "{op:?}: snapshot epochs");
+            let folder = RunFolder::open(&run_dir).unwrap();
+            let mut saved = Vec::new();
+            insight_from_checkpoints(&folder, &mut |s| {
+                saved.push(s.unwrap());
+                true
+            });
+            assert_eq!(saved.len(), live.len(), "{op:?}: one per checkpoint");
+            for (a, b) in live.iter().zip(&saved) {
+                assert_eq!(a, b, "{op:?}: step {}", a.step);
+            }
+            assert!(live.iter().all(|s| s.ablation.is_some()));
+        }
+    }
+}

@@ -255,3 +255,65 @@ fn an_invalid_config_is_refused_with_the_field_named() {
         "nothing was started: {sent:?}"
     );
 }
+
+/// Scrubbing through a real run's insight snapshots: dragging the step cursor moves every view to an
+/// earlier snapshot, and "Follow latest" brings them back. Expected values: the run's own snapshot steps
+/// (the first is always the untrained model at step 0, the last the final state).
+#[test]
+fn dragging_the_step_cursor_moves_the_views() {
+    let dialog = Arc::new(FixedPathDialog(None));
+    let mut harness =
+        harness_with(move |cc| GrokscopeApp::new(cc, dialog).expect("the worker thread starts"));
+    harness.step();
+    {
+        let cfg = harness.state_mut().config_mut();
+        cfg.p = 13;
+        cfg.max_epochs = 30;
+        cfg.early_stop = false;
+    }
+    harness.get_by_label(START).click();
+    let done = step_until(&mut harness, Duration::from_secs(60), |h| {
+        h.state().phase() == Phase::Finished
+    });
+    assert!(
+        done,
+        "the run did not finish: {}",
+        harness.state().status().text
+    );
+    let steps = harness.state().grokking().insight().steps();
+    assert!(steps.len() >= 2, "snapshots at {steps:?}");
+    assert_eq!(steps[0], 0);
+    let last = *steps.last().unwrap();
+    assert_eq!(last, 30, "the final state is kept");
+    let shown =
+        |h: &Harness<'_, GrokscopeApp>| h.state().grokking().shown_snapshot().map(|s| s.step);
+    assert_eq!(shown(&harness), Some(last), "live: the newest");
+    assert!(!crate::ui_support::labels_with(&harness, &format!("step {last} · epoch")).is_empty());
+
+    // drag the slider from its right end to its left end
+    let rect = harness.get_by_label_contains("snapshot ").rect();
+    let (from, to) = (
+        eframe::egui::pos2(rect.right() - 4.0, rect.center().y),
+        eframe::egui::pos2(rect.left() + 2.0, rect.center().y),
+    );
+    harness.hover_at(from);
+    harness.step();
+    harness.drag_at(from);
+    harness.step();
+    harness.hover_at(to);
+    harness.step();
+    harness.drop_at(to);
+    harness.step();
+    harness.step();
+    assert_eq!(
+        shown(&harness),
+        Some(0),
+        "the views show the first snapshot"
+    );
+    assert_eq!(harness.state().grokking().insight_view().pinned, Some(0));
+    assert!(!crate::ui_support::labels_with(&harness, "step 0 · epoch 0").is_empty());
+
+    harness.get_by_label("Follow latest").click_accesskit();
+    harness.step();
+    assert_eq!(shown(&harness), Some(last), "following the run again");
+}

@@ -18,6 +18,10 @@ use crate::protocol::{InsightSnapshot, NeuronShares};
 use crate::rng::{self, Stream};
 use std::time::Duration;
 
+/// The share of a window run's training time its insight snapshots may take (`grokscope bench` measures
+/// what it costs: `fast_preset` against `fast_preset_insight`).
+pub const WINDOW_SHARE: f64 = 0.05;
+
 /// Key frequencies: every frequency with at least this share of the embedding's power...
 pub const KEY_SHARE: f64 = 0.05;
 /// ... at most this many ...

@@ -168,8 +168,11 @@ pub fn scrub_ui(
         let shown = view.shown(store).map_or(last, |s| s.step);
         let mut i = steps.partition_point(|&s| s < shown).min(steps.len() - 1);
         ui.label("View step");
-        let slider = egui::Slider::new(&mut i, 0..=steps.len() - 1)
+        let n = steps.len();
+        let text = format!("snapshot {}/{n}", i + 1);
+        let slider = egui::Slider::new(&mut i, 0..=n - 1)
             .show_value(false)
+            .text(text)
             .clamping(egui::SliderClamping::Always);
         let r = ui
             .add_sized([ui.available_width().min(260.0).max(80.0), 18.0], slider)
@@ -193,7 +196,7 @@ pub fn scrub_ui(
             );
             ui.label(format!("key k = {}", join(&s.keys)));
         }
-        ui.weak(format!("{} snapshots ({})", steps.len(), store.source));
+        ui.weak(format!("({})", store.source));
     });
     action
 }
