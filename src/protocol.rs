@@ -317,6 +317,12 @@ pub enum GrokkingEvent {
         step: u64,
         epoch: u64,
     },
+    /// One run of a phase study finished and was classified (`done` of `total` in this session).
+    PhaseTask {
+        result: Box<crate::analysis::phase::PhaseRun>,
+        done: usize,
+        total: usize,
+    },
 }
 
 /// What an Ordering run or study sends besides its lifecycle.

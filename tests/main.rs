@@ -7,6 +7,7 @@ mod export;
 mod insight;
 mod layers;
 mod ordering;
+mod phase;
 mod runs;
 mod tensorboard;
 mod ui;

@@ -10,6 +10,7 @@ pub mod files;
 pub mod history;
 pub mod ordering;
 pub mod ordering_layout;
+pub mod phase;
 pub mod pyramid;
 pub mod run_dir;
 pub mod sweep_dir;

@@ -3,6 +3,7 @@
 
 pub mod config_panel;
 pub mod overlays;
+pub mod phase_view;
 pub mod run_files;
 pub mod runs_panel;
 
@@ -258,6 +259,13 @@ impl GrokkingLab {
                 ..
             } => {
                 // other labs' events; this lab's worker never runs those labs
+            }
+            Event::Lab {
+                payload: LabEvent::Grokking(GrokkingEvent::PhaseTask { .. }),
+                ..
+            } => {
+                // a phase study's runs: the phase panel (phase_view::PhaseViewState) takes these once
+                // it is wired into the lab
             }
             Event::Refused { message } => {
                 self.link.runs.refused(self.history.latest().is_some());
