@@ -14,6 +14,7 @@ mod ui;
 mod ui_capacity;
 mod ui_export;
 mod ui_ordering;
+mod ui_phase;
 mod ui_runs;
 #[path = "support/ui.rs"]
 mod ui_support;
