@@ -358,7 +358,7 @@ pub fn phase_presets() -> Vec<PhasePreset> {
     vec![
         PhasePreset {
             name: "phase-tiny",
-            title: "Tiny phase diagram (seconds)",
+            title: "Tiny phase diagram (about 10 s)",
             description: "The fast MLP on a / b mod 23, weight decay 0.1 and 3 x train fraction 0.3 and 0.7, \
                           one seed, at most 300 epochs: 4 runs, for a first look and for tests.",
             config: PhaseStudyConfig {
@@ -373,9 +373,11 @@ pub fn phase_presets() -> Vec<PhasePreset> {
         },
         PhasePreset {
             name: "phase-default",
-            title: "Phase diagram, 6 x 6 (a few minutes on 2 cores)",
+            title: "Phase diagram, 6 x 6, 2 seeds (72 runs)",
             description: "The fast MLP on a / b mod 59: weight decay 0 to 10 x train fraction 0.2 to 0.8, 2 seeds \
-                          a cell, at most 1000 epochs: 72 runs.",
+                          a cell, at most 1000 epochs. Not yet timed to its end: in a debug build on 2 \
+                          heavily shared cores a run that reaches the cap took 113 s; a release build on \
+                          idle cores is needed to say whether it fills in within minutes.",
             config: PhaseStudyConfig {
                 base: fast_mlp(59),
                 weight_decays: vec![0.0, 0.1, 0.3, 1.0, 3.0, 10.0],
