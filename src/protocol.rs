@@ -331,6 +331,12 @@ pub enum GrokkingEvent {
     },
     /// What the network has learned at one step (the insight views' input), on the runner's schedule.
     Insight(Box<InsightSnapshot>),
+    /// One run of a phase study finished and was classified (`done` of `total` in this session).
+    PhaseTask {
+        result: Box<crate::analysis::phase::PhaseRun>,
+        done: usize,
+        total: usize,
+    },
 }
 
 /// The Grokking lab's insight measures at one step (spec section 4), computed on the worker from the

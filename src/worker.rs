@@ -506,6 +506,20 @@ fn dispatch(
                 capacity::sweep(&c, run, sink, control);
                 return None;
             }
+            // the edge for a study sent over the channel: parsed once, here; the window keeps only
+            // the results (no run folders)
+            RunConfig::PhaseStudy(c) => {
+                match crate::config::ValidPhaseStudyConfig::try_from(c) {
+                    Ok(valid) => {
+                        let opts = crate::experiment::phase::PhaseOptions::default();
+                        crate::experiment::phase::run(&valid, &opts, run, sink, control);
+                    }
+                    Err(e) => {
+                        crate::experiment::refuse(run, sink, e.to_string());
+                    }
+                }
+                return None;
+            }
         },
     };
     grokking::run(start, run, sink, control, opts).writer

@@ -7,12 +7,14 @@ mod export;
 mod insight;
 mod layers;
 mod ordering;
+mod phase;
 mod runs;
 mod tensorboard;
 mod ui;
 mod ui_capacity;
 mod ui_export;
 mod ui_ordering;
+mod ui_phase;
 mod ui_runs;
 #[path = "support/ui.rs"]
 mod ui_support;

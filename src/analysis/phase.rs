@@ -1,6 +1,8 @@
 //! "When does grokking happen": each run of a phase-diagram cell classified by its events (spec section 4,
 //! with the event definitions of section 1), and a cell summarised over its seeds.
 
+use crate::config::GrokkingConfig;
+use crate::config::phase::{PhaseCell, PhaseStudyConfig, PhaseTask};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -118,6 +120,93 @@ pub fn summarise_cell(runs: &[RunClass]) -> CellSummary {
     }
 }
 
+/// Format version of [`PhaseRun`]; a stored result of another version is redone.
+pub const PHASE_RESULT_VERSION: u32 = 1;
+
+/// One finished run of a phase study: what it was (the task, its axis values and its whole config, so
+/// it can be reproduced), its events and its class.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PhaseRun {
+    pub version: u32,
+    pub task: PhaseTask,
+    pub weight_decay: f64,
+    pub train_fraction: f64,
+    /// The model width of the run (the MLP's hidden width, the transformer's d_model).
+    pub width: usize,
+    /// The run's config: `grokscope run` with it reproduces the run bit for bit.
+    pub config: GrokkingConfig,
+    pub params: u64,
+    pub epochs: u64,
+    pub steps: u64,
+    /// First epoch with running train accuracy >= 99 %.
+    pub t_train: Option<u64>,
+    /// First epoch with validation accuracy >= 98 % (the delay's threshold).
+    pub t_val98: Option<u64>,
+    /// First epoch with validation accuracy >= 99 %.
+    pub t_val: Option<u64>,
+    pub final_train_acc: Option<f64>,
+    pub final_val_acc: Option<f64>,
+    /// [`classify_run`] of `t_train`, `t_val98` and the epoch cap.
+    pub class: RunClass,
+    pub wall_secs: f64,
+    /// The run's folder inside the study folder (`runs/task-...`), when runs are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_dir: Option<String>,
+}
+
+/// A cell of a phase study with its runs' classes and their summary.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PhaseCellResult {
+    pub cell: PhaseCell,
+    pub weight_decay: f64,
+    pub train_fraction: f64,
+    pub width: usize,
+    /// `(seed, outcome, delay)` of each finished run, in seed order.
+    pub runs: Vec<(u64, Outcome, Option<u64>)>,
+    pub summary: CellSummary,
+}
+
+/// The cells of `cfg` in task order (widths, train fractions, weight decays) with the finished runs
+/// among `runs` (others' runs and runs of cells outside the axes are ignored); a cell with no
+/// finished run has an empty summary.
+pub fn phase_cells(cfg: &PhaseStudyConfig, runs: &[PhaseRun]) -> Vec<PhaseCellResult> {
+    let mut cells: Vec<PhaseCell> = crate::config::phase::phase_tasks(cfg)
+        .iter()
+        .map(PhaseTask::cell)
+        .collect();
+    cells.dedup();
+    cells
+        .into_iter()
+        .map(|cell| {
+            let mut mine: Vec<&PhaseRun> = runs.iter().filter(|r| r.task.cell() == cell).collect();
+            mine.sort_by_key(|r| r.task.seed);
+            mine.dedup_by_key(|r| r.task.seed);
+            let classes: Vec<RunClass> = mine.iter().map(|r| r.class).collect();
+            let t = PhaseTask {
+                wd_index: cell.wd_index,
+                tf_index: cell.tf_index,
+                width_index: cell.width_index,
+                seed: 0,
+            };
+            let run = cfg.task_config(&t);
+            PhaseCellResult {
+                cell,
+                weight_decay: run.optim.weight_decay,
+                train_fraction: run.train_fraction,
+                width: match &run.model {
+                    crate::config::ModelConfig::Mlp(m) => m.hidden,
+                    crate::config::ModelConfig::Transformer(t) => t.d_model,
+                },
+                runs: mine
+                    .iter()
+                    .map(|r| (r.task.seed, r.class.outcome, r.class.delay))
+                    .collect(),
+                summary: summarise_cell(&classes),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,5 +322,57 @@ mod tests {
             (Some(Outcome::NoLearning), None)
         );
         assert_eq!(summarise_cell(&[]).outcome, None);
+    }
+
+    #[test]
+    fn cells_of_a_study_from_constructed_runs() {
+        use crate::config::phase::{phase_preset, phase_tasks};
+        let study = phase_preset("tiny").unwrap().config;
+        let mut study = study;
+        study.seeds = vec![0, 1];
+        let tasks = phase_tasks(&study);
+        let run = |k: usize, outcome, delay| PhaseRun {
+            version: PHASE_RESULT_VERSION,
+            task: tasks[k],
+            weight_decay: 0.0,
+            train_fraction: 0.0,
+            width: 0,
+            config: study.task_config(&tasks[k]),
+            params: 0,
+            epochs: 0,
+            steps: 0,
+            t_train: None,
+            t_val98: None,
+            t_val: None,
+            final_train_acc: None,
+            final_val_acc: None,
+            class: RunClass { outcome, delay },
+            wall_secs: 0.0,
+            run_dir: None,
+        };
+        // cell (wd 0, tf 0): seeds 0 and 1 grok with delays 10 and 30 -> grokking, mean 20;
+        // cell (wd 1, tf 0): one seed memorises -> memorisation, no mean delay; the rest: no runs
+        let runs = vec![
+            run(0, Outcome::Grokking, Some(10)),
+            run(1, Outcome::Grokking, Some(30)),
+            run(2, Outcome::Memorisation, Some(200)),
+        ];
+        let cells = phase_cells(&study, &runs);
+        assert_eq!(cells.len(), 4, "2 x 2 cells");
+        assert_eq!(cells[0].summary.outcome, Some(Outcome::Grokking));
+        assert_eq!(cells[0].summary.mean_delay, Some(20.0));
+        assert_eq!(
+            cells[0].runs,
+            vec![
+                (0, Outcome::Grokking, Some(10)),
+                (1, Outcome::Grokking, Some(30))
+            ]
+        );
+        // the axis values come from the config, not the records
+        assert_eq!((cells[1].weight_decay, cells[1].train_fraction), (3.0, 0.3));
+        assert_eq!(cells[1].summary.outcome, Some(Outcome::Memorisation));
+        assert_eq!(cells[1].summary.mean_delay, None);
+        assert_eq!(cells[3].summary.outcome, None);
+        assert_eq!(cells[3].width, 128, "the fast MLP's hidden width");
     }
 }

@@ -218,16 +218,7 @@ pub fn sweep_main(
         mine.len(),
         pending.len()
     );
-    let bar = bar.then(|| {
-        let b = indicatif::ProgressBar::new(mine.len() as u64);
-        if let Ok(style) =
-            indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] task {pos}/{len}")
-        {
-            b.set_style(style.progress_chars("=> "));
-        }
-        b.set_position(skipped as u64);
-        b
-    });
+    let bar = bar.then(|| super::task_bar(mine.len(), skipped));
     let mut sink = FileSink {
         dir: out,
         bar,

@@ -53,6 +53,8 @@ pub enum FolderKind {
     Sweep,
     /// An Ordering study folder.
     Study,
+    /// A Grokking phase study folder.
+    Phase,
 }
 
 /// The figures a folder can draw, the config(s) behind them and what could not be read.
@@ -89,7 +91,9 @@ pub fn folder_kind(dir: &Path) -> Result<FolderKind> {
         bail!("{} is not a folder", dir.display());
     }
     let has = |n: &str| dir.join(n).exists();
-    if has(STUDY_CSV) {
+    if has(crate::store::phase::CONFIG_FILE) {
+        Ok(FolderKind::Phase)
+    } else if has(STUDY_CSV) {
         Ok(FolderKind::Study)
     } else if looks_like_run(dir) {
         Ok(FolderKind::Run)
@@ -98,8 +102,10 @@ pub fn folder_kind(dir: &Path) -> Result<FolderKind> {
     } else {
         bail!(
             "{} holds no figures: it is not a Grokking run folder (run.json, config.toml, metrics.csv), \
-             a Capacity sweep folder ({SWEEP_CONFIG}, task-*.json) or an Ordering study folder ({STUDY_CSV})",
-            dir.display()
+             a Capacity sweep folder ({SWEEP_CONFIG}, task-*.json), an Ordering study folder ({STUDY_CSV}) \
+             or a phase study folder ({})",
+            dir.display(),
+            crate::store::phase::CONFIG_FILE
         )
     }
 }
@@ -208,12 +214,37 @@ fn run_figures(dir: &Path) -> Result<FolderFigures> {
     })
 }
 
+fn phase_figures(dir: &Path) -> Result<FolderFigures> {
+    let c = crate::store::phase::collect(dir)?;
+    let mut problems = vec![];
+    if !c.missing.is_empty() {
+        problems.push(format!(
+            "{} of {} runs have no result yet (their cells are drawn from the runs that do)",
+            c.missing.len(),
+            c.config.task_count()
+        ));
+    }
+    problems.extend(
+        c.unusable
+            .iter()
+            .map(|(f, why)| format!("skipped {f}: {why}")),
+    );
+    let cells = crate::analysis::phase::phase_cells(&c.config, &c.runs);
+    Ok(FolderFigures {
+        kind: FolderKind::Phase,
+        figures: labs::phase_figures(&c.config, &cells),
+        config: serde_json::to_value(&*c.config)?,
+        problems,
+    })
+}
+
 /// The figures of the folder `dir`, whatever its kind.
 pub fn folder_figures(dir: &Path) -> Result<FolderFigures> {
     match folder_kind(dir)? {
         FolderKind::Run => run_figures(dir),
         FolderKind::Sweep => sweep_figures(dir),
         FolderKind::Study => study_figures(dir),
+        FolderKind::Phase => phase_figures(dir),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod capacity;
 pub mod export;
 pub mod ordering;
+pub mod phase;
 pub mod run;
 
 use crate::protocol::Outcome;
@@ -143,6 +144,33 @@ pub enum Cmd {
         /// Training threads (0 = the number of cores); overrides the config's.
         #[arg(long)]
         threads: Option<usize>,
+    },
+    /// Run a Grokking-lab phase study (weight decay x train fraction, optionally x width, several seeds
+    /// a cell): one result file per run in OUT (runs already done are skipped, so a stopped study
+    /// resumes; a folder of another study is refused untouched), then OUT/cells.csv and cells.json.
+    /// Sharding as for `sweep`. Draw it with `grokscope export OUT --figure phase`.
+    Phase {
+        /// A TOML phase study (see `grokscope presets --show phase-tiny`).
+        #[arg(long, required_unless_present = "preset", conflicts_with = "preset")]
+        config: Option<PathBuf>,
+        /// A built-in phase study: tiny or default (see `grokscope presets`).
+        #[arg(long)]
+        preset: Option<String>,
+        /// Output folder (created if missing); shards of one study share it.
+        #[arg(long)]
+        out: PathBuf,
+        /// Run only shard I of N, written I/N (0 <= I < N).
+        #[arg(long)]
+        shard: Option<String>,
+        /// Number of shards N when the index comes from the environment.
+        #[arg(long)]
+        shard_count: Option<usize>,
+        /// Training threads (0 = the number of cores); overrides the config's.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Keep each run's folder (config, metrics, events, start and end checkpoints) in OUT/runs/.
+        #[arg(long)]
+        keep_runs: bool,
     },
     /// Merge a sweep folder's result files into DIR/sweep.csv (and DIR/capacity.csv); missing and corrupt
     /// files are named on stderr and left out.
@@ -288,6 +316,32 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
                 Outcome::Failed { .. } => ExitCode::FAILURE,
             })
         }
+        Cmd::Phase {
+            config,
+            preset,
+            out,
+            shard,
+            shard_count,
+            threads,
+            keep_runs,
+        } => {
+            let shard_of = capacity::resolve_shard(shard.as_deref(), shard_count, &|name| {
+                std::env::var(name).ok()
+            })?;
+            let report = phase::phase_cmd(
+                config.as_deref(),
+                preset.as_deref(),
+                &out,
+                shard_of,
+                threads,
+                keep_runs,
+                std::io::stderr().is_terminal(),
+            )?;
+            Ok(match report.outcome {
+                Outcome::Completed | Outcome::Stopped => ExitCode::SUCCESS,
+                Outcome::Failed { .. } => ExitCode::FAILURE,
+            })
+        }
         Cmd::Merge { dir } => {
             capacity::merge_main(&dir)?;
             Ok(ExitCode::SUCCESS)
@@ -330,4 +384,16 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
 pub fn write_atomic(path: &Path, text: &[u8]) -> Result<()> {
     crate::store::files::write_atomic(path, text)
         .with_context(|| format!("writing {}", path.display()))
+}
+
+/// A progress bar over `tasks` tasks, `done` of them already done.
+pub fn task_bar(tasks: usize, done: usize) -> indicatif::ProgressBar {
+    let b = indicatif::ProgressBar::new(tasks as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] task {pos}/{len}")
+    {
+        b.set_style(style.progress_chars("=> "));
+    }
+    b.set_position(done as u64);
+    b
 }

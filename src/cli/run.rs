@@ -52,9 +52,21 @@ pub fn presets_cmd(show: Option<&str>) -> Result<()> {
             for p in config::capacity::sweep_presets() {
                 println!("{:<24} {}\n{:<24} {}", p.name, p.title, "", p.description);
             }
+            println!("\nPhase diagrams (grokscope phase --preset NAME --out DIR):");
+            for p in config::phase::phase_presets() {
+                println!("{:<24} {}\n{:<24} {}", p.name, p.title, "", p.description);
+            }
         }
         Some(name) => {
             if let Some(p) = config::capacity::sweep_preset(name) {
+                println!("# {}: {}\n{}", p.title, p.description, p.config.to_toml());
+                return Ok(());
+            }
+            // the full name only: `tiny` is the sweep's
+            if let Some(p) = config::phase::phase_presets()
+                .into_iter()
+                .find(|p| p.name == name)
+            {
                 println!("# {}: {}\n{}", p.title, p.description, p.config.to_toml());
                 return Ok(());
             }
@@ -63,6 +75,7 @@ pub fn presets_cmd(show: Option<&str>) -> Result<()> {
                     .iter()
                     .map(|p| p.name)
                     .chain(config::capacity::sweep_presets().iter().map(|p| p.name))
+                    .chain(config::phase::phase_presets().iter().map(|p| p.name))
                     .collect();
                 format!("no preset named {name:?}; known: {}", names.join(", "))
             })?;

@@ -386,7 +386,7 @@ pub fn tasks(cfg: &CapacitySweepConfig) -> Vec<Task> {
 
 /// Shard `index` of `count`: task k goes to shard k mod count, so every task lands in exactly one shard
 /// and the shards' sizes differ by at most one. A `count` of 0 is treated as 1.
-pub fn shard(tasks: &[Task], index: usize, count: usize) -> Vec<Task> {
+pub fn shard<T: Copy>(tasks: &[T], index: usize, count: usize) -> Vec<T> {
     let count = count.max(1);
     tasks
         .iter()

@@ -6,6 +6,7 @@
 pub mod capacity;
 pub mod device;
 pub mod ordering;
+pub mod phase;
 
 use self::device::DeviceRequest;
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,7 @@ use std::fmt;
 
 pub use capacity::CapacitySweepConfig;
 pub use ordering::{OrderingConfig, OrderingStudyConfig};
+pub use phase::{PhaseStudyConfig, ValidPhaseStudyConfig};
 
 /// The arithmetic operation mod p.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -503,6 +505,8 @@ pub enum RunConfig {
     OrderingStudy(OrderingStudyConfig),
     /// A Capacity-lab sweep (many runs in parallel).
     CapacitySweep(CapacitySweepConfig),
+    /// A Grokking-lab phase diagram (many runs in parallel).
+    PhaseStudy(phase::PhaseStudyConfig),
 }
 
 /// A named, described starting point.
@@ -637,12 +641,9 @@ pub const FORKABLE: [&str; 13] = [
     "model.dropout",
 ];
 
-/// The fields in which `child` differs from `parent`, as `field: old -> new`; refused, naming the
-/// fields, when any of them may not change in a fork (see [`FORKABLE`]).
-pub fn fork_changes(
-    parent: &GrokkingConfig,
-    child: &GrokkingConfig,
-) -> Result<Vec<String>, String> {
+/// Every leaf field of a config as `(dotted.name, TOML text of its value)`, in the order TOML writes
+/// them; a list is one field. Empty for a value that is not a table of TOML values.
+pub fn flat_fields<T: Serialize>(cfg: &T) -> Vec<(String, String)> {
     fn flatten(prefix: &str, v: &toml::Value, out: &mut Vec<(String, String)>) {
         match v {
             toml::Value::Table(t) => {
@@ -658,15 +659,42 @@ pub fn fork_changes(
             other => out.push((prefix.to_string(), other.to_string())),
         }
     }
-    let flat = |c: &GrokkingConfig| {
-        let mut out = vec![];
-        // a config of numbers, strings and enums always converts
-        if let Ok(v) = toml::Value::try_from(c) {
-            flatten("", &v, &mut out);
-        }
-        out
+    let mut out = vec![];
+    // a config of numbers, strings and enums always converts
+    if let Ok(v) = toml::Value::try_from(cfg) {
+        flatten("", &v, &mut out);
+    }
+    out
+}
+
+/// The fields in which `b` differs from `a`, as `field: old -> new` (`(none)` where one lacks it).
+pub fn field_changes<T: Serialize>(a: &T, b: &T) -> Vec<String> {
+    let (a, b) = (flat_fields(a), flat_fields(b));
+    let find = |v: &[(String, String)], k: &str| {
+        v.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, x)| x.clone())
+            .unwrap_or_else(|| "(none)".into())
     };
-    let (a, b) = (flat(parent), flat(child));
+    let names: Vec<&String> = a.iter().chain(&b).map(|(k, _)| k).collect();
+    let mut seen = std::collections::BTreeSet::new();
+    names
+        .into_iter()
+        .filter(|k| seen.insert(k.as_str()))
+        .filter_map(|k| {
+            let (x, y) = (find(&a, k), find(&b, k));
+            (x != y).then(|| format!("{k}: {x} -> {y}"))
+        })
+        .collect()
+}
+
+/// The fields in which `child` differs from `parent`, as `field: old -> new`; refused, naming the
+/// fields, when any of them may not change in a fork (see [`FORKABLE`]).
+pub fn fork_changes(
+    parent: &GrokkingConfig,
+    child: &GrokkingConfig,
+) -> Result<Vec<String>, String> {
+    let (a, b) = (flat_fields(parent), flat_fields(child));
     let old = |k: &str| a.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let mut changes = vec![];
     let mut refused = vec![];

@@ -3,6 +3,7 @@
 pub mod capacity;
 pub mod grokking;
 pub mod ordering;
+pub mod phase;
 pub mod pool;
 
 use crate::protocol::{Event, HyperChange};

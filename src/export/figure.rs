@@ -162,6 +162,33 @@ impl HeatmapBody {
     }
 }
 
+/// A grid of cells, each of one class (a colour from the legend) with a short text: a categorical map
+/// such as the Grokking lab's phase diagram.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClassGridBody {
+    /// One label per row, top to bottom.
+    pub row_labels: Vec<String>,
+    /// One label per column, left to right.
+    pub col_labels: Vec<String>,
+    /// The classes: their names (the legend) and colours.
+    pub classes: Vec<(String, Rgb)>,
+    /// Row-major, rows x columns: an index into `classes`, `None` for a cell with no data.
+    pub cells: Vec<Option<usize>>,
+    /// Row-major text written in each cell (may be empty).
+    pub texts: Vec<String>,
+    /// What the rows are (left, rotated).
+    pub row_title: String,
+    /// What the columns are (under the grid).
+    pub col_title: String,
+}
+
+impl ClassGridBody {
+    /// Rows and columns.
+    pub fn shape(&self) -> (usize, usize) {
+        (self.row_labels.len(), self.col_labels.len())
+    }
+}
+
 /// What a node of a graph is (its fill).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum NodeKind {
@@ -223,6 +250,8 @@ pub enum Body {
     Heatmap(HeatmapBody),
     /// A graph; the figure's axes and series are unused.
     Graph(GraphBody),
+    /// A grid of classed cells with a legend; the figure's axes and series are unused.
+    ClassGrid(ClassGridBody),
 }
 
 /// A figure: what [`super::svg::to_svg`] draws.

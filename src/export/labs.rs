@@ -660,6 +660,100 @@ pub fn ordering_study_figures(kind: StudyKind, title: &str, stats: &[SettingStat
     }
 }
 
+/// An outcome's colour in the phase diagram (figure and window): Paul Tol's bright scheme, readable by
+/// colour-blind readers and in grey.
+pub fn outcome_rgb(o: crate::analysis::phase::Outcome) -> Rgb {
+    use crate::analysis::phase::Outcome;
+    match o {
+        Outcome::NoLearning => [187, 187, 187],
+        Outcome::Memorisation => [238, 102, 119],
+        Outcome::Grokking => [68, 119, 170],
+        Outcome::Comprehension => [34, 136, 51],
+    }
+}
+
+/// A cell's text: its mean delay in epochs, empty when no run of it generalised.
+pub fn phase_cell_text(c: &crate::analysis::phase::PhaseCellResult) -> String {
+    c.summary
+        .mean_delay
+        .map_or_else(String::new, |d| format!("{d:.0}"))
+}
+
+/// The phase diagram of a study: one figure per model width (`phase`, or `phase_w{width}` with a
+/// widths axis), weight decay across (in the config's order), train fraction up (largest on top), each
+/// cell coloured by its majority class with its mean delay written in it.
+pub fn phase_figures(
+    cfg: &crate::config::PhaseStudyConfig,
+    cells: &[crate::analysis::phase::PhaseCellResult],
+) -> Vec<Figure> {
+    use super::figure::{Body, ClassGridBody};
+    use crate::analysis::phase::Outcome;
+    let widths = cfg.width_axis();
+    let mut tf_order: Vec<usize> = (0..cfg.train_fractions.len()).collect();
+    tf_order.sort_by(|&a, &b| cfg.train_fractions[b].total_cmp(&cfg.train_fractions[a]));
+    let classes: Vec<(String, Rgb)> = Outcome::ALL
+        .iter()
+        .map(|o| (o.to_string(), outcome_rgb(*o)))
+        .collect();
+    let finished: usize = cells.iter().map(|c| c.runs.len()).sum();
+    widths
+        .iter()
+        .enumerate()
+        .map(|(wi, w)| {
+            let width_index = w.map(|_| wi);
+            let width = w.unwrap_or_else(|| cfg.base_width());
+            let mut g = ClassGridBody {
+                row_labels: tf_order
+                    .iter()
+                    .map(|&i| cfg.train_fractions[i].to_string())
+                    .collect(),
+                col_labels: cfg.weight_decays.iter().map(|v| v.to_string()).collect(),
+                classes: classes.clone(),
+                cells: vec![],
+                texts: vec![],
+                row_title: "train fraction".into(),
+                col_title: "weight decay".into(),
+            };
+            for &tf in &tf_order {
+                for wd in 0..cfg.weight_decays.len() {
+                    let cell = cells.iter().find(|c| {
+                        c.cell.wd_index == wd
+                            && c.cell.tf_index == tf
+                            && c.cell.width_index == width_index
+                    });
+                    g.cells
+                        .push(cell.and_then(|c| c.summary.outcome).map(|o| o as usize));
+                    g.texts.push(cell.map(phase_cell_text).unwrap_or_default());
+                }
+            }
+            let name = if w.is_some() {
+                format!("phase_w{width}")
+            } else {
+                "phase".to_string()
+            };
+            let b = &cfg.base;
+            let title = format!(
+                "When does grokking happen: {} on a {} b mod {}, width {width}",
+                b.model.name(),
+                b.op,
+                b.p
+            );
+            let mut fig = Figure::with_body(name, title, Body::ClassGrid(g));
+            fig.notes.push(format!(
+                "colour: the class of most seeds ({} a cell; a tie goes to the class that learned less); \
+                 number: mean delay in epochs of the runs that generalised (val ≥ 98 % after train ≥ 99 %)",
+                cfg.seeds.len()
+            ));
+            fig.notes.push(format!(
+                "epoch cap {}; {finished} of {} runs finished; empty cells have none yet",
+                cfg.max_epochs,
+                cfg.task_count()
+            ));
+            fig
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,9 @@
 //! their CSV sidecars (exactly the drawn edges or cells).
 
 use super::ExportError;
-use super::figure::{Body, Figure, GraphBody, GraphEdge, GraphNode, HeatmapBody, NodeKind};
+use super::figure::{
+    Body, ClassGridBody, Figure, GraphBody, GraphEdge, GraphNode, HeatmapBody, NodeKind,
+};
 use crate::protocol::LayerSnapshot;
 use crate::store::ordering_layout as layout;
 
@@ -202,6 +204,44 @@ pub fn heatmap_csv(h: &HeatmapBody) -> Result<Vec<u8>, ExportError> {
                 h.row_labels[r].clone(),
                 h.col_labels[c].clone(),
                 v.map_or(String::new(), weight_text),
+            ])?;
+        }
+    }
+    finish(w)
+}
+
+/// Header of a class grid's CSV.
+pub const CLASS_GRID_CSV_HEADER: [&str; 6] = [
+    "row",
+    "column",
+    "row_label",
+    "column_label",
+    "class",
+    "text",
+];
+
+/// A class grid's cells as CSV ([`CLASS_GRID_CSV_HEADER`]), row by row: the class's name (empty for a
+/// cell with no data) and the text drawn in the cell.
+pub fn class_grid_csv(g: &ClassGridBody) -> Result<Vec<u8>, ExportError> {
+    let mut w = ::csv::Writer::from_writer(vec![]);
+    w.write_record(CLASS_GRID_CSV_HEADER)?;
+    let (rows, cols) = g.shape();
+    for r in 0..rows {
+        for c in 0..cols {
+            let class = g
+                .cells
+                .get(r * cols + c)
+                .copied()
+                .flatten()
+                .and_then(|k| g.classes.get(k))
+                .map_or("", |(name, _)| name.as_str());
+            w.write_record([
+                r.to_string().as_str(),
+                c.to_string().as_str(),
+                &g.row_labels[r],
+                &g.col_labels[c],
+                class,
+                g.texts.get(r * cols + c).map_or("", |t| t.as_str()),
             ])?;
         }
     }

@@ -5,7 +5,7 @@
 //! Elements carry classes (`cell`, `bar`, `bar-label`, `edge forward|backward|self-loop`, `halo`,
 //! `node`) so that a reader (and the tests) can tell them apart.
 
-use super::figure::{Figure, FigureSize, GraphBody, HeatmapBody, NodeKind, Rgb};
+use super::figure::{ClassGridBody, Figure, FigureSize, GraphBody, HeatmapBody, NodeKind, Rgb};
 use super::svg::{
     LABEL_PT, LEGEND_PT, MARGIN, Measure, NOTE_PT, PT_PER_IN, TICK_PT, TITLE_PT, esc, fit_text, n,
     open_svg, rgb,
@@ -269,6 +269,163 @@ pub fn heatmap_svg(fig: &Figure, hm: &HeatmapBody, size: FigureSize) -> String {
             n(y),
             esc(label)
         );
+    }
+    fr.close(&mut s);
+    s
+}
+
+/// A cell of a class grid with no data.
+const NO_DATA: Rgb = [245, 245, 245];
+
+/// Black or white, whichever reads better on `c` (by its luma).
+fn text_on(c: Rgb) -> &'static str {
+    let luma = 0.299 * f64::from(c[0]) + 0.587 * f64::from(c[1]) + 0.114 * f64::from(c[2]);
+    if luma > 140.0 { "#000000" } else { "#ffffff" }
+}
+
+/// The class grid figure: row labels left with the rows' title rotated beside them, the grid (one
+/// `cell` rect per entry, its text centred in it), column labels and the columns' title under it, and
+/// the legend (`key` swatches with the class names) under that.
+pub fn class_grid_svg(fig: &Figure, g: &ClassGridBody, size: FigureSize) -> String {
+    let m = Measure::new();
+    let fr = Frame::new(fig, size, &m);
+    let mut s = open_svg(&fig.title, &fr.title_lines, size);
+    let (rows, cols) = g.shape();
+    if rows == 0 || cols == 0 {
+        fr.close(&mut s);
+        return s;
+    }
+    let widest =
+        |labels: &[String], pt: f64| labels.iter().map(|l| m.width(l, pt)).fold(0.0, f64::max);
+    let row_label_w = widest(&g.row_labels, TICK_PT) + 3.0;
+    let row_title_w = LABEL_PT * 1.3;
+    // the legend's entries laid out left to right, wrapping
+    let inner = fr.w - 2.0 * MARGIN;
+    let swatch = LEGEND_PT;
+    let mut key_rows: Vec<Vec<(usize, f64)>> = vec![vec![]];
+    let mut x = 0.0;
+    for (i, (name, _)) in g.classes.iter().enumerate() {
+        let w = swatch + 2.0 + m.width(name, LEGEND_PT) + 8.0;
+        if x > 0.0 && x + w > inner {
+            key_rows.push(vec![]);
+            x = 0.0;
+        }
+        if let Some(row) = key_rows.last_mut() {
+            row.push((i, x));
+        }
+        x += w;
+    }
+    let key_h = key_rows.len() as f64 * LEGEND_PT * 1.5;
+    let top = fr.top() + 2.0;
+    let bottom = fr.h - MARGIN - fr.notes_h() - key_h - TICK_PT * 1.4 - LABEL_PT * 1.5;
+    let avail_w = inner - row_title_w - row_label_w;
+    let cell_w = (avail_w / cols as f64).max(1.0);
+    let cell_h = ((bottom - top) / rows as f64).max(1.0);
+    let grid_w = cols as f64 * cell_w;
+    let grid_h = rows as f64 * cell_h;
+    let left = MARGIN;
+    let gx = left + row_title_w + row_label_w;
+    let gy = top;
+    let text_pt = (cell_h * 0.45).min(TICK_PT).min(cell_w * 0.3).max(3.0);
+    s.push_str("<g stroke=\"#ffffff\" stroke-width=\"0.6\">\n");
+    for r in 0..rows {
+        for c in 0..cols {
+            let class = g.cells.get(r * cols + c).copied().flatten();
+            let fill = class
+                .and_then(|k| g.classes.get(k))
+                .map_or(NO_DATA, |(_, c)| *c);
+            let _ = writeln!(
+                s,
+                r#"<rect class="cell" x="{}" y="{}" width="{}" height="{}" fill="{}"/>"#,
+                n(gx + c as f64 * cell_w),
+                n(gy + r as f64 * cell_h),
+                n(cell_w),
+                n(cell_h),
+                rgb(fill)
+            );
+        }
+    }
+    s.push_str("</g>\n");
+    for r in 0..rows {
+        for c in 0..cols {
+            let Some(text) = g.texts.get(r * cols + c).filter(|t| !t.is_empty()) else {
+                continue;
+            };
+            let fill = g
+                .cells
+                .get(r * cols + c)
+                .copied()
+                .flatten()
+                .and_then(|k| g.classes.get(k))
+                .map_or(NO_DATA, |(_, c)| *c);
+            let _ = writeln!(
+                s,
+                r#"<text class="cell-text" x="{}" y="{}" font-size="{}" text-anchor="middle" fill="{}">{}</text>"#,
+                n(gx + (c as f64 + 0.5) * cell_w),
+                n(gy + (r as f64 + 0.5) * cell_h + text_pt * 0.35),
+                n(text_pt),
+                text_on(fill),
+                esc(&fit_text(&m, text, text_pt, cell_w - 1.0))
+            );
+        }
+    }
+    let _ = writeln!(s, r##"<g font-size="{TICK_PT}" fill="#000000">"##);
+    for (r, label) in g.row_labels.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#,
+            n(gx - 2.0),
+            n(gy + (r as f64 + 0.5) * cell_h + TICK_PT * 0.35),
+            esc(label)
+        );
+    }
+    let every_col = ((widest(&g.col_labels, TICK_PT) + 3.0) / cell_w)
+        .ceil()
+        .max(1.0) as usize;
+    for (c, label) in g.col_labels.iter().enumerate().step_by(every_col) {
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
+            n(gx + (c as f64 + 0.5) * cell_w),
+            n(gy + grid_h + TICK_PT * 1.1),
+            esc(label)
+        );
+    }
+    s.push_str("</g>\n");
+    let col_title_y = gy + grid_h + TICK_PT * 1.2 + LABEL_PT * 1.1;
+    let _ = writeln!(
+        s,
+        r##"<text x="{}" y="{}" font-size="{LABEL_PT}" text-anchor="middle" fill="#000000">{}</text>"##,
+        n(gx + grid_w / 2.0),
+        n(col_title_y),
+        esc(&fit_text(&m, &g.col_title, LABEL_PT, inner))
+    );
+    let _ = writeln!(
+        s,
+        r##"<text x="0" y="0" font-size="{LABEL_PT}" text-anchor="middle" fill="#000000" transform="translate({} {}) rotate(-90)">{}</text>"##,
+        n(left + LABEL_PT * 0.9),
+        n(gy + grid_h / 2.0),
+        esc(&fit_text(&m, &g.row_title, LABEL_PT, grid_h.max(30.0)))
+    );
+    for (i, row) in key_rows.iter().enumerate() {
+        let cy = col_title_y + LEGEND_PT * (1.2 + 1.5 * i as f64);
+        for &(k, x) in row {
+            let (name, c) = &g.classes[k];
+            let _ = writeln!(
+                s,
+                r##"<rect class="key" x="{}" y="{}" width="{swatch}" height="{swatch}" fill="{}" stroke="#808080" stroke-width="0.3"/>"##,
+                n(MARGIN + x),
+                n(cy - swatch * 0.8),
+                rgb(*c)
+            );
+            let _ = writeln!(
+                s,
+                r##"<text x="{}" y="{}" font-size="{LEGEND_PT}" fill="#000000">{}</text>"##,
+                n(MARGIN + x + swatch + 2.0),
+                n(cy),
+                esc(name)
+            );
+        }
     }
     fr.close(&mut s);
     s

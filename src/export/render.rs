@@ -167,6 +167,7 @@ pub fn plotted_csv(fig: &Figure) -> Result<Vec<u8>, ExportError> {
         Body::Plot => {}
         Body::Heatmap(h) => return super::layer::heatmap_csv(h),
         Body::Graph(g) => return super::layer::graph_csv(g),
+        Body::ClassGrid(g) => return super::layer::class_grid_csv(g),
     }
     let mut w = ::csv::Writer::from_writer(vec![]);
     w.write_record(CSV_HEADER)?;

@@ -581,6 +581,7 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
         Body::Plot => {}
         Body::Heatmap(h) => return super::layer_svg::heatmap_svg(fig, h, size),
         Body::Graph(g) => return super::layer_svg::graph_svg(fig, g, size),
+        Body::ClassGrid(g) => return super::layer_svg::class_grid_svg(fig, g, size),
     }
     let m = Measure::new();
     let mut l = layout(fig, size, &m, false, &[]);

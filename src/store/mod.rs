@@ -11,6 +11,7 @@ pub mod history;
 pub mod insight;
 pub mod ordering;
 pub mod ordering_layout;
+pub mod phase;
 pub mod pyramid;
 pub mod run_dir;
 pub mod sweep_dir;

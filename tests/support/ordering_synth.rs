@@ -308,7 +308,7 @@ impl Backend for Synthetic {
             let events = match config.as_ref() {
                 RunConfig::Ordering(c) => run_events(run, c, self.steps, 2),
                 RunConfig::OrderingStudy(c) => study_events(run, c),
-                RunConfig::Grokking(_) | RunConfig::CapacitySweep(_) => {
+                RunConfig::Grokking(_) | RunConfig::CapacitySweep(_) | RunConfig::PhaseStudy(_) => {
                     panic!("the Ordering lab started another lab's run: {config:?}")
                 }
             };

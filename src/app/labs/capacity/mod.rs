@@ -189,7 +189,10 @@ impl CapacityLab {
                     }
                 }
                 // other labs' runs: this lab's worker only runs sweeps
-                RunConfig::Grokking(_) | RunConfig::Ordering(_) | RunConfig::OrderingStudy(_) => {}
+                RunConfig::Grokking(_)
+                | RunConfig::Ordering(_)
+                | RunConfig::OrderingStudy(_)
+                | RunConfig::PhaseStudy(_) => {}
             },
             Event::Lab {
                 run,

@@ -4,6 +4,7 @@
 pub mod config_panel;
 pub mod insight_views;
 pub mod overlays;
+pub mod phase_view;
 pub mod run_files;
 pub mod runs_panel;
 
@@ -386,6 +387,13 @@ impl GrokkingLab {
                 ..
             } => {
                 // other labs' events; this lab's worker never runs those labs
+            }
+            Event::Lab {
+                payload: LabEvent::Grokking(GrokkingEvent::PhaseTask { .. }),
+                ..
+            } => {
+                // a phase study's runs: the phase panel (phase_view::PhaseViewState) takes these once
+                // it is wired into the lab
             }
             Event::Refused { message } => {
                 self.link.runs.refused(self.history.latest().is_some());

@@ -198,7 +198,8 @@ impl OrderingLab {
                     }
                 }
                 // another lab's run: this lab's worker only runs Ordering configs
-                RunConfig::Grokking(_) | RunConfig::CapacitySweep(_) => {}
+                RunConfig::Grokking(_) | RunConfig::CapacitySweep(_) | RunConfig::PhaseStudy(_) => {
+                }
             },
             Event::Metrics { run, rows } => {
                 if self.link.runs.is_current(run) {

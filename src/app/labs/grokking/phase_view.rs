@@ -1,0 +1,218 @@
+//! The phase diagram panel ("when does grokking happen"): the cells of a phase study filling in as its
+//! runs finish, each coloured by the class of most of its seeds with the mean delay written in it;
+//! clicking a cell hands back its runs. A pure view: [`PhaseViewState`] accumulates the study's
+//! `PhaseTask` events, [`phase_view`] draws it and returns what was clicked.
+
+use crate::analysis::phase::{PhaseCellResult, PhaseRun, phase_cells};
+use crate::config::PhaseStudyConfig;
+use crate::config::RunConfig;
+use crate::config::phase::PhaseCell;
+use crate::export::labs::{outcome_rgb, phase_cell_text};
+use crate::protocol::{Event, GrokkingEvent, LabEvent, RunId};
+use eframe::egui;
+
+/// What the panel shows: the study's config and its finished runs.
+#[derive(Clone, Debug, Default)]
+pub struct PhaseViewState {
+    /// The study being shown (from its `Started` event, or set by the caller for a study opened from
+    /// a folder); `None`: nothing to show yet.
+    pub config: Option<PhaseStudyConfig>,
+    /// The run id of the study whose events are taken.
+    pub run: Option<RunId>,
+    /// Its finished runs, in arrival order.
+    pub runs: Vec<PhaseRun>,
+    /// Which width's grid is shown (an index into the widths axis; 0 without one).
+    pub width_index: usize,
+    /// Runs finished in the session and how many it runs (the latest `PhaseTask`'s `done`, `total`).
+    pub progress: (usize, usize),
+    cells: Vec<PhaseCellResult>,
+}
+
+impl PhaseViewState {
+    /// A state showing `config` with the runs already finished (a study opened from its folder).
+    pub fn new(config: PhaseStudyConfig, runs: Vec<PhaseRun>) -> Self {
+        let mut s = Self {
+            config: Some(config),
+            runs,
+            ..Self::default()
+        };
+        s.refresh();
+        s
+    }
+
+    /// Take an event: a phase study's `Started` resets the state to it; its `PhaseTask` events add
+    /// their runs; everything else is ignored. Returns whether the state changed.
+    pub fn observe(&mut self, ev: &Event) -> bool {
+        match ev {
+            Event::Started { run, config, .. } => {
+                let RunConfig::PhaseStudy(cfg) = config.as_ref() else {
+                    return false;
+                };
+                *self = Self {
+                    config: Some(cfg.clone()),
+                    run: Some(*run),
+                    ..Self::default()
+                };
+                self.refresh();
+                true
+            }
+            Event::Lab {
+                run,
+                payload:
+                    LabEvent::Grokking(GrokkingEvent::PhaseTask {
+                        result,
+                        done,
+                        total,
+                    }),
+            } if self.run.is_none_or(|r| r == *run) => {
+                self.runs.push((**result).clone());
+                self.progress = (*done, *total);
+                self.refresh();
+                true
+            }
+            Event::Lab { .. }
+            | Event::Metrics { .. }
+            | Event::Progress { .. }
+            | Event::Changed { .. }
+            | Event::Paused { .. }
+            | Event::Refused { .. }
+            | Event::Saved { .. }
+            | Event::Finished { .. } => false,
+        }
+    }
+
+    fn refresh(&mut self) {
+        self.cells = match &self.config {
+            Some(cfg) => phase_cells(cfg, &self.runs),
+            None => vec![],
+        };
+    }
+
+    /// The cells with their runs and summaries, in the study's task order.
+    pub fn cells(&self) -> &[PhaseCellResult] {
+        &self.cells
+    }
+
+    /// The finished runs of a cell, in seed order.
+    pub fn runs_of(&self, cell: PhaseCell) -> Vec<&PhaseRun> {
+        let mut v: Vec<&PhaseRun> = self.runs.iter().filter(|r| r.task.cell() == cell).collect();
+        v.sort_by_key(|r| r.task.seed);
+        v
+    }
+}
+
+/// A clicked cell and its finished runs (each with its config, so it can be re-run, and its folder
+/// inside the study folder when the study kept its runs).
+#[derive(Clone, Debug, PartialEq)]
+#[must_use]
+pub struct PhaseClick {
+    pub cell: PhaseCell,
+    pub runs: Vec<PhaseRun>,
+}
+
+/// The text (and accessible label) of a cell's button: `wd 1, train 0.5: grokking, delay 120 (2/2)`.
+pub fn cell_label(c: &PhaseCellResult, seeds: usize) -> String {
+    let class = c
+        .summary
+        .outcome
+        .map_or_else(|| "pending".to_string(), |o| o.to_string());
+    let delay = phase_cell_text(c);
+    let delay = if delay.is_empty() {
+        String::new()
+    } else {
+        format!(", delay {delay}")
+    };
+    format!(
+        "wd {}, train {}: {class}{delay} ({}/{seeds})",
+        c.weight_decay,
+        c.train_fraction,
+        c.runs.len()
+    )
+}
+
+fn color(rgb: [u8; 3]) -> egui::Color32 {
+    egui::Color32::from_rgb(rgb[0], rgb[1], rgb[2])
+}
+
+/// Draw the phase diagram: a grid of cells (weight decay across, train fraction up), a legend, and
+/// the progress. Returns the cell clicked this frame, with its runs.
+pub fn phase_view(ui: &mut egui::Ui, state: &PhaseViewState) -> Option<PhaseClick> {
+    let Some(cfg) = &state.config else {
+        ui.label("No phase study yet: start one, or open a study folder.");
+        return None;
+    };
+    let widths = cfg.width_axis();
+    let wi = state.width_index.min(widths.len().saturating_sub(1));
+    let width_index = widths.get(wi).copied().flatten().map(|_| wi);
+    let width = widths
+        .get(wi)
+        .copied()
+        .flatten()
+        .unwrap_or_else(|| cfg.base_width());
+    let total = cfg.task_count();
+    ui.label(format!(
+        "Phase diagram: {} on a {} b mod {}, width {width}; {} of {total} runs finished",
+        cfg.base.model.name(),
+        cfg.base.op,
+        cfg.base.p,
+        state.runs.len()
+    ));
+    let mut tf_order: Vec<usize> = (0..cfg.train_fractions.len()).collect();
+    tf_order.sort_by(|&a, &b| cfg.train_fractions[b].total_cmp(&cfg.train_fractions[a]));
+    let mut clicked = None;
+    egui::Grid::new("phase-grid")
+        .spacing([2.0, 2.0])
+        .show(ui, |ui| {
+            ui.label("train fraction");
+            ui.end_row();
+            for &tf in &tf_order {
+                ui.label(cfg.train_fractions[tf].to_string());
+                for wd in 0..cfg.weight_decays.len() {
+                    let cell = PhaseCell {
+                        wd_index: wd,
+                        tf_index: tf,
+                        width_index,
+                    };
+                    let Some(c) = state.cells.iter().find(|c| c.cell == cell) else {
+                        ui.label("");
+                        continue;
+                    };
+                    let fill = c
+                        .summary
+                        .outcome
+                        .map_or(egui::Color32::from_gray(60), |o| color(outcome_rgb(o)));
+                    let text = egui::RichText::new(phase_cell_text(c)).color(egui::Color32::WHITE);
+                    let button = egui::Button::new(text)
+                        .fill(fill)
+                        .min_size(egui::vec2(44.0, 28.0));
+                    let label = cell_label(c, cfg.seeds.len());
+                    let response = ui.add(button).on_hover_text(&label);
+                    response.widget_info(|| {
+                        egui::WidgetInfo::labeled(egui::Role::Button, true, &label)
+                    });
+                    if response.clicked() {
+                        clicked = Some(PhaseClick {
+                            cell,
+                            runs: state.runs_of(cell).into_iter().cloned().collect(),
+                        });
+                    }
+                }
+                ui.end_row();
+            }
+            ui.label("");
+            for wd in &cfg.weight_decays {
+                ui.label(wd.to_string());
+            }
+            ui.end_row();
+        });
+    ui.label("weight decay");
+    ui.horizontal_wrapped(|ui| {
+        for o in crate::analysis::phase::Outcome::ALL {
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
+            ui.painter().rect_filled(rect, 2.0, color(outcome_rgb(o)));
+            ui.label(o.to_string());
+        }
+    });
+    ui.label("Number in a cell: mean delay (epochs) of the runs that generalised.");
+    clicked
+}

@@ -1,0 +1,114 @@
+//! The phase diagram panel (kittest): events of a phase study fed to its state fill the cells, each
+//! button named by its class and mean delay; clicking a cell hands back its runs.
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use grokscope::analysis::phase::{Outcome, PHASE_RESULT_VERSION, PhaseRun, RunClass};
+use grokscope::app::labs::grokking::phase_view::{PhaseClick, PhaseViewState, phase_view};
+use grokscope::config::RunConfig;
+use grokscope::config::phase::{phase_preset, phase_tasks};
+use grokscope::protocol::{Event, GrokkingEvent, LabEvent};
+
+struct Panel {
+    state: PhaseViewState,
+    clicked: Option<PhaseClick>,
+}
+
+fn result(k: usize, outcome: Outcome, delay: Option<u64>) -> PhaseRun {
+    let cfg = phase_preset("tiny").unwrap().config;
+    let task = phase_tasks(&cfg)[k];
+    let config = cfg.task_config(&task);
+    PhaseRun {
+        version: PHASE_RESULT_VERSION,
+        task,
+        weight_decay: config.optim.weight_decay,
+        train_fraction: config.train_fraction,
+        width: 128,
+        config,
+        params: 1,
+        epochs: 100,
+        steps: 100,
+        t_train: None,
+        t_val98: None,
+        t_val: None,
+        final_train_acc: None,
+        final_val_acc: None,
+        class: RunClass { outcome, delay },
+        wall_secs: 0.1,
+        run_dir: Some(format!("runs/{}", task.name())),
+    }
+}
+
+fn task_event(run: u64, r: PhaseRun, done: usize) -> Event {
+    Event::Lab {
+        run,
+        payload: LabEvent::Grokking(GrokkingEvent::PhaseTask {
+            result: Box::new(r),
+            done,
+            total: 4,
+        }),
+    }
+}
+
+#[test]
+fn cells_fill_in_from_events_and_a_click_lists_the_runs() {
+    let cfg = phase_preset("tiny").unwrap().config;
+    let mut state = PhaseViewState::default();
+    // the study starts: four pending cells (2 weight decays x 2 train fractions, one seed)
+    assert!(state.observe(&Event::Started {
+        run: 7,
+        config: Box::new(RunConfig::PhaseStudy(cfg.clone())),
+        param_count: 0,
+        steps_per_epoch: 1,
+    }));
+    let mut h = Harness::new_ui_state(
+        |ui, p: &mut Panel| {
+            if let Some(c) = phase_view(ui, &p.state) {
+                p.clicked = Some(c);
+            }
+        },
+        Panel {
+            state,
+            clicked: None,
+        },
+    );
+    h.run();
+    assert_eq!(h.query_all_by_label_contains("pending (0/1)").count(), 4);
+    // task 0 is (wd 0.1, train 0.3), task 3 (wd 3, train 0.7): the tiny preset's order, seed fastest
+    for (k, outcome, delay) in [
+        (0, Outcome::Grokking, Some(120)),
+        (3, Outcome::Memorisation, Some(250)),
+    ] {
+        let ev = task_event(7, result(k, outcome, delay), k + 1);
+        assert!(h.state_mut().state.observe(&ev));
+    }
+    // another run's events are not this study's
+    assert!(
+        !h.state_mut()
+            .state
+            .observe(&task_event(8, result(1, Outcome::NoLearning, None), 1))
+    );
+    h.run();
+    // labels by hand from the events: the grokking cell shows its delay; a memorising run's delay
+    // is only a bound, so that cell has none
+    assert!(
+        h.query_by_label("wd 0.1, train 0.3: grokking, delay 120 (1/1)")
+            .is_some()
+    );
+    assert!(
+        h.query_by_label("wd 3, train 0.7: memorisation only (1/1)")
+            .is_some()
+    );
+    assert_eq!(h.query_all_by_label_contains("pending (0/1)").count(), 2);
+    assert!(h.query_by_label_contains("2 of 4 runs finished").is_some());
+    h.get_by_label("wd 0.1, train 0.3: grokking, delay 120 (1/1)")
+        .click();
+    h.run();
+    let click = h.state().clicked.clone().expect("a click");
+    assert_eq!(click.runs.len(), 1);
+    assert_eq!(
+        click.runs[0].run_dir.as_deref(),
+        Some("runs/task-wd0-tf0-s0")
+    );
+    assert_eq!(click.runs[0].config.optim.weight_decay, 0.1);
+}
