@@ -101,8 +101,8 @@ pub fn series_name(m: Metric) -> String {
         Metric::TrainLoss => "train (running)".into(),
         Metric::ValLoss => "validation".into(),
         Metric::FourierGini => "Gini of embedding Fourier norms".into(),
-        Metric::RestrictedLoss => "restricted (validation, key frequencies only)".into(),
-        Metric::ExcludedLoss => "excluded (train, key frequencies removed)".into(),
+        Metric::RestrictedLoss => "restricted (val, key k only)".into(),
+        Metric::ExcludedLoss => "excluded (train, key k removed)".into(),
         Metric::TrainLossEval
         | Metric::WeightNorm
         | Metric::Lr

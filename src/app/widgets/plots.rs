@@ -294,7 +294,7 @@ pub fn plots_toolbar_ui(
         }
         let mut follow = view.follow;
         if ui
-            .checkbox(&mut follow, "follow latest")
+            .checkbox(&mut follow, "fit all data")
             .on_hover_text("Keep all data in view as it arrives. Zooming or panning a plot turns this off; double-click a plot to turn it back on.")
             .changed()
         {

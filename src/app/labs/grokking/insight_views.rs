@@ -20,15 +20,18 @@ pub enum View {
     Grid,
     Neurons,
     Ablation,
+    /// The phase diagram of a phase study (not a view of the shown run).
+    Phase,
 }
 
 impl View {
-    pub const ALL: [View; 5] = [
+    pub const ALL: [View; 6] = [
         View::Spectrum,
         View::Clock,
         View::Grid,
         View::Neurons,
         View::Ablation,
+        View::Phase,
     ];
 
     /// The key in lessons, scenes and `export --figure`.
@@ -39,6 +42,7 @@ impl View {
             View::Grid => "grid",
             View::Neurons => "neurons",
             View::Ablation => "ablation",
+            View::Phase => "phase",
         }
     }
 
@@ -50,6 +54,7 @@ impl View {
             View::Grid => "Answer grid",
             View::Neurons => "Neurons",
             View::Ablation => "Restricted loss",
+            View::Phase => "Phase diagram",
         }
     }
 
@@ -69,6 +74,9 @@ impl View {
             }
             View::Ablation => {
                 "Restricted loss (validation, only the key-frequency part of the hidden layer kept) and excluded loss (train, that part removed), drawn in the loss plot."
+            }
+            View::Phase => {
+                "When does grokking happen: a study over weight decay x train fraction, several seeds a cell, each cell coloured by what its runs did."
             }
         }
     }
@@ -138,7 +146,7 @@ pub fn scrub_ui(
     runs: &[(u64, String)],
 ) -> ScrubAction {
     let mut action = ScrubAction::None;
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         if !runs.is_empty() {
             let name = |of: Option<u64>| match of {
                 None => "current run".to_string(),
@@ -175,7 +183,7 @@ pub fn scrub_ui(
             .text(text)
             .clamping(egui::SliderClamping::Always);
         let r = ui
-            .add_sized([ui.available_width().min(260.0).max(80.0), 18.0], slider)
+            .add_sized([(ui.available_width() - 90.0).clamp(80.0, 220.0), 18.0], slider)
             .on_hover_text("Drag to move every view (and the line on the plots) through the run's snapshots; clicking a plot also moves it.");
         if r.changed() {
             action = ScrubAction::Pin(steps[i]);
@@ -194,7 +202,8 @@ pub fn scrub_ui(
             ui.label(
                 egui::RichText::new(format!("step {} · epoch {}", s.step, s.epoch)).strong(),
             );
-            ui.label(format!("key k = {}", join(&s.keys)));
+            ui.label(format!("k = {}", join(&s.keys)))
+                .on_hover_text("The key frequencies of the embedding at this step");
         }
         ui.weak(format!("({})", store.source));
     });
@@ -211,13 +220,8 @@ fn join(v: &[usize]) -> String {
         .join(", ")
 }
 
-/// The views' toggles and the visible views, in a scrolling column.
-pub fn insight_panel_ui(
-    ui: &mut Ui,
-    view: &mut InsightView,
-    store: &InsightStore,
-    split: &[Split],
-) {
+/// The views' toggles.
+pub fn toggles_ui(ui: &mut Ui, view: &mut InsightView) {
     ui.horizontal_wrapped(|ui| {
         for v in View::ALL {
             let mut on = view.shows(v);
@@ -231,6 +235,18 @@ pub fn insight_panel_ui(
         }
     });
     ui.separator();
+}
+
+/// The visible views of the shown snapshot (the phase diagram aside), in a scrolling column.
+pub fn insight_panel_ui(
+    ui: &mut Ui,
+    view: &mut InsightView,
+    store: &InsightStore,
+    split: &[Split],
+) {
+    if !view.visible.iter().any(|v| *v != View::Phase) {
+        return;
+    }
     let Some(snap) = view.shown(store) else {
         ui.weak("Start a run (or open a run folder) to see what the network learns: its embedding's frequencies, the clock it builds, and where its answers are right.");
         return;
@@ -252,6 +268,8 @@ pub fn insight_panel_ui(
                     View::Ablation => {
                         section(ui, "Restricted / excluded loss", |ui| ablation_ui(ui, snap))
                     }
+                    // drawn by the lab above the views
+                    View::Phase => {}
                 }
             }
         });

@@ -9,7 +9,8 @@ pub mod run_files;
 pub mod runs_panel;
 
 use self::config_panel::{ConfigPanel, config_ui};
-use self::insight_views::{InsightView, ScrubAction, View, insight_panel_ui, scrub_ui};
+use self::insight_views::{InsightView, ScrubAction, View, insight_panel_ui, scrub_ui, toggles_ui};
+use self::phase_view::{PhaseClick, PhaseViewState, phase_view};
 use self::run_files::{RunFiles, RunsAction, RunsCtx, RunsSettings};
 use self::runs_panel::runs_panel_ui;
 use super::{Counter, LabCtx, LabSetup, LabSlot, Milestone, PanelName, PresetList};
@@ -114,6 +115,10 @@ pub struct GrokkingLab {
     /// The train/validation split of every pair of the run shown (the answer grid's), and the config
     /// it was computed for.
     split: Option<(crate::config::GrokkingConfig, Vec<Split>)>,
+    /// The phase study shown (running, or finished), the preset its button runs, the cell clicked.
+    phase: PhaseViewState,
+    phase_preset: usize,
+    phase_clicked: Option<PhaseClick>,
 }
 
 impl GrokkingLab {
@@ -139,6 +144,9 @@ impl GrokkingLab {
             insight: InsightStore::default(),
             insight_view: InsightView::default(),
             split: None,
+            phase: PhaseViewState::default(),
+            phase_preset: 0,
+            phase_clicked: None,
         }
     }
 
@@ -303,6 +311,9 @@ impl GrokkingLab {
     }
 
     fn handle_event(&mut self, event: Event) {
+        if self.phase.observe(&event) {
+            self.phase_clicked = None;
+        }
         match event {
             Event::Started {
                 run,
@@ -310,9 +321,25 @@ impl GrokkingLab {
                 param_count,
                 steps_per_epoch,
             } => {
-                let RunConfig::Grokking(config) = *config else {
-                    // another lab's run: this lab's worker only runs Grokking configs
-                    return;
+                let config = match *config {
+                    RunConfig::Grokking(config) => config,
+                    RunConfig::PhaseStudy(study) => {
+                        // a phase study: the phase panel took its Started above
+                        if self.link.runs.started(run) {
+                            self.insight_view.set_visible(View::Phase, true);
+                            self.info(format!(
+                                "phase study: {} runs ({} seeds a cell)",
+                                study.task_count(),
+                                study.seeds.len()
+                            ));
+                        }
+                        return;
+                    }
+                    // another lab's run: this lab's worker only runs Grokking configs and phase
+                    // studies
+                    RunConfig::CapacitySweep(_)
+                    | RunConfig::Ordering(_)
+                    | RunConfig::OrderingStudy(_) => return,
                 };
                 if !self.link.runs.started(run) {
                     // A run we no longer wait for (reset meanwhile); its later events are ignored.
@@ -389,11 +416,12 @@ impl GrokkingLab {
                 // other labs' events; this lab's worker never runs those labs
             }
             Event::Lab {
-                payload: LabEvent::Grokking(GrokkingEvent::PhaseTask { .. }),
-                ..
+                run,
+                payload: LabEvent::Grokking(GrokkingEvent::PhaseTask { done, total, .. }),
             } => {
-                // a phase study's runs: the phase panel (phase_view::PhaseViewState) takes these once
-                // it is wired into the lab
+                // the phase panel took the run above; the counter shows the study's progress
+                self.link.runs.progress(run, done as u64, done as u64);
+                self.info(format!("phase study: {done} of {total} runs finished"));
             }
             Event::Refused { message } => {
                 self.link.runs.refused(self.history.latest().is_some());
@@ -405,6 +433,11 @@ impl GrokkingLab {
                 outcome,
                 summary,
             } => {
+                if self.phase.run == Some(run) {
+                    let has_data = !self.phase.runs.is_empty();
+                    self.link.finished(run, outcome, summary, has_data);
+                    return;
+                }
                 let has_data = self.history.latest().is_some();
                 if let Some((outcome, summary)) =
                     self.link.finished(run, outcome, summary, has_data)
@@ -568,6 +601,87 @@ impl GrokkingLab {
     }
 }
 
+/// What the phase section asks for.
+enum PhaseAct {
+    None,
+    /// Run this study.
+    Run(crate::config::PhaseStudyConfig),
+    /// Train one of its runs again, live, as the lab's current run.
+    Rerun(Box<crate::config::GrokkingConfig>),
+}
+
+/// The phase diagram: a preset and its Run button, the grid filling in, the clicked cell's runs.
+fn phase_section_ui(
+    ui: &mut Ui,
+    state: &PhaseViewState,
+    preset: &mut usize,
+    clicked: &mut Option<PhaseClick>,
+    active: bool,
+) -> PhaseAct {
+    let mut act = PhaseAct::None;
+    let presets = crate::config::phase::phase_presets();
+    ui.label(
+        egui::RichText::new("When does grokking happen?")
+            .strong()
+            .size(15.0),
+    );
+    ui.horizontal_wrapped(|ui| {
+        let chosen = presets.get(*preset).map_or("", |p| p.title);
+        egui::ComboBox::from_id_salt("phase_preset")
+            .selected_text(chosen)
+            .width(200.0)
+            .show_ui(ui, |ui| {
+                for (i, p) in presets.iter().enumerate() {
+                    ui.selectable_value(preset, i, p.title)
+                        .on_hover_text(p.description);
+                }
+            });
+        let run = ui
+            .add_enabled(!active, egui::Button::new("▶ Run study"))
+            .on_hover_text("Train every (weight decay, train fraction) cell and seed of the study on the cores, filling in the diagram as runs finish")
+            .on_disabled_hover_text("A run or study is active: stop it first");
+        if run.clicked()
+            && let Some(p) = presets.get(*preset)
+        {
+            act = PhaseAct::Run(p.config.clone());
+        }
+    });
+    if state.config.is_some() {
+        let (done, total) = state.progress;
+        if total > 0 {
+            ui.label(format!("{done} of {total} runs finished"));
+        }
+        if let Some(c) = phase_view(ui, state) {
+            *clicked = Some(c);
+        }
+    } else {
+        ui.weak("Choose a study and run it: each cell is a weight decay and a train fraction, coloured by what most of its seeds did (no learning, memorisation only, grokking, comprehension), with the mean delay.");
+    }
+    if let Some(c) = clicked.as_ref() {
+        ui.label(egui::RichText::new("Runs of the clicked cell").strong());
+        for r in &c.runs {
+            ui.horizontal(|ui| {
+                ui.label(format!(
+                    "seed {}: {} (t_train {}, t_val98 {})",
+                    r.task.seed,
+                    r.class.outcome,
+                    r.t_train.map_or("–".into(), |t| t.to_string()),
+                    r.t_val98.map_or("–".into(), |t| t.to_string()),
+                ));
+                if ui
+                    .add_enabled(!active, egui::Button::new("Train it live"))
+                    .on_hover_text("Train this run again in the lab (same config and seed: the same numbers), with its plots and insight views")
+                    .clicked()
+                {
+                    act = PhaseAct::Rerun(Box::new(r.config.clone()));
+                }
+            });
+        }
+    }
+    ui.separator();
+    act
+}
+
 /// The snapshots of the current run (`of` = `None`) or of a listed run (none for a run no longer listed).
 fn store_of<'a>(
     current: &'a InsightStore,
@@ -660,11 +774,35 @@ impl LabSlot for GrokkingLab {
         let split = self.split.as_ref().map_or(&[][..], |(_, s)| s);
         let store = store_of(&self.insight, &self.files, self.insight_view.of);
         let view = &mut self.insight_view;
-        egui::Panel::right("insight_panel")
+        let active = self.link.runs.phase().active();
+        let (phase, preset, clicked) =
+            (&self.phase, &mut self.phase_preset, &mut self.phase_clicked);
+        let act = egui::Panel::right("insight_panel")
             .resizable(true)
             .default_size(360.0)
             .size_range(240.0..=900.0)
-            .show(ui, |ui| insight_panel_ui(ui, view, store, split));
+            .show(ui, |ui| {
+                toggles_ui(ui, view);
+                let act = if view.shows(View::Phase) {
+                    phase_section_ui(ui, phase, preset, clicked, active)
+                } else {
+                    PhaseAct::None
+                };
+                insight_panel_ui(ui, view, store, split);
+                act
+            })
+            .inner;
+        match act {
+            PhaseAct::None => {}
+            PhaseAct::Run(cfg) => {
+                self.phase_clicked = None;
+                self.link.launch(RunConfig::PhaseStudy(cfg), self.speed);
+            }
+            PhaseAct::Rerun(cfg) => {
+                self.draft = *cfg;
+                self.start();
+            }
+        }
     }
 
     fn centre_ui(&mut self, ui: &mut Ui) -> Action {
@@ -782,8 +920,8 @@ impl LabSlot for GrokkingLab {
             Milestone::Generalised => hit(GrokEvent::Generalised),
             Milestone::Finished => self.phase() == Phase::Finished,
             Milestone::Step(n) => self.history.latest().is_some_and(|(s, _)| s >= n),
-            // a single run has no tasks
-            Milestone::Tasks(_) => false,
+            // the tasks of a phase study
+            Milestone::Tasks(n) => self.phase.progress.0 >= n,
         }
     }
 }
