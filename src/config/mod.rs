@@ -5,6 +5,7 @@
 
 pub mod capacity;
 pub mod device;
+pub mod memory;
 pub mod ordering;
 
 use self::device::DeviceRequest;
@@ -293,7 +294,17 @@ impl Checker {
     ) {
         let lo_ok = if open_lo { v > lo } else { v >= lo };
         let hi_ok = if open_hi { v < hi } else { v <= hi };
-        if !v.is_finite() || !lo_ok || !hi_ok {
+        if v != 0.0 && v.is_finite() && !v.is_normal() {
+            // a subnormal passes a range check, then reads as 0 where the CPU flushes denormals
+            // (training does, for speed): refused here, where it is still named
+            self.fail(
+                field,
+                format!(
+                    "{v:e} is too small to compute with (below {:e}, the smallest normal number)",
+                    f64::MIN_POSITIVE
+                ),
+            );
+        } else if !v.is_finite() || !lo_ok || !hi_ok {
             let l = if open_lo { '(' } else { '[' };
             let h = if open_hi { ')' } else { ']' };
             self.fail(
@@ -483,8 +494,9 @@ impl std::ops::Deref for ValidGrokkingConfig {
 /// Why a config file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigParseError {
-    /// Not TOML of a config (a syntax error, an unknown or missing field).
-    #[error(transparent)]
+    /// Not TOML of a config (a syntax error, an unknown or missing field); the parser's message, with
+    /// any echoed line cut short.
+    #[error("{}", truncate_echo(&.0.to_string(), 2000))]
     Toml(#[from] toml::de::Error),
     /// Parsed, but a value is out of range.
     #[error(transparent)]
@@ -637,12 +649,9 @@ pub const FORKABLE: [&str; 13] = [
     "model.dropout",
 ];
 
-/// The fields in which `child` differs from `parent`, as `field: old -> new`; refused, naming the
-/// fields, when any of them may not change in a fork (see [`FORKABLE`]).
-pub fn fork_changes(
-    parent: &GrokkingConfig,
-    child: &GrokkingConfig,
-) -> Result<Vec<String>, String> {
+/// Every field (dotted path, e.g. `optim.lr`) in which `b` differs from `a`, with both values (`None`
+/// where one of them lacks the field), in `b`'s field order and then `a`'s fields that `b` lacks.
+fn changed_fields<T: Serialize>(a: &T, b: &T) -> Vec<(String, Option<String>, Option<String>)> {
     fn flatten(prefix: &str, v: &toml::Value, out: &mut Vec<(String, String)>) {
         match v {
             toml::Value::Table(t) => {
@@ -658,31 +667,64 @@ pub fn fork_changes(
             other => out.push((prefix.to_string(), other.to_string())),
         }
     }
-    let flat = |c: &GrokkingConfig| {
+    let flat = |c: &T| {
         let mut out = vec![];
-        // a config of numbers, strings and enums always converts
+        // a config of numbers, strings, lists and enums always converts
         if let Ok(v) = toml::Value::try_from(c) {
             flatten("", &v, &mut out);
         }
         out
     };
-    let (a, b) = (flat(parent), flat(child));
-    let old = |k: &str| a.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    let mut changes = vec![];
-    let mut refused = vec![];
+    let (a, b) = (flat(a), flat(b));
+    let of = |list: &[(String, String)], k: &str| {
+        list.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    };
+    let mut out = vec![];
     for (k, v) in &b {
-        let before = old(k);
-        if before == Some(v.as_str()) {
-            continue;
-        }
-        if FORKABLE.contains(&k.as_str()) {
-            changes.push(format!("{k}: {} -> {v}", before.unwrap_or("(none)")));
-        } else {
-            refused.push(k.clone());
+        let before = of(&a, k);
+        if before.as_deref() != Some(v.as_str()) {
+            out.push((k.clone(), before, Some(v.clone())));
         }
     }
-    if a.iter().any(|(k, _)| !b.iter().any(|(n, _)| n == k)) {
-        refused.push("model.kind".into());
+    for (k, v) in &a {
+        if of(&b, k).is_none() {
+            out.push((k.clone(), Some(v.clone()), None));
+        }
+    }
+    out
+}
+
+/// Every field in which `b` differs from `a`, as `field: old -> new` (values cut to 40 characters):
+/// what a refusal to overwrite a folder of another config names.
+pub fn differences<T: Serialize>(a: &T, b: &T) -> Vec<String> {
+    let show = |v: &Option<String>| truncate_echo(v.as_deref().unwrap_or("(none)"), 40);
+    changed_fields(a, b)
+        .iter()
+        .map(|(k, old, new)| format!("{k}: {} -> {}", show(old), show(new)))
+        .collect()
+}
+
+/// The fields in which `child` differs from `parent`, as `field: old -> new`; refused, naming the
+/// fields, when any of them may not change in a fork (see [`FORKABLE`]).
+pub fn fork_changes(
+    parent: &GrokkingConfig,
+    child: &GrokkingConfig,
+) -> Result<Vec<String>, String> {
+    let mut changes = vec![];
+    let mut refused = vec![];
+    for (k, before, after) in changed_fields(parent, child) {
+        match after {
+            Some(v) if FORKABLE.contains(&k.as_str()) => changes.push(format!(
+                "{k}: {} -> {v}",
+                before.as_deref().unwrap_or("(none)")
+            )),
+            Some(_) => refused.push(k),
+            None => {
+                if !refused.iter().any(|r| r == "model.kind") {
+                    refused.push("model.kind".into());
+                }
+            }
+        }
     }
     if refused.is_empty() {
         Ok(changes)
@@ -692,6 +734,19 @@ pub fn fork_changes(
             FORKABLE.join(", "),
             refused.join(", ")
         ))
+    }
+}
+
+/// `text` cut to at most `max` characters, saying how much was cut: an error message never echoes a
+/// huge value (a 50 MB number in a config) back in full.
+pub fn truncate_echo(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((cut, _)) => format!(
+            "{}... ({} more bytes not shown)",
+            &text[..cut],
+            text.len() - cut
+        ),
     }
 }
 
