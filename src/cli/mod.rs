@@ -213,8 +213,8 @@ pub struct RunFlags {
     /// like train/loss, val/acc at the optimiser step); view with `tensorboard --logdir DIR`.
     #[arg(long)]
     pub tensorboard: bool,
-    /// Refuse a config whose estimated memory exceeds this many GiB (default: half the machine's
-    /// memory; also GROKSCOPE_MAX_MEMORY_GB).
+    /// `run`: refuse a config whose estimated memory exceeds this many GiB (default: half the
+    /// machine's memory; also GROKSCOPE_MAX_MEMORY_GB). Resume and fork keep the run's accepted model.
     #[arg(long, value_name = "GIB")]
     pub max_memory_gb: Option<f64>,
 }
