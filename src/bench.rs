@@ -228,9 +228,26 @@ fn round3(v: f64) -> f64 {
 }
 
 /// Run the benchmarks whose names contain `only` (all when `None`).
+/// The benchmarks' names, in the order they run.
+pub const NAMES: [&str; 5] = [
+    "mlp97",
+    "transformer97",
+    "transformer_small",
+    "fast_preset",
+    "paper_preset",
+];
+
 pub fn run_all(only: Option<&str>, secs: Duration) -> Result<Vec<String>> {
     crate::perf::flush_denormals();
     let want = |n: &str| only.is_none_or(|o| n.contains(o));
+    if !NAMES.iter().any(|n| want(n)) {
+        anyhow::bail!(
+            "no benchmark name contains {:?}; the benchmarks are {}",
+            only.map(|o| crate::config::truncate_echo(o, 80))
+                .unwrap_or_default(),
+            NAMES.join(", ")
+        );
+    }
     let mut out = vec![];
     if want("mlp97") {
         out.push(throughput("mlp97", mlp97(), secs)?.to_string());

@@ -255,13 +255,21 @@ fn resume_skips_finished_tasks_and_redoes_broken_files() {
             "{t}"
         );
     }
-    // another config (more epochs) makes every stored result stale: all redone
+    // another config (more epochs) is refused, naming the field, and the folder is left as it was
+    // (issue 13, defect 2: it used to redo every task and replace sweep.toml)
     let mut longer = c.clone();
     longer.base.max_epochs = 21;
-    let third = cli_capacity::sweep_main(&longer, out, None, false).unwrap();
-    assert_eq!((third.skipped, third.written), (0, 4));
+    let before = read(&out.join("sweep.toml"));
+    let e = format!(
+        "{:#}",
+        cli_capacity::sweep_main(&longer, out, None, false)
+            .err()
+            .unwrap()
+    );
+    assert!(e.contains("base.max_epochs"), "{e}");
+    assert_eq!(read(&out.join("sweep.toml")), before);
     // one shard of a finished sweep has nothing to do: tasks 1 and 3 of 4 in shard 1/2
-    let fourth = cli_capacity::sweep_main(&longer, out, Some((1, 2)), false).unwrap();
+    let fourth = cli_capacity::sweep_main(&c, out, Some((1, 2)), false).unwrap();
     assert_eq!((fourth.tasks, fourth.skipped, fourth.written), (2, 2, 0));
     // a file holding another task's result is not taken for this task's
     std::fs::copy(out.join(all[0].file_name()), out.join(all[1].file_name())).unwrap();

@@ -4,6 +4,8 @@ mod capacity;
 mod cli;
 mod engine;
 mod export;
+mod fuzz;
+mod hardening;
 mod insight;
 mod layers;
 mod ordering;

@@ -9,7 +9,7 @@ use grokscope::store::run_dir::{RunFolder, RunStatus, RunWriter};
 use std::path::Path;
 
 /// A small MLP run with minibatches (so the minibatch generator's state matters).
-fn mlp() -> GrokkingConfig {
+pub(crate) fn mlp() -> GrokkingConfig {
     let mut c = preset("fast-mlp").unwrap().config;
     c.op = Operation::Add;
     c.p = 23;
@@ -236,7 +236,12 @@ fn truncated_corrupt_and_foreign_folders_say_what_is_wrong() {
     std::fs::write(&newest.path, &bytes).unwrap();
     let e = f.load(&newest).unwrap_err().to_string();
     assert!(e.contains("checkpoint") && e.contains("safetensors"), "{e}");
-    let (used, _) = f.latest_usable().unwrap();
+    let (used, _, _, skipped) = f.latest_usable(|_| Ok(())).unwrap();
+    assert_eq!(
+        skipped.len(),
+        1,
+        "the damaged newest one is named: {skipped:?}"
+    );
     assert_eq!(used.epoch, 10);
     // a safetensors file that is not ours
     let foreign_ckpt = safetensors::serialize(
@@ -255,9 +260,15 @@ fn truncated_corrupt_and_foreign_folders_say_what_is_wrong() {
     for c in &f.checkpoints {
         std::fs::write(&c.path, b"garbage").unwrap();
     }
+    let e = f.latest_usable(|_| Ok(())).unwrap_err().to_string();
+    assert!(e.contains("no checkpoint"), "{e}");
+    // and the resume, refused first for the tables it cannot read whole (issue 13), names them
     let evs = resume(&run, None);
     match finished(&evs) {
-        Outcome::Failed { message } => assert!(message.contains("no checkpoint"), "{message}"),
+        Outcome::Failed { message } => assert!(
+            message.contains("metrics.csv line 16") && message.contains("Nothing was changed"),
+            "{message}"
+        ),
         other => panic!("{other:?}"),
     }
     // a new run is refused in a folder that holds one, and the old one is untouched
@@ -345,12 +356,14 @@ fn a_resume_refused_for_a_bad_checkpoint_leaves_the_folder_as_it_was() {
     cfg.max_epochs = 12;
     cfg.early_stop = false;
     fresh(&cfg, &dir, None, 4);
+    // every checkpoint so damaged (with one, the resume falls back to the one before: issue 13)
     let folder = RunFolder::open(&dir).unwrap();
-    let newest = folder.checkpoints.last().unwrap().clone();
-    let mut state = folder.load(&newest).unwrap();
-    state.scalars.batch_rng.seed = format!("é{}", "a".repeat(62));
-    assert_eq!(state.scalars.batch_rng.seed.len(), 64);
-    std::fs::write(&newest.path, state.to_bytes().unwrap()).unwrap();
+    for c in &folder.checkpoints {
+        let mut state = folder.load(c).unwrap();
+        state.scalars.batch_rng.seed = format!("é{}", "a".repeat(62));
+        assert_eq!(state.scalars.batch_rng.seed.len(), 64);
+        std::fs::write(&c.path, state.to_bytes().unwrap()).unwrap();
+    }
     let before: Vec<(String, Vec<u8>)> = ["metrics.csv", "events.jsonl", "run.json"]
         .iter()
         .map(|n| (n.to_string(), std::fs::read(dir.join(n)).unwrap()))

@@ -100,12 +100,31 @@ pub enum OrderError {
 }
 
 /// D of `a` (n x n, row = receiver, column = sender): exact if `n <= EXACT_MAX_N`, else heuristic.
+///
+/// Huge finite weights are scaled down first: D is unchanged when every weight is multiplied by the same
+/// positive number, and a matrix of 1e308 entries has a sum that overflows to infinity (D came out NaN
+/// or 1). `backward` and `total` are given in the input's scale (infinite where they overflow).
 pub fn orderedness(a: &[f64], n: usize) -> Result<Ordering, OrderError> {
-    if n <= EXACT_MAX_N {
-        exact(a, n)
+    validate(a, n)?;
+    let max = a.iter().fold(0.0_f64, |m, &v| m.max(v));
+    let overflows = !a.iter().sum::<f64>().is_finite();
+    let scaled: Vec<f64>;
+    let input = if overflows {
+        scaled = a.iter().map(|v| v / max).collect();
+        &scaled[..]
     } else {
-        heuristic(a, n)
+        a
+    };
+    let mut o = if n <= EXACT_MAX_N {
+        exact(input, n)
+    } else {
+        heuristic(input, n)
+    }?;
+    if overflows {
+        o.backward *= max;
+        o.total *= max;
     }
+    Ok(o)
 }
 
 /// The exact minimum by dynamic programming over subsets, `O(2^n n)` time and `9 * 2^n` bytes.
@@ -255,17 +274,25 @@ pub fn backward_weight(a: &[f64], n: usize, order: &[usize]) -> f64 {
     sum
 }
 
-/// Parses one matrix row a line, values separated by commas; blank lines and spaces around values are
-/// ignored. Signs are kept (the caller takes |w|); NaN and infinities are refused.
+/// Parses one matrix row a line, values separated by commas, tabs or semicolons (whichever the first
+/// row uses, in that order of preference: tab, semicolon, comma); a byte-order mark, blank lines and
+/// spaces around values are ignored. Signs are kept (the caller takes |w|); NaN and infinities are
+/// refused.
 pub fn parse_matrix_csv(text: &str) -> Result<(Vec<f64>, usize), OrderError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let rows: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let first = rows.first().copied().unwrap_or("");
+    let sep = ['\t', ';', ',']
+        .into_iter()
+        .find(|c| first.contains(*c))
+        .unwrap_or(',');
     let n = rows.len();
     if n == 0 {
         return Err(OrderError::Empty);
     }
     let mut a = Vec::with_capacity(n * n);
     for (row, line) in rows.iter().enumerate() {
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        let fields: Vec<&str> = line.split(sep).map(str::trim).collect();
         if fields.len() != n {
             return Err(OrderError::NotSquare {
                 row,
@@ -277,7 +304,8 @@ pub fn parse_matrix_csv(text: &str) -> Result<(Vec<f64>, usize), OrderError> {
             let value: f64 = text.parse().map_err(|_| OrderError::NotNumeric {
                 row,
                 col,
-                text: text.to_owned(),
+                // a huge field is never echoed whole
+                text: text.chars().take(40).collect(),
             })?;
             if !value.is_finite() {
                 return Err(OrderError::NonFinite { row, col, value });

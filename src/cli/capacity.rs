@@ -13,7 +13,7 @@
 //! (Kubernetes indexed jobs) with N from `--shard-count`. When all shards are done, run `merge` and
 //! `analyse` on the folder.
 
-use super::write_atomic;
+use super::{refuse_other_config, write_atomic};
 use crate::analysis::capacity_study::analysis_json;
 use crate::config::CapacitySweepConfig;
 use crate::config::capacity::{shard, sweep_preset, sweep_presets, tasks};
@@ -175,23 +175,21 @@ pub fn sweep_main(
     bar: bool,
 ) -> Result<SweepReport> {
     cfg.validate()?;
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let config_path = out.join(CONFIG_FILE);
     let text = cfg.to_toml();
-    if let Ok(old) = std::fs::read_to_string(&config_path) {
-        let same = toml::from_str::<CapacitySweepConfig>(&old)
-            .map(|o| CapacitySweepConfig { threads: 0, ..o })
-            == Ok(CapacitySweepConfig {
-                threads: 0,
-                ..cfg.clone()
-            });
-        if !same {
-            eprintln!(
-                "{} held another sweep; replacing it (results of the old config will be redone)",
-                config_path.display()
-            );
-        }
-    }
+    // a folder of another sweep is never overwritten (as `run` refuses a folder holding a run)
+    let same_threads = |c: &CapacitySweepConfig| CapacitySweepConfig {
+        threads: 0,
+        ..c.clone()
+    };
+    refuse_other_config(&config_path, |old| {
+        let old: CapacitySweepConfig = toml::from_str(old).map_err(|e| e.to_string())?;
+        Ok(crate::config::differences(
+            &same_threads(&old),
+            &same_threads(cfg),
+        ))
+    })?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     write_atomic(&config_path, text.as_bytes())?;
     let all = tasks(cfg);
     let mine = match shard_of {
@@ -279,6 +277,14 @@ pub fn sweep_cmd(
     if let Some(t) = threads {
         cfg.threads = t;
     }
+    // each thread trains one task at a time: the largest task, once per thread, must fit
+    cfg.validate()?;
+    let threads = crate::experiment::pool::threads_for(cfg.threads, cfg.task_count());
+    let limit = super::memory_limit(None)? / threads.max(1) as u64;
+    cfg.largest_task()
+        .check_memory(limit)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("the sweep's largest task, on each of {threads} threads"))?;
     sweep_main(&cfg, out, shard_of, bar)
 }
 

@@ -10,7 +10,7 @@ pub mod phase;
 pub mod run;
 
 use crate::protocol::Outcome;
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -50,6 +50,10 @@ pub enum Cmd {
     Resume {
         /// The run folder.
         dir: PathBuf,
+        /// A folder DIR cannot be continued in (a table in it could not be read in full) is left as
+        /// it is; this writes what can be read of it into the new folder NEW and continues there.
+        #[arg(long, value_name = "NEW")]
+        repair: Option<PathBuf>,
         #[command(flatten)]
         flags: RunFlags,
     },
@@ -237,13 +241,63 @@ pub struct RunFlags {
     /// like train/loss, val/acc at the optimiser step); view with `tensorboard --logdir DIR`.
     #[arg(long)]
     pub tensorboard: bool,
+    /// `run`: refuse a config whose estimated memory exceeds this many GiB (default: half the
+    /// machine's memory; also GROKSCOPE_MAX_MEMORY_GB). Resume and fork keep the run's accepted model.
+    #[arg(long, value_name = "GIB")]
+    pub max_memory_gb: Option<f64>,
+}
+
+/// The environment variable that sets the memory limit when `--max-memory-gb` is not given.
+pub const MAX_MEMORY_ENV: &str = "GROKSCOPE_MAX_MEMORY_GB";
+
+/// The memory a run may need, in bytes: `flag` GiB, else `GROKSCOPE_MAX_MEMORY_GB`, else half the
+/// machine's memory (`MemTotal` of /proc/meminfo; 8 GiB where that cannot be read).
+pub fn memory_limit(flag: Option<f64>) -> Result<u64> {
+    memory_limit_from(flag, std::env::var(MAX_MEMORY_ENV).ok(), machine_memory())
+}
+
+/// [`memory_limit`] with its inputs given (tested without touching the environment).
+pub fn memory_limit_from(
+    flag: Option<f64>,
+    env: Option<String>,
+    machine_bytes: Option<u64>,
+) -> Result<u64> {
+    let gib = (1u64 << 30) as f64;
+    let given = match (flag, env) {
+        (Some(v), _) => Some((v, "--max-memory-gb".to_string())),
+        (None, Some(text)) => {
+            let shown = crate::config::truncate_echo(&text, 40);
+            let v: f64 = text
+                .trim()
+                .parse()
+                .with_context(|| format!("{MAX_MEMORY_ENV}={shown} is not a number of GiB"))?;
+            Some((v, MAX_MEMORY_ENV.to_string()))
+        }
+        (None, None) => None,
+    };
+    match given {
+        // 2^24 GiB (16 PiB) keeps the product within u64 and far beyond any machine
+        Some((v, _)) if v.is_normal() && v > 0.0 && v <= (1u64 << 24) as f64 => {
+            Ok((v * gib) as u64)
+        }
+        Some((v, name)) => bail!("{name} must be a number of GiB in (0, 16777216], got {v}"),
+        None => Ok(machine_bytes.unwrap_or(16 << 30) / 2),
+    }
+}
+
+/// `MemTotal` of /proc/meminfo in bytes, where it can be read.
+fn machine_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
 }
 
 /// Run one subcommand; errors carry their context chain (print them with `{e:#}`).
 pub fn run(cmd: Cmd) -> Result<ExitCode> {
     match cmd {
         Cmd::Run { config, out, flags } => run::run_cmd(&config, &out, flags),
-        Cmd::Resume { dir, flags } => run::resume_cmd(&dir, flags),
+        Cmd::Resume { dir, repair, flags } => run::resume_cmd(&dir, repair.as_deref(), flags),
         Cmd::Fork {
             dir,
             step,
@@ -396,4 +450,39 @@ pub fn task_bar(tasks: usize, done: usize) -> indicatif::ProgressBar {
     }
     b.set_position(done as u64);
     b
+}
+
+/// Refuse to write a study into a folder whose config file `path` holds another config, as `run`
+/// refuses a folder that holds a run: `differences` reads the stored config and names the fields that
+/// differ from the new one (an error when it cannot be read). A missing file is no objection; one that
+/// cannot be read in full is (what it held would be lost).
+pub fn refuse_other_config(
+    path: &Path,
+    differences: impl FnOnce(&str) -> std::result::Result<Vec<String>, String>,
+) -> Result<()> {
+    let dir = path.parent().unwrap_or(path).display();
+    let unreadable = |why: String| {
+        anyhow::anyhow!(
+            "{} cannot be read ({why}); {dir} may hold another study, so nothing was written: choose a \
+             new folder",
+            path.display()
+        )
+    };
+    let bytes = match crate::store::files::read_bounded(path, 64 << 20) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(unreadable(e.to_string())),
+    };
+    let text = String::from_utf8(bytes).map_err(|e| unreadable(e.to_string()))?;
+    let diff = differences(&text).map_err(|e| unreadable(crate::config::truncate_echo(&e, 400)))?;
+    if diff.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "{dir} holds a study of another config ({} differs: {}); nothing was written: choose a new \
+         folder for this config",
+        path.file_name()
+            .map_or(String::new(), |f| f.to_string_lossy().into_owned()),
+        diff.join("; ")
+    )
 }

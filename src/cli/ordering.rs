@@ -3,6 +3,7 @@
 
 use super::write_atomic;
 use crate::analysis::orderedness;
+use crate::config::OrderingStudyConfig;
 use crate::config::ordering::{OrderingTask, StudyKind, default_study};
 use crate::experiment::ordering::sort_rows;
 use crate::experiment::{EventSink, Unattended, ordering};
@@ -300,6 +301,17 @@ pub fn study_main(args: &StudyArgs, out: &Path, bar: bool) -> Result<Vec<Setting
         cfg.base.epochs = e;
     }
     cfg.validate()?;
+    let same_threads = |c: &OrderingStudyConfig| OrderingStudyConfig {
+        threads: 0,
+        ..c.clone()
+    };
+    super::refuse_other_config(&out.join("config.json"), |old| {
+        let old: OrderingStudyConfig = serde_json::from_str(old).map_err(|e| e.to_string())?;
+        Ok(crate::config::differences(
+            &same_threads(&old),
+            &same_threads(&cfg),
+        ))
+    })?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     write_atomic(
         &out.join("config.json"),

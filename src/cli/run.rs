@@ -16,17 +16,47 @@ pub fn run_cmd(config: &Path, out: &Path, flags: RunFlags) -> Result<ExitCode> {
         std::fs::read_to_string(config).with_context(|| format!("reading {}", config.display()))?;
     let cfg =
         GrokkingConfig::from_toml(&text).with_context(|| format!("in {}", config.display()))?;
+    let limit = super::memory_limit(flags.max_memory_gb)?;
+    cfg.check_memory(limit)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("in {}", config.display()))?;
     headless(grokking::Start::New(cfg), out, flags)
 }
 
-/// `grokscope resume DIR`.
-pub fn resume_cmd(dir: &Path, flags: RunFlags) -> Result<ExitCode> {
-    let spec = grokking::ContinueSpec {
-        from: dir.to_path_buf(),
-        step: None,
-        fork: None,
+/// `grokscope resume DIR [--repair NEW]`: in place, or (with `--repair`) what can be read of `DIR`
+/// copied into the new folder `NEW` and continued there, `DIR` left as it is.
+pub fn resume_cmd(dir: &Path, repair: Option<&Path>, flags: RunFlags) -> Result<ExitCode> {
+    let Some(out) = repair else {
+        let spec = grokking::ContinueSpec {
+            from: dir.to_path_buf(),
+            step: None,
+            fork: None,
+        };
+        return headless(grokking::Start::Continue(spec), dir, flags);
     };
-    headless(grokking::Start::Continue(spec), dir, flags)
+    let folder = crate::store::run_dir::RunFolder::open(dir)?;
+    let (ckpt, _, trainer, notes) = grokking::newest_trainer(&folder)?;
+    for n in notes {
+        eprintln!("warning: {n}");
+    }
+    for d in &folder.damaged {
+        eprintln!("not carried over into {}: {d}", out.display());
+    }
+    let writer = crate::store::run_dir::RunWriter::repair_into(&folder, &ckpt, out)
+        .with_context(|| format!("creating the repaired folder {}", out.display()))?;
+    eprintln!(
+        "repairing {} into {} from its checkpoint at step {}; {} is left as it was",
+        dir.display(),
+        out.display(),
+        ckpt.step,
+        dir.display()
+    );
+    headless_with(
+        grokking::Start::Trainer(Box::new(trainer)),
+        Some(writer),
+        out,
+        flags,
+    )
 }
 
 /// `grokscope fork DIR --step N --set KEY=VALUE --out OUT`.
@@ -87,21 +117,37 @@ pub fn presets_cmd(show: Option<&str>) -> Result<()> {
 
 /// `run`, `resume` and `fork`: train into a folder; failure when the run failed.
 fn headless(start: grokking::Start, out: &Path, flags: RunFlags) -> Result<ExitCode> {
+    headless_with(start, None, out, flags)
+}
+
+/// [`headless`] with the run's recorder given (`None`: made from `start`).
+fn headless_with(
+    start: grokking::Start,
+    writer: Option<crate::store::run_dir::RunWriter>,
+    out: &Path,
+    flags: RunFlags,
+) -> Result<ExitCode> {
     let RunFlags {
         max_epochs,
         checkpoint_every,
         tensorboard,
+        max_memory_gb: _,
     } = flags;
     if max_epochs == Some(0) {
         bail!("--max-epochs must be at least 1");
     }
     let bar = std::io::stderr().is_terminal();
-    Ok(
-        match run_to_folder(start, out, max_epochs, checkpoint_every, tensorboard, bar)?.0 {
-            Outcome::Completed | Outcome::Stopped => ExitCode::SUCCESS,
-            Outcome::Failed { .. } => ExitCode::FAILURE,
-        },
-    )
+    let opts = grokking::RunOptions {
+        writer,
+        stop_at_epoch: max_epochs,
+        checkpoint_every_epochs: checkpoint_every,
+        tensorboard,
+        ..Default::default()
+    };
+    Ok(match run_to_folder(start, out, opts, bar)?.0 {
+        Outcome::Completed | Outcome::Stopped => ExitCode::SUCCESS,
+        Outcome::Failed { .. } => ExitCode::FAILURE,
+    })
 }
 
 /// A fork of `dir` at checkpoint `step` with `KEY=VALUE` changes (TOML values) into `out`.
@@ -244,28 +290,28 @@ impl EventSink for ProgressSink {
 /// Train and record the run in `out` (config.toml, metrics.csv, events.jsonl, run.json, checkpoints,
 /// summary.json, and tensorboard/ event files when `tensorboard`), stopping after `stop_at_epoch` epochs
 /// when given.
+/// A new run's folder is created only once its model is built, so a config that fails there leaves
+/// no folder behind.
 pub fn run_to_folder(
     start: grokking::Start,
     out: &Path,
-    stop_at_epoch: Option<u64>,
-    checkpoint_every_epochs: u64,
-    tensorboard: bool,
+    mut opts: grokking::RunOptions,
     bar: bool,
 ) -> Result<(Outcome, Summary)> {
-    let mut opts = grokking::RunOptions {
-        stop_at_epoch,
-        checkpoint_every_epochs,
-        tensorboard,
-        ..Default::default()
-    };
-    let max_epochs = match &start {
+    let start = match start {
         grokking::Start::New(cfg) => {
+            let trainer = crate::train::trainer::Trainer::new(&cfg)
+                .context("building the model; nothing was written")?;
             opts.writer = Some(
-                crate::store::run_dir::RunWriter::create(out, cfg, None)
+                crate::store::run_dir::RunWriter::create(out, &cfg, None)
                     .with_context(|| format!("creating the run folder {}", out.display()))?,
             );
-            cfg.max_epochs
+            grokking::Start::Trainer(Box::new(trainer))
         }
+        other => other,
+    };
+    let max_epochs = match &start {
+        grokking::Start::New(cfg) => cfg.max_epochs,
         grokking::Start::Continue(spec) => match &spec.fork {
             Some(f) => f.config.max_epochs,
             None => crate::store::run_dir::RunFolder::open(&spec.from)?
@@ -287,6 +333,8 @@ pub fn run_to_folder(
         eprintln!("run failed: {message}");
     }
     let Some(summary) = summary else {
+        // a refused start (a new run's folder is made only after its model) writes nothing: a resume
+        // is refused before it rewrites a table, a fork before it makes its folder
         bail!("the run did not start; nothing was written");
     };
     // summary.json was written by the run's recorder, as for every run folder

@@ -5,6 +5,7 @@
 
 pub mod capacity;
 pub mod device;
+pub mod memory;
 pub mod ordering;
 pub mod phase;
 
@@ -295,7 +296,17 @@ impl Checker {
     ) {
         let lo_ok = if open_lo { v > lo } else { v >= lo };
         let hi_ok = if open_hi { v < hi } else { v <= hi };
-        if !v.is_finite() || !lo_ok || !hi_ok {
+        if v != 0.0 && v.is_finite() && !v.is_normal() {
+            // a subnormal passes a range check, then reads as 0 where the CPU flushes denormals
+            // (training does, for speed): refused here, where it is still named
+            self.fail(
+                field,
+                format!(
+                    "{v:e} is too small to compute with (below {:e}, the smallest normal number)",
+                    f64::MIN_POSITIVE
+                ),
+            );
+        } else if !v.is_finite() || !lo_ok || !hi_ok {
             let l = if open_lo { '(' } else { '[' };
             let h = if open_hi { ')' } else { ']' };
             self.fail(
@@ -485,8 +496,9 @@ impl std::ops::Deref for ValidGrokkingConfig {
 /// Why a config file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigParseError {
-    /// Not TOML of a config (a syntax error, an unknown or missing field).
-    #[error(transparent)]
+    /// Not TOML of a config (a syntax error, an unknown or missing field); the parser's message, with
+    /// any echoed line cut short.
+    #[error("{}", truncate_echo(&.0.to_string(), 2000))]
     Toml(#[from] toml::de::Error),
     /// Parsed, but a value is out of range.
     #[error(transparent)]
@@ -641,9 +653,9 @@ pub const FORKABLE: [&str; 13] = [
     "model.dropout",
 ];
 
-/// Every leaf field of a config as `(dotted.name, TOML text of its value)`, in the order TOML writes
-/// them; a list is one field. Empty for a value that is not a table of TOML values.
-pub fn flat_fields<T: Serialize>(cfg: &T) -> Vec<(String, String)> {
+/// Every field (dotted path, e.g. `optim.lr`) in which `b` differs from `a`, with both values (`None`
+/// where one of them lacks the field), in `b`'s field order and then `a`'s fields that `b` lacks.
+fn changed_fields<T: Serialize>(a: &T, b: &T) -> Vec<(String, Option<String>, Option<String>)> {
     fn flatten(prefix: &str, v: &toml::Value, out: &mut Vec<(String, String)>) {
         match v {
             toml::Value::Table(t) => {
@@ -659,32 +671,40 @@ pub fn flat_fields<T: Serialize>(cfg: &T) -> Vec<(String, String)> {
             other => out.push((prefix.to_string(), other.to_string())),
         }
     }
+    let flat = |c: &T| {
+        let mut out = vec![];
+        // a config of numbers, strings, lists and enums always converts
+        if let Ok(v) = toml::Value::try_from(c) {
+            flatten("", &v, &mut out);
+        }
+        out
+    };
+    let (a, b) = (flat(a), flat(b));
+    let of = |list: &[(String, String)], k: &str| {
+        list.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    };
     let mut out = vec![];
-    // a config of numbers, strings and enums always converts
-    if let Ok(v) = toml::Value::try_from(cfg) {
-        flatten("", &v, &mut out);
+    for (k, v) in &b {
+        let before = of(&a, k);
+        if before.as_deref() != Some(v.as_str()) {
+            out.push((k.clone(), before, Some(v.clone())));
+        }
+    }
+    for (k, v) in &a {
+        if of(&b, k).is_none() {
+            out.push((k.clone(), Some(v.clone()), None));
+        }
     }
     out
 }
 
-/// The fields in which `b` differs from `a`, as `field: old -> new` (`(none)` where one lacks it).
-pub fn field_changes<T: Serialize>(a: &T, b: &T) -> Vec<String> {
-    let (a, b) = (flat_fields(a), flat_fields(b));
-    let find = |v: &[(String, String)], k: &str| {
-        v.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, x)| x.clone())
-            .unwrap_or_else(|| "(none)".into())
-    };
-    let names: Vec<&String> = a.iter().chain(&b).map(|(k, _)| k).collect();
-    let mut seen = std::collections::BTreeSet::new();
-    names
-        .into_iter()
-        .filter(|k| seen.insert(k.as_str()))
-        .filter_map(|k| {
-            let (x, y) = (find(&a, k), find(&b, k));
-            (x != y).then(|| format!("{k}: {x} -> {y}"))
-        })
+/// Every field in which `b` differs from `a`, as `field: old -> new` (values cut to 40 characters):
+/// what a refusal to overwrite a folder of another config names.
+pub fn differences<T: Serialize>(a: &T, b: &T) -> Vec<String> {
+    let show = |v: &Option<String>| truncate_echo(v.as_deref().unwrap_or("(none)"), 40);
+    changed_fields(a, b)
+        .iter()
+        .map(|(k, old, new)| format!("{k}: {} -> {}", show(old), show(new)))
         .collect()
 }
 
@@ -694,23 +714,21 @@ pub fn fork_changes(
     parent: &GrokkingConfig,
     child: &GrokkingConfig,
 ) -> Result<Vec<String>, String> {
-    let (a, b) = (flat_fields(parent), flat_fields(child));
-    let old = |k: &str| a.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let mut changes = vec![];
     let mut refused = vec![];
-    for (k, v) in &b {
-        let before = old(k);
-        if before == Some(v.as_str()) {
-            continue;
+    for (k, before, after) in changed_fields(parent, child) {
+        match after {
+            Some(v) if FORKABLE.contains(&k.as_str()) => changes.push(format!(
+                "{k}: {} -> {v}",
+                before.as_deref().unwrap_or("(none)")
+            )),
+            Some(_) => refused.push(k),
+            None => {
+                if !refused.iter().any(|r| r == "model.kind") {
+                    refused.push("model.kind".into());
+                }
+            }
         }
-        if FORKABLE.contains(&k.as_str()) {
-            changes.push(format!("{k}: {} -> {v}", before.unwrap_or("(none)")));
-        } else {
-            refused.push(k.clone());
-        }
-    }
-    if a.iter().any(|(k, _)| !b.iter().any(|(n, _)| n == k)) {
-        refused.push("model.kind".into());
     }
     if refused.is_empty() {
         Ok(changes)
@@ -720,6 +738,19 @@ pub fn fork_changes(
             FORKABLE.join(", "),
             refused.join(", ")
         ))
+    }
+}
+
+/// `text` cut to at most `max` characters, saying how much was cut: an error message never echoes a
+/// huge value (a 50 MB number in a config) back in full.
+pub fn truncate_echo(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((cut, _)) => format!(
+            "{}... ({} more bytes not shown)",
+            &text[..cut],
+            text.len() - cut
+        ),
     }
 }
 

@@ -4,7 +4,8 @@
 use super::{EventSink, RunControl};
 use crate::config::{ConfigError, GrokkingConfig, ValidGrokkingConfig};
 use crate::protocol::{Event, GrokkingEvent, LabEvent, Metric, Outcome, RunId, Summary};
-use crate::store::run_dir::{ParentRef, RunDirError, RunFolder, RunWriter};
+use crate::store::run_dir::{CheckpointRef, ParentRef, RunDirError, RunFolder, RunWriter};
+use crate::train::checkpoint::TrainerState;
 use crate::train::insight::{InsightEvery, Prober, Schedule};
 use crate::train::trainer::{TrainError, Trainer};
 use std::path::Path;
@@ -101,7 +102,13 @@ pub fn run(
     mut opts: RunOptions,
 ) -> RunEnd {
     match prepare(start, &mut opts) {
-        Ok(trainer) => train(trainer, run, sink, control, opts),
+        Ok((trainer, notes)) => {
+            // said before training: which checkpoints were skipped and why
+            for message in notes {
+                sink.emit(Event::Refused { message });
+            }
+            train(trainer, run, sink, control, opts)
+        }
         // the one place a refused start is handled: reported as the run's `Finished(Failed)`
         Err(e) => RunEnd {
             outcome: super::refuse(run, sink, e.to_string()),
@@ -110,24 +117,62 @@ pub fn run(
     }
 }
 
-fn prepare(start: Start, opts: &mut RunOptions) -> Result<Trainer, StartError> {
+/// The trainer, and notes to say before training (checkpoints skipped on the way to it).
+fn prepare(start: Start, opts: &mut RunOptions) -> Result<(Trainer, Vec<String>), StartError> {
     match start {
-        Start::New(cfg) => Ok(Trainer::new(&cfg)?),
+        Start::New(cfg) => Ok((Trainer::new(&cfg)?, vec![])),
         Start::Continue(spec) => prepare_continue(&spec, opts),
-        Start::Trainer(trainer) => Ok(*trainer),
+        Start::Trainer(trainer) => Ok((*trainer, vec![])),
     }
+}
+
+/// The trainer of the newest checkpoint of `folder` that loads (checksum, format, values) and makes a
+/// trainer (shapes that fit its config), with that checkpoint, its state, and one sentence for each
+/// newer checkpoint skipped (naming the file and why) and the one used instead.
+pub fn newest_trainer(
+    folder: &RunFolder,
+) -> Result<(CheckpointRef, TrainerState, Trainer, Vec<String>), StartError> {
+    let (ckpt, state, trainer, skipped) =
+        folder.latest_usable(|s| Trainer::from_state(s).map_err(|e| e.to_string()))?;
+    let mut notes: Vec<String> = skipped
+        .into_iter()
+        .map(|why| format!("skipped a damaged checkpoint: {why}"))
+        .collect();
+    if !notes.is_empty() {
+        notes.push(format!(
+            "continuing from the older checkpoint {} (step {}, epoch {})",
+            ckpt.path.display(),
+            ckpt.step,
+            ckpt.epoch
+        ));
+    }
+    Ok((ckpt, state, trainer, notes))
 }
 
 pub use crate::protocol::{ContinueSpec, ForkSpec};
 
-fn prepare_continue(spec: &ContinueSpec, opts: &mut RunOptions) -> Result<Trainer, StartError> {
+fn prepare_continue(
+    spec: &ContinueSpec,
+    opts: &mut RunOptions,
+) -> Result<(Trainer, Vec<String>), StartError> {
     let folder = RunFolder::open(&spec.from)?;
-    let (ckpt, mut state) = match spec.step {
-        None => folder.latest_usable()?,
+    let (ckpt, mut state, mut notes) = match spec.step {
+        None => {
+            // a resume in place is refused before any checkpoint is read, naming the damaged table
+            if spec.fork.is_none() && !folder.damaged.is_empty() {
+                return Err(RunDirError::Damaged {
+                    dir: folder.dir.clone(),
+                    problems: folder.damaged.clone(),
+                }
+                .into());
+            }
+            let (c, s, _, notes) = newest_trainer(&folder)?;
+            (c, s, notes)
+        }
         Some(step) => {
             let c = folder.checkpoint_at(step)?.clone();
             let s = folder.load(&c)?;
-            (c, s)
+            (c, s, vec![])
         }
     };
     let fork = match &spec.fork {
@@ -135,6 +180,7 @@ fn prepare_continue(spec: &ContinueSpec, opts: &mut RunOptions) -> Result<Traine
         Some(fork) => {
             let changes = crate::config::fork_changes(&state.config, &fork.config)
                 .map_err(StartError::Fork)?;
+            notes.clear();
             // the edge for a fork's config: parsed once, here
             state.config = ValidGrokkingConfig::try_from(fork.config.clone())?;
             let parent = ParentRef {
@@ -159,7 +205,7 @@ fn prepare_continue(spec: &ContinueSpec, opts: &mut RunOptions) -> Result<Traine
             None => RunWriter::in_memory(&fork.config, Some(parent)),
         },
     });
-    Ok(trainer)
+    Ok((trainer, notes))
 }
 
 /// Passes events to the sink, recording them first; a recording failure is reported once.

@@ -796,6 +796,7 @@ mod tests {
             events,
             checkpoints: vec![],
             problems: vec![],
+            damaged: vec![],
         };
         // the path `grokscope export` and the window take: the folder's history, then its figures
         let history = folder_history(&folder, 0, None);

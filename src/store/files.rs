@@ -59,3 +59,36 @@ pub fn safe_file_part(text: &str, empty: &str) -> String {
         .collect();
     if s.is_empty() { empty.into() } else { s }
 }
+
+/// Read the regular file at `path` whole, refusing what could not be read safely: a symbolic link
+/// (never followed, so nothing outside a folder is read through one, and `/dev/zero` is never read
+/// until memory runs out), anything that is not a regular file, and a file larger than `max` bytes.
+/// The read is bounded by the size the file system declares, so a file that grows meanwhile cannot
+/// make it run on.
+pub fn read_bounded(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let meta = fs::symlink_metadata(path)?;
+    if meta.file_type().is_symlink() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "is a symbolic link; links are not followed",
+        ));
+    }
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "is not a regular file",
+        ));
+    }
+    if meta.len() > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("is {} bytes, more than the {max} bytes allowed", meta.len()),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    fs::File::open(path)?
+        .take(meta.len())
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}

@@ -12,7 +12,7 @@ use crate::analysis::phase::{
     Outcome, PHASE_RESULT_VERSION, PhaseCellResult, PhaseRun, phase_cells,
 };
 use crate::config::phase::{PhaseStudyConfig, PhaseTask, ValidPhaseStudyConfig, phase_tasks};
-use crate::config::{ConfigParseError, field_changes};
+use crate::config::{ConfigParseError, differences};
 use std::path::{Path, PathBuf};
 
 /// The study's config inside its folder.
@@ -109,7 +109,7 @@ pub fn open_or_create(dir: &Path, cfg: &PhaseStudyConfig) -> Result<(), PhaseDir
         }
         return Err(PhaseDirError::OtherStudy {
             dir: dir.to_path_buf(),
-            fields: field_changes(&old, &new),
+            fields: differences(&old, &new),
         });
     }
     let mut found: Vec<String> = std::fs::read_dir(dir)
@@ -164,7 +164,7 @@ pub fn load_result(dir: &Path, cfg: &PhaseStudyConfig, task: &PhaseTask) -> Stor
     if r.config != cfg.task_config(task) {
         return Stored::Unusable(format!(
             "measured under another run config ({})",
-            field_changes(&r.config, &cfg.task_config(task)).join("; ")
+            differences(&r.config, &cfg.task_config(task)).join("; ")
         ));
     }
     Stored::Done(Box::new(r))

@@ -50,7 +50,22 @@ pub enum RunDirError {
     NotARun(String),
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+    /// A file the command would rewrite could not be read in full: refused, nothing changed.
+    #[error(
+        "{} cannot be continued in place: {}. Nothing was changed; `grokscope resume {} --repair NEW_FOLDER` \
+         writes what can be read into a new folder and continues there",
+        dir.display(),
+        problems.join("; "),
+        dir.display()
+    )]
+    Damaged { dir: PathBuf, problems: Vec<String> },
 }
+
+/// Largest run-folder table read (metrics.csv, events.jsonl, run.json, config.toml).
+pub const MAX_TABLE_BYTES: u64 = 1 << 30;
+/// Largest checkpoint read: three f32 tensors (parameters and two moments) of the largest model
+/// accepted, plus room for the header.
+pub const MAX_CHECKPOINT_BYTES: u64 = 3 * 4 * crate::config::MAX_PARAMS + (64 << 20);
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> RunDirError + '_ {
     move |source| RunDirError::Io {
@@ -59,7 +74,7 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> RunDirError + '_ {
     }
 }
 
-use super::files::write_atomic;
+use super::files::{read_bounded, write_atomic};
 
 /// How the run stands (or ended).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,6 +118,10 @@ pub struct RunInfo {
     pub parent: Option<ParentRef>,
     #[serde(default)]
     pub summary: Option<Summary>,
+    /// The config the run was started with, as recorded when it was written: what every command
+    /// reports, whatever later edits to config.toml say. Missing in folders of older builds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<GrokkingConfig>,
 }
 
 impl RunInfo {
@@ -119,6 +138,7 @@ impl RunInfo {
             epochs: 0,
             parent,
             summary: None,
+            config: None,
         }
     }
 }
@@ -207,6 +227,17 @@ pub fn metrics_csv(rows: &[MetricRow]) -> String {
 
 /// Parse metrics.csv; rows from the first unreadable line on are dropped and named in `problems`.
 pub fn parse_metrics_csv(text: &str, problems: &mut Vec<String>) -> Vec<MetricRow> {
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(rest) => {
+            problems.push(
+                "metrics.csv line 1: starts with a byte-order mark (what a spreadsheet's \"CSV UTF-8\" \
+                 save adds); read without it"
+                    .into(),
+            );
+            rest
+        }
+        None => text,
+    };
     let mut lines = text.lines();
     let Some(header) = lines.next() else {
         problems.push("metrics.csv is empty".into());
@@ -310,12 +341,14 @@ pub struct RunWriter {
 impl RunWriter {
     /// A run recorded in memory only (until [`RunWriter::attach`]).
     pub fn in_memory(config: &GrokkingConfig, parent: Option<ParentRef>) -> Self {
+        let mut info = RunInfo::new(parent);
+        info.config = Some(config.clone());
         RunWriter {
             dir: None,
             config: config.clone(),
             rows: vec![],
             events: vec![],
-            info: RunInfo::new(parent),
+            info,
             prior_wall: 0.0,
             t0: Instant::now(),
             last_flush: Instant::now(),
@@ -341,8 +374,38 @@ impl RunWriter {
         Ok(w)
     }
 
-    /// Continue a run read from disk, dropping what it recorded after the checkpoint `from`.
+    /// Continue a run read from disk in its own folder, dropping what it recorded after the checkpoint
+    /// `from`. Refused, with nothing written, when any file it rewrites could not be read in full
+    /// ([`RunFolder::damaged`]): rewriting it would lose what could not be read.
     pub fn resume(folder: &RunFolder, from: &CheckpointRef) -> Result<Self, RunDirError> {
+        if !folder.damaged.is_empty() {
+            return Err(RunDirError::Damaged {
+                dir: folder.dir.clone(),
+                problems: folder.damaged.clone(),
+            });
+        }
+        let mut w = Self::continued(folder, from)?;
+        w.dir = Some(folder.dir.clone());
+        w.flush()?;
+        Ok(w)
+    }
+
+    /// Continue a run read from disk in a new folder `out` (refused unless empty), keeping the
+    /// original as it is: what could be read of it, up to the checkpoint `from`, is written into `out`
+    /// (checkpoints copied). The caller names what could not be read ([`RunFolder::damaged`]).
+    pub fn repair_into(
+        folder: &RunFolder,
+        from: &CheckpointRef,
+        out: &Path,
+    ) -> Result<Self, RunDirError> {
+        let mut w = Self::continued(folder, from)?;
+        w.resumed_at = None;
+        w.attach(out)?;
+        Ok(w)
+    }
+
+    /// The recorder of `folder` as it stood at the checkpoint `from`, in memory.
+    fn continued(folder: &RunFolder, from: &CheckpointRef) -> Result<Self, RunDirError> {
         let config = folder.config.clone().ok_or_else(|| {
             RunDirError::NotARun(format!(
                 "{}: config.toml is missing or unreadable, so the run cannot go on",
@@ -352,6 +415,7 @@ impl RunWriter {
         let mut w = Self::in_memory(&config, None);
         if let Some(info) = &folder.info {
             w.info = info.clone();
+            w.info.config = Some(config);
             w.info.status = RunStatus::Running;
             w.info.message = None;
             w.info.summary = None;
@@ -379,8 +443,6 @@ impl RunWriter {
         w.tb_rows = w.rows.len();
         w.tb_events = w.events.len();
         w.resumed_at = Some(from.step);
-        w.dir = Some(folder.dir.clone());
-        w.flush()?;
         Ok(w)
     }
 
@@ -419,7 +481,7 @@ impl RunWriter {
             // checkpoints already in another folder are copied, so the new folder stands alone
             for c in &mut self.checkpoints {
                 let path = folder.join(checkpoint_name(c.step, c.epoch));
-                let bytes = fs::read(&c.path).map_err(io_err(&c.path))?;
+                let bytes = read_bounded(&c.path, MAX_CHECKPOINT_BYTES).map_err(io_err(&c.path))?;
                 write_atomic(&path, &bytes).map_err(io_err(&path))?;
                 c.path = path;
             }
@@ -693,6 +755,10 @@ pub struct RunFolder {
     pub checkpoints: Vec<CheckpointRef>,
     /// Everything that was missing, unreadable or suspicious, one sentence each.
     pub problems: Vec<String>,
+    /// The problems of files a resume rewrites (run.json, metrics.csv, events.jsonl) or relies on
+    /// (config.toml) that are present but could not be read in full: a resume in place is refused
+    /// while any is left. Missing files are not among them (nothing is lost by writing them).
+    pub damaged: Vec<String>,
 }
 
 impl RunFolder {
@@ -714,11 +780,17 @@ impl RunFolder {
         }
         let mut problems = vec![];
         let read = |name: &str, problems: &mut Vec<String>| -> Option<String> {
-            match fs::read(dir.join(name)) {
+            match read_bounded(&dir.join(name), MAX_TABLE_BYTES) {
                 Ok(bytes) => match String::from_utf8(bytes) {
                     Ok(s) => Some(s),
-                    Err(_) => {
-                        problems.push(format!("{name} is not text (UTF-8); ignored"));
+                    Err(e) => {
+                        let at = e.utf8_error().valid_up_to();
+                        let bytes = e.as_bytes();
+                        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+                        problems.push(format!(
+                            "{name} line {line}: byte {at} (0x{:02x}) is not text (UTF-8); the file is ignored",
+                            bytes[at]
+                        ));
                         None
                     }
                 },
@@ -770,24 +842,84 @@ impl RunFolder {
             .map(|t| parse_metrics_csv(&t, &mut problems))
             .unwrap_or_default();
         let mut events = vec![];
-        if let Some(text) = read("events.jsonl", &mut problems) {
+        let events_text = read("events.jsonl", &mut problems);
+        // everything above is about a file a resume rewrites or relies on
+        let mut damaged: Vec<String> = problems
+            .iter()
+            .filter(|p| !p.ends_with(" is missing"))
+            .cloned()
+            .collect();
+        let config = match info.as_ref().and_then(|i| i.config.clone()) {
+            None => config,
+            Some(recorded) => match GrokkingConfig::validate(&recorded) {
+                Err(e) => {
+                    problems.push(format!("run.json's recorded config: {e}; config.toml used"));
+                    config
+                }
+                Ok(()) => {
+                    let edited = config
+                        .as_ref()
+                        .map(|c| crate::config::differences(&recorded, c))
+                        .unwrap_or_default();
+                    if !edited.is_empty() {
+                        problems.push(format!(
+                            "config.toml differs from the config the run was trained with ({}); \
+                             the recorded one (run.json) is used",
+                            edited.join(", ")
+                        ));
+                    }
+                    Some(recorded)
+                }
+            },
+        };
+        if let Some(text) = events_text {
             for (i, line) in text.lines().enumerate() {
                 if line.trim().is_empty() {
                     continue;
                 }
                 match serde_json::from_str::<RunEvent>(line) {
                     Ok(e) => events.push(e),
-                    Err(e) => problems.push(format!("events.jsonl line {}: {e}; skipped", i + 1)),
+                    Err(e) => {
+                        let why = format!("events.jsonl line {}: {e}; skipped", i + 1);
+                        damaged.push(why.clone());
+                        problems.push(why);
+                    }
                 }
             }
         }
         let mut checkpoints = vec![];
         let cdir = dir.join(CHECKPOINTS);
-        if let Ok(entries) = fs::read_dir(&cdir) {
+        let listing = match fs::symlink_metadata(&cdir) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => {
+                problems.push(format!("{CHECKPOINTS}/ cannot be read: {e}"));
+                None
+            }
+            Ok(m) if !m.is_dir() => {
+                problems.push(format!(
+                    "{CHECKPOINTS} is not a folder (a link or a file); not followed"
+                ));
+                None
+            }
+            Ok(_) => match fs::read_dir(&cdir) {
+                Ok(entries) => Some(entries),
+                Err(e) => {
+                    problems.push(format!("{CHECKPOINTS}/ cannot be listed: {e}"));
+                    None
+                }
+            },
+        };
+        if let Some(entries) = listing {
             for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().to_string();
                 if name.starts_with('.') {
                     continue; // a write that never finished
+                }
+                if entry.file_type().is_ok_and(|t| t.is_symlink()) {
+                    problems.push(format!(
+                        "{CHECKPOINTS}/{name} is a symbolic link; not followed"
+                    ));
+                    continue;
                 }
                 match parse_checkpoint_name(&name) {
                     Some((step, epoch)) => checkpoints.push(CheckpointRef {
@@ -810,6 +942,7 @@ impl RunFolder {
             events,
             checkpoints,
             problems,
+            damaged,
         })
     }
 
@@ -838,7 +971,7 @@ impl RunFolder {
 
     /// Read and check one checkpoint.
     pub fn load(&self, c: &CheckpointRef) -> Result<TrainerState, RunDirError> {
-        let bytes = fs::read(&c.path).map_err(io_err(&c.path))?;
+        let bytes = read_bounded(&c.path, MAX_CHECKPOINT_BYTES).map_err(io_err(&c.path))?;
         let state = TrainerState::from_bytes(&bytes)
             .map_err(|e| RunDirError::NotARun(format!("checkpoint {}: {e}", c.path.display())))?;
         if (state.scalars.step, state.scalars.epoch) != (c.step, c.epoch) {
@@ -852,17 +985,32 @@ impl RunFolder {
         Ok(state)
     }
 
-    /// The newest checkpoint that loads, with the problems of newer ones that did not.
-    pub fn latest_usable(&self) -> Result<(CheckpointRef, TrainerState), RunDirError> {
+    /// The newest checkpoint that loads and that `usable` accepts, with why each newer one was
+    /// skipped (one sentence each, naming the file).
+    pub fn latest_usable<T>(
+        &self,
+        usable: impl Fn(&TrainerState) -> Result<T, String>,
+    ) -> Result<(CheckpointRef, TrainerState, T, Vec<String>), RunDirError> {
         let mut why = vec![];
         for c in self.checkpoints.iter().rev() {
             match self.load(c) {
-                Ok(s) => return Ok((c.clone(), s)),
+                Ok(s) => match usable(&s) {
+                    Ok(t) => return Ok((c.clone(), s, t, why)),
+                    Err(e) => why.push(format!("checkpoint {}: {e}", c.path.display())),
+                },
                 Err(e) => why.push(e.to_string()),
             }
         }
+        let unlisted = self
+            .problems
+            .iter()
+            .find(|p| p.starts_with(CHECKPOINTS))
+            .map_or(String::new(), |p| format!(" ({p})"));
         Err(RunDirError::NotARun(if why.is_empty() {
-            format!("{} has no checkpoints to continue from", self.dir.display())
+            format!(
+                "{} has no checkpoints to continue from{unlisted}",
+                self.dir.display()
+            )
         } else {
             format!(
                 "no checkpoint of {} can be used: {}",

@@ -106,8 +106,10 @@ pub enum Stored {
 /// Read a task's result file from `dir`. With `key`, a result measured under another config is unusable.
 pub fn load_result(dir: &Path, task: &Task, key: Option<&str>) -> Stored {
     let path = dir.join(task.file_name());
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
+    // a result file is a few kilobytes: 16 MiB bounds what a link or a stray file can make us read
+    let text = match super::files::read_bounded(&path, 16 << 20).map(String::from_utf8) {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => return Stored::Unusable(format!("is not text (UTF-8): {e}")),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Stored::Missing,
         Err(e) => return Stored::Unusable(format!("cannot be read: {e}")),
     };

@@ -8,7 +8,9 @@
 //! drawn and the running statistics are empty, so nothing else needs saving.
 //!
 //! Nothing read back is trusted: a file from another program, a newer format, a missing or misshapen
-//! tensor, or a non-finite value is refused with a message naming it.
+//! tensor, or a non-finite value is refused with a message naming it. From version 2 on, the `checksum`
+//! metadata key holds the CRC-32C (the `crc` crate's CRC-32/ISCSI) of the config, the state and every
+//! tensor's bytes in slot order, so a flipped byte anywhere in what is restored is found.
 
 use crate::analysis::events::GrokDetector;
 use crate::config::{GrokkingConfig, ValidGrokkingConfig};
@@ -21,8 +23,26 @@ use std::collections::HashMap;
 
 /// The value of the `format` metadata key of our checkpoints.
 pub const FORMAT: &str = "grokscope-checkpoint";
-/// The newest checkpoint version this build reads and the one it writes.
-pub const VERSION: u32 = 1;
+/// The newest checkpoint version this build reads and the one it writes (2: with `checksum`).
+pub const VERSION: u32 = 2;
+
+/// CRC-32C (Castagnoli), the checksum of the checkpoints' contents.
+const CRC32C: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
+
+/// The checksum of a checkpoint's config, state and tensors (in slot order), as 8 hex digits.
+fn checksum<'a>(config: &str, state: &str, tensors: impl IntoIterator<Item = &'a [u8]>) -> String {
+    let mut digest = CRC32C.digest();
+    for part in [config.as_bytes(), state.as_bytes()] {
+        // the length first, so moving bytes between parts changes the sum
+        digest.update(&(part.len() as u64).to_le_bytes());
+        digest.update(part);
+    }
+    for t in tensors {
+        digest.update(&(t.len() as u64).to_le_bytes());
+        digest.update(t);
+    }
+    format!("{:08x}", digest.finalize())
+}
 
 /// Why a checkpoint could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -139,11 +159,14 @@ impl TrainerState {
         }
         let state = serde_json::to_string(&self.scalars)
             .map_err(|e| CheckpointError::Corrupt(format!("state: {e}")))?;
+        let config = self.config.to_toml();
+        let sum = checksum(&config, &state, bytes.iter().map(|(_, _, b)| b.as_slice()));
         let meta = HashMap::from([
             ("format".to_string(), FORMAT.to_string()),
             ("version".to_string(), VERSION.to_string()),
-            ("config".to_string(), self.config.to_toml()),
+            ("config".to_string(), config),
             ("state".to_string(), state),
+            ("checksum".to_string(), sum),
         ]);
         safetensors::serialize(views, Some(meta))
             .map_err(|e| CheckpointError::Format(e.to_string()))
@@ -177,6 +200,11 @@ impl TrainerState {
                 "checkpoint version {version} is newer than this build reads ({VERSION}); update grokscope"
             )));
         }
+        // version 1 (before checksums) is still read; from version 2 on the checksum is required
+        let expected = match version {
+            0 | 1 => None,
+            _ => Some(get("checksum")?),
+        };
         let config = GrokkingConfig::from_toml(get("config")?)
             .map_err(|e| CheckpointError::Corrupt(format!("the checkpoint's config: {e:#}")))?;
         let scalars: Scalars = serde_json::from_str(get("state")?)
@@ -204,6 +232,28 @@ impl TrainerState {
             }
             Ok((t.shape().to_vec(), values))
         };
+        if let Some(expected) = expected {
+            // the order `to_bytes` writes: every parameter, then each slot's two moments
+            let names = scalars.names.iter().map(|n| format!("model/{n}")).chain(
+                (0..scalars.names.len())
+                    .flat_map(|i| [format!("opt_m/{i:03}"), format!("opt_v/{i:03}")]),
+            );
+            let mut raw: Vec<&[u8]> = vec![];
+            {
+                for n in names {
+                    let t = st
+                        .tensor(&n)
+                        .map_err(|_| CheckpointError::Corrupt(format!("tensor {n} is missing")))?;
+                    raw.push(t.data());
+                }
+            }
+            let found = checksum(get("config")?, get("state")?, raw);
+            if &found != expected {
+                return Err(CheckpointError::Corrupt(format!(
+                    "checksum mismatch (recorded {expected}, the contents give {found}): the file is damaged"
+                )));
+            }
+        }
         let mut model = vec![];
         let (mut opt_m, mut opt_v) = (vec![], vec![]);
         for (i, name) in scalars.names.iter().enumerate() {

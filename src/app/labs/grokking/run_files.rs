@@ -966,6 +966,7 @@ mod tests {
             }],
             checkpoints: vec![ckpt(5), ckpt(20)],
             problems: vec![],
+            damaged: vec![],
         };
         let mut d = ForkDraft {
             source: RunRef::Current,

@@ -1,0 +1,499 @@
+//! Issue 13: nothing lost, nothing silent. One regression test per defect the issue measured on main
+//! (its numbering), each naming where its expected value comes from.
+
+use grokscope::cli::capacity::sweep_main;
+use grokscope::cli::ordering::{StudyArgs, study_main};
+use grokscope::config::capacity::sweep_presets;
+use grokscope::config::ordering::{OrderingTask, StudyKind, default_study};
+use grokscope::config::{GrokkingConfig, ModelConfig};
+use grokscope::experiment::Unattended;
+use grokscope::experiment::grokking::{self, ContinueSpec, RunOptions, Start};
+use grokscope::protocol::{Event, Outcome};
+use grokscope::store::run_dir::RunFolder;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn grokscope() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_grokscope"))
+}
+
+/// Every file under `dir` (links as their target's name) with its bytes: a folder "left as it was"
+/// compares equal before and after.
+pub(crate) fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            let ft = e.file_type().unwrap();
+            if ft.is_symlink() {
+                let target = std::fs::read_link(&path).unwrap();
+                out.insert(path, target.to_string_lossy().as_bytes().to_vec());
+            } else if ft.is_dir() {
+                todo.push(path);
+            } else {
+                out.insert(path.clone(), std::fs::read(&path).unwrap_or_default());
+            }
+        }
+    }
+    out
+}
+
+/// The small MLP run of the runs tests (p = 23, minibatches, 30 epochs).
+fn small() -> GrokkingConfig {
+    crate::runs::mlp()
+}
+
+fn trained(dir: &Path, cfg: &GrokkingConfig, epochs: u64) {
+    assert_eq!(
+        crate::runs::fresh(cfg, dir, Some(epochs), 10),
+        Outcome::Stopped
+    );
+}
+
+/// Resume `dir` in place through the runner every front end calls; the events it sent.
+fn resume(dir: &Path) -> Vec<Event> {
+    let mut evs: Vec<Event> = vec![];
+    let spec = ContinueSpec {
+        from: dir.to_path_buf(),
+        step: None,
+        fork: None,
+    };
+    let opts = RunOptions {
+        stop_at_epoch: Some(30),
+        ..Default::default()
+    };
+    grokking::run(Start::Continue(spec), 2, &mut evs, &mut Unattended, opts);
+    evs
+}
+
+fn failure(evs: &[Event]) -> String {
+    match evs.last() {
+        Some(Event::Finished {
+            outcome: Outcome::Failed { message },
+            ..
+        }) => message.clone(),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn defect_1_resume_refuses_tables_it_cannot_read_whole_and_repair_writes_a_new_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().join("base");
+    trained(&base, &small(), 20);
+    let metrics = std::fs::read(base.join("metrics.csv")).unwrap();
+    // each damage the issue reproduced, and the (file, line) the refusal must name: line numbers
+    // counted from the file as written here (header = line 1)
+    let bom = [b"\xef\xbb\xbf".as_slice(), &metrics].concat();
+    let mut bad_byte = metrics.clone();
+    let at = metrics.iter().position(|&b| b == b'\n').unwrap() + 3; // inside line 2
+    bad_byte[at] = 0xff;
+    let garbage = {
+        let text = String::from_utf8(metrics.clone()).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.insert(5, "this is not a row");
+        lines.join("\n") + "\n"
+    };
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("bom", bom, "metrics.csv line 1"),
+        ("byte", bad_byte, "metrics.csv line 2"),
+        ("garbage", garbage.into_bytes(), "metrics.csv line 6"),
+    ];
+    for (name, bytes, expect) in cases {
+        let dir = tmp.path().join(name);
+        copy_dir(&base, &dir);
+        std::fs::write(dir.join("metrics.csv"), &bytes).unwrap();
+        let before = snapshot(&dir);
+        let message = failure(&resume(&dir));
+        assert!(
+            message.contains(expect) && message.contains("Nothing was changed"),
+            "{name}: {message}"
+        );
+        assert_eq!(
+            snapshot(&dir),
+            before,
+            "{name}: the folder is left byte for byte"
+        );
+    }
+    // a fork's run.json with one bad byte: refused, so `parent` is never dropped
+    let fork = tmp.path().join("fork");
+    let spec = ContinueSpec {
+        from: base.clone(),
+        step: Some(RunFolder::open(&base).unwrap().checkpoints[1].step),
+        fork: Some(grokscope::protocol::ForkSpec {
+            config: {
+                let mut c = small();
+                c.optim.weight_decay = 0.1;
+                c
+            },
+            out: Some(fork.clone()),
+        }),
+    };
+    let mut evs: Vec<Event> = vec![];
+    let opts = RunOptions {
+        stop_at_epoch: Some(20),
+        ..Default::default()
+    };
+    grokking::run(Start::Continue(spec), 3, &mut evs, &mut Unattended, opts);
+    let mut info = std::fs::read(fork.join("run.json")).unwrap();
+    assert!(String::from_utf8_lossy(&info).contains("\"parent\": {"));
+    let i = info.len() / 2;
+    info[i] = 0xfe;
+    std::fs::write(fork.join("run.json"), &info).unwrap();
+    let before = snapshot(&fork);
+    let message = failure(&resume(&fork));
+    assert!(message.contains("run.json line"), "{message}");
+    assert_eq!(snapshot(&fork), before);
+    // an unreadable metrics.csv (mode 000) is refused too, where permissions bind (not as root)
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tmp.path().join("mode000");
+        copy_dir(&base, &dir);
+        let m = dir.join("metrics.csv");
+        std::fs::set_permissions(&m, std::fs::Permissions::from_mode(0o000)).unwrap();
+        if std::fs::read(&m).is_err() {
+            let message = failure(&resume(&dir));
+            assert!(message.contains("metrics.csv"), "{message}");
+        }
+        std::fs::set_permissions(&m, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    // --repair: the readable part continued in a new folder, the damaged one untouched
+    let dir = tmp.path().join("garbage");
+    let before = snapshot(&dir);
+    let new = tmp.path().join("repaired");
+    let out = grokscope()
+        .args(["resume", dir.to_str().unwrap(), "--repair"])
+        .arg(&new)
+        .args(["--max-epochs", "30"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("not carried over") && err.contains("line 6"),
+        "{err}"
+    );
+    assert_eq!(snapshot(&dir), before, "the original is kept as it was");
+    let repaired = RunFolder::open(&new).unwrap();
+    assert!(repaired.damaged.is_empty(), "{:?}", repaired.damaged);
+    // rows 1-4 were readable before the garbage line; the run went on to epoch 30 from epoch 20
+    assert_eq!(repaired.rows.last().unwrap().epoch, 30);
+}
+
+#[test]
+fn defect_2_sweep_and_ordering_refuse_a_folder_of_another_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sweep");
+    std::fs::create_dir(&out).unwrap();
+    let a = sweep_presets()[0].config.clone();
+    std::fs::write(out.join("sweep.toml"), a.to_toml()).unwrap();
+    std::fs::write(out.join("sweep.csv"), "finished results\n").unwrap();
+    let mut b = a.clone();
+    b.seeds = vec![1234];
+    let before = snapshot(&out);
+    let e = format!("{:#}", sweep_main(&b, &out, None, false).err().unwrap());
+    // the field that differs, as `differences` flattens the config: seeds
+    assert!(e.contains("seeds") && e.contains("1234"), "{e}");
+    assert_eq!(snapshot(&out), before);
+
+    let study = tmp.path().join("study");
+    std::fs::create_dir(&study).unwrap();
+    let mut old = default_study(OrderingTask::Xor, StudyKind::Sparsity);
+    old.runs = 5;
+    std::fs::write(
+        study.join("config.json"),
+        serde_json::to_string_pretty(&old).unwrap(),
+    )
+    .unwrap();
+    let before = snapshot(&study);
+    let args = StudyArgs {
+        task: OrderingTask::Xor,
+        kind: StudyKind::Sparsity,
+        runs: 3,
+        threads: 1,
+        epochs: Some(1),
+    };
+    let e = format!("{:#}", study_main(&args, &study, false).err().unwrap());
+    assert!(e.contains("runs: 5 -> 3"), "{e}");
+    assert_eq!(snapshot(&study), before);
+}
+
+#[test]
+fn defect_3_and_6_a_config_that_cannot_fit_or_compute_leaves_no_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    // the issue's config: p = 2003, train fraction 0.99, full batch, hidden 8192 (its logits alone
+    // are 31.8 GB; see config::memory's tests)
+    let mut big = small();
+    big.p = 2003;
+    big.train_fraction = 0.99;
+    big.full_batch = true;
+    if let ModelConfig::Mlp(m) = &mut big.model {
+        m.hidden = 8192;
+    }
+    let mut tiny_lr = small();
+    tiny_lr.optim.lr = 5e-324; // the smallest subnormal
+    for (name, cfg, expect, env) in [
+        ("big", &big, "activations of a training step", None),
+        ("tiny_lr", &tiny_lr, "optim.lr", None),
+        // the limit from the environment: 0.001 GiB is less than the small run's parameters need
+        (
+            "limit",
+            &small(),
+            "GROKSCOPE_MAX_MEMORY_GB",
+            Some("0.000001"),
+        ),
+    ] {
+        let file = tmp.path().join(format!("{name}.toml"));
+        std::fs::write(&file, cfg.to_toml()).unwrap();
+        let out = tmp.path().join(name);
+        let mut cmd = grokscope();
+        cmd.args(["run", "--config"])
+            .arg(&file)
+            .arg("--out")
+            .arg(&out);
+        if let Some(v) = env {
+            cmd.env("GROKSCOPE_MAX_MEMORY_GB", v);
+        }
+        let o = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{name}");
+        assert!(err.contains(expect), "{name}: {err}");
+        assert!(!out.exists(), "{name}: no folder for a refused config");
+    }
+    // the flag wins over the environment; nonsense is refused by name
+    use grokscope::cli::memory_limit_from;
+    assert_eq!(
+        memory_limit_from(Some(2.0), Some("1".into()), None).unwrap(),
+        2 << 30
+    );
+    assert_eq!(
+        memory_limit_from(None, Some("1".into()), None).unwrap(),
+        1 << 30
+    );
+    assert_eq!(
+        memory_limit_from(None, None, Some(64 << 30)).unwrap(),
+        32 << 30
+    );
+    assert!(memory_limit_from(Some(5e-324), None, None).is_err());
+    assert!(memory_limit_from(None, Some("lots".into()), None).is_err());
+}
+
+#[test]
+fn defect_4_checkpoints_are_checked_named_and_never_followed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    trained(&dir, &small(), 20);
+    let f = RunFolder::open(&dir).unwrap();
+    let newest = f.checkpoints.last().unwrap().clone();
+    assert_eq!(newest.epoch, 20);
+    // one flipped bit in the middle of the newest file's tensor data: a finite value still, caught
+    // only by the checksum
+    let mut bytes = std::fs::read(&newest.path).unwrap();
+    let n = bytes.len();
+    bytes[n - 4 * 7 - 2] ^= 0x01; // a low mantissa bit of a value near the end
+    std::fs::write(&newest.path, &bytes).unwrap();
+    let e = f.load(&newest).unwrap_err().to_string();
+    assert!(e.contains("checksum mismatch"), "{e}");
+    let evs = resume(&dir);
+    let said: Vec<&String> = evs
+        .iter()
+        .filter_map(|e| match e {
+            Event::Refused { message } => Some(message),
+            _ => None,
+        })
+        .collect();
+    let name = newest
+        .path
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    assert!(
+        said.iter()
+            .any(|m| m.contains(&name) && m.contains("checksum")),
+        "{said:?}"
+    );
+    assert!(
+        said.iter()
+            .any(|m| m.contains("older checkpoint") && m.contains("epoch 10")),
+        "{said:?}"
+    );
+    // wrong shapes: the newest checkpoint rewritten (with a valid checksum) with its first parameter
+    // one value short of what its config makes; the resume falls back the same way
+    let dir2 = tmp.path().join("shapes");
+    trained(&dir2, &small(), 20);
+    let f2 = RunFolder::open(&dir2).unwrap();
+    let target = f2.checkpoints.last().unwrap().clone();
+    let mut state = f2.load(&target).unwrap();
+    let (_, shape, values) = &mut state.model[0];
+    values.pop();
+    *shape = vec![values.len()];
+    state.opt_m[0].pop();
+    state.opt_v[0].pop();
+    std::fs::write(&target.path, state.to_bytes().unwrap()).unwrap();
+    let evs = resume(&dir2);
+    assert!(
+        matches!(
+            evs.last(),
+            Some(Event::Finished {
+                outcome: Outcome::Completed,
+                ..
+            })
+        ),
+        "{:?}",
+        evs.last()
+    );
+    assert!(
+        evs.iter().any(
+            |e| matches!(e, Event::Refused { message } if message.contains("older checkpoint"))
+        )
+    );
+    // a checkpoint that is a link to /dev/zero is not followed (it would be read until memory ran out)
+    #[cfg(unix)]
+    {
+        let dir3 = tmp.path().join("link");
+        trained(&dir3, &small(), 20);
+        let newest = RunFolder::open(&dir3)
+            .unwrap()
+            .checkpoints
+            .last()
+            .unwrap()
+            .path
+            .clone();
+        std::fs::remove_file(&newest).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &newest).unwrap();
+        let f = RunFolder::open(&dir3).unwrap();
+        assert!(
+            f.problems.iter().any(|p| p.contains("symbolic link")),
+            "{:?}",
+            f.problems
+        );
+        assert_eq!(f.checkpoints.last().unwrap().epoch, 10);
+        // and a checkpoints/ folder that is a link elsewhere is named, not read
+        let dir4 = tmp.path().join("linked_folder");
+        std::fs::create_dir(&dir4).unwrap();
+        std::fs::copy(dir3.join("config.toml"), dir4.join("config.toml")).unwrap();
+        std::os::unix::fs::symlink(dir3.join("checkpoints"), dir4.join("checkpoints")).unwrap();
+        let e = failure(&resume(&dir4));
+        assert!(e.contains("checkpoints is not a folder"), "{e}");
+    }
+}
+
+#[test]
+fn defect_5_the_recorded_config_wins_over_an_edited_config_toml() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    trained(&dir, &small(), 10);
+    let text = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    std::fs::write(dir.join("config.toml"), text.replace("p = 23", "p = 101")).unwrap();
+    let f = RunFolder::open(&dir).unwrap();
+    // trained at p = 23 (small()), whatever the edit says
+    assert_eq!(f.config.as_ref().unwrap().p, 23);
+    assert!(
+        f.problems.iter().any(|p| p.contains("p: 23 -> 101")),
+        "{:?}",
+        f.problems
+    );
+}
+
+#[test]
+fn defect_6_subnormal_and_huge_values_are_refused_at_parse() {
+    for (field, value) in [
+        ("lr", "5e-324"),
+        ("eps", "4e-320"),
+        ("weight_decay", "1e-310"),
+        ("lr", "1e308"),
+    ] {
+        let mut text = small().to_toml();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{field} = ")))
+            .unwrap()
+            .to_string();
+        text = text.replace(&line, &format!("{field} = {value}"));
+        let e = GrokkingConfig::from_toml(&text).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("optim.{field}")),
+            "{field} = {value}: {e}"
+        );
+    }
+}
+
+#[test]
+fn defect_7_bench_refuses_absurd_seconds_and_unknown_names() {
+    for args in [
+        vec!["bench", "--secs", "1e20"],
+        vec!["bench", "--secs", "5e-324"],
+        vec!["bench", "--only", "mlp_97"],
+    ] {
+        let o = grokscope().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{args:?}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(
+            err.contains("--secs") || err.contains("mlp97, transformer97"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn defect_8_orderedness_scales_huge_weights_and_reads_other_separators() {
+    use grokscope::cli::ordering::orderedness_json;
+    // D is unchanged by scaling: the same matrix at 1 and at 1.5e308 (whose sum overflows)
+    let small_rows = "0,1,0.5\n0.25,0,1\n0.5,0.75,0\n";
+    let huge_rows: String = small_rows
+        .lines()
+        .map(|l| {
+            l.split(',')
+                .map(|v| format!("{:e}", v.parse::<f64>().unwrap() * 1.5e308))
+                .collect::<Vec<_>>()
+                .join(",")
+                + "\n"
+        })
+        .collect();
+    let d = |text: &str| orderedness_json(text).unwrap()["d"].as_f64().unwrap();
+    let expected = d(small_rows);
+    assert!(
+        (d(&huge_rows) - expected).abs() < 1e-12,
+        "{}",
+        d(&huge_rows)
+    );
+    // a BOM, tabs and semicolons read as commas do
+    assert_eq!(d(&format!("\u{feff}{small_rows}")), expected);
+    assert_eq!(d(&small_rows.replace(',', "\t")), expected);
+    assert_eq!(d(&small_rows.replace(',', ";")), expected);
+}
+
+#[test]
+fn defect_9_refusals_are_quick_and_short() {
+    // 10^6 seeds: the duplicate check sorts (a pairwise check took minutes); refused by the task cap
+    let mut cfg = sweep_presets()[0].config.clone();
+    cfg.seeds = (0..1_000_000).collect();
+    let e = cfg.validate().unwrap_err().to_string();
+    assert!(e.contains("tasks"), "{e}");
+    // a 5 MB number is not echoed back whole (the issue's 50 MB one gave 100 MB of text)
+    let text = small()
+        .to_toml()
+        .replace("p = 23", &format!("p = {}", "9".repeat(5 << 20)));
+    let e = GrokkingConfig::from_toml(&text).unwrap_err().to_string();
+    assert!(e.len() < 10_000, "{} bytes of error", e.len());
+}
