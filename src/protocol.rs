@@ -85,6 +85,12 @@ impl Metric {
         Metric::FourierIpr,
     ];
 
+    /// Whether a run logs it in its metric rows (metrics.csv); the restricted and excluded loss are
+    /// measures of the insight snapshots, kept beside the rows, never in them.
+    pub fn logged(self) -> bool {
+        !matches!(self, Metric::RestrictedLoss | Metric::ExcludedLoss)
+    }
+
     /// Column name in CSV files.
     pub fn key(self) -> &'static str {
         match self {

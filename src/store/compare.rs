@@ -153,7 +153,7 @@ pub fn folder_history(folder: &RunFolder, run: RunId, until: Option<u64>) -> Run
 /// resumed run's rows from before its checkpoint.
 pub fn history_rows(h: &RunHistory) -> Vec<MetricRow> {
     let mut rows: BTreeMap<u64, MetricRow> = BTreeMap::new();
-    for m in Metric::ALL {
+    for m in Metric::ALL.into_iter().filter(|m| m.logged()) {
         for p in h.series(m) {
             rows.entry(p.step)
                 .or_insert_with(|| MetricRow {
