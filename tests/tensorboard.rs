@@ -166,6 +166,7 @@ fn fresh(run: &Path, stop_at: u64) {
         checkpoint_every_epochs: 6,
         stop_at_epoch: Some(stop_at),
         tensorboard: true,
+        ..Default::default()
     };
     let mut evs: Vec<Event> = vec![];
     grokking::run(Start::New(valid(&cfg)), 1, &mut evs, &mut Unattended, opts);
