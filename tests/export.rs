@@ -59,6 +59,7 @@ fn args(dir: &Path, figure: &str, format: FigureFormat, out: PathBuf) -> ExportA
         width_in: None,
         height_in: None,
         out: Some(out),
+        step: None,
     }
 }
 

@@ -4,6 +4,7 @@ mod capacity;
 mod cli;
 mod engine;
 mod export;
+mod export_insight;
 mod fuzz;
 mod hardening;
 mod insight;

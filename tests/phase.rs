@@ -185,6 +185,7 @@ fn a_tiny_study_runs_resumes_and_refuses_another() {
             width_in: None,
             height_in: None,
             out: Some(file.clone()),
+            step: None,
         })
         .unwrap();
         assert!(std::fs::metadata(&file).unwrap().len() > 100, "{ext}");

@@ -276,6 +276,13 @@ pub fn split_grid(op: Operation, p: usize, train: &[[u32; 2]]) -> Vec<Split> {
     grid
 }
 
+/// The split of every pair of a run's task as its runner draws it (from the config's operation, p,
+/// train fraction and seed), row a * p + b.
+pub fn run_split(cfg: &crate::config::GrokkingConfig) -> Vec<Split> {
+    let data = crate::data::modular::split(cfg.op, cfg.p, cfg.train_fraction, cfg.seed);
+    split_grid(cfg.op, cfg.p as usize, &data.train.xs)
+}
+
 /// One cell of the answer grid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cell {

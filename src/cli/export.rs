@@ -4,17 +4,27 @@
 //! DIR is a Grokking run folder (`grokscope run`), a Capacity sweep folder (`grokscope sweep`) or an
 //! Ordering study folder (`grokscope ordering`). The figures are those of [`crate::export::labs`], the
 //! same functions the window's export uses.
+//!
+//! A run folder also draws the insight figures ([`crate::export::insight`]) at a checkpoint
+//! (`--step N`, else the newest): the snapshot is recomputed from that checkpoint's weights, and the
+//! JSON sidecar holds the config the run trained with there. `--figure clock` (the clocks and the
+//! principal components) and `--figure insight` (all of them) write several figures: `--out` is then
+//! a folder (files `NAME.FORMAT`) or a file whose stem each figure's name extends (`x.svg` ->
+//! `x-grid.svg`).
 
 use crate::analysis::capacity_study::analyse;
 use crate::config::ordering::{OrderingStudyConfig, Scheme, StudyKind};
+use crate::experiment::grokking::insight_from_checkpoints;
 use crate::export::figure::{Figure, FigureSize};
+use crate::export::insight::{self, InsightInput};
 use crate::export::labs;
 use crate::export::render::{ExportOptions, FigureFormat, SCREEN_DPI, write_figure};
-use crate::protocol::StudyRow;
+use crate::protocol::{Metric, StudyRow};
 use crate::store::compare::folder_history;
 use crate::store::ordering::aggregate;
 use crate::store::run_dir::{RunFolder, looks_like_run};
 use crate::store::sweep_dir::{CONFIG_FILE as SWEEP_CONFIG, collect_results};
+use crate::train::insight::Prober;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
@@ -265,12 +275,190 @@ pub struct ExportArgs {
     pub width_in: Option<f64>,
     /// Height in inches; `None` is the default.
     pub height_in: Option<f64>,
-    /// The figure file (its sidecars go beside it).
+    /// The figure file (its sidecars go beside it); a folder, or a stem, for several figures.
     pub out: Option<PathBuf>,
+    /// The checkpoint step of a run's insight figures; `None`: the newest checkpoint.
+    pub step: Option<u64>,
+}
+
+/// A run's insight figures at one checkpoint.
+#[derive(Clone, Debug)]
+pub struct InsightFigures {
+    /// The checkpoint's step.
+    pub step: u64,
+    pub figures: Vec<Figure>,
+    /// The config the run trained with at that checkpoint (the JSON sidecar's `config`).
+    pub config: serde_json::Value,
+    /// Parts of the folder that could not be read (named on stderr; the rest is drawn).
+    pub problems: Vec<String>,
+}
+
+/// Steps as text for a message: all of them, or the first and last few of a long list.
+fn steps_text(steps: &[u64]) -> String {
+    let text = |s: &[u64]| s.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+    if steps.len() <= 24 {
+        text(steps)
+    } else {
+        format!(
+            "{}, … ({} in all) …, {}",
+            text(&steps[..10]),
+            steps.len(),
+            text(&steps[steps.len() - 10..])
+        )
+    }
+}
+
+/// The insight figures of the run folder `dir` at the checkpoint of `step` (`None`: the newest),
+/// recomputed from its weights; with `history`, every checkpoint's snapshot too (the spectrum's
+/// history, the ablation curves). A step without a checkpoint is refused, naming those there are.
+pub fn insight_folder_figures(
+    dir: &Path,
+    step: Option<u64>,
+    history: bool,
+) -> Result<InsightFigures> {
+    let run = RunFolder::open(dir)?;
+    let steps: Vec<u64> = run.checkpoints.iter().map(|c| c.step).collect();
+    let Some(newest) = run.checkpoints.last() else {
+        bail!(
+            "{} has no checkpoints: the insight figures are recomputed from a checkpoint's weights",
+            dir.display()
+        );
+    };
+    let c = match step {
+        None => newest,
+        Some(n) => run
+            .checkpoints
+            .iter()
+            .find(|c| c.step == n)
+            .with_context(|| {
+                format!(
+                    "{} has no checkpoint at step {n}; the steps with one are {}",
+                    dir.display(),
+                    steps_text(&steps)
+                )
+            })?,
+    };
+    let state = run
+        .load(c)
+        .with_context(|| format!("reading the checkpoint at step {}", c.step))?;
+    let mut prober = Prober::new(&state.config);
+    let snap = prober
+        .snapshot(&state.model, c.step, c.epoch)
+        .with_context(|| format!("the insight measures of the checkpoint at step {}", c.step))?;
+    let mut problems = run.problems.clone();
+    let mut snaps = vec![];
+    if history {
+        insight_from_checkpoints(&run, &mut |r| {
+            match r {
+                Ok(s) => snaps.push(s),
+                Err(e) => problems.push(format!("left out of the history: {e}")),
+            }
+            true
+        });
+    }
+    let hist = folder_history(&run, 0, None);
+    let losses = |m: Metric| labs::history_points(&hist, m);
+    let figures = insight::insight_figures(&InsightInput {
+        snap: &snap,
+        split: prober.split(),
+        history: &snaps,
+        losses: &losses,
+    })
+    .with_context(|| format!("drawing the checkpoint at step {}", c.step))?;
+    Ok(InsightFigures {
+        step: c.step,
+        figures,
+        config: serde_json::to_value(&state.config)?,
+        problems,
+    })
+}
+
+/// `grokscope export RUN --figure NAME` for an insight figure or group: write each figure `wanted`
+/// selects at the checkpoint step.
+fn insight_main(a: &ExportArgs, wanted: &str) -> Result<()> {
+    let ff = insight_folder_figures(&a.dir, a.step, insight::needs_history(wanted))?;
+    for p in &ff.problems {
+        eprintln!("{}: {p}", a.dir.display());
+    }
+    let chosen: Vec<&Figure> = ff
+        .figures
+        .iter()
+        .filter(|f| insight::selects(wanted, &f.name))
+        .collect();
+    if chosen.is_empty() {
+        let names: Vec<&str> = ff.figures.iter().map(|f| f.name.as_str()).collect();
+        bail!(
+            "no figure {wanted:?} at step {} of {} (it has: {}; groups: {}, {})",
+            ff.step,
+            a.dir.display(),
+            names.join(", "),
+            insight::GROUP_CLOCK,
+            insight::GROUP_ALL
+        );
+    }
+    let Some(out) = &a.out else {
+        bail!("--out FILE (or a folder, for several figures) is required to write a figure");
+    };
+    let choice = FigureChoice {
+        format: a.format,
+        dpi: a.dpi,
+        width_in: a.width_in,
+        height_in: a.height_in,
+    };
+    let single = chosen.len() == 1 && !out.is_dir();
+    for fig in chosen {
+        let path = if single {
+            out.clone()
+        } else {
+            figure_path(out, &fig.name, a.format)?
+        };
+        write_one(fig, &path, &choice, &ff.config)
+            .with_context(|| format!("figure {} at step {}", fig.name, ff.step))?;
+    }
+    Ok(())
+}
+
+/// Where one of several figures goes: `NAME.FORMAT` in the folder `out`, or `STEM-NAME.EXT` beside
+/// the file `out` (its extension, or `format`'s).
+fn figure_path(out: &Path, name: &str, format: Option<FigureFormat>) -> Result<PathBuf> {
+    let stem = crate::export::render::file_stem(name);
+    if out.is_dir() {
+        let f = format.with_context(|| {
+            format!(
+                "give --format png|svg|pdf to write several figures into the folder {}",
+                out.display()
+            )
+        })?;
+        return Ok(out.join(format!("{stem}.{}", f.extension())));
+    }
+    let ext = match format {
+        Some(f) => f.extension().to_string(),
+        None => out
+            .extension()
+            .and_then(|e| e.to_str())
+            .filter(|e| FigureFormat::parse(e).is_some())
+            .with_context(|| {
+                format!(
+                    "give --format png|svg|pdf (it cannot be told from {})",
+                    out.display()
+                )
+            })?
+            .to_string(),
+    };
+    let base = out
+        .file_stem()
+        .map_or_else(|| "figure".into(), |s| s.to_string_lossy().into_owned());
+    Ok(out.with_file_name(format!("{base}-{stem}.{ext}")))
 }
 
 /// `grokscope export`: list the folder's figures, or write one (with its sidecars) and name the files.
 pub fn export_main(a: &ExportArgs) -> Result<()> {
+    if let Some(wanted) = a.figure.as_deref().filter(|w| insight::is_insight(w))
+        && !a.list
+        && folder_kind(&a.dir)? == FolderKind::Run
+    {
+        return insight_main(a, wanted);
+    }
     let ff = folder_figures(&a.dir)?;
     for p in &ff.problems {
         eprintln!("{}: {p}", a.dir.display());
@@ -279,7 +467,13 @@ pub fn export_main(a: &ExportArgs) -> Result<()> {
         for f in &ff.figures {
             println!("{}\t{}", f.name, f.title);
         }
+        if ff.kind == FolderKind::Run {
+            list_insight(a);
+        }
         return Ok(());
+    }
+    if a.step.is_some() {
+        eprintln!("--step applies to the insight figures only; ignored");
     }
     let names = || {
         ff.figures
@@ -315,6 +509,29 @@ pub fn export_main(a: &ExportArgs) -> Result<()> {
         },
         &ff.config,
     )
+}
+
+/// `--list` of a run folder: the insight figures at the checkpoint step, and the groups; a folder
+/// without a usable checkpoint says why on stderr.
+fn list_insight(a: &ExportArgs) {
+    match insight_folder_figures(&a.dir, a.step, false) {
+        Ok(ins) => {
+            for f in &ins.figures {
+                println!("{}\t{}", f.name, f.title);
+            }
+            println!(
+                "{}\tthe clocks and the principal components, step {}",
+                insight::GROUP_CLOCK,
+                ins.step
+            );
+            println!(
+                "{}\tevery insight figure, step {}",
+                insight::GROUP_ALL,
+                ins.step
+            );
+        }
+        Err(e) => eprintln!("no insight figures: {e:#}"),
+    }
 }
 
 /// How to write a figure from the command line: each `None` takes its default.

@@ -213,9 +213,16 @@ pub enum Cmd {
         /// Figure height in inches (default 2.8).
         #[arg(long)]
         height_in: Option<f64>,
-        /// The figure file; its folder must exist. FILE.csv and FILE.json go beside it.
+        /// The figure file; its folder must exist. FILE.csv and FILE.json go beside it. For several
+        /// figures (--figure clock or insight): a folder (NAME.FORMAT in it) or a file whose stem
+        /// each figure's name extends.
         #[arg(long, required_unless_present = "list")]
         out: Option<PathBuf>,
+        /// A run's insight figures (spectrum, spectrum-history, clock-kK, pca, grid, neurons,
+        /// ablation; groups clock and insight) at the checkpoint of this step (default: the newest),
+        /// recomputed from its weights.
+        #[arg(long)]
+        step: Option<u64>,
     },
     /// Measure training speed; prints one JSON object a line.
     Bench {
@@ -414,6 +421,7 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
             width_in,
             height_in,
             out,
+            step,
         } => {
             export::export_main(&export::ExportArgs {
                 dir,
@@ -424,6 +432,7 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
                 width_in,
                 height_in,
                 out,
+                step,
             })?;
             Ok(ExitCode::SUCCESS)
         }

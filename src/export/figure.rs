@@ -56,7 +56,13 @@ pub enum SeriesKind {
     /// A filled band between a lower and an upper curve (min-max or mean ± std around a mean):
     /// `points` hold the lower curve, [`Series::upper`] the upper one at the same x.
     Band,
+    /// A bar from zero (or the bottom of the y range) up to each point, [`BAR_WIDTH`] x units wide
+    /// (for values at whole x, like the spectrum's frequencies).
+    Bars,
 }
+
+/// A bar's width in x units ([`SeriesKind::Bars`]).
+pub const BAR_WIDTH: f64 = 0.8;
 
 /// One series: a name for the legend, a colour, a kind and its points in data coordinates.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -71,6 +77,10 @@ pub struct Series {
     pub upper: Vec<f64>,
     /// Whether the series has a legend entry (off for the second and later seeds of one size, say).
     pub legend: bool,
+    /// A colour per point (the clock's position on the cycle); empty: every point in `color`.
+    pub colors: Vec<Rgb>,
+    /// A label per point (the clock's residue), written in the CSV's `label` column; empty: none.
+    pub labels: Vec<String>,
 }
 
 impl Series {
@@ -88,6 +98,8 @@ impl Series {
             points,
             upper: vec![],
             legend: true,
+            colors: vec![],
+            labels: vec![],
         }
     }
 
@@ -100,26 +112,48 @@ impl Series {
             points: rows.iter().map(|r| [r[0], r[1]]).collect(),
             upper: rows.iter().map(|r| r[2]).collect(),
             legend: true,
+            colors: vec![],
+            labels: vec![],
         }
+    }
+
+    /// The colour of point `i`: its own when [`Series::colors`] has one, else the series'.
+    pub fn color_of(&self, i: usize) -> Rgb {
+        self.colors.get(i).copied().unwrap_or(self.color)
     }
 
     /// The points this series draws on axes `x` and `y`, as `[x, y, upper]` (`upper` is NaN except
     /// for bands): a point is skipped when a coordinate is not finite or, on a log axis, not
     /// positive; a band point also when its upper value is. The SVG and the CSV both use this.
     pub fn plotted(&self, x: &Axis, y: &Axis) -> Vec<[f64; 3]> {
+        self.plotted_indexed(x, y)
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect()
+    }
+
+    /// [`Series::plotted`] with each point's index in [`Series::points`] (for its colour and label).
+    pub fn plotted_indexed(&self, x: &Axis, y: &Axis) -> Vec<(usize, [f64; 3])> {
         self.points
             .iter()
             .enumerate()
             .filter_map(|(i, p)| {
                 let upper = match self.kind {
                     SeriesKind::Band => *self.upper.get(i)?,
-                    SeriesKind::Line | SeriesKind::Points | SeriesKind::Dashed => f64::NAN,
+                    SeriesKind::Line
+                    | SeriesKind::Points
+                    | SeriesKind::Dashed
+                    | SeriesKind::Bars => f64::NAN,
                 };
                 let band_ok = match self.kind {
                     SeriesKind::Band => y.drawable(upper),
-                    SeriesKind::Line | SeriesKind::Points | SeriesKind::Dashed => true,
+                    SeriesKind::Line
+                    | SeriesKind::Points
+                    | SeriesKind::Dashed
+                    | SeriesKind::Bars => true,
                 };
-                (x.drawable(p[0]) && y.drawable(p[1]) && band_ok).then_some([p[0], p[1], upper])
+                (x.drawable(p[0]) && y.drawable(p[1]) && band_ok)
+                    .then_some((i, [p[0], p[1], upper]))
             })
             .collect()
     }
@@ -133,8 +167,28 @@ pub struct Marker {
     pub color: Rgb,
 }
 
-/// A heatmap of a matrix: cells on a diverging colour scale centred at zero, a colour bar with its
-/// labels, row and column labels (the Ordering lab's permuted weight matrix).
+/// One class of a categorical heatmap: its name (legend and CSV) and colour.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Category {
+    pub name: String,
+    pub color: Rgb,
+}
+
+/// How a heatmap's values map to colours.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum HeatScale {
+    /// Centred at zero, from -`max_abs` to +`max_abs`, with a colour bar (weights).
+    Diverging { max_abs: f64 },
+    /// From `lo` (white) to `hi` (dark blue), with a colour bar (shares, normalised norms).
+    Sequential { lo: f64, hi: f64 },
+    /// Value `i` is class `i` of the list, with a legend of the classes instead of a colour bar
+    /// (the answer grid); the CSV writes the class's name.
+    Categorical(Vec<Category>),
+}
+
+/// A heatmap of a matrix: cells on a colour scale ([`HeatScale`]), a colour bar with its labels (or
+/// a legend of classes), row and column labels (the Ordering lab's permuted weight matrix, the
+/// Grokking lab's insight figures).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct HeatmapBody {
     /// One label per row, top to bottom.
@@ -143,8 +197,11 @@ pub struct HeatmapBody {
     pub col_labels: Vec<String>,
     /// Row-major, rows x columns; `None` is an empty cell (a pruned weight).
     pub values: Vec<Option<f64>>,
-    /// The colour scale runs from -`max_abs` to +`max_abs`.
-    pub max_abs: f64,
+    /// How values map to colours.
+    pub scale: HeatScale,
+    /// The CSV's names for the row's and the column's label (`row_neuron`, `column_neuron` for a
+    /// weight matrix).
+    pub csv_labels: [String; 2],
     /// A gap before this column (where the inputs start).
     pub gap_before_col: Option<usize>,
     /// Draw the main diagonal of the square part.
@@ -272,6 +329,9 @@ pub struct Figure {
     pub legend: bool,
     /// What the figure draws: the x/y plot, or a heatmap or graph instead.
     pub body: Body,
+    /// Linear axes at the same scale (a circle draws round): the axis with room to spare shows
+    /// more of its range.
+    pub equal_aspect: bool,
 }
 
 impl Figure {
@@ -287,6 +347,7 @@ impl Figure {
             notes: vec![],
             legend: true,
             body: Body::Plot,
+            equal_aspect: false,
         }
     }
 

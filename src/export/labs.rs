@@ -227,6 +227,15 @@ pub fn metric_figures(
         .collect()
 }
 
+/// A metric's `[step, value]` points in a run's history.
+pub fn history_points(history: &RunHistory, m: Metric) -> Vec<[f64; 2]> {
+    history
+        .series(m)
+        .iter()
+        .map(|p| [p.step as f64, p.value])
+        .collect()
+}
+
 /// The figures of `plots` from a live run's history (what the window's plots draw).
 pub fn history_figures(
     plots: &[MetricPlot],
@@ -234,13 +243,7 @@ pub fn history_figures(
     history: &RunHistory,
     log_x: bool,
 ) -> Vec<Figure> {
-    let values = |m: Metric| -> Vec<[f64; 2]> {
-        history
-            .series(m)
-            .iter()
-            .map(|p| [p.step as f64, p.value])
-            .collect()
-    };
+    let values = |m: Metric| history_points(history, m);
     metric_figures(
         plots,
         run_title,

@@ -4,7 +4,7 @@
 
 use super::ExportError;
 use super::figure::{
-    Body, ClassGridBody, Figure, GraphBody, GraphEdge, GraphNode, HeatmapBody, NodeKind,
+    Body, ClassGridBody, Figure, GraphBody, GraphEdge, GraphNode, HeatScale, HeatmapBody, NodeKind,
 };
 use crate::protocol::LayerSnapshot;
 use crate::store::ordering_layout as layout;
@@ -64,7 +64,10 @@ pub fn heatmap_figure(s: &LayerSnapshot, outputs_last: bool) -> Figure {
             .map(|c| name(layout::heat_sender(&order, c)))
             .collect(),
         values,
-        max_abs: layout::heat_max_abs(s),
+        scale: HeatScale::Diverging {
+            max_abs: layout::heat_max_abs(s),
+        },
+        csv_labels: [HEATMAP_CSV_HEADER[2].into(), HEATMAP_CSV_HEADER[3].into()],
         gap_before_col: (s.inputs > 0).then_some(n),
         diagonal: true,
         row_title: "receiver".into(),
@@ -189,11 +192,28 @@ fn finish(w: ::csv::Writer<Vec<u8>>) -> Result<Vec<u8>, ExportError> {
         .map_err(|e| ExportError::Render(format!("CSV buffer: {e}")))
 }
 
-/// A heatmap's cells as CSV ([`HEATMAP_CSV_HEADER`]): every drawn cell, `value` empty for a pruned
-/// one.
+/// A heatmap's cells as CSV: every drawn cell, in reading order, with its row's and column's labels
+/// (named by [`HeatmapBody::csv_labels`]; a weight matrix's header is [`HEATMAP_CSV_HEADER`]), and
+/// its value (empty for a pruned cell) or, on a categorical scale, its class's name.
 pub fn heatmap_csv(h: &HeatmapBody) -> Result<Vec<u8>, ExportError> {
     let mut w = ::csv::Writer::from_writer(vec![]);
-    w.write_record(HEATMAP_CSV_HEADER)?;
+    let last = match &h.scale {
+        HeatScale::Categorical(_) => "class",
+        HeatScale::Diverging { .. } | HeatScale::Sequential { .. } => HEATMAP_CSV_HEADER[4],
+    };
+    w.write_record([
+        HEATMAP_CSV_HEADER[0],
+        HEATMAP_CSV_HEADER[1],
+        &h.csv_labels[0],
+        &h.csv_labels[1],
+        last,
+    ])?;
+    let text = |v: f64| match &h.scale {
+        HeatScale::Categorical(classes) => classes
+            .get(v as usize)
+            .map_or_else(|| weight_text(v), |c| c.name.clone()),
+        HeatScale::Diverging { .. } | HeatScale::Sequential { .. } => weight_text(v),
+    };
     let (rows, cols) = h.shape();
     for r in 0..rows {
         for c in 0..cols {
@@ -203,7 +223,7 @@ pub fn heatmap_csv(h: &HeatmapBody) -> Result<Vec<u8>, ExportError> {
                 c.to_string(),
                 h.row_labels[r].clone(),
                 h.col_labels[c].clone(),
-                v.map_or(String::new(), weight_text),
+                v.map_or(String::new(), text),
             ])?;
         }
     }

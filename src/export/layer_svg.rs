@@ -5,7 +5,9 @@
 //! Elements carry classes (`cell`, `bar`, `bar-label`, `edge forward|backward|self-loop`, `halo`,
 //! `node`) so that a reader (and the tests) can tell them apart.
 
-use super::figure::{ClassGridBody, Figure, FigureSize, GraphBody, HeatmapBody, NodeKind, Rgb};
+use super::figure::{
+    ClassGridBody, Figure, FigureSize, GraphBody, HeatScale, HeatmapBody, NodeKind, Rgb,
+};
 use super::svg::{
     LABEL_PT, LEGEND_PT, MARGIN, Measure, NOTE_PT, PT_PER_IN, TICK_PT, TITLE_PT, esc, fit_text, n,
     open_svg, rgb,
@@ -78,8 +80,54 @@ impl Frame {
     }
 }
 
+/// The sequential scale on paper, for `t` in [0, 1]: white through light to dark blue (ColorBrewer's
+/// "Blues"); not finite: [`layout::NOT_FINITE`].
+pub fn sequential_paper(t: f64) -> Rgb {
+    const STOPS: [Rgb; 5] = [
+        [255, 255, 255],
+        [198, 219, 239],
+        [107, 174, 214],
+        [33, 113, 181],
+        [8, 48, 107],
+    ];
+    if !t.is_finite() {
+        return layout::NOT_FINITE;
+    }
+    let x = t.clamp(0.0, 1.0) * (STOPS.len() - 1) as f64;
+    let i = (x.floor() as usize).min(STOPS.len() - 2);
+    layout::lerp_rgb(STOPS[i], STOPS[i + 1], (x - i as f64) as f32)
+}
+
+/// The colour of value `v` on a heatmap's scale.
+pub fn heat_rgb(scale: &HeatScale, v: f64) -> Rgb {
+    match scale {
+        HeatScale::Diverging { max_abs } => layout::diverging_value(v, *max_abs, PAPER),
+        HeatScale::Sequential { lo, hi } => {
+            let span = hi - lo;
+            sequential_paper(if span > 0.0 { (v - lo) / span } else { 0.5 })
+        }
+        HeatScale::Categorical(classes) => classes
+            .get(v as usize)
+            .filter(|_| v >= 0.0)
+            .map_or(layout::NOT_FINITE, |c| c.color),
+    }
+}
+
+/// The value range of a colour bar; `None` for classes (a legend instead).
+fn bar_range(scale: &HeatScale) -> Option<(f64, f64)> {
+    match scale {
+        HeatScale::Diverging { max_abs } => Some((-max_abs, *max_abs)),
+        HeatScale::Sequential { lo, hi } => Some((*lo, *hi)),
+        HeatScale::Categorical(_) => None,
+    }
+}
+
+/// Height of a class's row in a heatmap's legend.
+const CLASS_ROW: f64 = LEGEND_PT * 1.4;
+
 /// The heatmap figure: row labels left, column labels on top, the grid (one `cell` rect per
-/// entry), the diagonal, the colour bar with its three labels right, the column title under it.
+/// entry), the diagonal, the colour bar with its three labels (or the classes' legend) right, the
+/// column title under it.
 pub fn heatmap_svg(fig: &Figure, hm: &HeatmapBody, size: FigureSize) -> String {
     let m = Measure::new();
     let fr = Frame::new(fig, size, &m);
@@ -97,8 +145,12 @@ pub fn heatmap_svg(fig: &Figure, hm: &HeatmapBody, size: FigureSize) -> String {
     };
     let row_label_w = label_w(&hm.row_labels) + 2.0;
     let col_label_w = label_w(&hm.col_labels) + 2.0;
-    let (lo, hi) = (-hm.max_abs, hm.max_abs);
-    let bar_labels = [hi, (lo + hi) / 2.0, lo].map(layout::bar_label);
+    let range = bar_range(&hm.scale);
+    let bar_labels: Vec<String> = match (range, &hm.scale) {
+        (Some((lo, hi)), _) => [hi, (lo + hi) / 2.0, lo].map(layout::bar_label).to_vec(),
+        (None, HeatScale::Categorical(classes)) => classes.iter().map(|c| c.name.clone()).collect(),
+        (None, HeatScale::Diverging { .. } | HeatScale::Sequential { .. }) => vec![],
+    };
     let bar_label_w = bar_labels
         .iter()
         .map(|l| m.width(l, TICK_PT))
@@ -133,7 +185,7 @@ pub fn heatmap_svg(fig: &Figure, hm: &HeatmapBody, size: FigureSize) -> String {
     for r in 0..rows {
         for c in 0..cols {
             let fill = match hm.values.get(r * cols + c).copied().flatten() {
-                Some(v) => layout::diverging_value(v, hm.max_abs, PAPER),
+                Some(v) => heat_rgb(&hm.scale, v),
                 None => EMPTY_CELL,
             };
             let f = rgb(fill);
@@ -231,16 +283,51 @@ pub fn heatmap_svg(fig: &Figure, hm: &HeatmapBody, size: FigureSize) -> String {
         n(gy + grid_h / 2.0),
         esc(&fit_text(&m, &hm.row_title, LABEL_PT, grid_h.max(30.0)))
     );
-    // the colour bar, high end on top
     let bx = col_x(cols - 1) + cell + 6.0;
+    match (range, &hm.scale) {
+        (Some(range), _) => colour_bar(&mut s, &hm.scale, range, &bar_labels, bx, gy, grid_h),
+        (None, HeatScale::Categorical(classes)) => {
+            // the classes' legend: a swatch and the name, one a row from the grid's top
+            for (i, c) in classes.iter().enumerate() {
+                let y = gy + i as f64 * CLASS_ROW;
+                let f = rgb(c.color);
+                let _ = writeln!(
+                    s,
+                    r##"<rect class="class" x="{}" y="{}" width="{BAR_W}" height="{}" fill="{f}" stroke="#606060" stroke-width="0.3"/>"##,
+                    n(bx),
+                    n(y),
+                    n(LEGEND_PT)
+                );
+                let _ = writeln!(
+                    s,
+                    r##"<text class="class-label" x="{}" y="{}" font-size="{TICK_PT}" fill="#000000">{}</text>"##,
+                    n(bx + BAR_W + 2.0),
+                    n(y + LEGEND_PT * 0.8),
+                    esc(&c.name)
+                );
+            }
+        }
+        (None, HeatScale::Diverging { .. } | HeatScale::Sequential { .. }) => {}
+    }
+    fr.close(&mut s);
+    s
+}
+
+/// The colour bar of `scale` over `(lo, hi)` at `(bx, gy)`, as tall as the grid (at least 24 pt), high
+/// end on top, with its three `labels` (top, middle, bottom) right of it.
+fn colour_bar(
+    s: &mut String,
+    scale: &HeatScale,
+    (lo, hi): (f64, f64),
+    labels: &[String],
+    bx: f64,
+    gy: f64,
+    grid_h: f64,
+) {
     let bar_h = grid_h.max(24.0);
     let step_h = bar_h / layout::BAR_STEPS as f64;
     for i in 0..layout::BAR_STEPS {
-        let f = rgb(layout::diverging_value(
-            layout::bar_step_value(lo, hi, i),
-            hm.max_abs,
-            PAPER,
-        ));
+        let f = rgb(heat_rgb(scale, layout::bar_step_value(lo, hi, i)));
         let _ = writeln!(
             s,
             r#"<rect class="bar" x="{}" y="{}" width="{BAR_W}" height="{}" fill="{f}" stroke="{f}" stroke-width="0.15"/>"#,
@@ -257,7 +344,7 @@ pub fn heatmap_svg(fig: &Figure, hm: &HeatmapBody, size: FigureSize) -> String {
         n(bar_h)
     );
     let lx = bx + BAR_W + 2.0;
-    for (label, y) in bar_labels.iter().zip([
+    for (label, y) in labels.iter().zip([
         gy + TICK_PT * 0.7,
         gy + bar_h / 2.0 + TICK_PT * 0.35,
         gy + bar_h,
@@ -270,8 +357,6 @@ pub fn heatmap_svg(fig: &Figure, hm: &HeatmapBody, size: FigureSize) -> String {
             esc(label)
         );
     }
-    fr.close(&mut s);
-    s
 }
 
 /// A cell of a class grid with no data.

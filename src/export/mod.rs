@@ -8,6 +8,7 @@
 
 pub mod csv;
 pub mod figure;
+pub mod insight;
 pub mod labs;
 pub mod layer;
 mod layer_svg;

@@ -170,17 +170,29 @@ pub fn plotted_csv(fig: &Figure) -> Result<Vec<u8>, ExportError> {
         Body::ClassGrid(g) => return super::layer::class_grid_csv(g),
     }
     let mut w = ::csv::Writer::from_writer(vec![]);
-    w.write_record(CSV_HEADER)?;
+    // a `label` column only when some series labels its points (the clock's residues)
+    let labelled = fig.series.iter().any(|s| !s.labels.is_empty());
+    let header = CSV_HEADER.iter().copied();
+    if labelled {
+        w.write_record(header.chain(["label"]))?;
+    } else {
+        w.write_record(header)?;
+    }
     for s in &fig.series {
-        for p in s.plotted(&fig.x, &fig.y) {
+        for (i, p) in s.plotted_indexed(&fig.x, &fig.y) {
             let (x, a) = (p[0].to_string(), p[1].to_string());
             let row = match s.kind {
                 SeriesKind::Band => [s.name.clone(), x, String::new(), a, p[2].to_string()],
-                SeriesKind::Line | SeriesKind::Points | SeriesKind::Dashed => {
+                SeriesKind::Line | SeriesKind::Points | SeriesKind::Dashed | SeriesKind::Bars => {
                     [s.name.clone(), x, a, String::new(), String::new()]
                 }
             };
-            w.write_record(&row)?;
+            if labelled {
+                let label = s.labels.get(i).cloned().unwrap_or_default();
+                w.write_record(row.into_iter().chain([label]))?;
+            } else {
+                w.write_record(&row)?;
+            }
         }
     }
     w.into_inner()

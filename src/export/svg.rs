@@ -12,7 +12,7 @@
 //! dashed lines. Ticks are 1-2-5 steps on linear axes, decades (labelled 10ⁿ) with minor ticks at
 //! 2..9 on log axes.
 
-use super::figure::{Axis, Body, Figure, FigureSize, Rgb, SeriesKind};
+use super::figure::{Axis, BAR_WIDTH, Body, Figure, FigureSize, Rgb, SeriesKind};
 use std::fmt::Write as _;
 
 /// The font every export uses (DejaVu Sans; licence in `assets/DejaVuSans-LICENSE.txt`), compiled in
@@ -421,11 +421,18 @@ fn layout(
             if p[2].is_finite() {
                 yv.push(p[2]);
             }
+            if s.kind == SeriesKind::Bars {
+                // a bar's sides, and its base at zero where zero can be drawn
+                xv.extend([p[0] - BAR_WIDTH / 2.0, p[0] + BAR_WIDTH / 2.0]);
+                if fig.y.drawable(0.0) {
+                    yv.push(0.0);
+                }
+            }
         }
     }
     xv.extend(fig.plotted_markers().map(|mk| mk.x));
-    let xs = axis_scale(&fig.x, &xv);
-    let ys = axis_scale(&fig.y, &yv);
+    let mut xs = axis_scale(&fig.x, &xv);
+    let mut ys = axis_scale(&fig.y, &yv);
 
     let top = MARGIN + title_lines.len() as f64 * TITLE_PT * 1.25 + 4.0;
     let entries = fig.legend_entries();
@@ -450,7 +457,7 @@ fn layout(
         + legend_rows.len() as f64 * LEGEND_ROW
         + note_lines.len() as f64 * NOTE_PT * 1.25;
     let plot_h = (h - top - MARGIN - TICK_LEN - 2.0 - bottom_text).max(20.0);
-    let y_ticks = ticks_for(&ys, plot_h);
+    let mut y_ticks = ticks_for(&ys, plot_h);
     let y_tick_w = y_ticks
         .iter()
         .map(|t| m.width(&t.label, TICK_PT))
@@ -459,6 +466,20 @@ fn layout(
     // room on the right for half of the last x tick label
     let right = MARGIN + 8.0;
     let plot_w = (w - left - right).max(20.0);
+    if fig.equal_aspect && !xs.log && !ys.log {
+        // data units per point alike on both axes: widen the range of the one with room to spare
+        let (ux, uy) = ((xs.hi - xs.lo) / plot_w, (ys.hi - ys.lo) / plot_h);
+        let widen = |s: &mut Scale, span: f64| {
+            let mid = (s.lo + s.hi) / 2.0;
+            (s.lo, s.hi) = (mid - span / 2.0, mid + span / 2.0);
+        };
+        if ux < uy {
+            widen(&mut xs, uy * plot_w);
+        } else if uy < ux {
+            widen(&mut ys, ux * plot_h);
+            y_ticks = ticks_for(&ys, plot_h);
+        }
+    }
     let x_ticks = ticks_for(&xs, plot_w);
     Layout {
         plot: Rect {
@@ -479,6 +500,15 @@ fn layout(
 }
 
 impl Layout {
+    /// Where bars start: zero when it is inside the y range, else the range's nearer end.
+    fn bar_base(&self) -> f64 {
+        if self.ys.log {
+            self.ys.lo
+        } else {
+            0.0f64.clamp(self.ys.lo, self.ys.hi)
+        }
+    }
+
     fn px(&self, p: [f64; 2]) -> [f64; 2] {
         [
             self.plot.x + self.xs.frac(p[0]) * self.plot.w,
@@ -511,6 +541,12 @@ fn occupied(fig: &Figure, l: &Layout, m: &Measure) -> Vec<[f64; 2]> {
         match s.kind {
             SeriesKind::Line | SeriesKind::Dashed => sample_line(&lower),
             SeriesKind::Points => lower.iter().for_each(|p| sample_line(&[*p])),
+            SeriesKind::Bars => {
+                let base = l.bar_base();
+                for p in &plotted {
+                    sample_line(&[l.px([p[0], p[1]]), l.px([p[0], base])]);
+                }
+            }
             SeriesKind::Band => {
                 let upper: Vec<[f64; 2]> = plotted.iter().map(|p| l.px([p[0], p[2]])).collect();
                 sample_line(&lower);
@@ -706,9 +742,37 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
             }
             SeriesKind::Points => {
                 let _ = writeln!(s, r#"<g fill="{color}">"#);
-                for q in &pts {
+                for (i, q) in series.plotted_indexed(&fig.x, &fig.y) {
                     let c = l.px([q[0], q[1]]);
-                    let _ = writeln!(s, r#"<circle cx="{}" cy="{}" r="1.8"/>"#, n(c[0]), n(c[1]));
+                    let fill = if series.colors.is_empty() {
+                        String::new()
+                    } else {
+                        format!(r#" fill="{}""#, rgb(series.color_of(i)))
+                    };
+                    let _ = writeln!(
+                        s,
+                        r#"<circle cx="{}" cy="{}" r="1.8"{fill}/>"#,
+                        n(c[0]),
+                        n(c[1])
+                    );
+                }
+                s.push_str("</g>\n");
+            }
+            SeriesKind::Bars => {
+                let base = l.bar_base();
+                let _ = writeln!(s, r#"<g fill="{color}" stroke="none">"#);
+                for q in &pts {
+                    let a = l.px([q[0] - BAR_WIDTH / 2.0, q[1]]);
+                    let b = l.px([q[0] + BAR_WIDTH / 2.0, base]);
+                    let (top, bottom) = (a[1].min(b[1]), a[1].max(b[1]));
+                    let _ = writeln!(
+                        s,
+                        r#"<rect class="bar" x="{}" y="{}" width="{}" height="{}"/>"#,
+                        n(a[0]),
+                        n(top),
+                        n((b[0] - a[0]).max(0.3)),
+                        n(bottom - top)
+                    );
                 }
                 s.push_str("</g>\n");
             }
@@ -995,6 +1059,16 @@ fn legend_entry(s: &mut String, e: &super::figure::Series, x: f64, cy: f64) {
                 n(cy)
             );
         }
+        SeriesKind::Bars => {
+            let _ = writeln!(
+                s,
+                r#"<rect x="{}" y="{}" width="{}" height="{}" fill="{c}"/>"#,
+                n(x + LEGEND_SAMPLE * 0.25),
+                n(cy - 3.0),
+                n(LEGEND_SAMPLE * 0.5),
+                n(6.0)
+            );
+        }
         SeriesKind::Band => {
             let _ = writeln!(
                 s,
@@ -1168,6 +1242,72 @@ mod tests {
         );
         let t = log_ticks(1e-4, 1e-2, 10);
         assert_eq!(t[0].label, "10⁻⁴");
+    }
+
+    #[test]
+    fn equal_aspect_draws_a_circle_round() {
+        // a unit circle on a 3.5 x 2.8 in page: without equal aspect it is stretched to the plot's
+        // wider box; with it, a unit spans the same points on both axes (by the definition)
+        let mut f = Figure::new("c", "", Axis::linear("x"), Axis::linear("y"));
+        f.series.push(Series::new(
+            "circle",
+            [0, 0, 0],
+            SeriesKind::Line,
+            (0..=64)
+                .map(|i| {
+                    let t = i as f64 / 64.0 * std::f64::consts::TAU;
+                    [t.cos(), t.sin()]
+                })
+                .collect(),
+        ));
+        let m = Measure::new();
+        let span = |l: &Layout| {
+            let (a, b) = (l.px([0.0, 0.0]), l.px([1.0, 1.0]));
+            ((b[0] - a[0]).abs(), (b[1] - a[1]).abs())
+        };
+        let (sx, sy) = span(&layout(&f, FigureSize::default(), &m, false, &[]));
+        assert!((sx - sy).abs() > 5.0, "{sx} vs {sy}");
+        f.equal_aspect = true;
+        let (sx, sy) = span(&layout(&f, FigureSize::default(), &m, false, &[]));
+        assert!((sx - sy).abs() < 1e-6, "{sx} vs {sy}");
+    }
+
+    #[test]
+    fn bars_rise_from_zero_and_points_take_their_own_colours() {
+        let mut f = Figure::new("b", "", Axis::linear("k"), Axis::linear("norm"));
+        f.series.push(Series::new(
+            "bars",
+            [0, 0, 255],
+            SeriesKind::Bars,
+            vec![[1.0, 2.0], [2.0, 4.0]],
+        ));
+        let mut dots = Series::new(
+            "dots",
+            [0, 0, 0],
+            SeriesKind::Points,
+            vec![[1.0, 1.0], [2.0, 1.0]],
+        );
+        dots.colors = vec![[255, 0, 0], [0, 255, 0]];
+        f.series.push(dots);
+        let svg = to_svg(&f, FigureSize::default());
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let bars: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("bar"))
+            .collect();
+        assert_eq!(bars.len(), 2);
+        // both bars end at the same base (y = 0), the second twice as tall as the first
+        let bottom = |n: &roxmltree::Node| {
+            let y: f64 = n.attribute("y").unwrap().parse().unwrap();
+            let h: f64 = n.attribute("height").unwrap().parse().unwrap();
+            (y + h, h)
+        };
+        let ((b0, h0), (b1, h1)) = (bottom(&bars[0]), bottom(&bars[1]));
+        assert!(
+            (b0 - b1).abs() < 0.02 && (h1 / h0 - 2.0).abs() < 0.01,
+            "{h0} {h1}"
+        );
+        assert!(svg.contains(r##"fill="#ff0000""##) && svg.contains(r##"fill="#00ff00""##));
     }
 
     #[test]

@@ -11,7 +11,6 @@ use crate::analysis::ablation::{self, HiddenGrid, MlpWeights, Readout};
 use crate::analysis::fourier::KeySelect;
 use crate::analysis::insight::{self, Split};
 use crate::config::{ModelConfig, Operation, ValidGrokkingConfig};
-use crate::data::modular;
 use crate::model::transformer_cpu::CpuTransformer;
 use crate::model::{ModelError, NamedTensor};
 use crate::protocol::{InsightSnapshot, NeuronShares};
@@ -54,7 +53,6 @@ pub struct Prober {
 impl Prober {
     pub fn new(cfg: &ValidGrokkingConfig) -> Self {
         let p = cfg.p as usize;
-        let data = modular::split(cfg.op, cfg.p, cfg.train_fraction, cfg.seed);
         let pairs = (0..cfg.p)
             .flat_map(|a| (0..cfg.p).map(move |b| [a, b]))
             .collect();
@@ -63,7 +61,7 @@ impl Prober {
             p,
             model: cfg.model.clone(),
             pairs,
-            split: insight::split_grid(cfg.op, p, &data.train.xs),
+            split: insight::run_split(cfg),
             cpu: None,
         }
     }
@@ -277,7 +275,7 @@ mod tests {
             for op in Operation::ALL {
                 let c = cfg(model_cfg.clone(), op);
                 let mut m = model::build(&c.model, c.p, &mut rng::stream(3, Stream::Init)).unwrap();
-                let data = modular::split(c.op, c.p, c.train_fraction, c.seed);
+                let data = crate::data::modular::split(c.op, c.p, c.train_fraction, c.seed);
                 let stats = m.evaluate(&data.val.xs, &data.val.ys).unwrap();
                 let mut prober = Prober::new(&c);
                 let s = prober.snapshot(&m.export().unwrap(), 7, 3).unwrap();

@@ -368,13 +368,16 @@ fn cycle_color(i: usize, n: usize) -> Color32 {
     egui::ecolor::Hsva::new(i as f32 / n.max(1) as f32, 0.75, 0.95, 1.0).into()
 }
 
+/// Residues and their points on a plane, in cycle order.
+type Ring = Vec<(usize, [f64; 2])>;
+
 fn clock_ui(ui: &mut Ui, s: &InsightSnapshot, w: f32) {
     let keys = &s.keys[..s.keys.len().min(3)];
     let clocks = insight::clocks(s.op, &s.embed, s.p, s.e, keys);
     let pca = insight::embedding_pca(&s.embed, s.p, s.e);
     let cycle = crate::analysis::fourier::Cycle::for_op(s.op, s.p);
     let side = ((w - 8.0) / 2.0).clamp(120.0, 260.0);
-    let mut figures: Vec<(String, Vec<(usize, [f64; 2])>)> = clocks
+    let mut figures: Vec<(String, Ring)> = clocks
         .iter()
         .map(|c| {
             (
@@ -547,20 +550,9 @@ fn neurons_ui(ui: &mut Ui, s: &InsightSnapshot, w: f32) {
         return;
     };
     let f = nf.frequencies;
-    // neurons sorted by their strongest frequency, then by its share
     let row = |j: usize| &nf.share[j * f..][..f];
-    let strongest = |j: usize| {
-        row(j).iter().enumerate().fold(
-            (0usize, 0.0f32),
-            |b, (k, &v)| if v > b.1 { (k, v) } else { b },
-        )
-    };
-    let mut order: Vec<usize> = (0..nf.neurons).collect();
-    order.sort_by(|&x, &y| {
-        let (kx, vx) = strongest(x);
-        let (ky, vy) = strongest(y);
-        kx.cmp(&ky).then(vy.total_cmp(&vx))
-    });
+    // neurons sorted by their strongest frequency, then by its share (as the exported figure)
+    let order = crate::export::insight::neuron_order(nf);
     let value = |r: usize, c: usize| Some(row(order[r])[c] as f64);
     let row_label = |r: usize| order[r].to_string();
     let col_label = |c: usize| (c + 1).to_string();

@@ -18,7 +18,7 @@ use crate::analysis::insight::Split;
 use crate::app::actions::{Action, ExportKind};
 use crate::app::backend::Backend;
 use crate::app::dialog::FileDialog;
-use crate::app::figure_export::{FigureSet, grokking_set};
+use crate::app::figure_export::{FigureSet, add_insight_figures, grokking_set};
 use crate::app::jobs::{JobDone, Jobs};
 use crate::app::link::{LabLink, Phase};
 use crate::app::widgets::form::group_digits;
@@ -263,21 +263,24 @@ impl GrokkingLab {
         self.insight.push(snap);
     }
 
-    /// The split of the run whose views show (computed once per config).
-    fn split(&mut self) -> &[Split] {
-        let history = match self.insight_view.of {
+    /// The history (metrics and config) of the run whose views show.
+    fn views_history(&self) -> &RunHistory {
+        match self.insight_view.of {
             None => &self.history,
             Some(k) => match self.files.listed.iter().find(|r| r.key == k) {
                 Some(r) => &r.history,
                 None => &self.history,
             },
-        };
-        let Some(cfg) = history.config() else {
+        }
+    }
+
+    /// The split of the run whose views show (computed once per config).
+    fn split(&mut self) -> &[Split] {
+        let Some(cfg) = self.views_history().config() else {
             return &[];
         };
         if self.split.as_ref().is_none_or(|(c, _)| c != cfg) {
-            let data = crate::data::modular::split(cfg.op, cfg.p, cfg.train_fraction, cfg.seed);
-            let grid = crate::analysis::insight::split_grid(cfg.op, cfg.p as usize, &data.train.xs);
+            let grid = crate::analysis::insight::run_split(cfg);
             self.split = Some((cfg.clone(), grid));
         }
         self.split.as_ref().map_or(&[], |(_, s)| s)
@@ -890,7 +893,15 @@ impl LabSlot for GrokkingLab {
     }
 
     fn figure_set(&self) -> FigureSet {
-        grokking_set(&self.history, self.plots.log_x)
+        let mut set = grokking_set(&self.history, self.plots.log_x);
+        add_insight_figures(
+            &mut set,
+            self.shown_snapshot(),
+            self.shown_store(),
+            self.views_history(),
+            self.insight_view.of.is_some(),
+        );
+        set
     }
 
     fn save(&self, storage: &mut dyn eframe::Storage) {

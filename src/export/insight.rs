@@ -1,0 +1,843 @@
+//! The Grokking lab's insight views (spec section 4) as figures: the embedding's spectrum at one step
+//! and its history, the clock on each key frequency's plane and the principal components, the answer
+//! grid, the MLP's neurons by frequency, and the restricted and excluded loss.
+//!
+//! Built from an [`InsightSnapshot`] (plain numbers, the same the window's views draw), so the window
+//! (at the shown step) and `grokscope export RUN --figure clock --step N` (from the checkpoint at N)
+//! draw the same figure. Every title says the step, the epoch and the key frequencies.
+
+use super::ExportError;
+use super::figure::{
+    Axis, Body, Category, Figure, HeatScale, HeatmapBody, Marker, Rgb, Series, SeriesKind,
+};
+use super::labs::{series_name, series_rgb};
+use crate::analysis::ablation::{AblationLosses, LossAccuracy};
+use crate::analysis::fourier::{self, Cycle};
+use crate::analysis::insight::{self, Cell, Split};
+use crate::config::Operation;
+use crate::protocol::{InsightSnapshot, Metric, NeuronShares};
+
+/// The spectrum at the step: a bar per frequency, the key frequencies in their own colour.
+pub const SPECTRUM: &str = "spectrum";
+/// The spectrum of every snapshot: frequency x step, each column over its largest norm.
+pub const SPECTRUM_HISTORY: &str = "spectrum-history";
+/// The clock of key frequency k is `clock-k{k}`.
+pub const CLOCK_PREFIX: &str = "clock-k";
+/// The embedding's first two principal components.
+pub const PCA: &str = "pca";
+/// Every pair (a, b): right or wrong, train or validation.
+pub const GRID: &str = "grid";
+/// The MLP's hidden neurons x frequencies.
+pub const NEURONS: &str = "neurons";
+/// Restricted and excluded loss beside the validation and training loss.
+pub const ABLATION: &str = "ablation";
+/// `--figure insight`: every insight figure.
+pub const GROUP_ALL: &str = "insight";
+/// `--figure clock`: the clocks and the principal components.
+pub const GROUP_CLOCK: &str = "clock";
+/// Clocks drawn: the strongest key frequencies, as many as the window shows.
+pub const MAX_CLOCKS: usize = 3;
+
+/// Whether `wanted` (a figure name or a group) names an insight figure.
+pub fn is_insight(wanted: &str) -> bool {
+    [
+        SPECTRUM,
+        SPECTRUM_HISTORY,
+        GROUP_CLOCK,
+        PCA,
+        GRID,
+        NEURONS,
+        ABLATION,
+        GROUP_ALL,
+    ]
+    .contains(&wanted)
+        || wanted.starts_with(CLOCK_PREFIX)
+}
+
+/// Whether the figure `name` is among those `wanted` asks for (a name, or a group).
+pub fn selects(wanted: &str, name: &str) -> bool {
+    wanted == name
+        || wanted == GROUP_ALL
+        || (wanted == GROUP_CLOCK && (name.starts_with(CLOCK_PREFIX) || name == PCA))
+}
+
+/// Whether the figures `wanted` asks for draw from the run's other snapshots too.
+pub fn needs_history(wanted: &str) -> bool {
+    [GROUP_ALL, SPECTRUM_HISTORY, ABLATION].contains(&wanted)
+}
+
+/// What the insight figures draw from.
+pub struct InsightInput<'a> {
+    /// The snapshot at the step shown.
+    pub snap: &'a InsightSnapshot,
+    /// The run's split, row a * p + b; empty when unknown (no answer grid then).
+    pub split: &'a [Split],
+    /// The run's snapshots, oldest first (the spectrum's history, the ablation curves); empty: only
+    /// `snap`.
+    pub history: &'a [InsightSnapshot],
+    /// The run's logged `[step, value]` points of a metric (the training and validation loss).
+    pub losses: &'a dyn Fn(Metric) -> Vec<[f64; 2]>,
+}
+
+/// Refuse a snapshot whose parts do not fit together (a figure would index past them).
+pub fn check(s: &InsightSnapshot) -> Result<(), ExportError> {
+    let bad = |why: String| {
+        Err(ExportError::Invalid(format!(
+            "the insight snapshot at step {}: {why}",
+            s.step
+        )))
+    };
+    if s.p < 2 || s.e == 0 {
+        return bad(format!("p = {} and width e = {} cannot be drawn", s.p, s.e));
+    }
+    if s.embed.len() < s.p * s.e {
+        return bad(format!(
+            "the embedding holds {} values, p x e = {} x {} needs {}",
+            s.embed.len(),
+            s.p,
+            s.e,
+            s.p * s.e
+        ));
+    }
+    if s.predictions.len() != s.p * s.p {
+        return bad(format!(
+            "{} predictions for {} pairs",
+            s.predictions.len(),
+            s.p * s.p
+        ));
+    }
+    if let Some(n) = &s.neurons
+        && n.share.len() != n.neurons * n.frequencies
+    {
+        return bad(format!(
+            "{} neuron shares for {} neurons x {} frequencies",
+            n.share.len(),
+            n.neurons,
+            n.frequencies
+        ));
+    }
+    Ok(())
+}
+
+/// Every insight figure of `input` in the window's order: spectrum, its history, the clocks, the
+/// principal components, the answer grid (with a split that covers the p x p pairs), the neurons
+/// (MLP) and the ablation (a model with a hidden layer).
+pub fn insight_figures(input: &InsightInput) -> Result<Vec<Figure>, ExportError> {
+    let s = input.snap;
+    check(s)?;
+    let mut figs = vec![
+        spectrum_figure(s),
+        spectrum_history_figure(s, input.history),
+    ];
+    figs.extend(clock_figures(s));
+    figs.push(pca_figure(s));
+    if input.split.len() == s.p * s.p {
+        figs.push(grid_figure(s, input.split));
+    }
+    if let Some(n) = &s.neurons {
+        figs.push(neurons_figure(s, n));
+    }
+    if s.ablation.is_some() {
+        figs.push(ablation_figure(s, input.history, input.losses));
+    }
+    Ok(figs)
+}
+
+/// Frequencies as text: "5, 12" or "none".
+pub fn keys_text(keys: &[usize]) -> String {
+    if keys.is_empty() {
+        return "none".into();
+    }
+    keys.iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `what` at the snapshot's step, epoch and key frequencies.
+fn title(what: &str, s: &InsightSnapshot) -> String {
+    format!(
+        "{what}, step {} (epoch {}), key k = {}",
+        s.step,
+        s.epoch,
+        keys_text(&s.keys)
+    )
+}
+
+/// What frequency k means for the snapshot's operation.
+fn cycle_note(s: &InsightSnapshot) -> String {
+    match s.op {
+        Operation::Add | Operation::Sub => format!(
+            "Task a {} b mod {}; frequency k of cos(2π k a / {}).",
+            s.op, s.p, s.p
+        ),
+        Operation::Mul | Operation::Div => format!(
+            "Task a {} b mod {}; frequency k over the discrete log of a (a cycle of length {}).",
+            s.op,
+            s.p,
+            s.p - 1
+        ),
+    }
+}
+
+const BAR_RGB: Rgb = [100, 140, 200];
+const KEY_RGB: Rgb = [240, 130, 40];
+const PATH_RGB: Rgb = [205, 205, 205];
+const SHOWN_RGB: Rgb = [90, 90, 90];
+
+/// The spectrum at the step: bars of the Fourier norm per frequency, key frequencies in orange.
+pub fn spectrum_figure(s: &InsightSnapshot) -> Figure {
+    let n = s.spectrum.len();
+    let mut x = Axis::linear("frequency k");
+    x.range = Some((0.4, n as f64 + 0.6));
+    let mut y = Axis::linear("Fourier norm");
+    let max = s
+        .spectrum
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    if max > 0.0 {
+        y.range = Some((0.0, max * 1.08));
+    }
+    let mut fig = Figure::new(SPECTRUM, title("Embedding spectrum", s), x, y);
+    let (keys, rest): (Vec<_>, Vec<_>) = s
+        .spectrum
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| [(i + 1) as f64, v])
+        .partition(|p| s.keys.contains(&(p[0] as usize)));
+    fig.series
+        .push(Series::new("frequency", BAR_RGB, SeriesKind::Bars, rest));
+    if !keys.is_empty() {
+        fig.series.push(Series::new(
+            "key frequency",
+            KEY_RGB,
+            SeriesKind::Bars,
+            keys,
+        ));
+    }
+    fig.notes.push(cycle_note(s));
+    fig.notes.push(format!(
+        "Sparsity: IPR {:.3}, Gini {:.3}; the key frequencies hold {:.1} % of the power.",
+        fourier::ipr(&s.spectrum),
+        fourier::gini(&s.spectrum),
+        fourier::power_share(&s.spectrum, &s.keys) * 100.0
+    ));
+    fig
+}
+
+/// The spectrum of every snapshot of the run with as many frequencies as `s` (all of one run): rows
+/// are frequencies, columns snapshots by step, each column over its own largest norm (0..1).
+pub fn spectrum_history_figure(s: &InsightSnapshot, history: &[InsightSnapshot]) -> Figure {
+    let snaps: Vec<&InsightSnapshot> = if history.is_empty() {
+        vec![s]
+    } else {
+        history
+            .iter()
+            .filter(|h| h.spectrum.len() == s.spectrum.len())
+            .collect()
+    };
+    let freqs = s.spectrum.len();
+    let mut values = Vec::with_capacity(freqs * snaps.len());
+    for k in 0..freqs {
+        for h in &snaps {
+            let max = h.spectrum.iter().copied().fold(0.0, f64::max);
+            values.push(Some(if max > 0.0 { h.spectrum[k] / max } else { 0.0 }));
+        }
+    }
+    let body = HeatmapBody {
+        row_labels: (1..=freqs).map(|k| k.to_string()).collect(),
+        col_labels: snaps.iter().map(|h| h.step.to_string()).collect(),
+        values,
+        scale: HeatScale::Sequential { lo: 0.0, hi: 1.0 },
+        csv_labels: ["k".into(), "step".into()],
+        gap_before_col: None,
+        diagonal: false,
+        row_title: "frequency k".into(),
+        col_title: "step (a column per snapshot)".into(),
+    };
+    let mut fig = Figure::with_body(
+        SPECTRUM_HISTORY,
+        title("Embedding spectrum over training, shown", s),
+        Body::Heatmap(body),
+    );
+    let column = snaps.iter().position(|h| h.step == s.step);
+    fig.notes.push(format!(
+        "Each column: one snapshot's Fourier norms over its largest. {} snapshots{}.",
+        snaps.len(),
+        column.map_or(String::new(), |c| format!(
+            "; the shown step {} is column {}",
+            s.step,
+            c + 1
+        ))
+    ));
+    fig.notes.push(cycle_note(s));
+    fig
+}
+
+/// A colour for place `i` of `n` on the cycle: round the hue wheel from red.
+pub fn cycle_rgb(i: usize, n: usize) -> Rgb {
+    let h = (i as f64 / n.max(1) as f64).rem_euclid(1.0) * 6.0;
+    let (v, sat) = (0.85, 0.8);
+    let c = v * sat;
+    let x = c * (1.0 - (h % 2.0 - 1.0).abs());
+    let (r, g, b) = match h as u32 {
+        0 => (c, x, 0.0),
+        1 => (x, c, 0.0),
+        2 => (0.0, c, x),
+        3 => (0.0, x, c),
+        4 => (x, 0.0, c),
+        _ => (c, 0.0, x),
+    };
+    let m = v - c;
+    [r, g, b].map(|u| ((u + m) * 255.0).round() as u8)
+}
+
+/// Points of residues on a plane in cycle order: joined by a grey path, each coloured by its place
+/// on the cycle, its residue in the CSV's `label` column; both axes over the same range.
+fn ring_figure(
+    name: String,
+    title: String,
+    (x_label, y_label): (String, String),
+    points: &[(usize, [f64; 2])],
+    s: &InsightSnapshot,
+) -> Figure {
+    let r = points
+        .iter()
+        .map(|(_, p)| p[0].hypot(p[1]))
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    let mut x = Axis::linear(x_label);
+    let mut y = Axis::linear(y_label);
+    if r > 0.0 {
+        x.range = Some((-r * 1.12, r * 1.12));
+        y.range = x.range;
+    }
+    let mut fig = Figure::new(name, title, x, y);
+    fig.equal_aspect = true;
+    let xy: Vec<[f64; 2]> = points.iter().map(|(_, p)| *p).collect();
+    let labels: Vec<String> = points.iter().map(|(a, _)| a.to_string()).collect();
+    let n = points.len();
+    let next = match s.op {
+        Operation::Add | Operation::Sub => "path a → a + 1",
+        Operation::Mul | Operation::Div => "path gⁱ → gⁱ⁺¹",
+    };
+    let mut path = Series::new(next, PATH_RGB, SeriesKind::Line, xy.clone());
+    path.labels = labels.clone();
+    let mut dots = Series::new(
+        "residue a (colour: place on the cycle)",
+        cycle_rgb(0, n),
+        SeriesKind::Points,
+        xy,
+    );
+    dots.colors = (0..n).map(|i| cycle_rgb(i, n)).collect();
+    dots.labels = labels;
+    fig.series.push(path);
+    fig.series.push(dots);
+    fig.notes.push(format!(
+        "Colour runs round the hue wheel with the place on the cycle (red first); the CSV's label is the residue. {}",
+        cycle_note(s)
+    ));
+    fig
+}
+
+/// The clocks of the strongest [`MAX_CLOCKS`] key frequencies: each residue's centred embedding on
+/// the frequency's cos/sin directions (`clock-k{k}`).
+pub fn clock_figures(s: &InsightSnapshot) -> Vec<Figure> {
+    let keys = &s.keys[..s.keys.len().min(MAX_CLOCKS)];
+    insight::clocks(s.op, &s.embed, s.p, s.e, keys)
+        .into_iter()
+        .map(|c| {
+            let pts: Vec<(usize, [f64; 2])> =
+                c.points.iter().map(|p| (p.residue, [p.x, p.y])).collect();
+            let mut fig = ring_figure(
+                format!("{CLOCK_PREFIX}{}", c.k),
+                title(&format!("Clock of frequency k = {}", c.k), s),
+                (
+                    format!("cos {} direction", c.k),
+                    format!("sin {} direction", c.k),
+                ),
+                &pts,
+                s,
+            );
+            fig.notes.insert(
+                0,
+                format!(
+                    "A network that uses k = {} puts residue a at angle 2π·{}·a/n on a circle.",
+                    c.k, c.k
+                ),
+            );
+            fig
+        })
+        .collect()
+}
+
+/// The embedding's first two principal components, residues in cycle order.
+pub fn pca_figure(s: &InsightSnapshot) -> Figure {
+    let pca = insight::embedding_pca(&s.embed, s.p, s.e);
+    let pts: Vec<(usize, [f64; 2])> = Cycle::for_op(s.op, s.p)
+        .residues
+        .iter()
+        .filter_map(|&r| pca.coords.get(r).map(|c| (r, *c)))
+        .collect();
+    ring_figure(
+        PCA.into(),
+        title("Embedding, first two principal components", s),
+        (
+            format!("PC1 ({:.0} % of the variance)", pca.explained[0] * 100.0),
+            format!("PC2 ({:.0} %)", pca.explained[1] * 100.0),
+        ),
+        &pts,
+        s,
+    )
+}
+
+/// The answer grid's classes in legend order, with their colours on paper.
+pub fn grid_classes(op: Operation) -> Vec<(Cell, Category)> {
+    let class = |name: &str, color: Rgb| Category {
+        name: name.into(),
+        color,
+    };
+    let mut c = vec![
+        (Cell::RightTrain, class("train, right", [40, 110, 200])),
+        (Cell::WrongTrain, class("train, wrong", [150, 40, 150])),
+        (Cell::RightVal, class("validation, right", [120, 200, 120])),
+        (Cell::WrongVal, class("validation, wrong", [210, 70, 50])),
+    ];
+    if op == Operation::Div {
+        c.push((Cell::NotInTask, class("not in the task", [225, 225, 225])));
+    }
+    c
+}
+
+/// Every pair (a, b), row a and column b: right or wrong, train or validation, at the step. `split`
+/// must cover the p x p pairs and the snapshot must pass [`check`].
+pub fn grid_figure(s: &InsightSnapshot, split: &[Split]) -> Figure {
+    let grid = insight::answer_grid(s.op, s.p, &s.predictions, split);
+    let classes = grid_classes(s.op);
+    let index = |c: Cell| classes.iter().position(|(k, _)| *k == c).map(|i| i as f64);
+    let body = HeatmapBody {
+        row_labels: (0..s.p).map(|a| a.to_string()).collect(),
+        col_labels: (0..s.p).map(|b| b.to_string()).collect(),
+        values: grid.cells.iter().map(|&c| index(c)).collect(),
+        scale: HeatScale::Categorical(classes.into_iter().map(|(_, c)| c).collect()),
+        csv_labels: ["a".into(), "b".into()],
+        gap_before_col: None,
+        diagonal: false,
+        row_title: "a".into(),
+        col_title: "b".into(),
+    };
+    let mut fig = Figure::with_body(GRID, title("Answer grid", s), Body::Heatmap(body));
+    let pct = |a: insight::Accuracy| {
+        a.value().map_or("–".into(), |v| {
+            format!("{:.1} % ({} of {})", v * 100.0, a.right, a.total)
+        })
+    };
+    fig.notes.push(format!(
+        "Right: train {}, validation {}. Task a {} b mod {}.",
+        pct(grid.train),
+        pct(grid.val),
+        s.op,
+        s.p
+    ));
+    fig
+}
+
+/// The neurons in the order the figure draws them: by their strongest frequency, then by its share
+/// (largest first); a neuron of no share sorts with frequency 1.
+pub fn neuron_order(n: &NeuronShares) -> Vec<usize> {
+    let f = n.frequencies;
+    let strongest = |j: usize| {
+        n.share[j * f..][..f]
+            .iter()
+            .enumerate()
+            .fold(
+                (0usize, 0.0f32),
+                |b, (k, &v)| if v > b.1 { (k, v) } else { b },
+            )
+    };
+    let mut order: Vec<usize> = (0..n.neurons).collect();
+    order.sort_by(|&x, &y| {
+        let (kx, vx) = strongest(x);
+        let (ky, vy) = strongest(y);
+        kx.cmp(&ky).then(vy.total_cmp(&vx))
+    });
+    order
+}
+
+/// The MLP's hidden neurons x frequencies: each neuron's share of its input weight per frequency.
+/// The snapshot must pass [`check`].
+pub fn neurons_figure(s: &InsightSnapshot, n: &NeuronShares) -> Figure {
+    let order = neuron_order(n);
+    let f = n.frequencies;
+    let body = HeatmapBody {
+        row_labels: order.iter().map(usize::to_string).collect(),
+        col_labels: (1..=f).map(|k| k.to_string()).collect(),
+        values: order
+            .iter()
+            .flat_map(|&j| n.share[j * f..][..f].iter().map(|&v| Some(f64::from(v))))
+            .collect(),
+        scale: HeatScale::Sequential { lo: 0.0, hi: 1.0 },
+        csv_labels: ["neuron".into(), "k".into()],
+        gap_before_col: None,
+        diagonal: false,
+        row_title: "neuron".into(),
+        col_title: "frequency k".into(),
+    };
+    let mut fig = Figure::with_body(
+        NEURONS,
+        title("MLP neurons by frequency", s),
+        Body::Heatmap(body),
+    );
+    fig.notes.push(format!(
+        "Each row: a hidden neuron's share of its input weight over a at each frequency; {} neurons, sorted by their strongest frequency. {}",
+        n.neurons,
+        cycle_note(s)
+    ));
+    fig
+}
+
+/// Restricted (validation, key-frequency part only) and excluded (train, key-frequency part
+/// removed) loss of every snapshot, beside the logged validation and training loss; a line at the
+/// shown step.
+pub fn ablation_figure(
+    s: &InsightSnapshot,
+    history: &[InsightSnapshot],
+    losses: &dyn Fn(Metric) -> Vec<[f64; 2]>,
+) -> Figure {
+    let snaps = if history.is_empty() {
+        std::slice::from_ref(s)
+    } else {
+        history
+    };
+    let ablation = |part: fn(&AblationLosses) -> Option<LossAccuracy>| -> Vec<[f64; 2]> {
+        snaps
+            .iter()
+            .filter_map(|h| Some([h.step as f64, part(h.ablation.as_ref()?)?.loss]))
+            .collect()
+    };
+    let mut fig = Figure::new(
+        ABLATION,
+        title("Restricted and excluded loss", s),
+        Axis::linear("step"),
+        Axis::log("cross-entropy loss"),
+    );
+    let restricted: fn(&AblationLosses) -> Option<LossAccuracy> = |a| a.restricted;
+    let excluded: fn(&AblationLosses) -> Option<LossAccuracy> = |a| a.excluded;
+    for (m, part) in [
+        (Metric::RestrictedLoss, restricted),
+        (Metric::ExcludedLoss, excluded),
+    ] {
+        let mut line = Series::new(
+            series_name(m),
+            series_rgb(m),
+            SeriesKind::Line,
+            ablation(part),
+        );
+        line.kind = if line.points.len() > 1 {
+            SeriesKind::Line
+        } else {
+            SeriesKind::Points
+        };
+        fig.series.push(line);
+    }
+    for (m, name) in [
+        (Metric::ValLoss, "validation loss"),
+        (Metric::TrainLoss, "train loss (running)"),
+    ] {
+        fig.series.push(Series::new(
+            name,
+            series_rgb(m),
+            SeriesKind::Dashed,
+            losses(m),
+        ));
+    }
+    fig.markers.push(Marker {
+        x: s.step as f64,
+        label: format!("shown: step {}", s.step),
+        color: SHOWN_RGB,
+    });
+    let keys = s
+        .ablation
+        .as_ref()
+        .map_or_else(|| keys_text(&s.keys), |a| keys_text(&a.keys));
+    fig.notes.push(format!(
+        "Each point uses its own snapshot's key frequencies (k = {keys} at the shown step); Nanda et al. fix them from the final model."
+    ));
+    fig
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::fourier::KeySelect;
+    use crate::export::figure::FigureSize;
+    use crate::export::render::plotted_csv;
+    use crate::export::svg::to_svg;
+    use std::f64::consts::PI;
+
+    const P: usize = 23;
+
+    /// Residue a embedded at (cos, sin)(2π·5·a/p) in the first two of four columns: frequency 5
+    /// alone (spec section 4's clock); predictions right for a + b < p, wrong (off by one) above.
+    fn freq5() -> InsightSnapshot {
+        let e = 4;
+        let mut embed = vec![0.0f32; P * e];
+        for a in 0..P {
+            let t = 2.0 * PI * 5.0 * a as f64 / P as f64;
+            embed[a * e] = t.cos() as f32;
+            embed[a * e + 1] = t.sin() as f32;
+        }
+        let spectrum =
+            insight::embedding_spectrum(Operation::Add, &embed, P, e, KeySelect::Top(0)).norms;
+        let predictions = (0..P * P)
+            .map(|i| {
+                let (a, b) = (i / P, i % P);
+                if a + b < P { a + b } else { (a + b + 1) % P }
+            } as u32)
+            .collect();
+        InsightSnapshot {
+            step: 1200,
+            epoch: 40,
+            op: Operation::Add,
+            p: P,
+            e,
+            embed,
+            spectrum,
+            keys: vec![5],
+            predictions,
+            neurons: None,
+            ablation: None,
+        }
+    }
+
+    /// Pairs with a even train, the rest validation.
+    fn split() -> Vec<Split> {
+        let train: Vec<[u32; 2]> = (0..P as u32)
+            .step_by(2)
+            .flat_map(|a| (0..P as u32).map(move |b| [a, b]))
+            .collect();
+        insight::split_grid(Operation::Add, P, &train)
+    }
+
+    fn none(_: Metric) -> Vec<[f64; 2]> {
+        vec![]
+    }
+
+    fn figures(s: &InsightSnapshot) -> Vec<Figure> {
+        insight_figures(&InsightInput {
+            snap: s,
+            split: &split(),
+            history: &[],
+            losses: &none,
+        })
+        .unwrap()
+    }
+
+    fn csv_rows(f: &Figure) -> Vec<Vec<String>> {
+        let bytes = plotted_csv(f).unwrap();
+        let mut r = ::csv::Reader::from_reader(bytes.as_slice());
+        let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+        std::iter::once(header)
+            .chain(
+                r.records()
+                    .map(|x| x.unwrap().iter().map(str::to_string).collect()),
+            )
+            .collect()
+    }
+
+    #[test]
+    fn names_and_titles() {
+        let s = freq5();
+        let figs = figures(&s);
+        let names: Vec<&str> = figs.iter().map(|f| f.name.as_str()).collect();
+        // no neurons (not an MLP snapshot) and no ablation in this snapshot
+        assert_eq!(names, [SPECTRUM, SPECTRUM_HISTORY, "clock-k5", PCA, GRID]);
+        for f in &figs {
+            assert!(
+                f.title.contains("step 1200 (epoch 40)") && f.title.contains("key k = 5"),
+                "{}",
+                f.title
+            );
+            assert!(is_insight(&f.name) && selects(GROUP_ALL, &f.name));
+        }
+        assert!(selects(GROUP_CLOCK, "clock-k5") && selects(GROUP_CLOCK, PCA));
+        assert!(!selects(GROUP_CLOCK, GRID) && !is_insight("loss"));
+    }
+
+    #[test]
+    fn the_tallest_bar_of_a_frequency_5_embedding_is_k_5() {
+        // the embedding is cos/sin of frequency 5 only: every other norm is 0 (up to f32 rounding)
+        let f = spectrum_figure(&freq5());
+        let rows = csv_rows(&f);
+        let tallest = rows[1..]
+            .iter()
+            .max_by(|a, b| {
+                a[2].parse::<f64>()
+                    .unwrap()
+                    .total_cmp(&b[2].parse().unwrap())
+            })
+            .unwrap();
+        assert_eq!(
+            (tallest[0].as_str(), tallest[1].as_str()),
+            ("key frequency", "5")
+        );
+        // one bar per frequency 1..=11, each drawn as one rect of class "bar"
+        assert_eq!(rows.len() - 1, (P - 1) / 2);
+        assert_eq!(
+            to_svg(&f, FigureSize::default())
+                .matches("class=\"bar\"")
+                .count(),
+            11
+        );
+        // the spec's IPR of a single frequency is 1
+        assert!(
+            f.notes.iter().any(|n| n.contains("IPR 1.000")),
+            "{:?}",
+            f.notes
+        );
+    }
+
+    #[test]
+    fn the_clock_puts_residue_a_at_angle_2_pi_5_a_over_p() {
+        let f = &clock_figures(&freq5())[0];
+        assert_eq!(f.name, "clock-k5");
+        let rows = csv_rows(f);
+        assert_eq!(rows[0], ["series", "x", "y", "lower", "upper", "label"]);
+        let dots: Vec<&Vec<String>> = rows[1..]
+            .iter()
+            .filter(|r| r[0].starts_with("residue"))
+            .collect();
+        assert_eq!(dots.len(), P);
+        for r in dots {
+            let a: f64 = r[5].parse().unwrap();
+            let (x, y): (f64, f64) = (r[1].parse().unwrap(), r[2].parse().unwrap());
+            // unit circle: the embedding's (cos, sin) rows are the clock's own directions
+            assert!(
+                (x.hypot(y) - 1.0).abs() < 1e-5,
+                "a = {a}: radius {}",
+                x.hypot(y)
+            );
+            let want = (2.0 * PI * 5.0 * a / P as f64).rem_euclid(2.0 * PI);
+            let got = y.atan2(x).rem_euclid(2.0 * PI);
+            let d = (got - want).abs();
+            assert!(
+                d.min(2.0 * PI - d) < 1e-5,
+                "a = {a}: angle {got} not {want}"
+            );
+        }
+        // a point per residue in its own colour (the cycle's hue wheel), red first
+        let svg = to_svg(f, FigureSize::default());
+        assert_eq!(
+            svg.matches("<circle").count(),
+            P + 1,
+            "points and the legend's dot"
+        );
+        assert_eq!(cycle_rgb(0, P), [217, 43, 43]);
+    }
+
+    #[test]
+    fn the_grid_csv_counts_match_the_answer_grids_accuracy() {
+        let s = freq5();
+        let sp = split();
+        let f = grid_figure(&s, &sp);
+        let g = insight::answer_grid(s.op, P, &s.predictions, &sp);
+        let rows = csv_rows(&f);
+        assert_eq!(rows[0], ["row", "column", "a", "b", "class"]);
+        let count = |class: &str| rows.iter().filter(|r| r[4] == class).count();
+        assert_eq!(count("train, right"), g.train.right);
+        assert_eq!(count("train, right") + count("train, wrong"), g.train.total);
+        assert_eq!(count("validation, right"), g.val.right);
+        assert_eq!(
+            count("validation, right") + count("validation, wrong"),
+            g.val.total
+        );
+        // by hand: right where a + b < p, i.e. 23 * 24 / 2 = 276 of 529 pairs
+        assert_eq!(g.train.right + g.val.right, 276);
+        // the classes' legend replaces the colour bar
+        let svg = to_svg(&f, FigureSize::default());
+        assert_eq!(svg.matches("class=\"class\"").count(), 4);
+        assert_eq!(svg.matches("class=\"cell\"").count(), P * P);
+        assert!(svg.contains("validation, wrong") && !svg.contains("class=\"bar\""));
+    }
+
+    #[test]
+    fn neurons_sort_by_strongest_frequency_then_share() {
+        // by hand: neuron 0 peaks at k = 2 (0.6), 1 at k = 1 (0.9), 2 at k = 1 (0.7)
+        let n = NeuronShares {
+            neurons: 3,
+            frequencies: 2,
+            share: vec![0.4, 0.6, 0.9, 0.1, 0.7, 0.3],
+        };
+        assert_eq!(neuron_order(&n), [1, 2, 0]);
+        let mut s = freq5();
+        s.neurons = Some(n);
+        let f = neurons_figure(&s, s.neurons.as_ref().unwrap());
+        let rows = csv_rows(&f);
+        assert_eq!(rows[0], ["row", "column", "neuron", "k", "value"]);
+        assert_eq!(rows[1], ["0", "0", "1", "1", "0.9"]);
+        // a sequential scale runs from white at 0 to dark blue at 1 (ColorBrewer Blues' ends)
+        use crate::export::layer_svg::sequential_paper;
+        assert_eq!(sequential_paper(0.0), [255, 255, 255]);
+        assert_eq!(sequential_paper(1.0), [8, 48, 107]);
+        let svg = to_svg(&f, FigureSize::default());
+        assert_eq!(svg.matches("class=\"bar-label\"").count(), 3);
+    }
+
+    #[test]
+    fn the_ablation_figure_draws_every_snapshots_losses_and_marks_the_step() {
+        use crate::analysis::ablation::{AblationLosses, LossAccuracy};
+        let at = |step: u64, r: f64, x: f64| {
+            let mut s = freq5();
+            s.step = step;
+            s.ablation = Some(AblationLosses {
+                keys: vec![5],
+                restricted: Some(LossAccuracy {
+                    loss: r,
+                    accuracy: 0.5,
+                }),
+                excluded: Some(LossAccuracy {
+                    loss: x,
+                    accuracy: 0.5,
+                }),
+            });
+            s
+        };
+        let history = [at(0, 3.0, 3.1), at(1200, 0.5, 4.0), at(2000, 0.1, 5.0)];
+        let losses = |m: Metric| match m {
+            Metric::ValLoss => vec![[0.0, 3.0], [2000.0, 0.2]],
+            _ => vec![],
+        };
+        let f = ablation_figure(&history[1], &history, &losses);
+        let rows = csv_rows(&f);
+        let of = |name: &str| rows.iter().filter(|r| r[0] == name).count();
+        assert_eq!(of(&series_name(Metric::RestrictedLoss)), 3);
+        assert_eq!(of(&series_name(Metric::ExcludedLoss)), 3);
+        assert_eq!(of("validation loss"), 2);
+        assert_eq!(f.markers[0].x, 1200.0);
+        assert!(f.title.contains("step 1200"));
+    }
+
+    #[test]
+    fn a_snapshot_that_does_not_fit_together_is_refused_naming_its_step() {
+        let mut s = freq5();
+        s.embed.truncate(10);
+        let err = check(&s).unwrap_err().to_string();
+        assert!(
+            err.contains("step 1200") && err.contains("embedding"),
+            "{err}"
+        );
+        let mut s = freq5();
+        s.predictions.pop();
+        assert!(
+            insight_figures(&InsightInput {
+                snap: &s,
+                split: &[],
+                history: &[],
+                losses: &none,
+            })
+            .is_err()
+        );
+    }
+}

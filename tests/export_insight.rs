@@ -1,0 +1,176 @@
+//! `grokscope export RUN --figure NAME --step N` for the insight figures: recomputed from the run
+//! folder's checkpoint at N, with the config the run trained with there.
+
+use grokscope::cli::export::{ExportArgs, export_main, insight_folder_figures};
+use grokscope::config::{GrokkingConfig, Operation, ValidGrokkingConfig, preset};
+use grokscope::experiment::Unattended;
+use grokscope::experiment::grokking::{self, RunOptions, Start};
+use grokscope::export::render::FigureFormat;
+use grokscope::protocol::Event;
+use grokscope::store::run_dir::RunWriter;
+use std::path::{Path, PathBuf};
+
+/// A tiny MLP on a + b mod 23 for 30 epochs, checkpointed every 10: checkpoints at steps 0, 10, 20
+/// and 30 (full batch: a step an epoch).
+fn tiny_run(dir: &Path) -> GrokkingConfig {
+    let mut c = preset("fast-mlp").unwrap().config;
+    c.op = Operation::Add;
+    c.p = 23;
+    c.max_epochs = 30;
+    c.early_stop = false;
+    let mut evs: Vec<Event> = vec![];
+    let opts = RunOptions {
+        writer: Some(RunWriter::create(dir, &c, None).unwrap()),
+        checkpoint_every_epochs: 10,
+        ..Default::default()
+    };
+    let valid = ValidGrokkingConfig::try_from(c.clone()).unwrap();
+    grokking::run(Start::New(valid), 1, &mut evs, &mut Unattended, opts);
+    c
+}
+
+fn args(dir: &Path, figure: &str, step: Option<u64>, out: PathBuf) -> ExportArgs {
+    ExportArgs {
+        dir: dir.to_path_buf(),
+        list: false,
+        figure: Some(figure.to_string()),
+        format: Some(FigureFormat::Svg),
+        dpi: None,
+        width_in: None,
+        height_in: None,
+        out: Some(out),
+        step,
+    }
+}
+
+fn csv_rows(path: &Path) -> Vec<csv::StringRecord> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    r.records().map(Result::unwrap).collect()
+}
+
+#[test]
+fn insight_figures_export_at_a_checkpoint_step() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let cfg = tiny_run(&run);
+    // an edit of config.toml after the run: the sidecar must keep the config of the checkpoint
+    let toml = run.join("config.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(&toml, text.replace("seed = 0", "seed = 77")).unwrap();
+
+    // a step without a checkpoint is refused, naming the steps there are (0, 10, 20, 30: see tiny_run)
+    let out = tmp.path().join("figs");
+    std::fs::create_dir(&out).unwrap();
+    let err = export_main(&args(&run, "grid", Some(15), out.join("g.svg"))).unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("step 15") && msg.contains("0, 10, 20, 30"),
+        "{msg}"
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
+
+    // every insight figure at step 20, into the folder
+    export_main(&args(&run, "insight", Some(20), out.clone())).unwrap();
+    let ins = insight_folder_figures(&run, Some(20), false).unwrap();
+    let names: Vec<&str> = ins.figures.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(ins.step, 20);
+    // the MLP has neurons and an ablation; one clock per key frequency, at most three
+    for want in [
+        "spectrum",
+        "spectrum-history",
+        "pca",
+        "grid",
+        "neurons",
+        "ablation",
+    ] {
+        assert!(names.contains(&want), "{want} not in {names:?}");
+    }
+    let clocks = names.iter().filter(|n| n.starts_with("clock-k")).count();
+    assert!((1..=3).contains(&clocks), "{names:?}");
+    for name in &names {
+        for ext in ["svg", "csv", "json"] {
+            let f = out.join(format!("{name}.{ext}"));
+            assert!(f.is_file(), "{} missing", f.display());
+        }
+        assert!(
+            !csv_rows(&out.join(format!("{name}.csv"))).is_empty(),
+            "{name}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join(format!("{name}.json"))).unwrap())
+                .unwrap();
+        // the config the run trained with (seed 0), not the edited config.toml (seed 77)
+        assert_eq!(
+            json["config"],
+            serde_json::to_value(&cfg).unwrap(),
+            "{name}"
+        );
+        assert!(
+            json["title"]
+                .as_str()
+                .unwrap()
+                .contains("step 20 (epoch 20)")
+        );
+    }
+    // the spectrum's history holds a column per checkpoint: 23 / 2 = 11 frequencies x 4 steps
+    assert_eq!(csv_rows(&out.join("spectrum-history.csv")).len(), 11 * 4);
+    // the grid has a cell per pair, each in one of the four classes
+    let grid = csv_rows(&out.join("grid.csv"));
+    assert_eq!(grid.len(), 23 * 23);
+    assert!(
+        grid.iter()
+            .all(|r| r[4].starts_with("train, ") || r[4].starts_with("validation, "))
+    );
+}
+
+#[test]
+fn one_figure_to_a_file_and_the_clock_group_beside_a_stem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    tiny_run(&run);
+    // no --step: the newest checkpoint (30)
+    let file = tmp.path().join("spec.png");
+    let mut a = args(&run, "spectrum", None, file.clone());
+    a.format = None;
+    export_main(&a).unwrap();
+    assert!(file.is_file() && tmp.path().join("spec.csv").is_file());
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("spec.json")).unwrap()).unwrap();
+    assert!(
+        json["title"].as_str().unwrap().contains("step 30"),
+        "{json}"
+    );
+
+    // the clocks and the principal components, each beside the stem c.svg
+    let mut a = args(&run, "clock", Some(10), tmp.path().join("c.svg"));
+    a.format = None;
+    export_main(&a).unwrap();
+    assert!(tmp.path().join("c-pca.svg").is_file());
+    let clock = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .find(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.starts_with("c-clock-k") && n.ends_with(".csv")
+        })
+        .expect("a clock's CSV");
+    // a row per residue for the points and one for the path, each labelled with its residue
+    let rows = csv_rows(&clock.path());
+    assert_eq!(rows.len(), 2 * 23);
+    let mut residues: Vec<u32> = rows
+        .iter()
+        .filter(|r| r[0].starts_with("residue"))
+        .map(|r| r[5].parse().unwrap())
+        .collect();
+    residues.sort_unstable();
+    assert_eq!(residues, (0..23).collect::<Vec<_>>());
+
+    // a figure the run cannot draw is named with those it can
+    let err = export_main(&args(&run, "clock-k99", Some(10), tmp.path().join("x.svg")))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("clock-k99") && err.contains("spectrum"),
+        "{err}"
+    );
+}
