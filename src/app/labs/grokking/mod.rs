@@ -608,7 +608,7 @@ impl GrokkingLab {
 enum PhaseAct {
     None,
     /// Run this study.
-    Run(crate::config::PhaseStudyConfig),
+    Run(Box<crate::config::PhaseStudyConfig>),
     /// Train one of its runs again, live, as the lab's current run.
     Rerun(Box<crate::config::GrokkingConfig>),
 }
@@ -646,7 +646,7 @@ fn phase_section_ui(
         if run.clicked()
             && let Some(p) = presets.get(*preset)
         {
-            act = PhaseAct::Run(p.config.clone());
+            act = PhaseAct::Run(Box::new(p.config.clone()));
         }
     });
     if state.config.is_some() {
@@ -799,7 +799,7 @@ impl LabSlot for GrokkingLab {
             PhaseAct::None => {}
             PhaseAct::Run(cfg) => {
                 self.phase_clicked = None;
-                self.link.launch(RunConfig::PhaseStudy(cfg), self.speed);
+                self.link.launch(RunConfig::PhaseStudy(*cfg), self.speed);
             }
             PhaseAct::Rerun(cfg) => {
                 self.draft = *cfg;
