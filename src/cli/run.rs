@@ -144,10 +144,7 @@ fn headless_with(
         tensorboard,
         ..Default::default()
     };
-    Ok(match run_to_folder(start, out, opts, bar)?.0 {
-        Outcome::Completed | Outcome::Stopped => ExitCode::SUCCESS,
-        Outcome::Failed { .. } => ExitCode::FAILURE,
-    })
+    Ok(super::exit_code(&run_to_folder(start, out, opts, bar)?.0))
 }
 
 /// A fork of `dir` at checkpoint `step` with `KEY=VALUE` changes (TOML values) into `out`.
