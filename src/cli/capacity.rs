@@ -116,12 +116,7 @@ pub fn sweep_cmd(
     bar: bool,
 ) -> Result<SweepReport> {
     let mut cfg = match (config, preset) {
-        (Some(path), _) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            CapacitySweepConfig::from_toml(&text)
-                .with_context(|| format!("in {}", path.display()))?
-        }
+        (Some(path), _) => super::read_config(path, CapacitySweepConfig::from_toml)?,
         (None, Some(name)) => {
             sweep_preset(name)
                 .with_context(|| {

@@ -422,6 +422,16 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
     }
 }
 
+/// The config in file `path`, parsed by `parse` (a config's `from_toml`); errors name the file.
+pub fn read_config<T, E>(path: &Path, parse: impl FnOnce(&str) -> Result<T, E>) -> Result<T>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    parse(&text).with_context(|| format!("in {}", path.display()))
+}
+
 /// The exit status of a command that ran to `outcome`: success unless it failed (a stopped run or
 /// study can be resumed).
 pub fn exit_code(outcome: &Outcome) -> ExitCode {

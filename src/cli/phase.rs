@@ -141,11 +141,7 @@ pub fn phase_cmd(
     bar: bool,
 ) -> Result<PhaseReport> {
     let cfg = match (config, preset) {
-        (Some(path), _) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            PhaseStudyConfig::from_toml(&text).with_context(|| format!("in {}", path.display()))?
-        }
+        (Some(path), _) => super::read_config(path, PhaseStudyConfig::from_toml)?,
         (None, Some(name)) => {
             let p = phase_preset(name).with_context(|| {
                 let names: Vec<_> = phase_presets().iter().map(|p| p.name).collect();
