@@ -57,18 +57,11 @@ fn trained(dir: &Path, cfg: &GrokkingConfig, epochs: u64) {
 
 /// Resume `dir` in place through the runner every front end calls; the events it sent.
 fn resume(dir: &Path) -> Vec<Event> {
-    let mut evs: Vec<Event> = vec![];
-    let spec = ContinueSpec {
-        from: dir.to_path_buf(),
-        step: None,
-        fork: None,
-    };
     let opts = RunOptions {
         stop_at_epoch: Some(30),
         ..Default::default()
     };
-    grokking::run(Start::Continue(spec), 2, &mut evs, &mut Unattended, opts);
-    evs
+    crate::runs::resume_with(dir, 2, opts)
 }
 
 fn failure(evs: &[Event]) -> String {

@@ -61,20 +61,26 @@ pub(crate) fn fresh(cfg: &GrokkingConfig, dir: &Path, stop_at: Option<u64>, ever
     finished(&evs)
 }
 
-fn resume(dir: &Path, stop_at: Option<u64>) -> Vec<Event> {
+/// Continue the run in `dir` in place through the runner every front end calls, as run `run` with
+/// `opts`; the events it sent.
+pub(crate) fn resume_with(dir: &Path, run: u64, opts: RunOptions) -> Vec<Event> {
     let mut evs: Vec<Event> = vec![];
     let spec = ContinueSpec {
         from: dir.to_path_buf(),
         step: None,
         fork: None,
     };
+    grokking::run(Start::Continue(spec), run, &mut evs, &mut Unattended, opts);
+    evs
+}
+
+fn resume(dir: &Path, stop_at: Option<u64>) -> Vec<Event> {
     let opts = RunOptions {
         stop_at_epoch: stop_at,
         checkpoint_every_epochs: 4,
         ..Default::default()
     };
-    grokking::run(Start::Continue(spec), 1, &mut evs, &mut Unattended, opts);
-    evs
+    resume_with(dir, 1, opts)
 }
 
 fn metrics(dir: &Path) -> String {

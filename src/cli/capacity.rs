@@ -6,85 +6,23 @@
 //! per finished task, each written atomically. A task whose file parses, names the task and carries the
 //! config's key is done and skipped; a missing, half-written, corrupt or stale one is (re)done.
 //!
-//! Sharding (a cluster array job, every shard writing into the same folder on a shared file system):
-//! `--shard I/N` runs the tasks k with k mod N = I. Without it the index comes from the environment:
-//! `SLURM_ARRAY_TASK_ID` (minus `SLURM_ARRAY_TASK_MIN` when set; use a contiguous array such as
-//! `--array=0-7`) with N from `--shard-count` or `SLURM_ARRAY_TASK_COUNT`, or `JOB_COMPLETION_INDEX`
-//! (Kubernetes indexed jobs) with N from `--shard-count`. When all shards are done, run `merge` and
-//! `analyse` on the folder.
+//! Sharding as [`super::study`] says (`--shard I/N`, or an array index from the environment). When all
+//! shards are done, run `merge` and `analyse` on the folder.
 
+use super::study::{self, ResultFiles, ResultFormat};
 use super::{refuse_other_config, write_atomic};
-use crate::analysis::capacity_study::analysis_json;
+use crate::analysis::capacity_study::{TaskResult, analysis_json};
 use crate::config::CapacitySweepConfig;
-use crate::config::capacity::{shard, sweep_preset, sweep_presets, tasks};
+use crate::config::capacity::{Task, sweep_preset, sweep_presets, tasks};
+use crate::experiment::Unattended;
 use crate::experiment::capacity::sweep_tasks;
-use crate::experiment::{EventSink, Unattended};
-use crate::protocol::{CapacityEvent, Event, LabEvent, Outcome};
+use crate::protocol::{CapacityEvent, LabEvent, Outcome};
 use crate::store::sweep_dir::{
-    CAPACITY_CSV_FILE, CONFIG_FILE, CSV_FILE, Collected, Stored, capacity_csv, collect_results,
-    config_key, load_result, sweep_csv, write_result,
+    CAPACITY_CSV_FILE, CONFIG_FILE, CSV_FILE, Collected, capacity_csv, collect_results, config_key,
+    load_result, sweep_csv, write_result,
 };
 use anyhow::{Context, Result, bail};
 use std::path::Path;
-
-/// Which shard to run: `--shard I/N`, else an array index from the environment (see the module docs).
-/// `None`: the whole sweep. `env` reads a variable (`std::env::var(..).ok()` outside tests).
-pub fn resolve_shard(
-    arg: Option<&str>,
-    count: Option<usize>,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<(usize, usize)>> {
-    let num = |name: &str, text: &str| -> Result<usize> {
-        text.trim()
-            .parse::<usize>()
-            .with_context(|| format!("{name} = {text:?} is not a whole number"))
-    };
-    let (index, n) = if let Some(a) = arg {
-        let (i, n) = a
-            .split_once('/')
-            .with_context(|| format!("--shard {a:?} must look like I/N, e.g. 0/4"))?;
-        let (i, n) = (num("--shard's I", i)?, num("--shard's N", n)?);
-        if let Some(c) = count
-            && c != n
-        {
-            bail!("--shard {a} and --shard-count {c} disagree");
-        }
-        (i, n)
-    } else if let Some(id) = env("SLURM_ARRAY_TASK_ID") {
-        let id = num("SLURM_ARRAY_TASK_ID", &id)?;
-        let min = match env("SLURM_ARRAY_TASK_MIN") {
-            Some(m) => num("SLURM_ARRAY_TASK_MIN", &m)?,
-            None => 0,
-        };
-        let n = match (count, env("SLURM_ARRAY_TASK_COUNT")) {
-            (Some(c), _) => c,
-            (None, Some(c)) => num("SLURM_ARRAY_TASK_COUNT", &c)?,
-            (None, None) => {
-                bail!("SLURM_ARRAY_TASK_ID is set: give the number of shards with --shard-count")
-            }
-        };
-        let i = id.checked_sub(min).with_context(|| {
-            format!("SLURM_ARRAY_TASK_ID {id} is below SLURM_ARRAY_TASK_MIN {min}")
-        })?;
-        (i, n)
-    } else if let Some(idx) = env("JOB_COMPLETION_INDEX") {
-        let i = num("JOB_COMPLETION_INDEX", &idx)?;
-        let n = count.context(
-            "JOB_COMPLETION_INDEX is set: give the number of shards (the job's completions) with --shard-count",
-        )?;
-        (i, n)
-    } else if let Some(c) = count {
-        bail!(
-            "--shard-count {c} needs a shard index: --shard I/{c}, SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX"
-        );
-    } else {
-        return Ok(None);
-    };
-    if n == 0 || index >= n {
-        bail!("shard {index} of {n} does not exist (shards are numbered 0 to N - 1, N at least 1)");
-    }
-    Ok(Some((index, n)))
-}
 
 /// What one `grokscope sweep` did.
 #[derive(Clone, Debug, PartialEq)]
@@ -98,71 +36,30 @@ pub struct SweepReport {
     pub outcome: Outcome,
 }
 
-/// Writes each finished task's file and shows progress.
-struct FileSink<'a> {
-    dir: &'a Path,
-    bar: Option<indicatif::ProgressBar>,
-    skipped: usize,
-    tasks: usize,
-    written: usize,
-    outcome: Option<Outcome>,
-    error: Option<anyhow::Error>,
-}
-
-impl FileSink<'_> {
-    fn line(&self, text: String) {
-        match &self.bar {
-            Some(bar) => bar.println(text),
-            None => eprintln!("{text}"),
-        }
-    }
-}
-
 /// An epoch count or "never".
 fn epochs(v: Option<u64>) -> String {
     v.map_or_else(|| "never".to_string(), |e| e.to_string())
 }
 
-impl EventSink for FileSink<'_> {
-    fn emit(&mut self, ev: Event) {
-        match ev {
-            Event::Lab {
-                payload: LabEvent::Capacity(CapacityEvent::SweepResult { result, .. }),
-                ..
-            } => {
-                if self.error.is_some() {
-                    return;
-                }
-                if let Err(e) = write_result(self.dir, &result) {
-                    self.error = Some(e.into());
-                    return;
-                }
-                self.written += 1;
-                let done = self.skipped + self.written;
-                if let Some(bar) = &self.bar {
-                    bar.set_position(done as u64);
-                }
-                self.line(format!(
-                    "{done}/{} {}: P = {}, T_mem {}, T_gen {}, delay {} ({:.1} s)",
-                    self.tasks,
-                    result.task().name(),
-                    result.params,
-                    epochs(result.t_mem),
-                    epochs(result.t_gen),
-                    epochs(result.delay),
-                    result.wall_secs
-                ));
-            }
-            Event::Finished { outcome, .. } => self.outcome = Some(outcome),
-            Event::Refused { message } => self.line(message),
-            Event::Started { .. }
-            | Event::Metrics { .. }
-            | Event::Progress { .. }
-            | Event::Saved { .. }
-            | Event::Changed { .. }
-            | Event::Paused { .. }
-            | Event::Lab { .. } => {}
-        }
+/// A sweep's result files: `SweepResult` events, `task-p{p}-w{w}-s{seed}.json`.
+fn result_format() -> ResultFormat<TaskResult> {
+    ResultFormat {
+        take: |payload| match payload {
+            LabEvent::Capacity(CapacityEvent::SweepResult { result, .. }) => Some(*result),
+            LabEvent::Grokking(_) | LabEvent::Ordering(_) => None,
+        },
+        write: |dir, result| Ok(write_result(dir, result)?),
+        describe: |result| {
+            format!(
+                "{}: P = {}, T_mem {}, T_gen {}, delay {} ({:.1} s)",
+                result.task().name(),
+                result.params,
+                epochs(result.t_mem),
+                epochs(result.t_gen),
+                epochs(result.delay),
+                result.wall_secs
+            )
+        },
     }
 }
 
@@ -191,57 +88,21 @@ pub fn sweep_main(
     })?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     write_atomic(&config_path, text.as_bytes())?;
-    let all = tasks(cfg);
-    let mine = match shard_of {
-        Some((i, n)) => shard(&all, i, n),
-        None => all,
-    };
-    let mut pending = vec![];
-    for t in &mine {
-        match load_result(out, t, Some(&config_key(cfg, t))) {
-            Stored::Done(_) => {}
-            Stored::Missing => pending.push(*t),
-            Stored::Unusable(why) => {
-                eprintln!("redoing {}: {why}", t.file_name());
-                pending.push(*t);
-            }
-        }
-    }
-    let skipped = mine.len() - pending.len();
-    if let Some((i, n)) = shard_of {
-        eprint!("shard {i}/{n}: ");
-    }
-    eprintln!(
-        "{} tasks, {skipped} already done, {} to run",
-        mine.len(),
-        pending.len()
+    let todo = study::pending(
+        tasks(cfg),
+        shard_of,
+        "tasks",
+        |t| load_result(out, t, Some(&config_key(cfg, t))),
+        Task::file_name,
     );
-    let bar = bar.then(|| super::task_bar(mine.len(), skipped));
-    let mut sink = FileSink {
-        dir: out,
-        bar,
-        skipped,
-        tasks: mine.len(),
-        written: 0,
-        outcome: None,
-        error: None,
-    };
-    sweep_tasks(cfg, &pending, 1, &mut sink, &mut Unattended);
-    if let Some(b) = &sink.bar {
-        b.finish_and_clear();
-    }
-    if let Some(e) = sink.error {
-        return Err(e.context(format!("writing into {}", out.display())));
-    }
-    let outcome = sink.outcome.context("the sweep ended without a result")?;
-    if let Outcome::Failed { message } = &outcome {
-        eprintln!("sweep failed: {message}");
-    }
+    let mut sink = ResultFiles::new(out, &todo, result_format(), bar);
+    sweep_tasks(cfg, &todo.pending, 1, &mut sink, &mut Unattended);
+    let done = sink.finish("sweep", "the sweep")?;
     Ok(SweepReport {
-        tasks: mine.len(),
-        skipped,
-        written: sink.written,
-        outcome,
+        tasks: todo.mine,
+        skipped: todo.skipped(),
+        written: done.written,
+        outcome: done.outcome,
     })
 }
 
@@ -255,12 +116,7 @@ pub fn sweep_cmd(
     bar: bool,
 ) -> Result<SweepReport> {
     let mut cfg = match (config, preset) {
-        (Some(path), _) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            CapacitySweepConfig::from_toml(&text)
-                .with_context(|| format!("in {}", path.display()))?
-        }
+        (Some(path), _) => super::read_config(path, CapacitySweepConfig::from_toml)?,
         (None, Some(name)) => {
             sweep_preset(name)
                 .with_context(|| {
@@ -344,61 +200,8 @@ pub fn analyse_main(dir: &Path) -> Result<serde_json::Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::capacity_study::{PAPER_BITS_PER_PARAM, TaskResult, capacity_of};
+    use crate::analysis::capacity_study::{PAPER_BITS_PER_PARAM, capacity_of};
     use crate::store::sweep_dir::{CSV_COLUMNS, RESULT_VERSION};
-
-    fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let vars: Vec<(String, String)> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-    }
-
-    #[test]
-    fn shard_from_flag_and_environment() {
-        let none = env_of(&[]);
-        assert_eq!(resolve_shard(None, None, &none).unwrap(), None);
-        assert_eq!(
-            resolve_shard(Some("2/4"), None, &none).unwrap(),
-            Some((2, 4))
-        );
-        assert_eq!(
-            resolve_shard(Some("2/4"), Some(4), &none).unwrap(),
-            Some((2, 4))
-        );
-        for bad in ["4/4", "1/0", "x/2", "3", "-1/2"] {
-            assert!(resolve_shard(Some(bad), None, &none).is_err(), "{bad}");
-        }
-        assert!(
-            resolve_shard(Some("1/4"), Some(3), &none).is_err(),
-            "disagree"
-        );
-        assert!(resolve_shard(None, Some(3), &none).is_err(), "count alone");
-        // SLURM: array 1-4 (min 1), task id 3 is the third task, shard 2 of 4
-        let slurm = env_of(&[
-            ("SLURM_ARRAY_TASK_ID", "3"),
-            ("SLURM_ARRAY_TASK_MIN", "1"),
-            ("SLURM_ARRAY_TASK_COUNT", "4"),
-        ]);
-        assert_eq!(resolve_shard(None, None, &slurm).unwrap(), Some((2, 4)));
-        // the flag wins over the environment
-        assert_eq!(
-            resolve_shard(Some("0/2"), None, &slurm).unwrap(),
-            Some((0, 2))
-        );
-        let slurm_no_count = env_of(&[("SLURM_ARRAY_TASK_ID", "5")]);
-        assert!(resolve_shard(None, None, &slurm_no_count).is_err());
-        assert_eq!(
-            resolve_shard(None, Some(8), &slurm_no_count).unwrap(),
-            Some((5, 8))
-        );
-        // Kubernetes indexed job: the count must be given
-        let k8s = env_of(&[("JOB_COMPLETION_INDEX", "7")]);
-        assert!(resolve_shard(None, None, &k8s).is_err());
-        assert_eq!(resolve_shard(None, Some(10), &k8s).unwrap(), Some((7, 10)));
-        assert!(resolve_shard(None, Some(7), &k8s).is_err(), "index 7 of 7");
-    }
 
     fn result(p: u32, width: usize, seed: u64, params: u64) -> TaskResult {
         TaskResult {

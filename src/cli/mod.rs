@@ -8,6 +8,7 @@ pub mod export;
 pub mod ordering;
 pub mod phase;
 pub mod run;
+pub mod study;
 
 use crate::protocol::Outcome;
 use anyhow::{Context, Result, bail};
@@ -139,12 +140,8 @@ pub enum Cmd {
         /// Output folder (created if missing); shards of one sweep share it.
         #[arg(long)]
         out: PathBuf,
-        /// Run only shard I of N, written I/N (0 <= I < N).
-        #[arg(long)]
-        shard: Option<String>,
-        /// Number of shards N when the index comes from the environment.
-        #[arg(long)]
-        shard_count: Option<usize>,
+        #[command(flatten)]
+        shards: study::ShardArgs,
         /// Training threads (0 = the number of cores); overrides the config's.
         #[arg(long)]
         threads: Option<usize>,
@@ -163,12 +160,8 @@ pub enum Cmd {
         /// Output folder (created if missing); shards of one study share it.
         #[arg(long)]
         out: PathBuf,
-        /// Run only shard I of N, written I/N (0 <= I < N).
-        #[arg(long)]
-        shard: Option<String>,
-        /// Number of shards N when the index comes from the environment.
-        #[arg(long)]
-        shard_count: Option<usize>,
+        #[command(flatten)]
+        shards: study::ShardArgs,
         /// Training threads (0 = the number of cores); overrides the config's.
         #[arg(long)]
         threads: Option<usize>,
@@ -357,51 +350,37 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
             config,
             preset,
             out,
-            shard,
-            shard_count,
+            shards,
             threads,
         } => {
-            let shard_of = capacity::resolve_shard(shard.as_deref(), shard_count, &|name| {
-                std::env::var(name).ok()
-            })?;
             let report = capacity::sweep_cmd(
                 config.as_deref(),
                 preset.as_deref(),
                 &out,
-                shard_of,
+                shards.resolve()?,
                 threads,
                 std::io::stderr().is_terminal(),
             )?;
-            Ok(match report.outcome {
-                Outcome::Completed | Outcome::Stopped => ExitCode::SUCCESS,
-                Outcome::Failed { .. } => ExitCode::FAILURE,
-            })
+            Ok(exit_code(&report.outcome))
         }
         Cmd::Phase {
             config,
             preset,
             out,
-            shard,
-            shard_count,
+            shards,
             threads,
             keep_runs,
         } => {
-            let shard_of = capacity::resolve_shard(shard.as_deref(), shard_count, &|name| {
-                std::env::var(name).ok()
-            })?;
             let report = phase::phase_cmd(
                 config.as_deref(),
                 preset.as_deref(),
                 &out,
-                shard_of,
+                shards.resolve()?,
                 threads,
                 keep_runs,
                 std::io::stderr().is_terminal(),
             )?;
-            Ok(match report.outcome {
-                Outcome::Completed | Outcome::Stopped => ExitCode::SUCCESS,
-                Outcome::Failed { .. } => ExitCode::FAILURE,
-            })
+            Ok(exit_code(&report.outcome))
         }
         Cmd::Merge { dir } => {
             capacity::merge_main(&dir)?;
@@ -440,6 +419,25 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
             bench::bench_cmd(only.as_deref(), secs)?;
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// The config in file `path`, parsed by `parse` (a config's `from_toml`); errors name the file.
+pub fn read_config<T, E>(path: &Path, parse: impl FnOnce(&str) -> Result<T, E>) -> Result<T>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    parse(&text).with_context(|| format!("in {}", path.display()))
+}
+
+/// The exit status of a command that ran to `outcome`: success unless it failed (a stopped run or
+/// study can be resumed).
+pub fn exit_code(outcome: &Outcome) -> ExitCode {
+    match outcome {
+        Outcome::Completed | Outcome::Stopped => ExitCode::SUCCESS,
+        Outcome::Failed { .. } => ExitCode::FAILURE,
     }
 }
 

@@ -1,20 +1,18 @@
 //! `grokscope phase`: the Grokking lab's phase diagram headless. One result file per run in the study
 //! folder (written atomically), resumable (finished runs are skipped) and shardable like `sweep`
-//! (`--shard I/N`, or an array index from the environment: see [`super::capacity`]); at the end the
+//! (`--shard I/N`, or an array index from the environment: see [`super::study`]); at the end the
 //! folder's `cells.csv` and `cells.json` are rewritten from every result it holds. The figure comes from
 //! `grokscope export DIR --figure phase`.
 
-use crate::analysis::phase::PhaseCellResult;
-use crate::config::capacity::shard;
+use super::study::{self, ResultFiles, ResultFormat};
+use crate::analysis::phase::{PhaseCellResult, PhaseRun};
 use crate::config::phase::{
-    PhaseStudyConfig, ValidPhaseStudyConfig, phase_preset, phase_presets, phase_tasks,
+    PhaseStudyConfig, PhaseTask, ValidPhaseStudyConfig, phase_preset, phase_presets, phase_tasks,
 };
+use crate::experiment::Unattended;
 use crate::experiment::phase::{PhaseOptions, RUNS_SUBDIR, run};
-use crate::experiment::{EventSink, Unattended};
-use crate::protocol::{Event, GrokkingEvent, LabEvent, Outcome};
-use crate::store::phase::{
-    Stored, load_result, open_or_create, outcome_key, write_cells, write_result,
-};
+use crate::protocol::{GrokkingEvent, LabEvent, Outcome};
+use crate::store::phase::{load_result, open_or_create, outcome_key, write_cells, write_result};
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::time::Instant;
@@ -35,73 +33,31 @@ pub struct PhaseReport {
     pub cells: Vec<PhaseCellResult>,
 }
 
-/// Writes each finished run's file and shows progress.
-struct FileSink<'a> {
-    dir: &'a Path,
-    bar: Option<indicatif::ProgressBar>,
-    skipped: usize,
-    tasks: usize,
-    written: usize,
-    outcome: Option<Outcome>,
-    error: Option<anyhow::Error>,
-}
-
-impl FileSink<'_> {
-    fn line(&self, text: String) {
-        match &self.bar {
-            Some(bar) => bar.println(text),
-            None => eprintln!("{text}"),
-        }
-    }
-}
-
-impl EventSink for FileSink<'_> {
-    fn emit(&mut self, ev: Event) {
-        match ev {
-            Event::Lab {
-                payload: LabEvent::Grokking(GrokkingEvent::PhaseTask { result, .. }),
-                ..
-            } => {
-                if self.error.is_some() {
-                    return;
-                }
-                if let Err(e) = write_result(self.dir, &result) {
-                    self.error = Some(e.into());
-                    return;
-                }
-                self.written += 1;
-                let done = self.skipped + self.written;
-                if let Some(bar) = &self.bar {
-                    bar.set_position(done as u64);
-                }
-                let delay = result
-                    .class
-                    .delay
-                    .map_or_else(String::new, |d| format!(", delay {d}"));
-                self.line(format!(
-                    "{done}/{} {}: wd {}, train fraction {}, width {}, seed {}: {}{delay} ({} epochs, \
-                     {:.1} s)",
-                    self.tasks,
-                    result.task.name(),
-                    result.weight_decay,
-                    result.train_fraction,
-                    result.width,
-                    result.task.seed,
-                    result.class.outcome,
-                    result.epochs,
-                    result.wall_secs
-                ));
-            }
-            Event::Finished { outcome, .. } => self.outcome = Some(outcome),
-            Event::Refused { message } => self.line(message),
-            Event::Started { .. }
-            | Event::Metrics { .. }
-            | Event::Progress { .. }
-            | Event::Saved { .. }
-            | Event::Changed { .. }
-            | Event::Paused { .. }
-            | Event::Lab { .. } => {}
-        }
+/// A study's result files: `PhaseTask` events, `task-wd{i}-tf{j}[-w{k}]-s{seed}.json`.
+fn result_format() -> ResultFormat<PhaseRun> {
+    ResultFormat {
+        take: |payload| match payload {
+            LabEvent::Grokking(GrokkingEvent::PhaseTask { result, .. }) => Some(*result),
+            LabEvent::Grokking(_) | LabEvent::Capacity(_) | LabEvent::Ordering(_) => None,
+        },
+        write: |dir, result| Ok(write_result(dir, result)?),
+        describe: |result| {
+            let delay = result
+                .class
+                .delay
+                .map_or_else(String::new, |d| format!(", delay {d}"));
+            format!(
+                "{}: wd {}, train fraction {}, width {}, seed {}: {}{delay} ({} epochs, {:.1} s)",
+                result.task.name(),
+                result.weight_decay,
+                result.train_fraction,
+                result.width,
+                result.task.seed,
+                result.class.outcome,
+                result.epochs,
+                result.wall_secs
+            )
+        },
     }
 }
 
@@ -117,59 +73,24 @@ pub fn phase_main(
 ) -> Result<PhaseReport> {
     let t0 = Instant::now();
     open_or_create(out, cfg)?;
-    let all = phase_tasks(cfg);
-    let mine = match shard_of {
-        Some((i, n)) => shard(&all, i, n),
-        None => all,
-    };
-    let mut pending = vec![];
-    for t in &mine {
-        match load_result(out, cfg, t) {
-            Stored::Done(_) => {}
-            Stored::Missing => pending.push(*t),
-            Stored::Unusable(why) => {
-                eprintln!("redoing {}: {why}", t.file_name());
-                pending.push(*t);
-            }
-        }
-    }
-    let skipped = mine.len() - pending.len();
-    if let Some((i, n)) = shard_of {
-        eprint!("shard {i}/{n}: ");
-    }
-    eprintln!(
-        "{} runs, {skipped} already done, {} to run",
-        mine.len(),
-        pending.len()
+    let todo = study::pending(
+        phase_tasks(cfg),
+        shard_of,
+        "runs",
+        |t| load_result(out, cfg, t),
+        PhaseTask::file_name,
     );
     let runs_dir = keep_runs.then(|| out.join(RUNS_SUBDIR));
     if let Some(d) = &runs_dir {
         std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
     }
-    let mut sink = FileSink {
-        dir: out,
-        bar: bar.then(|| super::task_bar(mine.len(), skipped)),
-        skipped,
-        tasks: mine.len(),
-        written: 0,
-        outcome: None,
-        error: None,
-    };
+    let mut sink = ResultFiles::new(out, &todo, result_format(), bar);
     let opts = PhaseOptions {
-        tasks: Some(pending),
+        tasks: Some(todo.pending.clone()),
         runs_dir,
     };
     run(cfg, &opts, 1, &mut sink, &mut Unattended);
-    if let Some(b) = &sink.bar {
-        b.finish_and_clear();
-    }
-    if let Some(e) = sink.error {
-        return Err(e.context(format!("writing into {}", out.display())));
-    }
-    let outcome = sink.outcome.context("the study ended without a result")?;
-    if let Outcome::Failed { message } = &outcome {
-        eprintln!("phase study failed: {message}");
-    }
+    let done = sink.finish("phase study", "the study")?;
     let c = crate::store::phase::collect(out)?;
     let cells = write_cells(out, &c.config, &c.runs)?;
     let wall_secs = t0.elapsed().as_secs_f64();
@@ -180,10 +101,10 @@ pub fn phase_main(
         out.display()
     );
     Ok(PhaseReport {
-        tasks: mine.len(),
-        skipped,
-        written: sink.written,
-        outcome,
+        tasks: todo.mine,
+        skipped: todo.skipped(),
+        written: done.written,
+        outcome: done.outcome,
         wall_secs,
         cells,
     })
@@ -220,11 +141,7 @@ pub fn phase_cmd(
     bar: bool,
 ) -> Result<PhaseReport> {
     let cfg = match (config, preset) {
-        (Some(path), _) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            PhaseStudyConfig::from_toml(&text).with_context(|| format!("in {}", path.display()))?
-        }
+        (Some(path), _) => super::read_config(path, PhaseStudyConfig::from_toml)?,
         (None, Some(name)) => {
             let p = phase_preset(name).with_context(|| {
                 let names: Vec<_> = phase_presets().iter().map(|p| p.name).collect();

@@ -12,10 +12,7 @@ use std::time::{Duration, Instant};
 
 /// `grokscope run --config FILE --out DIR`.
 pub fn run_cmd(config: &Path, out: &Path, flags: RunFlags) -> Result<ExitCode> {
-    let text =
-        std::fs::read_to_string(config).with_context(|| format!("reading {}", config.display()))?;
-    let cfg =
-        GrokkingConfig::from_toml(&text).with_context(|| format!("in {}", config.display()))?;
+    let cfg = super::read_config(config, GrokkingConfig::from_toml)?;
     let limit = super::memory_limit(flags.max_memory_gb)?;
     cfg.check_memory(limit)
         .map_err(anyhow::Error::msg)
@@ -144,10 +141,7 @@ fn headless_with(
         tensorboard,
         ..Default::default()
     };
-    Ok(match run_to_folder(start, out, opts, bar)?.0 {
-        Outcome::Completed | Outcome::Stopped => ExitCode::SUCCESS,
-        Outcome::Failed { .. } => ExitCode::FAILURE,
-    })
+    Ok(super::exit_code(&run_to_folder(start, out, opts, bar)?.0))
 }
 
 /// A fork of `dir` at checkpoint `step` with `KEY=VALUE` changes (TOML values) into `out`.

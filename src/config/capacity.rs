@@ -3,7 +3,7 @@
 
 use super::{
     Checker, ConfigError, ConfigParseError, GrokkingConfig, MAX_P, MAX_PARAMS, MAX_WIDTH,
-    ModelConfig, Operation, is_prime,
+    ModelConfig, Operation, distinct, is_prime,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -59,11 +59,7 @@ impl CapacitySweepConfig {
     /// Every problem with this sweep, or `Ok(())`.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut c = Checker { problems: vec![] };
-        if let Err(e) = self.base.validate() {
-            for p in e.problems {
-                c.fail("base", format!("{}: {}", p.field, p.message));
-            }
-        }
+        c.nested("base", self.base.validate());
         let heads = match &self.base.model {
             ModelConfig::Transformer(t) => Some(t.heads),
             ModelConfig::Mlp(_) => {
@@ -83,12 +79,7 @@ impl CapacitySweepConfig {
             if len == 0 {
                 c.fail(field, "needs at least one value");
             }
-            if !distinct {
-                c.fail(
-                    field,
-                    "a value appears twice (two tasks would share a result file)",
-                );
-            }
+            c.distinct_values(field, distinct);
         }
         for &p in &self.primes {
             if !is_prime(p) || !(3..=MAX_P).contains(&p) {
@@ -163,13 +154,7 @@ impl CapacitySweepConfig {
         if let Some(m) = self.capacity_max_epochs {
             c.int("capacity_max_epochs", m, 1, 100_000_000);
         }
-        if c.problems.is_empty() {
-            Ok(())
-        } else {
-            Err(ConfigError {
-                problems: c.problems,
-            })
-        }
+        c.finish()
     }
 
     /// The Grokking run of one task: the base with this prime, width and seed, early stopping on.
@@ -236,14 +221,6 @@ impl CapacitySweepConfig {
         cfg.validate()?;
         Ok(cfg)
     }
-}
-
-/// No value twice; sorted, so a list of 10^6 seeds is checked in well under a second (a pairwise
-/// check took minutes).
-fn distinct<T: Ord + Clone>(v: &[T]) -> bool {
-    let mut sorted = v.to_vec();
-    sorted.sort_unstable();
-    sorted.windows(2).all(|w| w[0] != w[1])
 }
 
 /// A named, described sweep.
@@ -429,12 +406,7 @@ mod tests {
     }
 
     fn fields(cfg: &CapacitySweepConfig) -> Vec<&'static str> {
-        cfg.validate()
-            .unwrap_err()
-            .problems
-            .iter()
-            .map(|p| p.field)
-            .collect()
+        cfg.validate().unwrap_err().fields()
     }
 
     #[test]

@@ -251,6 +251,14 @@ impl fmt::Display for ConfigError {
     }
 }
 
+impl ConfigError {
+    /// The fields named, in order (unit tests of the configs' checks).
+    #[cfg(test)]
+    pub(crate) fn fields(&self) -> Vec<&'static str> {
+        self.problems.iter().map(|p| p.field).collect()
+    }
+}
+
 /// Largest prime accepted (p^2 examples; beyond this the dataset alone is unwieldy).
 pub const MAX_P: u32 = 2003;
 /// Largest model accepted, in parameters.
@@ -324,6 +332,54 @@ impl Checker {
             );
         }
     }
+
+    /// The problems of a config nested under `field` (a study's base run), each as `field: its field:
+    /// its message`.
+    fn nested(&mut self, field: &'static str, checked: Result<(), ConfigError>) {
+        if let Err(e) = checked {
+            for p in e.problems {
+                self.fail(field, format!("{}: {}", p.field, p.message));
+            }
+        }
+    }
+
+    /// A study's axis whose values name result files: no value may appear twice.
+    fn distinct_values(&mut self, field: &'static str, distinct: bool) {
+        if !distinct {
+            self.fail(
+                field,
+                "a value appears twice (two tasks would share a result file)",
+            );
+        }
+    }
+
+    /// `Ok(())` when nothing failed, else every problem found.
+    fn finish(self) -> Result<(), ConfigError> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError {
+                problems: self.problems,
+            })
+        }
+    }
+}
+
+/// No value twice (by `==`), sorted by `order` first, so a list of 10^6 seeds is checked in well under
+/// a second (a pairwise check took minutes). `order` must put equal values side by side (`Ord::cmp`,
+/// `f64::total_cmp`).
+fn distinct_by<T: Clone + PartialEq>(
+    v: &[T],
+    order: impl FnMut(&T, &T) -> std::cmp::Ordering,
+) -> bool {
+    let mut sorted = v.to_vec();
+    sorted.sort_unstable_by(order);
+    sorted.windows(2).all(|w| w[0] != w[1])
+}
+
+/// No value twice (see [`distinct_by`]).
+fn distinct<T: Ord + Clone>(v: &[T]) -> bool {
+    distinct_by(v, T::cmp)
 }
 
 impl OptimConfig {
@@ -405,13 +461,7 @@ impl GrokkingConfig {
         c.int("batch_size", self.batch_size as u64, 1, 1 << 20);
         c.int("max_epochs", self.max_epochs, 1, 100_000_000);
         c.int("eval_every_epochs", self.eval_every_epochs, 1, 1_000_000);
-        if c.problems.is_empty() {
-            Ok(())
-        } else {
-            Err(ConfigError {
-                problems: c.problems,
-            })
-        }
+        c.finish()
     }
 
     /// Number of examples of the task: p(p-1) for division, p^2 otherwise.

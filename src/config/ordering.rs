@@ -233,16 +233,6 @@ impl Pruning {
     }
 }
 
-fn finish(c: Checker) -> Result<(), ConfigError> {
-    if c.problems.is_empty() {
-        Ok(())
-    } else {
-        Err(ConfigError {
-            problems: c.problems,
-        })
-    }
-}
-
 impl OrderingConfig {
     fn check(&self, c: &mut Checker) {
         c.int("hidden", self.hidden as u64, 1, MAX_HIDDEN as u64);
@@ -257,7 +247,7 @@ impl OrderingConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut c = Checker { problems: vec![] };
         self.check(&mut c);
-        finish(c)
+        c.finish()
     }
 
     /// Examples per optimiser step (the batch, capped by the dataset).
@@ -326,7 +316,7 @@ impl OrderingStudyConfig {
                 format!("the study would train {total} networks; at most {MAX_STUDY_RUNS}"),
             );
         }
-        finish(c)
+        c.finish()
     }
 
     /// Pruning schemes the sparsity study sweeps (the baseline is added once, not per sparsity).

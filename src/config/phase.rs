@@ -4,7 +4,7 @@
 
 use super::{
     Checker, ConfigError, ConfigParseError, GrokkingConfig, MAX_WIDTH, ModelConfig,
-    ValidGrokkingConfig,
+    ValidGrokkingConfig, distinct, distinct_by,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -43,13 +43,9 @@ impl PhaseStudyConfig {
     /// Every problem with this study, each naming its field and the allowed range, or `Ok(())`.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut c = Checker { problems: vec![] };
-        if let Err(e) = self.base.validate() {
-            for p in e.problems {
-                c.fail("base", format!("{}: {}", p.field, p.message));
-            }
-        }
-        let wd_distinct = distinct(&self.weight_decays);
-        let tf_distinct = distinct(&self.train_fractions);
+        c.nested("base", self.base.validate());
+        let wd_distinct = distinct_by(&self.weight_decays, f64::total_cmp);
+        let tf_distinct = distinct_by(&self.train_fractions, f64::total_cmp);
         for (field, len, min, ok) in [
             ("weight_decays", self.weight_decays.len(), 1, wd_distinct),
             (
@@ -67,12 +63,7 @@ impl PhaseStudyConfig {
                     format!("{len} values; the allowed number is [{min}, {MAX_AXIS_VALUES}]"),
                 );
             }
-            if !ok {
-                c.fail(
-                    field,
-                    "a value appears twice (two tasks would share a result file)",
-                );
-            }
+            c.distinct_values(field, ok);
         }
         for &wd in &self.weight_decays {
             c.real("weight_decays", wd, 0.0, 100.0, false, false);
@@ -128,13 +119,7 @@ impl PhaseStudyConfig {
                 ),
             );
         }
-        if c.problems.is_empty() {
-            Ok(())
-        } else {
-            Err(ConfigError {
-                problems: c.problems,
-            })
-        }
+        c.finish()
     }
 
     /// The widths axis: the config's, or `[None]` (the base's width) when it has none.
@@ -203,12 +188,6 @@ impl PhaseStudyConfig {
         let cfg: PhaseStudyConfig = toml::from_str(text)?;
         Ok(ValidPhaseStudyConfig::try_from(cfg)?)
     }
-}
-
-fn distinct<T: PartialEq>(v: &[T]) -> bool {
-    v.iter()
-        .enumerate()
-        .all(|(i, a)| v[..i].iter().all(|b| b != a))
 }
 
 /// A phase study that passed [`PhaseStudyConfig::validate`]: the only kind the runner accepts.
@@ -427,12 +406,7 @@ mod tests {
     }
 
     fn fields(cfg: &PhaseStudyConfig) -> Vec<&'static str> {
-        cfg.validate()
-            .unwrap_err()
-            .problems
-            .iter()
-            .map(|p| p.field)
-            .collect()
+        cfg.validate().unwrap_err().fields()
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crate::config::{
 use crate::data::random_labels::{self, RandomLabels, bits_per_label};
 use crate::model::{self, BatchStats, ModelError, SequenceModel};
 use crate::optim::{AdamW, AdamWParams, warmup_lr};
-use crate::protocol::{CapacityEvent, Event, LabEvent, Metric, Outcome, RunId};
+use crate::protocol::{CapacityEvent, LabEvent, Metric, Outcome, RunId};
 use crate::rng::{self, Rng, Stream};
 use crate::store::sweep_dir::{RESULT_VERSION, config_key};
 use crate::store::thin::Thinned;
@@ -432,45 +432,29 @@ pub fn sweep_tasks(
     if let Err(e) = cfg.validate() {
         return super::refuse(run, sink, e.to_string());
     }
-    sink.emit(Event::Started {
+    let spec = super::pool::StudySpec {
         run,
-        config: Box::new(RunConfig::CapacitySweep(cfg.clone())),
-        param_count: 0,
+        config: RunConfig::CapacitySweep(cfg.clone()),
         steps_per_epoch: cfg.base.steps_per_epoch(),
-    });
-    let threads = study_threads(cfg.threads, tasks.len());
-    let outcome = super::pool::run(
-        "capacity-sweep",
-        tasks.len(),
-        threads,
-        |k, stop| run_task(cfg, &tasks[k], stop),
-        |rx| {
-            super::pool::collect(
-                "sweep",
-                tasks.len(),
-                rx,
-                sink,
-                control,
-                |k| tasks[k].name(),
-                |sink, result, done| {
-                    sink.emit(Event::Lab {
-                        run,
-                        payload: LabEvent::Capacity(CapacityEvent::SweepResult {
-                            result: Box::new(result),
-                            done,
-                            total: tasks.len(),
-                        }),
-                    })
-                },
-            )
+        threads: study_threads(cfg.threads, tasks.len()),
+        thread_name: "capacity-sweep",
+        kind: "sweep",
+    };
+    super::pool::study(
+        spec,
+        tasks,
+        sink,
+        control,
+        |task, stop| run_task(cfg, task, stop),
+        Task::name,
+        |result, done| {
+            LabEvent::Capacity(CapacityEvent::SweepResult {
+                result: Box::new(result),
+                done,
+                total: tasks.len(),
+            })
         },
-    );
-    sink.emit(Event::Finished {
-        run,
-        outcome: outcome.clone(),
-        summary: None,
-    });
-    outcome
+    )
 }
 
 #[cfg(test)]

@@ -490,45 +490,29 @@ pub fn study(
     }
     let tasks = study_tasks(cfg);
     let total = tasks.len();
-    sink.emit(Event::Started {
+    let spec = super::pool::StudySpec {
         run,
-        config: Box::new(RunConfig::OrderingStudy(cfg.clone())),
-        param_count: 0,
+        config: RunConfig::OrderingStudy(cfg.clone()),
         steps_per_epoch: cfg.base.steps_per_epoch(),
-    });
-    let threads = study_threads(cfg.threads, total);
-    let outcome = super::pool::run(
-        "ordering-study",
-        total,
-        threads,
-        |k, stop| train_one(&tasks[k], stop),
-        |rx| {
-            super::pool::collect(
-                "study",
+        threads: study_threads(cfg.threads, total),
+        thread_name: "ordering-study",
+        kind: "study",
+    };
+    super::pool::study(
+        spec,
+        &tasks,
+        sink,
+        control,
+        train_one,
+        describe,
+        |row, done| {
+            LabEvent::Ordering(OrderingEvent::StudyPoint {
+                row: Box::new(row),
+                done,
                 total,
-                rx,
-                sink,
-                control,
-                |k| describe(&tasks[k]),
-                |sink, row, done| {
-                    sink.emit(Event::Lab {
-                        run,
-                        payload: LabEvent::Ordering(OrderingEvent::StudyPoint {
-                            row: Box::new(row),
-                            done,
-                            total,
-                        }),
-                    })
-                },
-            )
+            })
         },
-    );
-    sink.emit(Event::Finished {
-        run,
-        outcome: outcome.clone(),
-        summary: None,
-    });
-    outcome
+    )
 }
 
 /// One network of a study in words, for messages.

@@ -200,46 +200,31 @@ pub fn run(
     control: &mut dyn RunControl,
 ) -> Outcome {
     let tasks = opts.tasks.clone().unwrap_or_else(|| phase_tasks(cfg));
-    sink.emit(Event::Started {
-        run,
-        config: Box::new(RunConfig::PhaseStudy((**cfg).clone())),
-        param_count: 0,
-        steps_per_epoch: cfg.base.steps_per_epoch(),
-    });
-    let threads = super::pool::threads_for(cfg.threads, tasks.len());
+    let total = tasks.len();
     let runs_dir = opts.runs_dir.as_deref();
-    let outcome = super::pool::run(
-        "phase-study",
-        tasks.len(),
-        threads,
-        |k, stop| run_task(cfg, &tasks[k], runs_dir, stop),
-        |rx| {
-            super::pool::collect(
-                "phase study",
-                tasks.len(),
-                rx,
-                sink,
-                control,
-                |k| tasks[k].name(),
-                |sink, result, done| {
-                    sink.emit(Event::Lab {
-                        run,
-                        payload: LabEvent::Grokking(GrokkingEvent::PhaseTask {
-                            result: Box::new(result),
-                            done,
-                            total: tasks.len(),
-                        }),
-                    })
-                },
-            )
-        },
-    );
-    sink.emit(Event::Finished {
+    let spec = super::pool::StudySpec {
         run,
-        outcome: outcome.clone(),
-        summary: None,
-    });
-    outcome
+        config: RunConfig::PhaseStudy((**cfg).clone()),
+        steps_per_epoch: cfg.base.steps_per_epoch(),
+        threads: super::pool::threads_for(cfg.threads, total),
+        thread_name: "phase-study",
+        kind: "phase study",
+    };
+    super::pool::study(
+        spec,
+        &tasks,
+        sink,
+        control,
+        |task, stop| run_task(cfg, task, runs_dir, stop),
+        PhaseTask::name,
+        |result, done| {
+            LabEvent::Grokking(GrokkingEvent::PhaseTask {
+                result: Box::new(result),
+                done,
+                total,
+            })
+        },
+    )
 }
 
 #[cfg(test)]

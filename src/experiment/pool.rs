@@ -3,7 +3,8 @@
 //! one run using both, stack.md), and collect the results on the calling thread, which owns the sink.
 
 use super::{EventSink, RunControl};
-use crate::protocol::{Event, Outcome};
+use crate::config::RunConfig;
+use crate::protocol::{Event, LabEvent, Outcome, RunId};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use std::fmt::Display;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -147,6 +148,73 @@ pub fn collect<R, E: Display>(
             ),
         }
     }
+}
+
+/// What a study run by [`study`] says about itself: its run id, its config (for `Started`) and the names
+/// of its threads (`{threads}-{i}`) and of its kind in messages ("a {kind}'s settings are fixed ..").
+pub struct StudySpec<'a> {
+    pub run: RunId,
+    pub config: RunConfig,
+    pub steps_per_epoch: u64,
+    /// Training threads (see [`threads_for`]).
+    pub threads: usize,
+    pub thread_name: &'a str,
+    pub kind: &'a str,
+}
+
+/// Run a study's `tasks` in parallel ([`run`]) and report them ([`collect`]): emits `Started`, one
+/// `Lab(payload(result, done))` per finished task in completion order, and exactly one `Finished`.
+/// `work` trains one task (`Ok(None)`: stopped first); `name_of` names a task in failure messages.
+pub fn study<T, R, E>(
+    spec: StudySpec<'_>,
+    tasks: &[T],
+    sink: &mut dyn EventSink,
+    control: &mut dyn RunControl,
+    work: impl Fn(&T, &AtomicBool) -> Result<Option<R>, E> + Sync,
+    name_of: impl Fn(&T) -> String,
+    payload: impl Fn(R, usize) -> LabEvent,
+) -> Outcome
+where
+    T: Sync,
+    R: Send,
+    E: Display + Send,
+{
+    let run_id = spec.run;
+    sink.emit(Event::Started {
+        run: run_id,
+        config: Box::new(spec.config),
+        param_count: 0,
+        steps_per_epoch: spec.steps_per_epoch,
+    });
+    let total = tasks.len();
+    let outcome = run(
+        spec.thread_name,
+        total,
+        spec.threads,
+        |k, stop| work(&tasks[k], stop),
+        |rx| {
+            collect(
+                spec.kind,
+                total,
+                rx,
+                sink,
+                control,
+                |k| name_of(&tasks[k]),
+                |sink, result, done| {
+                    sink.emit(Event::Lab {
+                        run: run_id,
+                        payload: payload(result, done),
+                    })
+                },
+            )
+        },
+    );
+    sink.emit(Event::Finished {
+        run: run_id,
+        outcome: outcome.clone(),
+        summary: None,
+    });
+    outcome
 }
 
 #[cfg(test)]

@@ -92,3 +92,15 @@ pub fn read_bounded(path: &Path, max: u64) -> io::Result<Vec<u8>> {
         .read_to_end(&mut bytes)?;
     Ok(bytes)
 }
+
+/// The state of one task's result file in a sweep or study folder.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stored<R> {
+    /// A result of this task under the folder's config.
+    Done(Box<R>),
+    /// No file.
+    Missing,
+    /// A file that cannot be used (half-written, not JSON, another task's, config's or version's), and
+    /// why.
+    Unusable(String),
+}

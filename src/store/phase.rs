@@ -129,16 +129,7 @@ pub fn open_or_create(dir: &Path, cfg: &PhaseStudyConfig) -> Result<(), PhaseDir
 }
 
 /// The state of one task's result file.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Stored {
-    /// A result of this task under this study's config.
-    Done(Box<PhaseRun>),
-    /// No file.
-    Missing,
-    /// A file that cannot be used (half-written, not JSON, another task's, config's or version's), and
-    /// why.
-    Unusable(String),
-}
+pub type Stored = super::files::Stored<PhaseRun>;
 
 /// Read a task's result file from `dir`; a result of another run config than `cfg` gives is unusable.
 pub fn load_result(dir: &Path, cfg: &PhaseStudyConfig, task: &PhaseTask) -> Stored {

@@ -92,16 +92,7 @@ pub const CSV_FILE: &str = "sweep.csv";
 pub const CAPACITY_CSV_FILE: &str = "capacity.csv";
 
 /// The state of one task's result file.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Stored {
-    /// A result for this task and config.
-    Done(Box<TaskResult>),
-    /// No file.
-    Missing,
-    /// A file that cannot be used (half-written, not JSON, another task's, another config's or version's),
-    /// and why.
-    Unusable(String),
-}
+pub type Stored = super::files::Stored<TaskResult>;
 
 /// Read a task's result file from `dir`. With `key`, a result measured under another config is unusable.
 pub fn load_result(dir: &Path, task: &Task, key: Option<&str>) -> Stored {
