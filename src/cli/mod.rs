@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod capacity;
 pub mod export;
+pub mod lesson;
 pub mod ordering;
 pub mod phase;
 pub mod run;
@@ -217,6 +218,11 @@ pub enum Cmd {
         #[arg(long)]
         step: Option<u64>,
     },
+    /// Lessons for teaching (TOML files of steps; see the README): check files, list the bundled ones.
+    Lesson {
+        #[command(subcommand)]
+        cmd: LessonCmd,
+    },
     /// Measure training speed; prints one JSON object a line.
     Bench {
         /// Run only the benchmarks whose name contains this.
@@ -226,6 +232,20 @@ pub enum Cmd {
         #[arg(long, default_value_t = 5.0)]
         secs: f64,
     },
+}
+
+/// `grokscope lesson ...`
+#[derive(Subcommand, Debug)]
+pub enum LessonCmd {
+    /// Check lesson files: each refused one is named as FILE:LINE: field: problem on stderr, and the
+    /// exit status is non-zero.
+    Check {
+        /// Lesson files (TOML).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List the bundled lessons: name, number of steps, title.
+    List,
 }
 
 /// How `run`, `resume` and `fork` record and stop.
@@ -415,6 +435,10 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Lesson { cmd } => match cmd {
+            LessonCmd::Check { files } => lesson::check_cmd(&files),
+            LessonCmd::List => lesson::list_cmd(),
+        },
         Cmd::Bench { only, secs } => {
             bench::bench_cmd(only.as_deref(), secs)?;
             Ok(ExitCode::SUCCESS)

@@ -7,6 +7,7 @@ pub mod capacity;
 pub mod device;
 pub mod memory;
 pub mod ordering;
+pub mod lesson;
 pub mod phase;
 
 use self::device::DeviceRequest;

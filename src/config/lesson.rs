@@ -1,0 +1,903 @@
+//! Lessons: a teacher's script for the window, as data (TOML). A lesson is a list of steps; a step has a
+//! title, a few sentences of text and the actions the window takes when the step is shown (choose a
+//! lab and a preset, change a setting, start, run until an event, fork and compare, show, hide or
+//! highlight panels, move the step cursor, open a bundled folder).
+//!
+//! [`Lesson::parse`] checks a file once, at the edge, into a [`ValidLesson`]: its shape (unknown fields
+//! and actions are refused), then what the actions name, by playing the lesson through in order: the
+//! lab chosen, its presets and panels, each setting against the lab's config (the value must give a
+//! config that validates), the events a lab can reach. A problem is refused with its line and field.
+//!
+//! The engine does not know the window: what the labs declare (their panel keys and presets) is the
+//! table [`LessonLab::panel_keys`] / [`LessonLab::preset_names`] here, and a test in `tests/` holds the
+//! app's labs to it, both ways.
+
+use super::capacity::{CapacitySweepConfig, sweep_presets};
+use super::ordering::{OrderingConfig, ordering_presets};
+use super::phase::{PhaseStudyConfig, phase_presets};
+use super::{ConfigError, FORKABLE, GrokkingConfig, presets, truncate_echo};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::ops::Range;
+use std::str::FromStr;
+use toml::de::{DeTable, DeValue};
+
+/// A lesson as written: plain data. Only [`Lesson::parse`] makes a [`ValidLesson`] of it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Lesson {
+    /// The lesson's name, as `grokscope lesson list` and the window show it.
+    pub title: String,
+    /// One sentence on what the lesson shows (optional).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub summary: String,
+    /// The steps in order (`[[step]]` tables in the file).
+    #[serde(rename = "step")]
+    pub steps: Vec<Step>,
+}
+
+/// One step: the text shown, then the actions taken, in order.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub title: String,
+    /// A few sentences in plain words.
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<Action>,
+}
+
+/// What a step does to the window. In the file, an inline table whose `do` names the action.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    /// Switch to `lab` and load a preset (by name) or an inline config (a table, as in a config file)
+    /// into its panel; exactly one of the two.
+    Choose {
+        lab: LessonLab,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        preset: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        config: Option<toml::Table>,
+    },
+    /// Change one setting of the chosen config, by its dotted name (`optim.weight_decay`). Once a run
+    /// is going only the live settings (`optim.lr`, `optim.weight_decay`) may change.
+    Set { field: String, value: toml::Value },
+    /// Start the chosen config (a run, a sweep or a phase study).
+    Start {},
+    /// Hold the running run.
+    Pause {},
+    /// Let the run go on (resuming it if paused) until `event`; the step waits, and can be skipped.
+    RunUntil { event: Milestone },
+    /// Let the run go on (resuming it if paused) for `secs` seconds of wall time.
+    RunFor { secs: f64 },
+    /// Fork the current run with one setting changed, at the checkpoint nearest before `at` (an event
+    /// the run reached; default: its latest step); the fork trains, becomes the current run and is drawn
+    /// over its parent (Grokking lab; the fields a fork may change are [`FORKABLE`]).
+    Fork {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at: Option<Milestone>,
+        field: String,
+        value: toml::Value,
+    },
+    /// Show these panels (by key).
+    Show { panels: Vec<String> },
+    /// Hide these panels (by key).
+    Hide { panels: Vec<String> },
+    /// Draw attention to one panel for the rest of the step.
+    Highlight { panel: String },
+    /// Move the step cursor (the step the views show) to a step, or back to following the latest.
+    Cursor { at: CursorAt },
+    /// Open a folder bundled with grokscope (a path under `assets/`), e.g. a finished sweep.
+    Open { folder: String },
+}
+
+/// Which lab a lesson drives: the window's tabs, lower-cased.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum LessonLab {
+    /// Modular arithmetic: memorisation, then generalisation.
+    Grokking,
+    /// Memorisation speed against generalisation speed across model sizes.
+    Capacity,
+    /// Orderedness of a complete layer under pruning.
+    Ordering,
+}
+
+impl LessonLab {
+    pub const ALL: [LessonLab; 3] = [
+        LessonLab::Grokking,
+        LessonLab::Capacity,
+        LessonLab::Ordering,
+    ];
+
+    /// The name a lesson uses (the tab's title, lower-cased).
+    pub fn name(self) -> &'static str {
+        match self {
+            LessonLab::Grokking => "grokking",
+            LessonLab::Capacity => "capacity",
+            LessonLab::Ordering => "ordering",
+        }
+    }
+
+    /// The keys of the panels the lab's window declares (`LabSlot::panels`; a test holds them equal).
+    pub fn panel_keys(self) -> &'static [&'static str] {
+        match self {
+            LessonLab::Grokking => &[
+                "config", "plots", "runs", "spectrum", "clock", "grid", "neurons", "ablation", "phase",
+            ],
+            LessonLab::Capacity => &["config", "crossing", "figures"],
+            LessonLab::Ordering => &["config", "plots", "graph", "heatmap"],
+        }
+    }
+
+    /// The presets of the lab's config panel (`LabSlot::preset_names`; a test holds them equal).
+    pub fn preset_names(self) -> Vec<&'static str> {
+        match self {
+            LessonLab::Grokking => presets().iter().map(|p| p.name).collect(),
+            LessonLab::Capacity => sweep_presets().iter().map(|p| p.name).collect(),
+            LessonLab::Ordering => ordering_presets().iter().map(|p| p.0).collect(),
+        }
+    }
+
+    /// The studies the lab runs beside its presets (the Grokking lab's phase diagrams), which a lesson
+    /// chooses like a preset.
+    pub fn study_names(self) -> Vec<&'static str> {
+        match self {
+            LessonLab::Grokking => phase_presets().iter().map(|p| p.name).collect(),
+            LessonLab::Capacity | LessonLab::Ordering => vec![],
+        }
+    }
+
+    /// Whether the lab's views have a step cursor (a run to scrub through).
+    fn has_cursor(self) -> bool {
+        match self {
+            LessonLab::Grokking | LessonLab::Ordering => true,
+            LessonLab::Capacity => false,
+        }
+    }
+}
+
+impl fmt::Display for LessonLab {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An event a step waits for. Written `memorised`, `generalised`, `finished`, `step N` or `tasks N`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(try_from = "String", into = "String")]
+pub enum Milestone {
+    /// The run memorised its training set (train accuracy >= 99 %; Grokking runs).
+    Memorised,
+    /// The run generalised (validation accuracy >= 99 %; Grokking runs).
+    Generalised,
+    /// The run, sweep or study finished, however it ended.
+    Finished,
+    /// The run reached this many optimiser steps.
+    Step(u64),
+    /// This many tasks of the sweep or study are done.
+    Tasks(usize),
+}
+
+impl FromStr for Milestone {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let words: Vec<&str> = s.split_whitespace().collect();
+        let count = |n: &str| n.parse::<u64>().map_err(|_| format!("`{n}` is not a count"));
+        match words.as_slice() {
+            ["memorised"] => Ok(Milestone::Memorised),
+            ["generalised"] => Ok(Milestone::Generalised),
+            ["finished"] => Ok(Milestone::Finished),
+            ["step", n] => Ok(Milestone::Step(count(n)?)),
+            ["tasks", n] => Ok(Milestone::Tasks(
+                usize::try_from(count(n)?).map_err(|_| format!("{n} tasks is too many"))?,
+            )),
+            _ => Err(format!(
+                "unknown event `{}`: expected memorised, generalised, finished, step N or tasks N",
+                truncate_echo(s, 40)
+            )),
+        }
+    }
+}
+
+impl TryFrom<String> for Milestone {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<Milestone> for String {
+    fn from(m: Milestone) -> String {
+        m.to_string()
+    }
+}
+
+impl fmt::Display for Milestone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Milestone::Memorised => f.write_str("memorised"),
+            Milestone::Generalised => f.write_str("generalised"),
+            Milestone::Finished => f.write_str("finished"),
+            Milestone::Step(n) => write!(f, "step {n}"),
+            Milestone::Tasks(n) => write!(f, "tasks {n}"),
+        }
+    }
+}
+
+/// Where a `cursor` action moves the step cursor: a step (an integer) or `"latest"`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(try_from = "toml::Value", into = "toml::Value")]
+pub enum CursorAt {
+    /// This optimiser step (the nearest one recorded).
+    Step(u64),
+    /// Follow the latest step again.
+    Latest,
+}
+
+impl TryFrom<toml::Value> for CursorAt {
+    type Error = String;
+
+    fn try_from(v: toml::Value) -> Result<Self, String> {
+        match &v {
+            toml::Value::Integer(n) if *n >= 0 => Ok(CursorAt::Step(n.unsigned_abs())),
+            toml::Value::String(s) if s == "latest" => Ok(CursorAt::Latest),
+            other => Err(format!(
+                "`{}` is not a step: expected a step number (0 or more) or \"latest\"",
+                truncate_echo(&other.to_string(), 40)
+            )),
+        }
+    }
+}
+
+impl From<CursorAt> for toml::Value {
+    fn from(c: CursorAt) -> toml::Value {
+        match c {
+            // steps beyond i64 do not occur (a run of 2^63 steps)
+            CursorAt::Step(n) => toml::Value::Integer(i64::try_from(n).unwrap_or(i64::MAX)),
+            CursorAt::Latest => toml::Value::String("latest".into()),
+        }
+    }
+}
+
+/// Why a lesson was refused: where (line, 1-based, when known) and which field, and what is wrong.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{}{field}: {message}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+pub struct LessonError {
+    pub line: Option<usize>,
+    /// Where in the lesson, e.g. `step[2].actions[1].preset` (steps and actions counted from 1).
+    pub field: String,
+    pub message: String,
+}
+
+/// A lesson that [`Lesson::parse`] accepted: the only kind the window plays. Read through `Deref`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValidLesson(Lesson);
+
+impl std::ops::Deref for ValidLesson {
+    type Target = Lesson;
+
+    fn deref(&self) -> &Lesson {
+        &self.0
+    }
+}
+
+impl From<ValidLesson> for Lesson {
+    fn from(valid: ValidLesson) -> Lesson {
+        valid.0
+    }
+}
+
+/// The lessons built into the binary (`assets/lessons/`), as (file stem, text), in teaching order.
+pub const BUNDLED: [(&str, &str); 6] = [
+    (
+        "memorise-then-understand",
+        include_str!("../../assets/lessons/memorise-then-understand.toml"),
+    ),
+    (
+        "weight-decay",
+        include_str!("../../assets/lessons/weight-decay.toml"),
+    ),
+    (
+        "clock-inside",
+        include_str!("../../assets/lessons/clock-inside.toml"),
+    ),
+    (
+        "when-grokking-happens",
+        include_str!("../../assets/lessons/when-grokking-happens.toml"),
+    ),
+    (
+        "small-models",
+        include_str!("../../assets/lessons/small-models.toml"),
+    ),
+    (
+        "pruning-makes-order",
+        include_str!("../../assets/lessons/pruning-makes-order.toml"),
+    ),
+];
+
+/// The bundled lesson named `name` (its file stem), parsed.
+pub fn bundled(name: &str) -> Option<Result<ValidLesson, LessonError>> {
+    BUNDLED
+        .iter()
+        .find(|(stem, _)| *stem == name)
+        .map(|(_, text)| Lesson::parse(text))
+}
+
+impl Lesson {
+    /// Check a lesson file: its shape, then everything its actions name (see the module's doc).
+    pub fn parse(text: &str) -> Result<ValidLesson, LessonError> {
+        let lesson: Lesson = toml::from_str(text).map_err(|e| shape_error(text, &e))?;
+        // the text parsed above, so it parses here too; the spans only place the messages
+        let doc = DeTable::parse(text).ok();
+        let at = |path: &[Seg<'_>]| -> Option<usize> {
+            let doc = doc.as_ref()?;
+            span_of(doc.get_ref(), path).map(|s| line_of(text, s.start))
+        };
+        Checker::default().lesson(&lesson, &at)?;
+        Ok(ValidLesson(lesson))
+    }
+
+    /// The lesson as a TOML file that [`Lesson::parse`] reads back equal.
+    pub fn to_toml(&self) -> String {
+        // plain strings, numbers, tables and enums always serialise
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// A step in a path into the file: a key or an index into an array (0-based).
+#[derive(Clone, Copy, Debug)]
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// A refusal of the file's shape (syntax, unknown or missing fields, unknown actions), placed at the
+/// innermost field that holds the parser's position. An error inside an action (whose position the
+/// parser gives as the whole `actions` list) is placed by reading each action of that list alone.
+fn shape_error(text: &str, e: &toml::de::Error) -> LessonError {
+    let message = truncate_echo(e.message().trim(), 400);
+    let Some(span) = e.span() else {
+        return LessonError {
+            line: None,
+            field: "lesson".into(),
+            message,
+        };
+    };
+    let Ok(doc) = DeTable::parse(text) else {
+        // a syntax error: the parser's position is all there is
+        return LessonError {
+            line: Some(line_of(text, span.start)),
+            field: "lesson".into(),
+            message,
+        };
+    };
+    let mut path = vec![];
+    let mut value_span = None;
+    let mut table = doc.get_ref();
+    'walk: loop {
+        for (k, v) in table {
+            let whole = k.span().start..v.span().end.max(k.span().end);
+            if !(whole.start <= span.start && span.start < whole.end.max(whole.start + 1)) {
+                continue;
+            }
+            path.push(k.get_ref().to_string());
+            value_span = Some(v.span());
+            let mut v = v;
+            loop {
+                match v.get_ref() {
+                    DeValue::Table(t) => {
+                        table = t;
+                        continue 'walk;
+                    }
+                    DeValue::Array(a) => {
+                        let inner = a.iter().enumerate().find(|(_, x)| {
+                            x.span().start <= span.start && span.start < x.span().end
+                        });
+                        match inner {
+                            Some((i, x)) if x.span() != span || matches!(x.get_ref(), DeValue::Table(_)) => {
+                                path.push(format!("[{}]", i + 1));
+                                value_span = Some(x.span());
+                                v = x;
+                            }
+                            _ => break 'walk,
+                        }
+                    }
+                    _ => break 'walk,
+                }
+            }
+        }
+        break;
+    }
+    // an error the parser placed on a whole list of actions: find the action it is about
+    if path.last().is_some_and(|k| k == "actions")
+        && let Some(list) = value_span.and_then(|s| action_list(&doc, s))
+    {
+        #[derive(Deserialize)]
+        struct One {
+            #[allow(dead_code)]
+            a: Action,
+        }
+        for (j, item) in list.iter().enumerate() {
+            let one = text
+                .get(item.clone())
+                .map(|t| toml::from_str::<One>(&format!("a = {t}")));
+            if let Some(Err(inner)) = one {
+                path.push(format!("[{}]", j + 1));
+                return LessonError {
+                    line: Some(line_of(text, item.start)),
+                    field: join_path(&path),
+                    message: truncate_echo(inner.message().trim(), 400),
+                };
+            }
+        }
+    }
+    LessonError {
+        line: Some(line_of(text, span.start)),
+        field: if path.is_empty() {
+            "lesson".into()
+        } else {
+            join_path(&path)
+        },
+        message,
+    }
+}
+
+/// The spans of the items of the array whose span is `span`, wherever it is in the document.
+fn action_list(doc: &toml::Spanned<DeTable<'_>>, span: Range<usize>) -> Option<Vec<Range<usize>>> {
+    fn find(v: &toml::Spanned<DeValue<'_>>, span: &Range<usize>) -> Option<Vec<Range<usize>>> {
+        match v.get_ref() {
+            DeValue::Array(a) if v.span() == *span => Some(a.iter().map(|x| x.span()).collect()),
+            DeValue::Array(a) => a.iter().find_map(|x| find(x, span)),
+            DeValue::Table(t) => t.iter().find_map(|(_, x)| find(x, span)),
+            _ => None,
+        }
+    }
+    doc.get_ref().iter().find_map(|(_, v)| find(v, &span))
+}
+
+/// `step`, `[2]`, `actions`, `[1]` as `step[2].actions[1]`.
+fn join_path(parts: &[String]) -> String {
+    let mut out = String::new();
+    for p in parts {
+        if !p.starts_with('[') && !out.is_empty() {
+            out.push('.');
+        }
+        out.push_str(p);
+    }
+    out
+}
+
+fn span_of(table: &DeTable<'_>, path: &[Seg<'_>]) -> Option<Range<usize>> {
+    let (first, rest) = path.split_first()?;
+    let Seg::Key(key) = first else { return None };
+    let (k, v) = table.iter().find(|(k, _)| k.get_ref() == key)?;
+    if rest.is_empty() {
+        return Some(k.span());
+    }
+    let mut value = v;
+    let mut rest = rest;
+    while let Some((seg, tail)) = rest.split_first() {
+        match (seg, value.get_ref()) {
+            (Seg::Index(i), DeValue::Array(a)) => value = a.iter().nth(*i)?,
+            (Seg::Key(_), DeValue::Table(t)) => return span_of(t, rest).or(Some(value.span())),
+            _ => return Some(value.span()),
+        }
+        rest = tail;
+    }
+    Some(value.span())
+}
+
+/// 1-based line of byte `at` in `text`.
+fn line_of(text: &str, at: usize) -> usize {
+    text.get(..at).map_or(1, |t| t.matches('\n').count() + 1)
+}
+
+/// The config a lesson has chosen, as it would be in the panel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// A Grokking run.
+    Run,
+    /// A Grokking phase study.
+    Phase,
+    /// A Capacity sweep.
+    Sweep,
+    /// An Ordering run.
+    Ordering,
+}
+
+impl Kind {
+    /// Refuse `value` unless it reads as this kind's config and validates.
+    fn check(self, value: &toml::Value) -> Result<(), String> {
+        fn read<T: DeserializeOwned>(
+            value: &toml::Value,
+            validate: fn(&T) -> Result<(), ConfigError>,
+        ) -> Result<(), String> {
+            let cfg: T = value
+                .clone()
+                .try_into()
+                .map_err(|e: toml::de::Error| e.message().trim().to_string())?;
+            validate(&cfg).map_err(|e| e.to_string())
+        }
+        match self {
+            Kind::Run => read(value, GrokkingConfig::validate),
+            Kind::Phase => read(value, PhaseStudyConfig::validate),
+            Kind::Sweep => read(value, CapacitySweepConfig::validate),
+            Kind::Ordering => read(value, OrderingConfig::validate),
+        }
+    }
+
+    fn of(lab: LessonLab) -> Kind {
+        match lab {
+            LessonLab::Grokking => Kind::Run,
+            LessonLab::Capacity => Kind::Sweep,
+            LessonLab::Ordering => Kind::Ordering,
+        }
+    }
+
+    /// The named preset of `lab` as a config value, and its kind.
+    fn preset(lab: LessonLab, name: &str) -> Option<(Kind, toml::Value)> {
+        match lab {
+            LessonLab::Grokking => presets()
+                .into_iter()
+                .find(|p| p.name == name)
+                .map(|p| (Kind::Run, value_of(&p.config)))
+                .or_else(|| {
+                    phase_presets()
+                        .into_iter()
+                        .find(|p| p.name == name)
+                        .map(|p| (Kind::Phase, value_of(&p.config)))
+                }),
+            LessonLab::Capacity => sweep_presets()
+                .into_iter()
+                .find(|p| p.name == name)
+                .map(|p| (Kind::Sweep, value_of(&p.config))),
+            LessonLab::Ordering => ordering_presets()
+                .into_iter()
+                .find(|p| p.0 == name)
+                .map(|p| (Kind::Ordering, value_of(&p.2))),
+        }
+    }
+
+    /// Whether a run of this kind reaches `m` (and has a single run to follow).
+    fn reaches(self, m: Milestone) -> bool {
+        match (self, m) {
+            (_, Milestone::Finished) => true,
+            (Kind::Run, Milestone::Memorised | Milestone::Generalised | Milestone::Step(_)) => true,
+            (Kind::Ordering, Milestone::Step(_)) => true,
+            (Kind::Phase | Kind::Sweep, Milestone::Tasks(_)) => true,
+            (Kind::Phase | Kind::Sweep, Milestone::Memorised | Milestone::Generalised)
+            | (Kind::Phase | Kind::Sweep, Milestone::Step(_))
+            | (Kind::Run | Kind::Ordering, Milestone::Tasks(_))
+            | (Kind::Ordering, Milestone::Memorised | Milestone::Generalised) => false,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Kind::Run => "a Grokking run",
+            Kind::Phase => "a phase study",
+            Kind::Sweep => "a Capacity sweep",
+            Kind::Ordering => "an Ordering run",
+        }
+    }
+}
+
+/// A config as a TOML value.
+fn value_of<T: Serialize>(config: &T) -> toml::Value {
+    // a config of numbers, strings, lists and enums always converts
+    toml::Value::try_from(config).unwrap_or_else(|_| toml::Value::Table(toml::Table::new()))
+}
+
+/// The settings a running run takes live (the rest need a new run or a fork).
+const LIVE: [&str; 2] = ["optim.lr", "optim.weight_decay"];
+
+/// The window's state as the lesson leaves it, step by step.
+#[derive(Default)]
+struct Checker {
+    /// The lab chosen, the kind and value of its config.
+    chosen: Option<(LessonLab, Kind, toml::Value)>,
+    /// Whether the chosen config was started.
+    started: bool,
+}
+
+type At<'a> = dyn Fn(&[Seg<'_>]) -> Option<usize> + 'a;
+
+impl Checker {
+    fn lesson(&mut self, lesson: &Lesson, at: &At<'_>) -> Result<(), LessonError> {
+        let fail = |path: &[Seg<'_>], message: String| LessonError {
+            line: at(path),
+            field: field_name(path),
+            message,
+        };
+        if lesson.title.trim().is_empty() {
+            return Err(fail(&[Seg::Key("title")], "the lesson needs a title".into()));
+        }
+        if lesson.steps.is_empty() {
+            return Err(fail(
+                &[Seg::Key("title")],
+                "the lesson has no steps (add [[step]] tables)".into(),
+            ));
+        }
+        for (i, step) in lesson.steps.iter().enumerate() {
+            let here = [Seg::Key("step"), Seg::Index(i)];
+            for (key, v) in [("title", &step.title), ("text", &step.text)] {
+                if v.trim().is_empty() {
+                    let path = [here[0], here[1], Seg::Key(key)];
+                    return Err(fail(&path, format!("the step's {key} is empty")));
+                }
+            }
+            for (j, action) in step.actions.iter().enumerate() {
+                let path = [here[0], here[1], Seg::Key("actions"), Seg::Index(j)];
+                self.action(action, &|key: Option<&str>, message: String| {
+                    let mut p = path.to_vec();
+                    p.extend(key.map(Seg::Key));
+                    fail(&p, message)
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The chosen lab, kind and config, or the refusal of an action that needs one.
+    fn chosen(
+        &mut self,
+        what: &str,
+        fail: &dyn Fn(Option<&str>, String) -> LessonError,
+    ) -> Result<&mut (LessonLab, Kind, toml::Value), LessonError> {
+        self.chosen.as_mut().ok_or_else(|| {
+            fail(
+                None,
+                format!("`{what}` needs a lab: choose one first ({{ do = \"choose\", lab = .. }})"),
+            )
+        })
+    }
+
+    fn action(
+        &mut self,
+        action: &Action,
+        fail: &dyn Fn(Option<&str>, String) -> LessonError,
+    ) -> Result<(), LessonError> {
+        match action {
+            Action::Choose {
+                lab,
+                preset,
+                config,
+            } => {
+                let (kind, value) = match (preset, config) {
+                    (Some(name), None) => Kind::preset(*lab, name).ok_or_else(|| {
+                        let mut known = lab.preset_names();
+                        known.extend(lab.study_names());
+                        fail(
+                            Some("preset"),
+                            format!(
+                                "the {lab} lab has no preset `{}` (it has {})",
+                                truncate_echo(name, 40),
+                                known.join(", ")
+                            ),
+                        )
+                    })?,
+                    (None, Some(table)) => {
+                        let value = toml::Value::Table(table.clone());
+                        let kind = Kind::of(*lab);
+                        kind.check(&value).map_err(|m| {
+                            fail(Some("config"), format!("not a {lab} config: {m}"))
+                        })?;
+                        (kind, value)
+                    }
+                    (Some(_), Some(_)) | (None, None) => {
+                        return Err(fail(
+                            None,
+                            "`choose` takes a preset or a config (one of the two)".into(),
+                        ));
+                    }
+                };
+                self.chosen = Some((*lab, kind, value));
+                self.started = false;
+            }
+            Action::Set { field, value } => {
+                let started = self.started;
+                let (_, kind, config) = self.chosen("set", fail)?;
+                if started && (*kind != Kind::Run || !LIVE.contains(&field.as_str())) {
+                    return Err(fail(
+                        Some("field"),
+                        format!(
+                            "`{field}` cannot change while {} is going (only {} can); set it before \
+                             `start`, or fork",
+                            kind.describe(),
+                            LIVE.join(" and ")
+                        ),
+                    ));
+                }
+                let changed = changed(config, field, value, *kind, fail)?;
+                *config = changed;
+            }
+            Action::Start {} => {
+                self.chosen("start", fail)?;
+                self.started = true;
+            }
+            Action::Pause {} | Action::RunFor { .. } => {
+                let (name, secs) = match action {
+                    Action::RunFor { secs } => ("run_for", Some(*secs)),
+                    _ => ("pause", None),
+                };
+                self.need_start(name, fail)?;
+                if let Some(s) = secs
+                    && !(s.is_finite() && s > 0.0 && s <= 3600.0)
+                {
+                    return Err(fail(
+                        Some("secs"),
+                        format!("{s} is outside the allowed range (0, 3600]"),
+                    ));
+                }
+            }
+            Action::RunUntil { event } => {
+                self.need_start("run_until", fail)?;
+                let (_, kind, _) = self.chosen("run_until", fail)?;
+                if !kind.reaches(*event) {
+                    return Err(fail(
+                        Some("event"),
+                        format!("{} never reports `{event}`", kind.describe()),
+                    ));
+                }
+            }
+            Action::Fork { at, field, value } => {
+                self.need_start("fork", fail)?;
+                let (_, kind, config) = self.chosen("fork", fail)?;
+                if *kind != Kind::Run {
+                    return Err(fail(
+                        None,
+                        format!("only a Grokking run can fork, not {}", kind.describe()),
+                    ));
+                }
+                if !FORKABLE.contains(&field.as_str()) {
+                    return Err(fail(
+                        Some("field"),
+                        format!(
+                            "a fork may change only {}, not `{}`",
+                            FORKABLE.join(", "),
+                            truncate_echo(field, 40)
+                        ),
+                    ));
+                }
+                if let Some(m @ Milestone::Tasks(_)) = at {
+                    return Err(fail(Some("at"), format!("a run has no `{m}` to fork at")));
+                }
+                // the fork is checked against the run it forks; it becomes the current run
+                *config = changed(config, field, value, *kind, fail)?;
+            }
+            Action::Show { panels } | Action::Hide { panels } => {
+                let (lab, ..) = self.chosen("show", fail)?;
+                let lab = *lab;
+                for p in panels {
+                    panel(lab, p, "panels", fail)?;
+                }
+            }
+            Action::Highlight { panel: p } => {
+                let (lab, ..) = self.chosen("highlight", fail)?;
+                panel(*lab, p, "panel", fail)?;
+            }
+            Action::Cursor { .. } => {
+                let (lab, ..) = self.chosen("cursor", fail)?;
+                if !lab.has_cursor() {
+                    return Err(fail(None, format!("the {lab} lab has no step cursor")));
+                }
+            }
+            Action::Open { folder } => {
+                self.chosen("open", fail)?;
+                let parts: Vec<&str> = folder.split('/').filter(|p| !p.is_empty()).collect();
+                let bundled = parts.first() == Some(&"assets")
+                    && parts.len() > 1
+                    && !parts.iter().any(|p| *p == ".." || *p == ".")
+                    && !folder.starts_with('/')
+                    && !folder.contains('\\');
+                if !bundled {
+                    return Err(fail(
+                        Some("folder"),
+                        format!(
+                            "`{}` is not a bundled folder: give a path under assets/, without ..",
+                            truncate_echo(folder, 80)
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn need_start(
+        &self,
+        what: &str,
+        fail: &dyn Fn(Option<&str>, String) -> LessonError,
+    ) -> Result<(), LessonError> {
+        if self.started {
+            Ok(())
+        } else {
+            Err(fail(
+                None,
+                format!("`{what}` needs a run: add {{ do = \"start\" }} before it"),
+            ))
+        }
+    }
+}
+
+/// `config` with the dotted `field` set to `value`, refused unless the field exists and the result is
+/// a valid config of `kind`.
+fn changed(
+    config: &toml::Value,
+    field: &str,
+    value: &toml::Value,
+    kind: Kind,
+    fail: &dyn Fn(Option<&str>, String) -> LessonError,
+) -> Result<toml::Value, LessonError> {
+    let mut out = config.clone();
+    let parts: Vec<&str> = field.split('.').collect();
+    let shown = truncate_echo(field, 60);
+    let unknown = || {
+        fail(
+            Some("field"),
+            format!("{} has no setting `{shown}`", kind.describe()),
+        )
+    };
+    let (last, parents) = parts.split_last().ok_or_else(unknown)?;
+    let mut table = out.as_table_mut().ok_or_else(unknown)?;
+    for p in parents {
+        table = table
+            .get_mut(*p)
+            .and_then(toml::Value::as_table_mut)
+            .ok_or_else(unknown)?;
+    }
+    if last.is_empty() || matches!(table.get(*last), Some(toml::Value::Table(_))) {
+        return Err(unknown());
+    }
+    table.insert((*last).to_string(), value.clone());
+    kind.check(&out).map_err(|m| {
+        let is_unknown = m.contains("unknown field");
+        fail(
+            Some(if is_unknown { "field" } else { "value" }),
+            if is_unknown {
+                format!("{} has no setting `{shown}`", kind.describe())
+            } else {
+                format!("`{shown} = {value}` is refused: {m}")
+            },
+        )
+    })?;
+    Ok(out)
+}
+
+/// Refuse a panel key the lab does not declare.
+fn panel(
+    lab: LessonLab,
+    key: &str,
+    field: &str,
+    fail: &dyn Fn(Option<&str>, String) -> LessonError,
+) -> Result<(), LessonError> {
+    if lab.panel_keys().contains(&key) {
+        Ok(())
+    } else {
+        Err(fail(
+            Some(field),
+            format!(
+                "the {lab} lab has no panel `{}` (it has {})",
+                truncate_echo(key, 40),
+                lab.panel_keys().join(", ")
+            ),
+        ))
+    }
+}
+
+/// A path as a field name: `step[2].actions[1].preset` (indices from 1, as a reader counts).
+fn field_name(path: &[Seg<'_>]) -> String {
+    let parts: Vec<String> = path
+        .iter()
+        .map(|seg| match seg {
+            Seg::Key(k) => (*k).to_string(),
+            Seg::Index(i) => format!("[{}]", i + 1),
+        })
+        .collect();
+    join_path(&parts)
+}
