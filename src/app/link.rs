@@ -227,6 +227,8 @@ pub struct LabLink {
     backend: Box<dyn Backend>,
     pub runs: RunTracker,
     status: Status,
+    /// Which named panels show and which a lesson highlights.
+    pub panels: super::teach::panels::PanelState,
 }
 
 impl LabLink {
@@ -235,6 +237,7 @@ impl LabLink {
             backend,
             runs: RunTracker::default(),
             status: Status::info(ready),
+            panels: Default::default(),
         }
     }
 

@@ -16,6 +16,7 @@ pub mod labs;
 pub mod link;
 pub mod meters;
 mod shell;
+pub mod teach;
 pub mod widgets;
 
 pub use actions::{Action, ExportKind};

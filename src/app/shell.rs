@@ -10,6 +10,13 @@ use super::jobs::{JobDone, Jobs};
 use super::labs::{Controls, Counter, Lab, LabCtx, LabSetup, LabSlot};
 use super::link::{Phase, Status};
 use super::meters::FrameTimer;
+use super::teach::panels::paint_highlight;
+use super::teach::player::LessonPlayer;
+use super::teach::presenter::{
+    LessonCmd, Look, Presenter, blank_ui, keys, lesson_bar_ui, lesson_text_ui,
+};
+use super::teach::scene::{Scene, load_lesson};
+use super::teach::window::{LessonsWindow, WindowCmd};
 use super::widgets::form::{error_color, group_digits};
 use crate::config::FieldProblem;
 use anyhow::Context as _;
@@ -52,6 +59,12 @@ pub struct GrokscopeApp {
     figure_export: FigureExport,
     /// The figures the Export figure window offers, with the lab and time they were built for.
     figure_sets: Option<(Lab, Instant, FigureSet)>,
+    /// The lesson being played, if any.
+    player: Option<LessonPlayer>,
+    /// The presenter view's settings.
+    presenter: Presenter,
+    /// The Lessons window (lessons to play, scenes to save and open).
+    lessons: LessonsWindow,
 }
 
 impl GrokscopeApp {
@@ -114,6 +127,9 @@ impl GrokscopeApp {
             jobs: Jobs::new(Arc::new(move || wake_ctx.request_repaint())),
             figure_export: FigureExport::default(),
             figure_sets: None,
+            player: None,
+            presenter: Presenter::default(),
+            lessons: LessonsWindow::default(),
         }
     }
 
@@ -188,6 +204,115 @@ impl GrokscopeApp {
         self.current().phase()
     }
 
+    /// The lesson being played.
+    pub fn lesson(&self) -> Option<&LessonPlayer> {
+        self.player.as_ref()
+    }
+
+    /// The presenter view's settings.
+    pub fn presenter(&self) -> &Presenter {
+        &self.presenter
+    }
+
+    /// Play a lesson (`bundled:NAME` or a file's path); a refused one is named with its line and field.
+    pub fn play_lesson(&mut self, source: &str) -> Result<(), String> {
+        let lesson = load_lesson(source)?;
+        self.player = Some(LessonPlayer::new(lesson, source));
+        Ok(())
+    }
+
+    /// Do what the lesson's bar or keys ask.
+    pub fn lesson_command(&mut self, cmd: LessonCmd) {
+        let ctx = self.lab_ctx();
+        match cmd {
+            LessonCmd::None => {}
+            LessonCmd::Presenter => {
+                self.presenter.on = !self.presenter.on;
+                self.presenter.blank = false;
+            }
+            LessonCmd::FullScreen => {
+                let full = self.ctx.input(|i| i.viewport().fullscreen.unwrap_or(false));
+                self.ctx
+                    .send_viewport_cmd(egui::ViewportCommand::Fullscreen(!full));
+            }
+            LessonCmd::Blank => self.presenter.blank = !self.presenter.blank,
+            LessonCmd::Close => {
+                self.player = None;
+                for lab in &mut self.labs {
+                    lab.link_mut().panels.show_all();
+                }
+            }
+            LessonCmd::Next | LessonCmd::Previous | LessonCmd::Restart | LessonCmd::Skip => {
+                let Some(p) = &mut self.player else { return };
+                match cmd {
+                    LessonCmd::Next => p.next(),
+                    LessonCmd::Previous => {
+                        p.previous();
+                    }
+                    LessonCmd::Restart => p.restart(&mut self.labs, ctx),
+                    _ => p.skip(),
+                }
+            }
+        }
+    }
+
+    /// The scene of the window now, as a file would keep it.
+    pub fn scene(&self) -> Scene {
+        Scene::capture(self.current(), &self.presenter, self.player.as_ref())
+    }
+
+    /// Bring back a scene: checked in full first (a refused one changes nothing); what happened.
+    pub fn open_scene(&mut self, scene: &Scene) -> Result<String, String> {
+        let player = scene.check(&self.labs)?;
+        let ctx = self.lab_ctx();
+        let (i, said) = scene.apply(&mut self.labs, ctx)?;
+        self.shown = i;
+        self.presenter.on = scene.presenter;
+        self.presenter.scale = scene.scale;
+        self.presenter.blank = false;
+        self.player = player;
+        Ok(said)
+    }
+
+    fn lab_ctx(&self) -> LabCtx {
+        LabCtx {
+            speed: self.speed.command(),
+        }
+    }
+
+    /// The Lessons window's request.
+    fn window_command(&mut self, cmd: WindowCmd) {
+        let message = match cmd {
+            WindowCmd::None => return,
+            WindowCmd::Play(source) if source.is_empty() => {
+                Err("type a lesson file's path first".into())
+            }
+            WindowCmd::Play(source) => self.play_lesson(&source).map(|()| {
+                self.lessons.open = false;
+                format!("playing {source}")
+            }),
+            WindowCmd::SaveScene(path) if path.is_empty() => {
+                Err("type a scene file's path first".into())
+            }
+            WindowCmd::SaveScene(path) => {
+                let path = std::path::PathBuf::from(path);
+                self.scene()
+                    .save(&path)
+                    .map(|()| format!("scene saved to {}", path.display()))
+            }
+            WindowCmd::OpenScene(path) if path.is_empty() => {
+                Err("type a scene file's path first".into())
+            }
+            WindowCmd::OpenScene(path) => {
+                Scene::read(std::path::Path::new(&path)).and_then(|scene| self.open_scene(&scene))
+            }
+        };
+        self.lessons.message = Some(match message {
+            Ok(m) => (false, m),
+            Err(m) => (true, m),
+        });
+    }
+
     /// 99th percentile of the recent frames' `ui` time, in ms.
     pub fn frame_p99_ms(&self) -> Option<f32> {
         self.frames.p99_ms()
@@ -195,9 +320,7 @@ impl GrokscopeApp {
 
     /// Apply `action` to the lab shown, as the bars would.
     pub fn apply(&mut self, action: Action) {
-        let ctx = LabCtx {
-            speed: self.speed.command(),
-        };
+        let ctx = self.lab_ctx();
         self.current_mut().apply(action, ctx);
     }
 
@@ -346,6 +469,20 @@ impl GrokscopeApp {
             {
                 self.figure_export.open = true;
             }
+            if ui
+                .button("Lessons…")
+                .on_hover_text("Guided lessons that drive the labs step by step, and scenes prepared for a class")
+                .clicked()
+            {
+                self.lessons.open = !self.lessons.open;
+            }
+            if ui
+                .button("Presenter")
+                .on_hover_text("The projector layout: large text, the lesson's panels only, thick lines, a colour-blind-safe palette (F5; Esc leaves)")
+                .clicked()
+            {
+                self.presenter.on = true;
+            }
             if let Some(first) = problems.first() {
                 let all: Vec<String> = problems
                     .iter()
@@ -471,32 +608,86 @@ impl eframe::App for GrokscopeApp {
 
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         let t0 = Instant::now();
+        let ctx = ui.ctx().clone();
+        let presenting = self.presenter.on;
+        self.lesson_command(keys(&ctx, presenting, self.player.is_some()));
+        self.apply_look(&ctx);
         let mut action = Action::None;
-        let space = !ui.ctx().egui_wants_keyboard_input()
+        let space = !ctx.egui_wants_keyboard_input()
             && ui.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Space));
         if space {
             action = self.play_action();
         }
+        if let Some(p) = &mut self.player {
+            let lab_ctx = LabCtx {
+                speed: self.speed.command(),
+            };
+            if p.advance(&mut self.labs, &mut self.shown, lab_ctx) {
+                ctx.request_repaint_after(Duration::from_millis(100));
+            }
+        }
         let problems = self.current().problems();
+        self.current_mut().link_mut().panels.new_frame();
 
-        let top = egui::Panel::top("top_bar").show(ui, |ui| {
-            ui.add_space(2.0);
-            let a = self.top_bar_ui(ui, &problems);
-            ui.add_space(2.0);
-            a
-        });
-        action = action.or(top.inner);
+        if self.presenter.on {
+            let top = egui::Panel::top("presenter_bar").show(ui, |ui| self.presenter_bar_ui(ui));
+            action = action.or(top.inner);
+        } else {
+            let top = egui::Panel::top("top_bar").show(ui, |ui| {
+                ui.add_space(2.0);
+                let a = self.top_bar_ui(ui, &problems);
+                ui.add_space(2.0);
+                a
+            });
+            action = action.or(top.inner);
+            if let Some(p) = &self.player {
+                let mut presenter = self.presenter;
+                let bar = egui::Panel::top("lesson_bar").show(ui, |ui| {
+                    let cmd = lesson_bar_ui(ui, p, &mut presenter);
+                    lesson_text_ui(ui, p, false);
+                    cmd
+                });
+                self.presenter = presenter;
+                self.lesson_command(bar.inner);
+            }
+        }
+        if self.presenter.on
+            && let Some(p) = &self.player
+        {
+            egui::Panel::top("lesson_text").show(ui, |ui| {
+                ui.add_space(4.0);
+                lesson_text_ui(ui, p, true);
+                ui.add_space(4.0);
+            });
+        }
         egui::Panel::bottom("status_bar").show(ui, |ui| self.status_bar_ui(ui, &problems));
-        let left = egui::Panel::left("config_panel")
-            .resizable(true)
-            .default_size(330.0)
-            .size_range(260.0..=520.0)
-            .show(ui, |ui| self.current_mut().config_ui(ui, &problems));
-        action = action.or(left.inner);
+        // the presenter view shows the config panel only when the lesson shows it
+        let config_shown = self.current().panel_shown("config")
+            && (!self.presenter.on || self.player.as_ref().is_some_and(|p| p.config_shown()));
+        if config_shown {
+            let left = egui::Panel::left("config_panel")
+                .resizable(true)
+                .default_size(330.0)
+                .size_range(260.0..=520.0)
+                .show(ui, |ui| self.current_mut().config_ui(ui, &problems));
+            self.current_mut()
+                .link_mut()
+                .panels
+                .drawn("config", left.response.rect);
+            action = action.or(left.inner);
+        }
         self.current_mut().side_panels_ui(ui);
         let centre = egui::CentralPanel::default().show(ui, |ui| self.current_mut().centre_ui(ui));
         action = action.or(centre.inner);
-        self.figure_export_ui(ui.ctx());
+        self.figure_export_ui(&ctx);
+        if self.lessons.open {
+            let cmd = self.lessons.ui(&ctx);
+            self.window_command(cmd);
+        }
+        paint_highlight(&ctx, &self.current().link().panels);
+        if self.presenter.on && self.presenter.blank {
+            blank_ui(&ctx);
+        }
 
         self.apply(action);
         let busy = self.jobs.dialog_open() || self.jobs.writing();
@@ -505,6 +696,69 @@ impl eframe::App for GrokscopeApp {
             ui.ctx().request_repaint_after(Duration::from_millis(250));
         }
         self.frames.record(t0.elapsed());
+    }
+}
+
+impl GrokscopeApp {
+    /// The zoom and the plots' look of the presenter view (or of the normal window).
+    fn apply_look(&self, ctx: &egui::Context) {
+        let (zoom, look) = if self.presenter.on {
+            (
+                self.presenter.scale,
+                Look {
+                    line: 2.0,
+                    safe_palette: true,
+                },
+            )
+        } else {
+            (1.0, Look::default())
+        };
+        if (ctx.zoom_factor() - zoom).abs() > 1e-3 {
+            ctx.set_zoom_factor(zoom);
+        }
+        look.set(ctx);
+    }
+
+    /// The presenter view's bar: the lesson's controls, or (without a lesson) the tabs and the run's
+    /// play button.
+    fn presenter_bar_ui(&mut self, ui: &mut Ui) -> Action {
+        let mut action = Action::None;
+        if let Some(p) = &self.player {
+            let mut presenter = self.presenter;
+            let cmd = lesson_bar_ui(ui, p, &mut presenter);
+            self.presenter = presenter;
+            self.lesson_command(cmd);
+            return action;
+        }
+        ui.horizontal_wrapped(|ui| {
+            for (i, lab) in self.labs.iter().enumerate() {
+                if ui
+                    .add(egui::Button::selectable(self.shown == i, lab.lab().title()))
+                    .clicked()
+                {
+                    self.shown = i;
+                }
+            }
+            ui.separator();
+            let text = match self.phase() {
+                Phase::Starting | Phase::Running => "‖ Pause",
+                Phase::Paused => "▶ Resume",
+                Phase::Idle | Phase::Finished => "▶ Start",
+            };
+            if ui.button(text).clicked() {
+                action = self.play_action();
+            }
+            ui.separator();
+            ui.add(
+                egui::Slider::new(&mut self.presenter.scale, super::teach::presenter::SCALES)
+                    .text("scale")
+                    .max_decimals(1),
+            );
+            if ui.button("Leave presenter (Esc)").clicked() {
+                self.presenter.on = false;
+            }
+        });
+        action
     }
 }
 

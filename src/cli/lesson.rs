@@ -1,6 +1,6 @@
 //! `grokscope lesson`: check lesson files (authors and CI) and list the bundled lessons.
 
-use crate::config::lesson::{BUNDLED, Lesson, LessonError};
+use crate::config::lesson::{BUNDLED, Lesson};
 use anyhow::Result;
 use std::path::Path;
 use std::process::ExitCode;
@@ -37,15 +37,7 @@ pub fn check_file(file: &Path) -> std::result::Result<usize, String> {
     let text = String::from_utf8(bytes).map_err(|e| format!("{name}: not UTF-8 text: {e}"))?;
     Lesson::parse(&text)
         .map(|l| l.steps.len())
-        .map_err(|e| located(&name.to_string(), &e))
-}
-
-/// `FILE:LINE: field: message` (`FILE: ..` when the line is not known).
-pub fn located(file: &str, e: &LessonError) -> String {
-    match e.line {
-        Some(line) => format!("{file}:{line}: {}: {}", e.field, e.message),
-        None => format!("{file}: {}: {}", e.field, e.message),
-    }
+        .map_err(|e| e.located(&name.to_string()))
 }
 
 /// Print the bundled lessons, one a line: name, step count, title. Failure if one does not parse (a
@@ -57,7 +49,7 @@ pub fn list_cmd() -> Result<ExitCode> {
             Ok(l) => println!("{name:<28} {:>2} steps  {}", l.steps.len(), l.title),
             Err(e) => {
                 ok = false;
-                eprintln!("{}", located(&format!("assets/lessons/{name}.toml"), &e));
+                eprintln!("{}", e.located(&format!("assets/lessons/{name}.toml")));
             }
         }
     }

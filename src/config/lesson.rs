@@ -125,7 +125,8 @@ impl LessonLab {
     pub fn panel_keys(self) -> &'static [&'static str] {
         match self {
             LessonLab::Grokking => &[
-                "config", "plots", "runs", "spectrum", "clock", "grid", "neurons", "ablation", "phase",
+                "config", "plots", "runs", "spectrum", "clock", "grid", "neurons", "ablation",
+                "phase",
             ],
             LessonLab::Capacity => &["config", "crossing", "figures"],
             LessonLab::Ordering => &["config", "plots", "graph", "heatmap"],
@@ -186,7 +187,10 @@ impl FromStr for Milestone {
 
     fn from_str(s: &str) -> Result<Self, String> {
         let words: Vec<&str> = s.split_whitespace().collect();
-        let count = |n: &str| n.parse::<u64>().map_err(|_| format!("`{n}` is not a count"));
+        let count = |n: &str| {
+            n.parse::<u64>()
+                .map_err(|_| format!("`{n}` is not a count"))
+        };
         match words.as_slice() {
             ["memorised"] => Ok(Milestone::Memorised),
             ["generalised"] => Ok(Milestone::Generalised),
@@ -272,6 +276,17 @@ pub struct LessonError {
     /// Where in the lesson, e.g. `step[2].actions[1].preset` (steps and actions counted from 1).
     pub field: String,
     pub message: String,
+}
+
+impl LessonError {
+    /// The refusal as one line naming the file: `FILE:LINE: field: message` (`FILE: ..` when the
+    /// line is not known).
+    pub fn located(&self, file: &str) -> String {
+        match self.line {
+            Some(line) => format!("{file}:{line}: {}: {}", self.field, self.message),
+            None => format!("{file}: {}: {}", self.field, self.message),
+        }
+    }
 }
 
 /// A lesson that [`Lesson::parse`] accepted: the only kind the window plays. Read through `Deref`.
@@ -379,10 +394,12 @@ fn shape_error(text: &str, e: &toml::de::Error) -> LessonError {
     let mut path = vec![];
     let mut value_span = None;
     let mut table = doc.get_ref();
+    let at = span.start;
+    // the innermost key whose text (key to the end of its value, children included) holds `at`
     'walk: loop {
         for (k, v) in table {
-            let whole = k.span().start..v.span().end.max(k.span().end);
-            if !(whole.start <= span.start && span.start < whole.end.max(whole.start + 1)) {
+            let whole = k.span().start.min(extent(v).start)..extent(v).end.max(k.span().end);
+            if !(whole.start <= at && at < whole.end.max(whole.start + 1)) {
                 continue;
             }
             path.push(k.get_ref().to_string());
@@ -396,10 +413,13 @@ fn shape_error(text: &str, e: &toml::de::Error) -> LessonError {
                     }
                     DeValue::Array(a) => {
                         let inner = a.iter().enumerate().find(|(_, x)| {
-                            x.span().start <= span.start && span.start < x.span().end
+                            let r = extent(x);
+                            r.start <= at && at < r.end
                         });
                         match inner {
-                            Some((i, x)) if x.span() != span || matches!(x.get_ref(), DeValue::Table(_)) => {
+                            Some((i, x))
+                                if x.span() != span || matches!(x.get_ref(), DeValue::Table(_)) =>
+                            {
                                 path.push(format!("[{}]", i + 1));
                                 value_span = Some(x.span());
                                 v = x;
@@ -447,6 +467,30 @@ fn shape_error(text: &str, e: &toml::de::Error) -> LessonError {
     }
 }
 
+/// Where a value's text lies, its children's keys and values included (a `[[step]]` table's own span
+/// is only its header).
+fn extent(v: &toml::Spanned<DeValue<'_>>) -> Range<usize> {
+    let mut r = v.span();
+    match v.get_ref() {
+        DeValue::Table(t) => {
+            for (k, x) in t {
+                let e = extent(x);
+                r.start = r.start.min(k.span().start).min(e.start);
+                r.end = r.end.max(k.span().end).max(e.end);
+            }
+        }
+        DeValue::Array(a) => {
+            for x in a.iter() {
+                let e = extent(x);
+                r.start = r.start.min(e.start);
+                r.end = r.end.max(e.end);
+            }
+        }
+        _ => {}
+    }
+    r
+}
+
 /// The spans of the items of the array whose span is `span`, wherever it is in the document.
 fn action_list(doc: &toml::Spanned<DeTable<'_>>, span: Range<usize>) -> Option<Vec<Range<usize>>> {
     fn find(v: &toml::Spanned<DeValue<'_>>, span: &Range<usize>) -> Option<Vec<Range<usize>>> {
@@ -483,7 +527,7 @@ fn span_of(table: &DeTable<'_>, path: &[Seg<'_>]) -> Option<Range<usize>> {
     let mut rest = rest;
     while let Some((seg, tail)) = rest.split_first() {
         match (seg, value.get_ref()) {
-            (Seg::Index(i), DeValue::Array(a)) => value = a.iter().nth(*i)?,
+            (Seg::Index(i), DeValue::Array(a)) => value = a.get(*i)?,
             (Seg::Key(_), DeValue::Table(t)) => return span_of(t, rest).or(Some(value.span())),
             _ => return Some(value.span()),
         }
@@ -615,7 +659,10 @@ impl Checker {
             message,
         };
         if lesson.title.trim().is_empty() {
-            return Err(fail(&[Seg::Key("title")], "the lesson needs a title".into()));
+            return Err(fail(
+                &[Seg::Key("title")],
+                "the lesson needs a title".into(),
+            ));
         }
         if lesson.steps.is_empty() {
             return Err(fail(
@@ -900,4 +947,158 @@ fn field_name(path: &[Seg<'_>]) -> String {
         })
         .collect();
     join_path(&parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small valid lesson to break in the tests below (line numbers: see the text).
+    const GOOD: &str = r#"title = "T"
+
+[[step]]
+title = "one"
+text = "Choose."
+actions = [
+    { do = "choose", lab = "grokking", preset = "fast-mlp" },
+    { do = "set", field = "optim.weight_decay", value = 0.5 },
+    { do = "start" },
+    { do = "run_until", event = "memorised" },
+]
+
+[[step]]
+title = "two"
+text = "Look."
+actions = [
+    { do = "highlight", panel = "plots" },
+    { do = "fork", at = "memorised", field = "optim.weight_decay", value = 0.0 },
+    { do = "cursor", at = "latest" },
+]
+"#;
+
+    #[test]
+    fn every_bundled_lesson_parses() {
+        for (name, text) in BUNDLED {
+            let l = Lesson::parse(text).unwrap_or_else(|e| panic!("{}", e.located(name)));
+            assert!(l.steps.len() >= 3, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_lesson_round_trips() {
+        for text in BUNDLED.iter().map(|(_, t)| *t).chain([GOOD]) {
+            let l = Lesson::parse(text).unwrap();
+            let back = Lesson::parse(&l.to_toml()).unwrap();
+            assert_eq!(back, l);
+        }
+    }
+
+    #[test]
+    fn milestones_read_and_print() {
+        for s in [
+            "memorised",
+            "generalised",
+            "finished",
+            "step 250",
+            "tasks 3",
+        ] {
+            let m: Milestone = s.parse().unwrap();
+            assert_eq!(m.to_string(), s);
+        }
+        assert!("step".parse::<Milestone>().is_err());
+        assert!("step -1".parse::<Milestone>().is_err());
+        assert!("grokked".parse::<Milestone>().is_err());
+    }
+
+    /// Each break of GOOD is refused at the line and field named (lines counted in GOOD's text).
+    #[test]
+    fn malformed_lessons_are_refused_with_line_and_field() {
+        let cases = [
+            // (from, to, line, field, words in the message)
+            (
+                r#"preset = "fast-mlp""#,
+                r#"preset = "fast-mpl""#,
+                7,
+                "step[1].actions[1].preset",
+                "no preset `fast-mpl`",
+            ),
+            (
+                r#"value = 0.5"#,
+                r#"value = -3.0"#,
+                8,
+                "step[1].actions[2].value",
+                "refused",
+            ),
+            (
+                r#"field = "optim.weight_decay", value = 0.5"#,
+                r#"field = "optim.weight_dekay", value = 0.5"#,
+                8,
+                "step[1].actions[2].field",
+                "no setting",
+            ),
+            (
+                r#"event = "memorised""#,
+                r#"event = "grokked""#,
+                10,
+                "step[1].actions[4]",
+                "unknown event",
+            ),
+            (
+                r#"{ do = "start" },"#,
+                r#"{ do = "begin" },"#,
+                9,
+                "step[1].actions[3]",
+                "begin",
+            ),
+            (
+                r#"panel = "plots""#,
+                r#"panel = "plot""#,
+                17,
+                "step[2].actions[1].panel",
+                "no panel `plot`",
+            ),
+            (
+                r#"text = "Look.""#,
+                r#"txet = "Look.""#,
+                15,
+                "step[2]",
+                "txet",
+            ),
+            (
+                r#"field = "optim.weight_decay", value = 0.0"#,
+                r#"field = "model.hidden", value = 3"#,
+                18,
+                "step[2].actions[2].field",
+                "a fork may change only",
+            ),
+            (r#"title = "two""#, r#"title = "two"#, 14, "lesson", ""),
+        ];
+        for (from, to, line, field, words) in cases {
+            assert!(GOOD.contains(from), "{from}");
+            let text = GOOD.replacen(from, to, 1);
+            let e = Lesson::parse(&text).unwrap_err();
+            assert_eq!(e.line, Some(line), "{to}: {e}");
+            assert!(e.field.starts_with(field), "{to}: {e}");
+            assert!(e.message.contains(words), "{to}: {e}");
+        }
+    }
+
+    #[test]
+    fn actions_in_the_wrong_order_are_refused() {
+        let no_start = GOOD.replacen(r#"    { do = "start" },"#, "", 1);
+        let e = Lesson::parse(&no_start).unwrap_err();
+        assert!(e.message.contains("needs a run"), "{e}");
+        assert_eq!(e.field, "step[1].actions[3]");
+        let no_lab = GOOD.replacen(
+            r#"{ do = "choose", lab = "grokking", preset = "fast-mlp" },"#,
+            "",
+            1,
+        );
+        let e = Lesson::parse(&no_lab).unwrap_err();
+        assert!(e.message.contains("choose one first"), "{e}");
+        // a phase study reports tasks, not memorisation
+        let study = GOOD.replacen(r#"preset = "fast-mlp""#, r#"preset = "phase-tiny""#, 1);
+        let e = Lesson::parse(&study).unwrap_err();
+        assert!(e.field.starts_with("step[1].actions[2]"), "{e}");
+    }
 }

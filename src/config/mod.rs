@@ -5,9 +5,9 @@
 
 pub mod capacity;
 pub mod device;
+pub mod lesson;
 pub mod memory;
 pub mod ordering;
-pub mod lesson;
 pub mod phase;
 
 use self::device::DeviceRequest;

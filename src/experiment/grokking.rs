@@ -387,6 +387,8 @@ fn train(
                     epoch: trainer.epochs(),
                 });
                 if let Some(row) = report.row {
+                    // a milestone gets its checkpoint (a fork "at memorisation" starts right there)
+                    checkpoint_due |= !report.events.is_empty();
                     for event in report.events {
                         rec.emit(Event::detected(run, event, row.step, row.epoch));
                     }

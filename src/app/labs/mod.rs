@@ -131,19 +131,92 @@ pub struct PanelName {
     pub title: &'static str,
 }
 
-/// A milestone a lab can report (what a lesson waits for).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Milestone {
-    /// The current run memorised its training set (Grokking).
-    Memorised,
-    /// The current run generalised (Grokking).
-    Generalised,
-    /// The current run or sweep finished, however it ended.
-    Finished,
-    /// The current run reached this many optimiser steps.
-    Step(u64),
-    /// This many tasks of the current sweep or study are done.
-    Tasks(usize),
+/// A milestone a lab can report (what a lesson waits for): the lesson format's own type.
+pub use crate::config::lesson::{CursorAt, Milestone};
+
+/// A lesson's (or a scene's) request to a lab beyond the top bar's actions. Each lab does what it
+/// can and refuses the rest with a sentence saying why.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Teach {
+    /// Load the named preset (or study) into the panel; the next [`Teach::Start`] runs it.
+    Preset(String),
+    /// Load this config (a table, as in a config file) into the panel.
+    Config(toml::Table),
+    /// Change one setting by its dotted name: in the panel, and live in the running run when the
+    /// setting can change live.
+    Set { field: String, value: toml::Value },
+    /// Start what the panel holds (a run, a sweep or a study); a lesson's Grokking runs are
+    /// recorded in a folder so that they can be forked.
+    Start,
+    /// Fork the current run at the checkpoint nearest before `at` (default: its latest) with one
+    /// setting changed; the fork becomes the current run and is drawn over its parent.
+    Fork {
+        at: Option<Milestone>,
+        field: String,
+        value: toml::Value,
+    },
+    /// Move the step cursor of the views.
+    Cursor(CursorAt),
+    /// Open a folder (a run folder, a sweep folder).
+    Open(std::path::PathBuf),
+    /// Show a scene's run: the run folder `dir` at `step` when it is still there (its checkpoints
+    /// give the views), else the panel's config retrained deterministically to `step`.
+    Restore {
+        dir: Option<std::path::PathBuf>,
+        step: u64,
+        cursor: Option<u64>,
+    },
+}
+
+/// What a scene keeps of a lab (see [`LabSlot::scene`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LabScene {
+    /// The panel's config, as a config file's table.
+    pub config: toml::Table,
+    /// The current run: its folder (if recorded) and its latest step.
+    pub run: Option<(Option<std::path::PathBuf>, u64)>,
+    /// The step the views show (`None`: the latest).
+    pub cursor: Option<u64>,
+}
+
+/// `cfg` with the dotted `field` set to `value`, read back through the config's own type (an unknown
+/// field or a wrong type is refused, naming it).
+pub fn with_setting<T>(cfg: &T, field: &str, value: &toml::Value) -> Result<T, String>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+{
+    let mut table = table_of(cfg)?;
+    let parts: Vec<&str> = field.split('.').collect();
+    let unknown = || format!("no setting `{field}`");
+    let (last, parents) = parts.split_last().ok_or_else(unknown)?;
+    let mut t = &mut table;
+    for p in parents {
+        t = t
+            .get_mut(*p)
+            .and_then(toml::Value::as_table_mut)
+            .ok_or_else(unknown)?;
+    }
+    t.insert((*last).to_string(), value.clone());
+    let out: T = from_table(table).map_err(|e| format!("`{field} = {value}`: {e}"))?;
+    // a config that ignores unknown fields read it back without it: then it has no such setting
+    let back = table_of(&out)?;
+    let mut v = back.get(parts[0]);
+    for p in &parts[1..] {
+        v = v.and_then(|x| x.get(*p));
+    }
+    v.map(|_| out).ok_or_else(unknown)
+}
+
+/// A config as a config file's table.
+pub fn table_of<T: serde::Serialize>(cfg: &T) -> Result<toml::Table, String> {
+    toml::Table::try_from(cfg).map_err(|e| format!("the config cannot be written as TOML: {e}"))
+}
+
+/// A config read from a config file's table (unknown fields and wrong types refused).
+pub fn from_table<T: serde::de::DeserializeOwned>(table: toml::Table) -> Result<T, String> {
+    toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| e.message().trim().to_string())
 }
 
 /// One lab of the window: its config panel, its views, how it applies the top bar's actions and takes
@@ -204,6 +277,19 @@ pub trait LabSlot: Any {
     fn panels(&self) -> &'static [PanelName];
     /// Whether the lab's current run (or sweep) has reached `milestone`.
     fn reached(&self, milestone: Milestone) -> bool;
+
+    /// Do what a lesson or a scene asks (see [`Teach`]); what happened, for the status line, or why not.
+    fn teach(&mut self, request: Teach, ctx: LabCtx) -> Result<String, String>;
+    /// Show or hide the panel `key` (one of [`LabSlot::panels`]).
+    fn show_panel(&mut self, key: &str, shown: bool) {
+        self.link_mut().panels.set_shown(key, shown);
+    }
+    /// Whether the panel `key` shows.
+    fn panel_shown(&self, key: &str) -> bool {
+        self.link().panels.shown(key)
+    }
+    /// What a scene keeps of the lab: the panel's config, the current run and the step cursor.
+    fn scene(&self) -> LabScene;
 
     /// For typed access to one lab (tests and the lab's own accessors).
     fn as_any(&self) -> &dyn Any;
@@ -388,6 +474,27 @@ mod tests {
                 assert!(!slot.reached(m), "{lab}: {m:?}");
             }
         }
+    }
+
+    /// The lesson format checks panel keys and presets against its own table of the labs
+    /// (`config::lesson`, which cannot see the window): it must say what the labs declare.
+    #[test]
+    fn lessons_know_the_labs_panels_and_presets() {
+        use crate::config::lesson::LessonLab;
+        let ctx = egui::Context::default();
+        let setup = LabSetup {
+            ctx: &ctx,
+            dialog: Arc::new(crate::app::dialog::FixedPathDialog(None)),
+            storage: None,
+        };
+        for l in LessonLab::ALL {
+            let lab = Lab::named(l.name()).expect("every lesson lab is a tab");
+            let slot = lab.build(Box::new(crate::app::backend::Unattached::default()), &setup);
+            let keys: Vec<&str> = slot.panels().iter().map(|p| p.key).collect();
+            assert_eq!(keys, l.panel_keys(), "{lab}");
+            assert_eq!(slot.preset_names(), l.preset_names(), "{lab}");
+        }
+        assert_eq!(LessonLab::ALL.len(), Lab::ALL.len());
     }
 
     struct Named(&'static str, u32);

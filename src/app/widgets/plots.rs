@@ -723,13 +723,19 @@ fn add_series<'a>(
         let n = owned.len();
         (PlotPoints::Owned(owned), n)
     };
+    // the presenter view draws thicker lines in the Okabe–Ito palette
+    let shown = crate::app::teach::presenter::Look::of(pui.ctx());
     let line = match look {
         None => Line::new(series_name(metric), points)
-            .color(series_color(metric))
-            .width(1.5),
+            .color(if shown.safe_palette {
+                crate::app::teach::presenter::okabe_ito(metric)
+            } else {
+                series_color(metric)
+            })
+            .width(1.5 * shown.line),
         Some((color, name)) => Line::new(name, points)
             .color(color)
-            .width(1.8)
+            .width(1.8 * shown.line)
             .style(metric_style(metric)),
     };
     // `Line` keeps the borrow for the plot's lifetime; the cache outlives the frame.

@@ -7,7 +7,8 @@ use self::views::{
     CapacityAction, CapacityPanel, CapacityView, ListText, centre_ui, config_ui, progress_text,
 };
 use super::{
-    Controls, Counter, LabCtx, LabSetup, LabSlot, Milestone, PanelName, PresetList, refusal,
+    Controls, Counter, LabCtx, LabScene, LabSetup, LabSlot, Milestone, PanelName, PresetList,
+    Teach, from_table, refusal, table_of, with_setting,
 };
 use crate::app::actions::Action;
 use crate::app::backend::Backend;
@@ -452,6 +453,67 @@ impl LabSlot for CapacityLab {
             Milestone::Tasks(n) => self.history.progress().0 >= n,
             // a sweep has no single run to follow
             Milestone::Memorised | Milestone::Generalised | Milestone::Step(_) => false,
+        }
+    }
+
+    fn teach(&mut self, request: Teach, ctx: LabCtx) -> Result<String, String> {
+        match request {
+            Teach::Preset(name) => {
+                let i = self
+                    .presets
+                    .names()
+                    .iter()
+                    .position(|n| *n == name)
+                    .ok_or_else(|| format!("the Capacity lab has no preset `{name}`"))?;
+                self.apply(Action::SelectPreset(i), ctx);
+                Ok(format!("preset {name}"))
+            }
+            Teach::Config(table) => {
+                let cfg: CapacitySweepConfig = from_table(table)?;
+                cfg.validate().map_err(|e| e.to_string())?;
+                self.text = list_text(&cfg);
+                self.draft = cfg;
+                Ok("config loaded".into())
+            }
+            Teach::Set { field, value } => {
+                if self.phase().active() {
+                    return Err(format!("`{field}` cannot change while the sweep runs"));
+                }
+                let base = self
+                    .config()
+                    .map_err(|p| refusal("Set", &p).unwrap_or_default())?;
+                let cfg: CapacitySweepConfig = with_setting(&base, &field, &value)?;
+                cfg.validate().map_err(|e| e.to_string())?;
+                self.text = list_text(&cfg);
+                self.draft = cfg;
+                Ok(format!("{field} = {value}"))
+            }
+            Teach::Start => {
+                self.apply(Action::Start, ctx);
+                Ok(String::new())
+            }
+            Teach::Open(dir) | Teach::Restore { dir: Some(dir), .. } => {
+                if !dir.is_dir() {
+                    return Err(format!("{} is not a folder", dir.display()));
+                }
+                self.open_folder(dir);
+                Ok(String::new())
+            }
+            Teach::Restore { dir: None, .. } => Err(
+                "a sweep comes back by opening its folder, and this scene names none: start it again"
+                    .into(),
+            ),
+            Teach::Fork { .. } => Err("only Grokking runs fork".into()),
+            Teach::Cursor(_) => Err("the Capacity lab has no step cursor".into()),
+        }
+    }
+
+    fn scene(&self) -> LabScene {
+        let config = self.config().unwrap_or_else(|_| self.draft.clone());
+        LabScene {
+            config: table_of(&config).unwrap_or_default(),
+            run: None,
+            cursor: None,
         }
     }
 }

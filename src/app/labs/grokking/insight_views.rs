@@ -238,25 +238,27 @@ pub fn toggles_ui(ui: &mut Ui, view: &mut InsightView) {
 }
 
 /// The visible views of the shown snapshot (the phase diagram aside), in a scrolling column.
+/// The visible views of the shown snapshot, one section each; where each section was drawn.
 pub fn insight_panel_ui(
     ui: &mut Ui,
     view: &mut InsightView,
     store: &InsightStore,
     split: &[Split],
-) {
+) -> Vec<(View, egui::Rect)> {
+    let mut rects = vec![];
     if !view.visible.iter().any(|v| *v != View::Phase) {
-        return;
+        return rects;
     }
     let Some(snap) = view.shown(store) else {
         ui.weak("Start a run (or open a run folder) to see what the network learns: its embedding's frequencies, the clock it builds, and where its answers are right.");
-        return;
+        return rects;
     };
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {
             let w = ui.available_width();
             for v in view.visible.clone() {
-                match v {
+                let rect = match v {
                     View::Spectrum => section(ui, "Embedding spectrum", |ui| {
                         spectrum_ui(ui, snap, store, w)
                     }),
@@ -269,16 +271,22 @@ pub fn insight_panel_ui(
                         section(ui, "Restricted / excluded loss", |ui| ablation_ui(ui, snap))
                     }
                     // drawn by the lab above the views
-                    View::Phase => {}
-                }
+                    View::Phase => continue,
+                };
+                rects.push((v, rect));
             }
         });
+    rects
 }
 
-fn section(ui: &mut Ui, title: &str, body: impl FnOnce(&mut Ui)) {
-    ui.label(egui::RichText::new(title).strong().size(15.0));
-    body(ui);
+/// A titled section; where it was drawn (clipped to what shows).
+fn section(ui: &mut Ui, title: &str, body: impl FnOnce(&mut Ui)) -> egui::Rect {
+    let r = ui.scope(|ui| {
+        ui.label(egui::RichText::new(title).strong().size(15.0));
+        body(ui);
+    });
     ui.add_space(8.0);
+    r.response.rect.intersect(ui.clip_rect())
 }
 
 /// The frequencies on the operation's cycle, in words.

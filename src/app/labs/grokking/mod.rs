@@ -7,13 +7,16 @@ pub mod overlays;
 pub mod phase_view;
 pub mod run_files;
 pub mod runs_panel;
+mod teach;
 
 use self::config_panel::{ConfigPanel, config_ui};
 use self::insight_views::{InsightView, ScrubAction, View, insight_panel_ui, scrub_ui, toggles_ui};
 use self::phase_view::{PhaseClick, PhaseViewState, phase_view};
 use self::run_files::{RunFiles, RunsAction, RunsCtx, RunsSettings};
 use self::runs_panel::runs_panel_ui;
-use super::{Counter, LabCtx, LabSetup, LabSlot, Milestone, PanelName, PresetList};
+use super::{
+    Counter, LabCtx, LabScene, LabSetup, LabSlot, Milestone, PanelName, PresetList, Teach,
+};
 use crate::analysis::insight::Split;
 use crate::app::actions::{Action, ExportKind};
 use crate::app::backend::Backend;
@@ -55,7 +58,7 @@ impl Persisted {
 }
 
 /// The panels a lesson can name.
-const PANELS: [PanelName; 8] = [
+const PANELS: [PanelName; 9] = [
     PanelName {
         key: "config",
         title: "the config panel",
@@ -88,6 +91,10 @@ const PANELS: [PanelName; 8] = [
         key: "ablation",
         title: "restricted and excluded loss",
     },
+    PanelName {
+        key: "phase",
+        title: "the phase diagram: when does grokking happen",
+    },
 ];
 
 /// The Grokking tab.
@@ -119,6 +126,10 @@ pub struct GrokkingLab {
     phase: PhaseViewState,
     phase_preset: usize,
     phase_clicked: Option<PhaseClick>,
+    /// The phase study a lesson chose (its next start runs it instead of the panel's config).
+    lesson_study: Option<Box<crate::config::PhaseStudyConfig>>,
+    /// A scene's run folder being opened, and the step its views should show.
+    scene_pending: Option<(PathBuf, Option<u64>)>,
 }
 
 impl GrokkingLab {
@@ -147,6 +158,8 @@ impl GrokkingLab {
             phase: PhaseViewState::default(),
             phase_preset: 0,
             phase_clicked: None,
+            lesson_study: None,
+            scene_pending: None,
         }
     }
 
@@ -479,6 +492,24 @@ impl GrokkingLab {
         self.plots.follow_latest();
     }
 
+    /// A scene's run folder was read: its views show, at the scene's step.
+    fn scene_opened(&mut self, path: &std::path::Path) {
+        let Some((dir, cursor)) = self.scene_pending.take_if(|(d, _)| d == path) else {
+            return;
+        };
+        let key = self
+            .files
+            .listed
+            .iter()
+            .rev()
+            .find(|r| r.dir.as_deref() == Some(dir.as_path()))
+            .map(|r| r.key);
+        if let Some(k) = key {
+            self.show_views_of(Some(k));
+            self.insight_view.pinned = cursor;
+        }
+    }
+
     fn export_to(&mut self, kind: ExportKind, path: PathBuf) {
         match kind {
             ExportKind::Csv => {
@@ -553,6 +584,7 @@ impl GrokkingLab {
                 } => {
                     self.with_runs(|files, ctx| files.opened(ctx, purpose, &path, result));
                     self.plots.follow_latest();
+                    self.scene_opened(&path);
                 }
                 // figure exports run on the window's own jobs, never on this lab's
                 JobDone::Figure(_) => {}
@@ -765,14 +797,20 @@ impl LabSlot for GrokkingLab {
     fn side_panels_ui(&mut self, ui: &mut Ui) {
         let phase = self.link.runs.phase();
         let busy = self.busy();
-        let runs = egui::Panel::right("runs_panel")
-            .resizable(true)
-            .default_size(290.0)
-            .size_range(220.0..=480.0)
-            .show(ui, |ui| {
-                runs_panel_ui(ui, &mut self.files, &self.history, phase, busy)
-            });
-        self.apply_runs(runs.inner);
+        if self.link.panels.shown("runs") {
+            let runs = egui::Panel::right("runs_panel")
+                .resizable(true)
+                .default_size(290.0)
+                .size_range(220.0..=480.0)
+                .show(ui, |ui| {
+                    runs_panel_ui(ui, &mut self.files, &self.history, phase, busy)
+                });
+            self.link.panels.drawn("runs", runs.response.rect);
+            self.apply_runs(runs.inner);
+        }
+        if self.insight_view.visible.is_empty() {
+            return;
+        }
         self.split();
         let split = self.split.as_ref().map_or(&[][..], |(_, s)| s);
         let store = store_of(&self.insight, &self.files, self.insight_view.of);
@@ -780,21 +818,27 @@ impl LabSlot for GrokkingLab {
         let active = self.link.runs.phase().active();
         let (phase, preset, clicked) =
             (&self.phase, &mut self.phase_preset, &mut self.phase_clicked);
-        let act = egui::Panel::right("insight_panel")
+        let (act, rects) = egui::Panel::right("insight_panel")
             .resizable(true)
             .default_size(360.0)
             .size_range(240.0..=900.0)
             .show(ui, |ui| {
                 toggles_ui(ui, view);
+                let mut rects = vec![];
                 let act = if view.shows(View::Phase) {
-                    phase_section_ui(ui, phase, preset, clicked, active)
+                    let r = ui.scope(|ui| phase_section_ui(ui, phase, preset, clicked, active));
+                    rects.push((View::Phase, r.response.rect));
+                    r.inner
                 } else {
                     PhaseAct::None
                 };
-                insight_panel_ui(ui, view, store, split);
-                act
+                rects.extend(insight_panel_ui(ui, view, store, split));
+                (act, rects)
             })
             .inner;
+        for (v, rect) in rects {
+            self.link.panels.drawn(v.key(), rect);
+        }
         match act {
             PhaseAct::None => {}
             PhaseAct::Run(cfg) => {
@@ -832,8 +876,14 @@ impl LabSlot for GrokkingLab {
         } else {
             vec![Metric::RestrictedLoss, Metric::ExcludedLoss]
         };
+        if !self.link.panels.shown("plots") {
+            return a;
+        }
         let compare = self.files.compare(&self.history, self.plots.log_x);
         plots_compare_ui(ui, &mut self.plots, &self.history, compare);
+        if let Some(rect) = self.plots.plots_rect {
+            self.link.panels.drawn("plots", rect);
+        }
         if let Some(step) = self.plots.clicked_step.take()
             && !self.shown_store().is_empty()
         {
@@ -934,6 +984,28 @@ impl LabSlot for GrokkingLab {
             // the tasks of a phase study
             Milestone::Tasks(n) => self.phase.progress.0 >= n,
         }
+    }
+
+    fn teach(&mut self, request: Teach, ctx: LabCtx) -> Result<String, String> {
+        self.teach_request(request, ctx)
+    }
+
+    fn show_panel(&mut self, key: &str, shown: bool) {
+        match View::ALL.into_iter().find(|v| v.key() == key) {
+            Some(v) => self.insight_view.set_visible(v, shown),
+            None => self.link.panels.set_shown(key, shown),
+        }
+    }
+
+    fn panel_shown(&self, key: &str) -> bool {
+        match View::ALL.into_iter().find(|v| v.key() == key) {
+            Some(v) => self.insight_view.shows(v),
+            None => self.link.panels.shown(key),
+        }
+    }
+
+    fn scene(&self) -> LabScene {
+        self.scene_state()
     }
 }
 

@@ -425,10 +425,21 @@ impl RunFiles {
 
     /// A plain Start of `config` is about to be sent: autosave asks the worker to record it.
     pub fn start(&mut self, ctx: &mut RunsCtx<'_>, config: GrokkingConfig) {
+        let dir = self.autosave_dir("run", self.next_key);
+        self.start_in(ctx, config, dir);
+    }
+
+    /// A Start of `config` recorded in `dir` (when given) from its first step.
+    pub fn start_in(
+        &mut self,
+        ctx: &mut RunsCtx<'_>,
+        config: GrokkingConfig,
+        dir: Option<PathBuf>,
+    ) {
         self.retire_current(ctx.history, ctx.insight, false);
         self.prefix = None;
         ctx.link.launch(RunConfig::Grokking(config), ctx.speed);
-        if let Some(dir) = self.autosave_dir("run", self.next_key) {
+        if let Some(dir) = dir {
             // handled before the new run's first step (the channel keeps order)
             ctx.link.send(Command::SaveRun(self.save_to(dir)));
         }
@@ -693,6 +704,33 @@ impl RunFiles {
             "resuming {} from its newest usable checkpoint…",
             dir.display()
         ));
+    }
+
+    /// Fork the current run now (a lesson's fork): from its checkpoint at `step` in its folder, with
+    /// `config`, recorded in `out`. The parent stays drawn, greyed, beside the fork.
+    pub fn fork_current(
+        &mut self,
+        ctx: &mut RunsCtx<'_>,
+        step: u64,
+        config: GrokkingConfig,
+        out: Option<PathBuf>,
+    ) -> Result<(), String> {
+        let from = self
+            .current
+            .dir
+            .clone()
+            .ok_or("the current run has no folder, so it cannot be forked")?;
+        self.retire_current(ctx.history, ctx.insight, true);
+        self.current.parent = Some((from.clone(), step));
+        self.prefix = None;
+        let spec = ContinueSpec {
+            from,
+            step: Some(step),
+            fork: Some(ForkSpec { config, out }),
+        };
+        ctx.link
+            .launch_command(self.continue_command(spec), ctx.speed);
+        Ok(())
     }
 
     fn start_fork(&mut self, ctx: &mut RunsCtx<'_>) {

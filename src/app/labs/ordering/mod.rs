@@ -7,7 +7,10 @@
 pub mod views;
 
 use self::views::{OrderingPanel, OrderingView, centre_ui, config_ui};
-use super::{Counter, LabCtx, LabSetup, LabSlot, Milestone, PanelName, PresetList, refusal};
+use super::{
+    Counter, CursorAt, LabCtx, LabScene, LabSetup, LabSlot, Milestone, PanelName, PresetList,
+    Teach, from_table, refusal, table_of, with_setting,
+};
 use crate::app::actions::Action;
 use crate::app::backend::Backend;
 use crate::app::figure_export::{FigureSet, ordering_set};
@@ -352,7 +355,13 @@ impl LabSlot for OrderingLab {
 
     /// The run's plots, graph and heatmap, or the study's results.
     fn centre_ui(&mut self, ui: &mut Ui) -> Action {
-        centre_ui(ui, &mut self.view, &self.history, &self.study);
+        centre_ui(
+            ui,
+            &mut self.view,
+            &self.history,
+            &self.study,
+            &mut self.link.panels,
+        );
         Action::None
     }
 
@@ -430,6 +439,73 @@ impl LabSlot for OrderingLab {
             Milestone::Tasks(n) => self.study.rows().len() >= n,
             // grokking milestones do not occur here
             Milestone::Memorised | Milestone::Generalised => false,
+        }
+    }
+
+    fn teach(&mut self, request: Teach, ctx: LabCtx) -> Result<String, String> {
+        match request {
+            Teach::Preset(name) => {
+                let i = self
+                    .presets
+                    .names()
+                    .iter()
+                    .position(|n| *n == name)
+                    .ok_or_else(|| format!("the Ordering lab has no preset `{name}`"))?;
+                self.apply(Action::SelectPreset(i), ctx);
+                Ok(format!("preset {name}"))
+            }
+            Teach::Config(table) => {
+                let cfg: OrderingConfig = from_table(table)?;
+                cfg.validate().map_err(|e| e.to_string())?;
+                self.draft = cfg;
+                Ok("config loaded".into())
+            }
+            Teach::Set { field, value } => {
+                if self.phase().active() {
+                    return Err(format!("`{field}` cannot change while the run trains"));
+                }
+                let cfg: OrderingConfig = with_setting(&self.draft, &field, &value)?;
+                cfg.validate().map_err(|e| e.to_string())?;
+                self.draft = cfg;
+                Ok(format!("{field} = {value}"))
+            }
+            Teach::Start => {
+                self.apply(Action::Start, ctx);
+                Ok(String::new())
+            }
+            Teach::Cursor(at) => {
+                let step = match at {
+                    CursorAt::Step(s) => Some(s),
+                    CursorAt::Latest => None,
+                };
+                self.view.set_cursor(step, &self.history);
+                Ok(String::new())
+            }
+            Teach::Restore { step, cursor, .. } => {
+                // an Ordering run has no folder: it is trained again to the scene's step
+                let shown = self.draft.clone();
+                let per_epoch = self.draft.steps_per_epoch().max(1);
+                self.draft.epochs = step.div_ceil(per_epoch).max(1);
+                self.apply(Action::Start, ctx);
+                self.draft = shown;
+                self.view.set_cursor(cursor, &self.history);
+                Ok(format!(
+                    "scene: retraining the run to step {step} (same config and seed: the same numbers)"
+                ))
+            }
+            Teach::Fork { .. } => Err("only Grokking runs fork".into()),
+            Teach::Open(dir) => Err(format!(
+                "the Ordering lab opens no folders ({})",
+                dir.display()
+            )),
+        }
+    }
+
+    fn scene(&self) -> LabScene {
+        LabScene {
+            config: table_of(&self.draft).unwrap_or_default(),
+            run: self.history.latest().map(|(s, _)| (None, s)),
+            cursor: self.view.cursor(&self.history),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use super::{OrderingPreset, StudyDraft};
 use crate::app::actions::Action;
+use crate::app::teach::panels::PanelState;
 use crate::app::widgets::form::{
     error_color, live_badge, preset_picker_ui, row, sci_value, section,
 };
@@ -70,6 +71,28 @@ pub struct OrderingView {
     /// Index of the snapshot shown when not live.
     selected: usize,
     graph: LayerGraph,
+}
+
+impl OrderingView {
+    /// Show the snapshot nearest before `step` (`None`: follow the newest again).
+    pub fn set_cursor(&mut self, step: Option<u64>, history: &OrderingHistory) {
+        match step {
+            None => self.live = true,
+            Some(step) => {
+                let snaps = history.snapshots();
+                self.selected = snaps.iter().rposition(|s| s.step <= step).unwrap_or(0);
+                self.live = false;
+            }
+        }
+    }
+
+    /// The step of the snapshot shown when not following the newest.
+    pub fn cursor(&self, history: &OrderingHistory) -> Option<u64> {
+        if self.live {
+            return None;
+        }
+        history.snapshots().get(self.selected).map(|s| s.step)
+    }
 }
 
 impl Default for OrderingView {
@@ -417,6 +440,7 @@ pub fn centre_ui(
     view: &mut OrderingView,
     history: &OrderingHistory,
     study: &StudyHistory,
+    panels: &mut PanelState,
 ) {
     ui.horizontal(|ui| {
         ui.selectable_value(&mut view.mode, CentreMode::Run, "Single run");
@@ -424,12 +448,17 @@ pub fn centre_ui(
     });
     ui.separator();
     match view.mode {
-        CentreMode::Run => run_ui(ui, view, history),
+        CentreMode::Run => run_ui(ui, view, history, panels),
         CentreMode::Study => study_results_ui(ui, study),
     }
 }
 
-fn run_ui(ui: &mut Ui, view: &mut OrderingView, history: &OrderingHistory) {
+fn run_ui(
+    ui: &mut Ui,
+    view: &mut OrderingView,
+    history: &OrderingHistory,
+    panels: &mut PanelState,
+) {
     let snapshots = history.snapshots();
     let count = snapshots.len();
     if view.live || view.selected >= count {
@@ -442,19 +471,22 @@ fn run_ui(ui: &mut Ui, view: &mut OrderingView, history: &OrderingHistory) {
     let total_h = ui.available_height();
     let plots_w = (total_w * 0.4).max(240.0);
     ui.horizontal_top(|ui| {
-        ui.allocate_ui_with_layout(
-            vec2(plots_w, total_h),
-            egui::Layout::top_down(egui::Align::Min),
-            |ui| {
-                ui.set_min_size(vec2(plots_w, total_h));
-                plots_ui(ui, &mut view.plots, history.metrics());
-            },
-        );
-        ui.separator();
+        if panels.shown("plots") {
+            let r = ui.allocate_ui_with_layout(
+                vec2(plots_w, total_h),
+                egui::Layout::top_down(egui::Align::Min),
+                |ui| {
+                    ui.set_min_size(vec2(plots_w, total_h));
+                    plots_ui(ui, &mut view.plots, history.metrics());
+                },
+            );
+            panels.drawn("plots", r.response.rect);
+            ui.separator();
+        }
         ui.vertical(|ui| {
             scrub_ui(ui, view, history);
             match shown {
-                Some(s) => layer_ui(ui, &mut view.graph, s),
+                Some(s) => layer_ui(ui, &mut view.graph, s, panels),
                 None => {
                     let text = match history.metrics().series(Metric::Orderedness).last() {
                         Some(p) => format!("D = {:.2} · no snapshot yet", p.value),
@@ -505,12 +537,28 @@ fn scrub_ui(ui: &mut Ui, view: &mut OrderingView, history: &OrderingHistory) {
 }
 
 /// The graph and the heatmap of one snapshot.
-fn layer_ui(ui: &mut Ui, graph: &mut LayerGraph, s: &LayerSnapshot) {
+fn layer_ui(ui: &mut Ui, graph: &mut LayerGraph, s: &LayerSnapshot, panels: &mut PanelState) {
     ui.label(RichText::new(snapshot_text(s)).strong().size(15.0))
         .on_hover_text(
             "D = 1 − (weight of backward edges in the best order) / (all weight); \
              exact: the true minimum; heuristic: an upper bound on it",
         );
+    if panels.shown("graph") {
+        let r = ui.scope(|ui| graph_ui(ui, graph, s));
+        panels.drawn("graph", r.response.rect);
+    } else {
+        // the heatmap's order is the graph's
+        graph.sync(s, ui.input(|i| i.time));
+    }
+    if !panels.shown("heatmap") {
+        return;
+    }
+    let r = ui.scope(|ui| heat_ui(ui, graph, s));
+    panels.drawn("heatmap", r.response.rect);
+}
+
+/// The neuron-ordering graph and its key.
+fn graph_ui(ui: &mut Ui, graph: &mut LayerGraph, s: &LayerSnapshot) {
     let w = ui.available_width();
     let h = ui.available_height();
     let graph_h = (h * 0.42).clamp(120.0, 320.0);
@@ -530,6 +578,10 @@ fn layer_ui(ui: &mut Ui, graph: &mut LayerGraph, s: &LayerSnapshot) {
     });
     graph.ui(ui, s, vec2(w, graph_h));
     legend_ui(ui, graph.edge_counts());
+}
+
+/// The weights as a heatmap, rows and senders in the graph's order.
+fn heat_ui(ui: &mut Ui, graph: &LayerGraph, s: &LayerSnapshot) {
     let n = s.hidden + s.outputs;
     let cols = n + s.inputs;
     let order = graph.heat_order();

@@ -1,0 +1,218 @@
+//! What a lesson or a scene asks of the Grokking lab ([`Teach`]): presets and phase studies, settings
+//! (live ones go to the running run), starts recorded in a lesson folder (so they can be forked),
+//! forks at a milestone, the step cursor, run folders, and a scene's run brought back.
+
+use super::GrokkingLab;
+use super::insight_views::View;
+use super::run_files::{FolderUse, RunsAction};
+use crate::app::actions::Action;
+use crate::app::labs::{
+    CursorAt, LabCtx, LabScene, LabSlot, Milestone, Teach, from_table, table_of, with_setting,
+};
+use crate::config::phase::phase_presets;
+use crate::config::{GrokkingConfig, PhaseStudyConfig, RunConfig};
+use crate::protocol::{GrokEvent, HyperChange};
+use crate::store::MarkerKind;
+use crate::store::run_dir::RunFolder;
+use std::path::{Path, PathBuf};
+
+/// A fresh folder for a run a lesson starts (under the system's temporary folder): a lesson's runs are
+/// recorded so that a later step can fork them.
+fn lesson_run_dir(kind: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    std::env::temp_dir()
+        .join("grokscope-lessons")
+        .join(format!("{kind}-{}-{nanos}", std::process::id()))
+}
+
+impl GrokkingLab {
+    pub(super) fn teach_request(&mut self, request: Teach, ctx: LabCtx) -> Result<String, String> {
+        self.speed = ctx.speed;
+        match request {
+            Teach::Preset(name) => {
+                if let Some(i) = self.presets.names().iter().position(|n| *n == name) {
+                    self.lesson_study = None;
+                    self.apply(Action::SelectPreset(i), ctx);
+                    return Ok(format!("preset {name}"));
+                }
+                let studies = phase_presets();
+                let i = studies
+                    .iter()
+                    .position(|p| p.name == name)
+                    .ok_or_else(|| format!("the Grokking lab has no preset or study `{name}`"))?;
+                self.phase_preset = i;
+                self.lesson_study = Some(Box::new(studies[i].config.clone()));
+                self.insight_view.set_visible(View::Phase, true);
+                Ok(format!("phase study {name}: {}", studies[i].title))
+            }
+            Teach::Config(table) => {
+                let cfg: GrokkingConfig = from_table(table)?;
+                cfg.validate().map_err(|e| e.to_string())?;
+                self.lesson_study = None;
+                self.draft = cfg;
+                Ok("config loaded".into())
+            }
+            Teach::Set { field, value } => self.set(&field, &value, ctx),
+            Teach::Start => {
+                if let Some(study) = self.lesson_study.clone() {
+                    study.validate().map_err(|e| e.to_string())?;
+                    self.phase_clicked = None;
+                    self.link.launch(RunConfig::PhaseStudy(*study), None);
+                    return Ok("phase study started".into());
+                }
+                self.draft.validate().map_err(|e| e.to_string())?;
+                let config = self.draft.clone();
+                let dir = lesson_run_dir("run");
+                self.with_runs(|files, c| files.start_in(c, config, Some(dir)));
+                self.plots.follow_latest();
+                self.insight_view.pinned = None;
+                Ok(String::new())
+            }
+            Teach::Fork { at, field, value } => self.fork(at, &field, &value),
+            Teach::Cursor(at) => {
+                self.insight_view.pinned = match at {
+                    CursorAt::Step(s) => Some(s),
+                    CursorAt::Latest => None,
+                };
+                Ok(String::new())
+            }
+            Teach::Open(dir) => {
+                self.apply_runs(RunsAction::Typed(FolderUse::Open, dir.clone()));
+                Ok(format!("opening {}", dir.display()))
+            }
+            Teach::Restore { dir, step, cursor } => self.restore(dir.as_deref(), step, cursor),
+        }
+    }
+
+    /// `field = value` in the panel (or in the chosen study); a live setting also goes to the run.
+    fn set(&mut self, field: &str, value: &toml::Value, ctx: LabCtx) -> Result<String, String> {
+        if let Some(study) = &self.lesson_study {
+            let s: PhaseStudyConfig = with_setting(study.as_ref(), field, value)?;
+            s.validate().map_err(|e| e.to_string())?;
+            self.lesson_study = Some(Box::new(s));
+            return Ok(format!("{field} = {value}"));
+        }
+        let cfg: GrokkingConfig = with_setting(&self.draft, field, value)?;
+        cfg.validate().map_err(|e| e.to_string())?;
+        let live = match field {
+            "optim.lr" => Some(HyperChange::Lr(cfg.optim.lr)),
+            "optim.weight_decay" => Some(HyperChange::WeightDecay(cfg.optim.weight_decay)),
+            _ => None,
+        };
+        self.draft = cfg;
+        match live {
+            Some(change) if self.phase().active() => {
+                self.apply(Action::Change(change), ctx);
+                Ok(format!("{change} (live)"))
+            }
+            _ => Ok(format!("{field} = {value}")),
+        }
+    }
+
+    /// The step of milestone `m` in the current run, if it reached it.
+    fn step_of(&self, m: Milestone) -> Option<u64> {
+        let grok = |e: GrokEvent| {
+            self.history
+                .markers()
+                .iter()
+                .find(|k| k.kind == MarkerKind::Grok(e))
+                .map(|k| k.step)
+        };
+        match m {
+            Milestone::Memorised => grok(GrokEvent::Memorised),
+            Milestone::Generalised => grok(GrokEvent::Generalised),
+            Milestone::Step(n) => Some(n),
+            Milestone::Finished | Milestone::Tasks(_) => self.history.latest().map(|(s, _)| s),
+        }
+    }
+
+    fn fork(
+        &mut self,
+        at: Option<Milestone>,
+        field: &str,
+        value: &toml::Value,
+    ) -> Result<String, String> {
+        let dir = self
+            .files
+            .current
+            .dir
+            .clone()
+            .ok_or("the current run has no folder (only recorded runs fork): start it from the lesson or save it first")?;
+        let parent = self
+            .history
+            .config()
+            .cloned()
+            .ok_or("there is no run to fork: start one first")?;
+        let want = match at {
+            Some(m) => self
+                .step_of(m)
+                .ok_or_else(|| format!("the run has not reached `{m}`, so it cannot fork there"))?,
+            None => self.history.latest().map_or(0, |(s, _)| s),
+        };
+        let folder = RunFolder::open(&dir).map_err(|e| e.to_string())?;
+        let step = folder
+            .checkpoints
+            .iter()
+            .map(|c| c.step)
+            .filter(|s| *s <= want)
+            .max()
+            .ok_or_else(|| {
+                format!(
+                    "{} has no checkpoint at or before step {want}",
+                    dir.display()
+                )
+            })?;
+        let config: GrokkingConfig = with_setting(&parent, field, value)?;
+        config.validate().map_err(|e| e.to_string())?;
+        let changes = crate::config::fork_changes(&parent, &config)?;
+        let out = lesson_run_dir("fork");
+        self.with_runs(|files, c| files.fork_current(c, step, config, Some(out)))?;
+        self.plots.follow_latest();
+        self.insight_view.pinned = None;
+        Ok(format!("forked at step {step}: {}", changes.join(", ")))
+    }
+
+    /// A scene's run: its folder when it is there (views from its checkpoints), else the panel's
+    /// config retrained to `step` (same config and seed: the same numbers).
+    fn restore(
+        &mut self,
+        dir: Option<&Path>,
+        step: u64,
+        cursor: Option<u64>,
+    ) -> Result<String, String> {
+        if let Some(dir) = dir.filter(|d| d.is_dir()) {
+            self.scene_pending = Some((dir.to_path_buf(), cursor));
+            self.apply_runs(RunsAction::Typed(FolderUse::Open, dir.to_path_buf()));
+            return Ok(format!(
+                "scene: re-created from the run folder {} (its checkpoints give the views)",
+                dir.display()
+            ));
+        }
+        let mut cfg = self.draft.clone();
+        let per_epoch = cfg.steps_per_epoch().max(1);
+        cfg.max_epochs = step.div_ceil(per_epoch).max(1);
+        cfg.validate().map_err(|e| e.to_string())?;
+        let shown = self.draft.clone();
+        self.with_runs(|files, c| files.start_in(c, cfg, None));
+        // the panel keeps the scene's config; the run stops at the scene's step
+        self.draft = shown;
+        self.insight_view.pinned = cursor;
+        Ok(format!(
+            "scene: retraining the run to step {step} (same config and seed: the same numbers; the \
+             counter shows how far it is)"
+        ))
+    }
+
+    pub(super) fn scene_state(&self) -> LabScene {
+        LabScene {
+            config: table_of(&self.draft).unwrap_or_default(),
+            run: self
+                .history
+                .latest()
+                .map(|(s, _)| (self.files.current.dir.clone(), s)),
+            cursor: self.insight_view.pinned,
+        }
+    }
+}

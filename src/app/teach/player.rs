@@ -1,0 +1,346 @@
+//! Playing a lesson: the step shown, the actions of the step still to do, and what the step waits for.
+//! The shell calls [`LessonPlayer::advance`] every frame; the player does the step's actions in order
+//! on the labs until one waits (an event, or a time), and goes on once the lab reports it.
+//!
+//! Going back shows the earlier step's text and redoes only what it shows (panels, highlight, step
+//! cursor): training cannot run backwards, so runs stay as they are. Restarting the lesson resets the
+//! labs it uses and plays it again from its first step.
+
+use crate::app::actions::Action as BarAction;
+use crate::app::labs::{Lab, LabCtx, LabSlot, Milestone, Teach};
+use crate::app::link::Phase;
+use crate::config::lesson::{Action, LessonLab, Step, ValidLesson};
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// What the step waits for before its next action.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Wait {
+    /// A lab's milestone.
+    Event(Lab, Milestone),
+    /// Wall time: until this instant.
+    Until(Instant),
+}
+
+/// A lesson being played.
+pub struct LessonPlayer {
+    lesson: ValidLesson,
+    /// Where it came from, as the window says it: `bundled: NAME` or the file's path.
+    pub source: String,
+    /// Index of the step shown.
+    step: usize,
+    /// The step's actions not yet done.
+    queue: VecDeque<Action>,
+    wait: Option<Wait>,
+    /// When the wait began (the bar shows for how long).
+    waiting_since: Option<Instant>,
+    /// The lab each step works on (the last one chosen up to it), for going back.
+    labs: Vec<Option<Lab>>,
+    /// The lab the actions go to now.
+    lab: Option<Lab>,
+    /// What the last action said (a lab's answer, or a refusal).
+    pub note: Option<(bool, String)>,
+    /// The `config` panel was shown by the lesson (the presenter view hides it otherwise).
+    config_shown: bool,
+    /// A new step began: the last step's highlight goes.
+    fresh: bool,
+}
+
+/// The app lab a lesson's lab names.
+pub fn lab_of(l: LessonLab) -> Option<Lab> {
+    Lab::named(l.name())
+}
+
+/// A folder a lesson opens (`assets/...`): under the source tree the binary was built from, else under
+/// the working directory.
+pub fn bundled_path(folder: &str) -> PathBuf {
+    let built = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(folder);
+    if built.exists() {
+        built
+    } else {
+        PathBuf::from(folder)
+    }
+}
+
+impl LessonPlayer {
+    /// The lesson at its first step (nothing done yet: call [`Self::advance`]).
+    pub fn new(lesson: ValidLesson, source: impl Into<String>) -> Self {
+        let mut lab = None;
+        let labs = lesson
+            .steps
+            .iter()
+            .map(|s| {
+                for a in &s.actions {
+                    if let Action::Choose { lab: l, .. } = a {
+                        lab = lab_of(*l);
+                    }
+                }
+                lab
+            })
+            .collect();
+        let mut p = Self {
+            lesson,
+            source: source.into(),
+            step: 0,
+            queue: VecDeque::new(),
+            wait: None,
+            waiting_since: None,
+            labs,
+            lab: None,
+            note: None,
+            config_shown: false,
+            fresh: true,
+        };
+        p.enter(0, true);
+        p
+    }
+
+    pub fn title(&self) -> &str {
+        &self.lesson.title
+    }
+
+    /// Index of the step shown (from 0) and the number of steps.
+    pub fn position(&self) -> (usize, usize) {
+        (self.step, self.lesson.steps.len())
+    }
+
+    /// The step shown.
+    pub fn step(&self) -> &Step {
+        &self.lesson.steps[self.step]
+    }
+
+    /// What the step waits for, if it waits.
+    pub fn waiting(&self) -> Option<Wait> {
+        self.wait
+    }
+
+    /// For how long the step has waited.
+    pub fn waited(&self) -> Option<Duration> {
+        self.waiting_since.map(|t| t.elapsed())
+    }
+
+    /// Whether the step has done all its actions.
+    pub fn step_done(&self) -> bool {
+        self.wait.is_none() && self.queue.is_empty()
+    }
+
+    /// The lab the lesson works on now.
+    pub fn lab(&self) -> Option<Lab> {
+        self.lab
+    }
+
+    /// Whether the lesson has shown the config panel (the presenter view hides it otherwise).
+    pub fn config_shown(&self) -> bool {
+        self.config_shown
+    }
+
+    /// The lesson as loaded.
+    pub fn lesson(&self) -> &ValidLesson {
+        &self.lesson
+    }
+
+    fn enter(&mut self, i: usize, all: bool) {
+        self.step = i.min(self.lesson.steps.len().saturating_sub(1));
+        self.wait = None;
+        self.waiting_since = None;
+        self.note = None;
+        self.fresh = true;
+        self.lab = self.labs.get(self.step).copied().flatten().or(self.lab);
+        let actions = self.lesson.steps[self.step].actions.iter().cloned();
+        self.queue = if all {
+            actions.collect()
+        } else {
+            // going back: only what the step shows
+            actions
+                .filter(|a| {
+                    matches!(
+                        a,
+                        Action::Show { .. }
+                            | Action::Hide { .. }
+                            | Action::Highlight { .. }
+                            | Action::Cursor { .. }
+                    )
+                })
+                .collect()
+        };
+    }
+
+    /// Next: skip the wait if the step waits, else go to the next step (nothing at the last).
+    pub fn next(&mut self) {
+        if self.wait.is_some() {
+            self.skip();
+        } else if self.step + 1 < self.lesson.steps.len() {
+            self.enter(self.step + 1, true);
+        }
+    }
+
+    /// Stop waiting: the step's remaining actions go on.
+    pub fn skip(&mut self) {
+        if self.wait.take().is_some() {
+            self.waiting_since = None;
+            self.note = Some((false, "skipped the wait".into()));
+        }
+    }
+
+    /// Show step `i` (from 0) as going back would: its text, panels, highlight and cursor.
+    pub fn show_step(&mut self, i: usize) {
+        self.enter(i, false);
+    }
+
+    /// Back to the previous step: its text, panels, highlight and cursor (runs stay as they are).
+    pub fn previous(&mut self) {
+        if self.step > 0 {
+            self.enter(self.step - 1, false);
+        }
+    }
+
+    /// Start again from the first step; the labs the lesson uses are reset first.
+    pub fn restart(&mut self, labs: &mut [Box<dyn LabSlot>], ctx: LabCtx) {
+        for lab in labs.iter_mut() {
+            if self.labs.contains(&Some(lab.lab())) {
+                lab.apply(BarAction::Reset, ctx);
+                lab.link_mut().panels.show_all();
+            }
+        }
+        self.lab = None;
+        self.config_shown = false;
+        self.enter(0, true);
+    }
+
+    /// Do the step's actions in order on `labs` until one waits; `shown` is the index of the tab shown
+    /// (a `choose` switches it). Returns true while the step waits (the shell keeps frames coming).
+    pub fn advance(
+        &mut self,
+        labs: &mut [Box<dyn LabSlot>],
+        shown: &mut usize,
+        ctx: LabCtx,
+    ) -> bool {
+        if std::mem::take(&mut self.fresh) {
+            for l in labs.iter_mut() {
+                l.link_mut().panels.set_highlight(None);
+            }
+        }
+        loop {
+            if let Some(w) = self.wait {
+                match self.satisfied(w, labs) {
+                    None => return true,
+                    Some(note) => {
+                        self.wait = None;
+                        self.waiting_since = None;
+                        if let Some(n) = note {
+                            self.note = Some((false, n));
+                        }
+                    }
+                }
+            }
+            let Some(action) = self.queue.pop_front() else {
+                return false;
+            };
+            self.act(action, labs, shown, ctx);
+        }
+    }
+
+    /// `None` while `w` holds; else `Some(note)` (a note when the run ended before the event).
+    fn satisfied(&self, w: Wait, labs: &[Box<dyn LabSlot>]) -> Option<Option<String>> {
+        match w {
+            Wait::Until(t) => (Instant::now() >= t).then_some(None),
+            Wait::Event(lab, m) => {
+                let slot = labs.iter().find(|l| l.lab() == lab)?;
+                if slot.reached(m) {
+                    Some(None)
+                } else if matches!(slot.phase(), Phase::Finished | Phase::Idle) {
+                    Some(Some(format!("the run ended before `{m}`")))
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    fn act(
+        &mut self,
+        action: Action,
+        labs: &mut [Box<dyn LabSlot>],
+        shown: &mut usize,
+        ctx: LabCtx,
+    ) {
+        if let Action::Choose { lab, .. } = &action {
+            self.lab = lab_of(*lab);
+        }
+        let Some(lab) = self.lab else {
+            self.note = Some((true, "the lesson chose no lab".into()));
+            return;
+        };
+        let Some(i) = labs.iter().position(|l| l.lab() == lab) else {
+            self.note = Some((true, format!("the window has no {lab} lab")));
+            return;
+        };
+        *shown = i;
+        let slot = &mut labs[i];
+        let answer = match action {
+            Action::Choose {
+                preset: Some(name), ..
+            } => slot.teach(Teach::Preset(name), ctx),
+            Action::Choose {
+                config: Some(table),
+                ..
+            } => slot.teach(Teach::Config(table), ctx),
+            // the lesson check refuses a choose with neither
+            Action::Choose { .. } => Ok(String::new()),
+            Action::Set { field, value } => slot.teach(Teach::Set { field, value }, ctx),
+            Action::Start {} => slot.teach(Teach::Start, ctx),
+            Action::Pause {} => {
+                if slot.phase() == Phase::Running || slot.phase() == Phase::Starting {
+                    slot.apply(BarAction::Pause, ctx);
+                }
+                Ok(String::new())
+            }
+            Action::RunUntil { event } => {
+                resume(slot.as_mut(), ctx);
+                self.wait = Some(Wait::Event(lab, event));
+                self.waiting_since = Some(Instant::now());
+                Ok(String::new())
+            }
+            Action::RunFor { secs } => {
+                resume(slot.as_mut(), ctx);
+                self.wait = Some(Wait::Until(Instant::now() + Duration::from_secs_f64(secs)));
+                self.waiting_since = Some(Instant::now());
+                Ok(String::new())
+            }
+            Action::Fork { at, field, value } => slot.teach(Teach::Fork { at, field, value }, ctx),
+            Action::Show { panels } => {
+                for p in &panels {
+                    slot.show_panel(p, true);
+                    self.config_shown |= p == "config";
+                }
+                Ok(String::new())
+            }
+            Action::Hide { panels } => {
+                for p in &panels {
+                    slot.show_panel(p, false);
+                    self.config_shown &= p != "config";
+                }
+                Ok(String::new())
+            }
+            Action::Highlight { panel } => {
+                slot.link_mut().panels.set_highlight(Some(&panel));
+                Ok(String::new())
+            }
+            Action::Cursor { at } => slot.teach(Teach::Cursor(at), ctx),
+            Action::Open { folder } => slot.teach(Teach::Open(bundled_path(&folder)), ctx),
+        };
+        match answer {
+            Ok(m) if m.is_empty() => {}
+            Ok(m) => self.note = Some((false, m)),
+            Err(m) => self.note = Some((true, m)),
+        }
+    }
+}
+
+/// Resume a paused run (a step that waits lets it train).
+fn resume(slot: &mut dyn LabSlot, ctx: LabCtx) {
+    if slot.phase() == Phase::Paused {
+        slot.apply(BarAction::Resume, ctx);
+    }
+}

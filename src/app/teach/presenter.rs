@@ -1,0 +1,273 @@
+//! The presenter view: a projector layout for a lesson. The step's text in large type, only the
+//! panels the step shows, thicker lines, a zoom (the scale setting), the Okabe–Ito palette (safe for
+//! every kind of colour vision), and the controls reduced to what the step needs. Keys: Space, Right
+//! and PageDown go on; Left and PageUp go back; Home restarts the lesson; F toggles full screen; B
+//! blanks the screen; Esc (or F5) leaves the view.
+
+use super::player::{LessonPlayer, Wait};
+use crate::protocol::Metric;
+use eframe::egui::{self, Color32, Key, Modifiers, RichText, Ui};
+
+/// How plots draw lines: width factor and palette (set by the shell each frame, read by the plots).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Look {
+    /// Line width factor (1: the normal window).
+    pub line: f32,
+    /// Draw series in the Okabe–Ito palette.
+    pub safe_palette: bool,
+}
+
+impl Default for Look {
+    fn default() -> Self {
+        Look {
+            line: 1.0,
+            safe_palette: false,
+        }
+    }
+}
+
+impl Look {
+    fn id() -> egui::Id {
+        egui::Id::unique("grokscope-look")
+    }
+
+    /// The look in force in `ctx`.
+    pub fn of(ctx: &egui::Context) -> Look {
+        ctx.data(|d| d.get_temp(Self::id())).unwrap_or_default()
+    }
+
+    pub fn set(self, ctx: &egui::Context) {
+        ctx.data_mut(|d| d.insert_temp(Self::id(), self));
+    }
+}
+
+/// The colour of a series in the Okabe–Ito palette (Okabe & Ito 2008, "Color Universal Design"):
+/// train in blues, validation in orange, the ablation pair in bluish green and vermillion.
+pub fn okabe_ito(m: Metric) -> Color32 {
+    const BLUE: Color32 = Color32::from_rgb(0, 114, 178);
+    const SKY: Color32 = Color32::from_rgb(86, 180, 233);
+    const ORANGE: Color32 = Color32::from_rgb(230, 159, 0);
+    const GREEN: Color32 = Color32::from_rgb(0, 158, 115);
+    const YELLOW: Color32 = Color32::from_rgb(240, 228, 66);
+    const VERMILLION: Color32 = Color32::from_rgb(213, 94, 0);
+    const PURPLE: Color32 = Color32::from_rgb(204, 121, 167);
+    match m {
+        Metric::TrainAcc | Metric::TrainLoss | Metric::Mse => BLUE,
+        Metric::TrainAccEval | Metric::TrainLossEval | Metric::FourierIpr => SKY,
+        Metric::ValAcc | Metric::ValLoss => ORANGE,
+        Metric::WeightNorm => PURPLE,
+        Metric::Lr | Metric::RestrictedLoss | Metric::Orderedness => GREEN,
+        Metric::WeightDecay => YELLOW,
+        Metric::FourierGini | Metric::ExcludedLoss | Metric::Sparsity => VERMILLION,
+    }
+}
+
+/// The presenter view's settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Presenter {
+    pub on: bool,
+    /// Zoom of the whole window while on (fonts, widgets, plots).
+    pub scale: f32,
+    /// The screen is blanked (B).
+    pub blank: bool,
+}
+
+impl Default for Presenter {
+    fn default() -> Self {
+        Presenter {
+            on: false,
+            scale: 1.5,
+            blank: false,
+        }
+    }
+}
+
+/// The smallest and largest presenter scale.
+pub const SCALES: std::ops::RangeInclusive<f32> = 1.0..=3.0;
+
+/// Type sizes of the lesson text (points, before the zoom).
+const TITLE_SIZE: f32 = 24.0;
+const TEXT_SIZE: f32 = 19.0;
+
+/// What the lesson's bar or keys ask.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LessonCmd {
+    None,
+    Next,
+    Previous,
+    Restart,
+    Skip,
+    Close,
+    /// Switch the presenter view on or off.
+    Presenter,
+    FullScreen,
+    Blank,
+}
+
+impl LessonCmd {
+    fn or(self, other: LessonCmd) -> LessonCmd {
+        if self == LessonCmd::None { other } else { self }
+    }
+}
+
+/// The presenter's keys (and the lesson's arrows in the normal window). Space goes on only in the
+/// presenter view: in the normal window it starts and pauses runs.
+pub fn keys(ctx: &egui::Context, presenter: bool, lesson: bool) -> LessonCmd {
+    if ctx.egui_wants_keyboard_input() {
+        return LessonCmd::None;
+    }
+    ctx.input_mut(|i| {
+        let mut press = |k: Key| i.consume_key(Modifiers::NONE, k);
+        if press(Key::F5) || (presenter && press(Key::Escape)) {
+            return LessonCmd::Presenter;
+        }
+        if presenter {
+            if press(Key::F) {
+                return LessonCmd::FullScreen;
+            }
+            if press(Key::B) {
+                return LessonCmd::Blank;
+            }
+        }
+        if !lesson {
+            return LessonCmd::None;
+        }
+        if press(Key::ArrowRight) || press(Key::PageDown) || (presenter && press(Key::Space)) {
+            LessonCmd::Next
+        } else if press(Key::ArrowLeft) || press(Key::PageUp) {
+            LessonCmd::Previous
+        } else if presenter && press(Key::Home) {
+            LessonCmd::Restart
+        } else {
+            LessonCmd::None
+        }
+    })
+}
+
+/// What the step waits for, in words.
+pub fn wait_text(player: &LessonPlayer) -> Option<String> {
+    let secs = player.waited().map_or(0, |d| d.as_secs());
+    player.waiting().map(|w| match w {
+        Wait::Event(lab, m) => format!("waiting for the {lab} lab: {m} ({secs} s)"),
+        Wait::Until(_) => format!("letting it run ({secs} s)"),
+    })
+}
+
+/// The lesson's bar: where it is, back, on, and the wait with its Skip.
+pub fn lesson_bar_ui(ui: &mut Ui, player: &LessonPlayer, presenter: &mut Presenter) -> LessonCmd {
+    let mut cmd = LessonCmd::None;
+    ui.horizontal_wrapped(|ui| {
+        let (i, n) = player.position();
+        ui.label(RichText::new(player.title()).strong());
+        ui.label(format!("step {} of {n}", i + 1));
+        if ui
+            .add_enabled(i > 0, egui::Button::new("◀ Back"))
+            .on_hover_text("The previous step's text and panels (Left, PageUp)")
+            .clicked()
+        {
+            cmd = LessonCmd::Previous;
+        }
+        let next = if player.waiting().is_some() {
+            "Skip ▶"
+        } else {
+            "Next ▶"
+        };
+        if ui
+            .add_enabled(
+                player.waiting().is_some() || i + 1 < n,
+                egui::Button::new(next),
+            )
+            .on_hover_text(if presenter.on {
+                "Go on (Space, Right, PageDown); while the step waits, skip the wait"
+            } else {
+                "Go on (Right, PageDown); while the step waits, skip the wait"
+            })
+            .clicked()
+        {
+            cmd = LessonCmd::Next;
+        }
+        if ui
+            .button("↺ Restart")
+            .on_hover_text("Reset the lesson's labs and start from the first step (Home)")
+            .clicked()
+        {
+            cmd = LessonCmd::Restart;
+        }
+        if let Some(text) = wait_text(player) {
+            ui.separator();
+            ui.add(egui::Spinner::new());
+            ui.label(RichText::new(text).color(super::panels::HIGHLIGHT));
+        }
+        if let Some((is_error, note)) = &player.note {
+            ui.separator();
+            let color = if *is_error {
+                ui.visuals().error_fg_color
+            } else {
+                ui.visuals().weak_text_color()
+            };
+            ui.label(RichText::new(note).color(color));
+        }
+        ui.separator();
+        let label = if presenter.on {
+            "Leave presenter (Esc)"
+        } else {
+            "Presenter (F5)"
+        };
+        if ui
+            .button(label)
+            .on_hover_text("The projector layout: large text, the step's panels only, thick lines")
+            .clicked()
+        {
+            cmd = LessonCmd::Presenter;
+        }
+        if presenter.on {
+            ui.add(
+                egui::Slider::new(&mut presenter.scale, SCALES)
+                    .text("scale")
+                    .max_decimals(1),
+            );
+        }
+        if ui
+            .button("✖ Close lesson")
+            .on_hover_text("End the lesson (its runs stay)")
+            .clicked()
+        {
+            cmd = cmd.clone().or(LessonCmd::Close);
+        }
+    });
+    cmd
+}
+
+/// The step's title and text: large in the presenter view.
+pub fn lesson_text_ui(ui: &mut Ui, player: &LessonPlayer, large: bool) {
+    let step = player.step();
+    let (title, text) = if large {
+        (TITLE_SIZE, TEXT_SIZE)
+    } else {
+        (16.0, 14.0)
+    };
+    ui.label(RichText::new(&step.title).strong().size(title));
+    // the file's line breaks are for its author: the text flows to the window's width
+    let flowing = step
+        .text
+        .split("\n\n")
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "));
+    for para in flowing {
+        ui.label(RichText::new(para).size(text));
+    }
+}
+
+/// The blanked screen (B): black, with how to come back.
+pub fn blank_ui(ctx: &egui::Context) {
+    let layer = egui::LayerId::new(egui::Order::Foreground, egui::Id::unique("presenter_blank"));
+    let painter = ctx.layer_painter(layer);
+    let screen = ctx.content_rect();
+    painter.rect_filled(screen, 0.0, Color32::BLACK);
+    painter.text(
+        screen.right_bottom() - egui::vec2(12.0, 12.0),
+        egui::Align2::RIGHT_BOTTOM,
+        "B: back",
+        egui::FontId::proportional(12.0),
+        Color32::from_gray(60),
+    );
+}

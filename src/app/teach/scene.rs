@@ -1,0 +1,316 @@
+//! Scenes: the window's picture saved as a small TOML file (the lab, its config and seed, the run and
+//! its step, the step cursor, the panels shown, the presenter layout, the lesson and its step), and
+//! opened again to get the same picture back. A Grokking run comes back from its run folder when it
+//! is still there (its checkpoints give the views); otherwise, and for an Ordering run, the config is
+//! trained again to the saved step: same config and seed, so the same numbers. A sweep comes back by
+//! opening its folder.
+//!
+//! A scene is checked in full before anything changes: a refused file leaves the window as it was.
+
+use super::player::LessonPlayer;
+use super::presenter::{Presenter, SCALES};
+use crate::app::labs::{CursorAt, Lab, LabCtx, LabSlot, Teach};
+use crate::config::lesson::{Lesson, ValidLesson, bundled};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The format's version this build writes and reads.
+pub const VERSION: u32 = 1;
+
+/// The largest scene file read (a scene is a few kilobytes).
+const MAX_SCENE_BYTES: u64 = 4 << 20;
+
+/// A scene file.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Scene {
+    /// The format's version ([`VERSION`]).
+    pub grokscope_scene: u32,
+    /// The lab shown (its tab's name).
+    pub lab: String,
+    /// The presenter view was on, at this scale.
+    #[serde(default)]
+    pub presenter: bool,
+    #[serde(default = "default_scale")]
+    pub scale: f32,
+    /// The lab's panels that were hidden (by key).
+    #[serde(default)]
+    pub hidden: Vec<String>,
+    /// The step the views showed (absent: the latest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<u64>,
+    /// The current run, if there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<SceneRun>,
+    /// The lesson being played, if one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lesson: Option<SceneLesson>,
+    /// The lab's config in the panel (with its seed), as in a config file.
+    pub config: toml::Table,
+}
+
+fn default_scale() -> f32 {
+    Presenter::default().scale
+}
+
+/// The run of a scene.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SceneRun {
+    /// The step it had reached.
+    pub step: u64,
+    /// Its run folder, when it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+}
+
+/// The lesson of a scene.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SceneLesson {
+    /// `bundled:NAME` or a lesson file's path.
+    pub source: String,
+    /// The step shown (from 1, as the window counts).
+    pub step: usize,
+}
+
+/// Read a lesson from where a scene (or the window) names it: `bundled:NAME` or a file.
+pub fn load_lesson(source: &str) -> Result<ValidLesson, String> {
+    if let Some(name) = source.strip_prefix("bundled:") {
+        return bundled(name.trim())
+            .ok_or_else(|| format!("there is no bundled lesson `{name}`"))?
+            .map_err(|e| e.located(&format!("assets/lessons/{name}.toml")));
+    }
+    let path = Path::new(source);
+    let bytes = crate::store::files::read_bounded(path, 1 << 20)
+        .map_err(|e| format!("{source}: cannot be read: {e}"))?;
+    let text = String::from_utf8(bytes).map_err(|e| format!("{source}: not UTF-8 text: {e}"))?;
+    Lesson::parse(&text).map_err(|e| e.located(source))
+}
+
+impl Scene {
+    /// The scene of the window now.
+    pub fn capture(
+        lab: &dyn LabSlot,
+        presenter: &Presenter,
+        player: Option<&LessonPlayer>,
+    ) -> Scene {
+        let state = lab.scene();
+        Scene {
+            grokscope_scene: VERSION,
+            lab: lab.lab().title().to_lowercase(),
+            presenter: presenter.on,
+            scale: presenter.scale,
+            hidden: lab
+                .panels()
+                .iter()
+                .filter(|p| !lab.panel_shown(p.key))
+                .map(|p| p.key.to_string())
+                .collect(),
+            cursor: state.cursor,
+            run: state.run.map(|(dir, step)| SceneRun { step, dir }),
+            lesson: player.map(|p| SceneLesson {
+                source: p.source.clone(),
+                step: p.position().0 + 1,
+            }),
+            config: state.config,
+        }
+    }
+
+    pub fn to_toml(&self) -> String {
+        // numbers, strings, paths and tables always serialise
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Write the scene to `path` (atomically: an old file there stays whole until the new one is).
+    pub fn save(&self, path: &Path) -> Result<(), String> {
+        crate::store::files::write_atomic(path, self.to_toml().as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+
+    /// Read and check a scene file.
+    pub fn read(path: &Path) -> Result<Scene, String> {
+        let name = path.display();
+        let bytes = crate::store::files::read_bounded(path, MAX_SCENE_BYTES)
+            .map_err(|e| format!("{name}: cannot be read: {e}"))?;
+        let text = String::from_utf8(bytes).map_err(|e| format!("{name}: not UTF-8 text: {e}"))?;
+        Scene::parse(&text).map_err(|e| format!("{name}: {e}"))
+    }
+
+    /// Parse a scene's text and check what can be checked without the window.
+    pub fn parse(text: &str) -> Result<Scene, String> {
+        let scene: Scene = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| {
+                text.get(..s.start)
+                    .map_or(1, |t| t.matches('\n').count() + 1)
+            });
+            match line {
+                Some(l) => format!("line {l}: {}", e.message().trim()),
+                None => e.message().trim().to_string(),
+            }
+        })?;
+        if scene.grokscope_scene != VERSION {
+            return Err(format!(
+                "grokscope_scene: version {} is not the {VERSION} this build reads",
+                scene.grokscope_scene
+            ));
+        }
+        if Lab::named(&scene.lab).is_none() {
+            let names: Vec<String> = Lab::ALL.iter().map(|l| l.title().to_lowercase()).collect();
+            return Err(format!(
+                "lab: no lab `{}` (there are {})",
+                crate::config::truncate_echo(&scene.lab, 40),
+                names.join(", ")
+            ));
+        }
+        if !(scene.scale.is_finite() && SCALES.contains(&scene.scale)) {
+            return Err(format!(
+                "scale: {} is outside the allowed range [{}, {}]",
+                scene.scale,
+                SCALES.start(),
+                SCALES.end()
+            ));
+        }
+        if let Some(l) = &scene.lesson
+            && l.step == 0
+        {
+            return Err("lesson.step: steps count from 1".into());
+        }
+        Ok(scene)
+    }
+
+    /// The lab of the scene (checked by [`Scene::parse`]).
+    pub fn lab(&self) -> Option<Lab> {
+        Lab::named(&self.lab)
+    }
+
+    /// Check the scene against the window's labs; the lesson it names, loaded at its step.
+    pub fn check(&self, labs: &[Box<dyn LabSlot>]) -> Result<Option<LessonPlayer>, String> {
+        let lab = self.lab().ok_or("lab: unknown")?;
+        let slot = labs
+            .iter()
+            .find(|l| l.lab() == lab)
+            .ok_or_else(|| format!("the window has no {lab} lab"))?;
+        for key in &self.hidden {
+            if !slot.panels().iter().any(|p| p.key == key) {
+                return Err(format!("hidden: the {lab} lab has no panel `{key}`"));
+            }
+        }
+        let player = match &self.lesson {
+            None => None,
+            Some(l) => {
+                let lesson = load_lesson(&l.source).map_err(|e| format!("lesson: {e}"))?;
+                if l.step > lesson.steps.len() {
+                    return Err(format!(
+                        "lesson.step: {} is past the lesson's {} steps",
+                        l.step,
+                        lesson.steps.len()
+                    ));
+                }
+                let mut p = LessonPlayer::new(lesson, l.source.clone());
+                p.show_step(l.step - 1);
+                Some(p)
+            }
+        };
+        Ok(player)
+    }
+
+    /// Bring the scene back on `labs` (checked first by [`Scene::check`]); the index of the lab to
+    /// show and what happened.
+    pub fn apply(
+        &self,
+        labs: &mut [Box<dyn LabSlot>],
+        ctx: LabCtx,
+    ) -> Result<(usize, String), String> {
+        let lab = self.lab().ok_or("lab: unknown")?;
+        let i = labs
+            .iter()
+            .position(|l| l.lab() == lab)
+            .ok_or_else(|| format!("the window has no {lab} lab"))?;
+        let slot = &mut labs[i];
+        slot.teach(Teach::Config(self.config.clone()), ctx)?;
+        for p in slot.panels() {
+            slot.show_panel(p.key, !self.hidden.iter().any(|h| h == p.key));
+        }
+        let said = match &self.run {
+            Some(run) => slot.teach(
+                Teach::Restore {
+                    dir: run.dir.clone(),
+                    step: run.step,
+                    cursor: self.cursor,
+                },
+                ctx,
+            )?,
+            None => {
+                if let Some(c) = self.cursor {
+                    // a lab without a cursor has none saved
+                    let _ = slot.teach(Teach::Cursor(CursorAt::Step(c)), ctx);
+                }
+                "scene opened (it had no run)".to_string()
+            }
+        };
+        Ok((i, said))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scene() -> Scene {
+        let mut config = toml::Table::new();
+        config.insert("p".into(), toml::Value::Integer(97));
+        Scene {
+            grokscope_scene: VERSION,
+            lab: "grokking".into(),
+            presenter: true,
+            scale: 1.75,
+            hidden: vec!["runs".into()],
+            cursor: Some(120),
+            run: Some(SceneRun {
+                step: 300,
+                dir: Some(PathBuf::from("/tmp/run-1")),
+            }),
+            lesson: Some(SceneLesson {
+                source: "bundled:clock-inside".into(),
+                step: 3,
+            }),
+            config,
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let s = scene();
+        assert_eq!(Scene::parse(&s.to_toml()), Ok(s));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_show() {
+        let text = scene().to_toml();
+        let bad = [
+            (
+                text.replace("grokscope_scene = 1", "grokscope_scene = 7"),
+                "version 7",
+            ),
+            (
+                text.replace("lab = \"grokking\"", "lab = \"chemistry\""),
+                "no lab",
+            ),
+            (text.replace("scale = 1.75", "scale = 40.0"), "scale"),
+            (text.replace("step = 3\n", "step = 0\n"), "count from 1"),
+            (format!("extra = 1\n{text}"), "unknown field"),
+            (
+                "grokscope_scene = 1\nlab = \"grokking\"\n".to_string(),
+                "config",
+            ),
+        ];
+        for (t, want) in bad {
+            let e = Scene::parse(&t).unwrap_err();
+            assert!(e.contains(want), "{want}: {e}");
+        }
+        // a syntax error names its line
+        let e = Scene::parse("grokscope_scene = 1\nlab = \n").unwrap_err();
+        assert!(e.starts_with("line 2"), "{e}");
+    }
+}

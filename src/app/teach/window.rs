@@ -1,0 +1,111 @@
+//! The Lessons window: the bundled lessons to play, a lesson file to open (a malformed one is refused
+//! naming its line and field), and scenes to save and open.
+
+use crate::config::lesson::{BUNDLED, Lesson};
+use eframe::egui::{self, RichText};
+
+/// The window's state: open or not, the typed paths, the last problem.
+#[derive(Clone, Debug, Default)]
+pub struct LessonsWindow {
+    pub open: bool,
+    pub lesson_path: String,
+    pub scene_path: String,
+    /// The last refusal or result shown in the window: (is an error, text).
+    pub message: Option<(bool, String)>,
+}
+
+/// What the window asks the shell to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WindowCmd {
+    None,
+    /// Play a lesson: `bundled:NAME` or a file path.
+    Play(String),
+    SaveScene(String),
+    OpenScene(String),
+}
+
+impl LessonsWindow {
+    pub fn ui(&mut self, ctx: &egui::Context) -> WindowCmd {
+        let mut cmd = WindowCmd::None;
+        let mut open = self.open;
+        egui::Window::new("Lessons and scenes")
+            .open(&mut open)
+            .default_width(520.0)
+            .show(ctx, |ui| {
+                ui.label(RichText::new("Bundled lessons").strong());
+                egui::Grid::new("bundled_lessons")
+                    .num_columns(2)
+                    .striped(true)
+                    .show(ui, |ui| {
+                        for (name, text) in BUNDLED {
+                            match Lesson::parse(text) {
+                                Ok(l) => {
+                                    if ui.button("▶ Play").clicked() {
+                                        cmd = WindowCmd::Play(format!("bundled:{name}"));
+                                    }
+                                    ui.vertical(|ui| {
+                                        ui.label(RichText::new(&l.title).strong());
+                                        ui.label(format!(
+                                            "{} steps · {}",
+                                            l.steps.len(),
+                                            l.summary
+                                        ));
+                                    });
+                                }
+                                Err(e) => {
+                                    ui.label("");
+                                    ui.colored_label(
+                                        ui.visuals().error_fg_color,
+                                        e.located(&format!("assets/lessons/{name}.toml")),
+                                    );
+                                }
+                            }
+                            ui.end_row();
+                        }
+                    });
+                ui.separator();
+                ui.label(RichText::new("A lesson file").strong()).on_hover_text(
+                    "A TOML file of steps (see the README); check one with `grokscope lesson check FILE`",
+                );
+                ui.horizontal(|ui| {
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.lesson_path)
+                            .hint_text("path/to/lesson.toml")
+                            .desired_width(340.0),
+                    );
+                    if ui.button("Open lesson").clicked() {
+                        cmd = WindowCmd::Play(self.lesson_path.trim().to_string());
+                    }
+                });
+                ui.separator();
+                ui.label(RichText::new("Scenes").strong()).on_hover_text(
+                    "A scene keeps the lab, its config and seed, the run and its step, the step cursor, \
+                     the panels, the presenter layout and the lesson step; opening it brings the picture back",
+                );
+                ui.horizontal(|ui| {
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.scene_path)
+                            .hint_text("path/to/scene.toml")
+                            .desired_width(260.0),
+                    );
+                    if ui.button("Save scene").clicked() {
+                        cmd = WindowCmd::SaveScene(self.scene_path.trim().to_string());
+                    }
+                    if ui.button("Open scene").clicked() {
+                        cmd = WindowCmd::OpenScene(self.scene_path.trim().to_string());
+                    }
+                });
+                if let Some((is_error, text)) = &self.message {
+                    ui.separator();
+                    let color = if *is_error {
+                        ui.visuals().error_fg_color
+                    } else {
+                        ui.visuals().text_color()
+                    };
+                    ui.label(RichText::new(text).color(color));
+                }
+            });
+        self.open = open;
+        cmd
+    }
+}
