@@ -126,3 +126,43 @@ fn a_bad_config_file_is_refused_with_the_field_and_no_output() {
             .contains("no preset named \"nope\"")
     );
 }
+
+/// `grokscope lesson list` names every bundled lesson; `lesson check` accepts them and refuses a
+/// malformed file with its line and field and a non-zero exit status (what CI and authors rely on).
+#[test]
+fn lesson_list_and_check() {
+    let list = grokscope().args(["lesson", "list"]).output().unwrap();
+    assert!(list.status.success());
+    let text = String::from_utf8(list.stdout).unwrap();
+    for (name, _) in grokscope::config::lesson::BUNDLED {
+        assert!(text.contains(name), "{text}");
+    }
+    let root = env!("CARGO_MANIFEST_DIR");
+    let good = format!("{root}/assets/lessons/clock-inside.toml");
+    let ok = grokscope()
+        .args(["lesson", "check", &good])
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{ok:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    let text = std::fs::read_to_string(&good).unwrap().replacen(
+        "panel = \"spectrum\"",
+        "panel = \"spectrun\"",
+        1,
+    );
+    std::fs::write(&bad, &text).unwrap();
+    let line = text.lines().position(|l| l.contains("spectrun")).unwrap() + 1;
+    let out = grokscope()
+        .args(["lesson", "check"])
+        .arg(&good)
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    let want = format!("{}:{line}: step[", bad.display());
+    assert!(err.contains(&want), "{err}");
+    assert!(err.contains("no panel `spectrun`"), "{err}");
+}

@@ -228,7 +228,7 @@ pub fn lesson_bar_ui(ui: &mut Ui, player: &LessonPlayer, presenter: &mut Present
             );
         }
         if ui
-            .button("✖ Close lesson")
+            .button("× Close lesson")
             .on_hover_text("End the lesson (its runs stay)")
             .clicked()
         {

@@ -145,11 +145,12 @@ impl GrokkingLab {
             .config()
             .cloned()
             .ok_or("there is no run to fork: start one first")?;
-        let want = match at {
-            Some(m) => self
-                .step_of(m)
-                .ok_or_else(|| format!("the run has not reached `{m}`, so it cannot fork there"))?,
-            None => self.history.latest().map_or(0, |(s, _)| s),
+        let latest = self.history.latest().map_or(0, |(s, _)| s);
+        // a milestone the run has not reached (a skipped wait): its latest checkpoint, said so
+        let (want, not_reached) = match at.map(|m| (m, self.step_of(m))) {
+            Some((_, Some(step))) => (step, None),
+            Some((m, None)) => (latest, Some(m)),
+            None => (latest, None),
         };
         let folder = RunFolder::open(&dir).map_err(|e| e.to_string())?;
         let step = folder
@@ -171,7 +172,13 @@ impl GrokkingLab {
         self.with_runs(|files, c| files.fork_current(c, step, config, Some(out)))?;
         self.plots.follow_latest();
         self.insight_view.pinned = None;
-        Ok(format!("forked at step {step}: {}", changes.join(", ")))
+        let why = not_reached.map_or(String::new(), |m| {
+            format!(" (the run had not reached `{m}`: its latest checkpoint)")
+        });
+        Ok(format!(
+            "forked at step {step}{why}: {}",
+            changes.join(", ")
+        ))
     }
 
     /// A scene's run: its folder when it is there (views from its checkpoints), else the panel's

@@ -1,0 +1,336 @@
+//! Teaching mode through the window (kittest, real training workers): every bundled lesson steps
+//! from its first step to its last, the presenter's keys move through a lesson, a malformed lesson is
+//! refused with its line and field, and a saved scene reopens to the same step and config.
+
+use crate::ui_support::{Labs, harness_with, step_until};
+use egui_kittest::Harness;
+use grokscope::app::labs::{LabCtx, LabSlot, Teach};
+use grokscope::app::teach::presenter::LessonCmd;
+use grokscope::app::teach::scene::Scene;
+use grokscope::app::{Action, FixedPathDialog, GrokscopeApp, Lab, Phase};
+use grokscope::config::lesson::BUNDLED;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn real_app() -> Harness<'static, GrokscopeApp> {
+    harness_with(|cc| {
+        GrokscopeApp::new(cc, Arc::new(FixedPathDialog(None))).expect("the workers start")
+    })
+}
+
+/// What playing a lesson through did.
+#[derive(Debug, Default)]
+struct PlayedThrough {
+    /// Steps shown (the last one included).
+    steps: usize,
+    /// Waits the test's clock skipped.
+    skipped: usize,
+    /// Refusals the labs gave, with the step they came at.
+    problems: Vec<String>,
+}
+
+/// Play `source` from its first step to its last: each step does its actions; a step that waits gets
+/// `patience` of real time per wait and is then skipped (the test's clock: the lessons' events need
+/// minutes on 2 cores, the machinery needs seconds).
+fn play_through(
+    h: &mut Harness<'static, GrokscopeApp>,
+    source: &str,
+    patience: Duration,
+) -> PlayedThrough {
+    h.state_mut()
+        .play_lesson(source)
+        .expect("a bundled lesson loads");
+    let mut out = PlayedThrough::default();
+    loop {
+        h.step();
+        // do the step's actions; wait while it waits, up to `patience` per wait
+        loop {
+            let done = step_until(h, patience, |h| {
+                h.state().lesson().is_some_and(|p| p.waiting().is_none())
+            });
+            if done {
+                break;
+            }
+            out.skipped += 1;
+            h.state_mut().lesson_command(LessonCmd::Skip);
+            h.step();
+        }
+        let p = h.state().lesson().expect("the lesson plays");
+        if let Some((true, note)) = &p.note {
+            out.problems
+                .push(format!("step {}: {note}", p.position().0 + 1));
+        }
+        out.steps += 1;
+        let (i, n) = p.position();
+        if i + 1 == n {
+            break;
+        }
+        h.state_mut().lesson_command(LessonCmd::Next);
+    }
+    out
+}
+
+/// Counts the waits of a lesson (what `reached + skipped` must come to).
+fn waits(source: &str) -> usize {
+    let name = source.trim_start_matches("bundled:");
+    let text = BUNDLED.iter().find(|(n, _)| *n == name).unwrap().1;
+    let l = grokscope::config::lesson::Lesson::parse(text).unwrap();
+    l.steps
+        .iter()
+        .flat_map(|s| &s.actions)
+        .filter(|a| {
+            matches!(
+                a,
+                grokscope::config::lesson::Action::RunUntil { .. }
+                    | grokscope::config::lesson::Action::RunFor { .. }
+            )
+        })
+        .count()
+}
+
+fn check_lesson(name: &str) {
+    let source = format!("bundled:{name}");
+    let mut h = real_app();
+    let played = play_through(&mut h, &source, Duration::from_secs(4));
+    let n = h.state().lesson().unwrap().position().1;
+    assert_eq!(played.steps, n, "{name}: every step was shown");
+    assert!(played.problems.is_empty(), "{name}: {:?}", played.problems);
+    assert!(played.skipped <= waits(&source), "{name}: {played:?}");
+}
+
+#[test]
+fn lesson_memorise_then_understand_steps_through() {
+    check_lesson("memorise-then-understand");
+}
+
+#[test]
+fn lesson_weight_decay_steps_through() {
+    check_lesson("weight-decay");
+}
+
+#[test]
+fn lesson_clock_inside_steps_through() {
+    check_lesson("clock-inside");
+}
+
+#[test]
+fn lesson_when_grokking_happens_steps_through() {
+    check_lesson("when-grokking-happens");
+}
+
+#[test]
+fn lesson_small_models_steps_through() {
+    check_lesson("small-models");
+}
+
+#[test]
+fn lesson_pruning_makes_order_steps_through() {
+    check_lesson("pruning-makes-order");
+}
+
+/// The first lesson's first wait (step 40 of the fast MLP) is reached by training, not skipped: the
+/// lesson follows the lab's events.
+#[test]
+fn a_lesson_waits_for_the_run_then_goes_on() {
+    let mut h = real_app();
+    h.state_mut()
+        .play_lesson("bundled:memorise-then-understand")
+        .unwrap();
+    h.step();
+    h.state_mut().lesson_command(LessonCmd::Next);
+    h.step();
+    let p = h.state().lesson().unwrap();
+    assert_eq!(p.position().0, 1);
+    assert!(p.waiting().is_some(), "step 2 waits for step 40");
+    let reached = step_until(&mut h, Duration::from_secs(120), |h| {
+        h.state().lesson().unwrap().waiting().is_none()
+    });
+    assert!(reached, "the run reached step 40");
+    let latest = h.state().history().latest().map(|(s, _)| s).unwrap_or(0);
+    assert!(latest >= 40, "{latest}");
+    // the step's last action paused the run
+    assert!(
+        step_until(&mut h, Duration::from_secs(10), |h| h.state().phase()
+            == Phase::Paused),
+        "{:?}",
+        h.state().phase()
+    );
+}
+
+#[test]
+fn presenter_keys_move_through_a_lesson() {
+    let mut h = real_app();
+    h.state_mut()
+        .play_lesson("bundled:memorise-then-understand")
+        .unwrap();
+    h.step();
+    let at = |h: &Harness<'static, GrokscopeApp>| h.state().lesson().unwrap().position().0;
+    h.key_press(eframe::egui::Key::F5);
+    h.step();
+    assert!(
+        h.state().presenter().on,
+        "F5 switches the presenter view on"
+    );
+    h.key_press(eframe::egui::Key::Space);
+    h.step();
+    assert_eq!(at(&h), 1, "Space: next step");
+    if h.state().lesson().unwrap().waiting().is_some() {
+        h.key_press(eframe::egui::Key::ArrowRight);
+        h.step();
+        assert!(
+            h.state().lesson().unwrap().waiting().is_none(),
+            "Right skips a wait"
+        );
+    }
+    h.key_press(eframe::egui::Key::ArrowRight);
+    h.step();
+    // the third step waits for memorisation
+    assert_eq!(at(&h), 2, "Right: next step");
+    h.key_press(eframe::egui::Key::ArrowLeft);
+    h.step();
+    assert_eq!(at(&h), 1, "Left: previous step");
+    assert!(
+        h.state().lesson().unwrap().waiting().is_none(),
+        "going back redoes no wait"
+    );
+    h.key_press(eframe::egui::Key::PageDown);
+    h.step();
+    assert_eq!(at(&h), 2, "PageDown: next step");
+    h.key_press(eframe::egui::Key::PageUp);
+    h.step();
+    assert_eq!(at(&h), 1, "PageUp: previous step");
+    h.key_press(eframe::egui::Key::Home);
+    h.step();
+    assert_eq!(at(&h), 0, "Home: the first step again");
+    h.key_press(eframe::egui::Key::B);
+    h.step();
+    assert!(h.state().presenter().blank, "B blanks the screen");
+    h.key_press(eframe::egui::Key::B);
+    h.step();
+    assert!(!h.state().presenter().blank);
+    h.key_press(eframe::egui::Key::Escape);
+    h.step();
+    assert!(!h.state().presenter().on, "Esc leaves the presenter view");
+    // outside the presenter view Space starts and pauses runs, and the lesson stays where it is
+    h.key_press(eframe::egui::Key::Space);
+    h.step();
+    assert_eq!(at(&h), 0);
+}
+
+#[test]
+fn a_malformed_lesson_is_refused_with_its_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.toml");
+    std::fs::write(
+        &path,
+        "title = \"Broken\"\n\n[[step]]\ntitle = \"one\"\ntext = \"x\"\nactions = [\n    { do = \"choose\", lab = \"grokking\", preset = \"fast-mpl\" },\n]\n",
+    )
+    .unwrap();
+    let mut h = real_app();
+    let e = h
+        .state_mut()
+        .play_lesson(&path.display().to_string())
+        .unwrap_err();
+    let want = format!("{}:7: step[1].actions[1].preset:", path.display());
+    assert!(e.starts_with(&want), "{e}");
+    assert!(e.contains("fast-mpl"), "{e}");
+    assert!(h.state().lesson().is_none(), "nothing is played");
+}
+
+/// A small Grokking config that trains in a few seconds.
+fn small(lab: &mut grokscope::app::GrokkingLab) {
+    let c = lab.config_mut();
+    c.p = 23;
+    c.max_epochs = 40;
+    c.early_stop = false;
+}
+
+#[test]
+fn a_saved_scene_reopens_to_the_same_step_and_config() {
+    let mut h = real_app();
+    small(h.state_mut().grokking_mut());
+    h.state_mut().apply(Action::Start);
+    assert!(step_until(&mut h, Duration::from_secs(120), |h| h
+        .state()
+        .phase()
+        == Phase::Finished));
+    let step = h.state().history().latest().unwrap().0;
+    let pinned = h.state().grokking().insight().steps()[1];
+    h.state_mut().grokking_mut().show_step(Some(pinned));
+    h.state_mut().grokking_mut().show_panel("runs", false);
+    h.state_mut().lesson_command(LessonCmd::Presenter);
+    h.step();
+    let scene = h.state().scene();
+    assert_eq!(scene.run.as_ref().map(|r| r.step), Some(step));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scene.toml");
+    scene.save(&path).unwrap();
+    let val = |h: &Harness<'static, GrokscopeApp>| {
+        h.state()
+            .history()
+            .series(grokscope::protocol::Metric::ValLoss)
+            .iter()
+            .map(|p| p.value.to_bits())
+            .collect::<Vec<_>>()
+    };
+    let before = val(&h);
+
+    let mut again = real_app();
+    again.step();
+    let read = Scene::read(&path).unwrap();
+    assert_eq!(read, scene);
+    let said = again.state_mut().open_scene(&read).unwrap();
+    assert!(said.contains("retraining"), "{said}");
+    assert!(step_until(&mut again, Duration::from_secs(120), |h| h
+        .state()
+        .phase()
+        == Phase::Finished));
+    let s = again.state();
+    assert_eq!(s.lab(), Lab::Grokking);
+    assert_eq!(s.grokking().config(), h.state().grokking().config());
+    assert_eq!(
+        s.history().latest().unwrap().0,
+        step,
+        "retrained to the saved step"
+    );
+    assert_eq!(s.grokking().insight_view().pinned, Some(pinned));
+    assert!(!s.grokking().panel_shown("runs"));
+    assert!(s.presenter().on);
+    assert_eq!(
+        val(&again),
+        before,
+        "same config and seed: the same numbers"
+    );
+}
+
+#[test]
+fn a_scene_with_a_recorded_run_reopens_from_its_folder() {
+    let mut h = real_app();
+    small(h.state_mut().grokking_mut());
+    // a lesson's start records the run in a folder
+    let answer = h
+        .state_mut()
+        .grokking_mut()
+        .teach(Teach::Start, LabCtx::default());
+    assert!(answer.is_ok(), "{answer:?}");
+    assert!(step_until(&mut h, Duration::from_secs(120), |h| h
+        .state()
+        .phase()
+        == Phase::Finished));
+    let scene = h.state().scene();
+    let run = scene.run.clone().unwrap();
+    assert!(run.dir.as_ref().is_some_and(|d| d.is_dir()), "{run:?}");
+
+    let mut again = real_app();
+    again.step();
+    let said = again.state_mut().open_scene(&scene).unwrap();
+    assert!(said.contains("re-created from the run folder"), "{said}");
+    assert!(step_until(&mut again, Duration::from_secs(60), |h| {
+        h.state().grokking().insight_view().of.is_some()
+    }));
+    // its views come from its checkpoints, the last of which is the run's end
+    assert!(step_until(&mut again, Duration::from_secs(60), |h| {
+        h.state().grokking().shown_store().steps().last() == Some(&run.step)
+    }));
+    let _ = std::fs::remove_dir_all(run.dir.unwrap());
+}
