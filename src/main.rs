@@ -20,8 +20,19 @@ fn main() -> ExitCode {
     if let Some(d) = cli.device {
         grokscope::model::device::set_override(d);
     }
+    if cli.command.is_some() && (cli.lesson.is_some() || cli.presenter || cli.scene.is_some()) {
+        eprintln!("error: --lesson, --presenter and --scene open the window: give no subcommand");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
-        None => grokscope::app::run_window().map(|()| ExitCode::SUCCESS),
+        None => {
+            let start = grokscope::app::WindowStart {
+                lesson: cli.lesson,
+                presenter: cli.presenter,
+                scene: cli.scene,
+            };
+            grokscope::app::run_window(start).map(|()| ExitCode::SUCCESS)
+        }
         Some(cmd) => grokscope::cli::run(cmd),
     };
     // errors are printed once, here, with their context chain

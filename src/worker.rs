@@ -222,6 +222,8 @@ struct WorkerControl<'a> {
     sink: Rc<RefCell<ChannelSink>>,
     run: RunId,
     paused: bool,
+    /// The runner was told the run is held since it paused (it takes its views of the held state).
+    hold_told: bool,
     /// Take one step, then pause.
     step_once: bool,
     speed: Option<f64>,
@@ -281,6 +283,7 @@ impl WorkerControl<'_> {
     fn set_paused(&mut self, paused: bool) {
         if self.paused != paused {
             self.paused = paused;
+            self.hold_told = false;
             self.sink.borrow_mut().emit(Event::Paused {
                 run: self.run,
                 paused,
@@ -317,8 +320,10 @@ impl RunControl for WorkerControl<'_> {
                     }
                 }
             }
-            if self.paused && ctl.save_to.is_some() {
-                // save now, not when the run goes on: the runner acts on it and polls again
+            if self.paused && (ctl.save_to.is_some() || !self.hold_told) {
+                // save now, not when the run goes on, and let the runner show the held state (its
+                // insight views at this step): it acts on it and polls again
+                self.hold_told = true;
                 ctl.hold = true;
                 return ctl;
             }
@@ -428,6 +433,7 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
             sink: sink.clone(),
             run,
             paused: false,
+            hold_told: false,
             step_once: false,
             speed,
             last_step: None,

@@ -83,6 +83,27 @@ fn resume(dir: &Path, stop_at: Option<u64>) -> Vec<Event> {
     resume_with(dir, 1, opts)
 }
 
+/// Epochs of the grokking milestones a run folder recorded: each has its checkpoint (besides the
+/// cadence), so that a fork at a milestone starts right there.
+pub(crate) fn milestone_epochs(folder: &RunFolder) -> Vec<u64> {
+    folder
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            grokscope::store::run_dir::RunEvent::Detected { epoch, .. } => Some(*epoch),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `cadence` with the milestone epochs added, sorted and without repeats.
+pub(crate) fn with_milestones(mut cadence: Vec<u64>, folder: &RunFolder) -> Vec<u64> {
+    cadence.extend(milestone_epochs(folder));
+    cadence.sort_unstable();
+    cadence.dedup();
+    cadence
+}
+
 fn metrics(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("metrics.csv")).unwrap()
 }
@@ -127,9 +148,15 @@ fn a_fork_records_its_parent_and_step_and_refuses_shape_changes() {
     let folder = RunFolder::open(&parent).unwrap();
     let steps: Vec<u64> = folder.checkpoints.iter().map(|c| c.step).collect();
     let spe = cfg.steps_per_epoch();
-    // step 0 (the initial state), every 10 epochs, and the end (30 epochs)
-    assert_eq!(steps, vec![0, 10 * spe, 20 * spe, 30 * spe]);
-    let at = folder.checkpoints[1].clone();
+    // step 0 (the initial state), every 10 epochs, the end (30 epochs) and each milestone
+    let epochs = with_milestones(vec![0, 10, 20, 30], &folder);
+    assert_eq!(steps, epochs.iter().map(|e| e * spe).collect::<Vec<_>>());
+    let at = folder
+        .checkpoints
+        .iter()
+        .find(|c| c.epoch == 10)
+        .unwrap()
+        .clone();
     let mut forked = GrokkingConfig::from(folder.load(&at).unwrap().config);
     forked.optim.weight_decay = 0.25;
     let mut evs: Vec<Event> = vec![];
@@ -248,7 +275,14 @@ fn truncated_corrupt_and_foreign_folders_say_what_is_wrong() {
         1,
         "the damaged newest one is named: {skipped:?}"
     );
-    assert_eq!(used.epoch, 10);
+    // the one before the newest (epoch 10 on the cadence, or a later milestone's)
+    let before = f.checkpoints[f.checkpoints.len() - 2].epoch;
+    let last = with_milestones(vec![10], &f)
+        .into_iter()
+        .filter(|e| *e < 20)
+        .max();
+    assert_eq!(Some(before), last);
+    assert_eq!(used.epoch, before);
     // a safetensors file that is not ours
     let foreign_ckpt = safetensors::serialize(
         [(
@@ -336,8 +370,9 @@ fn saving_mid_run_writes_everything_so_far_and_checkpoints() {
     );
     // the initial state, held in memory until the save, is written with it; then a checkpoint at
     // the end of the epoch in which the save was asked, then the end
+    // (and one at each milestone)
     let epochs: Vec<u64> = f.checkpoints.iter().map(|c| c.epoch).collect();
-    assert_eq!(epochs, vec![0, 4, 30]);
+    assert_eq!(epochs, with_milestones(vec![0, 4, 30], &f));
     assert!(sink.0 > 30);
     // asked with the save, TensorBoard files hold every row's step, those from before the save too
     let logged = grokscope::store::tensorboard::logged_steps(&dir.join("tensorboard"));

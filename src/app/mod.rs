@@ -40,8 +40,17 @@ fn display_available() -> bool {
         .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()))
 }
 
+/// How the window opens: a lesson to play, the presenter view, a scene.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WindowStart {
+    /// A bundled lesson's name or a lesson file.
+    pub lesson: Option<String>,
+    pub presenter: bool,
+    pub scene: Option<std::path::PathBuf>,
+}
+
 /// Open the grokscope window and run until it is closed.
-pub fn run_window() -> anyhow::Result<()> {
+pub fn run_window(start: WindowStart) -> anyhow::Result<()> {
     if !display_available() {
         anyhow::bail!(
             "no display found: neither DISPLAY nor WAYLAND_DISPLAY is set, so the window cannot open.\n\
@@ -60,7 +69,8 @@ pub fn run_window() -> anyhow::Result<()> {
         "grokscope",
         options,
         Box::new(|cc| {
-            let app = GrokscopeApp::new(cc, Arc::new(RfdDialog))?;
+            let mut app = GrokscopeApp::new(cc, Arc::new(RfdDialog))?;
+            app.begin(&start);
             Ok(Box::new(app))
         }),
     )

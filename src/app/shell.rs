@@ -221,6 +221,44 @@ impl GrokscopeApp {
         Ok(())
     }
 
+    /// Open as `start` says (the command line's --lesson, --presenter, --scene); a problem goes to the
+    /// status line and the Lessons window.
+    pub fn begin(&mut self, start: &super::WindowStart) {
+        if let Some(path) = &start.scene {
+            let r = Scene::read(path).and_then(|scene| self.open_scene(&scene));
+            self.say(r);
+        }
+        if let Some(lesson) = &start.lesson {
+            let bundled = crate::config::lesson::BUNDLED
+                .iter()
+                .any(|(name, _)| name == lesson);
+            let source = if bundled {
+                format!("bundled:{lesson}")
+            } else {
+                lesson.clone()
+            };
+            let r = self
+                .play_lesson(&source)
+                .map(|()| format!("playing {source}"));
+            self.say(r);
+        }
+        self.presenter.on |= start.presenter;
+    }
+
+    /// Say how something went on the status line and in the Lessons window (open on a problem).
+    fn say(&mut self, r: Result<String, String>) {
+        let link = self.current_mut().link_mut();
+        match &r {
+            Ok(m) => link.info(m.clone()),
+            Err(m) => link.error(m.clone()),
+        }
+        self.lessons.open |= r.is_err();
+        self.lessons.message = Some(match r {
+            Ok(m) => (false, m),
+            Err(m) => (true, m),
+        });
+    }
+
     /// Do what the lesson's bar or keys ask.
     pub fn lesson_command(&mut self, cmd: LessonCmd) {
         let ctx = self.lab_ctx();

@@ -31,6 +31,16 @@ pub struct Cli {
     /// Overrides every config's `device`; each run says on stderr which device it uses and why.
     #[arg(long, global = true, value_name = "DEVICE")]
     pub device: Option<crate::model::device::DeviceRequest>,
+    /// The window (no subcommand) opens playing this lesson: a bundled one's name (see `grokscope
+    /// lesson list`) or a lesson file.
+    #[arg(long, value_name = "LESSON")]
+    pub lesson: Option<String>,
+    /// The window opens in the presenter view (large text, thick lines; Esc leaves it).
+    #[arg(long)]
+    pub presenter: bool,
+    /// The window opens this scene (saved from the Lessons window).
+    #[arg(long, value_name = "FILE")]
+    pub scene: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

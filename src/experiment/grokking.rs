@@ -371,7 +371,9 @@ fn train(
             break Outcome::Stopped;
         }
         if ctl.hold {
-            // a paused run was saved (its held checkpoints with it): wait again without stepping
+            // a run just paused shows its views of the held step; a paused run was saved (its held
+            // checkpoints with it): wait again without stepping
+            rec.insight(&mut insight, &trainer);
             continue;
         }
         let t_step = Instant::now();

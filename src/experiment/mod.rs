@@ -45,8 +45,8 @@ pub struct Control {
     pub changes: Vec<HyperChange>,
     /// Start saving the run into this folder (Grokking runs; others ignore it).
     pub save_to: Option<SaveTo>,
-    /// Act on the above, then poll again before stepping (a paused run asked to save; Grokking
-    /// runs; others ignore it).
+    /// Act on the above, then poll again before stepping (a run just paused, or a paused run asked
+    /// to save; Grokking runs; others ignore it).
     pub hold: bool,
 }
 

@@ -387,6 +387,10 @@ fn train_reporting(
         if ctl.stop {
             return Ok(Outcome::Stopped);
         }
+        if ctl.hold {
+            // the run just paused: poll again (which waits) before stepping
+            continue;
+        }
         let r = t.step()?;
         rep.sink.emit(Event::Progress {
             run: rep.run,

@@ -41,7 +41,7 @@ pub struct LessonPlayer {
     lab: Option<Lab>,
     /// What the last action said (a lab's answer, or a refusal).
     pub note: Option<(bool, String)>,
-    /// The `config` panel was shown by the lesson (the presenter view hides it otherwise).
+    /// The step shows the `config` panel (the presenter view hides it otherwise).
     config_shown: bool,
     /// A new step began: the last step's highlight goes.
     fresh: bool,
@@ -130,7 +130,8 @@ impl LessonPlayer {
         self.lab
     }
 
-    /// Whether the lesson has shown the config panel (the presenter view hides it otherwise).
+    /// Whether the step shows the config panel (the presenter view hides it otherwise: a step shows the
+    /// controls it needs).
     pub fn config_shown(&self) -> bool {
         self.config_shown
     }
@@ -146,6 +147,7 @@ impl LessonPlayer {
         self.waiting_since = None;
         self.note = None;
         self.fresh = true;
+        self.config_shown = false;
         self.lab = self.labs.get(self.step).copied().flatten().or(self.lab);
         let actions = self.lesson.steps[self.step].actions.iter().cloned();
         self.queue = if all {

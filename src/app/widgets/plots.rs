@@ -72,7 +72,7 @@ pub const PLOTS: [PlotSpec; 4] = [
     },
     PlotSpec {
         id: "weight_norm",
-        y_label: "weight norm Σw²",
+        y_label: "weight norm",
         series: &[Metric::WeightNorm],
         y_scale: YScale::Linear,
         height_share: 0.18,
