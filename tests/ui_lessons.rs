@@ -334,3 +334,27 @@ fn a_scene_with_a_recorded_run_reopens_from_its_folder() {
     }));
     let _ = std::fs::remove_dir_all(run.dir.unwrap());
 }
+
+/// How long each bundled lesson takes to run through with every wait reached (nothing skipped): a
+/// report for the README and the closing note, not a check (run it on a release build:
+/// `cargo test --release --test main lesson_run_through_times -- --ignored --nocapture`).
+#[test]
+#[ignore = "timing report: minutes per lesson"]
+fn lesson_run_through_times() {
+    for (name, _) in BUNDLED {
+        let mut h = real_app();
+        let t0 = std::time::Instant::now();
+        let played = play_through(
+            &mut h,
+            &format!("bundled:{name}"),
+            Duration::from_secs(1800),
+        );
+        println!(
+            "{name}: {:.0} s, {} steps, {} waits skipped, problems {:?}",
+            t0.elapsed().as_secs_f64(),
+            played.steps,
+            played.skipped,
+            played.problems
+        );
+    }
+}

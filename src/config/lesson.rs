@@ -898,7 +898,11 @@ fn changed(
             .and_then(toml::Value::as_table_mut)
             .ok_or_else(unknown)?;
     }
-    if last.is_empty() || matches!(table.get(*last), Some(toml::Value::Table(_))) {
+    // a table of settings (e.g. `model`) is set field by field; a tagged choice (the Ordering lab's
+    // `pruning = { scheme = .., k = .. }`) is set whole
+    let whole_table = matches!(value, toml::Value::Table(_));
+    if last.is_empty() || (matches!(table.get(*last), Some(toml::Value::Table(_))) && !whole_table)
+    {
         return Err(unknown());
     }
     table.insert((*last).to_string(), value.clone());
