@@ -14,7 +14,7 @@ struct Panel {
     clicked: Option<PhaseClick>,
 }
 
-fn result(k: usize, outcome: Outcome, delay: Option<u64>) -> PhaseRun {
+pub(crate) fn result(k: usize, outcome: Outcome, delay: Option<u64>) -> PhaseRun {
     let cfg = phase_preset("tiny").unwrap().config;
     let task = phase_tasks(&cfg)[k];
     let config = cfg.task_config(&task);
@@ -111,4 +111,73 @@ fn cells_fill_in_from_events_and_a_click_lists_the_runs() {
         Some("runs/task-wd0-tf0-s0")
     );
     assert_eq!(click.runs[0].config.optim.weight_decay, 0.1);
+}
+
+/// A worker that answers a phase study's start with its first run's result and its end.
+#[derive(Clone, Default)]
+struct PhaseWorker {
+    events: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<Event>>>,
+}
+
+impl grokscope::app::Backend for PhaseWorker {
+    fn send(&self, cmd: grokscope::protocol::Command) {
+        if let grokscope::protocol::Command::Start(config) = cmd {
+            let mut ev = self.events.lock().unwrap();
+            ev.push_back(Event::Started {
+                run: 3,
+                config,
+                param_count: 0,
+                steps_per_epoch: 1,
+            });
+            ev.push_back(task_event(3, result(0, Outcome::Grokking, Some(120)), 1));
+            ev.push_back(Event::Finished {
+                run: 3,
+                outcome: grokscope::protocol::Outcome::Completed,
+                summary: None,
+            });
+        }
+    }
+
+    fn try_recv(&self) -> Option<Event> {
+        self.events.lock().unwrap().pop_front()
+    }
+}
+
+/// The window's Export figure offers the phase diagram of the study shown, drawn as `grokscope export
+/// DIR --figure phase` draws it (the same function, from the same cells).
+#[test]
+fn the_window_exports_the_phase_diagram_shown() {
+    use crate::ui_support::{Labs, harness_with, step_until};
+    use grokscope::app::labs::{LabCtx, LabSlot, Teach};
+    let worker = PhaseWorker::default();
+    let mut h = harness_with(move |cc| {
+        grokscope::app::GrokscopeApp::with_backend(
+            cc,
+            std::sync::Arc::new(grokscope::app::FixedPathDialog(None)),
+            Box::new(worker),
+        )
+    });
+    h.step();
+    let lab = h.state_mut().grokking_mut();
+    assert!(lab.figure_set().figures.iter().all(|f| f.name != "phase"));
+    lab.teach(Teach::Preset("phase-tiny".into()), LabCtx::default())
+        .unwrap();
+    lab.teach(Teach::Start, LabCtx::default()).unwrap();
+    assert!(step_until(
+        &mut h,
+        std::time::Duration::from_secs(10),
+        |h| { h.state().phase() == grokscope::app::Phase::Finished }
+    ));
+    let set = h.state().grokking().figure_set();
+    let phase = set.figures.iter().find(|f| f.name == "phase");
+    let cfg = phase_preset("tiny").unwrap().config;
+    let want = grokscope::export::labs::phase_figures(
+        &cfg,
+        &grokscope::analysis::phase::phase_cells(&cfg, &[result(0, Outcome::Grokking, Some(120))]),
+    );
+    assert_eq!(
+        phase,
+        want.first(),
+        "the figure of the one finished run's cells"
+    );
 }

@@ -951,6 +951,17 @@ impl LabSlot for GrokkingLab {
             self.views_history(),
             self.insight_view.of.is_some(),
         );
+        // the phase diagram of the study shown (as `grokscope export DIR --figure phase` draws it)
+        if let Some(cfg) = &self.phase.config
+            && self.insight_view.shows(View::Phase)
+            && !self.phase.runs.is_empty()
+        {
+            set.figures
+                .extend(crate::export::labs::phase_figures(cfg, self.phase.cells()));
+            if set.config.is_null() {
+                set.config = serde_json::to_value(cfg).unwrap_or_default();
+            }
+        }
         set
     }
 
