@@ -9,11 +9,6 @@ use super::dialog::FileDialog;
 use super::jobs::{FigureDone, Jobs};
 use crate::export::figure::{Figure, FigureSize};
 use crate::export::render::{DPI_LIMITS, ExportOptions, FigureFormat, SCREEN_DPI, file_stem};
-use crate::export::{insight, labs};
-use crate::protocol::{InsightSnapshot, LayerSnapshot, Metric};
-use crate::store::capacity::SweepHistory;
-use crate::store::insight::InsightStore;
-use crate::store::{OrderingHistory, RunHistory, StudyHistory};
 use eframe::egui::{self, RichText};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,106 +18,6 @@ use std::sync::Arc;
 pub struct FigureSet {
     pub figures: Vec<Figure>,
     pub config: serde_json::Value,
-}
-
-/// The Grokking lab's four figures from the run shown (the plots' store and step axis).
-pub fn grokking_set(history: &RunHistory, log_x: bool) -> FigureSet {
-    if history.row_count() == 0 {
-        return FigureSet::default();
-    }
-    FigureSet {
-        figures: labs::history_figures(&labs::GROKKING_PLOTS, "", history, log_x),
-        config: serde_json::to_value(history.config()).unwrap_or_default(),
-    }
-}
-
-/// Add the Grokking lab's insight figures at the shown snapshot `snap` to `set`: `store` holds the
-/// run's snapshots (the spectrum's history, the ablation curves), `history` its logged losses and its
-/// config (the split of the answer grid). When the views show another run than the plots
-/// (`other_run`), the JSON sidecar holds both configs (`plots`, `insight_views`). A snapshot whose
-/// parts do not fit together adds no figure.
-pub fn add_insight_figures(
-    set: &mut FigureSet,
-    snap: Option<&InsightSnapshot>,
-    store: &InsightStore,
-    history: &RunHistory,
-    other_run: bool,
-) {
-    let Some(snap) = snap else { return };
-    let split = history
-        .config()
-        .map(crate::analysis::insight::run_split)
-        .unwrap_or_default();
-    let losses = |m: Metric| labs::history_points(history, m);
-    let Ok(figures) = insight::insight_figures(&insight::InsightInput {
-        snap,
-        split: &split,
-        history: store.all(),
-        losses: &losses,
-    }) else {
-        return;
-    };
-    set.figures.extend(figures);
-    let views = serde_json::to_value(history.config()).unwrap_or_default();
-    if set.config.is_null() {
-        set.config = views;
-    } else if other_run {
-        set.config = serde_json::json!({ "plots": set.config.take(), "insight_views": views });
-    }
-}
-
-/// The Capacity lab's five figures from the sweep shown.
-pub fn capacity_set(sweep: &SweepHistory) -> FigureSet {
-    if sweep.results().is_empty() {
-        return FigureSet::default();
-    }
-    FigureSet {
-        figures: labs::capacity_figures(sweep.results(), sweep.analysis()),
-        config: serde_json::to_value(sweep.config()).unwrap_or_default(),
-    }
-}
-
-/// The Ordering lab's figures: the single run's three plots (when it has data), the neuron-ordering
-/// graph and the permuted weight heatmap of `layer` (the snapshot the tab shows, and whether its
-/// graph draws the outputs last), and the study's figure (when a study has results).
-pub fn ordering_set(
-    run: &OrderingHistory,
-    study: &StudyHistory,
-    layer: Option<(&LayerSnapshot, bool)>,
-) -> FigureSet {
-    let mut set = FigureSet::default();
-    let mut configs = serde_json::Map::new();
-    if run.has_data() {
-        set.figures.extend(labs::history_figures(
-            &labs::ORDERING_RUN_PLOTS,
-            "",
-            run.metrics(),
-            false,
-        ));
-        if let Some((s, outputs_last)) = layer {
-            set.figures
-                .extend(crate::export::layer::layer_figures(s, outputs_last));
-        }
-        configs.insert(
-            "run".into(),
-            serde_json::to_value(run.config()).unwrap_or_default(),
-        );
-    }
-    if let Some(cfg) = study.config()
-        && study.stats().iter().any(|s| s.runs > 0)
-    {
-        set.figures.extend(labs::ordering_study_figures(
-            cfg.kind,
-            &cfg.base.task.to_string(),
-            study.stats(),
-        ));
-        configs.insert(
-            "study".into(),
-            serde_json::to_value(cfg).unwrap_or_default(),
-        );
-    }
-    set.config = serde_json::Value::Object(configs);
-    set
 }
 
 /// What the window shows between frames.
@@ -424,9 +319,14 @@ impl FigureExport {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::app::labs::capacity::figures::capacity_set;
+    use crate::app::labs::grokking::figures::grokking_set;
+    use crate::app::labs::ordering::figures::ordering_set;
     use crate::config::ordering::{OrderingTask, Scheme, StudyKind, default_study};
+    use crate::export::labs;
     use crate::protocol::{OrderMethod, StudyRow};
+    use crate::store::capacity::SweepHistory;
+    use crate::store::{OrderingHistory, RunHistory, StudyHistory};
 
     #[test]
     fn empty_stores_offer_nothing() {

@@ -1,8 +1,10 @@
 //! [`CapacityLab`]: the Capacity tab's state (its own worker, the sweep it follows, the drafts in its
 //! panel, the results received or read from a folder) and its event handler.
 
+pub mod figures;
 pub mod views;
 
+use self::figures::capacity_set;
 use self::views::{
     CapacityAction, CapacityPanel, CapacityView, ListText, centre_ui, config_ui, progress_text,
 };
@@ -12,7 +14,7 @@ use super::{
 };
 use crate::app::actions::Action;
 use crate::app::backend::Backend;
-use crate::app::figure_export::{FigureSet, capacity_set};
+use crate::app::figure_export::FigureSet;
 use crate::app::link::{LabLink, Phase};
 use crate::config::capacity::{SweepPreset, sweep_presets};
 use crate::config::{CapacitySweepConfig, ConfigError, FieldProblem, RunConfig};

@@ -2,6 +2,7 @@
 //! follows, the config panel, the linked plots, and the Runs panel (runs on disk, forks, comparing).
 
 pub mod config_panel;
+pub mod figures;
 pub mod insight_views;
 pub mod overlays;
 pub mod phase_view;
@@ -10,6 +11,7 @@ pub mod runs_panel;
 mod teach;
 
 use self::config_panel::{ConfigPanel, config_ui};
+use self::figures::{add_insight_figures, grokking_set};
 use self::insight_views::{InsightView, ScrubAction, View, insight_panel_ui, scrub_ui, toggles_ui};
 use self::phase_view::{PhaseClick, PhaseViewState, phase_view};
 use self::run_files::{RunFiles, RunsAction, RunsCtx, RunsSettings};
@@ -21,7 +23,7 @@ use crate::analysis::insight::Split;
 use crate::app::actions::{Action, ExportKind};
 use crate::app::backend::Backend;
 use crate::app::dialog::FileDialog;
-use crate::app::figure_export::{FigureSet, add_insight_figures, grokking_set};
+use crate::app::figure_export::FigureSet;
 use crate::app::jobs::{JobDone, Jobs};
 use crate::app::link::{LabLink, Phase};
 use crate::app::widgets::form::group_digits;

@@ -4,8 +4,10 @@
 //! The lab has its own worker, so a study here goes on while a Grokking run trains in the other tab.
 //! One worker runs one thing at a time: a single run or a study; whichever started last is followed.
 
+pub mod figures;
 pub mod views;
 
+use self::figures::ordering_set;
 use self::views::{OrderingPanel, OrderingView, centre_ui, config_ui};
 use super::{
     Counter, CursorAt, LabCtx, LabScene, LabSetup, LabSlot, Milestone, PanelName, PresetList,
@@ -13,7 +15,7 @@ use super::{
 };
 use crate::app::actions::Action;
 use crate::app::backend::Backend;
-use crate::app::figure_export::{FigureSet, ordering_set};
+use crate::app::figure_export::FigureSet;
 use crate::app::link::{LabLink, Phase};
 use crate::config::ordering::{
     OrderingTask, Pruning, Scheme, StudyKind, default_study, task_preset,
