@@ -141,6 +141,11 @@ fn one_figure_to_a_file_and_the_clock_group_beside_a_stem() {
         "{json}"
     );
 
+    // `--out DIR/` names a folder (created): the figure goes in it under its own name
+    let folder = tmp.path().join("figs/");
+    export_main(&args(&run, "spectrum", None, folder.clone())).unwrap();
+    assert!(folder.join("spectrum.svg").is_file(), "{:?}", folder);
+
     // the clocks and the principal components, each beside the stem c.svg
     let mut a = args(&run, "clock", Some(10), tmp.path().join("c.svg"));
     a.format = None;

@@ -746,6 +746,7 @@ impl GrokscopeApp {
                 Look {
                     line: 2.0,
                     safe_palette: true,
+                    presenting: true,
                 },
             )
         } else {

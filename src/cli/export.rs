@@ -405,7 +405,7 @@ fn insight_main(a: &ExportArgs, wanted: &str) -> Result<()> {
         width_in: a.width_in,
         height_in: a.height_in,
     };
-    let single = chosen.len() == 1 && !out.is_dir();
+    let single = chosen.len() == 1 && !out_folder(out)?;
     for fig in chosen {
         let path = if single {
             out.clone()
@@ -416,6 +416,23 @@ fn insight_main(a: &ExportArgs, wanted: &str) -> Result<()> {
             .with_context(|| format!("figure {} at step {}", fig.name, ff.step))?;
     }
     Ok(())
+}
+
+/// Whether `--out` names a folder: an existing one, or a path ending in `/` (created here).
+fn out_folder(out: &Path) -> Result<bool> {
+    if out.is_dir() {
+        return Ok(true);
+    }
+    if !out
+        .as_os_str()
+        .to_string_lossy()
+        .ends_with(['/', std::path::MAIN_SEPARATOR])
+    {
+        return Ok(false);
+    }
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create the folder {}", out.display()))?;
+    Ok(true)
 }
 
 /// Where one of several figures goes: `NAME.FORMAT` in the folder `out`, or `STEM-NAME.EXT` beside
@@ -498,9 +515,15 @@ pub fn export_main(a: &ExportArgs) -> Result<()> {
     let Some(out) = &a.out else {
         bail!("--out FILE is required to write a figure");
     };
+    // `--out DIR/` (or an existing folder): the figure goes in it, named after the figure
+    let out = if out_folder(out)? {
+        figure_path(out, &fig.name, a.format)?
+    } else {
+        out.clone()
+    };
     write_one(
         fig,
-        out,
+        &out,
         &FigureChoice {
             format: a.format,
             dpi: a.dpi,

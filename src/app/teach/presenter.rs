@@ -15,6 +15,8 @@ pub struct Look {
     pub line: f32,
     /// Draw series in the Okabe–Ito palette.
     pub safe_palette: bool,
+    /// The presenter view is on: views leave out their own controls (toolbars, toggles).
+    pub presenting: bool,
 }
 
 impl Default for Look {
@@ -22,6 +24,7 @@ impl Default for Look {
         Look {
             line: 1.0,
             safe_palette: false,
+            presenting: false,
         }
     }
 }

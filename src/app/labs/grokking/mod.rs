@@ -825,7 +825,9 @@ impl LabSlot for GrokkingLab {
             .default_size(360.0)
             .size_range(240.0..=900.0)
             .show(ui, |ui| {
-                toggles_ui(ui, view);
+                if !crate::app::teach::presenter::Look::of(ui.ctx()).presenting {
+                    toggles_ui(ui, view);
+                }
                 let mut rects = vec![];
                 let act = if view.shows(View::Phase) {
                     let r = ui.scope(|ui| phase_section_ui(ui, phase, preset, clicked, active));
@@ -856,7 +858,13 @@ impl LabSlot for GrokkingLab {
 
     fn centre_ui(&mut self, ui: &mut Ui) -> Action {
         let busy = self.busy();
-        let a = plots_toolbar_ui(ui, &mut self.plots, self.prompt.as_mut(), busy);
+        // the presenter view leaves out the plots' own controls
+        let presenting = crate::app::teach::presenter::Look::of(ui.ctx()).presenting;
+        let a = if presenting {
+            Action::None
+        } else {
+            plots_toolbar_ui(ui, &mut self.plots, self.prompt.as_mut(), busy)
+        };
         let runs: Vec<(u64, String)> = self
             .files
             .listed
