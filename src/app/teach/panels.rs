@@ -99,8 +99,10 @@ pub fn paint_highlight(ctx: &egui::Context, state: &PanelState) {
             painter.rect_filled(band, 0.0, dim);
         }
     }
+    // around the panel, not over its edge (axis labels sit there), kept on screen
+    let frame = rect.expand(4.0).intersect(screen);
     painter.rect_stroke(
-        rect.shrink(2.0),
+        frame,
         6.0,
         egui::Stroke::new(4.0, HIGHLIGHT),
         egui::StrokeKind::Inside,
