@@ -6,7 +6,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use grokscope::analysis::capacity_study::{GenCurvePoint, MemCurvePoint, TaskCurves, TaskResult};
 use grokscope::app::LabSlot;
-use grokscope::app::labs::capacity::views::FINISHED_NAME;
+use grokscope::app::labs::capacity::views::{CapacityAction, FINISHED_NAME};
 use grokscope::app::{Backend, FixedPathDialog, GrokscopeApp, Lab, Phase, Unattached};
 use grokscope::config::capacity::{Task, sweep_preset};
 use grokscope::protocol::{CapacityEvent, Command, Event, LabEvent, Outcome, TaskPoint, TaskRun};
@@ -506,4 +506,43 @@ fn a_real_sweep_leaves_its_tasks_curves_until_the_next() {
         "{lines:?}"
     );
     assert!(!labels_with(&h, "0 running · 1 finished").is_empty());
+}
+
+#[test]
+fn the_bundled_cpu_sweep_opens_with_its_crossing() {
+    // the folder the lesson "Why small models do not grok" opens (assets/sweeps/README.md says how it
+    // was made): the cpu preset's 8 tasks, all usable. Its P* comes from the means by hand: T_mem and
+    // T_gen, linear in P between d = 24 (P 20136: 488 vs 458) and d = 28 (P 27076: 318 vs 732), meet
+    // where 30 = (170 + 274)(P - 20136) / 6940, at P = 20604.9; the analysis takes the nearest point of
+    // its 1000-point log grid over [14220, 77136] (steps of 0.17 %), so within 0.2 % of it
+    let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sweeps/cpu"));
+    let mut h = harness(Scripted::default());
+    open_tab(&mut h);
+    h.state_mut()
+        .capacity_mut()
+        .apply_own(CapacityAction::OpenFolder(dir));
+    let got = step_until(&mut h, Duration::from_secs(10), |h| {
+        !h.state().capacity().loading()
+    });
+    assert!(got, "the folder was read");
+    h.run_steps(2);
+    let status = h.state().status().clone();
+    assert!(!status.is_error, "{}", status.text);
+    assert!(status.text.ends_with("8 of 8 results"), "{}", status.text);
+    let lab = h.state().capacity();
+    assert_eq!(lab.preset_name(), Some("cpu"), "the panel shows the preset");
+    let a = lab.history().analysis();
+    let pa = &a.primes[0];
+    assert_eq!(pa.p, 31);
+    let p_star = pa.p_star.expect("T_mem and T_gen cross");
+    assert!((p_star - 20604.9).abs() < 0.002 * 20604.9, "P* = {p_star}");
+    // the observed onset is the size after the last with delay 0: d = 16 (P 9328; d = 12 had delay 0)
+    assert_eq!(pa.observed_onset, Some(9328.0));
+    // the figure and its numbers show
+    assert!(!labels_with(&h, "p = 31 · 8 runs").is_empty());
+    assert!(
+        !labels_with(&h, &format!("P* = {p_star:.0}")).is_empty(),
+        "{:?}",
+        labels_with(&h, "P* =")
+    );
 }
