@@ -414,6 +414,45 @@ pub enum CapacityEvent {
         done: usize,
         total: usize,
     },
+    /// A running task's newest curve points of one of its runs, oldest first (batched by the task's
+    /// thread; a run's last point always comes, before the task's `SweepResult`).
+    TaskProgress {
+        task: crate::config::capacity::Task,
+        run: TaskRun,
+        points: Vec<TaskPoint>,
+    },
+}
+
+/// Which training of a Capacity task a curve follows.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskRun {
+    /// The modular task (train and validation accuracy; gives T_gen).
+    Gen,
+    /// Random labels (train accuracy; gives T_mem).
+    Mem,
+}
+
+impl fmt::Display for TaskRun {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TaskRun::Gen => "gen",
+            TaskRun::Mem => "mem",
+        })
+    }
+}
+
+/// One evaluated point of a running Capacity task's curve.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct TaskPoint {
+    /// Optimiser steps taken so far in this run.
+    pub step: u64,
+    /// Epochs completed so far in this run.
+    pub epoch: u64,
+    /// Running training accuracy of the epoch (training mode).
+    pub train_acc: f64,
+    /// Validation accuracy (eval mode); `None` on random labels and between evaluations.
+    pub val_acc: Option<f64>,
 }
 
 impl Event {

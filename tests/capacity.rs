@@ -8,7 +8,9 @@ use grokscope::config::capacity::{Task, shard, tasks};
 use grokscope::config::{CapacitySweepConfig, Operation, RunConfig};
 use grokscope::experiment::capacity;
 use grokscope::experiment::{Control, RunControl, Unattended};
-use grokscope::protocol::{CapacityEvent, Command as WorkerCommand, Event, LabEvent, Outcome};
+use grokscope::protocol::{
+    CapacityEvent, Command as WorkerCommand, Event, LabEvent, Outcome, TaskPoint, TaskRun,
+};
 use grokscope::store::sweep_dir::config_key;
 use grokscope::store::sweep_dir::{CONFIG_FILE, CSV_COLUMNS, CSV_FILE, Stored, load_result};
 use grokscope::worker::Worker;
@@ -158,6 +160,95 @@ fn a_sweep_reports_each_task_once_and_does_not_depend_on_threads() {
     let outcome = capacity::sweep(&bad, 1, &mut evs, &mut Unattended);
     assert!(matches!(&outcome, Outcome::Failed { message } if message.contains("widths")));
     assert_eq!(evs.len(), 1);
+}
+
+#[test]
+fn running_tasks_report_their_curves_in_order_before_their_result() {
+    // expected: each task's TaskProgress batches come before its SweepResult, its modular run's before
+    // its random-label run's; joined, each run's points are the run's whole curve in step order: the
+    // curve the result stores (20 epochs: under its 300-point cap, so nothing thinned), ending at the
+    // result's final numbers. 16 examples fit one batch of 512: one step an epoch in both runs.
+    let c = tiny(&[4, 8], &[0, 1]);
+    let mut evs = vec![];
+    assert_eq!(
+        capacity::sweep(&c, 3, &mut evs, &mut Unattended),
+        Outcome::Completed
+    );
+    let rs = results(&evs);
+    assert_eq!(rs.len(), 4);
+    for (r, _, _) in &rs {
+        let task = r.task();
+        let at_result = evs
+            .iter()
+            .position(|e| matches!(e, Event::Lab { payload: LabEvent::Capacity(CapacityEvent::SweepResult { result, .. }), .. } if result.task() == task))
+            .unwrap();
+        let mut batches = vec![];
+        for (i, e) in evs.iter().enumerate() {
+            if let Event::Lab {
+                run: 3,
+                payload:
+                    LabEvent::Capacity(CapacityEvent::TaskProgress {
+                        task: t,
+                        run,
+                        points,
+                    }),
+            } = e
+                && *t == task
+            {
+                assert!(i < at_result, "{task:?}: progress after the result");
+                assert!(!points.is_empty(), "no empty batch");
+                batches.push((*run, points.clone()));
+            }
+        }
+        let runs: Vec<TaskRun> = batches.iter().map(|b| b.0).collect();
+        let gen_count = runs.iter().take_while(|r| **r == TaskRun::Gen).count();
+        assert!(gen_count >= 1, "{task:?}: {runs:?}");
+        assert!(
+            runs[gen_count..].iter().all(|r| *r == TaskRun::Mem) && gen_count < runs.len(),
+            "{task:?}: gen batches, then mem batches: {runs:?}"
+        );
+        let joined = |run: TaskRun| -> Vec<TaskPoint> {
+            batches
+                .iter()
+                .filter(|b| b.0 == run)
+                .flat_map(|b| b.1.clone())
+                .collect()
+        };
+        let (g, m) = (joined(TaskRun::Gen), joined(TaskRun::Mem));
+        for pts in [&g, &m] {
+            assert!(pts.iter().all(|p| p.step == p.epoch), "one step an epoch");
+            assert!(pts.windows(2).all(|w| w[0].step < w[1].step), "step order");
+        }
+        let gen_curve: Vec<(u64, f64, Option<f64>)> = r
+            .curves
+            .gen_run
+            .iter()
+            .map(|p| (p.epoch, p.train_acc, p.val_acc))
+            .collect();
+        let gen_live: Vec<(u64, f64, Option<f64>)> = g
+            .iter()
+            .map(|p| (p.epoch, p.train_acc, p.val_acc))
+            .collect();
+        assert_eq!(gen_live, gen_curve);
+        let mem_curve: Vec<(u64, f64)> = r
+            .curves
+            .mem_run
+            .iter()
+            .map(|p| (p.epoch, p.train_acc))
+            .collect();
+        let mem_live: Vec<(u64, f64)> = m.iter().map(|p| (p.epoch, p.train_acc)).collect();
+        assert_eq!(mem_live, mem_curve);
+        assert!(
+            m.iter().all(|p| p.val_acc.is_none()),
+            "random labels have no validation"
+        );
+        let (gl, ml) = (g.last().unwrap(), m.last().unwrap());
+        assert_eq!(gl.epoch, r.gen_epochs);
+        assert_eq!(gl.val_acc, r.final_val_acc);
+        assert_eq!(Some(gl.train_acc), r.final_train_acc);
+        assert_eq!(ml.epoch, r.mem_epochs);
+        assert_eq!(Some(ml.train_acc), r.mem_final_train_acc);
+    }
 }
 
 #[test]

@@ -6,9 +6,10 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use grokscope::analysis::capacity_study::{GenCurvePoint, MemCurvePoint, TaskCurves, TaskResult};
 use grokscope::app::LabSlot;
+use grokscope::app::labs::capacity::views::{CapacityAction, FINISHED_NAME};
 use grokscope::app::{Backend, FixedPathDialog, GrokscopeApp, Lab, Phase, Unattached};
-use grokscope::config::capacity::sweep_preset;
-use grokscope::protocol::{CapacityEvent, Command, Event, LabEvent, Outcome};
+use grokscope::config::capacity::{Task, sweep_preset};
+use grokscope::protocol::{CapacityEvent, Command, Event, LabEvent, Outcome, TaskPoint, TaskRun};
 use grokscope::store::sweep_dir::{CONFIG_FILE, write_result};
 use grokscope::store::sweep_dir::{RESULT_VERSION, config_key};
 use std::cell::RefCell;
@@ -47,10 +48,12 @@ fn result(
     }
 }
 
-/// Answers a sweep's start with `Started`, then one `SweepResult` per scripted result (a frame's
-/// drain takes them all); finishes only when `finish` is set.
+/// Answers a sweep's start with `Started`, the scripted progress of running tasks, then one
+/// `SweepResult` per scripted result (a frame's drain takes them all); finishes only when `finish` is
+/// set.
 #[derive(Default)]
 struct Scripted {
+    progress: Vec<(Task, TaskRun, Vec<TaskPoint>)>,
     results: Vec<TaskResult>,
     total: usize,
     finish: bool,
@@ -68,6 +71,16 @@ impl Backend for Scripted {
                     param_count: 0,
                     steps_per_epoch: 1,
                 });
+                for (task, run, points) in &self.progress {
+                    q.push_back(Event::Lab {
+                        run: 1,
+                        payload: LabEvent::Capacity(CapacityEvent::TaskProgress {
+                            task: *task,
+                            run: *run,
+                            points: points.clone(),
+                        }),
+                    });
+                }
                 for (i, r) in self.results.iter().enumerate() {
                     q.push_back(Event::Lab {
                         run: 1,
@@ -107,7 +120,7 @@ impl Backend for Scripted {
     }
 }
 
-fn harness(capacity: Scripted) -> Harness<'static, GrokscopeApp> {
+fn harness(capacity: impl Backend + 'static) -> Harness<'static, GrokscopeApp> {
     Harness::builder()
         .with_size(eframe::egui::vec2(1280.0, 800.0))
         .build_eframe(move |cc| {
@@ -126,6 +139,17 @@ fn open_tab(h: &mut Harness<'_, GrokscopeApp>) {
         h.query_by_label("Capacity lab").is_some(),
         "its panel shows"
     );
+}
+
+/// Click Start and step until `done` (then two frames more for the layout).
+fn start_until(
+    h: &mut Harness<'_, GrokscopeApp>,
+    done: impl FnMut(&Harness<'_, GrokscopeApp>) -> bool,
+) {
+    h.get_by_label("▶ Start sweep").click();
+    let got = step_until(h, Duration::from_secs(10), done);
+    assert!(got, "{}", h.state().status().text);
+    h.run_steps(2);
 }
 
 /// Open `dir` in the Capacity tab and wait until it has been read.
@@ -152,12 +176,9 @@ fn a_sweep_fills_figure_one_and_the_progress_label() {
     let mut h = harness(scripted);
     open_tab(&mut h);
     assert_eq!(h.state().capacity().preset_name(), Some("tiny"));
-    h.get_by_label("▶ Start sweep").click();
-    let got = step_until(&mut h, Duration::from_secs(10), |h| {
+    start_until(&mut h, |h| {
         h.state().capacity().history().results().len() == 2
     });
-    assert!(got, "{}", h.state().status().text);
-    h.run_steps(2);
     let lab = h.state().capacity();
     assert_eq!(lab.phase(), Phase::Running);
     assert_eq!(lab.history().progress(), (2, 4));
@@ -295,12 +316,9 @@ fn clicking_a_point_shows_that_runs_curves() {
     };
     let mut h = harness(scripted);
     open_tab(&mut h);
-    h.get_by_label("▶ Start sweep").click();
-    let got = step_until(&mut h, Duration::from_secs(10), |h| {
+    start_until(&mut h, |h| {
         h.state().capacity().history().results().len() == 2
     });
-    assert!(got, "{}", h.state().status().text);
-    h.run_steps(2);
     // the top bar counts the sweep's tasks on this tab, not the Grokking lab's steps
     // (the panel's progress label and the top bar's counter)
     assert_eq!(labels_with(&h, "2/2 tasks").len(), 2);
@@ -356,4 +374,175 @@ fn opening_a_folder_fills_the_panel_from_its_config() {
     assert_eq!(lab.preset_name(), Some("tiny"));
     // the seeds differ from the preset's: the picker says the panel was edited
     assert!(h.query_by_label("edited").is_some());
+}
+
+/// `n` points of a run: epochs 1..=n, one step each, accuracy rising by 0.1 an epoch; validation (half
+/// the train accuracy) on the modular run only.
+fn points(run: TaskRun, n: u64) -> Vec<TaskPoint> {
+    (1..=n)
+        .map(|epoch| TaskPoint {
+            step: epoch,
+            epoch,
+            train_acc: 0.1 * epoch as f64,
+            val_acc: (run == TaskRun::Gen).then_some(0.05 * epoch as f64),
+        })
+        .collect()
+}
+
+/// The tasks-in-flight plot's lines drawn last: (name, points).
+fn flight_lines(h: &Harness<'_, GrokscopeApp>) -> Vec<(String, usize)> {
+    h.state().capacity().view().flight_lines.clone()
+}
+
+#[test]
+fn running_tasks_draw_their_curves_and_finished_ones_grey() {
+    let task = |width| Task {
+        p: 23,
+        width,
+        seed: 0,
+    };
+    // task w8: modular run 3 points, random labels 2, then its result; task w32: modular run 4 points,
+    // still running
+    let scripted = Scripted {
+        progress: vec![
+            (task(8), TaskRun::Gen, points(TaskRun::Gen, 3)),
+            (task(8), TaskRun::Mem, points(TaskRun::Mem, 2)),
+            (task(32), TaskRun::Gen, points(TaskRun::Gen, 4)),
+        ],
+        results: vec![result(8, 0, 1000, None, None)],
+        total: 2,
+        finish: false,
+        ..Scripted::default()
+    };
+    let mut h = harness(scripted);
+    open_tab(&mut h);
+    start_until(&mut h, |h| {
+        h.state().capacity().history().results().len() == 1
+    });
+    assert!(h.query_by_label("Tasks in flight").is_some());
+    assert!(
+        !labels_with(&h, "1 running · 1 finished (grey)").is_empty(),
+        "{:?}",
+        labels_with(&h, "running")
+    );
+    // the finished task's three lines are drawn first under one grey legend name, the running task's
+    // two lines (validation and train) after them, each with its scripted points
+    let s = |n: &str, k| (n.to_string(), k);
+    assert_eq!(
+        flight_lines(&h),
+        [
+            s(FINISHED_NAME, 3),
+            s(FINISHED_NAME, 3),
+            s(FINISHED_NAME, 2),
+            s("w32 gen s0: val", 4),
+            s("w32 gen s0: train", 4),
+        ]
+    );
+    // the crossing figure is still there above it
+    assert!(!labels_with(&h, "p = 23 · 1 runs").is_empty());
+}
+
+#[test]
+fn before_the_first_result_the_tasks_in_flight_fill_the_centre() {
+    let scripted = Scripted {
+        progress: vec![(
+            Task {
+                p: 23,
+                width: 16,
+                seed: 2,
+            },
+            TaskRun::Mem,
+            points(TaskRun::Mem, 5),
+        )],
+        total: 1,
+        ..Scripted::default()
+    };
+    let mut h = harness(scripted);
+    open_tab(&mut h);
+    start_until(&mut h, |h| {
+        !h.state().capacity().history().in_flight().is_empty()
+    });
+    assert_eq!(flight_lines(&h), [("w16 mem s2: train".to_string(), 5)]);
+    assert!(labels_with(&h, "No results yet").is_empty());
+    assert!(!labels_with(&h, "1 running · 0 finished").is_empty());
+}
+
+#[test]
+fn a_real_sweep_leaves_its_tasks_curves_until_the_next() {
+    // one task (a + b mod 5 at width 4) on a real worker: its curves arrive while it trains and stay,
+    // grey, after the sweep; each curve ends at the epoch its result reports
+    let worker = grokscope::worker::Worker::spawn(None).unwrap();
+    let mut h = harness(worker);
+    open_tab(&mut h);
+    {
+        let text = h.state_mut().capacity_mut().text_mut();
+        text.widths = "4".into();
+        text.primes = "5".into();
+        text.seeds = "0".into();
+    }
+    h.run_steps(1);
+    h.get_by_label("▶ Start sweep").click();
+    let done = step_until(&mut h, Duration::from_secs(180), |h| {
+        h.state().capacity().phase() == Phase::Finished
+    });
+    assert!(done, "{}", h.state().status().text);
+    h.run_steps(3);
+    let lab = h.state().capacity();
+    let r = &lab.history().results()[0];
+    let ends: Vec<(TaskRun, u64)> = lab
+        .history()
+        .in_flight()
+        .iter()
+        .map(|c| (c.run, c.points().last().unwrap().epoch))
+        .collect();
+    assert_eq!(
+        ends,
+        [(TaskRun::Gen, r.gen_epochs), (TaskRun::Mem, r.mem_epochs)]
+    );
+    let lines = flight_lines(&h);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(
+        lines.iter().all(|(n, k)| n == FINISHED_NAME && *k > 0),
+        "{lines:?}"
+    );
+    assert!(!labels_with(&h, "0 running · 1 finished").is_empty());
+}
+
+#[test]
+fn the_bundled_cpu_sweep_opens_with_its_crossing() {
+    // the folder the lesson "Why small models do not grok" opens (assets/sweeps/README.md says how it
+    // was made): the cpu preset's 8 tasks, all usable. Its P* comes from the means by hand: T_mem and
+    // T_gen, linear in P between d = 24 (P 20136: 488 vs 458) and d = 28 (P 27076: 318 vs 732), meet
+    // where 30 = (170 + 274)(P - 20136) / 6940, at P = 20604.9; the analysis takes the nearest point of
+    // its 1000-point log grid over [14220, 77136] (steps of 0.17 %), so within 0.2 % of it
+    let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sweeps/cpu"));
+    let mut h = harness(Scripted::default());
+    open_tab(&mut h);
+    h.state_mut()
+        .capacity_mut()
+        .apply_own(CapacityAction::OpenFolder(dir));
+    let got = step_until(&mut h, Duration::from_secs(10), |h| {
+        !h.state().capacity().loading()
+    });
+    assert!(got, "the folder was read");
+    h.run_steps(2);
+    let status = h.state().status().clone();
+    assert!(!status.is_error, "{}", status.text);
+    assert!(status.text.ends_with("8 of 8 results"), "{}", status.text);
+    let lab = h.state().capacity();
+    assert_eq!(lab.preset_name(), Some("cpu"), "the panel shows the preset");
+    let a = lab.history().analysis();
+    let pa = &a.primes[0];
+    assert_eq!(pa.p, 31);
+    let p_star = pa.p_star.expect("T_mem and T_gen cross");
+    assert!((p_star - 20604.9).abs() < 0.002 * 20604.9, "P* = {p_star}");
+    // the observed onset is the size after the last with delay 0: d = 16 (P 9328; d = 12 had delay 0)
+    assert_eq!(pa.observed_onset, Some(9328.0));
+    // the figure and its numbers show
+    assert!(!labels_with(&h, "p = 31 · 8 runs").is_empty());
+    assert!(
+        !labels_with(&h, &format!("P* = {p_star:.0}")).is_empty(),
+        "{:?}",
+        labels_with(&h, "P* =")
+    );
 }

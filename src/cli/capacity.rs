@@ -46,7 +46,10 @@ fn result_format() -> ResultFormat<TaskResult> {
     ResultFormat {
         take: |payload| match payload {
             LabEvent::Capacity(CapacityEvent::SweepResult { result, .. }) => Some(*result),
-            LabEvent::Grokking(_) | LabEvent::Ordering(_) => None,
+            // the window draws the tasks in flight; a headless sweep writes finished tasks only
+            LabEvent::Capacity(CapacityEvent::TaskProgress { .. })
+            | LabEvent::Grokking(_)
+            | LabEvent::Ordering(_) => None,
         },
         write: |dir, result| Ok(write_result(dir, result)?),
         describe: |result| {

@@ -12,6 +12,7 @@
 //! depends only on the sweep config and the task, never on threads or scheduling.
 
 use super::ordering::study_threads;
+use super::pool::Report;
 use super::{EventSink, RunControl};
 use crate::analysis::capacity::{Saturation, memorised_bits_from_loss};
 pub use crate::analysis::capacity_study::{
@@ -25,13 +26,13 @@ use crate::config::{
 use crate::data::random_labels::{self, RandomLabels, bits_per_label};
 use crate::model::{self, BatchStats, ModelError, SequenceModel};
 use crate::optim::{AdamW, AdamWParams, warmup_lr};
-use crate::protocol::{CapacityEvent, LabEvent, Metric, Outcome, RunId};
+use crate::protocol::{CapacityEvent, LabEvent, Metric, Outcome, RunId, TaskPoint, TaskRun};
 use crate::rng::{self, Rng, Stream};
 use crate::store::sweep_dir::{RESULT_VERSION, config_key};
 use crate::store::thin::Thinned;
 use crate::train::trainer::{TrainError, Trainer};
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The capacity runs' stop rule (spec): no improvement of this much in the loss ...
 pub const SATURATION_MIN_IMPROVEMENT: f64 = 1e-4;
@@ -102,6 +103,56 @@ pub fn capacity_sizes(cfg: &CapacitySweepConfig, p: u32, params: u64) -> Vec<usi
 /// epoch come on top).
 pub const CURVE_MAX_POINTS: usize = 300;
 
+/// At most this often a running task sends its run's new curve points (the Capacity tab's tasks in
+/// flight); a run's last points go when it ends. Points are gathered, not dropped: the tab receives
+/// every point the result's curve is thinned from.
+pub const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// One run's curve points on their way to the sink: gathered as they come, sent as one
+/// `TaskProgress` at most every [`PROGRESS_EVERY`] and when the run ends ([`LiveCurve::finish`]).
+pub struct LiveCurve<'a> {
+    task: Task,
+    run: TaskRun,
+    report: Report<'a>,
+    points: Vec<TaskPoint>,
+    sent: Instant,
+}
+
+impl<'a> LiveCurve<'a> {
+    pub fn new(task: Task, run: TaskRun, report: Report<'a>) -> Self {
+        LiveCurve {
+            task,
+            run,
+            report,
+            points: vec![],
+            sent: Instant::now(),
+        }
+    }
+
+    fn push(&mut self, point: TaskPoint) {
+        self.points.push(point);
+        if self.sent.elapsed() >= PROGRESS_EVERY {
+            self.send();
+        }
+    }
+
+    fn send(&mut self) {
+        self.sent = Instant::now();
+        if !self.points.is_empty() {
+            (self.report)(LabEvent::Capacity(CapacityEvent::TaskProgress {
+                task: self.task,
+                run: self.run,
+                points: std::mem::take(&mut self.points),
+            }));
+        }
+    }
+
+    /// The run ended: send what is left.
+    fn finish(mut self) {
+        self.send();
+    }
+}
+
 /// T_gen and the delay of one modular run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GenMeasure {
@@ -116,11 +167,12 @@ pub struct GenMeasure {
     pub curve: Vec<GenCurvePoint>,
 }
 
-/// Train the modular task of `cfg` with the Grokking trainer (early stopping on) and read its events.
-/// `Ok(None)` when `stop` was set first.
+/// Train the modular task of `cfg` with the Grokking trainer (early stopping on) and read its events;
+/// the points of its curve also go to `live`. `Ok(None)` when `stop` was set first.
 pub fn measure_gen(
     cfg: &GrokkingConfig,
     stop: &AtomicBool,
+    mut live: LiveCurve<'_>,
 ) -> Result<Option<GenMeasure>, TaskError> {
     let mut cfg = cfg.clone();
     cfg.early_stop = true;
@@ -147,10 +199,17 @@ pub fn measure_gen(
                     val_acc: row.get(Metric::ValAcc),
                     val_loss: row.get(Metric::ValLoss),
                 };
+                live.push(TaskPoint {
+                    step: row.step,
+                    epoch: row.epoch,
+                    train_acc: acc,
+                    val_acc: point.val_acc,
+                });
                 curve.push(point, at_threshold);
             }
         }
     }
+    live.finish();
     let d = t.detector();
     Ok(Some(GenMeasure {
         params: t.param_count(),
@@ -225,6 +284,11 @@ impl LabelTrainer {
         self.epochs
     }
 
+    /// Optimiser steps taken.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
     /// One epoch; its running (training-mode) loss and accuracy over the minibatches. `Ok(None)` when
     /// `stop` was set (checked before every step; the epoch is abandoned).
     pub fn epoch(&mut self, stop: &AtomicBool) -> Result<Option<BatchStats>, TaskError> {
@@ -286,21 +350,30 @@ pub struct MemMeasure {
 }
 
 /// Train `cfg`'s model on its n_equiv random-label examples (the seed's `Labels` stream) until the
-/// running training accuracy first reaches 99 % or `cfg.max_epochs` pass. `Ok(None)` when stopped.
+/// running training accuracy first reaches 99 % or `cfg.max_epochs` pass; every epoch's point also goes
+/// to `live`. `Ok(None)` when stopped.
 pub fn measure_mem(
     cfg: &GrokkingConfig,
     stop: &AtomicBool,
+    mut live: LiveCurve<'_>,
 ) -> Result<Option<MemMeasure>, TaskError> {
     let data = random_labels::equivalent(cfg.op, cfg.p, cfg.train_fraction, cfg.seed);
     let mut t = LabelTrainer::new(cfg, data)?;
     let mut last = None;
+    let mut t_mem = None;
     let mut curve = Thinned::new(CURVE_MAX_POINTS);
-    while t.epochs() < cfg.max_epochs {
+    while t.epochs() < cfg.max_epochs && t_mem.is_none() {
         let Some(s) = t.epoch(stop)? else {
             return Ok(None);
         };
         last = Some(s.accuracy());
         let reached = s.accuracy() >= THRESHOLD;
+        live.push(TaskPoint {
+            step: t.steps(),
+            epoch: t.epochs(),
+            train_acc: s.accuracy(),
+            val_acc: None,
+        });
         curve.push(
             MemCurvePoint {
                 epoch: t.epochs(),
@@ -310,16 +383,12 @@ pub fn measure_mem(
             reached,
         );
         if reached {
-            return Ok(Some(MemMeasure {
-                t_mem: Some(t.epochs()),
-                epochs: t.epochs(),
-                final_train_acc: last,
-                curve: curve.finish(),
-            }));
+            t_mem = Some(t.epochs());
         }
     }
+    live.finish();
     Ok(Some(MemMeasure {
-        t_mem: None,
+        t_mem,
         epochs: t.epochs(),
         final_train_acc: last,
         curve: curve.finish(),
@@ -355,19 +424,20 @@ pub fn measure_capacity(
     }))
 }
 
-/// Measure one task: T_gen and delay, T_mem, and the capacity runs when the sweep asks for them.
-/// `Ok(None)` when `stop` was set first.
+/// Measure one task: T_gen and delay, T_mem, and the capacity runs when the sweep asks for them; the
+/// T_gen and T_mem runs' curves go to `report` as they grow. `Ok(None)` when `stop` was set first.
 pub fn run_task(
     cfg: &CapacitySweepConfig,
     task: &Task,
     stop: &AtomicBool,
+    report: Report<'_>,
 ) -> Result<Option<TaskResult>, TaskError> {
     let t0 = Instant::now();
     let run = task_config(cfg, task);
-    let Some(g) = measure_gen(&run, stop)? else {
+    let Some(g) = measure_gen(&run, stop, LiveCurve::new(*task, TaskRun::Gen, report))? else {
         return Ok(None);
     };
-    let Some(m) = measure_mem(&run, stop)? else {
+    let Some(m) = measure_mem(&run, stop, LiveCurve::new(*task, TaskRun::Mem, report))? else {
         return Ok(None);
     };
     let mut capacity = vec![];
@@ -418,7 +488,8 @@ pub fn sweep(
 
 /// Run these tasks of a sweep (all of them, one shard, or the ones a resumed sweep still lacks) on up to
 /// `cfg.threads` named scoped threads, each task single-threaded. Emits `Started`, one `SweepResult` per
-/// finished task in completion order (`done` of `tasks.len()`), and exactly one `Finished` (also for a
+/// finished task in completion order (`done` of `tasks.len()`), each running task's `TaskProgress` (its
+/// T_gen run's, then its T_mem run's, all before its result), and exactly one `Finished` (also for a
 /// refused config, which emits no `Started`). A task that fails does not end the others: the sweep goes on
 /// and ends `Failed`, naming every failed task. The control is polled between results; a stop reaches
 /// the running tasks before their next optimiser step.
@@ -445,7 +516,7 @@ pub fn sweep_tasks(
         tasks,
         sink,
         control,
-        |task, stop| run_task(cfg, task, stop),
+        |task, stop, report| run_task(cfg, task, stop, report),
         Task::name,
         |result, done| {
             LabEvent::Capacity(CapacityEvent::SweepResult {
@@ -572,7 +643,7 @@ mod tests {
             width: 8,
             seed: 0,
         };
-        let r = run_task(&c, &task, &AtomicBool::new(false))
+        let r = run_task(&c, &task, &AtomicBool::new(false), &|_| {})
             .unwrap()
             .unwrap();
         // eval_every_epochs is 1 in the preset: one point per epoch of each run, in order
@@ -619,7 +690,13 @@ mod tests {
         }
         c.max_epochs = 300;
         let stop = AtomicBool::new(false);
-        let m = measure_mem(&c, &stop).unwrap().unwrap();
+        let task = Task {
+            p: 7,
+            width: 16,
+            seed: 0,
+        };
+        let live = || LiveCurve::new(task, TaskRun::Mem, &|_| {});
+        let m = measure_mem(&c, &stop, live()).unwrap().unwrap();
         let t_mem = m.t_mem.expect("memorised");
         assert_eq!(m.epochs, t_mem, "stops at T_mem");
         assert!(m.final_train_acc.unwrap() >= THRESHOLD);
@@ -630,6 +707,9 @@ mod tests {
         assert!(point.bits <= whole && point.bits > 0.8 * whole, "{point:?}");
         assert_eq!(point.train_acc_eval, 1.0);
         // stopped before starting: no result
-        assert_eq!(measure_mem(&c, &AtomicBool::new(true)).unwrap(), None);
+        assert_eq!(
+            measure_mem(&c, &AtomicBool::new(true), live()).unwrap(),
+            None
+        );
     }
 }

@@ -507,7 +507,7 @@ pub fn study(
         &tasks,
         sink,
         control,
-        train_one,
+        |cfg, stop, _report| train_one(cfg, stop),
         describe,
         |row, done| {
             LabEvent::Ordering(OrderingEvent::StudyPoint {

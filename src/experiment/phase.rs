@@ -215,7 +215,7 @@ pub fn run(
         &tasks,
         sink,
         control,
-        |task, stop| run_task(cfg, task, runs_dir, stop),
+        |task, stop, _report| run_task(cfg, task, runs_dir, stop),
         PhaseTask::name,
         |result, done| {
             LabEvent::Grokking(GrokkingEvent::PhaseTask {

@@ -13,6 +13,19 @@ use std::time::Duration;
 /// A task's index and how it ended on its thread (`Err`: it panicked).
 pub type Delivery<T> = (usize, std::thread::Result<T>);
 
+/// What a task thread sends the collecting thread: its progress while it trains, then its delivery. One
+/// channel for both keeps a task's progress ahead of its result.
+pub enum Message<T> {
+    /// A lab payload a running task reports (see [`Report`]).
+    Progress(LabEvent),
+    /// The task ended.
+    Done(Delivery<T>),
+}
+
+/// How a running task hands a progress payload to the sink, from its own thread. It blocks while the
+/// channel is full, so a task should report a few times a second at most, not every step.
+pub type Report<'a> = &'a dyn Fn(LabEvent);
+
 /// Training threads for `requested` (0 = the cores) and `tasks` tasks.
 pub fn threads_for(requested: usize, tasks: usize) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -20,19 +33,20 @@ pub fn threads_for(requested: usize, tasks: usize) -> usize {
     t.min(tasks).max(1)
 }
 
-/// Run `work(k, stop)` for every k in 0..`tasks` on up to `threads` threads named `{name}-{i}`, while
-/// `collect` receives the deliveries in completion order on this thread and decides the outcome. When
-/// `collect` returns, `stop` is raised (running tasks end at their next step) and the threads are joined.
+/// Run `work(k, stop, report)` for every k in 0..`tasks` on up to `threads` threads named `{name}-{i}`,
+/// while `collect` receives the tasks' progress and deliveries in order on this thread and decides the
+/// outcome. When `collect` returns, `stop` is raised (running tasks end at their next step) and the
+/// threads are joined.
 pub fn run<T, W, C>(name: &str, tasks: usize, threads: usize, work: W, collect: C) -> Outcome
 where
     T: Send,
-    W: Fn(usize, &AtomicBool) -> T + Sync,
-    C: FnOnce(&Receiver<Delivery<T>>) -> Outcome,
+    W: Fn(usize, &AtomicBool, Report<'_>) -> T + Sync,
+    C: FnOnce(&Receiver<Message<T>>) -> Outcome,
 {
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        let (tx, rx) = crossbeam_channel::bounded::<Delivery<T>>(2 * threads);
+        let (tx, rx) = crossbeam_channel::bounded::<Message<T>>(2 * threads);
         let mut spawned = 0;
         let mut spawn_error = None;
         for i in 0..threads {
@@ -49,9 +63,12 @@ where
                     if k >= tasks {
                         break;
                     }
-                    let result =
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(k, stop)));
-                    if tx.send((k, result)).is_err() {
+                    // a closed channel means the collector is gone: the stop flag ends the task
+                    let report = |payload| drop(tx.send(Message::Progress(payload)));
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        work(k, stop, &report)
+                    }));
+                    if tx.send(Message::Done((k, result))).is_err() {
                         break;
                     }
                 }
@@ -89,18 +106,21 @@ pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// Receive the results of `total` tasks on the calling thread in completion order: `emit` each finished
-/// one (with how many are done), poll the control between them (a stop ends the wait; changes are
-/// refused: the settings of a `kind` are fixed while it runs). A task that fails or panics does not end
-/// the others; the outcome is `Failed` naming every failed task (by `name_of` its index).
+/// Receive the results of `total` tasks of `run` on the calling thread in completion order: emit each
+/// task's progress payloads as they come and each finished task as `payload(result, done)` (with how
+/// many are done), poll the control between them (a stop ends the wait; changes are refused: the
+/// settings of a `kind` are fixed while it runs). A task that fails or panics does not end the others;
+/// the outcome is `Failed` naming every failed task (by `name_of` its index).
+#[allow(clippy::too_many_arguments)]
 pub fn collect<R, E: Display>(
     kind: &str,
+    run: RunId,
     total: usize,
-    rx: &Receiver<Delivery<Result<Option<R>, E>>>,
+    rx: &Receiver<Message<Result<Option<R>, E>>>,
     sink: &mut dyn EventSink,
     control: &mut dyn RunControl,
     name_of: impl Fn(usize) -> String,
-    mut emit: impl FnMut(&mut dyn EventSink, R, usize),
+    payload: impl Fn(R, usize) -> LabEvent,
 ) -> Outcome {
     let mut done = 0;
     let mut failures: Vec<String> = vec![];
@@ -115,14 +135,18 @@ pub fn collect<R, E: Display>(
             return Outcome::Stopped;
         }
         match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok((_, Ok(Ok(Some(result))))) => {
+            Ok(Message::Progress(payload)) => sink.emit(Event::Lab { run, payload }),
+            Ok(Message::Done((_, Ok(Ok(Some(result)))))) => {
                 done += 1;
-                emit(sink, result, done);
+                sink.emit(Event::Lab {
+                    run,
+                    payload: payload(result, done),
+                });
             }
             // abandoned after a stop that this loop has not seen yet
-            Ok((_, Ok(Ok(None)))) => {}
-            Ok((k, Ok(Err(e)))) => failures.push(format!("{}: {e}", name_of(k))),
-            Ok((k, Err(panic))) => failures.push(format!(
+            Ok(Message::Done((_, Ok(Ok(None))))) => {}
+            Ok(Message::Done((k, Ok(Err(e))))) => failures.push(format!("{}: {e}", name_of(k))),
+            Ok(Message::Done((k, Err(panic)))) => failures.push(format!(
                 "{} crashed: {}",
                 name_of(k),
                 panic_message(panic.as_ref())
@@ -162,15 +186,16 @@ pub struct StudySpec<'a> {
     pub kind: &'a str,
 }
 
-/// Run a study's `tasks` in parallel ([`run`]) and report them ([`collect`]): emits `Started`, one
-/// `Lab(payload(result, done))` per finished task in completion order, and exactly one `Finished`.
-/// `work` trains one task (`Ok(None)`: stopped first); `name_of` names a task in failure messages.
+/// Run a study's `tasks` in parallel ([`run`]) and report them ([`collect`]): emits `Started`, the
+/// `Lab` payloads the running tasks report, one `Lab(payload(result, done))` per finished task in
+/// completion order, and exactly one `Finished`. `work` trains one task (`Ok(None)`: stopped first);
+/// `name_of` names a task in failure messages.
 pub fn study<T, R, E>(
     spec: StudySpec<'_>,
     tasks: &[T],
     sink: &mut dyn EventSink,
     control: &mut dyn RunControl,
-    work: impl Fn(&T, &AtomicBool) -> Result<Option<R>, E> + Sync,
+    work: impl Fn(&T, &AtomicBool, Report<'_>) -> Result<Option<R>, E> + Sync,
     name_of: impl Fn(&T) -> String,
     payload: impl Fn(R, usize) -> LabEvent,
 ) -> Outcome
@@ -191,21 +216,17 @@ where
         spec.thread_name,
         total,
         spec.threads,
-        |k, stop| work(&tasks[k], stop),
+        |k, stop, report| work(&tasks[k], stop, report),
         |rx| {
             collect(
                 spec.kind,
+                run_id,
                 total,
                 rx,
                 sink,
                 control,
                 |k| name_of(&tasks[k]),
-                |sink, result, done| {
-                    sink.emit(Event::Lab {
-                        run: run_id,
-                        payload: payload(result, done),
-                    })
-                },
+                payload,
             )
         },
     );
@@ -228,13 +249,15 @@ mod tests {
             "pool-test",
             10,
             3,
-            |k, _| {
+            |k, _, _| {
                 assert!(k != 7, "task 7 fails");
                 k * k
             },
             |rx| {
                 for _ in 0..10 {
-                    let (k, r) = rx.recv().unwrap();
+                    let Message::Done((k, r)) = rx.recv().unwrap() else {
+                        panic!("these tasks report no progress");
+                    };
                     seen.push((k, r.ok()));
                 }
                 Outcome::Completed
@@ -247,5 +270,62 @@ mod tests {
         assert_eq!(seen, want);
         assert_eq!(threads_for(0, 1), 1);
         assert_eq!(threads_for(4, 2), 2);
+    }
+
+    #[test]
+    fn a_tasks_progress_reaches_the_sink_before_its_result() {
+        use crate::config::capacity::Task;
+        use crate::protocol::{CapacityEvent, TaskRun};
+        // progress payloads stand in as TaskProgress of run Gen, results as TaskProgress of run Mem
+        let payload = |width, run| {
+            LabEvent::Capacity(CapacityEvent::TaskProgress {
+                task: Task {
+                    p: 0,
+                    width,
+                    seed: 0,
+                },
+                run,
+                points: vec![],
+            })
+        };
+        let mut sink: Vec<Event> = vec![];
+        let outcome = run(
+            "pool-progress",
+            6,
+            2,
+            |k, _, report| {
+                report(payload(k, TaskRun::Gen));
+                report(payload(k, TaskRun::Gen));
+                Ok::<_, String>(Some(k))
+            },
+            |rx| {
+                collect(
+                    "test",
+                    5,
+                    6,
+                    rx,
+                    &mut sink,
+                    &mut super::super::Unattended,
+                    |k| k.to_string(),
+                    |k, _| payload(k, TaskRun::Mem),
+                )
+            },
+        );
+        assert_eq!(outcome, Outcome::Completed);
+        // expected by construction: per task, two progress events then its result, 6 x 3 in all
+        assert_eq!(sink.len(), 18);
+        for k in 0..6 {
+            let runs: Vec<TaskRun> = sink
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Lab {
+                        run: 5,
+                        payload: LabEvent::Capacity(CapacityEvent::TaskProgress { task, run, .. }),
+                    } if task.width == k => Some(*run),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(runs, [TaskRun::Gen, TaskRun::Gen, TaskRun::Mem], "task {k}");
+        }
     }
 }

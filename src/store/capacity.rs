@@ -1,10 +1,38 @@
 //! What the Capacity tab has received: a sweep's finished tasks (live, or read from a folder), its
-//! progress, and the analysis of the results so far. Pure data; the app's figures borrow from it.
+//! progress, the analysis of the results so far, and the curves of its tasks in flight. Pure data; the
+//! app's figures borrow from it.
 
+use super::thin::Thinned;
 use crate::analysis::capacity_study::TaskResult;
 use crate::analysis::capacity_study::{Analysis, analyse};
 use crate::config::CapacitySweepConfig;
-use crate::protocol::{Outcome, RunId};
+use crate::config::capacity::Task;
+use crate::protocol::{Outcome, RunId, TaskPoint, TaskRun};
+
+/// Most points kept of each curve in flight (thinned evenly as it grows, the newest point always kept).
+pub const FLIGHT_MAX_POINTS: usize = 400;
+
+/// The curve of one run of a task, as its points arrive while the sweep runs.
+#[derive(Clone, Debug)]
+pub struct FlightCurve {
+    pub task: Task,
+    pub run: TaskRun,
+    points: Thinned<TaskPoint>,
+    /// The task has finished (its result arrived) or the sweep has ended.
+    pub done: bool,
+}
+
+impl FlightCurve {
+    /// The points kept, oldest first, ending with the newest.
+    pub fn points(&self) -> impl Iterator<Item = &TaskPoint> {
+        self.points.points()
+    }
+
+    /// How many points arrived.
+    pub fn received(&self) -> usize {
+        self.points.offered()
+    }
+}
 
 /// Where the results came from.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,6 +55,8 @@ pub struct SweepHistory {
     total: usize,
     outcome: Option<Outcome>,
     analysis: Analysis,
+    /// The live sweep's curves by arrival of their first points.
+    flights: Vec<FlightCurve>,
 }
 
 impl Default for SweepHistory {
@@ -45,6 +75,7 @@ impl SweepHistory {
             total: 0,
             outcome: None,
             analysis: analyse(&[]),
+            flights: vec![],
         }
     }
 
@@ -61,8 +92,13 @@ impl SweepHistory {
         self.source = Source::Live(run);
     }
 
-    /// One finished task (`done` of `total` so far); the analysis is redone.
+    /// One finished task (`done` of `total` so far); the analysis is redone and its curves in flight
+    /// are done.
     pub fn push(&mut self, result: TaskResult, done: usize, total: usize) {
+        let task = result.task();
+        for c in self.flights.iter_mut().filter(|c| c.task == task) {
+            c.done = true;
+        }
         self.results.push(result);
         self.done = done.max(self.results.len());
         self.total = total.max(self.done);
@@ -79,8 +115,40 @@ impl SweepHistory {
         self.source = Source::Folder(folder);
     }
 
+    /// The sweep ended: no task is in flight any more (their curves stay until the next sweep).
     pub fn finish(&mut self, outcome: Outcome) {
         self.outcome = Some(outcome);
+        for c in &mut self.flights {
+            c.done = true;
+        }
+    }
+
+    /// New points of a running task's run (see `CapacityEvent::TaskProgress`).
+    pub fn progress_points(&mut self, task: Task, run: TaskRun, points: &[TaskPoint]) {
+        let i = match self
+            .flights
+            .iter()
+            .position(|c| c.task == task && c.run == run)
+        {
+            Some(i) => i,
+            None => {
+                self.flights.push(FlightCurve {
+                    task,
+                    run,
+                    points: Thinned::new(FLIGHT_MAX_POINTS),
+                    done: false,
+                });
+                self.flights.len() - 1
+            }
+        };
+        for p in points {
+            self.flights[i].points.push(*p, false);
+        }
+    }
+
+    /// The curves of the live sweep's tasks, running and finished, by arrival.
+    pub fn in_flight(&self) -> &[FlightCurve] {
+        &self.flights
     }
 
     pub fn source(&self) -> &Source {
@@ -202,6 +270,47 @@ mod tests {
         assert!(!h.has_capacity_runs());
         h.finish(Outcome::Completed);
         assert_eq!(h.outcome(), Some(&Outcome::Completed));
+    }
+
+    #[test]
+    fn curves_in_flight_are_kept_bounded_and_greyed_when_done() {
+        let mut h = SweepHistory::new();
+        h.begin(7, sweep_presets()[0].config.clone());
+        let task = |width| Task {
+            p: 23,
+            width,
+            seed: 0,
+        };
+        let point = |epoch| TaskPoint {
+            step: 2 * epoch,
+            epoch,
+            train_acc: 0.5,
+            val_acc: None,
+        };
+        // 1000 points in batches of 10 into one curve, 3 into another task's
+        for b in 0..100 {
+            let batch: Vec<TaskPoint> = (1..=10).map(|k| point(10 * b + k)).collect();
+            h.progress_points(task(8), TaskRun::Mem, &batch);
+        }
+        h.progress_points(task(32), TaskRun::Gen, &[point(1), point(2), point(3)]);
+        let f = h.in_flight();
+        assert_eq!(f.len(), 2);
+        // 1000 offered with cap 400: the stride doubles to 4 (250 kept), then the last point, 1000
+        assert_eq!(f[0].received(), 1000);
+        let epochs: Vec<u64> = f[0].points().map(|p| p.epoch).collect();
+        let mut want: Vec<u64> = (0..250).map(|k| 4 * k + 1).collect();
+        want.push(1000);
+        assert_eq!(epochs, want);
+        assert_eq!(f[1].points().count(), 3);
+        // the width-8 task finishes: its curve is done, the other still flies
+        h.push(result(8, 100, None, 4.0), 1, 2);
+        let done: Vec<bool> = h.in_flight().iter().map(|c| c.done).collect();
+        assert_eq!(done, [true, false]);
+        // the sweep ends: all done, still shown; the next sweep clears them
+        h.finish(Outcome::Stopped);
+        assert!(h.in_flight().iter().all(|c| c.done));
+        h.begin(8, sweep_presets()[0].config.clone());
+        assert!(h.in_flight().is_empty());
     }
 
     #[test]

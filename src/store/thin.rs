@@ -1,4 +1,5 @@
-//! [`Thinned`]: a series recorded point by point into bounded memory, for curves stored with a result.
+//! [`Thinned`]: a series recorded point by point into bounded memory, for curves stored with a result
+//! and for the curves of a sweep's tasks in flight.
 //!
 //! Written by hand because the recorder must work online (a run's length is not known until it stops)
 //! and must keep chosen points exactly (the first epoch at each threshold), which the min/max
@@ -46,18 +47,24 @@ impl<T: Clone> Thinned<T> {
         self.last = Some((i, point));
     }
 
+    /// How many points were offered.
+    pub fn offered(&self) -> usize {
+        self.offered
+    }
+
+    /// The points kept so far, in the order offered, ending with the last point offered.
+    pub fn points(&self) -> impl Iterator<Item = &T> {
+        let last = match (&self.last, self.kept.last()) {
+            (Some((i, p)), Some((k, _, _))) if i != k => Some(p),
+            (Some((_, p)), None) => Some(p),
+            (Some(_), Some(_)) | (None, _) => None,
+        };
+        self.kept.iter().map(|(_, _, p)| p).chain(last)
+    }
+
     /// The points kept, in the order offered, ending with the last point offered.
     pub fn finish(self) -> Vec<T> {
-        let ends_with_last = match (&self.last, self.kept.last()) {
-            (Some((i, _)), Some((k, _, _))) => i == k,
-            (None, _) => true,
-            (Some(_), None) => false,
-        };
-        let mut out: Vec<T> = self.kept.into_iter().map(|(_, _, p)| p).collect();
-        if !ends_with_last && let Some((_, p)) = self.last {
-            out.push(p);
-        }
-        out
+        self.points().cloned().collect()
     }
 }
 
@@ -83,7 +90,10 @@ mod tests {
         for i in 0..10_000u32 {
             t.push(i, i == 4_321);
         }
+        assert_eq!(t.offered(), 10_000);
+        let seen: Vec<u32> = t.points().copied().collect();
         let got = t.finish();
+        assert_eq!(seen, got, "what is kept so far is what finish gives");
         let on_stride: Vec<u32> = (0..10_000).filter(|i| i % 64 == 0).collect();
         assert_eq!(on_stride.len(), 157);
         let mut want = on_stride;

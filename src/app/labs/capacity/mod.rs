@@ -212,6 +212,19 @@ impl CapacityLab {
                     self.info(format!("{done}/{total} tasks done (last: {name})"));
                 }
             }
+            Event::Lab {
+                run,
+                payload:
+                    LabEvent::Capacity(CapacityEvent::TaskProgress {
+                        task,
+                        run: r,
+                        points,
+                    }),
+            } => {
+                if self.link.runs.is_current(run) {
+                    self.history.progress_points(task, r, &points);
+                }
+            }
             Event::Progress { run, step, epoch } => self.link.runs.progress(run, step, epoch),
             // a sweep sends no per-step metrics, snapshots, study points or live changes
             Event::Metrics { .. }

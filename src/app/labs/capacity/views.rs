@@ -12,7 +12,8 @@ use crate::app::widgets::plots::{log_marks, pow10_label, step_levels};
 use crate::config::FieldProblem;
 use crate::config::capacity::SweepPreset;
 use crate::experiment::capacity::{GenCurvePoint, MemCurvePoint, TaskResult};
-use crate::store::capacity::{Source, SweepHistory};
+use crate::protocol::TaskRun;
+use crate::store::capacity::{FlightCurve, Source, SweepHistory};
 use eframe::egui::{self, Color32, RichText, Ui};
 use egui_plot::{
     Corner, GridMark, Legend, Line, MarkerShape, Plot, PlotPoint, PlotPoints, Points, Span, VLine,
@@ -114,6 +115,8 @@ pub struct CapacityView {
     /// Where the runs of the figure drawn last were on screen: (result index, position). A click selects
     /// the nearest within [`CLICK_RADIUS`].
     pub run_marks: Vec<(usize, egui::Pos2)>,
+    /// The lines of the tasks-in-flight plot drawn last: (legend name, points).
+    pub flight_lines: Vec<(String, usize)>,
 }
 
 /// How far (in screen points) from a run's marker a click still selects it.
@@ -281,13 +284,25 @@ pub fn centre_ui(ui: &mut Ui, view: &mut CapacityView, history: &SweepHistory) -
     let pa = a.primes.iter().find(|x| Some(x.p) == prime);
     numbers_ui(ui, history, pa);
     ui.separator();
+    view.flight_lines.clear();
+    let flying = !history.in_flight().is_empty();
     if history.results().is_empty() {
-        ui.centered_and_justified(|ui| {
-            ui.label(
-                RichText::new("No results yet: start a sweep, or open a sweep folder.").weak(),
-            );
-        });
+        if flying {
+            in_flight_ui(ui, view, history);
+        } else {
+            ui.centered_and_justified(|ui| {
+                ui.label(
+                    RichText::new("No results yet: start a sweep, or open a sweep folder.").weak(),
+                );
+            });
+        }
         return action;
+    }
+    if flying {
+        egui::Panel::bottom("capacity_in_flight")
+            .resizable(true)
+            .default_size(220.0)
+            .show(ui, |ui| in_flight_ui(ui, view, history));
     }
     if let Some(r) = view.selected.and_then(|i| history.results().get(i)) {
         egui::Panel::bottom("capacity_run")
@@ -998,6 +1013,131 @@ fn onsets_ui(ui: &mut Ui, history: &SweepHistory) {
     });
 }
 
+/// Name of every finished task's lines in the tasks-in-flight plot (one legend entry for all).
+pub const FINISHED_NAME: &str = "finished tasks";
+
+/// A line of the tasks-in-flight plot.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlightLine {
+    /// Legend name: the task's width, run kind, seed and accuracy, or [`FINISHED_NAME`].
+    pub name: String,
+    /// (epoch, accuracy).
+    pub points: Vec<PlotPoint>,
+    pub color: Color32,
+    pub style: egui_plot::LineStyle,
+}
+
+/// The lines of the tasks in flight: per task a colour of its own while it runs (grey once done); its
+/// modular run gives validation (solid) and train (dashed) accuracy, its random-label run train
+/// accuracy (dotted). Names read `w32 gen s0: val` (with `p23 ` in front when several primes fly).
+pub fn flight_lines(curves: &[FlightCurve]) -> Vec<FlightLine> {
+    let mut tasks = vec![];
+    for c in curves {
+        if !tasks.contains(&c.task) {
+            tasks.push(c.task);
+        }
+    }
+    let primes = curves.iter().any(|c| c.task.p != curves[0].task.p);
+    let mut out = vec![];
+    for c in curves {
+        let k = tasks.iter().position(|t| *t == c.task).unwrap_or(0);
+        let color = if c.done {
+            Color32::from_gray(110)
+        } else {
+            RUN_COLORS[k % RUN_COLORS.len()]
+        };
+        let t = &c.task;
+        let prefix = if primes {
+            format!("p{} ", t.p)
+        } else {
+            String::new()
+        };
+        let name = |what: &str| {
+            if c.done {
+                FINISHED_NAME.to_string()
+            } else {
+                format!("{prefix}w{} {} s{}: {what}", t.width, c.run, t.seed)
+            }
+        };
+        let line = |what: &str, style, acc: &dyn Fn(&crate::protocol::TaskPoint) -> Option<f64>| {
+            FlightLine {
+                name: name(what),
+                points: c
+                    .points()
+                    .filter_map(|p| Some(PlotPoint::new(p.epoch as f64, acc(p)?)))
+                    .collect(),
+                color,
+                style,
+            }
+        };
+        match c.run {
+            TaskRun::Gen => {
+                out.push(line("val", egui_plot::LineStyle::Solid, &|p| p.val_acc));
+                out.push(line("train", egui_plot::LineStyle::dashed_dense(), &|p| {
+                    Some(p.train_acc)
+                }));
+            }
+            TaskRun::Mem => out.push(line("train", egui_plot::LineStyle::dotted_dense(), &|p| {
+                Some(p.train_acc)
+            })),
+        }
+    }
+    out
+}
+
+/// "Tasks in flight": the running tasks' accuracy against epochs as their points arrive, finished
+/// ones greyed, until the next sweep.
+fn in_flight_ui(ui: &mut Ui, view: &mut CapacityView, history: &SweepHistory) {
+    let curves = history.in_flight();
+    let mut running = vec![];
+    let mut all = vec![];
+    for c in curves {
+        if !all.contains(&c.task) {
+            all.push(c.task);
+        }
+        if !c.done && !running.contains(&c.task) {
+            running.push(c.task);
+        }
+    }
+    ui.label(RichText::new("Tasks in flight").strong());
+    ui.label(
+        RichText::new(format!(
+            "{} running · {} finished (grey) · modular task: validation solid, train dashed · \
+             random labels: train dotted",
+            running.len(),
+            all.len() - running.len()
+        ))
+        .small(),
+    );
+    let lines = flight_lines(curves);
+    // live tasks last, so they are drawn over the grey ones
+    let (done, live): (Vec<&FlightLine>, Vec<&FlightLine>) =
+        lines.iter().partition(|l| l.name == FINISHED_NAME);
+    Plot::new("capacity_in_flight_plot")
+        .x_axis_label("epoch")
+        .x_grid_spacer(uniform_grid_spacer(step_levels))
+        .y_axis_label("accuracy")
+        .include_x(0.0)
+        .include_y(0.0)
+        .include_y(1.0)
+        .legend(
+            Legend::default()
+                .position(Corner::RightBottom)
+                .text_style(egui::TextStyle::Small),
+        )
+        .show(ui, |pui| {
+            for l in done.into_iter().chain(live) {
+                view.flight_lines.push((l.name.clone(), l.points.len()));
+                pui.line(
+                    Line::new(l.name.as_str(), PlotPoints::Borrowed(&l.points))
+                        .color(l.color)
+                        .style(l.style)
+                        .width(1.5),
+                );
+            }
+        });
+}
+
 /// The progress label: done/total and the time left.
 pub fn progress_text(history: &SweepHistory, threads: usize) -> String {
     let (done, total) = history.progress();
@@ -1072,6 +1212,75 @@ mod tests {
         // cells meet halfway in log10 P
         assert!((spans[0].1 - 1.5).abs() < 1e-12 && (spans[1].0 - 1.5).abs() < 1e-12);
         assert!((spans[1].1 - 2.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn flight_lines_name_running_tasks_and_grey_finished_ones() {
+        use crate::config::capacity::Task;
+        use crate::protocol::TaskPoint;
+        let mut h = SweepHistory::new();
+        let point = |epoch, val_acc| TaskPoint {
+            step: epoch,
+            epoch,
+            train_acc: 0.5,
+            val_acc,
+        };
+        // task (w8, s0): a modular run of 2 points, one evaluated, then 3 random-label epochs; task
+        // (w32, s1): 1 modular point
+        let (a, b) = (
+            Task {
+                p: 23,
+                width: 8,
+                seed: 0,
+            },
+            Task {
+                p: 23,
+                width: 32,
+                seed: 1,
+            },
+        );
+        h.progress_points(a, TaskRun::Gen, &[point(1, Some(0.1)), point(2, None)]);
+        h.progress_points(
+            a,
+            TaskRun::Mem,
+            &[point(1, None), point(2, None), point(3, None)],
+        );
+        h.progress_points(b, TaskRun::Gen, &[point(1, Some(0.2))]);
+        let summary = |h: &SweepHistory| -> Vec<(String, usize, bool)> {
+            flight_lines(h.in_flight())
+                .into_iter()
+                .map(|l| (l.name, l.points.len(), l.color == Color32::from_gray(110)))
+                .collect()
+        };
+        let s = |n: &str, k, grey| (n.to_string(), k, grey);
+        // validation only where evaluated (1 of 2 points); train at every point
+        assert_eq!(
+            summary(&h),
+            [
+                s("w8 gen s0: val", 1, false),
+                s("w8 gen s0: train", 2, false),
+                s("w8 mem s0: train", 3, false),
+                s("w32 gen s1: val", 1, false),
+                s("w32 gen s1: train", 1, false),
+            ]
+        );
+        // task a finishes: its lines go grey under one legend name
+        h.push(result(8, None, None), 1, 2);
+        assert_eq!(
+            summary(&h),
+            [
+                s(FINISHED_NAME, 1, true),
+                s(FINISHED_NAME, 2, true),
+                s(FINISHED_NAME, 3, true),
+                s("w32 gen s1: val", 1, false),
+                s("w32 gen s1: train", 1, false),
+            ]
+        );
+        // two primes in flight: names say which
+        h.progress_points(Task { p: 31, ..b }, TaskRun::Mem, &[point(1, None)]);
+        let names: Vec<String> = summary(&h).into_iter().map(|l| l.0).collect();
+        assert_eq!(names[3], "p23 w32 gen s1: val");
+        assert_eq!(names[5], "p31 w32 mem s1: train");
     }
 
     #[test]
