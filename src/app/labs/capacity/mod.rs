@@ -421,7 +421,7 @@ impl LabSlot for CapacityLab {
 
     /// The centre: the figures.
     fn centre_ui(&mut self, ui: &mut Ui) -> Action {
-        let a = centre_ui(ui, &mut self.view, &self.history);
+        let a = centre_ui(ui, &mut self.view, &self.history, &mut self.link.panels);
         self.apply_own(a);
         Action::None
     }

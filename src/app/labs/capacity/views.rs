@@ -9,6 +9,7 @@ use crate::analysis::capacity_study::{Mean, PrimeAnalysis};
 use crate::app::actions::Action;
 use crate::app::widgets::form::{error_color, preset_picker_ui, row, section};
 use crate::app::widgets::plots::{log_marks, pow10_label, step_levels};
+use crate::app::teach::panels::PanelState;
 use crate::config::FieldProblem;
 use crate::config::capacity::SweepPreset;
 use crate::experiment::capacity::{GenCurvePoint, MemCurvePoint, TaskResult};
@@ -238,10 +239,24 @@ fn opt(v: Option<f64>) -> String {
 }
 
 /// The centre: figure tabs, the numbers, the figure, and the selected run's numbers at the right.
-pub fn centre_ui(ui: &mut Ui, view: &mut CapacityView, history: &SweepHistory) -> CapacityAction {
+pub fn centre_ui(
+    ui: &mut Ui,
+    view: &mut CapacityView,
+    history: &SweepHistory,
+    panels: &mut PanelState,
+) -> CapacityAction {
     let mut action = CapacityAction::None;
     let has_cap = history.has_capacity_runs();
-    ui.horizontal_wrapped(|ui| {
+    // the whole centre is the crossing's panel; the figure tabs are the other figures' (a lesson
+    // may hide them, leaving the crossing)
+    panels.drawn("crossing", ui.max_rect());
+    if !panels.shown("figures") {
+        view.figure = Figure::Crossing;
+    }
+    let tabs = ui.horizontal_wrapped(|ui| {
+        if !panels.shown("figures") {
+            return;
+        }
         for f in Figure::ALL {
             let needs_cap = matches!(f, Figure::Bits | Figure::Capacity);
             let r = ui.add_enabled(
@@ -273,6 +288,9 @@ pub fn centre_ui(ui: &mut Ui, view: &mut CapacityView, history: &SweepHistory) -
             }
         }
     });
+    if panels.shown("figures") {
+        panels.drawn("figures", tabs.response.rect);
+    }
     if (matches!(view.figure, Figure::Bits | Figure::Capacity)) && !has_cap {
         view.figure = Figure::Crossing;
     }

@@ -87,6 +87,8 @@ impl View {
 pub struct InsightView {
     /// The step the views show; `None`: the newest snapshot (follow the run).
     pub pinned: Option<u64>,
+    /// A view to scroll into sight in the next frame (a lesson highlighted it).
+    pub scroll_to: Option<View>,
     pub visible: Vec<View>,
     /// Whose snapshots: `None` the current run, `Some(key)` a run of the Runs panel's list.
     pub of: Option<u64>,
@@ -96,6 +98,7 @@ impl Default for InsightView {
     fn default() -> Self {
         InsightView {
             pinned: None,
+            scroll_to: None,
             visible: vec![View::Spectrum, View::Clock, View::Grid, View::Ablation],
             of: None,
         }
@@ -273,6 +276,9 @@ pub fn insight_panel_ui(
                     // drawn by the lab above the views
                     View::Phase => continue,
                 };
+                if view.scroll_to.take_if(|s| *s == v).is_some() {
+                    ui.scroll_to_rect(rect, Some(egui::Align::Min));
+                }
                 rects.push((v, rect));
             }
         });

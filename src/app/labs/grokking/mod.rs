@@ -132,6 +132,8 @@ pub struct GrokkingLab {
     lesson_study: Option<Box<crate::config::PhaseStudyConfig>>,
     /// A scene's run folder being opened, and the step its views should show.
     scene_pending: Option<(PathBuf, Option<u64>)>,
+    /// The panel a lesson highlighted last (a newly highlighted view is scrolled into sight).
+    last_highlight: Option<String>,
 }
 
 impl GrokkingLab {
@@ -162,6 +164,7 @@ impl GrokkingLab {
             phase_clicked: None,
             lesson_study: None,
             scene_pending: None,
+            last_highlight: None,
         }
     }
 
@@ -812,6 +815,14 @@ impl LabSlot for GrokkingLab {
         }
         if self.insight_view.visible.is_empty() {
             return;
+        }
+        // a view a lesson just highlighted is scrolled into sight once
+        let highlight = self.link.panels.highlight().map(str::to_string);
+        if highlight != self.last_highlight {
+            self.insight_view.scroll_to = highlight
+                .as_deref()
+                .and_then(|k| View::ALL.into_iter().find(|v| v.key() == k));
+            self.last_highlight = highlight;
         }
         self.split();
         let split = self.split.as_ref().map_or(&[][..], |(_, s)| s);
