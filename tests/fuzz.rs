@@ -4,11 +4,10 @@
 //! call; the whole test runs in well under a minute on 2 cores), and a folder a resume refuses is left
 //! byte for byte as it was.
 
-use grokscope::analysis::capacity_study::TaskResult;
 use grokscope::config::capacity::{Task, sweep_presets};
 use grokscope::config::{CapacitySweepConfig, GrokkingConfig, Operation, preset};
 use grokscope::store::run_dir::{RunFolder, RunWriter};
-use grokscope::store::sweep_dir::{RESULT_VERSION, load_result};
+use grokscope::store::sweep_dir::load_result;
 use grokscope::train::checkpoint::TrainerState;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -230,28 +229,7 @@ fn generated_inputs_never_panic_hang_or_change_a_refused_folder() {
         width: 8,
         seed: 0,
     };
-    let result = TaskResult {
-        version: RESULT_VERSION,
-        key: "k".into(),
-        width: 8,
-        p: 23,
-        seed: 0,
-        params: 1000,
-        n_equiv: 100,
-        complexity_bits: 400.0,
-        t_train: Some(10),
-        t_gen: Some(20),
-        delay: Some(0),
-        gen_epochs: 20,
-        final_train_acc: Some(1.0),
-        final_val_acc: Some(1.0),
-        t_mem: Some(30),
-        mem_epochs: 30,
-        mem_final_train_acc: Some(1.0),
-        capacity: vec![],
-        wall_secs: 1.0,
-        curves: Default::default(),
-    };
+    let result = grokscope::store::sweep_dir::example_result();
     let json = serde_json::to_string_pretty(&result).unwrap();
     let sweep = tempfile::tempdir().unwrap();
     let n = 1500;

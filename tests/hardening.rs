@@ -1,6 +1,7 @@
 //! Issue 13: nothing lost, nothing silent. One regression test per defect the issue measured on main
 //! (its numbering), each naming where its expected value comes from.
 
+use grokscope::analysis::capacity_study::TaskResult;
 use grokscope::cli::capacity::sweep_main;
 use grokscope::cli::ordering::{StudyArgs, study_main};
 use grokscope::config::capacity::sweep_presets;
@@ -187,8 +188,10 @@ fn defect_1_resume_refuses_tables_it_cannot_read_whole_and_repair_writes_a_new_f
     assert_eq!(snapshot(&dir), before, "the original is kept as it was");
     let repaired = RunFolder::open(&new).unwrap();
     assert!(repaired.damaged.is_empty(), "{:?}", repaired.damaged);
-    // rows 1-4 were readable before the garbage line; the run went on to epoch 30 from epoch 20
-    assert_eq!(repaired.rows.last().unwrap().epoch, 30);
+    // rows 1-4 were readable before the garbage line, so the run went on from the newest checkpoint
+    // they reach (epoch 0) rather than leave epochs 5-20 without rows: every epoch 1-30 has its row
+    let epochs: Vec<u64> = repaired.rows.iter().map(|r| r.epoch).collect();
+    assert_eq!(epochs, (1..=30).collect::<Vec<u64>>());
 }
 
 #[test]
@@ -404,6 +407,23 @@ fn defect_5_the_recorded_config_wins_over_an_edited_config_toml() {
         "{:?}",
         f.problems
     );
+    // resume agrees with export: it trains the recorded config and says config.toml was edited
+    let evs = resume(&dir);
+    let trained_p = evs.iter().find_map(|e| {
+        if let Event::Started { config, .. } = e
+            && let grokscope::config::RunConfig::Grokking(c) = config.as_ref()
+        {
+            Some(c.p)
+        } else {
+            None
+        }
+    });
+    assert_eq!(trained_p, Some(23));
+    assert!(
+        evs.iter().any(|e| matches!(e, Event::Refused { message }
+            if message.contains("config.toml") && message.contains("p: 23 -> 101"))),
+        "{evs:?}"
+    );
 }
 
 #[test]
@@ -488,4 +508,203 @@ fn defect_9_refusals_are_quick_and_short() {
         .replace("p = 23", &format!("p = {}", "9".repeat(5 << 20)));
     let e = GrokkingConfig::from_toml(&text).unwrap_err().to_string();
     assert!(e.len() < 10_000, "{} bytes of error", e.len());
+}
+
+#[test]
+fn defect_9c_a_figure_too_large_to_draw_is_refused_before_d_is_computed() {
+    use grokscope::store::ordering::MAX_NEURONS;
+    let tmp = tempfile::tempdir().unwrap();
+    // one neuron over the figures' limit (store::ordering::MAX_NEURONS)
+    let n = MAX_NEURONS + 1;
+    let row = vec!["0.5"; n].join(",");
+    let file = tmp.path().join("w.csv");
+    std::fs::write(&file, format!("{row}\n").repeat(n)).unwrap();
+    let svg = tmp.path().join("w.svg");
+    let o = grokscope()
+        .args(["orderedness", "--weights"])
+        .arg(&file)
+        .args(["--figure", "heatmap", "--out"])
+        .arg(&svg)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains(&format!("{n} x {n}")) && err.contains(&MAX_NEURONS.to_string()),
+        "{err}"
+    );
+    // refused before D was computed: no JSON printed, no figure
+    assert!(
+        o.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(!svg.exists());
+}
+
+#[test]
+fn defect_10b_messages_name_the_field_the_line_and_the_path_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |cfg: &str, out: &Path| {
+        let file = tmp.path().join("c.toml");
+        std::fs::write(&file, cfg).unwrap();
+        let o = grokscope()
+            .args(["run", "--config"])
+            .arg(&file)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(!o.status.success());
+        String::from_utf8_lossy(&o.stderr).to_string()
+    };
+    let text = small().to_toml();
+    // the line of `hidden = ` in the file as written (counted from 1)
+    let (i, hidden) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.starts_with("hidden = "))
+        .unwrap();
+    let line = i + 1;
+    let err = run(
+        &text.replace(hidden, "hidden = \"big\""),
+        &tmp.path().join("a"),
+    );
+    assert!(
+        err.contains("model.hidden") && err.contains(&format!("line {line}")),
+        "{err}"
+    );
+    assert_eq!(err.matches("invalid type").count(), 1, "said once: {err}");
+    // 10,000 nested arrays on the file's last line: where, and what, in a short message
+    let last = text.lines().count() + 1;
+    let deep = format!(
+        "{text}deep = {}{}\n",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    let err = run(&deep, &tmp.path().join("b"));
+    assert!(
+        err.contains(&format!("line {last}")) && err.contains("nested"),
+        "{err}"
+    );
+    assert!(err.len() < 1000, "{} bytes", err.len());
+    // --out naming a file: one sentence naming it
+    let file = tmp.path().join("afile");
+    std::fs::write(&file, "x").unwrap();
+    let err = run(&text, &file);
+    assert_eq!(err.matches("afile").count(), 1, "{err}");
+    assert!(err.contains("is a file"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+#[test]
+fn defect_10c_impossible_sweep_results_are_refused_and_merge_keeps_sweep_csv() {
+    use grokscope::cli::capacity::{analyse_main, merge_main};
+    use grokscope::store::sweep_dir::collect_results;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sweep");
+    std::fs::create_dir(&dir).unwrap();
+    // one good result (seed 0) and one impossible value each (seeds 1..): the field it must name
+    let mut cases: Vec<(TaskResult, &str)> = vec![];
+    let mut bad = |seed: u64, field: &'static str, edit: &dyn Fn(&mut TaskResult)| {
+        let mut r = grokscope::store::sweep_dir::example_result();
+        r.seed = seed;
+        edit(&mut r);
+        cases.push((r, field));
+    };
+    bad(1, "params", &|r| r.params = 0);
+    bad(2, "t_mem", &|r| r.t_mem = Some(u64::MAX));
+    bad(3, "final_val_acc", &|r| r.final_val_acc = Some(-0.5));
+    bad(4, "wall_secs", &|r| r.wall_secs = -1.0);
+    bad(5, "complexity_bits", &|r| r.complexity_bits = -400.0);
+    bad(6, "t_gen", &|r| r.t_gen = Some(21)); // after the run's 20 epochs
+    bad(7, "width", &|r| r.width = 0);
+    let good = grokscope::store::sweep_dir::example_result();
+    for r in std::iter::once(&good).chain(cases.iter().map(|(r, _)| r)) {
+        grokscope::store::sweep_dir::write_result(&dir, r).unwrap();
+    }
+    let c = collect_results(&dir).unwrap();
+    assert_eq!(c.results, vec![good.clone()]);
+    for (r, field) in &cases {
+        let name = r.task().file_name();
+        let why = c
+            .unusable
+            .iter()
+            .find(|(f, _)| *f == name)
+            .map(|(_, why)| why.clone())
+            .unwrap_or_else(|| panic!("{name} accepted"));
+        assert!(why.contains(field), "{name}: {why}");
+    }
+    let v = analyse_main(&dir).unwrap();
+    assert_eq!(v["files"]["found"], 1);
+    // merge with no usable task file: refused, sweep.csv left as it was
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::write(empty.join("sweep.csv"), "an earlier merge\n").unwrap();
+    let before = snapshot(&empty);
+    let e = format!("{:#}", merge_main(&empty).unwrap_err());
+    assert!(e.contains("no task result"), "{e}");
+    assert_eq!(snapshot(&empty), before);
+}
+
+#[test]
+fn defect_10c_metrics_cut_short_are_trained_again_on_resume_leaving_no_gap() {
+    let tmp = tempfile::tempdir().unwrap();
+    // the expected rows: the same run never interrupted, to epoch 30
+    let whole = tmp.path().join("whole");
+    assert_eq!(
+        crate::runs::fresh(&small(), &whole, None, 10),
+        Outcome::Completed
+    );
+    let dir = tmp.path().join("cut");
+    trained(&dir, &small(), 20);
+    // metrics.csv loses its rows after epoch 15 at a line boundary (a lost flush); the newest
+    // checkpoint (epoch 20) is ahead of it
+    let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    let kept: String = text.lines().take(16).map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.join("metrics.csv"), kept).unwrap();
+    let evs = resume(&dir);
+    assert!(
+        evs.iter().any(|e| matches!(e, Event::Refused { message }
+            if message.contains("metrics.csv") && message.contains("epoch 15"))),
+        "{evs:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("metrics.csv")).unwrap(),
+        std::fs::read_to_string(whole.join("metrics.csv")).unwrap()
+    );
+}
+
+#[test]
+fn defect_3_resume_and_fork_check_the_memory_of_the_config_they_train() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    trained(&dir, &small(), 20);
+    let before = snapshot(&dir);
+    let fork = tmp.path().join("fork");
+    // 0.000001 GiB (1 KiB) is less than the small run's parameters need
+    for args in [
+        vec!["resume", dir.to_str().unwrap()],
+        vec![
+            "fork",
+            dir.to_str().unwrap(),
+            "--step",
+            "0",
+            "--set",
+            "full_batch=true",
+            "--out",
+            fork.to_str().unwrap(),
+        ],
+    ] {
+        let o = grokscope()
+            .args(&args)
+            .args(["--max-memory-gb", "0.000001"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{args:?}: {err}");
+        assert!(err.contains("more than the limit"), "{args:?}: {err}");
+    }
+    assert_eq!(snapshot(&dir), before);
+    assert!(!fork.exists());
 }

@@ -161,10 +161,18 @@ pub fn report(c: &Collected) {
 }
 
 /// `grokscope merge DIR`: write `DIR/sweep.csv` (and `DIR/capacity.csv` when there are capacity runs);
-/// missing and unusable files are named on stderr and left out.
+/// missing and unusable files are named on stderr and left out. Refused, writing nothing, when no
+/// file is usable.
 pub fn merge_main(dir: &Path) -> Result<Collected> {
     let c = collect_results(dir)?;
     report(&c);
+    if c.results.is_empty() {
+        // a table of no rows would replace what an earlier merge wrote
+        bail!(
+            "{} holds no task result file that can be used, so {CSV_FILE} was not written",
+            dir.display()
+        );
+    }
     write_atomic(&dir.join(CSV_FILE), sweep_csv(&c.results)?.as_bytes())?;
     if c.results.iter().any(|r| !r.capacity.is_empty()) {
         write_atomic(
@@ -204,30 +212,15 @@ pub fn analyse_main(dir: &Path) -> Result<serde_json::Value> {
 mod tests {
     use super::*;
     use crate::analysis::capacity_study::{PAPER_BITS_PER_PARAM, capacity_of};
-    use crate::store::sweep_dir::{CSV_COLUMNS, RESULT_VERSION};
+    use crate::store::sweep_dir::CSV_COLUMNS;
 
     fn result(p: u32, width: usize, seed: u64, params: u64) -> TaskResult {
         TaskResult {
-            version: RESULT_VERSION,
-            key: "k".into(),
-            width,
             p,
+            width,
             seed,
             params,
-            n_equiv: 100,
-            complexity_bits: 400.0,
-            t_train: Some(10),
-            t_gen: Some(20),
-            delay: Some(0),
-            gen_epochs: 20,
-            final_train_acc: Some(1.0),
-            final_val_acc: Some(1.0),
-            t_mem: Some(30),
-            mem_epochs: 30,
-            mem_final_train_acc: Some(1.0),
-            capacity: vec![],
-            wall_secs: 1.0,
-            curves: Default::default(),
+            ..crate::store::sweep_dir::example_result()
         }
     }
 

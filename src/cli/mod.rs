@@ -180,8 +180,8 @@ pub enum Cmd {
         #[arg(long)]
         keep_runs: bool,
     },
-    /// Merge a sweep folder's result files into DIR/sweep.csv (and DIR/capacity.csv); missing and corrupt
-    /// files are named on stderr and left out.
+    /// Merge a sweep folder's result files into DIR/sweep.csv (and DIR/capacity.csv); missing, corrupt
+    /// and impossible files are named on stderr and left out (with none usable, nothing is written).
     Merge {
         /// The sweep's output folder.
         dir: PathBuf,
@@ -271,8 +271,8 @@ pub struct RunFlags {
     /// like train/loss, val/acc at the optimiser step); view with `tensorboard --logdir DIR`.
     #[arg(long)]
     pub tensorboard: bool,
-    /// `run`: refuse a config whose estimated memory exceeds this many GiB (default: half the
-    /// machine's memory; also GROKSCOPE_MAX_MEMORY_GB). Resume and fork keep the run's accepted model.
+    /// Refuse a config whose estimated memory exceeds this many GiB (default: half the machine's
+    /// memory; also GROKSCOPE_MAX_MEMORY_GB): `run` its config, `resume` the run's, `fork` the changed one.
     #[arg(long, value_name = "GIB")]
     pub max_memory_gb: Option<f64>,
 }

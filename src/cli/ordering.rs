@@ -56,6 +56,11 @@ impl From<StudyArg> for StudyKind {
 /// sender), on |w|, as the JSON object `{"d", "order", "method", "n"}`.
 pub fn orderedness_json(text: &str) -> Result<serde_json::Value> {
     let (a, n) = orderedness::parse_matrix_csv(text)?;
+    matrix_json(&a, n)
+}
+
+/// [`orderedness_json`] of the parsed matrix `a` (`n` x `n`).
+fn matrix_json(a: &[f64], n: usize) -> Result<serde_json::Value> {
     let abs: Vec<f64> = a.iter().map(|v| v.abs()).collect();
     let o = orderedness::orderedness(&abs, n)?;
     let method = match o.method {
@@ -115,10 +120,19 @@ pub fn orderedness_main(
 ) -> Result<()> {
     let text = std::fs::read_to_string(weights)
         .with_context(|| format!("reading {}", weights.display()))?;
-    let json = orderedness_json(&text).with_context(|| format!("in {}", weights.display()))?;
+    let (a, n) = orderedness::parse_matrix_csv(&text)
+        .with_context(|| format!("in {}", weights.display()))?;
+    // a figure too large to draw is refused before D is computed (seconds to minutes for large n)
+    let max = crate::store::ordering::MAX_NEURONS;
+    if figure.is_some() && n > max {
+        bail!(
+            "{} holds a {n} x {n} matrix; a figure draws at most {max} x {max}, so nothing was computed",
+            weights.display()
+        );
+    }
+    let json = matrix_json(&a, n).with_context(|| format!("in {}", weights.display()))?;
     println!("{json}");
     if let Some((kind, out, choice)) = figure {
-        let (a, n) = orderedness::parse_matrix_csv(&text)?;
         let s = matrix_snapshot(&a, n, &json)?;
         let mut fig = match kind {
             LayerFigureArg::Heatmap => crate::export::layer::heatmap_figure(&s, false),

@@ -13,16 +13,32 @@ use std::time::{Duration, Instant};
 /// `grokscope run --config FILE --out DIR`.
 pub fn run_cmd(config: &Path, out: &Path, flags: RunFlags) -> Result<ExitCode> {
     let cfg = super::read_config(config, GrokkingConfig::from_toml)?;
+    check_memory(&cfg, flags, || format!("in {}", config.display()))?;
+    headless(grokking::Start::New(cfg), out, flags)
+}
+
+/// Refuse `cfg`, before anything is written, when its estimated memory exceeds the limit
+/// (`--max-memory-gb`, else the environment, else half the machine); `what` names where it came from.
+fn check_memory(
+    cfg: &GrokkingConfig,
+    flags: RunFlags,
+    what: impl FnOnce() -> String,
+) -> Result<()> {
     let limit = super::memory_limit(flags.max_memory_gb)?;
     cfg.check_memory(limit)
         .map_err(anyhow::Error::msg)
-        .with_context(|| format!("in {}", config.display()))?;
-    headless(grokking::Start::New(cfg), out, flags)
+        .with_context(what)?;
+    Ok(())
 }
 
 /// `grokscope resume DIR [--repair NEW]`: in place, or (with `--repair`) what can be read of `DIR`
 /// copied into the new folder `NEW` and continued there, `DIR` left as it is.
 pub fn resume_cmd(dir: &Path, repair: Option<&Path>, flags: RunFlags) -> Result<ExitCode> {
+    let folder = crate::store::run_dir::RunFolder::open(dir)?;
+    // the config the run trained with (a folder without one is refused by the runner)
+    if let Some(cfg) = &folder.config {
+        check_memory(cfg, flags, || format!("the run in {}", dir.display()))?;
+    }
     let Some(out) = repair else {
         let spec = grokking::ContinueSpec {
             from: dir.to_path_buf(),
@@ -31,7 +47,6 @@ pub fn resume_cmd(dir: &Path, repair: Option<&Path>, flags: RunFlags) -> Result<
         };
         return headless(grokking::Start::Continue(spec), dir, flags);
     };
-    let folder = crate::store::run_dir::RunFolder::open(dir)?;
     let (ckpt, _, trainer, notes) = grokking::newest_trainer(&folder)?;
     for n in notes {
         eprintln!("warning: {n}");
@@ -65,6 +80,9 @@ pub fn fork_cmd(
     flags: RunFlags,
 ) -> Result<ExitCode> {
     let spec = fork_spec(dir, step, set, out)?;
+    if let Some(fork) = &spec.fork {
+        check_memory(&fork.config, flags, || "the fork's config".to_string())?;
+    }
     headless(grokking::Start::Continue(spec), out, flags)
 }
 
@@ -298,7 +316,7 @@ pub fn run_to_folder(
                 .context("building the model; nothing was written")?;
             opts.writer = Some(
                 crate::store::run_dir::RunWriter::create(out, &cfg, None)
-                    .with_context(|| format!("creating the run folder {}", out.display()))?,
+                    .context("creating the run folder")?,
             );
             grokking::Start::Trainer(Box::new(trainer))
         }

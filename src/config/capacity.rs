@@ -217,7 +217,7 @@ impl CapacitySweepConfig {
 
     /// Parse and validate a TOML sweep.
     pub fn from_toml(text: &str) -> Result<Self, ConfigParseError> {
-        let cfg: CapacitySweepConfig = toml::from_str(text)?;
+        let cfg: CapacitySweepConfig = super::parse::from_toml(text)?;
         cfg.validate()?;
         Ok(cfg)
     }

@@ -8,6 +8,7 @@ pub mod device;
 pub mod lesson;
 pub mod memory;
 pub mod ordering;
+pub mod parse;
 pub mod phase;
 
 use self::device::DeviceRequest;
@@ -497,7 +498,7 @@ impl GrokkingConfig {
 
     /// Parse a TOML config into a valid one (the edge for config files).
     pub fn from_toml(text: &str) -> Result<ValidGrokkingConfig, ConfigParseError> {
-        let cfg: GrokkingConfig = toml::from_str(text)?;
+        let cfg: GrokkingConfig = parse::from_toml(text)?;
         Ok(ValidGrokkingConfig::try_from(cfg)?)
     }
 }
@@ -547,10 +548,10 @@ impl std::ops::Deref for ValidGrokkingConfig {
 /// Why a config file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigParseError {
-    /// Not TOML of a config (a syntax error, an unknown or missing field); the parser's message, with
-    /// any echoed line cut short.
-    #[error("{}", truncate_echo(&.0.to_string(), 2000))]
-    Toml(#[from] toml::de::Error),
+    /// Not TOML of a config (a syntax error, an unknown or missing field, a wrong type): the line and
+    /// field, and the parser's message with any echoed text cut short.
+    #[error("{0}")]
+    Toml(parse::TomlProblem),
     /// Parsed, but a value is out of range.
     #[error(transparent)]
     Invalid(#[from] ConfigError),

@@ -185,7 +185,7 @@ impl PhaseStudyConfig {
 
     /// Parse and validate a TOML phase study (the edge for study files).
     pub fn from_toml(text: &str) -> Result<ValidPhaseStudyConfig, ConfigParseError> {
-        let cfg: PhaseStudyConfig = toml::from_str(text)?;
+        let cfg: PhaseStudyConfig = super::parse::from_toml(text)?;
         Ok(ValidPhaseStudyConfig::try_from(cfg)?)
     }
 }

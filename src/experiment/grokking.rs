@@ -4,7 +4,9 @@
 use super::{EventSink, RunControl};
 use crate::config::{ConfigError, GrokkingConfig, ValidGrokkingConfig};
 use crate::protocol::{Event, GrokkingEvent, LabEvent, Metric, Outcome, RunId, Summary};
-use crate::store::run_dir::{CheckpointRef, ParentRef, RunDirError, RunFolder, RunWriter};
+use crate::store::run_dir::{
+    CONFIG_EDITED, CheckpointRef, ParentRef, RunDirError, RunFolder, RunWriter,
+};
 use crate::train::checkpoint::TrainerState;
 use crate::train::insight::{InsightEvery, Prober, Schedule};
 use crate::train::trainer::{TrainError, Trainer};
@@ -126,17 +128,29 @@ fn prepare(start: Start, opts: &mut RunOptions) -> Result<(Trainer, Vec<String>)
     }
 }
 
-/// The trainer of the newest checkpoint of `folder` that loads (checksum, format, values) and makes a
-/// trainer (shapes that fit its config), with that checkpoint, its state, and one sentence for each
-/// newer checkpoint skipped (naming the file and why) and the one used instead.
+/// The trainer of the newest checkpoint of `folder` that loads (checksum, format, values), makes a
+/// trainer (shapes that fit its config) and that `metrics.csv` reaches, with that checkpoint, its
+/// state, and one sentence for each newer checkpoint skipped (naming the file and why) and the one
+/// used instead.
 pub fn newest_trainer(
     folder: &RunFolder,
 ) -> Result<(CheckpointRef, TrainerState, Trainer, Vec<String>), StartError> {
-    let (ckpt, state, trainer, skipped) =
-        folder.latest_usable(|s| Trainer::from_state(s).map_err(|e| e.to_string()))?;
+    // a row a trained epoch: continuing from a checkpoint after the last row (a lost flush, a table
+    // cut short) would leave the epochs between without rows for good, so they are trained again
+    let recorded = folder.rows.last().map_or(0, |r| r.epoch);
+    let (ckpt, state, trainer, skipped) = folder.latest_usable(|s| {
+        let epoch = s.scalars.epoch;
+        if epoch > recorded {
+            return Err(format!(
+                "metrics.csv ends at epoch {recorded}, before its epoch {epoch}, so the epochs \
+                 between are trained again"
+            ));
+        }
+        Trainer::from_state(s).map_err(|e| e.to_string())
+    })?;
     let mut notes: Vec<String> = skipped
         .into_iter()
-        .map(|why| format!("skipped a damaged checkpoint: {why}"))
+        .map(|why| format!("skipped {why}"))
         .collect();
     if !notes.is_empty() {
         notes.push(format!(
@@ -166,7 +180,15 @@ fn prepare_continue(
                 }
                 .into());
             }
-            let (c, s, _, notes) = newest_trainer(&folder)?;
+            let (c, s, _, mut notes) = newest_trainer(&folder)?;
+            // the run goes on with the config it trained with: an edit of config.toml is said
+            notes.extend(
+                folder
+                    .problems
+                    .iter()
+                    .filter(|p| p.starts_with(CONFIG_EDITED))
+                    .map(|p| format!("{}: {p}", folder.dir.display())),
+            );
             (c, s, notes)
         }
         Some(step) => {

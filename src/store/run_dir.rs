@@ -39,12 +39,9 @@ pub const CHECKPOINTS: &str = "checkpoints";
 /// Why a run folder could not be written or opened at all.
 #[derive(Debug, thiserror::Error)]
 pub enum RunDirError {
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    /// Reading or writing `path` failed (said once: the cause is in the message, not a source).
+    #[error("{}: {error}", path.display())]
+    Io { path: PathBuf, error: io::Error },
     /// Not a run folder (nothing of one in it), or one this build must not touch.
     #[error("{0}")]
     NotARun(String),
@@ -68,13 +65,17 @@ pub const MAX_TABLE_BYTES: u64 = 1 << 30;
 pub const MAX_CHECKPOINT_BYTES: u64 = 3 * 4 * crate::config::MAX_PARAMS + (64 << 20);
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> RunDirError + '_ {
-    move |source| RunDirError::Io {
+    move |error| RunDirError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     }
 }
 
 use super::files::{read_bounded, write_atomic};
+
+/// How [`RunFolder::problems`] begins the sentence saying `config.toml` was edited after the run
+/// recorded the config it trains with.
+pub const CONFIG_EDITED: &str = "config.toml differs from the config the run was trained with";
 
 /// How the run stands (or ended).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -451,6 +452,12 @@ impl RunWriter {
     pub fn attach(&mut self, dir: &Path) -> Result<(), RunDirError> {
         if self.dir.as_deref() == Some(dir) {
             return Ok(());
+        }
+        if dir.exists() && !dir.is_dir() {
+            return Err(RunDirError::NotARun(format!(
+                "{} is a file, not a folder; choose an empty or new folder",
+                dir.display()
+            )));
         }
         fs::create_dir_all(dir).map_err(io_err(dir))?;
         let mut entries = fs::read_dir(dir).map_err(io_err(dir))?;
@@ -863,8 +870,7 @@ impl RunFolder {
                         .unwrap_or_default();
                     if !edited.is_empty() {
                         problems.push(format!(
-                            "config.toml differs from the config the run was trained with ({}); \
-                             the recorded one (run.json) is used",
+                            "{CONFIG_EDITED} ({}); the recorded one (run.json) is used",
                             edited.join(", ")
                         ));
                     }

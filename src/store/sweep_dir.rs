@@ -111,6 +111,9 @@ pub fn load_result(dir: &Path, task: &Task, key: Option<&str>) -> Stored {
     if r.task() != *task {
         return Stored::Unusable(format!("holds the result of {}", r.task().name()));
     }
+    if let Some(what) = impossible_value(&r) {
+        return Stored::Unusable(impossible(&what));
+    }
     if r.version != RESULT_VERSION {
         return Stored::Unusable(format!(
             "written by result version {}, this is {RESULT_VERSION}",
@@ -126,6 +129,117 @@ pub fn load_result(dir: &Path, task: &Task, key: Option<&str>) -> Stored {
         ));
     }
     Stored::Done(Box::new(r))
+}
+
+/// Why a result with an impossible value is not used.
+fn impossible(what: &str) -> String {
+    format!("holds an impossible value, so it is left out: {what}")
+}
+
+/// The first value of `r` that no run makes, as "field = value (what it must be)": a result damaged
+/// or edited into such numbers (no parameters, a threshold after its run's last epoch, an accuracy
+/// outside [0, 1], a negative or non-finite time) is refused rather than averaged into the analysis
+/// and the figures.
+pub fn impossible_value(r: &TaskResult) -> Option<String> {
+    let at_least = [
+        ("p", u64::from(r.p), 2),
+        ("width", r.width as u64, 1),
+        ("params", r.params, 1),
+        ("n_equiv", r.n_equiv as u64, 1),
+    ];
+    for (field, v, min) in at_least {
+        if v < min {
+            return Some(format!("{field} = {v} (at least {min})"));
+        }
+    }
+    let within = [
+        ("t_train", r.t_train, "gen_epochs", r.gen_epochs),
+        ("t_gen", r.t_gen, "gen_epochs", r.gen_epochs),
+        ("delay", r.delay, "gen_epochs", r.gen_epochs),
+        ("t_mem", r.t_mem, "mem_epochs", r.mem_epochs),
+    ];
+    for (field, v, of, max) in within {
+        if let Some(v) = v
+            && v > max
+        {
+            return Some(format!("{field} = {v} (at most the run's {of} = {max})"));
+        }
+    }
+    let mut accuracies = vec![
+        ("final_train_acc".to_string(), r.final_train_acc),
+        ("final_val_acc".to_string(), r.final_val_acc),
+        ("mem_final_train_acc".to_string(), r.mem_final_train_acc),
+    ];
+    let mut amounts = vec![
+        ("complexity_bits".to_string(), r.complexity_bits),
+        ("wall_secs".to_string(), r.wall_secs),
+    ];
+    for (i, c) in r.capacity.iter().enumerate() {
+        if c.n == 0 {
+            return Some(format!("capacity[{i}].n = 0 (at least 1)"));
+        }
+        accuracies.push((
+            format!("capacity[{i}].train_acc_eval"),
+            Some(c.train_acc_eval),
+        ));
+        // memorised bits may be negative (a loss above chance), never infinite
+        if !c.bits.is_finite() {
+            return Some(format!("capacity[{i}].bits = {} (a finite number)", c.bits));
+        }
+    }
+    for (i, g) in r.curves.gen_run.iter().enumerate() {
+        accuracies.push((format!("curves.gen_run[{i}].train_acc"), Some(g.train_acc)));
+        accuracies.push((format!("curves.gen_run[{i}].val_acc"), g.val_acc));
+        amounts.push((format!("curves.gen_run[{i}].train_loss"), g.train_loss));
+        amounts.extend(
+            g.val_loss
+                .map(|v| (format!("curves.gen_run[{i}].val_loss"), v)),
+        );
+    }
+    for (i, m) in r.curves.mem_run.iter().enumerate() {
+        accuracies.push((format!("curves.mem_run[{i}].train_acc"), Some(m.train_acc)));
+        amounts.push((format!("curves.mem_run[{i}].train_loss"), m.train_loss));
+    }
+    for (field, v) in accuracies {
+        if let Some(v) = v
+            && !(0.0..=1.0).contains(&v)
+        {
+            return Some(format!("{field} = {v} (an accuracy, in [0, 1])"));
+        }
+    }
+    for (field, v) in amounts {
+        if !(v.is_finite() && v >= 0.0) {
+            return Some(format!("{field} = {v} (a finite number, at least 0)"));
+        }
+    }
+    None
+}
+
+/// A plausible result (p = 23, width 8, seed 0, 1000 parameters; every time within its run's
+/// epochs, accuracies 1) for tests and examples to edit.
+pub fn example_result() -> TaskResult {
+    TaskResult {
+        version: RESULT_VERSION,
+        key: "k".into(),
+        width: 8,
+        p: 23,
+        seed: 0,
+        params: 1000,
+        n_equiv: 100,
+        complexity_bits: 400.0,
+        t_train: Some(10),
+        t_gen: Some(20),
+        delay: Some(0),
+        gen_epochs: 20,
+        final_train_acc: Some(1.0),
+        final_val_acc: Some(1.0),
+        t_mem: Some(30),
+        mem_epochs: 30,
+        mem_final_train_acc: Some(1.0),
+        capacity: vec![],
+        wall_secs: 1.0,
+        curves: Default::default(),
+    }
 }
 
 /// Write a result into `dir` atomically (a temporary file, then a rename).
@@ -219,10 +333,13 @@ pub fn collect_results(dir: &Path) -> Result<Collected, SweepDirError> {
                             .map_err(|e| format!("corrupt or half-written: {e}"))
                     });
                 match parsed {
-                    Ok(r) if r.task().file_name() == name => c.results.push(r),
-                    Ok(r) => c
+                    Ok(r) if r.task().file_name() != name => c
                         .unusable
                         .push((name, format!("holds the result of {}", r.task().name()))),
+                    Ok(r) => match impossible_value(&r) {
+                        None => c.results.push(r),
+                        Some(what) => c.unusable.push((name, impossible(&what))),
+                    },
                     Err(why) => c.unusable.push((name, why)),
                 }
             }
