@@ -7,9 +7,9 @@
 use crate::analysis::capacity::capacity_fraction;
 use crate::analysis::capacity_study::{Mean, PrimeAnalysis};
 use crate::app::actions::Action;
+use crate::app::teach::panels::PanelState;
 use crate::app::widgets::form::{error_color, preset_picker_ui, row, section};
 use crate::app::widgets::plots::{log_marks, pow10_label, step_levels};
-use crate::app::teach::panels::PanelState;
 use crate::config::FieldProblem;
 use crate::config::capacity::SweepPreset;
 use crate::experiment::capacity::{GenCurvePoint, MemCurvePoint, TaskResult};
