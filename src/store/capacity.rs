@@ -84,10 +84,25 @@ impl SweepHistory {
         *self = Self::new();
     }
 
-    /// A live sweep `run` of `config` started: its tasks are to come.
+    /// A live sweep `run` of `config` started: its tasks are to come. When the sweep shown had the
+    /// same config but for its widths, seeds and threads (e.g. one more width beside a finished sweep),
+    /// its results of other tasks stay, and the analysis takes them with the new ones.
     pub fn begin(&mut self, run: RunId, config: CapacitySweepConfig) {
+        let kept: Vec<TaskResult> = match &self.config {
+            Some(prev) if same_but_sizes(prev, &config) => {
+                let new = crate::config::capacity::tasks(&config);
+                std::mem::take(&mut self.results)
+                    .into_iter()
+                    .filter(|r| !new.contains(&r.task()))
+                    .collect()
+            }
+            _ => vec![],
+        };
         self.clear();
-        self.total = config.task_count();
+        self.total = config.task_count() + kept.len();
+        self.done = kept.len();
+        self.analysis = analyse(&kept);
+        self.results = kept;
         self.config = Some(config);
         self.source = Source::Live(run);
     }
@@ -105,9 +120,16 @@ impl SweepHistory {
         self.analysis = analyse(&self.results);
     }
 
-    /// Results read from a folder (`expected` tasks when its config was readable).
-    pub fn load(&mut self, folder: String, results: Vec<TaskResult>, expected: Option<usize>) {
+    /// Results read from a folder (`expected` tasks when its config was readable), and its config.
+    pub fn load(
+        &mut self,
+        folder: String,
+        results: Vec<TaskResult>,
+        expected: Option<usize>,
+        config: Option<CapacitySweepConfig>,
+    ) {
         self.clear();
+        self.config = config;
         self.done = results.len();
         self.total = expected.unwrap_or(results.len()).max(results.len());
         self.analysis = analyse(&results);
@@ -325,4 +347,16 @@ mod tests {
         assert!(h.results().is_empty());
         assert_eq!(h.source(), &Source::Empty);
     }
+}
+
+/// Whether two sweeps differ only in their widths, seeds and threads (their results can be analysed
+/// together).
+fn same_but_sizes(a: &CapacitySweepConfig, b: &CapacitySweepConfig) -> bool {
+    let strip = |c: &CapacitySweepConfig| CapacitySweepConfig {
+        widths: vec![],
+        seeds: vec![],
+        threads: 0,
+        ..c.clone()
+    };
+    strip(a) == strip(b)
 }

@@ -80,7 +80,7 @@ pub const PLOTS: [PlotSpec; 4] = [
     },
     PlotSpec {
         id: "fourier",
-        y_label: "Fourier",
+        y_label: "",
         series: &[Metric::FourierGini, Metric::FourierIpr],
         y_scale: YScale::Linear,
         height_share: 0.18,

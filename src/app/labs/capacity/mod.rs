@@ -159,7 +159,8 @@ impl CapacityLab {
                 let mut bad: Vec<String> = c.notes.clone();
                 bad.extend(c.missing.iter().map(|m| format!("missing {m}")));
                 bad.extend(c.unusable.iter().map(|(f, why)| format!("{f}: {why}")));
-                self.history.load(name.clone(), c.results, c.expected);
+                self.history
+                    .load(name.clone(), c.results, c.expected, c.config.clone());
                 self.view.selected = None;
                 if let Some(cfg) = c.config {
                     self.adopt(cfg);

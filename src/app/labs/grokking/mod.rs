@@ -497,6 +497,21 @@ impl GrokkingLab {
         self.plots.follow_latest();
     }
 
+    /// Do what the phase section asked.
+    fn phase_act(&mut self, act: PhaseAct) {
+        match act {
+            PhaseAct::None => {}
+            PhaseAct::Run(cfg) => {
+                self.phase_clicked = None;
+                self.link.launch(RunConfig::PhaseStudy(*cfg), self.speed);
+            }
+            PhaseAct::Rerun(cfg) => {
+                self.draft = *cfg;
+                self.start();
+            }
+        }
+    }
+
     /// A scene's run folder was read: its views show, at the scene's step.
     fn scene_opened(&mut self, path: &std::path::Path) {
         let Some((dir, cursor)) = self.scene_pending.take_if(|(d, _)| d == path) else {
@@ -813,7 +828,11 @@ impl LabSlot for GrokkingLab {
             self.link.panels.drawn("runs", runs.response.rect);
             self.apply_runs(runs.inner);
         }
-        if self.insight_view.visible.is_empty() {
+        // nothing to show beside the centre (the phase diagram alone takes the centre when the plots
+        // are hidden)
+        let only_phase = self.insight_view.visible.iter().all(|v| *v == View::Phase);
+        if self.insight_view.visible.is_empty() || (only_phase && !self.link.panels.shown("plots"))
+        {
             return;
         }
         // a view a lesson just highlighted is scrolled into sight once
@@ -831,16 +850,25 @@ impl LabSlot for GrokkingLab {
         let active = self.link.runs.phase().active();
         let (phase, preset, clicked) =
             (&self.phase, &mut self.phase_preset, &mut self.phase_clicked);
-        let (act, rects) = egui::Panel::right("insight_panel")
+        // with the plots hidden the phase diagram takes the centre (see `centre_ui`)
+        let plots_shown = self.link.panels.shown("plots");
+        // the presenter view gives the views (what a class looks at) almost half the width
+        let presenting = crate::app::teach::presenter::Look::of(ui.ctx()).presenting;
+        let panel = if presenting {
+            let w = (ui.available_width() * 0.45).clamp(240.0, 900.0);
+            egui::Panel::right("insight_panel_presenter").default_size(w)
+        } else {
+            egui::Panel::right("insight_panel").default_size(360.0)
+        };
+        let (act, rects) = panel
             .resizable(true)
-            .default_size(360.0)
             .size_range(240.0..=900.0)
             .show(ui, |ui| {
                 if !crate::app::teach::presenter::Look::of(ui.ctx()).presenting {
                     toggles_ui(ui, view);
                 }
                 let mut rects = vec![];
-                let act = if view.shows(View::Phase) {
+                let act = if view.shows(View::Phase) && plots_shown {
                     let r = ui.scope(|ui| phase_section_ui(ui, phase, preset, clicked, active));
                     rects.push((View::Phase, r.response.rect));
                     r.inner
@@ -854,17 +882,7 @@ impl LabSlot for GrokkingLab {
         for (v, rect) in rects {
             self.link.panels.drawn(v.key(), rect);
         }
-        match act {
-            PhaseAct::None => {}
-            PhaseAct::Run(cfg) => {
-                self.phase_clicked = None;
-                self.link.launch(RunConfig::PhaseStudy(*cfg), self.speed);
-            }
-            PhaseAct::Rerun(cfg) => {
-                self.draft = *cfg;
-                self.start();
-            }
-        }
+        self.phase_act(act);
     }
 
     fn centre_ui(&mut self, ui: &mut Ui) -> Action {
@@ -876,6 +894,26 @@ impl LabSlot for GrokkingLab {
         } else {
             plots_toolbar_ui(ui, &mut self.plots, self.prompt.as_mut(), busy)
         };
+        let plots_shown = self.link.panels.shown("plots");
+        if !plots_shown && self.insight_view.shows(View::Phase) {
+            // the phase diagram takes the centre when a lesson hides the plots
+            let active = self.link.runs.phase().active();
+            let r = ui.scope(|ui| {
+                phase_section_ui(
+                    ui,
+                    &self.phase,
+                    &mut self.phase_preset,
+                    &mut self.phase_clicked,
+                    active,
+                )
+            });
+            self.link.panels.drawn("phase", r.response.rect);
+            self.phase_act(r.inner);
+            return a;
+        }
+        if !plots_shown && self.shown_store().is_empty() {
+            return a;
+        }
         let runs: Vec<(u64, String)> = self
             .files
             .listed
@@ -897,7 +935,7 @@ impl LabSlot for GrokkingLab {
         } else {
             vec![Metric::RestrictedLoss, Metric::ExcludedLoss]
         };
-        if !self.link.panels.shown("plots") {
+        if !plots_shown {
             return a;
         }
         let compare = self.files.compare(&self.history, self.plots.log_x);

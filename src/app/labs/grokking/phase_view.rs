@@ -160,6 +160,10 @@ pub fn phase_view(ui: &mut egui::Ui, state: &PhaseViewState) -> Option<PhaseClic
     let mut tf_order: Vec<usize> = (0..cfg.train_fractions.len()).collect();
     tf_order.sort_by(|&a, &b| cfg.train_fractions[b].total_cmp(&cfg.train_fractions[a]));
     let mut clicked = None;
+    // cells grow with the room (the presenter view gives the diagram the centre)
+    let cell_w = ((ui.available_width() - 90.0) / cfg.weight_decays.len().max(1) as f32 - 2.0)
+        .clamp(44.0, 140.0);
+    let cell_size = egui::vec2(cell_w, (cell_w * 0.55).clamp(28.0, 70.0));
     egui::Grid::new("phase-grid")
         .spacing([2.0, 2.0])
         .show(ui, |ui| {
@@ -182,9 +186,7 @@ pub fn phase_view(ui: &mut egui::Ui, state: &PhaseViewState) -> Option<PhaseClic
                         .outcome
                         .map_or(egui::Color32::from_gray(60), |o| color(outcome_rgb(o)));
                     let text = egui::RichText::new(phase_cell_text(c)).color(egui::Color32::WHITE);
-                    let button = egui::Button::new(text)
-                        .fill(fill)
-                        .min_size(egui::vec2(44.0, 28.0));
+                    let button = egui::Button::new(text).fill(fill).min_size(cell_size);
                     let label = cell_label(c, cfg.seeds.len());
                     let response = ui.add(button).on_hover_text(&label);
                     response.widget_info(|| {

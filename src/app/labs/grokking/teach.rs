@@ -16,15 +16,23 @@ use crate::store::MarkerKind;
 use crate::store::run_dir::RunFolder;
 use std::path::{Path, PathBuf};
 
-/// A fresh folder for a run a lesson starts (under the system's temporary folder): a lesson's runs are
-/// recorded so that a later step can fork them.
-fn lesson_run_dir(kind: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    std::env::temp_dir()
-        .join("grokscope-lessons")
-        .join(format!("{kind}-{}-{nanos}", std::process::id()))
+/// A fresh folder named `name` for a run a lesson starts: a lesson's runs are recorded (under the
+/// system's temporary folder, one folder per window) so that a later step can fork them. The runs
+/// list and the plots' legends show the name.
+fn lesson_run_dir(name: &str) -> PathBuf {
+    static SESSION: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let session = SESSION.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        std::env::temp_dir()
+            .join("grokscope-lessons")
+            .join(format!("{}-{nanos}", std::process::id()))
+    });
+    let k = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = crate::store::files::safe_file_part(name, "run");
+    session.join(format!("{k}-{name}"))
 }
 
 impl GrokkingLab {
@@ -64,7 +72,7 @@ impl GrokkingLab {
                 }
                 self.draft.validate().map_err(|e| e.to_string())?;
                 let config = self.draft.clone();
-                let dir = lesson_run_dir("run");
+                let dir = lesson_run_dir(&format!("run wd {}", self.draft.optim.weight_decay));
                 self.with_runs(|files, c| files.start_in(c, config, Some(dir)));
                 self.plots.follow_latest();
                 self.insight_view.pinned = None;
@@ -168,7 +176,8 @@ impl GrokkingLab {
         let config: GrokkingConfig = with_setting(&parent, field, value)?;
         config.validate().map_err(|e| e.to_string())?;
         let changes = crate::config::fork_changes(&parent, &config)?;
-        let out = lesson_run_dir("fork");
+        let short = field.rsplit('.').next().unwrap_or(field);
+        let out = lesson_run_dir(&format!("fork {short} {value}"));
         self.with_runs(|files, c| files.fork_current(c, step, config, Some(out)))?;
         self.plots.follow_latest();
         self.insight_view.pinned = None;
