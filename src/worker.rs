@@ -501,15 +501,21 @@ fn dispatch(
                 }
             },
             RunConfig::Ordering(c) => {
-                ordering::run(&c, run, sink, control);
+                if let Some(valid) = parsed(c, run, sink) {
+                    ordering::run(&ordering::Start::Run(valid), run, sink, control);
+                }
                 return None;
             }
             RunConfig::OrderingStudy(c) => {
-                ordering::study(&c, run, sink, control);
+                if let Some(valid) = parsed(c, run, sink) {
+                    ordering::run(&ordering::Start::Study(valid), run, sink, control);
+                }
                 return None;
             }
             RunConfig::CapacitySweep(c) => {
-                capacity::sweep(&c, run, sink, control);
+                if let Some(valid) = parsed(c, run, sink) {
+                    capacity::run(&valid, capacity::Tasks::All, run, sink, control);
+                }
                 return None;
             }
             // the edge for a study sent over the channel: parsed once, here; the window keeps only
@@ -529,4 +535,16 @@ fn dispatch(
         },
     };
     grokking::run(start, run, sink, control, opts).writer
+}
+
+/// The edge for a config sent over the channel: parsed once, here; a refused one ends the run with
+/// one `Finished(Failed)`.
+fn parsed<R, V: TryFrom<R, Error = crate::config::ConfigError>>(
+    raw: R,
+    run: RunId,
+    sink: &mut dyn EventSink,
+) -> Option<V> {
+    V::try_from(raw)
+        .map_err(|e| crate::experiment::refuse(run, sink, e.to_string()))
+        .ok()
 }

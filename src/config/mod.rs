@@ -3,6 +3,55 @@
 //! Every config is plain data (serde, TOML on disk). `validate()` returns every problem at once, each
 //! naming the field and the allowed range, so a bad file or a bad panel value is refused clearly.
 
+/// A checked config: `$valid` wraps a `$raw` whose `validate()` passed, so whatever accepts `$valid`
+/// never checks again (parse, don't validate). Built by `TryFrom` (or deserialised, which checks too);
+/// read through `Deref`; turned back into plain data by `From`. The wrapped value is private to the
+/// module that declares the type, so only that module can build one without the check (for values
+/// derived from a checked config whose checks cover them).
+macro_rules! checked_config {
+    ($(#[$meta:meta])* $valid:ident($raw:ty)) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct $valid($raw);
+
+        impl TryFrom<$raw> for $valid {
+            type Error = $crate::config::ConfigError;
+
+            fn try_from(cfg: $raw) -> Result<Self, $crate::config::ConfigError> {
+                cfg.validate()?;
+                Ok($valid(cfg))
+            }
+        }
+
+        impl From<$valid> for $raw {
+            fn from(valid: $valid) -> Self {
+                valid.0
+            }
+        }
+
+        impl std::ops::Deref for $valid {
+            type Target = $raw;
+
+            fn deref(&self) -> &$raw {
+                &self.0
+            }
+        }
+
+        impl serde::Serialize for $valid {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                self.0.serialize(s)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $valid {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = <$raw as serde::Deserialize>::deserialize(d)?;
+                $valid::try_from(raw).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 pub mod capacity;
 pub mod device;
 pub mod lesson;
@@ -15,8 +64,10 @@ use self::device::DeviceRequest;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-pub use capacity::CapacitySweepConfig;
-pub use ordering::{OrderingConfig, OrderingStudyConfig};
+pub use capacity::{CapacitySweepConfig, ValidCapacitySweepConfig};
+pub use ordering::{
+    OrderingConfig, OrderingStudyConfig, ValidOrderingConfig, ValidOrderingStudyConfig,
+};
 pub use phase::{PhaseStudyConfig, ValidPhaseStudyConfig};
 
 /// The arithmetic operation mod p.
@@ -503,27 +554,12 @@ impl GrokkingConfig {
     }
 }
 
-/// A Grokking config that passed [`GrokkingConfig::validate`]: the only kind the trainer and the runner
-/// accept, so they never check again. Built by `TryFrom` (or [`GrokkingConfig::from_toml`]); read
-/// through `Deref`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(try_from = "GrokkingConfig", into = "GrokkingConfig")]
-pub struct ValidGrokkingConfig(GrokkingConfig);
-
-impl TryFrom<GrokkingConfig> for ValidGrokkingConfig {
-    type Error = ConfigError;
-
-    fn try_from(cfg: GrokkingConfig) -> Result<Self, ConfigError> {
-        cfg.validate()?;
-        Ok(ValidGrokkingConfig(cfg))
-    }
-}
-
-impl From<ValidGrokkingConfig> for GrokkingConfig {
-    fn from(valid: ValidGrokkingConfig) -> Self {
-        valid.0
-    }
-}
+checked_config!(
+    /// A Grokking config that passed [`GrokkingConfig::validate`]: the only kind the trainer and the
+    /// runner accept, so they never check again. Built by `TryFrom` (or [`GrokkingConfig::from_toml`]);
+    /// read through `Deref`.
+    ValidGrokkingConfig(GrokkingConfig)
+);
 
 impl ValidGrokkingConfig {
     /// A learning rate changed mid-run, already checked at the edge (`HyperChange::validate`).
@@ -535,13 +571,11 @@ impl ValidGrokkingConfig {
     pub(crate) fn set_weight_decay(&mut self, weight_decay: f64) {
         self.0.optim.weight_decay = weight_decay;
     }
-}
 
-impl std::ops::Deref for ValidGrokkingConfig {
-    type Target = GrokkingConfig;
-
-    fn deref(&self) -> &GrokkingConfig {
-        &self.0
+    /// The same run with early stopping on (a switch: it cannot make a config invalid).
+    pub fn with_early_stop(mut self) -> Self {
+        self.0.early_stop = true;
+        self
     }
 }
 
