@@ -5,7 +5,7 @@ use grokscope::analysis::capacity_study::TaskResult;
 use grokscope::cli::capacity as cli_capacity;
 use grokscope::config::capacity::sweep_preset;
 use grokscope::config::capacity::{Task, shard, tasks};
-use grokscope::config::{CapacitySweepConfig, Operation, RunConfig, ValidCapacitySweepConfig};
+use grokscope::config::{CapacitySweepConfig, Operation, ValidCapacitySweepConfig, ValidRunConfig};
 use grokscope::experiment::capacity::{self, Tasks};
 use grokscope::experiment::{Control, RunControl, Unattended};
 use grokscope::protocol::{
@@ -284,9 +284,9 @@ fn capacity_runs_record_bits_per_size() {
 fn the_worker_runs_a_sweep() {
     // expected: Started first, one SweepResult per task (2), exactly one Finished, Completed
     let w = Worker::spawn(None).unwrap();
-    w.send(WorkerCommand::Start(Box::new(RunConfig::CapacitySweep(
-        tiny(&[4, 8], &[0]),
-    ))));
+    w.send(WorkerCommand::Start(Box::new(
+        ValidRunConfig::CapacitySweep(valid(&tiny(&[4, 8], &[0]))),
+    )));
     let t = Instant::now();
     let mut evs = vec![];
     while t.elapsed() < Duration::from_secs(120) {

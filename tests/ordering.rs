@@ -372,7 +372,7 @@ fn a_study_stops_with_one_finished() {
 
 /// Events from the worker until `Finished`, with a deadline.
 fn worker_events(w: &Worker, cfg: RunConfig) -> Vec<Event> {
-    w.send(WorkerCommand::Start(Box::new(cfg)));
+    w.send(WorkerCommand::Start(Box::new(cfg.try_into().unwrap())));
     let t = Instant::now();
     let mut evs = vec![];
     while t.elapsed() < Duration::from_secs(60) {

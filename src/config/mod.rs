@@ -607,6 +607,48 @@ pub enum RunConfig {
     PhaseStudy(phase::PhaseStudyConfig),
 }
 
+/// A [`RunConfig`] checked at the edge (the window's labs, the tests): what a `Command::Start` carries,
+/// so the worker starts it without checking again.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ValidRunConfig {
+    /// A Grokking-lab run.
+    Grokking(ValidGrokkingConfig),
+    /// An Ordering-lab run.
+    Ordering(ValidOrderingConfig),
+    /// An Ordering-lab study (many runs in parallel).
+    OrderingStudy(ValidOrderingStudyConfig),
+    /// A Capacity-lab sweep (many runs in parallel).
+    CapacitySweep(ValidCapacitySweepConfig),
+    /// A Grokking-lab phase diagram (many runs in parallel).
+    PhaseStudy(ValidPhaseStudyConfig),
+}
+
+impl TryFrom<RunConfig> for ValidRunConfig {
+    type Error = ConfigError;
+
+    fn try_from(cfg: RunConfig) -> Result<Self, ConfigError> {
+        Ok(match cfg {
+            RunConfig::Grokking(c) => ValidRunConfig::Grokking(c.try_into()?),
+            RunConfig::Ordering(c) => ValidRunConfig::Ordering(c.try_into()?),
+            RunConfig::OrderingStudy(c) => ValidRunConfig::OrderingStudy(c.try_into()?),
+            RunConfig::CapacitySweep(c) => ValidRunConfig::CapacitySweep(c.try_into()?),
+            RunConfig::PhaseStudy(c) => ValidRunConfig::PhaseStudy(c.try_into()?),
+        })
+    }
+}
+
+impl From<ValidRunConfig> for RunConfig {
+    fn from(cfg: ValidRunConfig) -> Self {
+        match cfg {
+            ValidRunConfig::Grokking(c) => RunConfig::Grokking(c.into()),
+            ValidRunConfig::Ordering(c) => RunConfig::Ordering(c.into()),
+            ValidRunConfig::OrderingStudy(c) => RunConfig::OrderingStudy(c.into()),
+            ValidRunConfig::CapacitySweep(c) => RunConfig::CapacitySweep(c.into()),
+            ValidRunConfig::PhaseStudy(c) => RunConfig::PhaseStudy(c.into()),
+        }
+    }
+}
+
 /// A named, described starting point.
 #[derive(Clone, Debug)]
 pub struct Preset {
