@@ -836,12 +836,20 @@ pub fn differences<T: Serialize>(a: &T, b: &T) -> Vec<String> {
         .collect()
 }
 
+/// A fork that changes what a checkpoint cannot carry over (the model's shape, the task, the seed).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("a fork may change only {}; it changed {}", FORKABLE.join(", "), .refused.join(", "))]
+pub struct ForkError {
+    /// The fields changed that may not change in a fork.
+    pub refused: Vec<String>,
+}
+
 /// The fields in which `child` differs from `parent`, as `field: old -> new`; refused, naming the
 /// fields, when any of them may not change in a fork (see [`FORKABLE`]).
 pub fn fork_changes(
     parent: &GrokkingConfig,
     child: &GrokkingConfig,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, ForkError> {
     let mut changes = vec![];
     let mut refused = vec![];
     for (k, before, after) in changed_fields(parent, child) {
@@ -861,11 +869,7 @@ pub fn fork_changes(
     if refused.is_empty() {
         Ok(changes)
     } else {
-        Err(format!(
-            "a fork may change only {}; it changed {}",
-            FORKABLE.join(", "),
-            refused.join(", ")
-        ))
+        Err(ForkError { refused })
     }
 }
 
@@ -894,6 +898,29 @@ mod tests {
                 GrokkingConfig::from(GrokkingConfig::from_toml(&p.config.to_toml()).unwrap());
             assert_eq!(back, p.config, "{}", p.name);
         }
+    }
+
+    #[test]
+    fn a_fork_names_the_fields_it_may_not_change() {
+        // lr may change (listed in FORKABLE); seed and p may not: refused, both named, in field order
+        let parent = preset("fast-mlp").unwrap().config;
+        let mut child = parent.clone();
+        child.optim.lr = 0.5;
+        assert_eq!(
+            fork_changes(&parent, &child).unwrap(),
+            ["optim.lr: 0.01 -> 0.5"]
+        );
+        child.seed = 7;
+        child.p = 89;
+        let e = fork_changes(&parent, &child).unwrap_err();
+        let mut refused = e.refused.clone();
+        refused.sort();
+        assert_eq!(refused, ["p", "seed"]);
+        assert!(
+            e.to_string()
+                .starts_with("a fork may change only train_fraction"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -163,7 +163,7 @@ impl ForkDraft {
             .base()
             .ok_or("the run's config.toml is unreadable, so it cannot be forked")?;
         self.config.validate().map_err(|e| e.to_string())?;
-        crate::config::fork_changes(&base, &self.config)
+        crate::config::fork_changes(&base, &self.config).map_err(|e| e.to_string())
     }
 }
 

@@ -170,7 +170,7 @@ impl GrokkingLab {
             })?;
         let config: GrokkingConfig = with_setting(&parent, field, value)?;
         config.validate().map_err(|e| e.to_string())?;
-        let changes = crate::config::fork_changes(&parent, &config)?;
+        let changes = crate::config::fork_changes(&parent, &config).map_err(|e| e.to_string())?;
         let out = lesson_run_dir("fork");
         self.with_runs(|files, c| files.fork_current(c, step, config, Some(out)))?;
         self.plots.follow_latest();
