@@ -3,7 +3,7 @@
 //! Matches on these enums never use `_ =>`: a new variant must be handled everywhere.
 
 use crate::config::ordering::Scheme;
-use crate::config::{GrokkingConfig, Operation, RunConfig};
+use crate::config::{GrokkingConfig, Operation, RunConfig, ValidRunConfig};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -289,7 +289,7 @@ pub struct ForkSpec {
 #[derive(Clone, Debug)]
 pub enum Command {
     /// Stop any run in progress and start this one.
-    Start(Box<RunConfig>),
+    Start(Box<ValidRunConfig>),
     /// Hold the run between two optimiser steps.
     Pause,
     /// Continue a paused run.

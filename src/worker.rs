@@ -4,7 +4,7 @@
 //! goes out) and progress is coalesced, so the channel never floods. After each flush the waker is
 //! called (the app passes `request_repaint`). A panic inside a run becomes that run's `Failed` event.
 
-use crate::config::{RunConfig, ValidGrokkingConfig};
+use crate::config::ValidRunConfig;
 use crate::experiment::grokking::{ContinueSpec, RunOptions};
 use crate::experiment::{Control, EventSink, RunControl, SaveTo, capacity, grokking, ordering};
 use crate::protocol::{Command, Event, LabEvent, MetricRow, OrderingEvent, Outcome, RunId};
@@ -204,7 +204,7 @@ impl EventSink for SharedSink {
 /// A run the worker is asked to start.
 enum Job {
     /// A fresh run of this config.
-    Start(Box<RunConfig>),
+    Start(Box<ValidRunConfig>),
     /// A saved Grokking run resumed or forked (with TensorBoard event files when the flag is set).
     Continue(Box<ContinueSpec>, bool),
 }
@@ -487,43 +487,29 @@ fn dispatch(
             opts.tensorboard = tensorboard;
             grokking::Start::Continue(*spec)
         }
+        // the config was checked at the edge that sent it (its type says so): started as it is
         Job::Start(cfg) => match *cfg {
-            // the edge for a config sent over the channel: parsed once, here
-            RunConfig::Grokking(c) => match ValidGrokkingConfig::try_from(c) {
-                Ok(valid) => {
-                    // every window run is recorded in memory (checkpoints too) so it can be saved later
-                    opts.writer = Some(RunWriter::in_memory(&valid, None));
-                    grokking::Start::New(valid)
-                }
-                Err(e) => {
-                    crate::experiment::refuse(run, sink, e.to_string());
-                    return None;
-                }
-            },
-            RunConfig::Ordering(c) => {
-                ordering::run(&c, run, sink, control);
+            ValidRunConfig::Grokking(valid) => {
+                // every window run is recorded in memory (checkpoints too) so it can be saved later
+                opts.writer = Some(RunWriter::in_memory(&valid, None));
+                grokking::Start::New(valid)
+            }
+            ValidRunConfig::Ordering(c) => {
+                ordering::run(&ordering::Start::Run(c), run, sink, control);
                 return None;
             }
-            RunConfig::OrderingStudy(c) => {
-                ordering::study(&c, run, sink, control);
+            ValidRunConfig::OrderingStudy(c) => {
+                ordering::run(&ordering::Start::Study(c), run, sink, control);
                 return None;
             }
-            RunConfig::CapacitySweep(c) => {
-                capacity::sweep(&c, run, sink, control);
+            ValidRunConfig::CapacitySweep(c) => {
+                capacity::run(&c, capacity::Tasks::All, run, sink, control);
                 return None;
             }
-            // the edge for a study sent over the channel: parsed once, here; the window keeps only
-            // the results (no run folders)
-            RunConfig::PhaseStudy(c) => {
-                match crate::config::ValidPhaseStudyConfig::try_from(c) {
-                    Ok(valid) => {
-                        let opts = crate::experiment::phase::PhaseOptions::default();
-                        crate::experiment::phase::run(&valid, &opts, run, sink, control);
-                    }
-                    Err(e) => {
-                        crate::experiment::refuse(run, sink, e.to_string());
-                    }
-                }
+            // the window keeps only the results (no run folders)
+            ValidRunConfig::PhaseStudy(c) => {
+                let opts = crate::experiment::phase::PhaseOptions::default();
+                crate::experiment::phase::run(&c, &opts, run, sink, control);
                 return None;
             }
         },

@@ -5,8 +5,8 @@ use grokscope::analysis::capacity_study::TaskResult;
 use grokscope::cli::capacity as cli_capacity;
 use grokscope::config::capacity::sweep_preset;
 use grokscope::config::capacity::{Task, shard, tasks};
-use grokscope::config::{CapacitySweepConfig, Operation, RunConfig};
-use grokscope::experiment::capacity;
+use grokscope::config::{CapacitySweepConfig, Operation, ValidCapacitySweepConfig, ValidRunConfig};
+use grokscope::experiment::capacity::{self, Tasks};
 use grokscope::experiment::{Control, RunControl, Unattended};
 use grokscope::protocol::{
     CapacityEvent, Command as WorkerCommand, Event, LabEvent, Outcome, TaskPoint, TaskRun,
@@ -30,6 +30,10 @@ fn tiny(widths: &[usize], seeds: &[u64]) -> CapacitySweepConfig {
     c.seeds = seeds.to_vec();
     c.threads = 2;
     c
+}
+
+fn valid(c: &CapacitySweepConfig) -> ValidCapacitySweepConfig {
+    ValidCapacitySweepConfig::try_from(c.clone()).unwrap()
 }
 
 fn grokscope() -> Command {
@@ -112,7 +116,7 @@ fn a_sweep_reports_each_task_once_and_does_not_depend_on_threads() {
             threads,
             ..c.clone()
         };
-        let outcome = capacity::sweep(&c, 9, &mut evs, &mut Unattended);
+        let outcome = capacity::run(&valid(&c), Tasks::All, 9, &mut evs, &mut Unattended);
         assert_eq!(outcome, Outcome::Completed);
         assert!(
             matches!(evs[0], Event::Started { run: 9, .. }),
@@ -149,17 +153,16 @@ fn a_sweep_reports_each_task_once_and_does_not_depend_on_threads() {
     // a stop before any result: Stopped, exactly one Finished
     let mut evs = vec![];
     assert_eq!(
-        capacity::sweep(&c, 1, &mut evs, &mut StopAtOnce),
+        capacity::run(&valid(&c), Tasks::All, 1, &mut evs, &mut StopAtOnce),
         Outcome::Stopped
     );
     assert_eq!(finished(&evs), [Outcome::Stopped]);
-    // a refused config: no Started, one Finished naming the field
+    // a bad config cannot reach the runner: the runner takes only a checked sweep, and the check
+    // refuses it naming the field
     let mut bad = c.clone();
     bad.widths.clear();
-    let mut evs = vec![];
-    let outcome = capacity::sweep(&bad, 1, &mut evs, &mut Unattended);
-    assert!(matches!(&outcome, Outcome::Failed { message } if message.contains("widths")));
-    assert_eq!(evs.len(), 1);
+    let e = ValidCapacitySweepConfig::try_from(bad).unwrap_err();
+    assert!(e.to_string().contains("widths"), "{e}");
 }
 
 #[test]
@@ -171,7 +174,7 @@ fn running_tasks_report_their_curves_in_order_before_their_result() {
     let c = tiny(&[4, 8], &[0, 1]);
     let mut evs = vec![];
     assert_eq!(
-        capacity::sweep(&c, 3, &mut evs, &mut Unattended),
+        capacity::run(&valid(&c), Tasks::All, 3, &mut evs, &mut Unattended),
         Outcome::Completed
     );
     let rs = results(&evs);
@@ -261,7 +264,7 @@ fn capacity_runs_record_bits_per_size() {
     c.capacity_max_epochs = Some(5);
     let mut evs = vec![];
     assert_eq!(
-        capacity::sweep(&c, 1, &mut evs, &mut Unattended),
+        capacity::run(&valid(&c), Tasks::All, 1, &mut evs, &mut Unattended),
         Outcome::Completed
     );
     let r = &results(&evs)[0].0;
@@ -281,9 +284,9 @@ fn capacity_runs_record_bits_per_size() {
 fn the_worker_runs_a_sweep() {
     // expected: Started first, one SweepResult per task (2), exactly one Finished, Completed
     let w = Worker::spawn(None).unwrap();
-    w.send(WorkerCommand::Start(Box::new(RunConfig::CapacitySweep(
-        tiny(&[4, 8], &[0]),
-    ))));
+    w.send(WorkerCommand::Start(Box::new(
+        ValidRunConfig::CapacitySweep(valid(&tiny(&[4, 8], &[0]))),
+    )));
     let t = Instant::now();
     let mut evs = vec![];
     while t.elapsed() < Duration::from_secs(120) {
@@ -313,7 +316,7 @@ fn resume_skips_finished_tasks_and_redoes_broken_files() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path();
     let c = tiny(&[4, 8], &[0, 1]);
-    let first = cli_capacity::sweep_main(&c, out, None, false).unwrap();
+    let first = cli_capacity::sweep_main(&valid(&c), out, None, false).unwrap();
     assert_eq!((first.tasks, first.skipped, first.written), (4, 0, 4));
     assert!(out.join(CONFIG_FILE).exists());
     let all = tasks(&c);
@@ -333,7 +336,7 @@ fn resume_skips_finished_tasks_and_redoes_broken_files() {
         Stored::Unusable(_)
     ));
     // expected: the two broken files are redone, the two good ones skipped and left byte for byte
-    let second = cli_capacity::sweep_main(&c, out, None, false).unwrap();
+    let second = cli_capacity::sweep_main(&valid(&c), out, None, false).unwrap();
     assert_eq!((second.skipped, second.written), (2, 2));
     assert_eq!(second.outcome, Outcome::Completed);
     assert_eq!(read(&marked), marked_text);
@@ -353,14 +356,14 @@ fn resume_skips_finished_tasks_and_redoes_broken_files() {
     let before = read(&out.join("sweep.toml"));
     let e = format!(
         "{:#}",
-        cli_capacity::sweep_main(&longer, out, None, false)
+        cli_capacity::sweep_main(&valid(&longer), out, None, false)
             .err()
             .unwrap()
     );
     assert!(e.contains("base.max_epochs"), "{e}");
     assert_eq!(read(&out.join("sweep.toml")), before);
     // one shard of a finished sweep has nothing to do: tasks 1 and 3 of 4 in shard 1/2
-    let fourth = cli_capacity::sweep_main(&c, out, Some((1, 2)), false).unwrap();
+    let fourth = cli_capacity::sweep_main(&valid(&c), out, Some((1, 2)), false).unwrap();
     assert_eq!((fourth.tasks, fourth.skipped, fourth.written), (2, 2, 0));
     // a file holding another task's result is not taken for this task's
     std::fs::copy(out.join(all[0].file_name()), out.join(all[1].file_name())).unwrap();
@@ -439,7 +442,7 @@ fn cli_sweep_merge_analyse_end_to_end() {
         .collect::<Vec<_>>()
         .join("\n");
     assert_eq!(
-        CapacitySweepConfig::from_toml(&body).unwrap(),
+        CapacitySweepConfig::from(CapacitySweepConfig::from_toml(&body).unwrap()),
         sweep_preset("tiny").unwrap().config
     );
 }
@@ -449,7 +452,7 @@ fn analyse_names_missing_and_corrupt_files_and_still_reports() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path();
     let c = tiny(&[4, 8], &[0, 1]);
-    cli_capacity::sweep_main(&c, out, None, false).unwrap();
+    cli_capacity::sweep_main(&valid(&c), out, None, false).unwrap();
     let all = tasks(&c);
     std::fs::remove_file(out.join(all[1].file_name())).unwrap();
     std::fs::write(out.join(all[2].file_name()), "{\"version\": 1, \"wid").unwrap();

@@ -205,6 +205,7 @@ fn defect_2_sweep_and_ordering_refuse_a_folder_of_another_config() {
     let mut b = a.clone();
     b.seeds = vec![1234];
     let before = snapshot(&out);
+    let b = b.try_into().unwrap();
     let e = format!("{:#}", sweep_main(&b, &out, None, false).err().unwrap());
     // the field that differs, as `differences` flattens the config: seeds
     assert!(e.contains("seeds") && e.contains("1234"), "{e}");

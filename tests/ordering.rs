@@ -1,11 +1,11 @@
 //! The Ordering lab end to end: the complete layer learns its tasks, pruning shapes W as the spec says,
 //! runs report in protocol order, studies are deterministic, and the CLI refuses bad matrices.
 
-use grokscope::config::RunConfig;
 use grokscope::config::ordering::{
     OrderingConfig, OrderingStudyConfig, OrderingTask, Pruning, Scheme, StudyKind, default_study,
     sine_preset, xor_preset,
 };
+use grokscope::config::{RunConfig, ValidOrderingConfig, ValidOrderingStudyConfig};
 use grokscope::data::ordering as data;
 use grokscope::experiment::ordering::{self, OrderingTrainer, sort_rows};
 use grokscope::experiment::{Control, RunControl, Unattended};
@@ -18,8 +18,16 @@ use grokscope::worker::Worker;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+fn valid(cfg: &OrderingConfig) -> ValidOrderingConfig {
+    ValidOrderingConfig::try_from(cfg.clone()).unwrap()
+}
+
+fn study_start(cfg: &OrderingStudyConfig) -> ordering::Start {
+    ordering::Start::Study(ValidOrderingStudyConfig::try_from(cfg.clone()).unwrap())
+}
+
 fn trained(cfg: &OrderingConfig) -> OrderingTrainer {
-    let mut t = OrderingTrainer::new(cfg).unwrap();
+    let mut t = OrderingTrainer::new(&valid(cfg));
     while !t.finished() {
         t.step().unwrap();
     }
@@ -28,7 +36,7 @@ fn trained(cfg: &OrderingConfig) -> OrderingTrainer {
 
 fn run(cfg: &OrderingConfig, control: &mut dyn RunControl) -> Vec<Event> {
     let mut evs = vec![];
-    ordering::run(cfg, 3, &mut evs, control);
+    ordering::run(&ordering::Start::Run(valid(cfg)), 3, &mut evs, control);
     evs
 }
 
@@ -230,18 +238,16 @@ fn stop_and_changes_are_honoured() {
 }
 
 #[test]
-fn a_bad_config_is_refused_without_started() {
+fn a_bad_config_cannot_reach_the_runner() {
+    // the runner and the trainer take only a checked config; the check refuses this one, naming
+    // every bad field
     let cfg = OrderingConfig {
         hidden: 0,
         lr: -1.0,
         pruning: Pruning::Random { p: 2.0 },
         ..xor_preset()
     };
-    let evs = run(&cfg, &mut Unattended);
-    assert_eq!(evs.len(), 1);
-    let [Outcome::Failed { message }] = &finished(&evs)[..] else {
-        panic!("{evs:?}");
-    };
+    let message = ValidOrderingConfig::try_from(cfg).unwrap_err().to_string();
     for field in ["hidden", "lr", "pruning.p"] {
         assert!(message.contains(field), "{message}");
     }
@@ -259,7 +265,7 @@ fn tiny_study(threads: usize) -> OrderingStudyConfig {
 
 fn study_rows(cfg: &OrderingStudyConfig) -> (Vec<Event>, Vec<StudyRow>) {
     let mut evs = vec![];
-    let outcome = ordering::study(cfg, 9, &mut evs, &mut Unattended);
+    let outcome = ordering::run(&study_start(cfg), 9, &mut evs, &mut Unattended);
     assert_eq!(outcome, Outcome::Completed);
     let rows = evs
         .iter()
@@ -352,24 +358,21 @@ impl RunControl for StopNow {
 #[test]
 fn a_study_stops_with_one_finished() {
     let mut evs = vec![];
-    let outcome = ordering::study(&tiny_study(2), 1, &mut evs, &mut StopNow);
+    let outcome = ordering::run(&study_start(&tiny_study(2)), 1, &mut evs, &mut StopNow);
     assert_eq!(outcome, Outcome::Stopped);
     assert_eq!(finished(&evs), [Outcome::Stopped]);
     assert!(matches!(evs[0], Event::Started { .. }));
-    // a refused study: only Finished
+    // a bad study cannot reach the runner: the runner takes only a checked study, and the check
+    // refuses it naming the field
     let mut bad = tiny_study(1);
     bad.runs = 0;
-    let mut evs = vec![];
-    ordering::study(&bad, 1, &mut evs, &mut Unattended);
-    assert_eq!(evs.len(), 1);
-    assert!(
-        matches!(&finished(&evs)[..], [Outcome::Failed { message }] if message.contains("runs"))
-    );
+    let e = ValidOrderingStudyConfig::try_from(bad).unwrap_err();
+    assert!(e.to_string().contains("runs"), "{e}");
 }
 
 /// Events from the worker until `Finished`, with a deadline.
 fn worker_events(w: &Worker, cfg: RunConfig) -> Vec<Event> {
-    w.send(WorkerCommand::Start(Box::new(cfg)));
+    w.send(WorkerCommand::Start(Box::new(cfg.try_into().unwrap())));
     let t = Instant::now();
     let mut evs = vec![];
     while t.elapsed() < Duration::from_secs(60) {

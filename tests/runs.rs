@@ -1,7 +1,7 @@
 //! Runs on disk: exact resume, forks, and folders that are truncated, corrupt or foreign.
 
-use grokscope::config::ValidGrokkingConfig;
 use grokscope::config::{GrokkingConfig, ModelConfig, Operation, preset};
+use grokscope::config::{ValidGrokkingConfig, ValidRunConfig};
 use grokscope::experiment::grokking::{self, ContinueSpec, ForkSpec, RunOptions, Start};
 use grokscope::experiment::{EventSink, Unattended};
 use grokscope::protocol::{Event, Outcome};
@@ -470,7 +470,6 @@ fn any_one_of_a_runs_three_files_makes_a_run_folder_for_open_and_export() {
 
 #[test]
 fn a_run_saved_from_the_window_has_the_summary_json_of_a_cli_run() {
-    use grokscope::config::RunConfig;
     use grokscope::protocol::{Command, SaveTo, Summary};
     use grokscope::worker::Worker;
     use std::time::{Duration, Instant};
@@ -479,7 +478,9 @@ fn a_run_saved_from_the_window_has_the_summary_json_of_a_cli_run() {
     cfg.max_epochs = 6;
     // the window's path: a run recorded in memory by the worker, saved after it finished
     let w = Worker::spawn(None).unwrap();
-    w.send(Command::Start(Box::new(RunConfig::Grokking(cfg.clone()))));
+    w.send(Command::Start(Box::new(ValidRunConfig::Grokking(
+        cfg.clone().try_into().unwrap(),
+    ))));
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut finished = None;
     while finished.is_none() && Instant::now() < deadline {

@@ -4,7 +4,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use grokscope::app::labs::Milestone;
 use grokscope::app::{Backend, FixedPathDialog, GrokscopeApp, LabSlot, Phase, plotted_metrics};
-use grokscope::config::RunConfig;
+use grokscope::config::ValidRunConfig;
 use grokscope::protocol::{Command, Event, GrokEvent, Metric, MetricRow, Outcome};
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -88,7 +88,7 @@ struct Scripted {
 impl Backend for Scripted {
     fn send(&self, cmd: Command) {
         if let Command::Start(run_config) = &cmd {
-            let RunConfig::Grokking(config) = run_config.as_ref() else {
+            let ValidRunConfig::Grokking(config) = run_config.as_ref() else {
                 panic!("the Grokking tab started another lab: {run_config:?}");
             };
             let run = 1;
@@ -97,7 +97,7 @@ impl Backend for Scripted {
             let mut ev = self.events.lock().unwrap();
             ev.push_back(Event::Started {
                 run,
-                config: run_config.clone(),
+                config: Box::new((**run_config).clone().into()),
                 param_count,
                 steps_per_epoch,
             });

@@ -67,7 +67,7 @@ impl Backend for Scripted {
                 let mut q = self.queue.borrow_mut();
                 q.push_back(Event::Started {
                     run: 1,
-                    config,
+                    config: Box::new((*config).into()),
                     param_count: 0,
                     steps_per_epoch: 1,
                 });

@@ -5,7 +5,7 @@ use crate::ui_support::step_until;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use grokscope::app::{Backend, FixedPathDialog, GrokscopeApp, Phase};
-use grokscope::config::RunConfig;
+use grokscope::config::ValidRunConfig;
 use grokscope::protocol::{Command, Event, Metric, MetricRow, Outcome};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -20,7 +20,7 @@ struct ThirtyRows {
 impl Backend for ThirtyRows {
     fn send(&self, cmd: Command) {
         let Command::Start(cfg) = cmd else { return };
-        let RunConfig::Grokking(c) = cfg.as_ref() else {
+        let ValidRunConfig::Grokking(c) = cfg.as_ref() else {
             return;
         };
         let mut ev = self.events.lock().unwrap();
@@ -28,7 +28,7 @@ impl Backend for ThirtyRows {
             run: 1,
             param_count: c.model.param_count(c.p as usize),
             steps_per_epoch: c.steps_per_epoch(),
-            config: cfg.clone(),
+            config: Box::new((*cfg).clone().into()),
         });
         let rows = (1..=30u64)
             .map(|s| MetricRow {

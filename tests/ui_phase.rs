@@ -125,7 +125,7 @@ impl grokscope::app::Backend for PhaseWorker {
             let mut ev = self.events.lock().unwrap();
             ev.push_back(Event::Started {
                 run: 3,
-                config,
+                config: Box::new((*config).into()),
                 param_count: 0,
                 steps_per_epoch: 1,
             });

@@ -5,7 +5,7 @@
 use super::actions::Action;
 use super::backend::Backend;
 use super::meters::StepRate;
-use crate::config::RunConfig;
+use crate::config::ValidRunConfig;
 use crate::protocol::{Command, Event, Outcome, RunId, Summary};
 use std::time::Instant;
 
@@ -271,7 +271,7 @@ impl LabLink {
     }
 
     /// Send `config` to the worker (after the speed limit) and await its `Started`.
-    pub fn launch(&mut self, config: RunConfig, speed: Option<f64>) {
+    pub fn launch(&mut self, config: ValidRunConfig, speed: Option<f64>) {
         self.launch_command(Command::Start(Box::new(config)), speed);
         self.info("starting…");
     }

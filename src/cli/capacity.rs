@@ -12,10 +12,9 @@
 use super::study::{self, ResultFiles, ResultFormat};
 use super::{refuse_other_config, write_atomic};
 use crate::analysis::capacity_study::{TaskResult, analysis_json};
-use crate::config::CapacitySweepConfig;
 use crate::config::capacity::{Task, sweep_preset, sweep_presets, tasks};
-use crate::experiment::Unattended;
-use crate::experiment::capacity::sweep_tasks;
+use crate::config::{CapacitySweepConfig, ValidCapacitySweepConfig};
+use crate::experiment::{Unattended, capacity};
 use crate::protocol::{CapacityEvent, LabEvent, Outcome};
 use crate::store::sweep_dir::{
     CAPACITY_CSV_FILE, CONFIG_FILE, CSV_FILE, Collected, capacity_csv, collect_results, config_key,
@@ -69,12 +68,11 @@ fn result_format() -> ResultFormat<TaskResult> {
 /// Run the tasks of `cfg` (or of one shard) that `out` still lacks, writing `out/sweep.toml` and one
 /// result file per task as each finishes. Says on stderr which stored files it redoes and why.
 pub fn sweep_main(
-    cfg: &CapacitySweepConfig,
+    cfg: &ValidCapacitySweepConfig,
     out: &Path,
     shard_of: Option<(usize, usize)>,
     bar: bool,
 ) -> Result<SweepReport> {
-    cfg.validate()?;
     let config_path = out.join(CONFIG_FILE);
     let text = cfg.to_toml();
     // a folder of another sweep is never overwritten (as `run` refuses a folder holding a run)
@@ -99,7 +97,13 @@ pub fn sweep_main(
         Task::file_name,
     );
     let mut sink = ResultFiles::new(out, &todo, result_format(), bar);
-    sweep_tasks(cfg, &todo.pending, 1, &mut sink, &mut Unattended);
+    capacity::run(
+        cfg,
+        capacity::Tasks::Only(&todo.pending),
+        1,
+        &mut sink,
+        &mut Unattended,
+    );
     let done = sink.finish("sweep", "the sweep")?;
     Ok(SweepReport {
         tasks: todo.mine,
@@ -118,26 +122,25 @@ pub fn sweep_cmd(
     threads: Option<usize>,
     bar: bool,
 ) -> Result<SweepReport> {
-    let mut cfg = match (config, preset) {
+    let cfg = match (config, preset) {
         (Some(path), _) => super::read_config(path, CapacitySweepConfig::from_toml)?,
-        (None, Some(name)) => {
-            sweep_preset(name)
-                .with_context(|| {
-                    let names: Vec<_> = sweep_presets().iter().map(|p| p.name).collect();
-                    format!(
-                        "no sweep preset named {name:?}; known: {}",
-                        names.join(", ")
-                    )
-                })?
-                .config
-        }
+        (None, Some(name)) => sweep_preset(name)
+            .with_context(|| {
+                let names: Vec<_> = sweep_presets().iter().map(|p| p.name).collect();
+                format!(
+                    "no sweep preset named {name:?}; known: {}",
+                    names.join(", ")
+                )
+            })?
+            .config
+            .try_into()?,
         (None, None) => bail!("give the sweep with --config FILE.toml or --preset NAME"),
     };
-    if let Some(t) = threads {
-        cfg.threads = t;
-    }
+    let cfg = match threads {
+        Some(t) => cfg.with_threads(t)?,
+        None => cfg,
+    };
     // each thread trains one task at a time: the largest task, once per thread, must fit
-    cfg.validate()?;
     let threads = crate::experiment::pool::threads_for(cfg.threads, cfg.task_count());
     let limit = super::memory_limit(None)? / threads.max(1) as u64;
     cfg.largest_task()

@@ -314,7 +314,7 @@ pub fn study_main(args: &StudyArgs, out: &Path, bar: bool) -> Result<Vec<Setting
     if let Some(e) = args.epochs {
         cfg.base.epochs = e;
     }
-    cfg.validate()?;
+    let cfg = crate::config::ValidOrderingStudyConfig::try_from(cfg)?;
     let same_threads = |c: &OrderingStudyConfig| OrderingStudyConfig {
         threads: 0,
         ..c.clone()
@@ -353,7 +353,8 @@ pub fn study_main(args: &StudyArgs, out: &Path, bar: bool) -> Result<Vec<Setting
         outcome: None,
     };
     let t0 = Instant::now();
-    ordering::study(&cfg, 1, &mut sink, &mut Unattended);
+    let kind = cfg.kind;
+    ordering::run(&ordering::Start::Study(cfg), 1, &mut sink, &mut Unattended);
     if let Some(b) = &sink.bar {
         b.finish_and_clear();
     }
@@ -365,7 +366,7 @@ pub fn study_main(args: &StudyArgs, out: &Path, bar: bool) -> Result<Vec<Setting
         None => bail!("the study ended without a result"),
     }
     let stats = aggregate(&sink.rows);
-    print!("{}", summary_table(cfg.kind, &stats));
+    print!("{}", summary_table(kind, &stats));
     eprintln!(
         "{total} runs in {:.1}s; wrote {}",
         t0.elapsed().as_secs_f64(),

@@ -3,7 +3,7 @@
 
 use super::{
     Checker, ConfigError, ConfigParseError, GrokkingConfig, MAX_P, MAX_PARAMS, MAX_WIDTH,
-    ModelConfig, Operation, distinct, is_prime,
+    ModelConfig, Operation, ValidGrokkingConfig, distinct, is_prime,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -215,11 +215,37 @@ impl CapacitySweepConfig {
         toml::to_string_pretty(self).unwrap_or_default()
     }
 
-    /// Parse and validate a TOML sweep.
-    pub fn from_toml(text: &str) -> Result<Self, ConfigParseError> {
+    /// Parse a TOML sweep into a valid one (the edge for sweep files).
+    pub fn from_toml(text: &str) -> Result<ValidCapacitySweepConfig, ConfigParseError> {
         let cfg: CapacitySweepConfig = super::parse::from_toml(text)?;
-        cfg.validate()?;
-        Ok(cfg)
+        Ok(ValidCapacitySweepConfig::try_from(cfg)?)
+    }
+}
+
+checked_config!(
+    /// A sweep that passed [`CapacitySweepConfig::validate`]: the only kind the runner accepts.
+    ValidCapacitySweepConfig(CapacitySweepConfig)
+);
+
+impl ValidCapacitySweepConfig {
+    /// The Grokking run of a task of this sweep (see [`CapacitySweepConfig::task_config`]), valid
+    /// without a second check: the base was checked, and so were the prime (with the base's train
+    /// split), the width (with the base's heads) and the largest model's size, which bounds every
+    /// task's (parameters grow with p and width); the seed has no range and early stopping is a switch.
+    pub fn task_run(&self, task: &Task) -> ValidGrokkingConfig {
+        ValidGrokkingConfig(self.task_config(task.p, task.width, task.seed))
+    }
+
+    /// The config of a task's capacity runs (see [`CapacitySweepConfig::capacity_run_config`]): the
+    /// task's run with weight decay and dropout at 0, both inside their ranges.
+    pub fn capacity_run(&self, run: &ValidGrokkingConfig) -> ValidGrokkingConfig {
+        ValidGrokkingConfig(self.capacity_run_config(run))
+    }
+
+    /// The same sweep with another thread count (not part of what the results depend on).
+    pub fn with_threads(mut self, threads: usize) -> Result<Self, ConfigError> {
+        self.0.threads = threads;
+        ValidCapacitySweepConfig::try_from(self.0)
     }
 }
 
@@ -399,7 +425,7 @@ mod tests {
         for p in sweep_presets() {
             p.config.validate().unwrap();
             let back = CapacitySweepConfig::from_toml(&p.config.to_toml()).unwrap();
-            assert_eq!(back, p.config, "{}", p.name);
+            assert_eq!(*back, p.config, "{}", p.name);
         }
         assert!(sweep_preset("tiny").is_some());
         assert!(sweep_preset("nope").is_none());
@@ -448,6 +474,41 @@ mod tests {
         c.base.train_fraction = 0.1;
         c.primes = vec![3];
         assert!(fields(&c).contains(&"primes"));
+    }
+
+    #[test]
+    fn an_invalid_sweep_cannot_be_checked_and_names_its_field() {
+        let mut c = tiny_sweep();
+        c.widths = vec![8, 1];
+        let e = ValidCapacitySweepConfig::try_from(c).unwrap_err();
+        assert_eq!(e.fields(), ["widths"]);
+        let e = ValidCapacitySweepConfig::try_from(tiny_sweep())
+            .unwrap()
+            .with_threads(5000)
+            .unwrap_err();
+        assert_eq!(e.fields(), ["threads"]);
+    }
+
+    #[test]
+    fn every_run_of_a_checked_sweep_passes_the_run_check() {
+        // the claim `task_run` and `capacity_run` build on, for every task of every preset and of a
+        // sweep at its edges (the smallest width, a prime that leaves one example to validate)
+        let mut edge = tiny_sweep();
+        edge.widths = vec![2, 8];
+        edge.primes = vec![3, 5];
+        edge.base.train_fraction = 0.85; // floor(0.85 * 9) = 7 of 9, floor(0.85 * 25) = 21 of 25
+        let mut sweeps: Vec<_> = sweep_presets().into_iter().map(|p| p.config).collect();
+        sweeps.push(edge);
+        for s in sweeps {
+            let s = ValidCapacitySweepConfig::try_from(s).unwrap();
+            for t in tasks(&s) {
+                let run = s.task_run(&t);
+                GrokkingConfig::from(run.clone()).validate().unwrap();
+                GrokkingConfig::from(s.capacity_run(&run))
+                    .validate()
+                    .unwrap();
+            }
+        }
     }
 
     #[test]

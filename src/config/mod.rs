@@ -3,6 +3,55 @@
 //! Every config is plain data (serde, TOML on disk). `validate()` returns every problem at once, each
 //! naming the field and the allowed range, so a bad file or a bad panel value is refused clearly.
 
+/// A checked config: `$valid` wraps a `$raw` whose `validate()` passed, so whatever accepts `$valid`
+/// never checks again (parse, don't validate). Built by `TryFrom` (or deserialised, which checks too);
+/// read through `Deref`; turned back into plain data by `From`. The wrapped value is private to the
+/// module that declares the type, so only that module can build one without the check (for values
+/// derived from a checked config whose checks cover them).
+macro_rules! checked_config {
+    ($(#[$meta:meta])* $valid:ident($raw:ty)) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct $valid($raw);
+
+        impl TryFrom<$raw> for $valid {
+            type Error = $crate::config::ConfigError;
+
+            fn try_from(cfg: $raw) -> Result<Self, $crate::config::ConfigError> {
+                cfg.validate()?;
+                Ok($valid(cfg))
+            }
+        }
+
+        impl From<$valid> for $raw {
+            fn from(valid: $valid) -> Self {
+                valid.0
+            }
+        }
+
+        impl std::ops::Deref for $valid {
+            type Target = $raw;
+
+            fn deref(&self) -> &$raw {
+                &self.0
+            }
+        }
+
+        impl serde::Serialize for $valid {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                self.0.serialize(s)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $valid {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = <$raw as serde::Deserialize>::deserialize(d)?;
+                $valid::try_from(raw).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 pub mod capacity;
 pub mod device;
 pub mod lesson;
@@ -15,8 +64,10 @@ use self::device::DeviceRequest;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-pub use capacity::CapacitySweepConfig;
-pub use ordering::{OrderingConfig, OrderingStudyConfig};
+pub use capacity::{CapacitySweepConfig, ValidCapacitySweepConfig};
+pub use ordering::{
+    OrderingConfig, OrderingStudyConfig, ValidOrderingConfig, ValidOrderingStudyConfig,
+};
 pub use phase::{PhaseStudyConfig, ValidPhaseStudyConfig};
 
 /// The arithmetic operation mod p.
@@ -503,27 +554,12 @@ impl GrokkingConfig {
     }
 }
 
-/// A Grokking config that passed [`GrokkingConfig::validate`]: the only kind the trainer and the runner
-/// accept, so they never check again. Built by `TryFrom` (or [`GrokkingConfig::from_toml`]); read
-/// through `Deref`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(try_from = "GrokkingConfig", into = "GrokkingConfig")]
-pub struct ValidGrokkingConfig(GrokkingConfig);
-
-impl TryFrom<GrokkingConfig> for ValidGrokkingConfig {
-    type Error = ConfigError;
-
-    fn try_from(cfg: GrokkingConfig) -> Result<Self, ConfigError> {
-        cfg.validate()?;
-        Ok(ValidGrokkingConfig(cfg))
-    }
-}
-
-impl From<ValidGrokkingConfig> for GrokkingConfig {
-    fn from(valid: ValidGrokkingConfig) -> Self {
-        valid.0
-    }
-}
+checked_config!(
+    /// A Grokking config that passed [`GrokkingConfig::validate`]: the only kind the trainer and the
+    /// runner accept, so they never check again. Built by `TryFrom` (or [`GrokkingConfig::from_toml`]);
+    /// read through `Deref`.
+    ValidGrokkingConfig(GrokkingConfig)
+);
 
 impl ValidGrokkingConfig {
     /// A learning rate changed mid-run, already checked at the edge (`HyperChange::validate`).
@@ -535,13 +571,11 @@ impl ValidGrokkingConfig {
     pub(crate) fn set_weight_decay(&mut self, weight_decay: f64) {
         self.0.optim.weight_decay = weight_decay;
     }
-}
 
-impl std::ops::Deref for ValidGrokkingConfig {
-    type Target = GrokkingConfig;
-
-    fn deref(&self) -> &GrokkingConfig {
-        &self.0
+    /// The same run with early stopping on (a switch: it cannot make a config invalid).
+    pub fn with_early_stop(mut self) -> Self {
+        self.0.early_stop = true;
+        self
     }
 }
 
@@ -571,6 +605,48 @@ pub enum RunConfig {
     CapacitySweep(CapacitySweepConfig),
     /// A Grokking-lab phase diagram (many runs in parallel).
     PhaseStudy(phase::PhaseStudyConfig),
+}
+
+/// A [`RunConfig`] checked at the edge (the window's labs, the tests): what a `Command::Start` carries,
+/// so the worker starts it without checking again.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ValidRunConfig {
+    /// A Grokking-lab run.
+    Grokking(ValidGrokkingConfig),
+    /// An Ordering-lab run.
+    Ordering(ValidOrderingConfig),
+    /// An Ordering-lab study (many runs in parallel).
+    OrderingStudy(ValidOrderingStudyConfig),
+    /// A Capacity-lab sweep (many runs in parallel).
+    CapacitySweep(ValidCapacitySweepConfig),
+    /// A Grokking-lab phase diagram (many runs in parallel).
+    PhaseStudy(ValidPhaseStudyConfig),
+}
+
+impl TryFrom<RunConfig> for ValidRunConfig {
+    type Error = ConfigError;
+
+    fn try_from(cfg: RunConfig) -> Result<Self, ConfigError> {
+        Ok(match cfg {
+            RunConfig::Grokking(c) => ValidRunConfig::Grokking(c.try_into()?),
+            RunConfig::Ordering(c) => ValidRunConfig::Ordering(c.try_into()?),
+            RunConfig::OrderingStudy(c) => ValidRunConfig::OrderingStudy(c.try_into()?),
+            RunConfig::CapacitySweep(c) => ValidRunConfig::CapacitySweep(c.try_into()?),
+            RunConfig::PhaseStudy(c) => ValidRunConfig::PhaseStudy(c.try_into()?),
+        })
+    }
+}
+
+impl From<ValidRunConfig> for RunConfig {
+    fn from(cfg: ValidRunConfig) -> Self {
+        match cfg {
+            ValidRunConfig::Grokking(c) => RunConfig::Grokking(c.into()),
+            ValidRunConfig::Ordering(c) => RunConfig::Ordering(c.into()),
+            ValidRunConfig::OrderingStudy(c) => RunConfig::OrderingStudy(c.into()),
+            ValidRunConfig::CapacitySweep(c) => RunConfig::CapacitySweep(c.into()),
+            ValidRunConfig::PhaseStudy(c) => RunConfig::PhaseStudy(c.into()),
+        }
+    }
 }
 
 /// A named, described starting point.
@@ -760,12 +836,20 @@ pub fn differences<T: Serialize>(a: &T, b: &T) -> Vec<String> {
         .collect()
 }
 
+/// A fork that changes what a checkpoint cannot carry over (the model's shape, the task, the seed).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("a fork may change only {}; it changed {}", FORKABLE.join(", "), .refused.join(", "))]
+pub struct ForkError {
+    /// The fields changed that may not change in a fork.
+    pub refused: Vec<String>,
+}
+
 /// The fields in which `child` differs from `parent`, as `field: old -> new`; refused, naming the
 /// fields, when any of them may not change in a fork (see [`FORKABLE`]).
 pub fn fork_changes(
     parent: &GrokkingConfig,
     child: &GrokkingConfig,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, ForkError> {
     let mut changes = vec![];
     let mut refused = vec![];
     for (k, before, after) in changed_fields(parent, child) {
@@ -785,11 +869,7 @@ pub fn fork_changes(
     if refused.is_empty() {
         Ok(changes)
     } else {
-        Err(format!(
-            "a fork may change only {}; it changed {}",
-            FORKABLE.join(", "),
-            refused.join(", ")
-        ))
+        Err(ForkError { refused })
     }
 }
 
@@ -818,6 +898,29 @@ mod tests {
                 GrokkingConfig::from(GrokkingConfig::from_toml(&p.config.to_toml()).unwrap());
             assert_eq!(back, p.config, "{}", p.name);
         }
+    }
+
+    #[test]
+    fn a_fork_names_the_fields_it_may_not_change() {
+        // lr may change (listed in FORKABLE); seed and p may not: refused, both named, in field order
+        let parent = preset("fast-mlp").unwrap().config;
+        let mut child = parent.clone();
+        child.optim.lr = 0.5;
+        assert_eq!(
+            fork_changes(&parent, &child).unwrap(),
+            ["optim.lr: 0.01 -> 0.5"]
+        );
+        child.seed = 7;
+        child.p = 89;
+        let e = fork_changes(&parent, &child).unwrap_err();
+        let mut refused = e.refused.clone();
+        refused.sort();
+        assert_eq!(refused, ["p", "seed"]);
+        assert!(
+            e.to_string()
+                .starts_with("a fork may change only train_fraction"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -340,6 +340,76 @@ impl OrderingStudyConfig {
     }
 }
 
+checked_config!(
+    /// An Ordering run that passed [`OrderingConfig::validate`]: the only kind the trainer and the runner
+    /// accept, so they never check again.
+    ValidOrderingConfig(OrderingConfig)
+);
+
+checked_config!(
+    /// An Ordering study that passed [`OrderingStudyConfig::validate`]: the only kind the runner accepts.
+    ValidOrderingStudyConfig(OrderingStudyConfig)
+);
+
+impl ValidOrderingStudyConfig {
+    /// The networks the study trains, in a fixed order: for the sparsity study the baseline's runs, then
+    /// each scheme x sparsity x run; for the grid each hidden x its x run. Run r of every setting has
+    /// seed base.seed + r, so settings are compared on the same initialisations.
+    ///
+    /// Each is valid without a second check: it is the checked base with only its seed, its pruning at a
+    /// checked sparsity s in [0, 1] (p = s, k = 1 - s, f = s: all in [0, 1]), or a checked hidden size and
+    /// iteration count changed; the seed has no range.
+    pub fn tasks(&self) -> Vec<ValidOrderingConfig> {
+        let cfg = &self.0;
+        let seeds = |base: &OrderingConfig| {
+            (0..cfg.runs as u64)
+                .map(|r| {
+                    ValidOrderingConfig(OrderingConfig {
+                        seed: cfg.base.seed.wrapping_add(r),
+                        ..base.clone()
+                    })
+                })
+                .collect::<Vec<_>>()
+        };
+        let unpruned = OrderingConfig {
+            pruning: Pruning::None,
+            ..cfg.base.clone()
+        };
+        let mut out = vec![];
+        match cfg.kind {
+            StudyKind::Sparsity => {
+                out.extend(seeds(&unpruned));
+                for scheme in cfg.pruning_schemes() {
+                    for &s in &cfg.sparsities {
+                        out.extend(seeds(&OrderingConfig {
+                            pruning: scheme.at_sparsity(s),
+                            ..unpruned.clone()
+                        }));
+                    }
+                }
+            }
+            StudyKind::Grid => {
+                for &hidden in &cfg.hidden_grid {
+                    for &its in &cfg.its_grid {
+                        out.extend(seeds(&OrderingConfig {
+                            hidden,
+                            its,
+                            ..unpruned.clone()
+                        }));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The same study with another thread count (not part of what the results depend on).
+    pub fn with_threads(mut self, threads: usize) -> Result<Self, ConfigError> {
+        self.0.threads = threads;
+        ValidOrderingStudyConfig::try_from(self.0)
+    }
+}
+
 /// The spec's XOR run: H = 5, 3 iterations, batch 4 (the whole set), 1000 epochs, Adam lr 0.01.
 pub fn xor_preset() -> OrderingConfig {
     OrderingConfig {
@@ -478,6 +548,76 @@ mod tests {
             .map(|p| p.field)
             .collect();
         assert_eq!(fields, ["hidden_grid", "its_grid"]);
+    }
+
+    #[test]
+    fn an_invalid_run_or_study_cannot_be_checked_and_names_its_field() {
+        let mut c = xor_preset();
+        c.its = 0;
+        let e = ValidOrderingConfig::try_from(c).unwrap_err();
+        assert_eq!(e.fields(), ["its"]);
+        let mut s = default_study(OrderingTask::Xor, StudyKind::Sparsity);
+        s.base.lr = 0.0;
+        s.schemes.clear();
+        let e = ValidOrderingStudyConfig::try_from(s).unwrap_err();
+        assert_eq!(e.fields(), ["lr", "schemes"]);
+        // deserialising is an edge too: the same check, naming the field
+        let mut bad = serde_json::to_value(xor_preset()).unwrap();
+        bad["hidden"] = 65.into();
+        let e = serde_json::from_value::<ValidOrderingConfig>(bad).unwrap_err();
+        assert!(e.to_string().contains("hidden: 65"), "{e}");
+        let good = ValidOrderingConfig::try_from(xor_preset()).unwrap();
+        let json = serde_json::to_string(&good).unwrap();
+        assert_eq!(
+            serde_json::from_str::<ValidOrderingConfig>(&json).unwrap(),
+            good
+        );
+    }
+
+    #[test]
+    fn study_tasks_by_hand() {
+        // 2 schemes x 3 sparsities x 2 runs + 2 baseline runs = 14; seeds base.seed + 0, + 1
+        let mut s = default_study(OrderingTask::Sine, StudyKind::Sparsity);
+        s.base.seed = 10;
+        s.runs = 2;
+        s.sparsities = vec![0.1, 0.5, 0.9];
+        s.schemes = vec![Scheme::None, Scheme::Random, Scheme::TriuDamp];
+        let s = ValidOrderingStudyConfig::try_from(s).unwrap();
+        let t = s.tasks();
+        assert_eq!(t.len(), 14);
+        assert_eq!(t.len(), s.total_runs());
+        assert_eq!(
+            (t[0].pruning, t[0].seed, t[1].seed),
+            (Pruning::None, 10, 11)
+        );
+        assert_eq!(t[2].pruning, Pruning::Random { p: 0.1 });
+        assert_eq!(t[13].pruning, Pruning::TriuDamp { f: 0.9 });
+        // grid: 2 x 3 x 2 = 12, unpruned
+        let mut g = default_study(OrderingTask::Xor, StudyKind::Grid);
+        g.runs = 2;
+        g.hidden_grid = vec![1, 3];
+        g.its_grid = vec![1, 2, 3];
+        let t = ValidOrderingStudyConfig::try_from(g).unwrap().tasks();
+        assert_eq!(t.len(), 12);
+        assert!(t.iter().all(|c| c.pruning == Pruning::None));
+        assert_eq!((t[11].hidden, t[11].its, t[11].seed), (3, 3, 1));
+    }
+
+    #[test]
+    fn every_task_of_a_checked_study_passes_the_run_check() {
+        // the claim `tasks` builds on, at the ends of the ranges: sparsities 0 and 1, the largest grid
+        let mut s = default_study(OrderingTask::Sine, StudyKind::Sparsity);
+        s.runs = 1;
+        s.sparsities = vec![0.0, 1.0];
+        let mut g = default_study(OrderingTask::Xor, StudyKind::Grid);
+        g.runs = 1;
+        g.hidden_grid = vec![1, MAX_HIDDEN];
+        g.its_grid = vec![1, MAX_ITS];
+        for study in [s, g] {
+            for t in ValidOrderingStudyConfig::try_from(study).unwrap().tasks() {
+                OrderingConfig::from(t.clone()).validate().unwrap();
+            }
+        }
     }
 
     #[test]

@@ -190,33 +190,10 @@ impl PhaseStudyConfig {
     }
 }
 
-/// A phase study that passed [`PhaseStudyConfig::validate`]: the only kind the runner accepts.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(try_from = "PhaseStudyConfig", into = "PhaseStudyConfig")]
-pub struct ValidPhaseStudyConfig(PhaseStudyConfig);
-
-impl TryFrom<PhaseStudyConfig> for ValidPhaseStudyConfig {
-    type Error = ConfigError;
-
-    fn try_from(cfg: PhaseStudyConfig) -> Result<Self, ConfigError> {
-        cfg.validate()?;
-        Ok(ValidPhaseStudyConfig(cfg))
-    }
-}
-
-impl From<ValidPhaseStudyConfig> for PhaseStudyConfig {
-    fn from(valid: ValidPhaseStudyConfig) -> Self {
-        valid.0
-    }
-}
-
-impl std::ops::Deref for ValidPhaseStudyConfig {
-    type Target = PhaseStudyConfig;
-
-    fn deref(&self) -> &PhaseStudyConfig {
-        &self.0
-    }
-}
+checked_config!(
+    /// A phase study that passed [`PhaseStudyConfig::validate`]: the only kind the runner accepts.
+    ValidPhaseStudyConfig(PhaseStudyConfig)
+);
 
 impl ValidPhaseStudyConfig {
     /// A task's run config, valid because every axis value was checked with the base.

@@ -19,9 +19,9 @@ pub use crate::analysis::capacity_study::{
     CapacityPoint, GenCurvePoint, MemCurvePoint, TaskCurves, TaskResult,
 };
 use crate::analysis::events::THRESHOLD;
-use crate::config::capacity::{Task, tasks};
+use crate::config::capacity::Task;
 use crate::config::{
-    CapacitySweepConfig, ConfigError, GrokkingConfig, ModelConfig, RunConfig, ValidGrokkingConfig,
+    CapacitySweepConfig, ModelConfig, RunConfig, ValidCapacitySweepConfig, ValidGrokkingConfig,
 };
 use crate::data::random_labels::{self, RandomLabels, bits_per_label};
 use crate::model::{self, BatchStats, ModelError, SequenceModel};
@@ -46,8 +46,6 @@ pub const CAPACITY_GRID_HI_BITS_PER_PARAM: f64 = 8.0;
 /// Why a task could not be measured.
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
     #[error("modular task: {0}")]
     Train(#[from] TrainError),
     #[error("model error: {0}")]
@@ -60,11 +58,6 @@ pub enum TaskError {
         "random labels: the training loss became {value} at epoch {epoch}; try a smaller learning rate"
     )]
     NonFinite { value: f64, epoch: u64 },
-}
-
-/// The Grokking run of a task (see [`CapacitySweepConfig::task_config`]).
-pub fn task_config(cfg: &CapacitySweepConfig, task: &Task) -> GrokkingConfig {
-    cfg.task_config(task.p, task.width, task.seed)
 }
 
 /// Random-label set sizes of a task's capacity runs, increasing: the config's `capacity_sizes`, or
@@ -170,13 +163,11 @@ pub struct GenMeasure {
 /// Train the modular task of `cfg` with the Grokking trainer (early stopping on) and read its events;
 /// the points of its curve also go to `live`. `Ok(None)` when `stop` was set first.
 pub fn measure_gen(
-    cfg: &GrokkingConfig,
+    cfg: &ValidGrokkingConfig,
     stop: &AtomicBool,
     mut live: LiveCurve<'_>,
 ) -> Result<Option<GenMeasure>, TaskError> {
-    let mut cfg = cfg.clone();
-    cfg.early_stop = true;
-    let mut t = Trainer::new(&ValidGrokkingConfig::try_from(cfg)?)?;
+    let mut t = Trainer::new(&cfg.clone().with_early_stop())?;
     let (mut train_acc, mut val_acc) = (None, None);
     let mut curve = Thinned::new(CURVE_MAX_POINTS);
     while !t.finished() {
@@ -242,8 +233,7 @@ pub struct LabelTrainer {
 }
 
 impl LabelTrainer {
-    pub fn new(cfg: &GrokkingConfig, data: RandomLabels) -> Result<Self, TaskError> {
-        cfg.validate()?;
+    pub fn new(cfg: &ValidGrokkingConfig, data: RandomLabels) -> Result<Self, TaskError> {
         let ModelConfig::Transformer(t) = &cfg.model else {
             return Err(TaskError::NotTransformer);
         };
@@ -353,7 +343,7 @@ pub struct MemMeasure {
 /// running training accuracy first reaches 99 % or `cfg.max_epochs` pass; every epoch's point also goes
 /// to `live`. `Ok(None)` when stopped.
 pub fn measure_mem(
-    cfg: &GrokkingConfig,
+    cfg: &ValidGrokkingConfig,
     stop: &AtomicBool,
     mut live: LiveCurve<'_>,
 ) -> Result<Option<MemMeasure>, TaskError> {
@@ -400,7 +390,7 @@ pub fn measure_mem(
 /// [`SATURATION_WINDOW_EPOCHS`]) or `max_epochs` pass, then measure the memorised bits in eval mode.
 /// `Ok(None)` when stopped.
 pub fn measure_capacity(
-    cfg: &GrokkingConfig,
+    cfg: &ValidGrokkingConfig,
     n: usize,
     max_epochs: u64,
     stop: &AtomicBool,
@@ -427,13 +417,13 @@ pub fn measure_capacity(
 /// Measure one task: T_gen and delay, T_mem, and the capacity runs when the sweep asks for them; the
 /// T_gen and T_mem runs' curves go to `report` as they grow. `Ok(None)` when `stop` was set first.
 pub fn run_task(
-    cfg: &CapacitySweepConfig,
+    cfg: &ValidCapacitySweepConfig,
     task: &Task,
     stop: &AtomicBool,
     report: Report<'_>,
 ) -> Result<Option<TaskResult>, TaskError> {
     let t0 = Instant::now();
-    let run = task_config(cfg, task);
+    let run = cfg.task_run(task);
     let Some(g) = measure_gen(&run, stop, LiveCurve::new(*task, TaskRun::Gen, report))? else {
         return Ok(None);
     };
@@ -441,7 +431,7 @@ pub fn run_task(
         return Ok(None);
     };
     let mut capacity = vec![];
-    let cap_run = cfg.capacity_run_config(&run);
+    let cap_run = cfg.capacity_run(&run);
     for n in capacity_sizes(cfg, task.p, g.params) {
         let Some(point) = measure_capacity(&cap_run, n, cfg.capacity_epochs(), stop)? else {
             return Ok(None);
@@ -476,36 +466,40 @@ pub fn run_task(
     }))
 }
 
-/// Run a whole sweep (see [`sweep_tasks`]).
-pub fn sweep(
-    cfg: &CapacitySweepConfig,
-    run: RunId,
-    sink: &mut dyn EventSink,
-    control: &mut dyn RunControl,
-) -> Outcome {
-    sweep_tasks(cfg, &tasks(cfg), run, sink, control)
+/// Which tasks of a sweep to run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Tasks<'a> {
+    /// Every task (primes x widths x seeds).
+    All,
+    /// These (one shard, or the ones a resumed sweep still lacks).
+    Only(&'a [Task]),
 }
 
-/// Run these tasks of a sweep (all of them, one shard, or the ones a resumed sweep still lacks) on up to
-/// `cfg.threads` named scoped threads, each task single-threaded. Emits `Started`, one `SweepResult` per
-/// finished task in completion order (`done` of `tasks.len()`), each running task's `TaskProgress` (its
-/// T_gen run's, then its T_mem run's, all before its result), and exactly one `Finished` (also for a
-/// refused config, which emits no `Started`). A task that fails does not end the others: the sweep goes on
-/// and ends `Failed`, naming every failed task. The control is polled between results; a stop reaches
-/// the running tasks before their next optimiser step.
-pub fn sweep_tasks(
-    cfg: &CapacitySweepConfig,
-    tasks: &[Task],
+/// Run `tasks` of a sweep: the one entry of the Capacity lab (the worker, the CLI and the tests call
+/// it). The tasks run on up to `cfg.threads` named scoped threads, each task single-threaded. Emits
+/// `Started`, one `SweepResult` per finished task in completion order (`done` of the tasks run), each
+/// running task's `TaskProgress` (its T_gen run's, then its T_mem run's, all before its result), and
+/// exactly one `Finished`. A task that fails does not end the others: the sweep goes on and ends
+/// `Failed`, naming every failed task. The control is polled between results; a stop reaches the
+/// running tasks before their next optimiser step.
+pub fn run(
+    cfg: &ValidCapacitySweepConfig,
+    tasks: Tasks<'_>,
     run: RunId,
     sink: &mut dyn EventSink,
     control: &mut dyn RunControl,
 ) -> Outcome {
-    if let Err(e) = cfg.validate() {
-        return super::refuse(run, sink, e.to_string());
-    }
+    let all;
+    let tasks = match tasks {
+        Tasks::All => {
+            all = crate::config::capacity::tasks(cfg);
+            &all[..]
+        }
+        Tasks::Only(t) => t,
+    };
     let spec = super::pool::StudySpec {
         run,
-        config: RunConfig::CapacitySweep(cfg.clone()),
+        config: RunConfig::CapacitySweep(CapacitySweepConfig::clone(cfg)),
         steps_per_epoch: cfg.base.steps_per_epoch(),
         threads: study_threads(cfg.threads, tasks.len()),
         thread_name: "capacity-sweep",
@@ -531,7 +525,8 @@ pub fn sweep_tasks(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::capacity::{shard, tiny_sweep as tiny};
+    use crate::config::GrokkingConfig;
+    use crate::config::capacity::{shard, tasks, tiny_sweep as tiny};
 
     #[test]
     fn tasks_in_order_primes_widths_seeds() {
@@ -593,11 +588,11 @@ mod tests {
         assert_eq!(capacity_sizes(&c, 2, 100), vec![10, 50]);
     }
 
-    fn label_run(seed: u64) -> GrokkingConfig {
+    fn label_run(seed: u64) -> ValidGrokkingConfig {
         let mut c = tiny().task_config(7, 8, seed);
         c.max_epochs = 30;
         c.batch_size = 16;
-        c
+        ValidGrokkingConfig::try_from(c).unwrap()
     }
 
     #[test]
@@ -625,7 +620,8 @@ mod tests {
             LabelTrainer::new(&label_run(0), random_labels::generate(0, 7, 0)),
             Err(TaskError::NoData)
         ));
-        let mlp = crate::config::preset("fast-mlp").unwrap().config;
+        let mlp = ValidGrokkingConfig::try_from(crate::config::preset("fast-mlp").unwrap().config)
+            .unwrap();
         let data = random_labels::generate(5, mlp.p, 0);
         assert!(matches!(
             LabelTrainer::new(&mlp, data),
@@ -643,6 +639,7 @@ mod tests {
             width: 8,
             seed: 0,
         };
+        let c = ValidCapacitySweepConfig::try_from(c).unwrap();
         let r = run_task(&c, &task, &AtomicBool::new(false), &|_| {})
             .unwrap()
             .unwrap();
@@ -679,7 +676,7 @@ mod tests {
     fn memorising_a_few_labels() {
         // 12 random labels over 9 symbols, d = 16 (about 8 600 parameters, ~3 bits a label): a model
         // this much larger than its data memorises them; dropout 0 and lr 1e-2 so it does quickly
-        let mut c = label_run(0);
+        let mut c = GrokkingConfig::from(label_run(0));
         c.train_fraction = 12.0 / 42.0 + 1e-9; // floor(42 * f) = 12 of p(p-1) = 42 for a / b mod 7
         c.op = crate::config::Operation::Div;
         c.optim.lr = 1e-2;
@@ -689,6 +686,7 @@ mod tests {
             t.d_model = 16;
         }
         c.max_epochs = 300;
+        let c = ValidGrokkingConfig::try_from(c).unwrap();
         let stop = AtomicBool::new(false);
         let task = Task {
             p: 7,

@@ -77,8 +77,8 @@ pub enum StartError {
     #[error(transparent)]
     Folder(#[from] RunDirError),
     /// The fork changes what a checkpoint cannot carry over (the model's shape, the task).
-    #[error("{0}")]
-    Fork(String),
+    #[error(transparent)]
+    Fork(#[from] crate::config::ForkError),
     /// The fork's config is out of range.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -200,8 +200,7 @@ fn prepare_continue(
     let fork = match &spec.fork {
         None => None,
         Some(fork) => {
-            let changes = crate::config::fork_changes(&state.config, &fork.config)
-                .map_err(StartError::Fork)?;
+            let changes = crate::config::fork_changes(&state.config, &fork.config)?;
             notes.clear();
             // the edge for a fork's config: parsed once, here
             state.config = ValidGrokkingConfig::try_from(fork.config.clone())?;

@@ -3,8 +3,8 @@
 
 use super::{EventSink, RunControl};
 use crate::analysis::orderedness;
-use crate::config::ordering::{Scheme, StudyKind};
-use crate::config::{ConfigError, OrderingConfig, OrderingStudyConfig, RunConfig};
+use crate::config::ordering::Scheme;
+use crate::config::{OrderingConfig, RunConfig, ValidOrderingConfig, ValidOrderingStudyConfig};
 use crate::data::ordering::{self as data, Regression};
 use crate::model::complete_layer::{CompleteLayer, Dims};
 use crate::optim::{AdamW, AdamWParams};
@@ -26,8 +26,6 @@ pub const D_EVERY_EPOCH_UP_TO: usize = 12;
 /// Why an Ordering run could not go on.
 #[derive(Debug, thiserror::Error)]
 pub enum OrderingError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
     #[error("the loss became {loss} at step {step}; try a smaller learning rate")]
     Diverged { step: u64, loss: f64 },
     #[error("orderedness of the weights at step {step}: {message}")]
@@ -74,9 +72,8 @@ pub struct OrderingTrainer {
 }
 
 impl OrderingTrainer {
-    /// Validate `cfg`, build its data, initialise W and v0 (Init stream) and the pruning (Pruning stream).
-    pub fn new(cfg: &OrderingConfig) -> Result<Self, ConfigError> {
-        cfg.validate()?;
+    /// Build `cfg`'s data, initialise W and v0 (Init stream) and the pruning (Pruning stream).
+    pub fn new(cfg: &ValidOrderingConfig) -> Self {
         let data = data::task(cfg.task);
         let dims = Dims {
             inputs: data.inputs,
@@ -102,8 +99,8 @@ impl OrderingTrainer {
             dims.cols(),
             &mut rng::stream(cfg.seed, Stream::Pruning),
         );
-        Ok(OrderingTrainer {
-            cfg: cfg.clone(),
+        OrderingTrainer {
+            cfg: OrderingConfig::clone(cfg),
             data,
             layer,
             opt,
@@ -118,7 +115,7 @@ impl OrderingTrainer {
             epoch_count: 0,
             xs: vec![],
             ys: vec![],
-        })
+        }
     }
 
     pub fn config(&self) -> &OrderingConfig {
@@ -303,23 +300,43 @@ impl Reporter<'_> {
     }
 }
 
-/// Train one complete layer with pruning. Emits `Started`, an initial metrics row and snapshot, then per
-/// step `Progress` and per epoch a `Metrics` row (MSE, D, sparsity) with throttled `Snapshot`s, and
-/// exactly one `Finished` (also for a refused config, which emits no `Started`).
+/// What the Ordering lab runs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Start {
+    /// One network, with its metrics and snapshots as it learns.
+    Run(ValidOrderingConfig),
+    /// Many networks in parallel, one result row each.
+    Study(ValidOrderingStudyConfig),
+}
+
+/// Run `start` to its end: the one entry of the Ordering lab (the worker, the CLI and the tests call it).
+/// Emits exactly one `Finished`; see [`run_one`] and [`run_study`] for the events before it.
 pub fn run(
-    cfg: &OrderingConfig,
+    start: &Start,
     run: RunId,
     sink: &mut dyn EventSink,
     control: &mut dyn RunControl,
 ) -> Outcome {
-    let mut trainer = match OrderingTrainer::new(cfg) {
-        Ok(t) => t,
-        Err(e) => return super::refuse(run, sink, e.to_string()),
-    };
+    match start {
+        Start::Run(cfg) => run_one(cfg, run, sink, control),
+        Start::Study(cfg) => run_study(cfg, run, sink, control),
+    }
+}
+
+/// Train one complete layer with pruning. Emits `Started`, an initial metrics row and snapshot, then per
+/// step `Progress` and per epoch a `Metrics` row (MSE, D, sparsity) with throttled `Snapshot`s, and
+/// exactly one `Finished`.
+fn run_one(
+    cfg: &ValidOrderingConfig,
+    run: RunId,
+    sink: &mut dyn EventSink,
+    control: &mut dyn RunControl,
+) -> Outcome {
+    let mut trainer = OrderingTrainer::new(cfg);
     let t0 = Instant::now();
     sink.emit(Event::Started {
         run,
-        config: Box::new(RunConfig::Ordering(cfg.clone())),
+        config: Box::new(RunConfig::Ordering(OrderingConfig::clone(cfg))),
         param_count: trainer.param_count(),
         steps_per_epoch: cfg.steps_per_epoch(),
     });
@@ -405,56 +422,12 @@ fn train_reporting(
     }
 }
 
-/// The networks a study trains, in a fixed order: for the sparsity study the baseline's runs, then each
-/// scheme x sparsity x run; for the grid each hidden x its x run. Run r of every setting has seed
-/// base.seed + r, so settings are compared on the same initialisations.
-pub fn study_tasks(cfg: &OrderingStudyConfig) -> Vec<OrderingConfig> {
-    let seeds = |base: &OrderingConfig| {
-        (0..cfg.runs as u64)
-            .map(|r| OrderingConfig {
-                seed: cfg.base.seed.wrapping_add(r),
-                ..base.clone()
-            })
-            .collect::<Vec<_>>()
-    };
-    let unpruned = OrderingConfig {
-        pruning: crate::config::ordering::Pruning::None,
-        ..cfg.base.clone()
-    };
-    let mut out = vec![];
-    match cfg.kind {
-        StudyKind::Sparsity => {
-            out.extend(seeds(&unpruned));
-            for scheme in cfg.pruning_schemes() {
-                for &s in &cfg.sparsities {
-                    out.extend(seeds(&OrderingConfig {
-                        pruning: scheme.at_sparsity(s),
-                        ..unpruned.clone()
-                    }));
-                }
-            }
-        }
-        StudyKind::Grid => {
-            for &hidden in &cfg.hidden_grid {
-                for &its in &cfg.its_grid {
-                    out.extend(seeds(&OrderingConfig {
-                        hidden,
-                        its,
-                        ..unpruned.clone()
-                    }));
-                }
-            }
-        }
-    }
-    out
-}
-
 /// Train one network of a study to its end (or until `stop` is set: `Ok(None)`) and measure it.
 pub fn train_one(
-    cfg: &OrderingConfig,
+    cfg: &ValidOrderingConfig,
     stop: &AtomicBool,
 ) -> Result<Option<StudyRow>, OrderingError> {
-    let mut t = OrderingTrainer::new(cfg)?;
+    let mut t = OrderingTrainer::new(cfg);
     while !t.finished() {
         if stop.load(AtomicOrdering::Relaxed) {
             return Ok(None);
@@ -483,20 +456,17 @@ pub fn study_threads(requested: usize, tasks: usize) -> usize {
 /// Run a study: its networks in parallel on named scoped threads (each network single-threaded), one
 /// `StudyPoint` per finished network in completion order, exactly one `Finished`. Each network's result
 /// depends only on its config, so the rows do not depend on the thread count or scheduling.
-pub fn study(
-    cfg: &OrderingStudyConfig,
+fn run_study(
+    cfg: &ValidOrderingStudyConfig,
     run: RunId,
     sink: &mut dyn EventSink,
     control: &mut dyn RunControl,
 ) -> Outcome {
-    if let Err(e) = cfg.validate() {
-        return super::refuse(run, sink, e.to_string());
-    }
-    let tasks = study_tasks(cfg);
+    let tasks = cfg.tasks();
     let total = tasks.len();
     let spec = super::pool::StudySpec {
         run,
-        config: RunConfig::OrderingStudy(cfg.clone()),
+        config: RunConfig::OrderingStudy(crate::config::OrderingStudyConfig::clone(cfg)),
         steps_per_epoch: cfg.base.steps_per_epoch(),
         threads: study_threads(cfg.threads, total),
         thread_name: "ordering-study",
@@ -508,7 +478,7 @@ pub fn study(
         sink,
         control,
         |cfg, stop, _report| train_one(cfg, stop),
-        describe,
+        |cfg| describe(cfg),
         |row, done| {
             LabEvent::Ordering(OrderingEvent::StudyPoint {
                 row: Box::new(row),
@@ -550,34 +520,10 @@ pub fn sort_rows(rows: &mut [StudyRow]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ordering::{OrderingTask, Pruning, default_study, sine_preset, xor_preset};
+    use crate::config::ordering::{sine_preset, xor_preset};
 
-    #[test]
-    fn study_tasks_by_hand() {
-        // 2 schemes x 3 sparsities x 2 runs + 2 baseline runs = 14; seeds base.seed + 0, + 1
-        let mut s = default_study(OrderingTask::Sine, StudyKind::Sparsity);
-        s.base.seed = 10;
-        s.runs = 2;
-        s.sparsities = vec![0.1, 0.5, 0.9];
-        s.schemes = vec![Scheme::None, Scheme::Random, Scheme::TriuDamp];
-        let t = study_tasks(&s);
-        assert_eq!(t.len(), 14);
-        assert_eq!(t.len(), s.total_runs());
-        assert_eq!(
-            (t[0].pruning, t[0].seed, t[1].seed),
-            (Pruning::None, 10, 11)
-        );
-        assert_eq!(t[2].pruning, Pruning::Random { p: 0.1 });
-        assert_eq!(t[13].pruning, Pruning::TriuDamp { f: 0.9 });
-        // grid: 2 x 3 x 2 = 12, unpruned
-        let mut g = default_study(OrderingTask::Xor, StudyKind::Grid);
-        g.runs = 2;
-        g.hidden_grid = vec![1, 3];
-        g.its_grid = vec![1, 2, 3];
-        let t = study_tasks(&g);
-        assert_eq!(t.len(), 12);
-        assert!(t.iter().all(|c| c.pruning == Pruning::None));
-        assert_eq!((t[11].hidden, t[11].its, t[11].seed), (3, 3, 1));
+    fn valid(c: OrderingConfig) -> ValidOrderingConfig {
+        ValidOrderingConfig::try_from(c).unwrap()
     }
 
     fn row(scheme: Scheme, sparsity: f64, hidden: usize, d: f64) -> StudyRow {
@@ -619,7 +565,7 @@ mod tests {
         // sine: 150 examples in batches of 10 -> 15 steps an epoch
         let mut c = sine_preset();
         c.epochs = 2;
-        let mut t = OrderingTrainer::new(&c).unwrap();
+        let mut t = OrderingTrainer::new(&valid(c));
         let mut ends = vec![];
         while !t.finished() {
             if t.step().unwrap().epoch_mse.is_some() {
@@ -632,7 +578,7 @@ mod tests {
 
     #[test]
     fn weight_decay_is_refused_and_lr_applied() {
-        let mut t = OrderingTrainer::new(&xor_preset()).unwrap();
+        let mut t = OrderingTrainer::new(&valid(xor_preset()));
         assert!(t.apply_change(HyperChange::WeightDecay(0.1)).is_err());
         t.apply_change(HyperChange::Lr(0.5)).unwrap();
         assert_eq!(t.config().lr, 0.5);
@@ -641,7 +587,7 @@ mod tests {
 
     #[test]
     fn divergence_names_the_step() {
-        let mut t = OrderingTrainer::new(&xor_preset()).unwrap();
+        let mut t = OrderingTrainer::new(&valid(xor_preset()));
         t.step().unwrap();
         t.layer.w[0] = f32::NAN;
         let e = t.step().unwrap_err().to_string();

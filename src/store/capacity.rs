@@ -53,6 +53,9 @@ pub struct SweepHistory {
     results: Vec<TaskResult>,
     done: usize,
     total: usize,
+    /// Results kept from the sweep shown when a sweep of other widths began (counted on top of its
+    /// own progress).
+    kept: usize,
     outcome: Option<Outcome>,
     analysis: Analysis,
     /// The live sweep's curves by arrival of their first points.
@@ -73,6 +76,7 @@ impl SweepHistory {
             results: vec![],
             done: 0,
             total: 0,
+            kept: 0,
             outcome: None,
             analysis: analyse(&[]),
             flights: vec![],
@@ -99,6 +103,7 @@ impl SweepHistory {
             _ => vec![],
         };
         self.clear();
+        self.kept = kept.len();
         self.total = config.task_count() + kept.len();
         self.done = kept.len();
         self.analysis = analyse(&kept);
@@ -115,8 +120,9 @@ impl SweepHistory {
             c.done = true;
         }
         self.results.push(result);
-        self.done = done.max(self.results.len());
-        self.total = total.max(self.done);
+        // the live sweep counts its own tasks; results kept from the sweep shown come on top
+        self.done = (self.kept + done).max(self.results.len());
+        self.total = (self.kept + total).max(self.done);
         self.analysis = analyse(&self.results);
     }
 
@@ -335,10 +341,40 @@ mod tests {
         assert!(h.in_flight().is_empty());
     }
 
+    /// One more width of the sweep shown keeps its other results (the tiny preset is p = 23, seed 0,
+    /// widths 8 and 32); another prime starts afresh.
+    #[test]
+    fn a_sweep_of_other_widths_adds_to_the_sweep_shown() {
+        let tiny = sweep_presets()[0].config.clone();
+        let mut h = SweepHistory::new();
+        let shown = vec![result(8, 100, Some(5), 1.0), result(32, 900, Some(4), 1.0)];
+        h.load("x".into(), shown, Some(2), Some(tiny.clone()));
+        let mut more = tiny.clone();
+        more.widths = vec![16, 32];
+        more.threads = 3;
+        h.begin(9, more.clone());
+        // width 32 is run again, so only width 8's result stays
+        let widths: Vec<usize> = h.results().iter().map(|r| r.width).collect();
+        assert_eq!(widths, [8]);
+        assert_eq!(h.progress(), (1, 3));
+        h.push(result(16, 400, Some(6), 1.0), 1, 2);
+        assert_eq!(h.results().len(), 2);
+        assert_eq!(h.progress(), (2, 3));
+        let mut other = more;
+        other.primes = vec![31];
+        h.begin(10, other);
+        assert!(h.results().is_empty());
+    }
+
     #[test]
     fn eta_runs_whole_rounds_of_threads() {
         let mut h = SweepHistory::new();
-        h.load("x".into(), vec![result(8, 100, Some(5), 10.0)], Some(6));
+        h.load(
+            "x".into(),
+            vec![result(8, 100, Some(5), 10.0)],
+            Some(6),
+            None,
+        );
         // 5 left, 2 threads: 3 rounds of 10 s
         assert_eq!(h.eta_secs(2), Some(30.0));
         assert_eq!(h.run(), None);

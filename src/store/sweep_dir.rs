@@ -304,7 +304,7 @@ pub fn collect_results(dir: &Path) -> Result<Collected, SweepDirError> {
                     Stored::Unusable(why) => c.unusable.push((t.file_name(), why)),
                 }
             }
-            c.config = Some(cfg);
+            c.config = Some(cfg.into());
         }
         None => {
             let mut names: Vec<PathBuf> = std::fs::read_dir(dir)

@@ -2,7 +2,7 @@
 
 use crate::analysis::events::GrokDetector;
 use crate::analysis::fourier;
-use crate::config::{ConfigError, GrokkingConfig, ValidGrokkingConfig};
+use crate::config::{GrokkingConfig, ValidGrokkingConfig};
 use crate::data::modular::{self, Examples, ModularSplit};
 use crate::model::{self, BatchStats, Model, ModelError};
 use crate::optim::{AdamW, AdamWParams, warmup_lr};
@@ -13,8 +13,6 @@ use crate::train::checkpoint::{CheckpointError, RngState, Scalars, TrainerState}
 /// Why training could not go on.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
     #[error("model error: {0}")]
     Model(#[from] ModelError),
     #[error("{metric} became {value} at step {step} (epoch {epoch}); try a smaller learning rate")]

@@ -5,8 +5,8 @@
 #![allow(dead_code)]
 
 use grokscope::app::Backend;
-use grokscope::config::RunConfig;
 use grokscope::config::ordering::{OrderingConfig, OrderingStudyConfig, Scheme, StudyKind};
+use grokscope::config::{RunConfig, ValidRunConfig};
 use grokscope::protocol::{
     Command, Event, LabEvent, LayerSnapshot, Metric, MetricRow, OrderMethod, OrderingEvent,
     Outcome, RunId, StudyRow,
@@ -306,9 +306,11 @@ impl Backend for Synthetic {
                 *r
             };
             let events = match config.as_ref() {
-                RunConfig::Ordering(c) => run_events(run, c, self.steps, 2),
-                RunConfig::OrderingStudy(c) => study_events(run, c),
-                RunConfig::Grokking(_) | RunConfig::CapacitySweep(_) | RunConfig::PhaseStudy(_) => {
+                ValidRunConfig::Ordering(c) => run_events(run, c, self.steps, 2),
+                ValidRunConfig::OrderingStudy(c) => study_events(run, c),
+                ValidRunConfig::Grokking(_)
+                | ValidRunConfig::CapacitySweep(_)
+                | ValidRunConfig::PhaseStudy(_) => {
                     panic!("the Ordering lab started another lab's run: {config:?}")
                 }
             };

@@ -10,7 +10,7 @@ use super::backend::Backend;
 use super::dialog::FileDialog;
 use super::figure_export::FigureSet;
 use super::link::{LabLink, Phase, Status};
-use crate::config::FieldProblem;
+use crate::config::{ConfigError, FieldProblem};
 use eframe::egui::{self, Ui};
 use std::any::Any;
 use std::fmt;
@@ -419,6 +419,13 @@ impl<P: Preset> PresetList<P> {
 }
 
 /// The first problem as the status line says it (`{what} refused: field: message`), or `None`.
+/// A draft checked into its valid type (the window's edge for a run it starts), or the refusal of
+/// `what` naming the first problem (as [`refusal`] says it).
+pub fn checked<R, V: TryFrom<R, Error = ConfigError>>(what: &str, draft: R) -> Result<V, String> {
+    V::try_from(draft)
+        .map_err(|e| refusal(what, &e.problems).unwrap_or_else(|| format!("{what} refused: {e}")))
+}
+
 pub fn refusal(what: &str, problems: &[FieldProblem]) -> Option<String> {
     problems
         .first()

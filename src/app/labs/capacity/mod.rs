@@ -10,14 +10,17 @@ use self::views::{
 };
 use super::{
     Controls, Counter, LabCtx, LabScene, LabSetup, LabSlot, Milestone, PanelName, PresetList,
-    Teach, from_table, refusal, table_of, with_setting,
+    Teach, checked, from_table, refusal, table_of, with_setting,
 };
 use crate::app::actions::Action;
 use crate::app::backend::Backend;
 use crate::app::figure_export::FigureSet;
 use crate::app::link::{LabLink, Phase};
 use crate::config::capacity::{SweepPreset, sweep_presets};
-use crate::config::{CapacitySweepConfig, ConfigError, FieldProblem, RunConfig};
+use crate::config::{
+    CapacitySweepConfig, ConfigError, FieldProblem, RunConfig, ValidCapacitySweepConfig,
+    ValidRunConfig,
+};
 use crate::experiment::ordering::study_threads;
 use crate::protocol::{CapacityEvent, Event, LabEvent};
 use crate::store::capacity::SweepHistory;
@@ -271,18 +274,16 @@ impl CapacityLab {
                 if self.phase().active() {
                     return;
                 }
-                let problems = self.problems();
                 let cfg = match self.config() {
-                    Ok(c) if problems.is_empty() => c,
-                    Ok(_) | Err(_) => {
-                        if let Some(m) = refusal("Start", &problems) {
-                            self.error(m);
-                        }
-                        return;
-                    }
+                    Ok(c) => checked("Start", c),
+                    Err(problems) => Err(refusal("Start", &problems).unwrap_or_default()),
+                };
+                let cfg: ValidCapacitySweepConfig = match cfg {
+                    Ok(c) => c,
+                    Err(m) => return self.error(m),
                 };
                 self.threads = study_threads(cfg.threads, cfg.task_count());
-                self.link.launch(RunConfig::CapacitySweep(cfg), None);
+                self.link.launch(ValidRunConfig::CapacitySweep(cfg), None);
                 self.history.clear();
                 self.view.selected = None;
             }

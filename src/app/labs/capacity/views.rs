@@ -1304,10 +1304,10 @@ mod tests {
     #[test]
     fn progress_says_what_is_left() {
         let mut h = SweepHistory::new();
-        h.load("dir".into(), vec![result(10, None, None)], Some(3));
+        h.load("dir".into(), vec![result(10, None, None)], Some(3), None);
         let t = progress_text(&h, 1);
         assert!(t.starts_with("1/3 tasks · about 2 s left"), "{t}");
-        h.load("dir".into(), vec![result(10, None, None)], None);
+        h.load("dir".into(), vec![result(10, None, None)], None, None);
         assert_eq!(progress_text(&h, 1), "1/1 tasks (from dir)");
     }
 }

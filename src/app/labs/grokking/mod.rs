@@ -30,7 +30,10 @@ use crate::app::widgets::form::group_digits;
 use crate::app::widgets::plots::{
     Compare, MarkerLabel, PathPrompt, PlotView, plots_compare_ui, plots_toolbar_ui, plotted_metrics,
 };
-use crate::config::{FieldProblem, GrokkingConfig, Preset, RunConfig, presets};
+use crate::config::{
+    FieldProblem, GrokkingConfig, Preset, RunConfig, ValidGrokkingConfig, ValidPhaseStudyConfig,
+    ValidRunConfig, presets,
+};
 use crate::protocol::{Event, GrokEvent, GrokkingEvent, InsightSnapshot, LabEvent, Metric, RunId};
 use crate::store::insight::InsightStore;
 use crate::store::{Marker, MarkerKind, Point, RunHistory};
@@ -487,11 +490,10 @@ impl GrokkingLab {
     }
 
     fn start(&mut self) {
-        if let Err(e) = self.draft.validate() {
-            self.error(format!("Start refused: {e}"));
-            return;
-        }
-        let config = self.draft.clone();
+        let config = match ValidGrokkingConfig::try_from(self.draft.clone()) {
+            Ok(c) => c,
+            Err(e) => return self.error(format!("Start refused: {e}")),
+        };
         // the previous run goes to the runs list; the worker records the new one
         self.with_runs(|files, ctx| files.start(ctx, config));
         self.plots.follow_latest();
@@ -503,7 +505,10 @@ impl GrokkingLab {
             PhaseAct::None => {}
             PhaseAct::Run(cfg) => {
                 self.phase_clicked = None;
-                self.link.launch(RunConfig::PhaseStudy(*cfg), self.speed);
+                match ValidPhaseStudyConfig::try_from(*cfg) {
+                    Ok(c) => self.link.launch(ValidRunConfig::PhaseStudy(c), self.speed),
+                    Err(e) => self.error(format!("Study refused: {e}")),
+                }
             }
             PhaseAct::Rerun(cfg) => {
                 self.draft = *cfg;

@@ -12,7 +12,7 @@ use crate::app::dialog::FileDialog;
 use crate::app::jobs::Jobs;
 use crate::app::link::LabLink;
 use crate::app::widgets::plots::{Compare, Overlay};
-use crate::config::{GrokkingConfig, ModelConfig, RunConfig};
+use crate::config::{GrokkingConfig, ModelConfig, ValidGrokkingConfig, ValidRunConfig};
 use crate::experiment::SaveTo;
 use crate::experiment::grokking::{ContinueSpec, ForkSpec};
 use crate::protocol::{Command, MetricRow, RunId};
@@ -163,7 +163,7 @@ impl ForkDraft {
             .base()
             .ok_or("the run's config.toml is unreadable, so it cannot be forked")?;
         self.config.validate().map_err(|e| e.to_string())?;
-        crate::config::fork_changes(&base, &self.config)
+        crate::config::fork_changes(&base, &self.config).map_err(|e| e.to_string())
     }
 }
 
@@ -424,7 +424,7 @@ impl RunFiles {
     }
 
     /// A plain Start of `config` is about to be sent: autosave asks the worker to record it.
-    pub fn start(&mut self, ctx: &mut RunsCtx<'_>, config: GrokkingConfig) {
+    pub fn start(&mut self, ctx: &mut RunsCtx<'_>, config: ValidGrokkingConfig) {
         let dir = self.autosave_dir("run", self.next_key);
         self.start_in(ctx, config, dir);
     }
@@ -433,12 +433,12 @@ impl RunFiles {
     pub fn start_in(
         &mut self,
         ctx: &mut RunsCtx<'_>,
-        config: GrokkingConfig,
+        config: ValidGrokkingConfig,
         dir: Option<PathBuf>,
     ) {
         self.retire_current(ctx.history, ctx.insight, false);
         self.prefix = None;
-        ctx.link.launch(RunConfig::Grokking(config), ctx.speed);
+        ctx.link.launch(ValidRunConfig::Grokking(config), ctx.speed);
         if let Some(dir) = dir {
             // handled before the new run's first step (the channel keeps order)
             ctx.link.send(Command::SaveRun(self.save_to(dir)));

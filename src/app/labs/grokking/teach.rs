@@ -10,7 +10,9 @@ use crate::app::labs::{
     CursorAt, LabCtx, LabScene, LabSlot, Milestone, Teach, from_table, table_of, with_setting,
 };
 use crate::config::phase::phase_presets;
-use crate::config::{GrokkingConfig, PhaseStudyConfig, RunConfig};
+use crate::config::{
+    GrokkingConfig, PhaseStudyConfig, ValidGrokkingConfig, ValidPhaseStudyConfig, ValidRunConfig,
+};
 use crate::protocol::{GrokEvent, HyperChange};
 use crate::store::MarkerKind;
 use crate::store::run_dir::RunFolder;
@@ -65,13 +67,14 @@ impl GrokkingLab {
             Teach::Set { field, value } => self.set(&field, &value, ctx),
             Teach::Start => {
                 if let Some(study) = self.lesson_study.clone() {
-                    study.validate().map_err(|e| e.to_string())?;
+                    let study =
+                        ValidPhaseStudyConfig::try_from(*study).map_err(|e| e.to_string())?;
                     self.phase_clicked = None;
-                    self.link.launch(RunConfig::PhaseStudy(*study), None);
+                    self.link.launch(ValidRunConfig::PhaseStudy(study), None);
                     return Ok("phase study started".into());
                 }
-                self.draft.validate().map_err(|e| e.to_string())?;
-                let config = self.draft.clone();
+                let config =
+                    ValidGrokkingConfig::try_from(self.draft.clone()).map_err(|e| e.to_string())?;
                 let dir = lesson_run_dir(&format!("run wd {}", self.draft.optim.weight_decay));
                 self.with_runs(|files, c| files.start_in(c, config, Some(dir)));
                 self.plots.follow_latest();
@@ -175,7 +178,7 @@ impl GrokkingLab {
             })?;
         let config: GrokkingConfig = with_setting(&parent, field, value)?;
         config.validate().map_err(|e| e.to_string())?;
-        let changes = crate::config::fork_changes(&parent, &config)?;
+        let changes = crate::config::fork_changes(&parent, &config).map_err(|e| e.to_string())?;
         let short = field.rsplit('.').next().unwrap_or(field);
         let out = lesson_run_dir(&format!("fork {short} {value}"));
         self.with_runs(|files, c| files.fork_current(c, step, config, Some(out)))?;
@@ -209,7 +212,7 @@ impl GrokkingLab {
         let mut cfg = self.draft.clone();
         let per_epoch = cfg.steps_per_epoch().max(1);
         cfg.max_epochs = step.div_ceil(per_epoch).max(1);
-        cfg.validate().map_err(|e| e.to_string())?;
+        let cfg = ValidGrokkingConfig::try_from(cfg).map_err(|e| e.to_string())?;
         let shown = self.draft.clone();
         self.with_runs(|files, c| files.start_in(c, cfg, None));
         // the panel keeps the scene's config; the run stops at the scene's step

@@ -11,7 +11,7 @@ use self::figures::ordering_set;
 use self::views::{OrderingPanel, OrderingView, centre_ui, config_ui};
 use super::{
     Counter, CursorAt, LabCtx, LabScene, LabSetup, LabSlot, Milestone, PanelName, PresetList,
-    Teach, from_table, refusal, table_of, with_setting,
+    Teach, checked, from_table, table_of, with_setting,
 };
 use crate::app::actions::Action;
 use crate::app::backend::Backend;
@@ -20,7 +20,9 @@ use crate::app::link::{LabLink, Phase};
 use crate::config::ordering::{
     OrderingTask, Pruning, Scheme, StudyKind, default_study, task_preset,
 };
-use crate::config::{ConfigError, FieldProblem, OrderingConfig, OrderingStudyConfig, RunConfig};
+use crate::config::{
+    ConfigError, FieldProblem, OrderingConfig, OrderingStudyConfig, RunConfig, ValidRunConfig,
+};
 use crate::protocol::{Event, LabEvent, OrderingEvent};
 use crate::store::{Marker, MarkerKind, OrderingHistory, StudyHistory};
 use eframe::egui::Ui;
@@ -385,23 +387,23 @@ impl LabSlot for OrderingLab {
             | Action::SetSpeed(_)
             | Action::Change(_) => {}
             Action::Start => {
-                if let Some(m) = refusal("Start", &problems_of(self.draft.validate())) {
-                    self.error(m);
-                    return;
-                }
-                self.link
-                    .launch(RunConfig::Ordering(self.draft.clone()), ctx.speed);
+                let valid = match checked("Start", self.draft.clone()) {
+                    Ok(v) => v,
+                    Err(m) => return self.error(m),
+                };
+                self.link.launch(ValidRunConfig::Ordering(valid), ctx.speed);
                 self.history.clear();
                 self.view.run_started();
             }
             Action::StartStudy => {
-                if let Some(m) = refusal("Study", &self.problems()) {
-                    self.error(m);
-                    return;
-                }
-                let config = self.study_draft.config(&self.draft);
+                // the study's check names its base run's problems first, as the panel lists them
+                let config = match checked("Study", self.study_draft.config(&self.draft)) {
+                    Ok(v) => v,
+                    Err(m) => return self.error(m),
+                };
                 // the speed limit is for watching one run; a study has no live view
-                self.link.launch(RunConfig::OrderingStudy(config), None);
+                self.link
+                    .launch(ValidRunConfig::OrderingStudy(config), None);
                 self.study.clear();
                 self.view.study_started();
             }
