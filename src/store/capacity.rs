@@ -249,6 +249,18 @@ impl SweepHistory {
     }
 }
 
+/// Whether two sweeps differ only in their widths, seeds and threads (their results can be analysed
+/// together).
+fn same_but_sizes(a: &CapacitySweepConfig, b: &CapacitySweepConfig) -> bool {
+    let strip = |c: &CapacitySweepConfig| CapacitySweepConfig {
+        widths: vec![],
+        seeds: vec![],
+        threads: 0,
+        ..c.clone()
+    };
+    strip(a) == strip(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,16 +395,4 @@ mod tests {
         assert!(h.results().is_empty());
         assert_eq!(h.source(), &Source::Empty);
     }
-}
-
-/// Whether two sweeps differ only in their widths, seeds and threads (their results can be analysed
-/// together).
-fn same_but_sizes(a: &CapacitySweepConfig, b: &CapacitySweepConfig) -> bool {
-    let strip = |c: &CapacitySweepConfig| CapacitySweepConfig {
-        widths: vec![],
-        seeds: vec![],
-        threads: 0,
-        ..c.clone()
-    };
-    strip(a) == strip(b)
 }
