@@ -284,7 +284,8 @@ impl CapacityLab {
                 };
                 self.threads = study_threads(cfg.threads, cfg.task_count());
                 self.link.launch(ValidRunConfig::CapacitySweep(cfg), None);
-                self.history.clear();
+                // its `Started` begins the history (keeping the results shown when only the widths
+                // or seeds differ)
                 self.view.selected = None;
             }
             CapacityAction::Stop => {
