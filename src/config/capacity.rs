@@ -306,13 +306,14 @@ pub fn sweep_presets() -> Vec<SweepPreset> {
         },
         SweepPreset {
             name: "cpu",
-            title: "CPU crossing (about 8 minutes on one core)",
+            title: "CPU crossing (about 4 minutes on one core)",
             description: "a + b mod 31, 80 % train, widths 8..48, one seed, at most 3000 epochs. Measured \
-                          (seed 0): d = 8 learns nothing (underfitting); d = 12 generalises at epoch 1735 \
-                          with delay 0 (immediate generalisation); from d = 16 on the delay is positive \
-                          (grokking). Random labels are memorised from d = 20 on (T_mem 809, 488, 318, 240, \
-                          108 at d = 20..48) while T_gen stays near 450-950, so T_mem crosses T_gen between \
-                          d = 20 and 28: P* = 20531 parameters (d = 24), observed onset 9328 (d = 16).",
+                          (seed 0, assets/sweeps/cpu): d = 8 learns nothing (underfitting); d = 12 \
+                          generalises at epoch 1675 with delay 0 (immediate generalisation); from d = 16 on \
+                          the delay is positive (grokking). Random labels are memorised from d = 20 on \
+                          (T_mem 809, 488, 318, 240, 108 at d = 20..48) while T_gen stays near 450-1200, so \
+                          T_mem crosses T_gen between d = 20 and 28: P* = 20601 parameters (near d = 24, \
+                          P = 20136), observed onset 9328 (d = 16). 226 s on one shared core.",
             config: one_prime_sweep(
                 Operation::Add,
                 31,
