@@ -407,6 +407,14 @@ impl<P: Preset> PresetList<P> {
         }
     }
 
+    /// The index of the preset named `name` (a lesson's choice), or why `lab` has none.
+    pub fn index_of(&self, lab: Lab, name: &str) -> Result<usize, String> {
+        self.presets
+            .iter()
+            .position(|p| p.name() == name)
+            .ok_or_else(|| format!("the {lab} lab has no preset `{name}`"))
+    }
+
     /// The presets' names in order.
     pub fn names(&self) -> Vec<&'static str> {
         self.presets.iter().map(P::name).collect()

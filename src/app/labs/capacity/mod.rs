@@ -477,12 +477,7 @@ impl LabSlot for CapacityLab {
     fn teach(&mut self, request: Teach, ctx: LabCtx) -> Result<String, String> {
         match request {
             Teach::Preset(name) => {
-                let i = self
-                    .presets
-                    .names()
-                    .iter()
-                    .position(|n| *n == name)
-                    .ok_or_else(|| format!("the Capacity lab has no preset `{name}`"))?;
+                let i = self.presets.index_of(self.lab(), &name)?;
                 self.apply(Action::SelectPreset(i), ctx);
                 Ok(format!("preset {name}"))
             }
