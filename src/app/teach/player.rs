@@ -340,9 +340,10 @@ impl LessonPlayer {
     }
 }
 
-/// Resume a paused run (a step that waits lets it train).
+/// Let the run train (a step that waits): resume it, also when the pause a step before asked for is
+/// not confirmed yet (the worker takes the commands in order; a resume of a running run does nothing).
 fn resume(slot: &mut dyn LabSlot, ctx: LabCtx) {
-    if slot.phase() == Phase::Paused {
+    if slot.phase().active() {
         slot.apply(BarAction::Resume, ctx);
     }
 }
