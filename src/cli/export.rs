@@ -13,25 +13,22 @@
 //! `x-grid.svg`).
 
 use crate::analysis::capacity_study::analyse;
-use crate::config::ordering::{OrderingStudyConfig, Scheme, StudyKind};
 use crate::experiment::grokking::insight_from_checkpoints;
 use crate::export::figure::{Figure, FigureSize};
 use crate::export::insight::{self, InsightInput};
 use crate::export::labs;
 use crate::export::render::{ExportOptions, FigureFormat, SCREEN_DPI, write_figure};
-use crate::protocol::{Metric, StudyRow};
+use crate::protocol::Metric;
 use crate::store::compare::folder_history;
 use crate::store::ordering::aggregate;
 use crate::store::run_dir::{RunFolder, looks_like_run};
+use crate::store::study_dir::StudyFolder;
 use crate::store::sweep_dir::{CONFIG_FILE as SWEEP_CONFIG, collect_results};
 use crate::train::insight::Prober;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
-/// The Ordering study's rows file.
-pub const STUDY_CSV: &str = "study.csv";
-/// The Ordering study's config file.
-pub const STUDY_CONFIG: &str = "config.json";
+pub use crate::store::study_dir::{STUDY_CONFIG, STUDY_CSV, read_study_csv};
 
 /// `--format` of `grokscope export`.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,54 +117,15 @@ pub fn folder_kind(dir: &Path) -> Result<FolderKind> {
     }
 }
 
-/// The rows of a `study.csv`; rows that cannot be read are named in `problems` and left out.
-pub fn read_study_csv(text: &str, problems: &mut Vec<String>) -> Vec<StudyRow> {
-    let mut rows = vec![];
-    let mut r = ::csv::Reader::from_reader(text.as_bytes());
-    for (i, rec) in r.deserialize::<StudyRow>().enumerate() {
-        match rec {
-            Ok(row) => rows.push(row),
-            // line i + 2: the header is line 1
-            Err(e) => problems.push(format!("{STUDY_CSV} line {}: {e}; left out", i + 2)),
-        }
-    }
-    rows
-}
-
 fn study_figures(dir: &Path) -> Result<FolderFigures> {
-    let path = dir.join(STUDY_CSV);
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let mut problems = vec![];
-    let rows = read_study_csv(&text, &mut problems);
-    let cfg: Option<OrderingStudyConfig> = match std::fs::read_to_string(dir.join(STUDY_CONFIG)) {
-        Ok(t) => match serde_json::from_str(&t) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                problems.push(format!(
-                    "{STUDY_CONFIG} is unusable ({e}); the study kind is guessed from the rows"
-                ));
-                None
-            }
-        },
-        Err(e) => {
-            problems.push(format!(
-                "{STUDY_CONFIG}: {e}; the study kind is guessed from the rows"
-            ));
-            None
-        }
-    };
-    // without a config: a grid study has only unpruned runs, a sparsity study pruned ones too
-    let kind = cfg.as_ref().map_or_else(
-        || {
-            if rows.iter().any(|r| r.scheme != Scheme::None) {
-                StudyKind::Sparsity
-            } else {
-                StudyKind::Grid
-            }
-        },
-        |c| c.kind,
-    );
+    let study = StudyFolder::read(dir)
+        .with_context(|| format!("reading {}", dir.join(STUDY_CSV).display()))?;
+    let StudyFolder {
+        rows,
+        config: cfg,
+        kind,
+        problems,
+    } = study;
     let title = cfg
         .as_ref()
         .map_or_else(|| folder_title(dir), |c| c.base.task.to_string());

@@ -11,6 +11,7 @@ use crate::protocol::{
     Event, LabEvent, LayerSnapshot, OrderMethod, OrderingEvent, Outcome, StudyRow,
 };
 use crate::store::ordering::{SettingStats, aggregate};
+use crate::store::study_dir::{STUDY_CONFIG, STUDY_CSV};
 use anyhow::{Context, Result, bail};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -319,7 +320,7 @@ pub fn study_main(args: &StudyArgs, out: &Path, bar: bool) -> Result<Vec<Setting
         threads: 0,
         ..c.clone()
     };
-    super::refuse_other_config(&out.join("config.json"), |old| {
+    super::refuse_other_config(&out.join(STUDY_CONFIG), |old| {
         let old: OrderingStudyConfig = serde_json::from_str(old).map_err(|e| e.to_string())?;
         Ok(crate::config::differences(
             &same_threads(&old),
@@ -328,7 +329,7 @@ pub fn study_main(args: &StudyArgs, out: &Path, bar: bool) -> Result<Vec<Setting
     })?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     write_atomic(
-        &out.join("config.json"),
+        &out.join(STUDY_CONFIG),
         serde_json::to_string_pretty(&cfg)?.as_bytes(),
     )?;
     let total = cfg.total_runs();
@@ -358,7 +359,7 @@ pub fn study_main(args: &StudyArgs, out: &Path, bar: bool) -> Result<Vec<Setting
     if let Some(b) = &sink.bar {
         b.finish_and_clear();
     }
-    write_atomic(&out.join("study.csv"), study_csv(&sink.rows)?.as_bytes())?;
+    write_atomic(&out.join(STUDY_CSV), study_csv(&sink.rows)?.as_bytes())?;
     match sink.outcome {
         Some(Outcome::Completed) => {}
         Some(Outcome::Stopped) => bail!("the study was stopped"),
@@ -370,7 +371,7 @@ pub fn study_main(args: &StudyArgs, out: &Path, bar: bool) -> Result<Vec<Setting
     eprintln!(
         "{total} runs in {:.1}s; wrote {}",
         t0.elapsed().as_secs_f64(),
-        out.join("study.csv").display()
+        out.join(STUDY_CSV).display()
     );
     Ok(stats)
 }

@@ -14,6 +14,7 @@ pub mod ordering_layout;
 pub mod phase;
 pub mod pyramid;
 pub mod run_dir;
+pub mod study_dir;
 pub mod sweep_dir;
 pub mod tensorboard;
 pub mod thin;
