@@ -1,17 +1,13 @@
-//! Work the UI thread must not wait for: file dialogs, file writes and run-folder reads, each on a
-//! named thread.
+//! Work the UI thread must not wait for: file dialogs and file writes (and a lab's own reads, through
+//! [`Jobs::spawn_worker`]), each on a named thread.
 //! Results come back over a bounded channel and wake the UI.
 
 use super::actions::ExportKind;
 use super::dialog::FileDialog;
-use super::labs::grokking::run_files::FolderUse;
-use crate::experiment::grokking::insight_from_checkpoints;
 use crate::export::figure::Figure;
 use crate::export::png::RgbaPicture;
 use crate::export::render::{ExportOptions, ExportedFiles, write_figure};
-use crate::protocol::InsightSnapshot;
 use crate::store::SeriesTable;
-use crate::store::run_dir::RunFolder;
 use crossbeam_channel::{Receiver, Sender, bounded};
 use eframe::egui::{self, ColorImage, Rect};
 use std::path::PathBuf;
@@ -19,7 +15,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// A result coming back to the UI thread.
+/// A result of the jobs every part of the window shares (dialogs for exports, writes, figures) coming
+/// back to the UI thread. A lab with jobs of its own wraps it in its own answer type (`D` of [`Jobs`]).
 #[derive(Debug)]
 pub enum JobDone {
     /// The dialog closed with a path, or `None` (cancelled, or no dialog available).
@@ -32,17 +29,6 @@ pub enum JobDone {
         path: PathBuf,
         image: Arc<ColorImage>,
     },
-    /// The folder dialog closed with a folder, or `None` (cancelled, or no dialog available).
-    Folder {
-        purpose: FolderUse,
-        path: Option<PathBuf>,
-    },
-    /// A run folder was read (never written) on a job thread: what could be read, or why nothing.
-    Opened {
-        purpose: FolderUse,
-        path: PathBuf,
-        result: Result<Box<RunFolder>, String>,
-    },
     /// A file was written (or not).
     Written {
         kind: ExportKind,
@@ -51,13 +37,6 @@ pub enum JobDone {
     },
     /// A figure export ended.
     Figure(FigureDone),
-    /// One checkpoint's insight snapshot of the listed run `key` was recomputed (or why not).
-    Insight {
-        key: u64,
-        snap: Result<Box<InsightSnapshot>, String>,
-    },
-    /// The listed run `key`'s checkpoints have all been read (or its folder could not be).
-    InsightDone { key: u64, error: Option<String> },
 }
 
 /// How a figure export ended.
@@ -69,16 +48,17 @@ pub enum FigureDone {
     Written(Result<ExportedFiles, String>),
 }
 
-/// Owns the background threads; results arrive through [`Jobs::try_recv`].
-pub struct Jobs {
-    tx: Sender<JobDone>,
-    rx: Receiver<JobDone>,
+/// Owns the background threads; results (`D`: [`JobDone`], or a lab's own type that wraps it) arrive
+/// through [`Jobs::try_recv`].
+pub struct Jobs<D = JobDone> {
+    tx: Sender<D>,
+    rx: Receiver<D>,
     wake: Arc<dyn Fn() + Send + Sync>,
     dialogs: Vec<JoinHandle<()>>,
     writers: Vec<JoinHandle<()>>,
 }
 
-impl Jobs {
+impl<D: From<JobDone> + Send + 'static> Jobs<D> {
     /// `wake` is called after each result is sent (the app passes `request_repaint`).
     pub fn new(wake: Arc<dyn Fn() + Send + Sync>) -> Self {
         let (tx, rx) = bounded(64);
@@ -91,8 +71,8 @@ impl Jobs {
         }
     }
 
-    /// A sender for results produced elsewhere (the screenshot callback).
-    pub fn sender(&self) -> JobSender {
+    /// A sender for results produced elsewhere (the screenshot callback, a lab's own jobs).
+    pub fn sender(&self) -> JobSender<D> {
         JobSender {
             tx: self.tx.clone(),
             wake: Arc::clone(&self.wake),
@@ -121,70 +101,38 @@ impl Jobs {
             .spawn(move || {
                 let title = format!("Export {kind}");
                 let path = dialog.save(&title, kind.default_name(), kind.ext());
-                out.send(JobDone::Chosen { kind, path });
+                out.send(JobDone::Chosen { kind, path }.into());
             })?;
         self.dialogs.push(handle);
         Ok(())
     }
 
-    /// Ask `dialog` for a folder on a new thread.
-    pub fn choose_folder(
+    /// Run `job` on a new thread named `name`, counted as a dialog (the UI shows it is waiting on the
+    /// user); it answers through the sender it is given.
+    pub fn spawn_dialog(
         &mut self,
-        dialog: Arc<dyn FileDialog>,
-        purpose: FolderUse,
+        name: &str,
+        job: impl FnOnce(JobSender<D>) + Send + 'static,
     ) -> std::io::Result<()> {
         let out = self.sender();
         let handle = std::thread::Builder::new()
-            .name("folder-dialog".into())
-            .spawn(move || {
-                let path = dialog.pick_folder(purpose.title());
-                out.send(JobDone::Folder { purpose, path });
-            })?;
+            .name(name.into())
+            .spawn(move || job(out))?;
         self.dialogs.push(handle);
         Ok(())
     }
 
-    /// Read the run folder `path` on a new thread (reading only: nothing in it is written).
-    pub fn open_run(&mut self, path: PathBuf, purpose: FolderUse) -> std::io::Result<()> {
+    /// Run `job` (a read or a write) on a new thread named `name`; it answers through the sender it is
+    /// given.
+    pub fn spawn_worker(
+        &mut self,
+        name: &str,
+        job: impl FnOnce(JobSender<D>) + Send + 'static,
+    ) -> std::io::Result<()> {
         let out = self.sender();
         let handle = std::thread::Builder::new()
-            .name("open-run".into())
-            .spawn(move || {
-                let result = RunFolder::open(&path)
-                    .map(Box::new)
-                    .map_err(|e| e.to_string());
-                out.send(JobDone::Opened {
-                    purpose,
-                    path,
-                    result,
-                });
-            })?;
-        self.writers.push(handle);
-        Ok(())
-    }
-
-    /// Recompute the insight snapshots of the run folder `dir` from its checkpoints on a new thread
-    /// (reading only), one [`JobDone::Insight`] a checkpoint, then [`JobDone::InsightDone`].
-    pub fn recompute_insight(&mut self, dir: PathBuf, key: u64) -> std::io::Result<()> {
-        let out = self.sender();
-        let handle = std::thread::Builder::new()
-            .name("insight-from-checkpoints".into())
-            .spawn(move || {
-                let error = match RunFolder::open(&dir) {
-                    Ok(folder) => {
-                        insight_from_checkpoints(&folder, &mut |snap| {
-                            out.send(JobDone::Insight {
-                                key,
-                                snap: snap.map(Box::new),
-                            });
-                            true
-                        });
-                        None
-                    }
-                    Err(e) => Some(e.to_string()),
-                };
-                out.send(JobDone::InsightDone { key, error });
-            })?;
+            .name(name.into())
+            .spawn(move || job(out))?;
         self.writers.push(handle);
         Ok(())
     }
@@ -234,7 +182,7 @@ impl Jobs {
                         write_figure(&path, &figure, &opts, &config).map_err(|e| format!("{e:#}")),
                     ),
                 };
-                out.send(JobDone::Figure(done));
+                out.send(JobDone::Figure(done).into());
             })?;
         self.writers.push(handle);
         Ok(())
@@ -252,14 +200,14 @@ impl Jobs {
             .name(format!("export-{}", kind.ext()))
             .spawn(move || {
                 let result = write(&path);
-                out.send(JobDone::Written { kind, path, result });
+                out.send(JobDone::Written { kind, path, result }.into());
             })?;
         self.writers.push(handle);
         Ok(())
     }
 
     /// The next result, if any; also joins threads that have ended.
-    pub fn try_recv(&mut self) -> Option<JobDone> {
+    pub fn try_recv(&mut self) -> Option<D> {
         reap(&mut self.dialogs);
         reap(&mut self.writers);
         self.rx.try_recv().ok()
@@ -275,7 +223,7 @@ fn reap(handles: &mut Vec<JoinHandle<()>>) {
     *handles = running;
 }
 
-impl Drop for Jobs {
+impl<D> Drop for Jobs<D> {
     fn drop(&mut self) {
         // Let writes finish (draining results so no writer blocks on a full channel).
         while self.writers.iter().any(|h| !h.is_finished()) {
@@ -327,13 +275,13 @@ pub fn crop_to_picture(
 
 /// Sends a result to the UI and wakes it.
 #[derive(Clone)]
-pub struct JobSender {
-    tx: Sender<JobDone>,
+pub struct JobSender<D = JobDone> {
+    tx: Sender<D>,
     wake: Arc<dyn Fn() + Send + Sync>,
 }
 
-impl JobSender {
-    pub fn send(&self, done: JobDone) {
+impl<D> JobSender<D> {
+    pub fn send(&self, done: D) {
         // The UI drains every frame; if it is gone (closing), the result has no one to go to.
         let _ = self.tx.send_timeout(done, Duration::from_secs(5));
         (self.wake)();

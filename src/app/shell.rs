@@ -399,13 +399,7 @@ impl GrokscopeApp {
                     }
                 }
                 // the labs' own dialogs, writes and reads go to their own jobs
-                JobDone::Chosen { .. }
-                | JobDone::Captured { .. }
-                | JobDone::Folder { .. }
-                | JobDone::Opened { .. }
-                | JobDone::Insight { .. }
-                | JobDone::InsightDone { .. }
-                | JobDone::Written { .. } => {}
+                JobDone::Chosen { .. } | JobDone::Captured { .. } | JobDone::Written { .. } => {}
             }
         }
     }

@@ -44,25 +44,24 @@ impl StudyFolder {
         let text = std::fs::read_to_string(dir.join(STUDY_CSV))?;
         let mut problems = vec![];
         let rows = read_study_csv(&text, &mut problems);
-        let config: Option<OrderingStudyConfig> = match std::fs::read_to_string(
-            dir.join(STUDY_CONFIG),
-        ) {
-            Ok(t) => match serde_json::from_str(&t) {
-                Ok(c) => Some(c),
+        let config: Option<OrderingStudyConfig> =
+            match std::fs::read_to_string(dir.join(STUDY_CONFIG)) {
+                Ok(t) => match serde_json::from_str(&t) {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        problems.push(format!(
+                        "{STUDY_CONFIG} is unusable ({e}); the study kind is guessed from the rows"
+                    ));
+                        None
+                    }
+                },
                 Err(e) => {
                     problems.push(format!(
-                        "{STUDY_CONFIG} is unusable ({e}); the study kind is guessed from the rows"
+                        "{STUDY_CONFIG}: {e}; the study kind is guessed from the rows"
                     ));
                     None
                 }
-            },
-            Err(e) => {
-                problems.push(format!(
-                    "{STUDY_CONFIG}: {e}; the study kind is guessed from the rows"
-                ));
-                None
-            }
-        };
+            };
         let kind = config.as_ref().map_or_else(
             || {
                 if rows.iter().any(|r| r.scheme != Scheme::None) {

@@ -4,6 +4,7 @@
 pub mod config_panel;
 pub mod figures;
 pub mod insight_views;
+pub mod jobs;
 pub mod overlays;
 pub mod phase_view;
 pub mod run_files;
@@ -13,6 +14,7 @@ mod teach;
 use self::config_panel::{ConfigPanel, config_ui};
 use self::figures::{add_insight_figures, grokking_set};
 use self::insight_views::{InsightView, ScrubAction, View, insight_panel_ui, scrub_ui, toggles_ui};
+use self::jobs::{GrokJob, LabJobs};
 use self::phase_view::{PhaseClick, PhaseViewState, phase_view};
 use self::run_files::{RunFiles, RunsAction, RunsCtx, RunsSettings};
 use self::runs_panel::runs_panel_ui;
@@ -109,7 +111,7 @@ pub struct GrokkingLab {
     link: LabLink,
     dialog: Arc<dyn FileDialog>,
     /// Dialogs, file writes and folder reads of this lab.
-    jobs: Jobs,
+    jobs: LabJobs,
     presets: PresetList<Preset>,
     draft: GrokkingConfig,
     history: RunHistory,
@@ -260,7 +262,7 @@ impl GrokkingLab {
             run.insight.source = "none kept: this run was not saved".into();
             return;
         };
-        match self.jobs.recompute_insight(dir, k) {
+        match jobs::recompute_insight(&mut self.jobs, dir, k) {
             Ok(()) => {
                 run.insight.source = "recomputing from checkpoints…".into();
                 let name = run.name.clone();
@@ -550,8 +552,9 @@ impl GrokkingLab {
                 self.awaiting_screenshot = true;
                 // The picture is of the next painted frame; it is cropped when it arrives, to the
                 // plots' rect of that frame (the layout may change in between, e.g. a closed prompt).
-                self.ctx
-                    .request_screenshot(move |image| out.send(JobDone::Captured { path, image }));
+                self.ctx.request_screenshot(move |image| {
+                    out.send(JobDone::Captured { path, image }.into())
+                });
                 self.info("capturing the plots…");
             }
         }
@@ -560,11 +563,11 @@ impl GrokkingLab {
     fn poll_jobs(&mut self) {
         while let Some(done) = self.jobs.try_recv() {
             match done {
-                JobDone::Chosen {
+                GrokJob::Shared(JobDone::Chosen {
                     kind,
                     path: Some(path),
-                } => self.export_to(kind, path),
-                JobDone::Chosen { kind, path: None } => {
+                }) => self.export_to(kind, path),
+                GrokJob::Shared(JobDone::Chosen { kind, path: None }) => {
                     self.error(
                         "no file chosen (or no file dialog available): type a path above the plots",
                     );
@@ -576,7 +579,7 @@ impl GrokkingLab {
                         text: text.display().to_string(),
                     });
                 }
-                JobDone::Captured { path, image } => {
+                GrokJob::Shared(JobDone::Captured { path, image }) => {
                     self.awaiting_screenshot = false;
                     // `plots_rect` is from the last frame drawn: the one the screenshot shows.
                     let Some(rect) = self.plots.plots_rect else {
@@ -590,19 +593,19 @@ impl GrokkingLab {
                         self.info("writing PNG…");
                     }
                 }
-                JobDone::Folder {
+                GrokJob::Folder {
                     purpose,
                     path: Some(path),
                 } => {
                     self.with_runs(|files, ctx| files.folder_chosen(ctx, purpose, path));
                 }
-                JobDone::Folder {
+                GrokJob::Folder {
                     purpose,
                     path: None,
                 } => {
                     self.with_runs(|files, ctx| files.no_folder(ctx, purpose));
                 }
-                JobDone::Opened {
+                GrokJob::Opened {
                     purpose,
                     path,
                     result,
@@ -612,8 +615,8 @@ impl GrokkingLab {
                     self.scene_opened(&path);
                 }
                 // figure exports run on the window's own jobs, never on this lab's
-                JobDone::Figure(_) => {}
-                JobDone::Insight { key, snap } => {
+                GrokJob::Shared(JobDone::Figure(_)) => {}
+                GrokJob::Insight { key, snap } => {
                     let Some(run) = self.files.listed.iter_mut().find(|r| r.key == key) else {
                         continue;
                     };
@@ -628,7 +631,7 @@ impl GrokkingLab {
                         }
                     }
                 }
-                JobDone::InsightDone { key, error } => {
+                GrokJob::InsightDone { key, error } => {
                     let Some(run) = self.files.listed.iter_mut().find(|r| r.key == key) else {
                         continue;
                     };
@@ -652,7 +655,7 @@ impl GrokkingLab {
                         )),
                     }
                 }
-                JobDone::Written { kind, path, result } => match result {
+                GrokJob::Shared(JobDone::Written { kind, path, result }) => match result {
                     Ok(()) => self.info(format!("saved {kind} to {}", path.display())),
                     Err(message) => self.error(format!("{kind} export failed: {message}")),
                 },

@@ -8,8 +8,8 @@
 //! (resume or fork a folder). Dialogs and folder reads run on the [`Jobs`] threads; opening a run
 //! only reads.
 
+use super::jobs::{self, LabJobs};
 use crate::app::dialog::FileDialog;
-use crate::app::jobs::Jobs;
 use crate::app::link::LabLink;
 use crate::app::widgets::plots::{Compare, Overlay};
 use crate::config::{GrokkingConfig, ModelConfig, ValidGrokkingConfig, ValidRunConfig};
@@ -287,7 +287,7 @@ impl Default for RunFiles {
 /// What the runs code needs of the app to act.
 pub struct RunsCtx<'a> {
     pub link: &'a mut LabLink,
-    pub jobs: &'a mut Jobs,
+    pub jobs: &'a mut LabJobs,
     pub dialog: &'a Arc<dyn FileDialog>,
     pub history: &'a mut RunHistory,
     /// The current run's insight snapshots (they go to the list with its history).
@@ -530,7 +530,7 @@ impl RunFiles {
     }
 
     fn choose(&mut self, ctx: &mut RunsCtx<'_>, purpose: FolderUse) {
-        match ctx.jobs.choose_folder(Arc::clone(ctx.dialog), purpose) {
+        match jobs::choose_folder(ctx.jobs, Arc::clone(ctx.dialog), purpose) {
             Ok(()) => ctx.link.info(format!("{}…", purpose.title())),
             Err(e) => ctx.link.error(format!("cannot open a folder dialog: {e}")),
         }
@@ -538,7 +538,7 @@ impl RunFiles {
 
     fn read(&mut self, ctx: &mut RunsCtx<'_>, dir: PathBuf, purpose: FolderUse) {
         let shown = dir.display().to_string();
-        match ctx.jobs.open_run(dir, purpose) {
+        match jobs::open_run(ctx.jobs, dir, purpose) {
             Ok(()) => ctx.link.info(format!("reading {shown}…")),
             Err(e) => ctx.link.error(format!("cannot start reading {shown}: {e}")),
         }

@@ -1,0 +1,93 @@
+//! The Grokking lab's own background jobs, beside the shared ones ([`JobDone`]): the folder dialog of
+//! the Runs panel, reading a run folder, and recomputing a listed run's insight views from its
+//! checkpoints. All of them only read.
+
+use super::run_files::FolderUse;
+use crate::app::dialog::FileDialog;
+use crate::app::jobs::{JobDone, Jobs};
+use crate::experiment::grokking::insight_from_checkpoints;
+use crate::protocol::InsightSnapshot;
+use crate::store::run_dir::RunFolder;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What comes back to the Grokking lab.
+#[derive(Debug)]
+pub enum GrokJob {
+    /// A shared job's answer (export dialogs, writes, screenshots).
+    Shared(JobDone),
+    /// The folder dialog closed with a folder, or `None` (cancelled, or no dialog available).
+    Folder {
+        purpose: FolderUse,
+        path: Option<PathBuf>,
+    },
+    /// A run folder was read (never written): what could be read, or why nothing.
+    Opened {
+        purpose: FolderUse,
+        path: PathBuf,
+        result: Result<Box<RunFolder>, String>,
+    },
+    /// One checkpoint's insight snapshot of the listed run `key` was recomputed (or why not).
+    Insight {
+        key: u64,
+        snap: Result<Box<InsightSnapshot>, String>,
+    },
+    /// The listed run `key`'s checkpoints have all been read (or its folder could not be).
+    InsightDone { key: u64, error: Option<String> },
+}
+
+impl From<JobDone> for GrokJob {
+    fn from(done: JobDone) -> Self {
+        GrokJob::Shared(done)
+    }
+}
+
+/// The lab's jobs.
+pub type LabJobs = Jobs<GrokJob>;
+
+/// Ask `dialog` for a folder on a new thread.
+pub fn choose_folder(
+    jobs: &mut LabJobs,
+    dialog: Arc<dyn FileDialog>,
+    purpose: FolderUse,
+) -> std::io::Result<()> {
+    jobs.spawn_dialog("folder-dialog", move |out| {
+        let path = dialog.pick_folder(purpose.title());
+        out.send(GrokJob::Folder { purpose, path });
+    })
+}
+
+/// Read the run folder `path` on a new thread (reading only: nothing in it is written).
+pub fn open_run(jobs: &mut LabJobs, path: PathBuf, purpose: FolderUse) -> std::io::Result<()> {
+    jobs.spawn_worker("open-run", move |out| {
+        let result = RunFolder::open(&path)
+            .map(Box::new)
+            .map_err(|e| e.to_string());
+        out.send(GrokJob::Opened {
+            purpose,
+            path,
+            result,
+        });
+    })
+}
+
+/// Recompute the insight snapshots of the run folder `dir` from its checkpoints on a new thread
+/// (reading only), one [`GrokJob::Insight`] a checkpoint, then [`GrokJob::InsightDone`].
+pub fn recompute_insight(jobs: &mut LabJobs, dir: PathBuf, key: u64) -> std::io::Result<()> {
+    jobs.spawn_worker("insight-from-checkpoints", move |out| {
+        let error = match RunFolder::open(&dir) {
+            Ok(folder) => {
+                insight_from_checkpoints(&folder, &mut |snap| {
+                    out.send(GrokJob::Insight {
+                        key,
+                        snap: snap.map(Box::new),
+                    });
+                    true
+                });
+                None
+            }
+            Err(e) => Some(e.to_string()),
+        };
+        out.send(GrokJob::InsightDone { key, error });
+    })
+}
