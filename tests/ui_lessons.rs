@@ -209,6 +209,20 @@ fn presenter_keys_move_through_a_lesson() {
     h.key_press(eframe::egui::Key::PageUp);
     h.step();
     assert_eq!(at(&h), 1, "PageUp: previous step");
+    // back to the first step and on again: step 2 starts the run only the first time
+    h.key_press(eframe::egui::Key::ArrowLeft);
+    h.step();
+    assert_eq!(at(&h), 0);
+    let run = h.state().history().run();
+    assert!(run.is_some(), "step 2 started a run");
+    h.key_press(eframe::egui::Key::ArrowRight);
+    h.step();
+    assert_eq!(at(&h), 1);
+    let restarted = step_until(&mut h, Duration::from_millis(1500), |h| {
+        h.state().history().run() != run
+    });
+    assert!(!restarted, "the run was not started again");
+    assert!(h.state().lesson().unwrap().waiting().is_none());
     h.key_press(eframe::egui::Key::Home);
     h.step();
     assert_eq!(at(&h), 0, "Home: the first step again");

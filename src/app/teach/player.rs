@@ -45,6 +45,9 @@ pub struct LessonPlayer {
     config_shown: bool,
     /// A new step began: the last step's highlight goes.
     fresh: bool,
+    /// The furthest step whose actions were played: going on to a step up to it (after going back)
+    /// redoes only what it shows, so a step that starts a run does not start it again.
+    reached: usize,
 }
 
 /// The app lab a lesson's lab names.
@@ -91,6 +94,7 @@ impl LessonPlayer {
             note: None,
             config_shown: false,
             fresh: true,
+            reached: 0,
         };
         p.enter(0, true);
         p
@@ -173,7 +177,9 @@ impl LessonPlayer {
         if self.wait.is_some() {
             self.skip();
         } else if self.step + 1 < self.lesson.steps.len() {
-            self.enter(self.step + 1, true);
+            let next = self.step + 1;
+            self.enter(next, next > self.reached);
+            self.reached = self.reached.max(next);
         }
     }
 
@@ -188,6 +194,7 @@ impl LessonPlayer {
     /// Show step `i` (from 0) as going back would: its text, panels, highlight and cursor.
     pub fn show_step(&mut self, i: usize) {
         self.enter(i, false);
+        self.reached = self.step;
     }
 
     /// Back to the previous step: its text, panels, highlight and cursor (runs stay as they are).
@@ -207,6 +214,7 @@ impl LessonPlayer {
         }
         self.lab = None;
         self.config_shown = false;
+        self.reached = 0;
         self.enter(0, true);
     }
 
