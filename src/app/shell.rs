@@ -345,10 +345,7 @@ impl GrokscopeApp {
                 Scene::read(std::path::Path::new(&path)).and_then(|scene| self.open_scene(&scene))
             }
         };
-        self.lessons.message = Some(match message {
-            Ok(m) => (false, m),
-            Err(m) => (true, m),
-        });
+        self.say(message);
     }
 
     /// 99th percentile of the recent frames' `ui` time, in ms.

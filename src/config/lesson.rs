@@ -882,7 +882,6 @@ fn changed(
     fail: &dyn Fn(Option<&str>, String) -> LessonError,
 ) -> Result<toml::Value, LessonError> {
     let mut out = config.clone();
-    let parts: Vec<&str> = field.split('.').collect();
     let shown = truncate_echo(field, 60);
     let unknown = || {
         fail(
@@ -890,22 +889,10 @@ fn changed(
             format!("{} has no setting `{shown}`", kind.describe()),
         )
     };
-    let (last, parents) = parts.split_last().ok_or_else(unknown)?;
-    let mut table = out.as_table_mut().ok_or_else(unknown)?;
-    for p in parents {
-        table = table
-            .get_mut(*p)
-            .and_then(toml::Value::as_table_mut)
-            .ok_or_else(unknown)?;
-    }
-    // a table of settings (e.g. `model`) is set field by field; a tagged choice (the Ordering lab's
-    // `pruning = { scheme = .., k = .. }`) is set whole
-    let whole_table = matches!(value, toml::Value::Table(_));
-    if last.is_empty() || (matches!(table.get(*last), Some(toml::Value::Table(_))) && !whole_table)
-    {
+    let table = out.as_table_mut().ok_or_else(unknown)?;
+    if !set_dotted(table, field, value) {
         return Err(unknown());
     }
-    table.insert((*last).to_string(), value.clone());
     kind.check(&out).map_err(|m| {
         let is_unknown = m.contains("unknown field");
         fail(
@@ -918,6 +905,32 @@ fn changed(
         )
     })?;
     Ok(out)
+}
+
+/// Set the dotted `field` (`optim.weight_decay`) of a config's table to `value`; false (nothing
+/// changed) when a parent table is missing or the name is empty. A table of settings (e.g. `model`) is
+/// set field by field, so replacing it by a plain value is refused too; a tagged choice (the Ordering
+/// lab's `pruning = { scheme = .., k = .. }`) is set whole. Whether the leaf exists is for the config's
+/// own reading to say (unknown fields are refused there).
+pub fn set_dotted(root: &mut toml::Table, field: &str, value: &toml::Value) -> bool {
+    let parts: Vec<&str> = field.split('.').collect();
+    let Some((last, parents)) = parts.split_last() else {
+        return false;
+    };
+    let mut table = root;
+    for p in parents {
+        match table.get_mut(*p).and_then(toml::Value::as_table_mut) {
+            Some(t) => table = t,
+            None => return false,
+        }
+    }
+    let whole_table = matches!(value, toml::Value::Table(_));
+    if last.is_empty() || (matches!(table.get(*last), Some(toml::Value::Table(_))) && !whole_table)
+    {
+        return false;
+    }
+    table.insert((*last).to_string(), value.clone());
+    true
 }
 
 /// Refuse a panel key the lab does not declare.

@@ -750,6 +750,77 @@ pub fn looks_like_run(dir: &Path) -> bool {
         .any(|n| dir.join(n).exists())
 }
 
+/// The listing of `dir`'s `checkpoints/`: `None` when there is none, or when it is not a plain folder or
+/// cannot be listed (named in `problems`; a link is never followed).
+fn checkpoint_listing(dir: &Path, problems: &mut Vec<String>) -> Option<fs::ReadDir> {
+    let cdir = dir.join(CHECKPOINTS);
+    match fs::symlink_metadata(&cdir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => {
+            problems.push(format!("{CHECKPOINTS}/ cannot be read: {e}"));
+            None
+        }
+        Ok(m) if !m.is_dir() => {
+            problems.push(format!(
+                "{CHECKPOINTS} is not a folder (a link or a file); not followed"
+            ));
+            None
+        }
+        Ok(_) => match fs::read_dir(&cdir) {
+            Ok(entries) => Some(entries),
+            Err(e) => {
+                problems.push(format!("{CHECKPOINTS}/ cannot be listed: {e}"));
+                None
+            }
+        },
+    }
+}
+
+/// The checkpoints of a `checkpoints/` listing in step order; links and foreign names are named in
+/// `problems` and left out.
+fn checkpoint_entries(entries: fs::ReadDir, problems: &mut Vec<String>) -> Vec<CheckpointRef> {
+    let mut checkpoints = vec![];
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if name.starts_with('.') {
+            continue; // a write that never finished
+        }
+        if entry.file_type().is_ok_and(|t| t.is_symlink()) {
+            problems.push(format!(
+                "{CHECKPOINTS}/{name} is a symbolic link; not followed"
+            ));
+            continue;
+        }
+        match parse_checkpoint_name(&name) {
+            Some((step, epoch)) => checkpoints.push(CheckpointRef {
+                step,
+                epoch,
+                path: entry.path(),
+            }),
+            None => problems.push(format!(
+                "{CHECKPOINTS}/{name} is not a checkpoint name; ignored"
+            )),
+        }
+    }
+    checkpoints.sort_by_key(|c| c.step);
+    checkpoints
+}
+
+/// The checkpoints of the run folder `dir` by their file names alone (a directory listing: nothing
+/// else of the folder is read), in step order.
+pub fn list_checkpoints(dir: &Path) -> Result<Vec<CheckpointRef>, RunDirError> {
+    let mut problems = vec![];
+    match checkpoint_listing(dir, &mut problems) {
+        Some(entries) => Ok(checkpoint_entries(entries, &mut problems)),
+        None if problems.is_empty() => Ok(vec![]),
+        None => Err(RunDirError::NotARun(format!(
+            "{}: {}",
+            dir.display(),
+            problems.join("; ")
+        ))),
+    }
+}
+
 /// A run folder as read back: what could be read, and what could not.
 #[derive(Clone, Debug)]
 pub struct RunFolder {
@@ -893,53 +964,9 @@ impl RunFolder {
                 }
             }
         }
-        let mut checkpoints = vec![];
-        let cdir = dir.join(CHECKPOINTS);
-        let listing = match fs::symlink_metadata(&cdir) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => {
-                problems.push(format!("{CHECKPOINTS}/ cannot be read: {e}"));
-                None
-            }
-            Ok(m) if !m.is_dir() => {
-                problems.push(format!(
-                    "{CHECKPOINTS} is not a folder (a link or a file); not followed"
-                ));
-                None
-            }
-            Ok(_) => match fs::read_dir(&cdir) {
-                Ok(entries) => Some(entries),
-                Err(e) => {
-                    problems.push(format!("{CHECKPOINTS}/ cannot be listed: {e}"));
-                    None
-                }
-            },
-        };
-        if let Some(entries) = listing {
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().to_string();
-                if name.starts_with('.') {
-                    continue; // a write that never finished
-                }
-                if entry.file_type().is_ok_and(|t| t.is_symlink()) {
-                    problems.push(format!(
-                        "{CHECKPOINTS}/{name} is a symbolic link; not followed"
-                    ));
-                    continue;
-                }
-                match parse_checkpoint_name(&name) {
-                    Some((step, epoch)) => checkpoints.push(CheckpointRef {
-                        step,
-                        epoch,
-                        path: entry.path(),
-                    }),
-                    None => problems.push(format!(
-                        "{CHECKPOINTS}/{name} is not a checkpoint name; ignored"
-                    )),
-                }
-            }
-        }
-        checkpoints.sort_by_key(|c| c.step);
+        let checkpoints = checkpoint_listing(dir, &mut problems)
+            .map(|entries| checkpoint_entries(entries, &mut problems))
+            .unwrap_or_default();
         Ok(RunFolder {
             dir: dir.to_path_buf(),
             config,

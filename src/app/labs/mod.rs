@@ -186,23 +186,17 @@ where
     T: serde::Serialize + serde::de::DeserializeOwned,
 {
     let mut table = table_of(cfg)?;
-    let parts: Vec<&str> = field.split('.').collect();
     let unknown = || format!("no setting `{field}`");
-    let (last, parents) = parts.split_last().ok_or_else(unknown)?;
-    let mut t = &mut table;
-    for p in parents {
-        t = t
-            .get_mut(*p)
-            .and_then(toml::Value::as_table_mut)
-            .ok_or_else(unknown)?;
+    if !crate::config::lesson::set_dotted(&mut table, field, value) {
+        return Err(unknown());
     }
-    t.insert((*last).to_string(), value.clone());
     let out: T = from_table(table).map_err(|e| format!("`{field} = {value}`: {e}"))?;
     // a config that ignores unknown fields read it back without it: then it has no such setting
     let back = table_of(&out)?;
-    let mut v = back.get(parts[0]);
-    for p in &parts[1..] {
-        v = v.and_then(|x| x.get(*p));
+    let mut parts = field.split('.');
+    let mut v = parts.next().and_then(|p| back.get(p));
+    for p in parts {
+        v = v.and_then(|x| x.get(p));
     }
     v.map(|_| out).ok_or_else(unknown)
 }

@@ -15,7 +15,7 @@ use crate::config::{
 };
 use crate::protocol::{GrokEvent, HyperChange};
 use crate::store::MarkerKind;
-use crate::store::run_dir::RunFolder;
+use crate::store::run_dir::list_checkpoints;
 use std::path::{Path, PathBuf};
 
 /// A fresh folder named `name` for a run a lesson starts: a lesson's runs are recorded (under the
@@ -163,9 +163,9 @@ impl GrokkingLab {
             Some((m, None)) => (latest, Some(m)),
             None => (latest, None),
         };
-        let folder = RunFolder::open(&dir).map_err(|e| e.to_string())?;
-        let step = folder
-            .checkpoints
+        // a directory listing only: the run folder's tables are not read on the UI thread
+        let checkpoints = list_checkpoints(&dir).map_err(|e| e.to_string())?;
+        let step = checkpoints
             .iter()
             .map(|c| c.step)
             .filter(|s| *s <= want)
