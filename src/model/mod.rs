@@ -6,8 +6,10 @@ pub mod device;
 pub mod gpu;
 pub mod linalg;
 pub mod mlp;
+#[cfg(feature = "candle")]
 pub mod transformer;
 pub mod transformer_cpu;
+pub mod transformer_params;
 
 use crate::config::{ModelConfig, TransformerConfig};
 use crate::optim::AdamW;
@@ -40,6 +42,7 @@ impl BatchStats {
 /// A failure inside a model (candle errors, shape mismatches).
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
+    #[cfg(feature = "candle")]
     #[error("tensor error: {0}")]
     Candle(#[from] candle_core::Error),
     #[error(transparent)]
@@ -128,16 +131,10 @@ pub trait SequenceModel: Model {
     fn evaluate_tokens(&mut self, seqs: &[[u32; 4]], ys: &[u32]) -> Result<BatchStats, ModelError>;
 }
 
-/// Whether the transformer trains through candle on a GPU (the `cuda` feature and a device present).
+/// Whether the transformer trains through candle on a GPU (a `cuda` build and a device present).
+#[cfg(feature = "cuda")]
 fn transformer_on_gpu() -> bool {
-    #[cfg(feature = "cuda")]
-    {
-        candle_core::Device::cuda_if_available(0).is_ok_and(|d| d.is_cuda())
-    }
-    #[cfg(not(feature = "cuda"))]
-    {
-        false
-    }
+    candle_core::Device::cuda_if_available(0).is_ok_and(|d| d.is_cuda())
 }
 
 /// Build the paper's transformer for prime `p`, initialised from `rng`: the hand-written CPU path, or the
@@ -147,11 +144,11 @@ pub fn build_transformer(
     p: u32,
     rng: &mut Rng,
 ) -> Result<Box<dyn SequenceModel>, ModelError> {
+    #[cfg(feature = "cuda")]
     if transformer_on_gpu() {
-        Ok(Box::new(transformer::Transformer::new(cfg, p, rng)?))
-    } else {
-        Ok(Box::new(transformer_cpu::CpuTransformer::new(cfg, p, rng)?))
+        return Ok(Box::new(transformer::Transformer::new(cfg, p, rng)?));
     }
+    Ok(Box::new(transformer_cpu::CpuTransformer::new(cfg, p, rng)?))
 }
 
 /// Build the configured model for a task with prime `p`, initialised from `rng`.

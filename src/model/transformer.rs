@@ -16,39 +16,26 @@
 //! (two numbers) to the host. The CPU path is unchanged: AdamW on the host, masks from the seeded stream.
 
 use super::device::{self, Choice, Placement};
+use super::transformer_params::{
+    NORM_EPS, PER_BLOCK, SEQ, dropout_mask, init_params, rotary_tables,
+};
 use super::{BatchStats, Model, ModelError, NamedTensor};
 use crate::config::TransformerConfig;
 use crate::data::modular::tokens;
 use crate::optim::AdamW;
 use crate::rng::Rng;
 use candle_core::{D, DType, Device, Shape, Tensor, Var};
-use rand::{Rng as _, RngCore};
+#[cfg(feature = "cuda")]
+use rand::RngCore;
 
-/// Tokens per example: `[a, OP, b, EQ]`.
-pub(super) const SEQ: usize = 4;
-const ROPE_BASE: f64 = 1e6;
-pub(super) const NORM_EPS: f64 = 1e-5;
 /// Examples per forward pass in `evaluate`, to bound memory on large validation sets.
 const EVAL_CHUNK: usize = 4096;
-/// Parameter tensors per block, in slot order: attn_norm, q, k, v, o, ffn_norm, w1, w3, w2.
-pub(super) const PER_BLOCK: usize = 9;
 
 /// One parameter tensor and its export name.
 struct Param {
     name: String,
     shape: Vec<usize>,
     var: Var,
-}
-
-/// How a parameter is initialised (before `init_scale`).
-#[derive(Clone, Copy)]
-enum Init {
-    /// N(0, 1), as PyTorch's `nn.Embedding`.
-    Normal,
-    /// U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as PyTorch's default for `nn.Linear` weights.
-    Uniform { fan_in: usize },
-    /// All ones (norm scales); draws nothing.
-    Ones,
 }
 
 /// Slot indices of one block's parameters.
@@ -154,64 +141,6 @@ fn linear(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
     x.matmul(&w.t()?)
 }
 
-/// A standard normal by Box-Muller from two uniforms (one pair per call, both values returned).
-fn normal_pair(rng: &mut Rng) -> (f64, f64) {
-    // 1 - U lies in (0, 1], so the log is finite.
-    let u1 = 1.0 - rng.random::<f64>();
-    let u2 = rng.random::<f64>();
-    let r = (-2.0 * u1.ln()).sqrt();
-    let angle = std::f64::consts::TAU * u2;
-    (r * angle.cos(), r * angle.sin())
-}
-
-/// Values of one parameter, drawn in row-major order; normals come in Box-Muller pairs (an odd tail
-/// discards the second value of its pair).
-fn draw(init: Init, n: usize, scale: f64, rng: &mut Rng) -> Vec<f32> {
-    let mut v = Vec::with_capacity(n);
-    match init {
-        Init::Normal => {
-            while v.len() < n {
-                let (z0, z1) = normal_pair(rng);
-                v.push(z0);
-                if v.len() < n {
-                    v.push(z1);
-                }
-            }
-        }
-        Init::Uniform { fan_in } => {
-            let bound = 1.0 / (fan_in as f64).sqrt();
-            v.extend((0..n).map(|_| (2.0 * rng.random::<f64>() - 1.0) * bound));
-        }
-        Init::Ones => v.resize(n, 1.0),
-    }
-    v.into_iter().map(|x| (x * scale) as f32).collect()
-}
-
-/// Inverted-dropout mask with `n` entries: each kept (value 1/(1 - rate)) with probability 1 - `rate`, else 0.
-/// Each entry uses 16 random bits (four per `u64`, low bits first), kept when below round((1 - rate) * 2^16):
-/// the keep probability is exact to 2^-17, at a quarter of the generator work of one `u32` per entry (ChaCha
-/// was a third of a debug-build step at one `u32` per entry).
-pub(super) fn dropout_mask(n: usize, rate: f64, rng: &mut Rng) -> Vec<f32> {
-    let mut mask = vec![];
-    fill_dropout_mask(&mut mask, n, rate, rng);
-    mask
-}
-
-/// [`dropout_mask`] into a reused buffer (the same draws).
-pub(super) fn fill_dropout_mask(mask: &mut Vec<f32>, n: usize, rate: f64, rng: &mut Rng) {
-    let keep = 1.0 - rate;
-    let threshold = (keep * 65536.0).round() as u64;
-    let kept = (1.0 / keep) as f32;
-    mask.resize(n, 0.0);
-    for four in mask.chunks_mut(4) {
-        let mut bits = rng.next_u64();
-        for m in four {
-            *m = if bits & 0xffff < threshold { kept } else { 0.0 };
-            bits >>= 16;
-        }
-    }
-}
-
 /// Loss and accuracy from logits [B, V] and targets [B]; `loss` is the batch mean. Both are reduced where
 /// the tensors live and cross to the host together (one transfer, the step's only one on a GPU); the
 /// count of correct answers is a sum of 0/1 in f32, exact below 2^24 examples.
@@ -237,80 +166,6 @@ fn cross_entropy(logits: &Tensor, targets: &Tensor) -> candle_core::Result<Tenso
     let logp = z.broadcast_sub(&lse)?; // [B, V]
     let picked = logp.gather(&targets.unsqueeze(1)?, 1)?; // [B, 1]
     picked.mean_all()?.neg()
-}
-
-/// Every parameter, initialised from `rng`, as (name, shape, values) in slot order. Draw order = slot order
-/// (embed, then per block attn_norm, q, k, v, o, ffn_norm, w1, w3, w2, then final_norm, unembed), each
-/// tensor row-major; norms draw nothing. Refuses a head count that does not split `d_model` into even widths.
-pub(super) fn init_params(
-    cfg: &TransformerConfig,
-    p: u32,
-    rng: &mut Rng,
-) -> Result<Vec<NamedTensor>, ModelError> {
-    let (d, depth, heads) = (cfg.d_model, cfg.depth, cfg.heads);
-    if d == 0 || heads == 0 || d % heads != 0 || (d / heads) % 2 != 0 {
-        return Err(ModelError::Other(format!(
-            "{heads} heads must divide d_model {d} into an even head width"
-        )));
-    }
-    if !(0.0..1.0).contains(&cfg.dropout) {
-        return Err(ModelError::Other(format!(
-            "dropout {} must lie in [0, 1)",
-            cfg.dropout
-        )));
-    }
-    let vocab = p as usize + 2;
-    let hidden = 4 * d;
-    let mut specs: Vec<(String, Vec<usize>, Init)> =
-        vec![("embed".into(), vec![vocab, d], Init::Normal)];
-    for b in 0..depth {
-        let lin = |name: &str, out: usize, fan_in: usize| {
-            (
-                format!("blocks.{b}.{name}"),
-                vec![out, fan_in],
-                Init::Uniform { fan_in },
-            )
-        };
-        specs.push((format!("blocks.{b}.attn_norm"), vec![d], Init::Ones));
-        specs.push(lin("attn.q", d, d));
-        specs.push(lin("attn.k", d, d));
-        specs.push(lin("attn.v", d, d));
-        specs.push(lin("attn.o", d, d));
-        specs.push((format!("blocks.{b}.ffn_norm"), vec![d], Init::Ones));
-        specs.push(lin("ffn.w1", hidden, d));
-        specs.push(lin("ffn.w3", hidden, d));
-        specs.push(lin("ffn.w2", d, hidden));
-    }
-    specs.push(("final_norm".into(), vec![d], Init::Ones));
-    specs.push((
-        "unembed".into(),
-        vec![vocab, d],
-        Init::Uniform { fan_in: d },
-    ));
-    Ok(specs
-        .into_iter()
-        .map(|(name, shape, init)| {
-            let values = draw(init, shape.iter().product(), cfg.init_scale, rng);
-            (name, shape, values)
-        })
-        .collect())
-}
-
-/// Rotary tables for positions 0..SEQ, each half of a head's `hd` dims repeated: (cos, sin), each [SEQ, hd].
-pub(super) fn rotary_tables(hd: usize) -> (Vec<f32>, Vec<f32>) {
-    let half = hd / 2;
-    let mut cos = Vec::with_capacity(SEQ * hd);
-    let mut sin = Vec::with_capacity(SEQ * hd);
-    for pos in 0..SEQ {
-        let angles: Vec<f64> = (0..half)
-            .map(|i| pos as f64 * ROPE_BASE.powf(-2.0 * i as f64 / hd as f64))
-            .collect();
-        for _ in 0..2 {
-            cos.extend(angles.iter().map(|a| a.cos() as f32));
-            sin.extend(angles.iter().map(|a| a.sin() as f32));
-        }
-    }
-    (cos, sin)
 }
 
 impl Transformer {
@@ -798,7 +653,7 @@ impl Model for Transformer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{ModelConfig, Operation};
+    use crate::config::Operation;
     use crate::data::modular::all_examples;
     use crate::optim::AdamWParams;
     use crate::rng::{Stream, stream};
@@ -827,49 +682,6 @@ mod tests {
             weight_decay,
         };
         AdamW::new(hp, &m.param_sizes())
-    }
-
-    #[test]
-    fn param_count_matches_the_spec_formula() {
-        // expected: the spec's closed form 2(p+2)d + d + depth(16d^2 + 2d) via ModelConfig::param_count
-        for (p, d, depth) in [(5, 4, 1), (47, 32, 2), (97, 128, 2), (11, 6, 3)] {
-            let c = cfg(d, depth, 1, 0.0);
-            let m = model(&c, p, 0);
-            let want = ModelConfig::Transformer(c).param_count(p as usize);
-            assert_eq!(m.param_count(), want, "p={p} d={d} depth={depth}");
-            assert_eq!(
-                m.param_sizes().len(),
-                3 + PER_BLOCK * depth,
-                "embed, blocks, final_norm, unembed"
-            );
-        }
-        // by hand for p=5, d=4, depth=1: 2*7*4 + 4 + (16*16 + 2*4) = 56 + 4 + 264
-        assert_eq!(model(&cfg(4, 1, 1, 0.0), 5, 0).param_count(), 324);
-    }
-
-    #[test]
-    fn init_follows_the_stated_distributions() {
-        // expected: norms are ones; linear weights lie in +-1/sqrt(fan_in); init_scale multiplies everything
-        let m = model(&cfg(8, 1, 2, 0.0), 7, 3);
-        let mut scaled_cfg = cfg(8, 1, 2, 0.0);
-        scaled_cfg.init_scale = 0.5;
-        let scaled = model(&scaled_cfg, 7, 3);
-        for ((name, shape, v), (_, _, vs)) in m
-            .export()
-            .unwrap()
-            .into_iter()
-            .zip(scaled.export().unwrap())
-        {
-            if name.ends_with("norm") {
-                assert!(v.iter().all(|&x| x == 1.0), "{name}");
-            } else if name != "embed" {
-                let bound = 1.0 / (shape[1] as f32).sqrt();
-                assert!(v.iter().all(|x| x.abs() <= bound), "{name}");
-            }
-            for (a, b) in v.iter().zip(&vs) {
-                assert_eq!(a * 0.5, *b, "{name}");
-            }
-        }
     }
 
     /// Initial parameter values and the losses of `steps` training steps plus a final evaluation.
@@ -916,16 +728,6 @@ mod tests {
         let a = m.forward_backward(&ex.xs, &ex.ys, &mut r).unwrap();
         let b = m.forward_backward(&ex.xs, &ex.ys, &mut r).unwrap();
         assert_ne!(a.loss_sum, b.loss_sum);
-    }
-
-    #[test]
-    fn dropout_mask_keeps_the_right_fraction() {
-        // expected: Bernoulli(0.8) over 200000 entries has mean 0.8 with sd 0.0009; kept entries are 1/0.8
-        let m = dropout_mask(200_001, 0.2, &mut stream(3, Stream::Dropout));
-        assert_eq!(m.len(), 200_001);
-        assert!(m.iter().all(|&x| x == 0.0 || x == 1.25));
-        let kept = m.iter().filter(|&&x| x > 0.0).count() as f64 / m.len() as f64;
-        assert!((kept - 0.8).abs() < 0.005, "{kept}");
     }
 
     /// Eval-mode mean loss (equals the training loss when dropout is 0).

@@ -17,7 +17,9 @@
 //! attention output and feed-forward for that position alone (keys and values still cover the sequence).
 
 use super::linalg::{self, View, cross_entropy, exp, gemm_view, matmul};
-use super::transformer::{NORM_EPS, PER_BLOCK, SEQ, fill_dropout_mask, init_params, rotary_tables};
+use super::transformer_params::{
+    NORM_EPS, PER_BLOCK, SEQ, fill_dropout_mask, init_params, rotary_tables,
+};
 use super::{BatchStats, Model, ModelError, NamedTensor, SequenceModel};
 use crate::config::TransformerConfig;
 use crate::data::modular::tokens;
@@ -1091,7 +1093,6 @@ mod tests {
     use super::*;
     use crate::config::Operation;
     use crate::data::modular::all_examples;
-    use crate::model::transformer::Transformer;
     use crate::optim::AdamWParams;
     use crate::rng::{Stream, stream};
     use rand::Rng as _;
@@ -1108,12 +1109,6 @@ mod tests {
         }
     }
 
-    fn both(c: &TransformerConfig, p: u32, seed: u64) -> (CpuTransformer, Transformer) {
-        let fast = CpuTransformer::new(c, p, &mut stream(seed, Stream::Init)).unwrap();
-        let reference = Transformer::new(c, p, &mut stream(seed, Stream::Init)).unwrap();
-        (fast, reference)
-    }
-
     fn adamw(m: &dyn Model, lr: f64, weight_decay: f64) -> AdamW {
         let hp = AdamWParams {
             lr,
@@ -1123,13 +1118,6 @@ mod tests {
             weight_decay,
         };
         AdamW::new(hp, &m.param_sizes())
-    }
-
-    /// ||a - b|| / ||b|| over one tensor.
-    fn rel_err(a: &[f32], b: &[f32]) -> f64 {
-        let diff: f64 = a.iter().zip(b).map(|(x, y)| ((x - y) as f64).powi(2)).sum();
-        let norm: f64 = b.iter().map(|&y| (y as f64).powi(2)).sum();
-        (diff / norm.max(1e-30)).sqrt()
     }
 
     /// Random token sequences over the whole vocabulary [0, p + 2), and targets, from `seed`.
@@ -1143,95 +1131,115 @@ mod tests {
         (seqs, ys)
     }
 
-    #[test]
-    fn same_parameters_as_the_candle_model() {
-        // expected: both draw through `init_params` from the same stream, so names, shapes and values are
-        // bit-identical, and a checkpoint of one is a checkpoint of the other
-        let mut c = cfg(8, 2, 2, 0.2);
-        c.init_scale = 0.5;
-        let (fast, reference) = both(&c, 7, 3);
-        assert_eq!(fast.export().unwrap(), reference.export().unwrap());
-        assert_eq!(fast.param_sizes(), reference.param_sizes());
-        assert_eq!(fast.param_count(), reference.param_count());
-    }
+    /// The candle model as the reference (built with the `candle` feature, as `bash .ci/test` does).
+    #[cfg(feature = "candle")]
+    mod against_candle {
+        use super::*;
+        use crate::model::transformer::Transformer;
 
-    #[test]
-    fn losses_and_gradients_match_the_candle_model() {
-        // expected: the candle model (itself checked against finite differences and an f64 loop
-        // implementation) on the same parameters, batch and dropout stream: the same function, so equal
-        // losses and accuracies, and gradients within 1e-4 relative (||fast - candle|| / ||candle|| per
-        // tensor; f32 rounding in a different summation order is ~1e-6)
-        let cases = [
-            (cfg(8, 2, 2, 0.0), 7, false),
-            (cfg(8, 1, 1, 0.0), 5, false),
-            (cfg(16, 2, 1, 0.2), 11, false),
-            (cfg(8, 3, 4, 0.5), 7, true),
-            (cfg(12, 2, 3, 0.2), 13, true),
-        ];
-        for (k, (c, p, tokens)) in cases.into_iter().enumerate() {
-            let (mut fast, mut reference) = both(&c, p, 40 + k as u64);
-            let (mut rf, mut rr) = (
-                stream(k as u64, Stream::Dropout),
-                stream(k as u64, Stream::Dropout),
-            );
-            let (sf, sr) = if tokens {
-                let (seqs, ys) = random_tokens(p, 60, k as u64);
-                (
-                    fast.forward_backward_tokens(&seqs, &ys, &mut rf).unwrap(),
-                    reference
-                        .forward_backward_tokens(&seqs, &ys, &mut rr)
-                        .unwrap(),
-                )
-            } else {
-                let ex = all_examples(Operation::Sub, p);
-                (
-                    fast.forward_backward(&ex.xs, &ex.ys, &mut rf).unwrap(),
-                    reference.forward_backward(&ex.xs, &ex.ys, &mut rr).unwrap(),
-                )
-            };
-            let what = format!("case {k}: {c:?}");
-            assert_eq!(sf.count, sr.count, "{what}");
-            assert_eq!(sf.correct, sr.correct, "{what}");
-            let rel = (sf.loss_sum - sr.loss_sum).abs() / sr.loss_sum.abs();
-            assert!(
-                rel < 1e-5,
-                "{what}: loss {} vs {}",
-                sf.loss_sum,
-                sr.loss_sum
-            );
-            // the same masks were drawn: both streams stand at the same place
-            assert_eq!(rf.random::<u64>(), rr.random::<u64>(), "{what}");
-            let want = reference.gradient_values();
-            assert_eq!(want.len(), fast.names.len());
-            for (i, want) in want.iter().enumerate() {
-                let got = &fast.g[fast.l.slot(i)];
-                let e = rel_err(got, want);
-                assert!(e < 1e-4, "{what}: {} relative error {e:e}", fast.names[i]);
+        /// ||a - b|| / ||b|| over one tensor.
+        fn rel_err(a: &[f32], b: &[f32]) -> f64 {
+            let diff: f64 = a.iter().zip(b).map(|(x, y)| ((x - y) as f64).powi(2)).sum();
+            let norm: f64 = b.iter().map(|&y| (y as f64).powi(2)).sum();
+            (diff / norm.max(1e-30)).sqrt()
+        }
+
+        fn both(c: &TransformerConfig, p: u32, seed: u64) -> (CpuTransformer, Transformer) {
+            let fast = CpuTransformer::new(c, p, &mut stream(seed, Stream::Init)).unwrap();
+            let reference = Transformer::new(c, p, &mut stream(seed, Stream::Init)).unwrap();
+            (fast, reference)
+        }
+
+        #[test]
+        fn same_parameters_as_the_candle_model() {
+            // expected: both draw through `init_params` from the same stream, so names, shapes and values are
+            // bit-identical, and a checkpoint of one is a checkpoint of the other
+            let mut c = cfg(8, 2, 2, 0.2);
+            c.init_scale = 0.5;
+            let (fast, reference) = both(&c, 7, 3);
+            assert_eq!(fast.export().unwrap(), reference.export().unwrap());
+            assert_eq!(fast.param_sizes(), reference.param_sizes());
+            assert_eq!(fast.param_count(), reference.param_count());
+        }
+
+        #[test]
+        fn losses_and_gradients_match_the_candle_model() {
+            // expected: the candle model (itself checked against finite differences and an f64 loop
+            // implementation) on the same parameters, batch and dropout stream: the same function, so equal
+            // losses and accuracies, and gradients within 1e-4 relative (||fast - candle|| / ||candle|| per
+            // tensor; f32 rounding in a different summation order is ~1e-6)
+            let cases = [
+                (cfg(8, 2, 2, 0.0), 7, false),
+                (cfg(8, 1, 1, 0.0), 5, false),
+                (cfg(16, 2, 1, 0.2), 11, false),
+                (cfg(8, 3, 4, 0.5), 7, true),
+                (cfg(12, 2, 3, 0.2), 13, true),
+            ];
+            for (k, (c, p, tokens)) in cases.into_iter().enumerate() {
+                let (mut fast, mut reference) = both(&c, p, 40 + k as u64);
+                let (mut rf, mut rr) = (
+                    stream(k as u64, Stream::Dropout),
+                    stream(k as u64, Stream::Dropout),
+                );
+                let (sf, sr) = if tokens {
+                    let (seqs, ys) = random_tokens(p, 60, k as u64);
+                    (
+                        fast.forward_backward_tokens(&seqs, &ys, &mut rf).unwrap(),
+                        reference
+                            .forward_backward_tokens(&seqs, &ys, &mut rr)
+                            .unwrap(),
+                    )
+                } else {
+                    let ex = all_examples(Operation::Sub, p);
+                    (
+                        fast.forward_backward(&ex.xs, &ex.ys, &mut rf).unwrap(),
+                        reference.forward_backward(&ex.xs, &ex.ys, &mut rr).unwrap(),
+                    )
+                };
+                let what = format!("case {k}: {c:?}");
+                assert_eq!(sf.count, sr.count, "{what}");
+                assert_eq!(sf.correct, sr.correct, "{what}");
+                let rel = (sf.loss_sum - sr.loss_sum).abs() / sr.loss_sum.abs();
+                assert!(
+                    rel < 1e-5,
+                    "{what}: loss {} vs {}",
+                    sf.loss_sum,
+                    sr.loss_sum
+                );
+                // the same masks were drawn: both streams stand at the same place
+                assert_eq!(rf.random::<u64>(), rr.random::<u64>(), "{what}");
+                let want = reference.gradient_values();
+                assert_eq!(want.len(), fast.names.len());
+                for (i, want) in want.iter().enumerate() {
+                    let got = &fast.g[fast.l.slot(i)];
+                    let e = rel_err(got, want);
+                    assert!(e < 1e-4, "{what}: {} relative error {e:e}", fast.names[i]);
+                }
             }
         }
-    }
 
-    #[test]
-    fn evaluation_matches_the_candle_model_after_training() {
-        // expected: train the candle model three steps, load its parameters into the fast model (the
-        // checkpoint path): eval-mode losses equal to 1e-5 relative, accuracies equal
-        let c = cfg(16, 2, 2, 0.2);
-        let (mut fast, mut reference) = both(&c, 11, 5);
-        let ex = all_examples(Operation::Div, 11);
-        let mut opt = adamw(&reference, 1e-2, 1.0);
-        let mut r = stream(5, Stream::Dropout);
-        for _ in 0..3 {
-            reference.forward_backward(&ex.xs, &ex.ys, &mut r).unwrap();
-            opt.begin_step(1e-2);
-            reference.apply(&mut opt).unwrap();
+        #[test]
+        fn evaluation_matches_the_candle_model_after_training() {
+            // expected: train the candle model three steps, load its parameters into the fast model (the
+            // checkpoint path): eval-mode losses equal to 1e-5 relative, accuracies equal
+            let c = cfg(16, 2, 2, 0.2);
+            let (mut fast, mut reference) = both(&c, 11, 5);
+            let ex = all_examples(Operation::Div, 11);
+            let mut opt = adamw(&reference, 1e-2, 1.0);
+            let mut r = stream(5, Stream::Dropout);
+            for _ in 0..3 {
+                reference.forward_backward(&ex.xs, &ex.ys, &mut r).unwrap();
+                opt.begin_step(1e-2);
+                reference.apply(&mut opt).unwrap();
+            }
+            fast.import(&reference.export().unwrap()).unwrap();
+            let (a, b) = (
+                fast.evaluate(&ex.xs, &ex.ys).unwrap(),
+                reference.evaluate(&ex.xs, &ex.ys).unwrap(),
+            );
+            assert_eq!(a.correct, b.correct);
+            assert!((a.loss_sum - b.loss_sum).abs() < 1e-5 * b.loss_sum);
         }
-        fast.import(&reference.export().unwrap()).unwrap();
-        let (a, b) = (
-            fast.evaluate(&ex.xs, &ex.ys).unwrap(),
-            reference.evaluate(&ex.xs, &ex.ys).unwrap(),
-        );
-        assert_eq!(a.correct, b.correct);
-        assert!((a.loss_sum - b.loss_sum).abs() < 1e-5 * b.loss_sum);
     }
 
     fn gradient_check(c: TransformerConfig, seed: u64) {
