@@ -2,6 +2,7 @@
 //!
 //! Matches on these enums never use `_ =>`: a new variant must be handled everywhere.
 
+use crate::config::device::Choice;
 use crate::config::ordering::Scheme;
 use crate::config::{GrokkingConfig, Operation, RunConfig, ValidRunConfig};
 use serde::{Deserialize, Serialize};
@@ -468,12 +469,14 @@ impl Event {
 /// Worker -> UI (or CLI).
 #[derive(Clone, Debug)]
 pub enum Event {
-    /// A run began with this config; `param_count` is the model's.
+    /// A run began with this config; `param_count` is the model's, `device` where it trains and why
+    /// (`None` only for a study that ends at once because its device cannot be used).
     Started {
         run: RunId,
         config: Box<RunConfig>,
         param_count: u64,
         steps_per_epoch: u64,
+        device: Option<Choice>,
     },
     /// A batch of metric rows, oldest first.
     Metrics { run: RunId, rows: Vec<MetricRow> },

@@ -521,3 +521,44 @@ fn cli_sweep_shards_and_refuses_bad_shards() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("shard 2 of 2"));
 }
+
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn a_sweep_says_its_device_and_one_that_cannot_be_used_ends_at_once() {
+    // expected: the tests build no cuda feature, so `auto` trains on the CPU and says why; an explicit
+    // cuda:0 cannot be used, and model::device::choose refuses it (never a silent CPU run): the sweep
+    // says so in its one Finished, before any task runs
+    use grokscope::config::ModelConfig;
+    use grokscope::config::device::{DeviceRequest, Placement};
+    let c = tiny(&[4], &[0]);
+    let mut evs = vec![];
+    capacity::run(&valid(&c), Tasks::All, 3, &mut evs, &mut Unattended);
+    let Event::Started {
+        device: Some(d), ..
+    } = &evs[0]
+    else {
+        panic!("Started with a device first, got {:?}", evs[0]);
+    };
+    assert_eq!(d.placement, Placement::Cpu);
+    assert!(d.reason.contains("without the cuda feature"), "{d}");
+
+    let mut gpu = tiny(&[4], &[0]);
+    let ModelConfig::Transformer(t) = &mut gpu.base.model else {
+        panic!("the Capacity lab trains the transformer");
+    };
+    t.device = DeviceRequest::Cuda(0);
+    let mut evs = vec![];
+    let outcome = capacity::run(&valid(&gpu), Tasks::All, 4, &mut evs, &mut Unattended);
+    assert!(
+        matches!(evs[0], Event::Started { device: None, .. }),
+        "{:?}",
+        evs[0]
+    );
+    assert_eq!(evs.len(), 2, "Started and Finished only: {evs:?}");
+    assert_eq!(finished(&evs), std::slice::from_ref(&outcome));
+    let Outcome::Failed { message } = outcome else {
+        panic!("a device that cannot be used fails the sweep, got {outcome:?}");
+    };
+    assert!(message.contains("cuda:0"), "{message}");
+    assert!(results(&evs).is_empty());
+}

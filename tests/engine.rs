@@ -227,6 +227,14 @@ fn worker_protocol_order_one_started_metrics_one_finished() {
         "{:?}",
         evs[0]
     );
+    // expected: the small config is the MLP, which trains on the CPU only, and Started says so
+    let Event::Started {
+        device: Some(d), ..
+    } = &evs[0]
+    else {
+        panic!("Started says where the run trains: {:?}", evs[0]);
+    };
+    assert_eq!(d, &grokscope::config::device::Choice::cpu_only());
     let started = evs
         .iter()
         .filter(|e| matches!(e, Event::Started { .. }))

@@ -64,6 +64,13 @@ fn start_trains_and_the_step_counter_advances() {
         Phase::Running | Phase::Paused | Phase::Finished
     ));
     assert!(app.history().row_count() > 0);
+    // the status bar says where the run trains (the MLP: the CPU only)
+    harness.step();
+    assert!(
+        harness.query_by_label("on cpu").is_some(),
+        "the status bar names the device"
+    );
+    let app = harness.state();
     assert!(
         plotted_metrics()
             .iter()
@@ -100,6 +107,7 @@ impl Backend for Scripted {
                 config: Box::new((**run_config).clone().into()),
                 param_count,
                 steps_per_epoch,
+                device: Some(grokscope::config::device::Choice::cpu_only()),
             });
             for chunk in 0..4u64 {
                 let rows = (1..=25u64)

@@ -70,6 +70,7 @@ impl Backend for Scripted {
                     config: Box::new((*config).into()),
                     param_count: 0,
                     steps_per_epoch: 1,
+                    device: Some(grokscope::config::device::Choice::cpu_only()),
                 });
                 for (task, run, points) in &self.progress {
                     q.push_back(Event::Lab {

@@ -28,6 +28,7 @@ impl Backend for ThirtyRows {
             run: 1,
             param_count: c.model.param_count(c.p as usize),
             steps_per_epoch: c.steps_per_epoch(),
+            device: Some(grokscope::config::device::Choice::cpu_only()),
             config: Box::new((*cfg).clone().into()),
         });
         let rows = (1..=30u64)

@@ -60,6 +60,7 @@ fn cells_fill_in_from_events_and_a_click_lists_the_runs() {
         config: Box::new(RunConfig::PhaseStudy(cfg.clone())),
         param_count: 0,
         steps_per_epoch: 1,
+        device: Some(grokscope::config::device::Choice::cpu_only()),
     }));
     let mut h = Harness::new_ui_state(
         |ui, p: &mut Panel| {
@@ -128,6 +129,7 @@ impl grokscope::app::Backend for PhaseWorker {
                 config: Box::new((*config).into()),
                 param_count: 0,
                 steps_per_epoch: 1,
+                device: Some(grokscope::config::device::Choice::cpu_only()),
             });
             ev.push_back(task_event(3, result(0, Outcome::Grokking, Some(120)), 1));
             ev.push_back(Event::Finished {

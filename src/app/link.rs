@@ -229,6 +229,8 @@ pub struct LabLink {
     status: Status,
     /// Which named panels show and which a lesson highlights.
     pub panels: super::teach::panels::PanelState,
+    /// Where this lab's latest run trains and why (from its `Started`; the status bar shows it).
+    pub device: Option<crate::config::device::Choice>,
 }
 
 impl LabLink {
@@ -238,6 +240,7 @@ impl LabLink {
             runs: RunTracker::default(),
             status: Status::info(ready),
             panels: Default::default(),
+            device: None,
         }
     }
 

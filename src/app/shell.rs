@@ -601,6 +601,14 @@ impl GrokscopeApp {
                     ui.separator();
                     ui.label(format!("{} parameters", group_digits(n)));
                 }
+                if let Some(device) = &self.current().link().device {
+                    ui.separator();
+                    ui.label(format!("on {}", device.placement))
+                        .on_hover_text(format!(
+                            "The latest run trains on {}: {}",
+                            device.placement, device.reason
+                        ));
+                }
                 if dropped > 0 {
                     ui.separator();
                     ui.label(

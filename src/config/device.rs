@@ -1,5 +1,6 @@
-//! Which device a config asks to train on (the choice itself, with its fallback rules, is
-//! `model::device`: configs are the ground floor and name no model).
+//! Which device a config asks to train on, and the words for what was chosen ([`Choice`], carried by a
+//! run's `Started` event to the status bar). The choice itself, with its fallback rules, is
+//! `model::device`: configs are the ground floor and name no model.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -61,5 +62,44 @@ impl TryFrom<String> for DeviceRequest {
 impl From<DeviceRequest> for String {
     fn from(d: DeviceRequest) -> String {
         d.to_string()
+    }
+}
+
+/// The device a run uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Placement {
+    Cpu,
+    Cuda(usize),
+}
+
+impl fmt::Display for Placement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Placement::Cpu => write!(f, "cpu"),
+            Placement::Cuda(n) => write!(f, "cuda:{n}"),
+        }
+    }
+}
+
+/// A placement and why it was chosen, in words for stderr and the status bar.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Choice {
+    pub placement: Placement,
+    pub reason: String,
+}
+
+impl fmt::Display for Choice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.placement, self.reason)
+    }
+}
+
+impl Choice {
+    /// The CPU for a model that only runs there (the MLP).
+    pub fn cpu_only() -> Choice {
+        Choice {
+            placement: Placement::Cpu,
+            reason: "this model runs on the CPU only".into(),
+        }
     }
 }

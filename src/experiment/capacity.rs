@@ -504,6 +504,7 @@ pub fn run(
         threads: study_threads(cfg.threads, tasks.len()),
         thread_name: "capacity-sweep",
         kind: "sweep",
+        device: crate::model::device_for(&cfg.base.model).map_err(|e| e.to_string()),
     };
     super::pool::study(
         spec,

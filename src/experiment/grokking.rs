@@ -335,6 +335,7 @@ fn train(
         config: Box::new(crate::config::RunConfig::Grokking(cfg.clone())),
         param_count: trainer.param_count(),
         steps_per_epoch: cfg.steps_per_epoch(),
+        device: Some(trainer.model().device_choice()),
     });
     if let Some(dir) = rec.writer.as_ref().and_then(|w| w.dir()) {
         let dir = dir.to_path_buf();

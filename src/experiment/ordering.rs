@@ -339,6 +339,7 @@ fn run_one(
         config: Box::new(RunConfig::Ordering(OrderingConfig::clone(cfg))),
         param_count: trainer.param_count(),
         steps_per_epoch: cfg.steps_per_epoch(),
+        device: Some(crate::config::device::Choice::cpu_only()),
     });
     let mut rep = Reporter {
         run,
@@ -471,6 +472,7 @@ fn run_study(
         threads: study_threads(cfg.threads, total),
         thread_name: "ordering-study",
         kind: "study",
+        device: Ok(crate::config::device::Choice::cpu_only()),
     };
     super::pool::study(
         spec,

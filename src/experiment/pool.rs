@@ -4,6 +4,7 @@
 
 use super::{EventSink, RunControl};
 use crate::config::RunConfig;
+use crate::config::device::Choice;
 use crate::protocol::{Event, LabEvent, Outcome, RunId};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use std::fmt::Display;
@@ -184,6 +185,9 @@ pub struct StudySpec<'a> {
     pub threads: usize,
     pub thread_name: &'a str,
     pub kind: &'a str,
+    /// Where the tasks train and why, or why the asked-for device cannot be used (the study then ends
+    /// at once, before any task starts).
+    pub device: Result<Choice, String>,
 }
 
 /// Run a study's `tasks` in parallel ([`run`]) and report them ([`collect`]): emits `Started`, the
@@ -210,7 +214,17 @@ where
         config: Box::new(spec.config),
         param_count: 0,
         steps_per_epoch: spec.steps_per_epoch,
+        device: spec.device.as_ref().ok().cloned(),
     });
+    if let Err(why) = spec.device {
+        let outcome = Outcome::Failed { message: why };
+        sink.emit(Event::Finished {
+            run: run_id,
+            outcome: outcome.clone(),
+            summary: None,
+        });
+        return outcome;
+    }
     let total = tasks.len();
     let outcome = run(
         spec.thread_name,

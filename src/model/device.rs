@@ -6,9 +6,7 @@
 //! ([`probe`]); what to do with that answer is [`choose`], a pure function over the probe's result, so the
 //! fallback rules are tested on any machine.
 
-use std::fmt;
-
-pub use crate::config::device::DeviceRequest;
+pub use crate::config::device::{Choice, DeviceRequest, Placement};
 
 /// What was found out about CUDA on this machine, as far as one request needs it.
 #[derive(Clone, Debug, PartialEq)]
@@ -19,45 +17,6 @@ pub struct Probe {
     pub driver: Result<usize, String>,
     /// The GPU that was tried (its ordinal) and whether it started (its name) or why not.
     pub opened: Option<(usize, Result<String, String>)>,
-}
-
-/// The device a run uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Placement {
-    Cpu,
-    Cuda(usize),
-}
-
-impl fmt::Display for Placement {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Placement::Cpu => write!(f, "cpu"),
-            Placement::Cuda(n) => write!(f, "cuda:{n}"),
-        }
-    }
-}
-
-/// A placement and why it was chosen, in words for stderr and the status bar.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Choice {
-    pub placement: Placement,
-    pub reason: String,
-}
-
-impl fmt::Display for Choice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.placement, self.reason)
-    }
-}
-
-impl Choice {
-    /// The CPU for a model that only runs there (the MLP).
-    pub fn cpu_only() -> Choice {
-        Choice {
-            placement: Placement::Cpu,
-            reason: "this model runs on the CPU only".into(),
-        }
-    }
 }
 
 /// Why an explicit GPU request cannot be met.

@@ -131,24 +131,40 @@ pub trait SequenceModel: Model {
     fn evaluate_tokens(&mut self, seqs: &[[u32; 4]], ys: &[u32]) -> Result<BatchStats, ModelError>;
 }
 
-/// Whether the transformer trains through candle on a GPU (a `cuda` build and a device present).
-#[cfg(feature = "cuda")]
-fn transformer_on_gpu() -> bool {
-    candle_core::Device::cuda_if_available(0).is_ok_and(|d| d.is_cuda())
+/// Where a model of this config will train and why, as [`build`] decides it (the MLP: the CPU; the
+/// transformer: its `device`, or the command line's `--device`, probed once per process). A study says it
+/// once in its `Started`; an explicit GPU that cannot be used is an error here, before any task starts.
+pub fn device_for(cfg: &ModelConfig) -> Result<device::Choice, device::DeviceError> {
+    match cfg {
+        ModelConfig::Mlp(_) => Ok(device::Choice::cpu_only()),
+        ModelConfig::Transformer(t) => {
+            let request = device::effective(t.device);
+            let choice = device::choose(request, &device::probe(request))?;
+            // a CPU-only build has nothing to choose unless something was asked for
+            if cfg!(feature = "cuda") || !request.is_auto() {
+                device::announce(&choice);
+            }
+            Ok(choice)
+        }
+    }
 }
 
-/// Build the paper's transformer for prime `p`, initialised from `rng`: the hand-written CPU path, or the
-/// candle model on a GPU. Both draw the same initial parameters and dropout masks.
+/// Build the paper's transformer for prime `p`, initialised from `rng`, where [`device_for`] places it:
+/// the candle model on a GPU (a `cuda` build), else the hand-written CPU path. Both draw the same initial
+/// parameters and dropout masks.
 pub fn build_transformer(
     cfg: &TransformerConfig,
     p: u32,
     rng: &mut Rng,
 ) -> Result<Box<dyn SequenceModel>, ModelError> {
-    #[cfg(feature = "cuda")]
-    if transformer_on_gpu() {
-        return Ok(Box::new(transformer::Transformer::new(cfg, p, rng)?));
+    let choice = device_for(&ModelConfig::Transformer(cfg.clone()))?;
+    match choice.placement {
+        #[cfg(feature = "cuda")]
+        device::Placement::Cuda(_) => Ok(Box::new(transformer::Transformer::new(cfg, p, rng)?)),
+        _ => Ok(Box::new(
+            transformer_cpu::CpuTransformer::new(cfg, p, rng)?.placed(choice),
+        )),
     }
-    Ok(Box::new(transformer_cpu::CpuTransformer::new(cfg, p, rng)?))
 }
 
 /// Build the configured model for a task with prime `p`, initialised from `rng`.

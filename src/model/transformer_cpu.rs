@@ -16,6 +16,7 @@
 //! As in the candle model, only the last position's logits are read, so the final block computes its query,
 //! attention output and feed-forward for that position alone (keys and values still cover the sequence).
 
+use super::device::{Choice, Placement};
 use super::linalg::{self, View, cross_entropy, exp, gemm_view, matmul};
 use super::transformer_params::{
     NORM_EPS, PER_BLOCK, SEQ, fill_dropout_mask, init_params, rotary_tables,
@@ -140,6 +141,8 @@ pub struct CpuTransformer {
     helpers: Vec<Work>,
     /// Token sequences of the current (a, b) batch.
     seqs: Vec<[u32; T]>,
+    /// Why it trains on the CPU (set by `model::build_transformer`; views' copies keep the default).
+    choice: Choice,
 }
 
 impl CpuTransformer {
@@ -179,7 +182,17 @@ impl CpuTransformer {
             ws: Work::default(),
             helpers: vec![],
             seqs: vec![],
+            choice: Choice {
+                placement: Placement::Cpu,
+                reason: "the hand-written CPU path".into(),
+            },
         })
+    }
+
+    /// The same model, saying why it trains on the CPU (see `model::device_for`).
+    pub fn placed(mut self, choice: Choice) -> Self {
+        self.choice = choice;
+        self
     }
 
     /// Gradients of the loss into `g` from dLoss/dlogits in `ws.logits` and the kept activations.
@@ -892,6 +905,10 @@ fn rms_backward(
 impl Model for CpuTransformer {
     fn param_count(&self) -> u64 {
         self.w.len() as u64
+    }
+
+    fn device_choice(&self) -> Choice {
+        self.choice.clone()
     }
 
     fn param_sizes(&self) -> Vec<usize> {

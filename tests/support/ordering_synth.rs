@@ -121,6 +121,7 @@ pub fn run_events(
         config: Box::new(RunConfig::Ordering(cfg.clone())),
         param_count: (n * cols + n) as u64,
         steps_per_epoch: spe,
+        device: Some(grokscope::config::device::Choice::cpu_only()),
     }];
     let keep_final = 1.0 - cfg.pruning.sparsity();
     let mut rows = Vec::new();
@@ -226,6 +227,7 @@ pub fn study_events(run: RunId, cfg: &OrderingStudyConfig) -> Vec<Event> {
         config: Box::new(RunConfig::OrderingStudy(cfg.clone())),
         param_count: 0,
         steps_per_epoch: 1,
+        device: Some(grokscope::config::device::Choice::cpu_only()),
     }];
     let mut done = 0;
     for &(scheme, sparsity, hidden, its) in &settings {

@@ -185,9 +185,15 @@ impl CapacityLab {
 
     fn handle_event(&mut self, event: Event) {
         match event {
-            Event::Started { run, config, .. } => match *config {
+            Event::Started {
+                run,
+                config,
+                device,
+                ..
+            } => match *config {
                 RunConfig::CapacitySweep(c) => {
                     if self.link.runs.started(run) {
+                        self.link.device = device;
                         self.threads = study_threads(c.threads, c.task_count());
                         let total = c.task_count();
                         self.history.begin(run, c);

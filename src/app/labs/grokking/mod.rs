@@ -346,12 +346,14 @@ impl GrokkingLab {
                 config,
                 param_count,
                 steps_per_epoch,
+                device,
             } => {
                 let config = match *config {
                     RunConfig::Grokking(config) => config,
                     RunConfig::PhaseStudy(study) => {
                         // a phase study: the phase panel took its Started above
                         if self.link.runs.started(run) {
+                            self.link.device = device;
                             self.insight_view.set_visible(View::Phase, true);
                             self.info(format!(
                                 "phase study: {} runs ({} seeds a cell)",
@@ -378,8 +380,13 @@ impl GrokkingLab {
                     .begin(run, config, param_count, steps_per_epoch);
                 self.insight.clear();
                 self.insight.source = "live".into();
+                let on = device
+                    .as_ref()
+                    .map(|c| format!(" on {}", c.placement))
+                    .unwrap_or_default();
+                self.link.device = device;
                 self.info(format!(
-                    "run {run} training: {} parameters",
+                    "run {run} training{on}: {} parameters",
                     group_digits(param_count)
                 ));
             }

@@ -189,9 +189,11 @@ impl OrderingLab {
                 config,
                 param_count,
                 steps_per_epoch,
+                device,
             } => match *config {
                 RunConfig::Ordering(c) => {
                     if self.link.runs.started(run) {
+                        self.link.device = device;
                         self.history.begin(run, c, param_count, steps_per_epoch);
                         self.view.run_started();
                         self.info(format!("run {run} training: {param_count} parameters"));
@@ -199,6 +201,7 @@ impl OrderingLab {
                 }
                 RunConfig::OrderingStudy(c) => {
                     if self.link.runs.started(run) {
+                        self.link.device = device;
                         self.study.begin(run, c);
                         self.view.study_started();
                         self.info(format!("study {run} running"));
