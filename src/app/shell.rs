@@ -568,26 +568,8 @@ impl GrokscopeApp {
 
     fn status_bar_ui(&self, ui: &mut Ui, problems: &[FieldProblem]) {
         ui.horizontal(|ui| {
-            ui.label(RichText::new(self.phase().word()).strong());
-            let status = self.status();
-            let color = if status.is_error {
-                error_color(ui)
-            } else {
-                ui.visuals().text_color()
-            };
-            ui.label(RichText::new(&status.text).color(color));
-            if let Some(first) = problems.first() {
-                ui.separator();
-                ui.label(
-                    RichText::new(format!(
-                        "config: {}: {}{}",
-                        first.field,
-                        first.message,
-                        more_text(problems)
-                    ))
-                    .color(error_color(ui)),
-                );
-            }
+            // the counts on the right first, so the message on the left is cut short (its whole text on
+            // hover) instead of running into them
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 let frame = match (self.frames.last_ms(), self.frames.p99_ms()) {
                     (Some(last), Some(p99)) => format!("frame {last:.1} ms · p99 {p99:.1} ms"),
@@ -616,6 +598,32 @@ impl GrokscopeApp {
                             .color(Color32::YELLOW),
                     );
                 }
+                ui.separator();
+                ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                    ui.label(RichText::new(self.phase().word()).strong());
+                    let status = self.status();
+                    let color = if status.is_error {
+                        error_color(ui)
+                    } else {
+                        ui.visuals().text_color()
+                    };
+                    ui.add(egui::Label::new(RichText::new(&status.text).color(color)).truncate());
+                    if let Some(first) = problems.first() {
+                        ui.separator();
+                        ui.add(
+                            egui::Label::new(
+                                RichText::new(format!(
+                                    "config: {}: {}{}",
+                                    first.field,
+                                    first.message,
+                                    more_text(problems)
+                                ))
+                                .color(error_color(ui)),
+                            )
+                            .truncate(),
+                        );
+                    }
+                });
             });
         });
     }

@@ -1011,8 +1011,12 @@ pub fn log_marks(input: GridInput) -> Vec<GridMark> {
     if span < 1.0 {
         return sub_decade_marks(lo, hi);
     }
-    // At most about eight labelled decades.
-    let stride = (span / 8.0).ceil().max(1.0);
+    // At most about eight labelled decades, and far enough apart to be labelled at all: egui_plot gives
+    // `base_step_size` per 8 points and labels a y mark only when its step spans over 20 points (full
+    // strength at 30), so a short plot over many decades labels every other (or third) decade rather
+    // than none.
+    let legible = (input.base_step_size * 30.0 / 8.0).ceil();
+    let stride = (span / 8.0).ceil().max(legible).max(1.0);
     let mut marks = Vec::new();
     let first = lo.floor() as i64;
     let last = hi.ceil() as i64;
@@ -1301,6 +1305,28 @@ mod tests {
                 .iter()
                 .any(|m| (m.value - 2f64.log10() + 1.0).abs() < 1e-12)
         ); // 0.2
+    }
+
+    #[test]
+    fn a_short_log_axis_labels_fewer_decades_not_none() {
+        // expected: 8 decades in a plot 120 points high is 15 points a decade, under egui_plot's 20-point
+        // label minimum; base_step_size is 8 points in data units (8 / 15 decades), so every labelled
+        // mark must be at least 30 points (2 decades) apart, and there are some
+        let span = 8.0;
+        let marks = log_marks(GridInput {
+            bounds: (-7.0, 1.0),
+            base_step_size: span * 8.0 / 120.0,
+        });
+        let labelled: Vec<f64> = marks
+            .iter()
+            .filter(|m| m.step_size >= 1.0)
+            .map(|m| m.value)
+            .collect();
+        assert!(labelled.len() >= 3, "{labelled:?}");
+        let points_per_decade = 120.0 / span;
+        for m in marks.iter().filter(|m| m.step_size >= 1.0) {
+            assert!(m.step_size * points_per_decade >= 30.0, "{m:?}");
+        }
     }
 
     #[test]
