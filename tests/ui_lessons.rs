@@ -382,3 +382,40 @@ fn lesson_run_through_times() {
         );
     }
 }
+
+#[test]
+fn a_lesson_can_hide_single_plot_rows() {
+    // expected: a hidden row is not drawn and the rows left share the plots' height: accuracy and loss
+    // have shares 0.34 and 0.30 of the four (widgets::plots::PLOTS), so alone they grow by 1 / 0.64;
+    // hiding every row hides the plots
+    let mut h = real_app();
+    h.step();
+    h.step();
+    let ids = |h: &Harness<'static, GrokscopeApp>| {
+        h.state()
+            .grokking()
+            .plot_rows()
+            .iter()
+            .map(|(id, _)| *id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&h), ["accuracy", "loss", "weight_norm", "fourier"]);
+    let before = h.state().grokking().plot_rows()[0].1.height();
+    for row in ["weight_norm", "fourier"] {
+        h.state_mut().grokking_mut().show_panel(row, false);
+    }
+    h.step();
+    h.step();
+    assert_eq!(ids(&h), ["accuracy", "loss"]);
+    let after = h.state().grokking().plot_rows()[0].1.height();
+    assert!(
+        after > before * 1.4,
+        "the accuracy plot grows from {before} to {after}"
+    );
+    for row in ["accuracy", "loss"] {
+        h.state_mut().grokking_mut().show_panel(row, false);
+    }
+    h.step();
+    assert!(ids(&h).is_empty());
+    assert!(!h.state().grokking().panel_shown("accuracy"));
+}

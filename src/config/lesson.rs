@@ -125,7 +125,18 @@ impl LessonLab {
     pub fn panel_keys(self) -> &'static [&'static str] {
         match self {
             LessonLab::Grokking => &[
-                "config", "plots", "runs", "spectrum", "clock", "grid", "neurons", "ablation",
+                "config",
+                "plots",
+                "accuracy",
+                "loss",
+                "weight_norm",
+                "fourier",
+                "runs",
+                "spectrum",
+                "clock",
+                "grid",
+                "neurons",
+                "ablation",
                 "phase",
             ],
             LessonLab::Capacity => &["config", "crossing", "figures"],

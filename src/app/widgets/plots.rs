@@ -215,6 +215,8 @@ pub struct PlotView {
     pub clicked_step: Option<u64>,
     /// Series not drawn (their views are hidden).
     pub hidden: Vec<Metric>,
+    /// Plots not drawn, by [`PlotSpec::id`] (a lesson hid them); the others share their height.
+    pub hidden_rows: Vec<&'static str>,
     /// Auto-bounds on: the view follows the newest data. Zooming or panning turns it off.
     pub follow: bool,
     /// Log10 step axis.
@@ -224,6 +226,8 @@ pub struct PlotView {
     caches: Vec<SeriesCache>,
     /// Where the plots were drawn in the last frame (for the PNG export), in points.
     pub plots_rect: Option<Rect>,
+    /// Where each plot was drawn in the last frame, by [`PlotSpec::id`] (a lesson highlights one).
+    pub row_rects: Vec<(&'static str, Rect)>,
     /// Points drawn in the last frame over all series (after decimation).
     pub drawn_points: usize,
     /// The marker labels drawn in the last frame (those in view that found room).
@@ -248,6 +252,7 @@ impl PlotView {
             cursor: None,
             clicked_step: None,
             hidden: Vec::new(),
+            hidden_rows: Vec::new(),
             follow: true,
             log_x: false,
             force_auto: None,
@@ -256,6 +261,7 @@ impl PlotView {
                 .map(|_| SeriesCache::default())
                 .collect(),
             plots_rect: None,
+            row_rects: Vec::new(),
             drawn_points: 0,
             labelled: Vec::new(),
             label_rows: 0,
@@ -520,13 +526,25 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
     let mut clicked_step = None;
     let mut drawn = 0usize;
     let mut first = 0usize;
+    let shown = |spec: &PlotSpec| !view.hidden_rows.contains(&spec.id);
+    let first_shown = specs.iter().position(shown);
+    let last_shown = specs.iter().rposition(shown);
+    let shares: f32 = specs
+        .iter()
+        .filter(|s| shown(s))
+        .map(|s| s.height_share)
+        .sum();
+    let mut row_rects = Vec::new();
     let response = ui.scope(|ui| {
         ui.spacing_mut().item_spacing.y = 2.0;
         for (i, spec) in specs.iter().enumerate() {
-            let last = i + 1 == specs.len();
+            let last = Some(i) == last_shown;
             let n = spec.series.len();
             let series = &caches[first..first + n];
             first += n;
+            if !shown(spec) {
+                continue;
+            }
             let plot_id = Id::unique(("grokscope-plot", spec.id));
             // compared runs share one legend name per run: the hover finds the metric by the point
             let lookup = compare.main_color.map(|_| HoverLookup {
@@ -535,7 +553,7 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                 overlays: &compare.overlays,
                 metrics: spec.series,
             });
-            let height = (total_h * spec.height_share - 2.0).max(60.0);
+            let height = (total_h * spec.height_share / shares.max(1e-3) - 2.0).max(60.0);
             let mut plot = Plot::new(spec.id)
                 .id(plot_id)
                 .height(height)
@@ -569,7 +587,7 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                 YScale::Log => plot = plot.y_grid_spacer(log_marks),
                 // headroom above 100 % for the marker labels
                 YScale::Percent => {
-                    let top = if i == 0 {
+                    let top = if Some(i) == first_shown {
                         percent_top(label_rows, height)
                     } else {
                         1.12
@@ -622,7 +640,8 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                 let x = resp.transform.value_from_position(q).x;
                 clicked_step = Some(from_plot(x, log_x).round().max(0.0) as u64);
             }
-            if i == 0 {
+            row_rects.push((spec.id, resp.response.rect));
+            if Some(i) == first_shown {
                 (labelled, label_rows) = marker_labels_ui(ui, &resp.transform, &labels, log_x);
                 if empty {
                     // wrapped to the plot's width: the Ordering tab's plots are narrow
@@ -649,6 +668,7 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
     view.labelled = labelled;
     view.label_rows = label_rows;
     view.plots_rect = Some(response.response.rect);
+    view.row_rects = row_rects;
 }
 
 /// Add an overlay's series (and bands, markers) of the metrics `metrics`. Returns points drawn.

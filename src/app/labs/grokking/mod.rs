@@ -30,7 +30,8 @@ use crate::app::jobs::{JobDone, Jobs};
 use crate::app::link::{LabLink, Phase};
 use crate::app::widgets::form::group_digits;
 use crate::app::widgets::plots::{
-    Compare, MarkerLabel, PathPrompt, PlotView, plots_compare_ui, plots_toolbar_ui, plotted_metrics,
+    Compare, MarkerLabel, PLOTS, PathPrompt, PlotView, plots_compare_ui, plots_toolbar_ui,
+    plotted_metrics,
 };
 use crate::config::{
     FieldProblem, GrokkingConfig, Preset, RunConfig, ValidGrokkingConfig, ValidPhaseStudyConfig,
@@ -65,7 +66,7 @@ impl Persisted {
 }
 
 /// The panels a lesson can name.
-const PANELS: [PanelName; 9] = [
+const PANELS: [PanelName; 13] = [
     PanelName {
         key: "config",
         title: "the config panel",
@@ -73,6 +74,23 @@ const PANELS: [PanelName; 9] = [
     PanelName {
         key: "plots",
         title: "accuracy, loss, weight norm and Fourier plots",
+    },
+    // one row of the plots each (keys: the plots' ids)
+    PanelName {
+        key: "accuracy",
+        title: "the accuracy plot",
+    },
+    PanelName {
+        key: "loss",
+        title: "the loss plot",
+    },
+    PanelName {
+        key: "weight_norm",
+        title: "the weight-norm plot",
+    },
+    PanelName {
+        key: "fourier",
+        title: "the plot of the embedding's Fourier measures",
     },
     PanelName {
         key: "runs",
@@ -228,6 +246,11 @@ impl GrokkingLab {
     }
 
     /// Which views show, and the step they show.
+    /// Where each row of the plots was drawn in the last frame, by plot id (none when hidden).
+    pub fn plot_rows(&self) -> &[(&'static str, egui::Rect)] {
+        &self.plots.row_rects
+    }
+
     pub fn insight_view(&self) -> &InsightView {
         &self.insight_view
     }
@@ -909,7 +932,15 @@ impl LabSlot for GrokkingLab {
         } else {
             plots_toolbar_ui(ui, &mut self.plots, self.prompt.as_mut(), busy)
         };
-        let plots_shown = self.link.panels.shown("plots");
+        // a lesson may hide single rows of the plots; hiding them all hides the plots
+        self.plots.row_rects.clear();
+        self.plots.hidden_rows = PLOTS
+            .iter()
+            .map(|spec| spec.id)
+            .filter(|id| !self.link.panels.shown(id))
+            .collect();
+        let plots_shown =
+            self.link.panels.shown("plots") && self.plots.hidden_rows.len() < PLOTS.len();
         if !plots_shown && self.insight_view.shows(View::Phase) {
             // the phase diagram takes the centre when a lesson hides the plots
             let active = self.link.runs.phase().active();
@@ -957,6 +988,9 @@ impl LabSlot for GrokkingLab {
         plots_compare_ui(ui, &mut self.plots, &self.history, compare);
         if let Some(rect) = self.plots.plots_rect {
             self.link.panels.drawn("plots", rect);
+        }
+        for &(id, rect) in &self.plots.row_rects {
+            self.link.panels.drawn(id, rect);
         }
         if let Some(step) = self.plots.clicked_step.take()
             && !self.shown_store().is_empty()
