@@ -48,7 +48,9 @@ pub const CAPACITY_GRID_HI_BITS_PER_PARAM: f64 = 8.0;
 pub enum TaskError {
     #[error("modular task: {0}")]
     Train(#[from] TrainError),
-    #[error("model error: {0}")]
+    // transparent: the model's own words, once (a message with {0} and a #[from] source prints them
+    // twice in an error chain)
+    #[error(transparent)]
     Model(#[from] ModelError),
     #[error("random labels need the transformer (the MLP reads (a, b) pairs only)")]
     NotTransformer,

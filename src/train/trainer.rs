@@ -13,7 +13,9 @@ use crate::train::checkpoint::{CheckpointError, RngState, Scalars, TrainerState}
 /// Why training could not go on.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
-    #[error("model error: {0}")]
+    // transparent: the model's own words, once (a message with {0} and a #[from] source prints them
+    // twice in an error chain)
+    #[error(transparent)]
     Model(#[from] ModelError),
     #[error("{metric} became {value} at step {step} (epoch {epoch}); try a smaller learning rate")]
     NonFinite {
