@@ -192,9 +192,122 @@ pub fn exp(x: f32) -> f32 {
     y * f32::from_bits(n_bits.wrapping_add(127) << 23)
 }
 
-/// Softmax cross-entropy and accuracy of `logits` ([rows, classes], row r's target `ys[r]`). With `grad`,
-/// the logits are replaced by the gradient of the batch-mean loss with respect to them.
-pub fn cross_entropy(logits: &mut [f32], classes: usize, ys: &[u32], grad: bool) -> BatchStats {
+/// Lanes of the wide reductions: 16 f32 fill one AVX-512 register.
+const LANES: usize = 16;
+
+/// Defines `fn $name(args) -> R` that calls `$inner(args)` compiled for AVX-512 when this CPU has it
+/// (checked once, then cached by std), so the loops of `$inner` (which must be `#[inline(always)]`, as
+/// must whatever of its own it calls in a hot loop) run 16 floats wide; as built (SSE2) otherwise.
+///
+/// Results do not depend on which build runs: the compiler vectorises a loop only where that keeps each
+/// element's operations and their order (it never reassociates a float sum or fuses a multiply-add), and
+/// the kernels keep their sums in [`lane_sum`]'s fixed order. Tests compare both builds bit for bit.
+macro_rules! wide_fn {
+    ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? => $inner:path) => {
+        $(#[$m])*
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                fn avx512($($arg: $ty),*) $(-> $ret)? {
+                    $inner($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has AVX-512F (checked just above).
+                    return unsafe { avx512($($arg),*) };
+                }
+            }
+            $inner($($arg),*)
+        }
+    };
+}
+pub(crate) use wide_fn;
+
+/// The sum of `xs` accumulated in `LANES` interleaved partial sums (element i goes to lane i mod LANES), then
+/// folded pairwise: a fixed order, so the same bits whichever instructions the loop compiles to; the
+/// compiler may vectorise it (a single running sum is a chain it may not reorder).
+#[inline(always)]
+fn lane_sum(xs: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    let mut chunks = xs.chunks_exact(LANES);
+    for c in &mut chunks {
+        for l in 0..LANES {
+            acc[l] += f(c[l]);
+        }
+    }
+    for (a, &v) in acc.iter_mut().zip(chunks.remainder()) {
+        *a += f(v);
+    }
+    fold_lanes(acc)
+}
+
+/// [`lane_sum`] of `f` over `xs` that also stores `f(x)` in place of each `x`.
+#[inline(always)]
+fn lane_sum_map(xs: &mut [f32], f: impl Fn(f32) -> f32) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    let mut chunks = xs.chunks_exact_mut(LANES);
+    for c in &mut chunks {
+        for l in 0..LANES {
+            c[l] = f(c[l]);
+            acc[l] += c[l];
+        }
+    }
+    for (a, v) in acc.iter_mut().zip(chunks.into_remainder()) {
+        *v = f(*v);
+        *a += *v;
+    }
+    fold_lanes(acc)
+}
+
+/// The lanes' total, folded pairwise (lane l + lane l + width/2...): a fixed order.
+#[inline(always)]
+fn fold_lanes(mut acc: [f32; LANES]) -> f32 {
+    let mut width = LANES;
+    while width > 1 {
+        width /= 2;
+        for l in 0..width {
+            acc[l] += acc[l + width];
+        }
+    }
+    acc[0]
+}
+
+/// The largest value of `xs` (NaN ignored, as `f32::max` does; -inf when empty) and the first index holding
+/// it (0 when none does). Lane-wise, then folded: max is exact, so the order does not matter.
+#[inline(always)]
+fn max_and_arg(xs: &[f32]) -> (f32, usize) {
+    let mut acc = [f32::NEG_INFINITY; LANES];
+    let mut chunks = xs.chunks_exact(LANES);
+    for c in &mut chunks {
+        for l in 0..LANES {
+            acc[l] = acc[l].max(c[l]);
+        }
+    }
+    for (a, &v) in acc.iter_mut().zip(chunks.remainder()) {
+        *a = a.max(v);
+    }
+    let max = acc.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    // the first chunk that holds the max (a wide compare), then the place within it
+    let arg = xs
+        .chunks(LANES)
+        .position(|c| c.iter().fold(false, |hit, &v| hit | (v == max)))
+        .map_or(0, |k| {
+            k * LANES + xs[k * LANES..].iter().position(|&v| v == max).unwrap_or(0)
+        });
+    (max, arg)
+}
+
+wide_fn!(
+    /// Softmax cross-entropy and accuracy of `logits` ([rows, classes], row r's target `ys[r]`). With `grad`,
+    /// the logits are replaced by the gradient of the batch-mean loss with respect to them.
+    ///
+    /// The row sums of the exponentials go through [`lane_sum`]; the AVX-512 build and the portable one give
+    /// the same bits (a test checks).
+    pub fn cross_entropy(logits: &mut [f32], classes: usize, ys: &[u32], grad: bool) -> BatchStats
+    => cross_entropy_rows);
+
+#[inline(always)]
+fn cross_entropy_rows(logits: &mut [f32], classes: usize, ys: &[u32], grad: bool) -> BatchStats {
     let n = ys.len();
     let mut st = BatchStats {
         count: n,
@@ -203,31 +316,20 @@ pub fn cross_entropy(logits: &mut [f32], classes: usize, ys: &[u32], grad: bool)
     let inv_n = 1.0 / n.max(1) as f32;
     for (row, &y) in logits.chunks_exact_mut(classes).zip(ys) {
         let y = y as usize;
-        let (mut arg, mut max) = (0, f32::NEG_INFINITY);
-        for (j, &v) in row.iter().enumerate() {
-            if v > max {
-                max = v;
-                arg = j;
-            }
-        }
+        let (max, arg) = max_and_arg(row);
         let target = row[y];
-        let mut sum = 0.0f32;
-        if grad {
+        let sum = if grad {
             // keep exp(v - max) in place: the gradient needs it after the sum
-            for v in row.iter_mut() {
-                *v = exp(*v - max);
-                sum += *v;
-            }
+            let sum = lane_sum_map(row, |v| exp(v - max));
             let scale = inv_n / sum;
             for v in row.iter_mut() {
                 *v *= scale;
             }
             row[y] -= inv_n;
+            sum
         } else {
-            for v in row.iter() {
-                sum += exp(v - max);
-            }
-        }
+            lane_sum(row, |v| exp(v - max))
+        };
         st.loss_sum += (max + sum.ln() - target) as f64;
         st.correct += usize::from(arg == y);
     }
@@ -273,6 +375,53 @@ mod tests {
         // clamped ends: finite and positive
         assert!(exp(-1000.0) > 0.0 && exp(-1000.0) < 1e-37);
         assert!(exp(1000.0).is_finite());
+    }
+
+    /// Expected values: the definition computed in f64 one row at a time (max-shifted log-sum-exp, the
+    /// gradient softmax - onehot over n), and the AVX-512 build against the portable one bit for bit.
+    #[test]
+    fn cross_entropy_matches_the_definition_and_both_builds_agree() {
+        let (n, c) = (37, 97);
+        let base: Vec<f32> = (0..n * c)
+            .map(|i| ((i * 7919) % 1000) as f32 / 97.0 - 5.0)
+            .collect();
+        let ys: Vec<u32> = (0..n).map(|i| ((i * 31) % c) as u32).collect();
+        let mut want_loss = 0.0f64;
+        let mut want_grad = vec![0.0f64; n * c];
+        let mut want_correct = 0;
+        for r in 0..n {
+            let row: Vec<f64> = base[r * c..][..c].iter().map(|&v| v as f64).collect();
+            let max = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let arg = row.iter().position(|&v| v == max).unwrap();
+            let z: f64 = row.iter().map(|v| (v - max).exp()).sum();
+            want_loss += max + z.ln() - row[ys[r] as usize];
+            want_correct += usize::from(arg == ys[r] as usize);
+            for j in 0..c {
+                want_grad[r * c + j] = ((row[j] - max).exp() / z
+                    - f64::from(u8::from(j == ys[r] as usize)))
+                    / n as f64;
+            }
+        }
+        let mut g = base.clone();
+        let st = cross_entropy(&mut g, c, &ys, true);
+        assert!((st.loss_sum - want_loss).abs() < 1e-4 * want_loss.abs());
+        assert_eq!(st.correct, want_correct);
+        for (a, b) in g.iter().zip(&want_grad) {
+            assert!((*a as f64 - b).abs() < 1e-7, "{a} vs {b}");
+        }
+        let mut l = base.clone();
+        let eval = cross_entropy(&mut l, c, &ys, false);
+        assert_eq!(l, base, "evaluation leaves the logits alone");
+        assert_eq!((eval.loss_sum, eval.correct), (st.loss_sum, st.correct));
+        let mut portable = base.clone();
+        let st2 = cross_entropy_rows(&mut portable, c, &ys, true);
+        assert_eq!(st2.loss_sum.to_bits(), st.loss_sum.to_bits());
+        assert!(
+            portable
+                .iter()
+                .zip(&g)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
     }
 
     #[test]
