@@ -31,12 +31,13 @@ pub fn threads() -> usize {
     }
 }
 
-/// Products of fewer floating-point operations run on the calling thread alone: about half a millisecond
-/// of one core's work. Below it, waking the pool's threads and waiting for the slowest (on a machine whose
-/// other cores are busy, a long wait) cost more than the split saves: at 2 MFLOP the paper preset's d = 32
-/// transformer trained slower on two threads than on one (40.7 s against 27.8 s to validation 99 % on
-/// this 2-core machine while another build ran), at this threshold as fast.
-pub const PARALLEL_MIN_FLOPS: usize = 64_000_000;
+/// Products of fewer floating-point operations run on the calling thread alone: about a millisecond of
+/// one core's work. Below it, waking the pool's threads and waiting for the slowest (long on a machine
+/// whose other cores are busy) cost more than the split saves. Measured on this 2-core machine: at the
+/// old 2 MFLOP the paper preset's d = 32 transformer took 40.7 s to validation 99 % on two threads and
+/// 27.8 s on one (another build running); the fast MLP preset (116 MFLOP products) 1.8-2.0 s on two
+/// threads and 1.67 s on one; `mlp97` (370 MFLOP products) gains 10-15 % from the second thread.
+pub const PARALLEL_MIN_FLOPS: usize = 128_000_000;
 
 fn parallelism(flops: usize) -> gemm::Parallelism {
     let n = threads();
@@ -198,7 +199,7 @@ pub fn exp(x: f32) -> f32 {
     y * f32::from_bits(n_bits.wrapping_add(127) << 23)
 }
 
-/// Lanes of the wide reductions: 16 f32 fill one AVX-512 register.
+/// Lanes of [`max_and_arg`]: 16 f32 fill one AVX-512 register.
 const LANES: usize = 16;
 
 /// Defines `fn $name(args) -> R` that calls `$inner(args)` compiled for AVX-512 when this CPU has it
@@ -206,8 +207,8 @@ const LANES: usize = 16;
 /// must whatever of its own it calls in a hot loop) run 16 floats wide; as built (SSE2) otherwise.
 ///
 /// Results do not depend on which build runs: the compiler vectorises a loop only where that keeps each
-/// element's operations and their order (it never reassociates a float sum or fuses a multiply-add), and
-/// the kernels keep their sums in [`lane_sum`]'s fixed order. Tests compare both builds bit for bit.
+/// element's operations and their order (it never reassociates a float sum or fuses a multiply-add).
+/// Tests compare both builds bit for bit.
 macro_rules! wide_fn {
     ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? => $inner:path) => {
         $(#[$m])*
@@ -228,55 +229,6 @@ macro_rules! wide_fn {
     };
 }
 pub(crate) use wide_fn;
-
-/// The sum of `xs` accumulated in `LANES` interleaved partial sums (element i goes to lane i mod LANES), then
-/// folded pairwise: a fixed order, so the same bits whichever instructions the loop compiles to; the
-/// compiler may vectorise it (a single running sum is a chain it may not reorder).
-#[inline(always)]
-fn lane_sum(xs: &[f32], f: impl Fn(f32) -> f32) -> f32 {
-    let mut acc = [0.0f32; LANES];
-    let mut chunks = xs.chunks_exact(LANES);
-    for c in &mut chunks {
-        for l in 0..LANES {
-            acc[l] += f(c[l]);
-        }
-    }
-    for (a, &v) in acc.iter_mut().zip(chunks.remainder()) {
-        *a += f(v);
-    }
-    fold_lanes(acc)
-}
-
-/// [`lane_sum`] of `f` over `xs` that also stores `f(x)` in place of each `x`.
-#[inline(always)]
-fn lane_sum_map(xs: &mut [f32], f: impl Fn(f32) -> f32) -> f32 {
-    let mut acc = [0.0f32; LANES];
-    let mut chunks = xs.chunks_exact_mut(LANES);
-    for c in &mut chunks {
-        for l in 0..LANES {
-            c[l] = f(c[l]);
-            acc[l] += c[l];
-        }
-    }
-    for (a, v) in acc.iter_mut().zip(chunks.into_remainder()) {
-        *v = f(*v);
-        *a += *v;
-    }
-    fold_lanes(acc)
-}
-
-/// The lanes' total, folded pairwise (lane l + lane l + width/2...): a fixed order.
-#[inline(always)]
-fn fold_lanes(mut acc: [f32; LANES]) -> f32 {
-    let mut width = LANES;
-    while width > 1 {
-        width /= 2;
-        for l in 0..width {
-            acc[l] += acc[l + width];
-        }
-    }
-    acc[0]
-}
 
 /// The largest value of `xs` (NaN ignored, as `f32::max` does; -inf when empty) and the first index holding
 /// it (0 when none does). Lane-wise, then folded: max is exact, so the order does not matter.
@@ -307,10 +259,14 @@ wide_fn!(
     /// Softmax cross-entropy and accuracy of `logits` ([rows, classes], row r's target `ys[r]`). With `grad`,
     /// the logits are replaced by the gradient of the batch-mean loss with respect to them.
     ///
-    /// The row sums of the exponentials go through [`lane_sum`]; the AVX-512 build and the portable one give
-    /// the same bits (a test checks).
+    /// Each row's sum of exponentials is a plain running sum in class order (as first written, so runs
+    /// keep their numbers); a running sum is a chain of dependent additions, so [`ROWS`] rows are summed
+    /// side by side to keep the adder busy, and the exponentials and maxima are computed wide.
     pub fn cross_entropy(logits: &mut [f32], classes: usize, ys: &[u32], grad: bool) -> BatchStats
     => cross_entropy_rows);
+
+/// Rows whose running sums advance together in [`cross_entropy`].
+const ROWS: usize = 8;
 
 #[inline(always)]
 fn cross_entropy_rows(logits: &mut [f32], classes: usize, ys: &[u32], grad: bool) -> BatchStats {
@@ -319,25 +275,67 @@ fn cross_entropy_rows(logits: &mut [f32], classes: usize, ys: &[u32], grad: bool
         count: n,
         ..Default::default()
     };
+    if classes == 0 {
+        return st;
+    }
     let inv_n = 1.0 / n.max(1) as f32;
-    for (row, &y) in logits.chunks_exact_mut(classes).zip(ys) {
-        let y = y as usize;
-        let (max, arg) = max_and_arg(row);
-        let target = row[y];
-        let sum = if grad {
-            // keep exp(v - max) in place: the gradient needs it after the sum
-            let sum = lane_sum_map(row, |v| exp(v - max));
-            let scale = inv_n / sum;
-            for v in row.iter_mut() {
-                *v *= scale;
+    // evaluation leaves the logits alone: its exponentials go here
+    let mut scratch = if grad {
+        vec![]
+    } else {
+        vec![0.0f32; ROWS * classes]
+    };
+    for (block, yb) in logits.chunks_mut(ROWS * classes).zip(ys.chunks(ROWS)) {
+        let rows = yb.len();
+        let mut max = [0.0f32; ROWS];
+        let mut target = [0.0f32; ROWS];
+        for (r, &y) in yb.iter().enumerate() {
+            let row = &block[r * classes..][..classes];
+            let (m, arg) = max_and_arg(row);
+            max[r] = m;
+            target[r] = row[y as usize];
+            st.correct += usize::from(arg == y as usize);
+        }
+        let e: &mut [f32] = if grad {
+            for (r, row) in block.chunks_exact_mut(classes).enumerate() {
+                row.iter_mut().for_each(|v| *v = exp(*v - max[r]));
             }
-            row[y] -= inv_n;
-            sum
+            block
         } else {
-            lane_sum(row, |v| exp(v - max))
+            for (r, (dst, row)) in scratch
+                .chunks_exact_mut(classes)
+                .zip(block.chunks_exact(classes))
+                .enumerate()
+            {
+                for (d, &v) in dst.iter_mut().zip(row) {
+                    *d = exp(v - max[r]);
+                }
+            }
+            &mut scratch[..rows * classes]
         };
-        st.loss_sum += (max + sum.ln() - target) as f64;
-        st.correct += usize::from(arg == y);
+        let mut sum = [0.0f32; ROWS];
+        if rows == ROWS {
+            for j in 0..classes {
+                for r in 0..ROWS {
+                    sum[r] += e[r * classes + j];
+                }
+            }
+        } else {
+            for (s, row) in sum.iter_mut().zip(e.chunks_exact(classes)) {
+                for &v in row {
+                    *s += v;
+                }
+            }
+        }
+        for (r, &y) in yb.iter().enumerate() {
+            st.loss_sum += (max[r] + sum[r].ln() - target[r]) as f64;
+            if grad {
+                let row = &mut e[r * classes..][..classes];
+                let scale = inv_n / sum[r];
+                row.iter_mut().for_each(|v| *v *= scale);
+                row[y as usize] -= inv_n;
+            }
+        }
     }
     st
 }
@@ -384,10 +382,11 @@ mod tests {
     }
 
     /// Expected values: the definition computed in f64 one row at a time (max-shifted log-sum-exp, the
-    /// gradient softmax - onehot over n), and the AVX-512 build against the portable one bit for bit.
+    /// gradient softmax - onehot over n), the sums as first written and the AVX-512 build against the
+    /// portable one bit for bit.
     #[test]
     fn cross_entropy_matches_the_definition_and_both_builds_agree() {
-        let (n, c) = (37, 97);
+        let (n, c) = (37, 97); // 4 blocks of 8 rows and 5 left over
         let base: Vec<f32> = (0..n * c)
             .map(|i| ((i * 7919) % 1000) as f32 / 97.0 - 5.0)
             .collect();
@@ -419,6 +418,15 @@ mod tests {
         let eval = cross_entropy(&mut l, c, &ys, false);
         assert_eq!(l, base, "evaluation leaves the logits alone");
         assert_eq!((eval.loss_sum, eval.correct), (st.loss_sum, st.correct));
+        // the running sums as first written (one row at a time, in class order): the same bits
+        let mut first = 0.0f64;
+        for (r, &y) in ys.iter().enumerate() {
+            let row = &base[r * c..][..c];
+            let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+            let sum = row.iter().fold(0.0f32, |s, &v| s + exp(v - max));
+            first += (max + sum.ln() - row[y as usize]) as f64;
+        }
+        assert_eq!(first.to_bits(), st.loss_sum.to_bits());
         let mut portable = base.clone();
         let st2 = cross_entropy_rows(&mut portable, c, &ys, true);
         assert_eq!(st2.loss_sum.to_bits(), st.loss_sum.to_bits());
