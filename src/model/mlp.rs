@@ -9,7 +9,7 @@
 //! and the same gradients: dW1a = E^T dPa, dE = dPa W1a^T + dPb W1b^T, with dPa the rows of dz summed
 //! by a).
 
-use super::linalg::{cross_entropy, matmul};
+use super::linalg::{cross_entropy, matmul, wide_fn};
 use super::{BatchStats, Model, ModelError, NamedTensor};
 use crate::config::{Activation, Combine, MlpConfig};
 use crate::optim::AdamW;
@@ -30,6 +30,16 @@ pub struct Mlp {
     params: [Vec<f32>; 5],
     grads: [Vec<f32>; 5],
     buf: Buffers,
+    /// Batch of the last training step, whose activations `buf` holds.
+    last_xs: Vec<[u32; 2]>,
+    last_ys: Vec<u32>,
+    /// Some(stats): `buf` holds the forward pass of the last batch with the current parameters and, in
+    /// `buf.l`, the gradient of its mean loss, whose statistics these are. An evaluation of the training
+    /// batch after the optimiser step (a full-batch run's clean train accuracy) computes exactly what the
+    /// next step would (no dropout here), so it keeps that for the step instead of computing it twice.
+    ready: Option<BatchStats>,
+    /// Activations of evaluations of other inputs (kept apart so they do not clear `fresh`).
+    eval_buf: Buffers,
 }
 
 #[derive(Default)]
@@ -89,6 +99,10 @@ impl Mlp {
             params,
             grads,
             buf: Buffers::default(),
+            last_xs: vec![],
+            last_ys: vec![],
+            ready: None,
+            eval_buf: Buffers::default(),
         }
     }
 
@@ -108,12 +122,16 @@ impl Mlp {
         }
     }
 
-    /// Logits for `xs` into `buf.l` ([n, p]); keeps z and h for the backward pass.
-    fn forward(&mut self, xs: &[[u32; 2]]) {
+    /// Logits for `xs` into `b.l` ([n, p]); keeps z and h for the backward pass.
+    fn forward(&self, b: &mut Buffers, xs: &[[u32; 2]]) {
+        forward_wide(self, b, xs)
+    }
+
+    #[inline(always)]
+    fn forward_body(&self, b: &mut Buffers, xs: &[[u32; 2]]) {
         let (n, e, h, p) = (xs.len(), self.e, self.h, self.p);
         let tables = self.tables();
         let (ta, tb) = self.table_of();
-        let b = &mut self.buf;
         resize(&mut b.proj, tables * p * h);
         resize(&mut b.z, n * h);
         resize(&mut b.hh, n * h);
@@ -135,18 +153,16 @@ impl Mlp {
         }
         // z = proj_a[a] + proj_b[b] + b1, h = act(z)   [n, h]
         let b1 = &self.params[2];
-        for (i, x) in xs.iter().enumerate() {
+        let rows = b.z.chunks_exact_mut(h).zip(b.hh.chunks_exact_mut(h));
+        for (x, (zr, hr)) in xs.iter().zip(rows) {
             let pa = &b.proj[(ta * p + x[0] as usize) * h..][..h];
             let pb = &b.proj[(tb * p + x[1] as usize) * h..][..h];
-            let zr = &mut b.z[i * h..][..h];
-            let hr = &mut b.hh[i * h..][..h];
             for j in 0..h {
-                let z = pa[j] + pb[j] + b1[j];
-                zr[j] = z;
-                hr[j] = match self.act {
-                    Activation::Relu => z.max(0.0),
-                    Activation::Square => z * z,
-                };
+                zr[j] = pa[j] + pb[j] + b1[j];
+            }
+            match self.act {
+                Activation::Relu => hr.iter_mut().zip(&*zr).for_each(|(h, &z)| *h = z.max(0.0)),
+                Activation::Square => hr.iter_mut().zip(&*zr).for_each(|(h, &z)| *h = z * z),
             }
         }
         // logits = h W2 + b2   [n, p]
@@ -169,14 +185,27 @@ impl Mlp {
         }
     }
 
-    /// Cross-entropy and accuracy of the logits in `buf.l`; with `grad`, replaces them by dLoss/dlogits
-    /// of the mean loss.
-    fn loss(&mut self, ys: &[u32], grad: bool) -> BatchStats {
-        cross_entropy(&mut self.buf.l, self.p, ys, grad)
+    /// Whether (xs, ys) is the last training batch.
+    fn is_last(&self, xs: &[[u32; 2]], ys: &[u32]) -> bool {
+        self.last_xs == xs && self.last_ys == ys
+    }
+
+    /// Forward pass of the last training batch into `buf`, and its mean loss's gradient in `buf.l`.
+    fn forward_loss(&mut self) -> BatchStats {
+        let mut b = std::mem::take(&mut self.buf);
+        self.forward(&mut b, &self.last_xs);
+        let st = cross_entropy(&mut b.l, self.p, &self.last_ys, true);
+        self.buf = b;
+        st
     }
 
     /// Gradients of the mean loss given dL in `buf.l`.
     fn backward(&mut self, xs: &[[u32; 2]]) {
+        backward_wide(self, xs)
+    }
+
+    #[inline(always)]
+    fn backward_body(&mut self, xs: &[[u32; 2]]) {
         let (n, e, h, p) = (xs.len(), self.e, self.h, self.p);
         let tables = self.tables();
         let (ta, tb) = self.table_of();
@@ -203,19 +232,18 @@ impl Mlp {
             true,
             false,
         );
-        for (dr, zr) in b.dh.chunks_exact_mut(h).zip(b.z.chunks_exact(h)) {
-            for j in 0..h {
-                dr[j] *= match self.act {
-                    Activation::Relu => {
-                        if zr[j] > 0.0 {
-                            1.0
-                        } else {
-                            0.0
-                        }
-                    }
-                    Activation::Square => 2.0 * zr[j],
-                };
-            }
+        let rows = b.dh.chunks_exact_mut(h).zip(b.z.chunks_exact(h));
+        match self.act {
+            Activation::Relu => rows.for_each(|(dr, zr)| {
+                for (d, &z) in dr.iter_mut().zip(zr) {
+                    *d *= if z > 0.0 { 1.0 } else { 0.0 };
+                }
+            }),
+            Activation::Square => rows.for_each(|(dr, zr)| {
+                for (d, &z) in dr.iter_mut().zip(zr) {
+                    *d *= 2.0 * z;
+                }
+            }),
         }
         // db1 = column sums of dz; dproj[table][row] = the dz rows of the examples that read it
         g[2].fill(0.0);
@@ -253,6 +281,9 @@ impl Mlp {
     }
 }
 
+wide_fn!(fn forward_wide(m: &Mlp, b: &mut Buffers, xs: &[[u32; 2]]) => Mlp::forward_body);
+wide_fn!(fn backward_wide(m: &mut Mlp, xs: &[[u32; 2]]) => Mlp::backward_body);
+
 impl Model for Mlp {
     fn param_count(&self) -> u64 {
         self.params.iter().map(|v| v.len() as u64).sum()
@@ -269,23 +300,42 @@ impl Model for Mlp {
         _rng: &mut Rng,
     ) -> Result<BatchStats, ModelError> {
         check(xs, ys, self.p)?;
-        self.forward(xs);
-        let st = self.loss(ys, true);
+        let st = match self.ready.take() {
+            Some(st) if self.is_last(xs, ys) => st,
+            _ => {
+                self.last_xs.clear();
+                self.last_xs.extend_from_slice(xs);
+                self.last_ys.clear();
+                self.last_ys.extend_from_slice(ys);
+                self.forward_loss()
+            }
+        };
         self.backward(xs);
         Ok(st)
     }
 
     fn evaluate(&mut self, xs: &[[u32; 2]], ys: &[u32]) -> Result<BatchStats, ModelError> {
         check(xs, ys, self.p)?;
-        let mut total = BatchStats::default();
-        for (cx, cy) in xs.chunks(EVAL_CHUNK).zip(ys.chunks(EVAL_CHUNK)) {
-            self.forward(cx);
-            total.add(self.loss(cy, false));
+        if self.is_last(xs, ys) && xs.len() <= EVAL_CHUNK {
+            // the training batch: the statistics of the gradient's pass are those of an evaluation
+            // (the same logits, the same sums: linalg's tests check it)
+            if self.ready.is_none() {
+                self.ready = Some(self.forward_loss());
+            }
+            return Ok(self.ready.unwrap_or_default());
         }
+        let mut total = BatchStats::default();
+        let mut b = std::mem::take(&mut self.eval_buf);
+        for (cx, cy) in xs.chunks(EVAL_CHUNK).zip(ys.chunks(EVAL_CHUNK)) {
+            self.forward(&mut b, cx);
+            total.add(cross_entropy(&mut b.l, self.p, cy, false));
+        }
+        self.eval_buf = b;
         Ok(total)
     }
 
     fn apply(&mut self, opt: &mut AdamW) -> Result<(), ModelError> {
+        self.ready = None;
         for (slot, (w, g)) in self.params.iter_mut().zip(&self.grads).enumerate() {
             opt.update(slot, w, g);
         }
@@ -319,6 +369,7 @@ impl Model for Mlp {
 
     fn import(&mut self, tensors: &[NamedTensor]) -> Result<(), ModelError> {
         super::check_import(&self.export()?, tensors)?;
+        self.ready = None;
         for (slot, (_, _, values)) in self.params.iter_mut().zip(tensors) {
             slot.copy_from_slice(values);
         }
@@ -382,10 +433,13 @@ mod tests {
                 for t in 0..5 {
                     for i in (0..m.params[t].len()).step_by(3) {
                         let orig = m.params[t][i];
-                        m.params[t][i] = orig + h;
-                        let up = m.evaluate(&xs, &ys).unwrap().mean_loss();
-                        m.params[t][i] = orig - h;
-                        let down = m.evaluate(&xs, &ys).unwrap().mean_loss();
+                        let mut loss_at = |v: f32| {
+                            m.params[t][i] = v;
+                            // parameters changed behind the model's back: its reused forward is stale
+                            m.ready = None;
+                            m.evaluate(&xs, &ys).unwrap().mean_loss()
+                        };
+                        let (up, down) = (loss_at(orig + h), loss_at(orig - h));
                         m.params[t][i] = orig;
                         let fd = (up - down) / (2.0 * h as f64);
                         let an = grads[t][i] as f64;
@@ -397,6 +451,49 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// The trainer's order (step, apply, evaluate the training batch, evaluate other data, step...) with
+    /// the training batch's forward reused must give the same bits as a model that never evaluates, and the
+    /// evaluations the same statistics as a fresh copy of the weights computes.
+    #[test]
+    fn reusing_the_evaluated_forward_changes_nothing() {
+        let xs: Vec<[u32; 2]> = (0..30).map(|i| [i % 7, (i * 3 + 1) % 7]).collect();
+        let ys: Vec<u32> = xs.iter().map(|x| (x[0] + x[1]) % 7).collect();
+        let other = [[1u32, 2], [5, 6]];
+        let c = cfg(Activation::Relu, Combine::Concat);
+        let mut evaluated = Mlp::new(&c, 7, &mut rng::stream(4, Stream::Init));
+        let mut plain = Mlp::new(&c, 7, &mut rng::stream(4, Stream::Init));
+        let params = |m: &Mlp| m.params.concat();
+        let mut opt_e = crate::optim::AdamW::new(adamw(), &evaluated.param_sizes());
+        let mut opt_p = crate::optim::AdamW::new(adamw(), &plain.param_sizes());
+        let mut r = rng::stream(0, Stream::Dropout);
+        for _ in 0..5 {
+            for (m, opt) in [(&mut evaluated, &mut opt_e), (&mut plain, &mut opt_p)] {
+                m.forward_backward(&xs, &ys, &mut r).unwrap();
+                opt.begin_step(1e-2);
+                m.apply(opt).unwrap();
+            }
+            let got = evaluated.evaluate(&xs, &ys).unwrap();
+            let got_other = evaluated.evaluate(&other, &[3, 4]).unwrap();
+            let mut copy = Mlp::new(&c, 7, &mut rng::stream(9, Stream::Init));
+            copy.import(&evaluated.export().unwrap()).unwrap();
+            assert_eq!(got, copy.evaluate(&xs, &ys).unwrap());
+            assert_eq!(got_other, copy.evaluate(&other, &[3, 4]).unwrap());
+            // asked again (the reused buffers), the same
+            assert_eq!(got, evaluated.evaluate(&xs, &ys).unwrap());
+        }
+        assert_eq!(params(&evaluated), params(&plain));
+    }
+
+    fn adamw() -> crate::optim::AdamWParams {
+        crate::optim::AdamWParams {
+            lr: 1e-2,
+            beta1: 0.9,
+            beta2: 0.98,
+            eps: 1e-8,
+            weight_decay: 1.0,
         }
     }
 

@@ -17,10 +17,8 @@
 //! attention output and feed-forward for that position alone (keys and values still cover the sequence).
 
 use super::device::{Choice, Placement};
-use super::linalg::{self, View, cross_entropy, exp, gemm_view, matmul};
-use super::transformer_params::{
-    NORM_EPS, PER_BLOCK, SEQ, fill_dropout_mask, init_params, rotary_tables,
-};
+use super::linalg::{self, View, cross_entropy, exp, gemm_view, matmul, wide_fn};
+use super::transformer_params::{NORM_EPS, PER_BLOCK, SEQ, init_params, rotary_tables};
 use super::{BatchStats, Model, ModelError, NamedTensor, SequenceModel};
 use crate::config::TransformerConfig;
 use crate::data::modular::tokens;
@@ -101,6 +99,7 @@ struct BlockWork {
     sig: Vec<f32>,   // [B*tq, 4d] sigmoid(w1 x), for the backward pass
     hid: Vec<f32>,   // [B*tq, 4d] silu(w1 x) * w3 x * mask
     mask: Vec<f32>,  // [B*tq*4d] inverted-dropout mask; empty without dropout
+    draws: Vec<u64>, // the mask's random draws, 16 bits an element
 }
 
 /// Reusable buffers: activations, logits and the backward pass's scratch.
@@ -197,6 +196,11 @@ impl CpuTransformer {
 
     /// Gradients of the loss into `g` from dLoss/dlogits in `ws.logits` and the kept activations.
     fn backward(&mut self, seqs: &[[u32; T]]) {
+        backward_wide(self, seqs)
+    }
+
+    #[inline(always)]
+    fn backward_body(&mut self, seqs: &[[u32; T]]) {
         let CpuTransformer { l, w, g, ws, .. } = self;
         let (b, d, v) = (seqs.len(), l.d, l.vocab);
         // logits = xf U^T: dU = dlogits^T xf [V, d]; dxf = dlogits U [B, d]
@@ -334,6 +338,15 @@ impl CpuTransformer {
     }
 }
 
+wide_fn!(fn forward_wide(
+    l: &Layout,
+    w: &[f32],
+    ws: &mut Work,
+    seqs: &[[u32; T]],
+    dropout: Option<(&mut Rng, f64)>,
+) => Layout::forward_body);
+wide_fn!(fn backward_wide(m: &mut CpuTransformer, seqs: &[[u32; T]]) => CpuTransformer::backward_body);
+
 /// Batch sizes agree and the batch is non-empty.
 fn check_lengths(inputs: usize, ys: &[u32]) -> Result<(), ModelError> {
     if inputs != ys.len() || inputs == 0 {
@@ -349,6 +362,17 @@ impl Layout {
     /// Forward pass over `seqs` into `ws.logits` ([B, vocab]), keeping what the backward pass needs.
     /// Dropout masks are drawn, block by block, when `dropout` (a stream and a positive rate) is given.
     fn forward(
+        &self,
+        w: &[f32],
+        ws: &mut Work,
+        seqs: &[[u32; T]],
+        dropout: Option<(&mut Rng, f64)>,
+    ) {
+        forward_wide(self, w, ws, seqs, dropout)
+    }
+
+    #[inline(always)]
+    fn forward_body(
         &self,
         w: &[f32],
         ws: &mut Work,
@@ -404,6 +428,7 @@ impl Layout {
 
     /// One block forward. `bw.x_in` ([B*T, d]) holds the input; writes the output residual, [B*tq, d],
     /// into `out`.
+    #[inline(always)]
     fn block_forward(
         &self,
         w: &[f32],
@@ -490,7 +515,9 @@ impl Layout {
         );
         resize(&mut bw.hid, qrows * hidden);
         match dropout {
-            Some((rng, rate)) => fill_dropout_mask(&mut bw.mask, qrows * hidden, rate, rng),
+            Some((rng, rate)) => {
+                dropout_mask(&mut bw.mask, &mut bw.draws, qrows * hidden, rate, rng)
+            }
             None => bw.mask.clear(),
         }
         resize(&mut bw.sig, qrows * hidden);
@@ -523,6 +550,7 @@ impl Layout {
 
     /// Rotary encoding, in place, of the query rows' q and every row's k in `qkv` ([B*T, 3d]); with
     /// `inverse`, the transpose (the backward pass of the rotation, applied to gradients).
+    #[inline(always)]
     fn rotate_qk(&self, qkv: &mut [f32], tq: usize, inverse: bool) {
         let (d, hd) = (self.d, self.hd);
         for (r, row) in qkv.chunks_exact_mut(3 * d).enumerate() {
@@ -538,6 +566,7 @@ impl Layout {
 
     /// Causal softmax attention of every head, query rows of `qkv` against the keys and values of their
     /// example: weights into `att` ([B, heads, tq, T]), context into `ctx` ([B*tq, d]).
+    #[inline(always)]
     fn attention_forward(
         &self,
         b: usize,
@@ -585,6 +614,7 @@ impl Layout {
     }
 
     /// Gradients of q (query rows), k and v into `dqkv` (zeroed here) from the context's gradient `dctx`.
+    #[inline(always)]
     fn attention_backward(
         &self,
         b: usize,
@@ -631,6 +661,7 @@ impl Layout {
 
     /// One block backward: `ws.dy` holds the gradient of the block's output ([B*tq, d]); leaves the
     /// gradient of its input in `ws.dx` ([B*T, d]) and writes the block's parameter gradients into `g`.
+    #[inline(always)]
     fn block_backward(&self, w: &[f32], g: &mut [f32], blk: usize, b: usize, ws: &mut Work) {
         let (d, hidden, tq) = (self.d, self.hidden, self.tq(blk));
         let (rows, qrows) = (b * T, b * tq);
@@ -827,12 +858,33 @@ impl Layout {
     }
 }
 
+/// [`fill_dropout_mask`]'s mask from the same draws in the same order (so the candle model's masks; a
+/// test compares them), faster: the 64-bit draws first, then a branch-free pass the compiler vectorises.
+#[inline(always)]
+fn dropout_mask(mask: &mut Vec<f32>, draws: &mut Vec<u64>, n: usize, rate: f64, rng: &mut Rng) {
+    let keep = 1.0 - rate;
+    let threshold = (keep * 65536.0).round() as u32;
+    let kept = (1.0 / keep) as f32;
+    draws.clear();
+    draws.extend((0..n.div_ceil(4)).map(|_| rand::RngCore::next_u64(rng)));
+    mask.resize(n, 0.0);
+    // element 4i + k takes bits 16k..16k+16 of draw i
+    for (four, &bits) in mask.chunks_mut(4).zip(draws.iter()) {
+        for (k, m) in four.iter_mut().enumerate() {
+            let b = (bits >> (16 * k)) as u32 & 0xffff;
+            *m = if b < threshold { kept } else { 0.0 };
+        }
+    }
+}
+
+#[inline(always)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// "Rotate half" rotary encoding of one row (every head): dim i pairs with i + hd/2. With `inverse`, the
 /// transposed rotation (what the backward pass applies to a gradient).
+#[inline(always)]
 fn rotate(x: &mut [f32], cos: &[f32], sin: &[f32], hd: usize, inverse: bool) {
     let half = hd / 2;
     let (c1, c2) = cos.split_at(half);
@@ -853,6 +905,7 @@ fn rotate(x: &mut [f32], cos: &[f32], sin: &[f32], hd: usize, inverse: bool) {
 }
 
 /// RMSNorm with a learned scale, row by row: h = x / sqrt(mean(x^2) + eps) * gamma; keeps 1/rms in `r`.
+#[inline(always)]
 fn rms_forward(x: &[f32], gamma: &[f32], h: &mut [f32], r: &mut [f32]) {
     let d = gamma.len();
     for ((xr, hr), rv) in x
@@ -872,6 +925,7 @@ fn rms_forward(x: &[f32], gamma: &[f32], h: &mut [f32], r: &mut [f32]) {
 /// RMSNorm backward: with y_j = gamma_j x_j r, r = (mean(x^2) + eps)^(-1/2),
 /// dx_k = r gamma_k dy_k - x_k r^3 / d * sum_j dy_j gamma_j x_j and dgamma_j = sum over rows of dy_j x_j r.
 /// `dx` is written, or added to when `accumulate`; `dgamma` is written.
+#[inline(always)]
 fn rms_backward(
     dy: &[f32],
     x: &[f32],
@@ -1110,6 +1164,7 @@ mod tests {
     use super::*;
     use crate::config::Operation;
     use crate::data::modular::all_examples;
+    use crate::model::transformer_params::fill_dropout_mask;
     use crate::optim::AdamWParams;
     use crate::rng::{Stream, stream};
     use rand::Rng as _;
@@ -1340,6 +1395,50 @@ mod tests {
         linalg::set_threads(0);
         assert_eq!(one, three);
         assert_eq!(one.count, 1000);
+    }
+
+    /// Expected: the shared `fill_dropout_mask` (the candle model's masks) from the same stream, element for
+    /// element, and the streams left in the same place (the next draw equal), for lengths that are and are
+    /// not multiples of four and for several rates.
+    #[test]
+    fn dropout_masks_are_the_shared_ones() {
+        for (n, rate) in [(1, 0.2), (7, 0.5), (64, 0.2), (1003, 0.1), (4096, 0.9)] {
+            let (mut a, mut b) = (stream(5, Stream::Dropout), stream(5, Stream::Dropout));
+            let (mut want, mut got, mut draws) = (vec![], vec![], vec![]);
+            fill_dropout_mask(&mut want, n, rate, &mut a);
+            dropout_mask(&mut got, &mut draws, n, rate, &mut b);
+            assert_eq!(got, want, "n {n} rate {rate}");
+            assert_eq!(a.random::<u64>(), b.random::<u64>());
+        }
+    }
+
+    /// Expected: the AVX-512 build of the passes (what `forward`/`backward` run on this machine when it
+    /// has AVX-512) and the portable one (the `_body` functions inlined here, built for plain x86-64)
+    /// give the same logits and gradients bit for bit, with dropout and several heads.
+    #[test]
+    fn both_builds_give_the_same_bits() {
+        let c = cfg(16, 2, 2, 0.2);
+        let (seqs, ys) = random_tokens(23, 300, 4);
+        let mut m = CpuTransformer::new(&c, 23, &mut stream(4, Stream::Init)).unwrap();
+        let mut other = CpuTransformer::new(&c, 23, &mut stream(4, Stream::Init)).unwrap();
+        let drop = |m: &CpuTransformer| Some((stream(1, Stream::Dropout), m.dropout));
+        let mut d1 = drop(&m);
+        m.l.forward(&m.w, &mut m.ws, &seqs, d1.as_mut().map(|(r, p)| (r, *p)));
+        let mut d2 = drop(&other);
+        other.l.forward_body(
+            &other.w,
+            &mut other.ws,
+            &seqs,
+            d2.as_mut().map(|(r, p)| (r, *p)),
+        );
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&m.ws.logits), bits(&other.ws.logits));
+        cross_entropy(&mut m.ws.logits, m.l.vocab, &ys, true);
+        cross_entropy(&mut other.ws.logits, other.l.vocab, &ys, true);
+        m.backward(&seqs);
+        other.backward_body(&seqs);
+        assert_eq!(bits(&m.g), bits(&other.g));
+        assert!(m.g.iter().any(|&v| v != 0.0));
     }
 
     #[test]
