@@ -167,8 +167,9 @@ fn a_sweep_reports_each_task_once_and_does_not_depend_on_threads() {
 
 #[test]
 fn running_tasks_report_their_curves_in_order_before_their_result() {
-    // expected: each task's TaskProgress batches come before its SweepResult, its modular run's before
-    // its random-label run's; joined, each run's points are the run's whole curve in step order: the
+    // expected: each task's TaskProgress batches come before its SweepResult (its two runs train as
+    // separate units, maybe side by side, so their batches may interleave); joined, each run's points
+    // are the run's whole curve in step order: the
     // curve the result stores (20 epochs: under its 300-point cap, so nothing thinned), ending at the
     // result's final numbers. 16 examples fit one batch of 512: one step an epoch in both runs.
     let c = tiny(&[4, 8], &[0, 1]);
@@ -204,11 +205,9 @@ fn running_tasks_report_their_curves_in_order_before_their_result() {
             }
         }
         let runs: Vec<TaskRun> = batches.iter().map(|b| b.0).collect();
-        let gen_count = runs.iter().take_while(|r| **r == TaskRun::Gen).count();
-        assert!(gen_count >= 1, "{task:?}: {runs:?}");
         assert!(
-            runs[gen_count..].iter().all(|r| *r == TaskRun::Mem) && gen_count < runs.len(),
-            "{task:?}: gen batches, then mem batches: {runs:?}"
+            runs.contains(&TaskRun::Gen) && runs.contains(&TaskRun::Mem),
+            "{task:?}: both runs report: {runs:?}"
         );
         let joined = |run: TaskRun| -> Vec<TaskPoint> {
             batches

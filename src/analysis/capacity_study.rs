@@ -106,7 +106,8 @@ pub struct TaskResult {
     pub mem_final_train_acc: Option<f64>,
     /// Capacity runs by increasing n (empty when off).
     pub capacity: Vec<CapacityPoint>,
-    /// Seconds the task took.
+    /// Seconds its trainings took, added (each on one core; a sweep may run a task's two trainings side
+    /// by side).
     pub wall_secs: f64,
     /// The modular and random-label runs' curves. Results written before curves were stored have none
     /// and load with empty ones; `merge` and `analyse` do not read them.

@@ -140,8 +140,8 @@ pub fn sweep_cmd(
         Some(t) => cfg.with_threads(t)?,
         None => cfg,
     };
-    // each thread trains one task at a time: the largest task, once per thread, must fit
-    let threads = crate::experiment::pool::threads_for(cfg.threads, cfg.task_count());
+    // each thread trains one training of a task at a time: the largest task, once per thread, must fit
+    let threads = crate::experiment::capacity::sweep_threads(cfg.threads, cfg.task_count());
     let limit = super::memory_limit(None)? / threads.max(1) as u64;
     cfg.largest_task()
         .check_memory(limit)

@@ -11,7 +11,6 @@
 //! Runs that never reach a threshold keep `None`: they are results too, never dropped. A task's result
 //! depends only on the sweep config and the task, never on threads or scheduling.
 
-use super::ordering::study_threads;
 use super::pool::Report;
 use super::{EventSink, RunControl};
 use crate::analysis::capacity::{Saturation, memorised_bits_from_loss};
@@ -32,6 +31,7 @@ use crate::store::sweep_dir::{RESULT_VERSION, config_key};
 use crate::store::thin::Thinned;
 use crate::train::trainer::{TrainError, Trainer};
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// The capacity runs' stop rule (spec): no improvement of this much in the loss ...
@@ -416,22 +416,107 @@ pub fn measure_capacity(
     }))
 }
 
-/// Measure one task: T_gen and delay, T_mem, and the capacity runs when the sweep asks for them; the
-/// T_gen and T_mem runs' curves go to `report` as they grow. `Ok(None)` when `stop` was set first.
+/// Measure one task on this thread: T_gen and delay, T_mem, and the capacity runs when the sweep asks for
+/// them; the T_gen and T_mem runs' curves go to `report` as they grow. `Ok(None)` when `stop` was set
+/// first. (A sweep runs a task's two trainings as separate units instead: see [`run`].)
 pub fn run_task(
     cfg: &ValidCapacitySweepConfig,
     task: &Task,
     stop: &AtomicBool,
     report: Report<'_>,
 ) -> Result<Option<TaskResult>, TaskError> {
+    let parts = Mutex::new(Parts::default());
+    for which in [TaskRun::Gen, TaskRun::Mem] {
+        match train(cfg, task, which, &parts, stop, report)? {
+            None => return Ok(None),
+            Some(Some(result)) => return Ok(Some(result)),
+            Some(None) => {}
+        }
+    }
+    unreachable!("the second training completes the task")
+}
+
+/// One of a task's two trainings (its T_gen run or its T_mem run): what a sweep's threads take, so that
+/// the two trainings of one task can run on two cores at once and a sweep does not end with one core
+/// training a long task while the others wait.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Training {
+    /// Index of its task in the sweep's task list.
+    task: usize,
+    run: TaskRun,
+}
+
+/// The order a sweep's threads take its trainings in: the largest models first (a training's cost grows
+/// with its parameters, and a long one started last leaves the other cores idle while it runs), each
+/// task's T_gen run before its T_mem run. Results do not depend on it.
+fn trainings(cfg: &ValidCapacitySweepConfig, tasks: &[Task]) -> Vec<Training> {
+    let mut order: Vec<(u64, Training)> = tasks
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| {
+            let params = cfg.task_run(t).model.param_count(t.p as usize);
+            [TaskRun::Gen, TaskRun::Mem].map(|run| (params, Training { task: i, run }))
+        })
+        .collect();
+    // stable: equal sizes keep the task order, T_gen before T_mem
+    order.sort_by_key(|(params, _)| std::cmp::Reverse(*params));
+    order.into_iter().map(|(_, t)| t).collect()
+}
+
+/// What has come in of one task's trainings, with the seconds they took.
+#[derive(Default)]
+struct Parts {
+    t_gen: Option<GenMeasure>,
+    t_mem: Option<MemMeasure>,
+    secs: f64,
+}
+
+/// Train `which` of `task`'s two runs, and put its measure with the task's `parts`. The training that
+/// completes the task goes on with the capacity runs (when the sweep asks for them) and answers the
+/// task's result; the other answers `Some(None)`. `Ok(None)` when `stop` was set first.
+fn train(
+    cfg: &ValidCapacitySweepConfig,
+    task: &Task,
+    which: TaskRun,
+    parts: &Mutex<Parts>,
+    stop: &AtomicBool,
+    report: Report<'_>,
+) -> Result<Option<Option<TaskResult>>, TaskError> {
     let t0 = Instant::now();
     let run = cfg.task_run(task);
-    let Some(g) = measure_gen(&run, stop, LiveCurve::new(*task, TaskRun::Gen, report))? else {
-        return Ok(None);
+    let live = LiveCurve::new(*task, which, report);
+    let mut part = Parts::default();
+    match which {
+        TaskRun::Gen => match measure_gen(&run, stop, live)? {
+            Some(g) => part.t_gen = Some(g),
+            None => return Ok(None),
+        },
+        TaskRun::Mem => match measure_mem(&run, stop, live)? {
+            Some(m) => part.t_mem = Some(m),
+            None => return Ok(None),
+        },
+    }
+    let complete = {
+        // a training that panicked holding the lock left it as it was: its own part is simply missing
+        let mut slot = parts.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.t_gen = slot.t_gen.take().or(part.t_gen);
+        slot.t_mem = slot.t_mem.take().or(part.t_mem);
+        slot.secs += t0.elapsed().as_secs_f64();
+        if slot.t_gen.is_some() && slot.t_mem.is_some() {
+            Some(std::mem::take(&mut *slot))
+        } else {
+            None
+        }
     };
-    let Some(m) = measure_mem(&run, stop, LiveCurve::new(*task, TaskRun::Mem, report))? else {
-        return Ok(None);
+    let Some(Parts {
+        t_gen: Some(g),
+        t_mem: Some(m),
+        secs,
+    }) = complete
+    else {
+        return Ok(Some(None));
     };
+    let t1 = Instant::now();
     let mut capacity = vec![];
     let cap_run = cfg.capacity_run(&run);
     for n in capacity_sizes(cfg, task.p, g.params) {
@@ -441,7 +526,7 @@ pub fn run_task(
         capacity.push(point);
     }
     let n_equiv = random_labels::equivalent_size(run.op, run.p, run.train_fraction);
-    Ok(Some(TaskResult {
+    Ok(Some(Some(TaskResult {
         version: RESULT_VERSION,
         key: config_key(cfg, task),
         width: task.width,
@@ -460,12 +545,17 @@ pub fn run_task(
         mem_epochs: m.epochs,
         mem_final_train_acc: m.final_train_acc,
         capacity,
-        wall_secs: t0.elapsed().as_secs_f64(),
+        wall_secs: secs + t1.elapsed().as_secs_f64(),
         curves: TaskCurves {
             gen_run: g.curve,
             mem_run: m.curve,
         },
-    }))
+    })))
+}
+
+/// Training threads of a sweep of `tasks` tasks for `requested` (0 = the cores): two trainings a task.
+pub fn sweep_threads(requested: usize, tasks: usize) -> usize {
+    super::pool::threads_for(requested, 2 * tasks)
 }
 
 /// Which tasks of a sweep to run.
@@ -478,10 +568,11 @@ pub enum Tasks<'a> {
 }
 
 /// Run `tasks` of a sweep: the one entry of the Capacity lab (the worker, the CLI and the tests call
-/// it). The tasks run on up to `cfg.threads` named scoped threads, each task single-threaded. Emits
-/// `Started`, one `SweepResult` per finished task in completion order (`done` of the tasks run), each
-/// running task's `TaskProgress` (its T_gen run's, then its T_mem run's, all before its result), and
-/// exactly one `Finished`. A task that fails does not end the others: the sweep goes on and ends
+/// it). Each task's two trainings (T_gen, T_mem) are units of their own on up to `cfg.threads` named
+/// scoped threads, each single-threaded, the largest models first ([`trainings`]); the one that finishes
+/// second adds the capacity runs and the result. Emits `Started`, one `SweepResult` per finished task in
+/// completion order (`done` of the tasks run), each running training's `TaskProgress` (a task's all
+/// before its result), and exactly one `Finished`. A task that fails does not end the others: the sweep goes on and ends
 /// `Failed`, naming every failed task. The control is polled between results; a stop reaches the
 /// running tasks before their next optimiser step.
 pub fn run(
@@ -503,23 +594,33 @@ pub fn run(
         run,
         config: RunConfig::CapacitySweep(CapacitySweepConfig::clone(cfg)),
         steps_per_epoch: cfg.base.steps_per_epoch(),
-        threads: study_threads(cfg.threads, tasks.len()),
+        threads: sweep_threads(cfg.threads, tasks.len()),
         thread_name: "capacity-sweep",
         kind: "sweep",
         device: crate::model::device_for(&cfg.base.model).map_err(|e| e.to_string()),
     };
+    let order = trainings(cfg, tasks);
+    let parts: Vec<Mutex<Parts>> = tasks.iter().map(|_| Mutex::default()).collect();
     super::pool::study(
         spec,
-        tasks,
+        &order,
         sink,
         control,
-        |task, stop, report| run_task(cfg, task, stop, report),
-        Task::name,
+        |t, stop, report| train(cfg, &tasks[t.task], t.run, &parts[t.task], stop, report),
+        |t| {
+            let run = match t.run {
+                TaskRun::Gen => "T_gen",
+                TaskRun::Mem => "T_mem",
+            };
+            format!("{} ({run} run)", tasks[t.task].name())
+        },
         |result, done| {
-            LabEvent::Capacity(CapacityEvent::SweepResult {
-                result: Box::new(result),
-                done,
-                total: tasks.len(),
+            result.map(|result| {
+                LabEvent::Capacity(CapacityEvent::SweepResult {
+                    result: Box::new(result),
+                    done,
+                    total: tasks.len(),
+                })
             })
         },
     )
@@ -572,6 +673,42 @@ mod tests {
         assert_eq!(shard(&t, 4, 5), vec![t[4], t[9]]);
         assert_eq!(shard(&t, 0, 1), t);
         assert!(shard(&t, 5, 5).is_empty());
+    }
+
+    #[test]
+    fn trainings_take_the_largest_models_first_each_task_twice() {
+        // expected: every task's T_gen run, then later its T_mem run, each once; model sizes (the closed
+        // form, itself checked against the models) never grow along the order; first the largest model,
+        // p = 7 and width 8 (tasks 9..12), lowest seed first
+        let c = ValidCapacitySweepConfig::try_from(tiny()).unwrap();
+        let t = tasks(&c);
+        let order = trainings(&c, &t);
+        assert_eq!(order.len(), 2 * t.len());
+        for i in 0..t.len() {
+            let at = |run| order.iter().position(|o| *o == Training { task: i, run });
+            let (g, m) = (at(TaskRun::Gen).unwrap(), at(TaskRun::Mem).unwrap());
+            assert!(g < m, "task {i}");
+            assert_eq!(order.iter().filter(|o| o.task == i).count(), 2);
+        }
+        let size = |o: &Training| {
+            c.task_run(&t[o.task])
+                .model
+                .param_count(t[o.task].p as usize)
+        };
+        assert!(order.windows(2).all(|w| size(&w[0]) >= size(&w[1])));
+        assert_eq!(
+            order[..2],
+            [
+                Training {
+                    task: 9,
+                    run: TaskRun::Gen
+                },
+                Training {
+                    task: 9,
+                    run: TaskRun::Mem
+                }
+            ]
+        );
     }
 
     #[test]

@@ -482,11 +482,11 @@ fn run_study(
         |cfg, stop, _report| train_one(cfg, stop),
         |cfg| describe(cfg),
         |row, done| {
-            LabEvent::Ordering(OrderingEvent::StudyPoint {
+            Some(LabEvent::Ordering(OrderingEvent::StudyPoint {
                 row: Box::new(row),
                 done,
                 total,
-            })
+            }))
         },
     )
 }

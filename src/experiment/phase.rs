@@ -219,11 +219,11 @@ pub fn run(
         |task, stop, _report| run_task(cfg, task, runs_dir, stop),
         PhaseTask::name,
         |result, done| {
-            LabEvent::Grokking(GrokkingEvent::PhaseTask {
+            Some(LabEvent::Grokking(GrokkingEvent::PhaseTask {
                 result: Box::new(result),
                 done,
                 total,
-            })
+            }))
         },
     )
 }

@@ -25,7 +25,7 @@ pub enum Message<T> {
 
 /// How a running task hands a progress payload to the sink, from its own thread. It blocks while the
 /// channel is full, so a task should report a few times a second at most, not every step.
-pub type Report<'a> = &'a dyn Fn(LabEvent);
+pub type Report<'a> = &'a (dyn Fn(LabEvent) + Sync);
 
 /// Training threads for `requested` (0 = the cores) and `tasks` tasks.
 pub fn threads_for(requested: usize, tasks: usize) -> usize {
@@ -107,11 +107,13 @@ pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// Receive the results of `total` tasks of `run` on the calling thread in completion order: emit each
+/// Receive the deliveries of `total` tasks of `run` on the calling thread in completion order: emit each
 /// task's progress payloads as they come and each finished task as `payload(result, done)` (with how
-/// many are done), poll the control between them (a stop ends the wait; changes are refused: the
-/// settings of a `kind` are fixed while it runs). A task that fails or panics does not end the others;
-/// the outcome is `Failed` naming every failed task (by `name_of` its index).
+/// many results are out, this one included), poll the control between them (a stop ends the wait;
+/// changes are refused: the settings of a `kind` are fixed while it runs). `payload` may answer `None`
+/// for a delivery that is a part of a result still to come (one training of a sweep task whose other
+/// training runs on): it counts as delivered and emits nothing. A task that fails or panics does not end
+/// the others; the outcome is `Failed` naming every failed task (by `name_of` its index).
 #[allow(clippy::too_many_arguments)]
 pub fn collect<R, E: Display>(
     kind: &str,
@@ -121,11 +123,12 @@ pub fn collect<R, E: Display>(
     sink: &mut dyn EventSink,
     control: &mut dyn RunControl,
     name_of: impl Fn(usize) -> String,
-    payload: impl Fn(R, usize) -> LabEvent,
+    payload: impl Fn(R, usize) -> Option<LabEvent>,
 ) -> Outcome {
-    let mut done = 0;
+    // results emitted, and deliveries (results and parts)
+    let (mut done, mut delivered) = (0, 0);
     let mut failures: Vec<String> = vec![];
-    while done + failures.len() < total {
+    while delivered + failures.len() < total {
         let ctl = control.poll(done as u64 + 1);
         for change in ctl.changes {
             sink.emit(Event::Refused {
@@ -138,11 +141,11 @@ pub fn collect<R, E: Display>(
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(Message::Progress(payload)) => sink.emit(Event::Lab { run, payload }),
             Ok(Message::Done((_, Ok(Ok(Some(result)))))) => {
-                done += 1;
-                sink.emit(Event::Lab {
-                    run,
-                    payload: payload(result, done),
-                });
+                delivered += 1;
+                if let Some(payload) = payload(result, done + 1) {
+                    done += 1;
+                    sink.emit(Event::Lab { run, payload });
+                }
             }
             // abandoned after a stop that this loop has not seen yet
             Ok(Message::Done((_, Ok(Ok(None))))) => {}
@@ -156,7 +159,7 @@ pub fn collect<R, E: Display>(
             Err(RecvTimeoutError::Disconnected) => {
                 failures.push(format!(
                     "the training threads ended after {} of {total} tasks",
-                    done + failures.len()
+                    delivered + failures.len()
                 ));
                 break;
             }
@@ -192,8 +195,8 @@ pub struct StudySpec<'a> {
 
 /// Run a study's `tasks` in parallel ([`run`]) and report them ([`collect`]): emits `Started`, the
 /// `Lab` payloads the running tasks report, one `Lab(payload(result, done))` per finished task in
-/// completion order, and exactly one `Finished`. `work` trains one task (`Ok(None)`: stopped first);
-/// `name_of` names a task in failure messages.
+/// completion order (none where `payload` answers `None`: see [`collect`]), and exactly one `Finished`.
+/// `work` trains one task (`Ok(None)`: stopped first); `name_of` names a task in failure messages.
 pub fn study<T, R, E>(
     spec: StudySpec<'_>,
     tasks: &[T],
@@ -201,7 +204,7 @@ pub fn study<T, R, E>(
     control: &mut dyn RunControl,
     work: impl Fn(&T, &AtomicBool, Report<'_>) -> Result<Option<R>, E> + Sync,
     name_of: impl Fn(&T) -> String,
-    payload: impl Fn(R, usize) -> LabEvent,
+    payload: impl Fn(R, usize) -> Option<LabEvent>,
 ) -> Outcome
 where
     T: Sync,
@@ -321,7 +324,7 @@ mod tests {
                     &mut sink,
                     &mut super::super::Unattended,
                     |k| k.to_string(),
-                    |k, _| payload(k, TaskRun::Mem),
+                    |k, _| Some(payload(k, TaskRun::Mem)),
                 )
             },
         );

@@ -21,7 +21,7 @@ use crate::config::{
     CapacitySweepConfig, ConfigError, FieldProblem, RunConfig, ValidCapacitySweepConfig,
     ValidRunConfig,
 };
-use crate::experiment::ordering::study_threads;
+use crate::experiment::capacity::sweep_threads;
 use crate::protocol::{CapacityEvent, Event, LabEvent};
 use crate::store::capacity::SweepHistory;
 use crate::store::sweep_dir::{Collected, collect_results};
@@ -194,7 +194,7 @@ impl CapacityLab {
                 RunConfig::CapacitySweep(c) => {
                     if self.link.runs.started(run) {
                         self.link.device = device;
-                        self.threads = study_threads(c.threads, c.task_count());
+                        self.threads = sweep_threads(c.threads, c.task_count());
                         let total = c.task_count();
                         self.history.begin(run, c);
                         self.view.selected = None;
@@ -288,7 +288,7 @@ impl CapacityLab {
                     Ok(c) => c,
                     Err(m) => return self.error(m),
                 };
-                self.threads = study_threads(cfg.threads, cfg.task_count());
+                self.threads = sweep_threads(cfg.threads, cfg.task_count());
                 self.link.launch(ValidRunConfig::CapacitySweep(cfg), None);
                 // its `Started` begins the history (keeping the results shown when only the widths
                 // or seeds differ)
