@@ -279,7 +279,10 @@ fn cross_entropy_rows(logits: &mut [f32], classes: usize, ys: &[u32], grad: bool
         return st;
     }
     let inv_n = 1.0 / n.max(1) as f32;
-    // evaluation leaves the logits alone: its exponentials go here
+    // a full block of rows, transposed (class-major: [j * ROWS + r]), so that the exponentials and the
+    // rows' running sums go ROWS lanes wide while each row's sum still adds its classes in order
+    let mut cols = vec![0.0f32; ROWS * classes];
+    // evaluation leaves the logits alone: the last block's exponentials go here
     let mut scratch = if grad {
         vec![]
     } else {
@@ -289,6 +292,55 @@ fn cross_entropy_rows(logits: &mut [f32], classes: usize, ys: &[u32], grad: bool
         let rows = yb.len();
         let mut max = [0.0f32; ROWS];
         let mut target = [0.0f32; ROWS];
+        if rows == ROWS {
+            for (j, col) in cols.chunks_exact_mut(ROWS).enumerate() {
+                for r in 0..ROWS {
+                    col[r] = block[r * classes + j];
+                }
+            }
+            // each row's maximum and its first place, ROWS lanes at a time (the same as
+            // [`max_and_arg`]: a NaN is never the maximum, the first of equal maxima wins)
+            let mut arg = [0u32; ROWS];
+            max = [f32::NEG_INFINITY; ROWS];
+            for (j, col) in cols.chunks_exact(ROWS).enumerate() {
+                for r in 0..ROWS {
+                    let above = col[r] > max[r];
+                    max[r] = if above { col[r] } else { max[r] };
+                    arg[r] = if above { j as u32 } else { arg[r] };
+                }
+            }
+            for (r, &y) in yb.iter().enumerate() {
+                target[r] = block[r * classes + y as usize];
+                st.correct += usize::from(arg[r] == y);
+            }
+            let mut sum = [0.0f32; ROWS];
+            for col in cols.chunks_exact_mut(ROWS) {
+                for r in 0..ROWS {
+                    col[r] = exp(col[r] - max[r]);
+                }
+            }
+            for col in cols.chunks_exact(ROWS) {
+                for r in 0..ROWS {
+                    sum[r] += col[r];
+                }
+            }
+            for r in 0..ROWS {
+                st.loss_sum += (max[r] + sum[r].ln() - target[r]) as f64;
+            }
+            if grad {
+                let mut scale = [0.0f32; ROWS];
+                for r in 0..ROWS {
+                    scale[r] = inv_n / sum[r];
+                }
+                for (r, row) in block.chunks_exact_mut(classes).enumerate() {
+                    for (j, v) in row.iter_mut().enumerate() {
+                        *v = cols[j * ROWS + r] * scale[r];
+                    }
+                    row[yb[r] as usize] -= inv_n;
+                }
+            }
+            continue;
+        }
         for (r, &y) in yb.iter().enumerate() {
             let row = &block[r * classes..][..classes];
             let (m, arg) = max_and_arg(row);
@@ -313,18 +365,11 @@ fn cross_entropy_rows(logits: &mut [f32], classes: usize, ys: &[u32], grad: bool
             }
             &mut scratch[..rows * classes]
         };
+        // the last rows, fewer than a block: one row at a time
         let mut sum = [0.0f32; ROWS];
-        if rows == ROWS {
-            for j in 0..classes {
-                for r in 0..ROWS {
-                    sum[r] += e[r * classes + j];
-                }
-            }
-        } else {
-            for (s, row) in sum.iter_mut().zip(e.chunks_exact(classes)) {
-                for &v in row {
-                    *s += v;
-                }
+        for (s, row) in sum.iter_mut().zip(e.chunks_exact(classes)) {
+            for &v in row {
+                *s += v;
             }
         }
         for (r, &y) in yb.iter().enumerate() {
@@ -379,6 +424,27 @@ mod tests {
         // clamped ends: finite and positive
         assert!(exp(-1000.0) > 0.0 && exp(-1000.0) < 1e-37);
         assert!(exp(1000.0).is_finite());
+    }
+
+    /// Expected by the rule argmax keeps (the first of equal maxima is the prediction), in a full block
+    /// of rows (the lane-wide path) and in a short one (one row at a time): rows with maxima at classes 1
+    /// and 3, two in three labelled 1 (right), the others 3 (wrong); a NaN logit is never the prediction.
+    #[test]
+    fn cross_entropy_counts_the_first_of_equal_maxima() {
+        for n in [ROWS, ROWS - 1, 2 * ROWS + 3] {
+            let c = 5;
+            let mut logits = vec![0.0f32; n * c];
+            let mut ys = vec![];
+            for r in 0..n {
+                logits[r * c + 1] = 2.0;
+                logits[r * c + 3] = 2.0;
+                ys.push(if r % 3 == 0 { 3 } else { 1 });
+            }
+            logits[4] = f32::NAN; // row 0, class 4
+            let st = cross_entropy(&mut logits.clone(), c, &ys, false);
+            let first_wins = (0..n).filter(|r| r % 3 != 0).count();
+            assert_eq!(st.correct, first_wins, "n = {n}");
+        }
     }
 
     /// Expected values: the definition computed in f64 one row at a time (max-shifted log-sum-exp, the
