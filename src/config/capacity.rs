@@ -297,23 +297,23 @@ pub fn sweep_presets() -> Vec<SweepPreset> {
     vec![
         SweepPreset {
             name: "tiny",
-            title: "Tiny sweep (about a minute)",
+            title: "Tiny sweep (about 10 seconds)",
             description: "Widths 8 and 32, one seed, a + b mod 23 with 80 % train, at most 1000 epochs: checks \
-                          the machinery end to end in about a minute on one core. Measured: d = 8 learns \
+                          the machinery end to end in about 10 seconds on one core, 6 on two. Measured: d = 8 learns \
                           nothing; d = 32 memorises random labels by epoch 183 and the task, but does not \
                           generalise within 1000 epochs.",
             config: one_prime_sweep(Operation::Add, 23, 0.8, 1000, &[8, 32]),
         },
         SweepPreset {
             name: "cpu",
-            title: "CPU crossing (about 4 minutes on one core)",
+            title: "CPU crossing (under 2 minutes on one core)",
             description: "a + b mod 31, 80 % train, widths 8..48, one seed, at most 3000 epochs. Measured \
                           (seed 0, assets/sweeps/cpu): d = 8 learns nothing (underfitting); d = 12 \
                           generalises at epoch 1675 with delay 0 (immediate generalisation); from d = 16 on \
                           the delay is positive (grokking). Random labels are memorised from d = 20 on \
                           (T_mem 809, 488, 318, 240, 108 at d = 20..48) while T_gen stays near 450-1200, so \
                           T_mem crosses T_gen between d = 20 and 28: P* = 20601 parameters (near d = 24, \
-                          P = 20136), observed onset 9328 (d = 16). 226 s on one shared core.",
+                          P = 20136), observed onset 9328 (d = 16). 102 s on one core, 51 s on two.",
             config: one_prime_sweep(
                 Operation::Add,
                 31,
