@@ -532,6 +532,9 @@ fn the_bundled_cpu_sweep_opens_with_its_crossing() {
     assert!(status.text.ends_with("8 of 8 results"), "{}", status.text);
     let lab = h.state().capacity();
     assert_eq!(lab.preset_name(), Some("cpu"), "the panel shows the preset");
+    // the folder was made on one thread (its sweep.toml says threads = 1); the panel keeps its own
+    // count (the cpu preset's 0: every core), so a sweep started from it is not held to one core
+    assert_eq!(lab.config().unwrap().threads, 0);
     let a = lab.history().analysis();
     let pa = &a.primes[0];
     assert_eq!(pa.p, 31);

@@ -226,13 +226,14 @@ impl SweepHistory {
         Some(self.results.iter().map(|r| r.wall_secs).sum::<f64>() / self.results.len() as f64)
     }
 
-    /// Estimated seconds left: the tasks still to run, at the mean task time, `threads` at a time
-    /// (rounded up to whole rounds). `None` before the first result.
+    /// Estimated seconds left: the tasks still to run at the mean task time (a task's trainings' seconds
+    /// added), shared by `threads`, at most two threads a task (its two trainings run side by side).
+    /// `None` before the first result.
     pub fn eta_secs(&self, threads: usize) -> Option<f64> {
         let mean = self.mean_task_secs()?;
         let left = self.total.saturating_sub(self.done);
-        let threads = threads.max(1).min(left.max(1));
-        Some(left.div_ceil(threads) as f64 * mean)
+        let threads = threads.clamp(1, 2 * left.max(1));
+        Some(left as f64 * mean / threads as f64)
     }
 
     /// Results of prime `p` that never reached a threshold: (no T_mem, no T_gen).
@@ -302,8 +303,8 @@ mod tests {
         assert_eq!(h.progress(), (0, 2));
         h.push(result(8, 100, None, 4.0), 1, 2);
         assert_eq!(h.progress(), (1, 2));
-        // one task left at 4 s
-        assert_eq!(h.eta_secs(4), Some(4.0));
+        // one task left at 4 s: its two trainings on two of the 4 threads
+        assert_eq!(h.eta_secs(4), Some(2.0));
         assert_eq!(h.never_counts(23), (1, 0));
         assert_eq!(h.analysis().primes.len(), 1);
         assert!(!h.analysis().c_measured);
@@ -379,7 +380,7 @@ mod tests {
     }
 
     #[test]
-    fn eta_runs_whole_rounds_of_threads() {
+    fn eta_shares_the_tasks_left_among_the_threads() {
         let mut h = SweepHistory::new();
         h.load(
             "x".into(),
@@ -387,8 +388,8 @@ mod tests {
             Some(6),
             None,
         );
-        // 5 left, 2 threads: 3 rounds of 10 s
-        assert_eq!(h.eta_secs(2), Some(30.0));
+        // 5 left at 10 s, 2 threads: 25 s
+        assert_eq!(h.eta_secs(2), Some(25.0));
         assert_eq!(h.run(), None);
         assert_eq!(h.source(), &Source::Folder("x".into()));
         h.clear();

@@ -303,8 +303,14 @@ impl CapacityLab {
     }
 
     /// Show a sweep folder's config in the panel (Start then reruns or extends that sweep): its preset
-    /// when it is one (threads aside), else the preset shown marked as edited.
+    /// when it is one (threads aside), else the preset shown marked as edited. The panel keeps its own
+    /// thread count: it belongs to this machine, not to the results (a folder made on one thread would
+    /// otherwise hold a sweep started from it to one core).
     fn adopt(&mut self, cfg: CapacitySweepConfig) {
+        let cfg = CapacitySweepConfig {
+            threads: self.draft.threads,
+            ..cfg
+        };
         let same = |p: &SweepPreset| {
             CapacitySweepConfig {
                 threads: cfg.threads,
