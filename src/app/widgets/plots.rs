@@ -37,6 +37,8 @@ pub struct PlotSpec {
     pub id: &'static str,
     /// The y axis label.
     pub y_label: &'static str,
+    /// The y label where `y_label` is longer than the row is high (a short row in the presenter view).
+    pub short_label: &'static str,
     /// The series drawn, in legend order.
     pub series: &'static [Metric],
     pub y_scale: YScale,
@@ -52,6 +54,7 @@ pub const PLOTS: [PlotSpec; 4] = [
     PlotSpec {
         id: "accuracy",
         y_label: "accuracy",
+        short_label: "acc.",
         series: &[Metric::TrainAcc, Metric::TrainAccEval, Metric::ValAcc],
         y_scale: YScale::Percent,
         height_share: 0.34,
@@ -60,6 +63,7 @@ pub const PLOTS: [PlotSpec; 4] = [
     PlotSpec {
         id: "loss",
         y_label: "loss",
+        short_label: "loss",
         series: &[
             Metric::TrainLoss,
             Metric::ValLoss,
@@ -73,6 +77,7 @@ pub const PLOTS: [PlotSpec; 4] = [
     PlotSpec {
         id: "weight_norm",
         y_label: "weight norm",
+        short_label: "‖w‖²",
         series: &[Metric::WeightNorm],
         y_scale: YScale::Linear,
         height_share: 0.18,
@@ -81,6 +86,7 @@ pub const PLOTS: [PlotSpec; 4] = [
     PlotSpec {
         id: "fourier",
         y_label: "",
+        short_label: "",
         series: &[Metric::FourierGini, Metric::FourierIpr],
         y_scale: YScale::Linear,
         height_share: 0.18,
@@ -518,6 +524,11 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
         && compare.overlays.iter().all(|o| o.series.is_empty());
 
     let total_h = ui.available_height();
+    // the last row's x axis (tick labels and its label) takes this from that row, so it is added to
+    // the row's share rather than taken out of its plot
+    let axis_h = 2.0 * ui.text_style_height(&egui::TextStyle::Body) + 8.0;
+    let rows_h = (total_h - axis_h).max(0.0);
+    let label_font = egui::TextStyle::Body.resolve(ui.style());
     let link = view.link;
     let cursor = view.cursor.and_then(|step| to_plot_x(step, log_x));
     let cursor_color = ui.visuals().strong_text_color();
@@ -553,13 +564,24 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                 overlays: &compare.overlays,
                 metrics: spec.series,
             });
-            let height = (total_h * spec.height_share / shares.max(1e-3) - 2.0).max(60.0);
+            let data_h = (rows_h * spec.height_share / shares.max(1e-3) - 2.0).max(60.0);
+            let height = if last { data_h + axis_h } else { data_h };
+            let label_w = ui
+                .painter()
+                .layout_no_wrap(spec.y_label.to_string(), label_font.clone(), Color32::WHITE)
+                .size()
+                .x;
+            let y_label = if label_w <= data_h {
+                spec.y_label
+            } else {
+                spec.short_label
+            };
             let mut plot = Plot::new(spec.id)
                 .id(plot_id)
                 .height(height)
                 .link_axis(link, [true, false])
                 .link_cursor(link, [true, false])
-                .y_axis_label(spec.y_label)
+                .y_axis_label(y_label)
                 .y_axis_min_width(56.0)
                 .show_axes([last, true])
                 .label_formatter(move |pos| {

@@ -29,6 +29,7 @@ pub const ORDERING_PLOTS: [PlotSpec; 3] = [
     PlotSpec {
         id: "ordering_mse",
         y_label: "MSE",
+        short_label: "MSE",
         series: &[Metric::Mse],
         y_scale: YScale::Log,
         height_share: 0.34,
@@ -37,6 +38,7 @@ pub const ORDERING_PLOTS: [PlotSpec; 3] = [
     PlotSpec {
         id: "ordering_d",
         y_label: "orderedness D",
+        short_label: "D",
         series: &[Metric::Orderedness],
         y_scale: YScale::Unit,
         height_share: 0.33,
@@ -45,6 +47,7 @@ pub const ORDERING_PLOTS: [PlotSpec; 3] = [
     PlotSpec {
         id: "ordering_sparsity",
         y_label: "sparsity",
+        short_label: "sparsity",
         series: &[Metric::Sparsity],
         y_scale: YScale::Unit,
         height_share: 0.33,
