@@ -425,15 +425,15 @@ pub fn run_task(
     stop: &AtomicBool,
     report: Report<'_>,
 ) -> Result<Option<TaskResult>, TaskError> {
-    let parts = Mutex::new(Parts::default());
-    for which in [TaskRun::Gen, TaskRun::Mem] {
-        match train(cfg, task, which, &parts, stop, report)? {
-            None => return Ok(None),
-            Some(Some(result)) => return Ok(Some(result)),
-            Some(None) => {}
-        }
-    }
-    unreachable!("the second training completes the task")
+    let t0 = Instant::now();
+    let run = cfg.task_run(task);
+    let Some(g) = measure_gen(&run, stop, LiveCurve::new(*task, TaskRun::Gen, report))? else {
+        return Ok(None);
+    };
+    let Some(m) = measure_mem(&run, stop, LiveCurve::new(*task, TaskRun::Mem, report))? else {
+        return Ok(None);
+    };
+    complete(cfg, task, &run, g, m, t0.elapsed().as_secs_f64(), stop)
 }
 
 /// One of a task's two trainings (its T_gen run or its T_mem run): what a sweep's threads take, so that
@@ -496,7 +496,7 @@ fn train(
             None => return Ok(None),
         },
     }
-    let complete = {
+    let both = {
         // a training that panicked holding the lock left it as it was: its own part is simply missing
         let mut slot = parts.lock().unwrap_or_else(PoisonError::into_inner);
         slot.t_gen = slot.t_gen.take().or(part.t_gen);
@@ -512,13 +512,27 @@ fn train(
         t_gen: Some(g),
         t_mem: Some(m),
         secs,
-    }) = complete
+    }) = both
     else {
         return Ok(Some(None));
     };
+    Ok(complete(cfg, task, &run, g, m, secs, stop)?.map(Some))
+}
+
+/// A task whose two trainings are done (`secs`: their seconds, added): its capacity runs when the sweep
+/// asks for them, then its result. `Ok(None)` when `stop` was set first.
+fn complete(
+    cfg: &ValidCapacitySweepConfig,
+    task: &Task,
+    run: &ValidGrokkingConfig,
+    g: GenMeasure,
+    m: MemMeasure,
+    secs: f64,
+    stop: &AtomicBool,
+) -> Result<Option<TaskResult>, TaskError> {
     let t1 = Instant::now();
     let mut capacity = vec![];
-    let cap_run = cfg.capacity_run(&run);
+    let cap_run = cfg.capacity_run(run);
     for n in capacity_sizes(cfg, task.p, g.params) {
         let Some(point) = measure_capacity(&cap_run, n, cfg.capacity_epochs(), stop)? else {
             return Ok(None);
@@ -526,7 +540,7 @@ fn train(
         capacity.push(point);
     }
     let n_equiv = random_labels::equivalent_size(run.op, run.p, run.train_fraction);
-    Ok(Some(Some(TaskResult {
+    Ok(Some(TaskResult {
         version: RESULT_VERSION,
         key: config_key(cfg, task),
         width: task.width,
@@ -550,7 +564,7 @@ fn train(
             gen_run: g.curve,
             mem_run: m.curve,
         },
-    })))
+    }))
 }
 
 /// Training threads of a sweep of `tasks` tasks for `requested` (0 = the cores): two trainings a task.

@@ -38,7 +38,7 @@ pub struct Mlp {
     /// batch after the optimiser step (a full-batch run's clean train accuracy) computes exactly what the
     /// next step would (no dropout here), so it keeps that for the step instead of computing it twice.
     ready: Option<BatchStats>,
-    /// Activations of evaluations of other inputs (kept apart so they do not clear `fresh`).
+    /// Activations of evaluations of other inputs (kept apart so that `buf` keeps the training batch's).
     eval_buf: Buffers,
 }
 
