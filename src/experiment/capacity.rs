@@ -611,6 +611,7 @@ pub fn run(
         threads: sweep_threads(cfg.threads, tasks.len()),
         thread_name: "capacity-sweep",
         kind: "sweep",
+        units: "trainings",
         device: crate::model::device_for(&cfg.base.model).map_err(|e| e.to_string()),
     };
     let order = trainings(cfg, tasks);

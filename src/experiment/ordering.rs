@@ -472,6 +472,7 @@ fn run_study(
         threads: study_threads(cfg.threads, total),
         thread_name: "ordering-study",
         kind: "study",
+        units: "networks",
         device: Ok(crate::config::device::Choice::cpu_only()),
     };
     super::pool::study(

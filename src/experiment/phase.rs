@@ -209,6 +209,7 @@ pub fn run(
         threads: super::pool::threads_for(cfg.threads, total),
         thread_name: "phase-study",
         kind: "phase study",
+        units: "runs",
         device: crate::model::device_for(&cfg.base.model).map_err(|e| e.to_string()),
     };
     super::pool::study(

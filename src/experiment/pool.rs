@@ -117,6 +117,7 @@ pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 #[allow(clippy::too_many_arguments)]
 pub fn collect<R, E: Display>(
     kind: &str,
+    units: &str,
     run: RunId,
     total: usize,
     rx: &Receiver<Message<Result<Option<R>, E>>>,
@@ -158,7 +159,7 @@ pub fn collect<R, E: Display>(
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
                 failures.push(format!(
-                    "the training threads ended after {} of {total} tasks",
+                    "the training threads ended after {} of {total} {units}",
                     delivered + failures.len()
                 ));
                 break;
@@ -170,7 +171,7 @@ pub fn collect<R, E: Display>(
     } else {
         Outcome::Failed {
             message: format!(
-                "{} of {total} tasks failed: {}",
+                "{} of {total} {units} failed: {}",
                 failures.len(),
                 failures.join("; ")
             ),
@@ -188,6 +189,8 @@ pub struct StudySpec<'a> {
     pub threads: usize,
     pub thread_name: &'a str,
     pub kind: &'a str,
+    /// What its units of work are called in messages, plural ("tasks", "runs", "trainings").
+    pub units: &'a str,
     /// Where the tasks train and why, or why the asked-for device cannot be used (the study then ends
     /// at once, before any task starts).
     pub device: Result<Choice, String>,
@@ -237,6 +240,7 @@ where
         |rx| {
             collect(
                 spec.kind,
+                spec.units,
                 run_id,
                 total,
                 rx,
@@ -290,6 +294,71 @@ mod tests {
     }
 
     #[test]
+    fn parts_count_as_delivered_without_an_event_and_a_failure_is_named() {
+        use crate::config::capacity::Task;
+        use crate::protocol::{CapacityEvent, TaskRun};
+        // expected by construction: 6 units; units 0, 2 and 4 are parts (no event), 1 and 5 results,
+        // unit 3 fails: the sweep ends Failed naming unit 3 alone (not "threads ended": the parts were
+        // counted), after two results numbered 1 and 2
+        let event = |width, done| {
+            LabEvent::Capacity(CapacityEvent::TaskProgress {
+                task: Task {
+                    p: 0,
+                    width,
+                    seed: done as u64,
+                },
+                run: TaskRun::Mem,
+                points: vec![],
+            })
+        };
+        let mut sink: Vec<Event> = vec![];
+        let outcome = run(
+            "pool-parts",
+            6,
+            2,
+            |k, _, _| match k {
+                3 => Err("diverged".to_string()),
+                k => Ok(Some(k)),
+            },
+            |rx| {
+                collect(
+                    "test",
+                    "units",
+                    5,
+                    6,
+                    rx,
+                    &mut sink,
+                    &mut super::super::Unattended,
+                    |k| format!("unit {k}"),
+                    |k, done| (k % 2 == 1).then(|| event(k, done)),
+                )
+            },
+        );
+        assert_eq!(
+            outcome,
+            Outcome::Failed {
+                message: "1 of 6 units failed: unit 3: diverged".into()
+            }
+        );
+        let mut got: Vec<(usize, u64)> = sink
+            .iter()
+            .filter_map(|e| match e {
+                Event::Lab {
+                    payload: LabEvent::Capacity(CapacityEvent::TaskProgress { task, .. }),
+                    ..
+                } => Some((task.width, task.seed)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(got.len(), 2);
+        got.sort();
+        assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), [1, 5]);
+        let mut dones: Vec<u64> = got.iter().map(|g| g.1).collect();
+        dones.sort();
+        assert_eq!(dones, [1, 2]);
+    }
+
+    #[test]
     fn a_tasks_progress_reaches_the_sink_before_its_result() {
         use crate::config::capacity::Task;
         use crate::protocol::{CapacityEvent, TaskRun};
@@ -318,6 +387,7 @@ mod tests {
             |rx| {
                 collect(
                     "test",
+                    "units",
                     5,
                     6,
                     rx,
