@@ -293,46 +293,54 @@ mod tests {
         assert_eq!(threads_for(4, 2), 2);
     }
 
+    /// A stand-in payload: a `TaskProgress` of task (width, seed) and run `run`, without points.
+    fn stand_in(width: usize, seed: u64, run: crate::protocol::TaskRun) -> LabEvent {
+        LabEvent::Capacity(crate::protocol::CapacityEvent::TaskProgress {
+            task: crate::config::capacity::Task { p: 0, width, seed },
+            run,
+            points: vec![],
+        })
+    }
+
+    /// Six units of `work` on two threads, collected into `sink` as run 5 of a "test".
+    fn six_units<T: Send>(
+        sink: &mut Vec<Event>,
+        work: impl Fn(usize, &AtomicBool, Report<'_>) -> Result<Option<T>, String> + Sync,
+        name_of: impl Fn(usize) -> String,
+        payload: impl Fn(T, usize) -> Option<LabEvent>,
+    ) -> Outcome {
+        run("pool-test", 6, 2, work, |rx| {
+            let mut control = super::super::Unattended;
+            collect(
+                "test",
+                "units",
+                5,
+                6,
+                rx,
+                sink,
+                &mut control,
+                name_of,
+                payload,
+            )
+        })
+    }
+
     #[test]
     fn parts_count_as_delivered_without_an_event_and_a_failure_is_named() {
-        use crate::config::capacity::Task;
         use crate::protocol::{CapacityEvent, TaskRun};
         // expected by construction: 6 units; units 0, 2 and 4 are parts (no event), 1 and 5 results,
         // unit 3 fails: the sweep ends Failed naming unit 3 alone (not "threads ended": the parts were
         // counted), after two results numbered 1 and 2
-        let event = |width, done| {
-            LabEvent::Capacity(CapacityEvent::TaskProgress {
-                task: Task {
-                    p: 0,
-                    width,
-                    seed: done as u64,
-                },
-                run: TaskRun::Mem,
-                points: vec![],
-            })
-        };
+        let event = |width, done: usize| stand_in(width, done as u64, TaskRun::Mem);
         let mut sink: Vec<Event> = vec![];
-        let outcome = run(
-            "pool-parts",
-            6,
-            2,
+        let outcome = six_units(
+            &mut sink,
             |k, _, _| match k {
                 3 => Err("diverged".to_string()),
                 k => Ok(Some(k)),
             },
-            |rx| {
-                collect(
-                    "test",
-                    "units",
-                    5,
-                    6,
-                    rx,
-                    &mut sink,
-                    &mut super::super::Unattended,
-                    |k| format!("unit {k}"),
-                    |k, done| (k % 2 == 1).then(|| event(k, done)),
-                )
-            },
+            |k| format!("unit {k}"),
+            |k, done| (k % 2 == 1).then(|| event(k, done)),
         );
         assert_eq!(
             outcome,
@@ -360,43 +368,19 @@ mod tests {
 
     #[test]
     fn a_tasks_progress_reaches_the_sink_before_its_result() {
-        use crate::config::capacity::Task;
         use crate::protocol::{CapacityEvent, TaskRun};
         // progress payloads stand in as TaskProgress of run Gen, results as TaskProgress of run Mem
-        let payload = |width, run| {
-            LabEvent::Capacity(CapacityEvent::TaskProgress {
-                task: Task {
-                    p: 0,
-                    width,
-                    seed: 0,
-                },
-                run,
-                points: vec![],
-            })
-        };
+        let payload = |width, run| stand_in(width, 0, run);
         let mut sink: Vec<Event> = vec![];
-        let outcome = run(
-            "pool-progress",
-            6,
-            2,
+        let outcome = six_units(
+            &mut sink,
             |k, _, report| {
                 report(payload(k, TaskRun::Gen));
                 report(payload(k, TaskRun::Gen));
-                Ok::<_, String>(Some(k))
+                Ok(Some(k))
             },
-            |rx| {
-                collect(
-                    "test",
-                    "units",
-                    5,
-                    6,
-                    rx,
-                    &mut sink,
-                    &mut super::super::Unattended,
-                    |k| k.to_string(),
-                    |k, _| Some(payload(k, TaskRun::Mem)),
-                )
-            },
+            |k| k.to_string(),
+            |k, _| Some(payload(k, TaskRun::Mem)),
         );
         assert_eq!(outcome, Outcome::Completed);
         // expected by construction: per task, two progress events then its result, 6 x 3 in all
