@@ -132,10 +132,11 @@ fn throughput(name: &str, mut cfg: GrokkingConfig, secs: Duration) -> Result<ser
     let (train_eval, val) = eval_secs(&cfg)?;
     let eval = train_eval + val;
     // what evaluation adds to an epoch of training: the validation pass, and the clean pass over the
-    // training set, except in full batch, where the next step reuses that pass (it is the step's own
-    // forward pass with the same parameters) and so costs nothing extra
+    // training set, except for the MLP in full batch, whose next step reuses that pass (it is the step's
+    // own forward pass with the same parameters: no dropout) and so costs nothing extra
     let epoch = cfg.steps_per_epoch() as f64 / sps;
-    let added = val + if cfg.full_batch { 0.0 } else { train_eval };
+    let reused = cfg.full_batch && matches!(cfg.model, ModelConfig::Mlp(_));
+    let added = val + if reused { 0.0 } else { train_eval };
     Ok(serde_json::json!({
         "name": name,
         "steps_per_sec": round3(sps),
