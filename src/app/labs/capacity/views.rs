@@ -1165,7 +1165,14 @@ pub fn progress_text(history: &SweepHistory, threads: usize) -> String {
         Some(_) | None => " · time left: after the first task".to_string(),
     };
     let src = match history.source() {
-        Source::Folder(f) => format!(" (from {f})"),
+        // the folder's name: its whole path is in the status line and the panel, and the top bar,
+        // where this shows, has room for a short label only
+        Source::Folder(f) => {
+            let name = std::path::Path::new(f)
+                .file_name()
+                .map_or_else(|| f.clone(), |n| n.to_string_lossy().into_owned());
+            format!(" (from {name})")
+        }
         Source::Live(_) | Source::Empty => String::new(),
     };
     format!("{done}/{total} tasks{left}{src}")
@@ -1309,5 +1316,11 @@ mod tests {
         assert!(t.starts_with("1/3 tasks · about 2 s left"), "{t}");
         h.load("dir".into(), vec![result(10, None, None)], None, None);
         assert_eq!(progress_text(&h, 1), "1/1 tasks (from dir)");
+        // a path: its last part
+        h.load("/runs/sweeps/cpu".into(), vec![], Some(8), None);
+        assert_eq!(
+            progress_text(&h, 1),
+            "0/8 tasks · time left: after the first task (from cpu)"
+        );
     }
 }
