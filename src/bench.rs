@@ -240,7 +240,6 @@ fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
 }
 
-/// Run the benchmarks whose names contain `only` (all when `None`).
 /// The benchmarks' names, in the order they run.
 pub const NAMES: [&str; 6] = [
     "mlp97",
@@ -251,6 +250,7 @@ pub const NAMES: [&str; 6] = [
     "paper_preset",
 ];
 
+/// Run the benchmarks whose names contain `only` (all when `None`).
 pub fn run_all(only: Option<&str>, secs: Duration) -> Result<Vec<String>> {
     crate::perf::flush_denormals();
     let want = |n: &str| only.is_none_or(|o| n.contains(o));

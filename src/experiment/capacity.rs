@@ -418,22 +418,23 @@ pub fn measure_capacity(
 
 /// Measure one task on this thread: T_gen and delay, T_mem, and the capacity runs when the sweep asks for
 /// them; the T_gen and T_mem runs' curves go to `report` as they grow. `Ok(None)` when `stop` was set
-/// first. (A sweep runs a task's two trainings as separate units instead: see [`run`].)
+/// first. (A sweep runs the same two trainings as separate units, maybe side by side: see [`run`].)
 pub fn run_task(
     cfg: &ValidCapacitySweepConfig,
     task: &Task,
     stop: &AtomicBool,
     report: Report<'_>,
 ) -> Result<Option<TaskResult>, TaskError> {
-    let t0 = Instant::now();
-    let run = cfg.task_run(task);
-    let Some(g) = measure_gen(&run, stop, LiveCurve::new(*task, TaskRun::Gen, report))? else {
-        return Ok(None);
-    };
-    let Some(m) = measure_mem(&run, stop, LiveCurve::new(*task, TaskRun::Mem, report))? else {
-        return Ok(None);
-    };
-    complete(cfg, task, &run, g, m, t0.elapsed().as_secs_f64(), stop)
+    // the sweep's own units, one after the other: the second completes the task
+    let parts = Mutex::new(Parts::default());
+    let mut result = None;
+    for which in [TaskRun::Gen, TaskRun::Mem] {
+        match train(cfg, task, which, &parts, stop, report)? {
+            Some(r) => result = r,
+            None => return Ok(None),
+        }
+    }
+    Ok(result)
 }
 
 /// One of a task's two trainings (its T_gen run or its T_mem run): what a sweep's threads take, so that

@@ -111,15 +111,6 @@ pub fn announce(choice: &Choice) {
     }
 }
 
-/// The last choice announced in this process, for a status bar.
-pub fn last_announced() -> Option<Choice> {
-    ANNOUNCED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .last()
-        .cloned()
-}
-
 /// Find out what `request` needs to know: nothing for the CPU, else whether the CUDA libraries load,
 /// how many GPUs there are and whether the asked-for GPU starts (cached per process and ordinal).
 pub fn probe(request: DeviceRequest) -> Probe {

@@ -18,7 +18,9 @@
 
 use super::device::{Choice, Placement};
 use super::linalg::{self, View, cross_entropy, exp, gemm_view, matmul, wide_fn};
-use super::transformer_params::{NORM_EPS, PER_BLOCK, SEQ, init_params, rotary_tables};
+use super::transformer_params::{
+    NORM_EPS, PER_BLOCK, SEQ, fill_dropout_mask, init_params, rotary_tables,
+};
 use super::{BatchStats, Model, ModelError, NamedTensor, SequenceModel};
 use crate::config::TransformerConfig;
 use crate::data::modular::tokens;
@@ -516,7 +518,7 @@ impl Layout {
         resize(&mut bw.hid, qrows * hidden);
         match dropout {
             Some((rng, rate)) => {
-                dropout_mask(&mut bw.mask, &mut bw.draws, qrows * hidden, rate, rng)
+                fill_dropout_mask(&mut bw.mask, &mut bw.draws, qrows * hidden, rate, rng)
             }
             None => bw.mask.clear(),
         }
@@ -858,25 +860,6 @@ impl Layout {
     }
 }
 
-/// [`fill_dropout_mask`]'s mask from the same draws in the same order (so the candle model's masks; a
-/// test compares them), faster: the 64-bit draws first, then a branch-free pass the compiler vectorises.
-#[inline(always)]
-fn dropout_mask(mask: &mut Vec<f32>, draws: &mut Vec<u64>, n: usize, rate: f64, rng: &mut Rng) {
-    let keep = 1.0 - rate;
-    let threshold = (keep * 65536.0).round() as u32;
-    let kept = (1.0 / keep) as f32;
-    draws.clear();
-    draws.extend((0..n.div_ceil(4)).map(|_| rand::RngCore::next_u64(rng)));
-    mask.resize(n, 0.0);
-    // element 4i + k takes bits 16k..16k+16 of draw i
-    for (four, &bits) in mask.chunks_mut(4).zip(draws.iter()) {
-        for (k, m) in four.iter_mut().enumerate() {
-            let b = (bits >> (16 * k)) as u32 & 0xffff;
-            *m = if b < threshold { kept } else { 0.0 };
-        }
-    }
-}
-
 #[inline(always)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
@@ -1164,7 +1147,6 @@ mod tests {
     use super::*;
     use crate::config::Operation;
     use crate::data::modular::all_examples;
-    use crate::model::transformer_params::fill_dropout_mask;
     use crate::optim::AdamWParams;
     use crate::rng::{Stream, stream};
     use rand::Rng as _;
@@ -1395,21 +1377,6 @@ mod tests {
         linalg::set_threads(0);
         assert_eq!(one, three);
         assert_eq!(one.count, 1000);
-    }
-
-    /// Expected: the shared `fill_dropout_mask` (the candle model's masks) from the same stream, element for
-    /// element, and the streams left in the same place (the next draw equal), for lengths that are and are
-    /// not multiples of four and for several rates.
-    #[test]
-    fn dropout_masks_are_the_shared_ones() {
-        for (n, rate) in [(1, 0.2), (7, 0.5), (64, 0.2), (1003, 0.1), (4096, 0.9)] {
-            let (mut a, mut b) = (stream(5, Stream::Dropout), stream(5, Stream::Dropout));
-            let (mut want, mut got, mut draws) = (vec![], vec![], vec![]);
-            fill_dropout_mask(&mut want, n, rate, &mut a);
-            dropout_mask(&mut got, &mut draws, n, rate, &mut b);
-            assert_eq!(got, want, "n {n} rate {rate}");
-            assert_eq!(a.random::<u64>(), b.random::<u64>());
-        }
     }
 
     /// Expected: the AVX-512 build of the passes (what `forward`/`backward` run on this machine when it

@@ -245,12 +245,12 @@ impl GrokkingLab {
         &self.insight
     }
 
-    /// Which views show, and the step they show.
     /// Where each row of the plots was drawn in the last frame, by plot id (none when hidden).
     pub fn plot_rows(&self) -> &[(&'static str, egui::Rect)] {
         &self.plots.row_rects
     }
 
+    /// Which views show, and the step they show.
     pub fn insight_view(&self) -> &InsightView {
         &self.insight_view
     }
