@@ -30,8 +30,20 @@ use crate::rng::Rng;
 use std::ops::Range;
 
 const T: usize = SEQ;
+
 /// Examples per forward pass in `evaluate`: bounds memory, keeps a chunk's activations in cache.
 const EVAL_CHUNK: usize = 256;
+
+/// Evaluation shares the rows of a common prefix only from this many sequences (see
+/// [`Layout::prefixes`]).
+const SHARE_MIN: usize = 64;
+
+/// In eval mode, every block's q, k and v rows (after rotation) at positions 0 and 1 of each distinct
+/// prefix: `rows[blk]` is [prefixes, 2, 3d]; `which[i]` is sequence i's prefix.
+struct Prefixes {
+    rows: Vec<Vec<f32>>,
+    which: Vec<u32>,
+}
 
 /// Slots of a block's parameters relative to its first (see [`PER_BLOCK`]).
 const ATTN_NORM: usize = 0;
@@ -102,6 +114,7 @@ struct BlockWork {
     hid: Vec<f32>,   // [B*tq, 4d] silu(w1 x) * w3 x * mask
     mask: Vec<f32>,  // [B*tq*4d] inverted-dropout mask; empty without dropout
     draws: Vec<u64>, // the mask's random draws, 16 bits an element
+    sfx: Vec<f32>,   // evaluation from shared prefixes: q, k, v of positions 2 and 3 [B*2, 3d]
 }
 
 /// Reusable buffers: activations, logits and the backward pass's scratch.
@@ -260,22 +273,34 @@ impl CpuTransformer {
         Ok(st)
     }
 
-    /// Eval-mode statistics in chunks of [`EVAL_CHUNK`], spread over the threads this thread may use
-    /// (`linalg::threads`; one in a sweep's task): chunk k goes to thread k mod n, each computes as the
-    /// caller does (same float mode, single-threaded products), and the chunks' statistics are added in
-    /// chunk order, so the result does not depend on the thread count.
+    /// Eval-mode statistics in chunks of [`EVAL_CHUNK`] (a last chunk shorter than [`SHARE_MIN`] joins
+    /// the one before it), spread over the threads this thread may use (`linalg::threads`; one in a
+    /// sweep's task): chunk k goes to thread k mod n, each computes as the caller does (same float mode,
+    /// single-threaded products), and the chunks' statistics are added in chunk order, so the result does
+    /// not depend on the thread count. Sequences that share their first two tokens share those
+    /// positions' work ([`Layout::prefixes`]).
     fn eval_seqs(&mut self, seqs: &[[u32; T]], ys: &[u32]) -> BatchStats {
-        let chunks: Vec<(&[[u32; T]], &[u32])> =
-            seqs.chunks(EVAL_CHUNK).zip(ys.chunks(EVAL_CHUNK)).collect();
+        let mut bounds: Vec<usize> = (0..seqs.len()).step_by(EVAL_CHUNK).collect();
+        if bounds.len() > 1 && seqs.len() - bounds[bounds.len() - 1] < SHARE_MIN {
+            bounds.pop();
+        }
+        bounds.push(seqs.len());
+        let chunks: Vec<Range<usize>> = bounds.windows(2).map(|r| r[0]..r[1]).collect();
         let n = linalg::threads().min(chunks.len()).max(1);
         let CpuTransformer {
             l, w, ws, helpers, ..
         } = self;
         let (l, w) = (&*l, &w[..]);
+        let pre = l.prefixes(w, ws, seqs);
+        let pre = pre.as_ref();
         let share = |ws: &mut Work, first: usize| -> Vec<(usize, BatchStats)> {
             (first..chunks.len())
                 .step_by(n)
-                .map(|k| (k, l.eval_chunk(w, ws, chunks[k].0, chunks[k].1)))
+                .map(|k| {
+                    let r = chunks[k].clone();
+                    let shared = pre.map(|p| (p, &p.which[r.clone()]));
+                    (k, l.eval_chunk(w, ws, &seqs[r.clone()], &ys[r], shared))
+                })
                 .collect()
         };
         let mut stats = vec![BatchStats::default(); chunks.len()];
@@ -347,6 +372,14 @@ wide_fn!(fn forward_wide(
     seqs: &[[u32; T]],
     dropout: Option<(&mut Rng, f64)>,
 ) => Layout::forward_body);
+wide_fn!(fn suffix_wide(
+    l: &Layout,
+    w: &[f32],
+    ws: &mut Work,
+    seqs: &[[u32; T]],
+    pre: &Prefixes,
+    which: &[u32],
+) => Layout::suffix_body);
 wide_fn!(fn backward_wide(m: &mut CpuTransformer, seqs: &[[u32; T]]) => CpuTransformer::backward_body);
 
 /// Batch sizes agree and the batch is non-empty.
@@ -398,7 +431,13 @@ impl Layout {
             let mask = dropout.as_mut().map(|(r, rate)| (&mut **r, *rate));
             self.block_forward(w, blk, b, &mut done[blk], next, mask);
         }
-        // [B, d] -> final RMSNorm -> [B, vocab]
+        self.head(w, ws, b);
+    }
+
+    /// The final RMSNorm and the unembedding: `ws.out` ([B, d]) to `ws.logits` ([B, vocab]).
+    #[inline(always)]
+    fn head(&self, w: &[f32], ws: &mut Work, b: usize) {
+        let d = self.d;
         resize(&mut ws.rf, b);
         resize(&mut ws.xf, b * d);
         resize(&mut ws.logits, b * self.vocab);
@@ -422,10 +461,125 @@ impl Layout {
         );
     }
 
-    /// Eval-mode loss and accuracy of one chunk.
-    fn eval_chunk(&self, w: &[f32], ws: &mut Work, seqs: &[[u32; T]], ys: &[u32]) -> BatchStats {
-        self.forward(w, ws, seqs, None);
+    /// Eval-mode loss and accuracy of one chunk: from the shared prefixes' rows when given (`which`
+    /// holds each sequence's prefix), else by the full forward pass. Both give the same bits.
+    fn eval_chunk(
+        &self,
+        w: &[f32],
+        ws: &mut Work,
+        seqs: &[[u32; T]],
+        ys: &[u32],
+        shared: Option<(&Prefixes, &[u32])>,
+    ) -> BatchStats {
+        match shared {
+            Some((pre, which)) => suffix_wide(self, w, ws, seqs, pre, which),
+            None => self.forward(w, ws, seqs, None),
+        }
         cross_entropy(&mut ws.logits, self.vocab, ys, false)
+    }
+
+    /// The distinct prefixes (first two tokens) of `seqs` and, in eval mode, every block's q, k and v
+    /// rows at positions 0 and 1 for each: by causality those rows depend on the first two tokens alone,
+    /// and in a modular-arithmetic set each `a` starts p sequences. `None` when sharing would save
+    /// little (fewer than [`SHARE_MIN`] sequences, or more than one prefix in two sequences).
+    ///
+    /// The rows are read from the full forward pass over one sequence of each prefix, padded to at least
+    /// [`SHARE_MIN`] sequences: `gemm` computes each element of a product as one run over k whatever
+    /// the number of rows (its blocking over k depends on k alone; the other paths it takes for at most
+    /// 256 outputs, one row or k <= 2 are avoided by the padding, by evaluating in chunks of at least
+    /// [`SHARE_MIN`] and by d >= 4), so they are the bits the full pass over any set gives.
+    fn prefixes(&self, w: &[f32], ws: &mut Work, seqs: &[[u32; T]]) -> Option<Prefixes> {
+        // k = d >= 4 and at least SHARE_MIN rows keep every product on gemm's main path (see above)
+        if self.depth == 0 || self.d < 4 || seqs.len() < SHARE_MIN {
+            return None;
+        }
+        let mut index = std::collections::HashMap::new();
+        let mut reps: Vec<[u32; T]> = vec![];
+        let mut which = Vec::with_capacity(seqs.len());
+        for s in seqs {
+            let i = *index.entry([s[0], s[1]]).or_insert_with(|| {
+                reps.push(*s);
+                reps.len() - 1
+            });
+            which.push(i as u32);
+        }
+        if 2 * reps.len() > seqs.len() {
+            return None;
+        }
+        let n = reps.len();
+        let pad = *reps.last()?;
+        reps.resize(n.max(SHARE_MIN), pad);
+        let width = 2 * 3 * self.d;
+        let mut rows = vec![Vec::with_capacity(n * width); self.depth];
+        let mut done = 0;
+        for chunk in reps.chunks(EVAL_CHUNK) {
+            // a short last chunk takes its rows from a full-sized pass over the last sequences
+            let (from, pass) = if chunk.len() < SHARE_MIN {
+                let start = reps.len() - SHARE_MIN;
+                (done - start, &reps[start..])
+            } else {
+                (0, chunk)
+            };
+            self.forward(w, ws, pass, None);
+            let take = chunk.len().min(n.saturating_sub(done));
+            for (blk, r) in rows.iter_mut().enumerate() {
+                let qkv = &ws.blocks[blk].qkv;
+                for e in from..from + take {
+                    r.extend_from_slice(&qkv[e * T * 3 * self.d..][..width]);
+                }
+            }
+            done += chunk.len();
+        }
+        Some(Prefixes { rows, which })
+    }
+
+    /// Eval-mode forward pass into `ws.logits` that computes positions 2 and 3 only, taking positions
+    /// 0 and 1 (the keys and values the queries attend to) from the shared prefixes' rows `pre` (`which`:
+    /// each sequence's prefix). The same operations in the same order as [`forward`](Self::forward) on
+    /// those rows, so the same bits, at about half the work.
+    #[inline(always)]
+    fn suffix_body(
+        &self,
+        w: &[f32],
+        ws: &mut Work,
+        seqs: &[[u32; T]],
+        pre: &Prefixes,
+        which: &[u32],
+    ) {
+        const S: usize = 2;
+        let (b, d) = (seqs.len(), self.d);
+        ws.blocks.resize_with(self.depth, BlockWork::default);
+        let x0 = &mut ws.blocks[0].x_in;
+        x0.clear();
+        let embed = &w[self.slot(0)];
+        for s in seqs {
+            for &tok in &s[T - S..] {
+                x0.extend_from_slice(&embed[tok as usize * d..][..d]);
+            }
+        }
+        for blk in 0..self.depth {
+            let tq = self.tq(blk).min(S);
+            let (done, rest) = ws.blocks.split_at_mut(blk + 1);
+            let next = match rest.first_mut() {
+                Some(nb) => &mut nb.x_in,
+                None => &mut ws.out,
+            };
+            let bw = &mut done[blk];
+            let BlockWork {
+                x_in, r1, h1, sfx, ..
+            } = bw;
+            self.qkv_forward(w, blk, b, S, tq, x_in, r1, h1, sfx);
+            // every example's four rows: the prefix's two, then its own
+            let (shared, own) = ((T - S) * 3 * d, S * 3 * d);
+            bw.qkv.clear();
+            for (&i, rows) in which.iter().zip(bw.sfx.chunks_exact(own)) {
+                bw.qkv
+                    .extend_from_slice(&pre.rows[blk][i as usize * shared..][..shared]);
+                bw.qkv.extend_from_slice(rows);
+            }
+            self.mix_forward(w, blk, b, tq, S, bw, next, None);
+        }
+        self.head(w, ws, b);
     }
 
     /// One block forward. `bw.x_in` ([B*T, d]) holds the input; writes the output residual, [B*tq, d],
@@ -440,34 +594,46 @@ impl Layout {
         out: &mut Vec<f32>,
         dropout: Option<(&mut Rng, f64)>,
     ) {
-        let (d, tq) = (self.d, self.tq(blk));
-        let (rows, qrows) = (b * T, b * tq);
-        let s = |rel: usize| &w[self.slot(self.bslot(blk, rel))];
-        resize(&mut bw.r1, rows);
-        resize(&mut bw.h1, rows * d);
-        rms_forward(&bw.x_in, s(ATTN_NORM), &mut bw.h1, &mut bw.r1);
+        let tq = self.tq(blk);
+        let BlockWork {
+            x_in, r1, h1, qkv, ..
+        } = bw;
+        self.qkv_forward(w, blk, b, T, tq, x_in, r1, h1, qkv);
+        self.mix_forward(w, blk, b, tq, T, bw, out, dropout);
+    }
 
-        resize(&mut bw.qkv, rows * 3 * d);
+    /// RMSNorm of a block's input rows `x` (`span` an example, positions T - span..T) into `h1` (and 1/rms
+    /// into `r1`), then their k and v and the query rows' q into `qkv` ([B*span, 3d]), rotated. The query
+    /// rows are the last `tq` of an example: all of them (tq = span) or the last one (tq = 1).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn qkv_forward(
+        &self,
+        w: &[f32],
+        blk: usize,
+        b: usize,
+        span: usize,
+        tq: usize,
+        x: &[f32],
+        r1: &mut Vec<f32>,
+        h1: &mut Vec<f32>,
+        qkv: &mut Vec<f32>,
+    ) {
+        let (d, rows) = (self.d, b * span);
+        resize(r1, rows);
+        resize(h1, rows * d);
+        rms_forward(x, &w[self.slot(self.bslot(blk, ATTN_NORM))], h1, r1);
+        resize(qkv, rows * 3 * d);
         let wqkv = &w[self.span(self.bslot(blk, Q), self.bslot(blk, V))]; // [3d, d]
-        if tq == T {
-            matmul(
-                &mut bw.qkv,
-                &bw.h1,
-                wqkv,
-                rows,
-                d,
-                3 * d,
-                false,
-                true,
-                false,
-            );
+        if tq == span {
+            matmul(qkv, h1, wqkv, rows, d, 3 * d, false, true, false);
         } else {
             // k and v of every position, q of the last
             let (wq, wkv) = wqkv.split_at(d * d);
             gemm_view(
-                &mut bw.qkv[d..],
+                &mut qkv[d..],
                 3 * d,
-                View::rows(&bw.h1, d),
+                View::rows(h1, d),
                 View::rows(wkv, d).t(),
                 rows,
                 d,
@@ -475,9 +641,9 @@ impl Layout {
                 false,
             );
             gemm_view(
-                &mut bw.qkv[(T - 1) * 3 * d..],
-                T * 3 * d,
-                View::every(&bw.h1, d, T - 1, T),
+                &mut qkv[(span - 1) * 3 * d..],
+                span * 3 * d,
+                View::every(h1, d, span - 1, span),
                 View::rows(wq, d).t(),
                 b,
                 d,
@@ -485,8 +651,28 @@ impl Layout {
                 false,
             );
         }
-        self.rotate_qk(&mut bw.qkv, tq, false);
+        self.rotate_qk(qkv, span, tq, false);
+    }
 
+    /// The rest of a block from its rotated `bw.qkv` ([B*T, 3d]): attention for the query positions
+    /// T - tq..T, the residual, RMSNorm, SwiGLU (with dropout when given) and the second residual; the
+    /// output, [B*tq, d], into `out`. `bw.x_in` holds `span` rows an example (positions T - span..T),
+    /// the last `tq` of which are the query rows.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn mix_forward(
+        &self,
+        w: &[f32],
+        blk: usize,
+        b: usize,
+        tq: usize,
+        span: usize,
+        bw: &mut BlockWork,
+        out: &mut Vec<f32>,
+        dropout: Option<(&mut Rng, f64)>,
+    ) {
+        let (d, qrows) = (self.d, b * tq);
+        let s = |rel: usize| &w[self.slot(self.bslot(blk, rel))];
         resize(&mut bw.att, b * self.heads * tq * T);
         resize(&mut bw.ctx, qrows * d);
         self.attention_forward(b, tq, &bw.qkv, &mut bw.att, &mut bw.ctx);
@@ -494,7 +680,7 @@ impl Layout {
         bw.x_mid.clear();
         for e in 0..b {
             bw.x_mid
-                .extend_from_slice(&bw.x_in[(e * T + T - tq) * d..][..tq * d]);
+                .extend_from_slice(&bw.x_in[(e * span + span - tq) * d..][..tq * d]);
         }
         matmul(&mut bw.x_mid, &bw.ctx, s(O), qrows, d, d, false, true, true);
 
@@ -550,13 +736,14 @@ impl Layout {
         matmul(out, &bw.hid, s(W2), qrows, hidden, d, false, true, true);
     }
 
-    /// Rotary encoding, in place, of the query rows' q and every row's k in `qkv` ([B*T, 3d]); with
-    /// `inverse`, the transpose (the backward pass of the rotation, applied to gradients).
+    /// Rotary encoding, in place, of the query rows' q and every row's k in `qkv` ([B*span, 3d]: `span`
+    /// rows an example, positions T - span..T); with `inverse`, the transpose (the backward pass of the
+    /// rotation, applied to gradients).
     #[inline(always)]
-    fn rotate_qk(&self, qkv: &mut [f32], tq: usize, inverse: bool) {
+    fn rotate_qk(&self, qkv: &mut [f32], span: usize, tq: usize, inverse: bool) {
         let (d, hd) = (self.d, self.hd);
         for (r, row) in qkv.chunks_exact_mut(3 * d).enumerate() {
-            let t = r % T;
+            let t = T - span + r % span;
             let (cos, sin) = (&self.cos[t * hd..][..hd], &self.sin[t * hd..][..hd]);
             let (q, kv) = row.split_at_mut(d);
             if t >= T - tq {
@@ -587,10 +774,20 @@ impl Layout {
                 for h in 0..nh {
                     let q = &ex[t * 3 * d + h * hd..][..hd];
                     let a = &mut att[((e * nh + h) * tq + iq) * T..][..T];
+                    // the scores against every position at once: T independent running sums, each in
+                    // dimension order from -0.0 as `dot` (f32's `Sum`) adds, so the same bits, without
+                    // waiting on one sum's additions at a time (keys past t are summed and not read)
+                    let ks: [&[f32]; T] =
+                        std::array::from_fn(|u| &ex[u * 3 * d + d + h * hd..][..hd]);
+                    let mut sums = [-0.0f32; T];
+                    for j in 0..hd {
+                        for (acc, k) in sums.iter_mut().zip(&ks) {
+                            *acc += q[j] * k[j];
+                        }
+                    }
                     let mut max = f32::NEG_INFINITY;
                     for u in 0..=t {
-                        let k = &ex[u * 3 * d + d + h * hd..][..hd];
-                        a[u] = dot(q, k) * scale;
+                        a[u] = sums[u] * scale;
                         max = max.max(a[u]);
                     }
                     let mut sum = 0.0;
@@ -651,9 +848,14 @@ impl Layout {
                     for u in 0..=t {
                         let ds = a[u] * (datt[u] - mean) * scale;
                         let (qo, ko) = (t * 3 * d + h * hd, u * 3 * d + d + h * hd);
-                        for i in 0..hd {
-                            dex[qo + i] += ds * ex[ko + i];
-                            dex[ko + i] += ds * ex[qo + i];
+                        // q's part of row t and k's part of row u never overlap
+                        let (dq, dk) = disjoint(dex, qo, ko, hd);
+                        let (q, k) = (&ex[qo..][..hd], &ex[ko..][..hd]);
+                        for (x, &kv) in dq.iter_mut().zip(k) {
+                            *x += ds * kv;
+                        }
+                        for (x, &qv) in dk.iter_mut().zip(q) {
+                            *x += ds * qv;
                         }
                     }
                 }
@@ -789,7 +991,7 @@ impl Layout {
         );
         resize(&mut ws.dqkv, rows * 3 * d);
         self.attention_backward(b, tq, &bw.qkv, &bw.att, &ws.dctx, &mut ws.dqkv);
-        self.rotate_qk(&mut ws.dqkv, tq, true);
+        self.rotate_qk(&mut ws.dqkv, T, tq, true);
 
         // qkv = h1 Wqkv^T
         let wqkv = &w[span(Q, V)];
@@ -860,6 +1062,19 @@ impl Layout {
     }
 }
 
+/// `s[i..i + len]` and `s[j..j + len]`, two ranges that do not overlap, both mutable.
+#[inline(always)]
+fn disjoint(s: &mut [f32], i: usize, j: usize, len: usize) -> (&mut [f32], &mut [f32]) {
+    assert!(i + len <= j || j + len <= i, "overlapping ranges");
+    if i < j {
+        let (lo, hi) = s.split_at_mut(j);
+        (&mut lo[i..][..len], &mut hi[..len])
+    } else {
+        let (lo, hi) = s.split_at_mut(i);
+        (&mut hi[..len], &mut lo[j..][..len])
+    }
+}
+
 #[inline(always)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
@@ -872,16 +1087,22 @@ fn rotate(x: &mut [f32], cos: &[f32], sin: &[f32], hd: usize, inverse: bool) {
     let half = hd / 2;
     let (c1, c2) = cos.split_at(half);
     let (s1, s2) = sin.split_at(half);
+    // zipped iterators (no indices) so that the loops vectorise
     for head in x.chunks_exact_mut(hd) {
         let (x1, x2) = head.split_at_mut(half);
-        for i in 0..half {
-            let (a, b) = (x1[i], x2[i]);
-            if inverse {
-                x1[i] = a * c1[i] + b * s2[i];
-                x2[i] = b * c2[i] - a * s1[i];
-            } else {
-                x1[i] = a * c1[i] + -b * s1[i];
-                x2[i] = b * c2[i] + a * s2[i];
+        let pairs = x1.iter_mut().zip(x2.iter_mut());
+        let tables = c1.iter().zip(c2).zip(s1.iter().zip(s2));
+        if inverse {
+            for ((a, b), ((&c1, &c2), (&s1, &s2))) in pairs.zip(tables) {
+                let (va, vb) = (*a, *b);
+                *a = va * c1 + vb * s2;
+                *b = vb * c2 - va * s1;
+            }
+        } else {
+            for ((a, b), ((&c1, &c2), (&s1, &s2))) in pairs.zip(tables) {
+                let (va, vb) = (*a, *b);
+                *a = va * c1 + -vb * s1;
+                *b = vb * c2 + va * s2;
             }
         }
     }
@@ -1377,6 +1598,140 @@ mod tests {
         linalg::set_threads(0);
         assert_eq!(one, three);
         assert_eq!(one.count, 1000);
+    }
+
+    #[test]
+    fn attention_is_the_textbook_formula_bit_for_bit() {
+        // expected: the fused scores (T running sums at once) give what the formula written plainly
+        // gives: scores dot(q, k_u) / sqrt(hd) for u <= t with f32's own `Sum`, softmax by the max,
+        // weights times values in position order; bit for bit, with several heads, both query shapes,
+        // and a zero query (its scores are signed zeros)
+        let m = CpuTransformer::new(&cfg(16, 2, 2, 0.0), 7, &mut stream(9, Stream::Init)).unwrap();
+        let (d, hd, nh) = (m.l.d, m.l.hd, m.l.heads);
+        let b = 5;
+        let mut r = stream(9, Stream::Labels);
+        let mut qkv: Vec<f32> = (0..b * T * 3 * d)
+            .map(|_| r.random_range(-2.0f32..2.0))
+            .collect();
+        qkv[..d].fill(0.0);
+        for tq in [T, 1] {
+            let (mut att, mut ctx) = (vec![0.0; b * nh * tq * T], vec![0.0; b * tq * d]);
+            m.l.attention_forward(b, tq, &qkv, &mut att, &mut ctx);
+            let scale = (1.0 / (hd as f64).sqrt()) as f32;
+            for e in 0..b {
+                for iq in 0..tq {
+                    let t = T - tq + iq;
+                    for h in 0..nh {
+                        let row = |u: usize, part: usize| {
+                            &qkv[(e * T + u) * 3 * d + part * d + h * hd..][..hd]
+                        };
+                        let scores: Vec<f32> =
+                            (0..=t).map(|u| dot(row(t, 0), row(u, 1)) * scale).collect();
+                        let max = scores.iter().fold(f32::NEG_INFINITY, |a, &s| a.max(s));
+                        let ex: Vec<f32> = scores.iter().map(|&s| exp(s - max)).collect();
+                        let sum = ex.iter().fold(0.0f32, |a, &v| a + v);
+                        let wts: Vec<f32> = ex.iter().map(|v| v / sum).collect();
+                        let got = &att[((e * nh + h) * tq + iq) * T..][..T];
+                        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                        assert_eq!(bits(&got[..=t]), bits(&wts), "weights e {e} t {t} h {h}");
+                        assert!(got[t + 1..].iter().all(|&v| v == 0.0));
+                        let mut c = vec![0.0f32; hd];
+                        for (u, &a) in wts.iter().enumerate() {
+                            for (ci, &vi) in c.iter_mut().zip(row(u, 2)) {
+                                *ci += a * vi;
+                            }
+                        }
+                        let got = &ctx[(e * tq + iq) * d + h * hd..][..hd];
+                        assert_eq!(bits(got), bits(&c), "context e {e} t {t} h {h}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Eval-mode logits of `seqs` by the full forward pass, in one pass of `chunk` sequences at a time.
+    fn plain_logits(m: &mut CpuTransformer, seqs: &[[u32; T]], chunk: usize) -> Vec<u32> {
+        let mut out = vec![];
+        for c in seqs.chunks(chunk) {
+            m.l.forward(&m.w, &mut m.ws, c, None);
+            out.extend(m.ws.logits.iter().map(|x| x.to_bits()));
+        }
+        out
+    }
+
+    #[test]
+    fn shared_prefixes_give_the_full_passes_bits() {
+        // expected: evaluating positions 2 and 3 from the shared rows of positions 0 and 1 is the same
+        // arithmetic as the full forward pass (same products per element, same fused loops), so the same
+        // logits bit for bit, and the statistics of `evaluate` equal those of the full pass chunk by
+        // chunk. Cases: the Capacity lab's sizes, several heads and depths, d = 4 (the smallest shared),
+        // a random split of the pairs (in any order), a set whose last chunk is short, and one with fewer
+        // than SHARE_MIN sequences (not shared)
+        let cases = [
+            (cfg(16, 2, 1, 0.2), 47, 1100),
+            (cfg(8, 3, 4, 0.0), 31, 961),
+            (cfg(4, 1, 1, 0.0), 13, 169),
+            (cfg(24, 2, 3, 0.2), 37, 530),
+            (cfg(32, 2, 2, 0.0), 41, 40),
+        ];
+        for (k, (c, p, n)) in cases.into_iter().enumerate() {
+            let mut m = CpuTransformer::new(&c, p, &mut stream(k as u64, Stream::Init)).unwrap();
+            // train a few steps so that the weights are not the initial draws
+            let ex = all_examples(Operation::Sub, p);
+            let mut opt = adamw(&m, 1e-2, 1.0);
+            let mut r = stream(k as u64, Stream::Dropout);
+            for _ in 0..3 {
+                m.forward_backward(
+                    &ex.xs[..256.min(ex.xs.len())],
+                    &ex.ys[..256.min(ex.xs.len())],
+                    &mut r,
+                )
+                .unwrap();
+                opt.begin_step(1e-2);
+                m.apply(&mut opt).unwrap();
+            }
+            let mut order =
+                crate::rng::permutation(ex.xs.len(), &mut stream(k as u64, Stream::Split));
+            order.truncate(n);
+            let xs: Vec<[u32; 2]> = order.iter().map(|&i| ex.xs[i]).collect();
+            let ys: Vec<u32> = order.iter().map(|&i| ex.ys[i]).collect();
+            let seqs: Vec<[u32; T]> = xs.iter().map(|&x| tokens(x, p)).collect();
+            let what = format!("case {k}: {c:?}, {n} pairs");
+
+            let pre = m.l.prefixes(&m.w, &mut m.ws, &seqs);
+            assert_eq!(pre.is_some(), n >= SHARE_MIN, "{what}");
+            let want = plain_logits(&mut m, &seqs, EVAL_CHUNK);
+            if let Some(pre) = &pre {
+                let mut got = vec![];
+                for (c, which) in seqs.chunks(EVAL_CHUNK).zip(pre.which.chunks(EVAL_CHUNK)) {
+                    suffix_wide(&m.l, &m.w, &mut m.ws, c, pre, which);
+                    got.extend(m.ws.logits.iter().map(|x| x.to_bits()));
+                }
+                assert_eq!(got.len(), want.len(), "{what}");
+                assert!(got == want, "{what}: logits differ");
+            }
+            // evaluate (shared when it can) against the full pass's statistics over the same chunks
+            let st = m.evaluate(&xs, &ys).unwrap();
+            let mut total = BatchStats::default();
+            let mut at = 0;
+            while at < n {
+                let len = if n - at < EVAL_CHUNK + SHARE_MIN {
+                    n - at
+                } else {
+                    EVAL_CHUNK
+                };
+                m.l.forward(&m.w, &mut m.ws, &seqs[at..at + len], None);
+                total.add(cross_entropy(
+                    &mut m.ws.logits,
+                    m.l.vocab,
+                    &ys[at..at + len],
+                    false,
+                ));
+                at += len;
+            }
+            assert_eq!(st, total, "{what}");
+            assert!(st.correct > 0 || st.loss_sum > 0.0, "{what}");
+        }
     }
 
     /// Expected: the AVX-512 build of the passes (what `forward`/`backward` run on this machine when it
