@@ -16,6 +16,8 @@ fn main() -> ExitCode {
         // SAFETY: no other thread exists yet.
         unsafe { std::env::set_var("CANDLE_NUM_THREADS", "1") };
     }
+    // before anything can use rayon, so that its threads compute as the training threads do
+    grokscope::perf::build_pool();
     let cli = Cli::parse();
     if let Some(d) = cli.device {
         grokscope::model::device::set_override(d);

@@ -98,12 +98,30 @@ impl AdamW {
         let s = self.cur;
         let m = &mut self.m[slot];
         let v = &mut self.v[slot];
-        for i in 0..param.len() {
-            let g = grad[i];
-            m[i] = b1 * m[i] + (1.0 - b1) * g;
-            v[i] = b2 * v[i] + (1.0 - b2) * g * g;
-            let denom = (v[i]).sqrt() * s.inv_bias2_sqrt + eps;
-            param[i] = param[i] * s.decay - s.step_size * m[i] / denom;
+        assert!(
+            m.len() == param.len() && v.len() == param.len(),
+            "optimiser state of slot {slot} does not match its parameter"
+        );
+        // each element on its own: a large tensor is split over this thread's threads, same bits
+        let update = |param: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32]| {
+            for (((p, &g), m), v) in param.iter_mut().zip(grad).zip(m).zip(v) {
+                *m = b1 * *m + (1.0 - b1) * g;
+                *v = b2 * *v + (1.0 - b2) * g * g;
+                let denom = v.sqrt() * s.inv_bias2_sqrt + eps;
+                *p = *p * s.decay - s.step_size * *m / denom;
+            }
+        };
+        match crate::model::linalg::row_blocks(param.len(), 1, 16) {
+            None => update(param, grad, m, v),
+            Some(k) => {
+                use rayon::prelude::*;
+                param
+                    .par_chunks_mut(k)
+                    .zip(grad.par_chunks(k))
+                    .zip(m.par_chunks_mut(k))
+                    .zip(v.par_chunks_mut(k))
+                    .for_each(|(((p, g), m), v)| update(p, g, m, v));
+            }
         }
     }
 }

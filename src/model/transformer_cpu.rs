@@ -27,6 +27,7 @@ use crate::data::modular::tokens;
 use crate::optim::AdamW;
 use crate::perf;
 use crate::rng::Rng;
+use rayon::prelude::*;
 use std::ops::Range;
 
 const T: usize = SEQ;
@@ -380,6 +381,48 @@ wide_fn!(fn suffix_wide(
     pre: &Prefixes,
     which: &[u32],
 ) => Layout::suffix_body);
+// The blocks of a loop split over rayon's threads: a closure does not take the target features of the
+// function it is inlined into, so each block calls the AVX-512 build itself.
+wide_fn!(fn rotate_rows_wide(l: &Layout, qkv: &mut [f32], span: usize, tq: usize, inverse: bool)
+    => Layout::rotate_rows);
+wide_fn!(fn attention_wide(
+    l: &Layout,
+    b: usize,
+    tq: usize,
+    qkv: &[f32],
+    att: &mut [f32],
+    ctx: &mut [f32],
+) => Layout::attention_examples);
+wide_fn!(fn attention_back_wide(
+    l: &Layout,
+    b: usize,
+    tq: usize,
+    qkv: &[f32],
+    att: &[f32],
+    dctx: &[f32],
+    dqkv: &mut [f32],
+) => Layout::attention_back_examples);
+wide_fn!(fn rms_rows_wide(x: &[f32], gamma: &[f32], h: &mut [f32], r: &mut [f32]) => rms_rows);
+wide_fn!(fn rms_back_rows_wide(
+    dy: &[f32],
+    x: &[f32],
+    r: &[f32],
+    gamma: &[f32],
+    dgamma: Option<&mut [f32]>,
+    dx: &mut [f32],
+    accumulate: bool,
+) => rms_back_rows);
+wide_fn!(fn rms_dgamma_wide(dy: &[f32], x: &[f32], r: &[f32], dgamma: &mut [f32]) => rms_dgamma);
+wide_fn!(fn swiglu_rows_wide(hid: &mut [f32], a: &mut [f32], sig: &mut [f32], mask: &[f32], hidden: usize)
+    => swiglu_rows);
+wide_fn!(fn swiglu_back_rows_wide(
+    da: &mut [f32],
+    a: &[f32],
+    dhid: &mut [f32],
+    sig: &[f32],
+    mask: &[f32],
+    hidden: usize,
+) => swiglu_back_rows);
 wide_fn!(fn backward_wide(m: &mut CpuTransformer, seqs: &[[u32; T]]) => CpuTransformer::backward_body);
 
 /// Batch sizes agree and the batch is non-empty.
@@ -709,28 +752,7 @@ impl Layout {
             None => bw.mask.clear(),
         }
         resize(&mut bw.sig, qrows * hidden);
-        for (i, ((hr, ar), sr)) in bw
-            .hid
-            .chunks_exact_mut(hidden)
-            .zip(bw.a.chunks_exact_mut(2 * hidden))
-            .zip(bw.sig.chunks_exact_mut(hidden))
-            .enumerate()
-        {
-            let (gate, up) = ar.split_at_mut(hidden);
-            // two passes, each a simple vectorisable loop
-            for (sg, &z) in sr.iter_mut().zip(&*gate) {
-                *sg = 1.0 / (1.0 + exp(-z));
-            }
-            for (((h, z), &u), &sg) in hr.iter_mut().zip(gate).zip(&*up).zip(&*sr) {
-                *z *= sg;
-                *h = *z * u;
-            }
-            if !bw.mask.is_empty() {
-                for (h, &m) in hr.iter_mut().zip(&bw.mask[i * hidden..][..hidden]) {
-                    *h *= m;
-                }
-            }
-        }
+        swiglu_forward(&mut bw.hid, &mut bw.a, &mut bw.sig, &bw.mask, hidden);
         out.clear();
         out.extend_from_slice(&bw.x_mid);
         matmul(out, &bw.hid, s(W2), qrows, hidden, d, false, true, true);
@@ -741,6 +763,19 @@ impl Layout {
     /// rotation, applied to gradients).
     #[inline(always)]
     fn rotate_qk(&self, qkv: &mut [f32], span: usize, tq: usize, inverse: bool) {
+        let d = self.d;
+        // blocks of whole examples, so that a row's place in its block gives its position
+        match linalg::row_blocks(qkv.len() / (3 * d), 2 * d, span) {
+            None => self.rotate_rows(qkv, span, tq, inverse),
+            Some(k) => qkv
+                .par_chunks_mut(k * 3 * d)
+                .for_each(|rows| rotate_rows_wide(self, rows, span, tq, inverse)),
+        }
+    }
+
+    /// [`rotate_qk`](Self::rotate_qk) on this thread.
+    #[inline(always)]
+    fn rotate_rows(&self, qkv: &mut [f32], span: usize, tq: usize, inverse: bool) {
         let (d, hd) = (self.d, self.hd);
         for (r, row) in qkv.chunks_exact_mut(3 * d).enumerate() {
             let t = T - span + r % span;
@@ -754,9 +789,33 @@ impl Layout {
     }
 
     /// Causal softmax attention of every head, query rows of `qkv` against the keys and values of their
-    /// example: weights into `att` ([B, heads, tq, T]), context into `ctx` ([B*tq, d]).
+    /// example: weights into `att` ([B, heads, tq, T]), context into `ctx` ([B*tq, d]). Examples are
+    /// independent: a large batch is split over this thread's threads.
     #[inline(always)]
     fn attention_forward(
+        &self,
+        b: usize,
+        tq: usize,
+        qkv: &[f32],
+        att: &mut [f32],
+        ctx: &mut [f32],
+    ) {
+        let (d, nh) = (self.d, self.heads);
+        match linalg::row_blocks(b, tq * T * d, 1) {
+            None => self.attention_examples(b, tq, qkv, att, ctx),
+            Some(k) => qkv
+                .par_chunks(k * T * 3 * d)
+                .zip(att.par_chunks_mut(k * nh * tq * T))
+                .zip(ctx.par_chunks_mut(k * tq * d))
+                .for_each(|((qkv, att), ctx)| {
+                    attention_wide(self, ctx.len() / (tq * d), tq, qkv, att, ctx)
+                }),
+        }
+    }
+
+    /// [`attention_forward`](Self::attention_forward) over `b` examples on this thread.
+    #[inline(always)]
+    fn attention_examples(
         &self,
         b: usize,
         tq: usize,
@@ -812,9 +871,36 @@ impl Layout {
         }
     }
 
-    /// Gradients of q (query rows), k and v into `dqkv` (zeroed here) from the context's gradient `dctx`.
+    /// Gradients of q (query rows), k and v into `dqkv` (zeroed here) from the context's gradient `dctx`;
+    /// a large batch is split over this thread's threads (examples are independent).
     #[inline(always)]
     fn attention_backward(
+        &self,
+        b: usize,
+        tq: usize,
+        qkv: &[f32],
+        att: &[f32],
+        dctx: &[f32],
+        dqkv: &mut [f32],
+    ) {
+        let (d, nh) = (self.d, self.heads);
+        match linalg::row_blocks(b, 2 * tq * T * d, 1) {
+            None => self.attention_back_examples(b, tq, qkv, att, dctx, dqkv),
+            Some(k) => qkv
+                .par_chunks(k * T * 3 * d)
+                .zip(att.par_chunks(k * nh * tq * T))
+                .zip(dctx.par_chunks(k * tq * d))
+                .zip(dqkv.par_chunks_mut(k * T * 3 * d))
+                .for_each(|(((qkv, att), dctx), dqkv)| {
+                    let b = dctx.len() / (tq * d);
+                    attention_back_wide(self, b, tq, qkv, att, dctx, dqkv)
+                }),
+        }
+    }
+
+    /// [`attention_backward`](Self::attention_backward) over `b` examples on this thread.
+    #[inline(always)]
+    fn attention_back_examples(
         &self,
         b: usize,
         tq: usize,
@@ -900,33 +986,7 @@ impl Layout {
         );
         // hid = silu(z) * u * mask; with s = sigmoid(z), silu'(z) = s + silu(z) (1 - s)
         resize(&mut ws.da, qrows * 2 * hidden);
-        for (i, (((dar, ar), dh), sr)) in ws
-            .da
-            .chunks_exact_mut(2 * hidden)
-            .zip(bw.a.chunks_exact(2 * hidden))
-            .zip(ws.dhid.chunks_exact_mut(hidden))
-            .zip(bw.sig.chunks_exact(hidden))
-            .enumerate()
-        {
-            if !bw.mask.is_empty() {
-                for (x, &m) in dh.iter_mut().zip(&bw.mask[i * hidden..][..hidden]) {
-                    *x *= m;
-                }
-            }
-            let (dgate, dup) = dar.split_at_mut(hidden);
-            let (gate, up) = ar.split_at(hidden);
-            for (((((dz, du), &g), &u), &dp), &sg) in dgate
-                .iter_mut()
-                .zip(dup)
-                .zip(gate)
-                .zip(up)
-                .zip(&*dh)
-                .zip(sr)
-            {
-                *du = dp * g;
-                *dz = dp * u * (sg + g * (1.0 - sg));
-            }
-        }
+        swiglu_backward(&mut ws.da, &bw.a, &mut ws.dhid, &bw.sig, &bw.mask, hidden);
         matmul(
             &mut g[span(W1, W3)],
             &ws.da,
@@ -1109,8 +1169,23 @@ fn rotate(x: &mut [f32], cos: &[f32], sin: &[f32], hd: usize, inverse: bool) {
 }
 
 /// RMSNorm with a learned scale, row by row: h = x / sqrt(mean(x^2) + eps) * gamma; keeps 1/rms in `r`.
+/// A large batch is split over this thread's threads.
 #[inline(always)]
 fn rms_forward(x: &[f32], gamma: &[f32], h: &mut [f32], r: &mut [f32]) {
+    let d = gamma.len();
+    match linalg::row_blocks(r.len(), d, 1) {
+        None => rms_rows(x, gamma, h, r),
+        Some(k) => h
+            .par_chunks_mut(k * d)
+            .zip(r.par_chunks_mut(k))
+            .zip(x.par_chunks(k * d))
+            .for_each(|((h, r), x)| rms_rows_wide(x, gamma, h, r)),
+    }
+}
+
+/// [`rms_forward`] on this thread.
+#[inline(always)]
+fn rms_rows(x: &[f32], gamma: &[f32], h: &mut [f32], r: &mut [f32]) {
     let d = gamma.len();
     for ((xr, hr), rv) in x
         .chunks_exact(d)
@@ -1128,7 +1203,9 @@ fn rms_forward(x: &[f32], gamma: &[f32], h: &mut [f32], r: &mut [f32]) {
 
 /// RMSNorm backward: with y_j = gamma_j x_j r, r = (mean(x^2) + eps)^(-1/2),
 /// dx_k = r gamma_k dy_k - x_k r^3 / d * sum_j dy_j gamma_j x_j and dgamma_j = sum over rows of dy_j x_j r.
-/// `dx` is written, or added to when `accumulate`; `dgamma` is written.
+/// `dx` is written, or added to when `accumulate`; `dgamma` is written. A large batch is split over this
+/// thread's threads: rows of `dx` in blocks, and `dgamma` beside them, summed over the rows in order as
+/// on one thread, so the same bits.
 #[inline(always)]
 fn rms_backward(
     dy: &[f32],
@@ -1141,6 +1218,46 @@ fn rms_backward(
 ) {
     let d = gamma.len();
     dgamma.fill(0.0);
+    let Some(k) = linalg::row_blocks(r.len(), 2 * d, 1) else {
+        return rms_back_rows(dy, x, r, gamma, Some(dgamma), dx, accumulate);
+    };
+    rayon::join(
+        || {
+            dx.par_chunks_mut(k * d)
+                .zip(dy.par_chunks(k * d))
+                .zip(x.par_chunks(k * d))
+                .zip(r.par_chunks(k))
+                .for_each(|(((dx, dy), x), r)| {
+                    rms_back_rows_wide(dy, x, r, gamma, None, dx, accumulate)
+                })
+        },
+        || rms_dgamma_wide(dy, x, r, dgamma),
+    );
+}
+
+/// RMSNorm's `dgamma` (zeroed by the caller) summed over the rows in order, on this thread.
+#[inline(always)]
+fn rms_dgamma(dy: &[f32], x: &[f32], r: &[f32], dgamma: &mut [f32]) {
+    let d = dgamma.len();
+    for ((dyr, xr), &rv) in dy.chunks_exact(d).zip(x.chunks_exact(d)).zip(r) {
+        for ((dg, &g), &v) in dgamma.iter_mut().zip(dyr).zip(xr) {
+            *dg += g * v * rv;
+        }
+    }
+}
+
+/// [`rms_backward`] over some rows on this thread, adding to `dgamma` (zeroed by the caller) when given.
+#[inline(always)]
+fn rms_back_rows(
+    dy: &[f32],
+    x: &[f32],
+    r: &[f32],
+    gamma: &[f32],
+    mut dgamma: Option<&mut [f32]>,
+    dx: &mut [f32],
+    accumulate: bool,
+) {
+    let d = gamma.len();
     for (((dyr, xr), &rv), dxr) in dy
         .chunks_exact(d)
         .zip(x.chunks_exact(d))
@@ -1148,14 +1265,142 @@ fn rms_backward(
         .zip(dx.chunks_exact_mut(d))
     {
         let mut s = 0.0f32;
-        for ((&g, &v), (&gy, dg)) in dyr.iter().zip(xr).zip(gamma.iter().zip(dgamma.iter_mut())) {
-            s += g * gy * v;
-            *dg += g * v * rv;
+        match dgamma.as_deref_mut() {
+            Some(dgamma) => {
+                for ((&g, &v), (&gy, dg)) in dyr.iter().zip(xr).zip(gamma.iter().zip(dgamma)) {
+                    s += g * gy * v;
+                    *dg += g * v * rv;
+                }
+            }
+            None => {
+                for ((&g, &v), &gy) in dyr.iter().zip(xr).zip(gamma) {
+                    s += g * gy * v;
+                }
+            }
         }
         let c = rv * rv * rv * s / d as f32;
         for (((o, &g), &v), &gy) in dxr.iter_mut().zip(dyr).zip(xr).zip(gamma) {
             let val = rv * g * gy - v * c;
             *o = if accumulate { *o + val } else { val };
+        }
+    }
+}
+
+/// SwiGLU with inverted dropout, row by row over `a` ([rows, 8d]: the gate z, then the up projection u):
+/// `sig` = sigmoid(z), z becomes silu(z) = z sig, `hid` = silu(z) u, times `mask`'s row unless `mask` is
+/// empty. A large batch is split over this thread's threads.
+#[inline(always)]
+fn swiglu_forward(hid: &mut [f32], a: &mut [f32], sig: &mut [f32], mask: &[f32], hidden: usize) {
+    match linalg::row_blocks(hid.len() / hidden, hidden, 1) {
+        None => swiglu_rows(hid, a, sig, mask, hidden),
+        Some(k) => hid
+            .par_chunks_mut(k * hidden)
+            .zip(a.par_chunks_mut(2 * k * hidden))
+            .zip(sig.par_chunks_mut(k * hidden))
+            .enumerate()
+            .for_each(|(j, ((hid, a), sig))| {
+                let mask = block_of(mask, j * k * hidden, hid.len());
+                swiglu_rows_wide(hid, a, sig, mask, hidden)
+            }),
+    }
+}
+
+/// `mask[at..at + len]`, or the empty mask.
+fn block_of(mask: &[f32], at: usize, len: usize) -> &[f32] {
+    if mask.is_empty() {
+        mask
+    } else {
+        &mask[at..][..len]
+    }
+}
+
+/// [`swiglu_forward`] on this thread.
+#[inline(always)]
+fn swiglu_rows(hid: &mut [f32], a: &mut [f32], sig: &mut [f32], mask: &[f32], hidden: usize) {
+    for (i, ((hr, ar), sr)) in hid
+        .chunks_exact_mut(hidden)
+        .zip(a.chunks_exact_mut(2 * hidden))
+        .zip(sig.chunks_exact_mut(hidden))
+        .enumerate()
+    {
+        let (gate, up) = ar.split_at_mut(hidden);
+        // two passes, each a simple vectorisable loop
+        for (sg, &z) in sr.iter_mut().zip(&*gate) {
+            *sg = 1.0 / (1.0 + exp(-z));
+        }
+        for (((h, z), &u), &sg) in hr.iter_mut().zip(gate).zip(&*up).zip(&*sr) {
+            *z *= sg;
+            *h = *z * u;
+        }
+        if !mask.is_empty() {
+            for (h, &m) in hr.iter_mut().zip(&mask[i * hidden..][..hidden]) {
+                *h *= m;
+            }
+        }
+    }
+}
+
+/// SwiGLU backward from the hidden layer's gradient `dhid` (masked here, in place) into `da` (the gate's
+/// and the up projection's gradients, as `a`); with s = sigmoid(z), silu'(z) = s + silu(z) (1 - s). A
+/// large batch is split over this thread's threads.
+#[inline(always)]
+fn swiglu_backward(
+    da: &mut [f32],
+    a: &[f32],
+    dhid: &mut [f32],
+    sig: &[f32],
+    mask: &[f32],
+    hidden: usize,
+) {
+    match linalg::row_blocks(dhid.len() / hidden, 2 * hidden, 1) {
+        None => swiglu_back_rows(da, a, dhid, sig, mask, hidden),
+        Some(k) => da
+            .par_chunks_mut(2 * k * hidden)
+            .zip(a.par_chunks(2 * k * hidden))
+            .zip(dhid.par_chunks_mut(k * hidden))
+            .zip(sig.par_chunks(k * hidden))
+            .enumerate()
+            .for_each(|(j, (((da, a), dhid), sig))| {
+                let mask = block_of(mask, j * k * hidden, dhid.len());
+                swiglu_back_rows_wide(da, a, dhid, sig, mask, hidden)
+            }),
+    }
+}
+
+/// [`swiglu_backward`] on this thread.
+#[inline(always)]
+fn swiglu_back_rows(
+    da: &mut [f32],
+    a: &[f32],
+    dhid: &mut [f32],
+    sig: &[f32],
+    mask: &[f32],
+    hidden: usize,
+) {
+    for (i, (((dar, ar), dh), sr)) in da
+        .chunks_exact_mut(2 * hidden)
+        .zip(a.chunks_exact(2 * hidden))
+        .zip(dhid.chunks_exact_mut(hidden))
+        .zip(sig.chunks_exact(hidden))
+        .enumerate()
+    {
+        if !mask.is_empty() {
+            for (x, &m) in dh.iter_mut().zip(&mask[i * hidden..][..hidden]) {
+                *x *= m;
+            }
+        }
+        let (dgate, dup) = dar.split_at_mut(hidden);
+        let (gate, up) = ar.split_at(hidden);
+        for (((((dz, du), &g), &u), &dp), &sg) in dgate
+            .iter_mut()
+            .zip(dup)
+            .zip(gate)
+            .zip(up)
+            .zip(&*dh)
+            .zip(sr)
+        {
+            *du = dp * g;
+            *dz = dp * u * (sg + g * (1.0 - sg));
         }
     }
 }
@@ -1732,6 +1977,39 @@ mod tests {
             assert_eq!(st, total, "{what}");
             assert!(st.correct > 0 || st.loss_sum > 0.0, "{what}");
         }
+    }
+
+    #[test]
+    fn training_does_not_depend_on_the_thread_count() {
+        // expected: bit-identical losses, gradients and parameters after three steps with dropout on one
+        // thread and on three with every row-wise loop split (RMSNorm and its backward, rotary,
+        // attention, SwiGLU, AdamW: linalg::row_blocks, its threshold lowered to one element here), as
+        // splitting rows changes no arithmetic
+        crate::perf::flush_denormals();
+        let c = cfg(32, 2, 2, 0.2);
+        let (seqs, ys) = random_tokens(29, 300, 6);
+        linalg::set_split_min(1);
+        let run = |threads: usize| {
+            linalg::set_threads(threads);
+            let mut m = CpuTransformer::new(&c, 29, &mut stream(6, Stream::Init)).unwrap();
+            let mut opt = adamw(&m, 1e-2, 1.0);
+            let mut r = stream(6, Stream::Dropout);
+            let mut out = vec![];
+            for _ in 0..3 {
+                let st = m.forward_backward_tokens(&seqs, &ys, &mut r).unwrap();
+                out.push(st.loss_sum.to_bits() as u32);
+                out.extend(m.g.iter().map(|x| x.to_bits()));
+                opt.begin_step(1e-2);
+                m.apply(&mut opt).unwrap();
+            }
+            out.extend(m.w.iter().map(|x| x.to_bits()));
+            linalg::set_threads(0);
+            out
+        };
+        let one = run(1);
+        let three = run(3);
+        linalg::set_split_min(linalg::PARALLEL_MIN_ELEMS);
+        assert!(one == three, "three threads gave other bits than one");
     }
 
     /// Expected: the AVX-512 build of the passes (what `forward`/`backward` run on this machine when it
