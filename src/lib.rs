@@ -20,5 +20,6 @@ pub mod store;
 pub mod train;
 pub mod worker;
 
-/// Per-thread set-up for fast training (denormal flushing).
+/// Per-thread set-up for fast training: denormal flushing, and the threads a thread's products and
+/// row-wise loops may use.
 pub mod perf;

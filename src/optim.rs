@@ -111,7 +111,7 @@ impl AdamW {
                 *p = *p * s.decay - s.step_size * *m / denom;
             }
         };
-        match crate::model::linalg::row_blocks(param.len(), 1, 16) {
+        match crate::perf::row_blocks(param.len(), 1, 16) {
             None => update(param, grad, m, v),
             Some(k) => {
                 use rayon::prelude::*;

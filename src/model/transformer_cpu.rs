@@ -765,7 +765,7 @@ impl Layout {
     fn rotate_qk(&self, qkv: &mut [f32], span: usize, tq: usize, inverse: bool) {
         let d = self.d;
         // blocks of whole examples, so that a row's place in its block gives its position
-        match linalg::row_blocks(qkv.len() / (3 * d), 2 * d, span) {
+        match perf::row_blocks(qkv.len() / (3 * d), 2 * d, span) {
             None => self.rotate_rows(qkv, span, tq, inverse),
             Some(k) => qkv
                 .par_chunks_mut(k * 3 * d)
@@ -801,7 +801,7 @@ impl Layout {
         ctx: &mut [f32],
     ) {
         let (d, nh) = (self.d, self.heads);
-        match linalg::row_blocks(b, tq * T * d, 1) {
+        match perf::row_blocks(b, tq * T * d, 1) {
             None => self.attention_examples(b, tq, qkv, att, ctx),
             Some(k) => qkv
                 .par_chunks(k * T * 3 * d)
@@ -884,7 +884,7 @@ impl Layout {
         dqkv: &mut [f32],
     ) {
         let (d, nh) = (self.d, self.heads);
-        match linalg::row_blocks(b, 2 * tq * T * d, 1) {
+        match perf::row_blocks(b, 2 * tq * T * d, 1) {
             None => self.attention_back_examples(b, tq, qkv, att, dctx, dqkv),
             Some(k) => qkv
                 .par_chunks(k * T * 3 * d)
@@ -1173,7 +1173,7 @@ fn rotate(x: &mut [f32], cos: &[f32], sin: &[f32], hd: usize, inverse: bool) {
 #[inline(always)]
 fn rms_forward(x: &[f32], gamma: &[f32], h: &mut [f32], r: &mut [f32]) {
     let d = gamma.len();
-    match linalg::row_blocks(r.len(), d, 1) {
+    match perf::row_blocks(r.len(), d, 1) {
         None => rms_rows(x, gamma, h, r),
         Some(k) => h
             .par_chunks_mut(k * d)
@@ -1218,7 +1218,7 @@ fn rms_backward(
 ) {
     let d = gamma.len();
     dgamma.fill(0.0);
-    let Some(k) = linalg::row_blocks(r.len(), 2 * d, 1) else {
+    let Some(k) = perf::row_blocks(r.len(), 2 * d, 1) else {
         return rms_back_rows(dy, x, r, gamma, Some(dgamma), dx, accumulate);
     };
     rayon::join(
@@ -1291,7 +1291,7 @@ fn rms_back_rows(
 /// empty. A large batch is split over this thread's threads.
 #[inline(always)]
 fn swiglu_forward(hid: &mut [f32], a: &mut [f32], sig: &mut [f32], mask: &[f32], hidden: usize) {
-    match linalg::row_blocks(hid.len() / hidden, hidden, 1) {
+    match perf::row_blocks(hid.len() / hidden, hidden, 1) {
         None => swiglu_rows(hid, a, sig, mask, hidden),
         Some(k) => hid
             .par_chunks_mut(k * hidden)
@@ -1352,7 +1352,7 @@ fn swiglu_backward(
     mask: &[f32],
     hidden: usize,
 ) {
-    match linalg::row_blocks(dhid.len() / hidden, 2 * hidden, 1) {
+    match perf::row_blocks(dhid.len() / hidden, 2 * hidden, 1) {
         None => swiglu_back_rows(da, a, dhid, sig, mask, hidden),
         Some(k) => da
             .par_chunks_mut(2 * k * hidden)
@@ -1988,7 +1988,7 @@ mod tests {
         crate::perf::flush_denormals();
         let c = cfg(32, 2, 2, 0.2);
         let (seqs, ys) = random_tokens(29, 300, 6);
-        linalg::set_split_min(1);
+        perf::set_split_min(1);
         let run = |threads: usize| {
             linalg::set_threads(threads);
             let mut m = CpuTransformer::new(&c, 29, &mut stream(6, Stream::Init)).unwrap();
@@ -2008,7 +2008,7 @@ mod tests {
         };
         let one = run(1);
         let three = run(3);
-        linalg::set_split_min(linalg::PARALLEL_MIN_ELEMS);
+        perf::set_split_min(perf::PARALLEL_MIN_ELEMS);
         assert!(one == three, "three threads gave other bits than one");
     }
 
