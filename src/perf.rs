@@ -103,10 +103,11 @@ fn cores() -> usize {
 
 /// Elements a row-wise loop (RMSNorm, rotary, attention, SwiGLU, AdamW) must touch before it is split
 /// over this thread's threads. A split loop gives the same bits: rows are independent. Measured on this
-/// 2-core machine (alternating runs): `transformer97` (d = 128, batch 512) made 23-27 steps/s with no
-/// loop split and 30-32 with a threshold of 2^16, 2^18, 2^19 or 2^20 elements; 400 epochs of
-/// `paper-transformer-cpu` (d = 32) took 6.9-7.2 s unsplit, 7.7-9.8 s at 2^16 (its small loops then pay
-/// for waking the pool more than they gain), 6.5-8.3 s at 2^18, 6.3-6.6 s at 2^19 and 6.2-6.4 s at 2^20.
+/// 2-core machine (alternating runs): `transformer97` (d = 128, batch 512) made 23-27 steps/s with the
+/// build before (no loop split) and 30-32 with a threshold of 2^16, 2^18, 2^19 or 2^20 elements; 400
+/// epochs of `paper-transformer-cpu` (d = 32, two threads) took 7.7-7.9 s at 2^16 (its small loops then
+/// pay for waking the pool more than they gain), 6.5-6.6 s at 2^18, 6.3-6.6 s at 2^19 and 6.2-6.4 s at
+/// 2^20, where none of its loops is split.
 pub const PARALLEL_MIN_ELEMS: usize = 1 << 19;
 
 thread_local! {
