@@ -38,6 +38,8 @@ const EVAL_CHUNK: usize = 256;
 /// Evaluation shares the rows of a common prefix only from this many sequences (see
 /// [`Layout::prefixes`]).
 const SHARE_MIN: usize = 64;
+/// Positions a prefix covers (0 and 1: a and the operation), whose rows evaluation shares.
+const SHARED: usize = 2;
 
 /// In eval mode, every block's q, k and v rows (after rotation) at positions 0 and 1 of each distinct
 /// prefix: `rows[blk]` is [prefixes, 2, 3d]; `which[i]` is sequence i's prefix.
@@ -382,7 +384,9 @@ wide_fn!(fn suffix_wide(
     which: &[u32],
 ) => Layout::suffix_body);
 // The blocks of a loop split over rayon's threads: a closure does not take the target features of the
-// function it is inlined into, so each block calls the AVX-512 build itself.
+// function it is inlined into, so each block calls the AVX-512 build itself. (A generic helper running a
+// closure inside one `#[target_feature]` function was tried: LLVM left some closures out of line, so
+// their loops ran in the portable build.)
 wide_fn!(fn rotate_rows_wide(l: &Layout, qkv: &mut [f32], span: usize, tq: usize, inverse: bool)
     => Layout::rotate_rows);
 wide_fn!(fn attention_wide(
@@ -524,7 +528,8 @@ impl Layout {
     /// The distinct prefixes (first two tokens) of `seqs` and, in eval mode, every block's q, k and v
     /// rows at positions 0 and 1 for each: by causality those rows depend on the first two tokens alone,
     /// and in a modular-arithmetic set each `a` starts p sequences. `None` when sharing would save
-    /// little (fewer than [`SHARE_MIN`] sequences, or more than one prefix in two sequences).
+    /// little (fewer than [`SHARE_MIN`] sequences, or more than one prefix in two sequences) or could
+    /// not keep the bits (d < 4, see below).
     ///
     /// The rows are read from the full forward pass over one sequence of each prefix, padded to at least
     /// [`SHARE_MIN`] sequences: `gemm` computes each element of a product as one run over k whatever
@@ -540,7 +545,8 @@ impl Layout {
         let mut reps: Vec<[u32; T]> = vec![];
         let mut which = Vec::with_capacity(seqs.len());
         for s in seqs {
-            let i = *index.entry([s[0], s[1]]).or_insert_with(|| {
+            let key: [u32; SHARED] = std::array::from_fn(|t| s[t]);
+            let i = *index.entry(key).or_insert_with(|| {
                 reps.push(*s);
                 reps.len() - 1
             });
@@ -552,7 +558,7 @@ impl Layout {
         let n = reps.len();
         let pad = *reps.last()?;
         reps.resize(n.max(SHARE_MIN), pad);
-        let width = 2 * 3 * self.d;
+        let width = SHARED * 3 * self.d;
         let mut rows = vec![Vec::with_capacity(n * width); self.depth];
         let mut done = 0;
         for chunk in reps.chunks(EVAL_CHUNK) {
@@ -589,7 +595,7 @@ impl Layout {
         pre: &Prefixes,
         which: &[u32],
     ) {
-        const S: usize = 2;
+        const S: usize = T - SHARED;
         let (b, d) = (seqs.len(), self.d);
         ws.blocks.resize_with(self.depth, BlockWork::default);
         let x0 = &mut ws.blocks[0].x_in;
@@ -613,7 +619,7 @@ impl Layout {
             } = bw;
             self.qkv_forward(w, blk, b, S, tq, x_in, r1, h1, sfx);
             // every example's four rows: the prefix's two, then its own
-            let (shared, own) = ((T - S) * 3 * d, S * 3 * d);
+            let (shared, own) = (SHARED * 3 * d, S * 3 * d);
             bw.qkv.clear();
             for (&i, rows) in which.iter().zip(bw.sfx.chunks_exact(own)) {
                 bw.qkv
