@@ -101,6 +101,71 @@ fn cores() -> usize {
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |v| v.get()))
 }
 
+/// Cores a group of training threads shares (the workers of a sweep or study, each training on one
+/// core): a worker that runs out of work gives its core here, and a training still running may borrow it
+/// for a while ([`lend_core`]) to evaluate beside its training. The group never uses more cores than it
+/// has workers.
+#[derive(Debug, Default)]
+pub struct SpareCores(std::sync::atomic::AtomicUsize);
+
+impl SpareCores {
+    /// The calling worker has no more work: its core is free for the others.
+    pub fn give(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// Cores free now.
+    pub fn free(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn take(&self) -> bool {
+        self.0
+            .fetch_update(
+                std::sync::atomic::Ordering::AcqRel,
+                std::sync::atomic::Ordering::Acquire,
+                |n| n.checked_sub(1),
+            )
+            .is_ok()
+    }
+}
+
+thread_local! {
+    /// The group this thread's trainings borrow spare cores from (a sweep's or study's worker).
+    static GROUP: std::cell::RefCell<Option<std::sync::Arc<SpareCores>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Let the calling thread borrow from `group` (a worker of a sweep or study; `None`: no group).
+pub fn join_group(group: Option<std::sync::Arc<SpareCores>>) {
+    GROUP.with(|g| *g.borrow_mut() = group);
+}
+
+/// A second core, lent by [`lend_core`] until this is dropped.
+#[derive(Debug)]
+pub struct LentCore(Option<std::sync::Arc<SpareCores>>);
+
+impl Drop for LentCore {
+    fn drop(&mut self) {
+        if let Some(group) = &self.0 {
+            group.give();
+        }
+    }
+}
+
+/// A core besides this thread's own, for a while, if one is free: this thread may use two or more
+/// ([`threads`]: its setting, or every core of a machine with two or more when it is 0), or its group
+/// has a spare one ([`join_group`]). `None`: the work stays on this thread.
+pub fn lend_core() -> Option<LentCore> {
+    if threads() >= 2 {
+        return Some(LentCore(None));
+    }
+    GROUP.with(|g| {
+        let group = g.borrow().clone()?;
+        group.take().then(|| LentCore(Some(group)))
+    })
+}
+
 /// Elements a row-wise loop (RMSNorm, rotary, attention, SwiGLU, AdamW) must touch before it is split
 /// over this thread's threads. A split loop gives the same bits: rows are independent. Measured on this
 /// 2-core machine (alternating runs): `transformer97` (d = 128, batch 512) made 23-27 steps/s with the
@@ -134,4 +199,32 @@ pub fn row_blocks(rows: usize, per_row: usize, multiple: usize) -> Option<usize>
     }
     // two blocks a thread, so that a core slowed by other work holds up less of the loop
     Some(rows.div_ceil(2 * n).next_multiple_of(multiple.max(1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_group_lends_only_the_cores_its_workers_gave() {
+        set_threads(1);
+        assert!(lend_core().is_none(), "one thread and no group");
+        let group = Arc::new(SpareCores::default());
+        join_group(Some(group.clone()));
+        assert!(lend_core().is_none(), "every worker still has work");
+        group.give();
+        let lent = lend_core().expect("a worker gave its core");
+        assert!(lend_core().is_none(), "the one spare core is lent");
+        drop(lent);
+        assert_eq!(group.free(), 1, "given back when dropped");
+        join_group(None);
+        set_threads(2);
+        assert!(
+            lend_core().is_some(),
+            "a thread that may use two cores has one to lend"
+        );
+        assert_eq!(group.free(), 1, "outside the group");
+        set_threads(0);
+    }
 }

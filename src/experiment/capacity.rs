@@ -169,7 +169,8 @@ pub fn measure_gen(
     stop: &AtomicBool,
     mut live: LiveCurve<'_>,
 ) -> Result<Option<GenMeasure>, TaskError> {
-    let mut t = Trainer::new(&cfg.clone().with_early_stop())?;
+    // this measure reads the running training statistics and validation only
+    let mut t = Trainer::new(&cfg.clone().with_early_stop())?.without_clean_train_pass();
     let (mut train_acc, mut val_acc) = (None, None);
     let mut curve = Thinned::new(CURVE_MAX_POINTS);
     while !t.finished() {

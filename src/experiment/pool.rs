@@ -46,16 +46,20 @@ where
 {
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
+    // a worker out of tasks lends its core to the trainings still running (their evaluation)
+    let spare = std::sync::Arc::new(crate::perf::SpareCores::default());
     std::thread::scope(|scope| {
         let (tx, rx) = crossbeam_channel::bounded::<Message<T>>(2 * threads);
         let mut spawned = 0;
         let mut spawn_error = None;
         for i in 0..threads {
             let (tx, next, stop, work) = (tx.clone(), &next, &stop, &work);
+            let spare = spare.clone();
             let worker = move || {
                 crate::perf::flush_denormals();
                 // the MLP's products would otherwise use every core from every task thread
                 crate::model::linalg::set_threads(1);
+                crate::perf::join_group(Some(spare.clone()));
                 loop {
                     if stop.load(Ordering::Relaxed) {
                         break;
@@ -73,6 +77,7 @@ where
                         break;
                     }
                 }
+                spare.give();
             };
             match std::thread::Builder::new()
                 .name(format!("{name}-{i}"))

@@ -10,7 +10,7 @@
 //! by a).
 
 use super::linalg::{cross_entropy, matmul, wide_fn};
-use super::{BatchStats, Model, ModelError, NamedTensor};
+use super::{BatchStats, EvalCopy, Model, ModelError, NamedTensor};
 use crate::config::{Activation, Combine, MlpConfig};
 use crate::optim::AdamW;
 use crate::rng::Rng;
@@ -281,6 +281,12 @@ impl Mlp {
     }
 }
 
+impl EvalCopy for Mlp {
+    fn evaluate_copy(&mut self, xs: &[[u32; 2]], ys: &[u32]) -> Result<BatchStats, ModelError> {
+        Model::evaluate(self, xs, ys)
+    }
+}
+
 wide_fn!(fn forward_wide(m: &Mlp, b: &mut Buffers, xs: &[[u32; 2]]) => Mlp::forward_body);
 wide_fn!(fn backward_wide(m: &mut Mlp, xs: &[[u32; 2]]) => Mlp::backward_body);
 
@@ -332,6 +338,43 @@ impl Model for Mlp {
         }
         self.eval_buf = b;
         Ok(total)
+    }
+
+    fn evaluation_is_reused(&self, xs: &[[u32; 2]], ys: &[u32]) -> bool {
+        // as `evaluate` decides it
+        self.is_last(xs, ys) && xs.len() <= EVAL_CHUNK
+    }
+
+    fn eval_copy(&self, old: Option<Box<dyn EvalCopy>>) -> Option<Box<dyn EvalCopy>> {
+        let same = |c: &Mlp| {
+            c.params
+                .iter()
+                .zip(&self.params)
+                .all(|(a, b)| a.len() == b.len())
+        };
+        let mut copy = match super::reuse_copy::<Mlp>(old) {
+            Some(c) if same(&c) => c,
+            // the same model without gradients, buffers or a training batch
+            _ => Box::new(Mlp {
+                p: self.p,
+                e: self.e,
+                h: self.h,
+                inp: self.inp,
+                act: self.act,
+                combine: self.combine,
+                params: self.params.clone(),
+                grads: Default::default(),
+                buf: Buffers::default(),
+                last_xs: vec![],
+                last_ys: vec![],
+                ready: None,
+                eval_buf: Buffers::default(),
+            }),
+        };
+        for (c, w) in copy.params.iter_mut().zip(&self.params) {
+            c.copy_from_slice(w);
+        }
+        Some(copy)
     }
 
     fn apply(&mut self, opt: &mut AdamW) -> Result<(), ModelError> {

@@ -54,6 +54,19 @@ pub enum ModelError {
 /// One parameter tensor: name, shape, row-major values.
 pub type NamedTensor = (String, Vec<usize>, Vec<f32>);
 
+/// A copy of a model's parameters that evaluates on another thread while the model itself trains on
+/// ([`Model::eval_copy`]).
+pub trait EvalCopy: Send + std::any::Any {
+    /// [`Model::evaluate`] at the parameters of the copy's last refresh: the same statistics, bit for bit.
+    fn evaluate_copy(&mut self, xs: &[[u32; 2]], ys: &[u32]) -> Result<BatchStats, ModelError>;
+}
+
+/// `old` as the copy type `C` a model makes, if it is one.
+pub(crate) fn reuse_copy<C: EvalCopy>(old: Option<Box<dyn EvalCopy>>) -> Option<Box<C>> {
+    let any: Box<dyn std::any::Any> = old?;
+    any.downcast().ok()
+}
+
 /// A trainable classifier of (a, b) pairs over p answers.
 pub trait Model: Send {
     /// Trainable parameters.
@@ -88,6 +101,20 @@ pub trait Model: Send {
     /// Replace every parameter with the given tensors (as `export` gives them: same names, shapes and
     /// order), e.g. from a checkpoint. Refused, changing nothing, when any name or shape differs.
     fn import(&mut self, tensors: &[NamedTensor]) -> Result<(), ModelError>;
+    /// A copy of the current parameters that evaluates on another thread ([`EvalCopy`]): `old`, a copy
+    /// this model made before, refreshed in place (its buffers kept), or a new one. `None`: this model
+    /// evaluates only where it trains (the candle model).
+    fn eval_copy(&self, old: Option<Box<dyn EvalCopy>>) -> Option<Box<dyn EvalCopy>> {
+        let _ = old;
+        None
+    }
+    /// Whether [`Model::evaluate`] of this batch now computes the very pass that the next
+    /// `forward_backward` of it then keeps instead of computing it again (the MLP in full batch: it has
+    /// no dropout), so that evaluating it costs nothing extra where the model trains.
+    fn evaluation_is_reused(&self, xs: &[[u32; 2]], ys: &[u32]) -> bool {
+        let _ = (xs, ys);
+        false
+    }
 }
 
 /// Check that `given` has the names and shapes of `expected` (both as `Model::export` orders them).

@@ -21,7 +21,7 @@ use super::linalg::{self, View, cross_entropy, exp, gemm_view, matmul, wide_fn};
 use super::transformer_params::{
     NORM_EPS, PER_BLOCK, SEQ, fill_dropout_mask, init_params, rotary_tables,
 };
-use super::{BatchStats, Model, ModelError, NamedTensor, SequenceModel};
+use super::{BatchStats, EvalCopy, Model, ModelError, NamedTensor, SequenceModel};
 use crate::config::TransformerConfig;
 use crate::data::modular::tokens;
 use crate::optim::AdamW;
@@ -60,6 +60,7 @@ const W3: usize = 7;
 const W2: usize = 8;
 
 /// Sizes, parameter layout and rotary tables: everything the passes read besides the buffers.
+#[derive(Clone)]
 struct Layout {
     d: usize,
     heads: usize,
@@ -1485,6 +1486,35 @@ impl Model for CpuTransformer {
             self.w[r].copy_from_slice(values);
         }
         Ok(())
+    }
+
+    fn eval_copy(&self, old: Option<Box<dyn EvalCopy>>) -> Option<Box<dyn EvalCopy>> {
+        let mut copy = match super::reuse_copy::<CpuTransformer>(old) {
+            Some(c) if c.w.len() == self.w.len() => c,
+            // the same model without gradients or buffers (they grow on its first evaluation)
+            _ => Box::new(CpuTransformer {
+                l: self.l.clone(),
+                p: self.p,
+                dropout: self.dropout,
+                names: self.names.clone(),
+                shapes: self.shapes.clone(),
+                w: self.w.clone(),
+                g: vec![],
+                has_grads: false,
+                ws: Work::default(),
+                helpers: vec![],
+                seqs: vec![],
+                choice: self.choice.clone(),
+            }),
+        };
+        copy.w.copy_from_slice(&self.w);
+        Some(copy)
+    }
+}
+
+impl EvalCopy for CpuTransformer {
+    fn evaluate_copy(&mut self, xs: &[[u32; 2]], ys: &[u32]) -> Result<BatchStats, ModelError> {
+        Model::evaluate(self, xs, ys)
     }
 }
 

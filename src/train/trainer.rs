@@ -4,11 +4,13 @@ use crate::analysis::events::GrokDetector;
 use crate::analysis::fourier;
 use crate::config::{GrokkingConfig, ValidGrokkingConfig};
 use crate::data::modular::{self, Examples, ModularSplit};
-use crate::model::{self, BatchStats, Model, ModelError};
+use crate::model::{self, BatchStats, EvalCopy, Model, ModelError};
 use crate::optim::{AdamW, AdamWParams, warmup_lr};
+use crate::perf;
 use crate::protocol::{GrokEvent, HyperChange, Metric, MetricRow};
 use crate::rng::{self, Rng, Stream};
 use crate::train::checkpoint::{CheckpointError, RngState, Scalars, TrainerState};
+use std::sync::Arc;
 
 /// Why training could not go on.
 #[derive(Debug, thiserror::Error)]
@@ -35,10 +37,22 @@ pub struct StepReport {
     pub events: Vec<GrokEvent>,
 }
 
+/// The next epoch's first forward and backward pass, taken at an epoch's end while a copy of the model
+/// evaluated on another core ([`Trainer::evaluate`]): where its batch ends and its statistics (its
+/// gradients wait in the model for the step's update), and the generators as they were before it (what a
+/// checkpoint taken now saves, so that a resumed run draws the same).
+struct Ahead {
+    end: usize,
+    stats: BatchStats,
+    batch_rng: Rng,
+    dropout_rng: Rng,
+}
+
 /// A grokking run in progress: data, model, optimiser and the position within the epoch.
 pub struct Trainer {
     cfg: ValidGrokkingConfig,
-    data: ModularSplit,
+    /// Shared with the thread that evaluates a copy of the model beside the training.
+    data: Arc<ModularSplit>,
     model: Box<dyn Model>,
     opt: AdamW,
     batch_rng: Rng,
@@ -55,6 +69,12 @@ pub struct Trainer {
     /// Batch buffers reused across steps.
     bx: Vec<[u32; 2]>,
     by: Vec<u32>,
+    /// The next step's pass, when it was taken beside the last evaluation.
+    ahead: Option<Ahead>,
+    /// The model's copy that evaluates on another core, kept for its buffers.
+    copy: Option<Box<dyn EvalCopy>>,
+    /// Whether an evaluation includes the clean (eval-mode) pass over the training set.
+    clean_train_pass: bool,
 }
 
 impl Trainer {
@@ -70,7 +90,7 @@ impl Trainer {
         cfg: &ValidGrokkingConfig,
         model: Box<dyn Model>,
     ) -> Result<Self, TrainError> {
-        let data = modular::split(cfg.op, cfg.p, cfg.train_fraction, cfg.seed);
+        let data = Arc::new(modular::split(cfg.op, cfg.p, cfg.train_fraction, cfg.seed));
         let o = &cfg.optim;
         let opt = AdamW::new(AdamWParams::from(o), &model.param_sizes());
         Ok(Trainer {
@@ -88,6 +108,9 @@ impl Trainer {
             detector: GrokDetector::default(),
             bx: vec![],
             by: vec![],
+            ahead: None,
+            copy: None,
+            clean_train_pass: true,
             data,
         })
     }
@@ -110,6 +133,11 @@ impl Trainer {
             .model
             .optimiser_moments(&self.opt)
             .map_err(|e| CheckpointError::Corrupt(e.to_string()))?;
+        // the generators before a pass taken ahead: a resumed run takes that pass itself
+        let (batch_rng, dropout_rng) = match &self.ahead {
+            Some(a) => (&a.batch_rng, &a.dropout_rng),
+            None => (&self.batch_rng, &self.dropout_rng),
+        };
         Ok(TrainerState {
             config: self.cfg.clone(),
             scalars: Scalars {
@@ -119,8 +147,8 @@ impl Trainer {
                 detector: self.detector.clone(),
                 adam_t: self.opt.t,
                 adam: self.opt.params,
-                batch_rng: RngState::of(&self.batch_rng),
-                dropout_rng: RngState::of(&self.dropout_rng),
+                batch_rng: RngState::of(batch_rng),
+                dropout_rng: RngState::of(dropout_rng),
                 names: model.iter().map(|(n, _, _)| n.clone()).collect(),
             },
             model,
@@ -160,6 +188,15 @@ impl Trainer {
         t.epoch = s.epoch;
         t.detector = s.detector.clone();
         Ok(t)
+    }
+
+    /// The same run without the clean pass over the training set at each evaluation (its rows then
+    /// lack `TrainAccEval` and `TrainLossEval`), for a caller that reads only the running training
+    /// statistics and validation (a sweep's T_gen run): about half of each evaluation spared, and the
+    /// training itself unchanged.
+    pub fn without_clean_train_pass(mut self) -> Self {
+        self.clean_train_pass = false;
+        self
     }
 
     pub fn config(&self) -> &GrokkingConfig {
@@ -218,23 +255,11 @@ impl Trainer {
         let n = self.data.train.len();
         if self.pos == 0 {
             self.running = BatchStats::default();
-            if self.cfg.full_batch {
-                // the gradient of the full batch does not depend on the order: skip the shuffle
-                if self.order.len() != n {
-                    self.order = (0..n).collect();
-                }
-            } else {
-                self.order = rng::permutation(n, &mut self.batch_rng);
-            }
         }
-        let bs = self.cfg.effective_batch();
-        let end = (self.pos + bs).min(n);
-        let (xs, ys) = self.batch(self.pos, end);
-        let stats = self
-            .model
-            .forward_backward(&xs, &ys, &mut self.dropout_rng)?;
-        self.bx = xs;
-        self.by = ys;
+        let (stats, end) = match self.ahead.take() {
+            Some(a) => (a.stats, a.end),
+            None => self.forward_next()?,
+        };
         let loss = stats.mean_loss();
         self.step += 1;
         if !loss.is_finite() {
@@ -259,6 +284,29 @@ impl Trainer {
         self.pos = 0;
         self.epoch += 1;
         self.end_of_epoch()
+    }
+
+    /// The next minibatch's forward and backward pass (at an epoch's start, the epoch's order first):
+    /// its statistics, and where it ends in the order.
+    fn forward_next(&mut self) -> Result<(BatchStats, usize), ModelError> {
+        let n = self.data.train.len();
+        if self.pos == 0 {
+            if self.cfg.full_batch {
+                // the gradient of the full batch does not depend on the order: skip the shuffle
+                if self.order.len() != n {
+                    self.order = (0..n).collect();
+                }
+            } else {
+                self.order = rng::permutation(n, &mut self.batch_rng);
+            }
+        }
+        let bs = self.cfg.effective_batch();
+        let end = (self.pos + bs).min(n);
+        let (xs, ys) = self.batch(self.pos, end);
+        let stats = self.model.forward_backward(&xs, &ys, &mut self.dropout_rng);
+        self.bx = xs;
+        self.by = ys;
+        Ok((stats?, end))
     }
 
     /// Gather the minibatch order[start..end], reusing the buffers.
@@ -290,11 +338,14 @@ impl Trainer {
         let eval_now =
             e.is_multiple_of(self.cfg.eval_every_epochs) || e >= self.cfg.max_epochs || e == 1;
         if eval_now {
-            let tr = eval(self.model.as_mut(), &self.data.train)?;
-            let va = eval(self.model.as_mut(), &self.data.val)?;
+            let (tr, va) = self.evaluate()?;
+            if let Some(tr) = tr {
+                values.extend([
+                    (Metric::TrainAccEval, tr.accuracy()),
+                    (Metric::TrainLossEval, tr.mean_loss()),
+                ]);
+            }
             values.extend([
-                (Metric::TrainAccEval, tr.accuracy()),
-                (Metric::TrainLossEval, tr.mean_loss()),
                 (Metric::ValAcc, va.accuracy()),
                 (Metric::ValLoss, va.mean_loss()),
             ]);
@@ -329,6 +380,96 @@ impl Trainer {
         })
     }
 
+    /// Eval-mode statistics over the training set (unless the run does without that pass:
+    /// [`Trainer::without_clean_train_pass`]) and over the validation set, at the current parameters.
+    ///
+    /// When the run goes on and another core is free ([`perf::lend_core`]: a machine with two or more,
+    /// or a sweep's core whose worker has no task left), a copy of the model evaluates there while this
+    /// thread takes the next step's forward and backward pass ([`Ahead`]), which only reads the same
+    /// parameters. The numbers are those of evaluating first, bit for bit (a test holds it): the
+    /// evaluation just leaves the run's critical path.
+    fn evaluate(&mut self) -> Result<(Option<BatchStats>, BatchStats), TrainError> {
+        let data = Arc::clone(&self.data);
+        let train = self.clean_train_pass.then_some(&data.train);
+        let goes_on = self.epoch < self.cfg.max_epochs && self.ahead.is_none();
+        let lent = goes_on.then(perf::lend_core).flatten();
+        let copy = match lent {
+            Some(_) => self.model.eval_copy(self.copy.take()),
+            None => None,
+        };
+        let Some(mut copy) = copy else {
+            return self.evaluate_here(train, &data.val);
+        };
+        // a training-set pass that the next step keeps is taken here (it costs nothing extra)
+        let reused = train.filter(|t| self.model.evaluation_is_reused(&t.xs, &t.ys));
+        let (mode, setting) = (perf::float_mode(), perf::threads_setting());
+        let helper = std::thread::Builder::new().name("evaluate".into());
+        let there = train.filter(|_| reused.is_none());
+        let (val, lent_copy) = (&data.val, &mut copy);
+        std::thread::scope(|scope| {
+            let handle = helper.spawn_scoped(scope, move || {
+                perf::set_float_mode(mode);
+                perf::set_threads(1);
+                let va = eval_copy(lent_copy.as_mut(), val);
+                let tr = there.map(|t| eval_copy(lent_copy.as_mut(), t));
+                (tr, va)
+            });
+            let Ok(handle) = handle else {
+                // no thread: evaluate here
+                return self.evaluate_here(train, &data.val);
+            };
+            // the helper has one core; this thread's products and loops the rest
+            perf::set_threads(perf::threads().saturating_sub(1).max(1));
+            let here = self.evaluate_here_and_step_ahead(reused);
+            perf::set_threads(setting);
+            let (there, va) = handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            let tr = match (here?, there) {
+                (Some(tr), _) => Some(tr),
+                (None, there) => there.transpose()?,
+            };
+            Ok((tr, va?))
+        })
+        .inspect(|_| self.copy = Some(copy))
+    }
+
+    /// [`Trainer::evaluate`] on this thread alone.
+    fn evaluate_here(
+        &mut self,
+        train: Option<&Examples>,
+        val: &Examples,
+    ) -> Result<(Option<BatchStats>, BatchStats), TrainError> {
+        let tr = train.map(|t| eval(self.model.as_mut(), t)).transpose()?;
+        Ok((tr, eval(self.model.as_mut(), val)?))
+    }
+
+    /// This thread's part of [`Trainer::evaluate`] beside the helper: the training set's evaluation when
+    /// the next pass reuses it (`reused`), then that pass ahead. A pass that fails is not kept (with the
+    /// generators as before it, the next step takes it again and reports why).
+    fn evaluate_here_and_step_ahead(
+        &mut self,
+        reused: Option<&Examples>,
+    ) -> Result<Option<BatchStats>, TrainError> {
+        let tr = reused.map(|t| eval(self.model.as_mut(), t)).transpose()?;
+        let (batch_rng, dropout_rng) = (self.batch_rng.clone(), self.dropout_rng.clone());
+        match self.forward_next() {
+            Ok((stats, end)) => {
+                self.ahead = Some(Ahead {
+                    end,
+                    stats,
+                    batch_rng,
+                    dropout_rng,
+                })
+            }
+            Err(_) => {
+                self.batch_rng = batch_rng;
+                self.dropout_rng = dropout_rng;
+            }
+        }
+        Ok(tr)
+    }
+
     /// Fourier norms of the embedding of the numbers 0..p, over a or over its discrete log as the
     /// operation requires (the models call that tensor `embed`).
     pub fn fourier_norms(&self) -> Result<Option<Vec<f64>>, ModelError> {
@@ -350,4 +491,133 @@ impl Trainer {
 /// Eval-mode statistics over a whole set.
 fn eval(model: &mut dyn Model, ex: &Examples) -> Result<BatchStats, ModelError> {
     model.evaluate(&ex.xs, &ex.ys)
+}
+
+/// [`eval`] on a model's copy.
+fn eval_copy(copy: &mut dyn EvalCopy, ex: &Examples) -> Result<BatchStats, ModelError> {
+    copy.evaluate_copy(&ex.xs, &ex.ys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ModelConfig, preset};
+
+    /// The paper's transformer narrowed to p = 11, d = 8, with dropout and four minibatches an epoch.
+    fn transformer_run() -> ValidGrokkingConfig {
+        let mut c = preset("paper-transformer-cpu").unwrap().config;
+        c.p = 11;
+        c.train_fraction = 0.5;
+        c.batch_size = 16;
+        c.max_epochs = 6;
+        c.eval_every_epochs = 1;
+        c.early_stop = false;
+        if let ModelConfig::Transformer(t) = &mut c.model {
+            t.d_model = 8;
+        }
+        c.try_into().unwrap()
+    }
+
+    /// The fast MLP in full batch (its next step reuses the training set's evaluation), p = 11.
+    fn mlp_run() -> ValidGrokkingConfig {
+        let mut c = preset("fast-mlp").unwrap().config;
+        c.p = 11;
+        c.max_epochs = 6;
+        c.eval_every_epochs = 1;
+        c.early_stop = false;
+        assert!(c.full_batch);
+        c.try_into().unwrap()
+    }
+
+    /// Every row's numbers as text (`{:?}` of a float gives back its bits), the state at `keep_at`
+    /// epochs, and the epoch ends where the next pass was taken ahead, training `cfg` to its end with
+    /// this thread's products and loops on `threads` threads (2: a core is lent for the evaluation).
+    fn trained(
+        cfg: &ValidGrokkingConfig,
+        threads: usize,
+        keep_at: u64,
+    ) -> (Vec<String>, Option<TrainerState>, usize) {
+        trained_with(cfg, threads, keep_at, false, false)
+    }
+
+    /// [`trained`], `lean`: without the clean pass over the training set; `drop_clean`: the rows with
+    /// that pass's metrics dropped.
+    fn trained_with(
+        cfg: &ValidGrokkingConfig,
+        threads: usize,
+        keep_at: u64,
+        lean: bool,
+        drop_clean: bool,
+    ) -> (Vec<String>, Option<TrainerState>, usize) {
+        perf::set_threads(threads);
+        let mut t = Trainer::new(cfg).unwrap();
+        if lean {
+            t = t.without_clean_train_pass();
+        }
+        let (mut rows, mut kept, mut ahead) = (vec![], None, 0);
+        while !t.finished() {
+            if let Some(mut row) = t.step().unwrap().row {
+                let clean = |m: &Metric| matches!(m, Metric::TrainAccEval | Metric::TrainLossEval);
+                if drop_clean {
+                    row.values.retain(|(m, _)| !clean(m));
+                }
+                assert_eq!(
+                    row.get(Metric::TrainAccEval).is_some(),
+                    !lean && !drop_clean
+                );
+                rows.push(format!("{row:?}"));
+                ahead += usize::from(t.ahead.is_some());
+                if row.epoch == keep_at {
+                    kept = Some(t.state().unwrap());
+                }
+            }
+        }
+        perf::set_threads(0);
+        (rows, kept, ahead)
+    }
+
+    #[test]
+    fn evaluating_beside_the_training_changes_no_number() {
+        for cfg in [transformer_run(), mlp_run()] {
+            let (serial, serial_state, none) = trained(&cfg, 1, 3);
+            let (beside, beside_state, ahead) = trained(&cfg, 2, 3);
+            assert_eq!(none, 0, "one thread and no group: nothing is lent");
+            // every epoch but the last (the run ends there) took its next pass ahead
+            assert_eq!(ahead as u64, cfg.max_epochs - 1);
+            assert_eq!(serial.len() as u64, cfg.max_epochs);
+            assert_eq!(serial, beside);
+            // a checkpoint taken with a pass ahead holds the generators from before it
+            assert_eq!(serial_state, beside_state);
+        }
+    }
+
+    #[test]
+    fn a_run_resumed_from_a_state_taken_with_a_pass_ahead_goes_on_as_the_uninterrupted_one() {
+        for cfg in [transformer_run(), mlp_run()] {
+            let (whole, state, _) = trained(&cfg, 2, 3);
+            perf::set_threads(2);
+            let mut t = Trainer::from_state(&state.unwrap()).unwrap();
+            let mut rest = vec![];
+            while !t.finished() {
+                if let Some(row) = t.step().unwrap().row {
+                    rest.push(format!("{row:?}"));
+                }
+            }
+            perf::set_threads(0);
+            assert_eq!(rest, whole[3..]);
+        }
+    }
+
+    #[test]
+    fn a_run_without_the_clean_train_pass_trains_the_same() {
+        for cfg in [transformer_run(), mlp_run()] {
+            for threads in [1, 2] {
+                let (rows, state, _) = trained_with(&cfg, threads, 3, false, true);
+                let (lean_rows, lean_state, _) = trained_with(&cfg, threads, 3, true, false);
+                // the same rows once the full run's clean-pass metrics are dropped
+                assert_eq!(rows, lean_rows);
+                assert_eq!(state, lean_state);
+            }
+        }
+    }
 }
