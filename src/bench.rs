@@ -137,7 +137,7 @@ fn throughput(name: &str, mut cfg: GrokkingConfig, secs: Duration) -> Result<ser
     let epoch = cfg.steps_per_epoch() as f64 / sps;
     let reused = cfg.full_batch && matches!(cfg.model, ModelConfig::Mlp(_));
     let added = val + if reused { 0.0 } else { train_eval };
-    let (with, without) = epoch_secs_with_and_without_eval(&cfg, secs)?;
+    let wall_share = eval_wall_share(&cfg, secs)?;
     Ok(serde_json::json!({
         "name": name,
         "steps_per_sec": round3(sps),
@@ -150,30 +150,31 @@ fn throughput(name: &str, mut cfg: GrokkingConfig, secs: Duration) -> Result<ser
         "steps_per_epoch": cfg.steps_per_epoch(),
         "val_share_of_epoch": round3(val / epoch),
         "eval_share_of_epoch": round3(added / epoch),
-        "eval_wall_share_of_epoch": round3((with - without) / without),
+        "eval_wall_share_of_epoch": round3(wall_share),
     }))
 }
 
-/// Wall seconds an epoch takes as the trainer runs `cfg` with evaluation every epoch, and with none: the
-/// least of three turns each of about `secs / 6`, two trainers from the same start taking turns (so that
-/// the machine's drift touches both). Their difference is what evaluation adds to a run's wall time:
-/// with a second core (a machine with two or more, at this thread's settings) a copy of the model
-/// evaluates beside the next step (`Trainer::evaluate`).
-fn epoch_secs_with_and_without_eval(cfg: &GrokkingConfig, secs: Duration) -> Result<(f64, f64)> {
+/// What evaluation every epoch adds to an epoch's wall time as the trainer runs `cfg`, as a share of an
+/// epoch without it: two trainers from the same start, one evaluating every epoch and one never, take
+/// five turns each of about `secs / 5` (alternating, so that the machine's drift touches both); the
+/// median over the turns of the ratio of their seconds per epoch, less one. The trainer evaluates the
+/// faster of its two ways (`Trainer::evaluate`: beside the next step on a second core, or here), so both
+/// first train five epochs (the first evaluates in both and grows the buffers; by the fifth the
+/// evaluating one has timed each way twice and chosen).
+fn eval_wall_share(cfg: &GrokkingConfig, secs: Duration) -> Result<f64> {
     let make = |every: u64| -> Result<Trainer> {
         let mut c = cfg.clone();
         c.eval_every_epochs = every;
         c.max_epochs = 100_000_000;
         c.early_stop = false;
         let mut t = Trainer::new(&c.try_into()?)?;
-        // the first epoch evaluates in both (and grows the buffers)
-        while t.epochs() < 1 {
+        while t.epochs() < 5 {
             t.step()?;
         }
         Ok(t)
     };
     let (mut with, mut without) = (make(1)?, make(1_000_000)?);
-    let turn = secs / 6;
+    let turn = secs / 5;
     let epoch_secs = |t: &mut Trainer| -> Result<f64> {
         let (start, first) = (Instant::now(), t.epochs());
         while start.elapsed() < turn || t.epochs() < first + 2 {
@@ -181,12 +182,12 @@ fn epoch_secs_with_and_without_eval(cfg: &GrokkingConfig, secs: Duration) -> Res
         }
         Ok(start.elapsed().as_secs_f64() / (t.epochs() - first) as f64)
     };
-    let (mut best_with, mut best_without) = (f64::INFINITY, f64::INFINITY);
-    for _ in 0..3 {
-        best_with = best_with.min(epoch_secs(&mut with)?);
-        best_without = best_without.min(epoch_secs(&mut without)?);
+    let mut ratios = vec![];
+    for _ in 0..5 {
+        ratios.push(epoch_secs(&mut with)? / epoch_secs(&mut without)?);
     }
-    Ok((best_with, best_without))
+    ratios.sort_by(f64::total_cmp);
+    Ok(ratios[2] - 1.0)
 }
 
 /// Records when validation first reached 99 %.

@@ -48,6 +48,73 @@ struct Ahead {
     dropout_rng: Rng,
 }
 
+/// Which way of evaluating is faster for a run, here or beside the training ([`Trainer::evaluate`]):
+/// beside pays when neither the evaluation nor the step uses the machine's cores well by itself (small
+/// models), and loses when both do (a large model on many cores, whose evaluation then runs on one). So
+/// the trainer times both ways of the same work, an evaluation and the next epoch's first forward and
+/// backward pass: here, the two one after the other; beside, the two side by side. It takes the way
+/// whose least of its last two timings is shorter and now and then times the other again. A run's
+/// numbers do not depend on the way.
+#[derive(Debug, Default)]
+struct EvalClock {
+    /// The last two timings of each way, seconds.
+    here: [Option<f64>; 2],
+    beside: [Option<f64>; 2],
+    /// An evaluation here, waiting for the next pass's time.
+    pending: Option<f64>,
+    evaluations: u64,
+    /// Tests: always this way.
+    #[cfg(test)]
+    fixed: Option<bool>,
+}
+
+impl EvalClock {
+    /// Every this many evaluations the slower way is timed again.
+    const RETRY: u64 = 64;
+
+    /// Whether to try the next evaluation beside.
+    fn choose(&mut self) -> bool {
+        self.evaluations += 1;
+        self.pending = None;
+        #[cfg(test)]
+        if let Some(way) = self.fixed {
+            return way;
+        }
+        let count = |t: &[Option<f64>; 2]| t.iter().flatten().count();
+        let least = |t: &[Option<f64>; 2]| t.iter().flatten().copied().fold(f64::MAX, f64::min);
+        let (here, beside) = (count(&self.here), count(&self.beside));
+        // each way twice first, alternating (a way's first evaluation also grows its buffers)
+        if here < 2 && here <= beside {
+            return false;
+        }
+        if beside < 2 {
+            return true;
+        }
+        (least(&self.beside) <= least(&self.here)) != self.evaluations.is_multiple_of(Self::RETRY)
+    }
+
+    fn push(times: &mut [Option<f64>; 2], secs: f64) {
+        *times = [Some(secs), times[0]];
+    }
+
+    /// An evaluation beside took `secs` with the pass ahead.
+    fn beside_took(&mut self, secs: f64) {
+        Self::push(&mut self.beside, secs);
+    }
+
+    /// An evaluation here took `secs` (its way's time is complete with the next pass's).
+    fn here_took(&mut self, secs: f64) {
+        self.pending = Some(secs);
+    }
+
+    /// A forward and backward pass took `secs`: the first after an evaluation here completes its time.
+    fn pass_took(&mut self, secs: f64) {
+        if let Some(eval) = self.pending.take() {
+            Self::push(&mut self.here, eval + secs);
+        }
+    }
+}
+
 /// A grokking run in progress: data, model, optimiser and the position within the epoch.
 pub struct Trainer {
     cfg: ValidGrokkingConfig,
@@ -75,6 +142,7 @@ pub struct Trainer {
     copy: Option<Box<dyn EvalCopy>>,
     /// Whether an evaluation includes the clean (eval-mode) pass over the training set.
     clean_train_pass: bool,
+    clock: EvalClock,
 }
 
 impl Trainer {
@@ -111,6 +179,7 @@ impl Trainer {
             ahead: None,
             copy: None,
             clean_train_pass: true,
+            clock: EvalClock::default(),
             data,
         })
     }
@@ -258,7 +327,12 @@ impl Trainer {
         }
         let (stats, end) = match self.ahead.take() {
             Some(a) => (a.stats, a.end),
-            None => self.forward_next()?,
+            None => {
+                let start = std::time::Instant::now();
+                let pass = self.forward_next()?;
+                self.clock.pass_took(start.elapsed().as_secs_f64());
+                pass
+            }
         };
         let loss = stats.mean_loss();
         self.step += 1;
@@ -392,13 +466,18 @@ impl Trainer {
         let data = Arc::clone(&self.data);
         let train = self.clean_train_pass.then_some(&data.train);
         let goes_on = self.epoch < self.cfg.max_epochs && self.ahead.is_none();
-        let lent = goes_on.then(perf::lend_core).flatten();
+        let lent = (self.clock.choose() && goes_on)
+            .then(perf::lend_core)
+            .flatten();
         let copy = match lent {
             Some(_) => self.model.eval_copy(self.copy.take()),
             None => None,
         };
+        let start = std::time::Instant::now();
         let Some(mut copy) = copy else {
-            return self.evaluate_here(train, &data.val);
+            let r = self.evaluate_here(train, &data.val);
+            self.clock.here_took(start.elapsed().as_secs_f64());
+            return r;
         };
         // a training-set pass that the next step keeps is taken here (it costs nothing extra)
         let reused = train.filter(|t| self.model.evaluation_is_reused(&t.xs, &t.ys));
@@ -431,7 +510,10 @@ impl Trainer {
             };
             Ok((tr, va?))
         })
-        .inspect(|_| self.copy = Some(copy))
+        .inspect(|_| {
+            self.copy = Some(copy);
+            self.clock.beside_took(start.elapsed().as_secs_f64());
+        })
     }
 
     /// [`Trainer::evaluate`] on this thread alone.
@@ -551,6 +633,7 @@ mod tests {
     ) -> (Vec<String>, Option<TrainerState>, usize) {
         perf::set_threads(threads);
         let mut t = Trainer::new(cfg).unwrap();
+        t.clock.fixed = Some(true);
         if lean {
             t = t.without_clean_train_pass();
         }
@@ -597,6 +680,7 @@ mod tests {
             let (whole, state, _) = trained(&cfg, 2, 3);
             perf::set_threads(2);
             let mut t = Trainer::from_state(&state.unwrap()).unwrap();
+            t.clock.fixed = Some(true);
             let mut rest = vec![];
             while !t.finished() {
                 if let Some(row) = t.step().unwrap().row {
@@ -619,5 +703,61 @@ mod tests {
                 assert_eq!(state, lean_state);
             }
         }
+    }
+
+    #[test]
+    fn the_clock_takes_the_faster_way_and_times_the_other_again() {
+        let here = |c: &mut EvalClock, eval: f64, pass: f64| {
+            c.here_took(eval);
+            c.pass_took(pass);
+        };
+        let mut c = EvalClock::default();
+        // each way twice, alternating, here first
+        assert!(!c.choose());
+        here(&mut c, 0.040, 0.006);
+        assert!(c.choose());
+        c.beside_took(0.050);
+        assert!(!c.choose());
+        here(&mut c, 0.004, 0.006);
+        assert!(c.choose());
+        c.beside_took(0.007);
+        // here took 10 ms with its pass at best, beside 7: beside from now on, but for every RETRY-th
+        let mut ways = vec![];
+        while c.evaluations < EvalClock::RETRY {
+            let beside = c.choose();
+            ways.push(beside);
+            if beside {
+                c.beside_took(0.007);
+            } else {
+                here(&mut c, 0.004, 0.006);
+            }
+        }
+        assert!(ways[..ways.len() - 1].iter().all(|&b| b));
+        assert_eq!(
+            ways.last(),
+            Some(&false),
+            "the RETRY-th evaluation times here again"
+        );
+        // beside slower (20 ms) than here: here; a pass not after an evaluation here is not counted
+        let mut c = EvalClock::default();
+        for _ in 0..2 {
+            assert!(!c.choose());
+            here(&mut c, 0.004, 0.006);
+            c.pass_took(1.0);
+            assert!(c.choose());
+            c.beside_took(0.020);
+        }
+        assert!(!c.choose());
+        // the least of a way's last two counts: one slow timing (a busy machine) does not turn it
+        here(&mut c, 0.030, 0.006);
+        assert!(
+            !c.choose(),
+            "here: least of 10 and 36 ms, against beside's 20"
+        );
+        // an evaluation here whose next pass never came (the run ended) is not counted
+        let mut c = EvalClock::default();
+        assert!(!c.choose());
+        c.here_took(0.004);
+        assert!(!c.choose(), "here is still untimed");
     }
 }
