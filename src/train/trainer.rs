@@ -11,6 +11,7 @@ use crate::protocol::{GrokEvent, HyperChange, Metric, MetricRow};
 use crate::rng::{self, Rng, Stream};
 use crate::train::checkpoint::{CheckpointError, RngState, Scalars, TrainerState};
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Why training could not go on.
 #[derive(Debug, thiserror::Error)]
@@ -50,18 +51,19 @@ struct Ahead {
 
 /// Which way of evaluating is faster for a run, here or beside the training ([`Trainer::evaluate`]):
 /// beside pays when neither the evaluation nor the step uses the machine's cores well by itself (small
-/// models), and loses when both do (a large model on many cores, whose evaluation then runs on one). So
-/// the trainer times both ways of the same work, an evaluation and the next epoch's first forward and
-/// backward pass: here, the two one after the other; beside, the two side by side. It takes the way
-/// whose least of its last two timings is shorter and now and then times the other again. A run's
-/// numbers do not depend on the way.
+/// models), and may lose when both do (a large model on many cores, whose evaluation then runs on one).
+/// So the trainer times both ways: the period from an evaluation's start to the next one's, which holds
+/// the evaluation and the training after it, with what the evaluation costs that training (a pass taken
+/// ahead; caches it emptied). Each way keeps its last three periods; the least of them counts (a pause or
+/// the caller's own work lengthens some), the trainer takes the faster way and every [`Self::RETRY`]
+/// evaluations times the other again. A run's numbers do not depend on the way.
 #[derive(Debug, Default)]
 struct EvalClock {
-    /// The last two timings of each way, seconds.
-    here: [Option<f64>; 2],
-    beside: [Option<f64>; 2],
-    /// An evaluation here, waiting for the next pass's time.
-    pending: Option<f64>,
+    /// The last evaluation's start, and whether it ran beside.
+    last: Option<(Instant, bool)>,
+    /// The last three periods of each way, seconds.
+    here: [Option<f64>; 3],
+    beside: [Option<f64>; 3],
     evaluations: u64,
     /// Tests: always this way.
     #[cfg(test)]
@@ -72,16 +74,23 @@ impl EvalClock {
     /// Every this many evaluations the slower way is timed again.
     const RETRY: u64 = 64;
 
-    /// Whether to try the next evaluation beside.
-    fn choose(&mut self) -> bool {
+    /// At an evaluation's start (`now`): the last one's period ends; whether to try this one beside.
+    fn choose(&mut self, now: Instant) -> bool {
+        if let Some((then, beside)) = self.last.take() {
+            let times = if beside {
+                &mut self.beside
+            } else {
+                &mut self.here
+            };
+            *times = [Some((now - then).as_secs_f64()), times[0], times[1]];
+        }
         self.evaluations += 1;
-        self.pending = None;
         #[cfg(test)]
         if let Some(way) = self.fixed {
             return way;
         }
-        let count = |t: &[Option<f64>; 2]| t.iter().flatten().count();
-        let least = |t: &[Option<f64>; 2]| t.iter().flatten().copied().fold(f64::MAX, f64::min);
+        let count = |t: &[Option<f64>; 3]| t.iter().flatten().count();
+        let least = |t: &[Option<f64>; 3]| t.iter().flatten().copied().fold(f64::MAX, f64::min);
         let (here, beside) = (count(&self.here), count(&self.beside));
         // each way twice first, alternating (a way's first evaluation also grows its buffers)
         if here < 2 && here <= beside {
@@ -93,25 +102,9 @@ impl EvalClock {
         (least(&self.beside) <= least(&self.here)) != self.evaluations.is_multiple_of(Self::RETRY)
     }
 
-    fn push(times: &mut [Option<f64>; 2], secs: f64) {
-        *times = [Some(secs), times[0]];
-    }
-
-    /// An evaluation beside took `secs` with the pass ahead.
-    fn beside_took(&mut self, secs: f64) {
-        Self::push(&mut self.beside, secs);
-    }
-
-    /// An evaluation here took `secs` (its way's time is complete with the next pass's).
-    fn here_took(&mut self, secs: f64) {
-        self.pending = Some(secs);
-    }
-
-    /// A forward and backward pass took `secs`: the first after an evaluation here completes its time.
-    fn pass_took(&mut self, secs: f64) {
-        if let Some(eval) = self.pending.take() {
-            Self::push(&mut self.here, eval + secs);
-        }
+    /// The evaluation that started at `start` ran beside (or here).
+    fn ran(&mut self, start: Instant, beside: bool) {
+        self.last = Some((start, beside));
     }
 }
 
@@ -327,12 +320,7 @@ impl Trainer {
         }
         let (stats, end) = match self.ahead.take() {
             Some(a) => (a.stats, a.end),
-            None => {
-                let start = std::time::Instant::now();
-                let pass = self.forward_next()?;
-                self.clock.pass_took(start.elapsed().as_secs_f64());
-                pass
-            }
+            None => self.forward_next()?,
         };
         let loss = stats.mean_loss();
         self.step += 1;
@@ -466,18 +454,17 @@ impl Trainer {
         let data = Arc::clone(&self.data);
         let train = self.clean_train_pass.then_some(&data.train);
         let goes_on = self.epoch < self.cfg.max_epochs && self.ahead.is_none();
-        let lent = (self.clock.choose() && goes_on)
+        let start = Instant::now();
+        let lent = (self.clock.choose(start) && goes_on)
             .then(perf::lend_core)
             .flatten();
         let copy = match lent {
             Some(_) => self.model.eval_copy(self.copy.take()),
             None => None,
         };
-        let start = std::time::Instant::now();
+        self.clock.ran(start, copy.is_some());
         let Some(mut copy) = copy else {
-            let r = self.evaluate_here(train, &data.val);
-            self.clock.here_took(start.elapsed().as_secs_f64());
-            return r;
+            return self.evaluate_here(train, &data.val);
         };
         // a training-set pass that the next step keeps is taken here (it costs nothing extra)
         let reused = train.filter(|t| self.model.evaluation_is_reused(&t.xs, &t.ys));
@@ -510,10 +497,7 @@ impl Trainer {
             };
             Ok((tr, va?))
         })
-        .inspect(|_| {
-            self.copy = Some(copy);
-            self.clock.beside_took(start.elapsed().as_secs_f64());
-        })
+        .inspect(|_| self.copy = Some(copy))
     }
 
     /// [`Trainer::evaluate`] on this thread alone.
@@ -707,30 +691,32 @@ mod tests {
 
     #[test]
     fn the_clock_takes_the_faster_way_and_times_the_other_again() {
-        let here = |c: &mut EvalClock, eval: f64, pass: f64| {
-            c.here_took(eval);
-            c.pass_took(pass);
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + std::time::Duration::from_millis(n);
+        // evaluations at the times `at` (ms), each run as asked; the ways asked for
+        let run = |c: &mut EvalClock, at: &[u64]| -> Vec<bool> {
+            at.iter()
+                .map(|&t| {
+                    let beside = c.choose(ms(t));
+                    c.ran(ms(t), beside);
+                    beside
+                })
+                .collect()
         };
         let mut c = EvalClock::default();
-        // each way twice, alternating, here first
-        assert!(!c.choose());
-        here(&mut c, 0.040, 0.006);
-        assert!(c.choose());
-        c.beside_took(0.050);
-        assert!(!c.choose());
-        here(&mut c, 0.004, 0.006);
-        assert!(c.choose());
-        c.beside_took(0.007);
-        // here took 10 ms with its pass at best, beside 7: beside from now on, but for every RETRY-th
+        // each way twice, alternating, here first (the first period of each is long: buffers grow)
+        assert_eq!(
+            run(&mut c, &[0, 40, 90, 100, 107]),
+            [false, true, false, true, true]
+        );
+        // here's least period 10 ms, beside's 7: beside from now on, but for every RETRY-th evaluation
+        let mut at = 114;
         let mut ways = vec![];
         while c.evaluations < EvalClock::RETRY {
-            let beside = c.choose();
+            let beside = c.choose(ms(at));
+            c.ran(ms(at), beside);
             ways.push(beside);
-            if beside {
-                c.beside_took(0.007);
-            } else {
-                here(&mut c, 0.004, 0.006);
-            }
+            at += if beside { 7 } else { 10 };
         }
         assert!(ways[..ways.len() - 1].iter().all(|&b| b));
         assert_eq!(
@@ -738,26 +724,20 @@ mod tests {
             Some(&false),
             "the RETRY-th evaluation times here again"
         );
-        // beside slower (20 ms) than here: here; a pass not after an evaluation here is not counted
+        // beside slower (20 ms) than here (10 ms): here
         let mut c = EvalClock::default();
-        for _ in 0..2 {
-            assert!(!c.choose());
-            here(&mut c, 0.004, 0.006);
-            c.pass_took(1.0);
-            assert!(c.choose());
-            c.beside_took(0.020);
-        }
-        assert!(!c.choose());
-        // the least of a way's last two counts: one slow timing (a busy machine) does not turn it
-        here(&mut c, 0.030, 0.006);
-        assert!(
-            !c.choose(),
-            "here: least of 10 and 36 ms, against beside's 20"
+        assert_eq!(
+            run(&mut c, &[0, 10, 30, 40, 60]),
+            [false, true, false, true, false]
         );
-        // an evaluation here whose next pass never came (the run ended) is not counted
+        // the least of a way's last three counts: a long period (a pause) does not turn it
+        assert_eq!(run(&mut c, &[1000, 1010]), [false, false]);
+        // lent no core: the evaluation ran here although beside was asked for
         let mut c = EvalClock::default();
-        assert!(!c.choose());
-        c.here_took(0.004);
-        assert!(!c.choose(), "here is still untimed");
+        assert!(!c.choose(ms(0)));
+        c.ran(ms(0), false);
+        assert!(c.choose(ms(10)));
+        c.ran(ms(10), false);
+        assert!(c.choose(ms(20)), "beside is still untimed: asked for again");
     }
 }
