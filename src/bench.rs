@@ -156,7 +156,8 @@ fn throughput(name: &str, mut cfg: GrokkingConfig, secs: Duration) -> Result<ser
 
 /// What evaluation every epoch adds to an epoch's wall time as the trainer runs `cfg`, as a share of an
 /// epoch without it: two trainers from the same start, one evaluating every epoch and one never, take
-/// five turns each of about `secs / 5` (alternating, so that the machine's drift touches both); the
+/// five turns each of about `secs / 5` and at least five epochs (alternating, so that the machine's
+/// drift touches both); the
 /// median over the turns of the ratio of their seconds per epoch, less one. The trainer evaluates the
 /// faster of its two ways (`Trainer::evaluate`: beside the next step on a second core, or here), so both
 /// first train five epochs (the first evaluates in both and grows the buffers; by the fifth the
@@ -177,7 +178,7 @@ fn eval_wall_share(cfg: &GrokkingConfig, secs: Duration) -> Result<f64> {
     let turn = secs / 5;
     let epoch_secs = |t: &mut Trainer| -> Result<f64> {
         let (start, first) = (Instant::now(), t.epochs());
-        while start.elapsed() < turn || t.epochs() < first + 2 {
+        while start.elapsed() < turn || t.epochs() < first + 5 {
             t.step()?;
         }
         Ok(start.elapsed().as_secs_f64() / (t.epochs() - first) as f64)
