@@ -481,7 +481,8 @@ impl Trainer {
                 (tr, va)
             });
             let Ok(handle) = handle else {
-                // no thread: evaluate here
+                // no thread: evaluate here (and time it as here)
+                self.clock.ran(start, false);
                 return self.evaluate_here(train, &data.val);
             };
             // the helper has one core; this thread's products and loops the rest
