@@ -157,11 +157,10 @@ fn throughput(name: &str, mut cfg: GrokkingConfig, secs: Duration) -> Result<ser
 /// What evaluation every epoch adds to an epoch's wall time as the trainer runs `cfg`, as a share of an
 /// epoch without it: two trainers from the same start, one evaluating every epoch and one never, take
 /// five turns each of about `secs / 5` and at least five epochs (alternating, so that the machine's
-/// drift touches both); the
-/// median over the turns of the ratio of their seconds per epoch, less one. The trainer evaluates the
-/// faster of its two ways (`Trainer::evaluate`: beside the next step on a second core, or here), so both
-/// first train five epochs (the first evaluates in both and grows the buffers; by the fifth the
-/// evaluating one has timed each way twice and chosen).
+/// drift touches both); the median over the turns of the ratio of their seconds per epoch, less one.
+/// The trainer evaluates the faster of its two ways (`Trainer::evaluate`: beside the next step on a
+/// second core, or here), so both first train five epochs (the first evaluates in both and grows the
+/// buffers; by the fifth the evaluating one has timed each way twice and chosen).
 fn eval_wall_share(cfg: &GrokkingConfig, secs: Duration) -> Result<f64> {
     let make = |every: u64| -> Result<Trainer> {
         let mut c = cfg.clone();

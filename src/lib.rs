@@ -20,6 +20,6 @@ pub mod store;
 pub mod train;
 pub mod worker;
 
-/// Per-thread set-up for fast training: denormal flushing, and the threads a thread's products and
-/// row-wise loops may use.
+/// Per-thread set-up for fast training: denormal flushing, the threads a thread's products and
+/// row-wise loops may use, and the cores a sweep's idle workers lend to its running trainings.
 pub mod perf;

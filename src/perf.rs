@@ -115,7 +115,8 @@ impl SpareCores {
     }
 
     /// Cores free now.
-    pub fn free(&self) -> usize {
+    #[cfg(test)]
+    fn free(&self) -> usize {
         self.0.load(std::sync::atomic::Ordering::Acquire)
     }
 

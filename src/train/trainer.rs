@@ -476,8 +476,8 @@ impl Trainer {
             let handle = helper.spawn_scoped(scope, move || {
                 perf::set_float_mode(mode);
                 perf::set_threads(1);
-                let va = eval_copy(lent_copy.as_mut(), val);
-                let tr = there.map(|t| eval_copy(lent_copy.as_mut(), t));
+                let va = lent_copy.evaluate_copy(&val.xs, &val.ys);
+                let tr = there.map(|t| lent_copy.evaluate_copy(&t.xs, &t.ys));
                 (tr, va)
             });
             let Ok(handle) = handle else {
@@ -558,11 +558,6 @@ impl Trainer {
 /// Eval-mode statistics over a whole set.
 fn eval(model: &mut dyn Model, ex: &Examples) -> Result<BatchStats, ModelError> {
     model.evaluate(&ex.xs, &ex.ys)
-}
-
-/// [`eval`] on a model's copy.
-fn eval_copy(copy: &mut dyn EvalCopy, ex: &Examples) -> Result<BatchStats, ModelError> {
-    copy.evaluate_copy(&ex.xs, &ex.ys)
 }
 
 #[cfg(test)]
