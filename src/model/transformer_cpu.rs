@@ -35,18 +35,33 @@ const T: usize = SEQ;
 /// Examples per forward pass in `evaluate`: bounds memory, keeps a chunk's activations in cache.
 const EVAL_CHUNK: usize = 256;
 
-/// Evaluation shares the rows of a common prefix only from this many sequences (see
-/// [`Layout::prefixes`]).
+/// Evaluation shares rows between sequences only from this many sequences (see [`Layout::tables`]).
 const SHARE_MIN: usize = 64;
 /// Positions a prefix covers (0 and 1: a and the operation), whose rows evaluation shares.
 const SHARED: usize = 2;
 
-/// In eval mode, every block's q, k and v rows (after rotation) at positions 0 and 1 of each distinct
-/// prefix: `rows[blk]` is [prefixes, 2, 3d]; `which[i]` is sequence i's prefix.
-struct Prefixes {
+/// What evaluation shares between sequences at one set of parameters, in eval mode (see
+/// [`Layout::tables`]): block 0's q, k and v rows (after rotation) of every token at every position,
+/// and every later block's rows at positions 0 and 1 of each prefix (first two tokens) met so far. They
+/// are kept while the parameters keep their bits, so the training and the validation set evaluated at
+/// one epoch's end compute them once.
+#[derive(Default)]
+struct Tables {
+    /// The parameters the rows were computed from (empty: none yet).
+    w: Vec<f32>,
+    /// [vocab, T, 3d]: block 0's rows of the sequence [x, x, x, x], token x after token x.
+    tokens: Vec<f32>,
+    /// `rows[blk - 1]`, blocks 1..depth: [prefixes, 2, 3d].
     rows: Vec<Vec<f32>>,
-    which: Vec<u32>,
+    /// The prefixes met, by their second token: (that token, each first token's row in `rows` or
+    /// [`NO_ROW`], the last call that met it).
+    by_second: Vec<(u32, Vec<u32>, Vec<u32>)>,
+    prefixes: u32,
+    /// Calls so far, to count a call's distinct prefixes.
+    calls: u32,
 }
+
+const NO_ROW: u32 = u32::MAX;
 
 /// Slots of a block's parameters relative to its first (see [`PER_BLOCK`]).
 const ATTN_NORM: usize = 0;
@@ -118,7 +133,7 @@ struct BlockWork {
     hid: Vec<f32>,   // [B*tq, 4d] silu(w1 x) * w3 x * mask
     mask: Vec<f32>,  // [B*tq*4d] inverted-dropout mask; empty without dropout
     draws: Vec<u64>, // the mask's random draws, 16 bits an element
-    sfx: Vec<f32>,   // evaluation from shared prefixes: q, k, v of positions 2 and 3 [B*2, 3d]
+    sfx: Vec<f32>,   // evaluation from shared rows: q, k, v of positions 2 and 3 [B*2, 3d]
 }
 
 /// Reusable buffers: activations, logits and the backward pass's scratch.
@@ -143,6 +158,12 @@ fn resize(v: &mut Vec<f32>, n: usize) {
     v.resize(n, 0.0);
 }
 
+/// Whether two buffers hold the same floats bit for bit (so -0.0 differs from 0.0 and a NaN equals
+/// itself).
+fn same_bits(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
 pub struct CpuTransformer {
     l: Layout,
     p: u32,
@@ -157,6 +178,8 @@ pub struct CpuTransformer {
     ws: Work,
     /// Buffers of the helper threads of `evaluate`.
     helpers: Vec<Work>,
+    /// What evaluation shares between sequences at the current parameters.
+    tables: Tables,
     /// Token sequences of the current (a, b) batch.
     seqs: Vec<[u32; T]>,
     /// Why it trains on the CPU (set by `model::build_transformer`; views' copies keep the default).
@@ -199,6 +222,7 @@ impl CpuTransformer {
             has_grads: false,
             ws: Work::default(),
             helpers: vec![],
+            tables: Tables::default(),
             seqs: vec![],
             choice: Choice {
                 placement: Placement::Cpu,
@@ -281,8 +305,8 @@ impl CpuTransformer {
     /// the one before it), spread over the threads this thread may use (`linalg::threads`; one in a
     /// sweep's task): chunk k goes to thread k mod n, each computes as the caller does (same float mode,
     /// single-threaded products), and the chunks' statistics are added in chunk order, so the result does
-    /// not depend on the thread count. Sequences that share their first two tokens share those
-    /// positions' work ([`Layout::prefixes`]).
+    /// not depend on the thread count. Block 0's products of every token, and the first two positions'
+    /// work of the sequences that share them, are computed once ([`Layout::tables`]).
     fn eval_seqs(&mut self, seqs: &[[u32; T]], ys: &[u32]) -> BatchStats {
         let mut bounds: Vec<usize> = (0..seqs.len()).step_by(EVAL_CHUNK).collect();
         if bounds.len() > 1 && seqs.len() - bounds[bounds.len() - 1] < SHARE_MIN {
@@ -292,17 +316,22 @@ impl CpuTransformer {
         let chunks: Vec<Range<usize>> = bounds.windows(2).map(|r| r[0]..r[1]).collect();
         let n = linalg::threads().min(chunks.len()).max(1);
         let CpuTransformer {
-            l, w, ws, helpers, ..
+            l,
+            w,
+            ws,
+            helpers,
+            tables,
+            ..
         } = self;
         let (l, w) = (&*l, &w[..]);
-        let pre = l.prefixes(w, ws, seqs);
-        let pre = pre.as_ref();
+        let which = l.tables(w, ws, tables, seqs);
+        let (tables, which) = (&*tables, which.as_deref());
         let share = |ws: &mut Work, first: usize| -> Vec<(usize, BatchStats)> {
             (first..chunks.len())
                 .step_by(n)
                 .map(|k| {
                     let r = chunks[k].clone();
-                    let shared = pre.map(|p| (p, &p.which[r.clone()]));
+                    let shared = which.map(|which| (tables, &which[r.clone()]));
                     (k, l.eval_chunk(w, ws, &seqs[r.clone()], &ys[r], shared))
                 })
                 .collect()
@@ -381,7 +410,7 @@ wide_fn!(fn suffix_wide(
     w: &[f32],
     ws: &mut Work,
     seqs: &[[u32; T]],
-    pre: &Prefixes,
+    tables: &Tables,
     which: &[u32],
 ) => Layout::suffix_body);
 // The blocks of a loop split over rayon's threads: a closure does not take the target features of the
@@ -509,91 +538,171 @@ impl Layout {
         );
     }
 
-    /// Eval-mode loss and accuracy of one chunk: from the shared prefixes' rows when given (`which`
-    /// holds each sequence's prefix), else by the full forward pass. Both give the same bits.
+    /// Eval-mode loss and accuracy of one chunk: from the shared rows when given (`which` holds each
+    /// sequence's prefix), else by the full forward pass. Both give the same bits.
     fn eval_chunk(
         &self,
         w: &[f32],
         ws: &mut Work,
         seqs: &[[u32; T]],
         ys: &[u32],
-        shared: Option<(&Prefixes, &[u32])>,
+        shared: Option<(&Tables, &[u32])>,
     ) -> BatchStats {
         match shared {
-            Some((pre, which)) => suffix_wide(self, w, ws, seqs, pre, which),
+            Some((tables, which)) => suffix_wide(self, w, ws, seqs, tables, which),
             None => self.forward(w, ws, seqs, None),
         }
         cross_entropy(&mut ws.logits, self.vocab, ys, false)
     }
 
-    /// The distinct prefixes (first two tokens) of `seqs` and, in eval mode, every block's q, k and v
-    /// rows at positions 0 and 1 for each: by causality those rows depend on the first two tokens alone,
-    /// and in a modular-arithmetic set each `a` starts p sequences. `None` when sharing would save
-    /// little (fewer than [`SHARE_MIN`] sequences, or more than one prefix in two sequences) or could
-    /// not keep the bits (d < 4, see below).
+    /// Brings `t` up to the parameters `w` and to the prefixes (first two tokens) of `seqs`, and returns
+    /// each sequence's prefix row. In eval mode, block 0's q, k and v rows depend on one token and its
+    /// position alone, and by causality every block's rows at positions 0 and 1 on the first two tokens
+    /// alone (in a modular-arithmetic set each `a` starts p sequences). `None` when sharing would save
+    /// little (fewer than [`SHARE_MIN`] sequences, or more than one prefix in two sequences) or could not
+    /// keep the bits (d < 8, see below).
     ///
-    /// The rows are read from the full forward pass over one sequence of each prefix, padded to at least
-    /// [`SHARE_MIN`] sequences: `gemm` computes each element of a product as one run over k whatever
-    /// the number of rows (its blocking over k depends on k alone; the other paths it takes for at most
-    /// 256 outputs, one row or k <= 2 are avoided by the padding, by evaluating in chunks of at least
-    /// [`SHARE_MIN`] and by d >= 4), so they are the bits the full pass over any set gives.
-    fn prefixes(&self, w: &[f32], ws: &mut Work, seqs: &[[u32; T]]) -> Option<Prefixes> {
-        // k = d >= 4 and at least SHARE_MIN rows keep every product on gemm's main path (see above)
-        if self.depth == 0 || self.d < 4 || seqs.len() < SHARE_MIN {
+    /// The rows are read from full forward passes (the sequence [x, x, x, x] for each token x; one
+    /// sequence of each new prefix), padded to at least [`SHARE_MIN`] sequences: `gemm` computes each
+    /// element of a product as one run over k whatever the number of rows (its blocking over k depends
+    /// on k alone; the other paths it takes for at most 256 outputs, one row or k <= 2 are avoided by the
+    /// padding, by evaluating in chunks of at least [`SHARE_MIN`] and by d >= 8: the last position's
+    /// queries of a chunk of 64 sequences are 64 rows of d outputs), so they are the bits the full pass
+    /// over any set gives.
+    fn tables(
+        &self,
+        w: &[f32],
+        ws: &mut Work,
+        t: &mut Tables,
+        seqs: &[[u32; T]],
+    ) -> Option<Vec<u32>> {
+        // k = d >= 8 and at least SHARE_MIN rows keep every product on gemm's main path (see above)
+        if self.depth == 0 || self.d < 8 || seqs.len() < SHARE_MIN {
             return None;
         }
-        let mut index = std::collections::HashMap::new();
-        let mut reps: Vec<[u32; T]> = vec![];
+        let row = T * 3 * self.d;
+        if !same_bits(&t.w, w) {
+            t.w.clear();
+            t.w.extend_from_slice(w);
+            // block 0's products alone over [x, x, x, x] for every token x (padded as `passes` pads)
+            let last = self.vocab as u32 - 1;
+            let mut every: Vec<[u32; T]> = (0..=last).map(|x| [x; T]).collect();
+            every.resize(self.vocab.max(SHARE_MIN), [last; T]);
+            ws.blocks.resize_with(self.depth, BlockWork::default);
+            let BlockWork {
+                x_in, r1, h1, qkv, ..
+            } = &mut ws.blocks[0];
+            x_in.clear();
+            let embed = &w[self.slot(0)];
+            for &tok in every.iter().flatten() {
+                x_in.extend_from_slice(&embed[tok as usize * self.d..][..self.d]);
+            }
+            self.qkv_forward(w, 0, every.len(), T, self.tq(0), x_in, r1, h1, qkv);
+            t.tokens.clear();
+            t.tokens.extend_from_slice(&qkv[..self.vocab * row]);
+            t.rows = vec![vec![]; self.depth - 1];
+            t.by_second.clear();
+            t.prefixes = 0;
+        }
+        t.calls = t.calls.wrapping_add(1);
+        let (call, vocab) = (t.calls, self.vocab);
+        let (mut distinct, mut new) = (0, vec![]);
+        let mut at = 0;
+        for s in seqs {
+            if t.by_second.get(at).is_none_or(|b| b.0 != s[1]) {
+                at = match t.by_second.iter().position(|b| b.0 == s[1]) {
+                    Some(i) => i,
+                    None => {
+                        t.by_second.push((
+                            s[1],
+                            vec![NO_ROW; vocab],
+                            vec![call.wrapping_sub(1); vocab],
+                        ));
+                        t.by_second.len() - 1
+                    }
+                };
+            }
+            let (_, rows, met) = &mut t.by_second[at];
+            let a = s[0] as usize;
+            if met[a] != call {
+                met[a] = call;
+                distinct += 1;
+                if rows[a] == NO_ROW {
+                    new.push((at, *s));
+                }
+            }
+        }
+        if 2 * distinct > seqs.len() {
+            return None;
+        }
+        for &(i, s) in &new {
+            t.by_second[i].1[s[0] as usize] = t.prefixes;
+            t.prefixes += 1;
+        }
+        // (one block: its rows all come from the token table)
+        if !new.is_empty() && !t.rows.is_empty() {
+            let width = SHARED * 3 * self.d;
+            let new: Vec<[u32; T]> = new.into_iter().map(|(_, s)| s).collect();
+            self.passes(w, ws, &new, |ws, e| {
+                for (blk, r) in t.rows.iter_mut().enumerate() {
+                    r.extend_from_slice(&ws.blocks[blk + 1].qkv[e * row..][..width]);
+                }
+            });
+        }
         let mut which = Vec::with_capacity(seqs.len());
         for s in seqs {
-            let key: [u32; SHARED] = std::array::from_fn(|t| s[t]);
-            let i = *index.entry(key).or_insert_with(|| {
-                reps.push(*s);
-                reps.len() - 1
-            });
-            which.push(i as u32);
+            if t.by_second[at].0 != s[1] {
+                at = t.by_second.iter().position(|b| b.0 == s[1])?;
+            }
+            which.push(t.by_second[at].1[s[0] as usize]);
         }
-        if 2 * reps.len() > seqs.len() {
-            return None;
-        }
-        let n = reps.len();
-        let pad = *reps.last()?;
-        reps.resize(n.max(SHARE_MIN), pad);
-        let width = SHARED * 3 * self.d;
-        let mut rows = vec![Vec::with_capacity(n * width); self.depth];
+        Some(which)
+    }
+
+    /// The eval-mode forward pass over `seqs` (at least one), padded to at least [`SHARE_MIN`] sequences
+    /// and in chunks of at least that many (see [`Layout::tables`]); `read(ws, e)` after each pass for
+    /// each sequence in order, `e` its place in that pass.
+    fn passes(
+        &self,
+        w: &[f32],
+        ws: &mut Work,
+        seqs: &[[u32; T]],
+        mut read: impl FnMut(&Work, usize),
+    ) {
+        let n = seqs.len();
+        let mut all = seqs.to_vec();
+        let Some(&pad) = seqs.last() else { return };
+        all.resize(n.max(SHARE_MIN), pad);
         let mut done = 0;
-        for chunk in reps.chunks(EVAL_CHUNK) {
+        for chunk in all.chunks(EVAL_CHUNK) {
             // a short last chunk takes its rows from a full-sized pass over the last sequences
             let (from, pass) = if chunk.len() < SHARE_MIN {
-                let start = reps.len() - SHARE_MIN;
-                (done - start, &reps[start..])
+                let start = all.len() - SHARE_MIN;
+                (done - start, &all[start..])
             } else {
                 (0, chunk)
             };
             self.forward(w, ws, pass, None);
             let take = chunk.len().min(n.saturating_sub(done));
-            for (blk, r) in rows.iter_mut().enumerate() {
-                let qkv = &ws.blocks[blk].qkv;
-                for e in from..from + take {
-                    r.extend_from_slice(&qkv[e * T * 3 * self.d..][..width]);
-                }
+            for e in from..from + take {
+                read(ws, e);
             }
             done += chunk.len();
         }
-        Some(Prefixes { rows, which })
     }
 
-    /// Eval-mode forward pass into `ws.logits` that computes positions 2 and 3 only, taking positions
-    /// 0 and 1 (the keys and values the queries attend to) from the shared prefixes' rows `pre` (`which`:
-    /// each sequence's prefix). The same operations in the same order as [`forward`](Self::forward) on
-    /// those rows, so the same bits, at about half the work.
+    /// Eval-mode forward pass into `ws.logits` that computes positions 2 and 3 only, taking block 0's q,
+    /// k and v rows from the token table and later blocks' rows at positions 0 and 1 (the keys and values
+    /// the queries attend to) from the prefixes' (`which`: each sequence's prefix) in `tables`. The same
+    /// operations in the same order as [`forward`](Self::forward) on those rows, so the same bits, at
+    /// less than half the work.
     #[inline(always)]
     fn suffix_body(
         &self,
         w: &[f32],
         ws: &mut Work,
         seqs: &[[u32; T]],
-        pre: &Prefixes,
+        tables: &Tables,
         which: &[u32],
     ) {
         const S: usize = T - SHARED;
@@ -615,19 +724,31 @@ impl Layout {
                 None => &mut ws.out,
             };
             let bw = &mut done[blk];
-            let BlockWork {
-                x_in, r1, h1, sfx, ..
-            } = bw;
-            self.qkv_forward(w, blk, b, S, tq, x_in, r1, h1, sfx);
-            // every example's four rows: the prefix's two, then its own
-            let (shared, own) = (SHARED * 3 * d, S * 3 * d);
             bw.qkv.clear();
-            for (&i, rows) in which.iter().zip(bw.sfx.chunks_exact(own)) {
-                bw.qkv
-                    .extend_from_slice(&pre.rows[blk][i as usize * shared..][..shared]);
-                bw.qkv.extend_from_slice(rows);
+            if blk == 0 {
+                // every token's row at its position
+                for s in seqs {
+                    for (t, &tok) in s.iter().enumerate() {
+                        bw.qkv.extend_from_slice(
+                            &tables.tokens[(tok as usize * T + t) * 3 * d..][..3 * d],
+                        );
+                    }
+                }
+            } else {
+                let BlockWork {
+                    x_in, r1, h1, sfx, ..
+                } = bw;
+                self.qkv_forward(w, blk, b, S, tq, x_in, r1, h1, sfx);
+                // every example's four rows: the prefix's two, then its own
+                let (shared, own) = (SHARED * 3 * d, S * 3 * d);
+                let rows = &tables.rows[blk - 1];
+                for (&i, own) in which.iter().zip(bw.sfx.chunks_exact(own)) {
+                    bw.qkv
+                        .extend_from_slice(&rows[i as usize * shared..][..shared]);
+                    bw.qkv.extend_from_slice(own);
+                }
             }
-            self.mix_forward(w, blk, b, tq, S, bw, next, None);
+            self.mix_forward(w, blk, b, tq, S, bw, next, None, false);
         }
         self.head(w, ws, b);
     }
@@ -649,7 +770,7 @@ impl Layout {
             x_in, r1, h1, qkv, ..
         } = bw;
         self.qkv_forward(w, blk, b, T, tq, x_in, r1, h1, qkv);
-        self.mix_forward(w, blk, b, tq, T, bw, out, dropout);
+        self.mix_forward(w, blk, b, tq, T, bw, out, dropout, true);
     }
 
     /// RMSNorm of a block's input rows `x` (`span` an example, positions T - span..T) into `h1` (and 1/rms
@@ -707,7 +828,8 @@ impl Layout {
     /// The rest of a block from its rotated `bw.qkv` ([B*T, 3d]): attention for the query positions
     /// T - tq..T, the residual, RMSNorm, SwiGLU (with dropout when given) and the second residual; the
     /// output, [B*tq, d], into `out`. `bw.x_in` holds `span` rows an example (positions T - span..T),
-    /// the last `tq` of which are the query rows.
+    /// the last `tq` of which are the query rows. Without `for_backward` (evaluation), SwiGLU keeps
+    /// nothing for a backward pass.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn mix_forward(
@@ -720,6 +842,7 @@ impl Layout {
         bw: &mut BlockWork,
         out: &mut Vec<f32>,
         dropout: Option<(&mut Rng, f64)>,
+        for_backward: bool,
     ) {
         let (d, qrows) = (self.d, b * tq);
         let s = |rel: usize| &w[self.slot(self.bslot(blk, rel))];
@@ -758,8 +881,12 @@ impl Layout {
             }
             None => bw.mask.clear(),
         }
-        resize(&mut bw.sig, qrows * hidden);
-        swiglu_forward(&mut bw.hid, &mut bw.a, &mut bw.sig, &bw.mask, hidden);
+        if for_backward || !bw.mask.is_empty() {
+            resize(&mut bw.sig, qrows * hidden);
+            swiglu_forward(&mut bw.hid, &mut bw.a, &mut bw.sig, &bw.mask, hidden);
+        } else {
+            swiglu_eval(&mut bw.hid, &bw.a, hidden);
+        }
         out.clear();
         out.extend_from_slice(&bw.x_mid);
         matmul(out, &bw.hid, s(W2), qrows, hidden, d, false, true, true);
@@ -843,28 +970,31 @@ impl Layout {
                     // the scores against every position at once: T independent running sums, each in
                     // dimension order from -0.0 as `dot` (f32's `Sum`) adds, so the same bits, without
                     // waiting on one sum's additions at a time (keys past t are summed and not read)
-                    let ks: [&[f32]; T] =
+                    let [k0, k1, k2, k3]: [&[f32]; T] =
                         std::array::from_fn(|u| &ex[u * 3 * d + d + h * hd..][..hd]);
                     let mut sums = [-0.0f32; T];
-                    for j in 0..hd {
-                        for (acc, k) in sums.iter_mut().zip(&ks) {
-                            *acc += q[j] * k[j];
-                        }
+                    for ((((&qj, &k0), &k1), &k2), &k3) in q.iter().zip(k0).zip(k1).zip(k2).zip(k3)
+                    {
+                        sums[0] += qj * k0;
+                        sums[1] += qj * k1;
+                        sums[2] += qj * k2;
+                        sums[3] += qj * k3;
                     }
                     let mut max = f32::NEG_INFINITY;
+                    let mut scores = [0.0f32; T];
                     for u in 0..=t {
-                        a[u] = sums[u] * scale;
-                        max = max.max(a[u]);
+                        scores[u] = sums[u] * scale;
+                        max = max.max(scores[u]);
                     }
+                    // every lane's exponential at once (those past t are not read)
+                    let e: [f32; T] = std::array::from_fn(|u| exp(scores[u] - max));
                     let mut sum = 0.0;
-                    for au in &mut a[..=t] {
-                        *au = exp(*au - max);
-                        sum += *au;
+                    for &eu in &e[..=t] {
+                        sum += eu;
                     }
-                    for au in &mut a[..=t] {
-                        *au /= sum;
+                    for (u, au) in a.iter_mut().enumerate() {
+                        *au = if u <= t { e[u] / sum } else { 0.0 };
                     }
-                    a[t + 1..].fill(0.0);
                     let c = &mut crow[h * hd..][..hd];
                     c.fill(0.0);
                     for (u, &au) in a[..=t].iter().enumerate() {
@@ -1194,19 +1324,43 @@ fn rms_forward(x: &[f32], gamma: &[f32], h: &mut [f32], r: &mut [f32]) {
 #[inline(always)]
 fn rms_rows(x: &[f32], gamma: &[f32], h: &mut [f32], r: &mut [f32]) {
     let d = gamma.len();
-    for ((xr, hr), rv) in x
-        .chunks_exact(d)
-        .zip(h.chunks_exact_mut(d))
-        .zip(r.iter_mut())
+    // the sums of squares of RUN rows advance together (each row's still adds in dimension order from
+    // -0.0, as f32's `Sum`), so they do not wait on one another's additions
+    for ((xs, hs), rs) in x
+        .chunks(RUN * d)
+        .zip(h.chunks_mut(RUN * d))
+        .zip(r.chunks_mut(RUN))
     {
-        let ms = xr.iter().map(|v| v * v).sum::<f32>() / d as f32;
-        let inv = 1.0 / (ms + NORM_EPS as f32).sqrt();
-        *rv = inv;
-        for ((o, &v), &s) in hr.iter_mut().zip(xr).zip(gamma) {
-            *o = v * inv * s;
+        let mut sums = [-0.0f32; RUN];
+        if rs.len() == RUN {
+            for j in 0..d {
+                for (i, acc) in sums.iter_mut().enumerate() {
+                    let v = xs[i * d + j];
+                    *acc += v * v;
+                }
+            }
+        } else {
+            for (acc, xr) in sums.iter_mut().zip(xs.chunks_exact(d)) {
+                *acc = xr.iter().map(|v| v * v).sum::<f32>();
+            }
+        }
+        for (((xr, hr), rv), &sum) in xs
+            .chunks_exact(d)
+            .zip(hs.chunks_exact_mut(d))
+            .zip(rs.iter_mut())
+            .zip(&sums)
+        {
+            let inv = 1.0 / (sum / d as f32 + NORM_EPS as f32).sqrt();
+            *rv = inv;
+            for ((o, &v), &s) in hr.iter_mut().zip(xr).zip(gamma) {
+                *o = v * inv * s;
+            }
         }
     }
 }
+
+/// Rows whose running sums advance together in the row-wise loops (RMSNorm's sums of squares).
+const RUN: usize = 8;
 
 /// RMSNorm backward: with y_j = gamma_j x_j r, r = (mean(x^2) + eps)^(-1/2),
 /// dx_k = r gamma_k dy_k - x_k r^3 / d * sum_j dy_j gamma_j x_j and dgamma_j = sum over rows of dy_j x_j r.
@@ -1312,6 +1466,20 @@ fn swiglu_forward(hid: &mut [f32], a: &mut [f32], sig: &mut [f32], mask: &[f32],
     }
 }
 
+/// [`swiglu_forward`] without dropout, for evaluation: `hid` = silu(z) u alone, by the same arithmetic
+/// (so the same bits), keeping nothing for a backward pass.
+#[inline(always)]
+fn swiglu_eval(hid: &mut [f32], a: &[f32], hidden: usize) {
+    for (hr, ar) in hid.chunks_exact_mut(hidden).zip(a.chunks_exact(2 * hidden)) {
+        let (gate, up) = ar.split_at(hidden);
+        let (hr, up) = (&mut hr[..hidden], &up[..hidden]);
+        for j in 0..hidden {
+            let sg = 1.0 / (1.0 + exp(-gate[j]));
+            hr[j] = gate[j] * sg * up[j];
+        }
+    }
+}
+
 /// `mask[at..at + len]`, or the empty mask.
 fn block_of(mask: &[f32], at: usize, len: usize) -> &[f32] {
     if mask.is_empty() {
@@ -1335,9 +1503,11 @@ fn swiglu_rows(hid: &mut [f32], a: &mut [f32], sig: &mut [f32], mask: &[f32], hi
         for (sg, &z) in sr.iter_mut().zip(&*gate) {
             *sg = 1.0 / (1.0 + exp(-z));
         }
-        for (((h, z), &u), &sg) in hr.iter_mut().zip(gate).zip(&*up).zip(&*sr) {
-            *z *= sg;
-            *h = *z * u;
+        let (hr, up, sr) = (&mut hr[..hidden], &up[..hidden], &sr[..hidden]);
+        let gate = &mut gate[..hidden];
+        for j in 0..hidden {
+            gate[j] *= sr[j];
+            hr[j] = gate[j] * up[j];
         }
         if !mask.is_empty() {
             for (h, &m) in hr.iter_mut().zip(&mask[i * hidden..][..hidden]) {
@@ -1503,6 +1673,7 @@ impl Model for CpuTransformer {
                 has_grads: false,
                 ws: Work::default(),
                 helpers: vec![],
+                tables: Tables::default(),
                 seqs: vec![],
                 choice: self.choice.clone(),
             }),
@@ -1945,13 +2116,14 @@ mod tests {
         // expected: evaluating positions 2 and 3 from the shared rows of positions 0 and 1 is the same
         // arithmetic as the full forward pass (same products per element, same fused loops), so the same
         // logits bit for bit, and the statistics of `evaluate` equal those of the full pass chunk by
-        // chunk. Cases: the Capacity lab's sizes, several heads and depths, d = 4 (the smallest shared),
-        // a random split of the pairs (in any order), a set whose last chunk is short, and one with fewer
-        // than SHARE_MIN sequences (not shared)
+        // chunk. Cases: the Capacity lab's sizes, several heads and depths, one block, d = 8 (the
+        // smallest shared) and d = 4 (not shared), a random split of the pairs (in any order), a set whose
+        // last chunk is short, and one with fewer than SHARE_MIN sequences (not shared)
         let cases = [
             (cfg(16, 2, 1, 0.2), 47, 1100),
             (cfg(8, 3, 4, 0.0), 31, 961),
             (cfg(4, 1, 1, 0.0), 13, 169),
+            (cfg(8, 1, 2, 0.0), 17, 289),
             (cfg(24, 2, 3, 0.2), 37, 530),
             (cfg(32, 2, 2, 0.0), 41, 40),
         ];
@@ -1979,39 +2151,53 @@ mod tests {
             let seqs: Vec<[u32; T]> = xs.iter().map(|&x| tokens(x, p)).collect();
             let what = format!("case {k}: {c:?}, {n} pairs");
 
-            let pre = m.l.prefixes(&m.w, &mut m.ws, &seqs);
-            assert_eq!(pre.is_some(), n >= SHARE_MIN, "{what}");
+            // the tables grow: half the prefixes first (when that half is shared), then the rest
+            let mut tables = Tables::default();
+            if n / 2 >= SHARE_MIN {
+                m.l.tables(&m.w, &mut m.ws, &mut tables, &seqs[..n / 2]);
+            }
+            let which = m.l.tables(&m.w, &mut m.ws, &mut tables, &seqs);
+            assert_eq!(which.is_some(), n >= SHARE_MIN && c.d_model >= 8, "{what}");
             let want = plain_logits(&mut m, &seqs, EVAL_CHUNK);
-            if let Some(pre) = &pre {
+            if let Some(which) = &which {
                 let mut got = vec![];
-                for (c, which) in seqs.chunks(EVAL_CHUNK).zip(pre.which.chunks(EVAL_CHUNK)) {
-                    suffix_wide(&m.l, &m.w, &mut m.ws, c, pre, which);
+                for (c, which) in seqs.chunks(EVAL_CHUNK).zip(which.chunks(EVAL_CHUNK)) {
+                    suffix_wide(&m.l, &m.w, &mut m.ws, c, &tables, which);
                     got.extend(m.ws.logits.iter().map(|x| x.to_bits()));
                 }
                 assert_eq!(got.len(), want.len(), "{what}");
                 assert!(got == want, "{what}: logits differ");
             }
-            // evaluate (shared when it can) against the full pass's statistics over the same chunks
-            let st = m.evaluate(&xs, &ys).unwrap();
-            let mut total = BatchStats::default();
-            let mut at = 0;
-            while at < n {
-                let len = if n - at < EVAL_CHUNK + SHARE_MIN {
-                    n - at
-                } else {
-                    EVAL_CHUNK
-                };
-                m.l.forward(&m.w, &mut m.ws, &seqs[at..at + len], None);
-                total.add(cross_entropy(
-                    &mut m.ws.logits,
-                    m.l.vocab,
-                    &ys[at..at + len],
-                    false,
-                ));
-                at += len;
+            // evaluate (shared when it can) against the full pass's statistics over the same chunks:
+            // twice at these parameters (the second from the kept tables), then after one more step
+            // (the tables made again)
+            for pass in 0..3 {
+                if pass == 2 {
+                    m.forward_backward(&xs, &ys, &mut r).unwrap();
+                    opt.begin_step(1e-2);
+                    m.apply(&mut opt).unwrap();
+                }
+                let st = m.evaluate(&xs, &ys).unwrap();
+                let mut total = BatchStats::default();
+                let mut at = 0;
+                while at < n {
+                    let len = if n - at < EVAL_CHUNK + SHARE_MIN {
+                        n - at
+                    } else {
+                        EVAL_CHUNK
+                    };
+                    m.l.forward(&m.w, &mut m.ws, &seqs[at..at + len], None);
+                    total.add(cross_entropy(
+                        &mut m.ws.logits,
+                        m.l.vocab,
+                        &ys[at..at + len],
+                        false,
+                    ));
+                    at += len;
+                }
+                assert_eq!(st, total, "{what}, pass {pass}");
+                assert!(st.correct > 0 || st.loss_sum > 0.0, "{what}");
             }
-            assert_eq!(st, total, "{what}");
-            assert!(st.correct > 0 || st.loss_sum > 0.0, "{what}");
         }
     }
 
