@@ -405,6 +405,8 @@ wide_fn!(fn forward_wide(
     seqs: &[[u32; T]],
     dropout: Option<(&mut Rng, f64)>,
 ) => Layout::forward_body);
+wide_fn!(fn prefix_wide(l: &Layout, w: &[f32], ws: &mut Work, seqs: &[[u32; T]], tokens: &[f32])
+    => Layout::prefix_body);
 wide_fn!(fn suffix_wide(
     l: &Layout,
     w: &[f32],
@@ -426,7 +428,7 @@ wide_fn!(fn attention_wide(
     qkv: &[f32],
     att: &mut [f32],
     ctx: &mut [f32],
-) => Layout::attention_examples);
+) => Layout::attention_rows);
 wide_fn!(fn attention_back_wide(
     l: &Layout,
     b: usize,
@@ -491,14 +493,8 @@ impl Layout {
         seqs: &[[u32; T]],
         mut dropout: Option<(&mut Rng, f64)>,
     ) {
-        let (b, d) = (seqs.len(), self.d);
-        ws.blocks.resize_with(self.depth, BlockWork::default);
-        let x0 = &mut ws.blocks[0].x_in;
-        x0.clear();
-        let embed = &w[self.slot(0)];
-        for &tok in seqs.iter().flatten() {
-            x0.extend_from_slice(&embed[tok as usize * d..][..d]);
-        }
+        let b = seqs.len();
+        self.embed_rows(w, ws, seqs, 0);
         for blk in 0..self.depth {
             let (done, rest) = ws.blocks.split_at_mut(blk + 1);
             let next = match rest.first_mut() {
@@ -509,6 +505,22 @@ impl Layout {
             self.block_forward(w, blk, b, &mut done[blk], next, mask);
         }
         self.head(w, ws, b);
+    }
+
+    /// Block 0's input ([`BlockWork::x_in`], growing the blocks' buffers as needed): the embeddings of the
+    /// tokens at positions `from..T` of every sequence.
+    #[inline(always)]
+    fn embed_rows(&self, w: &[f32], ws: &mut Work, seqs: &[[u32; T]], from: usize) {
+        let d = self.d;
+        ws.blocks.resize_with(self.depth, BlockWork::default);
+        let x0 = &mut ws.blocks[0].x_in;
+        x0.clear();
+        let embed = &w[self.slot(0)];
+        for s in seqs {
+            for &tok in &s[from..] {
+                x0.extend_from_slice(&embed[tok as usize * d..][..d]);
+            }
+        }
     }
 
     /// The final RMSNorm and the unembedding: `ws.out` ([B, d]) to `ws.logits` ([B, vocab]).
@@ -588,15 +600,10 @@ impl Layout {
             let last = self.vocab as u32 - 1;
             let mut every: Vec<[u32; T]> = (0..=last).map(|x| [x; T]).collect();
             every.resize(self.vocab.max(SHARE_MIN), [last; T]);
-            ws.blocks.resize_with(self.depth, BlockWork::default);
+            self.embed_rows(w, ws, &every, 0);
             let BlockWork {
                 x_in, r1, h1, qkv, ..
             } = &mut ws.blocks[0];
-            x_in.clear();
-            let embed = &w[self.slot(0)];
-            for &tok in every.iter().flatten() {
-                x_in.extend_from_slice(&embed[tok as usize * self.d..][..self.d]);
-            }
             self.qkv_forward(w, 0, every.len(), T, self.tq(0), x_in, r1, h1, qkv);
             t.tokens.clear();
             t.tokens.extend_from_slice(&qkv[..self.vocab * row]);
@@ -643,7 +650,7 @@ impl Layout {
         if !new.is_empty() && !t.rows.is_empty() {
             let width = SHARED * 3 * self.d;
             let new: Vec<[u32; T]> = new.into_iter().map(|(_, s)| s).collect();
-            self.passes(w, ws, &new, |ws, e| {
+            self.prefix_passes(w, ws, &t.tokens, &new, |ws, e| {
                 for (blk, r) in t.rows.iter_mut().enumerate() {
                     r.extend_from_slice(&ws.blocks[blk + 1].qkv[e * row..][..width]);
                 }
@@ -659,13 +666,14 @@ impl Layout {
         Some(which)
     }
 
-    /// The eval-mode forward pass over `seqs` (at least one), padded to at least [`SHARE_MIN`] sequences
-    /// and in chunks of at least that many (see [`Layout::tables`]); `read(ws, e)` after each pass for
-    /// each sequence in order, `e` its place in that pass.
-    fn passes(
+    /// [`prefix_body`](Self::prefix_body) over `seqs` (at least one), padded to at least
+    /// [`SHARE_MIN`] sequences and in chunks of at least that many (see [`Layout::tables`]);
+    /// `read(ws, e)` after each pass for each sequence in order, `e` its place in that pass.
+    fn prefix_passes(
         &self,
         w: &[f32],
         ws: &mut Work,
+        tokens: &[f32],
         seqs: &[[u32; T]],
         mut read: impl FnMut(&Work, usize),
     ) {
@@ -682,12 +690,46 @@ impl Layout {
             } else {
                 (0, chunk)
             };
-            self.forward(w, ws, pass, None);
+            prefix_wide(self, w, ws, pass, tokens);
             let take = chunk.len().min(n.saturating_sub(done));
             for e in from..from + take {
                 read(ws, e);
             }
             done += chunk.len();
+        }
+    }
+
+    /// The eval-mode forward pass over `seqs` as far as every block's q, k and v rows (`ws.blocks[_].qkv`):
+    /// block 0's from the token table `tokens`, then every block but the last, then the last block's
+    /// rows. The same operations in the same order as [`forward`](Self::forward), so the same bits,
+    /// without the last block's attention and feed-forward or the head.
+    #[inline(always)]
+    fn prefix_body(&self, w: &[f32], ws: &mut Work, seqs: &[[u32; T]], tokens: &[f32]) {
+        let (b, d) = (seqs.len(), self.d);
+        self.embed_rows(w, ws, seqs, 0);
+        for blk in 0..self.depth {
+            let (done, rest) = ws.blocks.split_at_mut(blk + 1);
+            let bw = &mut done[blk];
+            if blk > 0 {
+                let BlockWork {
+                    x_in, r1, h1, qkv, ..
+                } = bw;
+                self.qkv_forward(w, blk, b, T, self.tq(blk), x_in, r1, h1, qkv);
+            }
+            let Some(next) = rest.first_mut() else { break };
+            if blk == 0 {
+                // every token's row at its position, read where it lies in the table
+                resize(&mut bw.att, b * self.heads * T * T);
+                resize(&mut bw.ctx, b * T * d);
+                let row = |e: usize, u: usize| -> &[f32] {
+                    &tokens[(seqs[e][u] as usize * T + u) * 3 * d..][..3 * d]
+                };
+                self.attention_examples(b, T, row, &mut bw.att, &mut bw.ctx);
+                self.mix_forward(w, blk, b, T, T, bw, &mut next.x_in, None, false);
+            } else {
+                self.attend(b, T, bw);
+                self.mix_forward(w, blk, b, T, T, bw, &mut next.x_in, None, false);
+            }
         }
     }
 
@@ -707,15 +749,7 @@ impl Layout {
     ) {
         const S: usize = T - SHARED;
         let (b, d) = (seqs.len(), self.d);
-        ws.blocks.resize_with(self.depth, BlockWork::default);
-        let x0 = &mut ws.blocks[0].x_in;
-        x0.clear();
-        let embed = &w[self.slot(0)];
-        for s in seqs {
-            for &tok in &s[T - S..] {
-                x0.extend_from_slice(&embed[tok as usize * d..][..d]);
-            }
-        }
+        self.embed_rows(w, ws, seqs, T - S);
         for blk in 0..self.depth {
             let tq = self.tq(blk).min(S);
             let (done, rest) = ws.blocks.split_at_mut(blk + 1);
@@ -724,29 +758,29 @@ impl Layout {
                 None => &mut ws.out,
             };
             let bw = &mut done[blk];
-            bw.qkv.clear();
+            resize(&mut bw.att, b * self.heads * tq * T);
+            resize(&mut bw.ctx, b * tq * d);
             if blk == 0 {
-                // every token's row at its position
-                for s in seqs {
-                    for (t, &tok) in s.iter().enumerate() {
-                        bw.qkv.extend_from_slice(
-                            &tables.tokens[(tok as usize * T + t) * 3 * d..][..3 * d],
-                        );
-                    }
-                }
+                // every token's row at its position, read where it lies in the table
+                let tokens = &tables.tokens;
+                let row = |e: usize, u: usize| -> &[f32] {
+                    &tokens[(seqs[e][u] as usize * T + u) * 3 * d..][..3 * d]
+                };
+                self.attention_examples(b, tq, row, &mut bw.att, &mut bw.ctx);
             } else {
                 let BlockWork {
                     x_in, r1, h1, sfx, ..
                 } = bw;
                 self.qkv_forward(w, blk, b, S, tq, x_in, r1, h1, sfx);
-                // every example's four rows: the prefix's two, then its own
-                let (shared, own) = (SHARED * 3 * d, S * 3 * d);
-                let rows = &tables.rows[blk - 1];
-                for (&i, own) in which.iter().zip(bw.sfx.chunks_exact(own)) {
-                    bw.qkv
-                        .extend_from_slice(&rows[i as usize * shared..][..shared]);
-                    bw.qkv.extend_from_slice(own);
-                }
+                // an example's rows: its prefix's two, then its own
+                let (rows, own) = (&tables.rows[blk - 1], &bw.sfx);
+                let row = |e: usize, u: usize| -> &[f32] {
+                    match u.checked_sub(SHARED) {
+                        None => &rows[(which[e] as usize * SHARED + u) * 3 * d..][..3 * d],
+                        Some(o) => &own[(e * S + o) * 3 * d..][..3 * d],
+                    }
+                };
+                self.attention_examples(b, tq, row, &mut bw.att, &mut bw.ctx);
             }
             self.mix_forward(w, blk, b, tq, S, bw, next, None, false);
         }
@@ -770,6 +804,7 @@ impl Layout {
             x_in, r1, h1, qkv, ..
         } = bw;
         self.qkv_forward(w, blk, b, T, tq, x_in, r1, h1, qkv);
+        self.attend(b, tq, bw);
         self.mix_forward(w, blk, b, tq, T, bw, out, dropout, true);
     }
 
@@ -825,11 +860,19 @@ impl Layout {
         self.rotate_qk(qkv, span, tq, false);
     }
 
-    /// The rest of a block from its rotated `bw.qkv` ([B*T, 3d]): attention for the query positions
-    /// T - tq..T, the residual, RMSNorm, SwiGLU (with dropout when given) and the second residual; the
-    /// output, [B*tq, d], into `out`. `bw.x_in` holds `span` rows an example (positions T - span..T),
-    /// the last `tq` of which are the query rows. Without `for_backward` (evaluation), SwiGLU keeps
-    /// nothing for a backward pass.
+    /// A block's attention from its rotated `bw.qkv` ([B*T, 3d]) for the query positions T - tq..T:
+    /// weights into `bw.att`, context into `bw.ctx` (grown as needed).
+    #[inline(always)]
+    fn attend(&self, b: usize, tq: usize, bw: &mut BlockWork) {
+        resize(&mut bw.att, b * self.heads * tq * T);
+        resize(&mut bw.ctx, b * tq * self.d);
+        self.attention_forward(b, tq, &bw.qkv, &mut bw.att, &mut bw.ctx);
+    }
+
+    /// The rest of a block after its attention (context in `bw.ctx`, [B*tq, d]): the residual, RMSNorm,
+    /// SwiGLU (with dropout when given) and the second residual; the output, [B*tq, d], into `out`.
+    /// `bw.x_in` holds `span` rows an example (positions T - span..T), the last `tq` of which are the
+    /// query rows. Without `for_backward` (evaluation), SwiGLU keeps nothing for a backward pass.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn mix_forward(
@@ -846,9 +889,6 @@ impl Layout {
     ) {
         let (d, qrows) = (self.d, b * tq);
         let s = |rel: usize| &w[self.slot(self.bslot(blk, rel))];
-        resize(&mut bw.att, b * self.heads * tq * T);
-        resize(&mut bw.ctx, qrows * d);
-        self.attention_forward(b, tq, &bw.qkv, &mut bw.att, &mut bw.ctx);
         // x_mid = x (query rows) + ctx Wo^T
         bw.x_mid.clear();
         for e in 0..b {
@@ -936,7 +976,7 @@ impl Layout {
     ) {
         let (d, nh) = (self.d, self.heads);
         match perf::row_blocks(b, tq * T * d, 1) {
-            None => self.attention_examples(b, tq, qkv, att, ctx),
+            None => self.attention_rows(b, tq, qkv, att, ctx),
             Some(k) => qkv
                 .par_chunks(k * T * 3 * d)
                 .zip(att.par_chunks_mut(k * nh * tq * T))
@@ -949,29 +989,46 @@ impl Layout {
 
     /// [`attention_forward`](Self::attention_forward) over `b` examples on this thread.
     #[inline(always)]
-    fn attention_examples(
+    fn attention_rows(&self, b: usize, tq: usize, qkv: &[f32], att: &mut [f32], ctx: &mut [f32]) {
+        let d3 = 3 * self.d;
+        let row = |e: usize, u: usize| -> &[f32] { &qkv[(e * T + u) * d3..][..d3] };
+        self.attention_examples(b, tq, row, att, ctx)
+    }
+
+    /// [`attention_forward`](Self::attention_forward) over `b` examples on this thread, reading example
+    /// e's q, k and v at position u from `row(e, u)` ([3d]). The query rows go [`QUERIES`] at a time, so
+    /// that their softmaxes' exponentials run together and the rows do not wait on one another's chains
+    /// of dependent operations; each row's arithmetic is as on its own.
+    #[inline(always)]
+    fn attention_examples<'a>(
         &self,
         b: usize,
         tq: usize,
-        qkv: &[f32],
+        row: impl Fn(usize, usize) -> &'a [f32],
         att: &mut [f32],
         ctx: &mut [f32],
     ) {
+        const G: usize = QUERIES;
         let (d, hd, nh) = (self.d, self.hd, self.heads);
         let scale = (1.0 / (hd as f64).sqrt()) as f32;
-        for e in 0..b {
-            let ex = &qkv[e * T * 3 * d..][..T * 3 * d];
-            for iq in 0..tq {
-                let t = T - tq + iq;
-                let crow = &mut ctx[(e * tq + iq) * d..][..d];
-                for h in 0..nh {
-                    let q = &ex[t * 3 * d + h * hd..][..hd];
-                    let a = &mut att[((e * nh + h) * tq + iq) * T..][..T];
-                    // the scores against every position at once: T independent running sums, each in
-                    // dimension order from -0.0 as `dot` (f32's `Sum`) adds, so the same bits, without
-                    // waiting on one sum's additions at a time (keys past t are summed and not read)
+        let rows = b * tq;
+        for first in (0..rows).step_by(G) {
+            let group = (rows - first).min(G);
+            // example, query position, and its place in `att` without the head
+            let at: [(usize, usize); G] = std::array::from_fn(|i| {
+                let r = (first + i).min(rows - 1);
+                (r / tq, T - tq + r % tq)
+            });
+            for h in 0..nh {
+                // the scores against every position at once: T independent running sums a row, each
+                // in dimension order from -0.0 as `dot` (f32's `Sum`) adds, so the same bits (keys past
+                // t are summed and not read)
+                let mut scores = [0.0f32; G * T];
+                let mut maxes = [f32::NEG_INFINITY; G * T];
+                for (i, &(e, t)) in at.iter().enumerate().take(group) {
+                    let q = &row(e, t)[h * hd..][..hd];
                     let [k0, k1, k2, k3]: [&[f32]; T] =
-                        std::array::from_fn(|u| &ex[u * 3 * d + d + h * hd..][..hd]);
+                        std::array::from_fn(|u| &row(e, u)[d + h * hd..][..hd]);
                     let mut sums = [-0.0f32; T];
                     for ((((&qj, &k0), &k1), &k2), &k3) in q.iter().zip(k0).zip(k1).zip(k2).zip(k3)
                     {
@@ -981,24 +1038,31 @@ impl Layout {
                         sums[3] += qj * k3;
                     }
                     let mut max = f32::NEG_INFINITY;
-                    let mut scores = [0.0f32; T];
                     for u in 0..=t {
-                        scores[u] = sums[u] * scale;
-                        max = max.max(scores[u]);
+                        scores[i * T + u] = sums[u] * scale;
+                        max = max.max(scores[i * T + u]);
                     }
-                    // every lane's exponential at once (those past t are not read)
-                    let e: [f32; T] = std::array::from_fn(|u| exp(scores[u] - max));
+                    maxes[i * T..][..T].fill(max);
+                }
+                // every lane's exponential at once (those past a row's t, or past the group, not read)
+                let mut exps = [0.0f32; G * T];
+                for l in 0..G * T {
+                    exps[l] = exp(scores[l] - maxes[l]);
+                }
+                for (i, &(e, t)) in at.iter().enumerate().take(group) {
                     let mut sum = 0.0;
-                    for &eu in &e[..=t] {
-                        sum += eu;
+                    for &x in &exps[i * T..][..=t] {
+                        sum += x;
                     }
+                    let iq = t - (T - tq);
+                    let a = &mut att[((e * nh + h) * tq + iq) * T..][..T];
                     for (u, au) in a.iter_mut().enumerate() {
-                        *au = if u <= t { e[u] / sum } else { 0.0 };
+                        *au = if u <= t { exps[i * T + u] / sum } else { 0.0 };
                     }
-                    let c = &mut crow[h * hd..][..hd];
+                    let c = &mut ctx[(e * tq + iq) * d + h * hd..][..hd];
                     c.fill(0.0);
                     for (u, &au) in a[..=t].iter().enumerate() {
-                        let v = &ex[u * 3 * d + 2 * d + h * hd..][..hd];
+                        let v = &row(e, u)[2 * d + h * hd..][..hd];
                         for (ci, &vi) in c.iter_mut().zip(v) {
                             *ci += au * vi;
                         }
@@ -1361,6 +1425,10 @@ fn rms_rows(x: &[f32], gamma: &[f32], h: &mut [f32], r: &mut [f32]) {
 
 /// Rows whose running sums advance together in the row-wise loops (RMSNorm's sums of squares).
 const RUN: usize = 8;
+
+/// Query rows whose attention softmaxes go together ([`Layout::attention_examples`]): 4 rows of T = 4
+/// scores fill one AVX-512 register.
+const QUERIES: usize = 4;
 
 /// RMSNorm backward: with y_j = gamma_j x_j r, r = (mean(x^2) + eps)^(-1/2),
 /// dx_k = r gamma_k dy_k - x_k r^3 / d * sum_j dy_j gamma_j x_j and dgamma_j = sum over rows of dy_j x_j r.
