@@ -43,12 +43,13 @@ const SHARED: usize = 2;
 /// What evaluation shares between sequences at one set of parameters, in eval mode (see
 /// [`Layout::tables`]): block 0's q, k and v rows (after rotation) of every token at every position,
 /// and every later block's rows at positions 0 and 1 of each prefix (first two tokens) met so far. They
-/// are kept while the parameters keep their bits, so the training and the validation set evaluated at
-/// one epoch's end compute them once.
+/// are kept while the parameters stay the same, so the training and the validation set evaluated at one
+/// epoch's end compute them once.
 #[derive(Default)]
 struct Tables {
-    /// The parameters the rows were computed from (empty: none yet).
-    w: Vec<f32>,
+    /// The identity of the parameters the rows were computed from ([`CpuTransformer::params_id`]; 0:
+    /// none yet).
+    params: u64,
     /// [vocab, T, 3d]: block 0's rows of the sequence [x, x, x, x], token x after token x.
     tokens: Vec<f32>,
     /// `rows[blk - 1]`, blocks 1..depth: [prefixes, 2, 3d].
@@ -158,10 +159,12 @@ fn resize(v: &mut Vec<f32>, n: usize) {
     v.resize(n, 0.0);
 }
 
-/// Whether two buffers hold the same floats bit for bit (so -0.0 differs from 0.0 and a NaN equals
-/// itself).
-fn same_bits(a: &[f32], b: &[f32]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+/// A new identity for a set of parameters, never handed out before in this process (from 1): each
+/// change to a model's parameters takes one and a copy takes its source's, so that two models with the
+/// same identity hold the same parameters.
+fn new_params_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 pub struct CpuTransformer {
@@ -172,6 +175,8 @@ pub struct CpuTransformer {
     shapes: Vec<Vec<usize>>,
     /// Every parameter, slot after slot, each row-major.
     w: Vec<f32>,
+    /// The identity of `w` ([`new_params_id`]): a new one whenever `w` changes.
+    params_id: u64,
     /// Gradients of the last `forward_backward`, same layout.
     g: Vec<f32>,
     has_grads: bool,
@@ -219,6 +224,7 @@ impl CpuTransformer {
             shapes,
             g: vec![0.0; w.len()],
             w,
+            params_id: new_params_id(),
             has_grads: false,
             ws: Work::default(),
             helpers: vec![],
@@ -318,13 +324,14 @@ impl CpuTransformer {
         let CpuTransformer {
             l,
             w,
+            params_id,
             ws,
             helpers,
             tables,
             ..
         } = self;
         let (l, w) = (&*l, &w[..]);
-        let which = l.tables(w, ws, tables, seqs);
+        let which = l.tables((w, *params_id), ws, tables, seqs);
         let (tables, which) = (&*tables, which.as_deref());
         let share = |ws: &mut Work, first: usize| -> Vec<(usize, BatchStats)> {
             (first..chunks.len())
@@ -567,7 +574,8 @@ impl Layout {
         cross_entropy(&mut ws.logits, self.vocab, ys, false)
     }
 
-    /// Brings `t` up to the parameters `w` and to the prefixes (first two tokens) of `seqs`, and returns
+    /// Brings `t` up to the parameters `w` (identity `params`) and to the prefixes (first two tokens) of
+    /// `seqs`, and returns
     /// each sequence's prefix row. In eval mode, block 0's q, k and v rows depend on one token and its
     /// position alone, and by causality every block's rows at positions 0 and 1 on the first two tokens
     /// alone (in a modular-arithmetic set each `a` starts p sequences). `None` when sharing would save
@@ -583,7 +591,7 @@ impl Layout {
     /// over any set gives.
     fn tables(
         &self,
-        w: &[f32],
+        (w, params): (&[f32], u64),
         ws: &mut Work,
         t: &mut Tables,
         seqs: &[[u32; T]],
@@ -593,9 +601,8 @@ impl Layout {
             return None;
         }
         let row = T * 3 * self.d;
-        if !same_bits(&t.w, w) {
-            t.w.clear();
-            t.w.extend_from_slice(w);
+        if t.params != params {
+            t.params = params;
             // block 0's products alone over [x, x, x, x] for every token x (padded as `passes` pads)
             let last = self.vocab as u32 - 1;
             let mut every: Vec<[u32; T]> = (0..=last).map(|x| [x; T]).collect();
@@ -1698,6 +1705,7 @@ impl Model for CpuTransformer {
             let r = self.l.slot(slot);
             opt.update(slot, &mut self.w[r.clone()], &self.g[r]);
         }
+        self.params_id = new_params_id();
         Ok(())
     }
 
@@ -1723,6 +1731,7 @@ impl Model for CpuTransformer {
             let r = self.l.slot(i);
             self.w[r].copy_from_slice(values);
         }
+        self.params_id = new_params_id();
         Ok(())
     }
 
@@ -1737,6 +1746,7 @@ impl Model for CpuTransformer {
                 names: self.names.clone(),
                 shapes: self.shapes.clone(),
                 w: self.w.clone(),
+                params_id: self.params_id,
                 g: vec![],
                 has_grads: false,
                 ws: Work::default(),
@@ -1747,6 +1757,7 @@ impl Model for CpuTransformer {
             }),
         };
         copy.w.copy_from_slice(&self.w);
+        copy.params_id = self.params_id;
         Some(copy)
     }
 }
@@ -2056,10 +2067,13 @@ mod tests {
                 let at = r.start + j;
                 let base = m.w[at];
                 m.w[at] = base + h;
+                m.params_id = new_params_id();
                 let up = m.evaluate(&ex.xs, &ex.ys).unwrap().mean_loss();
                 m.w[at] = base - h;
+                m.params_id = new_params_id();
                 let down = m.evaluate(&ex.xs, &ex.ys).unwrap().mean_loss();
                 m.w[at] = base;
+                m.params_id = new_params_id();
                 let num = (up - down) / (2.0 * h as f64);
                 let ana = grads[at] as f64;
                 assert!(
@@ -2222,9 +2236,10 @@ mod tests {
             // the tables grow: half the prefixes first (when that half is shared), then the rest
             let mut tables = Tables::default();
             if n / 2 >= SHARE_MIN {
-                m.l.tables(&m.w, &mut m.ws, &mut tables, &seqs[..n / 2]);
+                m.l.tables((&m.w, m.params_id), &mut m.ws, &mut tables, &seqs[..n / 2]);
             }
-            let which = m.l.tables(&m.w, &mut m.ws, &mut tables, &seqs);
+            let which =
+                m.l.tables((&m.w, m.params_id), &mut m.ws, &mut tables, &seqs);
             assert_eq!(which.is_some(), n >= SHARE_MIN && c.d_model >= 8, "{what}");
             let want = plain_logits(&mut m, &seqs, EVAL_CHUNK);
             if let Some(which) = &which {
