@@ -181,8 +181,10 @@ pub struct CpuTransformer {
     g: Vec<f32>,
     has_grads: bool,
     ws: Work,
-    /// Buffers of the helper threads of `evaluate`.
-    helpers: Vec<Work>,
+    /// Buffers of `evaluate`: this thread's, then each helper thread's. Apart from the training's `ws`:
+    /// evaluation's chunks would shrink those buffers, and the next step would zero them as they grow
+    /// back.
+    eval_ws: Vec<Work>,
     /// What evaluation shares between sequences at the current parameters.
     tables: Tables,
     /// Token sequences of the current (a, b) batch.
@@ -227,7 +229,7 @@ impl CpuTransformer {
             params_id: new_params_id(),
             has_grads: false,
             ws: Work::default(),
-            helpers: vec![],
+            eval_ws: vec![],
             tables: Tables::default(),
             seqs: vec![],
             choice: Choice {
@@ -325,12 +327,14 @@ impl CpuTransformer {
             l,
             w,
             params_id,
-            ws,
-            helpers,
+            eval_ws,
             tables,
             ..
         } = self;
         let (l, w) = (&*l, &w[..]);
+        eval_ws.resize_with(n, Work::default);
+        let (ws, helpers) = eval_ws.split_at_mut(1);
+        let ws = &mut ws[0];
         let which = l.tables((w, *params_id), ws, tables, seqs);
         let (tables, which) = (&*tables, which.as_deref());
         let share = |ws: &mut Work, first: usize| -> Vec<(usize, BatchStats)> {
@@ -349,7 +353,6 @@ impl CpuTransformer {
                 stats[k] = st;
             }
         } else {
-            helpers.resize_with(n - 1, Work::default);
             let (mode, setting) = (perf::float_mode(), linalg::threads_setting());
             linalg::set_threads(1);
             let share = &share;
@@ -1750,7 +1753,7 @@ impl Model for CpuTransformer {
                 g: vec![],
                 has_grads: false,
                 ws: Work::default(),
-                helpers: vec![],
+                eval_ws: vec![],
                 tables: Tables::default(),
                 seqs: vec![],
                 choice: self.choice.clone(),
