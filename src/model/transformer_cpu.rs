@@ -56,10 +56,10 @@ struct Tables {
     rows: Vec<Vec<f32>>,
     /// The prefixes met, by their second token: (that token, each first token's row in `rows` or
     /// [`NO_ROW`], the last call that met it).
-    by_second: Vec<(u32, Vec<u32>, Vec<u32>)>,
+    by_second: Vec<(u32, Vec<u32>, Vec<u64>)>,
     prefixes: u32,
     /// Calls so far, to count a call's distinct prefixes.
-    calls: u32,
+    calls: u64,
 }
 
 const NO_ROW: u32 = u32::MAX;
@@ -578,15 +578,15 @@ impl Layout {
     }
 
     /// Brings `t` up to the parameters `w` (identity `params`) and to the prefixes (first two tokens) of
-    /// `seqs`, and returns
-    /// each sequence's prefix row. In eval mode, block 0's q, k and v rows depend on one token and its
-    /// position alone, and by causality every block's rows at positions 0 and 1 on the first two tokens
-    /// alone (in a modular-arithmetic set each `a` starts p sequences). `None` when sharing would save
-    /// little (fewer than [`SHARE_MIN`] sequences, or more than one prefix in two sequences) or could not
-    /// keep the bits (d < 8, see below).
+    /// `seqs`, and returns each sequence's prefix row. In eval mode, block 0's q, k and v rows depend on
+    /// one token and its position alone, and by causality every block's rows at positions 0 and 1 on the
+    /// first two tokens alone (in a modular-arithmetic set each `a` starts p sequences). `None` when
+    /// sharing would save little (fewer than [`SHARE_MIN`] sequences, or more than one prefix in two
+    /// sequences) or could not keep the bits (d < 8, see below).
     ///
-    /// The rows are read from full forward passes (the sequence [x, x, x, x] for each token x; one
-    /// sequence of each new prefix), padded to at least [`SHARE_MIN`] sequences: `gemm` computes each
+    /// The rows are read from the passes the full forward pass makes (block 0's products over the
+    /// sequence [x, x, x, x] for each token x; [`prefix_body`](Self::prefix_body) over one sequence of
+    /// each new prefix), padded to at least [`SHARE_MIN`] sequences: `gemm` computes each
     /// element of a product as one run over k whatever the number of rows (its blocking over k depends
     /// on k alone; the other paths it takes for at most 256 outputs, one row or k <= 2 are avoided by the
     /// padding, by evaluating in chunks of at least [`SHARE_MIN`] and by d >= 8: the last position's
@@ -606,7 +606,8 @@ impl Layout {
         let row = T * 3 * self.d;
         if t.params != params {
             t.params = params;
-            // block 0's products alone over [x, x, x, x] for every token x (padded as `passes` pads)
+            // block 0's products alone over [x, x, x, x] for every token x (padded as `prefix_passes`
+            // pads; with one block, the q rows of positions 0..T-1 are left as they were: never read)
             let last = self.vocab as u32 - 1;
             let mut every: Vec<[u32; T]> = (0..=last).map(|x| [x; T]).collect();
             every.resize(self.vocab.max(SHARE_MIN), [last; T]);
@@ -621,7 +622,7 @@ impl Layout {
             t.by_second.clear();
             t.prefixes = 0;
         }
-        t.calls = t.calls.wrapping_add(1);
+        t.calls += 1;
         let (call, vocab) = (t.calls, self.vocab);
         let (mut distinct, mut new) = (0, vec![]);
         let mut at = 0;
@@ -630,11 +631,8 @@ impl Layout {
                 at = match t.by_second.iter().position(|b| b.0 == s[1]) {
                     Some(i) => i,
                     None => {
-                        t.by_second.push((
-                            s[1],
-                            vec![NO_ROW; vocab],
-                            vec![call.wrapping_sub(1); vocab],
-                        ));
+                        t.by_second
+                            .push((s[1], vec![NO_ROW; vocab], vec![call - 1; vocab]));
                         t.by_second.len() - 1
                     }
                 };
