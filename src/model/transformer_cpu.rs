@@ -1022,11 +1022,12 @@ impl Layout {
         let rows = b * tq;
         for first in (0..rows).step_by(G) {
             let group = (rows - first).min(G);
-            // example, query position, and its place in `att` without the head
-            let at: [(usize, usize); G] = std::array::from_fn(|i| {
+            // each row's example and query position (`array::from_fn` was left out of line here)
+            let mut at = [(0, 0); G];
+            for (i, slot) in at.iter_mut().enumerate() {
                 let r = (first + i).min(rows - 1);
-                (r / tq, T - tq + r % tq)
-            });
+                *slot = (r / tq, T - tq + r % tq);
+            }
             for h in 0..nh {
                 // the scores against every position at once: T independent running sums a row, each
                 // in dimension order from -0.0 as `dot` (f32's `Sum`) adds, so the same bits (keys past
@@ -1035,8 +1036,8 @@ impl Layout {
                 let mut maxes = [f32::NEG_INFINITY; G * T];
                 for (i, &(e, t)) in at.iter().enumerate().take(group) {
                     let q = &row(e, t)[h * hd..][..hd];
-                    let [k0, k1, k2, k3]: [&[f32]; T] =
-                        std::array::from_fn(|u| &row(e, u)[d + h * hd..][..hd]);
+                    let key = |u: usize| &row(e, u)[d + h * hd..][..hd];
+                    let [k0, k1, k2, k3]: [&[f32]; T] = [key(0), key(1), key(2), key(3)];
                     let mut sums = [-0.0f32; T];
                     for ((((&qj, &k0), &k1), &k2), &k3) in q.iter().zip(k0).zip(k1).zip(k2).zip(k3)
                     {
