@@ -180,7 +180,14 @@ pub struct CpuTransformer {
     /// Gradients of the last `forward_backward`, same layout.
     g: Vec<f32>,
     has_grads: bool,
+    /// The training's buffers, sized for `ws_batch` examples.
     ws: Work,
+    ws_batch: usize,
+    /// A second set, sized for `other_batch`: an epoch's last minibatch is often smaller than the rest,
+    /// and one set would shrink for it and then be zeroed as it grows back for the next step. The two
+    /// swap when the batch size changes.
+    other_ws: Work,
+    other_batch: usize,
     /// Buffers of `evaluate`: this thread's, then each helper thread's. Apart from the training's `ws`:
     /// evaluation's chunks would shrink those buffers, and the next step would zero them as they grow
     /// back.
@@ -229,6 +236,9 @@ impl CpuTransformer {
             params_id: new_params_id(),
             has_grads: false,
             ws: Work::default(),
+            ws_batch: 0,
+            other_ws: Work::default(),
+            other_batch: 0,
             eval_ws: vec![],
             tables: Tables::default(),
             seqs: vec![],
@@ -301,6 +311,11 @@ impl CpuTransformer {
         rng: &mut Rng,
     ) -> Result<BatchStats, ModelError> {
         self.has_grads = false;
+        if seqs.len() != self.ws_batch {
+            std::mem::swap(&mut self.ws, &mut self.other_ws);
+            std::mem::swap(&mut self.ws_batch, &mut self.other_batch);
+            self.ws_batch = seqs.len();
+        }
         let dropout = (self.dropout > 0.0).then_some((rng, self.dropout));
         self.l.forward(&self.w, &mut self.ws, seqs, dropout);
         let st = cross_entropy(&mut self.ws.logits, self.l.vocab, ys, true);
@@ -1752,6 +1767,9 @@ impl Model for CpuTransformer {
                 g: vec![],
                 has_grads: false,
                 ws: Work::default(),
+                ws_batch: 0,
+                other_ws: Work::default(),
+                other_batch: 0,
                 eval_ws: vec![],
                 tables: Tables::default(),
                 seqs: vec![],
@@ -2317,6 +2335,43 @@ mod tests {
         let three = run(3);
         perf::set_split_min(perf::PARALLEL_MIN_ELEMS);
         assert!(one == three, "three threads gave other bits than one");
+    }
+
+    #[test]
+    fn kept_buffers_change_no_bit() {
+        // expected: the same losses, gradients and parameters bit for bit whether a step finds its
+        // buffers fresh (a new model for every step, parameters and optimiser state carried over) or
+        // kept from steps of other batch sizes (one model: its two buffer sets swap as the size changes
+        // between 300 and 77 examples), as every buffer is written before it is read
+        let c = cfg(16, 2, 1, 0.2);
+        let (seqs, ys) = random_tokens(23, 300, 9);
+        let sizes = [300, 77, 300, 300, 77, 131];
+        let mut kept = CpuTransformer::new(&c, 23, &mut stream(9, Stream::Init)).unwrap();
+        let mut opt_kept = adamw(&kept, 1e-2, 1.0);
+        let mut opt_fresh = adamw(&kept, 1e-2, 1.0);
+        let (mut r_kept, mut r_fresh) = (stream(9, Stream::Dropout), stream(9, Stream::Dropout));
+        let mut w = kept.export().unwrap();
+        for (i, &n) in sizes.iter().enumerate() {
+            let mut fresh = CpuTransformer::new(&c, 23, &mut stream(9, Stream::Init)).unwrap();
+            fresh.import(&w).unwrap();
+            let a = kept
+                .forward_backward_tokens(&seqs[..n], &ys[..n], &mut r_kept)
+                .unwrap();
+            let b = fresh
+                .forward_backward_tokens(&seqs[..n], &ys[..n], &mut r_fresh)
+                .unwrap();
+            assert_eq!(a, b, "step {i}");
+            assert!(same(&kept.g, &fresh.g), "step {i}: gradients");
+            opt_kept.begin_step(1e-2);
+            kept.apply(&mut opt_kept).unwrap();
+            opt_fresh.begin_step(1e-2);
+            fresh.apply(&mut opt_fresh).unwrap();
+            assert!(same(&kept.w, &fresh.w), "step {i}: parameters");
+            w = fresh.export().unwrap();
+        }
+        fn same(a: &[f32], b: &[f32]) -> bool {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+        }
     }
 
     /// Expected: the AVX-512 build of the passes (what `forward`/`backward` run on this machine when it
