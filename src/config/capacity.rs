@@ -313,7 +313,7 @@ pub fn sweep_presets() -> Vec<SweepPreset> {
                           the delay is positive (grokking). Random labels are memorised from d = 20 on \
                           (T_mem 809, 488, 318, 240, 108 at d = 20..48) while T_gen stays near 450-1200, so \
                           T_mem crosses T_gen between d = 20 and 28: P* = 20601 parameters (near d = 24, \
-                          P = 20136), observed onset 9328 (d = 16). About 90 s on one core, 50 on two.",
+                          P = 20136), observed onset 9328 (d = 16). About 85 s on one core, 45 on two.",
             config: one_prime_sweep(
                 Operation::Add,
                 31,
