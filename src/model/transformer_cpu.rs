@@ -728,7 +728,7 @@ impl Layout {
     /// without the last block's attention and feed-forward or the head.
     #[inline(always)]
     fn prefix_body(&self, w: &[f32], ws: &mut Work, seqs: &[[u32; T]], tokens: &[f32]) {
-        let (b, d) = (seqs.len(), self.d);
+        let b = seqs.len();
         self.embed_rows(w, ws, seqs, 0);
         for blk in 0..self.depth {
             let (done, rest) = ws.blocks.split_at_mut(blk + 1);
@@ -741,19 +741,41 @@ impl Layout {
             }
             let Some(next) = rest.first_mut() else { break };
             if blk == 0 {
-                // every token's row at its position, read where it lies in the table
-                resize(&mut bw.att, b * self.heads * T * T);
-                resize(&mut bw.ctx, b * T * d);
-                let row = |e: usize, u: usize| -> &[f32] {
-                    &tokens[(seqs[e][u] as usize * T + u) * 3 * d..][..3 * d]
-                };
-                self.attention_examples(b, T, row, &mut bw.att, &mut bw.ctx);
-                self.mix_forward(w, blk, b, T, T, bw, &mut next.x_in, None, false);
+                let row = self.token_rows(tokens, seqs);
+                self.attend_rows(b, T, row, &mut bw.att, &mut bw.ctx);
             } else {
                 self.attend(b, T, bw);
-                self.mix_forward(w, blk, b, T, T, bw, &mut next.x_in, None, false);
             }
+            self.mix_forward(w, blk, b, T, T, bw, &mut next.x_in, None, false);
         }
+    }
+
+    /// Example e's q, k and v at position u in block 0, read where they lie in the token table `tokens`
+    /// ([`Tables::tokens`]).
+    #[inline(always)]
+    fn token_rows<'a>(
+        &self,
+        tokens: &'a [f32],
+        seqs: &'a [[u32; T]],
+    ) -> impl Fn(usize, usize) -> &'a [f32] + 'a {
+        let d3 = 3 * self.d;
+        move |e, u| &tokens[(seqs[e][u] as usize * T + u) * d3..][..d3]
+    }
+
+    /// [`attend`](Self::attend) with example e's rows at position u from `row(e, u)` (on this thread):
+    /// weights into `att`, context into `ctx` (grown as needed).
+    #[inline(always)]
+    fn attend_rows<'a>(
+        &self,
+        b: usize,
+        tq: usize,
+        row: impl Fn(usize, usize) -> &'a [f32],
+        att: &mut Vec<f32>,
+        ctx: &mut Vec<f32>,
+    ) {
+        resize(att, b * self.heads * tq * T);
+        resize(ctx, b * tq * self.d);
+        self.attention_examples(b, tq, row, att, ctx);
     }
 
     /// Eval-mode forward pass into `ws.logits` that computes positions 2 and 3 only, taking block 0's q,
@@ -781,15 +803,9 @@ impl Layout {
                 None => &mut ws.out,
             };
             let bw = &mut done[blk];
-            resize(&mut bw.att, b * self.heads * tq * T);
-            resize(&mut bw.ctx, b * tq * d);
             if blk == 0 {
-                // every token's row at its position, read where it lies in the table
-                let tokens = &tables.tokens;
-                let row = |e: usize, u: usize| -> &[f32] {
-                    &tokens[(seqs[e][u] as usize * T + u) * 3 * d..][..3 * d]
-                };
-                self.attention_examples(b, tq, row, &mut bw.att, &mut bw.ctx);
+                let row = self.token_rows(&tables.tokens, seqs);
+                self.attend_rows(b, tq, row, &mut bw.att, &mut bw.ctx);
             } else {
                 let BlockWork {
                     x_in, r1, h1, sfx, ..
@@ -803,7 +819,7 @@ impl Layout {
                         Some(o) => &own[(e * S + o) * 3 * d..][..3 * d],
                     }
                 };
-                self.attention_examples(b, tq, row, &mut bw.att, &mut bw.ctx);
+                self.attend_rows(b, tq, row, &mut bw.att, &mut bw.ctx);
             }
             self.mix_forward(w, blk, b, tq, S, bw, next, None, false);
         }
