@@ -30,6 +30,8 @@ use crate::rng::Rng;
 use rayon::prelude::*;
 use std::ops::Range;
 
+mod lanes;
+
 const T: usize = SEQ;
 
 /// Examples per forward pass in `evaluate`: bounds memory, keeps a chunk's activations in cache.
@@ -58,6 +60,8 @@ struct Tables {
     /// [`NO_ROW`], the last call that met it).
     by_second: Vec<(u32, Vec<u32>, Vec<u64>)>,
     prefixes: u32,
+    /// Every block's weight matrices transposed, for the lane pass ([`lanes::transposed`]).
+    weights: Vec<f32>,
     /// Calls so far, to count a call's distinct prefixes.
     calls: u64,
 }
@@ -153,6 +157,7 @@ struct Work {
     dctx: Vec<f32>,   // [B*tq, d]
     da: Vec<f32>,     // [B*tq, 8d]
     dhid: Vec<f32>,   // [B*tq, 4d]
+    lanes: lanes::LaneWork,
 }
 
 fn resize(v: &mut Vec<f32>, n: usize) {
@@ -586,7 +591,11 @@ impl Layout {
         shared: Option<(&Tables, &[u32])>,
     ) -> BatchStats {
         match shared {
-            Some((tables, which)) => suffix_wide(self, w, ws, seqs, tables, which),
+            Some((tables, which)) => {
+                if !lanes::suffix(self, w, ws, seqs, tables, which) {
+                    suffix_wide(self, w, ws, seqs, tables, which)
+                }
+            }
             None => self.forward(w, ws, seqs, None),
         }
         cross_entropy(&mut ws.logits, self.vocab, ys, false)
@@ -633,6 +642,7 @@ impl Layout {
             self.qkv_forward(w, 0, every.len(), T, self.tq(0), x_in, r1, h1, qkv);
             t.tokens.clear();
             t.tokens.extend_from_slice(&qkv[..self.vocab * row]);
+            lanes::transposed(self, w, &mut t.weights);
             t.rows = vec![vec![]; self.depth - 1];
             t.by_second.clear();
             t.prefixes = 0;
@@ -2235,7 +2245,8 @@ mod tests {
         // arithmetic as the full forward pass (same products per element, same fused loops), so the same
         // logits bit for bit, and the statistics of `evaluate` equal those of the full pass chunk by
         // chunk. Cases: the Capacity lab's sizes, several heads and depths, one block, d = 8 (the
-        // smallest shared) and d = 4 (not shared), a random split of the pairs (in any order), a set whose
+        // smallest shared), 12 (products whose widths are not multiples of 8), 48 (the widest the lane
+        // pass takes) and d = 4 (not shared), a random split of the pairs (in any order), a set whose
         // last chunk is short, and one with fewer than SHARE_MIN sequences (not shared)
         let cases = [
             (cfg(16, 2, 1, 0.2), 47, 1100),
@@ -2244,6 +2255,8 @@ mod tests {
             (cfg(8, 1, 2, 0.0), 17, 289),
             (cfg(24, 2, 3, 0.2), 37, 530),
             (cfg(32, 2, 2, 0.0), 41, 40),
+            (cfg(12, 2, 2, 0.2), 23, 300),
+            (cfg(48, 2, 1, 0.2), 19, 200),
         ];
         for (k, (c, p, n)) in cases.into_iter().enumerate() {
             let mut m = CpuTransformer::new(&c, p, &mut stream(k as u64, Stream::Init)).unwrap();
@@ -2279,13 +2292,22 @@ mod tests {
             assert_eq!(which.is_some(), n >= SHARE_MIN && c.d_model >= 8, "{what}");
             let want = plain_logits(&mut m, &seqs, EVAL_CHUNK);
             if let Some(which) = &which {
-                let mut got = vec![];
+                // the row-major pass, and the lane pass where this machine runs it (AVX-512; on
+                // another machine `evaluate` below takes the row-major pass, which this checks)
+                let (mut got, mut by_lanes) = (vec![], vec![]);
                 for (c, which) in seqs.chunks(EVAL_CHUNK).zip(which.chunks(EVAL_CHUNK)) {
                     suffix_wide(&m.l, &m.w, &mut m.ws, c, &tables, which);
                     got.extend(m.ws.logits.iter().map(|x| x.to_bits()));
+                    if lanes::suffix(&m.l, &m.w, &mut m.ws, c, &tables, which) {
+                        by_lanes.extend(m.ws.logits.iter().map(|x| x.to_bits()));
+                    }
                 }
                 assert_eq!(got.len(), want.len(), "{what}");
                 assert!(got == want, "{what}: logits differ");
+                assert!(
+                    by_lanes.is_empty() || by_lanes == want,
+                    "{what}: lanes' logits differ"
+                );
             }
             // evaluate (shared when it can) against the full pass's statistics over the same chunks:
             // twice at these parameters (the second from the kept tables), then after one more step
