@@ -25,16 +25,18 @@ const LANES: usize = 16;
 /// The widest model the lane pass takes. Its products stream each weight column past every group of
 /// examples, where `gemm` packs them into cache: one evaluation of the training and validation sets
 /// (p = 47 or as given, 50 % train) measured on this 2-core machine, lane pass against row-major pass:
-/// d = 16 1.25-1.31 ms against 1.73; d = 32 (p = 23) 0.65 against 0.71; d = 48 (p = 31) 2.06 against
-/// 2.57; d = 64 8.2 against 7.5; d = 128 (p = 97) 171 against 107.
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+/// d = 16 1.25-1.31 ms against 1.73; d = 32 2.6-2.7 against 3.0-3.2, and at p = 23 0.65 against 0.71;
+/// d = 48 (p = 31) 2.06 against 2.57; d = 64 8.2 against 7.5; d = 128 (p = 97) 171 against 107.
 const MAX_D: usize = 48;
 
 /// Each block's weight matrices transposed (k-major, so that a product reads the weights of consecutive
 /// outputs together), block after block: q, k, v [d, 3d], o [d, d], gate and up [d, 2 hidden], down
-/// [hidden, d].
+/// [hidden, d]. Nothing for a model wider than the lane pass takes ([`MAX_D`]).
 pub(super) fn transposed(l: &Layout, w: &[f32], out: &mut Vec<f32>) {
     out.clear();
+    if l.d > MAX_D {
+        return;
+    }
     for blk in 0..l.depth {
         for (first, last, k) in [(Q, V, l.d), (O, O, l.d), (W1, W3, l.d), (W2, W2, l.hidden)] {
             let m = &w[l.span(l.bslot(blk, first), l.bslot(blk, last))];
