@@ -9,12 +9,12 @@
 //! (perf showed hundreds of gathers and scatters), so the pass is written with `std::arch` intrinsics.
 //!
 //! It keeps the row-major pass's bits. `gemm` computes each element of a product as one chain of fused
-//! multiply-adds over k in order, from +0, then adds the destination when it accumulates (the test
-//! `shared_prefixes_give_the_full_passes_bits` holds the lane pass to the row-major pass's logits, d = 8
-//! to 48, one to four heads, one to three blocks); [`chain`] repeats
-//! that chain in each lane. Every other operation is the row-wise code's, in the same order (no
-//! multiply-add fused where that code has none), on sixteen examples at once. Written by hand: no crate
-//! lays a transformer's evaluation out this way.
+//! multiply-adds over k in order, from +0, then adds the destination when it accumulates; the lane
+//! pass's products (`chain`) repeat that chain in each lane. Every other operation is the row-wise
+//! code's, in the same order (no multiply-add fused where that code has none), on sixteen examples at
+//! once. The test `shared_prefixes_give_the_full_passes_bits` holds the lane pass's logits to the
+//! row-major pass's (d = 8 to 48, one to four heads, one to three blocks). Written by hand: no crate lays
+//! a transformer's evaluation out this way.
 
 use super::{Layout, O, Q, V, W1, W2, W3};
 
@@ -101,21 +101,21 @@ mod x86 {
     /// The lane pass's buffers (one group of [`LANES`] examples).
     #[derive(Default)]
     pub(in super::super) struct LaneWork {
-        /// [T, 3d]: q, k and v of every position: the keys and values a block attends to, its queries.
+        /// `[T, 3d]`: q, k and v of every position: the keys and values a block attends to, its queries.
         rows: Vec<Lane>,
-        /// [S, d]: a block's input at positions 2 and 3.
+        /// `[S, d]`: a block's input at positions 2 and 3.
         x: Vec<Lane>,
-        /// [S, d]: its output at its query positions.
+        /// `[S, d]`: its output at its query positions.
         y: Vec<Lane>,
-        /// [d]: a row normed.
+        /// `[d]`: a row normed.
         h: Vec<Lane>,
-        /// [d]: a query row's attention context.
+        /// `[d]`: a query row's attention context.
         ctx: Vec<Lane>,
-        /// [d]: the residual after attention.
+        /// `[d]`: the residual after attention.
         xm: Vec<Lane>,
-        /// [2 hidden]: gate, then up projection.
+        /// `[2 hidden]`: gate, then up projection.
         a: Vec<Lane>,
-        /// [hidden].
+        /// `[hidden]`.
         hid: Vec<Lane>,
     }
 
@@ -285,7 +285,7 @@ mod x86 {
     }
 
     /// `rotate` (the row-major pass's rotary encoding) of a position's k, and of its q when `with_q`,
-    /// in `row` ([3d]).
+    /// in `row` (`[3d]`).
     #[inline]
     #[target_feature(enable = "avx512f")]
     fn rotate(l: &Layout, row: &mut [Lane], t: usize, with_q: bool) {
@@ -312,7 +312,7 @@ mod x86 {
     }
 
     /// `attention_examples` (the row-major pass's attention) of query position `t`, every head, from
-    /// the rows of every position ([T, 3d]): its context into `ctx` ([d]).
+    /// the rows of every position (`[T, 3d]`): its context into `ctx` (`[d]`).
     #[inline]
     #[target_feature(enable = "avx512f")]
     fn attend(l: &Layout, rows: &[Lane], t: usize, ctx: &mut [Lane]) {
@@ -361,7 +361,7 @@ mod x86 {
         _mm512_mask_mov_ps(m, nan_b, a)
     }
 
-    /// `rms_rows` (the row-major pass's RMSNorm) of one row of each lane: `x` ([d]) normed into `h`.
+    /// `rms_rows` (the row-major pass's RMSNorm) of one row of each lane: `x` (`[d]`) normed into `h`.
     #[inline]
     #[target_feature(enable = "avx512f")]
     fn rms(x: &[Lane], gamma: &[f32], h: &mut [Lane]) {
@@ -420,7 +420,7 @@ mod x86 {
         mul(y, _mm512_castsi512_ps(scale))
     }
 
-    /// `out[o]` = (`base[o]` +) the product of `x` ([k]) with column `col + o` of `wt` ([k, n]: weights
+    /// `out[o]` = (`base[o]` +) the product of `x` (`[k]`) with column `col + o` of `wt` (`[k, n]`: weights
     /// transposed, see [`super::transposed`]), each a chain of fused multiply-adds over k in order from
     /// +0: the element `gemm` computes.
     #[inline]
