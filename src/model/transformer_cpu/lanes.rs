@@ -10,7 +10,10 @@
 //!
 //! It keeps the row-major pass's bits. `gemm` computes each element of a product as one chain of fused
 //! multiply-adds over k in order, from +0, then adds the destination when it accumulates; the lane
-//! pass's products (`chain`) repeat that chain in each lane. Every other operation is the row-wise
+//! pass's products (`chain`) repeat that chain in each lane. One chain on every machine: gemm 0.19
+//! blocks k by at least min(k, 512) whatever the caches (`gemm_common::cache::kernel_params`), and k
+//! here is at most 4d = 192; the row-major pass's products have at least 64 rows (see
+//! [`Layout::tables`]), so gemm takes its main path. Every other operation is the row-wise
 //! code's, in the same order (no multiply-add fused where that code has none), on sixteen examples at
 //! once. The test `shared_prefixes_give_the_full_passes_bits` holds the lane pass's logits to the
 //! row-major pass's (d = 8 to 48, one to four heads, one to three blocks). Written by hand: no crate lays
