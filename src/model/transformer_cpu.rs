@@ -2245,8 +2245,8 @@ mod tests {
         // arithmetic as the full forward pass (same products per element, same fused loops), so the same
         // logits bit for bit, and the statistics of `evaluate` equal those of the full pass chunk by
         // chunk. Cases: the Capacity lab's sizes, several heads and depths, one block, d = 8 (the
-        // smallest shared), 12 (products whose widths are not multiples of 8), 48 (the widest the lane
-        // pass takes) and d = 4 (not shared), a random split of the pairs (in any order), a set whose
+        // smallest shared), 12 and 10 (products whose widths are not multiples of 8, or of 4), 48, 96
+        // (the widest the lane pass takes) and d = 4 (not shared), a random split of the pairs (in any order), a set whose
         // last chunk is short, and one with fewer than SHARE_MIN sequences (not shared)
         let cases = [
             (cfg(16, 2, 1, 0.2), 47, 1100),
@@ -2257,6 +2257,8 @@ mod tests {
             (cfg(32, 2, 2, 0.0), 41, 40),
             (cfg(12, 2, 2, 0.2), 23, 300),
             (cfg(48, 2, 1, 0.2), 19, 200),
+            (cfg(96, 1, 2, 0.0), 11, 121),
+            (cfg(10, 2, 1, 0.2), 13, 169),
         ];
         for (k, (c, p, n)) in cases.into_iter().enumerate() {
             let mut m = CpuTransformer::new(&c, p, &mut stream(k as u64, Stream::Init)).unwrap();

@@ -12,55 +12,80 @@
 //! multiply-adds over k in order, from +0, then adds the destination when it accumulates; the lane
 //! pass's products (`chain`) repeat that chain in each lane. One chain on every machine: gemm 0.19
 //! blocks k by at least min(k, 512) whatever the caches (`gemm_common::cache::kernel_params`), and k
-//! here is at most 4d = 192; the row-major pass's products have at least 64 rows (see
+//! here is at most 4d = 384; the row-major pass's products have at least 64 rows (see
 //! [`Layout::tables`]), so gemm takes its main path. Every other operation is the row-wise
 //! code's, in the same order (no multiply-add fused where that code has none), on sixteen examples at
 //! once. The test `shared_prefixes_give_the_full_passes_bits` holds the lane pass's logits to the
-//! row-major pass's (d = 8 to 48, one to four heads, one to three blocks). Written by hand: no crate lays
+//! row-major pass's (d = 8 to 96, one to four heads, one to three blocks). Written by hand: no crate lays
 //! a transformer's evaluation out this way.
 
-use super::{Layout, O, Q, V, W1, W2, W3};
+use super::{K, Layout, O, Q, V, W1, W2, W3};
 
 /// Examples a pass computes together.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const LANES: usize = 16;
 
-/// The widest model the lane pass takes. Its products stream each weight column past every group of
-/// examples, where `gemm` packs them into cache: one evaluation of the training and validation sets
-/// (p = 47 or as given, 50 % train) measured on this 2-core machine, lane pass against row-major pass:
-/// d = 16 1.25-1.31 ms against 1.73; d = 32 2.6-2.7 against 3.0-3.2, and at p = 23 0.65 against 0.71;
-/// d = 48 (p = 31) 2.06 against 2.57; d = 64 8.2 against 7.5; d = 128 (p = 97) 171 against 107.
-const MAX_D: usize = 48;
+/// The widest model the lane pass takes. One evaluation of the training and validation sets (p = 47 or
+/// as given, 50 % train), lane pass against row-major pass, alternating on this 2-core machine: d = 16
+/// 1.22-1.25 ms against 1.59-1.71; d = 32 2.92-2.95 against 3.29-3.32 (p = 23: 0.74-0.78 against 0.87);
+/// d = 48 (p = 31) 1.95-2.26 against 2.11-2.21; d = 64 7.9-8.0 against 8.4-8.6; d = 96 15.5-16.0 against
+/// 16.3-16.5; d = 128 (p = 97) 119-120 against 118-121, no gain.
+const MAX_D: usize = 96;
 
-/// Each block's weight matrices transposed (k-major, so that a product reads the weights of consecutive
-/// outputs together), block after block: q, k, v [d, 3d], o [d, d], gate and up [d, 2 hidden], down
-/// [hidden, d]. Nothing for a model wider than the lane pass takes ([`MAX_D`]).
+/// Each block's weight matrices in panels for the lane pass's products ([`panels`]), block after block:
+/// q, k and v (each d outputs of d), o (d of d), gate and up (2 hidden of d), down (d of hidden).
+/// Nothing for a model wider than the lane pass takes ([`MAX_D`]).
 pub(super) fn transposed(l: &Layout, w: &[f32], out: &mut Vec<f32>) {
     out.clear();
     if l.d > MAX_D {
         return;
     }
     for blk in 0..l.depth {
-        for (first, last, k) in [(Q, V, l.d), (O, O, l.d), (W1, W3, l.d), (W2, W2, l.hidden)] {
-            let m = &w[l.span(l.bslot(blk, first), l.bslot(blk, last))];
-            let n = m.len() / k;
-            for kk in 0..k {
-                out.extend((0..n).map(|o| m[o * k + kk]));
-            }
+        for (first, last, k) in [
+            (Q, Q, l.d),
+            (K, K, l.d),
+            (V, V, l.d),
+            (O, O, l.d),
+            (W1, W3, l.d),
+            (W2, W2, l.hidden),
+        ] {
+            panels(&w[l.span(l.bslot(blk, first), l.bslot(blk, last))], k, out);
         }
     }
 }
 
-/// Block `blk`'s matrices in `wt` ([`transposed`]), each with its number of columns.
+/// Outputs a product takes together: blocks of 8, then of 4, then single ones (as many of each as fit).
+const BLOCKS: [usize; 3] = [8, 4, 1];
+
+/// The weights of matrix `m` (row o: output o's `k` weights) in the order the lane pass's products read
+/// them: outputs in blocks ([`BLOCKS`]), each block's weights k-major ([k, block]), so that a product
+/// reads its weights in one sequential run (gemm packs its operands for the same reason; a plain
+/// transpose, read with the stride of a row, missed the cache from d = 64 on).
+fn panels(m: &[f32], k: usize, out: &mut Vec<f32>) {
+    let n = m.len() / k;
+    let mut o = 0;
+    for width in BLOCKS {
+        while o + width <= n {
+            for kk in 0..k {
+                out.extend((o..o + width).map(|j| m[j * k + kk]));
+            }
+            o += width;
+        }
+    }
+}
+
+/// Block `blk`'s matrices in `wt` ([`transposed`]): q, k, v, o, gate and up, down.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-fn block_weights<'a>(l: &Layout, wt: &'a [f32], blk: usize) -> [(&'a [f32], usize); 4] {
+fn block_weights<'a>(l: &Layout, wt: &'a [f32], blk: usize) -> [&'a [f32]; 6] {
     let (d, h) = (l.d, l.hidden);
-    let per = 3 * d * d + d * d + 2 * h * d + h * d;
-    let b = &wt[blk * per..][..per];
-    let (qkv, b) = b.split_at(3 * d * d);
-    let (o, b) = b.split_at(d * d);
-    let (w13, w2) = b.split_at(2 * h * d);
-    [(qkv, 3 * d), (o, d), (w13, 2 * h), (w2, d)]
+    let sizes = [d * d, d * d, d * d, d * d, 2 * h * d, h * d];
+    let per: usize = sizes.iter().sum();
+    let mut b = &wt[blk * per..][..per];
+    sizes.map(|n| {
+        let (m, rest) = b.split_at(n);
+        b = rest;
+        m
+    })
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -93,7 +118,7 @@ mod portable {
 mod x86 {
     use super::super::super::transformer_params::NORM_EPS;
     use super::super::{ATTN_NORM, FFN_NORM, Layout, SHARED, T, Tables, Work, resize};
-    use super::{LANES, MAX_D, block_weights};
+    use super::{BLOCKS, LANES, MAX_D, block_weights};
     use std::arch::x86_64::*;
 
     /// One value of each of [`LANES`] examples.
@@ -237,7 +262,7 @@ mod x86 {
             transpose(&mut lw.x[r * d..][..d], 0..d, src);
         }
         for blk in 0..l.depth {
-            let [wqkv, wo, w13, w2] = block_weights(l, &tables.weights, blk);
+            let [wq, wk, wv, wo, w13, w2] = block_weights(l, &tables.weights, blk);
             let tq = l.tq(blk).min(S);
             // q is read at the query positions alone
             let from = |u: usize| if u < T - tq { d } else { 0 };
@@ -257,30 +282,27 @@ mod x86 {
                 for r in 0..S {
                     let u = SHARED + r;
                     rms(&lw.x[r * d..][..d], gamma, &mut lw.h);
-                    let f = from(u);
-                    chain(
-                        &mut lw.rows[u * d3 + f..][..d3 - f],
-                        &lw.h,
-                        (wqkv.0, wqkv.1, f),
-                        None,
-                    );
-                    rotate(l, &mut lw.rows[u * d3..][..d3], u, f == 0);
+                    let with_q = from(u) == 0;
+                    let row = &mut lw.rows[u * d3..][..d3];
+                    let (q, kv) = row.split_at_mut(d);
+                    if with_q {
+                        chain(q, &lw.h, wq, None);
+                    }
+                    let (k, v) = kv.split_at_mut(d);
+                    chain(k, &lw.h, wk, None);
+                    chain(v, &lw.h, wv, None);
+                    rotate(l, row, u, with_q);
                 }
             }
             let gamma = &w[l.slot(l.bslot(blk, FFN_NORM))];
             for (i, t) in (T - tq..T).enumerate() {
                 attend(l, &lw.rows, t, &mut lw.ctx);
                 let x = &lw.x[(t - SHARED) * d..][..d];
-                chain(&mut lw.xm, &lw.ctx, (wo.0, wo.1, 0), Some(x));
+                chain(&mut lw.xm, &lw.ctx, wo, Some(x));
                 rms(&lw.xm, gamma, &mut lw.h);
-                chain(&mut lw.a, &lw.h, (w13.0, w13.1, 0), None);
+                chain(&mut lw.a, &lw.h, w13, None);
                 swiglu(&mut lw.hid, &lw.a);
-                chain(
-                    &mut lw.y[i * d..][..d],
-                    &lw.hid,
-                    (w2.0, w2.1, 0),
-                    Some(&lw.xm),
-                );
+                chain(&mut lw.y[i * d..][..d], &lw.hid, w2, Some(&lw.xm));
             }
             // the outputs (positions T - tq..T) are the next block's input
             std::mem::swap(&mut lw.x, &mut lw.y);
@@ -423,41 +445,40 @@ mod x86 {
         mul(y, _mm512_castsi512_ps(scale))
     }
 
-    /// `out[o]` = (`base[o]` +) the product of `x` (`[k]`) with column `col + o` of `wt` (`[k, n]`: weights
-    /// transposed, see [`super::transposed`]), each a chain of fused multiply-adds over k in order from
-    /// +0: the element `gemm` computes.
+    /// `out[o]` = (`base[o]` +) the product of `x` (`[k]`) with output o's weights in `panel` (a matrix
+    /// of out.len() outputs in [`super::panels`]), each a chain of fused multiply-adds over k in order
+    /// from +0: the element `gemm` computes.
     #[inline]
     #[target_feature(enable = "avx512f")]
-    fn chain(out: &mut [Lane], x: &[Lane], wt: (&[f32], usize, usize), base: Option<&[Lane]>) {
-        let len = out.len();
+    fn chain(out: &mut [Lane], x: &[Lane], panel: &[f32], base: Option<&[Lane]>) {
+        let (n, k) = (out.len(), x.len());
         let mut o = 0;
-        while o + 8 <= len {
-            chain_block::<8>(out, x, wt, base, o);
-            o += 8;
-        }
-        while o + 4 <= len {
-            chain_block::<4>(out, x, wt, base, o);
-            o += 4;
-        }
-        while o < len {
-            chain_block::<1>(out, x, wt, base, o);
-            o += 1;
+        for width in BLOCKS {
+            while o + width <= n {
+                let weights = &panel[o * k..][..width * k];
+                match width {
+                    8 => chain_block::<8>(out, x, weights, base, o),
+                    4 => chain_block::<4>(out, x, weights, base, o),
+                    _ => chain_block::<1>(out, x, weights, base, o),
+                }
+                o += width;
+            }
         }
     }
 
-    /// [`chain`] of outputs `o..o + M` (M chains side by side, so that the adder does not wait on one).
+    /// [`chain`] of outputs `o..o + M` from their weights ([k, M]) (M chains side by side, so that the
+    /// adder does not wait on one).
     #[inline]
     #[target_feature(enable = "avx512f")]
     fn chain_block<const M: usize>(
         out: &mut [Lane],
         x: &[Lane],
-        (wt, n, col): (&[f32], usize, usize),
+        weights: &[f32],
         base: Option<&[Lane]>,
         o: usize,
     ) {
         let mut acc = [_mm512_setzero_ps(); M];
-        for (kk, &xk) in x.iter().enumerate() {
-            let wk = &wt[kk * n + col + o..][..M];
+        for (&xk, wk) in x.iter().zip(weights.chunks_exact(M)) {
             for (acc, &wv) in acc.iter_mut().zip(wk) {
                 *acc = _mm512_fmadd_ps(xk, _mm512_set1_ps(wv), *acc);
             }
