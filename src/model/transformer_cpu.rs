@@ -60,7 +60,7 @@ struct Tables {
     /// [`NO_ROW`], the last call that met it).
     by_second: Vec<(u32, Vec<u32>, Vec<u64>)>,
     prefixes: u32,
-    /// Every block's weight matrices transposed, for the lane pass ([`lanes::transposed`]).
+    /// Every block's weight matrices in panels, for the lane pass ([`lanes::weight_panels`]).
     weights: Vec<f32>,
     /// Calls so far, to count a call's distinct prefixes.
     calls: u64,
@@ -642,7 +642,7 @@ impl Layout {
             self.qkv_forward(w, 0, every.len(), T, self.tq(0), x_in, r1, h1, qkv);
             t.tokens.clear();
             t.tokens.extend_from_slice(&qkv[..self.vocab * row]);
-            lanes::transposed(self, w, &mut t.weights);
+            lanes::weight_panels(self, w, &mut t.weights);
             t.rows = vec![vec![]; self.depth - 1];
             t.by_second.clear();
             t.prefixes = 0;

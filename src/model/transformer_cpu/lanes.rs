@@ -35,7 +35,7 @@ const MAX_D: usize = 96;
 /// Each block's weight matrices in panels for the lane pass's products ([`panels`]), block after block:
 /// q, k and v (each d outputs of d), o (d of d), gate and up (2 hidden of d), down (d of hidden).
 /// Nothing for a model wider than the lane pass takes ([`MAX_D`]).
-pub(super) fn transposed(l: &Layout, w: &[f32], out: &mut Vec<f32>) {
+pub(super) fn weight_panels(l: &Layout, w: &[f32], out: &mut Vec<f32>) {
     out.clear();
     if l.d > MAX_D {
         return;
@@ -74,7 +74,7 @@ fn panels(m: &[f32], k: usize, out: &mut Vec<f32>) {
     }
 }
 
-/// Block `blk`'s matrices in `wt` ([`transposed`]): q, k, v, o, gate and up, down.
+/// Block `blk`'s matrices in `wt` ([`weight_panels`]): q, k, v, o, gate and up, down.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 fn block_weights<'a>(l: &Layout, wt: &'a [f32], blk: usize) -> [&'a [f32]; 6] {
     let (d, h) = (l.d, l.hidden);
