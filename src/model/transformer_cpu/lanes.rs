@@ -32,12 +32,26 @@ const LANES: usize = 16;
 /// 16.3-16.5; d = 128 (p = 97) 119-120 against 118-121, no gain.
 const MAX_D: usize = 96;
 
+/// Whether the lane pass runs for `l` here: d at most [`MAX_D`], on a CPU with AVX-512 (else it would
+/// call a software fused multiply-add per element; the row-major pass gives the same bits).
+fn takes(l: &Layout) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        l.d <= MAX_D && std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (l, MAX_D);
+        false
+    }
+}
+
 /// Each block's weight matrices in panels for the lane pass's products ([`panels`]), block after block:
 /// q, k and v (each d outputs of d), o (d of d), gate and up (2 hidden of d), down (d of hidden).
-/// Nothing for a model wider than the lane pass takes ([`MAX_D`]).
+/// Nothing where the lane pass does not run ([`takes`]).
 pub(super) fn weight_panels(l: &Layout, w: &[f32], out: &mut Vec<f32>) {
     out.clear();
-    if l.d > MAX_D {
+    if !takes(l) {
         return;
     }
     for blk in 0..l.depth {
@@ -118,7 +132,7 @@ mod portable {
 mod x86 {
     use super::super::super::transformer_params::NORM_EPS;
     use super::super::{ATTN_NORM, FFN_NORM, Layout, SHARED, T, Tables, Work, resize};
-    use super::{BLOCKS, LANES, MAX_D, block_weights};
+    use super::{BLOCKS, LANES, block_weights, takes};
     use std::arch::x86_64::*;
 
     /// One value of each of [`LANES`] examples.
@@ -147,8 +161,8 @@ mod x86 {
         hid: Vec<Lane>,
     }
 
-    /// [`Layout::suffix_body`] by lanes when this CPU has AVX-512 and d is at most [`MAX_D`] (the same
-    /// bits: see the module's comment): every sequence's last position after the last block into
+    /// [`Layout::suffix_body`] by lanes where the lane pass runs ([`takes`]; the same bits: see the
+    /// module's comment): every sequence's last position after the last block into
     /// `ws.out`, then the head into `ws.logits`. `false`, having done nothing, otherwise.
     pub(in super::super) fn suffix(
         l: &Layout,
@@ -158,10 +172,10 @@ mod x86 {
         tables: &Tables,
         which: &[u32],
     ) -> bool {
-        if l.d > MAX_D || !std::arch::is_x86_feature_detected!("avx512f") {
+        if !takes(l) {
             return false;
         }
-        // SAFETY: the CPU has AVX-512F (checked just above).
+        // SAFETY: the CPU has AVX-512F (`takes` checked it).
         unsafe { body(l, w, ws, seqs, tables, which) };
         true
     }
@@ -267,10 +281,9 @@ mod x86 {
             // q is read at the query positions alone
             let from = |u: usize| if u < T - tq { d } else { 0 };
             if blk == 0 {
+                let token = l.token_rows(&tables.tokens, seqs);
                 for (u, rows) in lw.rows.chunks_exact_mut(d3).enumerate() {
-                    let src =
-                        |i: usize| &tables.tokens[(seqs[ex[i]][u] as usize * T + u) * d3..][..d3];
-                    transpose(rows, from(u)..d3, src);
+                    transpose(rows, from(u)..d3, |i| token(ex[i], u));
                 }
             } else {
                 let prefix = &tables.rows[blk - 1];
