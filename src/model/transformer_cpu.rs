@@ -137,7 +137,7 @@ struct BlockWork {
     sig: Vec<f32>,   // [B*tq, 4d] sigmoid(w1 x), for the backward pass
     hid: Vec<f32>,   // [B*tq, 4d] silu(w1 x) * w3 x * mask
     mask: Vec<f32>,  // [B*tq*4d] inverted-dropout mask; empty without dropout
-    draws: Vec<u64>, // the mask's random draws, 16 bits an element
+    draws: Vec<u16>, // the mask's random draws, 16 bits an element
     sfx: Vec<f32>,   // evaluation from shared rows: q, k, v of positions 2 and 3 [B*2, 3d]
 }
 
@@ -484,7 +484,7 @@ wide_fn!(fn swiglu_rows_wide(hid: &mut [f32], a: &mut [f32], sig: &mut [f32], ma
 wide_fn!(fn swiglu_back_rows_wide(
     da: &mut [f32],
     a: &[f32],
-    dhid: &mut [f32],
+    dhid: &[f32],
     sig: &[f32],
     mask: &[f32],
     hidden: usize,
@@ -1070,23 +1070,13 @@ impl Layout {
                 *slot = (r / tq, T - tq + r % tq);
             }
             for h in 0..nh {
-                // the scores against every position at once: T independent running sums a row, each
-                // in dimension order from -0.0 as `dot` (f32's `Sum`) adds, so the same bits (keys past
-                // t are summed and not read)
+                // the scores against every position at once ([`dots`]; keys past t are summed and not
+                // read)
                 let mut scores = [0.0f32; G * T];
                 let mut maxes = [f32::NEG_INFINITY; G * T];
                 for (i, &(e, t)) in at.iter().enumerate().take(group) {
                     let q = &row(e, t)[h * hd..][..hd];
-                    let key = |u: usize| &row(e, u)[d + h * hd..][..hd];
-                    let [k0, k1, k2, k3]: [&[f32]; T] = [key(0), key(1), key(2), key(3)];
-                    let mut sums = [-0.0f32; T];
-                    for ((((&qj, &k0), &k1), &k2), &k3) in q.iter().zip(k0).zip(k1).zip(k2).zip(k3)
-                    {
-                        sums[0] += qj * k0;
-                        sums[1] += qj * k1;
-                        sums[2] += qj * k2;
-                        sums[3] += qj * k3;
-                    }
+                    let sums = dots(q, |u| &row(e, u)[d + h * hd..][..hd]);
                     let mut max = f32::NEG_INFINITY;
                     for u in 0..=t {
                         scores[i * T + u] = sums[u] * scale;
@@ -1162,22 +1152,24 @@ impl Layout {
     ) {
         let (d, hd, nh) = (self.d, self.hd, self.heads);
         let scale = (1.0 / (hd as f64).sqrt()) as f32;
-        dqkv.fill(0.0);
         for e in 0..b {
             let ex = &qkv[e * T * 3 * d..][..T * 3 * d];
             let dex = &mut dqkv[e * T * 3 * d..][..T * 3 * d];
+            // zeroed here, an example at a time, rather than the whole batch's in one pass before:
+            // the example's rows are then in cache for the sums (the one pass was 3 % of a step)
+            dex.fill(0.0);
             for iq in 0..tq {
                 let t = T - tq + iq;
                 for h in 0..nh {
                     let a = &att[((e * nh + h) * tq + iq) * T..][..T];
                     let dc = &dctx[(e * tq + iq) * d + h * hd..][..hd];
-                    // datt[u] = dc . v_u; dv_u += a[u] dc
-                    let mut datt = [0.0f32; T];
-                    for u in 0..=t {
+                    // datt[u] = dc . v_u, every position at once (those past t not read)
+                    let datt = dots(dc, |u| &ex[u * 3 * d + 2 * d + h * hd..][..hd]);
+                    // dv_u += a[u] dc
+                    for (u, &au) in a[..=t].iter().enumerate() {
                         let off = u * 3 * d + 2 * d + h * hd;
-                        datt[u] = dot(dc, &ex[off..][..hd]);
                         for (dv, &g) in dex[off..][..hd].iter_mut().zip(dc) {
-                            *dv += a[u] * g;
+                            *dv += au * g;
                         }
                     }
                     // softmax backward, then the scaled dot products
@@ -1237,7 +1229,7 @@ impl Layout {
         );
         // hid = silu(z) * u * mask; with s = sigmoid(z), silu'(z) = s + silu(z) (1 - s)
         resize(&mut ws.da, qrows * 2 * hidden);
-        swiglu_backward(&mut ws.da, &bw.a, &mut ws.dhid, &bw.sig, &bw.mask, hidden);
+        swiglu_backward(&mut ws.da, &bw.a, &ws.dhid, &bw.sig, &bw.mask, hidden);
         matmul(
             &mut g[span(W1, W3)],
             &ws.da,
@@ -1386,7 +1378,25 @@ fn disjoint(s: &mut [f32], i: usize, j: usize, len: usize) -> (&mut [f32], &mut 
     }
 }
 
+/// `x` dotted with each of the T rows `row(u)`: T running sums at once, each in dimension order from -0.0
+/// as `dot` (f32's `Sum`) adds, so each has the bits it would have alone, and the sums do not wait on
+/// one another's chains of additions.
 #[inline(always)]
+fn dots<'a>(x: &[f32], row: impl Fn(usize) -> &'a [f32]) -> [f32; T] {
+    let [r0, r1, r2, r3]: [&[f32]; T] = [row(0), row(1), row(2), row(3)];
+    let mut sums = [-0.0f32; T];
+    for ((((&xj, &a), &b), &c), &e) in x.iter().zip(r0).zip(r1).zip(r2).zip(r3) {
+        sums[0] += xj * a;
+        sums[1] += xj * b;
+        sums[2] += xj * c;
+        sums[3] += xj * e;
+    }
+    sums
+}
+
+/// The textbook dot product (f32's `Sum`: from -0.0, in order), which the passes' interleaved sums
+/// repeat bit for bit; the tests' reference.
+#[cfg(test)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
@@ -1544,17 +1554,13 @@ fn rms_back_rows(
         .zip(dx.chunks_exact_mut(d))
     {
         let mut s = 0.0f32;
-        match dgamma.as_deref_mut() {
-            Some(dgamma) => {
-                for ((&g, &v), (&gy, dg)) in dyr.iter().zip(xr).zip(gamma.iter().zip(dgamma)) {
-                    s += g * gy * v;
-                    *dg += g * v * rv;
-                }
-            }
-            None => {
-                for ((&g, &v), &gy) in dyr.iter().zip(xr).zip(gamma) {
-                    s += g * gy * v;
-                }
+        for ((&g, &v), &gy) in dyr.iter().zip(xr).zip(gamma) {
+            s += g * gy * v;
+        }
+        // apart from the sum's chain, so that it runs wide
+        if let Some(dgamma) = dgamma.as_deref_mut() {
+            for ((&g, &v), dg) in dyr.iter().zip(xr).zip(dgamma.iter_mut()) {
+                *dg += g * v * rv;
             }
         }
         let c = rv * rv * rv * s / d as f32;
@@ -1623,26 +1629,30 @@ fn swiglu_rows(hid: &mut [f32], a: &mut [f32], sig: &mut [f32], mask: &[f32], hi
         }
         let (hr, up, sr) = (&mut hr[..hidden], &up[..hidden], &sr[..hidden]);
         let gate = &mut gate[..hidden];
-        for j in 0..hidden {
-            gate[j] *= sr[j];
-            hr[j] = gate[j] * up[j];
-        }
-        if !mask.is_empty() {
-            for (h, &m) in hr.iter_mut().zip(&mask[i * hidden..][..hidden]) {
-                *h *= m;
+        if mask.is_empty() {
+            for j in 0..hidden {
+                gate[j] *= sr[j];
+                hr[j] = gate[j] * up[j];
+            }
+        } else {
+            // the mask's product in the same pass (a pass of its own before)
+            let m = &mask[i * hidden..][..hidden];
+            for j in 0..hidden {
+                gate[j] *= sr[j];
+                hr[j] = gate[j] * up[j] * m[j];
             }
         }
     }
 }
 
-/// SwiGLU backward from the hidden layer's gradient `dhid` (masked here, in place) into `da` (the gate's
-/// and the up projection's gradients, as `a`); with s = sigmoid(z), silu'(z) = s + silu(z) (1 - s). A
-/// large batch is split over this thread's threads.
+/// SwiGLU backward from the hidden layer's gradient `dhid` (masked by dropout's `mask` on the way in)
+/// into `da` (the gate's and the up projection's gradients, as `a`); with s = sigmoid(z),
+/// silu'(z) = s + silu(z) (1 - s). A large batch is split over this thread's threads.
 #[inline(always)]
 fn swiglu_backward(
     da: &mut [f32],
     a: &[f32],
-    dhid: &mut [f32],
+    dhid: &[f32],
     sig: &[f32],
     mask: &[f32],
     hidden: usize,
@@ -1652,7 +1662,7 @@ fn swiglu_backward(
         Some(k) => da
             .par_chunks_mut(2 * k * hidden)
             .zip(a.par_chunks(2 * k * hidden))
-            .zip(dhid.par_chunks_mut(k * hidden))
+            .zip(dhid.par_chunks(k * hidden))
             .zip(sig.par_chunks(k * hidden))
             .enumerate()
             .for_each(|(j, (((da, a), dhid), sig))| {
@@ -1662,12 +1672,13 @@ fn swiglu_backward(
     }
 }
 
-/// [`swiglu_backward`] on this thread.
+/// [`swiglu_backward`] on this thread: one pass a row, the mask's product taken as each element is
+/// read (a pass of its own before, over the whole buffer, which no longer fitted in cache).
 #[inline(always)]
 fn swiglu_back_rows(
     da: &mut [f32],
     a: &[f32],
-    dhid: &mut [f32],
+    dhid: &[f32],
     sig: &[f32],
     mask: &[f32],
     hidden: usize,
@@ -1675,28 +1686,44 @@ fn swiglu_back_rows(
     for (i, (((dar, ar), dh), sr)) in da
         .chunks_exact_mut(2 * hidden)
         .zip(a.chunks_exact(2 * hidden))
-        .zip(dhid.chunks_exact_mut(hidden))
+        .zip(dhid.chunks_exact(hidden))
         .zip(sig.chunks_exact(hidden))
         .enumerate()
     {
-        if !mask.is_empty() {
-            for (x, &m) in dh.iter_mut().zip(&mask[i * hidden..][..hidden]) {
-                *x *= m;
-            }
-        }
         let (dgate, dup) = dar.split_at_mut(hidden);
         let (gate, up) = ar.split_at(hidden);
-        for (((((dz, du), &g), &u), &dp), &sg) in dgate
-            .iter_mut()
-            .zip(dup)
-            .zip(gate)
-            .zip(up)
-            .zip(&*dh)
-            .zip(sr)
-        {
-            *du = dp * g;
-            *dz = dp * u * (sg + g * (1.0 - sg));
+        let dh = &dh[..hidden];
+        if mask.is_empty() {
+            swiglu_back_row(dgate, dup, gate, up, sr, |j| dh[j]);
+        } else {
+            let m = &mask[i * hidden..][..hidden];
+            swiglu_back_row(dgate, dup, gate, up, sr, |j| dh[j] * m[j]);
         }
+    }
+}
+
+/// One row of [`swiglu_back_rows`], the hidden layer's gradient at j being `dp(j)`: indexed over equal
+/// lengths (a zip of the six slices was left scalar).
+#[inline(always)]
+fn swiglu_back_row(
+    dgate: &mut [f32],
+    dup: &mut [f32],
+    gate: &[f32],
+    up: &[f32],
+    sr: &[f32],
+    dp: impl Fn(usize) -> f32,
+) {
+    let hidden = dgate.len();
+    let (dup, gate, up, sr) = (
+        &mut dup[..hidden],
+        &gate[..hidden],
+        &up[..hidden],
+        &sr[..hidden],
+    );
+    for j in 0..hidden {
+        let dp = dp(j);
+        dup[j] = dp * gate[j];
+        dgate[j] = dp * up[j] * (sr[j] + gate[j] * (1.0 - sr[j]));
     }
 }
 
