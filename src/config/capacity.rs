@@ -299,7 +299,7 @@ pub fn sweep_presets() -> Vec<SweepPreset> {
             name: "tiny",
             title: "Tiny sweep (under 10 seconds)",
             description: "Widths 8 and 32, one seed, a + b mod 23 with 80 % train, at most 1000 epochs: checks \
-                          the machinery end to end in about 8 seconds on one core, 4 on two. Measured: d = 8 learns \
+                          the machinery end to end in about 7 seconds on one core, 4 on two. Measured: d = 8 learns \
                           nothing; d = 32 memorises random labels by epoch 183 and the task, but does not \
                           generalise within 1000 epochs.",
             config: one_prime_sweep(Operation::Add, 23, 0.8, 1000, &[8, 32]),
@@ -313,7 +313,7 @@ pub fn sweep_presets() -> Vec<SweepPreset> {
                           the delay is positive (grokking). Random labels are memorised from d = 20 on \
                           (T_mem 809, 488, 318, 240, 108 at d = 20..48) while T_gen stays near 450-1200, so \
                           T_mem crosses T_gen between d = 20 and 28: P* = 20601 parameters (near d = 24, \
-                          P = 20136), observed onset 9328 (d = 16). About 85 s on one core, 45 on two.",
+                          P = 20136), observed onset 9328 (d = 16). About 77 s on one core, 40 on two.",
             config: one_prime_sweep(
                 Operation::Add,
                 31,
