@@ -29,7 +29,9 @@ const LANES: usize = 16;
 /// as given, 50 % train), lane pass against row-major pass, alternating on this 2-core machine: d = 16
 /// 1.22-1.25 ms against 1.59-1.71; d = 32 2.92-2.95 against 3.29-3.32 (p = 23: 0.74-0.78 against 0.87);
 /// d = 48 (p = 31) 1.95-2.26 against 2.11-2.21; d = 64 7.9-8.0 against 8.4-8.6; d = 96 15.5-16.0 against
-/// 16.3-16.5; d = 128 (p = 97) 119-120 against 118-121, no gain.
+/// 16.3-16.5; d = 128 (p = 97) 119-120 against 118-121, no gain. (Measured with the rows gathered one
+/// column at a time; in registers, sixteen columns at a time, d = 16 then took 0.96-1.11 ms against
+/// 1.08-1.20, d = 32 2.67-2.68 against 2.95-2.98 and d = 96 14.0-14.5 against 15.2-16.2.)
 const MAX_D: usize = 96;
 
 /// Whether the lane pass runs for `l` here: d at most [`MAX_D`], on a CPU with AVX-512 (else it would
@@ -239,7 +241,10 @@ mod x86 {
         a
     }
 
-    /// Column `c` of the rows `src(i)` ([`LANES`] of them) into `dst[c]`, for each c in `cols`.
+    /// Column `c` of the rows `src(i)` ([`LANES`] of them) into `dst[c]`, for each c in `cols`: sixteen
+    /// columns at a time in registers ([`transpose16`]), the rest one by one. (One by one throughout,
+    /// sixteen scalar stores and then a load that could not take them from the store buffer, it was a
+    /// quarter of the pass's time.)
     #[inline]
     #[target_feature(enable = "avx512f")]
     fn transpose<'a>(
@@ -248,13 +253,69 @@ mod x86 {
         src: impl Fn(usize) -> &'a [f32],
     ) {
         let rows: [&[f32]; LANES] = std::array::from_fn(|i| &src(i)[..cols.end]);
-        for c in cols {
+        let mut c = cols.start;
+        while c + LANES <= cols.end {
+            let block: [Lane; LANES] = std::array::from_fn(|i| {
+                let row: &[f32; LANES] = rows[i][c..c + LANES].try_into().unwrap_or_else(|_| {
+                    unreachable!("a slice of LANES floats converts to an array of them")
+                });
+                load(row)
+            });
+            dst[c..c + LANES].copy_from_slice(&transpose16(block));
+            c += LANES;
+        }
+        for c in c..cols.end {
             let mut a = [0.0; LANES];
             for (ai, r) in a.iter_mut().zip(&rows) {
                 *ai = r[c];
             }
             dst[c] = load(&a);
         }
+    }
+
+    /// The 16 x 16 transpose of `r` (register i holds row i; register j of the result, column j), in
+    /// four rounds of shuffles: floats of row pairs interleaved, then pairs of floats of row quadruples,
+    /// then 128-bit quarters twice.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn transpose16(r: [Lane; LANES]) -> [Lane; LANES] {
+        // t[2k], t[2k + 1]: rows 2k and 2k + 1 interleaved, each 128-bit quarter q holding columns
+        // 4q, 4q + 1 (t[2k]) or 4q + 2, 4q + 3 (t[2k + 1])
+        let t: [Lane; LANES] = std::array::from_fn(|i| {
+            let (a, b) = (r[i & !1], r[i | 1]);
+            if i % 2 == 0 {
+                _mm512_unpacklo_ps(a, b)
+            } else {
+                _mm512_unpackhi_ps(a, b)
+            }
+        });
+        // u[4k + j]: quarter q holds column 4q + j of rows 4k..4k + 4
+        let u: [Lane; LANES] = std::array::from_fn(|i| {
+            let (k, j) = (i / 4, i % 4);
+            let (a, b) = (
+                _mm512_castps_pd(t[4 * k + j / 2]),
+                _mm512_castps_pd(t[4 * k + 2 + j / 2]),
+            );
+            _mm512_castpd_ps(if j % 2 == 0 {
+                _mm512_unpacklo_pd(a, b)
+            } else {
+                _mm512_unpackhi_pd(a, b)
+            })
+        });
+        let mut out = [_mm512_setzero_ps(); LANES];
+        for j in 0..4 {
+            let (a, b, c, e) = (u[j], u[4 + j], u[8 + j], u[12 + j]);
+            // even quarters (0x88) or odd ones (0xdd) of two registers, side by side
+            let v0 = _mm512_shuffle_f32x4::<0x88>(a, b);
+            let v1 = _mm512_shuffle_f32x4::<0xdd>(a, b);
+            let v2 = _mm512_shuffle_f32x4::<0x88>(c, e);
+            let v3 = _mm512_shuffle_f32x4::<0xdd>(c, e);
+            out[j] = _mm512_shuffle_f32x4::<0x88>(v0, v2);
+            out[8 + j] = _mm512_shuffle_f32x4::<0xdd>(v0, v2);
+            out[4 + j] = _mm512_shuffle_f32x4::<0x88>(v1, v3);
+            out[12 + j] = _mm512_shuffle_f32x4::<0xdd>(v1, v3);
+        }
+        out
     }
 
     /// The blocks over one group: sequence `ex[i]` in lane i. Leaves the last block's output in `lw.x`.
