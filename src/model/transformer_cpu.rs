@@ -137,7 +137,7 @@ struct BlockWork {
     sig: Vec<f32>,   // [B*tq, 4d] sigmoid(w1 x), for the backward pass
     hid: Vec<f32>,   // [B*tq, 4d] silu(w1 x) * w3 x * mask
     mask: Vec<f32>,  // [B*tq*4d] inverted-dropout mask; empty without dropout
-    draws: Vec<u16>, // the mask's random draws, 16 bits an element
+    draws: Vec<u8>,  // the mask's random draws, 16 bits an element
     sfx: Vec<f32>,   // evaluation from shared rows: q, k, v of positions 2 and 3 [B*2, 3d]
 }
 
