@@ -240,23 +240,42 @@ wide_fn!(
     /// Each row's sum of exponentials is a plain running sum in class order (as first written, so runs
     /// keep their numbers); a running sum is a chain of dependent additions, so [`ROWS`] rows are summed
     /// side by side to keep the adder busy, and the exponentials and maxima are computed wide.
-    pub fn cross_entropy(logits: &mut [f32], classes: usize, ys: &[u32], grad: bool) -> BatchStats
+    ///
+    /// `mean_of` is the batch the mean runs over: `ys.len()`, or more when these rows are a part of
+    /// the batch (then each row's gradient is the one it has in the whole batch's).
+    pub fn cross_entropy_of(
+        logits: &mut [f32],
+        classes: usize,
+        ys: &[u32],
+        grad: bool,
+        mean_of: usize,
+    ) -> BatchStats
     => cross_entropy_rows);
+
+/// [`cross_entropy_of`] with the mean over these rows.
+pub fn cross_entropy(logits: &mut [f32], classes: usize, ys: &[u32], grad: bool) -> BatchStats {
+    cross_entropy_of(logits, classes, ys, grad, ys.len())
+}
 
 /// Rows whose running sums advance together in [`cross_entropy`].
 const ROWS: usize = 8;
 
 #[inline(always)]
-fn cross_entropy_rows(logits: &mut [f32], classes: usize, ys: &[u32], grad: bool) -> BatchStats {
-    let n = ys.len();
+fn cross_entropy_rows(
+    logits: &mut [f32],
+    classes: usize,
+    ys: &[u32],
+    grad: bool,
+    mean_of: usize,
+) -> BatchStats {
     let mut st = BatchStats {
-        count: n,
+        count: ys.len(),
         ..Default::default()
     };
     if classes == 0 {
         return st;
     }
-    let inv_n = 1.0 / n.max(1) as f32;
+    let inv_n = 1.0 / mean_of.max(1) as f32;
     // a full block of rows, transposed (class-major: [j * ROWS + r]), so that the exponentials and the
     // rows' running sums go ROWS lanes wide while each row's sum still adds its classes in order
     let mut cols = vec![0.0f32; ROWS * classes];
@@ -472,10 +491,26 @@ mod tests {
         }
         assert_eq!(first.to_bits(), st.loss_sum.to_bits());
         let mut portable = base.clone();
-        let st2 = cross_entropy_rows(&mut portable, c, &ys, true);
+        let st2 = cross_entropy_rows(&mut portable, c, &ys, true, ys.len());
         assert_eq!(st2.loss_sum.to_bits(), st.loss_sum.to_bits());
         assert!(
             portable
+                .iter()
+                .zip(&g)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
+        // in two parts (11 rows, then the rest: a part's blocks of ROWS start at its first row), each
+        // with the whole batch's mean: every row's gradient bits, the counts, and each part's loss the
+        // sum of its rows' as above
+        let mut parts = base.clone();
+        let (l1, l2) = parts.split_at_mut(11 * c);
+        let a = cross_entropy_of(l1, c, &ys[..11], true, n);
+        let b = cross_entropy_of(l2, c, &ys[11..], true, n);
+        assert_eq!((a.count, b.count), (11, n - 11));
+        assert_eq!(a.correct + b.correct, st.correct);
+        assert!((a.loss_sum + b.loss_sum - st.loss_sum).abs() < 1e-9 * st.loss_sum.abs());
+        assert!(
+            parts
                 .iter()
                 .zip(&g)
                 .all(|(a, b)| a.to_bits() == b.to_bits())

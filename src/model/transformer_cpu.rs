@@ -17,7 +17,7 @@
 //! attention output and feed-forward for that position alone (keys and values still cover the sequence).
 
 use super::device::{Choice, Placement};
-use super::linalg::{self, View, cross_entropy, exp, gemm_view, matmul, wide_fn};
+use super::linalg::{self, View, cross_entropy, cross_entropy_of, exp, gemm_view, matmul, wide_fn};
 use super::transformer_params::{
     NORM_EPS, PER_BLOCK, SEQ, fill_dropout_mask, init_params, rotary_tables,
 };
@@ -141,6 +141,37 @@ struct BlockWork {
     sfx: Vec<f32>,   // evaluation from shared rows: q, k, v of positions 2 and 3 [B*2, 3d]
 }
 
+/// A training batch of at least this many examples is trained in two halves ([`first_half`]).
+const HALVES_MIN: usize = 64;
+
+/// The size of a training batch's first half, when a batch of `b` examples is trained in two halves:
+/// each half's forward and backward pass on its own (on two cores when a second is free,
+/// [`perf::both`]), then the second half's parameter gradients added to the first's. A batch's gradient
+/// is thus two sums of its examples' in every case, so a run's numbers do not depend on the cores it
+/// gets. `None` below [`HALVES_MIN`] examples: one pass.
+fn first_half(b: usize) -> Option<usize> {
+    (b >= HALVES_MIN).then(|| b.div_ceil(2))
+}
+
+/// Dropout for a training pass: the stream, the rate and, for a part of a batch, where the part's draws
+/// lie in the stream.
+struct Dropout<'a> {
+    rng: &'a mut Rng,
+    rate: f64,
+    part: Option<Part>,
+}
+
+/// A pass over examples `first..` of a batch of `batch` examples, whose draws start at word `start` of
+/// the dropout stream. Each block draws the masks of the whole batch's rows in turn (example-major), so
+/// the part's draws in block `blk` start `words_before(blk, batch) + first * mask_words(blk)` words on
+/// (see [`Layout::mask_words`]): a part draws the masks the whole batch's pass gives its examples.
+#[derive(Clone, Copy)]
+struct Part {
+    start: u128,
+    batch: usize,
+    first: usize,
+}
+
 /// Reusable buffers: activations, logits and the backward pass's scratch.
 #[derive(Default)]
 struct Work {
@@ -185,13 +216,18 @@ pub struct CpuTransformer {
     /// Gradients of the last `forward_backward`, same layout.
     g: Vec<f32>,
     has_grads: bool,
-    /// The training's buffers, sized for `ws_batch` examples.
+    /// The training's buffers, sized for `ws_batch` examples (its first half, when the batch is trained in
+    /// halves), and the second half's.
     ws: Work,
+    ws2: Work,
     ws_batch: usize,
+    /// The second half's gradients (see [`first_half`]).
+    g2: Vec<f32>,
     /// A second set, sized for `other_batch`: an epoch's last minibatch is often smaller than the rest,
     /// and one set would shrink for it and then be zeroed as it grows back for the next step. The two
     /// swap when the batch size changes.
     other_ws: Work,
+    other_ws2: Work,
     other_batch: usize,
     /// Buffers of `evaluate`: this thread's, then each helper thread's. Apart from the training's `ws`:
     /// evaluation's chunks would shrink those buffers, and the next step would zero them as they grow
@@ -241,8 +277,11 @@ impl CpuTransformer {
             params_id: new_params_id(),
             has_grads: false,
             ws: Work::default(),
+            ws2: Work::default(),
             ws_batch: 0,
+            g2: vec![],
             other_ws: Work::default(),
+            other_ws2: Work::default(),
             other_batch: 0,
             eval_ws: vec![],
             tables: Tables::default(),
@@ -260,55 +299,6 @@ impl CpuTransformer {
         self
     }
 
-    /// Gradients of the loss into `g` from dLoss/dlogits in `ws.logits` and the kept activations.
-    fn backward(&mut self, seqs: &[[u32; T]]) {
-        backward_wide(self, seqs)
-    }
-
-    #[inline(always)]
-    fn backward_body(&mut self, seqs: &[[u32; T]]) {
-        let CpuTransformer { l, w, g, ws, .. } = self;
-        let (b, d, v) = (seqs.len(), l.d, l.vocab);
-        // logits = xf U^T: dU = dlogits^T xf [V, d]; dxf = dlogits U [B, d]
-        let un = l.slot(l.unembed());
-        matmul(
-            &mut g[un.clone()],
-            &ws.logits,
-            &ws.xf,
-            v,
-            b,
-            d,
-            true,
-            false,
-            false,
-        );
-        resize(&mut ws.dh, b * d);
-        matmul(&mut ws.dh, &ws.logits, &w[un], b, v, d, false, false, false);
-        resize(&mut ws.dy, b * d);
-        let fln = l.slot(l.final_norm());
-        rms_backward(
-            &ws.dh[..b * d],
-            &ws.out,
-            &ws.rf,
-            &w[fln.clone()],
-            &mut g[fln],
-            &mut ws.dy,
-            false,
-        );
-        for blk in (0..l.depth).rev() {
-            l.block_backward(w, g, blk, b, ws);
-            std::mem::swap(&mut ws.dy, &mut ws.dx);
-        }
-        // embedding rows gather the gradient of every position that read them
-        let ge = &mut g[l.slot(0)];
-        ge.fill(0.0);
-        for (&tok, dr) in seqs.iter().flatten().zip(ws.dy.chunks_exact(d)) {
-            for (acc, v) in ge[tok as usize * d..][..d].iter_mut().zip(dr) {
-                *acc += v;
-            }
-        }
-    }
-
     fn train_seqs(
         &mut self,
         seqs: &[[u32; T]],
@@ -316,22 +306,71 @@ impl CpuTransformer {
         rng: &mut Rng,
     ) -> Result<BatchStats, ModelError> {
         self.has_grads = false;
-        if seqs.len() != self.ws_batch {
+        let b = seqs.len();
+        if b != self.ws_batch {
             std::mem::swap(&mut self.ws, &mut self.other_ws);
+            std::mem::swap(&mut self.ws2, &mut self.other_ws2);
             std::mem::swap(&mut self.ws_batch, &mut self.other_batch);
-            self.ws_batch = seqs.len();
+            self.ws_batch = b;
         }
-        let dropout = (self.dropout > 0.0).then_some((rng, self.dropout));
-        self.l.forward(&self.w, &mut self.ws, seqs, dropout);
-        let st = cross_entropy(&mut self.ws.logits, self.l.vocab, ys, true);
-        self.backward(seqs);
+        let rate = (self.dropout > 0.0).then_some(self.dropout);
+        let CpuTransformer {
+            l,
+            w,
+            g,
+            g2,
+            ws,
+            ws2,
+            ..
+        } = self;
+        let (l, w) = (&*l, &w[..]);
+        let Some(h) = first_half(b) else {
+            let dropout = rate.map(|rate| Dropout {
+                rng,
+                rate,
+                part: None,
+            });
+            let st = l.train_part(w, g, ws, seqs, ys, b, dropout);
+            self.has_grads = true;
+            return Ok(st);
+        };
+        // the two halves, the second on a lent core when one is free: each draws its rows' masks where
+        // the whole batch's pass would ([`Part`]), and their gradients are added, the second half's to
+        // the first's
+        let start = rng.get_word_pos();
+        let mut rng2 = rng.clone();
+        g2.resize(w.len(), 0.0);
+        let part = |rng, first| {
+            rate.map(|rate| Dropout {
+                rng,
+                rate,
+                part: Some(Part {
+                    start,
+                    batch: b,
+                    first,
+                }),
+            })
+        };
+        let (d1, d2) = (part(&mut *rng, 0), part(&mut rng2, h));
+        let (s1, s2) = perf::both(
+            || l.train_part(w, g, ws, &seqs[..h], &ys[..h], b, d1),
+            || l.train_part(w, g2, ws2, &seqs[h..], &ys[h..], b, d2),
+        );
+        if rate.is_some() {
+            rng.set_word_pos(start + l.words_before(l.depth, b));
+        }
+        for (a, &x) in g.iter_mut().zip(g2.iter()) {
+            *a += x;
+        }
+        let mut st = s1;
+        st.add(s2);
         self.has_grads = true;
         Ok(st)
     }
 
     /// Eval-mode statistics in chunks of [`EVAL_CHUNK`] (a last chunk shorter than [`SHARE_MIN`] joins
-    /// the one before it), spread over the threads this thread may use (`linalg::threads`; one in a
-    /// sweep's task): chunk k goes to thread k mod n, each computes as the caller does (same float mode,
+    /// the one before it), spread over the threads this thread may use (`linalg::threads`; in a sweep's
+    /// task one, or two while its group has a core spare): chunk k goes to thread k mod n, each computes as the caller does (same float mode,
     /// single-threaded products), and the chunks' statistics are added in chunk order, so the result does
     /// not depend on the thread count. Block 0's products of every token, and the first two positions'
     /// work of the sequences that share them, are computed once ([`Layout::tables`]).
@@ -342,7 +381,12 @@ impl CpuTransformer {
         }
         bounds.push(seqs.len());
         let chunks: Vec<Range<usize>> = bounds.windows(2).map(|r| r[0]..r[1]).collect();
-        let n = linalg::threads().min(chunks.len()).max(1);
+        // a sweep's training on one core borrows a second that its group has spare ([`perf::lend_core`])
+        let lent = (linalg::threads() < 2 && chunks.len() > 1)
+            .then(perf::lend_core)
+            .flatten();
+        let mine = linalg::threads().max(if lent.is_some() { 2 } else { 1 });
+        let n = mine.min(chunks.len()).max(1);
         let CpuTransformer {
             l,
             w,
@@ -370,6 +414,13 @@ impl CpuTransformer {
         let mut stats = vec![BatchStats::default(); chunks.len()];
         if n == 1 {
             for (k, st) in share(ws, 0) {
+                stats[k] = st;
+            }
+        } else if n == 2 {
+            // the second thread's chunks on this thread's helper (ready, unlike a new thread)
+            let hws = &mut helpers[0];
+            let (mine, theirs) = perf::on_two(|| share(ws, 0), || share(hws, 1));
+            for (k, st) in mine.into_iter().chain(theirs) {
                 stats[k] = st;
             }
         } else {
@@ -406,6 +457,7 @@ impl CpuTransformer {
             }
             linalg::set_threads(setting);
         }
+        drop(lent);
         let mut total = BatchStats::default();
         for st in stats {
             total.add(st);
@@ -433,7 +485,7 @@ wide_fn!(fn forward_wide(
     w: &[f32],
     ws: &mut Work,
     seqs: &[[u32; T]],
-    dropout: Option<(&mut Rng, f64)>,
+    dropout: Option<Dropout<'_>>,
 ) => Layout::forward_body);
 wide_fn!(fn prefix_wide(l: &Layout, w: &[f32], ws: &mut Work, seqs: &[[u32; T]], tokens: &[f32])
     => Layout::prefix_body);
@@ -489,7 +541,8 @@ wide_fn!(fn swiglu_back_rows_wide(
     mask: &[f32],
     hidden: usize,
 ) => swiglu_back_rows);
-wide_fn!(fn backward_wide(m: &mut CpuTransformer, seqs: &[[u32; T]]) => CpuTransformer::backward_body);
+wide_fn!(fn backward_wide(l: &Layout, w: &[f32], g: &mut [f32], ws: &mut Work, seqs: &[[u32; T]])
+    => Layout::backward_body);
 
 /// Batch sizes agree and the batch is non-empty.
 fn check_lengths(inputs: usize, ys: &[u32]) -> Result<(), ModelError> {
@@ -505,13 +558,7 @@ fn check_lengths(inputs: usize, ys: &[u32]) -> Result<(), ModelError> {
 impl Layout {
     /// Forward pass over `seqs` into `ws.logits` ([B, vocab]), keeping what the backward pass needs.
     /// Dropout masks are drawn, block by block, when `dropout` (a stream and a positive rate) is given.
-    fn forward(
-        &self,
-        w: &[f32],
-        ws: &mut Work,
-        seqs: &[[u32; T]],
-        dropout: Option<(&mut Rng, f64)>,
-    ) {
+    fn forward(&self, w: &[f32], ws: &mut Work, seqs: &[[u32; T]], dropout: Option<Dropout<'_>>) {
         forward_wide(self, w, ws, seqs, dropout)
     }
 
@@ -521,7 +568,7 @@ impl Layout {
         w: &[f32],
         ws: &mut Work,
         seqs: &[[u32; T]],
-        mut dropout: Option<(&mut Rng, f64)>,
+        mut dropout: Option<Dropout<'_>>,
     ) {
         let b = seqs.len();
         self.embed_rows(w, ws, seqs, 0);
@@ -531,10 +578,98 @@ impl Layout {
                 Some(nb) => &mut nb.x_in,
                 None => &mut ws.out,
             };
-            let mask = dropout.as_mut().map(|(r, rate)| (&mut **r, *rate));
+            let mask = dropout.as_mut().map(|d| {
+                if let Some(part) = d.part {
+                    let at = self.words_before(blk, part.batch)
+                        + part.first as u128 * self.mask_words(blk);
+                    d.rng.set_word_pos(part.start + at);
+                }
+                (&mut *d.rng, d.rate)
+            });
             self.block_forward(w, blk, b, &mut done[blk], next, mask);
         }
         self.head(w, ws, b);
+    }
+
+    /// One training pass over `seqs` (all of a batch of `batch` examples, or a part of it): the forward
+    /// pass (with dropout when given), the cross-entropy of the batch's mean loss and the backward pass,
+    /// whose parameter gradients (over these examples) go into `g`. The examples' statistics.
+    #[allow(clippy::too_many_arguments)]
+    fn train_part(
+        &self,
+        w: &[f32],
+        g: &mut [f32],
+        ws: &mut Work,
+        seqs: &[[u32; T]],
+        ys: &[u32],
+        batch: usize,
+        dropout: Option<Dropout<'_>>,
+    ) -> BatchStats {
+        self.forward(w, ws, seqs, dropout);
+        let st = cross_entropy_of(&mut ws.logits, self.vocab, ys, true, batch);
+        self.backward(w, g, ws, seqs);
+        st
+    }
+
+    /// 32-bit words of the dropout stream that block `blk` draws an example: 16 bits an entry of its
+    /// query rows' hidden layer ([`fill_dropout_mask`]; `hidden` is a multiple of 4, so no draw is
+    /// shared between examples).
+    fn mask_words(&self, blk: usize) -> u128 {
+        (self.tq(blk) * self.hidden / 2) as u128
+    }
+
+    /// Words of the dropout stream that the blocks before `blk` draw for a batch of `batch` examples.
+    fn words_before(&self, blk: usize, batch: usize) -> u128 {
+        (0..blk).map(|j| batch as u128 * self.mask_words(j)).sum()
+    }
+
+    /// Gradients of the loss into `g` from dLoss/dlogits in `ws.logits` and the kept activations.
+    fn backward(&self, w: &[f32], g: &mut [f32], ws: &mut Work, seqs: &[[u32; T]]) {
+        backward_wide(self, w, g, ws, seqs)
+    }
+
+    #[inline(always)]
+    fn backward_body(&self, w: &[f32], g: &mut [f32], ws: &mut Work, seqs: &[[u32; T]]) {
+        let l = self;
+        let (b, d, v) = (seqs.len(), l.d, l.vocab);
+        // logits = xf U^T: dU = dlogits^T xf [V, d]; dxf = dlogits U [B, d]
+        let un = l.slot(l.unembed());
+        matmul(
+            &mut g[un.clone()],
+            &ws.logits,
+            &ws.xf,
+            v,
+            b,
+            d,
+            true,
+            false,
+            false,
+        );
+        resize(&mut ws.dh, b * d);
+        matmul(&mut ws.dh, &ws.logits, &w[un], b, v, d, false, false, false);
+        resize(&mut ws.dy, b * d);
+        let fln = l.slot(l.final_norm());
+        rms_backward(
+            &ws.dh[..b * d],
+            &ws.out,
+            &ws.rf,
+            &w[fln.clone()],
+            &mut g[fln],
+            &mut ws.dy,
+            false,
+        );
+        for blk in (0..l.depth).rev() {
+            l.block_backward(w, g, blk, b, ws);
+            std::mem::swap(&mut ws.dy, &mut ws.dx);
+        }
+        // embedding rows gather the gradient of every position that read them
+        let ge = &mut g[l.slot(0)];
+        ge.fill(0.0);
+        for (&tok, dr) in seqs.iter().flatten().zip(ws.dy.chunks_exact(d)) {
+            for (acc, v) in ge[tok as usize * d..][..d].iter_mut().zip(dr) {
+                *acc += v;
+            }
+        }
     }
 
     /// Block 0's input ([`BlockWork::x_in`], growing the blocks' buffers as needed): the embeddings of the
@@ -1820,8 +1955,11 @@ impl Model for CpuTransformer {
                 g: vec![],
                 has_grads: false,
                 ws: Work::default(),
+                ws2: Work::default(),
                 ws_batch: 0,
+                g2: vec![],
                 other_ws: Work::default(),
+                other_ws2: Work::default(),
                 other_batch: 0,
                 eval_ws: vec![],
                 tables: Tables::default(),
@@ -2412,7 +2550,7 @@ mod tests {
         // between 300 and 77 examples), as every buffer is written before it is read
         let c = cfg(16, 2, 1, 0.2);
         let (seqs, ys) = random_tokens(23, 300, 9);
-        let sizes = [300, 77, 300, 300, 77, 131];
+        let sizes = [300, 77, 300, 300, 77, 40, 131];
         let mut kept = CpuTransformer::new(&c, 23, &mut stream(9, Stream::Init)).unwrap();
         let mut opt_kept = adamw(&kept, 1e-2, 1.0);
         let mut opt_fresh = adamw(&kept, 1e-2, 1.0);
@@ -2450,22 +2588,26 @@ mod tests {
         let (seqs, ys) = random_tokens(23, 300, 4);
         let mut m = CpuTransformer::new(&c, 23, &mut stream(4, Stream::Init)).unwrap();
         let mut other = CpuTransformer::new(&c, 23, &mut stream(4, Stream::Init)).unwrap();
-        let drop = |m: &CpuTransformer| Some((stream(1, Stream::Dropout), m.dropout));
-        let mut d1 = drop(&m);
-        m.l.forward(&m.w, &mut m.ws, &seqs, d1.as_mut().map(|(r, p)| (r, *p)));
-        let mut d2 = drop(&other);
-        other.l.forward_body(
-            &other.w,
-            &mut other.ws,
-            &seqs,
-            d2.as_mut().map(|(r, p)| (r, *p)),
-        );
+        let (mut r1, mut r2) = (stream(1, Stream::Dropout), stream(1, Stream::Dropout));
+        let drop = |rng, rate| {
+            Some(Dropout {
+                rng,
+                rate,
+                part: None,
+            })
+        };
+        m.l.forward(&m.w, &mut m.ws, &seqs, drop(&mut r1, m.dropout));
+        other
+            .l
+            .forward_body(&other.w, &mut other.ws, &seqs, drop(&mut r2, other.dropout));
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&m.ws.logits), bits(&other.ws.logits));
         cross_entropy(&mut m.ws.logits, m.l.vocab, &ys, true);
         cross_entropy(&mut other.ws.logits, other.l.vocab, &ys, true);
-        m.backward(&seqs);
-        other.backward_body(&seqs);
+        m.l.backward(&m.w, &mut m.g, &mut m.ws, &seqs);
+        other
+            .l
+            .backward_body(&other.w, &mut other.g, &mut other.ws, &seqs);
         assert_eq!(bits(&m.g), bits(&other.g));
         assert!(m.g.iter().any(|&v| v != 0.0));
     }
