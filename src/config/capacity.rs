@@ -309,11 +309,11 @@ pub fn sweep_presets() -> Vec<SweepPreset> {
             title: "CPU crossing (under 2 minutes on one core)",
             description: "a + b mod 31, 80 % train, widths 8..48, one seed, at most 3000 epochs. Measured \
                           (seed 0, assets/sweeps/cpu): d = 8 learns nothing (underfitting); d = 12 \
-                          generalises at epoch 1675 with delay 0 (immediate generalisation); from d = 16 on \
+                          generalises at epoch 1742 with delay 0 (immediate generalisation); from d = 16 on \
                           the delay is positive (grokking). Random labels are memorised from d = 20 on \
                           (T_mem 809, 488, 318, 240, 108 at d = 20..48) while T_gen stays near 450-1200, so \
-                          T_mem crosses T_gen between d = 20 and 28: P* = 20601 parameters (near d = 24, \
-                          P = 20136), observed onset 9328 (d = 16). About 77 s on one core, 40 on two.",
+                          T_mem crosses T_gen between d = 20 and 28: P* = 20636 parameters (near d = 24, \
+                          P = 20136), observed onset 9328 (d = 16). About 76 s on one core, 39 on two.",
             config: one_prime_sweep(
                 Operation::Add,
                 31,
