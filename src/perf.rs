@@ -250,6 +250,12 @@ thread_local! {
 /// step, 2.1-2.5 s on rayon's pool (whose threads sleep after a few dozen yields, and wake in tens of
 /// microseconds on a virtual machine). Written here because neither rayon nor std offers a scoped job on
 /// a thread that keeps spinning between calls.
+///
+/// Spinning costs where other work holds a core: beside a busy loop on one of the two cores, a d = 32
+/// run with evaluation every epoch took 5.1-5.5 s with 2 ms of spinning (and its owner spinning 2^16
+/// rounds before it yields), 4.5-4.8 s with 0.5 ms (2^12 rounds), the same as 2 ms on a quiet machine,
+/// and 4.3-4.6 s with the build before the halves, which had no helper. Giving the job back to the
+/// owner when the helper had not started it did not help (4.6-4.7 s).
 struct Helper {
     shared: std::sync::Arc<Shared>,
     thread: std::thread::Thread,
@@ -276,7 +282,7 @@ unsafe impl Send for JobPtr {}
 
 impl Helper {
     /// How long a helper waits for the next job spinning before it sleeps.
-    const SPIN: std::time::Duration = std::time::Duration::from_millis(2);
+    const SPIN: std::time::Duration = std::time::Duration::from_micros(500);
 
     fn start() -> std::io::Result<Helper> {
         use std::sync::atomic::{AtomicBool, AtomicU64};
@@ -363,7 +369,7 @@ impl Helper {
         let mut spins = 0u32;
         while self.shared.ended.load(Acquire) < n {
             spins = spins.saturating_add(1);
-            if spins < 1 << 16 {
+            if spins < 1 << 12 {
                 std::hint::spin_loop();
             } else {
                 std::thread::yield_now();
