@@ -370,7 +370,8 @@ impl CpuTransformer {
 
     /// Eval-mode statistics in chunks of [`EVAL_CHUNK`] (a last chunk shorter than [`SHARE_MIN`] joins
     /// the one before it), spread over the threads this thread may use (`linalg::threads`; in a sweep's
-    /// task one, or two while its group has a core spare): chunk k goes to thread k mod n, each computes as the caller does (same float mode,
+    /// task one, or two while its group has a core spare): chunk k goes to thread k mod n (the second of
+    /// two: this thread's helper, [`perf::on_two`]), each computes as the caller does (same float mode,
     /// single-threaded products), and the chunks' statistics are added in chunk order, so the result does
     /// not depend on the thread count. Block 0's products of every token, and the first two positions'
     /// work of the sequences that share them, are computed once ([`Layout::tables`]).
@@ -2331,16 +2332,20 @@ mod tests {
 
     #[test]
     fn evaluation_does_not_depend_on_the_thread_count() {
-        // expected: bit-identical statistics on one thread and on three (fixed chunks, added in chunk
-        // order); 1000 sequences make four chunks, so every thread gets work
+        // expected: bit-identical statistics on one thread, on two (the second chunk of each pair on
+        // this thread's helper) and on three (fixed chunks, added in chunk order); 1000 sequences make
+        // four chunks, so every thread gets work
         let mut m =
             CpuTransformer::new(&cfg(8, 2, 2, 0.2), 31, &mut stream(2, Stream::Init)).unwrap();
         let (seqs, ys) = random_tokens(31, 1000, 2);
         linalg::set_threads(1);
         let one = m.evaluate_tokens(&seqs, &ys).unwrap();
+        linalg::set_threads(2);
+        let two = m.evaluate_tokens(&seqs, &ys).unwrap();
         linalg::set_threads(3);
         let three = m.evaluate_tokens(&seqs, &ys).unwrap();
         linalg::set_threads(0);
+        assert_eq!(one, two);
         assert_eq!(one, three);
         assert_eq!(one.count, 1000);
     }
@@ -2512,7 +2517,8 @@ mod tests {
     #[test]
     fn training_does_not_depend_on_the_thread_count() {
         // expected: bit-identical losses, gradients and parameters after three steps with dropout on one
-        // thread and on three with every row-wise loop split (RMSNorm and its backward, rotary,
+        // thread (the batch's two halves one after the other), on two (the second half on this thread's
+        // helper) and on three with every row-wise loop split (RMSNorm and its backward, rotary,
         // attention, SwiGLU, AdamW: linalg::row_blocks, its threshold lowered to one element here), as
         // splitting rows changes no arithmetic
         crate::perf::flush_denormals();
@@ -2537,8 +2543,10 @@ mod tests {
             out
         };
         let one = run(1);
+        let two = run(2);
         let three = run(3);
         perf::set_split_min(perf::PARALLEL_MIN_ELEMS);
+        assert!(one == two, "two threads gave other bits than one");
         assert!(one == three, "three threads gave other bits than one");
     }
 

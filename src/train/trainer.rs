@@ -51,8 +51,8 @@ struct Ahead {
 
 /// Which way of evaluating is faster for a run, here or beside the training ([`Trainer::evaluate`]):
 /// beside pays when neither the evaluation nor the step uses the machine's cores well by itself, and
-/// loses when both do (here, the transformer's evaluation and its step each use two cores: a d = 32 run
-/// of 1000 epochs on two took 2.5-2.6 s with evaluation here and 3.5 s beside).
+/// loses when both do (on a 2-core machine the transformer's evaluation and its step each use both: a
+/// d = 32 run of 1000 epochs took 2.5-2.6 s with evaluation here and 3.5 s beside).
 /// So the trainer times both ways: the period from an evaluation's start to the next one's, which holds
 /// the evaluation and the training after it, with what the evaluation costs that training (a pass taken
 /// ahead; caches it emptied). Each way keeps its last three periods; the least of them counts (a pause or
