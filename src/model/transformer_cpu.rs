@@ -299,6 +299,8 @@ impl CpuTransformer {
         self
     }
 
+    /// A training pass over the batch `seqs` (one pass, or two halves: [`first_half`]): its statistics,
+    /// with the gradients in `g` and the dropout stream `rng` moved past the batch's masks.
     fn train_seqs(
         &mut self,
         seqs: &[[u32; T]],
