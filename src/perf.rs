@@ -103,8 +103,8 @@ fn cores() -> usize {
 
 /// Cores a group of training threads shares (the workers of a sweep or study, each training on one
 /// core): a worker that runs out of work gives its core here, and a training still running may borrow it
-/// for a while ([`lend_core`]) to evaluate beside its training. The group never uses more cores than it
-/// has workers.
+/// for a while ([`lend_core`]): for a batch's second half ([`both`]), its evaluation's chunks, or an
+/// evaluation beside its training. The group never uses more cores than it has workers.
 #[derive(Debug, Default)]
 pub struct SpareCores(std::sync::atomic::AtomicUsize);
 
@@ -174,7 +174,7 @@ pub fn lend_core() -> Option<LentCore> {
 ///
 /// `b` runs on this thread's [`Helper`], which waits for the next job spinning for a while: a training
 /// calls this once a step, and a thread started per call, or a rayon pool thread woken from its sleep,
-/// lost a quarter of what the second core gave a d = 32 step (measured, see [`Helper`]).
+/// lost a third to a half of what the second core gave a d = 32 step (measured, see [`Helper`]).
 pub fn both<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
 where
     A: FnOnce() -> RA,

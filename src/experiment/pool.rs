@@ -46,7 +46,7 @@ where
 {
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
-    // a worker out of tasks lends its core to the trainings still running (their evaluation)
+    // a worker out of tasks lends its core to the trainings still running (batch halves, evaluation)
     let spare = std::sync::Arc::new(crate::perf::SpareCores::default());
     std::thread::scope(|scope| {
         let (tx, rx) = crossbeam_channel::bounded::<Message<T>>(2 * threads);
