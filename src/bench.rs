@@ -232,6 +232,7 @@ impl EventSink for Stopwatch {
             | Event::Changed { .. }
             | Event::Paused { .. }
             | Event::Refused { .. }
+            | Event::Note { .. }
             | Event::Lab { .. } => {}
         }
     }

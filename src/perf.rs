@@ -96,7 +96,7 @@ pub fn threads() -> usize {
 
 /// The cores this process may use, asked once: on Linux `available_parallelism` reads the cgroup's quota
 /// files on every call, which the many small products and loops of a step would otherwise pay each time.
-fn cores() -> usize {
+pub fn cores() -> usize {
     static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |v| v.get()))
 }

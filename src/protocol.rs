@@ -338,6 +338,9 @@ pub enum GrokkingEvent {
     },
     /// What the network has learned at one step (the insight views' input), on the runner's schedule.
     Insight(Box<InsightSnapshot>),
+    /// The run takes no (more) insight snapshots, and why: they would not fit the memory limit, or
+    /// computing one failed.
+    InsightOff { why: String },
     /// One run of a phase study finished and was classified (`done` of `total` in this session).
     PhaseTask {
         result: Box<crate::analysis::phase::PhaseRun>,
@@ -495,6 +498,9 @@ pub enum Event {
     Paused { run: RunId, paused: bool },
     /// A command was refused (bad value, nothing running); the message says why.
     Refused { message: String },
+    /// Something to know about a run that goes on (checkpoints skipped on the way to it, its insight
+    /// views off or stopped, its saving failed): said after its `Started`, never a refusal.
+    Note { run: RunId, message: String },
     /// The run is recorded in this folder from now on (after `SaveRun`, or continued in a folder).
     Saved { run: RunId, dir: std::path::PathBuf },
     /// The run ended; exactly one per `Started`.

@@ -178,6 +178,7 @@ impl EventSink for ChannelSink {
             | Event::Paused { .. }
             | Event::Saved { .. }
             | Event::Refused { .. }
+            | Event::Note { .. }
             | Event::Lab { .. } => self.flush_rows_then(ev),
         }
     }
@@ -477,9 +478,18 @@ fn dispatch(
     sink: &mut dyn EventSink,
     control: &mut dyn RunControl,
 ) -> Option<RunWriter> {
+    // every run is held to the memory limit (a malformed GROKSCOPE_MAX_MEMORY_GB refuses it)
+    let limit = match crate::config::memory::memory_limit(None) {
+        Ok(limit) => limit,
+        Err(message) => {
+            crate::experiment::refuse(run, sink, message);
+            return None;
+        }
+    };
     // the window's runs send the insight views' snapshots, within 5 % of the training time
     let mut opts = RunOptions {
         insight: InsightEvery::Budget(WINDOW_SHARE),
+        memory_limit: Some(limit),
         ..RunOptions::default()
     };
     let start = match job {
@@ -503,11 +513,18 @@ fn dispatch(
                 return None;
             }
             ValidRunConfig::CapacitySweep(c) => {
-                capacity::run(&c, capacity::Tasks::All, run, sink, control);
+                match capacity::check_memory(&c, limit) {
+                    Ok(()) => capacity::run(&c, capacity::Tasks::All, run, sink, control),
+                    Err(why) => crate::experiment::refuse(run, sink, format!("the sweep: {why}")),
+                };
                 return None;
             }
             // the window keeps only the results (no run folders)
             ValidRunConfig::PhaseStudy(c) => {
+                if let Err(why) = crate::experiment::phase::check_memory(&c, limit) {
+                    crate::experiment::refuse(run, sink, format!("the phase study: {why}"));
+                    return None;
+                }
                 let opts = crate::experiment::phase::PhaseOptions::default();
                 crate::experiment::phase::run(&c, &opts, run, sink, control);
                 return None;

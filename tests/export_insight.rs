@@ -179,3 +179,30 @@ fn one_figure_to_a_file_and_the_clock_group_beside_a_stem() {
         "{err}"
     );
 }
+
+/// The insight views hold every pair's hidden layer and logits; where the memory limit cannot hold them
+/// (here set to a kibibyte through the environment, as a user would) the export is refused, naming the
+/// limit, and writes nothing.
+#[test]
+fn insight_figures_beyond_the_memory_limit_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    tiny_run(&run);
+    let out = tmp.path().join("g.svg");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_grokscope"))
+        .arg("export")
+        .arg(&run)
+        .args(["--figure", "grid", "--step", "20", "--out"])
+        .arg(&out)
+        .env("GROKSCOPE_MAX_MEMORY_GB", "0.000001")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("the insight views of this run need about")
+            && err.contains("GROKSCOPE_MAX_MEMORY_GB"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}

@@ -248,7 +248,7 @@ fn defect_3_and_6_a_config_that_cannot_fit_or_compute_leaves_no_folder() {
     let mut tiny_lr = small();
     tiny_lr.optim.lr = 5e-324; // the smallest subnormal
     for (name, cfg, expect, env) in [
-        ("big", &big, "activations of a training step", None),
+        ("big", &big, "activations of training", None),
         ("tiny_lr", &tiny_lr, "optim.lr", None),
         // the limit from the environment: 0.001 GiB is less than the small run's parameters need
         (
@@ -293,6 +293,137 @@ fn defect_3_and_6_a_config_that_cannot_fit_or_compute_leaves_no_folder() {
     assert!(memory_limit_from(None, Some("lots".into()), None).is_err());
 }
 
+/// The window's runs are held to the same limit (the worker sets `memory_limit`): a run the limit
+/// cannot hold is refused before it trains, one that fits only without its insight views trains without
+/// them and says so, and a continued run is checked once its config is read, leaving its folder as it
+/// was. The limits are taken from the config's own estimate, so the test holds on any machine.
+#[test]
+fn window_runs_are_held_to_the_memory_limit() {
+    use grokscope::config::ValidGrokkingConfig;
+    use grokscope::config::memory::Setting;
+    use grokscope::protocol::{GrokkingEvent, LabEvent};
+    use grokscope::train::insight::InsightEvery;
+    let cfg = small();
+    let est = cfg.memory_estimate_in(Setting::Window, grokscope::perf::cores());
+    assert!(est.insight > 0, "{est}");
+    let window = |limit: u64| RunOptions {
+        stop_at_epoch: Some(3),
+        insight: InsightEvery::Epochs(1),
+        memory_limit: Some(limit),
+        ..Default::default()
+    };
+    let start = || Start::New(ValidGrokkingConfig::try_from(cfg.clone()).unwrap());
+
+    // one byte short of what it needs without its views: refused, nothing started
+    let mut evs: Vec<Event> = vec![];
+    let short = est.without_insight().total() - 1;
+    grokking::run(start(), 1, &mut evs, &mut Unattended, window(short));
+    let why = failure(&evs);
+    assert!(why.contains("more than the limit of"), "{why}");
+    assert!(!evs.iter().any(|e| matches!(e, Event::Started { .. })));
+
+    // enough for the run but not for its views: trains to its stop without a snapshot, and says why
+    let mut evs: Vec<Event> = vec![];
+    grokking::run(start(), 2, &mut evs, &mut Unattended, window(short + 1));
+    let said: Vec<&String> = evs
+        .iter()
+        .filter_map(|e| match e {
+            Event::Lab {
+                payload: LabEvent::Grokking(GrokkingEvent::InsightOff { why }),
+                ..
+            } => Some(why),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        said.iter().any(|m| m.contains("the insight views are off")),
+        "{said:?}"
+    );
+    let snapshots = |evs: &[Event]| {
+        evs.iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    Event::Lab {
+                        payload: LabEvent::Grokking(GrokkingEvent::Insight(_)),
+                        ..
+                    }
+                )
+            })
+            .count()
+    };
+    assert_eq!(snapshots(&evs), 0);
+    assert!(matches!(
+        evs.last(),
+        Some(Event::Finished {
+            outcome: Outcome::Stopped,
+            ..
+        })
+    ));
+
+    // with room for everything: the views are taken (the same check, the other side of the line)
+    let mut evs: Vec<Event> = vec![];
+    grokking::run(start(), 3, &mut evs, &mut Unattended, window(est.total()));
+    assert!(snapshots(&evs) > 0);
+
+    // a saved run continued under a limit it does not fit: refused once its config is read, the
+    // folder byte for byte as it was
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    trained(&dir, &cfg, 2);
+    let before = snapshot(&dir);
+    let spec = ContinueSpec {
+        from: dir.clone(),
+        step: None,
+        fork: None,
+    };
+    let mut evs: Vec<Event> = vec![];
+    grokking::run(
+        Start::Continue(spec),
+        4,
+        &mut evs,
+        &mut Unattended,
+        window(short),
+    );
+    let why = failure(&evs);
+    assert!(why.contains("more than the limit of"), "{why}");
+    let after = snapshot(&dir);
+    let changed: Vec<&PathBuf> = before
+        .keys()
+        .chain(after.keys())
+        .filter(|k| before.get(*k) != after.get(*k))
+        .collect();
+    assert!(changed.is_empty(), "a refused resume changed {changed:?}");
+}
+
+/// A sweep or a phase study is refused when its largest training, once per thread, exceeds the limit
+/// (the window's worker and the command line call the same checks).
+#[test]
+fn sweeps_and_studies_are_held_to_the_memory_limit() {
+    use grokscope::config::memory::Setting;
+    use grokscope::config::phase::{ValidPhaseStudyConfig, phase_presets};
+    let sweep = sweep_presets()[0].config.clone();
+    let one = sweep
+        .largest_task()
+        .memory_estimate_in(Setting::Headless, 2)
+        .total();
+    let threads =
+        grokscope::experiment::capacity::sweep_threads(sweep.threads, sweep.task_count()) as u64;
+    let check = grokscope::experiment::capacity::check_memory;
+    assert!(check(&sweep, one * threads).is_ok());
+    let why = check(&sweep, one * threads - 1).unwrap_err();
+    assert!(why.contains("train at once"), "{why}");
+
+    let study = ValidPhaseStudyConfig::try_from(phase_presets()[0].config.clone()).unwrap();
+    let check = grokscope::experiment::phase::check_memory;
+    assert!(check(&study, u64::MAX).is_ok());
+    let why = check(&study, 1 << 20).unwrap_err();
+    assert!(
+        why.contains("more than the memory limit of 1.0 MiB"),
+        "{why}"
+    );
+}
+
 #[test]
 fn defect_4_checkpoints_are_checked_named_and_never_followed() {
     let tmp = tempfile::tempdir().unwrap();
@@ -313,7 +444,7 @@ fn defect_4_checkpoints_are_checked_named_and_never_followed() {
     let said: Vec<&String> = evs
         .iter()
         .filter_map(|e| match e {
-            Event::Refused { message } => Some(message),
+            Event::Note { message, .. } => Some(message),
             _ => None,
         })
         .collect();
@@ -362,7 +493,7 @@ fn defect_4_checkpoints_are_checked_named_and_never_followed() {
     );
     assert!(
         evs.iter().any(
-            |e| matches!(e, Event::Refused { message } if message.contains("older checkpoint"))
+            |e| matches!(e, Event::Note { message, .. } if message.contains("older checkpoint"))
         )
     );
     // a checkpoint that is a link to /dev/zero is not followed (it would be read until memory ran out)
@@ -421,7 +552,7 @@ fn defect_5_the_recorded_config_wins_over_an_edited_config_toml() {
     });
     assert_eq!(trained_p, Some(23));
     assert!(
-        evs.iter().any(|e| matches!(e, Event::Refused { message }
+        evs.iter().any(|e| matches!(e, Event::Note { message, .. }
             if message.contains("config.toml") && message.contains("p: 23 -> 101"))),
         "{evs:?}"
     );
@@ -666,7 +797,7 @@ fn defect_10c_metrics_cut_short_are_trained_again_on_resume_leaving_no_gap() {
     std::fs::write(dir.join("metrics.csv"), kept).unwrap();
     let evs = resume(&dir);
     assert!(
-        evs.iter().any(|e| matches!(e, Event::Refused { message }
+        evs.iter().any(|e| matches!(e, Event::Note { message, .. }
             if message.contains("metrics.csv") && message.contains("epoch 15"))),
         "{evs:?}"
     );

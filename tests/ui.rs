@@ -92,6 +92,16 @@ struct Scripted {
     events: Arc<Mutex<VecDeque<Event>>>,
 }
 
+/// The app on a [`Scripted`] backend (its dialog answering `path`), one frame drawn.
+fn scripted_app(path: Option<PathBuf>) -> (Scripted, Harness<'static, GrokscopeApp>) {
+    let backend = Scripted::default();
+    let dialog = Arc::new(FixedPathDialog(path));
+    let b = backend.clone();
+    let mut harness = harness_with(move |cc| GrokscopeApp::with_backend(cc, dialog, Box::new(b)));
+    harness.step();
+    (backend, harness)
+}
+
 impl Backend for Scripted {
     fn send(&self, cmd: Command) {
         if let Command::Start(run_config) = &cmd {
@@ -157,15 +167,43 @@ impl Backend for Scripted {
     }
 }
 
+/// A run whose insight views are off (they would not fit the memory limit, or computing one failed)
+/// says why in the views, where a person looks for them, not only in the status bar.
+#[test]
+fn a_run_without_insight_views_says_why_in_them() {
+    use grokscope::protocol::{GrokkingEvent, LabEvent};
+    let (backend, mut harness) = scripted_app(None);
+    assert!(
+        harness
+            .query_all_by_label_contains("the insight views are off")
+            .next()
+            .is_none()
+    );
+    harness.get_by_label(START).click();
+    assert!(step_until(&mut harness, Duration::from_secs(10), |h| h
+        .state()
+        .phase()
+        == Phase::Finished));
+    let why = "the insight views are off for this run: they would need about 8.6 MiB more";
+    backend.events.lock().unwrap().push_back(Event::Lab {
+        run: 1,
+        payload: LabEvent::Grokking(GrokkingEvent::InsightOff { why: why.into() }),
+    });
+    harness.step();
+    harness.step();
+    // the caption above the plots and the views' panel both say it
+    assert!(
+        harness.query_all_by_label_contains(why).count() >= 2,
+        "{:?}",
+        crate::ui_support::labels_with(&harness, "insight")
+    );
+}
+
 #[test]
 fn csv_export_writes_exactly_the_plotted_series() {
     let dir = tempfile::tempdir().unwrap();
     let path: PathBuf = dir.path().join("metrics.csv");
-    let backend = Scripted::default();
-    let dialog = Arc::new(FixedPathDialog(Some(path.clone())));
-    let b = backend.clone();
-    let mut harness = harness_with(move |cc| GrokscopeApp::with_backend(cc, dialog, Box::new(b)));
-    harness.step();
+    let (_backend, mut harness) = scripted_app(Some(path.clone()));
     harness.get_by_label(START).click();
     assert!(step_until(&mut harness, Duration::from_secs(10), |h| h
         .state()
@@ -227,11 +265,7 @@ fn csv_export_writes_exactly_the_plotted_series() {
 
 #[test]
 fn an_invalid_config_is_refused_with_the_field_named() {
-    let backend = Scripted::default();
-    let dialog = Arc::new(FixedPathDialog(None));
-    let b = backend.clone();
-    let mut harness = harness_with(move |cc| GrokscopeApp::with_backend(cc, dialog, Box::new(b)));
-    harness.step();
+    let (backend, mut harness) = scripted_app(None);
     harness.state_mut().config_mut().p = 4;
     harness.step();
     // shown before Start is pressed, next to it
@@ -240,27 +274,66 @@ fn an_invalid_config_is_refused_with_the_field_named() {
         "the top bar names the field"
     );
 
-    harness.get_by_label(START).click();
-    harness.step();
-    harness.step();
-    let app = harness.state();
-    assert!(app.status().is_error);
-    assert!(
-        app.status().text.contains("p: 4 must be a prime"),
-        "status: {}",
-        app.status().text
-    );
+    start_is_refused(&mut harness, &backend, "p: 4 must be a prime");
     assert!(
         harness
             .query_all_by_label_contains("p: 4 must be a prime")
             .count()
             >= 1
     );
+}
+
+/// Start pressed: refused in the status bar with `says`, the app idle, nothing sent to the worker.
+fn start_is_refused(harness: &mut Harness<'_, GrokscopeApp>, backend: &Scripted, says: &str) {
+    harness.get_by_label(START).click();
+    harness.step();
+    harness.step();
+    let app = harness.state();
+    assert!(app.status().is_error);
+    assert!(
+        app.status().text.contains(says),
+        "status: {}",
+        app.status().text
+    );
     assert_eq!(app.phase(), Phase::Idle);
     let sent = backend.sent.lock().unwrap();
     assert!(
         !sent.iter().any(|c| matches!(c, Command::Start(_))),
         "nothing was started: {sent:?}"
+    );
+}
+
+/// A config in range that no machine could hold (issue 13's: p = 2003, full batch at fraction 0.99,
+/// hidden 8192: its training step alone needs about 420 GB by `config::memory`'s count, more than half
+/// of any machine these tests run on) is named before Start, and Start refuses it without sending it.
+#[test]
+fn a_config_too_large_for_memory_is_refused_before_it_starts() {
+    let (backend, mut harness) = scripted_app(None);
+    {
+        let cfg = harness.state_mut().config_mut();
+        cfg.p = 2003;
+        cfg.train_fraction = 0.99;
+        cfg.full_batch = true;
+        if let grokscope::config::ModelConfig::Mlp(m) = &mut cfg.model {
+            m.hidden = 8192;
+        }
+    }
+    harness.step();
+    assert!(
+        harness.query_by_label_contains("invalid: memory").is_some(),
+        "the top bar names the problem"
+    );
+    assert!(
+        harness
+            .query_all_by_label_contains("a run needs about")
+            .count()
+            >= 1,
+        "the config panel says how much"
+    );
+    start_is_refused(
+        &mut harness,
+        &backend,
+        "Start refused: memory: a run needs about",
     );
 }
 

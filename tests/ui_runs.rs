@@ -252,24 +252,40 @@ fn damaged_and_foreign_folders_say_what_is_wrong_show_what_they_can_and_stay_unc
     );
 }
 
-#[test]
-fn resuming_an_opened_stopped_run_continues_it_in_its_folder_exactly() {
-    let tmp = tempfile::tempdir().unwrap();
+/// A 16-epoch run trained whole into `tmp/whole` (the expected rows) and the same config stopped after
+/// epoch 7 into `tmp/part` (checkpoints every 4 epochs and at the stop).
+fn whole_and_stopped(tmp: &Path) -> (PathBuf, PathBuf) {
     let cfg = small(16);
-    let (whole, part) = (tmp.path().join("whole"), tmp.path().join("part"));
-    // the expected rows: the same config trained without a stop
+    let (whole, part) = (tmp.join("whole"), tmp.join("part"));
     headless(&cfg, &whole, None, 4);
     headless(&cfg, &part, Some(7), 4);
     assert_eq!(rows_of(&part).len(), 7);
-    let mut h = app(QueueDialog::new(&[&part]));
+    (whole, part)
+}
+
+/// Open `part` in the window and resume it to its end; `each` sees every frame on the way.
+fn resume_opened(
+    part: &Path,
+    mut each: impl FnMut(&Harness<'_, GrokscopeApp>),
+) -> Harness<'static, GrokscopeApp> {
+    let mut h = app(QueueDialog::new(&[part]));
     open(&mut h, 0);
     let key = h.state().runs().listed[0].key;
     h.state_mut()
         .grokking_mut()
         .apply_runs(RunsAction::Resume(RunRef::Listed(key)));
     wait(&mut h, "the resumed run's end", |h| {
+        each(h);
         h.state().phase() == Phase::Finished && h.state().history().latest().is_some()
     });
+    h
+}
+
+#[test]
+fn resuming_an_opened_stopped_run_continues_it_in_its_folder_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (whole, part) = whole_and_stopped(tmp.path());
+    let h = resume_opened(&part, |_| {});
     // the window shows the whole run (rows before the checkpoint, then the live ones), and the
     // folder holds the uninterrupted run's rows bit for bit
     let expected = rows_of(&whole);
@@ -283,6 +299,34 @@ fn resuming_an_opened_stopped_run_continues_it_in_its_folder_exactly() {
         h.state().runs().listed.is_empty(),
         "the opened run became the current one"
     );
+}
+
+/// A resume that skips a damaged checkpoint still starts in the window: the note that names the skipped
+/// file comes after the run's start (it once came before it, and the window took it for a refused
+/// start and never followed the run). Expected rows: the uninterrupted run's, as resuming from the older
+/// checkpoint trains the epochs after it again.
+#[test]
+fn a_resume_past_a_damaged_checkpoint_runs_in_the_window_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (whole, part) = whole_and_stopped(tmp.path());
+    // one flipped bit in the newest checkpoint's data (epoch 7): caught by its checksum
+    let newest = RunFolder::open(&part)
+        .unwrap()
+        .checkpoints
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(newest.epoch, 7);
+    let mut bytes = std::fs::read(&newest.path).unwrap();
+    let n = bytes.len();
+    bytes[n - 10] ^= 0x01;
+    std::fs::write(&newest.path, &bytes).unwrap();
+    let mut noted = false;
+    resume_opened(&part, |h| {
+        noted |= h.state().status().text.contains("older checkpoint")
+    });
+    assert!(noted, "the status bar named the checkpoint used instead");
+    assert_eq!(rows_of(&part), rows_of(&whole));
 }
 
 #[test]

@@ -141,12 +141,9 @@ pub fn sweep_cmd(
         None => cfg,
     };
     // each thread trains one training of a task at a time: the largest task, once per thread, must fit
-    let threads = crate::experiment::capacity::sweep_threads(cfg.threads, cfg.task_count());
-    let limit = super::memory_limit(None)? / threads.max(1) as u64;
-    cfg.largest_task()
-        .check_memory(limit)
+    crate::experiment::capacity::check_memory(&cfg, super::memory_limit(None)?)
         .map_err(anyhow::Error::msg)
-        .with_context(|| format!("the sweep's largest task, on each of {threads} threads"))?;
+        .context("the sweep")?;
     sweep_main(&cfg, out, shard_of, bar)
 }
 

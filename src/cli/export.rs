@@ -299,6 +299,7 @@ pub fn insight_folder_figures(
     let state = run
         .load(c)
         .with_context(|| format!("reading the checkpoint at step {}", c.step))?;
+    crate::experiment::grokking::insight_fits(&state.config).map_err(anyhow::Error::msg)?;
     let mut prober = Prober::new(&state.config);
     let snap = prober
         .snapshot(&state.model, c.step, c.epoch)

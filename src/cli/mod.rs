@@ -277,13 +277,12 @@ pub struct RunFlags {
     pub max_memory_gb: Option<f64>,
 }
 
-/// The environment variable that sets the memory limit when `--max-memory-gb` is not given.
-pub const MAX_MEMORY_ENV: &str = "GROKSCOPE_MAX_MEMORY_GB";
+pub use crate::config::memory::MAX_MEMORY_ENV;
 
 /// The memory a run may need, in bytes: `flag` GiB, else `GROKSCOPE_MAX_MEMORY_GB`, else half the
-/// machine's memory (`MemTotal` of /proc/meminfo; 8 GiB where that cannot be read).
+/// machine's memory ([`crate::config::memory::memory_limit`]).
 pub fn memory_limit(flag: Option<f64>) -> Result<u64> {
-    memory_limit_from(flag, std::env::var(MAX_MEMORY_ENV).ok(), machine_memory())
+    crate::config::memory::memory_limit(flag).map_err(anyhow::Error::msg)
 }
 
 /// [`memory_limit`] with its inputs given (tested without touching the environment).
@@ -292,35 +291,7 @@ pub fn memory_limit_from(
     env: Option<String>,
     machine_bytes: Option<u64>,
 ) -> Result<u64> {
-    let gib = (1u64 << 30) as f64;
-    let given = match (flag, env) {
-        (Some(v), _) => Some((v, "--max-memory-gb".to_string())),
-        (None, Some(text)) => {
-            let shown = crate::config::truncate_echo(&text, 40);
-            let v: f64 = text
-                .trim()
-                .parse()
-                .with_context(|| format!("{MAX_MEMORY_ENV}={shown} is not a number of GiB"))?;
-            Some((v, MAX_MEMORY_ENV.to_string()))
-        }
-        (None, None) => None,
-    };
-    match given {
-        // 2^24 GiB (16 PiB) keeps the product within u64 and far beyond any machine
-        Some((v, _)) if v.is_normal() && v > 0.0 && v <= (1u64 << 24) as f64 => {
-            Ok((v * gib) as u64)
-        }
-        Some((v, name)) => bail!("{name} must be a number of GiB in (0, 16777216], got {v}"),
-        None => Ok(machine_bytes.unwrap_or(16 << 30) / 2),
-    }
-}
-
-/// `MemTotal` of /proc/meminfo in bytes, where it can be read.
-fn machine_memory() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    kib.checked_mul(1024)
+    crate::config::memory::memory_limit_from(flag, env, machine_bytes).map_err(anyhow::Error::msg)
 }
 
 /// Run one subcommand; errors carry their context chain (print them with `{e:#}`).

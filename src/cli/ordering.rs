@@ -186,7 +186,7 @@ impl EventSink for StudySink {
                 self.rows.push(*row);
             }
             Event::Finished { outcome, .. } => self.outcome = Some(outcome),
-            Event::Refused { message } => eprintln!("{message}"),
+            Event::Refused { message } | Event::Note { message, .. } => eprintln!("{message}"),
             Event::Started { .. }
             | Event::Metrics { .. }
             | Event::Progress { .. }

@@ -158,6 +158,10 @@ pub fn phase_cmd(
         Some(t) => cfg.with_threads(t)?,
         None => cfg,
     };
+    // each thread trains one run at a time: the largest run, once per thread, must fit
+    crate::experiment::phase::check_memory(&cfg, super::memory_limit(None)?)
+        .map_err(anyhow::Error::msg)
+        .context("the phase study")?;
     let report = phase_main(&cfg, out, shard_of, keep_runs, bar)?;
     print!("{}", cells_table(&report.cells));
     Ok(report)

@@ -285,7 +285,9 @@ impl EventSink for ProgressSink {
                 payload: LabEvent::Grokking(GrokkingEvent::Detected { event, epoch, .. }),
                 ..
             } => self.line(format!("epoch {epoch}: {event}")),
-            Event::Refused { message } => self.line(format!("warning: {message}")),
+            Event::Refused { message } | Event::Note { message, .. } => {
+                self.line(format!("warning: {message}"))
+            }
             Event::Started { .. }
             | Event::Progress { .. }
             | Event::Saved { .. }

@@ -248,7 +248,7 @@ impl<R> EventSink for ResultFiles<'_, R> {
                 ));
             }
             Event::Finished { outcome, .. } => self.outcome = Some(outcome),
-            Event::Refused { message } => self.line(message),
+            Event::Refused { message } | Event::Note { message, .. } => self.line(message),
             Event::Started { .. }
             | Event::Metrics { .. }
             | Event::Progress { .. }

@@ -574,6 +574,12 @@ pub fn sweep_threads(requested: usize, tasks: usize) -> usize {
     super::pool::threads_for(requested, 2 * tasks)
 }
 
+/// Refuse a sweep whose largest task, once per training thread, needs more than `limit_bytes`.
+pub fn check_memory(cfg: &CapacitySweepConfig, limit_bytes: u64) -> Result<(), String> {
+    let threads = sweep_threads(cfg.threads, cfg.task_count());
+    super::check_study_memory(&cfg.largest_task(), threads, limit_bytes)
+}
+
 /// Which tasks of a sweep to run.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Tasks<'a> {

@@ -2,6 +2,7 @@
 //! run in a folder with checkpoints, resumes one, or forks one from a checkpoint.
 
 use super::{EventSink, RunControl};
+use crate::config::memory::{Setting, size_text};
 use crate::config::{ConfigError, GrokkingConfig, ValidGrokkingConfig};
 use crate::protocol::{Event, GrokkingEvent, LabEvent, Metric, Outcome, RunId, Summary};
 use crate::store::run_dir::{
@@ -27,6 +28,11 @@ pub struct RunOptions {
     pub tensorboard: bool,
     /// When to send the insight views' snapshots ([`GrokkingEvent::Insight`]); off by default.
     pub insight: InsightEvery,
+    /// The window's memory limit in bytes: a run whose estimate (as the window runs it, with its
+    /// checkpoints held in memory and its insight views: [`crate::config::memory`]) exceeds it is
+    /// refused before it trains; one that fits only without its views trains without them, saying so.
+    /// `None`: not checked here (the command line checks at its edge).
+    pub memory_limit: Option<u64>,
 }
 
 impl Default for RunOptions {
@@ -37,6 +43,7 @@ impl Default for RunOptions {
             checkpoint_every_epochs: 0,
             tensorboard: false,
             insight: InsightEvery::Off,
+            memory_limit: None,
         }
     }
 }
@@ -82,6 +89,9 @@ pub enum StartError {
     /// The fork's config is out of range.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The run needs more memory than the limit allows.
+    #[error("{0}")]
+    Memory(String),
     /// The checkpoint's state does not make a trainer.
     #[error("checkpoint at step {step}: {source}")]
     Checkpoint {
@@ -104,13 +114,7 @@ pub fn run(
     mut opts: RunOptions,
 ) -> RunEnd {
     match prepare(start, &mut opts) {
-        Ok((trainer, notes)) => {
-            // said before training: which checkpoints were skipped and why
-            for message in notes {
-                sink.emit(Event::Refused { message });
-            }
-            train(trainer, run, sink, control, opts)
-        }
+        Ok((trainer, said)) => train(trainer, run, sink, control, opts, said),
         // the one place a refused start is handled: reported as the run's `Finished(Failed)`
         Err(e) => RunEnd {
             outcome: super::refuse(run, sink, e.to_string()),
@@ -119,12 +123,54 @@ pub fn run(
     }
 }
 
-/// The trainer, and notes to say before training (checkpoints skipped on the way to it).
-fn prepare(start: Start, opts: &mut RunOptions) -> Result<(Trainer, Vec<String>), StartError> {
+/// Refuses `cfg` when its run needs more than `opts.memory_limit`; switches the insight views off when
+/// only they do not fit, returning the sentence that says so.
+fn fit_memory(cfg: &GrokkingConfig, opts: &mut RunOptions) -> Result<Option<String>, StartError> {
+    let Some(limit) = opts.memory_limit else {
+        return Ok(None);
+    };
+    let cores = crate::perf::cores();
+    let with_views = cfg
+        .check_window_memory(limit, cores)
+        .map_err(StartError::Memory)?;
+    if with_views || opts.insight == InsightEvery::Off {
+        return Ok(None);
+    }
+    opts.insight = InsightEvery::Off;
+    let est = cfg.memory_estimate_in(Setting::Window, cores);
+    Ok(Some(format!(
+        "the insight views are off for this run: they would need about {} more (every pair's \
+         hidden layer and logits at p = {}), over the memory limit of {} ({} raises it)",
+        size_text(est.insight),
+        cfg.p,
+        size_text(limit),
+        crate::config::memory::MAX_MEMORY_ENV
+    )))
+}
+
+/// What a run says once it has started.
+#[derive(Default)]
+struct Said {
+    /// Checkpoints skipped on the way to it, a config edited since.
+    notes: Vec<String>,
+    /// Why its insight views are off, when only they did not fit the memory limit.
+    insight_off: Option<String>,
+}
+
+/// The trainer, and what to say once it has started.
+fn prepare(start: Start, opts: &mut RunOptions) -> Result<(Trainer, Said), StartError> {
     match start {
-        Start::New(cfg) => Ok((Trainer::new(&cfg)?, vec![])),
+        Start::New(cfg) => {
+            // checked before anything is allocated
+            let insight_off = fit_memory(&cfg, opts)?;
+            let said = Said {
+                notes: vec![],
+                insight_off,
+            };
+            Ok((Trainer::new(&cfg)?, said))
+        }
         Start::Continue(spec) => prepare_continue(&spec, opts),
-        Start::Trainer(trainer) => Ok((*trainer, vec![])),
+        Start::Trainer(trainer) => Ok((*trainer, Said::default())),
     }
 }
 
@@ -168,7 +214,7 @@ pub use crate::protocol::{ContinueSpec, ForkSpec};
 fn prepare_continue(
     spec: &ContinueSpec,
     opts: &mut RunOptions,
-) -> Result<(Trainer, Vec<String>), StartError> {
+) -> Result<(Trainer, Said), StartError> {
     let folder = RunFolder::open(&spec.from)?;
     let (ckpt, mut state, mut notes) = match spec.step {
         None => {
@@ -213,6 +259,8 @@ fn prepare_continue(
             Some((fork, parent))
         }
     };
+    // the config it trains with, before the trainer is built or anything written
+    let insight_off = fit_memory(&state.config, opts)?;
     // Everything in the checkpoint is checked before anything is written: a resume rewrites the
     // folder's tables up to the checkpoint, which must not happen for a state that cannot train.
     let trainer = Trainer::from_state(&state).map_err(|source| StartError::Checkpoint {
@@ -226,7 +274,7 @@ fn prepare_continue(
             None => RunWriter::in_memory(&fork.config, Some(parent)),
         },
     });
-    Ok((trainer, notes))
+    Ok((trainer, Said { notes, insight_off }))
 }
 
 /// Passes events to the sink, recording them first; a recording failure is reported once.
@@ -251,7 +299,8 @@ impl Recorder<'_> {
             && !self.failed
         {
             self.failed = true;
-            self.sink.emit(Event::Refused {
+            self.sink.emit(Event::Note {
+                run: self.run,
                 message: format!(
                     "run {}: saving failed, training goes on in memory: {e}",
                     self.run
@@ -281,8 +330,11 @@ impl Recorder<'_> {
             }),
             Err(e) => {
                 *insight = None;
-                self.sink.emit(Event::Refused {
-                    message: format!("run {}: the insight views stop: {e}", self.run),
+                self.sink.emit(Event::Lab {
+                    run: self.run,
+                    payload: LabEvent::Grokking(GrokkingEvent::InsightOff {
+                        why: format!("run {}: the insight views stop: {e}", self.run),
+                    }),
                 });
             }
         }
@@ -306,13 +358,14 @@ struct Insight {
     last: Option<u64>,
 }
 
-/// Train a prepared trainer to its end (see [`run`]).
+/// Train a prepared trainer to its end (see [`run`]), saying `said` once it has started.
 fn train(
     mut trainer: Trainer,
     run: RunId,
     sink: &mut dyn EventSink,
     control: &mut dyn RunControl,
     opts: RunOptions,
+    said: Said,
 ) -> RunEnd {
     let t0 = Instant::now();
     let cfg = trainer.config().clone();
@@ -340,6 +393,16 @@ fn train(
     if let Some(dir) = rec.writer.as_ref().and_then(|w| w.dir()) {
         let dir = dir.to_path_buf();
         rec.sink.emit(Event::Saved { run, dir });
+    }
+    // which checkpoints were skipped on the way here, and whether the insight views are off
+    for message in said.notes {
+        rec.sink.emit(Event::Note { run, message });
+    }
+    if let Some(why) = said.insight_off {
+        rec.sink.emit(Event::Lab {
+            run,
+            payload: LabEvent::Grokking(GrokkingEvent::InsightOff { why }),
+        });
     }
     // a fresh run's initial state, so a fork can start from step 0
     if trainer.steps() == 0 {
@@ -467,6 +530,25 @@ fn train(
     }
 }
 
+/// Whether the insight views of a run of `cfg` fit under the memory limit (`GROKSCOPE_MAX_MEMORY_GB`,
+/// else half the machine): they hold every pair's hidden layer and logits, p^2 (hidden + p) floats.
+pub fn insight_fits(cfg: &GrokkingConfig) -> Result<(), String> {
+    let est = cfg.memory_estimate_in(Setting::Window, crate::perf::cores());
+    let need = est.insight.saturating_add(est.params);
+    let limit = crate::config::memory::memory_limit(None)?;
+    if need <= limit {
+        return Ok(());
+    }
+    Err(format!(
+        "the insight views of this run need about {} (every pair's hidden layer and logits at \
+         p = {}), more than the memory limit of {} ({} raises it)",
+        size_text(need),
+        cfg.p,
+        size_text(limit),
+        crate::config::memory::MAX_MEMORY_ENV
+    ))
+}
+
 /// The insight snapshots of a saved run, recomputed from its checkpoints (oldest first): `each` gets one
 /// result a checkpoint (a checkpoint that cannot be read is named and skipped) and returns false to stop.
 /// Every snapshot equals the one the live run sent at that step (the same weights, the same functions).
@@ -474,6 +556,11 @@ pub fn insight_from_checkpoints(
     folder: &RunFolder,
     each: &mut dyn FnMut(Result<crate::protocol::InsightSnapshot, String>) -> bool,
 ) {
+    // refused, once, where the memory limit cannot hold the views
+    if let Some(Err(why)) = folder.config.as_ref().map(insight_fits) {
+        each(Err(why));
+        return;
+    }
     let mut prober: Option<Prober> = None;
     for c in &folder.checkpoints {
         let result = folder.load(c).map_err(|e| e.to_string()).and_then(|state| {

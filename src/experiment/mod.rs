@@ -8,8 +8,31 @@ pub mod pool;
 
 use crate::protocol::{Event, HyperChange};
 
+/// Refuse a sweep or study when `threads` of its largest training at once need more than `limit_bytes`:
+/// each training is estimated headless on two cores (its own, and one a worker out of work may lend
+/// it). `largest` is the training with the largest estimate.
+pub fn check_study_memory(
+    largest: &crate::config::GrokkingConfig,
+    threads: usize,
+    limit_bytes: u64,
+) -> Result<(), String> {
+    let threads = threads.max(1) as u64;
+    let one = largest.memory_estimate_in(crate::config::memory::Setting::Headless, 2);
+    if one.total().saturating_mul(threads) > limit_bytes {
+        return Err(format!(
+            "its largest training (p = {}) needs about {one}, and {threads} of them train at once: \
+             more than the memory limit of {}; use fewer threads, a smaller model or prime, or raise \
+             the limit ({}, or --max-memory-gb on the command line)",
+            largest.p,
+            crate::config::memory::size_text(limit_bytes),
+            crate::config::memory::MAX_MEMORY_ENV,
+        ));
+    }
+    Ok(())
+}
+
 /// End a run that could not start (a refused config): exactly one `Finished(Failed)`, no `Started`.
-pub(crate) fn refuse(
+pub fn refuse(
     run: crate::protocol::RunId,
     sink: &mut dyn EventSink,
     message: String,

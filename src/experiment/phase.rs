@@ -82,6 +82,7 @@ impl EventSink for TaskSink {
             | Event::Changed { .. }
             | Event::Paused { .. }
             | Event::Refused { .. }
+            | Event::Note { .. }
             | Event::Saved { .. } => {}
         }
     }
@@ -192,6 +193,20 @@ fn result_of(
 /// (`done` of the tasks run now), and exactly one `Finished`. A task that fails does not end the others:
 /// the study goes on and ends `Failed`, naming every failed task. The control is polled between results;
 /// a stop reaches the running tasks before their next optimiser step.
+/// Refuse a study whose largest run, once per thread, needs more than `limit_bytes`.
+pub fn check_memory(cfg: &ValidPhaseStudyConfig, limit_bytes: u64) -> Result<(), String> {
+    let tasks = phase_tasks(cfg);
+    let threads = super::pool::threads_for(cfg.threads, tasks.len());
+    let largest = tasks.iter().map(|t| cfg.task_config(t)).max_by_key(|c| {
+        c.memory_estimate_in(crate::config::memory::Setting::Headless, 2)
+            .total()
+    });
+    match largest {
+        Some(c) => super::check_study_memory(&c, threads, limit_bytes),
+        None => Ok(()),
+    }
+}
+
 pub fn run(
     cfg: &ValidPhaseStudyConfig,
     opts: &PhaseOptions,

@@ -382,6 +382,13 @@ fn cross_entropy_rows(
     st
 }
 
+/// `v` at length `n`, its capacity grown to exactly that (not doubled, as a plain `resize` may): a
+/// buffer holds what its largest use asked for, as `config::memory` counts it.
+pub fn resize(v: &mut Vec<f32>, n: usize) {
+    v.reserve_exact(n.saturating_sub(v.len()));
+    v.resize(n, 0.0);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

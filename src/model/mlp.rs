@@ -9,7 +9,7 @@
 //! and the same gradients: dW1a = E^T dPa, dE = dPa W1a^T + dPb W1b^T, with dPa the rows of dz summed
 //! by a).
 
-use super::linalg::{cross_entropy, matmul, wide_fn};
+use super::linalg::{cross_entropy, matmul, resize, wide_fn};
 use super::{BatchStats, EvalCopy, Model, ModelError, NamedTensor};
 use crate::config::{Activation, Combine, MlpConfig};
 use crate::optim::AdamW;
@@ -57,10 +57,6 @@ struct Buffers {
 const NAMES: [&str; 5] = ["embed", "w1", "b1", "w2", "b2"];
 /// Rows per forward pass in `evaluate`, to bound memory.
 const EVAL_CHUNK: usize = 8192;
-
-fn resize(v: &mut Vec<f32>, n: usize) {
-    v.resize(n, 0.0);
-}
 
 impl Mlp {
     /// PyTorch's default initialisation: embedding N(0,1), linear weights and biases U(±1/sqrt(fan_in)),

@@ -17,7 +17,9 @@
 //! attention output and feed-forward for that position alone (keys and values still cover the sequence).
 
 use super::device::{Choice, Placement};
-use super::linalg::{self, View, cross_entropy, cross_entropy_of, exp, gemm_view, matmul, wide_fn};
+use super::linalg::{
+    self, View, cross_entropy, cross_entropy_of, exp, gemm_view, matmul, resize, wide_fn,
+};
 use super::transformer_params::{
     NORM_EPS, PER_BLOCK, SEQ, fill_dropout_mask, init_params, rotary_tables,
 };
@@ -189,10 +191,6 @@ struct Work {
     da: Vec<f32>,     // [B*tq, 8d]
     dhid: Vec<f32>,   // [B*tq, 4d]
     lanes: lanes::LaneWork,
-}
-
-fn resize(v: &mut Vec<f32>, n: usize) {
-    v.resize(n, 0.0);
 }
 
 /// A new identity for a set of parameters, never handed out before in this process (from 1): each

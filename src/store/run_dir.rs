@@ -598,6 +598,7 @@ impl RunWriter {
             | Event::Paused { .. }
             | Event::Saved { .. }
             | Event::Refused { .. }
+            | Event::Note { .. }
             | Event::Lab { .. } => {}
         }
         if now || self.last_flush.elapsed() >= self.flush_every {

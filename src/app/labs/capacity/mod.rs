@@ -18,8 +18,7 @@ use crate::app::figure_export::FigureSet;
 use crate::app::link::{LabLink, Phase};
 use crate::config::capacity::{SweepPreset, sweep_presets};
 use crate::config::{
-    CapacitySweepConfig, ConfigError, FieldProblem, RunConfig, ValidCapacitySweepConfig,
-    ValidRunConfig,
+    CapacitySweepConfig, FieldProblem, RunConfig, ValidCapacitySweepConfig, ValidRunConfig,
 };
 use crate::experiment::capacity::sweep_threads;
 use crate::protocol::{CapacityEvent, Event, LabEvent};
@@ -57,10 +56,6 @@ fn list_text(cfg: &CapacitySweepConfig) -> ListText {
         primes: join(&cfg.primes),
         seeds: join(&cfg.seeds),
     }
-}
-
-fn problems_of(result: Result<(), ConfigError>) -> Vec<FieldProblem> {
-    result.err().map(|e| e.problems).unwrap_or_default()
 }
 
 /// A folder being read on its thread: its name and the answer to come.
@@ -250,6 +245,7 @@ impl CapacityLab {
                 self.link.runs.refused(has_data);
                 self.error(format!("refused: {message}"));
             }
+            Event::Note { message, .. } => self.error(message),
             Event::Finished {
                 run,
                 outcome,
@@ -288,6 +284,9 @@ impl CapacityLab {
                     Ok(c) => c,
                     Err(m) => return self.error(m),
                 };
+                if let Some(p) = self.problems().first() {
+                    return self.error(format!("Start refused: {}: {}", p.field, p.message));
+                }
                 self.threads = sweep_threads(cfg.threads, cfg.task_count());
                 self.link.launch(ValidRunConfig::CapacitySweep(cfg), None);
                 // its `Started` begins the history (keeping the results shown when only the widths
@@ -393,7 +392,19 @@ impl LabSlot for CapacityLab {
 
     fn problems(&self) -> Vec<FieldProblem> {
         match self.config() {
-            Ok(cfg) => problems_of(cfg.validate()),
+            Ok(cfg) => match cfg.validate() {
+                Err(e) => e.problems,
+                // in range, but more than the machine may hold at once (the worker refuses it too)
+                Ok(()) => crate::config::memory::memory_limit(None)
+                    .and_then(|limit| crate::experiment::capacity::check_memory(&cfg, limit))
+                    .err()
+                    .map(|message| FieldProblem {
+                        field: "memory",
+                        message,
+                    })
+                    .into_iter()
+                    .collect(),
+            },
             Err(p) => p,
         }
     }

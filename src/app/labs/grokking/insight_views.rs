@@ -4,11 +4,13 @@
 //! ([`InsightStore`]); the restricted and excluded loss are series of the loss plot.
 
 use crate::analysis::insight::{self, Cell, Split};
+use crate::app::widgets::form::error_color;
 use crate::app::widgets::heatmap::{HeatmapSpec, Scale, heatmap_ui};
 use crate::protocol::InsightSnapshot;
 use crate::store::insight::InsightStore;
 use eframe::egui::{
-    self, Align2, Color32, FontId, Mesh, Pos2, Rect, Sense, Shape, Stroke, Ui, Vec2, pos2, vec2,
+    self, Align2, Color32, FontId, Mesh, Pos2, Rect, RichText, Sense, Shape, Stroke, Ui, Vec2,
+    pos2, vec2,
 };
 use egui_plot::{Bar, BarChart, Plot};
 
@@ -173,7 +175,10 @@ pub fn scrub_ui(
         }
         let steps = store.steps();
         let Some(&last) = steps.last() else {
-            ui.weak("Insight views: no snapshot yet (they arrive while a run trains, or from an opened run's checkpoints).");
+            match why_none(store) {
+                Some(why) => ui.label(RichText::new(why).color(error_color(ui))),
+                None => ui.weak("Insight views: no snapshot yet (they arrive while a run trains, or from an opened run's checkpoints)."),
+            };
             return;
         };
         let shown = view.shown(store).map_or(last, |s| s.step);
@@ -241,6 +246,20 @@ pub fn toggles_ui(ui: &mut Ui, view: &mut InsightView) {
 }
 
 /// The visible views of the shown snapshot (the phase diagram aside), in a scrolling column.
+/// Why a store without snapshots has none, where it says (its source is a reason, not "live" or
+/// "recomputing…"): the views were off for the run, stopped, or could not be recomputed.
+fn why_none(store: &InsightStore) -> Option<String> {
+    let why = store.source.as_str();
+    if !store.is_empty() || why.is_empty() || why == "live" || why.starts_with("recomputing") {
+        return None;
+    }
+    Some(if why.contains("insight views") {
+        why.to_string()
+    } else {
+        format!("Insight views: {why}")
+    })
+}
+
 /// The visible views of the shown snapshot, one section each; where each section was drawn.
 pub fn insight_panel_ui(
     ui: &mut Ui,
@@ -253,7 +272,10 @@ pub fn insight_panel_ui(
         return rects;
     }
     let Some(snap) = view.shown(store) else {
-        ui.weak("Start a run (or open a run folder) to see what the network learns: its embedding's frequencies, the clock it builds, and where its answers are right.");
+        match why_none(store) {
+            Some(why) => ui.label(RichText::new(why).color(error_color(ui))),
+            None => ui.weak("Start a run (or open a run folder) to see what the network learns: its embedding's frequencies, the clock it builds, and where its answers are right."),
+        };
         return rects;
     };
     egui::ScrollArea::vertical()

@@ -465,6 +465,16 @@ impl GrokkingLab {
                     self.add_snapshot(*snap);
                 }
             }
+            // the views say why they stay empty or stop (and the status bar, to be seen)
+            Event::Lab {
+                run,
+                payload: LabEvent::Grokking(GrokkingEvent::InsightOff { why }),
+            } => {
+                if self.is_current(run) {
+                    self.insight.source = why.clone();
+                    self.error(why);
+                }
+            }
             Event::Lab {
                 payload: LabEvent::Ordering(_) | LabEvent::Capacity(_),
                 ..
@@ -483,6 +493,9 @@ impl GrokkingLab {
                 self.link.runs.refused(self.history.latest().is_some());
                 self.error(format!("refused: {message}"));
             }
+            // a run that goes on: said in the status bar (in the error colour, to be seen), its
+            // phase untouched
+            Event::Note { message, .. } => self.error(message),
             Event::Saved { run, dir } => self.with_runs(|files, ctx| files.saved(ctx, run, dir)),
             Event::Finished {
                 run,
@@ -526,6 +539,10 @@ impl GrokkingLab {
             Ok(c) => c,
             Err(e) => return self.error(format!("Start refused: {e}")),
         };
+        let limit = crate::config::memory::memory_limit(None);
+        if let Some(p) = config.window_memory_problem(&limit) {
+            return self.error(format!("Start refused: {}: {}", p.field, p.message));
+        }
         // the previous run goes to the runs list; the worker records the new one
         self.with_runs(|files, ctx| files.start(ctx, config));
         self.plots.follow_latest();
@@ -656,6 +673,10 @@ impl GrokkingLab {
                             run.insight.push(*snap);
                         }
                         Err(e) => {
+                            // the views of a run without any say why
+                            if run.insight.is_empty() {
+                                run.insight.source = e.clone();
+                            }
                             let name = run.name.clone();
                             self.error(format!("{name}: {e}"));
                         }
@@ -666,16 +687,24 @@ impl GrokkingLab {
                         continue;
                     };
                     let steps = run.insight.steps();
-                    run.insight.source = format!(
-                        "from {} checkpoint{}: steps {}",
-                        steps.len(),
-                        if steps.len() == 1 { "" } else { "s" },
-                        steps
-                            .iter()
-                            .map(|s| s.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    );
+                    if !steps.is_empty() {
+                        run.insight.source = format!(
+                            "from {} checkpoint{}: steps {}",
+                            steps.len(),
+                            if steps.len() == 1 { "" } else { "s" },
+                            steps
+                                .iter()
+                                .map(|s| s.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        );
+                    } else if run.insight.source.starts_with("recomputing") {
+                        // none, and no checkpoint said why (a refused one set the reason already)
+                        run.insight.source = match &error {
+                            Some(e) => format!("cannot read its checkpoints: {e}"),
+                            None => "no checkpoint to recompute them from".into(),
+                        };
+                    }
                     let name = run.name.clone();
                     match error {
                         Some(e) => self.error(format!("{name}: cannot read its checkpoints: {e}")),
@@ -822,11 +851,15 @@ impl LabSlot for GrokkingLab {
     }
 
     fn problems(&self) -> Vec<FieldProblem> {
-        self.draft
-            .validate()
-            .err()
-            .map(|e| e.problems)
-            .unwrap_or_default()
+        match self.draft.validate() {
+            Err(e) => e.problems,
+            // a config in range that a run could not hold in memory (the worker refuses it too)
+            Ok(()) => self
+                .draft
+                .window_memory_problem(&crate::config::memory::memory_limit(None))
+                .into_iter()
+                .collect(),
+        }
     }
 
     fn drain(&mut self, deadline: Instant) -> bool {

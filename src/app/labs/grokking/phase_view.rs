@@ -76,6 +76,7 @@ impl PhaseViewState {
             | Event::Changed { .. }
             | Event::Paused { .. }
             | Event::Refused { .. }
+            | Event::Note { .. }
             | Event::Saved { .. }
             | Event::Finished { .. } => false,
         }

@@ -266,6 +266,7 @@ impl OrderingLab {
                 self.link.runs.refused(self.has_data());
                 self.error(format!("refused: {message}"));
             }
+            Event::Note { message, .. } => self.error(message),
             Event::Finished {
                 run,
                 outcome,

@@ -1,0 +1,208 @@
+//! The memory estimate ([`GrokkingConfig::memory_estimate`]) against what a run allocates: a counting
+//! allocator measures the peak of heap bytes a window run holds (training, evaluation, insight snapshots,
+//! checkpoints kept in memory) and the estimate must lie above it. Its own test binary, so that no other
+//! test allocates while it measures.
+
+use grokscope::config::memory::Setting;
+use grokscope::config::{
+    Combine, GrokkingConfig, ModelConfig, Operation, ValidGrokkingConfig, preset,
+};
+use grokscope::experiment::grokking::{self, RunOptions, Start};
+use grokscope::experiment::{EventSink, Unattended};
+use grokscope::protocol::Event;
+use grokscope::store::run_dir::RunWriter;
+use grokscope::train::insight::InsightEvery;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+struct Counting;
+static NOW: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+fn grew(n: usize) {
+    let now = NOW.fetch_add(n, Relaxed) + n;
+    PEAK.fetch_max(now, Relaxed);
+}
+
+// SAFETY: every call goes to the system allocator unchanged; the counters only add and subtract sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(l) };
+        if !p.is_null() {
+            grew(l.size());
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc_zeroed(l) };
+        if !p.is_null() {
+            grew(l.size());
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) };
+        NOW.fetch_sub(l.size(), Relaxed);
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        let q = unsafe { System.realloc(p, l, new) };
+        if !q.is_null() {
+            // the old block and the new one both exist while the bytes are copied
+            grew(new);
+            NOW.fetch_sub(l.size(), Relaxed);
+        }
+        q
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+/// Held by each test while it measures: the counters are the whole process's.
+static ALONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Drops every event (the window's side keeps what it shows; this measures the training side).
+struct Drop;
+impl EventSink for Drop {
+    fn emit(&mut self, _ev: Event) {}
+}
+
+/// Peak heap bytes above the start of a run of `cfg` trained for `epochs` epochs: in the window's way
+/// (an in-memory recorder that holds its checkpoints, insight snapshots within their share of the time)
+/// or headless (no recorder, no views).
+fn peak_of(cfg: &GrokkingConfig, epochs: u64, setting: Setting) -> u64 {
+    let valid = ValidGrokkingConfig::try_from(cfg.clone()).unwrap();
+    let window = setting == Setting::Window;
+    let base = NOW.load(Relaxed);
+    PEAK.store(base, Relaxed);
+    let opts = RunOptions {
+        writer: window.then(|| RunWriter::in_memory(cfg, None)),
+        stop_at_epoch: Some(epochs),
+        insight: if window {
+            InsightEvery::Epochs(1)
+        } else {
+            InsightEvery::Off
+        },
+        ..Default::default()
+    };
+    let end = grokking::run(Start::New(valid), 1, &mut Drop, &mut Unattended, opts);
+    let peak = PEAK.load(Relaxed) - base;
+    drop(end);
+    peak as u64
+}
+
+fn transformer(p: u32, d: usize, depth: usize, batch: usize) -> GrokkingConfig {
+    let mut c = preset("paper-transformer-cpu").unwrap().config;
+    c.op = Operation::Add;
+    c.p = p;
+    c.batch_size = batch;
+    c.full_batch = false;
+    c.early_stop = false;
+    if let ModelConfig::Transformer(t) = &mut c.model {
+        t.d_model = d;
+        t.depth = depth;
+        t.heads = if d >= 64 { 4 } else { 1 };
+    }
+    c
+}
+
+fn mlp(p: u32, hidden: usize, batch: Option<usize>, combine: Combine) -> GrokkingConfig {
+    let mut c = preset("fast-mlp").unwrap().config;
+    c.op = Operation::Add;
+    c.p = p;
+    c.early_stop = false;
+    match batch {
+        Some(b) => {
+            c.full_batch = false;
+            c.batch_size = b;
+        }
+        None => c.full_batch = true,
+    }
+    if let ModelConfig::Mlp(m) = &mut c.model {
+        m.hidden = hidden;
+        m.combine = combine;
+    }
+    c
+}
+
+#[test]
+fn the_estimate_lies_above_what_a_run_allocates() {
+    let _alone = ALONE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // each case trains a few epochs, each evaluated, with a checkpoint per epoch (max_epochs 10);
+    // models large enough that their buffers, not the runner's small vectors, make the peak
+    let mut cases = vec![
+        (
+            "mlp p 97, full batch",
+            mlp(97, 512, None, Combine::Concat),
+            3,
+        ),
+        (
+            "mlp p 97, batches of 512",
+            mlp(97, 256, Some(512), Combine::Sum),
+            2,
+        ),
+        (
+            "mlp p 211, batches of 100",
+            mlp(211, 64, Some(100), Combine::Concat),
+            1,
+        ),
+        ("transformer p 97, d 128", transformer(97, 128, 2, 512), 1),
+        // 4704 training examples: four batches of 941 and a last one of 940
+        (
+            "transformer, last batch one short",
+            transformer(97, 64, 2, 941),
+            1,
+        ),
+        (
+            "transformer depth 1, batches of 48",
+            transformer(59, 64, 1, 48),
+            1,
+        ),
+        ("transformer depth 3, d 32", transformer(61, 32, 3, 256), 2),
+    ];
+    for (_, c, _) in &mut cases {
+        c.max_epochs = 10;
+    }
+    let cores = grokscope::perf::cores();
+    let mut report = vec![];
+    let mut over = vec![];
+    for (name, cfg, epochs) in &cases {
+        for setting in [Setting::Headless, Setting::Window] {
+            let est = cfg.memory_estimate_in(setting, cores);
+            let peak = peak_of(cfg, *epochs, setting);
+            let ratio = est.total() as f64 / peak as f64;
+            let line = format!(
+                "{name}, {setting:?}: peak {peak} bytes, estimate {} (ratio {ratio:.2}): {est}",
+                est.total()
+            );
+            // above the peak, and not so far above it that the limit refuses configs that fit (a
+            // small run's estimate may be several times its peak: the fixed allowances dominate)
+            if peak > est.total() || est.total() > 3 * peak + (64 << 20) {
+                over.push(line.clone());
+            }
+            report.push(line);
+        }
+    }
+    println!("{}", report.join("\n"));
+    assert!(over.is_empty(), "{}", over.join("\n"));
+}
+
+/// The insight views of a large p hold every pair's logits, p^3 floats (4.3 GB at p = 1009), which the
+/// window's estimate counts (a window run that cannot hold them trains without them).
+#[test]
+fn the_views_of_a_large_prime_are_counted() {
+    let _alone = ALONE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let cfg = mlp(503, 16, Some(512), Combine::Concat);
+    let est = cfg.memory_estimate_in(Setting::Window, grokscope::perf::cores());
+    let peak = peak_of(&cfg, 1, Setting::Window);
+    println!("p 503: peak {peak}, estimate {est}");
+    assert!(
+        peak <= est.total() && est.total() <= 2 * peak,
+        "peak {peak}, {est}"
+    );
+    assert!(est.without_insight().total() < peak / 4, "{est}");
+}
