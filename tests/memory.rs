@@ -206,3 +206,42 @@ fn the_views_of_a_large_prime_are_counted() {
     );
     assert!(est.without_insight().total() < peak / 4, "{est}");
 }
+
+/// A sweep's task (its T_gen run, then T_mem on random labels of the same size) holds no more than the
+/// headless estimate of its config on two cores, which `experiment::check_study_memory` charges per
+/// training thread.
+#[test]
+fn a_sweep_task_lies_under_its_estimate() {
+    use grokscope::config::capacity::{Task, ValidCapacitySweepConfig, sweep_presets};
+    use grokscope::experiment::capacity::run_task;
+    use std::sync::atomic::AtomicBool;
+    let _alone = ALONE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // the bundled cpu preset's largest width, at its prime, for a few epochs
+    let mut cfg = sweep_presets()
+        .into_iter()
+        .find(|p| p.name == "cpu")
+        .expect("the cpu preset")
+        .config;
+    cfg.base.max_epochs = 3;
+    let task = Task {
+        p: cfg.primes[0],
+        width: *cfg.widths.iter().max().unwrap(),
+        seed: 0,
+    };
+    let valid = ValidCapacitySweepConfig::try_from(cfg.clone()).unwrap();
+    let est = cfg
+        .task_config(task.p, task.width, task.seed)
+        .memory_estimate_in(Setting::Headless, 2);
+    let base = NOW.load(Relaxed);
+    PEAK.store(base, Relaxed);
+    let r = run_task(&valid, &task, &AtomicBool::new(false), &|_| {}).unwrap();
+    let peak = (PEAK.load(Relaxed) - base) as u64;
+    drop(r);
+    println!("sweep task d = {}: peak {peak}, estimate {est}", task.width);
+    assert!(
+        peak <= est.total() && est.total() <= 3 * peak + (64 << 20),
+        "peak {peak}, {est}"
+    );
+}
