@@ -189,10 +189,11 @@ fn the_estimate_lies_above_what_a_run_allocates() {
     assert!(over.is_empty(), "{}", over.join("\n"));
 }
 
-/// The insight views of a large p hold every pair's logits, p^3 floats (4.3 GB at p = 1009), which the
-/// window's estimate counts (a window run that cannot hold them trains without them).
+/// The insight views of a large p: every pair's hidden layer (p^2 h floats) is held, their logits only
+/// a chunk at a time once p^3 floats pass `INSIGHT_FULL_LOGITS_MAX` (at p = 503 they would be 509 MB;
+/// before the chunks a window run there held 562 MB, and at p = 1009 4.3 GB).
 #[test]
-fn the_views_of_a_large_prime_are_counted() {
+fn the_views_of_a_large_prime_hold_their_logits_a_chunk_at_a_time() {
     let _alone = ALONE
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -201,10 +202,10 @@ fn the_views_of_a_large_prime_are_counted() {
     let peak = peak_of(&cfg, 1, Setting::Window);
     println!("p 503: peak {peak}, estimate {est}");
     assert!(
-        peak <= est.total() && est.total() <= 2 * peak,
+        peak <= est.total() && est.total() <= 3 * peak + (64 << 20),
         "peak {peak}, {est}"
     );
-    assert!(est.without_insight().total() < peak / 4, "{est}");
+    assert!(peak < 503u64.pow(3) * 4 / 4, "peak {peak}");
 }
 
 /// A sweep's task (its T_gen run, then T_mem on random labels of the same size) holds no more than the

@@ -278,6 +278,25 @@ pub fn grid_logits(grid: &HiddenGrid, readout: &Readout) -> Vec<f32> {
     out
 }
 
+/// The arg-max of every pair's logits, `[p * p]`, computed [`CHUNK`] rows at a time, so that the logits
+/// of all pairs (p^3 floats for the MLP) are never held: the same rows and chunks as [`grid_logits`], so
+/// the same values as `argmax_rows(&grid_logits(..))`, bit for bit.
+pub fn grid_argmax(grid: &HiddenGrid, readout: &Readout) -> Vec<u32> {
+    let (p, h) = (grid.p, grid.h);
+    let classes = readout.classes(h);
+    let mut out = Vec::with_capacity(p * p);
+    let mut logits = vec![0.0f32; CHUNK * classes];
+    let rows: Vec<usize> = (0..p * p).collect();
+    for chunk in rows.chunks(CHUNK) {
+        let hid = &grid.values[chunk[0] * h..][..chunk.len() * h];
+        let l = &mut logits[..chunk.len() * classes];
+        l.fill(0.0);
+        readout.apply(chunk, hid, h, l);
+        out.extend(argmax_rows(l, classes));
+    }
+    out
+}
+
 /// Arg-max of each row of `[rows, classes]` logits (the first of equal maxima).
 pub fn argmax_rows(logits: &[f32], classes: usize) -> Vec<u32> {
     logits
@@ -873,19 +892,11 @@ mod tests {
         assert!(got.excluded.is_some());
     }
 
-    #[test]
-    #[ignore = "timing report, run with --ignored --nocapture"]
-    fn timing_p97_h512() {
-        // the live-view budget: every measure on p = 97 with the MLP at e = 128, h = 512
-        use crate::analysis::fourier::KeySelect;
-        use crate::analysis::insight::{
-            answer_grid, clocks, embedding_pca, embedding_spectrum, neuron_frequencies,
-        };
-        use std::time::Instant;
-        let (p, e, h) = (97usize, 128usize, 512usize);
+    /// An MLP's exported tensors (concat) with standard normal values, each its own stream.
+    fn random_mlp(p: usize, e: usize, h: usize) -> Vec<(String, Vec<usize>, Vec<f32>)> {
         let names = ["embed", "w1", "b1", "w2", "b2"];
         let shapes = [vec![p, e], vec![2 * e, h], vec![h], vec![h, p], vec![p]];
-        let tensors: Vec<(String, Vec<usize>, Vec<f32>)> = names
+        names
             .iter()
             .zip(shapes)
             .enumerate()
@@ -896,7 +907,42 @@ mod tests {
                     gaussian(s.iter().product(), i as u64),
                 )
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn the_chunked_arg_max_is_the_arg_max_of_the_whole_grid() {
+        // p = 37: 1369 pairs, a chunk of 1024 and one of 345; an MLP with random weights, ReLU (many
+        // zero hidden units, which the read-out skips in blocks of four rows)
+        let (p, e, h) = (37usize, 6usize, 24usize);
+        let tensors = random_mlp(p, e, h);
+        let mw = MlpWeights::from_export(&tensors, Activation::Relu).unwrap();
+        let hidden = mw.hidden(p);
+        let grid = HiddenGrid {
+            op: Operation::Add,
+            p,
+            h,
+            values: &hidden,
+            logits: None,
+        };
+        let whole = argmax_rows(&grid_logits(&grid, &mw.readout()), p);
+        let chunked = grid_argmax(&grid, &mw.readout());
+        assert_eq!(chunked, whole);
+        // not a constant answer: the comparison has something to compare
+        assert!(whole.iter().any(|&c| c != whole[0]));
+    }
+
+    #[test]
+    #[ignore = "timing report, run with --ignored --nocapture"]
+    fn timing_p97_h512() {
+        // the live-view budget: every measure on p = 97 with the MLP at e = 128, h = 512
+        use crate::analysis::fourier::KeySelect;
+        use crate::analysis::insight::{
+            answer_grid, clocks, embedding_pca, embedding_spectrum, neuron_frequencies,
+        };
+        use std::time::Instant;
+        let (p, e, h) = (97usize, 128usize, 512usize);
+        let tensors = random_mlp(p, e, h);
         let mw = MlpWeights::from_export(&tensors, Activation::Relu).unwrap();
         let s = split(Operation::Add, p as u32, 0.5, 1);
         let grid_split = split_grid(Operation::Add, p, &s.train.xs);

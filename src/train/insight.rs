@@ -10,6 +10,7 @@
 use crate::analysis::ablation::{self, HiddenGrid, MlpWeights, Readout};
 use crate::analysis::fourier::KeySelect;
 use crate::analysis::insight::{self, Split};
+use crate::config::memory::INSIGHT_FULL_LOGITS_MAX;
 use crate::config::{ModelConfig, Operation, ValidGrokkingConfig};
 use crate::model::transformer_cpu::CpuTransformer;
 use crate::model::{ModelError, NamedTensor};
@@ -93,8 +94,15 @@ impl Prober {
                     .map_err(|err| ModelError::Other(err.to_string()))?;
                 let hidden = w.hidden(p);
                 let readout = w.readout();
-                let logits = ablation::grid_logits(&grid(op, p, w.h, &hidden, None), &readout);
-                let predictions = ablation::argmax_rows(&logits, p);
+                // every pair's logits are held (and handed to the ablation) only up to a size; above
+                // it the answer grid is computed chunk by chunk, and the ablation reads out itself
+                let whole = grid(op, p, w.h, &hidden, None);
+                let logits = (p * p * p <= INSIGHT_FULL_LOGITS_MAX)
+                    .then(|| ablation::grid_logits(&whole, &readout));
+                let predictions = match &logits {
+                    Some(l) => ablation::argmax_rows(l, p),
+                    None => ablation::grid_argmax(&whole, &readout),
+                };
                 let nf = insight::neuron_frequencies(op, &embed, p, e, w.w_in_a(), w.h);
                 let neurons = NeuronShares {
                     neurons: nf.neurons,
@@ -102,7 +110,7 @@ impl Prober {
                     share: nf.share.iter().map(|&v| v as f32).collect(),
                 };
                 let ab = ablation::ablation_losses(
-                    &grid(op, p, w.h, &hidden, Some(&logits)),
+                    &grid(op, p, w.h, &hidden, logits.as_deref()),
                     &self.split,
                     &keys,
                     &readout,
