@@ -278,7 +278,7 @@ pub fn grid_logits(grid: &HiddenGrid, readout: &Readout) -> Vec<f32> {
     out
 }
 
-/// The arg-max of every pair's logits, `[p * p]`, computed [`CHUNK`] rows at a time, so that the logits
+/// The arg-max of every pair's logits, `[p * p]`, computed 1024 rows at a time, so that the logits
 /// of all pairs (p^3 floats for the MLP) are never held: the same rows and chunks as [`grid_logits`], so
 /// the same values as `argmax_rows(&grid_logits(..))`, bit for bit.
 pub fn grid_argmax(grid: &HiddenGrid, readout: &Readout) -> Vec<u32> {

@@ -13,7 +13,8 @@
 //!   examples, the transformer in chunks of 256 on each core;
 //! - the dataset;
 //! - in the window: the checkpoints a run holds in memory until it is saved, and the insight views'
-//!   computation over all p x p pairs (hidden activations and logits of every pair).
+//!   computation over all p x p pairs (every pair's hidden activations; the transformer's logits of
+//!   every pair, and the MLP's up to [`INSIGHT_FULL_LOGITS_MAX`], a chunk of rows at a time above).
 //!
 //! `tests/memory.rs` measures what runs allocate with a counting allocator and holds the estimate
 //! above it (and within a small factor of it, so that the limit refuses no config that fits).

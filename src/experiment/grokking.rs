@@ -139,8 +139,8 @@ fn fit_memory(cfg: &GrokkingConfig, opts: &mut RunOptions) -> Result<Option<Stri
     opts.insight = InsightEvery::Off;
     let est = cfg.memory_estimate_in(Setting::Window, cores);
     Ok(Some(format!(
-        "the insight views are off for this run: they would need about {} more (every pair's \
-         hidden layer and logits at p = {}), over the memory limit of {} ({} raises it)",
+        "the insight views are off for this run: they would need about {} more (they compute \
+         over all p^2 pairs at p = {}), over the memory limit of {} ({} raises it)",
         size_text(est.insight),
         cfg.p,
         size_text(limit),
@@ -531,7 +531,8 @@ fn train(
 }
 
 /// Whether the insight views of a run of `cfg` fit under the memory limit (`GROKSCOPE_MAX_MEMORY_GB`,
-/// else half the machine): they hold every pair's hidden layer and logits, p^2 (hidden + p) floats.
+/// else half the machine): they hold every pair's hidden layer (and the transformer's, and a small
+/// MLP's, every pair's logits).
 pub fn insight_fits(cfg: &GrokkingConfig) -> Result<(), String> {
     let est = cfg.memory_estimate_in(Setting::Window, crate::perf::cores());
     let need = est.insight.saturating_add(est.params);
@@ -540,8 +541,8 @@ pub fn insight_fits(cfg: &GrokkingConfig) -> Result<(), String> {
         return Ok(());
     }
     Err(format!(
-        "the insight views of this run need about {} (every pair's hidden layer and logits at \
-         p = {}), more than the memory limit of {} ({} raises it)",
+        "the insight views of this run need about {} (they compute over all p^2 pairs at p = {}), \
+         more than the memory limit of {} ({} raises it)",
         size_text(need),
         cfg.p,
         size_text(limit),
@@ -556,19 +557,29 @@ pub fn insight_from_checkpoints(
     folder: &RunFolder,
     each: &mut dyn FnMut(Result<crate::protocol::InsightSnapshot, String>) -> bool,
 ) {
-    // refused, once, where the memory limit cannot hold the views
-    if let Some(Err(why)) = folder.config.as_ref().map(insight_fits) {
-        each(Err(why));
-        return;
-    }
     let mut prober: Option<Prober> = None;
     for c in &folder.checkpoints {
-        let result = folder.load(c).map_err(|e| e.to_string()).and_then(|state| {
-            let prober = prober.get_or_insert_with(|| Prober::new(&state.config));
-            prober
-                .snapshot(&state.model, c.step, c.epoch)
-                .map_err(|e| format!("checkpoint at step {}: {e}", c.step))
-        });
+        let state = match folder.load(c) {
+            Ok(state) => state,
+            Err(e) => {
+                if !each(Err(e.to_string())) {
+                    return;
+                }
+                continue;
+            }
+        };
+        // the first checkpoint read decides (the config a run trained with is every checkpoint's):
+        // refused, once, where the memory limit cannot hold the views
+        if prober.is_none()
+            && let Err(why) = insight_fits(&state.config)
+        {
+            each(Err(why));
+            return;
+        }
+        let prober = prober.get_or_insert_with(|| Prober::new(&state.config));
+        let result = prober
+            .snapshot(&state.model, c.step, c.epoch)
+            .map_err(|e| format!("checkpoint at step {}: {e}", c.step));
         if !each(result) {
             return;
         }
