@@ -478,13 +478,24 @@ fn dispatch(
     sink: &mut dyn EventSink,
     control: &mut dyn RunControl,
 ) -> Option<RunWriter> {
-    // every run is held to the memory limit (a malformed GROKSCOPE_MAX_MEMORY_GB refuses it)
-    let limit = match crate::config::memory::memory_limit(None) {
-        Ok(limit) => limit,
-        Err(message) => {
-            crate::experiment::refuse(run, sink, message);
-            return None;
+    // Grokking runs, sweeps and studies are held to the memory limit (a malformed
+    // GROKSCOPE_MAX_MEMORY_GB refuses them); the Ordering lab's layers are small and bounded by its config
+    let limit = match &job {
+        Job::Start(cfg)
+            if matches!(
+                **cfg,
+                ValidRunConfig::Ordering(_) | ValidRunConfig::OrderingStudy(_)
+            ) =>
+        {
+            u64::MAX
         }
+        _ => match crate::config::memory::memory_limit(None) {
+            Ok(limit) => limit,
+            Err(message) => {
+                crate::experiment::refuse(run, sink, message);
+                return None;
+            }
+        },
     };
     // the window's runs send the insight views' snapshots, within 5 % of the training time
     let mut opts = RunOptions {
