@@ -30,6 +30,9 @@ use super::insight::Split;
 use crate::config::{Activation, Combine, Operation};
 use crate::data::modular::apply;
 
+/// A matrix product `out[m, n] = a[m, k] . b[k, n]`, row-major: (out, a, b, m, k, n).
+pub type Product = fn(&mut [f32], &[f32], &[f32], usize, usize, usize);
+
 /// A general read-out: (row indices a * p + b, hidden rows `[rows, h]`, logits out `[rows, classes]`).
 pub type LogitsFn<'a> = dyn Fn(&[usize], &[f32], &mut [f32]) + 'a;
 
@@ -37,9 +40,12 @@ pub type LogitsFn<'a> = dyn Fn(&[usize], &[f32], &mut [f32]) + 'a;
 #[derive(Clone, Copy)]
 pub enum Readout<'a> {
     /// logits = hidden . w + bias, `w` row-major `[h, classes]`, `bias` `[classes]` (the MLP's w2, b2).
+    /// `product`, when given, computes the chunks' hidden . w (the caller's matrix product: `gemm`);
+    /// without it a plain loop does ([`linear`]).
     Linear {
         w: &'a [f32],
         bias: Option<&'a [f32]>,
+        product: Option<Product>,
     },
     /// Any read-out (the transformer's: W2, the residual stream, final norm, unembedding). Called with
     /// a batch's row indices (a * p + b), their hidden rows `[rows, h]` and the logits to fill
@@ -62,7 +68,26 @@ impl Readout<'_> {
     /// Logits of the hidden rows `hidden` (`[rows.len(), h]`) of the pairs `rows` into `out`.
     fn apply(&self, rows: &[usize], hidden: &[f32], h: usize, out: &mut [f32]) {
         match self {
-            Readout::Linear { w, bias } => linear(w, *bias, hidden, h, out),
+            Readout::Linear {
+                w,
+                bias,
+                product: None,
+            } => linear(w, *bias, hidden, h, out),
+            Readout::Linear {
+                w,
+                bias,
+                product: Some(product),
+            } => {
+                let classes = w.len() / h.max(1);
+                product(out, hidden, w, rows.len(), h, classes);
+                if let Some(b) = bias {
+                    for or in out.chunks_exact_mut(classes) {
+                        for (o, &bv) in or.iter_mut().zip(*b) {
+                            *o += bv;
+                        }
+                    }
+                }
+            }
             Readout::Custom { logits, .. } => logits(rows, hidden, out),
         }
     }
@@ -215,7 +240,7 @@ pub fn ablation_losses(
     let target = |i: usize| answer[i].unwrap_or(0);
 
     let restricted = match readout {
-        Readout::Linear { w, bias } => {
+        Readout::Linear { w, bias, .. } => {
             // the kept activations depend on c alone, and so do the logits: p read-outs, not n
             let mut table = vec![0.0f32; p * classes];
             linear(w, *bias, &keep, h, &mut table);
@@ -229,18 +254,15 @@ pub fn ablation_losses(
             out.copy_from_slice(&keep[target(i) * h..][..h]);
         }),
     };
-    let excluded = match readout {
-        Readout::Linear { w, bias } => {
-            // (N - R[c]) W + b = (N W + b) - R[c] W
+    let excluded = match (readout, grid.logits) {
+        (Readout::Linear { w, .. }, Some(full)) => {
+            // (N - R[c]) W + b = (N W + b) - R[c] W, from the logits the caller has
             let mut removed = vec![0.0f32; p * classes];
             linear(w, None, &remove, h, &mut removed);
             let mut acc = Tally::default();
             let mut logits = vec![0.0f32; classes];
             for &i in &train_rows {
-                match grid.logits {
-                    Some(full) => logits.copy_from_slice(&full[i * classes..][..classes]),
-                    None => linear(w, *bias, &grid.values[i * h..][..h], h, &mut logits),
-                }
+                logits.copy_from_slice(&full[i * classes..][..classes]);
                 let c = target(i);
                 for (l, r) in logits.iter_mut().zip(&removed[c * classes..][..classes]) {
                     *l -= r;
@@ -249,14 +271,13 @@ pub fn ablation_losses(
             }
             acc.finish()
         }
-        Readout::Custom { .. } => {
-            tally_rows(&train_rows, readout, h, classes, &target, |i, out| {
-                let r = &remove[target(i) * h..][..h];
-                for ((o, &v), &x) in out.iter_mut().zip(&grid.values[i * h..][..h]).zip(r) {
-                    *o = v - x;
-                }
-            })
-        }
+        // the ablated rows read out a chunk at a time
+        _ => tally_rows(&train_rows, readout, h, classes, &target, |i, out| {
+            let r = &remove[target(i) * h..][..h];
+            for ((o, &v), &x) in out.iter_mut().zip(&grid.values[i * h..][..h]).zip(r) {
+                *o = v - x;
+            }
+        }),
     };
     AblationLosses {
         keys,
@@ -532,6 +553,7 @@ impl<'a> MlpWeights<'a> {
         Readout::Linear {
             w: self.w2,
             bias: Some(self.b2),
+            product: None,
         }
     }
 
@@ -758,6 +780,7 @@ mod tests {
                     Readout::Linear {
                         w: &w,
                         bias: Some(&bias),
+                        product: None,
                     }
                 };
                 let grid = HiddenGrid {
@@ -829,6 +852,7 @@ mod tests {
             let readout = Readout::Linear {
                 w: &w,
                 bias: Some(&bias),
+                product: None,
             };
             let logits = |values: &[f32], i: usize| -> Vec<f64> {
                 let hr: Vec<f64> = values[i * h..][..h].iter().map(|&v| v as f64).collect();
@@ -885,7 +909,11 @@ mod tests {
             },
             &grid_split,
             &[0, 3, 4],
-            &Readout::Linear { w: &w, bias: None },
+            &Readout::Linear {
+                w: &w,
+                bias: None,
+                product: None,
+            },
         );
         assert_eq!(got.keys, vec![3]);
         assert_eq!(got.restricted, None);

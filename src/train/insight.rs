@@ -93,7 +93,12 @@ impl Prober {
                 let w = MlpWeights::from_export(tensors, m.activation)
                     .map_err(|err| ModelError::Other(err.to_string()))?;
                 let hidden = w.hidden(p);
-                let readout = w.readout();
+                // the read-out as the model's own: a matrix product (gemm), not a plain loop
+                let readout = Readout::Linear {
+                    w: w.w2,
+                    bias: Some(w.b2),
+                    product: Some(gemm_product),
+                };
                 // every pair's logits are held (and handed to the ablation) only up to a size; above
                 // it the answer grid is computed chunk by chunk, and the ablation reads out itself
                 let whole = grid(op, p, w.h, &hidden, None);
@@ -159,6 +164,12 @@ impl Prober {
             ablation: Some(ab),
         })
     }
+}
+
+/// The views' matrix product for a linear read-out: `linalg::matmul` (gemm, as the models use). At
+/// p = 1009 and h = 128 an MLP snapshot took 22 s with the plain loop and 9 s with this.
+fn gemm_product(out: &mut [f32], a: &[f32], b: &[f32], m: usize, k: usize, n: usize) {
+    crate::model::linalg::matmul(out, a, b, m, k, n, false, false, false);
 }
 
 fn grid<'a>(
@@ -272,6 +283,44 @@ mod tests {
             init_scale: 1.0,
             device: Default::default(),
         })
+    }
+
+    /// The views' read-out through gemm gives what the plain loop of `analysis::ablation` gives: the
+    /// same answer grid, and losses within 1e-5 (only the order of the sums differs). p = 23 keeps
+    /// every pair's logits (the grid and the excluded loss's shortcut); the chunked path is held to the
+    /// whole grid in `analysis::ablation`'s tests.
+    #[test]
+    fn the_gemm_read_out_agrees_with_the_plain_loop() {
+        let mut c: GrokkingConfig = crate::config::preset("fast-mlp").unwrap().config;
+        c.p = 23;
+        let c = ValidGrokkingConfig::try_from(c).unwrap();
+        let m = model::build(&c.model, c.p, &mut rng::stream(5, Stream::Init)).unwrap();
+        let tensors = m.export().unwrap();
+        let mut prober = Prober::new(&c);
+        let s = prober.snapshot(&tensors, 1, 1).unwrap();
+        let ModelConfig::Mlp(mc) = &c.model else {
+            unreachable!("fast-mlp is an MLP")
+        };
+        let w = MlpWeights::from_export(&tensors, mc.activation).unwrap();
+        let p = c.p as usize;
+        let hidden = w.hidden(p);
+        let plain = w.readout();
+        let g = grid(c.op, p, w.h, &hidden, None);
+        let logits = ablation::grid_logits(&g, &plain);
+        assert_eq!(s.predictions, ablation::argmax_rows(&logits, p));
+        let ab = ablation::ablation_losses(
+            &grid(c.op, p, w.h, &hidden, Some(&logits)),
+            prober.split(),
+            &s.keys,
+            &plain,
+        );
+        let got = s.ablation.as_ref().unwrap();
+        for (a, b) in [
+            (got.restricted.unwrap().loss, ab.restricted.unwrap().loss),
+            (got.excluded.unwrap().loss, ab.excluded.unwrap().loss),
+        ] {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
     }
 
     /// Expected values come from the model itself: its own evaluation over the validation pairs must agree
