@@ -29,7 +29,8 @@ pub type Report<'a> = &'a (dyn Fn(LabEvent) + Sync);
 
 /// Training threads for `requested` (0 = the cores) and `tasks` tasks.
 pub fn threads_for(requested: usize, tasks: usize) -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // asked once (`perf::cores`): the Capacity tab checks a sweep's memory, and so its threads, each frame
+    let cores = crate::perf::cores();
     let t = if requested == 0 { cores } else { requested };
     t.min(tasks).max(1)
 }
