@@ -172,8 +172,8 @@ pub struct AblationLosses {
     pub excluded: Option<LossAccuracy>,
 }
 
-/// Rows per read-out call on the general path, to bound memory.
-const CHUNK: usize = 1024;
+/// Rows per read-out call on the general path, to bound memory (the memory estimate counts this many).
+const CHUNK: usize = crate::config::memory::INSIGHT_CHUNK;
 
 /// Restricted (validation) and excluded (training) loss for the key frequencies `keys` (1-based on the
 /// operation's cycle, as [`super::insight::EmbeddingSpectrum::keys`] gives them). `split` is `[p * p]`.

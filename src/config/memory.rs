@@ -22,11 +22,14 @@
 use super::{Combine, GrokkingConfig, ModelConfig};
 use std::fmt;
 
-/// Examples the MLP evaluates at once (`model::mlp`).
-const MLP_EVAL_CHUNK: u64 = 8192;
-/// Examples the transformer evaluates at once on one core, at most (`model::transformer_cpu`: chunks of
-/// 256, a last one shorter than 64 joined to the one before).
-const TRANSFORMER_EVAL_ROWS: u64 = 256 + 63;
+/// Examples the MLP evaluates at once (`model::mlp` evaluates in chunks of this many).
+pub const MLP_EVAL_CHUNK: usize = 8192;
+/// Examples the CPU transformer evaluates at once on one core (`model::transformer_cpu`)...
+pub const TRANSFORMER_EVAL_CHUNK: usize = 256;
+/// ... and the fewest sequences whose rows it shares (a last chunk shorter than this joins the one before).
+pub const TRANSFORMER_SHARE_MIN: usize = 64;
+/// The most examples a chunk of the transformer's evaluation holds.
+const TRANSFORMER_EVAL_ROWS: u64 = (TRANSFORMER_EVAL_CHUNK + TRANSFORMER_SHARE_MIN - 1) as u64;
 /// Tokens a sequence of the transformer holds: a, op, b, =.
 const SEQ: u64 = 4;
 /// Floats a checkpoint being written holds per parameter: the exported state (parameters and two
@@ -40,8 +43,8 @@ const F32: u64 = 4;
 /// The MLP's insight views hold every pair's logits (p^3 floats) up to this many floats (64 MiB, p up to
 /// 255); above it they compute the answer grid a chunk of rows at a time (`train::insight`).
 pub const INSIGHT_FULL_LOGITS_MAX: usize = 1 << 24;
-/// Rows of a chunk of the insight views' read-out (`analysis::ablation`).
-const INSIGHT_CHUNK: u64 = 1024;
+/// Rows of a chunk of the insight views' read-out (`analysis::ablation` reads out this many at once).
+pub const INSIGHT_CHUNK: usize = 1024;
 
 /// Where a run trains, which decides what it holds besides its model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,21 +78,8 @@ pub struct MemoryEstimate {
 }
 
 impl MemoryEstimate {
-    pub fn total(&self) -> u64 {
-        [
-            self.optimiser,
-            self.step,
-            self.eval,
-            self.data,
-            self.held,
-            self.insight,
-        ]
-        .iter()
-        .fold(self.params, |a, &b| a.saturating_add(b))
-    }
-
-    /// The largest part, named as the estimate's text names it, and its size.
-    pub fn largest_part(&self) -> (&'static str, u64) {
+    /// Every part with its name, as the estimate's text names them.
+    fn parts(&self) -> [(&'static str, u64); 7] {
         [
             ("parameters", self.params),
             ("gradients, optimiser state and copies", self.optimiser),
@@ -99,8 +89,19 @@ impl MemoryEstimate {
             ("checkpoints held", self.held),
             ("insight views", self.insight),
         ]
-        .into_iter()
-        .fold(("parameters", 0), |a, b| if b.1 > a.1 { b } else { a })
+    }
+
+    pub fn total(&self) -> u64 {
+        self.parts()
+            .iter()
+            .fold(0, |a, &(_, b)| a.saturating_add(b))
+    }
+
+    /// The largest part, named as the estimate's text names it, and its size.
+    pub fn largest_part(&self) -> (&'static str, u64) {
+        self.parts()
+            .into_iter()
+            .fold(("parameters", 0), |a, b| if b.1 > a.1 { b } else { a })
     }
 
     /// The estimate with the insight views off.
@@ -127,22 +128,15 @@ pub fn size_text(bytes: u64) -> String {
 
 impl fmt::Display for MemoryEstimate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut parts = vec![
-            format!("parameters {}", size_text(self.params)),
-            format!(
-                "gradients, optimiser state and copies {}",
-                size_text(self.optimiser)
-            ),
-            format!("activations of training {}", size_text(self.step)),
-            format!("of evaluation {}", size_text(self.eval)),
-            format!("data and runtime {}", size_text(self.data)),
-        ];
-        if self.held > 0 {
-            parts.push(format!("checkpoints held {}", size_text(self.held)));
-        }
-        if self.insight > 0 {
-            parts.push(format!("insight views {}", size_text(self.insight)));
-        }
+        // the window's parts only where a run has them
+        let parts: Vec<String> = self
+            .parts()
+            .iter()
+            .filter(|&&(name, size)| {
+                size > 0 || !matches!(name, "checkpoints held" | "insight views")
+            })
+            .map(|&(name, size)| format!("{name} {}", size_text(size)))
+            .collect();
         write!(f, "{} ({})", size_text(self.total()), parts.join(", "))
     }
 }
@@ -210,7 +204,7 @@ impl GrokkingConfig {
                     .saturating_mul(3 * h + p + 3)
                     .saturating_add(2 * tables * p * h);
                 // the model's evaluation buffers and its copy's: tables, hidden layer twice, logits
-                let chunk = largest_set.min(MLP_EVAL_CHUNK);
+                let chunk = largest_set.min(MLP_EVAL_CHUNK as u64);
                 let eval = 2 * (tables * p * h + chunk.saturating_mul(2 * h + p));
                 // every pair's hidden layer, and their logits (held whole up to a size, else a chunk's);
                 // projection tables of a and b
@@ -218,7 +212,7 @@ impl GrokkingConfig {
                 let logits = if cube <= INSIGHT_FULL_LOGITS_MAX as u64 {
                     cube
                 } else {
-                    INSIGHT_CHUNK * p
+                    INSIGHT_CHUNK as u64 * p
                 };
                 let insight = (p * p).saturating_mul(h) + logits + 2 * p * h;
                 (copies, step, eval, insight)

@@ -55,8 +55,8 @@ struct Buffers {
 }
 
 const NAMES: [&str; 5] = ["embed", "w1", "b1", "w2", "b2"];
-/// Rows per forward pass in `evaluate`, to bound memory.
-const EVAL_CHUNK: usize = 8192;
+/// Rows per forward pass in `evaluate`, to bound memory (the memory estimate counts this many).
+const EVAL_CHUNK: usize = crate::config::memory::MLP_EVAL_CHUNK;
 
 impl Mlp {
     /// PyTorch's default initialisation: embedding N(0,1), linear weights and biases U(±1/sqrt(fan_in)),

@@ -36,11 +36,12 @@ mod lanes;
 
 const T: usize = SEQ;
 
-/// Examples per forward pass in `evaluate`: bounds memory, keeps a chunk's activations in cache.
-const EVAL_CHUNK: usize = 256;
+/// Examples per forward pass in `evaluate`: bounds memory, keeps a chunk's activations in cache (the
+/// memory estimate counts this many).
+const EVAL_CHUNK: usize = crate::config::memory::TRANSFORMER_EVAL_CHUNK;
 
 /// Evaluation shares rows between sequences only from this many sequences (see [`Layout::tables`]).
-const SHARE_MIN: usize = 64;
+const SHARE_MIN: usize = crate::config::memory::TRANSFORMER_SHARE_MIN;
 /// Positions a prefix covers (0 and 1: a and the operation), whose rows evaluation shares.
 const SHARED: usize = 2;
 
