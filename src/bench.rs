@@ -251,7 +251,7 @@ fn preset_run(bench: &str, preset: &str, insight: bool) -> Result<serde_json::Va
         outcome: None,
         snapshots: 0,
     };
-    grokking::run(
+    let end = grokking::run(
         grokking::Start::New(cfg.clone().try_into()?),
         1,
         &mut sw,
@@ -267,15 +267,24 @@ fn preset_run(bench: &str, preset: &str, insight: bool) -> Result<serde_json::Va
     );
     let el = sw.start.elapsed().as_secs_f64();
     let sps = sw.steps as f64 / el;
-    Ok(serde_json::json!({
+    let live = sw.snapshots;
+    let mut out = serde_json::json!({
         "name": bench,
         "steps_per_sec": round3(sps),
         "gflops": round3(flops_per_step(&cfg) * sps / 1e9),
         "secs_to_val99": sw.val99.map(round3),
         "steps": sw.steps,
         "outcome": sw.outcome,
-        "insight_snapshots": sw.snapshots,
-    }))
+        "insight_snapshots": live,
+    });
+    // the views the window's worker fills in after the run, and how long that takes
+    if let Some(mut views) = end.views {
+        let t = Instant::now();
+        while views.fill_one(&mut sw) {}
+        out["insight_filled"] = serde_json::json!(sw.snapshots - live);
+        out["fill_secs"] = serde_json::json!(round3(t.elapsed().as_secs_f64()));
+    }
+    Ok(out)
 }
 
 fn round3(v: f64) -> f64 {

@@ -5,7 +5,7 @@
 //! called (the app passes `request_repaint`). A panic inside a run becomes that run's `Failed` event.
 
 use crate::config::ValidRunConfig;
-use crate::experiment::grokking::{ContinueSpec, RunOptions};
+use crate::experiment::grokking::{ContinueSpec, RunEnd, RunOptions, Views};
 use crate::experiment::{Control, EventSink, RunControl, SaveTo, capacity, grokking, ordering};
 use crate::protocol::{Command, Event, LabEvent, MetricRow, OrderingEvent, Outcome, RunId};
 use crate::store::run_dir::RunWriter;
@@ -210,6 +210,9 @@ enum Job {
     Continue(Box<ContinueSpec>, bool),
 }
 
+/// How late a run under a speed limit may fall and still make the time up with shorter waits.
+const CATCH_UP: Duration = Duration::from_millis(250);
+
 /// What the control loop learned from the commands, to act on after the run.
 #[derive(Default)]
 struct After {
@@ -228,7 +231,8 @@ struct WorkerControl<'a> {
     /// Take one step, then pause.
     step_once: bool,
     speed: Option<f64>,
-    last_step: Option<Instant>,
+    /// When the next step may start under the speed limit.
+    next_at: Option<Instant>,
     after: After,
 }
 
@@ -292,15 +296,33 @@ impl WorkerControl<'_> {
         }
     }
 
-    /// Seconds to wait before the next step under the speed limit.
+    /// How long to wait before the next step under the speed limit.
     fn throttle_wait(&self) -> Option<Duration> {
-        let (speed, last) = (self.speed?, self.last_step?);
-        let period = Duration::from_secs_f64(1.0 / speed);
-        period.checked_sub(last.elapsed()).filter(|d| !d.is_zero())
+        self.speed?;
+        let wait = self.next_at?.saturating_duration_since(Instant::now());
+        (!wait.is_zero()).then_some(wait)
+    }
+
+    /// A step starts now: when the next one may. The steps keep to the speed on average: one that
+    /// started late (after a snapshot of the views, say) is made up by shorter waits, up to
+    /// [`CATCH_UP`] or one period late (a run held up longer, or just resumed, starts its count afresh).
+    fn stepping(&mut self) {
+        let now = Instant::now();
+        self.next_at = self.speed.map(|speed| {
+            let period = Duration::from_secs_f64(1.0 / speed);
+            match self.next_at {
+                Some(due) if due + period.max(CATCH_UP) > now => due + period,
+                _ => now + period,
+            }
+        });
     }
 }
 
 impl RunControl for WorkerControl<'_> {
+    fn waiting(&self) -> bool {
+        !self.rx.is_empty()
+    }
+
     fn poll(&mut self, _next_step: u64) -> Control {
         let mut ctl = Control::default();
         loop {
@@ -340,7 +362,12 @@ impl RunControl for WorkerControl<'_> {
                 self.throttle_wait()
             };
             let Some(wait) = wait else { break };
-            match self.rx.recv_timeout(wait) {
+            let waited = Instant::now();
+            let got = self.rx.recv_timeout(wait);
+            if !self.paused {
+                ctl.idle += waited.elapsed();
+            }
+            match got {
                 Ok(cmd) => {
                     if self.handle(cmd, &mut ctl) {
                         ctl.stop = true;
@@ -359,7 +386,7 @@ impl RunControl for WorkerControl<'_> {
                 }
             }
         }
-        self.last_step = Some(Instant::now());
+        self.stepping();
         ctl
     }
 }
@@ -382,14 +409,47 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
     let mut pending: Option<Job> = None;
     // the last Grokking run's recorder (with its checkpoints), kept so a finished run can be saved
     let mut last: Option<(RunId, RunWriter)> = None;
+    // the last Grokking run's views, filled in between commands until they are complete
+    let mut views: Option<Views> = None;
     loop {
-        // a run asked for while another ran starts at once; otherwise wait for a command
+        // a run asked for while another ran starts at once; otherwise wait for a command, filling in
+        // the last run's views (one snapshot at a time) while none comes
         let cmd = match pending.take() {
             Some(job) => Ok(job),
-            None => match rx.recv() {
-                Ok(c) => Err(c),
-                Err(_) => return,
-            },
+            None => {
+                let waiting = match &mut views {
+                    Some(v) => match rx.try_recv() {
+                        Ok(c) => Some(c),
+                        Err(TryRecvError::Empty) => {
+                            let filled = catch_unwind(AssertUnwindSafe(|| {
+                                v.fill_one(&mut *sink.borrow_mut())
+                            }));
+                            match filled {
+                                Ok(true) => {}
+                                Ok(false) => views = None,
+                                Err(panic) => {
+                                    views = None;
+                                    let message =
+                                        crate::experiment::pool::panic_message(panic.as_ref());
+                                    sink.borrow_mut().emit(Event::Note {
+                                        run: next_run,
+                                        message: format!(
+                                            "run {next_run}: filling in the insight views crashed: {message}"
+                                        ),
+                                    });
+                                }
+                            }
+                            continue;
+                        }
+                        Err(TryRecvError::Disconnected) => return,
+                    },
+                    None => None,
+                };
+                match waiting.map_or_else(|| rx.recv(), Ok) {
+                    Ok(c) => Err(c),
+                    Err(_) => return,
+                }
+            }
         };
         let job = match cmd {
             Ok(job) => job,
@@ -427,8 +487,9 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
         };
         next_run += 1;
         let run = next_run;
-        // a new run replaces the kept one (its folder, if any, is complete on disk)
+        // a new run replaces the kept one (its folder, if any, is complete on disk) and its views
         last = None;
+        views = None;
         let mut control = WorkerControl {
             rx: &rx,
             sink: sink.clone(),
@@ -437,7 +498,7 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
             hold_told: false,
             step_once: false,
             speed,
-            last_step: None,
+            next_at: None,
             after: After::default(),
         };
         let mut shared = SharedSink(sink.clone());
@@ -448,7 +509,10 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
         let after = std::mem::take(&mut control.after);
         let mut sink = sink.borrow_mut();
         match result {
-            Ok(Some(writer)) => last = Some((run, writer)),
+            Ok(Some(end)) => {
+                last = end.writer.map(|w| (run, w));
+                views = end.views;
+            }
             Ok(None) => {}
             Err(panic) => {
                 let message = crate::experiment::pool::panic_message(panic.as_ref());
@@ -471,13 +535,13 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
     }
 }
 
-/// Run one job to its end; a Grokking run hands back its recorder.
+/// Run one job to its end; a Grokking run hands back its recorder and its views.
 fn dispatch(
     job: Job,
     run: RunId,
     sink: &mut dyn EventSink,
     control: &mut dyn RunControl,
-) -> Option<RunWriter> {
+) -> Option<RunEnd> {
     // Grokking runs, sweeps and studies are held to the memory limit (a malformed
     // GROKSCOPE_MAX_MEMORY_GB refuses them); the Ordering lab's layers are small and bounded by its config
     let limit = match &job {
@@ -542,5 +606,5 @@ fn dispatch(
             }
         },
     };
-    grokking::run(start, run, sink, control, opts).writer
+    Some(grokking::run(start, run, sink, control, opts))
 }

@@ -250,8 +250,36 @@ fn worker_protocol_order_one_started_metrics_one_finished() {
         r.windows(2).all(|w| w[0].step < w[1].step),
         "rows in step order"
     );
-    // no stray event after Finished
-    assert!(w.recv_timeout(Duration::from_millis(200)).is_none());
+    // after Finished only the run's views arrive, filled in between those it sent live (each at an
+    // epoch end not shown before), then nothing
+    let live: Vec<u64> = evs
+        .iter()
+        .filter_map(|e| match e {
+            Event::Lab {
+                payload: LabEvent::Grokking(GrokkingEvent::Insight(s)),
+                ..
+            } => Some(s.step),
+            _ => None,
+        })
+        .collect();
+    let mut filled = vec![];
+    while let Some(ev) = w.recv_timeout(Duration::from_millis(500)) {
+        match ev {
+            Event::Lab {
+                run: 1,
+                payload: LabEvent::Grokking(GrokkingEvent::Insight(s)),
+            } => filled.push(s.step),
+            other => panic!("a stray event after Finished: {other:?}"),
+        }
+    }
+    assert!(!filled.is_empty(), "the views are filled in after the run");
+    let mut all = [live.clone(), filled.clone()].concat();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), live.len() + filled.len(), "each step shown once");
+    // 30 epochs of one step (full batch) keep a frame at every epoch (far under the 128 frames),
+    // so with the live ones every step from 0 to 30 is shown
+    assert_eq!(all, (0..=30).collect::<Vec<u64>>());
 }
 
 #[test]
@@ -439,4 +467,108 @@ fn events_come_once_in_order() {
             GrokEvent::Generalised
         ]
     );
+}
+
+/// While a run is paused the worker fills in its views from the weight frames it kept (the steps
+/// between the live snapshots), and a command still stops it at once.
+#[test]
+fn a_paused_run_fills_in_its_views_and_still_answers() {
+    let w = Worker::spawn(None).unwrap();
+    let mut cfg = small();
+    cfg.max_epochs = 1_000_000;
+    cfg.early_stop = false;
+    w.send(Command::Start(Box::new(start(cfg))));
+    let insight_step = |ev: &Event| match ev {
+        Event::Lab {
+            payload: LabEvent::Grokking(GrokkingEvent::Insight(s)),
+            ..
+        } => Some(s.step),
+        _ => None,
+    };
+    // train a while (at least 40 steps), then pause
+    let mut shown = std::collections::BTreeSet::new();
+    let t = Instant::now();
+    let mut progressed = 0;
+    while progressed < 40 {
+        assert!(t.elapsed() < Duration::from_secs(30), "the run trains");
+        if let Some(ev) = w.recv_timeout(Duration::from_millis(20)) {
+            if let Event::Progress { step, .. } = ev {
+                progressed = step;
+            }
+            shown.extend(insight_step(&ev));
+        }
+    }
+    w.send(Command::Pause);
+    let mut held = None;
+    let mut filled = vec![];
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(20) && (held.is_none() || filled.len() < 3) {
+        let Some(ev) = w.recv_timeout(Duration::from_millis(50)) else {
+            continue;
+        };
+        match (&ev, held) {
+            (Event::Paused { paused: true, .. }, _) => held = Some(u64::MAX),
+            (Event::Progress { step, .. }, None) => progressed = *step,
+            (Event::Progress { .. }, Some(_)) => panic!("a paused run stepped"),
+            _ => {}
+        }
+        if let Some(step) = insight_step(&ev) {
+            if held == Some(u64::MAX) {
+                // the first snapshot after the pause is the held step's own
+                held = Some(step);
+                assert_eq!(step, progressed, "the held step's views");
+            } else if held.is_some() {
+                filled.push(step);
+            } else {
+                shown.insert(step);
+            }
+        }
+    }
+    let held = held.expect("pause acknowledged");
+    assert!(
+        filled.len() >= 3,
+        "views filled in while paused: {filled:?}"
+    );
+    assert!(
+        filled.iter().all(|s| *s < held && !shown.contains(s)),
+        "each filled step lies before the held step and was not shown live: {filled:?}, held {held}, live {shown:?}"
+    );
+    // the stop waits for at most the snapshot under way (milliseconds at this size)
+    w.send(Command::Stop);
+    let evs = until_finished(&w, Duration::from_secs(10));
+    assert!(matches!(
+        evs.last(),
+        Some(Event::Finished {
+            outcome: Outcome::Stopped,
+            ..
+        })
+    ));
+}
+
+/// Under a speed limit the run's live views come far more often: the time the limit holds the run
+/// pays for them. At 20 steps a second a step of this small MLP leaves tens of milliseconds idle, more
+/// than a snapshot of it takes (about a millisecond in a release build), so nearly every epoch gets one;
+/// without the limit's time, 5 % of the training time pays for a few. Asserted: at least half.
+#[test]
+fn a_speed_limit_pays_for_live_views() {
+    let w = Worker::spawn(None).unwrap();
+    let mut cfg = small();
+    cfg.max_epochs = 30;
+    cfg.early_stop = false;
+    w.send(Command::SetSpeed(Some(20.0)));
+    w.send(Command::Start(Box::new(start(cfg))));
+    let evs = until_finished(&w, Duration::from_secs(60));
+    let live = evs
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::Lab {
+                    payload: LabEvent::Grokking(GrokkingEvent::Insight(_)),
+                    ..
+                }
+            )
+        })
+        .count();
+    assert!(live >= 15, "{live} live snapshots in 30 epochs");
 }

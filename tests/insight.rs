@@ -96,6 +96,18 @@ mod live_and_saved {
         c
     }
 
+    /// One block of width 8, with dropout (the views are of the model in eval mode).
+    fn small_transformer() -> ModelConfig {
+        ModelConfig::Transformer(TransformerConfig {
+            d_model: 8,
+            depth: 1,
+            heads: 1,
+            dropout: 0.1,
+            init_scale: 1.0,
+            device: Default::default(),
+        })
+    }
+
     fn snapshots(events: &[Event]) -> Vec<InsightSnapshot> {
         events
             .iter()
@@ -114,14 +126,7 @@ mod live_and_saved {
     /// checkpoints (every 4), compared field by field, bit for bit.
     #[test]
     fn views_of_a_live_run_equal_those_recomputed_from_its_checkpoints() {
-        let transformer = ModelConfig::Transformer(TransformerConfig {
-            d_model: 8,
-            depth: 1,
-            heads: 1,
-            dropout: 0.1,
-            init_scale: 1.0,
-            device: Default::default(),
-        });
+        let transformer = small_transformer();
         for (model, op) in [(None, Operation::Div), (Some(transformer), Operation::Add)] {
             let dir = tempfile::tempdir().unwrap();
             let run_dir = dir.path().join("run");
@@ -154,6 +159,52 @@ mod live_and_saved {
                 assert_eq!(a, b, "{op:?}: step {}", a.step);
             }
             assert!(live.iter().all(|s| s.ablation.is_some()));
+        }
+    }
+
+    /// The views filled in after a run (from the weight frames it kept) are those it would have sent
+    /// live at the same steps. Expected values: a second run of the same config with a snapshot every
+    /// epoch, compared bit for bit. A live budget of 0 sends only the first and last snapshots, so
+    /// every other epoch is filled in, farthest from those shown first.
+    #[test]
+    fn views_filled_in_after_a_run_equal_those_sent_live() {
+        let transformer = small_transformer();
+        for (model, op) in [(None, Operation::Mul), (Some(transformer), Operation::Sub)] {
+            let cfg = tiny(model, op);
+            let run = |insight| {
+                let mut events = Vec::new();
+                let end = grokking::run(
+                    Start::New(cfg.clone().try_into().unwrap()),
+                    1,
+                    &mut events,
+                    &mut Unattended,
+                    RunOptions {
+                        insight,
+                        ..RunOptions::default()
+                    },
+                );
+                (events, end)
+            };
+            let (every, _) = run(InsightEvery::Epochs(1));
+            let every = snapshots(&every);
+            assert_eq!(every.len(), 13, "{op:?}: epochs 0 to 12");
+            let (live, end) = run(InsightEvery::Budget(0.0));
+            let live = snapshots(&live);
+            let epochs = |s: &[InsightSnapshot]| s.iter().map(|s| s.epoch).collect::<Vec<_>>();
+            assert_eq!(epochs(&live), [0, 12], "{op:?}: live");
+            let mut views = end.views.expect("a run with views hands them back");
+            let mut filled_events = Vec::new();
+            while views.fill_one(&mut filled_events) {}
+            assert!(!views.can_fill());
+            let filled = snapshots(&filled_events);
+            // farthest from 0 and 12 first: 6; then 3 and 9 (3 gaps each); then the rest
+            assert_eq!(epochs(&filled)[..3], [6, 3, 9], "{op:?}: fill order");
+            let mut all = [live, filled].concat();
+            all.sort_by_key(|s| s.step);
+            assert_eq!(all.len(), every.len(), "{op:?}: every epoch once");
+            for (a, b) in all.iter().zip(&every) {
+                assert_eq!(a, b, "{op:?}: step {}", a.step);
+            }
         }
     }
 }

@@ -68,7 +68,8 @@ impl EventSink for Drop {
 }
 
 /// Peak heap bytes above the start of a run of `cfg` trained for `epochs` epochs: in the window's way
-/// (an in-memory recorder that holds its checkpoints, insight snapshots within their share of the time)
+/// (an in-memory recorder that holds its checkpoints, insight snapshots within their share of the time,
+/// their frames filled in after the run)
 /// or headless (no recorder, no views).
 fn peak_of(cfg: &GrokkingConfig, epochs: u64, setting: Setting) -> u64 {
     let valid = ValidGrokkingConfig::try_from(cfg.clone()).unwrap();
@@ -78,14 +79,20 @@ fn peak_of(cfg: &GrokkingConfig, epochs: u64, setting: Setting) -> u64 {
     let opts = RunOptions {
         writer: window.then(|| RunWriter::in_memory(cfg, None)),
         stop_at_epoch: Some(epochs),
+        // the window's schedule (a share of the time: snapshots, and the weight frames kept to fill
+        // them in), with a share large enough for a snapshot about every other epoch
         insight: if window {
-            InsightEvery::Epochs(1)
+            InsightEvery::Budget(1.0)
         } else {
             InsightEvery::Off
         },
         ..Default::default()
     };
-    let end = grokking::run(Start::New(valid), 1, &mut Drop, &mut Unattended, opts);
+    let mut end = grokking::run(Start::New(valid), 1, &mut Drop, &mut Unattended, opts);
+    // and the views filled in after the run, as the window's worker does
+    if let Some(views) = &mut end.views {
+        while views.fill_one(&mut Drop) {}
+    }
     let peak = PEAK.load(Relaxed) - base;
     drop(end);
     peak as u64

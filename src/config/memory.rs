@@ -45,6 +45,18 @@ const F32: u64 = 4;
 pub const INSIGHT_FULL_LOGITS_MAX: usize = 1 << 24;
 /// Rows of a chunk of the insight views' read-out (`analysis::ablation` reads out this many at once).
 pub const INSIGHT_CHUNK: usize = 1024;
+/// The most weight frames a window run keeps to fill in its views between the live snapshots
+/// (`train::insight::Frames`)...
+pub const VIEW_FRAMES: usize = 128;
+/// ... and the most bytes they take (a larger model keeps fewer frames).
+pub const VIEW_FRAMES_BYTES: u64 = 64 << 20;
+
+/// How many weight frames a window run of `params` parameters keeps (0: too large to keep two).
+pub fn view_frames(params: u64) -> usize {
+    let fit = VIEW_FRAMES_BYTES / params.max(1).saturating_mul(F32);
+    let n = fit.min(VIEW_FRAMES as u64) as usize;
+    if n < 2 { 0 } else { n }
+}
 
 /// Where a run trains, which decides what it holds besides its model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -252,11 +264,23 @@ impl GrokkingConfig {
                 let every = (self.max_epochs / 10).max(1);
                 let count = self.max_epochs / every + 2 + MILESTONES;
                 // and, for the views: every pair and its split, the answers and rows of the ablation,
-                // the grid's predictions, an exported copy of the weights
+                // the grid's predictions, an exported copy of the weights, and the weight frames
+                // kept to fill the views in (one more while a new one is thinned in)
                 let grid = (p * p).saturating_mul(2 + 1 + 4 + 2 + 1);
+                let frames = match view_frames(params) {
+                    0 => 0,
+                    // a frame an epoch at most
+                    n => (n as u64)
+                        .min(self.max_epochs)
+                        .saturating_add(1)
+                        .saturating_mul(params),
+                };
                 (
                     count.saturating_mul(CHECKPOINT_HELD * params),
-                    insight.saturating_add(grid).saturating_add(params),
+                    insight
+                        .saturating_add(grid)
+                        .saturating_add(params)
+                        .saturating_add(frames),
                 )
             }
         };
@@ -449,10 +473,23 @@ mod tests {
         assert_eq!(e.total(), 548 + 7124 + 1152 + 2824 + 896 + (4 << 20));
         // in the window: 10 epochs, a checkpoint every one (10) plus step 0, the end and three
         // milestones: 15 * 3 * 137 floats = 24660 bytes; the views: 25 * (8 + 5) + 2*5*8 = 405, the
-        // grid's 25 * 10 = 250 and an exported copy 137: 792 floats = 3168 bytes
+        // grid's 25 * 10 = 250, an exported copy 137 and 10 + 1 weight frames of 137 (one an epoch:
+        // fewer than VIEW_FRAMES, far under VIEW_FRAMES_BYTES): 792 + 1507 = 2299 floats
         let w = mlp(5, 8, 4, false).memory_estimate_in(Setting::Window, 1);
-        assert_eq!((w.held, w.insight), (24660, 3168));
-        assert_eq!(w.without_insight().total() + 3168, w.total());
+        assert_eq!((w.held, w.insight), (24660, 9196));
+        assert_eq!(w.without_insight().total() + 9196, w.total());
+    }
+
+    /// The frames a window run keeps: VIEW_FRAMES while they fit VIEW_FRAMES_BYTES, then as many as
+    /// fit, and none when two do not.
+    #[test]
+    fn a_larger_model_keeps_fewer_weight_frames() {
+        assert_eq!(view_frames(1000), VIEW_FRAMES);
+        // 64 MiB / (4 bytes * 2^20 params) = 16
+        assert_eq!(view_frames(1 << 20), 16);
+        // 64 MiB holds two frames of 8 Mi params, not one of 9 Mi
+        assert_eq!(view_frames(8 << 20), 2);
+        assert_eq!(view_frames(9 << 20), 0);
     }
 
     #[test]

@@ -9,10 +9,11 @@ use crate::store::run_dir::{
     CONFIG_EDITED, CheckpointRef, ParentRef, RunDirError, RunFolder, RunWriter,
 };
 use crate::train::checkpoint::TrainerState;
-use crate::train::insight::{InsightEvery, Prober, Schedule};
+use crate::train::insight::{Frames, InsightEvery, Prober, Schedule};
 use crate::train::trainer::{TrainError, Trainer};
+use std::collections::BTreeSet;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// How a run is recorded and where it ends.
 pub struct RunOptions {
@@ -68,10 +69,12 @@ pub enum Start {
     Trainer(Box<Trainer>),
 }
 
-/// How a run ended, and its recorder (so the run can still be saved after it ended).
+/// How a run ended, its recorder (so the run can still be saved after it ended), and its views with
+/// the frames still to fill in ([`Views::fill_one`]; `None` without views).
 pub struct RunEnd {
     pub outcome: Outcome,
     pub writer: Option<RunWriter>,
+    pub views: Option<Views>,
 }
 
 /// Why a run could not start.
@@ -119,6 +122,7 @@ pub fn run(
         Err(e) => RunEnd {
             outcome: super::refuse(run, sink, e.to_string()),
             writer: None,
+            views: None,
         },
     }
 }
@@ -311,7 +315,7 @@ impl Recorder<'_> {
 
     /// Send the insight snapshot of the trainer's weights now (never recorded: a saved run's views come
     /// from its checkpoints). A failure is said once and ends the snapshots, not the run.
-    fn insight(&mut self, insight: &mut Option<Insight>, trainer: &Trainer) {
+    fn insight(&mut self, insight: &mut Option<Views>, trainer: &Trainer) {
         let Some(ins) = insight else { return };
         if ins.last == Some(trainer.steps()) {
             return;
@@ -323,11 +327,18 @@ impl Recorder<'_> {
         });
         ins.schedule.took(t.elapsed());
         ins.last = Some(trainer.steps());
+        ins.shown.insert(trainer.steps());
         match snap {
-            Ok(s) => self.sink.emit(Event::Lab {
-                run: self.run,
-                payload: LabEvent::Grokking(GrokkingEvent::Insight(Box::new(s))),
-            }),
+            Ok(s) => {
+                // the window keeps a run's snapshots under a cap: fill in no more than half of it
+                // holds (a snapshot at p = 1009 holds 4.2 MB: then 5 frames, not 128)
+                let fit = crate::store::insight::DEFAULT_CAP_BYTES / s.bytes().max(1) / 2;
+                ins.frames.cap(fit);
+                self.sink.emit(Event::Lab {
+                    run: self.run,
+                    payload: LabEvent::Grokking(GrokkingEvent::Insight(Box::new(s))),
+                })
+            }
             Err(e) => {
                 *insight = None;
                 self.sink.emit(Event::Lab {
@@ -350,12 +361,102 @@ impl Recorder<'_> {
     }
 }
 
-/// The insight snapshots of a run: the measures and when to take them.
-struct Insight {
+/// Filling in a run's views may take as long as the run trained, and at least this long.
+pub const FILL_MIN: Duration = Duration::from_secs(30);
+
+/// The insight views of a run: the measures, when to take them live, and the weight frames kept to
+/// fill them in between the live snapshots once there is time: while the run is paused, and after it
+/// ends ([`RunEnd::views`], which the window's worker fills in between commands).
+pub struct Views {
+    run: RunId,
     prober: Prober,
     schedule: Schedule,
-    /// Step of the last snapshot sent.
+    frames: Frames,
+    /// Step of the last live snapshot sent.
     last: Option<u64>,
+    /// Steps whose snapshot was sent (live or filled in).
+    shown: BTreeSet<u64>,
+    /// Time spent filling in.
+    filled: Duration,
+    /// Filling in failed (said once).
+    failed: bool,
+}
+
+impl Views {
+    fn new(run: RunId, trainer: &Trainer, every: InsightEvery) -> Option<Views> {
+        let schedule = Schedule::new(every);
+        let frames = match every {
+            // the window's runs (a budget) keep frames; a fixed schedule (tests, exports) needs none
+            InsightEvery::Budget(_) => crate::config::memory::view_frames(trainer.param_count()),
+            InsightEvery::Off | InsightEvery::Epochs(_) => 0,
+        };
+        schedule.on().then(|| Views {
+            run,
+            prober: Prober::new(trainer.valid_config()),
+            schedule,
+            frames: Frames::new(frames),
+            last: None,
+            shown: BTreeSet::new(),
+            filled: Duration::ZERO,
+            failed: false,
+        })
+    }
+
+    /// Keep the trainer's weights as a frame when the frames want this epoch.
+    fn keep_frame(&mut self, trainer: &Trainer) {
+        if self.frames.wants(trainer.epochs()) {
+            // a model that cannot export its weights fails its live snapshot too, which says so
+            if let Ok(tensors) = trainer.model().export() {
+                self.frames.keep(trainer.steps(), trainer.epochs(), tensors);
+            }
+        }
+    }
+
+    /// Whether [`Views::fill_one`] has more to do.
+    pub fn can_fill(&self) -> bool {
+        !self.failed
+            && self.filled < FILL_MIN.max(self.schedule.training())
+            && self.frames.farthest_from(&self.shown).is_some()
+    }
+
+    /// Send the snapshot of one kept frame not yet shown (the one farthest from those shown); false when
+    /// there is nothing more to fill in: every frame shown, the time for it spent, or a failure (said).
+    pub fn fill_one(&mut self, sink: &mut dyn EventSink) -> bool {
+        if !self.can_fill() {
+            return false;
+        }
+        let Some((step, epoch, tensors)) = self
+            .frames
+            .farthest_from(&self.shown)
+            .and_then(|i| self.frames.get(i))
+        else {
+            return false;
+        };
+        let t = Instant::now();
+        let snap = self.prober.snapshot(tensors, step, epoch);
+        self.filled += t.elapsed();
+        self.shown.insert(step);
+        match snap {
+            Ok(s) => {
+                sink.emit(Event::Lab {
+                    run: self.run,
+                    payload: LabEvent::Grokking(GrokkingEvent::Insight(Box::new(s))),
+                });
+                true
+            }
+            Err(e) => {
+                self.failed = true;
+                sink.emit(Event::Note {
+                    run: self.run,
+                    message: format!(
+                        "run {}: the insight views between the live snapshots cannot be filled in: {e}",
+                        self.run
+                    ),
+                });
+                false
+            }
+        }
+    }
 }
 
 /// Train a prepared trainer to its end (see [`run`]), saying `said` once it has started.
@@ -408,12 +509,7 @@ fn train(
     if trainer.steps() == 0 {
         rec.checkpoint(&trainer);
     }
-    let schedule = Schedule::new(opts.insight);
-    let mut insight = schedule.on().then(|| Insight {
-        prober: Prober::new(trainer.valid_config()),
-        schedule,
-        last: None,
-    });
+    let mut insight = Views::new(run, &trainer, opts.insight);
     rec.insight(&mut insight, &trainer);
     let mut checkpoint_due = false;
     // latest value of each metric (eval metrics are not on every row)
@@ -426,6 +522,9 @@ fn train(
             break Outcome::Stopped;
         }
         let ctl = control.poll(trainer.steps() + 1);
+        if let Some(views) = &mut insight {
+            views.schedule.idled(ctl.idle);
+        }
         for change in ctl.changes {
             trainer.apply_change(change);
             rec.emit(Event::Changed {
@@ -459,6 +558,10 @@ fn train(
             // a run just paused shows its views of the held step; a paused run was saved (its held
             // checkpoints with it): wait again without stepping
             rec.insight(&mut insight, &trainer);
+            // and fills in its views between the live snapshots until a command comes
+            if let Some(views) = &mut insight {
+                while !control.waiting() && views.fill_one(rec.sink) {}
+            }
             continue;
         }
         let t_step = Instant::now();
@@ -491,6 +594,9 @@ fn train(
                     }
                     if insight.as_ref().is_some_and(|i| i.schedule.due(epoch)) {
                         rec.insight(&mut insight, &trainer);
+                    }
+                    if let Some(views) = &mut insight {
+                        views.keep_frame(&trainer);
                     }
                 }
             }
@@ -527,6 +633,7 @@ fn train(
     RunEnd {
         outcome,
         writer: rec.writer,
+        views: insight,
     }
 }
 

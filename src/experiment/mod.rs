@@ -7,6 +7,7 @@ pub mod phase;
 pub mod pool;
 
 use crate::protocol::{Event, HyperChange};
+use std::time::Duration;
 
 /// Refuse a sweep or study when `threads` of its largest training at once need more than `limit_bytes`:
 /// each training is estimated headless on two cores (its own, and one a worker out of work may lend
@@ -71,12 +72,20 @@ pub struct Control {
     /// Act on the above, then poll again before stepping (a run just paused, or a paused run asked
     /// to save; Grokking runs; others ignore it).
     pub hold: bool,
+    /// How long this poll held the run to the speed limit (not while paused): time the run's views
+    /// may use for free (Grokking runs; others ignore it).
+    pub idle: Duration,
 }
 
 /// Steers a run between optimiser steps. Pausing is done by blocking inside `poll`.
 pub trait RunControl {
     /// Called before step `next_step` (1-based).
     fn poll(&mut self, next_step: u64) -> Control;
+
+    /// Whether a command waits (work a paused run does in the meantime stops for it).
+    fn waiting(&self) -> bool {
+        false
+    }
 }
 
 /// Runs to the end with no outside control (CLI, tests, sweeps).

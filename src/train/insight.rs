@@ -196,7 +196,9 @@ pub enum InsightEvery {
     /// At the start and at every epoch that is a multiple of this (deterministic: tests, exports).
     Epochs(u64),
     /// At the start, then whenever the snapshots so far have cost at most this share of the training time
-    /// (the window's runs: about 5 %). Which steps get one depends on the machine; their values do not.
+    /// (the window's runs: about 5 %), or the speed limit has held the run at least as long as the last
+    /// snapshot took since it was taken (then it costs the run nothing). Which steps get one depends on
+    /// the machine; their values do not.
     Budget(f64),
 }
 
@@ -208,6 +210,8 @@ pub struct Schedule {
     spent: Duration,
     /// The last snapshot's cost (the estimate of the next one's).
     last: Duration,
+    /// Time the speed limit held the run since the last snapshot.
+    idle: Duration,
 }
 
 impl Schedule {
@@ -217,6 +221,7 @@ impl Schedule {
             training: Duration::ZERO,
             spent: Duration::ZERO,
             last: Duration::ZERO,
+            idle: Duration::ZERO,
         }
     }
 
@@ -230,10 +235,28 @@ impl Schedule {
         self.training += d;
     }
 
-    /// A snapshot took `d`.
+    /// Time spent training so far.
+    pub fn training(&self) -> Duration {
+        self.training
+    }
+
+    /// The speed limit held the run for `d` (time the snapshots may use for free).
+    pub fn idled(&mut self, d: Duration) {
+        self.idle += d;
+    }
+
+    /// Whether the time the speed limit held the run pays for the next snapshot.
+    fn free(&self) -> bool {
+        !self.idle.is_zero() && self.last <= self.idle
+    }
+
+    /// A snapshot took `d` (from the share of the training time, unless the speed limit paid for it).
     pub fn took(&mut self, d: Duration) {
-        self.spent += d;
+        if !self.free() {
+            self.spent += d;
+        }
         self.last = d;
+        self.idle = Duration::ZERO;
     }
 
     /// Whether to take one at the end of `epoch` (epoch 0: before training).
@@ -243,9 +266,107 @@ impl Schedule {
             InsightEvery::Epochs(n) => epoch == 0 || epoch.is_multiple_of(n.max(1)),
             InsightEvery::Budget(share) => {
                 epoch == 0
+                    || self.free()
                     || (self.spent + self.last).as_secs_f64() <= share * self.training.as_secs_f64()
             }
         }
+    }
+}
+
+/// A run's weights at evenly spaced epochs, kept so its views can be filled in between the live
+/// snapshots once there is time (the run paused or ended). At most `max` frames: the first row epoch of
+/// each span of `stride` epochs; when one more would not fit, the stride doubles and every other
+/// frame goes, so any run length ends with between `max / 2` and `max` frames spread evenly over it.
+#[derive(Clone, Debug)]
+pub struct Frames {
+    max: usize,
+    stride: u64,
+    /// (step, epoch, weights), in step order.
+    frames: Vec<(u64, u64, Vec<NamedTensor>)>,
+}
+
+impl Frames {
+    /// Keeps at most `max` frames (0: none; see `config::memory::view_frames`).
+    pub fn new(max: usize) -> Self {
+        Frames {
+            max,
+            stride: 1,
+            frames: Vec::new(),
+        }
+    }
+
+    /// Whether the weights at the end of `epoch` are wanted (a span of the stride not yet held).
+    pub fn wants(&self, epoch: u64) -> bool {
+        self.max > 0
+            && self
+                .frames
+                .last()
+                .is_none_or(|&(_, e, _)| epoch / self.stride > e / self.stride)
+    }
+
+    /// Keep the weights at `step`, `epoch` (after [`Frames::wants`] said so).
+    pub fn keep(&mut self, step: u64, epoch: u64, tensors: Vec<NamedTensor>) {
+        if self.max == 0 {
+            return;
+        }
+        self.frames.push((step, epoch, tensors));
+        self.thin();
+    }
+
+    /// Keep at most `max` frames from now on (fewer, when fewer views can be kept).
+    pub fn cap(&mut self, max: usize) {
+        self.max = self.max.min(max);
+        if self.max == 0 {
+            self.frames.clear();
+        }
+        self.thin();
+    }
+
+    /// Double the stride until the frames fit.
+    fn thin(&mut self) {
+        // ends: once the stride passes every epoch held, one frame is left
+        while self.frames.len() > self.max.max(1) {
+            self.stride = self.stride.saturating_mul(2);
+            let stride = self.stride;
+            let mut span = None;
+            self.frames.retain(|&(_, e, _)| {
+                let first = span != Some(e / stride);
+                span = Some(e / stride);
+                first
+            });
+        }
+    }
+
+    /// The steps held, ascending.
+    pub fn steps(&self) -> Vec<u64> {
+        self.frames.iter().map(|f| f.0).collect()
+    }
+
+    /// Of the frames whose step is not in `shown`, the one farthest from every shown step (the earliest
+    /// of a tie): filled in this order, the views are spread evenly over the run whenever filling stops.
+    pub fn farthest_from(&self, shown: &std::collections::BTreeSet<u64>) -> Option<usize> {
+        let gap = |step: u64| {
+            let below = shown.range(..step).next_back().map(|s| step - s);
+            let above = shown.range(step..).next().map(|s| s - step);
+            match (below, above) {
+                (Some(b), Some(a)) => b.min(a),
+                (Some(d), None) | (None, Some(d)) => d,
+                (None, None) => u64::MAX,
+            }
+        };
+        let mut best: Option<(usize, u64)> = None;
+        for (i, &(step, _, _)) in self.frames.iter().enumerate() {
+            let g = gap(step);
+            if g > 0 && best.is_none_or(|(_, b)| g > b) {
+                best = Some((i, g));
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+
+    /// Frame `i`: its step, epoch and weights.
+    pub fn get(&self, i: usize) -> Option<(u64, u64, &[NamedTensor])> {
+        self.frames.get(i).map(|(s, e, t)| (*s, *e, t.as_slice()))
     }
 }
 
@@ -283,6 +404,62 @@ mod tests {
             init_scale: 1.0,
             device: Default::default(),
         })
+    }
+
+    /// Frames of a long run stay within their cap and spread evenly: 1000 epochs into 8 frames keep
+    /// the first epoch of each span of 128 (the stride doubled from 1 until 8 spans hold them all).
+    #[test]
+    fn frames_thin_to_evenly_spaced_epochs_within_their_cap() {
+        let mut f = Frames::new(8);
+        let mut exports = 0;
+        for epoch in 1..=1000u64 {
+            if f.wants(epoch) {
+                exports += 1;
+                f.keep(epoch * 2, epoch, vec![]);
+            }
+        }
+        // spans of 128 epochs: [0, 128) starts at epoch 1, the others at their multiple of 128
+        let epochs: Vec<u64> = f.steps().iter().map(|s| s / 2).collect();
+        assert_eq!(epochs, [1, 128, 256, 384, 512, 640, 768, 896]);
+        // each doubling asks for at most `max` more: the weights are exported rarely
+        assert!(exports <= 8 * 8, "{exports} exports");
+        // capped later (when a snapshot's size is known): thinned the same way at once
+        f.cap(2);
+        let epochs: Vec<u64> = f.steps().iter().map(|s| s / 2).collect();
+        assert_eq!(epochs, [1, 512]);
+        f.cap(0);
+        assert!(f.steps().is_empty() && !f.wants(2000));
+        // none kept when none may be
+        let mut none = Frames::new(0);
+        assert!(!none.wants(1));
+        none.keep(1, 1, vec![]);
+        assert!(none.steps().is_empty());
+    }
+
+    /// The fill order: the frame farthest from every step shown (the earliest of a tie), none left
+    /// once all are shown.
+    #[test]
+    fn frames_fill_in_farthest_from_what_is_shown() {
+        let mut f = Frames::new(16);
+        for epoch in 1..=10 {
+            f.keep(epoch, epoch, vec![]);
+        }
+        let mut shown: std::collections::BTreeSet<u64> = [0, 10].into();
+        let mut order = vec![];
+        while let Some(i) = f.farthest_from(&shown) {
+            let step = f.get(i).unwrap().0;
+            order.push(step);
+            shown.insert(step);
+        }
+        // 5 (5 from both ends); then 2 (2, 3, 7 and 8 are 2 away: the earliest), then 7 (7 and 8 tie)
+        assert_eq!(order[..3], [5, 2, 7]);
+        assert_eq!(
+            order.len(),
+            9,
+            "every frame but the one at 10, shown already"
+        );
+        // with nothing shown, the first frame
+        assert_eq!(f.farthest_from(&Default::default()), Some(0));
     }
 
     /// The views' read-out through gemm gives what the plain loop of `analysis::ablation` gives: the
@@ -389,5 +566,26 @@ mod tests {
         s.trained(Duration::from_millis(1));
         assert!(s.due(2));
         assert!(!Schedule::new(InsightEvery::Off).due(0));
+    }
+
+    /// Under a speed limit a snapshot is due once the run has been held as long as the last one took,
+    /// and such a snapshot costs nothing of the share of the training time.
+    #[test]
+    fn the_speed_limit_pays_for_snapshots() {
+        let mut s = Schedule::new(InsightEvery::Budget(0.05));
+        s.took(Duration::from_millis(10));
+        s.trained(Duration::from_millis(100));
+        // 5 ms of the 10 a snapshot takes: not yet
+        s.idled(Duration::from_millis(5));
+        assert!(!s.due(1));
+        s.idled(Duration::from_millis(5));
+        assert!(s.due(2));
+        s.took(Duration::from_millis(12));
+        // paid by the limit: nothing spent of the share, so after 440 ms of training the share pays
+        // for the next (12 ms + the first 10 <= 5 % of 440 ms)
+        s.trained(Duration::from_millis(339));
+        assert!(!s.due(3), "the idle time was used up by the last snapshot");
+        s.trained(Duration::from_millis(1));
+        assert!(s.due(4));
     }
 }

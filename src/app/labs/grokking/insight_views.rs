@@ -192,7 +192,7 @@ pub fn scrub_ui(
             .clamping(egui::SliderClamping::Always);
         let r = ui
             .add_sized([(ui.available_width() - 90.0).clamp(80.0, 220.0), 18.0], slider)
-            .on_hover_text("Drag to move every view (and the line on the plots) through the run's snapshots; clicking a plot also moves it.");
+            .on_hover_text("Drag to move every view (and the line on the plots) through the run's snapshots; clicking a plot also moves it. Snapshots arrive live within 5 % of the training time; while the run is paused and after it ends, the views between them are filled in from the weights it kept at up to 128 evenly spaced epochs.");
         if r.changed() {
             action = ScrubAction::Pin(steps[i]);
         }
