@@ -419,3 +419,54 @@ fn a_lesson_can_hide_single_plot_rows() {
     assert!(ids(&h).is_empty());
     assert!(!h.state().grokking().panel_shown("accuracy"));
 }
+
+/// A lesson's `speed` sets the top bar's limit and holds the run to it (the start that follows goes
+/// at that pace); `{ do = "speed" }` lets it go flat out again. Expected: at 25 steps a second the run
+/// takes no more than 25 steps a second since the lesson began, plus the first.
+#[test]
+fn a_lesson_sets_the_speed_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slow.toml");
+    std::fs::write(
+        &path,
+        r#"title = "Slowly"
+
+[[step]]
+title = "slow"
+text = "Watch."
+actions = [
+    { do = "choose", lab = "grokking", preset = "fast-mlp" },
+    { do = "speed", limit = 25 },
+    { do = "start" },
+    { do = "run_for", secs = 1.5 },
+]
+
+[[step]]
+title = "fast"
+text = "Go."
+actions = [{ do = "speed" }]
+"#,
+    )
+    .unwrap();
+    let mut h = real_app();
+    let began = std::time::Instant::now();
+    h.state_mut()
+        .play_lesson(path.to_str().unwrap())
+        .expect("the lesson loads");
+    h.step();
+    assert_eq!(h.state().speed_limit(), Some(25.0), "the top bar shows it");
+    let waited = step_until(&mut h, Duration::from_secs(30), |h| {
+        h.state().lesson().unwrap().waiting().is_none()
+    });
+    assert!(waited, "the run_for ends");
+    let secs = began.elapsed().as_secs_f64();
+    let latest = h.state().history().latest().map_or(0, |(s, _)| s);
+    assert!(latest > 0, "the run trains");
+    assert!(
+        latest as f64 <= 25.0 * secs + 1.0,
+        "{latest} steps in {secs:.2} s at 25 steps a second"
+    );
+    h.state_mut().lesson_command(LessonCmd::Next);
+    h.step();
+    assert_eq!(h.state().speed_limit(), None, "flat out again");
+}

@@ -209,6 +209,11 @@ impl GrokscopeApp {
         self.player.as_ref()
     }
 
+    /// The top bar's speed limit (steps a second; `None`: flat out).
+    pub fn speed_limit(&self) -> Option<f64> {
+        self.speed.command()
+    }
+
     /// The presenter view's settings.
     pub fn presenter(&self) -> &Presenter {
         &self.presenter
@@ -533,7 +538,7 @@ impl GrokscopeApp {
             let s = ui
                 .add_enabled(
                     speed.limited && !tasks,
-                    egui::Slider::new(&mut speed.steps_per_sec, 1.0..=10_000.0)
+                    egui::Slider::new(&mut speed.steps_per_sec, crate::config::SPEED_LIMITS)
                         .logarithmic(true)
                         .max_decimals(0)
                         .suffix(" steps/s"),
@@ -669,6 +674,13 @@ impl eframe::App for GrokscopeApp {
             };
             if p.advance(&mut self.labs, &mut self.shown, lab_ctx) {
                 ctx.request_repaint_after(Duration::from_millis(100));
+            }
+            // a lesson's `speed` shows in the top bar (the lab has it already)
+            if let Some(limit) = p.take_speed() {
+                self.speed.limited = limit.is_some();
+                if let Some(l) = limit {
+                    self.speed.steps_per_sec = l;
+                }
             }
         }
         let problems = self.current().problems();

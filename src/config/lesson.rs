@@ -1,7 +1,7 @@
 //! Lessons: a teacher's script for the window, as data (TOML). A lesson is a list of steps; a step has a
 //! title, a few sentences of text and the actions the window takes when the step is shown (choose a
 //! lab and a preset, change a setting, start, run until an event, fork and compare, show, hide or
-//! highlight panels, move the step cursor, open a bundled folder).
+//! highlight panels, move the step cursor, open a bundled folder, limit the speed).
 //!
 //! [`Lesson::parse`] checks a file once, at the edge, into a [`ValidLesson`]: its shape (unknown fields
 //! and actions are refused), then what the actions name, by playing the lesson through in order: the
@@ -15,7 +15,7 @@
 use super::capacity::{CapacitySweepConfig, sweep_presets};
 use super::ordering::{OrderingConfig, ordering_presets};
 use super::phase::{PhaseStudyConfig, phase_presets};
-use super::{ConfigError, FORKABLE, GrokkingConfig, presets, truncate_echo};
+use super::{ConfigError, FORKABLE, GrokkingConfig, SPEED_LIMITS, presets, truncate_echo};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -91,6 +91,13 @@ pub enum Action {
     Cursor { at: CursorAt },
     /// Open a folder bundled with grokscope (a path under `assets/`), e.g. a finished sweep.
     Open { folder: String },
+    /// Hold the runs to `limit` steps a second, as the top bar's speed limit does: a pace a room can
+    /// watch (the run's views then come live, paid for by the time the limit holds it). Without
+    /// `limit`, flat out again.
+    Speed {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<f64>,
+    },
 }
 
 /// Which lab a lesson drives: the window's tabs, lower-cased.
@@ -845,6 +852,21 @@ impl Checker {
                     return Err(fail(None, format!("the {lab} lab has no step cursor")));
                 }
             }
+            Action::Speed { limit } => {
+                self.chosen("speed", fail)?;
+                if let Some(l) = *limit
+                    && !SPEED_LIMITS.contains(&l)
+                {
+                    return Err(fail(
+                        Some("limit"),
+                        format!(
+                            "{l} is outside the allowed range [{}, {}] steps a second",
+                            SPEED_LIMITS.start(),
+                            SPEED_LIMITS.end()
+                        ),
+                    ));
+                }
+            }
             Action::Open { folder } => {
                 self.chosen("open", fail)?;
                 let parts: Vec<&str> = folder.split('/').filter(|p| !p.is_empty()).collect();
@@ -1128,5 +1150,45 @@ actions = [
         let study = GOOD.replacen(r#"preset = "fast-mlp""#, r#"preset = "phase-tiny""#, 1);
         let e = Lesson::parse(&study).unwrap_err();
         assert!(e.field.starts_with("step[1].actions[2]"), "{e}");
+    }
+
+    /// `speed` takes a limit in the window's range (SPEED_LIMITS, the top bar's slider) or none (flat
+    /// out), and needs a chosen lab like every action that acts on one.
+    #[test]
+    fn a_speed_limit_in_the_window_range() {
+        let with = |speed: &str| {
+            GOOD.replacen(
+                r#"    { do = "start" },"#,
+                &format!(
+                    "    {speed}
+    {{ do = \"start\" }},"
+                ),
+                1,
+            )
+        };
+        let l = Lesson::parse(&with(r#"{ do = "speed", limit = 40 },"#)).unwrap();
+        assert_eq!(l.steps[0].actions[2], Action::Speed { limit: Some(40.0) });
+        let l = Lesson::parse(&with(r#"{ do = "speed" },"#)).unwrap();
+        assert_eq!(l.steps[0].actions[2], Action::Speed { limit: None });
+        for bad in ["0.5", "20000", "nan", "-inf"] {
+            let text = with(&format!("{{ do = \"speed\", limit = {bad} }},"));
+            let e = Lesson::parse(&text).unwrap_err();
+            assert_eq!(e.field, "step[1].actions[3].limit", "{bad}: {e}");
+            assert!(
+                e.message.contains("outside the allowed range"),
+                "{bad}: {e}"
+            );
+        }
+        let e = Lesson::parse(&with(r#"{ do = "speed", limt = 40 },"#)).unwrap_err();
+        assert!(e.message.contains("limt"), "{e}");
+        let first = r#"title = "T"
+
+[[step]]
+title = "one"
+text = "Fast."
+actions = [{ do = "speed", limit = 40 }]
+"#;
+        let e = Lesson::parse(first).unwrap_err();
+        assert!(e.message.contains("choose one first"), "{e}");
     }
 }

@@ -318,6 +318,8 @@ pub const MAX_P: u32 = 2003;
 pub const MAX_PARAMS: u64 = 50_000_000;
 /// Largest width accepted for any layer.
 pub const MAX_WIDTH: usize = 8192;
+/// The speed limits the window offers, in steps a second (its top bar's slider, a lesson's `speed`).
+pub const SPEED_LIMITS: std::ops::RangeInclusive<f64> = 1.0..=10_000.0;
 
 pub fn is_prime(n: u32) -> bool {
     if n < 2 {

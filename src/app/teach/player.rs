@@ -48,6 +48,8 @@ pub struct LessonPlayer {
     /// The furthest step whose actions were played: going on to a step up to it (after going back)
     /// redoes only what it shows, so a step that starts a run does not start it again.
     reached: usize,
+    /// A speed limit a `speed` action set (`Some(None)`: flat out), for the window's top bar to take.
+    speed: Option<Option<f64>>,
 }
 
 /// The app lab a lesson's lab names.
@@ -94,6 +96,7 @@ impl LessonPlayer {
             note: None,
             config_shown: false,
             fresh: true,
+            speed: None,
             reached: 0,
         };
         p.enter(0, true);
@@ -224,7 +227,7 @@ impl LessonPlayer {
         &mut self,
         labs: &mut [Box<dyn LabSlot>],
         shown: &mut usize,
-        ctx: LabCtx,
+        mut ctx: LabCtx,
     ) -> bool {
         if std::mem::take(&mut self.fresh) {
             for l in labs.iter_mut() {
@@ -248,7 +251,16 @@ impl LessonPlayer {
                 return false;
             };
             self.act(action, labs, shown, ctx);
+            // a start after a `speed` in the same frame goes at the lesson's speed
+            if let Some(limit) = self.speed {
+                ctx.speed = limit;
+            }
         }
+    }
+
+    /// The speed limit a `speed` action set since the last call (`Some(None)`: flat out), once.
+    pub fn take_speed(&mut self) -> Option<Option<f64>> {
+        self.speed.take()
     }
 
     /// `None` while `w` holds; else `Some(note)` (a note when the run ended before the event).
@@ -339,6 +351,12 @@ impl LessonPlayer {
             }
             Action::Cursor { at } => slot.teach(Teach::Cursor(at), ctx),
             Action::Open { folder } => slot.teach(Teach::Open(bundled_path(&folder)), ctx),
+            Action::Speed { limit } => {
+                // the lab's run now; the window's top bar shows it and later starts use it
+                slot.apply(BarAction::SetSpeed(limit), ctx);
+                self.speed = Some(limit);
+                Ok(String::new())
+            }
         };
         match answer {
             Ok(m) if m.is_empty() => {}
