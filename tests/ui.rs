@@ -397,4 +397,24 @@ fn dragging_the_step_cursor_moves_the_views() {
     harness.get_by_label("Follow latest").click_accesskit();
     harness.step();
     assert_eq!(shown(&harness), Some(last), "following the run again");
+
+    // the keys: once the views are filled in (a frame every epoch of these 30, one step each), ← steps
+    // back one snapshot at a time, → on, End follows the latest again
+    let filled = step_until(&mut harness, Duration::from_secs(30), |h| {
+        h.state().grokking().insight().steps() == (0..=30).collect::<Vec<u64>>()
+    });
+    assert!(filled, "{:?}", harness.state().grokking().insight().steps());
+    for (key, expect) in [
+        (eframe::egui::Key::ArrowLeft, 29),
+        (eframe::egui::Key::ArrowLeft, 28),
+        (eframe::egui::Key::ArrowRight, 29),
+    ] {
+        harness.key_press(key);
+        harness.step();
+        assert_eq!(shown(&harness), Some(expect), "{key:?}");
+    }
+    harness.key_press(eframe::egui::Key::End);
+    harness.step();
+    assert_eq!(harness.state().grokking().insight_view().pinned, None);
+    assert_eq!(shown(&harness), Some(last), "End: following again");
 }

@@ -196,6 +196,10 @@ fn presenter_keys_move_through_a_lesson() {
     h.step();
     // the third step waits for memorisation
     assert_eq!(at(&h), 2, "Right: next step");
+    // Shift+← moves the views' step cursor, not the lesson
+    h.key_press_modifiers(eframe::egui::Modifiers::SHIFT, eframe::egui::Key::ArrowLeft);
+    h.step();
+    assert_eq!(at(&h), 2, "Shift+Left leaves the lesson where it is");
     h.key_press(eframe::egui::Key::ArrowLeft);
     h.step();
     assert_eq!(at(&h), 1, "Left: previous step");

@@ -179,6 +179,22 @@ fn the_scrub_slider_changes_the_snapshot_shown() {
     h.get_by_label("live view").click();
     h.run_steps(2);
     assert_eq!(h.state().ordering().view().selected(), 99);
+
+    // the keys: ← one snapshot back (leaving live mode), → on, End live again
+    h.key_press(eframe::egui::Key::ArrowLeft);
+    h.run_steps(2);
+    assert_eq!(h.state().ordering().view().selected(), 98);
+    assert!(!h.state().ordering().view().is_live());
+    h.key_press(eframe::egui::Key::ArrowLeft);
+    h.run_steps(2);
+    assert_eq!(h.state().ordering().view().selected(), 97);
+    h.key_press(eframe::egui::Key::ArrowRight);
+    h.run_steps(2);
+    assert_eq!(h.state().ordering().view().selected(), 98);
+    h.key_press(eframe::egui::Key::End);
+    h.run_steps(2);
+    assert!(h.state().ordering().view().is_live());
+    assert_eq!(h.state().ordering().view().selected(), 99);
 }
 
 #[test]

@@ -120,6 +120,14 @@ pub fn keys(ctx: &egui::Context, presenter: bool, lesson: bool) -> LessonCmd {
         return LessonCmd::None;
     }
     ctx.input_mut(|i| {
+        // Shift+← → are the views' step cursor's (it takes ← → itself when no lesson plays)
+        let plain = |k: Key| {
+            !i.events.iter().any(|e| {
+                matches!(e, egui::Event::Key { key, pressed: true, modifiers, .. }
+                    if *key == k && modifiers.shift)
+            })
+        };
+        let (right, left) = (plain(Key::ArrowRight), plain(Key::ArrowLeft));
         let mut press = |k: Key| i.consume_key(Modifiers::NONE, k);
         if press(Key::F5) || (presenter && press(Key::Escape)) {
             return LessonCmd::Presenter;
@@ -135,9 +143,12 @@ pub fn keys(ctx: &egui::Context, presenter: bool, lesson: bool) -> LessonCmd {
         if !lesson {
             return LessonCmd::None;
         }
-        if press(Key::ArrowRight) || press(Key::PageDown) || (presenter && press(Key::Space)) {
+        if (right && press(Key::ArrowRight))
+            || press(Key::PageDown)
+            || (presenter && press(Key::Space))
+        {
             LessonCmd::Next
-        } else if press(Key::ArrowLeft) || press(Key::PageUp) {
+        } else if (left && press(Key::ArrowLeft)) || press(Key::PageUp) {
             LessonCmd::Previous
         } else if presenter && press(Key::Home) {
             LessonCmd::Restart

@@ -11,7 +11,7 @@ pub mod heatmap;
 pub mod plots;
 
 use crate::store::ordering_layout::{self, Rgb};
-use eframe::egui::Color32;
+use eframe::egui::{Color32, Key, Modifiers, Ui};
 
 /// An engine colour as egui's.
 pub const fn color(c: Rgb) -> Color32 {
@@ -65,6 +65,35 @@ pub fn text_on(bg: Color32) -> Color32 {
     } else {
         Color32::WHITE
     }
+}
+
+/// A key that moves a lab's step cursor (the Grokking views', the Ordering layer's).
+pub enum StepKey {
+    None,
+    Back,
+    On,
+    Latest,
+}
+
+/// ← and → step through the snapshots, End follows the latest; with Shift too, for while a lesson
+/// plays (its keys are taken first: plain ← and → move through the lesson). Not while typing.
+pub fn step_keys(ui: &Ui) -> StepKey {
+    if ui.ctx().egui_wants_keyboard_input() {
+        return StepKey::None;
+    }
+    ui.input_mut(|i| {
+        // no modifier asked: egui matches the key with Shift held too
+        let mut press = |k: Key| i.consume_key(Modifiers::NONE, k);
+        if press(Key::ArrowLeft) {
+            StepKey::Back
+        } else if press(Key::ArrowRight) {
+            StepKey::On
+        } else if press(Key::End) {
+            StepKey::Latest
+        } else {
+            StepKey::None
+        }
+    })
 }
 
 #[cfg(test)]

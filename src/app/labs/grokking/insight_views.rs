@@ -6,6 +6,7 @@
 use crate::analysis::insight::{self, Cell, Split};
 use crate::app::widgets::form::error_color;
 use crate::app::widgets::heatmap::{HeatmapSpec, Scale, heatmap_ui};
+use crate::app::widgets::{StepKey, step_keys};
 use crate::protocol::InsightSnapshot;
 use crate::store::insight::InsightStore;
 use eframe::egui::{
@@ -192,9 +193,15 @@ pub fn scrub_ui(
             .clamping(egui::SliderClamping::Always);
         let r = ui
             .add_sized([(ui.available_width() - 90.0).clamp(80.0, 220.0), 18.0], slider)
-            .on_hover_text("Drag to move every view (and the line on the plots) through the run's snapshots; clicking a plot also moves it. Snapshots arrive live within 5 % of the training time; while the run is paused and after it ends, the views between them are filled in from the weights it kept at up to 128 evenly spaced epochs.");
+            .on_hover_text("Drag to move every view (and the line on the plots) through the run's snapshots; clicking a plot also moves it; ← and → step one snapshot (Shift+← → while a lesson plays), End follows the latest. Snapshots arrive live within 5 % of the training time; while the run is paused and after it ends, the views between them are filled in from the weights it kept at up to 128 evenly spaced epochs.");
         if r.changed() {
             action = ScrubAction::Pin(steps[i]);
+        }
+        match step_keys(ui) {
+            StepKey::Back if i > 0 => action = ScrubAction::Pin(steps[i - 1]),
+            StepKey::On if i + 1 < n => action = ScrubAction::Pin(steps[i + 1]),
+            StepKey::Latest => action = ScrubAction::Follow,
+            StepKey::Back | StepKey::On | StepKey::None => {}
         }
         let following = view.pinned.is_none();
         if ui

@@ -11,7 +11,7 @@ use crate::app::widgets::form::{
 use crate::app::widgets::graph::{INPUT_FILL, LayerGraph, OUTPUT_FILL};
 use crate::app::widgets::heatmap::{HeatmapSpec, Scale, heatmap_ui};
 use crate::app::widgets::plots::{PlotSpec, PlotView, YScale, hover_parts, plots_ui};
-use crate::app::widgets::{NEGATIVE, POSITIVE};
+use crate::app::widgets::{NEGATIVE, POSITIVE, StepKey, step_keys};
 use crate::config::FieldProblem;
 use crate::config::OrderingConfig;
 use crate::config::ordering::{OrderingTask, Pruning, Scheme, StudyKind};
@@ -517,6 +517,19 @@ fn scrub_ui(ui: &mut Ui, view: &mut OrderingView, history: &OrderingHistory) {
         if r.changed() && index != view.selected {
             view.selected = index.min(count.saturating_sub(1));
             view.live = false;
+        }
+        let at = view.selected.min(count.saturating_sub(1));
+        match step_keys(ui) {
+            StepKey::Back if at > 0 => {
+                view.selected = at - 1;
+                view.live = false;
+            }
+            StepKey::On if at + 1 < count => {
+                view.selected = at + 1;
+                view.live = false;
+            }
+            StepKey::Latest => view.live = true,
+            StepKey::Back | StepKey::On | StepKey::None => {}
         }
         ui.checkbox(&mut view.live, "live view")
             .on_hover_text("Follow the newest snapshot while the run trains");
