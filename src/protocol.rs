@@ -43,6 +43,11 @@ pub enum Metric {
     /// Training loss with the hidden layer's key-frequency part removed (spec section 4; from the
     /// insight snapshots).
     ExcludedLoss,
+    /// The restricted loss with the final model's key frequencies at every step (as Nanda et al. fix
+    /// them; computed once the run has ended, from its kept weights).
+    RestrictedLossFinal,
+    /// The excluded loss with the final model's key frequencies.
+    ExcludedLossFinal,
     /// Mean squared error over the epoch (Ordering lab).
     Mse,
     /// Orderedness D of the complete layer (Ordering lab).
@@ -52,7 +57,7 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 16] = [
+    pub const ALL: [Metric; 18] = [
         Metric::TrainLoss,
         Metric::TrainAcc,
         Metric::TrainAccEval,
@@ -66,6 +71,8 @@ impl Metric {
         Metric::FourierIpr,
         Metric::RestrictedLoss,
         Metric::ExcludedLoss,
+        Metric::RestrictedLossFinal,
+        Metric::ExcludedLossFinal,
         Metric::Mse,
         Metric::Orderedness,
         Metric::Sparsity,
@@ -89,7 +96,13 @@ impl Metric {
     /// Whether a run logs it in its metric rows (metrics.csv); the restricted and excluded loss are
     /// measures of the insight snapshots, kept beside the rows, never in them.
     pub fn logged(self) -> bool {
-        !matches!(self, Metric::RestrictedLoss | Metric::ExcludedLoss)
+        !matches!(
+            self,
+            Metric::RestrictedLoss
+                | Metric::ExcludedLoss
+                | Metric::RestrictedLossFinal
+                | Metric::ExcludedLossFinal
+        )
     }
 
     /// Column name in CSV files.
@@ -108,6 +121,8 @@ impl Metric {
             Metric::FourierIpr => "fourier_ipr",
             Metric::RestrictedLoss => "restricted_loss",
             Metric::ExcludedLoss => "excluded_loss",
+            Metric::RestrictedLossFinal => "restricted_loss_final_keys",
+            Metric::ExcludedLossFinal => "excluded_loss_final_keys",
             Metric::Mse => "mse",
             Metric::Orderedness => "d",
             Metric::Sparsity => "sparsity",
@@ -131,6 +146,8 @@ impl fmt::Display for Metric {
             Metric::FourierIpr => "Fourier IPR",
             Metric::RestrictedLoss => "restricted loss",
             Metric::ExcludedLoss => "excluded loss",
+            Metric::RestrictedLossFinal => "restricted loss (final keys)",
+            Metric::ExcludedLossFinal => "excluded loss (final keys)",
             Metric::Mse => "MSE",
             Metric::Orderedness => "orderedness D",
             Metric::Sparsity => "sparsity",
@@ -341,6 +358,13 @@ pub enum GrokkingEvent {
     /// The run takes no (more) insight snapshots, and why: they would not fit the memory limit, or
     /// computing one failed.
     InsightOff { why: String },
+    /// The restricted and excluded loss at a kept step with the final model's key frequencies
+    /// (`ablation.keys`), sent after the run once its views are filled in.
+    FinalKeys {
+        step: u64,
+        epoch: u64,
+        ablation: crate::analysis::ablation::AblationLosses,
+    },
     /// One run of a phase study finished and was classified (`done` of `total` in this session).
     PhaseTask {
         result: Box<crate::analysis::phase::PhaseRun>,

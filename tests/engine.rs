@@ -251,7 +251,8 @@ fn worker_protocol_order_one_started_metrics_one_finished() {
         "rows in step order"
     );
     // after Finished only the run's views arrive, filled in between those it sent live (each at an
-    // epoch end not shown before), then nothing
+    // epoch end not shown before), then the restricted and excluded loss with the final model's keys
+    // (one a kept epoch, 1-30, the final step first), then nothing
     let live: Vec<u64> = evs
         .iter()
         .filter_map(|e| match e {
@@ -262,16 +263,23 @@ fn worker_protocol_order_one_started_metrics_one_finished() {
             _ => None,
         })
         .collect();
-    let mut filled = vec![];
+    let (mut filled, mut final_keys) = (vec![], vec![]);
     while let Some(ev) = w.recv_timeout(Duration::from_millis(500)) {
         match ev {
             Event::Lab {
                 run: 1,
                 payload: LabEvent::Grokking(GrokkingEvent::Insight(s)),
-            } => filled.push(s.step),
+            } if final_keys.is_empty() => filled.push(s.step),
+            Event::Lab {
+                run: 1,
+                payload: LabEvent::Grokking(GrokkingEvent::FinalKeys { step, .. }),
+            } => final_keys.push(step),
             other => panic!("a stray event after Finished: {other:?}"),
         }
     }
+    assert_eq!(final_keys.first(), Some(&30), "the final step first");
+    final_keys.sort_unstable();
+    assert_eq!(final_keys, (1..=30).collect::<Vec<u64>>());
     assert!(!filled.is_empty(), "the views are filled in after the run");
     let mut all = [live.clone(), filled.clone()].concat();
     all.sort_unstable();

@@ -75,6 +75,7 @@ fn mlp_weights_read_the_model_as_it_computes() {
 }
 
 mod live_and_saved {
+    use grokscope::analysis::ablation::AblationLosses;
     use grokscope::config::{GrokkingConfig, ModelConfig, Operation, TransformerConfig};
     use grokscope::experiment::Unattended;
     use grokscope::experiment::grokking::{self, RunOptions, Start, insight_from_checkpoints};
@@ -199,12 +200,50 @@ mod live_and_saved {
             let filled = snapshots(&filled_events);
             // farthest from 0 and 12 first: 6; then 3 and 9 (3 gaps each); then the rest
             assert_eq!(epochs(&filled)[..3], [6, 3, 9], "{op:?}: fill order");
+            let (final_keys, final_step) = {
+                let last = live.last().unwrap();
+                (last.keys.clone(), last.step)
+            };
             let mut all = [live, filled].concat();
             all.sort_by_key(|s| s.step);
             assert_eq!(all.len(), every.len(), "{op:?}: every epoch once");
             for (a, b) in all.iter().zip(&every) {
                 assert_eq!(a, b, "{op:?}: step {}", a.step);
             }
+            // then the restricted and excluded loss with the final model's keys: the final step's
+            // first (its own snapshot's), then every kept frame (epochs 1-12)
+            let fixed: Vec<(u64, u64, AblationLosses)> = filled_events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Lab {
+                        payload:
+                            LabEvent::Grokking(GrokkingEvent::FinalKeys {
+                                step,
+                                epoch,
+                                ablation,
+                            }),
+                        ..
+                    } => Some((*step, *epoch, ablation.clone())),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(fixed[0].0, final_step, "{op:?}");
+            let mut epochs: Vec<u64> = fixed.iter().map(|f| f.1).collect();
+            epochs.sort_unstable();
+            assert_eq!(epochs, (1..=12).collect::<Vec<u64>>(), "{op:?}");
+            // expected: where a step's own keys are the final ones, its own snapshot's ablation, bit
+            // for bit (the same weights, keys and functions); every point uses the final keys
+            let mut same = 0;
+            for (step, epoch, ab) in &fixed {
+                assert_eq!(ab.keys, final_keys, "{op:?}: step {step}");
+                let own = &every[*epoch as usize];
+                assert_eq!(own.step, *step);
+                if own.keys == final_keys {
+                    assert_eq!(own.ablation.as_ref(), Some(ab), "{op:?}: step {step}");
+                    same += 1;
+                }
+            }
+            assert!(same >= 1, "{op:?}: the final step at least");
         }
     }
 }

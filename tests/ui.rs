@@ -340,8 +340,11 @@ fn a_config_too_large_for_memory_is_refused_before_it_starts() {
 /// Scrubbing through a real run's insight snapshots: dragging the step cursor moves every view to an
 /// earlier snapshot, and "Follow latest" brings them back. Expected values: the run's own snapshot steps
 /// (the first is always the untrained model at step 0, the last the final state).
-#[test]
-fn dragging_the_step_cursor_moves_the_views() {
+/// The real app after a run of 30 full-batch epochs of a + b mod 13 started with Start, once `until`
+/// holds as well as the run's end.
+fn after_a_small_run(
+    until: impl Fn(&Harness<'_, GrokscopeApp>) -> bool,
+) -> Harness<'static, GrokscopeApp> {
     let dialog = Arc::new(FixedPathDialog(None));
     let mut harness =
         harness_with(move |cc| GrokscopeApp::new(cc, dialog).expect("the worker thread starts"));
@@ -354,13 +357,19 @@ fn dragging_the_step_cursor_moves_the_views() {
     }
     harness.get_by_label(START).click();
     let done = step_until(&mut harness, Duration::from_secs(60), |h| {
-        h.state().phase() == Phase::Finished
+        h.state().phase() == Phase::Finished && until(h)
     });
     assert!(
         done,
         "the run did not finish: {}",
         harness.state().status().text
     );
+    harness
+}
+
+#[test]
+fn dragging_the_step_cursor_moves_the_views() {
+    let mut harness = after_a_small_run(|_| true);
     let steps = harness.state().grokking().insight().steps();
     assert!(steps.len() >= 2, "snapshots at {steps:?}");
     assert_eq!(steps[0], 0);
@@ -417,4 +426,32 @@ fn dragging_the_step_cursor_moves_the_views() {
     harness.step();
     assert_eq!(harness.state().grokking().insight_view().pinned, None);
     assert_eq!(shown(&harness), Some(last), "End: following again");
+}
+
+/// After a run, the loss plot's restricted and excluded loss use the final model's key frequencies
+/// (as Nanda et al.); the Restricted loss view switches them back to each snapshot's own keys.
+/// Expected: the legend names the series drawn; the final keys' series has a point every kept epoch.
+#[test]
+fn the_ablation_curves_use_the_final_keys_once_the_run_ends() {
+    let final_points = |h: &Harness<'_, GrokscopeApp>| {
+        h.state()
+            .grokking()
+            .history()
+            .series(Metric::RestrictedLossFinal)
+            .len()
+    };
+    let mut harness = after_a_small_run(|h| final_points(h) == 30);
+    harness.run_steps(2);
+    let legend = |h: &Harness<'_, GrokscopeApp>, name: &str| {
+        !crate::ui_support::labels_with(h, name).is_empty()
+    };
+    assert!(legend(&harness, "restricted (val, final keys only)"));
+    assert!(!legend(&harness, "restricted (val, key k only)"));
+    harness
+        .get_by_label("each snapshot's own keys")
+        .click_accesskit();
+    harness.run_steps(2);
+    assert!(harness.state().grokking().insight_view().own_keys);
+    assert!(legend(&harness, "restricted (val, key k only)"));
+    assert!(!legend(&harness, "restricted (val, final keys only)"));
 }

@@ -2,6 +2,7 @@
 //! run in a folder with checkpoints, resumes one, or forks one from a checkpoint.
 
 use super::{EventSink, RunControl};
+use crate::analysis::ablation::AblationLosses;
 use crate::config::memory::{Setting, size_text};
 use crate::config::{ConfigError, GrokkingConfig, ValidGrokkingConfig};
 use crate::protocol::{Event, GrokkingEvent, LabEvent, Metric, Outcome, RunId, Summary};
@@ -334,6 +335,7 @@ impl Recorder<'_> {
                 // holds (a snapshot at p = 1009 holds 4.2 MB: then 5 frames, not 128)
                 let fit = crate::store::insight::DEFAULT_CAP_BYTES / s.bytes().max(1) / 2;
                 ins.frames.cap(fit);
+                ins.latest = s.ablation.clone().map(|a| (s.step, s.epoch, a));
                 self.sink.emit(Event::Lab {
                     run: self.run,
                     payload: LabEvent::Grokking(GrokkingEvent::Insight(Box::new(s))),
@@ -380,6 +382,13 @@ pub struct Views {
     filled: Duration,
     /// Filling in failed (said once).
     failed: bool,
+    /// The newest live snapshot's ablation, at its step and epoch: once the run has ended, the final
+    /// model's, whose key frequencies the frames are ablated with too.
+    latest: Option<(u64, u64, AblationLosses)>,
+    /// The run has ended: the final keys' ablation can be computed.
+    ended: bool,
+    /// Steps whose final keys' ablation was sent.
+    final_sent: BTreeSet<u64>,
 }
 
 impl Views {
@@ -399,7 +408,55 @@ impl Views {
             shown: BTreeSet::new(),
             filled: Duration::ZERO,
             failed: false,
+            latest: None,
+            ended: false,
+            final_sent: BTreeSet::new(),
         })
+    }
+
+    /// Send the final keys' ablation of one more step (see [`Views::fill_one`]).
+    fn final_keys_one(&mut self, sink: &mut dyn EventSink) -> bool {
+        let Some((last_step, last_epoch, last)) = self.latest.clone() else {
+            return false;
+        };
+        let (step, epoch, ablation) = if self.final_sent.contains(&last_step) {
+            let Some((step, epoch, tensors)) = self
+                .frames
+                .farthest_from(&self.final_sent)
+                .and_then(|i| self.frames.get(i))
+            else {
+                return false;
+            };
+            let t = Instant::now();
+            let ab = self.prober.ablation_with_keys(tensors, &last.keys);
+            self.filled += t.elapsed();
+            match ab {
+                Ok(ab) => (step, epoch, ab),
+                Err(e) => {
+                    self.failed = true;
+                    sink.emit(Event::Note {
+                        run: self.run,
+                        message: format!(
+                            "run {}: the restricted loss with the final keys cannot be computed: {e}",
+                            self.run
+                        ),
+                    });
+                    return false;
+                }
+            }
+        } else {
+            (last_step, last_epoch, last)
+        };
+        self.final_sent.insert(step);
+        sink.emit(Event::Lab {
+            run: self.run,
+            payload: LabEvent::Grokking(GrokkingEvent::FinalKeys {
+                step,
+                epoch,
+                ablation,
+            }),
+        });
+        true
     }
 
     /// Keep the trainer's weights as a frame when the frames want this epoch.
@@ -416,11 +473,28 @@ impl Views {
     pub fn can_fill(&self) -> bool {
         !self.failed
             && self.filled < FILL_MIN.max(self.schedule.training())
-            && self.frames.farthest_from(&self.shown).is_some()
+            && (self.frames.farthest_from(&self.shown).is_some() || self.final_keys_left())
+    }
+
+    /// Whether the final keys' ablation has steps left (once the run has ended).
+    fn final_keys_left(&self) -> bool {
+        self.ended
+            && self.latest.as_ref().is_some_and(|(step, ..)| {
+                !self.final_sent.contains(step)
+                    || self.frames.farthest_from(&self.final_sent).is_some()
+            })
+    }
+
+    /// The run has ended: the views it sent last are the final model's.
+    fn end(&mut self) {
+        self.ended = true;
     }
 
     /// Send the snapshot of one kept frame not yet shown (the one farthest from those shown); false when
     /// there is nothing more to fill in: every frame shown, the time for it spent, or a failure (said).
+    /// Once every frame is shown and the run has ended, each sends the restricted and excluded loss of
+    /// one frame with the final model's key frequencies instead ([`GrokkingEvent::FinalKeys`]; the
+    /// final step's first, from its own snapshot).
     pub fn fill_one(&mut self, sink: &mut dyn EventSink) -> bool {
         if !self.can_fill() {
             return false;
@@ -430,7 +504,7 @@ impl Views {
             .farthest_from(&self.shown)
             .and_then(|i| self.frames.get(i))
         else {
-            return false;
+            return self.final_keys_one(sink);
         };
         let t = Instant::now();
         let snap = self.prober.snapshot(tensors, step, epoch);
@@ -612,6 +686,9 @@ fn train(
         rec.checkpoint(&trainer);
         // the final state (where the views stay after the run)
         rec.insight(&mut insight, &trainer);
+        if let Some(views) = &mut insight {
+            views.end();
+        }
     }
     let d = trainer.detector();
     let summary = Summary {

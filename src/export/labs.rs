@@ -103,6 +103,8 @@ pub fn series_name(m: Metric) -> String {
         Metric::FourierGini => "Gini of embedding Fourier norms".into(),
         Metric::RestrictedLoss => "restricted (val, key k only)".into(),
         Metric::ExcludedLoss => "excluded (train, key k removed)".into(),
+        Metric::RestrictedLossFinal => "restricted (val, final keys only)".into(),
+        Metric::ExcludedLossFinal => "excluded (train, final keys removed)".into(),
         Metric::TrainLossEval
         | Metric::WeightNorm
         | Metric::Lr
@@ -125,8 +127,9 @@ pub fn series_rgb(m: Metric) -> Rgb {
         Metric::WeightDecay => [180, 180, 100],
         Metric::FourierGini => [230, 90, 150],
         Metric::FourierIpr => [90, 200, 200],
-        Metric::RestrictedLoss => [80, 200, 120],
-        Metric::ExcludedLoss => [220, 80, 80],
+        // the final keys' curves are drawn instead of the others, in their colours
+        Metric::RestrictedLoss | Metric::RestrictedLossFinal => [80, 200, 120],
+        Metric::ExcludedLoss | Metric::ExcludedLossFinal => [220, 80, 80],
         Metric::Mse => [100, 160, 235],
         Metric::Orderedness => [80, 200, 120],
         Metric::Sparsity => [200, 120, 120],

@@ -15,6 +15,9 @@ pub struct InsightStore {
     cap_bytes: usize,
     /// Where the snapshots came from, for the views' caption (e.g. "live", "checkpoints of run-3").
     pub source: String,
+    /// The final model's key frequencies, once the restricted and excluded loss have been computed
+    /// with them (after the run); empty before.
+    pub final_keys: Vec<usize>,
 }
 
 impl Default for InsightStore {
@@ -29,6 +32,7 @@ impl InsightStore {
             snaps: Vec::new(),
             cap_bytes,
             source: String::new(),
+            final_keys: Vec::new(),
         }
     }
 
@@ -63,6 +67,7 @@ impl InsightStore {
     pub fn clear(&mut self) {
         self.snaps.clear();
         self.source.clear();
+        self.final_keys.clear();
     }
 
     pub fn is_empty(&self) -> bool {

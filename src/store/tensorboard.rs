@@ -66,6 +66,8 @@ pub fn tag(m: Metric) -> &'static str {
         Metric::FourierIpr => "progress/fourier_ipr",
         Metric::RestrictedLoss => "progress/restricted_loss",
         Metric::ExcludedLoss => "progress/excluded_loss",
+        Metric::RestrictedLossFinal => "progress/restricted_loss_final_keys",
+        Metric::ExcludedLossFinal => "progress/excluded_loss_final_keys",
         Metric::Mse => "ordering/mse",
         Metric::Orderedness => "ordering/D",
         Metric::Sparsity => "ordering/sparsity",

@@ -79,6 +79,29 @@ impl Prober {
         step: u64,
         epoch: u64,
     ) -> Result<InsightSnapshot, ModelError> {
+        self.measure(tensors, step, epoch, None)
+    }
+
+    /// The restricted and excluded loss of the weights `tensors` for the key frequencies `keys` (e.g.
+    /// the final model's, as Nanda et al. fix them), not those of the weights' own spectrum.
+    pub fn ablation_with_keys(
+        &mut self,
+        tensors: &[NamedTensor],
+        keys: &[usize],
+    ) -> Result<ablation::AblationLosses, ModelError> {
+        let s = self.measure(tensors, 0, 0, Some(keys))?;
+        s.ablation
+            .ok_or_else(|| ModelError::Other("no ablation was computed".into()))
+    }
+
+    /// The measures, the ablation with `keys` when given (else the spectrum's key frequencies).
+    fn measure(
+        &mut self,
+        tensors: &[NamedTensor],
+        step: u64,
+        epoch: u64,
+        fixed_keys: Option<&[usize]>,
+    ) -> Result<InsightSnapshot, ModelError> {
         let (op, p) = (self.op, self.p);
         let (_, shape, embed) = tensors
             .iter()
@@ -88,6 +111,7 @@ impl Prober {
         let embed = embed[..p * e].to_vec();
         let spectrum = insight::embedding_spectrum(op, &embed, p, e, KeySelect::Top(0)).norms;
         let keys = key_frequencies(&spectrum);
+        let ablation_keys = fixed_keys.unwrap_or(&keys);
         let (predictions, neurons, ab) = match &self.model {
             ModelConfig::Mlp(m) => {
                 let w = MlpWeights::from_export(tensors, m.activation)
@@ -117,7 +141,7 @@ impl Prober {
                 let ab = ablation::ablation_losses(
                     &grid(op, p, w.h, &hidden, logits.as_deref()),
                     &self.split,
-                    &keys,
+                    ablation_keys,
                     &readout,
                 );
                 (predictions, Some(neurons), ab)
@@ -144,7 +168,7 @@ impl Prober {
                 let ab = ablation::ablation_losses(
                     &grid(op, p, probe.hidden_width, &probe.hidden, None),
                     &self.split,
-                    &keys,
+                    ablation_keys,
                     &readout,
                 );
                 (predictions, None, ab)

@@ -59,9 +59,14 @@ pub fn okabe_ito(m: Metric) -> Color32 {
         Metric::TrainAccEval | Metric::TrainLossEval | Metric::FourierIpr => SKY,
         Metric::ValAcc | Metric::ValLoss => ORANGE,
         Metric::WeightNorm => PURPLE,
-        Metric::Lr | Metric::RestrictedLoss | Metric::Orderedness => GREEN,
+        Metric::Lr | Metric::RestrictedLoss | Metric::RestrictedLossFinal | Metric::Orderedness => {
+            GREEN
+        }
         Metric::WeightDecay => YELLOW,
-        Metric::FourierGini | Metric::ExcludedLoss | Metric::Sparsity => VERMILLION,
+        Metric::FourierGini
+        | Metric::ExcludedLoss
+        | Metric::ExcludedLossFinal
+        | Metric::Sparsity => VERMILLION,
     }
 }
 

@@ -69,6 +69,8 @@ pub const PLOTS: [PlotSpec; 4] = [
             Metric::ValLoss,
             Metric::RestrictedLoss,
             Metric::ExcludedLoss,
+            Metric::RestrictedLossFinal,
+            Metric::ExcludedLossFinal,
         ],
         y_scale: YScale::Log,
         height_share: 0.3,
@@ -467,9 +469,11 @@ pub struct Band {
 /// validation and the single-series plots solid, running train values dashed, eval train dotted.
 pub fn metric_style(m: Metric) -> LineStyle {
     match m {
-        Metric::TrainAcc | Metric::TrainLoss | Metric::FourierIpr | Metric::ExcludedLoss => {
-            LineStyle::dashed_loose()
-        }
+        Metric::TrainAcc
+        | Metric::TrainLoss
+        | Metric::FourierIpr
+        | Metric::ExcludedLoss
+        | Metric::ExcludedLossFinal => LineStyle::dashed_loose(),
         Metric::TrainAccEval | Metric::TrainLossEval => LineStyle::dotted_dense(),
         Metric::ValAcc
         | Metric::ValLoss
@@ -478,6 +482,7 @@ pub fn metric_style(m: Metric) -> LineStyle {
         | Metric::WeightDecay
         | Metric::FourierGini
         | Metric::RestrictedLoss
+        | Metric::RestrictedLossFinal
         | Metric::Mse
         | Metric::Orderedness
         | Metric::Sparsity => LineStyle::Solid,
@@ -1157,6 +1162,8 @@ mod tests {
                 Metric::ValLoss,
                 Metric::RestrictedLoss,
                 Metric::ExcludedLoss,
+                Metric::RestrictedLossFinal,
+                Metric::ExcludedLossFinal,
                 Metric::WeightNorm,
                 Metric::FourierGini,
                 Metric::FourierIpr

@@ -95,6 +95,9 @@ pub struct InsightView {
     pub visible: Vec<View>,
     /// Whose snapshots: `None` the current run, `Some(key)` a run of the Runs panel's list.
     pub of: Option<u64>,
+    /// The ablation curves with each snapshot's own key frequencies, also once the final model's are
+    /// in (those are drawn by default, as Nanda et al. fix them).
+    pub own_keys: bool,
 }
 
 impl Default for InsightView {
@@ -104,6 +107,7 @@ impl Default for InsightView {
             scroll_to: None,
             visible: vec![View::Spectrum, View::Clock, View::Grid, View::Ablation],
             of: None,
+            own_keys: false,
         }
     }
 }
@@ -299,9 +303,9 @@ pub fn insight_panel_ui(
                     View::Neurons => {
                         section(ui, "Neurons x frequency", |ui| neurons_ui(ui, snap, w))
                     }
-                    View::Ablation => {
-                        section(ui, "Restricted / excluded loss", |ui| ablation_ui(ui, snap))
-                    }
+                    View::Ablation => section(ui, "Restricted / excluded loss", |ui| {
+                        ablation_ui(ui, snap, &store.final_keys, &mut view.own_keys)
+                    }),
                     // drawn by the lab above the views
                     View::Phase => continue,
                 };
@@ -626,7 +630,9 @@ fn neurons_ui(ui: &mut Ui, s: &InsightSnapshot, w: f32) {
     heatmap_ui(ui, &spec, vec2(w, h));
 }
 
-fn ablation_ui(ui: &mut Ui, s: &InsightSnapshot) {
+/// The shown snapshot's ablation, and which keys the loss plot's curves use (`final_keys`: the final
+/// model's, once computed).
+fn ablation_ui(ui: &mut Ui, s: &InsightSnapshot, final_keys: &[usize], own_keys: &mut bool) {
     match &s.ablation {
         Some(ab) => {
             let fmt = |x: Option<crate::analysis::ablation::LossAccuracy>| {
@@ -637,7 +643,18 @@ fn ablation_ui(ui: &mut Ui, s: &InsightSnapshot) {
             ui.label(format!("key frequencies in use: k = {}", join(&ab.keys)));
             ui.label(format!("restricted (validation): {}", fmt(ab.restricted)));
             ui.label(format!("excluded (train): {}", fmt(ab.excluded)));
-            ui.weak("Both curves are in the loss plot; each point uses the key frequencies of its own snapshot.");
+            if final_keys.is_empty() {
+                ui.weak("Both curves are in the loss plot; each point uses the key frequencies found at its own step (the final model's follow once the run has ended).");
+            } else {
+                ui.label("curves in the loss plot:");
+                ui.radio_value(
+                    own_keys,
+                    false,
+                    format!("final model's keys (k = {})", join(final_keys)),
+                )
+                .on_hover_text("As Nanda et al.: every kept step ablated with the key frequencies of the final model");
+                ui.radio_value(own_keys, true, "each snapshot's own keys");
+            }
         }
         None => {
             ui.weak("No hidden layer to ablate in this snapshot.");

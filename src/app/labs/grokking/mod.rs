@@ -465,6 +465,21 @@ impl GrokkingLab {
                     self.add_snapshot(*snap);
                 }
             }
+            // the restricted and excluded loss with the final model's keys: their own curves
+            Event::Lab {
+                run,
+                payload:
+                    LabEvent::Grokking(GrokkingEvent::FinalKeys {
+                        step,
+                        epoch,
+                        ablation,
+                    }),
+            } => {
+                if self.is_current(run) {
+                    add_final_key_points(&mut self.history, step, epoch, &ablation);
+                    self.insight.final_keys = ablation.keys;
+                }
+            }
             // the views say why they stay empty or stop (and the status bar, to be seen)
             Event::Lab {
                 run,
@@ -822,6 +837,28 @@ fn store_of<'a>(
 }
 
 /// A snapshot's restricted and excluded loss as points of the history's loss plot.
+/// The points of the final keys' restricted and excluded loss at `step`.
+fn add_final_key_points(
+    history: &mut RunHistory,
+    step: u64,
+    epoch: u64,
+    ab: &crate::analysis::ablation::AblationLosses,
+) {
+    for (metric, v) in [
+        (Metric::RestrictedLossFinal, ab.restricted),
+        (Metric::ExcludedLossFinal, ab.excluded),
+    ] {
+        if let Some(v) = v.filter(|v| v.loss.is_finite()) {
+            let point = Point {
+                step,
+                epoch,
+                value: v.loss,
+            };
+            history.insert_point(metric, point);
+        }
+    }
+}
+
 fn add_ablation_points(history: &mut RunHistory, snap: &InsightSnapshot) {
     let Some(ab) = &snap.ablation else { return };
     for (metric, v) in [
@@ -1009,10 +1046,27 @@ impl LabSlot for GrokkingLab {
             .insight_view
             .pinned
             .and_then(|step| self.shown_store().at(step).map(|s| s.step));
-        self.plots.hidden = if self.insight_view.shows(View::Ablation) {
-            vec![]
-        } else {
+        // one pair of ablation curves: the final model's keys once they are in (unless asked for each
+        // snapshot's own), else each snapshot's
+        let final_keys = !self
+            .views_history()
+            .series(Metric::RestrictedLossFinal)
+            .is_empty()
+            || !self
+                .views_history()
+                .series(Metric::ExcludedLossFinal)
+                .is_empty();
+        self.plots.hidden = if !self.insight_view.shows(View::Ablation) {
+            vec![
+                Metric::RestrictedLoss,
+                Metric::ExcludedLoss,
+                Metric::RestrictedLossFinal,
+                Metric::ExcludedLossFinal,
+            ]
+        } else if final_keys && !self.insight_view.own_keys {
             vec![Metric::RestrictedLoss, Metric::ExcludedLoss]
+        } else {
+            vec![Metric::RestrictedLossFinal, Metric::ExcludedLossFinal]
         };
         if !plots_shown {
             return a;
