@@ -78,7 +78,9 @@ mod live_and_saved {
     use grokscope::analysis::ablation::AblationLosses;
     use grokscope::config::{GrokkingConfig, ModelConfig, Operation, TransformerConfig};
     use grokscope::experiment::Unattended;
-    use grokscope::experiment::grokking::{self, RunOptions, Start, insight_from_checkpoints};
+    use grokscope::experiment::grokking::{
+        self, RunOptions, Start, final_keys_from_checkpoints, insight_from_checkpoints,
+    };
     use grokscope::protocol::{Event, GrokkingEvent, InsightSnapshot, LabEvent};
     use grokscope::store::run_dir::{RunFolder, RunWriter};
     use grokscope::train::insight::InsightEvery;
@@ -160,6 +162,26 @@ mod live_and_saved {
                 assert_eq!(a, b, "{op:?}: step {}", a.step);
             }
             assert!(live.iter().all(|s| s.ablation.is_some()));
+            // the ablation with the final checkpoint's keys at every checkpoint (as a live run draws
+            // it once it has ended). Expected: where a checkpoint's own keys are the final ones, its
+            // own snapshot's ablation, bit for bit; the last checkpoint is always such a one
+            let final_keys = saved.last().unwrap().keys.clone();
+            let mut fixed = Vec::new();
+            final_keys_from_checkpoints(&folder, &final_keys, &mut |r| {
+                fixed.push(r.unwrap());
+                true
+            });
+            assert_eq!(fixed.len(), saved.len(), "{op:?}: one per checkpoint");
+            let mut same = 0;
+            for ((step, epoch, ab), own) in fixed.iter().zip(&saved) {
+                assert_eq!((*step, *epoch), (own.step, own.epoch), "{op:?}");
+                assert_eq!(ab.keys, final_keys, "{op:?}: step {step}");
+                if own.keys == final_keys {
+                    assert_eq!(own.ablation.as_ref(), Some(ab), "{op:?}: step {step}");
+                    same += 1;
+                }
+            }
+            assert!(same >= 1, "{op:?}");
         }
     }
 

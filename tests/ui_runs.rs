@@ -150,6 +150,42 @@ fn a_run_saved_from_the_window_opens_back_with_the_same_rows() {
     assert_eq!(history_rows(&opened.history), live);
     assert!(opened.problems.is_empty());
     assert!(!h.state().status().is_error, "{}", h.state().status().text);
+
+    // its views, recomputed from its checkpoints, bring the ablation with the final checkpoint's
+    // keys too, one point a checkpoint, as the live run's (one a kept epoch) ended with
+    let key = opened.key;
+    let checkpoints = folder.checkpoints.len();
+    h.state_mut().grokking_mut().show_views_of(Some(key));
+    wait(&mut h, "the recomputed views", |h| {
+        h.state()
+            .runs()
+            .listed
+            .iter()
+            .find(|r| r.key == key)
+            .is_some_and(|r| r.insight.source.starts_with("from "))
+    });
+    let opened = h
+        .state()
+        .runs()
+        .listed
+        .iter()
+        .find(|r| r.key == key)
+        .unwrap();
+    let final_steps: Vec<u64> = opened
+        .history
+        .series(grokscope::protocol::Metric::RestrictedLossFinal)
+        .iter()
+        .map(|p| p.step)
+        .collect();
+    let checkpoint_steps: Vec<u64> = folder.checkpoints.iter().map(|c| c.step).collect();
+    assert_eq!(final_steps.len(), checkpoints);
+    assert_eq!(final_steps, checkpoint_steps);
+    let opened_final = opened.insight.final_keys.clone();
+    wait(&mut h, "the live run's final keys", |h| {
+        !h.state().grokking().insight().final_keys.is_empty()
+    });
+    let live_final = h.state().grokking().insight().final_keys.clone();
+    assert_eq!(opened_final, live_final, "the same final model");
 }
 
 #[test]

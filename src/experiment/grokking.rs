@@ -769,3 +769,27 @@ pub fn insight_from_checkpoints(
         }
     }
 }
+
+/// The restricted and excluded loss at every checkpoint of a saved run with the key frequencies `keys`
+/// (the final model's, as the live run computes them once it has ended: the keys of the last snapshot
+/// [`insight_from_checkpoints`] gave): `each` gets (step, epoch, losses) a checkpoint, or why not, and
+/// returns false to stop.
+pub fn final_keys_from_checkpoints(
+    folder: &RunFolder,
+    keys: &[usize],
+    each: &mut dyn FnMut(Result<(u64, u64, AblationLosses), String>) -> bool,
+) {
+    let mut prober: Option<Prober> = None;
+    for c in &folder.checkpoints {
+        // what cannot be read was said by insight_from_checkpoints: skipped here
+        let Ok(state) = folder.load(c) else { continue };
+        let prober = prober.get_or_insert_with(|| Prober::new(&state.config));
+        let result = prober
+            .ablation_with_keys(&state.model, keys)
+            .map(|ab| (c.step, c.epoch, ab))
+            .map_err(|e| format!("checkpoint at step {}: {e}", c.step));
+        if !each(result) {
+            return;
+        }
+    }
+}

@@ -5,7 +5,7 @@
 use super::run_files::FolderUse;
 use crate::app::dialog::FileDialog;
 use crate::app::jobs::{JobDone, Jobs};
-use crate::experiment::grokking::insight_from_checkpoints;
+use crate::experiment::grokking::{final_keys_from_checkpoints, insight_from_checkpoints};
 use crate::protocol::InsightSnapshot;
 use crate::store::run_dir::RunFolder;
 use std::path::PathBuf;
@@ -31,6 +31,14 @@ pub enum GrokJob {
     Insight {
         key: u64,
         snap: Result<Box<InsightSnapshot>, String>,
+    },
+    /// The restricted and excluded loss at one checkpoint of the listed run `key` with its final
+    /// checkpoint's key frequencies (sent after every `Insight`).
+    FinalKeys {
+        key: u64,
+        step: u64,
+        epoch: u64,
+        ablation: crate::analysis::ablation::AblationLosses,
     },
     /// The listed run `key`'s checkpoints have all been read (or its folder could not be).
     InsightDone { key: u64, error: Option<String> },
@@ -77,13 +85,33 @@ pub fn recompute_insight(jobs: &mut LabJobs, dir: PathBuf, key: u64) -> std::io:
     jobs.spawn_worker("insight-from-checkpoints", move |out| {
         let error = match RunFolder::open(&dir) {
             Ok(folder) => {
+                // the last snapshot's keys: the final model's, for the ablation curves as a live
+                // run draws them once it has ended
+                let mut last_keys = None;
                 insight_from_checkpoints(&folder, &mut |snap| {
+                    if let Ok(s) = &snap {
+                        last_keys = Some(s.keys.clone());
+                    }
                     out.send(GrokJob::Insight {
                         key,
                         snap: snap.map(Box::new),
                     });
                     true
                 });
+                if let Some(keys) = last_keys {
+                    final_keys_from_checkpoints(&folder, &keys, &mut |r| {
+                        // a checkpoint that fails here failed above too, where it was said
+                        if let Ok((step, epoch, ablation)) = r {
+                            out.send(GrokJob::FinalKeys {
+                                key,
+                                step,
+                                epoch,
+                                ablation,
+                            });
+                        }
+                        true
+                    });
+                }
                 None
             }
             Err(e) => Some(e.to_string()),

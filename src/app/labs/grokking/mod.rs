@@ -697,6 +697,18 @@ impl GrokkingLab {
                         }
                     }
                 }
+                GrokJob::FinalKeys {
+                    key,
+                    step,
+                    epoch,
+                    ablation,
+                } => {
+                    let Some(run) = self.files.listed.iter_mut().find(|r| r.key == key) else {
+                        continue;
+                    };
+                    add_final_key_points(&mut run.history, step, epoch, &ablation);
+                    run.insight.final_keys = ablation.keys;
+                }
                 GrokJob::InsightDone { key, error } => {
                     let Some(run) = self.files.listed.iter_mut().find(|r| r.key == key) else {
                         continue;
@@ -1046,16 +1058,20 @@ impl LabSlot for GrokkingLab {
             .insight_view
             .pinned
             .and_then(|step| self.shown_store().at(step).map(|s| s.step));
-        // one pair of ablation curves: the final model's keys once they are in (unless asked for each
-        // snapshot's own), else each snapshot's
-        let final_keys = !self
-            .views_history()
-            .series(Metric::RestrictedLossFinal)
-            .is_empty()
-            || !self
-                .views_history()
-                .series(Metric::ExcludedLossFinal)
-                .is_empty();
+        // one pair of ablation curves: the final model's keys once the current run has them (unless
+        // asked for each snapshot's own), else each snapshot's; with no current run's curves, the
+        // final keys' once a listed (opened) run has them
+        let has_final = |h: &RunHistory| {
+            !h.series(Metric::RestrictedLossFinal).is_empty()
+                || !h.series(Metric::ExcludedLossFinal).is_empty()
+        };
+        let final_keys = if has_final(&self.history)
+            || !self.history.series(Metric::RestrictedLoss).is_empty()
+        {
+            has_final(&self.history)
+        } else {
+            self.files.listed.iter().any(|r| has_final(&r.history))
+        };
         self.plots.hidden = if !self.insight_view.shows(View::Ablation) {
             vec![
                 Metric::RestrictedLoss,
