@@ -74,7 +74,7 @@ pub const PLOTS: [PlotSpec; 4] = [
         ],
         y_scale: YScale::Log,
         height_share: 0.3,
-        legend: Some(Corner::RightTop),
+        legend: Some(Corner::LeftBottom),
     },
     PlotSpec {
         id: "weight_norm",
