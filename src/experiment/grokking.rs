@@ -433,15 +433,7 @@ impl Views {
             match ab {
                 Ok(ab) => (step, epoch, ab),
                 Err(e) => {
-                    self.failed = true;
-                    sink.emit(Event::Note {
-                        run: self.run,
-                        message: format!(
-                            "run {}: the restricted loss with the final keys cannot be computed: {e}",
-                            self.run
-                        ),
-                    });
-                    return false;
+                    return self.give_up(sink, "the restricted loss with the final keys", e);
                 }
             }
         } else {
@@ -518,18 +510,23 @@ impl Views {
                 });
                 true
             }
-            Err(e) => {
-                self.failed = true;
-                sink.emit(Event::Note {
-                    run: self.run,
-                    message: format!(
-                        "run {}: the insight views between the live snapshots cannot be filled in: {e}",
-                        self.run
-                    ),
-                });
-                false
-            }
+            Err(e) => self.give_up(sink, "the insight views between the live snapshots", e),
         }
+    }
+
+    /// Filling in failed: said once, and nothing more is filled in (false, for [`Views::fill_one`]).
+    fn give_up(
+        &mut self,
+        sink: &mut dyn EventSink,
+        what: &str,
+        e: crate::model::ModelError,
+    ) -> bool {
+        self.failed = true;
+        sink.emit(Event::Note {
+            run: self.run,
+            message: format!("run {}: {what} cannot be computed: {e}", self.run),
+        });
+        false
     }
 }
 

@@ -197,7 +197,7 @@ pub fn scrub_ui(
             .clamping(egui::SliderClamping::Always);
         let r = ui
             .add_sized([(ui.available_width() - 90.0).clamp(80.0, 220.0), 18.0], slider)
-            .on_hover_text("Drag to move every view (and the line on the plots) through the run's snapshots; clicking a plot also moves it; ← and → step one snapshot (Shift+← → while a lesson plays), End follows the latest. Snapshots arrive live within 5 % of the training time; while the run is paused and after it ends, the views between them are filled in from the weights it kept at up to 128 evenly spaced epochs.");
+            .on_hover_text(format!("Drag to move every view (and the line on the plots) through the run's snapshots; clicking a plot also moves it; ← and → step one snapshot (Shift+← → while a lesson plays), End follows the latest. Snapshots arrive live within {:.0} % of the training time; while the run is paused and after it ends, the views between them are filled in from the weights it kept at up to {} evenly spaced epochs.", crate::train::insight::WINDOW_SHARE * 100.0, crate::config::memory::VIEW_FRAMES));
         if r.changed() {
             action = ScrubAction::Pin(steps[i]);
         }

@@ -856,31 +856,30 @@ fn add_final_key_points(
     epoch: u64,
     ab: &crate::analysis::ablation::AblationLosses,
 ) {
-    for (metric, v) in [
-        (Metric::RestrictedLossFinal, ab.restricted),
-        (Metric::ExcludedLossFinal, ab.excluded),
-    ] {
+    let metrics = [Metric::RestrictedLossFinal, Metric::ExcludedLossFinal];
+    add_loss_points(history, step, epoch, ab, metrics);
+}
+
+fn add_ablation_points(history: &mut RunHistory, snap: &InsightSnapshot) {
+    if let Some(ab) = &snap.ablation {
+        let metrics = [Metric::RestrictedLoss, Metric::ExcludedLoss];
+        add_loss_points(history, snap.step, snap.epoch, ab, metrics);
+    }
+}
+
+/// The restricted and excluded loss of `ab` at `step` as points of `metrics` (finite ones only).
+fn add_loss_points(
+    history: &mut RunHistory,
+    step: u64,
+    epoch: u64,
+    ab: &crate::analysis::ablation::AblationLosses,
+    [restricted, excluded]: [Metric; 2],
+) {
+    for (metric, v) in [(restricted, ab.restricted), (excluded, ab.excluded)] {
         if let Some(v) = v.filter(|v| v.loss.is_finite()) {
             let point = Point {
                 step,
                 epoch,
-                value: v.loss,
-            };
-            history.insert_point(metric, point);
-        }
-    }
-}
-
-fn add_ablation_points(history: &mut RunHistory, snap: &InsightSnapshot) {
-    let Some(ab) = &snap.ablation else { return };
-    for (metric, v) in [
-        (Metric::RestrictedLoss, ab.restricted),
-        (Metric::ExcludedLoss, ab.excluded),
-    ] {
-        if let Some(v) = v.filter(|v| v.loss.is_finite()) {
-            let point = Point {
-                step: snap.step,
-                epoch: snap.epoch,
                 value: v.loss,
             };
             history.insert_point(metric, point);
