@@ -514,6 +514,14 @@ fn a_run_stopped_in_the_window_continues_to_the_same_rows_as_an_uninterrupted_on
         files.settings.autosave = true;
         files.settings.runs_folder = runs.display().to_string();
     }
+    // held to 50 steps a second (200 steps in all): the Stop comes long before the end, however
+    // busy the machine (flat out the run could end before the click was seen)
+    h.get_by_label("limit").click();
+    h.step();
+    h.get_by_role_and_label(eframe::egui::accesskit::Role::Slider, "speed")
+        .set_value_accesskit(50.0);
+    h.step();
+    assert_eq!(h.state().speed_limit(), Some(50.0));
     h.get_by_label("▶ Start").click();
     wait(&mut h, "some epochs", |h| {
         h.state().history().row_count() >= 6 && h.state().runs().current.dir.is_some()
