@@ -16,6 +16,7 @@ mod tensorboard;
 mod ui;
 mod ui_capacity;
 mod ui_export;
+mod ui_layout;
 mod ui_lessons;
 mod ui_ordering;
 mod ui_phase;

@@ -58,7 +58,23 @@ fn headless(cfg: &GrokkingConfig, dir: &Path, stop_at: Option<u64>, every: u64) 
 fn app(dialog: Arc<QueueDialog>) -> Harness<'static, GrokscopeApp> {
     let mut h = harness_with(move |cc| GrokscopeApp::new(cc, dialog).expect("the workers start"));
     h.step();
+    open_runs_panel(&mut h);
     h
+}
+
+/// Open the Runs panel, which starts folded to a strip in the window's default 1280 x 800 (see
+/// `layout::runs_open_by_default`), by clicking the strip as a user would.
+fn open_runs_panel(h: &mut Harness<'_, GrokscopeApp>) {
+    assert!(
+        h.query_by_label("Save run…").is_none(),
+        "the Runs panel starts folded at 1280 px"
+    );
+    h.get_by_label("Open Runs").click();
+    // the panel slides open over a few frames
+    let opened = step_until(h, Duration::from_secs(5), |h| {
+        h.query_by_label("Save run…").is_some()
+    });
+    assert!(opened, "the strip opens it");
 }
 
 fn wait(
@@ -635,6 +651,7 @@ fn the_runs_panel_settings_survive_a_restart_and_a_bad_stored_value_gives_defaul
         "no stored value: defaults"
     );
     // set everything through the panel, as a user would
+    open_runs_panel(&mut h);
     for label in [
         "autosave new runs",
         "TensorBoard event files",
@@ -655,6 +672,7 @@ fn the_runs_panel_settings_survive_a_restart_and_a_bad_stored_value_gives_defaul
             tensorboard: true,
             group_by_seed: true,
             band: BandKind::Std,
+            runs_open: Some(true),
         }
     );
     let mut storage = MemStorage::default();
@@ -662,6 +680,10 @@ fn the_runs_panel_settings_survive_a_restart_and_a_bad_stored_value_gives_defaul
     assert!(storage.0.contains_key(eframe::APP_KEY));
     let restarted = app_with_storage(storage);
     assert_eq!(restarted.state().runs().settings, set, "save then load");
+    assert!(
+        restarted.query_by_label("Save run…").is_some(),
+        "the panel opened by the user is open after the restart"
+    );
 
     // a value that is not RON, or of the wrong shape: all defaults, no panic
     for bad in ["not ron {", "(runs: (autosave: \"yes\"))", ""] {

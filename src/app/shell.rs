@@ -439,7 +439,13 @@ impl GrokscopeApp {
 
     fn top_bar_ui(&mut self, ui: &mut Ui, problems: &[FieldProblem]) -> Action {
         let mut action = Action::None;
+        let narrow = ui.ctx().content_rect().width() < crate::app::widgets::layout::WIDE;
         ui.horizontal_wrapped(|ui| {
+            // tighter spacing and a shorter slider keep the bar on one line in a smaller window
+            if narrow {
+                ui.spacing_mut().item_spacing.x = 5.0;
+                ui.spacing_mut().slider_width = 56.0;
+            }
             for (i, lab) in self.labs.iter().enumerate() {
                 if ui
                     .add(egui::Button::selectable(
@@ -560,11 +566,31 @@ impl GrokscopeApp {
                     epoch,
                     steps_per_sec,
                 } => {
-                    ui.label(RichText::new(format!("step {step}")).monospace());
-                    ui.label(RichText::new(format!("epoch {epoch}")).monospace());
                     let rate =
                         steps_per_sec.map_or("— steps/s".into(), |r| format!("{r:.0} steps/s"));
-                    ui.label(RichText::new(rate).monospace().weak());
+                    let texts = [format!("step {step}"), format!("epoch {epoch}"), rate];
+                    // a counter too long for what is left of the line goes whole to the next one
+                    // (split, its rate would land alone under the lab tabs)
+                    let font = egui::TextStyle::Monospace.resolve(ui.style());
+                    let gap = ui.spacing().item_spacing.x;
+                    let width: f32 = texts
+                        .iter()
+                        .map(|t| {
+                            let g = ui.painter().layout_no_wrap(
+                                t.clone(),
+                                font.clone(),
+                                egui::Color32::WHITE,
+                            );
+                            g.size().x + gap
+                        })
+                        .sum();
+                    if ui.available_width() < width {
+                        ui.end_row();
+                    }
+                    let [s, e, r] = texts;
+                    ui.label(RichText::new(s).monospace());
+                    ui.label(RichText::new(e).monospace());
+                    ui.label(RichText::new(r).monospace().weak());
                 }
             }
         });
@@ -722,10 +748,11 @@ impl eframe::App for GrokscopeApp {
         let config_shown = self.current().panel_shown("config")
             && (!self.presenter.on || self.player.as_ref().is_some_and(|p| p.config_shown()));
         if config_shown {
+            let side = crate::app::widgets::layout::config(ctx.content_rect().width());
             let left = egui::Panel::left("config_panel")
                 .resizable(true)
-                .default_size(330.0)
-                .size_range(260.0..=520.0)
+                .default_size(side.default)
+                .size_range(side.range)
                 .show(ui, |ui| self.current_mut().config_ui(ui, &problems));
             self.current_mut()
                 .link_mut()
@@ -788,7 +815,13 @@ impl GrokscopeApp {
             self.lesson_command(cmd);
             return action;
         }
+        let narrow = ui.ctx().content_rect().width() < crate::app::widgets::layout::WIDE;
         ui.horizontal_wrapped(|ui| {
+            // tighter spacing and a shorter slider keep the bar on one line in a smaller window
+            if narrow {
+                ui.spacing_mut().item_spacing.x = 5.0;
+                ui.spacing_mut().slider_width = 56.0;
+            }
             for (i, lab) in self.labs.iter().enumerate() {
                 if ui
                     .add(egui::Button::selectable(self.shown == i, lab.lab().title()))

@@ -309,6 +309,7 @@ fn training_ui(ui: &mut Ui, cfg: &mut GrokkingConfig, problems: &[FieldProblem])
         |ui| ui.add(DragValue::new(&mut cfg.eval_every_epochs).speed(0.1)),
     );
     row(ui, "early stop", "early_stop", problems, |ui| {
-        ui.checkbox(&mut cfg.early_stop, "when train and validation ≥ 99 %")
+        ui.checkbox(&mut cfg.early_stop, "at 99 % accuracy")
+            .on_hover_text("End the run once train and validation accuracy are both at least 99 %")
     });
 }

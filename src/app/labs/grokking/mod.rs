@@ -29,6 +29,7 @@ use crate::app::figure_export::FigureSet;
 use crate::app::jobs::{JobDone, Jobs};
 use crate::app::link::{LabLink, Phase};
 use crate::app::widgets::form::group_digits;
+use crate::app::widgets::layout;
 use crate::app::widgets::plots::{
     Compare, MarkerLabel, PLOTS, PathPrompt, PlotView, plots_compare_ui, plots_toolbar_ui,
     plotted_metrics,
@@ -936,16 +937,42 @@ impl LabSlot for GrokkingLab {
     fn side_panels_ui(&mut self, ui: &mut Ui) {
         let phase = self.link.runs.phase();
         let busy = self.busy();
+        let width = ui.ctx().content_rect().width();
         if self.link.panels.shown("runs") {
-            let runs = egui::Panel::right("runs_panel")
+            // a lesson pointing at the Runs panel opens it
+            if self.link.panels.highlight() == Some("runs") {
+                self.files.settings.runs_open = Some(true);
+            }
+            let mut open = self
+                .files
+                .settings
+                .runs_open
+                .unwrap_or_else(|| layout::runs_open_by_default(width));
+            let was_open = open;
+            let side = layout::runs(width);
+            let folded = egui::Panel::right("runs_panel_folded")
+                .resizable(false)
+                .exact_size(layout::FOLDED);
+            let expanded = egui::Panel::right("runs_panel")
                 .resizable(true)
-                .default_size(290.0)
-                .size_range(220.0..=480.0)
-                .show(ui, |ui| {
+                .default_size(side.default)
+                .size_range(side.range);
+            let runs = egui::Panel::show_switched(ui, &mut open, folded, expanded, |ui, shown| {
+                if shown {
                     runs_panel_ui(ui, &mut self.files, &self.history, phase, busy)
-                });
+                } else {
+                    (RunsAction::None, layout::folded_tab_ui(ui, "Runs"))
+                }
+            });
+            let (act, toggle) = runs.inner;
+            if toggle {
+                open = !open;
+            }
+            if open != was_open {
+                self.files.settings.runs_open = Some(open);
+            }
             self.link.panels.drawn("runs", runs.response.rect);
-            self.apply_runs(runs.inner);
+            self.apply_runs(act);
         }
         // nothing to show beside the centre (the phase diagram alone takes the centre when the plots
         // are hidden)
@@ -973,15 +1000,16 @@ impl LabSlot for GrokkingLab {
         let plots_shown = self.link.panels.shown("plots");
         // the presenter view gives the views (what a class looks at) almost half the width
         let presenting = crate::app::teach::presenter::Look::of(ui.ctx()).presenting;
+        let side = layout::insight(width);
         let panel = if presenting {
             let w = (ui.available_width() * 0.45).clamp(240.0, 900.0);
             egui::Panel::right("insight_panel_presenter").default_size(w)
         } else {
-            egui::Panel::right("insight_panel").default_size(360.0)
+            egui::Panel::right("insight_panel").default_size(side.default)
         };
         let (act, rects) = panel
             .resizable(true)
-            .size_range(240.0..=900.0)
+            .size_range(side.range)
             .show(ui, |ui| {
                 if !crate::app::teach::presenter::Look::of(ui.ctx()).presenting {
                     toggles_ui(ui, view);

@@ -215,6 +215,9 @@ pub struct RunsSettings {
     pub group_by_seed: bool,
     /// How a group's spread is shown.
     pub band: BandKind,
+    /// Whether the Runs panel is open, once the user (or a lesson's highlight) chose; until then
+    /// (`None`) it follows the window's width ([`crate::app::widgets::layout::runs_open_by_default`]).
+    pub runs_open: Option<bool>,
 }
 
 impl Default for RunsSettings {
@@ -229,6 +232,7 @@ impl Default for RunsSettings {
             tensorboard: false,
             group_by_seed: false,
             band: BandKind::MinMax,
+            runs_open: None,
         }
     }
 }

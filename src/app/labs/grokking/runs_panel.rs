@@ -9,17 +9,28 @@ use crate::store::RunHistory;
 use eframe::egui::{self, DragValue, RichText, Ui};
 use std::path::PathBuf;
 
-/// The whole panel. `phase`: the current run's; `busy`: a dialog or a read is under way.
+/// The whole panel. `phase`: the current run's; `busy`: a dialog or a read is under way. Returns the
+/// action, and whether its fold button was clicked.
 pub fn runs_panel_ui(
     ui: &mut Ui,
     files: &mut RunFiles,
     history: &RunHistory,
     phase: Phase,
     busy: bool,
-) -> RunsAction {
+) -> (RunsAction, bool) {
     let mut action = RunsAction::None;
     ui.add_space(4.0);
-    ui.heading("Runs");
+    let fold = ui
+        .horizontal(|ui| {
+            ui.heading("Runs");
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                ui.small_button("»")
+                    .on_hover_text("Fold this panel to a strip at the window's edge (click the strip to open it again)")
+                    .clicked()
+            })
+            .inner
+        })
+        .inner;
     ui.horizontal(|ui| {
         let (can_save, save_tip) = files.save_hint(history);
         if ui
@@ -194,7 +205,7 @@ pub fn runs_panel_ui(
             action = a;
         }
     }
-    action
+    (action, fold)
 }
 
 fn current_row_ui(

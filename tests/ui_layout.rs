@@ -1,0 +1,107 @@
+//! The window's layout at the sizes people use: the side panels follow the window's width, the Runs
+//! panel folds to a strip below 1500 px, and the top bar stays on one line at 1280 px.
+
+use crate::ui_support::{Labs, step_until};
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use grokscope::app::dialog::FixedPathDialog;
+use grokscope::app::{GrokscopeApp, LabSlot, Unattached};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The app (no training worker: nothing here trains) in a `w` x `h` window, after a few frames.
+fn app(w: f32, h: f32) -> Harness<'static, GrokscopeApp> {
+    let mut harness = Harness::builder()
+        .with_size(eframe::egui::vec2(w, h))
+        .build_eframe(|cc| {
+            GrokscopeApp::with_backend(
+                cc,
+                Arc::new(FixedPathDialog(None)),
+                Box::new(Unattached::default()),
+            )
+        });
+    for _ in 0..4 {
+        harness.step();
+    }
+    harness
+}
+
+fn plots_width(h: &Harness<'_, GrokscopeApp>) -> f32 {
+    h.state()
+        .grokking()
+        .link()
+        .panels
+        .rect("plots")
+        .expect("the plots are drawn")
+        .width()
+}
+
+fn runs_open(h: &Harness<'_, GrokscopeApp>) -> bool {
+    h.query_by_label("Save run…").is_some()
+}
+
+/// Step until the Runs panel is open (`open`) or folded; it slides over a few frames.
+fn until_runs(h: &mut Harness<'_, GrokscopeApp>, open: bool) -> bool {
+    step_until(h, Duration::from_secs(5), |h| runs_open(h) == open)
+}
+
+#[test]
+fn at_1280_px_the_runs_panel_starts_folded_and_the_plots_keep_room() {
+    let mut h = app(1280.0, 800.0);
+    // The plots' share: 1280 less the config panel (21 %), the insight views (27 %) and the strip
+    // (26 px), about 640 px before margins. With the fixed 330 + 360 + 290 widths it was 270 px.
+    let w = plots_width(&h);
+    assert!(w >= 560.0, "the plots get {w} px");
+    assert!(!runs_open(&h), "folded below 1500 px");
+
+    // the strip opens the panel, and its » button folds it again
+    h.get_by_label("Open Runs").click();
+    assert!(until_runs(&mut h, true), "the strip opens the Runs panel");
+    assert_eq!(h.state().runs().settings.runs_open, Some(true));
+    h.get_by_label("»").click();
+    assert!(until_runs(&mut h, false), "» folds it");
+    assert_eq!(h.state().runs().settings.runs_open, Some(false));
+    assert!(h.query_by_label("Open Runs").is_some());
+}
+
+#[test]
+fn a_wide_window_starts_with_the_runs_panel_open() {
+    let h = app(1600.0, 900.0);
+    assert!(runs_open(&h), "open from 1500 px");
+    // 1600 less 330 + 360 + 290: the widths of before, about 620 px before margins
+    let w = plots_width(&h);
+    assert!(w >= 540.0, "the plots get {w} px");
+}
+
+#[test]
+fn a_lesson_pointing_at_the_folded_runs_panel_opens_it() {
+    let mut h = app(1280.0, 800.0);
+    assert!(!runs_open(&h));
+    h.state_mut()
+        .grokking_mut()
+        .link_mut()
+        .panels
+        .set_highlight(Some("runs"));
+    assert!(until_runs(&mut h, true), "a highlight opens the Runs panel");
+}
+
+#[test]
+fn the_top_bar_keeps_the_step_counter_on_its_line_at_1280_px() {
+    let h = app(1280.0, 800.0);
+    let start = h.get_by_label("▶ Start").rect();
+    let counter = h
+        .query_all_by_label_contains("step ")
+        .find(|n| {
+            let node = n.accesskit_node();
+            node.value()
+                .or_else(|| node.label())
+                .is_some_and(|t| t == "step 0")
+        })
+        .expect("the step counter")
+        .rect();
+    assert!(
+        (counter.center().y - start.center().y).abs() < start.height() / 2.0,
+        "the counter ({counter:?}) is on the Start button's line ({start:?})"
+    );
+    assert!(counter.right() <= 1280.0, "inside the window: {counter:?}");
+}
