@@ -814,12 +814,7 @@ fn marker_labels_ui(
         }
         let galley = painter.layout_no_wrap(label.text.clone(), font.clone(), label.color);
         let w = galley.size().x;
-        // Put the label to the right of its line, or to the left near the right edge.
-        let left = if sx + 4.0 + w > frame.right() {
-            sx - 4.0 - w
-        } else {
-            sx + 4.0
-        };
+        let left = label_left(sx, w, frame.x_range());
         // 6 points apart, so neighbouring labels read as two
         let span = (left - 3.0, left + w + 3.0);
         let free = |lane: &Vec<(f32, f32)>| lane.iter().all(|&(a, b)| span.1 < a || span.0 > b);
@@ -839,6 +834,20 @@ fn marker_labels_ui(
         drawn.push(label.clone());
     }
     (drawn, lanes.len())
+}
+
+/// The left edge of a marker label `w` wide for a line at `sx` in a plot spanning `frame`: right of
+/// the line, or left of it near the right edge; where neither fits (a narrow plot, a long label), as
+/// near the line as the plot allows, so that the label is cut only when it is wider than the plot
+/// (and then at its end, its event's name staying readable).
+fn label_left(sx: f32, w: f32, frame: egui::Rangef) -> f32 {
+    let (lo, hi) = (frame.min + 2.0, frame.max - 2.0);
+    let left = if sx + 4.0 + w <= hi {
+        sx + 4.0
+    } else {
+        sx - 4.0 - w
+    };
+    left.min(hi - w).max(lo)
 }
 
 /// The top of a percent axis (1 is 100 %) that leaves `rows` rows of marker labels above the
@@ -1148,6 +1157,22 @@ fn sub_decade_marks(lo: f64, hi: f64) -> Vec<GridMark> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn marker_labels_stay_inside_their_plot() {
+        let frame = egui::Rangef::new(100.0, 400.0);
+        // room on the right: 4 points right of the line
+        assert_eq!(label_left(150.0, 100.0, frame), 154.0);
+        // near the right edge: left of the line
+        assert_eq!(label_left(350.0, 100.0, frame), 246.0);
+        // neither fits (a 200-point label at 250 in a 300-point plot): as far left as the plot allows
+        // keeps it whole. Left of the line it would start at 46, cut off (the 1280-px window's
+        // "memorised · epoch 111" lost its start this way).
+        let left = label_left(250.0, 200.0, frame);
+        assert!(left >= 102.0 && left + 200.0 <= 398.0, "{left}");
+        // wider than the plot: starts at the plot's left edge, so its start is read
+        assert_eq!(label_left(250.0, 500.0, frame), 102.0);
+    }
 
     #[test]
     fn plotted_metrics_cover_the_four_plots_once() {
