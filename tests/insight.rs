@@ -79,7 +79,7 @@ mod live_and_saved {
     use grokscope::config::{GrokkingConfig, ModelConfig, Operation, TransformerConfig};
     use grokscope::experiment::Unattended;
     use grokscope::experiment::grokking::{
-        self, RunOptions, Start, final_keys_from_checkpoints, insight_from_checkpoints,
+        self, RunOptions, Start, final_keys_from_saved, insight_from_saved,
     };
     use grokscope::protocol::{Event, GrokkingEvent, InsightSnapshot, LabEvent};
     use grokscope::store::run_dir::{RunFolder, RunWriter};
@@ -124,6 +124,36 @@ mod live_and_saved {
             .collect()
     }
 
+    /// A run of `cfg` with `opts`: its events and what it hands back.
+    fn run_with(cfg: &GrokkingConfig, opts: RunOptions) -> (Vec<Event>, grokking::RunEnd) {
+        let mut events = Vec::new();
+        let end = grokking::run(
+            Start::New(cfg.clone().try_into().unwrap()),
+            1,
+            &mut events,
+            &mut Unattended,
+            opts,
+        );
+        (events, end)
+    }
+
+    /// The views recomputed from a run folder's saved weights, every one readable.
+    fn saved_views(folder: &RunFolder) -> Vec<InsightSnapshot> {
+        let mut saved = Vec::new();
+        insight_from_saved(folder, &mut |s| {
+            saved.push(s.unwrap());
+            true
+        });
+        saved
+    }
+
+    /// `a` and `b` pairwise equal, bit for bit.
+    fn same_views(a: &[InsightSnapshot], b: &[InsightSnapshot], op: Operation) {
+        for (a, b) in a.iter().zip(b) {
+            assert_eq!(a, b, "{op:?}: step {}", a.step);
+        }
+    }
+
     /// Scrubbing's promise: the views at step s of a live run equal those recomputed from the
     /// checkpoint at s. Expected values: the live run's own snapshots, taken on the same epochs as its
     /// checkpoints (every 4), compared field by field, bit for bit.
@@ -152,22 +182,16 @@ mod live_and_saved {
             let steps: Vec<u64> = live.iter().map(|s| s.epoch).collect();
             assert_eq!(steps, [0, 4, 8, 12], "{op:?}: snapshot epochs");
             let folder = RunFolder::open(&run_dir).unwrap();
-            let mut saved = Vec::new();
-            insight_from_checkpoints(&folder, &mut |s| {
-                saved.push(s.unwrap());
-                true
-            });
+            let saved = saved_views(&folder);
             assert_eq!(saved.len(), live.len(), "{op:?}: one per checkpoint");
-            for (a, b) in live.iter().zip(&saved) {
-                assert_eq!(a, b, "{op:?}: step {}", a.step);
-            }
+            same_views(&live, &saved, op);
             assert!(live.iter().all(|s| s.ablation.is_some()));
             // the ablation with the final checkpoint's keys at every checkpoint (as a live run draws
             // it once it has ended). Expected: where a checkpoint's own keys are the final ones, its
             // own snapshot's ablation, bit for bit; the last checkpoint is always such a one
             let final_keys = saved.last().unwrap().keys.clone();
             let mut fixed = Vec::new();
-            final_keys_from_checkpoints(&folder, &final_keys, &mut |r| {
+            final_keys_from_saved(&folder, &final_keys, &mut |r| {
                 fixed.push(r.unwrap());
                 true
             });
@@ -195,18 +219,13 @@ mod live_and_saved {
         for (model, op) in [(None, Operation::Mul), (Some(transformer), Operation::Sub)] {
             let cfg = tiny(model, op);
             let run = |insight| {
-                let mut events = Vec::new();
-                let end = grokking::run(
-                    Start::New(cfg.clone().try_into().unwrap()),
-                    1,
-                    &mut events,
-                    &mut Unattended,
+                run_with(
+                    &cfg,
                     RunOptions {
                         insight,
                         ..RunOptions::default()
                     },
-                );
-                (events, end)
+                )
             };
             let (every, _) = run(InsightEvery::Epochs(1));
             let every = snapshots(&every);
@@ -266,6 +285,61 @@ mod live_and_saved {
                 }
             }
             assert!(same >= 1, "{op:?}: the final step at least");
+        }
+    }
+
+    /// A window run saved (while it trains, or after it ended) and opened again is scrubbed as
+    /// densely as the live one: its weight frames are saved with it, and the views recomputed from
+    /// frames and checkpoints equal the live ones. Expected values: a run of the same config with a
+    /// snapshot every epoch, compared bit for bit.
+    #[test]
+    fn a_saved_window_run_reopens_with_a_view_at_every_frame() {
+        let transformer = small_transformer();
+        for (model, op) in [(None, Operation::Div), (Some(transformer), Operation::Add)] {
+            let cfg = tiny(model, op);
+            let run = |insight, writer| {
+                run_with(
+                    &cfg,
+                    RunOptions {
+                        insight,
+                        writer,
+                        // checkpoints only at the start, at milestones and at the end: the views in
+                        // between can only come from the frames
+                        checkpoint_every_epochs: 1000,
+                        ..RunOptions::default()
+                    },
+                )
+            };
+            let (every, _) = run(InsightEvery::Epochs(1), None);
+            let every = snapshots(&every);
+            let dir = tempfile::tempdir().unwrap();
+            // saved from the start (autosave), and saved after it ended (Save run… of a finished run)
+            let live_dir = dir.path().join("live");
+            let writer = RunWriter::create(&live_dir, &cfg, None).unwrap();
+            let _ = run(InsightEvery::Budget(0.0), Some(writer));
+            let later_dir = dir.path().join("later");
+            let (_, end) = run(
+                InsightEvery::Budget(0.0),
+                Some(RunWriter::in_memory(&cfg, None)),
+            );
+            let mut writer = end.writer.expect("the recorder comes back");
+            assert_eq!(writer.held_frames().len(), 12, "{op:?}: held until saved");
+            writer.attach(&later_dir).unwrap();
+            for run_dir in [live_dir, later_dir] {
+                let folder = RunFolder::open(&run_dir).unwrap();
+                assert!(folder.problems.is_empty(), "{:?}", folder.problems);
+                let frame_epochs: Vec<u64> = folder.frames.iter().map(|f| f.epoch).collect();
+                assert_eq!(frame_epochs, (1..=12).collect::<Vec<u64>>(), "{op:?}");
+                assert!(
+                    folder.checkpoints.len() < 5,
+                    "{op:?}: {} checkpoints",
+                    folder.checkpoints.len()
+                );
+                let saved = saved_views(&folder);
+                // epoch 0 from its checkpoint, 1-12 from the frames: every epoch, as live
+                assert_eq!(saved.len(), every.len(), "{op:?}: {run_dir:?}");
+                same_views(&every, &saved, op);
+            }
         }
     }
 }

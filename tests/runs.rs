@@ -527,3 +527,81 @@ fn a_run_saved_from_the_window_has_the_summary_json_of_a_cli_run() {
         )
     );
 }
+
+/// Weight frames on disk: a damaged one is named when its views are recomputed and the others still
+/// give theirs; a foreign name is named and left out; a frame file already there is never replaced
+/// (a run continued in its folder writes the same steps again).
+#[test]
+fn damaged_and_foreign_frames_are_named_and_existing_ones_are_never_replaced() {
+    use grokscope::experiment::grokking::insight_from_saved;
+    use grokscope::store::run_dir::FRAMES;
+    use grokscope::train::insight::InsightEvery;
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let mut cfg = mlp();
+    cfg.max_epochs = 6;
+    let opts = RunOptions {
+        writer: Some(RunWriter::create(&run, &cfg, None).unwrap()),
+        checkpoint_every_epochs: 1000,
+        insight: InsightEvery::Budget(0.0),
+        ..RunOptions::default()
+    };
+    let mut events = vec![];
+    let end = grokking::run(
+        Start::New(ValidGrokkingConfig::try_from(cfg.clone()).unwrap()),
+        1,
+        &mut events,
+        &mut Unattended,
+        opts,
+    );
+    let folder = RunFolder::open(&run).unwrap();
+    assert_eq!(folder.frames.len(), 6, "epochs 1-6");
+    let frames = run.join(FRAMES);
+    // one frame cut short, one foreign file
+    let cut = &folder.frames[2].path;
+    let bytes = std::fs::read(cut).unwrap();
+    std::fs::write(cut, &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::write(frames.join("notes.txt"), "hello").unwrap();
+    let folder = RunFolder::open(&run).unwrap();
+    assert!(
+        folder
+            .problems
+            .iter()
+            .any(|p| p.contains("frames/notes.txt is not a frame name")),
+        "{:?}",
+        folder.problems
+    );
+    let (mut ok, mut bad) = (0, vec![]);
+    insight_from_saved(&folder, &mut |r| {
+        match r {
+            Ok(_) => ok += 1,
+            Err(e) => bad.push(e),
+        }
+        true
+    });
+    let name = cut.file_name().unwrap().to_string_lossy().to_string();
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert!(bad[0].contains(&name), "the file is named: {}", bad[0]);
+    // the other frames and the checkpoints (epoch 0, the end) still give their views
+    let steps = folder.weights().len();
+    assert_eq!(ok, steps - 1);
+    // writing the frames again (as a resume in place would) leaves every file there as it is
+    let before: Vec<Vec<u8>> = folder
+        .frames
+        .iter()
+        .map(|f| std::fs::read(&f.path).unwrap())
+        .collect();
+    let mut writer = end.writer.expect("the recorder");
+    let views = end.views.expect("the views");
+    writer.keep_frames(views.frames()).unwrap();
+    let after: Vec<Vec<u8>> = folder
+        .frames
+        .iter()
+        .map(|f| std::fs::read(&f.path).unwrap())
+        .collect();
+    assert!(before == after, "no frame file was rewritten");
+    assert_eq!(
+        std::fs::read_to_string(frames.join("notes.txt")).unwrap(),
+        "hello"
+    );
+}

@@ -167,10 +167,17 @@ fn a_run_saved_from_the_window_opens_back_with_the_same_rows() {
     assert!(opened.problems.is_empty());
     assert!(!h.state().status().is_error, "{}", h.state().status().text);
 
-    // its views, recomputed from its checkpoints, bring the ablation with the final checkpoint's
-    // keys too, one point a checkpoint, as the live run's (one a kept epoch) ended with
+    // its views, recomputed from its saved weights (frames and checkpoints), bring the ablation with
+    // the final checkpoint's keys too, one point a saved step, as the live run's (one a kept epoch)
+    // ended with; the frames were held with the run until the save, and written by it
+    let frame_epochs: Vec<u64> = folder.frames.iter().map(|f| f.epoch).collect();
+    assert_eq!(
+        frame_epochs,
+        (1..=12).collect::<Vec<u64>>(),
+        "a frame an epoch"
+    );
     let key = opened.key;
-    let checkpoints = folder.checkpoints.len();
+    let saved = folder.weights().len();
     h.state_mut().grokking_mut().show_views_of(Some(key));
     wait(&mut h, "the recomputed views", |h| {
         h.state()
@@ -193,9 +200,14 @@ fn a_run_saved_from_the_window_opens_back_with_the_same_rows() {
         .iter()
         .map(|p| p.step)
         .collect();
-    let checkpoint_steps: Vec<u64> = folder.checkpoints.iter().map(|c| c.step).collect();
-    assert_eq!(final_steps.len(), checkpoints);
-    assert_eq!(final_steps, checkpoint_steps);
+    let saved_steps: Vec<u64> = folder.weights().iter().map(|w| w.file.step).collect();
+    assert_eq!(final_steps.len(), saved);
+    assert_eq!(final_steps, saved_steps);
+    assert_eq!(
+        opened.insight.steps(),
+        saved_steps,
+        "a view at every saved step"
+    );
     let opened_final = opened.insight.final_keys.clone();
     wait(&mut h, "the live run's final keys", |h| {
         !h.state().grokking().insight().final_keys.is_empty()

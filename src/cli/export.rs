@@ -13,7 +13,7 @@
 //! `x-grid.svg`).
 
 use crate::analysis::capacity_study::analyse;
-use crate::experiment::grokking::insight_from_checkpoints;
+use crate::experiment::grokking::insight_from_saved;
 use crate::export::figure::{Figure, FigureSize};
 use crate::export::insight::{self, InsightInput};
 use crate::export::labs;
@@ -266,48 +266,47 @@ fn steps_text(steps: &[u64]) -> String {
     }
 }
 
-/// The insight figures of the run folder `dir` at the checkpoint of `step` (`None`: the newest),
-/// recomputed from its weights; with `history`, every checkpoint's snapshot too (the spectrum's
-/// history, the ablation curves). A step without a checkpoint is refused, naming those there are.
+/// The insight figures of the run folder `dir` at the saved weights of `step` (a checkpoint or a
+/// frame; `None`: the newest), recomputed from them; with `history`, every saved step's snapshot too
+/// (the spectrum's history, the ablation curves). A step without saved weights is refused, naming
+/// those there are.
 pub fn insight_folder_figures(
     dir: &Path,
     step: Option<u64>,
     history: bool,
 ) -> Result<InsightFigures> {
     let run = RunFolder::open(dir)?;
-    let steps: Vec<u64> = run.checkpoints.iter().map(|c| c.step).collect();
-    let Some(newest) = run.checkpoints.last() else {
+    let saved = run.weights();
+    let steps: Vec<u64> = saved.iter().map(|w| w.file.step).collect();
+    let Some(newest) = saved.last() else {
         bail!(
-            "{} has no checkpoints: the insight figures are recomputed from a checkpoint's weights",
+            "{} has no checkpoints or frames: the insight figures are recomputed from saved weights",
             dir.display()
         );
     };
-    let c = match step {
+    let w = match step {
         None => newest,
-        Some(n) => run
-            .checkpoints
-            .iter()
-            .find(|c| c.step == n)
-            .with_context(|| {
-                format!(
-                    "{} has no checkpoint at step {n}; the steps with one are {}",
-                    dir.display(),
-                    steps_text(&steps)
-                )
-            })?,
+        Some(n) => saved.iter().find(|w| w.file.step == n).with_context(|| {
+            format!(
+                "{} has no checkpoint or frame at step {n}; the steps with one are {}",
+                dir.display(),
+                steps_text(&steps)
+            )
+        })?,
     };
-    let state = run
-        .load(c)
-        .with_context(|| format!("reading the checkpoint at step {}", c.step))?;
-    crate::experiment::grokking::insight_fits(&state.config).map_err(anyhow::Error::msg)?;
-    let mut prober = Prober::new(&state.config);
+    let c = &w.file;
+    let (config, model) = run
+        .load_weights(w)
+        .with_context(|| format!("reading the weights at step {}", c.step))?;
+    crate::experiment::grokking::insight_fits(&config).map_err(anyhow::Error::msg)?;
+    let mut prober = Prober::new(&config);
     let snap = prober
-        .snapshot(&state.model, c.step, c.epoch)
-        .with_context(|| format!("the insight measures of the checkpoint at step {}", c.step))?;
+        .snapshot(&model, c.step, c.epoch)
+        .with_context(|| format!("the insight measures at step {}", c.step))?;
     let mut problems = run.problems.clone();
     let mut snaps = vec![];
     if history {
-        insight_from_checkpoints(&run, &mut |r| {
+        insight_from_saved(&run, &mut |r| {
             match r {
                 Ok(s) => snaps.push(s),
                 Err(e) => problems.push(format!("left out of the history: {e}")),
@@ -323,11 +322,11 @@ pub fn insight_folder_figures(
         history: &snaps,
         losses: &losses,
     })
-    .with_context(|| format!("drawing the checkpoint at step {}", c.step))?;
+    .with_context(|| format!("drawing the weights at step {}", c.step))?;
     Ok(InsightFigures {
         step: c.step,
         figures,
-        config: serde_json::to_value(&state.config)?,
+        config: serde_json::to_value(&config)?,
         problems,
     })
 }

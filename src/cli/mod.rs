@@ -223,8 +223,8 @@ pub enum Cmd {
         #[arg(long, required_unless_present = "list")]
         out: Option<PathBuf>,
         /// A run's insight figures (spectrum, spectrum-history, clock-kK, pca, grid, neurons,
-        /// ablation; groups clock and insight) at the checkpoint of this step (default: the newest),
-        /// recomputed from its weights.
+        /// ablation; groups clock and insight) at the saved weights of this step, a checkpoint or a
+        /// frame (default: the newest), recomputed from them.
         #[arg(long)]
         step: Option<u64>,
     },

@@ -315,7 +315,7 @@ impl Recorder<'_> {
     }
 
     /// Send the insight snapshot of the trainer's weights now (never recorded: a saved run's views come
-    /// from its checkpoints). A failure is said once and ends the snapshots, not the run.
+    /// from its saved weights). A failure is said once and ends the snapshots, not the run.
     fn insight(&mut self, insight: &mut Option<Views>, trainer: &Trainer) {
         let Some(ins) = insight else { return };
         if ins.last == Some(trainer.steps()) {
@@ -351,6 +351,13 @@ impl Recorder<'_> {
                 });
             }
         }
+    }
+
+    /// Hand the views' frames to the run's recorder (written with the run, or when it is saved).
+    fn keep_frames(&mut self, views: &Views) {
+        let Some(w) = &mut self.writer else { return };
+        let r = w.keep_frames(views.frames());
+        self.check(r);
     }
 
     fn checkpoint(&mut self, trainer: &Trainer) {
@@ -459,6 +466,11 @@ impl Views {
                 self.frames.keep(trainer.steps(), trainer.epochs(), tensors);
             }
         }
+    }
+
+    /// The run's weight frames, shared (what [`RunWriter::keep_frames`] saves).
+    pub fn frames(&self) -> Vec<crate::store::run_dir::SharedFrame> {
+        self.frames.shared()
     }
 
     /// Whether [`Views::fill_one`] has more to do.
@@ -687,6 +699,11 @@ fn train(
             views.end();
         }
     }
+    // a stopped or failed run's frames are its weights all the same (a frame that holds a value that
+    // is not finite is refused, and said, when read)
+    if let Some(views) = &insight {
+        rec.keep_frames(views);
+    }
     let d = trainer.detector();
     let summary = Summary {
         param_count: trainer.param_count(),
@@ -731,17 +748,18 @@ pub fn insight_fits(cfg: &GrokkingConfig) -> Result<(), String> {
     ))
 }
 
-/// The insight snapshots of a saved run, recomputed from its checkpoints (oldest first): `each` gets one
-/// result a checkpoint (a checkpoint that cannot be read is named and skipped) and returns false to stop.
-/// Every snapshot equals the one the live run sent at that step (the same weights, the same functions).
-pub fn insight_from_checkpoints(
+/// The insight snapshots of a saved run, recomputed from its saved weights (frames and checkpoints,
+/// oldest first; [`RunFolder::weights`]): `each` gets one result a step (a file that cannot be read is
+/// named and skipped) and returns false to stop. Every snapshot equals the one the live run showed at
+/// that step (the same weights, the same functions).
+pub fn insight_from_saved(
     folder: &RunFolder,
     each: &mut dyn FnMut(Result<crate::protocol::InsightSnapshot, String>) -> bool,
 ) {
     let mut prober: Option<Prober> = None;
-    for c in &folder.checkpoints {
-        let state = match folder.load(c) {
-            Ok(state) => state,
+    for w in folder.weights() {
+        let (config, model) = match folder.load_weights(&w) {
+            Ok(loaded) => loaded,
             Err(e) => {
                 if !each(Err(e.to_string())) {
                     return;
@@ -749,42 +767,46 @@ pub fn insight_from_checkpoints(
                 continue;
             }
         };
-        // the first checkpoint read decides (the config a run trained with is every checkpoint's):
-        // refused, once, where the memory limit cannot hold the views
+        // the first file read decides (the task and model are the run's): refused, once, where the
+        // memory limit cannot hold the views
         if prober.is_none()
-            && let Err(why) = insight_fits(&state.config)
+            && let Err(why) = insight_fits(&config)
         {
             each(Err(why));
             return;
         }
-        let prober = prober.get_or_insert_with(|| Prober::new(&state.config));
+        let prober = prober.get_or_insert_with(|| Prober::new(&config));
+        let c = &w.file;
         let result = prober
-            .snapshot(&state.model, c.step, c.epoch)
-            .map_err(|e| format!("checkpoint at step {}: {e}", c.step));
+            .snapshot(&model, c.step, c.epoch)
+            .map_err(|e| format!("weights at step {}: {e}", c.step));
         if !each(result) {
             return;
         }
     }
 }
 
-/// The restricted and excluded loss at every checkpoint of a saved run with the key frequencies `keys`
-/// (the final model's, as the live run computes them once it has ended: the keys of the last snapshot
-/// [`insight_from_checkpoints`] gave): `each` gets (step, epoch, losses) a checkpoint, or why not, and
-/// returns false to stop.
-pub fn final_keys_from_checkpoints(
+/// The restricted and excluded loss at every step of a saved run with saved weights, with the key
+/// frequencies `keys` (the final model's, as the live run computes them once it has ended: the keys of
+/// the last snapshot [`insight_from_saved`] gave): `each` gets (step, epoch, losses) a step, or why not,
+/// and returns false to stop.
+pub fn final_keys_from_saved(
     folder: &RunFolder,
     keys: &[usize],
     each: &mut dyn FnMut(Result<(u64, u64, AblationLosses), String>) -> bool,
 ) {
     let mut prober: Option<Prober> = None;
-    for c in &folder.checkpoints {
-        // what cannot be read was said by insight_from_checkpoints: skipped here
-        let Ok(state) = folder.load(c) else { continue };
-        let prober = prober.get_or_insert_with(|| Prober::new(&state.config));
+    for w in folder.weights() {
+        // what cannot be read was said by insight_from_saved: skipped here
+        let Ok((config, model)) = folder.load_weights(&w) else {
+            continue;
+        };
+        let prober = prober.get_or_insert_with(|| Prober::new(&config));
+        let c = &w.file;
         let result = prober
-            .ablation_with_keys(&state.model, keys)
+            .ablation_with_keys(&model, keys)
             .map(|ab| (c.step, c.epoch, ab))
-            .map_err(|e| format!("checkpoint at step {}: {e}", c.step));
+            .map_err(|e| format!("weights at step {}: {e}", c.step));
         if !each(result) {
             return;
         }

@@ -801,6 +801,7 @@ mod tests {
             rows,
             events,
             checkpoints: vec![],
+            frames: vec![],
             problems: vec![],
             damaged: vec![],
         };

@@ -7,6 +7,8 @@
 //! RUN/events.jsonl       one JSON object a line: started, detected, changed, resumed, finished
 //! RUN/run.json           format and program versions, status, wall time, parent run when forked
 //! RUN/checkpoints/step-SSSSSSSSSS-epoch-EEEEEEEE.safetensors
+//! RUN/frames/step-SSSSSSSSSS-epoch-EEEEEEEE.safetensors   the weights alone, at up to 128 evenly
+//!                        spaced steps of a window run (its insight views' frames), written when it ends
 //! RUN/tensorboard/events.out.tfevents.*   only with RunWriter::tensorboard; one file per session
 //! ```
 //!
@@ -16,15 +18,17 @@
 //! what can be read is still shown.
 
 use crate::config::GrokkingConfig;
+use crate::model::NamedTensor;
 use crate::protocol::{
     Event, GrokEvent, GrokkingEvent, HyperChange, LabEvent, Metric, MetricRow, Outcome, Summary,
 };
 use crate::store::tensorboard;
-use crate::train::checkpoint::{CheckpointError, TrainerState};
+use crate::train::checkpoint::{CheckpointError, Frame, TrainerState};
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// `run.json`'s `format`.
@@ -35,6 +39,8 @@ pub const RUN_VERSION: u32 = 1;
 pub const COLUMNS: [Metric; 11] = Metric::GROKKING;
 /// The checkpoints' sub-folder.
 pub const CHECKPOINTS: &str = "checkpoints";
+/// The weight frames' sub-folder.
+pub const FRAMES: &str = "frames";
 
 /// Why a run folder could not be written or opened at all.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +69,11 @@ pub const MAX_TABLE_BYTES: u64 = 1 << 30;
 /// Largest checkpoint read: three f32 tensors (parameters and two moments) of the largest model
 /// accepted, plus room for the header.
 pub const MAX_CHECKPOINT_BYTES: u64 = 3 * 4 * crate::config::MAX_PARAMS + (64 << 20);
+/// Largest frame read: one f32 tensor set of the largest model accepted, plus room for the header.
+pub const MAX_FRAME_BYTES: u64 = 4 * crate::config::MAX_PARAMS + (64 << 20);
+
+/// A run's weights at one step, shared with the views that were filled in from them.
+pub type SharedFrame = (u64, u64, Arc<Vec<NamedTensor>>);
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> RunDirError + '_ {
     move |error| RunDirError::Io {
@@ -193,7 +204,14 @@ pub struct CheckpointRef {
     pub path: PathBuf,
 }
 
-/// The file name of the checkpoint at this step and epoch.
+/// A file of a run folder holding the weights at one step: a checkpoint, or a frame (weights only).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedWeights {
+    pub file: CheckpointRef,
+    pub frame: bool,
+}
+
+/// The file name of the checkpoint (or frame) at this step and epoch.
 pub fn checkpoint_name(step: u64, epoch: u64) -> String {
     format!("step-{step:010}-epoch-{epoch:08}.safetensors")
 }
@@ -337,6 +355,8 @@ pub struct RunWriter {
     /// Checkpoints taken while the run had no folder, as file bytes (step, epoch, bytes); written
     /// out by [`RunWriter::attach`], so a run recorded in memory can be saved whole later.
     held: Vec<(u64, u64, Vec<u8>)>,
+    /// The run's weight frames while it has no folder (written out by [`RunWriter::attach`]).
+    frames: Vec<SharedFrame>,
 }
 
 impl RunWriter {
@@ -361,6 +381,7 @@ impl RunWriter {
             tb_events: 0,
             resumed_at: None,
             held: vec![],
+            frames: vec![],
         }
     }
 
@@ -498,7 +519,43 @@ impl RunWriter {
                 self.checkpoints.push(CheckpointRef { step, epoch, path });
             }
         }
+        let frames = std::mem::take(&mut self.frames);
+        self.keep_frames(frames)?;
         self.flush()
+    }
+
+    /// The run's weight frames (the views' frames, once the run has ended): written into `RUN/frames/`
+    /// when the run has a folder, else held until [`RunWriter::attach`]. A frame file already there
+    /// is left as it is: in a run continued in its folder it holds the same step's weights (a resume
+    /// is exact), and a file this run did not write is never replaced.
+    pub fn keep_frames(&mut self, frames: Vec<SharedFrame>) -> Result<(), RunDirError> {
+        let Some(dir) = &self.dir else {
+            self.frames = frames;
+            return Ok(());
+        };
+        if frames.is_empty() {
+            return Ok(());
+        }
+        let folder = dir.join(FRAMES);
+        fs::create_dir_all(&folder).map_err(io_err(&folder))?;
+        for (step, epoch, model) in frames {
+            let path = folder.join(checkpoint_name(step, epoch));
+            if fs::symlink_metadata(&path).is_ok() {
+                continue;
+            }
+            let frame = Frame {
+                step,
+                epoch,
+                model: model.as_ref().clone(),
+            };
+            write_atomic(&path, &frame.to_bytes()?).map_err(io_err(&path))?;
+        }
+        Ok(())
+    }
+
+    /// Frames held until the run has a folder: (step, epoch) of each.
+    pub fn held_frames(&self) -> Vec<(u64, u64)> {
+        self.frames.iter().map(|(s, e, _)| (*s, *e)).collect()
     }
 
     /// [`Self::attach`], also writing TensorBoard event files from now on when `tensorboard`.
@@ -751,35 +808,39 @@ pub fn looks_like_run(dir: &Path) -> bool {
         .any(|n| dir.join(n).exists())
 }
 
-/// The listing of `dir`'s `checkpoints/`: `None` when there is none, or when it is not a plain folder or
-/// cannot be listed (named in `problems`; a link is never followed).
-fn checkpoint_listing(dir: &Path, problems: &mut Vec<String>) -> Option<fs::ReadDir> {
-    let cdir = dir.join(CHECKPOINTS);
+/// The listing of `dir`'s sub-folder `sub` (`checkpoints/`, `frames/`): `None` when there is none, or
+/// when it is not a plain folder or cannot be listed (named in `problems`; a link is never followed).
+fn checkpoint_listing(dir: &Path, sub: &str, problems: &mut Vec<String>) -> Option<fs::ReadDir> {
+    let cdir = dir.join(sub);
     match fs::symlink_metadata(&cdir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => {
-            problems.push(format!("{CHECKPOINTS}/ cannot be read: {e}"));
+            problems.push(format!("{sub}/ cannot be read: {e}"));
             None
         }
         Ok(m) if !m.is_dir() => {
             problems.push(format!(
-                "{CHECKPOINTS} is not a folder (a link or a file); not followed"
+                "{sub} is not a folder (a link or a file); not followed"
             ));
             None
         }
         Ok(_) => match fs::read_dir(&cdir) {
             Ok(entries) => Some(entries),
             Err(e) => {
-                problems.push(format!("{CHECKPOINTS}/ cannot be listed: {e}"));
+                problems.push(format!("{sub}/ cannot be listed: {e}"));
                 None
             }
         },
     }
 }
 
-/// The checkpoints of a `checkpoints/` listing in step order; links and foreign names are named in
-/// `problems` and left out.
-fn checkpoint_entries(entries: fs::ReadDir, problems: &mut Vec<String>) -> Vec<CheckpointRef> {
+/// The files of a `checkpoints/` or `frames/` (`sub`) listing in step order; links and foreign names
+/// are named in `problems` and left out.
+fn checkpoint_entries(
+    entries: fs::ReadDir,
+    sub: &str,
+    problems: &mut Vec<String>,
+) -> Vec<CheckpointRef> {
     let mut checkpoints = vec![];
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
@@ -787,9 +848,7 @@ fn checkpoint_entries(entries: fs::ReadDir, problems: &mut Vec<String>) -> Vec<C
             continue; // a write that never finished
         }
         if entry.file_type().is_ok_and(|t| t.is_symlink()) {
-            problems.push(format!(
-                "{CHECKPOINTS}/{name} is a symbolic link; not followed"
-            ));
+            problems.push(format!("{sub}/{name} is a symbolic link; not followed"));
             continue;
         }
         match parse_checkpoint_name(&name) {
@@ -799,7 +858,8 @@ fn checkpoint_entries(entries: fs::ReadDir, problems: &mut Vec<String>) -> Vec<C
                 path: entry.path(),
             }),
             None => problems.push(format!(
-                "{CHECKPOINTS}/{name} is not a checkpoint name; ignored"
+                "{sub}/{name} is not a {} name; ignored",
+                if sub == FRAMES { "frame" } else { "checkpoint" }
             )),
         }
     }
@@ -811,8 +871,8 @@ fn checkpoint_entries(entries: fs::ReadDir, problems: &mut Vec<String>) -> Vec<C
 /// else of the folder is read), in step order.
 pub fn list_checkpoints(dir: &Path) -> Result<Vec<CheckpointRef>, RunDirError> {
     let mut problems = vec![];
-    match checkpoint_listing(dir, &mut problems) {
-        Some(entries) => Ok(checkpoint_entries(entries, &mut problems)),
+    match checkpoint_listing(dir, CHECKPOINTS, &mut problems) {
+        Some(entries) => Ok(checkpoint_entries(entries, CHECKPOINTS, &mut problems)),
         None if problems.is_empty() => Ok(vec![]),
         None => Err(RunDirError::NotARun(format!(
             "{}: {}",
@@ -832,6 +892,8 @@ pub struct RunFolder {
     pub events: Vec<RunEvent>,
     /// In step order.
     pub checkpoints: Vec<CheckpointRef>,
+    /// The weight frames (`frames/`), in step order.
+    pub frames: Vec<CheckpointRef>,
     /// Everything that was missing, unreadable or suspicious, one sentence each.
     pub problems: Vec<String>,
     /// The problems of files a resume rewrites (run.json, metrics.csv, events.jsonl) or relies on
@@ -965,8 +1027,11 @@ impl RunFolder {
                 }
             }
         }
-        let checkpoints = checkpoint_listing(dir, &mut problems)
-            .map(|entries| checkpoint_entries(entries, &mut problems))
+        let checkpoints = checkpoint_listing(dir, CHECKPOINTS, &mut problems)
+            .map(|entries| checkpoint_entries(entries, CHECKPOINTS, &mut problems))
+            .unwrap_or_default();
+        let frames = checkpoint_listing(dir, FRAMES, &mut problems)
+            .map(|entries| checkpoint_entries(entries, FRAMES, &mut problems))
             .unwrap_or_default();
         Ok(RunFolder {
             dir: dir.to_path_buf(),
@@ -975,6 +1040,7 @@ impl RunFolder {
             rows,
             events,
             checkpoints,
+            frames,
             problems,
             damaged,
         })
@@ -1017,6 +1083,63 @@ impl RunFolder {
             )));
         }
         Ok(state)
+    }
+
+    /// Every step with saved weights, frames and checkpoints together in step order (a step with both
+    /// is read from its frame, the smaller file): where the insight views of a saved run are
+    /// recomputed.
+    pub fn weights(&self) -> Vec<SavedWeights> {
+        let mut all: Vec<SavedWeights> = self
+            .frames
+            .iter()
+            .map(|c| SavedWeights {
+                file: c.clone(),
+                frame: true,
+            })
+            .collect();
+        for c in &self.checkpoints {
+            if !self.frames.iter().any(|f| f.step == c.step) {
+                all.push(SavedWeights {
+                    file: c.clone(),
+                    frame: false,
+                });
+            }
+        }
+        all.sort_by_key(|w| w.file.step);
+        all
+    }
+
+    /// The weights `w` and the config in force there (a checkpoint's own; for a frame, the run's at
+    /// that step, which has the same task and model).
+    pub fn load_weights(
+        &self,
+        w: &SavedWeights,
+    ) -> Result<(crate::config::ValidGrokkingConfig, Vec<NamedTensor>), RunDirError> {
+        if !w.frame {
+            let state = self.load(&w.file)?;
+            return Ok((state.config, state.model));
+        }
+        let c = &w.file;
+        let config = self.config_at(c.step).ok_or_else(|| {
+            RunDirError::NotARun(format!(
+                "frame {}: the run's config.toml is missing or unreadable, so its model is unknown",
+                c.path.display()
+            ))
+        })?;
+        let config = crate::config::ValidGrokkingConfig::try_from(config)
+            .map_err(|e| RunDirError::NotARun(format!("frame {}: {e}", c.path.display())))?;
+        let bytes = read_bounded(&c.path, MAX_FRAME_BYTES).map_err(io_err(&c.path))?;
+        let frame = Frame::from_bytes(&bytes)
+            .map_err(|e| RunDirError::NotARun(format!("frame {}: {e}", c.path.display())))?;
+        if (frame.step, frame.epoch) != (c.step, c.epoch) {
+            return Err(RunDirError::NotARun(format!(
+                "frame {} holds step {} (epoch {}), not what its name says",
+                c.path.display(),
+                frame.step,
+                frame.epoch
+            )));
+        }
+        Ok((config, frame.model))
     }
 
     /// The newest checkpoint that loads and that `usable` accepts, with why each newer one was

@@ -16,6 +16,7 @@ use crate::model::transformer_cpu::CpuTransformer;
 use crate::model::{ModelError, NamedTensor};
 use crate::protocol::{InsightSnapshot, NeuronShares};
 use crate::rng::{self, Stream};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The share of a window run's training time its insight snapshots may take (`grokscope bench` measures
@@ -305,8 +306,8 @@ impl Schedule {
 pub struct Frames {
     max: usize,
     stride: u64,
-    /// (step, epoch, weights), in step order.
-    frames: Vec<(u64, u64, Vec<NamedTensor>)>,
+    /// (step, epoch, weights), in step order; shared with the run's recorder once the run ends.
+    frames: Vec<(u64, u64, Arc<Vec<NamedTensor>>)>,
 }
 
 impl Frames {
@@ -333,7 +334,7 @@ impl Frames {
         if self.max == 0 {
             return;
         }
-        self.frames.push((step, epoch, tensors));
+        self.frames.push((step, epoch, Arc::new(tensors)));
         self.thin();
     }
 
@@ -391,6 +392,11 @@ impl Frames {
     /// Frame `i`: its step, epoch and weights.
     pub fn get(&self, i: usize) -> Option<(u64, u64, &[NamedTensor])> {
         self.frames.get(i).map(|(s, e, t)| (*s, *e, t.as_slice()))
+    }
+
+    /// Every frame, shared (to be saved with the run).
+    pub fn shared(&self) -> Vec<(u64, u64, Arc<Vec<NamedTensor>>)> {
+        self.frames.clone()
     }
 }
 

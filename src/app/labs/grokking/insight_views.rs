@@ -176,7 +176,7 @@ pub fn scrub_ui(
                     }
                 })
                 .response
-                .on_hover_text("Show the insight views of another run in the Runs panel: a saved or opened run's are recomputed from its checkpoints");
+                .on_hover_text("Show the insight views of another run in the Runs panel: a saved or opened run's are recomputed from its saved weights (frames and checkpoints)");
         }
         let steps = store.steps();
         let Some(&last) = steps.last() else {

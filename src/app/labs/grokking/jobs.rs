@@ -5,7 +5,7 @@
 use super::run_files::FolderUse;
 use crate::app::dialog::FileDialog;
 use crate::app::jobs::{JobDone, Jobs};
-use crate::experiment::grokking::{final_keys_from_checkpoints, insight_from_checkpoints};
+use crate::experiment::grokking::{final_keys_from_saved, insight_from_saved};
 use crate::protocol::InsightSnapshot;
 use crate::store::run_dir::RunFolder;
 use std::path::PathBuf;
@@ -79,16 +79,16 @@ pub fn open_run(jobs: &mut LabJobs, path: PathBuf, purpose: FolderUse) -> std::i
     })
 }
 
-/// Recompute the insight snapshots of the run folder `dir` from its checkpoints on a new thread
-/// (reading only), one [`GrokJob::Insight`] a checkpoint, then [`GrokJob::InsightDone`].
+/// Recompute the insight snapshots of the run folder `dir` from its saved weights (frames and checkpoints) on a new thread
+/// (reading only), one [`GrokJob::Insight`] a saved step, then [`GrokJob::InsightDone`].
 pub fn recompute_insight(jobs: &mut LabJobs, dir: PathBuf, key: u64) -> std::io::Result<()> {
-    jobs.spawn_worker("insight-from-checkpoints", move |out| {
+    jobs.spawn_worker("insight-from-saved", move |out| {
         let error = match RunFolder::open(&dir) {
             Ok(folder) => {
                 // the last snapshot's keys: the final model's, for the ablation curves as a live
                 // run draws them once it has ended
                 let mut last_keys = None;
-                insight_from_checkpoints(&folder, &mut |snap| {
+                insight_from_saved(&folder, &mut |snap| {
                     if let Ok(s) = &snap {
                         last_keys = Some(s.keys.clone());
                     }
@@ -99,7 +99,7 @@ pub fn recompute_insight(jobs: &mut LabJobs, dir: PathBuf, key: u64) -> std::io:
                     true
                 });
                 if let Some(keys) = last_keys {
-                    final_keys_from_checkpoints(&folder, &keys, &mut |r| {
+                    final_keys_from_saved(&folder, &keys, &mut |r| {
                         // a checkpoint that fails here failed above too, where it was said
                         if let Ok((step, epoch, ablation)) = r {
                             out.send(GrokJob::FinalKeys {

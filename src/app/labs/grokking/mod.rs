@@ -271,7 +271,7 @@ impl GrokkingLab {
     }
 
     /// Show the views of the current run (`None`) or of the listed run `key`; a listed run with a
-    /// folder and no snapshots has them recomputed from its checkpoints.
+    /// folder and no snapshots has them recomputed from its saved weights.
     pub fn show_views_of(&mut self, of: Option<u64>) {
         self.insight_view.of = of;
         self.insight_view.pinned = None;
@@ -288,10 +288,10 @@ impl GrokkingLab {
         };
         match jobs::recompute_insight(&mut self.jobs, dir, k) {
             Ok(()) => {
-                run.insight.source = "recomputing from checkpoints…".into();
+                run.insight.source = "recomputing from saved weights…".into();
                 let name = run.name.clone();
                 self.info(format!(
-                    "recomputing the insight views of {name} from its checkpoints…"
+                    "recomputing the insight views of {name} from its saved weights…"
                 ));
             }
             Err(e) => self.error(format!("cannot start reading the checkpoints: {e}")),
@@ -716,28 +716,29 @@ impl GrokkingLab {
                     };
                     let steps = run.insight.steps();
                     if !steps.is_empty() {
-                        run.insight.source = format!(
-                            "from {} checkpoint{}: steps {}",
-                            steps.len(),
-                            if steps.len() == 1 { "" } else { "s" },
-                            steps
-                                .iter()
-                                .map(|s| s.to_string())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        );
+                        let (first, last) = (steps[0], steps[steps.len() - 1]);
+                        run.insight.source = if steps.len() == 1 {
+                            format!("from the saved weights of step {first}")
+                        } else {
+                            format!(
+                                "from the saved weights of {} steps, {first} to {last}",
+                                steps.len()
+                            )
+                        };
                     } else if run.insight.source.starts_with("recomputing") {
-                        // none, and no checkpoint said why (a refused one set the reason already)
+                        // none, and no file said why (a refused one set the reason already)
                         run.insight.source = match &error {
-                            Some(e) => format!("cannot read its checkpoints: {e}"),
-                            None => "no checkpoint to recompute them from".into(),
+                            Some(e) => format!("cannot read its saved weights: {e}"),
+                            None => "no checkpoint or frame to recompute them from".into(),
                         };
                     }
                     let name = run.name.clone();
                     match error {
-                        Some(e) => self.error(format!("{name}: cannot read its checkpoints: {e}")),
+                        Some(e) => {
+                            self.error(format!("{name}: cannot read its saved weights: {e}"))
+                        }
                         None => self.info(format!(
-                            "{name}: insight views recomputed at {} checkpoint steps",
+                            "{name}: insight views recomputed at {} saved steps",
                             steps.len()
                         )),
                     }

@@ -97,7 +97,7 @@ pub struct ListedRun {
     pub parent: Option<(PathBuf, u64)>,
     /// A fork was started from it: drawn greyed and thinner under the fork.
     pub greyed: bool,
-    /// Its insight snapshots (kept from the live run, or recomputed from its checkpoints).
+    /// Its insight snapshots (kept from the live run, or recomputed from its saved weights).
     pub insight: InsightStore,
 }
 
@@ -1007,6 +1007,7 @@ mod tests {
                 epoch: 10,
             }],
             checkpoints: vec![ckpt(5), ckpt(20)],
+            frames: vec![],
             problems: vec![],
             damaged: vec![],
         };

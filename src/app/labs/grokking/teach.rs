@@ -193,7 +193,7 @@ impl GrokkingLab {
         ))
     }
 
-    /// A scene's run: its folder when it is there (views from its checkpoints), else the panel's
+    /// A scene's run: its folder when it is there (views from its saved weights), else the panel's
     /// config retrained to `step` (same config and seed: the same numbers).
     fn restore(
         &mut self,
