@@ -4,6 +4,7 @@
 
 use crate::ui_support::{Labs, harness_with, step_until};
 use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
 use grokscope::app::labs::{LabCtx, LabSlot, Teach};
 use grokscope::app::teach::presenter::LessonCmd;
 use grokscope::app::teach::scene::Scene;
@@ -273,6 +274,18 @@ fn small(lab: &mut grokscope::app::GrokkingLab) {
     c.early_stop = false;
 }
 
+/// Set the top bar's speed limit as a user would: tick "limit", then move the slider.
+fn set_speed_limit(h: &mut Harness<'static, GrokscopeApp>, steps_per_sec: f64) {
+    if h.state().speed_limit().is_none() {
+        h.get_by_label("limit").click();
+        h.step();
+    }
+    h.get_by_role_and_label(eframe::egui::accesskit::Role::Slider, "speed")
+        .set_value_accesskit(steps_per_sec);
+    h.step();
+    assert_eq!(h.state().speed_limit(), Some(steps_per_sec));
+}
+
 #[test]
 fn a_saved_scene_reopens_to_the_same_step_and_config() {
     let mut h = real_app();
@@ -286,10 +299,13 @@ fn a_saved_scene_reopens_to_the_same_step_and_config() {
     let pinned = h.state().grokking().insight().steps()[1];
     h.state_mut().grokking_mut().show_step(Some(pinned));
     h.state_mut().grokking_mut().show_panel("runs", false);
+    // (the presenter view has no top bar)
+    set_speed_limit(&mut h, 40.0);
     h.state_mut().lesson_command(LessonCmd::Presenter);
     h.step();
     let scene = h.state().scene();
     assert_eq!(scene.run.as_ref().map(|r| r.step), Some(step));
+    assert_eq!(scene.speed, Some(40.0), "the top bar's limit");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("scene.toml");
     scene.save(&path).unwrap();
@@ -303,16 +319,22 @@ fn a_saved_scene_reopens_to_the_same_step_and_config() {
     };
     let before = val(&h);
 
+    // a window held to 1 step a second: the retraining goes flat out all the same (at 1 step a
+    // second its 40 steps would take 40 s; flat out they take well under one on any machine here),
+    // and the scene's own limit comes once the run is back
     let mut again = real_app();
     again.step();
+    set_speed_limit(&mut again, 1.0);
     let read = Scene::read(&path).unwrap();
     assert_eq!(read, scene);
     let said = again.state_mut().open_scene(&read).unwrap();
     assert!(said.contains("retraining"), "{said}");
-    assert!(step_until(&mut again, Duration::from_secs(120), |h| h
+    assert!(step_until(&mut again, Duration::from_secs(25), |h| h
         .state()
         .phase()
         == Phase::Finished));
+    again.step();
+    assert_eq!(again.state().speed_limit(), Some(40.0), "the scene's limit");
     let s = again.state();
     assert_eq!(s.lab(), Lab::Grokking);
     assert_eq!(s.grokking().config(), h.state().grokking().config());

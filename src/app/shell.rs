@@ -52,6 +52,8 @@ pub struct GrokscopeApp {
     /// Index of the lab shown.
     shown: usize,
     speed: Speed,
+    /// The speed limit of a scene being opened, applied once its run is back.
+    scene_speed: Option<Option<f64>>,
     frames: FrameTimer,
     /// The figure exports' dialogs and writes.
     jobs: Jobs,
@@ -123,6 +125,7 @@ impl GrokscopeApp {
                 limited: false,
                 steps_per_sec: 100.0,
             },
+            scene_speed: None,
             frames: FrameTimer::default(),
             jobs: Jobs::new(Arc::new(move || wake_ctx.request_repaint())),
             figure_export: FigureExport::default(),
@@ -301,7 +304,12 @@ impl GrokscopeApp {
 
     /// The scene of the window now, as a file would keep it.
     pub fn scene(&self) -> Scene {
-        Scene::capture(self.current(), &self.presenter, self.player.as_ref())
+        Scene::capture(
+            self.current(),
+            &self.presenter,
+            self.player.as_ref(),
+            self.speed.command(),
+        )
     }
 
     /// Bring back a scene: checked in full first (a refused one changes nothing); what happened.
@@ -310,11 +318,29 @@ impl GrokscopeApp {
         let ctx = self.lab_ctx();
         let (i, said) = scene.apply(&mut self.labs, ctx)?;
         self.shown = i;
+        // after the run is back (a retraining goes flat out; see `apply_scene_speed`)
+        self.scene_speed = Some(scene.speed);
         self.presenter.on = scene.presenter;
         self.presenter.scale = scene.scale;
         self.presenter.blank = false;
         self.player = player;
         Ok(said)
+    }
+
+    /// A scene's speed limit, once the lab shown has no run going (its run restored).
+    fn apply_scene_speed(&mut self) {
+        let Some(limit) = self.scene_speed else {
+            return;
+        };
+        if self.phase().active() {
+            return;
+        }
+        self.scene_speed = None;
+        self.speed.limited = limit.is_some();
+        if let Some(l) = limit {
+            self.speed.steps_per_sec = l;
+        }
+        self.apply(Action::SetSpeed(limit));
     }
 
     fn lab_ctx(&self) -> LabCtx {
@@ -709,6 +735,7 @@ impl eframe::App for GrokscopeApp {
                 }
             }
         }
+        self.apply_scene_speed();
         let problems = self.current().problems();
         self.current_mut().link_mut().panels.new_frame();
 

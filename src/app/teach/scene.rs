@@ -39,6 +39,10 @@ pub struct Scene {
     /// The step the views showed (absent: the latest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<u64>,
+    /// The top bar's speed limit, steps a second (absent: none). Applied once the scene's run is
+    /// back: retraining it goes flat out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed: Option<f64>,
     /// The current run, if there was one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<SceneRun>,
@@ -94,6 +98,7 @@ impl Scene {
         lab: &dyn LabSlot,
         presenter: &Presenter,
         player: Option<&LessonPlayer>,
+        speed: Option<f64>,
     ) -> Scene {
         let state = lab.scene();
         Scene {
@@ -108,6 +113,7 @@ impl Scene {
                 .map(|p| p.key.to_string())
                 .collect(),
             cursor: state.cursor,
+            speed,
             run: state.run.map(|(dir, step)| SceneRun { step, dir }),
             lesson: player.map(|p| SceneLesson {
                 source: p.source.clone(),
@@ -169,6 +175,15 @@ impl Scene {
                 scene.scale,
                 SCALES.start(),
                 SCALES.end()
+            ));
+        }
+        if let Some(v) = scene.speed
+            && !(v.is_finite() && crate::config::SPEED_LIMITS.contains(&v))
+        {
+            return Err(format!(
+                "speed: {v} steps/s is outside the allowed range [{}, {}]",
+                crate::config::SPEED_LIMITS.start(),
+                crate::config::SPEED_LIMITS.end()
             ));
         }
         if let Some(l) = &scene.lesson
@@ -267,6 +282,7 @@ mod tests {
             scale: 1.75,
             hidden: vec!["runs".into()],
             cursor: Some(120),
+            speed: Some(40.0),
             run: Some(SceneRun {
                 step: 300,
                 dir: Some(PathBuf::from("/tmp/run-1")),
@@ -298,6 +314,8 @@ mod tests {
                 "no lab",
             ),
             (text.replace("scale = 1.75", "scale = 40.0"), "scale"),
+            (text.replace("speed = 40.0", "speed = 0.0"), "speed: 0"),
+            (text.replace("speed = 40.0", "speed = nan"), "speed: NaN"),
             (text.replace("step = 3\n", "step = 0\n"), "count from 1"),
             (format!("extra = 1\n{text}"), "unknown field"),
             (

@@ -214,6 +214,9 @@ impl GrokkingLab {
         cfg.max_epochs = step.div_ceil(per_epoch).max(1);
         let cfg = ValidGrokkingConfig::try_from(cfg).map_err(|e| e.to_string())?;
         let shown = self.draft.clone();
+        // flat out, whatever the top bar's limit: the scene's own limit comes once the run is back
+        // (the window applies it when the run has ended)
+        self.speed = None;
         self.with_runs(|files, c| files.start_in(c, cfg, None));
         // the panel keeps the scene's config; the run stops at the scene's step
         self.draft = shown;
