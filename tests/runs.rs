@@ -604,4 +604,19 @@ fn damaged_and_foreign_frames_are_named_and_existing_ones_are_never_replaced() {
         std::fs::read_to_string(frames.join("notes.txt")).unwrap(),
         "hello"
     );
+    // a run continued in a new folder takes the frames up to its checkpoint along (as it takes the
+    // checkpoints), so its views there are as dense as they were
+    let folder = RunFolder::open(&run).unwrap();
+    let from = folder.checkpoints.last().unwrap().clone();
+    let out = tmp.path().join("repaired");
+    RunWriter::repair_into(&folder, &from, &out).unwrap();
+    let repaired = RunFolder::open(&out).unwrap();
+    let steps = |f: &RunFolder| f.frames.iter().map(|c| c.step).collect::<Vec<u64>>();
+    assert_eq!(steps(&repaired), steps(&folder));
+    for (a, b) in repaired.frames.iter().zip(&folder.frames) {
+        assert_eq!(
+            std::fs::read(&a.path).unwrap(),
+            std::fs::read(&b.path).unwrap()
+        );
+    }
 }

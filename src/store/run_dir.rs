@@ -357,6 +357,9 @@ pub struct RunWriter {
     held: Vec<(u64, u64, Vec<u8>)>,
     /// The run's weight frames while it has no folder (written out by [`RunWriter::attach`]).
     frames: Vec<SharedFrame>,
+    /// The frame files of the run's folder (copied, as the checkpoints are, when it is saved into
+    /// another).
+    frame_files: Vec<CheckpointRef>,
 }
 
 impl RunWriter {
@@ -382,6 +385,7 @@ impl RunWriter {
             resumed_at: None,
             held: vec![],
             frames: vec![],
+            frame_files: vec![],
         }
     }
 
@@ -461,6 +465,12 @@ impl RunWriter {
             .filter(|c| c.step <= from.step)
             .cloned()
             .collect();
+        w.frame_files = folder
+            .frames
+            .iter()
+            .filter(|c| c.step <= from.step)
+            .cloned()
+            .collect();
         // earlier sessions' event files (if any) hold what was recorded up to the checkpoint
         w.tb_rows = w.rows.len();
         w.tb_events = w.events.len();
@@ -519,6 +529,22 @@ impl RunWriter {
                 self.checkpoints.push(CheckpointRef { step, epoch, path });
             }
         }
+        if !self.frame_files.is_empty() {
+            // frames already in another folder are copied too; one that cannot be read is left out
+            // (frames only add views: the new folder's views then come from the others)
+            let folder = dir.join(FRAMES);
+            fs::create_dir_all(&folder).map_err(io_err(&folder))?;
+            let mut copied = vec![];
+            for c in std::mem::take(&mut self.frame_files) {
+                let Ok(bytes) = read_bounded(&c.path, MAX_FRAME_BYTES) else {
+                    continue;
+                };
+                let path = folder.join(checkpoint_name(c.step, c.epoch));
+                write_atomic(&path, &bytes).map_err(io_err(&path))?;
+                copied.push(CheckpointRef { path, ..c });
+            }
+            self.frame_files = copied;
+        }
         let frames = std::mem::take(&mut self.frames);
         self.keep_frames(frames)?;
         self.flush()
@@ -540,16 +566,19 @@ impl RunWriter {
         fs::create_dir_all(&folder).map_err(io_err(&folder))?;
         for (step, epoch, model) in frames {
             let path = folder.join(checkpoint_name(step, epoch));
-            if fs::symlink_metadata(&path).is_ok() {
-                continue;
+            if fs::symlink_metadata(&path).is_err() {
+                let frame = Frame {
+                    step,
+                    epoch,
+                    model: model.as_ref().clone(),
+                };
+                write_atomic(&path, &frame.to_bytes()?).map_err(io_err(&path))?;
             }
-            let frame = Frame {
-                step,
-                epoch,
-                model: model.as_ref().clone(),
-            };
-            write_atomic(&path, &frame.to_bytes()?).map_err(io_err(&path))?;
+            if !self.frame_files.iter().any(|c| c.step == step) {
+                self.frame_files.push(CheckpointRef { step, epoch, path });
+            }
         }
+        self.frame_files.sort_by_key(|c| c.step);
         Ok(())
     }
 

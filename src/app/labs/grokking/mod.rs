@@ -294,7 +294,7 @@ impl GrokkingLab {
                     "recomputing the insight views of {name} from its saved weights…"
                 ));
             }
-            Err(e) => self.error(format!("cannot start reading the checkpoints: {e}")),
+            Err(e) => self.error(format!("cannot start reading the saved weights: {e}")),
         }
     }
 
