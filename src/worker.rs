@@ -14,11 +14,15 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// Wakes the receiver when events are waiting.
 pub type Waker = Box<dyn Fn() + Send + Sync>;
+/// The waker, shared by the worker and its views' thread.
+type SharedWaker = Arc<dyn Fn() + Send + Sync>;
 
 /// Capacity of the event channel. When the UI stops draining (window hidden), training waits.
 const EVENT_CAPACITY: usize = 4096;
@@ -89,7 +93,7 @@ impl Drop for Worker {
 /// Batches events for the channel and wakes the receiver.
 struct ChannelSink {
     tx: Sender<Event>,
-    waker: Option<Waker>,
+    waker: Option<SharedWaker>,
     rows: Vec<MetricRow>,
     rows_run: RunId,
     progress: Option<Event>,
@@ -103,6 +107,20 @@ struct ChannelSink {
 }
 
 impl ChannelSink {
+    fn new(tx: Sender<Event>, waker: Option<SharedWaker>) -> Self {
+        ChannelSink {
+            tx,
+            waker,
+            rows: vec![],
+            rows_run: 0,
+            progress: None,
+            snapshots: vec![],
+            last_flush: Instant::now(),
+            finished: None,
+            closed: false,
+        }
+    }
+
     fn send(&mut self, ev: Event) {
         if !self.closed && self.tx.send(ev).is_err() {
             self.closed = true;
@@ -391,65 +409,74 @@ impl RunControl for WorkerControl<'_> {
     }
 }
 
+/// A finished run's views being filled in on a thread of their own, so that no command waits for a
+/// snapshot (at p = 1009 one takes seconds: a new run, a save or closing the window would wait that
+/// long). Dropped, it tells the thread to stop after the snapshot in hand (nothing waits for it; what it
+/// sends after a new run started is about a run no longer shown, and the window ignores it).
+struct Filling {
+    stop: Arc<AtomicBool>,
+}
+
+impl Filling {
+    /// Fill in `views` of `run` until complete (or told to stop), sending into `tx`.
+    fn spawn(
+        mut views: Views,
+        run: RunId,
+        tx: Sender<Event>,
+        waker: Option<SharedWaker>,
+    ) -> std::io::Result<Filling> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let told = stop.clone();
+        std::thread::Builder::new()
+            .name("grokscope-views".into())
+            .spawn(move || {
+                // the training thread's floating-point mode, so the views equal the live ones
+                crate::perf::flush_denormals();
+                let mut sink = ChannelSink::new(tx, waker);
+                let filled = catch_unwind(AssertUnwindSafe(|| {
+                    while !told.load(Ordering::Relaxed) && views.fill_one(&mut sink) {}
+                }));
+                if let Err(panic) = filled {
+                    let message = crate::experiment::pool::panic_message(panic.as_ref());
+                    sink.emit(Event::Note {
+                        run,
+                        message: format!(
+                            "run {run}: filling in the insight views crashed: {message}"
+                        ),
+                    });
+                }
+                sink.flush();
+            })?;
+        Ok(Filling { stop })
+    }
+}
+
+impl Drop for Filling {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
 fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
     crate::perf::flush_denormals();
-    let sink = Rc::new(RefCell::new(ChannelSink {
-        tx,
-        waker,
-        rows: vec![],
-        rows_run: 0,
-        progress: None,
-        snapshots: vec![],
-        last_flush: Instant::now(),
-        finished: None,
-        closed: false,
-    }));
+    let waker: Option<SharedWaker> = waker.map(Arc::from);
+    let sink = Rc::new(RefCell::new(ChannelSink::new(tx.clone(), waker.clone())));
     let mut next_run: RunId = 0;
     let mut speed = None;
     let mut pending: Option<Job> = None;
     // the last Grokking run's recorder (with its checkpoints), kept so a finished run can be saved
     let mut last: Option<(RunId, RunWriter)> = None;
-    // the last Grokking run's views, filled in between commands until they are complete
-    let mut views: Option<Views> = None;
+    // the last Grokking run's views, filled in on their own thread until complete (held for its
+    // `Drop`, which tells that thread to stop)
+    let mut _filling: Option<Filling> = None;
     loop {
-        // a run asked for while another ran starts at once; otherwise wait for a command, filling in
-        // the last run's views (one snapshot at a time) while none comes
+        // a run asked for while another ran starts at once; otherwise wait for a command
         let cmd = match pending.take() {
             Some(job) => Ok(job),
-            None => {
-                let waiting = match &mut views {
-                    Some(v) => match rx.try_recv() {
-                        Ok(c) => Some(c),
-                        Err(TryRecvError::Empty) => {
-                            let filled = catch_unwind(AssertUnwindSafe(|| {
-                                v.fill_one(&mut *sink.borrow_mut())
-                            }));
-                            match filled {
-                                Ok(true) => {}
-                                Ok(false) => views = None,
-                                Err(panic) => {
-                                    views = None;
-                                    let message =
-                                        crate::experiment::pool::panic_message(panic.as_ref());
-                                    sink.borrow_mut().emit(Event::Note {
-                                        run: next_run,
-                                        message: format!(
-                                            "run {next_run}: filling in the insight views crashed: {message}"
-                                        ),
-                                    });
-                                }
-                            }
-                            continue;
-                        }
-                        Err(TryRecvError::Disconnected) => return,
-                    },
-                    None => None,
-                };
-                match waiting.map_or_else(|| rx.recv(), Ok) {
-                    Ok(c) => Err(c),
-                    Err(_) => return,
-                }
-            }
+            None => match rx.recv() {
+                Ok(c) => Err(c),
+                Err(_) => return,
+            },
         };
         let job = match cmd {
             Ok(job) => job,
@@ -489,7 +516,7 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
         let run = next_run;
         // a new run replaces the kept one (its folder, if any, is complete on disk) and its views
         last = None;
-        views = None;
+        _filling = None;
         let mut control = WorkerControl {
             rx: &rx,
             sink: sink.clone(),
@@ -511,7 +538,19 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
         match result {
             Ok(Some(end)) => {
                 last = end.writer.map(|w| (run, w));
-                views = end.views;
+                // after the run's last events: the views' thread sends only what comes after them
+                sink.flush();
+                if let Some(views) = end.views {
+                    match Filling::spawn(views, run, tx.clone(), waker.clone()) {
+                        Ok(f) => _filling = Some(f),
+                        Err(e) => sink.emit(Event::Note {
+                            run,
+                            message: format!(
+                                "run {run}: the insight views are not filled in (no thread: {e})"
+                            ),
+                        }),
+                    }
+                }
             }
             Ok(None) => {}
             Err(panic) => {
