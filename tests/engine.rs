@@ -220,7 +220,7 @@ fn worker_protocol_order_one_started_metrics_one_finished() {
     let w = Worker::spawn(None).unwrap();
     let mut cfg = small();
     cfg.max_epochs = 30;
-    w.send(Command::Start(Box::new(start(cfg))));
+    w.send(Command::Start(Box::new(start(cfg.clone()))));
     let evs = until_finished(&w, Duration::from_secs(60));
     assert!(
         matches!(evs[0], Event::Started { run: 1, .. }),
@@ -269,7 +269,7 @@ fn worker_protocol_order_one_started_metrics_one_finished() {
             Event::Lab {
                 run: 1,
                 payload: LabEvent::Grokking(GrokkingEvent::Insight(s)),
-            } if final_keys.is_empty() => filled.push(s.step),
+            } if final_keys.is_empty() => filled.push(*s),
             Event::Lab {
                 run: 1,
                 payload: LabEvent::Grokking(GrokkingEvent::FinalKeys { step, .. }),
@@ -281,6 +281,30 @@ fn worker_protocol_order_one_started_metrics_one_finished() {
     final_keys.sort_unstable();
     assert_eq!(final_keys, (1..=30).collect::<Vec<u64>>());
     assert!(!filled.is_empty(), "the views are filled in after the run");
+    // filled in on the views' own thread, they equal, bit for bit, the snapshots a run of the same
+    // config takes live at those steps (the expected values: a run with a snapshot every epoch)
+    let mut every = vec![];
+    grokking::run(
+        grokking::Start::New(crate::runs::valid(&cfg)),
+        1,
+        &mut every,
+        &mut Unattended,
+        grokking::RunOptions {
+            insight: grokscope::train::insight::InsightEvery::Epochs(1),
+            ..Default::default()
+        },
+    );
+    for f in &filled {
+        let live = every.iter().find_map(|e| match e {
+            Event::Lab {
+                payload: LabEvent::Grokking(GrokkingEvent::Insight(s)),
+                ..
+            } if s.step == f.step => Some(s),
+            _ => None,
+        });
+        assert_eq!(live.map(|s| s.as_ref()), Some(f), "step {}", f.step);
+    }
+    let filled: Vec<u64> = filled.iter().map(|s| s.step).collect();
     let mut all = [live.clone(), filled.clone()].concat();
     all.sort_unstable();
     all.dedup();
