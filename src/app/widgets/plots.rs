@@ -420,6 +420,10 @@ fn short_name(name: &str, max: usize) -> String {
 
 /// Height of a row of marker labels, in points (a 12-point line and the gap between rows).
 const LABEL_ROW_PX: f32 = 16.0;
+/// A legend row's height, in points, beyond its text's. Measured under Xvfb, 3 rows and their frame
+/// took 56 px in body text (15.0 points high) and 45 px in small (10.3): 3 rows of text + 2 and a
+/// 10-point frame (61 and 47) is a little over both.
+const LEGEND_ROW_GAP: f32 = 2.0;
 
 /// The labels of every marker drawn, in placing priority: generalised first, then memorised and
 /// hyper-parameter changes, last val ≥ 98 % (which sits next to generalised); within each, the main
@@ -551,6 +555,14 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
         .map(|s| s.height_share)
         .sum();
     let mut row_rects = Vec::new();
+    // the legends in small type, to cover less of the curves; in the presenter view in the body's,
+    // to be read from the back of a room
+    let legend_style = if crate::app::teach::presenter::Look::of(ui.ctx()).presenting {
+        egui::TextStyle::Body
+    } else {
+        egui::TextStyle::Small
+    };
+    let legend_row = ui.text_style_height(&legend_style) + LEGEND_ROW_GAP;
     let response = ui.scope(|ui| {
         ui.spacing_mut().item_spacing.y = 2.0;
         for (i, spec) in specs.iter().enumerate() {
@@ -598,6 +610,7 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                 plot = plot.legend(
                     Legend::default()
                         .position(corner)
+                        .text_style(legend_style.clone())
                         .background_alpha(0.75)
                         .follow_insertion_order(true),
                 );
@@ -612,14 +625,26 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
             }
             match spec.y_scale {
                 YScale::Log => plot = plot.y_grid_spacer(log_marks),
-                // headroom above 100 % for the marker labels
+                // headroom above 100 % for the marker labels, and room below 0 % for a legend in a
+                // bottom corner
                 YScale::Percent => {
-                    let top = if Some(i) == first_shown {
-                        percent_top(label_rows, height)
+                    let labels = if Some(i) == first_shown {
+                        label_rows
                     } else {
-                        1.12
+                        0
                     };
-                    plot = plot.include_y(0.0).include_y(top);
+                    let legend = match spec.legend {
+                        Some(Corner::LeftBottom | Corner::RightBottom) => {
+                            if compare.overlays.is_empty() {
+                                spec.series.iter().filter(|m| !hidden.contains(m)).count()
+                            } else {
+                                compare.overlays.len() + usize::from(!compare.main_hidden)
+                            }
+                        }
+                        _ => 0,
+                    };
+                    let (bottom, top) = percent_range(labels, legend, legend_row, data_h);
+                    plot = plot.include_y(bottom).include_y(top);
                 }
                 YScale::Unit => plot = plot.include_y(0.0).include_y(1.0),
                 YScale::Linear => {}
@@ -850,14 +875,33 @@ fn label_left(sx: f32, w: f32, frame: egui::Rangef) -> f32 {
     left.min(hi - w).max(lo)
 }
 
-/// The top of a percent axis (1 is 100 %) that leaves `rows` rows of marker labels above the
-/// data on a plot `height_px` high: the data takes the share `1 - f` of the height, f being the
-/// rows' share, so the top is 1 / (1 - f); at least 1.12 (room for one row on a short plot), and
-/// the data keeps at least half the plot.
-fn percent_top(rows: usize, height_px: f32) -> f64 {
-    let need = rows as f32 * LABEL_ROW_PX + 8.0;
-    let share = f64::from((need / height_px.max(1.0)).min(0.5));
-    (1.0 / (1.0 - share)).max(1.12)
+/// The bottom and top of a percent axis (1 is 100 %) on a plot `height_px` high that leave
+/// `label_rows` rows of marker labels above the data and a legend of `legend_rows` rows in a bottom
+/// corner below it (under 0 %, where no curve is: at the lower right it hid the validation accuracy's
+/// jump). With the labels' share fl of the height and the legend's fg, the data (0 to 1) takes the
+/// rest: the top is 1 + fl / (1 - fl - fg) and the bottom -fg / (1 - fl - fg). The labels get at least
+/// the 12 % headroom of a top at 1.12 (without a legend) and at most half the plot; the legend what
+/// leaves the data 40 %.
+fn percent_range(
+    label_rows: usize,
+    legend_rows: usize,
+    legend_row_px: f32,
+    height_px: f32,
+) -> (f64, f64) {
+    let share = |px: f32| f64::from(px / height_px.max(1.0));
+    let fl = if label_rows == 0 {
+        0.0
+    } else {
+        share(label_rows as f32 * LABEL_ROW_PX + 8.0)
+    };
+    let fl = fl.clamp(0.12 / 1.12, 0.5);
+    let fg = if legend_rows == 0 {
+        0.0
+    } else {
+        share(legend_rows as f32 * legend_row_px + 10.0).min((0.6 - fl).max(0.0))
+    };
+    let data = 1.0 - fl - fg;
+    (-fg / data, 1.0 + fl / data)
 }
 
 /// The hovered series' name as a first line (empty away from any series) and the plot position.
@@ -1354,12 +1398,32 @@ mod tests {
     }
 
     #[test]
-    fn percent_axis_leaves_room_for_the_label_rows() {
+    fn percent_axis_leaves_room_for_the_label_rows_and_the_legend() {
+        let top = |labels, h| percent_range(labels, 0, 17.0, h).1;
         // 3 rows on a 232-point plot: (3 * 16 + 8) / 232 = 0.241 of the height, top 1 / 0.759
-        assert!((percent_top(3, 232.0) - 1.0 / (1.0 - 56.0 / 232.0)).abs() < 1e-6);
+        assert!((top(3, 232.0) - 1.0 / (1.0 - 56.0 / 232.0)).abs() < 1e-6);
         // no rows, or a tall plot: the fixed 12 % headroom; a short plot: the data keeps half
-        assert_eq!(percent_top(0, 232.0), 1.12);
-        assert_eq!(percent_top(4, 60.0), 2.0);
+        assert!((top(0, 232.0) - 1.12).abs() < 1e-9);
+        assert!((top(4, 60.0) - 2.0).abs() < 1e-9);
+        assert_eq!(
+            percent_range(3, 0, 17.0, 232.0).0,
+            0.0,
+            "no legend: the data starts at the bottom"
+        );
+        // a 3-row legend on a 170-point plot: (3 * 17 + 10) / 170 = 0.359 of the height under 0 %,
+        // and the labels' rows keep their share above 100 %; the data (0 to 1) fills the rest
+        let (b, t) = percent_range(2, 3, 17.0, 170.0);
+        let (fl, fg) = ((2.0 * 16.0 + 8.0) / 170.0, (3.0 * 17.0 + 10.0) / 170.0);
+        let px = |v: f64| (v - b) / (t - b);
+        assert!((px(0.0) - fg).abs() < 1e-6, "legend share {}", px(0.0));
+        assert!(
+            (1.0 - px(1.0) - fl).abs() < 1e-6,
+            "labels' share {}",
+            1.0 - px(1.0)
+        );
+        // a short plot: the data keeps 40 %
+        let (b, t) = percent_range(4, 6, 17.0, 80.0);
+        assert!((1.0 / (t - b) - 0.4).abs() < 1e-9, "{b} {t}");
     }
 
     #[test]
