@@ -83,6 +83,21 @@ fn a_lesson_pointing_at_the_folded_runs_panel_opens_it() {
         .panels
         .set_highlight(Some("runs"));
     assert!(until_runs(&mut h, true), "a highlight opens the Runs panel");
+    assert_eq!(
+        h.state().runs().settings.runs_open,
+        None,
+        "the user's choice is left as it was"
+    );
+    // the lesson moves on: the panel folds again, as the window's width says
+    h.state_mut()
+        .grokking_mut()
+        .link_mut()
+        .panels
+        .set_highlight(None);
+    assert!(
+        until_runs(&mut h, false),
+        "folded again after the highlight"
+    );
 }
 
 #[test]

@@ -940,15 +940,14 @@ impl LabSlot for GrokkingLab {
         let busy = self.busy();
         let width = ui.ctx().content_rect().width();
         if self.link.panels.shown("runs") {
-            // a lesson pointing at the Runs panel opens it
-            if self.link.panels.highlight() == Some("runs") {
-                self.files.settings.runs_open = Some(true);
-            }
-            let mut open = self
-                .files
-                .settings
-                .runs_open
-                .unwrap_or_else(|| layout::runs_open_by_default(width));
+            // a lesson pointing at the Runs panel opens it while it points (the user's choice stays)
+            let pointed = self.link.panels.highlight() == Some("runs");
+            let mut open = pointed
+                || self
+                    .files
+                    .settings
+                    .runs_open
+                    .unwrap_or_else(|| layout::runs_open_by_default(width));
             let was_open = open;
             let side = layout::runs(width);
             let folded = egui::Panel::right("runs_panel_folded")
@@ -969,7 +968,7 @@ impl LabSlot for GrokkingLab {
             if toggle {
                 open = !open;
             }
-            if open != was_open {
+            if open != was_open && !pointed {
                 self.files.settings.runs_open = Some(open);
             }
             self.link.panels.drawn("runs", runs.response.rect);
