@@ -842,13 +842,7 @@ impl GrokscopeApp {
             self.lesson_command(cmd);
             return action;
         }
-        let narrow = ui.ctx().content_rect().width() < crate::app::widgets::layout::WIDE;
         ui.horizontal_wrapped(|ui| {
-            // tighter spacing and a shorter slider keep the bar on one line in a smaller window
-            if narrow {
-                ui.spacing_mut().item_spacing.x = 5.0;
-                ui.spacing_mut().slider_width = 56.0;
-            }
             for (i, lab) in self.labs.iter().enumerate() {
                 if ui
                     .add(egui::Button::selectable(self.shown == i, lab.lab().title()))
