@@ -120,3 +120,21 @@ fn the_top_bar_keeps_the_step_counter_on_its_line_at_1280_px() {
     );
     assert!(counter.right() <= 1280.0, "inside the window: {counter:?}");
 }
+
+/// The presenter view gives the insight views 0.45 of its width (at its own zoom). The frame that
+/// turns it on is still drawn at the old zoom, and the views' panel sized there kept that width (0.45
+/// of 1600 points, clamped to its largest, 0.6 of the 1067 the zoom leaves), squeezing the plots to
+/// about 400 points. Expected: 1067 less 0.45 of it, the Runs strip and the margins, about 550.
+#[test]
+fn the_presenter_view_sizes_its_panels_at_its_own_zoom() {
+    use grokscope::app::teach::presenter::LessonCmd;
+    let mut h = app(1600.0, 900.0);
+    h.state_mut().lesson_command(LessonCmd::Presenter);
+    for _ in 0..6 {
+        h.step();
+    }
+    let width = h.ctx.content_rect().width();
+    assert!((width - 1600.0 / 1.5).abs() < 1.0, "zoomed: {width} points");
+    let w = plots_width(&h);
+    assert!(w >= 500.0, "the plots get {w} of {width} points");
+}

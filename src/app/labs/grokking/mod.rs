@@ -1003,7 +1003,11 @@ impl LabSlot for GrokkingLab {
         let side = layout::insight(width);
         let panel = if presenting {
             let w = (ui.available_width() * 0.45).clamp(240.0, 900.0);
-            egui::Panel::right("insight_panel_presenter").default_size(w)
+            // one panel a zoom: the frame that turns the presenter view on is still drawn at the old
+            // zoom, and a panel sized there (0.45 of 1600 points, say, not of 1067) kept that width,
+            // clamped to its largest, at the new one
+            let zoom = (ui.ctx().zoom_factor() * 100.0).round() as i32;
+            egui::Panel::right(("insight_panel_presenter", zoom)).default_size(w)
         } else {
             egui::Panel::right("insight_panel").default_size(side.default)
         };
