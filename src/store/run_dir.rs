@@ -459,18 +459,15 @@ impl RunWriter {
             .filter(|e| e.step() <= from.step && !matches!(e, RunEvent::Finished { .. }))
             .cloned()
             .collect();
-        w.checkpoints = folder
-            .checkpoints
-            .iter()
-            .filter(|c| c.step <= from.step)
-            .cloned()
-            .collect();
-        w.frame_files = folder
-            .frames
-            .iter()
-            .filter(|c| c.step <= from.step)
-            .cloned()
-            .collect();
+        let upto = |files: &[CheckpointRef]| -> Vec<CheckpointRef> {
+            files
+                .iter()
+                .filter(|c| c.step <= from.step)
+                .cloned()
+                .collect()
+        };
+        w.checkpoints = upto(&folder.checkpoints);
+        w.frame_files = upto(&folder.frames);
         // earlier sessions' event files (if any) hold what was recorded up to the checkpoint
         w.tb_rows = w.rows.len();
         w.tb_events = w.events.len();
@@ -567,12 +564,8 @@ impl RunWriter {
         for (step, epoch, model) in frames {
             let path = folder.join(checkpoint_name(step, epoch));
             if fs::symlink_metadata(&path).is_err() {
-                let frame = Frame {
-                    step,
-                    epoch,
-                    model: model.as_ref().clone(),
-                };
-                write_atomic(&path, &frame.to_bytes()?).map_err(io_err(&path))?;
+                let bytes = Frame::encode(step, epoch, &model)?;
+                write_atomic(&path, &bytes).map_err(io_err(&path))?;
             }
             if !self.frame_files.iter().any(|c| c.step == step) {
                 self.frame_files.push(CheckpointRef { step, epoch, path });

@@ -369,15 +369,24 @@ pub struct Frame {
 impl Frame {
     /// Encode as a safetensors file.
     pub fn to_bytes(&self) -> Result<Vec<u8>, CheckpointError> {
+        Self::encode(self.step, self.epoch, &self.model)
+    }
+
+    /// The file of the frame of `model` at `step`, `epoch`, without copying the weights into a
+    /// [`Frame`] first.
+    pub fn encode(
+        step: u64,
+        epoch: u64,
+        model: &[NamedTensor],
+    ) -> Result<Vec<u8>, CheckpointError> {
         let state = FrameState {
-            step: self.step,
-            epoch: self.epoch,
-            names: self.model.iter().map(|(n, _, _)| n.clone()).collect(),
+            step,
+            epoch,
+            names: model.iter().map(|(n, _, _)| n.clone()).collect(),
         };
         let state = serde_json::to_string(&state)
             .map_err(|e| CheckpointError::Corrupt(format!("state: {e}")))?;
-        let tensors = self
-            .model
+        let tensors = model
             .iter()
             .map(|(n, shape, v)| (format!("model/{n}"), shape.clone(), v.as_slice()))
             .collect();
