@@ -274,6 +274,36 @@ fn small(lab: &mut grokscope::app::GrokkingLab) {
     c.early_stop = false;
 }
 
+/// A window whose lesson started a [`small`] run (recorded in a folder), run to its end.
+fn lesson_run_finished() -> Harness<'static, GrokscopeApp> {
+    let mut h = real_app();
+    small(h.state_mut().grokking_mut());
+    let answer = h
+        .state_mut()
+        .grokking_mut()
+        .teach(Teach::Start, LabCtx::default());
+    assert!(answer.is_ok(), "{answer:?}");
+    assert!(finishes(&mut h, 120));
+    h
+}
+
+/// Step `h` until its run has finished, for at most `secs` seconds.
+fn finishes(h: &mut Harness<'static, GrokscopeApp>, secs: u64) -> bool {
+    step_until(h, Duration::from_secs(secs), |h| {
+        h.state().phase() == Phase::Finished
+    })
+}
+
+/// The validation loss of the run shown, as bits (runs compared bit for bit).
+fn val_loss_bits(h: &Harness<'static, GrokscopeApp>) -> Vec<u64> {
+    h.state()
+        .history()
+        .series(grokscope::protocol::Metric::ValLoss)
+        .iter()
+        .map(|p| p.value.to_bits())
+        .collect()
+}
+
 /// Set the top bar's speed limit as a user would: tick "limit", then move the slider.
 fn set_speed_limit(h: &mut Harness<'static, GrokscopeApp>, steps_per_sec: f64) {
     if h.state().speed_limit().is_none() {
@@ -291,10 +321,7 @@ fn a_saved_scene_reopens_to_the_same_step_and_config() {
     let mut h = real_app();
     small(h.state_mut().grokking_mut());
     h.state_mut().apply(Action::Start);
-    assert!(step_until(&mut h, Duration::from_secs(120), |h| h
-        .state()
-        .phase()
-        == Phase::Finished));
+    assert!(finishes(&mut h, 120));
     let step = h.state().history().latest().unwrap().0;
     let pinned = h.state().grokking().insight().steps()[1];
     h.state_mut().grokking_mut().show_step(Some(pinned));
@@ -309,15 +336,7 @@ fn a_saved_scene_reopens_to_the_same_step_and_config() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("scene.toml");
     scene.save(&path).unwrap();
-    let val = |h: &Harness<'static, GrokscopeApp>| {
-        h.state()
-            .history()
-            .series(grokscope::protocol::Metric::ValLoss)
-            .iter()
-            .map(|p| p.value.to_bits())
-            .collect::<Vec<_>>()
-    };
-    let before = val(&h);
+    let before = val_loss_bits(&h);
 
     // a window held to 1 step a second: the retraining goes flat out all the same (at 1 step a
     // second its 40 steps would take 40 s; flat out they take well under one on any machine here),
@@ -329,10 +348,7 @@ fn a_saved_scene_reopens_to_the_same_step_and_config() {
     assert_eq!(read, scene);
     let said = again.state_mut().open_scene(&read).unwrap();
     assert!(said.contains("retraining"), "{said}");
-    assert!(step_until(&mut again, Duration::from_secs(25), |h| h
-        .state()
-        .phase()
-        == Phase::Finished));
+    assert!(finishes(&mut again, 25));
     again.step();
     assert_eq!(again.state().speed_limit(), Some(40.0), "the scene's limit");
     let s = again.state();
@@ -347,7 +363,7 @@ fn a_saved_scene_reopens_to_the_same_step_and_config() {
     assert!(!s.grokking().panel_shown("runs"));
     assert!(s.presenter().on);
     assert_eq!(
-        val(&again),
+        val_loss_bits(&again),
         before,
         "same config and seed: the same numbers"
     );
@@ -355,18 +371,7 @@ fn a_saved_scene_reopens_to_the_same_step_and_config() {
 
 #[test]
 fn a_scene_with_a_recorded_run_reopens_from_its_folder() {
-    let mut h = real_app();
-    small(h.state_mut().grokking_mut());
-    // a lesson's start records the run in a folder
-    let answer = h
-        .state_mut()
-        .grokking_mut()
-        .teach(Teach::Start, LabCtx::default());
-    assert!(answer.is_ok(), "{answer:?}");
-    assert!(step_until(&mut h, Duration::from_secs(120), |h| h
-        .state()
-        .phase()
-        == Phase::Finished));
+    let h = lesson_run_finished();
     let scene = h.state().scene();
     let run = scene.run.clone().unwrap();
     assert!(run.dir.as_ref().is_some_and(|d| d.is_dir()), "{run:?}");
@@ -383,6 +388,135 @@ fn a_scene_with_a_recorded_run_reopens_from_its_folder() {
         h.state().grokking().shown_store().steps().last() == Some(&run.step)
     }));
     let _ = std::fs::remove_dir_all(run.dir.unwrap());
+}
+
+/// A scene keeps its run's own config: a panel edited after the run does not change what the scene
+/// trains again (it did before: the panel's config was retrained, another run). A run whose weight
+/// decay changed mid-run comes back only from its folder: with the folder gone the scene is refused,
+/// naming the change, and the window is left as it was.
+#[test]
+fn a_scene_brings_back_its_runs_own_config_and_a_changed_run_only_from_its_folder() {
+    let mut h = real_app();
+    small(h.state_mut().grokking_mut());
+    h.state_mut().apply(Action::Start);
+    assert!(finishes(&mut h, 120));
+    let ran = h.state().config().clone();
+    let before = val_loss_bits(&h);
+    // the panel edited after the run: another weight decay and seed
+    h.state_mut().config_mut().optim.weight_decay = 0.25;
+    h.state_mut().config_mut().seed += 1;
+    let edited = h.state().config().clone();
+    let scene = h.state().scene();
+    let run = scene.run.clone().unwrap();
+    assert!(run.changed.is_empty() && run.dir.is_none(), "{run:?}");
+
+    let mut again = real_app();
+    again.step();
+    let said = again.state_mut().open_scene(&scene).unwrap();
+    assert!(said.contains("retraining"), "{said}");
+    assert!(finishes(&mut again, 60));
+    assert_eq!(
+        val_loss_bits(&again),
+        before,
+        "the run's own config, trained again"
+    );
+    assert_eq!(again.state().history().config(), Some(&ran));
+    assert_eq!(
+        again.state().config(),
+        &edited,
+        "the panel keeps the scene's"
+    );
+
+    // a recorded run whose weight decay changes mid-run (held to 40 steps a second, so the change
+    // comes before its end)
+    let mut h = real_app();
+    small(h.state_mut().grokking_mut());
+    set_speed_limit(&mut h, 40.0);
+    let answer = h
+        .state_mut()
+        .grokking_mut()
+        .teach(Teach::Start, LabCtx { speed: Some(40.0) });
+    assert!(answer.is_ok(), "{answer:?}");
+    assert!(step_until(&mut h, Duration::from_secs(60), |h| h
+        .state()
+        .history()
+        .latest()
+        .is_some_and(|(s, _)| s >= 3)));
+    h.state_mut().apply(Action::Change(
+        grokscope::protocol::HyperChange::WeightDecay(0.0),
+    ));
+    assert!(finishes(&mut h, 120));
+    let scene = h.state().scene();
+    let run = scene.run.clone().unwrap();
+    assert!(
+        run.changed.len() == 1 && run.changed[0].starts_with("changed wd → 0 from step"),
+        "{run:?}"
+    );
+    let dir = run.dir.clone().unwrap();
+    // with its folder there, it comes back from the folder
+    let mut again = real_app();
+    again.step();
+    let said = again.state_mut().open_scene(&scene).unwrap();
+    assert!(said.contains("re-created from the run folder"), "{said}");
+    // with its folder gone, the scene is refused, and nothing changes
+    std::fs::remove_dir_all(&dir).unwrap();
+    let mut again = real_app();
+    again.step();
+    let panel = again.state().config().clone();
+    let e = again.state_mut().open_scene(&scene).unwrap_err();
+    assert!(
+        e.contains("is not there") && e.contains(&run.changed[0]),
+        "{e}"
+    );
+    again.step();
+    assert_eq!(again.state().config(), &panel);
+    assert_eq!(again.state().phase(), Phase::Idle);
+}
+
+/// A lesson records its runs under the system's temporary folder, which the system may clear: Save
+/// (refused before for a run that had a folder) keeps one in a folder of the user's, with its
+/// checkpoints and weight frames copied, and a scene saved then points there.
+#[test]
+fn a_lesson_run_can_be_kept_in_a_folder_of_ones_own() {
+    use grokscope::app::labs::grokking::run_files::{FolderUse, RunsAction, in_temporary_folder};
+    let mut h = lesson_run_finished();
+    let lesson_dir = h.state().runs().current.dir.clone().unwrap();
+    assert!(in_temporary_folder(&lesson_dir), "{}", lesson_dir.display());
+    let (enabled, tip) = h.state().runs().save_hint(h.state().history());
+    assert!(enabled && tip.contains("temporary folder"), "{tip}");
+    // (the test's own folder is a temporary one too: what matters is that the run moves there whole)
+    let mine = tempfile::tempdir().unwrap();
+    let own = mine.path().join("kept");
+    h.state_mut()
+        .grokking_mut()
+        .apply_runs(RunsAction::Typed(FolderUse::Save, own.clone()));
+    assert!(step_until(&mut h, Duration::from_secs(60), |h| h
+        .state()
+        .runs()
+        .current
+        .dir
+        .as_deref()
+        == Some(own.as_path())));
+    let names = |dir: &std::path::Path| {
+        let mut n: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        n.sort();
+        n
+    };
+    for sub in ["checkpoints", "frames"] {
+        let want = names(&lesson_dir.join(sub));
+        assert!(!want.is_empty(), "the lesson's run has {sub}");
+        assert_eq!(names(&own.join(sub)), want, "{sub} copied");
+    }
+    assert_eq!(
+        h.state().scene().run.and_then(|r| r.dir),
+        Some(own.clone()),
+        "a scene saved now points at the kept folder"
+    );
 }
 
 /// How long each bundled lesson takes to run through with every wait reached (nothing skipped): a

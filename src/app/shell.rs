@@ -7,6 +7,7 @@ use super::backend::{Backend, Unattached};
 use super::dialog::FileDialog;
 use super::figure_export::{FigureExport, FigureRequest, FigureSet};
 use super::jobs::{JobDone, Jobs};
+use super::labs::grokking::run_files::in_temporary_folder;
 use super::labs::{Controls, Counter, Lab, LabCtx, LabSetup, LabSlot};
 use super::link::{Phase, Status};
 use super::meters::FrameTimer;
@@ -365,9 +366,19 @@ impl GrokscopeApp {
             }
             WindowCmd::SaveScene(path) => {
                 let path = std::path::PathBuf::from(path);
-                self.scene()
-                    .save(&path)
-                    .map(|()| format!("scene saved to {}", path.display()))
+                let scene = self.scene();
+                scene.save(&path).map(|()| {
+                    let saved = format!("scene saved to {}", path.display());
+                    match scene.run.as_ref().and_then(|r| r.dir.as_deref()) {
+                        Some(dir) if in_temporary_folder(dir) => format!(
+                            "{saved}; its run is in {}, under the system's temporary folder, \
+                             which the system may clear: to keep it, save the run from the Runs \
+                             panel, then save the scene again",
+                            dir.display()
+                        ),
+                        _ => saved,
+                    }
+                })
             }
             WindowCmd::OpenScene(path) if path.is_empty() => {
                 Err("type a scene file's path first".into())

@@ -10,13 +10,27 @@ use grokscope::config::GrokkingConfig;
 use grokscope::store::RunHistory;
 use std::time::{Duration, Instant};
 
-/// The app built by `build` in a 1280 x 800 harness (the window's default size).
+/// The app built by `build` in a 1280 x 800 harness (the window's default size), its lesson runs
+/// in a folder of its own ([`own_lesson_folder`]).
 pub(crate) fn harness_with(
     build: impl FnOnce(&eframe::CreationContext<'_>) -> GrokscopeApp + 'static,
 ) -> Harness<'static, GrokscopeApp> {
     Harness::builder()
         .with_size(eframe::egui::vec2(1280.0, 800.0))
-        .build_eframe(|cc| build(cc))
+        .build_eframe(|cc| own_lesson_folder(build(cc)))
+}
+
+/// `app` recording the runs its lessons start in a new temporary folder, removed with the app (the
+/// window's own folder under the system's temporary folder is left for the system to clear: a test
+/// run would leave some 30 runs there).
+pub(crate) fn own_lesson_folder(mut app: GrokscopeApp) -> GrokscopeApp {
+    let dir = tempfile::Builder::new()
+        .prefix("grokscope-test-lessons-")
+        .tempdir()
+        .expect("a temporary folder")
+        .keep();
+    app.grokking_mut().lesson_runs_in_owned_folder(dir);
+    app
 }
 
 /// Step frames (with short real-time sleeps, since worker and job threads may be running) until

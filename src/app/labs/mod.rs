@@ -160,11 +160,13 @@ pub enum Teach {
     /// Open a folder (a run folder, a sweep folder).
     Open(std::path::PathBuf),
     /// Show a scene's run: the run folder `dir` at `step` when it is still there (its checkpoints
-    /// give the views), else the panel's config retrained deterministically to `step`.
+    /// give the views), else the run's `config` (the panel's when absent) retrained
+    /// deterministically to `step`; the panel keeps its own config.
     Restore {
         dir: Option<std::path::PathBuf>,
         step: u64,
         cursor: Option<u64>,
+        config: Option<toml::Table>,
     },
 }
 
@@ -177,6 +179,26 @@ pub struct LabScene {
     pub run: Option<(Option<std::path::PathBuf>, u64)>,
     /// The step the views show (`None`: the latest).
     pub cursor: Option<u64>,
+    /// The current run's own config as it started (the panel's may have been edited since), as a
+    /// config file's table: what training it again runs.
+    pub run_config: Option<toml::Table>,
+    /// What the run did that training its config again from step 0 would not do ("was forked from
+    /// …", "changed wd → 0 from step 400"), in step order; empty when its config alone gives it back.
+    pub changed: Vec<String>,
+}
+
+/// The settings `history`'s run changed mid-run, in words ("wd → 0 from step 400"), in step order.
+pub fn changes_of(history: &crate::store::RunHistory) -> Vec<String> {
+    history
+        .markers()
+        .iter()
+        .filter_map(|m| match m.kind {
+            crate::store::MarkerKind::Change(c) => {
+                Some(format!("changed {c} from step {}", m.step))
+            }
+            crate::store::MarkerKind::Grok(_) => None,
+        })
+        .collect()
 }
 
 /// `cfg` with the dotted `field` set to `value`, read back through the config's own type (an unknown

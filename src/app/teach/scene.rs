@@ -66,6 +66,37 @@ pub struct SceneRun {
     /// Its run folder, when it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dir: Option<PathBuf>,
+    /// What the run did that training its config again would not repeat ("was forked from …",
+    /// "changed wd → 0 from step 400"): such a run comes back only from its folder.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed: Vec<String>,
+    /// The run's own config as it started (absent: the scene's `config`), trained again when its
+    /// folder is not there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<toml::Table>,
+}
+
+impl SceneRun {
+    /// Why the run cannot come back, if it cannot: it did what training its config again would not
+    /// repeat, and its folder is not (or no longer) there.
+    pub fn cannot_come_back(&self) -> Option<String> {
+        if self.changed.is_empty() {
+            return None;
+        }
+        let changed = self.changed.join(", ");
+        Some(match &self.dir {
+            Some(dir) if dir.is_dir() => return None,
+            Some(dir) => format!(
+                "its folder {} is not there, and the run {changed}, which training its config \
+                 again from step 0 would not repeat",
+                dir.display()
+            ),
+            None => format!(
+                "the run {changed}, which training its config again from step 0 would not \
+                 repeat, and it has no folder to come back from"
+            ),
+        })
+    }
 }
 
 /// The lesson of a scene.
@@ -114,7 +145,12 @@ impl Scene {
                 .collect(),
             cursor: state.cursor,
             speed,
-            run: state.run.map(|(dir, step)| SceneRun { step, dir }),
+            run: state.run.map(|(dir, step)| SceneRun {
+                step,
+                dir,
+                changed: state.changed,
+                config: state.run_config,
+            }),
             lesson: player.map(|p| SceneLesson {
                 source: p.source.clone(),
                 step: p.position().0 + 1,
@@ -129,7 +165,18 @@ impl Scene {
     }
 
     /// Write the scene to `path` (atomically: an old file there stays whole until the new one is).
+    /// Refused, with nothing written, when the scene could not bring its run back
+    /// ([`SceneRun::cannot_come_back`]): opening it would show another run.
     pub fn save(&self, path: &Path) -> Result<(), String> {
+        if let Some(why) = self.run.as_ref().and_then(SceneRun::cannot_come_back) {
+            let what_to_do = match self.lab() {
+                Some(Lab::Grokking) => "save the run from the Runs panel first",
+                _ => "this lab keeps no run folders: start the run again with the setting changed",
+            };
+            return Err(format!(
+                "scene not saved: {why} ({what_to_do}, then save the scene)"
+            ));
+        }
         crate::store::files::write_atomic(path, self.to_toml().as_bytes())
             .map_err(|e| format!("cannot write {}: {e}", path.display()))
     }
@@ -211,6 +258,9 @@ impl Scene {
                 return Err(format!("hidden: the {lab} lab has no panel `{key}`"));
             }
         }
+        if let Some(why) = self.run.as_ref().and_then(SceneRun::cannot_come_back) {
+            return Err(format!("run: {why}"));
+        }
         let player = match &self.lesson {
             None => None,
             Some(l) => {
@@ -253,6 +303,7 @@ impl Scene {
                     dir: run.dir.clone(),
                     step: run.step,
                     cursor: self.cursor,
+                    config: run.config.clone(),
                 },
                 ctx,
             )?,
@@ -286,6 +337,8 @@ mod tests {
             run: Some(SceneRun {
                 step: 300,
                 dir: Some(PathBuf::from("/tmp/run-1")),
+                changed: vec!["changed wd → 0 from step 200".into()],
+                config: Some(config.clone()),
             }),
             lesson: Some(SceneLesson {
                 source: "bundled:clock-inside".into(),
@@ -299,6 +352,47 @@ mod tests {
     fn round_trips() {
         let s = scene();
         assert_eq!(Scene::parse(&s.to_toml()), Ok(s));
+        // and without the run's optional parts (older files have none)
+        let mut s = scene();
+        let run = s.run.as_mut().unwrap();
+        run.changed.clear();
+        run.config = None;
+        let text = s.to_toml();
+        assert!(
+            !text.contains("changed") && !text.contains("[run.config]"),
+            "{text}"
+        );
+        assert_eq!(Scene::parse(&text), Ok(s));
+    }
+
+    /// A run that changed mid-run comes back only from its folder: a scene of one without a folder
+    /// is not saved (nothing is written), and one whose folder has gone is refused when opened
+    /// (its retraining would be another run).
+    #[test]
+    fn a_run_changed_mid_run_comes_back_only_from_its_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut s = scene();
+        let run = s.run.as_mut().unwrap();
+        run.dir = Some(tmp.path().to_path_buf());
+        assert_eq!(run.cannot_come_back(), None, "its folder is there");
+        run.dir = Some(tmp.path().join("gone"));
+        let why = run.cannot_come_back().unwrap();
+        assert!(
+            why.contains("gone") && why.contains("wd → 0 from step 200"),
+            "{why}"
+        );
+        run.dir = None;
+        let why = run.cannot_come_back().unwrap();
+        assert!(why.contains("has no folder"), "{why}");
+        let file = tmp.path().join("scene.toml");
+        let e = s.save(&file).unwrap_err();
+        assert!(e.contains("Runs panel"), "{e}");
+        assert!(!file.exists(), "nothing is written");
+        // unchanged, the config trains the run again: saved without a folder
+        s.run.as_mut().unwrap().changed.clear();
+        assert_eq!(s.run.as_ref().unwrap().cannot_come_back(), None);
+        s.save(&file).unwrap();
+        assert_eq!(Scene::read(&file), Ok(s));
     }
 
     #[test]

@@ -550,6 +550,8 @@ impl LabSlot for CapacityLab {
             config: table_of(&config).unwrap_or_default(),
             run: None,
             cursor: None,
+            run_config: None,
+            changed: vec![],
         }
     }
 }

@@ -156,8 +156,13 @@ pub struct GrokkingLab {
     lesson_study: Option<Box<crate::config::PhaseStudyConfig>>,
     /// A scene's run folder being opened, and the step its views should show.
     scene_pending: Option<(PathBuf, Option<u64>)>,
+    /// The panel's config of a scene whose run is being trained again: shown once that run has
+    /// started (a start shows the config in force).
+    scene_panel: Option<GrokkingConfig>,
     /// The panel a lesson highlighted last (a newly highlighted view is scrolled into sight).
     last_highlight: Option<String>,
+    /// Where the runs a lesson starts are recorded (last: dropped after the worker is joined).
+    lesson_runs: teach::LessonRuns,
 }
 
 impl GrokkingLab {
@@ -188,7 +193,9 @@ impl GrokkingLab {
             phase_clicked: None,
             lesson_study: None,
             scene_pending: None,
+            scene_panel: None,
             last_highlight: None,
+            lesson_runs: teach::LessonRuns::default(),
         }
     }
 
@@ -213,6 +220,10 @@ impl GrokkingLab {
 
     /// Apply a request as the Runs panel would.
     pub fn apply_runs(&mut self, action: RunsAction) {
+        if !matches!(action, RunsAction::None) {
+            // a scene's panel is for the scene's own start alone
+            self.scene_panel = None;
+        }
         self.with_runs(|files, ctx| files.apply(action, ctx));
     }
 
@@ -399,7 +410,7 @@ impl GrokkingLab {
                 }
                 // the panel shows the config in force (a resumed or forked run's, not the draft's),
                 // so its live settings start from the run's values
-                self.draft = config.clone();
+                self.draft = self.scene_panel.take().unwrap_or_else(|| config.clone());
                 self.history
                     .begin(run, config, param_count, steps_per_epoch);
                 self.insight.clear();
@@ -551,6 +562,7 @@ impl GrokkingLab {
     }
 
     fn start(&mut self) {
+        self.scene_panel = None;
         let config = match ValidGrokkingConfig::try_from(self.draft.clone()) {
             Ok(c) => c,
             Err(e) => return self.error(format!("Start refused: {e}")),

@@ -101,6 +101,15 @@ pub struct ListedRun {
     pub insight: InsightStore,
 }
 
+/// Whether `dir` lies under the system's temporary folder (where a lesson records its runs), which
+/// the system may clear: a run there can be saved again into a folder of the user's.
+pub fn in_temporary_folder(dir: &Path) -> bool {
+    let temp = std::env::temp_dir();
+    dir.starts_with(&temp)
+        || std::fs::canonicalize(&temp)
+            .is_ok_and(|t| std::fs::canonicalize(dir).is_ok_and(|d| d.starts_with(t)))
+}
+
 /// The run the plots follow, as the runs list shows it.
 #[derive(Clone, Debug)]
 pub struct CurrentRun {
@@ -498,7 +507,9 @@ impl RunFiles {
 
     /// Why the current run cannot be saved now, if it cannot.
     pub fn cannot_save(&self, history: &RunHistory) -> Option<String> {
-        if let Some(dir) = &self.current.dir {
+        if let Some(dir) = &self.current.dir
+            && !in_temporary_folder(dir)
+        {
             return Some(format!("this run is already saved in {}", dir.display()));
         }
         if history.run().is_none() {
@@ -513,9 +524,15 @@ impl RunFiles {
     pub fn save_hint(&self, history: &RunHistory) -> (bool, String) {
         let why_not = self.cannot_save(history);
         let enabled = why_not.is_none();
-        let mut tip = why_not.unwrap_or_else(|| {
-            "Write the current run (with its checkpoints) into a folder and keep it up to date"
-                .into()
+        let mut tip = why_not.unwrap_or_else(|| match &self.current.dir {
+            Some(dir) => format!(
+                "Keep this run in a folder of your own: it is recorded in {}, under the system's \
+                 temporary folder (a lesson's runs are), which the system may clear. The new folder \
+                 gets everything (checkpoints and weight frames copied) and the run goes on there.",
+                dir.display()
+            ),
+            None => "Write the current run (with its checkpoints) into a folder and keep it up to date"
+                .into(),
         });
         let unsaved = self.listed.iter().filter(|r| r.dir.is_none()).count();
         if unsaved > 0 {
@@ -1035,6 +1052,26 @@ mod tests {
         // a field a fork may not change is named
         d.config.p = 31;
         assert!(d.changes().unwrap_err().contains("it changed p"));
+    }
+
+    /// A run recorded under the system's temporary folder (a lesson's) can be saved into a folder of
+    /// the user's; one recorded anywhere else is already kept, and Save says where.
+    #[test]
+    fn only_a_run_in_the_temporary_folder_is_saved_again() {
+        let h = history(1, &crate::config::presets()[0].config, 3);
+        let mut files = RunFiles::default();
+        assert_eq!(files.cannot_save(&h), None, "no folder yet");
+        files.current.dir = Some(std::env::temp_dir().join("grokscope-lessons/1-2/3-run"));
+        assert_eq!(files.cannot_save(&h), None, "a lesson's run");
+        assert!(files.save_hint(&h).1.contains("temporary folder"));
+        // (the temporary folder is never the filesystem's root)
+        files.current.dir = Some(PathBuf::from("/grokscope-runs-here/run-1"));
+        let why = files.cannot_save(&h).unwrap();
+        assert!(
+            why.contains("already saved in /grokscope-runs-here/run-1"),
+            "{why}"
+        );
+        assert!(!files.save_hint(&h).0);
     }
 
     /// A history of `cfg` with `rows` rows of train accuracy (step i, value i / rows).

@@ -18,28 +18,63 @@ use crate::store::MarkerKind;
 use crate::store::run_dir::list_checkpoints;
 use std::path::{Path, PathBuf};
 
-/// A fresh folder named `name` for a run a lesson starts: a lesson's runs are recorded (under the
-/// system's temporary folder, one folder per window) so that a later step can fork them. The runs
-/// list and the plots' legends show the name.
-fn lesson_run_dir(name: &str) -> PathBuf {
-    static SESSION: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-    let session = SESSION.get_or_init(|| {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        std::env::temp_dir()
-            .join("grokscope-lessons")
-            .join(format!("{}-{nanos}", std::process::id()))
-    });
-    let k = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let name = crate::store::files::safe_file_part(name, "run");
-    session.join(format!("{k}-{name}"))
+/// Where the runs a lesson starts are recorded (so that a later step can fork them): by default one
+/// folder per window under the system's temporary folder, left for the system to clear (a scene may
+/// point at a run there, and the Runs panel offers no other copy of it). The runs list and the plots'
+/// legends show each run's name.
+#[derive(Debug, Default)]
+pub struct LessonRuns {
+    /// A folder given instead of the temporary one, removed whole with the lab.
+    owned: Option<PathBuf>,
+}
+
+impl LessonRuns {
+    /// The window's folder under the system's temporary folder (named by process and start time).
+    fn session() -> &'static Path {
+        static SESSION: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+        SESSION.get_or_init(|| {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            std::env::temp_dir()
+                .join("grokscope-lessons")
+                .join(format!("{}-{nanos}", std::process::id()))
+        })
+    }
+
+    /// A fresh folder named `name` for a run a lesson starts (numbered in the process, so two
+    /// windows never share one).
+    fn run_dir(&self, name: &str) -> PathBuf {
+        static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let k = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = crate::store::files::safe_file_part(name, "run");
+        let root = self.owned.as_deref().unwrap_or_else(|| Self::session());
+        root.join(format!("{k}-{name}"))
+    }
+}
+
+impl Drop for LessonRuns {
+    /// An owned folder goes with the lab. The lab's worker (declared before this field) has been
+    /// shut down and joined by now, so nothing writes into it any more.
+    fn drop(&mut self) {
+        if let Some(dir) = &self.owned {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
 impl GrokkingLab {
+    /// Record the runs lessons start in `dir` instead of the system's temporary folder, and remove
+    /// `dir`, whole, when the lab is dropped (the tests give each window a folder of their own, so
+    /// that no test leaves runs behind).
+    pub fn lesson_runs_in_owned_folder(&mut self, dir: PathBuf) {
+        self.lesson_runs.owned = Some(dir);
+    }
+
     pub(super) fn teach_request(&mut self, request: Teach, ctx: LabCtx) -> Result<String, String> {
         self.speed = ctx.speed;
+        // a scene's panel is for the scene's own start alone (`restore` sets it again)
+        self.scene_panel = None;
         match request {
             Teach::Preset(name) => {
                 if let Some(i) = self.presets.names().iter().position(|n| *n == name) {
@@ -75,7 +110,9 @@ impl GrokkingLab {
                 }
                 let config =
                     ValidGrokkingConfig::try_from(self.draft.clone()).map_err(|e| e.to_string())?;
-                let dir = lesson_run_dir(&format!("run wd {}", self.draft.optim.weight_decay));
+                let dir = self
+                    .lesson_runs
+                    .run_dir(&format!("run wd {}", self.draft.optim.weight_decay));
                 self.with_runs(|files, c| files.start_in(c, config, Some(dir)));
                 self.plots.follow_latest();
                 self.insight_view.pinned = None;
@@ -93,7 +130,12 @@ impl GrokkingLab {
                 self.apply_runs(RunsAction::Typed(FolderUse::Open, dir.clone()));
                 Ok(format!("opening {}", dir.display()))
             }
-            Teach::Restore { dir, step, cursor } => self.restore(dir.as_deref(), step, cursor),
+            Teach::Restore {
+                dir,
+                step,
+                cursor,
+                config,
+            } => self.restore(dir.as_deref(), step, cursor, config),
         }
     }
 
@@ -180,7 +222,7 @@ impl GrokkingLab {
         config.validate().map_err(|e| e.to_string())?;
         let changes = crate::config::fork_changes(&parent, &config).map_err(|e| e.to_string())?;
         let short = field.rsplit('.').next().unwrap_or(field);
-        let out = lesson_run_dir(&format!("fork {short} {value}"));
+        let out = self.lesson_runs.run_dir(&format!("fork {short} {value}"));
         self.with_runs(|files, c| files.fork_current(c, step, config, Some(out)))?;
         self.plots.follow_latest();
         self.insight_view.pinned = None;
@@ -193,13 +235,15 @@ impl GrokkingLab {
         ))
     }
 
-    /// A scene's run: its folder when it is there (views from its saved weights), else the panel's
-    /// config retrained to `step` (same config and seed: the same numbers).
+    /// A scene's run: its folder when it is there (views from its saved weights), else its own
+    /// config (`config`; the panel's when absent) retrained to `step` (same config and seed: the same
+    /// numbers). The panel keeps its config.
     fn restore(
         &mut self,
         dir: Option<&Path>,
         step: u64,
         cursor: Option<u64>,
+        config: Option<toml::Table>,
     ) -> Result<String, String> {
         if let Some(dir) = dir.filter(|d| d.is_dir()) {
             self.scene_pending = Some((dir.to_path_buf(), cursor));
@@ -209,7 +253,10 @@ impl GrokkingLab {
                 dir.display()
             ));
         }
-        let mut cfg = self.draft.clone();
+        let mut cfg = match config {
+            Some(table) => from_table(table).map_err(|e| format!("run.config: {e}"))?,
+            None => self.draft.clone(),
+        };
         let per_epoch = cfg.steps_per_epoch().max(1);
         cfg.max_epochs = step.div_ceil(per_epoch).max(1);
         let cfg = ValidGrokkingConfig::try_from(cfg).map_err(|e| e.to_string())?;
@@ -218,7 +265,9 @@ impl GrokkingLab {
         // (the window applies it when the run has ended)
         self.speed = None;
         self.with_runs(|files, c| files.start_in(c, cfg, None));
-        // the panel keeps the scene's config; the run stops at the scene's step
+        // the run stops at the scene's step; the panel shows the scene's config, also once the run
+        // has started
+        self.scene_panel = Some(shown.clone());
         self.draft = shown;
         self.insight_view.pinned = cursor;
         Ok(format!(
@@ -228,13 +277,23 @@ impl GrokkingLab {
     }
 
     pub(super) fn scene_state(&self) -> LabScene {
+        let run = self.history.latest().map(|(s, _)| s);
+        let mut changed = Vec::new();
+        if run.is_some()
+            && let Some((parent, step)) = &self.files.current.parent
+        {
+            changed.push(format!(
+                "was forked from {} at step {step}",
+                parent.display()
+            ));
+        }
+        changed.extend(super::super::changes_of(&self.history));
         LabScene {
             config: table_of(&self.draft).unwrap_or_default(),
-            run: self
-                .history
-                .latest()
-                .map(|(s, _)| (self.files.current.dir.clone(), s)),
+            run: run.map(|s| (self.files.current.dir.clone(), s)),
             cursor: self.insight_view.pinned,
+            run_config: self.history.config().and_then(|c| table_of(c).ok()),
+            changed,
         }
     }
 }

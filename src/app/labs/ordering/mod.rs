@@ -484,9 +484,20 @@ impl LabSlot for OrderingLab {
                 self.view.set_cursor(step, &self.history);
                 Ok(String::new())
             }
-            Teach::Restore { step, cursor, .. } => {
-                // an Ordering run has no folder: it is trained again to the scene's step
+            Teach::Restore {
+                step,
+                cursor,
+                config,
+                ..
+            } => {
+                // an Ordering run has no folder: its own config is trained again to the scene's step
                 let shown = self.draft.clone();
+                if let Some(table) = config {
+                    let run: OrderingConfig =
+                        from_table(table).map_err(|e| format!("run.config: {e}"))?;
+                    run.validate().map_err(|e| format!("run.config: {e}"))?;
+                    self.draft = run;
+                }
                 let per_epoch = self.draft.steps_per_epoch().max(1);
                 self.draft.epochs = step.div_ceil(per_epoch).max(1);
                 self.apply(Action::Start, ctx);
@@ -509,6 +520,8 @@ impl LabSlot for OrderingLab {
             config: table_of(&self.draft).unwrap_or_default(),
             run: self.history.latest().map(|(s, _)| (None, s)),
             cursor: self.view.cursor(&self.history),
+            run_config: self.history.config().and_then(|c| table_of(c).ok()),
+            changed: super::changes_of(self.history.metrics()),
         }
     }
 }
