@@ -519,6 +519,55 @@ fn a_lesson_run_can_be_kept_in_a_folder_of_ones_own() {
     );
 }
 
+/// The presenter view draws each legend as a strip above its plot, in body type, listing what the
+/// window's legend does: a short plot there has no room for it below 0 %, and inside the plot it
+/// covered the validation curve's jump. The window keeps its legends in the plots.
+#[test]
+fn the_presenter_view_puts_the_legends_above_the_plots() {
+    let mut h = real_app();
+    small(h.state_mut().grokking_mut());
+    h.state_mut().apply(Action::Start);
+    assert!(finishes(&mut h, 120));
+    // (their final-keys curves arrive a while after the run's end: not waited for here)
+    h.state_mut().grokking_mut().show_panel("ablation", false);
+    h.step();
+    assert!(h.state().grokking().legend_strips().is_empty());
+    h.state_mut().lesson_command(LessonCmd::Presenter);
+    h.step();
+    h.step();
+    let strips = h.state().grokking().legend_strips();
+    let of = |id: &str| {
+        strips
+            .iter()
+            .find(|(p, _)| *p == id)
+            .map(|(_, names)| names.clone())
+    };
+    // (the small run evaluates every epoch, so each series has points; the restricted and excluded
+    // losses went with their view)
+    assert_eq!(
+        of("accuracy").unwrap(),
+        ["validation", "train (eval)", "train (running, train mode)"]
+    );
+    assert_eq!(
+        of("loss").unwrap(),
+        ["validation", "train (running)"],
+        "{strips:?}"
+    );
+    assert_eq!(
+        of("fourier").unwrap(),
+        ["Gini of embedding Fourier norms", "Fourier IPR"],
+        "a top-corner legend lists in drawing order"
+    );
+    assert_eq!(
+        of("weight_norm"),
+        None,
+        "a single series: its y label names it"
+    );
+    h.state_mut().lesson_command(LessonCmd::Presenter);
+    h.step();
+    assert!(h.state().grokking().legend_strips().is_empty());
+}
+
 /// How long each bundled lesson takes to run through with every wait reached (nothing skipped): a
 /// report for the README and the closing note, not a check (run it on a release build:
 /// `cargo test --release --test main lesson_run_through_times -- --ignored --nocapture`).

@@ -300,11 +300,19 @@ impl LayerGraph {
                 Stroke::new(1.0, visuals.strong_text_color()),
             );
             if spacing >= LABEL_SPACING {
-                painter.text(
-                    pos2(x, y0 + node_r + 2.0),
-                    Align2::CENTER_TOP,
-                    self.name(i),
+                // on a patch of the background: the backward arcs pass under the nodes
+                let galley = painter.layout_no_wrap(
+                    self.name(i).to_string(),
                     font.clone(),
+                    visuals.text_color(),
+                );
+                let rect = Align2::CENTER_TOP
+                    .anchor_size(pos2(x, y0 + node_r + 2.0), galley.size())
+                    .expand(1.0);
+                painter.rect_filled(rect, 2.0, visuals.panel_fill.gamma_multiply(0.85));
+                painter.galley(
+                    rect.min + egui::vec2(1.0, 1.0),
+                    galley,
                     visuals.text_color(),
                 );
             }

@@ -242,6 +242,9 @@ pub struct PlotView {
     pub labelled: Vec<MarkerLabel>,
     /// Rows of marker labels in the last frame: a percent plot leaves room above 100 % for them.
     label_rows: usize,
+    /// The legends drawn as strips above their plots in the last frame (the presenter view's), by
+    /// [`PlotSpec::id`], with their entries' names.
+    pub legend_strips: Vec<(&'static str, Vec<String>)>,
 }
 
 impl Default for PlotView {
@@ -273,6 +276,7 @@ impl PlotView {
             drawn_points: 0,
             labelled: Vec::new(),
             label_rows: 0,
+            legend_strips: Vec::new(),
         }
     }
 
@@ -420,6 +424,19 @@ fn short_name(name: &str, max: usize) -> String {
 
 /// Height of a row of marker labels, in points (a 12-point line and the gap between rows).
 const LABEL_ROW_PX: f32 = 16.0;
+/// A legend's type: small in the window, to cover less of the curves; the body's in the presenter
+/// view, to be read from the back of a room.
+pub fn legend_text_style(ctx: &egui::Context) -> egui::TextStyle {
+    if crate::app::teach::presenter::Look::of(ctx).presenting {
+        egui::TextStyle::Body
+    } else {
+        egui::TextStyle::Small
+    }
+}
+
+/// The y axis's width (tick labels and the axis label), in points.
+const Y_AXIS_WIDTH: f32 = 56.0;
+
 /// A legend row's height, in points, beyond its text's. Measured under Xvfb, 3 rows and their frame
 /// took 56 px in body text (15.0 points high) and 45 px in small (10.3): 3 rows of text + 2 and a
 /// 10-point frame (61 and 47) is a little over both.
@@ -555,13 +572,10 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
         .map(|s| s.height_share)
         .sum();
     let mut row_rects = Vec::new();
-    // the legends in small type, to cover less of the curves; in the presenter view in the body's,
-    // to be read from the back of a room
-    let legend_style = if crate::app::teach::presenter::Look::of(ui.ctx()).presenting {
-        egui::TextStyle::Body
-    } else {
-        egui::TextStyle::Small
-    };
+    let mut strips = Vec::new();
+    let look = crate::app::teach::presenter::Look::of(ui.ctx());
+    let (presenting, presenting_line) = (look.presenting, look.line);
+    let legend_style = legend_text_style(ui.ctx());
     let legend_row = ui.text_style_height(&legend_style) + LEGEND_ROW_GAP;
     let response = ui.scope(|ui| {
         ui.spacing_mut().item_spacing.y = 2.0;
@@ -581,7 +595,17 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                 overlays: &compare.overlays,
                 metrics: spec.series,
             });
-            let data_h = (rows_h * spec.height_share / shares.max(1e-3) - 2.0).max(60.0);
+            // in the presenter view a legend is a strip above its plot: in body type it would
+            // cover the curves of a short plot (the grokking jump among them), and there is no room
+            // for it below 0 % there
+            let strip = presenting && spec.legend.is_some();
+            let strip_h = if strip { legend_row + 4.0 } else { 0.0 };
+            let data_h = (rows_h * spec.height_share / shares.max(1e-3) - 2.0 - strip_h).max(60.0);
+            if strip {
+                let entries = legend_entries(spec, series, hidden, compare, look.safe_palette);
+                legend_strip(ui, &entries, strip_h, &legend_style, presenting_line);
+                strips.push((spec.id, entries.into_iter().map(|e| e.name).collect()));
+            }
             let height = if last { data_h + axis_h } else { data_h };
             let label_w = ui
                 .painter()
@@ -599,14 +623,14 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                 .link_axis(link, [true, false])
                 .link_cursor(link, [true, false])
                 .y_axis_label(y_label)
-                .y_axis_min_width(56.0)
+                .y_axis_min_width(Y_AXIS_WIDTH)
                 .show_axes([last, true])
                 .label_formatter(move |pos| {
                     hover_text(pos, log_x, spec.y_scale, steps_per_epoch, lookup.as_ref())
                 })
                 .x_axis_formatter(move |mark, range| x_tick(mark, range, log_x))
                 .y_axis_formatter(move |mark, range| y_tick(mark, range, spec.y_scale));
-            if let Some(corner) = spec.legend {
+            if let Some(corner) = spec.legend.filter(|_| !strip) {
                 plot = plot.legend(
                     Legend::default()
                         .position(corner)
@@ -633,7 +657,7 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                     } else {
                         0
                     };
-                    let legend = match spec.legend {
+                    let legend = match spec.legend.filter(|_| !strip) {
                         Some(Corner::LeftBottom | Corner::RightBottom) => {
                             if compare.overlays.is_empty() {
                                 spec.series.iter().filter(|m| !hidden.contains(m)).count()
@@ -721,6 +745,171 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
     view.label_rows = label_rows;
     view.plots_rect = Some(response.response.rect);
     view.row_rects = row_rects;
+    view.legend_strips = strips;
+}
+
+/// One entry of a legend: its name, colour and line style.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LegendEntry {
+    pub name: String,
+    pub color: Color32,
+    pub style: LineStyle,
+}
+
+/// What the legend of `spec`'s plot lists, top to bottom as the window's legend does (one in a
+/// bottom corner grows upwards, so it lists the last drawn first): each metric drawn (with points,
+/// not hidden), or, when runs are compared, each run (in its colour) and then each metric's line
+/// style (in grey).
+fn legend_entries(
+    spec: &PlotSpec,
+    series: &[SeriesCache],
+    hidden: &[Metric],
+    compare: &Compare,
+    safe_palette: bool,
+) -> Vec<LegendEntry> {
+    let drawn = |m: &Metric| !hidden.contains(m);
+    let upwards = matches!(spec.legend, Some(Corner::LeftBottom | Corner::RightBottom));
+    let ordered = |mut v: Vec<LegendEntry>| {
+        if upwards {
+            v.reverse();
+        }
+        v
+    };
+    let mut entries = Vec::new();
+    if let Some(main_color) = compare.main_color {
+        for o in &compare.overlays {
+            if o.series
+                .iter()
+                .any(|(m, pts)| spec.series.contains(m) && !pts.is_empty())
+            {
+                entries.push(LegendEntry {
+                    name: o.name.clone(),
+                    color: o.color,
+                    style: LineStyle::Solid,
+                });
+            }
+        }
+        let has_points = series
+            .iter()
+            .zip(spec.series)
+            .any(|(c, m)| drawn(m) && !c.points.is_empty());
+        if !compare.main_hidden && has_points {
+            entries.push(LegendEntry {
+                name: compare.main_name.clone(),
+                color: main_color,
+                style: LineStyle::Solid,
+            });
+        }
+        let mut entries = ordered(entries);
+        // then the line style of each metric drawn, in grey (the window's legend leaves these to
+        // the hover)
+        let mut styles = Vec::new();
+        for &m in spec.series {
+            let in_main = !compare.main_hidden
+                && series
+                    .iter()
+                    .zip(spec.series)
+                    .any(|(c, n)| *n == m && !c.points.is_empty());
+            let in_overlay = compare
+                .overlays
+                .iter()
+                .any(|o| o.series.iter().any(|(n, pts)| *n == m && !pts.is_empty()));
+            if drawn(&m) && (in_main || in_overlay) {
+                styles.push(LegendEntry {
+                    name: series_name(m).to_string(),
+                    color: Color32::GRAY,
+                    style: metric_style(m),
+                });
+            }
+        }
+        entries.extend(ordered(styles));
+        return entries;
+    }
+    for (cache, &m) in series.iter().zip(spec.series) {
+        if drawn(&m) && !cache.points.is_empty() {
+            entries.push(LegendEntry {
+                name: series_name(m).to_string(),
+                color: if safe_palette {
+                    crate::app::teach::presenter::okabe_ito(m)
+                } else {
+                    series_color(m)
+                },
+                style: metric_style(m),
+            });
+        }
+    }
+    ordered(entries)
+}
+
+/// A legend as a strip `height` high above its plot (left-aligned with the plot's frame, past the
+/// y axis): a short line in each entry's colour and style, then its name.
+fn legend_strip(
+    ui: &mut Ui,
+    entries: &[LegendEntry],
+    height: f32,
+    style: &egui::TextStyle,
+    line: f32,
+) {
+    let width = ui.available_width();
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(width, height), egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    let mut font = style.resolve(ui.style());
+    let text_color = ui.visuals().text_color();
+    let left = rect.left() + Y_AXIS_WIDTH + 6.0;
+    // a strip wider than the plot is set in smaller type (down to the small style's), so that
+    // every entry shows; past that the right end is cut off
+    let natural: f32 = entries
+        .iter()
+        .map(|e| {
+            let w = painter
+                .layout_no_wrap(e.name.clone(), font.clone(), text_color)
+                .size()
+                .x;
+            w + 4.0 * font.size + 6.0
+        })
+        .sum();
+    let room = rect.right() - left;
+    if natural > room {
+        let smallest = egui::TextStyle::Small.resolve(ui.style()).size;
+        font.size = (font.size * room / natural).max(smallest);
+    }
+    let swatch = 2.0 * font.size;
+    let mut x = left;
+    let y = rect.center().y;
+    for e in entries {
+        let galley = painter.layout_no_wrap(e.name.clone(), font.clone(), text_color);
+        let a = egui::pos2(x, y);
+        let b = egui::pos2(x + swatch, y);
+        let stroke = egui::Stroke::new(1.5 * line, e.color);
+        match e.style {
+            LineStyle::Solid => {
+                painter.line_segment([a, b], stroke);
+            }
+            LineStyle::Dashed { length } => {
+                painter.extend(egui::Shape::dashed_line(
+                    &[a, b],
+                    stroke,
+                    length,
+                    length * (std::f32::consts::GOLDEN_RATIO - 1.0),
+                ));
+            }
+            LineStyle::Dotted { spacing } => {
+                painter.extend(egui::Shape::dotted_line(
+                    &[a, b],
+                    e.color,
+                    spacing,
+                    1.5 * line,
+                ));
+            }
+        }
+        x += swatch + 6.0;
+        painter.galley(
+            egui::pos2(x, y - galley.size().y / 2.0),
+            galley.clone(),
+            text_color,
+        );
+        x += galley.size().x + 2.0 * font.size;
+    }
 }
 
 /// Add an overlay's series (and bands, markers) of the metrics `metrics`. Returns points drawn.
@@ -1498,5 +1687,75 @@ mod tests {
         assert_eq!(format_sig(0.012345, 4), "0.01235");
         assert_eq!(format_sig(1234.4, 4), "1234");
         assert_eq!(format_sig(1.5e-7, 3), "1.50e-7");
+    }
+
+    /// The presenter's legend strips list what the window's legends do, in their order: the
+    /// accuracy legend (bottom right, growing upwards) lists the last series drawn first; a hidden
+    /// metric and one without points are left out. Compared runs are listed by run, then each
+    /// metric drawn by its line style, in grey.
+    #[test]
+    fn legend_strips_list_what_the_legends_do() {
+        let acc = &PLOTS[0];
+        let pts = |n: usize| SeriesCache {
+            points: (0..n).map(|i| PlotPoint::new(i as f64, 0.5)).collect(),
+            ..SeriesCache::default()
+        };
+        // TrainAcc, TrainAccEval, ValAcc: the eval series has no points yet
+        let series = [pts(3), pts(0), pts(3)];
+        let names = |e: Vec<LegendEntry>| e.into_iter().map(|e| e.name).collect::<Vec<_>>();
+        let alone = legend_entries(acc, &series, &[], &Compare::default(), false);
+        assert_eq!(
+            names(alone.clone()),
+            ["validation", "train (running, train mode)"]
+        );
+        assert_eq!(alone[0].color, series_color(Metric::ValAcc));
+        assert_eq!(alone[1].style, metric_style(Metric::TrainAcc));
+        let safe = legend_entries(acc, &series, &[], &Compare::default(), true);
+        assert_eq!(
+            safe[0].color,
+            crate::app::teach::presenter::okabe_ito(Metric::ValAcc)
+        );
+        let hidden = legend_entries(acc, &series, &[Metric::ValAcc], &Compare::default(), false);
+        assert_eq!(names(hidden), ["train (running, train mode)"]);
+
+        // compared: the overlay has validation only, the main run train and validation
+        let compare = Compare {
+            overlays: vec![overlay(
+                "run-b",
+                vec![(Metric::ValAcc, vec![PlotPoint::new(0.0, 0.1)])],
+                vec![],
+            )],
+            main_color: Some(Color32::RED),
+            main_name: "run-a".into(),
+            main_hidden: false,
+        };
+        let both = legend_entries(acc, &series, &[], &compare, false);
+        assert_eq!(
+            names(both.clone()),
+            [
+                "run-a",
+                "run-b",
+                "validation",
+                "train (running, train mode)"
+            ]
+        );
+        assert_eq!(
+            (both[0].color, both[0].style),
+            (Color32::RED, LineStyle::Solid)
+        );
+        assert_eq!(both[2].color, Color32::GRAY);
+        assert_eq!(both[3].style, metric_style(Metric::TrainAcc));
+        // the main run hidden: its name and its metrics go
+        let only_b = legend_entries(
+            acc,
+            &series,
+            &[],
+            &Compare {
+                main_hidden: true,
+                ..compare
+            },
+            false,
+        );
+        assert_eq!(names(only_b), ["run-b", "validation"]);
     }
 }

@@ -473,7 +473,7 @@ fn run_curves_ui(ui: &mut Ui, r: &TaskResult) {
         // is usually free
         let legend = Legend::default()
             .position(Corner::RightBottom)
-            .text_style(egui::TextStyle::Small);
+            .text_style(crate::app::widgets::plots::legend_text_style(ui.ctx()));
         ui.horizontal(|ui| {
             Plot::new("capacity_run_acc")
                 .width(w)
@@ -760,7 +760,7 @@ fn crossing_ui(
         .legend(
             Legend::default()
                 .position(Corner::LeftBottom)
-                .text_style(egui::TextStyle::Small),
+                .text_style(crate::app::widgets::plots::legend_text_style(ui.ctx())),
         )
         .include_y(0.0)
         .include_y(top + 0.12);
@@ -1141,7 +1141,7 @@ fn in_flight_ui(ui: &mut Ui, view: &mut CapacityView, history: &SweepHistory) {
         .legend(
             Legend::default()
                 .position(Corner::RightBottom)
-                .text_style(egui::TextStyle::Small),
+                .text_style(crate::app::widgets::plots::legend_text_style(ui.ctx())),
         )
         .show(ui, |pui| {
             for l in done.into_iter().chain(live) {

@@ -423,7 +423,12 @@ fn clock_ui(ui: &mut Ui, s: &InsightSnapshot, w: f32) {
     let clocks = insight::clocks(s.op, &s.embed, s.p, s.e, keys);
     let pca = insight::embedding_pca(&s.embed, s.p, s.e);
     let cycle = crate::analysis::fourier::Cycle::for_op(s.op, s.p);
-    let side = ((w - 8.0) / 2.0).clamp(120.0, 260.0);
+    // two a row, with a margin: a pair that fitted exactly wrapped or not with the rounding of the
+    // width (a paused presenter view kept a one-a-row frame until the pointer moved)
+    let w = w.min(ui.available_width());
+    let side = ((w - ui.spacing().item_spacing.x - 4.0) / 2.0)
+        .floor()
+        .clamp(120.0, 260.0);
     let mut figures: Vec<(String, Ring)> = clocks
         .iter()
         .map(|c| {

@@ -257,6 +257,12 @@ impl GrokkingLab {
         &self.insight
     }
 
+    /// The legends drawn as strips above their plots in the last frame (the presenter view's), by
+    /// plot id, with their entries' names.
+    pub fn legend_strips(&self) -> &[(&'static str, Vec<String>)] {
+        &self.plots.legend_strips
+    }
+
     /// Where each row of the plots was drawn in the last frame, by plot id (none when hidden).
     pub fn plot_rows(&self) -> &[(&'static str, egui::Rect)] {
         &self.plots.row_rects

@@ -161,10 +161,18 @@ pub fn phase_view(ui: &mut egui::Ui, state: &PhaseViewState) -> Option<PhaseClic
     let mut tf_order: Vec<usize> = (0..cfg.train_fractions.len()).collect();
     tf_order.sort_by(|&a, &b| cfg.train_fractions[b].total_cmp(&cfg.train_fractions[a]));
     let mut clicked = None;
-    // cells grow with the room (the presenter view gives the diagram the centre)
+    // cells grow with the room, across and down (the presenter view gives a small study's map the
+    // whole centre): what the labels and legend below it leave of the height
     let cell_w = ((ui.available_width() - 90.0) / cfg.weight_decays.len().max(1) as f32 - 2.0)
-        .clamp(44.0, 140.0);
-    let cell_size = egui::vec2(cell_w, (cell_w * 0.55).clamp(28.0, 70.0));
+        .clamp(44.0, 320.0);
+    let below = 5.0 * ui.text_style_height(&egui::TextStyle::Body) + 24.0;
+    let down = (ui.available_height() - below) / cfg.train_fractions.len().max(1) as f32 - 2.0;
+    let cell_h = if down.is_finite() {
+        down.clamp(28.0, (cell_w * 0.6).max(28.0))
+    } else {
+        (cell_w * 0.55).clamp(28.0, 70.0)
+    };
+    let cell_size = egui::vec2(cell_w, cell_h);
     egui::Grid::new("phase-grid")
         .spacing([2.0, 2.0])
         .show(ui, |ui| {

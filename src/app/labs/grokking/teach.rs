@@ -221,7 +221,15 @@ impl GrokkingLab {
         let config: GrokkingConfig = with_setting(&parent, field, value)?;
         config.validate().map_err(|e| e.to_string())?;
         let changes = crate::config::fork_changes(&parent, &config).map_err(|e| e.to_string())?;
-        let short = field.rsplit('.').next().unwrap_or(field);
+        // named as the plots' legends show it to a class: "2-fork_wd_0"
+        let short = match field.rsplit('.').next().unwrap_or(field) {
+            "weight_decay" => "wd",
+            other => other,
+        };
+        let value = match value {
+            toml::Value::Float(v) => v.to_string(),
+            other => other.to_string(),
+        };
         let out = self.lesson_runs.run_dir(&format!("fork {short} {value}"));
         self.with_runs(|files, c| files.fork_current(c, step, config, Some(out)))?;
         self.plots.follow_latest();

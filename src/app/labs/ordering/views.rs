@@ -589,7 +589,12 @@ fn graph_ui(ui: &mut Ui, graph: &mut LayerGraph, s: &LayerSnapshot) {
         graph.sync(s, ui.input(|i| i.time));
         if last {
             let share = graph.drawn_backward_share(s);
-            ui.label(RichText::new(drawn_share_text(share, s.d)).small().weak());
+            let style = crate::app::widgets::plots::legend_text_style(ui.ctx());
+            ui.label(
+                RichText::new(drawn_share_text(share, s.d))
+                    .text_style(style)
+                    .weak(),
+            );
         }
     });
     graph.ui(ui, s, vec2(w, graph_h));
@@ -649,8 +654,15 @@ fn heat_ui(ui: &mut Ui, graph: &LayerGraph, s: &LayerSnapshot) {
 fn legend_ui(ui: &mut Ui, (live, drawn): (usize, usize)) {
     ui.horizontal_wrapped(|ui| {
         ui.spacing_mut().item_spacing.x = 10.0;
+        // small in the window; the body's in the presenter view, to be read from the back of a room
+        let style = crate::app::widgets::plots::legend_text_style(ui.ctx());
+        let presenting = crate::app::teach::presenter::Look::of(ui.ctx()).presenting;
         let key = |ui: &mut Ui, mark: &str, color: Color32, text: &str| {
-            ui.label(RichText::new(format!("{mark} {text}")).small().color(color));
+            ui.label(
+                RichText::new(format!("{mark} {text}"))
+                    .text_style(style.clone())
+                    .color(color),
+            );
         };
         key(ui, "●", INPUT_FILL, "inputs, first");
         key(ui, "●", OUTPUT_FILL, "outputs");
@@ -659,7 +671,9 @@ fn legend_ui(ui: &mut Ui, (live, drawn): (usize, usize)) {
         let weak = ui.visuals().weak_text_color();
         key(ui, "↑", weak, "arcs above: forward, left to right");
         key(ui, "↓", weak, "arcs below: backward, the 1 − D share");
-        key(ui, "·", weak, "hover a node for its edges");
+        if !presenting {
+            key(ui, "·", weak, "hover a node for its edges");
+        }
         if drawn < live {
             let text = format!("the {drawn} strongest of {live} edges shown");
             key(ui, "·", ui.visuals().warn_fg_color, &text);
