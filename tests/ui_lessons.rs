@@ -168,6 +168,34 @@ fn a_lesson_waits_for_the_run_then_goes_on() {
     );
 }
 
+/// At 1280 x 800 (853 points wide at the presenter's 1.5 scale) the presenter's lesson bar keeps to
+/// one line: its last button is on the line of Next. With the window's words it wrapped "× Close
+/// lesson" onto a second line, which took a line of the plots.
+#[test]
+fn the_presenter_bar_keeps_to_one_line_at_1280_points() {
+    let mut h = real_app();
+    h.state_mut()
+        .play_lesson("bundled:memorise-then-understand")
+        .unwrap();
+    h.state_mut().lesson_command(LessonCmd::Presenter);
+    for _ in 0..4 {
+        h.step();
+    }
+    let next = h.get_by_label("Next ▶").rect();
+    let close = h.get_by_label("× Close").rect();
+    assert!(
+        (close.center().y - next.center().y).abs() < 1.0,
+        "Next at {next:?}, Close at {close:?}"
+    );
+    // the window's bar keeps its words
+    h.state_mut().lesson_command(LessonCmd::Presenter);
+    for _ in 0..2 {
+        h.step();
+    }
+    h.get_by_label("× Close lesson");
+    h.get_by_label("Presenter (F5)");
+}
+
 #[test]
 fn presenter_keys_move_through_a_lesson() {
     let mut h = real_app();

@@ -175,6 +175,9 @@ pub fn wait_text(player: &LessonPlayer) -> Option<String> {
 /// The lesson's bar: where it is, back, on, and the wait with its Skip.
 pub fn lesson_bar_ui(ui: &mut Ui, player: &LessonPlayer, presenter: &mut Presenter) -> LessonCmd {
     let mut cmd = LessonCmd::None;
+    // a narrow presenter view (1280 points of screen at the 1.5 scale are 853) keeps the bar on one
+    // line: shorter words, a shorter slider, and the actions' notes only when they are errors
+    let compact = presenter.on && ui.available_width() < 1000.0;
     ui.horizontal_wrapped(|ui| {
         let (i, n) = player.position();
         ui.label(RichText::new(player.title()).strong());
@@ -217,7 +220,7 @@ pub fn lesson_bar_ui(ui: &mut Ui, player: &LessonPlayer, presenter: &mut Present
             ui.add(egui::Spinner::new());
             ui.label(RichText::new(text).color(super::panels::HIGHLIGHT));
         }
-        if let Some((is_error, note)) = &player.note {
+        if let Some((is_error, note)) = player.note.as_ref().filter(|(e, _)| *e || !compact) {
             ui.separator();
             let color = if *is_error {
                 ui.visuals().error_fg_color
@@ -227,10 +230,10 @@ pub fn lesson_bar_ui(ui: &mut Ui, player: &LessonPlayer, presenter: &mut Present
             ui.label(RichText::new(note).color(color));
         }
         ui.separator();
-        let label = if presenter.on {
-            "Leave presenter (Esc)"
-        } else {
-            "Presenter (F5)"
+        let label = match (presenter.on, compact) {
+            (true, false) => "Leave presenter (Esc)",
+            (true, true) => "Leave (Esc)",
+            (false, _) => "Presenter (F5)",
         };
         if ui
             .button(label)
@@ -240,6 +243,9 @@ pub fn lesson_bar_ui(ui: &mut Ui, player: &LessonPlayer, presenter: &mut Present
             cmd = LessonCmd::Presenter;
         }
         if presenter.on {
+            if compact {
+                ui.spacing_mut().slider_width = 60.0;
+            }
             ui.add(
                 egui::Slider::new(&mut presenter.scale, SCALES)
                     .text("scale")
@@ -247,7 +253,11 @@ pub fn lesson_bar_ui(ui: &mut Ui, player: &LessonPlayer, presenter: &mut Present
             );
         }
         if ui
-            .button("× Close lesson")
+            .button(if compact {
+                "× Close"
+            } else {
+                "× Close lesson"
+            })
             .on_hover_text("End the lesson (its runs stay)")
             .clicked()
         {
