@@ -2,7 +2,7 @@
 //! from its first step to its last, the presenter's keys move through a lesson, a malformed lesson is
 //! refused with its line and field, and a saved scene reopens to the same step and config.
 
-use crate::ui_support::{Labs, harness_with, step_until};
+use crate::ui_support::{Labs, harness_with, labels_with, step_until};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use grokscope::app::labs::{LabCtx, LabSlot, Teach};
@@ -194,6 +194,65 @@ fn the_presenter_bar_keeps_to_one_line_at_1280_points() {
     }
     h.get_by_label("× Close lesson");
     h.get_by_label("Presenter (F5)");
+}
+
+/// A window whose file dialogs all choose `path`, its Lessons window open.
+fn lessons_window_choosing(path: &std::path::Path) -> Harness<'static, GrokscopeApp> {
+    let chosen = path.to_path_buf();
+    let mut h = harness_with(move |cc| {
+        GrokscopeApp::new(cc, Arc::new(FixedPathDialog(Some(chosen)))).expect("the workers start")
+    });
+    h.step();
+    h.get_by_label("Lessons…").click();
+    for _ in 0..3 {
+        h.step();
+    }
+    h
+}
+
+/// With no path typed, the Lessons window's buttons ask for the file in a dialog (their labels end
+/// in "…") and then do what they are for: save the scene there, open it, play the lesson. A dialog
+/// that gives no file (cancelled, or none on this desktop) is said, and nothing else happens.
+#[test]
+fn the_lessons_window_asks_for_files_in_a_dialog() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = dir.path().join("chosen.toml");
+    let mut h = lessons_window_choosing(&scene);
+    h.get_by_label("Save scene…").click();
+    assert!(step_until(&mut h, Duration::from_secs(10), |_| scene.exists()));
+    let saved = Scene::read(&scene).unwrap();
+    assert_eq!(saved.lab, "grokking");
+    // the chosen path is now typed: the buttons use it
+    h.step();
+    h.get_by_label("Open scene");
+    assert!(h.query_by_label("Open scene…").is_none());
+
+    // a lesson file chosen in the dialog is played
+    let lesson = dir.path().join("lesson.toml");
+    std::fs::write(&lesson, BUNDLED[0].1).unwrap();
+    let mut h = lessons_window_choosing(&lesson);
+    h.get_by_label("Open lesson…").click();
+    assert!(step_until(&mut h, Duration::from_secs(10), |h| h
+        .state()
+        .lesson()
+        .is_some()));
+    assert_eq!(
+        h.state().lesson().unwrap().source,
+        lesson.display().to_string()
+    );
+
+    // no file chosen
+    let mut h = real_app();
+    h.step();
+    h.get_by_label("Lessons…").click();
+    for _ in 0..3 {
+        h.step();
+    }
+    h.get_by_label("Open scene…").click();
+    assert!(step_until(&mut h, Duration::from_secs(10), |h| {
+        !labels_with(h, "no file chosen").is_empty()
+    }));
+    assert_eq!(h.state().phase(), Phase::Idle);
 }
 
 #[test]

@@ -35,6 +35,9 @@ impl FileDialog for QueueDialog {
     fn pick_folder(&self, _title: &str) -> Option<PathBuf> {
         self.0.lock().unwrap().pop_front()
     }
+    fn pick_file(&self, _title: &str, _ext: &str) -> Option<PathBuf> {
+        self.0.lock().unwrap().pop_front()
+    }
 }
 
 /// A small MLP run (a few seconds at most), minibatches so the generators' state matters.

@@ -1,4 +1,4 @@
-//! The save-file and folder dialogs behind a trait, so tests never open a real one.
+//! The save-file, open-file and folder dialogs behind a trait, so tests never open a real one.
 
 use std::path::PathBuf;
 
@@ -9,6 +9,8 @@ pub trait FileDialog: Send + Sync {
     fn save(&self, title: &str, default_name: &str, ext: &str) -> Option<PathBuf>;
     /// A chosen folder (to save a run into, or to open one), or `None` as for [`FileDialog::save`].
     fn pick_folder(&self, title: &str) -> Option<PathBuf>;
+    /// A chosen file to open (a lesson, a scene), or `None` as for [`FileDialog::save`].
+    fn pick_file(&self, title: &str, ext: &str) -> Option<PathBuf>;
 }
 
 /// The desktop's dialog through `rfd` (XDG portal). Without a portal it returns `None` at once.
@@ -27,6 +29,13 @@ impl FileDialog for RfdDialog {
     fn pick_folder(&self, title: &str) -> Option<PathBuf> {
         rfd::FileDialog::new().set_title(title).pick_folder()
     }
+
+    fn pick_file(&self, title: &str, ext: &str) -> Option<PathBuf> {
+        rfd::FileDialog::new()
+            .set_title(title)
+            .add_filter(ext.to_uppercase(), &[ext])
+            .pick_file()
+    }
 }
 
 /// Always answers with the same path (or `None`): for tests and scripted use.
@@ -39,6 +48,10 @@ impl FileDialog for FixedPathDialog {
     }
 
     fn pick_folder(&self, _title: &str) -> Option<PathBuf> {
+        self.0.clone()
+    }
+
+    fn pick_file(&self, _title: &str, _ext: &str) -> Option<PathBuf> {
         self.0.clone()
     }
 }

@@ -37,6 +37,11 @@ pub enum JobDone {
     },
     /// A figure export ended.
     Figure(FigureDone),
+    /// The Lessons window's file dialog closed with a path, or `None`.
+    LessonFile {
+        purpose: crate::app::teach::window::FileUse,
+        path: Option<PathBuf>,
+    },
 }
 
 /// How a figure export ended.

@@ -17,7 +17,7 @@ use super::teach::presenter::{
     LessonCmd, Look, Presenter, blank_ui, keys, lesson_bar_ui, lesson_text_ui,
 };
 use super::teach::scene::{Scene, load_lesson};
-use super::teach::window::{LessonsWindow, WindowCmd};
+use super::teach::window::{FileUse, LessonsWindow, WindowCmd};
 use super::widgets::form::{error_color, group_digits};
 use crate::config::FieldProblem;
 use anyhow::Context as _;
@@ -354,6 +354,24 @@ impl GrokscopeApp {
     fn window_command(&mut self, cmd: WindowCmd) {
         let message = match cmd {
             WindowCmd::None => return,
+            WindowCmd::Choose(purpose) => {
+                let dialog = Arc::clone(&self.dialog);
+                let asked = self.jobs.spawn_dialog("file-dialog", move |out| {
+                    let path = match purpose {
+                        FileUse::SaveScene => dialog.save(purpose.title(), "scene.toml", "toml"),
+                        FileUse::PlayLesson | FileUse::OpenScene => {
+                            dialog.pick_file(purpose.title(), "toml")
+                        }
+                    };
+                    out.send(JobDone::LessonFile { purpose, path });
+                });
+                match asked {
+                    Ok(()) => return,
+                    Err(e) => Err(format!(
+                        "cannot open a file dialog ({e}): type the path instead"
+                    )),
+                }
+            }
             WindowCmd::Play(source) if source.is_empty() => {
                 Err("type a lesson file's path first".into())
             }
@@ -437,6 +455,23 @@ impl GrokscopeApp {
                         Err(m) => link.error(m),
                     }
                 }
+                JobDone::LessonFile {
+                    purpose,
+                    path: Some(path),
+                } => {
+                    let path = path.display().to_string();
+                    match purpose {
+                        FileUse::PlayLesson => self.lessons.lesson_path = path.clone(),
+                        FileUse::SaveScene | FileUse::OpenScene => {
+                            self.lessons.scene_path = path.clone()
+                        }
+                    }
+                    self.window_command(purpose.command(path));
+                }
+                JobDone::LessonFile { path: None, .. } => self.say(Err(
+                    "no file chosen (or no file dialog on this desktop): type its path instead"
+                        .into(),
+                )),
                 // the labs' own dialogs, writes and reads go to their own jobs
                 JobDone::Chosen { .. } | JobDone::Captured { .. } | JobDone::Written { .. } => {}
             }

@@ -22,6 +22,56 @@ pub enum WindowCmd {
     Play(String),
     SaveScene(String),
     OpenScene(String),
+    /// Ask for the file in a dialog (the path field was empty), then do what it is for.
+    Choose(FileUse),
+}
+
+/// What a file chosen in the window's dialog is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileUse {
+    PlayLesson,
+    SaveScene,
+    OpenScene,
+}
+
+impl FileUse {
+    /// The dialog's title.
+    pub fn title(self) -> &'static str {
+        match self {
+            FileUse::PlayLesson => "Open a lesson file",
+            FileUse::SaveScene => "Save the scene",
+            FileUse::OpenScene => "Open a scene",
+        }
+    }
+
+    /// What the window does with `path`.
+    pub fn command(self, path: String) -> WindowCmd {
+        match self {
+            FileUse::PlayLesson => WindowCmd::Play(path),
+            FileUse::SaveScene => WindowCmd::SaveScene(path),
+            FileUse::OpenScene => WindowCmd::OpenScene(path),
+        }
+    }
+}
+
+/// A button that uses the typed path, or, with none typed, asks for one in a dialog ("…").
+fn path_button(ui: &mut egui::Ui, label: &str, path: &str, purpose: FileUse) -> Option<WindowCmd> {
+    let path = path.trim();
+    let (text, tip) = if path.is_empty() {
+        (
+            format!("{label}…"),
+            "No path typed: choose the file in a dialog".to_string(),
+        )
+    } else {
+        (label.to_string(), format!("Use {path}"))
+    };
+    ui.button(text).on_hover_text(tip).clicked().then(|| {
+        if path.is_empty() {
+            WindowCmd::Choose(purpose)
+        } else {
+            purpose.command(path.to_string())
+        }
+    })
 }
 
 impl LessonsWindow {
@@ -73,8 +123,10 @@ impl LessonsWindow {
                             .hint_text("path/to/lesson.toml")
                             .desired_width(340.0),
                     );
-                    if ui.button("Open lesson").clicked() {
-                        cmd = WindowCmd::Play(self.lesson_path.trim().to_string());
+                    if let Some(c) =
+                        path_button(ui, "Open lesson", &self.lesson_path, FileUse::PlayLesson)
+                    {
+                        cmd = c;
                     }
                 });
                 ui.separator();
@@ -88,11 +140,13 @@ impl LessonsWindow {
                             .hint_text("path/to/scene.toml")
                             .desired_width(260.0),
                     );
-                    if ui.button("Save scene").clicked() {
-                        cmd = WindowCmd::SaveScene(self.scene_path.trim().to_string());
-                    }
-                    if ui.button("Open scene").clicked() {
-                        cmd = WindowCmd::OpenScene(self.scene_path.trim().to_string());
+                    for (label, purpose) in [
+                        ("Save scene", FileUse::SaveScene),
+                        ("Open scene", FileUse::OpenScene),
+                    ] {
+                        if let Some(c) = path_button(ui, label, &self.scene_path, purpose) {
+                            cmd = c;
+                        }
                     }
                 });
                 if let Some((is_error, text)) = &self.message {

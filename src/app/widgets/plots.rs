@@ -424,6 +424,7 @@ fn short_name(name: &str, max: usize) -> String {
 
 /// Height of a row of marker labels, in points (a 12-point line and the gap between rows).
 const LABEL_ROW_PX: f32 = 16.0;
+
 /// A legend's type: small in the window, to cover less of the curves; the body's in the presenter
 /// view, to be read from the back of a room.
 pub fn legend_text_style(ctx: &egui::Context) -> egui::TextStyle {
@@ -600,7 +601,9 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
             // for it below 0 % there
             let strip = presenting && spec.legend.is_some();
             let strip_h = if strip { legend_row + 4.0 } else { 0.0 };
-            let data_h = (rows_h * spec.height_share / shares.max(1e-3) - 2.0 - strip_h).max(60.0);
+            // (the strip and the 2-point gap under it come out of the row)
+            let taken = if strip { strip_h + 2.0 } else { 0.0 };
+            let data_h = (rows_h * spec.height_share / shares.max(1e-3) - 2.0 - taken).max(60.0);
             if strip {
                 let entries = legend_entries(spec, series, hidden, compare, look.safe_palette);
                 legend_strip(ui, &entries, strip_h, &legend_style, presenting_line);

@@ -695,8 +695,9 @@ impl GrokkingLab {
                     self.plots.follow_latest();
                     self.scene_opened(&path);
                 }
-                // figure exports run on the window's own jobs, never on this lab's
-                GrokJob::Shared(JobDone::Figure(_)) => {}
+                // figure exports and the Lessons window's dialogs run on the window's own jobs,
+                // never on this lab's
+                GrokJob::Shared(JobDone::Figure(_) | JobDone::LessonFile { .. }) => {}
                 GrokJob::Insight { key, snap } => {
                     let Some(run) = self.files.listed.iter_mut().find(|r| r.key == key) else {
                         continue;

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 
 /// Where the runs a lesson starts are recorded (so that a later step can fork them): by default one
 /// folder per window under the system's temporary folder, left for the system to clear (a scene may
-/// point at a run there, and the Runs panel offers no other copy of it). The runs list and the plots'
-/// legends show each run's name.
+/// point at a run there; Save in the Runs panel keeps one in a folder of the user's). The runs list
+/// and the plots' legends show each run's name.
 #[derive(Debug, Default)]
 pub struct LessonRuns {
     /// A folder given instead of the temporary one, removed whole with the lab.
