@@ -173,6 +173,7 @@ pub fn phase_view(ui: &mut egui::Ui, state: &PhaseViewState) -> Option<PhaseClic
         (cell_w * 0.55).clamp(28.0, 70.0)
     };
     let cell_size = egui::vec2(cell_w, cell_h);
+    let body = egui::TextStyle::Body.resolve(ui.style()).size;
     egui::Grid::new("phase-grid")
         .spacing([2.0, 2.0])
         .show(ui, |ui| {
@@ -194,7 +195,11 @@ pub fn phase_view(ui: &mut egui::Ui, state: &PhaseViewState) -> Option<PhaseClic
                         .summary
                         .outcome
                         .map_or(egui::Color32::from_gray(60), |o| color(outcome_rgb(o)));
-                    let text = egui::RichText::new(phase_cell_text(c)).color(egui::Color32::WHITE);
+                    // the delay in type that grows with the cell (a third of its height, from the
+                    // body's size): a large map is read from afar
+                    let text = egui::RichText::new(phase_cell_text(c))
+                        .color(egui::Color32::WHITE)
+                        .size((cell_size.y / 3.0).max(body));
                     let button = egui::Button::new(text).fill(fill).min_size(cell_size);
                     let label = cell_label(c, cfg.seeds.len());
                     let response = ui.add(button).on_hover_text(&label);
