@@ -175,9 +175,10 @@ pub fn wait_text(player: &LessonPlayer) -> Option<String> {
 /// The lesson's bar: where it is, back, on, and the wait with its Skip.
 pub fn lesson_bar_ui(ui: &mut Ui, player: &LessonPlayer, presenter: &mut Presenter) -> LessonCmd {
     let mut cmd = LessonCmd::None;
-    // a narrow presenter view (1280 points of screen at the 1.5 scale are 853) keeps the bar on one
-    // line: shorter words, a shorter slider, and the actions' notes only when they are errors
-    let compact = presenter.on && ui.available_width() < 1000.0;
+    // the presenter view leaves out the actions' notes unless they are errors (a class has no use
+    // for "phase study started"), and a narrow one (1600 pixels of screen at the 1.5 scale are 1067
+    // points, 1280 are 853) keeps the bar on one line with shorter words and a shorter slider
+    let compact = presenter.on && ui.available_width() < 1200.0;
     ui.horizontal_wrapped(|ui| {
         let (i, n) = player.position();
         ui.label(RichText::new(player.title()).strong());
@@ -220,7 +221,7 @@ pub fn lesson_bar_ui(ui: &mut Ui, player: &LessonPlayer, presenter: &mut Present
             ui.add(egui::Spinner::new());
             ui.label(RichText::new(text).color(super::panels::HIGHLIGHT));
         }
-        if let Some((is_error, note)) = player.note.as_ref().filter(|(e, _)| *e || !compact) {
+        if let Some((is_error, note)) = player.note.as_ref().filter(|(e, _)| *e || !presenter.on) {
             ui.separator();
             let color = if *is_error {
                 ui.visuals().error_fg_color
