@@ -499,6 +499,23 @@ fn a_scene_brings_back_its_runs_own_config_and_a_changed_run_only_from_its_folde
 
     let mut again = real_app();
     again.step();
+    // a run config out of range (or the panel's) is refused before anything changes: the panel
+    // had been set from the scene's config before the run's was read
+    let panel = again.state().config().clone();
+    for (field, bad) in [("run.config", 1), ("config", 4)] {
+        let mut broken = scene.clone();
+        let table = match field {
+            "run.config" => broken.run.as_mut().unwrap().config.as_mut().unwrap(),
+            _ => &mut broken.config,
+        };
+        table.insert("p".into(), toml::Value::Integer(bad));
+        let e = again.state_mut().open_scene(&broken).unwrap_err();
+        assert!(
+            e.starts_with(&format!("{field}: ")) && e.contains('p'),
+            "{e}"
+        );
+        assert_eq!(again.state().config(), &panel, "{field}: nothing changed");
+    }
     let said = again.state_mut().open_scene(&scene).unwrap();
     assert!(said.contains("retraining"), "{said}");
     assert!(finishes(&mut again, 60));

@@ -201,6 +201,16 @@ pub fn changes_of(history: &crate::store::RunHistory) -> Vec<String> {
         .collect()
 }
 
+/// `table` read as a config of type `T` and checked by `validate`, or the first problem in words.
+pub fn checked_config<T: serde::de::DeserializeOwned, E: std::fmt::Display>(
+    table: &toml::Table,
+    validate: impl FnOnce(&T) -> Result<(), E>,
+) -> Result<T, String> {
+    let cfg: T = from_table(table.clone())?;
+    validate(&cfg).map_err(|e| e.to_string())?;
+    Ok(cfg)
+}
+
 /// `cfg` with the dotted `field` set to `value`, read back through the config's own type (an unknown
 /// field or a wrong type is refused, naming it).
 pub fn with_setting<T>(cfg: &T, field: &str, value: &toml::Value) -> Result<T, String>
@@ -306,6 +316,9 @@ pub trait LabSlot: Any {
     }
     /// What a scene keeps of the lab: the panel's config, the current run and the step cursor.
     fn scene(&self) -> LabScene;
+    /// Whether `table` is a config this lab takes (as a config file's table), or why not: a scene is
+    /// checked in full before anything in the window changes.
+    fn check_config(&self, table: &toml::Table) -> Result<(), String>;
 
     /// For typed access to one lab (tests and the lab's own accessors).
     fn as_any(&self) -> &dyn Any;

@@ -261,6 +261,12 @@ impl Scene {
         if let Some(why) = self.run.as_ref().and_then(SceneRun::cannot_come_back) {
             return Err(format!("run: {why}"));
         }
+        slot.check_config(&self.config)
+            .map_err(|e| format!("config: {e}"))?;
+        if let Some(table) = self.run.as_ref().and_then(|r| r.config.as_ref()) {
+            slot.check_config(table)
+                .map_err(|e| format!("run.config: {e}"))?;
+        }
         let player = match &self.lesson {
             None => None,
             Some(l) => {

@@ -10,7 +10,7 @@ use self::views::{
 };
 use super::{
     Controls, Counter, LabCtx, LabScene, LabSetup, LabSlot, Milestone, PanelName, PresetList,
-    Teach, checked, from_table, refusal, table_of, with_setting,
+    Teach, checked, refusal, table_of, with_setting,
 };
 use crate::app::actions::Action;
 use crate::app::backend::Backend;
@@ -505,8 +505,7 @@ impl LabSlot for CapacityLab {
                 Ok(format!("preset {name}"))
             }
             Teach::Config(table) => {
-                let cfg: CapacitySweepConfig = from_table(table)?;
-                cfg.validate().map_err(|e| e.to_string())?;
+                let cfg: CapacitySweepConfig = super::checked_config(&table, CapacitySweepConfig::validate)?;
                 self.text = list_text(&cfg);
                 self.draft = cfg;
                 Ok("config loaded".into())
@@ -542,6 +541,10 @@ impl LabSlot for CapacityLab {
             Teach::Fork { .. } => Err("only Grokking runs fork".into()),
             Teach::Cursor(_) => Err("the Capacity lab has no step cursor".into()),
         }
+    }
+
+    fn check_config(&self, table: &toml::Table) -> Result<(), String> {
+        super::checked_config(table, CapacitySweepConfig::validate).map(|_| ())
     }
 
     fn scene(&self) -> LabScene {

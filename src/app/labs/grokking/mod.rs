@@ -1279,6 +1279,10 @@ impl LabSlot for GrokkingLab {
     fn scene(&self) -> LabScene {
         self.scene_state()
     }
+
+    fn check_config(&self, table: &toml::Table) -> Result<(), String> {
+        super::checked_config(table, GrokkingConfig::validate).map(|_| ())
+    }
 }
 
 super::preset_fields!(Preset, GrokkingConfig);

@@ -7,7 +7,7 @@ use super::insight_views::View;
 use super::run_files::{FolderUse, RunsAction};
 use crate::app::actions::Action;
 use crate::app::labs::{
-    CursorAt, LabCtx, LabScene, LabSlot, Milestone, Teach, from_table, table_of, with_setting,
+    CursorAt, LabCtx, LabScene, LabSlot, Milestone, Teach, checked_config, table_of, with_setting,
 };
 use crate::config::phase::phase_presets;
 use crate::config::{
@@ -93,8 +93,7 @@ impl GrokkingLab {
                 Ok(format!("phase study {name}: {}", studies[i].title))
             }
             Teach::Config(table) => {
-                let cfg: GrokkingConfig = from_table(table)?;
-                cfg.validate().map_err(|e| e.to_string())?;
+                let cfg = checked_config(&table, GrokkingConfig::validate)?;
                 self.lesson_study = None;
                 self.draft = cfg;
                 Ok("config loaded".into())
@@ -262,7 +261,8 @@ impl GrokkingLab {
             ));
         }
         let mut cfg = match config {
-            Some(table) => from_table(table).map_err(|e| format!("run.config: {e}"))?,
+            Some(table) => checked_config(&table, GrokkingConfig::validate)
+                .map_err(|e| format!("run.config: {e}"))?,
             None => self.draft.clone(),
         };
         let per_epoch = cfg.steps_per_epoch().max(1);

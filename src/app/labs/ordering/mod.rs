@@ -11,7 +11,7 @@ use self::figures::ordering_set;
 use self::views::{OrderingPanel, OrderingView, centre_ui, config_ui};
 use super::{
     Counter, CursorAt, LabCtx, LabScene, LabSetup, LabSlot, Milestone, PanelName, PresetList,
-    Teach, checked, from_table, table_of, with_setting,
+    Teach, checked, table_of, with_setting,
 };
 use crate::app::actions::Action;
 use crate::app::backend::Backend;
@@ -458,8 +458,7 @@ impl LabSlot for OrderingLab {
                 Ok(format!("preset {name}"))
             }
             Teach::Config(table) => {
-                let cfg: OrderingConfig = from_table(table)?;
-                cfg.validate().map_err(|e| e.to_string())?;
+                let cfg: OrderingConfig = super::checked_config(&table, OrderingConfig::validate)?;
                 self.draft = cfg;
                 Ok("config loaded".into())
             }
@@ -493,10 +492,8 @@ impl LabSlot for OrderingLab {
                 // an Ordering run has no folder: its own config is trained again to the scene's step
                 let shown = self.draft.clone();
                 if let Some(table) = config {
-                    let run: OrderingConfig =
-                        from_table(table).map_err(|e| format!("run.config: {e}"))?;
-                    run.validate().map_err(|e| format!("run.config: {e}"))?;
-                    self.draft = run;
+                    self.draft = super::checked_config(&table, OrderingConfig::validate)
+                        .map_err(|e| format!("run.config: {e}"))?;
                 }
                 let per_epoch = self.draft.steps_per_epoch().max(1);
                 self.draft.epochs = step.div_ceil(per_epoch).max(1);
@@ -513,6 +510,10 @@ impl LabSlot for OrderingLab {
                 dir.display()
             )),
         }
+    }
+
+    fn check_config(&self, table: &toml::Table) -> Result<(), String> {
+        super::checked_config(table, OrderingConfig::validate).map(|_| ())
     }
 
     fn scene(&self) -> LabScene {
