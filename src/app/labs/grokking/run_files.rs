@@ -103,11 +103,18 @@ pub struct ListedRun {
 
 /// Whether `dir` lies under the system's temporary folder (where a lesson records its runs), which
 /// the system may clear: a run there can be saved again into a folder of the user's.
+///
+/// Asked every frame (the Save button's state), so it touches the disk once a process: `dir` is
+/// compared as it is written with the temporary folder as the system names it and as it resolves
+/// (a lesson's folders are made from the former).
 pub fn in_temporary_folder(dir: &Path) -> bool {
-    let temp = std::env::temp_dir();
-    dir.starts_with(&temp)
-        || std::fs::canonicalize(&temp)
-            .is_ok_and(|t| std::fs::canonicalize(dir).is_ok_and(|d| d.starts_with(t)))
+    static TEMP: std::sync::OnceLock<(PathBuf, Option<PathBuf>)> = std::sync::OnceLock::new();
+    let (temp, resolved) = TEMP.get_or_init(|| {
+        let temp = std::env::temp_dir();
+        let resolved = std::fs::canonicalize(&temp).ok();
+        (temp, resolved)
+    });
+    dir.starts_with(temp) || resolved.as_ref().is_some_and(|r| dir.starts_with(r))
 }
 
 /// The run the plots follow, as the runs list shows it.
