@@ -361,6 +361,15 @@ fn small(lab: &mut grokscope::app::GrokkingLab) {
     c.early_stop = false;
 }
 
+/// A window that ran a [`small`] run (Start, not recorded in a folder) to its end.
+fn small_run_finished() -> Harness<'static, GrokscopeApp> {
+    let mut h = real_app();
+    small(h.state_mut().grokking_mut());
+    h.state_mut().apply(Action::Start);
+    assert!(finishes(&mut h, 120));
+    h
+}
+
 /// A window whose lesson started a [`small`] run (recorded in a folder), run to its end.
 fn lesson_run_finished() -> Harness<'static, GrokscopeApp> {
     let mut h = real_app();
@@ -405,10 +414,7 @@ fn set_speed_limit(h: &mut Harness<'static, GrokscopeApp>, steps_per_sec: f64) {
 
 #[test]
 fn a_saved_scene_reopens_to_the_same_step_and_config() {
-    let mut h = real_app();
-    small(h.state_mut().grokking_mut());
-    h.state_mut().apply(Action::Start);
-    assert!(finishes(&mut h, 120));
+    let mut h = small_run_finished();
     let step = h.state().history().latest().unwrap().0;
     let pinned = h.state().grokking().insight().steps()[1];
     h.state_mut().grokking_mut().show_step(Some(pinned));
@@ -483,10 +489,7 @@ fn a_scene_with_a_recorded_run_reopens_from_its_folder() {
 /// naming the change, and the window is left as it was.
 #[test]
 fn a_scene_brings_back_its_runs_own_config_and_a_changed_run_only_from_its_folder() {
-    let mut h = real_app();
-    small(h.state_mut().grokking_mut());
-    h.state_mut().apply(Action::Start);
-    assert!(finishes(&mut h, 120));
+    let mut h = small_run_finished();
     let ran = h.state().config().clone();
     let before = val_loss_bits(&h);
     // the panel edited after the run: another weight decay and seed
@@ -628,10 +631,7 @@ fn a_lesson_run_can_be_kept_in_a_folder_of_ones_own() {
 /// covered the validation curve's jump. The window keeps its legends in the plots.
 #[test]
 fn the_presenter_view_puts_the_legends_above_the_plots() {
-    let mut h = real_app();
-    small(h.state_mut().grokking_mut());
-    h.state_mut().apply(Action::Start);
-    assert!(finishes(&mut h, 120));
+    let mut h = small_run_finished();
     // (their final-keys curves arrive a while after the run's end: not waited for here)
     h.state_mut().grokking_mut().show_panel("ablation", false);
     h.step();
