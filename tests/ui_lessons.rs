@@ -783,3 +783,68 @@ actions = [{ do = "speed" }]
     h.step();
     assert_eq!(h.state().speed_limit(), None, "flat out again");
 }
+
+/// Going back to a step shows the panels the lesson showed there: a panel a later step showed is hidden
+/// again, and going on shows it again. Expected from the lesson below: step 1 hides the answer grid and
+/// the ablation, step 2 shows the grid, step 3 the ablation; a panel no step hides stays shown.
+#[test]
+fn going_back_hides_what_a_later_step_showed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("back.toml");
+    std::fs::write(
+        &path,
+        r#"title = "Back and forth"
+
+[[step]]
+title = "one"
+text = "Plots only."
+actions = [
+    { do = "choose", lab = "grokking", preset = "fast-mlp" },
+    { do = "hide", panels = ["grid", "ablation"] },
+]
+
+[[step]]
+title = "two"
+text = "The grid."
+actions = [{ do = "show", panels = ["grid"] }, { do = "highlight", panel = "grid" }]
+
+[[step]]
+title = "three"
+text = "The ablation."
+actions = [{ do = "show", panels = ["ablation"] }]
+"#,
+    )
+    .unwrap();
+    let mut h = real_app();
+    h.state_mut()
+        .play_lesson(path.to_str().unwrap())
+        .expect("the lesson loads");
+    let shown = |h: &mut Harness<'static, GrokscopeApp>| {
+        h.step();
+        h.step();
+        let g = h.state().grokking();
+        (
+            g.panel_shown("grid"),
+            g.panel_shown("ablation"),
+            g.panel_shown("spectrum"),
+        )
+    };
+    assert_eq!(shown(&mut h), (false, false, true), "step 1");
+    h.state_mut().lesson_command(LessonCmd::Next);
+    assert_eq!(shown(&mut h), (true, false, true), "step 2");
+    h.state_mut().lesson_command(LessonCmd::Next);
+    assert_eq!(shown(&mut h), (true, true, true), "step 3");
+    h.state_mut().lesson_command(LessonCmd::Previous);
+    assert_eq!(shown(&mut h), (true, false, true), "back to step 2");
+    assert_eq!(
+        h.state().grokking().link().panels.highlight(),
+        Some("grid"),
+        "its highlight comes back"
+    );
+    h.state_mut().lesson_command(LessonCmd::Previous);
+    assert_eq!(shown(&mut h), (false, false, true), "back to step 1");
+    h.state_mut().lesson_command(LessonCmd::Next);
+    assert_eq!(shown(&mut h), (true, false, true), "on to step 2 again");
+    h.state_mut().lesson_command(LessonCmd::Next);
+    assert_eq!(shown(&mut h), (true, true, true), "on to step 3 again");
+}

@@ -45,6 +45,9 @@ pub struct LessonPlayer {
     config_shown: bool,
     /// A new step began: the last step's highlight goes.
     fresh: bool,
+    /// The step was gone back (or on) to: the lesson's labs get the panels the steps before it left
+    /// (its own show and hide follow in its actions).
+    rebuild: bool,
     /// The furthest step whose actions were played: going on to a step up to it (after going back)
     /// redoes only what it shows, so a step that starts a run does not start it again.
     reached: usize,
@@ -66,6 +69,30 @@ pub fn bundled_path(folder: &str) -> PathBuf {
     } else {
         PathBuf::from(folder)
     }
+}
+
+/// The `show` and `hide` of the steps before `step`, in order: (lab, panel, shown), each on the lab
+/// chosen when it came.
+fn panel_changes(lesson: &ValidLesson, step: usize) -> Vec<(Lab, String, bool)> {
+    let mut lab = None;
+    let mut out = vec![];
+    for s in lesson.steps.iter().take(step) {
+        for a in &s.actions {
+            let (panels, shown) = match a {
+                Action::Choose { lab: l, .. } => {
+                    lab = lab_of(*l);
+                    continue;
+                }
+                Action::Show { panels } => (panels, true),
+                Action::Hide { panels } => (panels, false),
+                _ => continue,
+            };
+            if let Some(lab) = lab {
+                out.extend(panels.iter().map(|p| (lab, p.clone(), shown)));
+            }
+        }
+    }
+    out
 }
 
 impl LessonPlayer {
@@ -96,6 +123,7 @@ impl LessonPlayer {
             note: None,
             config_shown: false,
             fresh: true,
+            rebuild: false,
             speed: None,
             reached: 0,
         };
@@ -154,6 +182,7 @@ impl LessonPlayer {
         self.waiting_since = None;
         self.note = None;
         self.fresh = true;
+        self.rebuild = !all;
         self.config_shown = false;
         self.lab = self.labs.get(self.step).copied().flatten().or(self.lab);
         let actions = self.lesson.steps[self.step].actions.iter().cloned();
@@ -195,8 +224,10 @@ impl LessonPlayer {
     }
 
     /// Show step `i` (from 0) as going back would: its text, panels, highlight and cursor.
+    /// A scene's lesson: the panels are the scene's own (kept with it), not rebuilt from the steps.
     pub fn show_step(&mut self, i: usize) {
         self.enter(i, false);
+        self.rebuild = false;
         self.reached = self.step;
     }
 
@@ -233,6 +264,9 @@ impl LessonPlayer {
             for l in labs.iter_mut() {
                 l.link_mut().panels.set_highlight(None);
             }
+            if std::mem::take(&mut self.rebuild) {
+                self.rebuild_panels(labs);
+            }
         }
         loop {
             if let Some(w) = self.wait {
@@ -254,6 +288,22 @@ impl LessonPlayer {
             // a start after a `speed` in the same frame goes at the lesson's speed
             if let Some(limit) = self.speed {
                 ctx.speed = limit;
+            }
+        }
+    }
+
+    /// The panels of the lesson's labs as the steps before this one left them: every panel shown, as a
+    /// lesson starts and as Restart and Close leave them, then each earlier step's `show` and `hide` in
+    /// order, on the lab chosen when it came. Going back from a step that showed a panel hides it again.
+    fn rebuild_panels(&self, labs: &mut [Box<dyn LabSlot>]) {
+        for l in labs.iter_mut() {
+            if self.labs.contains(&Some(l.lab())) {
+                l.link_mut().panels.show_all();
+            }
+        }
+        for (lab, key, shown) in panel_changes(&self.lesson, self.step) {
+            if let Some(l) = labs.iter_mut().find(|l| l.lab() == lab) {
+                l.show_panel(&key, shown);
             }
         }
     }
