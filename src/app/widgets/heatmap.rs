@@ -60,6 +60,8 @@ pub struct HeatmapSpec<'a> {
     pub col_title: &'a str,
 }
 
+/// The labels' size in the window, in points; the room below is for it.
+const LABEL_SIZE: f32 = 11.0;
 const LABEL_W: f32 = 34.0;
 const TITLE: f32 = 16.0;
 const BAR_W: f32 = 12.0;
@@ -124,8 +126,13 @@ pub fn heatmap_ui(ui: &mut Ui, spec: &HeatmapSpec<'_>, size: Vec2) -> Response {
     } else {
         0.0
     };
-    let avail_w = rect.width() - LABEL_W - TITLE - BAR_W - BAR_LABELS_W - 2.0 * GAP - gaps;
-    let avail_h = rect.height() - 2.0 * TITLE - 2.0;
+    // labels in the body's size in the presenter view (read from the back of a room), and the room
+    // for them in proportion
+    let label_font = label_font(ui);
+    let k = label_font.size / LABEL_SIZE;
+    let (label_w, title, bar_labels_w) = (LABEL_W * k, TITLE * k, BAR_LABELS_W * k);
+    let avail_w = rect.width() - label_w - title - BAR_W - bar_labels_w - 2.0 * GAP - gaps;
+    let avail_h = rect.height() - 2.0 * title - 2.0;
     let cell = (avail_w / spec.cols as f32)
         .min(avail_h / spec.rows as f32)
         .clamp(2.0, spec.max_cell.max(2.0))
@@ -138,10 +145,10 @@ pub fn heatmap_ui(ui: &mut Ui, spec: &HeatmapSpec<'_>, size: Vec2) -> Response {
         gap_before: spec.gap_before_col,
     };
     // centre the grid and its bar in the area
-    let block_w = LABEL_W + TITLE + grid.width() + GAP + BAR_W + BAR_LABELS_W;
+    let block_w = label_w + title + grid.width() + GAP + BAR_W + bar_labels_w;
     let left = rect.left() + ((rect.width() - block_w) / 2.0).max(0.0);
-    let top = rect.top() + 2.0 * TITLE;
-    grid.origin = pos2(left + TITLE + LABEL_W, top);
+    let top = rect.top() + 2.0 * title;
+    grid.origin = pos2(left + title + label_w, top);
 
     let painter = ui.painter_at(rect);
     let visuals = ui.visuals();
@@ -194,8 +201,7 @@ pub fn heatmap_ui(ui: &mut Ui, spec: &HeatmapSpec<'_>, size: Vec2) -> Response {
     }
 
     // labels: thinned so they do not overlap
-    let every = ((14.0 / cell).ceil() as usize).max(1);
-    let label_font = FontId::proportional(11.0);
+    let every = ((14.0 * k / cell).ceil() as usize).max(1);
     for r in (0..spec.rows).step_by(every) {
         let y = grid.cell_rect(r, 0).center().y;
         painter.text(
@@ -207,7 +213,7 @@ pub fn heatmap_ui(ui: &mut Ui, spec: &HeatmapSpec<'_>, size: Vec2) -> Response {
         );
     }
     // column labels are side by side: thinned by their width (about 26 points for "h12")
-    let every_col = ((26.0 / cell).ceil() as usize).max(1);
+    let every_col = ((26.0 * k / cell).ceil() as usize).max(1);
     for c in (0..spec.cols).step_by(every_col) {
         let x = grid.cell_rect(0, c).center().x;
         painter.text(
@@ -249,6 +255,17 @@ pub fn heatmap_ui(ui: &mut Ui, spec: &HeatmapSpec<'_>, size: Vec2) -> Response {
         response = response.on_hover_text_at_pointer((spec.hover)(r, c));
     }
     response
+}
+
+/// The labels' font: `LABEL_SIZE` in the window, the body's size when that is larger in the presenter view.
+pub fn label_font(ui: &Ui) -> FontId {
+    let presenting = crate::app::teach::presenter::Look::of(ui.ctx()).presenting;
+    let body = egui::TextStyle::Body.resolve(ui.style()).size;
+    FontId::proportional(if presenting {
+        body.max(LABEL_SIZE)
+    } else {
+        LABEL_SIZE
+    })
 }
 
 /// A vertical bar right of the grid, its ends and middle labelled.
@@ -308,6 +325,28 @@ mod tests {
         assert_eq!(grid.cell_at(pos2(137.0, 55.0)), Some((0, 3)));
         assert_eq!(grid.cell_at(pos2(137.0, 71.0)), None);
         assert_eq!(grid.width(), 46.0);
+    }
+
+    /// The labels are the body's size in the presenter view (egui's body style is 12.5 points, above
+    /// the window's 11), and the window's own size otherwise.
+    #[test]
+    fn labels_are_body_sized_in_the_presenter_view() {
+        use crate::app::teach::presenter::Look;
+        let ctx = egui::Context::default();
+        let size = |ctx: &egui::Context| {
+            let mut got = 0.0;
+            let _ = ctx.run_ui(egui::RawInput::default(), |ui| got = label_font(ui).size);
+            got
+        };
+        assert_eq!(size(&ctx), LABEL_SIZE);
+        Look {
+            presenting: true,
+            ..Look::default()
+        }
+        .set(&ctx);
+        let body = egui::TextStyle::Body.resolve(&ctx.global_style()).size;
+        assert!(body > LABEL_SIZE, "egui's body style is {body}");
+        assert_eq!(size(&ctx), body);
     }
 
     #[test]
