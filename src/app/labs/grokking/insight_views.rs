@@ -544,10 +544,13 @@ fn grid_ui(ui: &mut Ui, s: &InsightSnapshot, split: &[Split], w: f32) {
         pct(grid.val)
     ));
     let p = s.p;
-    let cell = ((w - 30.0) / p as f32).clamp(1.0, 8.0);
-    let size = vec2(cell * p as f32 + 24.0, cell * p as f32 + 18.0);
+    // the axis labels as the heatmaps' (body-sized in the presenter view), the grid after them
+    let font = crate::app::widgets::heatmap::label_font(ui);
+    let (left, top) = (font.size * 1.8, font.size * 1.3);
+    let cell = ((w - left - 10.0) / p as f32).clamp(1.0, 8.0);
+    let size = vec2(cell * p as f32 + left + 4.0, cell * p as f32 + top + 4.0);
     let (rect, resp) = ui.allocate_exact_size(size, Sense::hover());
-    let origin = rect.left_top() + vec2(20.0, 14.0);
+    let origin = rect.left_top() + vec2(left, top);
     let mut mesh = Mesh::default();
     for (i, &c) in grid.cells.iter().enumerate() {
         let (a, b) = (i / p, i % p);
@@ -557,16 +560,15 @@ fn grid_ui(ui: &mut Ui, s: &InsightSnapshot, split: &[Split], w: f32) {
     let painter = ui.painter_at(rect);
     painter.add(Shape::mesh(mesh));
     let weak = ui.visuals().weak_text_color();
-    let font = FontId::proportional(11.0);
     painter.text(
-        rect.left_top() + vec2(20.0, 0.0),
+        rect.left_top() + vec2(left, 0.0),
         Align2::LEFT_TOP,
         "b →",
         font.clone(),
         weak,
     );
     painter.text(
-        rect.left_top() + vec2(0.0, 14.0),
+        rect.left_top() + vec2(0.0, top),
         Align2::LEFT_TOP,
         "a\n↓",
         font,
