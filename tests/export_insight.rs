@@ -206,3 +206,37 @@ fn insight_figures_beyond_the_memory_limit_are_refused() {
     );
     assert!(!out.exists());
 }
+
+/// A name that is no figure, in a run folder, is refused naming every figure the folder can draw: the
+/// history's and the insight figures its weights give (each of `export::insight`'s names), nothing
+/// written.
+#[test]
+fn an_unknown_figure_names_the_insight_figures_too() {
+    use grokscope::export::insight::{
+        ABLATION, CLOCK_PREFIX, GRID, GROUP_ALL, GROUP_CLOCK, NEURONS, PCA, SPECTRUM,
+        SPECTRUM_HISTORY,
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    tiny_run(&run);
+    let out = tmp.path().join("x.svg");
+    let e = export_main(&args(&run, "answer-grid", Some(10), out.clone()))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no figure \"answer-grid\""), "{e}");
+    for name in [
+        "accuracy",
+        SPECTRUM,
+        SPECTRUM_HISTORY,
+        CLOCK_PREFIX,
+        PCA,
+        GRID,
+        NEURONS,
+        ABLATION,
+        GROUP_CLOCK,
+        GROUP_ALL,
+    ] {
+        assert!(e.contains(name), "{name} in: {e}");
+    }
+    assert!(!out.exists());
+}

@@ -426,6 +426,11 @@ fn figure_path(out: &Path, name: &str, format: Option<FigureFormat>) -> Result<P
     Ok(out.with_file_name(format!("{base}-{stem}.{ext}")))
 }
 
+/// The insight figures a run folder draws from its weights, as an unknown figure's message names them.
+const INSIGHT_NAMES: &str = "; from its weights (at --step): spectrum, spectrum-history, clock-kN (one \
+     of the key frequencies), pca, grid, neurons, ablation, and the groups clock and insight (--list \
+     names them at the newest step)";
+
 /// `grokscope export`: list the folder's figures, or write one (with its sidecars) and name the files.
 pub fn export_main(a: &ExportArgs) -> Result<()> {
     if let Some(wanted) = a.figure.as_deref().filter(|w| insight::is_insight(w))
@@ -447,15 +452,18 @@ pub fn export_main(a: &ExportArgs) -> Result<()> {
         }
         return Ok(());
     }
-    if a.step.is_some() {
-        eprintln!("--step applies to the insight figures only; ignored");
-    }
     let names = || {
-        ff.figures
+        let mut names = ff
+            .figures
             .iter()
             .map(|f| f.name.as_str())
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(", ");
+        // a run folder also draws the insight figures (not listed here: that reads its weights)
+        if ff.kind == FolderKind::Run {
+            names.push_str(INSIGHT_NAMES);
+        }
+        names
     };
     let Some(name) = &a.figure else {
         bail!(
@@ -470,6 +478,9 @@ pub fn export_main(a: &ExportArgs) -> Result<()> {
             names()
         );
     };
+    if a.step.is_some() {
+        eprintln!("--step applies to the insight figures only; ignored");
+    }
     let Some(out) = &a.out else {
         bail!("--out FILE is required to write a figure");
     };
