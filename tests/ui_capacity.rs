@@ -552,3 +552,39 @@ fn the_bundled_cpu_sweep_opens_with_its_crossing() {
         labels_with(&h, "P* =")
     );
 }
+
+/// In the presenter view the crossing plot's key is drawn above it (no legend box over the runs), and
+/// lists what the bundled cpu sweep draws: both timescales, the hollow never-reached points (3 never
+/// memorised, 1 never generalised, as its test above counts), the delays, P* and the observed onset.
+/// The window keeps its legend in the plot (no key above it).
+#[test]
+fn the_presenter_view_puts_the_crossing_key_above_the_plot() {
+    let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sweeps/cpu"));
+    let mut h = harness(Scripted::default());
+    open_tab(&mut h);
+    open_folder(&mut h, &dir);
+    assert!(h.state().capacity().view().crossing_key.is_empty());
+    h.state_mut()
+        .lesson_command(grokscope::app::teach::presenter::LessonCmd::Presenter);
+    h.run_steps(3);
+    assert_eq!(
+        h.state().capacity().view().crossing_key,
+        [
+            "T_mem (random labels; line: mean)",
+            "T_gen (modular task; line: mean)",
+            "never memorised",
+            "never generalised",
+            "delay",
+            "P*",
+            "observed onset"
+        ]
+    );
+    assert!(
+        !labels_with(&h, "never generalised").is_empty(),
+        "it reads back"
+    );
+    h.state_mut()
+        .lesson_command(grokscope::app::teach::presenter::LessonCmd::Presenter);
+    h.run_steps(2);
+    assert!(h.state().capacity().view().crossing_key.is_empty());
+}

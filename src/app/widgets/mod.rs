@@ -8,6 +8,7 @@
 pub mod form;
 pub mod graph;
 pub mod heatmap;
+pub mod key;
 pub mod layout;
 pub mod plots;
 

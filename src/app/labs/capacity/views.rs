@@ -9,6 +9,7 @@ use crate::analysis::capacity_study::{Mean, PrimeAnalysis};
 use crate::app::actions::Action;
 use crate::app::teach::panels::PanelState;
 use crate::app::widgets::form::{error_color, preset_picker_ui, row, section};
+use crate::app::widgets::key::{KeyEntry, Mark, key_rows};
 use crate::app::widgets::plots::{log_marks, pow10_label, step_levels};
 use crate::config::FieldProblem;
 use crate::config::capacity::SweepPreset;
@@ -118,6 +119,8 @@ pub struct CapacityView {
     pub run_marks: Vec<(usize, egui::Pos2)>,
     /// The lines of the tasks-in-flight plot drawn last: (legend name, points).
     pub flight_lines: Vec<(String, usize)>,
+    /// The crossing plot's key, when it was drawn above the plot (the presenter view), in order.
+    pub crossing_key: Vec<String>,
 }
 
 /// How far (in screen points) from a run's marker a click still selects it.
@@ -425,11 +428,15 @@ fn marks_caption(r: &TaskResult) -> String {
 /// as lines and the delay shaded.
 fn run_curves_ui(ui: &mut Ui, r: &TaskResult) {
     ui.vertical(|ui| {
-        ui.label(RichText::new(curves_caption(r)).small());
+        ui.label(RichText::new(curves_caption(r)).text_style(caption_style(ui)));
         if r.curves.is_empty() {
             return;
         }
-        ui.label(RichText::new(marks_caption(r)).small().weak());
+        ui.label(
+            RichText::new(marks_caption(r))
+                .text_style(caption_style(ui))
+                .weak(),
+        );
         let c = &r.curves;
         let acc = |f: &dyn Fn(&GenCurvePoint) -> Option<f64>| -> Vec<[f64; 2]> {
             c.gen_run
@@ -586,6 +593,11 @@ fn log_tick(mark: GridMark, range: &RangeInclusive<f64>) -> String {
 }
 
 /// A log-log plot.
+/// A figure's caption: small in the window, the body's size in the presenter view.
+fn caption_style(ui: &Ui) -> egui::TextStyle {
+    crate::app::widgets::plots::legend_text_style(ui.ctx())
+}
+
 fn log_plot(id: &str, x: &str, y: &str) -> Plot<'static> {
     Plot::new(id.to_string())
         .x_axis_label(x.to_string())
@@ -594,7 +606,6 @@ fn log_plot(id: &str, x: &str, y: &str) -> Plot<'static> {
         .y_grid_spacer(log_marks)
         .x_axis_formatter(log_tick)
         .y_axis_formatter(log_tick)
-        .legend(Legend::default())
 }
 
 const MEM: Color32 = Color32::from_rgb(0xe0, 0x6c, 0x4c);
@@ -707,6 +718,7 @@ fn crossing_ui(
         .max(1);
     let top = (cap as f64).log10() + 0.1;
     let (never_mem, never_gen) = history.never_counts(pa.p);
+    let look = crate::app::teach::presenter::Look::of(ui.ctx());
     ui.label(
         RichText::new(format!(
             "p = {} · {} runs · never memorised: {never_mem} · never generalised: {never_gen} \
@@ -714,7 +726,7 @@ fn crossing_ui(
             pa.p,
             of_p.len()
         ))
-        .small(),
+        .text_style(caption_style(ui)),
     );
     let mut run_points: Vec<RunPoint> = vec![];
     let mut mem_hit = vec![];
@@ -756,14 +768,21 @@ fn crossing_ui(
             Some(_) | None => spans.push((lo, hi, regime)),
         }
     }
-    let mut plot = log_plot("capacity_crossing", "parameters P", "epochs")
-        .legend(
+    let mut plot = log_plot("capacity_crossing", "parameters P", "epochs");
+    if look.presenting {
+        // the key above the plot, so no legend box covers the runs (the regimes are named in it)
+        let entries = crossing_key(pa, &mem_never, &gen_never, &delay_pts);
+        key_rows(ui, &entries, look.line);
+        view.crossing_key = entries.into_iter().map(|e| e.name).collect();
+    } else {
+        view.crossing_key.clear();
+        plot = plot.legend(
             Legend::default()
                 .position(Corner::LeftBottom)
                 .text_style(crate::app::widgets::plots::legend_text_style(ui.ctx())),
-        )
-        .include_y(0.0)
-        .include_y(top + 0.12);
+        );
+    }
+    let mut plot = plot.include_y(0.0).include_y(top + 0.12);
     // the regime cells reach past the smallest and largest P: keep those runs off the plot's edges
     if let (Some(first), Some(last)) = (spans.first(), spans.last()) {
         plot = plot.include_x(first.0).include_x(last.1);
@@ -837,6 +856,43 @@ fn crossing_ui(
         action = CapacityAction::Select(Some(i));
     }
     action
+}
+
+/// The crossing plot's key as the presenter view shows it above the plot: what is drawn, as drawn.
+fn crossing_key(
+    pa: &PrimeAnalysis,
+    mem_never: &[[f64; 2]],
+    gen_never: &[[f64; 2]],
+    delays: &[[f64; 2]],
+) -> Vec<KeyEntry> {
+    let mut k = vec![
+        KeyEntry::new(T_MEM_NAME, MEM, Mark::LineAndPoint),
+        KeyEntry::new(T_GEN_NAME, GEN, Mark::LineAndPoint),
+    ];
+    if !mem_never.is_empty() {
+        k.push(KeyEntry::new("never memorised", MEM, Mark::Hollow));
+    }
+    if !gen_never.is_empty() {
+        k.push(KeyEntry::new("never generalised", GEN, Mark::Hollow));
+    }
+    if !delays.is_empty() {
+        k.push(KeyEntry::new("delay", DELAY, Mark::Diamond));
+    }
+    if pa.p_star.is_some() {
+        k.push(KeyEntry::new(
+            "P*",
+            Color32::WHITE,
+            Mark::VLine { dashed: false },
+        ));
+    }
+    if pa.observed_onset.is_some() {
+        k.push(KeyEntry::new(
+            "observed onset",
+            Color32::YELLOW,
+            Mark::VLine { dashed: true },
+        ));
+    }
+    k
 }
 
 /// Figure 2: memorised bits against n, one line per run, with n log2(p + 2).
@@ -950,7 +1006,7 @@ fn speed_ui(
         RichText::new(format!(
             "never memorised (not drawn): {never} · click a point for its run"
         ))
-        .small(),
+        .text_style(caption_style(ui)),
     );
     let resp = Plot::new("capacity_speed")
         .x_axis_label("f = S / (C P)")
@@ -1011,24 +1067,26 @@ fn onsets_ui(ui: &mut Ui, history: &SweepHistory) {
             "{} primes with both onsets; {missing} lack one (not drawn)",
             pts.len()
         ))
-        .small(),
+        .text_style(caption_style(ui)),
     );
     let (lo, hi) = pts
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), p| {
             (l.min(p[0]).min(p[1]), h.max(p[0]).max(p[1]))
         });
-    log_plot("capacity_onsets", "predicted onset P*", "observed onset").show(ui, |pui| {
-        if lo.is_finite() {
-            let line = vec![[lo - 0.2, lo - 0.2], [hi + 0.2, hi + 0.2]];
-            pui.line(Line::new("y = x", PlotPoints::from(line)).color(Color32::GRAY));
-        }
-        pui.points(
-            Points::new("primes", PlotPoints::from(pts))
-                .radius(4.0)
-                .color(MEM),
-        );
-    });
+    log_plot("capacity_onsets", "predicted onset P*", "observed onset")
+        .legend(Legend::default())
+        .show(ui, |pui| {
+            if lo.is_finite() {
+                let line = vec![[lo - 0.2, lo - 0.2], [hi + 0.2, hi + 0.2]];
+                pui.line(Line::new("y = x", PlotPoints::from(line)).color(Color32::GRAY));
+            }
+            pui.points(
+                Points::new("primes", PlotPoints::from(pts))
+                    .radius(4.0)
+                    .color(MEM),
+            );
+        });
 }
 
 /// Name of every finished task's lines in the tasks-in-flight plot (one legend entry for all).
@@ -1125,7 +1183,7 @@ fn in_flight_ui(ui: &mut Ui, view: &mut CapacityView, history: &SweepHistory) {
             running.len(),
             all.len() - running.len()
         ))
-        .small(),
+        .text_style(caption_style(ui)),
     );
     let lines = flight_lines(curves);
     // live tasks last, so they are drawn over the grey ones
