@@ -789,10 +789,7 @@ actions = [{ do = "speed" }]
 /// the ablation, step 2 shows the grid, step 3 the ablation; a panel no step hides stays shown.
 #[test]
 fn going_back_hides_what_a_later_step_showed() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("back.toml");
-    std::fs::write(
-        &path,
+    let (_dir, mut h) = playing(
         r#"title = "Back and forth"
 
 [[step]]
@@ -813,12 +810,7 @@ title = "three"
 text = "The ablation."
 actions = [{ do = "show", panels = ["ablation"] }]
 "#,
-    )
-    .unwrap();
-    let mut h = real_app();
-    h.state_mut()
-        .play_lesson(path.to_str().unwrap())
-        .expect("the lesson loads");
+    );
     let shown = |h: &mut Harness<'static, GrokscopeApp>| {
         h.step();
         h.step();
@@ -847,4 +839,56 @@ actions = [{ do = "show", panels = ["ablation"] }]
     assert_eq!(shown(&mut h), (true, false, true), "on to step 2 again");
     h.state_mut().lesson_command(LessonCmd::Next);
     assert_eq!(shown(&mut h), (true, true, true), "on to step 3 again");
+}
+
+/// While a step waits, the window asks for no frame of its own sooner than the wait's counter turns
+/// over (a lab's event wakes it by itself): egui's spinner in the bar had asked for every frame, 60
+/// a second through the whole wait, and a software renderer took two fifths of the cores the runs
+/// trained on. Expected: frames in a row, run as fast as they come, ask for their next one later than
+/// at once (a wake from the study's results may still ask at once, so not every frame is checked).
+#[test]
+fn a_waiting_lesson_asks_for_no_frames_of_its_own() {
+    let (_dir, mut h) = playing(
+        r#"title = "A long wait"
+
+[[step]]
+title = "wait"
+text = "Many runs."
+actions = [
+    { do = "choose", lab = "grokking", preset = "phase-default" },
+    { do = "start" },
+    { do = "run_until", event = "finished" },
+]
+"#,
+    );
+    h.run_steps(3);
+    assert!(h.state().lesson().unwrap().waiting().is_some(), "it waits");
+    let delays: Vec<Duration> = (0..8)
+        .map(|_| {
+            h.step();
+            h.output().viewport_output[&eframe::egui::ViewportId::ROOT].repaint_delay
+        })
+        .collect();
+    let later = delays
+        .iter()
+        .filter(|d| **d >= Duration::from_millis(10) && **d <= Duration::from_secs(1))
+        .count();
+    assert!(later >= 4, "{delays:?}");
+    h.state_mut().lesson_command(LessonCmd::Close);
+    h.state_mut()
+        .grokking_mut()
+        .apply(Action::Stop, LabCtx::default());
+    h.step();
+}
+
+/// A window playing the lesson `text` (written to a file of its own, kept as long as the folder).
+fn playing(text: &str) -> (tempfile::TempDir, Harness<'static, GrokscopeApp>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lesson.toml");
+    std::fs::write(&path, text).unwrap();
+    let mut h = real_app();
+    h.state_mut()
+        .play_lesson(path.to_str().unwrap())
+        .expect("the lesson loads");
+    (dir, h)
 }

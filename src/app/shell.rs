@@ -771,7 +771,7 @@ impl eframe::App for GrokscopeApp {
                 speed: self.speed.command(),
             };
             if p.advance(&mut self.labs, &mut self.shown, lab_ctx) {
-                ctx.request_repaint_after(Duration::from_millis(100));
+                ctx.request_repaint_after(p.next_frame());
             }
             // a lesson's `speed` shows in the top bar (the lab has it already)
             if let Some(limit) = p.take_speed() {
@@ -848,9 +848,17 @@ impl eframe::App for GrokscopeApp {
 
         self.apply(action);
         let busy = self.jobs.dialog_open() || self.jobs.writing();
-        if busy || self.labs.iter().any(|l| l.wants_frames()) {
-            // Keep the step rate and spinners moving even between worker wake-ups.
-            ui.ctx().request_repaint_after(Duration::from_millis(250));
+        // keep the step rate and spinners moving even between worker wake-ups, as often as the
+        // labs that want frames ask
+        let every = self
+            .labs
+            .iter()
+            .filter(|l| l.wants_frames())
+            .map(|l| l.frame_every())
+            .chain(busy.then_some(Duration::from_millis(250)))
+            .min();
+        if let Some(every) = every {
+            ui.ctx().request_repaint_after(every);
         }
         self.frames.record(t0.elapsed());
     }

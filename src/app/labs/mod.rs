@@ -282,6 +282,11 @@ pub trait LabSlot: Any {
     fn wants_frames(&self) -> bool {
         self.phase().active()
     }
+    /// How often, while it wants frames: a quarter of a second keeps a run's step rate moving between
+    /// the worker's wake-ups (each batch of rows wakes the window by itself).
+    fn frame_every(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(250)
+    }
 
     /// The left panel: the lab's config.
     fn config_ui(&mut self, ui: &mut Ui, problems: &[FieldProblem]) -> Action;

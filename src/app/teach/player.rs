@@ -155,6 +155,21 @@ impl LessonPlayer {
         self.waiting_since.map(|t| t.elapsed())
     }
 
+    /// When the window next needs a frame while the step waits: when the wait's seconds counter (the
+    /// bar's "(12 s)") turns over, or a timed wait ends, whichever is sooner. A lab's event wakes the
+    /// window by itself, so a wait for one needs no faster frames: ten a second here kept a software
+    /// renderer busy through a lesson's long waits, on the cores the runs train on.
+    pub fn next_frame(&self) -> Duration {
+        let tick = self.waited().map_or(Duration::from_secs(1), |w| {
+            Duration::from_secs(1) - Duration::from_nanos(u64::from(w.subsec_nanos()))
+        });
+        let due = match self.wait {
+            Some(Wait::Until(t)) => tick.min(t.saturating_duration_since(Instant::now())),
+            Some(Wait::Event(..)) | None => tick,
+        };
+        due.max(Duration::from_millis(10))
+    }
+
     /// Whether the step has done all its actions.
     pub fn step_done(&self) -> bool {
         self.wait.is_none() && self.queue.is_empty()

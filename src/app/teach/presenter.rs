@@ -163,6 +163,22 @@ pub fn keys(ctx: &egui::Context, presenter: bool, lesson: bool) -> LessonCmd {
     })
 }
 
+/// A small clock face whose hand moves on each second waited: it shows the lesson is alive without
+/// asking for frames of its own (egui's spinner asks for every frame while it shows, which kept the
+/// window drawing 60 frames a second through a lesson's waits, on the cores its runs train on).
+fn wait_clock(ui: &mut Ui, waited: std::time::Duration) {
+    let h = ui.text_style_height(&egui::TextStyle::Body);
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(h, h), egui::Sense::hover());
+    let c = rect.center();
+    let r = 0.42 * h;
+    let stroke = egui::Stroke::new(1.5, super::panels::HIGHLIGHT);
+    ui.painter().circle_stroke(c, r, stroke);
+    // twelve positions, one a second, from twelve o'clock
+    let angle = (waited.as_secs() % 12) as f32 * std::f32::consts::TAU / 12.0;
+    let tip = c + 0.75 * r * egui::vec2(angle.sin(), -angle.cos());
+    ui.painter().line_segment([c, tip], stroke);
+}
+
 /// What the step waits for, in words.
 pub fn wait_text(player: &LessonPlayer) -> Option<String> {
     let secs = player.waited().map_or(0, |d| d.as_secs());
@@ -218,7 +234,7 @@ pub fn lesson_bar_ui(ui: &mut Ui, player: &LessonPlayer, presenter: &mut Present
         }
         if let Some(text) = wait_text(player) {
             ui.separator();
-            ui.add(egui::Spinner::new());
+            wait_clock(ui, player.waited().unwrap_or_default());
             ui.label(RichText::new(text).color(super::panels::HIGHLIGHT));
         }
         if let Some((is_error, note)) = player.note.as_ref().filter(|(e, _)| *e || !presenter.on) {
