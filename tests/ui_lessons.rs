@@ -786,7 +786,8 @@ actions = [{ do = "speed" }]
 
 /// Going back to a step shows the panels the lesson showed there: a panel a later step showed is hidden
 /// again, and going on shows it again. Expected from the lesson below: step 1 hides the answer grid and
-/// the ablation, step 2 shows the grid, step 3 the ablation; a panel no step hides stays shown.
+/// the ablation, step 2 shows the grid, step 3 the ablation and the neurons view (off in a new window,
+/// and off again going back: as the lesson found it); a panel no step hides stays shown.
 #[test]
 fn going_back_hides_what_a_later_step_showed() {
     let (_dir, mut h) = playing(
@@ -808,7 +809,7 @@ actions = [{ do = "show", panels = ["grid"] }, { do = "highlight", panel = "grid
 [[step]]
 title = "three"
 text = "The ablation."
-actions = [{ do = "show", panels = ["ablation"] }]
+actions = [{ do = "show", panels = ["ablation", "neurons"] }]
 "#,
     );
     let shown = |h: &mut Harness<'static, GrokscopeApp>| {
@@ -821,13 +822,17 @@ actions = [{ do = "show", panels = ["ablation"] }]
             g.panel_shown("spectrum"),
         )
     };
+    let neurons = |h: &Harness<'static, GrokscopeApp>| h.state().grokking().panel_shown("neurons");
+    assert!(!neurons(&h), "the window starts without the neurons view");
     assert_eq!(shown(&mut h), (false, false, true), "step 1");
     h.state_mut().lesson_command(LessonCmd::Next);
     assert_eq!(shown(&mut h), (true, false, true), "step 2");
     h.state_mut().lesson_command(LessonCmd::Next);
     assert_eq!(shown(&mut h), (true, true, true), "step 3");
+    assert!(neurons(&h));
     h.state_mut().lesson_command(LessonCmd::Previous);
     assert_eq!(shown(&mut h), (true, false, true), "back to step 2");
+    assert!(!neurons(&h), "as it was when the lesson began");
     assert_eq!(
         h.state().grokking().link().panels.highlight(),
         Some("grid"),

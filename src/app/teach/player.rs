@@ -48,6 +48,9 @@ pub struct LessonPlayer {
     /// The step was gone back (or on) to: the lesson's labs get the panels the steps before it left
     /// (its own show and hide follow in its actions).
     rebuild: bool,
+    /// Which of the lesson's labs' panels showed when it began (lab, panel, shown): what going back
+    /// starts from before the earlier steps' `show` and `hide`.
+    baseline: Option<Vec<(Lab, &'static str, bool)>>,
     /// The furthest step whose actions were played: going on to a step up to it (after going back)
     /// redoes only what it shows, so a step that starts a run does not start it again.
     reached: usize,
@@ -124,6 +127,7 @@ impl LessonPlayer {
             config_shown: false,
             fresh: true,
             rebuild: false,
+            baseline: None,
             speed: None,
             reached: 0,
         };
@@ -275,6 +279,18 @@ impl LessonPlayer {
         shown: &mut usize,
         mut ctx: LabCtx,
     ) -> bool {
+        if self.baseline.is_none() {
+            self.baseline = Some(
+                labs.iter()
+                    .filter(|l| self.labs.contains(&Some(l.lab())))
+                    .flat_map(|l| {
+                        l.panels()
+                            .iter()
+                            .map(|p| (l.lab(), p.key, l.panel_shown(p.key)))
+                    })
+                    .collect(),
+            );
+        }
         if std::mem::take(&mut self.fresh) {
             for l in labs.iter_mut() {
                 l.link_mut().panels.set_highlight(None);
@@ -307,16 +323,16 @@ impl LessonPlayer {
         }
     }
 
-    /// The panels of the lesson's labs as the steps before this one left them: every panel shown, as a
-    /// lesson starts and as Restart and Close leave them, then each earlier step's `show` and `hide` in
-    /// order, on the lab chosen when it came. Going back from a step that showed a panel hides it again.
+    /// The panels of the lesson's labs as the steps before this one left them: as they were when the
+    /// lesson began, then each earlier step's `show` and `hide` in order, on the lab chosen when it
+    /// came. Going back from a step that showed a panel hides it again.
     fn rebuild_panels(&self, labs: &mut [Box<dyn LabSlot>]) {
-        for l in labs.iter_mut() {
-            if self.labs.contains(&Some(l.lab())) {
-                l.link_mut().panels.show_all();
-            }
-        }
-        for (lab, key, shown) in panel_changes(&self.lesson, self.step) {
+        let baseline = self
+            .baseline
+            .iter()
+            .flatten()
+            .map(|&(lab, key, shown)| (lab, key.to_string(), shown));
+        for (lab, key, shown) in baseline.chain(panel_changes(&self.lesson, self.step)) {
             if let Some(l) = labs.iter_mut().find(|l| l.lab() == lab) {
                 l.show_panel(&key, shown);
             }

@@ -592,12 +592,12 @@ fn log_tick(mark: GridMark, range: &RangeInclusive<f64>) -> String {
     }
 }
 
-/// A log-log plot.
 /// A figure's caption: small in the window, the body's size in the presenter view.
 fn caption_style(ui: &Ui) -> egui::TextStyle {
     crate::app::widgets::plots::legend_text_style(ui.ctx())
 }
 
+/// A log-log plot (without a legend: each figure places its own).
 fn log_plot(id: &str, x: &str, y: &str) -> Plot<'static> {
     Plot::new(id.to_string())
         .x_axis_label(x.to_string())
