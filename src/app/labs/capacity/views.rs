@@ -791,6 +791,9 @@ fn crossing_ui(
         for (lo, hi, regime) in &spans {
             let (name, color) = match regime {
                 Regime::Underfitting => ("underfitting", Color32::from_gray(128)),
+                // on two lines in the presenter view (no legend there names it), where one line
+                // is cut to the cell's width ("immediate generalis…")
+                Regime::Immediate if look.presenting => ("immediate\ngeneralisation", GEN),
                 Regime::Immediate => ("immediate generalisation", GEN),
                 Regime::Grokking => ("grokking", MEM),
             };
