@@ -216,8 +216,11 @@ pub fn phase_view(ui: &mut egui::Ui, state: &PhaseViewState) -> Option<PhaseClic
                 ui.end_row();
             }
             ui.label("");
+            // each value under the middle of its column (at a cell's left edge, "3" read as the
+            // boundary between two cells)
+            let label_h = ui.text_style_height(&egui::TextStyle::Body);
             for wd in &cfg.weight_decays {
-                ui.label(wd.to_string());
+                ui.add_sized([cell_w, label_h], egui::Label::new(wd.to_string()));
             }
             ui.end_row();
         });
