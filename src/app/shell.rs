@@ -853,9 +853,8 @@ impl eframe::App for GrokscopeApp {
         let every = self
             .labs
             .iter()
-            .filter(|l| l.wants_frames())
-            .map(|l| l.frame_every())
-            .chain(busy.then_some(Duration::from_millis(250)))
+            .filter_map(|l| l.frames_every())
+            .chain(busy.then_some(crate::app::labs::FRAMES_EVERY))
             .min();
         if let Some(every) = every {
             ui.ctx().request_repaint_after(every);

@@ -93,6 +93,9 @@ pub struct LabSetup<'a> {
     pub storage: Option<&'a dyn eframe::Storage>,
 }
 
+/// How often a lab with a run or a job in progress asks for a frame ([`LabSlot::frames_every`]).
+pub const FRAMES_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// What the shell gives a lab with every action.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct LabCtx {
@@ -278,14 +281,11 @@ pub trait LabSlot: Any {
     /// Take the worker's events (and the lab's own jobs' answers) until `deadline`; true if some may
     /// still be waiting.
     fn drain(&mut self, deadline: Instant) -> bool;
-    /// Whether the lab needs frames while nothing arrives (a run or a job in progress).
-    fn wants_frames(&self) -> bool {
-        self.phase().active()
-    }
-    /// How often, while it wants frames: a quarter of a second keeps a run's step rate moving between
-    /// the worker's wake-ups (each batch of rows wakes the window by itself).
-    fn frame_every(&self) -> std::time::Duration {
-        std::time::Duration::from_millis(250)
+    /// How often the lab needs a frame while nothing arrives, if it does (a run or a job in
+    /// progress): a quarter of a second keeps a run's step rate moving between the worker's wake-ups
+    /// (each batch of rows wakes the window by itself).
+    fn frames_every(&self) -> Option<std::time::Duration> {
+        self.phase().active().then_some(FRAMES_EVERY)
     }
 
     /// The left panel: the lab's config.

@@ -4,8 +4,7 @@
 use super::{diverging, sequential, text_on};
 use crate::store::ordering_layout::{self, bar_label};
 use eframe::egui::{
-    self, Align2, Color32, FontId, Mesh, Pos2, Rect, Response, Sense, Shape, Stroke, Ui, Vec2,
-    pos2, vec2,
+    self, Align2, Color32, FontId, Mesh, Pos2, Rect, Response, Sense, Shape, Stroke, Ui, Vec2, pos2,
 };
 
 /// How values map to colours.
@@ -294,15 +293,6 @@ fn colour_bar(painter: &egui::Painter, scale: Scale, grid: &Grid, font: &FontId,
     ] {
         painter.text(pos2(lx, y), align, bar_label(v), font.clone(), color);
     }
-}
-
-/// Room a heatmap of `rows` x `cols` cells needs at `cell` points per cell.
-pub fn needed_size(rows: usize, cols: usize, cell: f32, gap: bool) -> Vec2 {
-    let gaps = if gap { GAP } else { 0.0 };
-    vec2(
-        LABEL_W + TITLE + cols as f32 * cell + gaps + 2.0 * GAP + BAR_W + BAR_LABELS_W,
-        2.0 * TITLE + 2.0 + rows as f32 * cell,
-    )
 }
 
 #[cfg(test)]

@@ -10,8 +10,6 @@ use eframe::egui::{self, Color32, Sense, Stroke, Ui, pos2, vec2};
 pub enum Mark {
     /// A line through a filled point (a mean line and its runs' points).
     LineAndPoint,
-    /// A filled point.
-    Point,
     /// A hollow point.
     Hollow,
     /// A filled diamond.
@@ -76,9 +74,6 @@ fn paint_mark(painter: &egui::Painter, rect: egui::Rect, e: &KeyEntry, line: f32
     match e.mark {
         Mark::LineAndPoint => {
             painter.line_segment([pos2(rect.left(), c.y), pos2(rect.right(), c.y)], stroke);
-            painter.circle_filled(c, r, e.color);
-        }
-        Mark::Point => {
             painter.circle_filled(c, r, e.color);
         }
         Mark::Hollow => {

@@ -419,8 +419,8 @@ impl LabSlot for CapacityLab {
         more
     }
 
-    fn wants_frames(&self) -> bool {
-        self.phase().active() || self.loading()
+    fn frames_every(&self) -> Option<std::time::Duration> {
+        (self.phase().active() || self.loading()).then_some(super::FRAMES_EVERY)
     }
 
     /// The left panel.

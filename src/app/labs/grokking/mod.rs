@@ -940,18 +940,20 @@ impl LabSlot for GrokkingLab {
         more
     }
 
-    fn wants_frames(&self) -> bool {
-        self.phase().active() || self.busy()
-    }
-
     /// A phase study shows nothing that moves between its runs' results (each wakes the window), so a
     /// frame a second does: the frames a quarter second apart took a software renderer two fifths
     /// of the 2 cores the study trains on (measured under Xvfb), the study's threads the rest.
-    fn frame_every(&self) -> std::time::Duration {
-        let study = self.phase().active()
-            && !self.busy()
-            && self.phase.run.is_some_and(|r| self.link.runs.is_current(r));
-        std::time::Duration::from_millis(if study { 1000 } else { 250 })
+    fn frames_every(&self) -> Option<std::time::Duration> {
+        if self.busy() {
+            return Some(super::FRAMES_EVERY);
+        }
+        let active = self.phase().active();
+        let study = active && self.phase.run.is_some_and(|r| self.link.runs.is_current(r));
+        if study {
+            Some(std::time::Duration::from_secs(1))
+        } else {
+            active.then_some(super::FRAMES_EVERY)
+        }
     }
 
     fn config_ui(&mut self, ui: &mut Ui, problems: &[FieldProblem]) -> Action {
