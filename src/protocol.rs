@@ -281,6 +281,9 @@ pub struct SaveTo {
     pub dir: std::path::PathBuf,
     /// Also write TensorBoard event files into its `tensorboard/` from now on.
     pub tensorboard: bool,
+    /// A fork's parent was copied into this folder first (it lay in the temporary folder): the
+    /// saved run.json names the copy.
+    pub parent: Option<std::path::PathBuf>,
 }
 
 /// Where a continued run comes from and where it goes.

@@ -6,7 +6,7 @@
 
 use crate::config::ValidRunConfig;
 use crate::experiment::grokking::{ContinueSpec, RunEnd, RunOptions, Views};
-use crate::experiment::{Control, EventSink, RunControl, SaveTo, capacity, grokking, ordering};
+use crate::experiment::{Control, EventSink, RunControl, capacity, grokking, ordering};
 use crate::protocol::{Command, Event, LabEvent, MetricRow, OrderingEvent, Outcome, RunId};
 use crate::store::run_dir::RunWriter;
 use crate::train::insight::{InsightEvery, WINDOW_SHARE};
@@ -495,13 +495,16 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
                 }
                 continue;
             }
-            Err(Command::SaveRun(SaveTo { dir, tensorboard })) => {
+            Err(Command::SaveRun(to)) => {
                 let mut sink = sink.borrow_mut();
                 match &mut last {
-                    Some((run, w)) => match w.attach_with(&dir, tensorboard) {
-                        Ok(()) => sink.emit(Event::Saved { run: *run, dir }),
+                    Some((run, w)) => match w.attach_to(&to) {
+                        Ok(()) => sink.emit(Event::Saved {
+                            run: *run,
+                            dir: to.dir,
+                        }),
                         Err(e) => sink.emit(Event::Refused {
-                            message: format!("cannot save into {}: {e}", dir.display()),
+                            message: format!("cannot save into {}: {e}", to.dir.display()),
                         }),
                     },
                     None => sink.emit(Event::Refused {

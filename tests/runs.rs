@@ -5,7 +5,7 @@ use grokscope::config::{ValidGrokkingConfig, ValidRunConfig};
 use grokscope::experiment::grokking::{self, ContinueSpec, ForkSpec, RunOptions, Start};
 use grokscope::experiment::{EventSink, Unattended};
 use grokscope::protocol::{Event, Outcome};
-use grokscope::store::run_dir::{RunFolder, RunStatus, RunWriter};
+use grokscope::store::run_dir::{CheckpointRef, RunFolder, RunStatus, RunWriter};
 use std::path::Path;
 
 /// A small MLP run with minibatches (so the minibatch generator's state matters).
@@ -139,6 +139,38 @@ fn resume_equals_uninterrupted_transformer_with_dropout() {
     resume_equals_uninterrupted(&transformer());
 }
 
+/// Fork the run in `parent` at its checkpoint of epoch `epoch` with weight decay `wd` into `child`,
+/// and run the fork to its end; the checkpoint it started from and the fork's config.
+fn fork_at(parent: &Path, child: &Path, epoch: u64, wd: f64) -> (CheckpointRef, GrokkingConfig) {
+    let folder = RunFolder::open(parent).unwrap();
+    let at = folder
+        .checkpoints
+        .iter()
+        .find(|c| c.epoch == epoch)
+        .unwrap()
+        .clone();
+    let mut forked = GrokkingConfig::from(folder.load(&at).unwrap().config);
+    forked.optim.weight_decay = wd;
+    let mut evs: Vec<Event> = vec![];
+    let spec = ContinueSpec {
+        from: parent.to_path_buf(),
+        step: Some(at.step),
+        fork: Some(ForkSpec {
+            config: forked.clone(),
+            out: Some(child.to_path_buf()),
+        }),
+    };
+    grokking::run(
+        Start::Continue(spec),
+        2,
+        &mut evs,
+        &mut Unattended,
+        RunOptions::default(),
+    );
+    assert_eq!(finished(&evs), Outcome::Completed);
+    (at, forked)
+}
+
 #[test]
 fn a_fork_records_its_parent_and_step_and_refuses_shape_changes() {
     let tmp = tempfile::tempdir().unwrap();
@@ -151,31 +183,7 @@ fn a_fork_records_its_parent_and_step_and_refuses_shape_changes() {
     // step 0 (the initial state), every 10 epochs, the end (30 epochs) and each milestone
     let epochs = with_milestones(vec![0, 10, 20, 30], &folder);
     assert_eq!(steps, epochs.iter().map(|e| e * spe).collect::<Vec<_>>());
-    let at = folder
-        .checkpoints
-        .iter()
-        .find(|c| c.epoch == 10)
-        .unwrap()
-        .clone();
-    let mut forked = GrokkingConfig::from(folder.load(&at).unwrap().config);
-    forked.optim.weight_decay = 0.25;
-    let mut evs: Vec<Event> = vec![];
-    let spec = ContinueSpec {
-        from: parent.clone(),
-        step: Some(at.step),
-        fork: Some(ForkSpec {
-            config: forked.clone(),
-            out: Some(child.clone()),
-        }),
-    };
-    grokking::run(
-        Start::Continue(spec),
-        2,
-        &mut evs,
-        &mut Unattended,
-        RunOptions::default(),
-    );
-    assert_eq!(finished(&evs), Outcome::Completed);
+    let (at, forked) = fork_at(&parent, &child, 10, 0.25);
     let f = RunFolder::open(&child).unwrap();
     assert!(f.problems.is_empty(), "{:?}", f.problems);
     let p = f.info.unwrap().parent.expect("the fork names its parent");
@@ -340,6 +348,7 @@ fn saving_mid_run_writes_everything_so_far_and_checkpoints() {
                 save_to: (next_step == self.0).then(|| grokscope::experiment::SaveTo {
                     dir: self.1.clone(),
                     tensorboard: true,
+                    parent: None,
                 }),
                 ..Default::default()
             }
@@ -493,6 +502,7 @@ fn a_run_saved_from_the_window_has_the_summary_json_of_a_cli_run() {
     w.send(Command::SaveRun(SaveTo {
         dir: window_dir.clone(),
         tensorboard: false,
+        parent: None,
     }));
     let mut saved = false;
     while !saved && Instant::now() < deadline {
@@ -619,4 +629,138 @@ fn damaged_and_foreign_frames_are_named_and_existing_ones_are_never_replaced() {
             std::fs::read(&b.path).unwrap()
         );
     }
+}
+
+/// Every file under `dir` (path relative to it, bytes), in path order.
+fn tree(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    crate::hardening::snapshot(dir)
+        .into_iter()
+        .map(|(p, b)| (p.strip_prefix(dir).unwrap().to_path_buf(), b))
+        .collect()
+}
+
+/// A lesson's runs live under the temporary folder; Save keeps a fork and its parent in folders of the
+/// user's. The copies must stand alone once the originals are gone, and the fork's copy must name the
+/// parent's copy (the fork's own rows start at the fork step: the parent holds the curve before it).
+#[test]
+fn a_copied_fork_and_parent_stand_alone_once_the_originals_are_gone() {
+    use grokscope::store::run_dir::copy_run;
+    let tmp = tempfile::tempdir().unwrap();
+    let (parent, child) = (
+        tmp.path().join("lesson/parent"),
+        tmp.path().join("lesson/child"),
+    );
+    let cfg = mlp();
+    assert_eq!(fresh(&cfg, &parent, None, 10), Outcome::Completed);
+    let folder = RunFolder::open(&parent).unwrap();
+    let (at, _) = fork_at(&parent, &child, 10, 0.25);
+
+    let kept = tmp.path().join("mine");
+    let (kept_parent, kept_child) = (kept.join("demo-parent"), kept.join("demo"));
+    let (parent_tree, child_tree) = (tree(&parent), tree(&child));
+    let copied = copy_run(&parent, &kept_parent, None).unwrap();
+    assert_eq!(copied.files, parent_tree.len());
+    // an empty folder is taken, as Save takes one
+    std::fs::create_dir_all(&kept_child).unwrap();
+    copy_run(&child, &kept_child, Some(&kept_parent)).unwrap();
+    // the sources are untouched, the parent's copy is byte for byte the same
+    assert_eq!(tree(&parent), parent_tree);
+    assert_eq!(tree(&child), child_tree);
+    assert_eq!(tree(&kept_parent), parent_tree);
+    // the fork's copy differs in run.json's parent folder alone
+    let json = |t: &[(std::path::PathBuf, Vec<u8>)]| -> serde_json::Value {
+        let (_, b) = t.iter().find(|(p, _)| p == Path::new("run.json")).unwrap();
+        serde_json::from_slice(b).unwrap()
+    };
+    let kept_tree = tree(&kept_child);
+    let (mut was, now) = (json(&child_tree), json(&kept_tree));
+    assert_eq!(
+        was["parent"]["dir"],
+        serde_json::json!(parent.to_str().unwrap())
+    );
+    was["parent"]["dir"] = serde_json::json!(kept_parent.to_str().unwrap());
+    assert_eq!(was, now);
+    let others = |t: &[(std::path::PathBuf, Vec<u8>)]| -> Vec<(std::path::PathBuf, Vec<u8>)> {
+        t.iter()
+            .filter(|(p, _)| p != Path::new("run.json"))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(others(&kept_tree), others(&child_tree));
+    // nothing else was left beside the copies (the hidden staging folders are gone)
+    let mut names: Vec<String> = std::fs::read_dir(&kept)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["demo", "demo-parent"]);
+
+    // the system clears its temporary folder: the copies still open, load and name each other
+    std::fs::remove_dir_all(tmp.path().join("lesson")).unwrap();
+    let f = RunFolder::open(&kept_child).unwrap();
+    assert!(f.problems.is_empty(), "{:?}", f.problems);
+    let p = f.info.as_ref().unwrap().parent.clone().unwrap();
+    assert_eq!((p.dir.as_path(), p.step), (kept_parent.as_path(), at.step));
+    f.load(f.checkpoints.last().unwrap()).unwrap();
+    let pf = RunFolder::open(&p.dir).unwrap();
+    assert!(pf.problems.is_empty(), "{:?}", pf.problems);
+    assert_eq!(pf.rows, folder.rows);
+    pf.load(pf.checkpoints.iter().find(|c| c.step == p.step).unwrap())
+        .unwrap();
+}
+
+/// A copy into a folder holding anything, of a folder that is not a run, or of a run holding a file
+/// that cannot be read safely (a link) is refused, and leaves every folder as it was.
+#[test]
+fn a_refused_copy_leaves_every_folder_as_it_was() {
+    use grokscope::store::run_dir::copy_run;
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    assert_eq!(fresh(&mlp(), &run, Some(3), 10), Outcome::Stopped);
+    let before = tree(&run);
+
+    let full = tmp.path().join("full");
+    std::fs::create_dir_all(&full).unwrap();
+    std::fs::write(full.join("notes.txt"), "mine").unwrap();
+    let err = copy_run(&run, &full, None).unwrap_err().to_string();
+    assert!(
+        err.contains("not empty") && err.contains("notes.txt"),
+        "{err}"
+    );
+    assert_eq!(tree(&full), vec![("notes.txt".into(), b"mine".to_vec())]);
+
+    let err = copy_run(&full, &tmp.path().join("x"), None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a grokscope run folder"), "{err}");
+    // a run without a parent cannot be pointed at one
+    let err = copy_run(&run, &tmp.path().join("y"), Some(&full))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("names no parent"), "{err}");
+    let err = copy_run(&run, &run.join("inside"), None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("inside the run folder"), "{err}");
+
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(full.join("notes.txt"), run.join("checkpoints/link")).unwrap();
+        let err = copy_run(&run, &tmp.path().join("z"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("link"), "{err}");
+        std::fs::remove_file(run.join("checkpoints/link")).unwrap();
+    }
+    assert_eq!(tree(&run), before);
+    let mut names: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["full", "run"],
+        "no copy and no staging folder left behind"
+    );
 }

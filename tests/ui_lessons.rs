@@ -580,12 +580,28 @@ fn a_scene_brings_back_its_runs_own_config_and_a_changed_run_only_from_its_folde
     assert_eq!(again.state().phase(), Phase::Idle);
 }
 
+/// Save the current run into `dir` as the Runs panel's typed folder does, and wait for the worker to
+/// record it there.
+fn save_current_into(h: &mut Harness<'static, GrokscopeApp>, dir: &std::path::Path) {
+    use grokscope::app::labs::grokking::run_files::{FolderUse, RunsAction};
+    h.state_mut()
+        .grokking_mut()
+        .apply_runs(RunsAction::Typed(FolderUse::Save, dir.to_path_buf()));
+    assert!(step_until(h, Duration::from_secs(60), |h| h
+        .state()
+        .runs()
+        .current
+        .dir
+        .as_deref()
+        == Some(dir)));
+}
+
 /// A lesson records its runs under the system's temporary folder, which the system may clear: Save
 /// (refused before for a run that had a folder) keeps one in a folder of the user's, with its
 /// checkpoints and weight frames copied, and a scene saved then points there.
 #[test]
 fn a_lesson_run_can_be_kept_in_a_folder_of_ones_own() {
-    use grokscope::app::labs::grokking::run_files::{FolderUse, RunsAction, in_temporary_folder};
+    use grokscope::app::labs::grokking::run_files::in_temporary_folder;
     let mut h = lesson_run_finished();
     let lesson_dir = h.state().runs().current.dir.clone().unwrap();
     assert!(in_temporary_folder(&lesson_dir), "{}", lesson_dir.display());
@@ -594,16 +610,7 @@ fn a_lesson_run_can_be_kept_in_a_folder_of_ones_own() {
     // (the test's own folder is a temporary one too: what matters is that the run moves there whole)
     let mine = tempfile::tempdir().unwrap();
     let own = mine.path().join("kept");
-    h.state_mut()
-        .grokking_mut()
-        .apply_runs(RunsAction::Typed(FolderUse::Save, own.clone()));
-    assert!(step_until(&mut h, Duration::from_secs(60), |h| h
-        .state()
-        .runs()
-        .current
-        .dir
-        .as_deref()
-        == Some(own.as_path())));
+    save_current_into(&mut h, &own);
     let names = |dir: &std::path::Path| {
         let mut n: Vec<String> = std::fs::read_dir(dir)
             .map(|d| {
@@ -624,6 +631,163 @@ fn a_lesson_run_can_be_kept_in_a_folder_of_ones_own() {
         Some(own.clone()),
         "a scene saved now points at the kept folder"
     );
+}
+
+/// A lesson's run forked from the Runs panel at a middle checkpoint (autosave off, so the fork is
+/// recorded in memory), and run to its end; with the parent's folder (in the temporary folder) and
+/// the fork step.
+fn lesson_fork_finished() -> (Harness<'static, GrokscopeApp>, std::path::PathBuf, u64) {
+    use grokscope::app::labs::grokking::run_files::{RunRef, RunsAction};
+    let mut h = lesson_run_finished();
+    let parent = h.state().runs().current.dir.clone().unwrap();
+    let first = h.state().history().run();
+    h.state_mut().runs_mut().settings.autosave = false;
+    h.state_mut()
+        .grokking_mut()
+        .apply_runs(RunsAction::Fork(RunRef::Current));
+    assert!(step_until(&mut h, Duration::from_secs(60), |h| h
+        .state()
+        .runs()
+        .fork
+        .is_some()));
+    {
+        let draft = h.state_mut().runs_mut().fork.as_mut().unwrap();
+        draft.select(draft.folder.checkpoints.len() / 2);
+        draft.config.optim.weight_decay *= 0.5;
+    }
+    h.state_mut()
+        .grokking_mut()
+        .apply_runs(RunsAction::StartFork);
+    assert!(step_until(&mut h, Duration::from_secs(120), |h| {
+        h.state().history().run() != first && h.state().phase() == Phase::Finished
+    }));
+    let (dir, step) = h.state().runs().current.parent.clone().expect("a fork");
+    assert_eq!(dir, parent);
+    assert!(step > 0, "forked past the first checkpoint");
+    (h, parent, step)
+}
+
+/// A lesson's fork names a parent in the temporary folder, and its own rows start at the fork step:
+/// Save copies the parent beside it first (NAME-parent), so that the kept fork still has the curve
+/// before that step once the system clears the temporary folder. The saved run.json, the runs list
+/// and the current run name the copy.
+#[test]
+fn a_lesson_fork_is_saved_with_its_parent_copied_beside_it() {
+    use grokscope::store::run_dir::RunFolder;
+    let (mut h, parent, step) = lesson_fork_finished();
+    let (enabled, tip) = h.state().runs().save_hint(h.state().history());
+    assert!(enabled && tip.contains("NAME-parent"), "{tip}");
+    let mine = tempfile::tempdir().unwrap();
+    let own = mine.path().join("wd-fork");
+    let kept_parent = mine.path().join("wd-fork-parent");
+    save_current_into(&mut h, &own);
+    let status = h.state().status();
+    assert!(
+        !status.is_error && status.text.contains("wd-fork-parent"),
+        "{}",
+        status.text
+    );
+    let runs = h.state().runs();
+    assert_eq!(runs.current.parent, Some((kept_parent.clone(), step)));
+    let greyed: Vec<_> = runs.listed.iter().filter(|r| r.greyed).collect();
+    assert_eq!(greyed.len(), 1);
+    assert_eq!(greyed[0].dir.as_deref(), Some(kept_parent.as_path()));
+    // the plots' legends name the folders the runs are in now (they named the lesson's folders)
+    let cmp = h.state_mut().compared();
+    assert_eq!(cmp.main_name, "wd-fork");
+    let names: Vec<&str> = cmp.overlays.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["wd-fork-parent"]);
+    // the saved fork names the copy; its own rows start after the fork step
+    let f = RunFolder::open(&own).unwrap();
+    assert!(f.problems.is_empty(), "{:?}", f.problems);
+    let p = f.info.unwrap().parent.unwrap();
+    assert_eq!((p.dir.as_path(), p.step), (kept_parent.as_path(), step));
+    assert!(f.rows.first().unwrap().step > step);
+    // the copy holds what the lesson's folder holds: the rows before the fork and its checkpoint
+    let original = RunFolder::open(&parent).unwrap();
+    let copy = RunFolder::open(&kept_parent).unwrap();
+    assert!(copy.problems.is_empty(), "{:?}", copy.problems);
+    assert_eq!(copy.rows, original.rows);
+    assert!(copy.rows.iter().any(|r| r.step < step));
+    assert!(copy.checkpoints.iter().any(|c| c.step == step));
+    // the lesson's own folder is left for the system to clear, as it was
+    assert!(RunFolder::open(&parent).unwrap().problems.is_empty());
+}
+
+/// A lesson's run listed under a fork (greyed) is still in the temporary folder: its row's Save…
+/// copies it into a folder of one's own, and the list and the fork's parent name the copy from then
+/// on (a later Save of the fork then names it too).
+#[test]
+fn a_listed_lesson_run_is_copied_from_its_row() {
+    use grokscope::app::labs::grokking::run_files::{FolderUse, RunsAction};
+    use grokscope::store::run_dir::RunFolder;
+    let (mut h, parent, step) = lesson_fork_finished();
+    let key = h
+        .state()
+        .runs()
+        .listed
+        .iter()
+        .find(|r| r.greyed)
+        .unwrap()
+        .key;
+    // the row offers it (the lesson's run is the only listed one with a Save… of its own)
+    h.get_by_label("Open Runs").click();
+    h.step();
+    h.step();
+    assert_eq!(h.query_all_by_label("Save…").count(), 1);
+    // clicked: this window has no folder dialog, so the panel asks for a folder to be typed
+    h.get_by_label("Save…").click();
+    assert!(step_until(&mut h, Duration::from_secs(10), |h| h
+        .state()
+        .runs()
+        .prompt
+        .as_ref()
+        .is_some_and(|p| p.purpose == FolderUse::SaveListed(key))));
+    let mine = tempfile::tempdir().unwrap();
+    let kept = mine.path().join("lesson-run");
+    h.state_mut()
+        .grokking_mut()
+        .apply_runs(RunsAction::Typed(FolderUse::SaveListed(key), kept.clone()));
+    assert!(step_until(&mut h, Duration::from_secs(60), |h| h
+        .state()
+        .runs()
+        .listed
+        .iter()
+        .any(|r| r.dir.as_deref() == Some(kept.as_path()))));
+    let status = h.state().status();
+    assert!(
+        !status.is_error && status.text.contains("lesson-run"),
+        "{}",
+        status.text
+    );
+    assert_eq!(
+        h.state().runs().current.parent,
+        Some((kept.clone(), step)),
+        "the fork's parent is the copy now"
+    );
+    let (original, copy) = (
+        RunFolder::open(&parent).unwrap(),
+        RunFolder::open(&kept).unwrap(),
+    );
+    assert!(copy.problems.is_empty(), "{:?}", copy.problems);
+    assert_eq!(copy.rows, original.rows);
+    assert_eq!(copy.checkpoints.len(), original.checkpoints.len());
+    assert_eq!(copy.frames.len(), original.frames.len());
+    // a folder that holds anything is refused, and left as it was
+    let full = mine.path().join("full");
+    std::fs::create_dir_all(&full).unwrap();
+    std::fs::write(full.join("notes.txt"), "mine").unwrap();
+    h.state_mut()
+        .grokking_mut()
+        .apply_runs(RunsAction::Typed(FolderUse::SaveListed(key), full.clone()));
+    h.step();
+    let status = h.state().status();
+    assert!(
+        status.is_error && status.text.contains("not empty"),
+        "{}",
+        status.text
+    );
+    assert_eq!(std::fs::read_dir(&full).unwrap().count(), 1);
 }
 
 /// The presenter view draws each legend as a strip above its plot, in body type, listing what the

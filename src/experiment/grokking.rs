@@ -617,9 +617,10 @@ fn train(
                 epoch: trainer.epochs(),
             });
         }
-        if let Some(super::SaveTo { dir, tensorboard }) = ctl.save_to {
+        if let Some(to) = ctl.save_to {
+            let dir = to.dir.clone();
             let r = match &mut rec.writer {
-                Some(w) => w.attach_with(&dir, tensorboard),
+                Some(w) => w.attach_to(&to),
                 None => Err(RunDirError::NotARun(
                     "this run is not being recorded, so it cannot be saved".into(),
                 )),

@@ -481,29 +481,8 @@ impl RunWriter {
         if self.dir.as_deref() == Some(dir) {
             return Ok(());
         }
-        if dir.exists() && !dir.is_dir() {
-            return Err(RunDirError::NotARun(format!(
-                "{} is a file, not a folder; choose an empty or new folder",
-                dir.display()
-            )));
-        }
+        refuse_unless_empty(dir)?;
         fs::create_dir_all(dir).map_err(io_err(dir))?;
-        let mut entries = fs::read_dir(dir).map_err(io_err(dir))?;
-        if let Some(first) = entries.next() {
-            let what = if dir.join("run.json").exists() || dir.join("metrics.csv").exists() {
-                "already holds a run".to_string()
-            } else {
-                let name = first.map_or_else(
-                    |_| "something".to_string(),
-                    |e| e.file_name().to_string_lossy().to_string(),
-                );
-                format!("is not empty (it holds {name})")
-            };
-            return Err(RunDirError::NotARun(format!(
-                "{} {what}; choose an empty or new folder",
-                dir.display()
-            )));
-        }
         let cfg = dir.join("config.toml");
         write_atomic(&cfg, self.config.to_toml().as_bytes()).map_err(io_err(&cfg))?;
         self.dir = Some(dir.to_path_buf());
@@ -580,10 +559,21 @@ impl RunWriter {
         self.frames.iter().map(|(s, e, _)| (*s, *e)).collect()
     }
 
-    /// [`Self::attach`], also writing TensorBoard event files from now on when `tensorboard`.
-    pub fn attach_with(&mut self, dir: &Path, tensorboard: bool) -> Result<(), RunDirError> {
-        self.tensorboard |= tensorboard;
-        self.attach(dir)
+    /// [`Self::attach`] to `to.dir`, also writing TensorBoard event files from now on when asked,
+    /// and naming the parent's new folder when a fork's parent was copied there. Refused, the
+    /// recorder is as it was.
+    pub fn attach_to(&mut self, to: &crate::protocol::SaveTo) -> Result<(), RunDirError> {
+        let (tensorboard, parent) = (self.tensorboard, self.info.parent.clone());
+        self.tensorboard |= to.tensorboard;
+        if let (Some(dir), Some(p)) = (&to.parent, &mut self.info.parent) {
+            p.dir = dir.clone();
+        }
+        let r = self.attach(&to.dir);
+        if r.is_err() {
+            self.tensorboard = tensorboard;
+            self.info.parent = parent;
+        }
+        r
     }
 
     /// Checkpoints kept in memory until the run has a folder: (step, epoch) of each.
@@ -828,6 +818,165 @@ pub fn looks_like_run(dir: &Path) -> bool {
     ["run.json", "config.toml", "metrics.csv"]
         .iter()
         .any(|n| dir.join(n).exists())
+}
+
+/// Refuse `dir` unless it is missing or an empty folder: nothing already there is ever overwritten.
+pub fn refuse_unless_empty(dir: &Path) -> Result<(), RunDirError> {
+    let meta = match fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_err(dir)(e)),
+    };
+    if !meta.is_dir() {
+        return Err(RunDirError::NotARun(format!(
+            "{} is a file, not a folder; choose an empty or new folder",
+            dir.display()
+        )));
+    }
+    let mut entries = fs::read_dir(dir).map_err(io_err(dir))?;
+    if let Some(first) = entries.next() {
+        let what = if dir.join("run.json").exists() || dir.join("metrics.csv").exists() {
+            "already holds a run".to_string()
+        } else {
+            let name = first.map_or_else(
+                |_| "something".to_string(),
+                |e| e.file_name().to_string_lossy().to_string(),
+            );
+            format!("is not empty (it holds {name})")
+        };
+        return Err(RunDirError::NotARun(format!(
+            "{} {what}; choose an empty or new folder",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// What [`copy_run`] copied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CopiedRun {
+    pub files: usize,
+    pub bytes: u64,
+}
+
+/// Copy the run folder `from`, whole, into `to` (missing or an empty folder; refused otherwise): every
+/// file in it and in its sub-folders (`checkpoints/`, `frames/`, `tensorboard/`, and any other one
+/// level down), so the copy stands alone. `parent`: the fork's parent now lies there, and the copy's
+/// run.json names it (the rest of run.json is kept as it is).
+///
+/// Nothing in `from` is written. The copy is made in a hidden folder beside `to` and renamed into
+/// place at the end, so a failure (a file that cannot be read in full, a link, a full disk) leaves no
+/// half copy under `to`: the hidden folder, ours alone, is removed and `to` is as it was.
+///
+/// Hand-written, not a directory-copy crate: each file is read with [`read_bounded`] (links refused,
+/// sizes bounded), and run.json is edited on the way.
+pub fn copy_run(from: &Path, to: &Path, parent: Option<&Path>) -> Result<CopiedRun, RunDirError> {
+    let meta = fs::symlink_metadata(from).map_err(io_err(from))?;
+    if !meta.is_dir() || !looks_like_run(from) {
+        return Err(RunDirError::NotARun(format!(
+            "{} is not a grokscope run folder",
+            from.display()
+        )));
+    }
+    if to.starts_with(from) {
+        return Err(RunDirError::NotARun(format!(
+            "{} lies inside the run folder {}; choose a folder outside it",
+            to.display(),
+            from.display()
+        )));
+    }
+    refuse_unless_empty(to)?;
+    let name = to
+        .file_name()
+        .ok_or_else(|| RunDirError::NotARun(format!("{} names no folder", to.display())))?;
+    let above = to.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(above).map_err(io_err(above))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut hidden = std::ffi::OsString::from(".");
+    hidden.push(name);
+    hidden.push(format!(".copy-{}-{nanos}", std::process::id()));
+    let staging = above.join(hidden);
+    fs::create_dir(&staging).map_err(io_err(&staging))?;
+    let result = copy_tree(from, &staging, parent).and_then(|copied| {
+        if to.exists() {
+            // an empty folder (checked above): remove_dir removes nothing else
+            fs::remove_dir(to).map_err(io_err(to))?;
+        }
+        fs::rename(&staging, to).map_err(io_err(to))?;
+        Ok(copied)
+    });
+    if result.is_err() {
+        // the staging folder is ours alone, and only what this copy wrote is in it
+        let _ = fs::remove_dir_all(&staging);
+    }
+    result
+}
+
+/// The files of `from` and of its sub-folders (one level down) into the new folder `to`.
+fn copy_tree(from: &Path, to: &Path, parent: Option<&Path>) -> Result<CopiedRun, RunDirError> {
+    let mut copied = CopiedRun { files: 0, bytes: 0 };
+    let mut named_parent = parent.is_none();
+    let mut folders = vec![(from.to_path_buf(), to.to_path_buf(), true)];
+    while let Some((src, dst, top)) = folders.pop() {
+        let listing = fs::read_dir(&src).map_err(io_err(&src))?;
+        for entry in listing {
+            let entry = entry.map_err(io_err(&src))?;
+            let path = entry.path();
+            let kind = entry.file_type().map_err(io_err(&path))?;
+            let target = dst.join(entry.file_name());
+            if kind.is_dir() {
+                if !top {
+                    return Err(RunDirError::NotARun(format!(
+                        "{} is a folder two levels down; a run folder has none, so it was not copied",
+                        path.display()
+                    )));
+                }
+                fs::create_dir(&target).map_err(io_err(&target))?;
+                folders.push((path, target, false));
+                continue;
+            }
+            let mut bytes = read_bounded(&path, MAX_CHECKPOINT_BYTES).map_err(io_err(&path))?;
+            if top
+                && entry.file_name() == "run.json"
+                && let Some(parent) = parent
+            {
+                bytes = renamed_parent(&bytes, parent).map_err(|why| {
+                    RunDirError::NotARun(format!(
+                        "{}: {why}, so the copy could not be pointed at its parent's copy",
+                        path.display()
+                    ))
+                })?;
+                named_parent = true;
+            }
+            write_atomic(&target, &bytes).map_err(io_err(&target))?;
+            copied.files += 1;
+            copied.bytes += bytes.len() as u64;
+        }
+    }
+    if !named_parent {
+        return Err(RunDirError::NotARun(format!(
+            "{} has no run.json, so the copy could not name its parent's copy",
+            from.display()
+        )));
+    }
+    Ok(copied)
+}
+
+/// run.json (`bytes`) with its parent's folder set to `dir`; every other field kept as it is.
+fn renamed_parent(bytes: &[u8], dir: &Path) -> Result<Vec<u8>, String> {
+    let mut info: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON ({e})"))?;
+    let slot = info
+        .get_mut("parent")
+        .and_then(|p| p.get_mut("dir"))
+        .ok_or("it names no parent run")?;
+    let dir = dir
+        .to_str()
+        .ok_or("the parent's new folder is not valid UTF-8")?;
+    *slot = serde_json::Value::String(dir.into());
+    serde_json::to_vec_pretty(&info).map_err(|e| e.to_string())
 }
 
 /// The listing of `dir`'s sub-folder `sub` (`checkpoints/`, `frames/`): `None` when there is none, or

@@ -1,13 +1,14 @@
 //! The Grokking lab's own background jobs, beside the shared ones ([`JobDone`]): the folder dialog of
 //! the Runs panel, reading a run folder, and recomputing a listed run's insight views from its
-//! checkpoints. All of them only read.
+//! checkpoints, which only read; and copying a run folder (with its parent's) into a folder of the
+//! user's, which writes only into that new folder.
 
 use super::run_files::FolderUse;
 use crate::app::dialog::FileDialog;
 use crate::app::jobs::{JobDone, Jobs};
 use crate::experiment::grokking::{final_keys_from_saved, insight_from_saved};
 use crate::protocol::InsightSnapshot;
-use crate::store::run_dir::RunFolder;
+use crate::store::run_dir::{CopiedRun, RunFolder, copy_run};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -42,6 +43,37 @@ pub enum GrokJob {
     },
     /// The listed run `key`'s checkpoints have all been read (or its folder could not be).
     InsightDone { key: u64, error: Option<String> },
+    /// A [`CopyPlan`] was carried out: each copy asked for, and how it went.
+    Copied {
+        parent: Option<RunCopy>,
+        run: Option<RunCopy>,
+        then: AfterCopy,
+    },
+}
+
+/// One run folder copied (or not) by [`copy_runs`].
+#[derive(Debug)]
+pub struct RunCopy {
+    pub from: PathBuf,
+    pub to: PathBuf,
+    pub result: Result<CopiedRun, String>,
+}
+
+/// What to copy: a fork's parent (from, to), then the run itself (from, to, and the parent folder its
+/// copy names).
+#[derive(Clone, Debug, Default)]
+pub struct CopyPlan {
+    pub parent: Option<(PathBuf, PathBuf)>,
+    pub run: Option<(PathBuf, PathBuf, Option<PathBuf>)>,
+}
+
+/// What the lab does once the copies are made.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AfterCopy {
+    /// Ask the worker to save the current run into this folder (its parent was copied first).
+    SaveCurrent(PathBuf),
+    /// The listed run `key` was the one copied.
+    Listed(u64),
 }
 
 impl From<JobDone> for GrokJob {
@@ -117,5 +149,28 @@ pub fn recompute_insight(jobs: &mut LabJobs, dir: PathBuf, key: u64) -> std::io:
             Err(e) => Some(e.to_string()),
         };
         out.send(GrokJob::InsightDone { key, error });
+    })
+}
+
+/// Carry out `plan` on a new thread: the parent first, then the run, whose copy names the parent's
+/// copy when that was made (and the parent folder the plan gives when it was not). Each copy writes
+/// only into its new folder ([`copy_run`]).
+pub fn copy_runs(jobs: &mut LabJobs, plan: CopyPlan, then: AfterCopy) -> std::io::Result<()> {
+    jobs.spawn_worker("copy-run", move |out| {
+        let parent = plan.parent.map(|(from, to)| {
+            let result = copy_run(&from, &to, None).map_err(|e| e.to_string());
+            RunCopy { from, to, result }
+        });
+        let run = plan.run.map(|(from, to, named)| {
+            let named = match &parent {
+                Some(RunCopy {
+                    to, result: Ok(_), ..
+                }) => Some(to.clone()),
+                _ => named,
+            };
+            let result = copy_run(&from, &to, named.as_deref()).map_err(|e| e.to_string());
+            RunCopy { from, to, result }
+        });
+        out.send(GrokJob::Copied { parent, run, then });
     })
 }

@@ -686,6 +686,9 @@ impl GrokkingLab {
                 } => {
                     self.with_runs(|files, ctx| files.no_folder(ctx, purpose));
                 }
+                GrokJob::Copied { parent, run, then } => {
+                    self.with_runs(|files, ctx| files.copied(ctx, parent, run, then));
+                }
                 GrokJob::Opened {
                     purpose,
                     path,

@@ -27,13 +27,14 @@ pub(super) struct Member<'a> {
 
 impl Member<'_> {
     /// What an overlay takes from this run: which run, its history (the generation, and the row
-    /// count: the current run grows), its colour and line width.
-    pub(super) fn key(&self) -> [u64; 6] {
+    /// count: the current run grows), its name, colour and line width.
+    pub(super) fn key(&self) -> [u64; 7] {
         [
             u64::from(self.is_current),
             self.id,
             self.history.generation(),
             self.history.row_count() as u64,
+            name_key(&self.name),
             color_key(self.color),
             u64::from(self.width.to_bits()),
         ]
@@ -43,6 +44,15 @@ impl Member<'_> {
 /// A colour as part of a cache key.
 pub(super) fn color_key(c: Color32) -> u64 {
     u64::from(u32::from_be_bytes(c.to_array()))
+}
+
+/// A run's name (its legend entry) as part of a cache key: the name changes when the run is saved
+/// into another folder.
+pub(super) fn name_key(name: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    name.hash(&mut h);
+    h.finish()
 }
 
 /// A colour moved two thirds of the way to grey (a fork's parent).

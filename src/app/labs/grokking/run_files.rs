@@ -8,7 +8,7 @@
 //! (resume or fork a folder). Dialogs and folder reads run on the [`Jobs`] threads; opening a run
 //! only reads.
 
-use super::jobs::{self, LabJobs};
+use super::jobs::{self, AfterCopy, CopyPlan, LabJobs, RunCopy};
 use crate::app::dialog::FileDialog;
 use crate::app::link::LabLink;
 use crate::app::widgets::plots::{Compare, Overlay};
@@ -19,14 +19,14 @@ use crate::protocol::{Command, MetricRow, RunId};
 use crate::store::RunHistory;
 use crate::store::compare;
 use crate::store::insight::InsightStore;
-use crate::store::run_dir::RunFolder;
+use crate::store::run_dir::{RunFolder, refuse_unless_empty};
 use eframe::egui::Color32;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::overlays::{Member, color_key, greyed, group_overlay, overlay_of};
+use super::overlays::{Member, color_key, greyed, group_overlay, name_key, overlay_of};
 
 /// Distinct colours handed to runs in turn (the user can change each).
 const PALETTE: [Color32; 8] = [
@@ -54,6 +54,8 @@ pub enum RunRef {
 pub enum FolderUse {
     /// Save the current run into it.
     Save,
+    /// Save (copy) the listed run `key`, recorded in the temporary folder, into it.
+    SaveListed(u64),
     /// Open the run in it.
     Open,
     /// Read this run's checkpoints to fork it.
@@ -64,7 +66,7 @@ impl FolderUse {
     /// The dialog's title.
     pub fn title(self) -> &'static str {
         match self {
-            FolderUse::Save => "Save the run into a folder",
+            FolderUse::Save | FolderUse::SaveListed(_) => "Save the run into a folder",
             FolderUse::Open | FolderUse::Fork(_) => "Open a run folder",
         }
     }
@@ -115,6 +117,29 @@ pub fn in_temporary_folder(dir: &Path) -> bool {
         (temp, resolved)
     });
     dir.starts_with(temp) || resolved.as_ref().is_some_and(|r| dir.starts_with(r))
+}
+
+/// `dir` when it is a run folder under the temporary folder (one a Save copies into a folder of the
+/// user's), else `None`.
+fn temporary_run(dir: &Path) -> Option<PathBuf> {
+    (in_temporary_folder(dir) && dir.is_dir()).then(|| dir.to_path_buf())
+}
+
+/// Where the copy of a fork's parent goes when the fork is saved into `dir`: beside it, named
+/// `NAME-parent` (`NAME-parent-2`, … when that is taken).
+pub fn parent_copy_dir(dir: &Path) -> PathBuf {
+    let name = dir
+        .file_name()
+        .map_or_else(|| "run".to_string(), |n| n.to_string_lossy().into_owned());
+    let free = |d: &PathBuf| std::fs::symlink_metadata(d).is_err();
+    let first = dir.with_file_name(format!("{name}-parent"));
+    if free(&first) {
+        return first;
+    }
+    (2..)
+        .map(|k| dir.with_file_name(format!("{name}-parent-{k}")))
+        .find(free)
+        .unwrap_or(first)
 }
 
 /// The run the plots follow, as the runs list shows it.
@@ -214,6 +239,8 @@ pub enum RunsAction {
     CancelFork,
     /// Drop this run from the list (its folder stays as it is).
     Remove(u64),
+    /// Choose a folder and copy this listed run (recorded in the temporary folder) into it.
+    SaveListed(u64),
 }
 
 /// The Runs panel's settings, kept across restarts in the app's eframe storage. A field missing
@@ -264,6 +291,8 @@ pub struct RunFiles {
     pub prompt: Option<FolderPrompt>,
     /// The rows of a resumed run from before its checkpoint, added when its first live rows come.
     prefix: Option<RunHistory>,
+    /// What the copy of a fork's parent said (and whether it failed), told with the save's answer.
+    save_note: Option<(String, bool)>,
     next_key: u64,
     next_color: usize,
     /// What the plots drew last besides the current run, and what it was built from.
@@ -296,6 +325,7 @@ impl Default for RunFiles {
             fork: None,
             prompt: None,
             prefix: None,
+            save_note: None,
             next_key: 1,
             next_color: 1,
             cache: None,
@@ -358,11 +388,13 @@ impl RunFiles {
             .map_or("current run".into(), folder_name)
     }
 
-    /// Save into `dir` as the settings say.
+    /// Save into `dir` as the settings say, naming the parent where it is now (a fork's parent that
+    /// was in the temporary folder has been copied into a folder of the user's).
     fn save_to(&self, dir: PathBuf) -> SaveTo {
         SaveTo {
             dir,
             tensorboard: self.settings.tensorboard,
+            parent: self.current.parent.as_ref().map(|(d, _)| d.clone()),
         }
     }
 
@@ -476,6 +508,7 @@ impl RunFiles {
                     self.choose(ctx, FolderUse::Save);
                 }
             }
+            RunsAction::SaveListed(key) => self.choose(ctx, FolderUse::SaveListed(key)),
             RunsAction::Open => self.choose(ctx, FolderUse::Open),
             RunsAction::Typed(purpose, path) => {
                 if path.as_os_str().is_empty() {
@@ -541,6 +574,15 @@ impl RunFiles {
             None => "Write the current run (with its checkpoints) into a folder and keep it up to date"
                 .into(),
         });
+        if enabled
+            && let Some((parent, _)) = &self.current.parent
+            && in_temporary_folder(parent)
+        {
+            tip.push_str(
+                "\n\nIts parent run is recorded in the temporary folder too: it is copied beside \
+                 the fork (into NAME-parent), so the fork keeps the curve before its fork step.",
+            );
+        }
         let unsaved = self.listed.iter().filter(|r| r.dir.is_none()).count();
         if unsaved > 0 {
             tip.push_str(&format!(
@@ -575,11 +617,146 @@ impl RunFiles {
     /// The folder dialog answered (or the prompt was filled in).
     pub fn folder_chosen(&mut self, ctx: &mut RunsCtx<'_>, purpose: FolderUse, path: PathBuf) {
         match purpose {
-            FolderUse::Save => {
-                ctx.link.send(Command::SaveRun(self.save_to(path.clone())));
-                ctx.link.info(format!("saving into {}…", path.display()));
-            }
+            FolderUse::Save => self.save_current(ctx, path),
+            FolderUse::SaveListed(key) => self.save_listed(ctx, key, path),
             FolderUse::Open | FolderUse::Fork(_) => self.read(ctx, path, purpose),
+        }
+    }
+
+    /// Save the current run into `dir`. A fork whose parent lies in the temporary folder (a lesson's
+    /// fork) has its parent copied beside it first, so that the saved fork still has the curve before
+    /// its fork step (its own rows start there) once the system clears the temporary folder.
+    fn save_current(&mut self, ctx: &mut RunsCtx<'_>, dir: PathBuf) {
+        // refused here already, so that no parent is copied for a save the worker would refuse
+        if let Err(e) = refuse_unless_empty(&dir) {
+            ctx.link.error(format!("cannot save: {e}"));
+            return;
+        }
+        let Some(parent) = self
+            .current
+            .parent
+            .as_ref()
+            .and_then(|(d, _)| temporary_run(d))
+        else {
+            self.send_save(ctx, dir);
+            return;
+        };
+        let to = parent_copy_dir(&dir);
+        let plan = CopyPlan {
+            parent: Some((parent, to.clone())),
+            run: None,
+        };
+        match jobs::copy_runs(ctx.jobs, plan, AfterCopy::SaveCurrent(dir.clone())) {
+            Ok(()) => ctx.link.info(format!(
+                "copying the fork's parent (in the temporary folder) into {} first…",
+                to.display()
+            )),
+            Err(e) => {
+                ctx.link.error(format!(
+                    "cannot start copying the fork's parent: {e}; saving the fork alone"
+                ));
+                self.send_save(ctx, dir);
+            }
+        }
+    }
+
+    fn send_save(&mut self, ctx: &mut RunsCtx<'_>, dir: PathBuf) {
+        ctx.link.send(Command::SaveRun(self.save_to(dir.clone())));
+        ctx.link.info(format!("saving into {}…", dir.display()));
+    }
+
+    /// Copy the listed run `key` (recorded in the temporary folder) into `dir`; a fork's parent in
+    /// the temporary folder is copied beside it first, as for the current run.
+    fn save_listed(&mut self, ctx: &mut RunsCtx<'_>, key: u64, dir: PathBuf) {
+        let Some(r) = self.listed_index(key).map(|i| &self.listed[i]) else {
+            ctx.link.error("that run is no longer in the list");
+            return;
+        };
+        let Some(from) = r.dir.clone() else {
+            ctx.link
+                .error(format!("{} has no folder, so it cannot be copied", r.name));
+            return;
+        };
+        if let Err(e) = refuse_unless_empty(&dir) {
+            ctx.link.error(format!("cannot save {}: {e}", r.name));
+            return;
+        }
+        let named = r.parent.as_ref().map(|(d, _)| d.clone());
+        let plan = CopyPlan {
+            parent: named
+                .as_deref()
+                .and_then(temporary_run)
+                .map(|p| (p, parent_copy_dir(&dir))),
+            run: Some((from, dir.clone(), named)),
+        };
+        let name = r.name.clone();
+        match jobs::copy_runs(ctx.jobs, plan, AfterCopy::Listed(key)) {
+            Ok(()) => ctx
+                .link
+                .info(format!("copying {name} into {}…", dir.display())),
+            Err(e) => ctx.link.error(format!("cannot start copying {name}: {e}")),
+        }
+    }
+
+    /// A [`CopyPlan`] was carried out: every run shown from a copied folder is shown from the copy
+    /// now, and a save waiting on its parent's copy goes on (with or without it).
+    pub fn copied(
+        &mut self,
+        ctx: &mut RunsCtx<'_>,
+        parent: Option<RunCopy>,
+        run: Option<RunCopy>,
+        then: AfterCopy,
+    ) {
+        let mut said = Vec::new();
+        let mut failed = false;
+        for c in parent.iter().chain(run.iter()) {
+            match &c.result {
+                Ok(n) => {
+                    said.push(format!(
+                        "copied {} into {} ({} files, {})",
+                        folder_name(&c.from),
+                        c.to.display(),
+                        n.files,
+                        crate::config::memory::size_text(n.bytes)
+                    ));
+                    self.moved(&c.from, &c.to);
+                }
+                Err(e) => {
+                    failed = true;
+                    said.push(format!("could not copy {}: {e}", c.from.display()));
+                }
+            }
+        }
+        let text = said.join("; ");
+        match then {
+            AfterCopy::SaveCurrent(dir) => {
+                // said with the save's own answer, which replaces the status line
+                self.save_note = Some((text, failed));
+                self.send_save(ctx, dir);
+            }
+            AfterCopy::Listed(_) if failed => ctx.link.error(text),
+            AfterCopy::Listed(_) => ctx.link.info(text),
+        }
+    }
+
+    /// The run in folder `from` is kept in `to` now: the list, the current run's parent and the
+    /// listed forks' parents name the copy (the temporary original is left for the system to clear).
+    fn moved(&mut self, from: &Path, to: &Path) {
+        for r in &mut self.listed {
+            if r.dir.as_deref() == Some(from) {
+                r.dir = Some(to.to_path_buf());
+                r.name = folder_name(to);
+            }
+            if let Some((d, _)) = &mut r.parent
+                && d == from
+            {
+                *d = to.to_path_buf();
+            }
+        }
+        if let Some((d, _)) = &mut self.current.parent
+            && d == from
+        {
+            *d = to.to_path_buf();
         }
     }
 
@@ -592,6 +769,16 @@ impl RunFiles {
                 .join(format!("run-{}", unix_secs()))
                 .display()
                 .to_string(),
+            FolderUse::SaveListed(key) => {
+                let name = self.listed_index(key).map_or_else(
+                    || format!("run-{}", unix_secs()),
+                    |i| self.listed[i].name.clone(),
+                );
+                PathBuf::from(self.settings.runs_folder.trim())
+                    .join(name)
+                    .display()
+                    .to_string()
+            }
             FolderUse::Open | FolderUse::Fork(_) => self.settings.runs_folder.clone(),
         };
         self.prompt = Some(FolderPrompt { purpose, text });
@@ -655,7 +842,7 @@ impl RunFiles {
                     )),
                 }
             }
-            FolderUse::Save => {}
+            FolderUse::Save | FolderUse::SaveListed(_) => {}
             FolderUse::Fork(source) => {
                 if folder.checkpoints.is_empty() {
                     ctx.link.error(format!(
@@ -815,10 +1002,20 @@ impl RunFiles {
     /// The worker says the run `run` is recorded in `dir` now.
     pub fn saved(&mut self, ctx: &mut RunsCtx<'_>, run: RunId, dir: PathBuf) {
         if ctx.history.run() == Some(run) || ctx.link.runs.is_current(run) {
-            ctx.link.info(format!(
+            let mut text = format!(
                 "recording into {} (kept up to date while the run goes on)",
                 dir.display()
-            ));
+            );
+            match self.save_note.take() {
+                Some((note, true)) => ctx.link.error(format!(
+                    "{text}; {note}: the fork names its parent where it was"
+                )),
+                Some((note, false)) => {
+                    text.push_str(&format!("; {note}"));
+                    ctx.link.info(text);
+                }
+                None => ctx.link.info(text),
+            }
             self.current.dir = Some(dir);
         }
     }
@@ -887,6 +1084,7 @@ impl RunFiles {
             color_key(self.current.color),
             history.generation(),
             u64::from(self.current.dir.is_some()),
+            name_key(&self.current_name()),
         ];
         if self.settings.group_by_seed {
             // the current run may be part of a mean, which then changes with every row
@@ -899,6 +1097,7 @@ impl RunFiles {
                 u64::from(r.greyed),
                 color_key(r.color),
                 r.history.generation(),
+                name_key(&r.name),
             ]);
         }
         key

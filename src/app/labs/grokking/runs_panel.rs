@@ -1,7 +1,9 @@
 //! The Grokking lab's Runs panel: save, open and autosave; the runs list (shown or not, colour,
 //! resume, fork, remove); grouping by seed; and the fork settings.
 
-use super::run_files::{BandKind, FolderUse, ForkDraft, RunFiles, RunRef, RunsAction, has_dropout};
+use super::run_files::{
+    BandKind, FolderUse, ForkDraft, RunFiles, RunRef, RunsAction, has_dropout, in_temporary_folder,
+};
 use crate::app::link::Phase;
 use crate::app::widgets::form::{error_color, format_sci};
 use crate::config::ModelConfig;
@@ -72,7 +74,7 @@ pub fn runs_panel_ui(
     if let Some(prompt) = &mut files.prompt {
         ui.separator();
         let what = match prompt.purpose {
-            FolderUse::Save => "Save the run into folder:",
+            FolderUse::Save | FolderUse::SaveListed(_) => "Save the run into folder:",
             FolderUse::Open | FolderUse::Fork(_) => "Open run folder:",
         };
         ui.label(what);
@@ -145,7 +147,7 @@ pub fn runs_panel_ui(
                             .color(error_color(ui)),
                     );
                 }
-                ui.horizontal(|ui| {
+                ui.horizontal_wrapped(|ui| {
                     let has_dir = r.dir.is_some();
                     let no_dir = "Only a run with a folder can go on";
                     if ui
@@ -168,6 +170,19 @@ pub fn runs_panel_ui(
                         .clicked()
                     {
                         action = RunsAction::Fork(RunRef::Listed(r.key));
+                    }
+                    if r.dir.as_deref().is_some_and(in_temporary_folder)
+                        && ui
+                            .add_enabled(!busy, egui::Button::new("Save…"))
+                            .on_hover_text(
+                                "Copy this run into a folder of your own: it is recorded under the \
+                                 system's temporary folder (a lesson's runs are), which the system \
+                                 may clear. Checkpoints and weight frames are copied with it, and a \
+                                 fork's parent recorded there too is copied beside it.",
+                            )
+                            .clicked()
+                    {
+                        action = RunsAction::SaveListed(r.key);
                     }
                     if ui
                         .button("Remove")
