@@ -70,19 +70,29 @@ pub struct GrokscopeApp {
     lessons: LessonsWindow,
 }
 
+/// How long a worker's wake-up may wait for its frame: the rows it sent are drawn at most this late,
+/// and a live run is drawn at most about 15 times a second (the worker sends a batch every 30 ms).
+/// Each frame redraws the whole window, which costs the training cores where the window is drawn
+/// in software (a remote or virtual desktop); input still gets its frame at once.
+pub const LIVE_FRAME_GAP: std::time::Duration = std::time::Duration::from_millis(66);
+
+/// What a training worker calls after each batch of events: a frame within [`LIVE_FRAME_GAP`].
+fn live_waker(ctx: egui::Context) -> crate::worker::Waker {
+    Box::new(move || ctx.request_repaint_after(LIVE_FRAME_GAP))
+}
+
 impl GrokscopeApp {
-    /// The app with a real training worker per lab, woken through `request_repaint`.
+    /// The app with a real training worker per lab, woken through `request_repaint_after`
+    /// ([`LIVE_FRAME_GAP`]).
     pub fn new(
         cc: &eframe::CreationContext<'_>,
         dialog: Arc<dyn FileDialog>,
     ) -> anyhow::Result<Self> {
         let mut backends: Vec<(Lab, Box<dyn Backend>)> = Vec::new();
         for lab in Lab::ALL {
-            let ctx = cc.egui_ctx.clone();
-            let waker: Box<dyn Fn() + Send + Sync> = Box::new(move || ctx.request_repaint());
             let worker = crate::worker::Worker::spawn_named(
                 &format!("grokscope-{}", lab.title().to_lowercase()),
-                Some(waker),
+                Some(live_waker(cc.egui_ctx.clone())),
             )
             .with_context(|| format!("cannot start the {lab} lab's training worker thread"))?;
             backends.push((lab, Box::new(worker)));
@@ -941,4 +951,34 @@ fn install_fonts(ctx: &egui::Context) {
         family.insert(at, "Hack".to_owned());
     }
     ctx.set_fonts(fonts);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A worker's wake-up asks for a frame within the gap, not at once: a live run's batches (every
+    /// 30 ms) then get one frame per gap. Read from egui's own repaint requests.
+    #[test]
+    fn a_workers_wake_up_asks_for_a_frame_within_the_gap() {
+        let ctx = egui::Context::default();
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&asked);
+        ctx.set_request_repaint_callback(move |info| seen.lock().unwrap().push(info.delay));
+        // frames first, until the context asks for none of its own (its first frames do)
+        for _ in 0..5 {
+            let mut out = ctx.run_ui(egui::RawInput::default(), |_| {});
+            out.textures_delta.clear();
+            if !ctx.has_requested_repaint() {
+                break;
+            }
+        }
+        assert!(!ctx.has_requested_repaint());
+        asked.lock().unwrap().clear();
+        let wake = live_waker(ctx.clone());
+        wake();
+        wake();
+        assert_eq!(*asked.lock().unwrap(), vec![LIVE_FRAME_GAP]);
+    }
 }
