@@ -365,6 +365,16 @@ impl LabLink {
     }
 }
 
+/// A run's wall time: in seconds to a tenth, below a tenth of a second in milliseconds (a tiny run's
+/// "0.0 s" read as if it had not run).
+fn wall_text(secs: f64) -> String {
+    if secs < 0.095 {
+        format!("{:.0} ms", secs * 1000.0)
+    } else {
+        format!("{secs:.1} s")
+    }
+}
+
 /// The status line for a run's end.
 pub fn finished_text(outcome: &Outcome, summary: Option<&Summary>) -> String {
     let head = match outcome {
@@ -376,8 +386,10 @@ pub fn finished_text(outcome: &Outcome, summary: Option<&Summary>) -> String {
         return head;
     };
     let mut parts = vec![format!(
-        "{head} after {} epochs ({} steps, {:.1} s)",
-        s.epochs, s.steps, s.wall_secs
+        "{head} after {} epochs ({} steps, {})",
+        s.epochs,
+        s.steps,
+        wall_text(s.wall_secs)
     )];
     if let Some(t) = s.t_train_epoch {
         parts.push(format!("memorised at epoch {t}"));
@@ -441,6 +453,18 @@ mod tests {
         assert_eq!(
             finished_text(&Outcome::Completed, Some(&s)),
             "completed after 500 epochs (500 steps, 2.0 s), memorised at epoch 100, generalised at epoch 400, delay 290 epochs"
+        );
+        // a tiny run (an Ordering-lab run of 1000 steps takes tens of milliseconds)
+        let tiny = Summary {
+            wall_secs: 0.0342,
+            t_train_epoch: None,
+            t_val_epoch: None,
+            delay_epochs: None,
+            ..s.clone()
+        };
+        assert_eq!(
+            finished_text(&Outcome::Completed, Some(&tiny)),
+            "completed after 500 epochs (500 steps, 34 ms)"
         );
         assert_eq!(
             finished_text(
