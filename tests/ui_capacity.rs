@@ -553,16 +553,22 @@ fn the_bundled_cpu_sweep_opens_with_its_crossing() {
     );
 }
 
+/// The window with the bundled `cpu` sweep folder open in the Capacity tab.
+fn cpu_sweep_opened() -> Harness<'static, GrokscopeApp> {
+    let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sweeps/cpu"));
+    let mut h = harness(Scripted::default());
+    open_tab(&mut h);
+    open_folder(&mut h, &dir);
+    h
+}
+
 /// In the presenter view the crossing plot's key is drawn above it (no legend box over the runs), and
 /// lists what the bundled cpu sweep draws: both timescales, the hollow never-reached points (3 never
 /// memorised, 1 never generalised, as its test above counts), the delays, P* and the observed onset.
 /// The window keeps its legend in the plot (no key above it).
 #[test]
 fn the_presenter_view_puts_the_crossing_key_above_the_plot() {
-    let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sweeps/cpu"));
-    let mut h = harness(Scripted::default());
-    open_tab(&mut h);
-    open_folder(&mut h, &dir);
+    let mut h = cpu_sweep_opened();
     assert!(h.state().capacity().view().crossing_key.is_empty());
     h.state_mut()
         .lesson_command(grokscope::app::teach::presenter::LessonCmd::Presenter);
@@ -587,4 +593,48 @@ fn the_presenter_view_puts_the_crossing_key_above_the_plot() {
         .lesson_command(grokscope::app::teach::presenter::LessonCmd::Presenter);
     h.run_steps(2);
     assert!(h.state().capacity().view().crossing_key.is_empty());
+}
+
+/// The crossing plot names each regime whole at the top of its cell, a word a line where one line is
+/// wider than the cell (egui_plot's own span label cut "immediate generalisation" to "immediate
+/// generalis…"), and above every run drawn (the runs that never reached a threshold sit near the top),
+/// in the window and in the presenter view. Expected names: the README's account of the `cpu` sweep
+/// (d = 8 underfitting, d = 12 immediate generalisation, d = 16 on grokking).
+#[test]
+fn the_regimes_are_named_whole_and_clear_of_the_runs() {
+    let mut h = cpu_sweep_opened();
+    for presenting in [false, true] {
+        if presenting {
+            h.state_mut()
+                .lesson_command(grokscope::app::teach::presenter::LessonCmd::Presenter);
+            h.run_steps(3);
+        }
+        let view = h.state().capacity().view();
+        let labels = &view.regime_labels;
+        let names: Vec<String> = labels.iter().map(|(t, _)| t.replace('\n', " ")).collect();
+        assert_eq!(
+            names,
+            ["underfitting", "immediate generalisation", "grokking"],
+            "presenting: {presenting}"
+        );
+        // the d = 12 cell (one size wide) is narrower than the name on one line
+        assert_eq!(labels[1].0, "immediate\ngeneralisation");
+        assert!(!labels[0].0.contains('\n') && !labels[2].0.contains('\n'));
+        assert!(!view.run_marks.is_empty());
+        for (text, rect) in labels {
+            // a marker is drawn with a radius of up to 5 points around its position
+            for (_, at) in &view.run_marks {
+                assert!(
+                    !rect.expand(5.0).contains(*at),
+                    "{text:?} at {rect:?} covers a run at {at:?} (presenting: {presenting})"
+                );
+            }
+        }
+        for pair in labels.windows(2) {
+            assert!(
+                pair[0].1.right() < pair[1].1.left(),
+                "{pair:?} overlap (presenting: {presenting})"
+            );
+        }
+    }
 }

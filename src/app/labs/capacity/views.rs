@@ -121,6 +121,9 @@ pub struct CapacityView {
     pub flight_lines: Vec<(String, usize)>,
     /// The crossing plot's key, when it was drawn above the plot (the presenter view), in order.
     pub crossing_key: Vec<String>,
+    /// The crossing plot's regime labels drawn last: the text as written (a line a word where one
+    /// line is wider than the cell) and where, on screen.
+    pub regime_labels: Vec<(String, egui::Rect)>,
 }
 
 /// How far (in screen points) from a run's marker a click still selects it.
@@ -632,6 +635,24 @@ pub enum Regime {
     Grokking,
 }
 
+/// A regime's name, as its cell's label says it.
+fn regime_name(r: Regime) -> &'static str {
+    match r {
+        Regime::Underfitting => "underfitting",
+        Regime::Immediate => "immediate generalisation",
+        Regime::Grokking => "grokking",
+    }
+}
+
+/// The colour a regime's cell is tinted with.
+fn regime_tint(r: Regime) -> Color32 {
+    match r {
+        Regime::Underfitting => Color32::from_gray(128),
+        Regime::Immediate => GEN,
+        Regime::Grokking => MEM,
+    }
+}
+
 /// The three regimes along P, derived from the data: each model size P gets one regime, and its
 /// shaded cell reaches halfway (in log10 P) to its neighbours.
 /// - underfitting: no run of that size generalised, learned the task or memorised random labels;
@@ -709,7 +730,7 @@ fn crossing_ui(
         .filter(|(_, r)| Some(r.p) == prime)
         .collect();
     let of_p: Vec<&TaskResult> = rs.iter().map(|(_, r)| *r).collect();
-    // runs that never reached a threshold sit at the top edge: just above the longest run trained
+    // runs that never reached a threshold sit at the top: just above the longest run trained
     let cap = of_p
         .iter()
         .map(|r| r.gen_epochs.max(r.mem_epochs))
@@ -722,7 +743,7 @@ fn crossing_ui(
     ui.label(
         RichText::new(format!(
             "p = {} · {} runs · never memorised: {never_mem} · never generalised: {never_gen} \
-             (hollow, at the top edge) · delay 0 is drawn at 1 epoch · click a point for its run",
+             (hollow, above the longest run) · delay 0 is drawn at 1 epoch · click a point for its run",
             pa.p,
             of_p.len()
         ))
@@ -782,24 +803,27 @@ fn crossing_ui(
                 .text_style(crate::app::widgets::plots::legend_text_style(ui.ctx())),
         );
     }
-    let mut plot = plot.include_y(0.0).include_y(top + 0.12);
+    // Room above the runs that never reached a threshold (hollow, at most at `top` + 0.06) for the
+    // regimes' labels, two lines at most, written from the plot's top edge: `label` pixels of the
+    // plot's height `frame` (the space left here less the x axis), so `k = label / frame` of the
+    // range. With the y range [0, m + e] the labels need e / (m + e) >= k: e = k m / (1 - k).
+    let line = ui.text_style_height(&egui::TextStyle::Body);
+    let (label, frame) = (2.0 * line + 14.0, ui.available_height() - 2.0 * line - 12.0);
+    let k = f64::from((label / frame.max(1.0)).clamp(0.0, 0.5));
+    let marks = top + 0.06;
+    let mut plot = plot.include_y(0.0).include_y(marks / (1.0 - k));
     // the regime cells reach past the smallest and largest P: keep those runs off the plot's edges
     if let (Some(first), Some(last)) = (spans.first(), spans.last()) {
         plot = plot.include_x(first.0).include_x(last.1);
     }
     let resp = plot.show(ui, |pui| {
         for (lo, hi, regime) in &spans {
-            let (name, color) = match regime {
-                Regime::Underfitting => ("underfitting", Color32::from_gray(128)),
-                // on two lines in the presenter view (no legend there names it), where one line
-                // is cut to the cell's width ("immediate generalis…")
-                Regime::Immediate if look.presenting => ("immediate\ngeneralisation", GEN),
-                Regime::Immediate => ("immediate generalisation", GEN),
-                Regime::Grokking => ("grokking", MEM),
-            };
+            // unnamed, so that egui_plot does not cut its label to the cell ("immediate
+            // generalis…"): `regime_label` writes it whole once the plot is laid out (the legend
+            // then leaves the regimes to their cells)
             pui.add(
-                Span::new(name, *lo..=*hi)
-                    .fill(color.gamma_multiply(0.08))
+                Span::new("", *lo..=*hi)
+                    .fill(regime_tint(*regime).gamma_multiply(0.08))
                     .border_width(0.0),
             );
         }
@@ -855,10 +879,48 @@ fn crossing_ui(
         }
         clicked_run(pui, &run_points, &mut view.run_marks)
     });
+    view.regime_labels = spans
+        .iter()
+        .filter_map(|(lo, hi, regime)| {
+            regime_label(ui, &resp.transform, regime_name(*regime), (*lo, *hi))
+        })
+        .collect();
     if let Some(i) = resp.inner {
         action = CapacityAction::Select(Some(i));
     }
     action
+}
+
+/// A regime's name at the top of its cell `(lo, hi)` (log10 P), centred on the part in view: on one
+/// line where it fits the cell, else a word a line. Painted over the plot once it is laid out: as a
+/// plot item, its position would widen the plot's bounds, which place it, frame after frame.
+fn regime_label(
+    ui: &Ui,
+    transform: &egui_plot::PlotTransform,
+    name: &str,
+    (lo, hi): (f64, f64),
+) -> Option<(String, egui::Rect)> {
+    let bounds = transform.bounds();
+    let (lo, hi) = (lo.max(bounds.min()[0]), hi.min(bounds.max()[0]));
+    if lo >= hi {
+        return None;
+    }
+    let top = bounds.max()[1];
+    let left = transform.position_from_point(&PlotPoint::new(lo, top));
+    let right = transform.position_from_point(&PlotPoint::new(hi, top));
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    let color = ui.visuals().text_color();
+    let painter = ui.painter().with_clip_rect(*transform.frame());
+    let mut text = name.to_string();
+    let mut galley = painter.layout_no_wrap(text.clone(), font.clone(), color);
+    if galley.size().x + 8.0 > right.x - left.x {
+        text = name.replace(' ', "\n");
+        galley = painter.layout(text.clone(), font, color, f32::INFINITY);
+    }
+    let at = egui::pos2((left.x + right.x - galley.size().x) / 2.0, left.y + 4.0);
+    let rect = egui::Rect::from_min_size(at, galley.size());
+    painter.galley(at, galley, color);
+    Some((text, rect))
 }
 
 /// The crossing plot's key as the presenter view shows it above the plot: what is drawn, as drawn.
