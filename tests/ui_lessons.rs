@@ -633,15 +633,23 @@ fn a_lesson_run_can_be_kept_in_a_folder_of_ones_own() {
     );
 }
 
-/// A lesson's run forked from the Runs panel at a middle checkpoint (autosave off, so the fork is
-/// recorded in memory), and run to its end; with the parent's folder (in the temporary folder) and
-/// the fork step.
-fn lesson_fork_finished() -> (Harness<'static, GrokscopeApp>, std::path::PathBuf, u64) {
+/// A lesson's run forked from the Runs panel at a middle checkpoint, and run to its end; with the
+/// lesson run's folder (in the temporary folder) and the fork step. `autosave`: the runs folder the
+/// fork is autosaved in, else none (autosave off: the fork is recorded in memory).
+fn lesson_fork_finished(
+    autosave: Option<&std::path::Path>,
+) -> (Harness<'static, GrokscopeApp>, std::path::PathBuf, u64) {
     use grokscope::app::labs::grokking::run_files::{RunRef, RunsAction};
     let mut h = lesson_run_finished();
     let parent = h.state().runs().current.dir.clone().unwrap();
     let first = h.state().history().run();
-    h.state_mut().runs_mut().settings.autosave = false;
+    {
+        let settings = &mut h.state_mut().runs_mut().settings;
+        settings.autosave = autosave.is_some();
+        if let Some(dir) = autosave {
+            settings.runs_folder = dir.display().to_string();
+        }
+    }
     h.state_mut()
         .grokking_mut()
         .apply_runs(RunsAction::Fork(RunRef::Current));
@@ -661,8 +669,7 @@ fn lesson_fork_finished() -> (Harness<'static, GrokscopeApp>, std::path::PathBuf
     assert!(step_until(&mut h, Duration::from_secs(120), |h| {
         h.state().history().run() != first && h.state().phase() == Phase::Finished
     }));
-    let (dir, step) = h.state().runs().current.parent.clone().expect("a fork");
-    assert_eq!(dir, parent);
+    let (_, step) = h.state().runs().current.parent.clone().expect("a fork");
     assert!(step > 0, "forked past the first checkpoint");
     (h, parent, step)
 }
@@ -674,7 +681,11 @@ fn lesson_fork_finished() -> (Harness<'static, GrokscopeApp>, std::path::PathBuf
 #[test]
 fn a_lesson_fork_is_saved_with_its_parent_copied_beside_it() {
     use grokscope::store::run_dir::RunFolder;
-    let (mut h, parent, step) = lesson_fork_finished();
+    let (mut h, parent, step) = lesson_fork_finished(None);
+    assert_eq!(
+        h.state().runs().current.parent,
+        Some((parent.clone(), step))
+    );
     let (enabled, tip) = h.state().runs().save_hint(h.state().history());
     assert!(enabled && tip.contains("NAME-parent"), "{tip}");
     let mine = tempfile::tempdir().unwrap();
@@ -714,14 +725,58 @@ fn a_lesson_fork_is_saved_with_its_parent_copied_beside_it() {
     assert!(RunFolder::open(&parent).unwrap().problems.is_empty());
 }
 
+/// With autosave on, a fork of a lesson's run is kept in the runs folder: the run it forks (in the
+/// temporary folder) is copied beside it first, and the fork starts from the copy, which it names
+/// as its parent and which the list shows greyed under it.
+#[test]
+fn an_autosaved_lesson_fork_forks_a_copy_kept_beside_it() {
+    use grokscope::store::run_dir::RunFolder;
+    let mine = tempfile::tempdir().unwrap();
+    let (h, lesson_run, step) = lesson_fork_finished(Some(mine.path()));
+    let runs = h.state().runs();
+    let fork = runs.current.dir.clone().expect("the fork was autosaved");
+    assert!(fork.starts_with(mine.path()), "{}", fork.display());
+    // beside it, named after it
+    let copy = fork.with_file_name(format!(
+        "{}-parent",
+        fork.file_name().unwrap().to_string_lossy()
+    ));
+    assert_eq!(runs.current.parent, Some((copy.clone(), step)));
+    let greyed: Vec<_> = runs.listed.iter().filter(|r| r.greyed).collect();
+    assert_eq!(greyed.len(), 1);
+    assert_eq!(greyed[0].dir.as_deref(), Some(copy.as_path()));
+    let f = RunFolder::open(&fork).unwrap();
+    assert!(f.problems.is_empty(), "{:?}", f.problems);
+    let p = f.info.unwrap().parent.unwrap();
+    assert_eq!((p.dir.as_path(), p.step), (copy.as_path(), step));
+    assert_copied(&lesson_run, &copy);
+}
+
+/// `copy` reads back as the run in `original`: no problems, the same rows, checkpoints and frames.
+fn assert_copied(original: &std::path::Path, copy: &std::path::Path) {
+    use grokscope::store::run_dir::RunFolder;
+    let (original, copy) = (
+        RunFolder::open(original).unwrap(),
+        RunFolder::open(copy).unwrap(),
+    );
+    assert!(copy.problems.is_empty(), "{:?}", copy.problems);
+    assert_eq!(copy.rows, original.rows);
+    let steps = |f: &RunFolder| -> (Vec<u64>, Vec<u64>) {
+        (
+            f.checkpoints.iter().map(|c| c.step).collect(),
+            f.frames.iter().map(|c| c.step).collect(),
+        )
+    };
+    assert_eq!(steps(&copy), steps(&original));
+}
+
 /// A lesson's run listed under a fork (greyed) is still in the temporary folder: its row's Save…
 /// copies it into a folder of one's own, and the list and the fork's parent name the copy from then
 /// on (a later Save of the fork then names it too).
 #[test]
 fn a_listed_lesson_run_is_copied_from_its_row() {
     use grokscope::app::labs::grokking::run_files::{FolderUse, RunsAction};
-    use grokscope::store::run_dir::RunFolder;
-    let (mut h, parent, step) = lesson_fork_finished();
+    let (mut h, parent, step) = lesson_fork_finished(None);
     let key = h
         .state()
         .runs()
@@ -765,14 +820,7 @@ fn a_listed_lesson_run_is_copied_from_its_row() {
         Some((kept.clone(), step)),
         "the fork's parent is the copy now"
     );
-    let (original, copy) = (
-        RunFolder::open(&parent).unwrap(),
-        RunFolder::open(&kept).unwrap(),
-    );
-    assert!(copy.problems.is_empty(), "{:?}", copy.problems);
-    assert_eq!(copy.rows, original.rows);
-    assert_eq!(copy.checkpoints.len(), original.checkpoints.len());
-    assert_eq!(copy.frames.len(), original.frames.len());
+    assert_copied(&parent, &kept);
     // a folder that holds anything is refused, and left as it was
     let full = mine.path().join("full");
     std::fs::create_dir_all(&full).unwrap();

@@ -729,6 +729,39 @@ impl RunFiles {
         }
         let text = said.join("; ");
         match then {
+            AfterCopy::StartFork(out) => {
+                // the fork set up in the panel, from the copy when there is one
+                let copy = parent.filter(|c| c.result.is_ok());
+                if let Some(c) = &copy
+                    && self.current.dir.as_deref() == Some(c.from.as_path())
+                {
+                    // the stopped current run was the one copied: it is listed from the copy
+                    self.current.dir = Some(c.to.clone());
+                }
+                let Some(draft) = self.fork.clone() else {
+                    ctx.link
+                        .info(format!("{text}; the fork was cancelled meanwhile"));
+                    return;
+                };
+                if ctx.link.phase().active() {
+                    ctx.link
+                        .error("a run started meanwhile: stop it, then Start fork again");
+                    return;
+                }
+                let (Ok(changes), Some((step, _))) = (draft.changes(), draft.at()) else {
+                    return;
+                };
+                let from = copy.map_or_else(|| draft.folder.dir.clone(), |c| c.to);
+                self.launch_fork(ctx, draft, changes, (from, step), Some(out));
+                if failed {
+                    ctx.link.error(format!(
+                        "{text}; the fork names the temporary run as its parent"
+                    ));
+                } else {
+                    ctx.link
+                        .info(format!("{text}; forking the copy at step {step}…"));
+                }
+            }
             AfterCopy::SaveCurrent(dir) => {
                 // said with the save's own answer, which replaces the status line
                 self.save_note = Some((text, failed));
@@ -965,6 +998,42 @@ impl RunFiles {
         };
         let Some((step, _)) = draft.at() else { return };
         let from = draft.folder.dir.clone();
+        let out = self.autosave_dir("fork", self.next_key);
+        // an autosaved fork of a run in the temporary folder (a lesson's) forks a copy of it kept
+        // beside the fork, so that the kept fork's parent, with the curve before the fork step, stays
+        if let Some(out) = &out
+            && let Some(parent) = temporary_run(&from)
+        {
+            let to = parent_copy_dir(out);
+            let plan = CopyPlan {
+                parent: Some((parent, to.clone())),
+                run: None,
+            };
+            match jobs::copy_runs(ctx.jobs, plan, AfterCopy::StartFork(out.clone())) {
+                Ok(()) => {
+                    ctx.link.info(format!(
+                        "copying the run to fork (in the temporary folder) into {} first…",
+                        to.display()
+                    ));
+                    return;
+                }
+                Err(e) => ctx.link.error(format!(
+                    "cannot start copying the run to fork: {e}; forking the temporary one"
+                )),
+            }
+        }
+        self.launch_fork(ctx, draft, changes, (from, step), out);
+    }
+
+    /// Start the fork `draft` of the run in `from` at `step`, recorded in `out` when given.
+    fn launch_fork(
+        &mut self,
+        ctx: &mut RunsCtx<'_>,
+        draft: ForkDraft,
+        changes: Vec<String>,
+        (from, step): (PathBuf, u64),
+        out: Option<PathBuf>,
+    ) {
         match draft.source {
             RunRef::Current => {
                 self.retire_current(ctx.history, ctx.insight, true);
@@ -979,7 +1048,6 @@ impl RunFiles {
         }
         self.current.parent = Some((from.clone(), step));
         self.prefix = None;
-        let out = self.autosave_dir("fork", self.next_key);
         let spec = ContinueSpec {
             from,
             step: Some(step),
