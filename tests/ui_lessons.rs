@@ -775,7 +775,7 @@ fn assert_copied(original: &std::path::Path, copy: &std::path::Path) {
 /// on (a later Save of the fork then names it too).
 #[test]
 fn a_listed_lesson_run_is_copied_from_its_row() {
-    use grokscope::app::labs::grokking::run_files::{FolderUse, RunsAction};
+    use grokscope::app::labs::grokking::run_files::{FolderUse, RunRef, RunsAction};
     let (mut h, parent, step) = lesson_fork_finished(None);
     let key = h
         .state()
@@ -785,6 +785,15 @@ fn a_listed_lesson_run_is_copied_from_its_row() {
         .find(|r| r.greyed)
         .unwrap()
         .key;
+    // a fork of it being set up meanwhile
+    h.state_mut()
+        .grokking_mut()
+        .apply_runs(RunsAction::Fork(RunRef::Listed(key)));
+    assert!(step_until(&mut h, Duration::from_secs(30), |h| h
+        .state()
+        .runs()
+        .fork
+        .is_some()));
     // the row offers it (the lesson's run is the only listed one with a Save… of its own)
     h.get_by_label("Open Runs").click();
     h.step();
@@ -820,6 +829,12 @@ fn a_listed_lesson_run_is_copied_from_its_row() {
         Some((kept.clone(), step)),
         "the fork's parent is the copy now"
     );
+    let draft = &h.state().runs().fork.as_ref().unwrap().folder;
+    assert_eq!(
+        draft.dir, kept,
+        "the fork being set up starts from the copy"
+    );
+    assert!(draft.checkpoints.iter().all(|c| c.path.starts_with(&kept)));
     assert_copied(&parent, &kept);
     // a folder that holds anything is refused, and left as it was
     let full = mine.path().join("full");

@@ -791,6 +791,18 @@ impl RunFiles {
         {
             *d = to.to_path_buf();
         }
+        // a fork being set up of that run starts from the copy
+        if let Some(draft) = &mut self.fork
+            && draft.folder.dir == from
+        {
+            let f = &mut draft.folder;
+            f.dir = to.to_path_buf();
+            for c in f.checkpoints.iter_mut().chain(f.frames.iter_mut()) {
+                if let Ok(rel) = c.path.strip_prefix(from) {
+                    c.path = to.join(rel);
+                }
+            }
+        }
     }
 
     /// The folder dialog closed without a folder: offer the typed fallback.
@@ -1017,9 +1029,13 @@ impl RunFiles {
                     ));
                     return;
                 }
-                Err(e) => ctx.link.error(format!(
-                    "cannot start copying the run to fork: {e}; forking the temporary one"
-                )),
+                Err(e) => {
+                    self.launch_fork(ctx, draft, changes, (from, step), Some(out.clone()));
+                    ctx.link.error(format!(
+                        "cannot start copying the run to fork: {e}; forking the temporary one"
+                    ));
+                    return;
+                }
             }
         }
         self.launch_fork(ctx, draft, changes, (from, step), out);
