@@ -450,9 +450,19 @@ fn a_fork_with_another_weight_decay_names_its_parent_and_step_and_is_drawn_over_
     );
     assert!(!f.rows.is_empty());
     let p = f.info.unwrap().parent.expect("the fork names its parent");
+    // the parent lies in the system's temporary folder (the test's own folder): the autosaved fork
+    // started from a copy of it made beside the fork, which it names (see ui_lessons for why)
+    let copy = fork_dir.with_file_name(format!(
+        "{}-parent",
+        fork_dir.file_name().unwrap().to_string_lossy()
+    ));
     assert_eq!(
         (p.dir.as_path(), p.step, p.epoch),
-        (parent.as_path(), 5 * spe, 5)
+        (copy.as_path(), 5 * spe, 5)
+    );
+    assert_eq!(
+        RunFolder::open(&copy).unwrap().rows,
+        RunFolder::open(&parent).unwrap().rows
     );
     assert_eq!(
         p.changes,
@@ -470,7 +480,11 @@ fn a_fork_with_another_weight_decay_names_its_parent_and_step_and_is_drawn_over_
     let cmp = h.state_mut().compared();
     assert!(!cmp.main_hidden && cmp.main_color.is_some());
     assert_eq!(cmp.overlays.len(), 1);
-    assert_eq!(cmp.overlays[0].name, "parent");
+    assert_eq!(
+        cmp.overlays[0].name,
+        copy.file_name().unwrap().to_string_lossy(),
+        "the parent, shown from its copy"
+    );
     assert!(cmp.overlays[0].width < 1.5);
 }
 
