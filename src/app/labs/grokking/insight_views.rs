@@ -366,6 +366,7 @@ fn spectrum_ui(ui: &mut Ui, s: &InsightSnapshot, store: &InsightStore, w: f32) {
         .allow_zoom(false)
         .allow_scroll(false)
         .include_y(0.0)
+        .y_axis_min_width(28.0)
         .x_axis_label("frequency k")
         .y_axis_label("norm")
         .show(ui, |pui| pui.bar_chart(BarChart::new("norm", bars)));
