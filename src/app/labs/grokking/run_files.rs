@@ -127,7 +127,7 @@ fn temporary_run(dir: &Path) -> Option<PathBuf> {
 
 /// Where the copy of a fork's parent goes when the fork is saved into `dir`: beside it, named
 /// `NAME-parent` (`NAME-parent-2`, … when that is taken).
-pub fn parent_copy_dir(dir: &Path) -> PathBuf {
+fn parent_copy_dir(dir: &Path) -> PathBuf {
     let name = dir
         .file_name()
         .map_or_else(|| "run".to_string(), |n| n.to_string_lossy().into_owned());
@@ -534,7 +534,9 @@ impl RunFiles {
                         .error("this run has no folder yet: save it first, then fork it"),
                 }
             }
-            RunsAction::StartFork => self.start_fork(ctx),
+            RunsAction::StartFork => {
+                self.start_fork(ctx, None);
+            }
             RunsAction::CancelFork => self.fork = None,
             RunsAction::Remove(key) => {
                 if let Some(i) = self.listed_index(key) {
@@ -730,36 +732,23 @@ impl RunFiles {
         let text = said.join("; ");
         match then {
             AfterCopy::StartFork(out) => {
-                // the fork set up in the panel, from the copy when there is one
-                let copy = parent.filter(|c| c.result.is_ok());
-                if let Some(c) = &copy
+                if let Some(c) = parent.filter(|c| c.result.is_ok())
                     && self.current.dir.as_deref() == Some(c.from.as_path())
                 {
                     // the stopped current run was the one copied: it is listed from the copy
-                    self.current.dir = Some(c.to.clone());
+                    self.current.dir = Some(c.to);
                 }
-                let Some(draft) = self.fork.clone() else {
+                if self.fork.is_none() {
                     ctx.link
                         .info(format!("{text}; the fork was cancelled meanwhile"));
-                    return;
-                };
-                if ctx.link.phase().active() {
-                    ctx.link
-                        .error("a run started meanwhile: stop it, then Start fork again");
-                    return;
-                }
-                let (Ok(changes), Some((step, _))) = (draft.changes(), draft.at()) else {
-                    return;
-                };
-                let from = copy.map_or_else(|| draft.folder.dir.clone(), |c| c.to);
-                self.launch_fork(ctx, draft, changes, (from, step), Some(out));
-                if failed {
-                    ctx.link.error(format!(
-                        "{text}; the fork names the temporary run as its parent"
-                    ));
-                } else {
-                    ctx.link
-                        .info(format!("{text}; forking the copy at step {step}…"));
+                } else if self.start_fork(ctx, Some(out)) {
+                    if failed {
+                        ctx.link.error(format!(
+                            "{text}; the fork names the temporary run as its parent"
+                        ));
+                    } else {
+                        ctx.link.info(format!("{text}; forking the copy…"));
+                    }
                 }
             }
             AfterCopy::SaveCurrent(dir) => {
@@ -993,63 +982,57 @@ impl RunFiles {
         Ok(())
     }
 
-    fn start_fork(&mut self, ctx: &mut RunsCtx<'_>) {
+    /// Start the fork set up in the panel, from the folder it shows. `copied_into`: the fork's folder,
+    /// when the run to fork was just copied beside it (the draft follows the copy, see `moved`);
+    /// otherwise an autosaved fork of a run in the temporary folder (a lesson's) has that run copied
+    /// first and starts once the copy is made, so that the kept fork's parent, with the curve before
+    /// the fork step, stays. Whether the fork started.
+    fn start_fork(&mut self, ctx: &mut RunsCtx<'_>, copied_into: Option<PathBuf>) -> bool {
         let Some(draft) = self.fork.clone() else {
-            return;
+            return false;
         };
         if ctx.link.phase().active() {
             ctx.link.error("stop the run in progress first");
-            return;
+            return false;
         }
         let changes = match draft.changes() {
             Ok(c) => c,
             Err(e) => {
                 ctx.link.error(format!("fork refused: {e}"));
-                return;
+                return false;
             }
         };
-        let Some((step, _)) = draft.at() else { return };
+        let Some((step, _)) = draft.at() else {
+            return false;
+        };
         let from = draft.folder.dir.clone();
-        let out = self.autosave_dir("fork", self.next_key);
-        // an autosaved fork of a run in the temporary folder (a lesson's) forks a copy of it kept
-        // beside the fork, so that the kept fork's parent, with the curve before the fork step, stays
-        if let Some(out) = &out
-            && let Some(parent) = temporary_run(&from)
-        {
-            let to = parent_copy_dir(out);
-            let plan = CopyPlan {
-                parent: Some((parent, to.clone())),
-                run: None,
-            };
-            match jobs::copy_runs(ctx.jobs, plan, AfterCopy::StartFork(out.clone())) {
-                Ok(()) => {
-                    ctx.link.info(format!(
-                        "copying the run to fork (in the temporary folder) into {} first…",
-                        to.display()
-                    ));
-                    return;
+        let mut not_copied = None;
+        let out = match copied_into {
+            Some(out) => Some(out),
+            None => {
+                let out = self.autosave_dir("fork", self.next_key);
+                if let Some(out) = &out
+                    && let Some(parent) = temporary_run(&from)
+                {
+                    let to = parent_copy_dir(out);
+                    let plan = CopyPlan {
+                        parent: Some((parent, to.clone())),
+                        run: None,
+                    };
+                    match jobs::copy_runs(ctx.jobs, plan, AfterCopy::StartFork(out.clone())) {
+                        Ok(()) => {
+                            ctx.link.info(format!(
+                                "copying the run to fork (in the temporary folder) into {} first…",
+                                to.display()
+                            ));
+                            return false;
+                        }
+                        Err(e) => not_copied = Some(e),
+                    }
                 }
-                Err(e) => {
-                    self.launch_fork(ctx, draft, changes, (from, step), Some(out.clone()));
-                    ctx.link.error(format!(
-                        "cannot start copying the run to fork: {e}; forking the temporary one"
-                    ));
-                    return;
-                }
+                out
             }
-        }
-        self.launch_fork(ctx, draft, changes, (from, step), out);
-    }
-
-    /// Start the fork `draft` of the run in `from` at `step`, recorded in `out` when given.
-    fn launch_fork(
-        &mut self,
-        ctx: &mut RunsCtx<'_>,
-        draft: ForkDraft,
-        changes: Vec<String>,
-        (from, step): (PathBuf, u64),
-        out: Option<PathBuf>,
-    ) {
+        };
         match draft.source {
             RunRef::Current => {
                 self.retire_current(ctx.history, ctx.insight, true);
@@ -1081,6 +1064,12 @@ impl RunFiles {
             changes.join(", ")
         };
         ctx.link.info(format!("forking at step {step}: {what}…"));
+        if let Some(e) = not_copied {
+            ctx.link.error(format!(
+                "cannot start copying the run to fork: {e}; forking the temporary one"
+            ));
+        }
+        true
     }
 
     /// The worker says the run `run` is recorded in `dir` now.
