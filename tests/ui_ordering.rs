@@ -6,7 +6,7 @@ mod synth;
 
 use crate::ui_support::{Labs, labels_with, step_until};
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use grokscope::app::LabSlot;
 use grokscope::app::labs::ordering::views::CentreMode;
 use grokscope::app::{Backend, FixedPathDialog, GrokscopeApp, Lab, Phase, Unattached};
@@ -197,8 +197,8 @@ fn the_scrub_slider_changes_the_snapshot_shown() {
     assert_eq!(h.state().ordering().view().selected(), 99);
 }
 
-#[test]
-fn a_study_fills_the_aggregated_series_live() {
+/// The Ordering tab after a sparsity study of the random and top-k schemes (synthetic runs) ended.
+fn random_and_top_k_studied() -> Harness<'static, GrokscopeApp> {
     let mut h = harness(Synthetic::new(Some(200), None), Recorder::default());
     h.step();
     h.get_by_label("Ordering").click();
@@ -209,6 +209,12 @@ fn a_study_fills_the_aggregated_series_live() {
         h.state().ordering().phase() == Phase::Finished
     });
     assert!(finished, "status: {}", h.state().status().text);
+    h
+}
+
+#[test]
+fn a_study_fills_the_aggregated_series_live() {
+    let mut h = random_and_top_k_studied();
     let lab = h.state().ordering();
     assert_eq!(lab.view().mode(), CentreMode::Study);
     // 2 schemes x 9 sparsities + the baseline, 5 runs each
@@ -412,4 +418,77 @@ fn the_export_window_writes_the_heatmap_of_the_scrubbed_snapshot() {
             .unwrap();
     assert_eq!(json["figure"], "weight_heatmap");
     assert!(json["config"]["run"].is_object(), "{}", json["config"]);
+}
+
+/// The key entries of the study plot: the toggles in the centre, under its "Single run" tab (the
+/// left panel's scheme check boxes have the same names; the top bar has a "limit" one), with their
+/// checked state.
+fn study_key(h: &Harness<'_, GrokscopeApp>) -> Vec<(String, bool, eframe::egui::Rect)> {
+    let tab = h.get_by_label("Single run").rect();
+    h.query_all_by_role(eframe::egui::accesskit::Role::CheckBox)
+        .filter(|n| n.rect().left() >= tab.left() - 1.0 && n.rect().top() > tab.bottom())
+        .filter_map(|n| {
+            let node = n.accesskit_node();
+            let on = node.toggled() == Some(eframe::egui::accesskit::Toggled::True);
+            Some((node.label()?, on, n.rect()))
+        })
+        .collect()
+}
+
+/// Click the study key's entry `name`.
+fn click_key(h: &mut Harness<'_, GrokscopeApp>, name: &str) {
+    let (_, _, rect) = study_key(h).into_iter().find(|(n, ..)| n == name).unwrap();
+    h.query_all_by_role(eframe::egui::accesskit::Role::CheckBox)
+        .find(|n| n.rect() == rect)
+        .unwrap()
+        .click();
+    h.run_steps(2);
+}
+
+/// The study's key is a row above its plot, not a legend box over it: at high sparsity the bands
+/// span the whole D axis (issue seen at sparsity 0.9, where the legend in the corner covered them).
+/// A click on an entry hides its scheme and a second shows it again, as a plot legend's entries do.
+#[test]
+fn the_study_key_sits_above_the_plot_and_hides_a_scheme_on_a_click() {
+    let mut h = random_and_top_k_studied();
+    h.run_steps(2);
+    let key = study_key(&h);
+    let names: Vec<&str> = key.iter().map(|(n, ..)| n.as_str()).collect();
+    // the schemes studied, in Scheme::ALL's order, then the baseline
+    assert_eq!(names, ["random", "top-k", "unpruned"]);
+    assert!(key.iter().all(|(_, on, _)| *on), "all shown at first");
+    // one row, above the plot: below the header's progress bar, above its x axis's label
+    let bar = h.get_by_label_contains("95 / 95 runs").rect();
+    for (name, _, rect) in &key {
+        assert!(rect.top() >= bar.bottom(), "{name} {rect:?} under {bar:?}");
+        assert!(
+            rect.bottom() < bar.bottom() + 40.0,
+            "{name} {rect:?} is one row under the header"
+        );
+    }
+    click_key(&mut h, "random");
+    let key = study_key(&h);
+    assert_eq!(
+        key.iter()
+            .map(|(n, on, _)| (n.as_str(), *on))
+            .collect::<Vec<_>>(),
+        [("random", false), ("top-k", true), ("unpruned", true)]
+    );
+    let hidden: Vec<&str> = h
+        .state()
+        .ordering()
+        .view()
+        .study_hidden()
+        .iter()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(hidden, ["random"]);
+    // the left panel's check box of the same name is not the key's: the study still has both schemes
+    assert_eq!(
+        h.state_mut().ordering_mut().study_draft_mut().schemes,
+        [Scheme::Random, Scheme::TopK]
+    );
+    click_key(&mut h, "random");
+    assert!(study_key(&h).iter().all(|(_, on, _)| *on), "shown again");
+    assert!(h.state().ordering().view().study_hidden().is_empty());
 }

@@ -10,6 +10,7 @@ use crate::app::widgets::form::{
 };
 use crate::app::widgets::graph::{INPUT_FILL, LayerGraph, OUTPUT_FILL};
 use crate::app::widgets::heatmap::{HeatmapSpec, Scale, heatmap_ui};
+use crate::app::widgets::key::{KeyEntry, Mark, key_rows_toggling};
 use crate::app::widgets::plots::{PlotSpec, PlotView, YScale, hover_parts, plots_ui};
 use crate::app::widgets::{NEGATIVE, POSITIVE, StepKey, step_keys};
 use crate::config::FieldProblem;
@@ -20,9 +21,7 @@ use crate::protocol::{HyperChange, LayerSnapshot, Metric};
 use crate::store::ordering_layout;
 use crate::store::{OrderingHistory, StudyHistory};
 use eframe::egui::{self, Color32, DragValue, RichText, Ui, vec2};
-use egui_plot::{
-    ColorConflictHandling, Corner, FilledArea, HLine, Legend, Line, Plot, PlotPoints, Points,
-};
+use egui_plot::{FilledArea, HLine, Line, Plot, PlotPoints, Points};
 
 /// The single run's plots, top to bottom, on a shared step axis.
 pub const ORDERING_PLOTS: [PlotSpec; 3] = [
@@ -74,6 +73,8 @@ pub struct OrderingView {
     /// Index of the snapshot shown when not live.
     selected: usize,
     graph: LayerGraph,
+    /// The study plot's entries hidden by a click on their key (by name).
+    study_hidden: std::collections::BTreeSet<String>,
 }
 
 impl OrderingView {
@@ -111,6 +112,7 @@ impl Default for OrderingView {
                 g.set_outputs_last(true);
                 g
             },
+            study_hidden: Default::default(),
         }
     }
 }
@@ -147,6 +149,11 @@ impl OrderingView {
             CentreMode::Run => snapshots.get(i).map(|s| (s, self.graph.outputs_last())),
             CentreMode::Study => None,
         }
+    }
+
+    /// The study plot's entries hidden by a click on the key above it (by the key's names).
+    pub fn study_hidden(&self) -> &std::collections::BTreeSet<String> {
+        &self.study_hidden
     }
 
     /// A single run began: show it, live, from its start.
@@ -452,7 +459,7 @@ pub fn centre_ui(
     ui.separator();
     match view.mode {
         CentreMode::Run => run_ui(ui, view, history, panels),
-        CentreMode::Study => study_results_ui(ui, study),
+        CentreMode::Study => study_results_ui(ui, study, &mut view.study_hidden),
     }
 }
 
@@ -693,7 +700,11 @@ fn scheme_color(s: Scheme) -> Color32 {
     }
 }
 
-fn study_results_ui(ui: &mut Ui, study: &StudyHistory) {
+fn study_results_ui(
+    ui: &mut Ui,
+    study: &StudyHistory,
+    hidden: &mut std::collections::BTreeSet<String>,
+) {
     let Some(config) = study.config() else {
         ui.add_space(20.0);
         ui.label(
@@ -730,12 +741,49 @@ fn study_results_ui(ui: &mut Ui, study: &StudyHistory) {
         );
     });
     match config.kind {
-        StudyKind::Sparsity => sparsity_plot_ui(ui, study),
+        StudyKind::Sparsity => sparsity_plot_ui(ui, study, hidden),
         StudyKind::Grid => grid_ui(ui, study, &config.hidden_grid, &config.its_grid),
     }
 }
 
-fn sparsity_plot_ui(ui: &mut Ui, study: &StudyHistory) {
+/// The key's name of the unpruned baseline (the same in every frame, so that hiding it holds while
+/// its runs come in).
+const BASELINE_KEY: &str = "unpruned";
+
+/// D against sparsity: each scheme's mean over its runs as a line through points, the band from
+/// the lowest to the highest run, and the unpruned baseline across the whole axis. The bands span
+/// the whole plot at high sparsity, so the key is a row above it (clickable: an entry hides or shows
+/// its scheme) rather than a legend box over the runs.
+fn sparsity_plot_ui(
+    ui: &mut Ui,
+    study: &StudyHistory,
+    hidden: &mut std::collections::BTreeSet<String>,
+) {
+    let look = crate::app::teach::presenter::Look::of(ui.ctx());
+    let baseline = study.baseline().filter(|b| b.runs > 0);
+    let drawn: Vec<Scheme> = Scheme::ALL
+        .into_iter()
+        .filter(|s| *s != Scheme::None && study.curve(*s).any(|s| s.runs > 0))
+        .collect();
+    let mut entries: Vec<KeyEntry> = drawn
+        .iter()
+        .map(|&s| KeyEntry::new(s.to_string(), scheme_color(s), Mark::LineAndPoint))
+        .collect();
+    if baseline.is_some() {
+        entries.push(KeyEntry::new(
+            BASELINE_KEY,
+            scheme_color(Scheme::None),
+            Mark::HLineBand { dashed: true },
+        ));
+    }
+    if !entries.is_empty() {
+        key_rows_toggling(ui, &entries, look.line, hidden);
+        ui.label(
+            RichText::new("lines: the mean of a setting's runs · bands: lowest to highest run")
+                .small()
+                .weak(),
+        );
+    }
     let plot = Plot::new("ordering_study")
         .x_axis_label("sparsity")
         .y_axis_label("orderedness D")
@@ -744,19 +792,12 @@ fn sparsity_plot_ui(ui: &mut Ui, study: &StudyHistory) {
         // D >= 0.5 always: an order or its reverse has at most half the weight backward
         .include_y(0.5)
         .include_y(1.0)
-        .legend(
-            Legend::default()
-                .position(Corner::RightBottom)
-                .follow_insertion_order(true)
-                // a band and its line share a name: the legend takes the line's colour
-                .color_conflict_handling(ColorConflictHandling::PickLast),
-        )
         .label_formatter(|pos| {
             let (head, p) = hover_parts(pos);
             Some(format!("{head}sparsity {:.2}\nD {:.3}", p.x, p.y))
         });
     plot.show(ui, |pui| {
-        if let Some(b) = study.baseline().filter(|b| b.runs > 0) {
+        if let Some(b) = baseline.filter(|_| !hidden.contains(BASELINE_KEY)) {
             let name = format!("unpruned ({} runs)", b.runs);
             let color = scheme_color(Scheme::None);
             // the band across the whole sparsity axis (a span would write its name in it)
@@ -770,7 +811,11 @@ fn sparsity_plot_ui(ui: &mut Ui, study: &StudyHistory) {
                     .width(1.5),
             );
         }
-        for scheme in Scheme::ALL.into_iter().filter(|s| *s != Scheme::None) {
+        for scheme in drawn {
+            let name = scheme.to_string();
+            if hidden.contains(&name) {
+                continue;
+            }
             let mut xs = Vec::new();
             let mut mean = Vec::new();
             let mut lo = Vec::new();
@@ -781,10 +826,6 @@ fn sparsity_plot_ui(ui: &mut Ui, study: &StudyHistory) {
                 lo.push(s.min);
                 hi.push(s.max);
             }
-            if xs.is_empty() {
-                continue;
-            }
-            let name = scheme.to_string();
             let color = scheme_color(scheme);
             pui.add(
                 FilledArea::new(name.clone(), &xs, &lo, &hi).fill_color(color.gamma_multiply(0.2)),
@@ -793,12 +834,12 @@ fn sparsity_plot_ui(ui: &mut Ui, study: &StudyHistory) {
             pui.line(
                 Line::new(name.clone(), PlotPoints::from(points.clone()))
                     .color(color)
-                    .width(2.0),
+                    .width(2.0 * look.line),
             );
             pui.points(
                 Points::new(name, PlotPoints::from(points))
                     .color(color)
-                    .radius(3.0),
+                    .radius(3.0 * look.line),
             );
         }
     });
