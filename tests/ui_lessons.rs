@@ -168,9 +168,27 @@ fn a_lesson_waits_for_the_run_then_goes_on() {
     );
 }
 
-/// At 1280 x 800 (853 points wide at the presenter's 1.5 scale) the presenter's lesson bar keeps to
-/// one line: its last button is on the line of Next. With the window's words it wrapped "× Close
-/// lesson" onto a second line, which took a line of the plots.
+/// The presenter's scale slider (the one labelled "scale").
+fn scale_slider<'a>(h: &'a Harness<'static, GrokscopeApp>) -> egui_kittest::Node<'a> {
+    h.get_by_role_and_label(eframe::egui::accesskit::Role::Slider, "scale")
+}
+
+/// The presenter's lesson bar is one line: its last button ("× Close", returned) is on the line of
+/// Next.
+fn presenter_bar_on_one_line(h: &Harness<'static, GrokscopeApp>) -> eframe::egui::Rect {
+    let next = h.get_by_label("Next ▶").rect();
+    let close = h.get_by_label("× Close").rect();
+    assert!(
+        (close.center().y - next.center().y).abs() < 1.0,
+        "Next at {next:?}, Close at {close:?}"
+    );
+    close
+}
+
+/// At 1280 x 800 with the scale set to 1.5 by hand (853 points wide, the narrowest the presenter
+/// view is made for) the presenter's lesson bar keeps to one line: its last button is on the line of
+/// Next. With the window's words it wrapped "× Close lesson" onto a second line, which took a line of
+/// the plots.
 #[test]
 fn the_presenter_bar_keeps_to_one_line_at_1280_points() {
     let mut h = real_app();
@@ -178,15 +196,15 @@ fn the_presenter_bar_keeps_to_one_line_at_1280_points() {
         .play_lesson("bundled:memorise-then-understand")
         .unwrap();
     h.state_mut().lesson_command(LessonCmd::Presenter);
+    h.step();
+    scale_slider(&h).set_value_accesskit(1.5);
     for _ in 0..4 {
         h.step();
     }
-    let next = h.get_by_label("Next ▶").rect();
-    let close = h.get_by_label("× Close").rect();
-    assert!(
-        (close.center().y - next.center().y).abs() < 1.0,
-        "Next at {next:?}, Close at {close:?}"
-    );
+    assert_eq!(h.state().presenter().scale, 1.5);
+    assert!(!h.state().presenter().fit);
+    assert!((h.ctx.zoom_factor() - 1.5).abs() < 1e-6);
+    presenter_bar_on_one_line(&h);
     // the window's bar keeps its words
     h.state_mut().lesson_command(LessonCmd::Presenter);
     for _ in 0..2 {
@@ -1123,4 +1141,63 @@ fn playing(text: &str) -> (tempfile::TempDir, Harness<'static, GrokscopeApp>) {
         .play_lesson(path.to_str().unwrap())
         .expect("the lesson loads");
     (dir, h)
+}
+
+/// The presenter view follows the window's size (a projector throws any resolution onto the same
+/// wall): on a 1024 x 768 projector its scale is 1.2, as `presenter::fit_scale` works out, not the
+/// 1.5 of a 1600 x 900 screen, which left 683 x 512 points, slivers of plots and a bar on two lines.
+/// Resized to 1920 x 1080 it becomes 1.8. Set by hand on the slider, the scale stays put through a
+/// resize; "fit" follows the window again.
+#[test]
+fn the_presenter_scale_follows_the_window_until_it_is_set() {
+    // kittest's size is in points at the zoom the window has; a real window's comes in as its pixels
+    // over that zoom
+    let resize = |h: &mut Harness<'static, GrokscopeApp>, w: f32, ht: f32| {
+        let zoom = h.ctx.zoom_factor();
+        h.set_size(eframe::egui::vec2(w, ht) / zoom);
+    };
+    let mut h = real_app();
+    resize(&mut h, 1024.0, 768.0);
+    h.state_mut()
+        .play_lesson("bundled:memorise-then-understand")
+        .unwrap();
+    h.state_mut().lesson_command(LessonCmd::Presenter);
+    for _ in 0..4 {
+        h.step();
+    }
+    assert!(h.state().presenter().fit);
+    assert_eq!(h.state().presenter().scale, 1.2);
+    assert!((h.ctx.zoom_factor() - 1.2).abs() < 1e-6);
+    // the bar on one line, inside the window
+    let close = presenter_bar_on_one_line(&h);
+    assert!(close.right() <= 1024.0 / 1.2, "{close:?}");
+    assert!(
+        h.query_by_label("fit").is_none(),
+        "no fit button while it fits"
+    );
+
+    resize(&mut h, 1920.0, 1080.0);
+    for _ in 0..3 {
+        h.step();
+    }
+    assert_eq!(h.state().presenter().scale, 1.8);
+
+    // set by hand: kept through a resize
+    scale_slider(&h).set_value_accesskit(2.0);
+    h.step();
+    resize(&mut h, 1024.0, 768.0);
+    for _ in 0..3 {
+        h.step();
+    }
+    assert!(!h.state().presenter().fit);
+    assert_eq!(h.state().presenter().scale, 2.0);
+    assert!((h.ctx.zoom_factor() - 2.0).abs() < 1e-6);
+    // "fit" follows the window again
+    h.get_by_label("fit").click();
+    for _ in 0..3 {
+        h.step();
+    }
+    assert!(h.state().presenter().fit);
+    assert_eq!(h.state().presenter().scale, 1.2);
+    assert!(h.query_by_label("fit").is_none());
 }

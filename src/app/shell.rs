@@ -333,6 +333,7 @@ impl GrokscopeApp {
         self.scene_speed = Some(scene.speed);
         self.presenter.on = scene.presenter;
         self.presenter.scale = scene.scale;
+        self.presenter.fit = scene.fit_scale;
         self.presenter.blank = false;
         self.player = player;
         Ok(said)
@@ -875,7 +876,12 @@ impl eframe::App for GrokscopeApp {
 
 impl GrokscopeApp {
     /// The zoom and the plots' look of the presenter view (or of the normal window).
-    fn apply_look(&self, ctx: &egui::Context) {
+    fn apply_look(&mut self, ctx: &egui::Context) {
+        if self.presenter.on && self.presenter.fit {
+            // the window's size at zoom 1 (its size in points at the zoom it has now, times that)
+            let size = ctx.content_rect().size() * ctx.zoom_factor();
+            self.presenter.scale = super::teach::presenter::fit_scale(size);
+        }
         let (zoom, look) = if self.presenter.on {
             (
                 self.presenter.scale,
@@ -924,11 +930,7 @@ impl GrokscopeApp {
                 action = self.play_action();
             }
             ui.separator();
-            ui.add(
-                egui::Slider::new(&mut self.presenter.scale, super::teach::presenter::SCALES)
-                    .text("scale")
-                    .max_decimals(1),
-            );
+            super::teach::presenter::scale_ui(ui, &mut self.presenter);
             if ui.button("Leave presenter (Esc)").clicked() {
                 self.presenter.on = false;
             }

@@ -76,6 +76,8 @@ pub struct Presenter {
     pub on: bool,
     /// Zoom of the whole window while on (fonts, widgets, plots).
     pub scale: f32,
+    /// The scale follows the window's size ([`fit_scale`]) until the presenter sets one.
+    pub fit: bool,
     /// The screen is blanked (B).
     pub blank: bool,
 }
@@ -84,7 +86,8 @@ impl Default for Presenter {
     fn default() -> Self {
         Presenter {
             on: false,
-            scale: 1.5,
+            scale: DESIGN_SCALE,
+            fit: true,
             blank: false,
         }
     }
@@ -92,6 +95,56 @@ impl Default for Presenter {
 
 /// The smallest and largest presenter scale.
 pub const SCALES: std::ops::RangeInclusive<f32> = 1.0..=3.0;
+
+/// The scale the presenter view was laid out at, on a 1600 x 900 screen: 1067 x 600 points.
+const DESIGN_SCALE: f32 = 1.5;
+/// The points high the presenter view was laid out for (900 pixels at 1.5), and the fewest points
+/// wide it is made to work in (1280 pixels at 1.5: its lesson bar's short form keeps to one line).
+const DESIGN_HEIGHT: f32 = 600.0;
+const NARROWEST: f32 = 853.0;
+
+/// The presenter scale for a window `size` points large at zoom 1: the one that gives it 600 points
+/// of height (as 900 pixels have at 1.5), unless that leaves it under 853 points wide, in steps of
+/// 0.05, within [`SCALES`]. A projector throws any resolution onto the same wall, so text and plots
+/// then take about the same share of the picture at any resolution: 1.5 at 1600 x 900, 1.2 at
+/// 1280 x 720 and at 1024 x 768, 1.8 at 1920 x 1080. A fixed 1.5 left 683 x 512 points of a
+/// 1024 x 768 projector, where the plots shrank to slivers and the bar wrapped.
+pub fn fit_scale(size: egui::Vec2) -> f32 {
+    let s = (size.y / DESIGN_HEIGHT).min(size.x / NARROWEST);
+    if !s.is_finite() {
+        return DESIGN_SCALE;
+    }
+    // (1e-3: 900 / 600 may come out a hair under 1.5)
+    ((s * 20.0 + 1e-3).floor() / 20.0).clamp(*SCALES.start(), *SCALES.end())
+}
+
+/// The presenter's scale slider: moving it sets the scale by hand (no longer following the window);
+/// beside it, "fit" goes back to following the window.
+pub fn scale_ui(ui: &mut Ui, presenter: &mut Presenter) {
+    let slider = ui
+        .add(
+            egui::Slider::new(&mut presenter.scale, SCALES)
+                .text("scale")
+                .max_decimals(2),
+        )
+        .on_hover_text(if presenter.fit {
+            "The zoom of the presenter view: it follows the window's size (the same picture at any \
+             resolution) until you set it here"
+        } else {
+            "The zoom of the presenter view, as you set it"
+        });
+    if slider.changed() {
+        presenter.fit = false;
+    }
+    if !presenter.fit
+        && ui
+            .button("fit")
+            .on_hover_text("Follow the window's size again")
+            .clicked()
+    {
+        presenter.fit = true;
+    }
+}
 
 /// Type sizes of the lesson text (points, before the zoom).
 const TITLE_SIZE: f32 = 24.0;
@@ -263,11 +316,7 @@ pub fn lesson_bar_ui(ui: &mut Ui, player: &LessonPlayer, presenter: &mut Present
             if compact {
                 ui.spacing_mut().slider_width = 60.0;
             }
-            ui.add(
-                egui::Slider::new(&mut presenter.scale, SCALES)
-                    .text("scale")
-                    .max_decimals(1),
-            );
+            scale_ui(ui, presenter);
         }
         if ui
             .button(if compact {
@@ -316,4 +365,35 @@ pub fn blank_ui(ctx: &egui::Context) {
         egui::FontId::proportional(12.0),
         Color32::from_gray(60),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The scales that give each common screen the 1600 x 900 picture at 1.5 (600 points high),
+    /// worked out by hand from `fit_scale`'s rule: height / 600, unless width / 853 is smaller, down
+    /// to a step of 0.05, within 1.0 ..= 3.0.
+    #[test]
+    fn the_scale_gives_each_screen_the_designed_picture() {
+        let cases = [
+            ((1600.0, 900.0), 1.5),
+            ((1280.0, 720.0), 1.2),
+            // 4:3 XGA: 768 / 600 = 1.28, 1024 / 853 = 1.2004 (the width decides)
+            ((1024.0, 768.0), 1.2),
+            // 800 / 600 = 1.333 -> 1.3
+            ((1280.0, 800.0), 1.3),
+            ((1920.0, 1080.0), 1.8),
+            // 768 / 600 = 1.28 -> 1.25
+            ((1366.0, 768.0), 1.25),
+            ((3840.0, 2160.0), 3.0),
+            // smaller than the design at 1.0: never under the slider's least
+            ((800.0, 600.0), 1.0),
+        ];
+        for ((w, h), want) in cases {
+            let got = fit_scale(egui::vec2(w, h));
+            assert!((got - want).abs() < 1e-6, "{w} x {h}: {got}, not {want}");
+        }
+        assert_eq!(fit_scale(egui::vec2(f32::NAN, 900.0)), DESIGN_SCALE);
+    }
 }

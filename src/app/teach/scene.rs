@@ -33,6 +33,10 @@ pub struct Scene {
     pub presenter: bool,
     #[serde(default = "default_scale")]
     pub scale: f32,
+    /// The scale followed the window's size (`scale` is then what it was there); absent in scenes
+    /// saved before the scale could follow, which keep their scale.
+    #[serde(default)]
+    pub fit_scale: bool,
     /// The lab's panels that were hidden (by key).
     #[serde(default)]
     pub hidden: Vec<String>,
@@ -137,6 +141,7 @@ impl Scene {
             lab: lab.lab().title().to_lowercase(),
             presenter: presenter.on,
             scale: presenter.scale,
+            fit_scale: presenter.fit,
             hidden: lab
                 .panels()
                 .iter()
@@ -337,6 +342,7 @@ mod tests {
             lab: "grokking".into(),
             presenter: true,
             scale: 1.75,
+            fit_scale: false,
             hidden: vec!["runs".into()],
             cursor: Some(120),
             speed: Some(40.0),
@@ -369,6 +375,23 @@ mod tests {
             "{text}"
         );
         assert_eq!(Scene::parse(&text), Ok(s));
+    }
+
+    /// A scene whose scale followed the window says so, and opens following the new window's size;
+    /// one saved before the scale could follow (no `fit_scale`) keeps the scale it names.
+    #[test]
+    fn a_fitted_scale_is_kept_as_fitted_and_older_scenes_keep_theirs() {
+        let mut s = scene();
+        s.fit_scale = true;
+        let text = s.to_toml();
+        assert!(text.contains("fit_scale = true"), "{text}");
+        assert_eq!(Scene::parse(&text), Ok(s));
+        let s = scene();
+        let older = s.to_toml().replace("fit_scale = false\n", "");
+        assert!(!older.contains("fit_scale"), "{older}");
+        let read = Scene::parse(&older).unwrap();
+        assert!(!read.fit_scale);
+        assert_eq!(read.scale, 1.75);
     }
 
     /// A run that changed mid-run comes back only from its folder: a scene of one without a folder
