@@ -1143,6 +1143,17 @@ fn playing(text: &str) -> (tempfile::TempDir, Harness<'static, GrokscopeApp>) {
     (dir, h)
 }
 
+/// Play the first bundled lesson in the presenter view, a few frames on.
+fn presenting_a_lesson(h: &mut Harness<'static, GrokscopeApp>) {
+    h.state_mut()
+        .play_lesson("bundled:memorise-then-understand")
+        .unwrap();
+    h.state_mut().lesson_command(LessonCmd::Presenter);
+    for _ in 0..4 {
+        h.step();
+    }
+}
+
 /// The presenter view follows the window's size (a projector throws any resolution onto the same
 /// wall): on a 1024 x 768 projector its scale is 1.2, as `presenter::fit_scale` works out, not the
 /// 1.5 of a 1600 x 900 screen, which left 683 x 512 points, slivers of plots and a bar on two lines.
@@ -1158,13 +1169,7 @@ fn the_presenter_scale_follows_the_window_until_it_is_set() {
     };
     let mut h = real_app();
     resize(&mut h, 1024.0, 768.0);
-    h.state_mut()
-        .play_lesson("bundled:memorise-then-understand")
-        .unwrap();
-    h.state_mut().lesson_command(LessonCmd::Presenter);
-    for _ in 0..4 {
-        h.step();
-    }
+    presenting_a_lesson(&mut h);
     assert!(h.state().presenter().fit);
     assert_eq!(h.state().presenter().scale, 1.2);
     assert!((h.ctx.zoom_factor() - 1.2).abs() < 1e-6);
@@ -1200,4 +1205,45 @@ fn the_presenter_scale_follows_the_window_until_it_is_set() {
     assert!(h.state().presenter().fit);
     assert_eq!(h.state().presenter().scale, 1.2);
     assert!(h.query_by_label("fit").is_none());
+}
+
+/// egui's zoom keys (Ctrl + / Ctrl −) zoom the view shown and it stays zoomed: the normal window's
+/// zoom and the presenter's scale (then set by hand). The window used to put its zoom back to 1 on
+/// the next frame, so the keys did nothing.
+#[test]
+fn the_zoom_keys_zoom_the_window_and_the_presenter_view() {
+    use eframe::egui::{Key, Modifiers};
+    let mut h = real_app();
+    for _ in 0..2 {
+        h.step();
+    }
+    assert!((h.ctx.zoom_factor() - 1.0).abs() < 1e-6);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Plus);
+    for _ in 0..4 {
+        h.step();
+    }
+    // (egui's zoom_in: + 0.1)
+    assert!(
+        (h.ctx.zoom_factor() - 1.1).abs() < 1e-6,
+        "{}",
+        h.ctx.zoom_factor()
+    );
+    // the presenter view has its own zoom, and the window gets its own back after it
+    presenting_a_lesson(&mut h);
+    let fitted = h.state().presenter().scale;
+    assert!(h.state().presenter().fit);
+    assert!((h.ctx.zoom_factor() - fitted).abs() < 1e-6);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Minus);
+    for _ in 0..4 {
+        h.step();
+    }
+    let scale = h.state().presenter().scale;
+    assert!((scale - (fitted - 0.1)).abs() < 1e-6, "{fitted} -> {scale}");
+    assert!(!h.state().presenter().fit, "set by hand");
+    assert!((h.ctx.zoom_factor() - scale).abs() < 1e-6);
+    h.state_mut().lesson_command(LessonCmd::Presenter);
+    for _ in 0..4 {
+        h.step();
+    }
+    assert!((h.ctx.zoom_factor() - 1.1).abs() < 1e-6);
 }

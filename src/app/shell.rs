@@ -66,9 +66,16 @@ pub struct GrokscopeApp {
     player: Option<LessonPlayer>,
     /// The presenter view's settings.
     presenter: Presenter,
+    /// The normal window's zoom (Ctrl + / Ctrl − / Ctrl 0, egui's keys).
+    window_zoom: f32,
+    /// The zoom last asked of egui, to tell its zoom keys' changes from ours.
+    asked_zoom: Option<f32>,
     /// The Lessons window (lessons to play, scenes to save and open).
     lessons: LessonsWindow,
 }
+
+/// The least and most zoom of the normal window (egui's keys go from 0.2 to 5).
+const WINDOW_ZOOMS: (f32, f32) = (0.5, 3.0);
 
 /// How long a worker's wake-up may wait for its frame: the rows it sent are drawn at most this late,
 /// and a live run is drawn at most about 15 times a second (the worker sends a batch every 30 ms).
@@ -143,6 +150,8 @@ impl GrokscopeApp {
             figure_sets: None,
             player: None,
             presenter: Presenter::default(),
+            window_zoom: 1.0,
+            asked_zoom: None,
             lessons: LessonsWindow::default(),
         }
     }
@@ -877,6 +886,21 @@ impl eframe::App for GrokscopeApp {
 impl GrokscopeApp {
     /// The zoom and the plots' look of the presenter view (or of the normal window).
     fn apply_look(&mut self, ctx: &egui::Context) {
+        let now = ctx.zoom_factor();
+        if self
+            .asked_zoom
+            .is_some_and(|asked| (now - asked).abs() > 1e-3)
+        {
+            // egui's zoom keys changed it since: the view shown keeps that zoom (the presenter's
+            // as its scale, set by hand)
+            if self.presenter.on {
+                let scales = super::teach::presenter::SCALES;
+                self.presenter.scale = now.clamp(*scales.start(), *scales.end());
+                self.presenter.fit = false;
+            } else {
+                self.window_zoom = now.clamp(WINDOW_ZOOMS.0, WINDOW_ZOOMS.1);
+            }
+        }
         if self.presenter.on && self.presenter.fit {
             // the window's size at zoom 1 (its size in points at the zoom it has now, times that)
             let size = ctx.content_rect().size() * ctx.zoom_factor();
@@ -892,11 +916,12 @@ impl GrokscopeApp {
                 },
             )
         } else {
-            (1.0, Look::default())
+            (self.window_zoom, Look::default())
         };
-        if (ctx.zoom_factor() - zoom).abs() > 1e-3 {
+        if (now - zoom).abs() > 1e-3 {
             ctx.set_zoom_factor(zoom);
         }
+        self.asked_zoom = Some(zoom);
         look.set(ctx);
     }
 
