@@ -1,9 +1,11 @@
-//! A plot's key as rows above it, for plots whose marks are more than lines (points, hollow points,
-//! diamonds, vertical lines): the presenter view puts it there so that no legend box covers the data,
-//! in body type (read from the back of a room), wrapping onto a second row rather than shrinking.
-//! The metric plots' own strip (`plots::legend_strip`) draws line styles only.
+//! A plot's key above it, so that no legend box covers the data: rows of entries (points, hollow
+//! points, diamonds, vertical lines, bands), wrapping onto a second row rather than shrinking
+//! ([`key_rows`], [`key_rows_toggling`]), or one strip of a set height whose type shrinks to fit
+//! ([`key_strip`], the metric plots' legends in the presenter view, laid out before their plots).
+//! Every key's marks are drawn here.
 
 use eframe::egui::{self, Color32, Sense, Stroke, Ui, pos2, vec2};
+use egui_plot::LineStyle;
 
 /// How an entry's mark is drawn: as the plot draws it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -16,6 +18,8 @@ pub enum Mark {
     Diamond,
     /// A vertical line, solid or dashed.
     VLine { dashed: bool },
+    /// A horizontal line in a plot's line style (solid, dashed or dotted).
+    Line(LineStyle),
     /// A horizontal line over a shaded band, solid or dashed (a line across the whole plot and the
     /// range its runs span).
     HLineBand { dashed: bool },
@@ -127,6 +131,55 @@ fn rows(
     });
 }
 
+/// A key as one strip `height` high (left-aligned with a plot's frame, `indent` past its left edge
+/// for the y axis): each entry's mark two type heights wide, then its name. A strip wider than the
+/// room is set in smaller type (down to the small style's) so that every entry shows; past that the
+/// right end is cut off.
+pub fn key_strip(
+    ui: &mut Ui,
+    entries: &[KeyEntry],
+    height: f32,
+    indent: f32,
+    style: &egui::TextStyle,
+    line: f32,
+) {
+    let width = ui.available_width();
+    let (rect, _) = ui.allocate_exact_size(vec2(width, height), Sense::hover());
+    let painter = ui.painter_at(rect);
+    let mut font = style.resolve(ui.style());
+    let text_color = ui.visuals().text_color();
+    let left = rect.left() + indent;
+    let natural: f32 = entries
+        .iter()
+        .map(|e| {
+            let w = painter
+                .layout_no_wrap(e.name.clone(), font.clone(), text_color)
+                .size()
+                .x;
+            w + 4.0 * font.size + 6.0
+        })
+        .sum();
+    let room = rect.right() - left;
+    if natural > room {
+        let smallest = egui::TextStyle::Small.resolve(ui.style()).size;
+        font.size = (font.size * room / natural).max(smallest);
+    }
+    let swatch = 2.0 * font.size;
+    let mut x = left;
+    let y = rect.center().y;
+    for e in entries {
+        let galley = painter.layout_no_wrap(e.name.clone(), font.clone(), text_color);
+        let mark =
+            egui::Rect::from_center_size(pos2(x + swatch / 2.0, y), vec2(swatch, galley.size().y));
+        paint_mark(&painter, mark, e, line);
+        x += swatch + 6.0;
+        let text_h = galley.size().y;
+        let text_w = galley.size().x;
+        painter.galley(pos2(x, y - text_h / 2.0), galley, text_color);
+        x += text_w + 2.0 * font.size;
+    }
+}
+
 fn paint_mark(painter: &egui::Painter, rect: egui::Rect, e: &KeyEntry, line: f32) {
     let c = rect.center();
     let r = 0.22 * rect.height();
@@ -159,6 +212,30 @@ fn paint_mark(painter: &egui::Painter, rect: egui::Rect, e: &KeyEntry, line: f32
                 painter.extend(egui::Shape::dashed_line(&[a, b], stroke, dash, dash));
             } else {
                 painter.line_segment([a, b], stroke);
+            }
+        }
+        Mark::Line(style) => {
+            let (a, b) = (pos2(rect.left(), c.y), pos2(rect.right(), c.y));
+            match style {
+                LineStyle::Solid => {
+                    painter.line_segment([a, b], stroke);
+                }
+                LineStyle::Dashed { length } => {
+                    painter.extend(egui::Shape::dashed_line(
+                        &[a, b],
+                        stroke,
+                        length,
+                        length * (std::f32::consts::GOLDEN_RATIO - 1.0),
+                    ));
+                }
+                LineStyle::Dotted { spacing } => {
+                    painter.extend(egui::Shape::dotted_line(
+                        &[a, b],
+                        e.color,
+                        spacing,
+                        1.5 * line,
+                    ));
+                }
             }
         }
         Mark::HLineBand { dashed } => {

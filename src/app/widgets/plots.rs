@@ -7,6 +7,7 @@
 //! points than the plot has pixels.
 
 use crate::app::actions::{Action, ExportKind};
+use crate::app::widgets::key::{KeyEntry, Mark, key_strip};
 use crate::protocol::{GrokEvent, HyperChange, Metric};
 use crate::store::{self, Marker, MarkerKind, MinMaxPyramid, RunHistory};
 use eframe::egui::{self, Color32, FontId, Id, Rect, Ui};
@@ -606,7 +607,14 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
             let data_h = (rows_h * spec.height_share / shares.max(1e-3) - 2.0 - taken).max(60.0);
             if strip {
                 let entries = legend_entries(spec, series, hidden, compare, look.safe_palette);
-                legend_strip(ui, &entries, strip_h, &legend_style, presenting_line);
+                key_strip(
+                    ui,
+                    &entries,
+                    strip_h,
+                    Y_AXIS_WIDTH + 6.0,
+                    &legend_style,
+                    presenting_line,
+                );
                 strips.push((spec.id, entries.into_iter().map(|e| e.name).collect()));
             }
             let height = if last { data_h + axis_h } else { data_h };
@@ -751,14 +759,6 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
     view.legend_strips = strips;
 }
 
-/// One entry of a legend: its name, colour and line style.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LegendEntry {
-    pub name: String,
-    pub color: Color32,
-    pub style: LineStyle,
-}
-
 /// What the legend of `spec`'s plot lists, top to bottom as the window's legend does (one in a
 /// bottom corner grows upwards, so it lists the last drawn first): each metric drawn (with points,
 /// not hidden), or, when runs are compared, each run (in its colour) and then each metric's line
@@ -769,10 +769,10 @@ fn legend_entries(
     hidden: &[Metric],
     compare: &Compare,
     safe_palette: bool,
-) -> Vec<LegendEntry> {
+) -> Vec<KeyEntry> {
     let drawn = |m: &Metric| !hidden.contains(m);
     let upwards = matches!(spec.legend, Some(Corner::LeftBottom | Corner::RightBottom));
-    let ordered = |mut v: Vec<LegendEntry>| {
+    let ordered = |mut v: Vec<KeyEntry>| {
         if upwards {
             v.reverse();
         }
@@ -785,10 +785,10 @@ fn legend_entries(
                 .iter()
                 .any(|(m, pts)| spec.series.contains(m) && !pts.is_empty())
             {
-                entries.push(LegendEntry {
+                entries.push(KeyEntry {
                     name: o.name.clone(),
                     color: o.color,
-                    style: LineStyle::Solid,
+                    mark: Mark::Line(LineStyle::Solid),
                 });
             }
         }
@@ -797,10 +797,10 @@ fn legend_entries(
             .zip(spec.series)
             .any(|(c, m)| drawn(m) && !c.points.is_empty());
         if !compare.main_hidden && has_points {
-            entries.push(LegendEntry {
+            entries.push(KeyEntry {
                 name: compare.main_name.clone(),
                 color: main_color,
-                style: LineStyle::Solid,
+                mark: Mark::Line(LineStyle::Solid),
             });
         }
         let mut entries = ordered(entries);
@@ -818,10 +818,10 @@ fn legend_entries(
                 .iter()
                 .any(|o| o.series.iter().any(|(n, pts)| *n == m && !pts.is_empty()));
             if drawn(&m) && (in_main || in_overlay) {
-                styles.push(LegendEntry {
+                styles.push(KeyEntry {
                     name: series_name(m).to_string(),
                     color: Color32::GRAY,
-                    style: metric_style(m),
+                    mark: Mark::Line(metric_style(m)),
                 });
             }
         }
@@ -830,89 +830,18 @@ fn legend_entries(
     }
     for (cache, &m) in series.iter().zip(spec.series) {
         if drawn(&m) && !cache.points.is_empty() {
-            entries.push(LegendEntry {
+            entries.push(KeyEntry {
                 name: series_name(m).to_string(),
                 color: if safe_palette {
                     crate::app::teach::presenter::okabe_ito(m)
                 } else {
                     series_color(m)
                 },
-                style: metric_style(m),
+                mark: Mark::Line(metric_style(m)),
             });
         }
     }
     ordered(entries)
-}
-
-/// A legend as a strip `height` high above its plot (left-aligned with the plot's frame, past the
-/// y axis): a short line in each entry's colour and style, then its name.
-fn legend_strip(
-    ui: &mut Ui,
-    entries: &[LegendEntry],
-    height: f32,
-    style: &egui::TextStyle,
-    line: f32,
-) {
-    let width = ui.available_width();
-    let (rect, _) = ui.allocate_exact_size(egui::vec2(width, height), egui::Sense::hover());
-    let painter = ui.painter_at(rect);
-    let mut font = style.resolve(ui.style());
-    let text_color = ui.visuals().text_color();
-    let left = rect.left() + Y_AXIS_WIDTH + 6.0;
-    // a strip wider than the plot is set in smaller type (down to the small style's), so that
-    // every entry shows; past that the right end is cut off
-    let natural: f32 = entries
-        .iter()
-        .map(|e| {
-            let w = painter
-                .layout_no_wrap(e.name.clone(), font.clone(), text_color)
-                .size()
-                .x;
-            w + 4.0 * font.size + 6.0
-        })
-        .sum();
-    let room = rect.right() - left;
-    if natural > room {
-        let smallest = egui::TextStyle::Small.resolve(ui.style()).size;
-        font.size = (font.size * room / natural).max(smallest);
-    }
-    let swatch = 2.0 * font.size;
-    let mut x = left;
-    let y = rect.center().y;
-    for e in entries {
-        let galley = painter.layout_no_wrap(e.name.clone(), font.clone(), text_color);
-        let a = egui::pos2(x, y);
-        let b = egui::pos2(x + swatch, y);
-        let stroke = egui::Stroke::new(1.5 * line, e.color);
-        match e.style {
-            LineStyle::Solid => {
-                painter.line_segment([a, b], stroke);
-            }
-            LineStyle::Dashed { length } => {
-                painter.extend(egui::Shape::dashed_line(
-                    &[a, b],
-                    stroke,
-                    length,
-                    length * (std::f32::consts::GOLDEN_RATIO - 1.0),
-                ));
-            }
-            LineStyle::Dotted { spacing } => {
-                painter.extend(egui::Shape::dotted_line(
-                    &[a, b],
-                    e.color,
-                    spacing,
-                    1.5 * line,
-                ));
-            }
-        }
-        x += swatch + 6.0;
-        painter.galley(
-            egui::pos2(x, y - galley.size().y / 2.0),
-            galley.clone(),
-            text_color,
-        );
-        x += galley.size().x + 2.0 * font.size;
-    }
 }
 
 /// Add an overlay's series (and bands, markers) of the metrics `metrics`. Returns points drawn.
@@ -1705,14 +1634,14 @@ mod tests {
         };
         // TrainAcc, TrainAccEval, ValAcc: the eval series has no points yet
         let series = [pts(3), pts(0), pts(3)];
-        let names = |e: Vec<LegendEntry>| e.into_iter().map(|e| e.name).collect::<Vec<_>>();
+        let names = |e: Vec<KeyEntry>| e.into_iter().map(|e| e.name).collect::<Vec<_>>();
         let alone = legend_entries(acc, &series, &[], &Compare::default(), false);
         assert_eq!(
             names(alone.clone()),
             ["validation", "train (running, train mode)"]
         );
         assert_eq!(alone[0].color, series_color(Metric::ValAcc));
-        assert_eq!(alone[1].style, metric_style(Metric::TrainAcc));
+        assert_eq!(alone[1].mark, Mark::Line(metric_style(Metric::TrainAcc)));
         let safe = legend_entries(acc, &series, &[], &Compare::default(), true);
         assert_eq!(
             safe[0].color,
@@ -1743,11 +1672,11 @@ mod tests {
             ]
         );
         assert_eq!(
-            (both[0].color, both[0].style),
-            (Color32::RED, LineStyle::Solid)
+            (both[0].color, both[0].mark),
+            (Color32::RED, Mark::Line(LineStyle::Solid))
         );
         assert_eq!(both[2].color, Color32::GRAY);
-        assert_eq!(both[3].style, metric_style(Metric::TrainAcc));
+        assert_eq!(both[3].mark, Mark::Line(metric_style(Metric::TrainAcc)));
         // the main run hidden: its name and its metrics go
         let only_b = legend_entries(
             acc,
