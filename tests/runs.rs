@@ -752,6 +752,14 @@ fn a_refused_copy_leaves_every_folder_as_it_was() {
         assert!(err.contains("link"), "{err}");
         std::fs::remove_file(run.join("checkpoints/link")).unwrap();
     }
+    // a copy refused once it began (a folder two levels down, which a run has none of) into folders
+    // that did not exist: the folders made for it are gone again
+    std::fs::create_dir(run.join("checkpoints/deeper")).unwrap();
+    let err = copy_run(&run, &tmp.path().join("made/for/it/copy"), None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("two levels down"), "{err}");
+    std::fs::remove_dir(run.join("checkpoints/deeper")).unwrap();
     assert_eq!(tree(&run), before);
     let mut names: Vec<String> = std::fs::read_dir(tmp.path())
         .unwrap()

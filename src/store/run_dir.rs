@@ -890,7 +890,13 @@ pub fn copy_run(from: &Path, to: &Path, parent: Option<&Path>) -> Result<CopiedR
         .file_name()
         .ok_or_else(|| RunDirError::NotARun(format!("{} names no folder", to.display())))?;
     let above = to.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(above).map_err(io_err(above))?;
+    // the folders made for the copy, removed again (emptied of nothing else) if it fails
+    let made = create_dirs(above)?;
+    let undo = |made: &[PathBuf]| {
+        for dir in made.iter().rev() {
+            let _ = fs::remove_dir(dir);
+        }
+    };
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
@@ -898,7 +904,10 @@ pub fn copy_run(from: &Path, to: &Path, parent: Option<&Path>) -> Result<CopiedR
     hidden.push(name);
     hidden.push(format!(".copy-{}-{nanos}", std::process::id()));
     let staging = above.join(hidden);
-    fs::create_dir(&staging).map_err(io_err(&staging))?;
+    if let Err(e) = fs::create_dir(&staging) {
+        undo(&made);
+        return Err(io_err(&staging)(e));
+    }
     let result = copy_tree(from, &staging, parent).and_then(|copied| {
         if to.exists() {
             // an empty folder (checked above): remove_dir removes nothing else
@@ -910,8 +919,38 @@ pub fn copy_run(from: &Path, to: &Path, parent: Option<&Path>) -> Result<CopiedR
     if result.is_err() {
         // the staging folder is ours alone, and only what this copy wrote is in it
         let _ = fs::remove_dir_all(&staging);
+        undo(&made);
     }
     result
+}
+
+/// `dir` and the folders above it that are missing, made from the top down; returns those it made,
+/// top first. One it could not make undoes those made before it.
+fn create_dirs(dir: &Path) -> Result<Vec<PathBuf>, RunDirError> {
+    let mut missing = Vec::new();
+    let mut at = Some(dir);
+    while let Some(d) = at.filter(|d| !d.as_os_str().is_empty()) {
+        if fs::symlink_metadata(d).is_ok() {
+            break;
+        }
+        missing.push(d.to_path_buf());
+        at = d.parent();
+    }
+    let mut made = Vec::new();
+    for d in missing.into_iter().rev() {
+        match fs::create_dir(&d) {
+            Ok(()) => made.push(d),
+            // made meanwhile by someone else: theirs, not ours to remove
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && d.is_dir() => {}
+            Err(e) => {
+                for m in made.iter().rev() {
+                    let _ = fs::remove_dir(m);
+                }
+                return Err(io_err(&d)(e));
+            }
+        }
+    }
+    Ok(made)
 }
 
 /// The files of `from` and of its sub-folders (one level down) into the new folder `to`.
