@@ -210,6 +210,12 @@ fn a_sweep_fills_figure_one_and_the_progress_label() {
         h.state().capacity().phase() == Phase::Finished
     });
     assert!(stopped, "{}", h.state().status().text);
+    let status = &h.state().status().text;
+    let (done, total) = h.state().capacity().history().progress();
+    assert!(
+        status.starts_with(&format!("sweep stopped: {done} of {total} tasks in ")),
+        "{status}"
+    );
 }
 
 #[test]

@@ -243,6 +243,11 @@ fn a_study_fills_the_aggregated_series_live() {
         !labels_with(&h, "95 / 95 runs").is_empty(),
         "the progress bar is full"
     );
+    let status = &h.state().status().text;
+    assert!(
+        status.starts_with("study completed: 95 of 95 runs in "),
+        "{status}"
+    );
 }
 
 #[test]

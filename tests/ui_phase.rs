@@ -170,6 +170,12 @@ fn the_window_exports_the_phase_diagram_shown() {
         std::time::Duration::from_secs(10),
         |h| { h.state().phase() == grokscope::app::Phase::Finished }
     ));
+    // the status line counts the study's runs (the script finished 1 of 4, then the study ended)
+    let status = h.state().status().text.clone();
+    assert!(
+        status.starts_with("phase study completed: 1 of 4 runs in "),
+        "{status}"
+    );
     let set = h.state().grokking().figure_set();
     let phase = set.figures.iter().find(|f| f.name == "phase");
     let cfg = phase_preset("tiny").unwrap().config;

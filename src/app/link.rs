@@ -91,6 +91,8 @@ pub struct RunTracker {
     /// Step and epoch from the latest `Progress` of the current run.
     progress: Option<(u64, u64)>,
     rate: StepRate,
+    /// When the current run's `Started` arrived.
+    started_at: Option<Instant>,
 }
 
 impl Default for RunTracker {
@@ -102,6 +104,7 @@ impl Default for RunTracker {
             newest: None,
             progress: None,
             rate: StepRate::default(),
+            started_at: None,
         }
     }
 }
@@ -134,8 +137,14 @@ impl RunTracker {
         self.current = Some(run);
         self.progress = None;
         self.rate.clear();
+        self.started_at = Some(Instant::now());
         self.phase = Phase::Running;
         true
+    }
+
+    /// How long ago the current run started (pauses included).
+    pub fn running_for(&self) -> Option<std::time::Duration> {
+        self.started_at.map(|t| t.elapsed())
     }
 
     /// Progress of `run` (ignored unless current, or if it goes backwards).
@@ -324,6 +333,33 @@ impl LabLink {
         }
     }
 
+    /// A study's or sweep's `Finished` (it has no summary): as [`Self::finished`], and for the one on
+    /// screen that completed or was stopped the status line says how many of its runs were done and
+    /// in how long: "phase study completed: 72 of 72 runs in 55.0 s".
+    pub fn batch_finished(
+        &mut self,
+        run: RunId,
+        outcome: Outcome,
+        batch: Batch<'_>,
+        has_data: bool,
+    ) -> Option<Outcome> {
+        let took = self.runs.running_for();
+        let (outcome, _) = self.finished(run, outcome, None, has_data)?;
+        let head = match outcome {
+            Outcome::Completed => "completed",
+            Outcome::Stopped => "stopped",
+            Outcome::Failed { .. } => return Some(outcome),
+        };
+        let time = took.map_or(String::new(), |d| {
+            format!(" in {}", wall_text(d.as_secs_f64()))
+        });
+        self.info(format!(
+            "{} {head}: {} of {} {}{time}",
+            batch.what, batch.done, batch.total, batch.unit
+        ));
+        Some(outcome)
+    }
+
     /// Stop the run if one is active and forget it.
     pub fn reset(&mut self) {
         if self.runs.phase().active() {
@@ -363,6 +399,16 @@ impl LabLink {
         }
         true
     }
+}
+
+/// What a study or sweep did, for its status line at the end.
+pub struct Batch<'a> {
+    /// "study", "sweep", "phase study".
+    pub what: &'a str,
+    pub done: usize,
+    pub total: usize,
+    /// "runs", "tasks".
+    pub unit: &'a str,
 }
 
 /// A run's wall time: in seconds to a tenth, below a tenth of a second in milliseconds (a tiny run's

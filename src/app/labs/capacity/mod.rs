@@ -15,7 +15,7 @@ use super::{
 use crate::app::actions::Action;
 use crate::app::backend::Backend;
 use crate::app::figure_export::FigureSet;
-use crate::app::link::{LabLink, Phase};
+use crate::app::link::{Batch, LabLink, Phase};
 use crate::config::capacity::{SweepPreset, sweep_presets};
 use crate::config::{
     CapacitySweepConfig, FieldProblem, RunConfig, ValidCapacitySweepConfig, ValidRunConfig,
@@ -252,10 +252,19 @@ impl CapacityLab {
                 summary,
             } => {
                 let has_data = !self.history.results().is_empty();
-                if let Some((outcome, _)) = self.link.finished(run, outcome, summary, has_data)
-                    && self.history.run() == Some(run)
-                {
-                    self.history.finish(outcome);
+                if self.history.run() == Some(run) {
+                    let (done, total) = self.history.progress();
+                    let batch = Batch {
+                        what: "sweep",
+                        done,
+                        total,
+                        unit: "tasks",
+                    };
+                    if let Some(outcome) = self.link.batch_finished(run, outcome, batch, has_data) {
+                        self.history.finish(outcome);
+                    }
+                } else {
+                    self.link.finished(run, outcome, summary, has_data);
                 }
             }
         }

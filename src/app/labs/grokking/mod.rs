@@ -27,7 +27,7 @@ use crate::app::backend::Backend;
 use crate::app::dialog::FileDialog;
 use crate::app::figure_export::FigureSet;
 use crate::app::jobs::{JobDone, Jobs};
-use crate::app::link::{LabLink, Phase};
+use crate::app::link::{Batch, LabLink, Phase};
 use crate::app::widgets::form::group_digits;
 use crate::app::widgets::layout;
 use crate::app::widgets::plots::{
@@ -537,7 +537,14 @@ impl GrokkingLab {
             } => {
                 if self.phase.run == Some(run) {
                     let has_data = !self.phase.runs.is_empty();
-                    self.link.finished(run, outcome, summary, has_data);
+                    let (done, total) = self.phase.progress;
+                    let batch = Batch {
+                        what: "phase study",
+                        done,
+                        total,
+                        unit: "runs",
+                    };
+                    self.link.batch_finished(run, outcome, batch, has_data);
                     return;
                 }
                 let has_data = self.history.latest().is_some();

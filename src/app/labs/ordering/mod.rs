@@ -16,7 +16,7 @@ use super::{
 use crate::app::actions::Action;
 use crate::app::backend::Backend;
 use crate::app::figure_export::FigureSet;
-use crate::app::link::{LabLink, Phase};
+use crate::app::link::{Batch, LabLink, Phase};
 use crate::config::ordering::{
     OrderingTask, Pruning, Scheme, StudyKind, default_study, task_preset,
 };
@@ -273,14 +273,21 @@ impl OrderingLab {
                 summary,
             } => {
                 let has_data = self.has_data();
-                if let Some((outcome, summary)) =
+                if self.study.run() == Some(run) {
+                    let (done, total) = self.study.progress();
+                    let batch = Batch {
+                        what: "study",
+                        done,
+                        total,
+                        unit: "runs",
+                    };
+                    if let Some(outcome) = self.link.batch_finished(run, outcome, batch, has_data) {
+                        self.study.finish(outcome);
+                    }
+                } else if let Some((outcome, summary)) =
                     self.link.finished(run, outcome, summary, has_data)
                 {
-                    if self.study.run() == Some(run) {
-                        self.study.finish(outcome);
-                    } else {
-                        self.history.finish(outcome, summary);
-                    }
+                    self.history.finish(outcome, summary);
                 }
             }
         }
