@@ -3,6 +3,9 @@
 //! repeatable). Asserts: no panic (proptest fails the case on one), no hang (every case is one bounded
 //! call; the whole test runs in well under a minute on 2 cores), and a folder a resume refuses is left
 //! byte for byte as it was.
+//!
+//! `GROKSCOPE_FUZZ_SEED` (a number, 0-255) draws other inputs than CI's, and `GROKSCOPE_FUZZ_TIMES`
+//! (a number) runs that many times the cases: for looking further than CI does, by hand.
 
 use grokscope::config::capacity::{Task, sweep_presets};
 use grokscope::config::{CapacitySweepConfig, GrokkingConfig, Operation, preset};
@@ -14,15 +17,32 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// A runner with `cases` cases, a fixed seed and no failure files.
+/// A number from the environment variable `name`, if set.
+fn from_env(name: &str) -> Option<u32> {
+    let text = std::env::var(name).ok()?;
+    Some(
+        text.parse()
+            .unwrap_or_else(|e| panic!("{name}: {text:?} is not a number: {e}")),
+    )
+}
+
+/// A runner with `cases` cases (times GROKSCOPE_FUZZ_TIMES), a fixed seed (13, or
+/// GROKSCOPE_FUZZ_SEED) and no failure files.
 fn runner(cases: u32) -> TestRunner {
+    let seed = from_env("GROKSCOPE_FUZZ_SEED").map_or(13, |s| {
+        u8::try_from(s).unwrap_or_else(|_| panic!("GROKSCOPE_FUZZ_SEED: {s} is over 255"))
+    });
+    let times = from_env("GROKSCOPE_FUZZ_TIMES").unwrap_or(1);
     let config = Config {
-        cases,
+        cases: cases * times,
         failure_persistence: None,
         max_shrink_iters: 64,
         ..Config::default()
     };
-    TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &[13; 32]))
+    TestRunner::new_with_rng(
+        config,
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]),
+    )
 }
 
 /// Values that broke or nearly broke the parsers on main (issue 13) and their neighbours.
@@ -262,5 +282,10 @@ fn generated_inputs_never_panic_hang_or_change_a_refused_folder() {
     cases += n;
 
     assert!(cases >= 10_000, "{cases} cases");
-    eprintln!("fuzz: {cases} cases in {:.1}s", t0.elapsed().as_secs_f64());
+    let times = from_env("GROKSCOPE_FUZZ_TIMES").unwrap_or(1);
+    eprintln!(
+        "fuzz: {} cases in {:.1}s",
+        u64::from(cases) * u64::from(times),
+        t0.elapsed().as_secs_f64()
+    );
 }
