@@ -248,6 +248,9 @@ fn a_study_fills_the_aggregated_series_live() {
         status.starts_with("study completed: 95 of 95 runs in "),
         "{status}"
     );
+    // the top bar counts the study's runs, not a single run's steps
+    assert!(h.query_by_label("95 of 95 runs").is_some());
+    assert!(labels_with(&h, "epoch 0").is_empty());
 }
 
 #[test]

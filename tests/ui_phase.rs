@@ -176,6 +176,9 @@ fn the_window_exports_the_phase_diagram_shown() {
         status.starts_with("phase study completed: 1 of 4 runs in "),
         "{status}"
     );
+    // and the top bar counts them, not steps
+    h.step();
+    assert!(h.query_by_label("1 of 4 runs").is_some());
     let set = h.state().grokking().figure_set();
     let phase = set.figures.iter().find(|f| f.name == "phase");
     let cfg = phase_preset("tiny").unwrap().config;

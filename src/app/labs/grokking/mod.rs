@@ -921,7 +921,18 @@ fn add_loss_points(
 impl LabSlot for GrokkingLab {
     super::slot_basics!(super::Lab::Grokking);
 
+    /// The run's step and epoch, or the phase study's runs done while it is the lab's latest.
     fn counter(&self) -> Counter {
+        if let Some(run) = self.phase.run
+            && self.link.runs.is_current(run)
+        {
+            // (before its first run ends, the count of its config's runs)
+            let (done, total) = match self.phase.progress {
+                (0, 0) => (0, self.phase.config.as_ref().map_or(0, |c| c.task_count())),
+                p => p,
+            };
+            return Counter::Text(format!("{done} of {total} runs"));
+        }
         self.link.counter(self.history.latest())
     }
 

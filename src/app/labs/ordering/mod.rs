@@ -325,7 +325,14 @@ const PANELS: [PanelName; 4] = [
 impl LabSlot for OrderingLab {
     super::slot_basics!(super::Lab::Ordering);
 
+    /// The single run's step and epoch, or the study's runs done while it is the lab's latest.
     fn counter(&self) -> Counter {
+        if let Some(run) = self.study.run()
+            && self.link.runs.is_current(run)
+        {
+            let (done, total) = self.study.progress();
+            return Counter::Text(format!("{done} of {total} runs"));
+        }
         self.link.counter(self.history.latest())
     }
 
