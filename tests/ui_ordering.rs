@@ -500,3 +500,50 @@ fn the_study_key_sits_above_the_plot_and_hides_a_scheme_on_a_click() {
     assert!(study_key(&h).iter().all(|(_, on, _)| *on), "shown again");
     assert!(h.state().ordering().view().study_hidden().is_empty());
 }
+
+/// A study's threads run whole runs: while it runs the top bar can stop it, not pause, step or slow
+/// it down, and Space does not pause it (a pause held back its results while its threads went on).
+/// Once it has ended, Start and the speed limit are back for a single run.
+#[test]
+fn a_running_study_can_be_stopped_not_paused() {
+    let synth = Synthetic::new(Some(200), Some(Duration::from_millis(20)));
+    let sent = synth.sent.clone();
+    let mut h = harness(synth, Recorder::default());
+    h.step();
+    h.get_by_label("Ordering").click();
+    h.step();
+    h.state_mut().ordering_mut().study_draft_mut().schemes = vec![Scheme::Random];
+    h.get_by_label("▶ Start study").click_accesskit();
+    assert!(step_until(&mut h, Duration::from_secs(10), |h| {
+        h.state().ordering().phase() == Phase::Running
+    }));
+    h.run_steps(2);
+    for control in ["‖ Pause", "⇥ Step", "limit"] {
+        assert!(
+            h.get_by_label(control).accesskit_node().is_disabled(),
+            "{control} is disabled while the study runs"
+        );
+    }
+    assert!(!h.get_by_label("■ Stop").accesskit_node().is_disabled());
+    h.key_press(eframe::egui::Key::Space);
+    h.run_steps(2);
+    assert_eq!(h.state().ordering().phase(), Phase::Running);
+    assert!(
+        !sent
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|c| matches!(c, Command::Pause)),
+        "no pause was sent"
+    );
+    assert!(step_until(&mut h, Duration::from_secs(20), |h| {
+        h.state().ordering().phase() == Phase::Finished
+    }));
+    h.run_steps(2);
+    for control in ["▶ Start", "limit"] {
+        assert!(
+            !h.get_by_label(control).accesskit_node().is_disabled(),
+            "{control} is enabled again"
+        );
+    }
+}

@@ -455,9 +455,13 @@ impl GrokscopeApp {
     }
 
     /// What the play/pause button (and Space) does now.
+    /// What the play button and Space do: start, pause or resume; nothing while a sweep or study
+    /// runs (its threads run whole tasks: it cannot pause).
     fn play_action(&self) -> Action {
+        let tasks = self.current().controls() == Controls::Tasks;
         match self.phase() {
             Phase::Idle | Phase::Finished => Action::Start,
+            Phase::Starting | Phase::Running | Phase::Paused if tasks => Action::None,
             Phase::Starting | Phase::Running => Action::Pause,
             Phase::Paused => Action::Resume,
         }
@@ -951,7 +955,11 @@ impl GrokscopeApp {
                 Phase::Paused => "▶ Resume",
                 Phase::Idle | Phase::Finished => "▶ Start",
             };
-            if ui.button(text).clicked() {
+            let tasks = self.current().controls() == Controls::Tasks;
+            if ui
+                .add_enabled(!(tasks && self.phase().active()), egui::Button::new(text))
+                .clicked()
+            {
                 action = self.play_action();
             }
             ui.separator();

@@ -19,7 +19,7 @@ use self::phase_view::{PhaseClick, PhaseViewState, phase_view};
 use self::run_files::{RunFiles, RunsAction, RunsCtx, RunsSettings};
 use self::runs_panel::runs_panel_ui;
 use super::{
-    Counter, LabCtx, LabScene, LabSetup, LabSlot, Milestone, PanelName, PresetList, Teach,
+    Controls, Counter, LabCtx, LabScene, LabSetup, LabSlot, Milestone, PanelName, PresetList, Teach,
 };
 use crate::analysis::insight::Split;
 use crate::app::actions::{Action, ExportKind};
@@ -920,6 +920,17 @@ fn add_loss_points(
 
 impl LabSlot for GrokkingLab {
     super::slot_basics!(super::Lab::Grokking);
+
+    /// A phase study's threads run whole runs: while one runs it can be stopped, not paused,
+    /// stepped or slowed down (a pause held back its results while its threads went on).
+    fn controls(&self) -> Controls {
+        match self.phase.run {
+            Some(run) if self.link.runs.is_current(run) && self.link.phase().active() => {
+                Controls::Tasks
+            }
+            _ => Controls::Run,
+        }
+    }
 
     /// The run's step and epoch, or the phase study's runs done while it is the lab's latest.
     fn counter(&self) -> Counter {

@@ -10,8 +10,8 @@ pub mod views;
 use self::figures::ordering_set;
 use self::views::{OrderingPanel, OrderingView, centre_ui, config_ui};
 use super::{
-    Counter, CursorAt, LabCtx, LabScene, LabSetup, LabSlot, Milestone, PanelName, PresetList,
-    Teach, checked, table_of, with_setting,
+    Controls, Counter, CursorAt, LabCtx, LabScene, LabSetup, LabSlot, Milestone, PanelName,
+    PresetList, Teach, checked, table_of, with_setting,
 };
 use crate::app::actions::Action;
 use crate::app::backend::Backend;
@@ -324,6 +324,17 @@ const PANELS: [PanelName; 4] = [
 
 impl LabSlot for OrderingLab {
     super::slot_basics!(super::Lab::Ordering);
+
+    /// A study's threads run whole runs: while one runs it can be stopped, not paused, stepped or
+    /// slowed down (a pause held back its results while its threads went on).
+    fn controls(&self) -> Controls {
+        match self.study.run() {
+            Some(run) if self.link.runs.is_current(run) && self.link.phase().active() => {
+                Controls::Tasks
+            }
+            _ => Controls::Run,
+        }
+    }
 
     /// The single run's step and epoch, or the study's runs done while it is the lab's latest.
     fn counter(&self) -> Counter {
