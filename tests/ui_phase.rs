@@ -192,3 +192,89 @@ fn the_window_exports_the_phase_diagram_shown() {
         "the figure of the one finished run's cells"
     );
 }
+
+/// A worker that answers a phase study's start with `Started` only (the study then runs on) and
+/// records the commands it gets.
+#[derive(Clone, Default)]
+struct HeldPhaseWorker {
+    sent: std::sync::Arc<std::sync::Mutex<Vec<grokscope::protocol::Command>>>,
+    events: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<Event>>>,
+}
+
+impl grokscope::app::Backend for HeldPhaseWorker {
+    fn send(&self, cmd: grokscope::protocol::Command) {
+        if let grokscope::protocol::Command::Start(config) = &cmd {
+            self.events.lock().unwrap().push_back(Event::Started {
+                run: 1,
+                config: Box::new((**config).clone().into()),
+                param_count: 0,
+                steps_per_epoch: 1,
+                device: Some(grokscope::config::device::Choice::cpu_only()),
+            });
+        }
+        self.sent.lock().unwrap().push(cmd);
+    }
+
+    fn try_recv(&self) -> Option<Event> {
+        self.events.lock().unwrap().pop_front()
+    }
+}
+
+/// A lesson's `pause` while a phase study runs says that a study cannot pause, and sends no Pause:
+/// the study's threads run whole runs, and a pause only held back its results in the window.
+#[test]
+fn a_lesson_pause_during_a_phase_study_is_said_and_not_sent() {
+    use crate::ui_support::{harness_with, step_until};
+    let worker = HeldPhaseWorker::default();
+    let sent = worker.sent.clone();
+    let mut h = harness_with(move |cc| {
+        grokscope::app::GrokscopeApp::with_backend(
+            cc,
+            std::sync::Arc::new(grokscope::app::FixedPathDialog(None)),
+            Box::new(worker),
+        )
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pause.toml");
+    std::fs::write(
+        &file,
+        r#"title = "Pausing a study"
+summary = "A pause during a phase study."
+
+[[step]]
+title = "Start"
+text = "The study starts."
+actions = [
+    { do = "choose", lab = "grokking", preset = "phase-tiny" },
+    { do = "start" },
+]
+
+[[step]]
+title = "Pause"
+text = "A pause."
+actions = [{ do = "pause" }]
+"#,
+    )
+    .unwrap();
+    h.state_mut()
+        .play_lesson(file.to_str().unwrap())
+        .expect("the lesson plays");
+    assert!(step_until(&mut h, std::time::Duration::from_secs(5), |h| h
+        .state()
+        .phase()
+        == grokscope::app::Phase::Running));
+    h.state_mut()
+        .lesson_command(grokscope::app::teach::presenter::LessonCmd::Next);
+    h.run_steps(2);
+    let (is_error, note) = h.state().lesson().unwrap().note.clone().expect("a note");
+    assert!(is_error && note.contains("cannot pause"), "{note}");
+    assert_eq!(h.state().phase(), grokscope::app::Phase::Running);
+    assert!(
+        !sent
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|c| matches!(c, grokscope::protocol::Command::Pause)),
+        "no pause was sent"
+    );
+}

@@ -7,7 +7,7 @@
 //! labs it uses and plays it again from its first step.
 
 use crate::app::actions::Action as BarAction;
-use crate::app::labs::{Lab, LabCtx, LabSlot, Milestone, Teach};
+use crate::app::labs::{Controls, Lab, LabCtx, LabSlot, Milestone, Teach};
 use crate::app::link::Phase;
 use crate::config::lesson::{Action, LessonLab, Step, ValidLesson};
 use std::collections::VecDeque;
@@ -394,10 +394,18 @@ impl LessonPlayer {
             Action::Set { field, value } => slot.teach(Teach::Set { field, value }, ctx),
             Action::Start {} => slot.teach(Teach::Start, ctx),
             Action::Pause {} => {
-                if slot.phase() == Phase::Running || slot.phase() == Phase::Starting {
-                    slot.apply(BarAction::Pause, ctx);
+                let running = slot.phase() == Phase::Running || slot.phase() == Phase::Starting;
+                if running && slot.controls() == Controls::Tasks {
+                    // its threads run whole runs: a pause would only hold back its results
+                    Err(format!(
+                        "pause: the {lab} lab runs a study or sweep, which cannot pause; it goes on"
+                    ))
+                } else {
+                    if running {
+                        slot.apply(BarAction::Pause, ctx);
+                    }
+                    Ok(String::new())
                 }
-                Ok(String::new())
             }
             Action::RunUntil { event } => {
                 resume(slot.as_mut(), ctx);
