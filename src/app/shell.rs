@@ -454,14 +454,13 @@ impl GrokscopeApp {
         }
     }
 
-    /// What the play/pause button (and Space) does now.
     /// What the play button and Space do: start, pause or resume; nothing while a sweep or study
-    /// runs (its threads run whole tasks: it cannot pause).
+    /// runs (its threads run whole tasks: it cannot pause; one held somehow still resumes).
     fn play_action(&self) -> Action {
         let tasks = self.current().controls() == Controls::Tasks;
         match self.phase() {
             Phase::Idle | Phase::Finished => Action::Start,
-            Phase::Starting | Phase::Running | Phase::Paused if tasks => Action::None,
+            Phase::Starting | Phase::Running if tasks => Action::None,
             Phase::Starting | Phase::Running => Action::Pause,
             Phase::Paused => Action::Resume,
         }
@@ -567,10 +566,11 @@ impl GrokscopeApp {
             };
             // a sweep's threads run whole tasks: it can start and stop, not pause, step or slow down
             let tasks = self.current().controls() == Controls::Tasks;
+            let can_play = !tasks || !matches!(phase, Phase::Starting | Phase::Running);
             if ui
-                .add_enabled(!(tasks && phase.active()), egui::Button::new(play_text))
+                .add_enabled(can_play, egui::Button::new(play_text))
                 .on_hover_text(play_tip)
-                .on_disabled_hover_text("A sweep cannot pause; Stop ends it and keeps its results")
+                .on_disabled_hover_text("A sweep or study cannot pause; Stop ends it and keeps its results")
                 .clicked()
             {
                 action = self.play_action();
@@ -956,10 +956,8 @@ impl GrokscopeApp {
                 Phase::Idle | Phase::Finished => "▶ Start",
             };
             let tasks = self.current().controls() == Controls::Tasks;
-            if ui
-                .add_enabled(!(tasks && self.phase().active()), egui::Button::new(text))
-                .clicked()
-            {
+            let can_play = !tasks || !matches!(self.phase(), Phase::Starting | Phase::Running);
+            if ui.add_enabled(can_play, egui::Button::new(text)).clicked() {
                 action = self.play_action();
             }
             ui.separator();
