@@ -1249,6 +1249,18 @@ fn the_zoom_keys_zoom_the_window_and_the_presenter_view() {
     assert!((scale - (fitted - 0.1)).abs() < 1e-6, "{fitted} -> {scale}");
     assert!(!h.state().presenter().fit, "set by hand");
     assert!((h.ctx.zoom_factor() - scale).abs() < 1e-6);
+    // Ctrl 0 (egui's zoom reset) follows the window again
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num0);
+    for _ in 0..4 {
+        h.step();
+    }
+    assert!(h.state().presenter().fit);
+    assert_eq!(h.state().presenter().scale, fitted);
+    assert!((h.ctx.zoom_factor() - fitted).abs() < 1e-6);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Minus);
+    for _ in 0..4 {
+        h.step();
+    }
     h.state_mut().lesson_command(LessonCmd::Presenter);
     for _ in 0..4 {
         h.step();

@@ -70,6 +70,9 @@ pub struct GrokscopeApp {
     window_zoom: f32,
     /// The zoom last asked of egui, to tell its zoom keys' changes from ours.
     asked_zoom: Option<f32>,
+    /// Ctrl 0 was pressed (egui resets the zoom at the frame's end): the presenter's scale then
+    /// follows the window again.
+    zoom_reset: bool,
     /// The Lessons window (lessons to play, scenes to save and open).
     lessons: LessonsWindow,
 }
@@ -152,6 +155,7 @@ impl GrokscopeApp {
             presenter: Presenter::default(),
             window_zoom: 1.0,
             asked_zoom: None,
+            zoom_reset: false,
             lessons: LessonsWindow::default(),
         }
     }
@@ -897,7 +901,9 @@ impl GrokscopeApp {
         {
             // egui's zoom keys changed it since: the view shown keeps that zoom (the presenter's
             // as its scale, set by hand)
-            if self.presenter.on {
+            if self.presenter.on && self.zoom_reset {
+                self.presenter.fit = true;
+            } else if self.presenter.on {
                 let scales = super::teach::presenter::SCALES;
                 self.presenter.scale = now.clamp(*scales.start(), *scales.end());
                 self.presenter.fit = false;
@@ -926,6 +932,8 @@ impl GrokscopeApp {
             ctx.set_zoom_factor(zoom);
         }
         self.asked_zoom = Some(zoom);
+        // egui's Ctrl 0 acts at this frame's end; the next frame sees its zoom
+        self.zoom_reset = ctx.input(|i| i.modifiers.command && i.key_pressed(egui::Key::Num0));
         look.set(ctx);
     }
 
