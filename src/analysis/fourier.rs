@@ -77,6 +77,13 @@ impl Cycle {
         self.residues.is_empty()
     }
 
+    /// Whether `k` is half the cycle's length (an even cycle, as the multiplicative one of p - 1
+    /// residues): its sine is zero at every position, so its clock is a line, residues at the
+    /// cosine's +1 or -1.
+    pub fn is_half(&self, k: usize) -> bool {
+        k > 0 && 2 * k == self.len()
+    }
+
     /// Frequencies k = 1..=n/2 of the real Fourier basis on this cycle.
     pub fn frequencies(&self) -> usize {
         self.len() / 2
@@ -311,6 +318,19 @@ pub fn power_share(norms: &[f64], keys: &[usize]) -> f64 {
 
 #[cfg(test)]
 mod tests {
+
+    /// Half the cycle exists only on an even cycle: the multiplicative one mod 97 has 96 residues
+    /// (k = 48), the additive one 97 (none).
+    #[test]
+    fn half_the_cycle_is_the_even_cycles_middle_frequency() {
+        let mul = Cycle::for_op(Operation::Div, 97);
+        assert_eq!(mul.len(), 96);
+        assert!(mul.is_half(48));
+        assert!(!mul.is_half(24) && !mul.is_half(0) && !mul.is_half(47));
+        let add = Cycle::for_op(Operation::Add, 97);
+        assert!((0..=97).all(|k| !add.is_half(k)));
+    }
+
     use super::*;
 
     /// An embedding whose columns are cos and sin of frequency `k`: all its power sits at k.

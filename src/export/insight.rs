@@ -346,6 +346,7 @@ fn ring_figure(
 /// the frequency's cos/sin directions (`clock-k{k}`).
 pub fn clock_figures(s: &InsightSnapshot) -> Vec<Figure> {
     let keys = &s.keys[..s.keys.len().min(MAX_CLOCKS)];
+    let cycle = Cycle::for_op(s.op, s.p);
     insight::clocks(s.op, &s.embed, s.p, s.e, keys)
         .into_iter()
         .map(|c| {
@@ -368,6 +369,17 @@ pub fn clock_figures(s: &InsightSnapshot) -> Vec<Figure> {
                     c.k, c.k
                 ),
             );
+            if cycle.is_half(c.k) {
+                fig.notes.insert(
+                    1,
+                    format!(
+                        "k = {} is half the cycle of {}: its sine is zero at every residue, so this \
+                         clock is a line (residues at the cosine's +1 or -1).",
+                        c.k,
+                        cycle.len()
+                    ),
+                );
+            }
             fig
         })
         .collect()
@@ -697,6 +709,26 @@ mod tests {
             "{:?}",
             f.notes
         );
+    }
+
+    /// On the multiplicative cycle of division mod 23 (22 residues) k = 11 is half the cycle: its
+    /// clock is a line, and its figure says why; k = 5's does not.
+    #[test]
+    fn a_clock_at_half_the_cycle_says_it_is_a_line() {
+        let mut s = freq5();
+        s.op = Operation::Div;
+        s.keys = vec![11, 5];
+        let figs = clock_figures(&s);
+        assert_eq!(figs[0].name, "clock-k11");
+        assert!(
+            figs[0]
+                .notes
+                .iter()
+                .any(|n| n.contains("k = 11 is half the cycle of 22")),
+            "{:?}",
+            figs[0].notes
+        );
+        assert!(figs[1].notes.iter().all(|n| !n.contains("half the cycle")));
     }
 
     #[test]

@@ -434,7 +434,12 @@ fn clock_ui(ui: &mut Ui, s: &InsightSnapshot, w: f32) {
         .iter()
         .map(|c| {
             (
-                format!("k = {}", c.k),
+                if cycle.is_half(c.k) {
+                    // a line, not a circle: say why, or it reads as a broken clock
+                    format!("k = {} = {}/2: a line", c.k, cycle.len())
+                } else {
+                    format!("k = {}", c.k)
+                },
                 c.points.iter().map(|p| (p.residue, [p.x, p.y])).collect(),
             )
         })
