@@ -34,7 +34,7 @@ fn runner(cases: u32) -> TestRunner {
     });
     let times = from_env("GROKSCOPE_FUZZ_TIMES").unwrap_or(1);
     let config = Config {
-        cases: cases * times,
+        cases: cases.saturating_mul(times),
         failure_persistence: None,
         max_shrink_iters: 64,
         ..Config::default()
