@@ -316,6 +316,18 @@ impl LabLink {
         has_data: bool,
     ) -> Option<(Outcome, Option<Summary>)> {
         let text = finished_text(&outcome, summary.as_ref());
+        self.ended(run, outcome, summary, has_data, text)
+    }
+
+    /// [`Self::finished`] with the status line's `text` for a run on screen that ended.
+    fn ended(
+        &mut self,
+        run: RunId,
+        outcome: Outcome,
+        summary: Option<Summary>,
+        has_data: bool,
+        text: String,
+    ) -> Option<(Outcome, Option<Summary>)> {
         match self.runs.finished(run, has_data) {
             FinishedRun::Current => {
                 match outcome {
@@ -343,21 +355,24 @@ impl LabLink {
         batch: Batch<'_>,
         has_data: bool,
     ) -> Option<Outcome> {
-        let took = self.runs.running_for();
-        let (outcome, _) = self.finished(run, outcome, None, has_data)?;
         let head = match outcome {
             Outcome::Completed => "completed",
             Outcome::Stopped => "stopped",
-            Outcome::Failed { .. } => return Some(outcome),
+            Outcome::Failed { .. } => "",
         };
-        let time = took.map_or(String::new(), |d| {
-            format!(" in {}", wall_text(d.as_secs_f64()))
-        });
-        self.info(format!(
-            "{} {head}: {} of {} {}{time}",
-            batch.what, batch.done, batch.total, batch.unit
-        ));
-        Some(outcome)
+        let text = if head.is_empty() {
+            finished_text(&outcome, None)
+        } else {
+            let time = self.runs.running_for().map_or(String::new(), |d| {
+                format!(" in {}", wall_text(d.as_secs_f64()))
+            });
+            format!(
+                "{} {head}: {} of {} {}{time}",
+                batch.what, batch.done, batch.total, batch.unit
+            )
+        };
+        self.ended(run, outcome, None, has_data, text)
+            .map(|(outcome, _)| outcome)
     }
 
     /// Stop the run if one is active and forget it.

@@ -570,7 +570,7 @@ impl GrokscopeApp {
             };
             // a sweep's threads run whole tasks: it can start and stop, not pause, step or slow down
             let tasks = self.current().controls() == Controls::Tasks;
-            let can_play = !tasks || !matches!(phase, Phase::Starting | Phase::Running);
+            let can_play = self.play_action() != Action::None;
             if ui
                 .add_enabled(can_play, egui::Button::new(play_text))
                 .on_hover_text(play_tip)
@@ -963,8 +963,7 @@ impl GrokscopeApp {
                 Phase::Paused => "▶ Resume",
                 Phase::Idle | Phase::Finished => "▶ Start",
             };
-            let tasks = self.current().controls() == Controls::Tasks;
-            let can_play = !tasks || !matches!(self.phase(), Phase::Starting | Phase::Running);
+            let can_play = self.play_action() != Action::None;
             if ui.add_enabled(can_play, egui::Button::new(text)).clicked() {
                 action = self.play_action();
             }
