@@ -791,6 +791,19 @@ impl Checker {
                     _ => ("pause", None),
                 };
                 self.need_start(name, fail)?;
+                if let (None, Some((_, kind @ (Kind::Phase | Kind::Sweep), _))) =
+                    (secs, &self.chosen)
+                {
+                    // its threads run whole tasks: the window cannot hold them (`Controls::Tasks`)
+                    return Err(fail(
+                        None,
+                        format!(
+                            "`pause` cannot hold {}: it runs whole tasks on several threads and goes \
+                             on (let a step wait with run_until or run_for instead)",
+                            kind.describe()
+                        ),
+                    ));
+                }
                 if let Some(s) = secs
                     && !(s.is_finite() && s > 0.0 && s <= 3600.0)
                 {
@@ -1150,6 +1163,44 @@ actions = [
         let study = GOOD.replacen(r#"preset = "fast-mlp""#, r#"preset = "phase-tiny""#, 1);
         let e = Lesson::parse(&study).unwrap_err();
         assert!(e.field.starts_with("step[1].actions[2]"), "{e}");
+    }
+
+    /// A study's or sweep's threads run whole tasks, so the window refuses a `pause` of one
+    /// (`Controls::Tasks`, the lesson player's "cannot pause"); the check says so before class. A run
+    /// pauses, and `run_for` only waits.
+    #[test]
+    fn a_pause_of_a_study_or_sweep_is_refused() {
+        let with =
+            |choose: &str, wait: &str| {
+                GOOD.replacen(
+                r#"{ do = "choose", lab = "grokking", preset = "fast-mlp" },"#,
+                choose,
+                1,
+            )
+            .replacen(r#"{ do = "set", field = "optim.weight_decay", value = 0.5 },"#, "", 1)
+            .replacen(r#"{ do = "run_until", event = "memorised" },"#, wait, 1)
+            // the second step's fork and cursor are a run's; keep only its highlight (of a panel
+            // every lab has)
+            .replacen(
+                r#"{ do = "fork", at = "memorised", field = "optim.weight_decay", value = 0.0 },"#,
+                "",
+                1,
+            )
+            .replacen(r#"{ do = "cursor", at = "latest" },"#, "", 1)
+            .replacen(r#"panel = "plots""#, r#"panel = "config""#, 1)
+            };
+        let run = r#"{ do = "choose", lab = "grokking", preset = "fast-mlp" },"#;
+        let study = r#"{ do = "choose", lab = "grokking", preset = "phase-tiny" },"#;
+        let sweep = r#"{ do = "choose", lab = "capacity", preset = "tiny" },"#;
+        let pause = r#"{ do = "pause" },"#;
+        let run_for = r#"{ do = "run_for", secs = 2 },"#;
+        Lesson::parse(&with(run, pause)).unwrap();
+        for chosen in [study, sweep] {
+            Lesson::parse(&with(chosen, run_for)).unwrap();
+            let e = Lesson::parse(&with(chosen, pause)).unwrap_err();
+            assert_eq!(e.field, "step[1].actions[3]", "{e}");
+            assert!(e.message.contains("cannot hold"), "{e}");
+        }
     }
 
     /// `speed` takes a limit in the window's range (SPEED_LIMITS, the top bar's slider) or none (flat
