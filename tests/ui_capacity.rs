@@ -601,6 +601,57 @@ fn the_presenter_view_puts_the_crossing_key_above_the_plot() {
     assert!(h.state().capacity().view().crossing_key.is_empty());
 }
 
+/// A run that memorised but never generalised has the spec's delay "epochs run - t_train", which is
+/// only a lower bound (it might have generalised later): the crossing plot draws it hollow under its
+/// own key entry, and the run's details say "≥". Scripted: one run generalised (delay 400 - 10 = 390,
+/// exact), one memorised at 300 and trained to its 1000-epoch cap (delay 700, at least).
+#[test]
+fn a_delay_of_a_run_that_never_generalised_is_drawn_as_at_least() {
+    let mut open = result(16, 0, 5000, Some(150), None);
+    open.t_train = Some(300);
+    open.delay = Some(700);
+    let scripted = Scripted {
+        results: vec![result(32, 0, 12000, Some(183), Some(400)), open],
+        total: 2,
+        finish: true,
+        ..Scripted::default()
+    };
+    let mut h = harness(scripted);
+    open_tab(&mut h);
+    start_until(&mut h, |h| {
+        h.state().capacity().history().results().len() == 2
+    });
+    let rs = h.state().capacity().history().results();
+    assert!(!rs[0].delay_is_lower_bound() && rs[1].delay_is_lower_bound());
+    assert!(
+        !labels_with(&h, "their delays hollow: at least").is_empty(),
+        "the caption says what hollow diamonds are"
+    );
+    h.state_mut()
+        .lesson_command(grokscope::app::teach::presenter::LessonCmd::Presenter);
+    h.run_steps(3);
+    let key = h.state().capacity().view().crossing_key.clone();
+    let at = |name: &str| key.iter().position(|k| k == name);
+    assert!(
+        at("delay").is_some()
+            && at("delay ≥ (never generalised)") == Some(at("delay").unwrap() + 1),
+        "{key:?}"
+    );
+    h.state_mut()
+        .lesson_command(grokscope::app::teach::presenter::LessonCmd::Presenter);
+    h.run_steps(2);
+    // the run's details: click one of its marks
+    let pos = settled_mark(&mut h, 1);
+    click_at(&mut h, pos);
+    h.run_steps(2);
+    assert_eq!(h.state().capacity().view().selected, Some(1));
+    assert!(
+        !labels_with(&h, "≥ 700 (never generalised)").is_empty(),
+        "{:?}",
+        labels_with(&h, "700")
+    );
+}
+
 /// The crossing plot names each regime whole at the top of its cell, a word a line where one line is
 /// wider than the cell (egui_plot's own span label cut "immediate generalisation" to "immediate
 /// generalis…"), and above every run drawn (the runs that never reached a threshold sit near the top),

@@ -221,10 +221,12 @@ impl grokscope::app::Backend for HeldPhaseWorker {
 }
 
 /// A lesson's `pause` while a phase study runs says that a study cannot pause, and sends no Pause:
-/// the study's threads run whole runs, and a pause only held back its results in the window.
+/// the study's threads run whole runs, and a pause only held back its results in the window. `lesson
+/// check` refuses a lesson that pauses a study it started, so the study here is the teacher's: started
+/// from the panel while the lesson's run goes on.
 #[test]
 fn a_lesson_pause_during_a_phase_study_is_said_and_not_sent() {
-    use crate::ui_support::{harness_with, step_until};
+    use crate::ui_support::{Labs, harness_with, step_until};
     let worker = HeldPhaseWorker::default();
     let sent = worker.sent.clone();
     let mut h = harness_with(move |cc| {
@@ -245,7 +247,7 @@ summary = "A pause during a phase study."
 title = "Start"
 text = "The study starts."
 actions = [
-    { do = "choose", lab = "grokking", preset = "phase-tiny" },
+    { do = "choose", lab = "grokking", preset = "fast-mlp" },
     { do = "start" },
 ]
 
@@ -263,6 +265,19 @@ actions = [{ do = "pause" }]
         .state()
         .phase()
         == grokscope::app::Phase::Running));
+    // the teacher starts a phase study from the panel
+    {
+        use grokscope::app::labs::{LabCtx, LabSlot, Teach};
+        let lab = h.state_mut().grokking_mut();
+        lab.teach(Teach::Preset("phase-tiny".into()), LabCtx::default())
+            .unwrap();
+        lab.teach(Teach::Start, LabCtx::default()).unwrap();
+    }
+    assert!(step_until(&mut h, std::time::Duration::from_secs(5), |h| {
+        use grokscope::app::labs::LabSlot;
+        h.state().phase() == grokscope::app::Phase::Running
+            && h.state().grokking().controls() == grokscope::app::labs::Controls::Tasks
+    }));
     h.state_mut()
         .lesson_command(grokscope::app::teach::presenter::LessonCmd::Next);
     h.run_steps(2);

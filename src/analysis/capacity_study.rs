@@ -124,6 +124,17 @@ impl TaskResult {
         }
     }
 
+    /// Whether the delay is a lower bound: the modular run memorised but never generalised, so its
+    /// delay is the spec's epochs run - t_train (the run might have generalised later). A run whose
+    /// validation reached 98 % (the delay's threshold) on its very last epoch has that same delay,
+    /// exactly; "at least" still holds of it.
+    pub fn delay_is_lower_bound(&self) -> bool {
+        match (self.t_train, self.t_gen, self.delay) {
+            (Some(tt), None, Some(d)) => d == self.gen_epochs.saturating_sub(tt),
+            _ => false,
+        }
+    }
+
     /// The largest memorised bits over n; `None` without capacity runs.
     pub fn max_bits(&self) -> Option<f64> {
         let rows: Vec<(f64, f64)> = self

@@ -356,6 +356,16 @@ pub fn capacity_figures(results: &[TaskResult], an: &Analysis) -> Vec<Figure> {
             ));
         }
         fig.notes.extend(never_note(pa));
+        let open = results
+            .iter()
+            .filter(|r| r.p == pa.p && r.delay_is_lower_bound())
+            .count();
+        if open > 0 {
+            fig.notes.push(format!(
+                "the delays of {open} run(s) that never generalised are epochs run - t_train (the \
+                 spec's rule), so at least their true delay; they are in the means"
+            ));
+        }
         figs.push(fig);
     }
     // 2. memorised bits vs n, one line per model size
@@ -766,6 +776,63 @@ mod tests {
     use crate::protocol::MetricRow;
     use crate::store::compare::folder_history;
     use crate::store::run_dir::{RunEvent, RunFolder};
+
+    /// A task result whose events come from the detector fed `val` (one validation accuracy an
+    /// epoch) after memorising at epoch 10, as `measure_gen` records them.
+    fn run_of(width: usize, params: u64, val: &[f64]) -> TaskResult {
+        let mut d = crate::analysis::events::GrokDetector::default();
+        d.observe_train(10, 1.0);
+        for (i, &v) in val.iter().enumerate() {
+            d.observe_val(i as u64 + 1, v);
+        }
+        let epochs = val.len() as u64;
+        TaskResult {
+            width,
+            params,
+            t_train: d.t_train,
+            t_gen: d.t_val,
+            delay: d.delay(epochs),
+            gen_epochs: epochs,
+            final_val_acc: val.last().copied(),
+            ..crate::store::sweep_dir::example_result()
+        }
+    }
+
+    /// The spec's delay of a run that never reached 98 % validation is epochs run - t_train, only a
+    /// lower bound: the result says so, and the crossing figure's notes count such runs. A run that
+    /// generalised, or reached 98 % but not 99 %, has an exact delay.
+    #[test]
+    fn delays_of_runs_that_never_generalised_are_lower_bounds_and_noted() {
+        let mut grokked = vec![0.1; 30];
+        grokked.extend([0.99; 1]);
+        let almost = [vec![0.1; 20], vec![0.985; 20]].concat();
+        let never = vec![0.5; 60];
+        let rs = [
+            run_of(32, 12000, &grokked),
+            run_of(24, 8000, &almost),
+            run_of(16, 5000, &never),
+        ];
+        // grokked: 98 % and 99 % at 31, delay 31 - 10; almost: 98 % at 21, never 99 %, delay 21 - 10;
+        // never: 60 epochs run - 10
+        assert_eq!(
+            rs.each_ref().map(|r| r.delay),
+            [Some(21), Some(11), Some(50)]
+        );
+        assert_eq!(
+            rs.each_ref().map(|r| r.delay_is_lower_bound()),
+            [false, false, true]
+        );
+        let figs = capacity_figures(&rs, &crate::analysis::capacity_study::analyse(&rs));
+        let crossing = figs.iter().find(|f| f.name == "crossing_p23").unwrap();
+        assert!(
+            crossing
+                .notes
+                .iter()
+                .any(|n| n.starts_with("the delays of 1 run(s) that never generalised")),
+            "{:?}",
+            crossing.notes
+        );
+    }
 
     fn row(step: u64, epoch: u64, values: &[(Metric, f64)]) -> MetricRow {
         MetricRow {

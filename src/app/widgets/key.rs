@@ -16,6 +16,8 @@ pub enum Mark {
     Hollow,
     /// A filled diamond.
     Diamond,
+    /// A hollow diamond.
+    HollowDiamond,
     /// A vertical line, solid or dashed.
     VLine { dashed: bool },
     /// A horizontal line in a plot's line style (solid, dashed or dotted).
@@ -192,18 +194,19 @@ fn paint_mark(painter: &egui::Painter, rect: egui::Rect, e: &KeyEntry, line: f32
         Mark::Hollow => {
             painter.circle_stroke(c, 1.4 * r, stroke);
         }
-        Mark::Diamond => {
+        Mark::Diamond | Mark::HollowDiamond => {
             let d = 1.3 * r;
-            painter.add(egui::Shape::convex_polygon(
-                vec![
-                    pos2(c.x, c.y - d),
-                    pos2(c.x + d, c.y),
-                    pos2(c.x, c.y + d),
-                    pos2(c.x - d, c.y),
-                ],
-                e.color,
-                Stroke::NONE,
-            ));
+            let corners = vec![
+                pos2(c.x, c.y - d),
+                pos2(c.x + d, c.y),
+                pos2(c.x, c.y + d),
+                pos2(c.x - d, c.y),
+            ];
+            painter.add(if e.mark == Mark::Diamond {
+                egui::Shape::convex_polygon(corners, e.color, Stroke::NONE)
+            } else {
+                egui::Shape::closed_line(corners, stroke)
+            });
         }
         Mark::VLine { dashed } => {
             let (a, b) = (pos2(c.x, rect.top()), pos2(c.x, rect.bottom()));

@@ -378,7 +378,7 @@ fn run_details_ui(ui: &mut Ui, r: &TaskResult) {
                 ("T_mem", epochs(r.t_mem)),
                 ("T_train", epochs(r.t_train)),
                 ("T_gen", epochs(r.t_gen)),
-                ("delay", epochs(r.delay)),
+                ("delay", delay_text(r)),
                 ("S (bits)", format!("{:.0}", r.complexity_bits)),
                 ("max bits", opt(r.max_bits())),
                 ("wall", format!("{:.1} s", r.wall_secs)),
@@ -412,12 +412,20 @@ pub fn curves_caption(r: &TaskResult) -> String {
     )
 }
 
+/// A run's delay in epochs: "≥ N" when it never generalised (the spec's epochs run - t_train).
+fn delay_text(r: &TaskResult) -> String {
+    match r.delay {
+        Some(d) if r.delay_is_lower_bound() => format!("≥ {d} (never generalised)"),
+        Some(d) => d.to_string(),
+        None => "never".into(),
+    }
+}
+
 /// What the dashed lines and the shading of a run's curves mark.
 fn marks_caption(r: &TaskResult) -> String {
     let delay = match (r.t_train, r.delay) {
-        (Some(_), Some(d)) if d > 0 => format!(" · shaded: delay {d}"),
-        (_, Some(d)) => format!(" · delay {d}"),
-        (_, None) => " · delay never".to_string(),
+        (Some(_), Some(d)) if d > 0 => format!(" · shaded: delay {}", delay_text(r)),
+        (_, Some(_)) | (_, None) => format!(" · delay {}", delay_text(r)),
     };
     format!(
         "dashed: T_mem {} (red) · t_train {} (green) · T_gen {} (blue){delay}",
@@ -614,6 +622,8 @@ fn log_plot(id: &str, x: &str, y: &str) -> Plot<'static> {
 const MEM: Color32 = Color32::from_rgb(0xe0, 0x6c, 0x4c);
 const GEN: Color32 = Color32::from_rgb(0x4c, 0x9a, 0xe0);
 const DELAY: Color32 = Color32::from_rgb(0xb0, 0x8c, 0xe0);
+/// The key's name of the delays of runs that never generalised (lower bounds).
+const DELAY_OPEN_NAME: &str = "delay ≥ (never generalised)";
 /// Colours of figure 2's runs, in turn.
 const RUN_COLORS: [Color32; 6] = [
     Color32::from_rgb(0xe0, 0x6c, 0x4c),
@@ -743,7 +753,8 @@ fn crossing_ui(
     ui.label(
         RichText::new(format!(
             "p = {} · {} runs · never memorised: {never_mem} · never generalised: {never_gen} \
-             (hollow, above the longest run) · delay 0 is drawn at 1 epoch · click a point for its run",
+             (hollow, above the longest run; their delays hollow: at least) · delay 0 is drawn at 1 \
+             epoch · click a point for its run",
             pa.p,
             of_p.len()
         ))
@@ -755,6 +766,7 @@ fn crossing_ui(
     let mut gen_hit = vec![];
     let mut gen_never = vec![];
     let mut delay_pts = vec![];
+    let mut delay_open = vec![];
     for &(i, r) in &rs {
         let Some(x) = log10_of(r.params as f64) else {
             continue;
@@ -772,7 +784,11 @@ fn crossing_ui(
         run_points.push((i, x, yg));
         if let Some(d) = r.delay {
             let y = log10_of(d as f64).unwrap_or(0.0);
-            delay_pts.push([x, y]);
+            if r.delay_is_lower_bound() {
+                delay_open.push([x, y]);
+            } else {
+                delay_pts.push([x, y]);
+            }
             run_points.push((i, x, y));
         }
         let ym = r
@@ -792,7 +808,7 @@ fn crossing_ui(
     let mut plot = log_plot("capacity_crossing", "parameters P", "epochs");
     if look.presenting {
         // the key above the plot, so no legend box covers the runs (the regimes are named in it)
-        let entries = crossing_key(pa, &mem_never, &gen_never, &delay_pts);
+        let entries = crossing_key(pa, &mem_never, &gen_never, &delay_pts, &delay_open);
         key_rows(ui, &entries, look.line);
         view.crossing_key = entries.into_iter().map(|e| e.name).collect();
     } else {
@@ -866,6 +882,13 @@ fn crossing_ui(
                 .shape(MarkerShape::Diamond)
                 .radius(4.0),
         );
+        pui.points(
+            Points::new(DELAY_OPEN_NAME, PlotPoints::from(delay_open))
+                .color(DELAY)
+                .shape(MarkerShape::Diamond)
+                .filled(false)
+                .radius(5.0),
+        );
         if let Some(x) = pa.p_star.and_then(log10_of) {
             pui.vline(VLine::new("P*", x).color(Color32::WHITE).width(1.5));
         }
@@ -929,6 +952,7 @@ fn crossing_key(
     mem_never: &[[f64; 2]],
     gen_never: &[[f64; 2]],
     delays: &[[f64; 2]],
+    delays_open: &[[f64; 2]],
 ) -> Vec<KeyEntry> {
     let mut k = vec![
         KeyEntry::new(T_MEM_NAME, MEM, Mark::LineAndPoint),
@@ -942,6 +966,9 @@ fn crossing_key(
     }
     if !delays.is_empty() {
         k.push(KeyEntry::new("delay", DELAY, Mark::Diamond));
+    }
+    if !delays_open.is_empty() {
+        k.push(KeyEntry::new(DELAY_OPEN_NAME, DELAY, Mark::HollowDiamond));
     }
     if pa.p_star.is_some() {
         k.push(KeyEntry::new(
