@@ -135,6 +135,16 @@ impl TaskResult {
         }
     }
 
+    /// The delay in epochs as the window and the command line write it: "≥ N (never generalised)" for
+    /// a lower bound, "never" when neither threshold was reached.
+    pub fn delay_text(&self) -> String {
+        match self.delay {
+            Some(d) if self.delay_is_lower_bound() => format!("≥ {d} (never generalised)"),
+            Some(d) => d.to_string(),
+            None => "never".into(),
+        }
+    }
+
     /// The largest memorised bits over n; `None` without capacity runs.
     pub fn max_bits(&self) -> Option<f64> {
         let rows: Vec<(f64, f64)> = self

@@ -58,7 +58,7 @@ fn result_format() -> ResultFormat<TaskResult> {
                 result.params,
                 epochs(result.t_mem),
                 epochs(result.t_gen),
-                epochs(result.delay),
+                result.delay_text(),
                 result.wall_secs
             )
         },

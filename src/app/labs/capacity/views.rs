@@ -378,7 +378,7 @@ fn run_details_ui(ui: &mut Ui, r: &TaskResult) {
                 ("T_mem", epochs(r.t_mem)),
                 ("T_train", epochs(r.t_train)),
                 ("T_gen", epochs(r.t_gen)),
-                ("delay", delay_text(r)),
+                ("delay", r.delay_text()),
                 ("S (bits)", format!("{:.0}", r.complexity_bits)),
                 ("max bits", opt(r.max_bits())),
                 ("wall", format!("{:.1} s", r.wall_secs)),
@@ -412,20 +412,11 @@ pub fn curves_caption(r: &TaskResult) -> String {
     )
 }
 
-/// A run's delay in epochs: "≥ N" when it never generalised (the spec's epochs run - t_train).
-fn delay_text(r: &TaskResult) -> String {
-    match r.delay {
-        Some(d) if r.delay_is_lower_bound() => format!("≥ {d} (never generalised)"),
-        Some(d) => d.to_string(),
-        None => "never".into(),
-    }
-}
-
 /// What the dashed lines and the shading of a run's curves mark.
 fn marks_caption(r: &TaskResult) -> String {
     let delay = match (r.t_train, r.delay) {
-        (Some(_), Some(d)) if d > 0 => format!(" · shaded: delay {}", delay_text(r)),
-        (_, Some(_)) | (_, None) => format!(" · delay {}", delay_text(r)),
+        (Some(_), Some(d)) if d > 0 => format!(" · shaded: delay {}", r.delay_text()),
+        (_, Some(_)) | (_, None) => format!(" · delay {}", r.delay_text()),
     };
     format!(
         "dashed: T_mem {} (red) · t_train {} (green) · T_gen {} (blue){delay}",
