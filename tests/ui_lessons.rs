@@ -986,8 +986,8 @@ fn a_lesson_can_hide_single_plot_rows() {
     assert!(!h.state().grokking().panel_shown("accuracy"));
 }
 
-/// A lesson's `speed` sets the top bar's limit and holds the run to it (the start that follows goes
-/// at that pace); `{ do = "speed" }` lets it go flat out again. Expected: at 25 steps a second the run
+/// A lesson's `speed` sets the top bar's limit of the chosen lab and holds its run to it (the start
+/// that follows goes at that pace); `{ do = "speed" }` lets it go flat out again. Expected: at 25 steps a second the run
 /// takes no more than 25 steps a second since the lesson began, plus the first.
 #[test]
 fn a_lesson_sets_the_speed_limit() {
@@ -1035,6 +1035,13 @@ actions = [{ do = "speed" }]
     h.state_mut().lesson_command(LessonCmd::Next);
     h.step();
     assert_eq!(h.state().speed_limit(), None, "flat out again");
+    // the limit was the chosen lab's: the Ordering tab keeps its own starting pace
+    h.get_by_label("Ordering").click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state().speed_limit(),
+        Some(grokscope::app::labs::ordering::WATCHING_PACE)
+    );
 }
 
 /// Going back to a step shows the panels the lesson showed there: a panel a later step showed is hidden

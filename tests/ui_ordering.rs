@@ -107,6 +107,57 @@ fn start_shows_d_in_the_plots_and_the_header() {
     );
 }
 
+/// An Ordering run is over in milliseconds flat out, so the lab starts paced (`WATCHING_PACE`, 100
+/// steps a second) for the graph to untangle in view: its Start sends that limit before the run. Each
+/// lab keeps its own limit: the Grokking tab's is still off (flat out), and a change on one tab leaves
+/// the other's as it was.
+#[test]
+fn the_ordering_lab_starts_paced_and_each_lab_keeps_its_limit() {
+    use grokscope::app::labs::ordering::WATCHING_PACE;
+    let ordering = Synthetic::new(Some(20), None);
+    let sent = ordering.sent.clone();
+    let mut h = harness(ordering, Recorder::default());
+    h.step();
+    assert_eq!(h.state().speed_limit(), None, "the Grokking tab: flat out");
+    h.get_by_label("Ordering").click();
+    h.run_steps(2);
+    assert_eq!(h.state().speed_limit(), Some(WATCHING_PACE));
+    assert_eq!(
+        h.get_by_label("limit").accesskit_node().toggled(),
+        Some(eframe::egui::accesskit::Toggled::True)
+    );
+    h.get_by_label("▶ Start").click();
+    h.run_steps(2);
+    let first_two: Vec<String> = sent
+        .lock()
+        .unwrap()
+        .iter()
+        .take(2)
+        .map(|c| format!("{c:?}"))
+        .collect();
+    assert_eq!(
+        first_two[0],
+        format!("{:?}", Command::SetSpeed(Some(WATCHING_PACE)))
+    );
+    assert!(first_two[1].starts_with("Start("), "{first_two:?}");
+    // untick the limit here: flat out on this tab, and the Grokking tab's limit is untouched
+    h.get_by_label("limit").click();
+    h.run_steps(2);
+    assert_eq!(h.state().speed_limit(), None);
+    h.get_by_label("Grokking").click();
+    h.run_steps(2);
+    h.get_by_label("limit").click();
+    h.run_steps(2);
+    assert_eq!(h.state().speed_limit(), Some(100.0), "the slider's value");
+    h.get_by_label("Ordering").click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state().speed_limit(),
+        None,
+        "the Ordering tab kept its own"
+    );
+}
+
 #[test]
 fn the_real_engine_trains_the_xor_preset_and_d_appears() {
     // the app as it ships: a real worker per lab

@@ -42,6 +42,14 @@ impl Speed {
     fn command(self) -> Option<f64> {
         self.limited.then_some(self.steps_per_sec)
     }
+
+    /// Set to `limit` (`None`: flat out; the slider keeps its value for the next tick).
+    fn set(&mut self, limit: Option<f64>) {
+        self.limited = limit.is_some();
+        if let Some(l) = limit {
+            self.steps_per_sec = l;
+        }
+    }
 }
 
 /// The grokscope window.
@@ -52,9 +60,10 @@ pub struct GrokscopeApp {
     labs: Vec<Box<dyn LabSlot>>,
     /// Index of the lab shown.
     shown: usize,
-    speed: Speed,
-    /// The speed limit of a scene being opened, applied once its run is back.
-    scene_speed: Option<Option<f64>>,
+    /// Each lab's speed limit (by index in `labs`): the top bar shows the shown lab's.
+    speeds: Vec<Speed>,
+    /// The speed limit of a scene being opened and the index of its lab, applied once its run is back.
+    scene_speed: Option<(usize, Option<f64>)>,
     frames: FrameTimer,
     /// The figure exports' dialogs and writes.
     jobs: Jobs,
@@ -125,7 +134,7 @@ impl GrokscopeApp {
             storage: cc.storage,
         };
         let mut backends = backends;
-        let labs = Lab::ALL
+        let labs: Vec<Box<dyn LabSlot>> = Lab::ALL
             .into_iter()
             .map(|lab| {
                 let backend = backends
@@ -136,16 +145,20 @@ impl GrokscopeApp {
                 lab.build(backend, &setup)
             })
             .collect();
+        let speeds = labs
+            .iter()
+            .map(|l| Speed {
+                limited: l.default_speed().is_some(),
+                steps_per_sec: l.default_speed().unwrap_or(100.0),
+            })
+            .collect();
         let wake_ctx = ctx.clone();
         Self {
             ctx,
             dialog,
             labs,
             shown: 0,
-            speed: Speed {
-                limited: false,
-                steps_per_sec: 100.0,
-            },
+            speeds,
             scene_speed: None,
             frames: FrameTimer::default(),
             jobs: Jobs::new(Arc::new(move || wake_ctx.request_repaint())),
@@ -236,9 +249,9 @@ impl GrokscopeApp {
         self.player.as_ref()
     }
 
-    /// The top bar's speed limit (steps a second; `None`: flat out).
+    /// The top bar's speed limit on the lab shown (steps a second; `None`: flat out).
     pub fn speed_limit(&self) -> Option<f64> {
-        self.speed.command()
+        self.speeds[self.shown].command()
     }
 
     /// The presenter view's settings.
@@ -332,7 +345,7 @@ impl GrokscopeApp {
             self.current(),
             &self.presenter,
             self.player.as_ref(),
-            self.speed.command(),
+            self.speed_limit(),
         )
     }
 
@@ -343,7 +356,7 @@ impl GrokscopeApp {
         let (i, said) = scene.apply(&mut self.labs, ctx)?;
         self.shown = i;
         // after the run is back (a retraining goes flat out; see `apply_scene_speed`)
-        self.scene_speed = Some(scene.speed);
+        self.scene_speed = Some((i, scene.speed));
         self.presenter.on = scene.presenter;
         self.presenter.scale = scene.scale;
         self.presenter.fit = scene.fit_scale;
@@ -352,25 +365,26 @@ impl GrokscopeApp {
         Ok(said)
     }
 
-    /// A scene's speed limit, once the lab shown has no run going (its run restored).
+    /// A scene's speed limit, once its lab has no run going (its run restored).
     fn apply_scene_speed(&mut self) {
-        let Some(limit) = self.scene_speed else {
+        let Some((i, limit)) = self.scene_speed else {
             return;
         };
-        if self.phase().active() {
+        let Some(lab) = self.labs.get_mut(i) else {
+            self.scene_speed = None;
+            return;
+        };
+        if lab.phase().active() {
             return;
         }
         self.scene_speed = None;
-        self.speed.limited = limit.is_some();
-        if let Some(l) = limit {
-            self.speed.steps_per_sec = l;
-        }
-        self.apply(Action::SetSpeed(limit));
+        self.speeds[i].set(limit);
+        lab.apply(Action::SetSpeed(limit), LabCtx { speed: limit });
     }
 
     fn lab_ctx(&self) -> LabCtx {
         LabCtx {
-            speed: self.speed.command(),
+            speed: self.speed_limit(),
         }
     }
 
@@ -637,7 +651,7 @@ impl GrokscopeApp {
             ui.separator();
 
             let speed_label = ui.label("speed");
-            let mut speed = self.speed;
+            let mut speed = self.speeds[self.shown];
             let a = ui
                 .add_enabled(!tasks, egui::Checkbox::new(&mut speed.limited, "limit"))
                 .on_hover_text("Off: train flat out");
@@ -651,7 +665,7 @@ impl GrokscopeApp {
                 )
                 .labelled_by(speed_label.id);
             let committed = a.changed() || (s.changed() && !s.dragged()) || s.drag_stopped();
-            self.speed = speed;
+            self.speeds[self.shown] = speed;
             if committed {
                 action = Action::SetSpeed(speed.command());
             }
@@ -795,18 +809,15 @@ impl eframe::App for GrokscopeApp {
             action = self.play_action();
         }
         if let Some(p) = &mut self.player {
-            let lab_ctx = LabCtx {
-                speed: self.speed.command(),
-            };
-            if p.advance(&mut self.labs, &mut self.shown, lab_ctx) {
+            let speeds: Vec<Option<f64>> = self.speeds.iter().map(|s| s.command()).collect();
+            if p.advance(&mut self.labs, &mut self.shown, &speeds) {
                 ctx.request_repaint_after(p.next_frame());
             }
-            // a lesson's `speed` shows in the top bar (the lab has it already)
-            if let Some(limit) = p.take_speed() {
-                self.speed.limited = limit.is_some();
-                if let Some(l) = limit {
-                    self.speed.steps_per_sec = l;
-                }
+            // a lesson's `speed` shows in its lab's top bar (the lab has it already)
+            if let Some((lab, limit)) = p.take_speed()
+                && let Some(i) = self.labs.iter().position(|l| l.lab() == lab)
+            {
+                self.speeds[i].set(limit);
             }
         }
         self.apply_scene_speed();

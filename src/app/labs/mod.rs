@@ -269,6 +269,11 @@ pub trait LabSlot: Any {
     fn controls(&self) -> Controls {
         Controls::Run
     }
+    /// The speed limit the top bar starts with on this lab (steps a second; `None`: flat out). Each lab
+    /// keeps its own limit, as each has its own run.
+    fn default_speed(&self) -> Option<f64> {
+        None
+    }
     /// The top bar's counter.
     fn counter(&self) -> Counter;
     /// Parameters of the model shown and rows dropped as out of order (the status bar's counts).

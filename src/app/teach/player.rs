@@ -54,8 +54,9 @@ pub struct LessonPlayer {
     /// The furthest step whose actions were played: going on to a step up to it (after going back)
     /// redoes only what it shows, so a step that starts a run does not start it again.
     reached: usize,
-    /// A speed limit a `speed` action set (`Some(None)`: flat out), for the window's top bar to take.
-    speed: Option<Option<f64>>,
+    /// A speed limit a `speed` action set on a lab (`None`: flat out), for the window's top bar to
+    /// take.
+    speed: Option<(Lab, Option<f64>)>,
 }
 
 /// The app lab a lesson's lab names.
@@ -272,12 +273,13 @@ impl LessonPlayer {
     }
 
     /// Do the step's actions in order on `labs` until one waits; `shown` is the index of the tab shown
-    /// (a `choose` switches it). Returns true while the step waits (the shell keeps frames coming).
+    /// (a `choose` switches it) and `speeds` each lab's speed limit in the top bar (a start goes at its
+    /// lab's). Returns true while the step waits (the shell keeps frames coming).
     pub fn advance(
         &mut self,
         labs: &mut [Box<dyn LabSlot>],
         shown: &mut usize,
-        mut ctx: LabCtx,
+        speeds: &[Option<f64>],
     ) -> bool {
         if self.baseline.is_none() {
             self.baseline = Some(
@@ -315,11 +317,7 @@ impl LessonPlayer {
             let Some(action) = self.queue.pop_front() else {
                 return false;
             };
-            self.act(action, labs, shown, ctx);
-            // a start after a `speed` in the same frame goes at the lesson's speed
-            if let Some(limit) = self.speed {
-                ctx.speed = limit;
-            }
+            self.act(action, labs, shown, speeds);
         }
     }
 
@@ -339,8 +337,8 @@ impl LessonPlayer {
         }
     }
 
-    /// The speed limit a `speed` action set since the last call (`Some(None)`: flat out), once.
-    pub fn take_speed(&mut self) -> Option<Option<f64>> {
+    /// The lab and speed limit a `speed` action set since the last call (`None`: flat out), once.
+    pub fn take_speed(&mut self) -> Option<(Lab, Option<f64>)> {
         self.speed.take()
     }
 
@@ -366,7 +364,7 @@ impl LessonPlayer {
         action: Action,
         labs: &mut [Box<dyn LabSlot>],
         shown: &mut usize,
-        ctx: LabCtx,
+        speeds: &[Option<f64>],
     ) {
         if let Action::Choose { lab, .. } = &action {
             self.lab = lab_of(*lab);
@@ -380,6 +378,12 @@ impl LessonPlayer {
             return;
         };
         *shown = i;
+        // a start after a `speed` in the same frame goes at the lesson's speed
+        let speed = match self.speed {
+            Some((l, limit)) if l == lab => limit,
+            _ => speeds.get(i).copied().flatten(),
+        };
+        let ctx = LabCtx { speed };
         let slot = &mut labs[i];
         let answer = match action {
             Action::Choose {
@@ -443,7 +447,7 @@ impl LessonPlayer {
             Action::Speed { limit } => {
                 // the lab's run now; the window's top bar shows it and later starts use it
                 slot.apply(BarAction::SetSpeed(limit), ctx);
-                self.speed = Some(limit);
+                self.speed = Some((lab, limit));
                 Ok(String::new())
             }
         };

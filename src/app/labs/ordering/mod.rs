@@ -28,6 +28,10 @@ use crate::store::{Marker, MarkerKind, OrderingHistory, StudyHistory};
 use eframe::egui::Ui;
 use std::time::Instant;
 
+/// The Ordering lab's speed limit until the top bar changes it, in steps a second
+/// ([`LabSlot::default_speed`]).
+pub const WATCHING_PACE: f64 = 100.0;
+
 /// A named starting point for the Ordering lab.
 #[derive(Clone, Debug)]
 pub struct OrderingPreset {
@@ -334,6 +338,13 @@ impl LabSlot for OrderingLab {
             }
             _ => Controls::Run,
         }
+    }
+
+    /// A run of this lab's presets is over in milliseconds flat out, before the window can show the
+    /// graph untangle: the lab starts paced so the room watches pruning proceed (the XOR preset's
+    /// 1000 steps in 10 s, the sine preset's 600 in 6 s). Unticking "limit" trains flat out.
+    fn default_speed(&self) -> Option<f64> {
+        Some(WATCHING_PACE)
     }
 
     /// The single run's step and epoch, or the study's runs done while it is the lab's latest.
