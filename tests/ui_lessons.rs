@@ -176,7 +176,10 @@ fn scale_slider<'a>(h: &'a Harness<'static, GrokscopeApp>) -> egui_kittest::Node
 /// The presenter's lesson bar is one line: its last button ("× Close", returned) is on the line of
 /// Next.
 fn presenter_bar_on_one_line(h: &Harness<'static, GrokscopeApp>) -> eframe::egui::Rect {
-    let next = h.get_by_label("Next ▶").rect();
+    let next = h
+        .query_by_label("Next ▶")
+        .unwrap_or_else(|| h.get_by_label("Skip ▶"))
+        .rect();
     let close = h.get_by_label("× Close").rect();
     assert!(
         (close.center().y - next.center().y).abs() < 1.0,
@@ -212,6 +215,61 @@ fn the_presenter_bar_keeps_to_one_line_at_1280_points() {
     }
     h.get_by_label("× Close lesson");
     h.get_by_label("Presenter (F5)");
+}
+
+/// While a step waits, the presenter's bar also keeps to one line at 1024 x 768 (scale 1.2, 853
+/// points), under the longest bundled lesson title: it says "1 / 1" and "↺" for "step 1 of 1" and
+/// "↺ Restart", and the wait only what it waits for ("until tasks 8 (0 s)"), the lab being the one on
+/// screen; the window's bar, and hovers in the presenter view, keep the whole words. "waiting for the
+/// Capacity lab: tasks 8 (0 s)" pushed "× Close" onto a second line. The wait is the bundled cpu
+/// sweep's eight tasks (over a minute), so it holds while the test looks; room is left for its
+/// seconds to reach three digits.
+#[test]
+fn the_presenter_bar_keeps_to_one_line_while_a_step_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wait.toml");
+    std::fs::write(
+        &path,
+        r#"title = "Why small models do not grok"
+
+[[step]]
+title = "Sweep"
+text = "It runs."
+actions = [
+    { do = "choose", lab = "capacity", preset = "cpu" },
+    { do = "start" },
+    { do = "run_until", event = "tasks 8" },
+]
+"#,
+    )
+    .unwrap();
+    let mut h = real_app();
+    let zoom = h.ctx.zoom_factor();
+    h.set_size(eframe::egui::vec2(1024.0, 768.0) / zoom);
+    h.state_mut()
+        .play_lesson(path.to_str().unwrap())
+        .expect("the lesson loads");
+    h.step();
+    assert!(!labels_with(&h, "waiting for the Capacity lab: tasks 8").is_empty());
+    h.state_mut().lesson_command(LessonCmd::Presenter);
+    for _ in 0..4 {
+        h.step();
+    }
+    assert_eq!(h.state().presenter().scale, 1.2);
+    assert!(h.state().lesson().unwrap().waiting().is_some());
+    assert!(!labels_with(&h, "until tasks 8 (").is_empty());
+    let close = presenter_bar_on_one_line(&h);
+    // two more digits of the wait's seconds: "(0 s)" to "(100 s)"
+    let digits = 2.0 * 8.0;
+    assert!(close.right() + digits <= 1024.0 / 1.2, "{close:?}");
+    // stop the sweep, so that it does not train on beside the other tests
+    h.state_mut()
+        .capacity_mut()
+        .apply(grokscope::app::Action::Stop, LabCtx::default());
+    let stopped = step_until(&mut h, Duration::from_secs(60), |h| {
+        !h.state().capacity().phase().active()
+    });
+    assert!(stopped, "{}", h.state().status().text);
 }
 
 /// A window whose file dialogs all choose `path`, its Lessons window open.

@@ -979,7 +979,7 @@ impl GrokscopeApp {
                 action = self.play_action();
             }
             ui.separator();
-            super::teach::presenter::scale_ui(ui, &mut self.presenter);
+            super::teach::presenter::scale_ui(ui, &mut self.presenter, false);
             if ui.button("Leave presenter (Esc)").clicked() {
                 self.presenter.on = false;
             }

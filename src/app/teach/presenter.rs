@@ -120,19 +120,25 @@ pub fn fit_scale(size: egui::Vec2) -> f32 {
 
 /// The presenter's scale slider: moving it sets the scale by hand (no longer following the window);
 /// beside it, "fit" goes back to following the window.
-pub fn scale_ui(ui: &mut Ui, presenter: &mut Presenter) {
-    let slider = ui
-        .add(
-            egui::Slider::new(&mut presenter.scale, SCALES)
-                .text("scale")
-                .max_decimals(2),
-        )
-        .on_hover_text(if presenter.fit {
-            "The zoom of the presenter view: it follows the window's size (the same picture at any \
+pub fn scale_ui(ui: &mut Ui, presenter: &mut Presenter, compact: bool) {
+    // a narrow bar leaves out the slider's word (the hover names it)
+    let slider = egui::Slider::new(&mut presenter.scale, SCALES).max_decimals(2);
+    let slider = ui.add(if compact {
+        slider
+    } else {
+        slider.text("scale")
+    });
+    if compact {
+        // still named for a screen reader (and a test)
+        ui.ctx()
+            .accesskit_node_builder(slider.id, |node| node.set_label("scale"));
+    }
+    let slider = slider.on_hover_text(if presenter.fit {
+        "The zoom of the presenter view: it follows the window's size (the same picture at any \
              resolution) until you set it here"
-        } else {
-            "The zoom of the presenter view, as you set it"
-        });
+    } else {
+        "The zoom of the presenter view, as you set it"
+    });
     if slider.changed() {
         presenter.fit = false;
     }
@@ -232,10 +238,12 @@ fn wait_clock(ui: &mut Ui, waited: std::time::Duration) {
     ui.painter().line_segment([c, tip], stroke);
 }
 
-/// What the step waits for, in words.
-pub fn wait_text(player: &LessonPlayer) -> Option<String> {
+/// What the step waits for, in words; `short` leaves out the lab (the one on screen), for the
+/// presenter view's narrow bar.
+pub fn wait_text(player: &LessonPlayer, short: bool) -> Option<String> {
     let secs = player.waited().map_or(0, |d| d.as_secs());
     player.waiting().map(|w| match w {
+        Wait::Event(_, m) if short => format!("until {m} ({secs} s)"),
         Wait::Event(lab, m) => format!("waiting for the {lab} lab: {m} ({secs} s)"),
         Wait::Until(_) => format!("letting it run ({secs} s)"),
     })
@@ -246,12 +254,18 @@ pub fn lesson_bar_ui(ui: &mut Ui, player: &LessonPlayer, presenter: &mut Present
     let mut cmd = LessonCmd::None;
     // the presenter view leaves out the actions' notes unless they are errors (a class has no use
     // for "phase study started"), and a narrow one (1600 pixels of screen at the 1.5 scale are 1067
-    // points, 1280 are 853) keeps the bar on one line with shorter words and a shorter slider
+    // points, 1280 are 853) keeps the bar on one line with shorter words ("3 / 6", "↺", the wait
+    // without its lab; their hovers say them whole) and a shorter slider
     let compact = presenter.on && ui.available_width() < 1200.0;
     ui.horizontal_wrapped(|ui| {
         let (i, n) = player.position();
         ui.label(RichText::new(player.title()).strong());
-        ui.label(format!("step {} of {n}", i + 1));
+        ui.label(if compact {
+            format!("{} / {n}", i + 1)
+        } else {
+            format!("step {} of {n}", i + 1)
+        })
+        .on_hover_text(format!("step {} of {n}", i + 1));
         if ui
             .add_enabled(i > 0, egui::Button::new("◀ Back"))
             .on_hover_text("The previous step's text and panels (Left, PageUp)")
@@ -279,16 +293,19 @@ pub fn lesson_bar_ui(ui: &mut Ui, player: &LessonPlayer, presenter: &mut Present
             cmd = LessonCmd::Next;
         }
         if ui
-            .button("↺ Restart")
+            .button(if compact { "↺" } else { "↺ Restart" })
             .on_hover_text("Reset the lesson's labs and start from the first step (Home)")
             .clicked()
         {
             cmd = LessonCmd::Restart;
         }
-        if let Some(text) = wait_text(player) {
+        if let Some(text) = wait_text(player, compact) {
             ui.separator();
             wait_clock(ui, player.waited().unwrap_or_default());
-            ui.label(RichText::new(text).color(super::panels::HIGHLIGHT));
+            let shown = ui.label(RichText::new(text).color(super::panels::HIGHLIGHT));
+            if compact && let Some(whole) = wait_text(player, false) {
+                shown.on_hover_text(whole);
+            }
         }
         if let Some((is_error, note)) = player.note.as_ref().filter(|(e, _)| *e || !presenter.on) {
             ui.separator();
@@ -316,7 +333,7 @@ pub fn lesson_bar_ui(ui: &mut Ui, player: &LessonPlayer, presenter: &mut Present
             if compact {
                 ui.spacing_mut().slider_width = 60.0;
             }
-            scale_ui(ui, presenter);
+            scale_ui(ui, presenter, compact);
         }
         if ui
             .button(if compact {
