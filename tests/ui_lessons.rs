@@ -1164,6 +1164,72 @@ actions = [{ do = "show", panels = ["ablation", "neurons"] }]
     assert_eq!(shown(&mut h), (true, true, true), "on to step 3 again");
 }
 
+/// A view alone fits the height in view: sized by the panel's width alone, the presenter's answer
+/// grid at 1600 x 900 (scale 1.5) ran below the screen ("Every answer at once" of the clock lesson,
+/// about a sixth of the grid cut off under Xvfb; 13 points below the visible area here), and on a
+/// wide screen the clock's four squares reached 2 x 260 points in a view under 480 high. Here each is the only view of
+/// its step, after the fast MLP's run: its whole section (title, key, figures) must lie inside the
+/// views' visible area, and still be a readable size (grid cells of at least 3 points: 97 rows in at
+/// least 291 of the 600 points; clocks at least 120 points a side, the smallest drawn).
+#[test]
+fn a_view_alone_fits_the_presenter_screen() {
+    use grokscope::app::labs::grokking::insight_views::View;
+    let (_dir, mut h) = playing(
+        r#"title = "The views"
+
+[[step]]
+title = "grid"
+text = "Every answer."
+actions = [
+    { do = "choose", lab = "grokking", preset = "fast-mlp" },
+    { do = "hide", panels = ["spectrum", "clock", "neurons", "ablation", "runs", "phase"] },
+    { do = "show", panels = ["grid"] },
+    { do = "start" },
+    { do = "run_until", event = "finished" },
+]
+
+[[step]]
+title = "clock"
+text = "The clock."
+actions = [{ do = "hide", panels = ["grid"] }, { do = "show", panels = ["clock"] }]
+"#,
+    );
+    let zoom = h.ctx.zoom_factor();
+    h.set_size(eframe::egui::vec2(1600.0, 900.0) / zoom);
+    h.state_mut().lesson_command(LessonCmd::Presenter);
+    let done = step_until(&mut h, Duration::from_secs(60), |h| {
+        h.state().lesson().unwrap().waiting().is_none()
+    });
+    assert!(done, "{}", h.state().status().text);
+    h.run_steps(3);
+    assert_eq!(h.state().presenter().scale, 1.5);
+    let alone = |h: &Harness<'static, GrokscopeApp>| {
+        let view = h.state().grokking().insight_view();
+        assert_eq!(view.drawn_whole.len(), 1, "{:?}", view.drawn_whole);
+        let (v, rect) = view.drawn_whole[0];
+        let visible = view.in_view.expect("the views were drawn");
+        // (half a point for rounding at the panel's left edge)
+        assert!(
+            visible.expand(0.5).contains_rect(rect),
+            "{v:?} {rect:?} in the visible {visible:?}"
+        );
+        (v, rect)
+    };
+    let (v, grid) = alone(&h);
+    assert_eq!(v, View::Grid);
+    assert!(grid.height() >= 3.0 * 97.0, "{grid:?}");
+    // the clocks on a wide screen (2560 x 1080: scale 1.8, 1422 x 600 points), where the panel's
+    // width allowed the largest squares
+    h.state_mut().lesson_command(LessonCmd::Next);
+    let zoom = h.ctx.zoom_factor();
+    h.set_size(eframe::egui::vec2(2560.0, 1080.0) / zoom);
+    h.run_steps(4);
+    assert_eq!(h.state().presenter().scale, 1.8);
+    let (v, clock) = alone(&h);
+    assert_eq!(v, View::Clock);
+    assert!(clock.height() >= 2.0 * 120.0, "{clock:?}");
+}
+
 /// While a step waits, the window asks for no frame of its own sooner than the wait's counter turns
 /// over (a lab's event wakes it by itself): egui's spinner in the bar had asked for every frame, 60
 /// a second through the whole wait, and a software renderer took two fifths of the cores the runs

@@ -98,6 +98,10 @@ pub struct InsightView {
     /// The ablation curves with each snapshot's own key frequencies, also once the final model's are
     /// in (those are drawn by default, as Nanda et al. fix them).
     pub own_keys: bool,
+    /// Where each view was drawn last frame, whole (not clipped to what shows), and the views'
+    /// visible area: a test reads them (a view alone should fit what shows).
+    pub drawn_whole: Vec<(View, egui::Rect)>,
+    pub in_view: Option<egui::Rect>,
 }
 
 impl Default for InsightView {
@@ -108,6 +112,8 @@ impl Default for InsightView {
             visible: vec![View::Spectrum, View::Clock, View::Grid, View::Ablation],
             of: None,
             own_keys: false,
+            drawn_whole: vec![],
+            in_view: None,
         }
     }
 }
@@ -289,7 +295,11 @@ pub fn insight_panel_ui(
         };
         return rects;
     };
-    egui::ScrollArea::vertical()
+    // the height in view: a view drawn larger than it (the answer grid, sized by the width) would be
+    // cut at the bottom of a presenter's screen
+    let view_h = ui.available_height();
+    let mut whole = vec![];
+    let out = egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {
             let w = ui.available_width();
@@ -298,8 +308,10 @@ pub fn insight_panel_ui(
                     View::Spectrum => section(ui, "Embedding spectrum", |ui| {
                         spectrum_ui(ui, snap, store, w)
                     }),
-                    View::Clock => section(ui, "Clock", |ui| clock_ui(ui, snap, w)),
-                    View::Grid => section(ui, "Answer grid", |ui| grid_ui(ui, snap, split, w)),
+                    View::Clock => section(ui, "Clock", |ui| clock_ui(ui, snap, vec2(w, view_h))),
+                    View::Grid => section(ui, "Answer grid", |ui| {
+                        grid_ui(ui, snap, split, vec2(w, view_h))
+                    }),
                     View::Neurons => {
                         section(ui, "Neurons x frequency", |ui| neurons_ui(ui, snap, w))
                     }
@@ -312,20 +324,23 @@ pub fn insight_panel_ui(
                 if view.scroll_to.take_if(|s| *s == v).is_some() {
                     ui.scroll_to_rect(rect, Some(egui::Align::Min));
                 }
-                rects.push((v, rect));
+                whole.push((v, rect));
+                rects.push((v, rect.intersect(ui.clip_rect())));
             }
         });
+    view.drawn_whole = whole;
+    view.in_view = Some(out.inner_rect);
     rects
 }
 
-/// A titled section; where it was drawn (clipped to what shows).
+/// A titled section; where it was drawn, whole.
 fn section(ui: &mut Ui, title: &str, body: impl FnOnce(&mut Ui)) -> egui::Rect {
     let r = ui.scope(|ui| {
         ui.label(egui::RichText::new(title).strong().size(15.0));
         body(ui);
     });
     ui.add_space(8.0);
-    r.response.rect.intersect(ui.clip_rect())
+    r.response.rect
 }
 
 /// The frequencies on the operation's cycle, in words.
@@ -419,15 +434,22 @@ fn cycle_color(i: usize, n: usize) -> Color32 {
 /// Residues and their points on a plane, in cycle order.
 type Ring = Vec<(usize, [f64; 2])>;
 
-fn clock_ui(ui: &mut Ui, s: &InsightSnapshot, w: f32) {
+/// The clocks of the first three key frequencies and the embedding's PCA plane, two a row, each
+/// square no wider than half of `fit.x` nor taller than half of `fit.y` (the height in view, less
+/// the section's title), so the four show whole.
+fn clock_ui(ui: &mut Ui, s: &InsightSnapshot, fit: Vec2) {
     let keys = &s.keys[..s.keys.len().min(3)];
     let clocks = insight::clocks(s.op, &s.embed, s.p, s.e, keys);
     let pca = insight::embedding_pca(&s.embed, s.p, s.e);
     let cycle = crate::analysis::fourier::Cycle::for_op(s.op, s.p);
     // two a row, with a margin: a pair that fitted exactly wrapped or not with the rounding of the
     // width (a paused presenter view kept a one-a-row frame until the pointer moved)
-    let w = w.min(ui.available_width());
-    let side = ((w - ui.spacing().item_spacing.x - 4.0) / 2.0)
+    let w = fit.x.min(ui.available_width());
+    let gap = ui.spacing().item_spacing;
+    let title = ui.text_style_height(&egui::TextStyle::Body);
+    let by_height = (fit.y - title - gap.y - 12.0) / 2.0;
+    let side = ((w - gap.x - 4.0) / 2.0)
+        .min(by_height)
         .floor()
         .clamp(120.0, 260.0);
     let mut figures: Vec<(String, Ring)> = clocks
@@ -522,7 +544,11 @@ pub fn cell_color(c: Cell) -> Color32 {
     }
 }
 
-fn grid_ui(ui: &mut Ui, s: &InsightSnapshot, split: &[Split], w: f32) {
+/// The answer grid, its key and accuracies; the whole section (with its title) no larger than `fit`,
+/// the panel's width and the height in view, as far as cells of at least a point allow.
+fn grid_ui(ui: &mut Ui, s: &InsightSnapshot, split: &[Split], fit: Vec2) {
+    // the section's title is one line above
+    let began = ui.cursor().top() - ui.text_style_height(&egui::TextStyle::Body);
     if split.len() != s.p * s.p {
         ui.weak("(the split of this run is not known)");
         return;
@@ -553,7 +579,10 @@ fn grid_ui(ui: &mut Ui, s: &InsightSnapshot, split: &[Split], w: f32) {
     // the axis labels as the heatmaps' (body-sized in the presenter view), the grid after them
     let font = crate::app::widgets::heatmap::label_font(ui);
     let (left, top) = (font.size * 1.8, font.size * 1.3);
-    let cell = ((w - left - 10.0) / p as f32).clamp(1.0, 8.0);
+    let above = ui.cursor().top() - began;
+    let by_width = (fit.x - left - 10.0) / p as f32;
+    let by_height = (fit.y - above - top - 12.0) / p as f32;
+    let cell = by_width.min(by_height).clamp(1.0, 8.0);
     let size = vec2(cell * p as f32 + left + 4.0, cell * p as f32 + top + 4.0);
     let (rect, resp) = ui.allocate_exact_size(size, Sense::hover());
     let origin = rect.left_top() + vec2(left, top);
