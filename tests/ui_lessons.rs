@@ -983,6 +983,33 @@ fn the_presenter_view_puts_the_legends_above_the_plots() {
     assert!(h.state().grokking().legend_strips().is_empty());
 }
 
+/// The stacked plots' data frames line up, so a step (a marker, the cursor) is at one x in every
+/// plot: egui_plot widens each plot's y axis to its own tick labels, and in the presenter's larger
+/// type a weight norm's "5000" or "30000" widened its axis past the others' (the markers of the
+/// weight-decay lesson sat 6 points apart). Expected: every shown plot's frame has the same left and
+/// right edges, in the window and in the presenter view.
+#[test]
+fn the_stacked_plots_line_up_in_the_window_and_the_presenter_view() {
+    let mut h = small_run_finished();
+    let lined_up = |h: &Harness<'static, GrokscopeApp>| {
+        let frames = h.state().grokking().plot_frames().to_vec();
+        assert!(frames.len() >= 3, "{frames:?}");
+        let (l0, r0) = (frames[0].1.left(), frames[0].1.right());
+        for (id, f) in &frames {
+            assert!(
+                (f.left() - l0).abs() < 0.5 && (f.right() - r0).abs() < 0.5,
+                "{id}: {f:?} against {:?}",
+                frames[0]
+            );
+        }
+    };
+    h.run_steps(3);
+    lined_up(&h);
+    h.state_mut().lesson_command(LessonCmd::Presenter);
+    h.run_steps(4);
+    lined_up(&h);
+}
+
 /// How long each bundled lesson takes to run through with every wait reached (nothing skipped): a
 /// report for the README and the closing note, not a check (run it on a release build:
 /// `cargo test --release --test main lesson_run_through_times -- --ignored --nocapture`).

@@ -237,6 +237,9 @@ pub struct PlotView {
     pub plots_rect: Option<Rect>,
     /// Where each plot was drawn in the last frame, by [`PlotSpec::id`] (a lesson highlights one).
     pub row_rects: Vec<(&'static str, Rect)>,
+    /// Each plot's data frame (inside its axes) in the last frame, by [`PlotSpec::id`]: a step lines
+    /// up through the stack when their left and right edges agree.
+    pub data_frames: Vec<(&'static str, Rect)>,
     /// Points drawn in the last frame over all series (after decimation).
     pub drawn_points: usize,
     /// The marker labels drawn in the last frame (those in view that found room).
@@ -274,6 +277,7 @@ impl PlotView {
                 .collect(),
             plots_rect: None,
             row_rects: Vec::new(),
+            data_frames: Vec::new(),
             drawn_points: 0,
             labelled: Vec::new(),
             label_rows: 0,
@@ -436,7 +440,7 @@ pub fn legend_text_style(ctx: &egui::Context) -> egui::TextStyle {
     }
 }
 
-/// The y axis's width (tick labels and the axis label), in points.
+/// The y axis's width (tick labels and the axis label), in points, at least.
 const Y_AXIS_WIDTH: f32 = 56.0;
 
 /// A legend row's height, in points, beyond its text's. Measured under Xvfb, 3 rows and their frame
@@ -557,6 +561,19 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
     let axis_h = 2.0 * ui.text_style_height(&egui::TextStyle::Body) + 8.0;
     let rows_h = (total_h - axis_h).max(0.0);
     let label_font = egui::TextStyle::Body.resolve(ui.style());
+    // one y axis width for the whole stack, so that a step lines up in every plot: egui_plot widens
+    // an axis to its widest tick label (body type, 4 points each side) and its rotated label (the
+    // label's line and a quarter), each plot its own, and five-digit ticks ("30000", a weight
+    // norm's) in the presenter's larger type moved the weight norm's markers 6 points off the
+    // accuracy's
+    let axis_w = {
+        let text = |t: &str| {
+            ui.painter()
+                .layout_no_wrap(t.into(), label_font.clone(), Color32::WHITE)
+                .size()
+        };
+        (text("00000").x + 8.0 + 1.25 * text("weight norm").y + 1.0).max(Y_AXIS_WIDTH)
+    };
     let link = view.link;
     let cursor = view.cursor.and_then(|step| to_plot_x(step, log_x));
     let cursor_color = ui.visuals().strong_text_color();
@@ -574,6 +591,7 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
         .map(|s| s.height_share)
         .sum();
     let mut row_rects = Vec::new();
+    let mut data_frames = Vec::new();
     let mut strips = Vec::new();
     let look = crate::app::teach::presenter::Look::of(ui.ctx());
     let (presenting, presenting_line) = (look.presenting, look.line);
@@ -611,7 +629,7 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                     ui,
                     &entries,
                     strip_h,
-                    Y_AXIS_WIDTH + 6.0,
+                    axis_w + 6.0,
                     &legend_style,
                     presenting_line,
                 );
@@ -634,7 +652,7 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                 .link_axis(link, [true, false])
                 .link_cursor(link, [true, false])
                 .y_axis_label(y_label)
-                .y_axis_min_width(Y_AXIS_WIDTH)
+                .y_axis_min_width(axis_w)
                 .show_axes([last, true])
                 .label_formatter(move |pos| {
                     hover_text(pos, log_x, spec.y_scale, steps_per_epoch, lookup.as_ref())
@@ -728,6 +746,7 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                 clicked_step = Some(from_plot(x, log_x).round().max(0.0) as u64);
             }
             row_rects.push((spec.id, resp.response.rect));
+            data_frames.push((spec.id, *resp.transform.frame()));
             if Some(i) == first_shown {
                 (labelled, label_rows) = marker_labels_ui(ui, &resp.transform, &labels, log_x);
                 if empty {
@@ -756,6 +775,7 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
     view.label_rows = label_rows;
     view.plots_rect = Some(response.response.rect);
     view.row_rects = row_rects;
+    view.data_frames = data_frames;
     view.legend_strips = strips;
 }
 

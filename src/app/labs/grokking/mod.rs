@@ -263,6 +263,11 @@ impl GrokkingLab {
         &self.plots.legend_strips
     }
 
+    /// Each plot's data frame (inside its axes) in the last frame, by plot id.
+    pub fn plot_frames(&self) -> &[(&'static str, egui::Rect)] {
+        &self.plots.data_frames
+    }
+
     /// Where each row of the plots was drawn in the last frame, by plot id (none when hidden).
     pub fn plot_rows(&self) -> &[(&'static str, egui::Rect)] {
         &self.plots.row_rects
