@@ -314,9 +314,10 @@ pub fn phase_presets() -> Vec<PhasePreset> {
     vec![
         PhasePreset {
             name: "phase-tiny",
-            title: "Tiny phase diagram (about 10 s)",
+            title: "Tiny phase diagram (under a second)",
             description: "The fast MLP on a / b mod 23, weight decay 0.1 and 3 x train fraction 0.3 and 0.7, \
-                          one seed, at most 300 epochs: 4 runs, for a first look and for tests.",
+                          one seed, at most 300 epochs: 4 runs, for a first look and for tests. Measured: \
+                          0.2 s on two cores (release build), 1.5 s in a debug build.",
             config: PhaseStudyConfig {
                 base: fast_mlp(23),
                 weight_decays: vec![0.1, 3.0],
