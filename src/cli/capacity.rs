@@ -333,5 +333,14 @@ mod tests {
         assert_eq!(row.len(), CSV_COLUMNS.len());
         assert_eq!(row[7], "", "t_gen never reached");
         assert_eq!(row[6], "10");
+        // example_result's delay 0 is not epochs run (20) - t_train (10): a run that reached 98 % at
+        // epoch 10 and then fell back, exact
+        assert_eq!(row[19], "false");
+        // memorised at 10, 20 epochs run, never 98 %: the detector's delay is 20 - 10, a lower bound
+        let mut open = result(11, 4, 0, 100);
+        (open.t_gen, open.delay) = (None, Some(10));
+        let text = sweep_csv(&[open]).unwrap();
+        let row: Vec<&str> = text.lines().nth(1).unwrap().split(',').collect();
+        assert_eq!((row[8], row[19]), ("10", "true"));
     }
 }

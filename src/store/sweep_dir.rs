@@ -349,8 +349,9 @@ pub fn collect_results(dir: &Path) -> Result<Collected, SweepDirError> {
     Ok(c)
 }
 
-/// Header of `sweep.csv`.
-pub const CSV_COLUMNS: [&str; 19] = [
+/// Header of `sweep.csv` (`delay_lower_bound`, last so that earlier columns keep their places: true
+/// when the run never generalised and its delay is the spec's epochs run - t_train).
+pub const CSV_COLUMNS: [&str; 20] = [
     "p",
     "width",
     "seed",
@@ -370,6 +371,7 @@ pub const CSV_COLUMNS: [&str; 19] = [
     "max_bits",
     "wall_secs",
     "key",
+    "delay_lower_bound",
 ];
 
 /// A cell: the value, or empty for `None` (a threshold never reached).
@@ -402,6 +404,7 @@ pub fn sweep_csv(results: &[TaskResult]) -> Result<String, SweepDirError> {
             cell(r.max_bits()),
             format!("{:.3}", r.wall_secs),
             r.key.clone(),
+            r.delay_is_lower_bound().to_string(),
         ])?;
     }
     Ok(String::from_utf8(
