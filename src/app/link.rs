@@ -356,23 +356,36 @@ impl LabLink {
         has_data: bool,
     ) -> Option<Outcome> {
         let head = match outcome {
-            Outcome::Completed => "completed",
-            Outcome::Stopped => "stopped",
-            Outcome::Failed { .. } => "",
+            Outcome::Completed => Some("completed"),
+            Outcome::Stopped => Some("stopped"),
+            Outcome::Failed { .. } => None,
         };
-        let text = if head.is_empty() {
-            finished_text(&outcome, None)
-        } else {
-            let time = self.runs.running_for().map_or(String::new(), |d| {
-                format!(" in {}", wall_text(d.as_secs_f64()))
-            });
-            format!(
-                "{} {head}: {} of {} {}{time}",
-                batch.what, batch.done, batch.total, batch.unit
-            )
+        let text = match head {
+            None => finished_text(&outcome, None),
+            Some(head) => {
+                let time = self.runs.running_for().map_or(String::new(), |d| {
+                    format!(" in {}", wall_text(d.as_secs_f64()))
+                });
+                format!(
+                    "{} {head}: {} of {} {}{time}",
+                    batch.what, batch.done, batch.total, batch.unit
+                )
+            }
         };
         self.ended(run, outcome, None, has_data, text)
             .map(|(outcome, _)| outcome)
+    }
+
+    /// The top bar's controls while `batch` (a lab's study or sweep, if it has one) may be its run:
+    /// start and stop only while it is the current run and active (its threads run whole runs; a
+    /// pause held back its results while they went on), a single run's controls otherwise.
+    pub fn controls_with(&self, batch: Option<RunId>) -> super::labs::Controls {
+        match batch {
+            Some(run) if self.runs.is_current(run) && self.runs.phase().active() => {
+                super::labs::Controls::Tasks
+            }
+            _ => super::labs::Controls::Run,
+        }
     }
 
     /// Stop the run if one is active and forget it.

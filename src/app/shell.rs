@@ -147,9 +147,13 @@ impl GrokscopeApp {
             .collect();
         let speeds = labs
             .iter()
-            .map(|l| Speed {
-                limited: l.default_speed().is_some(),
-                steps_per_sec: l.default_speed().unwrap_or(100.0),
+            .map(|l| {
+                let mut s = Speed {
+                    limited: false,
+                    steps_per_sec: 100.0,
+                };
+                s.set(l.default_speed());
+                s
             })
             .collect();
         let wake_ctx = ctx.clone();

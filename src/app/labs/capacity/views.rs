@@ -416,7 +416,7 @@ pub fn curves_caption(r: &TaskResult) -> String {
 fn marks_caption(r: &TaskResult) -> String {
     let delay = match (r.t_train, r.delay) {
         (Some(_), Some(d)) if d > 0 => format!(" · shaded: delay {}", r.delay_text()),
-        (_, Some(_)) | (_, None) => format!(" · delay {}", r.delay_text()),
+        _ => format!(" · delay {}", r.delay_text()),
     };
     format!(
         "dashed: T_mem {} (red) · t_train {} (green) · T_gen {} (blue){delay}",

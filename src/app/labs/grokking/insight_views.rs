@@ -446,7 +446,8 @@ fn clock_ui(ui: &mut Ui, s: &InsightSnapshot, fit: Vec2) {
     // width (a paused presenter view kept a one-a-row frame until the pointer moved)
     let w = fit.x.min(ui.available_width());
     let gap = ui.spacing().item_spacing;
-    let title = ui.text_style_height(&egui::TextStyle::Body);
+    // the section's title above, from the section's top
+    let title = ui.cursor().top() - ui.min_rect().top();
     let by_height = (fit.y - title - gap.y - 12.0) / 2.0;
     let side = ((w - gap.x - 4.0) / 2.0)
         .min(by_height)
@@ -547,8 +548,6 @@ pub fn cell_color(c: Cell) -> Color32 {
 /// The answer grid, its key and accuracies; the whole section (with its title) no larger than `fit`,
 /// the panel's width and the height in view, as far as cells of at least a point allow.
 fn grid_ui(ui: &mut Ui, s: &InsightSnapshot, split: &[Split], fit: Vec2) {
-    // the section's title is one line above
-    let began = ui.cursor().top() - ui.text_style_height(&egui::TextStyle::Body);
     if split.len() != s.p * s.p {
         ui.weak("(the split of this run is not known)");
         return;
@@ -579,7 +578,8 @@ fn grid_ui(ui: &mut Ui, s: &InsightSnapshot, split: &[Split], fit: Vec2) {
     // the axis labels as the heatmaps' (body-sized in the presenter view), the grid after them
     let font = crate::app::widgets::heatmap::label_font(ui);
     let (left, top) = (font.size * 1.8, font.size * 1.3);
-    let above = ui.cursor().top() - began;
+    // what the section has drawn above (its title, this key and line), from the section's top
+    let above = ui.cursor().top() - ui.min_rect().top();
     let by_width = (fit.x - left - 10.0) / p as f32;
     let by_height = (fit.y - above - top - 12.0) / p as f32;
     let cell = by_width.min(by_height).clamp(1.0, 8.0);

@@ -929,12 +929,7 @@ impl LabSlot for GrokkingLab {
     /// A phase study's threads run whole runs: while one runs it can be stopped, not paused,
     /// stepped or slowed down (a pause held back its results while its threads went on).
     fn controls(&self) -> Controls {
-        match self.phase.run {
-            Some(run) if self.link.runs.is_current(run) && self.link.phase().active() => {
-                Controls::Tasks
-            }
-            _ => Controls::Run,
-        }
+        self.link.controls_with(self.phase.run)
     }
 
     /// The run's step and epoch, or the phase study's runs done while it is the lab's latest.

@@ -332,12 +332,7 @@ impl LabSlot for OrderingLab {
     /// A study's threads run whole runs: while one runs it can be stopped, not paused, stepped or
     /// slowed down (a pause held back its results while its threads went on).
     fn controls(&self) -> Controls {
-        match self.study.run() {
-            Some(run) if self.link.runs.is_current(run) && self.link.phase().active() => {
-                Controls::Tasks
-            }
-            _ => Controls::Run,
-        }
+        self.link.controls_with(self.study.run())
     }
 
     /// A run of this lab's presets is over in milliseconds flat out, before the window can show the
