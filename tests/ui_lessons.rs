@@ -1425,3 +1425,74 @@ fn the_zoom_keys_zoom_the_window_and_the_presenter_view() {
     }
     assert!((h.ctx.zoom_factor() - 1.1).abs() < 1e-6);
 }
+
+/// The speaker notes: a window for the teacher alone, opened from the lesson bar's Notes (or N), with
+/// the step's notes, the lesson's clocks and the next step's title; its own Next moves the lesson on
+/// and the notes follow; a step without notes says so; N closes it. (kittest draws it inside the
+/// main window, as egui does where a platform has no second native window.) The class's text is not
+/// in the notes and the notes are not in the class's text.
+#[test]
+fn the_speaker_notes_follow_the_lesson_and_move_it_on() {
+    let (_dir, mut h) = playing(
+        r#"title = "A lesson with notes"
+
+[[step]]
+title = "First"
+text = "What the class reads."
+notes = """
+Ask the room what
+happens next.
+"""
+
+[[step]]
+title = "Second"
+text = "More for the class."
+"#,
+    );
+    for _ in 0..2 {
+        h.step();
+    }
+    assert!(!h.state().notes_open());
+    assert!(
+        labels_with(&h, "Ask the room").is_empty(),
+        "the notes are the teacher's"
+    );
+    h.get_by_label("Notes").click();
+    for _ in 0..2 {
+        h.step();
+    }
+    assert!(h.state().notes_open());
+    // the file's line break flows
+    h.get_by_label("Ask the room what happens next.");
+    h.get_by_label("Next: Second");
+    assert!(
+        !labels_with(&h, "this step 0:0").is_empty(),
+        "the step's clock"
+    );
+    // the bar's Next and the notes' Next (drawn after it)
+    let nexts: Vec<_> = h.query_all_by_label("Next ▶").collect();
+    assert_eq!(nexts.len(), 2);
+    nexts[1].click();
+    for _ in 0..2 {
+        h.step();
+    }
+    assert_eq!(
+        h.state().lesson().unwrap().position().0,
+        1,
+        "the notes' Next"
+    );
+    assert!(labels_with(&h, "Ask the room").is_empty());
+    h.get_by_label("No notes for this step: the class sees its text.");
+    h.get_by_label("This is the last step.");
+    h.key_press(eframe::egui::Key::N);
+    h.step();
+    assert!(!h.state().notes_open(), "N closes the notes");
+    assert!(h.query_by_label("This is the last step.").is_none());
+    h.key_press(eframe::egui::Key::N);
+    h.step();
+    assert!(h.state().notes_open(), "N opens them again");
+    h.step();
+    h.get_by_label("Close notes").click();
+    h.step();
+    assert!(!h.state().notes_open(), "Close notes");
+}

@@ -11,6 +11,7 @@ use super::labs::grokking::run_files::in_temporary_folder;
 use super::labs::{Controls, Counter, Lab, LabCtx, LabSetup, LabSlot};
 use super::link::{Phase, Status};
 use super::meters::FrameTimer;
+use super::teach::notes::notes_window;
 use super::teach::panels::paint_highlight;
 use super::teach::player::LessonPlayer;
 use super::teach::presenter::{
@@ -84,6 +85,8 @@ pub struct GrokscopeApp {
     zoom_reset: bool,
     /// The Lessons window (lessons to play, scenes to save and open).
     lessons: LessonsWindow,
+    /// The speaker notes' window is open (while a lesson plays).
+    notes_open: bool,
 }
 
 /// The least and most zoom of the normal window (egui's keys go from 0.2 to 5).
@@ -174,6 +177,7 @@ impl GrokscopeApp {
             asked_zoom: None,
             zoom_reset: false,
             lessons: LessonsWindow::default(),
+            notes_open: false,
         }
     }
 
@@ -263,6 +267,11 @@ impl GrokscopeApp {
         &self.presenter
     }
 
+    /// Whether the speaker notes' window is open (it shows while a lesson plays).
+    pub fn notes_open(&self) -> bool {
+        self.notes_open
+    }
+
     /// Play a lesson (`bundled:NAME` or a file's path); a refused one is named with its line and field.
     pub fn play_lesson(&mut self, source: &str) -> Result<(), String> {
         let lesson = load_lesson(source)?;
@@ -323,6 +332,7 @@ impl GrokscopeApp {
                     .send_viewport_cmd(egui::ViewportCommand::Fullscreen(!full));
             }
             LessonCmd::Blank => self.presenter.blank = !self.presenter.blank,
+            LessonCmd::Notes => self.notes_open = !self.notes_open,
             LessonCmd::Close => {
                 self.player = None;
                 for lab in &mut self.labs {
@@ -842,7 +852,7 @@ impl eframe::App for GrokscopeApp {
             if let Some(p) = &self.player {
                 let mut presenter = self.presenter;
                 let bar = egui::Panel::top("lesson_bar").show(ui, |ui| {
-                    let cmd = lesson_bar_ui(ui, p, &mut presenter);
+                    let cmd = lesson_bar_ui(ui, p, &mut presenter, self.notes_open);
                     lesson_text_ui(ui, p, false);
                     cmd
                 });
@@ -880,6 +890,14 @@ impl eframe::App for GrokscopeApp {
         let centre = egui::CentralPanel::default().show(ui, |ui| self.current_mut().centre_ui(ui));
         action = action.or(centre.inner);
         self.figure_export_ui(&ctx);
+        if self.notes_open
+            && let Some(p) = &self.player
+        {
+            let cmd = notes_window(&ctx, p, self.presenter.on, &mut self.notes_open);
+            self.lesson_command(cmd);
+            // its clocks count seconds
+            ctx.request_repaint_after(std::time::Duration::from_secs(1));
+        }
         if self.lessons.open {
             let cmd = self.lessons.ui(&ctx);
             self.window_command(cmd);
@@ -958,7 +976,7 @@ impl GrokscopeApp {
         let mut action = Action::None;
         if let Some(p) = &self.player {
             let mut presenter = self.presenter;
-            let cmd = lesson_bar_ui(ui, p, &mut presenter);
+            let cmd = lesson_bar_ui(ui, p, &mut presenter, self.notes_open);
             self.presenter = presenter;
             self.lesson_command(cmd);
             return action;

@@ -1,5 +1,6 @@
 //! Lessons: a teacher's script for the window, as data (TOML). A lesson is a list of steps; a step has a
-//! title, a few sentences of text and the actions the window takes when the step is shown (choose a
+//! title, a few sentences of text, optional notes for the teacher alone (the speaker notes' window)
+//! and the actions the window takes when the step is shown (choose a
 //! lab and a preset, change a setting, start, run until an event, fork and compare, show, hide or
 //! highlight panels, move the step cursor, open a bundled folder, limit the speed).
 //!
@@ -44,6 +45,10 @@ pub struct Step {
     pub title: String,
     /// A few sentences in plain words.
     pub text: String,
+    /// For the teacher alone, in the speaker-notes window: what to say or ask, what the room will
+    /// see and when (optional; the class never sees it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub notes: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<Action>,
 }
@@ -1045,6 +1050,32 @@ actions = [
             let l = Lesson::parse(text).unwrap_or_else(|e| panic!("{}", e.located(name)));
             assert!(l.steps.len() >= 3, "{name}");
         }
+    }
+
+    /// Every step of a bundled lesson has speaker notes for the teacher; a file without them still
+    /// reads (they are optional), with none.
+    #[test]
+    fn bundled_steps_have_notes_and_notes_are_optional() {
+        for (name, text) in BUNDLED {
+            let l = Lesson::parse(text).unwrap();
+            for (i, step) in l.steps.iter().enumerate() {
+                assert!(
+                    !step.notes.trim().is_empty(),
+                    "{name}: step {} ({}) has no notes",
+                    i + 1,
+                    step.title
+                );
+                assert_ne!(
+                    step.notes.trim(),
+                    step.text.trim(),
+                    "{name}: step {}",
+                    i + 1
+                );
+            }
+        }
+        let l = Lesson::parse(GOOD).unwrap();
+        assert!(l.steps.iter().all(|s| s.notes.is_empty()));
+        assert!(!l.to_toml().contains("notes"));
     }
 
     #[test]

@@ -57,6 +57,10 @@ pub struct LessonPlayer {
     /// A speed limit a `speed` action set on a lab (`None`: flat out), for the window's top bar to
     /// take.
     speed: Option<(Lab, Option<f64>)>,
+    /// When the lesson began (or began again): the speaker notes' clock.
+    began: Instant,
+    /// When the step shown was entered.
+    step_began: Instant,
 }
 
 /// The app lab a lesson's lab names.
@@ -131,6 +135,8 @@ impl LessonPlayer {
             baseline: None,
             speed: None,
             reached: 0,
+            began: Instant::now(),
+            step_began: Instant::now(),
         };
         p.enter(0, true);
         p
@@ -148,6 +154,17 @@ impl LessonPlayer {
     /// The step shown.
     pub fn step(&self) -> &Step {
         &self.lesson.steps[self.step]
+    }
+
+    /// The step after the one shown, if there is one.
+    pub fn next_step(&self) -> Option<&Step> {
+        self.lesson.steps.get(self.step + 1)
+    }
+
+    /// For how long the lesson has played (since it began, or began again), and for how long the
+    /// step shown has been shown.
+    pub fn clocks(&self) -> (Duration, Duration) {
+        (self.began.elapsed(), self.step_began.elapsed())
     }
 
     /// What the step waits for, if it waits.
@@ -198,6 +215,7 @@ impl LessonPlayer {
 
     fn enter(&mut self, i: usize, all: bool) {
         self.step = i.min(self.lesson.steps.len().saturating_sub(1));
+        self.step_began = Instant::now();
         self.wait = None;
         self.waiting_since = None;
         self.note = None;
@@ -269,6 +287,7 @@ impl LessonPlayer {
         self.lab = None;
         self.config_shown = false;
         self.reached = 0;
+        self.began = Instant::now();
         self.enter(0, true);
     }
 

@@ -2,7 +2,8 @@
 //! panels the step shows, thicker lines, a zoom (the scale setting), the Okabe–Ito palette (safe for
 //! every kind of colour vision), and the controls reduced to what the step needs. Keys: Space, Right
 //! and PageDown go on; Left and PageUp go back; Home restarts the lesson; F toggles full screen; B
-//! blanks the screen; Esc (or F5) leaves the view.
+//! blanks the screen; N opens or closes the speaker notes ([`super::notes`]); Esc (or F5) leaves the
+//! view.
 
 use super::player::{LessonPlayer, Wait};
 use crate::protocol::Metric;
@@ -121,10 +122,10 @@ pub fn fit_scale(size: egui::Vec2) -> f32 {
 /// The presenter's scale slider: moving it sets the scale by hand (no longer following the window);
 /// beside it, "fit" goes back to following the window.
 pub fn scale_ui(ui: &mut Ui, presenter: &mut Presenter, compact: bool) {
-    // a narrow bar leaves out the slider's word (the hover names it)
+    // a narrow bar leaves out the slider's word and number (the hover says both)
     let slider = egui::Slider::new(&mut presenter.scale, SCALES).max_decimals(2);
     let slider = ui.add(if compact {
-        slider
+        slider.show_value(false)
     } else {
         slider.text("scale")
     });
@@ -133,12 +134,15 @@ pub fn scale_ui(ui: &mut Ui, presenter: &mut Presenter, compact: bool) {
         ui.ctx()
             .accesskit_node_builder(slider.id, |node| node.set_label("scale"));
     }
-    let slider = slider.on_hover_text(if presenter.fit {
-        "The zoom of the presenter view: it follows the window's size (the same picture at any \
-             resolution) until you set it here"
+    let how = if presenter.fit {
+        "it follows the window's size (the same picture at any resolution) until you set it here"
     } else {
-        "The zoom of the presenter view, as you set it"
-    });
+        "as you set it"
+    };
+    let slider = slider.on_hover_text(format!(
+        "The zoom of the presenter view, {:.2}: {how}",
+        presenter.scale
+    ));
     if slider.changed() {
         presenter.fit = false;
     }
@@ -169,10 +173,12 @@ pub enum LessonCmd {
     Presenter,
     FullScreen,
     Blank,
+    /// Open or close the speaker notes' window.
+    Notes,
 }
 
 impl LessonCmd {
-    fn or(self, other: LessonCmd) -> LessonCmd {
+    pub(super) fn or(self, other: LessonCmd) -> LessonCmd {
         if self == LessonCmd::None { other } else { self }
     }
 }
@@ -206,6 +212,9 @@ pub fn keys(ctx: &egui::Context, presenter: bool, lesson: bool) -> LessonCmd {
         }
         if !lesson {
             return LessonCmd::None;
+        }
+        if press(Key::N) {
+            return LessonCmd::Notes;
         }
         if (right && press(Key::ArrowRight))
             || press(Key::PageDown)
@@ -250,7 +259,12 @@ pub fn wait_text(player: &LessonPlayer, short: bool) -> Option<String> {
 }
 
 /// The lesson's bar: where it is, back, on, and the wait with its Skip.
-pub fn lesson_bar_ui(ui: &mut Ui, player: &LessonPlayer, presenter: &mut Presenter) -> LessonCmd {
+pub fn lesson_bar_ui(
+    ui: &mut Ui,
+    player: &LessonPlayer,
+    presenter: &mut Presenter,
+    notes_open: bool,
+) -> LessonCmd {
     let mut cmd = LessonCmd::None;
     // the presenter view leaves out the actions' notes unless they are errors (a class has no use
     // for "phase study started"), and a narrow one (1600 pixels of screen at the 1.5 scale are 1067
@@ -317,6 +331,16 @@ pub fn lesson_bar_ui(ui: &mut Ui, player: &LessonPlayer, presenter: &mut Present
             ui.label(RichText::new(note).color(color));
         }
         ui.separator();
+        if ui
+            .add(egui::Button::selectable(notes_open, "Notes"))
+            .on_hover_text(
+                "Speaker notes, for you alone: the step's notes, the clocks and what comes next, \
+                 in a window of their own to keep on your screen (N)",
+            )
+            .clicked()
+        {
+            cmd = LessonCmd::Notes;
+        }
         let label = match (presenter.on, compact) {
             (true, false) => "Leave presenter (Esc)",
             (true, true) => "Leave (Esc)",
