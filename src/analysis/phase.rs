@@ -48,6 +48,18 @@ pub struct RunClass {
     pub delay: Option<u64>,
 }
 
+impl RunClass {
+    /// The delay in words: a memorising run's is only a lower bound set by the cap ("≥ 278 (never
+    /// generalised)"), as a Capacity task's is; empty for no learning.
+    pub fn delay_text(&self) -> String {
+        match (self.outcome, self.delay) {
+            (_, None) => String::new(),
+            (Outcome::Memorisation, Some(d)) => format!("≥ {d} (never generalised)"),
+            (_, Some(d)) => d.to_string(),
+        }
+    }
+}
+
 /// Classify a run from the first epoch train accuracy reached 99 % (`t_train`), the first epoch
 /// validation reached the generalisation threshold (`t_val`: pass `GrokDetector::t_val98` for the paper's
 /// delay) and the epoch cap. Events after the cap count as never reached.
@@ -272,6 +284,11 @@ mod tests {
                 delay: Some(0)
             }
         );
+        // in words: the memorising run's delay (cap - t_train) is a lower bound, the others are not
+        assert_eq!(mem.delay_text(), "≥ 3 (never generalised)");
+        assert_eq!(grok.delay_text(), "3");
+        assert_eq!(together.delay_text(), "0");
+        assert_eq!(run(&[0.2, 0.3], &[0.1, 0.1]).delay_text(), "");
     }
 
     #[test]

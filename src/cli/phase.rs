@@ -42,10 +42,10 @@ fn result_format() -> ResultFormat<PhaseRun> {
         },
         write: |dir, result| Ok(write_result(dir, result)?),
         describe: |result| {
-            let delay = result
-                .class
-                .delay
-                .map_or_else(String::new, |d| format!(", delay {d}"));
+            let delay = match result.class.delay_text() {
+                d if d.is_empty() => d,
+                d => format!(", delay {d}"),
+            };
             format!(
                 "{}: wd {}, train fraction {}, width {}, seed {}: {}{delay} ({} epochs, {:.1} s)",
                 result.task.name(),
