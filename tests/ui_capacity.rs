@@ -517,6 +517,34 @@ fn a_real_sweep_leaves_its_tasks_curves_until_the_next() {
     assert!(!labels_with(&h, "0 running · 1 finished").is_empty());
 }
 
+/// With no results the centre offers the bundled sweep (the same folder as above) one click away; the
+/// click reads it, and the button goes once there are results (or while a folder is read).
+#[test]
+fn the_empty_capacity_tab_opens_the_example_sweep_in_one_click() {
+    let mut h = harness(Scripted::default());
+    open_tab(&mut h);
+    h.get_by_label("No results yet: start a sweep, or open a sweep folder.");
+    h.get_by_label("Open the example sweep").click();
+    // the click's frame, then one drawn after it
+    h.step();
+    h.step();
+    let shown = h.query_by_label("Open the example sweep").is_some();
+    assert!(
+        !(shown && h.state().capacity().loading()),
+        "no second click while it reads"
+    );
+    let got = step_until(&mut h, Duration::from_secs(10), |h| {
+        !h.state().capacity().loading()
+    });
+    assert!(got, "the folder was read");
+    h.run_steps(2);
+    let status = h.state().status().clone();
+    assert!(status.text.ends_with("8 of 8 results"), "{}", status.text);
+    assert!(status.text.contains("assets/sweeps/cpu"), "{}", status.text);
+    assert!(!labels_with(&h, "p = 31 · 8 runs").is_empty());
+    assert!(h.query_by_label("Open the example sweep").is_none());
+}
+
 #[test]
 fn the_bundled_cpu_sweep_opens_with_its_crossing() {
     // the folder the lesson "Why small models do not grok" opens (assets/sweeps/README.md says how it

@@ -456,7 +456,14 @@ impl LabSlot for CapacityLab {
 
     /// The centre: the figures.
     fn centre_ui(&mut self, ui: &mut Ui) -> Action {
-        let a = centre_ui(ui, &mut self.view, &self.history, &mut self.link.panels);
+        let idle = !self.phase().active() && self.folder.is_none();
+        let a = centre_ui(
+            ui,
+            &mut self.view,
+            &self.history,
+            &mut self.link.panels,
+            idle,
+        );
         self.apply_own(a);
         Action::None
     }

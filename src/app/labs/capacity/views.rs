@@ -235,6 +235,38 @@ pub fn config_ui(
     action
 }
 
+/// The sweep bundled with the app (`grokscope sweep --preset cpu`'s eight widths on a + b mod 31):
+/// the crossing at once, without training for minutes first.
+pub const EXAMPLE_SWEEP: &str = "assets/sweeps/cpu";
+
+/// The centre with no results: what to do, and (while nothing runs or loads) the bundled sweep one
+/// click away. The presenter view leaves the button out, as views leave out their controls there.
+fn empty_ui(ui: &mut Ui, idle: bool) -> CapacityAction {
+    let mut action = CapacityAction::None;
+    let example = crate::app::teach::player::bundled_path(EXAMPLE_SWEEP);
+    let offer =
+        idle && example.is_dir() && !crate::app::teach::presenter::Look::of(ui.ctx()).presenting;
+    ui.vertical_centered(|ui| {
+        ui.add_space((ui.available_height() * 0.4 - 30.0).max(0.0));
+        ui.label(RichText::new("No results yet: start a sweep, or open a sweep folder.").weak());
+        if offer {
+            ui.add_space(8.0);
+            if ui
+                .button("Open the example sweep")
+                .on_hover_text(format!(
+                    "The sweep bundled with grokscope ({EXAMPLE_SWEEP}): the cpu preset's eight \
+                     widths on a + b mod 31, finished, so the crossing of T_mem and T_gen shows at \
+                     once (76 s of training on one core)"
+                ))
+                .clicked()
+            {
+                action = CapacityAction::OpenFolder(example);
+            }
+        }
+    });
+    action
+}
+
 /// An epoch count or "never".
 fn epochs(v: Option<u64>) -> String {
     v.map_or_else(|| "never".to_string(), |e| e.to_string())
@@ -250,6 +282,7 @@ pub fn centre_ui(
     view: &mut CapacityView,
     history: &SweepHistory,
     panels: &mut PanelState,
+    idle: bool,
 ) -> CapacityAction {
     let mut action = CapacityAction::None;
     let has_cap = history.has_capacity_runs();
@@ -314,11 +347,7 @@ pub fn centre_ui(
         if flying {
             in_flight_ui(ui, view, history);
         } else {
-            ui.centered_and_justified(|ui| {
-                ui.label(
-                    RichText::new("No results yet: start a sweep, or open a sweep folder.").weak(),
-                );
-            });
+            action = empty_ui(ui, idle);
         }
         return action;
     }
