@@ -545,6 +545,55 @@ fn the_empty_capacity_tab_opens_the_example_sweep_in_one_click() {
     assert!(h.query_by_label("Open the example sweep").is_none());
 }
 
+/// With no folder typed, the panel's button is "Open…" and asks for the folder in a dialog (on a thread
+/// of its own); the chosen folder is read and its path shown in the field. A dialog that gives no folder
+/// (cancelled, or none on this desktop) is said, and nothing is read. (The dialog here answers with
+/// the bundled sweep, or with nothing.)
+#[test]
+fn open_asks_for_the_sweep_folder_in_a_dialog() {
+    let bundled =
+        std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sweeps/cpu"));
+    for chosen in [None, Some(bundled.clone())] {
+        let answer = chosen.clone();
+        let mut h = Harness::builder()
+            .with_size(eframe::egui::vec2(1280.0, 800.0))
+            .build_eframe(move |cc| {
+                GrokscopeApp::with_backend(
+                    cc,
+                    Arc::new(FixedPathDialog(answer.clone())),
+                    Box::new(Unattached::default()),
+                )
+                .with_lab_backend(Lab::Capacity, Box::new(Scripted::default()))
+            });
+        open_tab(&mut h);
+        assert!(h.query_by_label("Open").is_none(), "nothing typed: Open…");
+        h.get_by_label("Open…").click();
+        let answered = step_until(&mut h, Duration::from_secs(10), |h| {
+            !h.state().capacity().loading()
+        });
+        assert!(answered, "the dialog answered and the folder was read");
+        h.run_steps(2);
+        let status = h.state().status().clone();
+        match chosen {
+            None => {
+                assert!(status.is_error, "{}", status.text);
+                assert!(status.text.contains("no folder chosen"), "{}", status.text);
+                assert!(h.state().capacity().history().results().is_empty());
+            }
+            Some(dir) => {
+                assert!(!status.is_error, "{}", status.text);
+                assert!(status.text.ends_with("8 of 8 results"), "{}", status.text);
+                assert_eq!(
+                    h.state().capacity().view().folder,
+                    dir.display().to_string()
+                );
+                // the path is typed now: the button reads it again without asking
+                h.get_by_label("Open");
+            }
+        }
+    }
+}
+
 #[test]
 fn the_bundled_cpu_sweep_opens_with_its_crossing() {
     // the folder the lesson "Why small models do not grok" opens (assets/sweeps/README.md says how it

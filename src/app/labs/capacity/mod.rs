@@ -14,6 +14,7 @@ use super::{
 };
 use crate::app::actions::Action;
 use crate::app::backend::Backend;
+use crate::app::dialog::{FileDialog, FixedPathDialog};
 use crate::app::figure_export::FigureSet;
 use crate::app::link::{Batch, LabLink, Phase};
 use crate::config::capacity::{SweepPreset, sweep_presets};
@@ -26,6 +27,7 @@ use crate::store::capacity::SweepHistory;
 use crate::store::sweep_dir::{Collected, collect_results};
 use eframe::egui::Ui;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::Instant;
 
@@ -70,14 +72,20 @@ pub struct CapacityLab {
     history: SweepHistory,
     view: CapacityView,
     folder: Option<FolderJob>,
+    /// The folder dialog asked for by Open… (answered on its thread).
+    choosing: Option<Receiver<Option<PathBuf>>>,
+    /// The window's file dialogs (tests pass fixed answers).
+    dialog: Arc<dyn FileDialog>,
     /// Threads of the sweep followed (for the time left).
     threads: usize,
 }
 
 impl CapacityLab {
     /// [`Self::new`], boxed as a slot (the registry's constructor).
-    pub fn boxed(backend: Box<dyn Backend>, _setup: &LabSetup<'_>) -> Box<dyn LabSlot> {
-        Box::new(Self::new(backend))
+    pub fn boxed(backend: Box<dyn Backend>, setup: &LabSetup<'_>) -> Box<dyn LabSlot> {
+        let mut lab = Self::new(backend);
+        lab.dialog = Arc::clone(&setup.dialog);
+        Box::new(lab)
     }
 
     pub fn new(backend: Box<dyn Backend>) -> Self {
@@ -90,6 +98,9 @@ impl CapacityLab {
             history: SweepHistory::new(),
             view: CapacityView::default(),
             folder: None,
+            choosing: None,
+            // no dialog until the window gives its own (`boxed`)
+            dialog: Arc::new(FixedPathDialog(None)),
             threads: 1,
         }
     }
@@ -134,10 +145,54 @@ impl CapacityLab {
         }
     }
 
-    /// Problems of the panel: the lists that do not parse, else the sweep's own (`validate()`).
-    /// Whether a folder is being read.
+    /// Whether a folder is being read (or asked for in a dialog).
     pub fn loading(&self) -> bool {
-        self.folder.is_some()
+        self.folder.is_some() || self.choosing.is_some()
+    }
+
+    /// Ask for a sweep folder in a dialog, on a thread of its own (a real one blocks its caller).
+    fn choose_folder(&mut self) {
+        if self.loading() {
+            return;
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let dialog = Arc::clone(&self.dialog);
+        let spawned = std::thread::Builder::new()
+            .name("grokscope-capacity-dialog".into())
+            .spawn(move || {
+                let _sent = tx.send(dialog.pick_folder("Open sweep folder"));
+            });
+        match spawned {
+            Ok(_) => {
+                self.choosing = Some(rx);
+                self.info("choose a sweep folder…");
+            }
+            Err(e) => self.error(format!(
+                "cannot open a folder dialog ({e}): type the folder"
+            )),
+        }
+    }
+
+    /// The dialog's answer: read the chosen folder (and show its path in the field).
+    fn poll_choice(&mut self) {
+        let Some(rx) = &self.choosing else {
+            return;
+        };
+        let answer = match rx.try_recv() {
+            Ok(a) => a,
+            Err(TryRecvError::Empty) => return,
+            Err(TryRecvError::Disconnected) => None,
+        };
+        self.choosing = None;
+        match answer {
+            Some(path) => {
+                self.view.folder = path.display().to_string();
+                self.open_folder(path);
+            }
+            None => self.error(
+                "no folder chosen (or no folder dialog available): type the folder beside Open",
+            ),
+        }
     }
 
     fn poll_folder(&mut self) {
@@ -306,6 +361,7 @@ impl CapacityLab {
                 let _handled = self.link.control(&Action::Stop);
             }
             CapacityAction::OpenFolder(path) => self.open_folder(path),
+            CapacityAction::ChooseFolder => self.choose_folder(),
             CapacityAction::Select(i) => self.view.selected = i,
         }
     }
@@ -420,6 +476,7 @@ impl LabSlot for CapacityLab {
 
     /// Take events until `deadline` (and a folder's answer); true if events may be waiting.
     fn drain(&mut self, deadline: Instant) -> bool {
+        self.poll_choice();
         self.poll_folder();
         let mut more = false;
         while let Some(event) = self.link.next_event(deadline, &mut more) {
@@ -447,7 +504,7 @@ impl LabSlot for CapacityLab {
             active: self.link.runs.phase().active(),
             problems,
             progress,
-            loading: self.folder.is_some(),
+            loading: self.loading(),
         };
         let a = config_ui(ui, &mut self.draft, &mut self.text, &mut self.view, &panel);
         self.apply_own(a);
@@ -456,7 +513,7 @@ impl LabSlot for CapacityLab {
 
     /// The centre: the figures.
     fn centre_ui(&mut self, ui: &mut Ui) -> Action {
-        let idle = !self.phase().active() && self.folder.is_none();
+        let idle = !self.phase().active() && !self.loading();
         let a = centre_ui(
             ui,
             &mut self.view,

@@ -36,6 +36,8 @@ pub enum CapacityAction {
     Stop,
     /// Read a sweep folder.
     OpenFolder(PathBuf),
+    /// Ask for the sweep folder to read in a dialog.
+    ChooseFolder,
     /// Show this result's numbers (an index into the history's results), or none.
     Select(Option<usize>),
 }
@@ -49,6 +51,7 @@ impl CapacityAction {
             | CapacityAction::Start
             | CapacityAction::Stop
             | CapacityAction::OpenFolder(_)
+            | CapacityAction::ChooseFolder
             | CapacityAction::Select(_) => self,
         }
     }
@@ -71,6 +74,7 @@ pub struct CapacityPanel<'a> {
     pub problems: &'a [FieldProblem],
     /// "3/12 tasks · about 40 s left".
     pub progress: Option<String>,
+    /// A folder is being read, or a dialog asks for one.
     pub loading: bool,
 }
 
@@ -217,9 +221,23 @@ pub fn config_ui(
                         .hint_text("folder written by grokscope sweep")
                         .desired_width(180.0),
                 );
-                let ok = !view.folder.trim().is_empty() && !panel.loading && !panel.active;
-                if ui.add_enabled(ok, egui::Button::new("Open")).clicked() {
-                    action = CapacityAction::OpenFolder(PathBuf::from(view.folder.trim()));
+                // with no folder typed, the button asks for one in a dialog (its label ends in …)
+                let typed = view.folder.trim();
+                let ok = !panel.loading && !panel.active;
+                let label = if typed.is_empty() { "Open…" } else { "Open" };
+                let r = ui
+                    .add_enabled(ok, egui::Button::new(label))
+                    .on_hover_text(if typed.is_empty() {
+                        "Choose a folder written by `grokscope sweep` (or a sweep saved by the window)"
+                    } else {
+                        "Read the typed folder (only read: nothing in it is written)"
+                    });
+                if r.clicked() {
+                    action = if typed.is_empty() {
+                        CapacityAction::ChooseFolder
+                    } else {
+                        CapacityAction::OpenFolder(PathBuf::from(typed))
+                    };
                 }
             });
             if !problems.is_empty() {
