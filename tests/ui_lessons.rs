@@ -1245,6 +1245,13 @@ actions = [{ do = "hide", panels = ["grid"] }, { do = "show", panels = ["clock"]
     let (v, grid) = alone(&h);
     assert_eq!(v, View::Grid);
     assert!(grid.height() >= 3.0 * 97.0, "{grid:?}");
+    // held to less than the width by the height, the grid is centred in a section as wide as the
+    // views (the section's highlight frame had hugged the grid, its key touching the frame's edge)
+    let visible = h.state().grokking().insight_view().in_view.unwrap();
+    assert!(
+        grid.width() >= visible.width() - 16.0,
+        "{grid:?} in {visible:?}"
+    );
     // the clocks on a wide screen (2560 x 1080: scale 1.8, 1422 x 600 points), where the panel's
     // width allowed the largest squares
     h.state_mut().lesson_command(LessonCmd::Next);
