@@ -50,7 +50,16 @@ pub fn notes_window(
             let (cmd, keep) = r.inner;
             (keyed.or(cmd), keep && !closed)
         } else {
-            // drawn inside the main window: its keys are the main window's already
+            // drawn inside the main window: its keys are the main window's already, and whoever
+            // sees the main window sees the notes
+            ui.label(
+                RichText::new(
+                    "Drawn inside the main window (no second window here): the class sees these \
+                     notes if it sees this screen.",
+                )
+                .small()
+                .color(ui.visuals().warn_fg_color),
+            );
             notes_ui(ui, player, 1.0)
         }
     });
