@@ -1476,6 +1476,8 @@ text = "More for the class."
         !labels_with(&h, "this step 0:0").is_empty(),
         "the step's clock"
     );
+    // drawn inside the main window here (kittest has no second window): it says so
+    assert!(!labels_with(&h, "the class sees these notes").is_empty());
     // the bar's Next and the notes' Next (drawn after it)
     let nexts: Vec<_> = h.query_all_by_label("Next ▶").collect();
     assert_eq!(nexts.len(), 2);
