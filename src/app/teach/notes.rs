@@ -16,6 +16,8 @@ pub const TITLE: &str = "grokscope: speaker notes";
 /// Type sizes in the notes window (points): read at arm's length on a laptop.
 const NOTES_SIZE: f32 = 17.0;
 const HEAD_SIZE: f32 = 20.0;
+/// The notes' own window's other type, against the main window's.
+const BODY_SCALE: f32 = 1.15;
 
 /// Show the notes window while `open`; `presenting`: the presenter view is on (its keys apply). returns what its buttons or keys ask. Its close box (or its
 /// own Close button) clears `open`.
@@ -43,8 +45,9 @@ pub fn notes_window(
             // its own close box
             let closed = ui.ctx().input(|i| i.viewport().close_requested());
             let keyed = keys(ui.ctx(), presenting, true);
+            // (and a little larger than the main window's type: it is read at a glance)
             for font in ui.style_mut().text_styles.values_mut() {
-                font.size /= zoom;
+                font.size *= BODY_SCALE / zoom;
             }
             let r = egui::CentralPanel::default().show(ui, |ui| notes_ui(ui, player, 1.0 / zoom));
             let (cmd, keep) = r.inner;
@@ -165,10 +168,15 @@ fn notes_ui(ui: &mut Ui, player: &LessonPlayer, type_scale: f32) -> (LessonCmd, 
             }
         });
     ui.separator();
-    match next {
-        Some(s) => ui.label(RichText::new(format!("Next: {}", s.title)).weak()),
-        None => ui.label(RichText::new("This is the last step.").weak()),
+    let next = match next {
+        Some(s) => format!("Next: {}", s.title),
+        None => "This is the last step.".to_string(),
     };
+    ui.label(
+        RichText::new(next)
+            .size(HEAD_SIZE * 0.8 * type_scale)
+            .weak(),
+    );
     (cmd, keep)
 }
 
