@@ -356,6 +356,27 @@ fn cycle_words(s: &InsightSnapshot) -> String {
     }
 }
 
+/// How much of the embedding's power the key frequencies hold, against what as many frequencies
+/// would hold of a flat spectrum (spec section 4: the keys' share of the embedding norm); `None`
+/// without keys.
+fn key_share_text(s: &InsightSnapshot) -> Option<String> {
+    let n = s.spectrum.len();
+    if s.keys.is_empty() || n == 0 {
+        return None;
+    }
+    let share = crate::analysis::fourier::power_share(&s.spectrum, &s.keys);
+    let flat = s.keys.len() as f64 / n as f64;
+    let keys = match s.keys.len() {
+        1 => "the key frequency holds".to_string(),
+        k => format!("the {k} key frequencies hold"),
+    };
+    Some(format!(
+        "{keys} {:.0} % of the power (of a flat spectrum: {:.0} %)",
+        share * 100.0,
+        flat * 100.0
+    ))
+}
+
 const KEY_COLOR: Color32 = Color32::from_rgb(240, 130, 40);
 const BAR_COLOR: Color32 = Color32::from_rgb(100, 140, 200);
 
@@ -382,9 +403,18 @@ fn spectrum_ui(ui: &mut Ui, s: &InsightSnapshot, store: &InsightStore, w: f32) {
         .allow_scroll(false)
         .include_y(0.0)
         .y_axis_min_width(28.0)
-        .x_axis_label("frequency k")
+        // frequencies have at most three digits: labels 25 points apart still read (egui_plot's
+        // default asks 60, which left a panel 230 points wide with "0" alone)
+        .custom_x_axes(vec![
+            egui_plot::AxisHints::new_x()
+                .label("frequency k")
+                .label_spacing(24.0..=32.0),
+        ])
         .y_axis_label("norm")
         .show(ui, |pui| pui.bar_chart(BarChart::new("norm", bars)));
+    if let Some(text) = key_share_text(s) {
+        ui.weak(text);
+    }
     // history: frequency x snapshot, each snapshot's norms over its largest
     let snaps = store.all();
     let freqs = s.spectrum.len();
@@ -707,5 +737,44 @@ fn ablation_ui(ui: &mut Ui, s: &InsightSnapshot, final_keys: &[usize], own_keys:
         None => {
             ui.weak("No hidden layer to ablate in this snapshot.");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(spectrum: Vec<f64>, keys: Vec<usize>) -> InsightSnapshot {
+        InsightSnapshot {
+            step: 0,
+            epoch: 0,
+            op: crate::config::Operation::Add,
+            p: 9,
+            e: 1,
+            embed: vec![0.0; 9],
+            spectrum,
+            keys,
+            predictions: vec![],
+            neurons: None,
+            ablation: None,
+        }
+    }
+
+    /// By hand: norms 3, 4, 0, 0 with key k = 2 hold 4² / (3² + 4²) = 64 % of the power; one of four
+    /// frequencies of a flat spectrum would hold 25 %.
+    #[test]
+    fn the_key_share_is_said_against_a_flat_spectrum() {
+        let s = snapshot(vec![3.0, 4.0, 0.0, 0.0], vec![2]);
+        assert_eq!(
+            key_share_text(&s).as_deref(),
+            Some("the key frequency holds 64 % of the power (of a flat spectrum: 25 %)")
+        );
+        // three of six, evenly: half
+        let s = snapshot(vec![1.0; 6], vec![1, 2, 3]);
+        assert_eq!(
+            key_share_text(&s).as_deref(),
+            Some("the 3 key frequencies hold 50 % of the power (of a flat spectrum: 50 %)")
+        );
+        assert_eq!(key_share_text(&snapshot(vec![1.0, 1.0], vec![])), None);
     }
 }
