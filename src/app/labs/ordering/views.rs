@@ -664,11 +664,16 @@ fn legend_ui(ui: &mut Ui, (live, drawn): (usize, usize)) {
         // small in the window; the body's in the presenter view, to be read from the back of a room
         let style = crate::app::widgets::plots::legend_text_style(ui.ctx());
         let presenting = crate::app::teach::presenter::Look::of(ui.ctx()).presenting;
+        // an entry is kept whole: a line ends between entries, never inside one (a wrapped "↓" was
+        // left at a line's end, its words on the next)
         let key = |ui: &mut Ui, mark: &str, color: Color32, text: &str| {
-            ui.label(
-                RichText::new(format!("{mark} {text}"))
-                    .text_style(style.clone())
-                    .color(color),
+            ui.add(
+                egui::Label::new(
+                    RichText::new(format!("{mark} {text}"))
+                        .text_style(style.clone())
+                        .color(color),
+                )
+                .wrap_mode(egui::TextWrapMode::Extend),
             );
         };
         key(ui, "●", INPUT_FILL, "inputs, first");
