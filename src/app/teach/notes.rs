@@ -19,8 +19,9 @@ const HEAD_SIZE: f32 = 20.0;
 /// The notes' own window's other type, against the main window's.
 const BODY_SCALE: f32 = 1.15;
 
-/// Show the notes window while `open`; `presenting`: the presenter view is on (its keys apply). returns what its buttons or keys ask. Its close box (or its
-/// own Close button) clears `open`.
+/// Show the notes window (call it while the notes are open); returns what its buttons or keys ask.
+/// `presenting`: the presenter view is on (its keys apply). Its close box, or its own Close button,
+/// clears `open`.
 pub fn notes_window(
     ctx: &egui::Context,
     player: &LessonPlayer,
