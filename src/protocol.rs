@@ -321,6 +321,9 @@ pub enum Command {
     Stop,
     /// Limit the training speed (steps per second); `None` runs flat out.
     SetSpeed(Option<f64>),
+    /// Hold the run by itself at this point, before its next step (`None`: no longer): a lesson's
+    /// `run_until` followed by `pause` stops there, not a frame or two of steps later.
+    PauseAt(Option<PausePoint>),
     /// Change a hyper-parameter of the running run; recorded as a marker.
     Change(HyperChange),
     /// Stop any run in progress and resume or fork a saved Grokking run (answered like `Start`);
@@ -333,6 +336,16 @@ pub enum Command {
     SaveRun(SaveTo),
     /// Stop everything and end the worker thread.
     Shutdown,
+}
+
+/// Where a run holds itself ([`Command::PauseAt`]): where the window would see the lesson's event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PausePoint {
+    /// Once the run has reported a step at or past this one (a metrics row or a snapshot; a run
+    /// that logs at epoch ends holds at the first epoch end from here).
+    Step(u64),
+    /// Once the run has reported this milestone (Grokking runs).
+    Event(crate::analysis::events::GrokEvent),
 }
 
 /// A lab's own payload: everything a run sends besides its lifecycle (started, metrics, progress,

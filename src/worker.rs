@@ -4,10 +4,13 @@
 //! goes out) and progress is coalesced, so the channel never floods. After each flush the waker is
 //! called (the app passes `request_repaint`). A panic inside a run becomes that run's `Failed` event.
 
+use crate::analysis::events::GrokEvent;
 use crate::config::ValidRunConfig;
 use crate::experiment::grokking::{ContinueSpec, RunEnd, RunOptions, Views};
 use crate::experiment::{Control, EventSink, RunControl, capacity, grokking, ordering};
-use crate::protocol::{Command, Event, LabEvent, MetricRow, OrderingEvent, Outcome, RunId};
+use crate::protocol::{
+    Command, Event, GrokkingEvent, LabEvent, MetricRow, OrderingEvent, Outcome, PausePoint, RunId,
+};
 use crate::store::run_dir::RunWriter;
 use crate::train::insight::{InsightEvery, WINDOW_SHARE};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
@@ -104,6 +107,51 @@ struct ChannelSink {
     finished: Option<RunId>,
     /// The receiver is gone: stop sending.
     closed: bool,
+    /// What the run being sent has reported so far (for [`Command::PauseAt`]).
+    reported: Reported,
+}
+
+/// What a run has reported: the furthest step of its rows and snapshots, and its milestones.
+#[derive(Default)]
+struct Reported {
+    run: RunId,
+    step: Option<u64>,
+    events: Vec<GrokEvent>,
+}
+
+impl Reported {
+    /// Note what `ev` reports (another run's first event starts afresh).
+    fn note(&mut self, ev: &Event) {
+        let (run, step, event) = match ev {
+            Event::Metrics { run, rows } => (*run, rows.iter().map(|r| r.step).max(), None),
+            Event::Lab {
+                run,
+                payload: LabEvent::Ordering(OrderingEvent::Snapshot(s)),
+            } => (*run, Some(s.step), None),
+            Event::Lab {
+                run,
+                payload: LabEvent::Grokking(GrokkingEvent::Detected { event, step, .. }),
+            } => (*run, Some(*step), Some(*event)),
+            _ => return,
+        };
+        if run != self.run {
+            *self = Reported {
+                run,
+                ..Reported::default()
+            };
+        }
+        self.step = self.step.max(step);
+        self.events.extend(event);
+    }
+
+    /// Whether run `run` has reached `at`.
+    fn reached(&self, run: RunId, at: PausePoint) -> bool {
+        self.run == run
+            && match at {
+                PausePoint::Step(n) => self.step.is_some_and(|s| s >= n),
+                PausePoint::Event(e) => self.events.contains(&e),
+            }
+    }
 }
 
 impl ChannelSink {
@@ -118,6 +166,7 @@ impl ChannelSink {
             last_flush: Instant::now(),
             finished: None,
             closed: false,
+            reported: Reported::default(),
         }
     }
 
@@ -165,6 +214,7 @@ impl ChannelSink {
 
 impl EventSink for ChannelSink {
     fn emit(&mut self, ev: Event) {
+        self.reported.note(&ev);
         match ev {
             Event::Metrics { run, rows } => {
                 if run != self.rows_run && !self.rows.is_empty() {
@@ -248,6 +298,8 @@ struct WorkerControl<'a> {
     hold_told: bool,
     /// Take one step, then pause.
     step_once: bool,
+    /// Pause by itself once the run has reported this ([`Command::PauseAt`]).
+    pause_at: Option<PausePoint>,
     speed: Option<f64>,
     /// When the next step may start under the speed limit.
     next_at: Option<Instant>,
@@ -291,6 +343,10 @@ impl WorkerControl<'_> {
             }
             Command::SetSpeed(s) => {
                 self.speed = s.filter(|v| v.is_finite() && *v > 0.0);
+                false
+            }
+            Command::PauseAt(at) => {
+                self.pause_at = at;
                 false
             }
             Command::Change(change) => {
@@ -360,6 +416,12 @@ impl RunControl for WorkerControl<'_> {
                         return ctl;
                     }
                 }
+            }
+            if let Some(at) = self.pause_at
+                && self.sink.borrow().reported.reached(self.run, at)
+            {
+                self.pause_at = None;
+                self.set_paused(true);
             }
             if self.paused && (ctl.save_to.is_some() || !self.hold_told) {
                 // save now, not when the run goes on, and let the runner show the held state (its
@@ -487,7 +549,13 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
                 speed = s.filter(|v| v.is_finite() && *v > 0.0);
                 continue;
             }
-            Err(Command::Pause | Command::Resume | Command::Step | Command::Stop) => continue,
+            Err(
+                Command::Pause
+                | Command::Resume
+                | Command::Step
+                | Command::Stop
+                | Command::PauseAt(_),
+            ) => continue,
             Err(Command::Change(change)) => {
                 // Nothing is running: the change is still validated so a bad value is reported.
                 if let Err(message) = change.validate() {
@@ -527,6 +595,7 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
             paused: false,
             hold_told: false,
             step_once: false,
+            pause_at: None,
             speed,
             next_at: None,
             after: After::default(),

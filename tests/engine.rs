@@ -5,7 +5,7 @@ use grokscope::config::{
 };
 use grokscope::experiment::{Unattended, grokking};
 use grokscope::protocol::{
-    Command, Event, GrokEvent, GrokkingEvent, HyperChange, LabEvent, Metric, Outcome,
+    Command, Event, GrokEvent, GrokkingEvent, HyperChange, LabEvent, Metric, Outcome, PausePoint,
 };
 use grokscope::worker::Worker;
 use std::time::{Duration, Instant};
@@ -199,20 +199,27 @@ fn bad_toml_is_refused_with_the_field_name() {
     assert!(err.contains("bogus") || err.contains("missing"), "{err}");
 }
 
-/// Collect worker events until the run's `Finished`, with a deadline.
-fn until_finished(w: &Worker, limit: Duration) -> Vec<Event> {
+/// Collect worker events until one that `last` picks (included), with a deadline.
+fn until(w: &Worker, limit: Duration, what: &str, last: impl Fn(&Event) -> bool) -> Vec<Event> {
     let t = Instant::now();
     let mut evs = vec![];
     while t.elapsed() < limit {
         if let Some(ev) = w.recv_timeout(Duration::from_millis(50)) {
-            let done = matches!(ev, Event::Finished { .. });
+            let done = last(&ev);
             evs.push(ev);
             if done {
                 return evs;
             }
         }
     }
-    panic!("no Finished within {limit:?}: {} events", evs.len());
+    panic!("no {what} within {limit:?}: {} events", evs.len());
+}
+
+/// Collect worker events until the run's `Finished`, with a deadline.
+fn until_finished(w: &Worker, limit: Duration) -> Vec<Event> {
+    until(w, limit, "Finished", |ev| {
+        matches!(ev, Event::Finished { .. })
+    })
 }
 
 #[test]
@@ -312,6 +319,68 @@ fn worker_protocol_order_one_started_metrics_one_finished() {
     // 30 epochs of one step (full batch) keep a frame at every epoch (far under the 128 frames),
     // so with the live ones every step from 0 to 30 is shown
     assert_eq!(all, (0..=30).collect::<Vec<u64>>());
+}
+
+/// Events until the run says it paused (that event included), with a deadline.
+fn until_paused(w: &Worker, limit: Duration) -> Vec<Event> {
+    until(w, limit, "pause", |ev| {
+        matches!(ev, Event::Paused { paused: true, .. })
+    })
+}
+
+/// A run told where to hold itself (a lesson's `run_until` followed by `pause`) pauses right there:
+/// its last row is the step asked for, or the step of the milestone asked for; told to let go
+/// (`PauseAt(None)`) it trains on past the point. The expected steps come from the same config run
+/// headless (same config and seed: the same events); it trains full batch, a row every step.
+#[test]
+fn a_run_holds_itself_where_it_is_told() {
+    let mut cfg = small();
+    cfg.max_epochs = 2_000;
+    cfg.early_stop = false;
+    let t_train = run(&cfg)
+        .iter()
+        .find_map(|e| match e {
+            Event::Lab {
+                payload:
+                    LabEvent::Grokking(GrokkingEvent::Detected {
+                        event: GrokEvent::Memorised,
+                        step,
+                        ..
+                    }),
+                ..
+            } => Some(*step),
+            _ => None,
+        })
+        .expect("the small config memorises");
+    let half = t_train / 2;
+    assert!(half >= 2, "memorised at {t_train}");
+    let w = Worker::spawn(None).unwrap();
+    w.send(Command::Start(Box::new(start(cfg))));
+    w.send(Command::PauseAt(Some(PausePoint::Step(half))));
+    let evs = until_paused(&w, Duration::from_secs(30));
+    assert_eq!(rows(&evs).last().map(|r| r.step), Some(half));
+    w.send(Command::PauseAt(Some(PausePoint::Event(
+        GrokEvent::Memorised,
+    ))));
+    w.send(Command::Resume);
+    let evs = until_paused(&w, Duration::from_secs(30));
+    assert_eq!(rows(&evs).last().map(|r| r.step), Some(t_train));
+    // armed, then let go: no pause at the point, the rows go past it
+    w.send(Command::PauseAt(Some(PausePoint::Step(t_train + 10))));
+    w.send(Command::PauseAt(None));
+    w.send(Command::Resume);
+    let t = Instant::now();
+    let mut last = t_train;
+    while last < t_train + 40 && t.elapsed() < Duration::from_secs(30) {
+        match w.recv_timeout(Duration::from_millis(50)) {
+            Some(Event::Paused { paused: true, .. }) => panic!("paused at {last} though let go"),
+            Some(Event::Metrics { rows, .. }) => last = rows.last().map_or(last, |r| r.step),
+            Some(_) | None => {}
+        }
+    }
+    assert!(last >= t_train + 40, "trained on to {last}");
+    w.send(Command::Stop);
+    until_finished(&w, Duration::from_secs(10));
 }
 
 #[test]

@@ -109,6 +109,7 @@ impl Backend for Scripted {
             | Command::Resume
             | Command::Step
             | Command::SetSpeed(_)
+            | Command::PauseAt(_)
             | Command::Change(_)
             | Command::Continue { .. }
             | Command::SaveRun(_)

@@ -1505,3 +1505,65 @@ text = "More for the class."
     h.step();
     assert!(!h.state().notes_open(), "Close notes");
 }
+
+/// A `run_until` followed by `pause` holds the run right at the event (the worker pauses itself
+/// there): at step 30 exactly, not the frame or two of steps later the window sees it. A wait the
+/// teacher skips leaves no pause behind: the next step's run goes past step 60 (where the skipped
+/// wait had asked the run to hold) to step 80. (At 40 steps a second the skip comes long before
+/// step 60.)
+#[test]
+fn a_lesson_pause_holds_the_run_at_its_event_and_a_skipped_wait_lets_go() {
+    let (_dir, mut h) = playing(
+        r#"title = "Holds"
+
+[[step]]
+title = "Exactly"
+text = "To step 30."
+actions = [
+    { do = "choose", lab = "grokking", preset = "fast-mlp" },
+    { do = "start" },
+    { do = "run_until", event = "step 30" },
+    { do = "pause" },
+]
+
+[[step]]
+title = "Skipped"
+text = "Skipped before step 60."
+actions = [
+    { do = "speed", limit = 40 },
+    { do = "run_until", event = "step 60" },
+    { do = "pause" },
+]
+
+[[step]]
+title = "On"
+text = "On to step 80."
+actions = [{ do = "run_until", event = "step 80" }]
+"#,
+    );
+    let latest = |h: &Harness<'static, GrokscopeApp>| h.state().history().latest().map(|l| l.0);
+    let held = step_until(&mut h, Duration::from_secs(30), |h| {
+        h.state().lesson().unwrap().waiting().is_none() && h.state().phase() == Phase::Paused
+    });
+    assert!(held, "{}", h.state().status().text);
+    h.run_steps(3);
+    assert_eq!(latest(&h), Some(30), "held at the event");
+    h.state_mut().lesson_command(LessonCmd::Next);
+    h.step();
+    assert!(h.state().lesson().unwrap().waiting().is_some());
+    h.state_mut().lesson_command(LessonCmd::Skip);
+    let paused = step_until(&mut h, Duration::from_secs(10), |h| {
+        h.state().phase() == Phase::Paused
+    });
+    assert!(paused);
+    assert!(latest(&h).is_some_and(|s| s < 60), "{:?}", latest(&h));
+    h.state_mut().lesson_command(LessonCmd::Next);
+    let on = step_until(&mut h, Duration::from_secs(30), |h| {
+        h.state().lesson().unwrap().waiting().is_none()
+    });
+    assert!(on, "the run went on to step 80: {:?}", latest(&h));
+    assert!(latest(&h).is_some_and(|s| s >= 80), "{:?}", latest(&h));
+    h.state_mut()
+        .grokking_mut()
+        .apply(grokscope::app::Action::Stop, LabCtx::default());
+}

@@ -62,6 +62,9 @@ pub enum Action {
     Reset,
     /// Limit training to this many steps per second (`None`: flat out).
     SetSpeed(Option<f64>),
+    /// Let the run hold itself where a lesson's wait ends (`None`: no longer); see
+    /// [`crate::protocol::Command::PauseAt`].
+    PauseAt(Option<crate::protocol::PausePoint>),
     /// Change a live hyper-parameter of the running run.
     Change(HyperChange),
     /// Load the preset with this index into the config panel.
@@ -87,6 +90,7 @@ impl Action {
             | Action::Stop
             | Action::Reset
             | Action::SetSpeed(_)
+            | Action::PauseAt(_)
             | Action::Change(_)
             | Action::SelectPreset(_)
             | Action::Export(_)

@@ -36,6 +36,7 @@ impl Backend for Unattached {
             | Command::Step
             | Command::Stop
             | Command::SetSpeed(_)
+            | Command::PauseAt(_)
             | Command::Change(_)
             | Command::Shutdown => return,
         };

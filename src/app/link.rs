@@ -408,6 +408,8 @@ impl LabLink {
                 self.info("stopping…");
             }
             Action::SetSpeed(limit) => self.send(Command::SetSpeed(*limit)),
+            // (a worker with no run drops it)
+            Action::PauseAt(at) => self.send(Command::PauseAt(*at)),
             Action::Change(change) => {
                 if let Err(message) = change.validate() {
                     self.error(format!("not applied: {message}"));

@@ -275,8 +275,17 @@ impl GrokscopeApp {
     /// Play a lesson (`bundled:NAME` or a file's path); a refused one is named with its line and field.
     pub fn play_lesson(&mut self, source: &str) -> Result<(), String> {
         let lesson = load_lesson(source)?;
+        self.end_lesson();
         self.player = Some(LessonPlayer::new(lesson, source));
         Ok(())
+    }
+
+    /// The lesson played ends: a run it asked to hold itself at a wait's end is let go.
+    fn end_lesson(&mut self) {
+        if let Some(mut p) = self.player.take() {
+            let speeds: Vec<Option<f64>> = self.speeds.iter().map(|s| s.command()).collect();
+            p.release(&mut self.labs, &speeds);
+        }
     }
 
     /// Open as `start` says (the command line's --lesson, --presenter, --scene); a problem goes to the
@@ -334,7 +343,7 @@ impl GrokscopeApp {
             LessonCmd::Blank => self.presenter.blank = !self.presenter.blank,
             LessonCmd::Notes => self.notes_open = !self.notes_open,
             LessonCmd::Close => {
-                self.player = None;
+                self.end_lesson();
                 for lab in &mut self.labs {
                     lab.link_mut().panels.show_all();
                 }
@@ -375,6 +384,7 @@ impl GrokscopeApp {
         self.presenter.scale = scene.scale;
         self.presenter.fit = scene.fit_scale;
         self.presenter.blank = false;
+        self.end_lesson();
         self.player = player;
         Ok(said)
     }

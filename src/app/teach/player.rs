@@ -6,10 +6,12 @@
 //! cursor): training cannot run backwards, so runs stay as they are. Restarting the lesson resets the
 //! labs it uses and plays it again from its first step.
 
+use crate::analysis::events::GrokEvent;
 use crate::app::actions::Action as BarAction;
 use crate::app::labs::{Controls, Lab, LabCtx, LabSlot, Milestone, Teach};
 use crate::app::link::Phase;
 use crate::config::lesson::{Action, LessonLab, Step, ValidLesson};
+use crate::protocol::PausePoint;
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -61,6 +63,10 @@ pub struct LessonPlayer {
     began: Instant,
     /// When the step shown was entered.
     step_began: Instant,
+    /// The lab whose run was asked to hold itself where the wait ends (a `run_until` followed by
+    /// `pause`): told to let go once the wait ends (met, skipped or left), so that a skipped wait
+    /// leaves no pause behind.
+    armed: Option<Lab>,
 }
 
 /// The app lab a lesson's lab names.
@@ -137,6 +143,7 @@ impl LessonPlayer {
             reached: 0,
             began: Instant::now(),
             step_began: Instant::now(),
+            armed: None,
         };
         p.enter(0, true);
         p
@@ -312,6 +319,9 @@ impl LessonPlayer {
                     .collect(),
             );
         }
+        if self.wait.is_none() {
+            self.release(labs, speeds);
+        }
         if std::mem::take(&mut self.fresh) {
             for l in labs.iter_mut() {
                 l.link_mut().panels.set_highlight(None);
@@ -327,6 +337,7 @@ impl LessonPlayer {
                     Some(note) => {
                         self.wait = None;
                         self.waiting_since = None;
+                        self.release(labs, speeds);
                         if let Some(n) = note {
                             self.note = Some((false, n));
                         }
@@ -398,11 +409,7 @@ impl LessonPlayer {
         };
         *shown = i;
         // a start after a `speed` in the same frame goes at the lesson's speed
-        let speed = match self.speed {
-            Some((l, limit)) if l == lab => limit,
-            _ => speeds.get(i).copied().flatten(),
-        };
-        let ctx = LabCtx { speed };
+        let ctx = self.ctx_for(lab, i, speeds);
         let slot = &mut labs[i];
         let answer = match action {
             Action::Choose {
@@ -431,6 +438,21 @@ impl LessonPlayer {
                 }
             }
             Action::RunUntil { event } => {
+                // followed by a pause, the run holds itself right where the event comes (the
+                // window sees it a frame or two of steps later)
+                let point = match event {
+                    Milestone::Step(n) => Some(PausePoint::Step(n)),
+                    Milestone::Memorised => Some(PausePoint::Event(GrokEvent::Memorised)),
+                    Milestone::Generalised => Some(PausePoint::Event(GrokEvent::Generalised)),
+                    Milestone::Finished | Milestone::Tasks(_) => None,
+                };
+                if let Some(point) = point
+                    && matches!(self.queue.front(), Some(Action::Pause {}))
+                    && slot.controls() != Controls::Tasks
+                {
+                    slot.apply(BarAction::PauseAt(Some(point)), ctx);
+                    self.armed = Some(lab);
+                }
                 resume(slot.as_mut(), ctx);
                 self.wait = Some(Wait::Event(lab, event));
                 self.waiting_since = Some(Instant::now());
@@ -475,6 +497,29 @@ impl LessonPlayer {
             Ok(m) => self.note = Some((false, m)),
             Err(m) => self.note = Some((true, m)),
         }
+    }
+}
+
+impl LessonPlayer {
+    /// Tell the lab asked to hold its run at a wait's end to let go (the wait has ended); `speeds`
+    /// as for [`Self::advance`].
+    pub fn release(&mut self, labs: &mut [Box<dyn LabSlot>], speeds: &[Option<f64>]) {
+        let Some(lab) = self.armed.take() else { return };
+        let Some(i) = labs.iter().position(|l| l.lab() == lab) else {
+            return;
+        };
+        let ctx = self.ctx_for(lab, i, speeds);
+        labs[i].apply(BarAction::PauseAt(None), ctx);
+    }
+
+    /// What an action on lab `lab` (index `i`) goes with: the lesson's speed limit for it, else the
+    /// top bar's.
+    fn ctx_for(&self, lab: Lab, i: usize, speeds: &[Option<f64>]) -> LabCtx {
+        let speed = match self.speed {
+            Some((l, limit)) if l == lab => limit,
+            _ => speeds.get(i).copied().flatten(),
+        };
+        LabCtx { speed }
     }
 }
 

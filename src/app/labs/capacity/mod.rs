@@ -539,7 +539,11 @@ impl LabSlot for CapacityLab {
             }
             // A sweep's threads run whole tasks: pausing would only hold back finished results and a
             // step would mean a task, so the top bar disables these here (and Space does nothing).
-            Action::Pause | Action::Resume | Action::Step | Action::SetSpeed(_) => {}
+            Action::Pause
+            | Action::Resume
+            | Action::Step
+            | Action::SetSpeed(_)
+            | Action::PauseAt(_) => {}
             // live changes, speed and exports concern the Grokking lab
             Action::None
             | Action::Change(_)

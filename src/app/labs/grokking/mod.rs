@@ -1211,6 +1211,7 @@ impl LabSlot for GrokkingLab {
             | Action::Step
             | Action::Stop
             | Action::SetSpeed(_)
+            | Action::PauseAt(_)
             | Action::Change(_) => {}
             Action::Start => self.start(),
             Action::Reset => {

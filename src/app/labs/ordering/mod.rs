@@ -420,6 +420,7 @@ impl LabSlot for OrderingLab {
             | Action::Step
             | Action::Stop
             | Action::SetSpeed(_)
+            | Action::PauseAt(_)
             | Action::Change(_) => {}
             Action::Start => {
                 let valid = match checked("Start", self.draft.clone()) {
