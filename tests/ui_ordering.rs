@@ -598,3 +598,32 @@ fn a_running_study_can_be_stopped_not_paused() {
         );
     }
 }
+
+/// With the heatmap hidden (as the pruning lesson hides it until its matrix step), the graph takes
+/// the height its toggle row and key leave, and its arcs grow with it: it had kept the 42 % share
+/// meant for sharing the column with the heatmap, over half the column left empty below it.
+#[test]
+fn the_graph_alone_takes_the_height() {
+    let mut h = harness(Synthetic::new(Some(200), None), Recorder::default());
+    run_to_the_end(&mut h);
+    let graph = |h: &Harness<'_, GrokscopeApp>| {
+        h.state()
+            .ordering()
+            .link()
+            .panels
+            .rect("graph")
+            .expect("the graph is drawn")
+    };
+    let shared = graph(&h);
+    let heat = h.state().ordering().link().panels.rect("heatmap");
+    assert!(heat.is_some(), "both shown at first");
+    h.state_mut().ordering_mut().show_panel("heatmap", false);
+    h.run_steps(3);
+    let alone = graph(&h);
+    assert!(
+        alone.height() > 1.5 * shared.height(),
+        "alone {alone:?}, beside the heatmap {shared:?}"
+    );
+    // and still inside the window
+    assert!(alone.bottom() <= 800.0, "{alone:?}");
+}

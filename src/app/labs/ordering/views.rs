@@ -567,7 +567,8 @@ fn layer_ui(ui: &mut Ui, graph: &mut LayerGraph, s: &LayerSnapshot, panels: &mut
              exact: the true minimum; heuristic: an upper bound on it",
         );
     if panels.shown("graph") {
-        let r = ui.scope(|ui| graph_ui(ui, graph, s));
+        let alone = !panels.shown("heatmap");
+        let r = ui.scope(|ui| graph_ui(ui, graph, s, alone));
         panels.drawn("graph", r.response.rect);
     } else {
         // the heatmap's order is the graph's
@@ -580,11 +581,18 @@ fn layer_ui(ui: &mut Ui, graph: &mut LayerGraph, s: &LayerSnapshot, panels: &mut
     panels.drawn("heatmap", r.response.rect);
 }
 
-/// The neuron-ordering graph and its key.
-fn graph_ui(ui: &mut Ui, graph: &mut LayerGraph, s: &LayerSnapshot) {
+/// The neuron-ordering graph and its key; `alone`: the heatmap is hidden, and the graph takes the
+/// height its toggle row and key leave (its arcs grow with it), else a share beside the heatmap.
+fn graph_ui(ui: &mut Ui, graph: &mut LayerGraph, s: &LayerSnapshot, alone: bool) {
     let w = ui.available_width();
     let h = ui.available_height();
-    let graph_h = (h * 0.42).clamp(120.0, 320.0);
+    let line = ui.text_style_height(&egui::TextStyle::Body);
+    let graph_h = if alone {
+        // the toggle row and up to two lines of key, with their spacing
+        (h - 5.0 * line).clamp(120.0, 560.0)
+    } else {
+        (h * 0.42).clamp(120.0, 320.0)
+    };
     ui.horizontal(|ui| {
         let mut last = graph.outputs_last();
         ui.checkbox(&mut last, "outputs last").on_hover_text(
