@@ -615,7 +615,13 @@ fn grid_ui(ui: &mut Ui, s: &InsightSnapshot, split: &[Split], fit: Vec2) {
     let cell = by_width.min(by_height).clamp(1.0, 8.0);
     let size = vec2(cell * p as f32 + left + 4.0, cell * p as f32 + top + 4.0);
     // a grid the height holds to less than the width is centred in it (the section keeps its width)
-    let wide = ui.available_width().max(size.x);
+    // (a width without bound, as in a sideways scroll, keeps the grid's own)
+    let room = ui.available_width();
+    let wide = if room.is_finite() {
+        room.max(size.x)
+    } else {
+        size.x
+    };
     let (outer, resp) = ui.allocate_exact_size(vec2(wide, size.y), Sense::hover());
     let rect = Rect::from_min_size(
         outer.left_top() + vec2(((wide - size.x) / 2.0).floor(), 0.0),
