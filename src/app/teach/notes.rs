@@ -6,7 +6,7 @@
 //! the tests) egui draws it as a window inside the main one.
 
 use super::player::LessonPlayer;
-use super::presenter::{LessonCmd, keys, wait_text};
+use super::presenter::{LessonCmd, keys, paragraphs, wait_text};
 use eframe::egui::{self, RichText, Ui};
 use std::time::Duration;
 
@@ -81,15 +81,6 @@ fn clock_text(d: Duration) -> String {
     } else {
         format!("{}:{:02}", s / 60, s % 60)
     }
-}
-
-/// The notes' text as paragraphs: the file's line breaks are for its author (a blank line parts
-/// paragraphs), as in the step's own text.
-fn paragraphs(text: &str) -> Vec<String> {
-    text.split("\n\n")
-        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|p| !p.is_empty())
-        .collect()
 }
 
 /// The notes' contents; returns the command asked and whether the window stays open.
@@ -190,15 +181,5 @@ mod tests {
         assert_eq!(clock_text(Duration::from_secs(0)), "0:00");
         assert_eq!(clock_text(Duration::from_millis(65_900)), "1:05");
         assert_eq!(clock_text(Duration::from_secs(3600 + 62)), "1:01:02");
-    }
-
-    #[test]
-    fn notes_flow_into_paragraphs() {
-        let text = "Ask the room:\nwhat will the curve do?\n\n  Expect a jump.  \n\n\n";
-        assert_eq!(
-            paragraphs(text),
-            ["Ask the room: what will the curve do?", "Expect a jump."]
-        );
-        assert!(paragraphs("").is_empty());
     }
 }

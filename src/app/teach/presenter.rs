@@ -383,14 +383,18 @@ pub fn lesson_text_ui(ui: &mut Ui, player: &LessonPlayer, large: bool) {
         (16.0, 14.0)
     };
     ui.label(RichText::new(&step.title).strong().size(title));
-    // the file's line breaks are for its author: the text flows to the window's width
-    let flowing = step
-        .text
-        .split("\n\n")
-        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "));
-    for para in flowing {
+    for para in paragraphs(&step.text) {
         ui.label(RichText::new(para).size(text));
     }
+}
+
+/// A step's text (or notes) as paragraphs: the file's line breaks are for its author, a blank line
+/// parts paragraphs, and each flows to the window's width.
+pub(super) fn paragraphs(text: &str) -> Vec<String> {
+    text.split("\n\n")
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 /// The blanked screen (B): black, with how to come back.
@@ -411,6 +415,16 @@ pub fn blank_ui(ctx: &egui::Context) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_flows_into_paragraphs() {
+        let text = "Ask the room:\nwhat will the curve do?\n\n  Expect a jump.  \n\n\n";
+        assert_eq!(
+            paragraphs(text),
+            ["Ask the room: what will the curve do?", "Expect a jump."]
+        );
+        assert!(paragraphs("").is_empty());
+    }
 
     /// The scales that give each common screen the 1600 x 900 picture at 1.5 (600 points high),
     /// worked out by hand from `fit_scale`'s rule: height / 600, unless width / 853 is smaller, down

@@ -16,6 +16,7 @@ use crate::app::actions::Action;
 use crate::app::backend::Backend;
 use crate::app::dialog::{FileDialog, FixedPathDialog};
 use crate::app::figure_export::FigureSet;
+use crate::app::jobs::{JobDone, Jobs};
 use crate::app::link::{Batch, LabLink, Phase};
 use crate::config::capacity::{SweepPreset, sweep_presets};
 use crate::config::{
@@ -60,6 +61,19 @@ fn list_text(cfg: &CapacitySweepConfig) -> ListText {
     }
 }
 
+/// What the lab's jobs answer: the sweep folder the dialog gave, or a shared job's answer (the
+/// `Jobs` type carries them; this lab starts none).
+pub enum CapacityJob {
+    Folder(Option<PathBuf>),
+    Shared(JobDone),
+}
+
+impl From<JobDone> for CapacityJob {
+    fn from(done: JobDone) -> Self {
+        CapacityJob::Shared(done)
+    }
+}
+
 /// A folder being read on its thread: its name and the answer to come.
 type FolderJob = (String, Receiver<anyhow::Result<Collected>>);
 
@@ -72,8 +86,9 @@ pub struct CapacityLab {
     history: SweepHistory,
     view: CapacityView,
     folder: Option<FolderJob>,
-    /// The folder dialog asked for by Open… (answered on its thread).
-    choosing: Option<Receiver<Option<PathBuf>>>,
+    /// The folder dialog asked for by Open… (the window's shared job threads; it answers a
+    /// [`CapacityJob::Folder`]).
+    jobs: Jobs<CapacityJob>,
     /// The window's file dialogs (tests pass fixed answers).
     dialog: Arc<dyn FileDialog>,
     /// Threads of the sweep followed (for the time left).
@@ -85,6 +100,8 @@ impl CapacityLab {
     pub fn boxed(backend: Box<dyn Backend>, setup: &LabSetup<'_>) -> Box<dyn LabSlot> {
         let mut lab = Self::new(backend);
         lab.dialog = Arc::clone(&setup.dialog);
+        let ctx = setup.ctx.clone();
+        lab.jobs = Jobs::new(Arc::new(move || ctx.request_repaint()));
         Box::new(lab)
     }
 
@@ -98,7 +115,8 @@ impl CapacityLab {
             history: SweepHistory::new(),
             view: CapacityView::default(),
             folder: None,
-            choosing: None,
+            // (woken by the lab's frames while it loads until the window gives its own, `boxed`)
+            jobs: Jobs::new(Arc::new(|| {})),
             // no dialog until the window gives its own (`boxed`)
             dialog: Arc::new(FixedPathDialog(None)),
             threads: 1,
@@ -147,7 +165,7 @@ impl CapacityLab {
 
     /// Whether a folder is being read (or asked for in a dialog).
     pub fn loading(&self) -> bool {
-        self.folder.is_some() || self.choosing.is_some()
+        self.folder.is_some() || self.jobs.dialog_open()
     }
 
     /// Ask for a sweep folder in a dialog, on a thread of its own (a real one blocks its caller).
@@ -155,18 +173,12 @@ impl CapacityLab {
         if self.loading() {
             return;
         }
-        let (tx, rx) = std::sync::mpsc::channel();
         let dialog = Arc::clone(&self.dialog);
-        let spawned = std::thread::Builder::new()
-            .name("grokscope-capacity-dialog".into())
-            .spawn(move || {
-                let _sent = tx.send(dialog.pick_folder("Open sweep folder"));
-            });
-        match spawned {
-            Ok(_) => {
-                self.choosing = Some(rx);
-                self.info("choose a sweep folder…");
-            }
+        let asked = self.jobs.spawn_dialog("folder-dialog", move |out| {
+            out.send(CapacityJob::Folder(dialog.pick_folder("Open sweep folder")));
+        });
+        match asked {
+            Ok(()) => self.info("choose a sweep folder…"),
             Err(e) => self.error(format!(
                 "cannot open a folder dialog ({e}): type the folder"
             )),
@@ -175,15 +187,13 @@ impl CapacityLab {
 
     /// The dialog's answer: read the chosen folder (and show its path in the field).
     fn poll_choice(&mut self) {
-        let Some(rx) = &self.choosing else {
+        let Some(job) = self.jobs.try_recv() else {
             return;
         };
-        let answer = match rx.try_recv() {
-            Ok(a) => a,
-            Err(TryRecvError::Empty) => return,
-            Err(TryRecvError::Disconnected) => None,
+        // (no shared job runs here: the lab asks for nothing else)
+        let CapacityJob::Folder(answer) = job else {
+            return;
         };
-        self.choosing = None;
         match answer {
             Some(path) => {
                 self.view.folder = path.display().to_string();
