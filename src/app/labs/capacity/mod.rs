@@ -89,6 +89,9 @@ pub struct CapacityLab {
     /// The folder dialog asked for by Open… (the window's shared job threads; it answers a
     /// [`CapacityJob::Folder`]).
     jobs: Jobs<CapacityJob>,
+    /// Open… asked for a folder and its answer has not been taken yet (the dialog's thread can end
+    /// a frame before its answer is read: the lab is still busy then).
+    asking: bool,
     /// The window's file dialogs (tests pass fixed answers).
     dialog: Arc<dyn FileDialog>,
     /// Threads of the sweep followed (for the time left).
@@ -117,6 +120,7 @@ impl CapacityLab {
             folder: None,
             // (woken by the lab's frames while it loads until the window gives its own, `boxed`)
             jobs: Jobs::new(Arc::new(|| {})),
+            asking: false,
             // no dialog until the window gives its own (`boxed`)
             dialog: Arc::new(FixedPathDialog(None)),
             threads: 1,
@@ -165,7 +169,7 @@ impl CapacityLab {
 
     /// Whether a folder is being read (or asked for in a dialog).
     pub fn loading(&self) -> bool {
-        self.folder.is_some() || self.jobs.dialog_open()
+        self.folder.is_some() || self.asking
     }
 
     /// Ask for a sweep folder in a dialog, on a thread of its own (a real one blocks its caller).
@@ -178,7 +182,10 @@ impl CapacityLab {
             out.send(CapacityJob::Folder(dialog.pick_folder("Open sweep folder")));
         });
         match asked {
-            Ok(()) => self.info("choose a sweep folder…"),
+            Ok(()) => {
+                self.asking = true;
+                self.info("choose a sweep folder…");
+            }
             Err(e) => self.error(format!(
                 "cannot open a folder dialog ({e}): type the folder"
             )),
@@ -187,13 +194,25 @@ impl CapacityLab {
 
     /// The dialog's answer: read the chosen folder (and show its path in the field).
     fn poll_choice(&mut self) {
+        if !self.asking {
+            return;
+        }
+        // Looked at before the channel: a thread seen ended has sent whatever it was going to send.
+        let ended = !self.jobs.dialog_open();
         let Some(job) = self.jobs.try_recv() else {
+            if ended {
+                self.asking = false;
+                self.error(
+                    "the folder dialog ended without an answer: type the folder beside Open",
+                );
+            }
             return;
         };
         // (no shared job runs here: the lab asks for nothing else)
         let CapacityJob::Folder(answer) = job else {
             return;
         };
+        self.asking = false;
         match answer {
             Some(path) => {
                 self.view.folder = path.display().to_string();
@@ -665,5 +684,60 @@ mod tests {
         lab.text_mut().widths = "8".into();
         let fields: Vec<&str> = lab.problems().iter().map(|p| p.field).collect();
         assert_eq!(fields, ["primes"]);
+    }
+
+    /// A dialog that answers at once (or, with `panics`, whose thread dies without answering).
+    struct AtOnce(bool);
+    impl FileDialog for AtOnce {
+        fn save(&self, _: &str, _: &str, _: &str) -> Option<PathBuf> {
+            None
+        }
+        fn pick_folder(&self, _: &str) -> Option<PathBuf> {
+            assert!(!self.0, "the dialog thread dies here (a broken desktop)");
+            None
+        }
+        fn pick_file(&self, _: &str, _: &str) -> Option<PathBuf> {
+            None
+        }
+    }
+
+    fn asking_lab(panics: bool) -> CapacityLab {
+        let mut lab = CapacityLab::new(Box::new(crate::app::backend::Unattached::default()));
+        lab.dialog = Arc::new(AtOnce(panics));
+        lab.apply_own(CapacityAction::ChooseFolder);
+        // wait for the dialog's thread to end: its answer (if any) is in the channel, not yet taken
+        let start = std::time::Instant::now();
+        while lab.jobs.dialog_open() {
+            assert!(start.elapsed().as_secs() < 10, "the dialog thread ended");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        lab
+    }
+
+    /// The lab is busy from Open… until the dialog's answer is taken, not only while its thread
+    /// lives (CI once saw the thread end and the test go on a frame before the answer was read); a
+    /// thread that dies without answering is said, and the lab is free again.
+    #[test]
+    fn the_lab_is_busy_until_the_dialogs_answer_is_taken() {
+        let mut lab = asking_lab(false);
+        assert!(lab.loading(), "answered but not taken: still busy");
+        lab.poll_choice();
+        assert!(!lab.loading());
+        assert!(lab.link.status().is_error);
+        assert!(
+            lab.link.status().text.contains("no folder chosen"),
+            "{}",
+            lab.link.status().text
+        );
+
+        let mut lab = asking_lab(true);
+        assert!(lab.loading());
+        lab.poll_choice();
+        assert!(
+            !lab.loading(),
+            "a dead dialog thread does not keep the lab busy"
+        );
+        let text = &lab.link.status().text;
+        assert!(text.contains("ended without an answer"), "{text}");
     }
 }
