@@ -8,7 +8,7 @@ use super::dialog::FileDialog;
 use super::figure_export::{FigureExport, FigureRequest, FigureSet};
 use super::jobs::{JobDone, Jobs};
 use super::labs::grokking::run_files::in_temporary_folder;
-use super::labs::{Controls, Counter, Lab, LabCtx, LabSetup, LabSlot};
+use super::labs::{Controls, Counter, Lab, LabCtx, LabSetup, LabSlot, TASKS_CANNOT_PAUSE};
 use super::link::{Phase, Status};
 use super::meters::FrameTimer;
 use super::teach::notes::notes_window;
@@ -499,10 +499,10 @@ impl GrokscopeApp {
     /// What the play button and Space do: start, pause or resume; nothing while a sweep or study
     /// runs (its threads run whole tasks: it cannot pause; one held somehow still resumes).
     fn play_action(&self) -> Action {
-        let tasks = self.current().controls() == Controls::Tasks;
+        let refused = self.current().pause_refused().is_some();
         match self.phase() {
             Phase::Idle | Phase::Finished => Action::Start,
-            Phase::Starting | Phase::Running if tasks => Action::None,
+            Phase::Starting | Phase::Running if refused => Action::None,
             Phase::Starting | Phase::Running => Action::Pause,
             Phase::Paused => Action::Resume,
         }
@@ -612,7 +612,9 @@ impl GrokscopeApp {
             if ui
                 .add_enabled(can_play, egui::Button::new(play_text))
                 .on_hover_text(play_tip)
-                .on_disabled_hover_text("A sweep or study cannot pause; Stop ends it and keeps its results")
+                .on_disabled_hover_text(sentence(
+                    self.current().pause_refused().unwrap_or(TASKS_CANNOT_PAUSE),
+                ))
                 .clicked()
             {
                 action = self.play_action();
@@ -1034,6 +1036,15 @@ fn install_fonts(ctx: &egui::Context) {
         family.insert(at, "Hack".to_owned());
     }
     ctx.set_fonts(fonts);
+}
+
+/// `text` as a sentence on its own: its first letter upper case.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -125,6 +125,10 @@ pub enum Controls {
     Tasks,
 }
 
+/// Why a lab running whole tasks refuses a pause (the play button's hover and a lesson's `pause` say
+/// the same).
+pub const TASKS_CANNOT_PAUSE: &str = "a sweep or study cannot pause: its threads run whole tasks; Stop ends it and keeps its results";
+
 /// A part of a lab's window that can be named (to show, hide or highlight it, e.g. in a lesson).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PanelName {
@@ -268,6 +272,12 @@ pub trait LabSlot: Any {
     /// How the top bar's run controls apply.
     fn controls(&self) -> Controls {
         Controls::Run
+    }
+    /// Why a pause is refused now ([`TASKS_CANNOT_PAUSE`] while a sweep or study runs), or `None`
+    /// where a pause may be asked (it does nothing unless a run is going).
+    fn pause_refused(&self) -> Option<&'static str> {
+        let going = matches!(self.phase(), Phase::Starting | Phase::Running);
+        (going && self.controls() == Controls::Tasks).then_some(TASKS_CANNOT_PAUSE)
     }
     /// The speed limit the top bar starts with on this lab (steps a second; `None`: flat out). Each lab
     /// keeps its own limit, as each has its own run.

@@ -425,11 +425,9 @@ impl LessonPlayer {
             Action::Start {} => slot.teach(Teach::Start, ctx),
             Action::Pause {} => {
                 let running = slot.phase() == Phase::Running || slot.phase() == Phase::Starting;
-                if running && slot.controls() == Controls::Tasks {
-                    // its threads run whole runs: a pause would only hold back its results
-                    Err(format!(
-                        "pause: the {lab} lab runs a study or sweep, which cannot pause; it goes on"
-                    ))
+                if let Some(why) = slot.pause_refused() {
+                    // a pause would only hold back its results while its threads went on
+                    Err(format!("pause: the {lab} lab goes on: {why}"))
                 } else {
                     if running {
                         slot.apply(BarAction::Pause, ctx);
