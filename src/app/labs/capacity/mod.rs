@@ -29,7 +29,6 @@ use crate::store::sweep_dir::{Collected, collect_results};
 use eframe::egui::Ui;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::Instant;
 
 /// A comma-separated list as typed, or the problem with it (naming `field`).
@@ -61,11 +60,19 @@ fn list_text(cfg: &CapacitySweepConfig) -> ListText {
     }
 }
 
-/// What the lab's jobs answer: the sweep folder the dialog gave, or a shared job's answer (the
-/// `Jobs` type carries them; this lab starts none).
+/// What the lab's jobs answer: the sweep folder the dialog gave, a folder read (its name and
+/// what was found), or a shared job's answer (the `Jobs` type carries them; this lab starts none).
 pub enum CapacityJob {
     Folder(Option<PathBuf>),
+    Read(String, Box<anyhow::Result<Collected>>),
     Shared(JobDone),
+}
+
+/// What the lab waits on: the folder dialog's answer, or a folder being read (its name).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Pending {
+    Asking,
+    Reading(String),
 }
 
 impl From<JobDone> for CapacityJob {
@@ -73,9 +80,6 @@ impl From<JobDone> for CapacityJob {
         CapacityJob::Shared(done)
     }
 }
-
-/// A folder being read on its thread: its name and the answer to come.
-type FolderJob = (String, Receiver<anyhow::Result<Collected>>);
 
 /// The Capacity tab.
 pub struct CapacityLab {
@@ -85,13 +89,12 @@ pub struct CapacityLab {
     text: ListText,
     history: SweepHistory,
     view: CapacityView,
-    folder: Option<FolderJob>,
-    /// The folder dialog asked for by Open… (the window's shared job threads; it answers a
-    /// [`CapacityJob::Folder`]).
+    /// The folder dialog asked for by Open… and the folder's read, each on a thread of the window's
+    /// shared kind (answering a [`CapacityJob::Folder`], then a [`CapacityJob::Read`]).
     jobs: Jobs<CapacityJob>,
-    /// Open… asked for a folder and its answer has not been taken yet (the dialog's thread can end
-    /// a frame before its answer is read: the lab is still busy then).
-    asking: bool,
+    /// What was asked and not answered yet (a job's thread can end a frame before its answer is
+    /// taken: the lab is still busy then).
+    pending: Option<Pending>,
     /// The window's file dialogs (tests pass fixed answers).
     dialog: Arc<dyn FileDialog>,
     /// Threads of the sweep followed (for the time left).
@@ -117,10 +120,9 @@ impl CapacityLab {
             draft,
             history: SweepHistory::new(),
             view: CapacityView::default(),
-            folder: None,
             // (woken by the lab's frames while it loads until the window gives its own, `boxed`)
             jobs: Jobs::new(Arc::new(|| {})),
-            asking: false,
+            pending: None,
             // no dialog until the window gives its own (`boxed`)
             dialog: Arc::new(FixedPathDialog(None)),
             threads: 1,
@@ -169,7 +171,7 @@ impl CapacityLab {
 
     /// Whether a folder is being read (or asked for in a dialog).
     pub fn loading(&self) -> bool {
-        self.folder.is_some() || self.asking
+        self.pending.is_some()
     }
 
     /// Ask for a sweep folder in a dialog, on a thread of its own (a real one blocks its caller).
@@ -183,7 +185,7 @@ impl CapacityLab {
         });
         match asked {
             Ok(()) => {
-                self.asking = true;
+                self.pending = Some(Pending::Asking);
                 self.info("choose a sweep folder…");
             }
             Err(e) => self.error(format!(
@@ -192,49 +194,46 @@ impl CapacityLab {
         }
     }
 
-    /// The dialog's answer: read the chosen folder (and show its path in the field).
-    fn poll_choice(&mut self) {
-        if !self.asking {
+    /// The answers of the folder dialog and of a folder's read, as they come; a job whose thread
+    /// ended without answering is said, and frees the lab.
+    fn poll_jobs(&mut self) {
+        let Some(pending) = self.pending.clone() else {
             return;
-        }
+        };
         // Looked at before the channel: a thread seen ended has sent whatever it was going to send.
-        let ended = !self.jobs.dialog_open();
+        let ended = !self.jobs.dialog_open() && !self.jobs.writing();
         let Some(job) = self.jobs.try_recv() else {
             if ended {
-                self.asking = false;
-                self.error(
-                    "the folder dialog ended without an answer: type the folder beside Open",
-                );
+                self.pending = None;
+                self.error(match pending {
+                    Pending::Asking => {
+                        "the folder dialog ended without an answer: type the folder beside Open"
+                            .to_string()
+                    }
+                    Pending::Reading(name) => {
+                        format!("cannot open {name}: the reading thread ended without an answer")
+                    }
+                });
             }
             return;
         };
-        // (no shared job runs here: the lab asks for nothing else)
-        let CapacityJob::Folder(answer) = job else {
-            return;
-        };
-        self.asking = false;
-        match answer {
-            Some(path) => {
+        self.pending = None;
+        match job {
+            CapacityJob::Folder(Some(path)) => {
                 self.view.folder = path.display().to_string();
                 self.open_folder(path);
             }
-            None => self.error(
+            CapacityJob::Folder(None) => self.error(
                 "no folder chosen (or no folder dialog available): type the folder beside Open",
             ),
+            CapacityJob::Read(name, answer) => self.take_folder(name, *answer),
+            // (the lab asks for no shared job)
+            CapacityJob::Shared(_) => self.pending = Some(pending),
         }
     }
 
-    fn poll_folder(&mut self) {
-        let Some((name, rx)) = &self.folder else {
-            return;
-        };
-        let answer = match rx.try_recv() {
-            Ok(a) => a,
-            Err(TryRecvError::Empty) => return,
-            Err(TryRecvError::Disconnected) => Err(anyhow::anyhow!("the reading thread ended")),
-        };
-        let name = name.clone();
-        self.folder = None;
+    /// A folder's results, shown and said (with what was missing or unusable).
+    fn take_folder(&mut self, name: String, answer: anyhow::Result<Collected>) {
         match answer {
             Ok(c) => {
                 let found = c.results.len();
@@ -417,21 +416,22 @@ impl CapacityLab {
         self.draft = cfg;
     }
 
-    /// Read `path` with `collect_results` on a named thread; the answer is taken in `drain`.
+    /// Read `path` with `collect_results` on a thread; the answer is taken in `drain`.
     pub fn open_folder(&mut self, path: PathBuf) {
-        if self.folder.is_some() {
+        if self.loading() {
             return;
         }
         let name = path.display().to_string();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let spawned = std::thread::Builder::new()
-            .name("grokscope-capacity-open".into())
-            .spawn(move || {
-                let _sent = tx.send(collect_results(&path).map_err(anyhow::Error::from));
+        let named = name.clone();
+        let spawned = self
+            .jobs
+            .spawn_worker("grokscope-capacity-open", move |out| {
+                let found = collect_results(&path).map_err(anyhow::Error::from);
+                out.send(CapacityJob::Read(named, Box::new(found)));
             });
         match spawned {
-            Ok(_) => {
-                self.folder = Some((name.clone(), rx));
+            Ok(()) => {
+                self.pending = Some(Pending::Reading(name.clone()));
                 self.info(format!("reading {name}…"));
             }
             Err(e) => self.error(format!("cannot start a thread to read {name}: {e}")),
@@ -505,8 +505,7 @@ impl LabSlot for CapacityLab {
 
     /// Take events until `deadline` (and a folder's answer); true if events may be waiting.
     fn drain(&mut self, deadline: Instant) -> bool {
-        self.poll_choice();
-        self.poll_folder();
+        self.poll_jobs();
         let mut more = false;
         while let Some(event) = self.link.next_event(deadline, &mut more) {
             self.handle_event(event);
@@ -721,7 +720,7 @@ mod tests {
     fn the_lab_is_busy_until_the_dialogs_answer_is_taken() {
         let mut lab = asking_lab(false);
         assert!(lab.loading(), "answered but not taken: still busy");
-        lab.poll_choice();
+        lab.poll_jobs();
         assert!(!lab.loading());
         assert!(lab.link.status().is_error);
         assert!(
@@ -732,7 +731,7 @@ mod tests {
 
         let mut lab = asking_lab(true);
         assert!(lab.loading());
-        lab.poll_choice();
+        lab.poll_jobs();
         assert!(
             !lab.loading(),
             "a dead dialog thread does not keep the lab busy"
