@@ -60,6 +60,7 @@ fn args(dir: &Path, figure: &str, format: FigureFormat, out: PathBuf) -> ExportA
         height_in: None,
         out: Some(out),
         step: None,
+        own_keys: false,
     }
 }
 

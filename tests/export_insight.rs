@@ -1,7 +1,7 @@
 //! `grokscope export RUN --figure NAME --step N` for the insight figures: recomputed from the run
 //! folder's checkpoint at N, with the config the run trained with there.
 
-use grokscope::cli::export::{ExportArgs, export_main, insight_folder_figures};
+use grokscope::cli::export::{ExportArgs, FromSaved, export_main, insight_folder_figures};
 use grokscope::config::{GrokkingConfig, Operation, ValidGrokkingConfig, preset};
 use grokscope::experiment::Unattended;
 use grokscope::experiment::grokking::{self, RunOptions, Start};
@@ -40,6 +40,7 @@ fn args(dir: &Path, figure: &str, step: Option<u64>, out: PathBuf) -> ExportArgs
         height_in: None,
         out: Some(out),
         step,
+        own_keys: false,
     }
 }
 
@@ -71,7 +72,7 @@ fn insight_figures_export_at_a_checkpoint_step() {
 
     // every insight figure at step 20, into the folder
     export_main(&args(&run, "insight", Some(20), out.clone())).unwrap();
-    let ins = insight_folder_figures(&run, Some(20), false).unwrap();
+    let ins = insight_folder_figures(&run, Some(20), FromSaved::Step).unwrap();
     let names: Vec<&str> = ins.figures.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(ins.step, 20);
     // the MLP has neurons and an ablation; one clock per key frequency, at most three
@@ -239,4 +240,49 @@ fn an_unknown_figure_names_the_insight_figures_too() {
         assert!(e.contains(name), "{name} in: {e}");
     }
     assert!(!out.exists());
+}
+
+/// The ablation figure of a run folder ablates every saved step with the final model's key
+/// frequencies by default (as Nanda et al., and as the window's loss plot once a run has ended), or
+/// each step with its own given `--own-keys`. At the newest checkpoint the two are the same
+/// computation (the final keys are that step's own), so their values there agree exactly; each
+/// curve has a point a checkpoint (0, 10, 20, 30: see `tiny_run`), marked, as four points are few.
+#[test]
+fn the_ablation_figure_uses_the_final_keys_unless_asked_for_each_steps_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    tiny_run(&run);
+    let curve = |rows: &[csv::StringRecord], name: &str| -> Vec<(f64, f64)> {
+        rows.iter()
+            .filter(|r| &r[0] == name)
+            .map(|r| (r[1].parse().unwrap(), r[2].parse().unwrap()))
+            .collect()
+    };
+    let final_file = tmp.path().join("final.svg");
+    export_main(&args(&run, "ablation", Some(10), final_file.clone())).unwrap();
+    let finals = csv_rows(&tmp.path().join("final.csv"));
+    let mut a = args(&run, "ablation", Some(10), tmp.path().join("own.svg"));
+    a.own_keys = true;
+    export_main(&a).unwrap();
+    let owns = csv_rows(&tmp.path().join("own.csv"));
+
+    let steps = |c: &[(f64, f64)]| c.iter().map(|p| p.0).collect::<Vec<_>>();
+    // (the series' names: grokscope::export::labs::series_name)
+    for (kind, what, part) in [
+        ("restricted", "val", "only"),
+        ("excluded", "train", "removed"),
+    ] {
+        let fin = curve(&finals, &format!("{kind} ({what}, final keys {part})"));
+        let own = curve(&owns, &format!("{kind} ({what}, key k {part})"));
+        assert_eq!(steps(&fin), [0.0, 10.0, 20.0, 30.0], "{kind}: {finals:?}");
+        assert_eq!(steps(&own), [0.0, 10.0, 20.0, 30.0], "{kind}: {owns:?}");
+        assert_eq!(fin[3].1, own[3].1, "{kind} at the newest checkpoint");
+    }
+    let has_dots =
+        |rows: &[csv::StringRecord]| rows.iter().any(|r| r[0].ends_with("(saved steps)"));
+    assert!(has_dots(&finals) && has_dots(&owns));
+    // the figure's note says which keys (under the plot)
+    let svg = |name: &str| std::fs::read_to_string(tmp.path().join(name)).unwrap();
+    assert!(svg("final.svg").contains("final model"));
+    assert!(svg("own.svg").contains("its own snapshot"));
 }

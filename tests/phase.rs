@@ -186,6 +186,7 @@ fn a_tiny_study_runs_resumes_and_refuses_another() {
             height_in: None,
             out: Some(file.clone()),
             step: None,
+            own_keys: false,
         })
         .unwrap();
         assert!(std::fs::metadata(&file).unwrap().len() > 100, "{ext}");

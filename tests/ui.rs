@@ -447,6 +447,18 @@ fn the_ablation_curves_use_the_final_keys_once_the_run_ends() {
     };
     assert!(legend(&harness, "restricted (val, final keys only)"));
     assert!(!legend(&harness, "restricted (val, key k only)"));
+    // the exported ablation figure draws the curves the loss plot draws
+    let exported = |h: &Harness<'_, GrokscopeApp>| {
+        use grokscope::app::labs::LabSlot;
+        let set = h.state().grokking().figure_set();
+        let fig = set.figures.iter().find(|f| f.name == "ablation").cloned();
+        let fig = fig.expect("an ablation figure");
+        (fig.series[0].name.clone(), fig.series[0].points.len())
+    };
+    assert_eq!(
+        exported(&harness),
+        ("restricted (val, final keys only)".to_string(), 30)
+    );
     harness
         .get_by_label("each snapshot's own keys")
         .click_accesskit();
@@ -454,4 +466,5 @@ fn the_ablation_curves_use_the_final_keys_once_the_run_ends() {
     assert!(harness.state().grokking().insight_view().own_keys);
     assert!(legend(&harness, "restricted (val, key k only)"));
     assert!(!legend(&harness, "restricted (val, final keys only)"));
+    assert_eq!(exported(&harness).0, "restricted (val, key k only)");
 }

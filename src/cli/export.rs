@@ -13,7 +13,7 @@
 //! `x-grid.svg`).
 
 use crate::analysis::capacity_study::analyse;
-use crate::experiment::grokking::insight_from_saved;
+use crate::experiment::grokking::{final_keys_from_saved, insight_from_saved};
 use crate::export::figure::{Figure, FigureSize};
 use crate::export::insight::{self, InsightInput};
 use crate::export::labs;
@@ -237,6 +237,8 @@ pub struct ExportArgs {
     pub out: Option<PathBuf>,
     /// The checkpoint step of a run's insight figures; `None`: the newest checkpoint.
     pub step: Option<u64>,
+    /// The ablation figure with each saved step's own key frequencies, not the final model's.
+    pub own_keys: bool,
 }
 
 /// A run's insight figures at one checkpoint.
@@ -266,14 +268,28 @@ fn steps_text(steps: &[u64]) -> String {
     }
 }
 
+/// What the insight figures of a run folder draw from besides the saved weights of their step.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FromSaved {
+    /// The step's weights alone.
+    #[default]
+    Step,
+    /// Every saved step's snapshot too (the spectrum's history, the ablation curves with each
+    /// step's own key frequencies).
+    History,
+    /// The history, and the restricted and excluded loss of every saved step ablated with the
+    /// final model's key frequencies (the newest saved weights'), as Nanda et al. and as the window
+    /// draws them once a run has ended (a second pass over the saved weights).
+    FinalKeys,
+}
+
 /// The insight figures of the run folder `dir` at the saved weights of `step` (a checkpoint or a
-/// frame; `None`: the newest), recomputed from them; with `history`, every saved step's snapshot too
-/// (the spectrum's history, the ablation curves). A step without saved weights is refused, naming
-/// those there are.
+/// frame; `None`: the newest), recomputed from them, with what `from` asks of the other saved steps.
+/// A step without saved weights is refused, naming those there are.
 pub fn insight_folder_figures(
     dir: &Path,
     step: Option<u64>,
-    history: bool,
+    from: FromSaved,
 ) -> Result<InsightFigures> {
     let run = RunFolder::open(dir)?;
     let saved = run.weights();
@@ -305,7 +321,7 @@ pub fn insight_folder_figures(
         .with_context(|| format!("the insight measures at step {}", c.step))?;
     let mut problems = run.problems.clone();
     let mut snaps = vec![];
-    if history {
+    if from != FromSaved::Step {
         insight_from_saved(&run, &mut |r| {
             match r {
                 Ok(s) => snaps.push(s),
@@ -314,13 +330,37 @@ pub fn insight_folder_figures(
             true
         });
     }
+    // the final model's keys: those the newest readable snapshot ablated with
+    let final_keys = match snaps.last().and_then(|s| s.ablation.as_ref()) {
+        Some(ab) if from == FromSaved::FinalKeys => ab.keys.clone(),
+        _ => vec![],
+    };
+    let mut finals: [Vec<[f64; 2]>; 2] = Default::default();
+    if !final_keys.is_empty() {
+        final_keys_from_saved(&run, &final_keys, &mut |r| {
+            // weights that cannot be read were named by the first pass
+            if let Ok((step, _, ab)) = r {
+                for (points, part) in finals.iter_mut().zip([ab.restricted, ab.excluded]) {
+                    if let Some(v) = part.filter(|v| v.loss.is_finite()) {
+                        points.push([step as f64, v.loss]);
+                    }
+                }
+            }
+            true
+        });
+    }
     let hist = folder_history(&run, 0, None);
-    let losses = |m: Metric| labs::history_points(&hist, m);
+    let losses = |m: Metric| match m {
+        Metric::RestrictedLossFinal => finals[0].clone(),
+        Metric::ExcludedLossFinal => finals[1].clone(),
+        _ => labs::history_points(&hist, m),
+    };
     let figures = insight::insight_figures(&InsightInput {
         snap: &snap,
         split: prober.split(),
         history: &snaps,
         losses: &losses,
+        final_keys: &final_keys,
     })
     .with_context(|| format!("drawing the weights at step {}", c.step))?;
     Ok(InsightFigures {
@@ -334,7 +374,14 @@ pub fn insight_folder_figures(
 /// `grokscope export RUN --figure NAME` for an insight figure or group: write each figure `wanted`
 /// selects at the checkpoint step.
 fn insight_main(a: &ExportArgs, wanted: &str) -> Result<()> {
-    let ff = insight_folder_figures(&a.dir, a.step, insight::needs_history(wanted))?;
+    let from = if !insight::needs_history(wanted) {
+        FromSaved::Step
+    } else if a.own_keys || !insight::draws_ablation(wanted) {
+        FromSaved::History
+    } else {
+        FromSaved::FinalKeys
+    };
+    let ff = insight_folder_figures(&a.dir, a.step, from)?;
     for p in &ff.problems {
         eprintln!("{}: {p}", a.dir.display());
     }
@@ -506,7 +553,7 @@ pub fn export_main(a: &ExportArgs) -> Result<()> {
 /// `--list` of a run folder: the insight figures at the checkpoint step, and the groups; a folder
 /// without a usable checkpoint says why on stderr.
 fn list_insight(a: &ExportArgs) {
-    match insight_folder_figures(&a.dir, a.step, false) {
+    match insight_folder_figures(&a.dir, a.step, FromSaved::Step) {
         Ok(ins) => {
             for f in &ins.figures {
                 println!("{}\t{}", f.name, f.title);

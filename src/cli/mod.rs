@@ -227,6 +227,10 @@ pub enum Cmd {
         /// frame (default: the newest), recomputed from them.
         #[arg(long)]
         step: Option<u64>,
+        /// The ablation figure with each saved step's own key frequencies (default: every step
+        /// ablated with the final model's, as Nanda et al. and the window once a run has ended).
+        #[arg(long)]
+        own_keys: bool,
     },
     /// Lessons for teaching (TOML files of steps; see the README): check files, list the bundled ones.
     Lesson {
@@ -402,6 +406,7 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
             height_in,
             out,
             step,
+            own_keys,
         } => {
             export::export_main(&export::ExportArgs {
                 dir,
@@ -413,6 +418,7 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
                 height_in,
                 out,
                 step,
+                own_keys,
             })?;
             Ok(ExitCode::SUCCESS)
         }

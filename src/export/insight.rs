@@ -61,6 +61,11 @@ pub fn selects(wanted: &str, name: &str) -> bool {
         || (wanted == GROUP_CLOCK && (name.starts_with(CLOCK_PREFIX) || name == PCA))
 }
 
+/// Whether the figures `wanted` asks for include the ablation figure.
+pub fn draws_ablation(wanted: &str) -> bool {
+    [GROUP_ALL, ABLATION].contains(&wanted)
+}
+
 /// Whether the figures `wanted` asks for draw from the run's other snapshots too.
 pub fn needs_history(wanted: &str) -> bool {
     [GROUP_ALL, SPECTRUM_HISTORY, ABLATION].contains(&wanted)
@@ -75,8 +80,13 @@ pub struct InsightInput<'a> {
     /// The run's snapshots, oldest first (the spectrum's history, the ablation curves); empty: only
     /// `snap`.
     pub history: &'a [InsightSnapshot],
-    /// The run's logged `[step, value]` points of a metric (the training and validation loss).
+    /// The run's logged `[step, value]` points of a metric (the training and validation loss; with
+    /// `final_keys`, the restricted and excluded loss of those keys too).
     pub losses: &'a dyn Fn(Metric) -> Vec<[f64; 2]>,
+    /// The final model's key frequencies when `losses` gives the restricted and excluded loss of
+    /// every kept step ablated with them ([`Metric::RestrictedLossFinal`], as Nanda et al.): the
+    /// ablation figure draws those. Empty: each snapshot's own keys (not computed yet, or asked for).
+    pub final_keys: &'a [usize],
 }
 
 /// Refuse a snapshot whose parts do not fit together (a figure would index past them).
@@ -138,7 +148,12 @@ pub fn insight_figures(input: &InsightInput) -> Result<Vec<Figure>, ExportError>
         figs.push(neurons_figure(s, n));
     }
     if s.ablation.is_some() {
-        figs.push(ablation_figure(s, input.history, input.losses));
+        figs.push(ablation_figure(
+            s,
+            input.history,
+            input.losses,
+            input.final_keys,
+        ));
     }
     Ok(figs)
 }
@@ -511,12 +526,15 @@ pub fn neurons_figure(s: &InsightSnapshot, n: &NeuronShares) -> Figure {
 }
 
 /// Restricted (validation, key-frequency part only) and excluded (train, key-frequency part
-/// removed) loss of every snapshot, beside the logged validation and training loss; a line at the
-/// shown step.
+/// removed) loss, beside the logged validation and training loss; a line at the shown step. With
+/// `final_keys` (and their curves in `losses`) every kept step is ablated with the final model's
+/// keys, as Nanda et al.; else each snapshot with its own. A series of a few points is drawn with a
+/// marker at each (a line alone would hide how few steps it joins).
 pub fn ablation_figure(
     s: &InsightSnapshot,
     history: &[InsightSnapshot],
     losses: &dyn Fn(Metric) -> Vec<[f64; 2]>,
+    final_keys: &[usize],
 ) -> Figure {
     let snaps = if history.is_empty() {
         std::slice::from_ref(s)
@@ -537,22 +555,43 @@ pub fn ablation_figure(
     );
     let restricted: fn(&AblationLosses) -> Option<LossAccuracy> = |a| a.restricted;
     let excluded: fn(&AblationLosses) -> Option<LossAccuracy> = |a| a.excluded;
-    for (m, part) in [
-        (Metric::RestrictedLoss, restricted),
-        (Metric::ExcludedLoss, excluded),
-    ] {
-        let mut line = Series::new(
-            series_name(m),
-            series_rgb(m),
-            SeriesKind::Line,
-            ablation(part),
-        );
-        line.kind = if line.points.len() > 1 {
-            SeriesKind::Line
-        } else {
-            SeriesKind::Points
-        };
-        fig.series.push(line);
+    let finals = [Metric::RestrictedLossFinal, Metric::ExcludedLossFinal].map(losses);
+    let use_final = !final_keys.is_empty() && finals.iter().any(|f| !f.is_empty());
+    let [final_restricted, final_excluded] = finals;
+    let curves = if use_final {
+        [
+            (Metric::RestrictedLossFinal, final_restricted),
+            (Metric::ExcludedLossFinal, final_excluded),
+        ]
+    } else {
+        [
+            (Metric::RestrictedLoss, ablation(restricted)),
+            (Metric::ExcludedLoss, ablation(excluded)),
+        ]
+    };
+    for (m, points) in curves {
+        let name = series_name(m);
+        let rgb = series_rgb(m);
+        if points.len() < 2 {
+            fig.series
+                .push(Series::new(name, rgb, SeriesKind::Points, points));
+            continue;
+        }
+        let few = points.len() <= FEW_POINTS;
+        let dots = few.then(|| points.clone());
+        fig.series
+            .push(Series::new(name.clone(), rgb, SeriesKind::Line, points));
+        if let Some(dots) = dots {
+            // a marker at each point, on the line (no legend entry of its own)
+            let mut dots = Series::new(
+                format!("{name} (saved steps)"),
+                rgb,
+                SeriesKind::Points,
+                dots,
+            );
+            dots.legend = false;
+            fig.series.push(dots);
+        }
     }
     for (m, name) in [
         (Metric::ValLoss, "validation loss"),
@@ -570,15 +609,29 @@ pub fn ablation_figure(
         label: format!("shown: step {}", s.step),
         color: SHOWN_RGB,
     });
-    let keys = s
-        .ablation
-        .as_ref()
-        .map_or_else(|| keys_text(&s.keys), |a| keys_text(&a.keys));
-    fig.notes.push(format!(
-        "Each point uses its own snapshot's key frequencies (k = {keys} at the shown step); Nanda et al. fix them from the final model."
-    ));
+    let own = s.ablation.as_ref().map_or(&s.keys, |a| &a.keys);
+    let keys = keys_text(own);
+    fig.notes.push(if use_final {
+        let shown = if own.as_slice() == final_keys {
+            String::new()
+        } else {
+            format!("; the shown step's own are k = {keys}")
+        };
+        format!(
+            "Every point is ablated with the final model's key frequencies (k = {}), as Nanda et al.{shown}.",
+            keys_text(final_keys)
+        )
+    } else {
+        format!(
+            "Each point uses its own snapshot's key frequencies (k = {keys} at the shown step); Nanda et al. fix them from the final model."
+        )
+    });
     fig
 }
+
+/// Up to this many points, the ablation curves mark each point (saved weights at a few milestones
+/// only, say); more are a curve.
+const FEW_POINTS: usize = 24;
 
 #[cfg(test)]
 mod tests {
@@ -643,6 +696,7 @@ mod tests {
             split: &split(),
             history: &[],
             losses: &none,
+            final_keys: &[],
         })
         .unwrap()
     }
@@ -841,14 +895,58 @@ mod tests {
             Metric::ValLoss => vec![[0.0, 3.0], [2000.0, 0.2]],
             _ => vec![],
         };
-        let f = ablation_figure(&history[1], &history, &losses);
+        let f = ablation_figure(&history[1], &history, &losses, &[]);
         let rows = csv_rows(&f);
         let of = |name: &str| rows.iter().filter(|r| r[0] == name).count();
-        assert_eq!(of(&series_name(Metric::RestrictedLoss)), 3);
+        // three points: a line through them and a marker at each (a series of its own in the CSV)
+        let restricted = series_name(Metric::RestrictedLoss);
+        assert_eq!(of(&restricted), 3);
+        assert_eq!(of(&format!("{restricted} (saved steps)")), 3);
         assert_eq!(of(&series_name(Metric::ExcludedLoss)), 3);
         assert_eq!(of("validation loss"), 2);
         assert_eq!(f.markers[0].x, 1200.0);
         assert!(f.title.contains("step 1200"));
+        assert!(
+            f.notes[0].starts_with("Each point uses its own"),
+            "{:?}",
+            f.notes
+        );
+        let legends: Vec<_> = f
+            .series
+            .iter()
+            .filter(|s| s.legend)
+            .map(|s| &s.name)
+            .collect();
+        assert_eq!(legends.len(), 4, "one legend entry a curve: {legends:?}");
+
+        // with the final model's keys and their curves, those are drawn instead (a curve of many
+        // points without markers); without their curves, the snapshots' own
+        let finals = |m: Metric| match m {
+            Metric::RestrictedLossFinal => (0..30).map(|i| [i as f64 * 100.0, 2.0]).collect(),
+            Metric::ExcludedLossFinal => (0..30).map(|i| [i as f64 * 100.0, 4.0]).collect(),
+            other => losses(other),
+        };
+        let f = ablation_figure(&history[1], &history, &finals, &[5, 9]);
+        let names: Vec<_> = f.series.iter().map(|s| s.name.clone()).collect();
+        assert_eq!(
+            names[..2],
+            [
+                series_name(Metric::RestrictedLossFinal),
+                series_name(Metric::ExcludedLossFinal)
+            ]
+        );
+        assert!(
+            f.series[..2]
+                .iter()
+                .all(|s| s.kind == SeriesKind::Line && s.points.len() == 30)
+        );
+        assert!(
+            f.notes[0].contains("final model's key frequencies (k = 5, 9)"),
+            "{:?}",
+            f.notes
+        );
+        let f = ablation_figure(&history[1], &history, &losses, &[5, 9]);
+        assert_eq!(f.series[0].name, series_name(Metric::RestrictedLoss));
     }
 
     #[test]
@@ -868,6 +966,7 @@ mod tests {
                 split: &[],
                 history: &[],
                 losses: &none,
+                final_keys: &[],
             })
             .is_err()
         );

@@ -20,15 +20,17 @@ pub fn grokking_set(history: &RunHistory, log_x: bool) -> FigureSet {
 
 /// Add the Grokking lab's insight figures at the shown snapshot `snap` to `set`: `store` holds the
 /// run's snapshots (the spectrum's history, the ablation curves), `history` its logged losses and its
-/// config (the split of the answer grid). When the views show another run than the plots
-/// (`other_run`), the JSON sidecar holds both configs (`plots`, `insight_views`). A snapshot whose
-/// parts do not fit together adds no figure.
+/// config (the split of the answer grid). The ablation figure draws the final model's keys' curves
+/// when the store has them, unless `own_keys` (as the loss plot). When the views show another run
+/// than the plots (`other_run`), the JSON sidecar holds both configs (`plots`, `insight_views`). A
+/// snapshot whose parts do not fit together adds no figure.
 pub fn add_insight_figures(
     set: &mut FigureSet,
     snap: Option<&InsightSnapshot>,
     store: &InsightStore,
     history: &RunHistory,
     other_run: bool,
+    own_keys: bool,
 ) {
     let Some(snap) = snap else { return };
     let split = history
@@ -41,6 +43,7 @@ pub fn add_insight_figures(
         split: &split,
         history: store.all(),
         losses: &losses,
+        final_keys: if own_keys { &[] } else { &store.final_keys },
     }) else {
         return;
     };

@@ -884,7 +884,6 @@ fn store_of<'a>(
     }
 }
 
-/// A snapshot's restricted and excluded loss as points of the history's loss plot.
 /// The points of the final keys' restricted and excluded loss at `step`.
 fn add_final_key_points(
     history: &mut RunHistory,
@@ -896,6 +895,7 @@ fn add_final_key_points(
     add_loss_points(history, step, epoch, ab, metrics);
 }
 
+/// A snapshot's restricted and excluded loss (its own keys) as points of the history's loss plot.
 fn add_ablation_points(history: &mut RunHistory, snap: &InsightSnapshot) {
     if let Some(ab) = &snap.ablation {
         let metrics = [Metric::RestrictedLoss, Metric::ExcludedLoss];
@@ -1256,6 +1256,7 @@ impl LabSlot for GrokkingLab {
             self.shown_store(),
             self.views_history(),
             self.insight_view.of.is_some(),
+            self.insight_view.own_keys,
         );
         // the phase diagram of the study shown (as `grokscope export DIR --figure phase` draws it)
         if let Some(cfg) = &self.phase.config
