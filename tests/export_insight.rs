@@ -147,6 +147,12 @@ fn one_figure_to_a_file_and_the_clock_group_beside_a_stem() {
     export_main(&args(&run, "spectrum", None, folder.clone())).unwrap();
     assert!(folder.join("spectrum.svg").is_file(), "{:?}", folder);
 
+    // several figures into `--out DIR/` that does not exist yet: it is made, and each goes in it
+    let several = tmp.path().join("new-figs/");
+    export_main(&args(&run, "clock", None, several.clone())).unwrap();
+    assert!(several.join("pca.svg").is_file(), "{:?}", several);
+    assert!(!tmp.path().join("new-figs-pca.svg").exists());
+
     // the clocks and the principal components, each beside the stem c.svg
     let mut a = args(&run, "clock", Some(10), tmp.path().join("c.svg"));
     a.format = None;

@@ -410,7 +410,9 @@ fn insight_main(a: &ExportArgs, wanted: &str) -> Result<()> {
         width_in: a.width_in,
         height_in: a.height_in,
     };
-    let single = chosen.len() == 1 && !out_folder(out)?;
+    // (a folder named `DIR/` is made first, whether one figure goes in it or several)
+    let folder = out_folder(out)?;
+    let single = chosen.len() == 1 && !folder;
     for fig in chosen {
         let path = if single {
             out.clone()
