@@ -773,3 +773,52 @@ fn the_regimes_are_named_whole_and_clear_of_the_runs() {
         }
     }
 }
+
+/// A preset with a long title (the bundled sweep's "CPU crossing (under 2 minutes on one core)")
+/// keeps the config panel at its width on a 1024-point screen: the picker cuts the title short (whole
+/// in its hover) and the description wraps inside the panel. (The whole title once widened the panel
+/// by 20 points and the description, wrapped wider still, was cut off at its right edge.)
+#[test]
+fn a_long_preset_title_does_not_widen_the_config_panel() {
+    let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sweeps/cpu"));
+    let mut h = Harness::builder()
+        .with_size(eframe::egui::vec2(1024.0, 768.0))
+        .build_eframe(move |cc| {
+            let dialog = Arc::new(FixedPathDialog(None));
+            GrokscopeApp::with_backend(cc, dialog, Box::new(Unattached::default()))
+                .with_lab_backend(Lab::Capacity, Box::new(Scripted::default()))
+        });
+    open_tab(&mut h);
+    h.run_steps(2);
+    let panel = |h: &Harness<'_, GrokscopeApp>| {
+        h.state()
+            .capacity()
+            .link()
+            .panels
+            .rect("config")
+            .expect("the config panel is drawn")
+    };
+    let before = panel(&h);
+    h.state_mut()
+        .capacity_mut()
+        .apply_own(CapacityAction::OpenFolder(dir));
+    let got = step_until(&mut h, Duration::from_secs(10), |h| {
+        !h.state().capacity().loading()
+    });
+    assert!(got, "the folder was read");
+    h.run_steps(3);
+    assert_eq!(
+        h.state().capacity().preset_name(),
+        Some("cpu"),
+        "the long-titled preset is chosen"
+    );
+    let after = panel(&h);
+    assert_eq!(after.width(), before.width(), "{before:?} -> {after:?}");
+    // the description's lines end inside the panel
+    let description = h
+        .query_all_by_label_contains("About 76 s on one core")
+        .next()
+        .expect("the preset's description");
+    let text = description.rect();
+    assert!(text.right() <= after.right(), "{text:?} past {after:?}");
+}

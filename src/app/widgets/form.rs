@@ -35,9 +35,12 @@ pub fn preset_picker_ui(
     ui.horizontal(|ui| {
         let label = ui.label("Preset");
         let title = current.map_or("custom", |p| p.0);
+        // a long title is cut short ("…", whole in the hover) rather than widening the panel past
+        // what its description wraps to
         let combo = egui::ComboBox::from_id_salt(id)
             .selected_text(title)
             .width(200.0)
+            .truncate()
             .show_ui(ui, |ui| {
                 for (i, (title, description)) in items.iter().enumerate() {
                     if ui
@@ -49,7 +52,7 @@ pub fn preset_picker_ui(
                     }
                 }
             });
-        combo.response.labelled_by(label.id);
+        combo.response.labelled_by(label.id).on_hover_text(title);
         if edited {
             ui.label(RichText::new("edited").small().weak())
                 .on_hover_text(

@@ -171,9 +171,11 @@ pub fn scrub_ui(
                     .find(|(key, _)| *key == k)
                     .map_or("(closed)".to_string(), |(_, n)| n.clone()),
             };
+            let shown = format!("views of {}", name(view.of));
             egui::ComboBox::from_id_salt("insight_of")
-                .selected_text(format!("views of {}", name(view.of)))
+                .selected_text(&shown)
                 .width(170.0)
+                .truncate()
                 .show_ui(ui, |ui| {
                     for of in std::iter::once(None).chain(runs.iter().map(|(k, _)| Some(*k))) {
                         if ui.selectable_label(view.of == of, name(of)).clicked() && view.of != of {
@@ -182,7 +184,7 @@ pub fn scrub_ui(
                     }
                 })
                 .response
-                .on_hover_text("Show the insight views of another run in the Runs panel: a saved or opened run's are recomputed from its saved weights (frames and checkpoints)");
+                .on_hover_text(format!("{shown}\n\nShow the insight views of another run in the Runs panel: a saved or opened run's are recomputed from its saved weights (frames and checkpoints)"));
         }
         let steps = store.steps();
         let Some(&last) = steps.last() else {

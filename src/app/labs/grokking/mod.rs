@@ -815,12 +815,15 @@ fn phase_section_ui(
         egui::ComboBox::from_id_salt("phase_preset")
             .selected_text(chosen)
             .width(200.0)
+            .truncate()
             .show_ui(ui, |ui| {
                 for (i, p) in presets.iter().enumerate() {
                     ui.selectable_value(preset, i, p.title)
                         .on_hover_text(p.description);
                 }
-            });
+            })
+            .response
+            .on_hover_text(chosen);
         let run = ui
             .add_enabled(!active, egui::Button::new("▶ Run study"))
             .on_hover_text("Train every (weight decay, train fraction) cell and seed of the study on the cores, filling in the diagram as runs finish")
