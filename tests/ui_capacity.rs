@@ -605,13 +605,7 @@ fn the_bundled_cpu_sweep_opens_with_its_crossing() {
     let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sweeps/cpu"));
     let mut h = harness(Scripted::default());
     open_tab(&mut h);
-    h.state_mut()
-        .capacity_mut()
-        .apply_own(CapacityAction::OpenFolder(dir));
-    let got = step_until(&mut h, Duration::from_secs(10), |h| {
-        !h.state().capacity().loading()
-    });
-    assert!(got, "the folder was read");
+    open_folder(&mut h, &dir);
     h.run_steps(2);
     let status = h.state().status().clone();
     assert!(!status.is_error, "{}", status.text);
@@ -799,13 +793,7 @@ fn a_long_preset_title_does_not_widen_the_config_panel() {
             .expect("the config panel is drawn")
     };
     let before = panel(&h);
-    h.state_mut()
-        .capacity_mut()
-        .apply_own(CapacityAction::OpenFolder(dir));
-    let got = step_until(&mut h, Duration::from_secs(10), |h| {
-        !h.state().capacity().loading()
-    });
-    assert!(got, "the folder was read");
+    open_folder(&mut h, &dir);
     h.run_steps(3);
     assert_eq!(
         h.state().capacity().preset_name(),
