@@ -6,7 +6,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use grokscope::analysis::capacity_study::{GenCurvePoint, MemCurvePoint, TaskCurves, TaskResult};
 use grokscope::app::LabSlot;
-use grokscope::app::labs::capacity::views::{CapacityAction, FINISHED_NAME};
+use grokscope::app::labs::capacity::views::FINISHED_NAME;
 use grokscope::app::{Backend, FixedPathDialog, GrokscopeApp, Lab, Phase, Unattached};
 use grokscope::config::capacity::{Task, sweep_preset};
 use grokscope::protocol::{CapacityEvent, Command, Event, LabEvent, Outcome, TaskPoint, TaskRun};
