@@ -627,3 +627,39 @@ fn the_graph_alone_takes_the_height() {
     // and still inside the window
     assert!(alone.bottom() <= 800.0, "{alone:?}");
 }
+
+/// The snapshot read-out ("step N of 1000 · i of n") sits beside the slider where the views' panel
+/// holds both (1280 points) and goes whole onto the next line where it does not (1024): it never
+/// runs past the window's edge (at 1024 it once ended in "· 490 of 49", cut off).
+#[test]
+fn the_snapshot_read_out_stays_inside_the_window() {
+    for (width, height, one_line) in [(1280.0, 800.0, true), (1024.0, 768.0, false)] {
+        let mut h = Harness::builder()
+            .with_size(eframe::egui::vec2(width, height))
+            .build_eframe(move |cc| {
+                let dialog = Arc::new(FixedPathDialog(None));
+                GrokscopeApp::with_backend(cc, dialog, Box::new(Recorder::default()))
+                    .with_lab_backend(Lab::Ordering, Box::new(Synthetic::new(Some(200), None)))
+            });
+        run_to_the_end(&mut h);
+        let readout = h
+            .query_all_by_label_contains(" of 1000 · ")
+            .next()
+            .expect("the read-out")
+            .rect();
+        let slider = h.get_by_label("snapshot").rect();
+        assert!(readout.right() <= width, "{width}: {readout:?}");
+        assert!(slider.right() <= width, "{width}: {slider:?}");
+        let beside = readout.top() < slider.bottom();
+        assert_eq!(
+            beside, one_line,
+            "{width}: {readout:?} and the slider {slider:?}"
+        );
+        if !one_line {
+            assert!(
+                readout.top() >= slider.bottom() - 1.0,
+                "under it: {readout:?}"
+            );
+        }
+    }
+}

@@ -512,19 +512,47 @@ fn run_ui(
 fn scrub_ui(ui: &mut Ui, view: &mut OrderingView, history: &OrderingHistory) {
     let snapshots = history.snapshots();
     let count = snapshots.len();
+    let readout = snapshots.get(view.selected).map(|s| {
+        let of = history
+            .config()
+            .zip(history.steps_per_epoch())
+            .map_or(history.latest().map_or(s.step, |l| l.0), |(c, spe)| {
+                c.epochs.saturating_mul(spe)
+            });
+        format!("step {} of {of} · {} of {count}", s.step, view.selected + 1)
+    });
+    // the read-out's width: beside the slider where the line holds both, else under it
+    let font = egui::TextStyle::Monospace.resolve(ui.style());
+    let readout_width = readout.as_ref().map_or(0.0, |t| {
+        ui.painter()
+            .layout_no_wrap(t.clone(), font, egui::Color32::PLACEHOLDER)
+            .size()
+            .x
+    });
+    // the label, the toggle and the narrowest slider take about 300 points
+    let one_line = ui.available_width() >= readout_width + 300.0;
+    let mut readout =
+        readout.map(|text| egui::Label::new(RichText::new(text).monospace()).extend());
     ui.horizontal(|ui| {
         let label = ui.label("snapshot");
-        // room for the toggle and the read-out after it
-        ui.spacing_mut().slider_width = (ui.available_width() - 330.0).clamp(60.0, 360.0);
-        let mut index = view.selected;
-        let slider = egui::Slider::new(&mut index, 0..=count.saturating_sub(1))
-            .show_value(false)
-            .integer();
-        let r = ui.add_enabled(count > 1, slider).labelled_by(label.id);
-        if r.changed() && index != view.selected {
-            view.selected = index.min(count.saturating_sub(1));
-            view.live = false;
-        }
+        // the toggle and the read-out from the right; the slider takes the room between
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if one_line && let Some(text) = readout.take() {
+                ui.add(text);
+            }
+            ui.checkbox(&mut view.live, "live view")
+                .on_hover_text("Follow the newest snapshot while the run trains");
+            ui.spacing_mut().slider_width = (ui.available_width() - 4.0).clamp(40.0, 420.0);
+            let mut index = view.selected;
+            let slider = egui::Slider::new(&mut index, 0..=count.saturating_sub(1))
+                .show_value(false)
+                .integer();
+            let r = ui.add_enabled(count > 1, slider).labelled_by(label.id);
+            if r.changed() && index != view.selected {
+                view.selected = index.min(count.saturating_sub(1));
+                view.live = false;
+            }
+        });
         let at = view.selected.min(count.saturating_sub(1));
         match step_keys(ui) {
             StepKey::Back if at > 0 => {
@@ -538,25 +566,10 @@ fn scrub_ui(ui: &mut Ui, view: &mut OrderingView, history: &OrderingHistory) {
             StepKey::Latest => view.live = true,
             StepKey::Back | StepKey::On | StepKey::None => {}
         }
-        ui.checkbox(&mut view.live, "live view")
-            .on_hover_text("Follow the newest snapshot while the run trains");
-        if let Some(s) = snapshots.get(view.selected) {
-            let of = history
-                .config()
-                .zip(history.steps_per_epoch())
-                .map_or(history.latest().map_or(s.step, |l| l.0), |(c, spe)| {
-                    c.epochs.saturating_mul(spe)
-                });
-            ui.label(
-                RichText::new(format!(
-                    "step {} of {of} · {} of {count}",
-                    s.step,
-                    view.selected + 1
-                ))
-                .monospace(),
-            );
-        }
     });
+    if let Some(text) = readout {
+        ui.add(text);
+    }
 }
 
 /// The graph and the heatmap of one snapshot.
