@@ -468,3 +468,24 @@ fn the_ablation_curves_use_the_final_keys_once_the_run_ends() {
     assert!(!legend(&harness, "restricted (val, final keys only)"));
     assert_eq!(exported(&harness).0, "restricted (val, key k only)");
 }
+
+/// The step the views show ("step N · epoch N") is read whole on one line beside the slider, or on
+/// the next line where the row is full (it once broke after "step 312" at 1024 points, the epoch
+/// alone at the start of the next line).
+#[test]
+fn the_views_step_is_never_broken_across_lines() {
+    let mut harness = after_a_small_run(|_| true);
+    // every tenth width a laptop or projector gives (the old label broke at 1050 here)
+    for width in (900..=1280).step_by(10).map(|w| w as f32) {
+        harness.set_size(eframe::egui::vec2(width, 768.0));
+        harness.run_steps(3);
+        let node = harness
+            .query_all_by_label_contains("step 30 · epoch 30")
+            .next()
+            .expect("the shown step");
+        let rect = node.rect();
+        // one line of 14-point strong text is about 18 points high
+        assert!(rect.height() < 24.0, "{width}: {rect:?}");
+        assert!(rect.right() <= width, "{width}: {rect:?}");
+    }
+}

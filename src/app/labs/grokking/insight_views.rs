@@ -226,8 +226,12 @@ pub fn scrub_ui(
         }
         let snap = view.shown(store);
         if let Some(s) = snap {
-            ui.label(
-                egui::RichText::new(format!("step {} · epoch {}", s.step, s.epoch)).strong(),
+            // whole on one line (where the row has no room left, it goes onto the next)
+            ui.add(
+                egui::Label::new(
+                    egui::RichText::new(format!("step {} · epoch {}", s.step, s.epoch)).strong(),
+                )
+                .extend(),
             );
             ui.label(format!("k = {}", join(&s.keys)))
                 .on_hover_text("The key frequencies of the embedding at this step");
