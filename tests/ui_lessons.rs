@@ -1567,3 +1567,34 @@ actions = [{ do = "run_until", event = "step 80" }]
         .grokking_mut()
         .apply(grokscope::app::Action::Stop, LabCtx::default());
 }
+
+/// The Lessons window and the Export figure window open centred under the top bar, covering neither
+/// the tabs nor the run controls, at 1280 and at 1024 points (both once opened at the screen's top
+/// left, over the tabs and Start; the Lessons window because its first, measuring frame was 2500
+/// points tall and keeping it on the screen moved it up).
+#[test]
+fn the_windows_open_under_the_top_bar() {
+    for (width, height) in [(1280.0, 800.0), (1024.0, 768.0)] {
+        for (button, title) in [
+            ("Lessons…", "Lessons and scenes"),
+            ("Export figure…", "Export figure"),
+        ] {
+            let mut h = real_app();
+            h.set_size(eframe::egui::vec2(width, height));
+            h.run_steps(2);
+            let bar_bottom = h.get_by_label("Grokking").rect().bottom();
+            h.get_by_label(button).click();
+            h.run_steps(4);
+            let window = h.get_by_label(title).rect();
+            assert!(
+                window.top() >= bar_bottom,
+                "{width}: {title} at {window:?}, the bar ends at {bar_bottom}"
+            );
+            let middle = window.center().x;
+            assert!(
+                (middle - width / 2.0).abs() < 40.0,
+                "{width}: {title} centred, at {window:?}"
+            );
+        }
+    }
+}

@@ -102,10 +102,11 @@ impl FigureExport {
         r
     }
 
-    /// The window, when open. `set` is the shown lab's figures now.
+    /// The window, when open, first at `at` (its top centre). `set` is the shown lab's figures now.
     pub fn window_ui(
         &mut self,
         ctx: &egui::Context,
+        at: egui::Pos2,
         set: &FigureSet,
         jobs: &mut Jobs,
         dialog: &Arc<dyn FileDialog>,
@@ -114,6 +115,8 @@ impl FigureExport {
         let mut open = self.open;
         egui::Window::new("Export figure")
             .open(&mut open)
+            .pivot(egui::Align2::CENTER_TOP)
+            .default_pos(at)
             .resizable(false)
             .collapsible(false)
             .show(ctx, |ui| {

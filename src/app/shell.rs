@@ -72,6 +72,9 @@ pub struct GrokscopeApp {
     figure_export: FigureExport,
     /// The figures the Export figure window offers, with the lab and time they were built for.
     figure_sets: Option<(Lab, Instant, FigureSet)>,
+    /// Where the windows (Export figure, Lessons) first open: centred under the top bars, so they
+    /// cover neither the tabs nor the run controls (egui's default is the screen's top-left corner).
+    windows_at: egui::Pos2,
     /// The lesson being played, if any.
     player: Option<LessonPlayer>,
     /// The presenter view's settings.
@@ -171,6 +174,7 @@ impl GrokscopeApp {
             jobs: Jobs::new(Arc::new(move || wake_ctx.request_repaint())),
             figure_export: FigureExport::default(),
             figure_sets: None,
+            windows_at: egui::pos2(640.0, 60.0),
             player: None,
             presenter: Presenter::default(),
             window_zoom: 1.0,
@@ -563,9 +567,9 @@ impl GrokscopeApp {
         let Some((_, _, set)) = &self.figure_sets else {
             return;
         };
-        let request = self
-            .figure_export
-            .window_ui(ctx, set, &mut self.jobs, &self.dialog);
+        let request =
+            self.figure_export
+                .window_ui(ctx, self.windows_at, set, &mut self.jobs, &self.dialog);
         let link = self.current_mut().link_mut();
         match request {
             FigureRequest::None => {}
@@ -850,8 +854,11 @@ impl eframe::App for GrokscopeApp {
         let problems = self.current().problems();
         self.current_mut().link_mut().panels.new_frame();
 
+        // where the top bars end (the windows open under them)
+        let mut bars_bottom = ctx.content_rect().top();
         if self.presenter.on {
             let top = egui::Panel::top("presenter_bar").show(ui, |ui| self.presenter_bar_ui(ui));
+            bars_bottom = bars_bottom.max(top.response.rect.bottom());
             action = action.or(top.inner);
         } else {
             let top = egui::Panel::top("top_bar").show(ui, |ui| {
@@ -860,6 +867,7 @@ impl eframe::App for GrokscopeApp {
                 ui.add_space(2.0);
                 a
             });
+            bars_bottom = bars_bottom.max(top.response.rect.bottom());
             action = action.or(top.inner);
             if let Some(p) = &self.player {
                 let mut presenter = self.presenter;
@@ -869,18 +877,21 @@ impl eframe::App for GrokscopeApp {
                     cmd
                 });
                 self.presenter = presenter;
+                bars_bottom = bars_bottom.max(bar.response.rect.bottom());
                 self.lesson_command(bar.inner);
             }
         }
         if self.presenter.on
             && let Some(p) = &self.player
         {
-            egui::Panel::top("lesson_text").show(ui, |ui| {
+            let text = egui::Panel::top("lesson_text").show(ui, |ui| {
                 ui.add_space(4.0);
                 lesson_text_ui(ui, p, true);
                 ui.add_space(4.0);
             });
+            bars_bottom = bars_bottom.max(text.response.rect.bottom());
         }
+        self.windows_at = egui::pos2(ctx.content_rect().center().x, bars_bottom + 8.0);
         egui::Panel::bottom("status_bar").show(ui, |ui| self.status_bar_ui(ui, &problems));
         // the presenter view shows the config panel only when the lesson shows it
         let config_shown = self.current().panel_shown("config")
@@ -911,7 +922,7 @@ impl eframe::App for GrokscopeApp {
             ctx.request_repaint_after(std::time::Duration::from_secs(1));
         }
         if self.lessons.open {
-            let cmd = self.lessons.ui(&ctx);
+            let cmd = self.lessons.ui(&ctx, self.windows_at);
             self.window_command(cmd);
         }
         paint_highlight(&ctx, &self.current().link().panels);

@@ -75,11 +75,14 @@ fn path_button(ui: &mut egui::Ui, label: &str, path: &str, purpose: FileUse) -> 
 }
 
 impl LessonsWindow {
-    pub fn ui(&mut self, ctx: &egui::Context) -> WindowCmd {
+    /// The window, when open, first at `at` (its top centre); what was asked of it.
+    pub fn ui(&mut self, ctx: &egui::Context, at: egui::Pos2) -> WindowCmd {
         let mut cmd = WindowCmd::None;
         let mut open = self.open;
         egui::Window::new("Lessons and scenes")
             .open(&mut open)
+            .pivot(egui::Align2::CENTER_TOP)
+            .default_pos(at)
             .default_width(520.0)
             .show(ctx, |ui| {
                 ui.label(RichText::new("Bundled lessons").strong());
@@ -94,6 +97,11 @@ impl LessonsWindow {
                                         cmd = WindowCmd::Play(format!("bundled:{name}"));
                                     }
                                     ui.vertical(|ui| {
+                                        // a column wide enough to read from the first frame on
+                                        // (measured without a width, the summaries ran a word a
+                                        // line, 2500 points tall, and the window was moved up
+                                        // over the bars to fit the screen)
+                                        ui.set_min_width(ui.available_width().max(380.0));
                                         ui.label(RichText::new(&l.title).strong());
                                         ui.label(format!(
                                             "{} steps · {}",
