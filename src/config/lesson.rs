@@ -418,6 +418,8 @@ fn shape_error(text: &str, e: &toml::de::Error) -> LessonError {
     let mut value_span = None;
     let mut table = doc.get_ref();
     let at = span.start;
+    // whether the walk ended at a value that is no table (a key, not a table, holds `at`)
+    let mut leaf = false;
     // the innermost key whose text (key to the end of its value, children included) holds `at`
     'walk: loop {
         for (k, v) in table {
@@ -447,10 +449,16 @@ fn shape_error(text: &str, e: &toml::de::Error) -> LessonError {
                                 value_span = Some(x.span());
                                 v = x;
                             }
-                            _ => break 'walk,
+                            _ => {
+                                leaf = true;
+                                break 'walk;
+                            }
                         }
                     }
-                    _ => break 'walk,
+                    _ => {
+                        leaf = true;
+                        break 'walk;
+                    }
                 }
             }
         }
@@ -479,8 +487,17 @@ fn shape_error(text: &str, e: &toml::de::Error) -> LessonError {
             }
         }
     }
+    // a missing field is placed at the table that lacks it, not at the table's first key (which
+    // starts where the table does): for the top level, the whole file (no line)
+    let mut line = Some(line_of(text, span.start));
+    if message.starts_with("missing field") && leaf {
+        path.pop();
+        if path.is_empty() {
+            line = None;
+        }
+    }
     LessonError {
-        line: Some(line_of(text, span.start)),
+        line,
         field: if path.is_empty() {
             "lesson".into()
         } else {
@@ -1175,6 +1192,20 @@ actions = [
             assert!(e.field.starts_with(field), "{to}: {e}");
             assert!(e.message.contains(words), "{to}: {e}");
         }
+    }
+
+    /// A field left out is named at the table that lacks it: the lesson (no line) for its own,
+    /// the step's header for a step's ("1: title" once blamed the file's first key).
+    #[test]
+    fn a_missing_field_is_placed_at_the_table_that_lacks_it() {
+        let e = Lesson::parse("title = \"T\"\n").unwrap_err();
+        assert_eq!((e.line, e.field.as_str()), (None, "lesson"), "{e}");
+        assert!(e.message.contains("missing field `step`"), "{e}");
+        assert_eq!(e.located("f.toml"), "f.toml: lesson: missing field `step`");
+        let text = GOOD.replacen(r#"title = "two""#, "", 1);
+        let e = Lesson::parse(&text).unwrap_err();
+        assert_eq!((e.line, e.field.as_str()), (Some(13), "step[2]"), "{e}");
+        assert!(e.message.contains("missing field `title`"), "{e}");
     }
 
     #[test]

@@ -78,6 +78,18 @@ impl TomlProblem {
                 message: truncate_echo(inner.message().trim(), 400),
             };
         }
+        let mut path = path;
+        let mut line = line;
+        // a missing field is placed at the table that lacks it: not at the table's first key (the
+        // file's first line, for the top level), where the table starts too
+        if e.message().starts_with("missing field")
+            && !value.is_some_and(|v| matches!(v.get_ref(), DeValue::Table(_)))
+        {
+            path.pop();
+            if path.is_empty() {
+                line = None;
+            }
+        }
         Self {
             line,
             field: (!path.is_empty()).then(|| path.join(".")),
@@ -209,5 +221,25 @@ mod tests {
         let p = problem(&deep);
         assert_eq!(p.line, Some(text.lines().count() + 1));
         assert!(p.message.contains("nested too deeply"), "{p}");
+    }
+
+    /// A field left out is named, and placed at the table that lacks it: the whole file for a
+    /// top-level field (no line; "line 1, field p" once blamed the first key), the `[optim]` table's
+    /// header for one of its own.
+    #[test]
+    fn a_missing_field_is_placed_at_the_table_that_lacks_it() {
+        let p = problem("p = 7\n");
+        assert_eq!((p.line, p.field.as_deref()), (None, None), "{p}");
+        assert!(p.message.contains("missing field `op`"), "{p}");
+        assert_eq!(p.to_string(), p.message);
+
+        let text = preset("fast-mlp").unwrap().config.to_toml();
+        let lr = text.lines().find(|l| l.starts_with("lr =")).unwrap();
+        let without = text.replace(&format!("{lr}\n"), "");
+        let p = problem(&without);
+        let header = text.lines().position(|l| l == "[optim]").unwrap() + 1;
+        assert_eq!(p.field.as_deref(), Some("optim"), "{p}");
+        assert_eq!(p.line, Some(header), "{p}");
+        assert!(p.message.contains("missing field `lr`"), "{p}");
     }
 }
