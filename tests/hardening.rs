@@ -233,6 +233,60 @@ fn defect_2_sweep_and_ordering_refuse_a_folder_of_another_config() {
     assert_eq!(snapshot(&study), before);
 }
 
+/// A sweep or an Ordering study into a folder of something else (a Grokking run folder here, as
+/// `grokscope run` writes it; or a user's files) is refused, naming what is there, and the folder is
+/// left as it was: both once wrote their files among the run's. A folder of a sweep's own task files
+/// alone (copied from a cluster's nodes) is a sweep's to finish, and a hidden file is no objection.
+#[test]
+fn defect_2b_sweep_and_ordering_refuse_a_folder_of_something_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    trained(&run, &small(), 2);
+    let before = snapshot(&run);
+    let sweep = sweep_presets()[0].config.clone().try_into().unwrap();
+    let e = format!("{:#}", sweep_main(&sweep, &run, None, false).err().unwrap());
+    assert!(
+        e.contains("not a sweep's folder") && e.contains("metrics.csv"),
+        "{e}"
+    );
+    assert_eq!(snapshot(&run), before);
+    let args = StudyArgs {
+        task: OrderingTask::Xor,
+        kind: StudyKind::Sparsity,
+        runs: 1,
+        threads: 1,
+        epochs: Some(1),
+    };
+    let e = format!("{:#}", study_main(&args, &run, false).err().unwrap());
+    assert!(
+        e.contains("not an Ordering study's folder") && e.contains("run.json"),
+        "{e}"
+    );
+    assert_eq!(snapshot(&run), before);
+
+    // a user's folder with a file in it: refused the same way, from the command line
+    let mine = tmp.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("notes.txt"), "mine").unwrap();
+    let before = snapshot(&mine);
+    let out = grokscope()
+        .args(["sweep", "--preset", "tiny", "--out"])
+        .arg(&mine)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("notes.txt"), "{stderr}");
+    assert_eq!(snapshot(&mine), before);
+
+    // an Ordering study into a folder holding only a hidden file goes ahead
+    let hidden = tmp.path().join("hidden");
+    std::fs::create_dir(&hidden).unwrap();
+    std::fs::write(hidden.join(".DS_Store"), "").unwrap();
+    study_main(&args, &hidden, false).unwrap();
+    assert!(hidden.join("study.csv").is_file());
+}
+
 #[test]
 fn defect_3_and_6_a_config_that_cannot_fit_or_compute_leaves_no_folder() {
     let tmp = tempfile::tempdir().unwrap();

@@ -80,7 +80,14 @@ pub fn sweep_main(
         threads: 0,
         ..c.clone()
     };
-    refuse_other_config(&config_path, |old| {
+    // (task files alone, copied from a cluster's nodes, are a sweep's to finish)
+    let own = |name: &str| {
+        name == CONFIG_FILE
+            || (name.starts_with("task-") && name.ends_with(".json"))
+            || name == crate::store::sweep_dir::CSV_FILE
+            || name == crate::store::sweep_dir::CAPACITY_CSV_FILE
+    };
+    refuse_other_config(&config_path, "a sweep", own, |old| {
         let old: CapacitySweepConfig = toml::from_str(old).map_err(|e| e.to_string())?;
         Ok(crate::config::differences(
             &same_threads(&old),

@@ -472,10 +472,14 @@ pub fn task_bar(tasks: usize, done: usize) -> indicatif::ProgressBar {
 
 /// Refuse to write a study into a folder whose config file `path` holds another config, as `run`
 /// refuses a folder that holds a run: `differences` reads the stored config and names the fields that
-/// differ from the new one (an error when it cannot be read). A missing file is no objection; one that
-/// cannot be read in full is (what it held would be lost).
+/// differ from the new one (an error when it cannot be read). A file that cannot be read in full is
+/// refused too (what it held would be lost). Without the file, the folder may hold only the study's
+/// own files (`own`, a file name; hidden files aside): a run folder, another kind of study or a user's
+/// files are refused, and `what` (the study, "a sweep") says whose folder it is not.
 pub fn refuse_other_config(
     path: &Path,
+    what: &str,
+    own: impl Fn(&str) -> bool,
     differences: impl FnOnce(&str) -> std::result::Result<Vec<String>, String>,
 ) -> Result<()> {
     let dir = path.parent().unwrap_or(path).display();
@@ -488,7 +492,9 @@ pub fn refuse_other_config(
     };
     let bytes = match crate::store::files::read_bounded(path, 64 << 20) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return refuse_foreign_files(path.parent().unwrap_or(path), what, own);
+        }
         Err(e) => return Err(unreadable(e.to_string())),
     };
     let text = String::from_utf8(bytes).map_err(|e| unreadable(e.to_string()))?;
@@ -502,5 +508,40 @@ pub fn refuse_other_config(
         path.file_name()
             .map_or(String::new(), |f| f.to_string_lossy().into_owned()),
         diff.join("; ")
+    )
+}
+
+/// Refuse the folder `dir` when it holds files that are not `own` (hidden files aside: a write in
+/// progress, `.NAME.partial`, or the desktop's own), naming a few; a missing or empty folder passes.
+fn refuse_foreign_files(dir: &Path, what: &str, own: impl Fn(&str) -> bool) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => bail!(
+            "{} cannot be read ({e}); nothing was written",
+            dir.display()
+        ),
+    };
+    let mut foreign: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.starts_with('.') && !own(name))
+        .collect();
+    if foreign.is_empty() {
+        return Ok(());
+    }
+    foreign.sort();
+    let more = foreign.len().saturating_sub(5);
+    foreign.truncate(5);
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    bail!(
+        "{} is not empty and is not {what}'s folder (it holds {}{more}); nothing was written: choose \
+         an empty or new folder",
+        dir.display(),
+        foreign.join(", ")
     )
 }

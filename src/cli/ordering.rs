@@ -320,7 +320,8 @@ pub fn study_main(args: &StudyArgs, out: &Path, bar: bool) -> Result<Vec<Setting
         threads: 0,
         ..c.clone()
     };
-    super::refuse_other_config(&out.join(STUDY_CONFIG), |old| {
+    let own = |name: &str| name == STUDY_CONFIG || name == STUDY_CSV;
+    super::refuse_other_config(&out.join(STUDY_CONFIG), "an Ordering study", own, |old| {
         let old: OrderingStudyConfig = serde_json::from_str(old).map_err(|e| e.to_string())?;
         Ok(crate::config::differences(
             &same_threads(&old),
