@@ -894,3 +894,35 @@ fn defect_3_resume_and_fork_check_the_memory_of_the_config_they_train() {
     assert_eq!(snapshot(&dir), before);
     assert!(!fork.exists());
 }
+
+/// A `fork --set` value of the wrong kind is named with its own `--set` on one line (it once came as
+/// "the changed config: invalid type ..." with the field on a line of its own), and nothing is written.
+#[test]
+fn a_fork_set_of_the_wrong_kind_names_its_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    trained(&dir, &small(), 10);
+    let fork = tmp.path().join("fork");
+    let o = grokscope()
+        .arg("fork")
+        .arg(&dir)
+        .args([
+            "--step",
+            "0",
+            "--set",
+            "optim.lr=0.02",
+            "--set",
+            "max_epochs=x",
+        ])
+        .arg("--out")
+        .arg(&fork)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert_eq!(
+        err.trim(),
+        "error: --set max_epochs=x: invalid type: string \"x\", expected u64"
+    );
+    assert!(!fork.exists());
+}

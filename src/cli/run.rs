@@ -5,6 +5,7 @@ use crate::config::{self, GrokkingConfig};
 use crate::experiment::{EventSink, Unattended, grokking};
 use crate::protocol::{Event, GrokkingEvent, LabEvent, Metric, MetricRow, Outcome, Summary};
 use anyhow::{Context, Result, bail};
+use serde::Deserialize as _;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
@@ -197,6 +198,12 @@ pub fn fork_spec(
             at = table
                 .get_mut(*part)
                 .with_context(|| format!("--set {key}: the config has no field {key}"))?;
+        }
+        // a value of the wrong kind is named with its own --set, on one line
+        if let Err(e) = GrokkingConfig::deserialize(value.clone()) {
+            let why = e.to_string();
+            let why = why.lines().next().unwrap_or_default();
+            bail!("--set {kv}: {why}");
         }
     }
     // checked once, where the runner parses the fork's config
