@@ -112,6 +112,30 @@ fn cells_fill_in_from_events_and_a_click_lists_the_runs() {
         Some("runs/task-wd0-tf0-s0")
     );
     assert_eq!(click.runs[0].config.optim.weight_decay, 0.1);
+
+    // the key: each class is one entry, its swatch and name together (a swatch once ended one row
+    // and its name began the next), in a 230-point panel
+    let mut h = Harness::builder()
+        .with_size(eframe::egui::vec2(230.0, 600.0))
+        .build_ui_state(
+            |ui, p: &mut Panel| {
+                phase_view(ui, &p.state);
+            },
+            Panel {
+                state: h.state().state.clone(),
+                clicked: None,
+            },
+        );
+    h.run();
+    for o in Outcome::ALL {
+        let name = o.to_string();
+        let entry = h.get_by_label(&name).rect();
+        // the swatch (two type heights) and a gap before the name: wider than the name alone
+        let name_width = 7.0 * name.chars().count() as f32;
+        assert!(entry.width() > name_width + 20.0, "{name}: {entry:?}");
+        assert!(entry.height() < 24.0, "{name}: {entry:?}");
+        assert!(entry.right() <= 230.0, "{name}: {entry:?}");
+    }
 }
 
 /// A worker that answers a phase study's start with its first run's result and its end.

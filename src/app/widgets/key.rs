@@ -25,6 +25,8 @@ pub enum Mark {
     /// A horizontal line over a shaded band, solid or dashed (a line across the whole plot and the
     /// range its runs span).
     HLineBand { dashed: bool },
+    /// A filled square: a colour a cell or area is painted in (the phase diagram's classes).
+    Swatch,
 }
 
 /// One entry: its mark, colour and name.
@@ -51,6 +53,12 @@ impl KeyEntry {
 pub fn key_rows(ui: &mut Ui, entries: &[KeyEntry], line: f32) {
     let style = crate::app::widgets::plots::legend_text_style(ui.ctx());
     rows(ui, entries, line, &style, None);
+}
+
+/// [`key_rows`] in body type, for a key that is read on its own rather than beside a plot's lines
+/// (the phase diagram's classes).
+pub fn key_rows_body(ui: &mut Ui, entries: &[KeyEntry], line: f32) {
+    rows(ui, entries, line, &egui::TextStyle::Body, None);
 }
 
 /// [`key_rows`] whose entries are buttons: a click shows or hides that entry's marks in the plot
@@ -193,6 +201,14 @@ fn paint_mark(painter: &egui::Painter, rect: egui::Rect, e: &KeyEntry, line: f32
         }
         Mark::Hollow => {
             painter.circle_stroke(c, 1.4 * r, stroke);
+        }
+        Mark::Swatch => {
+            let side = 0.75 * rect.height();
+            painter.rect_filled(
+                egui::Rect::from_center_size(c, vec2(side, side)),
+                0.15 * side,
+                e.color,
+            );
         }
         Mark::Diamond | Mark::HollowDiamond => {
             let d = 1.3 * r;

@@ -4,6 +4,7 @@
 //! `PhaseTask` events, [`phase_view`] draws it and returns what was clicked.
 
 use crate::analysis::phase::{PhaseCellResult, PhaseRun, phase_cells};
+use crate::app::widgets::key::{KeyEntry, Mark};
 use crate::config::PhaseStudyConfig;
 use crate::config::RunConfig;
 use crate::config::phase::PhaseCell;
@@ -225,13 +226,13 @@ pub fn phase_view(ui: &mut egui::Ui, state: &PhaseViewState) -> Option<PhaseClic
             ui.end_row();
         });
     ui.label("weight decay");
-    ui.horizontal_wrapped(|ui| {
-        for o in crate::analysis::phase::Outcome::ALL {
-            let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
-            ui.painter().rect_filled(rect, 2.0, color(outcome_rgb(o)));
-            ui.label(o.to_string());
-        }
-    });
+    // each class's swatch and name kept together (a name that does not fit goes to the next row
+    // with its swatch)
+    let entries: Vec<KeyEntry> = crate::analysis::phase::Outcome::ALL
+        .into_iter()
+        .map(|o| KeyEntry::new(o.to_string(), color(outcome_rgb(o)), Mark::Swatch))
+        .collect();
+    crate::app::widgets::key::key_rows_body(ui, &entries, 1.0);
     ui.label("Number in a cell: mean delay (epochs) of the runs that generalised.");
     clicked
 }
