@@ -74,6 +74,33 @@ fn path_button(ui: &mut egui::Ui, label: &str, path: &str, purpose: FileUse) -> 
     })
 }
 
+/// A bundled lesson as the window lists it: its title, and its steps and summary.
+struct Listed {
+    title: String,
+    text: String,
+}
+
+/// The bundled lessons' lines (or why one is refused), read once: they are compiled in, so every
+/// frame the window is open would otherwise parse all of them again.
+fn bundled_listing() -> &'static [(&'static str, Result<Listed, String>)] {
+    static LISTING: std::sync::OnceLock<Vec<(&'static str, Result<Listed, String>)>> =
+        std::sync::OnceLock::new();
+    LISTING.get_or_init(|| {
+        BUNDLED
+            .iter()
+            .map(|(name, text)| {
+                let listed = Lesson::parse(text)
+                    .map(|l| Listed {
+                        title: l.title.clone(),
+                        text: format!("{} steps · {}", l.steps.len(), l.summary),
+                    })
+                    .map_err(|e| e.located(&format!("assets/lessons/{name}.toml")));
+                (*name, listed)
+            })
+            .collect()
+    })
+}
+
 impl LessonsWindow {
     /// The window, when open, first at `at` (its top centre); what was asked of it.
     pub fn ui(&mut self, ctx: &egui::Context, at: egui::Pos2) -> WindowCmd {
@@ -90,9 +117,9 @@ impl LessonsWindow {
                     .num_columns(2)
                     .striped(true)
                     .show(ui, |ui| {
-                        for (name, text) in BUNDLED {
-                            match Lesson::parse(text) {
-                                Ok(l) => {
+                        for (name, listed) in bundled_listing() {
+                            match listed {
+                                Ok(line) => {
                                     if ui.button("▶ Play").clicked() {
                                         cmd = WindowCmd::Play(format!("bundled:{name}"));
                                     }
@@ -102,20 +129,13 @@ impl LessonsWindow {
                                         // line, 2500 points tall, and the window was moved up
                                         // over the bars to fit the screen)
                                         ui.set_min_width(ui.available_width().max(380.0));
-                                        ui.label(RichText::new(&l.title).strong());
-                                        ui.label(format!(
-                                            "{} steps · {}",
-                                            l.steps.len(),
-                                            l.summary
-                                        ));
+                                        ui.label(RichText::new(&line.title).strong());
+                                        ui.label(&line.text);
                                     });
                                 }
-                                Err(e) => {
+                                Err(refused) => {
                                     ui.label("");
-                                    ui.colored_label(
-                                        ui.visuals().error_fg_color,
-                                        e.located(&format!("assets/lessons/{name}.toml")),
-                                    );
+                                    ui.colored_label(ui.visuals().error_fg_color, refused);
                                 }
                             }
                             ui.end_row();
