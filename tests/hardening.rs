@@ -246,7 +246,9 @@ fn defect_2b_sweep_and_ordering_refuse_a_folder_of_something_else() {
     let sweep = sweep_presets()[0].config.clone().try_into().unwrap();
     let e = format!("{:#}", sweep_main(&sweep, &run, None, false).err().unwrap());
     assert!(
-        e.contains("not a sweep's folder") && e.contains("metrics.csv"),
+        e.contains("holds no sweep.toml")
+            && e.contains("a sweep needs an empty folder or its own")
+            && e.contains("metrics.csv"),
         "{e}"
     );
     assert_eq!(snapshot(&run), before);
@@ -259,7 +261,9 @@ fn defect_2b_sweep_and_ordering_refuse_a_folder_of_something_else() {
     };
     let e = format!("{:#}", study_main(&args, &run, false).err().unwrap());
     assert!(
-        e.contains("not an Ordering study's folder") && e.contains("run.json"),
+        e.contains("holds no config.json")
+            && e.contains("an Ordering study needs an empty folder or its own")
+            && e.contains("run.json"),
         "{e}"
     );
     assert_eq!(snapshot(&run), before);

@@ -493,7 +493,7 @@ pub fn refuse_other_config(
     let bytes = match crate::store::files::read_bounded(path, 64 << 20) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return refuse_foreign_files(path.parent().unwrap_or(path), what, own);
+            return refuse_foreign_files(path, what, own);
         }
         Err(e) => return Err(unreadable(e.to_string())),
     };
@@ -511,9 +511,11 @@ pub fn refuse_other_config(
     )
 }
 
-/// Refuse the folder `dir` when it holds files that are not `own` (hidden files aside: a write in
-/// progress, `.NAME.partial`, or the desktop's own), naming a few; a missing or empty folder passes.
-fn refuse_foreign_files(dir: &Path, what: &str, own: impl Fn(&str) -> bool) -> Result<()> {
+/// Refuse the folder of the config file `config` (which it lacks) when the folder holds files that
+/// are not `own` (hidden files aside: a write in progress, `.NAME.partial`, or the desktop's own),
+/// naming a few, in the words `phase` uses; a missing or empty folder passes.
+fn refuse_foreign_files(config: &Path, what: &str, own: impl Fn(&str) -> bool) -> Result<()> {
+    let dir = config.parent().unwrap_or(config);
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -539,9 +541,12 @@ fn refuse_foreign_files(dir: &Path, what: &str, own: impl Fn(&str) -> bool) -> R
         String::new()
     };
     bail!(
-        "{} is not empty and is not {what}'s folder (it holds {}{more}); nothing was written: choose \
-         an empty or new folder",
+        "{} is not empty and holds no {} (it has {}{more}); {what} needs an empty folder or its own, \
+         so nothing was written",
         dir.display(),
+        config
+            .file_name()
+            .map_or(String::new(), |f| f.to_string_lossy().into_owned()),
         foreign.join(", ")
     )
 }
