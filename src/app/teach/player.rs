@@ -496,9 +496,7 @@ impl LessonPlayer {
             Err(m) => self.note = Some((true, m)),
         }
     }
-}
 
-impl LessonPlayer {
     /// Tell the lab asked to hold its run at a wait's end to let go (the wait has ended); `speeds`
     /// as for [`Self::advance`].
     pub fn release(&mut self, labs: &mut [Box<dyn LabSlot>], speeds: &[Option<f64>]) {
