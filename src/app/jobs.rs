@@ -12,6 +12,7 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use eframe::egui::{self, ColorImage, Rect};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -53,17 +54,45 @@ pub enum FigureDone {
     Written(Result<ExportedFiles, String>),
 }
 
+/// Which kind of job a result came from: a dialog's and a worker's answers count as their job still
+/// under way until the UI has taken them (see [`Jobs::dialog_open`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    Dialog,
+    Worker,
+    /// A sender handed out by [`Jobs::sender`] (the screenshot callback): not counted.
+    Outside,
+}
+
+/// Results sent by dialogs and by workers and not yet taken by [`Jobs::try_recv`].
+#[derive(Default)]
+struct Queued {
+    dialogs: AtomicUsize,
+    workers: AtomicUsize,
+}
+
+impl Queued {
+    fn count(&self, source: Source) -> Option<&AtomicUsize> {
+        match source {
+            Source::Dialog => Some(&self.dialogs),
+            Source::Worker => Some(&self.workers),
+            Source::Outside => None,
+        }
+    }
+}
+
 /// Owns the background threads; results (`D`: [`JobDone`], or a lab's own type that wraps it) arrive
 /// through [`Jobs::try_recv`].
 pub struct Jobs<D = JobDone> {
-    tx: Sender<D>,
-    rx: Receiver<D>,
+    tx: Sender<(Source, D)>,
+    rx: Receiver<(Source, D)>,
     wake: Arc<dyn Fn() + Send + Sync>,
+    queued: Arc<Queued>,
     dialogs: Vec<JoinHandle<()>>,
     writers: Vec<JoinHandle<()>>,
 }
 
-impl<D: From<JobDone> + Send + 'static> Jobs<D> {
+impl<D: Send + 'static> Jobs<D> {
     /// `wake` is called after each result is sent (the app passes `request_repaint`).
     pub fn new(wake: Arc<dyn Fn() + Send + Sync>) -> Self {
         let (tx, rx) = bounded(64);
@@ -71,45 +100,47 @@ impl<D: From<JobDone> + Send + 'static> Jobs<D> {
             tx,
             rx,
             wake,
+            queued: Arc::default(),
             dialogs: Vec::new(),
             writers: Vec::new(),
         }
     }
 
-    /// A sender for results produced elsewhere (the screenshot callback, a lab's own jobs).
+    /// A sender for results produced elsewhere (the screenshot callback); what it sends is not
+    /// counted as a dialog's or a worker's answer.
     pub fn sender(&self) -> JobSender<D> {
+        self.sender_for(Source::Outside)
+    }
+
+    fn sender_for(&self, source: Source) -> JobSender<D> {
         JobSender {
             tx: self.tx.clone(),
             wake: Arc::clone(&self.wake),
+            source,
+            queued: Arc::clone(&self.queued),
         }
     }
 
-    /// Whether a dialog is still open.
+    /// Whether a dialog is still open, or its answer has not been taken yet (so a button that opens
+    /// one stays disabled from the click until the answer is handled, with no frame between).
     pub fn dialog_open(&self) -> bool {
         self.dialogs.iter().any(|h| !h.is_finished())
+            || self.queued.dialogs.load(Ordering::SeqCst) > 0
     }
 
-    /// Whether a file is being written.
+    /// Whether any job's thread is still running (its answer may be queued once it is not).
+    #[cfg(test)]
+    pub fn threads_alive(&self) -> bool {
+        self.dialogs
+            .iter()
+            .chain(&self.writers)
+            .any(|h| !h.is_finished())
+    }
+
+    /// Whether a file is being written or read, or a worker's answer has not been taken yet.
     pub fn writing(&self) -> bool {
         self.writers.iter().any(|h| !h.is_finished())
-    }
-
-    /// Ask `dialog` for a path on a new thread.
-    pub fn choose_path(
-        &mut self,
-        dialog: Arc<dyn FileDialog>,
-        kind: ExportKind,
-    ) -> std::io::Result<()> {
-        let out = self.sender();
-        let handle = std::thread::Builder::new()
-            .name("file-dialog".into())
-            .spawn(move || {
-                let title = format!("Export {kind}");
-                let path = dialog.save(&title, kind.default_name(), kind.ext());
-                out.send(JobDone::Chosen { kind, path }.into());
-            })?;
-        self.dialogs.push(handle);
-        Ok(())
+            || self.queued.workers.load(Ordering::SeqCst) > 0
     }
 
     /// Run `job` on a new thread named `name`, counted as a dialog (the UI shows it is waiting on the
@@ -119,7 +150,7 @@ impl<D: From<JobDone> + Send + 'static> Jobs<D> {
         name: &str,
         job: impl FnOnce(JobSender<D>) + Send + 'static,
     ) -> std::io::Result<()> {
-        let out = self.sender();
+        let out = self.sender_for(Source::Dialog);
         let handle = std::thread::Builder::new()
             .name(name.into())
             .spawn(move || job(out))?;
@@ -134,11 +165,53 @@ impl<D: From<JobDone> + Send + 'static> Jobs<D> {
         name: &str,
         job: impl FnOnce(JobSender<D>) + Send + 'static,
     ) -> std::io::Result<()> {
-        let out = self.sender();
+        let out = self.sender_for(Source::Worker);
         let handle = std::thread::Builder::new()
             .name(name.into())
             .spawn(move || job(out))?;
         self.writers.push(handle);
+        Ok(())
+    }
+
+    /// The next result, if any; also joins threads that have ended.
+    pub fn try_recv(&mut self) -> Option<D> {
+        reap(&mut self.dialogs);
+        reap(&mut self.writers);
+        let (source, done) = self.rx.try_recv().ok()?;
+        if let Some(count) = self.queued.count(source) {
+            count.fetch_sub(1, Ordering::SeqCst);
+        }
+        Some(done)
+    }
+}
+
+fn reap(handles: &mut Vec<JoinHandle<()>>) {
+    let (done, running): (Vec<_>, Vec<_>) = handles.drain(..).partition(|h| h.is_finished());
+    for h in done {
+        // A panic in a job thread was already reported as a missing result; nothing more to do.
+        let _ = h.join();
+    }
+    *handles = running;
+}
+
+/// The jobs every part of the window shares, answering a [`JobDone`] (which a lab's own answer type
+/// wraps).
+impl<D: From<JobDone> + Send + 'static> Jobs<D> {
+    /// Ask `dialog` for a path on a new thread.
+    pub fn choose_path(
+        &mut self,
+        dialog: Arc<dyn FileDialog>,
+        kind: ExportKind,
+    ) -> std::io::Result<()> {
+        let out = self.sender_for(Source::Dialog);
+        let handle = std::thread::Builder::new()
+            .name("file-dialog".into())
+            .spawn(move || {
+                let title = format!("Export {kind}");
+                let path = dialog.save(&title, kind.default_name(), kind.ext());
+                out.send(JobDone::Chosen { kind, path }.into());
+            })?;
+        self.dialogs.push(handle);
         Ok(())
     }
 
@@ -174,7 +247,7 @@ impl<D: From<JobDone> + Send + 'static> Jobs<D> {
         opts: ExportOptions,
         config: serde_json::Value,
     ) -> std::io::Result<()> {
-        let out = self.sender();
+        let out = self.sender_for(Source::Worker);
         let handle = std::thread::Builder::new()
             .name("export-figure".into())
             .spawn(move || {
@@ -200,7 +273,7 @@ impl<D: From<JobDone> + Send + 'static> Jobs<D> {
         path: PathBuf,
         write: impl FnOnce(&std::path::Path) -> Result<(), String> + Send + 'static,
     ) -> std::io::Result<()> {
-        let out = self.sender();
+        let out = self.sender_for(Source::Worker);
         let handle = std::thread::Builder::new()
             .name(format!("export-{}", kind.ext()))
             .spawn(move || {
@@ -210,22 +283,6 @@ impl<D: From<JobDone> + Send + 'static> Jobs<D> {
         self.writers.push(handle);
         Ok(())
     }
-
-    /// The next result, if any; also joins threads that have ended.
-    pub fn try_recv(&mut self) -> Option<D> {
-        reap(&mut self.dialogs);
-        reap(&mut self.writers);
-        self.rx.try_recv().ok()
-    }
-}
-
-fn reap(handles: &mut Vec<JoinHandle<()>>) {
-    let (done, running): (Vec<_>, Vec<_>) = handles.drain(..).partition(|h| h.is_finished());
-    for h in done {
-        // A panic in a job thread was already reported as a missing result; nothing more to do.
-        let _ = h.join();
-    }
-    *handles = running;
 }
 
 impl<D> Drop for Jobs<D> {
@@ -281,14 +338,29 @@ pub fn crop_to_picture(
 /// Sends a result to the UI and wakes it.
 #[derive(Clone)]
 pub struct JobSender<D = JobDone> {
-    tx: Sender<D>,
+    tx: Sender<(Source, D)>,
     wake: Arc<dyn Fn() + Send + Sync>,
+    source: Source,
+    queued: Arc<Queued>,
 }
 
 impl<D> JobSender<D> {
     pub fn send(&self, done: D) {
+        // Counted before it is sent, so that from the moment the job's thread has ended until the UI
+        // takes the answer, the job still reads as under way.
+        let count = self.queued.count(self.source);
+        if let Some(count) = count {
+            count.fetch_add(1, Ordering::SeqCst);
+        }
         // The UI drains every frame; if it is gone (closing), the result has no one to go to.
-        let _ = self.tx.send_timeout(done, Duration::from_secs(5));
+        if self
+            .tx
+            .send_timeout((self.source, done), Duration::from_secs(5))
+            .is_err()
+            && let Some(count) = count
+        {
+            count.fetch_sub(1, Ordering::SeqCst);
+        }
         (self.wake)();
     }
 }
@@ -311,5 +383,51 @@ mod tests {
         assert_eq!(&pic.rgba[..4], &[2, 2, 0, 255]);
         let outside = Rect::from_min_max(egui::pos2(20.0, 20.0), egui::pos2(30.0, 30.0));
         assert!(crop_to_picture(&image, outside, 2.0).is_err());
+    }
+
+    fn wait_for_threads(jobs: &Jobs) {
+        while jobs.threads_alive() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn a_job_is_under_way_until_its_answer_is_taken() {
+        // A dialog (or worker) thread sends its answer and ends; until the UI takes the answer the job
+        // must still read as under way, or a button it disables comes back for a frame (a second
+        // dialog could open) and a lab waiting for it would look idle with an answer still queued.
+        let mut jobs: Jobs = Jobs::new(Arc::new(|| {}));
+        let kind = ExportKind::Csv;
+        jobs.spawn_dialog("test-dialog", move |out| {
+            out.send(JobDone::Chosen { kind, path: None })
+        })
+        .unwrap();
+        jobs.spawn_worker("test-worker", move |out| {
+            out.send(JobDone::Written {
+                kind,
+                path: PathBuf::from("x.csv"),
+                result: Ok(()),
+            })
+        })
+        .unwrap();
+        wait_for_threads(&jobs);
+        assert!(jobs.dialog_open(), "the dialog's answer is not taken yet");
+        assert!(jobs.writing(), "the worker's answer is not taken yet");
+        let mut taken = Vec::new();
+        while let Some(done) = jobs.try_recv() {
+            taken.push(done);
+        }
+        assert_eq!(taken.len(), 2);
+        assert!(!jobs.dialog_open() && !jobs.writing());
+
+        // What the outside sender sends (the screenshot) counts as neither.
+        jobs.sender().send(JobDone::Chosen { kind, path: None });
+        assert!(!jobs.dialog_open() && !jobs.writing());
+        assert!(jobs.try_recv().is_some());
+
+        // A thread that ends without answering frees the job at once.
+        jobs.spawn_dialog("silent-dialog", |_out| {}).unwrap();
+        wait_for_threads(&jobs);
+        assert!(!jobs.dialog_open());
     }
 }

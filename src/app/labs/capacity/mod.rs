@@ -16,7 +16,7 @@ use crate::app::actions::Action;
 use crate::app::backend::Backend;
 use crate::app::dialog::{FileDialog, FixedPathDialog};
 use crate::app::figure_export::FigureSet;
-use crate::app::jobs::{JobDone, Jobs};
+use crate::app::jobs::Jobs;
 use crate::app::link::{Batch, LabLink, Phase};
 use crate::config::capacity::{SweepPreset, sweep_presets};
 use crate::config::{
@@ -60,12 +60,11 @@ fn list_text(cfg: &CapacitySweepConfig) -> ListText {
     }
 }
 
-/// What the lab's jobs answer: the sweep folder the dialog gave, a folder read (its name and
-/// what was found), or a shared job's answer (the `Jobs` type carries them; this lab starts none).
+/// What the lab's jobs answer: the sweep folder the dialog gave, or a folder read (its name and
+/// what was found).
 pub enum CapacityJob {
     Folder(Option<PathBuf>),
     Read(String, Box<anyhow::Result<Collected>>),
-    Shared(JobDone),
 }
 
 /// What the lab waits on: the folder dialog's answer, or a folder being read (its name).
@@ -73,12 +72,6 @@ pub enum CapacityJob {
 enum Pending {
     Asking,
     Reading(String),
-}
-
-impl From<JobDone> for CapacityJob {
-    fn from(done: JobDone) -> Self {
-        CapacityJob::Shared(done)
-    }
 }
 
 /// The Capacity tab.
@@ -227,8 +220,6 @@ impl CapacityLab {
                 "no folder chosen (or no folder dialog available): type the folder beside Open",
             ),
             CapacityJob::Read(name, answer) => self.take_folder(name, *answer),
-            // (the lab asks for no shared job)
-            CapacityJob::Shared(_) => self.pending = Some(pending),
         }
     }
 
@@ -706,7 +697,7 @@ mod tests {
         lab.apply_own(CapacityAction::ChooseFolder);
         // wait for the dialog's thread to end: its answer (if any) is in the channel, not yet taken
         let start = std::time::Instant::now();
-        while lab.jobs.dialog_open() {
+        while lab.jobs.threads_alive() {
             assert!(start.elapsed().as_secs() < 10, "the dialog thread ended");
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
