@@ -4,7 +4,8 @@
 use super::{diverging, sequential, text_on};
 use crate::store::ordering_layout::{self, bar_label};
 use eframe::egui::{
-    self, Align2, Color32, FontId, Mesh, Pos2, Rect, Response, Sense, Shape, Stroke, Ui, Vec2, pos2,
+    self, Align2, Color32, FontId, Mesh, Pos2, Rect, Response, Sense, Shape, Stroke, Ui, Vec2,
+    pos2, vec2,
 };
 
 /// How values map to colours.
@@ -54,6 +55,11 @@ pub struct HeatmapSpec<'a> {
     pub diagonal: bool,
     /// Largest cell side, in points.
     pub max_cell: f32,
+    /// Square cells (a matrix), or as wide and as tall as the area allows each way (a history: steps
+    /// along, frequencies down).
+    pub square: bool,
+    /// A column outlined (the step the views show).
+    pub marked_col: Option<usize>,
     /// Axis titles: along the rows (left) and the columns (top).
     pub row_title: &'a str,
     pub col_title: &'a str,
@@ -71,7 +77,8 @@ const GAP: f32 = 6.0;
 #[derive(Clone, Copy, Debug)]
 struct Grid {
     origin: Pos2,
-    cell: f32,
+    cell_w: f32,
+    cell_h: f32,
     rows: usize,
     cols: usize,
     gap_before: Option<usize>,
@@ -83,12 +90,12 @@ impl Grid {
             Some(g) if c >= g => GAP,
             Some(_) | None => 0.0,
         };
-        self.origin.x + c as f32 * self.cell + gap
+        self.origin.x + c as f32 * self.cell_w + gap
     }
 
     fn cell_rect(&self, r: usize, c: usize) -> Rect {
-        let min = pos2(self.col_x(c), self.origin.y + r as f32 * self.cell);
-        Rect::from_min_size(min, Vec2::splat(self.cell))
+        let min = pos2(self.col_x(c), self.origin.y + r as f32 * self.cell_h);
+        Rect::from_min_size(min, vec2(self.cell_w, self.cell_h))
     }
 
     fn width(&self) -> f32 {
@@ -96,22 +103,35 @@ impl Grid {
     }
 
     fn height(&self) -> f32 {
-        self.rows as f32 * self.cell
+        self.rows as f32 * self.cell_h
     }
 
     /// The cell under `p`, if any.
     fn cell_at(&self, p: Pos2) -> Option<(usize, usize)> {
-        let r = ((p.y - self.origin.y) / self.cell).floor();
+        let r = ((p.y - self.origin.y) / self.cell_h).floor();
         if r < 0.0 || r >= self.rows as f32 {
             return None;
         }
         (0..self.cols)
             .find(|&c| {
                 let x = self.col_x(c);
-                p.x >= x && p.x < x + self.cell
+                p.x >= x && p.x < x + self.cell_w
             })
             .map(|c| (r as usize, c))
     }
+}
+
+/// The cells' width and height for `rows` x `cols` cells in `avail` points: as large as fits, at most
+/// `max_cell`, equal when `square`. Whole points where a cell is 2 points or more (crisp edges); below
+/// that (more cells than points: a long history, a large p) fractional, so the grid still fits.
+fn cell_size(avail: Vec2, rows: usize, cols: usize, max_cell: f32, square: bool) -> (f32, f32) {
+    let max_cell = max_cell.max(1.0);
+    // a sliver of room still draws something rather than nothing or a negative size
+    let fit = |room: f32, n: usize| (room.max(1.0) / n.max(1) as f32).min(max_cell);
+    let (w, h) = (fit(avail.x, cols), fit(avail.y, rows));
+    let (w, h) = if square { (w.min(h), w.min(h)) } else { (w, h) };
+    let whole = |c: f32| if c >= 2.0 { c.floor() } else { c };
+    (whole(w), whole(h))
 }
 
 /// Draw the heatmap in a `size` area. Returns the hover response of the whole area.
@@ -132,13 +152,18 @@ pub fn heatmap_ui(ui: &mut Ui, spec: &HeatmapSpec<'_>, size: Vec2) -> Response {
     let (label_w, title, bar_labels_w) = (LABEL_W * k, TITLE * k, BAR_LABELS_W * k);
     let avail_w = rect.width() - label_w - title - BAR_W - bar_labels_w - 2.0 * GAP - gaps;
     let avail_h = rect.height() - 2.0 * title - 2.0;
-    let cell = (avail_w / spec.cols as f32)
-        .min(avail_h / spec.rows as f32)
-        .clamp(2.0, spec.max_cell.max(2.0))
-        .floor();
+    let (cell_w, cell_h) = cell_size(
+        vec2(avail_w, avail_h),
+        spec.rows,
+        spec.cols,
+        spec.max_cell,
+        spec.square,
+    );
+    let cell = cell_w.min(cell_h);
     let mut grid = Grid {
         origin: Pos2::ZERO,
-        cell,
+        cell_w,
+        cell_h,
         rows: spec.rows,
         cols: spec.cols,
         gap_before: spec.gap_before_col,
@@ -199,8 +224,21 @@ pub fn heatmap_ui(ui: &mut Ui, spec: &HeatmapSpec<'_>, size: Vec2) -> Response {
         painter.line_segment([a, b], Stroke::new(1.0, weak.gamma_multiply(0.7)));
     }
 
+    if let Some(c) = spec.marked_col.filter(|&c| c < spec.cols) {
+        let column = grid
+            .cell_rect(0, c)
+            .union(grid.cell_rect(spec.rows - 1, c))
+            .expand2(vec2(1.0, 2.0));
+        painter.rect_stroke(
+            column,
+            0.0,
+            Stroke::new(1.5, visuals.strong_text_color()),
+            egui::StrokeKind::Outside,
+        );
+    }
+
     // labels: thinned so they do not overlap
-    let every = ((14.0 * k / cell).ceil() as usize).max(1);
+    let every = ((14.0 * k / cell_h).ceil() as usize).max(1);
     for r in (0..spec.rows).step_by(every) {
         let y = grid.cell_rect(r, 0).center().y;
         painter.text(
@@ -211,8 +249,16 @@ pub fn heatmap_ui(ui: &mut Ui, spec: &HeatmapSpec<'_>, size: Vec2) -> Response {
             weak,
         );
     }
-    // column labels are side by side: thinned by their width (about 26 points for "h12")
-    let every_col = ((26.0 * k / cell).ceil() as usize).max(1);
+    // column labels are side by side: thinned by the widest one's width (steps run to 5 digits)
+    let widest = (0..spec.cols)
+        .map(|c| {
+            painter
+                .layout_no_wrap((spec.col_label)(c), label_font.clone(), weak)
+                .size()
+                .x
+        })
+        .fold(0.0, f32::max);
+    let every_col = (((widest + 8.0) / cell_w).ceil() as usize).max(1);
     for c in (0..spec.cols).step_by(every_col) {
         let x = grid.cell_rect(0, c).center().x;
         painter.text(
@@ -303,7 +349,8 @@ mod tests {
     fn cells_are_found_across_the_gap() {
         let grid = Grid {
             origin: pos2(100.0, 50.0),
-            cell: 10.0,
+            cell_w: 10.0,
+            cell_h: 10.0,
             rows: 2,
             cols: 4,
             gap_before: Some(3),
@@ -339,6 +386,31 @@ mod tests {
         let body = egui::TextStyle::Body.resolve(&ctx.global_style()).size;
         assert!(body > LABEL_SIZE, "egui's body style is {body}");
         assert_eq!(size(&ctx), body);
+    }
+
+    /// Cells fit the room whatever the count: a history of 158 snapshots in 220 points (the spectrum
+    /// history of the paper transformer's CPU run: 2-point cells drew 316 points and pushed the
+    /// colour bar off the panel) and a p = 1009 spectrum's 504 rows in 200.
+    #[test]
+    fn cells_fit_the_room_whatever_the_count() {
+        let room = vec2(220.0, 200.0);
+        for (rows, cols) in [(23, 158), (504, 80), (48, 80), (3, 2), (1009, 1009)] {
+            for square in [false, true] {
+                let (w, h) = cell_size(room, rows, cols, 8.0, square);
+                assert!(w > 0.0 && h > 0.0);
+                assert!(w * cols as f32 <= room.x + 1e-3, "{rows}x{cols}: {w} wide");
+                assert!(h * rows as f32 <= room.y + 1e-3, "{rows}x{cols}: {h} tall");
+                assert!(w <= 8.0 && h <= 8.0);
+                if square {
+                    assert_eq!(w, h);
+                }
+            }
+        }
+        // a history uses the room each way: 220 / 158 = 1.39 points along, 8 (the largest) down
+        let (w, h) = cell_size(room, 23, 158, 8.0, false);
+        assert!((w - 220.0 / 158.0).abs() < 1e-4 && h == 8.0, "{w} x {h}");
+        // 2 points or more are whole points: 220 / 80 = 2.75 -> 2
+        assert_eq!(cell_size(room, 48, 80, 8.0, false), (2.0, 4.0));
     }
 
     #[test]

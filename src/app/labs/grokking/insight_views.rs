@@ -454,6 +454,8 @@ fn spectrum_ui(ui: &mut Ui, s: &InsightSnapshot, store: &InsightStore, w: f32) {
             gap_before_col: None,
             diagonal: false,
             max_cell: 8.0,
+            square: false,
+            marked_col: shown,
             row_title: "k",
             col_title: "snapshot (step)",
         };
@@ -713,6 +715,8 @@ fn neurons_ui(ui: &mut Ui, s: &InsightSnapshot, w: f32) {
         gap_before_col: None,
         diagonal: false,
         max_cell: 6.0,
+        square: false,
+        marked_col: None,
         row_title: "neuron",
         col_title: "frequency k",
     };

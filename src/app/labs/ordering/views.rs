@@ -671,6 +671,8 @@ fn heat_ui(ui: &mut Ui, graph: &LayerGraph, s: &LayerSnapshot) {
         gap_before_col: Some(n),
         diagonal: true,
         max_cell: 44.0,
+        square: true,
+        marked_col: None,
         row_title: "receiver",
         col_title: "senders (drawn order, last first), then inputs · below the diagonal: backward",
     };
@@ -903,6 +905,8 @@ fn grid_ui(ui: &mut Ui, study: &StudyHistory, hidden: &[usize], its: &[usize]) {
         gap_before_col: None,
         diagonal: false,
         max_cell: 72.0,
+        square: true,
+        marked_col: None,
         row_title: "hidden H",
         col_title: "iterations of the layer",
     };
