@@ -35,11 +35,25 @@ fn main() -> ExitCode {
             };
             grokscope::app::run_window(start).map(|()| ExitCode::SUCCESS)
         }
-        Some(cmd) => grokscope::cli::run(cmd),
+        Some(cmd) => {
+            restore_sigpipe();
+            grokscope::cli::run(cmd)
+        }
     };
     // errors are printed once, here, with their context chain
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");
         ExitCode::FAILURE
     })
+}
+
+/// A headless command whose reader goes away (`grokscope presets --show x | head -3`) ends quietly,
+/// as other Unix tools do: Rust ignores SIGPIPE, so every later write would fail (and `eprintln!`
+/// panics on it). The window keeps Rust's setting.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's action to the default; no handler of ours runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

@@ -166,3 +166,36 @@ fn lesson_list_and_check() {
     assert!(err.contains(&want), "{err}");
     assert!(err.contains("no panel `spectrun`"), "{err}");
 }
+
+/// Output that cannot be written is an error, not a panic: a reader that went away (`| head`) ends
+/// the command quietly, as other Unix tools do; a full disk (`/dev/full`, Linux) is said once.
+/// (`println!` panicked with a backtrace in both: a helper's audit of the commands, 2026-12-06.)
+#[cfg(unix)]
+#[test]
+fn output_that_cannot_be_written_ends_the_command_without_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    // a pipe whose reader is already gone: every write fails (EPIPE), deterministically
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = grokscope()
+        .args(["presets", "--show", "fast-mlp"])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.is_empty(),
+        "a closed pipe ends the command quietly: {err}"
+    );
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}", out.status);
+
+    if let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") {
+        let out = grokscope().arg("presets").stdout(full).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("cannot write to standard output") && !err.contains("panicked"),
+            "{err}"
+        );
+    }
+}

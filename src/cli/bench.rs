@@ -14,7 +14,7 @@ pub fn bench_cmd(only: Option<&str>, secs: f64) -> Result<()> {
         bail!("--secs must be a number of seconds in (0, {MAX_SECS}], got {secs}");
     }
     for line in crate::bench::run_all(only, Duration::from_secs_f64(secs))? {
-        println!("{line}");
+        outln!("{line}")?;
     }
     Ok(())
 }

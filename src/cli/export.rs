@@ -494,10 +494,10 @@ pub fn export_main(a: &ExportArgs) -> Result<()> {
     }
     if a.list {
         for f in &ff.figures {
-            println!("{}\t{}", f.name, f.title);
+            outln!("{}\t{}", f.name, f.title)?;
         }
         if ff.kind == FolderKind::Run {
-            list_insight(a);
+            list_insight(a)?;
         }
         return Ok(());
     }
@@ -554,25 +554,26 @@ pub fn export_main(a: &ExportArgs) -> Result<()> {
 
 /// `--list` of a run folder: the insight figures at the checkpoint step, and the groups; a folder
 /// without a usable checkpoint says why on stderr.
-fn list_insight(a: &ExportArgs) {
+fn list_insight(a: &ExportArgs) -> Result<()> {
     match insight_folder_figures(&a.dir, a.step, FromSaved::Step) {
         Ok(ins) => {
             for f in &ins.figures {
-                println!("{}\t{}", f.name, f.title);
+                outln!("{}\t{}", f.name, f.title)?;
             }
-            println!(
+            outln!(
                 "{}\tthe clocks and the principal components, step {}",
                 insight::GROUP_CLOCK,
                 ins.step
-            );
-            println!(
+            )?;
+            outln!(
                 "{}\tevery insight figure, step {}",
                 insight::GROUP_ALL,
                 ins.step
-            );
+            )?;
         }
         Err(e) => eprintln!("no insight figures: {e:#}"),
     }
+    Ok(())
 }
 
 /// How to write a figure from the command line: each `None` takes its default.

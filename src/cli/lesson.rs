@@ -15,7 +15,7 @@ pub fn check_cmd(files: &[impl AsRef<Path>]) -> Result<ExitCode> {
     for file in files {
         let file = file.as_ref();
         match check_file(file) {
-            Ok(steps) => println!("{}: ok ({steps} steps)", file.display()),
+            Ok(steps) => outln!("{}: ok ({steps} steps)", file.display())?,
             Err(problem) => {
                 ok = false;
                 eprintln!("{problem}");
@@ -46,7 +46,7 @@ pub fn list_cmd() -> Result<ExitCode> {
     let mut ok = true;
     for (name, text) in BUNDLED {
         match Lesson::parse(text) {
-            Ok(l) => println!("{name:<28} {:>2} steps  {}", l.steps.len(), l.title),
+            Ok(l) => outln!("{name:<28} {:>2} steps  {}", l.steps.len(), l.title)?,
             Err(e) => {
                 ok = false;
                 eprintln!("{}", e.located(&format!("assets/lessons/{name}.toml")));

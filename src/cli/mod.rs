@@ -2,6 +2,27 @@
 //! presets; [`capacity`]: sweep, merge, analyse; [`ordering`]: ordering and orderedness; [`export`];
 //! [`bench`]). `main.rs` opens the window when no subcommand is given; this module never names the app.
 
+/// `println!` to standard output, but a failed write (a full disk, a closed pipe) is an error naming
+/// standard output, where `println!` panics.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+            .map_err(|e| anyhow::anyhow!("cannot write to standard output: {e}"))
+    }};
+}
+
+/// `print!` as [`outln!`] is `println!`, flushed (the last of a command's output ends no line early).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        write!(stdout, $($arg)*)
+            .and_then(|()| stdout.flush())
+            .map_err(|e| anyhow::anyhow!("cannot write to standard output: {e}"))
+    }};
+}
+
 pub mod bench;
 pub mod capacity;
 pub mod export;
@@ -393,7 +414,7 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
         }
         Cmd::Analyse { dir } => {
             let v = capacity::analyse_main(&dir)?;
-            println!("{v}");
+            outln!("{v}")?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Export {

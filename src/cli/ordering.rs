@@ -132,7 +132,7 @@ pub fn orderedness_main(
         );
     }
     let json = matrix_json(&a, n).with_context(|| format!("in {}", weights.display()))?;
-    println!("{json}");
+    outln!("{json}")?;
     if let Some((kind, out, choice)) = figure {
         let s = matrix_snapshot(&a, n, &json)?;
         let mut fig = match kind {
@@ -368,7 +368,7 @@ pub fn study_main(args: &StudyArgs, out: &Path, bar: bool) -> Result<Vec<Setting
         None => bail!("the study ended without a result"),
     }
     let stats = aggregate(&sink.rows);
-    print!("{}", summary_table(kind, &stats));
+    out!("{}", summary_table(kind, &stats))?;
     eprintln!(
         "{total} runs in {:.1}s; wrote {}",
         t0.elapsed().as_secs_f64(),

@@ -163,6 +163,6 @@ pub fn phase_cmd(
         .map_err(anyhow::Error::msg)
         .context("the phase study")?;
     let report = phase_main(&cfg, out, shard_of, keep_runs, bar)?;
-    print!("{}", cells_table(&report.cells));
+    out!("{}", cells_table(&report.cells))?;
     Ok(report)
 }

@@ -92,20 +92,20 @@ pub fn presets_cmd(show: Option<&str>) -> Result<()> {
     match show {
         None => {
             for p in config::presets() {
-                println!("{:<24} {}\n{:<24} {}", p.name, p.title, "", p.description);
+                outln!("{:<24} {}\n{:<24} {}", p.name, p.title, "", p.description)?;
             }
-            println!("\nCapacity sweeps (grokscope sweep --preset NAME --out DIR):");
+            outln!("\nCapacity sweeps (grokscope sweep --preset NAME --out DIR):")?;
             for p in config::capacity::sweep_presets() {
-                println!("{:<24} {}\n{:<24} {}", p.name, p.title, "", p.description);
+                outln!("{:<24} {}\n{:<24} {}", p.name, p.title, "", p.description)?;
             }
-            println!("\nPhase diagrams (grokscope phase --preset NAME --out DIR):");
+            outln!("\nPhase diagrams (grokscope phase --preset NAME --out DIR):")?;
             for p in config::phase::phase_presets() {
-                println!("{:<24} {}\n{:<24} {}", p.name, p.title, "", p.description);
+                outln!("{:<24} {}\n{:<24} {}", p.name, p.title, "", p.description)?;
             }
         }
         Some(name) => {
             if let Some(p) = config::capacity::sweep_preset(name) {
-                println!("# {}: {}\n{}", p.title, p.description, p.config.to_toml());
+                outln!("# {}: {}\n{}", p.title, p.description, p.config.to_toml())?;
                 return Ok(());
             }
             // the full name only: `tiny` is the sweep's
@@ -113,7 +113,7 @@ pub fn presets_cmd(show: Option<&str>) -> Result<()> {
                 .into_iter()
                 .find(|p| p.name == name)
             {
-                println!("# {}: {}\n{}", p.title, p.description, p.config.to_toml());
+                outln!("# {}: {}\n{}", p.title, p.description, p.config.to_toml())?;
                 return Ok(());
             }
             let p = config::preset(name).with_context(|| {
@@ -125,7 +125,7 @@ pub fn presets_cmd(show: Option<&str>) -> Result<()> {
                     .collect();
                 format!("no preset named {name:?}; known: {}", names.join(", "))
             })?;
-            println!("# {}: {}\n{}", p.title, p.description, p.config.to_toml());
+            outln!("# {}: {}\n{}", p.title, p.description, p.config.to_toml())?;
         }
     }
     Ok(())
