@@ -432,6 +432,70 @@ fn a_resume_refused_for_a_bad_checkpoint_leaves_the_folder_as_it_was() {
     }
 }
 
+/// A resume with nothing to train is refused with the folder as it was: a completed run (resuming it
+/// once rewrote its summary with no final numbers: a helper's audit, 2026-12-06), and a stop at or
+/// before the newest checkpoint. The expected folder is the one before the resume, byte for byte.
+#[test]
+fn a_resume_with_nothing_to_train_is_refused_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (done, part) = (tmp.path().join("done"), tmp.path().join("part"));
+    let mut cfg = mlp();
+    cfg.max_epochs = 12;
+    cfg.early_stop = false;
+    assert_eq!(fresh(&cfg, &done, None, 4), Outcome::Completed);
+    assert_eq!(fresh(&cfg, &part, Some(8), 4), Outcome::Stopped);
+    for (dir, stop_at, says) in [
+        (&done, None, "has completed (epoch 12 of at most 12)"),
+        (&part, Some(8), "--max-epochs 8 is not past"),
+        (&part, Some(5), "--max-epochs 5 is not past"),
+    ] {
+        let before = tree(dir);
+        match finished(&resume(dir, stop_at)) {
+            Outcome::Failed { message } => assert!(message.contains(says), "{message}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert!(tree(dir) == before, "{} changed", dir.display());
+    }
+    // with epochs left, it goes on
+    assert_eq!(finished(&resume(&part, Some(10))), Outcome::Stopped);
+}
+
+/// A resume past a damaged newest checkpoint trains from the one before it, and moves the damaged
+/// file into set-aside/ first instead of writing the retrained checkpoint over it (the standard: a
+/// file that could not be read is never rewritten). Expected: the damaged bytes, unchanged, there.
+#[test]
+fn a_resume_past_a_damaged_checkpoint_sets_it_aside_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let mut cfg = mlp();
+    cfg.max_epochs = 12;
+    cfg.early_stop = false;
+    fresh(&cfg, &dir, Some(8), 4);
+    let newest = RunFolder::open(&dir)
+        .unwrap()
+        .checkpoints
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(newest.epoch, 8);
+    let garbage = vec![0xA5u8; 1000];
+    std::fs::write(&newest.path, &garbage).unwrap();
+    let name = newest.path.file_name().unwrap();
+    let evs = resume(&dir, None);
+    assert_eq!(finished(&evs), Outcome::Completed);
+    let kept = dir.join("set-aside/checkpoints").join(name);
+    assert_eq!(std::fs::read(&kept).unwrap(), garbage);
+    let said = evs
+        .iter()
+        .any(|e| format!("{e:?}").contains("moved into set-aside/"));
+    assert!(said, "the move is said: {evs:?}");
+    // the retrained checkpoint at epoch 8 is a good one, and the folder opens without a problem
+    let folder = RunFolder::open(&dir).unwrap();
+    assert!(folder.problems.is_empty(), "{:?}", folder.problems);
+    let again = folder.checkpoints.iter().find(|c| c.epoch == 8).unwrap();
+    folder.load(again).unwrap();
+}
+
 #[test]
 fn saving_into_a_folder_that_holds_anything_is_refused_and_changes_nothing() {
     let tmp = tempfile::tempdir().unwrap();

@@ -4,7 +4,7 @@
 
 use super::ui::{Labs, harness_with, step_until};
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use grokscope::app::labs::grokking::run_files::{BandKind, RunRef, RunsAction, RunsSettings};
 use grokscope::app::{FileDialog, GrokscopeApp, Persisted, Phase, Unattached};
 use grokscope::config::{GrokkingConfig, Operation, preset};
@@ -366,6 +366,35 @@ fn resuming_an_opened_stopped_run_continues_it_in_its_folder_exactly() {
         h.state().runs().listed.is_empty(),
         "the opened run became the current one"
     );
+}
+
+/// A completed run has nothing to resume: its Continue run is off (the hover says to fork), and a
+/// resume asked for anyway (a lesson, a stale click) is refused with its folder as it was. Resuming it
+/// once rewrote its summary with no final numbers (a helper's audit, 2026-12-06).
+#[test]
+fn a_completed_run_is_not_resumed_and_its_folder_stays_as_it_was() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (whole, _) = whole_and_stopped(tmp.path());
+    let before = snapshot(&whole);
+    let mut h = app(QueueDialog::new(&[&whole]));
+    open(&mut h, 0);
+    let listed = &h.state().runs().listed[0];
+    assert!(listed.completed, "run.json says completed");
+    let key = listed.key;
+    // the current row (no run yet) and the listed run each have one
+    let off = h
+        .get_all_by_label("Continue run")
+        .all(|b| b.accesskit_node().is_disabled());
+    assert!(off, "Continue run is off for a completed run");
+    h.state_mut()
+        .grokking_mut()
+        .apply_runs(RunsAction::Resume(RunRef::Listed(key)));
+    h.step();
+    let status = h.state().status().text.clone();
+    assert!(status.contains("nothing to resume"), "{status}");
+    assert_eq!(h.state().phase(), Phase::Idle, "nothing started");
+    assert_eq!(h.state().runs().listed.len(), 1, "the run is still listed");
+    assert!(snapshot(&whole) == before, "the folder is as it was");
 }
 
 /// A resume that skips a damaged checkpoint still starts in the window: the note that names the skipped

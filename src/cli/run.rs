@@ -48,7 +48,12 @@ pub fn resume_cmd(dir: &Path, repair: Option<&Path>, flags: RunFlags) -> Result<
         };
         return headless(grokking::Start::Continue(spec), dir, flags);
     };
-    let (ckpt, _, trainer, notes) = grokking::newest_trainer(&folder)?;
+    let (ckpt, state, trainer, notes) = grokking::newest_trainer(&folder)?;
+    if let Some(why) =
+        grokking::nothing_to_resume(&folder, &ckpt, state.config.max_epochs, flags.max_epochs)
+    {
+        bail!("{why}");
+    }
     for n in notes {
         eprintln!("warning: {n}");
     }

@@ -96,6 +96,10 @@ pub enum StartError {
     /// The run needs more memory than the limit allows.
     #[error("{0}")]
     Memory(String),
+    /// A resume of a run with nothing left to train (it completed, or is stopped no later than its
+    /// checkpoint): refused before anything is written, since a resume rewrites the run's summary.
+    #[error("{0}")]
+    NothingToResume(String),
     /// The checkpoint's state does not make a trainer.
     #[error("checkpoint at step {step}: {source}")]
     Checkpoint {
@@ -232,6 +236,11 @@ fn prepare_continue(
                 .into());
             }
             let (c, s, _, mut notes) = newest_trainer(&folder)?;
+            if let Some(why) =
+                nothing_to_resume(&folder, &c, s.config.max_epochs, opts.stop_at_epoch)
+            {
+                return Err(StartError::NothingToResume(why));
+            }
             // the run goes on with the config it trained with: an edit of config.toml is said
             notes.extend(
                 folder
@@ -273,13 +282,63 @@ fn prepare_continue(
         source,
     })?;
     opts.writer = Some(match fork {
-        None => RunWriter::resume(&folder, &ckpt)?,
+        None => {
+            let (writer, moved) = RunWriter::resume(&folder, &ckpt)?;
+            if !moved.is_empty() {
+                notes.push(format!(
+                    "{}: the files after step {} were moved into {}/, so that training again \
+                     writes over none of them: {}",
+                    folder.dir.display(),
+                    ckpt.step,
+                    crate::store::run_dir::SET_ASIDE,
+                    moved.join(", ")
+                ));
+            }
+            writer
+        }
         Some((fork, parent)) => match &fork.out {
             Some(out) => RunWriter::create(out, &fork.config, Some(parent))?,
             None => RunWriter::in_memory(&fork.config, Some(parent)),
         },
     });
     Ok((trainer, Said { notes, insight_off }))
+}
+
+/// Why the run in `folder` has nothing to train from its checkpoint `ckpt` (`max_epochs`: its config's),
+/// when it has not: it completed (by its epoch cap or its early stop), or `stop_at` (an epoch cap of
+/// this session) is not past the checkpoint. Resuming it would train no epoch and only rewrite its
+/// summary, losing the final numbers, so it is refused; a fork trains on.
+pub fn nothing_to_resume(
+    folder: &RunFolder,
+    ckpt: &CheckpointRef,
+    max_epochs: u64,
+    stop_at: Option<u64>,
+) -> Option<String> {
+    let dir = folder.dir.display();
+    let fork = format!(
+        "to train it further, fork it (`grokscope fork {dir} --step {} --set max_epochs=N --out NEW`, \
+         or Fork… in the Runs panel)",
+        ckpt.step
+    );
+    let completed = folder
+        .info
+        .as_ref()
+        .is_some_and(|i| i.status == crate::store::run_dir::RunStatus::Completed);
+    if completed || ckpt.epoch >= max_epochs {
+        return Some(format!(
+            "{dir} has completed (epoch {} of at most {max_epochs}): there is nothing to resume, \
+             and it was left as it was; {fork}",
+            ckpt.epoch
+        ));
+    }
+    match stop_at {
+        Some(e) if e <= ckpt.epoch => Some(format!(
+            "--max-epochs {e} is not past {dir}'s newest usable checkpoint (epoch {}): there is \
+             nothing to train, and it was left as it was",
+            ckpt.epoch
+        )),
+        _ => None,
+    }
 }
 
 /// Passes events to the sink, recording them first; a recording failure is reported once.

@@ -138,6 +138,10 @@ pub struct GrokkingLab {
     prompt: Option<PathPrompt>,
     /// A PNG export waiting for its screenshot.
     awaiting_screenshot: bool,
+    /// The run just started and how many notes it has said before its first rows: a start's notes
+    /// (a skipped checkpoint, the one used instead, files set aside) come in one burst, and are said
+    /// together rather than each over the one before.
+    start_notes: Option<(RunId, usize)>,
     /// The runs on disk and the runs compared.
     files: RunFiles,
     /// The last speed limit the top bar gave (sent with starts from the Runs panel).
@@ -183,6 +187,7 @@ impl GrokkingLab {
             plots: PlotView::default(),
             prompt: None,
             awaiting_screenshot: false,
+            start_notes: None,
             files: RunFiles::with_settings(Persisted::load(setup.storage).runs),
             speed: None,
             insight: InsightStore::default(),
@@ -435,8 +440,12 @@ impl GrokkingLab {
                     "run {run} training{on}: {} parameters",
                     group_digits(param_count)
                 ));
+                self.start_notes = Some((run, 0));
             }
             Event::Metrics { run, rows } => {
+                if self.start_notes.is_some_and(|(r, _)| r == run) {
+                    self.start_notes = None;
+                }
                 if self.is_current(run) {
                     self.files.before_rows(&mut self.history, &rows);
                     self.history.push_rows(&rows);
@@ -533,7 +542,18 @@ impl GrokkingLab {
             }
             // a run that goes on: said in the status bar (in the error colour, to be seen), its
             // phase untouched
-            Event::Note { message, .. } => self.error(message),
+            Event::Note { run, message } => match &mut self.start_notes {
+                Some((r, n)) if *r == run => {
+                    let said = if *n == 0 {
+                        message
+                    } else {
+                        format!("{}; {message}", self.link.status().text)
+                    };
+                    *n += 1;
+                    self.error(said);
+                }
+                _ => self.error(message),
+            },
             Event::Saved { run, dir } => self.with_runs(|files, ctx| files.saved(ctx, run, dir)),
             Event::Finished {
                 run,

@@ -19,7 +19,7 @@ use crate::protocol::{Command, MetricRow, RunId};
 use crate::store::RunHistory;
 use crate::store::compare;
 use crate::store::insight::InsightStore;
-use crate::store::run_dir::{RunFolder, refuse_unless_empty};
+use crate::store::run_dir::{RunFolder, RunStatus, refuse_unless_empty};
 use eframe::egui::Color32;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -97,10 +97,21 @@ pub struct ListedRun {
     pub problems: Vec<String>,
     /// Its parent's folder and step, when it is a fork.
     pub parent: Option<(PathBuf, u64)>,
+    /// It ran to its end (its epoch cap or early stop): nothing is left to resume, a fork trains on.
+    pub completed: bool,
     /// A fork was started from it: drawn greyed and thinner under the fork.
     pub greyed: bool,
     /// Its insight snapshots (kept from the live run, or recomputed from its saved weights).
     pub insight: InsightStore,
+}
+
+/// Why Continue run is refused for a run that completed (the runner refuses it too, for any front end).
+pub const NOTHING_TO_RESUME: &str =
+    "this run has completed: there is nothing to resume (Fork… trains it further)";
+
+/// Whether the run `h` holds ran to its end (its epoch cap or early stop).
+pub fn completed(h: &RunHistory) -> bool {
+    h.outcome() == Some(&crate::protocol::Outcome::Completed)
 }
 
 /// Whether `dir` lies under the system's temporary folder (where a lesson records its runs), which
@@ -456,6 +467,7 @@ impl RunFiles {
                 .as_deref()
                 .map_or(format!("run {}", old.run().unwrap_or(0)), folder_name),
             dir: current.dir,
+            completed: completed(&old),
             history: old,
             color: current.color,
             visible: greyed,
@@ -860,6 +872,10 @@ impl RunFiles {
                         .as_ref()
                         .and_then(|i| i.parent.as_ref())
                         .map(|p| (p.dir.clone(), p.step)),
+                    completed: folder
+                        .info
+                        .as_ref()
+                        .is_some_and(|i| i.status == RunStatus::Completed),
                     greyed: false,
                     insight: InsightStore::default(),
                 });
@@ -909,6 +925,16 @@ impl RunFiles {
     fn resume(&mut self, ctx: &mut RunsCtx<'_>, which: RunRef) {
         if ctx.link.phase().active() {
             ctx.link.error("stop the run in progress first");
+            return;
+        }
+        let ended = match which {
+            RunRef::Current => completed(ctx.history),
+            RunRef::Listed(k) => self
+                .listed_index(k)
+                .is_some_and(|i| self.listed[i].completed),
+        };
+        if ended {
+            ctx.link.error(NOTHING_TO_RESUME);
             return;
         }
         let (dir, prefix, color) = match which {
@@ -1379,6 +1405,7 @@ mod tests {
             checkpoints: vec![],
             problems: vec![],
             parent: None,
+            completed: false,
             greyed: false,
             insight: InsightStore::default(),
         }

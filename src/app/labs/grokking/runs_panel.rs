@@ -2,7 +2,8 @@
 //! resume, fork, remove); grouping by seed; and the fork settings.
 
 use super::run_files::{
-    BandKind, FolderUse, ForkDraft, RunFiles, RunRef, RunsAction, has_dropout, in_temporary_folder,
+    BandKind, FolderUse, ForkDraft, NOTHING_TO_RESUME, RunFiles, RunRef, RunsAction, completed,
+    has_dropout, in_temporary_folder,
 };
 use crate::app::link::Phase;
 use crate::app::widgets::form::{error_color, format_sci};
@@ -149,10 +150,14 @@ pub fn runs_panel_ui(
                 }
                 ui.horizontal_wrapped(|ui| {
                     let has_dir = r.dir.is_some();
-                    let no_dir = "Only a run with a folder can go on";
+                    let no_dir = if r.completed {
+                        NOTHING_TO_RESUME
+                    } else {
+                        "Only a run with a folder can go on"
+                    };
                     if ui
                         .add_enabled(
-                            has_dir && !phase.active(),
+                            has_dir && !r.completed && !phase.active(),
                             egui::Button::new("Continue run"),
                         )
                         .on_hover_text("Continue from its newest usable checkpoint, in its folder")
@@ -252,15 +257,20 @@ fn current_row_ui(
     }
     ui.horizontal(|ui| {
         let has_dir = files.current.dir.is_some();
+        let ended = completed(history);
         if ui
             .add_enabled(
-                has_dir && !phase.active(),
+                has_dir && !ended && !phase.active(),
                 egui::Button::new("Continue run"),
             )
             .on_hover_text(
                 "Continue the stopped run from its newest usable checkpoint, in its folder",
             )
-            .on_disabled_hover_text("Save the run first; a stopped run with a folder can go on")
+            .on_disabled_hover_text(if ended {
+                NOTHING_TO_RESUME
+            } else {
+                "Save the run first; a stopped run with a folder can go on"
+            })
             .clicked()
         {
             action = RunsAction::Resume(RunRef::Current);
