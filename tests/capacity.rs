@@ -328,7 +328,8 @@ fn resume_skips_finished_tasks_and_redoes_broken_files() {
     let marked_text = read(&marked);
     let half = out.join(all[1].file_name());
     let text = read(&half);
-    std::fs::write(&half, &text[..text.len() / 2]).unwrap();
+    let cut = text[..text.len() / 2].to_string();
+    std::fs::write(&half, &cut).unwrap();
     std::fs::write(out.join(all[2].file_name()), "not json").unwrap();
     assert!(matches!(
         load_result(out, &all[1], Some(&config_key(&c, &all[1]))),
@@ -339,6 +340,10 @@ fn resume_skips_finished_tasks_and_redoes_broken_files() {
     assert_eq!((second.skipped, second.written), (2, 2));
     assert_eq!(second.outcome, Outcome::Completed);
     assert_eq!(read(&marked), marked_text);
+    // the files it could not use were moved into set-aside/, byte for byte, not written over
+    let aside = out.join("set-aside");
+    assert_eq!(read(&aside.join(all[1].file_name())), cut);
+    assert_eq!(read(&aside.join(all[2].file_name())), "not json");
     for t in &all {
         assert!(
             matches!(

@@ -164,6 +164,9 @@ fn a_tiny_study_runs_resumes_and_refuses_another() {
     std::fs::write(&victim, "{ half").unwrap();
     let redo = phase_main(&cfg, &out, None, true, false).unwrap();
     assert_eq!((redo.skipped, redo.written), (3, 1));
+    // the file itself was moved into set-aside/, not written over
+    let aside = out.join("set-aside").join(all[1].file_name());
+    assert_eq!(std::fs::read_to_string(aside).unwrap(), "{ half");
     // its old run folder was moved aside, not deleted
     assert!(
         out.join("runs")

@@ -86,6 +86,7 @@ pub fn sweep_main(
             || (name.starts_with("task-") && name.ends_with(".json"))
             || name == crate::store::sweep_dir::CSV_FILE
             || name == crate::store::sweep_dir::CAPACITY_CSV_FILE
+            || name == super::study::SET_ASIDE
     };
     refuse_other_config(&config_path, "a sweep", own, |old| {
         let old: CapacitySweepConfig = toml::from_str(old).map_err(|e| e.to_string())?;
@@ -97,12 +98,13 @@ pub fn sweep_main(
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     write_atomic(&config_path, text.as_bytes())?;
     let todo = study::pending(
+        out,
         tasks(cfg),
         shard_of,
         "tasks",
         |t| load_result(out, t, Some(&config_key(cfg, t))),
         Task::file_name,
-    );
+    )?;
     let mut sink = ResultFiles::new(out, &todo, result_format(), bar);
     capacity::run(
         cfg,

@@ -74,12 +74,13 @@ pub fn phase_main(
     let t0 = Instant::now();
     open_or_create(out, cfg)?;
     let todo = study::pending(
+        out,
         phase_tasks(cfg),
         shard_of,
         "runs",
         |t| load_result(out, cfg, t),
         PhaseTask::file_name,
-    );
+    )?;
     let runs_dir = keep_runs.then(|| out.join(RUNS_SUBDIR));
     if let Some(d) = &runs_dir {
         std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;

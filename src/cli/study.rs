@@ -108,15 +108,18 @@ impl<T> Todo<T> {
     }
 }
 
-/// The tasks of `all` in shard `shard_of` whose result `load` does not find usable; says on stderr
-/// which stored files it redoes and why, then `[shard I/N: ]M {noun}, S already done, P to run`.
+/// The tasks of `all` in shard `shard_of` whose result `load` does not find usable; a stored file it
+/// cannot use (corrupt, half-written, another config's, a newer version's, impossible) is moved into
+/// `dir/set-aside/` first, so that running its task again writes over nothing (a newer grokscope's
+/// result, say, is kept), and said on stderr; then `[shard I/N: ]M {noun}, S already done, P to run`.
 pub fn pending<T: Copy, R>(
+    dir: &Path,
     all: Vec<T>,
     shard_of: Option<(usize, usize)>,
     noun: &str,
     load: impl Fn(&T) -> Stored<R>,
     file_name: impl Fn(&T) -> String,
-) -> Todo<T> {
+) -> Result<Todo<T>> {
     let mine = match shard_of {
         Some((i, n)) => shard(&all, i, n),
         None => all,
@@ -127,7 +130,11 @@ pub fn pending<T: Copy, R>(
             Stored::Done(_) => {}
             Stored::Missing => pending.push(*t),
             Stored::Unusable(why) => {
-                eprintln!("redoing {}: {why}", file_name(t));
+                let name = file_name(t);
+                let to = set_aside(dir, &name).with_context(|| {
+                    format!("{name} ({why}) cannot be set aside, so its task was not run again")
+                })?;
+                eprintln!("set aside {name} as {to} ({why}); its task runs again");
                 pending.push(*t);
             }
         }
@@ -145,7 +152,27 @@ pub fn pending<T: Copy, R>(
         todo.skipped(),
         todo.pending.len()
     );
-    todo
+    Ok(todo)
+}
+
+/// Where a study moves the result files it cannot use, inside its folder.
+pub const SET_ASIDE: &str = "set-aside";
+
+/// Move `dir/name` into `dir/set-aside/` (as `name.2`, `name.3`, … when the name is taken); its new
+/// path, relative to `dir`.
+fn set_aside(dir: &Path, name: &str) -> Result<String> {
+    let to_dir = dir.join(SET_ASIDE);
+    std::fs::create_dir_all(&to_dir).with_context(|| format!("creating {}", to_dir.display()))?;
+    let mut to_name = name.to_string();
+    let mut k = 2;
+    while std::fs::symlink_metadata(to_dir.join(&to_name)).is_ok() {
+        to_name = format!("{name}.{k}");
+        k += 1;
+    }
+    let from = dir.join(name);
+    std::fs::rename(&from, to_dir.join(&to_name))
+        .with_context(|| format!("moving {}", from.display()))?;
+    Ok(format!("{SET_ASIDE}/{to_name}"))
 }
 
 /// How a study's results reach its folder: `take` finds a result in a lab event, `write` writes its
