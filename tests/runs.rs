@@ -496,6 +496,60 @@ fn a_resume_past_a_damaged_checkpoint_sets_it_aside_untouched() {
     folder.load(again).unwrap();
 }
 
+/// A run whose folder cannot be written (here `checkpoints` is a file, so no checkpoint can be saved)
+/// ends failed on the command line, which keeps nothing else (it once said "training goes on in
+/// memory", completed, and exited 0 with no checkpoint past the failure: a helper's audit,
+/// 2026-12-06); the window's runs train on in memory and say so once.
+#[test]
+fn a_run_that_cannot_be_saved_fails_on_the_command_line_and_goes_on_in_the_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = mlp();
+    cfg.max_epochs = 6;
+    cfg.early_stop = false;
+    for stop_when_unsaved in [true, false] {
+        let dir = tmp.path().join(format!("run-{stop_when_unsaved}"));
+        let writer = RunWriter::create(&dir, &cfg, None).unwrap();
+        let _ = std::fs::remove_dir_all(dir.join("checkpoints"));
+        std::fs::write(dir.join("checkpoints"), "in the way").unwrap();
+        let mut evs: Vec<Event> = vec![];
+        let opts = RunOptions {
+            writer: Some(writer),
+            checkpoint_every_epochs: 2,
+            stop_when_unsaved,
+            ..Default::default()
+        };
+        grokking::run(Start::New(valid(&cfg)), 1, &mut evs, &mut Unattended, opts);
+        let notes: Vec<String> = evs
+            .iter()
+            .filter_map(|e| match e {
+                Event::Note { message, .. } => Some(message.clone()),
+                _ => None,
+            })
+            .collect();
+        if stop_when_unsaved {
+            match finished(&evs) {
+                Outcome::Failed { message } => {
+                    assert!(
+                        message.contains("saving the run failed at step 0"),
+                        "{message}"
+                    )
+                }
+                other => panic!("expected a failure, got {other:?}"),
+            }
+            assert!(
+                notes.is_empty(),
+                "the failure says it, not a note: {notes:?}"
+            );
+            let info = RunFolder::open(&dir).unwrap().info.unwrap();
+            assert_eq!(info.status, RunStatus::Failed);
+        } else {
+            assert_eq!(finished(&evs), Outcome::Completed);
+            assert_eq!(notes.len(), 1, "said once: {notes:?}");
+            assert!(notes[0].contains("training goes on in memory"), "{notes:?}");
+        }
+    }
+}
+
 #[test]
 fn saving_into_a_folder_that_holds_anything_is_refused_and_changes_nothing() {
     let tmp = tempfile::tempdir().unwrap();

@@ -163,6 +163,7 @@ fn headless_with(
         stop_at_epoch: max_epochs,
         checkpoint_every_epochs: checkpoint_every,
         tensorboard,
+        stop_when_unsaved: true,
         ..Default::default()
     };
     Ok(super::exit_code(&run_to_folder(start, out, opts, bar)?.0))

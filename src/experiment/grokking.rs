@@ -35,6 +35,9 @@ pub struct RunOptions {
     /// refused before it trains; one that fits only without its views trains without them, saying so.
     /// `None`: not checked here (the command line checks at its edge).
     pub memory_limit: Option<u64>,
+    /// End the run (failed, naming the error) when its folder cannot be written: the command line keeps
+    /// nothing else. Otherwise (the window) training goes on in memory, saying so once.
+    pub stop_when_unsaved: bool,
 }
 
 impl Default for RunOptions {
@@ -46,6 +49,7 @@ impl Default for RunOptions {
             tensorboard: false,
             insight: InsightEvery::Off,
             memory_limit: None,
+            stop_when_unsaved: false,
         }
     }
 }
@@ -346,7 +350,10 @@ struct Recorder<'a> {
     sink: &'a mut dyn EventSink,
     writer: Option<RunWriter>,
     run: RunId,
-    failed: bool,
+    /// The first recording failure.
+    save_error: Option<String>,
+    /// See [`RunOptions::stop_when_unsaved`]: the run ends at the failure, which its end says.
+    stop_when_unsaved: bool,
 }
 
 impl Recorder<'_> {
@@ -360,9 +367,12 @@ impl Recorder<'_> {
 
     fn check(&mut self, r: Result<(), RunDirError>) {
         if let Err(e) = r
-            && !self.failed
+            && self.save_error.is_none()
         {
-            self.failed = true;
+            self.save_error = Some(e.to_string());
+            if self.stop_when_unsaved {
+                return;
+            }
             self.sink.emit(Event::Note {
                 run: self.run,
                 message: format!(
@@ -624,7 +634,8 @@ fn train(
         sink,
         writer,
         run,
-        failed: false,
+        save_error: None,
+        stop_when_unsaved: opts.stop_when_unsaved,
     };
     rec.emit(Event::Started {
         run,
@@ -657,6 +668,17 @@ fn train(
     // latest value of each metric (eval metrics are not on every row)
     let mut latest = std::collections::BTreeMap::new();
     let outcome = loop {
+        if rec.stop_when_unsaved
+            && let Some(e) = &rec.save_error
+        {
+            break Outcome::Failed {
+                message: format!(
+                    "saving the run failed at step {}, so it was stopped (its folder holds it up to \
+                     its last good save): {e}",
+                    trainer.steps()
+                ),
+            };
+        }
         if trainer.finished() {
             break Outcome::Completed;
         }
@@ -764,6 +786,19 @@ fn train(
     if let Some(views) = &insight {
         rec.keep_frames(views);
     }
+    // a save that failed at the end (the last checkpoint, the frames) fails the run all the same
+    let outcome = match (&rec.save_error, outcome) {
+        (Some(e), Outcome::Completed | Outcome::Stopped) if rec.stop_when_unsaved => {
+            Outcome::Failed {
+                message: format!(
+                    "saving the run failed at its end (step {}), so its folder holds it only up to \
+                     its last good save: {e}",
+                    trainer.steps()
+                ),
+            }
+        }
+        (_, outcome) => outcome,
+    };
     let d = trainer.detector();
     let summary = Summary {
         param_count: trainer.param_count(),
