@@ -199,3 +199,58 @@ fn output_that_cannot_be_written_ends_the_command_without_a_panic() {
         );
     }
 }
+
+/// Messages that name the problem, found by a helper's audit of the commands (2026-12-06); each was
+/// worded for another problem before (the expected words are the new messages').
+#[test]
+fn path_format_and_folder_kind_problems_are_named_before_anything_is_done() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let run = |args: &[&std::ffi::OsStr]| {
+        let out = grokscope().args(args).current_dir(t).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        (String::from_utf8_lossy(&out.stdout).into_owned(), err)
+    };
+    let os = |s: &str| std::ffi::OsString::from(s);
+    // a folder that does not exist is said to be missing, not "not a folder"
+    let (_, err) = run(&[&os("merge"), &os("nosuch")]);
+    assert!(err.contains("nosuch does not exist"), "{err}");
+    // a run folder (any of its three files makes one) is not a sweep: merge and analyse say so
+    std::fs::create_dir(t.join("arun")).unwrap();
+    std::fs::write(t.join("arun/run.json"), "{}").unwrap();
+    for cmd in ["merge", "analyse"] {
+        let (out, err) = run(&[&os(cmd), &os("arun")]);
+        assert!(err.contains("arun is a Grokking run folder"), "{err}");
+        assert!(out.is_empty(), "{out}");
+    }
+    // a file given as a sweep's folder
+    std::fs::write(t.join("afile"), "x").unwrap();
+    let (_, err) = run(&[
+        &os("sweep"),
+        &os("--preset"),
+        &os("tiny"),
+        &os("--out"),
+        &os("afile"),
+    ]);
+    assert!(err.contains("afile is a file, not a folder"), "{err}");
+    assert_eq!(std::fs::read(t.join("afile")).unwrap(), b"x");
+    // a figure's extension and --format must agree (SVG was written into a .png)
+    std::fs::write(t.join("m.csv"), "0,1\n0,0\n").unwrap();
+    let heatmap = |out: &str, format: &[&str]| {
+        let args: Vec<std::ffi::OsString> = ["orderedness", "--weights", "m.csv"]
+            .into_iter()
+            .chain(["--figure", "heatmap", "--out", out])
+            .chain(format.iter().copied())
+            .map(os)
+            .collect();
+        run(&args.iter().map(|a| a.as_os_str()).collect::<Vec<_>>())
+    };
+    let (_, err) = heatmap("m.png", &["--format", "svg"]);
+    assert!(err.contains("m.png ends in .png but --format svg"), "{err}");
+    // and a figure that cannot be written is refused before D is computed and printed
+    let (out, err) = heatmap("nope/m.png", &[]);
+    assert!(err.contains("the folder nope does not exist"), "{err}");
+    assert!(out.is_empty(), "nothing printed: {out}");
+    assert!(!t.join("m.png").exists());
+}

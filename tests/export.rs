@@ -294,8 +294,11 @@ fn nothing_is_written_outside_the_chosen_folder() {
         .iter()
         .map(|n| std::fs::read(run.join(n)).unwrap())
         .collect();
-    for name in ["metrics.png", "run.pdf"] {
-        let e = export_main(&args(&run, "loss", FigureFormat::Png, run.join(name))).unwrap_err();
+    for (name, format) in [
+        ("metrics.png", FigureFormat::Png),
+        ("run.pdf", FigureFormat::Pdf),
+    ] {
+        let e = export_main(&args(&run, "loss", format, run.join(name))).unwrap_err();
         assert!(e.to_string().contains("already exists"), "{e}");
     }
     assert_eq!(listing(tmp.path()), before);

@@ -832,6 +832,13 @@ fn defect_10c_impossible_sweep_results_are_refused_and_merge_keeps_sweep_csv() {
     std::fs::create_dir(&empty).unwrap();
     std::fs::write(empty.join("sweep.csv"), "an earlier merge\n").unwrap();
     let before = snapshot(&empty);
+    // with neither sweep.toml nor a task file it is no sweep folder at all (said before reading)
+    let e = format!("{:#}", merge_main(&empty).unwrap_err());
+    assert!(e.contains("is not a sweep folder"), "{e}");
+    assert_eq!(snapshot(&empty), before);
+    // with a sweep.toml (unreadable here) but no task file: nothing to merge
+    std::fs::write(empty.join("sweep.toml"), "not a sweep config").unwrap();
+    let before = snapshot(&empty);
     let e = format!("{:#}", merge_main(&empty).unwrap_err());
     assert!(e.contains("no task result"), "{e}");
     assert_eq!(snapshot(&empty), before);

@@ -169,10 +169,33 @@ pub fn report(c: &Collected) {
     }
 }
 
+/// Refuse, before reading its files, a folder that is not a sweep: a phase study, an Ordering study
+/// or a run folder (their result files were each named "corrupt" before), or one with neither
+/// `sweep.toml` nor `task-*.json` (`analyse` printed a JSON of nulls for it); `command` names the
+/// command for the message.
+fn refuse_other_kinds(dir: &Path, command: &str) -> Result<()> {
+    use super::export::{FolderKind, folder_kind};
+    let other = match folder_kind(dir) {
+        Ok(FolderKind::Sweep) => return Ok(()),
+        Ok(FolderKind::Phase) => {
+            "a phase study folder (draw it with `grokscope export DIR --figure phase`)"
+        }
+        Ok(FolderKind::Study) => "an Ordering study folder",
+        Ok(FolderKind::Run) => "a Grokking run folder",
+        Err(e) if !dir.is_dir() => return Err(e),
+        Err(_) => "not a sweep folder: it has no sweep.toml and no task-*.json",
+    };
+    bail!(
+        "{} is {other}; `{command}` reads a Capacity sweep folder",
+        dir.display()
+    )
+}
+
 /// `grokscope merge DIR`: write `DIR/sweep.csv` (and `DIR/capacity.csv` when there are capacity runs);
 /// missing and unusable files are named on stderr and left out. Refused, writing nothing, when no
 /// file is usable.
 pub fn merge_main(dir: &Path) -> Result<Collected> {
+    refuse_other_kinds(dir, "merge")?;
     let c = collect_results(dir)?;
     report(&c);
     if c.results.is_empty() {
@@ -201,6 +224,7 @@ pub fn merge_main(dir: &Path) -> Result<Collected> {
 /// `grokscope analyse DIR`: the analysis JSON with a `files` section (found, expected, missing,
 /// unusable); missing and unusable files are also named on stderr.
 pub fn analyse_main(dir: &Path) -> Result<serde_json::Value> {
+    refuse_other_kinds(dir, "analyse")?;
     let c = collect_results(dir)?;
     report(&c);
     let mut v = analysis_json(&c.results);

@@ -95,7 +95,7 @@ fn has_task_files(dir: &Path) -> bool {
 /// Which kind of folder `dir` is, or a message saying why it is none.
 pub fn folder_kind(dir: &Path) -> Result<FolderKind> {
     if !dir.is_dir() {
-        bail!("{} is not a folder", dir.display());
+        bail!("{}", crate::store::files::not_a_folder(dir));
     }
     let has = |n: &str| dir.join(n).exists();
     if has(crate::store::phase::CONFIG_FILE) {
@@ -442,6 +442,26 @@ fn out_folder(out: &Path) -> Result<bool> {
     Ok(true)
 }
 
+/// The format of the figure file `out`: `given` (`--format`), else its extension's. A figure extension
+/// that differs from `--format` is refused (SVG was written into a `.png` file without a word).
+fn format_for(out: &Path, given: Option<FigureFormat>) -> Result<FigureFormat> {
+    let ext = out.extension().and_then(|e| e.to_str());
+    let by_ext = ext.and_then(FigureFormat::parse);
+    match (given, by_ext) {
+        (Some(g), Some(e)) if g != e => bail!(
+            "{} ends in .{} but --format {} was given: make them agree (or leave --format out)",
+            out.display(),
+            ext.unwrap_or_default(),
+            g.extension()
+        ),
+        (Some(f), _) | (None, Some(f)) => Ok(f),
+        (None, None) => bail!(
+            "give --format png|svg|pdf (it cannot be told from {})",
+            out.display()
+        ),
+    }
+}
+
 /// Where one of several figures goes: `NAME.FORMAT` in the folder `out`, or `STEM-NAME.EXT` beside
 /// the file `out` (its extension, or `format`'s).
 fn figure_path(out: &Path, name: &str, format: Option<FigureFormat>) -> Result<PathBuf> {
@@ -449,26 +469,14 @@ fn figure_path(out: &Path, name: &str, format: Option<FigureFormat>) -> Result<P
     if out.is_dir() {
         let f = format.with_context(|| {
             format!(
-                "give --format png|svg|pdf to write several figures into the folder {}",
+                "give --format png|svg|pdf to write into the folder {} (a figure goes there as \
+                 NAME.FORMAT)",
                 out.display()
             )
         })?;
         return Ok(out.join(format!("{stem}.{}", f.extension())));
     }
-    let ext = match format {
-        Some(f) => f.extension().to_string(),
-        None => out
-            .extension()
-            .and_then(|e| e.to_str())
-            .filter(|e| FigureFormat::parse(e).is_some())
-            .with_context(|| {
-                format!(
-                    "give --format png|svg|pdf (it cannot be told from {})",
-                    out.display()
-                )
-            })?
-            .to_string(),
-    };
+    let ext = format_for(out, format)?.extension();
     let base = out
         .file_stem()
         .map_or_else(|| "figure".into(), |s| s.to_string_lossy().into_owned());
@@ -589,27 +597,10 @@ pub struct FigureChoice {
     pub height_in: Option<f64>,
 }
 
-/// Write `fig` to `out` (with its CSV and JSON sidecars, `config` in the JSON) as `a` says, and name
-/// the files on stderr. `grokscope export` and `grokscope orderedness --figure` both write with it.
-pub fn write_one(
-    fig: &Figure,
-    out: &Path,
-    a: &FigureChoice,
-    config: &serde_json::Value,
-) -> Result<()> {
-    let format = match a.format {
-        Some(f) => f,
-        None => out
-            .extension()
-            .and_then(|e| e.to_str())
-            .and_then(FigureFormat::parse)
-            .with_context(|| {
-                format!(
-                    "give --format png|svg|pdf (it cannot be told from {})",
-                    out.display()
-                )
-            })?,
-    };
+/// The options of a figure to `out` as `a` says, checked (format, size, DPI, the folder, the sidecars)
+/// before anything is computed or written.
+pub fn figure_options(out: &Path, a: &FigureChoice) -> Result<ExportOptions> {
+    let format = format_for(out, a.format)?;
     let default = FigureSize::default();
     let opts = ExportOptions {
         format,
@@ -619,10 +610,24 @@ pub fn write_one(
         },
         dpi: a.dpi.unwrap_or(SCREEN_DPI),
     };
-    if a.dpi.is_some() && format != FigureFormat::Png {
+    opts.check()?;
+    crate::export::render::exported_files(out)?;
+    Ok(opts)
+}
+
+/// Write `fig` to `out` (with its CSV and JSON sidecars, `config` in the JSON) as `a` says, and name
+/// the files on stderr. `grokscope export` and `grokscope orderedness --figure` both write with it.
+pub fn write_one(
+    fig: &Figure,
+    out: &Path,
+    a: &FigureChoice,
+    config: &serde_json::Value,
+) -> Result<()> {
+    let opts = figure_options(out, a)?;
+    if a.dpi.is_some() && opts.format != FigureFormat::Png {
         eprintln!(
             "--dpi applies to PNG only; {} is a vector format",
-            format.extension()
+            opts.format.extension()
         );
     }
     let files = write_figure(out, fig, &opts, config)?;

@@ -503,7 +503,14 @@ pub fn refuse_other_config(
     own: impl Fn(&str) -> bool,
     differences: impl FnOnce(&str) -> std::result::Result<Vec<String>, String>,
 ) -> Result<()> {
-    let dir = path.parent().unwrap_or(path).display();
+    let folder = path.parent().unwrap_or(path);
+    if std::fs::metadata(folder).is_ok_and(|m| !m.is_dir()) {
+        bail!(
+            "{}; {what} needs a folder, so nothing was written",
+            crate::store::files::not_a_folder(folder)
+        );
+    }
+    let dir = folder.display();
     let unreadable = |why: String| {
         anyhow::anyhow!(
             "{} cannot be read ({why}); {dir} may hold another study, so nothing was written: choose a \

@@ -131,6 +131,10 @@ pub fn orderedness_main(
             weights.display()
         );
     }
+    // and so is a figure that could not be written (its format, size, DPI, folder)
+    if let Some((_, out, choice)) = &figure {
+        super::export::figure_options(out, choice)?;
+    }
     let json = matrix_json(&a, n).with_context(|| format!("in {}", weights.display()))?;
     outln!("{json}")?;
     if let Some((kind, out, choice)) = figure {

@@ -200,9 +200,14 @@ pub fn newest_trainer(
     let (ckpt, state, trainer, skipped) = folder.latest_usable(|s| {
         let epoch = s.scalars.epoch;
         if epoch > recorded {
+            let table = if folder.rows.is_empty() {
+                "metrics.csv has no rows (it is missing, empty or unreadable from its first line)"
+                    .to_string()
+            } else {
+                format!("metrics.csv ends at epoch {recorded}")
+            };
             return Err(format!(
-                "metrics.csv ends at epoch {recorded}, before its epoch {epoch}, so the epochs \
-                 between are trained again"
+                "{table}, before its epoch {epoch}, so the epochs between are trained again"
             ));
         }
         Trainer::from_state(s).map_err(|e| e.to_string())

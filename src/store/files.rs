@@ -39,6 +39,18 @@ pub fn write_atomically<E>(
     result
 }
 
+/// Why `dir`, asked for as a folder, is not one, in words: it does not exist, it is a file, or it
+/// cannot be looked at (and why).
+pub fn not_a_folder(dir: &Path) -> String {
+    let name = dir.display();
+    match fs::metadata(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => format!("{name} does not exist"),
+        Err(e) => format!("{name} cannot be read: {e}"),
+        Ok(m) if m.is_dir() => format!("{name} is a folder"),
+        Ok(_) => format!("{name} is a file, not a folder"),
+    }
+}
+
 /// Write `bytes` to `path` atomically (see [`write_atomically`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_atomically(path, |w| w.write_all(bytes), |e| e)

@@ -26,7 +26,7 @@ pub const CELLS_JSON: &str = "cells.json";
 #[derive(Debug, thiserror::Error)]
 pub enum PhaseDirError {
     /// The path exists and is not a folder.
-    #[error("{} is not a folder", .0.display())]
+    #[error("{}", crate::store::files::not_a_folder(.0))]
     NotAFolder(PathBuf),
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]

@@ -291,10 +291,19 @@ pub fn parse_metrics_csv(text: &str, problems: &mut Vec<String>) -> Vec<MetricRo
             }
             let step: u64 = fields[0].parse().map_err(|_| "bad step".to_string())?;
             let epoch: u64 = fields[1].parse().map_err(|_| "bad epoch".to_string())?;
-            if let Some(last) = rows.last()
-                && (step <= last.step || epoch < last.epoch)
-            {
-                return Err("steps do not increase".to_string());
+            if let Some(last) = rows.last() {
+                if step <= last.step {
+                    return Err(format!(
+                        "step {step} does not follow step {} on the line before",
+                        last.step
+                    ));
+                }
+                if epoch < last.epoch {
+                    return Err(format!(
+                        "epoch {epoch} is below epoch {} on the line before",
+                        last.epoch
+                    ));
+                }
             }
             let mut values = vec![];
             for (f, m) in fields[2..].iter().zip(&metrics) {
@@ -835,8 +844,13 @@ pub fn refuse_unless_empty(dir: &Path) -> Result<(), RunDirError> {
         Err(e) => return Err(io_err(dir)(e)),
     };
     if !meta.is_dir() {
+        let what = if meta.file_type().is_symlink() {
+            "a symbolic link (not followed: give the folder itself)"
+        } else {
+            "a file, not a folder"
+        };
         return Err(RunDirError::NotARun(format!(
-            "{} is a file, not a folder; choose an empty or new folder",
+            "{} is {what}; choose an empty or new folder",
             dir.display()
         )));
     }

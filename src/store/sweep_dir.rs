@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum SweepDirError {
     /// The path is not a folder.
-    #[error("{} is not a folder", .0.display())]
+    #[error("{}", crate::store::files::not_a_folder(.0))]
     NotAFolder(PathBuf),
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
