@@ -460,6 +460,88 @@ fn a_resume_with_nothing_to_train_is_refused_and_changes_nothing() {
     assert_eq!(finished(&resume(&part, Some(10))), Outcome::Stopped);
 }
 
+/// The checkpoint's own config is checked against the config the folder records at its step: a run
+/// whose weight decay changed mid-run resumes (the change is recorded, so the configs agree), while a
+/// run.json edited to another p is refused with the folder as it was (it once recorded p = 29 and
+/// trained p = 23: a helper's audit, 2026-12-06).
+#[test]
+fn a_resume_checks_the_checkpoints_config_against_the_recorded_one() {
+    struct ChangeAt(u64);
+    impl grokscope::experiment::RunControl for ChangeAt {
+        fn poll(&mut self, next_step: u64) -> grokscope::experiment::Control {
+            grokscope::experiment::Control {
+                changes: if next_step == self.0 {
+                    vec![grokscope::protocol::HyperChange::WeightDecay(0.25)]
+                } else {
+                    vec![]
+                },
+                ..Default::default()
+            }
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let mut cfg = mlp();
+    cfg.max_epochs = 12;
+    cfg.early_stop = false;
+    let spe = cfg.steps_per_epoch();
+    let opts = RunOptions {
+        writer: Some(RunWriter::create(&dir, &cfg, None).unwrap()),
+        stop_at_epoch: Some(8),
+        checkpoint_every_epochs: 4,
+        ..Default::default()
+    };
+    let mut evs: Vec<Event> = vec![];
+    grokking::run(
+        Start::New(valid(&cfg)),
+        1,
+        &mut evs,
+        &mut ChangeAt(2 * spe + 1),
+        opts,
+    );
+    assert_eq!(finished(&evs), Outcome::Stopped);
+    let edited = tmp.path().join("edited");
+    copy_dir(&dir, &edited);
+    // the weight decay changed at epoch 3: the checkpoint at 8 holds 0.25, config.toml 1.0
+    let changed = RunFolder::open(&dir)
+        .unwrap()
+        .events
+        .iter()
+        .any(|e| matches!(e, grokscope::store::run_dir::RunEvent::Changed { .. }));
+    assert!(changed, "the change was recorded");
+    assert_eq!(finished(&resume(&dir, Some(10))), Outcome::Stopped);
+
+    let run_json = edited.join("run.json");
+    let mut info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&run_json).unwrap()).unwrap();
+    info["config"]["p"] = serde_json::json!(29);
+    std::fs::write(&run_json, serde_json::to_string_pretty(&info).unwrap()).unwrap();
+    let before = tree(&edited);
+    match finished(&resume(&edited, None)) {
+        Outcome::Failed { message } => {
+            assert!(
+                message.contains("another config than the run records (p: 29 -> 23)"),
+                "{message}"
+            )
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(tree(&edited) == before, "the folder is as it was");
+}
+
+/// Copy the folder `from` (files and folders, not links) to `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
 /// A resume past a damaged newest checkpoint trains from the one before it, and moves the damaged
 /// file into set-aside/ first instead of writing the retrained checkpoint over it (the standard: a
 /// file that could not be read is never rewritten). Expected: the damaged bytes, unchanged, there.

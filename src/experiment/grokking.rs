@@ -250,6 +250,22 @@ fn prepare_continue(
             {
                 return Err(StartError::NothingToResume(why));
             }
+            // the folder records one config and the checkpoint trained another (an edited
+            // run.json): a resume would record the one and train the other
+            if let Some(recorded) = folder.config_at(c.step) {
+                let differ = crate::config::differences(&recorded, &*s.config);
+                if !differ.is_empty() {
+                    return Err(RunDirError::NotARun(format!(
+                        "{}: its checkpoint at step {} was trained with another config than the \
+                         run records ({}); resuming would record the one and train the other, so \
+                         nothing was written (fork the checkpoint into a new folder instead)",
+                        folder.dir.display(),
+                        c.step,
+                        differ.join("; ")
+                    ))
+                    .into());
+                }
+            }
             // the run goes on with the config it trained with: an edit of config.toml is said
             notes.extend(
                 folder
