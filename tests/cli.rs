@@ -254,3 +254,74 @@ fn path_format_and_folder_kind_problems_are_named_before_anything_is_done() {
     assert!(out.is_empty(), "nothing printed: {out}");
     assert!(!t.join("m.png").exists());
 }
+
+/// A fork or repair that would put a run inside another run's folder, a fork that would train
+/// nothing, and a `--set` of a field this run's config lacks are refused with nothing written (a
+/// helper's audit, 2026-12-06: each was accepted, or named the field without saying what there is).
+#[test]
+fn forks_and_repairs_that_would_nest_or_train_nothing_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let shown = grokscope()
+        .args(["presets", "--show", "fast-mlp"])
+        .output()
+        .unwrap();
+    let toml = String::from_utf8(shown.stdout)
+        .unwrap()
+        .replace("p = 97", "p = 23");
+    std::fs::write(t.join("c.toml"), toml).unwrap();
+    let ok = grokscope()
+        .args(["run", "--config", "c.toml", "--out", "r"])
+        .args(["--max-epochs", "20", "--checkpoint-every", "10"])
+        .current_dir(t)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let before = crate::hardening::snapshot(&t.join("r"));
+    for (args, says) in [
+        (
+            vec![
+                "fork",
+                "r",
+                "--step",
+                "10",
+                "--set",
+                "max_epochs=5",
+                "--out",
+                "f",
+            ],
+            "the fork's max_epochs 5 is not past its checkpoint's epoch 10",
+        ),
+        (
+            vec!["fork", "r", "--step", "10", "--out", "r/sub"],
+            "r/sub is inside the run folder r",
+        ),
+        (
+            vec!["resume", "r", "--repair", "r/../r/new"],
+            "is inside the run folder r",
+        ),
+        (
+            vec![
+                "fork",
+                "r",
+                "--step",
+                "10",
+                "--set",
+                "model.dropout=0.1",
+                "--out",
+                "f",
+            ],
+            "no field model.dropout (it has: model.activation",
+        ),
+    ] {
+        let out = grokscope().args(&args).current_dir(t).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    assert!(!t.join("f").exists());
+    assert!(
+        crate::hardening::snapshot(&t.join("r")) == before,
+        "the run is as it was"
+    );
+}

@@ -40,6 +40,16 @@ pub fn resume_cmd(dir: &Path, repair: Option<&Path>, flags: RunFlags) -> Result<
     if let Some(cfg) = &folder.config {
         check_memory(cfg, flags, || format!("the run in {}", dir.display()))?;
     }
+    if let Some(out) = repair
+        && crate::store::run_dir::inside(dir, out)
+    {
+        bail!(
+            "{} is inside the run folder {}: --repair writes a new run folder, which must lie outside \
+             it; nothing was written",
+            out.display(),
+            dir.display()
+        );
+    }
     let Some(out) = repair else {
         let spec = grokking::ContinueSpec {
             from: dir.to_path_buf(),
@@ -189,21 +199,45 @@ pub fn fork_spec(
             .and_then(|mut t| t.remove("v"))
             .unwrap_or_else(|| toml::Value::String(raw.to_string()));
         let mut at = &mut value;
-        let parts: Vec<&str> = key.trim().split('.').collect();
+        let key = key.trim();
+        if key.is_empty() {
+            bail!("--set {kv:?}: name a field before the =, e.g. optim.weight_decay=0.1");
+        }
+        let parts: Vec<&str> = key.split('.').collect();
         for (i, part) in parts.iter().enumerate() {
             let table = at
                 .as_table_mut()
                 .with_context(|| format!("--set {key}: {part} is not inside a table"))?;
+            // a missing field is named with the fields this run's config has there (an MLP has no
+            // model.dropout: that is the transformer's)
+            let missing = |table: &toml::Table| {
+                let within = parts[..i].join(".");
+                let have: Vec<String> = table
+                    .keys()
+                    .map(|k| {
+                        if within.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{within}.{k}")
+                        }
+                    })
+                    .collect();
+                anyhow::anyhow!(
+                    "--set {key}: this run's config has no field {key} (it has: {})",
+                    have.join(", ")
+                )
+            };
             if i + 1 == parts.len() {
                 if !table.contains_key(*part) {
-                    bail!("--set {key}: the config has no field {key}");
+                    return Err(missing(table));
                 }
                 table.insert(part.to_string(), parsed.clone());
                 break;
             }
-            at = table
-                .get_mut(*part)
-                .with_context(|| format!("--set {key}: the config has no field {key}"))?;
+            if !table.contains_key(*part) {
+                return Err(missing(table));
+            }
+            at = table.get_mut(*part).expect("checked just above");
         }
         // a value of the wrong kind is named with its own --set, on one line
         if let Err(e) = GrokkingConfig::deserialize(value.clone()) {

@@ -105,11 +105,11 @@ pub enum StartError {
     #[error("{0}")]
     NothingToResume(String),
     /// The checkpoint's state does not make a trainer.
-    #[error("checkpoint at step {step}: {source}")]
+    #[error("checkpoint at step {step}: {error}")]
     Checkpoint {
         step: u64,
-        #[source]
-        source: TrainError,
+        /// (in the message, not a `source`: `{:#}` would print it twice)
+        error: TrainError,
     },
 }
 
@@ -286,6 +286,24 @@ fn prepare_continue(
         None => None,
         Some(fork) => {
             let changes = crate::config::fork_changes(&state.config, &fork.config)?;
+            if fork.config.max_epochs <= ckpt.epoch {
+                return Err(StartError::NothingToResume(format!(
+                    "the fork's max_epochs {} is not past its checkpoint's epoch {}: it would train \
+                     nothing, so nothing was written",
+                    fork.config.max_epochs, ckpt.epoch
+                )));
+            }
+            if let Some(out) = &fork.out
+                && crate::store::run_dir::inside(&spec.from, out)
+            {
+                return Err(RunDirError::NotARun(format!(
+                    "{} is inside the run folder {}: a run folder holds one run's files, so the \
+                     fork needs a folder outside it; nothing was written",
+                    out.display(),
+                    spec.from.display()
+                ))
+                .into());
+            }
             notes.clear();
             // the edge for a fork's config: parsed once, here
             state.config = ValidGrokkingConfig::try_from(fork.config.clone())?;
@@ -304,7 +322,7 @@ fn prepare_continue(
     // folder's tables up to the checkpoint, which must not happen for a state that cannot train.
     let trainer = Trainer::from_state(&state).map_err(|source| StartError::Checkpoint {
         step: ckpt.step,
-        source,
+        error: source,
     })?;
     opts.writer = Some(match fork {
         None => {

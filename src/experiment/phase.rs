@@ -24,11 +24,11 @@ pub enum PhaseTaskError {
     #[error(transparent)]
     Folder(#[from] RunDirError),
     /// Moving an unfinished run folder aside failed.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        /// (in the message, not a `source`: `{:#}` would print it twice)
+        error: std::io::Error,
     },
     /// The run failed (a non-finite loss, a model error).
     #[error("the run failed: {0}")]
@@ -132,7 +132,10 @@ pub fn run_task(
         if path.exists() {
             // an earlier session's run that never finished (no result was written): kept, moved aside
             let aside = aside_name(&path);
-            std::fs::rename(&path, &aside).map_err(|source| PhaseTaskError::Io { path, source })?;
+            std::fs::rename(&path, &aside).map_err(|source| PhaseTaskError::Io {
+                path,
+                error: source,
+            })?;
         }
         let path = dir.join(task.name());
         opts.writer = Some(RunWriter::create(&path, &run_cfg, None)?);

@@ -23,11 +23,11 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     /// Creating, writing or renaming the file failed.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}: {error}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: io::Error,
+        /// (in the message, not a `source`: `{:#}` would print it twice)
+        error: io::Error,
     },
     /// The CSV writer failed.
     #[error("CSV: {0}")]
@@ -65,7 +65,7 @@ pub(crate) fn write_atomically(
 ) -> Result<(), ExportError> {
     crate::store::files::write_atomically(path, fill, |source| ExportError::Io {
         path: path.to_path_buf(),
-        source,
+        error: source,
     })
 }
 

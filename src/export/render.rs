@@ -261,7 +261,7 @@ fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     write_atomically(path, |w: &mut dyn Write| {
         w.write_all(bytes).map_err(|source| ExportError::Io {
             path: path.to_path_buf(),
-            source,
+            error: source,
         })
     })
 }

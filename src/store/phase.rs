@@ -29,11 +29,11 @@ pub enum PhaseDirError {
     #[error("{}", crate::store::files::not_a_folder(.0))]
     NotAFolder(PathBuf),
     /// Reading or writing a file failed.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        /// (in the message, not a `source`: `{:#}` would print it twice)
+        error: std::io::Error,
     },
     /// The folder's `phase.toml` cannot be used; nothing in the folder was changed.
     #[error("{}: {why}; the folder was left as it is", path.display())]
@@ -65,7 +65,7 @@ pub enum PhaseDirError {
 fn io(path: &Path) -> impl Fn(std::io::Error) -> PhaseDirError + '_ {
     move |source| PhaseDirError::Io {
         path: path.to_path_buf(),
-        source,
+        error: source,
     }
 }
 

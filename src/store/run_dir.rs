@@ -836,6 +836,35 @@ pub fn looks_like_run(dir: &Path) -> bool {
         .any(|n| dir.join(n).exists())
 }
 
+/// Whether `inner` (which may not exist yet) lies inside the folder `outer` or is it, as the paths
+/// resolve (links, `..`): a new run folder there would put one run's files inside another's.
+pub fn inside(outer: &Path, inner: &Path) -> bool {
+    let Ok(outer) = fs::canonicalize(outer) else {
+        return false;
+    };
+    // the deepest part of `inner` that exists, resolved, with the rest appended
+    let mut existing = inner.to_path_buf();
+    let mut rest = vec![];
+    while fs::symlink_metadata(&existing).is_err() {
+        match (existing.file_name(), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name.to_os_string());
+                existing = if parent.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    parent.to_path_buf()
+                };
+            }
+            _ => return false,
+        }
+    }
+    let Ok(mut resolved) = fs::canonicalize(&existing) else {
+        return false;
+    };
+    resolved.extend(rest.iter().rev());
+    resolved.starts_with(&outer)
+}
+
 /// Refuse `dir` unless it is missing or an empty folder: nothing already there is ever overwritten.
 pub fn refuse_unless_empty(dir: &Path) -> Result<(), RunDirError> {
     let meta = match fs::symlink_metadata(dir) {

@@ -17,11 +17,11 @@ pub enum SweepDirError {
     #[error("{}", crate::store::files::not_a_folder(.0))]
     NotAFolder(PathBuf),
     /// Reading or writing a file failed.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        /// (in the message, not a `source`: `{:#}` would print it twice)
+        error: std::io::Error,
     },
     /// A result could not be written as JSON.
     #[error("JSON: {0}")]
@@ -246,7 +246,10 @@ pub fn example_result() -> TaskResult {
 pub fn write_result(dir: &Path, r: &TaskResult) -> Result<(), SweepDirError> {
     let text = serde_json::to_string_pretty(r)?;
     let path = dir.join(r.task().file_name());
-    write_atomic(&path, text.as_bytes()).map_err(|source| SweepDirError::Io { path, source })
+    write_atomic(&path, text.as_bytes()).map_err(|source| SweepDirError::Io {
+        path,
+        error: source,
+    })
 }
 
 /// The results found in a sweep folder, and the files that were not usable.
@@ -310,7 +313,7 @@ pub fn collect_results(dir: &Path) -> Result<Collected, SweepDirError> {
             let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
                 .map_err(|source| SweepDirError::Io {
                     path: dir.to_path_buf(),
-                    source,
+                    error: source,
                 })?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| {
