@@ -6,6 +6,16 @@ fn grokscope() -> Command {
     Command::new(env!("CARGO_BIN_EXE_grokscope"))
 }
 
+/// The fast-mlp preset as `presets --show` prints it, with `edit` applied.
+fn fast_mlp_toml(edit: impl Fn(String) -> String) -> String {
+    let shown = grokscope()
+        .args(["presets", "--show", "fast-mlp"])
+        .output()
+        .unwrap();
+    assert!(shown.status.success());
+    edit(String::from_utf8(shown.stdout).unwrap())
+}
+
 #[test]
 fn presets_show_prints_a_config_that_run_accepts_and_run_writes_its_files() {
     let dir = tempfile::tempdir().unwrap();
@@ -90,13 +100,7 @@ fn presets_show_prints_a_config_that_run_accepts_and_run_writes_its_files() {
 fn a_bad_config_file_is_refused_with_the_field_and_no_output() {
     let dir = tempfile::tempdir().unwrap();
     let cfg_path = dir.path().join("bad.toml");
-    let shown = grokscope()
-        .args(["presets", "--show", "fast-mlp"])
-        .output()
-        .unwrap();
-    let toml = String::from_utf8(shown.stdout)
-        .unwrap()
-        .replace("train_fraction = 0.5", "train_fraction = 1.5");
+    let toml = fast_mlp_toml(|t| t.replace("train_fraction = 0.5", "train_fraction = 1.5"));
     std::fs::write(&cfg_path, toml).unwrap();
     let out = grokscope()
         .args(["run", "--config"])
@@ -262,13 +266,7 @@ fn path_format_and_folder_kind_problems_are_named_before_anything_is_done() {
 fn forks_and_repairs_that_would_nest_or_train_nothing_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let shown = grokscope()
-        .args(["presets", "--show", "fast-mlp"])
-        .output()
-        .unwrap();
-    let toml = String::from_utf8(shown.stdout)
-        .unwrap()
-        .replace("p = 97", "p = 23");
+    let toml = fast_mlp_toml(|t| t.replace("p = 97", "p = 23"));
     std::fs::write(t.join("c.toml"), toml).unwrap();
     let ok = grokscope()
         .args(["run", "--config", "c.toml", "--out", "r"])
