@@ -338,16 +338,30 @@ fn an_ordering_study_folder_draws_d_against_sparsity() {
                 none,0,0,8,1,1,0.9,0.01,exact\n\
                 top_k,0.5,0.5,8,1,0,0.8,0.02,exact\n\
                 top_k,0.5,0.5,8,1,1,1,0.02,heuristic\n\
-                bogus,x,0.5,8,1,1,1,0.02,exact\n";
+                bogus,x,0.5,8,1,1,1,0.02,exact\n\
+                top_k,0.5,0.5,8,1,2,7.5,0.02,exact\n\
+                top_k,0.5,0.5,8,1,3,NaN,0.02,exact\n\
+                top_k,0.5,1.5,8,1,4,0.9,0.02,exact\n";
     std::fs::write(tmp.path().join("study.csv"), text).unwrap();
     let ff = folder_figures(tmp.path()).unwrap();
     assert_eq!(ff.figures.len(), 1);
     assert_eq!(ff.figures[0].name, "d_vs_sparsity");
-    assert!(
-        ff.problems.iter().any(|p| p.contains("line 6")),
-        "{:?}",
-        ff.problems
-    );
+    // and the rows whose numbers cannot be what they say (a D of 7.5 was plotted, a NaN dropped
+    // from the mean without a word)
+    for (line, says) in [
+        (6, ""),
+        (7, "d = 7.5 is not an orderedness"),
+        (8, "d = NaN is not an orderedness"),
+        (9, "sparsity = 1.5 is not a fraction"),
+    ] {
+        assert!(
+            ff.problems
+                .iter()
+                .any(|p| p.contains(&format!("line {line}:")) && p.contains(says)),
+            "line {line}: {:?}",
+            ff.problems
+        );
+    }
     let topk = ff.figures[0]
         .series
         .iter()
@@ -355,6 +369,22 @@ fn an_ordering_study_folder_draws_d_against_sparsity() {
         .unwrap();
     // mean of 0.8 and 1 (by hand)
     assert_eq!(topk.points, vec![[0.5, 0.9]]);
+}
+
+/// A study.csv with no usable row draws nothing: refused, naming why (an empty one wrote an empty
+/// figure and exited 0: a helper's audit, 2026-12-06).
+#[test]
+fn an_ordering_study_with_no_usable_row_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let header = "scheme,param,sparsity,hidden,its,seed,d,final_loss,method\n";
+    for text in [
+        header.to_string(),
+        format!("{header}none,0,0,8,1,0,7,0.01,exact\n"),
+    ] {
+        std::fs::write(tmp.path().join("study.csv"), &text).unwrap();
+        let e = format!("{:#}", folder_figures(tmp.path()).unwrap_err());
+        assert!(e.contains("holds no usable row"), "{e}");
+    }
 }
 
 /// A layer of 30 neurons (1 output) and 2 inputs: W is 30 x 32, entry i holds ±(i + 1) / 100 (signs
@@ -484,4 +514,21 @@ fn the_graph_svg_draws_one_path_per_edge_and_marks_the_backward_ones() {
         backward += usize::from(is_back);
     }
     assert_eq!(backward, backward_paths);
+}
+
+/// A run whose metrics.csv has no rows (cut to its header) has no loss curve to draw: refused with
+/// nothing written (it wrote an empty frame and exited 0: a helper's audit, 2026-12-06).
+#[test]
+fn a_plot_with_no_data_is_refused_and_nothing_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    std::fs::write(run.join("metrics.csv"), "step,epoch,train_loss\n").unwrap();
+    let out = tmp.path().join("loss.png");
+    let e = format!(
+        "{:#}",
+        export_main(&args(&run, "loss", FigureFormat::Png, out.clone())).unwrap_err()
+    );
+    assert!(e.contains("has no data for the figure loss"), "{e}");
+    assert!(!out.exists());
 }

@@ -14,7 +14,7 @@
 
 use crate::analysis::capacity_study::analyse;
 use crate::experiment::grokking::{final_keys_from_saved, insight_from_saved};
-use crate::export::figure::{Figure, FigureSize};
+use crate::export::figure::{Body, Figure, FigureSize};
 use crate::export::insight::{self, InsightInput};
 use crate::export::labs;
 use crate::export::render::{ExportOptions, FigureFormat, SCREEN_DPI, write_figure};
@@ -126,6 +126,17 @@ fn study_figures(dir: &Path) -> Result<FolderFigures> {
         kind,
         problems,
     } = study;
+    if rows.is_empty() {
+        let why = if problems.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", problems.join("; "))
+        };
+        bail!(
+            "{} holds no usable row{why}, so there is nothing to draw",
+            dir.join(STUDY_CSV).display()
+        );
+    }
     let title = cfg
         .as_ref()
         .map_or_else(|| folder_title(dir), |c| c.base.task.to_string());
@@ -535,6 +546,18 @@ pub fn export_main(a: &ExportArgs) -> Result<()> {
             names()
         );
     };
+    // a plot with no point is an empty frame (a run with no rows drew one and said nothing)
+    if matches!(fig.body, Body::Plot) && fig.series.iter().all(|s| s.points.is_empty()) {
+        let why = if ff.problems.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", ff.problems.join("; "))
+        };
+        bail!(
+            "{} has no data for the figure {name}{why}; nothing was written",
+            a.dir.display()
+        );
+    }
     if a.step.is_some() {
         eprintln!("--step applies to the insight figures only; ignored");
     }

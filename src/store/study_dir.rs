@@ -24,14 +24,30 @@ pub struct StudyFolder {
     pub problems: Vec<String>,
 }
 
+/// A row whose numbers can be what they say: an orderedness D and a sparsity are fractions (0 to 1),
+/// and D is a number (a NaN was dropped from the plotted means without a word).
+fn check_row(row: StudyRow) -> Result<StudyRow, String> {
+    let fraction = |v: f64| (0.0..=1.0).contains(&v);
+    if !fraction(row.d) {
+        return Err(format!("d = {} is not an orderedness (0 to 1)", row.d));
+    }
+    if !fraction(row.sparsity) {
+        return Err(format!(
+            "sparsity = {} is not a fraction (0 to 1)",
+            row.sparsity
+        ));
+    }
+    Ok(row)
+}
+
 /// The rows of a `study.csv`; rows that cannot be read are named in `problems` and left out.
 pub fn read_study_csv(text: &str, problems: &mut Vec<String>) -> Vec<StudyRow> {
     let mut rows = vec![];
     let mut r = ::csv::Reader::from_reader(text.as_bytes());
     for (i, rec) in r.deserialize::<StudyRow>().enumerate() {
-        match rec {
+        // line i + 2: the header is line 1
+        match rec.map_err(|e| e.to_string()).and_then(check_row) {
             Ok(row) => rows.push(row),
-            // line i + 2: the header is line 1
             Err(e) => problems.push(format!("{STUDY_CSV} line {}: {e}; left out", i + 2)),
         }
     }
