@@ -101,7 +101,7 @@ pub fn sweep_main(
         out,
         tasks(cfg),
         shard_of,
-        "tasks",
+        "task",
         |t| load_result(out, t, Some(&config_key(cfg, t))),
         Task::file_name,
     )?;
@@ -212,12 +212,11 @@ pub fn merge_main(dir: &Path) -> Result<Collected> {
             capacity_csv(&c.results)?.as_bytes(),
         )?;
     }
-    let of = c.expected.map(|n| format!(" of {n}")).unwrap_or_default();
-    eprintln!(
-        "merged {}{of} tasks into {}",
-        c.results.len(),
-        dir.join(CSV_FILE).display()
-    );
+    let merged = match c.expected {
+        Some(n) => format!("{} of {}", c.results.len(), super::count(n, "task")),
+        None => super::count(c.results.len(), "task"),
+    };
+    eprintln!("merged {merged} into {}", dir.join(CSV_FILE).display());
     Ok(c)
 }
 

@@ -15,7 +15,7 @@ pub fn check_cmd(files: &[impl AsRef<Path>]) -> Result<ExitCode> {
     for file in files {
         let file = file.as_ref();
         match check_file(file) {
-            Ok(steps) => outln!("{}: ok ({steps} steps)", file.display())?,
+            Ok(steps) => outln!("{}: ok ({})", file.display(), super::count(steps, "step"))?,
             Err(problem) => {
                 ok = false;
                 eprintln!("{problem}");

@@ -23,6 +23,15 @@ macro_rules! out {
     }};
 }
 
+/// `n` and `noun`, plural but for one: "1 task", "2 tasks".
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 pub mod bench;
 pub mod capacity;
 pub mod export;
@@ -162,12 +171,13 @@ pub enum Cmd {
     /// stopped sweep resumes). Shard I of N runs tasks k with k mod N = I; the index may also come from
     /// SLURM_ARRAY_TASK_ID (N from --shard-count or SLURM_ARRAY_TASK_COUNT) or JOB_COMPLETION_INDEX (N
     /// from --shard-count).
+    #[command(group = clap::ArgGroup::new("source").required(true).multiple(false))]
     Sweep {
         /// A TOML sweep config (see `grokscope presets --show tiny`).
-        #[arg(long, required_unless_present = "preset", conflicts_with = "preset")]
+        #[arg(long, group = "source")]
         config: Option<PathBuf>,
         /// A built-in sweep (see `grokscope presets`).
-        #[arg(long)]
+        #[arg(long, group = "source")]
         preset: Option<String>,
         /// Output folder (created if missing); shards of one sweep share it.
         #[arg(long)]
@@ -182,12 +192,13 @@ pub enum Cmd {
     /// a cell): one result file per run in OUT (runs already done are skipped, so a stopped study
     /// resumes; a folder of another study is refused untouched), then OUT/cells.csv and cells.json.
     /// Sharding as for `sweep`. Draw it with `grokscope export OUT --figure phase`.
+    #[command(group = clap::ArgGroup::new("source").required(true).multiple(false))]
     Phase {
         /// A TOML phase study (see `grokscope presets --show phase-tiny`).
-        #[arg(long, required_unless_present = "preset", conflicts_with = "preset")]
+        #[arg(long, group = "source")]
         config: Option<PathBuf>,
         /// A built-in phase study: tiny or default (see `grokscope presets`).
-        #[arg(long)]
+        #[arg(long, group = "source")]
         preset: Option<String>,
         /// Output folder (created if missing); shards of one study share it.
         #[arg(long)]

@@ -77,7 +77,7 @@ pub fn phase_main(
         out,
         phase_tasks(cfg),
         shard_of,
-        "runs",
+        "run",
         |t| load_result(out, cfg, t),
         PhaseTask::file_name,
     )?;

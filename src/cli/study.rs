@@ -58,6 +58,12 @@ pub fn resolve_shard(
         }
         (i, n)
     } else if let Some(id) = env("SLURM_ARRAY_TASK_ID") {
+        if env("JOB_COMPLETION_INDEX").is_some() {
+            eprintln!(
+                "SLURM_ARRAY_TASK_ID and JOB_COMPLETION_INDEX are both set: the shard is SLURM's \
+                 (give --shard I/N to choose)"
+            );
+        }
         let id = num("SLURM_ARRAY_TASK_ID", &id)?;
         let min = match env("SLURM_ARRAY_TASK_MIN") {
             Some(m) => num("SLURM_ARRAY_TASK_MIN", &m)?,
@@ -111,7 +117,7 @@ impl<T> Todo<T> {
 /// The tasks of `all` in shard `shard_of` whose result `load` does not find usable; a stored file it
 /// cannot use (corrupt, half-written, another config's, a newer version's, impossible) is moved into
 /// `dir/set-aside/` first, so that running its task again writes over nothing (a newer grokscope's
-/// result, say, is kept), and said on stderr; then `[shard I/N: ]M {noun}, S already done, P to run`.
+/// result, say, is kept), and said on stderr; then `[shard I/N: ]M {noun}s, S already done, P to run`.
 pub fn pending<T: Copy, R>(
     dir: &Path,
     all: Vec<T>,
@@ -147,8 +153,8 @@ pub fn pending<T: Copy, R>(
         eprint!("shard {i}/{n}: ");
     }
     eprintln!(
-        "{} {noun}, {} already done, {} to run",
-        todo.mine,
+        "{}, {} already done, {} to run",
+        super::count(todo.mine, noun),
         todo.skipped(),
         todo.pending.len()
     );

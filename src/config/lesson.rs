@@ -406,6 +406,7 @@ fn shape_error(text: &str, e: &toml::de::Error) -> LessonError {
             message,
         };
     };
+    let message = crate::config::parse::name_duplicate(message, text, &span);
     let Ok(doc) = DeTable::parse(text) else {
         // a syntax error: the parser's position is all there is
         return LessonError {

@@ -41,6 +41,21 @@ pub fn from_toml<T: DeserializeOwned>(text: &str) -> Result<T, ConfigParseError>
     toml::from_str(text).map_err(|e| ConfigParseError::Toml(TomlProblem::new(text, &e)))
 }
 
+/// The parser says "duplicate key" without the key: named from the text at its position (`p`, or
+/// a table header's `[optim]`), when that is a short run of text on one line.
+pub fn name_duplicate(message: String, text: &str, span: &std::ops::Range<usize>) -> String {
+    let key = text.get(span.clone()).map(str::trim).unwrap_or_default();
+    if message.starts_with("duplicate key")
+        && !key.is_empty()
+        && key.len() <= 60
+        && !key.contains('\n')
+    {
+        format!("{message} `{key}`")
+    } else {
+        message
+    }
+}
+
 impl TomlProblem {
     /// The parser's error `e` on `text`, placed at its line and the innermost field holding it.
     pub fn new(text: &str, e: &toml::de::Error) -> Self {
@@ -57,6 +72,7 @@ impl TomlProblem {
                 message,
             };
         };
+        let message = name_duplicate(message, text, &span);
         let line = Some(line_of(text, span.start));
         let Ok(doc) = DeTable::parse(text) else {
             // a syntax error: the position is all there is
@@ -241,5 +257,20 @@ mod tests {
         assert_eq!(p.field.as_deref(), Some("optim"), "{p}");
         assert_eq!(p.line, Some(header), "{p}");
         assert!(p.message.contains("missing field `lr`"), "{p}");
+    }
+
+    /// The parser says only "duplicate key"; the key (or table) is named from the text at its
+    /// position (a helper's audit, 2026-12-06).
+    #[test]
+    fn a_duplicate_key_is_named() {
+        for (text, line, key) in [
+            ("p = 7\np = 8\n", 2, "`p`"),
+            ("p = 7\n[optim]\nlr = 1\n[optim]\nlr = 2\n", 4, "`optim`"),
+        ] {
+            let e = toml::from_str::<toml::Table>(text).unwrap_err();
+            let p = TomlProblem::new(text, &e);
+            assert_eq!(p.line, Some(line), "{text}");
+            assert_eq!(p.message, format!("duplicate key {key}"), "{text}");
+        }
     }
 }
