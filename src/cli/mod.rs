@@ -105,7 +105,7 @@ pub enum Cmd {
         /// The parent run folder.
         dir: PathBuf,
         /// The checkpoint's step (see the file names in DIR/checkpoints).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         step: u64,
         /// A change, KEY=VALUE with a TOML value, e.g. optim.weight_decay=0.1 (repeatable). Allowed:
         /// train_fraction, optim.*, batch_size, full_batch, max_epochs, eval_every_epochs, early_stop,
@@ -139,13 +139,13 @@ pub enum Cmd {
         #[arg(long, value_enum, requires = "figure")]
         format: Option<export::FormatArg>,
         /// PNG resolution in pixels per inch (default 96); e.g. 300 for print.
-        #[arg(long, requires = "figure")]
+        #[arg(long, allow_negative_numbers = true, requires = "figure")]
         dpi: Option<f64>,
         /// Figure width in inches (default 3.5).
-        #[arg(long, requires = "figure")]
+        #[arg(long, allow_negative_numbers = true, requires = "figure")]
         width_in: Option<f64>,
         /// Figure height in inches (default 2.8).
-        #[arg(long, requires = "figure")]
+        #[arg(long, allow_negative_numbers = true, requires = "figure")]
         height_in: Option<f64>,
     },
     /// Run an Ordering-lab study (the spec's settings) and write DIR/study.csv; prints mean D per setting.
@@ -155,16 +155,16 @@ pub enum Cmd {
         #[arg(long, value_enum)]
         study: ordering::StudyArg,
         /// Runs (seeds) per setting.
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, allow_negative_numbers = true, default_value_t = 5)]
         runs: usize,
         /// Output folder (created if missing).
         #[arg(long)]
         out: PathBuf,
         /// Training threads (0 = the number of cores).
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, allow_negative_numbers = true, default_value_t = 0)]
         threads: usize,
         /// Train this many epochs instead of the task's (quick checks).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         epochs: Option<u64>,
     },
     /// Run a Capacity-lab sweep: one result file per task in OUT (tasks already done are skipped, so a
@@ -185,7 +185,7 @@ pub enum Cmd {
         #[command(flatten)]
         shards: study::ShardArgs,
         /// Training threads (0 = the number of cores); overrides the config's.
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         threads: Option<usize>,
     },
     /// Run a Grokking-lab phase study (weight decay x train fraction, optionally x width, several seeds
@@ -206,7 +206,7 @@ pub enum Cmd {
         #[command(flatten)]
         shards: study::ShardArgs,
         /// Training threads (0 = the number of cores); overrides the config's.
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         threads: Option<usize>,
         /// Keep each run's folder (config, metrics, events, start and end checkpoints) in OUT/runs/.
         #[arg(long)]
@@ -241,13 +241,13 @@ pub enum Cmd {
         #[arg(long, value_enum)]
         format: Option<export::FormatArg>,
         /// PNG resolution in pixels per inch (default 96, screen resolution); e.g. 300 for print.
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         dpi: Option<f64>,
         /// Figure width in inches (default 3.5, one column of a two-column paper).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         width_in: Option<f64>,
         /// Figure height in inches (default 2.8).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         height_in: Option<f64>,
         /// The figure file; its folder must exist. FILE.csv and FILE.json go beside it. For several
         /// figures (--figure clock or insight): a folder (NAME.FORMAT in it) or a file whose stem
@@ -257,7 +257,7 @@ pub enum Cmd {
         /// A run's insight figures (spectrum, spectrum-history, clock-kK, pca, grid, neurons,
         /// ablation; groups clock and insight) at the saved weights of this step, a checkpoint or a
         /// frame (default: the newest), recomputed from them.
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         step: Option<u64>,
         /// The ablation figure with each saved step's own key frequencies (default: every step
         /// ablated with the final model's, as Nanda et al. and the window once a run has ended).
@@ -275,7 +275,7 @@ pub enum Cmd {
         #[arg(long)]
         only: Option<String>,
         /// Seconds to time each throughput benchmark.
-        #[arg(long, default_value_t = 5.0)]
+        #[arg(long, allow_negative_numbers = true, default_value_t = 5.0)]
         secs: f64,
     },
 }
@@ -298,10 +298,10 @@ pub enum LessonCmd {
 #[derive(clap::Args, Debug, Clone, Copy)]
 pub struct RunFlags {
     /// Stop after this many epochs in all (a run stopped early goes on with `grokscope resume DIR`).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub max_epochs: Option<u64>,
     /// Checkpoint every this many epochs (0: about ten a run); always at the start and the end.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0)]
     pub checkpoint_every: u64,
     /// Also write TensorBoard event files into the run folder's tensorboard/ as the run trains (tags
     /// like train/loss, val/acc at the optimiser step); view with `tensorboard --logdir DIR`.
@@ -309,7 +309,7 @@ pub struct RunFlags {
     pub tensorboard: bool,
     /// Refuse a config whose estimated memory exceeds this many GiB (default: half the machine's
     /// memory; also GROKSCOPE_MAX_MEMORY_GB): `run` its config, `resume` the run's, `fork` the changed one.
-    #[arg(long, value_name = "GIB")]
+    #[arg(long, allow_negative_numbers = true, value_name = "GIB")]
     pub max_memory_gb: Option<f64>,
 }
 

@@ -21,7 +21,7 @@ pub struct ShardArgs {
     #[arg(long)]
     pub shard: Option<String>,
     /// Number of shards N when the index comes from the environment.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub shard_count: Option<usize>,
 }
 
