@@ -244,7 +244,12 @@ fn current_row_ui(
             &mut files.current.color,
             egui::color_picker::Alpha::Opaque,
         );
-        ui.label(RichText::new(format!("{name} (current)")).strong());
+        // an unsaved run is named "current run" already
+        let label = match files.current.dir {
+            Some(_) => format!("{name} (current)"),
+            None => name.clone(),
+        };
+        ui.label(RichText::new(label).strong());
     });
     let place = match &files.current.dir {
         Some(dir) => format!("saved in {}", dir.display()),
