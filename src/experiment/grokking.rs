@@ -326,7 +326,16 @@ fn prepare_continue(
     })?;
     opts.writer = Some(match fork {
         None => {
-            let (writer, moved) = RunWriter::resume(&folder, &ckpt)?;
+            // a folder that cannot be written (read-only, a full disk): a new folder can be
+            let (writer, moved) = RunWriter::resume(&folder, &ckpt).map_err(|e| match e {
+                RunDirError::Io { .. } => RunDirError::NotARun(format!(
+                    "{e}: {} cannot be written, so the run cannot go on in it; `grokscope resume \
+                     {} --repair NEW_FOLDER` continues it in a new folder",
+                    folder.dir.display(),
+                    folder.dir.display()
+                )),
+                other => other,
+            })?;
             if !moved.is_empty() {
                 notes.push(format!(
                     "{}: the files after step {} were moved into {}/, so that training again \
