@@ -104,6 +104,14 @@ pub(crate) fn with_milestones(mut cadence: Vec<u64>, folder: &RunFolder) -> Vec<
     cadence
 }
 
+/// The MLP config run to epoch 12 without early stop (checkpoints every 4 epochs in the tests).
+fn twelve_epochs() -> GrokkingConfig {
+    let mut cfg = mlp();
+    cfg.max_epochs = 12;
+    cfg.early_stop = false;
+    cfg
+}
+
 fn metrics(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("metrics.csv")).unwrap()
 }
@@ -402,9 +410,7 @@ fn a_resume_refused_for_a_bad_checkpoint_leaves_the_folder_as_it_was() {
     // checkpoint and mark the run as running)
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
-    let mut cfg = mlp();
-    cfg.max_epochs = 12;
-    cfg.early_stop = false;
+    let cfg = twelve_epochs();
     fresh(&cfg, &dir, None, 4);
     // every checkpoint so damaged (with one, the resume falls back to the one before: issue 13)
     let folder = RunFolder::open(&dir).unwrap();
@@ -439,9 +445,7 @@ fn a_resume_refused_for_a_bad_checkpoint_leaves_the_folder_as_it_was() {
 fn a_resume_with_nothing_to_train_is_refused_and_changes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let (done, part) = (tmp.path().join("done"), tmp.path().join("part"));
-    let mut cfg = mlp();
-    cfg.max_epochs = 12;
-    cfg.early_stop = false;
+    let cfg = twelve_epochs();
     assert_eq!(fresh(&cfg, &done, None, 4), Outcome::Completed);
     assert_eq!(fresh(&cfg, &part, Some(8), 4), Outcome::Stopped);
     for (dir, stop_at, says) in [
@@ -481,9 +485,7 @@ fn a_resume_checks_the_checkpoints_config_against_the_recorded_one() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
-    let mut cfg = mlp();
-    cfg.max_epochs = 12;
-    cfg.early_stop = false;
+    let cfg = twelve_epochs();
     let spe = cfg.steps_per_epoch();
     let opts = RunOptions {
         writer: Some(RunWriter::create(&dir, &cfg, None).unwrap()),
@@ -549,9 +551,7 @@ fn copy_dir(from: &Path, to: &Path) {
 fn a_resume_past_a_damaged_checkpoint_sets_it_aside_untouched() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
-    let mut cfg = mlp();
-    cfg.max_epochs = 12;
-    cfg.early_stop = false;
+    let cfg = twelve_epochs();
     fresh(&cfg, &dir, Some(8), 4);
     let newest = RunFolder::open(&dir)
         .unwrap()
@@ -970,5 +970,63 @@ fn a_refused_copy_leaves_every_folder_as_it_was() {
         names,
         ["full", "run"],
         "no copy and no staging folder left behind"
+    );
+}
+
+/// A step whose checkpoint could not be used is named with why, where the folder knows: a linked
+/// checkpoint (not followed) when a fork asks for its step, and the other saved steps when the newest
+/// checkpoint is damaged and an insight figure asks for it (a helper's audit, 2026-12-06: "has no
+/// checkpoint at step 100" without a word of the link, and no hint of --step).
+#[cfg(unix)]
+#[test]
+fn an_unusable_checkpoint_is_named_with_why_and_what_else_there_is() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let cfg = twelve_epochs();
+    fresh(&cfg, &dir, None, 4);
+    let folder = RunFolder::open(&dir).unwrap();
+    let at = |epoch: u64| {
+        folder
+            .checkpoints
+            .iter()
+            .find(|c| c.epoch == epoch)
+            .unwrap()
+            .clone()
+    };
+    let (four, eight, twelve) = (at(4), at(8), at(12));
+    std::fs::remove_file(&eight.path).unwrap();
+    std::os::unix::fs::symlink(&four.path, &eight.path).unwrap();
+    let e = RunFolder::open(&dir)
+        .unwrap()
+        .checkpoint_at(eight.step)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&format!("no checkpoint at step {}", eight.step)) && e.contains("symbolic link"),
+        "{e}"
+    );
+    std::fs::write(&twelve.path, b"not a checkpoint").unwrap();
+    let args = grokscope::cli::export::ExportArgs {
+        dir: dir.clone(),
+        list: false,
+        figure: Some("spectrum".into()),
+        format: None,
+        dpi: None,
+        width_in: None,
+        height_in: None,
+        out: Some(tmp.path().join("s.svg")),
+        step: None,
+        own_keys: false,
+    };
+    let e = format!(
+        "{:#}",
+        grokscope::cli::export::export_main(&args).unwrap_err()
+    );
+    assert!(
+        e.contains(&format!(
+            "step {} (give --step with another saved step: 0,",
+            twelve.step
+        )),
+        "{e}"
     );
 }

@@ -322,9 +322,19 @@ pub fn insight_folder_figures(
         })?,
     };
     let c = &w.file;
-    let (config, model) = run
-        .load_weights(w)
-        .with_context(|| format!("reading the weights at step {}", c.step))?;
+    let (config, model) = run.load_weights(w).with_context(|| {
+        // the newest one damaged: the others may still be read
+        let others: Vec<u64> = steps.iter().copied().filter(|&s| s != c.step).collect();
+        let hint = if step.is_none() && !others.is_empty() {
+            format!(
+                " (give --step with another saved step: {})",
+                steps_text(&others)
+            )
+        } else {
+            String::new()
+        };
+        format!("reading the weights at step {}{hint}", c.step)
+    })?;
     crate::experiment::grokking::insight_fits(&config).map_err(anyhow::Error::msg)?;
     let mut prober = Prober::new(&config);
     let snap = prober

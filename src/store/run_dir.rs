@@ -1356,8 +1356,22 @@ impl RunFolder {
                     .iter()
                     .map(|c| c.step.to_string())
                     .collect();
+                // a file of that step left out when the folder was read (a link not followed) is named
+                let name = format!("{CHECKPOINTS}/{}", checkpoint_name(step, 0));
+                let prefix = &name[..name.find("-epoch").unwrap_or(name.len())];
+                let why: Vec<&str> = self
+                    .problems
+                    .iter()
+                    .filter(|p| p.starts_with(prefix))
+                    .map(String::as_str)
+                    .collect();
+                let why = if why.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {}", why.join("; "))
+                };
                 RunDirError::NotARun(format!(
-                    "{} has no checkpoint at step {step} (it has: {})",
+                    "{} has no checkpoint at step {step} (it has: {}){why}",
                     self.dir.display(),
                     if have.is_empty() {
                         "none".into()
