@@ -411,10 +411,10 @@ impl RunWriter {
 
     /// Continue a run read from disk in its own folder, dropping what it recorded after the checkpoint
     /// `from`. Refused, with nothing written, when any file it rewrites could not be read in full
-    /// ([`RunFolder::damaged`]): rewriting it would lose what could not be read. The checkpoints and
-    /// frames after `from` (each skipped as unreadable or unusable, or a link not followed) are moved
-    /// into [`SET_ASIDE`] first, so that training again writes none over them; what was moved is
-    /// returned, one `FROM -> TO` each.
+    /// ([`RunFolder::damaged`]): rewriting it would lose what could not be read. The checkpoints after
+    /// `from` (each skipped as unreadable or unusable, or a link not followed) are moved into
+    /// [`SET_ASIDE`] first, so that training again writes none over them (a frame already there is
+    /// never replaced, so frames stay); what was moved is returned, one `FROM -> TO` each.
     pub fn resume(
         folder: &RunFolder,
         from: &CheckpointRef,
@@ -1094,41 +1094,40 @@ fn checkpoint_listing(dir: &Path, sub: &str, problems: &mut Vec<String>) -> Opti
     }
 }
 
-/// Where a resume in place moves the checkpoints and frames after the one it continues from:
-/// `DIR/set-aside/checkpoints/NAME` and `DIR/set-aside/frames/NAME` (a second one of a name gets
-/// `NAME.2`, and so on). Nothing reads them again; they are kept because they could not be read.
+/// Where a resume in place moves the checkpoints after the one it continues from:
+/// `DIR/set-aside/checkpoints/NAME` (a second one of a name gets `NAME.2`, and so on). Nothing reads
+/// them again; they are kept because they could not be used.
 pub const SET_ASIDE: &str = "set-aside";
 
-/// Move every checkpoint and frame of `dir` after `step` (by its name; links too, not followed) into
+/// Move every checkpoint of `dir` after `step` (by its name; links too, not followed) into
 /// [`SET_ASIDE`]. What was moved, `FROM -> TO` each, relative to `dir`.
 fn set_aside_after(dir: &Path, step: u64) -> Result<Vec<String>, RunDirError> {
+    let sub = CHECKPOINTS;
+    let Ok(entries) = fs::read_dir(dir.join(sub)) else {
+        return Ok(vec![]); // none, or not a folder (named by RunFolder::open)
+    };
+    let mut after: Vec<_> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_str()?.to_string();
+            let (s, _) = parse_checkpoint_name(&name)?;
+            (s > step && !name.starts_with('.')).then_some((name, e.path()))
+        })
+        .collect();
+    after.sort();
     let mut moved = vec![];
-    for sub in [CHECKPOINTS, FRAMES] {
-        let Ok(entries) = fs::read_dir(dir.join(sub)) else {
-            continue; // none, or not a folder (named by RunFolder::open)
-        };
-        let mut after: Vec<_> = entries
-            .flatten()
-            .filter_map(|e| {
-                let name = e.file_name().to_str()?.to_string();
-                let (s, _) = parse_checkpoint_name(&name)?;
-                (s > step && !name.starts_with('.')).then_some((name, e.path()))
-            })
-            .collect();
-        after.sort();
-        for (name, from) in after {
-            let to_dir = dir.join(SET_ASIDE).join(sub);
-            fs::create_dir_all(&to_dir).map_err(io_err(&to_dir))?;
-            let mut to_name = name.clone();
-            let mut k = 2;
-            while fs::symlink_metadata(to_dir.join(&to_name)).is_ok() {
-                to_name = format!("{name}.{k}");
-                k += 1;
-            }
-            let to = to_dir.join(&to_name);
-            fs::rename(&from, &to).map_err(io_err(&from))?;
-            moved.push(format!("{sub}/{name} -> {SET_ASIDE}/{sub}/{to_name}"));
+    for (name, from) in after {
+        let to_dir = dir.join(SET_ASIDE).join(sub);
+        fs::create_dir_all(&to_dir).map_err(io_err(&to_dir))?;
+        let mut to_name = name.clone();
+        let mut k = 2;
+        while fs::symlink_metadata(to_dir.join(&to_name)).is_ok() {
+            to_name = format!("{name}.{k}");
+            k += 1;
         }
+        let to = to_dir.join(&to_name);
+        fs::rename(&from, &to).map_err(io_err(&from))?;
+        moved.push(format!("{sub}/{name} -> {SET_ASIDE}/{sub}/{to_name}"));
     }
     Ok(moved)
 }
