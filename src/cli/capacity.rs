@@ -86,7 +86,7 @@ pub fn sweep_main(
             || (name.starts_with("task-") && name.ends_with(".json"))
             || name == crate::store::sweep_dir::CSV_FILE
             || name == crate::store::sweep_dir::CAPACITY_CSV_FILE
-            || name == super::study::SET_ASIDE
+            || name == crate::store::files::SET_ASIDE
     };
     refuse_other_config(&config_path, "a sweep", own, |old| {
         let old: CapacitySweepConfig = toml::from_str(old).map_err(|e| e.to_string())?;

@@ -137,7 +137,7 @@ pub fn pending<T: Copy, R>(
             Stored::Missing => pending.push(*t),
             Stored::Unusable(why) => {
                 let name = file_name(t);
-                let to = set_aside(dir, &name).with_context(|| {
+                let to = crate::store::files::set_aside(dir, "", &name).with_context(|| {
                     format!("{name} ({why}) cannot be set aside, so its task was not run again")
                 })?;
                 eprintln!("set aside {name} as {to} ({why}); its task runs again");
@@ -159,26 +159,6 @@ pub fn pending<T: Copy, R>(
         todo.pending.len()
     );
     Ok(todo)
-}
-
-/// Where a study moves the result files it cannot use, inside its folder.
-pub const SET_ASIDE: &str = "set-aside";
-
-/// Move `dir/name` into `dir/set-aside/` (as `name.2`, `name.3`, … when the name is taken); its new
-/// path, relative to `dir`.
-fn set_aside(dir: &Path, name: &str) -> Result<String> {
-    let to_dir = dir.join(SET_ASIDE);
-    std::fs::create_dir_all(&to_dir).with_context(|| format!("creating {}", to_dir.display()))?;
-    let mut to_name = name.to_string();
-    let mut k = 2;
-    while std::fs::symlink_metadata(to_dir.join(&to_name)).is_ok() {
-        to_name = format!("{name}.{k}");
-        k += 1;
-    }
-    let from = dir.join(name);
-    std::fs::rename(&from, to_dir.join(&to_name))
-        .with_context(|| format!("moving {}", from.display()))?;
-    Ok(format!("{SET_ASIDE}/{to_name}"))
 }
 
 /// How a study's results reach its folder: `take` finds a result in a lab event, `write` writes its

@@ -342,7 +342,7 @@ fn prepare_continue(
                      writes over none of them: {}",
                     folder.dir.display(),
                     ckpt.step,
-                    crate::store::run_dir::SET_ASIDE,
+                    crate::store::files::SET_ASIDE,
                     moved.join(", ")
                 ));
             }

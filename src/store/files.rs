@@ -51,6 +51,29 @@ pub fn not_a_folder(dir: &Path) -> String {
     }
 }
 
+/// The folder, inside a run, sweep or study folder, where a command moves the files it cannot use
+/// instead of writing over them.
+pub const SET_ASIDE: &str = "set-aside";
+
+/// Move `dir/sub/name` (`sub` empty: `dir/name`) into `dir/set-aside/sub/`, as `name.2`, `name.3`, …
+/// when the name is taken there; where it went, relative to `dir`.
+pub fn set_aside(dir: &Path, sub: &str, name: &str) -> io::Result<String> {
+    let to_dir = dir.join(SET_ASIDE).join(sub);
+    fs::create_dir_all(&to_dir)?;
+    let mut to_name = name.to_string();
+    let mut k = 2;
+    while fs::symlink_metadata(to_dir.join(&to_name)).is_ok() {
+        to_name = format!("{name}.{k}");
+        k += 1;
+    }
+    fs::rename(dir.join(sub).join(name), to_dir.join(&to_name))?;
+    Ok(Path::new(SET_ASIDE)
+        .join(sub)
+        .join(to_name)
+        .display()
+        .to_string())
+}
+
 /// Write `bytes` to `path` atomically (see [`write_atomically`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_atomically(path, |w| w.write_all(bytes), |e| e)

@@ -82,7 +82,7 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> RunDirError + '_ {
     }
 }
 
-use super::files::{read_bounded, write_atomic};
+use super::files::{read_bounded, set_aside, write_atomic};
 
 /// How [`RunFolder::problems`] begins the sentence saying `config.toml` was edited after the run
 /// recorded the config it trains with.
@@ -413,8 +413,8 @@ impl RunWriter {
     /// `from`. Refused, with nothing written, when any file it rewrites could not be read in full
     /// ([`RunFolder::damaged`]): rewriting it would lose what could not be read. The checkpoints after
     /// `from` (each skipped as unreadable or unusable, or a link not followed) are moved into
-    /// [`SET_ASIDE`] first, so that training again writes none over them (a frame already there is
-    /// never replaced, so frames stay); what was moved is returned, one `FROM -> TO` each.
+    /// `set-aside/checkpoints/` first, so that training again writes none over them (a frame already
+    /// there is never replaced, so frames stay); what was moved is returned, one `FROM -> TO` each.
     pub fn resume(
         folder: &RunFolder,
         from: &CheckpointRef,
@@ -1094,42 +1094,30 @@ fn checkpoint_listing(dir: &Path, sub: &str, problems: &mut Vec<String>) -> Opti
     }
 }
 
-/// Where a resume in place moves the checkpoints after the one it continues from:
-/// `DIR/set-aside/checkpoints/NAME` (a second one of a name gets `NAME.2`, and so on). Nothing reads
-/// them again; they are kept because they could not be used.
-pub const SET_ASIDE: &str = "set-aside";
-
 /// Move every checkpoint of `dir` after `step` (by its name; links too, not followed) into
-/// [`SET_ASIDE`]. What was moved, `FROM -> TO` each, relative to `dir`.
+/// `set-aside/checkpoints/` ([`super::files::set_aside`]). What was moved, `FROM -> TO` each,
+/// relative to `dir`.
 fn set_aside_after(dir: &Path, step: u64) -> Result<Vec<String>, RunDirError> {
-    let sub = CHECKPOINTS;
-    let Ok(entries) = fs::read_dir(dir.join(sub)) else {
+    let Ok(entries) = fs::read_dir(dir.join(CHECKPOINTS)) else {
         return Ok(vec![]); // none, or not a folder (named by RunFolder::open)
     };
-    let mut after: Vec<_> = entries
+    let mut after: Vec<String> = entries
         .flatten()
         .filter_map(|e| {
             let name = e.file_name().to_str()?.to_string();
             let (s, _) = parse_checkpoint_name(&name)?;
-            (s > step && !name.starts_with('.')).then_some((name, e.path()))
+            (s > step && !name.starts_with('.')).then_some(name)
         })
         .collect();
     after.sort();
-    let mut moved = vec![];
-    for (name, from) in after {
-        let to_dir = dir.join(SET_ASIDE).join(sub);
-        fs::create_dir_all(&to_dir).map_err(io_err(&to_dir))?;
-        let mut to_name = name.clone();
-        let mut k = 2;
-        while fs::symlink_metadata(to_dir.join(&to_name)).is_ok() {
-            to_name = format!("{name}.{k}");
-            k += 1;
-        }
-        let to = to_dir.join(&to_name);
-        fs::rename(&from, &to).map_err(io_err(&from))?;
-        moved.push(format!("{sub}/{name} -> {SET_ASIDE}/{sub}/{to_name}"));
-    }
-    Ok(moved)
+    after
+        .into_iter()
+        .map(|name| {
+            let from = dir.join(CHECKPOINTS).join(&name);
+            let to = set_aside(dir, CHECKPOINTS, &name).map_err(io_err(&from))?;
+            Ok(format!("{CHECKPOINTS}/{name} -> {to}"))
+        })
+        .collect()
 }
 
 /// The files of a `checkpoints/` or `frames/` (`sub`) listing in step order; links and foreign names
@@ -1356,12 +1344,16 @@ impl RunFolder {
                     .map(|c| c.step.to_string())
                     .collect();
                 // a file of that step left out when the folder was read (a link not followed) is named
-                let name = format!("{CHECKPOINTS}/{}", checkpoint_name(step, 0));
-                let prefix = &name[..name.find("-epoch").unwrap_or(name.len())];
+                let of_step = |p: &&String| {
+                    p.strip_prefix(&format!("{CHECKPOINTS}/"))
+                        .and_then(|rest| rest.split_whitespace().next())
+                        .and_then(parse_checkpoint_name)
+                        .is_some_and(|(s, _)| s == step)
+                };
                 let why: Vec<&str> = self
                     .problems
                     .iter()
-                    .filter(|p| p.starts_with(prefix))
+                    .filter(of_step)
                     .map(String::as_str)
                     .collect();
                 let why = if why.is_empty() {
