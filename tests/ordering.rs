@@ -463,6 +463,21 @@ fn cli_orderedness_prints_json_and_refuses_bad_matrices() {
     assert_eq!(j["n"], 3);
     assert_eq!(j["method"], "exact");
     assert_eq!(j["order"].as_array().unwrap().len(), 3);
+    assert!(
+        out.stderr.is_empty(),
+        "no warning for a matrix with weights"
+    );
+    // all zero: D = 1 by the spec's convention (nothing flows backward), said to be empty of meaning
+    std::fs::write(&file, "0,0\n0,0\n").unwrap();
+    let out = orderedness_of(&file);
+    assert!(out.status.success());
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["d"], 1.0);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("every weight in") && err.contains("is 0"),
+        "{err}"
+    );
     for bad in [
         "1,2,3\n4,5,6\n",
         "",

@@ -20,7 +20,9 @@
 //! picks between them and says in [`Ordering::method`] which was used.
 //!
 //! Negative entries are refused rather than made absolute, so that a caller who forgot `|w|` hears about
-//! it. Row and column indices in errors count from 0, like the neuron indices in an order.
+//! it. Row and column indices in errors about a matrix count from 0, like the neuron indices in an
+//! order; errors about a matrix file ([`parse_matrix_csv`]) count its lines and values from 1, as an
+//! editor does.
 
 use crate::rng::Rng;
 use rand::{Rng as _, SeedableRng};
@@ -75,19 +77,30 @@ pub enum OrderError {
     /// No rows at all.
     #[error("the matrix is empty")]
     Empty,
-    /// A row whose length differs from the number of rows.
-    #[error("row {row} has {len} values but the matrix has {n} rows; it must be square")]
-    NotSquare { row: usize, len: usize, n: usize },
+    /// A line of a matrix file whose number of values differs from the number of rows (lines and
+    /// values counted from 1, as an editor shows them).
+    #[error(
+        "line {line} has {len} values but the file has {n} rows; the matrix must be square (one row a line)"
+    )]
+    NotSquare { line: usize, len: usize, n: usize },
+    /// A first line of a matrix file with no number in it.
+    #[error(
+        "line {line} holds no number ({text:?}): a header? The file holds the matrix alone, one row a line"
+    )]
+    Header { line: usize, text: String },
     /// A slice whose length is not `n * n`.
     #[error("a {n} x {n} matrix needs {} values, got {len}", n * n)]
     WrongLength { len: usize, n: usize },
-    /// A field that does not parse as a number.
-    #[error("row {row}, column {col}: {text:?} is not a number")]
+    /// A value of a matrix file that does not parse as a number (counted from 1).
+    #[error("line {line}, value {col}: {text:?} is not a number")]
     NotNumeric {
-        row: usize,
+        line: usize,
         col: usize,
         text: String,
     },
+    /// NaN or an infinity in a matrix file (counted from 1).
+    #[error("line {line}, value {col}: {value} is not finite")]
+    NotFiniteAt { line: usize, col: usize, value: f64 },
     /// NaN or an infinity.
     #[error("row {row}, column {col}: {value} is not finite")]
     NonFinite { row: usize, col: usize, value: f64 },
@@ -280,8 +293,14 @@ pub fn backward_weight(a: &[f64], n: usize, order: &[usize]) -> f64 {
 /// refused.
 pub fn parse_matrix_csv(text: &str) -> Result<(Vec<f64>, usize), OrderError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let rows: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let first = rows.first().copied().unwrap_or("");
+    // (line number counted from 1, text) of each row
+    let rows: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| (i + 1, l))
+        .collect();
+    let first = rows.first().map_or("", |r| r.1);
     let sep = ['\t', ';', ',']
         .into_iter()
         .find(|c| first.contains(*c))
@@ -290,25 +309,33 @@ pub fn parse_matrix_csv(text: &str) -> Result<(Vec<f64>, usize), OrderError> {
     if n == 0 {
         return Err(OrderError::Empty);
     }
+    // a file with a header row (column names) says so, rather than that it is not square
+    if first.split(sep).all(|f| f.trim().parse::<f64>().is_err()) {
+        return Err(OrderError::Header {
+            line: rows[0].0,
+            text: first.chars().take(40).collect(),
+        });
+    }
     let mut a = Vec::with_capacity(n * n);
-    for (row, line) in rows.iter().enumerate() {
-        let fields: Vec<&str> = line.split(sep).map(str::trim).collect();
+    for &(line, row) in &rows {
+        let fields: Vec<&str> = row.split(sep).map(str::trim).collect();
         if fields.len() != n {
             return Err(OrderError::NotSquare {
-                row,
+                line,
                 len: fields.len(),
                 n,
             });
         }
-        for (col, text) in fields.into_iter().enumerate() {
+        for (i, text) in fields.into_iter().enumerate() {
+            let col = i + 1;
             let value: f64 = text.parse().map_err(|_| OrderError::NotNumeric {
-                row,
+                line,
                 col,
                 // a huge field is never echoed whole
                 text: text.chars().take(40).collect(),
             })?;
             if !value.is_finite() {
-                return Err(OrderError::NonFinite { row, col, value });
+                return Err(OrderError::NotFiniteAt { line, col, value });
             }
             a.push(value);
         }
@@ -734,43 +761,62 @@ mod tests {
         assert_eq!(a, vec![0.0, -1.5, 2.0, 3.0, 0.0, 0.4, -0.25, 1.0, 0.0]);
     }
 
+    /// Lines and values are counted from 1 in a file's errors, as an editor shows them (blank lines
+    /// counted: line 3 below is the file's third line); a header row is named as one.
     #[test]
     fn csv_errors() {
         assert_eq!(parse_matrix_csv(""), Err(OrderError::Empty));
         assert_eq!(parse_matrix_csv(" \n\n"), Err(OrderError::Empty));
-        let err = parse_matrix_csv("1,2\n3,4,5\n").unwrap_err();
+        let err = parse_matrix_csv("1,2\n\n3,4,5\n").unwrap_err();
         assert_eq!(
             err,
             OrderError::NotSquare {
-                row: 1,
+                line: 3,
                 len: 3,
                 n: 2
             }
         );
         assert_eq!(
             err.to_string(),
-            "row 1 has 3 values but the matrix has 2 rows; it must be square"
+            "line 3 has 3 values but the file has 2 rows; the matrix must be square (one row a line)"
         );
         assert_eq!(
             parse_matrix_csv("1,2,3\n4,5,6\n"),
             Err(OrderError::NotSquare {
-                row: 0,
+                line: 1,
                 len: 3,
                 n: 2
             })
         );
         let err = parse_matrix_csv("1,2\n3,x4\n").unwrap_err();
-        assert_eq!(err.to_string(), "row 1, column 1: \"x4\" is not a number");
+        assert_eq!(err.to_string(), "line 2, value 2: \"x4\" is not a number");
         assert!(matches!(
             parse_matrix_csv("1,\n3,4\n"),
-            Err(OrderError::NotNumeric { row: 0, col: 1, .. })
+            Err(OrderError::NotNumeric {
+                line: 1,
+                col: 2,
+                ..
+            })
         ));
         for bad in ["NaN", "inf", "-inf"] {
             let err = parse_matrix_csv(&format!("1,2\n3,{bad}\n")).unwrap_err();
             assert!(
-                matches!(err, OrderError::NonFinite { row: 1, col: 1, .. }),
+                matches!(
+                    err,
+                    OrderError::NotFiniteAt {
+                        line: 2,
+                        col: 2,
+                        ..
+                    }
+                ),
                 "{bad}: {err}"
             );
         }
+        // a header row (what a spreadsheet or pandas writes first) is named, not "not square"
+        let err = parse_matrix_csv("h0,h1\n0,1\n2,0\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 1 holds no number (\"h0,h1\"): a header? The file holds the matrix alone, one row a line"
+        );
     }
 }

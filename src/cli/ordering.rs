@@ -136,6 +136,13 @@ pub fn orderedness_main(
         super::export::figure_options(out, choice)?;
     }
     let json = matrix_json(&a, n).with_context(|| format!("in {}", weights.display()))?;
+    if a.iter().all(|v| *v == 0.0) {
+        eprintln!(
+            "warning: every weight in {} is 0: nothing flows, so D = 1 by convention, which says \
+             nothing about an order",
+            weights.display()
+        );
+    }
     outln!("{json}")?;
     if let Some((kind, out, choice)) = figure {
         let s = matrix_snapshot(&a, n, &json)?;
