@@ -105,6 +105,29 @@ impl Metric {
         )
     }
 
+    /// The values it can take, as (low, high) with both ends included: a fraction (accuracy, Gini,
+    /// inverse participation ratio, D, sparsity) lies in 0..1, everything else (losses, norms, the
+    /// learning rate and weight decay) is at least 0. Never a value that is not finite: a run ends
+    /// failed at one ([`crate::train::trainer::TrainError::NonFinite`]), so one in a file is damage.
+    pub fn range(self) -> (f64, f64) {
+        match self {
+            Metric::TrainAcc
+            | Metric::TrainAccEval
+            | Metric::ValAcc
+            | Metric::FourierGini
+            | Metric::FourierIpr
+            | Metric::Orderedness
+            | Metric::Sparsity => (0.0, 1.0),
+            _ => (0.0, f64::MAX),
+        }
+    }
+
+    /// Whether `v` is a value it can take ([`Metric::range`]).
+    pub fn admits(self, v: f64) -> bool {
+        let (lo, hi) = self.range();
+        v.is_finite() && (lo..=hi).contains(&v)
+    }
+
     /// Column name in CSV files.
     pub fn key(self) -> &'static str {
         match self {

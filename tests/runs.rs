@@ -1030,3 +1030,43 @@ fn an_unusable_checkpoint_is_named_with_why_and_what_else_there_is() {
         "{e}"
     );
 }
+
+/// A resume of a folder whose events.jsonl and config.toml went missing ("missing files lose
+/// nothing": they are written afresh) restores the milestones from the checkpoint's detector, says
+/// what the new events.jsonl cannot know (earlier starts, mid-run changes), and writes config.toml
+/// again. Expected: the same run's milestones as recorded before the file was removed (it once
+/// rewrote events.jsonl without them and without a word: a helper's audit, 2026-12-06).
+#[test]
+fn a_resume_with_missing_files_restores_the_milestones_and_says_what_is_lost() {
+    use grokscope::store::run_dir::RunEvent;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let cfg = mlp();
+    assert_eq!(fresh(&cfg, &dir, Some(20), 5), Outcome::Stopped);
+    let detected = |f: &RunFolder| -> Vec<RunEvent> {
+        f.events
+            .iter()
+            .filter(|e| matches!(e, RunEvent::Detected { .. }))
+            .cloned()
+            .collect()
+    };
+    let before = detected(&RunFolder::open(&dir).unwrap());
+    assert!(!before.is_empty(), "the run memorised by epoch 20");
+    std::fs::remove_file(dir.join("events.jsonl")).unwrap();
+    std::fs::remove_file(dir.join("config.toml")).unwrap();
+    let evs = resume(&dir, None);
+    assert_eq!(finished(&evs), Outcome::Completed);
+    let said = format!("{evs:?}");
+    for part in [
+        "had no events.jsonl",
+        "change of learning rate or weight decay before step",
+        "its milestones were restored from the checkpoint: memorised",
+        "had no config.toml; it is written again",
+    ] {
+        assert!(said.contains(part), "{part:?} is said: {said}");
+    }
+    let after = RunFolder::open(&dir).unwrap();
+    assert!(after.problems.is_empty(), "{:?}", after.problems);
+    assert_eq!(detected(&after)[..before.len()], before[..]);
+    assert_eq!(after.config.as_ref(), Some(&cfg));
+}

@@ -58,12 +58,14 @@ pub fn resume_cmd(dir: &Path, repair: Option<&Path>, flags: RunFlags) -> Result<
         };
         return headless(grokking::Start::Continue(spec), dir, flags);
     };
-    let (ckpt, state, trainer, notes) = grokking::newest_trainer(&folder)?;
+    let mut folder = folder;
+    let (ckpt, state, trainer, mut notes) = grokking::newest_trainer(&folder)?;
     if let Some(why) =
         grokking::nothing_to_resume(&folder, &ckpt, state.config.max_epochs, flags.max_epochs)
     {
         bail!("{why}");
     }
+    notes.extend(grokking::refill_missing(&mut folder, &ckpt, &state, out));
     for n in notes {
         eprintln!("warning: {n}");
     }

@@ -233,7 +233,7 @@ fn prepare_continue(
     spec: &ContinueSpec,
     opts: &mut RunOptions,
 ) -> Result<(Trainer, Said), StartError> {
-    let folder = RunFolder::open(&spec.from)?;
+    let mut folder = RunFolder::open(&spec.from)?;
     let (ckpt, mut state, mut notes) = match spec.step {
         None => {
             // a resume in place is refused before any checkpoint is read, naming the damaged table
@@ -255,10 +255,20 @@ fn prepare_continue(
             if let Some(recorded) = folder.config_at(c.step) {
                 let differ = crate::config::differences(&recorded, &*s.config);
                 if !differ.is_empty() {
+                    // without events.jsonl a change made mid-run is not known
+                    let why = if folder
+                        .problems
+                        .iter()
+                        .any(|p| p == "events.jsonl is missing")
+                    {
+                        " (its events.jsonl, which records changes made mid-run, is missing)"
+                    } else {
+                        ""
+                    };
                     return Err(RunDirError::NotARun(format!(
                         "{}: its checkpoint at step {} was trained with another config than the \
-                         run records ({}); resuming would record the one and train the other, so \
-                         nothing was written (fork the checkpoint into a new folder instead)",
+                         run records ({}){why}; resuming would record the one and train the other, \
+                         so nothing was written (fork the checkpoint into a new folder instead)",
                         folder.dir.display(),
                         c.step,
                         differ.join("; ")
@@ -326,6 +336,8 @@ fn prepare_continue(
     })?;
     opts.writer = Some(match fork {
         None => {
+            let dir = folder.dir.clone();
+            notes.extend(refill_missing(&mut folder, &ckpt, &state, &dir));
             // a folder that cannot be written (read-only, a full disk): a new folder can be
             let (writer, moved) = RunWriter::resume(&folder, &ckpt).map_err(|e| match e {
                 RunDirError::Io { .. } => RunDirError::NotARun(format!(
@@ -354,6 +366,111 @@ fn prepare_continue(
         },
     });
     Ok((trainer, Said { notes, insight_off }))
+}
+
+/// What a resume or repair from `ckpt` (whose state is `state`) into `into` (the folder itself for a
+/// resume in place) cannot carry over because a file of `folder` was missing or damaged, one
+/// sentence each, with the milestones it restores. `events.jsonl` missing, or with lines that could
+/// not be read: the milestones the checkpoint's detector holds (the epoch each threshold was first
+/// crossed) and `folder.events` lacks are restored at the step `metrics.csv` gives that epoch (where
+/// a live run records them), and what cannot be restored is said (mid-run changes, earlier starts).
+/// `run.json` missing: what the new one cannot know. `config.toml` missing in place: that it is
+/// written again.
+pub fn refill_missing(
+    folder: &mut RunFolder,
+    ckpt: &CheckpointRef,
+    state: &TrainerState,
+    into: &Path,
+) -> Vec<String> {
+    use crate::analysis::events::GrokEvent;
+    use crate::store::run_dir::RunEvent;
+    let dir = folder.dir.display().to_string();
+    let in_place = into == folder.dir;
+    let new_one = if in_place {
+        "the new one".to_string()
+    } else {
+        format!("the one written in {}", into.display())
+    };
+    let missing = |name: &str| {
+        folder
+            .problems
+            .iter()
+            .any(|p| *p == format!("{name} is missing"))
+    };
+    let mut notes = vec![];
+    let events_missing = missing("events.jsonl");
+    let events_damaged = folder
+        .problems
+        .iter()
+        .any(|p| p.starts_with("events.jsonl"));
+    if events_missing || events_damaged {
+        let d = &state.scalars.detector;
+        let mut restored = vec![];
+        let mut unplaced = vec![];
+        for (what, epoch) in [
+            (GrokEvent::Memorised, d.t_train),
+            (GrokEvent::Val98, d.t_val98),
+            (GrokEvent::Generalised, d.t_val),
+        ] {
+            let Some(epoch) = epoch else { continue };
+            let known = folder
+                .events
+                .iter()
+                .any(|e| matches!(e, RunEvent::Detected { what: w, .. } if *w == what));
+            if known {
+                continue;
+            }
+            match folder.rows.iter().rfind(|r| r.epoch == epoch) {
+                Some(row) => {
+                    folder.events.push(RunEvent::Detected {
+                        what,
+                        step: row.step,
+                        epoch,
+                    });
+                    restored.push(format!("{what} at epoch {epoch}"));
+                }
+                None => unplaced.push(format!("{what} at epoch {epoch}")),
+            }
+        }
+        folder.events.sort_by_key(RunEvent::step);
+        let mut said = if events_missing {
+            format!(
+                "{dir} had no events.jsonl, so the run's earlier starts and any change of learning \
+                 rate or weight decay before step {} are not known to {new_one}",
+                ckpt.step,
+            )
+        } else {
+            format!("{dir}'s events.jsonl has lines that could not be read")
+        };
+        if !restored.is_empty() {
+            said.push_str(&format!(
+                "; its milestones were restored from the checkpoint: {}",
+                restored.join(", ")
+            ));
+        }
+        if !unplaced.is_empty() {
+            said.push_str(&format!(
+                "; not restored, as metrics.csv has no row for their epoch: {}",
+                unplaced.join(", ")
+            ));
+        }
+        if events_missing || restored.len() + unplaced.len() > 0 {
+            notes.push(said);
+        }
+    }
+    if missing("run.json") {
+        notes.push(format!(
+            "{dir} had no run.json, so the training time before step {} and, if the run was a \
+             fork, its parent are not known to {new_one}",
+            ckpt.step,
+        ));
+    }
+    if in_place && missing("config.toml") && folder.config.is_some() {
+        notes.push(format!(
+            "{dir} had no config.toml; it is written again from the config run.json records"
+        ));
+    }
+    notes
 }
 
 /// Why the run in `folder` has nothing to train from its checkpoint `ckpt` (`max_epochs`: its config's),

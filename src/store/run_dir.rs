@@ -309,6 +309,15 @@ pub fn parse_metrics_csv(text: &str, problems: &mut Vec<String>) -> Vec<MetricRo
             for (f, m) in fields[2..].iter().zip(&metrics) {
                 if let (Some(m), false) = (m, f.is_empty()) {
                     let v: f64 = f.parse().map_err(|_| format!("bad value {f:?}"))?;
+                    if !m.admits(v) {
+                        let (lo, hi) = m.range();
+                        let range = if hi == f64::MAX {
+                            format!("at least {lo}")
+                        } else {
+                            format!("between {lo} and {hi}")
+                        };
+                        return Err(format!("{} is {f}, but it is a value {range}", m.key()));
+                    }
                     values.push((*m, v));
                 }
             }
@@ -330,6 +339,15 @@ pub fn parse_metrics_csv(text: &str, problems: &mut Vec<String>) -> Vec<MetricRo
         }
     }
     rows
+}
+
+/// The first `n` of `items` joined by commas, with how many more there are.
+fn list_some(items: &[String], n: usize) -> String {
+    let shown = items[..items.len().min(n)].join(", ");
+    match items.len().saturating_sub(n) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
 }
 
 /// A finished run's [`Summary`](crate::protocol::Summary), written when the run ends.
@@ -429,6 +447,11 @@ impl RunWriter {
         let moved = set_aside_after(&folder.dir, from.step)?;
         w.dir = Some(folder.dir.clone());
         w.flush()?;
+        // a missing config.toml is written again (the recorded config; never over a file there)
+        let cfg = folder.dir.join("config.toml");
+        if fs::symlink_metadata(&cfg).is_err_and(|e| e.kind() == io::ErrorKind::NotFound) {
+            write_atomic(&cfg, w.config.to_toml().as_bytes()).map_err(io_err(&cfg))?;
+        }
         Ok((w, moved))
     }
 
@@ -1276,6 +1299,23 @@ impl RunFolder {
             .filter(|p| !p.ends_with(" is missing"))
             .cloned()
             .collect();
+        // a run records a row every epoch: a gap is rows lost (lines deleted by hand), which the
+        // plots draw as a straight line; said, but not damage (a resume rewrites what is there)
+        let gaps: Vec<String> = rows
+            .windows(2)
+            .filter(|w| w[1].epoch > w[0].epoch + 1)
+            .map(|w| match w[1].epoch - w[0].epoch - 1 {
+                1 => format!("epoch {}", w[0].epoch + 1),
+                _ => format!("epochs {}-{}", w[0].epoch + 1, w[1].epoch - 1),
+            })
+            .collect();
+        if !gaps.is_empty() {
+            problems.push(format!(
+                "metrics.csv has no row for {} (a run records one every epoch; the plots join \
+                 the rows either side with a straight line)",
+                list_some(&gaps, 5)
+            ));
+        }
         let config = match info.as_ref().and_then(|i| i.config.clone()) {
             None => config,
             Some(recorded) => match GrokkingConfig::validate(&recorded) {
@@ -1511,5 +1551,65 @@ impl RunFolder {
                 RunEvent::Started { .. } | RunEvent::Finished { .. } => None,
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A value outside what its metric can take (an accuracy of 7.5, a negative loss, an infinite
+    /// norm: what a hand edit or a damaged file gives, never a run) is named with its line like any
+    /// other damage, and the rows before it are kept. Expected ranges from [`Metric::range`]: the
+    /// accuracy is a fraction, the loss and norm at least 0.
+    #[test]
+    fn a_value_a_metric_cannot_take_is_named_with_its_line() {
+        let header = "step,epoch,train_loss,train_acc,weight_norm";
+        for (bad, says) in [
+            (
+                "3,3,0.5,7.5,1",
+                "line 4: train_acc is 7.5, but it is a value between 0 and 1",
+            ),
+            (
+                "3,3,-0.5,0.5,1",
+                "line 4: train_loss is -0.5, but it is a value at least 0",
+            ),
+            ("3,3,0.5,0.5,inf", "line 4: weight_norm is inf"),
+            ("3,3,NaN,0.5,1", "line 4: train_loss is NaN"),
+        ] {
+            let text = format!("{header}\n1,1,0.9,0.1,1\n2,2,0.8,1,2\n{bad}\n4,4,0.5,0.5,1\n");
+            let mut problems = vec![];
+            let rows = parse_metrics_csv(&text, &mut problems);
+            assert_eq!(rows.len(), 2, "{bad}");
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert!(
+                problems[0].contains(says),
+                "{:?} says {says:?}",
+                problems[0]
+            );
+        }
+    }
+
+    /// Epochs without a row (lines deleted) are named when the folder is read, not counted as damage:
+    /// a resume in place goes on (it rewrites the rows there are). Expected: the epochs missing from
+    /// the table written here, 3 and 6-7.
+    #[test]
+    fn epochs_without_a_row_are_named_but_do_not_stop_a_resume() {
+        let tmp = tempfile::tempdir().unwrap();
+        let text = "step,epoch,train_loss\n1,1,1\n2,2,1\n4,4,1\n5,5,1\n8,8,1\n";
+        fs::write(tmp.path().join("metrics.csv"), text).unwrap();
+        let f = RunFolder::open(tmp.path()).unwrap();
+        assert_eq!(f.rows.len(), 5);
+        let gap = f
+            .problems
+            .iter()
+            .find(|p| p.contains("no row for"))
+            .unwrap();
+        assert!(gap.contains("no row for epoch 3, epochs 6-7 ("), "{gap}");
+        assert!(
+            !f.damaged.iter().any(|d| d.contains("no row")),
+            "{:?}",
+            f.damaged
+        );
     }
 }
