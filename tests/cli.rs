@@ -169,6 +169,33 @@ fn lesson_list_and_check() {
     let want = format!("{}:{line}: step[", bad.display());
     assert!(err.contains(&want), "{err}");
     assert!(err.contains("no panel `spectrun`"), "{err}");
+
+    // the window's --lesson and --scene, with no display: their files' problems are named with the
+    // display's, not only the display's (a helper's audit, 2026-12-06); a mistyped bundled name
+    // names the bundled lessons
+    let no_window = |args: &[&str]| {
+        let out = grokscope()
+            .args(args)
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let err = no_window(&["--lesson", bad.to_str().unwrap()]);
+    assert!(
+        err.contains(&want) && err.contains("no display found"),
+        "{err}"
+    );
+    let err = no_window(&["--lesson", "weight-decy", "--scene", "no-such-scene.toml"]);
+    assert!(
+        err.contains("weight-decy: there is no bundled lesson of that name (they are: ")
+            && err.contains("no-such-scene.toml: cannot be read"),
+        "{err}"
+    );
+    let err = no_window(&["--lesson", "weight-decay"]);
+    assert!(err.starts_with("error: no display found"), "{err}");
 }
 
 /// Output that cannot be written is an error, not a panic: a reader that went away (`| head`) ends
@@ -310,6 +337,20 @@ fn forks_and_repairs_that_would_nest_or_train_nothing_are_refused() {
                 "f",
             ],
             "no field model.dropout (it has: model.activation",
+        ),
+        (
+            // beyond f64: a number all the same, not the string TOML's parser falls back to
+            vec![
+                "fork",
+                "r",
+                "--step",
+                "10",
+                "--set",
+                "optim.lr=1e400",
+                "--out",
+                "f",
+            ],
+            "optim.lr=1e400: 1e400 is too large to be a number",
         ),
     ] {
         let out = grokscope().args(&args).current_dir(t).output().unwrap();

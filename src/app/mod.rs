@@ -49,11 +49,41 @@ pub struct WindowStart {
     pub scene: Option<std::path::PathBuf>,
 }
 
+impl WindowStart {
+    /// The lesson as the player loads it: `bundled:NAME` for a bundled lesson's name, else the file.
+    pub fn lesson_source(&self) -> Option<String> {
+        let lesson = self.lesson.as_ref()?;
+        let bundled = crate::config::lesson::BUNDLED
+            .iter()
+            .any(|(name, _)| name == lesson);
+        Some(if bundled {
+            format!("bundled:{lesson}")
+        } else {
+            lesson.clone()
+        })
+    }
+
+    /// What is wrong with the scene and lesson files named, one line each (read and checked as the
+    /// window would, without it).
+    pub fn problems(&self) -> Vec<String> {
+        let scene = self
+            .scene
+            .as_ref()
+            .and_then(|p| teach::scene::Scene::read(p).err());
+        let lesson = self
+            .lesson_source()
+            .and_then(|s| teach::scene::load_lesson(&s).err());
+        scene.into_iter().chain(lesson).collect()
+    }
+}
+
 /// Open the grokscope window and run until it is closed.
 pub fn run_window(start: WindowStart) -> anyhow::Result<()> {
     if !display_available() {
+        // a lesson or scene that would not open is named too: it is what a user fixes first
+        let problems: String = start.problems().iter().map(|p| format!("{p}\n")).collect();
         anyhow::bail!(
-            "no display found: neither DISPLAY nor WAYLAND_DISPLAY is set, so the window cannot open.\n\
+            "{problems}no display found: neither DISPLAY nor WAYLAND_DISPLAY is set, so the window cannot open.\n\
              To train without a window use the headless commands (e.g. `grokscope run`); see `grokscope --help`.\n\
              To see the window on a machine without a screen, start a virtual one (e.g. `Xvfb :99 &` and `DISPLAY=:99 grokscope`)."
         );

@@ -299,15 +299,7 @@ impl GrokscopeApp {
             let r = Scene::read(path).and_then(|scene| self.open_scene(&scene));
             self.say(r);
         }
-        if let Some(lesson) = &start.lesson {
-            let bundled = crate::config::lesson::BUNDLED
-                .iter()
-                .any(|(name, _)| name == lesson);
-            let source = if bundled {
-                format!("bundled:{lesson}")
-            } else {
-                lesson.clone()
-            };
+        if let Some(source) = start.lesson_source() {
             let r = self
                 .play_lesson(&source)
                 .map(|()| format!("playing {source}"));

@@ -196,10 +196,17 @@ pub fn fork_spec(
         let (key, raw) = kv.split_once('=').with_context(|| {
             format!("--set {kv:?}: write KEY=VALUE, e.g. optim.weight_decay=0.1")
         })?;
-        let parsed: toml::Value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        let parsed: Option<toml::Value> = toml::from_str::<toml::Table>(&format!("v = {raw}"))
             .ok()
-            .and_then(|mut t| t.remove("v"))
-            .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+            .and_then(|mut t| t.remove("v"));
+        // a number too large for TOML (1e400) is one all the same, not a string
+        if parsed.is_none() && raw.trim().parse::<f64>().is_ok_and(|v| v.is_infinite()) {
+            bail!(
+                "--set {kv}: {} is too large to be a number (the largest is about 1.8e308)",
+                raw.trim()
+            );
+        }
+        let parsed = parsed.unwrap_or_else(|| toml::Value::String(raw.to_string()));
         let mut at = &mut value;
         let key = key.trim();
         if key.is_empty() {

@@ -15,6 +15,7 @@
 
 use super::capacity::{CapacitySweepConfig, sweep_presets};
 use super::ordering::{OrderingConfig, ordering_presets};
+use super::parse::line_of;
 use super::phase::{PhaseStudyConfig, phase_presets};
 use super::{ConfigError, FORKABLE, GrokkingConfig, SPEED_LIMITS, presets, truncate_echo};
 use serde::de::DeserializeOwned;
@@ -575,11 +576,6 @@ fn span_of(table: &DeTable<'_>, path: &[Seg<'_>]) -> Option<Range<usize>> {
         rest = tail;
     }
     Some(value.span())
-}
-
-/// 1-based line of byte `at` in `text`.
-fn line_of(text: &str, at: usize) -> usize {
-    text.get(..at).map_or(1, |t| t.matches('\n').count() + 1)
 }
 
 /// The config a lesson has chosen, as it would be in the panel.

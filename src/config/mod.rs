@@ -335,6 +335,17 @@ pub fn is_prime(n: u32) -> bool {
     true
 }
 
+/// `v` as Rust writes it, or in scientific notation where that is long (1e300 has 301 digits written
+/// out; 1e-300 has 300 after the point), so that a message echoes it in a few characters.
+pub fn short_number(v: f64) -> String {
+    let plain = v.to_string();
+    if plain.len() > 16 {
+        format!("{v:e}")
+    } else {
+        plain
+    }
+}
+
 struct Checker {
     problems: Vec<FieldProblem>,
 }
@@ -374,7 +385,10 @@ impl Checker {
             let h = if open_hi { ')' } else { ']' };
             self.fail(
                 field,
-                format!("{v} is outside the allowed range {l}{lo}, {hi}{h}"),
+                format!(
+                    "{} is outside the allowed range {l}{lo}, {hi}{h}",
+                    short_number(v)
+                ),
             );
         }
     }
@@ -891,6 +905,23 @@ pub fn truncate_echo(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A value out of range is echoed in a few characters: 1e300 written out has 301 digits (a
+    /// helper's audit, 2026-12-06); ordinary values as Rust writes them.
+    #[test]
+    fn an_out_of_range_value_is_echoed_short() {
+        let mut c = preset("fast-mlp").unwrap().config;
+        c.optim.lr = 1e300;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("optim.lr: 1e300 is outside the allowed range (0, 10]"),
+            "{e}"
+        );
+        assert_eq!(short_number(0.5), "0.5");
+        assert_eq!(short_number(-12.25), "-12.25");
+        assert_eq!(short_number(1e-300), "1e-300");
+        assert_eq!(short_number(123456789012.0), "123456789012");
+    }
 
     #[test]
     fn presets_validate_and_round_trip_through_toml() {

@@ -36,9 +36,20 @@ impl fmt::Display for TomlProblem {
 
 impl std::error::Error for TomlProblem {}
 
-/// Deserialize `text` as `T`, an error placed by [`TomlProblem::new`].
+/// Deserialize `text` as `T`, an error placed by [`TomlProblem::new`]. A text that sets nothing (empty,
+/// or only comments) is said to, not reported as the first field it lacks.
 pub fn from_toml<T: DeserializeOwned>(text: &str) -> Result<T, ConfigParseError> {
-    toml::from_str(text).map_err(|e| ConfigParseError::Toml(TomlProblem::new(text, &e)))
+    toml::from_str(text).map_err(|e| {
+        let blank = DeTable::parse(text).is_ok_and(|t| t.get_ref().is_empty());
+        if blank && e.message().starts_with("missing field") {
+            return ConfigParseError::Toml(TomlProblem {
+                line: None,
+                field: None,
+                message: "it sets no field (it is empty, or holds only comments)".into(),
+            });
+        }
+        ConfigParseError::Toml(TomlProblem::new(text, &e))
+    })
 }
 
 /// The parser says "duplicate key" without the key: named from the text at its position (`p`, or
@@ -74,6 +85,26 @@ impl TomlProblem {
         };
         let message = name_duplicate(message, text, &span);
         let line = Some(line_of(text, span.start));
+        // `p =` with nothing after it: the parser reads it as an unquoted string
+        let before = text.get(..span.start).unwrap_or_default();
+        let here = before.rfind('\n').map_or(0, |i| i + 1);
+        let this_line = text
+            .get(here..)
+            .and_then(|t| t.lines().next())
+            .unwrap_or_default();
+        if let Some((key, rest)) = this_line.split_once('=') {
+            let rest = rest.trim();
+            if (rest.is_empty() || rest.starts_with('#')) && !key.trim().is_empty() {
+                return Self {
+                    line,
+                    field: None,
+                    message: format!(
+                        "`{}` has no value after the =",
+                        truncate_echo(key.trim(), 60)
+                    ),
+                };
+            }
+        }
         let Ok(doc) = DeTable::parse(text) else {
             // a syntax error: the position is all there is
             return Self {
@@ -114,8 +145,8 @@ impl TomlProblem {
     }
 }
 
-/// The line (from 1) of byte `at` of `text`.
-fn line_of(text: &str, at: usize) -> usize {
+/// The line (from 1) of byte `at` of `text` (the last line for a byte past its end).
+pub(super) fn line_of(text: &str, at: usize) -> usize {
     text.as_bytes()[..at.min(text.len())]
         .iter()
         .filter(|&&b| b == b'\n')
@@ -271,6 +302,26 @@ mod tests {
             let p = TomlProblem::new(text, &e);
             assert_eq!(p.line, Some(line), "{text}");
             assert_eq!(p.message, format!("duplicate key {key}"), "{text}");
+        }
+    }
+
+    /// A key with nothing after its `=` is named as such (the parser reads it as an unquoted string
+    /// and says "string values must be quoted"), comment or not; an empty file, or one of comments,
+    /// says it sets nothing rather than naming the first field it lacks (a helper's audit,
+    /// 2026-12-06).
+    #[test]
+    fn a_key_without_a_value_and_a_file_without_keys_are_named() {
+        for (value, key) in [("", "p"), ("   # the prime", "p"), ("", "lr")] {
+            let (text, line) = edited(key, value);
+            let p = problem(&text);
+            assert_eq!(p.line, Some(line), "{text}");
+            assert_eq!(p.message, format!("`{key}` has no value after the ="));
+        }
+        for text in ["", "\n\n", "# nothing yet\n"] {
+            assert_eq!(
+                problem(text).message,
+                "it sets no field (it is empty, or holds only comments)"
+            );
         }
     }
 }

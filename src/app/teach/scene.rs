@@ -121,8 +121,21 @@ pub fn load_lesson(source: &str) -> Result<ValidLesson, String> {
             .map_err(|e| e.located(&format!("assets/lessons/{name}.toml")));
     }
     let path = Path::new(source);
-    let bytes = crate::store::files::read_bounded(path, 1 << 20)
-        .map_err(|e| format!("{source}: cannot be read: {e}"))?;
+    let bytes = crate::store::files::read_bounded(path, 1 << 20).map_err(|e| {
+        // a bundled lesson's name mistyped reads as a missing file: both are named
+        if e.kind() == std::io::ErrorKind::NotFound && path.components().count() == 1 {
+            let names: Vec<&str> = crate::config::lesson::BUNDLED
+                .iter()
+                .map(|(n, _)| *n)
+                .collect();
+            format!(
+                "{source}: there is no bundled lesson of that name (they are: {}) and no file",
+                names.join(", ")
+            )
+        } else {
+            format!("{source}: cannot be read: {e}")
+        }
+    })?;
     let text = String::from_utf8(bytes).map_err(|e| format!("{source}: not UTF-8 text: {e}"))?;
     Lesson::parse(&text).map_err(|e| e.located(source))
 }
