@@ -844,6 +844,58 @@ fn defect_10c_impossible_sweep_results_are_refused_and_merge_keeps_sweep_csv() {
     assert_eq!(snapshot(&empty), before);
 }
 
+/// A sweep folder whose task files are empty, or hold a task of another grid, says so file by file:
+/// `export` once said only "no usable sweep results", and a stray task file was left out without a
+/// word (a helper's audit, 2026-12-06). Expected: the file names written here.
+#[test]
+fn empty_and_stray_task_files_of_a_sweep_are_named() {
+    use grokscope::config::capacity::tasks;
+    use grokscope::store::sweep_dir::{CONFIG_FILE, collect_results};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sweep");
+    std::fs::create_dir(&dir).unwrap();
+    let cfg = sweep_presets()[0].config.clone();
+    std::fs::write(dir.join(CONFIG_FILE), cfg.to_toml()).unwrap();
+    let grid: Vec<String> = tasks(&cfg.clone().try_into().unwrap())
+        .iter()
+        .map(|t| t.file_name())
+        .collect();
+    for name in &grid {
+        std::fs::write(dir.join(name), "").unwrap();
+    }
+    let stray = "task-p1009-w512-s99.json";
+    assert!(!grid.iter().any(|n| n == stray));
+    std::fs::write(dir.join(stray), "{}").unwrap();
+    let c = collect_results(&dir).unwrap();
+    assert!(c.results.is_empty());
+    assert_eq!(c.unusable.len(), grid.len());
+    assert!(
+        c.unusable.iter().all(|(_, why)| why == "is empty"),
+        "{:?}",
+        c.unusable
+    );
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.contains("grid has no such task: task-p1009-w512-s99.json")),
+        "{:?}",
+        c.notes
+    );
+    let before = snapshot(&dir);
+    let out = grokscope()
+        .args(["export", dir.to_str().unwrap(), "--list"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("holds no usable sweep results: left out")
+            && err.contains(&format!("skipped {}: is empty", grid[0])),
+        "{err}"
+    );
+    assert_eq!(snapshot(&dir), before);
+}
+
 #[test]
 fn defect_10c_metrics_cut_short_are_trained_again_on_resume_leaving_no_gap() {
     let tmp = tempfile::tempdir().unwrap();

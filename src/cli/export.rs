@@ -159,7 +159,13 @@ fn sweep_figures(dir: &Path) -> Result<FolderFigures> {
             .map(|(f, why)| format!("skipped {f}: {why}")),
     );
     if c.results.is_empty() {
-        bail!("{} holds no usable sweep results", dir.display());
+        // why: each task file's problem, or that there are none
+        let why = if problems.is_empty() {
+            "it has no task-*.json result file".to_string()
+        } else {
+            crate::config::list_some(&problems, 5, "; ")
+        };
+        bail!("{} holds no usable sweep results: {why}", dir.display());
     }
     let config = match std::fs::read_to_string(dir.join(SWEEP_CONFIG)) {
         Ok(t) => match crate::config::CapacitySweepConfig::from_toml(&t) {
@@ -558,13 +564,17 @@ pub fn export_main(a: &ExportArgs) -> Result<()> {
     };
     // a plot with no point is an empty frame (a run with no rows drew one and said nothing)
     if matches!(fig.body, Body::Plot) && fig.series.iter().all(|s| s.points.is_empty()) {
+        // the folder's problems may be why, or not (a sweep too small for the figure)
         let why = if ff.problems.is_empty() {
             String::new()
         } else {
-            format!(": {}", ff.problems.join("; "))
+            format!(
+                " (what the folder could not give, which may be why: {})",
+                crate::config::list_some(&ff.problems, 5, "; ")
+            )
         };
         bail!(
-            "{} has no data for the figure {name}{why}; nothing was written",
+            "{} has no data for the figure {name}; nothing was written{why}",
             a.dir.display()
         );
     }

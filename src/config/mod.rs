@@ -335,6 +335,15 @@ pub fn is_prime(n: u32) -> bool {
     true
 }
 
+/// The first `n` of `items` joined by `sep`, with how many more there are.
+pub fn list_some(items: &[String], n: usize, sep: &str) -> String {
+    let shown = items[..items.len().min(n)].join(sep);
+    match items.len().saturating_sub(n) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
+}
+
 /// `v` as Rust writes it, or in scientific notation where that is long (1e300 has 301 digits written
 /// out; 1e-300 has 300 after the point), so that a message echoes it in a few characters.
 pub fn short_number(v: f64) -> String {

@@ -341,15 +341,6 @@ pub fn parse_metrics_csv(text: &str, problems: &mut Vec<String>) -> Vec<MetricRo
     rows
 }
 
-/// The first `n` of `items` joined by commas, with how many more there are.
-fn list_some(items: &[String], n: usize) -> String {
-    let shown = items[..items.len().min(n)].join(", ");
-    match items.len().saturating_sub(n) {
-        0 => shown,
-        more => format!("{shown} and {more} more"),
-    }
-}
-
 /// A finished run's [`Summary`](crate::protocol::Summary), written when the run ends.
 pub const SUMMARY_FILE: &str = "summary.json";
 
@@ -1313,7 +1304,7 @@ impl RunFolder {
             problems.push(format!(
                 "metrics.csv has no row for {} (a run records one every epoch; the plots join \
                  the rows either side with a straight line)",
-                list_some(&gaps, 5)
+                crate::config::list_some(&gaps, 5, ", ")
             ));
         }
         let config = match info.as_ref().and_then(|i| i.config.clone()) {

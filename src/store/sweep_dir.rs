@@ -106,6 +106,7 @@ pub fn load_result(dir: &Path, task: &Task, key: Option<&str>) -> Stored {
     };
     let r: TaskResult = match serde_json::from_str(&text) {
         Ok(r) => r,
+        Err(_) if text.trim().is_empty() => return Stored::Unusable("is empty".into()),
         Err(e) => return Stored::Unusable(format!("corrupt or half-written: {e}")),
     };
     if r.task() != *task {
@@ -296,6 +297,19 @@ pub fn collect_results(dir: &Path) -> Result<Collected, SweepDirError> {
             None
         }
     };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|source| SweepDirError::Io {
+            path: dir.to_path_buf(),
+            error: source,
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("task-") && n.ends_with(".json"))
+        })
+        .collect();
+    files.sort();
     match cfg {
         Some(cfg) => {
             let all = tasks(&cfg);
@@ -307,23 +321,24 @@ pub fn collect_results(dir: &Path) -> Result<Collected, SweepDirError> {
                     Stored::Unusable(why) => c.unusable.push((t.file_name(), why)),
                 }
             }
+            // a task file of another grid (copied in from another sweep's nodes) is not read
+            let ours: std::collections::HashSet<String> =
+                all.iter().map(|t| t.file_name()).collect();
+            let stray: Vec<String> = files
+                .iter()
+                .filter_map(|p| p.file_name()?.to_str().map(str::to_string))
+                .filter(|n| !ours.contains(n))
+                .collect();
+            if !stray.is_empty() {
+                c.notes.push(format!(
+                    "left out, as {CONFIG_FILE}'s grid has no such task: {}",
+                    crate::config::list_some(&stray, 5, ", ")
+                ));
+            }
             c.config = Some(cfg.into());
         }
         None => {
-            let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
-                .map_err(|source| SweepDirError::Io {
-                    path: dir.to_path_buf(),
-                    error: source,
-                })?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with("task-") && n.ends_with(".json"))
-                })
-                .collect();
-            names.sort();
-            for path in names {
+            for path in files {
                 let name = path
                     .file_name()
                     .and_then(|n| n.to_str())
@@ -332,8 +347,13 @@ pub fn collect_results(dir: &Path) -> Result<Collected, SweepDirError> {
                 let parsed = std::fs::read_to_string(&path)
                     .map_err(|e| format!("cannot be read: {e}"))
                     .and_then(|t| {
-                        serde_json::from_str::<TaskResult>(&t)
-                            .map_err(|e| format!("corrupt or half-written: {e}"))
+                        serde_json::from_str::<TaskResult>(&t).map_err(|e| {
+                            if t.trim().is_empty() {
+                                "is empty".to_string()
+                            } else {
+                                format!("corrupt or half-written: {e}")
+                            }
+                        })
                     });
                 match parsed {
                     Ok(r) if r.task().file_name() != name => c
