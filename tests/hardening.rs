@@ -856,10 +856,7 @@ fn empty_and_stray_task_files_of_a_sweep_are_named() {
     std::fs::create_dir(&dir).unwrap();
     let cfg = sweep_presets()[0].config.clone();
     std::fs::write(dir.join(CONFIG_FILE), cfg.to_toml()).unwrap();
-    let grid: Vec<String> = tasks(&cfg.clone().try_into().unwrap())
-        .iter()
-        .map(|t| t.file_name())
-        .collect();
+    let grid: Vec<String> = tasks(&cfg).iter().map(|t| t.file_name()).collect();
     for name in &grid {
         std::fs::write(dir.join(name), "").unwrap();
     }
