@@ -532,7 +532,7 @@ fn a_resume_checks_the_checkpoints_config_against_the_recorded_one() {
 }
 
 /// Copy the folder `from` (files and folders, not links) to `to`.
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();
@@ -1005,6 +1005,10 @@ fn an_unusable_checkpoint_is_named_with_why_and_what_else_there_is() {
         e.contains(&format!("no checkpoint at step {}", eight.step)) && e.contains("symbolic link"),
         "{e}"
     );
+    // an empty file is said to be empty (not "header too small": a helper's audit, 2026-12-06)
+    std::fs::write(&twelve.path, b"").unwrap();
+    let e = folder.load(&twelve).unwrap_err().to_string();
+    assert!(e.ends_with("is empty (0 bytes)"), "{e}");
     std::fs::write(&twelve.path, b"not a checkpoint").unwrap();
     let args = grokscope::cli::export::ExportArgs {
         dir: dir.clone(),

@@ -236,6 +236,9 @@ pub struct LabLink {
     backend: Box<dyn Backend>,
     pub runs: RunTracker,
     status: Status,
+    /// The last error an info message replaced on the status line (a save that failed, then "memorised
+    /// at epoch 111" a moment later): kept beside it until dismissed or the next run is launched.
+    earlier: Option<String>,
     /// Which named panels show and which a lesson highlights.
     pub panels: super::teach::panels::PanelState,
     /// Where this lab's latest run trains and why (from its `Started`; the status bar shows it).
@@ -248,6 +251,7 @@ impl LabLink {
             backend,
             runs: RunTracker::default(),
             status: Status::info(ready),
+            earlier: None,
             panels: Default::default(),
             device: None,
         }
@@ -262,7 +266,20 @@ impl LabLink {
     }
 
     pub fn info(&mut self, text: impl Into<String>) {
-        self.status = Status::info(text);
+        let before = std::mem::replace(&mut self.status, Status::info(text));
+        if before.is_error {
+            self.earlier = Some(before.text);
+        }
+    }
+
+    /// An error that a later info message replaced on the status line ([`Self::info`]), not yet
+    /// dismissed.
+    pub fn earlier(&self) -> Option<&str> {
+        self.earlier.as_deref()
+    }
+
+    pub fn dismiss_earlier(&mut self) {
+        self.earlier = None;
     }
 
     pub fn error(&mut self, text: impl Into<String>) {
@@ -294,6 +311,11 @@ impl LabLink {
         self.send(Command::SetSpeed(speed));
         self.send(cmd);
         self.runs.start_sent();
+        // a new run: what went wrong before it is not kept beside its messages
+        self.earlier = None;
+        if self.status.is_error {
+            self.status = Status::info("");
+        }
     }
 
     /// The top bar's step counter: the newest of progress and `logged` rows, and the rate.
@@ -315,6 +337,17 @@ impl LabLink {
         summary: Option<Summary>,
         has_data: bool,
     ) -> Option<(Outcome, Option<Summary>)> {
+        self.finished_as(run, outcome, summary, has_data).1
+    }
+
+    /// [`Self::finished`], and whose `Finished` it was: a refused start is one a lab may undo.
+    pub fn finished_as(
+        &mut self,
+        run: RunId,
+        outcome: Outcome,
+        summary: Option<Summary>,
+        has_data: bool,
+    ) -> (FinishedRun, Option<(Outcome, Option<Summary>)>) {
         let text = finished_text(&outcome, summary.as_ref());
         self.ended(run, outcome, summary, has_data, text)
     }
@@ -327,8 +360,9 @@ impl LabLink {
         summary: Option<Summary>,
         has_data: bool,
         text: String,
-    ) -> Option<(Outcome, Option<Summary>)> {
-        match self.runs.finished(run, has_data) {
+    ) -> (FinishedRun, Option<(Outcome, Option<Summary>)>) {
+        let whose = self.runs.finished(run, has_data);
+        let ended = match whose {
             FinishedRun::Current => {
                 match outcome {
                     Outcome::Failed { .. } => self.error(text),
@@ -342,7 +376,8 @@ impl LabLink {
                 None
             }
             FinishedRun::Stale => None,
-        }
+        };
+        (whose, ended)
     }
 
     /// A study's or sweep's `Finished` (it has no summary): as [`Self::finished`], and for the one on
@@ -373,6 +408,7 @@ impl LabLink {
             }
         };
         self.ended(run, outcome, None, has_data, text)
+            .1
             .map(|(outcome, _)| outcome)
     }
 

@@ -27,7 +27,7 @@ use crate::app::backend::Backend;
 use crate::app::dialog::FileDialog;
 use crate::app::figure_export::FigureSet;
 use crate::app::jobs::{JobDone, Jobs};
-use crate::app::link::{Batch, LabLink, Phase};
+use crate::app::link::{Batch, FinishedRun, LabLink, Phase};
 use crate::app::widgets::form::group_digits;
 use crate::app::widgets::layout;
 use crate::app::widgets::plots::{
@@ -573,11 +573,13 @@ impl GrokkingLab {
                     return;
                 }
                 let has_data = self.history.latest().is_some();
-                if let Some((outcome, summary)) =
-                    self.link.finished(run, outcome, summary, has_data)
-                {
-                    self.files.at_finish(&mut self.history);
-                    self.history.finish(outcome, summary);
+                match self.link.finished_as(run, outcome, summary, has_data) {
+                    (_, Some((outcome, summary))) => {
+                        self.files.at_finish(&mut self.history);
+                        self.history.finish(outcome, summary);
+                    }
+                    (FinishedRun::Refused, None) => self.files.refused(&mut self.history),
+                    (_, None) => {}
                 }
             }
         }

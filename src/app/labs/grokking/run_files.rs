@@ -99,6 +99,9 @@ pub struct ListedRun {
     pub parent: Option<(PathBuf, u64)>,
     /// It ran to its end (its epoch cap or early stop): nothing is left to resume, a fork trains on.
     pub completed: bool,
+    /// Files of its folder that a resume in place rewrites and that could not be read in full
+    /// ([`RunFolder::damaged`]): Continue run is refused for it (a fork trains on in a new folder).
+    pub damaged: bool,
     /// A fork was started from it: drawn greyed and thinner under the fork.
     pub greyed: bool,
     /// Its insight snapshots (kept from the live run, or recomputed from its saved weights).
@@ -108,6 +111,22 @@ pub struct ListedRun {
 /// Why Continue run is refused for a run that completed (the runner refuses it too, for any front end).
 pub const NOTHING_TO_RESUME: &str =
     "this run has completed: there is nothing to resume (Fork… trains it further)";
+
+/// Why Continue run is refused for a run whose folder has files that could not be read in full (the
+/// runner refuses it too, naming them).
+pub const DAMAGED_FOLDER: &str = "its folder has files that could not be read in full (the \
+     problems above): continuing in place would rewrite them, so it is refused; Fork… trains on from \
+     a checkpoint in a new folder, and `grokscope resume DIR --repair NEW` copies what can be read";
+
+/// What a start the worker may still refuse changed in the Runs panel, undone if it is refused (a
+/// `Finished` with no `Started`): the listed run a resume took out (with its place), the runs a fork
+/// greyed (key, and their greyed and visible flags before), and the fork's draft.
+#[derive(Debug, Default)]
+struct Undo {
+    listed: Option<(usize, ListedRun)>,
+    greyed: Vec<(u64, bool, bool)>,
+    fork: Option<ForkDraft>,
+}
 
 /// Whether the run `h` holds ran to its end (its epoch cap or early stop).
 pub fn completed(h: &RunHistory) -> bool {
@@ -302,6 +321,8 @@ pub struct RunFiles {
     pub prompt: Option<FolderPrompt>,
     /// The rows of a resumed run from before its checkpoint, added when its first live rows come.
     prefix: Option<RunHistory>,
+    /// What the last resume or fork changed here, until it starts or is refused.
+    undo: Option<Undo>,
     /// What the copy of a fork's parent said (and whether it failed), told with the save's answer.
     save_note: Option<(String, bool)>,
     next_key: u64,
@@ -336,6 +357,7 @@ impl Default for RunFiles {
             fork: None,
             prompt: None,
             prefix: None,
+            undo: None,
             save_note: None,
             next_key: 1,
             next_color: 1,
@@ -468,6 +490,7 @@ impl RunFiles {
                 .map_or(format!("run {}", old.run().unwrap_or(0)), folder_name),
             dir: current.dir,
             completed: completed(&old),
+            damaged: false,
             history: old,
             color: current.color,
             visible: greyed,
@@ -502,6 +525,7 @@ impl RunFiles {
     ) {
         self.retire_current(ctx.history, ctx.insight, false);
         self.prefix = None;
+        self.undo = None;
         ctx.link.launch(ValidRunConfig::Grokking(config), ctx.speed);
         if let Some(dir) = dir {
             // handled before the new run's first step (the channel keeps order)
@@ -876,6 +900,7 @@ impl RunFiles {
                         .info
                         .as_ref()
                         .is_some_and(|i| i.status == RunStatus::Completed),
+                    damaged: !folder.damaged.is_empty(),
                     greyed: false,
                     insight: InsightStore::default(),
                 });
@@ -937,6 +962,13 @@ impl RunFiles {
             ctx.link.error(NOTHING_TO_RESUME);
             return;
         }
+        if let RunRef::Listed(k) = which
+            && self.listed_index(k).is_some_and(|i| self.listed[i].damaged)
+        {
+            ctx.link.error(DAMAGED_FOLDER);
+            return;
+        }
+        let mut undo = Undo::default();
         let (dir, prefix, color) = match which {
             RunRef::Current => {
                 let Some(dir) = self.current.dir.clone() else {
@@ -957,9 +989,12 @@ impl RunFiles {
                 };
                 self.retire_current(ctx.history, ctx.insight, false);
                 let r = self.listed.remove(i);
-                (dir, r.history, r.color)
+                let taken = (dir, r.history.clone(), r.color);
+                undo.listed = Some((i, r));
+                taken
             }
         };
+        self.undo = Some(undo);
         ctx.history.clear();
         self.current = CurrentRun {
             color,
@@ -995,9 +1030,13 @@ impl RunFiles {
             .dir
             .clone()
             .ok_or("the current run has no folder, so it cannot be forked")?;
-        self.retire_current(ctx.history, ctx.insight, true);
+        let greyed = self.retire_current(ctx.history, ctx.insight, true);
         self.current.parent = Some((from.clone(), step));
         self.prefix = None;
+        self.undo = Some(Undo {
+            greyed: greyed.map(|k| (k, false, true)).into_iter().collect(),
+            ..Undo::default()
+        });
         let spec = ContinueSpec {
             from,
             step: Some(step),
@@ -1059,20 +1098,28 @@ impl RunFiles {
                 out
             }
         };
+        let mut undo = Undo {
+            fork: Some(draft.clone()),
+            ..Undo::default()
+        };
         match draft.source {
             RunRef::Current => {
-                self.retire_current(ctx.history, ctx.insight, true);
+                let greyed = self.retire_current(ctx.history, ctx.insight, true);
+                undo.greyed.extend(greyed.map(|k| (k, false, true)));
             }
             RunRef::Listed(k) => {
                 self.retire_current(ctx.history, ctx.insight, false);
                 if let Some(i) = self.listed_index(k) {
-                    self.listed[i].greyed = true;
-                    self.listed[i].visible = true;
+                    let r = &mut self.listed[i];
+                    undo.greyed.push((k, r.greyed, r.visible));
+                    r.greyed = true;
+                    r.visible = true;
                 }
             }
         }
         self.current.parent = Some((from.clone(), step));
         self.prefix = None;
+        self.undo = Some(undo);
         let spec = ContinueSpec {
             from,
             step: Some(step),
@@ -1124,12 +1171,43 @@ impl RunFiles {
         let Some(first) = rows.first().map(|r| r.step) else {
             return;
         };
+        self.undo = None;
         self.add_prefix(history, |step| step < first);
     }
 
     /// The current run ended: a resumed run that took no step still shows what it had.
     pub fn at_finish(&mut self, history: &mut RunHistory) {
+        self.undo = None;
         self.add_prefix(history, |_| true);
+    }
+
+    /// The worker refused the start just asked (a resume or fork whose folder or checkpoint it could
+    /// not use): the Runs panel is put back as it was before it (the listed run a resume took out, in
+    /// its place with its problems and views; a fork's parent no longer greyed, its draft open again
+    /// to choose another checkpoint); a resume of the current run gets its rows back.
+    pub fn refused(&mut self, history: &mut RunHistory) {
+        let Some(undo) = self.undo.take() else {
+            return;
+        };
+        self.current.parent = None;
+        match undo.listed {
+            Some((i, r)) => {
+                self.prefix = None;
+                self.current.dir = None;
+                let i = i.min(self.listed.len());
+                self.listed.insert(i, r);
+            }
+            None => self.add_prefix(history, |_| true),
+        }
+        for (k, greyed, visible) in undo.greyed {
+            if let Some(i) = self.listed_index(k) {
+                self.listed[i].greyed = greyed;
+                self.listed[i].visible = visible;
+            }
+        }
+        if self.fork.is_none() {
+            self.fork = undo.fork;
+        }
     }
 
     fn add_prefix(&mut self, history: &mut RunHistory, keep: impl Fn(u64) -> bool) {
@@ -1406,6 +1484,7 @@ mod tests {
             problems: vec![],
             parent: None,
             completed: false,
+            damaged: false,
             greyed: false,
             insight: InsightStore::default(),
         }

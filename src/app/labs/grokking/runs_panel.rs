@@ -2,8 +2,8 @@
 //! resume, fork, remove); grouping by seed; and the fork settings.
 
 use super::run_files::{
-    BandKind, FolderUse, ForkDraft, NOTHING_TO_RESUME, RunFiles, RunRef, RunsAction, completed,
-    has_dropout, in_temporary_folder,
+    BandKind, DAMAGED_FOLDER, FolderUse, ForkDraft, NOTHING_TO_RESUME, RunFiles, RunRef,
+    RunsAction, completed, has_dropout, in_temporary_folder,
 };
 use crate::app::link::Phase;
 use crate::app::widgets::form::{error_color, format_sci};
@@ -150,18 +150,21 @@ pub fn runs_panel_ui(
                 }
                 ui.horizontal_wrapped(|ui| {
                     let has_dir = r.dir.is_some();
-                    let no_dir = if r.completed {
+                    let no_dir = "Only a run with a folder can go on";
+                    let why_not = if r.completed {
                         NOTHING_TO_RESUME
+                    } else if r.damaged {
+                        DAMAGED_FOLDER
                     } else {
-                        "Only a run with a folder can go on"
+                        no_dir
                     };
                     if ui
                         .add_enabled(
-                            has_dir && !r.completed && !phase.active(),
+                            has_dir && !r.completed && !r.damaged && !phase.active(),
                             egui::Button::new("Continue run"),
                         )
                         .on_hover_text("Continue from its newest usable checkpoint, in its folder")
-                        .on_disabled_hover_text(no_dir)
+                        .on_disabled_hover_text(why_not)
                         .clicked()
                     {
                         action = RunsAction::Resume(RunRef::Listed(r.key));
