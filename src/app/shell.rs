@@ -733,7 +733,9 @@ impl GrokscopeApp {
         action
     }
 
-    fn status_bar_ui(&self, ui: &mut Ui, problems: &[FieldProblem]) {
+    /// The status bar; whether its earlier problem was dismissed (clicked).
+    fn status_bar_ui(&self, ui: &mut Ui, problems: &[FieldProblem]) -> bool {
+        let mut dismissed = false;
         ui.horizontal(|ui| {
             // the counts on the right first, so the message on the left is cut short (its whole text on
             // hover) instead of running into them
@@ -774,6 +776,19 @@ impl GrokscopeApp {
                     } else {
                         ui.visuals().text_color()
                     };
+                    // an error a later message replaced stays in sight (a failed autosave once
+                    // showed for under a second: a helper's audit, 2026-12-06)
+                    if let Some(earlier) = self.current().link().earlier() {
+                        let r = ui
+                            .add(
+                                egui::Button::new(
+                                    RichText::new("! earlier problem").color(error_color(ui)),
+                                )
+                                .small(),
+                            )
+                            .on_hover_text(format!("{earlier}\n\n(click to dismiss)"));
+                        dismissed = r.clicked();
+                    }
                     ui.add(egui::Label::new(RichText::new(&status.text).color(color)).truncate());
                     if let Some(first) = problems.first() {
                         ui.separator();
@@ -793,6 +808,7 @@ impl GrokscopeApp {
                 });
             });
         });
+        dismissed
     }
 }
 
@@ -884,7 +900,12 @@ impl eframe::App for GrokscopeApp {
             bars_bottom = bars_bottom.max(text.response.rect.bottom());
         }
         self.windows_at = egui::pos2(ctx.content_rect().center().x, bars_bottom + 8.0);
-        egui::Panel::bottom("status_bar").show(ui, |ui| self.status_bar_ui(ui, &problems));
+        let dismissed = egui::Panel::bottom("status_bar")
+            .show(ui, |ui| self.status_bar_ui(ui, &problems))
+            .inner;
+        if dismissed {
+            self.current_mut().link_mut().dismiss_earlier();
+        }
         // the presenter view shows the config panel only when the lesson shows it
         let config_shown = self.current().panel_shown("config")
             && (!self.presenter.on || self.player.as_ref().is_some_and(|p| p.config_shown()));

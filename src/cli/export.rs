@@ -107,6 +107,10 @@ pub fn folder_kind(dir: &Path) -> Result<FolderKind> {
     } else if has(SWEEP_CONFIG) || has_task_files(dir) {
         Ok(FolderKind::Sweep)
     } else {
+        // a folder that cannot be listed (no permission) is said to be that, not to hold nothing
+        if let Err(e) = std::fs::read_dir(dir) {
+            bail!("{}: {e}", dir.display());
+        }
         bail!(
             "{} holds no figures: it is not a Grokking run folder (run.json, config.toml, metrics.csv), \
              a Capacity sweep folder ({SWEEP_CONFIG}, task-*.json), an Ordering study folder ({STUDY_CSV}) \

@@ -1214,6 +1214,8 @@ impl RunFolder {
             )));
         }
         if !looks_like_run(dir) {
+            // a folder that cannot be listed (no permission) is said to be that, not to be empty
+            fs::read_dir(dir).map_err(io_err(dir))?;
             return Err(RunDirError::NotARun(format!(
                 "{} is not a grokscope run folder: it has no run.json, config.toml or metrics.csv",
                 dir.display()
@@ -1407,6 +1409,12 @@ impl RunFolder {
     /// Read and check one checkpoint.
     pub fn load(&self, c: &CheckpointRef) -> Result<TrainerState, RunDirError> {
         let bytes = read_bounded(&c.path, MAX_CHECKPOINT_BYTES).map_err(io_err(&c.path))?;
+        if bytes.is_empty() {
+            return Err(RunDirError::NotARun(format!(
+                "checkpoint {} is empty (0 bytes)",
+                c.path.display()
+            )));
+        }
         let state = TrainerState::from_bytes(&bytes)
             .map_err(|e| RunDirError::NotARun(format!("checkpoint {}: {e}", c.path.display())))?;
         if (state.scalars.step, state.scalars.epoch) != (c.step, c.epoch) {
@@ -1464,6 +1472,12 @@ impl RunFolder {
         let config = crate::config::ValidGrokkingConfig::try_from(config)
             .map_err(|e| RunDirError::NotARun(format!("frame {}: {e}", c.path.display())))?;
         let bytes = read_bounded(&c.path, MAX_FRAME_BYTES).map_err(io_err(&c.path))?;
+        if bytes.is_empty() {
+            return Err(RunDirError::NotARun(format!(
+                "frame {} is empty (0 bytes)",
+                c.path.display()
+            )));
+        }
         let frame = Frame::from_bytes(&bytes)
             .map_err(|e| RunDirError::NotARun(format!("frame {}: {e}", c.path.display())))?;
         if (frame.step, frame.epoch) != (c.step, c.epoch) {
