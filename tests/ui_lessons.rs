@@ -603,6 +603,15 @@ fn a_scene_brings_back_its_runs_own_config_and_a_changed_run_only_from_its_folde
         );
         assert_eq!(again.state().config(), &panel, "{field}: nothing changed");
     }
+    // a step past what a run may train is the scene's run.step, not a max_epochs it never set (a
+    // helper's audit, 2026-12-06)
+    let mut far = scene.clone();
+    far.run.as_mut().unwrap().step = 999_999_999_999;
+    let e = again.state_mut().open_scene(&far).unwrap_err();
+    assert!(
+        e.starts_with("run.step: 999999999999 is more than a run of this config may train"),
+        "{e}"
+    );
     let said = again.state_mut().open_scene(&scene).unwrap();
     assert!(said.contains("retraining"), "{said}");
     assert!(finishes(&mut again, 60));

@@ -292,11 +292,19 @@ impl GrokscopeApp {
         }
     }
 
+    /// Read the scene file `path` and bring it back; a problem names the file (reading names it
+    /// already; checking it against the window, and opening it, are named here).
+    fn read_and_open_scene(&mut self, path: &std::path::Path) -> Result<String, String> {
+        let scene = Scene::read(path)?;
+        self.open_scene(&scene)
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
+
     /// Open as `start` says (the command line's --lesson, --presenter, --scene); a problem goes to the
     /// status line and the Lessons window.
     pub fn begin(&mut self, start: &super::WindowStart) {
         if let Some(path) = &start.scene {
-            let r = Scene::read(path).and_then(|scene| self.open_scene(&scene));
+            let r = self.read_and_open_scene(path);
             self.say(r);
         }
         if let Some(source) = start.lesson_source() {
@@ -459,9 +467,7 @@ impl GrokscopeApp {
             WindowCmd::OpenScene(path) if path.is_empty() => {
                 Err("type a scene file's path first".into())
             }
-            WindowCmd::OpenScene(path) => {
-                Scene::read(std::path::Path::new(&path)).and_then(|scene| self.open_scene(&scene))
-            }
+            WindowCmd::OpenScene(path) => self.read_and_open_scene(std::path::Path::new(&path)),
         };
         self.say(message);
     }

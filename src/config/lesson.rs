@@ -359,6 +359,17 @@ pub const BUNDLED: [(&str, &str); 6] = [
     ),
 ];
 
+/// The longest lesson or step title, in characters: a title is read at a glance (the bundled
+/// lessons' longest is 44; a 200,000-character one once covered the whole window).
+pub const MAX_TITLE_CHARS: usize = 120;
+/// The longest lesson summary (the bundled lessons' longest: 113).
+pub const MAX_SUMMARY_CHARS: usize = 400;
+/// The longest step text, shown whole in the lesson bar and the presenter view (the bundled
+/// lessons' longest: 481).
+pub const MAX_TEXT_CHARS: usize = 1500;
+/// The longest speaker notes (their window scrolls; the bundled lessons' longest: 383).
+pub const MAX_NOTES_CHARS: usize = 6000;
+
 /// The bundled lesson named `name` (its file stem), parsed.
 pub fn bundled(name: &str) -> Option<Result<ValidLesson, LessonError>> {
     BUNDLED
@@ -707,12 +718,38 @@ impl Checker {
                 "the lesson has no steps (add [[step]] tables)".into(),
             ));
         }
+        let too_long = |what: &str, v: &str, max: usize| {
+            let n = v.chars().count();
+            (n > max).then(|| {
+                format!(
+                    "{what} has {n} characters, more than the {max} the lesson bar and presenter \
+                     view have room for"
+                )
+            })
+        };
+        for (key, v, max) in [
+            ("title", &lesson.title, MAX_TITLE_CHARS),
+            ("summary", &lesson.summary, MAX_SUMMARY_CHARS),
+        ] {
+            if let Some(why) = too_long(&format!("the lesson's {key}"), v, max) {
+                return Err(fail(&[Seg::Key(key)], why));
+            }
+        }
         for (i, step) in lesson.steps.iter().enumerate() {
             let here = [Seg::Key("step"), Seg::Index(i)];
             for (key, v) in [("title", &step.title), ("text", &step.text)] {
                 if v.trim().is_empty() {
                     let path = [here[0], here[1], Seg::Key(key)];
                     return Err(fail(&path, format!("the step's {key} is empty")));
+                }
+            }
+            for (key, v, max) in [
+                ("title", &step.title, MAX_TITLE_CHARS),
+                ("text", &step.text, MAX_TEXT_CHARS),
+                ("notes", &step.notes, MAX_NOTES_CHARS),
+            ] {
+                if let Some(why) = too_long(&format!("the step's {key}"), v, max) {
+                    return Err(fail(&[here[0], here[1], Seg::Key(key)], why));
                 }
             }
             for (j, action) in step.actions.iter().enumerate() {
@@ -1300,5 +1337,50 @@ actions = [{ do = "speed", limit = 40 }]
 "#;
         let e = Lesson::parse(first).unwrap_err();
         assert!(e.message.contains("choose one first"), "{e}");
+    }
+
+    /// Titles, summary, text and notes longer than the window has room for are refused with their
+    /// line and length (a 200,000-character title once covered the whole window: a helper's audit,
+    /// 2026-12-06); the bundled lessons are well inside the limits (checked by parsing them above).
+    #[test]
+    fn text_longer_than_the_window_has_room_for_is_refused() {
+        let ok = "title = \"T\"\n\n[[step]]\ntitle = \"one\"\ntext = \"Fast.\"\n";
+        assert!(Lesson::parse(ok).is_ok());
+        let long = |n: usize| "x".repeat(n);
+        for (from, to, field, line, max) in [
+            (
+                "title = \"T\"",
+                format!("title = \"{}\"", long(121)),
+                "title",
+                1,
+                120,
+            ),
+            (
+                "title = \"one\"",
+                format!("title = \"{}\"", long(121)),
+                "step[1].title",
+                4,
+                120,
+            ),
+            (
+                "text = \"Fast.\"",
+                format!("text = \"{}\"", long(MAX_TEXT_CHARS + 1)),
+                "step[1].text",
+                5,
+                MAX_TEXT_CHARS,
+            ),
+        ] {
+            let text = ok.replacen(from, &to, 1);
+            let e = Lesson::parse(&text).unwrap_err();
+            assert_eq!((e.field.as_str(), e.line), (field, Some(line)), "{e:?}");
+            assert!(
+                e.message.contains(&format!("more than the {max}")),
+                "{}",
+                e.message
+            );
+        }
+        // at the limit is fine
+        let at = ok.replacen("title = \"T\"", &format!("title = \"{}\"", long(120)), 1);
+        assert!(Lesson::parse(&at).is_ok());
     }
 }

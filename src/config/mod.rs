@@ -335,6 +335,9 @@ pub fn is_prime(n: u32) -> bool {
     true
 }
 
+/// The most epochs a Grokking run may train (`max_epochs`).
+pub const MAX_EPOCHS: u64 = 100_000_000;
+
 /// The first `n` of `items` joined by `sep`, with how many more there are.
 pub fn list_some(items: &[String], n: usize, sep: &str) -> String {
     let shown = items[..items.len().min(n)].join(sep);
@@ -537,7 +540,7 @@ impl GrokkingConfig {
         }
         self.optim.check(&mut c);
         c.int("batch_size", self.batch_size as u64, 1, 1 << 20);
-        c.int("max_epochs", self.max_epochs, 1, 100_000_000);
+        c.int("max_epochs", self.max_epochs, 1, MAX_EPOCHS);
         c.int("eval_every_epochs", self.eval_every_epochs, 1, 1_000_000);
         c.finish()
     }

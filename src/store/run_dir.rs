@@ -291,6 +291,17 @@ pub fn parse_metrics_csv(text: &str, problems: &mut Vec<String>) -> Vec<MetricRo
             }
             let step: u64 = fields[0].parse().map_err(|_| "bad step".to_string())?;
             let epoch: u64 = fields[1].parse().map_err(|_| "bad epoch".to_string())?;
+            if epoch > crate::config::MAX_EPOCHS {
+                return Err(format!(
+                    "epoch {epoch} is more than a run may train ({})",
+                    crate::config::MAX_EPOCHS
+                ));
+            }
+            if step < epoch {
+                return Err(format!(
+                    "step {step} is below its epoch {epoch}, but every epoch takes a step at least"
+                ));
+            }
             if let Some(last) = rows.last() {
                 if step <= last.step {
                     return Err(format!(
@@ -1564,9 +1575,10 @@ mod tests {
     use super::*;
 
     /// A value outside what its metric can take (an accuracy of 7.5, a negative loss, an infinite
-    /// norm: what a hand edit or a damaged file gives, never a run) is named with its line like any
-    /// other damage, and the rows before it are kept. Expected ranges from [`Metric::range`]: the
-    /// accuracy is a fraction, the loss and norm at least 0.
+    /// norm: what a hand edit or a damaged file gives, never a run), a step below its epoch or an
+    /// epoch past the cap, is named with its line like any other damage, and the rows before it are
+    /// kept. Expected ranges from [`Metric::range`]: the accuracy is a fraction, the loss and norm at
+    /// least 0.
     #[test]
     fn a_value_a_metric_cannot_take_is_named_with_its_line() {
         let header = "step,epoch,train_loss,train_acc,weight_norm";
@@ -1581,6 +1593,11 @@ mod tests {
             ),
             ("3,3,0.5,0.5,inf", "line 4: weight_norm is inf"),
             ("3,3,NaN,0.5,1", "line 4: train_loss is NaN"),
+            ("2,3,0.5,0.5,1", "line 4: step 2 is below its epoch 3"),
+            (
+                "18446744073709551615,18446744073709551615,0.5,0.5,1",
+                "line 4: epoch 18446744073709551615 is more than a run may train",
+            ),
         ] {
             let text = format!("{header}\n1,1,0.9,0.1,1\n2,2,0.8,1,2\n{bad}\n4,4,0.5,0.5,1\n");
             let mut problems = vec![];

@@ -267,7 +267,19 @@ impl GrokkingLab {
         };
         let per_epoch = cfg.steps_per_epoch().max(1);
         cfg.max_epochs = step.div_ceil(per_epoch).max(1);
-        let cfg = ValidGrokkingConfig::try_from(cfg).map_err(|e| e.to_string())?;
+        // the epoch cap is the scene's step in epochs: a step past what a run may train is named
+        // as the scene's, not as a max_epochs the user never wrote
+        let cfg = ValidGrokkingConfig::try_from(cfg).map_err(|e| {
+            if e.to_string().contains("max_epochs") {
+                format!(
+                    "run.step: {step} is more than a run of this config may train ({} epochs of \
+                     {per_epoch} steps at most)",
+                    crate::config::MAX_EPOCHS
+                )
+            } else {
+                e.to_string()
+            }
+        })?;
         let shown = self.draft.clone();
         // flat out, whatever the top bar's limit: the scene's own limit comes once the run is back
         // (the window applies it when the run has ended)
