@@ -1074,3 +1074,46 @@ fn a_resume_with_missing_files_restores_the_milestones_and_says_what_is_lost() {
     assert_eq!(detected(&after)[..before.len()], before[..]);
     assert_eq!(after.config.as_ref(), Some(&cfg));
 }
+
+/// A checkpoint that is not whole is named when its folder is read, by its header and size alone:
+/// cut short, longer than its header says, empty or not safetensors at all (a damaged checkpoint
+/// was found only when a fork or the views read it: a helper's audit, 2026-12-06). Whole ones
+/// are not named. Expected: the sizes written here.
+#[test]
+fn a_checkpoint_that_is_not_whole_is_named_when_the_folder_is_read() {
+    use grokscope::store::run_dir::not_whole;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    fresh(&twelve_epochs(), &dir, None, 4);
+    let folder = RunFolder::open(&dir).unwrap();
+    assert!(folder.problems.is_empty(), "{:?}", folder.problems);
+    let c = folder.checkpoints.last().unwrap();
+    let bytes = std::fs::read(&c.path).unwrap();
+    let len = bytes.len();
+    for (damaged, says) in [
+        (
+            bytes[..len - 1].to_vec(),
+            format!(
+                "is cut short: {} bytes of the {len} its header gives",
+                len - 1
+            ),
+        ),
+        (
+            [&bytes[..], b"x"].concat(),
+            format!("is {} bytes, more than the {len} its header gives", len + 1),
+        ),
+        (vec![], "is empty (0 bytes)".to_string()),
+        (
+            b"not a checkpoint at all".to_vec(),
+            "does not start with a safetensors header".into(),
+        ),
+    ] {
+        std::fs::write(&c.path, &damaged).unwrap();
+        assert_eq!(not_whole(&c.path).as_deref(), Some(says.as_str()));
+        let name = c.path.file_name().unwrap().to_string_lossy();
+        let problems = RunFolder::open(&dir).unwrap().problems;
+        assert_eq!(problems, vec![format!("checkpoints/{name} {says}")]);
+    }
+    std::fs::write(&c.path, &bytes).unwrap();
+    assert_eq!(not_whole(&c.path), None);
+}

@@ -480,8 +480,8 @@ fn a_refused_resume_or_fork_leaves_the_runs_panel_as_it_was() {
     );
     assert_eq!(listed(&h), shown);
 
-    // a fork from a damaged checkpoint (the newest, its bytes cut short)
-    let newest = RunFolder::open(&edited)
+    // a fork from a damaged checkpoint (the newest of the damaged-table folder, cut short)
+    let newest = RunFolder::open(&damaged)
         .unwrap()
         .checkpoints
         .last()
@@ -489,13 +489,26 @@ fn a_refused_resume_or_fork_leaves_the_runs_panel_as_it_was() {
         .clone();
     let bytes = std::fs::read(&newest.path).unwrap();
     std::fs::write(&newest.path, &bytes[..bytes.len() / 2]).unwrap();
-    let key = h.state().runs().listed[0].key;
+    let key = h.state().runs().listed[1].key;
     h.state_mut()
         .grokking_mut()
         .apply_runs(RunsAction::Fork(RunRef::Listed(key)));
     wait(&mut h, "the fork's draft", |h| {
         h.state().runs().fork.is_some()
     });
+    // the draft starts at the newest checkpoint found whole, the one before, and says what is wrong
+    // with the newest when it is picked (a helper's audit, 2026-12-06: it picked the damaged one)
+    let n = RunFolder::open(&damaged).unwrap().checkpoints.len();
+    let draft = h.state_mut().runs_mut().fork.as_mut().unwrap();
+    assert_eq!(draft.checkpoint, n - 2);
+    draft.select(n - 1);
+    let why = draft.problem_of(n - 1).unwrap_or_default().to_string();
+    assert!(why.starts_with("is cut short"), "{why}");
+    h.step();
+    assert!(
+        h.query_by_label_contains("a fork from it will be refused")
+            .is_some()
+    );
     h.state_mut()
         .grokking_mut()
         .apply_runs(RunsAction::StartFork);

@@ -1178,6 +1178,64 @@ fn checkpoint_entries(
     checkpoints
 }
 
+/// Why the safetensors file at `path` is not whole, judged by its header and size alone (a few
+/// kilobytes read, not the tensors): empty, unreadable, cut short or longer than its header says.
+/// `None` when it looks whole; its checksums are checked only when it is loaded.
+///
+/// Written by hand: the `safetensors` crate checks a header only against the whole file in memory.
+pub fn not_whole(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let len = match fs::symlink_metadata(path) {
+        Ok(m) => m.len(),
+        Err(e) => return Some(format!("cannot be read: {e}")),
+    };
+    if len == 0 {
+        return Some("is empty (0 bytes)".into());
+    }
+    let mut f = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return Some(format!("cannot be read: {e}")),
+    };
+    let mut n8 = [0u8; 8];
+    if f.read_exact(&mut n8).is_err() {
+        return Some(format!("is cut short ({len} bytes)"));
+    }
+    let n = u64::from_le_bytes(n8);
+    // safetensors caps a header at 100 MB
+    if n > 100_000_000 {
+        return Some("does not start with a safetensors header".into());
+    }
+    if 8 + n > len {
+        return Some(format!(
+            "is cut short: {len} bytes, less than its header's {}",
+            8 + n
+        ));
+    }
+    let mut head = vec![0u8; n as usize];
+    if let Err(e) = f.read_exact(&mut head) {
+        return Some(format!("cannot be read: {e}"));
+    }
+    let Ok(serde_json::Value::Object(tensors)) = serde_json::from_slice(&head) else {
+        return Some("has a header that is not a safetensors header".into());
+    };
+    let end = tensors
+        .iter()
+        .filter(|(k, _)| *k != "__metadata__")
+        .filter_map(|(_, t)| t.get("data_offsets")?.get(1)?.as_u64())
+        .max()
+        .unwrap_or(0);
+    let want = 8 + n + end;
+    match len.cmp(&want) {
+        std::cmp::Ordering::Less => Some(format!(
+            "is cut short: {len} bytes of the {want} its header gives"
+        )),
+        std::cmp::Ordering::Greater => Some(format!(
+            "is {len} bytes, more than the {want} its header gives"
+        )),
+        std::cmp::Ordering::Equal => None,
+    }
+}
+
 /// The checkpoints of the run folder `dir` by their file names alone (a directory listing: nothing
 /// else of the folder is read), in step order.
 pub fn list_checkpoints(dir: &Path) -> Result<Vec<CheckpointRef>, RunDirError> {
@@ -1360,6 +1418,14 @@ impl RunFolder {
         let checkpoints = checkpoint_listing(dir, CHECKPOINTS, &mut problems)
             .map(|entries| checkpoint_entries(entries, CHECKPOINTS, &mut problems))
             .unwrap_or_default();
+        // a checkpoint cut short is named now, by its header and size alone (it is read whole only
+        // when used); it stays listed: a resume skips it, saying so, and a fork is offered the others
+        for c in &checkpoints {
+            if let Some(why) = not_whole(&c.path) {
+                let name = c.path.file_name().unwrap_or_default().to_string_lossy();
+                problems.push(format!("{CHECKPOINTS}/{name} {why}"));
+            }
+        }
         let frames = checkpoint_listing(dir, FRAMES, &mut problems)
             .map(|entries| checkpoint_entries(entries, FRAMES, &mut problems))
             .unwrap_or_default();

@@ -203,6 +203,29 @@ impl ForkDraft {
             .map(|c| (c.step, c.epoch))
     }
 
+    /// What was found wrong with checkpoint `i` when the folder was read (cut short, empty,
+    /// unreadable: [`crate::store::run_dir::not_whole`]), if anything.
+    pub fn problem_of(&self, i: usize) -> Option<&str> {
+        let c = self.folder.checkpoints.get(i)?;
+        let name = c.path.file_name()?.to_str()?;
+        let prefix = format!("{}/{name} ", crate::store::run_dir::CHECKPOINTS);
+        self.folder
+            .problems
+            .iter()
+            .find_map(|p| p.strip_prefix(&prefix))
+    }
+
+    /// Pick the newest checkpoint with no problem found (else the newest): where a fork starts
+    /// unless the user picks another.
+    pub fn select_newest_usable(&mut self) {
+        let n = self.folder.checkpoints.len();
+        let i = (0..n)
+            .rev()
+            .find(|&i| self.problem_of(i).is_none())
+            .unwrap_or(n.saturating_sub(1));
+        self.select(i);
+    }
+
     /// The config in force at the chosen checkpoint (what the changes are measured against).
     pub fn base(&self) -> Option<GrokkingConfig> {
         self.folder.config_at(self.at()?.0)
@@ -939,7 +962,7 @@ impl RunFiles {
                     folder,
                     config,
                 };
-                draft.select(draft.folder.checkpoints.len() - 1);
+                draft.select_newest_usable();
                 self.fork = Some(draft);
                 ctx.link
                     .info("fork: pick a checkpoint, change settings, then Start fork");

@@ -318,6 +318,16 @@ fn fork_ui(ui: &mut Ui, draft: &mut ForkDraft, phase: Phase) -> RunsAction {
             draft.select(i);
         }
     });
+    // a checkpoint found damaged when the folder was read is said under the slider
+    if let Some(why) = draft.problem_of(draft.checkpoint) {
+        ui.label(
+            RichText::new(format!(
+                "this checkpoint {why}: a fork from it will be refused"
+            ))
+            .small()
+            .color(error_color(ui)),
+        );
+    }
     egui::Grid::new("fork_settings")
         .num_columns(2)
         .spacing([8.0, 3.0])
