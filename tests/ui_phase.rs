@@ -64,7 +64,7 @@ fn cells_fill_in_from_events_and_a_click_lists_the_runs() {
     }));
     let mut h = Harness::new_ui_state(
         |ui, p: &mut Panel| {
-            if let Some(c) = phase_view(ui, &p.state) {
+            if let Some(c) = phase_view(ui, &p.state, 0) {
                 p.clicked = Some(c);
             }
         },
@@ -119,7 +119,7 @@ fn cells_fill_in_from_events_and_a_click_lists_the_runs() {
         .with_size(eframe::egui::vec2(230.0, 600.0))
         .build_ui_state(
             |ui, p: &mut Panel| {
-                phase_view(ui, &p.state);
+                phase_view(ui, &p.state, 0);
             },
             Panel {
                 state: h.state().state.clone(),

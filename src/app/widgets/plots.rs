@@ -700,7 +700,9 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                     plot = plot.include_y(bottom).include_y(top);
                 }
                 YScale::Unit => plot = plot.include_y(0.0).include_y(1.0),
-                YScale::Linear => {}
+                // 1-2-5 steps: egui_plot's default (powers of ten) left a short plot of 3,000 to
+                // 20,000 with the one label "10000" (a helper's audit, 2026-12-06)
+                YScale::Linear => plot = plot.y_grid_spacer(uniform_grid_spacer(step_levels)),
             }
             let resp = plot.show(ui, |pui| {
                 if let Some(on) = force {

@@ -861,7 +861,10 @@ fn phase_section_ui(
         if total > 0 {
             ui.label(format!("{done} of {total} runs finished"));
         }
-        if let Some(c) = phase_view(ui, state) {
+        // the clicked cell's runs are listed below the map: its cells leave them room (they were
+        // drawn below the window's edge: a helper's audit, 2026-12-06)
+        let below_rows = clicked.as_ref().map_or(0, |c| c.runs.len() + 1);
+        if let Some(c) = phase_view(ui, state, below_rows) {
             *clicked = Some(c);
         }
     } else {

@@ -137,8 +137,13 @@ fn color(rgb: [u8; 3]) -> egui::Color32 {
 }
 
 /// Draw the phase diagram: a grid of cells (weight decay across, train fraction up), a legend, and
-/// the progress. Returns the cell clicked this frame, with its runs.
-pub fn phase_view(ui: &mut egui::Ui, state: &PhaseViewState) -> Option<PhaseClick> {
+/// the progress. Returns the cell clicked this frame, with its runs. `below_rows`: rows of buttons the
+/// caller draws under it (the clicked cell's runs), for which the cells leave room.
+pub fn phase_view(
+    ui: &mut egui::Ui,
+    state: &PhaseViewState,
+    below_rows: usize,
+) -> Option<PhaseClick> {
     let Some(cfg) = &state.config else {
         ui.label("No phase study yet: start one, or open a study folder.");
         return None;
@@ -166,7 +171,9 @@ pub fn phase_view(ui: &mut egui::Ui, state: &PhaseViewState) -> Option<PhaseClic
     // whole centre): what the labels and legend below it leave of the height
     let cell_w = ((ui.available_width() - 90.0) / cfg.weight_decays.len().max(1) as f32 - 2.0)
         .clamp(44.0, 320.0);
-    let below = 5.0 * ui.text_style_height(&egui::TextStyle::Body) + 24.0;
+    let below = 5.0 * ui.text_style_height(&egui::TextStyle::Body)
+        + below_rows as f32 * (ui.spacing().interact_size.y + ui.spacing().item_spacing.y)
+        + 24.0;
     let down = (ui.available_height() - below) / cfg.train_fractions.len().max(1) as f32 - 2.0;
     let cell_h = if down.is_finite() {
         down.clamp(28.0, (cell_w * 0.6).max(28.0))
