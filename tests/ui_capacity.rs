@@ -810,3 +810,38 @@ fn a_long_preset_title_does_not_widen_the_config_panel() {
     let text = description.rect();
     assert!(text.right() <= after.right(), "{text:?} past {after:?}");
 }
+
+/// A sweep of one size over an open sweep of the same config keeps the other sizes' results: its
+/// end says how many were kept, so that one width trained does not read as the whole sweep trained
+/// again (the small-models lesson said "sweep completed: 8 of 8 tasks" for one width: a helper's
+/// audit, 2026-12-06). Expected: the tiny preset's two widths, one kept and one trained.
+#[test]
+fn a_sweep_over_an_open_one_says_how_many_results_it_kept() {
+    let cfg = sweep_preset("tiny").unwrap().config;
+    assert_eq!(cfg.widths.len(), 2, "the tiny preset has two widths");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(CONFIG_FILE), cfg.to_toml()).unwrap();
+    for &w in &cfg.widths {
+        let mut r = result(w, 0, 1000, None, None);
+        r.key = config_key(&cfg, &r.task());
+        write_result(dir.path(), &r).unwrap();
+    }
+    let trained = cfg.widths[0];
+    let scripted = Scripted {
+        results: vec![result(trained, 0, 1000, None, None)],
+        total: 1,
+        finish: true,
+        ..Scripted::default()
+    };
+    let mut h = harness(scripted);
+    open_tab(&mut h);
+    open_folder(&mut h, dir.path());
+    h.state_mut().capacity_mut().text_mut().widths = trained.to_string();
+    h.step();
+    start_until(&mut h, |h| h.state().capacity().phase() == Phase::Finished);
+    let status = &h.state().status().text;
+    assert!(
+        status.starts_with("sweep completed: 2 of 2 tasks (1 kept from the sweep shown before)"),
+        "{status}"
+    );
+}

@@ -991,6 +991,7 @@ impl GrokscopeApp {
             let size = ctx.content_rect().size() * ctx.zoom_factor();
             self.presenter.scale = super::teach::presenter::fit_scale(size);
         }
+        let lesson = self.player.is_some();
         let (zoom, look) = if self.presenter.on {
             (
                 self.presenter.scale,
@@ -998,10 +999,17 @@ impl GrokscopeApp {
                     line: 2.0,
                     safe_palette: true,
                     presenting: true,
+                    lesson,
                 },
             )
         } else {
-            (self.window_zoom, Look::default())
+            (
+                self.window_zoom,
+                Look {
+                    lesson,
+                    ..Look::default()
+                },
+            )
         };
         if (now - zoom).abs() > 1e-3 {
             ctx.set_zoom_factor(zoom);

@@ -205,6 +205,11 @@ impl SweepHistory {
         (self.done, self.total)
     }
 
+    /// Tasks kept from the sweep shown before this one (same config but its sizes; among `done`).
+    pub fn kept(&self) -> usize {
+        self.kept
+    }
+
     pub fn outcome(&self) -> Option<&Outcome> {
         self.outcome.as_ref()
     }

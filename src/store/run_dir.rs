@@ -1186,6 +1186,7 @@ fn checkpoint_entries(
 pub fn not_whole(path: &Path) -> Option<String> {
     use std::io::Read;
     let len = match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => return Some("is a folder, not a file".into()),
         Ok(m) => m.len(),
         Err(e) => return Some(format!("cannot be read: {e}")),
     };

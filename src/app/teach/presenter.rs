@@ -18,6 +18,8 @@ pub struct Look {
     pub safe_palette: bool,
     /// The presenter view is on: views leave out their own controls (toolbars, toggles).
     pub presenting: bool,
+    /// A lesson is playing: it starts the runs (an empty plot does not ask for Start).
+    pub lesson: bool,
 }
 
 impl Default for Look {
@@ -26,6 +28,7 @@ impl Default for Look {
             line: 1.0,
             safe_palette: false,
             presenting: false,
+            lesson: false,
         }
     }
 }

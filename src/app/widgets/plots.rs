@@ -755,8 +755,14 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                     // wrapped to the plot's width: the Ordering tab's plots are narrow
                     let frame = *resp.transform.frame();
                     let color = ui.visuals().weak_text_color();
+                    // in a lesson the lesson starts the run (its Next), not the top bar's Start
+                    let hint = if crate::app::teach::presenter::Look::of(ui.ctx()).lesson {
+                        "No run yet: the lesson starts one"
+                    } else {
+                        "Press Start (or Space) to train the selected config"
+                    };
                     let galley = ui.painter().layout(
-                        "Press Start (or Space) to train the selected config".to_owned(),
+                        hint.to_owned(),
                         FontId::proportional(16.0),
                         color,
                         frame.width() - 16.0,

@@ -328,11 +328,17 @@ impl CapacityLab {
                 let has_data = !self.history.results().is_empty();
                 if self.history.run() == Some(run) {
                     let (done, total) = self.history.progress();
+                    // tasks kept from the sweep shown before are among them: said, so that one
+                    // width trained does not read as the whole sweep trained again
+                    let unit = match self.history.kept() {
+                        0 => "tasks".to_string(),
+                        k => format!("tasks ({k} kept from the sweep shown before)"),
+                    };
                     let batch = Batch {
                         what: "sweep",
                         done,
                         total,
-                        unit: "tasks",
+                        unit: &unit,
                     };
                     if let Some(outcome) = self.link.batch_finished(run, outcome, batch, has_data) {
                         self.history.finish(outcome);

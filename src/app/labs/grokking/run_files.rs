@@ -102,7 +102,7 @@ pub struct ListedRun {
     /// Files of its folder that a resume in place rewrites and that could not be read in full
     /// ([`RunFolder::damaged`]): Continue run is refused for it (a fork trains on in a new folder).
     pub damaged: bool,
-    /// A fork was started from it: drawn greyed and thinner under the fork.
+    /// A fork was started from it: drawn greyed under the fork.
     pub greyed: bool,
     /// Its insight snapshots (kept from the live run, or recomputed from its saved weights).
     pub insight: InsightStore,
