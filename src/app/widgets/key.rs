@@ -141,52 +141,85 @@ fn rows(
     });
 }
 
-/// A key as one strip `height` high (left-aligned with a plot's frame, `indent` past its left edge
-/// for the y axis): each entry's mark two type heights wide, then its name. A strip wider than the
-/// room is set in smaller type (down to the small style's) so that every entry shows; past that the
-/// right end is cut off.
+/// The entries of a key strip in rows: each row's entries (indices) fitting `room` points at `font`
+/// (an entry wider than the room alone gets a row of its own).
+fn strip_rows(ui: &Ui, entries: &[KeyEntry], room: f32, font: &egui::FontId) -> Vec<Vec<usize>> {
+    let text_color = ui.visuals().text_color();
+    let mut rows: Vec<Vec<usize>> = vec![];
+    let mut used = 0.0;
+    for (i, e) in entries.iter().enumerate() {
+        let w = ui
+            .painter()
+            .layout_no_wrap(e.name.clone(), font.clone(), text_color)
+            .size()
+            .x
+            + 4.0 * font.size
+            + 6.0;
+        let new_row = match rows.last() {
+            None => true,
+            Some(row) => !row.is_empty() && used + w > room,
+        };
+        if new_row {
+            rows.push(vec![]);
+            used = 0.0;
+        }
+        rows.last_mut().expect("pushed above").push(i);
+        used += w;
+    }
+    rows
+}
+
+/// How many rows a key strip of `entries` takes at `style` in `ui` (as wide as it is, less
+/// `indent`): one where they fit, more where they would be cut off (a presenter view's loss plot
+/// with its restricted and excluded losses).
+pub fn key_strip_rows(
+    ui: &Ui,
+    entries: &[KeyEntry],
+    indent: f32,
+    style: &egui::TextStyle,
+) -> usize {
+    let font = style.resolve(ui.style());
+    strip_rows(ui, entries, ui.available_width() - indent, &font)
+        .len()
+        .max(1)
+}
+
+/// A legend as a strip of entries (mark and name) in rows of `row_height` points ([`key_strip_rows`]
+/// of them), starting `indent` points in: the presenter view's legends, above their plots.
 pub fn key_strip(
     ui: &mut Ui,
     entries: &[KeyEntry],
-    height: f32,
+    row_height: f32,
     indent: f32,
     style: &egui::TextStyle,
     line: f32,
 ) {
+    let font = style.resolve(ui.style());
     let width = ui.available_width();
+    let rows = strip_rows(ui, entries, width - indent, &font);
+    // (2 points above and below the rows)
+    let height = row_height * rows.len().max(1) as f32 + 4.0;
     let (rect, _) = ui.allocate_exact_size(vec2(width, height), Sense::hover());
     let painter = ui.painter_at(rect);
-    let mut font = style.resolve(ui.style());
     let text_color = ui.visuals().text_color();
-    let left = rect.left() + indent;
-    let natural: f32 = entries
-        .iter()
-        .map(|e| {
-            let w = painter
-                .layout_no_wrap(e.name.clone(), font.clone(), text_color)
-                .size()
-                .x;
-            w + 4.0 * font.size + 6.0
-        })
-        .sum();
-    let room = rect.right() - left;
-    if natural > room {
-        let smallest = egui::TextStyle::Small.resolve(ui.style()).size;
-        font.size = (font.size * room / natural).max(smallest);
-    }
     let swatch = 2.0 * font.size;
-    let mut x = left;
-    let y = rect.center().y;
-    for e in entries {
-        let galley = painter.layout_no_wrap(e.name.clone(), font.clone(), text_color);
-        let mark =
-            egui::Rect::from_center_size(pos2(x + swatch / 2.0, y), vec2(swatch, galley.size().y));
-        paint_mark(&painter, mark, e, line);
-        x += swatch + 6.0;
-        let text_h = galley.size().y;
-        let text_w = galley.size().x;
-        painter.galley(pos2(x, y - text_h / 2.0), galley, text_color);
-        x += text_w + 2.0 * font.size;
+    for (r, row) in rows.iter().enumerate() {
+        let mut x = rect.left() + indent;
+        let y = rect.top() + 2.0 + row_height * (r as f32 + 0.5);
+        for &i in row {
+            let e = &entries[i];
+            let galley = painter.layout_no_wrap(e.name.clone(), font.clone(), text_color);
+            let mark = egui::Rect::from_center_size(
+                pos2(x + swatch / 2.0, y),
+                vec2(swatch, galley.size().y),
+            );
+            paint_mark(&painter, mark, e, line);
+            x += swatch + 6.0;
+            let text_h = galley.size().y;
+            let text_w = galley.size().x;
+            painter.galley(pos2(x, y - text_h / 2.0), galley, text_color);
+            x += text_w + 2.0 * font.size;
+        }
     }
 }
 
@@ -268,5 +301,43 @@ fn paint_mark(painter: &egui::Painter, rect: egui::Rect, e: &KeyEntry, line: f32
                 painter.line_segment([a, b], stroke);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A strip whose entries do not fit one row goes on in a second, in the same type, instead of
+    /// being set smaller and then cut off (the presenter view's loss legend, with the restricted and
+    /// excluded losses, ran off the plot's right edge in small type: a helper's audit, 2026-12-06).
+    /// Expected: every entry in some row, in order; one row where the room is wide enough.
+    #[test]
+    fn a_strip_too_long_for_one_row_wraps_in_the_same_type() {
+        let ctx = egui::Context::default();
+        let entries: Vec<KeyEntry> = [
+            "excluded (train, final keys removed)",
+            "restricted (val, final keys only)",
+            "validation",
+            "train (running)",
+        ]
+        .iter()
+        .map(|n| KeyEntry::new(*n, Color32::WHITE, Mark::Swatch))
+        .collect();
+        let rows_in = |room: f32| {
+            let mut rows = vec![];
+            let mut out = ctx.run_ui(egui::RawInput::default(), |ui| {
+                let font = egui::TextStyle::Body.resolve(ui.style());
+                rows = strip_rows(ui, &entries, room, &font);
+            });
+            out.textures_delta.clear();
+            rows
+        };
+        let narrow = rows_in(500.0);
+        assert!(narrow.len() >= 2, "{narrow:?}");
+        assert_eq!(narrow.concat(), vec![0, 1, 2, 3], "every entry, in order");
+        assert_eq!(rows_in(5000.0), vec![vec![0, 1, 2, 3]]);
+        // an entry wider than the room alone still gets a row
+        assert_eq!(rows_in(10.0).len(), 4);
     }
 }

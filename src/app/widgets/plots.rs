@@ -7,7 +7,7 @@
 //! points than the plot has pixels.
 
 use crate::app::actions::{Action, ExportKind};
-use crate::app::widgets::key::{KeyEntry, Mark, key_strip};
+use crate::app::widgets::key::{KeyEntry, Mark, key_strip, key_strip_rows};
 use crate::protocol::{GrokEvent, HyperChange, Metric};
 use crate::store::{self, Marker, MarkerKind, MinMaxPyramid, RunHistory};
 use eframe::egui::{self, Color32, FontId, Id, Rect, Ui};
@@ -619,16 +619,26 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
             // cover the curves of a short plot (the grokking jump among them), and there is no room
             // for it below 0 % there
             let strip = presenting && spec.legend.is_some();
-            let strip_h = if strip { legend_row + 4.0 } else { 0.0 };
+            let entries = if strip {
+                legend_entries(spec, series, hidden, compare, look.safe_palette)
+            } else {
+                vec![]
+            };
+            // in rows where one would be cut off (in body type, as the rest of the presenter view)
+            let strip_rows = if strip {
+                key_strip_rows(ui, &entries, axis_w + 6.0, &legend_style)
+            } else {
+                0
+            };
+            let strip_h = strip_rows as f32 * legend_row + if strip { 4.0 } else { 0.0 };
             // (the strip and the 2-point gap under it come out of the row)
             let taken = if strip { strip_h + 2.0 } else { 0.0 };
             let data_h = (rows_h * spec.height_share / shares.max(1e-3) - 2.0 - taken).max(60.0);
             if strip {
-                let entries = legend_entries(spec, series, hidden, compare, look.safe_palette);
                 key_strip(
                     ui,
                     &entries,
-                    strip_h,
+                    legend_row,
                     axis_w + 6.0,
                     &legend_style,
                     presenting_line,
