@@ -938,3 +938,34 @@ fn a_failed_autosave_stays_in_sight_after_later_messages() {
     assert!(h.query_by_label_contains("earlier problem").is_none());
     assert_eq!(std::fs::read(&file).unwrap(), b"not a folder");
 }
+
+/// The views of an opened run none of whose saved weights can be read say so, with the reason, as an
+/// error: the status once said "insight views recomputed at 0 saved steps" beside the panel's
+/// reason (a helper's audit, 2026-12-06). Expected: each file emptied here named as empty.
+#[test]
+fn views_of_a_run_with_no_readable_weights_say_why_not_zero_steps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("emptied");
+    headless(&small(8), &dir, None, 4);
+    let folder = RunFolder::open(&dir).unwrap();
+    let files = folder.weights();
+    assert!(!files.is_empty());
+    for w in &files {
+        std::fs::write(&w.file.path, b"").unwrap();
+    }
+    let mut h = app(QueueDialog::new(&[&dir]));
+    open(&mut h, 0);
+    let key = h.state().runs().listed[0].key;
+    h.state_mut().grokking_mut().show_views_of(Some(key));
+    wait(&mut h, "the views' end", |h| {
+        let text = &h.state().status().text;
+        text.contains("insight views") && !text.starts_with("recomputing")
+    });
+    let st = h.state().status().clone();
+    assert!(st.is_error, "{}", st.text);
+    assert!(
+        st.text.contains("emptied: no insight views:") && st.text.contains("is empty (0 bytes)"),
+        "{}",
+        st.text
+    );
+}

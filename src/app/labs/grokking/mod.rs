@@ -789,13 +789,20 @@ impl GrokkingLab {
                         };
                     }
                     let name = run.name.clone();
+                    let why_none = run.insight.source.clone();
                     match error {
                         Some(e) => {
                             self.error(format!("{name}: cannot read its saved weights: {e}"))
                         }
+                        // no step at all is no recomputing ("recomputed at 0 saved steps" stood
+                        // beside the panel's reason: a helper's audit, 2026-12-06)
+                        None if steps.is_empty() => {
+                            self.error(format!("{name}: no insight views: {why_none}"))
+                        }
                         None => self.info(format!(
-                            "{name}: insight views recomputed at {} saved steps",
-                            steps.len()
+                            "{name}: insight views recomputed at {} saved step{}",
+                            steps.len(),
+                            if steps.len() == 1 { "" } else { "s" }
                         )),
                     }
                 }
