@@ -1107,6 +1107,19 @@ fn a_checkpoint_that_is_not_whole_is_named_when_the_folder_is_read() {
             b"not a checkpoint at all".to_vec(),
             "does not start with a safetensors header".into(),
         ),
+        // offsets at the end of u64's range: named, not an overflow (a debug build panicked)
+        (
+            {
+                let head =
+                    br#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,18446744073709551615]}}"#;
+                [&(head.len() as u64).to_le_bytes()[..], &head[..]].concat()
+            },
+            format!(
+                "is cut short: {} bytes of the {} its header gives",
+                8 + 73,
+                u64::MAX
+            ),
+        ),
     ] {
         std::fs::write(&c.path, &damaged).unwrap();
         assert_eq!(not_whole(&c.path).as_deref(), Some(says.as_str()));

@@ -1225,7 +1225,8 @@ pub fn not_whole(path: &Path) -> Option<String> {
         .filter_map(|(_, t)| t.get("data_offsets")?.get(1)?.as_u64())
         .max()
         .unwrap_or(0);
-    let want = 8 + n + end;
+    // (a damaged header's offsets may be anything: the sum saturates rather than overflows)
+    let want = (8 + n).saturating_add(end);
     match len.cmp(&want) {
         std::cmp::Ordering::Less => Some(format!(
             "is cut short: {len} bytes of the {want} its header gives"
