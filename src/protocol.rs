@@ -108,7 +108,7 @@ impl Metric {
     /// The values it can take, as (low, high) with both ends included: a fraction (accuracy, Gini,
     /// inverse participation ratio, D, sparsity) lies in 0..1, everything else (losses, norms, the
     /// learning rate and weight decay) is at least 0. Never a value that is not finite: a run ends
-    /// failed at one ([`crate::train::trainer::TrainError::NonFinite`]), so one in a file is damage.
+    /// failed at one (its trainer refuses it), so one in a file is damage.
     pub fn range(self) -> (f64, f64) {
         match self {
             Metric::TrainAcc

@@ -256,11 +256,7 @@ fn prepare_continue(
                 let differ = crate::config::differences(&recorded, &*s.config);
                 if !differ.is_empty() {
                     // without events.jsonl a change made mid-run is not known
-                    let why = if folder
-                        .problems
-                        .iter()
-                        .any(|p| p == "events.jsonl is missing")
-                    {
+                    let why = if folder.is_missing("events.jsonl") {
                         " (its events.jsonl, which records changes made mid-run, is missing)"
                     } else {
                         ""
@@ -391,14 +387,8 @@ pub fn refill_missing(
     } else {
         format!("the one written in {}", into.display())
     };
-    let missing = |name: &str| {
-        folder
-            .problems
-            .iter()
-            .any(|p| *p == format!("{name} is missing"))
-    };
     let mut notes = vec![];
-    let events_missing = missing("events.jsonl");
+    let events_missing = folder.is_missing("events.jsonl");
     let events_damaged = folder
         .problems
         .iter()
@@ -458,14 +448,14 @@ pub fn refill_missing(
             notes.push(said);
         }
     }
-    if missing("run.json") {
+    if folder.is_missing("run.json") {
         notes.push(format!(
             "{dir} had no run.json, so the training time before step {} and, if the run was a \
              fork, its parent are not known to {new_one}",
             ckpt.step,
         ));
     }
-    if in_place && missing("config.toml") && folder.config.is_some() {
+    if in_place && folder.is_missing("config.toml") && folder.config.is_some() {
         notes.push(format!(
             "{dir} had no config.toml; it is written again from the config run.json records"
         ));

@@ -1253,6 +1253,11 @@ pub fn list_checkpoints(dir: &Path) -> Result<Vec<CheckpointRef>, RunDirError> {
     }
 }
 
+/// The problem said of a run folder's file `name` that is not there ([`RunFolder::is_missing`]).
+fn missing_text(name: &str) -> String {
+    format!("{name} is missing")
+}
+
 /// A run folder as read back: what could be read, and what could not.
 #[derive(Clone, Debug)]
 pub struct RunFolder {
@@ -1309,7 +1314,7 @@ impl RunFolder {
                     }
                 },
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    problems.push(format!("{name} is missing"));
+                    problems.push(missing_text(name));
                     None
                 }
                 Err(e) => {
@@ -1442,6 +1447,11 @@ impl RunFolder {
             problems,
             damaged,
         })
+    }
+
+    /// Whether the folder's file `name` (`events.jsonl`, `run.json`, ...) was missing when it was read.
+    pub fn is_missing(&self, name: &str) -> bool {
+        self.problems.iter().any(|p| *p == missing_text(name))
     }
 
     /// The checkpoint taken at `step`.

@@ -169,26 +169,27 @@ fn strip_rows(ui: &Ui, entries: &[KeyEntry], room: f32, font: &egui::FontId) -> 
     rows
 }
 
-/// How many rows a key strip of `entries` takes at `style` in `ui` (as wide as it is, less
-/// `indent`): one where they fit, more where they would be cut off (a presenter view's loss plot
-/// with its restricted and excluded losses).
+/// The rows a key strip of `entries` takes at `style` in `ui` (as wide as it is, less `indent`), each
+/// its entries' indices: one where they fit, more where they would be cut off (a presenter view's
+/// loss plot with its restricted and excluded losses). Measured once a frame, for the strip's height
+/// and then for [`key_strip`].
 pub fn key_strip_rows(
     ui: &Ui,
     entries: &[KeyEntry],
     indent: f32,
     style: &egui::TextStyle,
-) -> usize {
+) -> Vec<Vec<usize>> {
     let font = style.resolve(ui.style());
     strip_rows(ui, entries, ui.available_width() - indent, &font)
-        .len()
-        .max(1)
 }
 
-/// A legend as a strip of entries (mark and name) in rows of `row_height` points ([`key_strip_rows`]
-/// of them), starting `indent` points in: the presenter view's legends, above their plots.
+/// A legend as a strip of entries (mark and name) in `rows` of `row_height` points (from
+/// [`key_strip_rows`] with the same `indent` and `style`), starting `indent` points in: the
+/// presenter view's legends, above their plots.
 pub fn key_strip(
     ui: &mut Ui,
     entries: &[KeyEntry],
+    rows: &[Vec<usize>],
     row_height: f32,
     indent: f32,
     style: &egui::TextStyle,
@@ -196,7 +197,6 @@ pub fn key_strip(
 ) {
     let font = style.resolve(ui.style());
     let width = ui.available_width();
-    let rows = strip_rows(ui, entries, width - indent, &font);
     // (2 points above and below the rows)
     let height = row_height * rows.len().max(1) as f32 + 4.0;
     let (rect, _) = ui.allocate_exact_size(vec2(width, height), Sense::hover());

@@ -628,9 +628,13 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
             let strip_rows = if strip {
                 key_strip_rows(ui, &entries, axis_w + 6.0, &legend_style)
             } else {
-                0
+                vec![]
             };
-            let strip_h = strip_rows as f32 * legend_row + if strip { 4.0 } else { 0.0 };
+            let strip_h = if strip {
+                strip_rows.len().max(1) as f32 * legend_row + 4.0
+            } else {
+                0.0
+            };
             // (the strip and the 2-point gap under it come out of the row)
             let taken = if strip { strip_h + 2.0 } else { 0.0 };
             let data_h = (rows_h * spec.height_share / shares.max(1e-3) - 2.0 - taken).max(60.0);
@@ -638,6 +642,7 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                 key_strip(
                     ui,
                     &entries,
+                    &strip_rows,
                     legend_row,
                     axis_w + 6.0,
                     &legend_style,
