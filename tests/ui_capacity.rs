@@ -423,6 +423,8 @@ fn running_tasks_draw_their_curves_and_finished_ones_grey() {
         ..Scripted::default()
     };
     let mut h = harness(scripted);
+    // as short as the presenter's centre (the panel takes its size when it first shows)
+    h.set_size(eframe::egui::vec2(1280.0, 460.0));
     open_tab(&mut h);
     start_until(&mut h, |h| {
         h.state().capacity().history().results().len() == 1
@@ -448,6 +450,10 @@ fn running_tasks_draw_their_curves_and_finished_ones_grey() {
     );
     // the crossing figure is still there above it
     assert!(!labels_with(&h, "p = 23 · 1 runs").is_empty());
+    // and keeps most of a short window: the tasks in flight start below its middle (at a fixed 220
+    // points they took the presenter's crossing plot down to a strip: a helper's lesson audit)
+    let top = h.get_by_label("Tasks in flight").rect().top();
+    assert!(top > 230.0, "the tasks in flight start at {top} of 460");
 }
 
 #[test]

@@ -129,7 +129,9 @@ pub fn series_rgb(m: Metric) -> Rgb {
         Metric::FourierIpr => [90, 200, 200],
         // the final keys' curves are drawn instead of the others, in their colours
         Metric::RestrictedLoss | Metric::RestrictedLossFinal => [80, 200, 120],
-        Metric::ExcludedLoss | Metric::ExcludedLossFinal => [220, 80, 80],
+        // magenta, not red: beside validation's orange a red is lost to red-green colour blindness
+        // (and was mistaken for it at half size: a helper's lesson audit, 2026-12-06)
+        Metric::ExcludedLoss | Metric::ExcludedLossFinal => [210, 90, 210],
         Metric::Mse => [100, 160, 235],
         Metric::Orderedness => [80, 200, 120],
         Metric::Sparsity => [200, 120, 120],

@@ -290,6 +290,15 @@ impl PlotView {
         self.follow = true;
         self.force_auto = Some(true);
     }
+
+    /// Put the step axis on a log scale (or back), as the toolbar's box does: the plots fit their
+    /// data again, whose x values all change.
+    pub fn set_log_x(&mut self, on: bool) {
+        if self.log_x != on {
+            self.log_x = on;
+            self.force_auto = Some(true);
+        }
+    }
 }
 
 /// A typed path for an export, offered when no dialog could be shown.
@@ -714,10 +723,15 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                     let (bottom, top) = percent_range(labels, legend, legend_row, data_h);
                     plot = plot.include_y(bottom).include_y(top);
                 }
-                YScale::Unit => plot = plot.include_y(0.0).include_y(1.0),
+                YScale::Unit => {
+                    plot = plot
+                        .include_y(0.0)
+                        .include_y(1.0)
+                        .y_grid_spacer(uniform_grid_spacer(value_levels));
+                }
                 // 1-2-5 steps: egui_plot's default (powers of ten) left a short plot of 3,000 to
                 // 20,000 with the one label "10000" (a helper's audit, 2026-12-06)
-                YScale::Linear => plot = plot.y_grid_spacer(uniform_grid_spacer(step_levels)),
+                YScale::Linear => plot = plot.y_grid_spacer(uniform_grid_spacer(value_levels)),
             }
             let resp = plot.show(ui, |pui| {
                 if let Some(on) = force {
@@ -1245,16 +1259,25 @@ fn x_tick(mark: GridMark, range: &RangeInclusive<f64>, log_x: bool) -> String {
     }
 }
 
+/// Decimals that show every multiple of `step` exactly: 1 for 0.1, 0.2 and 0.5 alike (rounding the
+/// log gave 0 for 0.5, so the mark at 0.5 of a 1-2-5 axis read "0").
+fn decimals_for(step: f64) -> usize {
+    if !(step.is_finite() && step > 0.0) {
+        return 0;
+    }
+    (-step.log10() - 1e-9).ceil().clamp(0.0, 12.0) as usize
+}
+
 fn y_tick(mark: GridMark, range: &RangeInclusive<f64>, scale: YScale) -> String {
     match scale {
         YScale::Log => log_tick(mark, range),
         YScale::Percent if !(-1e-9..=1.0 + 1e-9).contains(&mark.value) => String::new(),
         YScale::Percent => {
-            let decimals = (-(mark.step_size * 100.0).log10().round()).max(0.0) as usize;
+            let decimals = decimals_for(mark.step_size * 100.0);
             format!("{:.*}%", decimals, mark.value * 100.0)
         }
         YScale::Linear | YScale::Unit => {
-            let decimals = (-mark.step_size.log10().round()).max(0.0) as usize;
+            let decimals = decimals_for(mark.step_size);
             if mark.value.abs() >= 1e5 {
                 format_sig(mark.value, 3)
             } else {
@@ -1320,7 +1343,23 @@ pub fn log_marks(input: GridInput) -> Vec<GridMark> {
 /// narrow plot of a few hundred steps loses every label but 0; here the top level is 2 to 5 times the
 /// middle one, so some level always lands in the labelled range.
 pub fn step_levels(input: GridInput) -> [f64; 3] {
-    let base = input.base_step_size.abs().max(1.0);
+    one_two_five(input.base_step_size.abs().max(1.0))
+}
+
+/// Grid levels of a linear value axis in a 1-2-5 series, as [`step_levels`] but also below 1: a
+/// Gini from 0.05 to 0.4 on whole-number levels kept only the mark at 0 (its labels were lost
+/// for a session: the Fourier plot had none).
+pub fn value_levels(input: GridInput) -> [f64; 3] {
+    let base = input.base_step_size.abs();
+    one_two_five(if base.is_finite() && base > 0.0 {
+        base
+    } else {
+        1.0
+    })
+}
+
+/// The three levels from the 1-2-5 step at or above `base` (finite, above 0).
+fn one_two_five(base: f64) -> [f64; 3] {
     let pow = 10f64.powf(base.log10().floor());
     let (m, s) = [1.0, 2.0, 5.0, 10.0]
         .into_iter()
@@ -1644,6 +1683,45 @@ mod tests {
         assert_eq!(levels(3.0), [5.0, 10.0, 50.0]);
         assert_eq!(levels(0.2), [1.0, 5.0, 10.0]);
         assert_eq!(levels(100.0), [100.0, 500.0, 1000.0]);
+        // values below 1 keep their own 1-2-5 levels: a Gini from 0.05 to 0.4 on 200 points
+        let values = |base| {
+            value_levels(GridInput {
+                bounds: (0.0, 1.0),
+                base_step_size: base,
+            })
+        };
+        let near = |a: [f64; 3], b: [f64; 3]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12);
+        assert!(near(values(0.03), [0.05, 0.1, 0.5]), "{:?}", values(0.03));
+        assert!(near(values(0.2), [0.2, 1.0, 2.0]), "{:?}", values(0.2));
+        assert_eq!(values(15.0), levels(15.0), "above 1 as for steps");
+        assert_eq!(
+            values(0.0),
+            [1.0, 5.0, 10.0],
+            "a degenerate input gets whole levels"
+        );
+    }
+
+    /// Each level of a 1-2-5 value axis is labelled with the decimals it needs: the mark at 0.5 of an
+    /// orderedness axis once read "0" (decimals from the rounded log of its step, 0.5).
+    #[test]
+    fn value_marks_show_their_own_value() {
+        let tick = |value: f64, step_size: f64, scale| {
+            y_tick(GridMark { value, step_size }, &(0.0..=1.0), scale)
+        };
+        for (value, step, says) in [
+            (0.5, 0.5, "0.5"),
+            (0.2, 0.2, "0.2"),
+            (0.3, 0.1, "0.3"),
+            (0.05, 0.05, "0.05"),
+            (1.0, 1.0, "1"),
+            (5000.0, 5000.0, "5000"),
+            (20.0, 2.0, "20"),
+        ] {
+            assert_eq!(tick(value, step, YScale::Unit), says, "{value} on {step}");
+            assert_eq!(tick(value, step, YScale::Linear), says, "{value} on {step}");
+        }
+        assert_eq!(tick(0.005, 0.005, YScale::Percent), "0.5%");
+        assert_eq!(tick(0.5, 0.1, YScale::Percent), "50%");
     }
 
     #[test]

@@ -370,9 +370,13 @@ pub fn centre_ui(
         return action;
     }
     if flying {
+        // the figure keeps most of the height: at 220 points the presenter's crossing plot (600
+        // points high) shrank to a strip while one width trained (a helper's lesson audit)
+        let room = ui.available_height();
         egui::Panel::bottom("capacity_in_flight")
             .resizable(true)
-            .default_size(220.0)
+            .default_size((room * 0.35).clamp(100.0, 220.0))
+            .max_size((room * 0.6).max(100.0))
             .show(ui, |ui| in_flight_ui(ui, view, history));
     }
     if let Some(r) = view.selected.and_then(|i| history.results().get(i)) {
@@ -877,7 +881,9 @@ fn crossing_ui(
             // then leaves the regimes to their cells)
             pui.add(
                 Span::new("", *lo..=*hi)
-                    .fill(regime_tint(*regime).gamma_multiply(0.08))
+                    // faint, under the runs, but still told apart at half size on a projector
+                    // (at 0.08 a helper's audit could not)
+                    .fill(regime_tint(*regime).gamma_multiply(0.14))
                     .border_width(0.0),
             );
         }
@@ -1328,7 +1334,9 @@ fn in_flight_ui(ui: &mut Ui, view: &mut CapacityView, history: &SweepHistory) {
         .include_y(1.0)
         .legend(
             Legend::default()
-                .position(Corner::RightBottom)
+                // accuracies rise from the bottom left: the top left stays clear longest (at the
+                // bottom right the legend covered the curves' newest points)
+                .position(Corner::LeftTop)
                 .text_style(crate::app::widgets::plots::legend_text_style(ui.ctx())),
         )
         .show(ui, |pui| {
