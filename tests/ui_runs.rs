@@ -939,6 +939,45 @@ fn a_failed_autosave_stays_in_sight_after_later_messages() {
     assert_eq!(std::fs::read(&file).unwrap(), b"not a folder");
 }
 
+/// Autosave into a mistyped runs folder (`…/typo/deeper/runs`, whose `typo` is not there) makes no
+/// folder: the window makes at most the runs folder and the run's own, so the typo is named and the
+/// run trains unsaved (a helper's audit of the window, 2026-12-06: any missing path was made).
+/// Expected: the test's folder as it was, and the first missing folder named.
+#[test]
+fn autosave_into_a_mistyped_folder_makes_nothing_and_names_the_typo() {
+    use grokscope::app::LabSlot;
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("typo").join("deeper").join("runs");
+    let mut h = app(QueueDialog::new(&[]));
+    *h.state_mut().config_mut() = small(12);
+    {
+        let files = h.state_mut().runs_mut();
+        files.settings.autosave = true;
+        files.settings.runs_folder = runs.display().to_string();
+    }
+    h.get_by_label("▶ Start").click();
+    wait(&mut h, "the run's end", |h| {
+        h.state().phase() == Phase::Finished
+    });
+    h.step();
+    assert_eq!(h.state().history().row_count(), 12, "the run trained");
+    assert!(h.state().runs().current.dir.is_none(), "and is not saved");
+    let earlier = h.state().grokking().link().earlier().map(str::to_string);
+    let said = earlier.unwrap_or_else(|| h.state().status().text.clone());
+    let typo = tmp.path().join("typo");
+    assert!(
+        said.contains(&format!("{} does not exist", typo.display()))
+            && said.contains("4 new folders")
+            && said.contains("not saved"),
+        "{said}"
+    );
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "nothing made"
+    );
+}
+
 /// The views of an opened run none of whose saved weights can be read say so, with the reason, as an
 /// error: the status once said "insight views recomputed at 0 saved steps" beside the panel's
 /// reason (a helper's audit, 2026-12-06). Expected: each file emptied here named as empty.

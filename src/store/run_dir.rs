@@ -890,6 +890,41 @@ pub fn inside(outer: &Path, inner: &Path) -> bool {
     resolved.starts_with(&outer)
 }
 
+/// Why making `dir` would make more than `allowed` new folders, if it would: the window makes at
+/// most a runs folder and a run's own folder, so a mistyped path (`/hom/me/runs`) is named instead of
+/// made wherever permissions allow. The first missing folder is named, under the nearest one that is
+/// there.
+pub fn too_many_new_folders(dir: &Path, allowed: usize) -> Option<String> {
+    let mut missing: Vec<&Path> = vec![];
+    let mut at = dir;
+    loop {
+        // an empty path (the parent of a relative name) is the working directory, which is there
+        let there = at.as_os_str().is_empty() || fs::symlink_metadata(at).is_ok();
+        if there {
+            break;
+        }
+        missing.push(at);
+        match at.parent() {
+            Some(p) => at = p,
+            None => break,
+        }
+    }
+    if missing.len() <= allowed {
+        return None;
+    }
+    let first = missing.last().copied().unwrap_or(dir);
+    let under = match first.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.display().to_string(),
+        _ => "the working folder".to_string(),
+    };
+    Some(format!(
+        "{} does not exist (in {under}), so {} new folders would be made for {}: is the path          mistyped? Make the folder first, or choose one that is there",
+        first.display(),
+        missing.len(),
+        dir.display()
+    ))
+}
+
 /// Refuse `dir` unless it is missing or an empty folder: nothing already there is ever overwritten.
 pub fn refuse_unless_empty(dir: &Path) -> Result<(), RunDirError> {
     let meta = match fs::symlink_metadata(dir) {
@@ -1651,6 +1686,29 @@ impl RunFolder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Counted by hand: the folders below the nearest one that is there, up to `dir` itself.
+    #[test]
+    fn new_folders_are_counted_below_the_nearest_existing_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        assert_eq!(too_many_new_folders(t, 0), None, "there already");
+        assert_eq!(too_many_new_folders(&t.join("runs/run-1"), 2), None);
+        let deep = t.join("typo/runs/run-1");
+        let why = too_many_new_folders(&deep, 2).expect("three to make");
+        assert!(
+            why.starts_with(&format!(
+                "{} does not exist (in {}), so 3 new folders",
+                t.join("typo").display(),
+                t.display()
+            )),
+            "{why}"
+        );
+        // a relative path's missing first folder lies in the working folder
+        let why = too_many_new_folders(Path::new("no-such-grokscope-dir/a/b"), 2).unwrap();
+        assert!(why.contains("(in the working folder), so 3"), "{why}");
+        assert!(!t.join("typo").exists(), "nothing is made");
+    }
 
     /// A value outside what its metric can take (an accuracy of 7.5, a negative loss, an infinite
     /// norm: what a hand edit or a damaged file gives, never a run), a step below its epoch or an

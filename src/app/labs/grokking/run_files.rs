@@ -19,7 +19,7 @@ use crate::protocol::{Command, MetricRow, RunId};
 use crate::store::RunHistory;
 use crate::store::compare;
 use crate::store::insight::InsightStore;
-use crate::store::run_dir::{RunFolder, RunStatus, refuse_unless_empty};
+use crate::store::run_dir::{RunFolder, RunStatus, refuse_unless_empty, too_many_new_folders};
 use eframe::egui::Color32;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -296,6 +296,10 @@ pub enum RunsAction {
     SaveListed(u64),
 }
 
+/// Folders the window may make for one run: the runs folder and the run's own
+/// ([`too_many_new_folders`]).
+const NEW_FOLDERS: usize = 2;
+
 /// The Runs panel's settings, kept across restarts in the app's eframe storage. A field missing
 /// from a stored value takes its default.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -466,13 +470,21 @@ impl RunFiles {
         self.listed.iter().position(|r| r.key == key)
     }
 
-    /// A new autosave folder for a run (`kind`: run or fork), when autosave is on.
-    fn autosave_dir(&self, kind: &str, run_hint: u64) -> Option<PathBuf> {
+    /// A new autosave folder for a run (`kind`: run or fork), when autosave is on; an error when the
+    /// runs folder cannot be used (the run then goes unsaved, and can be saved later).
+    fn autosave_dir(&self, kind: &str, run_hint: u64) -> Result<Option<PathBuf>, String> {
         if !self.settings.autosave || self.settings.runs_folder.trim().is_empty() {
-            return None;
+            return Ok(None);
         }
         let base = PathBuf::from(self.settings.runs_folder.trim());
-        Some(base.join(format!("{kind}-{}-{run_hint}", unix_secs())))
+        let dir = base.join(format!("{kind}-{}-{run_hint}", unix_secs()));
+        match too_many_new_folders(&dir, NEW_FOLDERS) {
+            None => Ok(Some(dir)),
+            Some(why) => Err(format!(
+                "autosave: the runs folder cannot be made: {why}. This {kind} is not saved (Save… \
+                 keeps it later)"
+            )),
+        }
     }
 
     /// Before a new run replaces the current one: keep the old one in the list (hidden) so it can
@@ -535,8 +547,14 @@ impl RunFiles {
 
     /// A plain Start of `config` is about to be sent: autosave asks the worker to record it.
     pub fn start(&mut self, ctx: &mut RunsCtx<'_>, config: ValidGrokkingConfig) {
-        let dir = self.autosave_dir("run", self.next_key);
-        self.start_in(ctx, config, dir);
+        match self.autosave_dir("run", self.next_key) {
+            Ok(dir) => self.start_in(ctx, config, dir),
+            Err(why) => {
+                self.start_in(ctx, config, None);
+                // after the start, whose "starting…" would otherwise replace it at once
+                ctx.link.error(why);
+            }
+        }
     }
 
     /// A Start of `config` recorded in `dir` (when given) from its first step.
@@ -693,6 +711,10 @@ impl RunFiles {
             ctx.link.error(format!("cannot save: {e}"));
             return;
         }
+        if let Some(why) = too_many_new_folders(&dir, NEW_FOLDERS) {
+            ctx.link.error(format!("cannot save: {why}"));
+            return;
+        }
         let Some(parent) = self
             .current
             .parent
@@ -740,6 +762,10 @@ impl RunFiles {
         };
         if let Err(e) = refuse_unless_empty(&dir) {
             ctx.link.error(format!("cannot save {}: {e}", r.name));
+            return;
+        }
+        if let Some(why) = too_many_new_folders(&dir, NEW_FOLDERS) {
+            ctx.link.error(format!("cannot save {}: {why}", r.name));
             return;
         }
         let named = r.parent.as_ref().map(|(d, _)| d.clone());
@@ -1095,10 +1121,16 @@ impl RunFiles {
         };
         let from = draft.folder.dir.clone();
         let mut not_copied = None;
+        let mut unsaved = None;
         let out = match copied_into {
             Some(out) => Some(out),
             None => {
-                let out = self.autosave_dir("fork", self.next_key);
+                let out = self
+                    .autosave_dir("fork", self.next_key)
+                    .unwrap_or_else(|why| {
+                        unsaved = Some(why);
+                        None
+                    });
                 if let Some(out) = &out
                     && let Some(parent) = temporary_run(&from)
                 {
@@ -1165,16 +1197,27 @@ impl RunFiles {
                 "cannot start copying the run to fork: {e}; forking the temporary one"
             ));
         }
+        if let Some(why) = unsaved {
+            ctx.link.error(why);
+        }
         true
     }
 
     /// The worker says the run `run` is recorded in `dir` now.
     pub fn saved(&mut self, ctx: &mut RunsCtx<'_>, run: RunId, dir: PathBuf) {
         if ctx.history.run() == Some(run) || ctx.link.runs.is_current(run) {
-            let mut text = format!(
-                "recording into {} (kept up to date while the run goes on)",
-                dir.display()
-            );
+            // a lesson's folder (a long temporary path) by its name: the path says nothing to a room
+            let mut text = if in_temporary_folder(&dir) {
+                format!(
+                    "recording into {} in the temporary folder (Save run… keeps it)",
+                    folder_name(&dir)
+                )
+            } else {
+                format!(
+                    "recording into {} (kept up to date while the run goes on)",
+                    dir.display()
+                )
+            };
             match self.save_note.take() {
                 Some((note, true)) => ctx.link.error(format!(
                     "{text}; {note}: the fork names its parent where it was"
