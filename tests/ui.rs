@@ -489,3 +489,61 @@ fn the_views_step_is_never_broken_across_lines() {
         assert!(rect.right() <= width, "{width}: {rect:?}");
     }
 }
+
+/// The key frequencies ("k = …") stand beside the shown step only while a view of frequencies shows
+/// (spectrum, clock, neurons or ablation): a lesson's plots alone once carried "k = 25, 7, 37, 15, 24,
+/// 48" that nothing on screen explained (a helper's lesson audit, 2026-12-06). Expected: the label
+/// with the default views, none with those four hidden, back with the clock alone.
+#[test]
+fn the_key_frequencies_stand_beside_a_view_of_them_only() {
+    let mut harness = after_a_small_run(|_| true);
+    harness.run_steps(2);
+    let has_k = |h: &Harness<'_, GrokscopeApp>| h.query_all_by_label_contains("k = ").count() > 0;
+    assert!(has_k(&harness), "beside the default views");
+    for key in ["spectrum", "clock", "neurons", "ablation"] {
+        harness.state_mut().grokking_mut().show_panel(key, false);
+    }
+    harness.run_steps(2);
+    assert!(
+        harness
+            .query_by_label_contains("step 30 · epoch 30")
+            .is_some(),
+        "the step is still shown"
+    );
+    assert!(!has_k(&harness), "no view of frequencies shows");
+    harness.state_mut().grokking_mut().show_panel("clock", true);
+    harness.run_steps(2);
+    assert!(has_k(&harness), "beside the clock");
+}
+
+/// A run recorded in the temporary folder (a lesson's) is named by its folder's name on the status
+/// line, not by a path of 60 characters a room cannot read and nobody needs; a run recorded elsewhere
+/// keeps its whole path. Expected: the worker's `Saved` for each kind of folder.
+#[test]
+fn a_lessons_recording_is_named_without_its_temporary_path() {
+    let (backend, mut harness) = scripted_app(None);
+    harness.get_by_label(START).click();
+    step_until(&mut harness, Duration::from_secs(10), |h| {
+        h.state().phase() == Phase::Finished
+    });
+    let temp = std::env::temp_dir().join("grokscope-lessons/1-2/3-run");
+    for (dir, says) in [
+        (
+            temp.clone(),
+            "recording into 3-run in the temporary folder (Save run… keeps it)".to_string(),
+        ),
+        (
+            PathBuf::from("/grokscope-runs-here/run-1"),
+            "recording into /grokscope-runs-here/run-1 (kept up to date".to_string(),
+        ),
+    ] {
+        backend
+            .events
+            .lock()
+            .unwrap()
+            .push_back(Event::Saved { run: 1, dir });
+        harness.run_steps(2);
+        let text = harness.state().status().text.clone();
+        assert!(text.starts_with(&says), "{text}");
+    }
+}

@@ -1200,6 +1200,64 @@ actions = [{ do = "show", panels = ["ablation", "neurons"] }]
     assert_eq!(shown(&mut h), (true, true, true), "on to step 3 again");
 }
 
+/// A lesson's `view` turns a lab's view option on or off (the Grokking plots' log step axis, the
+/// ordering graph's outputs last), and going back sets the options as the earlier steps left them;
+/// starting again gives back the window's own. Expected from the lesson below, against a new window's
+/// defaults (linear steps, outputs last: the paper's picture).
+#[test]
+fn a_lessons_view_options_follow_its_steps_back_and_forth() {
+    let (_dir, mut h) = playing(
+        r#"title = "Views"
+
+[[step]]
+title = "one"
+text = "As the window has it."
+actions = [{ do = "choose", lab = "grokking", preset = "fast-mlp" }]
+
+[[step]]
+title = "two"
+text = "Log steps."
+actions = [{ do = "view", option = "log_steps", on = true }]
+
+[[step]]
+title = "three"
+text = "D's own order."
+actions = [
+    { do = "choose", lab = "ordering", preset = "sine" },
+    { do = "view", option = "outputs_last", on = false },
+]
+"#,
+    );
+    let options = |h: &mut Harness<'static, GrokscopeApp>| {
+        h.step();
+        h.step();
+        let p = h.state().lesson().expect("playing");
+        assert!(p.note.as_ref().is_none_or(|n| !n.0), "{:?}", p.note);
+        (
+            h.state().grokking().view_option("log_steps"),
+            h.state().ordering().view_option("outputs_last"),
+        )
+    };
+    assert_eq!(options(&mut h), (Some(false), Some(true)), "step 1");
+    h.state_mut().lesson_command(LessonCmd::Next);
+    assert_eq!(options(&mut h), (Some(true), Some(true)), "step 2");
+    h.state_mut().lesson_command(LessonCmd::Next);
+    assert_eq!(options(&mut h), (Some(true), Some(false)), "step 3");
+    h.state_mut().lesson_command(LessonCmd::Previous);
+    assert_eq!(options(&mut h), (Some(true), Some(true)), "back to step 2");
+    h.state_mut().lesson_command(LessonCmd::Previous);
+    assert_eq!(options(&mut h), (Some(false), Some(true)), "back to step 1");
+    h.state_mut().lesson_command(LessonCmd::Next);
+    h.state_mut().lesson_command(LessonCmd::Next);
+    assert_eq!(
+        options(&mut h),
+        (Some(true), Some(false)),
+        "on to step 3 again"
+    );
+    h.state_mut().lesson_command(LessonCmd::Restart);
+    assert_eq!(options(&mut h), (Some(false), Some(true)), "started again");
+}
+
 /// A view alone fits the height in view: sized by the panel's width alone, the presenter's answer
 /// grid at 1600 x 900 (scale 1.5) ran below the screen ("Every answer at once" of the clock lesson,
 /// about a sixth of the grid cut off under Xvfb; 13 points below the visible area here), and on a

@@ -317,3 +317,38 @@ actions = [{ do = "pause" }]
         "no pause was sent"
     );
 }
+
+/// Before any study has run, the phase view draws the chosen study's map empty: its weight decays
+/// and train fractions as axes and every cell pending, so a room can predict on it (the lesson
+/// "When does grokking happen" once opened on a view two-thirds blank: a helper's audit). Expected:
+/// the tiny study's 2 x 2 cells, from its preset, and a lesson's chosen study (the default one, 6 x 6)
+/// over the panel's preset.
+#[test]
+fn before_a_study_the_chosen_maps_axes_and_cells_are_drawn() {
+    use crate::ui_support::{Labs, harness_with};
+    use grokscope::app::labs::{LabCtx, LabSlot, Teach};
+    let mut h = harness_with(|cc| {
+        grokscope::app::GrokscopeApp::with_backend(
+            cc,
+            std::sync::Arc::new(grokscope::app::FixedPathDialog(None)),
+            Box::new(grokscope::app::Unattached::default()),
+        )
+    });
+    h.state_mut().grokking_mut().show_panel("phase", true);
+    h.run_steps(3);
+    assert_eq!(h.query_all_by_label_contains("pending (0/1)").count(), 4);
+    assert!(h.query_by_label_contains("0 of 4 runs finished").is_some());
+    h.state_mut()
+        .grokking_mut()
+        .teach(Teach::Preset("phase-default".into()), LabCtx::default())
+        .unwrap();
+    h.run_steps(3);
+    let cfg = phase_preset("phase-default").unwrap().config;
+    let cells = cfg.weight_decays.len() * cfg.train_fractions.len();
+    assert_eq!(cells, 36, "the default study is 6 x 6");
+    assert_eq!(
+        h.query_all_by_label_contains(&format!("pending (0/{})", cfg.seeds.len()))
+            .count(),
+        cells
+    );
+}

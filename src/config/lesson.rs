@@ -2,7 +2,8 @@
 //! title, a few sentences of text, optional notes for the teacher alone (the speaker notes' window)
 //! and the actions the window takes when the step is shown (choose a
 //! lab and a preset, change a setting, start, run until an event, fork and compare, show, hide or
-//! highlight panels, move the step cursor, open a bundled folder, limit the speed).
+//! highlight panels, move the step cursor, open a bundled folder, limit the speed, turn a view option
+//! such as the log step axis on or off).
 //!
 //! [`Lesson::parse`] checks a file once, at the edge, into a [`ValidLesson`]: its shape (unknown fields
 //! and actions are refused), then what the actions name, by playing the lesson through in order: the
@@ -104,6 +105,9 @@ pub enum Action {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<f64>,
     },
+    /// Turn one of the lab's view options on or off (by key, [`LessonLab::view_options`]): how the
+    /// panels draw, e.g. the plots' logarithmic step axis.
+    View { option: String, on: bool },
 }
 
 /// Which lab a lesson drives: the window's tabs, lower-cased.
@@ -154,6 +158,19 @@ impl LessonLab {
             ],
             LessonLab::Capacity => &["config", "crossing", "figures"],
             LessonLab::Ordering => &["config", "plots", "graph", "heatmap"],
+        }
+    }
+
+    /// The view options the lab's window declares (`LabSlot::view_options`; a test holds them equal):
+    /// what a `view` action may turn on or off.
+    pub fn view_options(self) -> &'static [&'static str] {
+        match self {
+            // the plots' step axis on a log scale, as the grokking papers draw it
+            LessonLab::Grokking => &["log_steps"],
+            LessonLab::Capacity => &[],
+            // the graph draws the outputs at the end of the line (the paper's picture), or where
+            // the best order puts them (then the arcs below the line are the weight D counts)
+            LessonLab::Ordering => &["outputs_last"],
         }
     }
 
@@ -936,6 +953,24 @@ impl Checker {
                     ));
                 }
             }
+            Action::View { option, .. } => {
+                let (lab, ..) = self.chosen("view", fail)?;
+                let options = lab.view_options();
+                if !options.contains(&option.as_str()) {
+                    let has = if options.is_empty() {
+                        "it has none".to_string()
+                    } else {
+                        format!("it has {}", options.join(", "))
+                    };
+                    return Err(fail(
+                        Some("option"),
+                        format!(
+                            "the {lab} lab has no view option `{}` ({has})",
+                            truncate_echo(option, 40)
+                        ),
+                    ));
+                }
+            }
             Action::Open { folder } => {
                 self.chosen("open", fail)?;
                 let parts: Vec<&str> = folder.split('/').filter(|p| !p.is_empty()).collect();
@@ -1337,6 +1372,45 @@ actions = [{ do = "speed", limit = 40 }]
 "#;
         let e = Lesson::parse(first).unwrap_err();
         assert!(e.message.contains("choose one first"), "{e}");
+    }
+
+    /// `view` names one of the chosen lab's view options ([`LessonLab::view_options`]) and says on or
+    /// off; an option of another lab, or a lab with none, is refused with the field, naming what the
+    /// lab has.
+    #[test]
+    fn a_view_option_is_one_the_chosen_lab_has() {
+        let with = |choose: &str, view: &str| {
+            format!(
+                "title = \"T\"\n\n[[step]]\ntitle = \"one\"\ntext = \"Fast.\"\nactions = [{choose}, {view}]\n"
+            )
+        };
+        let grokking = r#"{ do = "choose", lab = "grokking", preset = "fast-mlp" }"#;
+        let ordering = r#"{ do = "choose", lab = "ordering", preset = "sine" }"#;
+        let capacity = r#"{ do = "choose", lab = "capacity", preset = "tiny" }"#;
+        let log = r#"{ do = "view", option = "log_steps", on = true }"#;
+        let last = r#"{ do = "view", option = "outputs_last", on = false }"#;
+        let l = Lesson::parse(&with(grokking, log)).unwrap();
+        assert_eq!(
+            l.steps[0].actions[1],
+            Action::View {
+                option: "log_steps".into(),
+                on: true
+            }
+        );
+        Lesson::parse(&with(ordering, last)).unwrap();
+        let e = Lesson::parse(&with(ordering, log)).unwrap_err();
+        assert_eq!(e.field, "step[1].actions[2].option", "{e}");
+        assert!(
+            e.message
+                .contains("the ordering lab has no view option `log_steps` (it has outputs_last)"),
+            "{e}"
+        );
+        let e = Lesson::parse(&with(capacity, log)).unwrap_err();
+        assert!(e.message.contains("(it has none)"), "{e}");
+        // `on` is required: a bare option would leave a reader guessing
+        let e =
+            Lesson::parse(&with(grokking, r#"{ do = "view", option = "log_steps" }"#)).unwrap_err();
+        assert!(e.message.contains("on"), "{e}");
     }
 
     /// Titles, summary, text and notes longer than the window has room for are refused with their

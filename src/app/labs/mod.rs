@@ -334,6 +334,18 @@ pub trait LabSlot: Any {
     fn panel_shown(&self, key: &str) -> bool {
         self.link().panels.shown(key)
     }
+    /// The lab's view options (what a lesson's `view` may turn on or off): how its panels draw.
+    fn view_options(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Whether the view option `key` (one of [`LabSlot::view_options`]) is on; `None` for another key.
+    fn view_option(&self, _key: &str) -> Option<bool> {
+        None
+    }
+    /// Turn the view option `key` on or off; false for a key the lab does not have.
+    fn set_view_option(&mut self, _key: &str, _on: bool) -> bool {
+        false
+    }
     /// What a scene keeps of the lab: the panel's config, the current run and the step cursor.
     fn scene(&self) -> LabScene;
     /// Whether `table` is a config this lab takes (as a config file's table), or why not: a scene is
@@ -540,7 +552,7 @@ mod tests {
         }
     }
 
-    /// The lesson format checks panel keys and presets against its own table of the labs
+    /// The lesson format checks panel keys, presets and view options against its own table of the labs
     /// (`config::lesson`, which cannot see the window): it must say what the labs declare.
     #[test]
     fn lessons_know_the_labs_panels_and_presets() {
@@ -557,6 +569,7 @@ mod tests {
             let keys: Vec<&str> = slot.panels().iter().map(|p| p.key).collect();
             assert_eq!(keys, l.panel_keys(), "{lab}");
             assert_eq!(slot.preset_names(), l.preset_names(), "{lab}");
+            assert_eq!(slot.view_options(), l.view_options(), "{lab}");
         }
         assert_eq!(LessonLab::ALL.len(), Lab::ALL.len());
     }

@@ -53,6 +53,9 @@ pub struct LessonPlayer {
     /// Which of the lesson's labs' panels showed when it began (lab, panel, shown): what going back
     /// starts from before the earlier steps' `show` and `hide`.
     baseline: Option<Vec<(Lab, &'static str, bool)>>,
+    /// Which of the lesson's labs' view options were on when it began (lab, option, on): what going
+    /// back (or starting again) starts from before the earlier steps' `view`.
+    view_baseline: Option<Vec<(Lab, &'static str, bool)>>,
     /// The furthest step whose actions were played: going on to a step up to it (after going back)
     /// redoes only what it shows, so a step that starts a run does not start it again.
     reached: usize,
@@ -85,28 +88,62 @@ pub fn bundled_path(folder: &str) -> PathBuf {
     }
 }
 
-/// The `show` and `hide` of the steps before `step`, in order: (lab, panel, shown), each on the lab
-/// chosen when it came.
-fn panel_changes(lesson: &ValidLesson, step: usize) -> Vec<(Lab, String, bool)> {
+/// What the steps before `step` set, in order: (lab, key, on), each on the lab chosen when it came;
+/// `of` reads an action's keys and setting (the panels of a `show` or `hide`, a `view`'s option).
+fn changes_before(
+    lesson: &ValidLesson,
+    step: usize,
+    of: impl Fn(&Action) -> Option<(Vec<&str>, bool)>,
+) -> Vec<(Lab, String, bool)> {
     let mut lab = None;
     let mut out = vec![];
     for s in lesson.steps.iter().take(step) {
         for a in &s.actions {
-            let (panels, shown) = match a {
-                Action::Choose { lab: l, .. } => {
-                    lab = lab_of(*l);
-                    continue;
-                }
-                Action::Show { panels } => (panels, true),
-                Action::Hide { panels } => (panels, false),
-                _ => continue,
-            };
-            if let Some(lab) = lab {
-                out.extend(panels.iter().map(|p| (lab, p.clone(), shown)));
+            if let Action::Choose { lab: l, .. } = a {
+                lab = lab_of(*l);
+                continue;
+            }
+            if let (Some(lab), Some((keys, on))) = (lab, of(a)) {
+                out.extend(keys.into_iter().map(|k| (lab, k.to_string(), on)));
             }
         }
     }
     out
+}
+
+/// The `show` and `hide` of the steps before `step`, in order: (lab, panel, shown).
+fn panel_changes(lesson: &ValidLesson, step: usize) -> Vec<(Lab, String, bool)> {
+    changes_before(lesson, step, |a| match a {
+        Action::Show { panels } => Some((panels.iter().map(String::as_str).collect(), true)),
+        Action::Hide { panels } => Some((panels.iter().map(String::as_str).collect(), false)),
+        _ => None,
+    })
+}
+
+/// The `view` options the steps before `step` set, in order: (lab, option, on).
+fn view_changes(lesson: &ValidLesson, step: usize) -> Vec<(Lab, String, bool)> {
+    changes_before(lesson, step, |a| match a {
+        Action::View { option, on } => Some((vec![option.as_str()], *on)),
+        _ => None,
+    })
+}
+
+/// Set `labs` as `baseline` and then `changes` say, in order: (lab, key, on) each, by `set`.
+fn replay(
+    labs: &mut [Box<dyn LabSlot>],
+    baseline: Option<&Vec<(Lab, &'static str, bool)>>,
+    changes: Vec<(Lab, String, bool)>,
+    set: impl Fn(&mut dyn LabSlot, &str, bool),
+) {
+    let baseline = baseline
+        .into_iter()
+        .flatten()
+        .map(|&(lab, key, on)| (lab, key.to_string(), on));
+    for (lab, key, on) in baseline.chain(changes) {
+        if let Some(l) = labs.iter_mut().find(|l| l.lab() == lab) {
+            set(l.as_mut(), &key, on);
+        }
+    }
 }
 
 impl LessonPlayer {
@@ -138,6 +175,7 @@ impl LessonPlayer {
             config_shown: false,
             fresh: true,
             rebuild: false,
+            view_baseline: None,
             baseline: None,
             speed: None,
             reached: 0,
@@ -243,6 +281,7 @@ impl LessonPlayer {
                             | Action::Hide { .. }
                             | Action::Highlight { .. }
                             | Action::Cursor { .. }
+                            | Action::View { .. }
                     )
                 })
                 .collect()
@@ -296,6 +335,8 @@ impl LessonPlayer {
         self.reached = 0;
         self.began = Instant::now();
         self.enter(0, true);
+        // the view options as the lesson found them
+        self.rebuild_views(labs);
     }
 
     /// Do the step's actions in order on `labs` until one waits; `shown` is the index of the tab shown
@@ -321,6 +362,18 @@ impl LessonPlayer {
         }
         if self.wait.is_none() {
             self.release(labs, speeds);
+        }
+        if self.view_baseline.is_none() {
+            self.view_baseline = Some(
+                labs.iter()
+                    .filter(|l| self.labs.contains(&Some(l.lab())))
+                    .flat_map(|l| {
+                        l.view_options()
+                            .iter()
+                            .filter_map(|&k| Some((l.lab(), k, l.view_option(k)?)))
+                    })
+                    .collect(),
+            );
         }
         if std::mem::take(&mut self.fresh) {
             for l in labs.iter_mut() {
@@ -355,16 +408,19 @@ impl LessonPlayer {
     /// lesson began, then each earlier step's `show` and `hide` in order, on the lab chosen when it
     /// came. Going back from a step that showed a panel hides it again.
     fn rebuild_panels(&self, labs: &mut [Box<dyn LabSlot>]) {
-        let baseline = self
-            .baseline
-            .iter()
-            .flatten()
-            .map(|&(lab, key, shown)| (lab, key.to_string(), shown));
-        for (lab, key, shown) in baseline.chain(panel_changes(&self.lesson, self.step)) {
-            if let Some(l) = labs.iter_mut().find(|l| l.lab() == lab) {
-                l.show_panel(&key, shown);
-            }
-        }
+        let changes = panel_changes(&self.lesson, self.step);
+        replay(labs, self.baseline.as_ref(), changes, |l, key, shown| {
+            l.show_panel(key, shown)
+        });
+        self.rebuild_views(labs);
+    }
+
+    /// The view options of the lesson's labs as the steps before this one left them, likewise.
+    fn rebuild_views(&self, labs: &mut [Box<dyn LabSlot>]) {
+        let changes = view_changes(&self.lesson, self.step);
+        replay(labs, self.view_baseline.as_ref(), changes, |l, key, on| {
+            l.set_view_option(key, on);
+        });
     }
 
     /// The lab and speed limit a `speed` action set since the last call (`None`: flat out), once.
@@ -483,6 +539,13 @@ impl LessonPlayer {
             }
             Action::Cursor { at } => slot.teach(Teach::Cursor(at), ctx),
             Action::Open { folder } => slot.teach(Teach::Open(bundled_path(&folder)), ctx),
+            Action::View { option, on } => {
+                if slot.set_view_option(&option, on) {
+                    Ok(String::new())
+                } else {
+                    Err(format!("the {lab} lab has no view option `{option}`"))
+                }
+            }
             Action::Speed { limit } => {
                 // the lab's run now; the window's top bar shows it and later starts use it
                 slot.apply(BarAction::SetSpeed(limit), ctx);

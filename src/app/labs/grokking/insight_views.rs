@@ -233,8 +233,12 @@ pub fn scrub_ui(
                 )
                 .extend(),
             );
-            ui.label(format!("k = {}", join(&s.keys)))
-                .on_hover_text("The key frequencies of the embedding at this step");
+            // only beside a view of frequencies: alone (a lesson's plots) it names what no view shows
+            let of_frequencies = [View::Spectrum, View::Clock, View::Neurons, View::Ablation];
+            if of_frequencies.into_iter().any(|v| view.shows(v)) {
+                ui.label(format!("k = {}", join(&s.keys)))
+                    .on_hover_text("The key frequencies of the embedding at this step");
+            }
         }
         ui.weak(format!("({})", store.source));
     });
@@ -734,9 +738,18 @@ fn ablation_ui(ui: &mut Ui, s: &InsightSnapshot, final_keys: &[usize], own_keys:
                     format!("loss {:.3}, accuracy {:.1} %", l.loss, l.accuracy * 100.0)
                 })
             };
-            ui.label(format!("key frequencies in use: k = {}", join(&ab.keys)));
-            ui.label(format!("restricted (validation): {}", fmt(ab.restricted)));
-            ui.label(format!("excluded (train): {}", fmt(ab.excluded)));
+            // the shown step's own keys, said as such: beside the final model's (below) they once
+            // read as two answers to one question (a helper's lesson audit)
+            ui.label(format!(
+                "key frequencies at step {}: k = {}",
+                s.step,
+                join(&ab.keys)
+            ));
+            ui.label(format!(
+                "only these kept (validation): {}",
+                fmt(ab.restricted)
+            ));
+            ui.label(format!("these removed (train): {}", fmt(ab.excluded)));
             if final_keys.is_empty() {
                 ui.weak("Both curves are in the loss plot; each point uses the key frequencies found at its own step (the final model's follow once the run has ended).");
             } else {

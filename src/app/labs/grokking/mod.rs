@@ -831,6 +831,7 @@ fn phase_section_ui(
     preset: &mut usize,
     clicked: &mut Option<PhaseClick>,
     active: bool,
+    chosen: Option<&crate::config::PhaseStudyConfig>,
 ) -> PhaseAct {
     let mut act = PhaseAct::None;
     let presets = crate::config::phase::phase_presets();
@@ -876,6 +877,14 @@ fn phase_section_ui(
         }
     } else {
         ui.weak("Choose a study and run it: each cell is a weight decay and a train fraction, coloured by what most of its seeds did (no learning, memorisation only, grokking, comprehension), with the mean delay.");
+        // the chosen study's map, empty: its axes before anything runs (a lesson's room predicts
+        // on it; it was two-thirds blank)
+        let skeleton = chosen
+            .cloned()
+            .or_else(|| presets.get(*preset).map(|p| p.config.clone()));
+        if let Some(cfg) = skeleton {
+            phase_view(ui, &PhaseViewState::new(cfg, vec![]), 0);
+        }
     }
     if let Some(c) = clicked.as_ref() {
         ui.label(egui::RichText::new("Runs of the clicked cell").strong());
@@ -1094,6 +1103,7 @@ impl LabSlot for GrokkingLab {
         let active = self.link.runs.phase().active();
         let (phase, preset, clicked) =
             (&self.phase, &mut self.phase_preset, &mut self.phase_clicked);
+        let chosen = self.lesson_study.as_deref();
         // with the plots hidden the phase diagram takes the centre (see `centre_ui`)
         let plots_shown = self.link.panels.shown("plots");
         // the presenter view gives the views (what a class looks at) almost half the width
@@ -1118,7 +1128,8 @@ impl LabSlot for GrokkingLab {
                 }
                 let mut rects = vec![];
                 let act = if view.shows(View::Phase) && plots_shown {
-                    let r = ui.scope(|ui| phase_section_ui(ui, phase, preset, clicked, active));
+                    let r =
+                        ui.scope(|ui| phase_section_ui(ui, phase, preset, clicked, active, chosen));
                     rects.push((View::Phase, r.response.rect));
                     r.inner
                 } else {
@@ -1162,6 +1173,7 @@ impl LabSlot for GrokkingLab {
                     &mut self.phase_preset,
                     &mut self.phase_clicked,
                     active,
+                    self.lesson_study.as_deref(),
                 )
             });
             self.link.panels.drawn("phase", r.response.rect);
@@ -1355,6 +1367,22 @@ impl LabSlot for GrokkingLab {
             Some(v) => self.insight_view.shows(v),
             None => self.link.panels.shown(key),
         }
+    }
+
+    fn view_options(&self) -> &'static [&'static str] {
+        &["log_steps"]
+    }
+
+    fn view_option(&self, key: &str) -> Option<bool> {
+        (key == "log_steps").then_some(self.plots.log_x)
+    }
+
+    fn set_view_option(&mut self, key: &str, on: bool) -> bool {
+        if key != "log_steps" {
+            return false;
+        }
+        self.plots.set_log_x(on);
+        true
     }
 
     fn scene(&self) -> LabScene {

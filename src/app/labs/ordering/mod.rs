@@ -548,6 +548,22 @@ impl LabSlot for OrderingLab {
         super::checked_config(table, OrderingConfig::validate).map(|_| ())
     }
 
+    fn view_options(&self) -> &'static [&'static str] {
+        &["outputs_last"]
+    }
+
+    fn view_option(&self, key: &str) -> Option<bool> {
+        (key == "outputs_last").then(|| self.view.graph().outputs_last())
+    }
+
+    fn set_view_option(&mut self, key: &str, on: bool) -> bool {
+        if key != "outputs_last" {
+            return false;
+        }
+        self.view.graph_mut().set_outputs_last(on);
+        true
+    }
+
     fn scene(&self) -> LabScene {
         LabScene {
             config: table_of(&self.draft).unwrap_or_default(),

@@ -122,6 +122,15 @@ impl OrderingView {
         self.mode
     }
 
+    /// The neuron-ordering graph's layout (its "outputs last" option).
+    pub fn graph_mut(&mut self) -> &mut LayerGraph {
+        &mut self.graph
+    }
+
+    pub fn graph(&self) -> &LayerGraph {
+        &self.graph
+    }
+
     /// Whether the newest snapshot is followed.
     pub fn is_live(&self) -> bool {
         self.live
