@@ -532,3 +532,57 @@ fn a_plot_with_no_data_is_refused_and_nothing_written() {
     assert!(e.contains("has no data for the figure loss"), "{e}");
     assert!(!out.exists());
 }
+
+/// The first cell's (width, height) in a heatmap SVG.
+fn first_cell(svg: &str) -> (f64, f64) {
+    let tag = svg.split(r#"class="cell""#).nth(1).expect("a cell");
+    let attr = |name: &str| -> f64 {
+        let at = tag.find(&format!(" {name}=\"")).expect(name) + name.len() + 3;
+        tag[at..].split('"').next().unwrap().parse().unwrap()
+    };
+    (attr("width"), attr("height"))
+}
+
+/// A heatmap of other things down and across (48 frequencies by 4 snapshots) fills the page with
+/// stretched cells (at most 4:1), where square cells made a strip a tenth of the page wide (a helper's
+/// audit, 2026-12-06); a matrix (a layer's weights) keeps square cells. Expected from the default
+/// 3.5 x 2.8 in page: 4 columns have far more width than 48 rows have height.
+#[test]
+fn a_heatmap_stretches_its_cells_unless_it_is_a_matrix() {
+    use grokscope::export::figure::{Body, HeatScale, HeatmapBody};
+    use grokscope::export::svg::to_svg;
+    let (rows, cols) = (48, 4);
+    let body = HeatmapBody {
+        row_labels: (1..=rows).map(|k| k.to_string()).collect(),
+        col_labels: (0..cols).map(|c| (100 * c).to_string()).collect(),
+        values: (0..rows * cols).map(|i| Some(i as f64 / 192.0)).collect(),
+        scale: HeatScale::Sequential { lo: 0.0, hi: 1.0 },
+        csv_labels: ["k".into(), "step".into()],
+        gap_before_col: None,
+        diagonal: false,
+        row_title: "frequency k".into(),
+        col_title: "step".into(),
+    };
+    let fig = Figure::with_body("spectrum-history", "t", Body::Heatmap(body));
+    let (w, h) = first_cell(&to_svg(&fig, FigureSize::default()));
+    assert!(w > 1.5 * h && w <= 4.0 * h + 1e-6, "{w} x {h}");
+    let matrix = grokscope::export::layer::heatmap_figure(&big_layer(), true);
+    let (w, h) = first_cell(&to_svg(&matrix, FigureSize::default()));
+    assert!((w - h).abs() < 1e-6, "{w} x {h}");
+}
+
+/// Marker labels lie under the curves: drawn over them, the "val ≥ 98 %" label's backing hid the end
+/// of the grokking jump (a helper's audit). Expected: every marker label's group before the first
+/// drawn series in the SVG.
+#[test]
+fn marker_labels_are_drawn_under_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = run_folder(dir.path());
+    assert!(!rows.is_empty());
+    let ff = folder_figures(dir.path()).unwrap();
+    let acc = ff.figures.iter().find(|f| f.name == "accuracy").expect("accuracy");
+    let svg = grokscope::export::svg::to_svg(acc, FigureSize::default());
+    let label = svg.find("rotate(-90)\"><rect").expect("a marker label");
+    let data = svg.find("<path d=").expect("a drawn series");
+    assert!(label < data, "label at {label}, first series at {data}");
+}

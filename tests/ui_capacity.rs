@@ -6,7 +6,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use grokscope::analysis::capacity_study::{GenCurvePoint, MemCurvePoint, TaskCurves, TaskResult};
 use grokscope::app::LabSlot;
-use grokscope::app::labs::capacity::views::FINISHED_NAME;
+use grokscope::app::labs::capacity::views::{FINISHED_NAME, GLUED_EQUALS};
 use grokscope::app::{Backend, FixedPathDialog, GrokscopeApp, Lab, Phase, Unattached};
 use grokscope::config::capacity::{Task, sweep_preset};
 use grokscope::protocol::{CapacityEvent, Command, Event, LabEvent, Outcome, TaskPoint, TaskRun};
@@ -631,9 +631,9 @@ fn the_bundled_cpu_sweep_opens_with_its_crossing() {
     // the figure and its numbers show
     assert!(!labels_with(&h, "p = 31 · 8 runs").is_empty());
     assert!(
-        !labels_with(&h, &format!("P* = {p_star:.0}")).is_empty(),
+        !labels_with(&h, &format!("P*{GLUED_EQUALS}{p_star:.0}")).is_empty(),
         "{:?}",
-        labels_with(&h, "P* =")
+        labels_with(&h, "P*")
     );
 }
 

@@ -1202,7 +1202,7 @@ actions = [{ do = "show", panels = ["ablation", "neurons"] }]
 
 /// A lesson's `view` turns a lab's view option on or off (the Grokking plots' log step axis, the
 /// ordering graph's outputs last), and going back sets the options as the earlier steps left them;
-/// starting again gives back the window's own. Expected from the lesson below, against a new window's
+/// starting again, or closing the lesson, gives back the window's own. Expected from the lesson below, against a new window's
 /// defaults (linear steps, outputs last: the paper's picture).
 #[test]
 fn a_lessons_view_options_follow_its_steps_back_and_forth() {
@@ -1256,6 +1256,26 @@ actions = [
     );
     h.state_mut().lesson_command(LessonCmd::Restart);
     assert_eq!(options(&mut h), (Some(false), Some(true)), "started again");
+    // closed at its last step, the window has its own options back
+    h.state_mut().lesson_command(LessonCmd::Next);
+    h.run_steps(2);
+    h.state_mut().lesson_command(LessonCmd::Next);
+    assert_eq!(
+        options(&mut h),
+        (Some(true), Some(false)),
+        "step 3 once more"
+    );
+    h.state_mut().lesson_command(LessonCmd::Close);
+    h.run_steps(2);
+    assert!(h.state().lesson().is_none(), "closed");
+    assert_eq!(
+        (
+            h.state().grokking().view_option("log_steps"),
+            h.state().ordering().view_option("outputs_last"),
+        ),
+        (Some(false), Some(true)),
+        "the window's own again"
+    );
 }
 
 /// A view alone fits the height in view: sized by the panel's width alone, the presenter's answer

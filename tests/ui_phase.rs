@@ -352,3 +352,37 @@ fn before_a_study_the_chosen_maps_axes_and_cells_are_drawn() {
         cells
     );
 }
+
+/// Choosing the 6 x 6 study after the tiny one leaves the side panel as wide as it was: the grid kept
+/// its two wide columns' widths for the first of six, and the panel grew over the plots for good
+/// (at 1280 x 800 the export buttons then lay over the plot options: a helper's audit). Expected: the
+/// section's title where it was, to the point.
+#[test]
+fn a_larger_study_chosen_does_not_widen_the_side_panel() {
+    use crate::ui_support::{Labs, harness_with};
+    use grokscope::app::labs::{LabCtx, LabSlot, Teach};
+    let mut h = harness_with(|cc| {
+        grokscope::app::GrokscopeApp::with_backend(
+            cc,
+            std::sync::Arc::new(grokscope::app::FixedPathDialog(None)),
+            Box::new(grokscope::app::Unattached::default()),
+        )
+    });
+    h.set_size(eframe::egui::vec2(1280.0, 800.0));
+    h.state_mut().grokking_mut().show_panel("phase", true);
+    h.run_steps(4);
+    let left = |h: &Harness<'_, grokscope::app::GrokscopeApp>| {
+        h.get_by_label("When does grokking happen?").rect().left()
+    };
+    let before = left(&h);
+    h.state_mut()
+        .grokking_mut()
+        .teach(Teach::Preset("phase-default".into()), LabCtx::default())
+        .unwrap();
+    h.run_steps(4);
+    assert!(
+        (left(&h) - before).abs() < 1.0,
+        "the panel moved from {before} to {}",
+        left(&h)
+    );
+}

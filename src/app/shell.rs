@@ -284,11 +284,13 @@ impl GrokscopeApp {
         Ok(())
     }
 
-    /// The lesson played ends: a run it asked to hold itself at a wait's end is let go.
+    /// The lesson played ends: a run it asked to hold itself at a wait's end is let go, and the view
+    /// options it set go back to the window's own.
     fn end_lesson(&mut self) {
         if let Some(mut p) = self.player.take() {
             let speeds: Vec<Option<f64>> = self.speeds.iter().map(|s| s.command()).collect();
             p.release(&mut self.labs, &speeds);
+            p.restore_views(&mut self.labs);
         }
     }
 

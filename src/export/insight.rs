@@ -272,12 +272,19 @@ pub fn spectrum_history_figure(s: &InsightSnapshot, history: &[InsightSnapshot])
         row_title: "frequency k".into(),
         col_title: "step (a column per snapshot)".into(),
     };
+    let column = snaps.iter().position(|h| h.step == s.step);
+    // the step the keys are of, and its column ("over training, shown, step 312" read as a typo)
+    let at = column.map_or(String::new(), |c| format!(", column {}", c + 1));
     let mut fig = Figure::with_body(
         SPECTRUM_HISTORY,
-        title("Embedding spectrum over training, shown", s),
+        format!(
+            "Embedding spectrum over training; key k = {} at step {} (epoch {}){at}",
+            keys_text(&s.keys),
+            s.step,
+            s.epoch
+        ),
         Body::Heatmap(body),
     );
-    let column = snaps.iter().position(|h| h.step == s.step);
     fig.notes.push(format!(
         "Each column: one snapshot's Fourier norms over its largest. {} snapshots{}.",
         snaps.len(),
@@ -618,7 +625,8 @@ pub fn ablation_figure(
             format!("; the shown step's own are k = {keys}")
         };
         format!(
-            "Every point is ablated with the final model's key frequencies (k = {}), as Nanda et al.{shown}.",
+            "Every point is ablated with the final model's key frequencies (k = {}), as in Nanda et al. \
+             (2023){shown}.",
             keys_text(final_keys)
         )
     } else {

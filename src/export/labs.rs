@@ -258,9 +258,13 @@ pub fn history_figures(
     )
 }
 
-const MEM_RGB: Rgb = [100, 160, 235];
-const GEN_RGB: Rgb = [240, 130, 40];
-const DELAY_RGB: Rgb = [120, 120, 120];
+/// Memorisation (random labels) in the Capacity figures, the window's and the exported alike: red.
+pub const MEM_RGB: Rgb = [0xe0, 0x6c, 0x4c];
+/// Generalisation (the modular task): blue. (The export once drew these two the other way round
+/// from the window: a helper's audit.)
+pub const GEN_RGB: Rgb = [0x4c, 0x9a, 0xe0];
+/// The delays: violet.
+pub const DELAY_RGB: Rgb = [0xb0, 0x8c, 0xe0];
 const ONSET_RGB: Rgb = [200, 60, 60];
 const FIT_RGB: Rgb = [60, 60, 60];
 /// Colours of several model sizes or primes, in turn.

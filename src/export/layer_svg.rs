@@ -166,9 +166,22 @@ pub fn heatmap_svg(fig: &Figure, hm: &HeatmapBody, size: FigureSize) -> String {
     let bottom = fr.h - MARGIN - fr.notes_h() - LABEL_PT * 1.5;
     let avail_w = fr.w - 2.0 * MARGIN - row_title_w - row_label_w - gap - 6.0 - BAR_W - bar_label_w;
     let avail_h = bottom - top;
-    let cell = (avail_w / cols as f64).min(avail_h / rows as f64).max(0.5);
-    let grid_w = cols as f64 * cell + gap;
-    let grid_h = rows as f64 * cell;
+    // a matrix (rows and columns the same things: the answer grid, a layer's weights) keeps square
+    // cells; another grid fills the room, its cells stretched at most 4:1 (square, four snapshots of
+    // 48 frequencies were a strip a tenth of the page wide: a helper's audit)
+    let square = rows == cols || hm.gap_before_col.is_some() || hm.diagonal;
+    let (fit_w, fit_h) = (avail_w / cols as f64, avail_h / rows as f64);
+    let (cw, ch) = if square {
+        let c = fit_w.min(fit_h).max(0.5);
+        (c, c)
+    } else {
+        (
+            fit_w.min(4.0 * fit_h).max(0.5),
+            fit_h.min(4.0 * fit_w).max(0.5),
+        )
+    };
+    let grid_w = cols as f64 * cw + gap;
+    let grid_h = rows as f64 * ch;
     let block_w = row_title_w + row_label_w + grid_w + 6.0 + BAR_W + bar_label_w;
     let left = MARGIN + ((fr.w - 2.0 * MARGIN - block_w) / 2.0).max(0.0);
     let gx = left + row_title_w + row_label_w;
@@ -178,7 +191,7 @@ pub fn heatmap_svg(fig: &Figure, hm: &HeatmapBody, size: FigureSize) -> String {
             Some(b) if c >= b => gap,
             Some(_) | None => 0.0,
         };
-        gx + c as f64 * cell + g
+        gx + c as f64 * cw + g
     };
     // cells; a hairline of the cell's own colour closes the seams a renderer's anti-aliasing leaves
     s.push_str("<g stroke-width=\"0.15\">\n");
@@ -193,15 +206,15 @@ pub fn heatmap_svg(fig: &Figure, hm: &HeatmapBody, size: FigureSize) -> String {
                 s,
                 r#"<rect class="cell" x="{}" y="{}" width="{}" height="{}" fill="{f}" stroke="{f}"/>"#,
                 n(col_x(c)),
-                n(gy + r as f64 * cell),
-                n(cell),
-                n(cell)
+                n(gy + r as f64 * ch),
+                n(cw),
+                n(ch)
             );
         }
     }
     s.push_str("</g>\n");
     // a dot in each empty (pruned) cell, as the window draws it, when the cells are large enough
-    if cell >= 4.0 {
+    if cw.min(ch) >= 4.0 {
         s.push_str("<g fill=\"#9a9a9a\">\n");
         for r in 0..rows {
             for c in 0..cols {
@@ -209,9 +222,9 @@ pub fn heatmap_svg(fig: &Figure, hm: &HeatmapBody, size: FigureSize) -> String {
                     let _ = writeln!(
                         s,
                         r#"<circle cx="{}" cy="{}" r="{}"/>"#,
-                        n(col_x(c) + cell / 2.0),
-                        n(gy + (r as f64 + 0.5) * cell),
-                        n((cell * 0.06).min(1.2))
+                        n(col_x(c) + cw / 2.0),
+                        n(gy + (r as f64 + 0.5) * ch),
+                        n((cw.min(ch) * 0.06).min(1.2))
                     );
                 }
             }
@@ -227,7 +240,7 @@ pub fn heatmap_svg(fig: &Figure, hm: &HeatmapBody, size: FigureSize) -> String {
                 r##"<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#000000" stroke-width="0.5"/>"##,
                 n(col_x(a)),
                 n(gy),
-                n((b - a) as f64 * cell),
+                n((b - a) as f64 * cw),
                 n(grid_h)
             );
         }
@@ -240,21 +253,21 @@ pub fn heatmap_svg(fig: &Figure, hm: &HeatmapBody, size: FigureSize) -> String {
                 r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#606060" stroke-width="0.5" stroke-dasharray="2 1.5"/>"##,
                 n(gx),
                 n(gy),
-                n(col_x(k - 1) + cell),
-                n(gy + k as f64 * cell)
+                n(col_x(k - 1) + cw),
+                n(gy + k as f64 * ch)
             );
         }
     }
     // labels, thinned so that they do not overlap
-    let every_row = ((TICK_PT * 1.05 / cell).ceil() as usize).max(1);
-    let every_col = ((col_label_w / cell).ceil() as usize).max(1);
+    let every_row = ((TICK_PT * 1.05 / ch).ceil() as usize).max(1);
+    let every_col = ((col_label_w / cw).ceil() as usize).max(1);
     let _ = writeln!(s, r##"<g font-size="{TICK_PT}" fill="#000000">"##);
     for r in (0..rows).step_by(every_row) {
         let _ = writeln!(
             s,
             r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#,
             n(gx - 2.0),
-            n(gy + (r as f64 + 0.5) * cell + TICK_PT * 0.35),
+            n(gy + (r as f64 + 0.5) * ch + TICK_PT * 0.35),
             esc(&hm.row_labels[r])
         );
     }
@@ -262,7 +275,7 @@ pub fn heatmap_svg(fig: &Figure, hm: &HeatmapBody, size: FigureSize) -> String {
         let _ = writeln!(
             s,
             r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
-            n(col_x(c) + cell / 2.0),
+            n(col_x(c) + cw / 2.0),
             n(gy - 2.0),
             esc(&hm.col_labels[c])
         );
@@ -283,7 +296,7 @@ pub fn heatmap_svg(fig: &Figure, hm: &HeatmapBody, size: FigureSize) -> String {
         n(gy + grid_h / 2.0),
         esc(&fit_text(&m, &hm.row_title, LABEL_PT, grid_h.max(30.0)))
     );
-    let bx = col_x(cols - 1) + cell + 6.0;
+    let bx = col_x(cols - 1) + cw + 6.0;
     match (range, &hm.scale) {
         (Some(range), _) => colour_bar(&mut s, &hm.scale, range, &bar_labels, bx, gy, grid_h),
         (None, HeatScale::Categorical(classes)) => {

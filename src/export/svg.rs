@@ -250,8 +250,22 @@ fn tick_label(v: f64, decimals: usize) -> String {
     format!("{v:.decimals$}")
 }
 
-/// Ticks of a linear range: 1-2-5 steps, about one per `target` interval.
+/// Ticks of a linear range: 1-2-5 steps, about one per `target` interval, and at least two where a
+/// finer step gives them (a PCA's ±1.8 on a short axis had the one tick "0": no scale).
 pub fn linear_ticks(lo: f64, hi: f64, target: f64) -> Vec<Tick> {
+    let mut ticks = ticks_by(lo, hi, target);
+    let mut finer = target;
+    for _ in 0..3 {
+        if ticks.len() >= 2 {
+            break;
+        }
+        finer *= 2.0;
+        ticks = ticks_by(lo, hi, finer);
+    }
+    ticks
+}
+
+fn ticks_by(lo: f64, hi: f64, target: f64) -> Vec<Tick> {
     let step = nice_step(hi - lo, target);
     if !(step.is_finite() && step > 0.0) {
         return vec![];
@@ -679,6 +693,27 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
         );
     }
     s.push_str("</g>\n");
+    // marker labels up their lines, on a light backing that hides the grid behind them, and under
+    // the data: drawn over it they hid the grokking jump at its end and the crossing at P* (a
+    // helper's audit); a curve across a label leaves it readable
+    for (mk, bx) in &labels.placed {
+        let by = p.y + 3.0;
+        let text = fit_text(&m, &mk.label, MARKER_PT, p.h - 6.0);
+        let tw = m.width(&text, MARKER_PT);
+        let _ = writeln!(
+            s,
+            // translate + rotate rather than rotate(a cx cy): the same, and read by more renderers
+            r##"<g transform="translate({0} {1}) rotate(-90)"><rect x="{2}" y="{3}" width="{4}" height="{5}" fill="#ffffff" fill-opacity="0.75" stroke="none"/><text x="0" y="0" font-size="{MARKER_PT}" text-anchor="end" fill="{6}">{7}</text></g>"##,
+            n(*bx),
+            n(by),
+            n(-tw - 1.0),
+            n(-MARKER_PT * 0.8),
+            n(tw + 2.0),
+            n(MARKER_PT * 1.0),
+            rgb(darker(mk.color)),
+            esc(&text)
+        );
+    }
     // data, clipped to the plot when some of it lies outside (a fixed range); without a clip when
     // all of it fits, which also suits simple SVG renderers that ignore or drop clipped groups
     let clip = needs_clip(fig, &l);
@@ -803,25 +838,6 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
         );
     }
     s.push_str("</g>\n");
-    // marker labels up their lines, on a light backing so that curves do not hide them
-    for (mk, bx) in &labels.placed {
-        let by = p.y + 3.0;
-        let text = fit_text(&m, &mk.label, MARKER_PT, p.h - 6.0);
-        let tw = m.width(&text, MARKER_PT);
-        let _ = writeln!(
-            s,
-            // translate + rotate rather than rotate(a cx cy): the same, and read by more renderers
-            r##"<g transform="translate({0} {1}) rotate(-90)"><rect x="{2}" y="{3}" width="{4}" height="{5}" fill="#ffffff" fill-opacity="0.75" stroke="none"/><text x="0" y="0" font-size="{MARKER_PT}" text-anchor="end" fill="{6}">{7}</text></g>"##,
-            n(*bx),
-            n(by),
-            n(-tw - 1.0),
-            n(-MARKER_PT * 0.8),
-            n(tw + 2.0),
-            n(MARKER_PT * 1.0),
-            rgb(darker(mk.color)),
-            esc(&text)
-        );
-    }
     // frame and ticks
     let _ = writeln!(
         s,
@@ -1206,6 +1222,10 @@ mod tests {
         let t = linear_ticks(0.0, 30000.0, 5.0);
         assert_eq!(t.len(), 7);
         assert_eq!(t[1].value, 5000.0);
+        // -1.8..1.8 over 2: a step of 2 leaves only 0 inside; the finer 1 gives -1, 0, 1
+        let t = linear_ticks(-1.8, 1.8, 2.0);
+        let labels: Vec<&str> = t.iter().map(|t| t.label.as_str()).collect();
+        assert_eq!(labels, ["-1", "0", "1"]);
     }
 
     #[test]

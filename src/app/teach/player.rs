@@ -415,6 +415,14 @@ impl LessonPlayer {
         self.rebuild_views(labs);
     }
 
+    /// The lesson ends: its labs' view options go back to what they were when it began (the
+    /// window's own, not the lesson's last step's).
+    pub fn restore_views(&self, labs: &mut [Box<dyn LabSlot>]) {
+        replay(labs, self.view_baseline.as_ref(), vec![], |l, key, on| {
+            l.set_view_option(key, on);
+        });
+    }
+
     /// The view options of the lesson's labs as the steps before this one left them, likewise.
     fn rebuild_views(&self, labs: &mut [Box<dyn LabSlot>]) {
         let changes = view_changes(&self.lesson, self.step);

@@ -20,7 +20,7 @@ use crate::store::ordering_layout::{
     self as layout, alive, arc_points, edge_width, forward_alpha, self_loop_radius,
 };
 use eframe::egui::{
-    self, Align2, Color32, FontId, Pos2, Response, Sense, Shape, Stroke, Ui, Vec2, epaint, pos2,
+    self, Align2, Color32, Pos2, Response, Sense, Shape, Stroke, Ui, Vec2, epaint, pos2,
 };
 
 /// How long neurons take to move to a new order.
@@ -290,7 +290,11 @@ impl LayerGraph {
         }
 
         let visuals = ui.visuals();
-        let font = FontId::proportional(11.0);
+        // the heatmap's label type: the body's size in the presenter view (at 11 points the node
+        // names were unreadable at half size: a helper's lesson audit)
+        let font = super::heatmap::label_font(ui);
+        // room for a name of three characters beside its neighbours'
+        let label_spacing = LABEL_SPACING.max(1.6 * font.size);
         let node = |i: usize, x: f32, fill: Color32| {
             let p = pos2(x, y0);
             painter.circle(
@@ -299,7 +303,7 @@ impl LayerGraph {
                 fill,
                 Stroke::new(1.0, visuals.strong_text_color()),
             );
-            if spacing >= LABEL_SPACING {
+            if spacing >= label_spacing {
                 // on a patch of the background: the backward arcs pass under the nodes
                 let galley = painter.layout_no_wrap(
                     self.name(i).to_string(),

@@ -88,8 +88,9 @@ pub const PLOTS: [PlotSpec; 4] = [
     },
     PlotSpec {
         id: "fourier",
-        y_label: "",
-        short_label: "",
+        // as the figure export calls it (the row once had no title: a helper's audit)
+        y_label: "Fourier sparsity",
+        short_label: "sparsity",
         series: &[Metric::FourierGini, Metric::FourierIpr],
         y_scale: YScale::Linear,
         height_share: 0.18,
@@ -731,7 +732,14 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                 }
                 // 1-2-5 steps: egui_plot's default (powers of ten) left a short plot of 3,000 to
                 // 20,000 with the one label "10000" (a helper's audit, 2026-12-06)
-                YScale::Linear => plot = plot.y_grid_spacer(uniform_grid_spacer(value_levels)),
+                YScale::Linear => {
+                    plot = plot.y_grid_spacer(uniform_grid_spacer(value_levels));
+                    // before any point the axis is 0 to 1, not egui_plot's -0.5 to 0.5 (a weight
+                    // norm or a Gini has no negative values to show)
+                    if series.iter().all(|c| c.points.is_empty()) && compare.overlays.is_empty() {
+                        plot = plot.include_y(0.0).include_y(1.0);
+                    }
+                }
             }
             let resp = plot.show(ui, |pui| {
                 if let Some(on) = force {
@@ -1233,9 +1241,10 @@ fn log_tick(mark: GridMark, range: &RangeInclusive<f64>) -> String {
     let is_decade = (v - v.round()).abs() < 1e-9;
     if is_decade {
         pow10_label(v.round() as i32)
-    } else if range.end() - range.start() < 2.5 {
+    } else if range.end() - range.start() < 4.0 {
         // Within a few decades the 2s and 5s (under one decade every mark) get a label; the axis
-        // itself drops labels that would crowd.
+        // itself drops labels that would crowd. (Below 2.5 decades, steps 1 to 312 with the plot's
+        // margins had only 1, 10 and 100: the grokking stretch unlabelled, a helper's audit.)
         tick_value(10f64.powf(v))
     } else {
         String::new()
@@ -1320,10 +1329,12 @@ pub fn log_marks(input: GridInput) -> Vec<GridMark> {
             for m in 2..=9 {
                 let v = k as f64 + (m as f64).log10();
                 if v > lo && v < hi {
-                    // 2 and 5 weigh more, so they are labelled when there is room; the others
-                    // declare their real gap to the next mark, so their labels never overlap
+                    // 2 and 5 weigh more, so they are labelled when there is room (their wider gap,
+                    // 2 to 5: at 0.3 egui_plot's 60-point rule for x labels left the steps 100 to
+                    // 312 unlabelled at 1280 points); the others declare their real gap to the next
+                    // mark, so their labels never overlap
                     let step_size = if m == 2 || m == 5 {
-                        0.3
+                        0.4
                     } else {
                         (f64::from(m + 1) / f64::from(m)).log10()
                     };

@@ -434,7 +434,13 @@ fn run_details_ui(ui: &mut Ui, r: &TaskResult) {
                 ("max bits", opt(r.max_bits())),
                 ("wall", format!("{:.1} s", r.wall_secs)),
             ] {
-                ui.label(k);
+                let key = ui.label(k);
+                if k == "delay" {
+                    key.on_hover_text(
+                        "From t_train (train accuracy ≥ 99 %) to validation ≥ 98 %, as the paper \
+                         measures it; T_gen is validation ≥ 99 %, so the delay is not T_gen − t_train",
+                    );
+                }
                 ui.label(RichText::new(v).monospace());
                 ui.end_row();
             }
@@ -466,7 +472,11 @@ pub fn curves_caption(r: &TaskResult) -> String {
 /// What the dashed lines and the shading of a run's curves mark.
 fn marks_caption(r: &TaskResult) -> String {
     let delay = match (r.t_train, r.delay) {
-        (Some(_), Some(d)) if d > 0 => format!(" · shaded: delay {}", r.delay_text()),
+        // to validation >= 98 % (the paper's delay), so it is not T_gen - t_train (a helper's audit)
+        (Some(_), Some(d)) if d > 0 => format!(
+            " · shaded: delay {} (t_train to validation ≥ 98 %)",
+            r.delay_text()
+        ),
         _ => format!(" · delay {}", r.delay_text()),
     };
     format!(
@@ -619,13 +629,15 @@ fn numbers_ui(ui: &mut Ui, history: &SweepHistory, pa: Option<&PrimeAnalysis>) {
         ),
         None => ("—".into(), "—".into(), "a, b, R² —".into()),
     };
-    ui.label(
-        RichText::new(format!(
-            "{c} · P* = {p_star} · observed onset = {onset} · T_mem = a·exp(b·f): {fit}"
-        ))
-        .monospace(),
-    );
+    let line =
+        format!("{c} · P* = {p_star} · observed onset = {onset} · T_mem = a·exp(b·f): {fit}");
+    // a name stays with its value where the line wraps ("R²" ended one line, "= 0.971" began the
+    // next: a helper's audit)
+    ui.label(RichText::new(line.replace(" = ", GLUED_EQUALS)).monospace());
 }
+
+/// " = " that a wrapping line does not break (non-breaking spaces).
+pub const GLUED_EQUALS: &str = "\u{a0}=\u{a0}";
 
 fn log10_of(v: f64) -> Option<f64> {
     (v.is_finite() && v > 0.0).then(|| v.log10())
@@ -661,9 +673,14 @@ fn log_plot(id: &str, x: &str, y: &str) -> Plot<'static> {
         .y_axis_formatter(log_tick)
 }
 
-const MEM: Color32 = Color32::from_rgb(0xe0, 0x6c, 0x4c);
-const GEN: Color32 = Color32::from_rgb(0x4c, 0x9a, 0xe0);
-const DELAY: Color32 = Color32::from_rgb(0xb0, 0x8c, 0xe0);
+const MEM: Color32 = rgb(crate::export::labs::MEM_RGB);
+const GEN: Color32 = rgb(crate::export::labs::GEN_RGB);
+const DELAY: Color32 = rgb(crate::export::labs::DELAY_RGB);
+
+/// A figure colour of the export in the window.
+const fn rgb([r, g, b]: [u8; 3]) -> Color32 {
+    Color32::from_rgb(r, g, b)
+}
 /// The key's name of the delays of runs that never generalised (lower bounds).
 const DELAY_OPEN_NAME: &str = "delay ≥ (never generalised)";
 /// Colours of figure 2's runs, in turn.
@@ -1151,7 +1168,9 @@ fn speed_ui(
         .include_x(0.0)
         .y_grid_spacer(log_marks)
         .y_axis_formatter(log_tick)
-        .legend(Legend::default())
+        // T_mem rises with f (bottom left to top right): the top left is clear (at the top right the
+        // legend hid the largest f's point)
+        .legend(Legend::default().position(Corner::LeftTop))
         .show(ui, |pui| {
             let (lo, hi) = pts
                 .iter()
@@ -1198,9 +1217,10 @@ fn onsets_ui(ui: &mut Ui, history: &SweepHistory) {
         .filter_map(|pa| Some([log10_of(pa.p_star?)?, log10_of(pa.observed_onset?)?]))
         .collect();
     let missing = a.primes.len() - pts.len();
+    let primes = if pts.len() == 1 { "prime" } else { "primes" };
     ui.label(
         RichText::new(format!(
-            "{} primes with both onsets; {missing} lack one (not drawn)",
+            "{} {primes} with both onsets; {missing} lack one (not drawn)",
             pts.len()
         ))
         .text_style(caption_style(ui)),
@@ -1358,7 +1378,8 @@ pub fn progress_text(history: &SweepHistory, threads: usize) -> String {
     let left = match history.eta_secs(threads) {
         Some(s) if done < total => format!(" · about {} left", duration(s)),
         Some(_) | None if done >= total && total > 0 => String::new(),
-        Some(_) | None => " · time left: after the first task".to_string(),
+        // short: the top bar has room for one line (a longer text wrapped it at 1280 points)
+        Some(_) | None => " · time left: estimating".to_string(),
     };
     let src = match history.source() {
         // the folder's name: its whole path is in the status line and the panel, and the top bar,
@@ -1516,7 +1537,7 @@ mod tests {
         h.load("/runs/sweeps/cpu".into(), vec![], Some(8), None);
         assert_eq!(
             progress_text(&h, 1),
-            "0/8 tasks · time left: after the first task (from cpu)"
+            "0/8 tasks · time left: estimating (from cpu)"
         );
     }
 }

@@ -6,6 +6,7 @@
 use crate::analysis::insight::{self, Cell, Split};
 use crate::app::widgets::form::error_color;
 use crate::app::widgets::heatmap::{HeatmapSpec, Scale, heatmap_ui};
+use crate::app::widgets::key::{KeyEntry, Mark};
 use crate::app::widgets::{StepKey, step_keys};
 use crate::protocol::InsightSnapshot;
 use crate::store::insight::InsightStore;
@@ -599,18 +600,18 @@ fn grid_ui(ui: &mut Ui, s: &InsightSnapshot, split: &[Split], fit: Vec2) {
         a.value()
             .map_or("–".into(), |v| format!("{:.1} %", v * 100.0))
     };
-    ui.horizontal_wrapped(|ui| {
-        for (c, text) in [
-            (Cell::RightTrain, "train right"),
-            (Cell::WrongTrain, "train wrong"),
-            (Cell::RightVal, "validation right"),
-            (Cell::WrongVal, "validation wrong"),
-        ] {
-            let (r, _) = ui.allocate_exact_size(Vec2::splat(12.0), Sense::hover());
-            ui.painter().rect_filled(r, 2.0, cell_color(c));
-            ui.label(text);
-        }
-    });
+    // each swatch kept with its name where the row wraps (a red swatch once ended one line and
+    // "validation wrong" began the next: a helper's audit)
+    let key: Vec<KeyEntry> = [
+        (Cell::RightTrain, "train right"),
+        (Cell::WrongTrain, "train wrong"),
+        (Cell::RightVal, "validation right"),
+        (Cell::WrongVal, "validation wrong"),
+    ]
+    .into_iter()
+    .map(|(c, text)| KeyEntry::new(text, cell_color(c), Mark::Swatch))
+    .collect();
+    crate::app::widgets::key::key_rows_body(ui, &key, 1.0);
     ui.label(format!(
         "right: train {} · validation {}",
         pct(grid.train),

@@ -436,8 +436,10 @@ impl GrokkingLab {
                     .map(|c| format!(" on {}", c.placement))
                     .unwrap_or_default();
                 self.link.device = device;
+                // no worker run number: the Runs panel names runs otherwise ("run 3 training" beside
+                // a list of "current run" and "run 1": a helper's audit)
                 self.info(format!(
-                    "run {run} training{on}: {} parameters",
+                    "training{on}: {} parameters",
                     group_digits(param_count)
                 ));
                 self.start_notes = Some((run, 0));
@@ -842,9 +844,13 @@ fn phase_section_ui(
     );
     ui.horizontal_wrapped(|ui| {
         let chosen = presets.get(*preset).map_or("", |p| p.title);
+        // the box says the study without its timing ("Phase diagram, 6 x 6, 2 seeds"), within the
+        // row beside its button: its whole title once widened the side panel over the plots
+        let short = chosen.split(" (").next().unwrap_or(chosen);
+        let room = (ui.available_width() - 110.0).clamp(120.0, 260.0);
         egui::ComboBox::from_id_salt("phase_preset")
-            .selected_text(chosen)
-            .width(200.0)
+            .selected_text(short)
+            .width(room)
             .truncate()
             .show_ui(ui, |ui| {
                 for (i, p) in presets.iter().enumerate() {

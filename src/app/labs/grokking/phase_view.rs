@@ -169,8 +169,11 @@ pub fn phase_view(
     let mut clicked = None;
     // cells grow with the room, across and down (the presenter view gives a small study's map the
     // whole centre): what the labels and legend below it leave of the height
-    let cell_w = ((ui.available_width() - 90.0) / cfg.weight_decays.len().max(1) as f32 - 2.0)
-        .clamp(44.0, 320.0);
+    // the values' column is narrow ("0.75"): its title stands above the grid, where in the grid's
+    // first column it made that column 90 points wide, and six columns of cells at least 44 wide
+    // then widened the side panel over the plots at 1280 x 800 (a helper's audit)
+    let cell_w = ((ui.available_width() - 48.0) / cfg.weight_decays.len().max(1) as f32 - 2.0)
+        .clamp(30.0, 320.0);
     let below = 5.0 * ui.text_style_height(&egui::TextStyle::Body)
         + below_rows as f32 * (ui.spacing().interact_size.y + ui.spacing().item_spacing.y)
         + 24.0;
@@ -182,11 +185,13 @@ pub fn phase_view(
     };
     let cell_size = egui::vec2(cell_w, cell_h);
     let body = egui::TextStyle::Body.resolve(ui.style()).size;
-    egui::Grid::new("phase-grid")
+    ui.label("train fraction");
+    // keyed by its shape and cell width: a grid keeps its columns' widths between frames, and the
+    // tiny study's two wide columns, kept for the first of the 6 x 6 study's six, widened the side
+    // panel for good (a panel grows to its content and never shrinks back)
+    egui::Grid::new(("phase-grid", cfg.weight_decays.len(), cell_w.round() as i32))
         .spacing([2.0, 2.0])
         .show(ui, |ui| {
-            ui.label("train fraction");
-            ui.end_row();
             for &tf in &tf_order {
                 ui.label(cfg.train_fractions[tf].to_string());
                 for wd in 0..cfg.weight_decays.len() {

@@ -481,8 +481,8 @@ impl RunFiles {
         match too_many_new_folders(&dir, NEW_FOLDERS) {
             None => Ok(Some(dir)),
             Some(why) => Err(format!(
-                "autosave: the runs folder cannot be made: {why}. This {kind} is not saved (Save… \
-                 keeps it later)"
+                "autosave: the runs folder cannot be made: {why}. This {kind} is not saved (Save \
+                 run… keeps it later)"
             )),
         }
     }

@@ -200,7 +200,7 @@ impl OrderingLab {
                         self.link.device = device;
                         self.history.begin(run, c, param_count, steps_per_epoch);
                         self.view.run_started();
-                        self.info(format!("run {run} training: {param_count} parameters"));
+                        self.info(format!("training: {param_count} parameters"));
                     }
                 }
                 RunConfig::OrderingStudy(c) => {

@@ -848,25 +848,34 @@ fn sparsity_plot_ui(
                     .width(1.5),
             );
         }
-        for scheme in drawn {
-            let name = scheme.to_string();
-            if hidden.contains(&name) {
-                continue;
-            }
-            let mut xs = Vec::new();
-            let mut mean = Vec::new();
-            let mut lo = Vec::new();
-            let mut hi = Vec::new();
+        let shown: Vec<Scheme> = drawn
+            .into_iter()
+            .filter(|scheme| !hidden.contains(&scheme.to_string()))
+            .collect();
+        // a scheme's settings: sparsity, mean, lowest and highest D
+        let curve = |scheme: Scheme| {
+            let (mut xs, mut mean, mut lo, mut hi) = (vec![], vec![], vec![], vec![]);
             for s in study.curve(scheme).filter(|s| s.runs > 0) {
                 xs.push(s.setting.sparsity);
                 mean.push(s.mean);
                 lo.push(s.min);
                 hi.push(s.max);
             }
+            (xs, mean, lo, hi)
+        };
+        // every band under every line: a later scheme's band painted over an earlier one's line
+        // turned the random scheme's blue to grey (a helper's audit)
+        for &scheme in &shown {
+            let (xs, _, lo, hi) = curve(scheme);
             let color = scheme_color(scheme);
             pui.add(
-                FilledArea::new(name.clone(), &xs, &lo, &hi).fill_color(color.gamma_multiply(0.2)),
+                FilledArea::new(scheme.to_string(), &xs, &lo, &hi)
+                    .fill_color(color.gamma_multiply(0.2)),
             );
+        }
+        for scheme in shown {
+            let (name, color) = (scheme.to_string(), scheme_color(scheme));
+            let (xs, mean, ..) = curve(scheme);
             let points: Vec<[f64; 2]> = xs.iter().zip(&mean).map(|(&x, &y)| [x, y]).collect();
             pui.line(
                 Line::new(name.clone(), PlotPoints::from(points.clone()))
