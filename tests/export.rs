@@ -580,7 +580,11 @@ fn marker_labels_are_drawn_under_the_data() {
     let rows = run_folder(dir.path());
     assert!(!rows.is_empty());
     let ff = folder_figures(dir.path()).unwrap();
-    let acc = ff.figures.iter().find(|f| f.name == "accuracy").expect("accuracy");
+    let acc = ff
+        .figures
+        .iter()
+        .find(|f| f.name == "accuracy")
+        .expect("accuracy");
     let svg = grokscope::export::svg::to_svg(acc, FigureSize::default());
     let label = svg.find("rotate(-90)\"><rect").expect("a marker label");
     let data = svg.find("<path d=").expect("a drawn series");

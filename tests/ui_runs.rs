@@ -1008,3 +1008,43 @@ fn views_of_a_run_with_no_readable_weights_say_why_not_zero_steps() {
         st.text
     );
 }
+
+/// Compared runs draw their train and validation curves alone: the restricted and excluded losses of
+/// each run, in its colour with no style of their own, tangled the loss plot and no key named them
+/// (a helper's audit, 2026-12-06). Expected: a run that has ablation curves, compared, overlays none
+/// of them, and its validation loss still.
+#[test]
+fn compared_runs_leave_out_the_ablation_curves() {
+    use grokscope::app::labs::grokking::ABLATION_CURVES;
+    let mut h = app(QueueDialog::new(&[]));
+    *h.state_mut().config_mut() = small(30);
+    h.get_by_label("▶ Start").click();
+    wait(&mut h, "the first run's end", |h| {
+        h.state().phase() == Phase::Finished && h.state().history().row_count() == 30
+    });
+    let first = h.state().history().run();
+    assert!(
+        ABLATION_CURVES
+            .iter()
+            .any(|m| !h.state().history().series(*m).is_empty()),
+        "precondition: the run has ablation curves"
+    );
+    h.step();
+    h.get_by_label("▶ Start").click();
+    wait(&mut h, "the second run's end", |h| {
+        h.state().history().run() != first
+            && h.state().phase() == Phase::Finished
+            && h.state().history().row_count() == 30
+    });
+    // the first run, kept in the list, shown beside the second
+    h.state_mut().runs_mut().listed[0].visible = true;
+    h.step();
+    let cmp = h.state_mut().compared();
+    assert_eq!(cmp.overlays.len(), 1);
+    let drawn: Vec<Metric> = cmp.overlays[0].series.iter().map(|(m, _)| *m).collect();
+    assert!(drawn.contains(&Metric::ValLoss), "{drawn:?}");
+    assert!(
+        drawn.iter().all(|m| !ABLATION_CURVES.contains(m)),
+        "{drawn:?}"
+    );
+}

@@ -817,6 +817,15 @@ impl GrokkingLab {
     }
 }
 
+/// The restricted and excluded losses (each snapshot's keys, and the final model's), drawn in the
+/// loss plot for a single run.
+pub const ABLATION_CURVES: [Metric; 4] = [
+    Metric::RestrictedLoss,
+    Metric::ExcludedLoss,
+    Metric::RestrictedLossFinal,
+    Metric::ExcludedLossFinal,
+];
+
 /// What the phase section asks for.
 enum PhaseAct {
     None,
@@ -1220,12 +1229,7 @@ impl LabSlot for GrokkingLab {
             self.files.listed.iter().any(|r| has_final(&r.history))
         };
         self.plots.hidden = if !self.insight_view.shows(View::Ablation) {
-            vec![
-                Metric::RestrictedLoss,
-                Metric::ExcludedLoss,
-                Metric::RestrictedLossFinal,
-                Metric::ExcludedLossFinal,
-            ]
+            ABLATION_CURVES.to_vec()
         } else if final_keys && !self.insight_view.own_keys {
             vec![Metric::RestrictedLoss, Metric::ExcludedLoss]
         } else {
@@ -1235,6 +1239,12 @@ impl LabSlot for GrokkingLab {
             return a;
         }
         let compare = self.files.compare(&self.history, self.plots.log_x);
+        if !compare.overlays.is_empty() {
+            // runs compared: their colours name the runs and the line styles train and
+            // validation; the ablation's curves, one pair a run in the same colour, had no style
+            // of their own and tangled the loss plot (a helper's audit): one run shows them
+            self.plots.hidden.extend(ABLATION_CURVES);
+        }
         plots_compare_ui(ui, &mut self.plots, &self.history, compare);
         if let Some(rect) = self.plots.plots_rect {
             self.link.panels.drawn("plots", rect);

@@ -87,6 +87,8 @@ fn thin(all: Vec<PlotPoint>) -> Vec<PlotPoint> {
 pub(super) fn overlay_of(m: &Member<'_>, log_x: bool) -> Overlay {
     let series = plotted_metrics()
         .into_iter()
+        // a compared run's curves are train and validation (see `ABLATION_CURVES`)
+        .filter(|metric| !super::ABLATION_CURVES.contains(metric))
         .map(|metric| {
             let pts = m.history.series(metric).iter().map(|p| (p.step, p.value));
             (metric, to_plot_points(pts, metric, log_x))
@@ -116,7 +118,10 @@ pub(super) fn group_overlay(group: &[&Member<'_>], band: BandKind, log_x: bool) 
         .collect();
     let mut series = Vec::new();
     let mut bands = Vec::new();
-    for metric in plotted_metrics() {
+    for metric in plotted_metrics()
+        .into_iter()
+        .filter(|metric| !super::ABLATION_CURVES.contains(metric))
+    {
         let all: Vec<&[crate::store::Point]> =
             group.iter().map(|m| m.history.series(metric)).collect();
         let stats = compare::mean_band(&all);

@@ -216,7 +216,8 @@ pub fn runs_panel_ui(
         RichText::new(
             "Compared runs are drawn in their colours; the line style tells the metric: \
              validation solid, train (running) dashed, train (eval) dotted; \
-             Fourier Gini solid, IPR dashed.",
+             Fourier Gini solid, IPR dashed. The restricted and excluded losses show for one run \
+             alone.",
         )
         .small()
         .weak(),
