@@ -694,11 +694,19 @@ pub fn outcome_rgb(o: crate::analysis::phase::Outcome) -> Rgb {
     }
 }
 
-/// A cell's text: its mean delay in epochs, empty when no run of it generalised.
+/// A cell's text: its mean delay in epochs where most of its runs generalised; empty otherwise (a
+/// red "memorisation only" cell with the delay of its one grokking seed read as a grokking cell: a
+/// helper's audit; the cell's label still says it).
 pub fn phase_cell_text(c: &crate::analysis::phase::PhaseCellResult) -> String {
-    c.summary
-        .mean_delay
-        .map_or_else(String::new, |d| format!("{d:.0}"))
+    use crate::analysis::phase::Outcome;
+    let generalised = matches!(
+        c.summary.outcome,
+        Some(Outcome::Grokking | Outcome::Comprehension)
+    );
+    match c.summary.mean_delay {
+        Some(d) if generalised => format!("{d:.0}"),
+        _ => String::new(),
+    }
 }
 
 /// The phase diagram of a study: one figure per model width (`phase`, or `phase_w{width}` with a
@@ -763,7 +771,8 @@ pub fn phase_figures(
             let mut fig = Figure::with_body(name, title, Body::ClassGrid(g));
             fig.notes.push(format!(
                 "colour: the class of most seeds ({} a cell; a tie goes to the class that learned less); \
-                 number: mean delay in epochs of the runs that generalised (val ≥ 98 % after train ≥ 99 %)",
+                 number: mean delay in epochs of the runs that generalised (val ≥ 98 % after train ≥ 99 %), \
+                 where most did",
                 cfg.seeds.len()
             ));
             fig.notes.push(format!(
@@ -780,6 +789,44 @@ pub fn phase_figures(
 mod tests {
     use super::*;
     use crate::protocol::MetricRow;
+
+    /// A phase cell writes its mean delay only where most of its runs generalised: one seed grokking
+    /// at delay 872 and one memorising is a memorisation cell (a tie goes to the class that learned
+    /// less), and a number in it read as grokking. Expected by hand from `summarise_cell`.
+    #[test]
+    fn a_phase_cell_writes_its_delay_where_most_runs_generalised() {
+        use crate::analysis::phase::{Outcome, PhaseCellResult, RunClass, summarise_cell};
+        let cell = |outcomes: &[(Outcome, Option<u64>)]| {
+            let classes: Vec<RunClass> = outcomes
+                .iter()
+                .map(|&(outcome, delay)| RunClass { outcome, delay })
+                .collect();
+            PhaseCellResult {
+                cell: crate::config::phase::PhaseCell {
+                    wd_index: 0,
+                    tf_index: 0,
+                    width_index: None,
+                },
+                weight_decay: 1.0,
+                train_fraction: 0.5,
+                width: 128,
+                runs: outcomes.iter().map(|&(o, d)| (0, o, d)).collect(),
+                summary: summarise_cell(&classes),
+            }
+        };
+        let mixed = cell(&[
+            (Outcome::Grokking, Some(872)),
+            (Outcome::Memorisation, Some(4000)),
+        ]);
+        assert_eq!(mixed.summary.outcome, Some(Outcome::Memorisation));
+        assert_eq!(mixed.summary.mean_delay, Some(872.0));
+        assert_eq!(phase_cell_text(&mixed), "");
+        let grokked = cell(&[
+            (Outcome::Grokking, Some(872)),
+            (Outcome::Grokking, Some(900)),
+        ]);
+        assert_eq!(phase_cell_text(&grokked), "886");
+    }
     use crate::store::compare::folder_history;
     use crate::store::run_dir::{RunEvent, RunFolder};
 

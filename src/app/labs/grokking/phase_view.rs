@@ -3,7 +3,7 @@
 //! clicking a cell hands back its runs. A pure view: [`PhaseViewState`] accumulates the study's
 //! `PhaseTask` events, [`phase_view`] draws it and returns what was clicked.
 
-use crate::analysis::phase::{PhaseCellResult, PhaseRun, phase_cells};
+use crate::analysis::phase::{Outcome, PhaseCellResult, PhaseRun, phase_cells};
 use crate::app::widgets::key::{KeyEntry, Mark};
 use crate::config::PhaseStudyConfig;
 use crate::config::RunConfig;
@@ -118,11 +118,13 @@ pub fn cell_label(c: &PhaseCellResult, seeds: usize) -> String {
         .summary
         .outcome
         .map_or_else(|| "pending".to_string(), |o| o.to_string());
-    let delay = phase_cell_text(c);
-    let delay = if delay.is_empty() {
-        String::new()
-    } else {
-        format!(", delay {delay}")
+    // the cell writes its delay where most runs generalised; its label also where fewer did
+    let generalised = c.summary.counts[Outcome::Grokking as usize]
+        + c.summary.counts[Outcome::Comprehension as usize];
+    let delay = match c.summary.mean_delay {
+        None => String::new(),
+        Some(_) if !phase_cell_text(c).is_empty() => format!(", delay {}", phase_cell_text(c)),
+        Some(d) => format!(", {generalised} generalised with delay {d:.0}"),
     };
     format!(
         "wd {}, train {}: {class}{delay} ({}/{seeds})",
@@ -245,6 +247,6 @@ pub fn phase_view(
         .map(|o| KeyEntry::new(o.to_string(), color(outcome_rgb(o)), Mark::Swatch))
         .collect();
     crate::app::widgets::key::key_rows_body(ui, &entries, 1.0);
-    ui.label("Number in a cell: mean delay (epochs) of the runs that generalised.");
+    ui.label("Number in a cell: mean delay (epochs) of the runs that generalised, where most did.");
     clicked
 }
