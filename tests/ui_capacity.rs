@@ -646,17 +646,31 @@ fn cpu_sweep_opened() -> Harness<'static, GrokscopeApp> {
     h
 }
 
-/// In the presenter view the crossing plot's key is drawn above it (no legend box over the runs), and
-/// lists what the bundled cpu sweep draws: both timescales, the hollow never-reached points (3 never
-/// memorised, 1 never generalised, as its test above counts), the delays, P* and the observed onset.
-/// The window keeps its legend in the plot (no key above it).
+/// The crossing plot's key is drawn above it (no legend box over the runs, each entry with its own
+/// mark: egui_plot's legend drew them all as filled dots), and lists what the bundled cpu sweep draws:
+/// both timescales, the hollow never-reached points (3 never memorised, 1 never generalised, as its
+/// test above counts), the delays, P* and the observed onset. In the window a click on an entry hides
+/// its marks (as a legend's does); the presenter view's key is for reading only.
 #[test]
 fn the_presenter_view_puts_the_crossing_key_above_the_plot() {
     let mut h = cpu_sweep_opened();
-    assert!(h.state().capacity().view().crossing_key.is_empty());
+    let window_key = h.state().capacity().view().crossing_key.clone();
+    h.get_by_label("delay").click();
+    h.run_steps(2);
+    assert!(
+        h.state()
+            .capacity()
+            .view()
+            .crossing_hidden
+            .contains("delay")
+    );
+    h.get_by_label("delay").click();
+    h.run_steps(2);
+    assert!(h.state().capacity().view().crossing_hidden.is_empty());
     h.state_mut()
         .lesson_command(grokscope::app::teach::presenter::LessonCmd::Presenter);
     h.run_steps(3);
+    assert_eq!(h.state().capacity().view().crossing_key, window_key);
     assert_eq!(
         h.state().capacity().view().crossing_key,
         [
@@ -676,7 +690,7 @@ fn the_presenter_view_puts_the_crossing_key_above_the_plot() {
     h.state_mut()
         .lesson_command(grokscope::app::teach::presenter::LessonCmd::Presenter);
     h.run_steps(2);
-    assert!(h.state().capacity().view().crossing_key.is_empty());
+    assert_eq!(h.state().capacity().view().crossing_key, window_key);
 }
 
 /// A run that memorised but never generalised has the spec's delay "epochs run - t_train", which is

@@ -123,8 +123,10 @@ pub struct CapacityView {
     pub run_marks: Vec<(usize, egui::Pos2)>,
     /// The lines of the tasks-in-flight plot drawn last: (legend name, points).
     pub flight_lines: Vec<(String, usize)>,
-    /// The crossing plot's key, when it was drawn above the plot (the presenter view), in order.
+    /// The crossing plot's key drawn above it, in order.
     pub crossing_key: Vec<String>,
+    /// The crossing plot's entries hidden by a click on their key (by name), in the window.
+    pub crossing_hidden: std::collections::BTreeSet<String>,
     /// The crossing plot's regime labels drawn last: the text as written (a line a word where one
     /// line is wider than the cell) and where, on screen.
     pub regime_labels: Vec<(String, egui::Rect)>,
@@ -864,20 +866,21 @@ fn crossing_ui(
             Some(_) | None => spans.push((lo, hi, regime)),
         }
     }
-    let mut plot = log_plot("capacity_crossing", "parameters P", "epochs");
+    let plot = log_plot("capacity_crossing", "parameters P", "epochs");
+    // the key above the plot, so no legend box covers the runs (the regimes are named in their
+    // cells), with each entry's own mark: egui_plot's legend drew every entry as a filled dot, the
+    // hollow never-reached runs, the delays' diamonds and P*'s line alike (a helper's audit). In the
+    // window a click on an entry hides its marks, as a legend's does.
+    let entries = crossing_key(pa, &mem_never, &gen_never, &delay_pts, &delay_open);
     if look.presenting {
-        // the key above the plot, so no legend box covers the runs (the regimes are named in it)
-        let entries = crossing_key(pa, &mem_never, &gen_never, &delay_pts, &delay_open);
         key_rows(ui, &entries, look.line);
-        view.crossing_key = entries.into_iter().map(|e| e.name).collect();
+        view.crossing_hidden.clear();
     } else {
-        view.crossing_key.clear();
-        plot = plot.legend(
-            Legend::default()
-                .position(Corner::LeftBottom)
-                .text_style(crate::app::widgets::plots::legend_text_style(ui.ctx())),
-        );
+        crate::app::widgets::key::key_rows_toggling(ui, &entries, 1.0, &mut view.crossing_hidden);
     }
+    view.crossing_key = entries.into_iter().map(|e| e.name).collect();
+    let hidden = view.crossing_hidden.clone();
+    let shown = |name: &str| !hidden.contains(name);
     // Room above the runs that never reached a threshold (hollow, at most at `top` + 0.06) for the
     // regimes' labels, two lines at most, written from the plot's top edge: `label` pixels of the
     // plot's height `frame` (the space left here less the x axis), so `k = label / frame` of the
@@ -904,56 +907,72 @@ fn crossing_ui(
                     .border_width(0.0),
             );
         }
-        pui.line(
-            // the mean line and the runs' points share a name: one legend entry
-            Line::new(T_MEM_NAME, PlotPoints::from(mean_line(pa, |s| &s.t_mem)))
-                .color(MEM)
-                .width(2.0),
-        );
-        pui.line(
-            Line::new(T_GEN_NAME, PlotPoints::from(mean_line(pa, |s| &s.t_gen)))
-                .color(GEN)
-                .width(2.0),
-        );
-        pui.points(
-            Points::new(T_MEM_NAME, PlotPoints::from(mem_hit))
-                .color(MEM)
-                .radius(3.0),
-        );
-        pui.points(
-            Points::new(T_GEN_NAME, PlotPoints::from(gen_hit))
-                .color(GEN)
-                .radius(3.0),
-        );
-        pui.points(
-            Points::new("never memorised", PlotPoints::from(mem_never))
-                .color(MEM)
-                .filled(false)
-                .radius(5.0),
-        );
-        pui.points(
-            Points::new("never generalised", PlotPoints::from(gen_never))
-                .color(GEN)
-                .filled(false)
-                .radius(5.0),
-        );
-        pui.points(
-            Points::new("delay", PlotPoints::from(delay_pts))
-                .color(DELAY)
-                .shape(MarkerShape::Diamond)
-                .radius(4.0),
-        );
-        pui.points(
-            Points::new(DELAY_OPEN_NAME, PlotPoints::from(delay_open))
-                .color(DELAY)
-                .shape(MarkerShape::Diamond)
-                .filled(false)
-                .radius(5.0),
-        );
-        if let Some(x) = pa.p_star.and_then(log10_of) {
+        if shown(T_MEM_NAME) {
+            pui.line(
+                // the mean line and the runs' points share a name: one key entry
+                Line::new(T_MEM_NAME, PlotPoints::from(mean_line(pa, |s| &s.t_mem)))
+                    .color(MEM)
+                    .width(2.0),
+            );
+            pui.points(
+                Points::new(T_MEM_NAME, PlotPoints::from(mem_hit))
+                    .color(MEM)
+                    .radius(3.0),
+            );
+        }
+        if shown(T_GEN_NAME) {
+            pui.line(
+                Line::new(T_GEN_NAME, PlotPoints::from(mean_line(pa, |s| &s.t_gen)))
+                    .color(GEN)
+                    .width(2.0),
+            );
+            pui.points(
+                Points::new(T_GEN_NAME, PlotPoints::from(gen_hit))
+                    .color(GEN)
+                    .radius(3.0),
+            );
+        }
+        if shown("never memorised") {
+            pui.points(
+                Points::new("never memorised", PlotPoints::from(mem_never))
+                    .color(MEM)
+                    .filled(false)
+                    .radius(5.0),
+            );
+        }
+        if shown("never generalised") {
+            pui.points(
+                Points::new("never generalised", PlotPoints::from(gen_never))
+                    .color(GEN)
+                    .filled(false)
+                    .radius(5.0),
+            );
+        }
+        if shown("delay") {
+            pui.points(
+                Points::new("delay", PlotPoints::from(delay_pts))
+                    .color(DELAY)
+                    .shape(MarkerShape::Diamond)
+                    .radius(4.0),
+            );
+        }
+        if shown(DELAY_OPEN_NAME) {
+            pui.points(
+                Points::new(DELAY_OPEN_NAME, PlotPoints::from(delay_open))
+                    .color(DELAY)
+                    .shape(MarkerShape::Diamond)
+                    .filled(false)
+                    .radius(5.0),
+            );
+        }
+        if let Some(x) = pa.p_star.and_then(log10_of).filter(|_| shown("P*")) {
             pui.vline(VLine::new("P*", x).color(Color32::WHITE).width(1.5));
         }
-        if let Some(x) = pa.observed_onset.and_then(log10_of) {
+        if let Some(x) = pa
+            .observed_onset
+            .and_then(log10_of)
+            .filter(|_| shown("observed onset"))
+        {
             pui.vline(
                 VLine::new("observed onset", x)
                     .color(Color32::YELLOW)
