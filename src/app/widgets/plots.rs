@@ -697,7 +697,7 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                 plot = plot.x_axis_label(if log_x { "step (log)" } else { "step" });
             }
             if log_x {
-                plot = plot.x_grid_spacer(log_marks);
+                plot = plot.x_grid_spacer(log_step_marks);
             } else {
                 plot = plot.x_grid_spacer(uniform_grid_spacer(step_levels));
             }
@@ -1237,14 +1237,19 @@ pub fn pow10_label(k: i32) -> String {
 
 /// Tick label of a log axis mark (the mark is log10 of the value).
 fn log_tick(mark: GridMark, range: &RangeInclusive<f64>) -> String {
+    log_tick_within(mark, range, 2.5)
+}
+
+/// [`log_tick`] labelling the 2s and 5s of ranges under `decades` wide (a log step axis: up to 4, so
+/// that steps 1 to 312 with the plot's margins label 200; see [`log_step_marks`]).
+fn log_tick_within(mark: GridMark, range: &RangeInclusive<f64>, decades: f64) -> String {
     let v = mark.value;
     let is_decade = (v - v.round()).abs() < 1e-9;
     if is_decade {
         pow10_label(v.round() as i32)
-    } else if range.end() - range.start() < 4.0 {
+    } else if range.end() - range.start() < decades {
         // Within a few decades the 2s and 5s (under one decade every mark) get a label; the axis
-        // itself drops labels that would crowd. (Below 2.5 decades, steps 1 to 312 with the plot's
-        // margins had only 1, 10 and 100: the grokking stretch unlabelled, a helper's audit.)
+        // itself drops labels that would crowd.
         tick_value(10f64.powf(v))
     } else {
         String::new()
@@ -1259,7 +1264,7 @@ fn tick_value(v: f64) -> String {
 
 fn x_tick(mark: GridMark, range: &RangeInclusive<f64>, log_x: bool) -> String {
     if log_x {
-        log_tick(mark, range)
+        log_tick_within(mark, range, 4.0)
     } else if mark.value < 0.0 || (mark.value - mark.value.round()).abs() > 1e-9 {
         // steps are whole numbers
         String::new()
@@ -1299,6 +1304,19 @@ fn y_tick(mark: GridMark, range: &RangeInclusive<f64>, scale: YScale) -> String 
 /// Grid marks for a log10 axis: whole decades (labelled), with 2..9 between them while few decades
 /// are visible; under one decade, the usual 1-2-5 style marks on the log values.
 pub fn log_marks(input: GridInput) -> Vec<GridMark> {
+    marks_of_log(input, 0.3)
+}
+
+/// [`log_marks`] for a log x axis: its 2s and 5s declare the wider gap round them (2 to 5), so that
+/// egui_plot's 60-point rule for x labels leaves them their labels where there is room (steps 100 to
+/// 312 were unlabelled at 1280 points: a helper's audit). A y axis keeps the narrower gap: its rule is
+/// 20 points, and a loss axis then crowded 2 against 1.
+pub fn log_step_marks(input: GridInput) -> Vec<GridMark> {
+    marks_of_log(input, 0.4)
+}
+
+/// Log marks whose 2s and 5s declare `two_five` decades of room.
+fn marks_of_log(input: GridInput, two_five: f64) -> Vec<GridMark> {
     let (lo, hi) = input.bounds;
     if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
         return Vec::new();
@@ -1329,12 +1347,10 @@ pub fn log_marks(input: GridInput) -> Vec<GridMark> {
             for m in 2..=9 {
                 let v = k as f64 + (m as f64).log10();
                 if v > lo && v < hi {
-                    // 2 and 5 weigh more, so they are labelled when there is room (their wider gap,
-                    // 2 to 5: at 0.3 egui_plot's 60-point rule for x labels left the steps 100 to
-                    // 312 unlabelled at 1280 points); the others declare their real gap to the next
-                    // mark, so their labels never overlap
+                    // 2 and 5 weigh more, so they are labelled when there is room; the others
+                    // declare their real gap to the next mark, so their labels never overlap
                     let step_size = if m == 2 || m == 5 {
-                        0.4
+                        two_five
                     } else {
                         (f64::from(m + 1) / f64::from(m)).log10()
                     };
@@ -1657,6 +1673,42 @@ mod tests {
                 .iter()
                 .any(|m| (m.value - 2f64.log10() + 1.0).abs() < 1e-12)
         ); // 0.2
+    }
+
+    /// egui_plot labels a mark when its declared step spans more than 60 points on an x axis and 20
+    /// on a y axis. Expected, for steps 1 to 312 (2.5 decades plus margins) across 540 points (200
+    /// points a decade): the log step axis's 200 declares 0.4 decades, 80 points, and is labelled
+    /// (at 0.3, 60 points, it was not); a loss axis of 3 decades on 150 points (50 a decade) keeps its
+    /// 2 under the y rule, as before (at 0.4 it crowded 2 against 1), and labels it within 2.5 decades
+    /// only.
+    #[test]
+    fn a_log_step_axis_labels_its_2s_and_5s_where_a_log_y_axis_would_crowd() {
+        let two_hundred = 200f64.log10();
+        let steps = log_step_marks(GridInput {
+            bounds: (-0.13, 2.62),
+            base_step_size: 0.04,
+        });
+        let m = steps
+            .iter()
+            .find(|m| (m.value - two_hundred).abs() < 1e-12)
+            .expect("a mark at 200");
+        assert!(m.step_size * 200.0 > 60.0, "{}", m.step_size);
+        let range = -0.13..=2.62;
+        assert_eq!(log_tick_within(*m, &range, 4.0), "200");
+        assert_eq!(
+            log_tick(*m, &range),
+            "",
+            "a y axis of this range labels decades only"
+        );
+        let loss = log_marks(GridInput {
+            bounds: (-2.0, 1.0),
+            base_step_size: 0.16,
+        });
+        let two = loss
+            .iter()
+            .find(|m| (m.value - 2f64.log10()).abs() < 1e-12)
+            .expect("a mark at 2");
+        assert!(two.step_size * 50.0 < 20.0, "{}", two.step_size);
     }
 
     #[test]
