@@ -590,3 +590,45 @@ fn marker_labels_are_drawn_under_the_data() {
     let data = svg.find("<path d=").expect("a drawn series");
     assert!(label < data, "label at {label}, first series at {data}");
 }
+
+/// `--list` marks a figure the folder has no data for: the bundled cpu sweep has no capacity runs, so
+/// `memorised_bits` and `capacity` were listed and then refused (a helper's audit, 2026-12-06).
+/// Expected: those two marked, the crossing not, and the mark's promise kept by the refusal.
+#[test]
+fn list_marks_the_figures_a_folder_has_no_data_for() {
+    let bin = env!("CARGO_BIN_EXE_grokscope");
+    let sweep = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sweeps/cpu");
+    let out = std::process::Command::new(bin)
+        .args(["export", sweep.to_str().unwrap(), "--list"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{name}\t")))
+            .unwrap_or_else(|| panic!("{name} listed: {text}"))
+            .to_string()
+    };
+    for empty in ["memorised_bits", "capacity"] {
+        assert!(
+            line(empty).ends_with("(no data in this folder: refused)"),
+            "{text}"
+        );
+    }
+    assert!(!line("crossing_p31").contains("no data"), "{text}");
+    let tmp = tempfile::tempdir().unwrap();
+    let refused = std::process::Command::new(bin)
+        .args([
+            "export",
+            sweep.to_str().unwrap(),
+            "--figure",
+            "capacity",
+            "--out",
+        ])
+        .arg(tmp.path().join("c.png"))
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}

@@ -519,6 +519,11 @@ const INSIGHT_NAMES: &str = "; from its weights (at --step): spectrum, spectrum-
      of the key frequencies), pca, grid, neurons, ablation, and the groups clock and insight (--list \
      names them at the newest step)";
 
+/// A plot with no point to draw (an empty frame, which `export` refuses).
+fn no_data(fig: &Figure) -> bool {
+    matches!(fig.body, Body::Plot) && fig.series.iter().all(|s| s.points.is_empty())
+}
+
 /// `grokscope export`: list the folder's figures, or write one (with its sidecars) and name the files.
 pub fn export_main(a: &ExportArgs) -> Result<()> {
     if let Some(wanted) = a.figure.as_deref().filter(|w| insight::is_insight(w))
@@ -533,7 +538,14 @@ pub fn export_main(a: &ExportArgs) -> Result<()> {
     }
     if a.list {
         for f in &ff.figures {
-            outln!("{}\t{}", f.name, f.title)?;
+            // a figure the folder has nothing for is listed as such: it was offered, then refused
+            // (a sweep without capacity runs and its memorised-bits figures: a helper's audit)
+            let empty = if no_data(f) {
+                "\t(no data in this folder: refused)"
+            } else {
+                ""
+            };
+            outln!("{}\t{}{empty}", f.name, f.title)?;
         }
         if ff.kind == FolderKind::Run {
             list_insight(a)?;
@@ -567,7 +579,7 @@ pub fn export_main(a: &ExportArgs) -> Result<()> {
         );
     };
     // a plot with no point is an empty frame (a run with no rows drew one and said nothing)
-    if matches!(fig.body, Body::Plot) && fig.series.iter().all(|s| s.points.is_empty()) {
+    if no_data(fig) {
         // the folder's problems may be why, or not (a sweep too small for the figure)
         let why = if ff.problems.is_empty() {
             String::new()
