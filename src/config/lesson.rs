@@ -122,6 +122,14 @@ pub enum LessonLab {
     Ordering,
 }
 
+/// The Grokking lab's view option: the plots' step axis on a log scale, as the grokking papers draw
+/// it.
+pub const LOG_STEPS: &str = "log_steps";
+/// The Ordering lab's view option: the graph draws the outputs at the end of the line (the paper's
+/// picture), or where the best order puts them (then the arcs below the line are the weight D
+/// counts).
+pub const OUTPUTS_LAST: &str = "outputs_last";
+
 impl LessonLab {
     pub const ALL: [LessonLab; 3] = [
         LessonLab::Grokking,
@@ -165,12 +173,9 @@ impl LessonLab {
     /// what a `view` action may turn on or off.
     pub fn view_options(self) -> &'static [&'static str] {
         match self {
-            // the plots' step axis on a log scale, as the grokking papers draw it
-            LessonLab::Grokking => &["log_steps"],
+            LessonLab::Grokking => &[LOG_STEPS],
             LessonLab::Capacity => &[],
-            // the graph draws the outputs at the end of the line (the paper's picture), or where
-            // the best order puts them (then the arcs below the line are the weight D counts)
-            LessonLab::Ordering => &["outputs_last"],
+            LessonLab::Ordering => &[OUTPUTS_LAST],
         }
     }
 

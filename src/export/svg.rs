@@ -250,6 +250,16 @@ fn tick_label(v: f64, decimals: usize) -> String {
     format!("{v:.decimals$}")
 }
 
+/// Decimals that show every multiple of a 1-2-5 `step` exactly: 1 for 0.1, 0.2 and 0.5 alike (the
+/// window's axes too: rounding the log there gave 0 for 0.5, so a mark at 0.5 read "0").
+pub fn step_decimals(step: f64) -> usize {
+    if !(step.is_finite() && step > 0.0) {
+        return 0;
+    }
+    // (the 1e-9 keeps a power of ten whose log comes out a hair off at its own count)
+    (-step.log10() - 1e-9).ceil().clamp(0.0, 12.0) as usize
+}
+
 /// Ticks of a linear range: 1-2-5 steps, about one per `target` interval, and at least two where a
 /// finer step gives them (a PCA's ±1.8 on a short axis had the one tick "0": no scale).
 pub fn linear_ticks(lo: f64, hi: f64, target: f64) -> Vec<Tick> {
@@ -270,7 +280,7 @@ fn ticks_by(lo: f64, hi: f64, target: f64) -> Vec<Tick> {
     if !(step.is_finite() && step > 0.0) {
         return vec![];
     }
-    let decimals = (-step.log10().floor()).max(0.0) as usize;
+    let decimals = step_decimals(step);
     let first = (lo / step).ceil() as i64;
     let last = (hi / step).floor() as i64;
     (first..=last)

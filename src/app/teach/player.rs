@@ -349,9 +349,14 @@ impl LessonPlayer {
         speeds: &[Option<f64>],
     ) -> bool {
         if self.baseline.is_none() {
+            // the lesson's labs as it found them: their panels and their view options
+            let ours: Vec<&dyn LabSlot> = labs
+                .iter()
+                .map(|l| l.as_ref())
+                .filter(|l| self.labs.contains(&Some(l.lab())))
+                .collect();
             self.baseline = Some(
-                labs.iter()
-                    .filter(|l| self.labs.contains(&Some(l.lab())))
+                ours.iter()
                     .flat_map(|l| {
                         l.panels()
                             .iter()
@@ -359,14 +364,8 @@ impl LessonPlayer {
                     })
                     .collect(),
             );
-        }
-        if self.wait.is_none() {
-            self.release(labs, speeds);
-        }
-        if self.view_baseline.is_none() {
             self.view_baseline = Some(
-                labs.iter()
-                    .filter(|l| self.labs.contains(&Some(l.lab())))
+                ours.iter()
                     .flat_map(|l| {
                         l.view_options()
                             .iter()
@@ -374,6 +373,9 @@ impl LessonPlayer {
                     })
                     .collect(),
             );
+        }
+        if self.wait.is_none() {
+            self.release(labs, speeds);
         }
         if std::mem::take(&mut self.fresh) {
             for l in labs.iter_mut() {

@@ -1273,25 +1273,16 @@ fn x_tick(mark: GridMark, range: &RangeInclusive<f64>, log_x: bool) -> String {
     }
 }
 
-/// Decimals that show every multiple of `step` exactly: 1 for 0.1, 0.2 and 0.5 alike (rounding the
-/// log gave 0 for 0.5, so the mark at 0.5 of a 1-2-5 axis read "0").
-fn decimals_for(step: f64) -> usize {
-    if !(step.is_finite() && step > 0.0) {
-        return 0;
-    }
-    (-step.log10() - 1e-9).ceil().clamp(0.0, 12.0) as usize
-}
-
 fn y_tick(mark: GridMark, range: &RangeInclusive<f64>, scale: YScale) -> String {
     match scale {
         YScale::Log => log_tick(mark, range),
         YScale::Percent if !(-1e-9..=1.0 + 1e-9).contains(&mark.value) => String::new(),
         YScale::Percent => {
-            let decimals = decimals_for(mark.step_size * 100.0);
+            let decimals = crate::export::svg::step_decimals(mark.step_size * 100.0);
             format!("{:.*}%", decimals, mark.value * 100.0)
         }
         YScale::Linear | YScale::Unit => {
-            let decimals = decimals_for(mark.step_size);
+            let decimals = crate::export::svg::step_decimals(mark.step_size);
             if mark.value.abs() >= 1e5 {
                 format_sig(mark.value, 3)
             } else {

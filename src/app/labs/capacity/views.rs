@@ -872,14 +872,15 @@ fn crossing_ui(
     // hollow never-reached runs, the delays' diamonds and P*'s line alike (a helper's audit). In the
     // window a click on an entry hides its marks, as a legend's does.
     let entries = crossing_key(pa, &mem_never, &gen_never, &delay_pts, &delay_open);
-    if look.presenting {
+    // the presenter's key is read, not clicked: all shows there (the window's choice is kept)
+    let hidden = if look.presenting {
         key_rows(ui, &entries, look.line);
-        view.crossing_hidden.clear();
+        Default::default()
     } else {
         crate::app::widgets::key::key_rows_toggling(ui, &entries, 1.0, &mut view.crossing_hidden);
-    }
+        view.crossing_hidden.clone()
+    };
     view.crossing_key = entries.into_iter().map(|e| e.name).collect();
-    let hidden = view.crossing_hidden.clone();
     let shown = |name: &str| !hidden.contains(name);
     // Room above the runs that never reached a threshold (hollow, at most at `top` + 0.06) for the
     // regimes' labels, two lines at most, written from the plot's top edge: `label` pixels of the
@@ -932,38 +933,43 @@ fn crossing_ui(
                     .radius(3.0),
             );
         }
-        if shown("never memorised") {
-            pui.points(
-                Points::new("never memorised", PlotPoints::from(mem_never))
-                    .color(MEM)
-                    .filled(false)
-                    .radius(5.0),
-            );
-        }
-        if shown("never generalised") {
-            pui.points(
-                Points::new("never generalised", PlotPoints::from(gen_never))
-                    .color(GEN)
-                    .filled(false)
-                    .radius(5.0),
-            );
-        }
-        if shown("delay") {
-            pui.points(
-                Points::new("delay", PlotPoints::from(delay_pts))
-                    .color(DELAY)
-                    .shape(MarkerShape::Diamond)
-                    .radius(4.0),
-            );
-        }
-        if shown(DELAY_OPEN_NAME) {
-            pui.points(
-                Points::new(DELAY_OPEN_NAME, PlotPoints::from(delay_open))
-                    .color(DELAY)
-                    .shape(MarkerShape::Diamond)
-                    .filled(false)
-                    .radius(5.0),
-            );
+        // the marks of runs that never reached a threshold, and the delays (open: lower bounds)
+        for (name, pts, color, shape, filled, radius) in [
+            (
+                "never memorised",
+                mem_never,
+                MEM,
+                MarkerShape::Circle,
+                false,
+                5.0,
+            ),
+            (
+                "never generalised",
+                gen_never,
+                GEN,
+                MarkerShape::Circle,
+                false,
+                5.0,
+            ),
+            ("delay", delay_pts, DELAY, MarkerShape::Diamond, true, 4.0),
+            (
+                DELAY_OPEN_NAME,
+                delay_open,
+                DELAY,
+                MarkerShape::Diamond,
+                false,
+                5.0,
+            ),
+        ] {
+            if shown(name) {
+                pui.points(
+                    Points::new(name, PlotPoints::from(pts))
+                        .color(color)
+                        .shape(shape)
+                        .filled(filled)
+                        .radius(radius),
+                );
+            }
         }
         if let Some(x) = pa.p_star.and_then(log10_of).filter(|_| shown("P*")) {
             pui.vline(VLine::new("P*", x).color(Color32::WHITE).width(1.5));

@@ -34,6 +34,7 @@ use crate::app::widgets::plots::{
     Compare, MarkerLabel, PLOTS, PathPrompt, PlotView, plots_compare_ui, plots_toolbar_ui,
     plotted_metrics,
 };
+use crate::config::lesson::LOG_STEPS;
 use crate::config::{
     FieldProblem, GrokkingConfig, Preset, RunConfig, ValidGrokkingConfig, ValidPhaseStudyConfig,
     ValidRunConfig, presets,
@@ -852,10 +853,10 @@ fn phase_section_ui(
             .size(15.0),
     );
     ui.horizontal_wrapped(|ui| {
-        let chosen = presets.get(*preset).map_or("", |p| p.title);
+        let title = presets.get(*preset).map_or("", |p| p.title);
         // the box says the study without its timing ("Phase diagram, 6 x 6, 2 seeds"), within the
         // row beside its button: its whole title once widened the side panel over the plots
-        let short = chosen.split(" (").next().unwrap_or(chosen);
+        let short = title.split(" (").next().unwrap_or(title);
         let room = (ui.available_width() - 110.0).clamp(120.0, 260.0);
         egui::ComboBox::from_id_salt("phase_preset")
             .selected_text(short)
@@ -868,7 +869,7 @@ fn phase_section_ui(
                 }
             })
             .response
-            .on_hover_text(chosen);
+            .on_hover_text(title);
         let run = ui
             .add_enabled(!active, egui::Button::new("▶ Run study"))
             .on_hover_text("Train every (weight decay, train fraction) cell and seed of the study on the cores, filling in the diagram as runs finish")
@@ -1386,15 +1387,15 @@ impl LabSlot for GrokkingLab {
     }
 
     fn view_options(&self) -> &'static [&'static str] {
-        &["log_steps"]
+        &[LOG_STEPS]
     }
 
     fn view_option(&self, key: &str) -> Option<bool> {
-        (key == "log_steps").then_some(self.plots.log_x)
+        (key == LOG_STEPS).then_some(self.plots.log_x)
     }
 
     fn set_view_option(&mut self, key: &str, on: bool) -> bool {
-        if key != "log_steps" {
+        if key != LOG_STEPS {
             return false;
         }
         self.plots.set_log_x(on);

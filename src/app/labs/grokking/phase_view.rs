@@ -121,9 +121,10 @@ pub fn cell_label(c: &PhaseCellResult, seeds: usize) -> String {
     // the cell writes its delay where most runs generalised; its label also where fewer did
     let generalised = c.summary.counts[Outcome::Grokking as usize]
         + c.summary.counts[Outcome::Comprehension as usize];
+    let written = phase_cell_text(c);
     let delay = match c.summary.mean_delay {
         None => String::new(),
-        Some(_) if !phase_cell_text(c).is_empty() => format!(", delay {}", phase_cell_text(c)),
+        Some(_) if !written.is_empty() => format!(", delay {written}"),
         Some(d) => format!(", {generalised} generalised with delay {d:.0}"),
     };
     format!(

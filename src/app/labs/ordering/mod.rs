@@ -17,6 +17,7 @@ use crate::app::actions::Action;
 use crate::app::backend::Backend;
 use crate::app::figure_export::FigureSet;
 use crate::app::link::{Batch, LabLink, Phase};
+use crate::config::lesson::OUTPUTS_LAST;
 use crate::config::ordering::{
     OrderingTask, Pruning, Scheme, StudyKind, default_study, task_preset,
 };
@@ -549,15 +550,15 @@ impl LabSlot for OrderingLab {
     }
 
     fn view_options(&self) -> &'static [&'static str] {
-        &["outputs_last"]
+        &[OUTPUTS_LAST]
     }
 
     fn view_option(&self, key: &str) -> Option<bool> {
-        (key == "outputs_last").then(|| self.view.graph().outputs_last())
+        (key == OUTPUTS_LAST).then(|| self.view.graph().outputs_last())
     }
 
     fn set_view_option(&mut self, key: &str, on: bool) -> bool {
-        if key != "outputs_last" {
+        if key != OUTPUTS_LAST {
             return false;
         }
         self.view.graph_mut().set_outputs_last(on);

@@ -848,47 +848,58 @@ fn sparsity_plot_ui(
                     .width(1.5),
             );
         }
-        let shown: Vec<Scheme> = drawn
+        // each shown scheme's settings once: sparsity, mean, lowest and highest D
+        let curves: Vec<SchemeCurve> = drawn
             .into_iter()
             .filter(|scheme| !hidden.contains(&scheme.to_string()))
+            .map(|scheme| {
+                let mut c = SchemeCurve {
+                    name: scheme.to_string(),
+                    color: scheme_color(scheme),
+                    ..SchemeCurve::default()
+                };
+                for s in study.curve(scheme).filter(|s| s.runs > 0) {
+                    c.xs.push(s.setting.sparsity);
+                    c.mean.push(s.mean);
+                    c.lo.push(s.min);
+                    c.hi.push(s.max);
+                }
+                c
+            })
             .collect();
-        // a scheme's settings: sparsity, mean, lowest and highest D
-        let curve = |scheme: Scheme| {
-            let (mut xs, mut mean, mut lo, mut hi) = (vec![], vec![], vec![], vec![]);
-            for s in study.curve(scheme).filter(|s| s.runs > 0) {
-                xs.push(s.setting.sparsity);
-                mean.push(s.mean);
-                lo.push(s.min);
-                hi.push(s.max);
-            }
-            (xs, mean, lo, hi)
-        };
         // every band under every line: a later scheme's band painted over an earlier one's line
         // turned the random scheme's blue to grey (a helper's audit)
-        for &scheme in &shown {
-            let (xs, _, lo, hi) = curve(scheme);
-            let color = scheme_color(scheme);
+        for c in &curves {
             pui.add(
-                FilledArea::new(scheme.to_string(), &xs, &lo, &hi)
-                    .fill_color(color.gamma_multiply(0.2)),
+                FilledArea::new(c.name.clone(), &c.xs, &c.lo, &c.hi)
+                    .fill_color(c.color.gamma_multiply(0.2)),
             );
         }
-        for scheme in shown {
-            let (name, color) = (scheme.to_string(), scheme_color(scheme));
-            let (xs, mean, ..) = curve(scheme);
-            let points: Vec<[f64; 2]> = xs.iter().zip(&mean).map(|(&x, &y)| [x, y]).collect();
+        for c in curves {
+            let points: Vec<[f64; 2]> = c.xs.iter().zip(&c.mean).map(|(&x, &y)| [x, y]).collect();
             pui.line(
-                Line::new(name.clone(), PlotPoints::from(points.clone()))
-                    .color(color)
+                Line::new(c.name.clone(), PlotPoints::from(points.clone()))
+                    .color(c.color)
                     .width(2.0 * look.line),
             );
             pui.points(
-                Points::new(name, PlotPoints::from(points))
-                    .color(color)
+                Points::new(c.name, PlotPoints::from(points))
+                    .color(c.color)
                     .radius(3.0 * look.line),
             );
         }
     });
+}
+
+/// One scheme's line and band in the D-against-sparsity plot.
+#[derive(Default)]
+struct SchemeCurve {
+    name: String,
+    color: Color32,
+    xs: Vec<f64>,
+    mean: Vec<f64>,
+    lo: Vec<f64>,
+    hi: Vec<f64>,
 }
 
 fn grid_ui(ui: &mut Ui, study: &StudyHistory, hidden: &[usize], its: &[usize]) {
