@@ -115,7 +115,7 @@ fn series_name(m: Metric) -> String {
     crate::export::labs::series_name(m)
 }
 
-/// Train in blues, validation in orange, the rest in their own hues (shared with the figure export).
+/// Each series of a plot in its own hue (shared with the figure export).
 fn series_color(m: Metric) -> Color32 {
     let [r, g, b] = crate::export::labs::series_rgb(m);
     Color32::from_rgb(r, g, b)
@@ -1213,30 +1213,43 @@ pub fn format_sig(v: f64, sig: usize) -> String {
 
 const SUPERSCRIPT: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
 
-/// Label of 10^k: plain for 0.01 ..= 1000, `10⁻⁵` style otherwise.
+/// 10^k written as a power of ten: `10⁻⁵`, `10⁰`, `10¹²`.
 pub fn pow10_label(k: i32) -> String {
-    match k {
-        -2 => "0.01".into(),
-        -1 => "0.1".into(),
-        0 => "1".into(),
-        1 => "10".into(),
-        2 => "100".into(),
-        3 => "1000".into(),
-        _ => {
-            let mut s = String::from("10");
-            if k < 0 {
-                s.push('⁻');
-            }
-            for d in k.unsigned_abs().to_string().bytes() {
-                s.push(SUPERSCRIPT[(d - b'0') as usize]);
-            }
-            s
-        }
+    let mut s = String::from("10");
+    if k < 0 {
+        s.push('⁻');
+    }
+    for d in k.unsigned_abs().to_string().bytes() {
+        s.push(SUPERSCRIPT[(d - b'0') as usize]);
+    }
+    s
+}
+
+/// Whether a log axis showing `range` (log10 of the values) writes its labels as plain numbers:
+/// when everything in view lies in 0.01 ..< 10⁵. Otherwise every label on it is a power of ten
+/// (`10⁻³`, `2×10⁵`), so that one axis never mixes "10⁴" with "20000" or "0.01" with "10⁻³" (a
+/// helper's audit).
+fn plain_log_axis(range: &RangeInclusive<f64>) -> bool {
+    *range.start() >= -2.0 - 1e-9 && *range.end() < 5.0
+}
+
+/// The label of the value 10^`v` on a log axis, in the notation its range chose
+/// ([`plain_log_axis`]): `20000` or `2×10⁴`.
+fn log_value_label(v: f64, range: &RangeInclusive<f64>) -> String {
+    if plain_log_axis(range) {
+        return tick_value(10f64.powf(v));
+    }
+    let k = (v + 1e-9).floor();
+    let m = 10f64.powf(v - k).round();
+    if m <= 1.0 {
+        pow10_label(k as i32)
+    } else {
+        format!("{m}×{}", pow10_label(k as i32))
     }
 }
 
 /// Tick label of a log axis mark (the mark is log10 of the value).
-fn log_tick(mark: GridMark, range: &RangeInclusive<f64>) -> String {
+pub fn log_tick(mark: GridMark, range: &RangeInclusive<f64>) -> String {
     log_tick_within(mark, range, 2.5)
 }
 
@@ -1246,11 +1259,11 @@ fn log_tick_within(mark: GridMark, range: &RangeInclusive<f64>, decades: f64) ->
     let v = mark.value;
     let is_decade = (v - v.round()).abs() < 1e-9;
     if is_decade {
-        pow10_label(v.round() as i32)
+        log_value_label(v.round(), range)
     } else if range.end() - range.start() < decades {
         // Within a few decades the 2s and 5s (under one decade every mark) get a label; the axis
         // itself drops labels that would crowd.
-        tick_value(10f64.powf(v))
+        log_value_label(v, range)
     } else {
         String::new()
     }
@@ -1472,12 +1485,88 @@ mod tests {
         assert_eq!(to_plot_y(0.01, YScale::Log), Some(-2.0));
     }
 
+    /// Hue in degrees of an RGB colour.
+    fn hue(c: Color32) -> f64 {
+        let (r, g, b) = (f64::from(c.r()), f64::from(c.g()), f64::from(c.b()));
+        let (max, min) = (r.max(g).max(b), r.min(g).min(b));
+        let d = (max - min).max(1e-9);
+        let h = if max == r {
+            ((g - b) / d).rem_euclid(6.0)
+        } else if max == g {
+            (b - r) / d + 2.0
+        } else {
+            (r - g) / d + 4.0
+        };
+        60.0 * h
+    }
+
+    /// The lines of one plot differ in hue by at least 30°: train (eval) was a darker blue 8° from
+    /// train (running), and the two read as one (a helper's audit). Expected from the colour wheel:
+    /// 30° is about the distance of orange from yellow.
+    #[test]
+    fn the_series_of_one_plot_have_hues_apart() {
+        for spec in PLOTS.iter() {
+            for (i, a) in spec.series.iter().enumerate() {
+                for b in &spec.series[i + 1..] {
+                    // a final-keys curve is drawn instead of its step's one, in its colour
+                    let alternatives = [
+                        (Metric::RestrictedLoss, Metric::RestrictedLossFinal),
+                        (Metric::ExcludedLoss, Metric::ExcludedLossFinal),
+                    ];
+                    if alternatives.contains(&(*a, *b)) || alternatives.contains(&(*b, *a)) {
+                        continue;
+                    }
+                    let (ha, hb) = (hue(series_color(*a)), hue(series_color(*b)));
+                    let apart = (ha - hb).abs().min(360.0 - (ha - hb).abs());
+                    assert!(
+                        apart >= 30.0,
+                        "{}: {a} and {b} are {apart:.0}° apart",
+                        spec.id
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn decade_labels() {
         assert_eq!(pow10_label(-5), "10⁻⁵");
-        assert_eq!(pow10_label(-2), "0.01");
-        assert_eq!(pow10_label(3), "1000");
+        assert_eq!(pow10_label(0), "10⁰");
         assert_eq!(pow10_label(12), "10¹²");
+    }
+
+    /// One axis, one notation: the Capacity lab's P axis from 1 700 to 55 000 read "2000, 5000, 10⁴,
+    /// 20000" and a loss axis "10⁻³, 0.01" (a helper's audit). Expected: all plain within 0.01 ..< 10⁵,
+    /// all powers of ten otherwise.
+    #[test]
+    fn a_log_axis_writes_all_its_labels_in_one_notation() {
+        let label = |value: f64, range: RangeInclusive<f64>| {
+            log_tick(
+                GridMark {
+                    value,
+                    step_size: 0.3,
+                },
+                &range,
+            )
+        };
+        // P from 1 700 to 55 000 (log10 3.23 to 4.74): plain
+        let p = 3.23..=4.74;
+        assert_eq!(label(4.0, p.clone()), "10000");
+        assert_eq!(label(2e4f64.log10(), p.clone()), "20000");
+        assert_eq!(label(2e3f64.log10(), p), "2000");
+        // a loss from 3·10⁻⁴ to 3 (4 decades: decades only), powers throughout
+        let loss = -3.5..=0.5;
+        assert_eq!(label(-3.0, loss.clone()), "10⁻³");
+        assert_eq!(label(-2.0, loss.clone()), "10⁻²");
+        assert_eq!(label(0.0, loss), "10⁰");
+        // widths past 10⁵ with their 2s: powers, the 2s too
+        let big = 4.8..=6.2;
+        assert_eq!(label(5.0, big.clone()), "10⁵");
+        assert_eq!(label(2e5f64.log10(), big.clone()), "2×10⁵");
+        assert_eq!(label(5e5f64.log10(), big), "5×10⁵");
+        // steps 1 to 1 000 and a loss from 0.01 to 10: plain, as before
+        assert_eq!(label(3.0, -0.1..=3.1), "1000");
+        assert_eq!(label(-2.0, -2.0..=1.0), "0.01");
     }
 
     #[test]

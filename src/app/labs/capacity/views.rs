@@ -10,7 +10,7 @@ use crate::app::actions::Action;
 use crate::app::teach::panels::PanelState;
 use crate::app::widgets::form::{error_color, preset_picker_ui, row, section};
 use crate::app::widgets::key::{KeyEntry, Mark, key_rows};
-use crate::app::widgets::plots::{log_marks, pow10_label, step_levels};
+use crate::app::widgets::plots::{log_marks, log_tick, step_levels};
 use crate::config::FieldProblem;
 use crate::config::capacity::SweepPreset;
 use crate::experiment::capacity::{GenCurvePoint, MemCurvePoint, TaskResult};
@@ -18,10 +18,9 @@ use crate::protocol::TaskRun;
 use crate::store::capacity::{FlightCurve, Source, SweepHistory};
 use eframe::egui::{self, Color32, RichText, Ui};
 use egui_plot::{
-    Corner, GridMark, Legend, Line, MarkerShape, Plot, PlotPoint, PlotPoints, Points, Span, VLine,
+    Corner, Legend, Line, MarkerShape, Plot, PlotPoint, PlotPoints, Points, Span, VLine,
     uniform_grid_spacer,
 };
-use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
 /// What the Capacity tab asks its lab to do.
@@ -645,20 +644,6 @@ fn log10_of(v: f64) -> Option<f64> {
     (v.is_finite() && v > 0.0).then(|| v.log10())
 }
 
-/// Tick label of a log10 axis: decades as powers of ten, other marks in real units when few decades
-/// show.
-fn log_tick(mark: GridMark, range: &RangeInclusive<f64>) -> String {
-    let v = mark.value;
-    if (v - v.round()).abs() < 1e-9 {
-        pow10_label(v.round() as i32)
-    } else if range.end() - range.start() < 2.5 {
-        let x = 10f64.powf(v);
-        format!("{}", (x * 1000.0).round() / 1000.0)
-    } else {
-        String::new()
-    }
-}
-
 /// A figure's caption: small in the window, the body's size in the presenter view.
 fn caption_style(ui: &Ui) -> egui::TextStyle {
     crate::app::widgets::plots::legend_text_style(ui.ctx())
@@ -704,6 +689,10 @@ pub enum Regime {
     Underfitting,
     Immediate,
     Grokking,
+    /// Learned the training set, and no seed generalised within its run. The spec counts such a
+    /// run as grokking (its delay is the epochs run − t_train, a lower bound), but nothing was seen
+    /// to generalise, so its cell says so (the phase diagram's "memorisation only" too).
+    MemorisedOnly,
 }
 
 /// A regime's name, as its cell's label says it.
@@ -712,6 +701,7 @@ fn regime_name(r: Regime) -> &'static str {
         Regime::Underfitting => "underfitting",
         Regime::Immediate => "immediate generalisation",
         Regime::Grokking => "grokking",
+        Regime::MemorisedOnly => "memorised only",
     }
 }
 
@@ -721,6 +711,7 @@ fn regime_tint(r: Regime) -> Color32 {
         Regime::Underfitting => Color32::from_gray(128),
         Regime::Immediate => GEN,
         Regime::Grokking => MEM,
+        Regime::MemorisedOnly => Color32::from_rgb(0x99, 0x66, 0x66),
     }
 }
 
@@ -728,7 +719,9 @@ fn regime_tint(r: Regime) -> Color32 {
 /// shaded cell reaches halfway (in log10 P) to its neighbours.
 /// - underfitting: no run of that size generalised, learned the task or memorised random labels;
 /// - immediate generalisation: its smallest delay over seeds is 0;
-/// - grokking: otherwise (some run learned something, and every delay is above 0 or never ended).
+/// - memorised only: a run learned its training set and none generalised (the spec's delay of such a
+///   run, epochs run − t_train, counts it as grokking, a lower bound nobody saw end);
+/// - grokking: otherwise (some run generalised after a positive delay, none at once).
 ///
 /// Returns (log10 low, log10 high, regime) cells in increasing P.
 pub fn regime_spans(pa: &PrimeAnalysis, results: &[&TaskResult]) -> Vec<(f64, f64, Regime)> {
@@ -740,10 +733,13 @@ pub fn regime_spans(pa: &PrimeAnalysis, results: &[&TaskResult]) -> Vec<(f64, f6
             let learned = runs
                 .iter()
                 .any(|r| r.t_gen.is_some() || r.t_train.is_some() || r.t_mem.is_some());
+            let generalised = runs.iter().any(|r| r.t_gen.is_some());
             let regime = if !learned {
                 Regime::Underfitting
             } else if s.min_delay == Some(0) {
                 Regime::Immediate
+            } else if !generalised && runs.iter().any(|r| r.t_train.is_some()) {
+                Regime::MemorisedOnly
             } else {
                 Regime::Grokking
             };
@@ -1467,6 +1463,12 @@ mod tests {
             result(10, None, None),
             result(100, Some(50), Some(0)),
             result(1000, Some(80), Some(30)),
+            // learned its training set at epoch 30 and never generalised in 100 epochs: the spec's
+            // delay (100 − 30) calls it grokking, the cell says what was seen
+            TaskResult {
+                t_train: Some(30),
+                ..result(10_000, None, Some(70))
+            },
         ];
         let a = analyse(&rs);
         let refs: Vec<&TaskResult> = rs.iter().collect();
@@ -1474,7 +1476,12 @@ mod tests {
         let regimes: Vec<Regime> = spans.iter().map(|s| s.2).collect();
         assert_eq!(
             regimes,
-            [Regime::Underfitting, Regime::Immediate, Regime::Grokking]
+            [
+                Regime::Underfitting,
+                Regime::Immediate,
+                Regime::Grokking,
+                Regime::MemorisedOnly
+            ]
         );
         // cells meet halfway in log10 P
         assert!((spans[0].1 - 1.5).abs() < 1e-12 && (spans[1].0 - 1.5).abs() < 1e-12);
