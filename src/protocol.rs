@@ -257,6 +257,25 @@ pub struct Summary {
     pub wall_secs: f64,
 }
 
+impl Summary {
+    /// The delay in words, measured to validation ≥ 98 % (not the 99 % of "generalised"); a run that
+    /// memorised and never generalised has the spec's delay, epochs run − t_train, only a lower bound:
+    /// "≥ 381 epochs (never generalised)" (as `TaskResult::delay_is_lower_bound` tells it). `None`
+    /// without a delay.
+    pub fn delay_text(&self) -> Option<String> {
+        let d = self.delay_epochs?;
+        let lower_bound = self.t_val_epoch.is_none()
+            && self
+                .t_train_epoch
+                .is_some_and(|t| d == self.epochs.saturating_sub(t));
+        Some(if lower_bound {
+            format!("≥ {d} epochs (never generalised)")
+        } else {
+            format!("{d} epochs (to validation ≥ 98 %)")
+        })
+    }
+}
+
 /// How the best ordering was found (exact DP or heuristic).
 pub use crate::analysis::orderedness::Method as OrderMethod;
 

@@ -332,7 +332,7 @@ fn resume_skips_finished_tasks_and_redoes_broken_files() {
     std::fs::write(&half, &cut).unwrap();
     std::fs::write(out.join(all[2].file_name()), "not json").unwrap();
     assert!(matches!(
-        load_result(out, &all[1], Some(&config_key(&c, &all[1]))),
+        load_result(out, &all[1], Some(&c)),
         Stored::Unusable(_)
     ));
     // expected: the two broken files are redone, the two good ones skipped and left byte for byte
@@ -346,10 +346,7 @@ fn resume_skips_finished_tasks_and_redoes_broken_files() {
     assert_eq!(read(&aside.join(all[2].file_name())), "not json");
     for t in &all {
         assert!(
-            matches!(
-                load_result(out, t, Some(&config_key(&c, t))),
-                Stored::Done(_)
-            ),
+            matches!(load_result(out, t, Some(&c)), Stored::Done(_)),
             "{t}"
         );
     }
@@ -365,6 +362,15 @@ fn resume_skips_finished_tasks_and_redoes_broken_files() {
             .unwrap()
     );
     assert!(e.contains("base.max_epochs"), "{e}");
+    assert_eq!(read(&out.join("sweep.toml")), before);
+    // another thread count is this sweep on another machine: accepted, and its sweep.toml kept byte
+    // for byte (rewritten each start, it was what shards started together raced over)
+    let more_threads = CapacitySweepConfig {
+        threads: c.threads + 3,
+        ..c.clone()
+    };
+    let third = cli_capacity::sweep_main(&valid(&more_threads), out, None, false).unwrap();
+    assert_eq!(third.written, 0);
     assert_eq!(read(&out.join("sweep.toml")), before);
     // one shard of a finished sweep has nothing to do: tasks 1 and 3 of 4 in shard 1/2
     let fourth = cli_capacity::sweep_main(&valid(&c), out, Some((1, 2)), false).unwrap();

@@ -255,6 +255,15 @@ fn path_format_and_folder_kind_problems_are_named_before_anything_is_done() {
         assert!(err.contains("arun is a Grokking run folder"), "{err}");
         assert!(out.is_empty(), "{out}");
     }
+    // a sweep folder whose one task file is corrupt: merge and analyse both fail (analyse exited 0:
+    // a helper's audit), analyse still printing which file it could not use
+    std::fs::create_dir(t.join("cor")).unwrap();
+    std::fs::write(t.join("cor/task-p23-w8-s0.json"), "{ half").unwrap();
+    run(&[&os("merge"), &os("cor")]);
+    let (out, err) = run(&[&os("analyse"), &os("cor")]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["files"]["unusable"][0]["file"], "task-p23-w8-s0.json");
+    assert!(err.contains("nothing was analysed"), "{err}");
     // a file given as a sweep's folder
     std::fs::write(t.join("afile"), "x").unwrap();
     let (_, err) = run(&[

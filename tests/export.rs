@@ -310,6 +310,32 @@ fn nothing_is_written_outside_the_chosen_folder() {
         let out = chosen.join(format!("loss.{}", f.extension()));
         export_main(&args(&run, "loss", f, out)).unwrap();
     }
+    // an earlier export is replaced ...
+    export_main(&args(
+        &run,
+        "accuracy",
+        FigureFormat::Svg,
+        chosen.join("loss.svg"),
+    ))
+    .unwrap();
+    // ... the user's own file at the figure's path is not (it was overwritten: a helper's audit), and
+    // nothing is written beside it
+    std::fs::write(chosen.join("paper.pdf"), "my precious figure").unwrap();
+    let with_paper = listing(tmp.path());
+    let e = export_main(&args(
+        &run,
+        "loss",
+        FigureFormat::Pdf,
+        chosen.join("paper.pdf"),
+    ))
+    .unwrap_err();
+    assert!(e.to_string().contains("paper.pdf already exists"), "{e}");
+    assert_eq!(
+        std::fs::read_to_string(chosen.join("paper.pdf")).unwrap(),
+        "my precious figure"
+    );
+    assert_eq!(listing(tmp.path()), with_paper);
+    std::fs::remove_file(chosen.join("paper.pdf")).unwrap();
     let added: BTreeSet<PathBuf> = listing(tmp.path()).difference(&before).cloned().collect();
     let want: BTreeSet<PathBuf> = ["loss.png", "loss.svg", "loss.pdf", "loss.csv", "loss.json"]
         .iter()

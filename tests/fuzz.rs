@@ -252,6 +252,9 @@ fn generated_inputs_never_panic_hang_or_change_a_refused_folder() {
     let result = grokscope::store::sweep_dir::example_result();
     let json = serde_json::to_string_pretty(&result).unwrap();
     let sweep = tempfile::tempdir().unwrap();
+    let tiny = grokscope::config::capacity::sweep_preset("tiny")
+        .unwrap()
+        .config;
     let n = 1500;
     runner(n)
         .run(&damage(), |d| {
@@ -260,7 +263,8 @@ fn generated_inputs_never_panic_hang_or_change_a_refused_folder() {
                 apply(&d, json.as_bytes()),
             )
             .unwrap();
-            let _ = load_result(sweep.path(), &task, Some("k"));
+            let _ = load_result(sweep.path(), &task, None);
+            let _ = load_result(sweep.path(), &task, Some(&tiny));
             Ok(())
         })
         .unwrap();

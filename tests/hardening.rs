@@ -809,6 +809,18 @@ fn defect_10c_impossible_sweep_results_are_refused_and_merge_keeps_sweep_csv() {
     bad(5, "complexity_bits", &|r| r.complexity_bits = -400.0);
     bad(6, "t_gen", &|r| r.t_gen = Some(21)); // after the run's 20 epochs
     bad(7, "width", &|r| r.width = 0);
+    // values each fine alone that no run makes together (a helper's audit: all were merged)
+    bad(8, "complexity_bits", &|r| r.complexity_bits = 1.0); // not n_equiv log2(p + 2)
+    bad(9, "delay", &|r| {
+        // validation at 99 % by epoch 5, before the training set's 99 % at 15: no delay
+        (r.t_gen, r.t_train, r.delay) = (Some(5), Some(15), Some(7));
+    });
+    bad(10, "delay", &|r| (r.t_train, r.delay) = (None, Some(7)));
+    bad(11, "delay", &|r| {
+        // never generalised: the delay is at most the 20 epochs run − t_train
+        (r.t_gen, r.delay) = (None, Some(15));
+    });
+    bad(12, "delay", &|r| r.delay = None); // it generalised
     let good = grokscope::store::sweep_dir::example_result();
     for r in std::iter::once(&good).chain(cases.iter().map(|(r, _)| r)) {
         grokscope::store::sweep_dir::write_result(&dir, r).unwrap();
@@ -816,14 +828,7 @@ fn defect_10c_impossible_sweep_results_are_refused_and_merge_keeps_sweep_csv() {
     let c = collect_results(&dir).unwrap();
     assert_eq!(c.results, vec![good.clone()]);
     for (r, field) in &cases {
-        let name = r.task().file_name();
-        let why = c
-            .unusable
-            .iter()
-            .find(|(f, _)| *f == name)
-            .map(|(_, why)| why.clone())
-            .unwrap_or_else(|| panic!("{name} accepted"));
-        assert!(why.contains(field), "{name}: {why}");
+        assert_left_out_naming(&c.unusable, &r.task().file_name(), field);
     }
     let v = analyse_main(&dir).unwrap();
     assert_eq!(v["files"]["found"], 1);
@@ -842,6 +847,69 @@ fn defect_10c_impossible_sweep_results_are_refused_and_merge_keeps_sweep_csv() {
     let e = format!("{:#}", merge_main(&empty).unwrap_err());
     assert!(e.contains("no task result"), "{e}");
     assert_eq!(snapshot(&empty), before);
+}
+
+/// A result file edited by hand keeps its config key; the folder's `sweep.toml` still says what its
+/// runs make: the model's parameter count, the task's example count and the epoch cap (a helper's
+/// audit merged `params = 1`, and the exponential fit's R² fell from 0.996 to 0.288). Expected: the
+/// closed forms `ModelConfig::param_count` and `random_labels::equivalent_size`, the config's
+/// max_epochs.
+#[test]
+fn results_that_no_run_of_the_folders_config_makes_are_refused() {
+    use grokscope::data::random_labels;
+    use grokscope::store::sweep_dir::{CONFIG_FILE, collect_results, config_key, write_result};
+    let mut cfg = grokscope::config::capacity::sweep_preset("tiny")
+        .unwrap()
+        .config;
+    cfg.widths = vec![8];
+    cfg.seeds = vec![0, 1, 2, 3];
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join(CONFIG_FILE), cfg.to_toml()).unwrap();
+    let of_config = |seed: u64| {
+        let mut r = grokscope::store::sweep_dir::example_result();
+        r.seed = seed;
+        let run = cfg.task_config(r.p, r.width, r.seed);
+        r.params = run.model.param_count(r.p as usize);
+        r.n_equiv = random_labels::equivalent_size(run.op, run.p, run.train_fraction);
+        r.complexity_bits = random_labels::complexity_bits(r.n_equiv, r.p);
+        r.key = config_key(&cfg, &r.task());
+        r
+    };
+    let good = of_config(0);
+    write_result(dir, &good).unwrap();
+    let mut cases = vec![];
+    type Edit = dyn Fn(&mut TaskResult);
+    let edits: [(u64, &str, &Edit); 3] = [
+        (1, "params", &|r| r.params = 1),
+        (2, "n_equiv", &|r| {
+            r.n_equiv = 5;
+            r.complexity_bits = random_labels::complexity_bits(5, r.p);
+        }),
+        (3, "mem_epochs", &|r| r.mem_epochs = 99_999),
+    ];
+    for (seed, field, edit) in edits {
+        let mut r = of_config(seed);
+        edit(&mut r);
+        write_result(dir, &r).unwrap();
+        cases.push((r.task().file_name(), field));
+    }
+    let c = collect_results(dir).unwrap();
+    assert_eq!(c.results, vec![good]);
+    for (name, field) in cases {
+        assert_left_out_naming(&c.unusable, &name, field);
+    }
+}
+
+/// `name` is among the `unusable` (file, why) pairs a folder's collection gives, and its why names
+/// `field`.
+pub fn assert_left_out_naming(unusable: &[(String, String)], name: &str, field: &str) {
+    let why = unusable
+        .iter()
+        .find(|(f, _)| f == name)
+        .map(|(_, why)| why.as_str())
+        .unwrap_or_else(|| panic!("{name} accepted ({field})"));
+    assert!(why.contains(field), "{name}: {why}");
 }
 
 /// A sweep folder whose task files are empty, or hold a task of another grid, says so file by file:

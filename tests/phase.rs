@@ -224,3 +224,46 @@ fn a_tiny_study_runs_resumes_and_refuses_another() {
         serde_json::from_slice(&std::fs::read(figs.join("phase.json")).unwrap()).unwrap();
     assert_eq!(meta["config"]["max_epochs"], 60);
 }
+
+/// A result file edited by hand keeps its run config; what that config and the run's own events
+/// give is checked too (a helper's audit: an accuracy of 1.5, a t_train after the run's last epoch,
+/// a weight decay off the grid and a "comprehension" at 4 % validation were all drawn). Expected:
+/// each field is refused by name, and the untouched files are still used.
+#[test]
+fn a_phase_result_with_a_value_its_run_does_not_make_is_left_out() {
+    use grokscope::analysis::phase::{PhaseRun, RunClass};
+    use grokscope::store::phase::write_result;
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("study");
+    let cfg = quick();
+    phase_main(&cfg, &out, None, false, false).unwrap();
+    let good = collect(&out).unwrap().runs;
+    assert_eq!(good.len(), 4);
+    type Edit = dyn Fn(&mut PhaseRun);
+    let edits: [(&str, &Edit); 8] = [
+        ("final_val_acc", &|r| r.final_val_acc = Some(1.5)),
+        ("t_train", &|r| r.t_train = Some(r.epochs + 1)),
+        ("epochs", &|r| r.epochs = 99_999),
+        ("params", &|r| r.params = 0),
+        ("wall_secs", &|r| r.wall_secs = -3.0),
+        ("weight_decay", &|r| r.weight_decay = 0.5),
+        ("class", &|r| {
+            r.class = RunClass {
+                outcome: Outcome::Comprehension,
+                delay: Some(0),
+            };
+            (r.t_train, r.t_val98, r.t_val) = (None, None, None);
+        }),
+        ("t_val98", &|r| (r.t_val98, r.t_val) = (None, Some(3))),
+    ];
+    for (field, edit) in edits {
+        let mut r = good[1].clone();
+        edit(&mut r);
+        write_result(&out, &r).unwrap();
+        let c = collect(&out).unwrap();
+        crate::hardening::assert_left_out_naming(&c.unusable, &r.task.file_name(), field);
+        assert_eq!(c.runs.len(), 3);
+    }
+    write_result(&out, &good[1]).unwrap();
+    assert_eq!(collect(&out).unwrap().runs, good);
+}

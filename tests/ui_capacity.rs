@@ -17,6 +17,18 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// `r` as a run of `cfg`'s task would have it: its key, parameter count and example count (what a
+/// sweep folder's config checks a result against).
+fn of_config(cfg: &grokscope::config::CapacitySweepConfig, mut r: TaskResult) -> TaskResult {
+    use grokscope::data::random_labels;
+    let run = cfg.task_config(r.p, r.width, r.seed);
+    r.params = run.model.param_count(r.p as usize);
+    r.n_equiv = random_labels::equivalent_size(run.op, run.p, run.train_fraction);
+    r.complexity_bits = random_labels::complexity_bits(r.n_equiv, r.p);
+    r.key = config_key(cfg, &r.task());
+    r
+}
+
 fn result(
     width: usize,
     seed: u64,
@@ -32,7 +44,7 @@ fn result(
         seed,
         params,
         n_equiv: 100,
-        complexity_bits: 400.0,
+        complexity_bits: grokscope::data::random_labels::complexity_bits(100, 23),
         t_train: t_gen.map(|_| 10),
         t_gen,
         delay: t_gen.map(|g| g.saturating_sub(10)),
@@ -367,9 +379,11 @@ fn opening_a_folder_fills_the_panel_from_its_config() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(CONFIG_FILE), cfg.to_toml()).unwrap();
     for seed in [0, 1] {
-        let mut r = result(8, seed, 1000, None, None);
-        r.key = config_key(&cfg, &r.task());
-        write_result(dir.path(), &r).unwrap();
+        write_result(
+            dir.path(),
+            &of_config(&cfg, result(8, seed, 1000, None, None)),
+        )
+        .unwrap();
     }
     let mut h = harness(Scripted::default());
     open_tab(&mut h);
@@ -842,9 +856,7 @@ fn a_sweep_over_an_open_one_says_how_many_results_it_kept() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(CONFIG_FILE), cfg.to_toml()).unwrap();
     for &w in &cfg.widths {
-        let mut r = result(w, 0, 1000, None, None);
-        r.key = config_key(&cfg, &r.task());
-        write_result(dir.path(), &r).unwrap();
+        write_result(dir.path(), &of_config(&cfg, result(w, 0, 1000, None, None))).unwrap();
     }
     let trained = cfg.widths[0];
     let scripted = Scripted {

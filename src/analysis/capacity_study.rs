@@ -191,6 +191,10 @@ pub struct SizeRow {
     pub t_mem: Mean,
     pub t_gen: Mean,
     pub delay: Mean,
+    /// Of the delays in `delay`'s mean, how many are only lower bounds: runs that memorised and never
+    /// generalised, whose delay is the spec's epochs run − t_train (`sweep.csv`'s
+    /// `delay_lower_bound`; the analysis JSON did not say so: a helper's audit).
+    pub delay_lower_bounds: usize,
     /// The smallest delay over seeds (the observed onset's input); `None` when no seed memorised.
     pub min_delay: Option<u64>,
     /// Capacity fraction f = S / (C P) with the C in use.
@@ -267,6 +271,7 @@ pub fn analyse_prime(p: u32, results: &[&TaskResult], c: f64) -> PrimeAnalysis {
                 t_mem: m.into(),
                 t_gen: g.into(),
                 delay: d.into(),
+                delay_lower_bounds: same.iter().filter(|r| r.delay_is_lower_bound()).count(),
                 min_delay: same.iter().filter_map(|r| r.delay).min(),
                 capacity_fraction: same.first().map_or(f64::NAN, |r| {
                     capacity_fraction(r.complexity_bits, c, m.params)

@@ -509,10 +509,10 @@ pub fn finished_text(outcome: &Outcome, summary: Option<&Summary>) -> String {
     if let Some(t) = s.t_val_epoch {
         parts.push(format!("generalised at epoch {t}"));
     }
-    if let Some(d) = s.delay_epochs {
+    if let Some(d) = s.delay_text() {
         // measured to validation >= 98 %, not to the 99 % of "generalised" (312 - 111 is not 195:
-        // a helper's audit)
-        parts.push(format!("delay {d} epochs (to validation ≥ 98 %)"));
+        // a helper's audit), and a lower bound said to be one
+        parts.push(format!("delay {d}"));
     }
     parts.join(", ")
 }
@@ -579,6 +579,19 @@ mod tests {
         assert_eq!(
             finished_text(&Outcome::Completed, Some(&tiny)),
             "completed after 500 epochs (500 steps, 34 ms)"
+        );
+        // memorised at 100 and never generalised in 500 epochs: the spec's delay, 500 − 100, is only
+        // a lower bound, and says so (it read as a measured 400)
+        let never = Summary {
+            t_val_epoch: None,
+            delay_epochs: Some(400),
+            ..s.clone()
+        };
+        assert!(
+            finished_text(&Outcome::Completed, Some(&never))
+                .ends_with("memorised at epoch 100, delay ≥ 400 epochs (never generalised)"),
+            "{}",
+            finished_text(&Outcome::Completed, Some(&never))
         );
         assert_eq!(
             finished_text(

@@ -17,7 +17,7 @@ use crate::config::{CapacitySweepConfig, ValidCapacitySweepConfig};
 use crate::experiment::{Unattended, capacity};
 use crate::protocol::{CapacityEvent, LabEvent, Outcome};
 use crate::store::sweep_dir::{
-    CAPACITY_CSV_FILE, CONFIG_FILE, CSV_FILE, Collected, capacity_csv, collect_results, config_key,
+    CAPACITY_CSV_FILE, CONFIG_FILE, CSV_FILE, Collected, capacity_csv, collect_results,
     load_result, sweep_csv, write_result,
 };
 use anyhow::{Context, Result, bail};
@@ -96,13 +96,17 @@ pub fn sweep_main(
         ))
     })?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    write_atomic(&config_path, text.as_bytes())?;
+    // A `sweep.toml` already there is this sweep's (checked above; `--threads` is each machine's
+    // own): it stays as it is, so shards started together do not all rewrite it.
+    if !config_path.exists() {
+        write_atomic(&config_path, text.as_bytes())?;
+    }
     let todo = study::pending(
         out,
         tasks(cfg),
         shard_of,
         "task",
-        |t| load_result(out, t, Some(&config_key(cfg, t))),
+        |t| load_result(out, t, Some(cfg)),
         Task::file_name,
     )?;
     let mut sink = ResultFiles::new(out, &todo, result_format(), bar);
@@ -278,6 +282,9 @@ mod tests {
         }
         // the second seed of P = 400 never memorised the random labels either: left out of the mean
         rs[5].t_mem = None;
+        // the first seed of P = 400 never generalised: its delay, 10, is the 20 epochs run − t_train
+        // (10), a lower bound (T_gen's mean is the other seed's, 500, as before)
+        rs[4].t_gen = None;
         let v = analysis_json(&rs);
         let p_star = v["p_star"].as_f64().unwrap();
         assert!((p_star - 200.0).abs() < 1.0, "{v}");
@@ -288,12 +295,14 @@ mod tests {
         assert_eq!(sizes[2]["t_mem"]["runs"], 1);
         assert_eq!(sizes[2]["t_mem"]["never"], 1);
         assert_eq!(sizes[2]["delay"]["never"], 1);
+        assert_eq!(sizes[2]["delay_lower_bounds"], 1);
+        assert_eq!(sizes[1]["delay_lower_bounds"], 0);
         assert_eq!(sizes[1]["delay"]["mean"], 2.5);
         assert_eq!(sizes[1]["min_delay"], 0);
         assert_eq!(sizes[0]["width"], 4);
-        // f = S / (C P) = 400 / (2.16 * 100)
+        // f = S / (C P) = 100 log2(25) / (2.16 * 100) (the example result's S)
         let f = sizes[0]["capacity_fraction"].as_f64().unwrap();
-        assert!((f - 400.0 / 216.0).abs() < 1e-12);
+        assert!((f - 100.0 * 25f64.log2() / 216.0).abs() < 1e-12);
         // exp fit over the 5 runs that memorised: the smallest model (largest f) memorises slowest, so
         // ln T_mem rises with f: b > 0, as the spec's model expects
         assert!(v["exp_fit"]["b"].as_f64().unwrap() > 0.0, "{v}");

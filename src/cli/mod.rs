@@ -221,7 +221,8 @@ pub enum Cmd {
     /// Analyse a sweep folder; prints one JSON object: capacity_bits_per_param (null without capacity
     /// runs), p_star, observed_onset and exp_fit {a, b, r2} (a number or object for one prime, keyed by
     /// prime for several), per-prime means per model size with counts of runs that never reached the
-    /// thresholds, and the files found, missing and unusable (also named on stderr).
+    /// thresholds and of delays that are only lower bounds (delay_lower_bounds: never generalised), and
+    /// the files found, missing and unusable (also named on stderr); exits 1 when no file is usable.
     Analyse {
         /// The sweep's output folder.
         dir: PathBuf,
@@ -426,6 +427,15 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Analyse { dir } => {
             let v = capacity::analyse_main(&dir)?;
             outln!("{v}")?;
+            // the JSON says which files were unusable; with none usable there was nothing to
+            // analyse, and the command fails as `merge` does (it exited 0: a helper's audit)
+            if v["files"]["found"] == 0 {
+                eprintln!(
+                    "error: {} holds no task result file that can be used: nothing was analysed",
+                    dir.display()
+                );
+                return Ok(ExitCode::FAILURE);
+            }
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Export {

@@ -409,18 +409,22 @@ pub fn run_to_folder(
     };
     // summary.json was written by the run's recorder, as for every run folder
     // numbers or "never", not Rust's `Some(111)`; the delay says where it is measured to
-    let epoch = |e: Option<u64>| e.map_or_else(|| "never".to_string(), |e| e.to_string());
-    let delay = summary.delay_epochs.map_or_else(
-        || "none (it needs train ≥ 99 % and validation ≥ 98 %)".to_string(),
-        |d| format!("{d} epochs (to validation ≥ 98 %)"),
-    );
+    // ("generalised at never" read badly: a helper's audit)
+    let event = |what: &str, e: Option<u64>| {
+        e.map_or_else(
+            || format!("never {what}"),
+            |e| format!("{what} at epoch {e}"),
+        )
+    };
+    let delay = summary
+        .delay_text()
+        .unwrap_or_else(|| "none (it needs train ≥ 99 % and validation ≥ 98 %)".to_string());
     eprintln!(
-        "{} epochs in {:.1}s; memorised (train ≥ 99 %) at {}, generalised (validation ≥ 99 %) at {}, \
-         delay {delay}; wrote {}",
+        "{} epochs in {:.1}s; {}, {}, delay {delay}; wrote {}",
         summary.epochs,
         summary.wall_secs,
-        epoch(summary.t_train_epoch),
-        epoch(summary.t_val_epoch),
+        event("memorised (train ≥ 99 %)", summary.t_train_epoch),
+        event("generalised (validation ≥ 99 %)", summary.t_val_epoch),
         out.display()
     );
     Ok((outcome, summary))

@@ -239,18 +239,23 @@ pub fn exported_files(path: &Path) -> Result<ExportedFiles, ExportError> {
         json: file.with_extension("json"),
         figure: file,
     };
-    // Sidecars replace only an earlier export's (its JSON says so): `metrics.png` beside a run's
-    // `metrics.csv`, or `run.pdf` beside its `run.json`, must never destroy the user's data.
+    // The figure and its sidecars replace only an earlier export's (its JSON says so): `metrics.png`
+    // beside a run's `metrics.csv`, `run.pdf` beside its `run.json`, or `--out paper.pdf` over the
+    // user's own PDF, must never destroy the user's data.
     let earlier_export = std::fs::read(&files.json)
         .ok()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
         .is_some_and(|v| v.get("grokscope_version").is_some() && v.get("figure").is_some());
-    for side in [&files.csv, &files.json] {
-        if side.exists() && !earlier_export {
+    for (file, by) in [
+        (&files.figure, "the figure"),
+        (&files.csv, "the figure's sidecar"),
+        (&files.json, "the figure's sidecar"),
+    ] {
+        if file.exists() && !earlier_export {
             return Err(invalid(format!(
                 "{} already exists and is not from a grokscope figure export: it would be \
-                 overwritten by the figure's sidecar; choose another file name",
-                side.display()
+                 overwritten by {by}; choose another file name",
+                file.display()
             )));
         }
     }

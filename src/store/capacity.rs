@@ -282,7 +282,7 @@ mod tests {
             seed: 0,
             params,
             n_equiv: 100,
-            complexity_bits: 400.0,
+            complexity_bits: crate::data::random_labels::complexity_bits(100, 23),
             t_train: Some(10),
             t_gen: Some(20),
             delay: Some(10),

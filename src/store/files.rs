@@ -6,8 +6,9 @@ use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-/// Write a file by calling `fill` on a buffered writer to a temporary file beside `path`, then renaming
-/// it into place, so a failure never leaves a half-written file under the final name. `io_err` turns
+/// Write a file by calling `fill` on a buffered writer to a temporary file beside `path`
+/// (`.NAME.PID-N.partial`, its own to this call), then renaming it into place, so a failure never
+/// leaves a half-written file under the final name and writers of one file never meet. `io_err` turns
 /// the writer's own I/O failures into the caller's error type.
 pub fn write_atomically<E>(
     path: &Path,
@@ -20,9 +21,14 @@ pub fn write_atomically<E>(
             "the path names no file",
         ))
     })?;
+    // The temporary name is this process's and this write's own: shards of one sweep started together
+    // write the same `sweep.toml`, and with one shared name one process's rename took the other's
+    // temporary file away ("writing sweep.toml: No such file or directory": a helper's audit).
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(file_name);
-    tmp_name.push(".partial");
+    tmp_name.push(format!(".{}-{n}.partial", std::process::id()));
     let tmp = path.with_file_name(tmp_name);
     let result = (|| {
         let file = fs::File::create(&tmp).map_err(&io_err)?;
@@ -138,4 +144,38 @@ pub enum Stored<R> {
     /// A file that cannot be used (half-written, not JSON, another task's, config's or version's), and
     /// why.
     Unusable(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writers of one file at once all succeed, and the file ends whole, one writer's bytes: shards of
+    /// a sweep started together write `sweep.toml` so, and with one shared temporary name a rename
+    /// took another writer's file away (10 failures in 40 starts in a helper's audit).
+    #[test]
+    fn writers_of_one_file_at_once_do_not_meet() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sweep.toml");
+        let failures: usize = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8u8)
+                .map(|i| {
+                    let path = &path;
+                    s.spawn(move || {
+                        (0..200)
+                            .filter(|_| write_atomic(path, &[i; 4096]).is_err())
+                            .count()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        assert_eq!(failures, 0);
+        let bytes = fs::read(&path).unwrap();
+        assert_eq!(bytes.len(), 4096);
+        assert!(bytes.iter().all(|&b| b == bytes[0]));
+        // nothing temporary is left behind
+        let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1);
+    }
 }

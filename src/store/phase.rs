@@ -158,7 +158,101 @@ pub fn load_result(dir: &Path, cfg: &PhaseStudyConfig, task: &PhaseTask) -> Stor
             differences(&r.config, &cfg.task_config(task)).join("; ")
         ));
     }
+    if let Some(what) = impossible_value(&r) {
+        return Stored::Unusable(format!(
+            "holds an impossible value, so it is left out: {what}"
+        ));
+    }
     Stored::Done(Box::new(r))
+}
+
+/// The first value of `r` that its run (`r.config`, checked against the study's) does not make, as
+/// "field = value (what it must be)": the cell, width and parameter count its config gives, times
+/// within the epochs run and the cap, 98 % validation no later than 99 %, accuracies in [0, 1], and
+/// the class `classify_run` gives its events. A file edited by hand keeps its config; these catch
+/// the rest (a "comprehension" at 4 % validation was drawn in the phase figure: a helper's audit).
+pub fn impossible_value(r: &PhaseRun) -> Option<String> {
+    use crate::config::ModelConfig;
+    let c = &r.config;
+    let width = match &c.model {
+        ModelConfig::Mlp(m) => m.hidden,
+        ModelConfig::Transformer(t) => t.d_model,
+    };
+    let params = c.model.param_count(c.p as usize);
+    let same = [
+        ("weight_decay", r.weight_decay, c.optim.weight_decay),
+        ("train_fraction", r.train_fraction, c.train_fraction),
+        ("width", r.width as f64, width as f64),
+        ("params", r.params as f64, params as f64),
+    ];
+    for (field, v, want) in same {
+        if v != want {
+            return Some(format!("{field} = {v} (the run's config has {want})"));
+        }
+    }
+    if r.epochs > c.max_epochs {
+        return Some(format!(
+            "epochs = {} (at most the config's max_epochs = {})",
+            r.epochs, c.max_epochs
+        ));
+    }
+    if r.steps < r.epochs {
+        return Some(format!(
+            "steps = {} (at least one a trained epoch, {})",
+            r.steps, r.epochs
+        ));
+    }
+    for (field, v) in [
+        ("t_train", r.t_train),
+        ("t_val98", r.t_val98),
+        ("t_val", r.t_val),
+    ] {
+        if let Some(v) = v
+            && v > r.epochs
+        {
+            return Some(format!(
+                "{field} = {v} (at most the {} epochs run)",
+                r.epochs
+            ));
+        }
+    }
+    match (r.t_val98, r.t_val) {
+        (None, Some(v)) => {
+            return Some(format!(
+                "t_val98 = null with t_val = {v} (validation passes 98 % on its way to 99 %)"
+            ));
+        }
+        (Some(a), Some(b)) if a > b => {
+            return Some(format!(
+                "t_val98 = {a} after t_val = {b} (98 % comes no later than 99 %)"
+            ));
+        }
+        _ => {}
+    }
+    for (field, v) in [
+        ("final_train_acc", r.final_train_acc),
+        ("final_val_acc", r.final_val_acc),
+    ] {
+        if let Some(v) = v
+            && !(0.0..=1.0).contains(&v)
+        {
+            return Some(format!("{field} = {v} (an accuracy, in [0, 1])"));
+        }
+    }
+    if !(r.wall_secs.is_finite() && r.wall_secs >= 0.0) {
+        return Some(format!(
+            "wall_secs = {} (a finite number, at least 0)",
+            r.wall_secs
+        ));
+    }
+    let class = crate::analysis::phase::classify_run(r.t_train, r.t_val98, c.max_epochs);
+    if r.class != class {
+        return Some(format!(
+            "class = {} with delay {:?} (its events give {} with delay {:?})",
+            r.class.outcome, r.class.delay, class.outcome, class.delay
+        ));
+    }
+    None
 }
 
 /// Write a result into `dir` atomically (a temporary file, then a rename).
