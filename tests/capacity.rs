@@ -310,6 +310,29 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }
 
+/// An emptied `sweep.toml` blocks its folder (it may have held another sweep) and the refusal says
+/// the way out; taking it says loses nothing: the sweep then finds its task files by their keys and
+/// skips them (a helper's audit: the message said only "choose a new folder").
+#[test]
+fn a_damaged_sweep_toml_is_refused_with_a_way_out_that_keeps_the_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    let c = tiny(&[4], &[0, 1]);
+    cli_capacity::sweep_main(&valid(&c), &out, None, false).unwrap();
+    std::fs::write(out.join(CONFIG_FILE), "").unwrap();
+    let task = read(&out.join(tasks(&c)[0].file_name()));
+    let e = format!(
+        "{:#}",
+        cli_capacity::sweep_main(&valid(&c), &out, None, false).unwrap_err()
+    );
+    assert!(e.contains("move it out of the folder"), "{e}");
+    assert_eq!(read(&out.join(CONFIG_FILE)), "");
+    std::fs::rename(out.join(CONFIG_FILE), dir.path().join("sweep.toml.damaged")).unwrap();
+    let again = cli_capacity::sweep_main(&valid(&c), &out, None, false).unwrap();
+    assert_eq!((again.skipped, again.written), (2, 0));
+    assert_eq!(read(&out.join(tasks(&c)[0].file_name())), task);
+}
+
 #[test]
 fn resume_skips_finished_tasks_and_redoes_broken_files() {
     let dir = tempfile::tempdir().unwrap();

@@ -102,15 +102,19 @@ fn a_bad_config_file_is_refused_with_the_field_and_no_output() {
     let cfg_path = dir.path().join("bad.toml");
     let toml = fast_mlp_toml(|t| t.replace("train_fraction = 0.5", "train_fraction = 1.5"));
     std::fs::write(&cfg_path, toml).unwrap();
-    let out = grokscope()
-        .args(["run", "--config"])
-        .arg(&cfg_path)
-        .arg("--out")
-        .arg(dir.path().join("run"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8(out.stderr).unwrap();
+    // `run --config bad.toml --out run`: its status and stderr
+    let run = || {
+        let out = grokscope()
+            .args(["run", "--config"])
+            .arg(&cfg_path)
+            .arg("--out")
+            .arg(dir.path().join("run"))
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8(out.stderr).unwrap())
+    };
+    let (code, err) = run();
+    assert_eq!(code, Some(1));
     assert!(
         err.contains("train_fraction") && err.contains("(0, 1)"),
         "{err}"
@@ -119,6 +123,21 @@ fn a_bad_config_file_is_refused_with_the_field_and_no_output() {
         !dir.path().join("run").exists(),
         "nothing written for a refused config"
     );
+    // a sweep's or a phase study's config given to `run` is named for what it is, with its command
+    for (preset, command) in [
+        ("tiny", "grokscope sweep"),
+        ("phase-tiny", "grokscope phase"),
+    ] {
+        let shown = grokscope()
+            .args(["presets", "--show", preset])
+            .output()
+            .unwrap();
+        std::fs::write(&cfg_path, shown.stdout).unwrap();
+        let (code, err) = run();
+        assert_eq!(code, Some(1));
+        assert!(err.contains(command), "{preset}: {err}");
+        assert!(!dir.path().join("run").exists());
+    }
     let missing = grokscope()
         .args(["presets", "--show", "nope"])
         .output()
@@ -325,6 +344,19 @@ fn forks_and_repairs_that_would_nest_or_train_nothing_are_refused() {
                 "f",
             ],
             "the fork's max_epochs 5 is not past its checkpoint's epoch 10",
+        ),
+        (
+            vec![
+                "fork",
+                "r",
+                "--step",
+                "10",
+                "--max-epochs",
+                "2",
+                "--out",
+                "f",
+            ],
+            "--max-epochs 2 is not past the fork's checkpoint (epoch 10)",
         ),
         (
             vec!["fork", "r", "--step", "10", "--out", "r/sub"],

@@ -152,6 +152,11 @@ fn one_figure_to_a_file_and_the_clock_group_beside_a_stem() {
     export_main(&args(&run, "clock", None, several.clone())).unwrap();
     assert!(several.join("pca.svg").is_file(), "{:?}", several);
     assert!(!tmp.path().join("new-figs-pca.svg").exists());
+    // ... but one folder only: a mistyped chain is refused, nothing made (it made them all)
+    let chain = tmp.path().join("typo/deeper/figs/");
+    let e = export_main(&args(&run, "clock", None, chain)).unwrap_err();
+    assert!(e.to_string().contains("does not exist"), "{e}");
+    assert!(!tmp.path().join("typo").exists());
 
     // the clocks and the principal components, each beside the stem c.svg
     let mut a = args(&run, "clock", Some(10), tmp.path().join("c.svg"));

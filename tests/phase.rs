@@ -170,7 +170,7 @@ fn a_tiny_study_runs_resumes_and_refuses_another() {
     // its old run folder was moved aside, not deleted
     assert!(
         out.join("runs")
-            .join(format!("{}.incomplete-1", all[1].name()))
+            .join(format!("{}.set-aside-1", all[1].name()))
             .is_dir()
     );
 
@@ -266,4 +266,44 @@ fn a_phase_result_with_a_value_its_run_does_not_make_is_left_out() {
     }
     write_result(&out, &good[1]).unwrap();
     assert_eq!(collect(&out).unwrap().runs, good);
+}
+
+/// Shards run into separate folders on a cluster's nodes, then their result files copied together
+/// (as a sweep's may be): the study takes them in and runs nothing again; a sweep is not handed them
+/// (it took the folder for its own: a helper's audit). Expected: the 4 runs of `quick`, 2 a shard.
+#[test]
+fn a_phase_studys_result_files_copied_together_are_its_to_finish() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = quick();
+    let together = tmp.path().join("together");
+    std::fs::create_dir(&together).unwrap();
+    for i in 0..2 {
+        let node = tmp.path().join(format!("node{i}"));
+        phase_main(&cfg, &node, Some((i, 2)), false, false).unwrap();
+        for e in std::fs::read_dir(&node).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with("task-") {
+                std::fs::copy(e.path(), together.join(&name)).unwrap();
+            }
+        }
+    }
+    // a sweep refuses the folder, naming a file, and leaves it as it was
+    let before = snapshot(&together);
+    let sweep = grokscope::config::ValidCapacitySweepConfig::try_from(
+        grokscope::config::capacity::sweep_preset("tiny")
+            .unwrap()
+            .config,
+    )
+    .unwrap();
+    let e = format!(
+        "{:#}",
+        grokscope::cli::capacity::sweep_main(&sweep, &together, None, false).unwrap_err()
+    );
+    assert!(e.contains("task-wd"), "{e}");
+    assert_eq!(snapshot(&together), before);
+    // the study finishes it: every run already done
+    let r = phase_main(&cfg, &together, None, false, false).unwrap();
+    assert_eq!((r.tasks, r.skipped, r.written), (4, 4, 0));
+    assert_eq!(collect(&together).unwrap().runs.len(), 4);
 }

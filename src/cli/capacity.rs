@@ -83,12 +83,17 @@ pub fn sweep_main(
     // (task files alone, copied from a cluster's nodes, are a sweep's to finish)
     let own = |name: &str| {
         name == CONFIG_FILE
-            || (name.starts_with("task-") && name.ends_with(".json"))
+            || Task::of_file_name(name).is_some()
             || name == crate::store::sweep_dir::CSV_FILE
             || name == crate::store::sweep_dir::CAPACITY_CSV_FILE
             || name == crate::store::files::SET_ASIDE
     };
-    refuse_other_config(&config_path, "a sweep", own, |old| {
+    // an unreadable sweep.toml (emptied, cut short) blocks the folder; the way out, said with it,
+    // loses nothing: without it each task file is checked against this config by its key
+    let damaged = ", or, if it is this sweep's own sweep.toml damaged, move it out of the folder and \
+                   run again (each task file is checked against the config by itself, and one of \
+                   another config is set aside, not used)";
+    refuse_other_config(&config_path, "a sweep", damaged, own, |old| {
         let old: CapacitySweepConfig = toml::from_str(old).map_err(|e| e.to_string())?;
         Ok(crate::config::differences(
             &same_threads(&old),

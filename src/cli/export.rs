@@ -82,13 +82,11 @@ fn folder_title(dir: &Path) -> String {
         .unwrap_or_default()
 }
 
-fn has_task_files(dir: &Path) -> bool {
+/// Whether `dir` holds a file whose name `is_task` takes for a task's result file.
+fn has_task_files(dir: &Path, is_task: impl Fn(&str) -> bool) -> bool {
     std::fs::read_dir(dir).is_ok_and(|it| {
-        it.filter_map(|e| e.ok()).any(|e| {
-            e.file_name()
-                .to_str()
-                .is_some_and(|n| n.starts_with("task-") && n.ends_with(".json"))
-        })
+        it.filter_map(|e| e.ok())
+            .any(|e| e.file_name().to_str().is_some_and(&is_task))
     })
 }
 
@@ -98,13 +96,20 @@ pub fn folder_kind(dir: &Path) -> Result<FolderKind> {
         bail!("{}", crate::store::files::not_a_folder(dir));
     }
     let has = |n: &str| dir.join(n).exists();
-    if has(crate::store::phase::CONFIG_FILE) {
+    // (a phase study's result files alone are a phase study's, not a sweep's: they were read as
+    // corrupt sweep results, "missing field `key`")
+    let phase_task = |n: &str| crate::config::phase::PhaseTask::of_file_name(n).is_some();
+    if has(crate::store::phase::CONFIG_FILE) || has_task_files(dir, phase_task) {
         Ok(FolderKind::Phase)
     } else if has(STUDY_CSV) {
         Ok(FolderKind::Study)
     } else if looks_like_run(dir) {
         Ok(FolderKind::Run)
-    } else if has(SWEEP_CONFIG) || has_task_files(dir) {
+    } else if has(SWEEP_CONFIG)
+        || has_task_files(dir, |n| {
+            crate::config::capacity::Task::of_file_name(n).is_some()
+        })
+    {
         Ok(FolderKind::Sweep)
     } else {
         // a folder that cannot be listed (no permission) is said to be that, not to hold nothing
@@ -456,7 +461,8 @@ fn insight_main(a: &ExportArgs, wanted: &str) -> Result<()> {
     Ok(())
 }
 
-/// Whether `--out` names a folder: an existing one, or a path ending in `/` (created here).
+/// Whether `--out` names a folder: an existing one, or a path ending in `/`, made here inside a folder
+/// that exists (one folder, never a mistyped chain of them).
 fn out_folder(out: &Path) -> Result<bool> {
     if out.is_dir() {
         return Ok(true);
@@ -468,7 +474,15 @@ fn out_folder(out: &Path) -> Result<bool> {
     {
         return Ok(false);
     }
-    std::fs::create_dir_all(out)
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty())
+        && !parent.is_dir()
+    {
+        bail!(
+            "the folder {} does not exist (create it first); nothing was written",
+            parent.display()
+        );
+    }
+    std::fs::create_dir(out)
         .with_context(|| format!("cannot create the folder {}", out.display()))?;
     Ok(true)
 }
@@ -596,6 +610,9 @@ pub fn export_main(a: &ExportArgs) -> Result<()> {
     }
     if a.step.is_some() {
         eprintln!("--step applies to the insight figures only; ignored");
+    }
+    if a.own_keys {
+        eprintln!("--own-keys applies to a run's ablation figure only; ignored");
     }
     let Some(out) = &a.out else {
         bail!("--out FILE is required to write a figure");

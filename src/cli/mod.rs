@@ -169,8 +169,9 @@ pub enum Cmd {
     },
     /// Run a Capacity-lab sweep: one result file per task in OUT (tasks already done are skipped, so a
     /// stopped sweep resumes). Shard I of N runs tasks k with k mod N = I; the index may also come from
-    /// SLURM_ARRAY_TASK_ID (N from --shard-count or SLURM_ARRAY_TASK_COUNT) or JOB_COMPLETION_INDEX (N
-    /// from --shard-count).
+    /// a SLURM array task's place in its array (SLURM_ARRAY_TASK_ID, _MIN, _STEP; N from --shard-count
+    /// or SLURM_ARRAY_TASK_COUNT; a list such as --array=3,7 needs --shard $SLURM_ARRAY_TASK_ID/N) or
+    /// JOB_COMPLETION_INDEX (N from --shard-count).
     #[command(group = clap::ArgGroup::new("source").required(true).multiple(false))]
     Sweep {
         /// A TOML sweep config (see `grokscope presets --show tiny`).
@@ -230,7 +231,8 @@ pub enum Cmd {
     /// Export a figure for a paper from a run, sweep or study folder: PNG (at any DPI), SVG or PDF,
     /// with FILE.csv (the plotted points) and FILE.json (the config behind it) beside FILE.
     Export {
-        /// A Grokking run folder, a Capacity sweep folder or an Ordering study folder.
+        /// A Grokking run folder, a Capacity sweep folder, a phase study folder or an Ordering study
+        /// folder.
         dir: PathBuf,
         /// Print the figures DIR can draw (name, tab, title), one a line.
         #[arg(long)]
@@ -251,8 +253,8 @@ pub enum Cmd {
         #[arg(long, allow_negative_numbers = true)]
         height_in: Option<f64>,
         /// The figure file; its folder must exist. FILE.csv and FILE.json go beside it. For several
-        /// figures (--figure clock or insight): a folder (NAME.FORMAT in it) or a file whose stem
-        /// each figure's name extends.
+        /// figures (--figure clock or insight): a folder (NAME.FORMAT in it; a path ending in / is
+        /// made, inside a folder that exists) or a file whose stem each figure's name extends.
         #[arg(long, required_unless_present = "list")]
         out: Option<PathBuf>,
         /// A run's insight figures (spectrum, spectrum-history, clock-kK, pca, grid, neurons,
@@ -517,10 +519,12 @@ pub fn task_bar(tasks: usize, done: usize) -> indicatif::ProgressBar {
 /// differ from the new one (an error when it cannot be read). A file that cannot be read in full is
 /// refused too (what it held would be lost). Without the file, the folder may hold only the study's
 /// own files (`own`, a file name; hidden files aside): a run folder, another kind of study or a user's
-/// files are refused, and `what` (the study, "a sweep") says whose folder it is not.
+/// files are refused, and `what` (the study, "a sweep") says whose folder it is not. `damaged` ends the
+/// message of an unreadable config file with the safe way out, where there is one ("" for none).
 pub fn refuse_other_config(
     path: &Path,
     what: &str,
+    damaged: &str,
     own: impl Fn(&str) -> bool,
     differences: impl FnOnce(&str) -> std::result::Result<Vec<String>, String>,
 ) -> Result<()> {
@@ -535,7 +539,7 @@ pub fn refuse_other_config(
     let unreadable = |why: String| {
         anyhow::anyhow!(
             "{} cannot be read ({why}); {dir} may hold another study, so nothing was written: choose a \
-             new folder",
+             new folder{damaged}",
             path.display()
         )
     };

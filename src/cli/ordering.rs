@@ -332,13 +332,19 @@ pub fn study_main(args: &StudyArgs, out: &Path, bar: bool) -> Result<Vec<Setting
         ..c.clone()
     };
     let own = |name: &str| name == STUDY_CONFIG || name == STUDY_CSV;
-    super::refuse_other_config(&out.join(STUDY_CONFIG), "an Ordering study", own, |old| {
-        let old: OrderingStudyConfig = serde_json::from_str(old).map_err(|e| e.to_string())?;
-        Ok(crate::config::differences(
-            &same_threads(&old),
-            &same_threads(&cfg),
-        ))
-    })?;
+    super::refuse_other_config(
+        &out.join(STUDY_CONFIG),
+        "an Ordering study",
+        "",
+        own,
+        |old| {
+            let old: OrderingStudyConfig = serde_json::from_str(old).map_err(|e| e.to_string())?;
+            Ok(crate::config::differences(
+                &same_threads(&old),
+                &same_threads(&cfg),
+            ))
+        },
+    )?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     write_atomic(
         &out.join(STUDY_CONFIG),

@@ -84,6 +84,19 @@ pub fn phase_main(
     let runs_dir = keep_runs.then(|| out.join(RUNS_SUBDIR));
     if let Some(d) = &runs_dir {
         std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+        // a task trained again may have a folder from an earlier session: kept under another name,
+        // and said (it was renamed without a word: a helper's audit)
+        for t in &todo.pending {
+            if let Some(aside) = crate::experiment::phase::set_aside_run_folder(&d.join(t.name()))?
+            {
+                eprintln!(
+                    "{RUNS_SUBDIR}/{} has no usable result file (an earlier session stopped, or its \
+                     file was set aside): kept as {}, and the run is trained again",
+                    t.name(),
+                    aside.display()
+                );
+            }
+        }
     }
     let mut sink = ResultFiles::new(out, &todo, result_format(), bar);
     let opts = PhaseOptions {

@@ -13,7 +13,22 @@ use std::time::{Duration, Instant};
 
 /// `grokscope run --config FILE --out DIR`.
 pub fn run_cmd(config: &Path, out: &Path, flags: RunFlags) -> Result<ExitCode> {
-    let cfg = super::read_config(config, GrokkingConfig::from_toml)?;
+    let cfg = super::read_config(config, GrokkingConfig::from_toml).map_err(|e| {
+        // a study's config given to `run` said only "unknown field `base`" (a helper's audit)
+        let text = std::fs::read_to_string(config).unwrap_or_default();
+        let name = config.display();
+        if config::CapacitySweepConfig::from_toml(&text).is_ok() {
+            e.context(format!(
+                "{name} is a Capacity sweep config: run it with `grokscope sweep --config {name} --out DIR`"
+            ))
+        } else if config::phase::PhaseStudyConfig::from_toml(&text).is_ok() {
+            e.context(format!(
+                "{name} is a phase study config: run it with `grokscope phase --config {name} --out DIR`"
+            ))
+        } else {
+            e
+        }
+    })?;
     check_memory(&cfg, flags, || format!("in {}", config.display()))?;
     headless(grokking::Start::New(cfg), out, flags)
 }

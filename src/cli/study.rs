@@ -3,8 +3,9 @@
 //!
 //! Sharding (a cluster array job, every shard writing into the same folder on a shared file system):
 //! `--shard I/N` runs the tasks k with k mod N = I. Without it the index comes from the environment:
-//! `SLURM_ARRAY_TASK_ID` (minus `SLURM_ARRAY_TASK_MIN` when set; use a contiguous array such as
-//! `--array=0-7`) with N from `--shard-count` or `SLURM_ARRAY_TASK_COUNT`, or `JOB_COMPLETION_INDEX`
+//! `SLURM_ARRAY_TASK_ID`'s place in its array ((ID − MIN) / STEP: `--array=0-7` or `--array=0-30:2`;
+//! a list such as `--array=3,7` is refused, naming `--shard`) with N from `--shard-count` or
+//! `SLURM_ARRAY_TASK_COUNT`, or `JOB_COMPLETION_INDEX`
 //! (Kubernetes indexed jobs) with N from `--shard-count`.
 
 use crate::config::capacity::shard;
@@ -47,6 +48,12 @@ pub fn resolve_shard(
             .with_context(|| format!("{name} = {text:?} is not a whole number"))
     };
     let (index, n) = if let Some(a) = arg {
+        // the flag wins; a scheduler's index beside it is said, not silently dropped (a helper's audit)
+        for var in ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"] {
+            if let Some(v) = env(var) {
+                eprintln!("--shard {a} is used; {var} = {v} is not");
+            }
+        }
         let (i, n) = a
             .split_once('/')
             .with_context(|| format!("--shard {a:?} must look like I/N, e.g. 0/4"))?;
@@ -64,22 +71,7 @@ pub fn resolve_shard(
                  (give --shard I/N to choose)"
             );
         }
-        let id = num("SLURM_ARRAY_TASK_ID", &id)?;
-        let min = match env("SLURM_ARRAY_TASK_MIN") {
-            Some(m) => num("SLURM_ARRAY_TASK_MIN", &m)?,
-            None => 0,
-        };
-        let n = match (count, env("SLURM_ARRAY_TASK_COUNT")) {
-            (Some(c), _) => c,
-            (None, Some(c)) => num("SLURM_ARRAY_TASK_COUNT", &c)?,
-            (None, None) => {
-                bail!("SLURM_ARRAY_TASK_ID is set: give the number of shards with --shard-count")
-            }
-        };
-        let i = id.checked_sub(min).with_context(|| {
-            format!("SLURM_ARRAY_TASK_ID {id} is below SLURM_ARRAY_TASK_MIN {min}")
-        })?;
-        (i, n)
+        slurm_shard(num("SLURM_ARRAY_TASK_ID", &id)?, count, env, &num)?
     } else if let Some(idx) = env("JOB_COMPLETION_INDEX") {
         let i = num("JOB_COMPLETION_INDEX", &idx)?;
         let n = count.context(
@@ -97,6 +89,62 @@ pub fn resolve_shard(
         bail!("shard {index} of {n} does not exist (shards are numbered 0 to N - 1, N at least 1)");
     }
     Ok(Some((index, n)))
+}
+
+/// The shard (index, count) of a SLURM array task `id`: its place in the array, (id − MIN) / STEP,
+/// of the array's COUNT tasks (or `count`, `--shard-count`, when SLURM does not say). An array whose
+/// indices are not evenly spaced (a list such as `--array=3,7`, re-running two failed shards) or whose
+/// size is not `--shard-count` cannot name the sweep's shards by place: refused, with the flag that
+/// does (`--array=3,7` ran shard 0 of 2, half the sweep, without a word: a helper's audit).
+fn slurm_shard(
+    id: usize,
+    count: Option<usize>,
+    env: &dyn Fn(&str) -> Option<String>,
+    num: &dyn Fn(&str, &str) -> Result<usize>,
+) -> Result<(usize, usize)> {
+    let var = |name: &str| env(name).map(|v| num(name, &v)).transpose();
+    let min = var("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
+    let step = var("SLURM_ARRAY_TASK_STEP")?.unwrap_or(1).max(1);
+    let max = var("SLURM_ARRAY_TASK_MAX")?;
+    let tasks = var("SLURM_ARRAY_TASK_COUNT")?;
+    let by_flag = |n: usize| {
+        format!(
+            "give the shard itself: --shard $SLURM_ARRAY_TASK_ID/{n}, with an array of the shard numbers \
+             to run"
+        )
+    };
+    let n = match (count, tasks) {
+        (Some(c), Some(t)) if c != t => bail!(
+            "--shard-count {c}, but this SLURM array has {t} tasks (SLURM_ARRAY_TASK_COUNT): its \
+             task numbers are not the sweep's shards; {}",
+            by_flag(c)
+        ),
+        (Some(c), _) => c,
+        (None, Some(t)) => t,
+        (None, None) => {
+            bail!("SLURM_ARRAY_TASK_ID is set: give the number of shards with --shard-count")
+        }
+    };
+    if let (Some(max), Some(t)) = (max, tasks)
+        && max.checked_sub(min) != t.checked_sub(1).and_then(|k| k.checked_mul(step))
+    {
+        bail!(
+            "this SLURM array's tasks are not evenly spaced (SLURM_ARRAY_TASK_MIN {min}, MAX {max}, \
+             STEP {step}, COUNT {t}: a list such as --array=3,7?), so task {id} has no place among \
+             the shards; {}",
+            by_flag(n)
+        );
+    }
+    let offset = id
+        .checked_sub(min)
+        .with_context(|| format!("SLURM_ARRAY_TASK_ID {id} is below SLURM_ARRAY_TASK_MIN {min}"))?;
+    if offset % step != 0 {
+        bail!(
+            "SLURM_ARRAY_TASK_ID {id} is not MIN {min} plus a multiple of STEP {step}; {}",
+            by_flag(n)
+        );
+    }
+    Ok((offset / step, n))
 }
 
 /// The tasks of one shard (or of the whole study) and those of them the folder still lacks.
@@ -276,7 +324,7 @@ impl<R> EventSink for ResultFiles<'_, R> {
 mod tests {
     use super::*;
 
-    fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
         let vars: Vec<(String, String)> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -315,6 +363,43 @@ mod tests {
         assert_eq!(
             resolve_shard(Some("0/2"), None, &slurm).unwrap(),
             Some((0, 2))
+        );
+        // a stepped array, --array=0-30:2: task 30 is the 16th, shard 15 of 16
+        let stepped = env_of(&[
+            ("SLURM_ARRAY_TASK_ID", "30"),
+            ("SLURM_ARRAY_TASK_MIN", "0"),
+            ("SLURM_ARRAY_TASK_MAX", "30"),
+            ("SLURM_ARRAY_TASK_STEP", "2"),
+            ("SLURM_ARRAY_TASK_COUNT", "16"),
+        ]);
+        assert_eq!(resolve_shard(None, None, &stepped).unwrap(), Some((15, 16)));
+        // a list re-running shards 3 and 7 (--array=3,7): no place of its tasks is a shard; and an
+        // array of 2 tasks with --shard-count 8 likewise (it ran shard 0 of 2, half the sweep)
+        let list = |id: &'static str| {
+            env_of(&[
+                ("SLURM_ARRAY_TASK_ID", id),
+                ("SLURM_ARRAY_TASK_MIN", "3"),
+                ("SLURM_ARRAY_TASK_MAX", "7"),
+                ("SLURM_ARRAY_TASK_COUNT", "2"),
+            ])
+        };
+        for id in ["3", "7"] {
+            let e = resolve_shard(None, None, &list(id))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("not evenly spaced") && e.contains("--shard $SLURM_ARRAY_TASK_ID/2"),
+                "{e}"
+            );
+            let e = resolve_shard(None, Some(8), &list(id))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("--shard $SLURM_ARRAY_TASK_ID/8"), "{e}");
+        }
+        // the flag still chooses for such an array
+        assert_eq!(
+            resolve_shard(Some("7/8"), None, &list("7")).unwrap(),
+            Some((7, 8))
         );
         let slurm_no_count = env_of(&[("SLURM_ARRAY_TASK_ID", "5")]);
         assert!(resolve_shard(None, None, &slurm_no_count).is_err());

@@ -370,6 +370,25 @@ impl Task {
     pub fn file_name(&self) -> String {
         format!("{}.json", self.name())
     }
+
+    /// The task whose result file `name` is (`task-p23-w16-s0.json`); `None` for any other name, a
+    /// phase study's `task-wd0-tf1-s0.json` among them.
+    pub fn of_file_name(name: &str) -> Option<Task> {
+        let rest = name.strip_prefix("task-p")?.strip_suffix(".json")?;
+        let (p, rest) = rest.split_once("-w")?;
+        let (width, seed) = rest.split_once("-s")?;
+        let whole = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+        if !(whole(p) && whole(width) && whole(seed)) {
+            return None;
+        }
+        let task = Task {
+            p: p.parse().ok()?,
+            width: width.parse().ok()?,
+            seed: seed.parse().ok()?,
+        };
+        // the name written back is this one (no leading zeros)
+        (task.file_name() == name).then_some(task)
+    }
 }
 
 impl fmt::Display for Task {

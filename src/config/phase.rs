@@ -238,6 +238,33 @@ impl PhaseTask {
         format!("{}.json", self.name())
     }
 
+    /// The task whose result file `name` is (`task-wd2-tf0-s1.json`, `task-wd2-tf0-w3-s1.json`);
+    /// `None` for any other name, a Capacity sweep's `task-p23-w16-s0.json` among them.
+    pub fn of_file_name(name: &str) -> Option<PhaseTask> {
+        let rest = name.strip_prefix("task-wd")?.strip_suffix(".json")?;
+        let (wd, rest) = rest.split_once("-tf")?;
+        let (tf, rest) = rest.split_once('-')?;
+        let (width, seed) = match rest.strip_prefix('w') {
+            Some(r) => {
+                let (w, s) = r.split_once("-s")?;
+                (Some(w), s)
+            }
+            None => (None, rest.strip_prefix('s')?),
+        };
+        let whole = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+        let num = |t: &str| -> Option<usize> { whole(t).then(|| t.parse().ok()).flatten() };
+        let task = PhaseTask {
+            wd_index: num(wd)?,
+            tf_index: num(tf)?,
+            width_index: match width {
+                Some(w) => Some(num(w)?),
+                None => None,
+            },
+            seed: whole(seed).then(|| seed.parse().ok()).flatten()?,
+        };
+        (task.file_name() == name).then_some(task)
+    }
+
     /// The cell it belongs to.
     pub fn cell(&self) -> PhaseCell {
         PhaseCell {
@@ -360,6 +387,60 @@ pub fn phase_preset(name: &str) -> Option<PhasePreset> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A result file's name gives back its task, for a study's names alone: a Capacity sweep's
+    /// `task-p23-w16-s0.json` is none (its files in a phase study folder, or these in a sweep's, were
+    /// taken for the other's: a helper's audit). Expected: the names `file_name` writes.
+    #[test]
+    fn a_task_is_read_back_from_its_file_name_and_a_sweeps_is_not() {
+        for t in [
+            PhaseTask {
+                wd_index: 2,
+                tf_index: 0,
+                width_index: None,
+                seed: 1,
+            },
+            PhaseTask {
+                wd_index: 10,
+                tf_index: 3,
+                width_index: Some(4),
+                seed: u64::MAX,
+            },
+        ] {
+            assert_eq!(PhaseTask::of_file_name(&t.file_name()), Some(t));
+        }
+        for other in [
+            "task-p23-w16-s0.json",
+            "task-wd1-tf0-s0.toml",
+            "task-wd01-tf0-s0.json",
+            "task-wd1-tf0-s.json",
+            "task-wd1-tf0-wx-s0.json",
+            "task-wd-1-tf0-s0.json",
+            "cells.json",
+        ] {
+            assert_eq!(PhaseTask::of_file_name(other), None, "{other}");
+        }
+        let sweep = crate::config::capacity::Task {
+            p: 23,
+            width: 16,
+            seed: 0,
+        };
+        assert_eq!(
+            crate::config::capacity::Task::of_file_name(&sweep.file_name()),
+            Some(sweep)
+        );
+        for other in [
+            "task-wd2-tf0-s1.json",
+            "task-p23-w16-s0.json.partial",
+            "task-p+3-w1-s0.json",
+        ] {
+            assert_eq!(
+                crate::config::capacity::Task::of_file_name(other),
+                None,
+                "{other}"
+            );
+        }
+    }
 
     #[test]
     fn presets_validate_and_round_trip_through_toml() {

@@ -299,6 +299,17 @@ fn prepare_continue(
                     fork.config.max_epochs, ckpt.epoch
                 )));
             }
+            // so does a session cap at or before the checkpoint (a fork of 0 epochs was written, and
+            // the command succeeded: a helper's audit)
+            if let Some(e) = opts.stop_at_epoch
+                && e <= ckpt.epoch
+            {
+                return Err(StartError::NothingToResume(format!(
+                    "--max-epochs {e} is not past the fork's checkpoint (epoch {}): it would train \
+                     nothing, so nothing was written",
+                    ckpt.epoch
+                )));
+            }
             if let Some(out) = &fork.out
                 && crate::store::run_dir::inside(&spec.from, out)
             {

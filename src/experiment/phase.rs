@@ -48,8 +48,7 @@ pub struct PhaseOptions {
     pub runs_dir: Option<PathBuf>,
 }
 
-/// Where each run's folder goes inside the study folder.
-pub const RUNS_SUBDIR: &str = "runs";
+pub use crate::store::phase::RUNS_SUBDIR;
 
 /// Collects what the phase study needs from one run's events.
 #[derive(Default)]
@@ -100,17 +99,32 @@ impl RunControl for StopFlag<'_> {
     }
 }
 
-/// A folder name not yet taken: `base.incomplete-K` for the first free K.
+/// A folder name not yet taken: `base.set-aside-K` for the first free K.
 fn aside_name(base: &Path) -> PathBuf {
     let name = base
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     (1..)
-        .map(|k| base.with_file_name(format!("{name}.incomplete-{k}")))
+        .map(|k| base.with_file_name(format!("{name}.set-aside-{k}")))
         .find(|p| !p.exists())
         // an unbounded range always yields a name that is free
         .unwrap_or_else(|| unreachable!("(1..) never ends"))
+}
+
+/// Move the run folder `path` of a task about to train again (an earlier session's, with no usable
+/// result file: stopped before its end, or its result file damaged) aside to `path.set-aside-K`,
+/// kept, not deleted. Returns where it went; `None` when there was no folder.
+pub fn set_aside_run_folder(path: &Path) -> Result<Option<PathBuf>, PhaseTaskError> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let aside = aside_name(path);
+    std::fs::rename(path, &aside).map_err(|source| PhaseTaskError::Io {
+        path: path.to_path_buf(),
+        error: source,
+    })?;
+    Ok(Some(aside))
 }
 
 /// Train one task and classify it. `Ok(None)` when `stop` was raised first.
@@ -129,15 +143,8 @@ pub fn run_task(
     let mut run_dir = None;
     if let Some(dir) = runs_dir {
         let path = dir.join(task.name());
-        if path.exists() {
-            // an earlier session's run that never finished (no result was written): kept, moved aside
-            let aside = aside_name(&path);
-            std::fs::rename(&path, &aside).map_err(|source| PhaseTaskError::Io {
-                path,
-                error: source,
-            })?;
-        }
-        let path = dir.join(task.name());
+        // (the command moves such folders first and says so; this keeps any other caller safe)
+        set_aside_run_folder(&path)?;
         opts.writer = Some(RunWriter::create(&path, &run_cfg, None)?);
         run_dir = Some(format!("{RUNS_SUBDIR}/{}", task.name()));
     }

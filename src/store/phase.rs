@@ -21,6 +21,23 @@ pub const CONFIG_FILE: &str = "phase.toml";
 pub const CELLS_CSV: &str = "cells.csv";
 /// The cells with the config, as JSON.
 pub const CELLS_JSON: &str = "cells.json";
+/// Where each run's folder goes inside the study folder (`--keep-runs`).
+pub const RUNS_SUBDIR: &str = "runs";
+
+/// Whether `name`, an entry of a study folder without its `phase.toml`, is one a phase study writes:
+/// a run's result file, the cells, the run folders, the set-aside files. A folder holding these alone
+/// (result files copied together from a cluster's nodes) is the study's to finish.
+pub fn is_own_file(name: &str) -> bool {
+    crate::config::phase::PhaseTask::of_file_name(name).is_some()
+        || [
+            CELLS_CSV,
+            CELLS_JSON,
+            RUNS_SUBDIR,
+            crate::store::files::SET_ASIDE,
+        ]
+        .contains(&name)
+        || name.starts_with('.')
+}
 
 /// Why a phase study folder could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -112,9 +129,13 @@ pub fn open_or_create(dir: &Path, cfg: &PhaseStudyConfig) -> Result<(), PhaseDir
             fields: differences(&old, &new),
         });
     }
+    // a folder of this kind of study's files alone (copied from a cluster's nodes) is the study's:
+    // each result file is checked against the config before it is used, one of another study set
+    // aside
     let mut found: Vec<String> = std::fs::read_dir(dir)
         .map_err(io(dir))?
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|name| !is_own_file(name))
         .collect();
     if !found.is_empty() {
         found.sort();
@@ -281,7 +302,10 @@ pub fn collect(dir: &Path) -> Result<PhaseCollected, PhaseDirError> {
     }
     let config = read_config(dir)?.ok_or_else(|| PhaseDirError::BadConfig {
         path: dir.join(CONFIG_FILE),
-        why: "missing: this is not a phase study folder".into(),
+        why: "missing: this is not a phase study folder (if it holds a study's result files \
+              copied together, `grokscope phase --config CONFIG --out DIR` with the study's config \
+              takes them in, runs what is missing and writes it)"
+            .into(),
     })?;
     let mut c = PhaseCollected {
         runs: vec![],

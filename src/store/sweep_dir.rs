@@ -383,7 +383,7 @@ pub fn collect_results(dir: &Path) -> Result<Collected, SweepDirError> {
         .filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("task-") && n.ends_with(".json"))
+                .is_some_and(|n| Task::of_file_name(n).is_some())
         })
         .collect();
     files.sort();
