@@ -20,9 +20,12 @@ pub fn frequency_norms(embed: &[f32], p: usize, e: usize) -> Vec<f64> {
     frequency_norms_of_rows(embed, &rows, e)
 }
 
-/// The spectrum that fits the operation: over a for `+` and `-`, over the discrete log for `*` and `/`.
+/// The spectrum that fits the operation: over a for `+` and `-`, over the discrete log for `*` and `/`,
+/// in the spec's real orthonormal basis (what the spectrum view and figure show). The trainer's logged
+/// Gini and IPR come from it: from the unnormalised DFT they weighted k = n/2 of an even cycle (`*`,
+/// `/`) by sqrt 2 against the rest and disagreed with the figure's (a helper's audit).
 pub fn spectrum(op: Operation, embed: &[f32], p: usize, e: usize) -> Vec<f64> {
-    frequency_norms_of_rows(embed, &Cycle::for_op(op, p).residues, e)
+    Coefficients::of_rows(embed, &Cycle::for_op(op, p).residues, e).norms()
 }
 
 /// The residues laid on the cycle an operation is periodic on: 0..p in order for `+` and `-` (period p);
@@ -120,8 +123,8 @@ pub fn primitive_root(p: u64) -> u64 {
 }
 
 /// Fourier norms k = 1..=n/2 of the sequence of embedding rows `rows` (n = rows.len()), as the moduli of
-/// the unnormalised complex DFT (what the trainer logs); [`Coefficients::norms`] gives them in the
-/// orthonormal basis.
+/// the unnormalised complex DFT; [`Coefficients::norms`] (and [`spectrum`], what the trainer logs and
+/// the views show) gives them in the orthonormal basis.
 pub fn frequency_norms_of_rows(embed: &[f32], rows: &[usize], e: usize) -> Vec<f64> {
     let c = Coefficients::of_rows(embed, rows, e);
     let n = c.n as f64;
@@ -413,6 +416,31 @@ mod tests {
         assert_eq!(key_frequencies(&n, 1), vec![k]);
         // the same embedding read in token order is spread out
         assert!(ipr(&spectrum(Operation::Add, &emb, p, 2)) < 0.5);
+    }
+
+    /// The logged spectrum is the orthonormal one of spec section 4: on the even cycle of `/` mod 13
+    /// (n = 12) an embedding with equal amplitude at k = 2 and at k = n/2 = 6 has equal norms there
+    /// (sqrt(n/2) each: a cos column of amplitude 1 at k = 2, and the alternating column at k = 6
+    /// whose norm is sqrt(n) times 1/sqrt(2)), so Gini and IPR are those of two equal values; the
+    /// unnormalised DFT made k = 6 sqrt 2 larger.
+    #[test]
+    fn the_logged_spectrum_weighs_half_the_cycle_like_the_rest() {
+        let (p, n) = (13usize, 12usize);
+        let cycle = Cycle::for_op(Operation::Div, p);
+        let mut emb = vec![0.0f32; p * 2];
+        for (j, &a) in cycle.residues.iter().enumerate() {
+            let t = 2.0 * std::f64::consts::PI * (2 * j) as f64 / n as f64;
+            emb[a * 2] = t.cos() as f32;
+            emb[a * 2 + 1] = (if j % 2 == 0 { 1.0 } else { -1.0 }) / 2f32.sqrt();
+        }
+        let s = spectrum(Operation::Div, &emb, p, 2);
+        assert!(
+            (s[1] - s[5]).abs() < 1e-6,
+            "k = 2: {}, k = 6: {}",
+            s[1],
+            s[5]
+        );
+        assert!((ipr(&s) - 0.5).abs() < 1e-9, "{s:?}");
     }
 
     #[test]

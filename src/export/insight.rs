@@ -222,8 +222,14 @@ pub fn spectrum_figure(s: &InsightSnapshot) -> Figure {
         .enumerate()
         .map(|(i, &v)| [(i + 1) as f64, v])
         .partition(|p| s.keys.contains(&(p[0] as usize)));
-    fig.series
-        .push(Series::new("frequency", BAR_RGB, SeriesKind::Bars, rest));
+    // "other frequency": the legend once named the non-key bars "frequency", as if the key bars
+    // were not frequencies too (a helper's audit)
+    fig.series.push(Series::new(
+        "other frequency",
+        BAR_RGB,
+        SeriesKind::Bars,
+        rest,
+    ));
     if !keys.is_empty() {
         fig.series.push(Series::new(
             "key frequency",
@@ -384,11 +390,18 @@ pub fn clock_figures(s: &InsightSnapshot) -> Vec<Figure> {
                 &pts,
                 s,
             );
+            // for * and / the angle runs with a's discrete log, not a (the note said a/n for both)
+            let angle = match s.op {
+                Operation::Add | Operation::Sub => format!("2π·{}·a/{}", c.k, s.p),
+                Operation::Mul | Operation::Div => {
+                    format!("2π·{}·log(a)/{} (log: a's discrete log)", c.k, cycle.len())
+                }
+            };
             fig.notes.insert(
                 0,
                 format!(
-                    "A network that uses k = {} puts residue a at angle 2π·{}·a/n on a circle.",
-                    c.k, c.k
+                    "A network that uses k = {} puts residue a at angle {angle} on a circle.",
+                    c.k
                 ),
             );
             if cycle.is_half(c.k) {
@@ -600,16 +613,25 @@ pub fn ablation_figure(
             fig.series.push(dots);
         }
     }
-    for (m, name) in [
-        (Metric::ValLoss, "validation loss"),
-        (Metric::TrainLoss, "train loss (running)"),
+    // the baselines, measured as the ablated losses are: in eval mode (the running train loss is in
+    // training mode, with dropout, no like-for-like reference for the excluded loss: a helper's
+    // audit); a run recorded without the eval train loss falls back to the running one
+    let train_eval = losses(Metric::TrainLossEval);
+    let train = if train_eval.is_empty() {
+        (
+            "train loss (running)",
+            Metric::TrainLoss,
+            losses(Metric::TrainLoss),
+        )
+    } else {
+        ("train loss (eval)", Metric::TrainLossEval, train_eval)
+    };
+    for (name, m, points) in [
+        ("validation loss", Metric::ValLoss, losses(Metric::ValLoss)),
+        train,
     ] {
-        fig.series.push(Series::new(
-            name,
-            series_rgb(m),
-            SeriesKind::Dashed,
-            losses(m),
-        ));
+        fig.series
+            .push(Series::new(name, series_rgb(m), SeriesKind::Dashed, points));
     }
     fig.markers.push(Marker {
         x: s.step as f64,
@@ -634,6 +656,12 @@ pub fn ablation_figure(
             "Each point uses its own snapshot's key frequencies (k = {keys} at the shown step); Nanda et al. fix them from the final model."
         )
     });
+    fig.notes.push(
+        "Kept (restricted) or removed (excluded): each hidden neuron's projection on the key \
+         frequencies' cosines and sines of the answer's phase; the excluded loss keeps each neuron's \
+         mean, as Nanda et al. ablate the key frequencies only."
+            .into(),
+    );
     fig
 }
 
@@ -791,6 +819,13 @@ mod tests {
             figs[0].notes
         );
         assert!(figs[1].notes.iter().all(|n| !n.contains("half the cycle")));
+        // its angle runs with the discrete log over the 22 residues, not a over n (a helper's audit)
+        assert!(
+            figs[1].notes[0].contains("2π·5·log(a)/22"),
+            "{:?}",
+            figs[1].notes
+        );
+        assert!(clock_figures(&freq5())[0].notes[0].contains("2π·5·a/23"));
     }
 
     #[test]
