@@ -1687,3 +1687,32 @@ fn the_windows_open_under_the_top_bar() {
         }
     }
 }
+
+/// While a lesson plays, the side panel shows the preset's name, not its description: the fast
+/// preset's "memorises by epoch ~110, groks at ~310" stood beside the lesson asking the room to
+/// predict just that (a helper's lesson audit). Closed, the window shows it again. Expected: the
+/// preset's own description text (`config::preset`).
+#[test]
+fn a_playing_lesson_keeps_the_presets_story_to_itself() {
+    let description = grokscope::config::preset("fast-mlp").unwrap().description;
+    let (_dir, mut h) = playing(
+        r#"title = "Predict"
+
+[[step]]
+title = "Predict"
+text = "When will it generalise?"
+actions = [
+    { do = "choose", lab = "grokking", preset = "fast-mlp" },
+    { do = "show", panels = ["config"] },
+]
+"#,
+    );
+    h.run_steps(3);
+    assert!(
+        h.query_by_label(description).is_none(),
+        "shown in the lesson"
+    );
+    h.state_mut().lesson_command(LessonCmd::Close);
+    h.run_steps(3);
+    assert!(h.query_by_label(description).is_some(), "the window's own");
+}

@@ -60,7 +60,11 @@ pub fn preset_picker_ui(
                 );
         }
     });
-    if let Some((_, description)) = current {
+    // While a lesson plays its text tells the story: a preset's description would give away what
+    // the room is asked to predict ("memorises by epoch ~110, groks at ~310" beside the lesson's
+    // "will the validation curve rise?": a helper's lesson audit)
+    let lesson = crate::app::teach::presenter::Look::of(ui.ctx()).lesson;
+    if let Some((_, description)) = current.filter(|_| !lesson) {
         ui.label(RichText::new(*description).small());
     }
     action
