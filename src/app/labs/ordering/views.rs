@@ -697,30 +697,69 @@ fn legend_ui(ui: &mut Ui, (live, drawn): (usize, usize)) {
         let style = crate::app::widgets::plots::legend_text_style(ui.ctx());
         let presenting = crate::app::teach::presenter::Look::of(ui.ctx()).presenting;
         // an entry is kept whole: a line ends between entries, never inside one (a wrapped "↓" was
-        // left at a line's end, its words on the next)
-        let key = |ui: &mut Ui, mark: &str, color: Color32, text: &str| {
-            ui.add(
-                egui::Label::new(
-                    RichText::new(format!("{mark} {text}"))
-                        .text_style(style.clone())
-                        .color(color),
-                )
-                .wrap_mode(egui::TextWrapMode::Extend),
-            );
+        // left at a line's end, its words on the next). Its mark is drawn in its colour, its words in
+        // the text's: a "━" glyph in red on grey words was too small to read at half size (a
+        // helper's audit), so a line's mark is a painted stroke as wide as two letters
+        let text_color = if presenting {
+            ui.visuals().strong_text_color()
+        } else {
+            ui.visuals().text_color()
         };
-        key(ui, "●", INPUT_FILL, "inputs, first");
-        key(ui, "●", OUTPUT_FILL, "outputs");
-        key(ui, "━", POSITIVE, "w > 0");
-        key(ui, "━", NEGATIVE, "w < 0");
-        let weak = ui.visuals().weak_text_color();
-        key(ui, "↑", weak, "arcs above: forward, left to right");
-        key(ui, "↓", weak, "arcs below: backward, the 1 − D share");
+        let key = |ui: &mut Ui, mark: Mark, text: &str| {
+            let font = style.resolve(ui.style());
+            let (glyph, color, scale) = match mark {
+                Mark::Glyph(g, c) => (g, c, 1.0),
+                // two heavy strokes in a larger size: a line as wide as two letters
+                Mark::Stroke(c) => ("━━", c, 1.3),
+            };
+            let mut job = egui::text::LayoutJob::default();
+            job.append(
+                glyph,
+                0.0,
+                egui::TextFormat {
+                    font_id: egui::FontId::new(font.size * scale, font.family.clone()),
+                    color,
+                    valign: egui::Align::Center,
+                    ..Default::default()
+                },
+            );
+            job.append(
+                text,
+                font.size * 0.3,
+                egui::TextFormat {
+                    font_id: font.clone(),
+                    color: text_color,
+                    valign: egui::Align::Center,
+                    ..Default::default()
+                },
+            );
+            ui.add(egui::Label::new(job).wrap_mode(egui::TextWrapMode::Extend));
+        };
+        enum Mark<'a> {
+            Glyph(&'a str, Color32),
+            Stroke(Color32),
+        }
+        key(ui, Mark::Glyph("●", INPUT_FILL), "inputs, first");
+        key(ui, Mark::Glyph("●", OUTPUT_FILL), "outputs");
+        key(ui, Mark::Stroke(POSITIVE), "w > 0");
+        key(ui, Mark::Stroke(NEGATIVE), "w < 0");
+        key(
+            ui,
+            Mark::Glyph("↑", text_color),
+            "arcs above: forward, left to right",
+        );
+        key(
+            ui,
+            Mark::Glyph("↓", text_color),
+            "arcs below: backward, the 1 − D share",
+        );
         if !presenting {
-            key(ui, "·", weak, "hover a node for its edges");
+            let weak = ui.visuals().weak_text_color();
+            key(ui, Mark::Glyph("·", weak), "hover a node for its edges");
         }
         if drawn < live {
             let text = format!("the {drawn} strongest of {live} edges shown");
-            key(ui, "·", ui.visuals().warn_fg_color, &text);
+            key(ui, Mark::Glyph("·", ui.visuals().warn_fg_color), &text);
         }
     });
 }
