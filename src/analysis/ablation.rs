@@ -1035,7 +1035,7 @@ mod tests {
             clocks(Operation::Add, mw.embed, p, e, &[3, 14, 29, 41]);
         });
         time("PCA", &mut || {
-            embedding_pca(mw.embed, p, e);
+            embedding_pca(Operation::Add, mw.embed, p, e);
         });
         time("neurons x frequencies", &mut || {
             neuron_frequencies(Operation::Add, mw.embed, p, e, mw.w_in_a(), h);

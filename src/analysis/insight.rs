@@ -112,19 +112,41 @@ pub fn clocks(op: Operation, embed: &[f32], p: usize, e: usize, keys: &[usize]) 
 /// The embedding's first two principal components.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Pca {
-    /// Coordinates of residue a on the two components: [p].
+    /// Coordinates of residue a on the two components: [p] (0 for a residue off the operation's
+    /// cycle: 0 under `*` and `/`).
     pub coords: Vec<[f64; 2]>,
     /// Fraction of the centred embedding's variance each component explains.
     pub explained: [f64; 2],
 }
 
-/// Principal components of the residue rows 0..p of `embed` (`[rows >= p, e]`), centred on their mean.
+/// Principal components of the residue rows of `embed` (`[rows >= p, e]`) on `op`'s cycle (0..p for `+`
+/// and `-`; the p − 1 non-zero residues for `*` and `/`, those the ring picture draws), centred on their
+/// mean: residue 0 of `/` counted in the centring and the variance shares while its plot left it out
+/// (a helper's audit).
 ///
 /// Decomposes whichever of the covariance (e x e) and the Gram matrix (p x p) is smaller with
 /// [`symmetric_eigen`]. Signs are fixed so that the coordinate of largest magnitude on each component is
 /// positive (lowest residue on ties).
-pub fn embedding_pca(embed: &[f32], p: usize, e: usize) -> Pca {
-    let mut x: Vec<f64> = embed[..p * e].iter().map(|&v| v as f64).collect();
+pub fn embedding_pca(op: Operation, embed: &[f32], p: usize, e: usize) -> Pca {
+    let residues = Cycle::for_op(op, p).residues;
+    let rows = pca_of_rows(embed, &residues, e);
+    let mut coords = vec![[0.0; 2]; p];
+    for (&r, c) in residues.iter().zip(rows.coords) {
+        coords[r] = c;
+    }
+    Pca {
+        coords,
+        explained: rows.explained,
+    }
+}
+
+/// [`embedding_pca`] of the rows `rows` of `embed`, in that order (`coords[i]` is row `rows[i]`'s).
+fn pca_of_rows(embed: &[f32], rows: &[usize], e: usize) -> Pca {
+    let p = rows.len();
+    let mut x: Vec<f64> = rows
+        .iter()
+        .flat_map(|&r| embed[r * e..][..e].iter().map(|&v| v as f64))
+        .collect();
     for col in 0..e {
         let mean = (0..p).map(|a| x[a * e + col]).sum::<f64>() / p.max(1) as f64;
         (0..p).for_each(|a| x[a * e + col] -= mean);
@@ -485,6 +507,35 @@ mod tests {
         assert!(s.key_share < 4.0 / 48.0 * 1.3, "{}", s.key_share);
     }
 
+    /// For `/` the principal components are those of the residues the ring picture draws, the p − 1
+    /// on the discrete log's cycle: residue 0, far off here, moved the centre and took PC1 (its plot
+    /// left it out). Expected: the ring's two axes share the variance (1/2 each) and every drawn
+    /// residue lies at the ring's radius 3.
+    #[test]
+    fn the_pca_of_division_is_that_of_the_cycle_it_draws() {
+        let (p, e) = (13usize, 4usize);
+        let cycle = Cycle::for_op(Operation::Div, p);
+        let mut embed = vec![50.0f32; p * e];
+        for (i, &a) in cycle.residues.iter().enumerate() {
+            let t = 2.0 * PI * i as f64 / (p - 1) as f64;
+            embed[a * e..][..e].copy_from_slice(&[
+                (3.0 * t.cos()) as f32 + 1.0,
+                (3.0 * t.sin()) as f32 - 2.0,
+                0.5,
+                0.5,
+            ]);
+        }
+        let pca = embedding_pca(Operation::Div, &embed, p, e);
+        for c in 0..2 {
+            assert!((pca.explained[c] - 0.5).abs() < 1e-5, "{:?}", pca.explained);
+        }
+        for &a in &cycle.residues {
+            let [x, y] = pca.coords[a];
+            assert!((x.hypot(y) - 3.0).abs() < 1e-4, "radius at {a}");
+        }
+        assert_eq!(pca.coords[0], [0.0, 0.0], "off the cycle");
+    }
+
     #[test]
     fn pca_recovers_a_ring() {
         // residues on a circle of radius 3 in a random plane of R^6, plus 0.5 cos(2 pi 3 a / p) along a
@@ -521,7 +572,7 @@ mod tests {
             for a in 0..p {
                 emb[a * e_used..a * e_used + e].copy_from_slice(&embed[a * e..][..e]);
             }
-            let pca = embedding_pca(&emb, p, e_used);
+            let pca = embedding_pca(Operation::Add, &emb, p, e_used);
             let turn = wrap(
                 pca.coords[1][1].atan2(pca.coords[1][0]) - pca.coords[0][1].atan2(pca.coords[0][0]),
             );

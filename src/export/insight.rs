@@ -422,7 +422,7 @@ pub fn clock_figures(s: &InsightSnapshot) -> Vec<Figure> {
 
 /// The embedding's first two principal components, residues in cycle order.
 pub fn pca_figure(s: &InsightSnapshot) -> Figure {
-    let pca = insight::embedding_pca(&s.embed, s.p, s.e);
+    let pca = insight::embedding_pca(s.op, &s.embed, s.p, s.e);
     let pts: Vec<(usize, [f64; 2])> = Cycle::for_op(s.op, s.p)
         .residues
         .iter()

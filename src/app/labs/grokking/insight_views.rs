@@ -483,7 +483,7 @@ type Ring = Vec<(usize, [f64; 2])>;
 fn clock_ui(ui: &mut Ui, s: &InsightSnapshot, fit: Vec2) {
     let keys = &s.keys[..s.keys.len().min(3)];
     let clocks = insight::clocks(s.op, &s.embed, s.p, s.e, keys);
-    let pca = insight::embedding_pca(&s.embed, s.p, s.e);
+    let pca = insight::embedding_pca(s.op, &s.embed, s.p, s.e);
     let cycle = crate::analysis::fourier::Cycle::for_op(s.op, s.p);
     // two a row, with a margin: a pair that fitted exactly wrapped or not with the rounding of the
     // width (a paused presenter view kept a one-a-row frame until the pointer moved)
