@@ -198,7 +198,8 @@ pub enum Cmd {
         /// A TOML phase study (see `grokscope presets --show phase-tiny`).
         #[arg(long, group = "source")]
         config: Option<PathBuf>,
-        /// A built-in phase study: tiny or default (see `grokscope presets`).
+        /// A built-in phase study: phase-tiny or phase-default (tiny or default for short; see
+        /// `grokscope presets`).
         #[arg(long, group = "source")]
         preset: Option<String>,
         /// Output folder (created if missing); shards of one study share it.
