@@ -260,14 +260,16 @@ pub struct Summary {
 impl Summary {
     /// The delay in words, measured to validation ≥ 98 % (not the 99 % of "generalised"); a run that
     /// memorised and never generalised has the spec's delay, epochs run − t_train, only a lower bound:
-    /// "≥ 381 epochs (never generalised)" (as `TaskResult::delay_is_lower_bound` tells it). `None`
-    /// without a delay.
+    /// "≥ 381 epochs (never generalised)" (`analysis::events::delay_is_lower_bound`, as a Capacity
+    /// task's). `None` without a delay.
     pub fn delay_text(&self) -> Option<String> {
         let d = self.delay_epochs?;
-        let lower_bound = self.t_val_epoch.is_none()
-            && self
-                .t_train_epoch
-                .is_some_and(|t| d == self.epochs.saturating_sub(t));
+        let lower_bound = crate::analysis::events::delay_is_lower_bound(
+            self.t_train_epoch,
+            self.t_val_epoch,
+            self.delay_epochs,
+            self.epochs,
+        );
         Some(if lower_bound {
             format!("≥ {d} epochs (never generalised)")
         } else {

@@ -129,10 +129,12 @@ impl TaskResult {
     /// validation reached 98 % (the delay's threshold) on its very last epoch has that same delay,
     /// exactly; "at least" still holds of it.
     pub fn delay_is_lower_bound(&self) -> bool {
-        match (self.t_train, self.t_gen, self.delay) {
-            (Some(tt), None, Some(d)) => d == self.gen_epochs.saturating_sub(tt),
-            _ => false,
-        }
+        crate::analysis::events::delay_is_lower_bound(
+            self.t_train,
+            self.t_gen,
+            self.delay,
+            self.gen_epochs,
+        )
     }
 
     /// The delay in epochs as the window and the command line write it: "≥ N (never generalised)" for

@@ -8,6 +8,22 @@ pub const THRESHOLD: f64 = 0.99;
 /// Validation threshold used for the delay.
 pub const DELAY_THRESHOLD: f64 = 0.98;
 
+/// Whether a run's `delay` is only a lower bound: it learned its training set (at `t_train`), never
+/// generalised (`t_val` at 99 % is none), and its delay is the epochs run − t_train, validation never
+/// having reached 98 % either. (Validation reaching 98 % at the very last epoch gives the same number;
+/// it reads as a lower bound too.)
+pub fn delay_is_lower_bound(
+    t_train: Option<u64>,
+    t_val: Option<u64>,
+    delay: Option<u64>,
+    epochs_run: u64,
+) -> bool {
+    match (t_train, t_val, delay) {
+        (Some(tt), None, Some(d)) => d == epochs_run.saturating_sub(tt),
+        _ => false,
+    }
+}
+
 /// A milestone of a grokking run.
 #[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]

@@ -235,19 +235,29 @@ fn tick_label(v: f64, decimals: usize) -> String {
         return format!("{:.decimals$}", 0.0);
     }
     if !(1e-4..1e5).contains(&a) {
-        let e = a.log10().floor() as i32;
-        let m = v / 10f64.powi(e);
-        let m = format!("{m:.2}");
-        let m = m.trim_end_matches('0').trim_end_matches('.');
-        return if m == "1" {
-            format!("10{}", superscript(e))
-        } else if m == "-1" {
-            format!("-10{}", superscript(e))
-        } else {
-            format!("{m}×10{}", superscript(e))
-        };
+        return power_label(v);
     }
     format!("{v:.decimals$}")
+}
+
+/// A finite non-zero `v` as a power of ten, `m×10ⁿ` (`10ⁿ` when m is 1), m to two decimals without
+/// trailing zeros: `2×10⁵`, `10⁻³`, `-2.5×10⁶` (the figures' and the window's log axes share it).
+pub fn power_label(v: f64) -> String {
+    let mut e = v.abs().log10().floor() as i32;
+    // a logarithm a hair off (1000 as 2.9999…) would write 10×10²
+    if (v / 10f64.powi(e)).abs() >= 9.995 {
+        e += 1;
+    }
+    let m = v / 10f64.powi(e);
+    let m = format!("{m:.2}");
+    let m = m.trim_end_matches('0').trim_end_matches('.');
+    if m == "1" {
+        format!("10{}", superscript(e))
+    } else if m == "-1" {
+        format!("-10{}", superscript(e))
+    } else {
+        format!("{m}×10{}", superscript(e))
+    }
 }
 
 /// Decimals that show every multiple of a 1-2-5 `step` exactly: 1 for 0.1, 0.2 and 0.5 alike (the

@@ -1211,20 +1211,6 @@ pub fn format_sig(v: f64, sig: usize) -> String {
     }
 }
 
-const SUPERSCRIPT: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
-
-/// 10^k written as a power of ten: `10⁻⁵`, `10⁰`, `10¹²`.
-pub fn pow10_label(k: i32) -> String {
-    let mut s = String::from("10");
-    if k < 0 {
-        s.push('⁻');
-    }
-    for d in k.unsigned_abs().to_string().bytes() {
-        s.push(SUPERSCRIPT[(d - b'0') as usize]);
-    }
-    s
-}
-
 /// Whether a log axis showing `range` (log10 of the values) writes its labels as plain numbers:
 /// when everything in view lies in 0.01 ..< 10⁵. Otherwise every label on it is a power of ten
 /// (`10⁻³`, `2×10⁵`), so that one axis never mixes "10⁴" with "20000" or "0.01" with "10⁻³" (a
@@ -1239,13 +1225,7 @@ fn log_value_label(v: f64, range: &RangeInclusive<f64>) -> String {
     if plain_log_axis(range) {
         return tick_value(10f64.powf(v));
     }
-    let k = (v + 1e-9).floor();
-    let m = 10f64.powf(v - k).round();
-    if m <= 1.0 {
-        pow10_label(k as i32)
-    } else {
-        format!("{m}×{}", pow10_label(k as i32))
-    }
+    crate::export::svg::power_label(10f64.powf(v))
 }
 
 /// Tick label of a log axis mark (the mark is log10 of the value).
@@ -1530,6 +1510,7 @@ mod tests {
 
     #[test]
     fn decade_labels() {
+        let pow10_label = |k: i32| crate::export::svg::power_label(10f64.powi(k));
         assert_eq!(pow10_label(-5), "10⁻⁵");
         assert_eq!(pow10_label(0), "10⁰");
         assert_eq!(pow10_label(12), "10¹²");
