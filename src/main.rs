@@ -19,8 +19,16 @@ fn main() -> ExitCode {
     // before anything can use rayon, so that its threads compute as the training threads do
     grokscope::perf::build_pool();
     let cli = Cli::parse();
-    if let Some(d) = cli.device {
+    // a subcommand's own --device, else one given before it (or the window's)
+    let device = cli.command.as_ref().and_then(|c| c.device()).or(cli.device);
+    if let Some(d) = device {
         grokscope::model::device::set_override(d);
+    }
+    if let Some(cmd) = &cli.command
+        && cli.device.is_some()
+        && !cmd.trains()
+    {
+        eprintln!("note: --device is ignored: this command trains nothing");
     }
     if cli.command.is_some() && (cli.lesson.is_some() || cli.presenter || cli.scene.is_some()) {
         eprintln!("error: --lesson, --presenter and --scene open the window: give no subcommand");

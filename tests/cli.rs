@@ -405,3 +405,54 @@ fn forks_and_repairs_that_would_nest_or_train_nothing_are_refused() {
         "the run is as it was"
     );
 }
+
+/// `--device` is listed and taken by the commands that train transformers (the README's list: run,
+/// resume, fork, sweep, phase, bench, and the window), after the command or before it; the others
+/// train nothing, so their help does not offer it and one given before them is said to be ignored.
+#[test]
+fn device_is_offered_by_the_commands_that_train_and_only_there() {
+    use clap::Parser;
+    use grokscope::cli::Cli;
+    let help = |cmd: &str| {
+        let o = grokscope().args([cmd, "--help"]).output().unwrap();
+        assert!(o.status.success(), "{cmd} --help");
+        String::from_utf8(o.stdout).unwrap()
+    };
+    for cmd in ["run", "resume", "fork", "sweep", "phase", "bench"] {
+        assert!(help(cmd).contains("--device <DEVICE>"), "{cmd} --help");
+    }
+    for cmd in [
+        "merge",
+        "analyse",
+        "export",
+        "presets",
+        "orderedness",
+        "lesson",
+    ] {
+        assert!(!help(cmd).contains("--device"), "{cmd} --help");
+    }
+    let device = |args: &[&str]| {
+        let cli = Cli::try_parse_from(args).unwrap();
+        cli.command.as_ref().and_then(|c| c.device()).or(cli.device)
+    };
+    let cpu = Some(grokscope::model::device::DeviceRequest::Cpu);
+    assert_eq!(
+        device(&["g", "run", "--config", "c", "--out", "o", "--device", "cpu"]),
+        cpu
+    );
+    assert_eq!(
+        device(&[
+            "g", "--device", "cpu", "sweep", "--preset", "tiny", "--out", "o"
+        ]),
+        cpu
+    );
+    assert_eq!(device(&["g", "--device", "cpu"]), cpu);
+    assert!(Cli::try_parse_from(["g", "analyse", "d", "--device", "cpu"]).is_err());
+    let o = grokscope()
+        .args(["--device", "cpu", "presets"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(err.contains("--device is ignored"), "{err}");
+}

@@ -57,9 +57,9 @@ use std::process::ExitCode;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Cmd>,
-    /// Where transformers train: auto (a GPU when one works, else the CPU), cpu, cuda or cuda:N.
-    /// Overrides every config's `device`; each run says on stderr which device it uses and why.
-    #[arg(long, global = true, value_name = "DEVICE")]
+    /// Where the window's transformers train: auto (a GPU when one works, else the CPU), cpu, cuda
+    /// or cuda:N; the commands that train take their own `--device`.
+    #[arg(long, value_name = "DEVICE")]
     pub device: Option<crate::model::device::DeviceRequest>,
     /// The window (no subcommand) opens playing this lesson: a bundled one's name (see `grokscope
     /// lesson list`) or a lesson file.
@@ -188,6 +188,8 @@ pub enum Cmd {
         /// Training threads (0 = the number of cores); overrides the config's.
         #[arg(long, allow_negative_numbers = true)]
         threads: Option<usize>,
+        #[command(flatten)]
+        device: DeviceArg,
     },
     /// Run a Grokking-lab phase study (weight decay x train fraction, optionally x width, several seeds
     /// a cell): one result file per run in OUT (runs already done are skipped, so a stopped study
@@ -213,6 +215,8 @@ pub enum Cmd {
         /// Keep each run's folder (config, metrics, events, start and end checkpoints) in OUT/runs/.
         #[arg(long)]
         keep_runs: bool,
+        #[command(flatten)]
+        device: DeviceArg,
     },
     /// Merge a sweep folder's result files into DIR/sweep.csv (and DIR/capacity.csv); missing, corrupt
     /// and impossible files are named on stderr and left out (with none usable, nothing is written).
@@ -281,6 +285,8 @@ pub enum Cmd {
         /// Seconds to time each throughput benchmark.
         #[arg(long, allow_negative_numbers = true, default_value_t = 5.0)]
         secs: f64,
+        #[command(flatten)]
+        device: DeviceArg,
     },
 }
 
@@ -298,9 +304,49 @@ pub enum LessonCmd {
     List,
 }
 
-/// How `run`, `resume` and `fork` record and stop.
+/// `--device`, taken by the commands that train transformers (run, resume, fork, sweep, phase,
+/// bench) and by the window ([`Cli::device`]); the others train nothing and do not list it.
+#[derive(clap::Args, Debug, Clone, Copy, Default)]
+pub struct DeviceArg {
+    /// Where transformers train: auto (a GPU when one works, else the CPU), cpu, cuda or cuda:N.
+    /// Overrides every config's `device`; each run says on stderr which device it uses and why.
+    #[arg(long, value_name = "DEVICE")]
+    pub device: Option<crate::model::device::DeviceRequest>,
+}
+
+impl Cmd {
+    /// `--device` as this command was given it; `None` also for a command that trains nothing.
+    pub fn device(&self) -> Option<crate::model::device::DeviceRequest> {
+        match self {
+            Cmd::Run { flags, .. } | Cmd::Resume { flags, .. } | Cmd::Fork { flags, .. } => {
+                flags.device.device
+            }
+            Cmd::Sweep { device, .. } | Cmd::Phase { device, .. } | Cmd::Bench { device, .. } => {
+                device.device
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether this command trains transformers, so that a `--device` given before it applies.
+    pub fn trains(&self) -> bool {
+        matches!(
+            self,
+            Cmd::Run { .. }
+                | Cmd::Resume { .. }
+                | Cmd::Fork { .. }
+                | Cmd::Sweep { .. }
+                | Cmd::Phase { .. }
+                | Cmd::Bench { .. }
+        )
+    }
+}
+
+/// How `run`, `resume` and `fork` record and stop, and where they train.
 #[derive(clap::Args, Debug, Clone, Copy)]
 pub struct RunFlags {
+    #[command(flatten)]
+    pub device: DeviceArg,
     /// Stop after this many epochs in all (a run stopped early goes on with `grokscope resume DIR`).
     #[arg(long, allow_negative_numbers = true)]
     pub max_epochs: Option<u64>,
@@ -393,6 +439,7 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
             out,
             shards,
             threads,
+            device: _,
         } => {
             let report = capacity::sweep_cmd(
                 config.as_deref(),
@@ -411,6 +458,7 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
             shards,
             threads,
             keep_runs,
+            device: _,
         } => {
             let report = phase::phase_cmd(
                 config.as_deref(),
@@ -471,7 +519,7 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
             LessonCmd::Check { files } => lesson::check_cmd(&files),
             LessonCmd::List => lesson::list_cmd(),
         },
-        Cmd::Bench { only, secs } => {
+        Cmd::Bench { only, secs, .. } => {
             bench::bench_cmd(only.as_deref(), secs)?;
             Ok(ExitCode::SUCCESS)
         }

@@ -180,6 +180,7 @@ fn headless_with(
         checkpoint_every,
         tensorboard,
         max_memory_gb: _,
+        device: _,
     } = flags;
     if max_epochs == Some(0) {
         bail!("--max-epochs must be at least 1");
