@@ -189,6 +189,35 @@ fn triu_damp_f_1_makes_the_layer_a_dag() {
     );
 }
 
+/// Triu-damp below f = 1 shrinks the weights under the diagonal but leaves them a value, which D
+/// counts: none is marked pruned, so the graph keeps their edges and the heatmap (window and
+/// export) their cells. (A helper's audit found all 36 drawn as pruned dots and exported empty,
+/// a heatmap whose D was 1.0 for a run of D 0.70.)
+#[test]
+fn triu_damp_below_one_prunes_nothing_and_the_heatmap_keeps_the_damped_weights() {
+    use grokscope::store::ordering_layout as layout;
+    let snaps = sine_snapshots(Pruning::DynamicTriuDamp { f: 0.5 }, 3);
+    let last = snaps.last().unwrap();
+    let cols = last.hidden + last.outputs + last.inputs;
+    let damped = (0..last.weights.len())
+        .filter(|&i| i / cols > i % cols && last.weights[i] != 0.0)
+        .count();
+    // 9 x 11: 36 entries below the diagonal, all still non-zero (N(0, 1) starts, scaled by <= 1/2)
+    assert_eq!(damped, 36);
+    assert!(last.pruned.iter().all(|p| !p));
+    let order = layout::heat_order(last, false);
+    let n = last.hidden + last.outputs;
+    for r in 0..n {
+        for c in 0..cols {
+            let e = order[r] * cols + layout::heat_sender(&order, c);
+            assert_eq!(
+                layout::heat_value(last, &order, r, c),
+                Some(f64::from(last.weights[e]))
+            );
+        }
+    }
+}
+
 #[test]
 fn top_k_holds_the_sparsity_and_marks_what_it_pruned() {
     // k = 0.5 of 99 weights keeps floor(49.5) = 49: 50 zero, sparsity 50/99 after every step

@@ -83,14 +83,21 @@ pub fn heatmap_figure(s: &LayerSnapshot, outputs_last: bool) -> Figure {
         Body::Heatmap(body),
     );
     fig.notes.push(snapshot_text(s));
-    let pruned = if s.pruned.iter().any(|&p| p) {
+    let pruned = if (0..s.pruned.len()).any(|e| layout::is_pruned(s, e)) {
         " Grey cells with a dot: pruned."
     } else {
         ""
     };
-    fig.notes.push(format!(
-        "Below the diagonal: backward edges (the 1 − D share).{pruned}"
-    ));
+    // with the outputs moved last the drawn order is not the best one: its backward share is its own
+    let below = if outputs_last {
+        format!(
+            "Below the diagonal: backward edges; {}.",
+            drawn_share_text(layout::backward_share(s, &order), s.d)
+        )
+    } else {
+        "Below the diagonal: backward edges (the 1 − D share).".to_string()
+    };
+    fig.notes.push(format!("{below}{pruned}"));
     fig
 }
 
@@ -342,6 +349,7 @@ mod tests {
     fn the_heatmap_csv_has_a_row_per_cell() {
         let mut s = three();
         s.pruned[1] = true;
+        s.weights[1] = 0.0;
         let f = heatmap_figure(&s, false);
         let Body::Heatmap(h) = &f.body else {
             panic!("a heatmap")

@@ -30,10 +30,16 @@ pub const MAX_EDGES: usize = 600;
 /// Steps of a colour bar, top (high end) to bottom.
 pub const BAR_STEPS: usize = 48;
 
+/// Whether pruning holds entry `e` of W at zero. A run saved before Triu-damp marked only the weights
+/// it zeroed also marks damped ones, which keep a value: a marked entry that is not zero is not pruned.
+pub fn is_pruned(s: &LayerSnapshot, e: usize) -> bool {
+    s.pruned.get(e).copied().unwrap_or(false) && s.weights[e] == 0.0
+}
+
 /// Whether entry `e` of W carries a weight: finite, not zero, not pruned.
 pub fn alive(s: &LayerSnapshot, e: usize) -> bool {
     let w = s.weights[e];
-    w != 0.0 && w.is_finite() && !s.pruned.get(e).copied().unwrap_or(false)
+    w != 0.0 && w.is_finite() && !is_pruned(s, e)
 }
 
 /// The neurons in the heatmap's order (receivers before their senders), whichever way round the
@@ -181,8 +187,7 @@ pub fn heat_sender(heat_order: &[usize], c: usize) -> usize {
 pub fn heat_value(s: &LayerSnapshot, heat_order: &[usize], r: usize, c: usize) -> Option<f64> {
     let cols = s.hidden + s.outputs + s.inputs;
     let e = heat_order[r] * cols + heat_sender(heat_order, c);
-    let pruned = s.pruned.get(e).copied().unwrap_or(false);
-    (!pruned).then(|| f64::from(s.weights[e]))
+    (!is_pruned(s, e)).then(|| f64::from(s.weights[e]))
 }
 
 /// The heatmap's colour-scale end: the largest finite |w| of the snapshot.
@@ -309,10 +314,15 @@ mod tests {
             }
         );
         assert_eq!(max_live_abs(&s), 2.0);
-        // a pruned edge is not live
+        // a pruned edge (held at zero) is not live
         let mut p = s.clone();
         p.pruned[8] = true;
+        p.weights[8] = 0.0;
         assert_eq!(choose_edges(&p, &mut scratch).live, 3);
+        // marked but not zero (a damped weight of a run saved before damping marked nothing): live
+        let mut p = s.clone();
+        p.pruned[8] = true;
+        assert_eq!(choose_edges(&p, &mut scratch).live, 4);
     }
 
     #[test]
@@ -344,6 +354,9 @@ mod tests {
         assert_eq!(heat_max_abs(&s), 2.0);
         let mut p = s.clone();
         p.pruned[1] = true;
+        // a marked weight that still has a value (damped, an older run) is drawn with it
+        assert_eq!(heat_value(&p, &order, 0, 1), Some(1.5));
+        p.weights[1] = 0.0;
         assert_eq!(heat_value(&p, &order, 0, 1), None);
     }
 

@@ -37,7 +37,7 @@ pub struct Pruner {
     cols: usize,
     /// Random's fixed mask (true = zeroed), drawn once.
     mask: Vec<bool>,
-    /// Entries the last application zeroed or damped.
+    /// Entries the last application zeroed.
     pruned: Vec<bool>,
     /// Top-K's index buffer.
     order: Vec<usize>,
@@ -65,8 +65,9 @@ impl Pruner {
         }
     }
 
-    /// Which entries the last [`apply`](Self::apply) zeroed (Random, Top-K) or damped (Triu-damp with a
-    /// non-zero damping); all false before the first.
+    /// Which entries the last [`apply`](Self::apply) zeroed: Random's and Top-K's, and Triu-damp's only
+    /// at a damping of 1. A damped weight keeps a value (D and the views count it), so it is not
+    /// pruned; all false before the first.
     pub fn pruned(&self) -> &[bool] {
         &self.pruned
     }
@@ -120,7 +121,10 @@ impl Pruner {
                 if lower {
                     w[i] *= scale;
                 }
-                self.pruned[i] = lower && f > 0.0;
+                // only a weight held at zero is pruned: at f < 1 a damped one still carries its
+                // value, which D counts (a helper's audit: marked pruned, the views and the
+                // exported heatmap dropped the 36 damped weights of a run whose D counted them)
+                self.pruned[i] = lower && scale == 0.0;
             }
         }
     }
@@ -218,12 +222,16 @@ mod tests {
         let mut pr = pruner(Pruning::TriuDamp { f: 0.25 }, 2, 3);
         pr.apply(&mut w, 0.0);
         assert_eq!(w, [1.0, 2.0, 3.0, 3.0, 5.0, 6.0]);
-        assert_eq!(pr.pruned(), [false, false, false, true, false, false]);
-        // f = 1 on 3 x 4 zeroes the 3 entries below the diagonal: sparsity 3/12
+        // damped, not zeroed: the weight 3 is still there, so nothing is pruned
+        assert_eq!(pr.pruned(), [false; 6]);
+        // f = 1 on 3 x 4 zeroes the 3 entries below the diagonal: sparsity 3/12, and they are pruned
         let mut w = vec![1.0f32; 12];
-        pruner(Pruning::TriuDamp { f: 1.0 }, 3, 4).apply(&mut w, 0.0);
+        let mut pr = pruner(Pruning::TriuDamp { f: 1.0 }, 3, 4);
+        pr.apply(&mut w, 0.0);
         assert_eq!(w, [1., 1., 1., 1., 0., 1., 1., 1., 0., 0., 1., 1.]);
         assert_eq!(sparsity(&w), 0.25);
+        let zeroed: Vec<bool> = w.iter().map(|&v| v == 0.0).collect();
+        assert_eq!(pr.pruned(), &zeroed[..]);
         // dynamic f = 1 at x = 0.5 damps by 1/4: 1 -> 0.75; at x = 0 nothing is marked pruned
         let mut w = vec![1.0f32; 4];
         let mut pr = pruner(Pruning::DynamicTriuDamp { f: 1.0 }, 2, 2);
@@ -231,6 +239,7 @@ mod tests {
         assert_eq!(pr.pruned(), [false; 4]);
         pr.apply(&mut w, 0.5);
         assert_eq!(w, [1.0, 1.0, 0.75, 1.0]);
+        assert_eq!(pr.pruned(), [false; 4]);
     }
 
     #[test]

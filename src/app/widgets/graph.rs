@@ -6,9 +6,10 @@
 //! The runner lists `order` in the direction of flow (senders first, as `analysis::orderedness`
 //! does); the spec's formula reads an order from the other end (receivers first). Which way round a
 //! snapshot's order runs is read off its weights ([`receivers_first`]: the lighter triangle is the
-//! backward one), so either is drawn with the flow left to right. Outputs are kept where the order
-//! puts them (and drawn in amber): moving them to the end would draw some edges forward that D
-//! counts as backward, and the picture would disagree with the number next to it.
+//! backward one), so either is drawn with the flow left to right. Outputs (amber) are kept where the
+//! order puts them unless "outputs last" moves them to the end, as the paper draws the net: that order
+//! is not always the best one, so the arcs below the line are then its own backward edges, and the
+//! lab says their share beside D's.
 //!
 //! Between two snapshots, neurons glide to their new places (eased over [`MOVE_SECS`]) and edges
 //! that became pruned fade out over [`FADE_SECS`].

@@ -635,7 +635,7 @@ fn graph_ui(ui: &mut Ui, graph: &mut LayerGraph, s: &LayerSnapshot, alone: bool)
         }
     });
     graph.ui(ui, s, vec2(w, graph_h));
-    legend_ui(ui, graph.edge_counts());
+    legend_ui(ui, graph.edge_counts(), graph.outputs_last());
 }
 
 /// The weights as a heatmap, rows and senders in the graph's order.
@@ -646,7 +646,7 @@ fn heat_ui(ui: &mut Ui, graph: &LayerGraph, s: &LayerSnapshot) {
     let max_abs = ordering_layout::heat_max_abs(s);
     let sender = |c: usize| ordering_layout::heat_sender(order, c);
     let entry = |r: usize, c: usize| order[r] * cols + sender(c);
-    let pruned = |e: usize| s.pruned.get(e).copied().unwrap_or(false);
+    let pruned = |e: usize| ordering_layout::is_pruned(s, e);
     let value = |r: usize, c: usize| ordering_layout::heat_value(s, order, r, c);
     let row_label = |r: usize| graph.name(order[r]).to_string();
     let col_label = |c: usize| graph.name(sender(c)).to_string();
@@ -662,7 +662,11 @@ fn heat_ui(ui: &mut Ui, graph: &LayerGraph, s: &LayerSnapshot) {
             text.push_str(" (pruned)");
         }
         if c < n && r > c {
-            text.push_str("\nbackward: counted in 1 − D");
+            text.push_str(if graph.outputs_last() {
+                "\nbackward in this order (outputs last)"
+            } else {
+                "\nbackward: counted in 1 − D"
+            });
         } else if c == r {
             text.push_str("\nself-loop: in the total only");
         }
@@ -690,7 +694,7 @@ fn heat_ui(ui: &mut Ui, graph: &LayerGraph, s: &LayerSnapshot) {
 }
 
 /// The graph's key, in its own colours.
-fn legend_ui(ui: &mut Ui, (live, drawn): (usize, usize)) {
+fn legend_ui(ui: &mut Ui, (live, drawn): (usize, usize), outputs_last: bool) {
     ui.horizontal_wrapped(|ui| {
         ui.spacing_mut().item_spacing.x = 10.0;
         // small in the window; the body's in the presenter view, to be read from the back of a room
@@ -748,10 +752,15 @@ fn legend_ui(ui: &mut Ui, (live, drawn): (usize, usize)) {
             Mark::Glyph("↑", text_color),
             "arcs above: forward, left to right",
         );
+        // with the outputs moved last the drawn order is not the best one (its share is above)
         key(
             ui,
             Mark::Glyph("↓", text_color),
-            "arcs below: backward, the 1 − D share",
+            if outputs_last {
+                "arcs below: backward in this order"
+            } else {
+                "arcs below: backward, the 1 − D share"
+            },
         );
         if !presenting {
             let weak = ui.visuals().weak_text_color();
