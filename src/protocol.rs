@@ -54,10 +54,13 @@ pub enum Metric {
     Orderedness,
     /// Fraction of the complete layer's weights that are zero (Ordering lab).
     Sparsity,
+    /// D of the same weights shuffled to random places: the orderedness sparsity alone gives
+    /// (Ordering lab; [`crate::analysis::orderedness::shuffled_null`]).
+    OrderednessNull,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 18] = [
+    pub const ALL: [Metric; 19] = [
         Metric::TrainLoss,
         Metric::TrainAcc,
         Metric::TrainAccEval,
@@ -76,6 +79,7 @@ impl Metric {
         Metric::Mse,
         Metric::Orderedness,
         Metric::Sparsity,
+        Metric::OrderednessNull,
     ];
 
     /// The Grokking lab's metrics (the columns of its metrics.csv).
@@ -117,7 +121,8 @@ impl Metric {
             | Metric::FourierGini
             | Metric::FourierIpr
             | Metric::Orderedness
-            | Metric::Sparsity => (0.0, 1.0),
+            | Metric::Sparsity
+            | Metric::OrderednessNull => (0.0, 1.0),
             _ => (0.0, f64::MAX),
         }
     }
@@ -149,6 +154,7 @@ impl Metric {
             Metric::Mse => "mse",
             Metric::Orderedness => "d",
             Metric::Sparsity => "sparsity",
+            Metric::OrderednessNull => "d_shuffled",
         }
     }
 }
@@ -174,6 +180,7 @@ impl fmt::Display for Metric {
             Metric::Mse => "MSE",
             Metric::Orderedness => "orderedness D",
             Metric::Sparsity => "sparsity",
+            Metric::OrderednessNull => "D, weights shuffled",
         })
     }
 }
@@ -316,6 +323,11 @@ pub struct StudyRow {
     pub d: f64,
     pub method: OrderMethod,
     pub final_loss: f64,
+    /// Mean D of the final weights shuffled to random places (the sparsity's own orderedness);
+    /// `None` beyond [`crate::analysis::orderedness::NULL_MAX_N`] neurons and in a `study.csv`
+    /// written before the column.
+    #[serde(default, rename = "d_shuffled")]
+    pub d_null: Option<f64>,
 }
 
 /// Where a run recorded in memory is saved, and how.

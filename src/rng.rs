@@ -21,12 +21,23 @@ pub enum Stream {
     Labels = 5,
     /// Pruning masks (ordering lab).
     Pruning = 6,
+    /// The shuffles of orderedness's null baseline (ordering lab): [`stream_at`] one per measurement.
+    Shuffle = 7,
 }
 
 /// The generator for one stream of one seed.
 pub fn stream(seed: u64, which: Stream) -> Rng {
     let mut r = ChaCha8Rng::seed_from_u64(seed);
     r.set_stream(which as u64);
+    r
+}
+
+/// The generator for item `index` of one stream of one seed (e.g. the measurement at a step), the same
+/// whenever and in whatever order the items are drawn. Distinct (stream, index) pairs get distinct
+/// ChaCha streams: the stream number is the index shifted above the 8 bits a [`Stream`] takes.
+pub fn stream_at(seed: u64, which: Stream, index: u64) -> Rng {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    r.set_stream((index << 8) | which as u64);
     r
 }
 

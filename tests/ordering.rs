@@ -218,6 +218,44 @@ fn triu_damp_below_one_prunes_nothing_and_the_heatmap_keeps_the_damped_weights()
     }
 }
 
+/// Every D a run logs has its shuffled null beside it (nine neurons, within the null's 16): an
+/// orderedness, equal to the trainer's own null at that step and the same in a second run of the
+/// config (its shuffles come from the seed and step).
+#[test]
+fn each_logged_d_has_its_shuffled_null_and_it_is_reproducible() {
+    use grokscope::protocol::Metric;
+    let cfg = OrderingConfig {
+        pruning: Pruning::DynamicTopK { k: 0.5 },
+        epochs: 4,
+        ..sine_preset()
+    };
+    let pairs = |evs: &[Event]| -> Vec<(u64, f64, f64)> {
+        evs.iter()
+            .filter_map(|e| match e {
+                Event::Metrics { rows, .. } => Some(rows.clone()),
+                _ => None,
+            })
+            .flatten()
+            .filter_map(|r| {
+                let d = r.get(Metric::Orderedness)?;
+                let null = r.get(Metric::OrderednessNull);
+                assert!(null.is_some(), "step {}: D without its null", r.step);
+                Some((r.step, d, null.unwrap()))
+            })
+            .collect()
+    };
+    let first = pairs(&run(&cfg, &mut Unattended));
+    assert!(first.len() >= 5, "{first:?}");
+    for &(_, _, null) in &first {
+        assert!((0.5..=1.0).contains(&null), "{first:?}");
+    }
+    assert_eq!(first, pairs(&run(&cfg, &mut Unattended)));
+    let t = trained(&cfg);
+    let (step, _, null) = *first.last().unwrap();
+    assert_eq!(step, t.steps());
+    assert_eq!(t.null().unwrap().map(|n| n.mean), Some(null));
+}
+
 #[test]
 fn top_k_holds_the_sparsity_and_marks_what_it_pruned() {
     // k = 0.5 of 99 weights keeps floor(49.5) = 49: 50 zero, sparsity 50/99 after every step
@@ -552,13 +590,47 @@ fn cli_ordering_writes_the_study() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "scheme,param,sparsity,hidden,its,seed,d,final_loss,method"
+        "scheme,param,sparsity,hidden,its,seed,d,final_loss,method,d_shuffled"
     );
-    assert_eq!(lines.count(), 46);
+    // every run (9 neurons, within the null's 16) has its shuffled null, an orderedness
+    let mut problems = vec![];
+    let rows = grokscope::store::study_dir::read_study_csv(&csv, &mut problems);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(rows.len(), 46);
+    for r in &rows {
+        let null = r.d_null.unwrap_or_else(|| panic!("no null: {r:?}"));
+        assert!((0.5..=1.0).contains(&null), "{r:?}");
+    }
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(
         table.contains("dynamic triu-damp") && table.contains("mean D"),
         "{table}"
+    );
+    assert!(table.contains("shuffled D"), "{table}");
+}
+
+/// A study.csv written before the shuffled null's column reads as before, its rows without a null;
+/// a null outside 0..1 is named and its row left out, as a bad D is.
+#[test]
+fn a_study_csv_without_the_shuffled_column_still_reads() {
+    use grokscope::store::study_dir::read_study_csv;
+    let old = "scheme,param,sparsity,hidden,its,seed,d,final_loss,method\n\
+               random,0.5,0.5,8,3,0,0.8,0.01,exact\n";
+    let mut problems = vec![];
+    let rows = read_study_csv(old, &mut problems);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!((rows.len(), rows[0].d, rows[0].d_null), (1, 0.8, None));
+    let new = "scheme,param,sparsity,hidden,its,seed,d,final_loss,method,d_shuffled\n\
+               random,0.5,0.5,8,3,0,0.8,0.01,exact,0.75\n\
+               random,0.5,0.5,8,3,1,0.8,0.01,exact,\n\
+               random,0.5,0.5,8,3,2,0.8,0.01,exact,1.5\n";
+    let rows = read_study_csv(new, &mut problems);
+    assert_eq!(rows.len(), 2);
+    assert_eq!((rows[0].d_null, rows[1].d_null), (Some(0.75), None));
+    assert_eq!(problems.len(), 1);
+    assert!(
+        problems[0].contains("line 4") && problems[0].contains("d_shuffled"),
+        "{problems:?}"
     );
 }
 
@@ -602,6 +674,7 @@ fn printed_mean_d_and_the_figures_agree_when_a_run_has_no_finite_d() {
         d,
         method: OrderMethod::Exact,
         final_loss: 0.01,
+        d_null: None,
     };
     // Random at sparsity 0.5: D of 0.6 and 0.8, and one run whose D is NaN (left out): mean 0.7 by
     // hand, where averaging the NaN in would give NaN and counting it as a run 0.4667

@@ -37,6 +37,63 @@ pub const EXACT_MAX_N: usize = 20;
 /// Hard limit of [`exact`] called directly: 2^24 subsets take about 150 MB and half a second.
 pub const EXACT_LIMIT_N: usize = 24;
 
+/// Largest `n` whose shuffled null ([`shuffled_null`]) is computed: each shuffle is solved exactly,
+/// and [`SHUFFLES`] of them at n = 16 take about 20 ms here (1 ms each), at n = 9 a fraction of one.
+pub const NULL_MAX_N: usize = 16;
+
+/// Shuffles a null baseline is the mean of.
+pub const SHUFFLES: usize = 20;
+
+/// D of the same weights at random places: what orderedness the block's weights give with no
+/// structure at all. A sparse block is more ordered by chance (fewer weights to place in an order),
+/// so a rise of D with pruning says something about learning only where D rises above this.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct NullD {
+    /// Mean D over the shuffles.
+    pub mean: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// The shuffled null of `a` (n x n, as for [`orderedness`]): its off-diagonal entries (zeros
+/// included, so the sparsity is kept) placed at random off-diagonal places `shuffles` times (at least
+/// once), the diagonal left where it is (self-loops count in the total only), and each D solved
+/// exactly. Refused beyond [`NULL_MAX_N`] neurons, where the exact solution is too slow to repeat
+/// and a heuristic's would not compare with an exact D.
+pub fn shuffled_null(
+    a: &[f64],
+    n: usize,
+    shuffles: usize,
+    rng: &mut Rng,
+) -> Result<NullD, OrderError> {
+    use rand::seq::SliceRandom;
+    validate(a, n)?;
+    if n > NULL_MAX_N {
+        return Err(OrderError::TooLarge { n, max: NULL_MAX_N });
+    }
+    let places: Vec<usize> = (0..n * n).filter(|i| i / n != i % n).collect();
+    let mut values: Vec<f64> = places.iter().map(|&i| a[i]).collect();
+    let mut m = a.to_vec();
+    let (mut sum, mut min, mut max) = (0.0, f64::INFINITY, f64::NEG_INFINITY);
+    let k = shuffles.max(1);
+    for _ in 0..k {
+        values.shuffle(rng);
+        for (&i, &v) in places.iter().zip(&values) {
+            m[i] = v;
+        }
+        // n <= NULL_MAX_N <= EXACT_MAX_N: exact, with `orderedness`'s guard for huge weights
+        let d = orderedness(&m, n)?.d;
+        sum += d;
+        min = min.min(d);
+        max = max.max(d);
+    }
+    Ok(NullD {
+        mean: sum / k as f64,
+        min,
+        max,
+    })
+}
+
 /// How an order was found.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[serde(rename_all = "lowercase")]
@@ -493,6 +550,38 @@ mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
+
+    /// The shuffled null by hand. Three unit weights among the six off-diagonal places of three
+    /// neurons: of the C(6, 3) = 20 placements, 12 hold a two-cycle and 2 a three-cycle (each
+    /// leaves one unit backward: D = 2/3) and 6 are acyclic (D = 1), so the null's expectation is
+    /// (6 + 14 * 2/3) / 20 = 23/30. The diagonal stays where it is: with [[5, 1], [1, 0]] every
+    /// shuffle is the same two-cycle, D = 1 - 1/7, and a shuffle that moved the 5 off the
+    /// diagonal would give another D.
+    #[test]
+    fn the_shuffled_null_by_hand() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let cycle = [0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0];
+        let null = shuffled_null(&cycle, 3, 4000, &mut rng).unwrap();
+        // one draw's D has standard deviation (1/3) sqrt(0.3 * 0.7) = 0.153; over 4000, 0.0024
+        assert!((null.mean - 23.0 / 30.0).abs() < 0.012, "{null:?}");
+        // 1 - 1/3 in floating point
+        assert_eq!((null.min, null.max), (1.0 - 1.0 / 3.0, 1.0));
+        let diag = shuffled_null(&[5.0, 1.0, 1.0, 0.0], 2, 10, &mut rng).unwrap();
+        for d in [diag.mean, diag.min, diag.max] {
+            assert!((d - 6.0 / 7.0).abs() < 1e-12, "{diag:?}");
+        }
+        // the same generator state gives the same null; zero shuffles count as one
+        let a: Vec<f64> = (0..36).map(|i| ((i * 7) % 11) as f64).collect();
+        let once = |seed| shuffled_null(&a, 6, 0, &mut ChaCha8Rng::seed_from_u64(seed)).unwrap();
+        assert_eq!(once(1), once(1));
+        assert_eq!(once(1).min, once(1).max);
+        let big = vec![0.0; (NULL_MAX_N + 1).pow(2)];
+        assert!(matches!(
+            shuffled_null(&big, NULL_MAX_N + 1, 1, &mut rng),
+            Err(OrderError::TooLarge { .. })
+        ));
+        assert!(shuffled_null(&[-1.0], 1, 1, &mut rng).is_err());
+    }
 
     /// Backward weight straight from the definition: `a[i][j]` counts when `pos[j] > pos[i]`, i != j.
     fn cost_by_definition(a: &[f64], n: usize, order: &[usize]) -> f64 {

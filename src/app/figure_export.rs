@@ -354,6 +354,7 @@ mod tests {
             d,
             method: OrderMethod::Exact,
             final_loss: 0.1,
+            d_null: None,
         };
         study.push(row(Scheme::TopK, 0.8), 1, 2);
         study.push(row(Scheme::TopK, 0.9), 2, 2);

@@ -216,7 +216,7 @@ fn tidy(v: f64) -> String {
 }
 
 /// Header of `study.csv`.
-pub const STUDY_COLUMNS: [&str; 9] = [
+pub const STUDY_COLUMNS: [&str; 10] = [
     "scheme",
     "param",
     "sparsity",
@@ -226,6 +226,7 @@ pub const STUDY_COLUMNS: [&str; 9] = [
     "d",
     "final_loss",
     "method",
+    "d_shuffled",
 ];
 
 /// The rows as `study.csv` text, in setting order.
@@ -245,6 +246,7 @@ pub fn study_csv(rows: &[StudyRow]) -> Result<String> {
             r.d.to_string(),
             r.final_loss.to_string(),
             r.method.to_string(),
+            r.d_null.map_or_else(String::new, |v| v.to_string()),
         ])?;
     }
     Ok(String::from_utf8(w.into_inner()?)?)
@@ -257,22 +259,29 @@ pub fn summary_table(kind: StudyKind, stats: &[SettingStats]) -> String {
         StudyKind::Sparsity => {
             let _ = writeln!(
                 s,
-                "{:<18} {:>8} {:>4} {:>7} {:>7} {:>7} {:>10}",
-                "scheme", "sparsity", "runs", "mean D", "min D", "max D", "mean loss"
+                "{:<18} {:>8} {:>4} {:>7} {:>7} {:>7} {:>10} {:>10}",
+                "scheme", "sparsity", "runs", "mean D", "min D", "max D", "mean loss", "shuffled D"
             );
             for st in stats {
                 let _ = writeln!(
                     s,
-                    "{:<18} {:>8} {:>4} {:>7.4} {:>7.4} {:>7.4} {:>10.5}",
+                    "{:<18} {:>8} {:>4} {:>7.4} {:>7.4} {:>7.4} {:>10.5} {:>10}",
                     st.setting.scheme.to_string(),
                     tidy(st.setting.sparsity),
                     st.runs,
                     st.mean,
                     st.min,
                     st.max,
-                    st.mean_loss
+                    st.mean_loss,
+                    st.null_mean
+                        .map_or_else(|| "-".to_string(), |m| format!("{m:.4}"))
                 );
             }
+            let _ = writeln!(
+                s,
+                "shuffled D: the mean D of the same final weights placed at random (what the \
+                 sparsity alone gives); pruning orders a layer where its D rises above this"
+            );
         }
         StudyKind::Grid => {
             let mut its: Vec<usize> = stats.iter().map(|st| st.setting.its).collect();
@@ -421,6 +430,7 @@ mod tests {
             d: 0.75,
             method: OrderMethod::Exact,
             final_loss: 0.01,
+            d_null: None,
         };
         let text = study_csv(&[
             r(Scheme::TopK, 1.0 - 0.7, 0.7, 1),
@@ -431,10 +441,11 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
-            "scheme,param,sparsity,hidden,its,seed,d,final_loss,method"
+            "scheme,param,sparsity,hidden,its,seed,d,final_loss,method,d_shuffled"
         );
-        assert_eq!(lines[1], "none,0,0,8,3,0,0.75,0.01,exact");
-        assert_eq!(lines[2], "top_k,0.3,0.7,8,3,0,0.75,0.01,exact");
-        assert_eq!(lines[3], "top_k,0.3,0.7,8,3,1,0.75,0.01,exact");
+        // no null: an empty last field
+        assert_eq!(lines[1], "none,0,0,8,3,0,0.75,0.01,exact,");
+        assert_eq!(lines[2], "top_k,0.3,0.7,8,3,0,0.75,0.01,exact,");
+        assert_eq!(lines[3], "top_k,0.3,0.7,8,3,1,0.75,0.01,exact,");
     }
 }

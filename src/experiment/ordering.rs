@@ -38,6 +38,9 @@ pub struct Measured {
     pub d: f64,
     pub order: Vec<usize>,
     pub method: OrderMethod,
+    /// Mean D of the same weights shuffled ([`OrderingTrainer::null`]); `None` beyond
+    /// [`orderedness::NULL_MAX_N`] neurons.
+    pub null: Option<f64>,
 }
 
 /// What one optimiser step reports.
@@ -224,6 +227,29 @@ impl OrderingTrainer {
             d: o.d,
             order: o.order,
             method,
+            null: self.null()?.map(|n| n.mean),
+        })
+    }
+
+    /// The shuffled null of the layer now ([`orderedness::shuffled_null`], [`orderedness::SHUFFLES`]
+    /// shuffles), `None` beyond [`orderedness::NULL_MAX_N`] neurons. Its shuffles come from the
+    /// seed's Shuffle stream at this step, so a step's null is the same whenever it is measured.
+    pub fn null(&self) -> Result<Option<orderedness::NullD>, OrderingError> {
+        let n = self.layer.dims.neurons();
+        if n > orderedness::NULL_MAX_N {
+            return Ok(None);
+        }
+        let mut rng = rng::stream_at(self.cfg.seed, Stream::Shuffle, self.steps);
+        orderedness::shuffled_null(
+            &self.layer.square_block_abs(),
+            n,
+            orderedness::SHUFFLES,
+            &mut rng,
+        )
+        .map(Some)
+        .map_err(|e| OrderingError::Order {
+            step: self.steps,
+            message: e.to_string(),
         })
     }
 
@@ -279,6 +305,9 @@ impl Reporter<'_> {
         };
         if let Some(m) = &measured {
             values.push((Metric::Orderedness, m.d));
+            if let Some(null) = m.null {
+                values.push((Metric::OrderednessNull, null));
+            }
         }
         values.push((Metric::Sparsity, t.sparsity()));
         self.sink.emit(Event::Metrics {
@@ -446,6 +475,7 @@ pub fn train_one(
         d: m.d,
         method: m.method,
         final_loss: t.full_mse(),
+        d_null: m.null,
     }))
 }
 
@@ -540,6 +570,7 @@ mod tests {
             d,
             method: OrderMethod::Exact,
             final_loss: 0.1,
+            d_null: None,
         }
     }
 

@@ -80,7 +80,7 @@ pub const ORDERING_RUN_PLOTS: [MetricPlot; 3] = [
         id: "ordering_d",
         title: "Orderedness D",
         y_label: "orderedness D",
-        series: &[Metric::Orderedness],
+        series: &[Metric::Orderedness, Metric::OrderednessNull],
         y: YKind::Linear,
     },
     MetricPlot {
@@ -113,6 +113,7 @@ pub fn series_name(m: Metric) -> String {
         | Metric::Mse
         | Metric::Orderedness
         | Metric::Sparsity => m.to_string(),
+        Metric::OrderednessNull => "D of the same weights shuffled".into(),
     }
 }
 
@@ -138,6 +139,8 @@ pub fn series_rgb(m: Metric) -> Rgb {
         Metric::Mse => [100, 160, 235],
         Metric::Orderedness => [80, 200, 120],
         Metric::Sparsity => [200, 120, 120],
+        // grey: a baseline, not a measure of this network
+        Metric::OrderednessNull => [150, 150, 150],
     }
 }
 
@@ -639,9 +642,29 @@ pub fn ordering_study_figures(kind: StudyKind, title: &str, stats: &[SettingStat
                 let mut dots = Series::new(format!("{scheme} mean"), c, SeriesKind::Points, mean);
                 dots.legend = false;
                 fig.series.push(dots);
+                let null: Vec<[f64; 2]> = pts
+                    .iter()
+                    .filter_map(|s| s.null_mean.map(|m| [s.setting.sparsity, m]))
+                    .collect();
+                if !null.is_empty() {
+                    let mut line =
+                        Series::new(format!("{scheme}, shuffled"), c, SeriesKind::Dashed, null);
+                    line.legend = false;
+                    fig.series.push(line);
+                }
             }
             fig.notes
                 .push("lines: mean D over the runs of a setting; shaded: min to max".to_string());
+            if ok
+                .iter()
+                .any(|s| s.null_runs > 0 && s.setting.scheme != Scheme::None)
+            {
+                fig.notes.push(
+                    "dashed, in a scheme's colour: mean D of the same final weights shuffled to \
+                     random places (the order the sparsity alone gives)"
+                        .to_string(),
+                );
+            }
             vec![fig]
         }
         StudyKind::Grid => {
@@ -967,6 +990,7 @@ mod ordering_tests {
             d,
             method: OrderMethod::Exact,
             final_loss: 0.1,
+            d_null: None,
         }
     }
 
@@ -1000,6 +1024,33 @@ mod ordering_tests {
             .find(|s| s.name == "top-k min-max")
             .expect("band");
         assert_eq!((band.points[0][1], band.upper[0]), (0.7, 0.9));
+        // no run has a shuffled null: no null line and no note of one
+        assert!(!f.series.iter().any(|s| s.name.ends_with("shuffled")));
+        assert!(!f.notes.iter().any(|n| n.contains("shuffled")));
+        // the null: a dashed line in the scheme's colour through the settings' null means, (0.75
+        // + 0.85) / 2 = 0.8 by hand, and a note that says what it is
+        let with = |null| StudyRow {
+            d_null: Some(null),
+            ..row(Scheme::TopK, 0.5, 8, 1, 0.9)
+        };
+        let stats = crate::store::ordering::aggregate(&[with(0.75), with(0.85)]);
+        let f = &ordering_study_figures(StudyKind::Sparsity, "", &stats)[0];
+        let null = f
+            .series
+            .iter()
+            .find(|s| s.name == "top-k, shuffled")
+            .expect("null line");
+        assert_eq!(
+            (null.kind, null.color, null.legend),
+            (SeriesKind::Dashed, scheme_rgb(Scheme::TopK), false)
+        );
+        assert_eq!(null.points.len(), 1);
+        assert!((null.points[0][1] - 0.8).abs() < 1e-12);
+        assert!(
+            f.notes.iter().any(|n| n.contains("shuffled")),
+            "{:?}",
+            f.notes
+        );
     }
 
     #[test]

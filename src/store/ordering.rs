@@ -299,6 +299,12 @@ pub struct SettingStats {
     pub max: f64,
     /// Mean final loss over the same runs as D.
     pub mean_loss: f64,
+    /// Mean D of the same runs' final weights shuffled (the orderedness their sparsity alone
+    /// gives), over the `null_runs` of them that have one; `None` with none.
+    pub null_mean: Option<f64>,
+    pub null_runs: usize,
+    /// The running sum of the nulls until `done`.
+    null_sum: f64,
 }
 
 impl SettingStats {
@@ -313,6 +319,9 @@ impl SettingStats {
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
             mean_loss: 0.0,
+            null_mean: None,
+            null_runs: 0,
+            null_sum: 0.0,
         }
     }
 
@@ -330,6 +339,10 @@ impl SettingStats {
         self.mean_loss += r.final_loss;
         self.min = self.min.min(r.d);
         self.max = self.max.max(r.d);
+        if let Some(v) = r.d_null.filter(|v| v.is_finite()) {
+            self.null_sum += v;
+            self.null_runs += 1;
+        }
     }
 
     fn done(mut self) -> Self {
@@ -340,6 +353,7 @@ impl SettingStats {
             self.mean /= self.runs as f64;
             self.mean_loss /= self.runs as f64;
         }
+        self.null_mean = (self.null_runs > 0).then(|| self.null_sum / self.null_runs as f64);
         self
     }
 }
@@ -522,6 +536,7 @@ mod tests {
             d,
             method: OrderMethod::Exact,
             final_loss: 0.01,
+            d_null: None,
         }
     }
 
@@ -624,6 +639,25 @@ mod tests {
         let all_bad = aggregate(&[row(Scheme::TopK, 0.2, f64::INFINITY, 0)]);
         assert_eq!(all_bad[0].runs, 0);
         assert!(all_bad[0].mean.is_nan());
+        // the shuffled null: the mean over the runs that have one (by hand: (0.75 + 0.85) / 2); a
+        // setting without any has NaN, and a run left out of D is left out of it too
+        assert_eq!((s[1].null_runs, s[1].null_mean), (0, None));
+        let with = |d, null, seed| StudyRow {
+            d_null: Some(null),
+            ..row(Scheme::Random, 0.5, d, seed)
+        };
+        let s = aggregate(&[
+            with(0.7, 0.75, 0),
+            with(0.8, 0.85, 1),
+            row(Scheme::Random, 0.5, 0.9, 2),
+            with(f64::NAN, 0.1, 3),
+        ]);
+        assert_eq!((s[0].runs, s[0].null_runs), (3, 2));
+        assert!(
+            (s[0].null_mean.unwrap() - 0.8).abs() < 1e-12,
+            "{:?}",
+            s[0].null_mean
+        );
     }
 
     #[test]

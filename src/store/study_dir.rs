@@ -31,6 +31,11 @@ fn check_row(row: StudyRow) -> Result<StudyRow, String> {
     if !fraction(row.d) {
         return Err(format!("d = {} is not an orderedness (0 to 1)", row.d));
     }
+    if let Some(v) = row.d_null
+        && !fraction(v)
+    {
+        return Err(format!("d_shuffled = {v} is not an orderedness (0 to 1)"));
+    }
     if !fraction(row.sparsity) {
         return Err(format!(
             "sparsity = {} is not a fraction (0 to 1)",

@@ -71,6 +71,7 @@ pub fn tag(m: Metric) -> &'static str {
         Metric::Mse => "ordering/mse",
         Metric::Orderedness => "ordering/D",
         Metric::Sparsity => "ordering/sparsity",
+        Metric::OrderednessNull => "ordering/D_shuffled",
     }
 }
 

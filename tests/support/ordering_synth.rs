@@ -256,6 +256,7 @@ pub fn study_events(run: RunId, cfg: &OrderingStudyConfig) -> Vec<Event> {
                         d: (d + noise).clamp(0.0, 1.0),
                         method: OrderMethod::Exact,
                         final_loss: 0.01,
+                        d_null: None,
                     }),
                     done,
                     total,

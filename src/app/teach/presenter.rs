@@ -71,6 +71,7 @@ pub fn okabe_ito(m: Metric) -> Color32 {
         | Metric::ExcludedLoss
         | Metric::ExcludedLossFinal
         | Metric::Sparsity => VERMILLION,
+        Metric::OrderednessNull => Color32::from_gray(150),
     }
 }
 

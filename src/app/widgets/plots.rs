@@ -29,6 +29,10 @@ pub enum YScale {
     Linear,
     /// A fraction in [0, 1] shown as is (the axis always spans 0 to 1).
     Unit,
+    /// Orderedness D, shown as is on an axis that always spans 0.5 to 1: D >= 0.5 (an order or its
+    /// reverse has at most half the weight backward), and on 0 to 1 the lab's rise from 0.71 to
+    /// 0.77 was a few pixels (a helper's lesson audit).
+    Orderedness,
 }
 
 /// One of the stacked plots.
@@ -196,7 +200,7 @@ pub fn to_plot_x(step: u64, log_x: bool) -> Option<f64> {
 /// Value -> plot y; `None` for what the axis cannot show (non-finite, non-positive on a log axis).
 pub fn to_plot_y(value: f64, scale: YScale) -> Option<f64> {
     let y = match scale {
-        YScale::Percent | YScale::Linear | YScale::Unit => value,
+        YScale::Percent | YScale::Linear | YScale::Unit | YScale::Orderedness => value,
         YScale::Log => {
             if value > 0.0 {
                 value.log10()
@@ -523,6 +527,7 @@ pub fn metric_style(m: Metric) -> LineStyle {
         | Metric::Mse
         | Metric::Orderedness
         | Metric::Sparsity => LineStyle::Solid,
+        Metric::OrderednessNull => LineStyle::dashed_loose(),
     }
 }
 
@@ -727,6 +732,12 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                 YScale::Unit => {
                     plot = plot
                         .include_y(0.0)
+                        .include_y(1.0)
+                        .y_grid_spacer(uniform_grid_spacer(value_levels));
+                }
+                YScale::Orderedness => {
+                    plot = plot
+                        .include_y(0.5)
                         .include_y(1.0)
                         .y_grid_spacer(uniform_grid_spacer(value_levels));
                 }
@@ -1193,7 +1204,7 @@ fn hover_text(
 pub fn format_value(v: f64, scale: YScale) -> String {
     match scale {
         YScale::Percent => format!("{:.2} %", v * 100.0),
-        YScale::Log | YScale::Linear | YScale::Unit => format_sig(v, 4),
+        YScale::Log | YScale::Linear | YScale::Unit | YScale::Orderedness => format_sig(v, 4),
     }
 }
 
@@ -1274,7 +1285,7 @@ fn y_tick(mark: GridMark, range: &RangeInclusive<f64>, scale: YScale) -> String 
             let decimals = crate::export::svg::step_decimals(mark.step_size * 100.0);
             format!("{:.*}%", decimals, mark.value * 100.0)
         }
-        YScale::Linear | YScale::Unit => {
+        YScale::Linear | YScale::Unit | YScale::Orderedness => {
             let decimals = crate::export::svg::step_decimals(mark.step_size);
             if mark.value.abs() >= 1e5 {
                 format_sig(mark.value, 3)

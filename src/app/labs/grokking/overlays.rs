@@ -143,7 +143,7 @@ pub(super) fn group_overlay(group: &[&Member<'_>], band: BandKind, log_x: bool) 
                 // would drop the step from the band: there its lower edge stops at the smallest run
                 BandKind::Std => match scale {
                     YScale::Log => ((p.mean - p.std).max(p.min), p.mean + p.std),
-                    YScale::Linear | YScale::Percent | YScale::Unit => {
+                    YScale::Linear | YScale::Percent | YScale::Unit | YScale::Orderedness => {
                         (p.mean - p.std, p.mean + p.std)
                     }
                 },

@@ -38,10 +38,11 @@ pub const ORDERING_PLOTS: [PlotSpec; 3] = [
         id: "ordering_d",
         y_label: "orderedness D",
         short_label: "D",
-        series: &[Metric::Orderedness],
-        y_scale: YScale::Unit,
+        // the null beside D: how ordered the same weights are at random places
+        series: &[Metric::Orderedness, Metric::OrderednessNull],
+        y_scale: YScale::Orderedness,
         height_share: 0.33,
-        legend: None,
+        legend: Some(egui_plot::Corner::LeftTop),
     },
     PlotSpec {
         id: "ordering_sparsity",
@@ -834,6 +835,8 @@ fn study_results_ui(
 /// The key's name of the unpruned baseline (the same in every frame, so that hiding it holds while
 /// its runs come in).
 const BASELINE_KEY: &str = "unpruned";
+/// The key entry of the schemes' shuffled nulls (dotted, each in its scheme's colour).
+const SHUFFLED_KEY: &str = "same weights shuffled";
 
 /// D against sparsity: each scheme's mean over its runs as a line through points, the band from
 /// the lowest to the highest run, and the unpruned baseline across the whole axis. The bands span
@@ -861,13 +864,27 @@ fn sparsity_plot_ui(
             Mark::HLineBand { dashed: true },
         ));
     }
+    let any_null = study.stats().iter().any(|s| s.null_runs > 0);
+    if any_null {
+        entries.push(KeyEntry::new(
+            SHUFFLED_KEY,
+            ui.visuals().text_color(),
+            Mark::Line(egui_plot::LineStyle::dotted_dense()),
+        ));
+    }
     if !entries.is_empty() {
         key_rows_toggling(ui, &entries, look.line, hidden);
-        ui.label(
-            RichText::new("lines: the mean of a setting's runs · bands: lowest to highest run")
-                .small()
-                .weak(),
-        );
+        let mut note =
+            "lines: the mean of a setting's runs · bands: lowest to highest run".to_string();
+        if any_null {
+            // the null is what tells pruning's ordering from the order sparsity gives by chance
+            note.push_str(
+                " · dotted, in a scheme's colour: the same final weights at random places (a \
+                 sparse layer is ordered by chance; pruning orders it where a line rises above \
+                 its dotted one)",
+            );
+        }
+        ui.label(RichText::new(note).small().weak());
     }
     let plot = Plot::new("ordering_study")
         .x_axis_label("sparsity")
@@ -911,6 +928,9 @@ fn sparsity_plot_ui(
                     c.mean.push(s.mean);
                     c.lo.push(s.min);
                     c.hi.push(s.max);
+                    if let Some(m) = s.null_mean {
+                        c.null.push([s.setting.sparsity, m]);
+                    }
                 }
                 c
             })
@@ -922,6 +942,16 @@ fn sparsity_plot_ui(
                 FilledArea::new(c.name.clone(), &c.xs, &c.lo, &c.hi)
                     .fill_color(c.color.gamma_multiply(0.2)),
             );
+        }
+        if !hidden.contains(SHUFFLED_KEY) {
+            for c in &curves {
+                pui.line(
+                    Line::new(format!("{}, {SHUFFLED_KEY}", c.name), c.null.clone())
+                        .color(c.color)
+                        .style(egui_plot::LineStyle::dotted_dense())
+                        .width(1.5 * look.line),
+                );
+            }
         }
         for c in curves {
             let points: Vec<[f64; 2]> = c.xs.iter().zip(&c.mean).map(|(&x, &y)| [x, y]).collect();
@@ -948,6 +978,8 @@ struct SchemeCurve {
     mean: Vec<f64>,
     lo: Vec<f64>,
     hi: Vec<f64>,
+    /// The settings' shuffled nulls (sparsity, mean), where they have one.
+    null: Vec<[f64; 2]>,
 }
 
 fn grid_ui(ui: &mut Ui, study: &StudyHistory, hidden: &[usize], its: &[usize]) {
