@@ -894,6 +894,42 @@ pub fn inside(outer: &Path, inner: &Path) -> bool {
 /// most a runs folder and a run's own folder, so a mistyped path (`/hom/me/runs`) is named instead of
 /// made wherever permissions allow. The first missing folder is named, under the nearest one that is
 /// there.
+/// Why folder `dir` could not be made, read from the nearest part of its path that is there: not a
+/// folder, or one this process may not write into (on Unix, `access(W_OK | X_OK)`, which answers
+/// for this user as the kernel would); `None` when it looks possible. Asked before anything is
+/// changed for a run that would be recorded there (the window's autosave), so that a folder that
+/// cannot take it is said before the run starts, not by a run that fails after it.
+pub fn cannot_make_in(dir: &Path) -> Option<String> {
+    let mut at = dir;
+    while !at.as_os_str().is_empty() && fs::symlink_metadata(at).is_err() {
+        match at.parent() {
+            Some(p) => at = p,
+            None => break,
+        }
+    }
+    let at = if at.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        at
+    };
+    match fs::metadata(at) {
+        Ok(m) if !m.is_dir() => return Some(format!("{} is not a folder", at.display())),
+        Ok(_) => {}
+        Err(e) => return Some(format!("{}: {e}", at.display())),
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt as _;
+        let c = std::ffi::CString::new(at.as_os_str().as_bytes()).ok()?;
+        // SAFETY: a NUL-terminated path that lives across the call; access reads it only
+        if unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) } != 0 {
+            let e = std::io::Error::last_os_error();
+            return Some(format!("cannot write into {}: {e}", at.display()));
+        }
+    }
+    None
+}
+
 pub fn too_many_new_folders(dir: &Path, allowed: usize) -> Option<String> {
     let mut missing: Vec<&Path> = vec![];
     let mut at = dir;
@@ -1708,6 +1744,32 @@ mod tests {
         let why = too_many_new_folders(Path::new("no-such-grokscope-dir/a/b"), 2).unwrap();
         assert!(why.contains("(in the working folder), so 3"), "{why}");
         assert!(!t.join("typo").exists(), "nothing is made");
+    }
+
+    /// A folder can be made under a writable folder, not under a file; under a read-only folder
+    /// only where this process is not root (root may write anywhere, as access() then says).
+    #[test]
+    fn a_folder_that_cannot_be_made_is_said_before() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        assert_eq!(cannot_make_in(&t.join("runs/run-1")), None);
+        std::fs::write(t.join("file"), b"x").unwrap();
+        let why = cannot_make_in(&t.join("file/run-1")).expect("a file is no folder");
+        assert!(why.ends_with("file is not a folder"), "{why}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let ro = t.join("ro");
+            std::fs::create_dir(&ro).unwrap();
+            std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+            // SAFETY: geteuid reads the process's user id
+            if unsafe { libc::geteuid() } != 0 {
+                let why = cannot_make_in(&ro.join("run-1")).expect("read-only");
+                assert!(why.starts_with("cannot write into"), "{why}");
+            }
+            std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        assert!(!t.join("runs").exists(), "nothing is made");
     }
 
     /// A value outside what its metric can take (an accuracy of 7.5, a negative loss, an infinite

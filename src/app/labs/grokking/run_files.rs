@@ -19,7 +19,9 @@ use crate::protocol::{Command, MetricRow, RunId};
 use crate::store::RunHistory;
 use crate::store::compare;
 use crate::store::insight::InsightStore;
-use crate::store::run_dir::{RunFolder, RunStatus, refuse_unless_empty, too_many_new_folders};
+use crate::store::run_dir::{
+    RunFolder, RunStatus, cannot_make_in, refuse_unless_empty, too_many_new_folders,
+};
 use eframe::egui::Color32;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -478,7 +480,10 @@ impl RunFiles {
         }
         let base = PathBuf::from(self.settings.runs_folder.trim());
         let dir = base.join(format!("{kind}-{}-{run_hint}", unix_secs()));
-        match too_many_new_folders(&dir, NEW_FOLDERS) {
+        // a folder that cannot be written is found here, before the current run is retired: a
+        // fork into it started, failed, and took the unsaved run it replaced with it (a helper's
+        // audit); now the run goes unsaved and says so, and the one before is kept as ever
+        match too_many_new_folders(&dir, NEW_FOLDERS).or_else(|| cannot_make_in(&dir)) {
             None => Ok(Some(dir)),
             Some(why) => Err(format!(
                 "autosave: the runs folder cannot be made: {why}. This {kind} is not saved (Save \
