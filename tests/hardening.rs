@@ -1054,3 +1054,34 @@ fn a_fork_set_of_the_wrong_kind_names_its_set() {
     );
     assert!(!fork.exists());
 }
+
+/// `merge`, `analyse` and `export` read sweep.toml bounded and through no link, and an unreadable one
+/// is named as that, not as missing (a folder named sweep.toml was "no sweep.toml in DIR", and a link
+/// to /dev/zero was read until memory ran out: a helper's audit). The link here points at a valid
+/// config, which was read through it.
+#[cfg(unix)]
+#[test]
+fn an_unreadable_or_linked_sweep_toml_is_named_not_called_missing() {
+    use grokscope::store::sweep_dir::collect_results;
+    let tmp = tempfile::tempdir().unwrap();
+    let elsewhere = tmp.path().join("elsewhere.toml");
+    std::fs::write(&elsewhere, sweep_presets()[0].config.to_toml()).unwrap();
+    let folder = tmp.path().join("folder");
+    std::fs::create_dir_all(folder.join("sweep.toml")).unwrap();
+    let link = tmp.path().join("link");
+    std::fs::create_dir(&link).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, link.join("sweep.toml")).unwrap();
+    for (dir, says) in [
+        (&folder, "is not a regular file"),
+        (&link, "is a symbolic link; links are not followed"),
+    ] {
+        let c = collect_results(dir).unwrap();
+        let notes = c.notes.join("\n");
+        assert!(
+            notes.contains("sweep.toml is unusable (it cannot be read: ") && notes.contains(says),
+            "{notes}"
+        );
+        assert!(!notes.contains("no sweep.toml"), "{notes}");
+        assert_eq!(c.config, None);
+    }
+}
