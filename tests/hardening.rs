@@ -65,6 +65,19 @@ fn resume(dir: &Path) -> Vec<Event> {
     crate::runs::resume_with(dir, 2, opts)
 }
 
+/// `grokscope resume DIR --repair NEW --max-epochs 30`, which must succeed; what it said on stderr.
+fn repair(dir: &Path, new: &Path) -> String {
+    let out = grokscope()
+        .args(["resume", dir.to_str().unwrap(), "--repair"])
+        .arg(new)
+        .args(["--max-epochs", "30"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    err
+}
+
 fn failure(evs: &[Event]) -> String {
     match evs.last() {
         Some(Event::Finished {
@@ -173,14 +186,7 @@ fn defect_1_resume_refuses_tables_it_cannot_read_whole_and_repair_writes_a_new_f
     let dir = tmp.path().join("garbage");
     let before = snapshot(&dir);
     let new = tmp.path().join("repaired");
-    let out = grokscope()
-        .args(["resume", dir.to_str().unwrap(), "--repair"])
-        .arg(&new)
-        .args(["--max-epochs", "30"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    let err = repair(&dir, &new);
     assert!(
         err.contains("not carried over") && err.contains("line 6"),
         "{err}"
@@ -1053,6 +1059,85 @@ fn a_fork_set_of_the_wrong_kind_names_its_set() {
         "error: --set max_epochs=x: invalid type: string \"x\", expected u64"
     );
     assert!(!fork.exists());
+}
+
+/// The hidden entries of `dir` (a staging folder left behind would be one).
+fn hidden(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
+/// Replace the file at `path` by a folder of that name: a file that cannot be read, also as root
+/// (where a mode of 000 does not bind).
+fn unreadable(path: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(path).unwrap();
+    std::fs::remove_file(path).unwrap();
+    std::fs::create_dir(path).unwrap();
+    bytes
+}
+
+/// `resume DIR --repair NEW` leaves out an older checkpoint that cannot be read, saying so, and goes on
+/// from the newest one (it failed on it, leaving a half-made NEW that blocked a retry and that a
+/// resume "continued" from step 0: a helper's audit). A repair that fails part-way (the newest
+/// checkpoint unreadable after it was read) leaves no NEW, no hidden folder beside it, and an empty
+/// NEW given empty; once the file is back the same repair succeeds there. Expected: the original's
+/// checkpoints less the one left out, and rows for epochs 1-30 (20 trained, 10 more by the repair).
+#[test]
+fn repair_leaves_out_an_unreadable_older_checkpoint_and_a_failed_one_leaves_nothing() {
+    use grokscope::store::run_dir::RunWriter;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    trained(&dir, &small(), 20);
+    let folder = RunFolder::open(&dir).unwrap();
+    let bad = folder.checkpoints[1].clone();
+    unreadable(&bad.path);
+    let new = tmp.path().join("new");
+    let err = repair(&dir, &new);
+    let name = bad.path.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        err.contains(&format!("{name} was left out of")),
+        "the checkpoint left out is said: {err}"
+    );
+    let repaired = RunFolder::open(&new).unwrap();
+    assert!(repaired.problems.is_empty(), "{:?}", repaired.problems);
+    let steps = |f: &RunFolder| -> Vec<u64> { f.checkpoints.iter().map(|c| c.step).collect() };
+    let kept: Vec<u64> = steps(&folder)
+        .into_iter()
+        .filter(|s| *s != bad.step)
+        .collect();
+    assert_eq!(steps(&repaired)[..kept.len()], kept[..]);
+    let epochs: Vec<u64> = repaired.rows.iter().map(|r| r.epoch).collect();
+    assert_eq!(epochs, (1..=30).collect::<Vec<u64>>());
+
+    let folder = RunFolder::open(&dir).unwrap();
+    let newest = folder.checkpoints.last().unwrap().clone();
+    let bytes = unreadable(&newest.path);
+    let failed = tmp.path().join("failed");
+    let e = RunWriter::repair_into(&folder, &newest, &failed)
+        .err()
+        .expect("the checkpoint the run stands at cannot be left out")
+        .to_string();
+    assert!(e.contains("is not a regular file"), "{e}");
+    assert!(!failed.exists(), "no half-made folder");
+    assert_eq!(hidden(tmp.path()), Vec::<String>::new(), "no staging left");
+    std::fs::create_dir(&failed).unwrap();
+    assert!(RunWriter::repair_into(&folder, &newest, &failed).is_err());
+    assert_eq!(std::fs::read_dir(&failed).unwrap().count(), 0, "left empty");
+    std::fs::remove_dir(&newest.path).unwrap();
+    std::fs::write(&newest.path, bytes).unwrap();
+    let (_, left_out) = RunWriter::repair_into(&folder, &newest, &failed).unwrap();
+    assert_eq!(
+        left_out.len(),
+        1,
+        "the older one, still a folder: {left_out:?}"
+    );
+    let f = RunFolder::open(&failed).unwrap();
+    assert!(f.problems.is_empty(), "{:?}", f.problems);
+    assert_eq!(hidden(tmp.path()), Vec::<String>::new());
 }
 
 /// `merge`, `analyse` and `export` read sweep.toml bounded and through no link, and an unreadable one

@@ -87,8 +87,17 @@ pub fn resume_cmd(dir: &Path, repair: Option<&Path>, flags: RunFlags) -> Result<
     for d in &folder.damaged {
         eprintln!("not carried over into {}: {d}", out.display());
     }
-    let writer = crate::store::run_dir::RunWriter::repair_into(&folder, &ckpt, out)
-        .with_context(|| format!("creating the repaired folder {}", out.display()))?;
+    // made beside `out` and moved into place whole: failed, no half-made `out` blocks a retry
+    let (writer, left_out) = crate::store::run_dir::RunWriter::repair_into(&folder, &ckpt, out)
+        .with_context(|| {
+            format!(
+                "creating the repaired folder {}; nothing was written",
+                out.display()
+            )
+        })?;
+    for n in left_out {
+        eprintln!("warning: {n}");
+    }
     eprintln!(
         "repairing {} into {} from its checkpoint at step {}; {} is left as it was",
         dir.display(),

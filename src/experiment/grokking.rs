@@ -873,8 +873,11 @@ fn train(
                 )),
             };
             match r {
-                Ok(()) => {
+                Ok(left_out) => {
                     checkpoint_due = true;
+                    for message in left_out {
+                        rec.sink.emit(Event::Note { run, message });
+                    }
                     rec.sink.emit(Event::Saved { run, dir });
                 }
                 Err(e) => rec.sink.emit(Event::Refused {
