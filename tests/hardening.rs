@@ -1061,6 +1061,15 @@ fn a_fork_set_of_the_wrong_kind_names_its_set() {
     assert!(!fork.exists());
 }
 
+/// The milestones a run folder records.
+fn detected(f: &RunFolder) -> Vec<grokscope::store::run_dir::RunEvent> {
+    f.events
+        .iter()
+        .filter(|e| matches!(e, grokscope::store::run_dir::RunEvent::Detected { .. }))
+        .cloned()
+        .collect()
+}
+
 /// The hidden entries of `dir` (a staging folder left behind would be one).
 fn hidden(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
@@ -1138,6 +1147,39 @@ fn repair_leaves_out_an_unreadable_older_checkpoint_and_a_failed_one_leaves_noth
     let f = RunFolder::open(&failed).unwrap();
     assert!(f.problems.is_empty(), "{:?}", f.problems);
     assert_eq!(hidden(tmp.path()), Vec::<String>::new());
+}
+
+/// An empty events.jsonl in a run that has rows is named when the folder is read, and a resume
+/// restores the milestones the checkpoint's detector keeps, saying so, as for a missing file (it was
+/// accepted without a word and the resumed run lost its milestones: a helper's audit). Expected: the
+/// milestones the same run recorded before the file was emptied.
+#[test]
+fn an_empty_events_jsonl_is_named_and_a_resume_restores_its_milestones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    trained(&dir, &small(), 20);
+    let before = detected(&RunFolder::open(&dir).unwrap());
+    assert!(!before.is_empty(), "the run memorised by epoch 20");
+    std::fs::write(dir.join("events.jsonl"), "").unwrap();
+    let problems = RunFolder::open(&dir).unwrap().problems;
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("events.jsonl is empty")),
+        "{problems:?}"
+    );
+    let evs = resume(&dir);
+    let said = format!("{evs:?}");
+    assert!(!said.contains("Failed"), "{said}");
+    for part in [
+        "had an empty events.jsonl",
+        "its milestones were restored from the checkpoint: memorised",
+    ] {
+        assert!(said.contains(part), "{part:?} is said: {said}");
+    }
+    let after = RunFolder::open(&dir).unwrap();
+    assert!(after.problems.is_empty(), "{:?}", after.problems);
+    assert_eq!(detected(&after)[..before.len()], before[..]);
 }
 
 /// `merge`, `analyse` and `export` read sweep.toml bounded and through no link, and an unreadable one

@@ -258,6 +258,8 @@ fn prepare_continue(
                     // without events.jsonl a change made mid-run is not known
                     let why = if folder.is_missing("events.jsonl") {
                         " (its events.jsonl, which records changes made mid-run, is missing)"
+                    } else if folder.events_empty() {
+                        " (its events.jsonl, which records changes made mid-run, is empty)"
                     } else {
                         ""
                     };
@@ -377,10 +379,11 @@ fn prepare_continue(
 
 /// What a resume or repair from `ckpt` (whose state is `state`) into `into` (the folder itself for a
 /// resume in place) cannot carry over because a file of `folder` was missing or damaged, one
-/// sentence each, with the milestones it restores. `events.jsonl` missing, or with lines that could
-/// not be read: the milestones the checkpoint's detector holds (the epoch each threshold was first
-/// crossed) and `folder.events` lacks are restored at the step `metrics.csv` gives that epoch (where
-/// a live run records them), and what cannot be restored is said (mid-run changes, earlier starts).
+/// sentence each, with the milestones it restores. `events.jsonl` missing, empty though the run had
+/// started, or with lines that could not be read: the milestones the checkpoint's detector holds (the
+/// epoch each threshold was first crossed) and `folder.events` lacks are restored at the step
+/// `metrics.csv` gives that epoch (where a live run records them), and what cannot be restored is
+/// said (mid-run changes, earlier starts).
 /// `run.json` missing: what the new one cannot know. `config.toml` missing in place: that it is
 /// written again.
 pub fn refill_missing(
@@ -400,6 +403,9 @@ pub fn refill_missing(
     };
     let mut notes = vec![];
     let events_missing = folder.is_missing("events.jsonl");
+    // empty though the run had started: as good as missing (an empty file was resumed without its
+    // milestones and without a word: a helper's audit)
+    let events_empty = folder.events_empty();
     let events_damaged = folder
         .problems
         .iter()
@@ -434,10 +440,15 @@ pub fn refill_missing(
             }
         }
         folder.events.sort_by_key(RunEvent::step);
-        let mut said = if events_missing {
+        let mut said = if events_missing || events_empty {
             format!(
-                "{dir} had no events.jsonl, so the run's earlier starts and any change of learning \
-                 rate or weight decay before step {} are not known to {new_one}",
+                "{dir} had {}, so the run's earlier starts and any change of learning rate or \
+                 weight decay before step {} are not known to {new_one}",
+                if events_missing {
+                    "no events.jsonl"
+                } else {
+                    "an empty events.jsonl"
+                },
                 ckpt.step,
             )
         } else {
@@ -455,7 +466,7 @@ pub fn refill_missing(
                 unplaced.join(", ")
             ));
         }
-        if events_missing || restored.len() + unplaced.len() > 0 {
+        if events_missing || events_empty || restored.len() + unplaced.len() > 0 {
             notes.push(said);
         }
     }

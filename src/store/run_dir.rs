@@ -1428,6 +1428,13 @@ fn missing_text(name: &str) -> String {
     format!("{name} is missing")
 }
 
+/// The problem said of a started run's `events.jsonl` that holds nothing ([`RunFolder::events_empty`]).
+fn empty_events_text() -> String {
+    "events.jsonl is empty, though the run has started (metrics.csv has rows, or run.json records \
+     its start): the starts, milestones and changes it recorded are lost"
+        .into()
+}
+
 /// A run folder as read back: what could be read, and what could not.
 #[derive(Clone, Debug)]
 pub struct RunFolder {
@@ -1577,6 +1584,13 @@ impl RunFolder {
                 }
             },
         };
+        // a run that has started records its start in events.jsonl at once (a new folder's file is
+        // empty only until then): an empty one lost what it held; named, and not damage, since
+        // nothing is lost by writing it again (a resume restores the milestones, as for a missing one)
+        let started = !rows.is_empty() || info.as_ref().is_some_and(|i| i.param_count > 0);
+        if started && events_text.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            problems.push(empty_events_text());
+        }
         if let Some(text) = events_text {
             for (i, line) in text.lines().enumerate() {
                 if line.trim().is_empty() {
@@ -1622,6 +1636,11 @@ impl RunFolder {
     /// Whether the folder's file `name` (`events.jsonl`, `run.json`, ...) was missing when it was read.
     pub fn is_missing(&self, name: &str) -> bool {
         self.problems.iter().any(|p| *p == missing_text(name))
+    }
+
+    /// Whether the folder's `events.jsonl` was empty though the run had started.
+    pub fn events_empty(&self) -> bool {
+        self.problems.contains(&empty_events_text())
     }
 
     /// The checkpoint taken at `step`.
