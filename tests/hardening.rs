@@ -1182,6 +1182,64 @@ fn an_empty_events_jsonl_is_named_and_a_resume_restores_its_milestones() {
     assert_eq!(detected(&after)[..before.len()], before[..]);
 }
 
+/// A save that fails at the run's very end (summary.json, here a folder in the way) fails the command
+/// (it exited 0 saying "wrote", a helper's audit), and run.json records the failure; in the window
+/// the run completes in memory and a note says its end was not saved. Expected: the outcome each
+/// front end's rule gives (the command line keeps only the folder, the window keeps the run).
+#[test]
+fn a_run_whose_end_cannot_be_saved_fails_on_the_command_line_and_says_so_in_the_window() {
+    use grokscope::store::run_dir::RunStatus;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    trained(&dir, &small(), 20);
+    let window = tmp.path().join("window");
+    copy_dir(&dir, &window);
+    for d in [&dir, &window] {
+        std::fs::remove_file(d.join("summary.json")).unwrap();
+        std::fs::create_dir(d.join("summary.json")).unwrap();
+    }
+    let out = grokscope()
+        .args(["resume", dir.to_str().unwrap(), "--max-epochs", "25"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("saving the run failed at its end") && err.contains("summary.json"),
+        "{err}"
+    );
+    assert!(!err.contains("wrote"), "{err}");
+    let info = RunFolder::open(&dir).unwrap().info.unwrap();
+    assert_eq!(info.status, RunStatus::Failed);
+    let opts = RunOptions {
+        stop_at_epoch: Some(25),
+        ..Default::default()
+    };
+    let evs = crate::runs::resume_with(&window, 2, opts);
+    let notes: Vec<&String> = evs
+        .iter()
+        .filter_map(|e| match e {
+            Event::Note { message, .. } => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        matches!(
+            evs.last(),
+            Some(Event::Finished {
+                outcome: Outcome::Stopped,
+                ..
+            })
+        ),
+        "{evs:?}"
+    );
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].contains("saving its end failed") && notes[0].contains("summary.json"),
+        "{notes:?}"
+    );
+}
+
 /// `merge`, `analyse` and `export` read sweep.toml bounded and through no link, and an unreadable one
 /// is named as that, not as missing (a folder named sweep.toml was "no sweep.toml in DIR", and a link
 /// to /dev/zero was read until memory ran out: a helper's audit). The link here points at a valid

@@ -560,6 +560,64 @@ impl Recorder<'_> {
         }
     }
 
+    /// `outcome`, or, when a save has failed and the run ends at such a failure (the command line), a
+    /// failure saying so; `step` is where the run ended.
+    fn failed_end(&self, outcome: Outcome, step: u64) -> Outcome {
+        match (&self.save_error, outcome) {
+            (Some(e), Outcome::Completed | Outcome::Stopped) if self.stop_when_unsaved => {
+                Outcome::Failed {
+                    message: format!(
+                        "saving the run failed at its end (step {step}), so its folder holds it \
+                         only up to its last good save: {e}"
+                    ),
+                }
+            }
+            (_, outcome) => outcome,
+        }
+    }
+
+    /// Record the run's end, then send it (the one `Finished`). Its recording is the run's last save
+    /// (the tables, run.json, summary.json): one that fails there fails a command-line run as one
+    /// before it does, and the folder records the failure as far as it can be written (the end once
+    /// said "completed" and the command exited 0 with a summary.json that could not be written: a
+    /// helper's audit); the window's run is whole in memory, and a note says so. The outcome sent.
+    fn finish(&mut self, mut outcome: Outcome, summary: Summary, step: u64) -> Outcome {
+        if let Some(w) = &mut self.writer {
+            let r = w.observe(&Event::Finished {
+                run: self.run,
+                outcome: outcome.clone(),
+                summary: Some(summary.clone()),
+            });
+            if let Err(e) = r
+                && self.save_error.is_none()
+            {
+                self.save_error = Some(e.to_string());
+                if self.stop_when_unsaved {
+                    outcome = self.failed_end(outcome, step);
+                    if let (Outcome::Failed { .. }, Some(w)) = (&outcome, &mut self.writer) {
+                        // best effort: the save is failing, and the failure is said anyway
+                        let _ = w.amend_end(&outcome);
+                    }
+                } else {
+                    self.sink.emit(Event::Note {
+                        run: self.run,
+                        message: format!(
+                            "run {}: saving its end failed: {e}; the run is whole in memory, and \
+                             Save run… writes it into a new folder",
+                            self.run
+                        ),
+                    });
+                }
+            }
+        }
+        self.sink.emit(Event::Finished {
+            run: self.run,
+            outcome: outcome.clone(),
+            summary: Some(summary),
+        });
+        outcome
+    }
+
     /// Send the insight snapshot of the trainer's weights now (never recorded: a saved run's views come
     /// from its saved weights). A failure is said once and ends the snapshots, not the run.
     fn insight(&mut self, insight: &mut Option<Views>, trainer: &Trainer) {
@@ -967,18 +1025,7 @@ fn train(
         rec.keep_frames(views);
     }
     // a save that failed at the end (the last checkpoint, the frames) fails the run all the same
-    let outcome = match (&rec.save_error, outcome) {
-        (Some(e), Outcome::Completed | Outcome::Stopped) if rec.stop_when_unsaved => {
-            Outcome::Failed {
-                message: format!(
-                    "saving the run failed at its end (step {}), so its folder holds it only up to \
-                     its last good save: {e}",
-                    trainer.steps()
-                ),
-            }
-        }
-        (_, outcome) => outcome,
-    };
+    let outcome = rec.failed_end(outcome, trainer.steps());
     let d = trainer.detector();
     let summary = Summary {
         param_count: trainer.param_count(),
@@ -991,11 +1038,7 @@ fn train(
         final_val_acc: latest.get(&Metric::ValAcc).copied(),
         wall_secs: t0.elapsed().as_secs_f64(),
     };
-    rec.emit(Event::Finished {
-        run,
-        outcome: outcome.clone(),
-        summary: Some(summary),
-    });
+    let outcome = rec.finish(outcome, summary, trainer.steps());
     RunEnd {
         outcome,
         writer: rec.writer,

@@ -776,15 +776,7 @@ impl RunWriter {
                     step,
                     epoch,
                 });
-                self.info.status = match outcome {
-                    Outcome::Completed => RunStatus::Completed,
-                    Outcome::Stopped => RunStatus::Stopped,
-                    Outcome::Failed { .. } => RunStatus::Failed,
-                };
-                self.info.message = match outcome {
-                    Outcome::Failed { message } => Some(message.clone()),
-                    Outcome::Completed | Outcome::Stopped => None,
-                };
+                self.set_status(outcome);
                 self.info.summary = summary.clone();
                 now = true;
             }
@@ -799,6 +791,29 @@ impl RunWriter {
             self.flush()?;
         }
         Ok(())
+    }
+
+    /// run.json's status and message for a run that ended so.
+    fn set_status(&mut self, outcome: &Outcome) {
+        self.info.status = match outcome {
+            Outcome::Completed => RunStatus::Completed,
+            Outcome::Stopped => RunStatus::Stopped,
+            Outcome::Failed { .. } => RunStatus::Failed,
+        };
+        self.info.message = match outcome {
+            Outcome::Failed { message } => Some(message.clone()),
+            Outcome::Completed | Outcome::Stopped => None,
+        };
+    }
+
+    /// The end already recorded is `outcome` after all (a failure found while saving it): the last
+    /// `finished` event and run.json say so, and are written again.
+    pub fn amend_end(&mut self, outcome: &Outcome) -> Result<(), RunDirError> {
+        if let Some(RunEvent::Finished { outcome: o, .. }) = self.events.last_mut() {
+            *o = outcome.clone();
+        }
+        self.set_status(outcome);
+        self.flush()
     }
 
     fn position(&self) -> (u64, u64) {
