@@ -1270,3 +1270,31 @@ fn an_unreadable_or_linked_sweep_toml_is_named_not_called_missing() {
         assert_eq!(c.config, None);
     }
 }
+
+/// A fork names why the checkpoints could not be listed (here `checkpoints` is a file), as a resume
+/// does (it said only "it has: none": a helper's audit). Expected: the problem sentence
+/// `RunFolder::open` gives for this folder.
+#[test]
+fn a_fork_names_why_the_checkpoints_cannot_be_listed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    trained(&dir, &small(), 20);
+    let step = RunFolder::open(&dir).unwrap().checkpoints[1].step;
+    let unlisted = tmp.path().join("unlisted");
+    copy_dir(&dir, &unlisted);
+    std::fs::remove_dir_all(unlisted.join("checkpoints")).unwrap();
+    std::fs::write(unlisted.join("checkpoints"), "in the way").unwrap();
+    let out = grokscope()
+        .args(["fork", unlisted.to_str().unwrap(), "--step"])
+        .arg(step.to_string())
+        .args(["--set", "optim.weight_decay=0.5", "--out"])
+        .arg(tmp.path().join("f1"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("(it has: none); checkpoints is not a folder (a link or a file)"),
+        "{err}"
+    );
+}

@@ -1658,6 +1658,15 @@ impl RunFolder {
         self.problems.contains(&empty_events_text())
     }
 
+    /// Why `checkpoints/` itself could not be listed (not a folder, a link, no permission), if so.
+    fn listing_problem(&self) -> Option<&String> {
+        let folder = |p: &&String| {
+            p.strip_prefix(CHECKPOINTS)
+                .is_some_and(|rest| rest.starts_with("/ ") || rest.starts_with(" is not a folder"))
+        };
+        self.problems.iter().find(folder)
+    }
+
     /// The checkpoint taken at `step`.
     pub fn checkpoint_at(&self, step: u64) -> Result<&CheckpointRef, RunDirError> {
         self.checkpoints
@@ -1676,10 +1685,12 @@ impl RunFolder {
                         .and_then(parse_checkpoint_name)
                         .is_some_and(|(s, _)| s == step)
                 };
+                // and so is a `checkpoints/` that could not be listed
                 let why: Vec<&str> = self
                     .problems
                     .iter()
                     .filter(of_step)
+                    .chain(self.listing_problem())
                     .map(String::as_str)
                     .collect();
                 let why = if why.is_empty() {
