@@ -1298,3 +1298,44 @@ fn a_fork_names_why_the_checkpoints_cannot_be_listed() {
         "{err}"
     );
 }
+
+/// Forking a damaged parent (a line of metrics.csv that does not parse) names the parent's problems
+/// before it trains (it trained without a word while `export` named them: a helper's audit); the fork
+/// takes only the checkpoint, so it trains. Expected: the line `RunFolder::open` names (the line
+/// inserted here, counted with the header as line 1).
+#[test]
+fn a_fork_names_a_damaged_parents_problems() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    trained(&dir, &small(), 20);
+    let step = RunFolder::open(&dir).unwrap().checkpoints[1].step;
+    let damaged = tmp.path().join("damaged");
+    copy_dir(&dir, &damaged);
+    let text = std::fs::read_to_string(damaged.join("metrics.csv")).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.insert(5, "this is not a row");
+    std::fs::write(damaged.join("metrics.csv"), lines.join("\n") + "\n").unwrap();
+    let out = grokscope()
+        .args(["fork", damaged.to_str().unwrap(), "--step"])
+        .arg(step.to_string())
+        .args([
+            "--set",
+            "optim.weight_decay=0.5",
+            "--max-epochs",
+            "22",
+            "--out",
+        ])
+        .arg(tmp.path().join("f2"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "the parent {} has problems (the fork takes only its checkpoint at step {step}): \
+             metrics.csv line 6",
+            damaged.display()
+        )),
+        "{err}"
+    );
+}

@@ -323,7 +323,17 @@ fn prepare_continue(
                 ))
                 .into());
             }
+            // a fork takes the checkpoint alone, but what is wrong with its parent is said (a damaged
+            // parent was forked without a word, while `export` named its problems)
             notes.clear();
+            if !folder.problems.is_empty() {
+                notes.push(format!(
+                    "the parent {} has problems (the fork takes only its checkpoint at step {}): {}",
+                    folder.dir.display(),
+                    ckpt.step,
+                    folder.problems.join("; ")
+                ));
+            }
             // the edge for a fork's config: parsed once, here
             state.config = ValidGrokkingConfig::try_from(fork.config.clone())?;
             let parent = ParentRef {
