@@ -1339,3 +1339,37 @@ fn a_fork_names_a_damaged_parents_problems() {
         "{err}"
     );
 }
+
+/// A resume removes the temporary files a killed process left (`.NAME.PID-N.partial`, its process
+/// gone) and says so; one whose process runs (this one's) is left, and said. They stayed for good
+/// before (a helper's audit). Expected: the PIDs written here, one past the kernel's largest
+/// (`pid_max` is at most 2^22) and this process's own.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_resume_removes_partial_files_of_killed_writes_and_leaves_live_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    trained(&dir, &small(), 20);
+    let gone = 1u32 << 23;
+    let stale = format!(".run.json.{gone}-5.partial");
+    let stale_ckpt =
+        format!("checkpoints/.step-0000000001-epoch-00000001.safetensors.{gone}-0.partial");
+    let live = format!(".metrics.csv.{}-9.partial", std::process::id());
+    for name in [&stale, &stale_ckpt, &live] {
+        std::fs::write(dir.join(name), "half").unwrap();
+    }
+    let said = format!("{:?}", resume(&dir));
+    assert!(!said.contains("Failed"), "{said}");
+    for part in [
+        format!("removed {stale}: a write that process {gone} left unfinished"),
+        format!("removed {stale_ckpt}"),
+        format!("{live} is being written by process"),
+    ] {
+        assert!(said.contains(&part), "{part:?} is said: {said}");
+    }
+    assert!(!dir.join(&stale).exists() && !dir.join(&stale_ckpt).exists());
+    assert!(
+        dir.join(&live).exists(),
+        "a live process's file is never removed"
+    );
+}

@@ -358,7 +358,7 @@ fn prepare_continue(
             let dir = folder.dir.clone();
             notes.extend(refill_missing(&mut folder, &ckpt, &state, &dir));
             // a folder that cannot be written (read-only, a full disk): a new folder can be
-            let (writer, moved) = RunWriter::resume(&folder, &ckpt).map_err(|e| match e {
+            let (writer, resumed) = RunWriter::resume(&folder, &ckpt).map_err(|e| match e {
                 RunDirError::Io { .. } => RunDirError::NotARun(format!(
                     "{e}: {} cannot be written, so the run cannot go on in it; `grokscope resume \
                      {} --repair NEW_FOLDER` continues it in a new folder",
@@ -367,14 +367,15 @@ fn prepare_continue(
                 )),
                 other => other,
             })?;
-            if !moved.is_empty() {
+            let dir = folder.dir.display();
+            notes.extend(resumed.partials.iter().map(|p| format!("{dir}: {p}")));
+            if !resumed.moved.is_empty() {
                 notes.push(format!(
-                    "{}: the files after step {} were moved into {}/, so that training again \
+                    "{dir}: the files after step {} were moved into {}/, so that training again \
                      writes over none of them: {}",
-                    folder.dir.display(),
                     ckpt.step,
                     crate::store::files::SET_ASIDE,
-                    moved.join(", ")
+                    resumed.moved.join(", ")
                 ));
             }
             writer

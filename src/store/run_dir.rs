@@ -82,7 +82,7 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> RunDirError + '_ {
     }
 }
 
-use super::files::{read_bounded, set_aside, write_atomic};
+use super::files::{clear_stale_partials, read_bounded, set_aside, write_atomic};
 
 /// How [`RunFolder::problems`] begins the sentence saying `config.toml` was edited after the run
 /// recorded the config it trains with.
@@ -355,6 +355,15 @@ pub fn parse_metrics_csv(text: &str, problems: &mut Vec<String>) -> Vec<MetricRo
 /// A finished run's [`Summary`](crate::protocol::Summary), written when the run ends.
 pub const SUMMARY_FILE: &str = "summary.json";
 
+/// What [`RunWriter::resume`] did to the folder before writing.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Resumed {
+    /// The checkpoints set aside, `FROM -> TO` each, relative to the folder.
+    pub moved: Vec<String>,
+    /// The temporary files of killed writes removed, or named and left ([`clear_stale_partials`]).
+    pub partials: Vec<String>,
+}
+
 /// Records a run as it trains, in memory and (once it has a folder) on disk.
 pub struct RunWriter {
     dir: Option<PathBuf>,
@@ -436,10 +445,12 @@ impl RunWriter {
     /// `from` (each skipped as unreadable or unusable, or a link not followed) are moved into
     /// `set-aside/checkpoints/` first, so that training again writes none over them (a frame already
     /// there is never replaced, so frames stay); what was moved is returned, one `FROM -> TO` each.
+    /// Temporary files a killed process left (`.NAME.PID-N.partial`) are removed first where their
+    /// process no longer runs ([`clear_stale_partials`]); what was done with each is returned too.
     pub fn resume(
         folder: &RunFolder,
         from: &CheckpointRef,
-    ) -> Result<(Self, Vec<String>), RunDirError> {
+    ) -> Result<(Self, Resumed), RunDirError> {
         if !folder.damaged.is_empty() {
             return Err(RunDirError::Damaged {
                 dir: folder.dir.clone(),
@@ -447,6 +458,7 @@ impl RunWriter {
             });
         }
         let mut w = Self::continued(folder, from)?;
+        let partials = clear_stale_partials(&folder.dir, &[CHECKPOINTS, FRAMES]);
         let moved = set_aside_after(&folder.dir, from.step)?;
         w.dir = Some(folder.dir.clone());
         w.flush()?;
@@ -455,7 +467,7 @@ impl RunWriter {
         if fs::symlink_metadata(&cfg).is_err_and(|e| e.kind() == io::ErrorKind::NotFound) {
             write_atomic(&cfg, w.config.to_toml().as_bytes()).map_err(io_err(&cfg))?;
         }
-        Ok((w, moved))
+        Ok((w, Resumed { moved, partials }))
     }
 
     /// Continue a run read from disk in a new folder `out` (refused unless empty), keeping the
