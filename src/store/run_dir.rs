@@ -857,6 +857,9 @@ impl RunWriter {
     }
 
     /// metrics.csv, events.jsonl, run.json and, once the run has ended, summary.json, into `dir`.
+    /// summary.json is derived: the run's [`Summary`], which run.json also holds, recomputed whenever
+    /// a run ends; no command reads it, so it is written whatever was there (read or not), as run.json
+    /// is rewritten from what was read of it.
     fn write_tables(&self, dir: &Path) -> Result<(), RunDirError> {
         let mut events = String::new();
         for e in &self.events {
