@@ -567,10 +567,15 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
                 let mut sink = sink.borrow_mut();
                 match &mut last {
                     Some((run, w)) => match w.attach_to(&to) {
-                        Ok(()) => sink.emit(Event::Saved {
-                            run: *run,
-                            dir: to.dir,
-                        }),
+                        Ok(left_out) => {
+                            for message in left_out {
+                                sink.emit(Event::Note { run: *run, message });
+                            }
+                            sink.emit(Event::Saved {
+                                run: *run,
+                                dir: to.dir,
+                            })
+                        }
                         Err(e) => sink.emit(Event::Refused {
                             message: format!("cannot save into {}: {e}", to.dir.display()),
                         }),

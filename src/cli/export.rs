@@ -176,12 +176,10 @@ fn sweep_figures(dir: &Path) -> Result<FolderFigures> {
         };
         bail!("{} holds no usable sweep results: {why}", dir.display());
     }
-    let config = match std::fs::read_to_string(dir.join(SWEEP_CONFIG)) {
-        Ok(t) => match crate::config::CapacitySweepConfig::from_toml(&t) {
-            Ok(cfg) => serde_json::to_value(&cfg)?,
-            Err(_) => serde_json::Value::Null,
-        },
-        Err(_) => serde_json::Value::Null,
+    // the config collect_results read (bounded, no link followed), not a second unbounded read
+    let config = match &c.config {
+        Some(cfg) => serde_json::to_value(cfg)?,
+        None => serde_json::Value::Null,
     };
     let an = analyse(&c.results);
     Ok(FolderFigures {

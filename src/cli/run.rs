@@ -87,8 +87,17 @@ pub fn resume_cmd(dir: &Path, repair: Option<&Path>, flags: RunFlags) -> Result<
     for d in &folder.damaged {
         eprintln!("not carried over into {}: {d}", out.display());
     }
-    let writer = crate::store::run_dir::RunWriter::repair_into(&folder, &ckpt, out)
-        .with_context(|| format!("creating the repaired folder {}", out.display()))?;
+    // made beside `out` and moved into place whole: failed, no half-made `out` blocks a retry
+    let (writer, left_out) = crate::store::run_dir::RunWriter::repair_into(&folder, &ckpt, out)
+        .with_context(|| {
+            format!(
+                "creating the repaired folder {}; nothing was written",
+                out.display()
+            )
+        })?;
+    for n in left_out {
+        eprintln!("warning: {n}");
+    }
     eprintln!(
         "repairing {} into {} from its checkpoint at step {}; {} is left as it was",
         dir.display(),
@@ -435,13 +444,17 @@ pub fn run_to_folder(
     let delay = summary
         .delay_text()
         .unwrap_or_else(|| "none (it needs train ≥ 99 % and validation ≥ 98 %)".to_string());
+    // a failed run's folder holds it only up to its last good save (the failure said so above)
+    let wrote = match &outcome {
+        Outcome::Failed { .. } => format!("what was saved is in {}", out.display()),
+        Outcome::Completed | Outcome::Stopped => format!("wrote {}", out.display()),
+    };
     eprintln!(
-        "{} epochs in {:.1}s; {}, {}, delay {delay}; wrote {}",
+        "{} epochs in {:.1}s; {}, {}, delay {delay}; {wrote}",
         summary.epochs,
         summary.wall_secs,
         event("memorised (train ≥ 99 %)", summary.t_train_epoch),
         event("generalised (validation ≥ 99 %)", summary.t_val_epoch),
-        out.display()
     );
     Ok((outcome, summary))
 }

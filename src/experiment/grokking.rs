@@ -258,6 +258,8 @@ fn prepare_continue(
                     // without events.jsonl a change made mid-run is not known
                     let why = if folder.is_missing("events.jsonl") {
                         " (its events.jsonl, which records changes made mid-run, is missing)"
+                    } else if folder.events_empty() {
+                        " (its events.jsonl, which records changes made mid-run, is empty)"
                     } else {
                         ""
                     };
@@ -321,7 +323,17 @@ fn prepare_continue(
                 ))
                 .into());
             }
+            // a fork takes the checkpoint alone, but what is wrong with its parent is said (a damaged
+            // parent was forked without a word, while `export` named its problems)
             notes.clear();
+            if !folder.problems.is_empty() {
+                notes.push(format!(
+                    "the parent {} has problems (the fork takes only its checkpoint at step {}): {}",
+                    folder.dir.display(),
+                    ckpt.step,
+                    folder.problems.join("; ")
+                ));
+            }
             // the edge for a fork's config: parsed once, here
             state.config = ValidGrokkingConfig::try_from(fork.config.clone())?;
             let parent = ParentRef {
@@ -346,7 +358,7 @@ fn prepare_continue(
             let dir = folder.dir.clone();
             notes.extend(refill_missing(&mut folder, &ckpt, &state, &dir));
             // a folder that cannot be written (read-only, a full disk): a new folder can be
-            let (writer, moved) = RunWriter::resume(&folder, &ckpt).map_err(|e| match e {
+            let (writer, resumed) = RunWriter::resume(&folder, &ckpt).map_err(|e| match e {
                 RunDirError::Io { .. } => RunDirError::NotARun(format!(
                     "{e}: {} cannot be written, so the run cannot go on in it; `grokscope resume \
                      {} --repair NEW_FOLDER` continues it in a new folder",
@@ -355,14 +367,15 @@ fn prepare_continue(
                 )),
                 other => other,
             })?;
-            if !moved.is_empty() {
+            let dir = folder.dir.display();
+            notes.extend(resumed.partials.iter().map(|p| format!("{dir}: {p}")));
+            if !resumed.moved.is_empty() {
                 notes.push(format!(
-                    "{}: the files after step {} were moved into {}/, so that training again \
+                    "{dir}: the files after step {} were moved into {}/, so that training again \
                      writes over none of them: {}",
-                    folder.dir.display(),
                     ckpt.step,
                     crate::store::files::SET_ASIDE,
-                    moved.join(", ")
+                    resumed.moved.join(", ")
                 ));
             }
             writer
@@ -377,10 +390,11 @@ fn prepare_continue(
 
 /// What a resume or repair from `ckpt` (whose state is `state`) into `into` (the folder itself for a
 /// resume in place) cannot carry over because a file of `folder` was missing or damaged, one
-/// sentence each, with the milestones it restores. `events.jsonl` missing, or with lines that could
-/// not be read: the milestones the checkpoint's detector holds (the epoch each threshold was first
-/// crossed) and `folder.events` lacks are restored at the step `metrics.csv` gives that epoch (where
-/// a live run records them), and what cannot be restored is said (mid-run changes, earlier starts).
+/// sentence each, with the milestones it restores. `events.jsonl` missing, empty though the run had
+/// started, or with lines that could not be read: the milestones the checkpoint's detector holds (the
+/// epoch each threshold was first crossed) and `folder.events` lacks are restored at the step
+/// `metrics.csv` gives that epoch (where a live run records them), and what cannot be restored is
+/// said (mid-run changes, earlier starts).
 /// `run.json` missing: what the new one cannot know. `config.toml` missing in place: that it is
 /// written again.
 pub fn refill_missing(
@@ -400,6 +414,9 @@ pub fn refill_missing(
     };
     let mut notes = vec![];
     let events_missing = folder.is_missing("events.jsonl");
+    // empty though the run had started: as good as missing (an empty file was resumed without its
+    // milestones and without a word: a helper's audit)
+    let events_empty = folder.events_empty();
     let events_damaged = folder
         .problems
         .iter()
@@ -434,10 +451,15 @@ pub fn refill_missing(
             }
         }
         folder.events.sort_by_key(RunEvent::step);
-        let mut said = if events_missing {
+        let mut said = if events_missing || events_empty {
             format!(
-                "{dir} had no events.jsonl, so the run's earlier starts and any change of learning \
-                 rate or weight decay before step {} are not known to {new_one}",
+                "{dir} had {}, so the run's earlier starts and any change of learning rate or \
+                 weight decay before step {} are not known to {new_one}",
+                if events_missing {
+                    "no events.jsonl"
+                } else {
+                    "an empty events.jsonl"
+                },
                 ckpt.step,
             )
         } else {
@@ -455,7 +477,7 @@ pub fn refill_missing(
                 unplaced.join(", ")
             ));
         }
-        if events_missing || restored.len() + unplaced.len() > 0 {
+        if events_missing || events_empty || restored.len() + unplaced.len() > 0 {
             notes.push(said);
         }
     }
@@ -547,6 +569,64 @@ impl Recorder<'_> {
                 ),
             });
         }
+    }
+
+    /// `outcome`, or, when a save has failed and the run ends at such a failure (the command line), a
+    /// failure saying so; `step` is where the run ended.
+    fn failed_end(&self, outcome: Outcome, step: u64) -> Outcome {
+        match (&self.save_error, outcome) {
+            (Some(e), Outcome::Completed | Outcome::Stopped) if self.stop_when_unsaved => {
+                Outcome::Failed {
+                    message: format!(
+                        "saving the run failed at its end (step {step}), so its folder holds it \
+                         only up to its last good save: {e}"
+                    ),
+                }
+            }
+            (_, outcome) => outcome,
+        }
+    }
+
+    /// Record the run's end, then send it (the one `Finished`). Its recording is the run's last save
+    /// (the tables, run.json, summary.json): one that fails there fails a command-line run as one
+    /// before it does, and the folder records the failure as far as it can be written (the end once
+    /// said "completed" and the command exited 0 with a summary.json that could not be written: a
+    /// helper's audit); the window's run is whole in memory, and a note says so. The outcome sent.
+    fn finish(&mut self, mut outcome: Outcome, summary: Summary, step: u64) -> Outcome {
+        if let Some(w) = &mut self.writer {
+            let r = w.observe(&Event::Finished {
+                run: self.run,
+                outcome: outcome.clone(),
+                summary: Some(summary.clone()),
+            });
+            if let Err(e) = r
+                && self.save_error.is_none()
+            {
+                self.save_error = Some(e.to_string());
+                if self.stop_when_unsaved {
+                    outcome = self.failed_end(outcome, step);
+                    if let (Outcome::Failed { .. }, Some(w)) = (&outcome, &mut self.writer) {
+                        // best effort: the save is failing, and the failure is said anyway
+                        let _ = w.amend_end(&outcome);
+                    }
+                } else {
+                    self.sink.emit(Event::Note {
+                        run: self.run,
+                        message: format!(
+                            "run {}: saving its end failed: {e}; the run is whole in memory, and \
+                             Save run… writes it into a new folder",
+                            self.run
+                        ),
+                    });
+                }
+            }
+        }
+        self.sink.emit(Event::Finished {
+            run: self.run,
+            outcome: outcome.clone(),
+            summary: Some(summary),
+        });
+        outcome
     }
 
     /// Send the insight snapshot of the trainer's weights now (never recorded: a saved run's views come
@@ -873,8 +953,11 @@ fn train(
                 )),
             };
             match r {
-                Ok(()) => {
+                Ok(left_out) => {
                     checkpoint_due = true;
+                    for message in left_out {
+                        rec.sink.emit(Event::Note { run, message });
+                    }
                     rec.sink.emit(Event::Saved { run, dir });
                 }
                 Err(e) => rec.sink.emit(Event::Refused {
@@ -953,18 +1036,7 @@ fn train(
         rec.keep_frames(views);
     }
     // a save that failed at the end (the last checkpoint, the frames) fails the run all the same
-    let outcome = match (&rec.save_error, outcome) {
-        (Some(e), Outcome::Completed | Outcome::Stopped) if rec.stop_when_unsaved => {
-            Outcome::Failed {
-                message: format!(
-                    "saving the run failed at its end (step {}), so its folder holds it only up to \
-                     its last good save: {e}",
-                    trainer.steps()
-                ),
-            }
-        }
-        (_, outcome) => outcome,
-    };
+    let outcome = rec.failed_end(outcome, trainer.steps());
     let d = trainer.detector();
     let summary = Summary {
         param_count: trainer.param_count(),
@@ -977,11 +1049,7 @@ fn train(
         final_val_acc: latest.get(&Metric::ValAcc).copied(),
         wall_secs: t0.elapsed().as_secs_f64(),
     };
-    rec.emit(Event::Finished {
-        run,
-        outcome: outcome.clone(),
-        summary: Some(summary),
-    });
+    let outcome = rec.finish(outcome, summary, trainer.steps());
     RunEnd {
         outcome,
         writer: rec.writer,

@@ -45,6 +45,78 @@ pub fn write_atomically<E>(
     result
 }
 
+/// The process and write that [`write_atomically`]'s temporary file `name` (`.NAME.PID-N.partial`)
+/// belongs to, when `name` is one.
+fn partial_owner(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?.strip_suffix(".partial")?;
+    let (_, owner) = rest.rsplit_once('.')?;
+    let (pid, n) = owner.split_once('-')?;
+    n.parse::<u64>().ok()?;
+    pid.parse().ok()
+}
+
+/// Whether the process `pid` still runs: `None` where that cannot be told (no `/proc`).
+fn process_runs(pid: u32) -> Option<bool> {
+    if pid == std::process::id() {
+        return Some(true);
+    }
+    let proc = Path::new("/proc");
+    (cfg!(target_os = "linux") && proc.join("self").exists())
+        .then(|| proc.join(pid.to_string()).exists())
+}
+
+/// Remove the temporary files of [`write_atomically`] (`.NAME.PID-N.partial`) in `dir` and in its
+/// sub-folders `subs` that a process left when it was killed mid-write: those whose process no longer
+/// runs. One whose process still runs (a write under way) is never removed, and where processes cannot
+/// be looked up (no `/proc`) none is; each such file is named instead. One sentence per file, its path
+/// relative to `dir`. Called where a folder is opened for writing, before anything is written.
+pub fn clear_stale_partials(dir: &Path, subs: &[&str]) -> Vec<String> {
+    let mut said = vec![];
+    for sub in std::iter::once("").chain(subs.iter().copied()) {
+        let folder = dir.join(sub);
+        // a sub-folder that is a link is not followed
+        if !fs::symlink_metadata(&folder).is_ok_and(|m| m.is_dir()) {
+            continue;
+        }
+        let Ok(entries) = fs::read_dir(&folder) else {
+            continue;
+        };
+        let mut found: Vec<(String, u32)> = entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|e| {
+                let name = e.file_name().to_str()?.to_string();
+                let pid = partial_owner(&name)?;
+                Some((name, pid))
+            })
+            .collect();
+        found.sort();
+        for (name, pid) in found {
+            let shown = Path::new(sub).join(&name).display().to_string();
+            said.push(match process_runs(pid) {
+                Some(false) => match fs::remove_file(folder.join(&name)) {
+                    Ok(()) => format!(
+                        "removed {shown}: a write that process {pid} left unfinished (it no longer runs)"
+                    ),
+                    Err(e) => format!(
+                        "{shown}, a write that process {pid} left unfinished, could not be removed: {e}"
+                    ),
+                },
+                Some(true) => format!(
+                    "{shown} is being written by process {pid}, which still runs (is another command \
+                     writing this folder?); left as it is"
+                ),
+                None => format!(
+                    "{shown} looks like a write that process {pid} left unfinished; left as it is \
+                     (whether that process runs cannot be told here): remove it once nothing writes \
+                     this folder"
+                ),
+            });
+        }
+    }
+    said
+}
+
 /// Why `dir`, asked for as a folder, is not one, in words: it does not exist, it is a file, or it
 /// cannot be looked at (and why).
 pub fn not_a_folder(dir: &Path) -> String {
@@ -149,6 +221,50 @@ pub enum Stored<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A temporary file whose process no longer runs is removed; one of a live process (this one) and
+    /// anything not named as [`write_atomically`] names its files are left. Expected: the PIDs used
+    /// here, this process's own and one past the kernel's largest (`pid_max` is at most 2^22), which
+    /// no process can have.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn only_partial_files_of_processes_that_are_gone_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("checkpoints");
+        fs::create_dir(&sub).unwrap();
+        let gone = 1 << 23;
+        let live = std::process::id();
+        let stale = format!(".run.json.{gone}-3.partial");
+        let stale_sub = format!(".step-1.safetensors.{gone}-0.partial");
+        let ours = format!(".metrics.csv.{live}-7.partial");
+        for (at, name) in [
+            (dir.path(), stale.as_str()),
+            (sub.as_path(), stale_sub.as_str()),
+            (dir.path(), ours.as_str()),
+            (dir.path(), ".run.json.partial"),
+            (dir.path(), ".hidden"),
+        ] {
+            fs::write(at.join(name), "x").unwrap();
+        }
+        let said = clear_stale_partials(dir.path(), &["checkpoints", "frames"]);
+        assert_eq!(said.len(), 3, "{said:?}");
+        assert!(
+            said.iter()
+                .any(|s| s.starts_with(&format!("removed {stale}"))),
+            "{said:?}"
+        );
+        assert!(
+            said.iter()
+                .any(|s| s.starts_with(&format!("removed checkpoints/{stale_sub}"))),
+            "{said:?}"
+        );
+        assert!(said.iter().any(|s| s.contains("still runs")), "{said:?}");
+        assert!(!dir.path().join(&stale).exists());
+        assert!(!sub.join(&stale_sub).exists());
+        for kept in [ours.as_str(), ".run.json.partial", ".hidden"] {
+            assert!(dir.path().join(kept).exists(), "{kept}");
+        }
+    }
 
     /// Writers of one file at once all succeed, and the file ends whole, one writer's bytes: shards of
     /// a sweep started together write `sweep.toml` so, and with one shared temporary name a rename

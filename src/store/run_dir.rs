@@ -82,7 +82,7 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> RunDirError + '_ {
     }
 }
 
-use super::files::{read_bounded, set_aside, write_atomic};
+use super::files::{clear_stale_partials, read_bounded, set_aside, write_atomic};
 
 /// How [`RunFolder::problems`] begins the sentence saying `config.toml` was edited after the run
 /// recorded the config it trains with.
@@ -355,6 +355,15 @@ pub fn parse_metrics_csv(text: &str, problems: &mut Vec<String>) -> Vec<MetricRo
 /// A finished run's [`Summary`](crate::protocol::Summary), written when the run ends.
 pub const SUMMARY_FILE: &str = "summary.json";
 
+/// What [`RunWriter::resume`] did to the folder before writing.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Resumed {
+    /// The checkpoints set aside, `FROM -> TO` each, relative to the folder.
+    pub moved: Vec<String>,
+    /// The temporary files of killed writes removed, or named and left ([`clear_stale_partials`]).
+    pub partials: Vec<String>,
+}
+
 /// Records a run as it trains, in memory and (once it has a folder) on disk.
 pub struct RunWriter {
     dir: Option<PathBuf>,
@@ -425,6 +434,7 @@ impl RunWriter {
         parent: Option<ParentRef>,
     ) -> Result<Self, RunDirError> {
         let mut w = Self::in_memory(config, parent);
+        // a new run has nothing of another folder to leave out
         w.attach(dir)?;
         Ok(w)
     }
@@ -435,10 +445,12 @@ impl RunWriter {
     /// `from` (each skipped as unreadable or unusable, or a link not followed) are moved into
     /// `set-aside/checkpoints/` first, so that training again writes none over them (a frame already
     /// there is never replaced, so frames stay); what was moved is returned, one `FROM -> TO` each.
+    /// Temporary files a killed process left (`.NAME.PID-N.partial`) are removed first where their
+    /// process no longer runs ([`clear_stale_partials`]); what was done with each is returned too.
     pub fn resume(
         folder: &RunFolder,
         from: &CheckpointRef,
-    ) -> Result<(Self, Vec<String>), RunDirError> {
+    ) -> Result<(Self, Resumed), RunDirError> {
         if !folder.damaged.is_empty() {
             return Err(RunDirError::Damaged {
                 dir: folder.dir.clone(),
@@ -446,6 +458,7 @@ impl RunWriter {
             });
         }
         let mut w = Self::continued(folder, from)?;
+        let partials = clear_stale_partials(&folder.dir, &[CHECKPOINTS, FRAMES]);
         let moved = set_aside_after(&folder.dir, from.step)?;
         w.dir = Some(folder.dir.clone());
         w.flush()?;
@@ -454,21 +467,23 @@ impl RunWriter {
         if fs::symlink_metadata(&cfg).is_err_and(|e| e.kind() == io::ErrorKind::NotFound) {
             write_atomic(&cfg, w.config.to_toml().as_bytes()).map_err(io_err(&cfg))?;
         }
-        Ok((w, moved))
+        Ok((w, Resumed { moved, partials }))
     }
 
     /// Continue a run read from disk in a new folder `out` (refused unless empty), keeping the
     /// original as it is: what could be read of it, up to the checkpoint `from`, is written into `out`
-    /// (checkpoints copied). The caller names what could not be read ([`RunFolder::damaged`]).
+    /// (checkpoints and frames copied; an older one that cannot be read is left out, and said in what
+    /// is returned). The caller names what could not be read of the tables ([`RunFolder::damaged`]).
+    /// Failed, no `out` is left behind ([`Self::attach`]).
     pub fn repair_into(
         folder: &RunFolder,
         from: &CheckpointRef,
         out: &Path,
-    ) -> Result<Self, RunDirError> {
+    ) -> Result<(Self, Vec<String>), RunDirError> {
         let mut w = Self::continued(folder, from)?;
         w.resumed_at = None;
-        w.attach(out)?;
-        Ok(w)
+        let left_out = w.attach(out)?;
+        Ok((w, left_out))
     }
 
     /// The recorder of `folder` as it stood at the checkpoint `from`, in memory.
@@ -518,53 +533,134 @@ impl RunWriter {
 
     /// Start writing into `dir` (created if missing; refused unless empty, so nothing already there
     /// is ever overwritten), with everything recorded so far, checkpoints held in memory included.
-    pub fn attach(&mut self, dir: &Path) -> Result<(), RunDirError> {
+    /// The folder is made beside `dir` and moved into place once whole ([`build_beside`]): refused or
+    /// failed, `dir` is as it was and so is the recorder. Checkpoints and frames of another folder are
+    /// copied, so the new one stands alone; an older checkpoint or a frame that cannot be read is left
+    /// out (the run stands at its newest checkpoint, which must come along), and each left out is
+    /// returned, one sentence each.
+    pub fn attach(&mut self, dir: &Path) -> Result<Vec<String>, RunDirError> {
         if self.dir.as_deref() == Some(dir) {
-            return Ok(());
+            return Ok(vec![]);
         }
         refuse_unless_empty(dir)?;
-        fs::create_dir_all(dir).map_err(io_err(dir))?;
-        let cfg = dir.join("config.toml");
-        write_atomic(&cfg, self.config.to_toml().as_bytes()).map_err(io_err(&cfg))?;
+        self.last_flush = Instant::now();
+        self.info.wall_secs = self.prior_wall + self.t0.elapsed().as_secs_f64();
+        let (checkpoints, frame_files, mut notes) =
+            build_beside(dir, "new", |staging| self.write_whole(staging, dir))?;
         self.dir = Some(dir.to_path_buf());
+        self.checkpoints = checkpoints;
+        self.frame_files = frame_files;
+        self.held.clear();
+        self.frames.clear();
         // event files start afresh: the new folder's first file gets everything
         self.tb_file = None;
         self.resumed_at = None;
+        // the folder is whole and in place; its event files come after (the next flush tries again)
+        if self.tensorboard
+            && let Err(e) = self.flush()
+        {
+            notes.push(format!(
+                "{} was saved, but its TensorBoard event files could not be written: {e}",
+                dir.display()
+            ));
+        }
+        Ok(notes)
+    }
+
+    /// Everything recorded so far written into the new folder `into`, which becomes `dir`: config.toml,
+    /// the checkpoints and frames (held in memory, or copied from another folder), the tables. The
+    /// checkpoints and frames as they will be in `dir`, and what was left out.
+    #[allow(clippy::type_complexity)]
+    fn write_whole(
+        &self,
+        into: &Path,
+        dir: &Path,
+    ) -> Result<(Vec<CheckpointRef>, Vec<CheckpointRef>, Vec<String>), RunDirError> {
+        let cfg = into.join("config.toml");
+        write_atomic(&cfg, self.config.to_toml().as_bytes()).map_err(io_err(&cfg))?;
+        let mut notes = vec![];
+        let left_out = |what: &str, c: &CheckpointRef, e: io::Error| {
+            format!(
+                "{what} {} was left out of {}: it cannot be read ({e})",
+                c.path.display(),
+                dir.display()
+            )
+        };
+        let mut checkpoints = vec![];
         if !self.held.is_empty() || !self.checkpoints.is_empty() {
-            let folder = dir.join(CHECKPOINTS);
-            fs::create_dir_all(&folder).map_err(io_err(&folder))?;
-            // checkpoints already in another folder are copied, so the new folder stands alone
-            for c in &mut self.checkpoints {
-                let path = folder.join(checkpoint_name(c.step, c.epoch));
-                let bytes = read_bounded(&c.path, MAX_CHECKPOINT_BYTES).map_err(io_err(&c.path))?;
-                write_atomic(&path, &bytes).map_err(io_err(&path))?;
-                c.path = path;
-            }
-            for (step, epoch, bytes) in std::mem::take(&mut self.held) {
-                let path = folder.join(checkpoint_name(step, epoch));
-                write_atomic(&path, &bytes).map_err(io_err(&path))?;
-                self.checkpoints.push(CheckpointRef { step, epoch, path });
-            }
-        }
-        if !self.frame_files.is_empty() {
-            // frames already in another folder are copied too; one that cannot be read is left out
-            // (frames only add views: the new folder's views then come from the others)
-            let folder = dir.join(FRAMES);
-            fs::create_dir_all(&folder).map_err(io_err(&folder))?;
-            let mut copied = vec![];
-            for c in std::mem::take(&mut self.frame_files) {
-                let Ok(bytes) = read_bounded(&c.path, MAX_FRAME_BYTES) else {
-                    continue;
+            let folder = into.join(CHECKPOINTS);
+            fs::create_dir(&folder).map_err(io_err(&folder))?;
+            // the newest checkpoint is where the run stands: without it the new folder would go on
+            // from an older one; an older one is one a fork could start from, and no more
+            let newest = self.checkpoints.last().map(|c| c.step);
+            for c in &self.checkpoints {
+                let name = checkpoint_name(c.step, c.epoch);
+                let bytes = match read_bounded(&c.path, MAX_CHECKPOINT_BYTES) {
+                    Ok(bytes) => bytes,
+                    Err(e) if Some(c.step) != newest || !self.held.is_empty() => {
+                        notes.push(left_out("checkpoint", c, e));
+                        continue;
+                    }
+                    Err(e) => return Err(io_err(&c.path)(e)),
                 };
-                let path = folder.join(checkpoint_name(c.step, c.epoch));
+                let path = folder.join(&name);
                 write_atomic(&path, &bytes).map_err(io_err(&path))?;
-                copied.push(CheckpointRef { path, ..c });
+                checkpoints.push(CheckpointRef {
+                    path: dir.join(CHECKPOINTS).join(name),
+                    ..c.clone()
+                });
             }
-            self.frame_files = copied;
+            for (step, epoch, bytes) in &self.held {
+                let name = checkpoint_name(*step, *epoch);
+                let path = folder.join(&name);
+                write_atomic(&path, bytes).map_err(io_err(&path))?;
+                checkpoints.push(CheckpointRef {
+                    step: *step,
+                    epoch: *epoch,
+                    path: dir.join(CHECKPOINTS).join(name),
+                });
+            }
         }
-        let frames = std::mem::take(&mut self.frames);
-        self.keep_frames(frames)?;
-        self.flush()
+        let mut frame_files = vec![];
+        if !self.frame_files.is_empty() || !self.frames.is_empty() {
+            // frames only add views: one that cannot be read is left out, and the new folder's views
+            // come from the others
+            let folder = into.join(FRAMES);
+            fs::create_dir(&folder).map_err(io_err(&folder))?;
+            for c in &self.frame_files {
+                let bytes = match read_bounded(&c.path, MAX_FRAME_BYTES) {
+                    Ok(bytes) => bytes,
+                    Err(e) => {
+                        notes.push(left_out("frame", c, e));
+                        continue;
+                    }
+                };
+                let name = checkpoint_name(c.step, c.epoch);
+                let path = folder.join(&name);
+                write_atomic(&path, &bytes).map_err(io_err(&path))?;
+                frame_files.push(CheckpointRef {
+                    path: dir.join(FRAMES).join(name),
+                    ..c.clone()
+                });
+            }
+            for (step, epoch, model) in &self.frames {
+                if frame_files.iter().any(|c| c.step == *step) {
+                    continue;
+                }
+                let name = checkpoint_name(*step, *epoch);
+                let path = folder.join(&name);
+                write_atomic(&path, &Frame::encode(*step, *epoch, model)?)
+                    .map_err(io_err(&path))?;
+                frame_files.push(CheckpointRef {
+                    step: *step,
+                    epoch: *epoch,
+                    path: dir.join(FRAMES).join(name),
+                });
+            }
+            frame_files.sort_by_key(|c| c.step);
+        }
+        self.write_tables(into)?;
+        Ok((checkpoints, frame_files, notes))
     }
 
     /// The run's weight frames (the views' frames, once the run has ended): written into `RUN/frames/`
@@ -602,8 +698,8 @@ impl RunWriter {
 
     /// [`Self::attach`] to `to.dir`, also writing TensorBoard event files from now on when asked,
     /// and naming the parent's new folder when a fork's parent was copied there. Refused, the
-    /// recorder is as it was.
-    pub fn attach_to(&mut self, to: &crate::protocol::SaveTo) -> Result<(), RunDirError> {
+    /// recorder is as it was. What was left out, as [`Self::attach`] says it.
+    pub fn attach_to(&mut self, to: &crate::protocol::SaveTo) -> Result<Vec<String>, RunDirError> {
         let (tensorboard, parent) = (self.tensorboard, self.info.parent.clone());
         self.tensorboard |= to.tensorboard;
         if let (Some(dir), Some(p)) = (&to.parent, &mut self.info.parent) {
@@ -692,15 +788,7 @@ impl RunWriter {
                     step,
                     epoch,
                 });
-                self.info.status = match outcome {
-                    Outcome::Completed => RunStatus::Completed,
-                    Outcome::Stopped => RunStatus::Stopped,
-                    Outcome::Failed { .. } => RunStatus::Failed,
-                };
-                self.info.message = match outcome {
-                    Outcome::Failed { message } => Some(message.clone()),
-                    Outcome::Completed | Outcome::Stopped => None,
-                };
+                self.set_status(outcome);
                 self.info.summary = summary.clone();
                 now = true;
             }
@@ -715,6 +803,29 @@ impl RunWriter {
             self.flush()?;
         }
         Ok(())
+    }
+
+    /// run.json's status and message for a run that ended so.
+    fn set_status(&mut self, outcome: &Outcome) {
+        self.info.status = match outcome {
+            Outcome::Completed => RunStatus::Completed,
+            Outcome::Stopped => RunStatus::Stopped,
+            Outcome::Failed { .. } => RunStatus::Failed,
+        };
+        self.info.message = match outcome {
+            Outcome::Failed { message } => Some(message.clone()),
+            Outcome::Completed | Outcome::Stopped => None,
+        };
+    }
+
+    /// The end already recorded is `outcome` after all (a failure found while saving it): the last
+    /// `finished` event and run.json say so, and are written again.
+    pub fn amend_end(&mut self, outcome: &Outcome) -> Result<(), RunDirError> {
+        if let Some(RunEvent::Finished { outcome: o, .. }) = self.events.last_mut() {
+            *o = outcome.clone();
+        }
+        self.set_status(outcome);
+        self.flush()
     }
 
     fn position(&self) -> (u64, u64) {
@@ -734,9 +845,22 @@ impl RunWriter {
     pub fn flush(&mut self) -> Result<(), RunDirError> {
         self.last_flush = Instant::now();
         self.info.wall_secs = self.prior_wall + self.t0.elapsed().as_secs_f64();
-        let Some(dir) = &self.dir else {
+        let Some(dir) = self.dir.clone() else {
             return Ok(());
         };
+        self.write_tables(&dir)?;
+        if self.tensorboard {
+            let tb_dir = dir.join(tensorboard::FOLDER);
+            self.write_tensorboard(&tb_dir).map_err(io_err(&tb_dir))?;
+        }
+        Ok(())
+    }
+
+    /// metrics.csv, events.jsonl, run.json and, once the run has ended, summary.json, into `dir`.
+    /// summary.json is derived: the run's [`Summary`], which run.json also holds, recomputed whenever
+    /// a run ends; no command reads it, so it is written whatever was there (read or not), as run.json
+    /// is rewritten from what was read of it.
+    fn write_tables(&self, dir: &Path) -> Result<(), RunDirError> {
         let mut events = String::new();
         for e in &self.events {
             // a plain enum of numbers and strings always serialises
@@ -761,10 +885,6 @@ impl RunWriter {
         {
             let path = dir.join(name);
             write_atomic(&path, text.as_bytes()).map_err(io_err(&path))?;
-        }
-        if self.tensorboard {
-            let tb_dir = dir.join(tensorboard::FOLDER);
-            self.write_tensorboard(&tb_dir).map_err(io_err(&tb_dir))?;
         }
         Ok(())
     }
@@ -1010,8 +1130,8 @@ pub struct CopiedRun {
 /// level down), so the copy stands alone. `parent`: the fork's parent now lies there, and the copy's
 /// run.json names it (the rest of run.json is kept as it is).
 ///
-/// Nothing in `from` is written. The copy is made in a hidden folder beside `to` and renamed into
-/// place at the end, so a failure (a file that cannot be read in full, a link, a full disk) leaves no
+/// Nothing in `from` is written. The copy is made in a hidden folder beside `to` and moved into
+/// place at the end ([`build_beside`]), so a failure (a file that cannot be read in full, a link, a full disk) leaves no
 /// half copy under `to`: the hidden folder, ours alone, is removed and `to` is as it was.
 ///
 /// Hand-written, not a directory-copy crate: each file is read with [`read_bounded`] (links refused,
@@ -1032,11 +1152,36 @@ pub fn copy_run(from: &Path, to: &Path, parent: Option<&Path>) -> Result<CopiedR
         )));
     }
     refuse_unless_empty(to)?;
+    build_beside(to, "copy", |staging| copy_tree(from, staging, parent))
+}
+
+/// Make the new folder `to` (missing or an empty folder: [`refuse_unless_empty`] checks it first) by
+/// `fill`ing a hidden folder beside it (`.NAME.LABEL-PID-NANOS`), moved into place once `fill` has
+/// succeeded. A failure (a file that cannot be read in full, a link, a full disk) leaves no half-made
+/// `to`: the hidden folder, ours alone and holding only what `fill` wrote, is removed, with the folders
+/// made above `to` for it, and `to` is as it was. A process killed meanwhile leaves the hidden folder,
+/// never a `to` that blocks a retry ("not empty") or that reads as a run of nothing.
+fn build_beside<T>(
+    to: &Path,
+    label: &str,
+    fill: impl FnOnce(&Path) -> Result<T, RunDirError>,
+) -> Result<T, RunDirError> {
+    // `.` or `runs/..` names its folder only once resolved (it is there: checked by the caller)
+    let resolved;
+    let to = if to.file_name().is_some() {
+        to
+    } else {
+        resolved = fs::canonicalize(to).map_err(io_err(to))?;
+        resolved.as_path()
+    };
     let name = to
         .file_name()
         .ok_or_else(|| RunDirError::NotARun(format!("{} names no folder", to.display())))?;
-    let above = to.parent().unwrap_or(Path::new("."));
-    // the folders made for the copy, removed again (emptied of nothing else) if it fails
+    let above = match to.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    // the folders made for it, removed again (emptied of nothing else) if it fails
     let made = create_dirs(above)?;
     let undo = |made: &[PathBuf]| {
         for dir in made.iter().rev() {
@@ -1048,26 +1193,46 @@ pub fn copy_run(from: &Path, to: &Path, parent: Option<&Path>) -> Result<CopiedR
         .map_or(0, |d| d.as_nanos());
     let mut hidden = std::ffi::OsString::from(".");
     hidden.push(name);
-    hidden.push(format!(".copy-{}-{nanos}", std::process::id()));
+    hidden.push(format!(".{label}-{}-{nanos}", std::process::id()));
     let staging = above.join(hidden);
     if let Err(e) = fs::create_dir(&staging) {
         undo(&made);
         return Err(io_err(&staging)(e));
     }
-    let result = copy_tree(from, &staging, parent).and_then(|copied| {
-        if to.exists() {
-            // an empty folder (checked above): remove_dir removes nothing else
-            fs::remove_dir(to).map_err(io_err(to))?;
-        }
-        fs::rename(&staging, to).map_err(io_err(to))?;
-        Ok(copied)
+    let result = fill(&staging).and_then(|made| {
+        place(&staging, to)?;
+        Ok(made)
     });
     if result.is_err() {
-        // the staging folder is ours alone, and only what this copy wrote is in it
         let _ = fs::remove_dir_all(&staging);
         undo(&made);
     }
     result
+}
+
+/// Move the finished folder `staging` to `to`: renamed when `to` is missing; when `to` is an empty
+/// folder (kept: it may be the working folder, or one a file dialog made), what `staging` holds is
+/// moved into it, and moved back if one move fails.
+fn place(staging: &Path, to: &Path) -> Result<(), RunDirError> {
+    if fs::symlink_metadata(to).is_err() {
+        return fs::rename(staging, to).map_err(io_err(to));
+    }
+    let names: Vec<std::ffi::OsString> = fs::read_dir(staging)
+        .map_err(io_err(staging))?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<io::Result<_>>()
+        .map_err(io_err(staging))?;
+    for (i, name) in names.iter().enumerate() {
+        if let Err(e) = fs::rename(staging.join(name), to.join(name)) {
+            for back in &names[..i] {
+                let _ = fs::rename(to.join(back), staging.join(back));
+            }
+            return Err(io_err(&to.join(name))(e));
+        }
+    }
+    // empty now; one left behind would be an empty hidden folder, harmless
+    let _ = fs::remove_dir(staging);
+    Ok(())
 }
 
 /// `dir` and the folders above it that are missing, made from the top down; returns those it made,
@@ -1329,6 +1494,13 @@ fn missing_text(name: &str) -> String {
     format!("{name} is missing")
 }
 
+/// The problem said of a started run's `events.jsonl` that holds nothing ([`RunFolder::events_empty`]).
+fn empty_events_text() -> String {
+    "events.jsonl is empty, though the run has started (metrics.csv has rows, or run.json records \
+     its start): the starts, milestones and changes it recorded are lost"
+        .into()
+}
+
 /// A run folder as read back: what could be read, and what could not.
 #[derive(Clone, Debug)]
 pub struct RunFolder {
@@ -1478,6 +1650,13 @@ impl RunFolder {
                 }
             },
         };
+        // a run that has started records its start in events.jsonl at once (a new folder's file is
+        // empty only until then): an empty one lost what it held; named, and not damage, since
+        // nothing is lost by writing it again (a resume restores the milestones, as for a missing one)
+        let started = !rows.is_empty() || info.as_ref().is_some_and(|i| i.param_count > 0);
+        if started && events_text.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            problems.push(empty_events_text());
+        }
         if let Some(text) = events_text {
             for (i, line) in text.lines().enumerate() {
                 if line.trim().is_empty() {
@@ -1525,6 +1704,20 @@ impl RunFolder {
         self.problems.iter().any(|p| *p == missing_text(name))
     }
 
+    /// Whether the folder's `events.jsonl` was empty though the run had started.
+    pub fn events_empty(&self) -> bool {
+        self.problems.contains(&empty_events_text())
+    }
+
+    /// Why `checkpoints/` itself could not be listed (not a folder, a link, no permission), if so.
+    fn listing_problem(&self) -> Option<&String> {
+        let folder = |p: &&String| {
+            p.strip_prefix(CHECKPOINTS)
+                .is_some_and(|rest| rest.starts_with("/ ") || rest.starts_with(" is not a folder"))
+        };
+        self.problems.iter().find(folder)
+    }
+
     /// The checkpoint taken at `step`.
     pub fn checkpoint_at(&self, step: u64) -> Result<&CheckpointRef, RunDirError> {
         self.checkpoints
@@ -1543,10 +1736,12 @@ impl RunFolder {
                         .and_then(parse_checkpoint_name)
                         .is_some_and(|(s, _)| s == step)
                 };
+                // and so is a `checkpoints/` that could not be listed
                 let why: Vec<&str> = self
                     .problems
                     .iter()
                     .filter(of_step)
+                    .chain(self.listing_problem())
                     .map(String::as_str)
                     .collect();
                 let why = if why.is_empty() {

@@ -98,18 +98,10 @@ pub type Stored = super::files::Stored<TaskResult>;
 /// config is unusable, and so is one whose parameters, example count or epochs no run of that config
 /// makes ([`against_config`]).
 pub fn load_result(dir: &Path, task: &Task, sweep: Option<&CapacitySweepConfig>) -> Stored {
-    let path = dir.join(task.file_name());
-    // a result file is a few kilobytes: 16 MiB bounds what a link or a stray file can make us read
-    let text = match super::files::read_bounded(&path, 16 << 20).map(String::from_utf8) {
-        Ok(Ok(t)) => t,
-        Ok(Err(e)) => return Stored::Unusable(format!("is not text (UTF-8): {e}")),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Stored::Missing,
-        Err(e) => return Stored::Unusable(format!("cannot be read: {e}")),
-    };
-    let r: TaskResult = match serde_json::from_str(&text) {
+    let r = match parse_result_file(&dir.join(task.file_name())) {
         Ok(r) => r,
-        Err(_) if text.trim().is_empty() => return Stored::Unusable("is empty".into()),
-        Err(e) => return Stored::Unusable(format!("corrupt or half-written: {e}")),
+        Err(None) => return Stored::Missing,
+        Err(Some(why)) => return Stored::Unusable(why),
     };
     if r.task() != *task {
         return Stored::Unusable(format!("holds the result of {}", r.task().name()));
@@ -137,6 +129,28 @@ pub fn load_result(dir: &Path, task: &Task, sweep: Option<&CapacitySweepConfig>)
     }
     Stored::Done(Box::new(r))
 }
+
+/// The result in the task file at `path` as it parses, or why not (`None`: there is no file). Read
+/// bounded, links not followed ([`read_bounded`](super::files::read_bounded)).
+fn parse_result_file(path: &Path) -> Result<TaskResult, Option<String>> {
+    // a result file is a few kilobytes: 16 MiB bounds what a link or a stray file can make us read
+    let text = match super::files::read_bounded(path, 16 << 20).map(String::from_utf8) {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => return Err(Some(format!("is not text (UTF-8): {e}"))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(None),
+        Err(e) => return Err(Some(format!("cannot be read: {e}"))),
+    };
+    serde_json::from_str(&text).map_err(|e| {
+        Some(if text.trim().is_empty() {
+            "is empty".to_string()
+        } else {
+            format!("corrupt or half-written: {e}")
+        })
+    })
+}
+
+/// Largest `sweep.toml` read (a config is a few hundred bytes), as `sweep` bounds it.
+pub const MAX_CONFIG_BYTES: u64 = 64 << 20;
 
 /// The first value of `r` that no run of `cfg`'s task makes: its parameter count and random-label
 /// example count follow from the task's model and data (the spec's closed forms), and neither of its
@@ -353,17 +367,31 @@ pub fn collect_results(dir: &Path) -> Result<Collected, SweepDirError> {
         return Err(SweepDirError::NotAFolder(dir.to_path_buf()));
     }
     let mut c = Collected::default();
-    let cfg = match std::fs::read_to_string(dir.join(CONFIG_FILE)) {
-        Ok(text) => match CapacitySweepConfig::from_toml(&text) {
+    let unusable = |why: String| {
+        format!(
+            "{CONFIG_FILE} is unusable ({why}); reading every task-*.json instead, so missing tasks \
+             cannot be named and files of different sweeps cannot be told apart"
+        )
+    };
+    // bounded, links not followed (a link to /dev/zero was read until memory ran out), and only a
+    // file that is not there is called missing (an unreadable one was: a helper's audit)
+    let read = super::files::read_bounded(&dir.join(CONFIG_FILE), MAX_CONFIG_BYTES);
+    let cfg = match read.map(String::from_utf8) {
+        Ok(Ok(text)) => match CapacitySweepConfig::from_toml(&text) {
             Ok(cfg) => Some(cfg),
             Err(e) => {
-                c.notes.push(format!(
-                    "{CONFIG_FILE} is unusable ({e:#}); reading every task-*.json instead, so missing tasks \
-                     cannot be named and files of different sweeps cannot be told apart"
-                ));
+                c.notes.push(unusable(format!("{e:#}")));
                 None
             }
         },
+        Ok(Err(e)) => {
+            c.notes.push(unusable(format!("not text (UTF-8): {e}")));
+            None
+        }
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            c.notes.push(unusable(format!("it cannot be read: {e}")));
+            None
+        }
         Err(_) => {
             c.notes.push(format!(
                 "no {CONFIG_FILE} in {}: reading every task-*.json, so missing tasks cannot be named \
@@ -421,17 +449,9 @@ pub fn collect_results(dir: &Path) -> Result<Collected, SweepDirError> {
                     .and_then(|n| n.to_str())
                     .unwrap_or_default()
                     .to_string();
-                let parsed = std::fs::read_to_string(&path)
-                    .map_err(|e| format!("cannot be read: {e}"))
-                    .and_then(|t| {
-                        serde_json::from_str::<TaskResult>(&t).map_err(|e| {
-                            if t.trim().is_empty() {
-                                "is empty".to_string()
-                            } else {
-                                format!("corrupt or half-written: {e}")
-                            }
-                        })
-                    });
+                // (listed a moment ago: one gone since is said to be)
+                let parsed = parse_result_file(&path)
+                    .map_err(|why| why.unwrap_or_else(|| "is gone".to_string()));
                 match parsed {
                     Ok(r) if r.task().file_name() != name => c
                         .unusable
