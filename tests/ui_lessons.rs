@@ -1138,6 +1138,62 @@ actions = [{ do = "speed" }]
     );
 }
 
+/// A lesson leaves the window as it found it, and begins on a clean slate: closed while its run
+/// goes at the lesson's 25 steps a second, the lab's own limit is back (a helper's audit found the
+/// lesson's 20 left on the window, and the run going on at it); the next lesson played starts with
+/// the lab reset, its first step ("before anything runs") over empty plots, not the last one's run.
+#[test]
+fn a_lesson_gives_back_the_speed_limit_and_the_next_begins_on_a_clean_slate() {
+    let dir = tempfile::tempdir().unwrap();
+    let slow = dir.path().join("slow.toml");
+    std::fs::write(
+        &slow,
+        r#"title = "Slowly"
+
+[[step]]
+title = "slow"
+text = "Watch."
+actions = [
+    { do = "choose", lab = "grokking", preset = "fast-mlp" },
+    { do = "speed", limit = 25 },
+    { do = "start" },
+    { do = "run_for", secs = 60 },
+]
+"#,
+    )
+    .unwrap();
+    let ask = dir.path().join("ask.toml");
+    std::fs::write(
+        &ask,
+        r#"title = "Ask first"
+
+[[step]]
+title = "before anything runs"
+text = "What will happen?"
+actions = [{ do = "choose", lab = "grokking", preset = "fast-mlp" }]
+"#,
+    )
+    .unwrap();
+    let mut h = real_app();
+    let own = h.state().speed_limit();
+    assert_ne!(own, Some(25.0));
+    h.state_mut().play_lesson(slow.to_str().unwrap()).unwrap();
+    let trained = step_until(&mut h, Duration::from_secs(30), |h| {
+        h.state().history().latest().is_some_and(|(s, _)| s > 3)
+    });
+    assert!(trained, "the lesson's run trains");
+    assert_eq!(h.state().speed_limit(), Some(25.0));
+    h.state_mut().lesson_command(LessonCmd::Close);
+    h.step();
+    assert_eq!(h.state().speed_limit(), own, "the lab's own limit is back");
+    h.state_mut().play_lesson(ask.to_str().unwrap()).unwrap();
+    h.run_steps(3);
+    assert!(
+        h.state().history().latest().is_none(),
+        "the next lesson begins over empty plots"
+    );
+}
+
 /// Going back to a step shows the panels the lesson showed there: a panel a later step showed is hidden
 /// again, and going on shows it again. Expected from the lesson below: step 1 hides the answer grid and
 /// the ablation, step 2 shows the grid, step 3 the ablation and the neurons view (off in a new window,

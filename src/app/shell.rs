@@ -65,6 +65,9 @@ pub struct GrokscopeApp {
     speeds: Vec<Speed>,
     /// The speed limit of a scene being opened and the index of its lab, applied once its run is back.
     scene_speed: Option<(usize, Option<f64>)>,
+    /// Each lab's speed limit as the lesson playing found it, given back when it ends (a lesson's
+    /// `speed` of 20 steps a second was left on the window: a helper's audit).
+    lesson_speeds: Option<Vec<Speed>>,
     frames: FrameTimer,
     /// The figure exports' dialogs and writes.
     jobs: Jobs,
@@ -170,6 +173,7 @@ impl GrokscopeApp {
             shown: 0,
             speeds,
             scene_speed: None,
+            lesson_speeds: None,
             frames: FrameTimer::default(),
             jobs: Jobs::new(Arc::new(move || wake_ctx.request_repaint())),
             figure_export: FigureExport::default(),
@@ -277,16 +281,33 @@ impl GrokscopeApp {
     }
 
     /// Play a lesson (`bundled:NAME` or a file's path); a refused one is named with its line and field.
+    /// The lesson begins on a clean slate, as ↺ Restart gives one: the labs it uses are reset (a run
+    /// going in them stops; the last lesson's finished curves no longer stand under its first step).
     pub fn play_lesson(&mut self, source: &str) -> Result<(), String> {
         let lesson = load_lesson(source)?;
         self.end_lesson();
-        self.player = Some(LessonPlayer::new(lesson, source));
+        let player = LessonPlayer::new(lesson, source);
+        let ctx = self.lab_ctx();
+        player.reset_labs(&mut self.labs, ctx);
+        self.lesson_speeds = Some(self.speeds.clone());
+        self.player = Some(player);
         Ok(())
     }
 
-    /// The lesson played ends: a run it asked to hold itself at a wait's end is let go, and the view
-    /// options it set go back to the window's own.
+    /// The lesson played ends: each lab's speed limit goes back to what it was before the lesson, a
+    /// run it asked to hold itself at a wait's end is let go (at that limit), and the view options
+    /// it set go back to the window's own.
     fn end_lesson(&mut self) {
+        if let Some(before) = self.lesson_speeds.take() {
+            for (i, s) in before.into_iter().enumerate() {
+                if let Some(lab) = self.labs.get_mut(i)
+                    && self.speeds[i] != s
+                {
+                    self.speeds[i] = s;
+                    lab.apply(Action::SetSpeed(s.command()), LabCtx { speed: s.command() });
+                }
+            }
+        }
         if let Some(mut p) = self.player.take() {
             let speeds: Vec<Option<f64>> = self.speeds.iter().map(|s| s.command()).collect();
             p.release(&mut self.labs, &speeds);
@@ -350,6 +371,8 @@ impl GrokscopeApp {
             LessonCmd::Notes => self.notes_open = !self.notes_open,
             LessonCmd::Close => {
                 self.end_lesson();
+                // the Lessons window said "playing …" until another message came
+                self.lessons.message = Some((false, "lesson closed".into()));
                 for lab in &mut self.labs {
                     lab.link_mut().panels.show_all();
                 }

@@ -324,12 +324,7 @@ impl LessonPlayer {
 
     /// Start again from the first step; the labs the lesson uses are reset first.
     pub fn restart(&mut self, labs: &mut [Box<dyn LabSlot>], ctx: LabCtx) {
-        for lab in labs.iter_mut() {
-            if self.labs.contains(&Some(lab.lab())) {
-                lab.apply(BarAction::Reset, ctx);
-                lab.link_mut().panels.show_all();
-            }
-        }
+        self.reset_labs(labs, ctx);
         self.lab = None;
         self.config_shown = false;
         self.reached = 0;
@@ -337,6 +332,16 @@ impl LessonPlayer {
         self.enter(0, true);
         // the view options as the lesson found them
         self.rebuild_views(labs);
+    }
+
+    /// Reset the labs the lesson uses (a run going stops, the plots clear) and show their panels.
+    pub fn reset_labs(&self, labs: &mut [Box<dyn LabSlot>], ctx: LabCtx) {
+        for lab in labs.iter_mut() {
+            if self.labs.contains(&Some(lab.lab())) {
+                lab.apply(BarAction::Reset, ctx);
+                lab.link_mut().panels.show_all();
+            }
+        }
     }
 
     /// Do the step's actions in order on `labs` until one waits; `shown` is the index of the tab shown
