@@ -1083,31 +1083,30 @@ fn a_lesson_can_hide_single_plot_rows() {
 /// A lesson's `speed` sets the top bar's limit of the chosen lab and holds its run to it (the start
 /// that follows goes at that pace); `{ do = "speed" }` lets it go flat out again. Expected: at 25 steps a second the run
 /// takes no more than 25 steps a second since the lesson began, plus the first.
-#[test]
-fn a_lesson_sets_the_speed_limit() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("slow.toml");
-    std::fs::write(
-        &path,
+/// A lesson whose first step runs the fast MLP at 25 steps a second for `secs` seconds, then `rest`.
+fn slow_lesson(secs: f64, rest: &str) -> String {
+    format!(
         r#"title = "Slowly"
 
 [[step]]
 title = "slow"
 text = "Watch."
 actions = [
-    { do = "choose", lab = "grokking", preset = "fast-mlp" },
-    { do = "speed", limit = 25 },
-    { do = "start" },
-    { do = "run_for", secs = 1.5 },
+    {{ do = "choose", lab = "grokking", preset = "fast-mlp" }},
+    {{ do = "speed", limit = 25 }},
+    {{ do = "start" }},
+    {{ do = "run_for", secs = {secs} }},
 ]
-
-[[step]]
-title = "fast"
-text = "Go."
-actions = [{ do = "speed" }]
-"#,
+{rest}"#
     )
-    .unwrap();
+}
+
+#[test]
+fn a_lesson_sets_the_speed_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slow.toml");
+    let fast = "\n[[step]]\ntitle = \"fast\"\ntext = \"Go.\"\nactions = [{ do = \"speed\" }]\n";
+    std::fs::write(&path, slow_lesson(1.5, fast)).unwrap();
     let mut h = real_app();
     let began = std::time::Instant::now();
     h.state_mut()
@@ -1146,22 +1145,7 @@ actions = [{ do = "speed" }]
 fn a_lesson_gives_back_the_speed_limit_and_the_next_begins_on_a_clean_slate() {
     let dir = tempfile::tempdir().unwrap();
     let slow = dir.path().join("slow.toml");
-    std::fs::write(
-        &slow,
-        r#"title = "Slowly"
-
-[[step]]
-title = "slow"
-text = "Watch."
-actions = [
-    { do = "choose", lab = "grokking", preset = "fast-mlp" },
-    { do = "speed", limit = 25 },
-    { do = "start" },
-    { do = "run_for", secs = 60 },
-]
-"#,
-    )
-    .unwrap();
+    std::fs::write(&slow, slow_lesson(60.0, "")).unwrap();
     let ask = dir.path().join("ask.toml");
     std::fs::write(
         &ask,
