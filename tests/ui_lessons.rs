@@ -1346,6 +1346,11 @@ actions = [
 title = "clock"
 text = "The clock."
 actions = [{ do = "hide", panels = ["grid"] }, { do = "show", panels = ["clock"] }]
+
+[[step]]
+title = "spectrum and clock"
+text = "The bars beside the clock."
+actions = [{ do = "show", panels = ["spectrum"] }, { do = "highlight", panel = "plots" }]
 "#,
     );
     let zoom = h.ctx.zoom_factor();
@@ -1391,6 +1396,23 @@ actions = [{ do = "hide", panels = ["grid"] }, { do = "show", panels = ["clock"]
     let (v, clock) = alone(&h);
     assert_eq!(v, View::Clock);
     assert!(clock.height() >= 2.0 * 120.0, "{clock:?}");
+    // two views at 1600 x 900 share the height: the spectrum (its bars; the history is left out)
+    // and the clock both lie in view, the spectrum on top (a helper's audit: the clock took the
+    // whole height and the spectrum the step spoke of was scrolled out of sight)
+    h.state_mut().lesson_command(LessonCmd::Next);
+    let zoom = h.ctx.zoom_factor();
+    h.set_size(eframe::egui::vec2(1600.0, 900.0) / zoom);
+    h.run_steps(6);
+    let view = h.state().grokking().insight_view();
+    let drawn: Vec<View> = view.drawn_whole.iter().map(|(v, _)| *v).collect();
+    assert_eq!(drawn, [View::Spectrum, View::Clock]);
+    let visible = view.in_view.expect("the views were drawn");
+    for (v, rect) in &view.drawn_whole {
+        assert!(
+            visible.expand(0.5).contains_rect(*rect),
+            "{v:?} {rect:?} in the visible {visible:?}"
+        );
+    }
 }
 
 /// While a step waits, the window asks for no frame of its own sooner than the wait's counter turns

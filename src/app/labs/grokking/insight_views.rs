@@ -309,6 +309,8 @@ pub fn insight_panel_ui(
     // the height in view: a view drawn larger than it (the answer grid, sized by the width) would be
     // cut at the bottom of a presenter's screen
     let view_h = ui.available_height();
+    let fill_h = fill_height(ui.ctx(), view, view_h);
+    let history = !sharing(ui.ctx(), view);
     let mut whole = vec![];
     let out = egui::ScrollArea::vertical()
         .auto_shrink([false, false])
@@ -317,11 +319,11 @@ pub fn insight_panel_ui(
             for v in view.visible.clone() {
                 let rect = match v {
                     View::Spectrum => section(ui, "Embedding spectrum", |ui| {
-                        spectrum_ui(ui, snap, store, w)
+                        spectrum_ui(ui, snap, store, w, history)
                     }),
-                    View::Clock => section(ui, "Clock", |ui| clock_ui(ui, snap, vec2(w, view_h))),
+                    View::Clock => section(ui, "Clock", |ui| clock_ui(ui, snap, vec2(w, fill_h))),
                     View::Grid => section(ui, "Answer grid", |ui| {
-                        grid_ui(ui, snap, split, vec2(w, view_h))
+                        grid_ui(ui, snap, split, vec2(w, fill_h))
                     }),
                     View::Neurons => {
                         section(ui, "Neurons x frequency", |ui| neurons_ui(ui, snap, w))
@@ -344,13 +346,59 @@ pub fn insight_panel_ui(
     rects
 }
 
+/// The height a view sized by it (the clock, the answer grid) is given, of the column's `view_h`.
+/// Alone, the whole column. While a lesson plays or the presenter view shows, the views a step
+/// shows together share it: the others keep the height they took last frame, and the sized ones
+/// split the rest, so that all of them are on screen (a step that spoke of the spectrum beside the
+/// clock had the clock fill the column and the spectrum scrolled out of it: a helper's audit). In
+/// the normal window the column scrolls, and each such view has the whole height.
+fn fill_height(ctx: &egui::Context, view: &InsightView, view_h: f32) -> f32 {
+    let look = crate::app::teach::presenter::Look::of(ctx);
+    if !(look.presenting || look.lesson) {
+        return view_h;
+    }
+    let sized = |v: View| sized_by_height(v);
+    let shown = |v: View| v != View::Phase && view.visible.contains(&v);
+    let others: f32 = view
+        .drawn_whole
+        .iter()
+        .filter(|(v, _)| shown(*v) && !sized(*v))
+        .map(|(_, r)| r.height() + SECTION_GAP)
+        .sum();
+    let n = view.visible.iter().filter(|v| sized(**v)).count().max(1);
+    // at least one row of the smallest clocks (80 points a side) and their titles
+    ((view_h - others) / n as f32).max(MIN_FILL_HEIGHT)
+}
+
+/// Whether a view is drawn to the height it is given ([`fill_height`]): the clock, the answer grid.
+fn sized_by_height(v: View) -> bool {
+    matches!(v, View::Clock | View::Grid)
+}
+
+/// Whether the views share the column's height ([`fill_height`]) with one sized by it: then the
+/// spectrum leaves out its history heatmap. At the presenter's scale the spectrum's bars, its
+/// history and the clock are taller than a 900-pixel screen, and a lesson's step that shows the
+/// spectrum with the clock speaks of the bars.
+fn sharing(ctx: &egui::Context, view: &InsightView) -> bool {
+    let look = crate::app::teach::presenter::Look::of(ctx);
+    (look.presenting || look.lesson)
+        && view.visible.contains(&View::Spectrum)
+        && view.visible.iter().any(|v| sized_by_height(*v))
+}
+
+/// The least height [`fill_height`] gives.
+const MIN_FILL_HEIGHT: f32 = 160.0;
+
+/// The space under a section.
+const SECTION_GAP: f32 = 8.0;
+
 /// A titled section; where it was drawn, whole.
 fn section(ui: &mut Ui, title: &str, body: impl FnOnce(&mut Ui)) -> egui::Rect {
     let r = ui.scope(|ui| {
         ui.label(egui::RichText::new(title).strong().size(15.0));
         body(ui);
     });
-    ui.add_space(8.0);
+    ui.add_space(SECTION_GAP);
     r.response.rect
 }
 
@@ -391,7 +439,8 @@ fn key_share_text(s: &InsightSnapshot) -> Option<String> {
 const KEY_COLOR: Color32 = Color32::from_rgb(240, 130, 40);
 const BAR_COLOR: Color32 = Color32::from_rgb(100, 140, 200);
 
-fn spectrum_ui(ui: &mut Ui, s: &InsightSnapshot, store: &InsightStore, w: f32) {
+/// The spectrum's bars and, with `history`, its history over the snapshots as a heatmap.
+fn spectrum_ui(ui: &mut Ui, s: &InsightSnapshot, store: &InsightStore, w: f32, history: bool) {
     let bars: Vec<Bar> = s
         .spectrum
         .iter()
@@ -429,7 +478,7 @@ fn spectrum_ui(ui: &mut Ui, s: &InsightSnapshot, store: &InsightStore, w: f32) {
     // history: frequency x snapshot, each snapshot's norms over its largest
     let snaps = store.all();
     let freqs = s.spectrum.len();
-    if snaps.len() >= 2 && freqs > 0 {
+    if history && snaps.len() >= 2 && freqs > 0 {
         let shown = snaps.iter().position(|x| x.step == s.step);
         let value = |r: usize, c: usize| -> Option<f64> {
             let sp = &snaps[c].spectrum;
@@ -491,11 +540,16 @@ fn clock_ui(ui: &mut Ui, s: &InsightSnapshot, fit: Vec2) {
     let gap = ui.spacing().item_spacing;
     // the section's title above, from the section's top
     let title = ui.cursor().top() - ui.min_rect().top();
-    let by_height = (fit.y - title - gap.y - 12.0) / 2.0;
-    let side = ((w - gap.x - 4.0) / 2.0)
-        .min(by_height)
-        .floor()
-        .clamp(120.0, 260.0);
+    let avail = fit.y - title - gap.y - 12.0;
+    let two_rows = ((w - gap.x - 4.0) / 2.0).min(avail / 2.0).floor();
+    // two a row; where the height is short (views sharing it in a lesson) one row of all four,
+    // down to 80 points a side, rather than two rows of 120 that run off the screen
+    let side = if two_rows >= 120.0 {
+        two_rows.min(260.0)
+    } else {
+        let four = (w - 3.0 * gap.x - 4.0) / figures_count(s) as f32;
+        four.min(avail).floor().clamp(80.0, 120.0)
+    };
     let mut figures: Vec<(String, Ring)> = clocks
         .iter()
         .map(|c| {
@@ -525,6 +579,11 @@ fn clock_ui(ui: &mut Ui, s: &InsightSnapshot, fit: Vec2) {
             ring_ui(ui, title, pts, side, n, &pos_of);
         }
     });
+}
+
+/// How many rings the clock draws: up to three key frequencies and the principal components.
+fn figures_count(s: &InsightSnapshot) -> usize {
+    s.keys.len().min(3) + 1
 }
 
 /// Points on a plane joined in cycle order, scaled to fit a square; hover names the residue.

@@ -1104,12 +1104,22 @@ impl LabSlot for GrokkingLab {
         {
             return;
         }
-        // a view a lesson just highlighted is scrolled into sight once
+        // a view a lesson just highlighted is scrolled into sight once; a highlight elsewhere (or
+        // none) scrolls the views back to their top, so that a step is not shown the views where
+        // the last one scrolled them (the clock-inside lesson's step on the plots opened with the
+        // spectrum scrolled away, because the step before had highlighted the clock below it)
         let highlight = self.link.panels.highlight().map(str::to_string);
         if highlight != self.last_highlight {
+            let first = self
+                .insight_view
+                .visible
+                .iter()
+                .copied()
+                .find(|v| *v != View::Phase);
             self.insight_view.scroll_to = highlight
                 .as_deref()
-                .and_then(|k| View::ALL.into_iter().find(|v| v.key() == k));
+                .and_then(|k| View::ALL.into_iter().find(|v| v.key() == k))
+                .or(first);
             self.last_highlight = highlight;
         }
         self.split();
