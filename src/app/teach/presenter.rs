@@ -62,15 +62,14 @@ pub fn okabe_ito(m: Metric) -> Color32 {
         Metric::TrainAcc | Metric::TrainLoss | Metric::Mse => BLUE,
         Metric::TrainAccEval | Metric::TrainLossEval | Metric::FourierIpr => SKY,
         Metric::ValAcc | Metric::ValLoss => ORANGE,
-        Metric::WeightNorm => PURPLE,
+        // the excluded loss in the reddish purple too (another plot): the lessons call it magenta,
+        // and vermillion beside validation's orange read as one colour (a helper's lesson audit)
+        Metric::WeightNorm | Metric::ExcludedLoss | Metric::ExcludedLossFinal => PURPLE,
         Metric::Lr | Metric::RestrictedLoss | Metric::RestrictedLossFinal | Metric::Orderedness => {
             GREEN
         }
         Metric::WeightDecay => YELLOW,
-        Metric::FourierGini
-        | Metric::ExcludedLoss
-        | Metric::ExcludedLossFinal
-        | Metric::Sparsity => VERMILLION,
+        Metric::FourierGini | Metric::Sparsity => VERMILLION,
         Metric::OrderednessNull => Color32::from_gray(150),
     }
 }

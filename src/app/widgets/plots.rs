@@ -1514,6 +1514,23 @@ mod tests {
                         "{}: {a} and {b} are {apart:.0}° apart",
                         spec.id
                     );
+                    // the presenter's Okabe-Ito palette tells its blues apart by lightness and
+                    // line style, but nothing may sit near validation's orange: its excluded loss
+                    // in vermillion, 15° from it, read as validation at half size (a helper's
+                    // lesson audit), where the lesson said magenta
+                    let presenter = crate::app::teach::presenter::okabe_ito;
+                    if [*a, *b]
+                        .iter()
+                        .any(|m| matches!(m, Metric::ValAcc | Metric::ValLoss))
+                    {
+                        let (ha, hb) = (hue(presenter(*a)), hue(presenter(*b)));
+                        let apart = (ha - hb).abs().min(360.0 - (ha - hb).abs());
+                        assert!(
+                            apart >= 30.0,
+                            "presenter {}: {a} and {b} are {apart:.0}° apart",
+                            spec.id
+                        );
+                    }
                 }
             }
         }
