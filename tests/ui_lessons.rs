@@ -259,9 +259,30 @@ actions = [
     assert!(h.state().lesson().unwrap().waiting().is_some());
     assert!(!labels_with(&h, "until tasks 8 (").is_empty());
     let close = presenter_bar_on_one_line(&h);
-    // two more digits of the wait's seconds: "(0 s)" to "(100 s)"
+    // the wait comes last on the line, with room for two more digits of its seconds: "(0 s)" to
+    // "(100 s)"
+    let wait = h
+        .query_all_by_label_contains("until tasks 8 (")
+        .next()
+        .expect("the wait is said")
+        .rect();
+    assert!((wait.center().y - close.center().y).abs() < 1.0, "{wait:?}");
+    assert!(wait.left() > close.right(), "{wait:?} after {close:?}");
     let digits = 2.0 * 8.0;
-    assert!(close.right() + digits <= 1024.0 / 1.2, "{close:?}");
+    assert!(wait.right() + digits <= 1024.0 / 1.2, "{wait:?}");
+    // the buttons stay where they are when the wait ends (before it, the wait's words came and
+    // went in front of Notes and Close: a click meant for Close opened the notes)
+    h.state_mut().lesson_command(LessonCmd::Next);
+    for _ in 0..2 {
+        h.step();
+    }
+    assert!(h.state().lesson().unwrap().waiting().is_none(), "skipped");
+    let after = h.get_by_label("× Close").rect();
+    // ("Skip ▶" and "Next ▶" differ by a few points)
+    assert!(
+        (after.left() - close.left()).abs() < 12.0,
+        "{close:?} then {after:?}"
+    );
     // stop the sweep, so that it does not train on beside the other tests
     h.state_mut()
         .capacity_mut()

@@ -316,23 +316,6 @@ pub fn lesson_bar_ui(
         {
             cmd = LessonCmd::Restart;
         }
-        if let Some(text) = wait_text(player, compact) {
-            ui.separator();
-            wait_clock(ui, player.waited().unwrap_or_default());
-            let shown = ui.label(RichText::new(text).color(super::panels::HIGHLIGHT));
-            if compact && let Some(whole) = wait_text(player, false) {
-                shown.on_hover_text(whole);
-            }
-        }
-        if let Some((is_error, note)) = player.note.as_ref().filter(|(e, _)| *e || !presenter.on) {
-            ui.separator();
-            let color = if *is_error {
-                ui.visuals().error_fg_color
-            } else {
-                ui.visuals().weak_text_color()
-            };
-            ui.label(RichText::new(note).color(color));
-        }
         ui.separator();
         if ui
             .add(egui::Button::selectable(notes_open, "Notes"))
@@ -372,6 +355,26 @@ pub fn lesson_bar_ui(
             .clicked()
         {
             cmd = cmd.clone().or(LessonCmd::Close);
+        }
+        // the wait and the notes last: before the buttons they came and went with each wait and
+        // moved Notes and Close about 170 points (a teacher's click meant for Close opened the
+        // notes: a helper's lesson audit)
+        if let Some(text) = wait_text(player, compact) {
+            ui.separator();
+            wait_clock(ui, player.waited().unwrap_or_default());
+            let shown = ui.label(RichText::new(text).color(super::panels::HIGHLIGHT));
+            if compact && let Some(whole) = wait_text(player, false) {
+                shown.on_hover_text(whole);
+            }
+        }
+        if let Some((is_error, note)) = player.note.as_ref().filter(|(e, _)| *e || !presenter.on) {
+            ui.separator();
+            let color = if *is_error {
+                ui.visuals().error_fg_color
+            } else {
+                ui.visuals().weak_text_color()
+            };
+            ui.label(RichText::new(note).color(color));
         }
     });
     cmd
