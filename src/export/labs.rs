@@ -80,7 +80,7 @@ pub const ORDERING_RUN_PLOTS: [MetricPlot; 3] = [
         id: "ordering_d",
         title: "Orderedness D",
         y_label: "orderedness D",
-        series: &[Metric::Orderedness, Metric::OrderednessNull],
+        series: &[Metric::OrderednessNull, Metric::Orderedness],
         y: YKind::Linear,
     },
     MetricPlot {

@@ -38,8 +38,9 @@ pub const ORDERING_PLOTS: [PlotSpec; 3] = [
         id: "ordering_d",
         y_label: "orderedness D",
         short_label: "D",
-        // the null beside D: how ordered the same weights are at random places
-        series: &[Metric::Orderedness, Metric::OrderednessNull],
+        // the null beside D: how ordered the same weights are at random places (drawn first, so
+        // that D, the run's own measure, lies over its noisier line)
+        series: &[Metric::OrderednessNull, Metric::Orderedness],
         y_scale: YScale::Orderedness,
         height_share: 0.33,
         legend: Some(egui_plot::Corner::LeftTop),
