@@ -1373,3 +1373,49 @@ fn a_resume_removes_partial_files_of_killed_writes_and_leaves_live_ones() {
         "a live process's file is never removed"
     );
 }
+
+/// A phase study's `phase.toml` and an Ordering study's `study.csv` and `config.json` are read as a
+/// sweep's files are: bounded, and never through a link (they were read with `read_to_string`,
+/// through links, so a link to /dev/zero read until memory ran out). Each link here points at a
+/// valid file, which was read through it before; now each is refused, naming the link.
+#[cfg(unix)]
+#[test]
+fn study_files_are_not_read_through_links() {
+    use grokscope::config::phase::phase_presets;
+    use grokscope::store::phase::read_config;
+    use grokscope::store::study_dir::StudyFolder;
+    let tmp = tempfile::tempdir().unwrap();
+    let link = |dir: &std::path::Path, name: &str, text: &str| {
+        std::fs::create_dir_all(dir).unwrap();
+        let real = tmp.path().join(format!("real-{name}"));
+        std::fs::write(&real, text).unwrap();
+        std::os::unix::fs::symlink(&real, dir.join(name)).unwrap();
+    };
+    let phase = tmp.path().join("phase");
+    link(&phase, "phase.toml", &phase_presets()[0].config.to_toml());
+    let why = read_config(&phase).unwrap_err().to_string();
+    assert!(why.contains("is a symbolic link"), "{why}");
+    let study = tmp.path().join("study");
+    link(
+        &study,
+        "study.csv",
+        "scheme,param,sparsity,hidden,its,seed,d,final_loss,method\nnone,0,0,8,3,0,0.7,0.01,exact\n",
+    );
+    let why = match StudyFolder::read(&study) {
+        Ok(_) => panic!("a study.csv through a link was read"),
+        Err(e) => e.to_string(),
+    };
+    assert!(why.contains("is a symbolic link"), "{why}");
+    // the study's rows as a file, its config through a link: the rows are read, the config is not
+    let rows = std::fs::read(study.join("study.csv")).unwrap();
+    std::fs::remove_file(study.join("study.csv")).unwrap();
+    std::fs::write(study.join("study.csv"), rows).unwrap();
+    link(&study, "config.json", "{}");
+    let f = StudyFolder::read(&study).unwrap();
+    assert_eq!(f.rows.len(), 1);
+    assert!(
+        f.problems.iter().any(|p| p.contains("is a symbolic link")),
+        "{:?}",
+        f.problems
+    );
+}

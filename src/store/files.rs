@@ -206,6 +206,16 @@ pub fn read_bounded(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// [`read_bounded`] as text: bytes that are not UTF-8 are an `InvalidData` error saying so.
+pub fn read_text_bounded(path: &Path, max: u64) -> io::Result<String> {
+    String::from_utf8(read_bounded(path, max)?).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("is not text (UTF-8): {e}"),
+        )
+    })
+}
+
 /// The state of one task's result file in a sweep or study folder.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Stored<R> {

@@ -89,7 +89,8 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> PhaseDirError + '_ {
 /// Read a folder's `phase.toml` in full and parse it. `Ok(None)` when there is none.
 pub fn read_config(dir: &Path) -> Result<Option<ValidPhaseStudyConfig>, PhaseDirError> {
     let path = dir.join(CONFIG_FILE);
-    let text = match std::fs::read_to_string(&path) {
+    // bounded, links not followed (as the sweep's config: a link to /dev/zero read until memory ran out)
+    let text = match super::files::read_text_bounded(&path, super::sweep_dir::MAX_CONFIG_BYTES) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
@@ -155,7 +156,8 @@ pub type Stored = super::files::Stored<PhaseRun>;
 /// Read a task's result file from `dir`; a result of another run config than `cfg` gives is unusable.
 pub fn load_result(dir: &Path, cfg: &PhaseStudyConfig, task: &PhaseTask) -> Stored {
     let path = dir.join(task.file_name());
-    let text = match std::fs::read_to_string(&path) {
+    // a result file is a few kilobytes: 16 MiB bounds what a link or a stray file can make us read
+    let text = match super::files::read_text_bounded(&path, 16 << 20) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Stored::Missing,
         Err(e) => return Stored::Unusable(format!("cannot be read: {e}")),

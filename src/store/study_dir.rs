@@ -59,30 +59,36 @@ pub fn read_study_csv(text: &str, problems: &mut Vec<String>) -> Vec<StudyRow> {
     rows
 }
 
+/// Largest `study.csv` read: a million rows of a study.
+pub const MAX_STUDY_BYTES: u64 = 256 << 20;
+
 impl StudyFolder {
     /// Read the study folder `dir`; fails only when its `study.csv` cannot be read at all.
     pub fn read(dir: &Path) -> std::io::Result<StudyFolder> {
-        let text = std::fs::read_to_string(dir.join(STUDY_CSV))?;
+        // bounded, links not followed, as the other folders' files (a row is under a hundred bytes)
+        let text = super::files::read_text_bounded(&dir.join(STUDY_CSV), MAX_STUDY_BYTES)?;
         let mut problems = vec![];
         let rows = read_study_csv(&text, &mut problems);
-        let config: Option<OrderingStudyConfig> =
-            match std::fs::read_to_string(dir.join(STUDY_CONFIG)) {
-                Ok(t) => match serde_json::from_str(&t) {
-                    Ok(c) => Some(c),
-                    Err(e) => {
-                        problems.push(format!(
-                        "{STUDY_CONFIG} is unusable ({e}); the study kind is guessed from the rows"
-                    ));
-                        None
-                    }
-                },
+        let config: Option<OrderingStudyConfig> = match super::files::read_text_bounded(
+            &dir.join(STUDY_CONFIG),
+            super::sweep_dir::MAX_CONFIG_BYTES,
+        ) {
+            Ok(t) => match serde_json::from_str(&t) {
+                Ok(c) => Some(c),
                 Err(e) => {
                     problems.push(format!(
-                        "{STUDY_CONFIG}: {e}; the study kind is guessed from the rows"
+                        "{STUDY_CONFIG} is unusable ({e}); the study kind is guessed from the rows"
                     ));
                     None
                 }
-            };
+            },
+            Err(e) => {
+                problems.push(format!(
+                    "{STUDY_CONFIG}: {e}; the study kind is guessed from the rows"
+                ));
+                None
+            }
+        };
         let kind = config.as_ref().map_or_else(
             || {
                 if rows.iter().any(|r| r.scheme != Scheme::None) {
