@@ -475,6 +475,16 @@ fn small_run_finished() -> Harness<'static, GrokscopeApp> {
     h
 }
 
+/// Beside the step cursor, a finished run's views are said to be "this run"'s: "(live)" beside
+/// them read as if it still trained (a helper's lesson audit).
+#[test]
+fn a_finished_runs_views_are_not_called_live() {
+    let mut h = small_run_finished();
+    h.run_steps(2);
+    assert!(!labels_with(&h, "(this run)").is_empty());
+    assert!(labels_with(&h, "(live)").is_empty());
+}
+
 /// A window whose lesson started a [`small`] run (recorded in a folder), run to its end.
 fn lesson_run_finished() -> Harness<'static, GrokscopeApp> {
     let mut h = real_app();

@@ -155,12 +155,14 @@ pub enum ScrubAction {
 }
 
 /// The step cursor: whose views, a slider over the kept snapshots, "follow latest", and what is shown.
-/// `runs` are the listed runs (key, name) whose views can be shown instead of the current run's.
+/// `runs` are the listed runs (key, name) whose views can be shown instead of the current run's;
+/// `training`: the current run is going (its views are "live" only then).
 pub fn scrub_ui(
     ui: &mut Ui,
     view: &InsightView,
     store: &InsightStore,
     runs: &[(u64, String)],
+    training: bool,
 ) -> ScrubAction {
     let mut action = ScrubAction::None;
     ui.horizontal_wrapped(|ui| {
@@ -241,7 +243,12 @@ pub fn scrub_ui(
                     .on_hover_text("The key frequencies of the embedding at this step");
             }
         }
-        ui.weak(format!("({})", store.source));
+        // "live" beside a finished run's views read as if it still trained (a helper's audit)
+        let source = match store.source.as_str() {
+            "live" if !training => "this run",
+            s => s,
+        };
+        ui.weak(format!("({source})"));
     });
     action
 }

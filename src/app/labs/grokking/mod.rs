@@ -1215,7 +1215,8 @@ impl LabSlot for GrokkingLab {
             .iter()
             .map(|r| (r.key, r.name.clone()))
             .collect();
-        match scrub_ui(ui, &self.insight_view, self.shown_store(), &runs) {
+        let training = self.link.runs.phase().active();
+        match scrub_ui(ui, &self.insight_view, self.shown_store(), &runs, training) {
             ScrubAction::None => {}
             ScrubAction::Pin(step) => self.insight_view.pinned = Some(step),
             ScrubAction::Follow => self.insight_view.pinned = None,
