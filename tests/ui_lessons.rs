@@ -1207,6 +1207,18 @@ actions = [{ do = "choose", lab = "grokking", preset = "fast-mlp" }]
         h.state().history().latest().is_none(),
         "the next lesson begins over empty plots"
     );
+    // a run of the window's own is not the last lesson's: playing a lesson leaves it on screen (its
+    // lesson's first start puts it in the Runs list, as any Start does)
+    h.state_mut().lesson_command(LessonCmd::Close);
+    small(h.state_mut().grokking_mut());
+    h.state_mut().apply(Action::Start);
+    assert!(finishes(&mut h, 120));
+    h.state_mut().play_lesson(ask.to_str().unwrap()).unwrap();
+    h.run_steps(3);
+    assert!(
+        h.state().history().latest().is_some(),
+        "the window's own run is kept"
+    );
 }
 
 /// Going back to a step shows the panels the lesson showed there: a panel a later step showed is hidden

@@ -79,6 +79,9 @@ pub enum FinishedRun {
     Stale,
 }
 
+/// [`RunTracker::marker`]: the run followed, the newest seen, the starts in flight.
+pub type RunMarker = (Option<RunId>, Option<RunId>, u32);
+
 /// The run a lab follows and its phase.
 #[derive(Debug)]
 pub struct RunTracker {
@@ -116,6 +119,12 @@ impl RunTracker {
 
     pub fn is_current(&self, run: RunId) -> bool {
         self.current == Some(run)
+    }
+
+    /// What changes when a run is started or reset: the run followed, the newest seen and the starts
+    /// in flight. Equal at two moments, no run was started (or reset) between them.
+    pub fn marker(&self) -> RunMarker {
+        (self.current, self.newest, self.pending_starts)
     }
 
     /// A `Start` went to the worker.

@@ -68,6 +68,9 @@ pub struct GrokscopeApp {
     /// Each lab's speed limit as the lesson playing found it, given back when it ends (a lesson's
     /// `speed` of 20 steps a second was left on the window: a helper's audit).
     lesson_speeds: Option<Vec<Speed>>,
+    /// The labs the last lesson used, by index, with their run trackers' markers as it ended: a lab
+    /// whose marker is the same when the next lesson plays still shows the last lesson's run.
+    lesson_left: Vec<(usize, super::link::RunMarker)>,
     frames: FrameTimer,
     /// The figure exports' dialogs and writes.
     jobs: Jobs,
@@ -174,6 +177,7 @@ impl GrokscopeApp {
             speeds,
             scene_speed: None,
             lesson_speeds: None,
+            lesson_left: vec![],
             frames: FrameTimer::default(),
             jobs: Jobs::new(Arc::new(move || wake_ctx.request_repaint())),
             figure_export: FigureExport::default(),
@@ -281,14 +285,23 @@ impl GrokscopeApp {
     }
 
     /// Play a lesson (`bundled:NAME` or a file's path); a refused one is named with its line and field.
-    /// The lesson begins on a clean slate, as ↺ Restart gives one: the labs it uses are reset (a run
-    /// going in them stops; the last lesson's finished curves no longer stand under its first step).
+    /// The lesson begins on a clean slate where the last lesson left its run: a lab both use that
+    /// has started nothing since is reset (a run still going stops; the last lesson's finished curves
+    /// no longer stand under the first step, "before anything runs"). A run of the window's own is
+    /// left as it is, to go into the Runs list when the lesson starts one, as any Start does.
     pub fn play_lesson(&mut self, source: &str) -> Result<(), String> {
         let lesson = load_lesson(source)?;
         self.end_lesson();
         let player = LessonPlayer::new(lesson, source);
         let ctx = self.lab_ctx();
-        player.reset_labs(&mut self.labs, ctx);
+        for (i, marker) in std::mem::take(&mut self.lesson_left) {
+            if let Some(lab) = self.labs.get_mut(i)
+                && player.uses(lab.lab())
+                && lab.link().runs.marker() == marker
+            {
+                crate::app::teach::player::reset_lab(lab.as_mut(), ctx);
+            }
+        }
         self.lesson_speeds = Some(self.speeds.clone());
         self.player = Some(player);
         Ok(())
@@ -312,6 +325,13 @@ impl GrokscopeApp {
             let speeds: Vec<Option<f64>> = self.speeds.iter().map(|s| s.command()).collect();
             p.release(&mut self.labs, &speeds);
             p.restore_views(&mut self.labs);
+            self.lesson_left = self
+                .labs
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| p.uses(l.lab()))
+                .map(|(i, l)| (i, l.link().runs.marker()))
+                .collect();
         }
     }
 

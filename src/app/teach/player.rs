@@ -337,11 +337,15 @@ impl LessonPlayer {
     /// Reset the labs the lesson uses (a run going stops, the plots clear) and show their panels.
     pub fn reset_labs(&self, labs: &mut [Box<dyn LabSlot>], ctx: LabCtx) {
         for lab in labs.iter_mut() {
-            if self.labs.contains(&Some(lab.lab())) {
-                lab.apply(BarAction::Reset, ctx);
-                lab.link_mut().panels.show_all();
+            if self.uses(lab.lab()) {
+                reset_lab(lab.as_mut(), ctx);
             }
         }
+    }
+
+    /// Whether a step of the lesson chooses `lab`.
+    pub fn uses(&self, lab: Lab) -> bool {
+        self.labs.contains(&Some(lab))
     }
 
     /// Do the step's actions in order on `labs` until one waits; `shown` is the index of the tab shown
@@ -603,4 +607,10 @@ fn resume(slot: &mut dyn LabSlot, ctx: LabCtx) {
     if slot.phase().active() {
         slot.apply(BarAction::Resume, ctx);
     }
+}
+
+/// Reset one lab for a lesson: a run going stops, the plots clear, every panel shows.
+pub fn reset_lab(lab: &mut dyn LabSlot, ctx: LabCtx) {
+    lab.apply(BarAction::Reset, ctx);
+    lab.link_mut().panels.show_all();
 }
