@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         && cli.device.is_some()
         && !cmd.trains()
     {
-        eprintln!("note: --device is ignored: this command trains nothing");
+        eprintln!("note: --device is ignored: this command trains no transformer");
     }
     if cli.command.is_some() && (cli.lesson.is_some() || cli.presenter || cli.scene.is_some()) {
         eprintln!("error: --lesson, --presenter and --scene open the window: give no subcommand");

@@ -315,7 +315,7 @@ pub struct DeviceArg {
 }
 
 impl Cmd {
-    /// `--device` as this command was given it; `None` also for a command that trains nothing.
+    /// `--device` as this command was given it; `None` also for a command that trains no transformer.
     pub fn device(&self) -> Option<crate::model::device::DeviceRequest> {
         match self {
             Cmd::Run { flags, .. } | Cmd::Resume { flags, .. } | Cmd::Fork { flags, .. } => {
