@@ -213,12 +213,8 @@ impl OrderingTrainer {
     /// D of |W[:, :H+O]| and the best ordering found.
     pub fn measure(&self) -> Result<Measured, OrderingError> {
         let n = self.layer.dims.neurons();
-        let o = orderedness::orderedness(&self.layer.square_block_abs(), n).map_err(|e| {
-            OrderingError::Order {
-                step: self.steps,
-                message: e.to_string(),
-            }
-        })?;
+        let block = self.layer.square_block_abs();
+        let o = orderedness::orderedness(&block, n).map_err(|e| self.order_error(e))?;
         let method = match o.method {
             orderedness::Method::Exact => OrderMethod::Exact,
             orderedness::Method::Heuristic => OrderMethod::Heuristic,
@@ -227,30 +223,35 @@ impl OrderingTrainer {
             d: o.d,
             order: o.order,
             method,
-            null: self.null()?.map(|n| n.mean),
+            null: self.null_of(&block)?.map(|n| n.mean),
         })
+    }
+
+    fn order_error(&self, e: orderedness::OrderError) -> OrderingError {
+        OrderingError::Order {
+            step: self.steps,
+            message: e.to_string(),
+        }
     }
 
     /// The shuffled null of the layer now ([`orderedness::shuffled_null`], [`orderedness::SHUFFLES`]
     /// shuffles), `None` beyond [`orderedness::NULL_MAX_N`] neurons. Its shuffles come from the
     /// seed's Shuffle stream at this step, so a step's null is the same whenever it is measured.
     pub fn null(&self) -> Result<Option<orderedness::NullD>, OrderingError> {
+        self.null_of(&self.layer.square_block_abs())
+    }
+
+    /// [`Self::null`] of `block`, the layer's |W[:, :H+O]| as [`CompleteLayer::square_block_abs`]
+    /// gives it.
+    fn null_of(&self, block: &[f64]) -> Result<Option<orderedness::NullD>, OrderingError> {
         let n = self.layer.dims.neurons();
         if n > orderedness::NULL_MAX_N {
             return Ok(None);
         }
         let mut rng = rng::stream_at(self.cfg.seed, Stream::Shuffle, self.steps);
-        orderedness::shuffled_null(
-            &self.layer.square_block_abs(),
-            n,
-            orderedness::SHUFFLES,
-            &mut rng,
-        )
-        .map(Some)
-        .map_err(|e| OrderingError::Order {
-            step: self.steps,
-            message: e.to_string(),
-        })
+        orderedness::shuffled_null(block, n, orderedness::SHUFFLES, &mut rng)
+            .map(Some)
+            .map_err(|e| self.order_error(e))
     }
 
     /// The layer now, with a measurement of it.

@@ -1491,6 +1491,12 @@ mod tests {
         60.0 * h
     }
 
+    /// How far apart two colours' hues are on the colour wheel, in degrees (0 to 180).
+    fn hues_apart(a: Color32, b: Color32) -> f64 {
+        let d = (hue(a) - hue(b)).abs();
+        d.min(360.0 - d)
+    }
+
     /// The lines of one plot differ in hue by at least 30°: train (eval) was a darker blue 8° from
     /// train (running), and the two read as one (a helper's audit). Expected from the colour wheel:
     /// 30° is about the distance of orange from yellow.
@@ -1507,8 +1513,7 @@ mod tests {
                     if alternatives.contains(&(*a, *b)) || alternatives.contains(&(*b, *a)) {
                         continue;
                     }
-                    let (ha, hb) = (hue(series_color(*a)), hue(series_color(*b)));
-                    let apart = (ha - hb).abs().min(360.0 - (ha - hb).abs());
+                    let apart = hues_apart(series_color(*a), series_color(*b));
                     assert!(
                         apart >= 30.0,
                         "{}: {a} and {b} are {apart:.0}° apart",
@@ -1523,8 +1528,7 @@ mod tests {
                         .iter()
                         .any(|m| matches!(m, Metric::ValAcc | Metric::ValLoss))
                     {
-                        let (ha, hb) = (hue(presenter(*a)), hue(presenter(*b)));
-                        let apart = (ha - hb).abs().min(360.0 - (ha - hb).abs());
+                        let apart = hues_apart(presenter(*a), presenter(*b));
                         assert!(
                             apart >= 30.0,
                             "presenter {}: {a} and {b} are {apart:.0}° apart",

@@ -316,8 +316,10 @@ pub fn insight_panel_ui(
     // the height in view: a view drawn larger than it (the answer grid, sized by the width) would be
     // cut at the bottom of a presenter's screen
     let view_h = ui.available_height();
-    let fill_h = fill_height(ui.ctx(), view, view_h);
-    let history = !sharing(ui.ctx(), view);
+    let look = crate::app::teach::presenter::Look::of(ui.ctx());
+    let teaching = look.presenting || look.lesson;
+    let fill_h = fill_height(teaching, view, view_h);
+    let history = !sharing(teaching, view);
     let mut whole = vec![];
     let out = egui::ScrollArea::vertical()
         .auto_shrink([false, false])
@@ -358,21 +360,24 @@ pub fn insight_panel_ui(
 /// shows together share it: the others keep the height they took last frame, and the sized ones
 /// split the rest, so that all of them are on screen (a step that spoke of the spectrum beside the
 /// clock had the clock fill the column and the spectrum scrolled out of it: a helper's audit). In
-/// the normal window the column scrolls, and each such view has the whole height.
-fn fill_height(ctx: &egui::Context, view: &InsightView, view_h: f32) -> f32 {
-    let look = crate::app::teach::presenter::Look::of(ctx);
-    if !(look.presenting || look.lesson) {
+/// the normal window (`teaching` false) the column scrolls, and each such view has the whole height.
+fn fill_height(teaching: bool, view: &InsightView, view_h: f32) -> f32 {
+    if !teaching {
         return view_h;
     }
-    let sized = |v: View| sized_by_height(v);
     let shown = |v: View| v != View::Phase && view.visible.contains(&v);
     let others: f32 = view
         .drawn_whole
         .iter()
-        .filter(|(v, _)| shown(*v) && !sized(*v))
+        .filter(|(v, _)| shown(*v) && !sized_by_height(*v))
         .map(|(_, r)| r.height() + SECTION_GAP)
         .sum();
-    let n = view.visible.iter().filter(|v| sized(**v)).count().max(1);
+    let n = view
+        .visible
+        .iter()
+        .filter(|v| sized_by_height(**v))
+        .count()
+        .max(1);
     // at least one row of the smallest clocks (80 points a side) and their titles
     ((view_h - others) / n as f32).max(MIN_FILL_HEIGHT)
 }
@@ -386,9 +391,8 @@ fn sized_by_height(v: View) -> bool {
 /// spectrum leaves out its history heatmap. At the presenter's scale the spectrum's bars, its
 /// history and the clock are taller than a 900-pixel screen, and a lesson's step that shows the
 /// spectrum with the clock speaks of the bars.
-fn sharing(ctx: &egui::Context, view: &InsightView) -> bool {
-    let look = crate::app::teach::presenter::Look::of(ctx);
-    (look.presenting || look.lesson)
+fn sharing(teaching: bool, view: &InsightView) -> bool {
+    teaching
         && view.visible.contains(&View::Spectrum)
         && view.visible.iter().any(|v| sized_by_height(*v))
 }
