@@ -577,25 +577,100 @@ fn a_saved_scene_reopens_to_the_same_step_and_config() {
     );
 }
 
+/// A scene whose run is in its folder brings it back as the current run, the picture it was: before,
+/// the folder was opened as a listed run whose views showed ("views of …"), so its curves were in
+/// one colour without restricted or excluded loss and the step counter read 0 (a helper's teaching
+/// audit, 2026-12-07). Saved again, it is the same scene; a Save copies its folder (the worker holds
+/// no run of it to save).
 #[test]
-fn a_scene_with_a_recorded_run_reopens_from_its_folder() {
+fn a_scene_with_a_recorded_run_reopens_from_its_folder_as_the_current_run() {
+    use grokscope::app::labs::Counter;
+    use grokscope::app::labs::grokking::run_files::{FolderUse, RunsAction};
+    use grokscope::protocol::Metric;
     let h = lesson_run_finished();
     let scene = h.state().scene();
     let run = scene.run.clone().unwrap();
-    assert!(run.dir.as_ref().is_some_and(|d| d.is_dir()), "{run:?}");
+    let dir = run.dir.clone().unwrap();
+    assert!(dir.is_dir(), "{run:?}");
+    let losses = val_loss_bits(&h);
+    let restricted = h.state().history().series(Metric::RestrictedLoss).len();
+    assert!(restricted > 0, "the lesson's run logs its restricted loss");
 
     let mut again = real_app();
     again.step();
     let said = again.state_mut().open_scene(&scene).unwrap();
     assert!(said.contains("re-created from the run folder"), "{said}");
-    assert!(step_until(&mut again, Duration::from_secs(60), |h| {
-        h.state().grokking().insight_view().of.is_some()
-    }));
     // its views come from its checkpoints, the last of which is the run's end
     assert!(step_until(&mut again, Duration::from_secs(60), |h| {
         h.state().grokking().shown_store().steps().last() == Some(&run.step)
     }));
-    let _ = std::fs::remove_dir_all(run.dir.unwrap());
+    let s = again.state();
+    let lab = s.grokking();
+    assert_eq!(lab.insight_view().of, None, "the current run's views");
+    assert_eq!(s.runs().current.dir.as_deref(), Some(dir.as_path()));
+    assert_eq!(s.phase(), Phase::Finished);
+    assert_eq!(val_loss_bits(&again), losses, "its own rows, as logged");
+    assert!(
+        !s.history().series(Metric::RestrictedLoss).is_empty(),
+        "restricted loss from its recomputed views"
+    );
+    match lab.counter() {
+        Counter::Steps { step, .. } => assert_eq!(step, run.step, "the step counter"),
+        other => panic!("{other:?}"),
+    }
+    let back = s.scene();
+    assert_eq!(back.run, scene.run, "saved again: the same run");
+    assert_eq!(back.cursor, scene.cursor);
+
+    // Save keeps it in a folder of the user's: its folder is copied, and it is shown from the copy
+    let keep = tempfile::tempdir().unwrap();
+    let to = keep.path().join("kept");
+    again
+        .state_mut()
+        .grokking_mut()
+        .apply_runs(RunsAction::Typed(FolderUse::Save, to.clone()));
+    assert!(current_dir_becomes(&mut again, &to));
+    assert!(to.join("metrics.csv").is_file() && to.join("checkpoints").is_dir());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A scene opened over a run still training: that run stops and goes to the runs list (as at a
+/// start), and the scene's run is the current one.
+#[test]
+fn a_scene_opened_over_a_training_run_stops_it_and_lists_it() {
+    let h = lesson_run_finished();
+    let scene = h.state().scene();
+    let dir = scene.run.clone().unwrap().dir.unwrap();
+
+    let mut again = real_app();
+    small(again.state_mut().grokking_mut());
+    again.state_mut().grokking_mut().config_mut().max_epochs = 100_000;
+    set_speed_limit(&mut again, 5.0);
+    again.state_mut().apply(Action::Start);
+    assert!(step_until(&mut again, Duration::from_secs(60), |h| h
+        .state()
+        .history()
+        .latest()
+        .is_some()));
+    assert_eq!(again.state().phase(), Phase::Running);
+    again.state_mut().open_scene(&scene).unwrap();
+    assert!(current_dir_becomes(&mut again, &dir));
+    let s = again.state();
+    assert_eq!(s.phase(), Phase::Finished);
+    let listed = &s.runs().listed;
+    assert_eq!(listed.len(), 1, "the run that was training, listed");
+    assert!(listed[0].dir.is_none() && !listed[0].completed);
+    // the stopped run's later events change nothing shown
+    let rows = s.history().row_count();
+    for _ in 0..20 {
+        again.step();
+    }
+    assert_eq!(again.state().history().row_count(), rows);
+    assert_eq!(
+        again.state().runs().current.dir.as_deref(),
+        Some(dir.as_path())
+    );
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// A scene keeps its run's own config: a panel edited after the run does not change what the scene
@@ -704,6 +779,13 @@ fn a_scene_brings_back_its_runs_own_config_and_a_changed_run_only_from_its_folde
     assert_eq!(again.state().phase(), Phase::Idle);
 }
 
+/// Step `h` until its current run is shown from `dir`, for at most a minute.
+fn current_dir_becomes(h: &mut Harness<'static, GrokscopeApp>, dir: &std::path::Path) -> bool {
+    step_until(h, Duration::from_secs(60), |h| {
+        h.state().runs().current.dir.as_deref() == Some(dir)
+    })
+}
+
 /// Save the current run into `dir` as the Runs panel's typed folder does, and wait for the worker to
 /// record it there.
 fn save_current_into(h: &mut Harness<'static, GrokscopeApp>, dir: &std::path::Path) {
@@ -711,13 +793,7 @@ fn save_current_into(h: &mut Harness<'static, GrokscopeApp>, dir: &std::path::Pa
     h.state_mut()
         .grokking_mut()
         .apply_runs(RunsAction::Typed(FolderUse::Save, dir.to_path_buf()));
-    assert!(step_until(h, Duration::from_secs(60), |h| h
-        .state()
-        .runs()
-        .current
-        .dir
-        .as_deref()
-        == Some(dir)));
+    assert!(current_dir_becomes(h, dir));
 }
 
 /// A lesson records its runs under the system's temporary folder, which the system may clear: Save

@@ -441,6 +441,14 @@ impl LabLink {
         self.runs.reset();
     }
 
+    /// A run that ended is shown instead of the one followed (a scene's run, made current from its
+    /// folder): a run still active stops and is forgotten, and the lab rests as after a run's end
+    /// (its step counter then reads the shown run's rows).
+    pub fn show_ended(&mut self) {
+        self.reset();
+        self.runs.phase = Phase::Finished;
+    }
+
     /// Apply the controls every lab handles alike (pause, resume, step, stop, speed, a live change);
     /// false for any other action.
     pub fn control(&mut self, action: &Action) -> bool {

@@ -74,6 +74,8 @@ pub enum AfterCopy {
     SaveCurrent(PathBuf),
     /// The listed run `key` was the one copied.
     Listed(u64),
+    /// The current run, opened from its folder (not the worker's), was the one copied.
+    Opened,
     /// Start the fork set up in the panel, recorded in this folder, from the copy of the run to fork.
     StartFork(PathBuf),
 }

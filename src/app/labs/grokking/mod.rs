@@ -159,8 +159,9 @@ pub struct GrokkingLab {
     phase_clicked: Option<PhaseClick>,
     /// The phase study a lesson chose (its next start runs it instead of the panel's config).
     lesson_study: Option<Box<crate::config::PhaseStudyConfig>>,
-    /// A scene's run folder being opened, and the step its views should show.
-    scene_pending: Option<(PathBuf, Option<u64>)>,
+    /// A scene's run folder being opened, the step its views should show, and the run followed
+    /// when it was asked (a start or reset since then leaves the folder listed only).
+    scene_pending: Option<(PathBuf, Option<u64>, crate::app::link::RunMarker)>,
     /// The panel's config of a scene whose run is being trained again: shown once that run has
     /// started (a start shows the config in force).
     scene_panel: Option<GrokkingConfig>,
@@ -637,9 +638,32 @@ impl GrokkingLab {
         }
     }
 
-    /// A scene's run folder was read: its views show, at the scene's step.
+    /// The history, views and name of the run whose views are recomputed under `key`: a listed
+    /// run's, or the current run's when it was opened from its folder under that key.
+    fn recomputed_run(&mut self, key: u64) -> Option<(&mut RunHistory, &mut InsightStore, String)> {
+        if self
+            .files
+            .current
+            .opened
+            .as_ref()
+            .is_some_and(|o| o.key == key)
+        {
+            let name = self.files.current_name();
+            return Some((&mut self.history, &mut self.insight, name));
+        }
+        self.files
+            .listed
+            .iter_mut()
+            .find(|r| r.key == key)
+            .map(|r| (&mut r.history, &mut r.insight, r.name.clone()))
+    }
+
+    /// A scene's run folder was read: it becomes the current run, as it was when the scene was
+    /// saved (its curves in the current run's colours, with its restricted and excluded loss; the
+    /// step counter at its step; its views, recomputed from its saved weights, at the scene's
+    /// step). Not when a run was started or reset meanwhile: the folder is listed as opened.
     fn scene_opened(&mut self, path: &std::path::Path) {
-        let Some((dir, cursor)) = self.scene_pending.take_if(|(d, _)| d == path) else {
+        let Some((dir, cursor, marker)) = self.scene_pending.take_if(|(d, ..)| d == path) else {
             return;
         };
         let key = self
@@ -649,10 +673,19 @@ impl GrokkingLab {
             .rev()
             .find(|r| r.dir.as_deref() == Some(dir.as_path()))
             .map(|r| r.key);
-        if let Some(k) = key {
-            self.show_views_of(Some(k));
-            self.insight_view.pinned = cursor;
+        let Some(k) = key else { return };
+        if self.link.runs.marker() != marker {
+            return;
         }
+        // its views are asked for under its key, and go to the current run once it is made one
+        self.show_views_of(Some(k));
+        if self.with_runs(|files, ctx| files.make_current(ctx, k)) {
+            // a run still training here (the scene was opened over it) stops, as at a start
+            self.link.show_ended();
+            self.insight_view.of = None;
+            self.plots.follow_latest();
+        }
+        self.insight_view.pinned = cursor;
     }
 
     fn export_to(&mut self, kind: ExportKind, path: PathBuf) {
@@ -739,20 +772,19 @@ impl GrokkingLab {
                 // never on this lab's
                 GrokJob::Shared(JobDone::Figure(_) | JobDone::LessonFile { .. }) => {}
                 GrokJob::Insight { key, snap } => {
-                    let Some(run) = self.files.listed.iter_mut().find(|r| r.key == key) else {
+                    let Some((history, insight, name)) = self.recomputed_run(key) else {
                         continue;
                     };
                     match snap {
                         Ok(snap) => {
-                            add_ablation_points(&mut run.history, &snap);
-                            run.insight.push(*snap);
+                            add_ablation_points(history, &snap);
+                            insight.push(*snap);
                         }
                         Err(e) => {
                             // the views of a run without any say why
-                            if run.insight.is_empty() {
-                                run.insight.source = e.clone();
+                            if insight.is_empty() {
+                                insight.source = e.clone();
                             }
-                            let name = run.name.clone();
                             self.error(format!("{name}: {e}"));
                         }
                     }
@@ -763,20 +795,20 @@ impl GrokkingLab {
                     epoch,
                     ablation,
                 } => {
-                    let Some(run) = self.files.listed.iter_mut().find(|r| r.key == key) else {
+                    let Some((history, insight, _)) = self.recomputed_run(key) else {
                         continue;
                     };
-                    add_final_key_points(&mut run.history, step, epoch, &ablation);
-                    run.insight.final_keys = ablation.keys;
+                    add_final_key_points(history, step, epoch, &ablation);
+                    insight.final_keys = ablation.keys;
                 }
                 GrokJob::InsightDone { key, error } => {
-                    let Some(run) = self.files.listed.iter_mut().find(|r| r.key == key) else {
+                    let Some((_, run, name)) = self.recomputed_run(key) else {
                         continue;
                     };
-                    let steps = run.insight.steps();
+                    let steps = run.steps();
                     if !steps.is_empty() {
                         let (first, last) = (steps[0], steps[steps.len() - 1]);
-                        run.insight.source = if steps.len() == 1 {
+                        run.source = if steps.len() == 1 {
                             format!("from the saved weights of step {first}")
                         } else {
                             format!(
@@ -784,15 +816,14 @@ impl GrokkingLab {
                                 steps.len()
                             )
                         };
-                    } else if run.insight.source.starts_with("recomputing") {
+                    } else if run.source.starts_with("recomputing") {
                         // none, and no file said why (a refused one set the reason already)
-                        run.insight.source = match &error {
+                        run.source = match &error {
                             Some(e) => format!("cannot read its saved weights: {e}"),
                             None => "no checkpoint or frame to recompute them from".into(),
                         };
                     }
-                    let name = run.name.clone();
-                    let why_none = run.insight.source.clone();
+                    let why_none = run.source.clone();
                     match error {
                         Some(e) => {
                             self.error(format!("{name}: cannot read its saved weights: {e}"))

@@ -128,6 +128,8 @@ struct Undo {
     listed: Option<(usize, ListedRun)>,
     greyed: Vec<(u64, bool, bool)>,
     fork: Option<ForkDraft>,
+    /// What the folder said of the current run a resume took on, when it had been opened.
+    opened: Option<Opened>,
 }
 
 /// Whether the run `h` holds ran to its end (its epoch cap or early stop).
@@ -183,6 +185,33 @@ pub struct CurrentRun {
     pub dir: Option<PathBuf>,
     /// Its parent's folder and step, when it is a fork.
     pub parent: Option<(PathBuf, u64)>,
+    /// It was opened from its folder (a scene's run), not trained by this window's worker: what the
+    /// folder said of it. A Save copies its folder (the worker holds another run, or none).
+    pub opened: Option<Opened>,
+}
+
+impl CurrentRun {
+    /// A current run with no folder (yet) in `color`.
+    fn new(color: Color32) -> Self {
+        Self {
+            color,
+            visible: true,
+            dir: None,
+            parent: None,
+            opened: None,
+        }
+    }
+}
+
+/// What an opened folder said of the run made current from it ([`RunFiles::make_current`]), kept
+/// for when it goes back to the list.
+#[derive(Clone, Debug)]
+pub struct Opened {
+    /// Its key in the list: the views recomputed from its saved weights arrive under it.
+    pub key: u64,
+    pub checkpoints: Vec<(u64, u64)>,
+    pub problems: Vec<String>,
+    pub damaged: bool,
 }
 
 /// The fork being set up: the source, its checkpoints, and the edited settings.
@@ -375,12 +404,7 @@ struct CompareCache {
 impl Default for RunFiles {
     fn default() -> Self {
         Self {
-            current: CurrentRun {
-                color: PALETTE[0],
-                visible: true,
-                dir: None,
-                parent: None,
-            },
+            current: CurrentRun::new(PALETTE[0]),
             listed: Vec::new(),
             settings: RunsSettings::default(),
             fork: None,
@@ -508,20 +532,18 @@ impl RunFiles {
         }
         // clear (not take): the plots' caches key on the generation, which clear() moves on
         history.clear();
-        let current = std::mem::replace(
-            &mut self.current,
-            CurrentRun {
-                color: PALETTE[0],
-                visible: true,
-                dir: None,
-                parent: None,
-            },
-        );
+        let current = std::mem::replace(&mut self.current, CurrentRun::new(PALETTE[0]));
         self.current.color = self.take_color();
         if !had {
             return None;
         }
-        let key = self.take_key();
+        // a run opened from its folder goes back under its key (its views may still be arriving),
+        // with what the folder said of it
+        let opened = current.opened;
+        let key = opened.as_ref().map_or_else(|| self.take_key(), |o| o.key);
+        let (checkpoints, problems, damaged) = opened
+            .map(|o| (o.checkpoints, o.problems, o.damaged))
+            .unwrap_or_default();
         self.listed.push(ListedRun {
             key,
             name: current
@@ -530,12 +552,12 @@ impl RunFiles {
                 .map_or(format!("run {}", old.run().unwrap_or(0)), folder_name),
             dir: current.dir,
             completed: completed(&old),
-            damaged: false,
+            damaged,
             history: old,
             color: current.color,
             visible: greyed,
-            checkpoints: Vec::new(),
-            problems: Vec::new(),
+            checkpoints,
+            problems,
             parent: current.parent,
             greyed,
             insight,
@@ -547,7 +569,47 @@ impl RunFiles {
     pub fn forget_current(&mut self) {
         self.current.dir = None;
         self.current.parent = None;
+        self.current.opened = None;
         self.prefix = None;
+    }
+
+    /// Make the listed run `key` (opened from its folder) the current run, as it would be had this
+    /// window trained it and the run ended: its curves in the current run's colours and with its
+    /// restricted and excluded loss, its views, the step counter at its last step. The current run
+    /// goes to the list, as at a start. The worker is not told: it holds its own latest run (or
+    /// none), so a Save of this one copies its folder. False when `key` is not listed or has no
+    /// folder.
+    pub fn make_current(&mut self, ctx: &mut RunsCtx<'_>, key: u64) -> bool {
+        let Some(i) = self
+            .listed_index(key)
+            .filter(|&i| self.listed[i].dir.is_some())
+        else {
+            return false;
+        };
+        let r = self.listed.remove(i);
+        self.retire_current(ctx.history, ctx.insight, false);
+        self.fork = None;
+        self.prefix = None;
+        self.undo = None;
+        let mut history = r.history;
+        if r.completed {
+            history.finish(crate::protocol::Outcome::Completed, None);
+        }
+        *ctx.history = history;
+        *ctx.insight = r.insight;
+        self.current = CurrentRun {
+            color: r.color,
+            visible: true,
+            dir: r.dir,
+            parent: r.parent,
+            opened: Some(Opened {
+                key,
+                checkpoints: r.checkpoints,
+                problems: r.problems,
+                damaged: r.damaged,
+            }),
+        };
+        true
     }
 
     /// A plain Start of `config` is about to be sent: autosave asks the worker to record it.
@@ -652,8 +714,13 @@ impl RunFiles {
             Some(dir) => format!(
                 "Keep this run in a folder of your own: it is recorded in {}, under the system's \
                  temporary folder (a lesson's runs are), which the system may clear. The new folder \
-                 gets everything (checkpoints and weight frames copied) and the run goes on there.",
-                dir.display()
+                 gets everything (checkpoints and weight frames copied) and the run {} there.",
+                dir.display(),
+                if self.current.opened.is_some() {
+                    "is shown from"
+                } else {
+                    "goes on"
+                }
             ),
             None => "Write the current run (with its checkpoints) into a folder and keep it up to date"
                 .into(),
@@ -720,6 +787,15 @@ impl RunFiles {
             ctx.link.error(format!("cannot save: {why}"));
             return;
         }
+        // a run opened from its folder is not the worker's to save: its folder is copied
+        if self.current.opened.is_some()
+            && let Some(from) = self.current.dir.clone()
+        {
+            let named = self.current.parent.as_ref().map(|(d, _)| d.clone());
+            let name = self.current_name();
+            self.copy_run(ctx, &name, from, named, dir, AfterCopy::Opened);
+            return;
+        }
         let Some(parent) = self
             .current
             .parent
@@ -774,6 +850,21 @@ impl RunFiles {
             return;
         }
         let named = r.parent.as_ref().map(|(d, _)| d.clone());
+        let name = r.name.clone();
+        self.copy_run(ctx, &name, from, named, dir, AfterCopy::Listed(key));
+    }
+
+    /// Copy the run `name` in `from` into `dir`, its parent `named` (a fork's) first, beside it, when
+    /// that lies in the temporary folder.
+    fn copy_run(
+        &mut self,
+        ctx: &mut RunsCtx<'_>,
+        name: &str,
+        from: PathBuf,
+        named: Option<PathBuf>,
+        dir: PathBuf,
+        then: AfterCopy,
+    ) {
         let plan = CopyPlan {
             parent: named
                 .as_deref()
@@ -781,8 +872,7 @@ impl RunFiles {
                 .map(|p| (p, parent_copy_dir(&dir))),
             run: Some((from, dir.clone(), named)),
         };
-        let name = r.name.clone();
-        match jobs::copy_runs(ctx.jobs, plan, AfterCopy::Listed(key)) {
+        match jobs::copy_runs(ctx.jobs, plan, then) {
             Ok(()) => ctx
                 .link
                 .info(format!("copying {name} into {}…", dir.display())),
@@ -846,8 +936,8 @@ impl RunFiles {
                 self.save_note = Some((text, failed));
                 self.send_save(ctx, dir);
             }
-            AfterCopy::Listed(_) if failed => ctx.link.error(text),
-            AfterCopy::Listed(_) => ctx.link.info(text),
+            AfterCopy::Listed(_) | AfterCopy::Opened if failed => ctx.link.error(text),
+            AfterCopy::Listed(_) | AfterCopy::Opened => ctx.link.info(text),
         }
     }
 
@@ -869,6 +959,11 @@ impl RunFiles {
             && d == from
         {
             *d = to.to_path_buf();
+        }
+        // a current run opened from its folder is shown from the copy (one the worker records
+        // goes on in its own folder: it is saved by the worker)
+        if self.current.opened.is_some() && self.current.dir.as_deref() == Some(from) {
+            self.current.dir = Some(to.to_path_buf());
         }
         // a fork being set up of that run starts from the copy
         if let Some(draft) = &mut self.fork
@@ -1016,9 +1111,11 @@ impl RunFiles {
             ctx.link.error(NOTHING_TO_RESUME);
             return;
         }
-        if let RunRef::Listed(k) = which
-            && self.listed_index(k).is_some_and(|i| self.listed[i].damaged)
-        {
+        let damaged = match which {
+            RunRef::Current => self.current.opened.as_ref().is_some_and(|o| o.damaged),
+            RunRef::Listed(k) => self.listed_index(k).is_some_and(|i| self.listed[i].damaged),
+        };
+        if damaged {
             ctx.link.error(DAMAGED_FOLDER);
             return;
         }
@@ -1048,13 +1145,12 @@ impl RunFiles {
                 taken
             }
         };
+        undo.opened = self.current.opened.take();
         self.undo = Some(undo);
         ctx.history.clear();
         self.current = CurrentRun {
-            color,
-            visible: true,
             dir: Some(dir.clone()),
-            parent: None,
+            ..CurrentRun::new(color)
         };
         self.prefix = Some(prefix);
         let spec = ContinueSpec {
@@ -1268,7 +1364,10 @@ impl RunFiles {
                 let i = i.min(self.listed.len());
                 self.listed.insert(i, r);
             }
-            None => self.add_prefix(history, |_| true),
+            None => {
+                self.add_prefix(history, |_| true);
+                self.current.opened = undo.opened;
+            }
         }
         for (k, greyed, visible) in undo.greyed {
             if let Some(i) = self.listed_index(k) {

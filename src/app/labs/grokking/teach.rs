@@ -253,7 +253,7 @@ impl GrokkingLab {
         config: Option<toml::Table>,
     ) -> Result<String, String> {
         if let Some(dir) = dir.filter(|d| d.is_dir()) {
-            self.scene_pending = Some((dir.to_path_buf(), cursor));
+            self.scene_pending = Some((dir.to_path_buf(), cursor, self.link.runs.marker()));
             self.apply_runs(RunsAction::Typed(FolderUse::Open, dir.to_path_buf()));
             return Ok(format!(
                 "scene: re-created from the run folder {} (its checkpoints give the views)",
