@@ -168,6 +168,58 @@ fn a_lesson_waits_for_the_run_then_goes_on() {
     );
 }
 
+/// "When does grokking happen" shows its 6 x 6 map at once: its last step opens the bundled study
+/// (assets/phase/default, what `grokscope phase --preset phase-default` wrote) instead of waiting about
+/// 70 s for 72 runs, which lost the room (a helper's teaching audit, 2026-12-07). Expected: the map
+/// is that preset's study (so "Run study" with it trains the same again), with all 72 runs, shown
+/// from the folder, and the step waits for nothing.
+#[test]
+fn when_grokking_happens_opens_its_finished_study_at_once() {
+    use grokscope::config::phase::phase_preset;
+    let mut h = real_app();
+    h.state_mut()
+        .play_lesson("bundled:when-grokking-happens")
+        .unwrap();
+    h.step();
+    // steps 2 and 3 wait for the tiny study (four runs, under a second)
+    for _ in 0..3 {
+        assert!(step_until(&mut h, Duration::from_secs(60), |h| h
+            .state()
+            .lesson()
+            .unwrap()
+            .waiting()
+            .is_none()));
+        h.state_mut().lesson_command(LessonCmd::Next);
+        h.step();
+    }
+    let p = h.state().lesson().unwrap();
+    assert_eq!(p.position().0, 3, "the last step");
+    assert!(p.waiting().is_none(), "it waits for nothing");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/phase/default");
+    assert!(step_until(&mut h, Duration::from_secs(60), |h| h
+        .state()
+        .grokking()
+        .phase_study()
+        .folder
+        .as_deref()
+        == Some(dir.as_path())));
+    let study = h.state().grokking().phase_study();
+    let mut preset = phase_preset("phase-default").unwrap().config;
+    let mut shown = study.config.clone().unwrap();
+    // the thread count is how the study ran, not what it is
+    (preset.threads, shown.threads) = (0, 0);
+    assert_eq!(shown, preset);
+    assert_eq!(study.runs.len(), 72);
+    assert_eq!(study.progress, (72, 72));
+    assert_eq!(study.cells().len(), 36);
+    assert!(study.cells().iter().all(|c| c.summary.outcome.is_some()));
+    let said = &h.state().status().text;
+    assert!(
+        said.contains("opened the phase study default: 72 of 72 runs"),
+        "{said}"
+    );
+}
+
 /// The presenter's scale slider (the one labelled "scale").
 fn scale_slider<'a>(h: &'a Harness<'static, GrokscopeApp>) -> egui_kittest::Node<'a> {
     h.get_by_role_and_label(eframe::egui::accesskit::Role::Slider, "scale")

@@ -386,3 +386,25 @@ fn a_larger_study_chosen_does_not_widen_the_side_panel() {
         left(&h)
     );
 }
+
+/// A study opened from its folder has all it will have: the tasks of a study training meanwhile are
+/// not added to its map (they were, to a state with no run: it took any run's tasks), and a study
+/// started then replaces it.
+#[test]
+fn an_opened_study_takes_no_tasks_of_another() {
+    let cfg = phase_preset("tiny").unwrap().config;
+    let runs = vec![result(0, Outcome::Grokking, Some(120))];
+    let mut state =
+        PhaseViewState::opened(std::path::PathBuf::from("study"), cfg.clone(), runs.clone());
+    assert_eq!(state.progress, (1, 4));
+    assert!(!state.observe(&task_event(3, result(1, Outcome::Memorisation, None), 1)));
+    assert_eq!(state.runs, runs);
+    assert!(state.observe(&Event::Started {
+        run: 4,
+        config: Box::new(RunConfig::PhaseStudy(cfg)),
+        param_count: 0,
+        steps_per_epoch: 1,
+        device: None,
+    }));
+    assert!(state.folder.is_none() && state.runs.is_empty());
+}

@@ -28,6 +28,12 @@ pub enum GrokJob {
         path: PathBuf,
         result: Result<Box<RunFolder>, String>,
     },
+    /// A phase study's folder was read (never written), where a run folder was to be opened:
+    /// its config and usable results, or why not.
+    StudyOpened {
+        path: PathBuf,
+        result: Result<Box<crate::store::phase::PhaseCollected>, String>,
+    },
     /// One checkpoint's insight snapshot of the listed run `key` was recomputed (or why not).
     Insight {
         key: u64,
@@ -101,9 +107,17 @@ pub fn choose_folder(
     })
 }
 
-/// Read the run folder `path` on a new thread (reading only: nothing in it is written).
+/// Read the run folder `path` on a new thread (reading only: nothing in it is written). A folder to
+/// open that holds a phase study (`grokscope phase --out`, or a bundled one) is read as that study.
 pub fn open_run(jobs: &mut LabJobs, path: PathBuf, purpose: FolderUse) -> std::io::Result<()> {
     jobs.spawn_worker("open-run", move |out| {
+        if purpose == FolderUse::Open && path.join(crate::store::phase::CONFIG_FILE).is_file() {
+            let result = crate::store::phase::collect(&path)
+                .map(Box::new)
+                .map_err(|e| e.to_string());
+            out.send(GrokJob::StudyOpened { path, result });
+            return;
+        }
         let result = RunFolder::open(&path)
             .map(Box::new)
             .map_err(|e| e.to_string());

@@ -280,6 +280,11 @@ impl GrokkingLab {
         &self.plots.row_rects
     }
 
+    /// The phase study shown (training, finished, or opened from its folder).
+    pub fn phase_study(&self) -> &PhaseViewState {
+        &self.phase
+    }
+
     /// Which views show, and the step they show.
     pub fn insight_view(&self) -> &InsightView {
         &self.insight_view
@@ -635,6 +640,60 @@ impl GrokkingLab {
                 self.draft = *cfg;
                 self.start();
             }
+            PhaseAct::Open => self.apply_runs(RunsAction::Open),
+        }
+    }
+
+    /// A phase study's folder was read: its map shows, finished, in the phase section (opened with
+    /// the Runs panel's Open… or a lesson's `open`). Not over a study training now, whose map it is.
+    fn study_opened(
+        &mut self,
+        path: PathBuf,
+        result: Result<Box<crate::store::phase::PhaseCollected>, String>,
+    ) {
+        let c = match result {
+            Ok(c) => c,
+            Err(e) => return self.error(format!("cannot open {}: {e}", path.display())),
+        };
+        let study = self.phase.run.filter(|r| self.link.runs.is_current(*r));
+        if study.is_some() && self.phase().active() {
+            return self.error(format!(
+                "{} not shown: a phase study is training; stop it first",
+                path.display()
+            ));
+        }
+        let total = c.config.task_count();
+        let found = c.runs.len();
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        // the box shows the preset the study is, if it is one: Run study then trains it again
+        let same = |p: &crate::config::PhaseStudyConfig| {
+            let mut p = p.clone();
+            p.threads = c.config.threads;
+            p == *c.config
+        };
+        if let Some(i) = crate::config::phase::phase_presets()
+            .iter()
+            .position(|p| same(&p.config))
+        {
+            self.phase_preset = i;
+        }
+        self.phase = PhaseViewState::opened(path, c.config.into(), c.runs);
+        self.phase_clicked = None;
+        self.insight_view.set_visible(View::Phase, true);
+        let mut text = format!("opened the phase study {name}: {found} of {total} runs");
+        if !c.missing.is_empty() {
+            text.push_str(&format!(", {} not run yet", c.missing.len()));
+        }
+        match c.unusable.first() {
+            None => self.info(text),
+            Some((file, why)) => self.error(format!(
+                "{text}; {} result file{} unusable ({file}: {why})",
+                c.unusable.len(),
+                if c.unusable.len() == 1 { "" } else { "s" }
+            )),
         }
     }
 
@@ -755,6 +814,10 @@ impl GrokkingLab {
                     path: None,
                 } => {
                     self.with_runs(|files, ctx| files.no_folder(ctx, purpose));
+                    // the typed folder is asked for in the Runs panel: it opens, where it was
+                    // closed or hidden (the phase section's Open study… asked from outside it)
+                    self.files.settings.runs_open = Some(true);
+                    self.link.panels.set_shown("runs", true);
                 }
                 GrokJob::Copied { parent, run, then } => {
                     self.with_runs(|files, ctx| files.copied(ctx, parent, run, then));
@@ -771,6 +834,7 @@ impl GrokkingLab {
                 // figure exports and the Lessons window's dialogs run on the window's own jobs,
                 // never on this lab's
                 GrokJob::Shared(JobDone::Figure(_) | JobDone::LessonFile { .. }) => {}
+                GrokJob::StudyOpened { path, result } => self.study_opened(path, result),
                 GrokJob::Insight { key, snap } => {
                     let Some((history, insight, name)) = self.recomputed_run(key) else {
                         continue;
@@ -865,6 +929,8 @@ enum PhaseAct {
     Run(Box<crate::config::PhaseStudyConfig>),
     /// Train one of its runs again, live, as the lab's current run.
     Rerun(Box<crate::config::GrokkingConfig>),
+    /// Choose a study's folder (written by `grokscope phase --out`) and show it.
+    Open,
 }
 
 /// The phase diagram: a preset and its Run button, the grid filling in, the clicked cell's runs.
@@ -910,12 +976,24 @@ fn phase_section_ui(
         {
             act = PhaseAct::Run(Box::new(p.config.clone()));
         }
+        if ui
+            .add_enabled(!active, egui::Button::new("Open study…"))
+            .on_hover_text("Show a finished study from its folder (what `grokscope phase --out DIR` wrote, e.g. assets/phase/default): its map at once, without training it")
+            .on_disabled_hover_text("A run or study is active: stop it first")
+            .clicked()
+        {
+            act = PhaseAct::Open;
+        }
+        if let Some(dir) = &state.folder {
+            let name = dir
+                .file_name()
+                .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
+            ui.weak(format!("shown from the folder {name}"))
+                .on_hover_text(dir.display().to_string());
+        }
     });
     if state.config.is_some() {
-        let (done, total) = state.progress;
-        if total > 0 {
-            ui.label(format!("{done} of {total} runs finished"));
-        }
+        // (the map's title says how many of its runs have finished)
         // the clicked cell's runs are listed below the map: its cells leave them room (they were
         // drawn below the window's edge: a helper's audit, 2026-12-06)
         let below_rows = clicked.as_ref().map_or(0, |c| c.runs.len() + 1);

@@ -26,6 +26,8 @@ pub struct PhaseViewState {
     pub width_index: usize,
     /// Runs finished in the session and how many it runs (the latest `PhaseTask`'s `done`, `total`).
     pub progress: (usize, usize),
+    /// The folder it was opened from (its runs are all it has: a study training meanwhile adds none).
+    pub folder: Option<std::path::PathBuf>,
     cells: Vec<PhaseCellResult>,
 }
 
@@ -41,8 +43,18 @@ impl PhaseViewState {
         s
     }
 
+    /// A finished study read from its folder `dir`: its config and the results found there.
+    pub fn opened(dir: std::path::PathBuf, config: PhaseStudyConfig, runs: Vec<PhaseRun>) -> Self {
+        let total = config.task_count();
+        let mut s = Self::new(config, runs);
+        s.progress = (s.runs.len(), total);
+        s.folder = Some(dir);
+        s
+    }
+
     /// Take an event: a phase study's `Started` resets the state to it; its `PhaseTask` events add
-    /// their runs; everything else is ignored. Returns whether the state changed.
+    /// their runs (not to a study opened from its folder); everything else is ignored. Returns
+    /// whether the state changed.
     pub fn observe(&mut self, ev: &Event) -> bool {
         match ev {
             Event::Started { run, config, .. } => {
@@ -65,7 +77,7 @@ impl PhaseViewState {
                         done,
                         total,
                     }),
-            } if self.run.is_none_or(|r| r == *run) => {
+            } if self.folder.is_none() && self.run.is_none_or(|r| r == *run) => {
                 self.runs.push((**result).clone());
                 self.progress = (*done, *total);
                 self.refresh();

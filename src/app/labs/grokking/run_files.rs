@@ -69,7 +69,8 @@ impl FolderUse {
     pub fn title(self) -> &'static str {
         match self {
             FolderUse::Save | FolderUse::SaveListed(_) => "Save the run into a folder",
-            FolderUse::Open | FolderUse::Fork(_) => "Open a run folder",
+            FolderUse::Open => "Open a run or phase study folder",
+            FolderUse::Fork(_) => "Open a run folder",
         }
     }
 }

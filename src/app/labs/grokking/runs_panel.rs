@@ -46,7 +46,7 @@ pub fn runs_panel_ui(
         }
         if ui
             .add_enabled(!busy, egui::Button::new("Open run…"))
-            .on_hover_text("Read a run folder (nothing in it is written) and add it to the list")
+            .on_hover_text("Read a run folder (nothing in it is written) and add it to the list; a phase study's folder (from `grokscope phase --out`) shows in the phase diagram")
             .clicked()
         {
             action = RunsAction::Open;
@@ -76,7 +76,8 @@ pub fn runs_panel_ui(
         ui.separator();
         let what = match prompt.purpose {
             FolderUse::Save | FolderUse::SaveListed(_) => "Save the run into folder:",
-            FolderUse::Open | FolderUse::Fork(_) => "Open run folder:",
+            FolderUse::Open => "Open a run (or phase study) folder:",
+            FolderUse::Fork(_) => "Open run folder:",
         };
         ui.label(what);
         let edit =
