@@ -404,6 +404,56 @@ fn the_lessons_window_asks_for_files_in_a_dialog() {
     assert_eq!(h.state().phase(), Phase::Idle);
 }
 
+/// Save scene to a file that is there: a scene is replaced at the second click (or at once when the
+/// dialog chose it: the dialog asked), anything else never; before, a typed path replaced whatever it
+/// named (a helper's teaching audit, 2026-12-07).
+#[test]
+fn save_scene_replaces_a_scene_at_the_second_click_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = dir.path().join("chosen.toml");
+    // the dialog chose a file with a scene in it: replaced at once
+    let mut h = lessons_window_choosing(&scene);
+    h.get_by_label("Save scene…").click();
+    assert!(step_until(&mut h, Duration::from_secs(10), |_| scene.exists()));
+    let mut old = Scene::read(&scene).unwrap();
+    old.cursor = Some(12345);
+    old.save(&scene, true).unwrap();
+    let mut h = lessons_window_choosing(&scene);
+    h.get_by_label("Save scene…").click();
+    assert!(step_until(&mut h, Duration::from_secs(10), |_| {
+        Scene::read(&scene).is_ok_and(|s| s.cursor.is_none())
+    }));
+    // typed (the chosen path stays typed): the first click says it is there, the second replaces
+    old.save(&scene, true).unwrap();
+    let before = std::fs::read(&scene).unwrap();
+    h.step();
+    h.get_by_label("Save scene").click();
+    assert!(step_until(&mut h, Duration::from_secs(10), |h| {
+        !labels_with(h, "holds a scene already").is_empty()
+    }));
+    assert_eq!(std::fs::read(&scene).unwrap(), before);
+    h.get_by_label("Save scene").click();
+    assert!(step_until(&mut h, Duration::from_secs(10), |_| {
+        Scene::read(&scene).is_ok_and(|s| s.cursor.is_none())
+    }));
+    // a lesson file chosen: never replaced, however often asked
+    let lesson = dir.path().join("lesson.toml");
+    std::fs::write(&lesson, BUNDLED[0].1).unwrap();
+    let mut h = lessons_window_choosing(&lesson);
+    h.get_by_label("Save scene…").click();
+    for _ in 0..5 {
+        h.step();
+    }
+    // (typed now) clicked twice more
+    h.get_by_label("Save scene").click();
+    h.step();
+    h.get_by_label("Save scene").click();
+    assert!(step_until(&mut h, Duration::from_secs(10), |h| {
+        !labels_with(h, "is not a scene this build reads").is_empty()
+    }));
+    assert_eq!(std::fs::read_to_string(&lesson).unwrap(), BUNDLED[0].1);
+}
+
 #[test]
 fn presenter_keys_move_through_a_lesson() {
     let mut h = real_app();
@@ -595,7 +645,7 @@ fn a_saved_scene_reopens_to_the_same_step_and_config() {
     assert_eq!(scene.speed, Some(40.0), "the top bar's limit");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("scene.toml");
-    scene.save(&path).unwrap();
+    scene.save(&path, false).unwrap();
     let before = val_loss_bits(&h);
 
     // a window held to 1 step a second: the retraining goes flat out all the same (at 1 step a

@@ -493,10 +493,17 @@ impl GrokscopeApp {
             WindowCmd::SaveScene(path) if path.is_empty() => {
                 Err("type a scene file's path first".into())
             }
-            WindowCmd::SaveScene(path) => {
-                let path = std::path::PathBuf::from(path);
+            WindowCmd::SaveScene(typed) => {
+                // a scene there is replaced at the second Save to it (or once chosen in the dialog,
+                // which asked)
+                let replace = self.lessons.replace_scene.take().as_ref() == Some(&typed);
+                let path = std::path::PathBuf::from(&typed);
                 let scene = self.scene();
-                scene.save(&path).map(|()| {
+                let saved = scene.save(&path, replace);
+                if saved.is_err() && Scene::may_replace(&path, true).is_ok() {
+                    self.lessons.replace_scene = Some(typed);
+                }
+                saved.map(|()| {
                     let saved = format!("scene saved to {}", path.display());
                     match scene.run.as_ref().and_then(|r| r.dir.as_deref()) {
                         Some(dir) if in_temporary_folder(dir) => format!(
@@ -574,9 +581,12 @@ impl GrokscopeApp {
                     let path = path.display().to_string();
                     match purpose {
                         FileUse::PlayLesson => self.lessons.lesson_path = path.clone(),
-                        FileUse::SaveScene | FileUse::OpenScene => {
-                            self.lessons.scene_path = path.clone()
+                        FileUse::SaveScene => {
+                            // the dialog asked before a file there is replaced
+                            self.lessons.scene_path = path.clone();
+                            self.lessons.replace_scene = Some(path.clone());
                         }
+                        FileUse::OpenScene => self.lessons.scene_path = path.clone(),
                     }
                     self.window_command(purpose.command(path));
                 }

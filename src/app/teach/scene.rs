@@ -184,8 +184,11 @@ impl Scene {
 
     /// Write the scene to `path` (atomically: an old file there stays whole until the new one is).
     /// Refused, with nothing written, when the scene could not bring its run back
-    /// ([`SceneRun::cannot_come_back`]): opening it would show another run.
-    pub fn save(&self, path: &Path) -> Result<(), String> {
+    /// ([`SceneRun::cannot_come_back`]): opening it would show another run; and when a file is there
+    /// already ([`Self::may_replace`]), unless it is a scene and `replace` says the user chose to
+    /// replace it.
+    pub fn save(&self, path: &Path, replace: bool) -> Result<(), String> {
+        Self::may_replace(path, replace)?;
         if let Some(why) = self.run.as_ref().and_then(SceneRun::cannot_come_back) {
             let what_to_do = match self.lab() {
                 Some(Lab::Grokking) => "save the run from the Runs panel first",
@@ -197,6 +200,35 @@ impl Scene {
         }
         crate::store::files::write_atomic(path, self.to_toml().as_bytes())
             .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+
+    /// Whether a scene may be written to `path`: nothing is there; or a scene is, and `replace` (the
+    /// user chose to replace it). Anything else there (a lesson, a config, a folder, a file that is
+    /// not a scene this build reads) is never replaced: a mistyped path cost the file it named.
+    pub fn may_replace(path: &Path, replace: bool) -> Result<(), String> {
+        let meta = match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(format!("{}: cannot be looked at: {e}", path.display())),
+            Ok(m) => m,
+        };
+        if !meta.is_file() {
+            return Err(format!(
+                "{} is there and is not a file: nothing written; give the scene a file name",
+                path.display()
+            ));
+        }
+        match Scene::read(path) {
+            Ok(_) if replace => Ok(()),
+            Ok(_) => Err(format!(
+                "{} holds a scene already: Save scene again to replace it",
+                path.display()
+            )),
+            Err(e) => Err(format!(
+                "{} is there and is not a scene this build reads ({e}): it is not replaced; give \
+                 the scene another name",
+                path.display()
+            )),
+        }
     }
 
     /// Read and check a scene file.
@@ -373,6 +405,44 @@ mod tests {
         }
     }
 
+    /// Save scene never replaces what is not a scene, and replaces a scene only when asked to: a
+    /// typed path that named a lesson file overwrote the lesson (a helper's teaching audit,
+    /// 2026-12-07). Expected: each file byte for byte as it was after a refusal.
+    #[test]
+    fn a_scene_replaces_only_a_scene_and_only_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = scene();
+        s.run.as_mut().unwrap().changed.clear();
+        // nothing there: written
+        let path = dir.path().join("scene.toml");
+        s.save(&path, false).unwrap();
+        let first = std::fs::read(&path).unwrap();
+        // a scene there: refused until the user chooses to replace it
+        let mut other = s.clone();
+        other.cursor = Some(7);
+        let e = other.save(&path, false).unwrap_err();
+        assert!(e.contains("holds a scene already"), "{e}");
+        assert_eq!(std::fs::read(&path).unwrap(), first);
+        other.save(&path, true).unwrap();
+        assert_eq!(Scene::read(&path).unwrap().cursor, Some(7));
+        // a lesson, a file that is not TOML, a folder: never replaced, even when asked
+        let lesson = dir.path().join("lesson.toml");
+        std::fs::write(&lesson, crate::config::lesson::BUNDLED[0].1).unwrap();
+        let junk = dir.path().join("notes.txt");
+        std::fs::write(&junk, [0xff, 0xfe, 0x00]).unwrap();
+        for (p, says) in [
+            (&lesson, "is not a scene this build reads"),
+            (&junk, "is not a scene this build reads"),
+        ] {
+            let before = std::fs::read(p).unwrap();
+            let e = s.save(p, true).unwrap_err();
+            assert!(e.contains(says), "{e}");
+            assert_eq!(std::fs::read(p).unwrap(), before);
+        }
+        let e = s.save(dir.path(), true).unwrap_err();
+        assert!(e.contains("is not a file"), "{e}");
+    }
+
     #[test]
     fn round_trips() {
         let s = scene();
@@ -427,13 +497,13 @@ mod tests {
         let why = run.cannot_come_back().unwrap();
         assert!(why.contains("has no folder"), "{why}");
         let file = tmp.path().join("scene.toml");
-        let e = s.save(&file).unwrap_err();
+        let e = s.save(&file, false).unwrap_err();
         assert!(e.contains("Runs panel"), "{e}");
         assert!(!file.exists(), "nothing is written");
         // unchanged, the config trains the run again: saved without a folder
         s.run.as_mut().unwrap().changed.clear();
         assert_eq!(s.run.as_ref().unwrap().cannot_come_back(), None);
-        s.save(&file).unwrap();
+        s.save(&file, false).unwrap();
         assert_eq!(Scene::read(&file), Ok(s));
     }
 

@@ -12,6 +12,9 @@ pub struct LessonsWindow {
     pub scene_path: String,
     /// The last refusal or result shown in the window: (is an error, text).
     pub message: Option<(bool, String)>,
+    /// A scene file the user was told is there (or chose to replace in the save dialog): the next
+    /// Save scene to it replaces it.
+    pub replace_scene: Option<String>,
 }
 
 /// What the window asks the shell to do.
