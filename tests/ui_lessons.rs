@@ -454,6 +454,50 @@ fn save_scene_replaces_a_scene_at_the_second_click_and_nothing_else() {
     assert_eq!(std::fs::read_to_string(&lesson).unwrap(), BUNDLED[0].1);
 }
 
+/// A step's highlight dims and frames the panels, not the windows: the Lessons window opened during
+/// a highlighted step was drawn under it, dimmed and crossed by the frame (a helper's teaching
+/// audit). Expected: in the frame's shapes, in paint order, the highlight's frame (a 4-point stroke of
+/// `HIGHLIGHT`) comes before the Lessons window's title.
+#[test]
+fn the_highlight_lies_under_the_lessons_window() {
+    use eframe::egui::{Shape, epaint::ClippedShape};
+    use grokscope::app::teach::panels::HIGHLIGHT;
+    let mut h = real_app();
+    h.state_mut()
+        .play_lesson("bundled:when-grokking-happens")
+        .unwrap();
+    h.step();
+    h.state_mut().lesson_command(LessonCmd::Next);
+    h.step();
+    h.get_by_label("Lessons…").click();
+    for _ in 0..3 {
+        h.step();
+    }
+    fn flat(s: &Shape, out: &mut Vec<Shape>) {
+        match s {
+            Shape::Vec(v) => v.iter().for_each(|s| flat(s, out)),
+            other => out.push(other.clone()),
+        }
+    }
+    let mut shapes = Vec::new();
+    for ClippedShape { shape, .. } in &h.output().shapes {
+        flat(shape, &mut shapes);
+    }
+    let frame = shapes.iter().position(
+        |s| matches!(s, Shape::Rect(r) if r.stroke.color == HIGHLIGHT && r.stroke.width == 4.0),
+    );
+    let title = shapes
+        .iter()
+        .position(|s| matches!(s, Shape::Text(t) if t.galley.text() == "Lessons and scenes"));
+    let (Some(frame), Some(title)) = (frame, title) else {
+        panic!("highlight frame {frame:?}, window title {title:?}");
+    };
+    assert!(
+        frame < title,
+        "the frame at {frame}, the window's title at {title}"
+    );
+}
+
 #[test]
 fn presenter_keys_move_through_a_lesson() {
     let mut h = real_app();

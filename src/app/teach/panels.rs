@@ -70,13 +70,17 @@ impl PanelState {
 /// The highlight's colour: Okabe–Ito orange, seen by every kind of colour vision.
 pub const HIGHLIGHT: Color32 = Color32::from_rgb(230, 159, 0);
 
-/// Draw the highlight of `state` (a thick frame around the panel and a dimmed rest) over everything.
+/// Draw the highlight of `state` (a thick frame around the panel and a dimmed rest) over the panels,
+/// under the windows (the Lessons window, Export figure) and popups: a window opened during a
+/// highlighted step was dimmed and framed over (a helper's teaching audit).
 pub fn paint_highlight(ctx: &egui::Context, state: &PanelState) {
     let Some(rect) = state.highlight().and_then(|k| state.rect(k)) else {
         return;
     };
+    // a background layer that is no area's: egui paints it after the background areas (the panels)
+    // and before the windows' order
     let layer = egui::LayerId::new(
-        egui::Order::Foreground,
+        egui::Order::Background,
         egui::Id::unique("lesson_highlight"),
     );
     let painter = ctx.layer_painter(layer);
