@@ -319,7 +319,13 @@ pub fn insight_panel_ui(
     let look = crate::app::teach::presenter::Look::of(ui.ctx());
     let teaching = look.presenting || look.lesson;
     let fill_h = fill_height(teaching, view, view_h);
-    let history = !sharing(teaching, view);
+    // in a lesson the history stops at the step shown: a room scrubbed back to the plateau saw the
+    // frequencies that were to come
+    let history = match (sharing(teaching, view), teaching) {
+        (true, _) => History::Off,
+        (false, true) => History::UpToShown,
+        (false, false) => History::Whole,
+    };
     let mut whole = vec![];
     let out = egui::ScrollArea::vertical()
         .auto_shrink([false, false])
@@ -450,8 +456,30 @@ fn key_share_text(s: &InsightSnapshot) -> Option<String> {
 const KEY_COLOR: Color32 = Color32::from_rgb(240, 130, 40);
 const BAR_COLOR: Color32 = Color32::from_rgb(100, 140, 200);
 
-/// The spectrum's bars and, with `history`, its history over the snapshots as a heatmap.
-fn spectrum_ui(ui: &mut Ui, s: &InsightSnapshot, store: &InsightStore, w: f32, history: bool) {
+/// How much of the spectrum's history its heatmap shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum History {
+    Off,
+    /// Every snapshot, the shown one marked.
+    Whole,
+    /// The snapshots up to the shown one (a lesson's: what comes later is not given away).
+    UpToShown,
+}
+
+/// The snapshots the history heatmap draws: all of them, or those up to the one at `shown_step`.
+fn history_snaps(all: &[InsightSnapshot], shown_step: u64, h: History) -> &[InsightSnapshot] {
+    match h {
+        History::Off => &[],
+        History::Whole => all,
+        History::UpToShown => {
+            let end = all.partition_point(|x| x.step <= shown_step);
+            &all[..end]
+        }
+    }
+}
+
+/// The spectrum's bars and, as `history` says, its history over the snapshots as a heatmap.
+fn spectrum_ui(ui: &mut Ui, s: &InsightSnapshot, store: &InsightStore, w: f32, history: History) {
     let bars: Vec<Bar> = s
         .spectrum
         .iter()
@@ -487,9 +515,9 @@ fn spectrum_ui(ui: &mut Ui, s: &InsightSnapshot, store: &InsightStore, w: f32, h
         ui.weak(text);
     }
     // history: frequency x snapshot, each snapshot's norms over its largest
-    let snaps = store.all();
+    let snaps = history_snaps(store.all(), s.step, history);
     let freqs = s.spectrum.len();
-    if history && snaps.len() >= 2 && freqs > 0 {
+    if snaps.len() >= 2 && freqs > 0 {
         let shown = snaps.iter().position(|x| x.step == s.step);
         let value = |r: usize, c: usize| -> Option<f64> {
             let sp = &snaps[c].spectrum;
@@ -876,5 +904,24 @@ mod tests {
             Some("the 3 key frequencies hold 50 % of the power (of a flat spectrum: 50 %)")
         );
         assert_eq!(key_share_text(&snapshot(vec![1.0, 1.0], vec![])), None);
+    }
+
+    /// In a lesson the spectrum's history stops at the step shown: scrubbed back to step 200 of a
+    /// run snapshotted at 0, 100, 200, 300, the room saw the frequencies of step 300 (a helper's
+    /// teaching audit). Elsewhere it shows them all, the shown one marked.
+    #[test]
+    fn a_lessons_spectrum_history_stops_at_the_step_shown() {
+        let all: Vec<InsightSnapshot> = [0, 100, 200, 300]
+            .into_iter()
+            .map(|step| InsightSnapshot {
+                step,
+                ..snapshot(vec![1.0], vec![])
+            })
+            .collect();
+        let steps =
+            |h| -> Vec<u64> { history_snaps(&all, 200, h).iter().map(|s| s.step).collect() };
+        assert_eq!(steps(History::UpToShown), [0, 100, 200]);
+        assert_eq!(steps(History::Whole), [0, 100, 200, 300]);
+        assert!(steps(History::Off).is_empty());
     }
 }
