@@ -836,6 +836,8 @@ fn tree(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
     crate::hardening::snapshot(dir)
         .into_iter()
         .map(|(p, b)| (p.strip_prefix(dir).unwrap().to_path_buf(), b))
+        // a folder's lock is its writer's, not the run's: a copy has none of its own
+        .filter(|(p, _)| p.as_os_str() != grokscope::store::run_dir::LOCK_FILE)
         .collect()
 }
 
@@ -1129,4 +1131,44 @@ fn a_checkpoint_that_is_not_whole_is_named_when_the_folder_is_read() {
     }
     std::fs::write(&c.path, &bytes).unwrap();
     assert_eq!(not_whole(&c.path), None);
+}
+
+/// Two writers of one run folder at once are refused (noticed in session 28: nothing stopped two
+/// resumes of one folder, or a `resume` of a run still training, from writing the same tables and
+/// checkpoints): while a recorder holds the folder (as a run training in a window or a `grokscope
+/// run` does), the runner in this process and `grokscope resume` in another refuse it, naming why,
+/// and the folder is byte for byte as it was; once the recorder is gone the resume goes on.
+#[test]
+fn a_folder_being_written_is_not_resumed_by_another_writer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let cfg = twelve_epochs();
+    assert_eq!(fresh(&cfg, &dir, Some(4), 4), Outcome::Stopped);
+    // a recorder that holds the folder: one resuming it, not yet training
+    let folder = RunFolder::open(&dir).unwrap();
+    let from = folder.checkpoints.last().unwrap().clone();
+    let (held, _) = RunWriter::resume(&folder, &from).unwrap();
+    let before = crate::hardening::snapshot(&dir);
+    let busy = "is being written by another grokscope process";
+    match finished(&resume(&dir, None)) {
+        Outcome::Failed { message } => assert!(message.contains(busy), "{message}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(
+        crate::hardening::snapshot(&dir) == before,
+        "the runner changed the folder"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_grokscope"))
+        .arg("resume")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains(busy), "{stderr}");
+    assert!(
+        crate::hardening::snapshot(&dir) == before,
+        "the command changed the folder"
+    );
+    drop(held);
+    assert_eq!(finished(&resume(&dir, None)), Outcome::Completed);
 }

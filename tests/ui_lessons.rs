@@ -441,9 +441,9 @@ fn save_scene_replaces_a_scene_at_the_second_click_and_nothing_else() {
     std::fs::write(&lesson, BUNDLED[0].1).unwrap();
     let mut h = lessons_window_choosing(&lesson);
     h.get_by_label("Save scene…").click();
-    for _ in 0..5 {
-        h.step();
-    }
+    assert!(step_until(&mut h, Duration::from_secs(10), |h| h
+        .query_by_label("Save scene")
+        .is_some()));
     // (typed now) clicked twice more
     h.get_by_label("Save scene").click();
     h.step();

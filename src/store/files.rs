@@ -69,7 +69,10 @@ fn process_runs(pid: u32) -> Option<bool> {
 /// sub-folders `subs` that a process left when it was killed mid-write: those whose process no longer
 /// runs. One whose process still runs (a write under way) is never removed, and where processes cannot
 /// be looked up (no `/proc`) none is; each such file is named instead. One sentence per file, its path
-/// relative to `dir`. Called where a folder is opened for writing, before anything is written.
+/// relative to `dir`. Called where a folder is opened for writing, before anything is written, and
+/// (for a run folder) once its lock is held (`run_dir::LOCK_FILE`): a writer on another machine
+/// sharing the folder, whose process this machine cannot see, holds the lock while it writes, so the
+/// folder is refused before its files could be taken for a killed process's.
 pub fn clear_stale_partials(dir: &Path, subs: &[&str]) -> Vec<String> {
     let mut said = vec![];
     for sub in std::iter::once("").chain(subs.iter().copied()) {

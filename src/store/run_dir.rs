@@ -62,6 +62,47 @@ pub enum RunDirError {
         dir.display()
     )]
     Damaged { dir: PathBuf, problems: Vec<String> },
+    /// Another process writes the run folder (it holds its [`LOCK_FILE`]): refused, nothing changed.
+    #[error(
+        "{} is being written by another grokscope process (a run, resume or window recording it \
+         still going on, here or on another machine sharing the folder): nothing was changed; let \
+         it finish or stop it first",
+        dir.display()
+    )]
+    Busy { dir: PathBuf },
+}
+
+/// The file in a run folder whose lock its writer holds while it writes the folder, so that no two
+/// processes write one run at once (two resumes of one folder, a `resume` of a run still training).
+/// The lock is the kernel's (`flock`), released when the writer ends, however it ends (a killed
+/// process too), and seen across machines on a network file system that supports it (NFS v4 does);
+/// the empty file stays. Hidden, so listings and copies pass it by.
+pub const LOCK_FILE: &str = ".lock";
+
+/// A run folder's write lock, held while it lives ([`LOCK_FILE`]).
+#[derive(Debug)]
+struct FolderLock {
+    _file: fs::File,
+}
+
+impl FolderLock {
+    /// Take the lock of the run folder `dir` (its lock file made if missing), or say who has it.
+    fn take(dir: &Path) -> Result<Self, RunDirError> {
+        let path = dir.join(LOCK_FILE);
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Self { _file: file }),
+            Err(fs::TryLockError::WouldBlock) => Err(RunDirError::Busy {
+                dir: dir.to_path_buf(),
+            }),
+            Err(fs::TryLockError::Error(e)) => Err(io_err(&path)(e)),
+        }
+    }
 }
 
 /// Largest run-folder table read (metrics.csv, events.jsonl, run.json, config.toml).
@@ -398,6 +439,8 @@ pub struct RunWriter {
     /// The frame files of the run's folder (copied, as the checkpoints are, when it is saved into
     /// another).
     frame_files: Vec<CheckpointRef>,
+    /// The lock of the folder it writes ([`LOCK_FILE`]), held from the moment it has one.
+    lock: Option<FolderLock>,
 }
 
 impl RunWriter {
@@ -424,6 +467,7 @@ impl RunWriter {
             held: vec![],
             frames: vec![],
             frame_files: vec![],
+            lock: None,
         }
     }
 
@@ -458,6 +502,8 @@ impl RunWriter {
             });
         }
         let mut w = Self::continued(folder, from)?;
+        // before anything in it changes: another writer of the folder is left to its work
+        w.lock = Some(FolderLock::take(&folder.dir)?);
         let partials = clear_stale_partials(&folder.dir, &[CHECKPOINTS, FRAMES]);
         let moved = set_aside_after(&folder.dir, from.step)?;
         w.dir = Some(folder.dir.clone());
@@ -545,8 +591,15 @@ impl RunWriter {
         refuse_unless_empty(dir)?;
         self.last_flush = Instant::now();
         self.info.wall_secs = self.prior_wall + self.t0.elapsed().as_secs_f64();
-        let (checkpoints, frame_files, mut notes) =
-            build_beside(dir, "new", |staging| self.write_whole(staging, dir))?;
+        // the lock is taken in the hidden folder, before anything is written there: it moves into
+        // place with it (a lock holds the file, whatever its name), so no other process ever finds
+        // the new folder unlocked; the lock of a folder left behind is let go
+        let (checkpoints, frame_files, mut notes, lock) = build_beside(dir, "new", |staging| {
+            let lock = FolderLock::take(staging)?;
+            let (c, f, n) = self.write_whole(staging, dir)?;
+            Ok((c, f, n, lock))
+        })?;
+        self.lock = Some(lock);
         self.dir = Some(dir.to_path_buf());
         self.checkpoints = checkpoints;
         self.frame_files = frame_files;
@@ -1276,6 +1329,10 @@ fn copy_tree(from: &Path, to: &Path, parent: Option<&Path>) -> Result<CopiedRun,
             let path = entry.path();
             let kind = entry.file_type().map_err(io_err(&path))?;
             let target = dst.join(entry.file_name());
+            // a folder's lock is its own writer's, not part of the run
+            if top && entry.file_name() == LOCK_FILE {
+                continue;
+            }
             if kind.is_dir() {
                 if !top {
                     return Err(RunDirError::NotARun(format!(
