@@ -444,6 +444,15 @@ fn short_name(name: &str, max: usize) -> String {
 /// Height of a row of marker labels, in points (a 12-point line and the gap between rows).
 const LABEL_ROW_PX: f32 = 16.0;
 
+/// The marker labels' size in the presenter view, in points (before its zoom): at 12 ("memorised ·
+/// epoch 111") they were under 9 pixels high in a 1600 x 900 picture seen at half size.
+const PRESENTER_MARKER_TYPE: f32 = 16.0;
+
+/// How much larger the plots' body type (tick labels, axis labels, the legend strips) is in the
+/// presenter view than elsewhere in it: tick labels in body type were about 9 pixels high in a
+/// 1600 x 900 picture seen at half size (a helper's teaching audit).
+const PRESENTER_PLOT_TYPE: f32 = 1.25;
+
 /// A legend's type: small in the window, to cover less of the curves; the body's in the presenter
 /// view, to be read from the back of a room.
 pub fn legend_text_style(ctx: &egui::Context) -> egui::TextStyle {
@@ -544,8 +553,21 @@ pub fn plots_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory) {
     plots_compare_ui(ui, view, history, &Compare::default());
 }
 
-/// [`plots_ui`] with other runs drawn over it (see [`Compare`]).
+/// [`plots_ui`] with other runs drawn over it (see [`Compare`]); in the presenter view in larger
+/// body type ([`PRESENTER_PLOT_TYPE`]).
 pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, compare: &Compare) {
+    if !crate::app::teach::presenter::Look::of(ui.ctx()).presenting {
+        return plots_in(ui, view, history, compare);
+    }
+    ui.scope(|ui| {
+        if let Some(body) = ui.style_mut().text_styles.get_mut(&egui::TextStyle::Body) {
+            body.size *= PRESENTER_PLOT_TYPE;
+        }
+        plots_in(ui, view, history, compare);
+    });
+}
+
+fn plots_in(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, compare: &Compare) {
     let specs = view.specs;
     let metrics = metrics_of(specs);
     for (cache, &m) in view.caches.iter_mut().zip(&metrics) {
@@ -610,10 +632,20 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
     let mut strips = Vec::new();
     let look = crate::app::teach::presenter::Look::of(ui.ctx());
     let (presenting, presenting_line) = (look.presenting, look.line);
+    // the marker labels' size and row height: larger in the presenter view, read from the back
+    let marker_type = if presenting {
+        (PRESENTER_MARKER_TYPE, PRESENTER_MARKER_TYPE + 4.0)
+    } else {
+        (12.0, LABEL_ROW_PX)
+    };
+    let label_row_px = marker_type.1;
+    // the gap between rows: in the presenter's larger type the tick at the bottom of one plot and
+    // the one at the top of the next ("0.1" over "5000") all but touched 2 points apart
+    let row_gap = if presenting { 8.0 } else { 2.0 };
     let legend_style = legend_text_style(ui.ctx());
     let legend_row = ui.text_style_height(&legend_style) + LEGEND_ROW_GAP;
     let response = ui.scope(|ui| {
-        ui.spacing_mut().item_spacing.y = 2.0;
+        ui.spacing_mut().item_spacing.y = row_gap;
         for (i, spec) in specs.iter().enumerate() {
             let last = Some(i) == last_shown;
             let n = spec.series.len();
@@ -651,8 +683,9 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                 0.0
             };
             // (the strip and the 2-point gap under it come out of the row)
-            let taken = if strip { strip_h + 2.0 } else { 0.0 };
-            let data_h = (rows_h * spec.height_share / shares.max(1e-3) - 2.0 - taken).max(60.0);
+            let taken = if strip { strip_h + row_gap } else { 0.0 };
+            let data_h =
+                (rows_h * spec.height_share / shares.max(1e-3) - row_gap - taken).max(60.0);
             if strip {
                 key_strip(
                     ui,
@@ -726,7 +759,8 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
                         }
                         _ => 0,
                     };
-                    let (bottom, top) = percent_range(labels, legend, legend_row, data_h);
+                    let (bottom, top) =
+                        percent_range(labels, label_row_px, legend, legend_row, data_h);
                     plot = plot.include_y(bottom).include_y(top);
                 }
                 YScale::Unit => {
@@ -798,7 +832,8 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
             row_rects.push((spec.id, resp.response.rect));
             data_frames.push((spec.id, *resp.transform.frame()));
             if Some(i) == first_shown {
-                (labelled, label_rows) = marker_labels_ui(ui, &resp.transform, &labels, log_x);
+                (labelled, label_rows) =
+                    marker_labels_ui(ui, &resp.transform, &labels, log_x, marker_type);
                 if empty {
                     // wrapped to the plot's width: the Ordering tab's plots are narrow
                     let frame = *resp.transform.frame();
@@ -1020,10 +1055,11 @@ fn marker_labels_ui(
     transform: &egui_plot::PlotTransform,
     labels: &[MarkerLabel],
     log_x: bool,
+    (size, row_px): (f32, f32),
 ) -> (Vec<MarkerLabel>, usize) {
     let frame = *transform.frame();
     let painter = ui.painter().with_clip_rect(frame);
-    let font = FontId::proportional(12.0);
+    let font = FontId::proportional(size);
     let mut lanes: Vec<Vec<(f32, f32)>> = Vec::new();
     let mut drawn = Vec::new();
     for label in labels {
@@ -1049,7 +1085,7 @@ fn marker_labels_ui(
             None => continue,
         };
         lanes[lane].push(span);
-        let pos = egui::pos2(left, frame.top() + 4.0 + lane as f32 * LABEL_ROW_PX);
+        let pos = egui::pos2(left, frame.top() + 4.0 + lane as f32 * row_px);
         let bg = Rect::from_min_size(pos, galley.size()).expand(2.0);
         painter.rect_filled(bg, 2.0, ui.visuals().extreme_bg_color.gamma_multiply(0.85));
         painter.galley(pos, galley, label.color);
@@ -1081,6 +1117,7 @@ fn label_left(sx: f32, w: f32, frame: egui::Rangef) -> f32 {
 /// leaves the data 40 %.
 fn percent_range(
     label_rows: usize,
+    label_row_px: f32,
     legend_rows: usize,
     legend_row_px: f32,
     height_px: f32,
@@ -1089,7 +1126,7 @@ fn percent_range(
     let fl = if label_rows == 0 {
         0.0
     } else {
-        share(label_rows as f32 * LABEL_ROW_PX + 8.0)
+        share(label_rows as f32 * label_row_px + 8.0)
     };
     let fl = fl.clamp(0.12 / 1.12, 0.5);
     let fg = if legend_rows == 0 {
@@ -1722,20 +1759,20 @@ mod tests {
 
     #[test]
     fn percent_axis_leaves_room_for_the_label_rows_and_the_legend() {
-        let top = |labels, h| percent_range(labels, 0, 17.0, h).1;
+        let top = |labels, h| percent_range(labels, LABEL_ROW_PX, 0, 17.0, h).1;
         // 3 rows on a 232-point plot: (3 * 16 + 8) / 232 = 0.241 of the height, top 1 / 0.759
         assert!((top(3, 232.0) - 1.0 / (1.0 - 56.0 / 232.0)).abs() < 1e-6);
         // no rows, or a tall plot: the fixed 12 % headroom; a short plot: the data keeps half
         assert!((top(0, 232.0) - 1.12).abs() < 1e-9);
         assert!((top(4, 60.0) - 2.0).abs() < 1e-9);
         assert_eq!(
-            percent_range(3, 0, 17.0, 232.0).0,
+            percent_range(3, LABEL_ROW_PX, 0, 17.0, 232.0).0,
             0.0,
             "no legend: the data starts at the bottom"
         );
         // a 3-row legend on a 170-point plot: (3 * 17 + 10) / 170 = 0.359 of the height under 0 %,
         // and the labels' rows keep their share above 100 %; the data (0 to 1) fills the rest
-        let (b, t) = percent_range(2, 3, 17.0, 170.0);
+        let (b, t) = percent_range(2, LABEL_ROW_PX, 3, 17.0, 170.0);
         let (fl, fg) = ((2.0 * 16.0 + 8.0) / 170.0, (3.0 * 17.0 + 10.0) / 170.0);
         let px = |v: f64| (v - b) / (t - b);
         assert!((px(0.0) - fg).abs() < 1e-6, "legend share {}", px(0.0));
@@ -1745,7 +1782,7 @@ mod tests {
             1.0 - px(1.0)
         );
         // a short plot: the data keeps 40 %
-        let (b, t) = percent_range(4, 6, 17.0, 80.0);
+        let (b, t) = percent_range(4, LABEL_ROW_PX, 6, 17.0, 80.0);
         assert!((1.0 / (t - b) - 0.4).abs() < 1e-9, "{b} {t}");
     }
 
