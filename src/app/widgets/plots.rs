@@ -794,7 +794,7 @@ fn plots_in(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, compare: &Co
                 let width_px = pui.response().rect.width().max(1.0) as usize;
                 let mut count = 0;
                 for o in &compare.overlays {
-                    count += add_overlay(pui, o, spec.series, log_x);
+                    count += add_overlay(pui, o, spec.series, log_x, presenting_line);
                 }
                 if !compare.main_hidden {
                     for (cache, &metric) in series.iter().zip(spec.series) {
@@ -956,7 +956,15 @@ fn legend_entries(
 }
 
 /// Add an overlay's series (and bands, markers) of the metrics `metrics`. Returns points drawn.
-fn add_overlay<'a>(pui: &mut PlotUi<'a>, o: &'a Overlay, metrics: &[Metric], log_x: bool) -> usize {
+/// Draw a compared run (or group); `line`: the view's line width factor (the presenter's thicker
+/// lines: a compared run at its window width was all but lost at half size, a helper's teaching audit).
+fn add_overlay<'a>(
+    pui: &mut PlotUi<'a>,
+    o: &'a Overlay,
+    metrics: &[Metric],
+    log_x: bool,
+    line: f32,
+) -> usize {
     let mut drawn = 0;
     for b in &o.bands {
         if metrics.contains(&b.metric) && !b.xs.is_empty() {
@@ -968,11 +976,11 @@ fn add_overlay<'a>(pui: &mut PlotUi<'a>, o: &'a Overlay, metrics: &[Metric], log
     for (m, pts) in &o.series {
         if metrics.contains(m) && !pts.is_empty() {
             // one legend entry a run (egui_plot merges equal names); the line style tells the metric
-            let line = Line::new(o.name.as_str(), PlotPoints::Borrowed(pts))
+            let drawn_line = Line::new(o.name.as_str(), PlotPoints::Borrowed(pts))
                 .color(o.color)
-                .width(o.width)
+                .width(o.width * line)
                 .style(metric_style(*m));
-            pui.line(line);
+            pui.line(drawn_line);
             drawn += pts.len();
         }
     }
@@ -982,11 +990,11 @@ fn add_overlay<'a>(pui: &mut PlotUi<'a>, o: &'a Overlay, metrics: &[Metric], log
                 MarkerKind::Grok(_) => LineStyle::dotted_loose(),
                 MarkerKind::Change(_) => LineStyle::dashed_dense(),
             };
-            let line = VLine::new("", x)
+            let mark = VLine::new("", x)
                 .color(o.color.gamma_multiply(0.7))
-                .width(1.0)
+                .width(line)
                 .style(style);
-            pui.vline(line.allow_hover(false));
+            pui.vline(mark.allow_hover(false));
         }
     }
     drawn
