@@ -531,6 +531,44 @@ fn the_presenters_plots_have_larger_type() {
     assert_eq!(tick_size(&h), Some(body * 1.25), "the presenter's ticks");
 }
 
+/// A skipped wait tags the step's title, in the presenter view too (where the bar's notes are left
+/// out): the text speaks of what has not happened yet (a helper's teaching audit). The next step has
+/// no tag. Expected: the wait's own milestone named in the tag.
+#[test]
+fn a_skipped_wait_tags_the_step() {
+    let mut h = harness_with(|cc| {
+        GrokscopeApp::with_backend(
+            cc,
+            Arc::new(FixedPathDialog(None)),
+            Box::new(grokscope::app::Unattached::default()),
+        )
+    });
+    h.state_mut()
+        .play_lesson("bundled:memorise-then-understand")
+        .unwrap();
+    h.state_mut().lesson_command(LessonCmd::Presenter);
+    h.step();
+    h.state_mut().lesson_command(LessonCmd::Next);
+    h.step();
+    let wait = h.state().lesson().unwrap().waiting();
+    let Some(grokscope::app::teach::player::Wait::Event(_, m)) = wait else {
+        panic!("step 2 waits for a milestone: {wait:?}");
+    };
+    assert!(labels_with(&h, "wait skipped").is_empty());
+    // Next while it waits skips the wait
+    h.state_mut().lesson_command(LessonCmd::Next);
+    h.step();
+    assert_eq!(h.state().lesson().unwrap().position().0, 1);
+    assert!(
+        !labels_with(&h, &format!("(wait skipped: not yet {m})")).is_empty(),
+        "the tag names {m}"
+    );
+    h.state_mut().lesson_command(LessonCmd::Next);
+    h.step();
+    assert_eq!(h.state().lesson().unwrap().position().0, 2);
+    assert!(labels_with(&h, "wait skipped").is_empty(), "a new step");
+}
+
 #[test]
 fn presenter_keys_move_through_a_lesson() {
     let mut h = real_app();

@@ -43,6 +43,9 @@ pub struct LessonPlayer {
     lab: Option<Lab>,
     /// What the last action said (a lab's answer, or a refusal).
     pub note: Option<(bool, String)>,
+    /// The step's wait that was skipped, if one was: its text speaks of what had not happened yet
+    /// (the bar tags the step so, in the presenter view too).
+    skipped: Option<Wait>,
     /// The step shows the `config` panel (the presenter view hides it otherwise).
     config_shown: bool,
     /// A new step began: the last step's highlight goes.
@@ -172,6 +175,7 @@ impl LessonPlayer {
             labs,
             lab: None,
             note: None,
+            skipped: None,
             config_shown: false,
             fresh: true,
             rebuild: false,
@@ -264,6 +268,7 @@ impl LessonPlayer {
         self.wait = None;
         self.waiting_since = None;
         self.note = None;
+        self.skipped = None;
         self.fresh = true;
         self.rebuild = !all;
         self.config_shown = false;
@@ -301,10 +306,20 @@ impl LessonPlayer {
 
     /// Stop waiting: the step's remaining actions go on.
     pub fn skip(&mut self) {
-        if self.wait.take().is_some() {
+        if let Some(w) = self.wait.take() {
             self.waiting_since = None;
             self.note = Some((false, "skipped the wait".into()));
+            self.skipped = Some(w);
         }
+    }
+
+    /// What the step waited for when its wait was skipped: "wait skipped: not yet memorised"
+    /// (`None` when no wait of the step was skipped).
+    pub fn skipped_text(&self) -> Option<String> {
+        self.skipped.map(|w| match w {
+            Wait::Event(_, m) => format!("wait skipped: not yet {m}"),
+            Wait::Until(_) => "wait skipped: not run as long as the step says".into(),
+        })
     }
 
     /// Show step `i` (from 0) as going back would: its text, panels, highlight and cursor.

@@ -388,7 +388,20 @@ pub fn lesson_text_ui(ui: &mut Ui, player: &LessonPlayer, large: bool) {
     } else {
         (16.0, 14.0)
     };
-    ui.label(RichText::new(&step.title).strong().size(title));
+    // a skipped wait tags the title: the text may speak of what has not happened yet
+    ui.horizontal_wrapped(|ui| {
+        ui.label(RichText::new(&step.title).strong().size(title));
+        if let Some(tag) = player.skipped_text() {
+            ui.label(
+                RichText::new(format!("({tag})"))
+                    .size(text * 0.85)
+                    .color(ui.visuals().weak_text_color()),
+            )
+            .on_hover_text(
+                "The step's wait was skipped: what its text describes may not have happened yet",
+            );
+        }
+    });
     for para in paragraphs(&step.text) {
         ui.label(RichText::new(para).size(text));
     }
