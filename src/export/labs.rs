@@ -670,7 +670,7 @@ pub fn ordering_study_figures(kind: StudyKind, title: &str, stats: &[SettingStat
         StudyKind::Grid => {
             let mut fig = Figure::new(
                 "grid_mean_d",
-                title("Mean orderedness D over hidden size and iterations"),
+                title("Mean orderedness D of unpruned layers over hidden size and iterations"),
                 Axis::linear("iterations of the layer"),
                 Axis::linear("orderedness D"),
             );

@@ -806,7 +806,7 @@ fn study_results_ui(
     ui.horizontal(|ui| {
         let what = match config.kind {
             StudyKind::Sparsity => "D against sparsity",
-            StudyKind::Grid => "mean D over hidden size × iterations",
+            StudyKind::Grid => "mean D of unpruned layers over hidden size × iterations",
         };
         ui.label(RichText::new(what).strong());
         ui.label(
