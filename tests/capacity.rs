@@ -449,6 +449,9 @@ fn cli_sweep_merge_analyse_end_to_end() {
     for key in [
         "capacity_bits_per_param",
         "p_star",
+        "p_star_all",
+        "p_star_between",
+        "p_star_note",
         "observed_onset",
         "exp_fit",
         "primes",

@@ -877,3 +877,97 @@ fn a_sweep_over_an_open_one_says_how_many_results_it_kept() {
         "{status}"
     );
 }
+
+/// The audit's no-crossing folder (the bundled cpu sweep without d = 20 and 24, its values with the
+/// cpu preset's 3000-epoch cap), largest model first as a sweep trains them: T_mem is below T_gen at
+/// every size where both are measured.
+fn nocross_results() -> Vec<TaskResult> {
+    [
+        (48, 77136, Some(108), Some(963)),
+        (32, 35040, Some(240), Some(585)),
+        (28, 27076, Some(318), Some(692)),
+        (16, 9328, None, Some(1203)),
+        (12, 5460, None, Some(1742)),
+        (8, 2616, None, None),
+    ]
+    .into_iter()
+    .map(|(width, params, t_mem, t_gen)| {
+        let mut r = result(width, 0, params, t_mem, t_gen);
+        (r.mem_epochs, r.gen_epochs) = (3000, 3000);
+        r
+    })
+    .collect()
+}
+
+/// While a sweep fills in (largest models first) the curves may not cross yet: the window says "no
+/// crossing yet" and draws no P* line (the closest approach's argmin drew one at the range's end).
+/// Once every task is in and still none crosses, it says "no crossing", with the interval the
+/// never-memorised d = 16 puts the crossing in (T_mem > 3000 >= T_gen = 1203 there; 318 < 692 at
+/// d = 28).
+#[test]
+fn a_sweep_without_a_crossing_says_so_and_draws_no_p_star() {
+    let all = nocross_results();
+    let scripted = Scripted {
+        results: all[..2].to_vec(),
+        total: 8,
+        finish: false,
+        ..Scripted::default()
+    };
+    let mut h = harness(scripted);
+    open_tab(&mut h);
+    start_until(&mut h, |h| {
+        h.state().capacity().history().results().len() == 2
+    });
+    let pa = h.state().capacity().history().analysis().primes[0].clone();
+    assert_eq!(pa.p_star, None);
+    assert!(
+        !labels_with(&h, &format!("P*{GLUED_EQUALS}no crossing yet · ")).is_empty(),
+        "{:?}",
+        labels_with(&h, "P*")
+    );
+    assert!(
+        !labels_with(
+            &h,
+            "no crossing in [35040, 77136]: T_mem below T_gen throughout"
+        )
+        .is_empty(),
+        "the caption says why: {:?}",
+        labels_with(&h, "P*")
+    );
+    let key = h.state().capacity().view().crossing_key.clone();
+    assert!(!key.iter().any(|k| k == "P*"), "{key:?}");
+    // the whole folder, the sweep finished: no crossing, and where one must lie
+    let scripted = Scripted {
+        results: all,
+        total: 6,
+        finish: true,
+        ..Scripted::default()
+    };
+    let mut h = harness(scripted);
+    open_tab(&mut h);
+    start_until(&mut h, |h| h.state().capacity().phase() == Phase::Finished);
+    assert!(
+        !labels_with(
+            &h,
+            &format!("P*{GLUED_EQUALS}no crossing (bounded between 9328 and 27076) · ")
+        )
+        .is_empty(),
+        "{:?}",
+        labels_with(&h, "P*")
+    );
+    assert!(labels_with(&h, "no crossing yet").is_empty());
+    let key = h.state().capacity().view().crossing_key.clone();
+    assert!(!key.iter().any(|k| k == "P*"), "{key:?}");
+    // figure 5 draws no point for it and says why
+    h.get_by_label("5 · onsets").click();
+    h.run_steps(3);
+    assert!(
+        !labels_with(
+            &h,
+            "p = 23: P* = no crossing (bounded between 9328 and 27076)"
+        )
+        .is_empty(),
+        "{:?}",
+        labels_with(&h, "onsets")
+    );
+}

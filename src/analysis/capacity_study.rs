@@ -4,8 +4,8 @@
 //! `grokscope analyse`, the app's Capacity tab and the figures all call it.
 
 use crate::analysis::capacity::{
-    ExpFit, LinearFit, SeedMean, capacity_fit, capacity_fraction, exp_fit, max_by_params,
-    mean_over_seeds, observed_onset, predicted_onset,
+    ExpFit, LinearFit, SeedMean, capacity_fit, capacity_fraction, crossings, exp_fit,
+    max_by_params, mean_over_seeds, observed_onset,
 };
 use crate::config::capacity::Task;
 use serde::{Deserialize, Serialize};
@@ -207,8 +207,19 @@ pub struct SizeRow {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PrimeAnalysis {
     pub p: u32,
-    /// Predicted onset P*: where the mean T_mem and T_gen curves cross.
+    /// Predicted onset P*: the first P where the mean T_mem and T_gen curves cross; `None` when they
+    /// do not cross between sizes where both are measured (`p_star_note` says why).
     pub p_star: Option<f64>,
+    /// Every crossing, by increasing P (more than one when the curves cross back).
+    pub p_star_all: Vec<f64>,
+    /// Intervals [P, P'] of neighbouring sizes where the curves must cross although one of the two
+    /// sizes has only a bound (its runs never reached 99 % within their epochs, which the other
+    /// curve's value there is within): a crossing beyond the measured sizes, or P*'s bracket when
+    /// there is no measured crossing.
+    pub p_star_between: Vec<[f64; 2]>,
+    /// Why there is no P*, that there are several crossings, or what bounds a crossing; `None` for
+    /// one crossing and nothing more to say.
+    pub p_star_note: Option<String>,
     /// Observed onset: the smallest P after the last P whose minimum delay is 0.
     pub observed_onset: Option<f64>,
     /// T_mem = a exp(b f) over the runs that memorised.
@@ -235,6 +246,140 @@ pub fn capacity_of(results: &[TaskResult]) -> (Option<LinearFit>, Vec<(f64, f64)
     (capacity_fit(&points), points)
 }
 
+/// How T_mem and T_gen lie at one size where their order is known: `mem_above` is T_mem > T_gen;
+/// `why` is `None` where both are measured, else the bound it comes from.
+struct Order {
+    params: f64,
+    mem_above: bool,
+    why: Option<String>,
+}
+
+/// The order of T_mem and T_gen at one size: from both means where both are measured (none where
+/// equal: a crossing), else from an epoch cap when every run of one timescale never reached 99 %
+/// within at least as many epochs as the other's mean (a run that never memorised in E epochs has
+/// T_mem > E; epochs count from 1).
+fn order_at(m: &SeedMean, g: &SeedMean, runs: &[&&TaskResult]) -> Option<Order> {
+    let params = m.params;
+    let (mem_above, why) = match (m.mean, g.mean) {
+        (Some(tm), Some(tg)) if tm != tg => (tm > tg, None),
+        (Some(_), Some(_)) => return None,
+        (None, Some(tg)) => {
+            let cap = runs.iter().map(|r| r.mem_epochs).min()?;
+            if (cap as f64) < tg {
+                return None;
+            }
+            let why = format!(
+                "at P = {params:.0} no run memorised the random labels in {cap} epochs while \
+                 T_gen = {tg:.0}"
+            );
+            (true, Some(why))
+        }
+        (Some(tm), None) => {
+            let cap = runs.iter().map(|r| r.gen_epochs).min()?;
+            if (cap as f64) < tm {
+                return None;
+            }
+            let why = format!(
+                "at P = {params:.0} no run generalised in {cap} epochs while T_mem = {tm:.0}"
+            );
+            (false, Some(why))
+        }
+        (None, None) => return None,
+    };
+    Some(Order {
+        params,
+        mem_above,
+        why,
+    })
+}
+
+/// "above" or "below": where T_mem lies against T_gen.
+fn side(mem_above: bool) -> &'static str {
+    if mem_above { "above" } else { "below" }
+}
+
+/// P*'s crossings, the intervals bounds put a crossing in, and the note that says what they mean.
+fn onset_of(
+    ps: &[f64],
+    mem: &[SeedMean],
+    gen_means: &[SeedMean],
+    results: &[&TaskResult],
+) -> (Vec<f64>, Vec<[f64; 2]>, Option<String>) {
+    let mean_or_nan =
+        |v: &[SeedMean]| -> Vec<f64> { v.iter().map(|m| m.mean.unwrap_or(f64::NAN)).collect() };
+    let c = crossings(ps, &mean_or_nan(mem), &mean_or_nan(gen_means), ONSET_GRID);
+    let orders: Vec<Order> = mem
+        .iter()
+        .zip(gen_means)
+        .filter_map(|(m, g)| {
+            let runs: Vec<&&TaskResult> = results
+                .iter()
+                .filter(|r| r.params as f64 == m.params)
+                .collect();
+            order_at(m, g, &runs)
+        })
+        .collect();
+    // neighbours in order that disagree, one of them known only from a cap, with no measured
+    // crossing between them
+    let bounded: Vec<([f64; 2], String)> = orders
+        .windows(2)
+        .filter(|w| w[0].mem_above != w[1].mem_above)
+        .filter(|w| {
+            !c.points
+                .iter()
+                .any(|&x| w[0].params <= x && x <= w[1].params)
+        })
+        .filter_map(|w| {
+            let bounds: Vec<String> = w
+                .iter()
+                .filter_map(|o| {
+                    let sign = if o.mem_above { ">" } else { "<" };
+                    Some(format!("{}, so T_mem {sign} T_gen there", o.why.as_ref()?))
+                })
+                .collect();
+            if bounds.is_empty() {
+                return None;
+            }
+            let text = format!(
+                "{}: they cross between {:.0} and {:.0}",
+                bounds.join(", and "),
+                w[0].params,
+                w[1].params
+            );
+            Some(([w[0].params, w[1].params], text))
+        })
+        .collect();
+    let mut note = match (c.points.as_slice(), c.gaps.as_slice()) {
+        (_, []) => Some("no crossing: no model size has both a T_mem and a T_gen".to_string()),
+        ([], [(p, g)]) => Some(format!(
+            "no crossing: T_mem is {} T_gen at P = {p:.0}, the one size where both are measured",
+            side(*g > 0.0)
+        )),
+        ([], gaps) => Some(format!(
+            "no crossing in [{:.0}, {:.0}]: T_mem {} T_gen throughout",
+            gaps[0].0,
+            gaps[gaps.len() - 1].0,
+            side(gaps[0].1 > 0.0)
+        )),
+        ([_], _) => None,
+        (many, _) => Some(format!(
+            "T_mem and T_gen cross {} times, at {}; P* is the first",
+            many.len(),
+            many.iter()
+                .map(|x| format!("{x:.0}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    };
+    for (_, text) in &bounded {
+        note = Some(match note {
+            Some(n) => format!("{n}; {text}"),
+            None => text.clone(),
+        });
+    }
+    (c.points, bounded.into_iter().map(|b| b.0).collect(), note)
+}
+
 /// Analyse one prime's results with capacity `c` bits per parameter.
 pub fn analyse_prime(p: u32, results: &[&TaskResult], c: f64) -> PrimeAnalysis {
     let rows = |f: &dyn Fn(&TaskResult) -> f64| -> Vec<(f64, f64)> {
@@ -245,14 +390,7 @@ pub fn analyse_prime(p: u32, results: &[&TaskResult], c: f64) -> PrimeAnalysis {
     let delay_rows = rows(&|r| or_nan(r.delay));
     let delay = mean_over_seeds(&delay_rows);
     let ps: Vec<f64> = mem.iter().map(|m| m.params).collect();
-    let mean_or_nan =
-        |v: &[SeedMean]| -> Vec<f64> { v.iter().map(|m| m.mean.unwrap_or(f64::NAN)).collect() };
-    let p_star = predicted_onset(
-        &ps,
-        &mean_or_nan(&mem),
-        &mean_or_nan(&gen_means),
-        ONSET_GRID,
-    );
+    let (p_star_all, p_star_between, p_star_note) = onset_of(&ps, &mem, &gen_means, results);
     let f: Vec<f64> = results
         .iter()
         .map(|r| capacity_fraction(r.complexity_bits, c, r.params as f64))
@@ -283,7 +421,10 @@ pub fn analyse_prime(p: u32, results: &[&TaskResult], c: f64) -> PrimeAnalysis {
         .collect();
     PrimeAnalysis {
         p,
-        p_star,
+        p_star: p_star_all.first().copied(),
+        p_star_all,
+        p_star_between,
+        p_star_note,
         observed_onset: observed_onset(&delay_rows),
         exp_fit: exp_fit(&f, &t_mem),
         sizes,
@@ -362,6 +503,9 @@ pub fn analysis_json(results: &[TaskResult]) -> serde_json::Value {
         "c_used": c,
         "c_source": c_source,
         "p_star": per(&|a| serde_json::json!(a.p_star)),
+        "p_star_all": per(&|a| serde_json::json!(a.p_star_all)),
+        "p_star_between": per(&|a| serde_json::json!(a.p_star_between)),
+        "p_star_note": per(&|a| serde_json::json!(a.p_star_note)),
         "observed_onset": per(&|a| serde_json::json!(a.observed_onset)),
         "exp_fit": per(&|a| serde_json::json!(a.exp_fit)),
         "primes": primes,

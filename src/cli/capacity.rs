@@ -311,6 +311,102 @@ mod tests {
         // exp fit over the 5 runs that memorised: the smallest model (largest f) memorises slowest, so
         // ln T_mem rises with f: b > 0, as the spec's model expects
         assert!(v["exp_fit"]["b"].as_f64().unwrap() > 0.0, "{v}");
+        // one crossing: nothing more to say of it
+        assert_eq!(v["p_star_all"].as_array().unwrap().len(), 1, "{v}");
+        assert_eq!(v["p_star_note"], serde_json::Value::Null);
+    }
+
+    /// The folder a helper's audit made by removing d = 20 and 24 from `assets/sweeps/cpu`
+    /// (/tmp/audit_cap/nocross), as task results with the bundled files' values (the cpu preset's
+    /// 3000-epoch cap): T_mem is measured from d = 28 on, below T_gen at each size (318 < 692,
+    /// 240 < 585, 108 < 963). `analyse` printed "p_star": 27076, the range's end. At d = 16 (P 9328)
+    /// no run memorised in 3000 epochs while T_gen = 1203 <= 3000, so T_mem > T_gen there: the curves
+    /// cross between 9328 and 27076, which is all the data say.
+    fn nocross() -> Vec<TaskResult> {
+        [
+            (8, 2616, None, None),
+            (12, 5460, None, Some(1742)),
+            (16, 9328, None, Some(1203)),
+            (28, 27076, Some(318), Some(692)),
+            (32, 35040, Some(240), Some(585)),
+            (48, 77136, Some(108), Some(963)),
+        ]
+        .into_iter()
+        .map(|(width, params, t_mem, t_gen)| {
+            let mut r = result(31, width, 0, params);
+            (r.t_mem, r.t_gen, r.mem_epochs, r.gen_epochs) = (t_mem, t_gen, 3000, 3000);
+            r
+        })
+        .collect()
+    }
+
+    #[test]
+    fn no_crossing_gives_no_p_star_and_says_why() {
+        let v = analysis_json(&nocross());
+        assert_eq!(v["p_star"], serde_json::Value::Null, "{v}");
+        assert_eq!(v["p_star_all"], serde_json::json!([]));
+        assert_eq!(v["p_star_between"], serde_json::json!([[9328.0, 27076.0]]));
+        let note = v["p_star_note"].as_str().unwrap();
+        assert!(
+            note.starts_with("no crossing in [27076, 77136]: T_mem below T_gen throughout"),
+            "{note}"
+        );
+        assert!(
+            note.contains(
+                "at P = 9328 no run memorised the random labels in 3000 epochs while T_gen = 1203, \
+                 so T_mem > T_gen there: they cross between 9328 and 27076"
+            ),
+            "{note}"
+        );
+        // with a cap below T_gen (1000 < 1203 at d = 16, 1742 at d = 12) nothing follows: no bound
+        let mut short = nocross();
+        for r in &mut short {
+            r.mem_epochs = 1000;
+        }
+        let v = analysis_json(&short);
+        assert_eq!(v["p_star_between"], serde_json::json!([]));
+        assert_eq!(
+            v["p_star_note"],
+            "no crossing in [27076, 77136]: T_mem below T_gen throughout"
+        );
+        // a live sweep fills in the largest models first: with d = 48 alone there is nothing to cross
+        let v = analysis_json(&nocross()[5..]);
+        assert_eq!(v["p_star"], serde_json::Value::Null);
+        assert_eq!(
+            v["p_star_note"],
+            "no crossing: T_mem is below T_gen at P = 77136, the one size where both are measured"
+        );
+    }
+
+    #[test]
+    fn several_crossings_are_all_reported() {
+        // T_mem zigzags 400, 100, 400 at P = 100, 200, 400 around T_gen = 200: two crossings, at
+        // 100 + 100 * 2/3 and 200 + 200 * 1/3 (linear in P), each within a grid step (0.14 %)
+        let rs: Vec<TaskResult> = [(100, 400), (200, 100), (400, 400)]
+            .into_iter()
+            .map(|(params, t_mem)| {
+                let mut r = result(31, params as usize / 10, 0, params);
+                (r.t_mem, r.t_gen) = (Some(t_mem), Some(200));
+                r
+            })
+            .collect();
+        let v = analysis_json(&rs);
+        let all: Vec<f64> = v["p_star_all"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        assert_eq!(all.len(), 2, "{v}");
+        for (got, want) in all.iter().zip([500.0 / 3.0, 800.0 / 3.0]) {
+            assert!((got - want).abs() < 0.0015 * want, "{got} vs {want}");
+        }
+        assert_eq!(v["p_star"], all[0]);
+        let note = v["p_star_note"].as_str().unwrap();
+        assert!(
+            note.starts_with("T_mem and T_gen cross 2 times, at 167, 267; P* is the first"),
+            "{note}"
+        );
     }
 
     #[test]

@@ -294,6 +294,16 @@ fn sig3(v: f64) -> String {
     format!("{v:.decimals$}")
 }
 
+/// What a figure says of P* beside its line: why there is none, or what else holds (several crossings,
+/// a crossing bounded by runs that never reached a threshold).
+pub fn p_star_note(pa: &PrimeAnalysis) -> Option<String> {
+    let note = pa.p_star_note.as_ref()?;
+    Some(match pa.p_star {
+        Some(_) => format!("P*: {note}"),
+        None => format!("P*: none ({note})"),
+    })
+}
+
 fn never_note(pa: &PrimeAnalysis) -> Option<String> {
     let (mem, gen_n): (usize, usize) = pa
         .sizes
@@ -341,13 +351,19 @@ pub fn capacity_figures(results: &[TaskResult], an: &Analysis) -> Vec<Figure> {
             SeriesKind::Points,
             pts(&|s| s.delay.mean),
         ));
-        if let Some(p) = pa.p_star {
+        // every crossing, P* the first; none: a note says why, and no line is drawn
+        for (k, &p) in pa.p_star_all.iter().enumerate() {
             fig.markers.push(Marker {
                 x: p,
-                label: format!("P* = {p:.0}"),
+                label: if k == 0 {
+                    format!("P* = {p:.0}")
+                } else {
+                    format!("crossing {} at {p:.0}", k + 1)
+                },
                 color: FIT_RGB,
             });
         }
+        fig.notes.extend(p_star_note(pa));
         if let Some(p) = pa.observed_onset {
             fig.markers.push(Marker {
                 x: p,
@@ -555,6 +571,25 @@ pub fn capacity_figures(results: &[TaskResult], an: &Analysis) -> Vec<Figure> {
     }
     fig.series
         .push(Series::new("one prime", ONSET_RGB, SeriesKind::Points, pts));
+    // a prime without both onsets is not drawn: say which, and why
+    for pa in &an.primes {
+        let p_star = match pa.p_star {
+            Some(_) => None,
+            None => Some(format!(
+                "no P* ({})",
+                pa.p_star_note.as_deref().unwrap_or("no crossing")
+            )),
+        };
+        let onset = pa
+            .observed_onset
+            .is_none()
+            .then(|| "no observed onset".to_string());
+        let missing: Vec<String> = p_star.into_iter().chain(onset).collect();
+        if !missing.is_empty() {
+            fig.notes
+                .push(format!("p = {} not drawn: {}", pa.p, missing.join("; ")));
+        }
+    }
     figs.push(fig);
     figs
 }
@@ -911,6 +946,80 @@ mod tests {
             "{:?}",
             crossing.notes
         );
+    }
+
+    /// The audit's no-crossing folder (the bundled cpu sweep without d = 20 and 24; see
+    /// `cli::capacity`'s tests for its numbers): T_mem below T_gen wherever both are measured.
+    fn nocross() -> Vec<TaskResult> {
+        [
+            (8, 2616, None, None),
+            (12, 5460, None, Some(1742)),
+            (16, 9328, None, Some(1203)),
+            (28, 27076, Some(318), Some(692)),
+            (32, 35040, Some(240), Some(585)),
+            (48, 77136, Some(108), Some(963)),
+        ]
+        .into_iter()
+        .map(|(width, params, t_mem, t_gen)| TaskResult {
+            p: 31,
+            width,
+            params,
+            t_mem,
+            t_gen,
+            mem_epochs: 3000,
+            gen_epochs: 3000,
+            ..crate::store::sweep_dir::example_result()
+        })
+        .collect()
+    }
+
+    /// Without a crossing the figures draw no P* line and no (P*, onset) point, and say why in their
+    /// notes (which the JSON beside an exported figure carries); the argmin drew one at 27076.
+    #[test]
+    fn no_crossing_draws_no_p_star_and_says_why() {
+        let rs = nocross();
+        let an = crate::analysis::capacity_study::analyse(&rs);
+        let figs = capacity_figures(&rs, &an);
+        let crossing = figs.iter().find(|f| f.name == "crossing_p31").unwrap();
+        assert!(
+            crossing.markers.iter().all(|m| !m.label.starts_with("P*")),
+            "{:?}",
+            crossing.markers
+        );
+        assert!(
+            crossing.notes.iter().any(|n| n.starts_with(
+                "P*: none (no crossing in [27076, 77136]: T_mem below T_gen throughout; at P = 9328"
+            )),
+            "{:?}",
+            crossing.notes
+        );
+        let onsets = figs.iter().find(|f| f.name == "onsets").unwrap();
+        assert!(onsets.series.iter().all(|s| s.points.is_empty()));
+        assert!(
+            onsets
+                .notes
+                .iter()
+                .any(|n| n.starts_with("p = 31 not drawn: no P* (no crossing in [27076, 77136]")),
+            "{:?}",
+            onsets.notes
+        );
+        // the bundled sweep's one crossing (d = 20 and 24 back) is drawn, with no note on it
+        let mut all = rs.clone();
+        for (width, params, t_mem, t_gen) in [(20, 14220, 809, 554), (24, 20136, 488, 458)] {
+            all.push(TaskResult {
+                width,
+                params,
+                t_mem: Some(t_mem),
+                t_gen: Some(t_gen),
+                ..rs[3].clone()
+            });
+        }
+        let an = crate::analysis::capacity_study::analyse(&all);
+        let figs = capacity_figures(&all, &an);
+        let crossing = figs.iter().find(|f| f.name == "crossing_p31").unwrap();
+        let labels: Vec<&str> = crossing.markers.iter().map(|m| m.label.as_str()).collect();
+        assert!(labels.contains(&"P* = 20636"), "{labels:?}");
+        assert!(crossing.notes.iter().all(|n| !n.starts_with("P*")));
     }
 
     fn row(step: u64, epoch: u64, values: &[(Metric, f64)]) -> MetricRow {

@@ -607,6 +607,36 @@ fn clicked_run(
         .map(|(i, _)| i)
 }
 
+/// Whether tasks of the sweep shown are still to come (running, or missing from its folder): a
+/// missing P* is then "no crossing yet".
+fn tasks_to_come(history: &SweepHistory) -> bool {
+    let (done, total) = history.progress();
+    done < total || (history.run().is_some() && history.outcome().is_none())
+}
+
+/// P* as the window writes it: the first crossing (with how many there are), or the word for none:
+/// "no crossing yet" while tasks are to come, and the interval runs that never reached a threshold
+/// put a crossing in.
+fn p_star_text(pa: &PrimeAnalysis, history: &SweepHistory) -> String {
+    match pa.p_star {
+        Some(p) if pa.p_star_all.len() > 1 => {
+            format!("{p:.0} (first of {} crossings)", pa.p_star_all.len())
+        }
+        Some(p) => format!("{p:.0}"),
+        None => {
+            let none = if tasks_to_come(history) {
+                "no crossing yet"
+            } else {
+                "no crossing"
+            };
+            match pa.p_star_between.first() {
+                Some([lo, hi]) => format!("{none} (bounded between {lo:.0} and {hi:.0})"),
+                None => none.to_string(),
+            }
+        }
+    }
+}
+
 /// C, P*, the observed onset and the exp fit, in one line.
 fn numbers_ui(ui: &mut Ui, history: &SweepHistory, pa: Option<&PrimeAnalysis>) {
     let a = history.analysis();
@@ -621,7 +651,7 @@ fn numbers_ui(ui: &mut Ui, history: &SweepHistory, pa: Option<&PrimeAnalysis>) {
     };
     let (p_star, onset, fit) = match pa {
         Some(pa) => (
-            opt(pa.p_star),
+            p_star_text(pa, history),
             opt(pa.observed_onset),
             pa.exp_fit.as_ref().map_or_else(
                 || "a, b, R² —".to_string(),
@@ -817,6 +847,14 @@ fn crossing_ui(
         ))
         .text_style(caption_style(ui)),
     );
+    // no P* line without a crossing: the caption says why instead (and "yet" while tasks are to come)
+    if pa.p_star.is_none() || pa.p_star_note.is_some() {
+        let why = pa.p_star_note.as_deref().unwrap_or("no crossing");
+        ui.label(
+            RichText::new(format!("P* = {}: {why}", p_star_text(pa, history)))
+                .text_style(caption_style(ui)),
+        );
+    }
     let mut run_points: Vec<RunPoint> = vec![];
     let mut mem_hit = vec![];
     let mut mem_never = vec![];
@@ -967,8 +1005,11 @@ fn crossing_ui(
                 );
             }
         }
-        if let Some(x) = pa.p_star.and_then(log10_of).filter(|_| shown("P*")) {
-            pui.vline(VLine::new("P*", x).color(Color32::WHITE).width(1.5));
+        // every crossing, one key entry: P* is the first
+        for x in pa.p_star_all.iter().filter_map(|&p| log10_of(p)) {
+            if shown("P*") {
+                pui.vline(VLine::new("P*", x).color(Color32::WHITE).width(1.5));
+            }
         }
         if let Some(x) = pa
             .observed_onset
@@ -1239,9 +1280,29 @@ fn onsets_ui(ui: &mut Ui, history: &SweepHistory) {
         .collect();
     let missing = a.primes.len() - pts.len();
     let primes = if pts.len() == 1 { "prime" } else { "primes" };
+    // which primes lack an onset, and in words why (no P* without a crossing)
+    let lacking: Vec<String> = a
+        .primes
+        .iter()
+        .filter_map(|pa| {
+            let mut why = vec![];
+            if pa.p_star.is_none() {
+                why.push(format!("P* = {}", p_star_text(pa, history)));
+            }
+            if pa.observed_onset.is_none() {
+                why.push("no observed onset".to_string());
+            }
+            (!why.is_empty()).then(|| format!("p = {}: {}", pa.p, why.join(", ")))
+        })
+        .collect();
+    let lacking = if lacking.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", lacking.join("; "))
+    };
     ui.label(
         RichText::new(format!(
-            "{} {primes} with both onsets; {missing} lack one (not drawn)",
+            "{} {primes} with both onsets; {missing} lack one, not drawn{lacking}",
             pts.len()
         ))
         .text_style(caption_style(ui)),
