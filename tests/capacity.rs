@@ -454,6 +454,7 @@ fn cli_sweep_merge_analyse_end_to_end() {
         "p_star_note",
         "observed_onset",
         "exp_fit",
+        "c_lower_bound",
         "primes",
         "files",
     ] {

@@ -971,3 +971,41 @@ fn a_sweep_without_a_crossing_says_so_and_draws_no_p_star() {
         labels_with(&h, "onsets")
     );
 }
+
+/// A capacity point whose best run the epoch cap stopped while improving, or that is at the largest
+/// n tried, is only a lower bound, and so is C: the numbers say "C ≥", figure 3 says what its hollow
+/// points are. Two sizes: P = 1000's best (150) at its largest n, P = 2000's (300, at the smaller n)
+/// cut by the cap; the line through (1000, 150) and (2000, 300) has slope 0.15 (by hand).
+#[test]
+fn a_capacity_still_rising_is_at_least() {
+    use grokscope::analysis::capacity_study::CapacityPoint;
+    let point = |n, bits, saturated| CapacityPoint {
+        n,
+        bits,
+        epochs: 10,
+        saturated,
+        train_acc_eval: 1.0,
+    };
+    let mut small = result(8, 0, 1000, Some(183), Some(400));
+    small.capacity = vec![point(10, 120.0, true), point(20, 150.0, true)];
+    let mut large = result(16, 0, 2000, Some(100), Some(300));
+    large.capacity = vec![point(10, 300.0, false), point(20, 250.0, true)];
+    let scripted = Scripted {
+        results: vec![small, large],
+        total: 2,
+        finish: true,
+        ..Scripted::default()
+    };
+    let mut h = harness(scripted);
+    open_tab(&mut h);
+    start_until(&mut h, |h| h.state().capacity().phase() == Phase::Finished);
+    assert!(h.state().capacity().history().analysis().c_lower_bound);
+    assert!(
+        !labels_with(&h, "C ≥ 0.15 bits/param (a lower bound").is_empty(),
+        "{:?}",
+        labels_with(&h, "C ")
+    );
+    h.get_by_label("3 · capacity").click();
+    h.run_steps(3);
+    assert!(!labels_with(&h, "hollow: still rising").is_empty());
+}

@@ -5,7 +5,7 @@
 
 use crate::analysis::capacity::{
     ExpFit, LinearFit, SeedMean, capacity_fit, capacity_fraction, crossings, exp_fit,
-    max_by_params, mean_over_seeds, observed_onset,
+    mean_over_seeds, observed_onset,
 };
 use crate::config::capacity::Task;
 use serde::{Deserialize, Serialize};
@@ -149,12 +149,24 @@ impl TaskResult {
 
     /// The largest memorised bits over n; `None` without capacity runs.
     pub fn max_bits(&self) -> Option<f64> {
-        let rows: Vec<(f64, f64)> = self
-            .capacity
+        self.max_point().map(|c| c.bits)
+    }
+
+    /// The capacity run with the largest memorised bits (the first of equals; NaN ignored).
+    pub fn max_point(&self) -> Option<&CapacityPoint> {
+        self.capacity
             .iter()
-            .map(|c| (self.params as f64, c.bits))
-            .collect();
-        max_by_params(&rows).first().map(|&(_, b)| b)
+            .filter(|c| !c.bits.is_nan())
+            .reduce(|best, c| if c.bits > best.bits { c } else { best })
+    }
+
+    /// Whether the largest memorised bits is only a lower bound, and why: (its run was stopped by the
+    /// epoch cap while the loss still improved, it is the largest n tried, so a larger set might
+    /// hold more). `None` without capacity runs.
+    pub fn max_bits_bound(&self) -> Option<(bool, bool)> {
+        let best = self.max_point()?;
+        let top_n = self.capacity.iter().map(|c| c.n).max();
+        Some((!best.saturated, Some(best.n) == top_n))
     }
 }
 
@@ -232,18 +244,47 @@ fn or_nan(v: Option<u64>) -> f64 {
     v.map_or(f64::NAN, |x| x as f64)
 }
 
+/// One point of the capacity fit: a model size and the mean over its seeds of the largest memorised
+/// bits over n.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CapacityMax {
+    pub params: f64,
+    pub max_bits: f64,
+    /// Only a lower bound: some seed's largest bits is from a run stopped by the epoch cap while still
+    /// improving (`unsaturated`) or from the largest n tried (`top_of_grid`).
+    pub lower_bound: bool,
+    pub unsaturated: bool,
+    pub top_of_grid: bool,
+}
+
 /// The capacity fit over every task with capacity runs: per task the largest memorised bits over n,
 /// averaged over seeds per P, then the least-squares line through (P, bits).
-pub fn capacity_of(results: &[TaskResult]) -> (Option<LinearFit>, Vec<(f64, f64)>) {
+pub fn capacity_of(results: &[TaskResult]) -> (Option<LinearFit>, Vec<CapacityMax>) {
     let rows: Vec<(f64, f64)> = results
         .iter()
         .filter_map(|r| Some((r.params as f64, r.max_bits()?)))
         .collect();
-    let points: Vec<(f64, f64)> = mean_over_seeds(&rows)
+    let points: Vec<CapacityMax> = mean_over_seeds(&rows)
         .iter()
-        .filter_map(|m| Some((m.params, m.mean?)))
+        .filter_map(|m| {
+            let bounds: Vec<(bool, bool)> = results
+                .iter()
+                .filter(|r| r.params as f64 == m.params)
+                .filter_map(TaskResult::max_bits_bound)
+                .collect();
+            let unsaturated = bounds.iter().any(|b| b.0);
+            let top_of_grid = bounds.iter().any(|b| b.1);
+            Some(CapacityMax {
+                params: m.params,
+                max_bits: m.mean?,
+                lower_bound: unsaturated || top_of_grid,
+                unsaturated,
+                top_of_grid,
+            })
+        })
         .collect();
-    (capacity_fit(&points), points)
+    let xy: Vec<(f64, f64)> = points.iter().map(|c| (c.params, c.max_bits)).collect();
+    (capacity_fit(&xy), points)
 }
 
 /// How T_mem and T_gen lie at one size where their order is known: `mem_above` is T_mem > T_gen;
@@ -436,12 +477,15 @@ pub fn analyse_prime(p: u32, results: &[&TaskResult], c: f64) -> PrimeAnalysis {
 pub struct Analysis {
     /// The capacity fit (bits = slope P + intercept) over the tasks with capacity runs.
     pub fit: Option<LinearFit>,
-    /// Its points: (P, mean over seeds of the largest memorised bits).
-    pub points: Vec<(f64, f64)>,
+    /// Its points: per P the mean over seeds of the largest memorised bits, and whether it is a bound.
+    pub points: Vec<CapacityMax>,
     /// C in use: the fit's slope when positive, else [`PAPER_BITS_PER_PARAM`].
     pub c: f64,
     /// Whether `c` was measured (false: the paper's value).
     pub c_measured: bool,
+    /// The fit's slope is from points of which some are only lower bounds (see [`CapacityMax`]): the
+    /// capacity is then "at least" its slope, not a measured value.
+    pub c_lower_bound: bool,
     /// One crossing per prime, by increasing prime.
     pub primes: Vec<PrimeAnalysis>,
 }
@@ -453,6 +497,7 @@ pub fn analyse(results: &[TaskResult]) -> Analysis {
         Some(f) if f.slope > 0.0 => (f.slope, true),
         Some(_) | None => (PAPER_BITS_PER_PARAM, false),
     };
+    let c_lower_bound = fit.is_some() && points.iter().any(|p| p.lower_bound);
     let mut by_prime: BTreeMap<u32, Vec<&TaskResult>> = BTreeMap::new();
     for r in results {
         by_prime.entry(r.p).or_default().push(r);
@@ -466,6 +511,7 @@ pub fn analyse(results: &[TaskResult]) -> Analysis {
         points,
         c,
         c_measured,
+        c_lower_bound,
         primes,
     }
 }
@@ -477,6 +523,7 @@ pub fn analysis_json(results: &[TaskResult]) -> serde_json::Value {
         points,
         c,
         c_measured,
+        c_lower_bound,
         primes,
     } = analyse(results);
     let c_source = if c_measured {
@@ -496,10 +543,8 @@ pub fn analysis_json(results: &[TaskResult]) -> serde_json::Value {
         "results": results.len(),
         "capacity_bits_per_param": fit.as_ref().map(|f| f.slope),
         "capacity_fit": fit,
-        "capacity_points": points
-            .iter()
-            .map(|&(params, bits)| serde_json::json!({"params": params, "max_bits": bits}))
-            .collect::<Vec<_>>(),
+        "capacity_points": points,
+        "c_lower_bound": c_lower_bound,
         "c_used": c,
         "c_source": c_source,
         "p_star": per(&|a| serde_json::json!(a.p_star)),

@@ -409,6 +409,104 @@ mod tests {
         );
     }
 
+    /// The capacity runs of a helper's `capacity-cpu` sweep (/tmp/audit_cap/capsweep, p = 23, a
+    /// 1500-epoch cap): d = 4's best (841 bits) is at its largest n, 1262, still rising; d = 6's best
+    /// (2311 at n = 1277) and d = 8's (4070 at n = 2144) were cut by the cap while improving. All
+    /// three are lower bounds, so C = 1.834 (the least-squares slope through the three, as `analyse`
+    /// printed for that folder) is only "at least".
+    #[test]
+    fn capacity_from_unsaturated_runs_is_a_lower_bound() {
+        use crate::experiment::capacity::CapacityPoint;
+        let run = |params: u64, width, pts: &[(usize, f64, bool)]| {
+            let mut r = result(23, width, 0, params);
+            r.capacity = pts
+                .iter()
+                .map(|&(n, bits, saturated)| CapacityPoint {
+                    n,
+                    bits,
+                    epochs: 1500,
+                    saturated,
+                    train_acc_eval: 1.0,
+                })
+                .collect();
+            r
+        };
+        let rs = vec![
+            run(
+                732,
+                4,
+                &[
+                    (79, 366.2, true),
+                    (158, 725.7, false),
+                    (316, 793.5, false),
+                    (631, 798.1, false),
+                    (1262, 840.985_266_891_739_2, true),
+                ],
+            ),
+            run(
+                1482,
+                6,
+                &[
+                    (160, 743.0, true),
+                    (320, 1483.0, true),
+                    (639, 2048.4, false),
+                    (1277, 2_310.747_865_122_282, false),
+                    (2554, 2240.8, true),
+                ],
+            ),
+            run(
+                2488,
+                8,
+                &[
+                    (268, 1244.5, true),
+                    (536, 2383.7, true),
+                    (1072, 3519.6, false),
+                    (2144, 4_070.016_673_437_91, false),
+                    (4287, 3806.8, true),
+                ],
+            ),
+        ];
+        let v = analysis_json(&rs);
+        assert_eq!(v["c_lower_bound"], true, "{v}");
+        let c = v["capacity_bits_per_param"].as_f64().unwrap();
+        assert!((c - 1.833_875_800_917_956).abs() < 1e-9, "{c}");
+        let flags: Vec<(bool, bool, bool)> = v["capacity_points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let b = |k: &str| p[k].as_bool().unwrap();
+                (b("lower_bound"), b("unsaturated"), b("top_of_grid"))
+            })
+            .collect();
+        assert_eq!(
+            flags,
+            [
+                (true, false, true),
+                (true, true, false),
+                (true, true, false)
+            ]
+        );
+        // a maximum inside the grid from a saturated run is a measurement: drop d = 4's last two
+        // points (its best is then 793.5 at n = 316, unsaturated) and mark the others saturated
+        let mut measured = rs.clone();
+        for r in &mut measured {
+            r.capacity.truncate(3);
+            r.capacity.push(CapacityPoint {
+                n: 5000,
+                bits: 0.0,
+                epochs: 10,
+                saturated: true,
+                train_acc_eval: 0.0,
+            });
+            for c in &mut r.capacity {
+                c.saturated = true;
+            }
+        }
+        let v = analysis_json(&measured);
+        assert_eq!(v["c_lower_bound"], false, "{v}");
+    }
+
     #[test]
     fn capacity_from_max_bits() {
         // two sizes, two seeds: max over n per task (150 and 170 at P = 100; 310 and 290 at P = 200), mean
@@ -433,7 +531,14 @@ mod tests {
             rs.push(r);
         }
         let (fit, points) = capacity_of(&rs);
-        assert_eq!(points, vec![(100.0, 160.0), (200.0, 300.0)]);
+        let xy: Vec<(f64, f64)> = points.iter().map(|c| (c.params, c.max_bits)).collect();
+        assert_eq!(xy, vec![(100.0, 160.0), (200.0, 300.0)]);
+        // P = 100 seed 0's best (150) and P = 200 seed 1's (290) are at the largest n tried, 20
+        assert!(
+            points
+                .iter()
+                .all(|c| c.lower_bound && c.top_of_grid && !c.unsaturated)
+        );
         assert!((fit.unwrap().slope - 1.4).abs() < 1e-12);
         let v = analysis_json(&rs);
         assert!((v["capacity_bits_per_param"].as_f64().unwrap() - 1.4).abs() < 1e-12);

@@ -183,9 +183,11 @@ pub fn plotted_csv(fig: &Figure) -> Result<Vec<u8>, ExportError> {
             let (x, a) = (p[0].to_string(), p[1].to_string());
             let row = match s.kind {
                 SeriesKind::Band => [s.name.clone(), x, String::new(), a, p[2].to_string()],
-                SeriesKind::Line | SeriesKind::Points | SeriesKind::Dashed | SeriesKind::Bars => {
-                    [s.name.clone(), x, a, String::new(), String::new()]
-                }
+                SeriesKind::Line
+                | SeriesKind::Points
+                | SeriesKind::HollowPoints
+                | SeriesKind::Dashed
+                | SeriesKind::Bars => [s.name.clone(), x, a, String::new(), String::new()],
             };
             if labelled {
                 let label = s.labels.get(i).cloned().unwrap_or_default();

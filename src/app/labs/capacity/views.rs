@@ -641,7 +641,12 @@ fn p_star_text(pa: &PrimeAnalysis, history: &SweepHistory) -> String {
 fn numbers_ui(ui: &mut Ui, history: &SweepHistory, pa: Option<&PrimeAnalysis>) {
     let a = history.analysis();
     let c = if a.c_measured {
-        format!("C = {:.2} bits/param", a.c)
+        let c = crate::export::labs::c_text(a.c, a.c_lower_bound, 2);
+        if a.c_lower_bound {
+            format!("{c} bits/param (a lower bound: some sizes' bits still rose)")
+        } else {
+            format!("{c} bits/param")
+        }
     } else if a.points.len() == 1 {
         "C = paper's 2.16 (capacity runs of one size so far; the fit needs two)".to_string()
     } else if history.has_capacity_runs() {
@@ -1161,29 +1166,54 @@ fn bits_ui(ui: &mut Ui, history: &SweepHistory) {
         });
 }
 
-/// Figure 3: saturated bits against P, with the fitted line of slope C.
+/// Figure 3: the largest memorised bits against P, with the fitted line of slope C; a size whose
+/// largest bits came from a run the epoch cap stopped while improving, or from the largest n tried, is
+/// a lower bound, drawn hollow (and C is then "≥").
 fn capacity_ui(ui: &mut Ui, history: &SweepHistory) {
     let a = history.analysis();
+    if a.points.iter().any(|c| c.lower_bound) {
+        ui.label(
+            RichText::new(
+                "hollow: still rising (its best run hit the epoch cap while improving, or is at the \
+                 largest n tried), so only a lower bound",
+            )
+            .text_style(caption_style(ui)),
+        );
+    }
     Plot::new("capacity_fit")
         .x_axis_label("parameters P")
-        .y_axis_label("saturated bits")
+        .y_axis_label("max memorised bits")
         .include_x(0.0)
         .include_y(0.0)
         // the fitted line rises to the top right, where the largest model's point sits
         .legend(Legend::default().position(Corner::RightBottom))
         .show(ui, |pui| {
-            let pts: Vec<[f64; 2]> = a.points.iter().map(|&(p, b)| [p, b]).collect();
-            pui.points(
-                Points::new("mean max bits", PlotPoints::from(pts))
-                    .radius(4.0)
-                    .color(MEM),
-            );
+            for (name, bound) in [
+                ("mean max bits", false),
+                ("mean max bits (lower bound)", true),
+            ] {
+                let pts: Vec<[f64; 2]> = a
+                    .points
+                    .iter()
+                    .filter(|c| c.lower_bound == bound)
+                    .map(|c| [c.params, c.max_bits])
+                    .collect();
+                if !pts.is_empty() {
+                    pui.points(
+                        Points::new(name, PlotPoints::from(pts))
+                            .radius(4.0)
+                            .filled(!bound)
+                            .color(MEM),
+                    );
+                }
+            }
             if let Some(f) = &a.fit {
-                let x_max = a.points.iter().map(|p| p.0).fold(0.0, f64::max);
+                let x_max = a.points.iter().map(|c| c.params).fold(0.0, f64::max);
                 let line = vec![[0.0, f.intercept], [x_max, f.intercept + f.slope * x_max]];
+                let c = crate::export::labs::c_text(f.slope, a.c_lower_bound, 2);
                 pui.line(
                     Line::new(
-                        format!("C = {:.2} bits/param, R² = {:.3}", f.slope, f.r2),
+                        format!("{c} bits/param, R² = {:.3}", f.r2),
                         PlotPoints::from(line),
                     )
                     .color(GEN),
