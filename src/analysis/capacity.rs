@@ -291,19 +291,40 @@ pub struct ExpFit {
     pub b: f64,
     /// R^2 of ln T_mem on f (not of T_mem itself).
     pub r2: f64,
+    /// The runs the fit leaves out: those that never memorised (no T_mem), or without a finite f.
+    pub left_out: LeftOut,
+}
+
+/// Runs left out of a fit, and where they lie.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct LeftOut {
+    pub count: usize,
+    /// Their capacity fractions f, in the order given.
+    pub f: Vec<f64>,
 }
 
 /// Fits `T_mem = a exp(b f)` by least squares of ln T_mem on the capacity fraction f, over the pairs with
-/// f finite and T_mem finite and positive (NaN: never memorised). `None` as for [`linear_fit`].
+/// f finite and T_mem finite and positive (NaN: never memorised); the others are counted in
+/// [`ExpFit::left_out`] with their f. `None` as for [`linear_fit`].
 pub fn exp_fit(f: &[f64], t_mem: &[f64]) -> Option<ExpFit> {
     assert_eq!(f.len(), t_mem.len(), "f and T_mem of different lengths");
     // ln of a non-positive T is NaN or -inf, which linear_fit leaves out
     let ln_t: Vec<f64> = t_mem.iter().map(|t| t.ln()).collect();
     let fit = linear_fit(f, &ln_t)?;
+    let f_out: Vec<f64> = f
+        .iter()
+        .zip(&ln_t)
+        .filter(|(f, l)| !(f.is_finite() && l.is_finite()))
+        .map(|(&f, _)| f)
+        .collect();
     Some(ExpFit {
         a: fit.intercept.exp(),
         b: fit.slope,
         r2: fit.r2,
+        left_out: LeftOut {
+            count: f_out.len(),
+            f: f_out,
+        },
     })
 }
 
@@ -664,6 +685,7 @@ mod tests {
             "{fit:?}"
         );
         assert!(close(fit.r2, 1.0, 1e-12));
+        assert_eq!(fit.left_out, LeftOut::default(), "every run memorised");
         // ln T = 1, 3, 2, 5 at f = 0..3 is the hand-worked line of capacity_fit_noisy_by_hand: b = 1.1,
         // ln a = 1.1, R^2 = 1 - 2.7/8.75. Extra rows with T NaN, 0 and f NaN are left out
         let f = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, f64::NAN];
@@ -680,6 +702,10 @@ mod tests {
         assert!(close(fit.b, 1.1, 1e-12), "{fit:?}");
         assert!(close(fit.a, 1.1f64.exp(), 1e-12), "{fit:?}");
         assert!(close(fit.r2, 1.0 - 2.7 / 8.75, 1e-12), "{fit:?}");
+        // the three rows left out are counted, with their f (NaN where f is)
+        assert_eq!(fit.left_out.count, 3);
+        assert_eq!(fit.left_out.f[..2], [4.0, 5.0]);
+        assert!(fit.left_out.f[2].is_nan());
         assert_eq!(exp_fit(&[1.0], &[2.0]), None);
     }
 
@@ -752,6 +778,10 @@ mod tests {
             a: 12.0,
             b: 0.7,
             r2: 0.9,
+            left_out: LeftOut {
+                count: 1,
+                f: vec![0.5],
+            },
         };
         let m = SeedMean {
             params: 1e4,

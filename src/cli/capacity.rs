@@ -311,6 +311,11 @@ mod tests {
         // exp fit over the 5 runs that memorised: the smallest model (largest f) memorises slowest, so
         // ln T_mem rises with f: b > 0, as the spec's model expects
         assert!(v["exp_fit"]["b"].as_f64().unwrap() > 0.0, "{v}");
+        // the sixth run (P = 400, seed 1) never memorised: the fit says it left it out, with its f =
+        // 100 log2(25) / (2.16 * 400)
+        assert_eq!(v["exp_fit"]["left_out"]["count"], 1, "{v}");
+        let f_out = v["exp_fit"]["left_out"]["f"][0].as_f64().unwrap();
+        assert!((f_out - 100.0 * 25f64.log2() / 864.0).abs() < 1e-12, "{v}");
         // one crossing: nothing more to say of it
         assert_eq!(v["p_star_all"].as_array().unwrap().len(), 1, "{v}");
         assert_eq!(v["p_star_note"], serde_json::Value::Null);

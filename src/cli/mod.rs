@@ -229,11 +229,11 @@ pub enum Cmd {
     /// stopped while improving or from the largest n tried, each size's flags in capacity_points),
     /// p_star (the first crossing of T_mem and T_gen; null when they do not cross), p_star_all (every
     /// crossing), p_star_between (intervals runs that never reached a threshold put a crossing in),
-    /// p_star_note (why there is no P*, or what else holds), observed_onset and exp_fit {a, b, r2} (a
-    /// value for one prime, keyed by prime for several), per-prime means per model size with counts
-    /// of runs that never reached the thresholds and of delays that are only lower bounds
-    /// (delay_lower_bounds: never generalised), and the files found, missing and unusable (also named
-    /// on stderr); exits 1 when no file is usable.
+    /// p_star_note (why there is no P*, or what else holds), observed_onset and exp_fit {a, b, r2,
+    /// left_out {count, f}} (a value for one prime, keyed by prime for several), per-prime means per
+    /// model size with counts of runs that never reached the thresholds and of delays that are only
+    /// lower bounds (delay_lower_bounds: never generalised), and the files found, missing and
+    /// unusable (also named on stderr); exits 1 when no file is usable.
     Analyse {
         /// The sweep's output folder.
         dir: PathBuf,
