@@ -35,9 +35,33 @@ pub struct SweepReport {
     pub outcome: Outcome,
 }
 
-/// An epoch count or "never".
-fn epochs(v: Option<u64>) -> String {
-    v.map_or_else(|| "never".to_string(), |e| e.to_string())
+/// An epoch count with its unit, or "never within N epochs" (N: the epochs the run trained, its cap).
+fn epochs(v: Option<u64>, trained: u64) -> String {
+    v.map_or_else(
+        || format!("never within {trained} epochs"),
+        |e| format!("{e} epochs"),
+    )
+}
+
+/// One finished task as `sweep` reports it, every number with its unit: "task-p23-w32-s0: P = 12345,
+/// T_mem 183 epochs, T_gen never within 1000 epochs, delay ≥ 798 epochs (never generalised), 7.0 s".
+fn describe(result: &TaskResult) -> String {
+    let delay = match result.delay {
+        Some(d) if result.delay_is_lower_bound() => format!("≥ {d} epochs (never generalised)"),
+        Some(d) => format!("{d} epochs"),
+        None => format!(
+            "none (neither learned the task nor generalised within {} epochs)",
+            result.gen_epochs
+        ),
+    };
+    format!(
+        "{}: P = {}, T_mem {}, T_gen {}, delay {delay}, {:.1} s",
+        result.task().name(),
+        result.params,
+        epochs(result.t_mem, result.mem_epochs),
+        epochs(result.t_gen, result.gen_epochs),
+        result.wall_secs
+    )
 }
 
 /// A sweep's result files: `SweepResult` events, `task-p{p}-w{w}-s{seed}.json`.
@@ -51,17 +75,7 @@ fn result_format() -> ResultFormat<TaskResult> {
             | LabEvent::Ordering(_) => None,
         },
         write: |dir, result| Ok(write_result(dir, result)?),
-        describe: |result| {
-            format!(
-                "{}: P = {}, T_mem {}, T_gen {}, delay {} ({:.1} s)",
-                result.task().name(),
-                result.params,
-                epochs(result.t_mem),
-                epochs(result.t_gen),
-                result.delay_text(),
-                result.wall_secs
-            )
-        },
+        describe,
     }
 }
 
@@ -510,6 +524,32 @@ mod tests {
         }
         let v = analysis_json(&measured);
         assert_eq!(v["c_lower_bound"], false, "{v}");
+    }
+
+    #[test]
+    fn a_task_line_gives_its_units_and_caps() {
+        // the tiny preset's d = 32 (its description): memorised at 183, never generalised in 1000
+        // epochs, so its delay is 1000 - t_train (202 here), a lower bound
+        let mut r = result(23, 32, 0, 12000);
+        (r.t_mem, r.mem_epochs) = (Some(183), 183);
+        (r.t_train, r.t_gen, r.delay, r.gen_epochs) = (Some(202), None, Some(798), 1000);
+        r.wall_secs = 7.04;
+        assert_eq!(
+            describe(&r),
+            "task-p23-w32-s0: P = 12000, T_mem 183 epochs, T_gen never within 1000 epochs, \
+             delay ≥ 798 epochs (never generalised), 7.0 s"
+        );
+        // nothing learned: neither time, and no delay
+        (r.t_mem, r.mem_epochs) = (None, 1000);
+        (r.t_train, r.delay) = (None, None);
+        assert_eq!(
+            describe(&r),
+            "task-p23-w32-s0: P = 12000, T_mem never within 1000 epochs, T_gen never within 1000 \
+             epochs, delay none (neither learned the task nor generalised within 1000 epochs), 7.0 s"
+        );
+        // the example result's exact delay of 0
+        let e = result(23, 8, 0, 1000);
+        assert!(describe(&e).contains("T_gen 20 epochs, delay 0 epochs, 1.0 s"));
     }
 
     #[test]
