@@ -1009,3 +1009,21 @@ fn a_capacity_still_rising_is_at_least() {
     h.run_steps(3);
     assert!(!labels_with(&h, "hollow: still rising").is_empty());
 }
+
+/// Figure 5's y = x line runs from the bottom left to the top right, where egui_plot's default
+/// legend corner put the "y = x" entry on the line: the key sits at the top left instead. With the
+/// bundled cpu sweep (one prime) the entry lies in the left half of the plot.
+#[test]
+fn the_onsets_key_is_off_the_y_equals_x_line() {
+    let mut h = cpu_sweep_opened();
+    h.get_by_label("5 · onsets").click();
+    h.run_steps(3);
+    let caption = h.get_by_label_contains("with both onsets").rect();
+    let entry = h.get_by_label("y = x").rect();
+    let middle = (caption.left() + 1280.0) / 2.0;
+    assert!(
+        entry.center().x < middle && entry.top() > caption.bottom(),
+        "the key at {entry:?}, the plot from x = {} (middle {middle})",
+        caption.left()
+    );
+}

@@ -1343,7 +1343,9 @@ fn onsets_ui(ui: &mut Ui, history: &SweepHistory) {
             (l.min(p[0]).min(p[1]), h.max(p[0]).max(p[1]))
         });
     log_plot("capacity_onsets", "predicted onset P*", "observed onset")
-        .legend(Legend::default())
+        // y = x runs from the bottom left to the top right (the default corner, where the key sat on
+        // the line): the top left is off it
+        .legend(Legend::default().position(Corner::LeftTop))
         .show(ui, |pui| {
             if lo.is_finite() {
                 let line = vec![[lo - 0.2, lo - 0.2], [hi + 0.2, hi + 0.2]];
