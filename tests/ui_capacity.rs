@@ -878,27 +878,6 @@ fn a_sweep_over_an_open_one_says_how_many_results_it_kept() {
     );
 }
 
-/// The audit's no-crossing folder (the bundled cpu sweep without d = 20 and 24, its values with the
-/// cpu preset's 3000-epoch cap), largest model first as a sweep trains them: T_mem is below T_gen at
-/// every size where both are measured.
-fn nocross_results() -> Vec<TaskResult> {
-    [
-        (48, 77136, Some(108), Some(963)),
-        (32, 35040, Some(240), Some(585)),
-        (28, 27076, Some(318), Some(692)),
-        (16, 9328, None, Some(1203)),
-        (12, 5460, None, Some(1742)),
-        (8, 2616, None, None),
-    ]
-    .into_iter()
-    .map(|(width, params, t_mem, t_gen)| {
-        let mut r = result(width, 0, params, t_mem, t_gen);
-        (r.mem_epochs, r.gen_epochs) = (3000, 3000);
-        r
-    })
-    .collect()
-}
-
 /// While a sweep fills in (largest models first) the curves may not cross yet: the window says "no
 /// crossing yet" and draws no P* line (the closest approach's argmin drew one at the range's end).
 /// Once every task is in and still none crosses, it says "no crossing", with the interval the
@@ -906,7 +885,8 @@ fn nocross_results() -> Vec<TaskResult> {
 /// d = 28).
 #[test]
 fn a_sweep_without_a_crossing_says_so_and_draws_no_p_star() {
-    let all = nocross_results();
+    // the bundled cpu sweep without d = 20 and 24 (p = 31), largest model first
+    let all = grokscope::store::sweep_dir::no_crossing_results();
     let scripted = Scripted {
         results: all[..2].to_vec(),
         total: 8,
@@ -964,7 +944,7 @@ fn a_sweep_without_a_crossing_says_so_and_draws_no_p_star() {
     assert!(
         !labels_with(
             &h,
-            "p = 23: P* = no crossing (bounded between 9328 and 27076)"
+            "p = 31: P* = no crossing (bounded between 9328 and 27076)"
         )
         .is_empty(),
         "{:?}",

@@ -336,27 +336,12 @@ mod tests {
     }
 
     /// The folder a helper's audit made by removing d = 20 and 24 from `assets/sweeps/cpu`
-    /// (/tmp/audit_cap/nocross), as task results with the bundled files' values (the cpu preset's
-    /// 3000-epoch cap): T_mem is measured from d = 28 on, below T_gen at each size (318 < 692,
-    /// 240 < 585, 108 < 963). `analyse` printed "p_star": 27076, the range's end. At d = 16 (P 9328)
+    /// (/tmp/audit_cap/nocross), as task results with the bundled files' values (see
+    /// `no_crossing_results`). `analyse` printed "p_star": 27076, the range's end. At d = 16 (P 9328)
     /// no run memorised in 3000 epochs while T_gen = 1203 <= 3000, so T_mem > T_gen there: the curves
     /// cross between 9328 and 27076, which is all the data say.
     fn nocross() -> Vec<TaskResult> {
-        [
-            (8, 2616, None, None),
-            (12, 5460, None, Some(1742)),
-            (16, 9328, None, Some(1203)),
-            (28, 27076, Some(318), Some(692)),
-            (32, 35040, Some(240), Some(585)),
-            (48, 77136, Some(108), Some(963)),
-        ]
-        .into_iter()
-        .map(|(width, params, t_mem, t_gen)| {
-            let mut r = result(31, width, 0, params);
-            (r.t_mem, r.t_gen, r.mem_epochs, r.gen_epochs) = (t_mem, t_gen, 3000, 3000);
-            r
-        })
-        .collect()
+        crate::store::sweep_dir::no_crossing_results()
     }
 
     #[test]
@@ -389,7 +374,7 @@ mod tests {
             "no crossing in [27076, 77136]: T_mem below T_gen throughout"
         );
         // a live sweep fills in the largest models first: with d = 48 alone there is nothing to cross
-        let v = analysis_json(&nocross()[5..]);
+        let v = analysis_json(&nocross()[..1]);
         assert_eq!(v["p_star"], serde_json::Value::Null);
         assert_eq!(
             v["p_star_note"],

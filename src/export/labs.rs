@@ -989,36 +989,11 @@ mod tests {
         );
     }
 
-    /// The audit's no-crossing folder (the bundled cpu sweep without d = 20 and 24; see
-    /// `cli::capacity`'s tests for its numbers): T_mem below T_gen wherever both are measured.
-    fn nocross() -> Vec<TaskResult> {
-        [
-            (8, 2616, None, None),
-            (12, 5460, None, Some(1742)),
-            (16, 9328, None, Some(1203)),
-            (28, 27076, Some(318), Some(692)),
-            (32, 35040, Some(240), Some(585)),
-            (48, 77136, Some(108), Some(963)),
-        ]
-        .into_iter()
-        .map(|(width, params, t_mem, t_gen)| TaskResult {
-            p: 31,
-            width,
-            params,
-            t_mem,
-            t_gen,
-            mem_epochs: 3000,
-            gen_epochs: 3000,
-            ..crate::store::sweep_dir::example_result()
-        })
-        .collect()
-    }
-
     /// Without a crossing the figures draw no P* line and no (P*, onset) point, and say why in their
     /// notes (which the JSON beside an exported figure carries); the argmin drew one at 27076.
     #[test]
     fn no_crossing_draws_no_p_star_and_says_why() {
-        let rs = nocross();
+        let rs = crate::store::sweep_dir::no_crossing_results();
         let an = crate::analysis::capacity_study::analyse(&rs);
         let figs = capacity_figures(&rs, &an);
         let crossing = figs.iter().find(|f| f.name == "crossing_p31").unwrap();
@@ -1052,7 +1027,7 @@ mod tests {
                 params,
                 t_mem: Some(t_mem),
                 t_gen: Some(t_gen),
-                ..rs[3].clone()
+                ..rs[2].clone()
             });
         }
         let an = crate::analysis::capacity_study::analyse(&all);
