@@ -855,10 +855,13 @@ fn crossing_ui(
     // no P* line without a crossing: the caption says why instead (and "yet" while tasks are to come)
     if pa.p_star.is_none() || pa.p_star_note.is_some() {
         let why = pa.p_star_note.as_deref().unwrap_or("no crossing");
-        ui.label(
-            RichText::new(format!("P* = {}: {why}", p_star_text(pa, history)))
-                .text_style(caption_style(ui)),
-        );
+        // the number line gives P*'s value or word; the caption only why (it repeated the bound)
+        let what = match pa.p_star {
+            Some(_) => "P*",
+            None if tasks_to_come(history) => "no P* line yet",
+            None => "no P* line",
+        };
+        ui.label(RichText::new(format!("{what}: {why}")).text_style(caption_style(ui)));
     }
     let mut run_points: Vec<RunPoint> = vec![];
     let mut mem_hit = vec![];
