@@ -422,9 +422,27 @@ fn cli_sweep_merge_analyse_end_to_end() {
             .unwrap()
     };
     let o = sweep();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
     for w in [4, 8] {
         assert!(out.join(format!("task-p5-w{w}-s0.json")).exists());
+        // each task's line gives its times in epochs, and "never" with the epochs it was given
+        // ("T_mem 183, T_gen never, delay ≥ 798" had no unit: a helper's audit)
+        let line = err
+            .lines()
+            .find(|l| l.contains(&format!("task-p5-w{w}-s0: P = ")))
+            .unwrap_or_else(|| panic!("a line for d = {w}: {err}"));
+        let t_mem = line.split("T_mem ").nth(1).unwrap();
+        let t_gen = line.split("T_gen ").nth(1).unwrap();
+        for t in [t_mem, t_gen] {
+            let first = t.split(',').next().unwrap();
+            assert!(
+                first.ends_with(" epochs")
+                    && (first.starts_with("never within 20 ")
+                        || first.trim_end_matches(" epochs").parse::<u64>().is_ok()),
+                "{line}"
+            );
+        }
     }
     // the second time everything is done already
     let o = sweep();
@@ -449,8 +467,12 @@ fn cli_sweep_merge_analyse_end_to_end() {
     for key in [
         "capacity_bits_per_param",
         "p_star",
+        "p_star_all",
+        "p_star_between",
+        "p_star_note",
         "observed_onset",
         "exp_fit",
+        "c_lower_bound",
         "primes",
         "files",
     ] {

@@ -220,7 +220,14 @@ fn the_csv_beside_holds_exactly_the_plotted_points() {
 #[test]
 fn the_json_beside_names_the_figure_and_holds_the_config() {
     let tmp = tempfile::tempdir().unwrap();
-    let fig = Figure::new("f", "T", Axis::linear("x"), Axis::linear("y"));
+    let mut fig = Figure::new("f", "T", Axis::linear("x"), Axis::linear("y"));
+    // its words too: a value the CSV's points do not hold (a marker), and why one is missing (a note)
+    fig.markers.push(grokscope::export::figure::Marker {
+        x: 20635.7,
+        label: "P* = 20636".into(),
+        color: [0, 0, 0],
+    });
+    fig.notes.push("P*: none (no crossing)".into());
     let cfg = serde_json::json!({"lr": 0.001});
     let files = write_figure(
         &tmp.path().join("f.svg"),
@@ -238,6 +245,11 @@ fn the_json_beside_names_the_figure_and_holds_the_config() {
     assert_eq!(v["figure"], "f");
     assert_eq!(v["config"], cfg);
     assert_eq!(v["format"], "svg");
+    assert_eq!(v["notes"], serde_json::json!(["P*: none (no crossing)"]));
+    assert_eq!(
+        v["markers"],
+        serde_json::json!([{"x": 20635.7, "label": "P* = 20636"}])
+    );
 }
 
 #[test]

@@ -877,3 +877,133 @@ fn a_sweep_over_an_open_one_says_how_many_results_it_kept() {
         "{status}"
     );
 }
+
+/// While a sweep fills in (largest models first) the curves may not cross yet: the window says "no
+/// crossing yet" and draws no P* line (the closest approach's argmin drew one at the range's end).
+/// Once every task is in and still none crosses, it says "no crossing", with the interval the
+/// never-memorised d = 16 puts the crossing in (T_mem > 3000 >= T_gen = 1203 there; 318 < 692 at
+/// d = 28).
+#[test]
+fn a_sweep_without_a_crossing_says_so_and_draws_no_p_star() {
+    // the bundled cpu sweep without d = 20 and 24 (p = 31), largest model first
+    let all = grokscope::store::sweep_dir::no_crossing_results();
+    let scripted = Scripted {
+        results: all[..2].to_vec(),
+        total: 8,
+        finish: false,
+        ..Scripted::default()
+    };
+    let mut h = harness(scripted);
+    open_tab(&mut h);
+    start_until(&mut h, |h| {
+        h.state().capacity().history().results().len() == 2
+    });
+    let pa = h.state().capacity().history().analysis().primes[0].clone();
+    assert_eq!(pa.p_star, None);
+    assert!(
+        !labels_with(&h, &format!("P*{GLUED_EQUALS}no crossing yet · ")).is_empty(),
+        "{:?}",
+        labels_with(&h, "P*")
+    );
+    assert!(
+        !labels_with(
+            &h,
+            "no crossing in [35040, 77136]: T_mem below T_gen throughout"
+        )
+        .is_empty(),
+        "the caption says why: {:?}",
+        labels_with(&h, "P*")
+    );
+    let key = h.state().capacity().view().crossing_key.clone();
+    assert!(!key.iter().any(|k| k == "P*"), "{key:?}");
+    // the whole folder, the sweep finished: no crossing, and where one must lie
+    let scripted = Scripted {
+        results: all,
+        total: 6,
+        finish: true,
+        ..Scripted::default()
+    };
+    let mut h = harness(scripted);
+    open_tab(&mut h);
+    start_until(&mut h, |h| h.state().capacity().phase() == Phase::Finished);
+    assert!(
+        !labels_with(
+            &h,
+            &format!("P*{GLUED_EQUALS}no crossing (bounded between 9328 and 27076) · ")
+        )
+        .is_empty(),
+        "{:?}",
+        labels_with(&h, "P*")
+    );
+    assert!(labels_with(&h, "no crossing yet").is_empty());
+    let key = h.state().capacity().view().crossing_key.clone();
+    assert!(!key.iter().any(|k| k == "P*"), "{key:?}");
+    // figure 5 draws no point for it and says why
+    h.get_by_label("5 · onsets").click();
+    h.run_steps(3);
+    assert!(
+        !labels_with(
+            &h,
+            "p = 31: P* = no crossing (bounded between 9328 and 27076)"
+        )
+        .is_empty(),
+        "{:?}",
+        labels_with(&h, "onsets")
+    );
+}
+
+/// A capacity point whose best run the epoch cap stopped while improving, or that is at the largest
+/// n tried, is only a lower bound, and so is C: the numbers say "C ≥", figure 3 says what its hollow
+/// points are. Two sizes: P = 1000's best (150) at its largest n, P = 2000's (300, at the smaller n)
+/// cut by the cap; the line through (1000, 150) and (2000, 300) has slope 0.15 (by hand).
+#[test]
+fn a_capacity_still_rising_is_at_least() {
+    use grokscope::analysis::capacity_study::CapacityPoint;
+    let point = |n, bits, saturated| CapacityPoint {
+        n,
+        bits,
+        epochs: 10,
+        saturated,
+        train_acc_eval: 1.0,
+    };
+    let mut small = result(8, 0, 1000, Some(183), Some(400));
+    small.capacity = vec![point(10, 120.0, true), point(20, 150.0, true)];
+    let mut large = result(16, 0, 2000, Some(100), Some(300));
+    large.capacity = vec![point(10, 300.0, false), point(20, 250.0, true)];
+    let scripted = Scripted {
+        results: vec![small, large],
+        total: 2,
+        finish: true,
+        ..Scripted::default()
+    };
+    let mut h = harness(scripted);
+    open_tab(&mut h);
+    start_until(&mut h, |h| h.state().capacity().phase() == Phase::Finished);
+    assert!(h.state().capacity().history().analysis().c_lower_bound);
+    assert!(
+        !labels_with(&h, "C ≥ 0.15 bits/param (a lower bound").is_empty(),
+        "{:?}",
+        labels_with(&h, "C ")
+    );
+    h.get_by_label("3 · capacity").click();
+    h.run_steps(3);
+    assert!(!labels_with(&h, "hollow: still rising").is_empty());
+}
+
+/// Figure 5's y = x line runs from the bottom left to the top right, where egui_plot's default
+/// legend corner put the "y = x" entry on the line: the key sits at the top left instead. With the
+/// bundled cpu sweep (one prime) the entry lies in the left half of the plot.
+#[test]
+fn the_onsets_key_is_off_the_y_equals_x_line() {
+    let mut h = cpu_sweep_opened();
+    h.get_by_label("5 · onsets").click();
+    h.run_steps(3);
+    let caption = h.get_by_label_contains("with both onsets").rect();
+    let entry = h.get_by_label("y = x").rect();
+    let middle = (caption.left() + 1280.0) / 2.0;
+    assert!(
+        entry.center().x < middle && entry.top() > caption.bottom(),
+        "the key at {entry:?}, the plot from x = {} (middle {middle})",
+        caption.left()
+    );
+}

@@ -166,29 +166,47 @@ fn interpolate(curve: &[(f64, f64)], x: f64) -> f64 {
     y0 + (y1 - y0) * (x - x0) / (x1 - x0)
 }
 
-/// Predicted onset P*: where the T_mem(P) and T_gen(P) curves cross.
+/// Where the T_mem(P) and T_gen(P) curves cross, and how they lie at the sizes where both are measured.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Crossings {
+    /// Each crossing, by increasing P (empty: the curves do not cross between measured sizes).
+    pub points: Vec<f64>,
+    /// (P, ln T_mem - ln T_gen) at each size where both curves are measured, by increasing P.
+    pub gaps: Vec<(f64, f64)>,
+}
+
+/// The crossings of the T_mem(P) and T_gen(P) curves (spec section 2's predicted onset P*).
 ///
-/// Each curve is interpolated linearly in P through its own points (a P whose T is NaN, or not positive,
-/// is skipped for that curve only); both are evaluated on `grid` log-spaced points from the larger of the
-/// two smallest P to the smaller of the two largest P (endpoints included), and the grid point with the
-/// smallest |ln T_mem - ln T_gen| is returned (the smallest such P on a tie). `ps` has one row per model
-/// size, as [`mean_over_seeds`] gives; of repeated P the first in sorted order is used.
-///
-/// `None` when a curve has no usable point, when the two P ranges do not overlap, or when `grid` is 0. The
-/// argmin does not check that the curves change order: when one stays below the other throughout, the
-/// answer is the end of the common range where they come closest.
-pub fn predicted_onset(ps: &[f64], t_mem: &[f64], t_gen: &[f64], grid: usize) -> Option<f64> {
+/// A crossing is a sign change of ln T_mem - ln T_gen between neighbouring sizes where both curves are
+/// measured (a size where they are equal is a crossing itself): a curve that stays below the other has
+/// none, wherever the two come closest. Its point is found as the spec says: each curve is
+/// interpolated linearly in P through its own points (a P whose T is NaN, or not positive, is skipped
+/// for that curve only) and evaluated on `grid` log-spaced points from the larger of the two smallest P
+/// to the smaller of the two largest P (endpoints included); of the grid points between the two sizes,
+/// the one with the smallest |ln T_mem - ln T_gen| (the smallest P on a tie), or the closer of the two
+/// sizes when the grid has no point between them (`grid` 0 or 1). `ps` has one row per model size, as
+/// [`mean_over_seeds`] gives; of repeated P the first in sorted order is used.
+pub fn crossings(ps: &[f64], t_mem: &[f64], t_gen: &[f64], grid: usize) -> Crossings {
     assert!(
         ps.len() == t_mem.len() && ps.len() == t_gen.len(),
         "P, T_mem and T_gen of different lengths"
     );
     let mem = log_curve(ps, t_mem);
     let gen_curve = log_curve(ps, t_gen);
-    let lo = mem.first()?.0.max(gen_curve.first()?.0);
-    let hi = mem.last()?.0.min(gen_curve.last()?.0);
-    if lo > hi || grid == 0 {
-        return None;
+    let mut gaps: Vec<(f64, f64)> = mem
+        .iter()
+        .filter_map(|&(p, tm)| {
+            let &(_, tg) = gen_curve.iter().find(|q| q.0 == p)?;
+            Some((p, tm.ln() - tg.ln()))
+        })
+        .collect();
+    gaps.dedup_by(|b, a| a.0 == b.0);
+    if gaps.is_empty() {
+        return Crossings::default();
     }
+    // the common range of the two curves (it holds every size where both are measured)
+    let lo = mem[0].0.max(gen_curve[0].0);
+    let hi = mem[mem.len() - 1].0.min(gen_curve[gen_curve.len() - 1].0);
     let (ln_lo, ln_hi) = (lo.ln(), hi.ln());
     let at = |k: usize| {
         // the ends exactly, not exp(ln x) which may round past the curves' last points
@@ -203,14 +221,35 @@ pub fn predicted_onset(ps: &[f64], t_mem: &[f64], t_gen: &[f64], grid: usize) ->
             .clamp(lo, hi)
     };
     let gap = |x: f64| (interpolate(&mem, x).ln() - interpolate(&gen_curve, x).ln()).abs();
-    (0..grid)
-        .map(at)
-        .map(|x| (x, gap(x)))
-        .fold(None, |best: Option<(f64, f64)>, (x, g)| match best {
-            Some((_, bg)) if bg <= g => best,
-            _ => Some((x, g)),
-        })
-        .map(|(x, _)| x)
+    let mut points = vec![];
+    for (i, &(p, d)) in gaps.iter().enumerate() {
+        if d == 0.0 {
+            points.push(p);
+            continue;
+        }
+        let Some(&(q, e)) = gaps.get(i + 1) else {
+            break;
+        };
+        if e == 0.0 || (d < 0.0) == (e < 0.0) {
+            continue;
+        }
+        let nearest = (0..grid)
+            .map(at)
+            .filter(|&x| p <= x && x <= q)
+            .map(|x| (x, gap(x)))
+            .fold(None, |best: Option<(f64, f64)>, (x, g)| match best {
+                Some((_, bg)) if bg <= g => best,
+                _ => Some((x, g)),
+            });
+        points.push(nearest.map_or(if d.abs() <= e.abs() { p } else { q }, |(x, _)| x));
+    }
+    Crossings { points, gaps }
+}
+
+/// Predicted onset P*: the first crossing of the T_mem(P) and T_gen(P) curves ([`crossings`]); `None`
+/// when they do not cross between sizes where both are measured.
+pub fn predicted_onset(ps: &[f64], t_mem: &[f64], t_gen: &[f64], grid: usize) -> Option<f64> {
+    crossings(ps, t_mem, t_gen, grid).points.first().copied()
 }
 
 /// Rows (P, value) grouped by P, in increasing P; rows with a non-finite P are dropped.
@@ -252,19 +291,40 @@ pub struct ExpFit {
     pub b: f64,
     /// R^2 of ln T_mem on f (not of T_mem itself).
     pub r2: f64,
+    /// The runs the fit leaves out: those that never memorised (no T_mem), or without a finite f.
+    pub left_out: LeftOut,
+}
+
+/// Runs left out of a fit, and where they lie.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct LeftOut {
+    pub count: usize,
+    /// Their capacity fractions f, in the order given.
+    pub f: Vec<f64>,
 }
 
 /// Fits `T_mem = a exp(b f)` by least squares of ln T_mem on the capacity fraction f, over the pairs with
-/// f finite and T_mem finite and positive (NaN: never memorised). `None` as for [`linear_fit`].
+/// f finite and T_mem finite and positive (NaN: never memorised); the others are counted in
+/// [`ExpFit::left_out`] with their f. `None` as for [`linear_fit`].
 pub fn exp_fit(f: &[f64], t_mem: &[f64]) -> Option<ExpFit> {
     assert_eq!(f.len(), t_mem.len(), "f and T_mem of different lengths");
     // ln of a non-positive T is NaN or -inf, which linear_fit leaves out
     let ln_t: Vec<f64> = t_mem.iter().map(|t| t.ln()).collect();
     let fit = linear_fit(f, &ln_t)?;
+    let f_out: Vec<f64> = f
+        .iter()
+        .zip(&ln_t)
+        .filter(|(f, l)| !(f.is_finite() && l.is_finite()))
+        .map(|(&f, _)| f)
+        .collect();
     Some(ExpFit {
         a: fit.intercept.exp(),
         b: fit.slope,
         r2: fit.r2,
+        left_out: LeftOut {
+            count: f_out.len(),
+            f: f_out,
+        },
     })
 }
 
@@ -480,9 +540,11 @@ mod tests {
         // 4^(1/1000) ~ 1.0014, so within 0.3 of it
         let p_star = predicted_onset(&ps, &t_mem, &t_gen, 1001).unwrap();
         assert!(close(p_star, 200.0, 0.3), "{p_star}");
-        // grid 1 is just the lower end of the range; grid 0 is nothing
+        // grid 1 is just the lower end of the range; with no grid point between the sizes (grid 0) the
+        // crossing is the size where the curves are closer: at 100 |ln 400 - ln 200| = ln 2, at 400
+        // ln 5
         assert_eq!(predicted_onset(&ps, &t_mem, &t_gen, 1), Some(100.0));
-        assert_eq!(predicted_onset(&ps, &t_mem, &t_gen, 0), None);
+        assert_eq!(predicted_onset(&ps, &t_mem, &t_gen, 0), Some(100.0));
     }
 
     #[test]
@@ -516,12 +578,68 @@ mod tests {
     }
 
     #[test]
-    fn predicted_onset_without_crossing_is_the_closest_end() {
-        // T_mem = 10 everywhere, T_gen falls from 1000 to 20: never equal; the gap ln(T_gen / 10) is
-        // smallest at the top of the range, P = 1000
+    fn no_crossing_gives_no_onset() {
+        // T_mem = 10 everywhere, T_gen falls from 1000 to 20: never equal. The gap ln(T_gen / 10) is
+        // smallest at the top of the range, P = 1000, which the argmin alone reported as P*
         let ps = [10.0, 100.0, 1000.0];
-        let p_star = predicted_onset(&ps, &[10.0; 3], &[1000.0, 100.0, 20.0], 50);
-        assert_eq!(p_star, Some(1000.0));
+        let c = crossings(&ps, &[10.0; 3], &[1000.0, 100.0, 20.0], 50);
+        assert_eq!(c.points, Vec::<f64>::new());
+        let gaps: Vec<f64> = c.gaps.iter().map(|g| g.0).collect();
+        assert_eq!(gaps, ps, "all three sizes have both curves");
+        assert!(c.gaps.iter().all(|g| g.1 < 0.0), "T_mem below throughout");
+        assert_eq!(
+            predicted_onset(&ps, &[10.0; 3], &[1000.0, 100.0, 20.0], 50),
+            None
+        );
+        // one size with both: nothing to cross
+        let one = crossings(&[5.0, 7.0], &[f64::NAN, 3.0], &[2.0, 9.0], 10);
+        assert_eq!((one.points.len(), one.gaps.len()), (0, 1));
+    }
+
+    #[test]
+    fn the_audit_folder_without_d_20_and_24_has_no_crossing() {
+        // the means of assets/sweeps/cpu without its d = 20 and 24 tasks (a helper's audit removed
+        // them, /tmp/audit_cap/nocross): T_mem is measured from d = 28 on and is below T_gen at each of
+        // 27076 (318 < 692), 35040 (240 < 585) and 77136 (108 < 963). The closest approach's argmin
+        // gave 27076, the range's end, as P*
+        let n = f64::NAN;
+        let ps = [2616.0, 5460.0, 9328.0, 27076.0, 35040.0, 77136.0];
+        let t_mem = [n, n, n, 318.0, 240.0, 108.0];
+        let t_gen = [n, 1742.0, 1203.0, 692.0, 585.0, 963.0];
+        let c = crossings(&ps, &t_mem, &t_gen, 1000);
+        assert!(c.points.is_empty(), "{c:?}");
+        assert_eq!(c.gaps.len(), 3);
+        // with d = 20 (14220: 809 vs 554) and d = 24 (20136: 488 vs 458) back, the sign changes once,
+        // between 20136 and 27076, and the grid point there is the bundled sweep's P* = 20635.74 (what
+        // `grokscope analyse assets/sweeps/cpu` printed before this change, and recompute.py's argmin)
+        let ps = [
+            2616.0, 5460.0, 9328.0, 14220.0, 20136.0, 27076.0, 35040.0, 77136.0,
+        ];
+        let t_mem = [n, n, n, 809.0, 488.0, 318.0, 240.0, 108.0];
+        let t_gen = [n, 1742.0, 1203.0, 554.0, 458.0, 692.0, 585.0, 963.0];
+        let c = crossings(&ps, &t_mem, &t_gen, 1000);
+        assert_eq!(c.points.len(), 1, "{c:?}");
+        assert!(close(c.points[0], 20635.736, 0.01), "{c:?}");
+    }
+
+    #[test]
+    fn several_crossings_are_each_reported() {
+        // T_gen = 200 throughout, T_mem zigzags 400, 100, 400, 100 at P = 100, 200, 400, 800: linear in
+        // P, T_mem meets 200 at 100 + 100 * 2/3, 200 + 200 * 1/3 and 400 + 400 * 2/3 (by hand). The
+        // 1001-point grid over [100, 800] has steps of 8^(1/1000) ~ 0.21 %
+        let ps = [100.0, 200.0, 400.0, 800.0];
+        let c = crossings(&ps, &[400.0, 100.0, 400.0, 100.0], &[200.0; 4], 1001);
+        let want = [
+            100.0 + 200.0 / 3.0,
+            200.0 + 200.0 / 3.0,
+            400.0 + 800.0 / 3.0,
+        ];
+        assert_eq!(c.points.len(), 3, "{c:?}");
+        for (got, want) in c.points.iter().zip(want) {
+            assert!(close(*got, want, 0.0021 * want), "{got} vs {want}");
+        }
+        let first = predicted_onset(&ps, &[400.0, 100.0, 400.0, 100.0], &[200.0; 4], 1001);
+        assert_eq!(first, Some(c.points[0]), "P* is the first");
     }
 
     #[test]
@@ -567,6 +685,7 @@ mod tests {
             "{fit:?}"
         );
         assert!(close(fit.r2, 1.0, 1e-12));
+        assert_eq!(fit.left_out, LeftOut::default(), "every run memorised");
         // ln T = 1, 3, 2, 5 at f = 0..3 is the hand-worked line of capacity_fit_noisy_by_hand: b = 1.1,
         // ln a = 1.1, R^2 = 1 - 2.7/8.75. Extra rows with T NaN, 0 and f NaN are left out
         let f = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, f64::NAN];
@@ -583,6 +702,10 @@ mod tests {
         assert!(close(fit.b, 1.1, 1e-12), "{fit:?}");
         assert!(close(fit.a, 1.1f64.exp(), 1e-12), "{fit:?}");
         assert!(close(fit.r2, 1.0 - 2.7 / 8.75, 1e-12), "{fit:?}");
+        // the three rows left out are counted, with their f (NaN where f is)
+        assert_eq!(fit.left_out.count, 3);
+        assert_eq!(fit.left_out.f[..2], [4.0, 5.0]);
+        assert!(fit.left_out.f[2].is_nan());
         assert_eq!(exp_fit(&[1.0], &[2.0]), None);
     }
 
@@ -655,6 +778,10 @@ mod tests {
             a: 12.0,
             b: 0.7,
             r2: 0.9,
+            left_out: LeftOut {
+                count: 1,
+                f: vec![0.5],
+            },
         };
         let m = SeedMean {
             params: 1e4,

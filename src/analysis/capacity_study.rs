@@ -4,8 +4,8 @@
 //! `grokscope analyse`, the app's Capacity tab and the figures all call it.
 
 use crate::analysis::capacity::{
-    ExpFit, LinearFit, SeedMean, capacity_fit, capacity_fraction, exp_fit, max_by_params,
-    mean_over_seeds, observed_onset, predicted_onset,
+    ExpFit, LinearFit, SeedMean, capacity_fit, capacity_fraction, crossings, exp_fit,
+    mean_over_seeds, observed_onset,
 };
 use crate::config::capacity::Task;
 use serde::{Deserialize, Serialize};
@@ -149,12 +149,24 @@ impl TaskResult {
 
     /// The largest memorised bits over n; `None` without capacity runs.
     pub fn max_bits(&self) -> Option<f64> {
-        let rows: Vec<(f64, f64)> = self
-            .capacity
+        self.max_point().map(|c| c.bits)
+    }
+
+    /// The capacity run with the largest memorised bits (the first of equals; NaN ignored).
+    pub fn max_point(&self) -> Option<&CapacityPoint> {
+        self.capacity
             .iter()
-            .map(|c| (self.params as f64, c.bits))
-            .collect();
-        max_by_params(&rows).first().map(|&(_, b)| b)
+            .filter(|c| !c.bits.is_nan())
+            .reduce(|best, c| if c.bits > best.bits { c } else { best })
+    }
+
+    /// Whether the largest memorised bits is only a lower bound, and why: (its run was stopped by the
+    /// epoch cap while the loss still improved, it is the largest n tried, so a larger set might
+    /// hold more). `None` without capacity runs.
+    pub fn max_bits_bound(&self) -> Option<(bool, bool)> {
+        let best = self.max_point()?;
+        let top_n = self.capacity.iter().map(|c| c.n).max();
+        Some((!best.saturated, Some(best.n) == top_n))
     }
 }
 
@@ -207,8 +219,19 @@ pub struct SizeRow {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PrimeAnalysis {
     pub p: u32,
-    /// Predicted onset P*: where the mean T_mem and T_gen curves cross.
+    /// Predicted onset P*: the first P where the mean T_mem and T_gen curves cross; `None` when they
+    /// do not cross between sizes where both are measured (`p_star_note` says why).
     pub p_star: Option<f64>,
+    /// Every crossing, by increasing P (more than one when the curves cross back).
+    pub p_star_all: Vec<f64>,
+    /// Intervals [P, P'] of neighbouring sizes where the curves must cross although one of the two
+    /// sizes has only a bound (its runs never reached 99 % within their epochs, which the other
+    /// curve's value there is within): a crossing beyond the measured sizes, or P*'s bracket when
+    /// there is no measured crossing.
+    pub p_star_between: Vec<[f64; 2]>,
+    /// Why there is no P*, that there are several crossings, or what bounds a crossing; `None` for
+    /// one crossing and nothing more to say.
+    pub p_star_note: Option<String>,
     /// Observed onset: the smallest P after the last P whose minimum delay is 0.
     pub observed_onset: Option<f64>,
     /// T_mem = a exp(b f) over the runs that memorised.
@@ -221,18 +244,181 @@ fn or_nan(v: Option<u64>) -> f64 {
     v.map_or(f64::NAN, |x| x as f64)
 }
 
+/// One point of the capacity fit: a model size and the mean over its seeds of the largest memorised
+/// bits over n.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CapacityMax {
+    pub params: f64,
+    pub max_bits: f64,
+    /// Only a lower bound: some seed's largest bits is from a run stopped by the epoch cap while still
+    /// improving (`unsaturated`) or from the largest n tried (`top_of_grid`).
+    pub lower_bound: bool,
+    pub unsaturated: bool,
+    pub top_of_grid: bool,
+}
+
 /// The capacity fit over every task with capacity runs: per task the largest memorised bits over n,
 /// averaged over seeds per P, then the least-squares line through (P, bits).
-pub fn capacity_of(results: &[TaskResult]) -> (Option<LinearFit>, Vec<(f64, f64)>) {
+pub fn capacity_of(results: &[TaskResult]) -> (Option<LinearFit>, Vec<CapacityMax>) {
     let rows: Vec<(f64, f64)> = results
         .iter()
         .filter_map(|r| Some((r.params as f64, r.max_bits()?)))
         .collect();
-    let points: Vec<(f64, f64)> = mean_over_seeds(&rows)
+    let points: Vec<CapacityMax> = mean_over_seeds(&rows)
         .iter()
-        .filter_map(|m| Some((m.params, m.mean?)))
+        .filter_map(|m| {
+            let bounds: Vec<(bool, bool)> = results
+                .iter()
+                .filter(|r| r.params as f64 == m.params)
+                .filter_map(TaskResult::max_bits_bound)
+                .collect();
+            let unsaturated = bounds.iter().any(|b| b.0);
+            let top_of_grid = bounds.iter().any(|b| b.1);
+            Some(CapacityMax {
+                params: m.params,
+                max_bits: m.mean?,
+                lower_bound: unsaturated || top_of_grid,
+                unsaturated,
+                top_of_grid,
+            })
+        })
         .collect();
-    (capacity_fit(&points), points)
+    let xy: Vec<(f64, f64)> = points.iter().map(|c| (c.params, c.max_bits)).collect();
+    (capacity_fit(&xy), points)
+}
+
+/// How T_mem and T_gen lie at one size where their order is known: `mem_above` is T_mem > T_gen;
+/// `why` is `None` where both are measured, else the bound it comes from.
+struct Order {
+    params: f64,
+    mem_above: bool,
+    why: Option<String>,
+}
+
+/// The order of T_mem and T_gen at one size: from both means where both are measured (none where
+/// equal: a crossing), else from an epoch cap when every run of one timescale never reached 99 %
+/// within at least as many epochs as the other's mean (a run that never memorised in E epochs has
+/// T_mem > E; epochs count from 1).
+fn order_at(m: &SeedMean, g: &SeedMean, runs: &[&&TaskResult]) -> Option<Order> {
+    let params = m.params;
+    let (mem_above, why) = match (m.mean, g.mean) {
+        (Some(tm), Some(tg)) if tm != tg => (tm > tg, None),
+        (Some(_), Some(_)) => return None,
+        (None, Some(tg)) => {
+            let cap = runs.iter().map(|r| r.mem_epochs).min()?;
+            if (cap as f64) < tg {
+                return None;
+            }
+            let why = format!(
+                "at P = {params:.0} no run memorised the random labels in {cap} epochs while \
+                 T_gen = {tg:.0}"
+            );
+            (true, Some(why))
+        }
+        (Some(tm), None) => {
+            let cap = runs.iter().map(|r| r.gen_epochs).min()?;
+            if (cap as f64) < tm {
+                return None;
+            }
+            let why = format!(
+                "at P = {params:.0} no run generalised in {cap} epochs while T_mem = {tm:.0}"
+            );
+            (false, Some(why))
+        }
+        (None, None) => return None,
+    };
+    Some(Order {
+        params,
+        mem_above,
+        why,
+    })
+}
+
+/// "above" or "below": where T_mem lies against T_gen.
+fn side(mem_above: bool) -> &'static str {
+    if mem_above { "above" } else { "below" }
+}
+
+/// P*'s crossings, the intervals bounds put a crossing in, and the note that says what they mean.
+fn onset_of(
+    ps: &[f64],
+    mem: &[SeedMean],
+    gen_means: &[SeedMean],
+    results: &[&TaskResult],
+) -> (Vec<f64>, Vec<[f64; 2]>, Option<String>) {
+    let mean_or_nan =
+        |v: &[SeedMean]| -> Vec<f64> { v.iter().map(|m| m.mean.unwrap_or(f64::NAN)).collect() };
+    let c = crossings(ps, &mean_or_nan(mem), &mean_or_nan(gen_means), ONSET_GRID);
+    let orders: Vec<Order> = mem
+        .iter()
+        .zip(gen_means)
+        .filter_map(|(m, g)| {
+            let runs: Vec<&&TaskResult> = results
+                .iter()
+                .filter(|r| r.params as f64 == m.params)
+                .collect();
+            order_at(m, g, &runs)
+        })
+        .collect();
+    // neighbours in order that disagree, one of them known only from a cap, with no measured
+    // crossing between them
+    let bounded: Vec<([f64; 2], String)> = orders
+        .windows(2)
+        .filter(|w| w[0].mem_above != w[1].mem_above)
+        .filter(|w| {
+            !c.points
+                .iter()
+                .any(|&x| w[0].params <= x && x <= w[1].params)
+        })
+        .filter_map(|w| {
+            let bounds: Vec<String> = w
+                .iter()
+                .filter_map(|o| {
+                    let sign = if o.mem_above { ">" } else { "<" };
+                    Some(format!("{}, so T_mem {sign} T_gen there", o.why.as_ref()?))
+                })
+                .collect();
+            if bounds.is_empty() {
+                return None;
+            }
+            let text = format!(
+                "{}: they cross between {:.0} and {:.0}",
+                bounds.join(", and "),
+                w[0].params,
+                w[1].params
+            );
+            Some(([w[0].params, w[1].params], text))
+        })
+        .collect();
+    let mut note = match (c.points.as_slice(), c.gaps.as_slice()) {
+        (_, []) => Some("no crossing: no model size has both a T_mem and a T_gen".to_string()),
+        ([], [(p, g)]) => Some(format!(
+            "no crossing: T_mem is {} T_gen at P = {p:.0}, the one size where both are measured",
+            side(*g > 0.0)
+        )),
+        ([], gaps) => Some(format!(
+            "no crossing in [{:.0}, {:.0}]: T_mem {} T_gen throughout",
+            gaps[0].0,
+            gaps[gaps.len() - 1].0,
+            side(gaps[0].1 > 0.0)
+        )),
+        ([_], _) => None,
+        (many, _) => Some(format!(
+            "T_mem and T_gen cross {} times, at {}; P* is the first",
+            many.len(),
+            many.iter()
+                .map(|x| format!("{x:.0}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    };
+    for (_, text) in &bounded {
+        note = Some(match note {
+            Some(n) => format!("{n}; {text}"),
+            None => text.clone(),
+        });
+    }
+    (c.points, bounded.into_iter().map(|b| b.0).collect(), note)
 }
 
 /// Analyse one prime's results with capacity `c` bits per parameter.
@@ -245,14 +431,7 @@ pub fn analyse_prime(p: u32, results: &[&TaskResult], c: f64) -> PrimeAnalysis {
     let delay_rows = rows(&|r| or_nan(r.delay));
     let delay = mean_over_seeds(&delay_rows);
     let ps: Vec<f64> = mem.iter().map(|m| m.params).collect();
-    let mean_or_nan =
-        |v: &[SeedMean]| -> Vec<f64> { v.iter().map(|m| m.mean.unwrap_or(f64::NAN)).collect() };
-    let p_star = predicted_onset(
-        &ps,
-        &mean_or_nan(&mem),
-        &mean_or_nan(&gen_means),
-        ONSET_GRID,
-    );
+    let (p_star_all, p_star_between, p_star_note) = onset_of(&ps, &mem, &gen_means, results);
     let f: Vec<f64> = results
         .iter()
         .map(|r| capacity_fraction(r.complexity_bits, c, r.params as f64))
@@ -283,7 +462,10 @@ pub fn analyse_prime(p: u32, results: &[&TaskResult], c: f64) -> PrimeAnalysis {
         .collect();
     PrimeAnalysis {
         p,
-        p_star,
+        p_star: p_star_all.first().copied(),
+        p_star_all,
+        p_star_between,
+        p_star_note,
         observed_onset: observed_onset(&delay_rows),
         exp_fit: exp_fit(&f, &t_mem),
         sizes,
@@ -295,12 +477,15 @@ pub fn analyse_prime(p: u32, results: &[&TaskResult], c: f64) -> PrimeAnalysis {
 pub struct Analysis {
     /// The capacity fit (bits = slope P + intercept) over the tasks with capacity runs.
     pub fit: Option<LinearFit>,
-    /// Its points: (P, mean over seeds of the largest memorised bits).
-    pub points: Vec<(f64, f64)>,
+    /// Its points: per P the mean over seeds of the largest memorised bits, and whether it is a bound.
+    pub points: Vec<CapacityMax>,
     /// C in use: the fit's slope when positive, else [`PAPER_BITS_PER_PARAM`].
     pub c: f64,
     /// Whether `c` was measured (false: the paper's value).
     pub c_measured: bool,
+    /// The fit's slope is from points of which some are only lower bounds (see [`CapacityMax`]): the
+    /// capacity is then "at least" its slope, not a measured value.
+    pub c_lower_bound: bool,
     /// One crossing per prime, by increasing prime.
     pub primes: Vec<PrimeAnalysis>,
 }
@@ -312,6 +497,7 @@ pub fn analyse(results: &[TaskResult]) -> Analysis {
         Some(f) if f.slope > 0.0 => (f.slope, true),
         Some(_) | None => (PAPER_BITS_PER_PARAM, false),
     };
+    let c_lower_bound = fit.is_some() && points.iter().any(|p| p.lower_bound);
     let mut by_prime: BTreeMap<u32, Vec<&TaskResult>> = BTreeMap::new();
     for r in results {
         by_prime.entry(r.p).or_default().push(r);
@@ -325,6 +511,7 @@ pub fn analyse(results: &[TaskResult]) -> Analysis {
         points,
         c,
         c_measured,
+        c_lower_bound,
         primes,
     }
 }
@@ -336,6 +523,7 @@ pub fn analysis_json(results: &[TaskResult]) -> serde_json::Value {
         points,
         c,
         c_measured,
+        c_lower_bound,
         primes,
     } = analyse(results);
     let c_source = if c_measured {
@@ -355,13 +543,14 @@ pub fn analysis_json(results: &[TaskResult]) -> serde_json::Value {
         "results": results.len(),
         "capacity_bits_per_param": fit.as_ref().map(|f| f.slope),
         "capacity_fit": fit,
-        "capacity_points": points
-            .iter()
-            .map(|&(params, bits)| serde_json::json!({"params": params, "max_bits": bits}))
-            .collect::<Vec<_>>(),
+        "capacity_points": points,
+        "c_lower_bound": c_lower_bound,
         "c_used": c,
         "c_source": c_source,
         "p_star": per(&|a| serde_json::json!(a.p_star)),
+        "p_star_all": per(&|a| serde_json::json!(a.p_star_all)),
+        "p_star_between": per(&|a| serde_json::json!(a.p_star_between)),
+        "p_star_note": per(&|a| serde_json::json!(a.p_star_note)),
         "observed_onset": per(&|a| serde_json::json!(a.observed_onset)),
         "exp_fit": per(&|a| serde_json::json!(a.exp_fit)),
         "primes": primes,

@@ -35,9 +35,33 @@ pub struct SweepReport {
     pub outcome: Outcome,
 }
 
-/// An epoch count or "never".
-fn epochs(v: Option<u64>) -> String {
-    v.map_or_else(|| "never".to_string(), |e| e.to_string())
+/// An epoch count with its unit, or "never within N epochs" (N: the epochs the run trained, its cap).
+fn epochs(v: Option<u64>, trained: u64) -> String {
+    v.map_or_else(
+        || format!("never within {trained} epochs"),
+        |e| format!("{e} epochs"),
+    )
+}
+
+/// One finished task as `sweep` reports it, every number with its unit: "task-p23-w32-s0: P = 12345,
+/// T_mem 183 epochs, T_gen never within 1000 epochs, delay ≥ 798 epochs (never generalised), 7.0 s".
+fn describe(result: &TaskResult) -> String {
+    let delay = match result.delay {
+        Some(d) if result.delay_is_lower_bound() => format!("≥ {d} epochs (never generalised)"),
+        Some(d) => format!("{d} epochs"),
+        None => format!(
+            "none (neither learned the task nor generalised within {} epochs)",
+            result.gen_epochs
+        ),
+    };
+    format!(
+        "{}: P = {}, T_mem {}, T_gen {}, delay {delay}, {:.1} s",
+        result.task().name(),
+        result.params,
+        epochs(result.t_mem, result.mem_epochs),
+        epochs(result.t_gen, result.gen_epochs),
+        result.wall_secs
+    )
 }
 
 /// A sweep's result files: `SweepResult` events, `task-p{p}-w{w}-s{seed}.json`.
@@ -51,17 +75,7 @@ fn result_format() -> ResultFormat<TaskResult> {
             | LabEvent::Ordering(_) => None,
         },
         write: |dir, result| Ok(write_result(dir, result)?),
-        describe: |result| {
-            format!(
-                "{}: P = {}, T_mem {}, T_gen {}, delay {} ({:.1} s)",
-                result.task().name(),
-                result.params,
-                epochs(result.t_mem),
-                epochs(result.t_gen),
-                result.delay_text(),
-                result.wall_secs
-            )
-        },
+        describe,
     }
 }
 
@@ -311,6 +325,216 @@ mod tests {
         // exp fit over the 5 runs that memorised: the smallest model (largest f) memorises slowest, so
         // ln T_mem rises with f: b > 0, as the spec's model expects
         assert!(v["exp_fit"]["b"].as_f64().unwrap() > 0.0, "{v}");
+        // the sixth run (P = 400, seed 1) never memorised: the fit says it left it out, with its f =
+        // 100 log2(25) / (2.16 * 400)
+        assert_eq!(v["exp_fit"]["left_out"]["count"], 1, "{v}");
+        let f_out = v["exp_fit"]["left_out"]["f"][0].as_f64().unwrap();
+        assert!((f_out - 100.0 * 25f64.log2() / 864.0).abs() < 1e-12, "{v}");
+        // one crossing: nothing more to say of it
+        assert_eq!(v["p_star_all"].as_array().unwrap().len(), 1, "{v}");
+        assert_eq!(v["p_star_note"], serde_json::Value::Null);
+    }
+
+    /// The folder a helper's audit made by removing d = 20 and 24 from `assets/sweeps/cpu`
+    /// (/tmp/audit_cap/nocross), as task results with the bundled files' values (see
+    /// `no_crossing_results`). `analyse` printed "p_star": 27076, the range's end. At d = 16 (P 9328)
+    /// no run memorised in 3000 epochs while T_gen = 1203 <= 3000, so T_mem > T_gen there: the curves
+    /// cross between 9328 and 27076, which is all the data say.
+    fn nocross() -> Vec<TaskResult> {
+        crate::store::sweep_dir::no_crossing_results()
+    }
+
+    #[test]
+    fn no_crossing_gives_no_p_star_and_says_why() {
+        let v = analysis_json(&nocross());
+        assert_eq!(v["p_star"], serde_json::Value::Null, "{v}");
+        assert_eq!(v["p_star_all"], serde_json::json!([]));
+        assert_eq!(v["p_star_between"], serde_json::json!([[9328.0, 27076.0]]));
+        let note = v["p_star_note"].as_str().unwrap();
+        assert!(
+            note.starts_with("no crossing in [27076, 77136]: T_mem below T_gen throughout"),
+            "{note}"
+        );
+        assert!(
+            note.contains(
+                "at P = 9328 no run memorised the random labels in 3000 epochs while T_gen = 1203, \
+                 so T_mem > T_gen there: they cross between 9328 and 27076"
+            ),
+            "{note}"
+        );
+        // with a cap below T_gen (1000 < 1203 at d = 16, 1742 at d = 12) nothing follows: no bound
+        let mut short = nocross();
+        for r in &mut short {
+            r.mem_epochs = 1000;
+        }
+        let v = analysis_json(&short);
+        assert_eq!(v["p_star_between"], serde_json::json!([]));
+        assert_eq!(
+            v["p_star_note"],
+            "no crossing in [27076, 77136]: T_mem below T_gen throughout"
+        );
+        // a live sweep fills in the largest models first: with d = 48 alone there is nothing to cross
+        let v = analysis_json(&nocross()[..1]);
+        assert_eq!(v["p_star"], serde_json::Value::Null);
+        assert_eq!(
+            v["p_star_note"],
+            "no crossing: T_mem is below T_gen at P = 77136, the one size where both are measured"
+        );
+    }
+
+    #[test]
+    fn several_crossings_are_all_reported() {
+        // T_mem zigzags 400, 100, 400 at P = 100, 200, 400 around T_gen = 200: two crossings, at
+        // 100 + 100 * 2/3 and 200 + 200 * 1/3 (linear in P), each within a grid step (0.14 %)
+        let rs: Vec<TaskResult> = [(100, 400), (200, 100), (400, 400)]
+            .into_iter()
+            .map(|(params, t_mem)| {
+                let mut r = result(31, params as usize / 10, 0, params);
+                (r.t_mem, r.t_gen) = (Some(t_mem), Some(200));
+                r
+            })
+            .collect();
+        let v = analysis_json(&rs);
+        let all: Vec<f64> = v["p_star_all"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        assert_eq!(all.len(), 2, "{v}");
+        for (got, want) in all.iter().zip([500.0 / 3.0, 800.0 / 3.0]) {
+            assert!((got - want).abs() < 0.0015 * want, "{got} vs {want}");
+        }
+        assert_eq!(v["p_star"], all[0]);
+        let note = v["p_star_note"].as_str().unwrap();
+        assert!(
+            note.starts_with("T_mem and T_gen cross 2 times, at 167, 267; P* is the first"),
+            "{note}"
+        );
+    }
+
+    /// The capacity runs of a helper's `capacity-cpu` sweep (/tmp/audit_cap/capsweep, p = 23, a
+    /// 1500-epoch cap): d = 4's best (841 bits) is at its largest n, 1262, still rising; d = 6's best
+    /// (2311 at n = 1277) and d = 8's (4070 at n = 2144) were cut by the cap while improving. All
+    /// three are lower bounds, so C = 1.834 (the least-squares slope through the three, as `analyse`
+    /// printed for that folder) is only "at least".
+    #[test]
+    fn capacity_from_unsaturated_runs_is_a_lower_bound() {
+        use crate::experiment::capacity::CapacityPoint;
+        let run = |params: u64, width, pts: &[(usize, f64, bool)]| {
+            let mut r = result(23, width, 0, params);
+            r.capacity = pts
+                .iter()
+                .map(|&(n, bits, saturated)| CapacityPoint {
+                    n,
+                    bits,
+                    epochs: 1500,
+                    saturated,
+                    train_acc_eval: 1.0,
+                })
+                .collect();
+            r
+        };
+        let rs = vec![
+            run(
+                732,
+                4,
+                &[
+                    (79, 366.2, true),
+                    (158, 725.7, false),
+                    (316, 793.5, false),
+                    (631, 798.1, false),
+                    (1262, 840.985_266_891_739_2, true),
+                ],
+            ),
+            run(
+                1482,
+                6,
+                &[
+                    (160, 743.0, true),
+                    (320, 1483.0, true),
+                    (639, 2048.4, false),
+                    (1277, 2_310.747_865_122_282, false),
+                    (2554, 2240.8, true),
+                ],
+            ),
+            run(
+                2488,
+                8,
+                &[
+                    (268, 1244.5, true),
+                    (536, 2383.7, true),
+                    (1072, 3519.6, false),
+                    (2144, 4_070.016_673_437_91, false),
+                    (4287, 3806.8, true),
+                ],
+            ),
+        ];
+        let v = analysis_json(&rs);
+        assert_eq!(v["c_lower_bound"], true, "{v}");
+        let c = v["capacity_bits_per_param"].as_f64().unwrap();
+        assert!((c - 1.833_875_800_917_956).abs() < 1e-9, "{c}");
+        let flags: Vec<(bool, bool, bool)> = v["capacity_points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let b = |k: &str| p[k].as_bool().unwrap();
+                (b("lower_bound"), b("unsaturated"), b("top_of_grid"))
+            })
+            .collect();
+        assert_eq!(
+            flags,
+            [
+                (true, false, true),
+                (true, true, false),
+                (true, true, false)
+            ]
+        );
+        // a maximum inside the grid from a saturated run is a measurement: drop d = 4's last two
+        // points (its best is then 793.5 at n = 316, unsaturated) and mark the others saturated
+        let mut measured = rs.clone();
+        for r in &mut measured {
+            r.capacity.truncate(3);
+            r.capacity.push(CapacityPoint {
+                n: 5000,
+                bits: 0.0,
+                epochs: 10,
+                saturated: true,
+                train_acc_eval: 0.0,
+            });
+            for c in &mut r.capacity {
+                c.saturated = true;
+            }
+        }
+        let v = analysis_json(&measured);
+        assert_eq!(v["c_lower_bound"], false, "{v}");
+    }
+
+    #[test]
+    fn a_task_line_gives_its_units_and_caps() {
+        // the tiny preset's d = 32 (its description): memorised at 183, never generalised in 1000
+        // epochs, so its delay is 1000 - t_train (202 here), a lower bound
+        let mut r = result(23, 32, 0, 12000);
+        (r.t_mem, r.mem_epochs) = (Some(183), 183);
+        (r.t_train, r.t_gen, r.delay, r.gen_epochs) = (Some(202), None, Some(798), 1000);
+        r.wall_secs = 7.04;
+        assert_eq!(
+            describe(&r),
+            "task-p23-w32-s0: P = 12000, T_mem 183 epochs, T_gen never within 1000 epochs, \
+             delay ≥ 798 epochs (never generalised), 7.0 s"
+        );
+        // nothing learned: neither time, and no delay
+        (r.t_mem, r.mem_epochs) = (None, 1000);
+        (r.t_train, r.delay) = (None, None);
+        assert_eq!(
+            describe(&r),
+            "task-p23-w32-s0: P = 12000, T_mem never within 1000 epochs, T_gen never within 1000 \
+             epochs, delay none (neither learned the task nor generalised within 1000 epochs), 7.0 s"
+        );
+        // the example result's exact delay of 0
+        let e = result(23, 8, 0, 1000);
+        assert!(describe(&e).contains("T_gen 20 epochs, delay 0 epochs, 1.0 s"));
     }
 
     #[test]
@@ -337,7 +561,14 @@ mod tests {
             rs.push(r);
         }
         let (fit, points) = capacity_of(&rs);
-        assert_eq!(points, vec![(100.0, 160.0), (200.0, 300.0)]);
+        let xy: Vec<(f64, f64)> = points.iter().map(|c| (c.params, c.max_bits)).collect();
+        assert_eq!(xy, vec![(100.0, 160.0), (200.0, 300.0)]);
+        // P = 100 seed 0's best (150) and P = 200 seed 1's (290) are at the largest n tried, 20
+        assert!(
+            points
+                .iter()
+                .all(|c| c.lower_bound && c.top_of_grid && !c.unsaturated)
+        );
         assert!((fit.unwrap().slope - 1.4).abs() < 1e-12);
         let v = analysis_json(&rs);
         assert!((v["capacity_bits_per_param"].as_f64().unwrap() - 1.4).abs() < 1e-12);

@@ -225,10 +225,15 @@ pub enum Cmd {
         dir: PathBuf,
     },
     /// Analyse a sweep folder; prints one JSON object: capacity_bits_per_param (null without capacity
-    /// runs), p_star, observed_onset and exp_fit {a, b, r2} (a number or object for one prime, keyed by
-    /// prime for several), per-prime means per model size with counts of runs that never reached the
-    /// thresholds and of delays that are only lower bounds (delay_lower_bounds: never generalised), and
-    /// the files found, missing and unusable (also named on stderr); exits 1 when no file is usable.
+    /// runs) and c_lower_bound (true when a size's largest memorised bits is from a run the epoch cap
+    /// stopped while improving or from the largest n tried, each size's flags in capacity_points),
+    /// p_star (the first crossing of T_mem and T_gen; null when they do not cross), p_star_all (every
+    /// crossing), p_star_between (intervals runs that never reached a threshold put a crossing in),
+    /// p_star_note (why there is no P*, or what else holds), observed_onset and exp_fit {a, b, r2,
+    /// left_out {count, f}} (a value for one prime, keyed by prime for several), per-prime means per
+    /// model size with counts of runs that never reached the thresholds and of delays that are only
+    /// lower bounds (delay_lower_bounds: never generalised), and the files found, missing and
+    /// unusable (also named on stderr); exits 1 when no file is usable.
     Analyse {
         /// The sweep's output folder.
         dir: PathBuf,

@@ -51,6 +51,8 @@ pub enum SeriesKind {
     Line,
     /// A marker at each point.
     Points,
+    /// A hollow marker at each point: values that are only bounds (a capacity still rising).
+    HollowPoints,
     /// A dashed line (fits, references).
     Dashed,
     /// A filled band between a lower and an upper curve (min-max or mean ± std around a mean):
@@ -142,6 +144,7 @@ impl Series {
                     SeriesKind::Band => *self.upper.get(i)?,
                     SeriesKind::Line
                     | SeriesKind::Points
+                    | SeriesKind::HollowPoints
                     | SeriesKind::Dashed
                     | SeriesKind::Bars => f64::NAN,
                 };
@@ -149,6 +152,7 @@ impl Series {
                     SeriesKind::Band => y.drawable(upper),
                     SeriesKind::Line
                     | SeriesKind::Points
+                    | SeriesKind::HollowPoints
                     | SeriesKind::Dashed
                     | SeriesKind::Bars => true,
                 };

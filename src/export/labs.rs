@@ -294,6 +294,22 @@ fn sig3(v: f64) -> String {
     format!("{v:.decimals$}")
 }
 
+/// What a figure says of P* beside its line: why there is none, or what else holds (several crossings,
+/// a crossing bounded by runs that never reached a threshold).
+pub fn p_star_note(pa: &PrimeAnalysis) -> Option<String> {
+    let note = pa.p_star_note.as_ref()?;
+    Some(match pa.p_star {
+        Some(_) => format!("P*: {note}"),
+        None => format!("P*: none ({note})"),
+    })
+}
+
+/// "C = 1.83" or, when the capacity points are lower bounds, "C ≥ 1.83" (`decimals` after the point).
+pub fn c_text(slope: f64, lower_bound: bool, decimals: usize) -> String {
+    let rel = if lower_bound { "≥" } else { "=" };
+    format!("C {rel} {slope:.decimals$}")
+}
+
 fn never_note(pa: &PrimeAnalysis) -> Option<String> {
     let (mem, gen_n): (usize, usize) = pa
         .sizes
@@ -341,13 +357,19 @@ pub fn capacity_figures(results: &[TaskResult], an: &Analysis) -> Vec<Figure> {
             SeriesKind::Points,
             pts(&|s| s.delay.mean),
         ));
-        if let Some(p) = pa.p_star {
+        // every crossing, P* the first; none: a note says why, and no line is drawn
+        for (k, &p) in pa.p_star_all.iter().enumerate() {
             fig.markers.push(Marker {
                 x: p,
-                label: format!("P* = {p:.0}"),
+                label: if k == 0 {
+                    format!("P* = {p:.0}")
+                } else {
+                    format!("crossing {} at {p:.0}", k + 1)
+                },
                 color: FIT_RGB,
             });
         }
+        fig.notes.extend(p_star_note(pa));
         if let Some(p) = pa.observed_onset {
             fig.markers.push(Marker {
                 x: p,
@@ -431,29 +453,43 @@ pub fn capacity_figures(results: &[TaskResult], an: &Analysis) -> Vec<Figure> {
         fig.notes.push("no capacity runs in this sweep".into());
     }
     figs.push(fig);
-    // 3. saturated bits vs P with the fitted C
+    // 3. max memorised bits vs P with the fitted C (a point still rising is a lower bound: hollow)
     let mut fig = Figure::new(
         "capacity",
-        "Saturated memorised bits vs parameters",
+        "Max memorised bits vs parameters",
         Axis::linear("parameters P"),
         Axis::linear("max memorised bits"),
     );
-    fig.series.push(Series::new(
-        "mean over seeds of max bits",
-        MEM_RGB,
-        SeriesKind::Points,
-        an.points.iter().map(|&(p, b)| [p, b]).collect(),
-    ));
+    let points = |bound: bool| -> Vec<[f64; 2]> {
+        an.points
+            .iter()
+            .filter(|c| c.lower_bound == bound)
+            .map(|c| [c.params, c.max_bits])
+            .collect()
+    };
+    for (name, kind, bound) in [
+        ("mean over seeds of max bits", SeriesKind::Points, false),
+        (
+            "max bits, a lower bound (still rising)",
+            SeriesKind::HollowPoints,
+            true,
+        ),
+    ] {
+        let pts = points(bound);
+        if !pts.is_empty() {
+            fig.series.push(Series::new(name, MEM_RGB, kind, pts));
+        }
+    }
     match &an.fit {
         Some(f) => {
             let (lo, hi) = an
                 .points
                 .iter()
-                .fold((f64::INFINITY, 0.0_f64), |(a, b), &(p, _)| {
-                    (a.min(p), b.max(p))
+                .fold((f64::INFINITY, 0.0_f64), |(a, b), c| {
+                    (a.min(c.params), b.max(c.params))
                 });
             fig.series.push(Series::new(
-                format!("fit: C = {:.2} bits/param", f.slope),
+                format!("fit: {} bits/param", c_text(f.slope, an.c_lower_bound, 2)),
                 FIT_RGB,
                 SeriesKind::Dashed,
                 vec![
@@ -462,9 +498,30 @@ pub fn capacity_figures(results: &[TaskResult], an: &Analysis) -> Vec<Figure> {
                 ],
             ));
             fig.notes.push(format!(
-                "C = {:.3} bits per parameter, R² = {:.3} (paper: 2.16; Morris et al.: about 3.6)",
-                f.slope, f.r2
+                "{} bits per parameter, R² = {:.3} (paper: 2.16; Morris et al.: about 3.6)",
+                c_text(f.slope, an.c_lower_bound, 3),
+                f.r2
             ));
+            let bounds: Vec<&crate::analysis::capacity_study::CapacityMax> =
+                an.points.iter().filter(|c| c.lower_bound).collect();
+            if !bounds.is_empty() {
+                let why = |c: &crate::analysis::capacity_study::CapacityMax| match (
+                    c.unsaturated,
+                    c.top_of_grid,
+                ) {
+                    (true, true) => "cut by the epoch cap, at the largest n",
+                    (true, false) => "cut by the epoch cap while improving",
+                    (false, _) => "at the largest n tried",
+                };
+                fig.notes.push(format!(
+                    "hollow: lower bounds, so C is too: {}",
+                    bounds
+                        .iter()
+                        .map(|c| format!("P = {:.0} ({})", c.params, why(c)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
         }
         None => fig
             .notes
@@ -520,8 +577,8 @@ pub fn capacity_figures(results: &[TaskResult], an: &Analysis) -> Vec<Figure> {
             ));
         }
         fig.notes.push(format!(
-            "C = {:.2} bits/param ({})",
-            an.c,
+            "{} bits/param ({})",
+            c_text(an.c, an.c_measured && an.c_lower_bound, 2),
             if an.c_measured {
                 "measured"
             } else {
@@ -555,6 +612,25 @@ pub fn capacity_figures(results: &[TaskResult], an: &Analysis) -> Vec<Figure> {
     }
     fig.series
         .push(Series::new("one prime", ONSET_RGB, SeriesKind::Points, pts));
+    // a prime without both onsets is not drawn: say which, and why
+    for pa in &an.primes {
+        let p_star = match pa.p_star {
+            Some(_) => None,
+            None => Some(format!(
+                "no P* ({})",
+                pa.p_star_note.as_deref().unwrap_or("no crossing")
+            )),
+        };
+        let onset = pa
+            .observed_onset
+            .is_none()
+            .then(|| "no observed onset".to_string());
+        let missing: Vec<String> = p_star.into_iter().chain(onset).collect();
+        if !missing.is_empty() {
+            fig.notes
+                .push(format!("p = {} not drawn: {}", pa.p, missing.join("; ")));
+        }
+    }
     figs.push(fig);
     figs
 }
@@ -910,6 +986,110 @@ mod tests {
                 .any(|n| n.starts_with("the delays of 1 run(s) that never generalised")),
             "{:?}",
             crossing.notes
+        );
+    }
+
+    /// Without a crossing the figures draw no P* line and no (P*, onset) point, and say why in their
+    /// notes (which the JSON beside an exported figure carries); the argmin drew one at 27076.
+    #[test]
+    fn no_crossing_draws_no_p_star_and_says_why() {
+        let rs = crate::store::sweep_dir::no_crossing_results();
+        let an = crate::analysis::capacity_study::analyse(&rs);
+        let figs = capacity_figures(&rs, &an);
+        let crossing = figs.iter().find(|f| f.name == "crossing_p31").unwrap();
+        assert!(
+            crossing.markers.iter().all(|m| !m.label.starts_with("P*")),
+            "{:?}",
+            crossing.markers
+        );
+        assert!(
+            crossing.notes.iter().any(|n| n.starts_with(
+                "P*: none (no crossing in [27076, 77136]: T_mem below T_gen throughout; at P = 9328"
+            )),
+            "{:?}",
+            crossing.notes
+        );
+        let onsets = figs.iter().find(|f| f.name == "onsets").unwrap();
+        assert!(onsets.series.iter().all(|s| s.points.is_empty()));
+        assert!(
+            onsets
+                .notes
+                .iter()
+                .any(|n| n.starts_with("p = 31 not drawn: no P* (no crossing in [27076, 77136]")),
+            "{:?}",
+            onsets.notes
+        );
+        // the bundled sweep's one crossing (d = 20 and 24 back) is drawn, with no note on it
+        let mut all = rs.clone();
+        for (width, params, t_mem, t_gen) in [(20, 14220, 809, 554), (24, 20136, 488, 458)] {
+            all.push(TaskResult {
+                width,
+                params,
+                t_mem: Some(t_mem),
+                t_gen: Some(t_gen),
+                ..rs[2].clone()
+            });
+        }
+        let an = crate::analysis::capacity_study::analyse(&all);
+        let figs = capacity_figures(&all, &an);
+        let crossing = figs.iter().find(|f| f.name == "crossing_p31").unwrap();
+        let labels: Vec<&str> = crossing.markers.iter().map(|m| m.label.as_str()).collect();
+        assert!(labels.contains(&"P* = 20636"), "{labels:?}");
+        assert!(crossing.notes.iter().all(|n| !n.starts_with("P*")));
+    }
+
+    /// A capacity point from a run the cap stopped while improving, or from the largest n, is a lower
+    /// bound: the figure draws it hollow and writes "C ≥". Two sizes, one seed: P = 100's best (150) is
+    /// at its largest n; P = 200's (300, at the smaller n) was cut by the cap. The line through (100,
+    /// 150) and (200, 300) has slope 1.5 (by hand).
+    #[test]
+    fn capacity_lower_bounds_are_hollow_and_c_is_at_least() {
+        use crate::analysis::capacity_study::CapacityPoint;
+        let point = |n, bits, saturated| CapacityPoint {
+            n,
+            bits,
+            epochs: 10,
+            saturated,
+            train_acc_eval: 1.0,
+        };
+        let rs = vec![
+            TaskResult {
+                params: 100,
+                capacity: vec![point(10, 120.0, true), point(20, 150.0, true)],
+                ..crate::store::sweep_dir::example_result()
+            },
+            TaskResult {
+                params: 200,
+                width: 16,
+                capacity: vec![point(10, 300.0, false), point(20, 250.0, true)],
+                ..crate::store::sweep_dir::example_result()
+            },
+        ];
+        let an = crate::analysis::capacity_study::analyse(&rs);
+        assert!(an.c_lower_bound && (an.c - 1.5).abs() < 1e-12);
+        let figs = capacity_figures(&rs, &an);
+        let cap = figs.iter().find(|f| f.name == "capacity").unwrap();
+        assert_eq!(cap.title, "Max memorised bits vs parameters");
+        let kinds: Vec<(SeriesKind, &str)> = cap
+            .series
+            .iter()
+            .map(|s| (s.kind, s.name.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (
+                    SeriesKind::HollowPoints,
+                    "max bits, a lower bound (still rising)"
+                ),
+                (SeriesKind::Dashed, "fit: C ≥ 1.50 bits/param"),
+            ]
+        );
+        assert!(cap.notes[0].starts_with("C ≥ 1.500 bits per parameter"));
+        assert_eq!(
+            cap.notes[1],
+            "hollow: lower bounds, so C is too: P = 100 (at the largest n tried), P = 200 (cut by \
+             the epoch cap while improving)"
         );
     }
 

@@ -183,9 +183,11 @@ pub fn plotted_csv(fig: &Figure) -> Result<Vec<u8>, ExportError> {
             let (x, a) = (p[0].to_string(), p[1].to_string());
             let row = match s.kind {
                 SeriesKind::Band => [s.name.clone(), x, String::new(), a, p[2].to_string()],
-                SeriesKind::Line | SeriesKind::Points | SeriesKind::Dashed | SeriesKind::Bars => {
-                    [s.name.clone(), x, a, String::new(), String::new()]
-                }
+                SeriesKind::Line
+                | SeriesKind::Points
+                | SeriesKind::HollowPoints
+                | SeriesKind::Dashed
+                | SeriesKind::Bars => [s.name.clone(), x, a, String::new(), String::new()],
             };
             if labelled {
                 let label = s.labels.get(i).cloned().unwrap_or_default();
@@ -272,8 +274,8 @@ fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
 }
 
 /// Write `fig` to `path` in `opts`' format and size, with `FILE.csv` (the plotted points) and
-/// `FILE.json` (`configs`, the config(s) behind the figure, with the figure's name, title and export
-/// settings) beside it. Writes only those three files, in the folder of `path`, which must exist.
+/// `FILE.json` (`configs`, the config(s) behind the figure, with the figure's name, title, notes,
+/// markers and export settings) beside it. Writes only those three files, in the folder of `path`, which must exist.
 pub fn write_figure(
     path: &Path,
     fig: &Figure,
@@ -304,6 +306,14 @@ pub fn write_figure(
             FigureFormat::Svg | FigureFormat::Pdf => None,
         },
         "grokscope_version": env!("CARGO_PKG_VERSION"),
+        // the figure's words beside its points: its notes, and its vertical lines (a value such as
+        // P* that the CSV's points do not hold, or the note that says why there is none)
+        "notes": fig.notes,
+        "markers": fig
+            .markers
+            .iter()
+            .map(|m| serde_json::json!({"x": m.x, "label": m.label}))
+            .collect::<Vec<_>>(),
         "config": configs,
     });
     let text = serde_json::to_string_pretty(&meta)

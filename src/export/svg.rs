@@ -580,7 +580,9 @@ fn occupied(fig: &Figure, l: &Layout, m: &Measure) -> Vec<[f64; 2]> {
         let lower: Vec<[f64; 2]> = plotted.iter().map(|p| l.px([p[0], p[1]])).collect();
         match s.kind {
             SeriesKind::Line | SeriesKind::Dashed => sample_line(&lower),
-            SeriesKind::Points => lower.iter().for_each(|p| sample_line(&[*p])),
+            SeriesKind::Points | SeriesKind::HollowPoints => {
+                lower.iter().for_each(|p| sample_line(&[*p]))
+            }
             SeriesKind::Bars => {
                 let base = l.bar_base();
                 for p in &plotted {
@@ -816,6 +818,17 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
                         n(c[0]),
                         n(c[1])
                     );
+                }
+                s.push_str("</g>\n");
+            }
+            SeriesKind::HollowPoints => {
+                let _ = writeln!(
+                    s,
+                    r#"<g fill="none" stroke="{color}" stroke-width="0.8" class="hollow">"#
+                );
+                for q in &pts {
+                    let c = l.px([q[0], q[1]]);
+                    let _ = writeln!(s, r#"<circle cx="{}" cy="{}" r="2.2"/>"#, n(c[0]), n(c[1]));
                 }
                 s.push_str("</g>\n");
             }
@@ -1101,6 +1114,14 @@ fn legend_entry(s: &mut String, e: &super::figure::Series, x: f64, cy: f64) {
                 n(cy)
             );
         }
+        SeriesKind::HollowPoints => {
+            let _ = writeln!(
+                s,
+                r#"<circle cx="{}" cy="{}" r="2.2" fill="none" stroke="{c}" stroke-width="0.8"/>"#,
+                n(x + LEGEND_SAMPLE / 2.0),
+                n(cy)
+            );
+        }
         SeriesKind::Bars => {
             let _ = writeln!(
                 s,
@@ -1354,6 +1375,39 @@ mod tests {
             "{h0} {h1}"
         );
         assert!(svg.contains(r##"fill="#ff0000""##) && svg.contains(r##"fill="#00ff00""##));
+    }
+
+    /// Hollow points (values that are only bounds) are rings: unfilled circles stroked in the series'
+    /// colour, one a point, and the legend's sample is one too.
+    #[test]
+    fn hollow_points_are_rings() {
+        let mut f = Figure::new("h", "", Axis::linear("P"), Axis::linear("bits"));
+        f.series.push(Series::new(
+            "bound",
+            [200, 0, 0],
+            SeriesKind::HollowPoints,
+            vec![[1.0, 2.0], [2.0, 3.0], [3.0, f64::NAN]],
+        ));
+        let svg = to_svg(&f, FigureSize::default());
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let group = doc
+            .descendants()
+            .find(|n| n.attribute("class") == Some("hollow"))
+            .expect("a group of rings");
+        assert_eq!(group.attribute("fill"), Some("none"));
+        assert_eq!(group.attribute("stroke"), Some("#c80000"));
+        assert_eq!(
+            group
+                .children()
+                .filter(|n| n.has_tag_name("circle"))
+                .count(),
+            2
+        );
+        let legend_rings = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("circle") && n.attribute("fill") == Some("none"))
+            .count();
+        assert_eq!(legend_rings, 1, "the legend's sample");
     }
 
     #[test]

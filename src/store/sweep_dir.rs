@@ -332,6 +332,34 @@ pub fn example_result() -> TaskResult {
     }
 }
 
+/// The bundled `cpu` sweep (`assets/sweeps/cpu`, p = 31, a 3000-epoch cap) without its d = 20 and 24
+/// tasks, as a helper's audit cut it, largest model first (as a sweep trains them), on
+/// [`example_result`] otherwise: T_mem is measured from d = 28 on and is below T_gen at every size
+/// where both are (318 < 692, 240 < 585, 108 < 963), so the curves do not cross there; d = 8..16
+/// never memorised in 3000 epochs, and d = 16's T_gen is 1203, so T_mem > T_gen at d = 16.
+pub fn no_crossing_results() -> Vec<TaskResult> {
+    [
+        (48, 77136, Some(108), Some(963)),
+        (32, 35040, Some(240), Some(585)),
+        (28, 27076, Some(318), Some(692)),
+        (16, 9328, None, Some(1203)),
+        (12, 5460, None, Some(1742)),
+        (8, 2616, None, None),
+    ]
+    .into_iter()
+    .map(|(width, params, t_mem, t_gen)| TaskResult {
+        p: 31,
+        width,
+        params,
+        t_mem,
+        t_gen,
+        mem_epochs: 3000,
+        gen_epochs: 3000,
+        ..example_result()
+    })
+    .collect()
+}
+
 /// Write a result into `dir` atomically (a temporary file, then a rename).
 pub fn write_result(dir: &Path, r: &TaskResult) -> Result<(), SweepDirError> {
     let text = serde_json::to_string_pretty(r)?;

@@ -607,11 +607,46 @@ fn clicked_run(
         .map(|(i, _)| i)
 }
 
+/// Whether tasks of the sweep shown are still to come (running, or missing from its folder): a
+/// missing P* is then "no crossing yet".
+fn tasks_to_come(history: &SweepHistory) -> bool {
+    let (done, total) = history.progress();
+    done < total || (history.run().is_some() && history.outcome().is_none())
+}
+
+/// P* as the window writes it: the first crossing (with how many there are), or the word for none:
+/// "no crossing yet" while tasks are to come, and the interval runs that never reached a threshold
+/// put a crossing in.
+fn p_star_text(pa: &PrimeAnalysis, history: &SweepHistory) -> String {
+    match pa.p_star {
+        Some(p) if pa.p_star_all.len() > 1 => {
+            format!("{p:.0} (first of {} crossings)", pa.p_star_all.len())
+        }
+        Some(p) => format!("{p:.0}"),
+        None => {
+            let none = if tasks_to_come(history) {
+                "no crossing yet"
+            } else {
+                "no crossing"
+            };
+            match pa.p_star_between.first() {
+                Some([lo, hi]) => format!("{none} (bounded between {lo:.0} and {hi:.0})"),
+                None => none.to_string(),
+            }
+        }
+    }
+}
+
 /// C, P*, the observed onset and the exp fit, in one line.
 fn numbers_ui(ui: &mut Ui, history: &SweepHistory, pa: Option<&PrimeAnalysis>) {
     let a = history.analysis();
     let c = if a.c_measured {
-        format!("C = {:.2} bits/param", a.c)
+        let c = crate::export::labs::c_text(a.c, a.c_lower_bound, 2);
+        if a.c_lower_bound {
+            format!("{c} bits/param (a lower bound: some sizes' bits still rose)")
+        } else {
+            format!("{c} bits/param")
+        }
     } else if a.points.len() == 1 {
         "C = paper's 2.16 (capacity runs of one size so far; the fit needs two)".to_string()
     } else if history.has_capacity_runs() {
@@ -621,7 +656,7 @@ fn numbers_ui(ui: &mut Ui, history: &SweepHistory, pa: Option<&PrimeAnalysis>) {
     };
     let (p_star, onset, fit) = match pa {
         Some(pa) => (
-            opt(pa.p_star),
+            p_star_text(pa, history),
             opt(pa.observed_onset),
             pa.exp_fit.as_ref().map_or_else(
                 || "a, b, R² —".to_string(),
@@ -817,6 +852,17 @@ fn crossing_ui(
         ))
         .text_style(caption_style(ui)),
     );
+    // no P* line without a crossing: the caption says why instead (and "yet" while tasks are to come)
+    if pa.p_star.is_none() || pa.p_star_note.is_some() {
+        let why = pa.p_star_note.as_deref().unwrap_or("no crossing");
+        // the number line gives P*'s value or word; the caption only why (it repeated the bound)
+        let what = match pa.p_star {
+            Some(_) => "P*",
+            None if tasks_to_come(history) => "no P* line yet",
+            None => "no P* line",
+        };
+        ui.label(RichText::new(format!("{what}: {why}")).text_style(caption_style(ui)));
+    }
     let mut run_points: Vec<RunPoint> = vec![];
     let mut mem_hit = vec![];
     let mut mem_never = vec![];
@@ -967,8 +1013,11 @@ fn crossing_ui(
                 );
             }
         }
-        if let Some(x) = pa.p_star.and_then(log10_of).filter(|_| shown("P*")) {
-            pui.vline(VLine::new("P*", x).color(Color32::WHITE).width(1.5));
+        // every crossing, one key entry: P* is the first
+        for x in pa.p_star_all.iter().filter_map(|&p| log10_of(p)) {
+            if shown("P*") {
+                pui.vline(VLine::new("P*", x).color(Color32::WHITE).width(1.5));
+            }
         }
         if let Some(x) = pa
             .observed_onset
@@ -1120,29 +1169,54 @@ fn bits_ui(ui: &mut Ui, history: &SweepHistory) {
         });
 }
 
-/// Figure 3: saturated bits against P, with the fitted line of slope C.
+/// Figure 3: the largest memorised bits against P, with the fitted line of slope C; a size whose
+/// largest bits came from a run the epoch cap stopped while improving, or from the largest n tried, is
+/// a lower bound, drawn hollow (and C is then "≥").
 fn capacity_ui(ui: &mut Ui, history: &SweepHistory) {
     let a = history.analysis();
+    if a.points.iter().any(|c| c.lower_bound) {
+        ui.label(
+            RichText::new(
+                "hollow: still rising (its best run hit the epoch cap while improving, or is at the \
+                 largest n tried), so only a lower bound",
+            )
+            .text_style(caption_style(ui)),
+        );
+    }
     Plot::new("capacity_fit")
         .x_axis_label("parameters P")
-        .y_axis_label("saturated bits")
+        .y_axis_label("max memorised bits")
         .include_x(0.0)
         .include_y(0.0)
         // the fitted line rises to the top right, where the largest model's point sits
         .legend(Legend::default().position(Corner::RightBottom))
         .show(ui, |pui| {
-            let pts: Vec<[f64; 2]> = a.points.iter().map(|&(p, b)| [p, b]).collect();
-            pui.points(
-                Points::new("mean max bits", PlotPoints::from(pts))
-                    .radius(4.0)
-                    .color(MEM),
-            );
+            for (name, bound) in [
+                ("mean max bits", false),
+                ("mean max bits (lower bound)", true),
+            ] {
+                let pts: Vec<[f64; 2]> = a
+                    .points
+                    .iter()
+                    .filter(|c| c.lower_bound == bound)
+                    .map(|c| [c.params, c.max_bits])
+                    .collect();
+                if !pts.is_empty() {
+                    pui.points(
+                        Points::new(name, PlotPoints::from(pts))
+                            .radius(4.0)
+                            .filled(!bound)
+                            .color(MEM),
+                    );
+                }
+            }
             if let Some(f) = &a.fit {
-                let x_max = a.points.iter().map(|p| p.0).fold(0.0, f64::max);
+                let x_max = a.points.iter().map(|c| c.params).fold(0.0, f64::max);
                 let line = vec![[0.0, f.intercept], [x_max, f.intercept + f.slope * x_max]];
+                let c = crate::export::labs::c_text(f.slope, a.c_lower_bound, 2);
                 pui.line(
                     Line::new(
-                        format!("C = {:.2} bits/param, R² = {:.3}", f.slope, f.r2),
+                        format!("{c} bits/param, R² = {:.3}", f.r2),
                         PlotPoints::from(line),
                     )
                     .color(GEN),
@@ -1239,9 +1313,29 @@ fn onsets_ui(ui: &mut Ui, history: &SweepHistory) {
         .collect();
     let missing = a.primes.len() - pts.len();
     let primes = if pts.len() == 1 { "prime" } else { "primes" };
+    // which primes lack an onset, and in words why (no P* without a crossing)
+    let lacking: Vec<String> = a
+        .primes
+        .iter()
+        .filter_map(|pa| {
+            let mut why = vec![];
+            if pa.p_star.is_none() {
+                why.push(format!("P* = {}", p_star_text(pa, history)));
+            }
+            if pa.observed_onset.is_none() {
+                why.push("no observed onset".to_string());
+            }
+            (!why.is_empty()).then(|| format!("p = {}: {}", pa.p, why.join(", ")))
+        })
+        .collect();
+    let lacking = if lacking.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", lacking.join("; "))
+    };
     ui.label(
         RichText::new(format!(
-            "{} {primes} with both onsets; {missing} lack one (not drawn)",
+            "{} {primes} with both onsets; {missing} lack one, not drawn{lacking}",
             pts.len()
         ))
         .text_style(caption_style(ui)),
@@ -1252,7 +1346,9 @@ fn onsets_ui(ui: &mut Ui, history: &SweepHistory) {
             (l.min(p[0]).min(p[1]), h.max(p[0]).max(p[1]))
         });
     log_plot("capacity_onsets", "predicted onset P*", "observed onset")
-        .legend(Legend::default())
+        // y = x runs from the bottom left to the top right (the default corner, where the key sat on
+        // the line): the top left is off it
+        .legend(Legend::default().position(Corner::LeftTop))
         .show(ui, |pui| {
             if lo.is_finite() {
                 let line = vec![[lo - 0.2, lo - 0.2], [hi + 0.2, hi + 0.2]];
