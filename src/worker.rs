@@ -568,6 +568,8 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
                 match &mut last {
                     Some((run, w)) => match w.attach_to(&to) {
                         Ok(left_out) => {
+                            // the ended run's copy is whole: nothing more is written there
+                            w.release_lock();
                             for message in left_out {
                                 sink.emit(Event::Note { run: *run, message });
                             }
@@ -614,7 +616,12 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
         let mut sink = sink.borrow_mut();
         match result {
             Ok(Some(end)) => {
-                last = end.writer.map(|w| (run, w));
+                // kept to be saved elsewhere; its own folder (if any) is written no more, and is
+                // let go for another process to resume
+                last = end.writer.map(|mut w| {
+                    w.release_lock();
+                    (run, w)
+                });
                 // after the run's last events: the views' thread sends only what comes after them
                 sink.flush();
                 if let Some(views) = end.views {

@@ -1137,7 +1137,7 @@ fn a_checkpoint_that_is_not_whole_is_named_when_the_folder_is_read() {
 /// resumes of one folder, or a `resume` of a run still training, from writing the same tables and
 /// checkpoints): while a recorder holds the folder (as a run training in a window or a `grokscope
 /// run` does), the runner in this process and `grokscope resume` in another refuse it, naming why,
-/// and the folder is byte for byte as it was; once the recorder is gone the resume goes on.
+/// and the folder is byte for byte as it was; once the recorder lets go the resume goes on.
 #[test]
 fn a_folder_being_written_is_not_resumed_by_another_writer() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1147,7 +1147,7 @@ fn a_folder_being_written_is_not_resumed_by_another_writer() {
     // a recorder that holds the folder: one resuming it, not yet training
     let folder = RunFolder::open(&dir).unwrap();
     let from = folder.checkpoints.last().unwrap().clone();
-    let (held, _) = RunWriter::resume(&folder, &from).unwrap();
+    let (mut held, _) = RunWriter::resume(&folder, &from).unwrap();
     let before = crate::hardening::snapshot(&dir);
     let busy = "is being written by another grokscope process";
     match finished(&resume(&dir, None)) {
@@ -1169,6 +1169,9 @@ fn a_folder_being_written_is_not_resumed_by_another_writer() {
         crate::hardening::snapshot(&dir) == before,
         "the command changed the folder"
     );
-    drop(held);
+    // a recorder that lets go (a window keeps its ended run's, to save it elsewhere) no longer
+    // holds the folder
+    held.release_lock();
     assert_eq!(finished(&resume(&dir, None)), Outcome::Completed);
+    drop(held);
 }

@@ -766,6 +766,13 @@ impl RunWriter {
         r
     }
 
+    /// Let go of the folder's lock: the run has ended and nothing more is written there (a window
+    /// keeps its ended run's recorder, to save it into another folder, which it locks while it writes
+    /// it), so another process may resume or repair it.
+    pub fn release_lock(&mut self) {
+        self.lock = None;
+    }
+
     /// Checkpoints kept in memory until the run has a folder: (step, epoch) of each.
     pub fn held_checkpoints(&self) -> Vec<(u64, u64)> {
         self.held.iter().map(|(s, e, _)| (*s, *e)).collect()
