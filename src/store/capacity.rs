@@ -56,6 +56,9 @@ pub struct SweepHistory {
     /// Results kept from the sweep shown when a sweep of other widths began (counted on top of its
     /// own progress).
     kept: usize,
+    /// Results of the sweep shown before that the live sweep trains again (its own widths): what
+    /// they were, to say whether the same config and seed gave the same numbers.
+    replaced: Vec<TaskResult>,
     outcome: Option<Outcome>,
     analysis: Analysis,
     /// The live sweep's curves by arrival of their first points.
@@ -77,6 +80,7 @@ impl SweepHistory {
             done: 0,
             total: 0,
             kept: 0,
+            replaced: vec![],
             outcome: None,
             analysis: analyse(&[]),
             flights: vec![],
@@ -92,18 +96,18 @@ impl SweepHistory {
     /// same config but for its widths, seeds and threads (e.g. one more width beside a finished sweep),
     /// its results of other tasks stay, and the analysis takes them with the new ones.
     pub fn begin(&mut self, run: RunId, config: CapacitySweepConfig) {
-        let kept: Vec<TaskResult> = match &self.config {
+        let (kept, replaced): (Vec<TaskResult>, Vec<TaskResult>) = match &self.config {
             Some(prev) if same_but_sizes(prev, &config) => {
                 let new = crate::config::capacity::tasks(&config);
                 std::mem::take(&mut self.results)
                     .into_iter()
-                    .filter(|r| !new.contains(&r.task()))
-                    .collect()
+                    .partition(|r| !new.contains(&r.task()))
             }
-            _ => vec![],
+            _ => (vec![], vec![]),
         };
         self.clear();
         self.kept = kept.len();
+        self.replaced = replaced;
         self.total = config.task_count() + kept.len();
         self.done = kept.len();
         self.analysis = analyse(&kept);
@@ -208,6 +212,37 @@ impl SweepHistory {
     /// Tasks kept from the sweep shown before this one (same config but its sizes; among `done`).
     pub fn kept(&self) -> usize {
         self.kept
+    }
+
+    /// The tasks this sweep trained again that the sweep shown before had (a lesson's one width
+    /// beside a bundled sweep), in words, each with its numbers then and now: "w24-s0: T_mem 488,
+    /// T_gen 458, delay 100 epochs, as before" or "… (before: T_mem 490, …)". `None` when there are
+    /// none yet.
+    pub fn trained_again_text(&self) -> Option<String> {
+        let nums = |r: &TaskResult| {
+            let e = |v: Option<u64>| v.map_or("never".to_string(), |v| v.to_string());
+            format!(
+                "T_mem {}, T_gen {}, delay {}",
+                e(r.t_mem),
+                e(r.t_gen),
+                e(r.delay)
+            )
+        };
+        let said: Vec<String> = self
+            .replaced
+            .iter()
+            .filter_map(|old| {
+                let new = self.results.iter().find(|r| r.task() == old.task())?;
+                let (then, now) = (nums(old), nums(new));
+                let name = format!("d = {} (p {}, seed {})", new.width, new.p, new.seed);
+                Some(if then == now {
+                    format!("{name} trained again: {now} epochs, as before")
+                } else {
+                    format!("{name} trained again: {now} epochs (before: {then})")
+                })
+            })
+            .collect();
+        (!said.is_empty()).then(|| said.join("; "))
     }
 
     pub fn outcome(&self) -> Option<&Outcome> {
@@ -382,6 +417,44 @@ mod tests {
         other.primes = vec![31];
         h.begin(10, other);
         assert!(h.results().is_empty());
+    }
+
+    /// A width trained again beside the sweep shown is said with its numbers then and now (the
+    /// lesson "Why small models do not grok" trains d = 24 beside the bundled sweep and says the same
+    /// config and seed give the same numbers; the live point replaced the bundled one with no word
+    /// of it: a helper's teaching audit). Expected: the results' own T_mem, T_gen and delay.
+    #[test]
+    fn a_width_trained_again_is_said_against_what_it_had() {
+        let tiny = sweep_presets()[0].config.clone();
+        let shown = vec![result(8, 100, Some(5), 1.0), result(32, 900, Some(4), 1.0)];
+        for (t_mem, said) in [
+            (
+                Some(4),
+                "d = 32 (p 23, seed 0) trained again: T_mem 4, T_gen 20, delay 10 epochs, as before",
+            ),
+            (
+                None,
+                "d = 32 (p 23, seed 0) trained again: T_mem never, T_gen 20, delay 10 epochs \
+                 (before: T_mem 4, T_gen 20, delay 10)",
+            ),
+        ] {
+            let mut h = SweepHistory::new();
+            h.load("x".into(), shown.clone(), Some(2), Some(tiny.clone()));
+            let mut again = tiny.clone();
+            again.widths = vec![32];
+            h.begin(9, again);
+            assert_eq!(h.trained_again_text(), None, "not trained yet");
+            h.push(result(32, 900, t_mem, 1.0), 1, 1);
+            assert_eq!(h.trained_again_text().as_deref(), Some(said));
+        }
+        // a width the sweep shown did not have is no width trained again
+        let mut h = SweepHistory::new();
+        h.load("x".into(), shown, Some(2), Some(tiny.clone()));
+        let mut other = tiny;
+        other.widths = vec![16];
+        h.begin(9, other);
+        h.push(result(16, 400, Some(6), 1.0), 1, 1);
+        assert_eq!(h.trained_again_text(), None);
     }
 
     #[test]

@@ -342,6 +342,15 @@ impl CapacityLab {
                     };
                     if let Some(outcome) = self.link.batch_finished(run, outcome, batch, has_data) {
                         self.history.finish(outcome);
+                        // a width trained again beside the sweep shown: whether its numbers are
+                        // those it had (a lesson says the same config and seed give them)
+                        let status = self.link.status();
+                        if let Some(again) = self.history.trained_again_text()
+                            && !status.is_error
+                        {
+                            let text = format!("{}; {again}", status.text);
+                            self.info(text);
+                        }
                     }
                 } else {
                     self.link.finished(run, outcome, summary, has_data);
