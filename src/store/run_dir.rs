@@ -75,7 +75,8 @@ pub enum RunDirError {
 /// The file in a run folder whose lock its writer holds while it writes the folder, so that no two
 /// processes write one run at once (two resumes of one folder, a `resume` of a run still training).
 /// The lock is the kernel's (`flock`), released when the writer ends, however it ends (a killed
-/// process too), and seen across machines on a network file system that supports it (NFS v4 does);
+/// process too), and seen across machines where the file system passes it on (Linux's NFS client
+/// sends it to an NFS v4 server as a whole-file lock; not tried across machines here);
 /// the empty file stays. Hidden, so listings and copies pass it by.
 pub const LOCK_FILE: &str = ".lock";
 

@@ -662,8 +662,6 @@ impl GrokkingLab {
                 path.display()
             ));
         }
-        let total = c.config.task_count();
-        let found = c.runs.len();
         let name = path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
@@ -681,6 +679,7 @@ impl GrokkingLab {
             self.phase_preset = i;
         }
         self.phase = PhaseViewState::opened(path, c.config.into(), c.runs);
+        let (found, total) = self.phase.progress;
         self.phase_clicked = None;
         self.insight_view.set_visible(View::Phase, true);
         let mut text = format!("opened the phase study {name}: {found} of {total} runs");
