@@ -526,7 +526,7 @@ fn a_lessons_recording_is_named_without_its_temporary_path() {
     step_until(&mut harness, Duration::from_secs(10), |h| {
         h.state().phase() == Phase::Finished
     });
-    let temp = std::env::temp_dir().join("grokscope-lessons/1-2/3-run");
+    let temp = std::env::temp_dir().join("grokscope-unsaved/1-2/3-run");
     for (dir, says) in [
         (
             temp.clone(),

@@ -143,12 +143,12 @@ fn a_run_saved_from_the_window_opens_back_with_the_same_rows() {
     h.step();
     assert!(h.state().runs().settings.tensorboard);
     h.get_by_label("Save run…").click();
+    // (recorded under the temporary folder until then, as every run not autosaved is)
     wait(&mut h, "the save", |h| {
-        h.state().runs().current.dir.is_some()
+        h.state().runs().current.dir.as_deref() == Some(dir.as_path())
     });
-    assert_eq!(h.state().runs().current.dir.as_deref(), Some(dir.as_path()));
     // what the window showed is what the folder holds (metrics.csv keeps every bit: shortest
-    // round-trip floats), with checkpoints of the run (held in memory until the save)
+    // round-trip floats), with checkpoints of the run (copied from the temporary folder)
     let folder = RunFolder::open(&dir).unwrap();
     assert!(folder.problems.is_empty(), "{:?}", folder.problems);
     assert_eq!(folder.rows, live);
@@ -780,10 +780,19 @@ fn an_opened_runs_markers_are_labelled_in_its_colour_while_it_is_shown() {
     assert!(ours(&h).is_empty(), "{:?}", h.state().marker_labels());
 }
 
+/// A run that a later Start replaced is not lost with it: every run of the window is recorded (with
+/// autosave off, under the temporary folder, as a lesson's are), so the earlier run stays listed and
+/// can still be saved into a folder of the user's. Before, only the latest run could be saved: a
+/// second Start dropped the first run's recording and checkpoints. Expected: the saved folder holds
+/// the rows the window showed of the first run (from the window's own history, bit for bit), and
+/// its checkpoints up to its last epoch.
 #[test]
-fn the_save_button_says_why_an_earlier_run_cannot_be_saved() {
-    let mut h = app(QueueDialog::new(&[]));
+fn a_run_replaced_by_a_later_start_can_still_be_saved() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kept = tmp.path().join("first");
+    let mut h = app(QueueDialog::new(&[&kept]));
     *h.state_mut().config_mut() = small(3);
+    let mut first = None;
     for round in 0..2 {
         h.get_by_label("▶ Start").click();
         wait(&mut h, "the run's end", |h| {
@@ -792,13 +801,38 @@ fn the_save_button_says_why_an_earlier_run_cannot_be_saved() {
         h.step();
         let earlier = h.state().runs().listed.len();
         assert_eq!(earlier, round, "each new run lists the one before");
+        if round == 0 {
+            first = Some(history_rows(h.state().history()));
+            // the second run differs, so that the saved rows can only be the first's
+            h.state_mut().config_mut().seed += 1;
+        }
     }
+    let listed = &h.state().runs().listed[0];
+    let recorded = listed.dir.clone().expect("the earlier run is recorded");
+    assert!(
+        grokscope::app::labs::grokking::run_files::in_temporary_folder(&recorded),
+        "{}",
+        recorded.display()
+    );
     let (enabled, tip) = h.state().runs().save_hint(h.state().history());
     assert!(enabled, "the current run can be saved: {tip}");
-    assert!(
-        tip.contains("Only the current run can be saved") && tip.contains("the earlier run "),
-        "{tip}"
+    assert!(!tip.contains("cannot be saved any more"), "{tip}");
+    // the listed run's own Save… (the only one: the current run's button is "Save run…")
+    h.get_by_label("Save…").click();
+    wait(&mut h, "the earlier run's save", |h| {
+        kept.join("metrics.csv").is_file()
+            && h.state().runs().listed[0].dir.as_deref() == Some(kept.as_path())
+    });
+    let folder = RunFolder::open(&kept).unwrap();
+    assert!(folder.problems.is_empty(), "{:?}", folder.problems);
+    let first = first.unwrap();
+    assert_eq!(folder.rows, first);
+    assert_ne!(
+        folder.rows,
+        history_rows(h.state().history()),
+        "not the second run's"
     );
+    assert_eq!(folder.checkpoints.last().unwrap().epoch, 3);
 }
 
 /// eframe storage in memory (the tests never touch the user's real one).
@@ -941,7 +975,7 @@ fn a_failed_autosave_stays_in_sight_after_later_messages() {
 
 /// Autosave into a mistyped runs folder (`…/typo/deeper/runs`, whose `typo` is not there) makes no
 /// folder: the window makes at most the runs folder and the run's own, so the typo is named and the
-/// run trains unsaved (a helper's audit of the window, 2026-12-06: any missing path was made).
+/// run is recorded under the temporary folder instead, as with autosave off (a helper's audit of the window, 2026-12-06: any missing path was made).
 /// Expected: the test's folder as it was, and the first missing folder named.
 #[test]
 fn autosave_into_a_mistyped_folder_makes_nothing_and_names_the_typo() {
@@ -961,14 +995,21 @@ fn autosave_into_a_mistyped_folder_makes_nothing_and_names_the_typo() {
     });
     h.step();
     assert_eq!(h.state().history().row_count(), 12, "the run trained");
-    assert!(h.state().runs().current.dir.is_none(), "and is not saved");
+    // not in the runs folder: where every run not autosaved is recorded, to be saved later
+    let recorded = h.state().runs().current.dir.clone().expect("recorded");
+    assert!(
+        !recorded.starts_with(tmp.path())
+            && grokscope::app::labs::grokking::run_files::in_temporary_folder(&recorded),
+        "{}",
+        recorded.display()
+    );
     let earlier = h.state().grokking().link().earlier().map(str::to_string);
     let said = earlier.unwrap_or_else(|| h.state().status().text.clone());
     let typo = tmp.path().join("typo");
     assert!(
         said.contains(&format!("{} does not exist", typo.display()))
             && said.contains("4 new folders")
-            && said.contains("not saved"),
+            && said.contains("temporary folder instead"),
         "{said}"
     );
     assert_eq!(

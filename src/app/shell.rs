@@ -7,7 +7,7 @@ use super::backend::{Backend, Unattached};
 use super::dialog::FileDialog;
 use super::figure_export::{FigureExport, FigureRequest, FigureSet};
 use super::jobs::{JobDone, Jobs};
-use super::labs::grokking::run_files::in_temporary_folder;
+use super::labs::grokking::run_files::{in_temporary_folder, keep_temporary_run};
 use super::labs::{Controls, Counter, Lab, LabCtx, LabSetup, LabSlot, TASKS_CANNOT_PAUSE};
 use super::link::{Phase, Status};
 use super::meters::FrameTimer;
@@ -506,12 +506,16 @@ impl GrokscopeApp {
                 saved.map(|()| {
                     let saved = format!("scene saved to {}", path.display());
                     match scene.run.as_ref().and_then(|r| r.dir.as_deref()) {
-                        Some(dir) if in_temporary_folder(dir) => format!(
-                            "{saved}; its run is in {}, under the system's temporary folder, \
-                             which the system may clear: to keep it, save the run from the Runs \
-                             panel, then save the scene again",
-                            dir.display()
-                        ),
+                        Some(dir) if in_temporary_folder(dir) => {
+                            // left there when the window closes, as the scene points at it
+                            keep_temporary_run(dir);
+                            format!(
+                                "{saved}; its run is in {}, under the system's temporary folder, \
+                                 which the system may clear: to keep it, save the run from the \
+                                 Runs panel, then save the scene again",
+                                dir.display()
+                            )
+                        }
                         _ => saved,
                     }
                 })

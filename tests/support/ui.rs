@@ -29,7 +29,7 @@ pub(crate) fn own_lesson_folder(mut app: GrokscopeApp) -> GrokscopeApp {
         .tempdir()
         .expect("a temporary folder")
         .keep();
-    app.grokking_mut().lesson_runs_in_owned_folder(dir);
+    app.grokking_mut().temp_runs_in_owned_folder(dir);
     app
 }
 

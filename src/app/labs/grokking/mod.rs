@@ -167,8 +167,9 @@ pub struct GrokkingLab {
     scene_panel: Option<GrokkingConfig>,
     /// The panel a lesson highlighted last (a newly highlighted view is scrolled into sight).
     last_highlight: Option<String>,
-    /// Where the runs a lesson starts are recorded (last: dropped after the worker is joined).
-    lesson_runs: teach::LessonRuns,
+    /// Where the runs this window starts unsaved are recorded (last: dropped after the worker is
+    /// joined).
+    temp_runs: run_files::TempRuns,
 }
 
 impl GrokkingLab {
@@ -202,7 +203,7 @@ impl GrokkingLab {
             scene_pending: None,
             scene_panel: None,
             last_highlight: None,
-            lesson_runs: teach::LessonRuns::default(),
+            temp_runs: run_files::TempRuns::default(),
         }
     }
 
@@ -381,6 +382,7 @@ impl GrokkingLab {
             history: &mut self.history,
             insight: &mut self.insight,
             speed: self.speed,
+            temp: &self.temp_runs,
         };
         f(&mut self.files, &mut ctx)
     }

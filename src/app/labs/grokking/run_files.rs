@@ -138,6 +138,94 @@ pub fn completed(h: &RunHistory) -> bool {
     h.outcome() == Some(&crate::protocol::Outcome::Completed)
 }
 
+/// Where the runs this window starts unsaved are recorded: a lesson's (so that a later step can fork
+/// them), and a plain Start's or a fork's with autosave off (so that the run a later Start replaces
+/// is not lost with it: it stays listed, to be saved or forked). By default one folder per window
+/// under the system's temporary folder; the runs list and the plots' legends show each run's name.
+///
+/// What the window made there goes when the window closes (a temporary folder may be memory, and a
+/// window of many runs would leave hundreds of megabytes for the system to clear), except the runs a
+/// scene saved in this window points at ([`keep_temporary_run`]): a scene reopens from its run's
+/// folder. Save in the Runs panel keeps any run in a folder of the user's.
+#[derive(Debug, Default)]
+pub struct TempRuns {
+    /// A folder given instead of the temporary one, removed whole with the lab.
+    pub(super) owned: Option<PathBuf>,
+    /// The folders [`TempRuns::run_dir`] gave (whether or not a run was recorded in them yet).
+    made: std::sync::Mutex<Vec<PathBuf>>,
+}
+
+/// The runs under the temporary folder that a saved scene points at: left there when the window
+/// that recorded them closes.
+static KEPT: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Keep the run recorded in `dir` when its window closes (a scene saved now points at it).
+pub fn keep_temporary_run(dir: &Path) {
+    let mut kept = KEPT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !kept.iter().any(|d| d == dir) {
+        kept.push(dir.to_path_buf());
+    }
+}
+
+impl TempRuns {
+    /// The window's folder under the system's temporary folder (named by process and start time).
+    fn session() -> &'static Path {
+        static SESSION: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+        SESSION.get_or_init(|| {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            std::env::temp_dir()
+                .join("grokscope-unsaved")
+                .join(format!("{}-{nanos}", std::process::id()))
+        })
+    }
+
+    /// A fresh folder named `name` for a run this window records there (numbered in the process, so
+    /// two windows never share one).
+    pub fn run_dir(&self, name: &str) -> PathBuf {
+        static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let k = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = crate::store::files::safe_file_part(name, "run");
+        let root = self.owned.as_deref().unwrap_or_else(|| Self::session());
+        let dir = root.join(format!("{k}-{name}"));
+        self.made
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(dir.clone());
+        dir
+    }
+}
+
+impl Drop for TempRuns {
+    /// An owned folder goes with the lab, whole; otherwise the run folders this window made, but
+    /// those a saved scene points at, and the window's folder once empty. The lab's worker and its
+    /// jobs (a Save copying a run from here included) are declared before this field: they have
+    /// been shut down and joined by now, so nothing reads or writes there any more.
+    fn drop(&mut self) {
+        if let Some(dir) = &self.owned {
+            let _ = std::fs::remove_dir_all(dir);
+            return;
+        }
+        let made = std::mem::take(
+            &mut *self
+                .made
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let kept = KEPT
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for dir in made.iter().filter(|d| !kept.contains(d)) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        // only when empty (another window of this process, or a kept run, may still be there)
+        let _ = std::fs::remove_dir(Self::session());
+    }
+}
+
 /// Whether `dir` lies under the system's temporary folder (where a lesson records its runs), which
 /// the system may clear: a run there can be saved again into a folder of the user's.
 ///
@@ -158,6 +246,25 @@ pub fn in_temporary_folder(dir: &Path) -> bool {
 /// user's), else `None`.
 fn temporary_run(dir: &Path) -> Option<PathBuf> {
     (in_temporary_folder(dir) && dir.is_dir()).then(|| dir.to_path_buf())
+}
+
+/// The name of a fork's folder under the temporary folder, as the runs list and the legends show
+/// it: its step and what it changed, short ("fork 1200 wd 0" for `optim.weight_decay: 1 -> 0`).
+/// `changes` are [`crate::config::fork_changes`]'s lines (`key: before -> after`).
+fn fork_folder_name(step: u64, changes: &[String]) -> String {
+    let mut name = format!("fork {step}");
+    for change in changes.iter().take(2) {
+        let Some((key, values)) = change.split_once(": ") else {
+            continue;
+        };
+        let after = values.rsplit_once(" -> ").map_or(values, |(_, a)| a);
+        let short = match key.rsplit('.').next().unwrap_or(key) {
+            "weight_decay" => "wd",
+            other => other,
+        };
+        name.push_str(&format!(" {short} {after}"));
+    }
+    name
 }
 
 /// Where the copy of a fork's parent goes when the fork is saved into `dir`: beside it, named
@@ -430,6 +537,8 @@ pub struct RunsCtx<'a> {
     /// The current run's insight snapshots (they go to the list with its history).
     pub insight: &'a mut InsightStore,
     pub speed: Option<f64>,
+    /// Where a run is recorded when autosave does not record it.
+    pub temp: &'a TempRuns,
 }
 
 /// A folder's last component, for names in the list.
@@ -511,8 +620,8 @@ impl RunFiles {
         match too_many_new_folders(&dir, NEW_FOLDERS).or_else(|| cannot_make_in(&dir)) {
             None => Ok(Some(dir)),
             Some(why) => Err(format!(
-                "autosave: the runs folder cannot be made: {why}. This {kind} is not saved (Save \
-                 run… keeps it later)"
+                "autosave: the runs folder cannot be made: {why}. This {kind} is recorded under \
+                 the system's temporary folder instead (Save run… keeps it)"
             )),
         }
     }
@@ -614,11 +723,18 @@ impl RunFiles {
     }
 
     /// A plain Start of `config` is about to be sent: autosave asks the worker to record it.
+    ///
+    /// With autosave off (or its folder unusable) the run is recorded under the system's temporary
+    /// folder ([`TempRuns`]), as a lesson's are: so the run a later Start or fork
+    /// replaces is never lost with it, and stays listed, to be saved or forked from its checkpoints.
     pub fn start(&mut self, ctx: &mut RunsCtx<'_>, config: ValidGrokkingConfig) {
+        let temporary = ctx
+            .temp
+            .run_dir(&format!("run wd {}", config.optim.weight_decay));
         match self.autosave_dir("run", self.next_key) {
-            Ok(dir) => self.start_in(ctx, config, dir),
+            Ok(dir) => self.start_in(ctx, config, Some(dir.unwrap_or(temporary))),
             Err(why) => {
-                self.start_in(ctx, config, None);
+                self.start_in(ctx, config, Some(temporary));
                 // after the start, whose "starting…" would otherwise replace it at once
                 ctx.link.error(why);
             }
@@ -714,7 +830,7 @@ impl RunFiles {
         let mut tip = why_not.unwrap_or_else(|| match &self.current.dir {
             Some(dir) => format!(
                 "Keep this run in a folder of your own: it is recorded in {}, under the system's \
-                 temporary folder (a lesson's runs are), which the system may clear. The new folder \
+                 temporary folder (as every run not autosaved is), which the system may clear. The new folder \
                  gets everything (checkpoints and weight frames copied) and the run {} there.",
                 dir.display(),
                 if self.current.opened.is_some() {
@@ -1225,34 +1341,41 @@ impl RunFiles {
         let mut not_copied = None;
         let mut unsaved = None;
         let out = match copied_into {
-            Some(out) => Some(out),
+            Some(out) => out,
             None => {
-                let out = self
+                let autosaved = self
                     .autosave_dir("fork", self.next_key)
                     .unwrap_or_else(|why| {
                         unsaved = Some(why);
                         None
                     });
-                if let Some(out) = &out
-                    && let Some(parent) = temporary_run(&from)
-                {
-                    let to = parent_copy_dir(out);
-                    let plan = CopyPlan {
-                        parent: Some((parent, to.clone())),
-                        run: None,
-                    };
-                    match jobs::copy_runs(ctx.jobs, plan, AfterCopy::StartFork(out.clone())) {
-                        Ok(()) => {
-                            ctx.link.info(format!(
-                                "copying the run to fork (in the temporary folder) into {} first…",
-                                to.display()
-                            ));
-                            return false;
+                match autosaved {
+                    Some(out) => {
+                        if let Some(parent) = temporary_run(&from) {
+                            let to = parent_copy_dir(&out);
+                            let plan = CopyPlan {
+                                parent: Some((parent, to.clone())),
+                                run: None,
+                            };
+                            match jobs::copy_runs(ctx.jobs, plan, AfterCopy::StartFork(out.clone()))
+                            {
+                                Ok(()) => {
+                                    ctx.link.info(format!(
+                                        "copying the run to fork (in the temporary folder) into {} \
+                                         first…",
+                                        to.display()
+                                    ));
+                                    return false;
+                                }
+                                Err(e) => not_copied = Some(e),
+                            }
                         }
-                        Err(e) => not_copied = Some(e),
+                        out
                     }
+                    // not autosaved: recorded beside the window's other unsaved runs, so that a
+                    // later Start does not lose it (its parent stays where it is)
+                    None => ctx.temp.run_dir(&fork_folder_name(step, &changes)),
                 }
-                out
             }
         };
         let mut undo = Undo {
@@ -1282,7 +1405,7 @@ impl RunFiles {
             step: Some(step),
             fork: Some(ForkSpec {
                 config: draft.config.clone(),
-                out,
+                out: Some(out),
             }),
         };
         ctx.link
@@ -1556,6 +1679,49 @@ mod tests {
     use crate::protocol::HyperChange;
     use crate::store::run_dir::{CheckpointRef, RunEvent};
 
+    /// A window's runs under the temporary folder go with it, but one a saved scene points at; a
+    /// folder given but never made is no trouble, and the window's own folder stays while a kept run
+    /// is in it. Expected: from [`TempRuns`]'s drop as documented.
+    #[test]
+    fn a_windows_unsaved_runs_go_with_it_but_a_scenes() {
+        let runs = TempRuns::default();
+        let gone = runs.run_dir("gone");
+        let kept = runs.run_dir("kept");
+        let _never_made = runs.run_dir("never made");
+        for dir in [&gone, &kept] {
+            std::fs::create_dir_all(dir.join("checkpoints")).unwrap();
+            std::fs::write(dir.join("metrics.csv"), "step\n").unwrap();
+        }
+        assert!(in_temporary_folder(&gone));
+        keep_temporary_run(&kept);
+        drop(runs);
+        assert!(!gone.exists());
+        assert!(kept.join("metrics.csv").is_file());
+        let session = kept.parent().unwrap().to_path_buf();
+        assert!(session.is_dir());
+        std::fs::remove_dir_all(&kept).unwrap();
+        // (other tests of this process may have runs there still)
+        let _ = std::fs::remove_dir(&session);
+    }
+
+    /// A fork's folder under the temporary folder is named by its step and what it changed (the
+    /// lines are `fork_changes`'s). Expected: written out by hand from those lines.
+    #[test]
+    fn a_forks_temporary_folder_says_its_step_and_changes() {
+        let changes = [
+            "optim.weight_decay: 1.0 -> 0".to_string(),
+            "optim.lr: 0.001 -> 0.003".to_string(),
+            "train_fraction: 0.3 -> 0.5".to_string(),
+        ];
+        assert_eq!(fork_folder_name(1200, &changes[..1]), "fork 1200 wd 0");
+        assert_eq!(
+            fork_folder_name(7, &changes),
+            "fork 7 wd 0 lr 0.003",
+            "two changes at most"
+        );
+        assert_eq!(fork_folder_name(5, &[]), "fork 5");
+    }
+
     fn ckpt(step: u64) -> CheckpointRef {
         CheckpointRef {
             step,
@@ -1617,7 +1783,7 @@ mod tests {
         let h = history(1, &crate::config::presets()[0].config, 3);
         let mut files = RunFiles::default();
         assert_eq!(files.cannot_save(&h), None, "no folder yet");
-        files.current.dir = Some(std::env::temp_dir().join("grokscope-lessons/1-2/3-run"));
+        files.current.dir = Some(std::env::temp_dir().join("grokscope-unsaved/1-2/3-run"));
         assert_eq!(files.cannot_save(&h), None, "a lesson's run");
         assert!(files.save_hint(&h).1.contains("temporary folder"));
         // (the temporary folder is never the filesystem's root)

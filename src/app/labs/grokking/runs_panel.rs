@@ -185,8 +185,8 @@ pub fn runs_panel_ui(
                             .add_enabled(!busy, egui::Button::new("Save…"))
                             .on_hover_text(
                                 "Copy this run into a folder of your own: it is recorded under the \
-                                 system's temporary folder (a lesson's runs are), which the system \
-                                 may clear. Checkpoints and weight frames are copied with it, and a \
+                                 system's temporary folder (as every run not autosaved is), which \
+                                 the system may clear. Checkpoints and weight frames are copied with it, and a \
                                  fork's parent recorded there too is copied beside it.",
                             )
                             .clicked()
@@ -256,12 +256,26 @@ fn current_row_ui(
         };
         ui.label(RichText::new(label).strong());
     });
-    let place = match &files.current.dir {
-        Some(dir) => format!("saved in {}", dir.display()),
-        None if history.run().is_some() => "in memory (not saved)".into(),
-        None => "no run yet".into(),
+    // the window's unsaved runs (a lesson's, any with autosave off) are recorded under the
+    // temporary folder: said short, with the long path on hover
+    let (place, path) = match &files.current.dir {
+        Some(dir) if in_temporary_folder(dir) => (
+            "not saved yet: in the temporary folder until the window closes (Save run… keeps it)"
+                .to_string(),
+            Some(format!(
+                "Recorded in {}. Removed when the window closes, unless a scene saved in this \
+                 window points at it.",
+                dir.display()
+            )),
+        ),
+        Some(dir) => (format!("saved in {}", dir.display()), None),
+        None if history.run().is_some() => ("in memory (not saved)".into(), None),
+        None => ("no run yet".into(), None),
     };
-    ui.label(RichText::new(place).small().weak());
+    let place = ui.label(RichText::new(place).small().weak());
+    if let Some(path) = path {
+        place.on_hover_text(path);
+    }
     if let Some((dir, step)) = &files.current.parent {
         ui.label(RichText::new(format!("fork of {} at step {step}", dir.display())).small());
     }

@@ -18,57 +18,13 @@ use crate::store::MarkerKind;
 use crate::store::run_dir::list_checkpoints;
 use std::path::{Path, PathBuf};
 
-/// Where the runs a lesson starts are recorded (so that a later step can fork them): by default one
-/// folder per window under the system's temporary folder, left for the system to clear (a scene may
-/// point at a run there; Save in the Runs panel keeps one in a folder of the user's). The runs list
-/// and the plots' legends show each run's name.
-#[derive(Debug, Default)]
-pub struct LessonRuns {
-    /// A folder given instead of the temporary one, removed whole with the lab.
-    owned: Option<PathBuf>,
-}
-
-impl LessonRuns {
-    /// The window's folder under the system's temporary folder (named by process and start time).
-    fn session() -> &'static Path {
-        static SESSION: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-        SESSION.get_or_init(|| {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            std::env::temp_dir()
-                .join("grokscope-lessons")
-                .join(format!("{}-{nanos}", std::process::id()))
-        })
-    }
-
-    /// A fresh folder named `name` for a run a lesson starts (numbered in the process, so two
-    /// windows never share one).
-    fn run_dir(&self, name: &str) -> PathBuf {
-        static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        let k = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let name = crate::store::files::safe_file_part(name, "run");
-        let root = self.owned.as_deref().unwrap_or_else(|| Self::session());
-        root.join(format!("{k}-{name}"))
-    }
-}
-
-impl Drop for LessonRuns {
-    /// An owned folder goes with the lab. The lab's worker (declared before this field) has been
-    /// shut down and joined by now, so nothing writes into it any more.
-    fn drop(&mut self) {
-        if let Some(dir) = &self.owned {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
-
 impl GrokkingLab {
-    /// Record the runs lessons start in `dir` instead of the system's temporary folder, and remove
-    /// `dir`, whole, when the lab is dropped (the tests give each window a folder of their own, so
-    /// that no test leaves runs behind).
-    pub fn lesson_runs_in_owned_folder(&mut self, dir: PathBuf) {
-        self.lesson_runs.owned = Some(dir);
+    /// Record the runs this window starts unsaved (a lesson's, a plain Start's with autosave off) in
+    /// `dir` instead of the system's temporary folder, and remove `dir`, whole, when the lab is
+    /// dropped (the tests give each window a folder of their own, so that no test leaves runs
+    /// behind).
+    pub fn temp_runs_in_owned_folder(&mut self, dir: PathBuf) {
+        self.temp_runs.owned = Some(dir);
     }
 
     pub(super) fn teach_request(&mut self, request: Teach, ctx: LabCtx) -> Result<String, String> {
@@ -110,7 +66,7 @@ impl GrokkingLab {
                 let config =
                     ValidGrokkingConfig::try_from(self.draft.clone()).map_err(|e| e.to_string())?;
                 let dir = self
-                    .lesson_runs
+                    .temp_runs
                     .run_dir(&format!("run wd {}", self.draft.optim.weight_decay));
                 self.with_runs(|files, c| files.start_in(c, config, Some(dir)));
                 self.plots.follow_latest();
@@ -229,7 +185,7 @@ impl GrokkingLab {
             toml::Value::Float(v) => v.to_string(),
             other => other.to_string(),
         };
-        let out = self.lesson_runs.run_dir(&format!("fork {short} {value}"));
+        let out = self.temp_runs.run_dir(&format!("fork {short} {value}"));
         self.with_runs(|files, c| files.fork_current(c, step, config, Some(out)))?;
         self.plots.follow_latest();
         self.insight_view.pinned = None;
@@ -284,7 +240,9 @@ impl GrokkingLab {
         // flat out, whatever the top bar's limit: the scene's own limit comes once the run is back
         // (the window applies it when the run has ended)
         self.speed = None;
-        self.with_runs(|files, c| files.start_in(c, cfg, None));
+        // recorded as any run not autosaved is, so that it can be forked or saved later
+        let dir = self.temp_runs.run_dir(&format!("scene step {step}"));
+        self.with_runs(|files, c| files.start_in(c, cfg, Some(dir)));
         // the run stops at the scene's step; the panel shows the scene's config, also once the run
         // has started
         self.scene_panel = Some(shown.clone());
