@@ -168,7 +168,7 @@ impl fmt::Display for Metric {
             Metric::TrainLossEval => "train loss (eval)",
             Metric::ValAcc => "validation accuracy",
             Metric::ValLoss => "validation loss",
-            Metric::WeightNorm => "weight norm (Σw²)",
+            Metric::WeightNorm => "squared weight norm (Σw²)",
             Metric::Lr => "learning rate",
             Metric::WeightDecay => "weight decay",
             Metric::FourierGini => "Fourier Gini",

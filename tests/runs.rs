@@ -149,7 +149,12 @@ fn resume_equals_uninterrupted_transformer_with_dropout() {
 
 /// Fork the run in `parent` at its checkpoint of epoch `epoch` with weight decay `wd` into `child`,
 /// and run the fork to its end; the checkpoint it started from and the fork's config.
-fn fork_at(parent: &Path, child: &Path, epoch: u64, wd: f64) -> (CheckpointRef, GrokkingConfig) {
+pub(crate) fn fork_at(
+    parent: &Path,
+    child: &Path,
+    epoch: u64,
+    wd: f64,
+) -> (CheckpointRef, GrokkingConfig) {
     let folder = RunFolder::open(parent).unwrap();
     let at = folder
         .checkpoints

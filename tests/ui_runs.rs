@@ -704,6 +704,66 @@ fn two_seeds_overlay_then_group_into_their_mean_with_a_band() {
             (x.step as f64, wa.min(wb), wa.max(wb))
         );
     }
+    assert_eq!(g.name, "mean of 2 (seeds 0, 1)");
+    // its note in the Runs panel: neither generalises in 10 epochs; no early end (both log to 10)
+    assert_eq!(g.note, "none generalised");
+    h.step();
+    assert!(
+        h.query_by_label_contains("mean of 2 (seeds 0, 1): none generalised")
+            .is_some()
+    );
+}
+
+/// A seed band is one treatment's spread (a helper's audit: a run whose weight decay changed at step
+/// 90 was averaged with plain runs, and a seed counted twice). Beside two plain seeds: a third seed
+/// whose weight decay changed mid-run (its recorded change, as events.jsonl holds it), a fork of a
+/// fourth seed with the same settings, and the first seed again. Expected: the two plain seeds are
+/// one mean; each of the others is drawn on its own, by its folder's name.
+#[test]
+fn a_seed_group_leaves_out_runs_changed_mid_run_forks_and_a_repeated_seed() {
+    use grokscope::store::run_dir::RunEvent;
+    let tmp = tempfile::tempdir().unwrap();
+    let seeded = |seed| {
+        let mut c = small(10);
+        c.seed = seed;
+        c
+    };
+    let folders = ["seed-a", "seed-b", "seed-c-wd3", "seed-d", "seed-a-again"];
+    let dirs: Vec<PathBuf> = folders.iter().map(|f| tmp.path().join(f)).collect();
+    for (dir, seed) in dirs.iter().zip([0, 1, 2, 3, 0]) {
+        headless(&seeded(seed), dir, None, 5);
+    }
+    // seed c: weight decay 3 from step 5, as the window records a change made while it trains
+    let change = RunEvent::Changed {
+        change: grokscope::protocol::HyperChange::WeightDecay(3.0),
+        step: 5,
+        epoch: 5,
+    };
+    let events = dirs[2].join("events.jsonl");
+    let mut text = std::fs::read_to_string(&events).unwrap();
+    text.push_str(&format!("{}\n", serde_json::to_string(&change).unwrap()));
+    std::fs::write(&events, text).unwrap();
+    // seed d forked at epoch 5 with its own weight decay: the same config as the plain seeds
+    let fork = tmp.path().join("seed-d-fork");
+    super::runs::fork_at(&dirs[3], &fork, 5, small(10).optim.weight_decay);
+    let opened: [&Path; 5] = [&dirs[0], &dirs[1], &dirs[2], &fork, &dirs[4]];
+    let mut h = app(QueueDialog::new(&opened));
+    for i in 0..opened.len() {
+        open(&mut h, i);
+    }
+    h.get_by_label("group by seed").click();
+    h.step();
+    let cmp = h.state_mut().compared();
+    let names: Vec<&str> = cmp.overlays.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "mean of 2 (seeds 0, 1)",
+            "seed-c-wd3",
+            "seed-d-fork",
+            "seed-a-again"
+        ]
+    );
 }
 
 #[test]

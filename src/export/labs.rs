@@ -53,8 +53,8 @@ pub const GROKKING_PLOTS: [MetricPlot; 4] = [
     },
     MetricPlot {
         id: "weight_norm",
-        title: "Weight norm",
-        y_label: "weight norm Σw²",
+        title: "Squared weight norm",
+        y_label: "squared weight norm Σw²",
         series: &[Metric::WeightNorm],
         y: YKind::Linear,
     },

@@ -6,7 +6,7 @@
 use super::history::{Marker, MarkerKind, Point, RunHistory};
 use super::run_dir::{RunEvent, RunFolder};
 use crate::config::GrokkingConfig;
-use crate::protocol::{Metric, MetricRow, RunId};
+use crate::protocol::{HyperChange, Metric, MetricRow, RunId};
 use std::collections::BTreeMap;
 
 /// Whether two configs are equal in everything but `seed`.
@@ -16,20 +16,49 @@ pub fn same_but_seed(a: &GrokkingConfig, b: &GrokkingConfig) -> bool {
     *a == b
 }
 
-/// Groups of runs whose configs are equal except for the seed, as indices into `configs`, each
-/// group in input order and the groups in the order of their first run. A run without a config
-/// (an unreadable config.toml) is a group of its own: nothing says what it could be averaged with.
-pub fn group_by_seed(configs: &[Option<&GrokkingConfig>]) -> Vec<Vec<usize>> {
+/// What a run was trained with, for grouping seeds: its config, the hyper-parameters changed while
+/// it trained (step, change) and the step it was forked at, if it is a fork.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Treatment<'a> {
+    pub config: Option<&'a GrokkingConfig>,
+    pub changes: &'a [(u64, HyperChange)],
+    pub fork_step: Option<u64>,
+}
+
+impl Treatment<'_> {
+    /// Whether `self` and `other` are the same treatment but for the seed: equal configs but the
+    /// seed, the same changes at the same steps, forked (or not) at the same step.
+    fn same_but_seed(&self, other: &Treatment<'_>) -> bool {
+        match (self.config, other.config) {
+            (Some(a), Some(b)) => {
+                same_but_seed(a, b)
+                    && self.changes == other.changes
+                    && self.fork_step == other.fork_step
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Groups of runs that had the same treatment but for the seed ([`Treatment`]), as indices into
+/// `runs`, each group in input order and the groups in the order of their first run: a seed band
+/// estimates the spread across seeds of one treatment, so a run whose weight decay changed mid-run,
+/// or a fork, never joins the runs it was not trained like (a helper's audit: a run with weight decay
+/// changed at step 90 was averaged with plain ones). A run without a config (an unreadable
+/// config.toml) is a group of its own: nothing says what it could be averaged with; so is a run that
+/// repeats a seed of its group (the same numbers again, which would count that seed twice).
+pub fn group_by_seed(runs: &[Treatment<'_>]) -> Vec<Vec<usize>> {
     let mut groups: Vec<Vec<usize>> = Vec::new();
-    for (i, cfg) in configs.iter().enumerate() {
-        let home = cfg.and_then(|c| {
-            groups
+    for (i, run) in runs.iter().enumerate() {
+        let home = groups.iter().position(|g| run.same_but_seed(&runs[g[0]]));
+        let repeat = home.is_some_and(|g| {
+            groups[g]
                 .iter()
-                .position(|g| configs[g[0]].is_some_and(|first| same_but_seed(first, c)))
+                .any(|&j| runs[j].config.map(|c| c.seed) == run.config.map(|c| c.seed))
         });
         match home {
-            Some(g) => groups[g].push(i),
-            None => groups.push(vec![i]),
+            Some(g) if !repeat => groups[g].push(i),
+            _ => groups.push(vec![i]),
         }
     }
     groups
@@ -195,8 +224,77 @@ mod tests {
         assert!(same_but_seed(&a, &b));
         assert!(!same_but_seed(&a, &c));
         // a, b share everything but the seed; c, d likewise; the config-less run stands alone
-        let groups = group_by_seed(&[Some(&a), Some(&c), None, Some(&b), Some(&d)]);
+        let plain = |c| Treatment {
+            config: Some(c),
+            ..Treatment::default()
+        };
+        let groups = group_by_seed(&[
+            plain(&a),
+            plain(&c),
+            Treatment::default(),
+            plain(&b),
+            plain(&d),
+        ]);
         assert_eq!(groups, vec![vec![0, 3], vec![1, 4], vec![2]]);
+    }
+
+    /// A seed band is one treatment's: a run whose weight decay changed mid-run, one changed at
+    /// another step, a fork and a run repeating a seed each stand alone; runs changed alike at the
+    /// same step group. Expected: the groups written out from [`group_by_seed`]'s rule.
+    #[test]
+    fn runs_changed_mid_run_forks_and_repeated_seeds_are_not_averaged_with_others() {
+        let a = presets()[0].config.clone();
+        let seeded = |seed| {
+            let mut c = a.clone();
+            c.seed = seed;
+            c
+        };
+        let (s0, s1, s2) = (seeded(0), seeded(1), seeded(2));
+        let wd3_at_90 = [(90, HyperChange::WeightDecay(3.0))];
+        let wd3_at_91 = [(91, HyperChange::WeightDecay(3.0))];
+        let runs = [
+            Treatment {
+                config: Some(&s0),
+                ..Treatment::default()
+            },
+            Treatment {
+                config: Some(&s0),
+                changes: &wd3_at_90,
+                fork_step: None,
+            },
+            Treatment {
+                config: Some(&s1),
+                ..Treatment::default()
+            },
+            Treatment {
+                config: Some(&s1),
+                changes: &wd3_at_90,
+                fork_step: None,
+            },
+            Treatment {
+                config: Some(&s2),
+                changes: &wd3_at_91,
+                fork_step: None,
+            },
+            Treatment {
+                config: Some(&s2),
+                changes: &[],
+                fork_step: Some(90),
+            },
+            // seed 0 again, plainly: the same run as the first
+            Treatment {
+                config: Some(&s0),
+                ..Treatment::default()
+            },
+            Treatment {
+                config: Some(&s2),
+                ..Treatment::default()
+            },
+        ];
+        assert_eq!(
+            group_by_seed(&runs),
+            vec![vec![0, 2, 7], vec![1, 3], vec![4], vec![5], vec![6]]
+        );
     }
 
     #[test]

@@ -83,7 +83,7 @@ pub const PLOTS: [PlotSpec; 4] = [
     },
     PlotSpec {
         id: "weight_norm",
-        y_label: "weight norm",
+        y_label: "weight norm²",
         short_label: "‖w‖²",
         series: &[Metric::WeightNorm],
         y_scale: YScale::Linear,
@@ -404,6 +404,9 @@ pub struct Overlay {
     pub markers: Vec<Marker>,
     /// Its optimiser steps an epoch, for the hover's epoch (0: not known).
     pub steps_per_epoch: u64,
+    /// What a group's legend name has no room for (its t_val spread, where its mean ends), said
+    /// in the Runs panel; empty for a single run.
+    pub note: String,
 }
 
 /// A marker's label on the first plot: its text, colour and step.
@@ -1662,6 +1665,7 @@ mod tests {
             bands: Vec::new(),
             markers,
             steps_per_epoch: 10,
+            note: String::new(),
         }
     }
 

@@ -5,8 +5,9 @@ use super::run_files::BandKind;
 use crate::app::widgets::plots::{
     Band, Overlay, YScale, plotted_metrics, to_plot_x, to_plot_y, y_scale_of,
 };
+use crate::protocol::{GrokEvent, HyperChange};
 use crate::store::compare::{self, BandPoint};
-use crate::store::{RunHistory, decimate_min_max};
+use crate::store::{MarkerKind, RunHistory, decimate_min_max};
 use eframe::egui::Color32;
 use egui_plot::PlotPoint;
 
@@ -23,9 +24,23 @@ pub(super) struct Member<'a> {
     pub(super) is_current: bool,
     /// Its key in the list (0 for the current run, which has none).
     pub(super) id: u64,
+    /// The step it was forked at, when it is a fork.
+    pub(super) fork_step: Option<u64>,
 }
 
 impl Member<'_> {
+    /// The hyper-parameters changed while it trained: (step, change), in step order.
+    pub(super) fn changes(&self) -> Vec<(u64, HyperChange)> {
+        self.history
+            .markers()
+            .iter()
+            .filter_map(|m| match m.kind {
+                MarkerKind::Change(c) => Some((m.step, c)),
+                MarkerKind::Grok(_) => None,
+            })
+            .collect()
+    }
+
     /// What an overlay takes from this run: which run, its history (the generation, and the row
     /// count: the current run grows), its name, colour and line width.
     pub(super) fn key(&self) -> [u64; 7] {
@@ -103,6 +118,7 @@ pub(super) fn overlay_of(m: &Member<'_>, log_x: bool) -> Overlay {
         bands: Vec::new(),
         markers: m.history.markers().to_vec(),
         steps_per_epoch: m.history.steps_per_epoch().unwrap_or(0),
+        note: String::new(),
     }
 }
 
@@ -166,7 +182,8 @@ pub(super) fn group_overlay(group: &[&Member<'_>], band: BandKind, log_x: bool) 
         });
     }
     Overlay {
-        name: format!("mean of {} (seeds {})", group.len(), seeds.join(", ")),
+        name: group_name(group, &seeds),
+        note: group_note(group, &seeds),
         color: group[0].color,
         width: 2.0,
         series,
@@ -177,6 +194,73 @@ pub(super) fn group_overlay(group: &[&Member<'_>], band: BandKind, log_x: bool) 
     }
 }
 
+/// A seed group's legend name: its seeds and what its runs were trained with beyond their config
+/// (the changes mid-run, the fork step: the same for every member), so that two groups of other
+/// treatments are told apart: "mean of 2 (seeds 0, 1; wd → 3 at step 90)".
+fn group_name(group: &[&Member<'_>], seeds: &[String]) -> String {
+    let mut parts = vec![format!("seeds {}", seeds.join(", "))];
+    let first = group[0];
+    let changes: Vec<String> = first
+        .changes()
+        .iter()
+        .map(|(step, c)| format!("{c} at step {step}"))
+        .collect();
+    if !changes.is_empty() {
+        parts.push(changes.join(", "));
+    }
+    if let Some(step) = first.fork_step {
+        parts.push(format!("forked at step {step}"));
+    }
+    format!("mean of {} ({})", group.len(), parts.join("; "))
+}
+
+/// What a group's legend has no room for: the spread of its members' t_val, and where the group's
+/// curves end when its runs end at different steps (the mean is drawn over the steps every run
+/// logged: an early stop ends it). "t_val epochs 253–312; drawn to step 253, where seed 2 ends".
+fn group_note(group: &[&Member<'_>], seeds: &[String]) -> String {
+    let mut parts = Vec::new();
+    let t_val: Vec<u64> = group
+        .iter()
+        .filter_map(|m| {
+            m.history.markers().iter().find_map(|k| match k.kind {
+                MarkerKind::Grok(GrokEvent::Generalised) => Some(k.epoch),
+                _ => None,
+            })
+        })
+        .collect();
+    if let (Some(lo), Some(hi)) = (t_val.iter().min(), t_val.iter().max()) {
+        let range = if lo == hi {
+            format!("{lo}")
+        } else {
+            format!("{lo}–{hi}")
+        };
+        parts.push(if t_val.len() == group.len() {
+            format!("t_val epochs {range}")
+        } else {
+            format!(
+                "t_val epochs {range} for {} of {}",
+                t_val.len(),
+                group.len()
+            )
+        });
+    } else {
+        parts.push("none generalised".into());
+    }
+    let ends: Vec<(u64, &str)> = group
+        .iter()
+        .zip(seeds)
+        .filter_map(|(m, seed)| m.history.latest().map(|(step, _)| (step, seed.as_str())))
+        .collect();
+    if let (Some(&(end, seed)), Some(last)) = (
+        ends.iter().min_by_key(|(step, _)| *step),
+        ends.iter().map(|(step, _)| *step).max(),
+    ) && end < last
+    {
+        parts.push(format!("drawn to step {end}, where seed {seed} ends"));
+    }
+    parts.join("; ")
+}
+
 /// Every k-th point of a long band (a band is a shaded background; its detail is not needed).
 fn thin_band(stats: &[BandPoint]) -> impl Iterator<Item = &BandPoint> {
     let k = stats.len().div_ceil(OVERLAY_POINTS).max(1);
@@ -185,4 +269,86 @@ fn thin_band(stats: &[BandPoint]) -> impl Iterator<Item = &BandPoint> {
         .enumerate()
         .filter(move |(i, _)| i % k == 0 || *i + 1 == stats.len())
         .map(|(_, p)| p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{Metric, MetricRow};
+    use crate::store::Marker;
+
+    /// A history of `config` with seed `seed` logging steps 1..=`last`, generalised at `t_val`.
+    fn run(seed: u64, last: u64, t_val: Option<u64>, change: Option<(u64, f64)>) -> RunHistory {
+        let mut config = crate::config::presets()[0].config.clone();
+        config.seed = seed;
+        let mut h = RunHistory::new();
+        h.begin(seed, config, 100, 1);
+        let rows: Vec<MetricRow> = (1..=last)
+            .map(|s| MetricRow {
+                step: s,
+                epoch: s,
+                values: vec![(Metric::ValAcc, 0.5)],
+            })
+            .collect();
+        h.push_rows(&rows);
+        let marks = t_val
+            .map(|e| (e, MarkerKind::Grok(GrokEvent::Generalised)))
+            .into_iter()
+            .chain(change.map(|(s, wd)| (s, MarkerKind::Change(HyperChange::WeightDecay(wd)))));
+        for (step, kind) in marks {
+            h.add_marker(Marker {
+                step,
+                epoch: step,
+                kind,
+            });
+        }
+        h
+    }
+
+    fn member(history: &RunHistory, fork_step: Option<u64>) -> Member<'_> {
+        Member {
+            name: String::new(),
+            history,
+            color: Color32::WHITE,
+            width: 1.5,
+            is_current: false,
+            id: 1,
+            fork_step,
+        }
+    }
+
+    /// A group's name says its seeds and its members' common treatment; its note the spread of
+    /// t_val and where its mean ends when a member ends early. Expected: written out from the runs made here (seed 2
+    /// stops at step 253, the others at 312; t_val 253 and 301, seed 1 never generalises).
+    #[test]
+    fn a_groups_name_says_its_treatment_and_its_note_t_val_spread_and_early_end() {
+        let a = run(0, 312, Some(301), None);
+        let b = run(1, 312, None, None);
+        let c = run(2, 253, Some(253), None);
+        let (ma, mb, mc) = (member(&a, None), member(&b, None), member(&c, None));
+        let seeds = ["0".to_string(), "1".into(), "2".into()];
+        assert_eq!(
+            group_name(&[&ma, &mb, &mc], &seeds),
+            "mean of 3 (seeds 0, 1, 2)"
+        );
+        assert_eq!(
+            group_note(&[&ma, &mb, &mc], &seeds),
+            "t_val epochs 253–301 for 2 of 3; drawn to step 253, where seed 2 ends"
+        );
+        let two = [seeds[0].clone(), seeds[2].clone()];
+        assert_eq!(
+            group_note(&[&ma, &mc], &two),
+            "t_val epochs 253–301; drawn to step 253, where seed 2 ends"
+        );
+        let (d, e) = (
+            run(0, 40, None, Some((20, 3.0))),
+            run(1, 40, None, Some((20, 3.0))),
+        );
+        let (md, me) = (member(&d, Some(10)), member(&e, Some(10)));
+        assert_eq!(
+            group_name(&[&md, &me], &seeds[..2]),
+            "mean of 2 (seeds 0, 1; wd → 3 at step 20; forked at step 10)"
+        );
+        assert_eq!(group_note(&[&md, &me], &seeds[..2]), "none generalised");
+    }
 }

@@ -15,7 +15,7 @@ use crate::app::widgets::plots::{Compare, Overlay};
 use crate::config::{GrokkingConfig, ModelConfig, ValidGrokkingConfig, ValidRunConfig};
 use crate::experiment::SaveTo;
 use crate::experiment::grokking::{ContinueSpec, ForkSpec};
-use crate::protocol::{Command, MetricRow, RunId};
+use crate::protocol::{Command, HyperChange, MetricRow, RunId};
 use crate::store::RunHistory;
 use crate::store::compare;
 use crate::store::insight::InsightStore;
@@ -1546,6 +1546,18 @@ impl RunFiles {
             .compare
     }
 
+    /// The seed groups of the comparison last drawn: each one's colour, legend name and note.
+    pub fn group_notes(&self) -> Vec<(Color32, String, String)> {
+        self.cache.as_ref().map_or_else(Vec::new, |c| {
+            c.compare
+                .overlays
+                .iter()
+                .filter(|o| !o.note.is_empty())
+                .map(|o| (o.color, o.name.clone(), o.note.clone()))
+                .collect()
+        })
+    }
+
     fn compare_key(&self, history: &RunHistory, log_x: bool) -> Vec<u64> {
         let mut key = vec![
             u64::from(log_x),
@@ -1592,6 +1604,7 @@ impl RunFiles {
                 width: 1.8,
                 is_current: true,
                 id: 0,
+                fork_step: self.current.parent.as_ref().map(|(_, step)| *step),
             });
         }
         for r in self.listed.iter().filter(|r| r.visible) {
@@ -1609,6 +1622,7 @@ impl RunFiles {
                 width,
                 is_current: false,
                 id: r.key,
+                fork_step: r.parent.as_ref().map(|(_, step)| *step),
             });
         }
         let others = members.iter().filter(|m| !m.is_current).count();
@@ -1624,9 +1638,18 @@ impl RunFiles {
             return (out, keys, built);
         }
         let groups = if self.settings.group_by_seed {
-            let configs: Vec<Option<&GrokkingConfig>> =
-                members.iter().map(|m| m.history.config()).collect();
-            compare::group_by_seed(&configs)
+            let changes: Vec<Vec<(u64, HyperChange)>> =
+                members.iter().map(|m| m.changes()).collect();
+            let treatments: Vec<compare::Treatment<'_>> = members
+                .iter()
+                .zip(&changes)
+                .map(|(m, changes)| compare::Treatment {
+                    config: m.history.config(),
+                    changes,
+                    fork_step: m.fork_step,
+                })
+                .collect();
+            compare::group_by_seed(&treatments)
         } else {
             (0..members.len()).map(|i| vec![i]).collect()
         };
@@ -1870,6 +1893,14 @@ mod tests {
         }]);
         let c = files.compare(&live, false);
         assert_eq!(names(c), first);
+        // the group's note says where its mean ends: the live run's newest step
+        assert!(
+            c.overlays[0]
+                .note
+                .ends_with("drawn to step 10, where seed 0 ends"),
+            "{}",
+            c.overlays[0].note
+        );
         assert_eq!(c.overlays[1].series, lone_points);
         assert_eq!(files.overlay_builds, 3);
         // the group's mean is over the steps both runs logged (compare::mean_band): 0-9 before,

@@ -205,7 +205,11 @@ pub fn runs_panel_ui(
         });
     ui.separator();
     ui.checkbox(&mut files.settings.group_by_seed, "group by seed")
-        .on_hover_text("Runs whose configs differ only by the seed are drawn as their mean with a band (over the steps every run logged)");
+        .on_hover_text(
+            "Runs trained alike but for the seed (the same config, the same changes mid-run at the \
+             same steps, forked at the same step) are drawn as their mean with a band, over the \
+             steps every run logged; a run repeating a seed of its group is drawn on its own",
+        );
     ui.add_enabled_ui(files.settings.group_by_seed, |ui| {
         ui.horizontal(|ui| {
             ui.label("band");
@@ -213,6 +217,16 @@ pub fn runs_panel_ui(
             ui.radio_value(&mut files.settings.band, BandKind::Std, "±1 std");
         });
     });
+    if files.settings.group_by_seed {
+        // what a group's legend has no room for (from the comparison last drawn)
+        for (color, name, note) in files.group_notes() {
+            ui.label(
+                RichText::new(format!("{name}: {note}"))
+                    .small()
+                    .color(color),
+            );
+        }
+    }
     ui.label(
         RichText::new(
             "Compared runs are drawn in their colours; the line style tells the metric: \
