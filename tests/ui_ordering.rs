@@ -382,6 +382,38 @@ fn invalid_settings_are_named_and_refused() {
     );
 }
 
+/// Clicking the task in the panel switches the draft to that task's dataset settings (the spec's
+/// sine run: 40 epochs, batch 10; XOR: 1000 epochs, batch 4) and keeps the rest: a hidden size the
+/// user chose (3), the learning rate and the pruning of the preset (dynamic top-k, k = 0.5).
+#[test]
+fn a_task_switch_in_the_panel_takes_the_tasks_settings() {
+    use grokscope::config::ordering::{OrderingTask, Pruning};
+    let mut h = harness(Synthetic::new(Some(200), None), Recorder::default());
+    h.step();
+    h.get_by_label("Ordering").click();
+    h.step();
+    h.state_mut().ordering_mut().config_mut().hidden = 3;
+    h.state_mut().ordering_mut().config_mut().lr = 0.02;
+    h.step();
+    h.get_by_label("sine").click();
+    h.run_steps(2);
+    let c = h.state().ordering().config().clone();
+    assert_eq!(c.task, OrderingTask::Sine);
+    assert_eq!((c.epochs, c.batch_size), (40, 10));
+    assert_eq!((c.hidden, c.lr), (3, 0.02));
+    assert_eq!(c.pruning, Pruning::DynamicTopK { k: 0.5 });
+    assert!(c.validate().is_ok());
+    // the row's first radio (XOR) is labelled by the row's name
+    h.get_by_role_and_label(eframe::egui::accesskit::Role::RadioButton, "task")
+        .click();
+    h.run_steps(2);
+    let c = h.state().ordering().config().clone();
+    assert_eq!(
+        (c.task, c.epochs, c.batch_size, c.hidden),
+        (OrderingTask::Xor, 1000, 4, 3)
+    );
+}
+
 #[test]
 fn the_synthetic_d_is_the_brute_force_minimum() {
     // best_order (dynamic programming) against all 4! orderings of a random 4 x 4 block

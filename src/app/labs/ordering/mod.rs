@@ -499,10 +499,19 @@ impl LabSlot for OrderingLab {
                 if self.phase().active() {
                     return Err(format!("`{field}` cannot change while the run trains"));
                 }
-                let cfg: OrderingConfig = with_setting(&self.draft, &field, &value)?;
+                let mut cfg: OrderingConfig = with_setting(&self.draft, &field, &value)?;
+                // a switch of task takes the task's settings, as the panel's does
+                let mut note = String::new();
+                if cfg.task != self.draft.task {
+                    let (switched, changes) = self.draft.with_task(cfg.task);
+                    cfg = switched;
+                    if !changes.is_empty() {
+                        note = format!(" (the task's {})", changes.join(", "));
+                    }
+                }
                 cfg.validate().map_err(|e| e.to_string())?;
                 self.draft = cfg;
-                Ok(format!("{field} = {value}"))
+                Ok(format!("{field} = {value}{note}"))
             }
             Teach::Start => {
                 self.apply(Action::Start, ctx);

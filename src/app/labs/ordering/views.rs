@@ -264,9 +264,16 @@ fn preset_ui(ui: &mut Ui, cfg: &OrderingConfig, panel: &OrderingPanel<'_>) -> Ac
 
 fn task_ui(ui: &mut Ui, cfg: &mut OrderingConfig, problems: &[FieldProblem]) {
     row(ui, "task", "task", problems, |ui| {
-        let a = ui.radio_value(&mut cfg.task, OrderingTask::Xor, "XOR");
-        let b = ui.radio_value(&mut cfg.task, OrderingTask::Sine, "sine");
-        a | b
+        let mut task = cfg.task;
+        let help = "A switch sets epochs and batch size to the task's (they count its 4 or 150 \
+                    points), and H where it is still the other task's default; iterations, \
+                    learning rate, pruning and seed are kept";
+        let a = ui.radio_value(&mut task, OrderingTask::Xor, "XOR");
+        let b = ui.radio_value(&mut task, OrderingTask::Sine, "sine");
+        if task != cfg.task {
+            *cfg = cfg.with_task(task).0;
+        }
+        (a | b).on_hover_text(help)
     });
     row(ui, "hidden H", "hidden", problems, |ui| {
         ui.add(DragValue::new(&mut cfg.hidden).speed(0.1))
