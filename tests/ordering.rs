@@ -657,6 +657,14 @@ fn cli_orderedness_draws_the_matrix_as_a_heatmap_and_a_graph() {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("g.json")).unwrap()).unwrap();
     assert_eq!(json["config"]["orderedness"]["n"], 3);
+    // the heatmap's sidecar: D = 1 - 1/6 (the weakest edge of 1 + 2 + 3 backward), and the rows'
+    // order; a matrix file has no step
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("h.json")).unwrap()).unwrap();
+    let d = json["data"]["d"].as_f64().unwrap();
+    assert!((d - (1.0 - 1.0 / 6.0)).abs() < 1e-12, "{d}");
+    assert_eq!(json["data"]["heat_order"].as_array().map(Vec::len), Some(3));
+    assert!(json["data"].get("step").is_none(), "{}", json["data"]);
 }
 
 #[test]

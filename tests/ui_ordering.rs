@@ -509,6 +509,16 @@ fn the_export_window_writes_the_heatmap_of_the_scrubbed_snapshot() {
             .unwrap();
     assert_eq!(json["figure"], "weight_heatmap");
     assert!(json["config"]["run"].is_object(), "{}", json["config"]);
+    // the sidecar says what the picture was drawn from: the snapshot's step and D, and the order
+    // of its rows, which the CSV's row neurons follow
+    let data = &json["data"];
+    assert_eq!(data["step"], 8);
+    assert_eq!(data["d"].as_f64(), Some(snap.d));
+    assert_eq!(data["heat_order"], serde_json::json!(order));
+    assert_eq!(data["best_order"], serde_json::json!(snap.order));
+    assert_eq!(data["outputs_last"], true);
+    let names: Vec<String> = (0..n).map(|r| rows[r * cols][2].to_string()).collect();
+    assert_eq!(data["heat_order_names"], serde_json::json!(names));
 }
 
 /// The key entries of the study plot: the toggles in the centre, under its "Single run" tab (the

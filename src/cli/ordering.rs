@@ -158,6 +158,9 @@ pub fn orderedness_main(
             LayerFigureArg::Heatmap => format!("Permuted weight matrix of {file}"),
             LayerFigureArg::Graph => format!("Neuron ordering of {file}"),
         };
+        // nor a step in the sidecar's data
+        fig.data.remove("step");
+        fig.data.remove("epoch");
         let config = serde_json::json!({
             "weights": weights.display().to_string(),
             "orderedness": json,

@@ -16,7 +16,7 @@ use crate::app::widgets::{NEGATIVE, POSITIVE, StepKey, step_keys};
 use crate::config::FieldProblem;
 use crate::config::OrderingConfig;
 use crate::config::ordering::{OrderingTask, Pruning, Scheme, StudyKind};
-use crate::export::layer::{drawn_share_text, snapshot_text};
+use crate::export::layer::{WEIGHT_QUANTITY, drawn_share_text, snapshot_text};
 use crate::protocol::{HyperChange, LayerSnapshot, Metric};
 use crate::store::ordering_layout;
 use crate::store::{OrderingHistory, StudyHistory};
@@ -688,7 +688,10 @@ fn heat_ui(ui: &mut Ui, graph: &LayerGraph, s: &LayerSnapshot) {
         row_label: &row_label,
         col_label: &col_label,
         hover: &hover,
-        scale: Scale::Diverging { max_abs },
+        scale: Scale::Diverging {
+            max_abs,
+            quantity: WEIGHT_QUANTITY,
+        },
         write_values: false,
         gap_before_col: Some(n),
         diagonal: true,
