@@ -216,7 +216,7 @@ fn the_scrub_slider_changes_the_snapshot_shown() {
     );
     let snap = &h.state().ordering().history().snapshots()[3];
     let header = format!(
-        "D = {:.2} (exact) · sparsity {:.2} · step 8",
+        "D = {:.2} (exact) · measured sparsity {:.2} · step 8",
         snap.d, snap.sparsity
     );
     assert!(

@@ -70,7 +70,7 @@ impl Scheme {
         Scheme::DynamicTriuDamp,
     ];
 
-    /// The pruning of this scheme at a target sparsity s (p = s, k = 1 - s, f = s).
+    /// The pruning of this scheme at a nominal sparsity s (p = s, k = 1 - s, f = s).
     pub fn at_sparsity(self, s: f64) -> Pruning {
         match self {
             Scheme::None => Pruning::None,
@@ -118,7 +118,8 @@ impl Pruning {
         }
     }
 
-    /// The setting's sparsity: p, 1 - k, f respectively (0 for none).
+    /// The setting's nominal sparsity: p, 1 - k, f respectively (0 for none); not the measured one,
+    /// the share of W at zero (triu-damp's f damps weights, zeroing them only at f = 1).
     pub fn sparsity(&self) -> f64 {
         match *self {
             Pruning::None => 0.0,
@@ -165,7 +166,9 @@ pub struct OrderingStudyConfig {
     pub kind: StudyKind,
     /// Runs (seeds) per setting.
     pub runs: usize,
-    /// Sparsities of the sparsity study.
+    /// Nominal sparsities (p, 1 - k or f) of the sparsity study's settings; `sparsities` in a
+    /// config written before they were named so.
+    #[serde(rename = "nominal_sparsities", alias = "sparsities")]
     pub sparsities: Vec<f64>,
     /// Schemes of the sparsity study (the baseline is always included).
     pub schemes: Vec<Scheme>,
@@ -277,12 +280,12 @@ impl OrderingStudyConfig {
             StudyKind::Sparsity => {
                 if self.sparsities.is_empty() {
                     c.fail(
-                        "sparsities",
-                        "the sparsity study needs at least one sparsity",
+                        "nominal_sparsities",
+                        "the sparsity study needs at least one nominal sparsity",
                     );
                 }
                 for &s in &self.sparsities {
-                    c.real("sparsities", s, 0.0, 1.0, false, false);
+                    c.real("nominal_sparsities", s, 0.0, 1.0, false, false);
                 }
                 if self.schemes.is_empty() {
                     c.fail("schemes", "the sparsity study needs at least one scheme");
@@ -619,7 +622,7 @@ mod tests {
         s.runs = 0;
         let e = s.validate().unwrap_err();
         let fields: Vec<_> = e.problems.iter().map(|p| p.field).collect();
-        assert_eq!(fields, ["runs", "sparsities"]);
+        assert_eq!(fields, ["runs", "nominal_sparsities"]);
         let mut g = default_study(OrderingTask::Xor, StudyKind::Grid);
         g.its_grid.clear();
         g.hidden_grid = vec![65];

@@ -72,7 +72,7 @@ fn layer_data(
     m
 }
 
-/// A snapshot's read-out, as the window's header shows it: D, method, sparsity, step.
+/// A snapshot's read-out, as the window's header shows it: D, method, measured sparsity, step.
 pub fn snapshot_text(s: &LayerSnapshot) -> String {
     let d = if s.d.is_finite() {
         format!("D = {:.2}", s.d)
@@ -80,7 +80,7 @@ pub fn snapshot_text(s: &LayerSnapshot) -> String {
         "D = —".into()
     };
     format!(
-        "{d} ({}) · sparsity {:.2} · step {}",
+        "{d} ({}) · measured sparsity {:.2} · step {}",
         s.method, s.sparsity, s.step
     )
 }

@@ -315,7 +315,7 @@ const PANELS: [PanelName; 4] = [
     },
     PanelName {
         key: "plots",
-        title: "MSE, orderedness D and sparsity over the run",
+        title: "MSE, orderedness D and measured sparsity over the run",
     },
     PanelName {
         key: "graph",

@@ -1,6 +1,6 @@
-//! The Ordering lab's panel and centre: a single run (linked MSE / D / sparsity plots, the
+//! The Ordering lab's panel and centre: a single run (linked MSE / D / measured sparsity plots, the
 //! neuron-ordering graph and the permuted weight heatmap of a snapshot chosen with a scrub slider),
-//! or a study (D against sparsity per scheme with min-max bands, or the grid of mean D).
+//! or a study (D against nominal sparsity per scheme with min-max bands, or the grid of mean D).
 
 use super::{OrderingPreset, StudyDraft};
 use crate::app::actions::Action;
@@ -47,8 +47,8 @@ pub const ORDERING_PLOTS: [PlotSpec; 3] = [
     },
     PlotSpec {
         id: "ordering_sparsity",
-        y_label: "sparsity",
-        short_label: "sparsity",
+        y_label: "measured sparsity",
+        short_label: "measured sparsity",
         series: &[Metric::Sparsity],
         y_scale: YScale::Unit,
         height_share: 0.33,
@@ -377,9 +377,14 @@ fn pruning_ui(ui: &mut Ui, cfg: &mut OrderingConfig, problems: &[FieldProblem]) 
             )
         });
     }
-    ui.label("sparsity");
+    ui.label("nominal sparsity");
     ui.label(RichText::new(format!("{:.2}", cfg.pruning.sparsity())).weak())
-        .on_hover_text("The setting's sparsity: p, 1 − k or f");
+        .on_hover_text(
+            "The setting's nominal sparsity: p, 1 − k or f (the study's axis). The run's plot \
+             shows the measured sparsity, the share of W at 0: near the nominal one for random \
+             and top-k once pruned, not for triu-damp, which damps weights and zeroes them only \
+             at f = 1",
+        );
     ui.end_row();
 }
 
@@ -441,7 +446,8 @@ fn study_rows_ui(
         let a = ui
             .radio_value(&mut study.kind, StudyKind::Sparsity, "sparsity")
             .on_hover_text(
-                "D against sparsity 0.1 … 0.9 for each scheme, with the unpruned baseline",
+                "D against nominal sparsity 0.1 … 0.9 (p, 1 − k or f) for each scheme, with the \
+                 unpruned baseline",
             );
         let b = ui
             .radio_value(&mut study.kind, StudyKind::Grid, "grid")
@@ -815,7 +821,7 @@ fn study_results_ui(
     let (done, total) = study.progress();
     ui.horizontal(|ui| {
         let what = match config.kind {
-            StudyKind::Sparsity => "D against sparsity",
+            StudyKind::Sparsity => "D against nominal sparsity",
             StudyKind::Grid => "mean D of unpruned layers over hidden size × iterations",
         };
         ui.label(RichText::new(what).strong());
@@ -898,7 +904,7 @@ fn sparsity_plot_ui(
         ui.label(RichText::new(note).small().weak());
     }
     let plot = Plot::new("ordering_study")
-        .x_axis_label("sparsity")
+        .x_axis_label("nominal sparsity (p, 1 − k or f)")
         .y_axis_label("orderedness D")
         .include_x(0.0)
         .include_x(1.0)
@@ -907,7 +913,7 @@ fn sparsity_plot_ui(
         .include_y(1.0)
         .label_formatter(|pos| {
             let (head, p) = hover_parts(pos);
-            Some(format!("{head}sparsity {:.2}\nD {:.3}", p.x, p.y))
+            Some(format!("{head}nominal sparsity {:.2}\nD {:.3}", p.x, p.y))
         });
     plot.show(ui, |pui| {
         if let Some(b) = baseline.filter(|_| !hidden.contains(BASELINE_KEY)) {
@@ -1057,7 +1063,7 @@ mod tests {
         };
         assert_eq!(
             snapshot_text(&s),
-            "D = 0.83 (heuristic) · sparsity 0.50 · step 12"
+            "D = 0.83 (heuristic) · measured sparsity 0.50 · step 12"
         );
     }
 }
