@@ -615,6 +615,30 @@ mod tests {
         assert_eq!(c.total_runs(), 50);
     }
 
+    /// A lesson's `set task` switches as the panel does (OrderingConfig::with_task): from the XOR
+    /// preset (H 5, 1000 epochs, batch 4, dynamic top-k k = 0.5) to the spec's sine run's H 8, 40
+    /// epochs and batch 10, the pruning kept; the reply names what changed.
+    #[test]
+    fn a_lessons_task_switch_takes_the_tasks_settings() {
+        let mut lab = OrderingLab::new(Box::new(crate::app::backend::Unattached::default()));
+        let reply = lab
+            .teach(
+                Teach::Set {
+                    field: "task".into(),
+                    value: toml::Value::String("sine".into()),
+                },
+                LabCtx { speed: None },
+            )
+            .unwrap();
+        let c = lab.config();
+        assert_eq!(
+            (c.task, c.hidden, c.epochs, c.batch_size),
+            (OrderingTask::Sine, 8, 40, 10)
+        );
+        assert_eq!(c.pruning, Pruning::DynamicTopK { k: 0.5 });
+        assert!(reply.contains("epochs: 1000 → 40"), "{reply}");
+    }
+
     #[test]
     fn the_lab_lists_each_problem_once() {
         let mut lab = OrderingLab::new(Box::new(crate::app::backend::Unattached::default()));
