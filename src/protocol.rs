@@ -52,7 +52,8 @@ pub enum Metric {
     Mse,
     /// Orderedness D of the complete layer (Ordering lab).
     Orderedness,
-    /// Fraction of the complete layer's weights that are zero (Ordering lab).
+    /// Measured sparsity: the fraction of the complete layer's weights that are zero (Ordering lab;
+    /// not the setting's nominal sparsity p, 1 - k or f, [`StudyRow::sparsity`]).
     Sparsity,
     /// D of the same weights shuffled to random places: the orderedness sparsity alone gives
     /// (Ordering lab; [`crate::analysis::orderedness::shuffled_null`]).
@@ -133,6 +134,15 @@ impl Metric {
         v.is_finite() && (lo..=hi).contains(&v)
     }
 
+    /// The metric of a CSV column name: its [`Metric::key`], or the name it had before
+    /// (`sparsity`, the measured sparsity's until it was told apart from the nominal one).
+    pub fn from_key(key: &str) -> Option<Metric> {
+        match key {
+            "sparsity" => Some(Metric::Sparsity),
+            _ => Metric::ALL.into_iter().find(|m| m.key() == key),
+        }
+    }
+
     /// Column name in CSV files.
     pub fn key(self) -> &'static str {
         match self {
@@ -153,7 +163,7 @@ impl Metric {
             Metric::ExcludedLossFinal => "excluded_loss_final_keys",
             Metric::Mse => "mse",
             Metric::Orderedness => "d",
-            Metric::Sparsity => "sparsity",
+            Metric::Sparsity => "measured_sparsity",
             Metric::OrderednessNull => "d_shuffled",
         }
     }
@@ -179,7 +189,7 @@ impl fmt::Display for Metric {
             Metric::ExcludedLossFinal => "excluded loss (final keys)",
             Metric::Mse => "MSE",
             Metric::Orderedness => "orderedness D",
-            Metric::Sparsity => "sparsity",
+            Metric::Sparsity => "measured sparsity",
             Metric::OrderednessNull => "D, weights shuffled",
         })
     }
@@ -305,7 +315,7 @@ pub struct LayerSnapshot {
     pub order: Vec<usize>,
     pub d: f64,
     pub method: OrderMethod,
-    /// Fraction of W that is zero.
+    /// Measured sparsity: the fraction of W that is zero.
     pub sparsity: f64,
 }
 
@@ -315,7 +325,9 @@ pub struct StudyRow {
     pub scheme: Scheme,
     /// The scheme's parameter (p, k or f; 0 for none).
     pub param: f64,
-    /// The setting's sparsity (p, 1 - k or f).
+    /// The setting's nominal sparsity (p, 1 - k or f; triu-damp's f damps, zeroing only at 1), the
+    /// `nominal_sparsity` column of `study.csv` (`sparsity` before it was named so).
+    #[serde(rename = "nominal_sparsity", alias = "sparsity")]
     pub sparsity: f64,
     pub hidden: usize,
     pub its: usize,

@@ -590,7 +590,7 @@ fn cli_ordering_writes_the_study() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "scheme,param,sparsity,hidden,its,seed,d,final_loss,method,d_shuffled"
+        "scheme,param,nominal_sparsity,hidden,its,seed,d,final_loss,method,d_shuffled"
     );
     // every run (9 neurons, within the null's 16) has its shuffled null, an orderedness
     let mut problems = vec![];
@@ -607,6 +607,58 @@ fn cli_ordering_writes_the_study() {
         "{table}"
     );
     assert!(table.contains("shuffled D"), "{table}");
+}
+
+/// The two sparsities have their own names in saved files (`nominal_sparsity` in study.csv,
+/// `nominal_sparsities` in a study's config.json, `measured_sparsity` in a metrics table), and files
+/// written with the old names (`sparsity`, `sparsities`, `sparsity`) still read the same values
+/// (the values by hand: 0.3 written, 0.3 read).
+#[test]
+fn files_saved_with_the_old_sparsity_names_still_read() {
+    use grokscope::cli::ordering::study_csv;
+    use grokscope::protocol::OrderMethod;
+    use grokscope::store::run_dir::parse_metrics_csv;
+    use grokscope::store::study_dir::read_study_csv;
+    let row = StudyRow {
+        scheme: Scheme::TriuDamp,
+        param: 0.3,
+        sparsity: 0.3,
+        hidden: 8,
+        its: 3,
+        seed: 1,
+        d: 0.9,
+        method: OrderMethod::Exact,
+        final_loss: 0.01,
+        d_null: Some(0.8),
+    };
+    let text = study_csv(std::slice::from_ref(&row)).unwrap();
+    assert!(text.starts_with("scheme,param,nominal_sparsity,"), "{text}");
+    let mut problems = vec![];
+    assert_eq!(
+        read_study_csv(&text, &mut problems),
+        std::slice::from_ref(&row)
+    );
+    let old = text.replacen("nominal_sparsity", "sparsity", 1);
+    assert_eq!(read_study_csv(&old, &mut problems), [row]);
+    assert!(problems.is_empty(), "{problems:?}");
+
+    let cfg = default_study(OrderingTask::Sine, StudyKind::Sparsity);
+    let mut json = serde_json::to_value(&cfg).unwrap();
+    let list = json
+        .as_object_mut()
+        .unwrap()
+        .remove("nominal_sparsities")
+        .expect("written as nominal_sparsities");
+    json["sparsities"] = list;
+    let back: OrderingStudyConfig = serde_json::from_value(json).unwrap();
+    assert_eq!(back, cfg);
+
+    for column in ["measured_sparsity", "sparsity"] {
+        let rows = parse_metrics_csv(&format!("step,epoch,{column}\n1,1,0.3\n"), &mut problems);
+        assert_eq!(rows[0].get(Metric::Sparsity), Some(0.3), "{column}");
+    }
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(Metric::Sparsity.key(), "measured_sparsity");
 }
 
 /// A study.csv written before the shuffled null's column reads as before, its rows without a null;
@@ -657,6 +709,14 @@ fn cli_orderedness_draws_the_matrix_as_a_heatmap_and_a_graph() {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("g.json")).unwrap()).unwrap();
     assert_eq!(json["config"]["orderedness"]["n"], 3);
+    // the heatmap's sidecar: D = 1 - 1/6 (the weakest edge of 1 + 2 + 3 backward), and the rows'
+    // order; a matrix file has no step
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("h.json")).unwrap()).unwrap();
+    let d = json["data"]["d"].as_f64().unwrap();
+    assert!((d - (1.0 - 1.0 / 6.0)).abs() < 1e-12, "{d}");
+    assert_eq!(json["data"]["heat_order"].as_array().map(Vec::len), Some(3));
+    assert!(json["data"].get("step").is_none(), "{}", json["data"]);
 }
 
 #[test]

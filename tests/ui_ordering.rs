@@ -216,7 +216,7 @@ fn the_scrub_slider_changes_the_snapshot_shown() {
     );
     let snap = &h.state().ordering().history().snapshots()[3];
     let header = format!(
-        "D = {:.2} (exact) · sparsity {:.2} · step 8",
+        "D = {:.2} (exact) · measured sparsity {:.2} · step 8",
         snap.d, snap.sparsity
     );
     assert!(
@@ -382,6 +382,38 @@ fn invalid_settings_are_named_and_refused() {
     );
 }
 
+/// Clicking the task in the panel switches the draft to that task's dataset settings (the spec's
+/// sine run: 40 epochs, batch 10; XOR: 1000 epochs, batch 4) and keeps the rest: a hidden size the
+/// user chose (3), the learning rate and the pruning of the preset (dynamic top-k, k = 0.5).
+#[test]
+fn a_task_switch_in_the_panel_takes_the_tasks_settings() {
+    use grokscope::config::ordering::{OrderingTask, Pruning};
+    let mut h = harness(Synthetic::new(Some(200), None), Recorder::default());
+    h.step();
+    h.get_by_label("Ordering").click();
+    h.step();
+    h.state_mut().ordering_mut().config_mut().hidden = 3;
+    h.state_mut().ordering_mut().config_mut().lr = 0.02;
+    h.step();
+    h.get_by_label("sine").click();
+    h.run_steps(2);
+    let c = h.state().ordering().config().clone();
+    assert_eq!(c.task, OrderingTask::Sine);
+    assert_eq!((c.epochs, c.batch_size), (40, 10));
+    assert_eq!((c.hidden, c.lr), (3, 0.02));
+    assert_eq!(c.pruning, Pruning::DynamicTopK { k: 0.5 });
+    assert!(c.validate().is_ok());
+    // the row's first radio (XOR) is labelled by the row's name
+    h.get_by_role_and_label(eframe::egui::accesskit::Role::RadioButton, "task")
+        .click();
+    h.run_steps(2);
+    let c = h.state().ordering().config().clone();
+    assert_eq!(
+        (c.task, c.epochs, c.batch_size, c.hidden),
+        (OrderingTask::Xor, 1000, 4, 3)
+    );
+}
+
 #[test]
 fn the_synthetic_d_is_the_brute_force_minimum() {
     // best_order (dynamic programming) against all 4! orderings of a random 4 x 4 block
@@ -477,6 +509,16 @@ fn the_export_window_writes_the_heatmap_of_the_scrubbed_snapshot() {
             .unwrap();
     assert_eq!(json["figure"], "weight_heatmap");
     assert!(json["config"]["run"].is_object(), "{}", json["config"]);
+    // the sidecar says what the picture was drawn from: the snapshot's step and D, and the order
+    // of its rows, which the CSV's row neurons follow
+    let data = &json["data"];
+    assert_eq!(data["step"], 8);
+    assert_eq!(data["d"].as_f64(), Some(snap.d));
+    assert_eq!(data["heat_order"], serde_json::json!(order));
+    assert_eq!(data["best_order"], serde_json::json!(snap.order));
+    assert_eq!(data["outputs_last"], true);
+    let names: Vec<String> = (0..n).map(|r| rows[r * cols][2].to_string()).collect();
+    assert_eq!(data["heat_order_names"], serde_json::json!(names));
 }
 
 /// The key entries of the study plot: the toggles in the centre, under its "Single run" tab (the

@@ -38,7 +38,8 @@ impl From<TaskArg> for OrderingTask {
 /// `--study` of `grokscope ordering`.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StudyArg {
-    /// D against sparsity for the five pruning schemes plus the unpruned baseline.
+    /// D against nominal sparsity (p, 1 - k or f) for the five pruning schemes plus the unpruned
+    /// baseline.
     Sparsity,
     /// Mean D over H in {1, 3, 5, 7, 9} x its in 1..=10, unpruned.
     Grid,
@@ -158,6 +159,9 @@ pub fn orderedness_main(
             LayerFigureArg::Heatmap => format!("Permuted weight matrix of {file}"),
             LayerFigureArg::Graph => format!("Neuron ordering of {file}"),
         };
+        // nor a step in the sidecar's data
+        fig.data.remove("step");
+        fig.data.remove("epoch");
         let config = serde_json::json!({
             "weights": weights.display().to_string(),
             "orderedness": json,
@@ -219,7 +223,7 @@ fn tidy(v: f64) -> String {
 pub const STUDY_COLUMNS: [&str; 10] = [
     "scheme",
     "param",
-    "sparsity",
+    "nominal_sparsity",
     "hidden",
     "its",
     "seed",
@@ -252,20 +256,28 @@ pub fn study_csv(rows: &[StudyRow]) -> Result<String> {
     Ok(String::from_utf8(w.into_inner()?)?)
 }
 
-/// The mean D of each setting as a text table: per scheme and sparsity, or H x its for the grid.
+/// The mean D of each setting as a text table: per scheme and nominal sparsity, or H x its for the
+/// grid.
 pub fn summary_table(kind: StudyKind, stats: &[SettingStats]) -> String {
     let mut s = String::new();
     match kind {
         StudyKind::Sparsity => {
             let _ = writeln!(
                 s,
-                "{:<18} {:>8} {:>4} {:>7} {:>7} {:>7} {:>10} {:>10}",
-                "scheme", "sparsity", "runs", "mean D", "min D", "max D", "mean loss", "shuffled D"
+                "{:<18} {:>16} {:>4} {:>7} {:>7} {:>7} {:>10} {:>10}",
+                "scheme",
+                "nominal sparsity",
+                "runs",
+                "mean D",
+                "min D",
+                "max D",
+                "mean loss",
+                "shuffled D"
             );
             for st in stats {
                 let _ = writeln!(
                     s,
-                    "{:<18} {:>8} {:>4} {:>7.4} {:>7.4} {:>7.4} {:>10.5} {:>10}",
+                    "{:<18} {:>16} {:>4} {:>7.4} {:>7.4} {:>7.4} {:>10.5} {:>10}",
                     st.setting.scheme.to_string(),
                     tidy(st.setting.sparsity),
                     st.runs,
@@ -441,7 +453,7 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
-            "scheme,param,sparsity,hidden,its,seed,d,final_loss,method,d_shuffled"
+            "scheme,param,nominal_sparsity,hidden,its,seed,d,final_loss,method,d_shuffled"
         );
         // no null: an empty last field
         assert_eq!(lines[1], "none,0,0,8,3,0,0.75,0.01,exact,");

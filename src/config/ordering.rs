@@ -70,7 +70,7 @@ impl Scheme {
         Scheme::DynamicTriuDamp,
     ];
 
-    /// The pruning of this scheme at a target sparsity s (p = s, k = 1 - s, f = s).
+    /// The pruning of this scheme at a nominal sparsity s (p = s, k = 1 - s, f = s).
     pub fn at_sparsity(self, s: f64) -> Pruning {
         match self {
             Scheme::None => Pruning::None,
@@ -118,7 +118,8 @@ impl Pruning {
         }
     }
 
-    /// The setting's sparsity: p, 1 - k, f respectively (0 for none).
+    /// The setting's nominal sparsity: p, 1 - k, f respectively (0 for none); not the measured one,
+    /// the share of W at zero (triu-damp's f damps weights, zeroing them only at f = 1).
     pub fn sparsity(&self) -> f64 {
         match *self {
             Pruning::None => 0.0,
@@ -165,7 +166,9 @@ pub struct OrderingStudyConfig {
     pub kind: StudyKind,
     /// Runs (seeds) per setting.
     pub runs: usize,
-    /// Sparsities of the sparsity study.
+    /// Nominal sparsities (p, 1 - k or f) of the sparsity study's settings; `sparsities` in a
+    /// config written before they were named so.
+    #[serde(rename = "nominal_sparsities", alias = "sparsities")]
     pub sparsities: Vec<f64>,
     /// Schemes of the sparsity study (the baseline is always included).
     pub schemes: Vec<Scheme>,
@@ -277,12 +280,12 @@ impl OrderingStudyConfig {
             StudyKind::Sparsity => {
                 if self.sparsities.is_empty() {
                     c.fail(
-                        "sparsities",
-                        "the sparsity study needs at least one sparsity",
+                        "nominal_sparsities",
+                        "the sparsity study needs at least one nominal sparsity",
                     );
                 }
                 for &s in &self.sparsities {
-                    c.real("sparsities", s, 0.0, 1.0, false, false);
+                    c.real("nominal_sparsities", s, 0.0, 1.0, false, false);
                 }
                 if self.schemes.is_empty() {
                     c.fail("schemes", "the sparsity study needs at least one scheme");
@@ -438,6 +441,43 @@ pub fn sine_preset() -> OrderingConfig {
     }
 }
 
+impl OrderingConfig {
+    /// This run switched to `task`, and what the switch changed (`field: old → new`, in field
+    /// order). Epochs and the batch size are counted against the task's dataset (passes over it, a
+    /// share of its 4 or 150 points), so they take the new task's values from [`task_preset`]: 1000
+    /// XOR epochs are 15 000 sine steps, a sine batch of 10 is more than XOR's four points. The
+    /// hidden size is the layer's: one the user chose is kept (it is valid for either task), one
+    /// still at the old task's default takes the new task's. The iterations, learning rate, pruning
+    /// and seed are not the task's (the spec uses the same for both) and are kept.
+    pub fn with_task(&self, task: OrderingTask) -> (OrderingConfig, Vec<String>) {
+        if task == self.task {
+            return (self.clone(), vec![]);
+        }
+        let (old, new) = (task_preset(self.task), task_preset(task));
+        let next = OrderingConfig {
+            task,
+            hidden: if self.hidden == old.hidden {
+                new.hidden
+            } else {
+                self.hidden
+            },
+            epochs: new.epochs,
+            batch_size: new.batch_size,
+            ..self.clone()
+        };
+        let mut changes = vec![];
+        let mut note = |field: &str, a: u64, b: u64| {
+            if a != b {
+                changes.push(format!("{field}: {a} → {b}"));
+            }
+        };
+        note("hidden", self.hidden as u64, next.hidden as u64);
+        note("epochs", self.epochs, next.epochs);
+        note("batch_size", self.batch_size as u64, next.batch_size as u64);
+        (next, changes)
+    }
+}
+
 /// The spec's run for a task.
 pub fn task_preset(task: OrderingTask) -> OrderingConfig {
     match task {
@@ -476,6 +516,52 @@ pub fn default_study(task: OrderingTask, kind: StudyKind) -> OrderingStudyConfig
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Expected values from the spec's two runs (XOR: H 5, 1000 epochs, batch 4; sine: H 8, 40
+    /// epochs, batch 10) and the rule of [`OrderingConfig::with_task`].
+    #[test]
+    fn a_task_switch_takes_the_tasks_dataset_settings_and_keeps_the_users_others() {
+        // the XOR defaults, its own choices elsewhere: the sine run's defaults replace the
+        // task's settings; iterations, lr, pruning and seed stay
+        let xor = OrderingConfig {
+            its: 5,
+            lr: 0.02,
+            pruning: Pruning::TriuDamp { f: 0.7 },
+            seed: 9,
+            ..xor_preset()
+        };
+        let (sine, changes) = xor.with_task(OrderingTask::Sine);
+        assert_eq!(
+            sine,
+            OrderingConfig {
+                task: OrderingTask::Sine,
+                hidden: 8,
+                epochs: 40,
+                batch_size: 10,
+                ..xor.clone()
+            }
+        );
+        assert_eq!(
+            changes,
+            ["hidden: 5 → 8", "epochs: 1000 → 40", "batch_size: 4 → 10"]
+        );
+        // a hidden size the user chose is kept; a sine batch of 30 (of 150 points) and 200 epochs
+        // mean nothing for XOR's 4 points: its defaults
+        let mine = OrderingConfig {
+            hidden: 3,
+            epochs: 200,
+            batch_size: 30,
+            ..sine_preset()
+        };
+        let (xor2, changes) = mine.with_task(OrderingTask::Xor);
+        assert_eq!((xor2.hidden, xor2.epochs, xor2.batch_size), (3, 1000, 4));
+        assert_eq!(changes, ["epochs: 200 → 1000", "batch_size: 30 → 4"]);
+        assert!(xor2.validate().is_ok());
+        // the same task: nothing changes
+        assert_eq!(mine.with_task(OrderingTask::Sine), (mine.clone(), vec![]));
+        // there and back restores the defaults
+        assert_eq!(sine_preset().with_task(OrderingTask::Xor).0, xor_preset());
+    }
 
     #[test]
     fn presets_and_default_studies_validate() {
@@ -536,7 +622,7 @@ mod tests {
         s.runs = 0;
         let e = s.validate().unwrap_err();
         let fields: Vec<_> = e.problems.iter().map(|p| p.field).collect();
-        assert_eq!(fields, ["runs", "sparsities"]);
+        assert_eq!(fields, ["runs", "nominal_sparsities"]);
         let mut g = default_study(OrderingTask::Xor, StudyKind::Grid);
         g.its_grid.clear();
         g.hidden_grid = vec![65];

@@ -532,7 +532,9 @@ pub fn describe(c: &OrderingConfig) -> String {
         | Scheme::TopK
         | Scheme::DynamicTopK
         | Scheme::TriuDamp
-        | Scheme::DynamicTriuDamp => format!("{scheme} at sparsity {}", c.pruning.sparsity()),
+        | Scheme::DynamicTriuDamp => {
+            format!("{scheme} at nominal sparsity {}", c.pruning.sparsity())
+        }
     };
     format!(
         "{} H = {}, its = {}, {pruning}, seed {}",

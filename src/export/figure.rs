@@ -181,8 +181,9 @@ pub struct Category {
 /// How a heatmap's values map to colours.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum HeatScale {
-    /// Centred at zero, from -`max_abs` to +`max_abs`, with a colour bar (weights).
-    Diverging { max_abs: f64 },
+    /// Centred at zero, from -`max_abs` to +`max_abs`, with a colour bar (weights) titled
+    /// `quantity`: what the colour shows, whose sign matters (a layer's weight w_ij).
+    Diverging { max_abs: f64, quantity: String },
     /// From `lo` (white) to `hi` (dark blue), with a colour bar (shares, normalised norms).
     Sequential { lo: f64, hi: f64 },
     /// Value `i` is class `i` of the list, with a legend of the classes instead of a colour bar
@@ -336,6 +337,9 @@ pub struct Figure {
     /// Linear axes at the same scale (a circle draws round): the axis with room to spare shows
     /// more of its range.
     pub equal_aspect: bool,
+    /// What the drawing rests on besides its points and the config, for the JSON sidecar's `data`
+    /// (a layer's step, D and the neuron order it is drawn in); empty: no `data`.
+    pub data: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Figure {
@@ -352,6 +356,7 @@ impl Figure {
             legend: true,
             body: Body::Plot,
             equal_aspect: false,
+            data: serde_json::Map::new(),
         }
     }
 

@@ -85,8 +85,8 @@ pub const ORDERING_RUN_PLOTS: [MetricPlot; 3] = [
     },
     MetricPlot {
         id: "ordering_sparsity",
-        title: "Sparsity of the weights",
-        y_label: "sparsity",
+        title: "Measured sparsity: the share of W at 0",
+        y_label: "measured sparsity",
         series: &[Metric::Sparsity],
         y: YKind::Linear,
     },
@@ -668,8 +668,8 @@ pub fn ordering_study_figures(kind: StudyKind, title: &str, stats: &[SettingStat
         StudyKind::Sparsity => {
             let mut fig = Figure::new(
                 "d_vs_sparsity",
-                title("Orderedness D vs sparsity"),
-                Axis::linear("sparsity"),
+                title("Orderedness D vs nominal sparsity"),
+                Axis::linear("nominal sparsity (p, 1 − k or f)"),
                 Axis::linear("orderedness D"),
             );
             let base: Vec<&&SettingStats> = ok

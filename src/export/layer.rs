@@ -20,7 +20,59 @@ pub const HEATMAP_CSV_HEADER: [&str; 5] = ["row", "column", "row_neuron", "colum
 /// drawn edges (`item` = `edge`).
 pub const GRAPH_CSV_HEADER: [&str; 6] = ["item", "from", "to", "weight", "backward", "position"];
 
-/// A snapshot's read-out, as the window's header shows it: D, method, sparsity, step.
+/// What the permuted weight heatmap's colour shows, as its colour bar's title: entry (i, j) of W,
+/// the weight receiver i (the row) puts on sender j (the column) in `v ← sigmoid([v, x] Wᵀ)`.
+pub const WEIGHT_QUANTITY: &str = "weight w_ij (row i ← column j)";
+
+/// The heatmap's words on its colour: what w_ij is, its sign and unit, as the spec defines W.
+pub const WEIGHT_NOTE: &str = "Colour: w_ij, the weight receiver i (row) gives sender j \
+     (column) in v ← sigmoid([v, x] Wᵀ); unitless; blue > 0 (excites), red < 0 (inhibits), \
+     white 0; the bar's ends are ± the largest |w|.";
+
+/// A layer figure's facts for its JSON sidecar ([`Figure::data`]): the step, D, how D was found,
+/// the measured sparsity, and the order the neurons are drawn in (`heat_order`, receivers first:
+/// the heatmap's rows top to bottom, the graph's neurons right to left), by index into W's rows and
+/// by name, beside the best order the run reported (`best_order`, as the snapshot lists it).
+fn layer_data(
+    s: &LayerSnapshot,
+    order: &[usize],
+    outputs_last: bool,
+) -> serde_json::Map<String, serde_json::Value> {
+    let names = layout::node_names(s);
+    let name = |i: &usize| names.get(*i).cloned().unwrap_or_default();
+    let d = if s.d.is_finite() {
+        serde_json::json!(s.d)
+    } else {
+        serde_json::Value::Null
+    };
+    let mut m = serde_json::Map::new();
+    let mut put = |k: &str, v: serde_json::Value| {
+        m.insert(k.into(), v);
+    };
+    put("step", s.step.into());
+    put("epoch", s.epoch.into());
+    put("d", d);
+    put("d_method", s.method.to_string().into());
+    put("measured_sparsity", s.sparsity.into());
+    put("inputs", s.inputs.into());
+    put("hidden", s.hidden.into());
+    put("outputs", s.outputs.into());
+    put("outputs_last", outputs_last.into());
+    put("heat_order", order.into());
+    put(
+        "heat_order_names",
+        order.iter().map(name).collect::<Vec<_>>().into(),
+    );
+    put("best_order", s.order.clone().into());
+    put(
+        "best_order_names",
+        s.order.iter().map(name).collect::<Vec<_>>().into(),
+    );
+    put("colour_max_abs", layout::heat_max_abs(s).into());
+    m
+}
+
+/// A snapshot's read-out, as the window's header shows it: D, method, measured sparsity, step.
 pub fn snapshot_text(s: &LayerSnapshot) -> String {
     let d = if s.d.is_finite() {
         format!("D = {:.2}", s.d)
@@ -28,7 +80,7 @@ pub fn snapshot_text(s: &LayerSnapshot) -> String {
         "D = —".into()
     };
     format!(
-        "{d} ({}) · sparsity {:.2} · step {}",
+        "{d} ({}) · measured sparsity {:.2} · step {}",
         s.method, s.sparsity, s.step
     )
 }
@@ -66,6 +118,7 @@ pub fn heatmap_figure(s: &LayerSnapshot, outputs_last: bool) -> Figure {
         values,
         scale: HeatScale::Diverging {
             max_abs: layout::heat_max_abs(s),
+            quantity: WEIGHT_QUANTITY.into(),
         },
         csv_labels: [HEATMAP_CSV_HEADER[2].into(), HEATMAP_CSV_HEADER[3].into()],
         gap_before_col: (s.inputs > 0).then_some(n),
@@ -98,6 +151,8 @@ pub fn heatmap_figure(s: &LayerSnapshot, outputs_last: bool) -> Figure {
         "Below the diagonal: backward edges (the 1 − D share).".to_string()
     };
     fig.notes.push(format!("{below}{pruned}"));
+    fig.notes.push(WEIGHT_NOTE.into());
+    fig.data = layer_data(s, &order, outputs_last);
     fig
 }
 
@@ -177,6 +232,7 @@ pub fn graph_figure(s: &LayerSnapshot, outputs_last: bool) -> Figure {
             choice.drawn, choice.live
         ));
     }
+    fig.data = layer_data(s, &order, outputs_last);
     fig
 }
 
@@ -364,6 +420,54 @@ mod tests {
         assert!(lines.contains(&"0,1,o0,h0,"), "{text}");
         assert!(lines.contains(&"2,3,h1,x0,1"), "{text}");
         assert!(lines.contains(&"1,2,h0,h1,-2"), "{text}");
+    }
+
+    /// The heatmap says what its colour is (the bar's title and a note on w_ij's sign) and carries,
+    /// for its JSON sidecar, the step, D and the order its rows are drawn in: by hand from
+    /// [`three`], whose order [2, 1, 0] lists the flow, so the rows (receivers first) are o0, h0,
+    /// h1; with the output moved last the same (it is last already).
+    #[test]
+    fn the_heatmap_names_its_colour_and_carries_its_order_and_d() {
+        let s = three();
+        for outputs_last in [false, true] {
+            let f = heatmap_figure(&s, outputs_last);
+            let Body::Heatmap(h) = &f.body else {
+                panic!("a heatmap")
+            };
+            assert_eq!(
+                h.scale,
+                HeatScale::Diverging {
+                    max_abs: 2.0,
+                    quantity: WEIGHT_QUANTITY.into()
+                }
+            );
+            assert!(
+                f.notes.iter().any(|n| n.contains("blue > 0")),
+                "{:?}",
+                f.notes
+            );
+            let svg = crate::export::svg::to_svg(&f, super::super::figure::FigureSize::default());
+            assert!(
+                svg.contains(r#"class="bar-title""#)
+                    && svg.contains("weight w_ij (row i ← column j)"),
+                "the SVG writes the bar's title"
+            );
+            let d = &f.data;
+            assert_eq!(d["step"], 7);
+            assert_eq!(d["d"], 0.97);
+            assert_eq!(d["d_method"], "exact");
+            assert_eq!(d["heat_order"], serde_json::json!([0, 1, 2]));
+            assert_eq!(d["heat_order_names"], serde_json::json!(h.row_labels));
+            assert_eq!(d["best_order"], serde_json::json!([2, 1, 0]));
+            assert_eq!(d["best_order_names"], serde_json::json!(["h1", "h0", "o0"]));
+            assert_eq!(d["outputs_last"], outputs_last);
+            assert_eq!(d["colour_max_abs"], 2.0);
+        }
+        // the graph's sidecar has the same facts
+        assert_eq!(
+            graph_figure(&s, false).data["heat_order"],
+            serde_json::json!([0, 1, 2])
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! x/y plots ([`super::svg`]); the colours and arc geometry come from
 //! [`crate::store::ordering_layout`], as in the window.
 //!
-//! Elements carry classes (`cell`, `bar`, `bar-label`, `edge forward|backward|self-loop`, `halo`,
+//! Elements carry classes (`cell`, `bar`, `bar-label`, `bar-title`, `edge forward|backward|self-loop`, `halo`,
 //! `node`) so that a reader (and the tests) can tell them apart.
 
 use super::figure::{
@@ -101,7 +101,7 @@ pub fn sequential_paper(t: f64) -> Rgb {
 /// The colour of value `v` on a heatmap's scale.
 pub fn heat_rgb(scale: &HeatScale, v: f64) -> Rgb {
     match scale {
-        HeatScale::Diverging { max_abs } => layout::diverging_value(v, *max_abs, PAPER),
+        HeatScale::Diverging { max_abs, .. } => layout::diverging_value(v, *max_abs, PAPER),
         HeatScale::Sequential { lo, hi } => {
             let span = hi - lo;
             sequential_paper(if span > 0.0 { (v - lo) / span } else { 0.5 })
@@ -116,7 +116,7 @@ pub fn heat_rgb(scale: &HeatScale, v: f64) -> Rgb {
 /// The value range of a colour bar; `None` for classes (a legend instead).
 fn bar_range(scale: &HeatScale) -> Option<(f64, f64)> {
     match scale {
-        HeatScale::Diverging { max_abs } => Some((-max_abs, *max_abs)),
+        HeatScale::Diverging { max_abs, .. } => Some((-max_abs, *max_abs)),
         HeatScale::Sequential { lo, hi } => Some((*lo, *hi)),
         HeatScale::Categorical(_) => None,
     }
@@ -151,11 +151,22 @@ pub fn heatmap_svg(fig: &Figure, hm: &HeatmapBody, size: FigureSize) -> String {
         (None, HeatScale::Categorical(classes)) => classes.iter().map(|c| c.name.clone()).collect(),
         (None, HeatScale::Diverging { .. } | HeatScale::Sequential { .. }) => vec![],
     };
+    // the bar's title, written along it right of its labels (what the colour is)
+    let bar_title = match &hm.scale {
+        HeatScale::Diverging { quantity, .. } => quantity.as_str(),
+        HeatScale::Sequential { .. } | HeatScale::Categorical(_) => "",
+    };
+    let bar_title_w = if bar_title.is_empty() {
+        0.0
+    } else {
+        LABEL_PT * 1.4
+    };
     let bar_label_w = bar_labels
         .iter()
         .map(|l| m.width(l, TICK_PT))
         .fold(0.0, f64::max)
-        + 3.0;
+        + 3.0
+        + bar_title_w;
     let row_title_w = LABEL_PT * 1.3;
     let gap = if hm.gap_before_col.is_some() {
         COL_GAP
@@ -298,7 +309,26 @@ pub fn heatmap_svg(fig: &Figure, hm: &HeatmapBody, size: FigureSize) -> String {
     );
     let bx = col_x(cols - 1) + cw + 6.0;
     match (range, &hm.scale) {
-        (Some(range), _) => colour_bar(&mut s, &hm.scale, range, &bar_labels, bx, gy, grid_h),
+        (Some(range), _) => {
+            colour_bar(&mut s, &hm.scale, range, &bar_labels, bx, gy, grid_h);
+            if !bar_title.is_empty() {
+                // rotated to read upwards, centred on the bar, right of its widest label
+                let bar_h = grid_h.max(24.0);
+                let x = bx + BAR_W + bar_label_w - bar_title_w + LABEL_PT * 0.9;
+                let _ = writeln!(
+                    s,
+                    r##"<text class="bar-title" x="0" y="0" font-size="{LABEL_PT}" text-anchor="middle" fill="#000000" transform="translate({} {}) rotate(-90)">{}</text>"##,
+                    n(x),
+                    n(gy + bar_h / 2.0),
+                    esc(&fit_text(
+                        &m,
+                        bar_title,
+                        LABEL_PT,
+                        (bar_h + 40.0).min(fr.h - 2.0 * MARGIN)
+                    ))
+                );
+            }
+        }
         (None, HeatScale::Categorical(classes)) => {
             // the classes' legend: a swatch and the name, one a row from the grid's top
             for (i, c) in classes.iter().enumerate() {

@@ -275,7 +275,7 @@ fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
 
 /// Write `fig` to `path` in `opts`' format and size, with `FILE.csv` (the plotted points) and
 /// `FILE.json` (`configs`, the config(s) behind the figure, with the figure's name, title, notes,
-/// markers and export settings) beside it. Writes only those three files, in the folder of `path`, which must exist.
+/// markers, export settings and its [`Figure::data`], if any) beside it. Writes only those three files, in the folder of `path`, which must exist.
 pub fn write_figure(
     path: &Path,
     fig: &Figure,
@@ -295,7 +295,7 @@ pub fn write_figure(
         }
     }
     write_bytes(&files.csv, &plotted_csv(fig)?)?;
-    let meta = serde_json::json!({
+    let mut meta = serde_json::json!({
         "figure": fig.name,
         "title": fig.title,
         "format": opts.format,
@@ -316,6 +316,9 @@ pub fn write_figure(
             .collect::<Vec<_>>(),
         "config": configs,
     });
+    if !fig.data.is_empty() {
+        meta["data"] = serde_json::Value::Object(fig.data.clone());
+    }
     let text = serde_json::to_string_pretty(&meta)
         .map_err(|e| ExportError::Render(format!("JSON: {e}")))?;
     write_bytes(&files.json, text.as_bytes())?;

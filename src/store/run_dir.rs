@@ -313,7 +313,7 @@ pub fn parse_metrics_csv(text: &str, problems: &mut Vec<String>) -> Vec<MetricRo
     let metrics: Vec<Option<Metric>> = cols[2..]
         .iter()
         .map(|c| {
-            let m = Metric::ALL.iter().copied().find(|m| m.key() == *c);
+            let m = Metric::from_key(c);
             if m.is_none() {
                 problems.push(format!("metrics.csv: unknown column {c:?} ignored"));
             }

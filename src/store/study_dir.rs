@@ -24,7 +24,7 @@ pub struct StudyFolder {
     pub problems: Vec<String>,
 }
 
-/// A row whose numbers can be what they say: an orderedness D and a sparsity are fractions (0 to 1),
+/// A row whose numbers can be what they say: an orderedness D and a nominal sparsity are fractions (0 to 1),
 /// and D is a number (a NaN was dropped from the plotted means without a word).
 fn check_row(row: StudyRow) -> Result<StudyRow, String> {
     let fraction = |v: f64| (0.0..=1.0).contains(&v);
@@ -38,7 +38,7 @@ fn check_row(row: StudyRow) -> Result<StudyRow, String> {
     }
     if !fraction(row.sparsity) {
         return Err(format!(
-            "sparsity = {} is not a fraction (0 to 1)",
+            "nominal_sparsity = {} is not a fraction (0 to 1)",
             row.sparsity
         ));
     }

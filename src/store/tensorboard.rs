@@ -70,7 +70,7 @@ pub fn tag(m: Metric) -> &'static str {
         Metric::ExcludedLossFinal => "progress/excluded_loss_final_keys",
         Metric::Mse => "ordering/mse",
         Metric::Orderedness => "ordering/D",
-        Metric::Sparsity => "ordering/sparsity",
+        Metric::Sparsity => "ordering/measured_sparsity",
         Metric::OrderednessNull => "ordering/D_shuffled",
     }
 }

@@ -5,14 +5,18 @@ use super::{diverging, sequential, text_on};
 use crate::store::ordering_layout::{self, bar_label};
 use eframe::egui::{
     self, Align2, Color32, FontId, Mesh, Pos2, Rect, Response, Sense, Shape, Stroke, Ui, Vec2,
-    pos2, vec2,
+    epaint, pos2, vec2,
 };
 
 /// How values map to colours.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Scale {
-    /// Centred at zero, from -max_abs (red) to +max_abs (blue).
-    Diverging { max_abs: f64 },
+    /// Centred at zero, from -max_abs (red) to +max_abs (blue); the colour bar is titled
+    /// `quantity` (what the colour is: a signed value, such as a layer's weight w_ij).
+    Diverging {
+        max_abs: f64,
+        quantity: &'static str,
+    },
     /// From lo (dark) to hi (bright).
     Sequential { lo: f64, hi: f64 },
 }
@@ -20,7 +24,7 @@ pub enum Scale {
 impl Scale {
     pub fn color(self, v: f64) -> Color32 {
         match self {
-            Scale::Diverging { max_abs } => diverging(v / max_abs.max(f64::MIN_POSITIVE)),
+            Scale::Diverging { max_abs, .. } => diverging(v / max_abs.max(f64::MIN_POSITIVE)),
             Scale::Sequential { lo, hi } => {
                 let span = hi - lo;
                 sequential(if span > 0.0 { (v - lo) / span } else { 0.5 })
@@ -28,9 +32,17 @@ impl Scale {
         }
     }
 
+    /// The colour bar's title ("" for none).
+    fn quantity(self) -> &'static str {
+        match self {
+            Scale::Diverging { quantity, .. } => quantity,
+            Scale::Sequential { .. } => "",
+        }
+    }
+
     fn ends(self) -> (f64, f64) {
         match self {
-            Scale::Diverging { max_abs } => (-max_abs, max_abs),
+            Scale::Diverging { max_abs, .. } => (-max_abs, max_abs),
             Scale::Sequential { lo, hi } => (lo, hi),
         }
     }
@@ -149,7 +161,13 @@ pub fn heatmap_ui(ui: &mut Ui, spec: &HeatmapSpec<'_>, size: Vec2) -> Response {
     // for them in proportion
     let label_font = label_font(ui);
     let k = label_font.size / LABEL_SIZE;
-    let (label_w, title, bar_labels_w) = (LABEL_W * k, TITLE * k, BAR_LABELS_W * k);
+    // the bar's title is written upwards right of its labels: a line's height
+    let bar_title_w = if spec.scale.quantity().is_empty() {
+        0.0
+    } else {
+        label_font.size * 1.5
+    };
+    let (label_w, title, bar_labels_w) = (LABEL_W * k, TITLE * k, BAR_LABELS_W * k + bar_title_w);
     let avail_w = rect.width() - label_w - title - BAR_W - bar_labels_w - 2.0 * GAP - gaps;
     let avail_h = rect.height() - 2.0 * title - 2.0;
     let (cell_w, cell_h) = cell_size(
@@ -286,6 +304,14 @@ pub fn heatmap_ui(ui: &mut Ui, spec: &HeatmapSpec<'_>, size: Vec2) -> Response {
     );
 
     colour_bar(&painter, spec.scale, &grid, &label_font, weak);
+    bar_title(
+        &painter,
+        spec.scale.quantity(),
+        &grid,
+        BAR_LABELS_W * k + bar_title_w / 2.0,
+        &label_font,
+        text,
+    );
 
     let mut response = response;
     if let Some(p) = response.hover_pos()
@@ -339,6 +365,35 @@ fn colour_bar(painter: &egui::Painter, scale: Scale, grid: &Grid, font: &FontId,
     ] {
         painter.text(pos2(lx, y), align, bar_label(v), font.clone(), color);
     }
+}
+
+/// The colour bar's title `quantity`, written upwards and centred on the bar, its middle `offset`
+/// right of the bar; in a smaller size (down to 8 points) where the bar is shorter than the text.
+fn bar_title(
+    painter: &egui::Painter,
+    quantity: &str,
+    grid: &Grid,
+    offset: f32,
+    font: &FontId,
+    color: Color32,
+) {
+    if quantity.is_empty() {
+        return;
+    }
+    let h = grid.height().max(24.0);
+    let mut galley = painter.layout_no_wrap(quantity.to_string(), font.clone(), color);
+    if galley.size().x > h {
+        let size = (font.size * h / galley.size().x).max(8.0);
+        let smaller = FontId::new(size, font.family.clone());
+        galley = painter.layout_no_wrap(quantity.to_string(), smaller, color);
+    }
+    let centre = pos2(
+        grid.origin.x + grid.width() + GAP + BAR_W + offset,
+        grid.origin.y + h / 2.0,
+    );
+    let shape = epaint::TextShape::new(centre - galley.size() / 2.0, galley, color)
+        .with_angle_and_anchor(-std::f32::consts::FRAC_PI_2, Align2::CENTER_CENTER);
+    painter.add(shape);
 }
 
 #[cfg(test)]
@@ -413,9 +468,67 @@ mod tests {
         assert_eq!(cell_size(room, 48, 80, 8.0, false), (2.0, 4.0));
     }
 
+    /// The texts a heatmap of `scale` paints, with their angles.
+    fn painted_texts(scale: Scale) -> Vec<(String, f32)> {
+        let ctx = egui::Context::default();
+        let value = |_: usize, c: usize| Some(c as f64 - 1.0);
+        let label = |i: usize| i.to_string();
+        let hover = |_: usize, _: usize| String::new();
+        let spec = HeatmapSpec {
+            rows: 3,
+            cols: 3,
+            value: &value,
+            row_label: &label,
+            col_label: &label,
+            hover: &hover,
+            scale,
+            write_values: false,
+            gap_before_col: None,
+            diagonal: true,
+            max_cell: 44.0,
+            square: true,
+            marked_col: None,
+            row_title: "receiver",
+            col_title: "sender",
+        };
+        let mut out = ctx.run_ui(egui::RawInput::default(), |ui| {
+            let _ = heatmap_ui(ui, &spec, vec2(400.0, 300.0));
+        });
+        out.textures_delta.clear();
+        out.shapes
+            .into_iter()
+            .filter_map(|c| match c.shape {
+                Shape::Text(t) => Some((t.galley.text().to_string(), t.angle)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A diverging scale's bar is titled with its quantity, written upwards along it (-90
+    /// degrees); a sequential one (no quantity) draws no such title.
+    #[test]
+    fn the_colour_bar_names_its_quantity() {
+        let texts = painted_texts(Scale::Diverging {
+            max_abs: 1.0,
+            quantity: "weight w_ij",
+        });
+        let title: Vec<_> = texts.iter().filter(|(t, _)| t == "weight w_ij").collect();
+        assert_eq!(title.len(), 1, "{texts:?}");
+        assert!((title[0].1 + std::f32::consts::FRAC_PI_2).abs() < 1e-6);
+        // the bar's end labels are still there: -1, 0 and 1
+        for end in ["-1.00", "0", "1.00"] {
+            assert!(texts.iter().any(|(t, _)| t == end), "{end}: {texts:?}");
+        }
+        let plain = painted_texts(Scale::Sequential { lo: 0.0, hi: 1.0 });
+        assert!(plain.iter().all(|(_, a)| *a == 0.0), "{plain:?}");
+    }
+
     #[test]
     fn scale_ends() {
-        let s = Scale::Diverging { max_abs: 2.0 };
+        let s = Scale::Diverging {
+            max_abs: 2.0,
+            quantity: "w",
+        };
         assert_eq!(s.color(2.0), super::super::POSITIVE);
         assert_eq!(s.color(-4.0), super::super::NEGATIVE);
         let q = Scale::Sequential { lo: 0.0, hi: 1.0 };

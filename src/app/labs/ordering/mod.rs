@@ -315,7 +315,7 @@ const PANELS: [PanelName; 4] = [
     },
     PanelName {
         key: "plots",
-        title: "MSE, orderedness D and sparsity over the run",
+        title: "MSE, orderedness D and measured sparsity over the run",
     },
     PanelName {
         key: "graph",
@@ -499,10 +499,19 @@ impl LabSlot for OrderingLab {
                 if self.phase().active() {
                     return Err(format!("`{field}` cannot change while the run trains"));
                 }
-                let cfg: OrderingConfig = with_setting(&self.draft, &field, &value)?;
+                let mut cfg: OrderingConfig = with_setting(&self.draft, &field, &value)?;
+                // a switch of task takes the task's settings, as the panel's does
+                let mut note = String::new();
+                if cfg.task != self.draft.task {
+                    let (switched, changes) = self.draft.with_task(cfg.task);
+                    cfg = switched;
+                    if !changes.is_empty() {
+                        note = format!(" (the task's {})", changes.join(", "));
+                    }
+                }
                 cfg.validate().map_err(|e| e.to_string())?;
                 self.draft = cfg;
-                Ok(format!("{field} = {value}"))
+                Ok(format!("{field} = {value}{note}"))
             }
             Teach::Start => {
                 self.apply(Action::Start, ctx);
@@ -604,6 +613,30 @@ mod tests {
         assert_eq!(c.base.task, OrderingTask::Sine);
         // 9 sparsities of top-k, and the baseline, 5 runs each
         assert_eq!(c.total_runs(), 50);
+    }
+
+    /// A lesson's `set task` switches as the panel does (OrderingConfig::with_task): from the XOR
+    /// preset (H 5, 1000 epochs, batch 4, dynamic top-k k = 0.5) to the spec's sine run's H 8, 40
+    /// epochs and batch 10, the pruning kept; the reply names what changed.
+    #[test]
+    fn a_lessons_task_switch_takes_the_tasks_settings() {
+        let mut lab = OrderingLab::new(Box::new(crate::app::backend::Unattached::default()));
+        let reply = lab
+            .teach(
+                Teach::Set {
+                    field: "task".into(),
+                    value: toml::Value::String("sine".into()),
+                },
+                LabCtx { speed: None },
+            )
+            .unwrap();
+        let c = lab.config();
+        assert_eq!(
+            (c.task, c.hidden, c.epochs, c.batch_size),
+            (OrderingTask::Sine, 8, 40, 10)
+        );
+        assert_eq!(c.pruning, Pruning::DynamicTopK { k: 0.5 });
+        assert!(reply.contains("epochs: 1000 → 40"), "{reply}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! The Ordering lab's panel and centre: a single run (linked MSE / D / sparsity plots, the
+//! The Ordering lab's panel and centre: a single run (linked MSE / D / measured sparsity plots, the
 //! neuron-ordering graph and the permuted weight heatmap of a snapshot chosen with a scrub slider),
-//! or a study (D against sparsity per scheme with min-max bands, or the grid of mean D).
+//! or a study (D against nominal sparsity per scheme with min-max bands, or the grid of mean D).
 
 use super::{OrderingPreset, StudyDraft};
 use crate::app::actions::Action;
@@ -16,7 +16,7 @@ use crate::app::widgets::{NEGATIVE, POSITIVE, StepKey, step_keys};
 use crate::config::FieldProblem;
 use crate::config::OrderingConfig;
 use crate::config::ordering::{OrderingTask, Pruning, Scheme, StudyKind};
-use crate::export::layer::{drawn_share_text, snapshot_text};
+use crate::export::layer::{WEIGHT_QUANTITY, drawn_share_text, snapshot_text};
 use crate::protocol::{HyperChange, LayerSnapshot, Metric};
 use crate::store::ordering_layout;
 use crate::store::{OrderingHistory, StudyHistory};
@@ -47,8 +47,8 @@ pub const ORDERING_PLOTS: [PlotSpec; 3] = [
     },
     PlotSpec {
         id: "ordering_sparsity",
-        y_label: "sparsity",
-        short_label: "sparsity",
+        y_label: "measured sparsity",
+        short_label: "measured sparsity",
         series: &[Metric::Sparsity],
         y_scale: YScale::Unit,
         height_share: 0.33,
@@ -264,9 +264,16 @@ fn preset_ui(ui: &mut Ui, cfg: &OrderingConfig, panel: &OrderingPanel<'_>) -> Ac
 
 fn task_ui(ui: &mut Ui, cfg: &mut OrderingConfig, problems: &[FieldProblem]) {
     row(ui, "task", "task", problems, |ui| {
-        let a = ui.radio_value(&mut cfg.task, OrderingTask::Xor, "XOR");
-        let b = ui.radio_value(&mut cfg.task, OrderingTask::Sine, "sine");
-        a | b
+        let mut task = cfg.task;
+        let help = "A switch sets epochs and batch size to the task's (they count its 4 or 150 \
+                    points), and H where it is still the other task's default; iterations, \
+                    learning rate, pruning and seed are kept";
+        let a = ui.radio_value(&mut task, OrderingTask::Xor, "XOR");
+        let b = ui.radio_value(&mut task, OrderingTask::Sine, "sine");
+        if task != cfg.task {
+            *cfg = cfg.with_task(task).0;
+        }
+        (a | b).on_hover_text(help)
     });
     row(ui, "hidden H", "hidden", problems, |ui| {
         ui.add(DragValue::new(&mut cfg.hidden).speed(0.1))
@@ -370,9 +377,14 @@ fn pruning_ui(ui: &mut Ui, cfg: &mut OrderingConfig, problems: &[FieldProblem]) 
             )
         });
     }
-    ui.label("sparsity");
+    ui.label("nominal sparsity");
     ui.label(RichText::new(format!("{:.2}", cfg.pruning.sparsity())).weak())
-        .on_hover_text("The setting's sparsity: p, 1 − k or f");
+        .on_hover_text(
+            "The setting's nominal sparsity: p, 1 − k or f (the study's axis). The run's plot \
+             shows the measured sparsity, the share of W at 0: near the nominal one for random \
+             and top-k once pruned, not for triu-damp, which damps weights and zeroes them only \
+             at f = 1",
+        );
     ui.end_row();
 }
 
@@ -434,7 +446,8 @@ fn study_rows_ui(
         let a = ui
             .radio_value(&mut study.kind, StudyKind::Sparsity, "sparsity")
             .on_hover_text(
-                "D against sparsity 0.1 … 0.9 for each scheme, with the unpruned baseline",
+                "D against nominal sparsity 0.1 … 0.9 (p, 1 − k or f) for each scheme, with the \
+                 unpruned baseline",
             );
         let b = ui
             .radio_value(&mut study.kind, StudyKind::Grid, "grid")
@@ -681,7 +694,10 @@ fn heat_ui(ui: &mut Ui, graph: &LayerGraph, s: &LayerSnapshot) {
         row_label: &row_label,
         col_label: &col_label,
         hover: &hover,
-        scale: Scale::Diverging { max_abs },
+        scale: Scale::Diverging {
+            max_abs,
+            quantity: WEIGHT_QUANTITY,
+        },
         write_values: false,
         gap_before_col: Some(n),
         diagonal: true,
@@ -805,7 +821,7 @@ fn study_results_ui(
     let (done, total) = study.progress();
     ui.horizontal(|ui| {
         let what = match config.kind {
-            StudyKind::Sparsity => "D against sparsity",
+            StudyKind::Sparsity => "D against nominal sparsity",
             StudyKind::Grid => "mean D of unpruned layers over hidden size × iterations",
         };
         ui.label(RichText::new(what).strong());
@@ -888,7 +904,7 @@ fn sparsity_plot_ui(
         ui.label(RichText::new(note).small().weak());
     }
     let plot = Plot::new("ordering_study")
-        .x_axis_label("sparsity")
+        .x_axis_label("nominal sparsity (p, 1 − k or f)")
         .y_axis_label("orderedness D")
         .include_x(0.0)
         .include_x(1.0)
@@ -897,7 +913,7 @@ fn sparsity_plot_ui(
         .include_y(1.0)
         .label_formatter(|pos| {
             let (head, p) = hover_parts(pos);
-            Some(format!("{head}sparsity {:.2}\nD {:.3}", p.x, p.y))
+            Some(format!("{head}nominal sparsity {:.2}\nD {:.3}", p.x, p.y))
         });
     plot.show(ui, |pui| {
         if let Some(b) = baseline.filter(|_| !hidden.contains(BASELINE_KEY)) {
@@ -1047,7 +1063,7 @@ mod tests {
         };
         assert_eq!(
             snapshot_text(&s),
-            "D = 0.83 (heuristic) · sparsity 0.50 · step 12"
+            "D = 0.83 (heuristic) · measured sparsity 0.50 · step 12"
         );
     }
 }
