@@ -1007,3 +1007,116 @@ fn the_onsets_key_is_off_the_y_equals_x_line() {
         caption.left()
     );
 }
+
+/// Type `text` into the speed model's C field (the text input labelled "C =").
+fn type_c(h: &mut Harness<'_, GrokscopeApp>, text: &str) {
+    let field = h.get_by_role_and_label(eframe::egui::accesskit::Role::TextInput, "C =");
+    field.focus();
+    h.step();
+    h.get_by_role_and_label(eframe::egui::accesskit::Role::TextInput, "C =")
+        .type_text(text);
+    h.run_steps(3);
+}
+
+/// The C of the speed model (figure 4) can be typed in the panel: the bundled cpu sweep has no
+/// capacity runs, so its fit uses the paper's 2.16; with C = 1.83 typed (the capacity-cpu preset's
+/// C ≥ 1.83) every f = S / (C P) is 2.16/1.83 times as large, so ln T_mem = ln a + b f gives b' = b
+/// 1.83 / 2.16 with a and R² unchanged (by hand from the spec's formulas), and the numbers line says
+/// which C and whence. A C that is not a positive number is not used, and the panel says why.
+#[test]
+fn a_c_typed_in_the_panel_drives_the_speed_fit_and_a_bad_one_is_refused() {
+    let mut h = cpu_sweep_opened();
+    let fit_of = |h: &Harness<'_, GrokscopeApp>| {
+        let a = h.state().capacity().history().analysis();
+        (a.c, a.primes[0].exp_fit.clone().expect("an exp fit"))
+    };
+    let (c, paper) = fit_of(&h);
+    assert_eq!(c, 2.16);
+    type_c(&mut h, "1.83");
+    let (c, given) = fit_of(&h);
+    assert_eq!(c, 1.83);
+    assert!(
+        (given.b - paper.b * 1.83 / 2.16).abs() < 1e-9,
+        "{given:?} vs {paper:?}"
+    );
+    assert!(
+        (given.a - paper.a).abs() < 1e-9 * paper.a,
+        "{given:?} vs {paper:?}"
+    );
+    assert!((given.r2 - paper.r2).abs() < 1e-9);
+    assert!(
+        !labels_with(
+            &h,
+            &format!("C{GLUED_EQUALS}1.83 bits/param (given: typed in the Capacity panel) · ")
+        )
+        .is_empty(),
+        "{:?}",
+        labels_with(&h, "bits/param")
+    );
+    // a bad C: not used (the paper's again), and said
+    let mut h = cpu_sweep_opened();
+    type_c(&mut h, "-1");
+    assert_eq!(fit_of(&h).0, 2.16);
+    assert!(
+        !labels_with(
+            &h,
+            "C not used: C = -1 bits per parameter must be greater than 0"
+        )
+        .is_empty(),
+        "{:?}",
+        labels_with(&h, "C ")
+    );
+    let mut h = cpu_sweep_opened();
+    type_c(&mut h, "two");
+    assert_eq!(fit_of(&h).0, 2.16);
+    assert!(
+        !labels_with(&h, "C not used: \"two\" is not a number").is_empty(),
+        "{:?}",
+        labels_with(&h, "C ")
+    );
+}
+
+/// A C a sweep shown in the window measured is offered for another sweep's speed model. A folder
+/// of two sizes, P = 100 and 200, whose best runs memorised 200 and 400 bits (saturated, inside
+/// the grid): C = (400 - 200) / (200 - 100) = 2 bits per parameter (by hand). Opened, then the
+/// bundled cpu sweep (no capacity runs: the paper's 2.16), "use C = 2.00" makes its fit use 2.
+#[test]
+fn a_measured_c_is_offered_for_another_sweeps_fit() {
+    use grokscope::analysis::capacity_study::{CFrom, CapacityPoint};
+    let cap = tempfile::tempdir().unwrap();
+    for (params, best) in [(100, 200.0), (200, 400.0)] {
+        let mut r = result(params as usize / 25, 0, params, Some(10), Some(20));
+        r.capacity = [(10, best / 2.0), (20, best), (40, best - 1.0)]
+            .into_iter()
+            .map(|(n, bits)| CapacityPoint {
+                n,
+                bits,
+                epochs: 100,
+                saturated: true,
+                train_acc_eval: 1.0,
+            })
+            .collect();
+        write_result(cap.path(), &r).unwrap();
+    }
+    let mut h = harness(Scripted::default());
+    open_tab(&mut h);
+    open_folder(&mut h, cap.path());
+    let measured = h.state().capacity().measured_c().cloned().expect("a C");
+    assert!((measured.bits_per_param() - 2.0).abs() < 1e-12);
+    let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sweeps/cpu"));
+    open_folder(&mut h, &dir);
+    assert_eq!(h.state().capacity().history().analysis().c, 2.16);
+    h.get_by_label("use C = 2.00").click();
+    h.run_steps(3);
+    let a = h.state().capacity().history().analysis();
+    assert!((a.c - 2.0).abs() < 1e-12, "{}", a.c);
+    let CFrom::Given(g) = &a.c_from else {
+        panic!("{:?}", a.c_from);
+    };
+    assert!(
+        g.source()
+            .starts_with(&format!("measured by {}", cap.path().display())),
+        "{}",
+        g.source()
+    );
+}

@@ -176,6 +176,80 @@ const ONSET_GRID: usize = 1000;
 /// paper's code fixes for its transformer (spec section 2).
 pub const PAPER_BITS_PER_PARAM: f64 = 2.16;
 
+/// A capacity C given from outside the sweep's own capacity runs (a value measured by another sweep,
+/// say `C ≥ 1.83` from the `capacity-cpu` preset): checked once, so it is a positive finite number of
+/// bits per parameter, with where it came from.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GivenC {
+    bits_per_param: f64,
+    source: String,
+    lower_bound: bool,
+}
+
+/// Why a C cannot be used.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum BadC {
+    #[error("C = {0} is not a finite number of bits per parameter (give a number > 0, e.g. 2.16)")]
+    NotFinite(f64),
+    #[error("C = {0} bits per parameter must be greater than 0 (e.g. 2.16, the paper's value)")]
+    NotPositive(f64),
+}
+
+impl GivenC {
+    /// `bits_per_param` with its `source` (written in the figures' notes and the JSON), and whether it
+    /// is only a lower bound (a measured "C ≥"); refused unless finite and > 0.
+    pub fn new(
+        bits_per_param: f64,
+        source: impl Into<String>,
+        lower_bound: bool,
+    ) -> Result<Self, BadC> {
+        if !bits_per_param.is_finite() {
+            return Err(BadC::NotFinite(bits_per_param));
+        }
+        if bits_per_param <= 0.0 {
+            return Err(BadC::NotPositive(bits_per_param));
+        }
+        Ok(GivenC {
+            bits_per_param,
+            source: source.into(),
+            lower_bound,
+        })
+    }
+
+    pub fn bits_per_param(&self) -> f64 {
+        self.bits_per_param
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    pub fn lower_bound(&self) -> bool {
+        self.lower_bound
+    }
+}
+
+/// Which C the capacity fraction f = S / (C P) (and so the speed model's fit) uses.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum CChoice {
+    /// The sweep's own capacity fit when its slope is positive, else the paper's 2.16.
+    #[default]
+    Auto,
+    /// This value, whatever the sweep measured.
+    Given(GivenC),
+}
+
+/// Where the C in use came from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CFrom {
+    /// The slope of this sweep's capacity fit.
+    Measured,
+    /// [`PAPER_BITS_PER_PARAM`]: the sweep has no usable capacity fit.
+    Paper,
+    /// Given by the user ([`CChoice::Given`]).
+    Given(GivenC),
+}
+
 /// A mean over seeds as `analyse` prints it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Mean {
@@ -479,10 +553,11 @@ pub struct Analysis {
     pub fit: Option<LinearFit>,
     /// Its points: per P the mean over seeds of the largest memorised bits, and whether it is a bound.
     pub points: Vec<CapacityMax>,
-    /// C in use: the fit's slope when positive, else [`PAPER_BITS_PER_PARAM`].
+    /// C in use: a given C ([`CChoice::Given`]), else the fit's slope when positive, else
+    /// [`PAPER_BITS_PER_PARAM`].
     pub c: f64,
-    /// Whether `c` was measured (false: the paper's value).
-    pub c_measured: bool,
+    /// Where `c` came from.
+    pub c_from: CFrom,
     /// The fit's slope is from points of which some are only lower bounds (see [`CapacityMax`]): the
     /// capacity is then "at least" its slope, not a measured value.
     pub c_lower_bound: bool,
@@ -490,12 +565,54 @@ pub struct Analysis {
     pub primes: Vec<PrimeAnalysis>,
 }
 
-/// Analyse `results`: the capacity fit, then each prime with the C in use.
+impl Analysis {
+    /// Whether the C in use is a value this sweep measured.
+    pub fn c_measured(&self) -> bool {
+        self.c_from == CFrom::Measured
+    }
+
+    /// Whether the C in use is only a lower bound (a measured "C ≥"), so f = S / (C P) is at most
+    /// what is written.
+    pub fn c_used_is_lower_bound(&self) -> bool {
+        match &self.c_from {
+            CFrom::Measured => self.c_lower_bound,
+            CFrom::Paper => false,
+            CFrom::Given(g) => g.lower_bound,
+        }
+    }
+
+    /// Where the C in use came from, in words: "measured by this sweep's capacity runs", "the
+    /// paper's value (…)" or "given: SOURCE".
+    pub fn c_source_text(&self) -> String {
+        match &self.c_from {
+            CFrom::Measured => "measured by this sweep's capacity runs".to_string(),
+            CFrom::Paper => {
+                let why = if self.points.is_empty() {
+                    "no capacity runs"
+                } else if self.fit.is_none() {
+                    "capacity runs of one size; the fit needs two"
+                } else {
+                    "the capacity fit has no positive slope"
+                };
+                format!("the paper's value ({why})")
+            }
+            CFrom::Given(g) => format!("given: {}", g.source),
+        }
+    }
+}
+
+/// Analyse `results`: the capacity fit, then each prime with the C in use ([`CChoice::Auto`]).
 pub fn analyse(results: &[TaskResult]) -> Analysis {
+    analyse_with(results, &CChoice::Auto)
+}
+
+/// [`analyse`] with the C of `choice` for the capacity fractions and the speed model's fit.
+pub fn analyse_with(results: &[TaskResult], choice: &CChoice) -> Analysis {
     let (fit, points) = capacity_of(results);
-    let (c, c_measured) = match &fit {
-        Some(f) if f.slope > 0.0 => (f.slope, true),
-        Some(_) | None => (PAPER_BITS_PER_PARAM, false),
+    let (c, c_from) = match (choice, &fit) {
+        (CChoice::Given(g), _) => (g.bits_per_param, CFrom::Given(g.clone())),
+        (CChoice::Auto, Some(f)) if f.slope > 0.0 => (f.slope, CFrom::Measured),
+        (CChoice::Auto, Some(_) | None) => (PAPER_BITS_PER_PARAM, CFrom::Paper),
     };
     let c_lower_bound = fit.is_some() && points.iter().any(|p| p.lower_bound);
     let mut by_prime: BTreeMap<u32, Vec<&TaskResult>> = BTreeMap::new();
@@ -510,27 +627,29 @@ pub fn analyse(results: &[TaskResult]) -> Analysis {
         fit,
         points,
         c,
-        c_measured,
+        c_from,
         c_lower_bound,
         primes,
     }
 }
 
-/// The whole analysis as one JSON object (see `grokscope analyse --help`).
-pub fn analysis_json(results: &[TaskResult]) -> serde_json::Value {
+/// The whole analysis as one JSON object (see `grokscope analyse --help`), with the C of `choice`.
+pub fn analysis_json(results: &[TaskResult], choice: &CChoice) -> serde_json::Value {
+    let an = analyse_with(results, choice);
+    let c_source = match &an.c_from {
+        CFrom::Measured => "measured".to_string(),
+        CFrom::Paper => "the paper's 2.16 bits per parameter (no usable capacity runs)".to_string(),
+        CFrom::Given(g) => format!("given: {}", g.source),
+    };
+    let c_used_lower_bound = an.c_used_is_lower_bound();
     let Analysis {
         fit,
         points,
         c,
-        c_measured,
+        c_from: _,
         c_lower_bound,
         primes,
-    } = analyse(results);
-    let c_source = if c_measured {
-        "measured"
-    } else {
-        "the paper's 2.16 bits per parameter (no usable capacity runs)"
-    };
+    } = an;
     // one prime: its numbers directly; several: keyed by prime; none: null
     let per = |f: &dyn Fn(&PrimeAnalysis) -> serde_json::Value| -> serde_json::Value {
         match primes.as_slice() {
@@ -546,6 +665,7 @@ pub fn analysis_json(results: &[TaskResult]) -> serde_json::Value {
         "capacity_points": points,
         "c_lower_bound": c_lower_bound,
         "c_used": c,
+        "c_used_lower_bound": c_used_lower_bound,
         "c_source": c_source,
         "p_star": per(&|a| serde_json::json!(a.p_star)),
         "p_star_all": per(&|a| serde_json::json!(a.p_star_all)),

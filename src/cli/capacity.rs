@@ -11,7 +11,7 @@
 
 use super::study::{self, ResultFiles, ResultFormat};
 use super::{refuse_other_config, write_atomic};
-use crate::analysis::capacity_study::{TaskResult, analysis_json};
+use crate::analysis::capacity_study::{CChoice, GivenC, TaskResult, analysis_json, capacity_of};
 use crate::config::capacity::{Task, sweep_preset, sweep_presets, tasks};
 use crate::config::{CapacitySweepConfig, ValidCapacitySweepConfig};
 use crate::experiment::{Unattended, capacity};
@@ -243,13 +243,85 @@ pub fn merge_main(dir: &Path) -> Result<Collected> {
     Ok(c)
 }
 
+/// `--c BITS` or `--c-from DIR` (of `analyse` and `export`): the capacity C that the capacity fraction
+/// f = S / (C P), and so the memorisation-speed fit T_mem = a exp(b f), uses instead of the sweep's
+/// own capacity fit (or, without one, the paper's 2.16).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct CArgs {
+    /// C in bits per parameter for f = S / (C P) and the fit T_mem = a·exp(b·f), e.g. a C measured
+    /// by a capacity sweep (the capacity-cpu preset's C ≥ 1.83); finite and > 0. Default: the
+    /// sweep's own capacity fit, else the paper's 2.16.
+    #[arg(
+        long = "c",
+        value_name = "BITS",
+        allow_negative_numbers = true,
+        conflicts_with = "c_from"
+    )]
+    pub c: Option<f64>,
+    /// Take C from another sweep folder's capacity runs: the slope of its capacity fit (said as a
+    /// lower bound, "C ≥", where its points are).
+    #[arg(long, value_name = "DIR")]
+    pub c_from: Option<std::path::PathBuf>,
+}
+
+impl CArgs {
+    /// The C these options ask for, checked: `--c` finite and > 0, `--c-from` a sweep folder whose
+    /// capacity fit has a positive slope.
+    pub fn choice(&self) -> Result<CChoice> {
+        if let Some(bits) = self.c {
+            let given = GivenC::new(bits, "--c on the command line", false).context("--c")?;
+            return Ok(CChoice::Given(given));
+        }
+        match &self.c_from {
+            Some(dir) => Ok(CChoice::Given(measured_c(dir).context("--c-from")?)),
+            None => Ok(CChoice::Auto),
+        }
+    }
+}
+
+/// The C a sweep folder's capacity runs measured (the slope of its capacity fit), a lower bound
+/// where some size's most bits are; refused, saying why, when it has no fit with a positive slope.
+pub fn measured_c(dir: &Path) -> Result<GivenC> {
+    refuse_other_kinds(dir, "--c-from")?;
+    let c = collect_results(dir)?;
+    report(&c);
+    let (fit, points) = capacity_of(&c.results);
+    let Some(fit) = fit else {
+        bail!(
+            "{} has no capacity fit to take C from: it needs capacity runs at two or more model \
+             sizes ({} size(s) have them)",
+            dir.display(),
+            points.len()
+        );
+    };
+    let lower_bound = points.iter().any(|p| p.lower_bound);
+    let source = format!(
+        "the capacity fit of {} ({} sizes, R² = {:.3}{})",
+        dir.display(),
+        points.len(),
+        fit.r2,
+        if lower_bound {
+            ", a lower bound: some sizes' bits still rose"
+        } else {
+            ""
+        }
+    );
+    GivenC::new(fit.slope, source, lower_bound)
+        .with_context(|| format!("the capacity fit of {}", dir.display()))
+}
+
 /// `grokscope analyse DIR`: the analysis JSON with a `files` section (found, expected, missing,
 /// unusable); missing and unusable files are also named on stderr.
 pub fn analyse_main(dir: &Path) -> Result<serde_json::Value> {
+    analyse_main_with(dir, &CChoice::Auto)
+}
+
+/// [`analyse_main`] with the capacity C of `choice` (`--c`, `--c-from`).
+pub fn analyse_main_with(dir: &Path, choice: &CChoice) -> Result<serde_json::Value> {
     refuse_other_kinds(dir, "analyse")?;
     let c = collect_results(dir)?;
     report(&c);
-    let mut v = analysis_json(&c.results);
+    let mut v = analysis_json(&c.results, choice);
     v["files"] = serde_json::json!({
         "found": c.results.len(),
         "expected": c.expected,
@@ -304,7 +376,7 @@ mod tests {
         // the first seed of P = 400 never generalised: its delay, 10, is the 20 epochs run − t_train
         // (10), a lower bound (T_gen's mean is the other seed's, 500, as before)
         rs[4].t_gen = None;
-        let v = analysis_json(&rs);
+        let v = analysis_json(&rs, &CChoice::Auto);
         let p_star = v["p_star"].as_f64().unwrap();
         assert!((p_star - 200.0).abs() < 1.0, "{v}");
         assert_eq!(v["observed_onset"], 400.0);
@@ -346,7 +418,7 @@ mod tests {
 
     #[test]
     fn no_crossing_gives_no_p_star_and_says_why() {
-        let v = analysis_json(&nocross());
+        let v = analysis_json(&nocross(), &CChoice::Auto);
         assert_eq!(v["p_star"], serde_json::Value::Null, "{v}");
         assert_eq!(v["p_star_all"], serde_json::json!([]));
         assert_eq!(v["p_star_between"], serde_json::json!([[9328.0, 27076.0]]));
@@ -367,14 +439,14 @@ mod tests {
         for r in &mut short {
             r.mem_epochs = 1000;
         }
-        let v = analysis_json(&short);
+        let v = analysis_json(&short, &CChoice::Auto);
         assert_eq!(v["p_star_between"], serde_json::json!([]));
         assert_eq!(
             v["p_star_note"],
             "no crossing in [27076, 77136]: T_mem below T_gen throughout"
         );
         // a live sweep fills in the largest models first: with d = 48 alone there is nothing to cross
-        let v = analysis_json(&nocross()[..1]);
+        let v = analysis_json(&nocross()[..1], &CChoice::Auto);
         assert_eq!(v["p_star"], serde_json::Value::Null);
         assert_eq!(
             v["p_star_note"],
@@ -394,7 +466,7 @@ mod tests {
                 r
             })
             .collect();
-        let v = analysis_json(&rs);
+        let v = analysis_json(&rs, &CChoice::Auto);
         let all: Vec<f64> = v["p_star_all"]
             .as_array()
             .unwrap()
@@ -470,7 +542,7 @@ mod tests {
                 ],
             ),
         ];
-        let v = analysis_json(&rs);
+        let v = analysis_json(&rs, &CChoice::Auto);
         assert_eq!(v["c_lower_bound"], true, "{v}");
         let c = v["capacity_bits_per_param"].as_f64().unwrap();
         assert!((c - 1.833_875_800_917_956).abs() < 1e-9, "{c}");
@@ -507,7 +579,7 @@ mod tests {
                 c.saturated = true;
             }
         }
-        let v = analysis_json(&measured);
+        let v = analysis_json(&measured, &CChoice::Auto);
         assert_eq!(v["c_lower_bound"], false, "{v}");
     }
 
@@ -570,16 +642,169 @@ mod tests {
                 .all(|c| c.lower_bound && c.top_of_grid && !c.unsaturated)
         );
         assert!((fit.unwrap().slope - 1.4).abs() < 1e-12);
-        let v = analysis_json(&rs);
+        let v = analysis_json(&rs, &CChoice::Auto);
         assert!((v["capacity_bits_per_param"].as_f64().unwrap() - 1.4).abs() < 1e-12);
         assert!((v["c_used"].as_f64().unwrap() - 1.4).abs() < 1e-12);
         assert_eq!(v["c_source"], "measured");
     }
 
+    /// Two sizes whose speed-model fit is worked out by hand: P = 100 and 200, S = 100 log2(25) =
+    /// 464.386 bits (the example result's), T_mem 400 and 100 epochs. f = S / (C P) is S/(100 C) and
+    /// S/(200 C), so the two-point fit of ln T_mem on f is exact: b = ln(400/100) / (f1 - f2) =
+    /// 200 C ln 4 / S and a = 400 exp(-b f1) = 400 / 4^2 = 25 whatever C.
+    fn two_sizes() -> Vec<TaskResult> {
+        [(100, 400), (200, 100)]
+            .into_iter()
+            .map(|(params, t_mem)| {
+                let mut r = result(31, params as usize / 25, 0, params);
+                r.t_mem = Some(t_mem);
+                r
+            })
+            .collect()
+    }
+
+    /// `--c 1.83` (the C the capacity-cpu preset measured, a lower bound) replaces the paper's 2.16
+    /// in f and the fit, and the JSON says which C and from where. By hand (see `two_sizes`): C =
+    /// 1.83 gives f = 2.5376 and 1.2688, b = 366 ln 4 / 464.386 = 1.09259; the paper's 2.16 gives b =
+    /// 432 ln 4 / 464.386 = 1.28962; a = 25 both ways.
+    #[test]
+    fn a_given_c_is_used_in_f_and_the_fit_and_said() {
+        let rs = two_sizes();
+        let v = analysis_json(&rs, &CChoice::Auto);
+        assert_eq!(v["c_used"], PAPER_BITS_PER_PARAM);
+        assert!(
+            (v["exp_fit"]["b"].as_f64().unwrap() - 1.289_616).abs() < 1e-6,
+            "{v}"
+        );
+        let given = CArgs {
+            c: Some(1.83),
+            c_from: None,
+        }
+        .choice()
+        .unwrap();
+        let v = analysis_json(&rs, &given);
+        assert_eq!(v["c_used"], 1.83);
+        assert_eq!(v["c_used_lower_bound"], false);
+        assert_eq!(v["c_source"], "given: --c on the command line");
+        let fit = &v["exp_fit"];
+        assert!((fit["b"].as_f64().unwrap() - 1.092_591).abs() < 1e-6, "{v}");
+        assert!((fit["a"].as_f64().unwrap() - 25.0).abs() < 1e-9, "{v}");
+        let f: Vec<f64> = v["primes"][0]["sizes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["capacity_fraction"].as_f64().unwrap())
+            .collect();
+        assert!(
+            (f[0] - 2.537_626).abs() < 1e-6 && (f[1] - 1.268_813).abs() < 1e-6,
+            "{f:?}"
+        );
+    }
+
+    /// A C that is not a finite positive number is refused with a message naming the problem, not
+    /// used (nor a panic): NaN, infinities, 0 and negatives.
+    #[test]
+    fn a_bad_c_is_refused_naming_the_problem() {
+        for (bits, says) in [
+            (f64::NAN, "C = NaN is not a finite number"),
+            (f64::INFINITY, "C = inf is not a finite number"),
+            (f64::NEG_INFINITY, "C = -inf is not a finite number"),
+            (0.0, "C = 0 bits per parameter must be greater than 0"),
+            (-1.83, "C = -1.83 bits per parameter must be greater than 0"),
+        ] {
+            let args = CArgs {
+                c: Some(bits),
+                c_from: None,
+            };
+            let e = format!("{:#}", args.choice().unwrap_err());
+            assert!(e.starts_with("--c: "), "{e}");
+            assert!(e.contains(says), "{bits}: {e}");
+        }
+        // the command line: a word is clap's to refuse, and --c with --c-from is one C too many
+        use clap::Parser;
+        let parse = |args: &[&str]| crate::cli::Cli::try_parse_from(args).map(|_| ());
+        let e = parse(&["grokscope", "analyse", "d", "--c", "two"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("invalid value 'two' for '--c <BITS>'"),
+            "{e}"
+        );
+        let e = parse(&["grokscope", "analyse", "d", "--c", "2", "--c-from", "x"]).unwrap_err();
+        assert!(e.to_string().contains("cannot be used with"), "{e}");
+        assert!(
+            parse(&["grokscope", "analyse", "d", "--c", "-1"]).is_ok(),
+            "refused by choice()"
+        );
+    }
+
+    /// `--c-from DIR` takes the slope of DIR's capacity fit, "C ≥" where its points are lower
+    /// bounds, and refuses a folder without a fit. Two sizes, P = 100 and 200, whose best runs
+    /// memorised 200 and 400 bits: slope (400 - 200) / (200 - 100) = 2 bits per parameter (by
+    /// hand); their best runs are saturated and inside the grid (n = 20 of 10, 20, 40), so exact.
+    #[test]
+    fn c_from_a_folder_takes_its_capacity_fit() {
+        use crate::experiment::capacity::CapacityPoint;
+        let point = |n, bits, saturated| CapacityPoint {
+            n,
+            bits,
+            epochs: 100,
+            saturated,
+            train_acc_eval: 1.0,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut rs = vec![];
+        for (params, best) in [(100, 200.0), (200, 400.0)] {
+            let mut r = result(23, params as usize / 25, 0, params);
+            r.capacity = vec![
+                point(10, best / 2.0, true),
+                point(20, best, true),
+                point(40, best - 1.0, true),
+            ];
+            write_result(dir.path(), &r).unwrap();
+            rs.push(r);
+        }
+        let args = CArgs {
+            c: None,
+            c_from: Some(dir.path().to_path_buf()),
+        };
+        let CChoice::Given(g) = args.choice().unwrap() else {
+            panic!("a given C");
+        };
+        assert!((g.bits_per_param() - 2.0).abs() < 1e-12, "{g:?}");
+        assert!(!g.lower_bound());
+        assert!(
+            g.source().starts_with("the capacity fit of "),
+            "{}",
+            g.source()
+        );
+        // d = 8's best cut by the epoch cap while improving: a lower bound, said as one
+        rs[1].capacity[1].saturated = false;
+        write_result(dir.path(), &rs[1]).unwrap();
+        let CChoice::Given(g) = args.choice().unwrap() else {
+            panic!("a given C");
+        };
+        assert!(g.lower_bound(), "{g:?}");
+        let v = analysis_json(&two_sizes(), &CChoice::Given(g));
+        assert_eq!(v["c_used_lower_bound"], true);
+        // no capacity runs: no fit to take C from
+        let empty = tempfile::tempdir().unwrap();
+        write_result(empty.path(), &result(23, 4, 0, 100)).unwrap();
+        let e = format!(
+            "{:#}",
+            CArgs {
+                c: None,
+                c_from: Some(empty.path().to_path_buf()),
+            }
+            .choice()
+            .unwrap_err()
+        );
+        assert!(e.contains("has no capacity fit to take C from"), "{e}");
+    }
+
     #[test]
     fn several_primes_are_keyed() {
         let rs = vec![result(11, 4, 0, 100), result(13, 4, 0, 120)];
-        let v = analysis_json(&rs);
+        let v = analysis_json(&rs, &CChoice::Auto);
         assert!(v["p_star"].is_object(), "{v}");
         assert!(v["p_star"].get("11").is_some() && v["p_star"].get("13").is_some());
         assert_eq!(v["primes"].as_array().unwrap().len(), 2);
@@ -587,7 +812,7 @@ mod tests {
 
     #[test]
     fn no_results_give_nulls() {
-        let v = analysis_json(&[]);
+        let v = analysis_json(&[], &CChoice::Auto);
         for key in [
             "p_star",
             "observed_onset",

@@ -310,6 +310,22 @@ pub fn c_text(slope: f64, lower_bound: bool, decimals: usize) -> String {
     format!("C {rel} {slope:.decimals$}")
 }
 
+/// The C that f = S / (C P) uses and where it came from: "C = 2.16 bits/param in f: the paper's
+/// value (no capacity runs)", "C ≥ 1.83 … given: …" (then each f is at most as drawn).
+pub fn c_used_note(an: &Analysis) -> String {
+    let bound = an.c_used_is_lower_bound();
+    format!(
+        "{} bits/param in f: {}{}",
+        c_text(an.c, bound, 2),
+        an.c_source_text(),
+        if bound {
+            " (C is a lower bound, so each f is at most as drawn)"
+        } else {
+            ""
+        }
+    )
+}
+
 fn never_note(pa: &PrimeAnalysis) -> Option<String> {
     let (mem, gen_n): (usize, usize) = pa
         .sizes
@@ -576,15 +592,7 @@ pub fn capacity_figures(results: &[TaskResult], an: &Analysis) -> Vec<Figure> {
                 curve,
             ));
         }
-        fig.notes.push(format!(
-            "{} bits/param ({})",
-            c_text(an.c, an.c_measured && an.c_lower_bound, 2),
-            if an.c_measured {
-                "measured"
-            } else {
-                "the paper's value"
-            }
-        ));
+        fig.notes.push(c_used_note(an));
         figs.push(fig);
     }
     // 5. predicted vs observed onset across primes
@@ -951,6 +959,65 @@ mod tests {
             final_val_acc: val.last().copied(),
             ..crate::store::sweep_dir::example_result()
         }
+    }
+
+    /// The speed figure says which C its f = S / (C P) uses and where that C came from, and places
+    /// the runs by it. Two runs of the example result (S = 100 log2 25 = 464.386 bits), P = 100 and
+    /// 200: with C = 1.83 given, f = 464.386 / 183 = 2.5376 and 464.386 / 366 = 1.2688 (by hand);
+    /// without capacity runs the paper's 2.16 (f = 2.1499 and 1.0750).
+    #[test]
+    fn the_speed_figure_says_which_c_it_uses_and_whence() {
+        use crate::analysis::capacity_study::{CChoice, GivenC, analyse_with};
+        let rs: Vec<TaskResult> = [(100, 40), (200, 10)]
+            .into_iter()
+            .map(|(params, t_mem)| TaskResult {
+                params,
+                t_mem: Some(t_mem),
+                ..crate::store::sweep_dir::example_result()
+            })
+            .collect();
+        let speed = |choice: &CChoice| {
+            let figs = capacity_figures(&rs, &analyse_with(&rs, choice));
+            figs.into_iter().find(|f| f.name == "speed_p23").unwrap()
+        };
+        let xs = |f: &Figure| -> Vec<f64> { f.series[0].points.iter().map(|p| p[0]).collect() };
+        let auto = speed(&CChoice::Auto);
+        assert!(
+            auto.notes
+                .contains(&"C = 2.16 bits/param in f: the paper's value (no capacity runs)".into()),
+            "{:?}",
+            auto.notes
+        );
+        let x = xs(&auto);
+        assert!(
+            (x[0] - 2.149_933).abs() < 1e-6 && (x[1] - 1.074_967).abs() < 1e-6,
+            "{x:?}"
+        );
+        let given = GivenC::new(1.83, "--c on the command line", false).unwrap();
+        let fig = speed(&CChoice::Given(given));
+        assert!(
+            fig.notes
+                .contains(&"C = 1.83 bits/param in f: given: --c on the command line".into()),
+            "{:?}",
+            fig.notes
+        );
+        let x = xs(&fig);
+        assert!(
+            (x[0] - 2.537_626).abs() < 1e-6 && (x[1] - 1.268_813).abs() < 1e-6,
+            "{x:?}"
+        );
+        // a measured C that is only a lower bound makes each f at most as drawn
+        let bound = GivenC::new(1.83, "measured by runs/cap (3 sizes, R² = 0.999)", true).unwrap();
+        let fig = speed(&CChoice::Given(bound));
+        assert!(
+            fig.notes.contains(
+                &"C ≥ 1.83 bits/param in f: given: measured by runs/cap (3 sizes, R² = 0.999) (C \
+                  is a lower bound, so each f is at most as drawn)"
+                    .into()
+            ),
+            "{:?}",
+            fig.notes
+        );
     }
 
     /// The spec's delay of a run that never reached 98 % validation is epochs run - t_train, only a

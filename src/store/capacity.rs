@@ -4,7 +4,7 @@
 
 use super::thin::Thinned;
 use crate::analysis::capacity_study::TaskResult;
-use crate::analysis::capacity_study::{Analysis, analyse};
+use crate::analysis::capacity_study::{Analysis, CChoice, GivenC, analyse_with};
 use crate::config::CapacitySweepConfig;
 use crate::config::capacity::Task;
 use crate::protocol::{Outcome, RunId, TaskPoint, TaskRun};
@@ -63,6 +63,8 @@ pub struct SweepHistory {
     analysis: Analysis,
     /// The live sweep's curves by arrival of their first points.
     flights: Vec<FlightCurve>,
+    /// The C the analysis uses for f = S / (C P); kept when the results are replaced.
+    c_choice: CChoice,
 }
 
 impl Default for SweepHistory {
@@ -82,14 +84,45 @@ impl SweepHistory {
             kept: 0,
             replaced: vec![],
             outcome: None,
-            analysis: analyse(&[]),
+            analysis: analyse_with(&[], &CChoice::Auto),
             flights: vec![],
+            c_choice: CChoice::Auto,
         }
     }
 
-    /// Forget everything.
+    /// Forget everything but the C chosen for the analysis.
     pub fn clear(&mut self) {
+        let c_choice = std::mem::take(&mut self.c_choice);
         *self = Self::new();
+        self.set_c_choice(c_choice);
+    }
+
+    /// Use `choice`'s C for the capacity fractions and the speed model's fit, and redo the analysis.
+    pub fn set_c_choice(&mut self, choice: CChoice) {
+        self.c_choice = choice;
+        self.reanalyse();
+    }
+
+    pub fn c_choice(&self) -> &CChoice {
+        &self.c_choice
+    }
+
+    fn reanalyse(&mut self) {
+        self.analysis = analyse_with(&self.results, &self.c_choice);
+    }
+
+    /// The C this sweep's own capacity runs measured (its capacity fit's slope, when positive), as a
+    /// C to use for another sweep: "measured by FOLDER" or by the sweep trained in the window, a lower
+    /// bound when some sizes' bits still rose.
+    pub fn measured_c(&self) -> Option<GivenC> {
+        let fit = self.analysis.fit.as_ref()?;
+        let by = match &self.source {
+            Source::Folder(name) => name.clone(),
+            Source::Live(_) | Source::Empty => "the sweep trained in this window".to_string(),
+        };
+        let sizes = self.analysis.points.len();
+        let source = format!("measured by {by} ({sizes} sizes, R² = {:.3})", fit.r2);
+        GivenC::new(fit.slope, source, self.analysis.c_lower_bound).ok()
     }
 
     /// A live sweep `run` of `config` started: its tasks are to come. When the sweep shown had the
@@ -110,8 +143,8 @@ impl SweepHistory {
         self.replaced = replaced;
         self.total = config.task_count() + kept.len();
         self.done = kept.len();
-        self.analysis = analyse(&kept);
         self.results = kept;
+        self.reanalyse();
         self.config = Some(config);
         self.source = Source::Live(run);
     }
@@ -127,7 +160,7 @@ impl SweepHistory {
         // the live sweep counts its own tasks; results kept from the sweep shown come on top
         self.done = (self.kept + done).max(self.results.len());
         self.total = (self.kept + total).max(self.done);
-        self.analysis = analyse(&self.results);
+        self.reanalyse();
     }
 
     /// Results read from a folder (`expected` tasks when its config was readable), and its config.
@@ -142,8 +175,8 @@ impl SweepHistory {
         self.config = config;
         self.done = results.len();
         self.total = expected.unwrap_or(results.len()).max(results.len());
-        self.analysis = analyse(&results);
         self.results = results;
+        self.reanalyse();
         self.source = Source::Folder(folder);
     }
 
@@ -347,7 +380,7 @@ mod tests {
         assert_eq!(h.eta_secs(4), Some(2.0));
         assert_eq!(h.never_counts(23), (1, 0));
         assert_eq!(h.analysis().primes.len(), 1);
-        assert!(!h.analysis().c_measured);
+        assert!(!h.analysis().c_measured());
         assert!(!h.has_capacity_runs());
         h.finish(Outcome::Completed);
         assert_eq!(h.outcome(), Some(&Outcome::Completed));

@@ -5,7 +5,7 @@
 //! are labelled back in real units.
 
 use crate::analysis::capacity::capacity_fraction;
-use crate::analysis::capacity_study::{Mean, PrimeAnalysis};
+use crate::analysis::capacity_study::{CChoice, CFrom, GivenC, Mean, PrimeAnalysis};
 use crate::app::actions::Action;
 use crate::app::teach::panels::PanelState;
 use crate::app::widgets::form::{error_color, preset_picker_ui, row, section};
@@ -39,6 +39,8 @@ pub enum CapacityAction {
     ChooseFolder,
     /// Show this result's numbers (an index into the history's results), or none.
     Select(Option<usize>),
+    /// Use this C for f = S / (C P) and the speed model's fit.
+    SetC(CChoice),
 }
 
 impl CapacityAction {
@@ -51,7 +53,8 @@ impl CapacityAction {
             | CapacityAction::Stop
             | CapacityAction::OpenFolder(_)
             | CapacityAction::ChooseFolder
-            | CapacityAction::Select(_) => self,
+            | CapacityAction::Select(_)
+            | CapacityAction::SetC(_) => self,
         }
     }
 }
@@ -75,6 +78,10 @@ pub struct CapacityPanel<'a> {
     pub progress: Option<String>,
     /// A folder is being read, or a dialog asks for one.
     pub loading: bool,
+    /// The last C a sweep shown in this window measured (offered for the speed model).
+    pub measured_c: Option<&'a GivenC>,
+    /// The C the figures use now and where it came from.
+    pub c_now: String,
 }
 
 /// Which figure the centre shows.
@@ -129,6 +136,89 @@ pub struct CapacityView {
     /// The crossing plot's regime labels drawn last: the text as written (a line a word where one
     /// line is wider than the cell) and where, on screen.
     pub regime_labels: Vec<(String, egui::Rect)>,
+    /// The speed model's C: given in the panel (true) or the sweep's own fit, else the paper's.
+    pub c_given: bool,
+    /// The C typed in the panel, in bits per parameter.
+    pub c_typed: String,
+    /// A measured C picked in the panel, used while `c_typed` is as the pick wrote it.
+    pub c_pick: Option<(String, GivenC)>,
+}
+
+/// The C of the panel's speed-model control: the sweep's own ([`CChoice::Auto`]), or the one typed
+/// or picked, or the problem with the typed text (the analysis then uses the sweep's own C).
+pub fn c_choice_of(view: &CapacityView) -> Result<CChoice, String> {
+    if !view.c_given {
+        return Ok(CChoice::Auto);
+    }
+    let text = view.c_typed.trim();
+    if let Some((written, pick)) = &view.c_pick
+        && written == text
+    {
+        return Ok(CChoice::Given(pick.clone()));
+    }
+    if text.is_empty() {
+        return Err("type C in bits per parameter (e.g. 2.16)".into());
+    }
+    let bits: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of bits per parameter (e.g. 2.16)"))?;
+    GivenC::new(bits, "typed in the Capacity panel", false)
+        .map(CChoice::Given)
+        .map_err(|e| e.to_string())
+}
+
+/// The speed model's C: the sweep's own, or one typed or picked from a sweep that measured it.
+fn c_ui(ui: &mut Ui, view: &mut CapacityView, panel: &CapacityPanel<'_>) -> CapacityAction {
+    let before = (view.c_given, view.c_typed.clone());
+    ui.label("C in f = S / (C P):");
+    ui.radio_value(
+        &mut view.c_given,
+        false,
+        "the sweep's own capacity fit (else the paper's 2.16)",
+    );
+    ui.horizontal(|ui| {
+        let radio = ui.radio_value(&mut view.c_given, true, "C =");
+        let r = ui
+            .add(
+                egui::TextEdit::singleline(&mut view.c_typed)
+                    .hint_text("e.g. 1.83")
+                    .desired_width(60.0),
+            )
+            .labelled_by(radio.id)
+            .on_hover_text("bits per parameter, finite and > 0");
+        if r.changed() {
+            view.c_given = true;
+        }
+        ui.label("bits/param");
+    });
+    let mut picked = false;
+    if let Some(m) = panel.measured_c {
+        let c = crate::export::labs::c_text(m.bits_per_param(), m.lower_bound(), 2);
+        if ui
+            .button(format!("use {c}"))
+            .on_hover_text(format!("the C {}", m.source()))
+            .clicked()
+        {
+            let written = format!("{:.3}", m.bits_per_param());
+            view.c_typed = written.clone();
+            view.c_pick = Some((written, m.clone()));
+            view.c_given = true;
+            picked = true;
+        }
+    }
+    let choice = c_choice_of(view);
+    if let Err(why) = &choice {
+        ui.label(RichText::new(format!("C not used: {why}")).color(error_color(ui)));
+    }
+    ui.label(
+        RichText::new(format!("in use: {}", panel.c_now))
+            .small()
+            .weak(),
+    );
+    if picked || before != (view.c_given, view.c_typed.clone()) {
+        return CapacityAction::SetC(choice.unwrap_or_default());
+    }
+    CapacityAction::None
 }
 
 /// How far (in screen points) from a run's marker a click still selects it.
@@ -214,6 +304,14 @@ pub fn config_ui(
             if let Some(p) = &panel.progress {
                 ui.label(RichText::new(p).monospace());
             }
+            ui.separator();
+            // the analysis' C, not the sweep's: it may change while a sweep runs
+            egui::CollapsingHeader::new(RichText::new("Speed model (figure 4)").strong())
+                .default_open(true)
+                .show(ui, |ui| {
+                    let c = c_ui(ui, view, panel);
+                    action = action.clone().or(c);
+                });
             ui.separator();
             ui.label(RichText::new("Open sweep folder…").strong());
             ui.horizontal(|ui| {
@@ -640,7 +738,10 @@ fn p_star_text(pa: &PrimeAnalysis, history: &SweepHistory) -> String {
 /// C, P*, the observed onset and the exp fit, in one line.
 fn numbers_ui(ui: &mut Ui, history: &SweepHistory, pa: Option<&PrimeAnalysis>) {
     let a = history.analysis();
-    let c = if a.c_measured {
+    let c = if let CFrom::Given(g) = &a.c_from {
+        let c = crate::export::labs::c_text(a.c, g.lower_bound(), 2);
+        format!("{c} bits/param (given: {})", g.source())
+    } else if a.c_measured() {
         let c = crate::export::labs::c_text(a.c, a.c_lower_bound, 2);
         if a.c_lower_bound {
             format!("{c} bits/param (a lower bound: some sizes' bits still rose)")
