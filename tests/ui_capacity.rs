@@ -929,7 +929,9 @@ fn a_sweep_without_a_crossing_says_so_and_draws_no_p_star() {
     assert!(
         !labels_with(
             &h,
-            &format!("P*{GLUED_EQUALS}no crossing (bounded between 9328 and 27076) · ")
+            &format!(
+                "P*{GLUED_EQUALS}between 9328 and 27076 (a bracket: no crossing of the means) · "
+            )
         )
         .is_empty(),
         "{:?}",
@@ -944,7 +946,7 @@ fn a_sweep_without_a_crossing_says_so_and_draws_no_p_star() {
     assert!(
         !labels_with(
             &h,
-            "p = 31: P* = no crossing (bounded between 9328 and 27076)"
+            "p = 31: P* = between 9328 and 27076 (a bracket: no crossing of the means)"
         )
         .is_empty(),
         "{:?}",

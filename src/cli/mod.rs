@@ -230,7 +230,8 @@ pub enum Cmd {
     /// c_used, c_used_lower_bound and c_source (the C of f = S / (C P) and the exp fit: measured,
     /// the paper's 2.16, or given with --c / --c-from),
     /// p_star (the first crossing of T_mem and T_gen; null when they do not cross), p_star_all (every
-    /// crossing), p_star_between (intervals runs that never reached a threshold put a crossing in),
+    /// crossing), p_star_between (brackets, not points: the intervals a crossing must lie in where
+    /// runs that never reached a threshold, all or some of a size's seeds, bound its mean),
     /// p_star_note (why there is no P*, or what else holds), observed_onset and exp_fit {a, b, r2,
     /// left_out {count, f}} (a value for one prime, keyed by prime for several), per-prime means per
     /// model size with counts of runs that never reached the thresholds and of delays that are only

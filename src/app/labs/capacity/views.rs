@@ -712,9 +712,10 @@ fn tasks_to_come(history: &SweepHistory) -> bool {
     done < total || (history.run().is_some() && history.outcome().is_none())
 }
 
-/// P* as the window writes it: the first crossing (with how many there are), or the word for none:
-/// "no crossing yet" while tasks are to come, and the interval runs that never reached a threshold
-/// put a crossing in.
+/// P* as the window writes it: the first crossing (with how many there are), or, with none, the
+/// bracket runs that never reached a threshold put a crossing in ("between 9328 and 27076 (a
+/// bracket: no crossing of the means)"), else the word for none ("no crossing", "yet" while tasks
+/// are to come).
 fn p_star_text(pa: &PrimeAnalysis, history: &SweepHistory) -> String {
     match pa.p_star {
         Some(p) if pa.p_star_all.len() > 1 => {
@@ -722,14 +723,12 @@ fn p_star_text(pa: &PrimeAnalysis, history: &SweepHistory) -> String {
         }
         Some(p) => format!("{p:.0}"),
         None => {
-            let none = if tasks_to_come(history) {
-                "no crossing yet"
-            } else {
-                "no crossing"
-            };
+            let yet = if tasks_to_come(history) { " yet" } else { "" };
             match pa.p_star_between.first() {
-                Some([lo, hi]) => format!("{none} (bounded between {lo:.0} and {hi:.0})"),
-                None => none.to_string(),
+                Some([lo, hi]) => format!(
+                    "between {lo:.0} and {hi:.0} (a bracket: no crossing of the means{yet})"
+                ),
+                None => format!("no crossing{yet}"),
             }
         }
     }
