@@ -1122,3 +1122,103 @@ fn a_measured_c_is_offered_for_another_sweeps_fit() {
         g.source()
     );
 }
+
+/// The rings of a figure's SVG: the circles in its `class="ring"` groups (the legend's sample is
+/// outside them).
+fn svg_rings(fig: &grokscope::export::figure::Figure) -> usize {
+    let svg = grokscope::export::svg::to_svg(fig, grokscope::export::figure::FigureSize::default());
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    doc.descendants()
+        .filter(|n| n.attribute("class") == Some("ring"))
+        .map(|g| g.children().filter(|n| n.has_tag_name("circle")).count())
+        .sum()
+}
+
+/// A width trained in the window beside the sweep read from a folder (the small-models lesson's
+/// step 5: d = 24 beside the bundled cpu sweep) is drawn apart from the folder's runs: its marks
+/// are ringed, the key says "trained here", and the exported crossing and speed figures ring it
+/// too. Expected: the live run's own T_gen (460), delay (450 = 460 - t_train 10) and T_mem (500),
+/// at its P (20136, d = 24 of the cpu preset), and nothing ringed before it trained.
+#[test]
+fn a_width_trained_beside_a_folder_is_ringed_in_the_window_and_the_export() {
+    let cfg = sweep_preset("cpu").unwrap().config;
+    let live = of_config(&cfg, {
+        let mut r = result(24, 0, 0, Some(500), Some(460));
+        r.p = 31;
+        r
+    });
+    assert_eq!(live.params, 20136, "d = 24 of the cpu preset");
+    let scripted = Scripted {
+        results: vec![live.clone()],
+        total: 1,
+        finish: true,
+        ..Scripted::default()
+    };
+    let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sweeps/cpu"));
+    let mut h = harness(scripted);
+    open_tab(&mut h);
+    open_folder(&mut h, &dir);
+    let figures = |h: &Harness<'_, GrokscopeApp>| h.state().capacity().figure_set().figures;
+    let named = |figs: &[grokscope::export::figure::Figure], name: &str| {
+        figs.iter().find(|f| f.name == name).cloned().unwrap()
+    };
+    // the folder alone: nothing is ringed
+    assert!(h.state().capacity().view().rings.is_empty());
+    let key = h.state().capacity().view().crossing_key.clone();
+    assert!(
+        !key.iter().any(|k| k.starts_with("trained here")),
+        "{key:?}"
+    );
+    assert_eq!(svg_rings(&named(&figures(&h), "crossing_p31")), 0);
+    h.state_mut().capacity_mut().text_mut().widths = "24".into();
+    // (the panel settles over two frames: a click on the first missed Start)
+    h.run_steps(2);
+    start_until(&mut h, |h| h.state().capacity().phase() == Phase::Finished);
+    h.run_steps(2);
+    let lab = h.state().capacity();
+    assert_eq!(
+        lab.history().results().len(),
+        8,
+        "7 kept and the live d = 24"
+    );
+    let key = lab.view().crossing_key.clone();
+    assert!(
+        key.contains(&"trained here (ringed)".to_string()),
+        "{key:?}"
+    );
+    let mut rings = lab.view().rings.clone();
+    rings.sort_by(|a, b| a[1].total_cmp(&b[1]));
+    let x = 20136f64.log10();
+    let want = [
+        [x, 450f64.log10()],
+        [x, 460f64.log10()],
+        [x, 500f64.log10()],
+    ];
+    assert_eq!(rings.len(), 3, "{rings:?}");
+    for (got, want) in rings.iter().zip(want) {
+        assert!((got[0] - want[0]).abs() < 1e-12 && (got[1] - want[1]).abs() < 1e-12);
+    }
+    // the exported figures: three rings on the crossing, one (its T_mem) on the speed figure, a
+    // legend entry and a note naming it
+    let figs = figures(&h);
+    let crossing = named(&figs, "crossing_p31");
+    assert_eq!(svg_rings(&crossing), 3);
+    let series = crossing
+        .series
+        .iter()
+        .find(|s| s.name == "trained here (ringed)")
+        .expect("a rings series");
+    assert_eq!(
+        series.points,
+        vec![[20136.0, 500.0], [20136.0, 460.0], [20136.0, 450.0]]
+    );
+    assert!(
+        crossing
+            .notes
+            .iter()
+            .any(|n| n.ends_with("beside the runs read from the folder: d = 24 (seed 0)")),
+        "{:?}",
+        crossing.notes
+    );
+    assert_eq!(svg_rings(&named(&figs, "speed_p31")), 1);
+}

@@ -184,7 +184,7 @@ fn sweep_figures(dir: &Path, choice: &CChoice) -> Result<FolderFigures> {
     let an = analyse_with(&c.results, choice);
     Ok(FolderFigures {
         kind: FolderKind::Sweep,
-        figures: labs::capacity_figures(&c.results, &an),
+        figures: labs::capacity_figures(&c.results, &[], &an),
         config,
         problems,
     })

@@ -338,8 +338,48 @@ fn never_note(pa: &PrimeAnalysis) -> Option<String> {
     })
 }
 
-/// The Capacity lab's five figures (spec section 2) for a sweep's results and their analysis.
-pub fn capacity_figures(results: &[TaskResult], an: &Analysis) -> Vec<Figure> {
+/// The name of the rings around a run trained in the window beside runs read from a folder.
+pub const TRAINED_HERE: &str = "trained here (ringed)";
+
+/// The rings of the runs `here` (indices into `results`) of prime `p` at the points `at` gives, and
+/// the note naming them; none without such runs.
+fn trained_here_series(
+    results: &[TaskResult],
+    here: &[usize],
+    p: u32,
+    at: &dyn Fn(&TaskResult) -> Vec<[f64; 2]>,
+) -> Option<(Series, String)> {
+    let runs: Vec<&TaskResult> = here
+        .iter()
+        .filter_map(|&i| results.get(i))
+        .filter(|r| r.p == p)
+        .collect();
+    if runs.is_empty() {
+        return None;
+    }
+    let pts: Vec<[f64; 2]> = runs.iter().flat_map(|r| at(r)).collect();
+    let named: Vec<String> = runs
+        .iter()
+        .map(|r| format!("d = {} (seed {})", r.width, r.seed))
+        .collect();
+    let note = format!(
+        "ringed: trained in the window beside the runs read from the folder: {}",
+        named.join(", ")
+    );
+    Some((
+        Series::new(TRAINED_HERE, FIT_RGB, SeriesKind::Rings, pts),
+        note,
+    ))
+}
+
+/// The Capacity lab's five figures (spec section 2) for a sweep's results and their analysis;
+/// `trained_here` (indices into `results`) are runs trained in the window beside runs read from a
+/// folder, ringed in the crossing and speed figures.
+pub fn capacity_figures(
+    results: &[TaskResult],
+    trained_here: &[usize],
+    an: &Analysis,
+) -> Vec<Figure> {
     let mut figs = vec![];
     // 1. the crossing plot, one per prime
     for pa in &an.primes {
@@ -373,6 +413,18 @@ pub fn capacity_figures(results: &[TaskResult], an: &Analysis) -> Vec<Figure> {
             SeriesKind::Points,
             pts(&|s| s.delay.mean),
         ));
+        // (a delay of 0 is not drawn on the log axis: no ring for it either)
+        let at = |r: &TaskResult| -> Vec<[f64; 2]> {
+            [r.t_mem, r.t_gen, r.delay.filter(|&d| d > 0)]
+                .into_iter()
+                .flatten()
+                .map(|t| [r.params as f64, t as f64])
+                .collect()
+        };
+        if let Some((rings, note)) = trained_here_series(results, trained_here, pa.p, &at) {
+            fig.series.push(rings);
+            fig.notes.push(note);
+        }
         // every crossing, P* the first; none: a note says why, and no line is drawn
         for (k, &p) in pa.p_star_all.iter().enumerate() {
             fig.markers.push(Marker {
@@ -570,6 +622,18 @@ pub fn capacity_figures(results: &[TaskResult], an: &Analysis) -> Vec<Figure> {
             SeriesKind::Points,
             pts.clone(),
         ));
+        let at = |r: &TaskResult| -> Vec<[f64; 2]> {
+            let f = crate::analysis::capacity::capacity_fraction(
+                r.complexity_bits,
+                an.c,
+                r.params as f64,
+            );
+            r.t_mem.map(|t| [f, t as f64]).into_iter().collect()
+        };
+        if let Some((rings, note)) = trained_here_series(results, trained_here, pa.p, &at) {
+            fig.series.push(rings);
+            fig.notes.push(note);
+        }
         if let Some(e) = &pa.exp_fit {
             let (lo, hi) = pts.iter().fold((f64::INFINITY, 0.0_f64), |(a, b), p| {
                 (a.min(p[0]), b.max(p[0]))
@@ -977,7 +1041,7 @@ mod tests {
             })
             .collect();
         let speed = |choice: &CChoice| {
-            let figs = capacity_figures(&rs, &analyse_with(&rs, choice));
+            let figs = capacity_figures(&rs, &[], &analyse_with(&rs, choice));
             figs.into_iter().find(|f| f.name == "speed_p23").unwrap()
         };
         let xs = |f: &Figure| -> Vec<f64> { f.series[0].points.iter().map(|p| p[0]).collect() };
@@ -1044,7 +1108,7 @@ mod tests {
             rs.each_ref().map(|r| r.delay_is_lower_bound()),
             [false, false, true]
         );
-        let figs = capacity_figures(&rs, &crate::analysis::capacity_study::analyse(&rs));
+        let figs = capacity_figures(&rs, &[], &crate::analysis::capacity_study::analyse(&rs));
         let crossing = figs.iter().find(|f| f.name == "crossing_p23").unwrap();
         assert!(
             crossing
@@ -1062,7 +1126,7 @@ mod tests {
     fn no_crossing_draws_no_p_star_and_says_why() {
         let rs = crate::store::sweep_dir::no_crossing_results();
         let an = crate::analysis::capacity_study::analyse(&rs);
-        let figs = capacity_figures(&rs, &an);
+        let figs = capacity_figures(&rs, &[], &an);
         let crossing = figs.iter().find(|f| f.name == "crossing_p31").unwrap();
         assert!(
             crossing.markers.iter().all(|m| !m.label.starts_with("P*")),
@@ -1098,7 +1162,7 @@ mod tests {
             });
         }
         let an = crate::analysis::capacity_study::analyse(&all);
-        let figs = capacity_figures(&all, &an);
+        let figs = capacity_figures(&all, &[], &an);
         let crossing = figs.iter().find(|f| f.name == "crossing_p31").unwrap();
         let labels: Vec<&str> = crossing.markers.iter().map(|m| m.label.as_str()).collect();
         assert!(labels.contains(&"P* = 20636"), "{labels:?}");
@@ -1134,7 +1198,7 @@ mod tests {
         ];
         let an = crate::analysis::capacity_study::analyse(&rs);
         assert!(an.c_lower_bound && (an.c - 1.5).abs() < 1e-12);
-        let figs = capacity_figures(&rs, &an);
+        let figs = capacity_figures(&rs, &[], &an);
         let cap = figs.iter().find(|f| f.name == "capacity").unwrap();
         assert_eq!(cap.title, "Max memorised bits vs parameters");
         let kinds: Vec<(SeriesKind, &str)> = cap

@@ -136,6 +136,9 @@ pub struct CapacityView {
     /// The crossing plot's regime labels drawn last: the text as written (a line a word where one
     /// line is wider than the cell) and where, on screen.
     pub regime_labels: Vec<(String, egui::Rect)>,
+    /// Where the crossing plot drawn last ringed runs trained in the window beside a folder's
+    /// (log10 P, log10 epochs).
+    pub rings: Vec<[f64; 2]>,
     /// The speed model's C: given in the panel (true) or the sweep's own fit, else the paper's.
     pub c_given: bool,
     /// The C typed in the panel, in bits per parameter.
@@ -909,6 +912,8 @@ fn mean_line(
         .collect()
 }
 
+/// The key's name of the ring around the marks of a run trained in the window beside a folder's.
+pub const TRAINED_HERE_NAME: &str = crate::export::labs::TRAINED_HERE;
 /// Legend names of the crossing plot's two timescales (a mean line and its runs' points each).
 const T_MEM_NAME: &str = "T_mem (random labels; line: mean)";
 const T_GEN_NAME: &str = "T_gen (modular task; line: mean)";
@@ -970,10 +975,14 @@ fn crossing_ui(
     let mut gen_never = vec![];
     let mut delay_pts = vec![];
     let mut delay_open = vec![];
+    // the runs trained in the window beside a folder's (a lesson's one width): ringed
+    let here = history.trained_here();
+    let mut here_pts = vec![];
     for &(i, r) in &rs {
         let Some(x) = log10_of(r.params as f64) else {
             continue;
         };
+        let first = run_points.len();
         match r.t_mem.and_then(|t| log10_of(t as f64)) {
             Some(y) => mem_hit.push([x, y]),
             // a little above the never-generalised marker, so both show
@@ -999,6 +1008,9 @@ fn crossing_ui(
             .and_then(|t| log10_of(t as f64))
             .unwrap_or(top + 0.06);
         run_points.push((i, x, ym));
+        if here.contains(&i) {
+            here_pts.extend(run_points[first..].iter().map(|&(_, x, y)| [x, y]));
+        }
     }
     // neighbouring sizes of one regime share one shaded cell (one label, not one per size)
     let mut spans: Vec<(f64, f64, Regime)> = vec![];
@@ -1013,7 +1025,12 @@ fn crossing_ui(
     // cells), with each entry's own mark: egui_plot's legend drew every entry as a filled dot, the
     // hollow never-reached runs, the delays' diamonds and P*'s line alike (a helper's audit). In the
     // window a click on an entry hides its marks, as a legend's does.
-    let entries = crossing_key(pa, &mem_never, &gen_never, &delay_pts, &delay_open);
+    view.rings.clone_from(&here_pts);
+    let ring = ui.visuals().strong_text_color();
+    let mut entries = crossing_key(pa, &mem_never, &gen_never, &delay_pts, &delay_open);
+    if !here_pts.is_empty() {
+        entries.push(KeyEntry::new(TRAINED_HERE_NAME, ring, Mark::Ring));
+    }
     // the presenter's key is read, not clicked: all shows there (the window's choice is kept)
     let hidden = if look.presenting {
         key_rows(ui, &entries, look.line);
@@ -1112,6 +1129,15 @@ fn crossing_ui(
                         .radius(radius),
                 );
             }
+        }
+        if shown(TRAINED_HERE_NAME) {
+            pui.points(
+                Points::new(TRAINED_HERE_NAME, PlotPoints::from(here_pts.clone()))
+                    .color(ring)
+                    .shape(MarkerShape::Circle)
+                    .filled(false)
+                    .radius(8.0),
+            );
         }
         // every crossing, one key entry: P* is the first
         for x in pa.p_star_all.iter().filter_map(|&p| log10_of(p)) {
@@ -1345,6 +1371,13 @@ fn speed_ui(
         .filter_map(|(i, r)| Some((i, f_of(r), log10_of(r.t_mem? as f64)?)))
         .collect();
     let pts: Vec<[f64; 2]> = run_points.iter().map(|&(_, x, y)| [x, y]).collect();
+    let here = history.trained_here();
+    let here_pts: Vec<[f64; 2]> = run_points
+        .iter()
+        .filter(|(i, ..)| here.contains(i))
+        .map(|&(_, x, y)| [x, y])
+        .collect();
+    let ring = ui.visuals().strong_text_color();
     let never = history
         .results()
         .iter()
@@ -1377,6 +1410,14 @@ fn speed_ui(
                     .radius(3.5)
                     .color(MEM),
             );
+            if !here_pts.is_empty() {
+                pui.points(
+                    Points::new(TRAINED_HERE_NAME, PlotPoints::from(here_pts))
+                        .color(ring)
+                        .filled(false)
+                        .radius(8.0),
+                );
+            }
             if let Some(fit) = &pa.exp_fit
                 && lo.is_finite()
                 && hi > lo
