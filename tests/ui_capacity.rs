@@ -929,7 +929,9 @@ fn a_sweep_without_a_crossing_says_so_and_draws_no_p_star() {
     assert!(
         !labels_with(
             &h,
-            &format!("P*{GLUED_EQUALS}no crossing (bounded between 9328 and 27076) · ")
+            &format!(
+                "P*{GLUED_EQUALS}between 9328 and 27076 (a bracket: no crossing of the means) · "
+            )
         )
         .is_empty(),
         "{:?}",
@@ -944,7 +946,7 @@ fn a_sweep_without_a_crossing_says_so_and_draws_no_p_star() {
     assert!(
         !labels_with(
             &h,
-            "p = 31: P* = no crossing (bounded between 9328 and 27076)"
+            "p = 31: P* = between 9328 and 27076 (a bracket: no crossing of the means)"
         )
         .is_empty(),
         "{:?}",
@@ -1006,4 +1008,217 @@ fn the_onsets_key_is_off_the_y_equals_x_line() {
         "the key at {entry:?}, the plot from x = {} (middle {middle})",
         caption.left()
     );
+}
+
+/// Type `text` into the speed model's C field (the text input labelled "C =").
+fn type_c(h: &mut Harness<'_, GrokscopeApp>, text: &str) {
+    let field = h.get_by_role_and_label(eframe::egui::accesskit::Role::TextInput, "C =");
+    field.focus();
+    h.step();
+    h.get_by_role_and_label(eframe::egui::accesskit::Role::TextInput, "C =")
+        .type_text(text);
+    h.run_steps(3);
+}
+
+/// The C of the speed model (figure 4) can be typed in the panel: the bundled cpu sweep has no
+/// capacity runs, so its fit uses the paper's 2.16; with C = 1.83 typed (the capacity-cpu preset's
+/// C ≥ 1.83) every f = S / (C P) is 2.16/1.83 times as large, so ln T_mem = ln a + b f gives b' = b
+/// 1.83 / 2.16 with a and R² unchanged (by hand from the spec's formulas), and the numbers line says
+/// which C and whence. A C that is not a positive number is not used, and the panel says why.
+#[test]
+fn a_c_typed_in_the_panel_drives_the_speed_fit_and_a_bad_one_is_refused() {
+    let mut h = cpu_sweep_opened();
+    let fit_of = |h: &Harness<'_, GrokscopeApp>| {
+        let a = h.state().capacity().history().analysis();
+        (a.c, a.primes[0].exp_fit.clone().expect("an exp fit"))
+    };
+    let (c, paper) = fit_of(&h);
+    assert_eq!(c, 2.16);
+    type_c(&mut h, "1.83");
+    let (c, given) = fit_of(&h);
+    assert_eq!(c, 1.83);
+    assert!(
+        (given.b - paper.b * 1.83 / 2.16).abs() < 1e-9,
+        "{given:?} vs {paper:?}"
+    );
+    assert!(
+        (given.a - paper.a).abs() < 1e-9 * paper.a,
+        "{given:?} vs {paper:?}"
+    );
+    assert!((given.r2 - paper.r2).abs() < 1e-9);
+    assert!(
+        !labels_with(
+            &h,
+            &format!("C{GLUED_EQUALS}1.83 bits/param (given: typed in the Capacity panel) · ")
+        )
+        .is_empty(),
+        "{:?}",
+        labels_with(&h, "bits/param")
+    );
+    // a bad C: not used (the paper's again), and said
+    let mut h = cpu_sweep_opened();
+    type_c(&mut h, "-1");
+    assert_eq!(fit_of(&h).0, 2.16);
+    assert!(
+        !labels_with(
+            &h,
+            "C not used: C = -1 bits per parameter must be greater than 0"
+        )
+        .is_empty(),
+        "{:?}",
+        labels_with(&h, "C ")
+    );
+    let mut h = cpu_sweep_opened();
+    type_c(&mut h, "two");
+    assert_eq!(fit_of(&h).0, 2.16);
+    assert!(
+        !labels_with(&h, "C not used: \"two\" is not a number").is_empty(),
+        "{:?}",
+        labels_with(&h, "C ")
+    );
+}
+
+/// A C a sweep shown in the window measured is offered for another sweep's speed model. A folder
+/// of two sizes, P = 100 and 200, whose best runs memorised 200 and 400 bits (saturated, inside
+/// the grid): C = (400 - 200) / (200 - 100) = 2 bits per parameter (by hand). Opened, then the
+/// bundled cpu sweep (no capacity runs: the paper's 2.16), "use C = 2.00" makes its fit use 2.
+#[test]
+fn a_measured_c_is_offered_for_another_sweeps_fit() {
+    use grokscope::analysis::capacity_study::{CFrom, CapacityPoint};
+    let cap = tempfile::tempdir().unwrap();
+    for (params, best) in [(100, 200.0), (200, 400.0)] {
+        let mut r = result(params as usize / 25, 0, params, Some(10), Some(20));
+        r.capacity = [(10, best / 2.0), (20, best), (40, best - 1.0)]
+            .into_iter()
+            .map(|(n, bits)| CapacityPoint {
+                n,
+                bits,
+                epochs: 100,
+                saturated: true,
+                train_acc_eval: 1.0,
+            })
+            .collect();
+        write_result(cap.path(), &r).unwrap();
+    }
+    let mut h = harness(Scripted::default());
+    open_tab(&mut h);
+    open_folder(&mut h, cap.path());
+    let measured = h.state().capacity().measured_c().cloned().expect("a C");
+    assert!((measured.bits_per_param() - 2.0).abs() < 1e-12);
+    let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sweeps/cpu"));
+    open_folder(&mut h, &dir);
+    assert_eq!(h.state().capacity().history().analysis().c, 2.16);
+    h.get_by_label("use C = 2.00").click();
+    h.run_steps(3);
+    let a = h.state().capacity().history().analysis();
+    assert!((a.c - 2.0).abs() < 1e-12, "{}", a.c);
+    let CFrom::Given(g) = &a.c_from else {
+        panic!("{:?}", a.c_from);
+    };
+    assert!(
+        g.source()
+            .starts_with(&format!("measured by {}", cap.path().display())),
+        "{}",
+        g.source()
+    );
+}
+
+/// The rings of a figure's SVG: the circles in its `class="ring"` groups (the legend's sample is
+/// outside them).
+fn svg_rings(fig: &grokscope::export::figure::Figure) -> usize {
+    let svg = grokscope::export::svg::to_svg(fig, grokscope::export::figure::FigureSize::default());
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    doc.descendants()
+        .filter(|n| n.attribute("class") == Some("ring"))
+        .map(|g| g.children().filter(|n| n.has_tag_name("circle")).count())
+        .sum()
+}
+
+/// A width trained in the window beside the sweep read from a folder (the small-models lesson's
+/// step 5: d = 24 beside the bundled cpu sweep) is drawn apart from the folder's runs: its marks
+/// are ringed, the key says "trained here", and the exported crossing and speed figures ring it
+/// too. Expected: the live run's own T_gen (460), delay (450 = 460 - t_train 10) and T_mem (500),
+/// at its P (20136, d = 24 of the cpu preset), and nothing ringed before it trained.
+#[test]
+fn a_width_trained_beside_a_folder_is_ringed_in_the_window_and_the_export() {
+    let cfg = sweep_preset("cpu").unwrap().config;
+    let live = of_config(&cfg, {
+        let mut r = result(24, 0, 0, Some(500), Some(460));
+        r.p = 31;
+        r
+    });
+    assert_eq!(live.params, 20136, "d = 24 of the cpu preset");
+    let scripted = Scripted {
+        results: vec![live.clone()],
+        total: 1,
+        finish: true,
+        ..Scripted::default()
+    };
+    let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sweeps/cpu"));
+    let mut h = harness(scripted);
+    open_tab(&mut h);
+    open_folder(&mut h, &dir);
+    let figures = |h: &Harness<'_, GrokscopeApp>| h.state().capacity().figure_set().figures;
+    let named = |figs: &[grokscope::export::figure::Figure], name: &str| {
+        figs.iter().find(|f| f.name == name).cloned().unwrap()
+    };
+    // the folder alone: nothing is ringed
+    assert!(h.state().capacity().view().rings.is_empty());
+    let key = h.state().capacity().view().crossing_key.clone();
+    assert!(
+        !key.iter().any(|k| k.starts_with("trained here")),
+        "{key:?}"
+    );
+    assert_eq!(svg_rings(&named(&figures(&h), "crossing_p31")), 0);
+    h.state_mut().capacity_mut().text_mut().widths = "24".into();
+    // (the panel settles over two frames: a click on the first missed Start)
+    h.run_steps(2);
+    start_until(&mut h, |h| h.state().capacity().phase() == Phase::Finished);
+    h.run_steps(2);
+    let lab = h.state().capacity();
+    assert_eq!(
+        lab.history().results().len(),
+        8,
+        "7 kept and the live d = 24"
+    );
+    let key = lab.view().crossing_key.clone();
+    assert!(
+        key.contains(&"trained here (ringed)".to_string()),
+        "{key:?}"
+    );
+    let mut rings = lab.view().rings.clone();
+    rings.sort_by(|a, b| a[1].total_cmp(&b[1]));
+    let x = 20136f64.log10();
+    let want = [
+        [x, 450f64.log10()],
+        [x, 460f64.log10()],
+        [x, 500f64.log10()],
+    ];
+    assert_eq!(rings.len(), 3, "{rings:?}");
+    for (got, want) in rings.iter().zip(want) {
+        assert!((got[0] - want[0]).abs() < 1e-12 && (got[1] - want[1]).abs() < 1e-12);
+    }
+    // the exported figures: three rings on the crossing, one (its T_mem) on the speed figure, a
+    // legend entry and a note naming it
+    let figs = figures(&h);
+    let crossing = named(&figs, "crossing_p31");
+    assert_eq!(svg_rings(&crossing), 3);
+    let series = crossing
+        .series
+        .iter()
+        .find(|s| s.name == "trained here (ringed)")
+        .expect("a rings series");
+    assert_eq!(
+        series.points,
+        vec![[20136.0, 500.0], [20136.0, 460.0], [20136.0, 450.0]]
+    );
+    assert!(
+        crossing
+            .notes
+            .iter()
+            .any(|n| n.ends_with("beside the runs read from the folder: d = 24 (seed 0)")),
+        "{:?}",
+        crossing.notes
+    );
+    assert_eq!(svg_rings(&named(&figs, "speed_p31")), 1);
 }

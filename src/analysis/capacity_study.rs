@@ -176,6 +176,80 @@ const ONSET_GRID: usize = 1000;
 /// paper's code fixes for its transformer (spec section 2).
 pub const PAPER_BITS_PER_PARAM: f64 = 2.16;
 
+/// A capacity C given from outside the sweep's own capacity runs (a value measured by another sweep,
+/// say `C ≥ 1.83` from the `capacity-cpu` preset): checked once, so it is a positive finite number of
+/// bits per parameter, with where it came from.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GivenC {
+    bits_per_param: f64,
+    source: String,
+    lower_bound: bool,
+}
+
+/// Why a C cannot be used.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum BadC {
+    #[error("C = {0} is not a finite number of bits per parameter (give a number > 0, e.g. 2.16)")]
+    NotFinite(f64),
+    #[error("C = {0} bits per parameter must be greater than 0 (e.g. 2.16, the paper's value)")]
+    NotPositive(f64),
+}
+
+impl GivenC {
+    /// `bits_per_param` with its `source` (written in the figures' notes and the JSON), and whether it
+    /// is only a lower bound (a measured "C ≥"); refused unless finite and > 0.
+    pub fn new(
+        bits_per_param: f64,
+        source: impl Into<String>,
+        lower_bound: bool,
+    ) -> Result<Self, BadC> {
+        if !bits_per_param.is_finite() {
+            return Err(BadC::NotFinite(bits_per_param));
+        }
+        if bits_per_param <= 0.0 {
+            return Err(BadC::NotPositive(bits_per_param));
+        }
+        Ok(GivenC {
+            bits_per_param,
+            source: source.into(),
+            lower_bound,
+        })
+    }
+
+    pub fn bits_per_param(&self) -> f64 {
+        self.bits_per_param
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    pub fn lower_bound(&self) -> bool {
+        self.lower_bound
+    }
+}
+
+/// Which C the capacity fraction f = S / (C P) (and so the speed model's fit) uses.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum CChoice {
+    /// The sweep's own capacity fit when its slope is positive, else the paper's 2.16.
+    #[default]
+    Auto,
+    /// This value, whatever the sweep measured.
+    Given(GivenC),
+}
+
+/// Where the C in use came from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CFrom {
+    /// The slope of this sweep's capacity fit.
+    Measured,
+    /// [`PAPER_BITS_PER_PARAM`]: the sweep has no usable capacity fit.
+    Paper,
+    /// Given by the user ([`CChoice::Given`]).
+    Given(GivenC),
+}
+
 /// A mean over seeds as `analyse` prints it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Mean {
@@ -224,10 +298,12 @@ pub struct PrimeAnalysis {
     pub p_star: Option<f64>,
     /// Every crossing, by increasing P (more than one when the curves cross back).
     pub p_star_all: Vec<f64>,
-    /// Intervals [P, P'] of neighbouring sizes where the curves must cross although one of the two
-    /// sizes has only a bound (its runs never reached 99 % within their epochs, which the other
-    /// curve's value there is within): a crossing beyond the measured sizes, or P*'s bracket when
-    /// there is no measured crossing.
+    /// Brackets [P, P'] of sizes where the curves must cross although at one of the two the order
+    /// of T_mem and T_gen is known only from a bound: some or all of its runs never reached 99 % of
+    /// one timescale within their epochs, and counted at those epochs they put its mean over all runs
+    /// above the other timescale's mean there (sizes whose order is unknown between them are passed
+    /// over). A crossing beyond the measured ones, or P*'s bracket when there is no measured
+    /// crossing: an interval, not a point.
     pub p_star_between: Vec<[f64; 2]>,
     /// Why there is no P*, that there are several crossings, or what bounds a crossing; `None` for
     /// one crossing and nothing more to say.
@@ -288,44 +364,128 @@ pub fn capacity_of(results: &[TaskResult]) -> (Option<LinearFit>, Vec<CapacityMa
 }
 
 /// How T_mem and T_gen lie at one size where their order is known: `mem_above` is T_mem > T_gen;
-/// `why` is `None` where both are measured, else the bound it comes from.
+/// `why` is `None` where both are measured over every run, else the bound it comes from.
 struct Order {
     params: f64,
     mem_above: bool,
     why: Option<String>,
 }
 
-/// The order of T_mem and T_gen at one size: from both means where both are measured (none where
-/// equal: a crossing), else from an epoch cap when every run of one timescale never reached 99 %
-/// within at least as many epochs as the other's mean (a run that never memorised in E epochs has
-/// T_mem > E; epochs count from 1).
-fn order_at(m: &SeedMean, g: &SeedMean, runs: &[&&TaskResult]) -> Option<Order> {
-    let params = m.params;
-    let (mem_above, why) = match (m.mean, g.mean) {
-        (Some(tm), Some(tg)) if tm != tg => (tm > tg, None),
-        (Some(_), Some(_)) => return None,
-        (None, Some(tg)) => {
-            let cap = runs.iter().map(|r| r.mem_epochs).min()?;
-            if (cap as f64) < tg {
+/// One timescale at one size over all its runs: the spec's mean (of the runs that reached 99 %)
+/// and what the runs that never did say of the mean over all of them. Such a run trained E epochs
+/// without reaching 99 %, so its time is more than E (epochs count from 1): counted at E, the mean
+/// over all runs is more than `lo`. The mean is censored, and `lo` only a lower bound, when some
+/// run never reached it; with none, `lo` is the mean itself.
+struct Timescale {
+    /// Mean over the runs that reached 99 % (the spec's curve); `None` when none did.
+    mean: Option<f64>,
+    runs: usize,
+    /// Runs that never reached 99 % (censored).
+    never: usize,
+    /// The fewest and most epochs a censored run trained (0, 0 with none).
+    caps: (u64, u64),
+    lo: f64,
+}
+
+impl Timescale {
+    /// `time` and `trained` (epochs) of each run.
+    fn of(
+        runs: &[&&TaskResult],
+        time: fn(&TaskResult) -> Option<u64>,
+        trained: fn(&TaskResult) -> u64,
+    ) -> Self {
+        let reached: Vec<f64> = runs
+            .iter()
+            .filter_map(|r| time(r))
+            .map(|t| t as f64)
+            .collect();
+        let caps: Vec<u64> = runs
+            .iter()
+            .filter(|r| time(r).is_none())
+            .map(|r| trained(r))
+            .collect();
+        let n = runs.len();
+        let sum = reached.iter().sum::<f64>() + caps.iter().map(|&c| c as f64).sum::<f64>();
+        Timescale {
+            mean: (!reached.is_empty()).then(|| reached.iter().sum::<f64>() / reached.len() as f64),
+            runs: n,
+            never: caps.len(),
+            caps: (
+                caps.iter().copied().min().unwrap_or(0),
+                caps.iter().copied().max().unwrap_or(0),
+            ),
+            lo: if n == 0 { f64::NAN } else { sum / n as f64 },
+        }
+    }
+
+    /// "3000 epochs" or "1000 to 3000 epochs": what the censored runs trained.
+    fn caps_text(&self) -> String {
+        match self.caps {
+            (a, b) if a == b => format!("{a} epochs"),
+            (a, b) => format!("{a} to {b} epochs"),
+        }
+    }
+
+    /// What the censored runs at `params` say of the mean, as a bound: "no run memorised the
+    /// random labels in 3000 epochs" (every run censored: the old wording) or "1 of 3 runs never
+    /// memorised the random labels (in 3000 epochs), so the mean T_mem over all 3 is more than 1403
+    /// (the spec's mean, 605, leaves it out)". `did` is what reaching 99 % is ("memorised the random
+    /// labels"), `name` the timescale's.
+    fn bound_text(&self, params: f64, did: &str, name: &str) -> String {
+        match self.mean {
+            None if self.caps.0 == self.caps.1 => {
+                format!("at P = {params:.0} no run {did} in {}", self.caps_text())
+            }
+            None => format!(
+                "at P = {params:.0} no run {did} in {}, so the mean {name} is more than {:.0}",
+                self.caps_text(),
+                self.lo
+            ),
+            Some(m) => format!(
+                "at P = {params:.0} {} of {} runs never {did} (in {}), so the mean {name} over all \
+                 {} is more than {:.0} (the spec's mean, {m:.0}, leaves {} out)",
+                self.never,
+                self.runs,
+                self.caps_text(),
+                self.runs,
+                self.lo,
+                if self.never == 1 { "it" } else { "them" }
+            ),
+        }
+    }
+}
+
+/// The order of T_mem and T_gen at one size: from both means where every run reached both
+/// thresholds (none where equal: a crossing), else from a bound when one timescale's mean is
+/// censored (some or all of its runs never reached 99 %) and the other's is not: counted at the
+/// epochs they trained, the censored runs put the mean over all runs above the other mean. Where
+/// both are censored, or the bound falls short, the order is unknown.
+fn order_at(params: f64, mem: &Timescale, gen_t: &Timescale) -> Option<Order> {
+    let (mem_above, why) = match (mem.never, gen_t.never) {
+        (0, 0) => {
+            let (tm, tg) = (mem.mean?, gen_t.mean?);
+            if tm == tg {
                 return None;
             }
-            let why = format!(
-                "at P = {params:.0} no run memorised the random labels in {cap} epochs while \
-                 T_gen = {tg:.0}"
-            );
-            (true, Some(why))
+            (tm > tg, None)
         }
-        (Some(tm), None) => {
-            let cap = runs.iter().map(|r| r.gen_epochs).min()?;
-            if (cap as f64) < tm {
+        (_, 0) => {
+            let tg = gen_t.mean?;
+            if mem.lo < tg {
                 return None;
             }
-            let why = format!(
-                "at P = {params:.0} no run generalised in {cap} epochs while T_mem = {tm:.0}"
-            );
-            (false, Some(why))
+            let b = mem.bound_text(params, "memorised the random labels", "T_mem");
+            (true, Some(format!("{b} while T_gen = {tg:.0}")))
         }
-        (None, None) => return None,
+        (0, _) => {
+            let tm = mem.mean?;
+            if gen_t.lo < tm {
+                return None;
+            }
+            let b = gen_t.bound_text(params, "generalised", "T_gen");
+            (false, Some(format!("{b} while T_mem = {tm:.0}")))
+        }
+        (_, _) => return None,
     };
     Some(Order {
         params,
@@ -349,16 +509,23 @@ fn onset_of(
     let mean_or_nan =
         |v: &[SeedMean]| -> Vec<f64> { v.iter().map(|m| m.mean.unwrap_or(f64::NAN)).collect() };
     let c = crossings(ps, &mean_or_nan(mem), &mean_or_nan(gen_means), ONSET_GRID);
-    let orders: Vec<Order> = mem
+    let scales: Vec<(f64, Timescale, Timescale)> = mem
         .iter()
-        .zip(gen_means)
-        .filter_map(|(m, g)| {
+        .map(|m| {
             let runs: Vec<&&TaskResult> = results
                 .iter()
                 .filter(|r| r.params as f64 == m.params)
                 .collect();
-            order_at(m, g, &runs)
+            (
+                m.params,
+                Timescale::of(&runs, |r| r.t_mem, |r| r.mem_epochs),
+                Timescale::of(&runs, |r| r.t_gen, |r| r.gen_epochs),
+            )
         })
+        .collect();
+    let orders: Vec<Order> = scales
+        .iter()
+        .filter_map(|(p, m, g)| order_at(*p, m, g))
         .collect();
     // neighbours in order that disagree, one of them known only from a cap, with no measured
     // crossing between them
@@ -382,7 +549,7 @@ fn onset_of(
                 return None;
             }
             let text = format!(
-                "{}: they cross between {:.0} and {:.0}",
+                "{}: they cross between {:.0} and {:.0} (a bracket, not a point)",
                 bounds.join(", and "),
                 w[0].params,
                 w[1].params
@@ -412,7 +579,39 @@ fn onset_of(
                 .join(", ")
         )),
     };
-    for (_, text) in &bounded {
+    // a crossing of the spec's means beside a size whose mean leaves out runs that never reached
+    // 99 % is an estimate: the mean over all its runs is larger than the one drawn
+    let censored: Vec<String> = c
+        .points
+        .iter()
+        .filter_map(|&x| {
+            let beside: Vec<String> = scales
+                .iter()
+                .filter(|(p, ..)| {
+                    let lo = c.gaps.iter().rev().find(|g| g.0 <= x).map(|g| g.0);
+                    let hi = c.gaps.iter().find(|g| g.0 >= x).map(|g| g.0);
+                    Some(*p) == lo || Some(*p) == hi
+                })
+                .flat_map(|(p, m, g)| {
+                    let mem = (m.never > 0).then(|| {
+                        format!("{} of {} runs never memorised at P = {p:.0}", m.never, m.runs)
+                    });
+                    let gen_t = (g.never > 0).then(|| {
+                        format!("{} of {} runs never generalised at P = {p:.0}", g.never, g.runs)
+                    });
+                    mem.into_iter().chain(gen_t)
+                })
+                .collect();
+            (!beside.is_empty()).then(|| {
+                format!(
+                    "the crossing at {x:.0} is of means that leave out runs that never reached 99 % \
+                     ({}): an estimate, not a bound",
+                    beside.join(", ")
+                )
+            })
+        })
+        .collect();
+    for text in censored.iter().chain(bounded.iter().map(|b| &b.1)) {
         note = Some(match note {
             Some(n) => format!("{n}; {text}"),
             None => text.clone(),
@@ -479,10 +678,11 @@ pub struct Analysis {
     pub fit: Option<LinearFit>,
     /// Its points: per P the mean over seeds of the largest memorised bits, and whether it is a bound.
     pub points: Vec<CapacityMax>,
-    /// C in use: the fit's slope when positive, else [`PAPER_BITS_PER_PARAM`].
+    /// C in use: a given C ([`CChoice::Given`]), else the fit's slope when positive, else
+    /// [`PAPER_BITS_PER_PARAM`].
     pub c: f64,
-    /// Whether `c` was measured (false: the paper's value).
-    pub c_measured: bool,
+    /// Where `c` came from.
+    pub c_from: CFrom,
     /// The fit's slope is from points of which some are only lower bounds (see [`CapacityMax`]): the
     /// capacity is then "at least" its slope, not a measured value.
     pub c_lower_bound: bool,
@@ -490,12 +690,54 @@ pub struct Analysis {
     pub primes: Vec<PrimeAnalysis>,
 }
 
-/// Analyse `results`: the capacity fit, then each prime with the C in use.
+impl Analysis {
+    /// Whether the C in use is a value this sweep measured.
+    pub fn c_measured(&self) -> bool {
+        self.c_from == CFrom::Measured
+    }
+
+    /// Whether the C in use is only a lower bound (a measured "C ≥"), so f = S / (C P) is at most
+    /// what is written.
+    pub fn c_used_is_lower_bound(&self) -> bool {
+        match &self.c_from {
+            CFrom::Measured => self.c_lower_bound,
+            CFrom::Paper => false,
+            CFrom::Given(g) => g.lower_bound,
+        }
+    }
+
+    /// Where the C in use came from, in words: "measured by this sweep's capacity runs", "the
+    /// paper's value (…)" or "given: SOURCE".
+    pub fn c_source_text(&self) -> String {
+        match &self.c_from {
+            CFrom::Measured => "measured by this sweep's capacity runs".to_string(),
+            CFrom::Paper => {
+                let why = if self.points.is_empty() {
+                    "no capacity runs"
+                } else if self.fit.is_none() {
+                    "capacity runs of one size; the fit needs two"
+                } else {
+                    "the capacity fit has no positive slope"
+                };
+                format!("the paper's value ({why})")
+            }
+            CFrom::Given(g) => format!("given: {}", g.source),
+        }
+    }
+}
+
+/// Analyse `results`: the capacity fit, then each prime with the C in use ([`CChoice::Auto`]).
 pub fn analyse(results: &[TaskResult]) -> Analysis {
+    analyse_with(results, &CChoice::Auto)
+}
+
+/// [`analyse`] with the C of `choice` for the capacity fractions and the speed model's fit.
+pub fn analyse_with(results: &[TaskResult], choice: &CChoice) -> Analysis {
     let (fit, points) = capacity_of(results);
-    let (c, c_measured) = match &fit {
-        Some(f) if f.slope > 0.0 => (f.slope, true),
-        Some(_) | None => (PAPER_BITS_PER_PARAM, false),
+    let (c, c_from) = match (choice, &fit) {
+        (CChoice::Given(g), _) => (g.bits_per_param, CFrom::Given(g.clone())),
+        (CChoice::Auto, Some(f)) if f.slope > 0.0 => (f.slope, CFrom::Measured),
+        (CChoice::Auto, Some(_) | None) => (PAPER_BITS_PER_PARAM, CFrom::Paper),
     };
     let c_lower_bound = fit.is_some() && points.iter().any(|p| p.lower_bound);
     let mut by_prime: BTreeMap<u32, Vec<&TaskResult>> = BTreeMap::new();
@@ -510,27 +752,29 @@ pub fn analyse(results: &[TaskResult]) -> Analysis {
         fit,
         points,
         c,
-        c_measured,
+        c_from,
         c_lower_bound,
         primes,
     }
 }
 
-/// The whole analysis as one JSON object (see `grokscope analyse --help`).
-pub fn analysis_json(results: &[TaskResult]) -> serde_json::Value {
+/// The whole analysis as one JSON object (see `grokscope analyse --help`), with the C of `choice`.
+pub fn analysis_json(results: &[TaskResult], choice: &CChoice) -> serde_json::Value {
+    let an = analyse_with(results, choice);
+    let c_source = match &an.c_from {
+        CFrom::Measured => "measured".to_string(),
+        CFrom::Paper => "the paper's 2.16 bits per parameter (no usable capacity runs)".to_string(),
+        CFrom::Given(g) => format!("given: {}", g.source),
+    };
+    let c_used_lower_bound = an.c_used_is_lower_bound();
     let Analysis {
         fit,
         points,
         c,
-        c_measured,
+        c_from: _,
         c_lower_bound,
         primes,
-    } = analyse(results);
-    let c_source = if c_measured {
-        "measured"
-    } else {
-        "the paper's 2.16 bits per parameter (no usable capacity runs)"
-    };
+    } = an;
     // one prime: its numbers directly; several: keyed by prime; none: null
     let per = |f: &dyn Fn(&PrimeAnalysis) -> serde_json::Value| -> serde_json::Value {
         match primes.as_slice() {
@@ -546,6 +790,7 @@ pub fn analysis_json(results: &[TaskResult]) -> serde_json::Value {
         "capacity_points": points,
         "c_lower_bound": c_lower_bound,
         "c_used": c,
+        "c_used_lower_bound": c_used_lower_bound,
         "c_source": c_source,
         "p_star": per(&|a| serde_json::json!(a.p_star)),
         "p_star_all": per(&|a| serde_json::json!(a.p_star_all)),

@@ -11,7 +11,7 @@
 
 use super::study::{self, ResultFiles, ResultFormat};
 use super::{refuse_other_config, write_atomic};
-use crate::analysis::capacity_study::{TaskResult, analysis_json};
+use crate::analysis::capacity_study::{CChoice, GivenC, TaskResult, analysis_json, capacity_of};
 use crate::config::capacity::{Task, sweep_preset, sweep_presets, tasks};
 use crate::config::{CapacitySweepConfig, ValidCapacitySweepConfig};
 use crate::experiment::{Unattended, capacity};
@@ -243,13 +243,85 @@ pub fn merge_main(dir: &Path) -> Result<Collected> {
     Ok(c)
 }
 
+/// `--c BITS` or `--c-from DIR` (of `analyse` and `export`): the capacity C that the capacity fraction
+/// f = S / (C P), and so the memorisation-speed fit T_mem = a exp(b f), uses instead of the sweep's
+/// own capacity fit (or, without one, the paper's 2.16).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct CArgs {
+    /// C in bits per parameter for f = S / (C P) and the fit T_mem = a·exp(b·f), e.g. a C measured
+    /// by a capacity sweep (the capacity-cpu preset's C ≥ 1.83); finite and > 0. Default: the
+    /// sweep's own capacity fit, else the paper's 2.16.
+    #[arg(
+        long = "c",
+        value_name = "BITS",
+        allow_negative_numbers = true,
+        conflicts_with = "c_from"
+    )]
+    pub c: Option<f64>,
+    /// Take C from another sweep folder's capacity runs: the slope of its capacity fit (said as a
+    /// lower bound, "C ≥", where its points are).
+    #[arg(long, value_name = "DIR")]
+    pub c_from: Option<std::path::PathBuf>,
+}
+
+impl CArgs {
+    /// The C these options ask for, checked: `--c` finite and > 0, `--c-from` a sweep folder whose
+    /// capacity fit has a positive slope.
+    pub fn choice(&self) -> Result<CChoice> {
+        if let Some(bits) = self.c {
+            let given = GivenC::new(bits, "--c on the command line", false).context("--c")?;
+            return Ok(CChoice::Given(given));
+        }
+        match &self.c_from {
+            Some(dir) => Ok(CChoice::Given(measured_c(dir).context("--c-from")?)),
+            None => Ok(CChoice::Auto),
+        }
+    }
+}
+
+/// The C a sweep folder's capacity runs measured (the slope of its capacity fit), a lower bound
+/// where some size's most bits are; refused, saying why, when it has no fit with a positive slope.
+pub fn measured_c(dir: &Path) -> Result<GivenC> {
+    refuse_other_kinds(dir, "--c-from")?;
+    let c = collect_results(dir)?;
+    report(&c);
+    let (fit, points) = capacity_of(&c.results);
+    let Some(fit) = fit else {
+        bail!(
+            "{} has no capacity fit to take C from: it needs capacity runs at two or more model \
+             sizes ({} size(s) have them)",
+            dir.display(),
+            points.len()
+        );
+    };
+    let lower_bound = points.iter().any(|p| p.lower_bound);
+    let source = format!(
+        "the capacity fit of {} ({} sizes, R² = {:.3}{})",
+        dir.display(),
+        points.len(),
+        fit.r2,
+        if lower_bound {
+            ", a lower bound: some sizes' bits still rose"
+        } else {
+            ""
+        }
+    );
+    GivenC::new(fit.slope, source, lower_bound)
+        .with_context(|| format!("the capacity fit of {}", dir.display()))
+}
+
 /// `grokscope analyse DIR`: the analysis JSON with a `files` section (found, expected, missing,
 /// unusable); missing and unusable files are also named on stderr.
 pub fn analyse_main(dir: &Path) -> Result<serde_json::Value> {
+    analyse_main_with(dir, &CChoice::Auto)
+}
+
+/// [`analyse_main`] with the capacity C of `choice` (`--c`, `--c-from`).
+pub fn analyse_main_with(dir: &Path, choice: &CChoice) -> Result<serde_json::Value> {
     refuse_other_kinds(dir, "analyse")?;
     let c = collect_results(dir)?;
     report(&c);
-    let mut v = analysis_json(&c.results);
+    let mut v = analysis_json(&c.results, choice);
     v["files"] = serde_json::json!({
         "found": c.results.len(),
         "expected": c.expected,
@@ -304,7 +376,7 @@ mod tests {
         // the first seed of P = 400 never generalised: its delay, 10, is the 20 epochs run − t_train
         // (10), a lower bound (T_gen's mean is the other seed's, 500, as before)
         rs[4].t_gen = None;
-        let v = analysis_json(&rs);
+        let v = analysis_json(&rs, &CChoice::Auto);
         let p_star = v["p_star"].as_f64().unwrap();
         assert!((p_star - 200.0).abs() < 1.0, "{v}");
         assert_eq!(v["observed_onset"], 400.0);
@@ -346,7 +418,7 @@ mod tests {
 
     #[test]
     fn no_crossing_gives_no_p_star_and_says_why() {
-        let v = analysis_json(&nocross());
+        let v = analysis_json(&nocross(), &CChoice::Auto);
         assert_eq!(v["p_star"], serde_json::Value::Null, "{v}");
         assert_eq!(v["p_star_all"], serde_json::json!([]));
         assert_eq!(v["p_star_between"], serde_json::json!([[9328.0, 27076.0]]));
@@ -358,7 +430,7 @@ mod tests {
         assert!(
             note.contains(
                 "at P = 9328 no run memorised the random labels in 3000 epochs while T_gen = 1203, \
-                 so T_mem > T_gen there: they cross between 9328 and 27076"
+                 so T_mem > T_gen there: they cross between 9328 and 27076 (a bracket, not a point)"
             ),
             "{note}"
         );
@@ -367,19 +439,163 @@ mod tests {
         for r in &mut short {
             r.mem_epochs = 1000;
         }
-        let v = analysis_json(&short);
+        let v = analysis_json(&short, &CChoice::Auto);
         assert_eq!(v["p_star_between"], serde_json::json!([]));
         assert_eq!(
             v["p_star_note"],
             "no crossing in [27076, 77136]: T_mem below T_gen throughout"
         );
         // a live sweep fills in the largest models first: with d = 48 alone there is nothing to cross
-        let v = analysis_json(&nocross()[..1]);
+        let v = analysis_json(&nocross()[..1], &CChoice::Auto);
         assert_eq!(v["p_star"], serde_json::Value::Null);
         assert_eq!(
             v["p_star_note"],
             "no crossing: T_mem is below T_gen at P = 77136, the one size where both are measured"
         );
+    }
+
+    /// One seed's (T_mem, T_gen) at a size: `None` never reached 99 %.
+    type Seed = (Option<u64>, Option<u64>);
+
+    /// One prime's runs: per size (P, [(T_mem, T_gen)] one pair a seed), every run trained 3000
+    /// epochs on each (`None`: never reached 99 % in them) unless `caps` says otherwise.
+    fn sizes(rows: &[(u64, &[Seed])], caps: (u64, u64)) -> Vec<TaskResult> {
+        rows.iter()
+            .flat_map(|&(params, seeds)| {
+                seeds
+                    .iter()
+                    .enumerate()
+                    .map(move |(seed, &(t_mem, t_gen))| {
+                        let mut r = result(31, params as usize / 100, seed as u64, params);
+                        (r.t_mem, r.mem_epochs) = (t_mem, caps.0);
+                        (r.t_gen, r.gen_epochs) = (t_gen, caps.1);
+                        r
+                    })
+            })
+            .collect()
+    }
+
+    /// A size where some seeds never memorised has a censored mean T_mem: the spec's mean leaves
+    /// them out, but each trained 3000 epochs without reaching 99 %, so the mean over all runs is
+    /// more than the mean with them counted at 3000. P = 1000: T_mem 500, 600 and never, T_gen 800
+    /// thrice; the spec's mean is 550 < 800, while counted at the cap (500 + 600 + 3000) / 3 =
+    /// 1366.7 > 800, so T_mem > T_gen there. P = 2000: T_mem 200 < T_gen 700 for every seed. The
+    /// means do not cross (below throughout), but the curves over all runs must, between 1000 and
+    /// 2000: a bracket, not a point (by hand).
+    #[test]
+    fn a_size_where_some_seeds_never_memorised_brackets_p_star() {
+        let n = None;
+        let m = |t| Some(t);
+        let rs = sizes(
+            &[
+                (1000, &[(m(500), m(800)), (m(600), m(800)), (n, m(800))]),
+                (2000, &[(m(200), m(700)); 3]),
+            ],
+            (3000, 3000),
+        );
+        let v = analysis_json(&rs, &CChoice::Auto);
+        assert_eq!(v["p_star"], serde_json::Value::Null, "{v}");
+        assert_eq!(
+            v["p_star_between"],
+            serde_json::json!([[1000.0, 2000.0]]),
+            "{v}"
+        );
+        assert_eq!(
+            v["p_star_note"],
+            "no crossing in [1000, 2000]: T_mem below T_gen throughout; at P = 1000 1 of 3 runs \
+             never memorised the random labels (in 3000 epochs), so the mean T_mem over all 3 is \
+             more than 1367 (the spec's mean, 550, leaves it out) while T_gen = 800, so T_mem > \
+             T_gen there: they cross between 1000 and 2000 (a bracket, not a point)"
+        );
+        // with a cap of 500 the censored run counts at 500: (500 + 600 + 500) / 3 = 533.3 < 800
+        // says nothing of the order there, so there is no bracket
+        let rs = sizes(
+            &[
+                (1000, &[(m(500), m(800)), (m(600), m(800)), (n, m(800))]),
+                (2000, &[(m(200), m(700)); 3]),
+            ],
+            (500, 3000),
+        );
+        let v = analysis_json(&rs, &CChoice::Auto);
+        assert_eq!(v["p_star_between"], serde_json::json!([]), "{v}");
+        assert_eq!(
+            v["p_star_note"],
+            "no crossing in [1000, 2000]: T_mem below T_gen throughout"
+        );
+    }
+
+    /// The same with T_gen censored. P = 1000: T_mem 300 > T_gen 200 (both seeds). P = 2000: T_mem
+    /// 100 (both); T_gen 90 and never in 1000 epochs: the spec's mean T_gen is 90 < 100, so the
+    /// means do not cross (T_mem above throughout), but counted at the cap the mean T_gen over both
+    /// runs is more than (90 + 1000) / 2 = 545 > 100, so T_mem < T_gen at 2000: they cross between
+    /// 1000 and 2000 (by hand).
+    #[test]
+    fn a_size_where_some_seeds_never_generalised_brackets_p_star() {
+        let m = |t| Some(t);
+        let rs = sizes(
+            &[
+                (1000, &[(m(300), m(200)); 2]),
+                (2000, &[(m(100), m(90)), (m(100), None)]),
+            ],
+            (3000, 1000),
+        );
+        let v = analysis_json(&rs, &CChoice::Auto);
+        assert_eq!(v["p_star"], serde_json::Value::Null, "{v}");
+        assert_eq!(
+            v["p_star_between"],
+            serde_json::json!([[1000.0, 2000.0]]),
+            "{v}"
+        );
+        let note = v["p_star_note"].as_str().unwrap();
+        assert!(
+            note.ends_with(
+                "at P = 2000 1 of 2 runs never generalised (in 1000 epochs), so the mean T_gen over \
+                 all 2 is more than 545 (the spec's mean, 90, leaves it out) while T_mem = 100, so \
+                 T_mem < T_gen there: they cross between 1000 and 2000 (a bracket, not a point)"
+            ),
+            "{note}"
+        );
+    }
+
+    /// A crossing of the spec's means beside a censored size is reported, and said to be an
+    /// estimate. P = 1000: T_mem 400 and never (cap 500), T_gen 200 twice; P = 2000: T_mem 100,
+    /// T_gen 300. The means 400 -> 100 and 200 -> 300, linear in P, meet where 400 - 0.3 (P - 1000)
+    /// = 200 + 0.1 (P - 1000), at P = 1500 (by hand; the grid's nearest point is within 0.07 %).
+    /// Counted at the cap, the mean T_mem at 1000 is more than (400 + 500) / 2 = 450 > 200: the same
+    /// side as the spec's mean, so no bracket beside the crossing.
+    #[test]
+    fn a_crossing_beside_a_censored_mean_is_said_to_be_an_estimate() {
+        let m = |t| Some(t);
+        let rs = sizes(
+            &[
+                (1000, &[(m(400), m(200)), (None, m(200))]),
+                (2000, &[(m(100), m(300)); 2]),
+            ],
+            (500, 3000),
+        );
+        let v = analysis_json(&rs, &CChoice::Auto);
+        let p_star = v["p_star"].as_f64().unwrap();
+        assert!((p_star - 1500.0).abs() < 1.1, "{v}");
+        assert_eq!(v["p_star_between"], serde_json::json!([]), "{v}");
+        let note = v["p_star_note"].as_str().unwrap();
+        assert!(note.starts_with("the crossing at 1"), "{note}");
+        assert!(
+            note.ends_with(
+                "is of means that leave out runs that never reached 99 % (1 of 2 runs never \
+                 memorised at P = 1000): an estimate, not a bound"
+            ),
+            "{note}"
+        );
+        // every run measured: one crossing, nothing more to say
+        let rs = sizes(
+            &[
+                (1000, &[(m(400), m(200)); 2]),
+                (2000, &[(m(100), m(300)); 2]),
+            ],
+            (500, 3000),
+        );
+        let v = analysis_json(&rs, &CChoice::Auto);
+        assert_eq!(v["p_star_note"], serde_json::Value::Null, "{v}");
     }
 
     #[test]
@@ -394,7 +610,7 @@ mod tests {
                 r
             })
             .collect();
-        let v = analysis_json(&rs);
+        let v = analysis_json(&rs, &CChoice::Auto);
         let all: Vec<f64> = v["p_star_all"]
             .as_array()
             .unwrap()
@@ -470,7 +686,7 @@ mod tests {
                 ],
             ),
         ];
-        let v = analysis_json(&rs);
+        let v = analysis_json(&rs, &CChoice::Auto);
         assert_eq!(v["c_lower_bound"], true, "{v}");
         let c = v["capacity_bits_per_param"].as_f64().unwrap();
         assert!((c - 1.833_875_800_917_956).abs() < 1e-9, "{c}");
@@ -507,7 +723,7 @@ mod tests {
                 c.saturated = true;
             }
         }
-        let v = analysis_json(&measured);
+        let v = analysis_json(&measured, &CChoice::Auto);
         assert_eq!(v["c_lower_bound"], false, "{v}");
     }
 
@@ -570,16 +786,169 @@ mod tests {
                 .all(|c| c.lower_bound && c.top_of_grid && !c.unsaturated)
         );
         assert!((fit.unwrap().slope - 1.4).abs() < 1e-12);
-        let v = analysis_json(&rs);
+        let v = analysis_json(&rs, &CChoice::Auto);
         assert!((v["capacity_bits_per_param"].as_f64().unwrap() - 1.4).abs() < 1e-12);
         assert!((v["c_used"].as_f64().unwrap() - 1.4).abs() < 1e-12);
         assert_eq!(v["c_source"], "measured");
     }
 
+    /// Two sizes whose speed-model fit is worked out by hand: P = 100 and 200, S = 100 log2(25) =
+    /// 464.386 bits (the example result's), T_mem 400 and 100 epochs. f = S / (C P) is S/(100 C) and
+    /// S/(200 C), so the two-point fit of ln T_mem on f is exact: b = ln(400/100) / (f1 - f2) =
+    /// 200 C ln 4 / S and a = 400 exp(-b f1) = 400 / 4^2 = 25 whatever C.
+    fn two_sizes() -> Vec<TaskResult> {
+        [(100, 400), (200, 100)]
+            .into_iter()
+            .map(|(params, t_mem)| {
+                let mut r = result(31, params as usize / 25, 0, params);
+                r.t_mem = Some(t_mem);
+                r
+            })
+            .collect()
+    }
+
+    /// `--c 1.83` (the C the capacity-cpu preset measured, a lower bound) replaces the paper's 2.16
+    /// in f and the fit, and the JSON says which C and from where. By hand (see `two_sizes`): C =
+    /// 1.83 gives f = 2.5376 and 1.2688, b = 366 ln 4 / 464.386 = 1.09259; the paper's 2.16 gives b =
+    /// 432 ln 4 / 464.386 = 1.28962; a = 25 both ways.
+    #[test]
+    fn a_given_c_is_used_in_f_and_the_fit_and_said() {
+        let rs = two_sizes();
+        let v = analysis_json(&rs, &CChoice::Auto);
+        assert_eq!(v["c_used"], PAPER_BITS_PER_PARAM);
+        assert!(
+            (v["exp_fit"]["b"].as_f64().unwrap() - 1.289_616).abs() < 1e-6,
+            "{v}"
+        );
+        let given = CArgs {
+            c: Some(1.83),
+            c_from: None,
+        }
+        .choice()
+        .unwrap();
+        let v = analysis_json(&rs, &given);
+        assert_eq!(v["c_used"], 1.83);
+        assert_eq!(v["c_used_lower_bound"], false);
+        assert_eq!(v["c_source"], "given: --c on the command line");
+        let fit = &v["exp_fit"];
+        assert!((fit["b"].as_f64().unwrap() - 1.092_591).abs() < 1e-6, "{v}");
+        assert!((fit["a"].as_f64().unwrap() - 25.0).abs() < 1e-9, "{v}");
+        let f: Vec<f64> = v["primes"][0]["sizes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["capacity_fraction"].as_f64().unwrap())
+            .collect();
+        assert!(
+            (f[0] - 2.537_626).abs() < 1e-6 && (f[1] - 1.268_813).abs() < 1e-6,
+            "{f:?}"
+        );
+    }
+
+    /// A C that is not a finite positive number is refused with a message naming the problem, not
+    /// used (nor a panic): NaN, infinities, 0 and negatives.
+    #[test]
+    fn a_bad_c_is_refused_naming_the_problem() {
+        for (bits, says) in [
+            (f64::NAN, "C = NaN is not a finite number"),
+            (f64::INFINITY, "C = inf is not a finite number"),
+            (f64::NEG_INFINITY, "C = -inf is not a finite number"),
+            (0.0, "C = 0 bits per parameter must be greater than 0"),
+            (-1.83, "C = -1.83 bits per parameter must be greater than 0"),
+        ] {
+            let args = CArgs {
+                c: Some(bits),
+                c_from: None,
+            };
+            let e = format!("{:#}", args.choice().unwrap_err());
+            assert!(e.starts_with("--c: "), "{e}");
+            assert!(e.contains(says), "{bits}: {e}");
+        }
+        // the command line: a word is clap's to refuse, and --c with --c-from is one C too many
+        use clap::Parser;
+        let parse = |args: &[&str]| crate::cli::Cli::try_parse_from(args).map(|_| ());
+        let e = parse(&["grokscope", "analyse", "d", "--c", "two"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("invalid value 'two' for '--c <BITS>'"),
+            "{e}"
+        );
+        let e = parse(&["grokscope", "analyse", "d", "--c", "2", "--c-from", "x"]).unwrap_err();
+        assert!(e.to_string().contains("cannot be used with"), "{e}");
+        assert!(
+            parse(&["grokscope", "analyse", "d", "--c", "-1"]).is_ok(),
+            "refused by choice()"
+        );
+    }
+
+    /// `--c-from DIR` takes the slope of DIR's capacity fit, "C ≥" where its points are lower
+    /// bounds, and refuses a folder without a fit. Two sizes, P = 100 and 200, whose best runs
+    /// memorised 200 and 400 bits: slope (400 - 200) / (200 - 100) = 2 bits per parameter (by
+    /// hand); their best runs are saturated and inside the grid (n = 20 of 10, 20, 40), so exact.
+    #[test]
+    fn c_from_a_folder_takes_its_capacity_fit() {
+        use crate::experiment::capacity::CapacityPoint;
+        let point = |n, bits, saturated| CapacityPoint {
+            n,
+            bits,
+            epochs: 100,
+            saturated,
+            train_acc_eval: 1.0,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut rs = vec![];
+        for (params, best) in [(100, 200.0), (200, 400.0)] {
+            let mut r = result(23, params as usize / 25, 0, params);
+            r.capacity = vec![
+                point(10, best / 2.0, true),
+                point(20, best, true),
+                point(40, best - 1.0, true),
+            ];
+            write_result(dir.path(), &r).unwrap();
+            rs.push(r);
+        }
+        let args = CArgs {
+            c: None,
+            c_from: Some(dir.path().to_path_buf()),
+        };
+        let CChoice::Given(g) = args.choice().unwrap() else {
+            panic!("a given C");
+        };
+        assert!((g.bits_per_param() - 2.0).abs() < 1e-12, "{g:?}");
+        assert!(!g.lower_bound());
+        assert!(
+            g.source().starts_with("the capacity fit of "),
+            "{}",
+            g.source()
+        );
+        // d = 8's best cut by the epoch cap while improving: a lower bound, said as one
+        rs[1].capacity[1].saturated = false;
+        write_result(dir.path(), &rs[1]).unwrap();
+        let CChoice::Given(g) = args.choice().unwrap() else {
+            panic!("a given C");
+        };
+        assert!(g.lower_bound(), "{g:?}");
+        let v = analysis_json(&two_sizes(), &CChoice::Given(g));
+        assert_eq!(v["c_used_lower_bound"], true);
+        // no capacity runs: no fit to take C from
+        let empty = tempfile::tempdir().unwrap();
+        write_result(empty.path(), &result(23, 4, 0, 100)).unwrap();
+        let e = format!(
+            "{:#}",
+            CArgs {
+                c: None,
+                c_from: Some(empty.path().to_path_buf()),
+            }
+            .choice()
+            .unwrap_err()
+        );
+        assert!(e.contains("has no capacity fit to take C from"), "{e}");
+    }
+
     #[test]
     fn several_primes_are_keyed() {
         let rs = vec![result(11, 4, 0, 100), result(13, 4, 0, 120)];
-        let v = analysis_json(&rs);
+        let v = analysis_json(&rs, &CChoice::Auto);
         assert!(v["p_star"].is_object(), "{v}");
         assert!(v["p_star"].get("11").is_some() && v["p_star"].get("13").is_some());
         assert_eq!(v["primes"].as_array().unwrap().len(), 2);
@@ -587,7 +956,7 @@ mod tests {
 
     #[test]
     fn no_results_give_nulls() {
-        let v = analysis_json(&[]);
+        let v = analysis_json(&[], &CChoice::Auto);
         for key in [
             "p_star",
             "observed_onset",

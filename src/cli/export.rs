@@ -12,7 +12,7 @@
 //! a folder (files `NAME.FORMAT`) or a file whose stem each figure's name extends (`x.svg` ->
 //! `x-grid.svg`).
 
-use crate::analysis::capacity_study::analyse;
+use crate::analysis::capacity_study::{CChoice, analyse_with};
 use crate::experiment::grokking::{final_keys_from_saved, insight_from_saved};
 use crate::export::figure::{Body, Figure, FigureSize};
 use crate::export::insight::{self, InsightInput};
@@ -158,7 +158,7 @@ fn study_figures(dir: &Path) -> Result<FolderFigures> {
     })
 }
 
-fn sweep_figures(dir: &Path) -> Result<FolderFigures> {
+fn sweep_figures(dir: &Path, choice: &CChoice) -> Result<FolderFigures> {
     let c = collect_results(dir)?;
     let mut problems = c.notes.clone();
     problems.extend(c.missing.iter().map(|m| format!("missing: {m}")));
@@ -181,10 +181,10 @@ fn sweep_figures(dir: &Path) -> Result<FolderFigures> {
         Some(cfg) => serde_json::to_value(cfg)?,
         None => serde_json::Value::Null,
     };
-    let an = analyse(&c.results);
+    let an = analyse_with(&c.results, choice);
     Ok(FolderFigures {
         kind: FolderKind::Sweep,
-        figures: labs::capacity_figures(&c.results, &an),
+        figures: labs::capacity_figures(&c.results, &[], &an),
         config,
         problems,
     })
@@ -230,11 +230,37 @@ fn phase_figures(dir: &Path) -> Result<FolderFigures> {
     })
 }
 
+/// Refuse a C given for a folder that is not a Capacity sweep (its figures have no C to use).
+fn c_applies(dir: &Path, kind: FolderKind, c: &CChoice) -> Result<()> {
+    let CChoice::Given(g) = c else {
+        return Ok(());
+    };
+    let what = match kind {
+        FolderKind::Sweep => return Ok(()),
+        FolderKind::Run => "a Grokking run folder",
+        FolderKind::Study => "an Ordering study folder",
+        FolderKind::Phase => "a phase study folder",
+    };
+    bail!(
+        "a capacity C ({}) is for a Capacity sweep folder's figures, and {} is {what}",
+        g.source(),
+        dir.display()
+    )
+}
+
 /// The figures of the folder `dir`, whatever its kind.
 pub fn folder_figures(dir: &Path) -> Result<FolderFigures> {
-    match folder_kind(dir)? {
+    folder_figures_with(dir, &CChoice::Auto)
+}
+
+/// [`folder_figures`] with the capacity C of `c` for a Capacity sweep's speed model (`--c`,
+/// `--c-from`); a C given for a folder of another kind is refused, naming the kind.
+pub fn folder_figures_with(dir: &Path, c: &CChoice) -> Result<FolderFigures> {
+    let kind = folder_kind(dir)?;
+    c_applies(dir, kind, c)?;
+    match kind {
         FolderKind::Run => run_figures(dir),
-        FolderKind::Sweep => sweep_figures(dir),
+        FolderKind::Sweep => sweep_figures(dir, c),
         FolderKind::Study => study_figures(dir),
         FolderKind::Phase => phase_figures(dir),
     }
@@ -538,13 +564,21 @@ fn no_data(fig: &Figure) -> bool {
 
 /// `grokscope export`: list the folder's figures, or write one (with its sidecars) and name the files.
 pub fn export_main(a: &ExportArgs) -> Result<()> {
+    export_main_with(a, &CChoice::Auto)
+}
+
+/// [`export_main`] with the capacity C of `c` for a Capacity sweep's figures (`--c`, `--c-from`).
+pub fn export_main_with(a: &ExportArgs, c: &CChoice) -> Result<()> {
+    if matches!(c, CChoice::Given(_)) {
+        c_applies(&a.dir, folder_kind(&a.dir)?, c)?;
+    }
     if let Some(wanted) = a.figure.as_deref().filter(|w| insight::is_insight(w))
         && !a.list
         && folder_kind(&a.dir)? == FolderKind::Run
     {
         return insight_main(a, wanted);
     }
-    let ff = folder_figures(&a.dir)?;
+    let ff = folder_figures_with(&a.dir, c)?;
     for p in &ff.problems {
         eprintln!("{}: {p}", a.dir.display());
     }

@@ -227,8 +227,11 @@ pub enum Cmd {
     /// Analyse a sweep folder; prints one JSON object: capacity_bits_per_param (null without capacity
     /// runs) and c_lower_bound (true when a size's largest memorised bits is from a run the epoch cap
     /// stopped while improving or from the largest n tried, each size's flags in capacity_points),
+    /// c_used, c_used_lower_bound and c_source (the C of f = S / (C P) and the exp fit: measured,
+    /// the paper's 2.16, or given with --c / --c-from),
     /// p_star (the first crossing of T_mem and T_gen; null when they do not cross), p_star_all (every
-    /// crossing), p_star_between (intervals runs that never reached a threshold put a crossing in),
+    /// crossing), p_star_between (brackets, not points: the intervals a crossing must lie in where
+    /// runs that never reached a threshold, all or some of a size's seeds, bound its mean),
     /// p_star_note (why there is no P*, or what else holds), observed_onset and exp_fit {a, b, r2,
     /// left_out {count, f}} (a value for one prime, keyed by prime for several), per-prime means per
     /// model size with counts of runs that never reached the thresholds and of delays that are only
@@ -237,6 +240,8 @@ pub enum Cmd {
     Analyse {
         /// The sweep's output folder.
         dir: PathBuf,
+        #[command(flatten)]
+        c: capacity::CArgs,
     },
     /// Export a figure for a paper from a run, sweep or study folder: PNG (at any DPI), SVG or PDF,
     /// with FILE.csv (the plotted points) and FILE.json (the config behind it) beside FILE.
@@ -276,6 +281,9 @@ pub enum Cmd {
         /// ablated with the final model's, as Nanda et al. and the window once a run has ended).
         #[arg(long)]
         own_keys: bool,
+        /// (A Capacity sweep folder's figures.)
+        #[command(flatten)]
+        c: capacity::CArgs,
     },
     /// Lessons for teaching (TOML files of steps; see the README): check files, list the bundled ones.
     Lesson {
@@ -480,8 +488,8 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
             capacity::merge_main(&dir)?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Analyse { dir } => {
-            let v = capacity::analyse_main(&dir)?;
+        Cmd::Analyse { dir, c } => {
+            let v = capacity::analyse_main_with(&dir, &c.choice()?)?;
             outln!("{v}")?;
             // the JSON says which files were unusable; with none usable there was nothing to
             // analyse, and the command fails as `merge` does (it exited 0: a helper's audit)
@@ -505,19 +513,23 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
             out,
             step,
             own_keys,
+            c,
         } => {
-            export::export_main(&export::ExportArgs {
-                dir,
-                list,
-                figure,
-                format: format.map(Into::into),
-                dpi,
-                width_in,
-                height_in,
-                out,
-                step,
-                own_keys,
-            })?;
+            export::export_main_with(
+                &export::ExportArgs {
+                    dir,
+                    list,
+                    figure,
+                    format: format.map(Into::into),
+                    dpi,
+                    width_in,
+                    height_in,
+                    out,
+                    step,
+                    own_keys,
+                },
+                &c.choice()?,
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Lesson { cmd } => match cmd {

@@ -53,6 +53,9 @@ pub enum SeriesKind {
     Points,
     /// A hollow marker at each point: values that are only bounds (a capacity still rising).
     HollowPoints,
+    /// A wide ring around each point, drawn over another series' marker there (a run trained in the
+    /// window beside runs read from a folder).
+    Rings,
     /// A dashed line (fits, references).
     Dashed,
     /// A filled band between a lower and an upper curve (min-max or mean ± std around a mean):
@@ -145,6 +148,7 @@ impl Series {
                     SeriesKind::Line
                     | SeriesKind::Points
                     | SeriesKind::HollowPoints
+                    | SeriesKind::Rings
                     | SeriesKind::Dashed
                     | SeriesKind::Bars => f64::NAN,
                 };
@@ -153,6 +157,7 @@ impl Series {
                     SeriesKind::Line
                     | SeriesKind::Points
                     | SeriesKind::HollowPoints
+                    | SeriesKind::Rings
                     | SeriesKind::Dashed
                     | SeriesKind::Bars => true,
                 };

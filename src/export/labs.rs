@@ -310,6 +310,22 @@ pub fn c_text(slope: f64, lower_bound: bool, decimals: usize) -> String {
     format!("C {rel} {slope:.decimals$}")
 }
 
+/// The C that f = S / (C P) uses and where it came from: "C = 2.16 bits/param in f: the paper's
+/// value (no capacity runs)", "C ≥ 1.83 … given: …" (then each f is at most as drawn).
+pub fn c_used_note(an: &Analysis) -> String {
+    let bound = an.c_used_is_lower_bound();
+    format!(
+        "{} bits/param in f: {}{}",
+        c_text(an.c, bound, 2),
+        an.c_source_text(),
+        if bound {
+            " (C is a lower bound, so each f is at most as drawn)"
+        } else {
+            ""
+        }
+    )
+}
+
 fn never_note(pa: &PrimeAnalysis) -> Option<String> {
     let (mem, gen_n): (usize, usize) = pa
         .sizes
@@ -322,8 +338,48 @@ fn never_note(pa: &PrimeAnalysis) -> Option<String> {
     })
 }
 
-/// The Capacity lab's five figures (spec section 2) for a sweep's results and their analysis.
-pub fn capacity_figures(results: &[TaskResult], an: &Analysis) -> Vec<Figure> {
+/// The name of the rings around a run trained in the window beside runs read from a folder.
+pub const TRAINED_HERE: &str = "trained here (ringed)";
+
+/// The rings of the runs `here` (indices into `results`) of prime `p` at the points `at` gives, and
+/// the note naming them; none without such runs.
+fn trained_here_series(
+    results: &[TaskResult],
+    here: &[usize],
+    p: u32,
+    at: &dyn Fn(&TaskResult) -> Vec<[f64; 2]>,
+) -> Option<(Series, String)> {
+    let runs: Vec<&TaskResult> = here
+        .iter()
+        .filter_map(|&i| results.get(i))
+        .filter(|r| r.p == p)
+        .collect();
+    if runs.is_empty() {
+        return None;
+    }
+    let pts: Vec<[f64; 2]> = runs.iter().flat_map(|r| at(r)).collect();
+    let named: Vec<String> = runs
+        .iter()
+        .map(|r| format!("d = {} (seed {})", r.width, r.seed))
+        .collect();
+    let note = format!(
+        "ringed: trained in the window beside the runs read from the folder: {}",
+        named.join(", ")
+    );
+    Some((
+        Series::new(TRAINED_HERE, FIT_RGB, SeriesKind::Rings, pts),
+        note,
+    ))
+}
+
+/// The Capacity lab's five figures (spec section 2) for a sweep's results and their analysis;
+/// `trained_here` (indices into `results`) are runs trained in the window beside runs read from a
+/// folder, ringed in the crossing and speed figures.
+pub fn capacity_figures(
+    results: &[TaskResult],
+    trained_here: &[usize],
+    an: &Analysis,
+) -> Vec<Figure> {
     let mut figs = vec![];
     // 1. the crossing plot, one per prime
     for pa in &an.primes {
@@ -357,6 +413,18 @@ pub fn capacity_figures(results: &[TaskResult], an: &Analysis) -> Vec<Figure> {
             SeriesKind::Points,
             pts(&|s| s.delay.mean),
         ));
+        // (a delay of 0 is not drawn on the log axis: no ring for it either)
+        let at = |r: &TaskResult| -> Vec<[f64; 2]> {
+            [r.t_mem, r.t_gen, r.delay.filter(|&d| d > 0)]
+                .into_iter()
+                .flatten()
+                .map(|t| [r.params as f64, t as f64])
+                .collect()
+        };
+        if let Some((rings, note)) = trained_here_series(results, trained_here, pa.p, &at) {
+            fig.series.push(rings);
+            fig.notes.push(note);
+        }
         // every crossing, P* the first; none: a note says why, and no line is drawn
         for (k, &p) in pa.p_star_all.iter().enumerate() {
             fig.markers.push(Marker {
@@ -554,6 +622,18 @@ pub fn capacity_figures(results: &[TaskResult], an: &Analysis) -> Vec<Figure> {
             SeriesKind::Points,
             pts.clone(),
         ));
+        let at = |r: &TaskResult| -> Vec<[f64; 2]> {
+            let f = crate::analysis::capacity::capacity_fraction(
+                r.complexity_bits,
+                an.c,
+                r.params as f64,
+            );
+            r.t_mem.map(|t| [f, t as f64]).into_iter().collect()
+        };
+        if let Some((rings, note)) = trained_here_series(results, trained_here, pa.p, &at) {
+            fig.series.push(rings);
+            fig.notes.push(note);
+        }
         if let Some(e) = &pa.exp_fit {
             let (lo, hi) = pts.iter().fold((f64::INFINITY, 0.0_f64), |(a, b), p| {
                 (a.min(p[0]), b.max(p[0]))
@@ -576,15 +656,7 @@ pub fn capacity_figures(results: &[TaskResult], an: &Analysis) -> Vec<Figure> {
                 curve,
             ));
         }
-        fig.notes.push(format!(
-            "{} bits/param ({})",
-            c_text(an.c, an.c_measured && an.c_lower_bound, 2),
-            if an.c_measured {
-                "measured"
-            } else {
-                "the paper's value"
-            }
-        ));
+        fig.notes.push(c_used_note(an));
         figs.push(fig);
     }
     // 5. predicted vs observed onset across primes
@@ -953,6 +1025,65 @@ mod tests {
         }
     }
 
+    /// The speed figure says which C its f = S / (C P) uses and where that C came from, and places
+    /// the runs by it. Two runs of the example result (S = 100 log2 25 = 464.386 bits), P = 100 and
+    /// 200: with C = 1.83 given, f = 464.386 / 183 = 2.5376 and 464.386 / 366 = 1.2688 (by hand);
+    /// without capacity runs the paper's 2.16 (f = 2.1499 and 1.0750).
+    #[test]
+    fn the_speed_figure_says_which_c_it_uses_and_whence() {
+        use crate::analysis::capacity_study::{CChoice, GivenC, analyse_with};
+        let rs: Vec<TaskResult> = [(100, 40), (200, 10)]
+            .into_iter()
+            .map(|(params, t_mem)| TaskResult {
+                params,
+                t_mem: Some(t_mem),
+                ..crate::store::sweep_dir::example_result()
+            })
+            .collect();
+        let speed = |choice: &CChoice| {
+            let figs = capacity_figures(&rs, &[], &analyse_with(&rs, choice));
+            figs.into_iter().find(|f| f.name == "speed_p23").unwrap()
+        };
+        let xs = |f: &Figure| -> Vec<f64> { f.series[0].points.iter().map(|p| p[0]).collect() };
+        let auto = speed(&CChoice::Auto);
+        assert!(
+            auto.notes
+                .contains(&"C = 2.16 bits/param in f: the paper's value (no capacity runs)".into()),
+            "{:?}",
+            auto.notes
+        );
+        let x = xs(&auto);
+        assert!(
+            (x[0] - 2.149_933).abs() < 1e-6 && (x[1] - 1.074_967).abs() < 1e-6,
+            "{x:?}"
+        );
+        let given = GivenC::new(1.83, "--c on the command line", false).unwrap();
+        let fig = speed(&CChoice::Given(given));
+        assert!(
+            fig.notes
+                .contains(&"C = 1.83 bits/param in f: given: --c on the command line".into()),
+            "{:?}",
+            fig.notes
+        );
+        let x = xs(&fig);
+        assert!(
+            (x[0] - 2.537_626).abs() < 1e-6 && (x[1] - 1.268_813).abs() < 1e-6,
+            "{x:?}"
+        );
+        // a measured C that is only a lower bound makes each f at most as drawn
+        let bound = GivenC::new(1.83, "measured by runs/cap (3 sizes, R² = 0.999)", true).unwrap();
+        let fig = speed(&CChoice::Given(bound));
+        assert!(
+            fig.notes.contains(
+                &"C ≥ 1.83 bits/param in f: given: measured by runs/cap (3 sizes, R² = 0.999) (C \
+                  is a lower bound, so each f is at most as drawn)"
+                    .into()
+            ),
+            "{:?}",
+            fig.notes
+        );
+    }
+
     /// The spec's delay of a run that never reached 98 % validation is epochs run - t_train, only a
     /// lower bound: the result says so, and the crossing figure's notes count such runs. A run that
     /// generalised, or reached 98 % but not 99 %, has an exact delay.
@@ -977,7 +1108,7 @@ mod tests {
             rs.each_ref().map(|r| r.delay_is_lower_bound()),
             [false, false, true]
         );
-        let figs = capacity_figures(&rs, &crate::analysis::capacity_study::analyse(&rs));
+        let figs = capacity_figures(&rs, &[], &crate::analysis::capacity_study::analyse(&rs));
         let crossing = figs.iter().find(|f| f.name == "crossing_p23").unwrap();
         assert!(
             crossing
@@ -995,7 +1126,7 @@ mod tests {
     fn no_crossing_draws_no_p_star_and_says_why() {
         let rs = crate::store::sweep_dir::no_crossing_results();
         let an = crate::analysis::capacity_study::analyse(&rs);
-        let figs = capacity_figures(&rs, &an);
+        let figs = capacity_figures(&rs, &[], &an);
         let crossing = figs.iter().find(|f| f.name == "crossing_p31").unwrap();
         assert!(
             crossing.markers.iter().all(|m| !m.label.starts_with("P*")),
@@ -1031,7 +1162,7 @@ mod tests {
             });
         }
         let an = crate::analysis::capacity_study::analyse(&all);
-        let figs = capacity_figures(&all, &an);
+        let figs = capacity_figures(&all, &[], &an);
         let crossing = figs.iter().find(|f| f.name == "crossing_p31").unwrap();
         let labels: Vec<&str> = crossing.markers.iter().map(|m| m.label.as_str()).collect();
         assert!(labels.contains(&"P* = 20636"), "{labels:?}");
@@ -1067,7 +1198,7 @@ mod tests {
         ];
         let an = crate::analysis::capacity_study::analyse(&rs);
         assert!(an.c_lower_bound && (an.c - 1.5).abs() < 1e-12);
-        let figs = capacity_figures(&rs, &an);
+        let figs = capacity_figures(&rs, &[], &an);
         let cap = figs.iter().find(|f| f.name == "capacity").unwrap();
         assert_eq!(cap.title, "Max memorised bits vs parameters");
         let kinds: Vec<(SeriesKind, &str)> = cap

@@ -186,6 +186,7 @@ pub fn plotted_csv(fig: &Figure) -> Result<Vec<u8>, ExportError> {
                 SeriesKind::Line
                 | SeriesKind::Points
                 | SeriesKind::HollowPoints
+                | SeriesKind::Rings
                 | SeriesKind::Dashed
                 | SeriesKind::Bars => [s.name.clone(), x, a, String::new(), String::new()],
             };

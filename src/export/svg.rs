@@ -580,7 +580,7 @@ fn occupied(fig: &Figure, l: &Layout, m: &Measure) -> Vec<[f64; 2]> {
         let lower: Vec<[f64; 2]> = plotted.iter().map(|p| l.px([p[0], p[1]])).collect();
         match s.kind {
             SeriesKind::Line | SeriesKind::Dashed => sample_line(&lower),
-            SeriesKind::Points | SeriesKind::HollowPoints => {
+            SeriesKind::Points | SeriesKind::HollowPoints | SeriesKind::Rings => {
                 lower.iter().for_each(|p| sample_line(&[*p]))
             }
             SeriesKind::Bars => {
@@ -821,14 +821,19 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
                 }
                 s.push_str("</g>\n");
             }
-            SeriesKind::HollowPoints => {
+            SeriesKind::HollowPoints | SeriesKind::Rings => {
+                let (class, r, width) = if series.kind == SeriesKind::Rings {
+                    ("ring", RING_R, 0.9)
+                } else {
+                    ("hollow", 2.2, 0.8)
+                };
                 let _ = writeln!(
                     s,
-                    r#"<g fill="none" stroke="{color}" stroke-width="0.8" class="hollow">"#
+                    r#"<g fill="none" stroke="{color}" stroke-width="{width}" class="{class}">"#
                 );
                 for q in &pts {
                     let c = l.px([q[0], q[1]]);
-                    let _ = writeln!(s, r#"<circle cx="{}" cy="{}" r="2.2"/>"#, n(c[0]), n(c[1]));
+                    let _ = writeln!(s, r#"<circle cx="{}" cy="{}" r="{r}"/>"#, n(c[0]), n(c[1]));
                 }
                 s.push_str("</g>\n");
             }
@@ -1083,6 +1088,9 @@ fn marker_labels<'a>(fig: &'a Figure, l: &Layout) -> MarkerLabels<'a> {
     }
 }
 
+/// The radius of a [`SeriesKind::Rings`] ring: wide enough to surround a point's marker (1.8).
+const RING_R: f64 = 4.0;
+
 /// A legend entry: its sample (line, dashes, dot or swatch) at `(x, cy)` and its name after it.
 fn legend_entry(s: &mut String, e: &super::figure::Series, x: f64, cy: f64) {
     let c = rgb(e.color);
@@ -1118,6 +1126,14 @@ fn legend_entry(s: &mut String, e: &super::figure::Series, x: f64, cy: f64) {
             let _ = writeln!(
                 s,
                 r#"<circle cx="{}" cy="{}" r="2.2" fill="none" stroke="{c}" stroke-width="0.8"/>"#,
+                n(x + LEGEND_SAMPLE / 2.0),
+                n(cy)
+            );
+        }
+        SeriesKind::Rings => {
+            let _ = writeln!(
+                s,
+                r#"<circle cx="{}" cy="{}" r="{RING_R}" fill="none" stroke="{c}" stroke-width="0.9"/>"#,
                 n(x + LEGEND_SAMPLE / 2.0),
                 n(cy)
             );

@@ -4,7 +4,7 @@
 
 use super::thin::Thinned;
 use crate::analysis::capacity_study::TaskResult;
-use crate::analysis::capacity_study::{Analysis, analyse};
+use crate::analysis::capacity_study::{Analysis, CChoice, GivenC, analyse_with};
 use crate::config::CapacitySweepConfig;
 use crate::config::capacity::Task;
 use crate::protocol::{Outcome, RunId, TaskPoint, TaskRun};
@@ -63,6 +63,11 @@ pub struct SweepHistory {
     analysis: Analysis,
     /// The live sweep's curves by arrival of their first points.
     flights: Vec<FlightCurve>,
+    /// The C the analysis uses for f = S / (C P); kept when the results are replaced.
+    c_choice: CChoice,
+    /// Per result, whether it was trained in this window (a live sweep's) rather than read from a
+    /// folder.
+    here: Vec<bool>,
 }
 
 impl Default for SweepHistory {
@@ -82,36 +87,75 @@ impl SweepHistory {
             kept: 0,
             replaced: vec![],
             outcome: None,
-            analysis: analyse(&[]),
+            analysis: analyse_with(&[], &CChoice::Auto),
             flights: vec![],
+            c_choice: CChoice::Auto,
+            here: vec![],
         }
     }
 
-    /// Forget everything.
+    /// Forget everything but the C chosen for the analysis.
     pub fn clear(&mut self) {
+        let c_choice = std::mem::take(&mut self.c_choice);
         *self = Self::new();
+        self.set_c_choice(c_choice);
+    }
+
+    /// Use `choice`'s C for the capacity fractions and the speed model's fit, and redo the analysis.
+    pub fn set_c_choice(&mut self, choice: CChoice) {
+        self.c_choice = choice;
+        self.reanalyse();
+    }
+
+    pub fn c_choice(&self) -> &CChoice {
+        &self.c_choice
+    }
+
+    fn reanalyse(&mut self) {
+        self.analysis = analyse_with(&self.results, &self.c_choice);
+    }
+
+    /// The C this sweep's own capacity runs measured (its capacity fit's slope, when positive), as a
+    /// C to use for another sweep: "measured by FOLDER" or by the sweep trained in the window, a lower
+    /// bound when some sizes' bits still rose.
+    pub fn measured_c(&self) -> Option<GivenC> {
+        let fit = self.analysis.fit.as_ref()?;
+        let by = match &self.source {
+            Source::Folder(name) => name.clone(),
+            Source::Live(_) | Source::Empty => "the sweep trained in this window".to_string(),
+        };
+        let sizes = self.analysis.points.len();
+        let source = format!("measured by {by} ({sizes} sizes, R² = {:.3})", fit.r2);
+        GivenC::new(fit.slope, source, self.analysis.c_lower_bound).ok()
     }
 
     /// A live sweep `run` of `config` started: its tasks are to come. When the sweep shown had the
     /// same config but for its widths, seeds and threads (e.g. one more width beside a finished sweep),
     /// its results of other tasks stay, and the analysis takes them with the new ones.
     pub fn begin(&mut self, run: RunId, config: CapacitySweepConfig) {
-        let (kept, replaced): (Vec<TaskResult>, Vec<TaskResult>) = match &self.config {
+        // each result with whether it was trained here
+        type Flagged = Vec<(TaskResult, bool)>;
+        let (kept, replaced): (Flagged, Flagged) = match &self.config {
             Some(prev) if same_but_sizes(prev, &config) => {
                 let new = crate::config::capacity::tasks(&config);
+                let here = std::mem::take(&mut self.here);
                 std::mem::take(&mut self.results)
                     .into_iter()
-                    .partition(|r| !new.contains(&r.task()))
+                    .zip(here)
+                    .partition(|(r, _)| !new.contains(&r.task()))
             }
             _ => (vec![], vec![]),
         };
+        let (kept, here): (Vec<TaskResult>, Vec<bool>) = kept.into_iter().unzip();
+        let replaced = replaced.into_iter().map(|(r, _)| r).collect();
         self.clear();
+        self.here = here;
         self.kept = kept.len();
         self.replaced = replaced;
         self.total = config.task_count() + kept.len();
         self.done = kept.len();
-        self.analysis = analyse(&kept);
         self.results = kept;
+        self.reanalyse();
         self.config = Some(config);
         self.source = Source::Live(run);
     }
@@ -124,10 +168,11 @@ impl SweepHistory {
             c.done = true;
         }
         self.results.push(result);
+        self.here.push(true);
         // the live sweep counts its own tasks; results kept from the sweep shown come on top
         self.done = (self.kept + done).max(self.results.len());
         self.total = (self.kept + total).max(self.done);
-        self.analysis = analyse(&self.results);
+        self.reanalyse();
     }
 
     /// Results read from a folder (`expected` tasks when its config was readable), and its config.
@@ -142,8 +187,9 @@ impl SweepHistory {
         self.config = config;
         self.done = results.len();
         self.total = expected.unwrap_or(results.len()).max(results.len());
-        self.analysis = analyse(&results);
+        self.here = vec![false; results.len()];
         self.results = results;
+        self.reanalyse();
         self.source = Source::Folder(folder);
     }
 
@@ -207,6 +253,16 @@ impl SweepHistory {
     /// (done, total) tasks.
     pub fn progress(&self) -> (usize, usize) {
         (self.done, self.total)
+    }
+
+    /// The results (indices) trained in this window beside results read from a folder (a lesson's
+    /// one width beside a bundled sweep): drawn so as to be told apart. Empty when all were trained
+    /// here or none was.
+    pub fn trained_here(&self) -> Vec<usize> {
+        if self.here.iter().all(|&h| h) {
+            return vec![];
+        }
+        (0..self.here.len()).filter(|&i| self.here[i]).collect()
     }
 
     /// Tasks kept from the sweep shown before this one (same config but its sizes; among `done`).
@@ -347,7 +403,7 @@ mod tests {
         assert_eq!(h.eta_secs(4), Some(2.0));
         assert_eq!(h.never_counts(23), (1, 0));
         assert_eq!(h.analysis().primes.len(), 1);
-        assert!(!h.analysis().c_measured);
+        assert!(!h.analysis().c_measured());
         assert!(!h.has_capacity_runs());
         h.finish(Outcome::Completed);
         assert_eq!(h.outcome(), Some(&Outcome::Completed));
@@ -455,6 +511,39 @@ mod tests {
         h.begin(9, other);
         h.push(result(16, 400, Some(6), 1.0), 1, 1);
         assert_eq!(h.trained_again_text(), None);
+    }
+
+    /// Which results were trained in the window beside a folder's: a live one is, a folder's is
+    /// not, and a live one kept under a later sweep stays so. Only told apart when both kinds are
+    /// shown (by construction: the folder has d = 8 and 32; d = 32, then d = 8, train again).
+    #[test]
+    fn results_trained_here_are_told_from_a_folders() {
+        let tiny = sweep_presets()[0].config.clone();
+        let mut h = SweepHistory::new();
+        h.load(
+            "x".into(),
+            vec![result(8, 100, Some(5), 1.0), result(32, 900, Some(4), 1.0)],
+            Some(2),
+            Some(tiny.clone()),
+        );
+        assert_eq!(h.trained_here(), Vec::<usize>::new(), "all from the folder");
+        let mut again = tiny.clone();
+        again.widths = vec![32];
+        h.begin(1, again);
+        h.push(result(32, 900, Some(6), 1.0), 1, 1);
+        // d = 8 kept from the folder (index 0), d = 32 trained here (index 1)
+        assert_eq!(h.trained_here(), vec![1]);
+        let mut eight = tiny.clone();
+        eight.widths = vec![8];
+        h.begin(2, eight);
+        h.push(result(8, 100, Some(7), 1.0), 1, 1);
+        // both are now the window's own: nothing to tell apart
+        assert_eq!(h.trained_here(), Vec::<usize>::new());
+        // a live sweep alone is not ringed either
+        let mut h = SweepHistory::new();
+        h.begin(1, tiny);
+        h.push(result(8, 100, Some(5), 1.0), 1, 2);
+        assert_eq!(h.trained_here(), Vec::<usize>::new());
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub enum Mark {
     HLineBand { dashed: bool },
     /// A filled square: a colour a cell or area is painted in (the phase diagram's classes).
     Swatch,
+    /// A wide ring, drawn around another point's mark (a run trained in the window beside results
+    /// read from a folder).
+    Ring,
 }
 
 /// One entry: its mark, colour and name.
@@ -234,6 +237,9 @@ fn paint_mark(painter: &egui::Painter, rect: egui::Rect, e: &KeyEntry, line: f32
         }
         Mark::Hollow => {
             painter.circle_stroke(c, 1.4 * r, stroke);
+        }
+        Mark::Ring => {
+            painter.circle_stroke(c, 2.0 * r, stroke);
         }
         Mark::Swatch => {
             let side = 0.75 * rect.height();

@@ -10,7 +10,7 @@ pub fn capacity_set(sweep: &SweepHistory) -> FigureSet {
         return FigureSet::default();
     }
     FigureSet {
-        figures: labs::capacity_figures(sweep.results(), sweep.analysis()),
+        figures: labs::capacity_figures(sweep.results(), &sweep.trained_here(), sweep.analysis()),
         config: serde_json::to_value(sweep.config()).unwrap_or_default(),
     }
 }

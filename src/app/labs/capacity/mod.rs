@@ -12,6 +12,7 @@ use super::{
     Controls, Counter, LabCtx, LabScene, LabSetup, LabSlot, Milestone, PanelName, PresetList,
     Teach, checked, refusal, table_of, with_setting,
 };
+use crate::analysis::capacity_study::GivenC;
 use crate::app::actions::Action;
 use crate::app::backend::Backend;
 use crate::app::dialog::{FileDialog, FixedPathDialog};
@@ -92,6 +93,9 @@ pub struct CapacityLab {
     dialog: Arc<dyn FileDialog>,
     /// Threads of the sweep followed (for the time left).
     threads: usize,
+    /// The last C a sweep shown here measured (its capacity fit), offered for another sweep's
+    /// speed model.
+    measured_c: Option<GivenC>,
 }
 
 impl CapacityLab {
@@ -119,7 +123,20 @@ impl CapacityLab {
             // no dialog until the window gives its own (`boxed`)
             dialog: Arc::new(FixedPathDialog(None)),
             threads: 1,
+            measured_c: None,
         }
+    }
+
+    /// Remember the C the sweep shown measured, if it did.
+    fn remember_c(&mut self) {
+        if let Some(c) = self.history.measured_c() {
+            self.measured_c = Some(c);
+        }
+    }
+
+    /// The last C a sweep shown in this window measured.
+    pub fn measured_c(&self) -> Option<&GivenC> {
+        self.measured_c.as_ref()
     }
 
     pub fn history(&self) -> &SweepHistory {
@@ -233,6 +250,7 @@ impl CapacityLab {
                 bad.extend(c.unusable.iter().map(|(f, why)| format!("{f}: {why}")));
                 self.history
                     .load(name.clone(), c.results, c.expected, c.config.clone());
+                self.remember_c();
                 self.view.selected = None;
                 if let Some(cfg) = c.config {
                     self.adopt(cfg);
@@ -288,6 +306,7 @@ impl CapacityLab {
                 if self.link.runs.is_current(run) {
                     let name = result.task().name();
                     self.history.push(*result, done, total);
+                    self.remember_c();
                     self.info(format!("{done}/{total} tasks done (last: {name})"));
                 }
             }
@@ -397,6 +416,7 @@ impl CapacityLab {
             CapacityAction::OpenFolder(path) => self.open_folder(path),
             CapacityAction::ChooseFolder => self.choose_folder(),
             CapacityAction::Select(i) => self.view.selected = i,
+            CapacityAction::SetC(choice) => self.history.set_c_choice(choice),
         }
     }
 
@@ -539,6 +559,12 @@ impl LabSlot for CapacityLab {
             problems,
             progress,
             loading: self.loading(),
+            measured_c: self.measured_c.as_ref(),
+            c_now: {
+                let a = self.history.analysis();
+                let c = crate::export::labs::c_text(a.c, a.c_used_is_lower_bound(), 2);
+                format!("{c}, {}", a.c_source_text())
+            },
         };
         let a = config_ui(ui, &mut self.draft, &mut self.text, &mut self.view, &panel);
         self.apply_own(a);

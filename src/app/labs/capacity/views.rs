@@ -5,7 +5,7 @@
 //! are labelled back in real units.
 
 use crate::analysis::capacity::capacity_fraction;
-use crate::analysis::capacity_study::{Mean, PrimeAnalysis};
+use crate::analysis::capacity_study::{CChoice, CFrom, GivenC, Mean, PrimeAnalysis};
 use crate::app::actions::Action;
 use crate::app::teach::panels::PanelState;
 use crate::app::widgets::form::{error_color, preset_picker_ui, row, section};
@@ -39,6 +39,8 @@ pub enum CapacityAction {
     ChooseFolder,
     /// Show this result's numbers (an index into the history's results), or none.
     Select(Option<usize>),
+    /// Use this C for f = S / (C P) and the speed model's fit.
+    SetC(CChoice),
 }
 
 impl CapacityAction {
@@ -51,7 +53,8 @@ impl CapacityAction {
             | CapacityAction::Stop
             | CapacityAction::OpenFolder(_)
             | CapacityAction::ChooseFolder
-            | CapacityAction::Select(_) => self,
+            | CapacityAction::Select(_)
+            | CapacityAction::SetC(_) => self,
         }
     }
 }
@@ -75,6 +78,10 @@ pub struct CapacityPanel<'a> {
     pub progress: Option<String>,
     /// A folder is being read, or a dialog asks for one.
     pub loading: bool,
+    /// The last C a sweep shown in this window measured (offered for the speed model).
+    pub measured_c: Option<&'a GivenC>,
+    /// The C the figures use now and where it came from.
+    pub c_now: String,
 }
 
 /// Which figure the centre shows.
@@ -129,6 +136,92 @@ pub struct CapacityView {
     /// The crossing plot's regime labels drawn last: the text as written (a line a word where one
     /// line is wider than the cell) and where, on screen.
     pub regime_labels: Vec<(String, egui::Rect)>,
+    /// Where the crossing plot drawn last ringed runs trained in the window beside a folder's
+    /// (log10 P, log10 epochs).
+    pub rings: Vec<[f64; 2]>,
+    /// The speed model's C: given in the panel (true) or the sweep's own fit, else the paper's.
+    pub c_given: bool,
+    /// The C typed in the panel, in bits per parameter.
+    pub c_typed: String,
+    /// A measured C picked in the panel, used while `c_typed` is as the pick wrote it.
+    pub c_pick: Option<(String, GivenC)>,
+}
+
+/// The C of the panel's speed-model control: the sweep's own ([`CChoice::Auto`]), or the one typed
+/// or picked, or the problem with the typed text (the analysis then uses the sweep's own C).
+pub fn c_choice_of(view: &CapacityView) -> Result<CChoice, String> {
+    if !view.c_given {
+        return Ok(CChoice::Auto);
+    }
+    let text = view.c_typed.trim();
+    if let Some((written, pick)) = &view.c_pick
+        && written == text
+    {
+        return Ok(CChoice::Given(pick.clone()));
+    }
+    if text.is_empty() {
+        return Err("type C in bits per parameter (e.g. 2.16)".into());
+    }
+    let bits: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of bits per parameter (e.g. 2.16)"))?;
+    GivenC::new(bits, "typed in the Capacity panel", false)
+        .map(CChoice::Given)
+        .map_err(|e| e.to_string())
+}
+
+/// The speed model's C: the sweep's own, or one typed or picked from a sweep that measured it.
+fn c_ui(ui: &mut Ui, view: &mut CapacityView, panel: &CapacityPanel<'_>) -> CapacityAction {
+    let before = (view.c_given, view.c_typed.clone());
+    ui.label("C in f = S / (C P):");
+    ui.radio_value(
+        &mut view.c_given,
+        false,
+        "the sweep's own capacity fit (else the paper's 2.16)",
+    );
+    ui.horizontal(|ui| {
+        let radio = ui.radio_value(&mut view.c_given, true, "C =");
+        let r = ui
+            .add(
+                egui::TextEdit::singleline(&mut view.c_typed)
+                    .hint_text("e.g. 1.83")
+                    .desired_width(60.0),
+            )
+            .labelled_by(radio.id)
+            .on_hover_text("bits per parameter, finite and > 0");
+        if r.changed() {
+            view.c_given = true;
+        }
+        ui.label("bits/param");
+    });
+    let mut picked = false;
+    if let Some(m) = panel.measured_c {
+        let c = crate::export::labs::c_text(m.bits_per_param(), m.lower_bound(), 2);
+        if ui
+            .button(format!("use {c}"))
+            .on_hover_text(format!("the C {}", m.source()))
+            .clicked()
+        {
+            let written = format!("{:.3}", m.bits_per_param());
+            view.c_typed = written.clone();
+            view.c_pick = Some((written, m.clone()));
+            view.c_given = true;
+            picked = true;
+        }
+    }
+    let choice = c_choice_of(view);
+    if let Err(why) = &choice {
+        ui.label(RichText::new(format!("C not used: {why}")).color(error_color(ui)));
+    }
+    ui.label(
+        RichText::new(format!("in use: {}", panel.c_now))
+            .small()
+            .weak(),
+    );
+    if picked || before != (view.c_given, view.c_typed.clone()) {
+        return CapacityAction::SetC(choice.unwrap_or_default());
+    }
+    CapacityAction::None
 }
 
 /// How far (in screen points) from a run's marker a click still selects it.
@@ -214,6 +307,14 @@ pub fn config_ui(
             if let Some(p) = &panel.progress {
                 ui.label(RichText::new(p).monospace());
             }
+            ui.separator();
+            // the analysis' C, not the sweep's: it may change while a sweep runs
+            egui::CollapsingHeader::new(RichText::new("Speed model (figure 4)").strong())
+                .default_open(true)
+                .show(ui, |ui| {
+                    let c = c_ui(ui, view, panel);
+                    action = action.clone().or(c);
+                });
             ui.separator();
             ui.label(RichText::new("Open sweep folder…").strong());
             ui.horizontal(|ui| {
@@ -614,9 +715,10 @@ fn tasks_to_come(history: &SweepHistory) -> bool {
     done < total || (history.run().is_some() && history.outcome().is_none())
 }
 
-/// P* as the window writes it: the first crossing (with how many there are), or the word for none:
-/// "no crossing yet" while tasks are to come, and the interval runs that never reached a threshold
-/// put a crossing in.
+/// P* as the window writes it: the first crossing (with how many there are), or, with none, the
+/// bracket runs that never reached a threshold put a crossing in ("between 9328 and 27076 (a
+/// bracket: no crossing of the means)"), else the word for none ("no crossing", "yet" while tasks
+/// are to come).
 fn p_star_text(pa: &PrimeAnalysis, history: &SweepHistory) -> String {
     match pa.p_star {
         Some(p) if pa.p_star_all.len() > 1 => {
@@ -624,14 +726,12 @@ fn p_star_text(pa: &PrimeAnalysis, history: &SweepHistory) -> String {
         }
         Some(p) => format!("{p:.0}"),
         None => {
-            let none = if tasks_to_come(history) {
-                "no crossing yet"
-            } else {
-                "no crossing"
-            };
+            let yet = if tasks_to_come(history) { " yet" } else { "" };
             match pa.p_star_between.first() {
-                Some([lo, hi]) => format!("{none} (bounded between {lo:.0} and {hi:.0})"),
-                None => none.to_string(),
+                Some([lo, hi]) => format!(
+                    "between {lo:.0} and {hi:.0} (a bracket: no crossing of the means{yet})"
+                ),
+                None => format!("no crossing{yet}"),
             }
         }
     }
@@ -640,7 +740,10 @@ fn p_star_text(pa: &PrimeAnalysis, history: &SweepHistory) -> String {
 /// C, P*, the observed onset and the exp fit, in one line.
 fn numbers_ui(ui: &mut Ui, history: &SweepHistory, pa: Option<&PrimeAnalysis>) {
     let a = history.analysis();
-    let c = if a.c_measured {
+    let c = if let CFrom::Given(g) = &a.c_from {
+        let c = crate::export::labs::c_text(a.c, g.lower_bound(), 2);
+        format!("{c} bits/param (given: {})", g.source())
+    } else if a.c_measured() {
         let c = crate::export::labs::c_text(a.c, a.c_lower_bound, 2);
         if a.c_lower_bound {
             format!("{c} bits/param (a lower bound: some sizes' bits still rose)")
@@ -809,6 +912,8 @@ fn mean_line(
         .collect()
 }
 
+/// The key's name of the ring around the marks of a run trained in the window beside a folder's.
+pub const TRAINED_HERE_NAME: &str = crate::export::labs::TRAINED_HERE;
 /// Legend names of the crossing plot's two timescales (a mean line and its runs' points each).
 const T_MEM_NAME: &str = "T_mem (random labels; line: mean)";
 const T_GEN_NAME: &str = "T_gen (modular task; line: mean)";
@@ -870,10 +975,14 @@ fn crossing_ui(
     let mut gen_never = vec![];
     let mut delay_pts = vec![];
     let mut delay_open = vec![];
+    // the runs trained in the window beside a folder's (a lesson's one width): ringed
+    let here = history.trained_here();
+    let mut here_pts = vec![];
     for &(i, r) in &rs {
         let Some(x) = log10_of(r.params as f64) else {
             continue;
         };
+        let first = run_points.len();
         match r.t_mem.and_then(|t| log10_of(t as f64)) {
             Some(y) => mem_hit.push([x, y]),
             // a little above the never-generalised marker, so both show
@@ -899,6 +1008,9 @@ fn crossing_ui(
             .and_then(|t| log10_of(t as f64))
             .unwrap_or(top + 0.06);
         run_points.push((i, x, ym));
+        if here.contains(&i) {
+            here_pts.extend(run_points[first..].iter().map(|&(_, x, y)| [x, y]));
+        }
     }
     // neighbouring sizes of one regime share one shaded cell (one label, not one per size)
     let mut spans: Vec<(f64, f64, Regime)> = vec![];
@@ -913,7 +1025,12 @@ fn crossing_ui(
     // cells), with each entry's own mark: egui_plot's legend drew every entry as a filled dot, the
     // hollow never-reached runs, the delays' diamonds and P*'s line alike (a helper's audit). In the
     // window a click on an entry hides its marks, as a legend's does.
-    let entries = crossing_key(pa, &mem_never, &gen_never, &delay_pts, &delay_open);
+    view.rings.clone_from(&here_pts);
+    let ring = ui.visuals().strong_text_color();
+    let mut entries = crossing_key(pa, &mem_never, &gen_never, &delay_pts, &delay_open);
+    if !here_pts.is_empty() {
+        entries.push(KeyEntry::new(TRAINED_HERE_NAME, ring, Mark::Ring));
+    }
     // the presenter's key is read, not clicked: all shows there (the window's choice is kept)
     let hidden = if look.presenting {
         key_rows(ui, &entries, look.line);
@@ -1012,6 +1129,15 @@ fn crossing_ui(
                         .radius(radius),
                 );
             }
+        }
+        if shown(TRAINED_HERE_NAME) {
+            pui.points(
+                Points::new(TRAINED_HERE_NAME, PlotPoints::from(here_pts.clone()))
+                    .color(ring)
+                    .shape(MarkerShape::Circle)
+                    .filled(false)
+                    .radius(8.0),
+            );
         }
         // every crossing, one key entry: P* is the first
         for x in pa.p_star_all.iter().filter_map(|&p| log10_of(p)) {
@@ -1245,6 +1371,13 @@ fn speed_ui(
         .filter_map(|(i, r)| Some((i, f_of(r), log10_of(r.t_mem? as f64)?)))
         .collect();
     let pts: Vec<[f64; 2]> = run_points.iter().map(|&(_, x, y)| [x, y]).collect();
+    let here = history.trained_here();
+    let here_pts: Vec<[f64; 2]> = run_points
+        .iter()
+        .filter(|(i, ..)| here.contains(i))
+        .map(|&(_, x, y)| [x, y])
+        .collect();
+    let ring = ui.visuals().strong_text_color();
     let never = history
         .results()
         .iter()
@@ -1277,6 +1410,14 @@ fn speed_ui(
                     .radius(3.5)
                     .color(MEM),
             );
+            if !here_pts.is_empty() {
+                pui.points(
+                    Points::new(TRAINED_HERE_NAME, PlotPoints::from(here_pts))
+                        .color(ring)
+                        .filled(false)
+                        .radius(8.0),
+                );
+            }
             if let Some(fit) = &pa.exp_fit
                 && lo.is_finite()
                 && hi > lo
