@@ -29,6 +29,26 @@ fn shown_step(harness: &Harness<'_, GrokscopeApp>) -> Option<u64> {
         .find_map(|label| label.strip_prefix("step ").and_then(|n| n.parse().ok()))
 }
 
+/// The config form does not move when a run starts (a helper's audit: the line saying what may
+/// change appeared above the form at Start, moving it 13 points down under the pointer, and a click
+/// meant for weight decay set the learning rate). Expected: the weight decay row's top, idle and
+/// running, the same to the point.
+#[test]
+fn the_config_form_stays_put_when_a_run_starts() {
+    let dialog = Arc::new(FixedPathDialog(None));
+    let mut harness =
+        harness_with(move |cc| GrokscopeApp::new(cc, dialog).expect("the worker thread starts"));
+    harness.step();
+    let top = |h: &Harness<'_, GrokscopeApp>| h.get_by_label("weight decay").rect().top();
+    let idle = top(&harness);
+    harness.get_by_label(START).click();
+    let running = step_until(&mut harness, Duration::from_secs(30), |h| {
+        h.state().phase() == Phase::Running
+    });
+    assert!(running, "status: {}", harness.state().status().text);
+    assert_eq!(top(&harness), idle);
+}
+
 #[test]
 fn start_trains_and_the_step_counter_advances() {
     let dialog = Arc::new(FixedPathDialog(None));

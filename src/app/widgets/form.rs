@@ -93,6 +93,18 @@ pub fn row(
     r
 }
 
+/// The line under a lab's preset that says what may change: present whether or not a run is active,
+/// so that the form below never moves under the pointer when a run starts (a helper's audit: a click
+/// meant for weight decay, 13 points lower a frame after Start, set the learning rate).
+pub fn run_state_line(ui: &mut Ui, run_active: bool) {
+    let text = if run_active {
+        "A run is active: only settings marked live can change."
+    } else {
+        "Settings marked live can also change while a run trains."
+    };
+    ui.label(RichText::new(text).small().italics());
+}
+
 pub fn live_badge(ui: &mut Ui) {
     let color = ui.visuals().selection.bg_fill;
     ui.label(RichText::new("live").small().strong().color(color))

@@ -37,13 +37,7 @@ pub fn config_ui(ui: &mut Ui, cfg: &mut GrokkingConfig, panel: &ConfigPanel<'_>)
     ui.add_enabled_ui(!panel.run_active, |ui| {
         action = action.clone().or(preset_ui(ui, cfg, panel));
     });
-    if panel.run_active {
-        ui.label(
-            RichText::new("A run is active: only settings marked live can change.")
-                .small()
-                .italics(),
-        );
-    }
+    crate::app::widgets::form::run_state_line(ui, panel.run_active);
     ui.separator();
 
     egui::ScrollArea::vertical()

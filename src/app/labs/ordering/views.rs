@@ -214,13 +214,7 @@ pub fn config_ui(
     ui.add_enabled_ui(!panel.run_active, |ui| {
         action = preset_ui(ui, cfg, panel);
     });
-    if panel.run_active {
-        ui.label(
-            RichText::new("A run is active: only settings marked live can change.")
-                .small()
-                .italics(),
-        );
-    }
+    crate::app::widgets::form::run_state_line(ui, panel.run_active);
     ui.separator();
     let problems = panel.problems;
     egui::ScrollArea::vertical()
