@@ -6,8 +6,9 @@ use super::ui::{Labs, harness_with, step_until};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use grokscope::app::labs::grokking::run_files::{BandKind, RunRef, RunsAction, RunsSettings};
-use grokscope::app::{FileDialog, GrokscopeApp, Persisted, Phase, Unattached};
+use grokscope::app::{FileDialog, GrokscopeApp, LabSlot, Persisted, Phase, Unattached};
 use grokscope::config::{GrokkingConfig, Operation, preset};
+use grokscope::export::figure::SeriesKind;
 use grokscope::protocol::{Metric, MetricRow};
 use grokscope::store::compare::{folder_markers, history_rows};
 use grokscope::store::run_dir::RunFolder;
@@ -670,10 +671,40 @@ fn two_seeds_overlay_then_group_into_their_mean_with_a_band() {
         "each run drawn in its own colour"
     );
     assert_ne!(cmp.overlays[0].color, cmp.overlays[1].color);
+    // Export figure… has the comparison too (a helper's audit: it wrote the current run alone):
+    // each run's weight norm as it logged it, named by its folder
+    let (ra, rb) = (rows_of(&a), rows_of(&b));
+    let norms = |rows: &[MetricRow]| -> Vec<[f64; 2]> {
+        rows.iter()
+            .map(|r| [r.step as f64, r.get(Metric::WeightNorm).unwrap()])
+            .collect()
+    };
+    let compared = |h: &Harness<'_, GrokscopeApp>| {
+        h.state()
+            .grokking()
+            .figure_set()
+            .figures
+            .into_iter()
+            .find(|f| f.name == "compare_weight_norm")
+            .expect("a figure of the runs compared")
+    };
+    let fig = compared(&h);
+    let lines: Vec<(&str, &Vec<[f64; 2]>)> = fig
+        .series
+        .iter()
+        .map(|s| (s.name.as_str(), &s.points))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("seed-a: squared weight norm (Σw²)", &norms(&ra)),
+            ("seed-b: squared weight norm (Σw²)", &norms(&rb))
+        ]
+    );
 
     h.get_by_label("group by seed").click();
     h.step();
-    let (ra, rb) = (rows_of(&a), rows_of(&b));
+    let fig = compared(&h);
     let cmp = h.state_mut().compared();
     assert_eq!(cmp.overlays.len(), 1);
     let g = &cmp.overlays[0];
@@ -705,6 +736,43 @@ fn two_seeds_overlay_then_group_into_their_mean_with_a_band() {
         );
     }
     assert_eq!(g.name, "mean of 2 (seeds 0, 1)");
+    // the exported comparison draws the group as the plot does: the mean (by hand, as above) and
+    // a min-max band, with both runs' configs in the sidecar's data
+    let band = fig
+        .series
+        .iter()
+        .find(|s| s.kind == SeriesKind::Band)
+        .unwrap();
+    let mean = fig
+        .series
+        .iter()
+        .find(|s| s.kind == SeriesKind::Line)
+        .unwrap();
+    assert_eq!(
+        mean.name,
+        "mean of 2 (seeds 0, 1): squared weight norm (Σw²)"
+    );
+    for (i, (x, y)) in ra.iter().zip(&rb).enumerate() {
+        let (wa, wb) = (
+            x.get(Metric::WeightNorm).unwrap(),
+            y.get(Metric::WeightNorm).unwrap(),
+        );
+        assert_eq!(mean.points[i], [x.step as f64, (wa + wb) / 2.0]);
+        assert_eq!(
+            (band.points[i], band.upper[i]),
+            ([x.step as f64, wa.min(wb)], wa.max(wb))
+        );
+    }
+    let runs = &fig.data["runs"][0]["runs"];
+    assert_eq!(runs.as_array().unwrap().len(), 2);
+    assert_eq!(runs[1]["config"]["seed"], 1);
+    assert!(
+        fig.notes
+            .iter()
+            .any(|n| n == "mean of 2 (seeds 0, 1): none generalised."),
+        "{:?}",
+        fig.notes
+    );
     // its note in the Runs panel: neither generalises in 10 epochs; no early end (both log to 10)
     assert_eq!(g.note, "none generalised");
     h.step();

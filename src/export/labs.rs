@@ -188,6 +188,24 @@ pub fn history_markers(markers: &[crate::store::Marker]) -> Vec<Marker> {
         .collect()
 }
 
+/// The step axis and `plot`'s value axis, as its figures draw them (a percentage from 0 to 100).
+pub fn metric_axes(plot: &MetricPlot, log_x: bool) -> (Axis, Axis) {
+    let x = if log_x {
+        Axis::log("step")
+    } else {
+        Axis::linear("step")
+    };
+    let mut y = match plot.y {
+        YKind::Log => Axis::log(plot.y_label),
+        YKind::Percent | YKind::Linear => Axis::linear(plot.y_label),
+    };
+    if plot.y == YKind::Percent {
+        // a little beyond 0-100 so that a curve at 0 % or 100 % is not hidden by the frame
+        y.range = Some((-2.0, 102.0));
+    }
+    (x, y)
+}
+
 /// The figures of `plots` for one run: `values(metric)` gives a metric's `[step, value]` points,
 /// `markers` go on every figure. `log_x` puts the step axis on a log scale (step 0 then cannot be
 /// drawn).
@@ -201,19 +219,7 @@ pub fn metric_figures(
     plots
         .iter()
         .map(|plot| {
-            let x = if log_x {
-                Axis::log("step")
-            } else {
-                Axis::linear("step")
-            };
-            let mut y = match plot.y {
-                YKind::Log => Axis::log(plot.y_label),
-                YKind::Percent | YKind::Linear => Axis::linear(plot.y_label),
-            };
-            if plot.y == YKind::Percent {
-                // a little beyond 0-100 so that a curve at 0 % or 100 % is not hidden by the frame
-                y.range = Some((-2.0, 102.0));
-            }
+            let (x, y) = metric_axes(plot, log_x);
             let title = if run_title.is_empty() {
                 plot.title.to_string()
             } else {

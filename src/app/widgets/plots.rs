@@ -341,7 +341,10 @@ pub fn plots_toolbar_ui(
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if ui
                 .add_enabled(!busy, egui::Button::new("Export CSV"))
-                .on_hover_text("The plotted series, every logged point: series,step,epoch,value")
+                .on_hover_text(
+                    "The current run's plotted series, every logged point: series,step,epoch,value \
+                     (the runs compared beside it: Export figure…, \"…: runs compared\")",
+                )
                 .clicked()
             {
                 action = Action::Export(ExportKind::Csv);

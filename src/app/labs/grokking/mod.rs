@@ -1435,6 +1435,9 @@ impl LabSlot for GrokkingLab {
 
     fn figure_set(&self) -> FigureSet {
         let mut set = grokking_set(&self.history, self.plots.log_x);
+        // the runs the plots compare, as they draw them (each run's config in the figure's data)
+        set.figures
+            .extend(self.files.compare_figures(&self.history, self.plots.log_x));
         add_insight_figures(
             &mut set,
             self.shown_snapshot(),

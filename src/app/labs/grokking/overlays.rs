@@ -5,7 +5,9 @@ use super::run_files::BandKind;
 use crate::app::widgets::plots::{
     Band, Overlay, YScale, plotted_metrics, to_plot_x, to_plot_y, y_scale_of,
 };
-use crate::protocol::{GrokEvent, HyperChange};
+use crate::export::figure::{Figure, Series, SeriesKind};
+use crate::export::labs;
+use crate::protocol::{GrokEvent, HyperChange, Metric};
 use crate::store::compare::{self, BandPoint};
 use crate::store::{MarkerKind, RunHistory, decimate_min_max};
 use eframe::egui::Color32;
@@ -122,16 +124,21 @@ pub(super) fn overlay_of(m: &Member<'_>, log_x: bool) -> Overlay {
     }
 }
 
-/// The mean of a group of seeds with its band, per plotted metric.
-pub(super) fn group_overlay(group: &[&Member<'_>], band: BandKind, log_x: bool) -> Overlay {
-    let seeds: Vec<String> = group
+/// Each member's seed ("?" for a run without a config).
+fn seeds_of(group: &[&Member<'_>]) -> Vec<String> {
+    group
         .iter()
         .map(|m| {
             m.history
                 .config()
                 .map_or("?".into(), |c| c.seed.to_string())
         })
-        .collect();
+        .collect()
+}
+
+/// The mean of a group of seeds with its band, per plotted metric.
+pub(super) fn group_overlay(group: &[&Member<'_>], band: BandKind, log_x: bool) -> Overlay {
+    let seeds = seeds_of(group);
     let mut series = Vec::new();
     let mut bands = Vec::new();
     for metric in plotted_metrics()
@@ -259,6 +266,167 @@ fn group_note(group: &[&Member<'_>], seeds: &[String]) -> String {
         parts.push(format!("drawn to step {end}, where seed {seed} ends"));
     }
     parts.join("; ")
+}
+
+/// The style of a metric in a figure of runs compared (the colour tells the run): validation, the
+/// weight norm and the Fourier Gini solid; train (running) and the Fourier IPR dashed; `None` for
+/// the train (eval) curves, which the window dots and a figure has no third style for.
+fn compare_kind(m: Metric) -> Option<SeriesKind> {
+    match m {
+        Metric::TrainAccEval | Metric::TrainLossEval => None,
+        Metric::TrainAcc | Metric::TrainLoss | Metric::FourierIpr => Some(SeriesKind::Dashed),
+        _ => Some(SeriesKind::Line),
+    }
+}
+
+/// Figures of the runs compared, one a metric plot (`compare_accuracy`, …), drawn as the window's
+/// plots draw them: each group of `groups` (indices into `members`) in its colour, a single run's
+/// curves as logged, a seed group's mean with its band (min–max or ±1 std, on a log axis the lower
+/// edge stopping at the smallest run, as in the window), over the steps all its runs logged. The
+/// sidecar's `data.runs` names each group's runs with their configs, changes mid-run and fork step,
+/// so a reader knows what each curve is (a helper's audit: Export figure… wrote the current run
+/// alone, whatever the plots compared).
+pub(super) fn compare_figures(
+    members: &[Member<'_>],
+    groups: &[Vec<usize>],
+    band: BandKind,
+    log_x: bool,
+) -> Vec<Figure> {
+    let rgb = |c: Color32| [c.r(), c.g(), c.b()];
+    let mut runs = Vec::new();
+    for g in groups {
+        let group: Vec<&Member<'_>> = g.iter().map(|&i| &members[i]).collect();
+        let first = group[0];
+        let seeds = seeds_of(&group);
+        let name = if group.len() > 1 {
+            group_name(&group, &seeds)
+        } else {
+            first.name.clone()
+        };
+        let mut entry = serde_json::Map::new();
+        entry.insert("name".into(), name.clone().into());
+        entry.insert(
+            "runs".into(),
+            group
+                .iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "name": m.name,
+                        "current": m.is_current,
+                        "config": m.history.config(),
+                        "changes": m
+                            .changes()
+                            .iter()
+                            .map(|(step, c)| format!("{c} at step {step}"))
+                            .collect::<Vec<_>>(),
+                        "fork_step": m.fork_step,
+                    })
+                })
+                .collect::<Vec<_>>()
+                .into(),
+        );
+        if group.len() > 1 {
+            entry.insert("note".into(), group_note(&group, &seeds).into());
+        }
+        runs.push((
+            name,
+            rgb(first.color),
+            group,
+            serde_json::Value::Object(entry),
+        ));
+    }
+    let band_name = match band {
+        BandKind::MinMax => "min–max across its seeds",
+        BandKind::Std => "±1 standard deviation across its seeds",
+    };
+    labs::GROKKING_PLOTS
+        .iter()
+        .filter_map(|plot| {
+            let metrics: Vec<(Metric, SeriesKind)> = plot
+                .series
+                .iter()
+                .filter(|m| !super::ABLATION_CURVES.contains(m))
+                .filter_map(|&m| compare_kind(m).map(|k| (m, k)))
+                .collect();
+            if metrics.is_empty() {
+                return None;
+            }
+            let (x, y) = labs::metric_axes(plot, log_x);
+            let scale = if plot.y == labs::YKind::Percent { 100.0 } else { 1.0 };
+            let mut fig = Figure::new(
+                format!("compare_{}", plot.id),
+                format!("{}: runs compared", plot.title),
+                x,
+                y,
+            );
+            for (name, color, group, _) in &runs {
+                for &(metric, kind) in &metrics {
+                    let label = format!("{name}: {}", labs::series_name(metric));
+                    if let [only] = group.as_slice() {
+                        let points: Vec<[f64; 2]> = only
+                            .history
+                            .series(metric)
+                            .iter()
+                            .map(|p| [p.step as f64, p.value * scale])
+                            .collect();
+                        if !points.is_empty() {
+                            fig.series.push(Series::new(label, *color, kind, points));
+                        }
+                        continue;
+                    }
+                    let all: Vec<&[crate::store::Point]> =
+                        group.iter().map(|m| m.history.series(metric)).collect();
+                    let stats = compare::mean_band(&all);
+                    if stats.is_empty() {
+                        continue;
+                    }
+                    let rows: Vec<[f64; 3]> = stats
+                        .iter()
+                        .map(|p| {
+                            let (lo, hi) = match band {
+                                BandKind::MinMax => (p.min, p.max),
+                                BandKind::Std if plot.y == labs::YKind::Log => {
+                                    ((p.mean - p.std).max(p.min), p.mean + p.std)
+                                }
+                                BandKind::Std => (p.mean - p.std, p.mean + p.std),
+                            };
+                            [p.step as f64, lo * scale, hi * scale]
+                        })
+                        .collect();
+                    let mut shade = Series::band(format!("{label} ({band_name})"), *color, &rows);
+                    shade.legend = false;
+                    fig.series.push(shade);
+                    let mean = stats
+                        .iter()
+                        .map(|p| [p.step as f64, p.mean * scale])
+                        .collect();
+                    fig.series.push(Series::new(label, *color, kind, mean));
+                }
+            }
+            fig.notes.push(
+                "Colour: the run (as in the window). Solid: validation, weight norm, Fourier Gini; \
+                 dashed: train (running), Fourier IPR; train (eval) left out."
+                    .into(),
+            );
+            if runs.iter().any(|(_, _, g, _)| g.len() > 1) {
+                fig.notes.push(format!(
+                    "A group of seeds: its mean, shaded {band_name}, over the steps every run logged."
+                ));
+            }
+            for (name, _, group, entry) in &runs {
+                if group.len() > 1
+                    && let Some(note) = entry.get("note").and_then(|n| n.as_str())
+                {
+                    fig.notes.push(format!("{name}: {note}."));
+                }
+            }
+            fig.data.insert(
+                "runs".into(),
+                runs.iter().map(|(.., v)| v.clone()).collect::<Vec<_>>().into(),
+            );
+            Some(fig)
+        })
+        .collect()
 }
 
 /// Every k-th point of a long band (a band is a shaded background; its detail is not needed).

@@ -28,7 +28,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::overlays::{Member, color_key, greyed, group_overlay, name_key, overlay_of};
+use super::overlays::{self, Member, color_key, greyed, group_overlay, name_key, overlay_of};
+use crate::export::figure::Figure;
 
 /// Distinct colours handed to runs in turn (the user can change each).
 const PALETTE: [Color32; 8] = [
@@ -1586,14 +1587,8 @@ impl RunFiles {
         key
     }
 
-    /// The comparison, each overlay's key, and how many overlays were built rather than taken from
-    /// `kept` (the last build's overlays by key).
-    fn build_compare(
-        &self,
-        history: &RunHistory,
-        log_x: bool,
-        kept: &mut HashMap<Vec<u64>, Overlay>,
-    ) -> (Compare, Vec<Vec<u64>>, u64) {
+    /// The runs the plots draw: the current one (when shown) and the visible listed ones.
+    fn members<'a>(&'a self, history: &'a RunHistory) -> Vec<Member<'a>> {
         let current_name = self.current_name();
         let mut members: Vec<Member<'_>> = Vec::new();
         if self.current.visible && (history.latest().is_some() || history.run().is_some()) {
@@ -1625,19 +1620,12 @@ impl RunFiles {
                 fork_step: r.parent.as_ref().map(|(_, step)| *step),
             });
         }
-        let others = members.iter().filter(|m| !m.is_current).count();
-        let mut out = Compare {
-            overlays: Vec::new(),
-            main_color: (others > 0).then_some(self.current.color),
-            main_name: current_name,
-            main_hidden: !self.current.visible,
-        };
-        let mut keys = Vec::new();
-        let mut built = 0;
-        if others == 0 {
-            return (out, keys, built);
-        }
-        let groups = if self.settings.group_by_seed {
+        members
+    }
+
+    /// How `members` are drawn: one group a run, or (group by seed) one a treatment's seeds.
+    fn groups(&self, members: &[Member<'_>]) -> Vec<Vec<usize>> {
+        if self.settings.group_by_seed {
             let changes: Vec<Vec<(u64, HyperChange)>> =
                 members.iter().map(|m| m.changes()).collect();
             let treatments: Vec<compare::Treatment<'_>> = members
@@ -1652,7 +1640,44 @@ impl RunFiles {
             compare::group_by_seed(&treatments)
         } else {
             (0..members.len()).map(|i| vec![i]).collect()
+        }
+    }
+
+    /// Figures of the runs compared, as the plots draw them (each run in its colour, a seed group as
+    /// its mean with its band), for Export figure…: empty unless a listed run is shown beside the
+    /// current one. See [`overlays::compare_figures`].
+    pub fn compare_figures(&self, history: &RunHistory, log_x: bool) -> Vec<Figure> {
+        let members = self.members(history);
+        if members.iter().all(|m| m.is_current) {
+            return Vec::new();
+        }
+        let groups = self.groups(&members);
+        overlays::compare_figures(&members, &groups, self.settings.band, log_x)
+    }
+
+    /// The comparison, each overlay's key, and how many overlays were built rather than taken from
+    /// `kept` (the last build's overlays by key).
+    fn build_compare(
+        &self,
+        history: &RunHistory,
+        log_x: bool,
+        kept: &mut HashMap<Vec<u64>, Overlay>,
+    ) -> (Compare, Vec<Vec<u64>>, u64) {
+        let current_name = self.current_name();
+        let members = self.members(history);
+        let others = members.iter().filter(|m| !m.is_current).count();
+        let mut out = Compare {
+            overlays: Vec::new(),
+            main_color: (others > 0).then_some(self.current.color),
+            main_name: current_name,
+            main_hidden: !self.current.visible,
         };
+        let mut keys = Vec::new();
+        let mut built = 0;
+        if others == 0 {
+            return (out, keys, built);
+        }
+        let groups = self.groups(&members);
         let band = self.settings.band;
         for g in groups {
             let group: Vec<&Member<'_>> = g.iter().map(|&i| &members[i]).collect();
