@@ -963,6 +963,38 @@ fn a_run_replaced_by_a_later_start_can_still_be_saved() {
     assert_eq!(folder.checkpoints.last().unwrap().epoch, 3);
 }
 
+/// With no folder dialog (or a cancelled one), the typed folder asked for is news, not a problem: the
+/// status line is not an error and no "earlier problem" stays in red once the typed folder is saved
+/// into (a helper's audit). Expected: the prompt, no error, then the run saved where typed.
+#[test]
+fn a_typed_folder_asked_for_is_not_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = app(QueueDialog::new(&[]));
+    *h.state_mut().config_mut() = small(3);
+    h.get_by_label("▶ Start").click();
+    wait(&mut h, "the run's end", |h| {
+        h.state().phase() == Phase::Finished
+    });
+    h.get_by_label("Save run…").click();
+    wait(&mut h, "the typed folder's prompt", |h| {
+        h.state().runs().prompt.is_some()
+    });
+    let status = h.state().status();
+    assert!(
+        status.text.starts_with("no folder chosen") && !status.is_error,
+        "{status:?}"
+    );
+    let to = tmp.path().join("typed");
+    h.state_mut().grokking_mut().apply_runs(RunsAction::Typed(
+        grokscope::app::labs::grokking::run_files::FolderUse::Save,
+        to.clone(),
+    ));
+    wait(&mut h, "the save", |h| {
+        h.state().runs().current.dir.as_deref() == Some(to.as_path())
+    });
+    assert!(h.state().grokking().link().earlier().is_none());
+}
+
 /// eframe storage in memory (the tests never touch the user's real one).
 #[derive(Default)]
 struct MemStorage(HashMap<String, String>);

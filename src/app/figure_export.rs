@@ -85,7 +85,10 @@ impl FigureExport {
                     .map(|d| d.join(&default_name))
                     .unwrap_or_else(|_| PathBuf::from(&default_name));
                 self.typed = Some(text.display().to_string());
-                Err("no file chosen (or no file dialog available): type a path in the Export figure window".to_string())
+                // asked for, not a failure (an error's red stayed after the typed path was saved)
+                Ok("no file chosen (or no file dialog available): type a path in the Export figure \
+                    window"
+                    .to_string())
             }
             FigureDone::Written(Ok(files)) => {
                 self.typed = None;

@@ -594,7 +594,8 @@ impl GrokscopeApp {
                     }
                     self.window_command(purpose.command(path));
                 }
-                JobDone::LessonFile { path: None, .. } => self.say(Err(
+                // asked for, not a failure
+                JobDone::LessonFile { path: None, .. } => self.say(Ok(
                     "no file chosen (or no file dialog on this desktop): type its path instead"
                         .into(),
                 )),

@@ -779,7 +779,8 @@ impl GrokkingLab {
                     path: Some(path),
                 }) => self.export_to(kind, path),
                 GrokJob::Shared(JobDone::Chosen { kind, path: None }) => {
-                    self.error(
+                    // asked for, not a failure
+                    self.info(
                         "no file chosen (or no file dialog available): type a path above the plots",
                     );
                     let text = std::env::current_dir()

@@ -831,8 +831,9 @@ impl RunFiles {
         let mut tip = why_not.unwrap_or_else(|| match &self.current.dir {
             Some(dir) => format!(
                 "Keep this run in a folder of your own: it is recorded in {}, under the system's \
-                 temporary folder (as every run not autosaved is), which the system may clear. The new folder \
-                 gets everything (checkpoints and weight frames copied) and the run {} there.",
+                 temporary folder (as every run not autosaved is), removed when the window closes \
+                 unless a saved scene points at it. The new folder gets everything (checkpoints and \
+                 weight frames copied) and the run {} there.",
                 dir.display(),
                 if self.current.opened.is_some() {
                     "is shown from"
@@ -1099,8 +1100,10 @@ impl RunFiles {
 
     /// The folder dialog closed without a folder: offer the typed fallback.
     pub fn no_folder(&mut self, ctx: &mut RunsCtx<'_>, purpose: FolderUse) {
+        // asked for, not a failure: said as news, so no "earlier problem" stays in red after the
+        // typed folder is saved into (a helper's audit)
         ctx.link
-            .error("no folder chosen (or no folder dialog available): type one in the Runs panel");
+            .info("no folder chosen (or no folder dialog available): type one in the Runs panel");
         let text = match purpose {
             FolderUse::Save => PathBuf::from(self.settings.runs_folder.trim())
                 .join(format!("run-{}", unix_secs()))

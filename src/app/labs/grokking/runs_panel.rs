@@ -185,8 +185,9 @@ pub fn runs_panel_ui(
                             .add_enabled(!busy, egui::Button::new("Save…"))
                             .on_hover_text(
                                 "Copy this run into a folder of your own: it is recorded under the \
-                                 system's temporary folder (as every run not autosaved is), which \
-                                 the system may clear. Checkpoints and weight frames are copied with it, and a \
+                                 system's temporary folder (as every run not autosaved is), \
+                                 removed when the window closes unless a saved scene points at \
+                                 it. Checkpoints and weight frames are copied with it, and a \
                                  fork's parent recorded there too is copied beside it.",
                             )
                             .clicked()
