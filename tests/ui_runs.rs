@@ -936,6 +936,10 @@ fn a_run_replaced_by_a_later_start_can_still_be_saved() {
         }
     }
     let listed = &h.state().runs().listed[0];
+    // named by the seed and weight decay the runs differ by (fast-mlp's seed 0, then 1; wd 1)
+    assert!(listed.name.ends_with("-run_seed_0_wd_1"), "{}", listed.name);
+    let current = h.state().runs().current_name();
+    assert!(current.ends_with("-run_seed_1_wd_1"), "{current}");
     let recorded = listed.dir.clone().expect("the earlier run is recorded");
     assert!(
         grokscope::app::labs::grokking::run_files::in_temporary_folder(&recorded),

@@ -729,9 +729,12 @@ impl RunFiles {
     /// folder ([`TempRuns`]), as a lesson's are: so the run a later Start or fork
     /// replaces is never lost with it, and stays listed, to be saved or forked from its checkpoints.
     pub fn start(&mut self, ctx: &mut RunsCtx<'_>, config: ValidGrokkingConfig) {
-        let temporary = ctx
-            .temp
-            .run_dir(&format!("run wd {}", config.optim.weight_decay));
+        // named by what a researcher compares runs by: the seed and the weight decay (a helper's
+        // audit: three seeds were "4-run_wd_1", "5-run_wd_1" and "6-run_wd_1")
+        let temporary = ctx.temp.run_dir(&format!(
+            "run seed {} wd {}",
+            config.seed, config.optim.weight_decay
+        ));
         match self.autosave_dir("run", self.next_key) {
             Ok(dir) => self.start_in(ctx, config, Some(dir.unwrap_or(temporary))),
             Err(why) => {
