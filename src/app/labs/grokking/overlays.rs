@@ -136,6 +136,17 @@ fn seeds_of(group: &[&Member<'_>]) -> Vec<String> {
         .collect()
 }
 
+/// A band's lower and upper edge at one step, the plot's and the exported figure's alike. On a log
+/// axis mean - std can fall to 0 or below (one seed grokked, one not) and would drop the step from
+/// the band: there its lower edge stops at the smallest run.
+fn band_edges(p: &BandPoint, band: BandKind, log_axis: bool) -> (f64, f64) {
+    match band {
+        BandKind::MinMax => (p.min, p.max),
+        BandKind::Std if log_axis => ((p.mean - p.std).max(p.min), p.mean + p.std),
+        BandKind::Std => (p.mean - p.std, p.mean + p.std),
+    }
+}
+
 /// The mean of a group of seeds with its band, per plotted metric.
 pub(super) fn group_overlay(group: &[&Member<'_>], band: BandKind, log_x: bool) -> Overlay {
     let seeds = seeds_of(group);
@@ -160,17 +171,7 @@ pub(super) fn group_overlay(group: &[&Member<'_>], band: BandKind, log_x: bool) 
         let mut los = Vec::new();
         let mut his = Vec::new();
         for p in thin_band(&stats) {
-            let (l, h) = match band {
-                BandKind::MinMax => (p.min, p.max),
-                // on a log axis mean - std can fall to 0 or below (one seed grokked, one not) and
-                // would drop the step from the band: there its lower edge stops at the smallest run
-                BandKind::Std => match scale {
-                    YScale::Log => ((p.mean - p.std).max(p.min), p.mean + p.std),
-                    YScale::Linear | YScale::Percent | YScale::Unit | YScale::Orderedness => {
-                        (p.mean - p.std, p.mean + p.std)
-                    }
-                },
-            };
+            let (l, h) = band_edges(p, band, scale == YScale::Log);
             if let (Some(x), Some(l), Some(h)) = (
                 to_plot_x(p.step, log_x),
                 to_plot_y(l, scale),
@@ -383,13 +384,7 @@ pub(super) fn compare_figures(
                     let rows: Vec<[f64; 3]> = stats
                         .iter()
                         .map(|p| {
-                            let (lo, hi) = match band {
-                                BandKind::MinMax => (p.min, p.max),
-                                BandKind::Std if plot.y == labs::YKind::Log => {
-                                    ((p.mean - p.std).max(p.min), p.mean + p.std)
-                                }
-                                BandKind::Std => (p.mean - p.std, p.mean + p.std),
-                            };
+                            let (lo, hi) = band_edges(p, band, plot.y == labs::YKind::Log);
                             [p.step as f64, lo * scale, hi * scale]
                         })
                         .collect();

@@ -730,15 +730,23 @@ impl RunFiles {
     /// replaces is never lost with it, and stays listed, to be saved or forked from its checkpoints.
     pub fn start(&mut self, ctx: &mut RunsCtx<'_>, config: ValidGrokkingConfig) {
         // named by what a researcher compares runs by: the seed and the weight decay (a helper's
-        // audit: three seeds were "4-run_wd_1", "5-run_wd_1" and "6-run_wd_1")
-        let temporary = ctx.temp.run_dir(&format!(
-            "run seed {} wd {}",
-            config.seed, config.optim.weight_decay
-        ));
+        // audit: three seeds were "4-run_wd_1", "5-run_wd_1" and "6-run_wd_1"); made only when
+        // autosave does not record the run
+        let temporary = |ctx: &RunsCtx<'_>| {
+            ctx.temp.run_dir(&format!(
+                "run seed {} wd {}",
+                config.seed, config.optim.weight_decay
+            ))
+        };
         match self.autosave_dir("run", self.next_key) {
-            Ok(dir) => self.start_in(ctx, config, Some(dir.unwrap_or(temporary))),
+            Ok(Some(dir)) => self.start_in(ctx, config, Some(dir)),
+            Ok(None) => {
+                let dir = temporary(ctx);
+                self.start_in(ctx, config, Some(dir));
+            }
             Err(why) => {
-                self.start_in(ctx, config, Some(temporary));
+                let dir = temporary(ctx);
+                self.start_in(ctx, config, Some(dir));
                 // after the start, whose "starting…" would otherwise replace it at once
                 ctx.link.error(why);
             }
