@@ -288,6 +288,92 @@ mod live_and_saved {
         }
     }
 
+    /// A window run stopped and resumed in its folder fills in its views, and its restricted loss with
+    /// the final keys, from its start, not from where it was resumed (a researcher's audit: after Stop
+    /// and Continue, the views and the final keys' curve began at the stop step, though the weights
+    /// before it were on disk). Expected values: an uninterrupted run of the same config with a
+    /// snapshot every epoch (the same numbers: a resume is bit for bit the run it continues).
+    #[test]
+    fn a_resumed_window_run_fills_in_its_views_from_its_start() {
+        use grokscope::experiment::grokking::ContinueSpec;
+        let cfg = tiny(None, Operation::Add);
+        let (every, _) = run_with(
+            &cfg,
+            RunOptions {
+                insight: InsightEvery::Epochs(1),
+                ..RunOptions::default()
+            },
+        );
+        let every = snapshots(&every);
+        assert_eq!(every.len(), 13, "epochs 0 to 12");
+        let dir = tempfile::tempdir().unwrap();
+        let run_dir = dir.path().join("run");
+        // the window's first part: stopped at epoch 5, its frames saved with it
+        let (_, first) = run_with(
+            &cfg,
+            RunOptions {
+                writer: Some(RunWriter::create(&run_dir, &cfg, None).unwrap()),
+                insight: InsightEvery::Budget(0.0),
+                stop_at_epoch: Some(5),
+                checkpoint_every_epochs: 1000,
+                ..RunOptions::default()
+            },
+        );
+        let mut writer = first.writer.expect("the recorder");
+        writer
+            .keep_frames(first.views.expect("the views").frames())
+            .unwrap();
+        drop(writer);
+        let mut events = Vec::new();
+        let end = grokking::run(
+            Start::Continue(ContinueSpec {
+                from: run_dir.clone(),
+                step: None,
+                fork: None,
+            }),
+            2,
+            &mut events,
+            &mut Unattended,
+            RunOptions {
+                insight: InsightEvery::Budget(0.0),
+                checkpoint_every_epochs: 1000,
+                ..RunOptions::default()
+            },
+        );
+        let mut views = end.views.expect("the resumed run's views");
+        while views.fill_one(&mut events) {}
+        let mut sent = snapshots(&events);
+        sent.sort_by_key(|s| s.step);
+        sent.dedup_by_key(|s| s.step);
+        // every epoch, 0 to 12: those before the stop from the frames the first part saved
+        let epochs: Vec<u64> = sent.iter().map(|s| s.epoch).collect();
+        assert_eq!(epochs, (0..=12).collect::<Vec<u64>>());
+        for (a, b) in sent.iter().zip(&every) {
+            assert_eq!(a, b, "step {}", a.step);
+        }
+        // the final keys' restricted and excluded loss at every epoch from 0 (the first part's
+        // checkpoint at step 0 and frames) to the end, with the final model's keys
+        let final_keys = every.last().unwrap().keys.clone();
+        let mut fixed: Vec<u64> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Lab {
+                    payload:
+                        LabEvent::Grokking(GrokkingEvent::FinalKeys {
+                            epoch, ablation, ..
+                        }),
+                    ..
+                } => {
+                    assert_eq!(ablation.keys, final_keys, "epoch {epoch}");
+                    Some(*epoch)
+                }
+                _ => None,
+            })
+            .collect();
+        fixed.sort_unstable();
+        assert_eq!(fixed, (0..=12).collect::<Vec<u64>>());
+    }
+
     /// A window run saved (while it trains, or after it ended) and opened again is scrubbed as
     /// densely as the live one: its weight frames are saved with it, and the views recomputed from
     /// frames and checkpoints equal the live ones. Expected values: a run of the same config with a

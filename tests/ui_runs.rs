@@ -877,6 +877,75 @@ fn a_run_stopped_in_the_window_continues_to_the_same_rows_as_an_uninterrupted_on
     assert_eq!(rows_of(&dir), expected, "its folder holds the whole run");
 }
 
+/// After Stop and Continue run the window still shows what it showed before the stop (a
+/// researcher's audit: the views, the View step slider and the restricted and excluded loss began at
+/// the stop step, though the circuit forms in the part before). Expected: while the continued run
+/// trains, every snapshot and restricted-loss point the window held at the stop, unchanged; once it
+/// has ended, the restricted loss with the final keys reaches back before the stop too (the worker
+/// fills it in from the weights the run saved before its checkpoint).
+#[test]
+fn a_continued_run_keeps_its_views_and_restricted_loss_from_before_the_stop() {
+    let mut h = app(QueueDialog::new(&[]));
+    *h.state_mut().config_mut() = small(40);
+    // 20 steps a second: the continued run trains for seconds, long enough to be seen training
+    h.get_by_label("limit").click();
+    h.step();
+    h.get_by_role_and_label(eframe::egui::accesskit::Role::Slider, "speed")
+        .set_value_accesskit(20.0);
+    h.step();
+    h.get_by_label("▶ Start").click();
+    wait(&mut h, "some epochs", |h| {
+        h.state().history().row_count() >= 6 && h.state().grokking().insight().len() >= 3
+    });
+    h.get_by_label("■ Stop").click();
+    wait(&mut h, "the stop", |h| h.state().phase() == Phase::Finished);
+    h.step();
+    let (stop, _) = h.state().history().latest().unwrap();
+    let stopped_rows = h.state().history().row_count();
+    let views: Vec<_> = h.state().grokking().insight().all().to_vec();
+    let restricted = h.state().history().series(Metric::RestrictedLoss).to_vec();
+    assert!(
+        views.iter().filter(|s| s.step < stop).count() >= 2
+            && restricted.iter().any(|p| p.step < stop),
+        "precondition: views and restricted loss before the stop at step {stop}"
+    );
+    h.get_by_label("Continue run").click();
+    wait(&mut h, "the continued run's rows", |h| {
+        h.state().history().row_count() > stopped_rows + 1
+    });
+    assert_eq!(h.state().phase(), Phase::Running, "still training");
+    let held = h.state().grokking().insight();
+    for snap in views.iter().filter(|s| s.step <= stop) {
+        let now = held.all().iter().find(|s| s.step == snap.step);
+        assert!(
+            now == Some(snap),
+            "the view at step {} is {}",
+            snap.step,
+            if now.is_none() { "gone" } else { "changed" }
+        );
+    }
+    let now = h.state().history().series(Metric::RestrictedLoss);
+    for p in restricted.iter().filter(|p| p.step <= stop) {
+        assert!(
+            now.contains(p),
+            "restricted loss at step {}: {now:?}",
+            p.step
+        );
+    }
+    wait(
+        &mut h,
+        "the restricted loss with the final keys before the stop",
+        |h| {
+            h.state().phase() == Phase::Finished
+                && h.state()
+                    .history()
+                    .series(Metric::RestrictedLossFinal)
+                    .iter()
+                    .any(|p| p.step < stop)
+        },
+    );
+}
+
 #[test]
 fn an_opened_runs_markers_are_labelled_in_its_colour_while_it_is_shown() {
     let tmp = tempfile::tempdir().unwrap();

@@ -168,6 +168,10 @@ struct Said {
     notes: Vec<String>,
     /// Why its insight views are off, when only they did not fit the memory limit.
     insight_off: Option<String>,
+    /// A run resumed in its folder with views: the weights it saved before its checkpoint, so its
+    /// views and its restricted loss with the final keys are filled in from its start, not from
+    /// where it was resumed.
+    earlier: Option<Frames>,
 }
 
 /// The trainer, and what to say once it has started.
@@ -179,6 +183,7 @@ fn prepare(start: Start, opts: &mut RunOptions) -> Result<(Trainer, Said), Start
             let said = Said {
                 notes: vec![],
                 insight_off,
+                earlier: None,
             };
             Ok((Trainer::new(&cfg)?, said))
         }
@@ -353,6 +358,7 @@ fn prepare_continue(
         step: ckpt.step,
         error: source,
     })?;
+    let resumed_in_place = fork.is_none();
     opts.writer = Some(match fork {
         None => {
             let dir = folder.dir.clone();
@@ -385,7 +391,48 @@ fn prepare_continue(
             None => RunWriter::in_memory(&fork.config, Some(parent)),
         },
     });
-    Ok((trainer, Said { notes, insight_off }))
+    let earlier = (resumed_in_place
+        && insight_off.is_none()
+        && matches!(opts.insight, InsightEvery::Budget(_)))
+    .then(|| {
+        let max = crate::config::memory::view_frames(trainer.param_count());
+        earlier_frames(&folder, ckpt.step, max, &mut notes)
+    });
+    Ok((
+        trainer,
+        Said {
+            notes,
+            insight_off,
+            earlier,
+        },
+    ))
+}
+
+/// The weights `folder` saved (frames and checkpoints) up to `step`, where a run resumed in it goes
+/// on, kept at most `max` evenly spaced ([`Frames`]), for its views to be filled in from its start.
+/// Weights that cannot be read are left out, said in one sentence in `notes` (the views go without
+/// them; the run is not refused for them).
+fn earlier_frames(folder: &RunFolder, step: u64, max: usize, notes: &mut Vec<String>) -> Frames {
+    let mut frames = Frames::new(max);
+    if max == 0 {
+        return frames;
+    }
+    let mut unread: Vec<String> = Vec::new();
+    for w in folder.weights().into_iter().filter(|w| w.file.step <= step) {
+        match folder.load_weights(&w) {
+            Ok((_, model)) => frames.keep(w.file.step, w.file.epoch, model),
+            Err(e) => unread.push(e.to_string()),
+        }
+    }
+    if let Some(first) = unread.first() {
+        notes.push(format!(
+            "the insight views up to step {step} leave out {} saved weight file{} that cannot be \
+             read ({first})",
+            unread.len(),
+            if unread.len() == 1 { "" } else { "s" }
+        ));
+    }
+    frames
 }
 
 /// What a resume or repair from `ckpt` (whose state is `state`) into `into` (the folder itself for a
@@ -714,18 +761,28 @@ pub struct Views {
 }
 
 impl Views {
-    fn new(run: RunId, trainer: &Trainer, every: InsightEvery) -> Option<Views> {
+    /// `earlier`: the weights a resumed run saved before its checkpoint ([`earlier_frames`]).
+    fn new(
+        run: RunId,
+        trainer: &Trainer,
+        every: InsightEvery,
+        earlier: Option<Frames>,
+    ) -> Option<Views> {
         let schedule = Schedule::new(every);
         let frames = match every {
             // the window's runs (a budget) keep frames; a fixed schedule (tests, exports) needs none
             InsightEvery::Budget(_) => crate::config::memory::view_frames(trainer.param_count()),
             InsightEvery::Off | InsightEvery::Epochs(_) => 0,
         };
+        let frames = match earlier {
+            Some(earlier) if frames > 0 => earlier,
+            _ => Frames::new(frames),
+        };
         schedule.on().then(|| Views {
             run,
             prober: Prober::new(trainer.valid_config()),
             schedule,
-            frames: Frames::new(frames),
+            frames,
             last: None,
             shown: BTreeSet::new(),
             filled: Duration::ZERO,
@@ -908,7 +965,7 @@ fn train(
     if trainer.steps() == 0 {
         rec.checkpoint(&trainer);
     }
-    let mut insight = Views::new(run, &trainer, opts.insight);
+    let mut insight = Views::new(run, &trainer, opts.insight, said.earlier);
     rec.insight(&mut insight, &trainer);
     let mut checkpoint_due = false;
     // latest value of each metric (eval metrics are not on every row)

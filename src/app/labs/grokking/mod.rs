@@ -458,7 +458,8 @@ impl GrokkingLab {
                     self.start_notes = None;
                 }
                 if self.is_current(run) {
-                    self.files.before_rows(&mut self.history, &rows);
+                    self.files
+                        .before_rows(&mut self.history, &mut self.insight, &rows);
                     self.history.push_rows(&rows);
                     if let Some((step, epoch)) = self.history.latest() {
                         self.link.runs.progress(run, step, epoch);
@@ -586,10 +587,12 @@ impl GrokkingLab {
                 let has_data = self.history.latest().is_some();
                 match self.link.finished_as(run, outcome, summary, has_data) {
                     (_, Some((outcome, summary))) => {
-                        self.files.at_finish(&mut self.history);
+                        self.files.at_finish(&mut self.history, &mut self.insight);
                         self.history.finish(outcome, summary);
                     }
-                    (FinishedRun::Refused, None) => self.files.refused(&mut self.history),
+                    (FinishedRun::Refused, None) => {
+                        self.files.refused(&mut self.history, &mut self.insight)
+                    }
                     (_, None) => {}
                 }
             }

@@ -15,7 +15,7 @@ use crate::app::widgets::plots::{Compare, Overlay};
 use crate::config::{GrokkingConfig, ModelConfig, ValidGrokkingConfig, ValidRunConfig};
 use crate::experiment::SaveTo;
 use crate::experiment::grokking::{ContinueSpec, ForkSpec};
-use crate::protocol::{Command, HyperChange, MetricRow, RunId};
+use crate::protocol::{Command, HyperChange, Metric, MetricRow, RunId};
 use crate::store::RunHistory;
 use crate::store::compare;
 use crate::store::insight::InsightStore;
@@ -486,8 +486,9 @@ pub struct RunFiles {
     pub settings: RunsSettings,
     pub fork: Option<ForkDraft>,
     pub prompt: Option<FolderPrompt>,
-    /// The rows of a resumed run from before its checkpoint, added when its first live rows come.
-    prefix: Option<RunHistory>,
+    /// The rows and views of a resumed run from before its checkpoint, added when its first live rows
+    /// come.
+    prefix: Option<Prefix>,
     /// What the last resume or fork changed here, until it starts or is refused.
     undo: Option<Undo>,
     /// What the copy of a fork's parent said (and whether it failed), told with the save's answer.
@@ -498,6 +499,15 @@ pub struct RunFiles {
     cache: Option<CompareCache>,
     /// Overlays built so far (not taken from the cache): lets a test see what a rebuild redid.
     overlay_builds: u64,
+}
+
+/// What a resumed run showed before it was resumed: its curves, markers and insight snapshots (a
+/// researcher's audit: after Stop and Continue the views and the restricted loss began at the stop
+/// step, the part where the circuit forms gone from the window until it closed).
+#[derive(Debug)]
+struct Prefix {
+    history: RunHistory,
+    insight: InsightStore,
 }
 
 /// The last [`Compare`], its key ([`RunFiles::compare_key`]) and each overlay's own key
@@ -1252,7 +1262,7 @@ impl RunFiles {
             return;
         }
         let mut undo = Undo::default();
-        let (dir, prefix, color) = match which {
+        let (dir, history, insight, color) = match which {
             RunRef::Current => {
                 let Some(dir) = self.current.dir.clone() else {
                     ctx.link.error(
@@ -1260,7 +1270,12 @@ impl RunFiles {
                     );
                     return;
                 };
-                (dir, ctx.history.clone(), self.current.color)
+                (
+                    dir,
+                    ctx.history.clone(),
+                    std::mem::take(ctx.insight),
+                    self.current.color,
+                )
             }
             RunRef::Listed(k) => {
                 let Some(i) = self.listed_index(k) else {
@@ -1271,8 +1286,13 @@ impl RunFiles {
                     return;
                 };
                 self.retire_current(ctx.history, ctx.insight, false);
-                let r = self.listed.remove(i);
-                let taken = (dir, r.history.clone(), r.color);
+                let mut r = self.listed.remove(i);
+                let taken = (
+                    dir,
+                    r.history.clone(),
+                    std::mem::take(&mut r.insight),
+                    r.color,
+                );
                 undo.listed = Some((i, r));
                 taken
             }
@@ -1284,7 +1304,7 @@ impl RunFiles {
             dir: Some(dir.clone()),
             ..CurrentRun::new(color)
         };
-        self.prefix = Some(prefix);
+        self.prefix = Some(Prefix { history, insight });
         let spec = ContinueSpec {
             from: dir.clone(),
             step: None,
@@ -1472,39 +1492,48 @@ impl RunFiles {
         }
     }
 
-    /// Live rows of the current run arrived: a resumed run first gets its rows from before them.
-    pub fn before_rows(&mut self, history: &mut RunHistory, rows: &[MetricRow]) {
+    /// Live rows of the current run arrived: a resumed run first gets its rows, markers, insight
+    /// snapshots and restricted loss from before them (the restricted loss with the final keys is
+    /// the resumed run's to compute, with its own final model's keys, once it ends).
+    pub fn before_rows(
+        &mut self,
+        history: &mut RunHistory,
+        insight: &mut InsightStore,
+        rows: &[MetricRow],
+    ) {
         let Some(first) = rows.first().map(|r| r.step) else {
             return;
         };
         self.undo = None;
-        self.add_prefix(history, |step| step < first);
+        self.add_prefix(history, insight, |step| step < first, false);
     }
 
     /// The current run ended: a resumed run that took no step still shows what it had.
-    pub fn at_finish(&mut self, history: &mut RunHistory) {
+    pub fn at_finish(&mut self, history: &mut RunHistory, insight: &mut InsightStore) {
         self.undo = None;
-        self.add_prefix(history, |_| true);
+        self.add_prefix(history, insight, |_| true, false);
     }
 
     /// The worker refused the start just asked (a resume or fork whose folder or checkpoint it could
     /// not use): the Runs panel is put back as it was before it (the listed run a resume took out, in
     /// its place with its problems and views; a fork's parent no longer greyed, its draft open again
     /// to choose another checkpoint); a resume of the current run gets its rows back.
-    pub fn refused(&mut self, history: &mut RunHistory) {
+    pub fn refused(&mut self, history: &mut RunHistory, insight: &mut InsightStore) {
         let Some(undo) = self.undo.take() else {
             return;
         };
         self.current.parent = None;
         match undo.listed {
-            Some((i, r)) => {
-                self.prefix = None;
+            Some((i, mut r)) => {
+                if let Some(prefix) = self.prefix.take() {
+                    r.insight = prefix.insight;
+                }
                 self.current.dir = None;
                 let i = i.min(self.listed.len());
                 self.listed.insert(i, r);
             }
             None => {
-                self.add_prefix(history, |_| true);
+                self.add_prefix(history, insight, |_| true, true);
                 self.current.opened = undo.opened;
             }
         }
@@ -1519,8 +1548,20 @@ impl RunFiles {
         }
     }
 
-    fn add_prefix(&mut self, history: &mut RunHistory, keep: impl Fn(u64) -> bool) {
-        let Some(prefix) = self.prefix.take() else {
+    /// Add what the resumed run showed before (see [`Prefix`]) at the steps `keep` keeps; `finals`:
+    /// also its restricted and excluded loss with its final keys (a resume refused: as it was).
+    fn add_prefix(
+        &mut self,
+        history: &mut RunHistory,
+        insight: &mut InsightStore,
+        keep: impl Fn(u64) -> bool,
+        finals: bool,
+    ) {
+        let Some(Prefix {
+            history: prefix,
+            insight: snaps,
+        }) = self.prefix.take()
+        else {
             return;
         };
         let rows: Vec<MetricRow> = compare::history_rows(&prefix)
@@ -1531,6 +1572,23 @@ impl RunFiles {
         for m in prefix.markers() {
             if keep(m.step) {
                 history.add_marker(*m);
+            }
+        }
+        let mut points = vec![Metric::RestrictedLoss, Metric::ExcludedLoss];
+        if finals {
+            points.extend([Metric::RestrictedLossFinal, Metric::ExcludedLossFinal]);
+        }
+        for m in points {
+            for p in prefix.series(m).iter().filter(|p| keep(p.step)) {
+                history.insert_point(m, *p);
+            }
+        }
+        if finals {
+            // nothing of another run came meanwhile: the views as they were
+            *insight = snaps;
+        } else {
+            for snap in snaps.all().iter().filter(|s| keep(s.step)) {
+                insight.push(snap.clone());
             }
         }
     }
