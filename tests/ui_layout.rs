@@ -140,3 +140,117 @@ fn the_presenter_view_sizes_its_panels_at_its_own_zoom() {
     let w = plots_width(&h);
     assert!(w >= 500.0, "the plots get {w} of {width} points");
 }
+
+/// The fast preset run to its end in a real window (with the training worker) of `w` x `h`.
+fn fast_run_finished(w: f32, h: f32) -> Harness<'static, GrokscopeApp> {
+    let mut harness = Harness::builder()
+        .with_size(eframe::egui::vec2(w, h))
+        .build_eframe(|cc| {
+            crate::ui_support::own_lesson_folder(
+                GrokscopeApp::new(cc, Arc::new(FixedPathDialog(None))).expect("the workers start"),
+            )
+        });
+    harness.step();
+    harness.state_mut().apply(grokscope::app::Action::Start);
+    let done = step_until(&mut harness, Duration::from_secs(120), |h| {
+        h.state().phase() == grokscope::app::Phase::Finished
+    });
+    assert!(done, "the fast preset's run ended");
+    for _ in 0..3 {
+        harness.step();
+    }
+    harness
+}
+
+/// Every shape drawn in the last frame, nested lists flattened.
+fn shapes(h: &Harness<'_, GrokscopeApp>) -> Vec<eframe::egui::Shape> {
+    use eframe::egui::{Shape, epaint::ClippedShape};
+    fn flat(s: &Shape, out: &mut Vec<Shape>) {
+        match s {
+            Shape::Vec(v) => v.iter().for_each(|s| flat(s, out)),
+            other => out.push(other.clone()),
+        }
+    }
+    let mut out = Vec::new();
+    for ClippedShape { shape, .. } in &h.output().shapes {
+        flat(shape, &mut out);
+    }
+    out
+}
+
+/// The lines the key calls dashed are drawn dashed (a teacher's audit: the key showed "train
+/// (running)" dashed and the lessons say "the dashed magenta line", but the current run's lines were
+/// all solid). Expected: the running train accuracy and loss, in their colour, drawn as many short
+/// segments (a dash pattern of 10 points and 6 across a plot some 500 points wide: dozens), and no
+/// solid path of that colour; the validation curves, solid in the key, stay solid paths.
+#[test]
+fn the_lines_the_key_calls_dashed_are_drawn_dashed() {
+    use eframe::egui::Shape;
+    use grokscope::app::widgets::plots::series_color;
+    use grokscope::protocol::Metric;
+    let h = fast_run_finished(1280.0, 800.0);
+    let all = shapes(&h);
+    let segments = |m: Metric| {
+        all.iter()
+            .filter(|s| matches!(s, Shape::LineSegment { stroke, .. } if stroke.color == series_color(m)))
+            .count()
+    };
+    let paths = |m: Metric| {
+        all.iter()
+            .filter(|s| {
+                matches!(s, Shape::Path(p) if p.points.len() > 10
+                    && matches!(p.stroke.color, eframe::egui::epaint::ColorMode::Solid(c) if c == series_color(m)))
+            })
+            .count()
+    };
+    for m in [Metric::TrainAcc, Metric::TrainLoss] {
+        assert!(segments(m) > 30, "{m:?}: {} dashes", segments(m));
+        assert_eq!(paths(m), 0, "{m:?} drawn as a solid line");
+    }
+    for m in [Metric::ValAcc, Metric::ValLoss] {
+        assert!(paths(m) >= 1, "{m:?} solid");
+    }
+}
+
+/// In the presenter view the milestone labels above 100 % stay above it: on its short accuracy plot
+/// a third row of labels ("val ≥ 98 % · epoch 306") lay over the validation accuracy's jump (a
+/// teacher's audit). Expected: every label drawn ends above the 100 % tick's middle (the y of 1.0),
+/// and the generalised and memorised labels (ranked first) are among those drawn.
+#[test]
+fn the_presenters_milestone_labels_stay_above_the_curves() {
+    use eframe::egui::Shape;
+    use grokscope::app::teach::presenter::LessonCmd;
+    let mut h = fast_run_finished(1600.0, 900.0);
+    h.state_mut().lesson_command(LessonCmd::Presenter);
+    for _ in 0..6 {
+        h.step();
+    }
+    let all = shapes(&h);
+    let text_rect = |t: &str| {
+        all.iter().find_map(|s| match s {
+            Shape::Text(x) if x.galley.text() == t => Some(x.visual_bounding_rect()),
+            _ => None,
+        })
+    };
+    let hundred = text_rect("100%").expect("the accuracy axis's 100 % tick");
+    let labels: Vec<String> = h
+        .state()
+        .marker_labels()
+        .iter()
+        .map(|l| l.text.clone())
+        .collect();
+    assert!(
+        labels.iter().any(|t| t.starts_with("generalised"))
+            && labels.iter().any(|t| t.starts_with("memorised")),
+        "{labels:?}"
+    );
+    for t in &labels {
+        let r = text_rect(t).unwrap_or_else(|| panic!("{t} is drawn"));
+        assert!(
+            r.bottom() <= hundred.center().y,
+            "{t} ends at y {} below 100 % at y {}",
+            r.bottom(),
+            hundred.center().y
+        );
+    }
+}

@@ -291,7 +291,7 @@ fn paint_mark(painter: &egui::Painter, rect: egui::Rect, e: &KeyEntry, line: f32
                         &[a, b],
                         e.color,
                         spacing,
-                        1.5 * line,
+                        0.9 * line,
                     ));
                 }
             }

@@ -120,7 +120,7 @@ fn series_name(m: Metric) -> String {
 }
 
 /// Each series of a plot in its own hue (shared with the figure export).
-fn series_color(m: Metric) -> Color32 {
+pub fn series_color(m: Metric) -> Color32 {
     let [r, g, b] = crate::export::labs::series_rgb(m);
     Color32::from_rgb(r, g, b)
 }
@@ -838,8 +838,15 @@ fn plots_in(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, compare: &Co
             row_rects.push((spec.id, resp.response.rect));
             data_frames.push((spec.id, *resp.transform.frame()));
             if Some(i) == first_shown {
+                // above 100 %, only as many rows as the axis's headroom can hold: a third row in
+                // the presenter's short accuracy plot lay over the validation accuracy's jump (a
+                // teacher's audit); the labels are ranked, so the one left out is the least
+                let lanes = match spec.y_scale {
+                    YScale::Percent => label_lanes_fitting(label_row_px, data_h),
+                    _ => MAX_LABEL_LANES,
+                };
                 (labelled, label_rows) =
-                    marker_labels_ui(ui, &resp.transform, &labels, log_x, marker_type);
+                    marker_labels_ui(ui, &resp.transform, &labels, log_x, marker_type, lanes);
                 if empty {
                     // wrapped to the plot's width: the Ordering tab's plots are narrow
                     let frame = *resp.transform.frame();
@@ -1043,6 +1050,13 @@ fn add_series<'a>(
     };
     // the presenter view draws thicker lines in the Okabe–Ito palette
     let shown = crate::app::teach::presenter::Look::of(pui.ctx());
+    // egui_plot draws a dot of the line's width as its radius: a dotted line at the others' width
+    // was a string of beads over the running train line beneath it
+    let style = metric_style(metric);
+    let width = match style {
+        LineStyle::Dotted { .. } => 0.6,
+        _ => 1.0,
+    };
     let line = match look {
         None => Line::new(series_name(metric), points)
             .color(if shown.safe_palette {
@@ -1050,7 +1064,10 @@ fn add_series<'a>(
             } else {
                 series_color(metric)
             })
-            .width(1.5 * shown.line),
+            .width(1.5 * shown.line * width)
+            // the key's line style, which the lessons name ("the dashed magenta line"): drawn
+            // solid, a teacher's audit found the key and the text saying dashed
+            .style(style),
         Some((color, name)) => Line::new(name, points)
             .color(color)
             .width(1.8 * shown.line)
@@ -1063,13 +1080,15 @@ fn add_series<'a>(
 
 /// Labels of the markers along the top of the first plot, in rows so that no two overlap: each
 /// label goes into the first row where it has room, in `labels`' order (the main run's first), up
-/// to [`MAX_LABEL_LANES`] rows. Returns the labels drawn and the rows used.
+/// to `max_lanes` rows (a label with no room in them is left out). Returns the labels drawn and the
+/// rows used.
 fn marker_labels_ui(
     ui: &Ui,
     transform: &egui_plot::PlotTransform,
     labels: &[MarkerLabel],
     log_x: bool,
     (size, row_px): (f32, f32),
+    max_lanes: usize,
 ) -> (Vec<MarkerLabel>, usize) {
     let frame = *transform.frame();
     let painter = ui.painter().with_clip_rect(frame);
@@ -1086,19 +1105,29 @@ fn marker_labels_ui(
         }
         let galley = painter.layout_no_wrap(label.text.clone(), font.clone(), label.color);
         let w = galley.size().x;
-        let left = label_left(sx, w, frame.x_range());
         // 6 points apart, so neighbouring labels read as two
-        let span = (left - 3.0, left + w + 3.0);
-        let free = |lane: &Vec<(f32, f32)>| lane.iter().all(|&(a, b)| span.1 < a || span.0 > b);
-        let lane = match lanes.iter().position(free) {
-            Some(i) => i,
-            None if lanes.len() < MAX_LABEL_LANES => {
+        let span = |left: f32| (left - 3.0, left + w + 3.0);
+        let free =
+            |lane: &Vec<(f32, f32)>, (l, r): (f32, f32)| lane.iter().all(|&(a, b)| r < a || l > b);
+        // a row already used takes the label on either side of its line (short plots have room
+        // for few rows: a teacher's audit found the third over the curves); else a new row
+        let sides = label_sides(sx, w, frame.x_range());
+        let placed = lanes.iter().enumerate().find_map(|(i, lane)| {
+            sides
+                .into_iter()
+                .flatten()
+                .find(|&left| free(lane, span(left)))
+                .map(|left| (i, left))
+        });
+        let (lane, left) = match placed {
+            Some(p) => p,
+            None if lanes.len() < max_lanes => {
                 lanes.push(Vec::new());
-                lanes.len() - 1
+                (lanes.len() - 1, label_left(sx, w, frame.x_range()))
             }
             None => continue,
         };
-        lanes[lane].push(span);
+        lanes[lane].push(span(left));
         let pos = egui::pos2(left, frame.top() + 4.0 + lane as f32 * row_px);
         let bg = Rect::from_min_size(pos, galley.size()).expand(2.0);
         painter.rect_filled(bg, 2.0, ui.visuals().extreme_bg_color.gamma_multiply(0.85));
@@ -1106,6 +1135,15 @@ fn marker_labels_ui(
         drawn.push(label.clone());
     }
     (drawn, lanes.len())
+}
+
+/// Where a marker label `w` wide for a line at `sx` may start: [`label_left`] first, then the other
+/// side of the line where that fits in the plot.
+fn label_sides(sx: f32, w: f32, frame: egui::Rangef) -> [Option<f32>; 2] {
+    let first = label_left(sx, w, frame);
+    let other = if first > sx { sx - 4.0 - w } else { sx + 4.0 };
+    let fits = other >= frame.min + 2.0 && other + w <= frame.max - 2.0;
+    [Some(first), fits.then_some(other)]
 }
 
 /// The left edge of a marker label `w` wide for a line at `sx` in a plot spanning `frame`: right of
@@ -1120,6 +1158,14 @@ fn label_left(sx: f32, w: f32, frame: egui::Rangef) -> f32 {
         sx - 4.0 - w
     };
     left.min(hi - w).max(lo)
+}
+
+/// How many rows of marker labels `row_px` high fit above 100 % on a percent axis `height_px` high:
+/// [`percent_range`] gives them at most half the height (less 8 points), so more rows than this
+/// would lie over the data.
+fn label_lanes_fitting(row_px: f32, height_px: f32) -> usize {
+    let rows = ((0.5 * height_px - 8.0) / row_px.max(1.0)).floor().max(0.0);
+    (rows as usize).min(MAX_LABEL_LANES)
 }
 
 /// The bottom and top of a percent axis (1 is 100 %) on a plot `height_px` high that leave
@@ -1770,6 +1816,38 @@ mod tests {
             .map(|l| l.step)
             .collect();
         assert_eq!(order, [300, 40, 290]);
+    }
+
+    /// The label rows allowed on a percent axis are those its headroom holds: with n rows the
+    /// headroom [`percent_range`] gives (n rows and 8 points) is the labels' own, within the half
+    /// of the height it allows; one row more would not be (it would lie over the data), unless n is
+    /// already the most rows there are.
+    #[test]
+    fn marker_label_rows_stay_within_the_headroom_above_100_percent() {
+        for row in [LABEL_ROW_PX, PRESENTER_MARKER_TYPE + 4.0] {
+            for h in (40..=700).step_by(7).map(|h| h as f32) {
+                let n = label_lanes_fitting(row, h);
+                let need = |n: usize| n as f32 * row + 8.0;
+                if n > 0 {
+                    let (b, t) = percent_range(n, row, 0, 17.0, h);
+                    // the pixels above 1.0 on a plot h high spanning b..t
+                    let above = (t - 1.0) / (t - b) * f64::from(h);
+                    assert!(
+                        above + 1e-3 >= f64::from(need(n)),
+                        "row {row}, height {h}: {n} rows need {} px, the headroom is {above}",
+                        need(n)
+                    );
+                }
+                assert!(
+                    n == MAX_LABEL_LANES || need(n + 1) > 0.5 * h,
+                    "row {row}, height {h}: {} rows would fit too",
+                    n + 1
+                );
+            }
+        }
+        // the presenter's 20-point rows on a 120-point accuracy plot (a teacher's audit: three rows,
+        // the third over the validation curve): (60 - 8) / 20 = 2.6, two rows
+        assert_eq!(label_lanes_fitting(PRESENTER_MARKER_TYPE + 4.0, 120.0), 2);
     }
 
     #[test]
