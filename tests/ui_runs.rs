@@ -909,11 +909,16 @@ fn a_continued_run_keeps_its_views_and_restricted_loss_from_before_the_stop() {
             && restricted.iter().any(|p| p.step < stop),
         "precondition: views and restricted loss before the stop at step {stop}"
     );
+    // a step pinned before: the views follow the continued run from its start
+    let early = views[1].step;
+    h.state_mut().grokking_mut().show_step(Some(early));
+    h.step();
     h.get_by_label("Continue run").click();
     wait(&mut h, "the continued run's rows", |h| {
         h.state().history().row_count() > stopped_rows + 1
     });
     assert_eq!(h.state().phase(), Phase::Running, "still training");
+    assert_eq!(h.state().grokking().insight_view().pinned, None);
     let held = h.state().grokking().insight();
     for snap in views.iter().filter(|s| s.step <= stop) {
         let now = held.all().iter().find(|s| s.step == snap.step);

@@ -440,20 +440,37 @@ pub fn pca_figure(s: &InsightSnapshot) -> Figure {
     )
 }
 
+/// The colour of an answer grid's cell of the task (`None` for a pair outside it, whose colour is
+/// the background's): from the Okabe–Ito palette, right in blues and wrong in oranges, train darker
+/// than validation, so that right and wrong differ along blue–orange, the contrast that survives
+/// every common colour-vision deficiency (a teacher's audit: green against red, and blue against
+/// purple, were all but one colour to red–green colour-blind viewers).
+pub fn cell_rgb(c: Cell) -> Option<Rgb> {
+    match c {
+        // blue and sky blue
+        Cell::RightTrain => Some([0, 114, 178]),
+        Cell::RightVal => Some([86, 180, 233]),
+        // vermillion and orange
+        Cell::WrongTrain => Some([213, 94, 0]),
+        Cell::WrongVal => Some([230, 159, 0]),
+        Cell::NotInTask => None,
+    }
+}
+
 /// The answer grid's classes in legend order, with their colours on paper.
 pub fn grid_classes(op: Operation) -> Vec<(Cell, Category)> {
-    let class = |name: &str, color: Rgb| Category {
+    let class = |name: &str, cell: Cell| Category {
         name: name.into(),
-        color,
+        color: cell_rgb(cell).unwrap_or([225, 225, 225]),
     };
     let mut c = vec![
-        (Cell::RightTrain, class("train, right", [40, 110, 200])),
-        (Cell::WrongTrain, class("train, wrong", [150, 40, 150])),
-        (Cell::RightVal, class("validation, right", [120, 200, 120])),
-        (Cell::WrongVal, class("validation, wrong", [210, 70, 50])),
+        (Cell::RightTrain, class("train, right", Cell::RightTrain)),
+        (Cell::WrongTrain, class("train, wrong", Cell::WrongTrain)),
+        (Cell::RightVal, class("validation, right", Cell::RightVal)),
+        (Cell::WrongVal, class("validation, wrong", Cell::WrongVal)),
     ];
     if op == Operation::Div {
-        c.push((Cell::NotInTask, class("not in the task", [225, 225, 225])));
+        c.push((Cell::NotInTask, class("not in the task", Cell::NotInTask)));
     }
     c
 }
@@ -677,6 +694,90 @@ mod tests {
     use crate::export::render::plotted_csv;
     use crate::export::svg::to_svg;
     use std::f64::consts::PI;
+
+    /// `rgb` as a viewer with full protanopia or deuteranopia sees it: the simulation matrices of
+    /// Machado, Oliveira and Fernandes (2009) at severity 1.0, applied in linear RGB.
+    fn seen(rgb: Rgb, m: &[[f64; 3]; 3]) -> [f64; 3] {
+        let lin = |c: u8| {
+            let c = f64::from(c) / 255.0;
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        let l = rgb.map(lin);
+        [0, 1, 2].map(|i| (0..3).map(|j| m[i][j] * l[j]).sum::<f64>().clamp(0.0, 1.0))
+    }
+
+    /// CIE 1976 colour difference of two linear-RGB colours (sRGB primaries, D65 white).
+    fn delta_e(a: [f64; 3], b: [f64; 3]) -> f64 {
+        let lab = |[r, g, b]: [f64; 3]| {
+            let x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047;
+            let y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+            let z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883;
+            let f = |t: f64| {
+                if t > 0.008856 {
+                    t.cbrt()
+                } else {
+                    7.787 * t + 16.0 / 116.0
+                }
+            };
+            [
+                116.0 * f(y) - 16.0,
+                500.0 * (f(x) - f(y)),
+                200.0 * (f(y) - f(z)),
+            ]
+        };
+        let (p, q) = (lab(a), lab(b));
+        (0..3).map(|i| (p[i] - q[i]).powi(2)).sum::<f64>().sqrt()
+    }
+
+    /// Right and wrong stay far apart for red–green colour-blind viewers, and train and validation
+    /// apart within each (a teacher's audit: the grid's green and red, and its blue and purple, were
+    /// all but one colour to them). Expected: at least 60 (CIE76) between any right and any wrong
+    /// class for normal vision and the two simulated deficiencies, and at least 15 between train and
+    /// validation of a kind (a difference a glance tells). The grid's former colours fail the first:
+    /// validation right (120, 200, 120) against validation wrong (210, 70, 50) was 25 for a
+    /// deuteranope.
+    #[test]
+    fn the_answer_grids_colours_survive_colour_blindness() {
+        const NORMAL: [[f64; 3]; 3] = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+        const PROTAN: [[f64; 3]; 3] = [
+            [0.152286, 1.052583, -0.204868],
+            [0.114503, 0.786281, 0.099216],
+            [-0.003882, -0.048116, 1.051998],
+        ];
+        const DEUTAN: [[f64; 3]; 3] = [
+            [0.367322, 0.860646, -0.227968],
+            [0.280085, 0.672501, 0.047413],
+            [-0.011820, 0.042940, 0.968881],
+        ];
+        let c = |cell| cell_rgb(cell).expect("a cell of the task");
+        let d = |a, b, m| delta_e(seen(c(a), m), seen(c(b), m));
+        for (name, m) in [
+            ("normal", &NORMAL),
+            ("protan", &PROTAN),
+            ("deutan", &DEUTAN),
+        ] {
+            for right in [Cell::RightTrain, Cell::RightVal] {
+                for wrong in [Cell::WrongTrain, Cell::WrongVal] {
+                    let e = d(right, wrong, m);
+                    assert!(e >= 60.0, "{name}: {right:?} against {wrong:?}: {e:.1}");
+                }
+            }
+            for (a, b) in [
+                (Cell::RightTrain, Cell::RightVal),
+                (Cell::WrongTrain, Cell::WrongVal),
+            ] {
+                let e = d(a, b, m);
+                assert!(e >= 15.0, "{name}: {a:?} against {b:?}: {e:.1}");
+            }
+        }
+        // the check itself tells the old pair apart: 25 for a deuteranope
+        let old = delta_e(seen([120, 200, 120], &DEUTAN), seen([210, 70, 50], &DEUTAN));
+        assert!((20.0..30.0).contains(&old), "{old}");
+    }
 
     const P: usize = 23;
 

@@ -677,12 +677,11 @@ fn ring_ui(
 
 /// Colours of the answer grid's cells.
 pub fn cell_color(c: Cell) -> Color32 {
-    match c {
-        Cell::RightTrain => Color32::from_rgb(40, 110, 200),
-        Cell::RightVal => Color32::from_rgb(120, 200, 120),
-        Cell::WrongTrain => Color32::from_rgb(150, 40, 150),
-        Cell::WrongVal => Color32::from_rgb(210, 70, 50),
-        Cell::NotInTask => Color32::from_gray(50),
+    // the figures' colours (`export::insight::cell_rgb`); a pair outside the task in the dark
+    // background's grey
+    match crate::export::insight::cell_rgb(c) {
+        Some([r, g, b]) => Color32::from_rgb(r, g, b),
+        None => Color32::from_gray(50),
     }
 }
 

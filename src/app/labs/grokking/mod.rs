@@ -232,6 +232,11 @@ impl GrokkingLab {
             // a scene's panel is for the scene's own start alone
             self.scene_panel = None;
         }
+        if matches!(action, RunsAction::Resume(_)) {
+            // the views follow the run as it goes on (a teacher's audit: a step pinned before
+            // Continue run held the clock and the grid there while the run trained on)
+            self.insight_view.pinned = None;
+        }
         self.with_runs(|files, ctx| files.apply(action, ctx));
     }
 
