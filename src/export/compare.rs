@@ -232,11 +232,7 @@ fn compare_markers(groups: &[(Rgb, Vec<&CompareRun<'_>>)]) -> Vec<Marker> {
             );
             continue;
         }
-        for event in [
-            GrokEvent::Generalised,
-            GrokEvent::Memorised,
-            GrokEvent::Val98,
-        ] {
+        for event in [GrokEvent::Generalised, GrokEvent::Memorised] {
             let at = event_steps(group, event);
             let steps: Vec<u64> = at.iter().map(|&(s, _)| s).collect();
             let Some(range) = range_text(&steps) else {
@@ -551,10 +547,18 @@ mod tests {
     /// 120) and the wd change at step 20.
     #[test]
     fn compared_runs_milestones_are_drawn_in_their_colour() {
-        let a = run(0, 312, Some(301), None);
+        let mut a = run(0, 312, Some(301), None);
         let b = run(1, 312, None, None);
         let c = run(2, 253, Some(253), None);
-        let lone = run(5, 200, Some(120), Some((20, 3.0)));
+        let mut lone = run(5, 200, Some(120), Some((20, 3.0)));
+        // val ≥ 98 % (a few steps before t_val) is left to the sidecar, in a group or alone
+        for (h, step) in [(&mut a, 295), (&mut lone, 117)] {
+            h.add_marker(HistoryMarker {
+                step,
+                epoch: step,
+                kind: MarkerKind::Grok(GrokEvent::Val98),
+            });
+        }
         let mut runs = vec![member(&a, None), member(&b, None), member(&c, None)];
         let mut other = member(&lone, None);
         other.color = [1, 2, 3];
@@ -585,7 +589,10 @@ mod tests {
         let runs_data = &acc.data["runs"][1]["runs"][0]["milestones"];
         assert_eq!(
             runs_data,
-            &serde_json::json!([{"event": "generalised", "step": 120, "epoch": 120}])
+            &serde_json::json!([
+                {"event": "generalised", "step": 120, "epoch": 120},
+                {"event": "val ≥ 98 %", "step": 117, "epoch": 117}
+            ])
         );
     }
 }
