@@ -61,6 +61,7 @@ fn args(dir: &Path, figure: &str, format: FigureFormat, out: PathBuf) -> ExportA
         out: Some(out),
         step: None,
         own_keys: false,
+        ..Default::default()
     }
 }
 
@@ -123,7 +124,7 @@ fn exported_svg_is_xml_with_the_legend_axes_and_marker_texts() {
         "validation",
         "step",
         "accuracy (%)",
-        "memorised · epoch 30",
+        "memorised · step 30",
     ] {
         assert!(texts.contains(&want), "{want:?} not in {texts:?}");
     }
@@ -609,11 +610,12 @@ fn a_heatmap_stretches_its_cells_unless_it_is_a_matrix() {
     assert!((w - h).abs() < 1e-6, "{w} x {h}");
 }
 
-/// Marker labels lie under the curves: drawn over them, the "val ≥ 98 %" label's backing hid the end
-/// of the grokking jump (a helper's audit). Expected: every marker label's group before the first
-/// drawn series in the SVG.
+/// Marker labels stand above the plot, where no curve runs: inside it they ran down from the top
+/// over the accuracy curves at 100 % (a researcher's audit). Expected: the milestone's label (the
+/// folder's memorised event, step 30) has its baseline above the plot's frame, whose top is the
+/// frame rectangle's y.
 #[test]
-fn marker_labels_are_drawn_under_the_data() {
+fn marker_labels_stand_above_the_plot_clear_of_the_curves() {
     let dir = tempfile::tempdir().unwrap();
     let rows = run_folder(dir.path());
     assert!(!rows.is_empty());
@@ -624,9 +626,162 @@ fn marker_labels_are_drawn_under_the_data() {
         .find(|f| f.name == "accuracy")
         .expect("accuracy");
     let svg = grokscope::export::svg::to_svg(acc, FigureSize::default());
-    let label = svg.find("rotate(-90)\"><rect").expect("a marker label");
-    let data = svg.find("<path d=").expect("a drawn series");
-    assert!(label < data, "label at {label}, first series at {data}");
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let frame_top: f64 = doc
+        .descendants()
+        .find(|n| n.has_tag_name("rect") && n.attribute("stroke-width") == Some("0.7"))
+        .and_then(|n| n.attribute("y")?.parse().ok())
+        .expect("the plot's frame");
+    let label = doc
+        .descendants()
+        .find(|n| n.has_tag_name("text") && n.text() == Some("memorised · step 30"))
+        .expect("the milestone's label, drawn");
+    let y: f64 = label.attribute("y").unwrap().parse().unwrap();
+    assert!(y < frame_top, "label baseline {y}, plot top {frame_top}");
+    assert!(
+        label.attribute("transform").is_none(),
+        "horizontal, not run up the line"
+    );
+}
+
+/// A few Grokking runs of `small` configs (a + b mod 23, 6 epochs), seeds `seeds`, in `root`.
+fn small_runs(root: &Path, seeds: &[u64]) -> Vec<PathBuf> {
+    seeds
+        .iter()
+        .map(|&seed| {
+            let mut c = grokscope::config::preset("fast-mlp").unwrap().config;
+            c.op = grokscope::config::Operation::Add;
+            c.p = 23;
+            c.max_epochs = 6;
+            c.early_stop = false;
+            c.seed = seed;
+            let dir = root.join(format!("seed-{seed}"));
+            super::runs::fresh(&c, &dir, None, 3);
+            dir
+        })
+        .collect()
+}
+
+fn compare_args(dirs: &[PathBuf], figure: &str, out: PathBuf) -> ExportArgs {
+    ExportArgs {
+        dir: dirs[0].clone(),
+        also: dirs[1..].to_vec(),
+        figure: Some(figure.into()),
+        out: Some(out),
+        ..Default::default()
+    }
+}
+
+/// `grokscope export A B C --group-by-seed --band std` writes the comparison with its sidecars: the
+/// CSV's mean and band are the three runs' mean and mean ± sample std at each step, worked out here
+/// from their metrics.csv (validation accuracy in percent, as the axis).
+#[test]
+fn several_run_folders_export_their_comparison_grouped_by_seed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs = small_runs(tmp.path(), &[0, 1, 2]);
+    let out = tmp.path().join("acc.svg");
+    let mut a = compare_args(&dirs, "compare_accuracy", out.clone());
+    a.group_by_seed = true;
+    a.band = Some(grokscope::export::compare::BandKind::Std);
+    export_main(&a).unwrap();
+    let rows: Vec<Vec<MetricRow>> = dirs
+        .iter()
+        .map(|d| grokscope::store::run_dir::RunFolder::open(d).unwrap().rows)
+        .collect();
+    let mut r = csv::Reader::from_path(tmp.path().join("acc.csv")).unwrap();
+    let recs: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    let name = "mean of 3 (seeds 0, 1, 2): validation";
+    let mean: Vec<&csv::StringRecord> = recs.iter().filter(|x| &x[0] == name).collect();
+    let band: Vec<&csv::StringRecord> = recs
+        .iter()
+        .filter(|x| x[0].starts_with(name) && x[0].contains("standard deviation"))
+        .collect();
+    assert_eq!(mean.len(), rows[0].len());
+    assert_eq!(band.len(), rows[0].len());
+    for (i, row) in rows[0].iter().enumerate() {
+        let v: Vec<f64> = rows
+            .iter()
+            .map(|rs| rs[i].get(Metric::ValAcc).unwrap() * 100.0)
+            .collect();
+        let m = v.iter().sum::<f64>() / 3.0;
+        let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / 2.0).sqrt();
+        let num = |rec: &csv::StringRecord, k: usize| rec[k].parse::<f64>().unwrap();
+        assert_eq!(num(mean[i], 1), row.step as f64);
+        assert!((num(mean[i], 2) - m).abs() < 1e-9, "step {}", row.step);
+        assert!((num(band[i], 3) - (m - sd)).abs() < 1e-9);
+        assert!((num(band[i], 4) - (m + sd)).abs() < 1e-9);
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("acc.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["config"].as_array().unwrap().len(), 3);
+    assert_eq!(json["data"]["runs"][0]["runs"][2]["config"]["seed"], 2);
+}
+
+/// What cannot be compared is refused, naming the folder and why, and nothing is written: another
+/// lab's folder, the same run twice, a folder that is no run; a compare figure from one folder; an
+/// `--out` whose sidecar would overwrite a run's own metrics.csv. The run folders are left as they
+/// were (their files listed before and after).
+#[test]
+fn what_cannot_be_compared_is_refused_and_the_runs_are_left_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs = small_runs(tmp.path(), &[0, 1]);
+    let before: Vec<_> = dirs
+        .iter()
+        .map(|d| (listing(d), std::fs::read(d.join("metrics.csv")).unwrap()))
+        .collect();
+    let figs = tmp.path().join("figs");
+    std::fs::create_dir(&figs).unwrap();
+    let out = figs.join("acc.svg");
+    let err = |a: &ExportArgs| format!("{:#}", export_main(a).unwrap_err());
+
+    let sweep = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sweeps/cpu");
+    let e = err(&compare_args(
+        &[dirs[0].clone(), sweep.clone()],
+        "compare_accuracy",
+        out.clone(),
+    ));
+    assert!(
+        e.contains(&sweep.display().to_string()) && e.contains("is a Capacity sweep folder"),
+        "{e}"
+    );
+    let again = dirs[0].join(".");
+    let e = err(&compare_args(
+        &[dirs[0].clone(), again],
+        "compare_accuracy",
+        out.clone(),
+    ));
+    assert!(e.contains("are the same run folder"), "{e}");
+    let e = err(&compare_args(
+        &[dirs[0].clone(), figs.clone()],
+        "compare_accuracy",
+        out.clone(),
+    ));
+    assert!(e.contains("is not a Grokking run folder"), "{e}");
+    let e = err(&compare_args(&dirs, "accuracy", out.clone()));
+    assert!(e.contains("compare_accuracy, compare_loss"), "{e}");
+    let e = err(&args(
+        &dirs[0],
+        "compare_loss",
+        FigureFormat::Svg,
+        out.clone(),
+    ));
+    assert!(e.contains("give two or more run folders"), "{e}");
+    let mut one = args(&dirs[0], "loss", FigureFormat::Svg, out.clone());
+    one.group_by_seed = true;
+    assert!(err(&one).contains("--group-by-seed groups runs compared"));
+    assert!(listing(&figs).is_empty(), "nothing written");
+    // FILE.csv beside FILE.svg would be the run's metrics.csv: refused, the run's file kept
+    let e = err(&compare_args(
+        &dirs,
+        "compare_loss",
+        dirs[1].join("metrics.svg"),
+    ));
+    assert!(e.contains("metrics.csv"), "{e}");
+    for (d, (files, metrics)) in dirs.iter().zip(&before) {
+        assert_eq!(&listing(d), files);
+        assert_eq!(&std::fs::read(d.join("metrics.csv")).unwrap(), metrics);
+    }
 }
 
 /// `--list` marks a figure the folder has no data for: the bundled cpu sweep has no capacity runs, so

@@ -190,6 +190,7 @@ fn a_tiny_study_runs_resumes_and_refuses_another() {
             out: Some(file.clone()),
             step: None,
             own_keys: false,
+            ..Default::default()
         })
         .unwrap();
         assert!(std::fs::metadata(&file).unwrap().len() > 100, "{ext}");

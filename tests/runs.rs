@@ -1028,6 +1028,7 @@ fn an_unusable_checkpoint_is_named_with_why_and_what_else_there_is() {
         out: Some(tmp.path().join("s.svg")),
         step: None,
         own_keys: false,
+        ..Default::default()
     };
     let e = format!(
         "{:#}",

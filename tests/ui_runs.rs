@@ -7,8 +7,9 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use grokscope::app::labs::grokking::run_files::{BandKind, RunRef, RunsAction, RunsSettings};
 use grokscope::app::{FileDialog, GrokscopeApp, LabSlot, Persisted, Phase, Unattached};
+use grokscope::cli::export::compare_folder_figures;
 use grokscope::config::{GrokkingConfig, Operation, preset};
-use grokscope::export::figure::SeriesKind;
+use grokscope::export::figure::{Figure, SeriesKind};
 use grokscope::protocol::{Metric, MetricRow};
 use grokscope::store::compare::{folder_markers, history_rows};
 use grokscope::store::run_dir::RunFolder;
@@ -689,9 +690,11 @@ fn two_seeds_overlay_then_group_into_their_mean_with_a_band() {
             .expect("a figure of the runs compared")
     };
     let fig = compared(&h);
+    // (the legend's key lines, a run's colour and a metric's style, hold no points)
     let lines: Vec<(&str, &Vec<[f64; 2]>)> = fig
         .series
         .iter()
+        .filter(|s| !s.points.is_empty())
         .map(|s| (s.name.as_str(), &s.points))
         .collect();
     assert_eq!(
@@ -702,9 +705,27 @@ fn two_seeds_overlay_then_group_into_their_mean_with_a_band() {
         ]
     );
 
+    // `grokscope export A B` draws the same figures from the same folders: the one function both
+    // call, given the runs the window lists (colours, names and order included)
+    let window_figures = |h: &Harness<'_, GrokscopeApp>| -> Vec<Figure> {
+        h.state()
+            .grokking()
+            .figure_set()
+            .figures
+            .into_iter()
+            .filter(|f| f.name.starts_with("compare_"))
+            .collect()
+    };
+    let folders = [a.clone(), b.clone()];
+    let cli = compare_folder_figures(&folders, false, BandKind::MinMax).unwrap();
+    assert_eq!(cli.figures.len(), 4);
+    assert_eq!(cli.figures, window_figures(&h));
+
     h.get_by_label("group by seed").click();
     h.step();
     let fig = compared(&h);
+    let cli = compare_folder_figures(&folders, true, BandKind::MinMax).unwrap();
+    assert_eq!(cli.figures, window_figures(&h), "grouped by seed alike");
     let cmp = h.state_mut().compared();
     assert_eq!(cmp.overlays.len(), 1);
     let g = &cmp.overlays[0];
@@ -746,7 +767,7 @@ fn two_seeds_overlay_then_group_into_their_mean_with_a_band() {
     let mean = fig
         .series
         .iter()
-        .find(|s| s.kind == SeriesKind::Line)
+        .find(|s| s.kind == SeriesKind::Line && !s.points.is_empty())
         .unwrap();
     assert_eq!(
         mean.name,
@@ -767,11 +788,11 @@ fn two_seeds_overlay_then_group_into_their_mean_with_a_band() {
     assert_eq!(runs.as_array().unwrap().len(), 2);
     assert_eq!(runs[1]["config"]["seed"], 1);
     assert!(
-        fig.notes
+        fig.caption
             .iter()
             .any(|n| n == "mean of 2 (seeds 0, 1): none generalised."),
         "{:?}",
-        fig.notes
+        fig.caption
     );
     // its note in the Runs panel: neither generalises in 10 epochs; no early end (both log to 10)
     assert_eq!(g.note, "none generalised");

@@ -14,6 +14,7 @@
 
 use crate::analysis::capacity_study::{CChoice, analyse_with};
 use crate::experiment::grokking::{final_keys_from_saved, insight_from_saved};
+use crate::export::compare::{self as compare_fig, BandKind, CompareRun, RUN_PALETTE};
 use crate::export::figure::{Body, Figure, FigureSize};
 use crate::export::insight::{self, InsightInput};
 use crate::export::labs;
@@ -47,6 +48,24 @@ impl From<FormatArg> for FigureFormat {
             FormatArg::Png => FigureFormat::Png,
             FormatArg::Svg => FigureFormat::Svg,
             FormatArg::Pdf => FigureFormat::Pdf,
+        }
+    }
+}
+
+/// `--band` of `grokscope export RUN RUN… --group-by-seed`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BandArg {
+    /// From the lowest to the highest run at each step (the window's default).
+    MinMax,
+    /// The mean plus and minus one sample standard deviation.
+    Std,
+}
+
+impl From<BandArg> for BandKind {
+    fn from(b: BandArg) -> Self {
+        match b {
+            BandArg::MinMax => BandKind::MinMax,
+            BandArg::Std => BandKind::Std,
         }
     }
 }
@@ -119,9 +138,10 @@ pub fn folder_kind(dir: &Path) -> Result<FolderKind> {
         bail!(
             "{} holds no figures: it is not a Grokking run folder (run.json, config.toml, metrics.csv), \
              a Capacity sweep folder ({SWEEP_CONFIG}, task-*.json), an Ordering study folder ({STUDY_CSV}) \
-             or a phase study folder ({})",
+             or a phase study folder ({}){}",
             dir.display(),
-            crate::store::phase::CONFIG_FILE
+            crate::store::phase::CONFIG_FILE,
+            runs_inside_hint(dir)
         )
     }
 }
@@ -266,11 +286,185 @@ pub fn folder_figures_with(dir: &Path, c: &CChoice) -> Result<FolderFigures> {
     }
 }
 
+/// " (it holds 3 run folders: give them, `grokscope export DIR/*`, to compare them)" when the
+/// folder `dir` is a parent of run folders; empty otherwise.
+fn runs_inside_hint(dir: &Path) -> String {
+    let runs = std::fs::read_dir(dir).map_or(0, |it| {
+        it.filter_map(|e| e.ok())
+            .filter(|e| e.path().is_dir() && looks_like_run(&e.path()))
+            .count()
+    });
+    if runs == 0 {
+        return String::new();
+    }
+    format!(
+        " (it holds {runs} run folder{}: give them, e.g. `grokscope export {}/* --figure \
+         compare_accuracy …`, to compare them)",
+        if runs == 1 { "" } else { "s" },
+        dir.display()
+    )
+}
+
+/// The names of the figures of runs compared, for messages.
+fn compare_names() -> String {
+    labs::GROKKING_PLOTS
+        .iter()
+        .map(|p| format!("compare_{}", p.id))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What kind of folder `kind` is, in a sentence's words.
+fn kind_words(kind: FolderKind) -> &'static str {
+    match kind {
+        FolderKind::Run => "a Grokking run folder",
+        FolderKind::Sweep => "a Capacity sweep folder",
+        FolderKind::Study => "an Ordering study folder",
+        FolderKind::Phase => "a phase study folder",
+    }
+}
+
+/// The figures of the Grokking run folders `dirs` compared (`compare_accuracy`, …), as the window
+/// draws the runs it compares ([`crate::export::compare::compare_figures`]): each run in the
+/// window's colours in turn, or (`by_seed`) runs trained alike but for the seed as their mean with a
+/// `band`. Refused, naming the folder and why: a folder that is not a run (another lab's figures are
+/// not curves over a run's steps), a run with no logged row, a folder given twice. Nothing is written
+/// to the run folders (they are only read).
+pub fn compare_folder_figures(
+    dirs: &[PathBuf],
+    by_seed: bool,
+    band: BandKind,
+) -> Result<FolderFigures> {
+    if dirs.len() < 2 {
+        bail!(
+            "runs are compared from two or more run folders ({} given)",
+            dirs.len()
+        );
+    }
+    let mut seen: Vec<(PathBuf, &Path)> = Vec::new();
+    let mut folders = Vec::new();
+    let mut problems = Vec::new();
+    for dir in dirs {
+        let kind = folder_kind(dir)?;
+        if kind != FolderKind::Run {
+            bail!(
+                "{} is {}, not a Grokking run folder: runs are compared by their curves over the \
+                 optimiser steps, which only a run folder holds (export it on its own)",
+                dir.display(),
+                kind_words(kind)
+            );
+        }
+        let real = dir
+            .canonicalize()
+            .with_context(|| format!("reading {}", dir.display()))?;
+        if let Some((_, earlier)) = seen.iter().find(|(r, _)| *r == real) {
+            bail!(
+                "{} and {} are the same run folder: each run is compared once",
+                earlier.display(),
+                dir.display()
+            );
+        }
+        seen.push((real, dir));
+        let run = RunFolder::open(dir)?;
+        if run.rows.is_empty() {
+            let why = if run.problems.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", crate::config::list_some(&run.problems, 3, "; "))
+            };
+            bail!(
+                "{} has no logged metrics to draw{why}: leave it out of the comparison",
+                dir.display()
+            );
+        }
+        problems.extend(
+            run.problems
+                .iter()
+                .map(|p| format!("{}: {p}", dir.display())),
+        );
+        folders.push(run);
+    }
+    let histories: Vec<_> = folders
+        .iter()
+        .map(|run| folder_history(run, 0, None))
+        .collect();
+    // the window's colours for runs opened beside its current run: the palette from its second
+    let runs: Vec<CompareRun<'_>> = dirs
+        .iter()
+        .zip(&histories)
+        .zip(&folders)
+        .enumerate()
+        .map(|(i, ((dir, history), run))| CompareRun {
+            name: folder_title(dir),
+            history,
+            color: RUN_PALETTE[(i + 1) % RUN_PALETTE.len()],
+            is_current: false,
+            fork_step: run
+                .info
+                .as_ref()
+                .and_then(|i| i.parent.as_ref())
+                .map(|p| p.step),
+        })
+        .collect();
+    let groups = compare_fig::groups(&runs, by_seed);
+    if by_seed && groups.iter().all(|g| g.len() == 1) {
+        problems.push(
+            "--group-by-seed: no two runs were trained alike but for their seed (the same config, \
+             changes mid-run and fork step), so each is drawn on its own"
+                .into(),
+        );
+    }
+    let mut figures = compare_fig::compare_figures(&runs, &groups, band, false);
+    // runs of other tasks are drawn together, as the window draws them, and said to differ
+    let task_text = |c: &crate::config::GrokkingConfig| format!("a {} b mod {}", c.op, c.p);
+    let tasks: Vec<String> = histories
+        .iter()
+        .zip(dirs)
+        .map(|(h, dir)| {
+            h.config().map_or_else(
+                || format!("{}: task unknown", folder_title(dir)),
+                |c| format!("{}: {}", folder_title(dir), task_text(c)),
+            )
+        })
+        .collect();
+    let first_task = histories[0].config().map(task_text);
+    if histories
+        .iter()
+        .any(|h| h.config().map(task_text) != first_task)
+    {
+        let note = format!("The runs' tasks differ: {}.", tasks.join("; "));
+        for f in &mut figures {
+            f.notes.push(note.clone());
+        }
+    }
+    let config = serde_json::Value::Array(
+        folders
+            .iter()
+            .zip(dirs)
+            .map(|(run, dir)| {
+                serde_json::json!({ "folder": dir.display().to_string(), "config": run.config })
+            })
+            .collect(),
+    );
+    Ok(FolderFigures {
+        kind: FolderKind::Run,
+        figures,
+        config,
+        problems,
+    })
+}
+
 /// Options of `grokscope export`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ExportArgs {
-    /// The run, sweep or study folder.
+    /// The run, sweep or study folder (the first run folder of several compared).
     pub dir: PathBuf,
+    /// More run folders, compared with `dir` (`compare_*` figures).
+    pub also: Vec<PathBuf>,
+    /// Runs compared that differ only by their seed are drawn as their mean with a band.
+    pub group_by_seed: bool,
+    /// The band of a seed group; `None`: min–max.
+    pub band: Option<BandKind>,
     /// Only list the figures.
     pub list: bool,
     /// The figure to write (a name from the list).
@@ -415,12 +609,14 @@ pub fn insight_folder_figures(
         Metric::ExcludedLossFinal => finals[1].clone(),
         _ => labs::history_points(&hist, m),
     };
+    let milestones = labs::history_markers(hist.markers());
     let figures = insight::insight_figures(&InsightInput {
         snap: &snap,
         split: prober.split(),
         history: &snaps,
         losses: &losses,
         final_keys: &final_keys,
+        milestones: &milestones,
     })
     .with_context(|| format!("drawing the weights at step {}", c.step))?;
     Ok(InsightFigures {
@@ -569,6 +765,26 @@ pub fn export_main(a: &ExportArgs) -> Result<()> {
 
 /// [`export_main`] with the capacity C of `c` for a Capacity sweep's figures (`--c`, `--c-from`).
 pub fn export_main_with(a: &ExportArgs, c: &CChoice) -> Result<()> {
+    if !a.also.is_empty() {
+        return compare_main(a, c);
+    }
+    if a.group_by_seed {
+        bail!(
+            "--group-by-seed groups runs compared: give two or more run folders ({} was given \
+             alone)",
+            a.dir.display()
+        );
+    }
+    if a.band.is_some() {
+        eprintln!("--band applies to runs compared with --group-by-seed; ignored");
+    }
+    if let Some(name) = a.figure.as_deref().filter(|n| n.starts_with("compare_")) {
+        bail!(
+            "{name} compares runs: give two or more run folders (`grokscope export RUN RUN… \
+             --figure {name}`); {} was given alone",
+            a.dir.display()
+        );
+    }
     if matches!(c, CChoice::Given(_)) {
         c_applies(&a.dir, folder_kind(&a.dir)?, c)?;
     }
@@ -650,6 +866,78 @@ pub fn export_main_with(a: &ExportArgs, c: &CChoice) -> Result<()> {
         bail!("--out FILE is required to write a figure");
     };
     // `--out DIR/` (or an existing folder): the figure goes in it, named after the figure
+    let out = if out_folder(out)? {
+        figure_path(out, &fig.name, a.format)?
+    } else {
+        out.clone()
+    };
+    write_one(
+        fig,
+        &out,
+        &FigureChoice {
+            format: a.format,
+            dpi: a.dpi,
+            width_in: a.width_in,
+            height_in: a.height_in,
+        },
+        &ff.config,
+    )
+}
+
+/// `grokscope export RUN RUN…`: list or write the figures of the runs compared.
+fn compare_main(a: &ExportArgs, c: &CChoice) -> Result<()> {
+    if let CChoice::Given(g) = c {
+        bail!(
+            "a capacity C ({}) is for a Capacity sweep folder's figures, and runs compared are \
+             Grokking run folders",
+            g.source()
+        );
+    }
+    let dirs: Vec<PathBuf> = std::iter::once(a.dir.clone())
+        .chain(a.also.iter().cloned())
+        .collect();
+    if a.band.is_some() && !a.group_by_seed {
+        eprintln!("--band applies with --group-by-seed (a group's spread); ignored");
+    }
+    let ff = compare_folder_figures(&dirs, a.group_by_seed, a.band.unwrap_or(BandKind::MinMax))?;
+    for p in &ff.problems {
+        eprintln!("{p}");
+    }
+    if a.list {
+        for f in &ff.figures {
+            outln!("{}\t{}", f.name, f.title)?;
+        }
+        return Ok(());
+    }
+    let Some(name) = &a.figure else {
+        bail!(
+            "name a figure with --figure (runs compared draw: {}), or use --list",
+            compare_names()
+        );
+    };
+    let Some(fig) = ff.figures.iter().find(|f| &f.name == name) else {
+        let why = if insight::is_insight(name) {
+            " (an insight figure is one run's weights at a step: export it from one run folder)"
+        } else {
+            ""
+        };
+        bail!(
+            "no figure {name:?} for runs compared{why}; they draw: {}",
+            compare_names()
+        );
+    };
+    if no_data(fig) {
+        bail!("the runs compared have no data for the figure {name}; nothing was written");
+    }
+    if a.step.is_some() {
+        eprintln!("--step applies to the insight figures only; ignored");
+    }
+    if a.own_keys {
+        eprintln!("--own-keys applies to a run's ablation figure only; ignored");
+    }
+    let Some(out) = &a.out else {
+        bail!("--out FILE is required to write a figure");
+    };
     let out = if out_folder(out)? {
         figure_path(out, &fig.name, a.format)?
     } else {

@@ -243,12 +243,23 @@ pub enum Cmd {
         #[command(flatten)]
         c: capacity::CArgs,
     },
-    /// Export a figure for a paper from a run, sweep or study folder: PNG (at any DPI), SVG or PDF,
+    /// Export a figure for a paper from a run, sweep or study folder, or several runs compared: PNG
+    /// (at any DPI), SVG or PDF,
     /// with FILE.csv (the plotted points) and FILE.json (the config behind it) beside FILE.
     Export {
         /// A Grokking run folder, a Capacity sweep folder, a phase study folder or an Ordering study
-        /// folder.
-        dir: PathBuf,
+        /// folder; or several Grokking run folders, compared (figures compare_accuracy,
+        /// compare_loss, compare_weight_norm, compare_fourier; e.g. `grokscope export runs/wd1-*`).
+        #[arg(required = true, num_args = 1..)]
+        dirs: Vec<PathBuf>,
+        /// Runs compared that were trained alike but for their seed (the same config, changes
+        /// mid-run and fork step) are drawn as their mean with a band, as the window's "group by
+        /// seed".
+        #[arg(long)]
+        group_by_seed: bool,
+        /// A seed group's band (with --group-by-seed; default min-max).
+        #[arg(long, value_enum)]
+        band: Option<export::BandArg>,
         /// Print the figures DIR can draw (name, tab, title), one a line.
         #[arg(long)]
         list: bool,
@@ -503,7 +514,9 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Export {
-            dir,
+            dirs,
+            group_by_seed,
+            band,
             list,
             figure,
             format,
@@ -517,7 +530,11 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
         } => {
             export::export_main_with(
                 &export::ExportArgs {
-                    dir,
+                    // clap requires at least one
+                    dir: dirs.first().cloned().unwrap_or_default(),
+                    also: dirs.iter().skip(1).cloned().collect(),
+                    group_by_seed,
+                    band: band.map(Into::into),
                     list,
                     figure,
                     format: format.map(Into::into),

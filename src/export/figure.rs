@@ -335,6 +335,10 @@ pub struct Figure {
     pub markers: Vec<Marker>,
     /// Lines of text under the plot (what the figure leaves out, fitted values).
     pub notes: Vec<String>,
+    /// What a caption says of the figure (how its curves were measured, what its styles mean):
+    /// written in the JSON sidecar's `caption`, never drawn. At a column's width such notes took
+    /// two thirds of the ablation figure's height (a researcher's audit).
+    pub caption: Vec<String>,
     /// Whether to draw the legend (when at least one series has an entry).
     pub legend: bool,
     /// What the figure draws: the x/y plot, or a heatmap or graph instead.
@@ -358,6 +362,7 @@ impl Figure {
             series: vec![],
             markers: vec![],
             notes: vec![],
+            caption: vec![],
             legend: true,
             body: Body::Plot,
             equal_aspect: false,

@@ -87,6 +87,10 @@ pub struct InsightInput<'a> {
     /// every kept step ablated with them ([`Metric::RestrictedLossFinal`], as Nanda et al.): the
     /// ablation figure draws those. Empty: each snapshot's own keys (not computed yet, or asked for).
     pub final_keys: &'a [usize],
+    /// The run's milestones and changes as figure markers ([`super::labs::history_markers`]): the
+    /// ablation figure draws t_train and t_val beside the losses, the claim it exists to show
+    /// (spec section 4: the restricted loss falls before validation accuracy jumps).
+    pub milestones: &'a [Marker],
 }
 
 /// Refuse a snapshot whose parts do not fit together (a figure would index past them).
@@ -153,6 +157,7 @@ pub fn insight_figures(input: &InsightInput) -> Result<Vec<Figure>, ExportError>
             input.history,
             input.losses,
             input.final_keys,
+            input.milestones,
         ));
     }
     Ok(figs)
@@ -572,6 +577,7 @@ pub fn ablation_figure(
     history: &[InsightSnapshot],
     losses: &dyn Fn(Metric) -> Vec<[f64; 2]>,
     final_keys: &[usize],
+    milestones: &[Marker],
 ) -> Figure {
     let snaps = if history.is_empty() {
         std::slice::from_ref(s)
@@ -584,9 +590,11 @@ pub fn ablation_figure(
             .filter_map(|h| Some([h.step as f64, part(h.ablation.as_ref()?)?.loss]))
             .collect()
     };
+    // the keys are in the caption and the epoch on the shown step's line: with them the title took
+    // two lines of a column's figure
     let mut fig = Figure::new(
         ABLATION,
-        title("Restricted and excluded loss", s),
+        format!("Restricted and excluded loss, step {}", s.step),
         Axis::linear("step"),
         Axis::log("cross-entropy loss"),
     );
@@ -650,14 +658,18 @@ pub fn ablation_figure(
         fig.series
             .push(Series::new(name, series_rgb(m), SeriesKind::Dashed, points));
     }
+    // t_train and t_val first (their labels are placed first), the shown step last
+    fig.markers.extend(milestones.iter().cloned());
     fig.markers.push(Marker {
         x: s.step as f64,
-        label: format!("shown: step {}", s.step),
+        label: format!("shown: step {} (epoch {})", s.step, s.epoch),
         color: SHOWN_RGB,
     });
     let own = s.ablation.as_ref().map_or(&s.keys, |a| &a.keys);
     let keys = keys_text(own);
-    fig.notes.push(if use_final {
+    // how the curves were measured is a caption's, in the sidecar: drawn, these notes and the legend
+    // took two thirds of the figure's height at a column's width (a researcher's audit)
+    fig.caption.push(if use_final {
         let shown = if own.as_slice() == final_keys {
             String::new()
         } else {
@@ -673,10 +685,15 @@ pub fn ablation_figure(
             "Each point uses its own snapshot's key frequencies (k = {keys} at the shown step); Nanda et al. fix them from the final model."
         )
     });
-    fig.notes.push(
+    fig.caption.push(
         "Kept (restricted) or removed (excluded): each hidden neuron's projection on the key \
          frequencies' cosines and sines of the answer's phase; the excluded loss keeps each neuron's \
          mean, as Nanda et al. ablate the key frequencies only."
+            .into(),
+    );
+    fig.caption.push(
+        "Dashed verticals: the run's milestones (memorised: t_train; generalised: t_val, validation \
+         accuracy ≥ 99 %) and the shown step."
             .into(),
     );
     fig
@@ -834,6 +851,7 @@ mod tests {
             history: &[],
             losses: &none,
             final_keys: &[],
+            milestones: &[],
         })
         .unwrap()
     }
@@ -1039,7 +1057,7 @@ mod tests {
             Metric::ValLoss => vec![[0.0, 3.0], [2000.0, 0.2]],
             _ => vec![],
         };
-        let f = ablation_figure(&history[1], &history, &losses, &[]);
+        let f = ablation_figure(&history[1], &history, &losses, &[], &[]);
         let rows = csv_rows(&f);
         let of = |name: &str| rows.iter().filter(|r| r[0] == name).count();
         // three points: a line through them and a marker at each (a series of its own in the CSV)
@@ -1051,9 +1069,9 @@ mod tests {
         assert_eq!(f.markers[0].x, 1200.0);
         assert!(f.title.contains("step 1200"));
         assert!(
-            f.notes[0].starts_with("Each point uses its own"),
+            f.caption[0].starts_with("Each point uses its own"),
             "{:?}",
-            f.notes
+            f.caption
         );
         let legends: Vec<_> = f
             .series
@@ -1070,7 +1088,7 @@ mod tests {
             Metric::ExcludedLossFinal => (0..30).map(|i| [i as f64 * 100.0, 4.0]).collect(),
             other => losses(other),
         };
-        let f = ablation_figure(&history[1], &history, &finals, &[5, 9]);
+        let f = ablation_figure(&history[1], &history, &finals, &[5, 9], &[]);
         let names: Vec<_> = f.series.iter().map(|s| s.name.clone()).collect();
         assert_eq!(
             names[..2],
@@ -1085,12 +1103,83 @@ mod tests {
                 .all(|s| s.kind == SeriesKind::Line && s.points.len() == 30)
         );
         assert!(
-            f.notes[0].contains("final model's key frequencies (k = 5, 9)"),
+            f.caption[0].contains("final model's key frequencies (k = 5, 9)"),
             "{:?}",
-            f.notes
+            f.caption
         );
-        let f = ablation_figure(&history[1], &history, &losses, &[5, 9]);
+        let f = ablation_figure(&history[1], &history, &losses, &[5, 9], &[]);
         assert_eq!(f.series[0].name, series_name(Metric::RestrictedLoss));
+    }
+
+    /// The ablation figure shows its claim on its own (spec section 4: the restricted loss falls
+    /// before the validation accuracy jump): the run's t_train and t_val are marked beside the
+    /// losses, and at a column's size the plot keeps at least half the height, the measuring notes
+    /// in the sidecar's caption (a researcher's audit: legend and notes took two thirds). Expected:
+    /// the milestones given (steps 111 and 312, the fast preset's), and the frame's height read
+    /// from the SVG against the page's 2.8 in = 201.6 pt.
+    #[test]
+    fn the_ablation_figure_marks_t_train_and_t_val_and_keeps_its_height_for_the_plot() {
+        use crate::analysis::ablation::{AblationLosses, LossAccuracy};
+        let at = |step: u64, r: f64| {
+            let mut s = freq5();
+            s.step = step;
+            s.keys = vec![25, 7, 37, 15, 24, 48];
+            s.ablation = Some(AblationLosses {
+                keys: s.keys.clone(),
+                restricted: Some(LossAccuracy {
+                    loss: r,
+                    accuracy: 0.5,
+                }),
+                excluded: Some(LossAccuracy {
+                    loss: 4.0,
+                    accuracy: 0.5,
+                }),
+            });
+            s
+        };
+        let history = [at(0, 4.0), at(111, 2.0), at(306, 0.1), at(312, 0.1)];
+        let losses = |m: Metric| match m {
+            Metric::ValLoss => (0..=312)
+                .map(|i| [i as f64, 5.0 - i as f64 / 70.0])
+                .collect(),
+            Metric::TrainLossEval => (0..=312)
+                .map(|i| [i as f64, 4.0 / (1.0 + i as f64)])
+                .collect(),
+            _ => vec![],
+        };
+        let milestones = [
+            Marker {
+                x: 312.0,
+                label: "generalised · step 312".into(),
+                color: [80, 200, 120],
+            },
+            Marker {
+                x: 111.0,
+                label: "memorised · step 111".into(),
+                color: [100, 160, 235],
+            },
+        ];
+        let f = ablation_figure(&history[3], &history, &losses, &[], &milestones);
+        let xs: Vec<f64> = f.markers.iter().map(|m| m.x).collect();
+        assert_eq!(
+            xs,
+            [312.0, 111.0, 312.0],
+            "t_val, t_train, then the shown step"
+        );
+        assert!(f.notes.is_empty(), "{:?}", f.notes);
+        assert_eq!(f.caption.len(), 3);
+        let svg = to_svg(&f, FigureSize::default());
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let frame_h: f64 = doc
+            .descendants()
+            .find(|n| n.has_tag_name("rect") && n.attribute("stroke-width") == Some("0.7"))
+            .and_then(|n| n.attribute("height")?.parse().ok())
+            .unwrap();
+        assert!(frame_h >= 0.45 * 201.6, "plot {frame_h} pt of 201.6");
+        let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
+        for want in ["generalised · step 312", "memorised · step 111"] {
+            assert!(texts.contains(&want), "{want} in {texts:?}");
+        }
     }
 
     #[test]
@@ -1111,6 +1200,7 @@ mod tests {
                 history: &[],
                 losses: &none,
                 final_keys: &[],
+                milestones: &[],
             })
             .is_err()
         );

@@ -156,36 +156,82 @@ pub fn event_rgb(e: GrokEvent) -> Rgb {
 /// Colour of a hyper-parameter change's marker.
 pub const CHANGE_RGB: Rgb = [150, 150, 150];
 
-/// A marker's label.
-pub fn event_label(e: GrokEvent, epoch: u64) -> String {
+/// A milestone's name, as its marker's label and the sidecars say it.
+pub fn event_name(e: GrokEvent) -> &'static str {
     match e {
-        GrokEvent::Memorised => format!("memorised · epoch {epoch}"),
-        GrokEvent::Val98 => format!("val ≥ 98 % · epoch {epoch}"),
-        GrokEvent::Generalised => format!("generalised · epoch {epoch}"),
+        GrokEvent::Memorised => "memorised",
+        GrokEvent::Val98 => "val ≥ 98 %",
+        GrokEvent::Generalised => "generalised",
     }
+}
+
+/// A milestone marker's label, in the unit of the figures' x axis (optimiser steps): a transformer
+/// trained in minibatches takes several steps an epoch, and "epoch 1073" at x = 3219 misled (a
+/// researcher's audit). The epochs of the spec's events are in the figure's notes
+/// ([`epoch_note`]).
+pub fn event_label(e: GrokEvent, step: u64) -> String {
+    format!("{} · step {step}", event_name(e))
 }
 
 fn change_label(c: HyperChange) -> String {
     c.to_string()
 }
 
-/// A live run's markers (the app's [`RunHistory`]) as figure markers.
+/// The order marker labels are placed in, first first (a label finding no room is named in a
+/// note): generalised (t_val), memorised (t_train), changes, val ≥ 98 % (beside t_val, last).
+pub fn marker_rank(kind: MarkerKind) -> u8 {
+    match kind {
+        MarkerKind::Grok(GrokEvent::Generalised) => 0,
+        MarkerKind::Grok(GrokEvent::Memorised) => 1,
+        MarkerKind::Change(_) => 2,
+        MarkerKind::Grok(GrokEvent::Val98) => 3,
+    }
+}
+
+/// One of a run's markers as a figure marker, in the event's colour.
+pub fn history_marker(m: &crate::store::Marker) -> Marker {
+    match m.kind {
+        MarkerKind::Grok(e) => Marker {
+            x: m.step as f64,
+            label: event_label(e, m.step),
+            color: event_rgb(e),
+        },
+        MarkerKind::Change(c) => Marker {
+            x: m.step as f64,
+            label: change_label(c),
+            color: CHANGE_RGB,
+        },
+    }
+}
+
+/// A live run's markers (the app's [`RunHistory`]) as figure markers, in the order their labels are
+/// placed ([`marker_rank`]).
 pub fn history_markers(markers: &[crate::store::Marker]) -> Vec<Marker> {
-    markers
+    let mut sorted: Vec<&crate::store::Marker> = markers.iter().collect();
+    sorted.sort_by_key(|m| marker_rank(m.kind));
+    sorted.into_iter().map(history_marker).collect()
+}
+
+/// For a run of several optimiser steps an epoch, what the step axis is and the epochs of its
+/// milestones (the spec defines t_train and t_val in epochs): "x: optimiser steps, 3 an epoch;
+/// in epochs: memorised 1073, val ≥ 98 % 1420, generalised 1445." `None` for one step an epoch
+/// (a full batch), where steps are epochs.
+pub fn epoch_note(history: &RunHistory) -> Option<String> {
+    let spe = history.steps_per_epoch().filter(|&s| s > 1)?;
+    let events: Vec<String> = history
+        .markers()
         .iter()
-        .map(|m| match m.kind {
-            MarkerKind::Grok(e) => Marker {
-                x: m.step as f64,
-                label: event_label(e, m.epoch),
-                color: event_rgb(e),
-            },
-            MarkerKind::Change(c) => Marker {
-                x: m.step as f64,
-                label: change_label(c),
-                color: CHANGE_RGB,
-            },
+        .filter_map(|m| match m.kind {
+            MarkerKind::Grok(e) => Some(format!("{} {}", event_name(e), m.epoch)),
+            MarkerKind::Change(_) => None,
         })
-        .collect()
+        .collect();
+    let events = if events.is_empty() {
+        String::new()
+    } else {
+        format!("; in epochs: {}", events.join(", "))
+    };
+    Some(format!("x: optimiser steps, {spe} an epoch{events}."))
 }
 
 /// The step axis and `plot`'s value axis, as its figures draw them (a percentage from 0 to 100).
@@ -261,13 +307,19 @@ pub fn history_figures(
     log_x: bool,
 ) -> Vec<Figure> {
     let values = |m: Metric| history_points(history, m);
-    metric_figures(
+    let mut figs = metric_figures(
         plots,
         run_title,
         &values,
         &history_markers(history.markers()),
         log_x,
-    )
+    );
+    if let Some(note) = epoch_note(history) {
+        for f in &mut figs {
+            f.notes.push(note.clone());
+        }
+    }
+    figs
 }
 
 /// Memorisation (random labels) in the Capacity figures, the window's and the exported alike: red.
@@ -968,6 +1020,39 @@ pub fn phase_figures(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A milestone's label is in the x axis' unit: the paper transformer (3 steps an epoch)
+    /// memorised at step 3219 = epoch 1073, which the label called "epoch 1073" at x = 3219 (a
+    /// researcher's audit); the epoch, the spec's unit, is in the figure's note. Expected: the
+    /// preset's own run (`grokscope run` of paper-transformer-cpu, events.jsonl).
+    #[test]
+    fn milestone_labels_are_in_steps_and_the_note_gives_their_epochs() {
+        let mut h = RunHistory::new();
+        let cfg = crate::config::presets()[0].config.clone();
+        h.begin(0, cfg, 100, 3);
+        h.push_rows(&[crate::protocol::MetricRow {
+            step: 3,
+            epoch: 1,
+            values: vec![(Metric::ValAcc, 0.1)],
+        }]);
+        for (step, epoch, e) in [
+            (4335, 1445, GrokEvent::Generalised),
+            (3219, 1073, GrokEvent::Memorised),
+        ] {
+            h.add_marker(crate::store::Marker {
+                step,
+                epoch,
+                kind: MarkerKind::Grok(e),
+            });
+        }
+        let figs = history_figures(&GROKKING_PLOTS, "", &h, false);
+        let labels: Vec<&str> = figs[0].markers.iter().map(|m| m.label.as_str()).collect();
+        assert_eq!(labels, ["generalised · step 4335", "memorised · step 3219"]);
+        assert_eq!(
+            figs[0].notes.last().map(String::as_str),
+            Some("x: optimiser steps, 3 an epoch; in epochs: generalised 1445, memorised 1073.")
+        );
+    }
     use crate::protocol::MetricRow;
 
     /// A phase cell writes its mean delay only where most of its runs generalised: one seed grokking

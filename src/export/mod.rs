@@ -6,6 +6,7 @@
 //! a [`figure::Figure`]).
 //! Files are written atomically: to a temporary name beside the target, then renamed.
 
+pub mod compare;
 pub mod csv;
 pub mod figure;
 pub mod insight;

@@ -310,6 +310,8 @@ pub fn write_figure(
         // the figure's words beside its points: its notes, and its vertical lines (a value such as
         // P* that the CSV's points do not hold, or the note that says why there is none)
         "notes": fig.notes,
+        // what a paper's caption says of the figure, kept off its face (see `Figure::caption`)
+        "caption": fig.caption,
         "markers": fig
             .markers
             .iter()

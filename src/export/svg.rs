@@ -8,9 +8,9 @@
 //!
 //! Layout: the title on top; the y label, tick labels and ticks on the left; the x axis, its label
 //! and the notes at the bottom; the legend in the inner corner of the plot that covers the fewest
-//! drawn points, or under the plot when every corner would hide data; marker labels run up their
-//! dashed lines. Ticks are 1-2-5 steps on linear axes, decades (labelled 10ⁿ) with minor ticks at
-//! 2..9 on log axes.
+//! drawn points, or under the plot when every corner would hide data; marker labels stand in rows
+//! above the plot, each on a thin line up from its dashed marker, where no curve runs. Ticks are
+//! 1-2-5 steps on linear axes, decades (labelled 10ⁿ) with minor ticks at 2..9 on log axes.
 
 use super::figure::{Axis, BAR_WIDTH, Body, Figure, FigureSize, Rgb, SeriesKind};
 use std::fmt::Write as _;
@@ -28,7 +28,11 @@ pub(super) const LABEL_PT: f64 = 8.0;
 pub(super) const TICK_PT: f64 = 7.0;
 pub(super) const LEGEND_PT: f64 = 7.0;
 pub(super) const NOTE_PT: f64 = 6.5;
-const MARKER_PT: f64 = 6.5;
+const MARKER_PT: f64 = 7.0;
+/// The height of a row of marker labels above the plot.
+const MARKER_ROW: f64 = MARKER_PT * 1.3;
+/// At most this many rows of marker labels; a label that finds no room in them is named in a note.
+const MARKER_ROWS: usize = 3;
 pub(super) const MARGIN: f64 = 5.0;
 const TICK_LEN: f64 = 3.0;
 
@@ -437,6 +441,7 @@ fn layout(
     m: &Measure,
     legend_below: bool,
     extra_notes: &[String],
+    label_rows: usize,
 ) -> Layout {
     let (w, h) = (size.width_in * PT_PER_IN, size.height_in * PT_PER_IN);
     let inner_w = w - 2.0 * MARGIN;
@@ -473,7 +478,9 @@ fn layout(
     let mut xs = axis_scale(&fig.x, &xv);
     let mut ys = axis_scale(&fig.y, &yv);
 
-    let top = MARGIN + title_lines.len() as f64 * TITLE_PT * 1.25 + 4.0;
+    // marker labels stand in rows between the title and the plot, where no curve runs
+    let top =
+        MARGIN + title_lines.len() as f64 * TITLE_PT * 1.25 + 4.0 + label_rows as f64 * MARKER_ROW;
     let entries = fig.legend_entries();
     // legend rows below the plot, filled left to right
     let mut legend_rows: Vec<Vec<(usize, f64)>> = vec![];
@@ -559,7 +566,7 @@ impl Layout {
 
 /// Page positions of everything drawn inside the plot, sampled every couple of points along lines,
 /// for choosing a legend corner.
-fn occupied(fig: &Figure, l: &Layout, m: &Measure) -> Vec<[f64; 2]> {
+fn occupied(fig: &Figure, l: &Layout) -> Vec<[f64; 2]> {
     let mut out = vec![];
     let mut sample_line = |pts: &[[f64; 2]]| {
         for w in pts.windows(2) {
@@ -601,15 +608,6 @@ fn occupied(fig: &Figure, l: &Layout, m: &Measure) -> Vec<[f64; 2]> {
             }
         }
     }
-    // a marker's label runs down from the top beside its line: the legend may cover the rest of
-    // a dashed line (not data), never the label
-    for mk in fig.plotted_markers() {
-        let x = l.px([mk.x, l.ys.lo])[0];
-        let len = (m.width(&mk.label, MARKER_PT) + 6.0).min(l.plot.h);
-        for dx in [-MARKER_PT * 1.2, 0.0, MARKER_PT * 1.2] {
-            sample_line(&[[x + dx, l.plot.y], [x + dx, l.plot.y + len]]);
-        }
-    }
     out
 }
 
@@ -636,7 +634,7 @@ fn legend_corner(fig: &Figure, l: &Layout, m: &Measure) -> Option<(f64, f64)> {
     }
     let (x0, x1) = (p.x + inset, p.x + p.w - inset - bw);
     let (y0, y1) = (p.y + inset, p.y + p.h - inset - bh);
-    let pts = occupied(fig, l, m);
+    let pts = occupied(fig, l);
     // preference order when several are free: top right, top left, bottom right, bottom left
     [(x1, y0), (x0, y0), (x1, y1), (x0, y1)]
         .into_iter()
@@ -662,36 +660,7 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
         Body::ClassGrid(g) => return super::layer_svg::class_grid_svg(fig, g, size),
     }
     let m = Measure::new();
-    let mut l = layout(fig, size, &m, false, &[]);
-    let mut place = LegendPlace::Below;
-    let mut below = false;
-    if !fig.legend_entries().is_empty() {
-        match legend_corner(fig, &l, &m) {
-            Some((x, y)) => place = LegendPlace::Inside(x, y),
-            None => {
-                below = true;
-                l = layout(fig, size, &m, true, &[]);
-            }
-        }
-    }
-    // markers whose labels find no room are listed in a note, which the layout makes room for
-    let mut labels = marker_labels(fig, &l);
-    if let Some(note) = labels.note.clone() {
-        let note = &note;
-        l = layout(fig, size, &m, below, std::slice::from_ref(note));
-        labels = marker_labels(fig, &l);
-        if let LegendPlace::Inside(..) = place {
-            // the plot shrank: place the legend again (below it if no corner is free now)
-            match legend_corner(fig, &l, &m) {
-                Some((x, y)) => place = LegendPlace::Inside(x, y),
-                None => {
-                    place = LegendPlace::Below;
-                    l = layout(fig, size, &m, true, std::slice::from_ref(note));
-                    labels = marker_labels(fig, &l);
-                }
-            }
-        }
-    }
+    let (l, place, labels) = plan(fig, size, &m);
     let w = size.width_in * PT_PER_IN;
     let p = l.plot;
     let mut s = open_svg(&fig.title, &l.title_lines, size);
@@ -721,27 +690,6 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
         );
     }
     s.push_str("</g>\n");
-    // marker labels up their lines, on a light backing that hides the grid behind them, and under
-    // the data: drawn over it they hid the grokking jump at its end and the crossing at P* (a
-    // helper's audit); a curve across a label leaves it readable
-    for (mk, bx) in &labels.placed {
-        let by = p.y + 3.0;
-        let text = fit_text(&m, &mk.label, MARKER_PT, p.h - 6.0);
-        let tw = m.width(&text, MARKER_PT);
-        let _ = writeln!(
-            s,
-            // translate + rotate rather than rotate(a cx cy): the same, and read by more renderers
-            r##"<g transform="translate({0} {1}) rotate(-90)"><rect x="{2}" y="{3}" width="{4}" height="{5}" fill="#ffffff" fill-opacity="0.75" stroke="none"/><text x="0" y="0" font-size="{MARKER_PT}" text-anchor="end" fill="{6}">{7}</text></g>"##,
-            n(*bx),
-            n(by),
-            n(-tw - 1.0),
-            n(-MARKER_PT * 0.8),
-            n(tw + 2.0),
-            n(MARKER_PT * 1.0),
-            rgb(darker(mk.color)),
-            esc(&text)
-        );
-    }
     // data, clipped to the plot when some of it lies outside (a fixed range); without a clip when
     // all of it fits, which also suits simple SVG renderers that ignore or drop clipped groups
     let clip = needs_clip(fig, &l);
@@ -882,6 +830,28 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
         );
     }
     s.push_str("</g>\n");
+    // marker labels in their rows above the plot, each on a thin line up from its marker: no curve
+    // runs there (inside the plot they ran over the accuracy curves at 100 %: a researcher's audit)
+    for lab in &labels.placed {
+        let x = l.px([lab.marker.x, l.ys.lo])[0];
+        let base = p.y - 2.0 - lab.row as f64 * MARKER_ROW - MARKER_ROW * 0.22;
+        let _ = writeln!(
+            s,
+            r#"<line class="marker-leader" x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="{3}" stroke-width="0.5"/>"#,
+            n(x),
+            n(p.y),
+            n(base - MARKER_PT * 0.75),
+            rgb(lab.marker.color)
+        );
+        let _ = writeln!(
+            s,
+            r#"<text class="marker-label" x="{}" y="{}" font-size="{MARKER_PT}" fill="{}">{}</text>"#,
+            n(lab.x0),
+            n(base),
+            rgb(darker(lab.marker.color)),
+            esc(&lab.marker.label)
+        );
+    }
     // frame and ticks
     let _ = writeln!(
         s,
@@ -1046,43 +1016,204 @@ fn needs_clip(fig: &Figure, l: &Layout) -> bool {
     data_out || fig.plotted_markers().any(|m| !inside(&l.xs, m.x))
 }
 
-/// Where marker labels go: each placed one with its baseline x, and a note naming the markers whose
-/// label found no room.
+/// Where the layout, the legend and the marker labels go: the layout reserves the rows the labels
+/// take and a note for those that found no room, and the legend takes an inner corner free of data
+/// (else goes under the plot). Laid out again until the rows and the note agree with the layout
+/// (a few rounds: the plot's width changes only with its y tick labels).
+fn plan<'a>(
+    fig: &'a Figure,
+    size: FigureSize,
+    m: &Measure,
+) -> (Layout, LegendPlace, MarkerLabels<'a>) {
+    let mut rows = 0;
+    let mut note: Option<String> = None;
+    let mut below = false;
+    let mut round = 0;
+    loop {
+        let extra: Vec<String> = note.iter().cloned().collect();
+        let mut l = layout(fig, size, m, below, &extra, rows);
+        let mut place = LegendPlace::Below;
+        if !below && !fig.legend_entries().is_empty() {
+            match legend_corner(fig, &l, m) {
+                Some((x, y)) => place = LegendPlace::Inside(x, y),
+                None => {
+                    below = true;
+                    l = layout(fig, size, m, true, &extra, rows);
+                }
+            }
+        }
+        let labels = marker_labels(fig, &l, m);
+        round += 1;
+        if (labels.rows == rows && labels.note == note) || round >= 4 {
+            return (l, place, labels);
+        }
+        rows = labels.rows;
+        note = labels.note;
+    }
+}
+
+/// A marker label placed above the plot: its row (0 next to the plot) and where its text starts.
+struct PlacedLabel<'a> {
+    marker: &'a super::figure::Marker,
+    row: usize,
+    x0: f64,
+}
+
+/// Where marker labels go, the rows they take, and a note naming the markers whose label found no
+/// room.
 struct MarkerLabels<'a> {
-    placed: Vec<(&'a super::figure::Marker, f64)>,
+    placed: Vec<PlacedLabel<'a>>,
+    rows: usize,
     note: Option<String>,
 }
 
-/// Marker labels run up their lines, left of the line, else right of it; a label that would overlap
-/// another or leave the plot is named in a note instead.
-fn marker_labels<'a>(fig: &'a Figure, l: &Layout) -> MarkerLabels<'a> {
+/// Where a label may go: a row above the plot and where its text starts and ends.
+#[derive(Clone, Copy, Debug)]
+struct LabelSpot {
+    row: usize,
+    x0: f64,
+    x1: f64,
+    /// The marker's line, which runs up to the label's row.
+    lead: f64,
+}
+
+impl LabelSpot {
+    /// Whether two labels can stand together: not overlapping in one row, and neither's line
+    /// crossing the other's text on its way up.
+    fn clear_of(&self, o: &LabelSpot) -> bool {
+        const GAP: f64 = 8.0;
+        let overlaps = o.row == self.row && self.x1 + GAP > o.x0 && self.x0 < o.x1 + GAP;
+        let crossed = o.row > self.row && o.lead > self.x0 - 1.0 && o.lead < self.x1 + 1.0;
+        let crosses = o.row < self.row && self.lead > o.x0 - 1.0 && self.lead < o.x1 + 1.0;
+        !(overlaps || crossed || crosses)
+    }
+}
+
+/// The best placement found so far: which labels are placed (in the figure's order) and where.
+struct LabelSearch {
+    spots: Vec<Vec<LabelSpot>>,
+    current: Vec<Option<LabelSpot>>,
+    best: Option<Vec<Option<LabelSpot>>>,
+    budget: usize,
+}
+
+impl LabelSearch {
+    /// Better: more of the earlier labels placed (the figure's order is its priority), then fewer
+    /// rows (more height for the plot).
+    fn better(a: &[Option<LabelSpot>], b: &[Option<LabelSpot>]) -> bool {
+        for (x, y) in a.iter().zip(b) {
+            if x.is_some() != y.is_some() {
+                return x.is_some();
+            }
+        }
+        let rows = |v: &[Option<LabelSpot>]| v.iter().flatten().map(|s| s.row + 1).max();
+        rows(a) < rows(b)
+    }
+
+    fn run(&mut self, i: usize) {
+        if self.budget == 0 {
+            return;
+        }
+        self.budget -= 1;
+        // no completion of this prefix can beat the best: one of its labels left out that the
+        // best placed, with the earlier ones alike
+        if let Some(best) = &self.best {
+            for (x, y) in self.current.iter().zip(best) {
+                if x.is_some() != y.is_some() {
+                    if y.is_some() {
+                        return;
+                    }
+                    break;
+                }
+            }
+        }
+        if i == self.spots.len() {
+            if self
+                .best
+                .as_ref()
+                .is_none_or(|b| Self::better(&self.current, b))
+            {
+                self.best = Some(self.current.clone());
+            }
+            return;
+        }
+        for k in 0..self.spots[i].len() {
+            let spot = self.spots[i][k];
+            if self.current.iter().flatten().all(|o| spot.clear_of(o)) {
+                self.current.push(Some(spot));
+                self.run(i + 1);
+                self.current.pop();
+            }
+        }
+        self.current.push(None);
+        self.run(i + 1);
+        self.current.pop();
+    }
+}
+
+/// Marker labels stand in up to [`MARKER_ROWS`] rows above the plot, each on a thin line up from its
+/// marker: its text right of the line or left of it, in rows where it overlaps no other label and
+/// no other label's line crosses it. The placement keeps as many labels as it can in the figure's
+/// order (the labs put the most telling first: t_val, t_train), then the fewest rows; one with an
+/// empty label has its line only; one that finds no room is named in a note ("also marked: …").
+/// Inside the plot the labels ran over the accuracy curves at 100 %, and two milestones 25 steps
+/// apart ("val ≥ 98 %", "generalised") overdrew each other (a researcher's audit).
+fn marker_labels<'a>(fig: &'a Figure, l: &Layout, m: &Measure) -> MarkerLabels<'a> {
     let p = l.plot;
-    let mut taken: Vec<(f64, f64)> = vec![];
+    let (lo, hi) = (MARGIN, p.x + p.w + 8.0);
+    let labelled: Vec<&super::figure::Marker> = fig
+        .plotted_markers()
+        .filter(|mk| !mk.label.is_empty())
+        .collect();
+    let spots: Vec<Vec<LabelSpot>> = labelled
+        .iter()
+        .map(|mk| {
+            let lead = l.px([mk.x, l.ys.lo])[0];
+            let w = m.width(&mk.label, MARKER_PT);
+            let mut starts: Vec<f64> = [lead + 1.5, lead - 1.5 - w]
+                .into_iter()
+                .filter(|&x0| x0 >= lo && x0 + w <= hi)
+                .collect();
+            if starts.is_empty() {
+                // wider than either side: as far in as the page allows
+                starts.push(lo.max(hi - w));
+            }
+            (0..MARKER_ROWS)
+                .flat_map(|row| {
+                    starts.iter().map(move |&x0| LabelSpot {
+                        row,
+                        x0,
+                        x1: x0 + w,
+                        lead,
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let mut search = LabelSearch {
+        spots,
+        current: vec![],
+        best: None,
+        // enough for every arrangement of a handful of labels; many runs' labels take the best
+        // found within it
+        budget: 20_000,
+    };
+    search.run(0);
+    let best = search.best.unwrap_or_default();
     let mut placed = vec![];
     let mut unlabelled = vec![];
-    let mut order: Vec<_> = fig
-        .plotted_markers()
-        .map(|mk| (l.px([mk.x, l.ys.lo])[0], mk))
-        .collect();
-    order.sort_by(|a, b| a.0.total_cmp(&b.0));
-    for (x, mk) in order {
-        let band = MARKER_PT * 1.05;
-        let left = (x - 1.5 - band, x - 1.5);
-        let right = (x + 1.5, x + 1.5 + band);
-        let free = |r: (f64, f64)| {
-            r.0 >= p.x && r.1 <= p.x + p.w && taken.iter().all(|t| r.1 <= t.0 || r.0 >= t.1)
-        };
-        let side = [left, right].into_iter().find(|r| free(*r));
-        match side {
-            Some(r) => {
-                taken.push(r);
-                // the baseline is the band's right edge: rotated text grows towards -x
-                placed.push((mk, r.1 - MARKER_PT * 0.22));
-            }
+    for (i, mk) in labelled.into_iter().enumerate() {
+        match best.get(i).copied().flatten() {
+            Some(spot) => placed.push(PlacedLabel {
+                marker: mk,
+                row: spot.row,
+                x0: spot.x0,
+            }),
             None => unlabelled.push(mk.label.clone()),
         }
     }
     MarkerLabels {
+        rows: placed.iter().map(|l| l.row + 1).max().unwrap_or(0),
         placed,
         note: (!unlabelled.is_empty()).then(|| format!("also marked: {}", unlabelled.join("; "))),
     }
@@ -1348,10 +1479,10 @@ mod tests {
             let (a, b) = (l.px([0.0, 0.0]), l.px([1.0, 1.0]));
             ((b[0] - a[0]).abs(), (b[1] - a[1]).abs())
         };
-        let (sx, sy) = span(&layout(&f, FigureSize::default(), &m, false, &[]));
+        let (sx, sy) = span(&layout(&f, FigureSize::default(), &m, false, &[], 0));
         assert!((sx - sy).abs() > 5.0, "{sx} vs {sy}");
         f.equal_aspect = true;
-        let (sx, sy) = span(&layout(&f, FigureSize::default(), &m, false, &[]));
+        let (sx, sy) = span(&layout(&f, FigureSize::default(), &m, false, &[], 0));
         assert!((sx - sy).abs() < 1e-6, "{sx} vs {sy}");
     }
 
@@ -1426,6 +1557,75 @@ mod tests {
         assert_eq!(legend_rings, 1, "the legend's sample");
     }
 
+    /// Two milestones 25 steps apart at the end of a run whose curve sits at 100 % (the paper
+    /// transformer's val ≥ 98 % at step 4260 and generalised at 4335, the audit's "overdrawn"
+    /// labels), and one earlier: every label is drawn, above the plot's frame, and no two overlap
+    /// (their boxes measured with the bundled font), nor does a label's line cross another label.
+    #[test]
+    fn close_marker_labels_are_all_drawn_above_the_plot_without_overlapping() {
+        let mut f = Figure::new("t", "Accuracy", Axis::linear("step"), Axis::linear("%"));
+        f.series.push(Series::new(
+            "train",
+            [0, 0, 255],
+            SeriesKind::Line,
+            (0..=4335).step_by(5).map(|s| [s as f64, 100.0]).collect(),
+        ));
+        for (x, label) in [
+            (4335.0, "generalised · step 4335"),
+            (3219.0, "memorised · step 3219"),
+            (4260.0, "val ≥ 98 % · step 4260"),
+        ] {
+            f.markers.push(Marker {
+                x,
+                label: label.into(),
+                color: [0, 128, 0],
+            });
+        }
+        let svg = to_svg(&f, FigureSize::default());
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let frame_top: f64 = doc
+            .descendants()
+            .find(|n| n.has_tag_name("rect") && n.attribute("stroke-width") == Some("0.7"))
+            .and_then(|n| n.attribute("y")?.parse().ok())
+            .unwrap();
+        let m = Measure::new();
+        let num = |n: roxmltree::Node<'_, '_>, a: &str| -> f64 {
+            n.attribute(a).unwrap().parse().unwrap()
+        };
+        let boxes: Vec<(f64, f64, f64)> = doc
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("marker-label"))
+            .map(|n| {
+                let x = num(n, "x");
+                (x, x + m.width(n.text().unwrap(), MARKER_PT), num(n, "y"))
+            })
+            .collect();
+        let leaders: Vec<(f64, f64)> = doc
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("marker-leader"))
+            .map(|n| (num(n, "x1"), num(n, "y2")))
+            .collect();
+        assert_eq!(boxes.len(), 3, "every label drawn: {svg}");
+        assert!(!svg.contains("also marked"));
+        for (i, a) in boxes.iter().enumerate() {
+            assert!(a.2 < frame_top, "above the plot: {a:?}, top {frame_top}");
+            for b in &boxes[i + 1..] {
+                let same_row = (a.2 - b.2).abs() < 1.0;
+                assert!(
+                    !same_row || a.1 <= b.0 || b.1 <= a.0,
+                    "{a:?} overlaps {b:?}"
+                );
+            }
+            // a line reaching above a label's baseline must pass outside its text
+            for &(lx, ly) in &leaders {
+                let own = (lx - a.0).abs() < 2.0 || (lx - a.1).abs() < 2.0;
+                if !own && ly < a.2 - MARKER_PT {
+                    assert!(lx < a.0 || lx > a.1, "a line at {lx} crosses {a:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_legend_avoids_the_data() {
         // a line from bottom left to top right: the top-right corner is taken, top left is free
@@ -1437,7 +1637,7 @@ mod tests {
             vec![[0.0, 0.0], [1.0, 1.0]],
         ));
         let m = Measure::new();
-        let l = layout(&f, FigureSize::default(), &m, false, &[]);
+        let l = layout(&f, FigureSize::default(), &m, false, &[], 0);
         let (x, y) = legend_corner(&f, &l, &m).expect("a free corner");
         assert!(
             x < l.plot.x + l.plot.w / 2.0 && y < l.plot.y + l.plot.h / 2.0,
@@ -1455,7 +1655,7 @@ mod tests {
             s.legend = false; // one legend entry, so the box itself fits every corner
             f.series.push(s);
         }
-        let l = layout(&f, FigureSize::default(), &m, false, &[]);
+        let l = layout(&f, FigureSize::default(), &m, false, &[], 0);
         assert!(legend_corner(&f, &l, &m).is_none());
     }
 }

@@ -38,12 +38,14 @@ pub fn add_insight_figures(
         .map(crate::analysis::insight::run_split)
         .unwrap_or_default();
     let losses = |m: Metric| labs::history_points(history, m);
+    let milestones = labs::history_markers(history.markers());
     let Ok(figures) = insight::insight_figures(&insight::InsightInput {
         snap,
         split: &split,
         history: store.all(),
         losses: &losses,
         final_keys: if own_keys { &[] } else { &store.final_keys },
+        milestones: &milestones,
     }) else {
         return;
     };

@@ -923,14 +923,7 @@ impl GrokkingLab {
     }
 }
 
-/// The restricted and excluded losses (each snapshot's keys, and the final model's), drawn in the
-/// loss plot for a single run.
-pub const ABLATION_CURVES: [Metric; 4] = [
-    Metric::RestrictedLoss,
-    Metric::ExcludedLoss,
-    Metric::RestrictedLossFinal,
-    Metric::ExcludedLossFinal,
-];
+pub use crate::export::compare::ABLATION_CURVES;
 
 /// What the phase section asks for.
 enum PhaseAct {

@@ -15,7 +15,7 @@ use crate::app::widgets::plots::{Compare, Overlay};
 use crate::config::{GrokkingConfig, ModelConfig, ValidGrokkingConfig, ValidRunConfig};
 use crate::experiment::SaveTo;
 use crate::experiment::grokking::{ContinueSpec, ForkSpec};
-use crate::protocol::{Command, HyperChange, Metric, MetricRow, RunId};
+use crate::protocol::{Command, Metric, MetricRow, RunId};
 use crate::store::RunHistory;
 use crate::store::compare;
 use crate::store::insight::InsightStore;
@@ -28,20 +28,22 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::overlays::{self, Member, color_key, greyed, group_overlay, name_key, overlay_of};
+use super::overlays::{Member, color_key, greyed, group_overlay, name_key, overlay_of};
 use crate::export::figure::Figure;
 
-/// Distinct colours handed to runs in turn (the user can change each).
-const PALETTE: [Color32; 8] = [
-    Color32::from_rgb(240, 130, 40),
-    Color32::from_rgb(90, 160, 240),
-    Color32::from_rgb(90, 200, 110),
-    Color32::from_rgb(220, 90, 160),
-    Color32::from_rgb(230, 200, 70),
-    Color32::from_rgb(150, 110, 230),
-    Color32::from_rgb(80, 210, 210),
-    Color32::from_rgb(230, 90, 80),
-];
+/// Distinct colours handed to runs in turn (the user can change each): the export's
+/// [`crate::export::compare::RUN_PALETTE`], so `grokscope export` with several runs colours them
+/// as the window colours runs opened beside its current one.
+const PALETTE: [Color32; 8] = {
+    let p = crate::export::compare::RUN_PALETTE;
+    let mut out = [Color32::BLACK; 8];
+    let mut i = 0;
+    while i < 8 {
+        out[i] = Color32::from_rgb(p[i][0], p[i][1], p[i][2]);
+        i += 1;
+    }
+    out
+};
 
 /// Which run of the lab a request is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,14 +78,7 @@ impl FolderUse {
     }
 }
 
-/// How a group of seeds shows its spread.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum BandKind {
-    /// From the lowest to the highest run at each step.
-    MinMax,
-    /// The mean plus and minus one (sample) standard deviation.
-    Std,
-}
+pub use crate::export::compare::BandKind;
 
 /// A run of the list (opened from disk, or an earlier run of this window).
 #[derive(Clone, Debug)]
@@ -1697,34 +1692,21 @@ impl RunFiles {
 
     /// How `members` are drawn: one group a run, or (group by seed) one a treatment's seeds.
     fn groups(&self, members: &[Member<'_>]) -> Vec<Vec<usize>> {
-        if self.settings.group_by_seed {
-            let changes: Vec<Vec<(u64, HyperChange)>> =
-                members.iter().map(|m| m.changes()).collect();
-            let treatments: Vec<compare::Treatment<'_>> = members
-                .iter()
-                .zip(&changes)
-                .map(|(m, changes)| compare::Treatment {
-                    config: m.history.config(),
-                    changes,
-                    fork_step: m.fork_step,
-                })
-                .collect();
-            compare::group_by_seed(&treatments)
-        } else {
-            (0..members.len()).map(|i| vec![i]).collect()
-        }
+        let runs: Vec<_> = members.iter().map(Member::run).collect();
+        crate::export::compare::groups(&runs, self.settings.group_by_seed)
     }
 
     /// Figures of the runs compared, as the plots draw them (each run in its colour, a seed group as
     /// its mean with its band), for Export figure…: empty unless a listed run is shown beside the
-    /// current one. See [`overlays::compare_figures`].
+    /// current one. See [`crate::export::compare::compare_figures`].
     pub fn compare_figures(&self, history: &RunHistory, log_x: bool) -> Vec<Figure> {
         let members = self.members(history);
         if members.iter().all(|m| m.is_current) {
             return Vec::new();
         }
         let groups = self.groups(&members);
-        overlays::compare_figures(&members, &groups, self.settings.band, log_x)
+        let runs: Vec<_> = members.iter().map(Member::run).collect();
+        crate::export::compare::compare_figures(&runs, &groups, self.settings.band, log_x)
     }
 
     /// The comparison, each overlay's key, and how many overlays were built rather than taken from
