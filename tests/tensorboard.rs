@@ -163,7 +163,7 @@ fn fresh(run: &Path, stop_at: u64) {
     let cfg = tiny();
     let opts = RunOptions {
         writer: Some(RunWriter::create(run, &cfg, None).unwrap()),
-        checkpoint_every_epochs: 6,
+        checkpoint_every: grokscope::config::checkpoints::CheckpointEvery::from(6),
         stop_at_epoch: Some(stop_at),
         tensorboard: true,
         ..RunOptions::default()
@@ -183,7 +183,7 @@ fn resume(run: &Path, step: Option<u64>, stop_at: Option<u64>, tensorboard: bool
     let opts = RunOptions {
         tensorboard,
         stop_at_epoch: stop_at,
-        checkpoint_every_epochs: 6,
+        checkpoint_every: grokscope::config::checkpoints::CheckpointEvery::from(6),
         ..Default::default()
     };
     let mut evs: Vec<Event> = vec![];

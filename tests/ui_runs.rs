@@ -1052,6 +1052,10 @@ fn the_runs_panel_settings_survive_a_restart_and_a_bad_stored_value_gives_defaul
     h.get_by_label("±1 std").click();
     h.step();
     h.state_mut().runs_mut().settings.runs_folder = "/somewhere/else".into();
+    // the checkpoint cadence: automatic off, every 25 epochs typed
+    h.get_by_label("auto").click();
+    h.step();
+    h.state_mut().runs_mut().settings.checkpoint_every_epochs = 25;
     let set = h.state().runs().settings.clone();
     assert_eq!(
         set,
@@ -1062,6 +1066,8 @@ fn the_runs_panel_settings_survive_a_restart_and_a_bad_stored_value_gives_defaul
             group_by_seed: true,
             band: BandKind::Std,
             runs_open: Some(true),
+            checkpoint_auto: false,
+            checkpoint_every_epochs: 25,
         }
     );
     let mut storage = MemStorage::default();
@@ -1097,6 +1103,23 @@ fn the_runs_panel_settings_survive_a_restart_and_a_bad_stored_value_gives_defaul
             tensorboard: true,
             ..RunsSettings::default()
         }
+    );
+    // a stored cadence out of range is kept as typed and named; runs meanwhile take the automatic one
+    let mut storage = MemStorage::default();
+    storage.0.insert(
+        eframe::APP_KEY.into(),
+        "(runs: (checkpoint_auto: false, checkpoint_every_epochs: -3))".into(),
+    );
+    let h = app_with_storage(storage);
+    let s = &h.state().runs().settings;
+    let why = s.checkpoints().unwrap_err();
+    assert!(
+        why.contains("-3 epochs is outside the allowed range"),
+        "{why}"
+    );
+    assert_eq!(
+        s.checkpoint_cadence(),
+        grokscope::config::checkpoints::CheckpointEvery::Auto
     );
     assert_eq!(Persisted::load(None), Persisted::default());
 }
@@ -1252,4 +1275,35 @@ fn compared_runs_leave_out_the_ablation_curves() {
         drawn.iter().all(|m| !ABLATION_CURVES.contains(m)),
         "{drawn:?}"
     );
+}
+
+/// M3: the cadence typed in the Runs panel is checked: 0, a negative number or one past the largest
+/// epoch cap is named in red, with what runs do meanwhile (the automatic cadence), never a panic;
+/// a good one says how often and the size of one checkpoint for the config a Start would run.
+#[test]
+fn a_bad_checkpoint_cadence_is_named_and_a_good_one_says_its_disk_cost() {
+    let mut h = app(QueueDialog::new(&[]));
+    *h.state_mut().config_mut() = preset("fast-mlp").unwrap().config;
+    // the default: automatic; the fast preset's cadence and checkpoint size come from
+    // config::checkpoints (worked out by hand there: every 12 epochs, 0.3 MiB each)
+    h.step();
+    assert!(h.state().runs().settings.checkpoint_auto);
+    h.get_by_label_contains("auto: every 12 epochs here · 0.3 MiB each");
+    // untick auto: the typed 10 is used
+    h.get_by_label("auto").click();
+    h.run_steps(2);
+    assert!(!h.state().runs().settings.checkpoint_auto);
+    h.get_by_label_contains("every 10 epochs here");
+    for bad in [0, -5, 100_000_001] {
+        h.state_mut().runs_mut().settings.checkpoint_every_epochs = bad;
+        h.run_steps(2);
+        let said = crate::ui_support::labels_with(&h, "outside the allowed range");
+        assert_eq!(said.len(), 1, "{bad}: {said:?}");
+        assert!(
+            said[0].contains(&format!("{bad} epochs"))
+                && said[0].contains("the automatic cadence until it is fixed"),
+            "{}",
+            said[0]
+        );
+    }
 }

@@ -3,6 +3,7 @@
 
 use super::{EventSink, RunControl};
 use crate::analysis::ablation::AblationLosses;
+use crate::config::checkpoints::CheckpointEvery;
 use crate::config::memory::{Setting, size_text};
 use crate::config::{ConfigError, GrokkingConfig, ValidGrokkingConfig};
 use crate::protocol::{Event, GrokkingEvent, LabEvent, Metric, Outcome, RunId, Summary};
@@ -22,8 +23,9 @@ pub struct RunOptions {
     pub writer: Option<RunWriter>,
     /// End (as `Stopped`, with a checkpoint) after this many epochs, before the config's cap.
     pub stop_at_epoch: Option<u64>,
-    /// Checkpoint every this many epochs (0: about ten a run), and always at the end.
-    pub checkpoint_every_epochs: u64,
+    /// How often to checkpoint besides the first step, the milestones and the end (a window run's
+    /// cadence may change while it trains: [`super::Control::checkpoint_every`]).
+    pub checkpoint_every: CheckpointEvery,
     /// Also write TensorBoard event files into the run folder's `tensorboard/` as the run trains
     /// (switches on [`RunWriter::tensorboard`] of `writer`; nothing is written without a writer, or
     /// until an in-memory writer gets a folder).
@@ -45,7 +47,7 @@ impl Default for RunOptions {
         RunOptions {
             writer: None,
             stop_at_epoch: None,
-            checkpoint_every_epochs: 0,
+            checkpoint_every: CheckpointEvery::Tenth,
             tensorboard: false,
             insight: InsightEvery::Off,
             memory_limit: None,
@@ -144,13 +146,13 @@ fn fit_memory(cfg: &GrokkingConfig, opts: &mut RunOptions) -> Result<Option<Stri
     };
     let cores = crate::perf::cores();
     let with_views = cfg
-        .check_window_memory(limit, cores)
+        .check_window_memory(limit, cores, opts.checkpoint_every)
         .map_err(StartError::Memory)?;
     if with_views || opts.insight == InsightEvery::Off {
         return Ok(None);
     }
     opts.insight = InsightEvery::Off;
-    let est = cfg.memory_estimate_in(Setting::Window, cores);
+    let est = cfg.memory_estimate_in(Setting::Window(opts.checkpoint_every), cores);
     Ok(Some(format!(
         "the insight views are off for this run: they would need about {} more (they compute \
          over all p^2 pairs at p = {}), over the memory limit of {} ({} raises it)",
@@ -868,10 +870,7 @@ fn train(
 ) -> RunEnd {
     let t0 = Instant::now();
     let cfg = trainer.config().clone();
-    let every = match opts.checkpoint_every_epochs {
-        0 => (cfg.max_epochs / 10).max(1),
-        n => n,
-    };
+    let mut every = opts.checkpoint_every.epochs_for(&cfg);
     let mut writer = opts.writer;
     if let Some(w) = &mut writer {
         w.tensorboard |= opts.tensorboard;
@@ -934,6 +933,9 @@ fn train(
         let ctl = control.poll(trainer.steps() + 1);
         if let Some(views) = &mut insight {
             views.schedule.idled(ctl.idle);
+        }
+        if let Some(cadence) = ctl.checkpoint_every {
+            every = cadence.epochs_for(&cfg);
         }
         for change in ctl.changes {
             trainer.apply_change(change);
@@ -1061,7 +1063,8 @@ fn train(
 /// else half the machine): they hold every pair's hidden layer (and the transformer's, and a small
 /// MLP's, every pair's logits).
 pub fn insight_fits(cfg: &GrokkingConfig) -> Result<(), String> {
-    let est = cfg.memory_estimate_in(Setting::Window, crate::perf::cores());
+    // the views' part alone (with the parameters): the checkpoints held do not count here
+    let est = cfg.memory_estimate_in(Setting::Window(CheckpointEvery::Auto), crate::perf::cores());
     let need = est.insight.saturating_add(est.params);
     let limit = crate::config::memory::memory_limit(None)?;
     if need <= limit {

@@ -7,17 +7,19 @@ use super::run_files::{
 };
 use crate::app::link::Phase;
 use crate::app::widgets::form::{error_color, format_sci};
-use crate::config::ModelConfig;
+use crate::config::{GrokkingConfig, ModelConfig};
 use crate::store::RunHistory;
 use eframe::egui::{self, DragValue, RichText, Ui};
 use std::path::PathBuf;
 
-/// The whole panel. `phase`: the current run's; `busy`: a dialog or a read is under way. Returns the
-/// action, and whether its fold button was clicked.
+/// The whole panel. `next`: the config a Start would run (its checkpoints' size is said); `phase`:
+/// the current run's; `busy`: a dialog or a read is under way. Returns the action, and whether its
+/// fold button was clicked.
 pub fn runs_panel_ui(
     ui: &mut Ui,
     files: &mut RunFiles,
     history: &RunHistory,
+    next: &GrokkingConfig,
     phase: Phase,
     busy: bool,
 ) -> (RunsAction, bool) {
@@ -62,6 +64,9 @@ pub fn runs_panel_ui(
             "Runs saved from now on (and resumed or forked runs) also write tensorboard/ event \
              files in their folder: tags like train/loss and val/acc; view with tensorboard --logdir",
         );
+    if checkpoints_ui(ui, files, next) {
+        action = RunsAction::Checkpoints;
+    }
     ui.add_enabled_ui(files.settings.autosave, |ui| {
         ui.horizontal(|ui| {
             let l = ui.label("runs folder");
@@ -324,6 +329,60 @@ fn current_row_ui(
         }
     });
     action
+}
+
+/// How often runs checkpoint (where a fork can start): automatic, or every N epochs typed; what that
+/// costs on disk for `next` is said beside it and on hover. Whether the setting changed.
+fn checkpoints_ui(ui: &mut Ui, files: &mut RunFiles, next: &GrokkingConfig) -> bool {
+    let s = &mut files.settings;
+    let about = "Where a fork can start: every run also checkpoints at its first step, at each \
+                 milestone (memorised, validation 98 % and 99 %) and at its end. Auto sizes the \
+                 cadence by the model, keeping a run to its epoch cap within 128 MiB of checkpoints \
+                 (and 500 of them). A change applies to the running run from its next epoch.";
+    let changed = ui
+        .horizontal(|ui| {
+            let l = ui.label("checkpoint every").on_hover_text(about);
+            let auto = ui
+                .checkbox(&mut s.checkpoint_auto, "auto")
+                .on_hover_text(about);
+            let typed = ui
+                .add_enabled(
+                    !s.checkpoint_auto,
+                    DragValue::new(&mut s.checkpoint_every_epochs).speed(0.5),
+                )
+                .labelled_by(l.id)
+                .on_hover_text(about);
+            ui.label("epochs");
+            auto.changed() || typed.changed()
+        })
+        .inner;
+    match s.checkpoints() {
+        Ok(cadence) => {
+            let every = cadence.epochs_for(next);
+            let one = crate::config::checkpoints::checkpoint_bytes(next);
+            ui.label(
+                RichText::new(format!(
+                    "{}every {every} epoch{} here · {} each",
+                    if s.checkpoint_auto { "auto: " } else { "" },
+                    if every == 1 { "" } else { "s" },
+                    crate::config::memory::size_text(one)
+                ))
+                .small()
+                .weak(),
+            )
+            .on_hover_text(format!("{}. {about}", cadence.disk_text(next)));
+        }
+        Err(why) => {
+            ui.label(
+                RichText::new(format!(
+                    "{why}; runs checkpoint at the automatic cadence until it is fixed"
+                ))
+                .small()
+                .color(error_color(ui)),
+            );
+        }
+    }
+    changed
 }
 
 /// The fork settings: a checkpoint and what may change (see [`crate::config::FORKABLE`]).
