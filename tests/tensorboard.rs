@@ -96,7 +96,10 @@ fn assert_matches_run_folder(run: &Path, scalars: &BTreeMap<String, BTreeMap<i64
     }
     let mut want_events: BTreeMap<String, BTreeMap<i64, f32>> = BTreeMap::new();
     for e in &folder.events {
-        if let RunEvent::Detected { what, step, epoch } = e {
+        if let RunEvent::Detected {
+            what, step, epoch, ..
+        } = e
+        {
             want_events
                 .entry(tensorboard::event_tag(*what).into())
                 .or_default()

@@ -170,6 +170,9 @@ struct Said {
     notes: Vec<String>,
     /// Why its insight views are off, when only they did not fit the memory limit.
     insight_off: Option<String>,
+    /// A fork's changes of learning rate or weight decay, said (and recorded) as changes at its
+    /// first step, as a change made there mid-run would be.
+    changes: Vec<crate::protocol::HyperChange>,
 }
 
 /// The trainer, and what to say once it has started.
@@ -181,6 +184,7 @@ fn prepare(start: Start, opts: &mut RunOptions) -> Result<(Trainer, Said), Start
             let said = Said {
                 notes: vec![],
                 insight_off,
+                changes: vec![],
             };
             Ok((Trainer::new(&cfg)?, said))
         }
@@ -337,14 +341,17 @@ fn prepare_continue(
                 ));
             }
             // the edge for a fork's config: parsed once, here
-            state.config = ValidGrokkingConfig::try_from(fork.config.clone())?;
+            let valid = ValidGrokkingConfig::try_from(fork.config.clone())?;
+            let milestones = inherited_milestones(&folder, &state, &ckpt);
+            let hyper = hyper_changes(&state.config, &valid);
+            state.config = valid;
             let parent = ParentRef {
                 dir: spec.from.clone(),
                 step: ckpt.step,
                 epoch: ckpt.epoch,
                 changes,
             };
-            Some((fork, parent))
+            Some((fork, parent, milestones, hyper))
         }
     };
     // the config it trains with, before the trainer is built or anything written
@@ -355,6 +362,7 @@ fn prepare_continue(
         step: ckpt.step,
         error: source,
     })?;
+    let mut changes = vec![];
     opts.writer = Some(match fork {
         None => {
             let dir = folder.dir.clone();
@@ -382,12 +390,84 @@ fn prepare_continue(
             }
             writer
         }
-        Some((fork, parent)) => match &fork.out {
-            Some(out) => RunWriter::create(out, &fork.config, Some(parent))?,
-            None => RunWriter::in_memory(&fork.config, Some(parent)),
-        },
+        Some((fork, parent, milestones, hyper)) => {
+            let mut writer = match &fork.out {
+                Some(out) => RunWriter::create(out, &fork.config, Some(parent))?,
+                None => RunWriter::in_memory(&fork.config, Some(parent)),
+            };
+            writer.inherit(milestones);
+            changes = hyper;
+            writer
+        }
     });
-    Ok((trainer, Said { notes, insight_off }))
+    Ok((
+        trainer,
+        Said {
+            notes,
+            insight_off,
+            changes,
+        },
+    ))
+}
+
+/// The milestones a fork carries over from its parent's checkpoint `at` (whose state is `state`):
+/// those its detector holds (the fork does not detect them again), at the steps the parent recorded
+/// them (its events, else its row of that epoch), as inherited [`RunEvent::Detected`] lines. One
+/// whose step the parent's files do not give is left out.
+fn inherited_milestones(
+    folder: &RunFolder,
+    state: &TrainerState,
+    at: &CheckpointRef,
+) -> Vec<crate::store::run_dir::RunEvent> {
+    use crate::analysis::events::GrokEvent;
+    use crate::store::run_dir::RunEvent;
+    let d = &state.scalars.detector;
+    [
+        (GrokEvent::Memorised, d.t_train),
+        (GrokEvent::Val98, d.t_val98),
+        (GrokEvent::Generalised, d.t_val),
+    ]
+    .into_iter()
+    .filter_map(|(what, epoch)| {
+        let epoch = epoch?;
+        let recorded = folder.events.iter().find_map(|e| match e {
+            RunEvent::Detected { what: w, step, .. } if *w == what && *step <= at.step => {
+                Some(*step)
+            }
+            _ => None,
+        });
+        let step = recorded.or_else(|| {
+            folder
+                .rows
+                .iter()
+                .rfind(|r| r.epoch == epoch && r.step <= at.step)
+                .map(|r| r.step)
+        })?;
+        Some(RunEvent::Detected {
+            what,
+            step,
+            epoch,
+            inherited: true,
+        })
+    })
+    .collect()
+}
+
+/// A fork's changes of learning rate and weight decay from `before` (its checkpoint's config in
+/// force) to `after`.
+fn hyper_changes(
+    before: &GrokkingConfig,
+    after: &GrokkingConfig,
+) -> Vec<crate::protocol::HyperChange> {
+    use crate::protocol::HyperChange;
+    let mut out = vec![];
+    if before.optim.lr != after.optim.lr {
+        out.push(HyperChange::Lr(after.optim.lr));
+    }
+    if before.optim.weight_decay != after.optim.weight_decay {
+        out.push(HyperChange::WeightDecay(after.optim.weight_decay));
+    }
+    out
 }
 
 /// What a resume or repair from `ckpt` (whose state is `state`) into `into` (the folder itself for a
@@ -446,6 +526,8 @@ pub fn refill_missing(
                         what,
                         step: row.step,
                         epoch,
+                        // a fork's rows start after its fork step, so this is its own
+                        inherited: false,
                     });
                     restored.push(format!("{what} at epoch {epoch}"));
                 }
@@ -901,6 +983,15 @@ fn train(
         rec.sink.emit(Event::Lab {
             run,
             payload: LabEvent::Grokking(GrokkingEvent::InsightOff { why }),
+        });
+    }
+    // a fork's new learning rate or weight decay, in force from its first step
+    for change in said.changes {
+        rec.emit(Event::Changed {
+            run,
+            change,
+            step: trainer.steps(),
+            epoch: trainer.epochs(),
         });
     }
     // a fresh run's initial state, so a fork can start from step 0
