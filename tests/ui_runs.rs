@@ -1466,3 +1466,56 @@ fn a_bad_checkpoint_cadence_is_named_and_a_good_one_says_its_disk_cost() {
         );
     }
 }
+
+/// L8: the fork panel's checkpoint slider answers a click on its track (the nearest checkpoint to
+/// the step clicked) and, once it has focus, ← and → (one checkpoint back or on); before, only a
+/// drag moved it.
+#[test]
+fn the_fork_checkpoint_slider_moves_by_a_click_and_the_arrow_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let parent = tmp.path().join("parent");
+    let cfg = small(30);
+    headless(&cfg, &parent, None, 3);
+    let mut h = app(QueueDialog::new(&[&parent]));
+    open(&mut h, 0);
+    let key = h.state().runs().listed[0].key;
+    h.state_mut()
+        .grokking_mut()
+        .apply_runs(RunsAction::Fork(RunRef::Listed(key)));
+    wait(&mut h, "the fork panel", |h| {
+        h.state().runs().fork.is_some()
+    });
+    h.run_steps(2);
+    let steps: Vec<u64> = h
+        .state()
+        .runs()
+        .fork
+        .as_ref()
+        .unwrap()
+        .folder
+        .checkpoints
+        .iter()
+        .map(|c| c.step)
+        .collect();
+    let chosen = |h: &Harness<'_, GrokscopeApp>| h.state().runs().fork.as_ref().unwrap().checkpoint;
+    // the fork panel opens at the newest checkpoint
+    assert_eq!(chosen(&h), steps.len() - 1);
+    // a click at the middle of the track: half the last step, 75 of 150 (epoch 15, a multiple of 3)
+    let last = *steps.last().unwrap();
+    let half = last / 2;
+    let nearest = (0..steps.len())
+        .min_by_key(|&i| steps[i].abs_diff(half))
+        .unwrap();
+    h.get_by_role_and_label(eframe::egui::accesskit::Role::Slider, "checkpoint")
+        .click();
+    h.run_steps(2);
+    assert_eq!(chosen(&h), nearest, "clicked at step {half} of {steps:?}");
+    // and the keys: one back, then two on
+    h.key_press(eframe::egui::Key::ArrowLeft);
+    h.run_steps(2);
+    assert_eq!(chosen(&h), nearest - 1);
+    h.key_press(eframe::egui::Key::ArrowRight);
+    h.key_press(eframe::egui::Key::ArrowRight);
+    h.run_steps(2);
+    assert_eq!(chosen(&h), nearest + 1);
+}

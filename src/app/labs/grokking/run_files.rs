@@ -344,6 +344,16 @@ impl ForkDraft {
             .map(|c| (c.step, c.epoch))
     }
 
+    /// The checkpoint nearest to `step` (the earlier of two as near).
+    pub fn nearest(&self, step: u64) -> usize {
+        self.folder
+            .checkpoints
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, c)| c.step.abs_diff(step))
+            .map_or(0, |(i, _)| i)
+    }
+
     /// What was found wrong with checkpoint `i` when the folder was read (cut short, empty,
     /// unreadable: [`crate::store::run_dir::not_whole`]), if anything.
     pub fn problem_of(&self, i: usize) -> Option<&str> {

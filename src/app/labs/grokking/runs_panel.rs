@@ -395,19 +395,62 @@ fn fork_ui(ui: &mut Ui, draft: &mut ForkDraft, phase: Phase) -> RunsAction {
         .map_or(String::new(), |n| n.to_string_lossy().into());
     ui.label(RichText::new(format!("Fork of {name}")).strong());
     let n = draft.folder.checkpoints.len();
-    let mut i = draft.checkpoint;
+    let last = draft.folder.checkpoints.last().map_or(0, |c| c.step);
+    let (at_step, at_epoch) = draft.at().unwrap_or((0, 0));
+    // the track runs over the steps (a click lands where the run was then) and snaps to the nearest
+    // checkpoint; ← → (once it has focus: a click, or Tab) step one checkpoint back or on
+    let mut step = at_step;
+    let mut pick = None;
     ui.horizontal(|ui| {
         let l = ui.label("checkpoint");
         let r = ui
-            .add(egui::Slider::new(&mut i, 0..=n.saturating_sub(1)).show_value(false))
-            .labelled_by(l.id);
-        if let Some((s, e)) = draft.folder.checkpoints.get(i).map(|c| (c.step, c.epoch)) {
-            ui.label(RichText::new(format!("step {s} · epoch {e}")).monospace());
+            .add(
+                egui::Slider::new(&mut step, 0..=last.max(1))
+                    .show_value(false)
+                    .smart_aim(false),
+            )
+            .labelled_by(l.id)
+            .on_hover_text(format!(
+                "{n} checkpoints: click or drag to the step to fork from (the nearest checkpoint is \
+                 taken); ← → step one checkpoint back or on"
+            ));
+        let keys = if r.has_focus() {
+            ui.input(|i| {
+                i.num_presses(egui::Key::ArrowRight) as i64
+                    - i.num_presses(egui::Key::ArrowLeft) as i64
+            })
+        } else {
+            0
+        };
+        if keys != 0 {
+            let to = (draft.checkpoint as i64 + keys).clamp(0, n.saturating_sub(1) as i64);
+            pick = Some(to as usize);
+        } else if r.changed() {
+            pick = Some(draft.nearest(step));
         }
-        if r.changed() {
-            draft.select(i);
+        // a click or drag on the track gives it the keys too
+        if r.is_pointer_button_down_on() {
+            r.request_focus();
         }
     });
+    // a step typed: the nearest checkpoint to it
+    ui.horizontal(|ui| {
+        let l = ui.label("nearest to step");
+        let mut typed = at_step;
+        let r = ui
+            .add(DragValue::new(&mut typed).range(0..=last))
+            .labelled_by(l.id)
+            .on_hover_text("Type a step: the fork starts at the checkpoint nearest to it");
+        if r.changed() {
+            pick = Some(draft.nearest(typed));
+        }
+        ui.label(RichText::new(format!("step {at_step} · epoch {at_epoch}")).monospace());
+    });
+    if let Some(i) = pick
+        && i != draft.checkpoint
+    {
+        draft.select(i);
+    }
     // a checkpoint found damaged when the folder was read is said under the slider
     if let Some(why) = draft.problem_of(draft.checkpoint) {
         ui.label(
