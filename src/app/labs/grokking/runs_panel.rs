@@ -414,7 +414,18 @@ fn fork_ui(ui: &mut Ui, draft: &mut ForkDraft, phase: Phase) -> RunsAction {
                 "{n} checkpoints: click or drag to the step to fork from (the nearest checkpoint is \
                  taken); ← → step one checkpoint back or on"
             ));
-        let keys = if r.has_focus() {
+        // a click on the track: the slider senses drags alone, so a click that is pressed and let go
+        // between two frames (as a real mouse's is) never moved it; this takes it
+        let click = ui.interact(r.rect, r.id.with("track"), egui::Sense::click());
+        let clicked_at = click
+            .clicked()
+            .then(|| click.interact_pointer_pos().or(ui.input(|i| i.pointer.interact_pos())))
+            .flatten();
+        if click.clicked() {
+            r.request_focus();
+        }
+        // (the click's own response may hold the focus egui gives a clicked widget)
+        let keys = if r.has_focus() || click.has_focus() {
             ui.input(|i| {
                 i.num_presses(egui::Key::ArrowRight) as i64
                     - i.num_presses(egui::Key::ArrowLeft) as i64
@@ -425,6 +436,11 @@ fn fork_ui(ui: &mut Ui, draft: &mut ForkDraft, phase: Phase) -> RunsAction {
         if keys != 0 {
             let to = (draft.checkpoint as i64 + keys).clamp(0, n.saturating_sub(1) as i64);
             pick = Some(to as usize);
+        } else if let Some(p) = clicked_at {
+            // where egui's slider puts its values: the rail inset by its handle's radius
+            let rail = r.rect.x_range().shrink(r.rect.height() / 2.5);
+            let f = ((p.x - rail.min) / rail.span().max(1.0)).clamp(0.0, 1.0);
+            pick = Some(draft.nearest((f64::from(f) * last as f64).round() as u64));
         } else if r.changed() {
             pick = Some(draft.nearest(step));
         }
@@ -438,7 +454,12 @@ fn fork_ui(ui: &mut Ui, draft: &mut ForkDraft, phase: Phase) -> RunsAction {
         let l = ui.label("nearest to step");
         let mut typed = at_step;
         let r = ui
-            .add(DragValue::new(&mut typed).range(0..=last))
+            .add(
+                DragValue::new(&mut typed)
+                    .range(0..=last)
+                    // taken once typed (Enter or leaving the field), not at each digit
+                    .update_while_editing(false),
+            )
             .labelled_by(l.id)
             .on_hover_text("Type a step: the fork starts at the checkpoint nearest to it");
         if r.changed() {
