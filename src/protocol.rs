@@ -394,6 +394,9 @@ pub enum Command {
     PauseAt(Option<PausePoint>),
     /// Change a hyper-parameter of the running run; recorded as a marker.
     Change(HyperChange),
+    /// How often Grokking runs checkpoint (where a fork can start), from now on: the running run's
+    /// next periodic checkpoint and every later run's (the window's Runs panel setting).
+    SetCheckpoints(crate::config::checkpoints::CheckpointEvery),
     /// Stop any run in progress and resume or fork a saved Grokking run (answered like `Start`);
     /// with `tensorboard` its folder also gets TensorBoard event files.
     Continue {

@@ -6,6 +6,7 @@
 
 use crate::analysis::events::GrokEvent;
 use crate::config::ValidRunConfig;
+use crate::config::checkpoints::CheckpointEvery;
 use crate::experiment::grokking::{ContinueSpec, RunEnd, RunOptions, Views};
 use crate::experiment::{Control, EventSink, RunControl, capacity, grokking, ordering};
 use crate::protocol::{
@@ -301,6 +302,8 @@ struct WorkerControl<'a> {
     /// Pause by itself once the run has reported this ([`Command::PauseAt`]).
     pause_at: Option<PausePoint>,
     speed: Option<f64>,
+    /// How often Grokking runs checkpoint ([`Command::SetCheckpoints`]), kept for the next run.
+    checkpoints: CheckpointEvery,
     /// When the next step may start under the speed limit.
     next_at: Option<Instant>,
     after: After,
@@ -347,6 +350,11 @@ impl WorkerControl<'_> {
             }
             Command::PauseAt(at) => {
                 self.pause_at = at;
+                false
+            }
+            Command::SetCheckpoints(every) => {
+                self.checkpoints = every;
+                ctl.checkpoint_every = Some(every);
                 false
             }
             Command::Change(change) => {
@@ -525,6 +533,7 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
     let sink = Rc::new(RefCell::new(ChannelSink::new(tx.clone(), waker.clone())));
     let mut next_run: RunId = 0;
     let mut speed = None;
+    let mut checkpoints = CheckpointEvery::default();
     let mut pending: Option<Job> = None;
     // the last Grokking run's recorder (with its checkpoints), kept so a finished run can be saved
     let mut last: Option<(RunId, RunWriter)> = None;
@@ -547,6 +556,10 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
             Err(Command::Shutdown) => return,
             Err(Command::SetSpeed(s)) => {
                 speed = s.filter(|v| v.is_finite() && *v > 0.0);
+                continue;
+            }
+            Err(Command::SetCheckpoints(every)) => {
+                checkpoints = every;
                 continue;
             }
             Err(
@@ -604,14 +617,16 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
             step_once: false,
             pause_at: None,
             speed,
+            checkpoints,
             next_at: None,
             after: After::default(),
         };
         let mut shared = SharedSink(sink.clone());
         let result = catch_unwind(AssertUnwindSafe(|| {
-            dispatch(job, run, &mut shared, &mut control)
+            dispatch(job, run, &mut shared, &mut control, checkpoints)
         }));
         speed = control.speed;
+        checkpoints = control.checkpoints;
         let after = std::mem::take(&mut control.after);
         let mut sink = sink.borrow_mut();
         match result {
@@ -664,6 +679,7 @@ fn dispatch(
     run: RunId,
     sink: &mut dyn EventSink,
     control: &mut dyn RunControl,
+    checkpoints: CheckpointEvery,
 ) -> Option<RunEnd> {
     // Grokking runs, sweeps and studies are held to the memory limit (a malformed
     // GROKSCOPE_MAX_MEMORY_GB refuses them); the Ordering lab's layers are small and bounded by its config
@@ -688,6 +704,7 @@ fn dispatch(
     let mut opts = RunOptions {
         insight: InsightEvery::Budget(WINDOW_SHARE),
         memory_limit: Some(limit),
+        checkpoint_every: checkpoints,
         ..RunOptions::default()
     };
     let start = match job {

@@ -40,6 +40,7 @@ fn run_folder(dir: &Path) -> Vec<MetricRow> {
         what: GrokEvent::Memorised,
         step: 30,
         epoch: 30,
+        inherited: false,
     };
     std::fs::write(
         dir.join("events.jsonl"),

@@ -21,7 +21,7 @@ fn tiny_run(dir: &Path) -> GrokkingConfig {
     let mut evs: Vec<Event> = vec![];
     let opts = RunOptions {
         writer: Some(RunWriter::create(dir, &c, None).unwrap()),
-        checkpoint_every_epochs: 10,
+        checkpoint_every: grokscope::config::checkpoints::CheckpointEvery::from(10),
         ..Default::default()
     };
     let valid = ValidGrokkingConfig::try_from(c.clone()).unwrap();

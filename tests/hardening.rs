@@ -368,7 +368,11 @@ fn window_runs_are_held_to_the_memory_limit() {
     use grokscope::protocol::{GrokkingEvent, LabEvent};
     use grokscope::train::insight::InsightEvery;
     let cfg = small();
-    let est = cfg.memory_estimate_in(Setting::Window, grokscope::perf::cores());
+    // the runs below checkpoint as RunOptions' default does, about ten a run
+    let est = cfg.memory_estimate_in(
+        Setting::Window(grokscope::config::checkpoints::CheckpointEvery::Tenth),
+        grokscope::perf::cores(),
+    );
     assert!(est.insight > 0, "{est}");
     let window = |limit: u64| RunOptions {
         stop_at_epoch: Some(3),

@@ -166,7 +166,7 @@ mod live_and_saved {
             let cfg = tiny(model, op);
             let opts = RunOptions {
                 writer: Some(RunWriter::create(&run_dir, &cfg, None).unwrap()),
-                checkpoint_every_epochs: 4,
+                checkpoint_every: grokscope::config::checkpoints::CheckpointEvery::from(4),
                 insight: InsightEvery::Epochs(4),
                 ..RunOptions::default()
             };
@@ -391,7 +391,9 @@ mod live_and_saved {
                         writer,
                         // checkpoints only at the start, at milestones and at the end: the views in
                         // between can only come from the frames
-                        checkpoint_every_epochs: 1000,
+                        checkpoint_every: grokscope::config::checkpoints::CheckpointEvery::from(
+                            1000,
+                        ),
                         ..RunOptions::default()
                     },
                 )

@@ -3,6 +3,7 @@
 //! checkpoints kept in memory) and the estimate must lie above it. Its own test binary, so that no other
 //! test allocates while it measures.
 
+use grokscope::config::checkpoints::CheckpointEvery;
 use grokscope::config::memory::Setting;
 use grokscope::config::{
     Combine, GrokkingConfig, ModelConfig, Operation, ValidGrokkingConfig, preset,
@@ -73,7 +74,7 @@ impl EventSink for Drop {
 /// or headless (no recorder, no views).
 fn peak_of(cfg: &GrokkingConfig, epochs: u64, setting: Setting) -> u64 {
     let valid = ValidGrokkingConfig::try_from(cfg.clone()).unwrap();
-    let window = setting == Setting::Window;
+    let window = matches!(setting, Setting::Window(_));
     let base = NOW.load(Relaxed);
     PEAK.store(base, Relaxed);
     let opts = RunOptions {
@@ -85,6 +86,11 @@ fn peak_of(cfg: &GrokkingConfig, epochs: u64, setting: Setting) -> u64 {
             InsightEvery::Budget(1.0)
         } else {
             InsightEvery::Off
+        },
+        // the window's checkpoints at the cadence its estimate assumes
+        checkpoint_every: match setting {
+            Setting::Window(every) => every,
+            Setting::Headless => CheckpointEvery::Tenth,
         },
         ..Default::default()
     };
@@ -176,7 +182,8 @@ fn the_estimate_lies_above_what_a_run_allocates() {
     let mut report = vec![];
     let mut over = vec![];
     for (name, cfg, epochs) in &cases {
-        for setting in [Setting::Headless, Setting::Window] {
+        // the window's default cadence: every epoch of these 10 (as about ten a run would)
+        for setting in [Setting::Headless, Setting::Window(CheckpointEvery::Auto)] {
             let est = cfg.memory_estimate_in(setting, cores);
             let peak = peak_of(cfg, *epochs, setting);
             let ratio = est.total() as f64 / peak as f64;
@@ -205,8 +212,11 @@ fn the_views_of_a_large_prime_hold_their_logits_a_chunk_at_a_time() {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let cfg = mlp(503, 16, Some(512), Combine::Concat);
-    let est = cfg.memory_estimate_in(Setting::Window, grokscope::perf::cores());
-    let peak = peak_of(&cfg, 1, Setting::Window);
+    // about ten checkpoints a run: this measures the views (the window's automatic cadence would add
+    // to the estimate the checkpoints of a run to its cap of 5000 epochs, not of this one epoch)
+    let window = Setting::Window(CheckpointEvery::Tenth);
+    let est = cfg.memory_estimate_in(window, grokscope::perf::cores());
+    let peak = peak_of(&cfg, 1, window);
     println!("p 503: peak {peak}, estimate {est}");
     assert!(
         peak <= est.total() && est.total() <= 3 * peak + (64 << 20),

@@ -54,7 +54,7 @@ pub(crate) fn fresh(cfg: &GrokkingConfig, dir: &Path, stop_at: Option<u64>, ever
     let opts = RunOptions {
         writer: Some(RunWriter::create(dir, cfg, None).unwrap()),
         stop_at_epoch: stop_at,
-        checkpoint_every_epochs: every,
+        checkpoint_every: grokscope::config::checkpoints::CheckpointEvery::from(every),
         ..Default::default()
     };
     grokking::run(Start::New(valid(cfg)), 1, &mut evs, &mut Unattended, opts);
@@ -77,7 +77,7 @@ pub(crate) fn resume_with(dir: &Path, run: u64, opts: RunOptions) -> Vec<Event> 
 fn resume(dir: &Path, stop_at: Option<u64>) -> Vec<Event> {
     let opts = RunOptions {
         stop_at_epoch: stop_at,
-        checkpoint_every_epochs: 4,
+        checkpoint_every: grokscope::config::checkpoints::CheckpointEvery::from(4),
         ..Default::default()
     };
     resume_with(dir, 1, opts)
@@ -371,7 +371,7 @@ fn saving_mid_run_writes_everything_so_far_and_checkpoints() {
     let spe = cfg.steps_per_epoch();
     let opts = RunOptions {
         writer: Some(RunWriter::in_memory(&cfg, None)),
-        checkpoint_every_epochs: 1000,
+        checkpoint_every: grokscope::config::checkpoints::CheckpointEvery::from(1000),
         ..Default::default()
     };
     let mut sink = Count(0);
@@ -495,7 +495,7 @@ fn a_resume_checks_the_checkpoints_config_against_the_recorded_one() {
     let opts = RunOptions {
         writer: Some(RunWriter::create(&dir, &cfg, None).unwrap()),
         stop_at_epoch: Some(8),
-        checkpoint_every_epochs: 4,
+        checkpoint_every: grokscope::config::checkpoints::CheckpointEvery::from(4),
         ..Default::default()
     };
     let mut evs: Vec<Event> = vec![];
@@ -601,7 +601,7 @@ fn a_run_that_cannot_be_saved_fails_on_the_command_line_and_goes_on_in_the_windo
         let mut evs: Vec<Event> = vec![];
         let opts = RunOptions {
             writer: Some(writer),
-            checkpoint_every_epochs: 2,
+            checkpoint_every: grokscope::config::checkpoints::CheckpointEvery::from(2),
             stop_when_unsaved,
             ..Default::default()
         };
@@ -757,7 +757,7 @@ fn damaged_and_foreign_frames_are_named_and_existing_ones_are_never_replaced() {
     cfg.max_epochs = 6;
     let opts = RunOptions {
         writer: Some(RunWriter::create(&run, &cfg, None).unwrap()),
-        checkpoint_every_epochs: 1000,
+        checkpoint_every: grokscope::config::checkpoints::CheckpointEvery::from(1000),
         insight: InsightEvery::Budget(0.0),
         ..RunOptions::default()
     };
@@ -1180,4 +1180,22 @@ fn a_folder_being_written_is_not_resumed_by_another_writer() {
     held.release_lock();
     assert_eq!(finished(&resume(&dir, None)), Outcome::Completed);
     drop(held);
+}
+
+/// The size `config::checkpoints` says a checkpoint takes (the Runs panel's disk cost) lies above
+/// the file a run writes, and within 10 % of it: its floats (parameters and two moments) are the file.
+#[test]
+fn a_checkpoints_size_is_what_the_panel_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let cfg = mlp();
+    assert_eq!(fresh(&cfg, &run, Some(2), 1), Outcome::Stopped);
+    let said = grokscope::config::checkpoints::checkpoint_bytes(&cfg);
+    for c in RunFolder::open(&run).unwrap().checkpoints {
+        let len = std::fs::metadata(&c.path).unwrap().len();
+        assert!(
+            len <= said && said * 10 <= len * 11,
+            "{len} bytes, said {said}"
+        );
+    }
 }

@@ -96,7 +96,10 @@ fn assert_matches_run_folder(run: &Path, scalars: &BTreeMap<String, BTreeMap<i64
     }
     let mut want_events: BTreeMap<String, BTreeMap<i64, f32>> = BTreeMap::new();
     for e in &folder.events {
-        if let RunEvent::Detected { what, step, epoch } = e {
+        if let RunEvent::Detected {
+            what, step, epoch, ..
+        } = e
+        {
             want_events
                 .entry(tensorboard::event_tag(*what).into())
                 .or_default()
@@ -163,7 +166,7 @@ fn fresh(run: &Path, stop_at: u64) {
     let cfg = tiny();
     let opts = RunOptions {
         writer: Some(RunWriter::create(run, &cfg, None).unwrap()),
-        checkpoint_every_epochs: 6,
+        checkpoint_every: grokscope::config::checkpoints::CheckpointEvery::from(6),
         stop_at_epoch: Some(stop_at),
         tensorboard: true,
         ..RunOptions::default()
@@ -183,7 +186,7 @@ fn resume(run: &Path, step: Option<u64>, stop_at: Option<u64>, tensorboard: bool
     let opts = RunOptions {
         tensorboard,
         stop_at_epoch: stop_at,
-        checkpoint_every_epochs: 6,
+        checkpoint_every: grokscope::config::checkpoints::CheckpointEvery::from(6),
         ..Default::default()
     };
     let mut evs: Vec<Event> = vec![];

@@ -123,6 +123,7 @@ impl Backend for Scripted {
             | Command::SetSpeed(_)
             | Command::PauseAt(_)
             | Command::Change(_)
+            | Command::SetCheckpoints(_)
             | Command::Continue { .. }
             | Command::SaveRun(_)
             | Command::Shutdown => {}

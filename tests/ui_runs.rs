@@ -1147,6 +1147,10 @@ fn the_runs_panel_settings_survive_a_restart_and_a_bad_stored_value_gives_defaul
     h.get_by_label("±1 std").click();
     h.step();
     h.state_mut().runs_mut().settings.runs_folder = "/somewhere/else".into();
+    // the checkpoint cadence: automatic off, every 25 epochs typed
+    h.get_by_label("auto").click();
+    h.step();
+    h.state_mut().runs_mut().settings.checkpoint_every_epochs = 25;
     let set = h.state().runs().settings.clone();
     assert_eq!(
         set,
@@ -1157,6 +1161,8 @@ fn the_runs_panel_settings_survive_a_restart_and_a_bad_stored_value_gives_defaul
             group_by_seed: true,
             band: BandKind::Std,
             runs_open: Some(true),
+            checkpoint_auto: false,
+            checkpoint_every_epochs: 25,
         }
     );
     let mut storage = MemStorage::default();
@@ -1192,6 +1198,23 @@ fn the_runs_panel_settings_survive_a_restart_and_a_bad_stored_value_gives_defaul
             tensorboard: true,
             ..RunsSettings::default()
         }
+    );
+    // a stored cadence out of range is kept as typed and named; runs meanwhile take the automatic one
+    let mut storage = MemStorage::default();
+    storage.0.insert(
+        eframe::APP_KEY.into(),
+        "(runs: (checkpoint_auto: false, checkpoint_every_epochs: -3))".into(),
+    );
+    let h = app_with_storage(storage);
+    let s = &h.state().runs().settings;
+    let why = s.checkpoints().unwrap_err();
+    assert!(
+        why.contains("-3 epochs is outside the allowed range"),
+        "{why}"
+    );
+    assert_eq!(
+        s.checkpoint_cadence(),
+        grokscope::config::checkpoints::CheckpointEvery::Auto
     );
     assert_eq!(Persisted::load(None), Persisted::default());
 }
@@ -1347,4 +1370,247 @@ fn compared_runs_leave_out_the_ablation_curves() {
         drawn.iter().all(|m| !ABLATION_CURVES.contains(m)),
         "{drawn:?}"
     );
+}
+
+/// Run the command line's fork of `parent` at `step` with `sets` into `out` (the real binary).
+fn cli_fork(parent: &Path, step: u64, sets: &[&str], out: &Path) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_grokscope"));
+    cmd.arg("fork")
+        .arg(parent)
+        .args(["--step", &step.to_string()]);
+    for s in sets {
+        cmd.args(["--set", s]);
+    }
+    let o = cmd.arg("--out").arg(out).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// M3 and L4: the Runs panel's checkpoint cadence reaches the worker. A window run at "every 4
+/// epochs" checkpoints at step 0, every 4 epochs, at its milestone and its end (before, every
+/// max_epochs / 10 = 3 epochs); a fork there, past memorisation, with weight decay 0.1 equals the
+/// command line's fork of the same checkpoint bit for bit, rows and events alike; and its
+/// events.jsonl says where it started and what changed, with the milestone it inherited (before, it
+/// began with "started" at step 0 and named neither).
+#[test]
+fn a_window_run_checkpoints_at_the_panels_cadence_and_its_fork_equals_the_command_lines() {
+    use grokscope::analysis::events::GrokEvent;
+    use grokscope::protocol::HyperChange;
+    use grokscope::store::run_dir::RunEvent;
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let mut h = app(QueueDialog::new(&[]));
+    {
+        let s = &mut h.state_mut().runs_mut().settings;
+        s.autosave = true;
+        s.runs_folder = runs.display().to_string();
+        s.checkpoint_auto = false;
+        s.checkpoint_every_epochs = 4;
+    }
+    let cfg = small(30);
+    let spe = cfg.steps_per_epoch();
+    *h.state_mut().config_mut() = cfg.clone();
+    h.step();
+    h.get_by_label("▶ Start").click();
+    wait(&mut h, "the run's end", |h| {
+        h.state().phase() == Phase::Finished && h.state().runs().current.dir.is_some()
+    });
+    let dir = h.state().runs().current.dir.clone().unwrap();
+    let parent = RunFolder::open(&dir).unwrap();
+    // the milestone this seed reaches (memorised at epoch 16 when this was written: see the run's
+    // events), which the fork below starts after
+    let memorised = parent
+        .events
+        .iter()
+        .find_map(|e| match e {
+            RunEvent::Detected {
+                what: GrokEvent::Memorised,
+                step,
+                epoch,
+                ..
+            } => Some((*step, *epoch)),
+            _ => None,
+        })
+        .expect("the small run memorises within 30 epochs");
+    // step 0, every 4 epochs, each milestone and the end (epoch 30), by the rule; and epoch 1, where
+    // the autosave folder was attached (a save takes a checkpoint at the next epoch's end)
+    let mut want: Vec<u64> = (0..=30).filter(|e| e % 4 == 0).collect();
+    want.push(1);
+    want.extend(parent.events.iter().filter_map(|e| match e {
+        RunEvent::Detected { epoch, .. } => Some(*epoch),
+        _ => None,
+    }));
+    want.push(30);
+    want.sort_unstable();
+    want.dedup();
+    let got: Vec<u64> = parent.checkpoints.iter().map(|c| c.epoch).collect();
+    assert_eq!(got, want);
+    // fork at the first periodic checkpoint after memorisation
+    let at_epoch = (memorised.1 / 4 + 1) * 4;
+    assert!(at_epoch < 30);
+    h.state_mut()
+        .grokking_mut()
+        .apply_runs(RunsAction::Fork(RunRef::Current));
+    wait(&mut h, "the fork panel", |h| {
+        h.state().runs().fork.is_some()
+    });
+    {
+        let draft = h.state_mut().runs_mut().fork.as_mut().unwrap();
+        let i = draft.nearest(at_epoch * spe);
+        draft.select(i);
+        assert_eq!(draft.at(), Some((at_epoch * spe, at_epoch)));
+        draft.config.optim.weight_decay = 0.1;
+    }
+    h.step();
+    h.get_by_label("Start fork").click();
+    wait(&mut h, "the fork's end", |h| {
+        h.state().phase() == Phase::Finished
+            && h.state()
+                .runs()
+                .current
+                .dir
+                .as_ref()
+                .is_some_and(|d| *d != dir)
+    });
+    let window_fork = h.state().runs().current.dir.clone().unwrap();
+    let cli = tmp.path().join("cli-fork");
+    cli_fork(&dir, at_epoch * spe, &["optim.weight_decay=0.1"], &cli);
+    let (w, c) = (
+        RunFolder::open(&window_fork).unwrap(),
+        RunFolder::open(&cli).unwrap(),
+    );
+    assert!(!w.rows.is_empty());
+    assert_eq!(
+        w.rows, c.rows,
+        "the window's fork and the command line's, bit for bit"
+    );
+    // the events alike but for the parent's folder: the window forked a copy of it made beside the
+    // fork (the runs folder lies in the system's temporary folder here; see the fork test above)
+    assert_eq!(w.events[1..], c.events[1..]);
+    let copy = window_fork.with_file_name(format!(
+        "{}-parent",
+        window_fork.file_name().unwrap().to_string_lossy()
+    ));
+    let forked_from = |e: &RunEvent| match e {
+        RunEvent::Forked { parent, .. } => parent.clone(),
+        other => panic!("a fork's first line is where it came from: {other:?}"),
+    };
+    assert_eq!(forked_from(&w.events[0]), copy);
+    assert_eq!(forked_from(&c.events[0]), dir);
+    // where it started and what changed, then its own start: by the fork's settings above
+    let at = at_epoch * spe;
+    assert_eq!(
+        c.events[..4],
+        [
+            RunEvent::Forked {
+                parent: dir.clone(),
+                step: at,
+                epoch: at_epoch,
+                changes: vec!["optim.weight_decay: 1.0 -> 0.1".into()],
+            },
+            RunEvent::Detected {
+                what: GrokEvent::Memorised,
+                step: memorised.0,
+                epoch: memorised.1,
+                inherited: true,
+            },
+            RunEvent::Started {
+                param_count: w.info.as_ref().unwrap().param_count,
+                step: at,
+                epoch: at_epoch,
+            },
+            RunEvent::Changed {
+                change: HyperChange::WeightDecay(0.1),
+                step: at,
+                epoch: at_epoch,
+            },
+        ]
+    );
+    // the inherited milestone is drawn with the parent, not again in the fork's colour; the change is
+    let markers = folder_markers(&w.events);
+    assert!(markers.iter().all(|m| m.step >= at), "{markers:?}");
+    assert!(markers.iter().any(|m| m.step == at));
+}
+
+/// M3: the cadence typed in the Runs panel is checked: 0, a negative number or one past the largest
+/// epoch cap is named in red, with what runs do meanwhile (the automatic cadence), never a panic;
+/// a good one says how often and the size of one checkpoint for the config a Start would run.
+#[test]
+fn a_bad_checkpoint_cadence_is_named_and_a_good_one_says_its_disk_cost() {
+    let mut h = app(QueueDialog::new(&[]));
+    *h.state_mut().config_mut() = preset("fast-mlp").unwrap().config;
+    // the default: automatic; the fast preset's cadence and checkpoint size come from
+    // config::checkpoints (worked out by hand there: every 12 epochs, 0.3 MiB each)
+    h.step();
+    assert!(h.state().runs().settings.checkpoint_auto);
+    h.get_by_label_contains("auto: every 12 epochs here · 0.3 MiB each");
+    // untick auto: the typed 10 is used
+    h.get_by_label("auto").click();
+    h.run_steps(2);
+    assert!(!h.state().runs().settings.checkpoint_auto);
+    h.get_by_label_contains("every 10 epochs here");
+    for bad in [0, -5, 100_000_001] {
+        h.state_mut().runs_mut().settings.checkpoint_every_epochs = bad;
+        h.run_steps(2);
+        let said = crate::ui_support::labels_with(&h, "outside the allowed range");
+        assert_eq!(said.len(), 1, "{bad}: {said:?}");
+        assert!(
+            said[0].contains(&format!("{bad} epochs"))
+                && said[0].contains("the automatic cadence until it is fixed"),
+            "{}",
+            said[0]
+        );
+    }
+}
+
+/// L8: the fork panel's checkpoint slider answers a click on its track (the nearest checkpoint to
+/// the step clicked) and, once it has focus, ← and → (one checkpoint back or on); before, only a
+/// drag moved it.
+#[test]
+fn the_fork_checkpoint_slider_moves_by_a_click_and_the_arrow_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let parent = tmp.path().join("parent");
+    let cfg = small(30);
+    headless(&cfg, &parent, None, 3);
+    let mut h = app(QueueDialog::new(&[&parent]));
+    open(&mut h, 0);
+    let key = h.state().runs().listed[0].key;
+    h.state_mut()
+        .grokking_mut()
+        .apply_runs(RunsAction::Fork(RunRef::Listed(key)));
+    wait(&mut h, "the fork panel", |h| {
+        h.state().runs().fork.is_some()
+    });
+    h.run_steps(2);
+    let steps: Vec<u64> = h
+        .state()
+        .runs()
+        .fork
+        .as_ref()
+        .unwrap()
+        .folder
+        .checkpoints
+        .iter()
+        .map(|c| c.step)
+        .collect();
+    let chosen = |h: &Harness<'_, GrokscopeApp>| h.state().runs().fork.as_ref().unwrap().checkpoint;
+    // the fork panel opens at the newest checkpoint
+    assert_eq!(chosen(&h), steps.len() - 1);
+    // a click at the middle of the track: half the last step, 75 of 150 (epoch 15, a multiple of 3)
+    let last = *steps.last().unwrap();
+    let half = last / 2;
+    let nearest = (0..steps.len())
+        .min_by_key(|&i| steps[i].abs_diff(half))
+        .unwrap();
+    h.get_by_role_and_label(eframe::egui::accesskit::Role::Slider, "checkpoint")
+        .click();
+    h.run_steps(2);
+    assert_eq!(chosen(&h), nearest, "clicked at step {half} of {steps:?}");
+    // and the keys: one back, then two on
+    h.key_press(eframe::egui::Key::ArrowLeft);
+    h.run_steps(2);
+    assert_eq!(chosen(&h), nearest - 1);
+    h.key_press(eframe::egui::Key::ArrowRight);
+    h.key_press(eframe::egui::Key::ArrowRight);
+    h.run_steps(2);
+    assert_eq!(chosen(&h), nearest + 1);
 }

@@ -38,6 +38,7 @@ impl Backend for Unattached {
             | Command::SetSpeed(_)
             | Command::PauseAt(_)
             | Command::Change(_)
+            | Command::SetCheckpoints(_)
             | Command::Shutdown => return,
         };
         self.events.borrow_mut().push_back(Event::Refused {

@@ -198,7 +198,7 @@ fn headless_with(
     let opts = grokking::RunOptions {
         writer,
         stop_at_epoch: max_epochs,
-        checkpoint_every_epochs: checkpoint_every,
+        checkpoint_every: checkpoint_every.into(),
         tensorboard,
         stop_when_unsaved: true,
         ..Default::default()

@@ -19,6 +19,7 @@
 //! `tests/memory.rs` measures what runs allocate with a counting allocator and holds the estimate
 //! above it (and within a small factor of it, so that the limit refuses no config that fits).
 
+use super::checkpoints::CheckpointEvery;
 use super::{Combine, GrokkingConfig, ModelConfig};
 use std::fmt;
 
@@ -37,8 +38,6 @@ const SEQ: u64 = 4;
 const CHECKPOINT_WRITE: u64 = 9;
 /// Floats a checkpoint held in memory takes per parameter (parameters and two moments).
 const CHECKPOINT_HELD: u64 = 3;
-/// Milestone checkpoints a run may add to its periodic ones: memorised, validation 98 % and 99 %.
-const MILESTONES: u64 = 3;
 const F32: u64 = 4;
 /// The MLP's insight views hold every pair's logits (p^3 floats) up to this many floats (64 MiB, p up to
 /// 255); above it they compute the answer grid a chunk of rows at a time (`train::insight`).
@@ -63,9 +62,9 @@ pub fn view_frames(params: u64) -> usize {
 pub enum Setting {
     /// From the command line or in a sweep: checkpoints go to disk, no insight views.
     Headless,
-    /// In the window: checkpoints held in memory until the run is saved, and the insight views
-    /// computed while it trains.
-    Window,
+    /// In the window: checkpoints (taken at this cadence) held in memory until the run is saved,
+    /// and the insight views computed while it trains.
+    Window(CheckpointEvery),
 }
 
 /// The parts of a run's memory, in bytes.
@@ -259,10 +258,9 @@ impl GrokkingConfig {
         let runtime = cores * RUNTIME_PER_CORE;
         let (held, insight) = match setting {
             Setting::Headless => (0, 0),
-            Setting::Window => {
-                // a checkpoint at step 0, every max_epochs / 10 epochs, at each milestone and the end
-                let every = (self.max_epochs / 10).max(1);
-                let count = self.max_epochs / every + 2 + MILESTONES;
+            Setting::Window(cadence) => {
+                // a checkpoint at step 0, at the cadence, at each milestone and the end
+                let count = cadence.count_for(self);
                 // and, for the views: every pair and its split, the answers and rows of the ablation,
                 // the grid's predictions, an exported copy of the weights, and the weight frames
                 // kept to fill the views in (one more while a new one is thinned in)
@@ -302,10 +300,16 @@ impl GrokkingConfig {
         refuse_over(est, limit_bytes)
     }
 
-    /// Whether a window run of this config fits under `limit_bytes` on `cores`: with its insight views
-    /// (`Ok(true)`), only without them (`Ok(false)`), or not at all (refused, with the estimate).
-    pub fn check_window_memory(&self, limit_bytes: u64, cores: usize) -> Result<bool, String> {
-        let est = self.memory_estimate_in(Setting::Window, cores);
+    /// Whether a window run of this config, checkpointed at `cadence`, fits under `limit_bytes` on
+    /// `cores`: with its insight views (`Ok(true)`), only without them (`Ok(false)`), or not at all
+    /// (refused, with the estimate).
+    pub fn check_window_memory(
+        &self,
+        limit_bytes: u64,
+        cores: usize,
+        cadence: CheckpointEvery,
+    ) -> Result<bool, String> {
+        let est = self.memory_estimate_in(Setting::Window(cadence), cores);
         if est.total() <= limit_bytes {
             return Ok(true);
         }
@@ -316,16 +320,18 @@ impl GrokkingConfig {
 impl GrokkingConfig {
     /// The window's objection to this config's memory under `limit` (the window's limit, or why it
     /// could not be read), short enough for the config panel; `None` when a run fits (perhaps without
-    /// its insight views: the run says so when it starts).
+    /// its insight views: the run says so when it starts). `cadence`: how often the run checkpoints
+    /// (the window holds its checkpoints).
     pub fn window_memory_problem(
         &self,
         limit: &Result<u64, String>,
+        cadence: CheckpointEvery,
     ) -> Option<super::FieldProblem> {
         let message = match limit {
             Err(why) => why.clone(),
             Ok(limit) => {
                 let est = self
-                    .memory_estimate_in(Setting::Window, crate::perf::cores())
+                    .memory_estimate_in(Setting::Window(cadence), crate::perf::cores())
                     .without_insight();
                 if est.total() <= *limit {
                     return None;
@@ -475,9 +481,17 @@ mod tests {
         // milestones: 15 * 3 * 137 floats = 24660 bytes; the views: 25 * (8 + 5) + 2*5*8 = 405, the
         // grid's 25 * 10 = 250, an exported copy 137 and 10 + 1 weight frames of 137 (one an epoch:
         // fewer than VIEW_FRAMES, far under VIEW_FRAMES_BYTES): 792 + 1507 = 2299 floats
-        let w = mlp(5, 8, 4, false).memory_estimate_in(Setting::Window, 1);
+        let every = |n| CheckpointEvery::Epochs(std::num::NonZeroU64::new(n).unwrap());
+        let w = mlp(5, 8, 4, false).memory_estimate_in(Setting::Window(every(1)), 1);
         assert_eq!((w.held, w.insight), (24660, 9196));
         assert_eq!(w.without_insight().total() + 9196, w.total());
+        // the held checkpoints follow the cadence: every 5 epochs, 10 / 5 + 5 = 7 of 3 * 137 floats
+        let w5 = mlp(5, 8, 4, false).memory_estimate_in(Setting::Window(every(5)), 1);
+        assert_eq!(w5.held, 7 * 3 * 137 * 4);
+        // about ten a run, as the command line takes them: every epoch of 10, as every(1)
+        let tenth =
+            mlp(5, 8, 4, false).memory_estimate_in(Setting::Window(CheckpointEvery::Tenth), 1);
+        assert_eq!(tenth.held, w.held);
     }
 
     /// The frames a window run keeps: VIEW_FRAMES while they fit VIEW_FRAMES_BYTES, then as many as
@@ -546,13 +560,14 @@ mod tests {
         // pair's hidden layer, 1009^2 * 4096 floats = 16.7 GB (their logits a chunk at a time: p^3 is
         // over INSIGHT_FULL_LOGITS_MAX)
         let cfg = mlp(1009, 4096, 512, false);
-        let est = cfg.memory_estimate_in(Setting::Window, 2);
+        let auto = CheckpointEvery::Auto;
+        let est = cfg.memory_estimate_in(Setting::Window(auto), 2);
         assert!(est.insight > 1009u64.pow(2) * 4096 * 4, "{est}");
         assert!(est.insight < 1009u64.pow(2) * 4200 * 4, "{est}");
         assert!(est.without_insight().total() < 2 << 30, "{est}");
-        assert_eq!(cfg.check_window_memory(4 << 30, 2), Ok(false));
-        assert_eq!(cfg.check_window_memory(32 << 30, 2), Ok(true));
-        let why = cfg.check_window_memory(1 << 20, 2).unwrap_err();
+        assert_eq!(cfg.check_window_memory(4 << 30, 2, auto), Ok(false));
+        assert_eq!(cfg.check_window_memory(32 << 30, 2, auto), Ok(true));
+        let why = cfg.check_window_memory(1 << 20, 2, auto).unwrap_err();
         assert!(why.contains("more than the limit of 1.0 MiB"), "{why}");
         assert!(
             !why.contains("insight views"),

@@ -53,6 +53,7 @@ macro_rules! checked_config {
 }
 
 pub mod capacity;
+pub mod checkpoints;
 pub mod device;
 pub mod lesson;
 pub mod memory;

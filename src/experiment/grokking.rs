@@ -3,6 +3,7 @@
 
 use super::{EventSink, RunControl};
 use crate::analysis::ablation::AblationLosses;
+use crate::config::checkpoints::CheckpointEvery;
 use crate::config::memory::{Setting, size_text};
 use crate::config::{ConfigError, GrokkingConfig, ValidGrokkingConfig};
 use crate::protocol::{Event, GrokkingEvent, LabEvent, Metric, Outcome, RunId, Summary};
@@ -22,8 +23,9 @@ pub struct RunOptions {
     pub writer: Option<RunWriter>,
     /// End (as `Stopped`, with a checkpoint) after this many epochs, before the config's cap.
     pub stop_at_epoch: Option<u64>,
-    /// Checkpoint every this many epochs (0: about ten a run), and always at the end.
-    pub checkpoint_every_epochs: u64,
+    /// How often to checkpoint besides the first step, the milestones and the end (a window run's
+    /// cadence may change while it trains: [`super::Control::checkpoint_every`]).
+    pub checkpoint_every: CheckpointEvery,
     /// Also write TensorBoard event files into the run folder's `tensorboard/` as the run trains
     /// (switches on [`RunWriter::tensorboard`] of `writer`; nothing is written without a writer, or
     /// until an in-memory writer gets a folder).
@@ -45,7 +47,7 @@ impl Default for RunOptions {
         RunOptions {
             writer: None,
             stop_at_epoch: None,
-            checkpoint_every_epochs: 0,
+            checkpoint_every: CheckpointEvery::Tenth,
             tensorboard: false,
             insight: InsightEvery::Off,
             memory_limit: None,
@@ -144,13 +146,13 @@ fn fit_memory(cfg: &GrokkingConfig, opts: &mut RunOptions) -> Result<Option<Stri
     };
     let cores = crate::perf::cores();
     let with_views = cfg
-        .check_window_memory(limit, cores)
+        .check_window_memory(limit, cores, opts.checkpoint_every)
         .map_err(StartError::Memory)?;
     if with_views || opts.insight == InsightEvery::Off {
         return Ok(None);
     }
     opts.insight = InsightEvery::Off;
-    let est = cfg.memory_estimate_in(Setting::Window, cores);
+    let est = cfg.memory_estimate_in(Setting::Window(opts.checkpoint_every), cores);
     Ok(Some(format!(
         "the insight views are off for this run: they would need about {} more (they compute \
          over all p^2 pairs at p = {}), over the memory limit of {} ({} raises it)",
@@ -172,6 +174,9 @@ struct Said {
     /// views and its restricted loss with the final keys are filled in from its start, not from
     /// where it was resumed.
     earlier: Option<Frames>,
+    /// A fork's changes of learning rate or weight decay, said (and recorded) as changes at its
+    /// first step, as a change made there mid-run would be.
+    changes: Vec<crate::protocol::HyperChange>,
 }
 
 /// The trainer, and what to say once it has started.
@@ -184,6 +189,7 @@ fn prepare(start: Start, opts: &mut RunOptions) -> Result<(Trainer, Said), Start
                 notes: vec![],
                 insight_off,
                 earlier: None,
+                changes: vec![],
             };
             Ok((Trainer::new(&cfg)?, said))
         }
@@ -340,14 +346,17 @@ fn prepare_continue(
                 ));
             }
             // the edge for a fork's config: parsed once, here
-            state.config = ValidGrokkingConfig::try_from(fork.config.clone())?;
+            let valid = ValidGrokkingConfig::try_from(fork.config.clone())?;
+            let milestones = inherited_milestones(&folder, &state, &ckpt);
+            let hyper = hyper_changes(&state.config, &valid);
+            state.config = valid;
             let parent = ParentRef {
                 dir: spec.from.clone(),
                 step: ckpt.step,
                 epoch: ckpt.epoch,
                 changes,
             };
-            Some((fork, parent))
+            Some((fork, parent, milestones, hyper))
         }
     };
     // the config it trains with, before the trainer is built or anything written
@@ -359,6 +368,7 @@ fn prepare_continue(
         error: source,
     })?;
     let resumed_in_place = fork.is_none();
+    let mut changes = vec![];
     opts.writer = Some(match fork {
         None => {
             let dir = folder.dir.clone();
@@ -386,10 +396,15 @@ fn prepare_continue(
             }
             writer
         }
-        Some((fork, parent)) => match &fork.out {
-            Some(out) => RunWriter::create(out, &fork.config, Some(parent))?,
-            None => RunWriter::in_memory(&fork.config, Some(parent)),
-        },
+        Some((fork, parent, milestones, hyper)) => {
+            let mut writer = match &fork.out {
+                Some(out) => RunWriter::create(out, &fork.config, Some(parent))?,
+                None => RunWriter::in_memory(&fork.config, Some(parent)),
+            };
+            writer.inherit(milestones);
+            changes = hyper;
+            writer
+        }
     });
     let earlier = (resumed_in_place
         && insight_off.is_none()
@@ -404,6 +419,7 @@ fn prepare_continue(
             notes,
             insight_off,
             earlier,
+            changes,
         },
     ))
 }
@@ -433,6 +449,66 @@ fn earlier_frames(folder: &RunFolder, step: u64, max: usize, notes: &mut Vec<Str
         ));
     }
     frames
+}
+
+/// The milestones a fork carries over from its parent's checkpoint `at` (whose state is `state`):
+/// those its detector holds (the fork does not detect them again), at the steps the parent recorded
+/// them (its events, else its row of that epoch), as inherited [`RunEvent::Detected`] lines. One
+/// whose step the parent's files do not give is left out.
+fn inherited_milestones(
+    folder: &RunFolder,
+    state: &TrainerState,
+    at: &CheckpointRef,
+) -> Vec<crate::store::run_dir::RunEvent> {
+    use crate::analysis::events::GrokEvent;
+    use crate::store::run_dir::RunEvent;
+    let d = &state.scalars.detector;
+    [
+        (GrokEvent::Memorised, d.t_train),
+        (GrokEvent::Val98, d.t_val98),
+        (GrokEvent::Generalised, d.t_val),
+    ]
+    .into_iter()
+    .filter_map(|(what, epoch)| {
+        let epoch = epoch?;
+        let recorded = folder.events.iter().find_map(|e| match e {
+            RunEvent::Detected { what: w, step, .. } if *w == what && *step <= at.step => {
+                Some(*step)
+            }
+            _ => None,
+        });
+        let step = recorded.or_else(|| {
+            folder
+                .rows
+                .iter()
+                .rfind(|r| r.epoch == epoch && r.step <= at.step)
+                .map(|r| r.step)
+        })?;
+        Some(RunEvent::Detected {
+            what,
+            step,
+            epoch,
+            inherited: true,
+        })
+    })
+    .collect()
+}
+
+/// A fork's changes of learning rate and weight decay from `before` (its checkpoint's config in
+/// force) to `after`.
+fn hyper_changes(
+    before: &GrokkingConfig,
+    after: &GrokkingConfig,
+) -> Vec<crate::protocol::HyperChange> {
+    use crate::protocol::HyperChange;
+    let mut out = vec![];
+    if before.optim.lr != after.optim.lr {
+        out.push(HyperChange::Lr(after.optim.lr));
+    }
+    if before.optim.weight_decay != after.optim.weight_decay {
+        out.push(HyperChange::WeightDecay(after.optim.weight_decay));
+    }
+    out
 }
 
 /// What a resume or repair from `ckpt` (whose state is `state`) into `into` (the folder itself for a
@@ -491,6 +567,8 @@ pub fn refill_missing(
                         what,
                         step: row.step,
                         epoch,
+                        // a fork's rows start after its fork step, so this is its own
+                        inherited: false,
                     });
                     restored.push(format!("{what} at epoch {epoch}"));
                 }
@@ -925,10 +1003,7 @@ fn train(
 ) -> RunEnd {
     let t0 = Instant::now();
     let cfg = trainer.config().clone();
-    let every = match opts.checkpoint_every_epochs {
-        0 => (cfg.max_epochs / 10).max(1),
-        n => n,
-    };
+    let mut every = opts.checkpoint_every.epochs_for(&cfg);
     let mut writer = opts.writer;
     if let Some(w) = &mut writer {
         w.tensorboard |= opts.tensorboard;
@@ -961,6 +1036,15 @@ fn train(
             payload: LabEvent::Grokking(GrokkingEvent::InsightOff { why }),
         });
     }
+    // a fork's new learning rate or weight decay, in force from its first step
+    for change in said.changes {
+        rec.emit(Event::Changed {
+            run,
+            change,
+            step: trainer.steps(),
+            epoch: trainer.epochs(),
+        });
+    }
     // a fresh run's initial state, so a fork can start from step 0
     if trainer.steps() == 0 {
         rec.checkpoint(&trainer);
@@ -991,6 +1075,9 @@ fn train(
         let ctl = control.poll(trainer.steps() + 1);
         if let Some(views) = &mut insight {
             views.schedule.idled(ctl.idle);
+        }
+        if let Some(cadence) = ctl.checkpoint_every {
+            every = cadence.epochs_for(&cfg);
         }
         for change in ctl.changes {
             trainer.apply_change(change);
@@ -1118,7 +1205,8 @@ fn train(
 /// else half the machine): they hold every pair's hidden layer (and the transformer's, and a small
 /// MLP's, every pair's logits).
 pub fn insight_fits(cfg: &GrokkingConfig) -> Result<(), String> {
-    let est = cfg.memory_estimate_in(Setting::Window, crate::perf::cores());
+    // the views' part alone (with the parameters): the checkpoints held do not count here
+    let est = cfg.memory_estimate_in(Setting::Window(CheckpointEvery::Auto), crate::perf::cores());
     let need = est.insight.saturating_add(est.params);
     let limit = crate::config::memory::memory_limit(None)?;
     if need <= limit {

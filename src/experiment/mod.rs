@@ -75,6 +75,8 @@ pub struct Control {
     /// How long this poll held the run to the speed limit (not while paused): time the run's views
     /// may use for free (Grokking runs; others ignore it).
     pub idle: Duration,
+    /// Checkpoint at this cadence from now on (Grokking runs; others ignore it).
+    pub checkpoint_every: Option<crate::config::checkpoints::CheckpointEvery>,
 }
 
 /// Steers a run between optimiser steps. Pausing is done by blocking inside `poll`.

@@ -137,7 +137,7 @@ pub fn run_task(
     let run_cfg = cfg.valid_task_config(task)?;
     let mut opts = RunOptions {
         // a checkpoint at the start and the end only: the run folder is for looking, not forking
-        checkpoint_every_epochs: u64::MAX,
+        checkpoint_every: crate::config::checkpoints::CheckpointEvery::from(u64::MAX),
         ..RunOptions::default()
     };
     let mut run_dir = None;

@@ -1341,6 +1341,7 @@ mod tests {
             what: GrokEvent::Memorised,
             step: 4,
             epoch: 2,
+            inherited: false,
         }];
         let folder = RunFolder {
             dir: "run".into(),

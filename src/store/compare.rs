@@ -134,7 +134,12 @@ pub fn folder_markers(events: &[RunEvent]) -> Vec<Marker> {
     events
         .iter()
         .filter_map(|e| match e {
-            RunEvent::Detected { what, step, epoch } => Some(Marker {
+            RunEvent::Detected {
+                what,
+                step,
+                epoch,
+                inherited: false,
+            } => Some(Marker {
                 step: *step,
                 epoch: *epoch,
                 kind: MarkerKind::Grok(*what),
@@ -148,7 +153,13 @@ pub fn folder_markers(events: &[RunEvent]) -> Vec<Marker> {
                 epoch: *epoch,
                 kind: MarkerKind::Change(*change),
             }),
-            RunEvent::Started { .. } | RunEvent::Finished { .. } => None,
+            // a fork's inherited milestones are drawn with its parent, where they happened
+            RunEvent::Detected {
+                inherited: true, ..
+            }
+            | RunEvent::Forked { .. }
+            | RunEvent::Started { .. }
+            | RunEvent::Finished { .. } => None,
         })
         .collect()
 }

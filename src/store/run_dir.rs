@@ -4,7 +4,8 @@
 //! ```text
 //! RUN/config.toml        the config the run started with
 //! RUN/metrics.csv        step, epoch, then one column per metric (empty where not logged that epoch)
-//! RUN/events.jsonl       one JSON object a line: started, detected, changed, resumed, finished
+//! RUN/events.jsonl       one JSON object a line: forked (a fork's first: its parent, step and
+//!                        changes), detected, started, changed, finished
 //! RUN/run.json           format and program versions, status, wall time, parent run when forked
 //! RUN/checkpoints/step-SSSSSSSSSS-epoch-EEEEEEEE.safetensors
 //! RUN/frames/step-SSSSSSSSSS-epoch-EEEEEEEE.safetensors   the weights alone, at up to 128 evenly
@@ -197,21 +198,32 @@ impl RunInfo {
     }
 }
 
-/// One line of events.jsonl.
+/// One line of events.jsonl. (Files written before `forked` and `inherited` read as they did.)
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum RunEvent {
+    /// The run is a fork: it starts at its parent's checkpoint at this step, with these changes
+    /// (`key: before -> after`, as run.json's `parent.changes`). A fork's first line.
+    Forked {
+        parent: PathBuf,
+        step: u64,
+        epoch: u64,
+        changes: Vec<String>,
+    },
     /// Training began (or began again after a resume) at this step.
     Started {
         param_count: u64,
         step: u64,
         epoch: u64,
     },
-    /// A grokking milestone.
+    /// A grokking milestone. `inherited`: a fork's parent reached it before the fork step (the
+    /// fork's detector carries it over, so the fork does not detect it again).
     Detected {
         what: GrokEvent,
         step: u64,
         epoch: u64,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        inherited: bool,
     },
     /// A hyper-parameter changed before this step.
     Changed {
@@ -230,7 +242,8 @@ pub enum RunEvent {
 impl RunEvent {
     pub fn step(&self) -> u64 {
         match self {
-            RunEvent::Started { step, .. }
+            RunEvent::Forked { step, .. }
+            | RunEvent::Started { step, .. }
             | RunEvent::Detected { step, .. }
             | RunEvent::Changed { step, .. }
             | RunEvent::Finished { step, .. } => *step,
@@ -445,15 +458,30 @@ pub struct RunWriter {
 }
 
 impl RunWriter {
-    /// A run recorded in memory only (until [`RunWriter::attach`]).
+    /// A run recorded in memory only (until [`RunWriter::attach`]). A fork (`parent`) stands at its
+    /// parent's step from the start, and its events begin with where it came from
+    /// ([`RunEvent::Forked`]).
     pub fn in_memory(config: &GrokkingConfig, parent: Option<ParentRef>) -> Self {
+        let mut events = vec![];
+        if let Some(p) = &parent {
+            events.push(RunEvent::Forked {
+                parent: p.dir.clone(),
+                step: p.step,
+                epoch: p.epoch,
+                changes: p.changes.clone(),
+            });
+        }
         let mut info = RunInfo::new(parent);
         info.config = Some(config.clone());
+        if let Some(p) = &info.parent {
+            // what its `started` says, and run.json until its first row
+            (info.steps, info.epochs) = (p.step, p.epoch);
+        }
         RunWriter {
             dir: None,
             config: config.clone(),
             rows: vec![],
-            events: vec![],
+            events,
             info,
             prior_wall: 0.0,
             t0: Instant::now(),
@@ -795,6 +823,12 @@ impl RunWriter {
         &self.checkpoints
     }
 
+    /// Record a fork's inherited milestones ([`RunEvent::Detected`] with `inherited`), after the line
+    /// that says where it came from: they are written with its next flush (its start's).
+    pub fn inherit(&mut self, milestones: Vec<RunEvent>) {
+        self.events.extend(milestones);
+    }
+
     /// Record what a runner reported; flushes to disk when due (rows every `flush_every`, events
     /// and the end at once).
     pub fn observe(&mut self, ev: &Event) -> Result<(), RunDirError> {
@@ -824,6 +858,7 @@ impl RunWriter {
                     what: *event,
                     step: *step,
                     epoch: *epoch,
+                    inherited: false,
                 });
                 now = true;
             }
@@ -990,15 +1025,26 @@ impl RunWriter {
         }
         for e in &self.events[self.tb_events.min(self.events.len())..] {
             match e {
-                RunEvent::Detected { what, step, epoch } => {
+                RunEvent::Detected {
+                    what,
+                    step,
+                    epoch,
+                    inherited: false,
+                } => {
                     w.scalars(
                         *step,
                         vec![(tensorboard::event_tag(*what).into(), *epoch as f32)],
                     )?;
                 }
-                // starts and ends are not measurements; hyper-parameter changes show in hparams/*
-                RunEvent::Started { .. } | RunEvent::Changed { .. } | RunEvent::Finished { .. } => {
+                // starts and ends are not measurements; hyper-parameter changes show in hparams/*;
+                // a fork's inherited milestones are its parent's (in the parent's files)
+                RunEvent::Detected {
+                    inherited: true, ..
                 }
+                | RunEvent::Forked { .. }
+                | RunEvent::Started { .. }
+                | RunEvent::Changed { .. }
+                | RunEvent::Finished { .. } => {}
             }
         }
         w.flush()?;
@@ -1966,14 +2012,25 @@ impl RunFolder {
         Some(cfg)
     }
 
-    /// The grokking markers (memorised, generalised, changes) as (epoch, label).
+    /// The grokking markers (memorised, generalised, changes) as (epoch, label): this run's own (a
+    /// fork's inherited milestones are its parent's markers).
     pub fn markers(&self) -> Vec<(u64, String)> {
         self.events
             .iter()
             .filter_map(|e| match e {
-                RunEvent::Detected { what, epoch, .. } => Some((*epoch, what.to_string())),
+                RunEvent::Detected {
+                    what,
+                    epoch,
+                    inherited: false,
+                    ..
+                } => Some((*epoch, what.to_string())),
                 RunEvent::Changed { change, epoch, .. } => Some((*epoch, change.to_string())),
-                RunEvent::Started { .. } | RunEvent::Finished { .. } => None,
+                RunEvent::Detected {
+                    inherited: true, ..
+                }
+                | RunEvent::Forked { .. }
+                | RunEvent::Started { .. }
+                | RunEvent::Finished { .. } => None,
             })
             .collect()
     }
@@ -1982,6 +2039,89 @@ impl RunFolder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lines of an events.jsonl written before forks said where they started (no `forked`, no
+    /// `inherited`) read as they did; a fork's lines read back as written.
+    #[test]
+    fn old_and_new_event_lines_read() {
+        let old = r#"{"event":"started","param_count":5,"step":0,"epoch":0}
+{"event":"detected","what":"memorised","step":111,"epoch":111}
+{"event":"changed","change":{"param":"weight_decay","value":0.3},"step":150,"epoch":150}
+{"event":"finished","outcome":{"outcome":"completed"},"step":312,"epoch":312}"#;
+        let read: Vec<RunEvent> = old
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            read[1],
+            RunEvent::Detected {
+                what: GrokEvent::Memorised,
+                step: 111,
+                epoch: 111,
+                inherited: false
+            }
+        );
+        // and a run's own milestone is written as before, without `inherited`
+        assert_eq!(
+            serde_json::to_string(&read[1]).unwrap(),
+            old.lines().nth(1).unwrap()
+        );
+        let fork = vec![
+            RunEvent::Forked {
+                parent: PathBuf::from("runs/a"),
+                step: 150,
+                epoch: 150,
+                changes: vec!["optim.weight_decay: 1.0 -> 0.3".into()],
+            },
+            RunEvent::Detected {
+                what: GrokEvent::Memorised,
+                step: 111,
+                epoch: 111,
+                inherited: true,
+            },
+        ];
+        for e in &fork {
+            let line = serde_json::to_string(e).unwrap();
+            assert_eq!(
+                &serde_json::from_str::<RunEvent>(&line).unwrap(),
+                e,
+                "{line}"
+            );
+        }
+        // the fork's step for sorting and resuming
+        assert_eq!(fork[0].step(), 150);
+    }
+
+    /// A fork's recorder stands at its parent's step from the start: its `started` says the fork
+    /// step (it said step 0), after the line saying where it came from.
+    #[test]
+    fn a_forks_recorder_starts_at_its_fork_step() {
+        let cfg = crate::config::preset("fast-mlp").unwrap().config;
+        let parent = ParentRef {
+            dir: PathBuf::from("runs/a"),
+            step: 190,
+            epoch: 190,
+            changes: vec!["optim.weight_decay: 3.0 -> 0.3".into()],
+        };
+        let mut w = RunWriter::in_memory(&cfg, Some(parent));
+        w.observe(&Event::Started {
+            run: 1,
+            config: Box::new(crate::config::RunConfig::Grokking(cfg.clone())),
+            param_count: 7,
+            steps_per_epoch: 1,
+            device: None,
+        })
+        .unwrap();
+        assert!(matches!(w.events()[0], RunEvent::Forked { step: 190, .. }));
+        assert_eq!(
+            w.events()[1],
+            RunEvent::Started {
+                param_count: 7,
+                step: 190,
+                epoch: 190
+            }
+        );
+    }
 
     /// Counted by hand: the folders below the nearest one that is there, up to `dir` itself.
     #[test]

@@ -627,7 +627,9 @@ impl GrokkingLab {
             Err(e) => return self.error(format!("Start refused: {e}")),
         };
         let limit = crate::config::memory::memory_limit(None);
-        if let Some(p) = config.window_memory_problem(&limit) {
+        if let Some(p) =
+            config.window_memory_problem(&limit, self.files.settings.checkpoint_cadence())
+        {
             return self.error(format!("Start refused: {}: {}", p.field, p.message));
         }
         // the previous run goes to the runs list; the worker records the new one
@@ -1129,7 +1131,10 @@ impl LabSlot for GrokkingLab {
             // a config in range that a run could not hold in memory (the worker refuses it too)
             Ok(()) => self
                 .draft
-                .window_memory_problem(&crate::config::memory::memory_limit(None))
+                .window_memory_problem(
+                    &crate::config::memory::memory_limit(None),
+                    self.files.settings.checkpoint_cadence(),
+                )
                 .into_iter()
                 .collect(),
         }
@@ -1194,7 +1199,7 @@ impl LabSlot for GrokkingLab {
                 .size_range(side.range);
             let runs = egui::Panel::show_switched(ui, &mut open, folded, expanded, |ui, shown| {
                 if shown {
-                    runs_panel_ui(ui, &mut self.files, &self.history, phase, busy)
+                    runs_panel_ui(ui, &mut self.files, &self.history, &self.draft, phase, busy)
                 } else {
                     (RunsAction::None, layout::folded_tab_ui(ui, "Runs"))
                 }

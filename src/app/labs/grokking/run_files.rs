@@ -12,6 +12,7 @@ use super::jobs::{self, AfterCopy, CopyPlan, LabJobs, RunCopy};
 use crate::app::dialog::FileDialog;
 use crate::app::link::LabLink;
 use crate::app::widgets::plots::{Compare, Overlay};
+use crate::config::checkpoints::CheckpointEvery;
 use crate::config::{GrokkingConfig, ModelConfig, ValidGrokkingConfig, ValidRunConfig};
 use crate::experiment::SaveTo;
 use crate::experiment::grokking::{ContinueSpec, ForkSpec};
@@ -338,6 +339,16 @@ impl ForkDraft {
             .map(|c| (c.step, c.epoch))
     }
 
+    /// The checkpoint nearest to `step` (the earlier of two as near).
+    pub fn nearest(&self, step: u64) -> usize {
+        self.folder
+            .checkpoints
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, c)| c.step.abs_diff(step))
+            .map_or(0, |(i, _)| i)
+    }
+
     /// What was found wrong with checkpoint `i` when the folder was read (cut short, empty,
     /// unreadable: [`crate::store::run_dir::not_whole`]), if anything.
     pub fn problem_of(&self, i: usize) -> Option<&str> {
@@ -425,6 +436,8 @@ pub enum RunsAction {
     StartFork,
     /// Close the fork panel.
     CancelFork,
+    /// The checkpoint cadence changed: runs from now on (the running one too) take it.
+    Checkpoints,
     /// Drop this run from the list (its folder stays as it is).
     Remove(u64),
     /// Choose a folder and copy this listed run (recorded in the temporary folder) into it.
@@ -453,10 +466,33 @@ pub struct RunsSettings {
     /// Whether the Runs panel is open, once the user (or a lesson's highlight) chose; until then
     /// (`None`) it follows the window's width ([`crate::app::widgets::layout::runs_open_by_default`]).
     pub runs_open: Option<bool>,
+    /// Runs checkpoint at the automatic cadence ([`CheckpointEvery::Auto`]), not every
+    /// `checkpoint_every_epochs`.
+    pub checkpoint_auto: bool,
+    /// The typed cadence in epochs, as typed (checked by [`RunsSettings::checkpoints`]).
+    pub checkpoint_every_epochs: i64,
+}
+
+impl RunsSettings {
+    /// The checkpoint cadence the settings ask for, or why the typed one cannot be used.
+    pub fn checkpoints(&self) -> Result<CheckpointEvery, String> {
+        if self.checkpoint_auto {
+            Ok(CheckpointEvery::Auto)
+        } else {
+            CheckpointEvery::epochs(self.checkpoint_every_epochs)
+        }
+    }
+
+    /// The cadence runs get: the one asked for, or the automatic one while the typed one cannot be
+    /// used (the panel says so in red).
+    pub fn checkpoint_cadence(&self) -> CheckpointEvery {
+        self.checkpoints().unwrap_or(CheckpointEvery::Auto)
+    }
 }
 
 impl Default for RunsSettings {
-    /// Autosave off, into `runs/` under the working directory; no TensorBoard files; no grouping.
+    /// Autosave off, into `runs/` under the working directory; no TensorBoard files; no grouping;
+    /// checkpoints at the automatic cadence.
     fn default() -> Self {
         let runs_folder = std::env::current_dir()
             .map(|d| d.join("runs"))
@@ -468,6 +504,9 @@ impl Default for RunsSettings {
             group_by_seed: false,
             band: BandKind::MinMax,
             runs_open: None,
+            checkpoint_auto: true,
+            // what a researcher types first: one fork point every ten epochs
+            checkpoint_every_epochs: 10,
         }
     }
 }
@@ -600,12 +639,15 @@ impl RunFiles {
         }
     }
 
-    /// Resume or fork as the settings say.
-    fn continue_command(&self, spec: ContinueSpec) -> Command {
-        Command::Continue {
+    /// Resume or fork as the settings say (their TensorBoard files and checkpoint cadence).
+    fn launch_continue(&self, ctx: &mut RunsCtx<'_>, spec: ContinueSpec) {
+        ctx.link
+            .send(Command::SetCheckpoints(self.settings.checkpoint_cadence()));
+        let cmd = Command::Continue {
             spec: Box::new(spec),
             tensorboard: self.settings.tensorboard,
-        }
+        };
+        ctx.link.launch_command(cmd, ctx.speed);
     }
 
     fn listed_index(&self, key: u64) -> Option<usize> {
@@ -768,6 +810,8 @@ impl RunFiles {
         self.retire_current(ctx.history, ctx.insight, false);
         self.prefix = None;
         self.undo = None;
+        ctx.link
+            .send(Command::SetCheckpoints(self.settings.checkpoint_cadence()));
         ctx.link.launch(ValidRunConfig::Grokking(config), ctx.speed);
         if let Some(dir) = dir {
             // handled before the new run's first step (the channel keeps order)
@@ -797,6 +841,9 @@ impl RunFiles {
                 }
             }
             RunsAction::CancelPrompt => self.prompt = None,
+            RunsAction::Checkpoints => ctx
+                .link
+                .send(Command::SetCheckpoints(self.settings.checkpoint_cadence())),
             RunsAction::Resume(which) => self.resume(ctx, which),
             RunsAction::Fork(which) => {
                 let dir = match which {
@@ -1305,8 +1352,7 @@ impl RunFiles {
             step: None,
             fork: None,
         };
-        ctx.link
-            .launch_command(self.continue_command(spec), ctx.speed);
+        self.launch_continue(ctx, spec);
         ctx.link.info(format!(
             "resuming {} from its newest usable checkpoint…",
             dir.display()
@@ -1339,8 +1385,7 @@ impl RunFiles {
             step: Some(step),
             fork: Some(ForkSpec { config, out }),
         };
-        ctx.link
-            .launch_command(self.continue_command(spec), ctx.speed);
+        self.launch_continue(ctx, spec);
         Ok(())
     }
 
@@ -1438,8 +1483,7 @@ impl RunFiles {
                 out: Some(out),
             }),
         };
-        ctx.link
-            .launch_command(self.continue_command(spec), ctx.speed);
+        self.launch_continue(ctx, spec);
         self.fork = None;
         let what = if changes.is_empty() {
             "no changes".to_string()

@@ -7,17 +7,19 @@ use super::run_files::{
 };
 use crate::app::link::Phase;
 use crate::app::widgets::form::{error_color, format_sci};
-use crate::config::ModelConfig;
+use crate::config::{GrokkingConfig, ModelConfig};
 use crate::store::RunHistory;
 use eframe::egui::{self, DragValue, RichText, Ui};
 use std::path::PathBuf;
 
-/// The whole panel. `phase`: the current run's; `busy`: a dialog or a read is under way. Returns the
-/// action, and whether its fold button was clicked.
+/// The whole panel. `next`: the config a Start would run (its checkpoints' size is said); `phase`:
+/// the current run's; `busy`: a dialog or a read is under way. Returns the action, and whether its
+/// fold button was clicked.
 pub fn runs_panel_ui(
     ui: &mut Ui,
     files: &mut RunFiles,
     history: &RunHistory,
+    next: &GrokkingConfig,
     phase: Phase,
     busy: bool,
 ) -> (RunsAction, bool) {
@@ -62,6 +64,9 @@ pub fn runs_panel_ui(
             "Runs saved from now on (and resumed or forked runs) also write tensorboard/ event \
              files in their folder: tags like train/loss and val/acc; view with tensorboard --logdir",
         );
+    if checkpoints_ui(ui, files, next) {
+        action = RunsAction::Checkpoints;
+    }
     ui.add_enabled_ui(files.settings.autosave, |ui| {
         ui.horizontal(|ui| {
             let l = ui.label("runs folder");
@@ -326,6 +331,60 @@ fn current_row_ui(
     action
 }
 
+/// How often runs checkpoint (where a fork can start): automatic, or every N epochs typed; what that
+/// costs on disk for `next` is said beside it and on hover. Whether the setting changed.
+fn checkpoints_ui(ui: &mut Ui, files: &mut RunFiles, next: &GrokkingConfig) -> bool {
+    let s = &mut files.settings;
+    let about = "Where a fork can start: every run also checkpoints at its first step, at each \
+                 milestone (memorised, validation 98 % and 99 %) and at its end. Auto sizes the \
+                 cadence by the model, keeping a run to its epoch cap within 128 MiB of checkpoints \
+                 (and 500 of them). A change applies to the running run from its next epoch.";
+    let changed = ui
+        .horizontal(|ui| {
+            let l = ui.label("checkpoint every").on_hover_text(about);
+            let auto = ui
+                .checkbox(&mut s.checkpoint_auto, "auto")
+                .on_hover_text(about);
+            let typed = ui
+                .add_enabled(
+                    !s.checkpoint_auto,
+                    DragValue::new(&mut s.checkpoint_every_epochs).speed(0.5),
+                )
+                .labelled_by(l.id)
+                .on_hover_text(about);
+            ui.label("epochs");
+            auto.changed() || typed.changed()
+        })
+        .inner;
+    match s.checkpoints() {
+        Ok(cadence) => {
+            let every = cadence.epochs_for(next);
+            let one = crate::config::checkpoints::checkpoint_bytes(next);
+            ui.label(
+                RichText::new(format!(
+                    "{}every {every} epoch{} here · {} each",
+                    if s.checkpoint_auto { "auto: " } else { "" },
+                    if every == 1 { "" } else { "s" },
+                    crate::config::memory::size_text(one)
+                ))
+                .small()
+                .weak(),
+            )
+            .on_hover_text(format!("{}. {about}", cadence.disk_text(next)));
+        }
+        Err(why) => {
+            ui.label(
+                RichText::new(format!(
+                    "{why}; runs checkpoint at the automatic cadence until it is fixed"
+                ))
+                .small()
+                .color(error_color(ui)),
+            );
+        }
+    }
+    changed
+}
+
 /// The fork settings: a checkpoint and what may change (see [`crate::config::FORKABLE`]).
 fn fork_ui(ui: &mut Ui, draft: &mut ForkDraft, phase: Phase) -> RunsAction {
     let mut action = RunsAction::None;
@@ -336,19 +395,83 @@ fn fork_ui(ui: &mut Ui, draft: &mut ForkDraft, phase: Phase) -> RunsAction {
         .map_or(String::new(), |n| n.to_string_lossy().into());
     ui.label(RichText::new(format!("Fork of {name}")).strong());
     let n = draft.folder.checkpoints.len();
-    let mut i = draft.checkpoint;
+    let last = draft.folder.checkpoints.last().map_or(0, |c| c.step);
+    let (at_step, at_epoch) = draft.at().unwrap_or((0, 0));
+    // the track runs over the steps (a click lands where the run was then) and snaps to the nearest
+    // checkpoint; ← → (once it has focus: a click, or Tab) step one checkpoint back or on
+    let mut step = at_step;
+    let mut pick = None;
     ui.horizontal(|ui| {
         let l = ui.label("checkpoint");
         let r = ui
-            .add(egui::Slider::new(&mut i, 0..=n.saturating_sub(1)).show_value(false))
-            .labelled_by(l.id);
-        if let Some((s, e)) = draft.folder.checkpoints.get(i).map(|c| (c.step, c.epoch)) {
-            ui.label(RichText::new(format!("step {s} · epoch {e}")).monospace());
+            .add(
+                egui::Slider::new(&mut step, 0..=last.max(1))
+                    .show_value(false)
+                    .smart_aim(false),
+            )
+            .labelled_by(l.id)
+            .on_hover_text(format!(
+                "{n} checkpoints: click or drag to the step to fork from (the nearest checkpoint is \
+                 taken); ← → step one checkpoint back or on"
+            ));
+        // a click on the track: the slider senses drags alone, so a click that is pressed and let go
+        // between two frames (as a real mouse's is) never moved it; this takes it
+        let click = ui.interact(r.rect, r.id.with("track"), egui::Sense::click());
+        let clicked_at = click
+            .clicked()
+            .then(|| click.interact_pointer_pos().or(ui.input(|i| i.pointer.interact_pos())))
+            .flatten();
+        if click.clicked() {
+            r.request_focus();
         }
-        if r.changed() {
-            draft.select(i);
+        // (the click's own response may hold the focus egui gives a clicked widget)
+        let keys = if r.has_focus() || click.has_focus() {
+            ui.input(|i| {
+                i.num_presses(egui::Key::ArrowRight) as i64
+                    - i.num_presses(egui::Key::ArrowLeft) as i64
+            })
+        } else {
+            0
+        };
+        if keys != 0 {
+            let to = (draft.checkpoint as i64 + keys).clamp(0, n.saturating_sub(1) as i64);
+            pick = Some(to as usize);
+        } else if let Some(p) = clicked_at {
+            // where egui's slider puts its values: the rail inset by its handle's radius
+            let rail = r.rect.x_range().shrink(r.rect.height() / 2.5);
+            let f = ((p.x - rail.min) / rail.span().max(1.0)).clamp(0.0, 1.0);
+            pick = Some(draft.nearest((f64::from(f) * last as f64).round() as u64));
+        } else if r.changed() {
+            pick = Some(draft.nearest(step));
+        }
+        // a click or drag on the track gives it the keys too
+        if r.is_pointer_button_down_on() {
+            r.request_focus();
         }
     });
+    // a step typed: the nearest checkpoint to it
+    ui.horizontal(|ui| {
+        let l = ui.label("nearest to step");
+        let mut typed = at_step;
+        let r = ui
+            .add(
+                DragValue::new(&mut typed)
+                    .range(0..=last)
+                    // taken once typed (Enter or leaving the field), not at each digit
+                    .update_while_editing(false),
+            )
+            .labelled_by(l.id)
+            .on_hover_text("Type a step: the fork starts at the checkpoint nearest to it");
+        if r.changed() {
+            pick = Some(draft.nearest(typed));
+        }
+        ui.label(RichText::new(format!("step {at_step} · epoch {at_epoch}")).monospace());
+    });
+    if let Some(i) = pick
+        && i != draft.checkpoint
+    {
+        draft.select(i);
+    }
     // a checkpoint found damaged when the folder was read is said under the slider
     if let Some(why) = draft.problem_of(draft.checkpoint) {
         ui.label(
