@@ -315,7 +315,7 @@ mod live_and_saved {
                 writer: Some(RunWriter::create(&run_dir, &cfg, None).unwrap()),
                 insight: InsightEvery::Budget(0.0),
                 stop_at_epoch: Some(5),
-                checkpoint_every_epochs: 1000,
+                checkpoint_every: grokscope::config::checkpoints::CheckpointEvery::from(1000),
                 ..RunOptions::default()
             },
         );
@@ -336,7 +336,7 @@ mod live_and_saved {
             &mut Unattended,
             RunOptions {
                 insight: InsightEvery::Budget(0.0),
-                checkpoint_every_epochs: 1000,
+                checkpoint_every: grokscope::config::checkpoints::CheckpointEvery::from(1000),
                 ..RunOptions::default()
             },
         );
