@@ -2134,3 +2134,39 @@ actions = [
     h.run_steps(3);
     assert!(h.query_by_label(description).is_some(), "the window's own");
 }
+
+/// "The clock" step of clock-inside shows the clock alone (the spectrum above it left four clipped
+/// thumbnails: a teacher's audit, H3), as its bundled screenshot shows; the next step brings the
+/// spectrum back beside it, as its notes say.
+#[test]
+fn the_clock_step_shows_the_clock_alone() {
+    let mut h = real_app();
+    h.state_mut()
+        .play_lesson("bundled:clock-inside")
+        .expect("a bundled lesson loads");
+    let to_step = |h: &mut Harness<'static, GrokscopeApp>, i: usize| {
+        while h.state().lesson().unwrap().position().0 < i {
+            h.state_mut().lesson_command(LessonCmd::Next);
+            h.step();
+        }
+        // the step's actions done (its wait skipped: the panels are what is checked)
+        for _ in 0..50 {
+            h.step();
+            if h.state().lesson().unwrap().waiting().is_some() {
+                h.state_mut().lesson_command(LessonCmd::Skip);
+            } else if h.state().lesson().unwrap().step_done() {
+                break;
+            }
+        }
+    };
+    to_step(&mut h, 2);
+    assert_eq!(h.state().lesson().unwrap().step().title, "The clock");
+    let lab = h.state().grokking();
+    assert!(lab.panel_shown("clock") && !lab.panel_shown("spectrum"));
+    to_step(&mut h, 3);
+    let lab = h.state().grokking();
+    assert!(lab.panel_shown("clock") && lab.panel_shown("spectrum"));
+    h.state_mut()
+        .grokking_mut()
+        .apply(Action::Stop, LabCtx::default());
+}
