@@ -831,7 +831,7 @@ impl GrokscopeApp {
                 }
                 ui.separator();
                 ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
-                    ui.label(RichText::new(self.phase().word()).strong());
+                    ui.label(RichText::new(self.current().phase_word()).strong());
                     let status = self.status();
                     let color = if status.is_error {
                         error_color(ui)
