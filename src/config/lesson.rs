@@ -691,6 +691,31 @@ impl Kind {
         }
     }
 
+    /// The last step a run of this kind with config `value` trains (its epoch cap in steps), with
+    /// the setting that caps it in words; `None` for a study or sweep (they count tasks).
+    fn last_step(self, value: &toml::Value) -> Option<(u64, String)> {
+        let cap = |epochs: u64, per_epoch: u64, name: &str| {
+            let steps = epochs.saturating_mul(per_epoch);
+            let per = if per_epoch == 1 {
+                "1 step an epoch".to_string()
+            } else {
+                format!("{per_epoch} steps an epoch")
+            };
+            (steps, format!("{name} = {epochs}, at {per}"))
+        };
+        match self {
+            Kind::Run => {
+                let c: GrokkingConfig = value.clone().try_into().ok()?;
+                Some(cap(c.max_epochs, c.steps_per_epoch(), "max_epochs"))
+            }
+            Kind::Ordering => {
+                let c: OrderingConfig = value.clone().try_into().ok()?;
+                Some(cap(c.epochs, c.steps_per_epoch(), "epochs"))
+            }
+            Kind::Phase | Kind::Sweep => None,
+        }
+    }
+
     fn describe(self) -> &'static str {
         match self {
             Kind::Run => "a Grokking run",
@@ -845,6 +870,8 @@ impl Checker {
             Action::Set { field, value } => {
                 let started = self.started;
                 let (_, kind, config) = self.chosen("set", fail)?;
+                // a setting the config does not have is named so, before or after `start`
+                let changed = changed(config, field, value, *kind, fail)?;
                 if started && (*kind != Kind::Run || !LIVE.contains(&field.as_str())) {
                     return Err(fail(
                         Some("field"),
@@ -856,7 +883,6 @@ impl Checker {
                         ),
                     ));
                 }
-                let changed = changed(config, field, value, *kind, fail)?;
                 *config = changed;
             }
             Action::Start {} => {
@@ -893,11 +919,24 @@ impl Checker {
             }
             Action::RunUntil { event } => {
                 self.need_start("run_until", fail)?;
-                let (_, kind, _) = self.chosen("run_until", fail)?;
+                let (_, kind, config) = self.chosen("run_until", fail)?;
                 if !kind.reaches(*event) {
                     return Err(fail(
                         Some("event"),
                         format!("{} never reports `{event}`", kind.describe()),
+                    ));
+                }
+                // a step past the run's end never comes: the wait ended at once, at the run's end
+                if let Milestone::Step(n) = *event
+                    && let Some((last, why)) = kind.last_step(config)
+                    && n > last
+                {
+                    return Err(fail(
+                        Some("event"),
+                        format!(
+                            "`{event}` is past the run's end: it trains {last} steps at most \
+                             ({why}); wait for `finished`, or raise the cap before `start`"
+                        ),
                     ));
                 }
             }
@@ -1299,6 +1338,56 @@ actions = [
         let study = GOOD.replacen(r#"preset = "fast-mlp""#, r#"preset = "phase-tiny""#, 1);
         let e = Lesson::parse(&study).unwrap_err();
         assert!(e.field.starts_with("step[1].actions[2]"), "{e}");
+    }
+
+    /// A step past the run's epoch cap never comes, so `run_until` of it is refused naming the cap
+    /// (the fast-mlp preset's, read from the preset itself: its `max_epochs` epochs of its
+    /// `steps_per_epoch()` steps); the cap's own step is accepted. A misspelt setting after `start` is
+    /// named as one the config does not have, not as one that cannot change while the run goes (a
+    /// teacher's audit, L7).
+    #[test]
+    fn a_step_past_the_cap_and_a_misspelt_live_setting_are_named_so() {
+        let fast = presets()
+            .into_iter()
+            .find(|p| p.name == "fast-mlp")
+            .unwrap()
+            .config;
+        let last = fast.max_epochs * fast.steps_per_epoch();
+        let until = |n: u64| {
+            GOOD.replacen(
+                r#"event = "memorised" },"#,
+                &format!(r#"event = "step {n}" }},"#),
+                1,
+            )
+        };
+        Lesson::parse(&until(last)).unwrap();
+        let e = Lesson::parse(&until(last + 1)).unwrap_err();
+        assert_eq!(e.field, "step[1].actions[4].event", "{e}");
+        assert!(e.message.contains("past the run's end"), "{e}");
+        assert!(
+            e.message
+                .contains(&format!("max_epochs = {}", fast.max_epochs)),
+            "{e}"
+        );
+        let after_start = GOOD.replacen(
+            r#"    { do = "run_until", event = "memorised" },"#,
+            r#"    { do = "set", field = "optim.weight_decy", value = 0.0 },"#,
+            1,
+        );
+        let e = Lesson::parse(&after_start).unwrap_err();
+        assert_eq!(e.field, "step[1].actions[4].field", "{e}");
+        assert!(
+            e.message.contains("has no setting `optim.weight_decy`"),
+            "{e}"
+        );
+        // a setting that exists still cannot change while the run goes
+        let fixed = after_start.replacen(
+            r#"field = "optim.weight_decy", value = 0.0"#,
+            r#"field = "seed", value = 3"#,
+            1,
+        );
+        let e = Lesson::parse(&fixed).unwrap_err();
+        assert!(e.message.contains("cannot change while"), "{e}");
     }
 
     /// A study's or sweep's threads run whole tasks, so the window refuses a `pause` of one

@@ -164,6 +164,11 @@ pub enum Teach {
     },
     /// Move the step cursor of the views.
     Cursor(CursorAt),
+    /// Train on: a lesson's step waits for what the run shown has not reached while no run trains
+    /// (a scene's run, opened stopped from its folder): it goes on from its newest checkpoint, as the
+    /// Runs panel's Continue run does. `Ok("")` when there is nothing to go on with (no run, or it
+    /// completed); refused, saying why, when the run cannot go on.
+    Continue,
     /// Open a folder (a run folder, a sweep folder).
     Open(std::path::PathBuf),
     /// Show a scene's run: the run folder `dir` at `step` when it is still there (its checkpoints
@@ -264,6 +269,16 @@ pub trait LabSlot: Any {
     /// The phase of the lab's run (or sweep, or study).
     fn phase(&self) -> Phase {
         self.link().phase()
+    }
+    /// The step cursor of the views (`None`: they follow the latest) and the latest step of the run
+    /// shown; `None` for a lab with no step cursor or no run. A lesson records it where each step
+    /// ended, to show that moment again when the step is gone back to.
+    fn shown_steps(&self) -> Option<(Option<u64>, u64)> {
+        None
+    }
+    /// The status bar's word for the phase ([`Phase::word`]).
+    fn phase_word(&self) -> &'static str {
+        self.phase().word()
     }
     /// The lab's status line.
     fn status(&self) -> &Status {

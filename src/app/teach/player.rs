@@ -10,7 +10,7 @@ use crate::analysis::events::GrokEvent;
 use crate::app::actions::Action as BarAction;
 use crate::app::labs::{Controls, Lab, LabCtx, LabSlot, Milestone, Teach};
 use crate::app::link::Phase;
-use crate::config::lesson::{Action, LessonLab, Step, ValidLesson};
+use crate::config::lesson::{Action, CursorAt, LessonLab, Step, ValidLesson};
 use crate::protocol::PausePoint;
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -59,6 +59,18 @@ pub struct LessonPlayer {
     /// Which of the lesson's labs' view options were on when it began (lab, option, on): what going
     /// back (or starting again) starts from before the earlier steps' `view`.
     view_baseline: Option<Vec<(Lab, &'static str, bool)>>,
+    /// Where each step ended when it was first played: the step its views showed once its actions
+    /// were done (its cursor's, else the run's latest). Gone back (or on) to, a step shows that moment
+    /// again, whatever the run did since: its text speaks of it (a teacher's audit found "Nothing
+    /// seems to happen" over a finished run at 100 % validation).
+    ends: Vec<Option<u64>>,
+    /// The step shown plays its actions for the first time (its end is recorded when they are done).
+    first_play: bool,
+    /// The step shown was gone back (or on) to; what the title says of it is not worked out yet.
+    revisiting: bool,
+    /// The step was gone back (or on) to and shows where it ended: that step and the run's latest
+    /// (the title says so when the run has gone on since).
+    back_at: Option<(u64, u64)>,
     /// The furthest step whose actions were played: going on to a step up to it (after going back)
     /// redoes only what it shows, so a step that starts a run does not start it again.
     reached: usize,
@@ -165,6 +177,7 @@ impl LessonPlayer {
                 lab
             })
             .collect();
+        let n = lesson.steps.len();
         let mut p = Self {
             lesson,
             source: source.into(),
@@ -183,6 +196,10 @@ impl LessonPlayer {
             baseline: None,
             speed: None,
             reached: 0,
+            ends: vec![None; n],
+            first_play: true,
+            revisiting: false,
+            back_at: None,
             began: Instant::now(),
             step_began: Instant::now(),
             armed: None,
@@ -272,13 +289,16 @@ impl LessonPlayer {
         self.fresh = true;
         self.rebuild = !all;
         self.config_shown = false;
+        self.first_play = all;
+        self.revisiting = !all;
+        self.back_at = None;
         self.lab = self.labs.get(self.step).copied().flatten().or(self.lab);
         let actions = self.lesson.steps[self.step].actions.iter().cloned();
         self.queue = if all {
             actions.collect()
         } else {
             // going back: only what the step shows
-            actions
+            let mut shown: VecDeque<Action> = actions
                 .filter(|a| {
                     matches!(
                         a,
@@ -289,8 +309,42 @@ impl LessonPlayer {
                             | Action::View { .. }
                     )
                 })
-                .collect()
+                .collect();
+            // and the moment it ended, last (its own `cursor latest` meant the latest then)
+            if let Some(end) = self.ends.get(self.step).copied().flatten() {
+                shown.push_back(Action::Cursor {
+                    at: CursorAt::Step(end),
+                });
+            }
+            shown
         };
+    }
+
+    /// Record where the step ended, once its actions are done on its first play; on a step gone
+    /// back to, what the title says of it.
+    fn step_ended(&mut self, labs: &[Box<dyn LabSlot>]) {
+        let shown = self
+            .lab
+            .and_then(|lab| labs.iter().find(|l| l.lab() == lab))
+            .and_then(|l| l.shown_steps());
+        self.revisiting = false;
+        if std::mem::take(&mut self.first_play) {
+            if let Some(end) = self.ends.get_mut(self.step) {
+                *end = shown.map(|(cursor, latest)| cursor.unwrap_or(latest));
+            }
+        } else if let (Some(end), Some((_, latest))) =
+            (self.ends.get(self.step).copied().flatten(), shown)
+        {
+            self.back_at = (latest > end).then_some((end, latest));
+        }
+    }
+
+    /// On a step gone back to whose run has gone on since: "back at step 200; the run has gone on
+    /// to 312 since" (the views show step 200; the curves beyond it came later).
+    pub fn back_text(&self) -> Option<String> {
+        self.back_at.map(|(end, latest)| {
+            format!("back at step {end}; the run has gone on to {latest} since")
+        })
     }
 
     /// Next: skip the wait if the step waits, else go to the next step (nothing at the last).
@@ -343,6 +397,7 @@ impl LessonPlayer {
         self.lab = None;
         self.config_shown = false;
         self.reached = 0;
+        self.ends.fill(None);
         self.began = Instant::now();
         self.enter(0, true);
         // the view options as the lesson found them
@@ -424,6 +479,9 @@ impl LessonPlayer {
                 }
             }
             let Some(action) = self.queue.pop_front() else {
+                if self.first_play || self.revisiting {
+                    self.step_ended(labs);
+                }
                 return false;
             };
             self.act(action, labs, shown, speeds);
@@ -526,6 +584,17 @@ impl LessonPlayer {
                 }
             }
             Action::RunUntil { event } => {
+                // a run that stopped short of the event (a scene's, opened from its folder) goes
+                // on from its checkpoint first: the pause point below is then its
+                let answer = if event == Milestone::Finished || !slot.reached(event) {
+                    go_on(slot.as_mut(), ctx)
+                } else {
+                    Ok(String::new())
+                };
+                if answer.is_err() {
+                    // nothing will come: the bar says why, not "the run ended before"
+                    return self.answered(answer);
+                }
                 // followed by a pause, the run holds itself right where the event comes (the
                 // window sees it a frame or two of steps later)
                 let point = match event {
@@ -544,13 +613,17 @@ impl LessonPlayer {
                 resume(slot.as_mut(), ctx);
                 self.wait = Some(Wait::Event(lab, event));
                 self.waiting_since = Some(Instant::now());
-                Ok(String::new())
+                answer
             }
             Action::RunFor { secs } => {
+                let answer = go_on(slot.as_mut(), ctx);
+                if answer.is_err() {
+                    return self.answered(answer);
+                }
                 resume(slot.as_mut(), ctx);
                 self.wait = Some(Wait::Until(Instant::now() + Duration::from_secs_f64(secs)));
                 self.waiting_since = Some(Instant::now());
-                Ok(String::new())
+                answer
             }
             Action::Fork { at, field, value } => slot.teach(Teach::Fork { at, field, value }, ctx),
             Action::Show { panels } => {
@@ -587,6 +660,11 @@ impl LessonPlayer {
                 Ok(String::new())
             }
         };
+        self.answered(answer);
+    }
+
+    /// What an action's lab answered goes to the bar: a refusal as a problem, a message as a note.
+    fn answered(&mut self, answer: Result<String, String>) {
         match answer {
             Ok(m) if m.is_empty() => {}
             Ok(m) => self.note = Some((false, m)),
@@ -621,6 +699,16 @@ impl LessonPlayer {
 fn resume(slot: &mut dyn LabSlot, ctx: LabCtx) {
     if slot.phase().active() {
         slot.apply(BarAction::Resume, ctx);
+    }
+}
+
+/// Let a run that is not training go on (a scene's run, stopped before its end): [`Teach::Continue`].
+/// A run that trains (or holds) is resumed by [`resume`].
+fn go_on(slot: &mut dyn LabSlot, ctx: LabCtx) -> Result<String, String> {
+    if slot.phase().active() {
+        Ok(String::new())
+    } else {
+        slot.teach(Teach::Continue, ctx)
     }
 }
 

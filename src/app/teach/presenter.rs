@@ -388,18 +388,30 @@ pub fn lesson_text_ui(ui: &mut Ui, player: &LessonPlayer, large: bool) {
     } else {
         (16.0, 14.0)
     };
-    // a skipped wait tags the title: the text may speak of what has not happened yet
+    // tags after the title: a skipped wait (the text may speak of what has not happened yet); a
+    // step gone back to (its views show where it ended, its curves go on past it)
+    let tags = [
+        (
+            player.skipped_text(),
+            "The step's wait was skipped: what its text describes may not have happened yet",
+        ),
+        (
+            player.back_text(),
+            "Gone back to: the views show the step where this step ended (the cursor line in the \
+             plots); what the curves show past it came later",
+        ),
+    ];
     ui.horizontal_wrapped(|ui| {
         ui.label(RichText::new(&step.title).strong().size(title));
-        if let Some(tag) = player.skipped_text() {
-            ui.label(
-                RichText::new(format!("({tag})"))
-                    .size(text * 0.85)
-                    .color(ui.visuals().weak_text_color()),
-            )
-            .on_hover_text(
-                "The step's wait was skipped: what its text describes may not have happened yet",
-            );
+        for (tag, hover) in tags {
+            if let Some(tag) = tag {
+                ui.label(
+                    RichText::new(format!("({tag})"))
+                        .size(text * 0.85)
+                        .color(ui.visuals().weak_text_color()),
+                )
+                .on_hover_text(hover);
+            }
         }
     });
     for para in paragraphs(&step.text) {

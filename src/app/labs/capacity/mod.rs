@@ -677,6 +677,8 @@ impl LabSlot for CapacityLab {
             ),
             Teach::Fork { .. } => Err("only Grokking runs fork".into()),
             Teach::Cursor(_) => Err("the Capacity lab has no step cursor".into()),
+            // a sweep has no single run to go on with: it is started again or opened
+            Teach::Continue => Ok(String::new()),
         }
     }
 

@@ -565,30 +565,21 @@ fn cycle_color(i: usize, n: usize) -> Color32 {
 /// Residues and their points on a plane, in cycle order.
 type Ring = Vec<(usize, [f64; 2])>;
 
-/// The clocks of the first three key frequencies and the embedding's PCA plane, two a row, each
-/// square no wider than half of `fit.x` nor taller than half of `fit.y` (the height in view, less
-/// the section's title), so the four show whole.
+/// The clocks of the first three key frequencies and the embedding's PCA plane, as large as `fit`
+/// allows ([`clock_layout`]: two a row, or one row of four where the height is short), each square
+/// no wider than `fit.x` shares nor taller than `fit.y` (the height in view, less the section's
+/// title) shares, so the four show whole.
 fn clock_ui(ui: &mut Ui, s: &InsightSnapshot, fit: Vec2) {
     let keys = &s.keys[..s.keys.len().min(3)];
     let clocks = insight::clocks(s.op, &s.embed, s.p, s.e, keys);
     let pca = insight::embedding_pca(s.op, &s.embed, s.p, s.e);
     let cycle = crate::analysis::fourier::Cycle::for_op(s.op, s.p);
-    // two a row, with a margin: a pair that fitted exactly wrapped or not with the rounding of the
-    // width (a paused presenter view kept a one-a-row frame until the pointer moved)
     let w = fit.x.min(ui.available_width());
     let gap = ui.spacing().item_spacing;
     // the section's title above, from the section's top
     let title = ui.cursor().top() - ui.min_rect().top();
     let avail = fit.y - title - gap.y - 12.0;
-    let two_rows = ((w - gap.x - 4.0) / 2.0).min(avail / 2.0).floor();
-    // two a row; where the height is short (views sharing it in a lesson) one row of all four,
-    // down to 80 points a side, rather than two rows of 120 that run off the screen
-    let side = if two_rows >= 120.0 {
-        two_rows.min(260.0)
-    } else {
-        let four = (w - 3.0 * gap.x - 4.0) / figures_count(s) as f32;
-        four.min(avail).floor().clamp(80.0, 120.0)
-    };
+    let (per_row, side) = clock_layout(figures_count(s), w, avail, gap);
     let mut figures: Vec<(String, Ring)> = clocks
         .iter()
         .map(|c| {
@@ -613,11 +604,43 @@ fn clock_ui(ui: &mut Ui, s: &InsightSnapshot, fit: Vec2) {
     ));
     let n = cycle.len();
     let pos_of = |r: usize| cycle.residues.iter().position(|&x| x == r).unwrap_or(0);
-    ui.horizontal_wrapped(|ui| {
-        for (title, pts) in &figures {
-            ring_ui(ui, title, pts, side, n, &pos_of);
+    for row in figures.chunks(per_row) {
+        ui.horizontal(|ui| {
+            for (title, pts) in row {
+                ring_ui(ui, title, pts, side, n, &pos_of);
+            }
+        });
+    }
+}
+
+/// The smallest and largest side of a clock's square (points).
+const CLOCK_SIDES: std::ops::RangeInclusive<f32> = 80.0..=260.0;
+
+/// How `n` clocks lay out in `w` x `h` points with `gap` between them: how many a row (one, two,
+/// or all in one row) and the side of their squares, the largest of the three (two a row on a tie),
+/// within [`CLOCK_SIDES`]. A margin of 4 points in the width: a pair that fitted exactly wrapped or
+/// not with the rounding of the width (a paused presenter view kept a one-a-row frame until the
+/// pointer moved). Before, a column under the spectrum (407 x 217 points) got one row of four
+/// squares of 94, titles cut; two a row give 104.
+fn clock_layout(n: usize, w: f32, h: f32, gap: Vec2) -> (usize, f32) {
+    let n = n.max(1);
+    let side_of = |per_row: usize| {
+        let rows = n.div_ceil(per_row);
+        let by_w = (w - (per_row - 1) as f32 * gap.x - 4.0) / per_row as f32;
+        let by_h = (h - (rows - 1) as f32 * gap.y) / rows as f32;
+        by_w.min(by_h).floor()
+    };
+    let mut best = (n.min(2), side_of(n.min(2)));
+    for per_row in [1, n] {
+        let side = side_of(per_row);
+        if side > best.1 {
+            best = (per_row, side);
         }
-    });
+    }
+    (
+        best.0,
+        best.1.clamp(*CLOCK_SIDES.start(), *CLOCK_SIDES.end()),
+    )
 }
 
 /// How many rings the clock draws: up to three key frequencies and the principal components.
@@ -638,19 +661,25 @@ fn ring_ui(
     let painter = ui.painter_at(rect);
     let v = ui.visuals();
     painter.rect_filled(rect, 4.0, v.extreme_bg_color);
-    painter.text(
-        rect.left_top() + vec2(6.0, 4.0),
-        Align2::LEFT_TOP,
-        title,
+    // wrapped to the square: a title wider than it was cut ("k = 48 = 96/2: a li", a teacher's
+    // audit); the ring goes under it
+    let galley = painter.layout(
+        title.to_owned(),
         FontId::proportional(13.0),
         v.text_color(),
+        side - 12.0,
     );
+    let below = galley.size().y + 8.0;
+    painter.galley(rect.left_top() + vec2(6.0, 4.0), galley, v.text_color());
     let r_max = pts
         .iter()
         .map(|(_, p)| p[0].hypot(p[1]))
         .fold(0.0, f64::max);
-    let inner = rect.shrink(18.0);
-    let c = inner.center() + vec2(0.0, 6.0);
+    let inner = egui::Rect::from_min_max(
+        rect.left_top() + vec2(18.0, below.max(18.0)),
+        rect.right_bottom() - vec2(18.0, 12.0),
+    );
+    let c = inner.center();
     let scale = if r_max > 0.0 {
         (inner.width().min(inner.height()) / 2.0) as f64 / r_max
     } else {
@@ -870,6 +899,27 @@ fn ablation_ui(ui: &mut Ui, s: &InsightSnapshot, final_keys: &[usize], own_keys:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Expected sides worked by hand from [`clock_layout`]'s rule (gap 8 x 3, 4 points of margin).
+    #[test]
+    fn the_clocks_take_the_layout_that_makes_them_largest() {
+        let gap = vec2(8.0, 3.0);
+        // a presenter's column under the spectrum (407 x 217): two a row of min((407-8-4)/2,
+        // (217-3)/2) = 107, not one row of four of (407-24-4)/4 = 94 (the audit's thumbnails)
+        assert_eq!(clock_layout(4, 407.0, 217.0, gap), (2, 107.0));
+        // the column alone (407 x 393): two a row, min(197.5, 195) = 195
+        assert_eq!(clock_layout(4, 407.0, 393.0, gap), (2, 195.0));
+        // wide and short (900 x 200): one row of four, min(218, 200) = 200 (two a row: 98)
+        assert_eq!(clock_layout(4, 900.0, 200.0, gap), (4, 200.0));
+        // three clocks in a tall narrow column (200 x 900): one a row, min(196, 298) = 196 (two
+        // a row: min(94, 448.5) = 94)
+        assert_eq!(clock_layout(3, 200.0, 900.0, gap), (1, 196.0));
+        // no room: the smallest side, two a row; a huge screen: the largest
+        assert_eq!(clock_layout(4, 100.0, 100.0, gap), (2, 80.0));
+        assert_eq!(clock_layout(4, 2000.0, 2000.0, gap), (2, 260.0));
+        // one clock alone: one a row
+        assert_eq!(clock_layout(1, 300.0, 300.0, gap), (1, 260.0));
+    }
 
     fn snapshot(spectrum: Vec<f64>, keys: Vec<usize>) -> InsightSnapshot {
         InsightSnapshot {

@@ -165,6 +165,8 @@ pub struct GrokkingLab {
     /// The panel's config of a scene whose run is being trained again: shown once that run has
     /// started (a start shows the config in force).
     scene_panel: Option<GrokkingConfig>,
+    /// The folder of the last run a scene trained again to its step (its epoch cap is that step's).
+    scene_retrained: Option<PathBuf>,
     /// The panel a lesson highlighted last (a newly highlighted view is scrolled into sight).
     last_highlight: Option<String>,
     /// Where the runs this window starts unsaved are recorded (last: dropped after the worker is
@@ -202,6 +204,7 @@ impl GrokkingLab {
             lesson_study: None,
             scene_pending: None,
             scene_panel: None,
+            scene_retrained: None,
             last_highlight: None,
             temp_runs: run_files::TempRuns::default(),
         }
@@ -756,6 +759,18 @@ impl GrokkingLab {
             self.plots.follow_latest();
         }
         self.insight_view.pinned = cursor;
+        if let Some((step, _)) = self.history.latest()
+            && !run_files::completed(&self.history)
+        {
+            // not "finished": it can go on (a teacher's audit)
+            let cap = self.history.config().map_or(String::new(), |c| {
+                format!(" of a {}-epoch run", c.max_epochs)
+            });
+            self.info(format!(
+                "scene: the run is back, stopped at step {step}{cap} (Continue run in the Runs \
+                 panel, or a lesson's Next, trains it on)"
+            ));
+        }
     }
 
     fn export_to(&mut self, kind: ExportKind, path: PathBuf) {
@@ -1480,6 +1495,27 @@ impl LabSlot for GrokkingLab {
 
     fn panels(&self) -> &'static [PanelName] {
         &PANELS
+    }
+
+    fn shown_steps(&self) -> Option<(Option<u64>, u64)> {
+        let latest = self.history.latest()?.0;
+        Some((self.insight_view.pinned, latest))
+    }
+
+    /// "stopped" for a run shown that ended before its end: a scene's run opened from its folder
+    /// (saved while it paused) read "finished" at step 72 of 5000 epochs (a teacher's audit), though
+    /// Continue run (or a lesson's Next) trains it on.
+    fn phase_word(&self) -> &'static str {
+        match self.phase() {
+            Phase::Finished
+                if self.history.latest().is_some()
+                    && !self.phase.run.is_some_and(|r| self.link.runs.is_current(r))
+                    && !run_files::completed(&self.history) =>
+            {
+                "stopped"
+            }
+            p => p.word(),
+        }
     }
 
     fn reached(&self, milestone: Milestone) -> bool {

@@ -4,7 +4,7 @@
 
 use super::GrokkingLab;
 use super::insight_views::View;
-use super::run_files::{FolderUse, RunsAction};
+use super::run_files::{self, FolderUse, RunRef, RunsAction};
 use crate::app::actions::Action;
 use crate::app::labs::{
     CursorAt, LabCtx, LabScene, LabSlot, Milestone, Teach, checked_config, table_of, with_setting,
@@ -74,6 +74,7 @@ impl GrokkingLab {
                 Ok(String::new())
             }
             Teach::Fork { at, field, value } => self.fork(at, &field, &value),
+            Teach::Continue => self.go_on(),
             Teach::Cursor(at) => {
                 self.insight_view.pinned = match at {
                     CursorAt::Step(s) => Some(s),
@@ -116,6 +117,42 @@ impl GrokkingLab {
                 Ok(format!("{change} (live)"))
             }
             _ => Ok(format!("{field} = {value}")),
+        }
+    }
+
+    /// A lesson's step trains on while no run trains ([`Teach::Continue`]): the run shown, stopped
+    /// before its end (a scene's run, opened from its folder), goes on from its newest checkpoint in
+    /// its folder, as the Runs panel's Continue run does; the lesson said "finished" and waited for
+    /// nothing (a teacher's audit). A run that completed, or none, has nothing to go on with.
+    fn go_on(&mut self) -> Result<String, String> {
+        let Some((step, _)) = self.history.latest() else {
+            return Ok(String::new());
+        };
+        let study = self.phase.run.is_some_and(|r| self.link.runs.is_current(r));
+        // (a study a lesson chose or ran is started again, not continued)
+        if self.phase().active() || study || self.lesson_study.is_some() {
+            return Ok(String::new());
+        }
+        if run_files::completed(&self.history) {
+            if self.files.current.dir.is_some() && self.files.current.dir == self.scene_retrained {
+                return Err(format!(
+                    "this run was trained again only up to the scene's step {step} (its folder \
+                     had gone), so it cannot go on: ↺ Restart plays the lesson from its start"
+                ));
+            }
+            return Ok(String::new());
+        }
+        self.apply_runs(RunsAction::Resume(RunRef::Current));
+        if self.phase().active() {
+            Ok(format!(
+                "the run goes on from its newest checkpoint (it had stopped at step {step})"
+            ))
+        } else {
+            // the Runs panel's refusal, on the status line too
+            Err(format!(
+                "the run stopped at step {step} cannot go on: {}",
+                self.link.status().text
+            ))
         }
     }
 
@@ -242,6 +279,8 @@ impl GrokkingLab {
         self.speed = None;
         // recorded as any run not autosaved is, so that it can be forked or saved later
         let dir = self.temp_runs.run_dir(&format!("scene step {step}"));
+        // (it ends at the scene's step: a lesson cannot train it on, and says so)
+        self.scene_retrained = Some(dir.clone());
         self.with_runs(|files, c| files.start_in(c, cfg, Some(dir)));
         // the run stops at the scene's step; the panel shows the scene's config, also once the run
         // has started

@@ -483,6 +483,11 @@ impl LabSlot for OrderingLab {
         }
     }
 
+    fn shown_steps(&self) -> Option<(Option<u64>, u64)> {
+        let latest = self.history.latest()?.0;
+        Some((self.view.cursor(&self.history), latest))
+    }
+
     fn teach(&mut self, request: Teach, ctx: LabCtx) -> Result<String, String> {
         match request {
             Teach::Preset(name) => {
@@ -545,6 +550,19 @@ impl LabSlot for OrderingLab {
                 Ok(format!(
                     "scene: retraining the run to step {step} (same config and seed: the same numbers)"
                 ))
+            }
+            Teach::Continue => {
+                // a run that ended before its config's end (a scene's, trained again only to its
+                // step; or one stopped) has nothing to go on from: this lab keeps no checkpoints
+                let total = self.draft.total_steps();
+                match self.history.latest() {
+                    Some((step, _)) if !self.phase().active() && step < total => Err(format!(
+                        "the run shown stopped at step {step} of {total} (a scene's run is trained \
+                         again only to the scene's step), and the Ordering lab keeps no \
+                         checkpoints to go on from: ↺ Restart plays the lesson from its start"
+                    )),
+                    _ => Ok(String::new()),
+                }
             }
             Teach::Fork { .. } => Err("only Grokking runs fork".into()),
             Teach::Open(dir) => Err(format!(
