@@ -95,6 +95,16 @@ fn wait(
     );
 }
 
+/// Ask for `act` (Resume, Fork) on the first listed run, as its button in the Runs panel would;
+/// the run's key.
+fn act_on_first_listed(h: &mut Harness<'_, GrokscopeApp>, act: fn(RunRef) -> RunsAction) -> u64 {
+    let key = h.state().runs().listed[0].key;
+    h.state_mut()
+        .grokking_mut()
+        .apply_runs(act(RunRef::Listed(key)));
+    key
+}
+
 /// Every file under `dir` with its bytes (to show a folder was left as it was).
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
@@ -339,10 +349,7 @@ fn resume_opened(
 ) -> Harness<'static, GrokscopeApp> {
     let mut h = app(QueueDialog::new(&[part]));
     open(&mut h, 0);
-    let key = h.state().runs().listed[0].key;
-    h.state_mut()
-        .grokking_mut()
-        .apply_runs(RunsAction::Resume(RunRef::Listed(key)));
+    act_on_first_listed(&mut h, RunsAction::Resume);
     wait(&mut h, "the resumed run's end", |h| {
         each(h);
         h.state().phase() == Phase::Finished && h.state().history().latest().is_some()
@@ -450,10 +457,7 @@ fn a_refused_resume_or_fork_leaves_the_runs_panel_as_it_was() {
         .collect();
     assert_eq!(on, vec![false, true, false]);
 
-    let key = h.state().runs().listed[0].key;
-    h.state_mut()
-        .grokking_mut()
-        .apply_runs(RunsAction::Resume(RunRef::Listed(key)));
+    let key = act_on_first_listed(&mut h, RunsAction::Resume);
     wait(&mut h, "the refusal", |h| {
         h.state()
             .status()
@@ -573,10 +577,7 @@ fn a_fork_with_another_weight_decay_names_its_parent_and_step_and_is_drawn_over_
         files.settings.runs_folder = runs.display().to_string();
         files.settings.tensorboard = true;
     }
-    let key = h.state().runs().listed[0].key;
-    h.state_mut()
-        .grokking_mut()
-        .apply_runs(RunsAction::Fork(RunRef::Listed(key)));
+    act_on_first_listed(&mut h, RunsAction::Fork);
     wait(&mut h, "the fork panel", |h| {
         h.state().runs().fork.is_some()
     });
@@ -1573,10 +1574,7 @@ fn the_fork_checkpoint_slider_moves_by_a_click_and_the_arrow_keys() {
     headless(&cfg, &parent, None, 3);
     let mut h = app(QueueDialog::new(&[&parent]));
     open(&mut h, 0);
-    let key = h.state().runs().listed[0].key;
-    h.state_mut()
-        .grokking_mut()
-        .apply_runs(RunsAction::Fork(RunRef::Listed(key)));
+    act_on_first_listed(&mut h, RunsAction::Fork);
     wait(&mut h, "the fork panel", |h| {
         h.state().runs().fork.is_some()
     });

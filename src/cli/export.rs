@@ -856,32 +856,7 @@ pub fn export_main_with(a: &ExportArgs, c: &CChoice) -> Result<()> {
             a.dir.display()
         );
     }
-    if a.step.is_some() {
-        eprintln!("--step applies to the insight figures only; ignored");
-    }
-    if a.own_keys {
-        eprintln!("--own-keys applies to a run's ablation figure only; ignored");
-    }
-    let Some(out) = &a.out else {
-        bail!("--out FILE is required to write a figure");
-    };
-    // `--out DIR/` (or an existing folder): the figure goes in it, named after the figure
-    let out = if out_folder(out)? {
-        figure_path(out, &fig.name, a.format)?
-    } else {
-        out.clone()
-    };
-    write_one(
-        fig,
-        &out,
-        &FigureChoice {
-            format: a.format,
-            dpi: a.dpi,
-            width_in: a.width_in,
-            height_in: a.height_in,
-        },
-        &ff.config,
-    )
+    write_chosen(a, fig, &ff.config)
 }
 
 /// `grokscope export RUN RUN…`: list or write the figures of the runs compared.
@@ -929,6 +904,12 @@ fn compare_main(a: &ExportArgs, c: &CChoice) -> Result<()> {
     if no_data(fig) {
         bail!("the runs compared have no data for the figure {name}; nothing was written");
     }
+    write_chosen(a, fig, &ff.config)
+}
+
+/// Write the one figure `--figure` chose, into `--out` (a file, or a folder where it is named after
+/// the figure), saying which options of `a` do not apply to it.
+fn write_chosen(a: &ExportArgs, fig: &Figure, config: &serde_json::Value) -> Result<()> {
     if a.step.is_some() {
         eprintln!("--step applies to the insight figures only; ignored");
     }
@@ -938,6 +919,7 @@ fn compare_main(a: &ExportArgs, c: &CChoice) -> Result<()> {
     let Some(out) = &a.out else {
         bail!("--out FILE is required to write a figure");
     };
+    // `--out DIR/` (or an existing folder): the figure goes in it, named after the figure
     let out = if out_folder(out)? {
         figure_path(out, &fig.name, a.format)?
     } else {
@@ -952,7 +934,7 @@ fn compare_main(a: &ExportArgs, c: &CChoice) -> Result<()> {
             width_in: a.width_in,
             height_in: a.height_in,
         },
-        &ff.config,
+        config,
     )
 }
 

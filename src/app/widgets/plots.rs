@@ -1111,11 +1111,10 @@ fn marker_labels_ui(
             |lane: &Vec<(f32, f32)>, (l, r): (f32, f32)| lane.iter().all(|&(a, b)| r < a || l > b);
         // a row already used takes the label on either side of its line (short plots have room
         // for few rows: a teacher's audit found the third over the curves); else a new row
-        let sides = label_sides(sx, w, frame.x_range());
+        let (first, other) = label_sides(sx, w, frame.x_range());
         let placed = lanes.iter().enumerate().find_map(|(i, lane)| {
-            sides
-                .into_iter()
-                .flatten()
+            std::iter::once(first)
+                .chain(other)
                 .find(|&left| free(lane, span(left)))
                 .map(|left| (i, left))
         });
@@ -1123,7 +1122,7 @@ fn marker_labels_ui(
             Some(p) => p,
             None if lanes.len() < max_lanes => {
                 lanes.push(Vec::new());
-                (lanes.len() - 1, label_left(sx, w, frame.x_range()))
+                (lanes.len() - 1, first)
             }
             None => continue,
         };
@@ -1139,11 +1138,11 @@ fn marker_labels_ui(
 
 /// Where a marker label `w` wide for a line at `sx` may start: [`label_left`] first, then the other
 /// side of the line where that fits in the plot.
-fn label_sides(sx: f32, w: f32, frame: egui::Rangef) -> [Option<f32>; 2] {
+fn label_sides(sx: f32, w: f32, frame: egui::Rangef) -> (f32, Option<f32>) {
     let first = label_left(sx, w, frame);
     let other = if first > sx { sx - 4.0 - w } else { sx + 4.0 };
     let fits = other >= frame.min + 2.0 && other + w <= frame.max - 2.0;
-    [Some(first), fits.then_some(other)]
+    (first, fits.then_some(other))
 }
 
 /// The left edge of a marker label `w` wide for a line at `sx` in a plot spanning `frame`: right of
