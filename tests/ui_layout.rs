@@ -121,6 +121,12 @@ fn the_top_bar_keeps_the_step_counter_on_its_line_at_1280_px() {
         "the counter ({counter:?}) is on the Start button's line ({start:?})"
     );
     assert!(counter.right() <= 1280.0, "inside the window: {counter:?}");
+    // its rate too, whole (with the Show menu beside Presenter it went to a second line)
+    let rate = h.get_by_label("— steps/s").rect();
+    assert!(
+        (rate.center().y - start.center().y).abs() < start.height() / 2.0 && rate.right() <= 1280.0,
+        "the rate ({rate:?}) is on the Start button's line ({start:?})"
+    );
 }
 
 /// The presenter view gives the insight views 0.45 of its width (at its own zoom). The frame that
@@ -253,4 +259,59 @@ fn the_presenters_milestone_labels_stay_above_the_curves() {
             hundred.center().y
         );
     }
+}
+
+/// The presenter view without a lesson picks what the room sees with its bar's Show menu (a
+/// teacher's audit: it put every view in one column, and the views' own toggles are left out
+/// there): the config panel is left out until asked for, a view unticked is no longer drawn and
+/// gives the rest its room, and the normal window's Show menu brings it back. What is drawn is read
+/// from where the panels were drawn this frame (`PanelState::rect`).
+#[test]
+fn the_presenters_show_menu_picks_the_panels_the_room_sees() {
+    use grokscope::app::teach::presenter::LessonCmd;
+    let mut h = app(1600.0, 900.0);
+    h.state_mut().lesson_command(LessonCmd::Presenter);
+    h.run_steps(6);
+    let drawn = |h: &Harness<'_, GrokscopeApp>, key: &str| {
+        h.state().grokking().link().panels.rect(key).is_some()
+    };
+    assert!(!drawn(&h, "config"), "the presenter leaves the config out");
+    assert!(drawn(&h, "plots") && drawn(&h, "runs"));
+    let plots_before = plots_width(&h);
+    // the menu counts what is hidden: the config panel and the views off by default
+    let hidden_views = ["spectrum", "clock", "grid", "neurons", "ablation", "phase"]
+        .iter()
+        .filter(|k| !h.state().grokking().panel_shown(k))
+        .count();
+    h.get_by_label(&format!("Show ({} hidden) ▾", hidden_views + 1))
+        .click();
+    h.run_steps(2);
+    h.get_by_label("Runs panel").click();
+    h.run_steps(3);
+    assert!(!drawn(&h, "runs"), "unticked, the Runs panel is not drawn");
+    assert!(!h.state().grokking().panel_shown("runs"));
+    assert!(
+        plots_width(&h) > plots_before,
+        "the plots take the room the Runs panel left ({plots_before} before)"
+    );
+    // the menu stays open for the next tick
+    h.get_by_label("Config panel").click();
+    h.run_steps(3);
+    assert!(drawn(&h, "config"), "ticked, the config panel shows");
+    // the normal window keeps its own config panel, and its Show menu shows the Runs panel again
+    h.key_press(eframe::egui::Key::Escape);
+    h.run_steps(4);
+    assert!(!h.state().presenter().on);
+    assert!(drawn(&h, "config") && !drawn(&h, "runs"));
+    h.get_by_label("Show ▾").click();
+    h.run_steps(2);
+    h.get_by_label("Show all").click();
+    h.run_steps(4);
+    assert!(drawn(&h, "runs"), "Show all brings the Runs panel back");
+    assert!(
+        ["spectrum", "clock", "grid", "neurons", "ablation", "phase"]
+            .iter()
+            .all(|k| h.state().grokking().panel_shown(k)),
+        "and every view"
+    );
 }

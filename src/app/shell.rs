@@ -428,6 +428,7 @@ impl GrokscopeApp {
         self.presenter.on = scene.presenter;
         self.presenter.scale = scene.scale;
         self.presenter.fit = scene.fit_scale;
+        self.presenter.config = scene.presenter_config;
         self.presenter.blank = false;
         self.end_lesson();
         self.player = player;
@@ -721,6 +722,7 @@ impl GrokscopeApp {
             {
                 self.presenter.on = true;
             }
+            panels_menu_ui(ui, &mut *self.labs[self.shown], None);
             if let Some(first) = problems.first() {
                 let all: Vec<String> = problems
                     .iter()
@@ -734,20 +736,28 @@ impl GrokscopeApp {
             }
             ui.separator();
 
-            let speed_label = ui.label("speed");
+            // a narrow window leaves out the word (the hovers say it; a screen reader still reads
+            // the slider as "speed"): with the Show menu, the counter had wrapped at 1280 pixels
+            let speed_label = (!narrow).then(|| ui.label("speed"));
             let mut speed = self.speeds[self.shown];
             let a = ui
                 .add_enabled(!tasks, egui::Checkbox::new(&mut speed.limited, "limit"))
-                .on_hover_text("Off: train flat out");
-            let s = ui
-                .add_enabled(
-                    speed.limited && !tasks,
-                    egui::Slider::new(&mut speed.steps_per_sec, crate::config::SPEED_LIMITS)
-                        .logarithmic(true)
-                        .max_decimals(0)
-                        .suffix(" steps/s"),
-                )
-                .labelled_by(speed_label.id);
+                .on_hover_text("Speed limit; off: train flat out");
+            let s = ui.add_enabled(
+                speed.limited && !tasks,
+                egui::Slider::new(&mut speed.steps_per_sec, crate::config::SPEED_LIMITS)
+                    .logarithmic(true)
+                    .max_decimals(0)
+                    .suffix(" steps/s"),
+            );
+            let s = match speed_label {
+                Some(label) => s.labelled_by(label.id),
+                None => {
+                    ui.ctx()
+                        .accesskit_node_builder(s.id, |node| node.set_label("speed"));
+                    s.on_hover_text("Speed limit")
+                }
+            };
             let committed = a.changed() || (s.changed() && !s.dragged()) || s.drag_stopped();
             self.speeds[self.shown] = speed;
             if committed {
@@ -785,10 +795,13 @@ impl GrokscopeApp {
                     if ui.available_width() < width {
                         ui.end_row();
                     }
+                    // each whole on its line (the rate had wrapped within its label, "steps/s"
+                    // alone on the next line)
                     let [s, e, r] = texts;
-                    ui.label(RichText::new(s).monospace());
-                    ui.label(RichText::new(e).monospace());
-                    ui.label(RichText::new(r).monospace().weak());
+                    let whole = |t: RichText| egui::Label::new(t).wrap_mode(egui::TextWrapMode::Extend);
+                    ui.add(whole(RichText::new(s).monospace()));
+                    ui.add(whole(RichText::new(e).monospace()));
+                    ui.add(whole(RichText::new(r).monospace().weak()));
                 }
             }
         });
@@ -968,9 +981,13 @@ impl eframe::App for GrokscopeApp {
         if dismissed {
             self.current_mut().link_mut().dismiss_earlier();
         }
-        // the presenter view shows the config panel only when the lesson shows it
-        let config_shown = self.current().panel_shown("config")
-            && (!self.presenter.on || self.player.as_ref().is_some_and(|p| p.config_shown()));
+        // the presenter view shows the config panel only when the lesson shows it, or (without a
+        // lesson) when its Show menu asks for it
+        let config_shown = match (&self.player, self.presenter.on) {
+            (_, false) => self.current().panel_shown("config"),
+            (Some(p), true) => self.current().panel_shown("config") && p.config_shown(),
+            (None, true) => self.presenter.config,
+        };
         if config_shown {
             let side = crate::app::widgets::layout::config(ctx.content_rect().width());
             let left = egui::Panel::left("config_panel")
@@ -1110,6 +1127,11 @@ impl GrokscopeApp {
             if ui.add_enabled(can_play, egui::Button::new(text)).clicked() {
                 action = self.play_action();
             }
+            panels_menu_ui(
+                ui,
+                &mut *self.labs[self.shown],
+                Some(&mut self.presenter.config),
+            );
             ui.separator();
             super::teach::presenter::scale_ui(ui, &mut self.presenter, false);
             if ui.button("Leave presenter (Esc)").clicked() {
@@ -1118,6 +1140,68 @@ impl GrokscopeApp {
         });
         action
     }
+}
+
+/// The Show menu (the presenter's bar without a lesson, and the top bar): a check box for each of
+/// the lab's named panels, the ones a lesson shows and hides, so a teacher picks what the room sees
+/// (the presenter view had put every view in one column and left out the views' own toggles: a
+/// teacher's audit) and a panel hidden there can be shown again here. `presenter_config`: the
+/// presenter's own choice for the config panel (its view leaves the panel out unless asked); the
+/// normal window's is the lab's.
+fn panels_menu_ui(ui: &mut Ui, lab: &mut dyn LabSlot, mut presenter_config: Option<&mut bool>) {
+    let hidden = lab
+        .panels()
+        .iter()
+        .filter(|p| match (p.key, &presenter_config) {
+            ("config", Some(on)) => !**on,
+            (key, _) => !lab.panel_shown(key),
+        })
+        .count();
+    // the presenter's bar has the room to say how many are hidden; the top bar, at 1280 pixels,
+    // has not (the count wrapped its speed read-out onto a second line), and its views have their
+    // own toggles there
+    let text = match hidden {
+        n if n > 0 && presenter_config.is_some() => format!("Show ({n} hidden) ▾"),
+        _ => "Show ▾".to_string(),
+    };
+    let config = egui::containers::menu::MenuConfig::new()
+        .close_behavior(egui::PopupCloseBehavior::CloseOnClickOutside);
+    let menu = egui::containers::menu::MenuButton::new(text)
+        .config(config)
+        .ui(ui, |ui| {
+            for p in lab.panels() {
+                let mut on = match (p.key, presenter_config.as_deref()) {
+                    ("config", Some(on)) => *on,
+                    (key, _) => lab.panel_shown(key),
+                };
+                if ui
+                    .checkbox(&mut on, p.label)
+                    .on_hover_text(format!("{} (a lesson's `{}`)", sentence(p.title), p.key))
+                    .changed()
+                {
+                    match (p.key, presenter_config.as_deref_mut()) {
+                        ("config", Some(shown)) => *shown = on,
+                        (key, _) => lab.show_panel(key, on),
+                    }
+                }
+            }
+            ui.separator();
+            if ui
+                .add_enabled(hidden > 0, egui::Button::new("Show all"))
+                .clicked()
+            {
+                for p in lab.panels() {
+                    match (p.key, presenter_config.as_deref_mut()) {
+                        ("config", Some(shown)) => *shown = true,
+                        (key, _) => lab.show_panel(key, true),
+                    }
+                }
+            }
+        });
+    menu.0.on_hover_text(
+        "Which of the lab's panels show: plots, views, the Runs and config panels (the ones a \
+         lesson shows and hides)",
+    );
 }
 
 /// egui's default proportional font (Ubuntu Light) lacks the symbols the bars and plots use

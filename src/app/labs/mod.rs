@@ -134,6 +134,8 @@ pub const TASKS_CANNOT_PAUSE: &str = "a sweep or study cannot pause: its threads
 pub struct PanelName {
     /// The name a lesson uses (lower case, no spaces).
     pub key: &'static str,
+    /// Its name in the Show menu (a word or two, as the window's own toggles name it).
+    pub label: &'static str,
     /// What the panel is, in a few words.
     pub title: &'static str,
 }

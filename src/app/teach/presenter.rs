@@ -84,6 +84,9 @@ pub struct Presenter {
     pub fit: bool,
     /// The screen is blanked (B).
     pub blank: bool,
+    /// Without a lesson, the config panel shows (the bar's Show menu); a lesson decides while it
+    /// plays. Off at first: the room looks at the plots, not at the settings.
+    pub config: bool,
 }
 
 impl Default for Presenter {
@@ -93,6 +96,7 @@ impl Default for Presenter {
             scale: DESIGN_SCALE,
             fit: true,
             blank: false,
+            config: false,
         }
     }
 }

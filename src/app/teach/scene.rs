@@ -37,6 +37,9 @@ pub struct Scene {
     /// saved before the scale could follow, which keep their scale.
     #[serde(default)]
     pub fit_scale: bool,
+    /// The presenter view showed the config panel without a lesson (its Show menu); absent: not.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub presenter_config: bool,
     /// The lab's panels that were hidden (by key).
     #[serde(default)]
     pub hidden: Vec<String>,
@@ -155,6 +158,7 @@ impl Scene {
             presenter: presenter.on,
             scale: presenter.scale,
             fit_scale: presenter.fit,
+            presenter_config: presenter.config,
             hidden: lab
                 .panels()
                 .iter()
@@ -388,6 +392,7 @@ mod tests {
             presenter: true,
             scale: 1.75,
             fit_scale: false,
+            presenter_config: false,
             hidden: vec!["runs".into()],
             cursor: Some(120),
             speed: Some(40.0),
@@ -475,6 +480,18 @@ mod tests {
         let read = Scene::parse(&older).unwrap();
         assert!(!read.fit_scale);
         assert_eq!(read.scale, 1.75);
+    }
+
+    /// The presenter's own choice of the config panel (its Show menu, without a lesson) is kept when
+    /// on, and left out when off, so scenes saved before it (and builds before it) read the same.
+    #[test]
+    fn the_presenters_config_choice_is_kept_only_when_on() {
+        let mut s = scene();
+        assert!(!s.to_toml().contains("presenter_config"));
+        s.presenter_config = true;
+        let text = s.to_toml();
+        assert!(text.contains("presenter_config = true"), "{text}");
+        assert_eq!(Scene::parse(&text), Ok(s));
     }
 
     /// A run that changed mid-run comes back only from its folder: a scene of one without a folder

@@ -483,14 +483,17 @@ impl CapacityLab {
 const PANELS: [PanelName; 3] = [
     PanelName {
         key: "config",
+        label: "Config panel",
         title: "the sweep's config panel",
     },
     PanelName {
         key: "crossing",
+        label: "T_mem, T_gen and P*",
         title: "T_mem and T_gen against parameters, and their crossing P*",
     },
     PanelName {
         key: "figures",
+        label: "Other figures",
         title: "the sweep's other figures",
     },
 ];

@@ -71,55 +71,68 @@ impl Persisted {
 const PANELS: [PanelName; 13] = [
     PanelName {
         key: "config",
+        label: "Config panel",
         title: "the config panel",
     },
     PanelName {
         key: "plots",
+        label: "All four plots",
         title: "accuracy, loss, weight norm and Fourier plots",
     },
     // one row of the plots each (keys: the plots' ids)
     PanelName {
         key: "accuracy",
+        label: "Accuracy plot",
         title: "the accuracy plot",
     },
     PanelName {
         key: "loss",
+        label: "Loss plot",
         title: "the loss plot",
     },
     PanelName {
         key: "weight_norm",
+        label: "Weight-norm plot",
         title: "the weight-norm plot",
     },
     PanelName {
         key: "fourier",
+        label: "Fourier plot",
         title: "the plot of the embedding's Fourier measures",
     },
     PanelName {
         key: "runs",
+        label: "Runs panel",
         title: "the Runs panel",
     },
     PanelName {
         key: "spectrum",
+        label: "Spectrum",
         title: "the embedding's Fourier spectrum and its history",
     },
     PanelName {
         key: "clock",
+        label: "Clock",
         title: "the clock: residues on each key frequency's plane, and the principal components",
     },
     PanelName {
         key: "grid",
+        label: "Answer grid",
         title: "the answer grid over every pair (a, b)",
     },
     PanelName {
         key: "neurons",
+        label: "Neurons",
         title: "the MLP's neurons by frequency",
     },
     PanelName {
         key: "ablation",
+        label: "Restricted loss",
         title: "restricted and excluded loss",
     },
     PanelName {
         key: "phase",
+        label: "Phase diagram",
         title: "the phase diagram: when does grokking happen",
     },
 ];

@@ -311,18 +311,22 @@ impl OrderingLab {
 const PANELS: [PanelName; 4] = [
     PanelName {
         key: "config",
+        label: "Config panel",
         title: "the config panel",
     },
     PanelName {
         key: "plots",
+        label: "Plots",
         title: "MSE, orderedness D and measured sparsity over the run",
     },
     PanelName {
         key: "graph",
+        label: "Ordering graph",
         title: "the neuron-ordering graph",
     },
     PanelName {
         key: "heatmap",
+        label: "Weight heatmap",
         title: "the permuted weight heatmap",
     },
 ];
