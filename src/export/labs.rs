@@ -465,12 +465,56 @@ pub fn capacity_figures(
             SeriesKind::Line,
             pts(&|s| s.t_gen.mean),
         ));
-        fig.series.push(Series::new(
-            "delay (mean over seeds)",
-            DELAY_RGB,
-            SeriesKind::Points,
-            pts(&|s| s.delay.mean),
-        ));
+        // each seed's T_mem and T_gen as dots under the means' lines, as the window draws them (the
+        // figure had the means alone: no spread for a reader to judge)
+        let seeds = results.iter().filter(|r| r.p == pa.p).count();
+        if seeds > pa.sizes.len() {
+            for (name, rgb, t) in [
+                (
+                    "T_mem, each seed",
+                    MEM_RGB,
+                    (|r: &TaskResult| r.t_mem) as fn(&TaskResult) -> Option<u64>,
+                ),
+                ("T_gen, each seed", GEN_RGB, |r: &TaskResult| r.t_gen),
+            ] {
+                let mut dots = Series::new(
+                    name,
+                    rgb,
+                    SeriesKind::Points,
+                    results
+                        .iter()
+                        .filter(|r| r.p == pa.p)
+                        .filter_map(|r| Some([r.params as f64, t(r)? as f64]))
+                        .collect(),
+                );
+                dots.legend = false;
+                fig.series.push(dots);
+            }
+            fig.notes
+                .push("lines: the means over seeds; dots: each seed's T_mem and T_gen".into());
+        }
+        // a mean delay with a seed that never generalised is only a lower bound: hollow, and named so
+        // in the legend and the CSV (it was a filled dot like a measured one, a note below saying so)
+        let delays = |bound: bool| {
+            pa.sizes
+                .iter()
+                .filter(|s| (s.delay_lower_bounds > 0) == bound)
+                .filter_map(|s| Some([s.params as f64, s.delay.mean?]))
+                .collect::<Vec<_>>()
+        };
+        for (name, kind, bound) in [
+            ("delay (mean over seeds)", SeriesKind::Points, false),
+            (
+                "delay, at least (a seed never generalised)",
+                SeriesKind::HollowPoints,
+                true,
+            ),
+        ] {
+            let points = delays(bound);
+            if !points.is_empty() {
+                fig.series.push(Series::new(name, DELAY_RGB, kind, points));
+            }
+        }
         // (a delay of 0 is not drawn on the log axis: no ring for it either)
         let at = |r: &TaskResult| -> Vec<[f64; 2]> {
             [r.t_mem, r.t_gen, r.delay.filter(|&d| d > 0)]
@@ -1322,6 +1366,49 @@ mod tests {
             "hollow: lower bounds, so C is too: P = 100 (at the largest n tried), P = 200 (cut by \
              the epoch cap while improving)"
         );
+    }
+
+    /// The crossing figure shows each seed, not the means alone, and draws a mean delay that holds a
+    /// lower bound hollow (a researcher's audit: filled like a measured one, a note below the only
+    /// sign). Two sizes, three seeds each, on [`example_result`]'s p = 23: at P = 1000 every seed
+    /// generalised (delay 10); at P = 2000 seed 2 memorised at epoch 10 and ran 50 epochs without
+    /// generalising, so its delay is 50 - 10 = 40, a lower bound (the spec's rule).
+    #[test]
+    fn the_crossing_figure_shows_each_seed_and_its_lower_bounds_hollow() {
+        use crate::store::sweep_dir::example_result;
+        let mut rs = vec![];
+        for (params, width) in [(1000, 8), (2000, 12)] {
+            for seed in 0..3 {
+                let mut r = TaskResult {
+                    params,
+                    width,
+                    seed,
+                    t_mem: Some(30 + seed),
+                    ..example_result()
+                };
+                if params == 2000 && seed == 2 {
+                    (r.t_gen, r.delay, r.gen_epochs) = (None, Some(40), 50);
+                } else {
+                    r.delay = Some(10);
+                }
+                rs.push(r);
+            }
+        }
+        let an = crate::analysis::capacity_study::analyse(&rs);
+        let figs = capacity_figures(&rs, &[], &an);
+        let fig = figs.iter().find(|f| f.name == "crossing_p23").unwrap();
+        let series = |name: &str| fig.series.iter().find(|s| s.name == name);
+        let mem = series("T_mem, each seed").expect("each seed's T_mem");
+        assert_eq!(mem.points.len(), 6);
+        assert!(mem.points.contains(&[2000.0, 32.0]) && !mem.legend);
+        // the seed that never generalised has no T_gen dot
+        assert_eq!(series("T_gen, each seed").unwrap().points.len(), 5);
+        let measured = series("delay (mean over seeds)").unwrap();
+        assert_eq!(measured.points, [[1000.0, 10.0]]);
+        let bound = series("delay, at least (a seed never generalised)").unwrap();
+        assert_eq!(bound.kind, SeriesKind::HollowPoints);
+        // (10 + 10 + 40) / 3
+        assert_eq!(bound.points, [[2000.0, 20.0]]);
     }
 
     /// The ceiling n·log2(p + 2) is a straight line through the origin on the figure's axes: on a
