@@ -2316,6 +2316,99 @@ actions = [{ do = "highlight", panel = "plots" }]
         .apply(Action::Stop, LabCtx::default());
 }
 
+/// Going back also shows the curves as they were when the step ended: each plot veils what the run
+/// did after that moment (its text says "still at chance" of a curve that later reached 100 %: a
+/// teacher's audit), in the window and in the presenter view; on again to a step with nothing since,
+/// or the cursor following the run, the whole run shows unveiled. Expected from the lesson of
+/// [`going_back_shows_the_step_where_each_step_ended`]: step 1 ends held at step 20, the run goes
+/// on to 40 (step 2), so step 1's veil starts at step 20's x and reaches each plot's right edge.
+#[test]
+fn going_back_veils_what_came_after_the_step() {
+    let (_dir, mut h) = playing(
+        r#"title = "Back"
+
+[[step]]
+title = "Early"
+text = "At step 20."
+actions = [
+    { do = "choose", lab = "grokking", preset = "fast-mlp" },
+    { do = "start" },
+    { do = "run_until", event = "step 20" },
+    { do = "pause" },
+]
+
+[[step]]
+title = "Later"
+text = "At step 40."
+actions = [
+    { do = "run_until", event = "step 40" },
+    { do = "pause" },
+]
+"#,
+    );
+    let done = |h: &mut Harness<'static, GrokscopeApp>| {
+        step_until(h, Duration::from_secs(60), |h| {
+            h.state().lesson().unwrap().step_done() && h.state().phase() == Phase::Paused
+        })
+    };
+    assert!(done(&mut h));
+    h.run_steps(2);
+    assert!(
+        h.state().grokking().plot_veils().is_empty(),
+        "first played: live"
+    );
+    h.state_mut().lesson_command(LessonCmd::Next);
+    h.step();
+    assert!(done(&mut h));
+    h.run_steps(3);
+    assert_eq!(h.state().history().latest().map(|l| l.0), Some(40));
+    assert!(
+        h.state().grokking().plot_veils().is_empty(),
+        "first played: live"
+    );
+
+    for presenting in [false, true] {
+        if presenting {
+            h.state_mut().lesson_command(LessonCmd::Presenter);
+        }
+        h.state_mut().lesson_command(LessonCmd::Previous);
+        h.run_steps(3);
+        let lab = h.state().grokking();
+        let frames = lab.plot_frames();
+        let veils = lab.plot_veils();
+        assert!(!frames.is_empty());
+        assert_eq!(veils.len(), frames.len(), "every plot shown: {veils:?}");
+        for ((id, veil), (fid, frame)) in veils.iter().zip(frames) {
+            assert_eq!(id, fid);
+            // step 20 of a run drawn to 40 (with the plot's margins): about half way along
+            let at = (veil.left() - frame.left()) / frame.width();
+            assert!(
+                (0.3..0.7).contains(&at),
+                "{id}: veil from {at} of the frame"
+            );
+            assert!((veil.right() - frame.right()).abs() < 0.5, "{id}");
+            assert!((veil.height() - frame.height()).abs() < 0.5, "{id}");
+        }
+        // on again: step 2 ended at the run's latest, nothing later to veil
+        h.state_mut().lesson_command(LessonCmd::Next);
+        h.run_steps(3);
+        assert!(
+            h.state().grokking().plot_veils().is_empty(),
+            "presenting: {presenting}"
+        );
+    }
+    // back again, then the cursor follows the run: the whole run, unveiled
+    h.state_mut().lesson_command(LessonCmd::Previous);
+    h.run_steps(3);
+    assert!(!h.state().grokking().plot_veils().is_empty());
+    h.state_mut().grokking_mut().show_step(None);
+    h.run_steps(2);
+    assert!(h.state().grokking().plot_veils().is_empty());
+    h.state_mut()
+        .grokking_mut()
+        .apply(Action::Stop, LabCtx::default());
+}
+
 /// "The clock" step of clock-inside shows the clock alone (the spectrum above it left four clipped
 /// thumbnails: a teacher's audit, H3), as its bundled screenshot shows; the next step brings the
 /// spectrum back beside it, as its notes say.

@@ -225,6 +225,11 @@ pub struct PlotView {
     link: Id,
     /// A step to mark with a line on every plot (e.g. the snapshot shown).
     pub cursor: Option<u64>,
+    /// The run as it was at this step: what every plot drew after it is veiled and marked "later"
+    /// (a lesson's step gone back to speaks of that moment, not of the run's end).
+    pub later_from: Option<u64>,
+    /// The veils drawn over the later part of each plot in the last frame, by [`PlotSpec::id`].
+    pub veils: Vec<(&'static str, Rect)>,
     /// The step under a click on any plot in the last frame (a click, not a drag: dragging pans).
     pub clicked_step: Option<u64>,
     /// Series not drawn (their views are hidden).
@@ -270,6 +275,8 @@ impl PlotView {
             specs,
             link: Id::unique(("grokscope-step-axis", specs.first().map(|s| s.id))),
             cursor: None,
+            later_from: None,
+            veils: Vec::new(),
             clicked_step: None,
             hidden: Vec::new(),
             hidden_rows: Vec::new(),
@@ -635,6 +642,8 @@ fn plots_in(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, compare: &Co
         .sum();
     let mut row_rects = Vec::new();
     let mut data_frames = Vec::new();
+    let mut veils = Vec::new();
+    let later_from = view.later_from.and_then(|step| to_plot_x(step, log_x));
     let mut strips = Vec::new();
     let look = crate::app::teach::presenter::Look::of(ui.ctx());
     let (presenting, presenting_line) = (look.presenting, look.line);
@@ -867,6 +876,13 @@ fn plots_in(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, compare: &Co
                     ui.painter().galley(pos, galley, color);
                 }
             }
+            // over the marker labels too: a later milestone's label belongs to the later part
+            if let Some(x) = later_from {
+                let marked = Some(i) == first_shown;
+                if let Some(veil) = later_veil(ui, &resp.transform, x, marked, marker_type.0) {
+                    veils.push((spec.id, veil));
+                }
+            }
             if let Some(mem) = PlotMemory::load(ui.ctx(), plot_id) {
                 follow_after = mem.auto_bounds.x;
             }
@@ -880,7 +896,41 @@ fn plots_in(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, compare: &Co
     view.plots_rect = Some(response.response.rect);
     view.row_rects = row_rects;
     view.data_frames = data_frames;
+    view.veils = veils;
     view.legend_strips = strips;
+}
+
+/// Veil the part of a plot's data frame right of plot x `x` (what the run did after the moment
+/// shown) and, where `marked`, say so with "later" in `size` points; returns the veil. Nothing when
+/// `x` lies at or past the frame's right edge (nothing later in view).
+fn later_veil(
+    ui: &Ui,
+    transform: &egui_plot::PlotTransform,
+    x: f64,
+    marked: bool,
+    size: f32,
+) -> Option<Rect> {
+    let frame = *transform.frame();
+    let left = transform.position_from_point_x(x).max(frame.left());
+    if left >= frame.right() - 1.0 {
+        return None;
+    }
+    let veil = Rect::from_min_max(egui::pos2(left, frame.top()), frame.right_bottom());
+    let painter = ui.painter().with_clip_rect(frame);
+    // the plot's own background, mostly opaque: the curves show through faint, the picture of the
+    // moment stays in front
+    painter.rect_filled(veil, 0.0, ui.visuals().extreme_bg_color.gamma_multiply(0.8));
+    if marked {
+        let color = ui.visuals().strong_text_color();
+        let galley =
+            painter.layout_no_wrap("later →".to_owned(), FontId::proportional(size), color);
+        // at the bottom of the veil, clear of the marker labels along the top
+        let pos = egui::pos2(left + 6.0, veil.bottom() - galley.size().y - 6.0);
+        if pos.x + galley.size().x <= frame.right() {
+            painter.galley(pos, galley, color);
+        }
+    }
+    Some(veil)
 }
 
 /// What the legend of `spec`'s plot lists, top to bottom as the window's legend does (one in a

@@ -91,6 +91,9 @@ impl View {
 pub struct InsightView {
     /// The step the views show; `None`: the newest snapshot (follow the run).
     pub pinned: Option<u64>,
+    /// The moment a lesson's step gone back to speaks of (where it ended), the run having gone on
+    /// since: while the views show it, the plots veil what came later ([`Self::later_from`]).
+    pub as_of: Option<u64>,
     /// A view to scroll into sight in the next frame (a lesson highlighted it).
     pub scroll_to: Option<View>,
     pub visible: Vec<View>,
@@ -109,6 +112,7 @@ impl Default for InsightView {
     fn default() -> Self {
         InsightView {
             pinned: None,
+            as_of: None,
             scroll_to: None,
             visible: vec![View::Spectrum, View::Clock, View::Grid, View::Ablation],
             of: None,
@@ -120,6 +124,13 @@ impl Default for InsightView {
 }
 
 impl InsightView {
+    /// Where the plots' later part begins: [`Self::as_of`] while the current run's views show that
+    /// step (moving the cursor, or following the run, brings the whole run back).
+    pub fn later_from(&self) -> Option<u64> {
+        self.as_of
+            .filter(|&s| self.pinned == Some(s) && self.of.is_none())
+    }
+
     pub fn shows(&self, v: View) -> bool {
         self.visible.contains(&v)
     }

@@ -284,6 +284,12 @@ impl GrokkingLab {
         &self.plots.data_frames
     }
 
+    /// The veils over the later part of each plot in the last frame (a lesson's step gone back
+    /// to), by plot id.
+    pub fn plot_veils(&self) -> &[(&'static str, egui::Rect)] {
+        &self.plots.veils
+    }
+
     /// Where each row of the plots was drawn in the last frame, by plot id (none when hidden).
     pub fn plot_rows(&self) -> &[(&'static str, egui::Rect)] {
         &self.plots.row_rects
@@ -1382,6 +1388,7 @@ impl LabSlot for GrokkingLab {
         if !plots_shown {
             return a;
         }
+        self.plots.later_from = self.insight_view.later_from();
         let compare = self.files.compare(&self.history, self.plots.log_x);
         if !compare.overlays.is_empty() {
             // runs compared: their colours name the runs and the line styles train and
@@ -1500,6 +1507,10 @@ impl LabSlot for GrokkingLab {
     fn shown_steps(&self) -> Option<(Option<u64>, u64)> {
         let latest = self.history.latest()?.0;
         Some((self.insight_view.pinned, latest))
+    }
+
+    fn show_as_of(&mut self, step: Option<u64>) {
+        self.insight_view.as_of = step;
     }
 
     /// "stopped" for a run shown that ended before its end: a scene's run opened from its folder
