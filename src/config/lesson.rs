@@ -165,7 +165,15 @@ impl LessonLab {
                 "phase",
             ],
             LessonLab::Capacity => &["config", "crossing", "figures"],
-            LessonLab::Ordering => &["config", "plots", "graph", "heatmap"],
+            LessonLab::Ordering => &[
+                "config",
+                "plots",
+                "mse",
+                "orderedness",
+                "sparsity",
+                "graph",
+                "heatmap",
+            ],
         }
     }
 
