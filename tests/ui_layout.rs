@@ -102,6 +102,39 @@ fn a_lesson_pointing_at_the_folded_runs_panel_opens_it() {
     );
 }
 
+/// A lesson can point at the Runs panel's list alone (weight-decay's fork step spoke of the fork
+/// and its parent, and highlighted the whole panel with its save, folder and checkpoint controls: a
+/// teacher's audit, L4): the highlight opens the folded panel as "runs" does, and frames the list,
+/// a part of the panel below its controls. Hidden, the list is not drawn and the panel is.
+#[test]
+fn a_lesson_can_point_at_the_runs_list_alone() {
+    let mut h = app(1280.0, 800.0);
+    assert!(!runs_open(&h));
+    h.state_mut()
+        .grokking_mut()
+        .link_mut()
+        .panels
+        .set_highlight(Some("runs_list"));
+    assert!(until_runs(&mut h, true), "a highlight opens the Runs panel");
+    h.run_steps(2);
+    let rect = |h: &Harness<'static, GrokscopeApp>, key: &str| {
+        h.state().grokking().link().panels.rect(key)
+    };
+    let panel = rect(&h, "runs").expect("the Runs panel is drawn");
+    let list = rect(&h, "runs_list").expect("its list is drawn");
+    assert!(panel.contains_rect(list), "{list:?} in {panel:?}");
+    assert!(
+        list.height() < 0.7 * panel.height(),
+        "{list:?} of {panel:?}"
+    );
+    let save = h.get_by_label("Save run…").rect();
+    assert!(save.bottom() <= list.top(), "the controls above the list");
+    h.state_mut().grokking_mut().show_panel("runs_list", false);
+    h.run_steps(2);
+    assert_eq!(rect(&h, "runs_list"), None);
+    assert!(rect(&h, "runs").is_some());
+}
+
 #[test]
 fn the_top_bar_keeps_the_step_counter_on_its_line_at_1280_px() {
     let h = app(1280.0, 800.0);

@@ -157,6 +157,7 @@ impl LessonLab {
                 "weight_norm",
                 "fourier",
                 "runs",
+                "runs_list",
                 "spectrum",
                 "clock",
                 "grid",

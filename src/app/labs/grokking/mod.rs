@@ -68,7 +68,7 @@ impl Persisted {
 }
 
 /// The panels a lesson can name.
-const PANELS: [PanelName; 13] = [
+const PANELS: [PanelName; 14] = [
     PanelName {
         key: "config",
         title: "the config panel",
@@ -97,6 +97,11 @@ const PANELS: [PanelName; 13] = [
     PanelName {
         key: "runs",
         title: "the Runs panel",
+    },
+    // a part of the Runs panel: what a step about a fork points at
+    PanelName {
+        key: "runs_list",
+        title: "the Runs panel's list of runs: the current run (a fork names its parent and step) and the runs beside it",
     },
     PanelName {
         key: "spectrum",
@@ -1201,8 +1206,10 @@ impl LabSlot for GrokkingLab {
         let busy = self.busy();
         let width = ui.ctx().content_rect().width();
         if self.link.panels.shown("runs") {
-            // a lesson pointing at the Runs panel opens it while it points (the user's choice stays)
-            let pointed = self.link.panels.highlight() == Some("runs");
+            // a lesson pointing at the Runs panel (or its list) opens it while it points (the
+            // user's choice stays)
+            let pointed = matches!(self.link.panels.highlight(), Some("runs" | "runs_list"));
+            let list_shown = self.link.panels.shown("runs_list");
             let mut open = pointed
                 || self
                     .files
@@ -1220,12 +1227,16 @@ impl LabSlot for GrokkingLab {
                 .size_range(side.range);
             let runs = egui::Panel::show_switched(ui, &mut open, folded, expanded, |ui, shown| {
                 if shown {
-                    runs_panel_ui(ui, &mut self.files, &self.history, &self.draft, phase, busy)
+                    let (files, history, draft) = (&mut self.files, &self.history, &self.draft);
+                    runs_panel_ui(ui, files, history, draft, phase, busy, list_shown)
                 } else {
-                    (RunsAction::None, layout::folded_tab_ui(ui, "Runs"))
+                    (RunsAction::None, layout::folded_tab_ui(ui, "Runs"), None)
                 }
             });
-            let (act, toggle) = runs.inner;
+            let (act, toggle, list) = runs.inner;
+            if let Some(rect) = list {
+                self.link.panels.drawn("runs_list", rect);
+            }
             if toggle {
                 open = !open;
             }
