@@ -658,7 +658,9 @@ impl GrokkingLab {
             PhaseAct::Run(cfg) => {
                 self.phase_clicked = None;
                 match ValidPhaseStudyConfig::try_from(*cfg) {
-                    Ok(c) => self.link.launch(ValidRunConfig::PhaseStudy(c), self.speed),
+                    // flat out: the top bar's limit is for watching one run (a study's pace is
+                    // a lesson's, `Teach::Start`)
+                    Ok(c) => self.link.launch(ValidRunConfig::PhaseStudy(c), None),
                     Err(e) => self.error(format!("Study refused: {e}")),
                 }
             }
