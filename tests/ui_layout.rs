@@ -75,15 +75,20 @@ fn a_wide_window_starts_with_the_runs_panel_open() {
     assert!(w >= 540.0, "the plots get {w} px");
 }
 
-#[test]
-fn a_lesson_pointing_at_the_folded_runs_panel_opens_it() {
-    let mut h = app(1280.0, 800.0);
-    assert!(!runs_open(&h));
+/// Highlight the Grokking lab's panel `key` (`None`: none), as a lesson's `highlight` does.
+fn point_at(h: &mut Harness<'static, GrokscopeApp>, key: Option<&str>) {
     h.state_mut()
         .grokking_mut()
         .link_mut()
         .panels
-        .set_highlight(Some("runs"));
+        .set_highlight(key);
+}
+
+#[test]
+fn a_lesson_pointing_at_the_folded_runs_panel_opens_it() {
+    let mut h = app(1280.0, 800.0);
+    assert!(!runs_open(&h));
+    point_at(&mut h, Some("runs"));
     assert!(until_runs(&mut h, true), "a highlight opens the Runs panel");
     assert_eq!(
         h.state().runs().settings.runs_open,
@@ -91,11 +96,7 @@ fn a_lesson_pointing_at_the_folded_runs_panel_opens_it() {
         "the user's choice is left as it was"
     );
     // the lesson moves on: the panel folds again, as the window's width says
-    h.state_mut()
-        .grokking_mut()
-        .link_mut()
-        .panels
-        .set_highlight(None);
+    point_at(&mut h, None);
     assert!(
         until_runs(&mut h, false),
         "folded again after the highlight"
@@ -110,11 +111,7 @@ fn a_lesson_pointing_at_the_folded_runs_panel_opens_it() {
 fn a_lesson_can_point_at_the_runs_list_alone() {
     let mut h = app(1280.0, 800.0);
     assert!(!runs_open(&h));
-    h.state_mut()
-        .grokking_mut()
-        .link_mut()
-        .panels
-        .set_highlight(Some("runs_list"));
+    point_at(&mut h, Some("runs_list"));
     assert!(until_runs(&mut h, true), "a highlight opens the Runs panel");
     h.run_steps(2);
     let rect = |h: &Harness<'static, GrokscopeApp>, key: &str| {
