@@ -623,7 +623,7 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
         };
         let mut shared = SharedSink(sink.clone());
         let result = catch_unwind(AssertUnwindSafe(|| {
-            dispatch(job, run, &mut shared, &mut control, checkpoints)
+            dispatch(job, run, &mut shared, &mut control, checkpoints, speed)
         }));
         speed = control.speed;
         checkpoints = control.checkpoints;
@@ -680,6 +680,7 @@ fn dispatch(
     sink: &mut dyn EventSink,
     control: &mut dyn RunControl,
     checkpoints: CheckpointEvery,
+    speed: Option<f64>,
 ) -> Option<RunEnd> {
     // Grokking runs, sweeps and studies are held to the memory limit (a malformed
     // GROKSCOPE_MAX_MEMORY_GB refuses them); the Ordering lab's layers are small and bounded by its config
@@ -740,7 +741,11 @@ fn dispatch(
                     crate::experiment::refuse(run, sink, format!("the phase study: {why}"));
                     return None;
                 }
-                let opts = crate::experiment::phase::PhaseOptions::default();
+                // each of its runs held to the speed limit its start came with (a lesson's pace)
+                let opts = crate::experiment::phase::PhaseOptions {
+                    speed,
+                    ..Default::default()
+                };
                 crate::experiment::phase::run(&c, &opts, run, sink, control);
                 return None;
             }

@@ -75,15 +75,20 @@ fn a_wide_window_starts_with_the_runs_panel_open() {
     assert!(w >= 540.0, "the plots get {w} px");
 }
 
-#[test]
-fn a_lesson_pointing_at_the_folded_runs_panel_opens_it() {
-    let mut h = app(1280.0, 800.0);
-    assert!(!runs_open(&h));
+/// Highlight the Grokking lab's panel `key` (`None`: none), as a lesson's `highlight` does.
+fn point_at(h: &mut Harness<'static, GrokscopeApp>, key: Option<&str>) {
     h.state_mut()
         .grokking_mut()
         .link_mut()
         .panels
-        .set_highlight(Some("runs"));
+        .set_highlight(key);
+}
+
+#[test]
+fn a_lesson_pointing_at_the_folded_runs_panel_opens_it() {
+    let mut h = app(1280.0, 800.0);
+    assert!(!runs_open(&h));
+    point_at(&mut h, Some("runs"));
     assert!(until_runs(&mut h, true), "a highlight opens the Runs panel");
     assert_eq!(
         h.state().runs().settings.runs_open,
@@ -91,15 +96,40 @@ fn a_lesson_pointing_at_the_folded_runs_panel_opens_it() {
         "the user's choice is left as it was"
     );
     // the lesson moves on: the panel folds again, as the window's width says
-    h.state_mut()
-        .grokking_mut()
-        .link_mut()
-        .panels
-        .set_highlight(None);
+    point_at(&mut h, None);
     assert!(
         until_runs(&mut h, false),
         "folded again after the highlight"
     );
+}
+
+/// A lesson can point at the Runs panel's list alone (weight-decay's fork step spoke of the fork
+/// and its parent, and highlighted the whole panel with its save, folder and checkpoint controls: a
+/// teacher's audit, L4): the highlight opens the folded panel as "runs" does, and frames the list,
+/// a part of the panel below its controls. Hidden, the list is not drawn and the panel is.
+#[test]
+fn a_lesson_can_point_at_the_runs_list_alone() {
+    let mut h = app(1280.0, 800.0);
+    assert!(!runs_open(&h));
+    point_at(&mut h, Some("runs_list"));
+    assert!(until_runs(&mut h, true), "a highlight opens the Runs panel");
+    h.run_steps(2);
+    let rect = |h: &Harness<'static, GrokscopeApp>, key: &str| {
+        h.state().grokking().link().panels.rect(key)
+    };
+    let panel = rect(&h, "runs").expect("the Runs panel is drawn");
+    let list = rect(&h, "runs_list").expect("its list is drawn");
+    assert!(panel.contains_rect(list), "{list:?} in {panel:?}");
+    assert!(
+        list.height() < 0.7 * panel.height(),
+        "{list:?} of {panel:?}"
+    );
+    let save = h.get_by_label("Save run…").rect();
+    assert!(save.bottom() <= list.top(), "the controls above the list");
+    h.state_mut().grokking_mut().show_panel("runs_list", false);
+    h.run_steps(2);
+    assert_eq!(rect(&h, "runs_list"), None);
+    assert!(rect(&h, "runs").is_some());
 }
 
 #[test]

@@ -2236,15 +2236,10 @@ fn a_lesson_reopened_from_a_scene_trains_on_from_its_checkpoint() {
     drop(h);
 }
 
-/// Going back shows the moment the step spoke of: each step's views return to the step where it
-/// ended when first played, and its title says how far the run has gone since. Expected from the
-/// lesson below: step 1 ends held at step 20, step 2 at step 40 (the run holds itself at each
-/// event); neither sets a cursor of its own. Before, going back left the views at the run's latest
-/// (memorise-then-understand's "Nothing seems to happen" over a finished run at 100 %, clock-inside's
-/// "The clock" over the final rings: a teacher's audit, M4).
-#[test]
-fn going_back_shows_the_step_where_each_step_ended() {
-    let (_dir, mut h) = playing(
+/// A lesson whose step 1 ends held at step 20 and step 2 at step 40 (the run holds itself at each
+/// event; neither sets a cursor of its own), played through both: the run at step 40, step 2 shown.
+fn played_to_step_40() -> (tempfile::TempDir, Harness<'static, GrokscopeApp>) {
+    let (dir, mut h) = playing(
         r#"title = "Back"
 
 [[step]]
@@ -2282,6 +2277,17 @@ actions = [{ do = "highlight", panel = "plots" }]
     assert!(done(&mut h));
     h.run_steps(3);
     assert_eq!(h.state().history().latest().map(|l| l.0), Some(40));
+    (dir, h)
+}
+
+/// Going back shows the moment the step spoke of: each step's views return to the step where it
+/// ended when first played, and its title says how far the run has gone since. Expected from the
+/// lesson of [`played_to_step_40`]: step 1 ends at step 20, step 2 at step 40. Before, going back
+/// left the views at the run's latest (memorise-then-understand's "Nothing seems to happen" over a
+/// finished run at 100 %, clock-inside's "The clock" over the final rings: a teacher's audit, M4).
+#[test]
+fn going_back_shows_the_step_where_each_step_ended() {
+    let (_dir, mut h) = played_to_step_40();
     let pinned = |h: &Harness<'static, GrokscopeApp>| h.state().grokking().insight_view().pinned;
     assert_eq!(pinned(&h), None, "played through: the views follow the run");
     h.state_mut().lesson_command(LessonCmd::Next);
@@ -2311,6 +2317,69 @@ actions = [{ do = "highlight", panel = "plots" }]
     h.state_mut().lesson_command(LessonCmd::Next);
     h.run_steps(2);
     assert_eq!(pinned(&h), Some(40));
+    h.state_mut()
+        .grokking_mut()
+        .apply(Action::Stop, LabCtx::default());
+}
+
+/// Going back also shows the curves as they were when the step ended: each plot veils what the run
+/// did after that moment (its text says "still at chance" of a curve that later reached 100 %: a
+/// teacher's audit), in the window and in the presenter view; on again to a step with nothing since,
+/// or the cursor following the run, the whole run shows unveiled. Expected from the lesson of
+/// [`played_to_step_40`]: step 1 ends held at step 20, the run goes on to 40 (step 2), so step 1's
+/// veil starts at step 20's x and reaches each plot's right edge.
+#[test]
+fn going_back_veils_what_came_after_the_step() {
+    let (_dir, mut h) = played_to_step_40();
+    assert!(
+        h.state().grokking().plot_veils().is_empty(),
+        "first played: live"
+    );
+    h.state_mut().lesson_command(LessonCmd::Next);
+    h.run_steps(2);
+    assert!(
+        h.state().grokking().plot_veils().is_empty(),
+        "first played: live"
+    );
+    // back to step 2, which ended at the run's latest: nothing later to veil
+    h.state_mut().lesson_command(LessonCmd::Previous);
+    for presenting in [false, true] {
+        if presenting {
+            h.state_mut().lesson_command(LessonCmd::Presenter);
+        }
+        h.state_mut().lesson_command(LessonCmd::Previous);
+        h.run_steps(3);
+        let lab = h.state().grokking();
+        let frames = lab.plot_frames();
+        let veils = lab.plot_veils();
+        assert!(!frames.is_empty());
+        assert_eq!(veils.len(), frames.len(), "every plot shown: {veils:?}");
+        for ((id, veil), (fid, frame)) in veils.iter().zip(frames) {
+            assert_eq!(id, fid);
+            // step 20 of a run drawn to 40 (with the plot's margins): about half way along
+            let at = (veil.left() - frame.left()) / frame.width();
+            assert!(
+                (0.3..0.7).contains(&at),
+                "{id}: veil from {at} of the frame"
+            );
+            assert!((veil.right() - frame.right()).abs() < 0.5, "{id}");
+            assert!((veil.height() - frame.height()).abs() < 0.5, "{id}");
+        }
+        // on again: step 2 ended at the run's latest, nothing later to veil
+        h.state_mut().lesson_command(LessonCmd::Next);
+        h.run_steps(3);
+        assert!(
+            h.state().grokking().plot_veils().is_empty(),
+            "presenting: {presenting}"
+        );
+    }
+    // back again, then the cursor follows the run: the whole run, unveiled
+    h.state_mut().lesson_command(LessonCmd::Previous);
+    h.run_steps(3);
+    assert!(!h.state().grokking().plot_veils().is_empty());
+    h.state_mut().grokking_mut().show_step(None);
+    h.run_steps(2);
+    assert!(h.state().grokking().plot_veils().is_empty());
     h.state_mut()
         .grokking_mut()
         .apply(Action::Stop, LabCtx::default());

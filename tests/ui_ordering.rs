@@ -705,3 +705,40 @@ fn the_snapshot_read_out_stays_inside_the_window() {
         }
     }
 }
+
+/// One row of the plots can be shown alone (the pruning lesson's D step): with the MSE and sparsity
+/// rows and the graph and heatmap hidden, the D plot takes the column's height and most of the
+/// centre's width. Before,
+/// the Ordering lab had only "plots", and the step showed D in a third of a 40 % column (about 70
+/// pixels high in the presenter view: a teacher's audit). Expected from `run_ui`'s shares: the
+/// column is 40 % of the centre beside the graph and 68 % without it; one row takes all of it.
+#[test]
+fn the_d_plot_alone_takes_the_plots_room() {
+    let mut h = harness(Synthetic::new(Some(200), None), Recorder::default());
+    run_to_the_end(&mut h);
+    let row =
+        |h: &Harness<'_, GrokscopeApp>, key: &str| h.state().ordering().link().panels.rect(key);
+    let beside = row(&h, "orderedness").expect("the D row is drawn");
+    assert!(row(&h, "mse").is_some() && row(&h, "sparsity").is_some());
+    for key in ["mse", "sparsity", "graph", "heatmap"] {
+        h.state_mut().ordering_mut().show_panel(key, false);
+    }
+    h.run_steps(3);
+    let alone = row(&h, "orderedness").expect("the D row is drawn");
+    assert_eq!(row(&h, "mse"), None);
+    assert_eq!(row(&h, "sparsity"), None);
+    assert!(
+        alone.height() > 2.5 * beside.height(),
+        "alone {alone:?}, beside the others {beside:?}"
+    );
+    assert!(
+        alone.width() > 1.5 * beside.width(),
+        "alone {alone:?}, beside the graph {beside:?}"
+    );
+    // hiding every row hides the plots
+    h.state_mut()
+        .ordering_mut()
+        .show_panel("orderedness", false);
+    h.run_steps(3);
+    assert_eq!(h.state().ordering().link().panels.rect("plots"), None);
+}

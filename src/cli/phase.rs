@@ -102,6 +102,7 @@ pub fn phase_main(
     let opts = PhaseOptions {
         tasks: Some(todo.pending.clone()),
         runs_dir,
+        speed: None,
     };
     run(cfg, &opts, 1, &mut sink, &mut Unattended);
     let done = sink.finish("phase study", "the study")?;

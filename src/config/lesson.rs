@@ -157,6 +157,7 @@ impl LessonLab {
                 "weight_norm",
                 "fourier",
                 "runs",
+                "runs_list",
                 "spectrum",
                 "clock",
                 "grid",
@@ -165,7 +166,15 @@ impl LessonLab {
                 "phase",
             ],
             LessonLab::Capacity => &["config", "crossing", "figures"],
-            LessonLab::Ordering => &["config", "plots", "graph", "heatmap"],
+            LessonLab::Ordering => &[
+                "config",
+                "plots",
+                "mse",
+                "orderedness",
+                "sparsity",
+                "graph",
+                "heatmap",
+            ],
         }
     }
 

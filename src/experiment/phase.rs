@@ -13,6 +13,7 @@ use crate::protocol::{Event, GrokEvent, GrokkingEvent, LabEvent, Outcome, RunId,
 use crate::store::run_dir::{RunDirError, RunWriter};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// Why a task could not be measured.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +47,9 @@ pub struct PhaseOptions {
     /// Keep each run's folder (config, metrics, events, a checkpoint at its start and end) in
     /// `DIR/TASK-NAME/`, so a cell's runs can be opened; `None`: keep only the results.
     pub runs_dir: Option<PathBuf>,
+    /// Hold each run to this many steps a second (a lesson's pace, so that a room sees the map
+    /// fill in: the tiny study was done in 0.6 s); `None`: flat out.
+    pub speed: Option<f64>,
 }
 
 pub use crate::store::phase::RUNS_SUBDIR;
@@ -87,13 +91,43 @@ impl EventSink for TaskSink {
     }
 }
 
-/// Ends a task's run when the study's stop flag is raised.
-struct StopFlag<'a>(&'a AtomicBool);
+/// Ends a task's run when the study's stop flag is raised, and holds it to a speed limit if given.
+struct TaskControl<'a> {
+    stop: &'a AtomicBool,
+    /// The time a step takes at the speed limit (`None`: flat out).
+    period: Option<Duration>,
+    /// When the next step may start.
+    next_at: Option<Instant>,
+}
 
-impl RunControl for StopFlag<'_> {
+impl<'a> TaskControl<'a> {
+    fn new(stop: &'a AtomicBool, speed: Option<f64>) -> Self {
+        let period = speed
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .map(|v| Duration::from_secs_f64(1.0 / v));
+        Self {
+            stop,
+            period,
+            next_at: None,
+        }
+    }
+}
+
+impl RunControl for TaskControl<'_> {
     fn poll(&mut self, _next_step: u64) -> Control {
+        let mut idle = Duration::ZERO;
+        if let Some(period) = self.period {
+            let now = Instant::now();
+            if let Some(at) = self.next_at.filter(|at| *at > now) {
+                // at most one period (a second at the slowest limit): a stop is seen after it
+                idle = at - now;
+                std::thread::sleep(idle);
+            }
+            self.next_at = Some(Instant::now() + period);
+        }
         Control {
-            stop: self.0.load(Ordering::Relaxed),
+            stop: self.stop.load(Ordering::Relaxed),
+            idle,
             ..Control::default()
         }
     }
@@ -133,6 +167,7 @@ pub fn run_task(
     task: &PhaseTask,
     runs_dir: Option<&Path>,
     stop: &AtomicBool,
+    speed: Option<f64>,
 ) -> Result<Option<PhaseRun>, PhaseTaskError> {
     let run_cfg = cfg.valid_task_config(task)?;
     let mut opts = RunOptions {
@@ -153,7 +188,7 @@ pub fn run_task(
         Start::New(run_cfg.clone()),
         0,
         &mut sink,
-        &mut StopFlag(stop),
+        &mut TaskControl::new(stop, speed),
         opts,
     );
     result_of(task, run_cfg.into(), sink, run_dir)
@@ -242,7 +277,7 @@ pub fn run(
         &tasks,
         sink,
         control,
-        |task, stop, _report| run_task(cfg, task, runs_dir, stop),
+        |task, stop, _report| run_task(cfg, task, runs_dir, stop, opts.speed),
         PhaseTask::name,
         |result, done| {
             Some(LabEvent::Grokking(GrokkingEvent::PhaseTask {
@@ -259,6 +294,29 @@ mod tests {
     use super::*;
     use crate::analysis::phase::{Outcome as Class, RunClass};
     use crate::config::phase::phase_preset;
+
+    /// A task's run held to a speed limit takes at least a period a step (a lower bound: sleeps
+    /// end no sooner than asked); flat out it is never held. Expected: at 500 steps a second a step
+    /// takes 2 ms, so 11 polls (10 waits) take at least 20 ms, and say so in their idle time.
+    #[test]
+    fn a_task_holds_to_its_speed_limit() {
+        let stop = AtomicBool::new(false);
+        let mut paced = TaskControl::new(&stop, Some(500.0));
+        let t0 = Instant::now();
+        let idle: Duration = (1..=11).map(|s| paced.poll(s).idle).sum();
+        assert!(
+            t0.elapsed() >= Duration::from_millis(20),
+            "{:?}",
+            t0.elapsed()
+        );
+        assert!(idle > Duration::ZERO);
+        let mut flat = TaskControl::new(&stop, None);
+        assert!((1..=100).all(|s| flat.poll(s).idle == Duration::ZERO));
+        // a limit that is no limit is flat out
+        assert_eq!(TaskControl::new(&stop, Some(0.0)).period, None);
+        stop.store(true, Ordering::Relaxed);
+        assert!(paced.poll(12).stop, "a stop still ends it");
+    }
 
     fn summary(epochs: u64, t_train: Option<u64>, t_val: Option<u64>) -> Summary {
         Summary {

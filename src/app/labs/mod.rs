@@ -278,6 +278,10 @@ pub trait LabSlot: Any {
     fn shown_steps(&self) -> Option<(Option<u64>, u64)> {
         None
     }
+    /// Show the run as it was at `step` (a lesson's step gone back to, where it ended, the run
+    /// having gone on since): the plots veil what came after it and mark it "later"; `None`: the
+    /// whole run again. A lab with no step cursor ignores it.
+    fn show_as_of(&mut self, _step: Option<u64>) {}
     /// The status bar's word for the phase ([`Phase::word`]).
     fn phase_word(&self) -> &'static str {
         self.phase().word()

@@ -3,7 +3,8 @@
 //! on the labs until one waits (an event, or a time), and goes on once the lab reports it.
 //!
 //! Going back shows the earlier step's text and redoes only what it shows (panels, highlight, step
-//! cursor): training cannot run backwards, so runs stay as they are. Restarting the lesson resets the
+//! cursor): training cannot run backwards, so runs stay as they are; the views return to where the
+//! step ended, and the plots veil what the run did after it. Restarting the lesson resets the
 //! labs it uses and plays it again from its first step.
 
 use crate::analysis::events::GrokEvent;
@@ -322,11 +323,16 @@ impl LessonPlayer {
 
     /// Record where the step ended, once its actions are done on its first play; on a step gone
     /// back to, what the title says of it.
-    fn step_ended(&mut self, labs: &[Box<dyn LabSlot>]) {
-        let shown = self
+    fn step_ended(&mut self, labs: &mut [Box<dyn LabSlot>]) {
+        let slot = self
             .lab
-            .and_then(|lab| labs.iter().find(|l| l.lab() == lab))
-            .and_then(|l| l.shown_steps());
+            .and_then(|lab| labs.iter_mut().find(|l| l.lab() == lab));
+        let Some(slot) = slot else {
+            self.revisiting = false;
+            self.first_play = false;
+            return;
+        };
+        let shown = slot.shown_steps();
         self.revisiting = false;
         if std::mem::take(&mut self.first_play) {
             if let Some(end) = self.ends.get_mut(self.step) {
@@ -336,6 +342,8 @@ impl LessonPlayer {
             (self.ends.get(self.step).copied().flatten(), shown)
         {
             self.back_at = (latest > end).then_some((end, latest));
+            // the curves as they were then: what came later veiled (the text speaks of that moment)
+            slot.show_as_of(self.back_at.map(|(end, _)| end));
         }
     }
 
@@ -459,6 +467,8 @@ impl LessonPlayer {
         if std::mem::take(&mut self.fresh) {
             for l in labs.iter_mut() {
                 l.link_mut().panels.set_highlight(None);
+                // the whole run again, until a step gone back to asks for its moment
+                l.show_as_of(None);
             }
             if std::mem::take(&mut self.rebuild) {
                 self.rebuild_panels(labs);
@@ -502,6 +512,9 @@ impl LessonPlayer {
     /// The lesson ends: its labs' view options go back to what they were when it began (the
     /// window's own, not the lesson's last step's).
     pub fn restore_views(&self, labs: &mut [Box<dyn LabSlot>]) {
+        for l in labs.iter_mut() {
+            l.show_as_of(None);
+        }
         replay(labs, self.view_baseline.as_ref(), vec![], |l, key, on| {
             l.set_view_option(key, on);
         });

@@ -225,6 +225,11 @@ pub struct PlotView {
     link: Id,
     /// A step to mark with a line on every plot (e.g. the snapshot shown).
     pub cursor: Option<u64>,
+    /// The run as it was at this step: what every plot drew after it is veiled and marked "later"
+    /// (a lesson's step gone back to speaks of that moment, not of the run's end).
+    pub later_from: Option<u64>,
+    /// The veils drawn over the later part of each plot in the last frame, by [`PlotSpec::id`].
+    pub veils: Vec<(&'static str, Rect)>,
     /// The step under a click on any plot in the last frame (a click, not a drag: dragging pans).
     pub clicked_step: Option<u64>,
     /// Series not drawn (their views are hidden).
@@ -270,6 +275,8 @@ impl PlotView {
             specs,
             link: Id::unique(("grokscope-step-axis", specs.first().map(|s| s.id))),
             cursor: None,
+            later_from: None,
+            veils: Vec::new(),
             clicked_step: None,
             hidden: Vec::new(),
             hidden_rows: Vec::new(),
@@ -635,6 +642,8 @@ fn plots_in(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, compare: &Co
         .sum();
     let mut row_rects = Vec::new();
     let mut data_frames = Vec::new();
+    let mut veils = Vec::new();
+    let later_from = view.later_from.and_then(|step| to_plot_x(step, log_x));
     let mut strips = Vec::new();
     let look = crate::app::teach::presenter::Look::of(ui.ctx());
     let (presenting, presenting_line) = (look.presenting, look.line);
@@ -867,6 +876,13 @@ fn plots_in(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, compare: &Co
                     ui.painter().galley(pos, galley, color);
                 }
             }
+            // over the marker labels too: a later milestone's label belongs to the later part
+            if let Some(x) = later_from {
+                let marked = Some(i) == first_shown;
+                if let Some(veil) = later_veil(ui, &resp.transform, x, marked, marker_type.0) {
+                    veils.push((spec.id, veil));
+                }
+            }
             if let Some(mem) = PlotMemory::load(ui.ctx(), plot_id) {
                 follow_after = mem.auto_bounds.x;
             }
@@ -880,7 +896,41 @@ fn plots_in(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, compare: &Co
     view.plots_rect = Some(response.response.rect);
     view.row_rects = row_rects;
     view.data_frames = data_frames;
+    view.veils = veils;
     view.legend_strips = strips;
+}
+
+/// Veil the part of a plot's data frame right of plot x `x` (what the run did after the moment
+/// shown) and, where `marked`, say so with "later" in `size` points; returns the veil. Nothing when
+/// `x` lies at or past the frame's right edge (nothing later in view).
+fn later_veil(
+    ui: &Ui,
+    transform: &egui_plot::PlotTransform,
+    x: f64,
+    marked: bool,
+    size: f32,
+) -> Option<Rect> {
+    let frame = *transform.frame();
+    let left = transform.position_from_point_x(x).max(frame.left());
+    if left >= frame.right() - 1.0 {
+        return None;
+    }
+    let veil = Rect::from_min_max(egui::pos2(left, frame.top()), frame.right_bottom());
+    let painter = ui.painter().with_clip_rect(frame);
+    // the plot's own background, mostly opaque: the curves show through faint, the picture of the
+    // moment stays in front
+    painter.rect_filled(veil, 0.0, ui.visuals().extreme_bg_color.gamma_multiply(0.8));
+    if marked {
+        let color = ui.visuals().strong_text_color();
+        let galley =
+            painter.layout_no_wrap("later →".to_owned(), FontId::proportional(size), color);
+        // at the bottom of the veil, clear of the marker labels along the top
+        let pos = egui::pos2(left + 6.0, veil.bottom() - galley.size().y - 6.0);
+        if pos.x + galley.size().x <= frame.right() {
+            painter.galley(pos, galley, color);
+        }
+    }
+    Some(veil)
 }
 
 /// What the legend of `spec`'s plot lists, top to bottom as the window's legend does (one in a
@@ -1337,15 +1387,98 @@ fn log_value_label(v: f64, range: &RangeInclusive<f64>) -> String {
 
 /// Tick label of a log axis mark (the mark is log10 of the value).
 pub fn log_tick(mark: GridMark, range: &RangeInclusive<f64>) -> String {
-    log_tick_within(mark, range, 2.5)
+    log_tick_within(mark, range, Y_LOG.span)
+}
+
+/// How egui_plot labels the marks of an axis, and which of a log axis's marks its formatter gives
+/// text: a mark is labelled when its declared step spans more than `min_pts` points (egui_plot's
+/// `label_spacing`: 20 on a y axis, 60 on an x axis, full strength at 1.5 times that) and it is a
+/// decade, or the axis spans under `span` decades (then its 2s and 5s have labels too).
+#[derive(Clone, Copy, Debug)]
+struct LabelRule {
+    min_pts: f64,
+    span: f64,
+}
+
+/// A log y axis (loss): its 2s and 5s labelled within 2.5 decades.
+const Y_LOG: LabelRule = LabelRule {
+    min_pts: 20.0,
+    span: 2.5,
+};
+
+/// A log step axis: its 2s and 5s labelled within 4 decades (see [`log_step_marks`]).
+const X_LOG: LabelRule = LabelRule {
+    min_pts: 60.0,
+    span: 4.0,
+};
+
+/// egui_plot's grid spacing minimum: a grid spacer's `base_step_size` is this many points in data
+/// units.
+const GRID_MIN_PTS: f64 = 8.0;
+
+/// Whether the log value `v` is a whole decade.
+fn is_decade(v: f64) -> bool {
+    (v - v.round()).abs() < 1e-9
+}
+
+/// Make sure at least two of a log axis's `marks` are labelled where the axis has room for two:
+/// a presenter's loss plot about 100 points high over a decade and a half labelled "1" alone, its
+/// scale unreadable (a teacher's audit, L5). Marks the axis leaves unlabelled are promoted, the
+/// roundest first (decades, then 2s and 5s, then the rest) and among those the farthest from the
+/// labels already there, each at least `min_pts` points from every label.
+fn at_least_two_labels(marks: &mut [GridMark], input: &GridInput, rule: LabelRule) {
+    let (lo, hi) = input.bounds;
+    let per_decade = GRID_MIN_PTS / input.base_step_size;
+    if !(per_decade.is_finite() && per_decade > 0.0) {
+        return;
+    }
+    let has_text = |v: f64| is_decade(v) || hi - lo < rule.span;
+    let labelled = |m: &GridMark| m.step_size * per_decade > rule.min_pts && has_text(m.value);
+    let mut labels: Vec<f64> = marks
+        .iter()
+        .filter(|m| labelled(m))
+        .map(|m| m.value)
+        .collect();
+    // apart by the axis's own minimum (a y label's 20 points hold the presenter's tick type), and
+    // declared at 1.5 times it, so that egui_plot draws it at full strength
+    let gap = rule.min_pts / per_decade;
+    let declared = 1.5 * gap;
+    let rank = |v: f64| {
+        if is_decade(v) {
+            0
+        } else {
+            let mantissa = 10f64.powf(v - v.floor());
+            let two_five = [2.0, 5.0].iter().any(|m| (mantissa - m).abs() < 1e-6);
+            if two_five { 1 } else { 2 }
+        }
+    };
+    while labels.len() < 2 {
+        let apart = |v: f64| {
+            labels
+                .iter()
+                .map(|l| (v - l).abs())
+                .fold(f64::INFINITY, f64::min)
+        };
+        let next = (0..marks.len())
+            .filter(|&i| !labelled(&marks[i]) && has_text(marks[i].value))
+            .filter(|&i| apart(marks[i].value) >= gap)
+            .min_by(|&a, &b| {
+                let (va, vb) = (marks[a].value, marks[b].value);
+                rank(va)
+                    .cmp(&rank(vb))
+                    .then(apart(vb).total_cmp(&apart(va)))
+            });
+        let Some(i) = next else { break };
+        marks[i].step_size = marks[i].step_size.max(declared);
+        labels.push(marks[i].value);
+    }
 }
 
 /// [`log_tick`] labelling the 2s and 5s of ranges under `decades` wide (a log step axis: up to 4, so
 /// that steps 1 to 312 with the plot's margins label 200; see [`log_step_marks`]).
 fn log_tick_within(mark: GridMark, range: &RangeInclusive<f64>, decades: f64) -> String {
     let v = mark.value;
-    let is_decade = (v - v.round()).abs() < 1e-9;
-    if is_decade {
+    if is_decade(v) {
         log_value_label(v.round(), range)
     } else if range.end() - range.start() < decades {
         // Within a few decades the 2s and 5s (under one decade every mark) get a label; the axis
@@ -1364,7 +1497,7 @@ fn tick_value(v: f64) -> String {
 
 fn x_tick(mark: GridMark, range: &RangeInclusive<f64>, log_x: bool) -> String {
     if log_x {
-        log_tick_within(mark, range, 4.0)
+        log_tick_within(mark, range, X_LOG.span)
     } else if mark.value < 0.0 || (mark.value - mark.value.round()).abs() > 1e-9 {
         // steps are whole numbers
         String::new()
@@ -1395,7 +1528,9 @@ fn y_tick(mark: GridMark, range: &RangeInclusive<f64>, scale: YScale) -> String 
 /// Grid marks for a log10 axis: whole decades (labelled), with 2..9 between them while few decades
 /// are visible; under one decade, the usual 1-2-5 style marks on the log values.
 pub fn log_marks(input: GridInput) -> Vec<GridMark> {
-    marks_of_log(input, 0.3)
+    let mut marks = marks_of_log(&input, 0.3);
+    at_least_two_labels(&mut marks, &input, Y_LOG);
+    marks
 }
 
 /// [`log_marks`] for a log x axis: its 2s and 5s declare the wider gap round them (2 to 5), so that
@@ -1403,11 +1538,13 @@ pub fn log_marks(input: GridInput) -> Vec<GridMark> {
 /// 312 were unlabelled at 1280 points: a helper's audit). A y axis keeps the narrower gap: its rule is
 /// 20 points, and a loss axis then crowded 2 against 1.
 pub fn log_step_marks(input: GridInput) -> Vec<GridMark> {
-    marks_of_log(input, 0.4)
+    let mut marks = marks_of_log(&input, 0.4);
+    at_least_two_labels(&mut marks, &input, X_LOG);
+    marks
 }
 
 /// Log marks whose 2s and 5s declare `two_five` decades of room.
-fn marks_of_log(input: GridInput, two_five: f64) -> Vec<GridMark> {
+fn marks_of_log(input: &GridInput, two_five: f64) -> Vec<GridMark> {
     let (lo, hi) = input.bounds;
     if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
         return Vec::new();
@@ -1953,6 +2090,74 @@ mod tests {
         for m in marks.iter().filter(|m| m.step_size >= 1.0) {
             assert!(m.step_size * points_per_decade >= 30.0, "{m:?}");
         }
+    }
+
+    /// The marks egui_plot labels on an axis `points` long showing `bounds` (log10 values), by its
+    /// rule: a step spanning more than `rule.min_pts` points and text from the formatter.
+    fn labelled_of(
+        marks: &[GridMark],
+        bounds: (f64, f64),
+        points: f64,
+        rule: LabelRule,
+    ) -> Vec<f64> {
+        let per_decade = points / (bounds.1 - bounds.0);
+        let range = bounds.0..=bounds.1;
+        marks
+            .iter()
+            .filter(|m| m.step_size * per_decade > rule.min_pts)
+            .filter(|m| !log_tick_within(**m, &range, rule.span).is_empty())
+            .map(|m| m.value)
+            .collect()
+    }
+
+    /// A short log axis always labels two marks, at least the axis's minimum (20 points on a y
+    /// axis, 60 on an x axis) apart, where it has room. Expected: a presenter's loss plot 100 points high over 0.12 to
+    /// 4 (1.52 decades, 66 points a decade) had only "1" labelled: its 2s and 5s declare 0.3 decades,
+    /// 19.7 points, under the 20-point rule; a third of a decade under a decade (0.3 to 0.9 on 40
+    /// points) labelled nothing, its marks 0.1 apart 16 points at most; six decades on 50 points
+    /// (8.3 points a decade, a stride of 4 decades) landed one labelled decade in view (1, with -3.5
+    /// to 2.5: 10⁻³ is 25 points from it). The log
+    /// step axis likewise (60-point rule): 1 to 2000 steps on 150 points, 45 points a decade, none.
+    #[test]
+    fn a_short_log_axis_labels_at_least_two_marks() {
+        let cases = [
+            ((4f64.log10() - 1.52, 4f64.log10()), 100.0, Y_LOG),
+            ((0.3f64.log10(), 0.9f64.log10()), 40.0, Y_LOG),
+            ((-3.5, 2.5), 50.0, Y_LOG),
+            ((-2.2, -1.05), 60.0, Y_LOG),
+            ((0.0, 2000f64.log10()), 150.0, X_LOG),
+        ];
+        for (bounds, points, rule) in cases {
+            let input = GridInput {
+                bounds,
+                base_step_size: GRID_MIN_PTS * (bounds.1 - bounds.0) / points,
+            };
+            let marks = if rule.min_pts == X_LOG.min_pts {
+                log_step_marks(input)
+            } else {
+                log_marks(input)
+            };
+            let mut labels = labelled_of(&marks, bounds, points, rule);
+            assert!(labels.len() >= 2, "{bounds:?} on {points}: {labels:?}");
+            labels.sort_by(f64::total_cmp);
+            let per_decade = points / (bounds.1 - bounds.0);
+            for w in labels.windows(2) {
+                let apart = (w[1] - w[0]) * per_decade;
+                assert!(apart >= rule.min_pts - 1e-9, "{bounds:?}: {labels:?}");
+            }
+        }
+    }
+
+    /// Where two labels were there already, nothing changes: the marks of a tall plot are those of
+    /// [`marks_of_log`] as they were (a loss plot 300 points high over 3 decades labels its decades).
+    #[test]
+    fn a_tall_log_axis_keeps_its_marks() {
+        let input = GridInput {
+            bounds: (-2.0, 1.0),
+            base_step_size: GRID_MIN_PTS * 3.0 / 300.0,
+        };
+        let marks = marks_of_log(&input, 0.3);
+        assert_eq!(log_marks(input), marks);
     }
 
     #[test]

@@ -91,6 +91,9 @@ impl View {
 pub struct InsightView {
     /// The step the views show; `None`: the newest snapshot (follow the run).
     pub pinned: Option<u64>,
+    /// The moment a lesson's step gone back to speaks of (where it ended), the run having gone on
+    /// since: while the views show it, the plots veil what came later ([`Self::later_from`]).
+    pub as_of: Option<u64>,
     /// A view to scroll into sight in the next frame (a lesson highlighted it).
     pub scroll_to: Option<View>,
     pub visible: Vec<View>,
@@ -109,6 +112,7 @@ impl Default for InsightView {
     fn default() -> Self {
         InsightView {
             pinned: None,
+            as_of: None,
             scroll_to: None,
             visible: vec![View::Spectrum, View::Clock, View::Grid, View::Ablation],
             of: None,
@@ -120,6 +124,13 @@ impl Default for InsightView {
 }
 
 impl InsightView {
+    /// Where the plots' later part begins: [`Self::as_of`] while the current run's views show that
+    /// step (moving the cursor, or following the run, brings the whole run back).
+    pub fn later_from(&self) -> Option<u64> {
+        self.as_of
+            .filter(|&s| self.pinned == Some(s) && self.of.is_none())
+    }
+
     pub fn shows(&self, v: View) -> bool {
         self.visible.contains(&v)
     }
@@ -575,6 +586,7 @@ fn clock_ui(ui: &mut Ui, s: &InsightSnapshot, fit: Vec2) {
     let pca = insight::embedding_pca(s.op, &s.embed, s.p, s.e);
     let cycle = crate::analysis::fourier::Cycle::for_op(s.op, s.p);
     let w = fit.x.min(ui.available_width());
+    clock_key_ui(ui, s.op, &cycle, w);
     let gap = ui.spacing().item_spacing;
     // the section's title above, from the section's top
     let title = ui.cursor().top() - ui.min_rect().top();
@@ -611,6 +623,89 @@ fn clock_ui(ui: &mut Ui, s: &InsightSnapshot, fit: Vec2) {
             }
         });
     }
+}
+
+/// What the clock's colours say: what a dot's colour is (its place on the cycle, from 0 to n - 1,
+/// round the hue wheel) and why the colours go round a ring k times (on frequency k, place i sits at
+/// angle 2π·k·i/n, so each next place is k steps of n on). The colours repeated round the rings with
+/// nothing saying what they were (a teacher's audit, L8).
+#[derive(Clone, Debug, PartialEq)]
+struct ClockKey {
+    /// "colour: the number a", before the colours' scale.
+    what: String,
+    /// The last place (the scale runs from 0 to it).
+    last: usize,
+    /// Why the colours go round k times.
+    why: String,
+}
+
+fn clock_key(op: crate::config::Operation, cycle: &crate::analysis::fourier::Cycle) -> ClockKey {
+    let n = cycle.len();
+    let mut order: Vec<String> = cycle
+        .residues
+        .iter()
+        .take(3)
+        .map(usize::to_string)
+        .collect();
+    order.push("…".into());
+    let order = order.join(", ");
+    let (what, at) = match op {
+        crate::config::Operation::Add | crate::config::Operation::Sub => (
+            "colour: the number a".to_string(),
+            format!("a sits at angle 2π·k·a/{n}"),
+        ),
+        crate::config::Operation::Mul | crate::config::Operation::Div => {
+            let g = cycle.residues.get(1).copied().unwrap_or(1);
+            (
+                format!("colour: the power i of a = {g}^i"),
+                format!("{g}^i sits at angle 2π·k·i/{n}"),
+            )
+        }
+    };
+    ClockKey {
+        what,
+        last: n.saturating_sub(1),
+        why: format!(
+            "on frequency k, {at}: the grey line through {order} goes round k times, the colours \
+             with it"
+        ),
+    }
+}
+
+/// The clock's key above the rings ([`clock_key`]): what the colours are, their scale from 0 to the
+/// last place, and why they go round k times; in body type (the presenter's), wrapped to `w`.
+fn clock_key_ui(
+    ui: &mut Ui,
+    op: crate::config::Operation,
+    cycle: &crate::analysis::fourier::Cycle,
+    w: f32,
+) {
+    let key = clock_key(op, cycle);
+    let n = cycle.len();
+    ui.horizontal_wrapped(|ui| {
+        ui.set_max_width(w);
+        ui.label(RichText::new(key.what).strong());
+        ui.label("0");
+        // the hue wheel from the cycle's first place to its last, as the dots take it
+        let h = ui.text_style_height(&egui::TextStyle::Body);
+        let (rect, _) = ui.allocate_exact_size(vec2(h * 6.0, h * 0.7), Sense::hover());
+        let mut mesh = Mesh::default();
+        let step = rect.width() / n.max(1) as f32;
+        for i in 0..n {
+            let min = rect.left_top() + vec2(i as f32 * step, 0.0);
+            mesh.add_colored_rect(
+                Rect::from_min_size(min, vec2(step + 0.5, rect.height())),
+                cycle_color(i, n),
+            );
+        }
+        ui.painter().add(Shape::mesh(mesh));
+        ui.label(key.last.to_string());
+    });
+    ui.scope(|ui| {
+        ui.set_max_width(w);
+        // in the text's colour, not weak: read at half size from the back of a room
+        ui.add(egui::Label::new(key.why).wrap());
+    });
 }
 
 /// The smallest and largest side of a clock's square (points).
@@ -899,6 +994,26 @@ fn ablation_ui(ui: &mut Ui, s: &InsightSnapshot, final_keys: &[usize], own_keys:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The clock's key names what the colours are and why they go round k times. Expected from
+    /// [`crate::analysis::fourier::Cycle`]: mod 7 the additive cycle is 0, 1, 2, … (6 last); the
+    /// multiplicative one runs over powers of the smallest primitive root, 3 (3^0 = 1, 3^1 = 3,
+    /// 3^2 = 9 = 2 mod 7; 5 last, as p - 1 = 6 places).
+    #[test]
+    fn the_clock_key_says_what_the_colours_are() {
+        use crate::analysis::fourier::Cycle;
+        use crate::config::Operation;
+        let add = clock_key(Operation::Add, &Cycle::for_op(Operation::Add, 7));
+        assert_eq!(add.what, "colour: the number a");
+        assert_eq!(add.last, 6);
+        assert!(add.why.contains("2π·k·a/7"), "{}", add.why);
+        assert!(add.why.contains("0, 1, 2, …"), "{}", add.why);
+        let div = clock_key(Operation::Div, &Cycle::for_op(Operation::Div, 7));
+        assert_eq!(div.what, "colour: the power i of a = 3^i");
+        assert_eq!(div.last, 5);
+        assert!(div.why.contains("2π·k·i/6"), "{}", div.why);
+        assert!(div.why.contains("1, 3, 2, …"), "{}", div.why);
+    }
 
     /// Expected sides worked by hand from [`clock_layout`]'s rule (gap 8 x 3, 4 points of margin).
     #[test]

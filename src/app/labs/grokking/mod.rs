@@ -68,7 +68,7 @@ impl Persisted {
 }
 
 /// The panels a lesson can name.
-const PANELS: [PanelName; 13] = [
+const PANELS: [PanelName; 14] = [
     PanelName {
         key: "config",
         label: "Config panel",
@@ -104,6 +104,11 @@ const PANELS: [PanelName; 13] = [
         key: "runs",
         label: "Runs panel",
         title: "the Runs panel",
+    },
+    // a part of the Runs panel: what a step about a fork points at
+    PanelName {
+        key: "runs_list",
+        title: "the Runs panel's list of runs: the current run (a fork names its parent and step) and the runs beside it",
     },
     PanelName {
         key: "spectrum",
@@ -295,6 +300,12 @@ impl GrokkingLab {
     /// Each plot's data frame (inside its axes) in the last frame, by plot id.
     pub fn plot_frames(&self) -> &[(&'static str, egui::Rect)] {
         &self.plots.data_frames
+    }
+
+    /// The veils over the later part of each plot in the last frame (a lesson's step gone back
+    /// to), by plot id.
+    pub fn plot_veils(&self) -> &[(&'static str, egui::Rect)] {
+        &self.plots.veils
     }
 
     /// Where each row of the plots was drawn in the last frame, by plot id (none when hidden).
@@ -660,7 +671,9 @@ impl GrokkingLab {
             PhaseAct::Run(cfg) => {
                 self.phase_clicked = None;
                 match ValidPhaseStudyConfig::try_from(*cfg) {
-                    Ok(c) => self.link.launch(ValidRunConfig::PhaseStudy(c), self.speed),
+                    // flat out: the top bar's limit is for watching one run (a study's pace is
+                    // a lesson's, `Teach::Start`)
+                    Ok(c) => self.link.launch(ValidRunConfig::PhaseStudy(c), None),
                     Err(e) => self.error(format!("Study refused: {e}")),
                 }
             }
@@ -1208,8 +1221,10 @@ impl LabSlot for GrokkingLab {
         let busy = self.busy();
         let width = ui.ctx().content_rect().width();
         if self.link.panels.shown("runs") {
-            // a lesson pointing at the Runs panel opens it while it points (the user's choice stays)
-            let pointed = self.link.panels.highlight() == Some("runs");
+            // a lesson pointing at the Runs panel (or its list) opens it while it points (the
+            // user's choice stays)
+            let pointed = matches!(self.link.panels.highlight(), Some("runs" | "runs_list"));
+            let list_shown = self.link.panels.shown("runs_list");
             let mut open = pointed
                 || self
                     .files
@@ -1227,12 +1242,16 @@ impl LabSlot for GrokkingLab {
                 .size_range(side.range);
             let runs = egui::Panel::show_switched(ui, &mut open, folded, expanded, |ui, shown| {
                 if shown {
-                    runs_panel_ui(ui, &mut self.files, &self.history, &self.draft, phase, busy)
+                    let (files, history, draft) = (&mut self.files, &self.history, &self.draft);
+                    runs_panel_ui(ui, files, history, draft, phase, busy, list_shown)
                 } else {
-                    (RunsAction::None, layout::folded_tab_ui(ui, "Runs"))
+                    (RunsAction::None, layout::folded_tab_ui(ui, "Runs"), None)
                 }
             });
-            let (act, toggle) = runs.inner;
+            let (act, toggle, list) = runs.inner;
+            if let Some(rect) = list {
+                self.link.panels.drawn("runs_list", rect);
+            }
             if toggle {
                 open = !open;
             }
@@ -1395,6 +1414,7 @@ impl LabSlot for GrokkingLab {
         if !plots_shown {
             return a;
         }
+        self.plots.later_from = self.insight_view.later_from();
         let compare = self.files.compare(&self.history, self.plots.log_x);
         if !compare.overlays.is_empty() {
             // runs compared: their colours name the runs and the line styles train and
@@ -1513,6 +1533,10 @@ impl LabSlot for GrokkingLab {
     fn shown_steps(&self) -> Option<(Option<u64>, u64)> {
         let latest = self.history.latest()?.0;
         Some((self.insight_view.pinned, latest))
+    }
+
+    fn show_as_of(&mut self, step: Option<u64>) {
+        self.insight_view.as_of = step;
     }
 
     /// "stopped" for a run shown that ended before its end: a scene's run opened from its folder

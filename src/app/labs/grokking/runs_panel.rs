@@ -15,6 +15,9 @@ use std::path::PathBuf;
 /// The whole panel. `next`: the config a Start would run (its checkpoints' size is said); `phase`:
 /// the current run's; `busy`: a dialog or a read is under way. Returns the action, and whether its
 /// fold button was clicked.
+/// The Runs panel: its controls, the list of runs (unless `list_shown` is false) and the fork being
+/// set up. Returns the action asked for, whether the fold button was clicked, and where the list
+/// was drawn.
 pub fn runs_panel_ui(
     ui: &mut Ui,
     files: &mut RunFiles,
@@ -22,7 +25,8 @@ pub fn runs_panel_ui(
     next: &GrokkingConfig,
     phase: Phase,
     busy: bool,
-) -> (RunsAction, bool) {
+    list_shown: bool,
+) -> (RunsAction, bool, Option<egui::Rect>) {
     let mut action = RunsAction::None;
     ui.add_space(4.0);
     let fold = ui
@@ -99,93 +103,97 @@ pub fn runs_panel_ui(
     }
     ui.separator();
 
-    egui::ScrollArea::vertical()
-        .auto_shrink([false, true])
-        .max_height(ui.available_height() * 0.55)
-        .show(ui, |ui| {
-            let a = current_row_ui(ui, files, history, phase);
-            if a != RunsAction::None {
-                action = a;
-            }
-            for r in &mut files.listed {
-                ui.separator();
-                ui.horizontal(|ui| {
-                    ui.checkbox(&mut r.visible, "")
-                        .on_hover_text("Show this run in the plots");
-                    egui::color_picker::color_edit_button_srgba(
-                        ui,
-                        &mut r.color,
-                        egui::color_picker::Alpha::Opaque,
-                    );
-                    let mut name = RichText::new(&r.name).strong();
+    // the list of runs (a lesson may hide it, or point at it: a fork with its parent beside it)
+    let list = list_shown.then(|| {
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, true])
+            .max_height(ui.available_height() * 0.55)
+            .show(ui, |ui| {
+                let a = current_row_ui(ui, files, history, phase);
+                if a != RunsAction::None {
+                    action = a;
+                }
+                for r in &mut files.listed {
+                    ui.separator();
+                    ui.horizontal(|ui| {
+                        ui.checkbox(&mut r.visible, "")
+                            .on_hover_text("Show this run in the plots");
+                        egui::color_picker::color_edit_button_srgba(
+                            ui,
+                            &mut r.color,
+                            egui::color_picker::Alpha::Opaque,
+                        );
+                        let mut name = RichText::new(&r.name).strong();
+                        if r.greyed {
+                            name = name.weak();
+                        }
+                        let label = ui.label(name);
+                        if let Some(dir) = &r.dir {
+                            label.on_hover_text(dir.display().to_string());
+                        }
+                    });
+                    let steps = r.history.latest().map_or("no rows".into(), |(s, e)| {
+                        format!("{} rows · step {s} · epoch {e}", r.history.row_count())
+                    });
+                    ui.label(RichText::new(steps).small().weak());
+                    if let Some((dir, step)) = &r.parent {
+                        ui.label(
+                            RichText::new(format!(
+                                "fork of {} at step {step}",
+                                dir.file_name()
+                                    .map_or(String::new(), |n| n.to_string_lossy().into())
+                            ))
+                            .small(),
+                        );
+                    }
                     if r.greyed {
-                        name = name.weak();
+                        ui.label(
+                            RichText::new("parent of the current fork")
+                                .small()
+                                .italics(),
+                        );
                     }
-                    let label = ui.label(name);
-                    if let Some(dir) = &r.dir {
-                        label.on_hover_text(dir.display().to_string());
+                    for p in &r.problems {
+                        ui.label(
+                            RichText::new(format!("problem: {p}"))
+                                .small()
+                                .color(error_color(ui)),
+                        );
                     }
-                });
-                let steps = r.history.latest().map_or("no rows".into(), |(s, e)| {
-                    format!("{} rows · step {s} · epoch {e}", r.history.row_count())
-                });
-                ui.label(RichText::new(steps).small().weak());
-                if let Some((dir, step)) = &r.parent {
-                    ui.label(
-                        RichText::new(format!(
-                            "fork of {} at step {step}",
-                            dir.file_name()
-                                .map_or(String::new(), |n| n.to_string_lossy().into())
-                        ))
-                        .small(),
-                    );
-                }
-                if r.greyed {
-                    ui.label(
-                        RichText::new("parent of the current fork")
-                            .small()
-                            .italics(),
-                    );
-                }
-                for p in &r.problems {
-                    ui.label(
-                        RichText::new(format!("problem: {p}"))
-                            .small()
-                            .color(error_color(ui)),
-                    );
-                }
-                ui.horizontal_wrapped(|ui| {
-                    let has_dir = r.dir.is_some();
-                    let no_dir = "Only a run with a folder can go on";
-                    let why_not = if r.completed {
-                        NOTHING_TO_RESUME
-                    } else if r.damaged {
-                        DAMAGED_FOLDER
-                    } else {
-                        no_dir
-                    };
-                    if ui
-                        .add_enabled(
-                            has_dir && !r.completed && !r.damaged && !phase.active(),
-                            egui::Button::new("Continue run"),
-                        )
-                        .on_hover_text("Continue from its newest usable checkpoint, in its folder")
-                        .on_disabled_hover_text(why_not)
-                        .clicked()
-                    {
-                        action = RunsAction::Resume(RunRef::Listed(r.key));
-                    }
-                    if ui
-                        .add_enabled(has_dir, egui::Button::new("Fork…"))
-                        .on_hover_text(
-                            "Start a new run from one of its checkpoints with changed settings",
-                        )
-                        .on_disabled_hover_text(no_dir)
-                        .clicked()
-                    {
-                        action = RunsAction::Fork(RunRef::Listed(r.key));
-                    }
-                    if r.dir.as_deref().is_some_and(in_temporary_folder)
+                    ui.horizontal_wrapped(|ui| {
+                        let has_dir = r.dir.is_some();
+                        let no_dir = "Only a run with a folder can go on";
+                        let why_not = if r.completed {
+                            NOTHING_TO_RESUME
+                        } else if r.damaged {
+                            DAMAGED_FOLDER
+                        } else {
+                            no_dir
+                        };
+                        if ui
+                            .add_enabled(
+                                has_dir && !r.completed && !r.damaged && !phase.active(),
+                                egui::Button::new("Continue run"),
+                            )
+                            .on_hover_text(
+                                "Continue from its newest usable checkpoint, in its folder",
+                            )
+                            .on_disabled_hover_text(why_not)
+                            .clicked()
+                        {
+                            action = RunsAction::Resume(RunRef::Listed(r.key));
+                        }
+                        if ui
+                            .add_enabled(has_dir, egui::Button::new("Fork…"))
+                            .on_hover_text(
+                                "Start a new run from one of its checkpoints with changed settings",
+                            )
+                            .on_disabled_hover_text(no_dir)
+                            .clicked()
+                        {
+                            action = RunsAction::Fork(RunRef::Listed(r.key));
+                        }
+                        if r.dir.as_deref().is_some_and(in_temporary_folder)
                         && ui
                             .add_enabled(!busy, egui::Button::new("Save…"))
                             .on_hover_text(
@@ -199,16 +207,18 @@ pub fn runs_panel_ui(
                     {
                         action = RunsAction::SaveListed(r.key);
                     }
-                    if ui
-                        .button("Remove")
-                        .on_hover_text("Remove from the list (its folder is left as it is)")
-                        .clicked()
-                    {
-                        action = RunsAction::Remove(r.key);
-                    }
-                });
-            }
-        });
+                        if ui
+                            .button("Remove")
+                            .on_hover_text("Remove from the list (its folder is left as it is)")
+                            .clicked()
+                        {
+                            action = RunsAction::Remove(r.key);
+                        }
+                    });
+                }
+            })
+            .inner_rect
+    });
     ui.separator();
     ui.checkbox(&mut files.settings.group_by_seed, "group by seed")
         .on_hover_text(
@@ -250,7 +260,7 @@ pub fn runs_panel_ui(
             action = a;
         }
     }
-    (action, fold)
+    (action, fold, list)
 }
 
 fn current_row_ui(

@@ -60,7 +60,10 @@ impl GrokkingLab {
                     let study =
                         ValidPhaseStudyConfig::try_from(*study).map_err(|e| e.to_string())?;
                     self.phase_clicked = None;
-                    self.link.launch(ValidRunConfig::PhaseStudy(study), None);
+                    // each of its runs at the lesson's pace for the lab (a `speed` before the
+                    // start), so that the room sees the map fill in
+                    self.link
+                        .launch(ValidRunConfig::PhaseStudy(study), ctx.speed);
                     return Ok("phase study started".into());
                 }
                 let config =

@@ -308,7 +308,7 @@ impl OrderingLab {
 }
 
 /// The panels a lesson can name.
-const PANELS: [PanelName; 4] = [
+const PANELS: [PanelName; 7] = [
     PanelName {
         key: "config",
         label: "Config panel",
@@ -318,6 +318,19 @@ const PANELS: [PanelName; 4] = [
         key: "plots",
         label: "Plots",
         title: "MSE, orderedness D and measured sparsity over the run",
+    },
+    // one row of the plots each (keys: the plots' ids): a step about D shows its plot alone, large
+    PanelName {
+        key: "mse",
+        title: "the MSE plot",
+    },
+    PanelName {
+        key: "orderedness",
+        title: "the plot of orderedness D and its shuffled null",
+    },
+    PanelName {
+        key: "sparsity",
+        title: "the measured-sparsity plot",
     },
     PanelName {
         key: "graph",

@@ -23,10 +23,11 @@ use crate::store::{OrderingHistory, StudyHistory};
 use eframe::egui::{self, Color32, DragValue, RichText, Ui, vec2};
 use egui_plot::{FilledArea, HLine, Line, Plot, PlotPoints, Points};
 
-/// The single run's plots, top to bottom, on a shared step axis.
+/// The single run's plots, top to bottom, on a shared step axis; their ids are the panel keys a
+/// lesson shows or hides one of them by.
 pub const ORDERING_PLOTS: [PlotSpec; 3] = [
     PlotSpec {
-        id: "ordering_mse",
+        id: "mse",
         y_label: "MSE",
         short_label: "MSE",
         series: &[Metric::Mse],
@@ -35,7 +36,7 @@ pub const ORDERING_PLOTS: [PlotSpec; 3] = [
         legend: None,
     },
     PlotSpec {
-        id: "ordering_d",
+        id: "orderedness",
         y_label: "orderedness D",
         short_label: "D",
         // the null beside D: how ordered the same weights are at random places (drawn first, so
@@ -46,7 +47,7 @@ pub const ORDERING_PLOTS: [PlotSpec; 3] = [
         legend: Some(egui_plot::Corner::LeftTop),
     },
     PlotSpec {
-        id: "ordering_sparsity",
+        id: "sparsity",
         y_label: "measured sparsity",
         short_label: "measured sparsity",
         series: &[Metric::Sparsity],
@@ -495,11 +496,27 @@ fn run_ui(
     let shown = snapshots.get(view.selected);
     view.plots.cursor = shown.filter(|_| !view.live).map(|s| s.step);
 
+    // a lesson may hide single rows of the plots (those left share the height); hiding them all
+    // hides the plots
+    view.plots.hidden_rows = ORDERING_PLOTS
+        .iter()
+        .map(|spec| spec.id)
+        .filter(|id| !panels.shown(id))
+        .collect();
+    view.plots.row_rects.clear();
+    let plots_shown = panels.shown("plots") && view.plots.hidden_rows.len() < ORDERING_PLOTS.len();
     let total_w = ui.available_width();
     let total_h = ui.available_height();
-    let plots_w = (total_w * 0.4).max(240.0);
+    // with the graph and the heatmap hidden the plots take most of the width (the snapshot's
+    // slider and read-out keep the rest)
+    let share = if panels.shown("graph") || panels.shown("heatmap") {
+        0.4
+    } else {
+        0.68
+    };
+    let plots_w = (total_w * share).max(240.0);
     ui.horizontal_top(|ui| {
-        if panels.shown("plots") {
+        if plots_shown {
             let r = ui.allocate_ui_with_layout(
                 vec2(plots_w, total_h),
                 egui::Layout::top_down(egui::Align::Min),
@@ -509,6 +526,9 @@ fn run_ui(
                 },
             );
             panels.drawn("plots", r.response.rect);
+            for &(id, rect) in &view.plots.row_rects {
+                panels.drawn(id, rect);
+            }
             ui.separator();
         }
         ui.vertical(|ui| {
