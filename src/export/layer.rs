@@ -85,6 +85,18 @@ pub fn snapshot_text(s: &LayerSnapshot) -> String {
     )
 }
 
+/// D against the null beside it, for the reader who asks whether the order was learned: "D −
+/// shuffled D = +0.01", and how to read it. The same weights at random places are as sparse as the
+/// run's, so their D is what sparsity alone gives (spec section 3; a researcher's audit: the Study tab
+/// said so, the single run did not).
+pub fn over_null_text(d: f64, null: f64) -> String {
+    format!(
+        "D − shuffled D = {:+.2} (near 0: the order sparsity alone gives; well above 0: order the \
+         training made)",
+        d - null
+    )
+}
+
 /// The window's note under the "outputs last" box: the backward share of the drawn order against the
 /// best order's.
 pub fn drawn_share_text(share: f64, d: f64) -> String {
@@ -358,6 +370,13 @@ pub fn graph_csv(g: &GraphBody) -> Result<Vec<u8>, ExportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// D above its null, signed, to two decimals: 0.774 - 0.731 = +0.043 -> "+0.04"; below it, "-".
+    #[test]
+    fn the_null_line_says_how_far_d_is_above_it() {
+        assert!(over_null_text(0.774, 0.731).starts_with("D − shuffled D = +0.04 (near 0"));
+        assert!(over_null_text(0.70, 0.72).starts_with("D − shuffled D = -0.02"));
+    }
     use crate::protocol::OrderMethod;
 
     /// o0, h0, h1 and input x0: x0 -> h1 (1.0), h1 -> h0 (-2.0), h0 -> o0 (1.5), o0 -> h1 (0.1, back).

@@ -197,6 +197,37 @@ pub fn to_plot_x(step: u64, log_x: bool) -> Option<f64> {
     }
 }
 
+/// The y range of an orderedness plot: its points' (D and its null), with a tenth of their span
+/// on each side, at least 0.1 high, within D's own 0.5 ..= 1 (an order or its reverse leaves at most
+/// half the weight backward); no points, the whole 0.5 ..= 1. The whole range had squashed a run's
+/// rise from 0.70 to 0.77 into a seventh of the plot (a researcher's audit); the axis's labels say
+/// where it is.
+pub fn orderedness_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    const MIN_SPAN: f64 = 0.1;
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+    if lo > hi {
+        return (0.5, 1.0);
+    }
+    let pad = (hi - lo) * 0.1;
+    let (mut lo, mut hi) = (lo - pad, hi + pad);
+    if hi - lo < MIN_SPAN {
+        let mid = (lo + hi) / 2.0;
+        (lo, hi) = (mid - MIN_SPAN / 2.0, mid + MIN_SPAN / 2.0);
+    }
+    // kept inside 0.5 ..= 1, moved rather than cut where it can be
+    if lo < 0.5 {
+        (lo, hi) = (0.5, (hi + 0.5 - lo).min(1.0));
+    }
+    if hi > 1.0 {
+        (lo, hi) = ((lo - (hi - 1.0)).max(0.5), 1.0);
+    }
+    (lo, hi)
+}
+
 /// Value -> plot y; `None` for what the axis cannot show (non-finite, non-positive on a log axis).
 pub fn to_plot_y(value: f64, scale: YScale) -> Option<f64> {
     let y = match scale {
@@ -785,9 +816,11 @@ fn plots_in(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, compare: &Co
                         .y_grid_spacer(uniform_grid_spacer(value_levels));
                 }
                 YScale::Orderedness => {
+                    let (lo, hi) =
+                        orderedness_range(series.iter().flat_map(|c| c.points.iter().map(|p| p.y)));
                     plot = plot
-                        .include_y(0.5)
-                        .include_y(1.0)
+                        .include_y(lo)
+                        .include_y(hi)
                         .y_grid_spacer(uniform_grid_spacer(value_levels));
                 }
                 // 1-2-5 steps: egui_plot's default (powers of ten) left a short plot of 3,000 to
@@ -1659,6 +1692,24 @@ fn sub_decade_marks(lo: f64, hi: f64) -> Vec<GridMark> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The D axis fits its points: by hand, 0.70 ..= 0.77 padded by 0.007 a side is 0.693 ..= 0.777,
+    /// under 0.1 high, so 0.1 about its middle (0.735): 0.685 ..= 0.785; near the top it is moved
+    /// down to end at 1; no points, the whole range; never outside 0.5 ..= 1.
+    #[test]
+    fn the_orderedness_axis_fits_its_points_within_d_s_range() {
+        let close =
+            |(a, b): (f64, f64), (c, d): (f64, f64)| (a - c).abs() < 1e-9 && (b - d).abs() < 1e-9;
+        let r = orderedness_range([0.70, 0.72, 0.77, f64::NAN].into_iter());
+        assert!(close(r, (0.685, 0.785)), "{r:?}");
+        let r = orderedness_range([0.98, 0.99].into_iter());
+        assert!(close(r, (0.9, 1.0)), "{r:?}");
+        let r = orderedness_range([0.5, 0.52].into_iter());
+        assert!(close(r, (0.5, 0.6)), "{r:?}");
+        assert_eq!(orderedness_range(std::iter::empty()), (0.5, 1.0));
+        let r = orderedness_range([0.5, 1.0].into_iter());
+        assert!(close(r, (0.5, 1.0)), "{r:?}");
+    }
 
     #[test]
     fn marker_labels_stay_inside_their_plot() {

@@ -108,6 +108,7 @@ const PANELS: [PanelName; 14] = [
     // a part of the Runs panel: what a step about a fork points at
     PanelName {
         key: "runs_list",
+        label: "Runs list",
         title: "the Runs panel's list of runs: the current run (a fork names its parent and step) and the runs beside it",
     },
     PanelName {

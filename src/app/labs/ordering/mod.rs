@@ -316,20 +316,23 @@ const PANELS: [PanelName; 7] = [
     },
     PanelName {
         key: "plots",
-        label: "Plots",
+        label: "All three plots",
         title: "MSE, orderedness D and measured sparsity over the run",
     },
     // one row of the plots each (keys: the plots' ids): a step about D shows its plot alone, large
     PanelName {
         key: "mse",
+        label: "MSE plot",
         title: "the MSE plot",
     },
     PanelName {
         key: "orderedness",
+        label: "D plot",
         title: "the plot of orderedness D and its shuffled null",
     },
     PanelName {
         key: "sparsity",
+        label: "Sparsity plot",
         title: "the measured-sparsity plot",
     },
     PanelName {

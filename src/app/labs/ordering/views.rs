@@ -16,7 +16,7 @@ use crate::app::widgets::{NEGATIVE, POSITIVE, StepKey, step_keys};
 use crate::config::FieldProblem;
 use crate::config::OrderingConfig;
 use crate::config::ordering::{OrderingTask, Pruning, Scheme, StudyKind};
-use crate::export::layer::{WEIGHT_QUANTITY, drawn_share_text, snapshot_text};
+use crate::export::layer::{WEIGHT_QUANTITY, drawn_share_text, over_null_text, snapshot_text};
 use crate::protocol::{HyperChange, LayerSnapshot, Metric};
 use crate::store::ordering_layout;
 use crate::store::{OrderingHistory, StudyHistory};
@@ -534,7 +534,16 @@ fn run_ui(
         ui.vertical(|ui| {
             scrub_ui(ui, view, history);
             match shown {
-                Some(s) => layer_ui(ui, &mut view.graph, s, panels),
+                Some(s) => {
+                    // the null measured at the snapshot's step (D's own line has it too)
+                    let null = history
+                        .metrics()
+                        .series(Metric::OrderednessNull)
+                        .iter()
+                        .find(|p| p.step == s.step)
+                        .map(|p| p.value);
+                    layer_ui(ui, &mut view.graph, s, null, panels)
+                }
                 None => {
                     let text = match history.metrics().series(Metric::Orderedness).last() {
                         Some(p) => format!("D = {:.2} · no snapshot yet", p.value),
@@ -611,12 +620,24 @@ fn scrub_ui(ui: &mut Ui, view: &mut OrderingView, history: &OrderingHistory) {
 }
 
 /// The graph and the heatmap of one snapshot.
-fn layer_ui(ui: &mut Ui, graph: &mut LayerGraph, s: &LayerSnapshot, panels: &mut PanelState) {
+fn layer_ui(
+    ui: &mut Ui,
+    graph: &mut LayerGraph,
+    s: &LayerSnapshot,
+    null: Option<f64>,
+    panels: &mut PanelState,
+) {
     ui.label(RichText::new(snapshot_text(s)).strong().size(15.0))
         .on_hover_text(
             "D = 1 − (weight of backward edges in the best order) / (all weight); \
              exact: the true minimum; heuristic: an upper bound on it",
         );
+    if let Some(null) = null.filter(|n| n.is_finite() && s.d.is_finite()) {
+        ui.label(over_null_text(s.d, null)).on_hover_text(
+            "The grey dashed line under D: the D of the same weights put at random places, as \
+             sparse as the run's. The Study tab runs many seeds and sparsities to tell the two apart.",
+        );
+    }
     if panels.shown("graph") {
         let alone = !panels.shown("heatmap");
         let r = ui.scope(|ui| graph_ui(ui, graph, s, alone));
