@@ -14,7 +14,7 @@ use crate::app::link::Phase;
 use crate::config::lesson::{Action, CursorAt, LessonLab, Step, ValidLesson};
 use crate::protocol::PausePoint;
 use std::collections::VecDeque;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// What the step waits for before its next action.
@@ -93,15 +93,31 @@ pub fn lab_of(l: LessonLab) -> Option<Lab> {
     Lab::named(l.name())
 }
 
-/// A folder a lesson opens (`assets/...`): under the source tree the binary was built from, else under
-/// the working directory.
+/// A folder a lesson opens (`assets/...`), the first of [`bundled_candidates`] that is there; none
+/// is: the folder under the working directory (its refusal then names that path).
 pub fn bundled_path(folder: &str) -> PathBuf {
-    let built = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(folder);
-    if built.exists() {
-        built
-    } else {
-        PathBuf::from(folder)
-    }
+    let exe = std::env::current_exe().ok();
+    bundled_candidates(folder, exe.as_deref())
+        .into_iter()
+        .find(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from(folder))
+}
+
+/// Where a bundled folder may be, in order: beside the binary `exe` and in the three folders above
+/// it (a copy handed out with its `assets/` beside it; `target/release/` in a checkout), under the
+/// working directory, then under the source tree the binary was built from. The source tree came
+/// first: a binary copied elsewhere looked in a folder of the machine that built it (a
+/// researcher's audit, L5).
+fn bundled_candidates(folder: &str, exe: Option<&Path>) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = exe
+        .and_then(Path::parent)
+        .into_iter()
+        .flat_map(|dir| dir.ancestors().take(4))
+        .map(|dir| dir.join(folder))
+        .collect();
+    out.push(PathBuf::from(folder));
+    out.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(folder));
+    out
 }
 
 /// What the steps before `step` set, in order: (lab, key, on), each on the lab chosen when it came;
@@ -729,4 +745,40 @@ fn go_on(slot: &mut dyn LabSlot, ctx: LabCtx) -> Result<String, String> {
 pub fn reset_lab(lab: &mut dyn LabSlot, ctx: LabCtx) {
     lab.apply(BarAction::Reset, ctx);
     lab.link_mut().panels.show_all();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A binary copied with its `assets/` beside it finds them there, and one in a checkout's
+    /// `target/release/` finds the checkout's, before the working directory and the build's source
+    /// tree (which may be another machine's). Expected: the folder laid out here, found first.
+    #[test]
+    fn a_copied_binary_finds_the_assets_beside_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let folder = "assets/sweeps/cpu";
+        // a copy: bin/grokscope with bin/assets/...
+        let copy = tmp.path().join("copy");
+        std::fs::create_dir_all(copy.join(folder)).unwrap();
+        let exe = copy.join("grokscope");
+        let found = bundled_candidates(folder, Some(&exe))
+            .into_iter()
+            .find(|p| p.exists());
+        assert_eq!(found, Some(copy.join(folder)));
+        // a checkout: root/assets/... and root/target/release/grokscope
+        let root = tmp.path().join("checkout");
+        std::fs::create_dir_all(root.join(folder)).unwrap();
+        let exe = root.join("target/release/grokscope");
+        let candidates = bundled_candidates(folder, Some(&exe));
+        let found = candidates.iter().find(|p| p.exists());
+        assert_eq!(found, Some(&root.join(folder)));
+        // the working directory and the source tree come last, in that order
+        let n = candidates.len();
+        assert_eq!(candidates[n - 2], PathBuf::from(folder));
+        assert_eq!(
+            candidates[n - 1],
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(folder)
+        );
+    }
 }
