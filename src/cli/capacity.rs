@@ -155,7 +155,13 @@ pub fn sweep_cmd(
     bar: bool,
 ) -> Result<SweepReport> {
     let cfg = match (config, preset) {
-        (Some(path), _) => super::read_config(path, CapacitySweepConfig::from_toml)?,
+        (Some(path), _) => {
+            let cfg = super::read_config(path, CapacitySweepConfig::from_toml)?;
+            for note in cfg.overridden() {
+                eprintln!("warning: {}: {note}", path.display());
+            }
+            cfg
+        }
         (None, Some(name)) => sweep_preset(name)
             .with_context(|| {
                 let names: Vec<_> = sweep_presets().iter().map(|p| p.name).collect();
