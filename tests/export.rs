@@ -719,6 +719,38 @@ fn several_run_folders_export_their_comparison_grouped_by_seed() {
     assert_eq!(json["data"]["runs"][0]["runs"][2]["config"]["seed"], 2);
 }
 
+/// Two run folders with the same last name (runs/a/seed-1 and runs/b/seed-1) were both called
+/// "seed-1" in a comparison (a researcher's audit): each is named by the shortest end of its path
+/// that tells it apart, in the legend and the CSV alike, and a third whose name is its own keeps it.
+/// Expected: the names by that rule ([`grokscope::store::files::distinct_folder_names`]).
+#[test]
+fn runs_with_the_same_folder_name_are_told_apart_in_a_comparison() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut dirs = vec![];
+    for (sub, seed) in [("a", 1), ("b", 1), ("b", 2)] {
+        let root = tmp.path().join("runs").join(sub);
+        std::fs::create_dir_all(&root).unwrap();
+        dirs.extend(small_runs(&root, &[seed]));
+    }
+    let out = tmp.path().join("acc.svg");
+    export_main(&compare_args(&dirs, "compare_accuracy", out.clone())).unwrap();
+    let svg = std::fs::read_to_string(&out).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
+    for want in ["a/seed-1", "b/seed-1", "seed-2"] {
+        assert!(texts.contains(&want), "{want} in {texts:?}");
+    }
+    let mut r = csv::Reader::from_path(tmp.path().join("acc.csv")).unwrap();
+    let series: BTreeSet<String> = r.records().map(|x| x.unwrap()[0].to_string()).collect();
+    for want in [
+        "a/seed-1: validation",
+        "b/seed-1: validation",
+        "seed-2: validation",
+    ] {
+        assert!(series.contains(want), "{want} in {series:?}");
+    }
+}
+
 /// What cannot be compared is refused, naming the folder and why, and nothing is written: another
 /// lab's folder, the same run twice, a folder that is no run; a compare figure from one folder; an
 /// `--out` whose sidecar would overwrite a run's own metrics.csv. The run folders are left as they

@@ -388,14 +388,18 @@ pub fn compare_folder_figures(
         .iter()
         .map(|run| folder_history(run, 0, None))
         .collect();
+    // each run by its folder's name, or where two end alike (runs/a/seed1, runs/b/seed1) by the
+    // shortest end of its path that tells it apart, as the window's runs list names them
+    let real: Vec<&Path> = seen.iter().map(|(r, _)| r.as_path()).collect();
+    let names = crate::store::files::distinct_folder_names(&real);
     // the window's colours for runs opened beside its current run: the palette from its second
-    let runs: Vec<CompareRun<'_>> = dirs
+    let runs: Vec<CompareRun<'_>> = names
         .iter()
         .zip(&histories)
         .zip(&folders)
         .enumerate()
-        .map(|(i, ((dir, history), run))| CompareRun {
-            name: folder_title(dir),
+        .map(|(i, ((name, history), run))| CompareRun {
+            name: name.clone(),
             history,
             color: RUN_PALETTE[(i + 1) % RUN_PALETTE.len()],
             is_current: false,
@@ -419,11 +423,11 @@ pub fn compare_folder_figures(
     let task_text = |c: &crate::config::GrokkingConfig| format!("a {} b mod {}", c.op, c.p);
     let tasks: Vec<String> = histories
         .iter()
-        .zip(dirs)
-        .map(|(h, dir)| {
+        .zip(&names)
+        .map(|(h, name)| {
             h.config().map_or_else(
-                || format!("{}: task unknown", folder_title(dir)),
-                |c| format!("{}: {}", folder_title(dir), task_text(c)),
+                || format!("{name}: task unknown"),
+                |c| format!("{name}: {}", task_text(c)),
             )
         })
         .collect();

@@ -123,6 +123,12 @@ pub fn band_edges(p: &BandPoint, band: BandKind, log_axis: bool) -> (f64, f64) {
 /// (the changes mid-run, the fork step: the same for every member), so that two groups of other
 /// treatments are told apart: "mean of 2 (seeds 0, 1; wd → 3 at step 90)".
 pub fn group_name(group: &[&CompareRun<'_>]) -> String {
+    format!("mean of {} ({})", group.len(), group_treatment(group))
+}
+
+/// A seed group's seeds and common treatment, its entry in an exported figure's legend (the
+/// caption says a group is drawn as its mean and band): "seeds 0, 1; wd → 3 at step 90".
+pub fn group_treatment(group: &[&CompareRun<'_>]) -> String {
     let seeds: Vec<String> = group.iter().map(|m| m.seed()).collect();
     let mut parts = vec![format!("seeds {}", seeds.join(", "))];
     let first = group[0];
@@ -137,7 +143,7 @@ pub fn group_name(group: &[&CompareRun<'_>]) -> String {
     if let Some(step) = first.fork_step {
         parts.push(format!("forked at step {step}"));
     }
-    format!("mean of {} ({})", group.len(), parts.join("; "))
+    parts.join("; ")
 }
 
 /// The step and epoch at which each member of `group` first reached `event`, in member order
@@ -204,6 +210,29 @@ fn compare_kind(m: Metric) -> Option<SeriesKind> {
         Metric::TrainAccEval | Metric::TrainLossEval => None,
         Metric::TrainAcc | Metric::TrainLoss | Metric::FourierIpr => Some(SeriesKind::Dashed),
         _ => Some(SeriesKind::Line),
+    }
+}
+
+/// A metric's entry in a comparison's legend of line styles: a word, the caption says the rest
+/// ("train (running, train mode)" made the legend of a column's figure two or three rows).
+fn style_key(m: Metric) -> String {
+    match m {
+        Metric::TrainAcc | Metric::TrainLoss => "train".into(),
+        Metric::TrainAccEval | Metric::TrainLossEval => "train (eval)".into(),
+        Metric::ValAcc | Metric::ValLoss => "validation".into(),
+        Metric::FourierGini => "Gini".into(),
+        Metric::FourierIpr => "IPR".into(),
+        Metric::WeightNorm
+        | Metric::Lr
+        | Metric::WeightDecay
+        | Metric::RestrictedLoss
+        | Metric::ExcludedLoss
+        | Metric::RestrictedLossFinal
+        | Metric::ExcludedLossFinal
+        | Metric::Mse
+        | Metric::Orderedness
+        | Metric::OrderednessNull
+        | Metric::Sparsity => labs::series_name(m),
     }
 }
 
@@ -343,12 +372,23 @@ pub fn compare_figures(
         if group.len() > 1 {
             entry.insert("note".into(), group_note(&group).into());
         }
-        drawn.push((name, first.color, group, serde_json::Value::Object(entry)));
+        let key = if group.len() > 1 {
+            group_treatment(&group)
+        } else {
+            name.clone()
+        };
+        drawn.push((
+            name,
+            key,
+            first.color,
+            group,
+            serde_json::Value::Object(entry),
+        ));
     }
     let markers = compare_markers(
         &drawn
             .iter()
-            .map(|(_, color, group, _)| (*color, group.clone()))
+            .map(|(_, _, color, group, _)| (*color, group.clone()))
             .collect::<Vec<_>>(),
     );
     let band_name = band.describe();
@@ -380,17 +420,17 @@ pub fn compare_figures(
             // run and metric ("mean of 3 (seeds 0, 1, 2): train (running, train mode)" times
             // four took the plot's height at a column's width); the drawn series keep their full
             // names in the CSV
-            for (name, color, _, _) in &drawn {
+            for (_, key, color, _, _) in &drawn {
                 fig.series
-                    .push(Series::new(name.clone(), *color, SeriesKind::Line, vec![]));
+                    .push(Series::new(key.clone(), *color, SeriesKind::Line, vec![]));
             }
             if metrics.len() > 1 {
                 for &(metric, kind) in &metrics {
                     fig.series
-                        .push(Series::new(labs::series_name(metric), KEY_RGB, kind, vec![]));
+                        .push(Series::new(style_key(metric), KEY_RGB, kind, vec![]));
                 }
             }
-            for (name, color, group, _) in &drawn {
+            for (name, _, color, group, _) in &drawn {
                 for &(metric, kind) in &metrics {
                     let label = format!("{name}: {}", labs::series_name(metric));
                     if let [only] = group.as_slice() {
@@ -435,17 +475,19 @@ pub fn compare_figures(
             fig.markers = markers.clone();
             // the caption's words go in the sidecar, off the figure's face
             fig.caption.push(
-                "Colour: the run (as in the window). Solid: validation, weight norm, Fourier Gini; \
-                 dashed: train (running), Fourier IPR; train (eval) left out. Dashed verticals: \
+                "Colour: the run (as in the window). Solid: validation, weight norm, Fourier Gini \
+                 (of the embedding's Fourier norms); dashed: train (running, in training mode), \
+                 Fourier IPR; train (eval) left out. Dashed verticals: \
                  each run's milestones (a seed group's labelled once, with their range)."
                     .into(),
             );
-            if drawn.iter().any(|(_, _, g, _)| g.len() > 1) {
+            if drawn.iter().any(|(_, _, _, g, _)| g.len() > 1) {
                 fig.caption.push(format!(
-                    "A group of seeds: its mean, shaded {band_name}, over the steps every run logged."
+                    "A group of seeds (named by its seeds in the legend): its mean, shaded \
+                     {band_name}, over the steps every run logged."
                 ));
             }
-            for (name, _, group, entry) in &drawn {
+            for (name, _, _, group, entry) in &drawn {
                 if group.len() > 1
                     && let Some(note) = entry.get("note").and_then(|n| n.as_str())
                 {

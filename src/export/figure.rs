@@ -86,6 +86,11 @@ pub struct Series {
     pub colors: Vec<Rgb>,
     /// A label per point (the clock's residue), written in the CSV's `label` column; empty: none.
     pub labels: Vec<String>,
+    /// Plotted against the figure's right-hand axis ([`Figure::y2`]) instead of its left one.
+    pub right: bool,
+    /// The legend's text where it is shorter than [`Series::name`] (the CSV keeps the name, the
+    /// caption says the rest): at a column's width long entries took two or three legend rows.
+    pub legend_text: Option<String>,
 }
 
 impl Series {
@@ -105,6 +110,8 @@ impl Series {
             legend: true,
             colors: vec![],
             labels: vec![],
+            right: false,
+            legend_text: None,
         }
     }
 
@@ -119,7 +126,20 @@ impl Series {
             legend: true,
             colors: vec![],
             labels: vec![],
+            right: false,
+            legend_text: None,
         }
+    }
+
+    /// The same series with `text` in the legend (its name stays in the CSV).
+    pub fn with_legend_text(mut self, text: impl Into<String>) -> Self {
+        self.legend_text = Some(text.into());
+        self
+    }
+
+    /// What its legend entry says: [`Series::legend_text`], else its name.
+    pub fn legend_label(&self) -> &str {
+        self.legend_text.as_deref().unwrap_or(&self.name)
     }
 
     /// The colour of point `i`: its own when [`Series::colors`] has one, else the series'.
@@ -329,6 +349,9 @@ pub struct Figure {
     pub title: String,
     pub x: Axis,
     pub y: Axis,
+    /// A right-hand y axis for the series marked [`Series::right`] (the ablation figure's validation
+    /// accuracy in percent beside its log losses); `None`: every series is on [`Figure::y`].
+    pub y2: Option<Axis>,
     /// Drawn in order (later on top); bands are drawn first whatever their place.
     pub series: Vec<Series>,
     /// Vertical dashed lines with their labels.
@@ -359,6 +382,7 @@ impl Figure {
             title: title.into(),
             x,
             y,
+            y2: None,
             series: vec![],
             markers: vec![],
             notes: vec![],
@@ -377,6 +401,29 @@ impl Figure {
             legend: false,
             ..Self::new(name, title, Axis::linear(""), Axis::linear(""))
         }
+    }
+
+    /// The y axis `s` is plotted against: the right-hand one when it is marked so and there is one.
+    pub fn y_of(&self, s: &Series) -> &Axis {
+        match &self.y2 {
+            Some(y2) if s.right => y2,
+            _ => &self.y,
+        }
+    }
+
+    /// Whether `s` is drawn against the right-hand axis.
+    pub fn on_right(&self, s: &Series) -> bool {
+        s.right && self.y2.is_some()
+    }
+
+    /// [`Series::plotted`] on the axes `s` is drawn against.
+    pub fn plotted(&self, s: &Series) -> Vec<[f64; 3]> {
+        s.plotted(&self.x, self.y_of(s))
+    }
+
+    /// [`Series::plotted_indexed`] on the axes `s` is drawn against.
+    pub fn plotted_indexed(&self, s: &Series) -> Vec<(usize, [f64; 3])> {
+        s.plotted_indexed(&self.x, self.y_of(s))
     }
 
     /// The series' legend entries, in order.

@@ -1,6 +1,7 @@
 //! The Grokking lab's insight views (spec section 4) as figures: the embedding's spectrum at one step
 //! and its history, the clock on each key frequency's plane and the principal components, the answer
-//! grid, the MLP's neurons by frequency, and the restricted and excluded loss.
+//! grid, the MLP's neurons by frequency, and the restricted and excluded loss (with the validation
+//! accuracy on a right-hand axis).
 //!
 //! Built from an [`InsightSnapshot`] (plain numbers, the same the window's views draw), so the window
 //! (at the shown step) and `grokscope export RUN --figure clock --step N` (from the checkpoint at N)
@@ -29,7 +30,7 @@ pub const PCA: &str = "pca";
 pub const GRID: &str = "grid";
 /// The MLP's hidden neurons x frequencies.
 pub const NEURONS: &str = "neurons";
-/// Restricted and excluded loss beside the validation and training loss.
+/// Restricted and excluded loss beside the validation and training loss, and validation accuracy.
 pub const ABLATION: &str = "ablation";
 /// `--figure insight`: every insight figure.
 pub const GROUP_ALL: &str = "insight";
@@ -80,7 +81,8 @@ pub struct InsightInput<'a> {
     /// The run's snapshots, oldest first (the spectrum's history, the ablation curves); empty: only
     /// `snap`.
     pub history: &'a [InsightSnapshot],
-    /// The run's logged `[step, value]` points of a metric (the training and validation loss; with
+    /// The run's logged `[step, value]` points of a metric (the training and validation loss, the
+    /// validation accuracy as a fraction; with
     /// `final_keys`, the restricted and excluded loss of those keys too).
     pub losses: &'a dyn Fn(Metric) -> Vec<[f64; 2]>,
     /// The final model's key frequencies when `losses` gives the restricted and excluded loss of
@@ -568,7 +570,8 @@ pub fn neurons_figure(s: &InsightSnapshot, n: &NeuronShares) -> Figure {
 }
 
 /// Restricted (validation, key-frequency part only) and excluded (train, key-frequency part
-/// removed) loss, beside the logged validation and training loss; a line at the shown step. With
+/// removed) loss, beside the logged validation and training loss, with the validation accuracy on a
+/// right-hand axis in percent (where it jumps, t_val); a line at the shown step. With
 /// `final_keys` (and their curves in `losses`) every kept step is ablated with the final model's
 /// keys, as Nanda et al.; else each snapshot with its own. A series of a few points is drawn with a
 /// marker at each (a line alone would hide how few steps it joins).
@@ -614,18 +617,18 @@ pub fn ablation_figure(
             (Metric::ExcludedLoss, ablation(excluded)),
         ]
     };
-    for (m, points) in curves {
+    for ((m, points), short) in curves.into_iter().zip(["restricted", "excluded"]) {
         let name = series_name(m);
         let rgb = series_rgb(m);
         if points.len() < 2 {
             fig.series
-                .push(Series::new(name, rgb, SeriesKind::Points, points));
+                .push(Series::new(name, rgb, SeriesKind::Points, points).with_legend_text(short));
             continue;
         }
         let few = points.len() <= FEW_POINTS;
         let dots = few.then(|| points.clone());
         fig.series
-            .push(Series::new(name.clone(), rgb, SeriesKind::Line, points));
+            .push(Series::new(name.clone(), rgb, SeriesKind::Line, points).with_legend_text(short));
         if let Some(dots) = dots {
             // a marker at each point, on the line (no legend entry of its own)
             let mut dots = Series::new(
@@ -642,21 +645,58 @@ pub fn ablation_figure(
     // training mode, with dropout, no like-for-like reference for the excluded loss: a helper's
     // audit); a run recorded without the eval train loss falls back to the running one
     let train_eval = losses(Metric::TrainLossEval);
-    let train = if train_eval.is_empty() {
+    let running = train_eval.is_empty();
+    let train = if running {
         (
             "train loss (running)",
+            "train (running)",
             Metric::TrainLoss,
             losses(Metric::TrainLoss),
         )
     } else {
-        ("train loss (eval)", Metric::TrainLossEval, train_eval)
+        (
+            "train loss (eval)",
+            "train",
+            Metric::TrainLossEval,
+            train_eval,
+        )
     };
-    for (name, m, points) in [
-        ("validation loss", Metric::ValLoss, losses(Metric::ValLoss)),
+    // in the legend, "val." and "train" (dashed, on the loss axis); with "val. loss", "train loss"
+    // and the accuracy's entry five entries took two rows at a column's width
+    for (name, short, m, points) in [
+        (
+            "validation loss",
+            "val.",
+            Metric::ValLoss,
+            losses(Metric::ValLoss),
+        ),
         train,
     ] {
-        fig.series
-            .push(Series::new(name, series_rgb(m), SeriesKind::Dashed, points));
+        fig.series.push(
+            Series::new(name, series_rgb(m), SeriesKind::Dashed, points).with_legend_text(short),
+        );
+    }
+    // validation accuracy on a right-hand axis in percent: the claim is that the restricted loss
+    // falls before validation accuracy jumps, so the jump is drawn on the same frame (a
+    // researcher's audit: the figure could not show it). A second panel under the plot was the
+    // other way: at a column's 2.8 in it would split the plot's ~100 pt into two strips, the
+    // losses' four decades in one, a 0-100 % step in the other, with the curves to compare no
+    // longer side by side; the right axis costs ~30 pt of width instead. In grey, not
+    // validation's orange, which the dashed validation loss already wears on the left axis.
+    let val_acc: Vec<[f64; 2]> = losses(Metric::ValAcc)
+        .into_iter()
+        .map(|[x, v]| [x, v * 100.0])
+        .collect();
+    let has_acc = !val_acc.is_empty();
+    if has_acc {
+        let mut acc = Series::new(VAL_ACC_NAME, VAL_ACC_RGB, SeriesKind::Line, val_acc)
+            .with_legend_text("val. acc.");
+        acc.right = true;
+        fig.series.push(acc);
+        fig.y2 = Some(Axis {
+            range: Some((-2.0, 102.0)),
+            ..Axis::linear(VAL_ACC_AXIS)
+        });
     }
     // t_train and t_val first (their labels are placed first), the shown step last
     fig.markers.extend(milestones.iter().cloned());
@@ -691,6 +731,20 @@ pub fn ablation_figure(
          mean, as Nanda et al. ablate the key frequencies only."
             .into(),
     );
+    fig.caption.push(format!(
+        "Solid: restricted (validation loss with the key frequencies alone) and excluded (train \
+         loss with them removed); dashed: the validation (val.) and the train loss ({}){}.",
+        if running {
+            "running, in training mode: this run logged no train loss in eval mode"
+        } else {
+            "in eval mode, as the ablated losses are measured"
+        },
+        if has_acc {
+            "; grey, on the right-hand axis: validation accuracy (val. acc., %)"
+        } else {
+            ""
+        }
+    ));
     fig.caption.push(
         "Dashed verticals: the run's milestones (memorised: t_train; generalised: t_val, validation \
          accuracy ≥ 99 %) and the shown step."
@@ -698,6 +752,13 @@ pub fn ablation_figure(
     );
     fig
 }
+
+/// The ablation figure's validation accuracy series (the CSV's name) and its right-hand axis.
+pub const VAL_ACC_NAME: &str = "validation accuracy (%)";
+/// The ablation figure's right-hand axis: validation accuracy in percent.
+pub const VAL_ACC_AXIS: &str = "validation accuracy (%)";
+/// Dark grey: the loss curves take the colours, validation's orange among them.
+const VAL_ACC_RGB: Rgb = [80, 80, 80];
 
 /// Up to this many points, the ablation curves mark each point (saved weights at a few milestones
 /// only, say); more are a curve.
@@ -1145,6 +1206,10 @@ mod tests {
             Metric::TrainLossEval => (0..=312)
                 .map(|i| [i as f64, 4.0 / (1.0 + i as f64)])
                 .collect(),
+            // validation accuracy jumps at t_val (312): a fraction, drawn in percent
+            Metric::ValAcc => (0..=312)
+                .map(|i| [i as f64, if i < 300 { 0.05 } else { 0.99 }])
+                .collect(),
             _ => vec![],
         };
         let milestones = [
@@ -1167,7 +1232,11 @@ mod tests {
             "t_val, t_train, then the shown step"
         );
         assert!(f.notes.is_empty(), "{:?}", f.notes);
-        assert_eq!(f.caption.len(), 3);
+        assert_eq!(f.caption.len(), 4);
+        // the accuracy on the right-hand axis, in percent (0.99 -> 99)
+        let acc = f.series.iter().find(|s| s.name == VAL_ACC_NAME).unwrap();
+        assert!(f.on_right(acc) && f.y2.as_ref().unwrap().label == VAL_ACC_AXIS);
+        assert_eq!(acc.points.last(), Some(&[312.0, 99.0]));
         let svg = to_svg(&f, FigureSize::default());
         let doc = roxmltree::Document::parse(&svg).unwrap();
         let frame_h: f64 = doc

@@ -179,7 +179,7 @@ pub fn plotted_csv(fig: &Figure) -> Result<Vec<u8>, ExportError> {
         w.write_record(header)?;
     }
     for s in &fig.series {
-        for (i, p) in s.plotted_indexed(&fig.x, &fig.y) {
+        for (i, p) in fig.plotted_indexed(s) {
             let (x, a) = (p[0].to_string(), p[1].to_string());
             let row = match s.kind {
                 SeriesKind::Band => [s.name.clone(), x, String::new(), a, p[2].to_string()],
@@ -319,6 +319,19 @@ pub fn write_figure(
             .collect::<Vec<_>>(),
         "config": configs,
     });
+    if let Some(y2) = &fig.y2 {
+        // which curves the right-hand axis carries (the CSV's `y` is in that axis' unit for them)
+        meta["y_right"] = serde_json::json!({
+            "label": y2.label,
+            "log": y2.log,
+            "series": fig
+                .series
+                .iter()
+                .filter(|s| fig.on_right(s))
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>(),
+        });
+    }
     if !fig.data.is_empty() {
         meta["data"] = serde_json::Value::Object(fig.data.clone());
     }

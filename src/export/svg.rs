@@ -6,9 +6,11 @@
 //! written directly, in points (1/72 in) with two decimals, and the text is measured with the
 //! bundled font ([`FONT_TTF`]) so that labels, the legend and the notes are laid out to fit.
 //!
-//! Layout: the title on top; the y label, tick labels and ticks on the left; the x axis, its label
-//! and the notes at the bottom; the legend in the inner corner of the plot that covers the fewest
-//! drawn points, or under the plot when every corner would hide data; marker labels stand in rows
+//! Layout: the title on top; the y label, tick labels and ticks on the left (and, for a figure with
+//! a second y axis, on the right); the x axis, its label and the notes at the bottom; the legend,
+//! in one column or several, in an inner corner of the plot where it covers no curve or marker line,
+//! or under the plot in as few rows as the width allows when every corner would hide data (see
+//! `LegendGrid`); marker labels stand in rows
 //! above the plot, each on a thin line up from its dashed marker, where no curve runs. Ticks are
 //! 1-2-5 steps on linear axes, decades (labelled 10ⁿ) with minor ticks at 2..9 on log axes.
 
@@ -404,25 +406,103 @@ impl Rect {
 }
 
 /// Where the legend goes.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 enum LegendPlace {
-    /// Inside the plot, its top-left corner here.
-    Inside(f64, f64),
-    /// Under the plot, in rows.
+    /// Inside the plot, the top-left corner of its box here, its entries in this grid.
+    Inside(f64, f64, LegendGrid),
+    /// Under the plot, in [`Layout::legend_below`]'s grid.
     Below,
+}
+
+/// A legend's entries in a grid: filled row by row, each column as wide as its widest entry (at
+/// most the width the grid was fitted to: a longer text is cut with an ellipsis).
+#[derive(Clone, Debug, PartialEq)]
+struct LegendGrid {
+    /// Each column's left edge, from the grid's.
+    col_x: Vec<f64>,
+    /// Each column's width (sample, gap and text).
+    col_w: Vec<f64>,
+    /// Rows of entries.
+    rows: usize,
+    /// From the first column's left edge to the last one's right edge.
+    width: f64,
+}
+
+/// Space between two columns of a legend, in points.
+const LEGEND_COL_GAP: f64 = 8.0;
+
+impl LegendGrid {
+    /// `widths` (each entry's sample, gap and text) in `cols` columns, each column at most `max_w`.
+    fn new(widths: &[f64], cols: usize, max_w: f64) -> Self {
+        let cols = cols.clamp(1, widths.len().max(1));
+        let mut col_w = vec![0.0f64; cols];
+        for (i, w) in widths.iter().enumerate() {
+            col_w[i % cols] = col_w[i % cols].max(w.min(max_w));
+        }
+        let mut col_x = Vec::with_capacity(cols);
+        let mut at = 0.0;
+        for w in &col_w {
+            col_x.push(at);
+            at += w + LEGEND_COL_GAP;
+        }
+        Self {
+            col_x,
+            rows: widths.len().div_ceil(cols),
+            width: (at - LEGEND_COL_GAP).max(0.0),
+            col_w,
+        }
+    }
+
+    /// The legend of the fewest rows no wider than `max_w`: `rows` rows take `n / rows` columns
+    /// (rounded up), so the columns stay balanced; one column a row when even two are too wide.
+    fn fit(widths: &[f64], max_w: f64) -> Self {
+        let n = widths.len().max(1);
+        (1..=n)
+            .map(|rows| Self::new(widths, n.div_ceil(rows), max_w))
+            .find(|g| g.width <= max_w + 1e-9)
+            .unwrap_or_else(|| Self::new(widths, 1, max_w))
+    }
+
+    /// Entry `i`'s row and the left edge of its column.
+    fn place(&self, i: usize) -> (usize, f64) {
+        let cols = self.col_x.len().max(1);
+        (i / cols, self.col_x[i % cols])
+    }
+
+    /// The width entry `i`'s column gives it.
+    fn entry_w(&self, i: usize) -> f64 {
+        self.col_w[i % self.col_w.len().max(1)]
+    }
+
+    /// The grid's height.
+    fn height(&self) -> f64 {
+        self.rows as f64 * LEGEND_ROW
+    }
+}
+
+/// Each legend entry's width: its sample, the gap after it and its text.
+fn legend_widths(fig: &Figure, m: &Measure) -> Vec<f64> {
+    fig.legend_entries()
+        .iter()
+        .map(|s| LEGEND_SAMPLE + 3.0 + m.width(s.legend_label(), LEGEND_PT))
+        .collect()
 }
 
 struct Layout {
     plot: Rect,
     xs: Scale,
     ys: Scale,
+    /// The right-hand axis' range, when the figure has one ([`Figure::y2`]).
+    ys2: Option<Scale>,
     x_ticks: Vec<Tick>,
     y_ticks: Vec<Tick>,
+    y2_ticks: Vec<Tick>,
     title_lines: Vec<String>,
     note_lines: Vec<String>,
-    /// Legend rows below the plot: (entry index, x offset) per row.
-    legend_rows: Vec<Vec<(usize, f64)>>,
+    /// The legend under the plot, when it goes there.
+    legend_below: Option<LegendGrid>,
     y_tick_w: f64,
+    y2_tick_w: f64,
 }
 
 const LEGEND_ROW: f64 = LEGEND_PT * 1.35;
@@ -434,6 +514,9 @@ const LEGEND_PAD: f64 = 3.0;
 /// descenders ("T_mem (epochs)": the underscore, p, the brackets) reach about 0.25 of a size past
 /// the baseline towards the ticks (at 0.35 they touched the speed figure's "200": a helper's audit).
 const Y_TITLE_GAP: f64 = 0.5;
+/// The right-hand y title (rotated as the left one, so its ascenders face the tick labels) has its
+/// baseline this many label sizes right of the widest tick label: its ascent (0.76) and a gap.
+const Y2_TITLE_AT: f64 = 1.05;
 
 fn layout(
     fig: &Figure,
@@ -458,18 +541,20 @@ fn layout(
         .collect();
     let mut xv = vec![];
     let mut yv = vec![];
+    let mut y2v = vec![];
     for s in &fig.series {
-        for p in s.plotted(&fig.x, &fig.y) {
+        let ys = if fig.on_right(s) { &mut y2v } else { &mut yv };
+        for p in fig.plotted(s) {
             xv.push(p[0]);
-            yv.push(p[1]);
+            ys.push(p[1]);
             if p[2].is_finite() {
-                yv.push(p[2]);
+                ys.push(p[2]);
             }
             if s.kind == SeriesKind::Bars {
                 // a bar's sides, and its base at zero where zero can be drawn
                 xv.extend([p[0] - BAR_WIDTH / 2.0, p[0] + BAR_WIDTH / 2.0]);
-                if fig.y.drawable(0.0) {
-                    yv.push(0.0);
+                if fig.y_of(s).drawable(0.0) {
+                    ys.push(0.0);
                 }
             }
         }
@@ -477,41 +562,38 @@ fn layout(
     xv.extend(fig.plotted_markers().map(|mk| mk.x));
     let mut xs = axis_scale(&fig.x, &xv);
     let mut ys = axis_scale(&fig.y, &yv);
+    let ys2 = fig.y2.as_ref().map(|a| axis_scale(a, &y2v));
 
     // marker labels stand in rows between the title and the plot, where no curve runs
     let top =
         MARGIN + title_lines.len() as f64 * TITLE_PT * 1.25 + 4.0 + label_rows as f64 * MARKER_ROW;
-    let entries = fig.legend_entries();
-    // legend rows below the plot, filled left to right
-    let mut legend_rows: Vec<Vec<(usize, f64)>> = vec![];
-    if legend_below && !entries.is_empty() {
-        let mut row: Vec<(usize, f64)> = vec![];
-        let mut at = 0.0;
-        for (i, s) in entries.iter().enumerate() {
-            let ew = LEGEND_SAMPLE + 3.0 + m.width(&s.name, LEGEND_PT) + 8.0;
-            if !row.is_empty() && at + ew > inner_w {
-                legend_rows.push(std::mem::take(&mut row));
-                at = 0.0;
-            }
-            row.push((i, at));
-            at += ew;
-        }
-        legend_rows.push(row);
-    }
+    // the legend under the plot: as few rows as the width allows
+    let legend_below = (legend_below && !fig.legend_entries().is_empty())
+        .then(|| LegendGrid::fit(&legend_widths(fig, m), inner_w));
     let bottom_text = TICK_PT * 1.2
         + LABEL_PT * 1.3
-        + legend_rows.len() as f64 * LEGEND_ROW
+        + legend_below.as_ref().map_or(0.0, LegendGrid::height)
         + note_lines.len() as f64 * NOTE_PT * 1.25;
     let plot_h = (h - top - MARGIN - TICK_LEN - 2.0 - bottom_text).max(20.0);
     let mut y_ticks = ticks_for(&ys, plot_h);
-    let y_tick_w = y_ticks
-        .iter()
-        .map(|t| m.width(&t.label, TICK_PT))
-        .fold(0.0, f64::max);
+    let tick_w = |ticks: &[Tick]| {
+        ticks
+            .iter()
+            .map(|t| m.width(&t.label, TICK_PT))
+            .fold(0.0, f64::max)
+    };
+    let y_tick_w = tick_w(&y_ticks);
+    let y2_ticks = ys2.map_or(vec![], |s| ticks_for(&s, plot_h));
+    let y2_tick_w = tick_w(&y2_ticks);
     // the y title (see `Y_TITLE_GAP`): its glyphs' height and the gap to the tick labels
     let left = MARGIN + LABEL_PT * (0.85 + Y_TITLE_GAP) + y_tick_w + 2.0 + TICK_LEN;
-    // room on the right for half of the last x tick label
-    let right = MARGIN + 8.0;
+    // room on the right for half of the last x tick label, or for the right-hand axis: its ticks,
+    // their labels and its title (see `Y2_TITLE_AT`, and its descenders' 0.25)
+    let right = if ys2.is_some() {
+        MARGIN + TICK_LEN + 1.5 + y2_tick_w + LABEL_PT * (Y2_TITLE_AT + 0.25)
+    } else {
+        MARGIN + 8.0
+    };
     let plot_w = (w - left - right).max(20.0);
     if fig.equal_aspect && !xs.log && !ys.log {
         // data units per point alike on both axes: widen the range of the one with room to spare
@@ -537,12 +619,15 @@ fn layout(
         },
         xs,
         ys,
+        ys2,
         x_ticks,
         y_ticks,
+        y2_ticks,
         title_lines,
         note_lines,
-        legend_rows,
+        legend_below,
         y_tick_w,
+        y2_tick_w,
     }
 }
 
@@ -556,16 +641,27 @@ impl Layout {
         }
     }
 
+    /// A point on the left-hand axes, on the page.
     fn px(&self, p: [f64; 2]) -> [f64; 2] {
+        self.px_on(p, false)
+    }
+
+    /// A point on the page: on the right-hand y axis when `right` (and the figure has one).
+    fn px_on(&self, p: [f64; 2], right: bool) -> [f64; 2] {
+        let ys = match self.ys2 {
+            Some(s) if right => s,
+            _ => self.ys,
+        };
         [
             self.plot.x + self.xs.frac(p[0]) * self.plot.w,
-            self.plot.y + (1.0 - self.ys.frac(p[1])) * self.plot.h,
+            self.plot.y + (1.0 - ys.frac(p[1])) * self.plot.h,
         ]
     }
 }
 
 /// Page positions of everything drawn inside the plot, sampled every couple of points along lines,
-/// for choosing a legend corner.
+/// for choosing a legend corner: the series, and the markers' dashed lines (a legend over t_val's
+/// line hid where it crossed the curves).
 fn occupied(fig: &Figure, l: &Layout) -> Vec<[f64; 2]> {
     let mut out = vec![];
     let mut sample_line = |pts: &[[f64; 2]]| {
@@ -583,8 +679,10 @@ fn occupied(fig: &Figure, l: &Layout) -> Vec<[f64; 2]> {
         }
     };
     for s in &fig.series {
-        let plotted = s.plotted(&fig.x, &fig.y);
-        let lower: Vec<[f64; 2]> = plotted.iter().map(|p| l.px([p[0], p[1]])).collect();
+        let plotted = fig.plotted(s);
+        let right = fig.on_right(s);
+        let px = |q: [f64; 2]| l.px_on(q, right);
+        let lower: Vec<[f64; 2]> = plotted.iter().map(|p| px([p[0], p[1]])).collect();
         match s.kind {
             SeriesKind::Line | SeriesKind::Dashed => sample_line(&lower),
             SeriesKind::Points | SeriesKind::HollowPoints | SeriesKind::Rings => {
@@ -593,11 +691,11 @@ fn occupied(fig: &Figure, l: &Layout) -> Vec<[f64; 2]> {
             SeriesKind::Bars => {
                 let base = l.bar_base();
                 for p in &plotted {
-                    sample_line(&[l.px([p[0], p[1]]), l.px([p[0], base])]);
+                    sample_line(&[px([p[0], p[1]]), px([p[0], base])]);
                 }
             }
             SeriesKind::Band => {
-                let upper: Vec<[f64; 2]> = plotted.iter().map(|p| l.px([p[0], p[2]])).collect();
+                let upper: Vec<[f64; 2]> = plotted.iter().map(|p| px([p[0], p[2]])).collect();
                 sample_line(&lower);
                 sample_line(&upper);
                 // the fill between: a few points up each column
@@ -608,47 +706,62 @@ fn occupied(fig: &Figure, l: &Layout) -> Vec<[f64; 2]> {
             }
         }
     }
+    for mk in fig.plotted_markers() {
+        let x = l.px([mk.x, l.ys.lo])[0];
+        sample_line(&[[x, l.plot.y], [x, l.plot.y + l.plot.h]]);
+    }
     out
 }
 
-fn legend_box_size(fig: &Figure, m: &Measure) -> (f64, f64) {
-    let entries = fig.legend_entries();
-    let text_w = entries
-        .iter()
-        .map(|s| m.width(&s.name, LEGEND_PT))
-        .fold(0.0, f64::max);
+/// A legend box's size around `grid`.
+fn legend_box_size(grid: &LegendGrid) -> (f64, f64) {
     (
-        2.0 * LEGEND_PAD + LEGEND_SAMPLE + 3.0 + text_w,
-        2.0 * LEGEND_PAD + entries.len() as f64 * LEGEND_ROW,
+        2.0 * LEGEND_PAD + grid.width,
+        2.0 * LEGEND_PAD + grid.height(),
     )
 }
 
-/// The inner corner whose legend box covers the fewest drawn points; `None` when every corner
-/// covers some (or the box does not fit).
-fn legend_corner(fig: &Figure, l: &Layout, m: &Measure) -> Option<(f64, f64)> {
-    let (bw, bh) = legend_box_size(fig, m);
+/// Where the legend goes inside the plot: of every grid (one row, two, … one column) and inner
+/// corner whose box covers no drawn point, the smallest box (ties: fewer rows, then the corner
+/// first in the order top right, top left, bottom right, bottom left); `None` when every grid
+/// covers some data in every corner (or does not fit).
+fn legend_corner(fig: &Figure, l: &Layout, m: &Measure) -> Option<(f64, f64, LegendGrid)> {
+    let widths = legend_widths(fig, m);
     let inset = 4.0;
     let p = l.plot;
-    if bw + 2.0 * inset > p.w || bh + 2.0 * inset > p.h {
-        return None;
-    }
-    let (x0, x1) = (p.x + inset, p.x + p.w - inset - bw);
-    let (y0, y1) = (p.y + inset, p.y + p.h - inset - bh);
     let pts = occupied(fig, l);
-    // preference order when several are free: top right, top left, bottom right, bottom left
-    [(x1, y0), (x0, y0), (x1, y1), (x0, y1)]
-        .into_iter()
-        .map(|(x, y)| {
-            let r = Rect {
-                x: x - 2.0,
-                y: y - 2.0,
-                w: bw + 4.0,
-                h: bh + 4.0,
-            };
-            (pts.iter().filter(|q| r.contains(**q)).count(), (x, y))
-        })
-        .find(|(count, _)| *count == 0)
-        .map(|(_, at)| at)
+    let mut best: Option<(f64, (f64, f64, LegendGrid))> = None;
+    for rows in 1..=widths.len() {
+        let grid = LegendGrid::new(&widths, widths.len().div_ceil(rows), f64::INFINITY);
+        if grid.rows != rows {
+            continue; // the same grid as fewer rows gave
+        }
+        let (bw, bh) = legend_box_size(&grid);
+        if bw + 2.0 * inset > p.w || bh + 2.0 * inset > p.h {
+            continue;
+        }
+        let area = bw * bh;
+        if best.as_ref().is_some_and(|(a, _)| *a <= area) {
+            continue;
+        }
+        let (x0, x1) = (p.x + inset, p.x + p.w - inset - bw);
+        let (y0, y1) = (p.y + inset, p.y + p.h - inset - bh);
+        let free = [(x1, y0), (x0, y0), (x1, y1), (x0, y1)]
+            .into_iter()
+            .find(|&(x, y)| {
+                let r = Rect {
+                    x: x - 2.0,
+                    y: y - 2.0,
+                    w: bw + 4.0,
+                    h: bh + 4.0,
+                };
+                !pts.iter().any(|q| r.contains(*q))
+            });
+        if let Some((x, y)) = free {
+            best = Some((area, (x, y, grid)));
+        }
+    }
+    best.map(|(_, at)| at)
 }
 
 /// The figure as an SVG document of `size`, text in the bundled font.
@@ -709,15 +822,19 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
     let bands = fig.series.iter().filter(|x| x.kind == SeriesKind::Band);
     let others = fig.series.iter().filter(|x| x.kind != SeriesKind::Band);
     for series in bands.chain(others) {
-        let pts = series.plotted(&fig.x, &fig.y);
+        let pts = fig.plotted(series);
         if pts.is_empty() {
             continue;
         }
         let color = rgb(series.color);
+        let right = fig.on_right(series);
+        let px = |q: [f64; 2]| l.px_on(q, right);
+        // a series on the right-hand axis says so (a reader of the SVG, and the tests, find it)
+        let on = if right { r#" class="y2-series""# } else { "" };
         let path = |pts: &mut dyn Iterator<Item = [f64; 2]>| {
             let mut d = String::new();
             for (i, q) in pts.enumerate() {
-                let q = l.px(q);
+                let q = px(q);
                 let _ = write!(
                     d,
                     "{}{} {} ",
@@ -731,10 +848,10 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
         match series.kind {
             SeriesKind::Line | SeriesKind::Dashed if pts.len() == 1 => {
                 // a line through one point would draw nothing: show the point
-                let c = l.px([pts[0][0], pts[0][1]]);
+                let c = px([pts[0][0], pts[0][1]]);
                 let _ = writeln!(
                     s,
-                    r#"<circle cx="{}" cy="{}" r="1.8" fill="{color}"/>"#,
+                    r#"<circle cx="{}" cy="{}" r="1.8" fill="{color}"{on}/>"#,
                     n(c[0]),
                     n(c[1])
                 );
@@ -747,14 +864,14 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
                 };
                 let _ = writeln!(
                     s,
-                    r#"<path d="{}" fill="none" stroke="{color}" stroke-width="1" stroke-linejoin="round" stroke-linecap="round"{dash}/>"#,
+                    r#"<path d="{}" fill="none" stroke="{color}" stroke-width="1" stroke-linejoin="round" stroke-linecap="round"{dash}{on}/>"#,
                     path(&mut pts.iter().map(|q| [q[0], q[1]]))
                 );
             }
             SeriesKind::Points => {
-                let _ = writeln!(s, r#"<g fill="{color}">"#);
-                for (i, q) in series.plotted_indexed(&fig.x, &fig.y) {
-                    let c = l.px([q[0], q[1]]);
+                let _ = writeln!(s, r#"<g fill="{color}"{on}>"#);
+                for (i, q) in fig.plotted_indexed(series) {
+                    let c = px([q[0], q[1]]);
                     let fill = if series.colors.is_empty() {
                         String::new()
                     } else {
@@ -780,7 +897,7 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
                     r#"<g fill="none" stroke="{color}" stroke-width="{width}" class="{class}">"#
                 );
                 for q in &pts {
-                    let c = l.px([q[0], q[1]]);
+                    let c = px([q[0], q[1]]);
                     let _ = writeln!(s, r#"<circle cx="{}" cy="{}" r="{r}"/>"#, n(c[0]), n(c[1]));
                 }
                 s.push_str("</g>\n");
@@ -789,8 +906,8 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
                 let base = l.bar_base();
                 let _ = writeln!(s, r#"<g fill="{color}" stroke="none">"#);
                 for q in &pts {
-                    let a = l.px([q[0] - BAR_WIDTH / 2.0, q[1]]);
-                    let b = l.px([q[0] + BAR_WIDTH / 2.0, base]);
+                    let a = px([q[0] - BAR_WIDTH / 2.0, q[1]]);
+                    let b = px([q[0] + BAR_WIDTH / 2.0, base]);
                     let (top, bottom) = (a[1].min(b[1]), a[1].max(b[1]));
                     let _ = writeln!(
                         s,
@@ -884,6 +1001,17 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
             n(p.x)
         );
     }
+    for t in &l.y2_ticks {
+        let y = l.px_on([l.xs.lo, t.value], true)[1];
+        let len = if t.major { TICK_LEN } else { TICK_LEN * 0.55 };
+        let _ = writeln!(
+            s,
+            r#"<line x1="{0}" y1="{1}" x2="{2}" y2="{1}"/>"#,
+            n(p.x + p.w),
+            n(y),
+            n(p.x + p.w + len)
+        );
+    }
     s.push_str("</g>\n");
     let _ = writeln!(s, r##"<g font-size="{TICK_PT}" fill="#000000">"##);
     let xl_y = p.y + p.h + TICK_LEN + 1.0 + TICK_PT;
@@ -926,12 +1054,16 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
         n(yy),
         esc(&fit_text(&m, &fig.y.label, LABEL_PT, p.h + 20.0))
     );
+    if let Some(y2) = &fig.y2 {
+        right_axis_text(&mut s, fig, y2, &l, &m);
+    }
     // legend
     let entries = fig.legend_entries();
     let mut below_y = x_label_y + LABEL_PT * 0.3;
-    match place {
-        LegendPlace::Inside(x, y) => {
-            let (bw, bh) = legend_box_size(fig, &m);
+    match &place {
+        LegendPlace::Inside(x, y, grid) => {
+            let (x, y) = (*x, *y);
+            let (bw, bh) = legend_box_size(grid);
             let _ = writeln!(
                 s,
                 r##"<rect x="{}" y="{}" width="{}" height="{}" fill="#ffffff" fill-opacity="0.9" stroke="#b0b0b0" stroke-width="0.5"/>"##,
@@ -941,17 +1073,19 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
                 n(bh)
             );
             for (i, e) in entries.iter().enumerate() {
-                let cy = y + LEGEND_PAD + (i as f64 + 0.5) * LEGEND_ROW;
-                legend_entry(&mut s, e, x + LEGEND_PAD, cy);
+                let (row, dx) = grid.place(i);
+                let cy = y + LEGEND_PAD + (row as f64 + 0.5) * LEGEND_ROW;
+                legend_entry(&mut s, &m, e, x + LEGEND_PAD + dx, cy, grid.entry_w(i));
             }
         }
         LegendPlace::Below => {
-            for row in &l.legend_rows {
-                let cy = below_y + LEGEND_ROW * 0.5 + 1.0;
-                for &(i, dx) in row {
-                    legend_entry(&mut s, entries[i], MARGIN + dx, cy);
+            if let Some(grid) = &l.legend_below {
+                for (i, e) in entries.iter().enumerate() {
+                    let (row, dx) = grid.place(i);
+                    let cy = below_y + (row as f64 + 0.5) * LEGEND_ROW + 1.0;
+                    legend_entry(&mut s, &m, e, MARGIN + dx, cy, grid.entry_w(i));
                 }
-                below_y += LEGEND_ROW;
+                below_y += grid.height();
             }
         }
     }
@@ -968,6 +1102,43 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
     }
     s.push_str("</svg>\n");
     s
+}
+
+/// The right-hand axis' tick labels and its title, in the colour of the first series drawn against
+/// it (its curve and its axis read as one, the left axis' curves being in other colours).
+fn right_axis_text(s: &mut String, fig: &Figure, y2: &Axis, l: &Layout, m: &Measure) {
+    let p = l.plot;
+    let color = fig
+        .series
+        .iter()
+        .find(|x| fig.on_right(x))
+        .map_or([0, 0, 0], |x| darker(x.color));
+    let _ = writeln!(
+        s,
+        r#"<g class="y2-ticks" font-size="{TICK_PT}" fill="{}">"#,
+        rgb(color)
+    );
+    for t in l.y2_ticks.iter().filter(|t| !t.label.is_empty()) {
+        let y = l.px_on([l.xs.lo, t.value], true)[1];
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="start">{}</text>"#,
+            n(p.x + p.w + TICK_LEN + 1.5),
+            n(y + TICK_PT * 0.35),
+            esc(&t.label)
+        );
+    }
+    s.push_str("</g>\n");
+    // rotated as the left title (read bottom to top), so its ascenders face the tick labels; no
+    // longer than the plot is high, clear of the marker labels above it
+    let _ = writeln!(
+        s,
+        r#"<text class="y2-label" x="0" y="0" font-size="{LABEL_PT}" text-anchor="middle" fill="{3}" transform="translate({0} {1}) rotate(-90)">{2}</text>"#,
+        n(p.x + p.w + TICK_LEN + 1.5 + l.y2_tick_w + LABEL_PT * Y2_TITLE_AT),
+        n(p.y + p.h / 2.0),
+        esc(&fit_text(m, &y2.label, LABEL_PT, p.h)),
+        rgb(color)
+    );
 }
 
 /// The SVG's opening: the document in `size` (user units are points), a white page and the title's
@@ -1007,10 +1178,12 @@ pub(super) fn open_svg(title: &str, lines: &[String], size: FigureSize) -> Strin
 fn needs_clip(fig: &Figure, l: &Layout) -> bool {
     let inside = |s: &Scale, v: f64| v >= s.lo && v <= s.hi;
     let data_out = fig.series.iter().any(|s| {
-        s.plotted(&fig.x, &fig.y).iter().any(|p| {
-            !inside(&l.xs, p[0])
-                || !inside(&l.ys, p[1])
-                || (p[2].is_finite() && !inside(&l.ys, p[2]))
+        let ys = match l.ys2 {
+            Some(ys2) if fig.on_right(s) => ys2,
+            _ => l.ys,
+        };
+        fig.plotted(s).iter().any(|p| {
+            !inside(&l.xs, p[0]) || !inside(&ys, p[1]) || (p[2].is_finite() && !inside(&ys, p[2]))
         })
     });
     data_out || fig.plotted_markers().any(|m| !inside(&l.xs, m.x))
@@ -1035,7 +1208,7 @@ fn plan<'a>(
         let mut place = LegendPlace::Below;
         if !below && !fig.legend_entries().is_empty() {
             match legend_corner(fig, &l, m) {
-                Some((x, y)) => place = LegendPlace::Inside(x, y),
+                Some((x, y, grid)) => place = LegendPlace::Inside(x, y, grid),
                 None => {
                     below = true;
                     l = layout(fig, size, m, true, &extra, rows);
@@ -1222,8 +1395,16 @@ fn marker_labels<'a>(fig: &'a Figure, l: &Layout, m: &Measure) -> MarkerLabels<'
 /// The radius of a [`SeriesKind::Rings`] ring: wide enough to surround a point's marker (1.8).
 const RING_R: f64 = 4.0;
 
-/// A legend entry: its sample (line, dashes, dot or swatch) at `(x, cy)` and its name after it.
-fn legend_entry(s: &mut String, e: &super::figure::Series, x: f64, cy: f64) {
+/// A legend entry: its sample (line, dashes, dot or swatch) at `(x, cy)` and its legend text after
+/// it, cut to fit the entry's `width` (sample and text).
+fn legend_entry(
+    s: &mut String,
+    m: &Measure,
+    e: &super::figure::Series,
+    x: f64,
+    cy: f64,
+    width: f64,
+) {
     let c = rgb(e.color);
     let x1 = x + LEGEND_SAMPLE;
     match e.kind {
@@ -1295,7 +1476,12 @@ fn legend_entry(s: &mut String, e: &super::figure::Series, x: f64, cy: f64) {
         r##"<text x="{}" y="{}" font-size="{LEGEND_PT}" fill="#000000">{}</text>"##,
         n(x1 + 3.0),
         n(cy + LEGEND_PT * 0.35),
-        esc(&e.name)
+        esc(&fit_text(
+            m,
+            e.legend_label(),
+            LEGEND_PT,
+            width - LEGEND_SAMPLE - 3.0
+        ))
     );
 }
 
@@ -1626,6 +1812,151 @@ mod tests {
         }
     }
 
+    /// The legend's grid takes the fewest rows the width allows, its columns balanced (n / rows
+    /// rounded up), each as wide as its widest entry; an entry wider than the width is cut to it.
+    /// Expected, by hand: five entries 40 wide with 8 between columns take 5 x 40 + 4 x 8 = 232 in
+    /// one row; at 150 two rows of three (3 x 40 + 2 x 8 = 136); at 100 three rows of two (88).
+    #[test]
+    fn a_legend_takes_the_fewest_rows_that_fit_the_width() {
+        let w = [40.0; 5];
+        let g = LegendGrid::fit(&w, 250.0);
+        assert_eq!((g.rows, g.col_x.len(), g.width), (1, 5, 232.0));
+        let g = LegendGrid::fit(&w, 150.0);
+        assert_eq!((g.rows, g.col_x.len(), g.width), (2, 3, 136.0));
+        // row by row: the fourth entry starts the second row, under the first
+        assert_eq!(g.place(3), (1, 0.0));
+        assert_eq!(g.place(4), (1, 48.0));
+        let g = LegendGrid::fit(&w, 100.0);
+        assert_eq!((g.rows, g.col_x.len(), g.width), (3, 2, 88.0));
+        // a column is as wide as its widest entry: 60 and 30 over 20 and 50
+        let g = LegendGrid::new(&[60.0, 20.0, 30.0, 50.0], 2, 500.0);
+        assert_eq!(g.col_x, [0.0, 68.0]);
+        assert_eq!(g.width, 118.0);
+        // wider than the page: one column, cut to the width
+        let g = LegendGrid::fit(&[300.0, 10.0], 100.0);
+        assert_eq!((g.rows, g.width, g.entry_w(0)), (2, 100.0, 100.0));
+    }
+
+    /// A figure whose curves leave no corner free (the ablation figure's losses falling from the
+    /// top left, its accuracy rising to the top right) at a column's width (3.5 in): the legend
+    /// goes under the plot in one row (two or three rows ate the plot: a researcher's audit), every
+    /// entry on the page and clear of the others, measured with the bundled font.
+    #[test]
+    fn a_legend_under_a_full_plot_at_a_columns_width_takes_one_row_clear_of_itself() {
+        let mut f = Figure::new(
+            "t",
+            "Restricted and excluded loss, step 312",
+            Axis::linear("step"),
+            Axis::log("loss"),
+        );
+        let line = |name: &str, short: &str, kind, pts: Vec<[f64; 2]>| {
+            Series::new(name, [0, 0, 0], kind, pts).with_legend_text(short)
+        };
+        let falling = |top: f64| {
+            (0..=100)
+                .map(|i| [i as f64, top / (1.0 + i as f64)])
+                .collect()
+        };
+        for (name, short, kind, top) in [
+            (
+                "restricted (val, key k only)",
+                "restricted",
+                SeriesKind::Line,
+                5.0,
+            ),
+            (
+                "excluded (train, key k removed)",
+                "excluded",
+                SeriesKind::Line,
+                4.0,
+            ),
+            ("validation loss", "val.", SeriesKind::Dashed, 3.0),
+            ("train loss (eval)", "train", SeriesKind::Dashed, 2.0),
+        ] {
+            f.series.push(line(name, short, kind, falling(top)));
+        }
+        // flat along the bottom and the top: every corner holds data
+        let mut acc = line(
+            "validation accuracy (%)",
+            "val. acc.",
+            SeriesKind::Line,
+            (0..=100)
+                .map(|i| [i as f64, if i < 50 { 0.0 } else { 100.0 }])
+                .collect(),
+        );
+        acc.right = true;
+        f.series.push(acc);
+        f.y2 = Some(Axis {
+            range: Some((-2.0, 102.0)),
+            ..Axis::linear("validation accuracy (%)")
+        });
+        let m = Measure::new();
+        let (l, place, _) = plan(&f, FigureSize::default(), &m);
+        assert_eq!(place, LegendPlace::Below);
+        let grid = l.legend_below.clone().expect("a legend under the plot");
+        assert_eq!(grid.rows, 1, "{grid:?}");
+        let svg = to_svg(&f, FigureSize::default());
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let page_w = 3.5 * PT_PER_IN;
+        let mut boxes: Vec<(f64, f64)> = vec![];
+        for short in ["restricted", "excluded", "val.", "train", "val. acc."] {
+            let t = doc
+                .descendants()
+                .find(|n| n.has_tag_name("text") && n.text() == Some(short))
+                .unwrap_or_else(|| panic!("{short} drawn whole: {svg}"));
+            let x: f64 = t.attribute("x").unwrap().parse().unwrap();
+            // its sample starts LEGEND_SAMPLE + 3 before its text
+            boxes.push((x - LEGEND_SAMPLE - 3.0, x + m.width(short, LEGEND_PT)));
+        }
+        for (i, a) in boxes.iter().enumerate() {
+            assert!(
+                a.0 >= MARGIN - 1e-9 && a.1 <= page_w - MARGIN + 1e-9,
+                "{a:?} on the page"
+            );
+            for b in &boxes[i + 1..] {
+                assert!(a.1 <= b.0 || b.1 <= a.0, "{a:?} overlaps {b:?}");
+            }
+        }
+    }
+
+    /// Where a single column does not fit a free corner but a wide row does (a short plot, curves
+    /// only in its lower half), the legend goes inside in that row rather than under the plot; and
+    /// its box covers no drawn point. Expected: the rule in `legend_corner` (the smallest box that
+    /// covers nothing).
+    #[test]
+    fn a_legend_inside_may_take_several_columns_and_covers_no_data() {
+        let mut f = Figure::new("t", "", Axis::linear("x"), Axis::linear("y"));
+        f.y.range = Some((0.0, 1.0));
+        for (k, name) in ["one", "two", "three", "four", "five", "six"]
+            .iter()
+            .enumerate()
+        {
+            f.series.push(Series::new(
+                *name,
+                [0, 0, 0],
+                SeriesKind::Line,
+                // flat lines in the lower 40 % of the plot
+                vec![[0.0, 0.05 + 0.06 * k as f64], [1.0, 0.05 + 0.06 * k as f64]],
+            ));
+        }
+        let size = FigureSize {
+            width_in: 3.5,
+            height_in: 1.6,
+        };
+        let m = Measure::new();
+        let (l, place, _) = plan(&f, size, &m);
+        let LegendPlace::Inside(x, y, grid) = place else {
+            panic!("inside: {place:?}");
+        };
+        assert!(grid.col_x.len() > 1 && grid.rows < 6, "{grid:?}");
+        let (bw, bh) = legend_box_size(&grid);
+        let r = Rect { x, y, w: bw, h: bh };
+        assert!(occupied(&f, &l).iter().all(|q| !r.contains(*q)));
+        // and inside the plot
+        let p = l.plot;
+        assert!(x >= p.x && y >= p.y && x + bw <= p.x + p.w && y + bh <= p.y + p.h);
+    }
+
     #[test]
     fn the_legend_avoids_the_data() {
         // a line from bottom left to top right: the top-right corner is taken, top left is free
@@ -1638,11 +1969,25 @@ mod tests {
         ));
         let m = Measure::new();
         let l = layout(&f, FigureSize::default(), &m, false, &[], 0);
-        let (x, y) = legend_corner(&f, &l, &m).expect("a free corner");
+        let (x, y, _) = legend_corner(&f, &l, &m).expect("a free corner");
         assert!(
             x < l.plot.x + l.plot.w / 2.0 && y < l.plot.y + l.plot.h / 2.0,
             "top left"
         );
+        // a milestone's dashed line near the left edge takes the top left too (the comparison's
+        // legend stood over t_train's line): the bottom right is the free corner left
+        f.markers.push(Marker {
+            x: 0.05,
+            label: String::new(),
+            color: [0, 0, 0],
+        });
+        let l = layout(&f, FigureSize::default(), &m, false, &[], 0);
+        let (x, y, _) = legend_corner(&f, &l, &m).expect("a free corner");
+        assert!(
+            x > l.plot.x + l.plot.w / 2.0 && y > l.plot.y + l.plot.h / 2.0,
+            "bottom right"
+        );
+        f.markers.clear();
         // data everywhere: the legend goes below the plot
         for k in 0..40 {
             let y0 = k as f64 / 40.0;

@@ -176,6 +176,45 @@ pub fn safe_file_part(text: &str, empty: &str) -> String {
     if s.is_empty() { empty.into() } else { s }
 }
 
+/// Names that tell run folders apart, for lists and legends: each folder's own name, or, where
+/// another folder ends alike (`runs/a/seed1`, `runs/b/seed1`), the shortest run of its path's last
+/// components that no other folder's path ends with (`a/seed1`, `b/seed1`), joined by `/`. A path
+/// that runs out of components first (the same folder twice, or `/seed1` beside `/a/seed1`) is
+/// named whole. Distinct paths get distinct names: two names alike would be the same number of
+/// last components, alike, which the search rules out.
+pub fn distinct_folder_names(dirs: &[&Path]) -> Vec<String> {
+    let parts: Vec<Vec<String>> = dirs
+        .iter()
+        .map(|d| {
+            d.components()
+                .filter_map(|c| match c {
+                    std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+                    std::path::Component::Prefix(_)
+                    | std::path::Component::RootDir
+                    | std::path::Component::CurDir
+                    | std::path::Component::ParentDir => None,
+                })
+                .collect()
+        })
+        .collect();
+    let tail = |p: &[String], k: usize| p[p.len().saturating_sub(k)..].to_vec();
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            (1..=p.len())
+                .find(|&k| {
+                    let own = tail(p, k);
+                    parts
+                        .iter()
+                        .enumerate()
+                        .all(|(j, q)| j == i || tail(q, k) != own)
+                })
+                .map_or_else(|| dirs[i].display().to_string(), |k| tail(p, k).join("/"))
+        })
+        .collect()
+}
+
 /// Read the regular file at `path` whole, refusing what could not be read safely: a symbolic link
 /// (never followed, so nothing outside a folder is read through one, and `/dev/zero` is never read
 /// until memory runs out), anything that is not a regular file, and a file larger than `max` bytes.
@@ -234,6 +273,31 @@ pub enum Stored<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two run folders with the same last name were both called "seed1" in a comparison's legend
+    /// (a researcher's audit). Expected, by the rule (the shortest distinguishing suffix): a folder
+    /// no other shares its name with is named alone; two that share it, by one more component each;
+    /// those that share two, by three; the same folder twice, and one that is all of another's
+    /// suffix, whole.
+    #[test]
+    fn folders_alike_at_the_end_are_named_by_the_shortest_suffix_that_tells_them_apart() {
+        let names = |dirs: &[&str]| {
+            let paths: Vec<&Path> = dirs.iter().map(Path::new).collect();
+            distinct_folder_names(&paths)
+        };
+        assert_eq!(
+            names(&["runs/a/seed1", "runs/b/seed1", "runs/b/seed2"]),
+            ["a/seed1", "b/seed1", "seed2"]
+        );
+        assert_eq!(
+            names(&["/x/a/lr/s0", "/y/a/lr/s0", "/y/b/lr/s0"]),
+            ["x/a/lr/s0", "y/a/lr/s0", "b/lr/s0"]
+        );
+        assert_eq!(names(&["/seed1", "/a/seed1"]), ["/seed1", "a/seed1"]);
+        assert_eq!(names(&["runs/s", "runs/s"]), ["runs/s", "runs/s"]);
+        assert_eq!(names(&["only"]), ["only"]);
+        assert!(names(&[]).is_empty());
+    }
 
     /// A temporary file whose process no longer runs is removed; one of a live process (this one) and
     /// anything not named as [`write_atomically`] names its files are left. Expected: the PIDs used

@@ -133,11 +133,11 @@ fn marker_color(kind: MarkerKind) -> Color32 {
     Color32::from_rgb(r, g, b)
 }
 
+/// A marker's label, in the x axis' unit: optimiser steps, as the exported figures say it ("epoch
+/// 1073" stood at x = 3219 for a run of 3 steps an epoch; the hover gives the epoch).
 fn marker_label(m: &Marker) -> String {
     match m.kind {
-        MarkerKind::Grok(GrokEvent::Memorised) => format!("memorised · epoch {}", m.epoch),
-        MarkerKind::Grok(GrokEvent::Val98) => format!("val ≥ 98 % · epoch {}", m.epoch),
-        MarkerKind::Grok(GrokEvent::Generalised) => format!("generalised · epoch {}", m.epoch),
+        MarkerKind::Grok(e) => crate::export::labs::event_label(e, m.step),
         MarkerKind::Change(HyperChange::Lr(v)) => {
             format!("lr → {}", super::form::format_sci(v))
         }
@@ -1967,25 +1967,27 @@ mod tests {
         };
         let labels = marker_labels(&[mem], &compare);
         // generalised is placed before memorised whatever the run; the name is cut to 18
-        // characters: 17 of it and an ellipsis
+        // characters: 17 of it and an ellipsis; the milestone is named at its step, the x axis'
+        // unit (these runs take 10 steps an epoch: "epoch 30" stood at x = 300), as the exported
+        // figures name it
         assert_eq!(
             labels,
             [
                 MarkerLabel {
                     step: 300,
-                    text: "a-very-long-run-f…: generalised · epoch 30".into(),
+                    text: "a-very-long-run-f…: generalised · step 300".into(),
                     color,
                 },
                 MarkerLabel {
                     step: 40,
-                    text: "current run: memorised · epoch 4".into(),
+                    text: "current run: memorised · step 40".into(),
                     color: Color32::RED,
                 },
             ]
         );
         // alone, the current run's labels are not prefixed (as before runs could be compared)
         let alone = marker_labels(&[mem], &Compare::default());
-        assert_eq!(alone[0].text, "memorised · epoch 4");
+        assert_eq!(alone[0].text, "memorised · step 40");
         assert_eq!(alone[0].color, marker_color(mem.kind));
         // overlays' generalised, then memorised, then val ≥ 98 % (file order: memorised, val ≥ 98 %,
         // generalised), so a crowded plot drops the last first

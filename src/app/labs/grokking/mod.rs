@@ -1378,7 +1378,8 @@ impl LabSlot for GrokkingLab {
             .files
             .listed
             .iter()
-            .map(|r| (r.key, r.name.clone()))
+            .map(|r| r.key)
+            .zip(self.files.listed_names())
             .collect();
         let training = self.link.runs.phase().active();
         match scrub_ui(ui, &self.insight_view, self.shown_store(), &runs, training) {

@@ -623,10 +623,36 @@ impl RunFiles {
 
     /// The current run's name in the list and legends.
     pub fn current_name(&self) -> String {
-        self.current
-            .dir
-            .as_deref()
-            .map_or("current run".into(), folder_name)
+        self.run_names().0
+    }
+
+    /// The names of the listed runs in the list, the legends and the views' run menu, in order.
+    pub fn listed_names(&self) -> Vec<String> {
+        self.run_names().1
+    }
+
+    /// The names the list and the legends give the current run and each listed run: a folder's
+    /// name, or where two folders end alike (runs/a/seed1 and runs/b/seed1 were both "seed1": a
+    /// researcher's audit) the shortest end of their paths that tells them apart, as
+    /// `grokscope export` names them ([`crate::store::files::distinct_folder_names`]); a run with
+    /// no folder keeps its own name.
+    fn run_names(&self) -> (String, Vec<String>) {
+        let dirs: Vec<&Path> = std::iter::once(self.current.dir.as_deref())
+            .chain(self.listed.iter().map(|r| r.dir.as_deref()))
+            .flatten()
+            .collect();
+        let mut named = crate::store::files::distinct_folder_names(&dirs).into_iter();
+        let mut name = |dir: Option<&PathBuf>, own: &str| match dir {
+            Some(_) => named.next().unwrap_or_else(|| own.to_string()),
+            None => own.to_string(),
+        };
+        let current = name(self.current.dir.as_ref(), "current run");
+        let listed = self
+            .listed
+            .iter()
+            .map(|r| name(r.dir.as_ref(), &r.name))
+            .collect();
+        (current, listed)
     }
 
     /// Save into `dir` as the settings say, naming the parent where it is now (a fork's parent that
@@ -1685,14 +1711,14 @@ impl RunFiles {
             // the current run may be part of a mean, which then changes with every row
             key.push(history.row_count() as u64);
         }
-        for r in &self.listed {
+        for (r, name) in self.listed.iter().zip(self.listed_names()) {
             key.extend([
                 r.key,
                 u64::from(r.visible),
                 u64::from(r.greyed),
                 color_key(r.color),
                 r.history.generation(),
-                name_key(&r.name),
+                name_key(&name),
             ]);
         }
         key
@@ -1700,7 +1726,7 @@ impl RunFiles {
 
     /// The runs the plots draw: the current one (when shown) and the visible listed ones.
     fn members<'a>(&'a self, history: &'a RunHistory) -> Vec<Member<'a>> {
-        let current_name = self.current_name();
+        let (current_name, names) = self.run_names();
         let mut members: Vec<Member<'_>> = Vec::new();
         if self.current.visible && (history.latest().is_some() || history.run().is_some()) {
             members.push(Member {
@@ -1713,7 +1739,7 @@ impl RunFiles {
                 fork_step: self.current.parent.as_ref().map(|(_, step)| *step),
             });
         }
-        for r in self.listed.iter().filter(|r| r.visible) {
+        for (r, name) in self.listed.iter().zip(names).filter(|(r, _)| r.visible) {
             // a fork's parent is told apart by its grey, not by a thinner line: it is what a class
             // compares the fork with (1.0 points was lost at half size: a helper's audit)
             let (color, width) = if r.greyed {
@@ -1722,7 +1748,7 @@ impl RunFiles {
                 (r.color, 1.5)
             };
             members.push(Member {
-                name: r.name.clone(),
+                name,
                 history: &r.history,
                 color,
                 width,
@@ -1973,6 +1999,43 @@ mod tests {
             greyed: false,
             insight: InsightStore::default(),
         }
+    }
+
+    /// Two listed runs from folders of the same name (runs/a/seed1, runs/b/seed1) were both
+    /// "seed1" in the runs list and the plots' legends (a researcher's audit): they are named by the
+    /// shortest end of their paths that tells them apart, the current run's folder taking part, as
+    /// `grokscope export` names them; a run with no folder keeps its own name. Expected: the names
+    /// by that rule (`crate::store::files::distinct_folder_names`).
+    #[test]
+    fn runs_from_folders_of_one_name_are_told_apart_in_the_list_and_legends() {
+        let cfg = crate::config::presets()[0].config.clone();
+        let mut files = RunFiles::default();
+        let in_folder = |key: u64, dir: &str| {
+            let mut r = listed(key, history(10 + key, &cfg, 5), PALETTE[key as usize]);
+            r.dir = Some(PathBuf::from(dir));
+            r.name = folder_name(Path::new(dir));
+            r
+        };
+        files.listed = vec![
+            in_folder(1, "/runs/a/seed1"),
+            in_folder(2, "/runs/b/seed1"),
+            listed(3, history(13, &cfg, 5), PALETTE[3]),
+        ];
+        files.current.dir = Some(PathBuf::from("/runs/a/seed2"));
+        assert_eq!(files.current_name(), "seed2");
+        assert_eq!(files.listed_names(), ["a/seed1", "b/seed1", "run 3"]);
+        let live = history(10, &cfg, 5);
+        let legends: Vec<String> = files
+            .compare(&live, false)
+            .overlays
+            .iter()
+            .map(|o| o.name.clone())
+            .collect();
+        assert_eq!(legends, ["a/seed1", "b/seed1", "run 3"]);
+        // the current run's folder ends alike too: it is told apart as well
+        files.current.dir = Some(PathBuf::from("/old/a/seed1"));
+        assert_eq!(files.current_name(), "old/a/seed1");
+        assert_eq!(files.listed_names()[..2], ["runs/a/seed1", "b/seed1"]);
     }
 
     #[test]

@@ -113,7 +113,8 @@ pub fn runs_panel_ui(
                 if a != RunsAction::None {
                     action = a;
                 }
-                for r in &mut files.listed {
+                let names = files.listed_names();
+                for (r, shown_name) in files.listed.iter_mut().zip(names) {
                     ui.separator();
                     ui.horizontal(|ui| {
                         ui.checkbox(&mut r.visible, "")
@@ -123,7 +124,7 @@ pub fn runs_panel_ui(
                             &mut r.color,
                             egui::color_picker::Alpha::Opaque,
                         );
-                        let mut name = RichText::new(&r.name).strong();
+                        let mut name = RichText::new(shown_name).strong();
                         if r.greyed {
                             name = name.weak();
                         }
