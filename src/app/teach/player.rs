@@ -115,7 +115,13 @@ fn bundled_candidates(folder: &str, exe: Option<&Path>) -> Vec<PathBuf> {
         .flat_map(|dir| dir.ancestors().take(4))
         .map(|dir| dir.join(folder))
         .collect();
-    out.push(PathBuf::from(folder));
+    // absolute, as the others are (a relative one read differently once the working directory
+    // changed, and compared unequal to the same folder found by another way)
+    out.push(
+        std::env::current_dir()
+            .map(|d| d.join(folder))
+            .unwrap_or_else(|_| PathBuf::from(folder)),
+    );
     out.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(folder));
     out
 }
@@ -775,7 +781,10 @@ mod tests {
         assert_eq!(found, Some(&root.join(folder)));
         // the working directory and the source tree come last, in that order
         let n = candidates.len();
-        assert_eq!(candidates[n - 2], PathBuf::from(folder));
+        assert_eq!(
+            candidates[n - 2],
+            std::env::current_dir().unwrap().join(folder)
+        );
         assert_eq!(
             candidates[n - 1],
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(folder)
