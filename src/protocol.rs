@@ -405,6 +405,13 @@ pub enum Command {
     },
     /// Record the running (or else the last) Grokking run in this folder from now on; `Saved` answers.
     SaveRun(SaveTo),
+    /// Stop any run in progress and start this Capacity sweep (answered like `Start`), writing its
+    /// folder `dir` as `grokscope sweep --out` does: `sweep.toml` first, then each task's result file
+    /// as it finishes. A folder that cannot be made refuses the sweep.
+    StartSweepInto {
+        config: Box<crate::config::ValidCapacitySweepConfig>,
+        dir: std::path::PathBuf,
+    },
     /// Stop everything and end the worker thread.
     Shutdown,
 }
@@ -536,6 +543,51 @@ pub enum CapacityEvent {
         run: TaskRun,
         points: Vec<TaskPoint>,
     },
+    /// A task's capacity runs moved on (after its T_gen and T_mem runs): sent as each set begins, at
+    /// most every `PROGRESS_EVERY` while it trains, and as it ends.
+    CapacityRun(CapacityRuns),
+}
+
+/// Where a task's capacity runs are: set `set` (from 0) of `sets` is training, `n` random labels,
+/// `epoch` epochs in of at most `max_epochs`; `finished` holds the sets done so far, in order
+/// (`finished.len() == set + 1`: this set has just ended).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CapacityRuns {
+    pub task: crate::config::capacity::Task,
+    pub set: usize,
+    pub sets: usize,
+    pub n: usize,
+    pub epoch: u64,
+    pub max_epochs: u64,
+    pub finished: Vec<crate::analysis::capacity_study::CapacityPoint>,
+}
+
+impl CapacityRuns {
+    /// "set 2 of 5 (n = 400, epoch 120 of at most 2000); bits so far: 97.3 (n = 25), 190.1 (n = 100)",
+    /// or, once the last set has ended, "5 of 5 sets done; bits so far: …".
+    pub fn text(&self) -> String {
+        let bits: Vec<String> = self
+            .finished
+            .iter()
+            .map(|p| format!("{:.1} (n = {})", p.bits, p.n))
+            .collect();
+        let bits = if bits.is_empty() {
+            String::new()
+        } else {
+            format!("; bits so far: {}", bits.join(", "))
+        };
+        if self.finished.len() > self.set {
+            return format!("{} of {} sets done{bits}", self.finished.len(), self.sets);
+        }
+        format!(
+            "set {} of {} (n = {}, epoch {} of at most {}){bits}",
+            self.set + 1,
+            self.sets,
+            self.n,
+            self.epoch,
+            self.max_epochs
+        )
+    }
 }
 
 /// Which training of a Capacity task a curve follows.

@@ -5,18 +5,20 @@
 //! called (the app passes `request_repaint`). A panic inside a run becomes that run's `Failed` event.
 
 use crate::analysis::events::GrokEvent;
-use crate::config::ValidRunConfig;
 use crate::config::checkpoints::CheckpointEvery;
+use crate::config::{ValidCapacitySweepConfig, ValidRunConfig};
 use crate::experiment::grokking::{ContinueSpec, RunEnd, RunOptions, Views};
 use crate::experiment::{Control, EventSink, RunControl, capacity, grokking, ordering};
 use crate::protocol::{
-    Command, Event, GrokkingEvent, LabEvent, MetricRow, OrderingEvent, Outcome, PausePoint, RunId,
+    CapacityEvent, Command, Event, GrokkingEvent, LabEvent, MetricRow, OrderingEvent, Outcome,
+    PausePoint, RunId,
 };
 use crate::store::run_dir::RunWriter;
 use crate::train::insight::{InsightEvery, WINDOW_SHARE};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -275,6 +277,8 @@ impl EventSink for SharedSink {
 enum Job {
     /// A fresh run of this config.
     Start(Box<ValidRunConfig>),
+    /// A fresh Capacity sweep that writes its folder ([`Command::StartSweepInto`]).
+    SweepInto(Box<ValidCapacitySweepConfig>, PathBuf),
     /// A saved Grokking run resumed or forked (with TensorBoard event files when the flag is set).
     Continue(Box<ContinueSpec>, bool),
 }
@@ -319,6 +323,10 @@ impl WorkerControl<'_> {
             }
             Command::Continue { spec, tensorboard } => {
                 self.after.next = Some(Job::Continue(spec, tensorboard));
+                true
+            }
+            Command::StartSweepInto { config, dir } => {
+                self.after.next = Some(Job::SweepInto(config, dir));
                 true
             }
             Command::SaveRun(to) => {
@@ -553,6 +561,7 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
             Ok(job) => job,
             Err(Command::Start(cfg)) => Job::Start(cfg),
             Err(Command::Continue { spec, tensorboard }) => Job::Continue(spec, tensorboard),
+            Err(Command::StartSweepInto { config, dir }) => Job::SweepInto(config, dir),
             Err(Command::Shutdown) => return,
             Err(Command::SetSpeed(s)) => {
                 speed = s.filter(|v| v.is_finite() && *v > 0.0);
@@ -673,6 +682,81 @@ fn worker_main(rx: Receiver<Command>, tx: Sender<Event>, waker: Option<Waker>) {
     }
 }
 
+/// A Capacity sweep on this thread, held to the memory limit `limit_bytes`; with `dir`, written into
+/// that new (or empty) folder as `grokscope sweep --out` writes one, so that it can be reopened,
+/// merged, analysed, or finished by `grokscope sweep` after a stop.
+fn sweep(
+    c: &ValidCapacitySweepConfig,
+    dir: Option<&Path>,
+    limit_bytes: u64,
+    run: RunId,
+    sink: &mut dyn EventSink,
+    control: &mut dyn RunControl,
+) {
+    if let Err(why) = capacity::check_memory(c, limit_bytes) {
+        crate::experiment::refuse(run, sink, format!("the sweep: {why}"));
+        return;
+    }
+    let Some(dir) = dir else {
+        capacity::run(c, capacity::Tasks::All, run, sink, control);
+        return;
+    };
+    // the window names a new folder; one that holds anything is another's and is left as it is
+    if std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) {
+        let message = format!(
+            "{} is not empty, so the sweep was not started there (nothing in it was touched)",
+            dir.display()
+        );
+        crate::experiment::refuse(run, sink, message);
+        return;
+    }
+    if let Err(e) = crate::store::sweep_dir::begin_folder(dir, c) {
+        let message = format!("the sweep's folder cannot be made, so it was not started: {e}");
+        crate::experiment::refuse(run, sink, message);
+        return;
+    }
+    let mut folder = SweepFolderSink {
+        dir,
+        inner: sink,
+        failed: false,
+    };
+    capacity::run(c, capacity::Tasks::All, run, &mut folder, control);
+}
+
+/// Writes each finished task's result file into the sweep's folder on its way to the window (the
+/// store's writer, which `grokscope sweep` uses too). A file that cannot be written is said once,
+/// as a `Note` after its result; the sweep goes on and the window still shows every result.
+struct SweepFolderSink<'a> {
+    dir: &'a Path,
+    inner: &'a mut dyn EventSink,
+    failed: bool,
+}
+
+impl EventSink for SweepFolderSink<'_> {
+    fn emit(&mut self, ev: Event) {
+        let mut failed = None;
+        if let Event::Lab {
+            run,
+            payload: LabEvent::Capacity(CapacityEvent::SweepResult { result, .. }),
+        } = &ev
+            && !self.failed
+            && let Err(e) = crate::store::sweep_dir::write_result(self.dir, result)
+        {
+            failed = Some((*run, e));
+        }
+        self.inner.emit(ev);
+        if let Some((run, e)) = failed {
+            self.failed = true;
+            let message = format!(
+                "the sweep's results are no longer written into {} ({e}); the window still \
+                 shows them: Save sweep as… writes them elsewhere",
+                self.dir.display()
+            );
+            self.inner.emit(Event::Note { run, message });
+        }
+    }
+}
+
 /// Run one job to its end; a Grokking run hands back its recorder and its views.
 fn dispatch(
     job: Job,
@@ -709,6 +793,10 @@ fn dispatch(
         ..RunOptions::default()
     };
     let start = match job {
+        Job::SweepInto(c, dir) => {
+            sweep(&c, Some(&dir), limit, run, sink, control);
+            return None;
+        }
         Job::Continue(spec, tensorboard) => {
             opts.tensorboard = tensorboard;
             grokking::Start::Continue(*spec)
@@ -729,10 +817,7 @@ fn dispatch(
                 return None;
             }
             ValidRunConfig::CapacitySweep(c) => {
-                match capacity::check_memory(&c, limit) {
-                    Ok(()) => capacity::run(&c, capacity::Tasks::All, run, sink, control),
-                    Err(why) => crate::experiment::refuse(run, sink, format!("the sweep: {why}")),
-                };
+                sweep(&c, None, limit, run, sink, control);
                 return None;
             }
             // the window keeps only the results (no run folders)

@@ -9,7 +9,8 @@ use grokscope::config::{CapacitySweepConfig, Operation, ValidCapacitySweepConfig
 use grokscope::experiment::capacity::{self, Tasks};
 use grokscope::experiment::{Control, RunControl, Unattended};
 use grokscope::protocol::{
-    CapacityEvent, Command as WorkerCommand, Event, LabEvent, Outcome, TaskPoint, TaskRun,
+    CapacityEvent, CapacityRuns, Command as WorkerCommand, Event, LabEvent, Outcome, TaskPoint,
+    TaskRun,
 };
 use grokscope::store::sweep_dir::config_key;
 use grokscope::store::sweep_dir::{CONFIG_FILE, CSV_COLUMNS, CSV_FILE, Stored, load_result};
@@ -286,6 +287,18 @@ fn the_worker_runs_a_sweep() {
     w.send(WorkerCommand::Start(Box::new(
         ValidRunConfig::CapacitySweep(valid(&tiny(&[4, 8], &[0]))),
     )));
+    let evs = until_finished(&w);
+    assert!(matches!(evs[0], Event::Started { .. }), "{:?}", evs[0]);
+    assert_eq!(finished(&evs), [Outcome::Completed]);
+    let rs = results(&evs);
+    assert_eq!(rs.len(), 2);
+    assert_eq!(rs.last().map(|r| (r.1, r.2)), Some((2, 2)));
+    // nothing more arrives for this run after its Finished
+    assert!(w.recv_timeout(Duration::from_millis(200)).is_none());
+}
+
+/// Events of the worker `w` until its `Finished` (or two minutes).
+fn until_finished(w: &Worker) -> Vec<Event> {
     let t = Instant::now();
     let mut evs = vec![];
     while t.elapsed() < Duration::from_secs(120) {
@@ -297,13 +310,190 @@ fn the_worker_runs_a_sweep() {
             }
         }
     }
-    assert!(matches!(evs[0], Event::Started { .. }), "{:?}", evs[0]);
+    evs
+}
+
+/// A sweep started in the window writes its folder as `grokscope sweep --out` does: the folder reads
+/// back with the results the window received (expected: the events' own results, byte for byte
+/// through JSON), `merge` and `analyse` take it, and `sweep` on it finds every task done. A folder
+/// that is not empty is refused and left as it was (H2 of a researcher's audit: a window sweep was
+/// never written anywhere).
+#[test]
+fn a_sweep_started_in_the_window_writes_a_sweep_folder() {
+    use grokscope::store::sweep_dir::collect_results;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweeps").join("sweep-1");
+    let c = tiny(&[4, 8], &[0]);
+    let w = Worker::spawn(None).unwrap();
+    w.send(WorkerCommand::StartSweepInto {
+        config: Box::new(valid(&c)),
+        dir: out.clone(),
+    });
+    let evs = until_finished(&w);
     assert_eq!(finished(&evs), [Outcome::Completed]);
-    let rs = results(&evs);
-    assert_eq!(rs.len(), 2);
-    assert_eq!(rs.last().map(|r| (r.1, r.2)), Some((2, 2)));
-    // nothing more arrives for this run after its Finished
-    assert!(w.recv_timeout(Duration::from_millis(200)).is_none());
+    let got = collect_results(&out).unwrap();
+    assert_eq!(got.expected, Some(2));
+    assert!(got.missing.is_empty() && got.unusable.is_empty(), "{got:?}");
+    let mut sent: Vec<TaskResult> = results(&evs).into_iter().map(|r| r.0).collect();
+    sent.sort_by_key(|r| r.task());
+    let json = |rs: &[TaskResult]| serde_json::to_string(rs).unwrap();
+    assert_eq!(json(&got.results), json(&sent));
+    assert_eq!(got.config.as_ref(), Some(&c));
+    // the headless commands take it as their own
+    let again = cli_capacity::sweep_main(&valid(&c), &out, None, false).unwrap();
+    assert_eq!((again.skipped, again.written), (2, 0));
+    cli_capacity::merge_main(&out).unwrap();
+    assert!(out.join(CSV_FILE).exists());
+    let v = cli_capacity::analyse_main(&out).unwrap();
+    assert_eq!(v["files"]["found"], 2);
+
+    // a folder that holds anything is refused before the sweep starts, and keeps what it held
+    let busy = dir.path().join("busy");
+    std::fs::create_dir(&busy).unwrap();
+    std::fs::write(busy.join("notes.txt"), "mine").unwrap();
+    w.send(WorkerCommand::StartSweepInto {
+        config: Box::new(valid(&c)),
+        dir: busy.clone(),
+    });
+    let evs = until_finished(&w);
+    match &finished(&evs)[..] {
+        [Outcome::Failed { message }] => assert!(message.contains("not empty"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    let names: Vec<_> = std::fs::read_dir(&busy)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["notes.txt"]);
+    assert_eq!(read(&busy.join("notes.txt")), "mine");
+}
+
+/// A sweep stopped in the window leaves a folder that `grokscope sweep --config DIR/sweep.toml --out
+/// DIR` finishes (what the window's status line says after a stop): expected by construction, the
+/// tasks the stopped sweep wrote are skipped and the others run.
+#[test]
+fn a_stopped_window_sweep_is_finished_by_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("stopped");
+    let c = tiny(&[4, 8], &[0, 1]);
+    let w = Worker::spawn(None).unwrap();
+    w.send(WorkerCommand::StartSweepInto {
+        config: Box::new(valid(&c)),
+        dir: out.clone(),
+    });
+    let t = Instant::now();
+    let mut evs = vec![];
+    while t.elapsed() < Duration::from_secs(120) {
+        if let Some(ev) = w.recv_timeout(Duration::from_millis(20)) {
+            let started = matches!(ev, Event::Started { .. });
+            let done = matches!(ev, Event::Finished { .. });
+            evs.push(ev);
+            if started {
+                w.send(WorkerCommand::Stop);
+            }
+            if done {
+                break;
+            }
+        }
+    }
+    let written = results(&evs).len();
+    assert_eq!(finished(&evs).len(), 1);
+    assert!(out.join(CONFIG_FILE).exists());
+    let o = grokscope()
+        .args(["sweep", "--config"])
+        .arg(out.join(CONFIG_FILE))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "4 tasks, {written} already done, {} to run",
+            4 - written
+        )),
+        "{err}"
+    );
+    let got = grokscope::store::sweep_dir::collect_results(&out).unwrap();
+    assert_eq!(got.results.len(), 4, "{got:?}");
+}
+
+/// The capacity runs say their progress as they go (a minute and more went by with nothing said: M2
+/// of a researcher's audit): per set a first event at epoch 0 with the sets done before it, and a
+/// last one with this set's point added; `sweep` prints a line as they begin and as each set ends.
+/// Expected by construction: two sizes, a 5-epoch cap.
+#[test]
+fn capacity_runs_report_their_progress() {
+    let mut c = tiny(&[8], &[0]);
+    c.capacity = true;
+    c.capacity_sizes = vec![30, 10];
+    c.capacity_max_epochs = Some(5);
+    let mut evs = vec![];
+    capacity::run(&valid(&c), Tasks::All, 1, &mut evs, &mut Unattended);
+    let runs: Vec<(usize, usize, usize, u64, usize)> = evs
+        .iter()
+        .filter_map(|e| match e {
+            Event::Lab {
+                payload:
+                    LabEvent::Capacity(CapacityEvent::CapacityRun(CapacityRuns {
+                        set,
+                        sets,
+                        n,
+                        epoch,
+                        finished,
+                        ..
+                    })),
+                ..
+            } => Some((*set, *sets, *n, *epoch, finished.len())),
+            _ => None,
+        })
+        .collect();
+    let (first, last) = (runs.first().unwrap(), runs.last().unwrap());
+    assert_eq!(*first, (0, 2, 10, 0, 0));
+    assert_eq!(*last, (1, 2, 30, 5, 2));
+    assert!(runs.contains(&(0, 2, 10, 5, 1)), "{runs:?}");
+    assert!(runs.contains(&(1, 2, 30, 0, 1)), "{runs:?}");
+    // they all come before the task's result
+    let result_at = evs
+        .iter()
+        .position(|e| !results(std::slice::from_ref(e)).is_empty())
+        .unwrap();
+    let last_run_at = evs
+        .iter()
+        .rposition(|e| {
+            matches!(
+                e,
+                Event::Lab {
+                    payload: LabEvent::Capacity(CapacityEvent::CapacityRun(_)),
+                    ..
+                }
+            )
+        })
+        .unwrap();
+    assert!(last_run_at < result_at);
+    // the CLI's lines
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_path = dir.path().join("sweep.toml");
+    std::fs::write(&cfg_path, c.to_toml()).unwrap();
+    let o = grokscope()
+        .args(["sweep", "--config"])
+        .arg(&cfg_path)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    for line in [
+        "task-p5-w8-s0: capacity runs begin: 2 random-label sets, at most 5 epochs each",
+        "task-p5-w8-s0: capacity set 1/2: n = 10, ",
+        "task-p5-w8-s0: capacity set 2/2: n = 30, ",
+        "(the 5-epoch cap ended it)",
+        "most bits memorised ",
+    ] {
+        assert!(err.contains(line), "{line:?} in {err}");
+    }
 }
 
 fn read(path: &Path) -> String {

@@ -6,7 +6,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use grokscope::analysis::capacity_study::{GenCurvePoint, MemCurvePoint, TaskCurves, TaskResult};
 use grokscope::app::LabSlot;
-use grokscope::app::labs::capacity::views::{FINISHED_NAME, GLUED_EQUALS};
+use grokscope::app::labs::capacity::views::{COPY_PATH, FINISHED_NAME, GLUED_EQUALS, SAVE_AS};
 use grokscope::app::{Backend, FixedPathDialog, GrokscopeApp, Lab, Phase, Unattached};
 use grokscope::config::capacity::{Task, sweep_preset};
 use grokscope::protocol::{CapacityEvent, Command, Event, LabEvent, Outcome, TaskPoint, TaskRun};
@@ -66,6 +66,8 @@ fn result(
 #[derive(Default)]
 struct Scripted {
     progress: Vec<(Task, TaskRun, Vec<TaskPoint>)>,
+    /// Payloads sent after the progress (a task's capacity runs).
+    payloads: Vec<CapacityEvent>,
     results: Vec<TaskResult>,
     total: usize,
     finish: bool,
@@ -94,6 +96,12 @@ impl Backend for Scripted {
                         }),
                     });
                 }
+                for payload in &self.payloads {
+                    q.push_back(Event::Lab {
+                        run: 1,
+                        payload: LabEvent::Capacity(payload.clone()),
+                    });
+                }
                 for (i, r) in self.results.iter().enumerate() {
                     q.push_back(Event::Lab {
                         run: 1,
@@ -112,6 +120,10 @@ impl Backend for Scripted {
                     });
                 }
             }
+            // (the scripted sweep writes no folder)
+            Command::StartSweepInto { config, .. } => self.send(Command::Start(Box::new(
+                grokscope::config::ValidRunConfig::CapacitySweep(*config),
+            ))),
             Command::Stop => self.queue.borrow_mut().push_back(Event::Finished {
                 run: 1,
                 outcome: Outcome::Stopped,
@@ -136,10 +148,18 @@ impl Backend for Scripted {
 }
 
 fn harness(capacity: impl Backend + 'static) -> Harness<'static, GrokscopeApp> {
+    harness_answering(capacity, None)
+}
+
+/// [`harness`] whose file dialogs answer `answer`.
+fn harness_answering(
+    capacity: impl Backend + 'static,
+    answer: Option<std::path::PathBuf>,
+) -> Harness<'static, GrokscopeApp> {
     Harness::builder()
         .with_size(eframe::egui::vec2(1280.0, 800.0))
         .build_eframe(move |cc| {
-            let dialog = Arc::new(FixedPathDialog(None));
+            let dialog = Arc::new(FixedPathDialog(answer));
             GrokscopeApp::with_backend(cc, dialog, Box::new(Unattached::default()))
                 .with_lab_backend(Lab::Capacity, Box::new(capacity))
         })
@@ -167,14 +187,36 @@ fn start_until(
     h.run_steps(2);
 }
 
+/// Start a sweep of one task (a + b mod 5 at width 4) on the tab's worker and step until it ends.
+fn run_one_real_task(h: &mut Harness<'_, GrokscopeApp>) {
+    {
+        let text = h.state_mut().capacity_mut().text_mut();
+        text.widths = "4".into();
+        text.primes = "5".into();
+        text.seeds = "0".into();
+    }
+    h.run_steps(1);
+    h.get_by_label("▶ Start sweep").click();
+    let done = step_until(h, Duration::from_secs(180), |h| {
+        h.state().capacity().phase() == Phase::Finished
+    });
+    assert!(done, "{}", h.state().status().text);
+}
+
 /// Open `dir` in the Capacity tab and wait until it has been read.
 fn open_folder(h: &mut Harness<'_, GrokscopeApp>, dir: &std::path::Path) {
     h.state_mut().capacity_mut().open_folder(dir.to_path_buf());
+    until_loaded(h, "the folder was read");
+    h.run_steps(1);
+}
+
+/// Step until the tab is no longer busy with a folder (reading, saving or asking for one).
+fn until_loaded(h: &mut Harness<'_, GrokscopeApp>, what: &str) {
     let got = step_until(h, Duration::from_secs(10), |h| {
         !h.state().capacity().loading()
     });
-    assert!(got, "the folder was read");
-    h.run_steps(2);
+    assert!(got, "{what}");
+    h.run_steps(1);
 }
 
 #[test]
@@ -503,18 +545,7 @@ fn a_real_sweep_leaves_its_tasks_curves_until_the_next() {
     let worker = grokscope::worker::Worker::spawn(None).unwrap();
     let mut h = harness(worker);
     open_tab(&mut h);
-    {
-        let text = h.state_mut().capacity_mut().text_mut();
-        text.widths = "4".into();
-        text.primes = "5".into();
-        text.seeds = "0".into();
-    }
-    h.run_steps(1);
-    h.get_by_label("▶ Start sweep").click();
-    let done = step_until(&mut h, Duration::from_secs(180), |h| {
-        h.state().capacity().phase() == Phase::Finished
-    });
-    assert!(done, "{}", h.state().status().text);
+    run_one_real_task(&mut h);
     h.run_steps(3);
     let lab = h.state().capacity();
     let r = &lab.history().results()[0];
@@ -1222,4 +1253,205 @@ fn a_width_trained_beside_a_folder_is_ringed_in_the_window_and_the_export() {
         crossing.notes
     );
     assert_eq!(svg_rings(&named(&figs, "speed_p31")), 1);
+}
+
+/// Click Save sweep as… (its dialog answers as the harness was built) and wait for the save.
+fn save_as(h: &mut Harness<'_, GrokscopeApp>) {
+    h.get_by_label(SAVE_AS).click();
+    h.run_steps(1);
+    until_loaded(h, "the save ended");
+}
+
+/// A sweep started in the window writes its folder under the sweeps folder as it goes (named for the
+/// time and preset), the panel says where with a Copy path button, and the folder reopens with the
+/// results the window showed; Save sweep as… copies it into a folder of the user's (H2 of a
+/// researcher's audit: a 135-second C measurement was lost on the next Open). Expected: the
+/// window's own results, through JSON.
+#[test]
+fn a_window_sweep_is_written_to_a_folder_that_reopens_and_saves_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("data").join("sweeps");
+    let chosen = dir.path().join("mine");
+    let worker = grokscope::worker::Worker::spawn(None).unwrap();
+    let mut h = harness_answering(worker, Some(chosen.clone()));
+    open_tab(&mut h);
+    h.state_mut()
+        .capacity_mut()
+        .set_sweeps_folder(Some(root.clone()));
+    run_one_real_task(&mut h);
+    h.run_steps(2);
+    let folder = h.state().capacity().folder().unwrap().dir.clone();
+    assert_eq!(folder.parent(), Some(root.as_path()));
+    let name = folder.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with("sweep-20") && name.ends_with("-tiny-edited"),
+        "{name}"
+    );
+    let status = &h.state().status().text;
+    assert!(
+        status.contains(&format!("saved in {}", folder.display())),
+        "{status}"
+    );
+    assert!(!labels_with(&h, "Saved in (in the app's data folder):").is_empty());
+    // the panel names the folder (its path is on hover, in the status line and Copy path)
+    assert!(labels_with(&h, &name).iter().any(|l| l == &name));
+    assert!(h.query_by_label(COPY_PATH).is_some());
+    let json = |rs: &[TaskResult]| serde_json::to_string(rs).unwrap();
+    let shown = json(h.state().capacity().history().results());
+    let on_disk = grokscope::store::sweep_dir::collect_results(&folder).unwrap();
+    assert_eq!(json(&on_disk.results), shown);
+
+    save_as(&mut h);
+    let status = h.state().status().text.clone();
+    assert!(status.starts_with("saved the sweep into"), "{status}");
+    let copy = grokscope::store::sweep_dir::collect_results(&chosen).unwrap();
+    assert_eq!(copy, on_disk);
+
+    // another Open shows the copy; the sweep's own folder is still there as it was
+    open_folder(&mut h, &chosen);
+    assert_eq!(json(h.state().capacity().history().results()), shown);
+    assert_eq!(
+        grokscope::store::sweep_dir::collect_results(&folder).unwrap(),
+        on_disk
+    );
+}
+
+/// A sweep with no folder (a window without a data folder) says it is not on disk, and Save sweep
+/// as… writes it from its results into the folder chosen, which reopens the same; a chosen folder
+/// that is not empty is refused and keeps what it held. Expected: the scripted results, as
+/// `of_config` makes them readable under the sweep's config.
+#[test]
+fn save_sweep_as_writes_a_sweep_without_a_folder_and_refuses_a_full_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let chosen = dir.path().join("saved");
+    let cfg = sweep_preset("tiny").unwrap().config;
+    let scripted = Scripted {
+        results: vec![
+            of_config(&cfg, result(8, 0, 0, Some(300), Some(500))),
+            of_config(&cfg, result(32, 0, 0, Some(183), Some(400))),
+        ],
+        total: 2,
+        finish: true,
+        ..Scripted::default()
+    };
+    let mut h = harness_answering(scripted, Some(chosen.clone()));
+    open_tab(&mut h);
+    start_until(&mut h, |h| h.state().capacity().phase() == Phase::Finished);
+    assert!(h.state().capacity().folder().is_none());
+    assert!(!labels_with(&h, "Not on disk").is_empty());
+    save_as(&mut h);
+    let shown = h.state().capacity().history().results().to_vec();
+    let back = grokscope::store::sweep_dir::collect_results(&chosen).unwrap();
+    assert_eq!(back.results.len(), 2, "{back:?}");
+    let mut sorted = shown.clone();
+    sorted.sort_by_key(|r| r.task());
+    assert_eq!(back.results, sorted);
+    // the second save finds the folder full: refused, nothing in it rewritten
+    let before = std::fs::read(chosen.join(CONFIG_FILE)).unwrap();
+    save_as(&mut h);
+    let status = &h.state().status();
+    assert!(
+        status.is_error && status.text.contains("is not empty"),
+        "{}",
+        status.text
+    );
+    assert_eq!(std::fs::read(chosen.join(CONFIG_FILE)).unwrap(), before);
+}
+
+/// An Ordering study folder opened in the Capacity tab is said to be one, and the sweep shown stays
+/// as it was (L4 of a researcher's audit: "0 results; 1 problem(s): no sweep.toml …", the sweep
+/// cleared).
+#[test]
+fn an_ordering_study_folder_is_named_and_the_sweep_shown_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(grokscope::store::study_dir::STUDY_CSV),
+        "scheme,level,seed,d\n",
+    )
+    .unwrap();
+    let scripted = Scripted {
+        results: vec![result(8, 0, 1000, Some(300), Some(500))],
+        total: 1,
+        finish: true,
+        ..Scripted::default()
+    };
+    let mut h = harness(scripted);
+    open_tab(&mut h);
+    start_until(&mut h, |h| h.state().capacity().phase() == Phase::Finished);
+    let shown = h.state().capacity().history().results().to_vec();
+    open_folder(&mut h, dir.path());
+    let status = h.state().status();
+    assert!(status.is_error, "{}", status.text);
+    assert!(
+        status.text.contains("it is an Ordering study folder")
+            && status.text.contains("the sweep shown is left as it was"),
+        "{}",
+        status.text
+    );
+    assert_eq!(h.state().capacity().history().results(), &shown[..]);
+    assert!(h.state().capacity().folder().is_none());
+}
+
+/// A task in its capacity runs says which set it trains and the bits so far in Tasks in flight and
+/// in the progress label (M2 of a researcher's audit); after Stop the label says "stopped" with no
+/// time left (L1). Expected by construction: set 2 of 5 after one set of 97.3 bits.
+#[test]
+fn capacity_runs_show_in_flight_and_a_stop_says_stopped() {
+    use grokscope::analysis::capacity_study::CapacityPoint;
+    let task = Task {
+        p: 23,
+        width: 4,
+        seed: 0,
+    };
+    let scripted = Scripted {
+        progress: vec![(task, TaskRun::Gen, points(TaskRun::Gen, 3))],
+        payloads: vec![CapacityEvent::CapacityRun(
+            grokscope::protocol::CapacityRuns {
+                task,
+                set: 1,
+                sets: 5,
+                n: 100,
+                epoch: 120,
+                max_epochs: 2000,
+                finished: vec![CapacityPoint {
+                    n: 25,
+                    bits: 97.31,
+                    epochs: 300,
+                    saturated: true,
+                    train_acc_eval: 1.0,
+                }],
+            },
+        )],
+        total: 2,
+        ..Scripted::default()
+    };
+    let mut h = harness(scripted);
+    open_tab(&mut h);
+    start_until(&mut h, |h| {
+        !h.state().capacity().history().capacity_runs().is_empty()
+    });
+    let line = "w4 s0 (p 23) capacity runs: set 2 of 5 (n = 100, epoch 120 of at most 2000); \
+                bits so far: 97.3 (n = 25)";
+    assert!(
+        !labels_with(&h, line).is_empty(),
+        "{:?}",
+        labels_with(&h, "capacity")
+    );
+    assert!(!labels_with(&h, "0/2 tasks · capacity set 2/5").is_empty());
+    // the key names the running task's lines, each drawn in its line's style
+    assert!(!labels_with(&h, "w4 gen s0: val").is_empty());
+    h.get_by_label("■ Stop sweep").click();
+    let stopped = step_until(&mut h, Duration::from_secs(10), |h| {
+        h.state().capacity().phase() == Phase::Finished
+    });
+    assert!(stopped);
+    h.run_steps(2);
+    assert!(!labels_with(&h, "0/2 tasks · stopped").is_empty());
+    assert!(
+        labels_with(&h, "left").is_empty(),
+        "{:?}",
+        labels_with(&h, "left")
+    );
+    assert!(!labels_with(&h, "stopped tasks: val").is_empty());
+    assert!(!labels_with(&h, "0 running · 0 finished (grey) · 1 stopped").is_empty());
 }

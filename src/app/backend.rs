@@ -29,7 +29,9 @@ pub struct Unattached {
 impl Backend for Unattached {
     fn send(&self, cmd: Command) {
         let what = match cmd {
-            Command::Start(_) | Command::Continue { .. } => "start",
+            Command::Start(_) | Command::Continue { .. } | Command::StartSweepInto { .. } => {
+                "start"
+            }
             Command::SaveRun(_) => "save",
             Command::Pause
             | Command::Resume

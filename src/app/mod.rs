@@ -77,6 +77,10 @@ impl WindowStart {
     }
 }
 
+/// The window's app id: eframe keeps its settings (`app.ron`) in this app's data folder
+/// (`eframe::storage_dir`), and the Capacity lab its sweeps beside them.
+pub const APP_ID: &str = "grokscope";
+
 /// Open the grokscope window and run until it is closed.
 pub fn run_window(start: WindowStart) -> anyhow::Result<()> {
     if !display_available() {
@@ -96,7 +100,7 @@ pub fn run_window(start: WindowStart) -> anyhow::Result<()> {
         ..Default::default()
     };
     eframe::run_native(
-        "grokscope",
+        APP_ID,
         options,
         Box::new(|cc| {
             let mut app = GrokscopeApp::new(cc, Arc::new(RfdDialog))?;

@@ -15,10 +15,10 @@ use crate::analysis::capacity_study::{CChoice, GivenC, TaskResult, analysis_json
 use crate::config::capacity::{Task, sweep_preset, sweep_presets, tasks};
 use crate::config::{CapacitySweepConfig, ValidCapacitySweepConfig};
 use crate::experiment::{Unattended, capacity};
-use crate::protocol::{CapacityEvent, LabEvent, Outcome};
+use crate::protocol::{CapacityEvent, CapacityRuns, LabEvent, Outcome};
 use crate::store::sweep_dir::{
-    CAPACITY_CSV_FILE, CONFIG_FILE, CSV_FILE, Collected, capacity_csv, collect_results,
-    load_result, sweep_csv, write_result,
+    CAPACITY_CSV_FILE, CONFIG_FILE, CSV_FILE, Collected, begin_folder, capacity_csv,
+    collect_results, is_sweep_file, load_result, sweep_csv, write_result,
 };
 use anyhow::{Context, Result, bail};
 use std::path::Path;
@@ -54,8 +54,21 @@ fn describe(result: &TaskResult) -> String {
             result.gen_epochs
         ),
     };
+    // the most bits its capacity runs memorised (C is the fit over every task's, from `analyse`)
+    let bits = result
+        .capacity
+        .iter()
+        .max_by(|a, b| a.bits.total_cmp(&b.bits))
+        .map_or(String::new(), |c| {
+            format!(
+                ", most bits memorised {:.1} (n = {}; {} of capacity runs)",
+                c.bits,
+                c.n,
+                super::count(result.capacity.len(), "set")
+            )
+        });
     format!(
-        "{}: P = {}, T_mem {}, T_gen {}, delay {delay}, {:.1} s",
+        "{}: P = {}, T_mem {}, T_gen {}, delay {delay}{bits}, {:.1} s",
         result.task().name(),
         result.params,
         epochs(result.t_mem, result.mem_epochs),
@@ -70,12 +83,54 @@ fn result_format() -> ResultFormat<TaskResult> {
         take: |payload| match payload {
             LabEvent::Capacity(CapacityEvent::SweepResult { result, .. }) => Some(*result),
             // the window draws the tasks in flight; a headless sweep writes finished tasks only
-            LabEvent::Capacity(CapacityEvent::TaskProgress { .. })
+            LabEvent::Capacity(
+                CapacityEvent::TaskProgress { .. } | CapacityEvent::CapacityRun(_),
+            )
             | LabEvent::Grokking(_)
             | LabEvent::Ordering(_) => None,
         },
         write: |dir, result| Ok(write_result(dir, result)?),
         describe,
+        progress: capacity_progress,
+    }
+}
+
+/// A line for a task's capacity runs as they begin and as each set ends (they can take most of a
+/// task's time, a minute and more, with nothing else said): "task-p23-w4-s0: capacity runs begin: 5
+/// random-label sets, at most 2000 epochs each", then "task-p23-w4-s0: capacity set 2/5: n = 400,
+/// 580.3 bits memorised (the loss saturated after 312 epochs)". `None` for other events.
+pub fn capacity_progress(payload: &LabEvent) -> Option<String> {
+    let LabEvent::Capacity(CapacityEvent::CapacityRun(CapacityRuns {
+        task,
+        set,
+        sets,
+        max_epochs,
+        finished,
+        ..
+    })) = payload
+    else {
+        return None;
+    };
+    let name = task.name();
+    match finished.get(*set) {
+        None if *set == 0 && finished.is_empty() => Some(format!(
+            "{name}: capacity runs begin: {}, at most {max_epochs} epochs each",
+            super::count(*sets, "random-label set")
+        )),
+        None => None,
+        Some(point) => {
+            let ended = if point.saturated {
+                format!("the loss saturated after {} epochs", point.epochs)
+            } else {
+                format!("the {}-epoch cap ended it", point.epochs)
+            };
+            Some(format!(
+                "{name}: capacity set {}/{sets}: n = {}, {:.1} bits memorised ({ended})",
+                set + 1,
+                point.n,
+                point.bits
+            ))
+        }
     }
 }
 
@@ -88,20 +143,13 @@ pub fn sweep_main(
     bar: bool,
 ) -> Result<SweepReport> {
     let config_path = out.join(CONFIG_FILE);
-    let text = cfg.to_toml();
     // a folder of another sweep is never overwritten (as `run` refuses a folder holding a run)
     let same_threads = |c: &CapacitySweepConfig| CapacitySweepConfig {
         threads: 0,
         ..c.clone()
     };
     // (task files alone, copied from a cluster's nodes, are a sweep's to finish)
-    let own = |name: &str| {
-        name == CONFIG_FILE
-            || Task::of_file_name(name).is_some()
-            || name == crate::store::sweep_dir::CSV_FILE
-            || name == crate::store::sweep_dir::CAPACITY_CSV_FILE
-            || name == crate::store::files::SET_ASIDE
-    };
+    let own = |name: &str| is_sweep_file(name) || name == crate::store::files::SET_ASIDE;
     // an unreadable sweep.toml (emptied, cut short) blocks the folder; the way out, said with it,
     // loses nothing: without it each task file is checked against this config by its key
     let damaged = ", or, if it is this sweep's own sweep.toml damaged, move it out of the folder and \
@@ -114,12 +162,8 @@ pub fn sweep_main(
             &same_threads(cfg),
         ))
     })?;
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    // A `sweep.toml` already there is this sweep's (checked above; `--threads` is each machine's
-    // own): it stays as it is, so shards started together do not all rewrite it.
-    if !config_path.exists() {
-        write_atomic(&config_path, text.as_bytes())?;
-    }
+    // (a `sweep.toml` already there is this sweep's, checked above; `--threads` is each machine's own)
+    begin_folder(out, cfg)?;
     let todo = study::pending(
         out,
         tasks(cfg),

@@ -41,6 +41,8 @@ fn result_format() -> ResultFormat<PhaseRun> {
             LabEvent::Grokking(_) | LabEvent::Capacity(_) | LabEvent::Ordering(_) => None,
         },
         write: |dir, result| Ok(write_result(dir, result)?),
+        // a phase task's progress is its runs' own; its result line says the rest
+        progress: |_| None,
         describe: |result| {
             let delay = match result.class.delay_text() {
                 d if d.is_empty() => d,

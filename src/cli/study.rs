@@ -210,11 +210,13 @@ pub fn pending<T: Copy, R>(
 }
 
 /// How a study's results reach its folder: `take` finds a result in a lab event, `write` writes its
-/// file, `describe` is its progress line (after `done/tasks `).
+/// file, `describe` is its progress line (after `done/tasks `), `progress` a line for a lab event
+/// that is no result (a running task's stage), when it says one.
 pub struct ResultFormat<R> {
     pub take: fn(LabEvent) -> Option<R>,
     pub write: fn(&Path, &R) -> Result<()>,
     pub describe: fn(&R) -> String,
+    pub progress: fn(&LabEvent) -> Option<String>,
 }
 
 /// An event sink that writes each finished task's result file into the folder and shows progress (a
@@ -287,6 +289,9 @@ impl<R> EventSink for ResultFiles<'_, R> {
     fn emit(&mut self, ev: Event) {
         match ev {
             Event::Lab { payload, .. } => {
+                if let Some(line) = (self.format.progress)(&payload) {
+                    self.line(line);
+                }
                 let Some(result) = (self.format.take)(payload) else {
                     return;
                 };

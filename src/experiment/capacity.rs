@@ -391,12 +391,13 @@ pub fn measure_mem(
 /// One capacity run: train `cfg`'s model on the first `n` random-label examples of its seed until the
 /// epoch's running training loss saturates ([`Saturation`] with [`SATURATION_MIN_IMPROVEMENT`] over
 /// [`SATURATION_WINDOW_EPOCHS`]) or `max_epochs` pass, then measure the memorised bits in eval mode.
-/// `Ok(None)` when stopped.
+/// `on_epoch` hears each epoch trained (the epochs so far). `Ok(None)` when stopped.
 pub fn measure_capacity(
     cfg: &ValidGrokkingConfig,
     n: usize,
     max_epochs: u64,
     stop: &AtomicBool,
+    on_epoch: &mut dyn FnMut(u64),
 ) -> Result<Option<CapacityPoint>, TaskError> {
     let mut t = LabelTrainer::new(cfg, random_labels::generate(n, cfg.p, cfg.seed))?;
     let mut sat = Saturation::new(SATURATION_MIN_IMPROVEMENT, SATURATION_WINDOW_EPOCHS);
@@ -406,6 +407,7 @@ pub fn measure_capacity(
             return Ok(None);
         };
         saturated = sat.observe(s.mean_loss());
+        on_epoch(t.epochs());
     }
     let eval = t.evaluate()?;
     Ok(Some(CapacityPoint {
@@ -518,11 +520,13 @@ fn train(
     else {
         return Ok(Some(None));
     };
-    Ok(complete(cfg, task, &run, g, m, secs, stop)?.map(Some))
+    Ok(complete(cfg, task, &run, g, m, secs, stop, report)?.map(Some))
 }
 
 /// A task whose two trainings are done (`secs`: their seconds, added): its capacity runs when the sweep
-/// asks for them, then its result. `Ok(None)` when `stop` was set first.
+/// asks for them (each set's progress to `report`, [`CapacityEvent::CapacityRun`]), then its result.
+/// `Ok(None)` when `stop` was set first.
+#[allow(clippy::too_many_arguments)]
 fn complete(
     cfg: &ValidCapacitySweepConfig,
     task: &Task,
@@ -531,15 +535,41 @@ fn complete(
     m: MemMeasure,
     secs: f64,
     stop: &AtomicBool,
+    report: Report<'_>,
 ) -> Result<Option<TaskResult>, TaskError> {
     let t1 = Instant::now();
-    let mut capacity = vec![];
+    let mut capacity: Vec<CapacityPoint> = vec![];
     let cap_run = cfg.capacity_run(run);
-    for n in capacity_sizes(cfg, task.p, g.params) {
-        let Some(point) = measure_capacity(&cap_run, n, cfg.capacity_epochs(), stop)? else {
+    let sizes = capacity_sizes(cfg, task.p, g.params);
+    let max_epochs = cfg.capacity_epochs();
+    for (set, &n) in sizes.iter().enumerate() {
+        let say = |epoch, finished: &[CapacityPoint]| {
+            report(LabEvent::Capacity(CapacityEvent::CapacityRun(
+                crate::protocol::CapacityRuns {
+                    task: *task,
+                    set,
+                    sets: sizes.len(),
+                    n,
+                    epoch,
+                    max_epochs,
+                    finished: finished.to_vec(),
+                },
+            )))
+        };
+        say(0, &capacity);
+        let mut sent = Instant::now();
+        let mut on_epoch = |epoch| {
+            if sent.elapsed() >= PROGRESS_EVERY {
+                sent = Instant::now();
+                say(epoch, &capacity);
+            }
+        };
+        let Some(point) = measure_capacity(&cap_run, n, max_epochs, stop, &mut on_epoch)? else {
             return Ok(None);
         };
+        let epochs = point.epochs;
         capacity.push(point);
+        say(epochs, &capacity);
     }
     let n_equiv = random_labels::equivalent_size(run.op, run.p, run.train_fraction);
     Ok(Some(TaskResult {
@@ -863,7 +893,9 @@ mod tests {
         assert!(m.final_train_acc.unwrap() >= THRESHOLD);
         // the capacity run on the same 12 labels: at full accuracy nearly all 12 log2 9 = 38.04 bits are
         // memorised (bits = n log2 9 - loss / ln 2, below it by the remaining loss)
-        let point = measure_capacity(&c, 12, 300, &stop).unwrap().unwrap();
+        let point = measure_capacity(&c, 12, 300, &stop, &mut |_| {})
+            .unwrap()
+            .unwrap();
         let whole = random_labels::complexity_bits(12, 7);
         assert!(point.bits <= whole && point.bits > 0.8 * whole, "{point:?}");
         assert_eq!(point.train_acc_eval, 1.0);

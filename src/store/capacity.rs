@@ -7,6 +7,7 @@ use crate::analysis::capacity_study::TaskResult;
 use crate::analysis::capacity_study::{Analysis, CChoice, GivenC, analyse_with};
 use crate::config::CapacitySweepConfig;
 use crate::config::capacity::Task;
+pub use crate::protocol::CapacityRuns;
 use crate::protocol::{Outcome, RunId, TaskPoint, TaskRun};
 
 /// Most points kept of each curve in flight (thinned evenly as it grows, the newest point always kept).
@@ -20,6 +21,8 @@ pub struct FlightCurve {
     points: Thinned<TaskPoint>,
     /// The task has finished (its result arrived) or the sweep has ended.
     pub done: bool,
+    /// The sweep was stopped (or failed) before the task finished: its curve ends there.
+    pub stopped: bool,
 }
 
 impl FlightCurve {
@@ -63,6 +66,8 @@ pub struct SweepHistory {
     analysis: Analysis,
     /// The live sweep's curves by arrival of their first points.
     flights: Vec<FlightCurve>,
+    /// The capacity runs of the live sweep's tasks now in them, by arrival.
+    capacity_runs: Vec<CapacityRuns>,
     /// The C the analysis uses for f = S / (C P); kept when the results are replaced.
     c_choice: CChoice,
     /// Per result, whether it was trained in this window (a live sweep's) rather than read from a
@@ -89,6 +94,7 @@ impl SweepHistory {
             outcome: None,
             analysis: analyse_with(&[], &CChoice::Auto),
             flights: vec![],
+            capacity_runs: vec![],
             c_choice: CChoice::Auto,
             here: vec![],
         }
@@ -167,6 +173,7 @@ impl SweepHistory {
         for c in self.flights.iter_mut().filter(|c| c.task == task) {
             c.done = true;
         }
+        self.capacity_runs.retain(|c| c.task != task);
         self.results.push(result);
         self.here.push(true);
         // the live sweep counts its own tasks; results kept from the sweep shown come on top
@@ -195,10 +202,39 @@ impl SweepHistory {
 
     /// The sweep ended: no task is in flight any more (their curves stay until the next sweep).
     pub fn finish(&mut self, outcome: Outcome) {
-        self.outcome = Some(outcome);
-        for c in &mut self.flights {
+        // the curves of tasks that had not finished end where the sweep did
+        let stopped = match outcome {
+            Outcome::Completed => false,
+            Outcome::Stopped | Outcome::Failed { .. } => true,
+        };
+        for c in self.flights.iter_mut().filter(|c| !c.done) {
             c.done = true;
+            c.stopped = stopped;
         }
+        self.capacity_runs.clear();
+        self.outcome = Some(outcome);
+    }
+
+    /// Whether the live sweep was stopped, or failed, before its last task.
+    pub fn ended_early(&self) -> Option<&'static str> {
+        match self.outcome {
+            Some(Outcome::Stopped) if self.done < self.total => Some("stopped"),
+            Some(Outcome::Failed { .. }) if self.done < self.total => Some("failed"),
+            Some(Outcome::Completed | Outcome::Stopped | Outcome::Failed { .. }) | None => None,
+        }
+    }
+
+    /// A task's capacity runs moved on (see `CapacityEvent::CapacityRun`).
+    pub fn capacity_progress(&mut self, runs: CapacityRuns) {
+        match self.capacity_runs.iter_mut().find(|c| c.task == runs.task) {
+            Some(c) => *c = runs,
+            None => self.capacity_runs.push(runs),
+        }
+    }
+
+    /// The tasks now in their capacity runs, by arrival.
+    pub fn capacity_runs(&self) -> &[CapacityRuns] {
+        &self.capacity_runs
     }
 
     /// New points of a running task's run (see `CapacityEvent::TaskProgress`).
@@ -215,6 +251,7 @@ impl SweepHistory {
                     run,
                     points: Thinned::new(FLIGHT_MAX_POINTS),
                     done: false,
+                    stopped: false,
                 });
                 self.flights.len() - 1
             }

@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Write a file by calling `fill` on a buffered writer to a temporary file beside `path`
 /// (`.NAME.PID-N.partial`, its own to this call), then renaming it into place, so a failure never
@@ -215,6 +215,28 @@ pub fn distinct_folder_names(dirs: &[&Path]) -> Vec<String> {
         .collect()
 }
 
+/// The first of `first`, `numbered(2)`, `numbered(3)`, … that names nothing on disk (not even a
+/// link): a new folder's path beside others of its name.
+pub fn first_free(first: PathBuf, numbered: impl Fn(u64) -> PathBuf) -> PathBuf {
+    let free = |p: &PathBuf| fs::symlink_metadata(p).is_err();
+    if free(&first) {
+        return first;
+    }
+    (2..).map(numbered).find(free).unwrap_or(first)
+}
+
+/// `secs` since the Unix epoch as a UTC date and time for a folder name, `2026-12-07_15-32-26`:
+/// sorts as it reads, and has no `:` (not allowed in Windows names). humantime's RFC 3339 text
+/// (`2026-12-07T15:32:26Z`) with `_` for `T` and `-` for `:`.
+pub fn utc_stamp(secs: u64) -> String {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    humantime::format_rfc3339_seconds(at)
+        .to_string()
+        .trim_end_matches('Z')
+        .replace('T', "_")
+        .replace(':', "-")
+}
+
 /// Read the regular file at `path` whole, refusing what could not be read safely: a symbolic link
 /// (never followed, so nothing outside a folder is read through one, and `/dev/zero` is never read
 /// until memory runs out), anything that is not a regular file, and a file larger than `max` bytes.
@@ -297,6 +319,16 @@ mod tests {
         assert_eq!(names(&["runs/s", "runs/s"]), ["runs/s", "runs/s"]);
         assert_eq!(names(&["only"]), ["only"]);
         assert!(names(&[]).is_empty());
+    }
+
+    /// Expected values from `date -u -d @SECS +%F_%H-%M-%S` (GNU date): the epoch, a leap day, the
+    /// last second of a century year that is not a leap year, and a day in 2026.
+    #[test]
+    fn utc_stamps_read_as_dates() {
+        assert_eq!(utc_stamp(0), "1970-01-01_00-00-00");
+        assert_eq!(utc_stamp(951_782_400), "2000-02-29_00-00-00");
+        assert_eq!(utc_stamp(4_107_542_399), "2100-02-28_23-59-59");
+        assert_eq!(utc_stamp(1_796_657_546), "2026-12-07_15-32-26");
     }
 
     /// A temporary file whose process no longer runs is removed; one of a live process (this one) and

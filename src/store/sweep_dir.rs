@@ -32,6 +32,192 @@ pub enum SweepDirError {
     /// A CSV table was not UTF-8 (cannot happen for tables written from strings).
     #[error("CSV text: {0}")]
     Utf8(#[from] std::string::FromUtf8Error),
+    /// A copy was refused before anything was written, and why.
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Make `dir` (and the folders above it) and write `cfg` as its `sweep.toml` unless it has one: how
+/// `grokscope sweep --out` and a sweep started in the window begin a sweep folder. A `sweep.toml`
+/// already there is this sweep's (the caller has checked: `sweep` refuses another config's) and stays
+/// as it is, so shards started together do not all rewrite it.
+pub fn begin_folder(dir: &Path, cfg: &CapacitySweepConfig) -> Result<(), SweepDirError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |error| SweepDirError::Io { path, error }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let path = dir.join(CONFIG_FILE);
+    if !path.exists() {
+        write_atomic(&path, cfg.to_toml().as_bytes()).map_err(io(&path))?;
+    }
+    Ok(())
+}
+
+/// Whether `name` is one of a sweep folder's own files: its config, a task's result, or what
+/// `merge` wrote.
+pub fn is_sweep_file(name: &str) -> bool {
+    name == CONFIG_FILE
+        || name == CSV_FILE
+        || name == CAPACITY_CSV_FILE
+        || Task::of_file_name(name).is_some()
+}
+
+/// What `dir` is when it is a folder of another kind than a sweep (a phase study, an Ordering study,
+/// a Grokking run), with where grokscope opens it; `None` otherwise. Tells a reader of sweep folders
+/// to say so rather than call its files missing or corrupt (as `grokscope analyse` does).
+pub fn other_kind(dir: &Path) -> Option<&'static str> {
+    let has = |name: &str| dir.join(name).exists();
+    let phase_task = std::fs::read_dir(dir).is_ok_and(|mut it| {
+        it.any(|e| {
+            e.ok().is_some_and(|e| {
+                e.file_name()
+                    .to_str()
+                    .is_some_and(|n| crate::config::phase::PhaseTask::of_file_name(n).is_some())
+            })
+        })
+    });
+    if has(super::phase::CONFIG_FILE) || phase_task {
+        Some("a phase study folder (open it in the Grokking tab)")
+    } else if has(super::study_dir::STUDY_CSV) {
+        Some("an Ordering study folder, not a sweep (`grokscope export` draws its figures)")
+    } else if super::run_dir::looks_like_run(dir) {
+        Some("a Grokking run folder (open it in the Grokking tab)")
+    } else {
+        None
+    }
+}
+
+/// A new folder under `root` for a sweep the window starts, named for when and what:
+/// `sweep-2026-12-07_15-32-26-tiny` (UTC; `-2`, `-3`, … when taken). Only names it: the worker makes
+/// it as the sweep starts.
+pub fn new_folder_name(root: &Path, unix_secs: u64, what: &str) -> PathBuf {
+    let base = format!(
+        "sweep-{}-{}",
+        super::files::utc_stamp(unix_secs),
+        super::files::safe_file_part(what, "sweep")
+    );
+    super::files::first_free(root.join(&base), |k| root.join(format!("{base}-{k}")))
+}
+
+/// Write a sweep's config and results into `to`, a new or empty folder, as `grokscope sweep --out`
+/// would have (Save sweep as… of a sweep trained in the window). Results of tasks not in `cfg`'s grid
+/// (kept beside it from the sweep shown before) are left out, as a reader of the folder would leave
+/// them. Returns the number of task files written.
+pub fn write_folder(
+    to: &Path,
+    cfg: &CapacitySweepConfig,
+    results: &[TaskResult],
+) -> Result<usize, SweepDirError> {
+    refuse_unless_new(to, None)?;
+    begin_folder(to, cfg)?;
+    let grid = tasks(cfg);
+    let mut written = 0;
+    for r in results.iter().filter(|r| grid.contains(&r.task())) {
+        write_result(to, r)?;
+        written += 1;
+    }
+    Ok(written)
+}
+
+/// Refuse `to` as the target of a copy or save unless it is new or an empty folder (and, with `from`,
+/// not `from` itself or inside it).
+fn refuse_unless_new(to: &Path, from: Option<&Path>) -> Result<(), SweepDirError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |error| SweepDirError::Io { path, error }
+    };
+    let refused = |why: String| SweepDirError::Refused(format!("{why}; nothing was written"));
+    if let Some(from) = from {
+        let from_real = std::fs::canonicalize(from).map_err(io(from))?;
+        // `to` as it will resolve: its nearest existing folder, resolved, and the rest as written
+        let mut there = to;
+        let mut rest = vec![];
+        while std::fs::symlink_metadata(there).is_err() {
+            match (there.parent(), there.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name);
+                    there = parent;
+                }
+                _ => break,
+            }
+        }
+        let base = if there.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            there
+        };
+        let mut to_real = std::fs::canonicalize(base).map_err(io(base))?;
+        to_real.extend(rest.iter().rev());
+        if to_real.starts_with(&from_real) {
+            return Err(refused(format!(
+                "{} is the sweep's own folder or inside it: choose another folder",
+                to.display()
+            )));
+        }
+    }
+    match std::fs::symlink_metadata(to) {
+        Ok(m) if !m.is_dir() => Err(refused(format!(
+            "{} is a file or a link, not a folder: choose an empty or new folder",
+            to.display()
+        ))),
+        Ok(_) => match std::fs::read_dir(to).map_err(io(to))?.next() {
+            Some(first) => {
+                let name = first.map_or_else(
+                    |_| "something".to_string(),
+                    |e| e.file_name().to_string_lossy().into_owned(),
+                );
+                Err(refused(format!(
+                    "{} is not empty (it holds {name}): choose an empty or new folder",
+                    to.display()
+                )))
+            }
+            None => Ok(()),
+        },
+        Err(_) => Ok(()),
+    }
+}
+
+/// Copy the sweep folder `from` into `to` (the window's Save sweep as…): its `sweep.toml`, task files
+/// and merged tables (not its `set-aside` folder, nor files of other kinds). `to` must be new or
+/// empty, and not inside `from`; every file is read whole before anything is written, so a file that
+/// cannot be read (or a refused `to`) leaves `to` as it was. `from` is only read. Returns the number
+/// of files copied.
+pub fn copy_folder(from: &Path, to: &Path) -> Result<usize, SweepDirError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |error| SweepDirError::Io { path, error }
+    };
+    if !from.is_dir() {
+        return Err(SweepDirError::NotAFolder(from.to_path_buf()));
+    }
+    refuse_unless_new(to, Some(from))?;
+    let mut names: Vec<String> = std::fs::read_dir(from)
+        .map_err(io(from))?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter(|n| is_sweep_file(n))
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        return Err(SweepDirError::Refused(format!(
+            "{} holds no sweep files ({CONFIG_FILE}, task-*.json); nothing was written",
+            from.display()
+        )));
+    }
+    // read whole first (the files are small: a few kilobytes a task), write after
+    let mut files = vec![];
+    for name in names {
+        let path = from.join(&name);
+        let bytes = super::files::read_bounded(&path, MAX_CONFIG_BYTES).map_err(io(&path))?;
+        files.push((name, bytes));
+    }
+    std::fs::create_dir_all(to).map_err(io(to))?;
+    for (name, bytes) in &files {
+        let path = to.join(name);
+        write_atomic(&path, bytes).map_err(io(&path))?;
+    }
+    Ok(files.len())
 }
 
 /// Format version of [`TaskResult`]; a stored result of another version is redone.
@@ -600,6 +786,118 @@ pub fn capacity_csv(results: &[TaskResult]) -> Result<String, SweepDirError> {
 mod tests {
     use super::*;
     use crate::config::capacity::tiny_sweep as tiny;
+
+    /// `r` as a run of `cfg`'s task would have it (key, parameters, examples), so a folder with `cfg`'s
+    /// `sweep.toml` reads it back.
+    fn of_config(cfg: &CapacitySweepConfig, task: Task) -> TaskResult {
+        let run = cfg.task_config(task.p, task.width, task.seed);
+        let n_equiv =
+            crate::data::random_labels::equivalent_size(run.op, run.p, run.train_fraction);
+        TaskResult {
+            p: task.p,
+            width: task.width,
+            seed: task.seed,
+            params: run.model.param_count(task.p as usize),
+            n_equiv,
+            complexity_bits: crate::data::random_labels::complexity_bits(n_equiv, task.p),
+            key: config_key(cfg, &task),
+            ..example_result()
+        }
+    }
+
+    /// Save sweep as…: a sweep's results written from memory, and a folder copied, read back as the
+    /// same sweep (expected: the results written, in task order, and the config); a result of a task
+    /// outside the config's grid is left out; a target that is not empty, or the folder itself, is
+    /// refused and left as it was; a file that cannot be read whole (a link) stops the copy before
+    /// anything is written.
+    #[test]
+    fn a_sweep_is_saved_and_copied_into_new_folders_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg: CapacitySweepConfig = tiny();
+        let grid = tasks(&cfg);
+        let mine: Vec<TaskResult> = grid.iter().map(|t| of_config(&cfg, *t)).collect();
+        let mut with_stray = mine.clone();
+        with_stray.push(TaskResult {
+            width: 999,
+            ..mine[0].clone()
+        });
+        let a = dir.path().join("a");
+        assert_eq!(write_folder(&a, &cfg, &with_stray).unwrap(), grid.len());
+        let back = collect_results(&a).unwrap();
+        assert_eq!(back.results, mine);
+        assert_eq!(back.config.as_ref(), Some(&cfg));
+        assert!(back.notes.is_empty(), "{:?}", back.notes);
+
+        let b = dir.path().join("b");
+        assert_eq!(copy_folder(&a, &b).unwrap(), grid.len() + 1);
+        assert_eq!(collect_results(&b).unwrap(), back);
+
+        // refused: not empty (its file kept), the folder itself, a folder inside it
+        std::fs::write(dir.path().join("c.txt"), "x").unwrap();
+        let c = dir.path().join("c");
+        std::fs::create_dir(&c).unwrap();
+        std::fs::write(c.join("mine.txt"), "keep").unwrap();
+        for (to, words) in [
+            (&c, "is not empty"),
+            (&a, "own folder or inside it"),
+            (&a.join("inner"), "own folder or inside it"),
+        ] {
+            let e = copy_folder(&a, to).unwrap_err().to_string();
+            assert!(
+                e.contains(words) && e.contains("nothing was written"),
+                "{e}"
+            );
+            let e = write_folder(&c, &cfg, &mine).unwrap_err().to_string();
+            assert!(e.contains("is not empty"), "{e}");
+        }
+        assert!(!a.join("inner").exists());
+        assert_eq!(std::fs::read_to_string(c.join("mine.txt")).unwrap(), "keep");
+        assert_eq!(std::fs::read_dir(&c).unwrap().count(), 1);
+
+        // a task file that is a link cannot be read whole: nothing is written
+        #[cfg(unix)]
+        {
+            let d = dir.path().join("d");
+            let e = dir.path().join("e");
+            copy_folder(&a, &d).unwrap();
+            let name = grid[0].file_name();
+            std::fs::remove_file(d.join(&name)).unwrap();
+            std::os::unix::fs::symlink(a.join(&name), d.join(&name)).unwrap();
+            let err = copy_folder(&d, &e).unwrap_err().to_string();
+            assert!(err.contains("symbolic link"), "{err}");
+            assert!(!e.exists());
+        }
+    }
+
+    /// A new sweep folder is named for its UTC time and preset, numbered when taken (expected: the
+    /// stamp of 1796657546 s by `date -u`); folders of other kinds are named as what they are.
+    #[test]
+    fn new_folders_are_named_and_other_kinds_told_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = new_folder_name(dir.path(), 1_796_657_546, "tiny");
+        assert_eq!(first, dir.path().join("sweep-2026-12-07_15-32-26-tiny"));
+        std::fs::create_dir(&first).unwrap();
+        let second = new_folder_name(dir.path(), 1_796_657_546, "tiny");
+        assert_eq!(second, dir.path().join("sweep-2026-12-07_15-32-26-tiny-2"));
+        assert_eq!(
+            new_folder_name(dir.path(), 0, "a b/c"),
+            dir.path().join("sweep-1970-01-01_00-00-00-a_b_c")
+        );
+
+        assert_eq!(other_kind(&first), None);
+        std::fs::write(first.join(super::super::study_dir::STUDY_CSV), "").unwrap();
+        assert!(
+            other_kind(&first)
+                .unwrap()
+                .starts_with("an Ordering study folder")
+        );
+        std::fs::write(first.join(super::super::phase::CONFIG_FILE), "").unwrap();
+        assert!(
+            other_kind(&first)
+                .unwrap()
+                .starts_with("a phase study folder")
+        );
+    }
 
     /// A result read back holds the floats written, bit for bit: 420/423 came back one unit in the
     /// last place off and `sweep.csv` disagreed with the task file (a helper's audit; serde_json's

@@ -6,7 +6,8 @@ pub mod views;
 
 use self::figures::capacity_set;
 use self::views::{
-    CapacityAction, CapacityPanel, CapacityView, ListText, centre_ui, config_ui, progress_text,
+    CapacityAction, CapacityPanel, CapacityView, ListText, centre_ui, config_ui, progress_short,
+    progress_text,
 };
 use super::{
     Controls, Counter, LabCtx, LabScene, LabSetup, LabSlot, Milestone, PanelName, PresetList,
@@ -24,13 +25,19 @@ use crate::config::{
     CapacitySweepConfig, FieldProblem, RunConfig, ValidCapacitySweepConfig, ValidRunConfig,
 };
 use crate::experiment::capacity::sweep_threads;
+use crate::protocol::Command;
 use crate::protocol::{CapacityEvent, Event, LabEvent};
-use crate::store::capacity::SweepHistory;
-use crate::store::sweep_dir::{Collected, collect_results};
+use crate::store::capacity::{Source, SweepHistory};
+use crate::store::sweep_dir::{
+    Collected, collect_results, copy_folder, new_folder_name, other_kind, write_folder,
+};
 use eframe::egui::Ui;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
+
+/// The folder, in the app's data folder, that holds the sweeps started in the window.
+pub const SWEEPS_FOLDER: &str = "sweeps";
 
 /// A comma-separated list as typed, or the problem with it (naming `field`).
 fn parse_list<T: std::str::FromStr>(
@@ -61,18 +68,33 @@ fn list_text(cfg: &CapacitySweepConfig) -> ListText {
     }
 }
 
-/// What the lab's jobs answer: the sweep folder the dialog gave, or a folder read (its name and
-/// what was found).
+/// What the lab's jobs answer: the sweep folder the dialog gave, a folder read (its path and what
+/// was found), the folder to save the sweep shown into, or what saving it did.
 pub enum CapacityJob {
     Folder(Option<PathBuf>),
-    Read(String, Box<anyhow::Result<Collected>>),
+    Read(PathBuf, Box<anyhow::Result<Collected>>),
+    SaveTo(Option<PathBuf>),
+    Saved(PathBuf, Result<usize, String>),
 }
 
-/// What the lab waits on: the folder dialog's answer, or a folder being read (its name).
+/// What the lab waits on: the folder dialog's answer (to open or to save into), a folder being read
+/// (its name), or the sweep being saved (where).
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Pending {
     Asking,
+    AskingSave,
     Reading(String),
+    Saving(String),
+}
+
+/// The folder of the sweep shown: the one a sweep started here writes, or the one it was read from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShownFolder {
+    pub dir: PathBuf,
+    /// A sweep started in this window writes it (else it was opened).
+    pub written_here: bool,
+    /// Why writing into it stopped, when it did.
+    pub problem: Option<String>,
 }
 
 /// The Capacity tab.
@@ -96,6 +118,13 @@ pub struct CapacityLab {
     /// The last C a sweep shown here measured (its capacity fit), offered for another sweep's
     /// speed model.
     measured_c: Option<GivenC>,
+    /// Where a sweep started here writes its folder (`sweeps/` in the app's data folder); `None`: the
+    /// window has no data folder, and its sweeps are kept only by Save sweep as….
+    sweeps_root: Option<PathBuf>,
+    /// The folder a start asked the worker to write, until the sweep's `Started` (or its refusal).
+    starting_into: Option<PathBuf>,
+    /// The folder of the sweep shown, when it has one.
+    folder: Option<ShownFolder>,
 }
 
 impl CapacityLab {
@@ -103,6 +132,11 @@ impl CapacityLab {
     pub fn boxed(backend: Box<dyn Backend>, setup: &LabSetup<'_>) -> Box<dyn LabSlot> {
         let mut lab = Self::new(backend);
         lab.dialog = Arc::clone(&setup.dialog);
+        // beside the window's own settings (app.ron), where a window with storage keeps its data
+        lab.sweeps_root = setup
+            .storage
+            .and_then(|_| eframe::storage_dir(crate::app::APP_ID))
+            .map(|d| d.join(SWEEPS_FOLDER));
         let ctx = setup.ctx.clone();
         lab.jobs = Jobs::new(Arc::new(move || ctx.request_repaint()));
         Box::new(lab)
@@ -124,6 +158,80 @@ impl CapacityLab {
             dialog: Arc::new(FixedPathDialog(None)),
             threads: 1,
             measured_c: None,
+            sweeps_root: None,
+            starting_into: None,
+            folder: None,
+        }
+    }
+
+    /// Write the folders of sweeps started here under `root` (`None`: keep them only in the window
+    /// until Save sweep as…). The window uses `sweeps/` in its data folder; tests a folder of their own.
+    pub fn set_sweeps_folder(&mut self, root: Option<PathBuf>) {
+        self.sweeps_root = root;
+    }
+
+    /// The folder of the sweep shown, when it has one.
+    pub fn folder(&self) -> Option<&ShownFolder> {
+        self.folder.as_ref()
+    }
+
+    /// Ask for a folder to save the sweep shown into, in a dialog on a thread of its own.
+    fn choose_save_folder(&mut self) {
+        if self.loading() || self.phase().active() {
+            return;
+        }
+        if self.history.results().is_empty() {
+            return self.error("no results to save yet");
+        }
+        let dialog = Arc::clone(&self.dialog);
+        let asked = self.jobs.spawn_dialog("folder-dialog", move |out| {
+            out.send(CapacityJob::SaveTo(
+                dialog.pick_folder("Save the sweep into a folder (new or empty)"),
+            ));
+        });
+        match asked {
+            Ok(()) => {
+                self.pending = Some(Pending::AskingSave);
+                self.info("choose a folder to save the sweep into…");
+            }
+            Err(e) => self.error(format!("cannot open a folder dialog ({e})")),
+        }
+    }
+
+    /// Save the sweep shown into `to` on a thread: a folder's files copied, or a sweep trained here
+    /// written from its results (as `grokscope sweep` writes them).
+    fn save_into(&mut self, to: PathBuf) {
+        let job: Box<dyn FnOnce() -> Result<usize, String> + Send> = match self.history.source() {
+            Source::Folder(_) => match &self.folder {
+                Some(f) => {
+                    let from = f.dir.clone();
+                    let to = to.clone();
+                    Box::new(move || copy_folder(&from, &to).map_err(|e| e.to_string()))
+                }
+                None => return self.error("the sweep shown has no folder to copy"),
+            },
+            Source::Live(_) => {
+                let Some(cfg) = self.history.config().cloned() else {
+                    return self.error("the sweep shown has no config to save");
+                };
+                let results = self.history.results().to_vec();
+                let to = to.clone();
+                Box::new(move || write_folder(&to, &cfg, &results).map_err(|e| e.to_string()))
+            }
+            Source::Empty => return self.error("no sweep to save yet"),
+        };
+        let name = to.display().to_string();
+        let spawned = self
+            .jobs
+            .spawn_worker("grokscope-capacity-save", move |out| {
+                out.send(CapacityJob::Saved(to, job()));
+            });
+        match spawned {
+            Ok(()) => {
+                self.pending = Some(Pending::Saving(name.clone()));
+                self.info(format!("saving the sweep into {name}…"));
+            }
+            Err(e) => self.error(format!("cannot start a thread to save into {name}: {e}")),
         }
     }
 
@@ -220,9 +328,16 @@ impl CapacityLab {
                         "the folder dialog ended without an answer: type the folder beside Open"
                             .to_string()
                     }
+                    Pending::AskingSave => {
+                        "the folder dialog ended without an answer: nothing was saved".to_string()
+                    }
                     Pending::Reading(name) => {
                         format!("cannot open {name}: the reading thread ended without an answer")
                     }
+                    Pending::Saving(name) => format!(
+                        "saving into {name} ended without an answer: look in the folder before \
+                         trusting it"
+                    ),
                 });
             }
             return;
@@ -236,18 +351,54 @@ impl CapacityLab {
             CapacityJob::Folder(None) => self.error(
                 "no folder chosen (or no folder dialog available): type the folder beside Open",
             ),
-            CapacityJob::Read(name, answer) => self.take_folder(name, *answer),
+            CapacityJob::Read(dir, answer) => self.take_folder(dir, *answer),
+            CapacityJob::SaveTo(Some(to)) => self.save_into(to),
+            CapacityJob::SaveTo(None) => {
+                self.error("no folder chosen (or no folder dialog available): nothing was saved")
+            }
+            CapacityJob::Saved(to, Ok(files)) => {
+                let kept = match &self.folder {
+                    Some(f) if f.written_here => format!(" (its folder {} stays)", f.dir.display()),
+                    Some(_) | None => String::new(),
+                };
+                self.info(format!(
+                    "saved the sweep into {} ({files} files){kept}",
+                    to.display()
+                ));
+            }
+            CapacityJob::Saved(to, Err(why)) => self.error(format!(
+                "cannot save the sweep into {}: {why}",
+                to.display()
+            )),
         }
     }
 
-    /// A folder's results, shown and said (with what was missing or unusable).
-    fn take_folder(&mut self, name: String, answer: anyhow::Result<Collected>) {
+    /// A folder's results, shown and said (with what was missing or unusable). A folder with no
+    /// usable result and no sweep config leaves the sweep shown as it was.
+    fn take_folder(&mut self, dir: PathBuf, answer: anyhow::Result<Collected>) {
+        let name = dir.display().to_string();
         match answer {
             Ok(c) => {
                 let found = c.results.len();
                 let mut bad: Vec<String> = c.notes.clone();
                 bad.extend(c.missing.iter().map(|m| format!("missing {m}")));
                 bad.extend(c.unusable.iter().map(|(f, why)| format!("{f}: {why}")));
+                if found == 0 && c.config.is_none() {
+                    let kept = if self.history.results().is_empty() {
+                        String::new()
+                    } else {
+                        "; the sweep shown is left as it was".to_string()
+                    };
+                    return self.error(format!(
+                        "{name} holds no sweep results{kept}: {}",
+                        bad.join("; ")
+                    ));
+                }
+                self.folder = Some(ShownFolder {
+                    dir,
+                    written_here: false,
+                    problem: None,
+                });
                 self.history
                     .load(name.clone(), c.results, c.expected, c.config.clone());
                 self.remember_c();
@@ -266,7 +417,14 @@ impl CapacityLab {
                     ));
                 }
             }
-            Err(e) => self.error(format!("cannot open {name}: {e:#}")),
+            Err(e) => {
+                let kept = if self.history.results().is_empty() {
+                    ""
+                } else {
+                    "; the sweep shown is left as it was"
+                };
+                self.error(format!("cannot open {name}: {e:#}{kept}"))
+            }
         }
     }
 
@@ -285,7 +443,16 @@ impl CapacityLab {
                         let total = c.task_count();
                         self.history.begin(run, c);
                         self.view.selected = None;
-                        self.info(format!("sweep {run} running: {total} tasks"));
+                        self.folder = self.starting_into.take().map(|dir| ShownFolder {
+                            dir,
+                            written_here: true,
+                            problem: None,
+                        });
+                        let into = match &self.folder {
+                            Some(f) => format!(", written into {}", f.dir.display()),
+                            None => String::new(),
+                        };
+                        self.info(format!("sweep {run} running: {total} tasks{into}"));
                     }
                 }
                 // other labs' runs: this lab's worker only runs sweeps
@@ -323,6 +490,14 @@ impl CapacityLab {
                     self.history.progress_points(task, r, &points);
                 }
             }
+            Event::Lab {
+                run,
+                payload: LabEvent::Capacity(CapacityEvent::CapacityRun(runs)),
+            } => {
+                if self.link.runs.is_current(run) {
+                    self.history.capacity_progress(runs);
+                }
+            }
             Event::Progress { run, step, epoch } => self.link.runs.progress(run, step, epoch),
             // a sweep sends no per-step metrics, snapshots, study points or live changes
             Event::Metrics { .. }
@@ -336,9 +511,18 @@ impl CapacityLab {
             Event::Refused { message } => {
                 let has_data = !self.history.results().is_empty();
                 self.link.runs.refused(has_data);
+                self.starting_into = None;
                 self.error(format!("refused: {message}"));
             }
-            Event::Note { message, .. } => self.error(message),
+            Event::Note { run, message } => {
+                // (the worker's only note on a sweep writing its folder is that the writing stopped)
+                if self.history.run() == Some(run)
+                    && let Some(f) = self.folder.as_mut().filter(|f| f.written_here)
+                {
+                    f.problem = Some(message.clone());
+                }
+                self.error(message)
+            }
             Event::Finished {
                 run,
                 outcome,
@@ -370,8 +554,17 @@ impl CapacityLab {
                             let text = format!("{}; {again}", status.text);
                             self.info(text);
                         }
+                        let status = self.link.status();
+                        if let Some(saved) = self.saved_text()
+                            && !status.is_error
+                        {
+                            let text = format!("{}; {saved}", status.text);
+                            self.info(text);
+                        }
                     }
                 } else {
+                    // a start refused (its folder could not be made, say) writes nowhere
+                    self.starting_into = None;
                     self.link.finished(run, outcome, summary, has_data);
                 }
             }
@@ -390,7 +583,7 @@ impl CapacityLab {
                 }
             }
             CapacityAction::Start => {
-                if self.phase().active() {
+                if self.phase().active() || self.loading() {
                     return;
                 }
                 let cfg = match self.config() {
@@ -405,7 +598,16 @@ impl CapacityLab {
                     return self.error(format!("Start refused: {}: {}", p.field, p.message));
                 }
                 self.threads = sweep_threads(cfg.threads, cfg.task_count());
-                self.link.launch(ValidRunConfig::CapacitySweep(cfg), None);
+                match self.new_sweep_folder() {
+                    Some(dir) => {
+                        self.starting_into = Some(dir.clone());
+                        let config = Box::new(cfg);
+                        self.link
+                            .launch_command(Command::StartSweepInto { config, dir }, None);
+                        self.info("starting…");
+                    }
+                    None => self.link.launch(ValidRunConfig::CapacitySweep(cfg), None),
+                }
                 // its `Started` begins the history (keeping the results shown when only the widths
                 // or seeds differ)
                 self.view.selected = None;
@@ -416,6 +618,7 @@ impl CapacityLab {
             CapacityAction::OpenFolder(path) => self.open_folder(path),
             CapacityAction::ChooseFolder => self.choose_folder(),
             CapacityAction::Select(i) => self.view.selected = i,
+            CapacityAction::SaveAs => self.choose_save_folder(),
             CapacityAction::SetC(choice) => self.history.set_c_choice(choice),
         }
     }
@@ -442,18 +645,62 @@ impl CapacityLab {
         self.draft = cfg;
     }
 
-    /// Read `path` with `collect_results` on a thread; the answer is taken in `drain`.
+    /// A new folder for a sweep started now, under the sweeps folder, named for the time and the
+    /// preset (`sweep-2026-12-07_15-32-26-tiny`, `…-tiny-edited` when the panel changed it).
+    fn new_sweep_folder(&self) -> Option<PathBuf> {
+        let root = self.sweeps_root.as_deref()?;
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let preset = self.presets.current_name().unwrap_or("sweep");
+        let what = if self.edited() {
+            format!("{preset}-edited")
+        } else {
+            preset.to_string()
+        };
+        Some(new_folder_name(root, secs, &what))
+    }
+
+    /// Whether the panel differs from the chosen preset.
+    fn edited(&self) -> bool {
+        self.presets.current().is_some_and(|p| {
+            p.config.threads != self.draft.threads
+                || p.config.capacity != self.draft.capacity
+                || list_text(&p.config) != self.text
+        })
+    }
+
+    /// Where the sweep that just ended is kept, in words, when a sweep started here wrote a folder:
+    /// "saved in DIR", or after a stop how to finish it headless.
+    fn saved_text(&self) -> Option<String> {
+        let f = self.folder.as_ref().filter(|f| f.written_here)?;
+        let dir = f.dir.display();
+        if let Some(why) = &f.problem {
+            return Some(format!("writing into {dir} stopped ({why})"));
+        }
+        Some(match self.history.ended_early() {
+            Some(_) => {
+                format!("its finished tasks are kept in {dir} (the panel says how to finish it)")
+            }
+            None => format!("saved in {dir}"),
+        })
+    }
+
+    /// Read `path` with `collect_results` on a thread; the answer is taken in `drain`. A folder of
+    /// another kind (an Ordering study, say) is said to be that, and the sweep shown stays.
     pub fn open_folder(&mut self, path: PathBuf) {
         if self.loading() {
             return;
         }
         let name = path.display().to_string();
-        let named = name.clone();
         let spawned = self
             .jobs
             .spawn_worker("grokscope-capacity-open", move |out| {
-                let found = collect_results(&path).map_err(anyhow::Error::from);
-                out.send(CapacityJob::Read(named, Box::new(found)));
+                let found = match other_kind(&path) {
+                    Some(kind) => Err(anyhow::anyhow!("it is {kind}")),
+                    None => collect_results(&path).map_err(anyhow::Error::from),
+                };
+                out.send(CapacityJob::Read(path, Box::new(found)));
             });
         match spawned {
             Ok(()) => {
@@ -505,12 +752,14 @@ impl LabSlot for CapacityLab {
         Controls::Tasks
     }
 
-    /// The sweep's tasks done of all, or that none ran yet.
+    /// The sweep's tasks done of all, short, or that none ran yet.
     fn counter(&self) -> Counter {
-        Counter::Text(
-            self.progress()
-                .unwrap_or_else(|| "no sweep yet".to_string()),
-        )
+        let (_, total) = self.history.progress();
+        Counter::Text(if total > 0 {
+            progress_short(&self.history, self.threads)
+        } else {
+            "no sweep yet".to_string()
+        })
     }
 
     fn problems(&self) -> Vec<FieldProblem> {
@@ -548,11 +797,7 @@ impl LabSlot for CapacityLab {
 
     /// The left panel.
     fn config_ui(&mut self, ui: &mut Ui, problems: &[FieldProblem]) -> Action {
-        let edited = self.presets.current().is_some_and(|p| {
-            p.config.threads != self.draft.threads
-                || p.config.capacity != self.draft.capacity
-                || list_text(&p.config) != self.text
-        });
+        let edited = self.edited();
         let progress = self.progress();
         let panel = CapacityPanel {
             presets: self.presets.all(),
@@ -562,6 +807,9 @@ impl LabSlot for CapacityLab {
             problems,
             progress,
             loading: self.loading(),
+            folder: self.folder.as_ref(),
+            can_save: !self.history.results().is_empty(),
+            stopped: self.history.ended_early().is_some(),
             measured_c: self.measured_c.as_ref(),
             c_now: {
                 let a = self.history.analysis();
@@ -597,6 +845,9 @@ impl LabSlot for CapacityLab {
             Action::Reset => {
                 self.link.reset();
                 self.history.clear();
+                // (its folder, if it had one, stays on disk as it is)
+                self.folder = None;
+                self.starting_into = None;
                 self.view.selected = None;
                 self.info("reset: cleared");
             }

@@ -41,6 +41,8 @@ pub enum CapacityAction {
     Select(Option<usize>),
     /// Use this C for f = S / (C P) and the speed model's fit.
     SetC(CChoice),
+    /// Ask for a folder and save the sweep shown into it.
+    SaveAs,
 }
 
 impl CapacityAction {
@@ -54,7 +56,8 @@ impl CapacityAction {
             | CapacityAction::OpenFolder(_)
             | CapacityAction::ChooseFolder
             | CapacityAction::Select(_)
-            | CapacityAction::SetC(_) => self,
+            | CapacityAction::SetC(_)
+            | CapacityAction::SaveAs => self,
         }
     }
 }
@@ -78,6 +81,12 @@ pub struct CapacityPanel<'a> {
     pub progress: Option<String>,
     /// A folder is being read, or a dialog asks for one.
     pub loading: bool,
+    /// The folder of the sweep shown (written by a sweep started here, or opened).
+    pub folder: Option<&'a super::ShownFolder>,
+    /// There are results to save.
+    pub can_save: bool,
+    /// The sweep shown was stopped (or failed) before its last task.
+    pub stopped: bool,
     /// The last C a sweep shown in this window measured (offered for the speed model).
     pub measured_c: Option<&'a GivenC>,
     /// The C the figures use now and where it came from.
@@ -307,6 +316,9 @@ pub fn config_ui(
             if let Some(p) = &panel.progress {
                 ui.label(RichText::new(p).monospace());
             }
+            if folder_ui(ui, panel) {
+                action = CapacityAction::SaveAs;
+            }
             ui.separator();
             // the analysis' C, not the sweep's: it may change while a sweep runs
             egui::CollapsingHeader::new(RichText::new("Speed model (figure 4)").strong())
@@ -353,6 +365,85 @@ pub fn config_ui(
             }
         });
     action
+}
+
+/// Label of the button that saves the sweep shown into a chosen folder.
+pub const SAVE_AS: &str = "Save sweep as…";
+
+/// Label of the button that copies the sweep folder's path.
+pub const COPY_PATH: &str = "Copy path";
+
+/// Where the sweep shown is on disk (the folder a sweep started here writes as it goes, or the one
+/// it was opened from), a button that copies the path, and Save sweep as…; true when that was
+/// clicked.
+fn folder_ui(ui: &mut Ui, panel: &CapacityPanel<'_>) -> bool {
+    let mut save = false;
+    let caption = caption_style(ui);
+    let small = |t: String| RichText::new(t).text_style(caption.clone());
+    match panel.folder {
+        Some(f) => {
+            let what = match (f.written_here, panel.active) {
+                (true, true) => "Writing into",
+                (true, false) => "Saved in",
+                (false, _) => "Opened from",
+            };
+            // the folder's name (the full path on hover, in the status line and by Copy path): a
+            // long path in the panel widened it
+            let name = f.dir.file_name().map_or_else(
+                || f.dir.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            let place = if f.written_here {
+                " (in the app's data folder)"
+            } else {
+                ""
+            };
+            ui.label(small(format!("{what}{place}:")));
+            ui.add(egui::Label::new(small(name)).wrap())
+                .on_hover_text(f.dir.display().to_string());
+            if let Some(why) = &f.problem {
+                let red = error_color(ui);
+                ui.label(small(why.clone()).color(red));
+            }
+            if f.written_here && panel.stopped {
+                ui.label(small(
+                    "Stopped: `grokscope sweep --config FOLDER/sweep.toml --out FOLDER` runs the \
+                     tasks it lacks (Copy path gives FOLDER)"
+                        .into(),
+                ));
+            }
+        }
+        None if panel.can_save && !panel.active => {
+            ui.label(small(
+                "Not on disk: this window has no data folder. Save sweep as… keeps it".into(),
+            ));
+        }
+        None => {}
+    }
+    ui.horizontal(|ui| {
+        if let Some(f) = panel.folder
+            && ui
+                .button(COPY_PATH)
+                .on_hover_text("Copy the folder's path (for grokscope merge, analyse or export)")
+                .clicked()
+        {
+            ui.ctx().copy_text(f.dir.display().to_string());
+        }
+        if panel.can_save {
+            let ok = !panel.active && !panel.loading;
+            save = ui
+                .add_enabled(ok, egui::Button::new(SAVE_AS))
+                .on_hover_text(
+                    "Save the sweep shown into a new or empty folder of your choice, as \
+                     `grokscope sweep --out` writes one",
+                )
+                .on_disabled_hover_text(
+                    "once the sweep ends (its folder is written as each task finishes)",
+                )
+                .clicked();
+        }
+    });
+    save
 }
 
 /// The sweep bundled with the app (`grokscope sweep --preset cpu`'s eight widths on a + b mod 31):
@@ -1506,6 +1597,13 @@ fn onsets_ui(ui: &mut Ui, history: &SweepHistory) {
 /// Name of every finished task's lines in the tasks-in-flight plot (one legend entry for all).
 pub const FINISHED_NAME: &str = "finished tasks";
 
+/// Name of the lines of tasks a stop (or a failure) ended before they finished.
+pub const STOPPED_NAME: &str = "stopped tasks";
+
+/// Grey of finished tasks' lines; stopped ones are paler.
+const FINISHED_GREY: Color32 = Color32::from_gray(110);
+const STOPPED_GREY: Color32 = Color32::from_gray(170);
+
 /// A line of the tasks-in-flight plot.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FlightLine {
@@ -1531,10 +1629,10 @@ pub fn flight_lines(curves: &[FlightCurve]) -> Vec<FlightLine> {
     let mut out = vec![];
     for c in curves {
         let k = tasks.iter().position(|t| *t == c.task).unwrap_or(0);
-        let color = if c.done {
-            Color32::from_gray(110)
-        } else {
-            RUN_COLORS[k % RUN_COLORS.len()]
+        let color = match (c.done, c.stopped) {
+            (true, true) => STOPPED_GREY,
+            (true, false) => FINISHED_GREY,
+            (false, _) => RUN_COLORS[k % RUN_COLORS.len()],
         };
         let t = &c.task;
         let prefix = if primes {
@@ -1543,7 +1641,9 @@ pub fn flight_lines(curves: &[FlightCurve]) -> Vec<FlightLine> {
             String::new()
         };
         let name = |what: &str| {
-            if c.done {
+            if c.stopped {
+                STOPPED_NAME.to_string()
+            } else if c.done {
                 FINISHED_NAME.to_string()
             } else {
                 format!("{prefix}w{} {} s{}: {what}", t.width, c.run, t.seed)
@@ -1575,11 +1675,36 @@ pub fn flight_lines(curves: &[FlightCurve]) -> Vec<FlightLine> {
     out
 }
 
+/// The key of the tasks-in-flight plot: each line's name with a sample in its own colour and style
+/// (egui_plot's legend drew a dot for each, so validation, train and random labels could not be told
+/// apart); the grey lines of finished or stopped tasks once for each style, named for what they show.
+pub fn flight_key(lines: &[FlightLine]) -> Vec<KeyEntry> {
+    let mut entries: Vec<KeyEntry> = vec![];
+    for l in lines {
+        let name = if l.name == FINISHED_NAME || l.name == STOPPED_NAME {
+            let what = match l.style {
+                egui_plot::LineStyle::Solid => "val",
+                egui_plot::LineStyle::Dashed { .. } => "train",
+                egui_plot::LineStyle::Dotted { .. } => "random labels",
+            };
+            format!("{}: {what}", l.name)
+        } else {
+            l.name.clone()
+        };
+        if !entries.iter().any(|e| e.name == name) {
+            entries.push(KeyEntry::new(name, l.color, Mark::Line(l.style)));
+        }
+    }
+    entries
+}
+
 /// "Tasks in flight": the running tasks' accuracy against epochs as their points arrive, finished
-/// ones greyed, until the next sweep.
+/// ones greyed (and stopped ones paler), until the next sweep; tasks in their capacity runs say which
+/// set they train and the bits memorised so far.
 fn in_flight_ui(ui: &mut Ui, view: &mut CapacityView, history: &SweepHistory) {
     let curves = history.in_flight();
     let mut running = vec![];
+    let mut stopped = vec![];
     let mut all = vec![];
     for c in curves {
         if !all.contains(&c.task) {
@@ -1588,21 +1713,45 @@ fn in_flight_ui(ui: &mut Ui, view: &mut CapacityView, history: &SweepHistory) {
         if !c.done && !running.contains(&c.task) {
             running.push(c.task);
         }
+        if c.stopped && !stopped.contains(&c.task) {
+            stopped.push(c.task);
+        }
     }
     ui.label(RichText::new("Tasks in flight").strong());
+    let stopped_text = if stopped.is_empty() {
+        String::new()
+    } else {
+        format!(" · {} stopped (pale)", stopped.len())
+    };
     ui.label(
         RichText::new(format!(
-            "{} running · {} finished (grey) · modular task: validation solid, train dashed · \
-             random labels: train dotted",
+            "{} running · {} finished (grey){stopped_text} · modular task: validation solid, \
+             train dashed · random labels: train dotted",
             running.len(),
-            all.len() - running.len()
+            all.len() - running.len() - stopped.len(),
         ))
         .text_style(caption_style(ui)),
     );
+    for c in history.capacity_runs() {
+        let t = &c.task;
+        ui.label(
+            RichText::new(format!(
+                "w{} s{} (p {}) capacity runs: {}",
+                t.width,
+                t.seed,
+                t.p,
+                c.text()
+            ))
+            .text_style(caption_style(ui)),
+        );
+    }
     let lines = flight_lines(curves);
+    let look = crate::app::teach::presenter::Look::of(ui.ctx());
+    key_rows(ui, &flight_key(&lines), look.line);
     // live tasks last, so they are drawn over the grey ones
-    let (done, live): (Vec<&FlightLine>, Vec<&FlightLine>) =
-        lines.iter().partition(|l| l.name == FINISHED_NAME);
+    let (done, live): (Vec<&FlightLine>, Vec<&FlightLine>) = lines
+        .iter()
+        .partition(|l| l.name == FINISHED_NAME || l.name == STOPPED_NAME);
     Plot::new("capacity_in_flight_plot")
         .x_axis_label("epoch")
         .x_grid_spacer(uniform_grid_spacer(step_levels))
@@ -1610,13 +1759,6 @@ fn in_flight_ui(ui: &mut Ui, view: &mut CapacityView, history: &SweepHistory) {
         .include_x(0.0)
         .include_y(0.0)
         .include_y(1.0)
-        .legend(
-            Legend::default()
-                // accuracies rise from the bottom left: the top left stays clear longest (at the
-                // bottom right the legend covered the curves' newest points)
-                .position(Corner::LeftTop)
-                .text_style(crate::app::widgets::plots::legend_text_style(ui.ctx())),
-        )
         .show(ui, |pui| {
             for l in done.into_iter().chain(live) {
                 view.flight_lines.push((l.name.clone(), l.points.len()));
@@ -1630,13 +1772,38 @@ fn in_flight_ui(ui: &mut Ui, view: &mut CapacityView, history: &SweepHistory) {
         });
 }
 
-/// The progress label: done/total and the time left.
+/// The progress label of the panel: done/total, the capacity runs under way and the time left.
 pub fn progress_text(history: &SweepHistory, threads: usize) -> String {
+    progress_with(history, threads, false)
+}
+
+/// [`progress_text`] for the top bar, which has room for one short line (a longer text wrapped it at
+/// 1280 points): "0/2 tasks · C set 3/5", "3/12 tasks · ~40 s left", "0/2 tasks · estimating".
+pub fn progress_short(history: &SweepHistory, threads: usize) -> String {
+    progress_with(history, threads, true)
+}
+
+fn progress_with(history: &SweepHistory, threads: usize, short: bool) -> String {
     let (done, total) = history.progress();
+    // a sweep stopped (or failed) before its end has no time left: it says so instead
+    if let Some(ended) = history.ended_early() {
+        return format!("{done}/{total} tasks · {ended}");
+    }
+    // the capacity runs of a task in them (a minute and more with no task finishing)
+    let capacity = match (history.capacity_runs(), short) {
+        ([], _) => String::new(),
+        ([c], false) => format!(" · capacity set {}/{}", c.set + 1, c.sets),
+        ([c], true) => format!(" · C set {}/{}", c.set + 1, c.sets),
+        (many, false) => format!(" · {} tasks in capacity runs", many.len()),
+        (many, true) => format!(" · {} in C runs", many.len()),
+    };
     let left = match history.eta_secs(threads) {
+        Some(s) if done < total && short => format!(" · ~{} left", duration(s)),
         Some(s) if done < total => format!(" · about {} left", duration(s)),
         Some(_) | None if done >= total && total > 0 => String::new(),
-        // short: the top bar has room for one line (a longer text wrapped it at 1280 points)
+        // the capacity runs say what moves until a first task gives an estimate
+        Some(_) | None if short && !capacity.is_empty() => String::new(),
+        Some(_) | None if short => " · estimating".to_string(),
         Some(_) | None => " · time left: estimating".to_string(),
     };
     let src = match history.source() {
@@ -1646,11 +1813,17 @@ pub fn progress_text(history: &SweepHistory, threads: usize) -> String {
             let name = std::path::Path::new(f)
                 .file_name()
                 .map_or_else(|| f.clone(), |n| n.to_string_lossy().into_owned());
-            format!(" (from {name})")
+            // (a sweep the window saved is named for its time and preset: too long for the top bar,
+            // and the panel names it)
+            if short && name.chars().count() > 16 {
+                " (from a folder)".to_string()
+            } else {
+                format!(" (from {name})")
+            }
         }
         Source::Live(_) | Source::Empty => String::new(),
     };
-    format!("{done}/{total} tasks{left}{src}")
+    format!("{done}/{total} tasks{capacity}{left}{src}")
 }
 
 fn duration(s: f64) -> String {
@@ -1667,6 +1840,7 @@ fn duration(s: f64) -> String {
 mod tests {
     use super::*;
     use crate::analysis::capacity_study::analyse;
+    use crate::protocol::Outcome;
     use crate::store::sweep_dir::RESULT_VERSION;
 
     fn result(params: u64, t_gen: Option<u64>, delay: Option<u64>) -> TaskResult {
@@ -1794,6 +1968,129 @@ mod tests {
         assert_eq!(names[5], "p31 w32 mem s1: train");
     }
 
+    /// After a stop the label says "stopped" and gives no time left, and the curves of the task that
+    /// was running are "stopped tasks", not "finished" (L1 of a researcher's audit: "8/10 tasks ·
+    /// about 19 s left" stayed after Stop sweep); a completed sweep's curves are "finished". The key
+    /// draws each entry in its line's style, the grey ones once per style (L3: a dot for each).
+    /// Expected by construction: 1 of 3 tasks done, a second in flight.
+    #[test]
+    fn a_stopped_sweep_says_stopped_and_keys_its_lines_in_their_styles() {
+        use crate::config::capacity::Task;
+        use crate::protocol::TaskPoint;
+        let task = |width| Task {
+            p: 23,
+            width,
+            seed: 0,
+        };
+        let point = TaskPoint {
+            step: 1,
+            epoch: 1,
+            train_acc: 0.5,
+            val_acc: Some(0.2),
+        };
+        let history = |outcome: Outcome| {
+            let mut h = SweepHistory::new();
+            let mut cfg = crate::config::capacity::sweep_preset("tiny")
+                .unwrap()
+                .config;
+            cfg.widths = vec![8, 16, 32];
+            h.begin(1, cfg);
+            h.progress_points(task(8), TaskRun::Gen, &[point]);
+            h.push(result(8, None, None), 1, 3);
+            h.progress_points(task(16), TaskRun::Gen, &[point]);
+            h.progress_points(task(16), TaskRun::Mem, &[point]);
+            h.finish(outcome);
+            h
+        };
+        let stopped = history(Outcome::Stopped);
+        assert_eq!(progress_text(&stopped, 1), "1/3 tasks · stopped");
+        let names: Vec<String> = flight_lines(stopped.in_flight())
+            .into_iter()
+            .map(|l| l.name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                FINISHED_NAME,
+                FINISHED_NAME,
+                STOPPED_NAME,
+                STOPPED_NAME,
+                STOPPED_NAME
+            ]
+        );
+        let failed = history(Outcome::Failed {
+            message: "x".into(),
+        });
+        assert_eq!(progress_text(&failed, 1), "1/3 tasks · failed");
+        let done = history(Outcome::Completed);
+        assert!(
+            flight_lines(done.in_flight())
+                .iter()
+                .all(|l| l.name == FINISHED_NAME)
+        );
+
+        let key: Vec<(String, Mark)> = flight_key(&flight_lines(stopped.in_flight()))
+            .into_iter()
+            .map(|e| (e.name, e.mark))
+            .collect();
+        use egui_plot::LineStyle;
+        let k = |n: &str, style| (n.to_string(), Mark::Line(style));
+        assert_eq!(
+            key,
+            [
+                k("finished tasks: val", LineStyle::Solid),
+                k("finished tasks: train", LineStyle::dashed_dense()),
+                k("stopped tasks: val", LineStyle::Solid),
+                k("stopped tasks: train", LineStyle::dashed_dense()),
+                k("stopped tasks: random labels", LineStyle::dotted_dense()),
+            ]
+        );
+    }
+
+    /// A task in its capacity runs shows in the progress label and reads its set and bits so far
+    /// (M2 of a researcher's audit: "0/2 tasks · time left: estimating" for 60–90 s). Expected by
+    /// construction.
+    #[test]
+    fn capacity_runs_show_their_set_and_bits() {
+        use crate::analysis::capacity_study::CapacityPoint;
+        use crate::store::capacity::CapacityRuns;
+        let mut h = SweepHistory::new();
+        h.load("dir".into(), vec![], Some(2), None);
+        let task = crate::config::capacity::Task {
+            p: 23,
+            width: 4,
+            seed: 0,
+        };
+        let point = CapacityPoint {
+            n: 25,
+            bits: 97.31,
+            epochs: 300,
+            saturated: true,
+            train_acc_eval: 1.0,
+        };
+        let runs = CapacityRuns {
+            task,
+            set: 1,
+            sets: 5,
+            n: 100,
+            epoch: 120,
+            max_epochs: 2000,
+            finished: vec![point],
+        };
+        assert_eq!(
+            runs.text(),
+            "set 2 of 5 (n = 100, epoch 120 of at most 2000); bits so far: 97.3 (n = 25)"
+        );
+        h.capacity_progress(runs);
+        assert!(
+            progress_text(&h, 1).starts_with("0/2 tasks · capacity set 2/5 · time left"),
+            "{}",
+            progress_text(&h, 1)
+        );
+        // the top bar's, short (no estimate before a first task: the set says what moves)
+        assert_eq!(progress_short(&h, 1), "0/2 tasks · C set 2/5 (from dir)");
+    }
+
     #[test]
     fn progress_says_what_is_left() {
         let mut h = SweepHistory::new();
@@ -1802,6 +2099,16 @@ mod tests {
         assert!(t.starts_with("1/3 tasks · about 2 s left"), "{t}");
         h.load("dir".into(), vec![result(10, None, None)], None, None);
         assert_eq!(progress_text(&h, 1), "1/1 tasks (from dir)");
+        h.load(
+            "sweep-2026-12-07_16-51-53-tiny".into(),
+            vec![],
+            Some(8),
+            None,
+        );
+        assert_eq!(
+            progress_short(&h, 1),
+            "0/8 tasks · estimating (from a folder)"
+        );
         // a path: its last part
         h.load("/runs/sweeps/cpu".into(), vec![], Some(8), None);
         assert_eq!(

@@ -270,15 +270,9 @@ fn parent_copy_dir(dir: &Path) -> PathBuf {
     let name = dir
         .file_name()
         .map_or_else(|| "run".to_string(), |n| n.to_string_lossy().into_owned());
-    let free = |d: &PathBuf| std::fs::symlink_metadata(d).is_err();
-    let first = dir.with_file_name(format!("{name}-parent"));
-    if free(&first) {
-        return first;
-    }
-    (2..)
-        .map(|k| dir.with_file_name(format!("{name}-parent-{k}")))
-        .find(free)
-        .unwrap_or(first)
+    crate::store::files::first_free(dir.with_file_name(format!("{name}-parent")), |k| {
+        dir.with_file_name(format!("{name}-parent-{k}"))
+    })
 }
 
 /// The run the plots follow, as the runs list shows it.
