@@ -869,6 +869,17 @@ fn numbers_ui(ui: &mut Ui, history: &SweepHistory, pa: Option<&PrimeAnalysis>) {
 /// " = " that a wrapping line does not break (non-breaking spaces).
 pub const GLUED_EQUALS: &str = "\u{a0}=\u{a0}";
 
+/// The bottom of the crossing plot's log10 epoch axis: the decade at or below the lowest of `ys`
+/// (so its tick is drawn), never under 0 (1 epoch, where a delay of 0 is drawn); 0 without points.
+fn crossing_floor(ys: impl Iterator<Item = f64>) -> f64 {
+    let lowest = ys.filter(|y| y.is_finite()).fold(f64::INFINITY, f64::min);
+    if lowest.is_finite() {
+        lowest.floor().max(0.0)
+    } else {
+        0.0
+    }
+}
+
 fn log10_of(v: f64) -> Option<f64> {
     (v.is_finite() && v > 0.0).then(|| v.log10())
 }
@@ -1135,12 +1146,18 @@ fn crossing_ui(
     // Room above the runs that never reached a threshold (hollow, at most at `top` + 0.06) for the
     // regimes' labels, two lines at most, written from the plot's top edge: `label` pixels of the
     // plot's height `frame` (the space left here less the x axis), so `k = label / frame` of the
-    // range. With the y range [0, m + e] the labels need e / (m + e) >= k: e = k m / (1 - k).
+    // range.
     let line = ui.text_style_height(&egui::TextStyle::Body);
     let (label, frame) = (2.0 * line + 14.0, ui.available_height() - 2.0 * line - 12.0);
     let k = f64::from((label / frame.max(1.0)).clamp(0.0, 0.5));
     let marks = top + 0.06;
-    let mut plot = plot.include_y(0.0).include_y(marks / (1.0 - k));
+    // from the decade below the lowest point (1 epoch only when a delay is 0: the axis always went
+    // down to 1, leaving two empty decades under runs of hundreds of epochs; a researcher's audit)
+    let lo = crossing_floor(run_points.iter().map(|p| p.2));
+    // with the range [lo, m + e] the labels need e / (m - lo + e) >= k: e = k (m - lo) / (1 - k)
+    let mut plot = plot
+        .include_y(lo)
+        .include_y(marks + k * (marks - lo) / (1.0 - k));
     // the regime cells reach past the smallest and largest P: keep those runs off the plot's edges
     if let (Some(first), Some(last)) = (spans.first(), spans.last()) {
         plot = plot.include_x(first.0).include_x(last.1);
@@ -2115,5 +2132,21 @@ mod tests {
             progress_text(&h, 1),
             "0/8 tasks · time left: estimating (from cpu)"
         );
+    }
+
+    /// The crossing's epoch axis starts at the decade under its lowest point (L8 of a researcher's
+    /// audit: it always went down to 1 epoch). Expected by hand: log10 of 150 is 2.18, so 10^2; a
+    /// delay of 0 is drawn at log10 = 0, so 10^0; log10 of 100 is 2 exactly, its own decade.
+    #[test]
+    fn the_crossing_axis_starts_at_the_decade_under_its_lowest_point() {
+        let logs = |v: &[f64]| v.iter().map(|x| x.log10()).collect::<Vec<_>>();
+        assert_eq!(
+            crossing_floor(logs(&[150.0, 900.0, 4000.0]).into_iter()),
+            2.0
+        );
+        assert_eq!(crossing_floor([0.0, 2.5, 3.0].into_iter()), 0.0);
+        assert_eq!(crossing_floor(logs(&[100.0, 700.0]).into_iter()), 2.0);
+        assert_eq!(crossing_floor(std::iter::empty()), 0.0);
+        assert_eq!(crossing_floor([f64::NAN, 3.4].into_iter()), 3.0);
     }
 }
