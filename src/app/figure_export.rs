@@ -7,9 +7,11 @@
 
 use super::dialog::FileDialog;
 use super::jobs::{FigureDone, Jobs};
+use super::labs::Lab;
 use crate::export::figure::{Figure, FigureSize};
 use crate::export::render::{DPI_LIMITS, ExportOptions, FigureFormat, SCREEN_DPI, file_stem};
 use eframe::egui::{self, RichText};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -27,6 +29,10 @@ pub struct FigureExport {
     pub open: bool,
     /// The chosen figure's name.
     figure: Option<String>,
+    /// The lab whose figures the window shows, and the figure chosen in each other lab (a tab
+    /// changed and changed back opened on the lab's first figure, whatever was chosen there).
+    lab: Option<Lab>,
+    chosen: HashMap<Lab, String>,
     format: FigureFormat,
     /// PNG at screen resolution (96 DPI) or at `dpi`.
     screen: bool,
@@ -45,6 +51,8 @@ impl Default for FigureExport {
         Self {
             open: false,
             figure: None,
+            lab: None,
+            chosen: HashMap::new(),
             format: FigureFormat::Pdf,
             screen: false,
             dpi: 300.0,
@@ -74,6 +82,25 @@ impl FigureExport {
             size: self.size,
             dpi: if self.screen { SCREEN_DPI } else { self.dpi },
         }
+    }
+
+    /// Open the window, without the line of an export made before it was closed (it stayed, and
+    /// read as said of the figure now chosen; a researcher's audit, L2).
+    pub fn open_window(&mut self) {
+        self.open = true;
+        self.last = None;
+    }
+
+    /// Show `lab`'s figures: the figure chosen there before comes back (its first otherwise).
+    fn follow_lab(&mut self, lab: Lab) {
+        if self.lab == Some(lab) {
+            return;
+        }
+        if let (Some(was), Some(name)) = (self.lab, self.figure.take()) {
+            self.chosen.insert(was, name);
+        }
+        self.figure = self.chosen.get(&lab).cloned();
+        self.lab = Some(lab);
     }
 
     /// Take a finished export's result; returns the status line for the app.
@@ -110,10 +137,11 @@ impl FigureExport {
         &mut self,
         ctx: &egui::Context,
         at: egui::Pos2,
-        set: &FigureSet,
+        (lab, set): (Lab, &FigureSet),
         jobs: &mut Jobs,
         dialog: &Arc<dyn FileDialog>,
     ) -> FigureRequest {
+        self.follow_lab(lab);
         let mut request = FigureRequest::None;
         let mut open = self.open;
         egui::Window::new("Export figure")
@@ -333,6 +361,31 @@ mod tests {
     use crate::protocol::{OrderMethod, StudyRow};
     use crate::store::capacity::SweepHistory;
     use crate::store::{OrderingHistory, RunHistory, StudyHistory};
+
+    /// The window opens without the line of the last export, and each lab keeps its chosen figure
+    /// across a change of tab (a researcher's audit, L2). Expected by construction.
+    #[test]
+    fn the_window_reopens_clean_and_keeps_each_labs_figure() {
+        use super::{FigureExport, Lab};
+        use crate::app::jobs::FigureDone;
+        let mut w = FigureExport::default();
+        w.open_window();
+        let said = w.done(FigureDone::Written(Err("disk full".into())));
+        assert!(said.is_err() && w.last.is_some());
+        w.open = false;
+        w.open_window();
+        assert!(w.last.is_none());
+
+        w.follow_lab(Lab::Capacity);
+        w.figure = Some("memorised_bits".into());
+        w.follow_lab(Lab::Grokking);
+        assert_eq!(w.figure, None, "another lab starts on its own first figure");
+        w.figure = Some("loss".into());
+        w.follow_lab(Lab::Capacity);
+        assert_eq!(w.figure.as_deref(), Some("memorised_bits"));
+        w.follow_lab(Lab::Grokking);
+        assert_eq!(w.figure.as_deref(), Some("loss"));
+    }
 
     #[test]
     fn empty_stores_offer_nothing() {

@@ -619,12 +619,16 @@ impl GrokscopeApp {
         if stale {
             self.figure_sets = Some((lab, Instant::now(), self.current().figure_set()));
         }
-        let Some((_, _, set)) = &self.figure_sets else {
+        let Some((lab, _, set)) = &self.figure_sets else {
             return;
         };
-        let request =
-            self.figure_export
-                .window_ui(ctx, self.windows_at, set, &mut self.jobs, &self.dialog);
+        let request = self.figure_export.window_ui(
+            ctx,
+            self.windows_at,
+            (*lab, set),
+            &mut self.jobs,
+            &self.dialog,
+        );
         let link = self.current_mut().link_mut();
         match request {
             FigureRequest::None => {}
@@ -706,7 +710,7 @@ impl GrokscopeApp {
                 .on_hover_text("Any plot of this lab as PNG, SVG or PDF for a paper, with its data (CSV) and config (JSON)")
                 .clicked()
             {
-                self.figure_export.open = true;
+                self.figure_export.open_window();
             }
             if ui
                 .button("Lessons…")
