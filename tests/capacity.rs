@@ -692,6 +692,33 @@ fn cli_sweep_merge_analyse_end_to_end() {
     );
 }
 
+/// A sweep that adds tasks to a folder merged before merges it again: `sweep.csv` kept the old rows
+/// until the next `merge` (a researcher's audit, L11). Expected by construction: two tasks, shard
+/// 0/2 then 1/2 (one task each); a folder never merged gets no table from `sweep`.
+#[test]
+fn a_sweep_adding_tasks_to_a_merged_folder_merges_it_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path();
+    let c = valid(&tiny(&[4, 8], &[0]));
+    let rows = || {
+        std::fs::read_to_string(out.join(CSV_FILE))
+            .unwrap()
+            .lines()
+            .count()
+            - 1
+    };
+    cli_capacity::sweep_main(&c, out, Some((0, 2)), false).unwrap();
+    assert!(
+        !out.join(CSV_FILE).exists(),
+        "sweep writes no table of its own"
+    );
+    cli_capacity::merge_main(out).unwrap();
+    assert_eq!(rows(), 1);
+    let report = cli_capacity::sweep_main(&c, out, Some((1, 2)), false).unwrap();
+    assert_eq!(report.written, 1);
+    assert_eq!(rows(), 2, "the table holds the task the second shard added");
+}
+
 #[test]
 fn analyse_names_missing_and_corrupt_files_and_still_reports() {
     let dir = tempfile::tempdir().unwrap();

@@ -181,6 +181,19 @@ pub fn sweep_main(
         &mut Unattended,
     );
     let done = sink.finish("sweep", "the sweep")?;
+    // A table an earlier `merge` wrote no longer holds every task (a researcher's audit, L11: it kept
+    // the old rows until the next merge): merged again, as `merge` would. Its failure is said, not
+    // the sweep's (the task files are written).
+    if done.written > 0
+        && out.join(CSV_FILE).exists()
+        && let Err(e) = merge_main(out)
+    {
+        eprintln!(
+            "warning: {} is out of date (it was not merged again: {e:#}); run `grokscope merge {}`",
+            out.join(CSV_FILE).display(),
+            out.display()
+        );
+    }
     Ok(SweepReport {
         tasks: todo.mine,
         skipped: todo.skipped(),
