@@ -1392,6 +1392,71 @@ fn an_ordering_study_folder_is_named_and_the_sweep_shown_stays() {
     assert!(h.state().capacity().folder().is_none());
 }
 
+/// The top bar's sweep counter never wraps inside its label, at any width: it is whole on its line,
+/// cut short there (the whole on hover), or whole on the next line. At 1280 points "1/2 tasks · C
+/// set 2/5 · ~23 s left" wrapped, "s left" alone under the lab tabs (seen on screen). Expected: one
+/// line of monospace text is under 1.5 times the Start button's height.
+#[test]
+fn the_sweep_counter_keeps_to_one_line_in_the_top_bar() {
+    use grokscope::analysis::capacity_study::CapacityPoint;
+    let task = Task {
+        p: 23,
+        width: 4,
+        seed: 0,
+    };
+    for width in [1280.0, 1100.0, 1000.0, 900.0] {
+        let scripted = Scripted {
+            progress: vec![(task, TaskRun::Gen, points(TaskRun::Gen, 3))],
+            payloads: vec![CapacityEvent::CapacityRun(
+                grokscope::protocol::CapacityRuns {
+                    task,
+                    set: 1,
+                    sets: 5,
+                    n: 100,
+                    epoch: 120,
+                    max_epochs: 2000,
+                    finished: vec![CapacityPoint {
+                        n: 25,
+                        bits: 97.31,
+                        epochs: 300,
+                        saturated: true,
+                        train_acc_eval: 1.0,
+                    }],
+                },
+            )],
+            // another task's result: the counter gives the time left too
+            results: vec![result(8, 0, 2000, Some(50), None)],
+            total: 2,
+            ..Scripted::default()
+        };
+        let mut h = Harness::builder()
+            .with_size(eframe::egui::vec2(width, 800.0))
+            .build_eframe(move |cc| {
+                let dialog = Arc::new(FixedPathDialog(None));
+                GrokscopeApp::with_backend(cc, dialog, Box::new(Unattached::default()))
+                    .with_lab_backend(Lab::Capacity, Box::new(scripted))
+            });
+        open_tab(&mut h);
+        start_until(&mut h, |h| h.state().capacity().history().progress().0 == 1);
+        assert!(
+            !labels_with(&h, "1/2 tasks · C set 2/5 · ~").is_empty(),
+            "{:?}",
+            labels_with(&h, "1/2 tasks")
+        );
+        let start = h.get_by_label("■ Stop").rect();
+        let counter = h
+            .query_all_by_label_contains("1/2 tasks")
+            .map(|n| n.rect())
+            .find(|r| r.top() < 3.0 * start.bottom())
+            .unwrap_or_else(|| panic!("the top bar's counter at {width} points"));
+        assert!(
+            counter.height() < 1.5 * start.height() && counter.right() <= width,
+            "at {width} points the counter ({counter:?}) is one line inside the window (Stop: \
+             {start:?})"
+        );
+    }
+}
+
 /// A task in its capacity runs says which set it trains and the bits so far in Tasks in flight and
 /// in the progress label (M2 of a researcher's audit); after Stop the label says "stopped" with no
 /// time left (L1). Expected by construction: set 2 of 5 after one set of 97.3 bits.

@@ -771,7 +771,26 @@ impl GrokscopeApp {
 
             match self.current().counter() {
                 Counter::Text(text) => {
-                    ui.label(RichText::new(text).monospace());
+                    // on its line whole, or cut short with the whole on hover (the Capacity
+                    // counter's "~23 s left" wrapped, "s left" alone under the lab tabs at 1280
+                    // points); only a sliver left takes it to the next line
+                    let font = egui::TextStyle::Monospace.resolve(ui.style());
+                    let width = ui
+                        .painter()
+                        .layout_no_wrap(text.clone(), font, egui::Color32::WHITE)
+                        .size()
+                        .x;
+                    let room = ui.available_width();
+                    let mode = if room >= width {
+                        egui::TextWrapMode::Extend
+                    } else if room >= 160.0 {
+                        egui::TextWrapMode::Truncate
+                    } else {
+                        ui.end_row();
+                        egui::TextWrapMode::Extend
+                    };
+                    ui.add(egui::Label::new(RichText::new(&text).monospace()).wrap_mode(mode))
+                        .on_hover_text(text);
                 }
                 Counter::Steps {
                     step,
