@@ -90,10 +90,19 @@ pub fn snapshot_text(s: &LayerSnapshot) -> String {
 /// run's, so their D is what sparsity alone gives (spec section 3; a researcher's audit: the Study tab
 /// said so, the single run did not).
 pub fn over_null_text(d: f64, null: f64) -> String {
+    // to the two places shown, so a difference under 0.005 reads 0.00, not "-0.00" (seen in the
+    // pruning lesson's picture), and a negative one with the minus sign of "D − shuffled D"
+    let x = ((d - null) * 100.0).round() / 100.0;
+    let diff = if x == 0.0 {
+        "0.00".to_string()
+    } else if x > 0.0 {
+        format!("+{x:.2}")
+    } else {
+        format!("−{:.2}", -x)
+    };
     format!(
-        "D − shuffled D = {:+.2} (near 0: the order sparsity alone gives; well above 0: order the \
-         training made)",
-        d - null
+        "D − shuffled D = {diff} (near 0: the order sparsity alone gives; well above 0: order the \
+         training made)"
     )
 }
 
@@ -375,7 +384,9 @@ mod tests {
     #[test]
     fn the_null_line_says_how_far_d_is_above_it() {
         assert!(over_null_text(0.774, 0.731).starts_with("D − shuffled D = +0.04 (near 0"));
-        assert!(over_null_text(0.70, 0.72).starts_with("D − shuffled D = -0.02"));
+        assert!(over_null_text(0.70, 0.72).starts_with("D − shuffled D = −0.02"));
+        // a difference under half a hundredth is 0.00, unsigned (it read "-0.00")
+        assert!(over_null_text(0.7722, 0.7727).starts_with("D − shuffled D = 0.00 ("));
     }
     use crate::protocol::OrderMethod;
 
