@@ -10,6 +10,7 @@ mod hardening;
 mod insight;
 mod layers;
 mod ordering;
+mod ordering_cli;
 mod phase;
 mod runs;
 mod tensorboard;

@@ -169,6 +169,15 @@ pub enum OrderError {
     TooLarge { n: usize, max: usize },
 }
 
+/// How [`orderedness`] orders `n` neurons: exactly up to [`EXACT_MAX_N`], heuristically beyond.
+pub fn method_for(n: usize) -> Method {
+    if n <= EXACT_MAX_N {
+        Method::Exact
+    } else {
+        Method::Heuristic
+    }
+}
+
 /// D of `a` (n x n, row = receiver, column = sender): exact if `n <= EXACT_MAX_N`, else heuristic.
 ///
 /// Huge finite weights are scaled down first: D is unchanged when every weight is multiplied by the same
@@ -185,10 +194,9 @@ pub fn orderedness(a: &[f64], n: usize) -> Result<Ordering, OrderError> {
     } else {
         a
     };
-    let mut o = if n <= EXACT_MAX_N {
-        exact(input, n)
-    } else {
-        heuristic(input, n)
+    let mut o = match method_for(n) {
+        Method::Exact => exact(input, n),
+        Method::Heuristic => heuristic(input, n),
     }?;
     if overflows {
         o.backward *= max;
@@ -693,6 +701,8 @@ mod tests {
             }
             let r = orderedness(&a, n).unwrap();
             assert_eq!(r.method, method);
+            // the rule the metrics' method column is written by, without ordering anything
+            assert_eq!(method_for(n), method);
             assert_eq!(r.d, 1.0);
             assert_eq!(r.backward, 0.0);
             let mut pos = vec![0; n];

@@ -122,6 +122,15 @@ pub fn folder_kind(dir: &Path) -> Result<FolderKind> {
         Ok(FolderKind::Phase)
     } else if has(STUDY_CSV) {
         Ok(FolderKind::Study)
+    } else if super::ordering::is_run_folder(dir) {
+        // its config.toml and metrics.csv are not a Grokking run's: said, not read as damage
+        bail!(
+            "{} is an Ordering run folder (`grokscope ordering-run`), whose figures `export` does not \
+             draw yet; draw its final layer with `grokscope orderedness --weights {} --figure heatmap \
+             --out FILE` (or --figure graph)",
+            dir.display(),
+            dir.join(super::ordering::RUN_WEIGHTS).display()
+        )
     } else if looks_like_run(dir) {
         Ok(FolderKind::Run)
     } else if has(SWEEP_CONFIG)

@@ -148,24 +148,49 @@ pub enum Cmd {
         #[arg(long, allow_negative_numbers = true, requires = "figure")]
         height_in: Option<f64>,
     },
-    /// Run an Ordering-lab study (the spec's settings) and write DIR/study.csv; prints mean D per setting.
+    /// Run an Ordering-lab study and write DIR/study.csv and DIR/config.json; prints mean D per
+    /// setting. The spec's study of a task (--task and --study), or a study from a TOML file (--config).
+    #[command(group = clap::ArgGroup::new("source").required(true).multiple(false))]
     Ordering {
-        #[arg(long, value_enum)]
-        task: ordering::TaskArg,
-        #[arg(long, value_enum)]
-        study: ordering::StudyArg,
-        /// Runs (seeds) per setting.
-        #[arg(long, allow_negative_numbers = true, default_value_t = 5)]
-        runs: usize,
-        /// Output folder (created if missing).
+        /// The spec's study of this task (with --study).
+        #[arg(long, value_enum, group = "source", requires = "study")]
+        task: Option<ordering::TaskArg>,
+        #[arg(long, value_enum, requires = "task")]
+        study: Option<ordering::StudyArg>,
+        /// A TOML study config (start from `grokscope presets --show ordering-sine-sparsity`).
+        #[arg(long, group = "source")]
+        config: Option<PathBuf>,
+        /// Runs (seeds) per setting (default: 5, or the config's).
+        #[arg(long, allow_negative_numbers = true)]
+        runs: Option<usize>,
+        /// Output folder (created if missing; a folder of another study is refused untouched).
         #[arg(long)]
         out: PathBuf,
-        /// Training threads (0 = the number of cores).
-        #[arg(long, allow_negative_numbers = true, default_value_t = 0)]
-        threads: usize,
-        /// Train this many epochs instead of the task's (quick checks).
+        /// Training threads (0 = the number of cores; default: 0, or the config's).
+        #[arg(long, allow_negative_numbers = true)]
+        threads: Option<usize>,
+        /// Train this many epochs instead of the task's or the config's (quick checks).
         #[arg(long, allow_negative_numbers = true)]
         epochs: Option<u64>,
+    },
+    /// Train one Ordering-lab run headless into a new or empty folder: config.toml, metrics.csv (MSE,
+    /// measured sparsity and D over training), weights.csv (the final square matrix, as `grokscope
+    /// orderedness --weights` reads it) and summary.json.
+    #[command(group = clap::ArgGroup::new("source").required(true).multiple(false))]
+    OrderingRun {
+        /// The spec's run of this task, unpruned (see `grokscope presets --show ordering-xor`).
+        #[arg(long, value_enum, group = "source")]
+        task: Option<ordering::TaskArg>,
+        /// A TOML run config (start from `grokscope presets --show ordering-sine`).
+        #[arg(long, group = "source")]
+        config: Option<PathBuf>,
+        /// A change, KEY=VALUE with a TOML value (repeatable), e.g. epochs=200, seed=3, hidden=3 or
+        /// 'pruning={scheme="top_k", k=0.3}'.
+        #[arg(long)]
+        set: Vec<String>,
+        /// Output folder: new or empty (anything else is refused and left as it was).
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Run a Capacity-lab sweep: one result file per task in OUT (tasks already done are skipped, so a
     /// stopped sweep resumes). Shard I of N runs tasks k with k mod N = I; the index may also come from
@@ -442,20 +467,50 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Ordering {
             task,
             study,
+            config,
             runs,
             out,
             threads,
             epochs,
         } => {
-            let args = ordering::StudyArgs {
-                task: task.into(),
-                kind: study.into(),
-                runs,
-                threads,
-                epochs,
-            };
-            ordering::study_main(&args, &out, std::io::stderr().is_terminal())?;
+            let bar = std::io::stderr().is_terminal();
+            match (task, study, config) {
+                (Some(task), Some(study), _) => {
+                    let args = ordering::StudyArgs {
+                        task: task.into(),
+                        kind: study.into(),
+                        runs: runs.unwrap_or(5),
+                        threads: threads.unwrap_or(0),
+                        epochs,
+                    };
+                    ordering::study_main(&args, &out, bar)?;
+                }
+                (_, _, Some(config)) => {
+                    let changes = ordering::StudyChanges {
+                        runs,
+                        threads,
+                        epochs,
+                    };
+                    ordering::study_file_main(&config, &changes, &out, bar)?;
+                }
+                // clap requires --task with --study, or --config
+                _ => bail!("give --task and --study, or --config"),
+            }
             Ok(ExitCode::SUCCESS)
+        }
+        Cmd::OrderingRun {
+            task,
+            config,
+            set,
+            out,
+        } => {
+            let source = match (task, config) {
+                (Some(task), _) => ordering::RunSource::Task(task.into()),
+                (None, Some(config)) => ordering::RunSource::File(config),
+                // clap requires one of them
+                (None, None) => bail!("give --task or --config"),
+            };
+            ordering::run_main(&source, &set, &out)
         }
         Cmd::Sweep {
             config,

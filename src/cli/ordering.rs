@@ -3,12 +3,13 @@
 
 use super::write_atomic;
 use crate::analysis::orderedness;
-use crate::config::OrderingStudyConfig;
-use crate::config::ordering::{OrderingTask, StudyKind, default_study};
+use crate::config::ordering::{OrderingTask, StudyKind, default_study, task_preset};
+use crate::config::{OrderingConfig, OrderingStudyConfig, ValidOrderingConfig};
 use crate::experiment::ordering::sort_rows;
 use crate::experiment::{EventSink, Unattended, ordering};
 use crate::protocol::{
-    Event, LabEvent, LayerSnapshot, OrderMethod, OrderingEvent, Outcome, StudyRow,
+    Event, LabEvent, LayerSnapshot, Metric, MetricRow, OrderMethod, OrderingEvent, Outcome,
+    StudyRow,
 };
 use crate::store::ordering::{SettingStats, aggregate};
 use crate::store::study_dir::{STUDY_CONFIG, STUDY_CSV};
@@ -338,6 +339,14 @@ pub struct StudyArgs {
     pub epochs: Option<u64>,
 }
 
+/// Changes `grokscope ordering --config FILE` makes to the file's study (each flag given).
+#[derive(Clone, Debug, Default)]
+pub struct StudyChanges {
+    pub runs: Option<usize>,
+    pub threads: Option<usize>,
+    pub epochs: Option<u64>,
+}
+
 /// `grokscope ordering`: run the spec's study of a task, write `out/study.csv` (and the study's config as
 /// `out/config.json`), print the mean D per setting. Returns the settings' statistics.
 pub fn study_main(args: &StudyArgs, out: &Path, bar: bool) -> Result<Vec<SettingStats>> {
@@ -347,6 +356,59 @@ pub fn study_main(args: &StudyArgs, out: &Path, bar: bool) -> Result<Vec<Setting
     if let Some(e) = args.epochs {
         cfg.base.epochs = e;
     }
+    study_config_main(cfg, out, bar)
+}
+
+/// `grokscope ordering --config FILE`: the study in the TOML file `path`, with `changes`, as
+/// [`study_main`] runs the spec's.
+pub fn study_file_main(
+    path: &Path,
+    changes: &StudyChanges,
+    out: &Path,
+    bar: bool,
+) -> Result<Vec<SettingStats>> {
+    let mut cfg = OrderingStudyConfig::from(read_ordering(
+        path,
+        OrderingStudyConfig::from_toml,
+        |text| OrderingConfig::from_toml(text).is_ok(),
+        "an Ordering run config: train it with `grokscope ordering-run --config",
+    )?);
+    if let Some(r) = changes.runs {
+        cfg.runs = r;
+    }
+    if let Some(t) = changes.threads {
+        cfg.threads = t;
+    }
+    if let Some(e) = changes.epochs {
+        cfg.base.epochs = e;
+    }
+    study_config_main(cfg, out, bar)
+}
+
+/// The Ordering config in the TOML file `path`, parsed by `parse`; a file that is the other kind of
+/// Ordering config (`is_other`) is said to be one, `use_it` ending the sentence with the command that
+/// takes it (`{use_it} FILE --out DIR`).
+fn read_ordering<T>(
+    path: &Path,
+    parse: impl FnOnce(&str) -> Result<T, crate::config::ConfigParseError>,
+    is_other: impl FnOnce(&str) -> bool,
+    use_it: &str,
+) -> Result<T> {
+    super::read_config(path, parse).map_err(|e| {
+        // a whole file, read again only to say what it is: a file that cannot be read gets no hint
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if is_other(&text) {
+            let name = path.display();
+            e.context(format!("{name} is {use_it} {name} --out DIR`"))
+        } else {
+            e
+        }
+    })
+}
+
+/// Run the study `cfg` into `out` (refusing a folder of another study, untouched): `study.csv`,
+/// `config.json`, the mean D per setting printed.
+fn study_config_main(cfg: OrderingStudyConfig, out: &Path, bar: bool) -> Result<Vec<SettingStats>> {
     let cfg = crate::config::ValidOrderingStudyConfig::try_from(cfg)?;
     let same_threads = |c: &OrderingStudyConfig| OrderingStudyConfig {
         threads: 0,
@@ -413,6 +475,226 @@ pub fn study_main(args: &StudyArgs, out: &Path, bar: bool) -> Result<Vec<Setting
         out.join(STUDY_CSV).display()
     );
     Ok(stats)
+}
+
+/// Where `grokscope ordering-run` takes its run from.
+#[derive(Clone, Debug)]
+pub enum RunSource {
+    /// The spec's run of a task, unpruned ([`task_preset`]).
+    Task(OrderingTask),
+    /// A TOML run config.
+    File(std::path::PathBuf),
+}
+
+/// Files of an Ordering run folder.
+pub const RUN_CONFIG: &str = "config.toml";
+pub const RUN_METRICS: &str = "metrics.csv";
+pub const RUN_WEIGHTS: &str = "weights.csv";
+pub const RUN_SUMMARY: &str = "summary.json";
+
+/// Whether `dir` is an Ordering run's folder: its `config.toml` is an Ordering run config (read as
+/// written, in range or not).
+pub fn is_run_folder(dir: &Path) -> bool {
+    crate::store::files::read_text_bounded(&dir.join(RUN_CONFIG), 1 << 20)
+        .is_ok_and(|text| toml::from_str::<OrderingConfig>(&text).is_ok())
+}
+
+/// The metrics of `metrics.csv` after `step,epoch`, by their [`Metric::key`]s; a `method` column
+/// follows them.
+const RUN_METRIC_COLUMNS: [Metric; 4] = [
+    Metric::Mse,
+    Metric::Sparsity,
+    Metric::Orderedness,
+    Metric::OrderednessNull,
+];
+
+/// An Ordering run's `metrics.csv`: `step,epoch,mse,measured_sparsity,d,d_shuffled,method`, one row
+/// per row the run logged; a value the row lacks is an empty field, and `method` (how D was found
+/// for the layer's `n` neurons) is given where D is.
+pub fn run_metrics_csv(rows: &[MetricRow], n: usize) -> String {
+    let mut out = String::from("step,epoch");
+    for m in RUN_METRIC_COLUMNS {
+        out.push(',');
+        out.push_str(m.key());
+    }
+    out.push_str(",method\n");
+    let method = orderedness::method_for(n);
+    for r in rows {
+        let _ = write!(out, "{},{}", r.step, r.epoch);
+        for m in RUN_METRIC_COLUMNS {
+            out.push(',');
+            if let Some(v) = r.get(m) {
+                // the shortest text that reads back as the same f64
+                let _ = write!(out, "{v}");
+            }
+        }
+        out.push(',');
+        if r.get(Metric::Orderedness).is_some() {
+            let _ = write!(out, "{method}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The square block `W[:, :n]` of the row-major `weights` (`cols` columns a row) as the CSV `grokscope
+/// orderedness --weights` reads: one row a line, row = receiver, column = sender, signs kept. Each
+/// f32 weight is written as the f64 it widens to, in the shortest text that reads back as that f64,
+/// so the file holds exactly the numbers D was computed from.
+pub fn square_block_csv(weights: &[f32], n: usize, cols: usize) -> String {
+    let mut out = String::new();
+    for row in weights.chunks_exact(cols.max(1)).take(n) {
+        let line: Vec<String> = row[..n.min(row.len())]
+            .iter()
+            .map(|w| f64::from(*w).to_string())
+            .collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// The fields of the JSON object `more` added to the object `into`.
+fn merge(into: &mut serde_json::Value, more: serde_json::Value) {
+    if let (Some(into), serde_json::Value::Object(more)) = (into.as_object_mut(), more) {
+        into.extend(more);
+    }
+}
+
+/// Keeps an Ordering run's metric rows and shows its progress on stderr.
+struct RunSink {
+    rows: Vec<MetricRow>,
+    epochs: u64,
+    last_line: Instant,
+}
+
+impl EventSink for RunSink {
+    fn emit(&mut self, ev: Event) {
+        match ev {
+            Event::Metrics { rows, .. } => {
+                if let Some(r) = rows.last()
+                    && self.last_line.elapsed() >= Duration::from_secs(2)
+                {
+                    let d = r
+                        .get(Metric::Orderedness)
+                        .map_or_else(String::new, |d| format!(" D {d:.4}"));
+                    eprintln!(
+                        "epoch {}/{} step {} MSE {:.5}{d}",
+                        r.epoch,
+                        self.epochs,
+                        r.step,
+                        r.get(Metric::Mse).unwrap_or(f64::NAN)
+                    );
+                    self.last_line = Instant::now();
+                }
+                self.rows.extend(rows);
+            }
+            Event::Refused { message } | Event::Note { message, .. } => {
+                eprintln!("warning: {message}")
+            }
+            Event::Started { .. }
+            | Event::Progress { .. }
+            | Event::Saved { .. }
+            | Event::Changed { .. }
+            | Event::Paused { .. }
+            | Event::Lab { .. }
+            | Event::Finished { .. } => {}
+        }
+    }
+}
+
+/// `grokscope ordering-run`: train the run of `source` with the `--set` changes `set`, then write the
+/// new folder `out` (refused, untouched, unless new or empty): config.toml, metrics.csv, weights.csv
+/// and summary.json. Fails when the run failed (its folder then holds no weights.csv).
+pub fn run_main(source: &RunSource, set: &[String], out: &Path) -> Result<std::process::ExitCode> {
+    let cfg = match source {
+        RunSource::Task(task) => task_preset(*task),
+        RunSource::File(path) => OrderingConfig::from(read_ordering(
+            path,
+            OrderingConfig::from_toml,
+            |text| OrderingStudyConfig::from_toml(text).is_ok(),
+            "an Ordering study config: run it with `grokscope ordering --config",
+        )?),
+    };
+    let mut value = toml::Value::try_from(&cfg)?;
+    for kv in set {
+        super::run::apply_set::<OrderingConfig>(&mut value, kv, "epochs=200")?;
+    }
+    let cfg: OrderingConfig = value.try_into().context("the changed config")?;
+    let cfg = ValidOrderingConfig::try_from(cfg)?;
+    // refused before training, and again when written (whole or not at all)
+    crate::store::run_dir::refuse_unless_empty(out)?;
+    let mut sink = RunSink {
+        rows: vec![],
+        epochs: cfg.epochs,
+        last_line: Instant::now(),
+    };
+    let (outcome, mut trainer) = ordering::run_one(&cfg, 1, &mut sink, &mut Unattended);
+    let dims = trainer.layer().dims;
+    let n = dims.neurons();
+    let mut summary = serde_json::json!({
+        "lab": "ordering",
+        "task": cfg.task,
+        "inputs": dims.inputs,
+        "hidden": dims.hidden,
+        "outputs": dims.outputs,
+        "neurons": n,
+        "epochs": trainer.epochs(),
+        "steps": trainer.steps(),
+        "param_count": trainer.param_count(),
+    });
+    let mut files = vec![(RUN_CONFIG, cfg.to_toml().into_bytes())];
+    files.push((RUN_METRICS, run_metrics_csv(&sink.rows, n).into_bytes()));
+    let measured = match &outcome {
+        Outcome::Completed | Outcome::Stopped => Some(trainer.measure()?),
+        Outcome::Failed { .. } => None,
+    };
+    if let Some(m) = &measured {
+        let final_mse = trainer.full_mse();
+        let extra = serde_json::json!({
+            "final_mse": final_mse,
+            "d": m.d,
+            "d_shuffled": m.null,
+            "order": m.order,
+            "method": m.method,
+            "measured_sparsity": trainer.sparsity(),
+        });
+        merge(&mut summary, extra);
+        let w = square_block_csv(&trainer.layer().w, n, dims.cols());
+        files.push((RUN_WEIGHTS, w.into_bytes()));
+    }
+    merge(&mut summary, serde_json::to_value(&outcome)?);
+    let text = serde_json::to_string_pretty(&summary)? + "\n";
+    files.push((RUN_SUMMARY, text.into_bytes()));
+    let named: Vec<(&str, &[u8])> = files.iter().map(|(f, b)| (*f, b.as_slice())).collect();
+    crate::store::run_dir::create_folder_of(out, "ordering-run", &named)
+        .with_context(|| format!("writing {}; nothing was written", out.display()))?;
+    let Some(m) = measured else {
+        let why = match &outcome {
+            Outcome::Failed { message } => message.as_str(),
+            // measured above
+            Outcome::Completed | Outcome::Stopped => "it ended without a measurement",
+        };
+        eprintln!(
+            "the run failed: {why}; what it logged is in {} (no {RUN_WEIGHTS})",
+            out.display()
+        );
+        return Ok(std::process::ExitCode::FAILURE);
+    };
+    let null = m
+        .null
+        .map_or_else(String::new, |v| format!("; weights shuffled {v:.4}"));
+    eprintln!(
+        "{} epochs ({} steps); final MSE {:.6}, D {:.4} ({}{null}), measured sparsity {:.3}; wrote {}",
+        trainer.epochs(),
+        trainer.steps(),
+        summary["final_mse"].as_f64().unwrap_or(f64::NAN),
+        m.d,
+        m.method,
+        trainer.sparsity(),
+        out.display()
+    );
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

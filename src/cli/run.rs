@@ -5,7 +5,6 @@ use crate::config::{self, GrokkingConfig};
 use crate::experiment::{EventSink, Unattended, grokking};
 use crate::protocol::{Event, GrokkingEvent, LabEvent, Metric, MetricRow, Outcome, Summary};
 use anyhow::{Context, Result, bail};
-use serde::Deserialize as _;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
@@ -143,6 +142,19 @@ pub fn presets_cmd(show: Option<&str>) -> Result<()> {
             for p in config::phase::phase_presets() {
                 outln!("{:<24} {}\n{:<24} {}", p.name, p.title, "", p.description)?;
             }
+            outln!(
+                "\nOrdering runs (grokscope ordering-run --task TASK --out DIR, or --config FILE):"
+            )?;
+            for p in config::ordering::run_presets() {
+                outln!("{:<24} {}", p.name, p.title)?;
+            }
+            outln!(
+                "\nOrdering studies (grokscope ordering --task TASK --study KIND --out DIR, or \
+                 --config FILE):"
+            )?;
+            for p in config::ordering::study_presets() {
+                outln!("{:<24} {}", p.name, p.title)?;
+            }
         }
         Some(name) => {
             if let Some(p) = config::capacity::sweep_preset(name) {
@@ -157,12 +169,36 @@ pub fn presets_cmd(show: Option<&str>) -> Result<()> {
                 outln!("# {}: {}\n{}", p.title, p.description, p.config.to_toml())?;
                 return Ok(());
             }
+            if let Some(p) = config::ordering::run_presets()
+                .into_iter()
+                .find(|p| p.name == name)
+            {
+                outln!(
+                    "# {} (grokscope ordering-run --config FILE --out DIR)\n{}",
+                    p.title,
+                    p.config.to_toml()
+                )?;
+                return Ok(());
+            }
+            if let Some(p) = config::ordering::study_presets()
+                .into_iter()
+                .find(|p| p.name == name)
+            {
+                outln!(
+                    "# {} (grokscope ordering --config FILE --out DIR)\n{}",
+                    p.title,
+                    p.config.to_toml()
+                )?;
+                return Ok(());
+            }
             let p = config::preset(name).with_context(|| {
                 let names: Vec<_> = config::presets()
                     .iter()
                     .map(|p| p.name)
                     .chain(config::capacity::sweep_presets().iter().map(|p| p.name))
                     .chain(config::phase::phase_presets().iter().map(|p| p.name))
+                    .chain(config::ordering::run_presets().iter().map(|p| p.name))
+                    .chain(config::ordering::study_presets().iter().map(|p| p.name))
                     .collect();
                 format!("no preset named {name:?}; known: {}", names.join(", "))
             })?;
@@ -218,67 +254,7 @@ pub fn fork_spec(
     let state = folder.load(&c)?;
     let mut value = toml::Value::try_from(&*state.config)?;
     for kv in set {
-        let (key, raw) = kv.split_once('=').with_context(|| {
-            format!("--set {kv:?}: write KEY=VALUE, e.g. optim.weight_decay=0.1")
-        })?;
-        let parsed: Option<toml::Value> = toml::from_str::<toml::Table>(&format!("v = {raw}"))
-            .ok()
-            .and_then(|mut t| t.remove("v"));
-        // a number too large for TOML (1e400) is one all the same, not a string
-        if parsed.is_none() && raw.trim().parse::<f64>().is_ok_and(|v| v.is_infinite()) {
-            bail!(
-                "--set {kv}: {} is too large to be a number (the largest is about 1.8e308)",
-                raw.trim()
-            );
-        }
-        let parsed = parsed.unwrap_or_else(|| toml::Value::String(raw.to_string()));
-        let mut at = &mut value;
-        let key = key.trim();
-        if key.is_empty() {
-            bail!("--set {kv:?}: name a field before the =, e.g. optim.weight_decay=0.1");
-        }
-        let parts: Vec<&str> = key.split('.').collect();
-        for (i, part) in parts.iter().enumerate() {
-            let table = at
-                .as_table_mut()
-                .with_context(|| format!("--set {key}: {part} is not inside a table"))?;
-            // a missing field is named with the fields this run's config has there (an MLP has no
-            // model.dropout: that is the transformer's)
-            let missing = |table: &toml::Table| {
-                let within = parts[..i].join(".");
-                let have: Vec<String> = table
-                    .keys()
-                    .map(|k| {
-                        if within.is_empty() {
-                            k.clone()
-                        } else {
-                            format!("{within}.{k}")
-                        }
-                    })
-                    .collect();
-                anyhow::anyhow!(
-                    "--set {key}: this run's config has no field {key} (it has: {})",
-                    have.join(", ")
-                )
-            };
-            if i + 1 == parts.len() {
-                if !table.contains_key(*part) {
-                    return Err(missing(table));
-                }
-                table.insert(part.to_string(), parsed.clone());
-                break;
-            }
-            if !table.contains_key(*part) {
-                return Err(missing(table));
-            }
-            at = table.get_mut(*part).expect("checked just above");
-        }
-        // a value of the wrong kind is named with its own --set, on one line
-        if let Err(e) = GrokkingConfig::deserialize(value.clone()) {
-            let why = e.to_string();
-            let why = why.lines().next().unwrap_or_default();
-            bail!("--set {kv}: {why}");
-        }
+        apply_set::<GrokkingConfig>(&mut value, kv, "optim.weight_decay=0.1")?;
     }
     // checked once, where the runner parses the fork's config
     let config: GrokkingConfig = value.try_into().context("the changed config")?;
@@ -290,6 +266,78 @@ pub fn fork_spec(
             out: Some(out.to_path_buf()),
         }),
     })
+}
+
+/// Apply one `--set KEY=VALUE` (a TOML value; a dotted key reaches into tables) to the config `value`
+/// of type `T`: a key the config lacks is named with the fields it has there, a value of the wrong
+/// kind with its own `--set`, on one line. `example` is a KEY=VALUE the messages suggest.
+pub fn apply_set<T: serde::de::DeserializeOwned>(
+    value: &mut toml::Value,
+    kv: &str,
+    example: &str,
+) -> Result<()> {
+    let (key, raw) = kv
+        .split_once('=')
+        .with_context(|| format!("--set {kv:?}: write KEY=VALUE, e.g. {example}"))?;
+    let parsed: Option<toml::Value> = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"));
+    // a number too large for TOML (1e400) is one all the same, not a string
+    if parsed.is_none() && raw.trim().parse::<f64>().is_ok_and(|v| v.is_infinite()) {
+        bail!(
+            "--set {kv}: {} is too large to be a number (the largest is about 1.8e308)",
+            raw.trim()
+        );
+    }
+    let parsed = parsed.unwrap_or_else(|| toml::Value::String(raw.to_string()));
+    let mut at = &mut *value;
+    let key = key.trim();
+    if key.is_empty() {
+        bail!("--set {kv:?}: name a field before the =, e.g. {example}");
+    }
+    let parts: Vec<&str> = key.split('.').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let table = at
+            .as_table_mut()
+            .with_context(|| format!("--set {key}: {part} is not inside a table"))?;
+        // a missing field is named with the fields this run's config has there (an MLP has no
+        // model.dropout: that is the transformer's)
+        let missing = |table: &toml::Table| {
+            let within = parts[..i].join(".");
+            let have: Vec<String> = table
+                .keys()
+                .map(|k| {
+                    if within.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{within}.{k}")
+                    }
+                })
+                .collect();
+            anyhow::anyhow!(
+                "--set {key}: this run's config has no field {key} (it has: {})",
+                have.join(", ")
+            )
+        };
+        if i + 1 == parts.len() {
+            if !table.contains_key(*part) {
+                return Err(missing(table));
+            }
+            table.insert(part.to_string(), parsed.clone());
+            break;
+        }
+        if !table.contains_key(*part) {
+            return Err(missing(table));
+        }
+        at = table.get_mut(*part).expect("checked just above");
+    }
+    // a value of the wrong kind is named with its own --set, on one line
+    if let Err(e) = T::deserialize(value.clone()) {
+        let why = e.to_string();
+        let why = why.lines().next().unwrap_or_default();
+        bail!("--set {kv}: {why}");
+    }
+    Ok(())
 }
 
 /// Shows a run's progress on stderr and keeps how it ended.

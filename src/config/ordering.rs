@@ -1,7 +1,7 @@
 //! Configurations of the Ordering lab (Song 2025): a complete, weight-tied recurrent layer pruned while
 //! it learns XOR or sine regression.
 
-use super::{Checker, ConfigError};
+use super::{Checker, ConfigError, ConfigParseError};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -267,6 +267,17 @@ impl OrderingConfig {
     pub fn total_steps(&self) -> u64 {
         self.steps_per_epoch().saturating_mul(self.epochs)
     }
+
+    pub fn to_toml(&self) -> String {
+        // Serialising a plain struct of numbers, strings and enums cannot fail.
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Parse and validate a TOML run config (the edge for run files).
+    pub fn from_toml(text: &str) -> Result<ValidOrderingConfig, ConfigParseError> {
+        let cfg: OrderingConfig = super::parse::from_toml(text)?;
+        Ok(ValidOrderingConfig::try_from(cfg)?)
+    }
 }
 
 impl OrderingStudyConfig {
@@ -331,6 +342,17 @@ impl OrderingStudyConfig {
             }
         }
         out
+    }
+
+    pub fn to_toml(&self) -> String {
+        // Serialising a plain struct of numbers, strings, lists and enums cannot fail.
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Parse and validate a TOML study config (the edge for study files).
+    pub fn from_toml(text: &str) -> Result<ValidOrderingStudyConfig, ConfigParseError> {
+        let cfg: OrderingStudyConfig = super::parse::from_toml(text)?;
+        Ok(ValidOrderingStudyConfig::try_from(cfg)?)
     }
 
     /// Networks the study trains.
@@ -498,6 +520,66 @@ pub fn ordering_presets() -> Vec<(&'static str, &'static str, OrderingConfig)> {
     ]
 }
 
+/// A built-in Ordering run or study, by the name `grokscope presets` lists.
+#[derive(Clone, Debug)]
+pub struct NamedOrdering<T> {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub config: T,
+}
+
+/// The spec's runs as `grokscope presets` lists them (`ordering-xor`, `ordering-sine`; unpruned): what
+/// `grokscope ordering-run --task` trains.
+pub fn run_presets() -> Vec<NamedOrdering<OrderingConfig>> {
+    ordering_presets()
+        .into_iter()
+        .map(|(_, title, config)| NamedOrdering {
+            name: match config.task {
+                OrderingTask::Xor => "ordering-xor",
+                OrderingTask::Sine => "ordering-sine",
+            },
+            title,
+            config,
+        })
+        .collect()
+}
+
+/// The spec's four studies as `grokscope presets` lists them (`ordering-sine-sparsity`, ..): what
+/// `grokscope ordering --task T --study S` runs.
+pub fn study_presets() -> Vec<NamedOrdering<OrderingStudyConfig>> {
+    let one = |name, title, task, kind| NamedOrdering {
+        name,
+        title,
+        config: default_study(task, kind),
+    };
+    vec![
+        one(
+            "ordering-xor-sparsity",
+            "XOR: D against nominal sparsity, five schemes x 0.1..0.9 and the baseline, 5 runs each",
+            OrderingTask::Xor,
+            StudyKind::Sparsity,
+        ),
+        one(
+            "ordering-xor-grid",
+            "XOR: mean D over H in {1, 3, 5, 7, 9} x its 1..10, unpruned, 5 runs each",
+            OrderingTask::Xor,
+            StudyKind::Grid,
+        ),
+        one(
+            "ordering-sine-sparsity",
+            "Sine: D against nominal sparsity, five schemes x 0.1..0.9 and the baseline, 5 runs each",
+            OrderingTask::Sine,
+            StudyKind::Sparsity,
+        ),
+        one(
+            "ordering-sine-grid",
+            "Sine: mean D over H in {1, 3, 5, 7, 9} x its 1..10, unpruned, 5 runs each",
+            OrderingTask::Sine,
+            StudyKind::Grid,
+        ),
+    ]
+}
+
 /// The spec's study of a task: sparsities 0.1, .., 0.9 under all five schemes plus the baseline, or
 /// the grid H in {1, 3, 5, 7, 9} x its in 1..=10 (unpruned); 5 runs a setting.
 pub fn default_study(task: OrderingTask, kind: StudyKind) -> OrderingStudyConfig {
@@ -582,6 +664,42 @@ mod tests {
             default_study(OrderingTask::Sine, StudyKind::Grid).total_runs(),
             250
         );
+    }
+
+    /// Every preset printed as TOML (what `grokscope presets --show` prints) reads back as the same
+    /// config, and a bad value in such a file is refused naming its field.
+    #[test]
+    fn presets_round_trip_through_toml() {
+        for p in run_presets() {
+            let text = p.config.to_toml();
+            let back = OrderingConfig::from(OrderingConfig::from_toml(&text).unwrap());
+            assert_eq!(back, p.config, "{}", p.name);
+        }
+        for p in study_presets() {
+            let text = p.config.to_toml();
+            let back = OrderingStudyConfig::from(OrderingStudyConfig::from_toml(&text).unwrap());
+            assert_eq!(back, p.config, "{}", p.name);
+        }
+        // a pruned run too: the scheme's tag and its parameter
+        let pruned = OrderingConfig {
+            pruning: Pruning::DynamicTopK { k: 0.25 },
+            ..xor_preset()
+        };
+        let text = pruned.to_toml();
+        assert!(text.contains("scheme = \"dynamic_top_k\""), "{text}");
+        assert_eq!(
+            OrderingConfig::from(OrderingConfig::from_toml(&text).unwrap()),
+            pruned
+        );
+        let e = OrderingConfig::from_toml(&text.replace("hidden = 5", "hidden = 0"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("hidden: 0"), "{e}");
+        let study = study_presets()[0].config.to_toml();
+        let e = OrderingStudyConfig::from_toml(&study.replace("runs = 5", "runs = 0"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("runs: 0"), "{e}");
     }
 
     #[test]

@@ -348,20 +348,21 @@ pub fn run(
     control: &mut dyn RunControl,
 ) -> Outcome {
     match start {
-        Start::Run(cfg) => run_one(cfg, run, sink, control),
+        Start::Run(cfg) => run_one(cfg, run, sink, control).0,
         Start::Study(cfg) => run_study(cfg, run, sink, control),
     }
 }
 
 /// Train one complete layer with pruning. Emits `Started`, an initial metrics row and snapshot, then per
 /// step `Progress` and per epoch a `Metrics` row (MSE, D, sparsity) with throttled `Snapshot`s, and
-/// exactly one `Finished`.
-fn run_one(
+/// exactly one `Finished`. Returns the trainer as the run left it too, for what the events do not
+/// carry (the final MSE over the whole dataset): `run` with `Start::Run` is this without it.
+pub fn run_one(
     cfg: &ValidOrderingConfig,
     run: RunId,
     sink: &mut dyn EventSink,
     control: &mut dyn RunControl,
-) -> Outcome {
+) -> (Outcome, OrderingTrainer) {
     let mut trainer = OrderingTrainer::new(cfg);
     let t0 = Instant::now();
     sink.emit(Event::Started {
@@ -404,7 +405,7 @@ fn run_one(
             wall_secs: t0.elapsed().as_secs_f64(),
         }),
     });
-    outcome
+    (outcome, trainer)
 }
 
 fn train_reporting(

@@ -1262,6 +1262,24 @@ pub fn copy_run(from: &Path, to: &Path, parent: Option<&Path>) -> Result<CopiedR
     build_beside(to, "copy", |staging| copy_tree(from, staging, parent))
 }
 
+/// Make the new folder `to` holding exactly `files` (name, bytes), whole or not at all
+/// ([`build_beside`]); a folder that exists and is not empty is refused and left as it was
+/// ([`refuse_unless_empty`]). `label` names the hidden folder it is built in.
+pub fn create_folder_of(
+    to: &Path,
+    label: &str,
+    files: &[(&str, &[u8])],
+) -> Result<(), RunDirError> {
+    refuse_unless_empty(to)?;
+    build_beside(to, label, |staging| {
+        for (name, bytes) in files {
+            let path = staging.join(name);
+            write_atomic(&path, bytes).map_err(io_err(&path))?;
+        }
+        Ok(())
+    })
+}
+
 /// Make the new folder `to` (missing or an empty folder: [`refuse_unless_empty`] checks it first) by
 /// `fill`ing a hidden folder beside it (`.NAME.LABEL-PID-NANOS`), moved into place once `fill` has
 /// succeeded. A failure (a file that cannot be read in full, a link, a full disk) leaves no half-made
