@@ -903,9 +903,13 @@ fn a_sweep_over_an_open_one_says_how_many_results_it_kept() {
     h.state_mut().capacity_mut().text_mut().widths = trained.to_string();
     h.step();
     start_until(&mut h, |h| h.state().capacity().phase() == Phase::Finished);
+    // whether the width's numbers are those it had comes first, where the presenter's status bar
+    // does not cut it off (a teacher's audit, L2: "... T_gen 458, d…")
     let status = &h.state().status().text;
     assert!(
-        status.starts_with("sweep completed: 2 of 2 tasks (1 kept from the sweep shown before)"),
+        status.starts_with(&format!("d = {trained} (p 23, seed 0) trained again: "))
+            && status
+                .contains("; sweep completed: 2 of 2 tasks (1 kept from the sweep shown before)"),
         "{status}"
     );
 }

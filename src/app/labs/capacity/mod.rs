@@ -546,12 +546,14 @@ impl CapacityLab {
                     if let Some(outcome) = self.link.batch_finished(run, outcome, batch, has_data) {
                         self.history.finish(outcome);
                         // a width trained again beside the sweep shown: whether its numbers are
-                        // those it had (a lesson says the same config and seed give them)
+                        // those it had (a lesson says the same config and seed give them). First:
+                        // after the sweep's line, the presenter's status bar cut "as before" off
+                        // (a teacher's audit, L2)
                         let status = self.link.status();
                         if let Some(again) = self.history.trained_again_text()
                             && !status.is_error
                         {
-                            let text = format!("{}; {again}", status.text);
+                            let text = format!("{again}; {}", status.text);
                             self.info(text);
                         }
                         let status = self.link.status();
