@@ -184,15 +184,23 @@ pub fn sweep_main(
     // A table an earlier `merge` wrote no longer holds every task (a researcher's audit, L11: it kept
     // the old rows until the next merge): merged again, as `merge` would. Its failure is said, not
     // the sweep's (the task files are written).
-    if done.written > 0
-        && out.join(CSV_FILE).exists()
-        && let Err(e) = merge_main(out)
-    {
-        eprintln!(
-            "warning: {} is out of date (it was not merged again: {e:#}); run `grokscope merge {}`",
-            out.join(CSV_FILE).display(),
-            out.display()
-        );
+    // Quietly: the tasks other shards have still to write are not named missing one by one.
+    if done.written > 0 && out.join(CSV_FILE).exists() {
+        match collect_results(out)
+            .map_err(anyhow::Error::from)
+            .and_then(|c| write_tables(out, &c))
+        {
+            Ok(merged) => eprintln!(
+                "{} merged again: {merged} (it was there from an earlier merge)",
+                out.join(CSV_FILE).display()
+            ),
+            Err(e) => eprintln!(
+                "warning: {} is out of date (it was not merged again: {e:#}); run `grokscope merge \
+                 {}`",
+                out.join(CSV_FILE).display(),
+                out.display()
+            ),
+        }
     }
     Ok(SweepReport {
         tasks: todo.mine,
@@ -284,6 +292,14 @@ pub fn merge_main(dir: &Path) -> Result<Collected> {
     refuse_other_kinds(dir, "merge")?;
     let c = collect_results(dir)?;
     report(&c);
+    let merged = write_tables(dir, &c)?;
+    eprintln!("merged {merged} into {}", dir.join(CSV_FILE).display());
+    Ok(c)
+}
+
+/// Write `dir`'s tables from the results collected there; returns how many were merged, in words
+/// ("3 of 8 tasks"). Refused when there is none.
+fn write_tables(dir: &Path, c: &Collected) -> Result<String> {
     if c.results.is_empty() {
         // a table of no rows would replace what an earlier merge wrote
         bail!(
@@ -298,12 +314,10 @@ pub fn merge_main(dir: &Path) -> Result<Collected> {
             capacity_csv(&c.results)?.as_bytes(),
         )?;
     }
-    let merged = match c.expected {
+    Ok(match c.expected {
         Some(n) => format!("{} of {}", c.results.len(), super::count(n, "task")),
         None => super::count(c.results.len(), "task"),
-    };
-    eprintln!("merged {merged} into {}", dir.join(CSV_FILE).display());
-    Ok(c)
+    })
 }
 
 /// `--c BITS` or `--c-from DIR` (of `analyse` and `export`): the capacity C that the capacity fraction
