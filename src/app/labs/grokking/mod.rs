@@ -22,6 +22,7 @@ use super::{
     Controls, Counter, LabCtx, LabScene, LabSetup, LabSlot, Milestone, PanelName, PresetList, Teach,
 };
 use crate::analysis::insight::Split;
+use crate::analysis::smooth::Weight;
 use crate::app::actions::{Action, ExportKind};
 use crate::app::backend::Backend;
 use crate::app::dialog::FileDialog;
@@ -55,6 +56,9 @@ use std::time::Instant;
 pub struct Persisted {
     /// The Grokking lab's Runs panel.
     pub runs: RunsSettings,
+    /// The plots' display smoothing ([`PlotView::smoothing`]; 0, off, when absent; a value out of
+    /// range is brought into it).
+    pub smoothing: f64,
 }
 
 impl Persisted {
@@ -197,6 +201,9 @@ impl GrokkingLab {
     pub fn new(backend: Box<dyn Backend>, setup: &LabSetup<'_>) -> Self {
         let (presets, draft) = PresetList::new(presets());
         let wake_ctx = setup.ctx.clone();
+        let persisted = Persisted::load(setup.storage);
+        let mut plots = PlotView::default();
+        plots.smoothing = Weight::new(persisted.smoothing);
         Self {
             ctx: setup.ctx.clone(),
             link: LabLink::new(
@@ -208,11 +215,11 @@ impl GrokkingLab {
             presets,
             draft,
             history: RunHistory::new(),
-            plots: PlotView::default(),
+            plots,
             prompt: None,
             awaiting_screenshot: false,
             start_notes: None,
-            files: RunFiles::with_settings(Persisted::load(setup.storage).runs),
+            files: RunFiles::with_settings(persisted.runs),
             speed: None,
             insight: InsightStore::default(),
             insight_view: InsightView::default(),
@@ -270,6 +277,16 @@ impl GrokkingLab {
     /// The marker labels the plots drew in the last frame (the current run's and the compared runs').
     pub fn marker_labels(&self) -> &[MarkerLabel] {
         &self.plots.labelled
+    }
+
+    /// The plots' view state (axes, smoothing, what the last frame drew).
+    pub fn plot_view(&self) -> &PlotView {
+        &self.plots
+    }
+
+    /// The plots' view state, to change (a test sets the smoothing as the slider would).
+    pub fn plot_view_mut(&mut self) -> &mut PlotView {
+        &mut self.plots
     }
 
     /// Points the plots drew in the last frame (after decimation).
@@ -1520,6 +1537,7 @@ impl LabSlot for GrokkingLab {
     fn save(&self, storage: &mut dyn eframe::Storage) {
         let persisted = Persisted {
             runs: self.files.settings.clone(),
+            smoothing: self.plots.smoothing.get(),
         };
         eframe::set_value(storage, eframe::APP_KEY, &persisted);
     }
