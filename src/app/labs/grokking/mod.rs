@@ -1509,6 +1509,8 @@ impl LabSlot for GrokkingLab {
 
     fn figure_set(&self) -> FigureSet {
         let mut set = grokking_set(&self.history, self.plots.log_x);
+        // smoothed as the plots draw them (the raw curves faint; the note and the CSV say so)
+        crate::export::labs::smooth_figures(&mut set.figures, self.plots.smoothing);
         // the runs the plots compare, as they draw them (each run's config in the figure's data)
         set.figures
             .extend(self.files.compare_figures(&self.history, self.plots.log_x));
