@@ -13,7 +13,8 @@
 //! view zooms or the window narrows), in real values (a log axis shows the log of the smoothed
 //! loss), and counts points, not steps (a log step axis changes where the points are drawn, not
 //! their average; step 0, which it cannot show, still counts). The smoothed curve is then thinned
-//! for drawing as the raw one is. The markers (memorised, generalised, val ≥ 98 %) come from the
+//! for drawing as the raw one is. Compared runs ([`Overlay`]) are smoothed alike, a seed group's mean
+//! as one series (its band stays raw). The markers (memorised, generalised, val ≥ 98 %) come from the
 //! run's raw values, as the stored data and the CSV do: smoothing is for the eye only.
 
 use crate::analysis::smooth::{Ema, MAX_WEIGHT, Weight};
@@ -553,8 +554,11 @@ pub struct Overlay {
     pub name: String,
     pub color: Color32,
     pub width: f32,
-    /// Plot-space points of each metric, in step order.
+    /// Plot-space points of each metric, in step order (smoothed while the plots' smoothing is on).
     pub series: Vec<(Metric, Vec<PlotPoint>)>,
+    /// While the plots' smoothing is on, each smoothed metric's raw points, drawn faint behind its
+    /// line; empty when off.
+    pub raw: Vec<(Metric, Vec<PlotPoint>)>,
     /// A band around some metrics (a group's spread).
     pub bands: Vec<Band>,
     /// Its milestones and hyper-parameter changes, drawn as thin lines in the run's colour and
@@ -1197,6 +1201,18 @@ fn add_overlay<'a>(
             pui.add(area.allow_hover(false));
         }
     }
+    for (m, pts) in &o.raw {
+        if metrics.contains(m) && !pts.is_empty() {
+            // the raw curve faint behind the smoothed one, as for the current run
+            let raw = Line::new("", PlotPoints::Borrowed(pts))
+                .color(o.color.gamma_multiply(RAW_ALPHA))
+                .width(o.width * line)
+                .style(metric_style(*m))
+                .allow_hover(false);
+            pui.line(raw);
+            drawn += pts.len();
+        }
+    }
     for (m, pts) in &o.series {
         if metrics.contains(m) && !pts.is_empty() {
             // one legend entry a run (egui_plot merges equal names); the line style tells the metric
@@ -1486,6 +1502,28 @@ impl HoverLookup<'_> {
     }
 }
 
+/// On a compared run's smoothed line under the pointer: its raw plot y at that step (`None` inside
+/// when its thinned raw curve has no point there); `None` on any other line.
+fn overlay_raw_at(pos: &HoverPosition<'_>, lookup: &HoverLookup<'_>) -> Option<Option<f64>> {
+    let HoverPosition::NearDataPoint {
+        plot_name,
+        position: p,
+        ..
+    } = pos
+    else {
+        return None;
+    };
+    let o = lookup.overlays.iter().find(|o| o.name == *plot_name)?;
+    let m = o
+        .series
+        .iter()
+        .find(|(m, pts)| lookup.metrics.contains(m) && has_point(pts, *p))?
+        .0;
+    let (_, raw) = o.raw.iter().find(|(r, _)| *r == m)?;
+    let range = store::visible_range(raw, |q| q.x, p.x, p.x);
+    Some(raw[range].iter().find(|q| q.x == p.x).map(|q| q.y))
+}
+
 /// Whether `pts` (in x order) holds `p` exactly.
 fn has_point(pts: &[PlotPoint], p: PlotPoint) -> bool {
     let range = store::visible_range(pts, |q| q.x, p.x, p.x);
@@ -1532,10 +1570,13 @@ fn hover_text(
         return Some(format!("step {step}{epoch}"));
     }
     let real = |y: f64| format_value(from_plot(y, y_scale == YScale::Log), y_scale);
-    let raw = series.iter().find_map(|c| {
-        let s = c.smooth.as_ref()?;
-        has_point(&s.points, p).then(|| c.raw_at(p.x))
-    });
+    let raw = series
+        .iter()
+        .find_map(|c| {
+            let s = c.smooth.as_ref()?;
+            has_point(&s.points, p).then(|| c.raw_at(p.x))
+        })
+        .or_else(|| overlay_raw_at(pos, lookup?));
     let value = real(p.y);
     match raw {
         None => Some(format!("{head}step {step}{epoch}\n{value}")),
@@ -2165,6 +2206,7 @@ mod tests {
             color: Color32::from_rgb(90, 160, 240),
             width: 1.5,
             series,
+            raw: Vec::new(),
             bands: Vec::new(),
             markers,
             steps_per_epoch: 10,

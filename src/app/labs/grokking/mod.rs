@@ -271,7 +271,8 @@ impl GrokkingLab {
 
     /// What the plots draw besides the current run (built as the next frame would).
     pub fn compared(&mut self) -> &Compare {
-        self.files.compare(&self.history, self.plots.log_x)
+        self.files
+            .compare(&self.history, self.plots.log_x, self.plots.smoothing)
     }
 
     /// The marker labels the plots drew in the last frame (the current run's and the compared runs').
@@ -1434,7 +1435,9 @@ impl LabSlot for GrokkingLab {
             return a;
         }
         self.plots.later_from = self.insight_view.later_from();
-        let compare = self.files.compare(&self.history, self.plots.log_x);
+        let compare = self
+            .files
+            .compare(&self.history, self.plots.log_x, self.plots.smoothing);
         if !compare.overlays.is_empty() {
             // runs compared: their colours name the runs and the line styles train and
             // validation; the ablation's curves, one pair a run in the same colour, had no style
@@ -1509,11 +1512,11 @@ impl LabSlot for GrokkingLab {
 
     fn figure_set(&self) -> FigureSet {
         let mut set = grokking_set(&self.history, self.plots.log_x);
-        // smoothed as the plots draw them (the raw curves faint; the note and the CSV say so)
-        crate::export::labs::smooth_figures(&mut set.figures, self.plots.smoothing);
         // the runs the plots compare, as they draw them (each run's config in the figure's data)
         set.figures
             .extend(self.files.compare_figures(&self.history, self.plots.log_x));
+        // smoothed as the plots draw them (the raw curves faint; the note and the CSV say so)
+        crate::export::labs::smooth_figures(&mut set.figures, self.plots.smoothing);
         add_insight_figures(
             &mut set,
             self.shown_snapshot(),
