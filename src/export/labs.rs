@@ -322,7 +322,7 @@ pub fn history_figures(
     figs
 }
 
-/// The line series of `figs` smoothed for display at weight `w`, as the window's plots draw them
+/// The line series (solid or dashed) of `figs` smoothed for display at weight `w`, as the window's plots draw them
 /// ([`crate::analysis::smooth`]): each line's debiased moving average over its points in order,
 /// drawn over its raw points (faint), written in the CSV's `smoothed` column beside the raw `y`;
 /// each figure smoothed says so in a note and in its JSON sidecar's `data.smoothing`. The markers are
@@ -333,7 +333,12 @@ pub fn smooth_figures(figs: &mut [Figure], w: crate::analysis::smooth::Weight) {
     }
     for f in figs {
         let mut any = false;
-        for s in f.series.iter_mut().filter(|s| s.kind == SeriesKind::Line) {
+        // (a compared run's train curves are dashed)
+        let lines = f
+            .series
+            .iter_mut()
+            .filter(|s| matches!(s.kind, SeriesKind::Line | SeriesKind::Dashed));
+        for s in lines.filter(|s| !s.points.is_empty()) {
             s.smoothed = crate::analysis::smooth::smoothed(s.points.iter().map(|p| p[1]), w);
             any = true;
         }
@@ -1121,6 +1126,15 @@ mod tests {
             SeriesKind::Line,
             points.clone(),
         ));
+        // a compared run's dashed train curve, and a legend key with no points
+        f.series.push(Series::new(
+            "dashed",
+            [1, 2, 3],
+            SeriesKind::Dashed,
+            vec![[1.0, 2.0], [2.0, 4.0]],
+        ));
+        f.series
+            .push(Series::new("key", [1, 2, 3], SeriesKind::Line, vec![]));
         f.markers.push(Marker {
             x: 2.0,
             label: "generalised".into(),
@@ -1140,6 +1154,13 @@ mod tests {
         for (got, want) in s.smoothed.iter().zip(want) {
             assert!((got - want).abs() < 1e-12, "{:?}", s.smoothed);
         }
+        // 2, then (0.5·2 + 4) / 1.5 = 10/3
+        let dashed = &f.series[1].smoothed;
+        assert!(
+            dashed.len() == 2 && (dashed[1] - 10.0 / 3.0).abs() < 1e-12,
+            "{dashed:?}"
+        );
+        assert!(f.series[2].smoothed.is_empty());
         assert_eq!(f.markers, before.markers);
         assert!(
             f.notes.iter().any(|n| n.starts_with("Smoothing 0.50")),
