@@ -2117,8 +2117,10 @@ mod tests {
         let cfg = crate::config::presets()[0].config.clone();
         let mut other = cfg.clone();
         other.optim.weight_decay += 0.5;
-        let mut files = RunFiles::default();
-        files.listed = vec![listed(1, history(11, &other, 20), PALETTE[1])];
+        let mut files = RunFiles {
+            listed: vec![listed(1, history(11, &other, 20), PALETTE[1])],
+            ..RunFiles::default()
+        };
         let live = history(10, &cfg, 10);
         let off = files.compare(&live, false, Weight::OFF).overlays[0].clone();
         assert!(off.raw.is_empty());
