@@ -475,8 +475,9 @@ pub fn plots_toolbar_ui(
             if ui
                 .add_enabled(!busy, egui::Button::new("Export CSV"))
                 .on_hover_text(
-                    "The current run's plotted series, every logged point: series,step,epoch,value \
-                     (the runs compared beside it: Export figure…, \"…: runs compared\")",
+                    "The current run's plotted series, every logged point, raw (never smoothed): \
+                     series,step,epoch,value (the runs compared beside it: Export figure…, \
+                     \"…: runs compared\")",
                 )
                 .clicked()
             {
