@@ -212,3 +212,29 @@ fn the_smoothing_is_kept_across_restarts() {
         );
     }
 }
+
+/// The presenter view leaves the plots' toolbar out, so it draws the raw curves whatever the
+/// window's smoothing (a lesson's picture must not change unseen); the window's choice is kept and
+/// comes back when the presenter view closes.
+#[test]
+fn the_presenter_view_draws_the_raw_curves() {
+    use grokscope::app::teach::presenter::LessonCmd;
+    let mut h = finished_run();
+    let raw = raw_loss_line(&h);
+    slider(&h).set_value_accesskit(0.9);
+    h.step();
+    h.step();
+    assert_ne!(drawn_loss_line(&h), raw);
+    h.state_mut().lesson_command(LessonCmd::Presenter);
+    h.step();
+    h.step();
+    assert!(h.state().presenter().on);
+    assert_eq!(drawn_loss_line(&h), raw);
+    assert!(h.state().grokking().plot_view().raw_behind.is_empty());
+    assert!((h.state().grokking().plot_view().smoothing.get() - 0.9).abs() < 1e-9);
+    h.state_mut().lesson_command(LessonCmd::Presenter);
+    h.step();
+    h.step();
+    assert!(!h.state().presenter().on);
+    assert_ne!(drawn_loss_line(&h), raw, "smoothed again");
+}

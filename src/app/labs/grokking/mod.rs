@@ -271,13 +271,25 @@ impl GrokkingLab {
 
     /// What the plots draw besides the current run (built as the next frame would).
     pub fn compared(&mut self) -> &Compare {
+        let smoothing = self.shown_smoothing();
         self.files
-            .compare(&self.history, self.plots.log_x, self.plots.smoothing)
+            .compare(&self.history, self.plots.log_x, smoothing)
     }
 
     /// The marker labels the plots drew in the last frame (the current run's and the compared runs').
     pub fn marker_labels(&self) -> &[MarkerLabel] {
         &self.plots.labelled
+    }
+
+    /// The smoothing the plots draw with: the toolbar's, except in the presenter view, which leaves
+    /// the toolbar out and so draws the raw curves (a smoothing chosen in the window must not change
+    /// a lesson's picture unseen).
+    pub fn shown_smoothing(&self) -> Weight {
+        if crate::app::teach::presenter::Look::of(&self.ctx).presenting {
+            Weight::OFF
+        } else {
+            self.plots.smoothing
+        }
     }
 
     /// The plots' view state (axes, smoothing, what the last frame drew).
@@ -1435,16 +1447,19 @@ impl LabSlot for GrokkingLab {
             return a;
         }
         self.plots.later_from = self.insight_view.later_from();
+        let smoothing = self.shown_smoothing();
         let compare = self
             .files
-            .compare(&self.history, self.plots.log_x, self.plots.smoothing);
+            .compare(&self.history, self.plots.log_x, smoothing);
         if !compare.overlays.is_empty() {
             // runs compared: their colours name the runs and the line styles train and
             // validation; the ablation's curves, one pair a run in the same colour, had no style
             // of their own and tangled the loss plot (a helper's audit): one run shows them
             self.plots.hidden.extend(ABLATION_CURVES);
         }
+        let chosen = std::mem::replace(&mut self.plots.smoothing, smoothing);
         plots_compare_ui(ui, &mut self.plots, &self.history, compare);
+        self.plots.smoothing = chosen;
         if let Some(rect) = self.plots.plots_rect {
             self.link.panels.drawn("plots", rect);
         }
@@ -1516,7 +1531,7 @@ impl LabSlot for GrokkingLab {
         set.figures
             .extend(self.files.compare_figures(&self.history, self.plots.log_x));
         // smoothed as the plots draw them (the raw curves faint; the note and the CSV say so)
-        crate::export::labs::smooth_figures(&mut set.figures, self.plots.smoothing);
+        crate::export::labs::smooth_figures(&mut set.figures, self.shown_smoothing());
         add_insight_figures(
             &mut set,
             self.shown_snapshot(),
