@@ -858,3 +858,72 @@ fn list_marks_the_figures_a_folder_has_no_data_for() {
     assert!(!refused.status.success());
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }
+
+/// `--smoothing 0.9` smooths a run folder's line figures as the window's slider does: the CSV keeps
+/// every raw value in `y` and adds `smoothed` (the first point's equal to its raw value, the debias;
+/// the second the debiased average (0.9·y1 + y2) / 1.9, by hand from the definition), the JSON
+/// sidecar's notes and data say so, and the milestone line is the raw run's (step 30). Out of range
+/// it is refused and nothing is written.
+#[test]
+fn smoothing_keeps_raw_values_beside_the_smoothed_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rows = run_folder(tmp.path());
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let file = out.join("acc.svg");
+    let mut a = args(tmp.path(), "accuracy", FigureFormat::Svg, file.clone());
+    a.smoothing = Some(0.9);
+    export_main(&a).unwrap();
+    let mut reader = csv::Reader::from_path(out.join("acc.csv")).unwrap();
+    assert_eq!(
+        reader.headers().unwrap(),
+        vec!["series", "x", "y", "lower", "upper", "smoothed"]
+    );
+    let name = grokscope::export::labs::series_name(Metric::TrainAcc);
+    let train: Vec<Vec<f64>> = reader
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| r[0] == name)
+        .map(|r| {
+            r.iter()
+                .skip(1)
+                .map(|v| v.parse().unwrap_or(f64::NAN))
+                .collect()
+        })
+        .collect();
+    assert_eq!(train.len(), rows.len(), "every raw point is written");
+    // train accuracy s/40 in percent: 2.5 at step 1, 5 at step 2
+    assert_eq!((train[0][0], train[0][1], train[0][4]), (1.0, 2.5, 2.5));
+    assert_eq!(train[1][1], 5.0);
+    assert!(
+        (train[1][4] - (0.9 * 2.5 + 5.0) / 1.9).abs() < 1e-9,
+        "{:?}",
+        train[1]
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("acc.json")).unwrap()).unwrap();
+    assert_eq!(json["data"]["smoothing"], serde_json::json!(0.9));
+    assert!(
+        json["notes"].to_string().contains("Smoothing 0.90"),
+        "{json}"
+    );
+    assert_eq!(json["markers"][0]["x"], serde_json::json!(30.0));
+    let svg = std::fs::read_to_string(&file).unwrap();
+    assert!(svg.contains(r#"class="raw""#) && svg.contains(r#"class="smoothed""#));
+
+    let bad_out = tmp.path().join("bad");
+    std::fs::create_dir(&bad_out).unwrap();
+    let mut bad = args(
+        tmp.path(),
+        "accuracy",
+        FigureFormat::Svg,
+        bad_out.join("x.svg"),
+    );
+    bad.smoothing = Some(1.5);
+    let err = export_main(&bad).unwrap_err().to_string();
+    assert!(
+        err.contains("--smoothing 1.5") && err.contains("0 to 0.99"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(&bad_out).unwrap().count(), 0);
+}

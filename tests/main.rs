@@ -22,5 +22,6 @@ mod ui_lessons;
 mod ui_ordering;
 mod ui_phase;
 mod ui_runs;
+mod ui_smoothing;
 #[path = "support/ui.rs"]
 mod ui_support;

@@ -1097,7 +1097,7 @@ fn a_typed_folder_asked_for_is_not_an_error() {
 
 /// eframe storage in memory (the tests never touch the user's real one).
 #[derive(Default)]
-struct MemStorage(HashMap<String, String>);
+pub(crate) struct MemStorage(pub(crate) HashMap<String, String>);
 
 impl eframe::Storage for MemStorage {
     fn get_string(&self, key: &str) -> Option<String> {
@@ -1113,7 +1113,7 @@ impl eframe::Storage for MemStorage {
 }
 
 /// The app as eframe would start it with `storage` (no training workers: nothing here trains).
-fn app_with_storage(storage: MemStorage) -> Harness<'static, GrokscopeApp> {
+pub(crate) fn app_with_storage(storage: MemStorage) -> Harness<'static, GrokscopeApp> {
     let mut h = harness_with(move |cc| {
         let mut with = eframe::CreationContext::_new_kittest(cc.egui_ctx.clone());
         with.storage = Some(&storage);

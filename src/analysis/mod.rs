@@ -9,4 +9,5 @@ pub mod fourier;
 pub mod insight;
 pub mod orderedness;
 pub mod phase;
+pub mod smooth;
 pub mod thinning;

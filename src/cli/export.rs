@@ -467,6 +467,25 @@ pub fn compare_folder_figures(
     })
 }
 
+/// `--smoothing` checked: `None` when absent or 0; refused outside 0 to
+/// [`crate::analysis::smooth::MAX_WEIGHT`]. Said to be ignored where it does not apply (runs compared,
+/// insight figures).
+fn smoothing_of(a: &ExportArgs) -> Result<Option<crate::analysis::smooth::Weight>> {
+    use crate::analysis::smooth::{MAX_WEIGHT, Weight};
+    let Some(w) = a.smoothing else {
+        return Ok(None);
+    };
+    if !(0.0..=MAX_WEIGHT).contains(&w) {
+        bail!("--smoothing {w} is outside the allowed range 0 to {MAX_WEIGHT}");
+    }
+    let insight = a.figure.as_deref().is_some_and(insight::is_insight);
+    if !a.also.is_empty() || insight {
+        eprintln!("--smoothing applies to a single run folder's metric figures; ignored");
+        return Ok(None);
+    }
+    Ok(Some(Weight::new(w)).filter(|w| w.is_on()))
+}
+
 /// Options of `grokscope export`.
 #[derive(Clone, Debug, Default)]
 pub struct ExportArgs {
@@ -496,6 +515,8 @@ pub struct ExportArgs {
     pub step: Option<u64>,
     /// The ablation figure with each saved step's own key frequencies, not the final model's.
     pub own_keys: bool,
+    /// Display smoothing of a run folder's metric figures ([`labs::smooth_figures`]); `None`: off.
+    pub smoothing: Option<f64>,
 }
 
 /// A run's insight figures at one checkpoint.
@@ -778,6 +799,7 @@ pub fn export_main(a: &ExportArgs) -> Result<()> {
 
 /// [`export_main`] with the capacity C of `c` for a Capacity sweep's figures (`--c`, `--c-from`).
 pub fn export_main_with(a: &ExportArgs, c: &CChoice) -> Result<()> {
+    let smoothing = smoothing_of(a)?;
     if !a.also.is_empty() {
         return compare_main(a, c);
     }
@@ -807,7 +829,14 @@ pub fn export_main_with(a: &ExportArgs, c: &CChoice) -> Result<()> {
     {
         return insight_main(a, wanted);
     }
-    let ff = folder_figures_with(&a.dir, c)?;
+    let mut ff = folder_figures_with(&a.dir, c)?;
+    if let Some(w) = smoothing {
+        if ff.kind == FolderKind::Run {
+            labs::smooth_figures(&mut ff.figures, w);
+        } else {
+            eprintln!("--smoothing applies to a run folder's metric figures; ignored");
+        }
+    }
     for p in &ff.problems {
         eprintln!("{}: {p}", a.dir.display());
     }

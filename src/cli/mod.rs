@@ -317,6 +317,12 @@ pub enum Cmd {
         /// ablated with the final model's, as Nanda et al. and the window once a run has ended).
         #[arg(long)]
         own_keys: bool,
+        /// A run folder's accuracy, loss, weight-norm and Fourier figures smoothed for display as
+        /// the window's "smoothing" slider: each line its debiased moving average (0 to 0.99;
+        /// default 0, off), the raw curve faint behind; FILE.csv keeps the raw y and adds a
+        /// smoothed column. The milestones stay the raw run's.
+        #[arg(long, allow_negative_numbers = true)]
+        smoothing: Option<f64>,
         /// (A Capacity sweep folder's figures.)
         #[command(flatten)]
         c: capacity::CArgs,
@@ -581,6 +587,7 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
             out,
             step,
             own_keys,
+            smoothing,
             c,
         } => {
             export::export_main_with(
@@ -599,6 +606,7 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
                     out,
                     step,
                     own_keys,
+                    smoothing,
                 },
                 &c.choice()?,
             )?;

@@ -91,6 +91,10 @@ pub struct Series {
     /// The legend's text where it is shorter than [`Series::name`] (the CSV keeps the name, the
     /// caption says the rest): at a column's width long entries took two or three legend rows.
     pub legend_text: Option<String>,
+    /// A line's display-smoothed values, one per point ([`super::labs::smooth_figures`]): the line
+    /// is drawn through these, its raw points faint behind it, and the CSV writes them in a
+    /// `smoothed` column beside the raw `y`; empty: not smoothed.
+    pub smoothed: Vec<f64>,
 }
 
 impl Series {
@@ -112,6 +116,7 @@ impl Series {
             labels: vec![],
             right: false,
             legend_text: None,
+            smoothed: vec![],
         }
     }
 
@@ -128,6 +133,7 @@ impl Series {
             labels: vec![],
             right: false,
             legend_text: None,
+            smoothed: vec![],
         }
     }
 
@@ -140,6 +146,11 @@ impl Series {
     /// What its legend entry says: [`Series::legend_text`], else its name.
     pub fn legend_label(&self) -> &str {
         self.legend_text.as_deref().unwrap_or(&self.name)
+    }
+
+    /// The smoothed value at point `i` (see [`Series::smoothed`]), if smoothed and drawable on `y`.
+    pub fn smoothed_at(&self, i: usize, y: &Axis) -> Option<f64> {
+        self.smoothed.get(i).copied().filter(|&v| y.drawable(v))
     }
 
     /// The colour of point `i`: its own when [`Series::colors`] has one, else the series'.

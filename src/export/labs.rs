@@ -322,6 +322,43 @@ pub fn history_figures(
     figs
 }
 
+/// The line series (solid or dashed) of `figs` smoothed for display at weight `w`, as the window's plots draw them
+/// ([`crate::analysis::smooth`]): each line's debiased moving average over its points in order,
+/// drawn over its raw points (faint), written in the CSV's `smoothed` column beside the raw `y`;
+/// each figure smoothed says so in a note and in its JSON sidecar's `data.smoothing`. The markers are
+/// left as they are (they come from the raw run). Weight 0 leaves the figures as they are.
+pub fn smooth_figures(figs: &mut [Figure], w: crate::analysis::smooth::Weight) {
+    if !w.is_on() {
+        return;
+    }
+    for f in figs {
+        let mut any = false;
+        // (a compared run's train curves are dashed)
+        let lines = f
+            .series
+            .iter_mut()
+            .filter(|s| matches!(s.kind, SeriesKind::Line | SeriesKind::Dashed));
+        for s in lines.filter(|s| !s.points.is_empty()) {
+            s.smoothed = crate::analysis::smooth::smoothed(s.points.iter().map(|p| p[1]), w);
+            any = true;
+        }
+        if any {
+            f.notes.push(smoothing_note(w));
+            f.data
+                .insert("smoothing".into(), serde_json::json!(w.get()));
+        }
+    }
+}
+
+/// What a smoothed figure says of its smoothing.
+pub fn smoothing_note(w: crate::analysis::smooth::Weight) -> String {
+    format!(
+        "Smoothing {:.2} (debiased moving average, display only): raw curves faint; milestones \
+         from the raw values.",
+        w.get()
+    )
+}
+
 /// Memorisation (random labels) in the Capacity figures, the window's and the exported alike: red.
 pub const MEM_RGB: Rgb = [0xe0, 0x6c, 0x4c];
 /// Generalisation (the modular task): blue. (The export once drew these two the other way round
@@ -1073,6 +1110,78 @@ pub fn phase_figures(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Smoothing a figure: weight 0 changes nothing; at 0.5 the line is drawn through its debiased
+    /// average (4, 0, 2 -> 4, 4/3, 12/7, worked by hand in `analysis::smooth`'s tests), the raw line
+    /// faint behind it, the CSV keeps the raw `y` and adds `smoothed`, a note and the sidecar's
+    /// data say so, and the markers stay as they were.
+    #[test]
+    fn smoothed_figures_keep_the_raw_values_and_say_so() {
+        use crate::analysis::smooth::Weight;
+        let mut f = Figure::new("loss", "loss", Axis::linear("step"), Axis::linear("loss"));
+        let points = vec![[1.0, 4.0], [2.0, 0.0], [3.0, 2.0]];
+        f.series.push(Series::new(
+            "train",
+            [1, 2, 3],
+            SeriesKind::Line,
+            points.clone(),
+        ));
+        // a compared run's dashed train curve, and a legend key with no points
+        f.series.push(Series::new(
+            "dashed",
+            [1, 2, 3],
+            SeriesKind::Dashed,
+            vec![[1.0, 2.0], [2.0, 4.0]],
+        ));
+        f.series
+            .push(Series::new("key", [1, 2, 3], SeriesKind::Line, vec![]));
+        f.markers.push(Marker {
+            x: 2.0,
+            label: "generalised".into(),
+            color: [0, 0, 0],
+        });
+        let before = f.clone();
+        smooth_figures(std::slice::from_mut(&mut f), Weight::OFF);
+        assert_eq!(f, before);
+        let raw_csv = String::from_utf8(super::super::render::plotted_csv(&f).unwrap()).unwrap();
+        assert!(raw_csv.starts_with("series,x,y,lower,upper\n"), "{raw_csv}");
+
+        smooth_figures(std::slice::from_mut(&mut f), Weight::new(0.5));
+        let s = &f.series[0];
+        assert_eq!(s.points, points, "the raw points stay");
+        let want = [4.0, 4.0 / 3.0, 12.0 / 7.0];
+        assert_eq!(s.smoothed.len(), 3);
+        for (got, want) in s.smoothed.iter().zip(want) {
+            assert!((got - want).abs() < 1e-12, "{:?}", s.smoothed);
+        }
+        // 2, then (0.5·2 + 4) / 1.5 = 10/3
+        let dashed = &f.series[1].smoothed;
+        assert!(
+            dashed.len() == 2 && (dashed[1] - 10.0 / 3.0).abs() < 1e-12,
+            "{dashed:?}"
+        );
+        assert!(f.series[2].smoothed.is_empty());
+        assert_eq!(f.markers, before.markers);
+        assert!(
+            f.notes.iter().any(|n| n.starts_with("Smoothing 0.50")),
+            "{:?}",
+            f.notes
+        );
+        assert_eq!(f.data.get("smoothing"), Some(&serde_json::json!(0.5)));
+
+        let csv = String::from_utf8(super::super::render::plotted_csv(&f).unwrap()).unwrap();
+        let rows: Vec<&str> = csv.lines().collect();
+        assert_eq!(rows[0], "series,x,y,lower,upper,smoothed");
+        assert_eq!(rows[1], "train,1,4,,,4");
+        assert!(rows[2].starts_with("train,2,0,,,1.333333333333"), "{csv}");
+
+        let svg = super::super::svg::to_svg(&f, super::super::figure::FigureSize::default());
+        assert!(
+            svg.contains(r#"stroke-opacity="0.3""#) && svg.contains(r#"class="raw""#),
+            "the raw line, faint"
+        );
+        assert!(svg.contains(r#"class="smoothed""#), "the smoothed line");
+    }
 
     /// A milestone's label is in the x axis' unit: the paper transformer (3 steps an epoch)
     /// memorised at step 3219 = epoch 1073, which the label called "epoch 1073" at x = 3219 (a

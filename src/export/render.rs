@@ -170,14 +170,16 @@ pub fn plotted_csv(fig: &Figure) -> Result<Vec<u8>, ExportError> {
         Body::ClassGrid(g) => return super::layer::class_grid_csv(g),
     }
     let mut w = ::csv::Writer::from_writer(vec![]);
-    // a `label` column only when some series labels its points (the clock's residues)
+    // a `label` column only when some series labels its points (the clock's residues), a
+    // `smoothed` one only when some line is smoothed for display (`y` keeps the raw value)
     let labelled = fig.series.iter().any(|s| !s.labels.is_empty());
-    let header = CSV_HEADER.iter().copied();
-    if labelled {
-        w.write_record(header.chain(["label"]))?;
-    } else {
-        w.write_record(header)?;
-    }
+    let smoothed = fig.series.iter().any(|s| !s.smoothed.is_empty());
+    let header = CSV_HEADER
+        .iter()
+        .copied()
+        .chain(labelled.then_some("label"))
+        .chain(smoothed.then_some("smoothed"));
+    w.write_record(header)?;
     for s in &fig.series {
         for (i, p) in fig.plotted_indexed(s) {
             let (x, a) = (p[0].to_string(), p[1].to_string());
@@ -190,12 +192,12 @@ pub fn plotted_csv(fig: &Figure) -> Result<Vec<u8>, ExportError> {
                 | SeriesKind::Dashed
                 | SeriesKind::Bars => [s.name.clone(), x, a, String::new(), String::new()],
             };
-            if labelled {
-                let label = s.labels.get(i).cloned().unwrap_or_default();
-                w.write_record(row.into_iter().chain([label]))?;
-            } else {
-                w.write_record(&row)?;
-            }
+            let label = labelled.then(|| s.labels.get(i).cloned().unwrap_or_default());
+            let smooth = smoothed.then(|| {
+                s.smoothed_at(i, fig.y_of(s))
+                    .map_or(String::new(), |v| v.to_string())
+            });
+            w.write_record(row.into_iter().chain(label).chain(smooth))?;
         }
     }
     w.into_inner()

@@ -37,6 +37,8 @@ const MARKER_ROW: f64 = MARKER_PT * 1.3;
 const MARKER_ROWS: usize = 3;
 pub(super) const MARGIN: f64 = 5.0;
 const TICK_LEN: f64 = 3.0;
+/// How strongly a smoothed line's raw points are drawn behind it ([`super::figure::Series::smoothed`]).
+const RAW_OPACITY: f64 = 0.3;
 
 /// Text widths from the bundled font's advances.
 pub(super) struct Measure {
@@ -862,11 +864,31 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
                 } else {
                     ""
                 };
-                let _ = writeln!(
-                    s,
-                    r#"<path d="{}" fill="none" stroke="{color}" stroke-width="1" stroke-linejoin="round" stroke-linecap="round"{dash}{on}/>"#,
-                    path(&mut pts.iter().map(|q| [q[0], q[1]]))
-                );
+                let y = fig.y_of(series);
+                if series.smoothed.is_empty() {
+                    let _ = writeln!(
+                        s,
+                        r#"<path d="{}" fill="none" stroke="{color}" stroke-width="1" stroke-linejoin="round" stroke-linecap="round"{dash}{on}/>"#,
+                        path(&mut pts.iter().map(|q| [q[0], q[1]]))
+                    );
+                } else {
+                    // smoothed for display: the raw line faint behind, the smoothed one over it
+                    let _ = writeln!(
+                        s,
+                        r#"<path d="{}" fill="none" stroke="{color}" stroke-opacity="{RAW_OPACITY}" stroke-width="0.8" stroke-linejoin="round" stroke-linecap="round"{dash} class="raw"/>"#,
+                        path(&mut pts.iter().map(|q| [q[0], q[1]]))
+                    );
+                    let y2 = if right { " y2-series" } else { "" };
+                    let smooth = fig
+                        .plotted_indexed(series)
+                        .into_iter()
+                        .filter_map(|(i, q)| Some([q[0], series.smoothed_at(i, y)?]));
+                    let _ = writeln!(
+                        s,
+                        r#"<path d="{}" fill="none" stroke="{color}" stroke-width="1" stroke-linejoin="round" stroke-linecap="round"{dash} class="smoothed{y2}"/>"#,
+                        path(&mut smooth.into_iter())
+                    );
+                }
             }
             SeriesKind::Points => {
                 let _ = writeln!(s, r#"<g fill="{color}"{on}>"#);

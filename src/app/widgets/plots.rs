@@ -5,7 +5,19 @@
 //! per series (appended as rows arrive, rebuilt when the history or an axis mode changes); a frame
 //! borrows a slice of the cache, or draws a min/max-decimated copy when the visible part holds more
 //! points than the plot has pixels.
+//!
+//! Display smoothing ([`PlotView::smoothing`], the toolbar's "smoothing" slider) draws each series'
+//! debiased moving average ([`crate::analysis::smooth`]) over its raw curve, which stays drawn faint
+//! behind it in the same colour. The average runs over every logged value of the series in step
+//! order (the stored points, not the thinned ones drawn: the smoothed curve does not change as the
+//! view zooms or the window narrows), in real values (a log axis shows the log of the smoothed
+//! loss), and counts points, not steps (a log step axis changes where the points are drawn, not
+//! their average; step 0, which it cannot show, still counts). The smoothed curve is then thinned
+//! for drawing as the raw one is. Compared runs ([`Overlay`]) are smoothed alike, a seed group's mean
+//! as one series (its band stays raw). The markers (memorised, generalised, val ≥ 98 %) come from the
+//! run's raw values, as the stored data and the CSV do: smoothing is for the eye only.
 
+use crate::analysis::smooth::{Ema, MAX_WEIGHT, Weight};
 use crate::app::actions::{Action, ExportKind};
 use crate::app::widgets::key::{KeyEntry, Mark, key_strip, key_strip_rows};
 use crate::protocol::{GrokEvent, HyperChange, Metric};
@@ -158,17 +170,54 @@ struct SeriesCache {
     points: Vec<PlotPoint>,
     /// Min/max summaries of `points`' y, for fast thinning.
     pyramid: MinMaxPyramid,
+    /// The smoothed curve, while smoothing is on.
+    smooth: Option<SmoothedCache>,
+}
+
+/// A series' smoothed curve in plot space (see the module's doc), kept between frames.
+#[derive(Debug)]
+struct SmoothedCache {
+    weight: Weight,
+    /// The average over the store's points looked at so far.
+    ema: Ema,
+    /// Smoothed points the axes can show, in step order.
+    points: Vec<PlotPoint>,
+    pyramid: MinMaxPyramid,
+}
+
+impl SmoothedCache {
+    fn new(weight: Weight) -> Self {
+        Self {
+            weight,
+            ema: Ema::new(weight),
+            points: Vec::new(),
+            pyramid: MinMaxPyramid::new(),
+        }
+    }
+
+    fn push(&mut self, p: &store::Point, log_x: bool, y_scale: YScale) {
+        let v = self.ema.push(p.value);
+        if let (Some(x), Some(y)) = (to_plot_x(p.step, log_x), to_plot_y(v, y_scale)) {
+            self.points.push(PlotPoint::new(x, y));
+            self.pyramid.push(y);
+        }
+    }
 }
 
 impl SeriesCache {
-    fn update(&mut self, history: &RunHistory, metric: Metric, log_x: bool, y_scale: YScale) {
+    fn update(
+        &mut self,
+        history: &RunHistory,
+        metric: Metric,
+        log_x: bool,
+        y_scale: YScale,
+        weight: Weight,
+    ) {
         if self.generation != history.generation() || self.log_x != log_x {
             *self = SeriesCache {
                 generation: history.generation(),
                 log_x,
-                consumed: 0,
-                points: Vec::new(),
-                pyramid: MinMaxPyramid::new(),
+                ..SeriesCache::default()
             };
         }
         let src = history.series(metric);
@@ -177,14 +226,44 @@ impl SeriesCache {
             self.consumed = 0;
             self.points.clear();
             self.pyramid = MinMaxPyramid::new();
+            self.smooth = None;
+        }
+        let wanted = weight.is_on().then_some(weight);
+        if self.smooth.as_ref().map(|s| s.weight) != wanted {
+            // a new weight: the smoothed curve again from the first point (the raw one stays)
+            self.smooth = wanted.map(|w| {
+                let mut s = SmoothedCache::new(w);
+                for p in &src[..self.consumed] {
+                    s.push(p, log_x, y_scale);
+                }
+                s
+            });
         }
         for p in &src[self.consumed..] {
             if let (Some(x), Some(y)) = (to_plot_x(p.step, log_x), to_plot_y(p.value, y_scale)) {
                 self.points.push(PlotPoint::new(x, y));
                 self.pyramid.push(y);
             }
+            if let Some(s) = &mut self.smooth {
+                s.push(p, log_x, y_scale);
+            }
         }
         self.consumed = src.len();
+    }
+
+    /// The points the series' line is drawn through: the smoothed ones while smoothing is on, else
+    /// the raw ones (with their summaries, for thinning).
+    fn drawn(&self) -> (&[PlotPoint], &MinMaxPyramid) {
+        match &self.smooth {
+            Some(s) => (&s.points, &s.pyramid),
+            None => (&self.points, &self.pyramid),
+        }
+    }
+
+    /// The raw value's plot y at plot x `x` (the point a smoothed one was made from), if drawn.
+    fn raw_at(&self, x: f64) -> Option<f64> {
+        let range = store::visible_range(&self.points, |q| q.x, x, x);
+        self.points[range].iter().find(|q| q.x == x).map(|q| q.y)
     }
 }
 
@@ -271,6 +350,8 @@ pub struct PlotView {
     pub follow: bool,
     /// Log10 step axis.
     pub log_x: bool,
+    /// Display smoothing of every series (see the module's doc): off by default.
+    pub smoothing: Weight,
     /// Set the plots' auto-bounds on (true) or off (false) in the next frame.
     force_auto: Option<bool>,
     caches: Vec<SeriesCache>,
@@ -281,8 +362,11 @@ pub struct PlotView {
     /// Each plot's data frame (inside its axes) in the last frame, by [`PlotSpec::id`]: a step lines
     /// up through the stack when their left and right edges agree.
     pub data_frames: Vec<(&'static str, Rect)>,
-    /// Points drawn in the last frame over all series (after decimation).
+    /// Points drawn in the last frame over all series (after decimation; a smoothed series' faint
+    /// raw curve counts too).
     pub drawn_points: usize,
+    /// The main run's series whose raw curve was drawn faint behind a smoothed one in the last frame.
+    pub raw_behind: Vec<Metric>,
     /// The marker labels drawn in the last frame (those in view that found room).
     pub labelled: Vec<MarkerLabel>,
     /// Rows of marker labels in the last frame: a percent plot leaves room above 100 % for them.
@@ -313,6 +397,7 @@ impl PlotView {
             hidden_rows: Vec::new(),
             follow: true,
             log_x: false,
+            smoothing: Weight::OFF,
             force_auto: None,
             caches: metrics_of(specs)
                 .iter()
@@ -322,6 +407,7 @@ impl PlotView {
             row_rects: Vec::new(),
             data_frames: Vec::new(),
             drawn_points: 0,
+            raw_behind: Vec::new(),
             labelled: Vec::new(),
             label_rows: 0,
             legend_strips: Vec::new(),
@@ -332,6 +418,14 @@ impl PlotView {
     pub fn follow_latest(&mut self) {
         self.follow = true;
         self.force_auto = Some(true);
+    }
+
+    /// The line the main run's `metric` is drawn through, in plot space, before thinning: its
+    /// smoothed points while smoothing is on, else its raw ones (as of the last frame; `None` for a
+    /// metric these plots do not draw).
+    pub fn drawn_line(&self, metric: Metric) -> Option<&[PlotPoint]> {
+        let i = metrics_of(self.specs).iter().position(|&m| m == metric)?;
+        self.caches.get(i).map(|c| c.drawn().0)
     }
 
     /// Put the step axis on a log scale (or back), as the toolbar's box does: the plots fit their
@@ -367,6 +461,7 @@ pub fn plots_toolbar_ui(
         {
             view.force_auto = Some(true);
         }
+        smoothing_ui(ui, view);
         let mut follow = view.follow;
         if ui
             .checkbox(&mut follow, "fit all data")
@@ -380,8 +475,9 @@ pub fn plots_toolbar_ui(
             if ui
                 .add_enabled(!busy, egui::Button::new("Export CSV"))
                 .on_hover_text(
-                    "The current run's plotted series, every logged point: series,step,epoch,value \
-                     (the runs compared beside it: Export figure…, \"…: runs compared\")",
+                    "The current run's plotted series, every logged point, raw (never smoothed): \
+                     series,step,epoch,value (the runs compared beside it: Export figure…, \
+                     \"…: runs compared\")",
                 )
                 .clicked()
             {
@@ -416,6 +512,29 @@ pub fn plots_toolbar_ui(
     action
 }
 
+/// The toolbar's smoothing slider (0 to [`MAX_WEIGHT`], 0 off).
+fn smoothing_ui(ui: &mut Ui, view: &mut PlotView) {
+    let mut w = view.smoothing.get();
+    let slider = egui::Slider::new(&mut w, 0.0..=MAX_WEIGHT)
+        .text("smoothing")
+        .fixed_decimals(2)
+        .step_by(0.01);
+    if ui
+        .add(slider)
+        .on_hover_text(
+            "Smooth the curves for the eye, as TensorBoard does: a moving average over each \
+             series' points in step order, s = w·s + (1 − w)·x, divided by 1 − wᵗ (t counting \
+             points) so that it starts at the first point. 0 is off. The raw curve stays drawn \
+             faint behind; the hover gives both values.\n\
+             Display only: the milestones (memorised, generalised, val ≥ 98 %) and their lines \
+             come from the raw values, and the stored run and Export CSV keep the raw values.",
+        )
+        .changed()
+    {
+        view.smoothing = Weight::new(w);
+    }
+}
+
 /// Other runs drawn over the plots, and how the main history is drawn among them (runs compared).
 #[derive(Debug, Default)]
 pub struct Compare {
@@ -436,8 +555,11 @@ pub struct Overlay {
     pub name: String,
     pub color: Color32,
     pub width: f32,
-    /// Plot-space points of each metric, in step order.
+    /// Plot-space points of each metric, in step order (smoothed while the plots' smoothing is on).
     pub series: Vec<(Metric, Vec<PlotPoint>)>,
+    /// While the plots' smoothing is on, each smoothed metric's raw points, drawn faint behind its
+    /// line; empty when off.
+    pub raw: Vec<(Metric, Vec<PlotPoint>)>,
     /// A band around some metrics (a group's spread).
     pub bands: Vec<Band>,
     /// Its milestones and hyper-parameter changes, drawn as thin lines in the run's colour and
@@ -619,7 +741,7 @@ fn plots_in(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, compare: &Co
             .iter()
             .find(|p| p.series.contains(&m))
             .map_or(YScale::Linear, |p| p.y_scale);
-        cache.update(history, m, view.log_x, scale);
+        cache.update(history, m, view.log_x, scale, view.smoothing);
     }
     let force = view.force_auto.take();
     let log_x = view.log_x;
@@ -662,6 +784,7 @@ fn plots_in(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, compare: &Co
     let hidden = &view.hidden;
     let mut clicked_step = None;
     let mut drawn = 0usize;
+    let mut raw_behind = Vec::new();
     let mut first = 0usize;
     let shown = |spec: &PlotSpec| !view.hidden_rows.contains(&spec.id);
     let first_shown = specs.iter().position(shown);
@@ -764,7 +887,13 @@ fn plots_in(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, compare: &Co
                 .y_axis_min_width(axis_w)
                 .show_axes([last, true])
                 .label_formatter(move |pos| {
-                    hover_text(pos, log_x, spec.y_scale, steps_per_epoch, lookup.as_ref())
+                    hover_text(
+                        pos,
+                        (log_x, spec.y_scale),
+                        steps_per_epoch,
+                        lookup.as_ref(),
+                        series,
+                    )
                 })
                 .x_axis_formatter(move |mark, range| x_tick(mark, range, log_x))
                 .y_axis_formatter(move |mark, range| y_tick(mark, range, spec.y_scale));
@@ -851,6 +980,9 @@ fn plots_in(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, compare: &Co
                         }
                         let look = compare.main_color.map(|c| (c, compare.main_name.as_str()));
                         count += add_series(pui, cache, metric, following, width_px, look);
+                        if cache.smooth.is_some() && !cache.points.is_empty() {
+                            raw_behind.push(metric);
+                        }
                     }
                 }
                 for m in markers {
@@ -924,6 +1056,7 @@ fn plots_in(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, compare: &Co
     view.follow = follow_after;
     view.clicked_step = clicked_step;
     view.drawn_points = drawn;
+    view.raw_behind = raw_behind;
     view.labelled = labelled;
     view.label_rows = label_rows;
     view.plots_rect = Some(response.response.rect);
@@ -1069,6 +1202,18 @@ fn add_overlay<'a>(
             pui.add(area.allow_hover(false));
         }
     }
+    for (m, pts) in &o.raw {
+        if metrics.contains(m) && !pts.is_empty() {
+            // the raw curve faint behind the smoothed one, as for the current run
+            let raw = Line::new("", PlotPoints::Borrowed(pts))
+                .color(o.color.gamma_multiply(RAW_ALPHA))
+                .width(o.width * line)
+                .style(metric_style(*m))
+                .allow_hover(false);
+            pui.line(raw);
+            drawn += pts.len();
+        }
+    }
     for (m, pts) in &o.series {
         if metrics.contains(m) && !pts.is_empty() {
             // one legend entry a run (egui_plot merges equal names); the line style tells the metric
@@ -1097,7 +1242,8 @@ fn add_overlay<'a>(
 }
 
 /// Add one series, borrowed or decimated to about two points per pixel; `look`: the run's colour
-/// and name when runs are compared. Returns points drawn.
+/// and name when runs are compared. While smoothing is on, its raw curve is drawn first, faint and
+/// with no legend entry or hover, and the smoothed one over it. Returns points drawn.
 fn add_series<'a>(
     pui: &mut PlotUi<'a>,
     cache: &'a SeriesCache,
@@ -1106,10 +1252,67 @@ fn add_series<'a>(
     width_px: usize,
     look: Option<(Color32, &str)>,
 ) -> usize {
-    let pts = cache.points.as_slice();
-    let (Some(first), Some(last)) = (pts.first(), pts.last()) else {
-        return 0;
+    // the presenter view draws thicker lines in the Okabe–Ito palette
+    let shown = crate::app::teach::presenter::Look::of(pui.ctx());
+    // egui_plot draws a dot of the line's width as its radius: a dotted line at the others' width
+    // was a string of beads over the running train line beneath it
+    let style = metric_style(metric);
+    let (color, width, name) = match look {
+        None => {
+            let thin = match style {
+                LineStyle::Dotted { .. } => 0.6,
+                _ => 1.0,
+            };
+            let color = if shown.safe_palette {
+                crate::app::teach::presenter::okabe_ito(metric)
+            } else {
+                series_color(metric)
+            };
+            (color, 1.5 * shown.line * thin, series_name(metric))
+        }
+        Some((color, name)) => (color, 1.8 * shown.line, name.to_owned()),
     };
+    let mut drawn = 0;
+    if cache.smooth.is_some()
+        && let Some((points, n)) = thinned(pui, &cache.points, &cache.pyramid, following, width_px)
+    {
+        // the raw curve faint behind the smoothed one, in its colour (as TensorBoard draws it)
+        let raw = Line::new("", points)
+            .color(color.gamma_multiply(RAW_ALPHA))
+            .width(width)
+            .style(style)
+            .allow_hover(false);
+        pui.line(raw);
+        drawn += n;
+    }
+    let (pts, pyramid) = cache.drawn();
+    let Some((points, n)) = thinned(pui, pts, pyramid, following, width_px) else {
+        return drawn;
+    };
+    // the key's line style, which the lessons name ("the dashed magenta line"): drawn solid, a
+    // teacher's audit found the key and the text saying dashed
+    let line = Line::new(name, points)
+        .color(color)
+        .width(width)
+        .style(style);
+    // `Line` keeps the borrow for the plot's lifetime; the cache outlives the frame.
+    pui.line(line);
+    drawn + n
+}
+
+/// How strongly a raw curve is drawn behind its smoothed one (its colour's alpha, as a share).
+const RAW_ALPHA: f32 = 0.3;
+
+/// `pts` (with `pyramid`, their y summaries) as drawn: borrowed when the visible part has at most
+/// two points a pixel, else min/max-decimated to that; with the count. `None` when empty.
+fn thinned<'a>(
+    pui: &PlotUi<'a>,
+    pts: &'a [PlotPoint],
+    pyramid: &MinMaxPyramid,
+    following: bool,
+    width_px: usize,
+) -> Option<(PlotPoints<'a>, usize)> {
+    let (first, last) = (pts.first()?, pts.last()?);
     let (x0, x1, buckets) = if following {
         (first.x, last.x, width_px)
     } else {
@@ -1120,45 +1323,15 @@ fn add_series<'a>(
         (lo - pad, hi + pad, width_px * 2)
     };
     let range = store::visible_range(pts, |p| p.x, x0, x1);
-    let (points, drawn) = if range.len() <= 2 * buckets {
+    Some(if range.len() <= 2 * buckets {
         let slice = &pts[range];
         (PlotPoints::Borrowed(slice), slice.len())
     } else {
-        let kept = cache
-            .pyramid
-            .decimate(|i| pts[i].x, |i| pts[i].y, range, (x0, x1), buckets);
+        let kept = pyramid.decimate(|i| pts[i].x, |i| pts[i].y, range, (x0, x1), buckets);
         let owned: Vec<PlotPoint> = kept.iter().map(|&i| pts[i]).collect();
         let n = owned.len();
         (PlotPoints::Owned(owned), n)
-    };
-    // the presenter view draws thicker lines in the Okabe–Ito palette
-    let shown = crate::app::teach::presenter::Look::of(pui.ctx());
-    // egui_plot draws a dot of the line's width as its radius: a dotted line at the others' width
-    // was a string of beads over the running train line beneath it
-    let style = metric_style(metric);
-    let width = match style {
-        LineStyle::Dotted { .. } => 0.6,
-        _ => 1.0,
-    };
-    let line = match look {
-        None => Line::new(series_name(metric), points)
-            .color(if shown.safe_palette {
-                crate::app::teach::presenter::okabe_ito(metric)
-            } else {
-                series_color(metric)
-            })
-            .width(1.5 * shown.line * width)
-            // the key's line style, which the lessons name ("the dashed magenta line"): drawn
-            // solid, a teacher's audit found the key and the text saying dashed
-            .style(style),
-        Some((color, name)) => Line::new(name, points)
-            .color(color)
-            .width(1.8 * shown.line)
-            .style(metric_style(metric)),
-    };
-    // `Line` keeps the borrow for the plot's lifetime; the cache outlives the frame.
-    pui.line(line);
-    drawn
+    })
 }
 
 /// Labels of the markers along the top of the first plot, in rows so that no two overlap: each
@@ -1314,7 +1487,7 @@ impl HoverLookup<'_> {
             && name == self.main_name
         {
             for (cache, &m) in main.iter().zip(self.metrics) {
-                if has_point(&cache.points, p) {
+                if has_point(cache.drawn().0, p) {
                     out.push(m);
                 }
             }
@@ -1330,6 +1503,28 @@ impl HoverLookup<'_> {
     }
 }
 
+/// On a compared run's smoothed line under the pointer: its raw plot y at that step (`None` inside
+/// when its thinned raw curve has no point there); `None` on any other line.
+fn overlay_raw_at(pos: &HoverPosition<'_>, lookup: &HoverLookup<'_>) -> Option<Option<f64>> {
+    let HoverPosition::NearDataPoint {
+        plot_name,
+        position: p,
+        ..
+    } = pos
+    else {
+        return None;
+    };
+    let o = lookup.overlays.iter().find(|o| o.name == *plot_name)?;
+    let m = o
+        .series
+        .iter()
+        .find(|(m, pts)| lookup.metrics.contains(m) && has_point(pts, *p))?
+        .0;
+    let (_, raw) = o.raw.iter().find(|(r, _)| *r == m)?;
+    let range = store::visible_range(raw, |q| q.x, p.x, p.x);
+    Some(raw[range].iter().find(|q| q.x == p.x).map(|q| q.y))
+}
+
 /// Whether `pts` (in x order) holds `p` exactly.
 fn has_point(pts: &[PlotPoint], p: PlotPoint) -> bool {
     let range = store::visible_range(pts, |q| q.x, p.x, p.x);
@@ -1337,13 +1532,14 @@ fn has_point(pts: &[PlotPoint], p: PlotPoint) -> bool {
 }
 
 /// The hover read-out: series (run and metric when runs are compared), step (epoch) and the real
-/// value.
+/// value; on a smoothed line of `series` (the main run's caches of this plot), the smoothed value and
+/// the raw one.
 fn hover_text(
     pos: &HoverPosition<'_>,
-    log_x: bool,
-    y_scale: YScale,
+    (log_x, y_scale): (bool, YScale),
     steps_per_epoch: u64,
     lookup: Option<&HoverLookup<'_>>,
+    series: &[SeriesCache],
 ) -> Option<String> {
     let (mut head, p) = hover_parts(pos);
     let mut steps_per_epoch = steps_per_epoch;
@@ -1374,9 +1570,24 @@ fn hover_text(
     if matches!(pos, HoverPosition::Elsewhere { .. }) {
         return Some(format!("step {step}{epoch}"));
     }
-    let value = from_plot(p.y, y_scale == YScale::Log);
-    let value = format_value(value, y_scale);
-    Some(format!("{head}step {step}{epoch}\n{value}"))
+    let real = |y: f64| format_value(from_plot(y, y_scale == YScale::Log), y_scale);
+    let raw = series
+        .iter()
+        .find_map(|c| {
+            let s = c.smooth.as_ref()?;
+            has_point(&s.points, p).then(|| c.raw_at(p.x))
+        })
+        .or_else(|| overlay_raw_at(pos, lookup?));
+    let value = real(p.y);
+    match raw {
+        None => Some(format!("{head}step {step}{epoch}\n{value}")),
+        Some(raw) => {
+            let raw = raw.map_or("not drawn".to_owned(), real);
+            Some(format!(
+                "{head}step {step}{epoch}\n{value} smoothed\n{raw} raw"
+            ))
+        }
+    }
 }
 
 /// A real value as the read-out shows it.
@@ -1875,8 +2086,106 @@ mod tests {
             index: 0,
         };
         assert_eq!(
-            hover_text(&pos, true, YScale::Log, 10, None).unwrap(),
+            hover_text(&pos, (true, YScale::Log), 10, None, &[]).unwrap(),
             "validation\nstep 1000 · epoch 100\n0.01000"
+        );
+    }
+
+    /// A history of train accuracy 0.8, 0.2, 0.6 at steps 0, 10, 20.
+    fn three_points() -> RunHistory {
+        let mut h = RunHistory::new();
+        let rows: Vec<crate::protocol::MetricRow> = [(0, 0.8), (10, 0.2), (20, 0.6)]
+            .into_iter()
+            .map(|(step, v)| crate::protocol::MetricRow {
+                step,
+                epoch: step,
+                values: vec![(Metric::TrainAcc, v)],
+            })
+            .collect();
+        h.push_rows(&rows);
+        h
+    }
+
+    /// Weight 0 draws the raw points themselves (no smoothed copy is made), bit for bit as the
+    /// store holds them.
+    #[test]
+    fn weight_zero_draws_exactly_the_raw_points() {
+        let h = three_points();
+        let mut c = SeriesCache::default();
+        c.update(&h, Metric::TrainAcc, false, YScale::Percent, Weight::OFF);
+        assert!(c.smooth.is_none());
+        let raw: Vec<PlotPoint> = h
+            .series(Metric::TrainAcc)
+            .iter()
+            .map(|p| PlotPoint::new(p.step as f64, p.value))
+            .collect();
+        assert_eq!(c.drawn().0, raw.as_slice());
+    }
+
+    /// At w = 0.5 the line goes through 0.8, (0.5·0.8 + 0.2) / 1.5 = 0.4 and
+    /// (0.25·0.8 + 0.5·0.2 + 0.6) / 1.75 = 0.9 / 1.75 (the debiased average, worked by hand); the raw
+    /// points stay; a log step axis leaves out step 0's point but not its weight in the average;
+    /// back to 0, the raw points again.
+    #[test]
+    fn a_smoothed_series_keeps_its_raw_points_and_counts_every_point() {
+        let h = three_points();
+        let mut c = SeriesCache::default();
+        c.update(
+            &h,
+            Metric::TrainAcc,
+            false,
+            YScale::Percent,
+            Weight::new(0.5),
+        );
+        let ys: Vec<f64> = c.drawn().0.iter().map(|p| p.y).collect();
+        let want = [0.8, 0.4, 0.9 / 1.75];
+        assert_eq!(ys.len(), 3);
+        for (y, w) in ys.iter().zip(want) {
+            assert!((y - w).abs() < 1e-12, "{ys:?}");
+        }
+        assert_eq!(c.points.len(), 3, "the raw points stay");
+        assert_eq!(c.raw_at(10.0), Some(0.2));
+        c.update(
+            &h,
+            Metric::TrainAcc,
+            true,
+            YScale::Percent,
+            Weight::new(0.5),
+        );
+        let log: Vec<PlotPoint> = c.drawn().0.to_vec();
+        assert_eq!(log.len(), 2);
+        assert_eq!(log[0].x, 1.0); // log10(10)
+        assert!((log[0].y - 0.4).abs() < 1e-12, "{log:?}");
+        c.update(&h, Metric::TrainAcc, true, YScale::Percent, Weight::OFF);
+        assert!(c.smooth.is_none());
+        assert_eq!(c.drawn().0.len(), 2);
+        assert_eq!(c.drawn().0[0].y, 0.2);
+    }
+
+    /// The hover on a smoothed line gives its value and the raw one at that step.
+    #[test]
+    fn hover_on_a_smoothed_line_gives_both_values() {
+        let h = three_points();
+        let mut c = SeriesCache::default();
+        c.update(
+            &h,
+            Metric::TrainAcc,
+            false,
+            YScale::Percent,
+            Weight::new(0.5),
+        );
+        // the hovered point is a copy of a drawn one: (10, 0.4) up to rounding
+        let position = c.drawn().0[1];
+        assert!((position.y - 0.4).abs() < 1e-12);
+        let pos = HoverPosition::NearDataPoint {
+            plot_name: "train",
+            position,
+            index: 1,
+        };
+        let caches = [c];
+        assert_eq!(
+            hover_text(&pos, (false, YScale::Percent), 10, None, &caches).unwrap(),
+            "train\nstep 10 · epoch 1\n40.00 % smoothed\n20.00 % raw"
         );
     }
 
@@ -1887,7 +2196,7 @@ mod tests {
             position: PlotPoint::new(200.0, -0.058),
         };
         assert_eq!(
-            hover_text(&pos, false, YScale::Percent, 10, None).unwrap(),
+            hover_text(&pos, (false, YScale::Percent), 10, None, &[]).unwrap(),
             "step 200 · epoch 20"
         );
     }
@@ -1898,6 +2207,7 @@ mod tests {
             color: Color32::from_rgb(90, 160, 240),
             width: 1.5,
             series,
+            raw: Vec::new(),
             bands: Vec::new(),
             markers,
             steps_per_epoch: 10,
@@ -1931,16 +2241,16 @@ mod tests {
             index: 0,
         };
         assert_eq!(
-            hover_text(&at(0.9), false, YScale::Percent, 0, Some(&lookup)).unwrap(),
+            hover_text(&at(0.9), (false, YScale::Percent), 0, Some(&lookup), &[]).unwrap(),
             "run-b · train (running, train mode)\nstep 100 · epoch 10\n90.00 %"
         );
         assert_eq!(
-            hover_text(&at(0.5), false, YScale::Percent, 10, Some(&lookup)).unwrap(),
+            hover_text(&at(0.5), (false, YScale::Percent), 10, Some(&lookup), &[]).unwrap(),
             "run-b · validation\nstep 100 · epoch 10\n50.00 %"
         );
         // a point no line of run-b has (cannot come from egui_plot, but must not invent a metric)
         assert_eq!(
-            hover_text(&at(0.7), false, YScale::Percent, 10, Some(&lookup)).unwrap(),
+            hover_text(&at(0.7), (false, YScale::Percent), 10, Some(&lookup), &[]).unwrap(),
             "run-b\nstep 100 · epoch 10\n70.00 %"
         );
     }

@@ -22,6 +22,7 @@ use super::{
     Controls, Counter, LabCtx, LabScene, LabSetup, LabSlot, Milestone, PanelName, PresetList, Teach,
 };
 use crate::analysis::insight::Split;
+use crate::analysis::smooth::Weight;
 use crate::app::actions::{Action, ExportKind};
 use crate::app::backend::Backend;
 use crate::app::dialog::FileDialog;
@@ -55,6 +56,9 @@ use std::time::Instant;
 pub struct Persisted {
     /// The Grokking lab's Runs panel.
     pub runs: RunsSettings,
+    /// The plots' display smoothing ([`PlotView::smoothing`]; 0, off, when absent; a value out of
+    /// range is brought into it).
+    pub smoothing: f64,
 }
 
 impl Persisted {
@@ -197,6 +201,9 @@ impl GrokkingLab {
     pub fn new(backend: Box<dyn Backend>, setup: &LabSetup<'_>) -> Self {
         let (presets, draft) = PresetList::new(presets());
         let wake_ctx = setup.ctx.clone();
+        let persisted = Persisted::load(setup.storage);
+        let mut plots = PlotView::default();
+        plots.smoothing = Weight::new(persisted.smoothing);
         Self {
             ctx: setup.ctx.clone(),
             link: LabLink::new(
@@ -208,11 +215,11 @@ impl GrokkingLab {
             presets,
             draft,
             history: RunHistory::new(),
-            plots: PlotView::default(),
+            plots,
             prompt: None,
             awaiting_screenshot: false,
             start_notes: None,
-            files: RunFiles::with_settings(Persisted::load(setup.storage).runs),
+            files: RunFiles::with_settings(persisted.runs),
             speed: None,
             insight: InsightStore::default(),
             insight_view: InsightView::default(),
@@ -264,12 +271,35 @@ impl GrokkingLab {
 
     /// What the plots draw besides the current run (built as the next frame would).
     pub fn compared(&mut self) -> &Compare {
-        self.files.compare(&self.history, self.plots.log_x)
+        let smoothing = self.shown_smoothing();
+        self.files
+            .compare(&self.history, self.plots.log_x, smoothing)
     }
 
     /// The marker labels the plots drew in the last frame (the current run's and the compared runs').
     pub fn marker_labels(&self) -> &[MarkerLabel] {
         &self.plots.labelled
+    }
+
+    /// The smoothing the plots draw with: the toolbar's, except in the presenter view, which leaves
+    /// the toolbar out and so draws the raw curves (a smoothing chosen in the window must not change
+    /// a lesson's picture unseen).
+    pub fn shown_smoothing(&self) -> Weight {
+        if crate::app::teach::presenter::Look::of(&self.ctx).presenting {
+            Weight::OFF
+        } else {
+            self.plots.smoothing
+        }
+    }
+
+    /// The plots' view state (axes, smoothing, what the last frame drew).
+    pub fn plot_view(&self) -> &PlotView {
+        &self.plots
+    }
+
+    /// The plots' view state, to change (a test sets the smoothing as the slider would).
+    pub fn plot_view_mut(&mut self) -> &mut PlotView {
+        &mut self.plots
     }
 
     /// Points the plots drew in the last frame (after decimation).
@@ -1417,14 +1447,19 @@ impl LabSlot for GrokkingLab {
             return a;
         }
         self.plots.later_from = self.insight_view.later_from();
-        let compare = self.files.compare(&self.history, self.plots.log_x);
+        let smoothing = self.shown_smoothing();
+        let compare = self
+            .files
+            .compare(&self.history, self.plots.log_x, smoothing);
         if !compare.overlays.is_empty() {
             // runs compared: their colours name the runs and the line styles train and
             // validation; the ablation's curves, one pair a run in the same colour, had no style
             // of their own and tangled the loss plot (a helper's audit): one run shows them
             self.plots.hidden.extend(ABLATION_CURVES);
         }
+        let chosen = std::mem::replace(&mut self.plots.smoothing, smoothing);
         plots_compare_ui(ui, &mut self.plots, &self.history, compare);
+        self.plots.smoothing = chosen;
         if let Some(rect) = self.plots.plots_rect {
             self.link.panels.drawn("plots", rect);
         }
@@ -1495,6 +1530,8 @@ impl LabSlot for GrokkingLab {
         // the runs the plots compare, as they draw them (each run's config in the figure's data)
         set.figures
             .extend(self.files.compare_figures(&self.history, self.plots.log_x));
+        // smoothed as the plots draw them (the raw curves faint; the note and the CSV say so)
+        crate::export::labs::smooth_figures(&mut set.figures, self.shown_smoothing());
         add_insight_figures(
             &mut set,
             self.shown_snapshot(),
@@ -1520,6 +1557,7 @@ impl LabSlot for GrokkingLab {
     fn save(&self, storage: &mut dyn eframe::Storage) {
         let persisted = Persisted {
             runs: self.files.settings.clone(),
+            smoothing: self.plots.smoothing.get(),
         };
         eframe::set_value(storage, eframe::APP_KEY, &persisted);
     }

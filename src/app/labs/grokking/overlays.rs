@@ -1,6 +1,7 @@
 //! The geometry of compared runs on the Grokking plots: each run's curves as thinned plot points, or a
 //! seed group's mean with its band, built from the runs' histories (the Runs panel decides which).
 
+use crate::analysis::smooth::{Ema, Weight};
 use crate::app::widgets::plots::{
     Band, Overlay, YScale, plotted_metrics, to_plot_x, to_plot_y, y_scale_of,
 };
@@ -75,6 +76,24 @@ pub(super) fn greyed(c: Color32) -> Color32 {
     crate::app::widgets::lerp_color(c, Color32::from_gray(140), 2.0 / 3.0)
 }
 
+/// The plot-space points of a run's `metric`, `(step, value)` in step order, as drawn: smoothed at
+/// `w` (the plots' display smoothing, over every point before thinning) with the raw ones to draw
+/// faint behind them, or (off) the raw ones and no second set.
+fn drawn_points(
+    pts: &[(u64, f64)],
+    metric: crate::protocol::Metric,
+    log_x: bool,
+    w: Weight,
+) -> (Vec<PlotPoint>, Option<Vec<PlotPoint>>) {
+    let raw = to_plot_points(pts.iter().copied(), metric, log_x);
+    if !w.is_on() {
+        return (raw, None);
+    }
+    let mut ema = Ema::new(w);
+    let smoothed = pts.iter().map(|&(s, v)| (s, ema.push(v)));
+    (to_plot_points(smoothed, metric, log_x), Some(raw))
+}
+
 /// Plot-space points of (step, value) pairs, thinned to about [`OVERLAY_POINTS`].
 fn to_plot_points(
     pts: impl Iterator<Item = (u64, f64)>,
@@ -99,22 +118,33 @@ fn thin(all: Vec<PlotPoint>) -> Vec<PlotPoint> {
     kept.into_iter().map(|i| all[i]).collect()
 }
 
-pub(super) fn overlay_of(m: &Member<'_>, log_x: bool) -> Overlay {
-    let series = plotted_metrics()
+pub(super) fn overlay_of(m: &Member<'_>, log_x: bool, w: Weight) -> Overlay {
+    let mut series = Vec::new();
+    let mut raw = Vec::new();
+    // a compared run's curves are train and validation (see `ABLATION_CURVES`)
+    for metric in plotted_metrics()
         .into_iter()
-        // a compared run's curves are train and validation (see `ABLATION_CURVES`)
         .filter(|metric| !ABLATION_CURVES.contains(metric))
-        .map(|metric| {
-            let pts = m.history.series(metric).iter().map(|p| (p.step, p.value));
-            (metric, to_plot_points(pts, metric, log_x))
-        })
-        .filter(|(_, p)| !p.is_empty())
-        .collect();
+    {
+        let pts: Vec<(u64, f64)> = m
+            .history
+            .series(metric)
+            .iter()
+            .map(|p| (p.step, p.value))
+            .collect();
+        let (drawn, behind) = drawn_points(&pts, metric, log_x, w);
+        if drawn.is_empty() {
+            continue;
+        }
+        series.push((metric, drawn));
+        raw.extend(behind.map(|b| (metric, b)));
+    }
     Overlay {
         name: m.name.clone(),
         color: m.color,
         width: m.width,
         series,
+        raw,
         bands: Vec::new(),
         markers: m.history.markers().to_vec(),
         steps_per_epoch: m.history.steps_per_epoch().unwrap_or(0),
@@ -122,11 +152,18 @@ pub(super) fn overlay_of(m: &Member<'_>, log_x: bool) -> Overlay {
     }
 }
 
-/// The mean of a group of seeds with its band, per plotted metric.
-pub(super) fn group_overlay(group: &[&Member<'_>], band: BandKind, log_x: bool) -> Overlay {
+/// The mean of a group of seeds with its band, per plotted metric; with smoothing on (`w`), the mean
+/// smoothed and drawn over its raw mean (the band stays the raw runs').
+pub(super) fn group_overlay(
+    group: &[&Member<'_>],
+    band: BandKind,
+    log_x: bool,
+    w: Weight,
+) -> Overlay {
     let runs: Vec<CompareRun<'_>> = group.iter().map(|m| m.run()).collect();
     let runs: Vec<&CompareRun<'_>> = runs.iter().collect();
     let mut series = Vec::new();
+    let mut raw = Vec::new();
     let mut bands = Vec::new();
     for metric in plotted_metrics()
         .into_iter()
@@ -138,10 +175,10 @@ pub(super) fn group_overlay(group: &[&Member<'_>], band: BandKind, log_x: bool) 
         if stats.is_empty() {
             continue;
         }
-        series.push((
-            metric,
-            to_plot_points(stats.iter().map(|p| (p.step, p.mean)), metric, log_x),
-        ));
+        let means: Vec<(u64, f64)> = stats.iter().map(|p| (p.step, p.mean)).collect();
+        let (drawn, behind) = drawn_points(&means, metric, log_x, w);
+        series.push((metric, drawn));
+        raw.extend(behind.map(|b| (metric, b)));
         let scale = y_scale_of(metric);
         let mut xs = Vec::new();
         let mut los = Vec::new();
@@ -171,6 +208,7 @@ pub(super) fn group_overlay(group: &[&Member<'_>], band: BandKind, log_x: bool) 
         color: group[0].color,
         width: 2.0,
         series,
+        raw,
         bands,
         markers: Vec::new(),
         // the group differs only by the seed, so every member has the same epoch length

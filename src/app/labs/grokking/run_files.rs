@@ -9,6 +9,7 @@
 //! only reads.
 
 use super::jobs::{self, AfterCopy, CopyPlan, LabJobs, RunCopy};
+use crate::analysis::smooth::Weight;
 use crate::app::dialog::FileDialog;
 use crate::app::link::LabLink;
 use crate::app::widgets::plots::{Compare, Overlay};
@@ -1654,15 +1655,17 @@ impl RunFiles {
 
     /// What the plots draw besides the current run, rebuilt only when it changed; a rebuild redoes
     /// only the overlays whose runs, colour or settings changed and moves the others over.
-    pub fn compare(&mut self, history: &RunHistory, log_x: bool) -> &Compare {
-        let key = self.compare_key(history, log_x);
+    /// `smoothing`: the plots' display smoothing, which the compared runs' curves get too.
+    pub fn compare(&mut self, history: &RunHistory, log_x: bool, smoothing: Weight) -> &Compare {
+        let key = self.compare_key(history, log_x, smoothing);
         if self.cache.as_ref().is_none_or(|c| c.key != key) {
             let mut kept: HashMap<Vec<u64>, Overlay> = self
                 .cache
                 .take()
                 .map(|c| c.overlay_keys.into_iter().zip(c.compare.overlays).collect())
                 .unwrap_or_default();
-            let (compare, overlay_keys, built) = self.build_compare(history, log_x, &mut kept);
+            let (compare, overlay_keys, built) =
+                self.build_compare(history, (log_x, smoothing), &mut kept);
             self.overlay_builds += built;
             self.cache = Some(CompareCache {
                 key,
@@ -1690,9 +1693,10 @@ impl RunFiles {
         })
     }
 
-    fn compare_key(&self, history: &RunHistory, log_x: bool) -> Vec<u64> {
+    fn compare_key(&self, history: &RunHistory, log_x: bool, smoothing: Weight) -> Vec<u64> {
         let mut key = vec![
             u64::from(log_x),
+            smoothing.get().to_bits(),
             u64::from(self.settings.group_by_seed),
             u64::from(self.settings.band == BandKind::Std),
             u64::from(self.current.visible),
@@ -1778,7 +1782,7 @@ impl RunFiles {
     fn build_compare(
         &self,
         history: &RunHistory,
-        log_x: bool,
+        (log_x, smoothing): (bool, Weight),
         kept: &mut HashMap<Vec<u64>, Overlay>,
     ) -> (Compare, Vec<Vec<u64>>, u64) {
         let current_name = self.current_name();
@@ -1803,6 +1807,7 @@ impl RunFiles {
             let mut key = vec![
                 u64::from(group.len() > 1),
                 u64::from(log_x),
+                smoothing.get().to_bits(),
                 u64::from(band == BandKind::Std),
             ];
             for m in &group {
@@ -1812,7 +1817,7 @@ impl RunFiles {
                 [only] if only.is_current => continue,
                 [only] => kept.remove(&key).unwrap_or_else(|| {
                     built += 1;
-                    overlay_of(only, log_x)
+                    overlay_of(only, log_x, smoothing)
                 }),
                 _ => {
                     if group.iter().any(|m| m.is_current) {
@@ -1820,7 +1825,7 @@ impl RunFiles {
                     }
                     kept.remove(&key).unwrap_or_else(|| {
                         built += 1;
-                        group_overlay(&group, band, log_x)
+                        group_overlay(&group, band, log_x, smoothing)
                     })
                 }
             };
@@ -2020,7 +2025,7 @@ mod tests {
         assert_eq!(files.listed_names(), ["a/seed1", "b/seed1", "run 3"]);
         let live = history(10, &cfg, 5);
         let legends: Vec<String> = files
-            .compare(&live, false)
+            .compare(&live, false, Weight::OFF)
             .overlays
             .iter()
             .map(|o| o.name.clone())
@@ -2054,16 +2059,20 @@ mod tests {
                 .map(|o| o.name.clone())
                 .collect::<Vec<_>>()
         };
-        let first = names(files.compare(&live, false));
+        let first = names(files.compare(&live, false, Weight::OFF));
         assert_eq!(first.len(), 2, "the group and run 2: {first:?}");
         assert_eq!(files.overlay_builds, 2);
-        let lone_points = files.compare(&live, false).overlays[1].series.clone();
+        let lone_points = files.compare(&live, false, Weight::OFF).overlays[1]
+            .series
+            .clone();
         assert_eq!(
-            files.compare(&live, false).overlays[0].series[0].1.len(),
+            files.compare(&live, false, Weight::OFF).overlays[0].series[0]
+                .1
+                .len(),
             10
         );
         // nothing changed: nothing built
-        files.compare(&live, false);
+        files.compare(&live, false, Weight::OFF);
         assert_eq!(files.overlay_builds, 2);
         // the live run logs a row: only the group holding it is built again, run 2's is moved over
         live.push_rows(&[MetricRow {
@@ -2071,7 +2080,7 @@ mod tests {
             epoch: 10,
             values: vec![(crate::protocol::Metric::TrainAcc, 1.0)],
         }]);
-        let c = files.compare(&live, false);
+        let c = files.compare(&live, false, Weight::OFF);
         assert_eq!(names(c), first);
         // the group's note says where its mean ends: the live run's newest step
         assert!(
@@ -2085,14 +2094,44 @@ mod tests {
         assert_eq!(files.overlay_builds, 3);
         // the group's mean is over the steps both runs logged (compare::mean_band): 0-9 before,
         // 0-10 with the live run's new row
-        let mean = &files.compare(&live, false).overlays[0].series[0].1;
+        let mean = &files.compare(&live, false, Weight::OFF).overlays[0].series[0].1;
         assert_eq!(mean.len(), 11, "one mean point per step 0-10");
         // run 2's colour changes: only its overlay is built again
         files.listed[1].color = PALETTE[3];
-        assert_eq!(files.compare(&live, false).overlays[1].color, PALETTE[3]);
+        assert_eq!(
+            files.compare(&live, false, Weight::OFF).overlays[1].color,
+            PALETTE[3]
+        );
         assert_eq!(files.overlay_builds, 4);
         // the step axis goes to log: every overlay is built again
-        files.compare(&live, true);
+        files.compare(&live, true, Weight::OFF);
         assert_eq!(files.overlay_builds, 6);
+    }
+
+    /// A compared run is smoothed as the current one is: its line through the debiased average, its
+    /// raw points kept to be drawn faint, each overlay built again when the weight changes. Run 1's
+    /// train accuracy is i/20 at step i: at w = 0.5 the line starts at 0 (the first value) and goes
+    /// on at (0.5·0 + 0.05) / 1.5 = 1/30, by hand from the definition (`analysis::smooth`).
+    #[test]
+    fn compared_runs_are_smoothed_with_their_raw_points_behind() {
+        let cfg = crate::config::presets()[0].config.clone();
+        let mut other = cfg.clone();
+        other.optim.weight_decay += 0.5;
+        let mut files = RunFiles {
+            listed: vec![listed(1, history(11, &other, 20), PALETTE[1])],
+            ..RunFiles::default()
+        };
+        let live = history(10, &cfg, 10);
+        let off = files.compare(&live, false, Weight::OFF).overlays[0].clone();
+        assert!(off.raw.is_empty());
+        assert_eq!(files.overlay_builds, 1);
+        let on = files.compare(&live, false, Weight::new(0.5)).overlays[0].clone();
+        assert_eq!(files.overlay_builds, 2, "built again for the new weight");
+        assert_eq!(on.raw, off.series, "the raw points, to draw faint");
+        let line = &on.series[0].1;
+        assert_eq!(line.len(), 20);
+        assert_eq!(line[0].y, 0.0);
+        assert!((line[1].y - 1.0 / 30.0).abs() < 1e-12, "{line:?}");
+        assert_eq!(on.markers, off.markers);
     }
 }
