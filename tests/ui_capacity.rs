@@ -1396,13 +1396,32 @@ fn an_ordering_study_folder_is_named_and_the_sweep_shown_stays() {
     assert!(h.state().capacity().folder().is_none());
 }
 
+/// `task` in set 2 of its 5 capacity runs (n = 100, epoch 120 of at most 2000), after a first set
+/// that memorised 97.31 bits of n = 25.
+fn set_two_of_five(task: Task) -> CapacityEvent {
+    CapacityEvent::CapacityRun(grokscope::protocol::CapacityRuns {
+        task,
+        set: 1,
+        sets: 5,
+        n: 100,
+        epoch: 120,
+        max_epochs: 2000,
+        finished: vec![grokscope::analysis::capacity_study::CapacityPoint {
+            n: 25,
+            bits: 97.31,
+            epochs: 300,
+            saturated: true,
+            train_acc_eval: 1.0,
+        }],
+    })
+}
+
 /// The top bar's sweep counter never wraps inside its label, at any width: it is whole on its line,
 /// cut short there (the whole on hover), or whole on the next line. At 1280 points "1/2 tasks · C
 /// set 2/5 · ~23 s left" wrapped, "s left" alone under the lab tabs (seen on screen). Expected: one
 /// line of monospace text is under 1.5 times the Start button's height.
 #[test]
 fn the_sweep_counter_keeps_to_one_line_in_the_top_bar() {
-    use grokscope::analysis::capacity_study::CapacityPoint;
     let task = Task {
         p: 23,
         width: 4,
@@ -1411,23 +1430,7 @@ fn the_sweep_counter_keeps_to_one_line_in_the_top_bar() {
     for width in [1280.0, 1100.0, 1000.0, 900.0] {
         let scripted = Scripted {
             progress: vec![(task, TaskRun::Gen, points(TaskRun::Gen, 3))],
-            payloads: vec![CapacityEvent::CapacityRun(
-                grokscope::protocol::CapacityRuns {
-                    task,
-                    set: 1,
-                    sets: 5,
-                    n: 100,
-                    epoch: 120,
-                    max_epochs: 2000,
-                    finished: vec![CapacityPoint {
-                        n: 25,
-                        bits: 97.31,
-                        epochs: 300,
-                        saturated: true,
-                        train_acc_eval: 1.0,
-                    }],
-                },
-            )],
+            payloads: vec![set_two_of_five(task)],
             // another task's result: the counter gives the time left too
             results: vec![result(8, 0, 2000, Some(50), None)],
             total: 2,
@@ -1466,7 +1469,6 @@ fn the_sweep_counter_keeps_to_one_line_in_the_top_bar() {
 /// time left (L1). Expected by construction: set 2 of 5 after one set of 97.3 bits.
 #[test]
 fn capacity_runs_show_in_flight_and_a_stop_says_stopped() {
-    use grokscope::analysis::capacity_study::CapacityPoint;
     let task = Task {
         p: 23,
         width: 4,
@@ -1474,23 +1476,7 @@ fn capacity_runs_show_in_flight_and_a_stop_says_stopped() {
     };
     let scripted = Scripted {
         progress: vec![(task, TaskRun::Gen, points(TaskRun::Gen, 3))],
-        payloads: vec![CapacityEvent::CapacityRun(
-            grokscope::protocol::CapacityRuns {
-                task,
-                set: 1,
-                sets: 5,
-                n: 100,
-                epoch: 120,
-                max_epochs: 2000,
-                finished: vec![CapacityPoint {
-                    n: 25,
-                    bits: 97.31,
-                    epochs: 300,
-                    saturated: true,
-                    train_acc_eval: 1.0,
-                }],
-            },
-        )],
+        payloads: vec![set_two_of_five(task)],
         total: 2,
         ..Scripted::default()
     };
