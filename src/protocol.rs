@@ -407,7 +407,8 @@ pub enum Command {
     SaveRun(SaveTo),
     /// Stop any run in progress and start this Capacity sweep (answered like `Start`), writing its
     /// folder `dir` as `grokscope sweep --out` does: `sweep.toml` first, then each task's result file
-    /// as it finishes. A folder that cannot be made refuses the sweep.
+    /// as it finishes. A folder that cannot be made is said in a `Note` after `Started`, and the
+    /// sweep runs without it.
     StartSweepInto {
         config: Box<crate::config::ValidCapacitySweepConfig>,
         dir: std::path::PathBuf,

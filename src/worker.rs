@@ -710,30 +710,44 @@ fn sweep(
         crate::experiment::refuse(run, sink, message);
         return;
     }
-    if let Err(e) = crate::store::sweep_dir::begin_folder(dir, c) {
-        let message = format!("the sweep's folder cannot be made, so it was not started: {e}");
-        crate::experiment::refuse(run, sink, message);
-        return;
-    }
+    // a data folder that cannot be written (read-only, full) keeps no sweep from running: it runs
+    // as before sweeps were saved, in the window only, and says so once it has started
+    let failed = crate::store::sweep_dir::begin_folder(dir, c).err().map(|e| {
+        format!(
+            "the sweep's folder cannot be made ({e}): it runs in the window only; Save sweep as… \
+             keeps it once it ends"
+        )
+    });
     let mut folder = SweepFolderSink {
         dir,
         inner: sink,
-        failed: false,
+        failed: failed.is_some(),
+        unsaid: failed,
     };
     capacity::run(c, capacity::Tasks::All, run, &mut folder, control);
 }
 
 /// Writes each finished task's result file into the sweep's folder on its way to the window (the
 /// store's writer, which `grokscope sweep` uses too). A file that cannot be written is said once,
-/// as a `Note` after its result; the sweep goes on and the window still shows every result.
+/// as a `Note` after its result; the sweep goes on and the window still shows every result. A
+/// folder that could not be made writes nothing: `unsaid` says so after the sweep's `Started`.
 struct SweepFolderSink<'a> {
     dir: &'a Path,
     inner: &'a mut dyn EventSink,
     failed: bool,
+    unsaid: Option<String>,
 }
 
 impl EventSink for SweepFolderSink<'_> {
     fn emit(&mut self, ev: Event) {
+        if let Event::Started { run, .. } = &ev
+            && let Some(message) = self.unsaid.take()
+        {
+            let run = *run;
+            self.inner.emit(ev);
+            self.inner.emit(Event::Note { run, message });
+            return;
+        }
         let mut failed = None;
         if let Event::Lab {
             run,

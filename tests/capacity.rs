@@ -368,6 +368,34 @@ fn a_sweep_started_in_the_window_writes_a_sweep_folder() {
     assert_eq!(read(&busy.join("notes.txt")), "mine");
 }
 
+/// A data folder that cannot be written keeps no sweep from running: the sweep runs in the window
+/// only, and a note right after its `Started` says why (it was refused, so a read-only home could
+/// not run sweeps at all). Expected by construction: a folder asked for under a regular file cannot
+/// be made; the tiny sweep's two tasks still arrive and it completes; the file is left as it was.
+#[test]
+fn a_sweep_whose_folder_cannot_be_made_runs_in_the_window_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-folder");
+    std::fs::write(&file, "mine").unwrap();
+    let w = Worker::spawn(None).unwrap();
+    w.send(WorkerCommand::StartSweepInto {
+        config: Box::new(valid(&tiny(&[4, 8], &[0]))),
+        dir: file.join("sweep-1"),
+    });
+    let evs = until_finished(&w);
+    assert!(matches!(evs[0], Event::Started { .. }), "{:?}", evs[0]);
+    match &evs[1] {
+        Event::Note { message, .. } => assert!(
+            message.contains("cannot be made") && message.contains("in the window only"),
+            "{message}"
+        ),
+        other => panic!("a note after Started: {other:?}"),
+    }
+    assert_eq!(finished(&evs), [Outcome::Completed]);
+    assert_eq!(results(&evs).len(), 2);
+    assert_eq!(read(&file), "mine");
+}
+
 /// A sweep stopped in the window leaves a folder that `grokscope sweep --config DIR/sweep.toml --out
 /// DIR` finishes (what the window's status line says after a stop): expected by construction, the
 /// tasks the stopped sweep wrote are skipped and the others run.

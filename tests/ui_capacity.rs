@@ -1271,6 +1271,33 @@ fn save_as(h: &mut Harness<'_, GrokscopeApp>) {
 /// results the window showed; Save sweep as… copies it into a folder of the user's (H2 of a
 /// researcher's audit: a 135-second C measurement was lost on the next Open). Expected: the
 /// window's own results, through JSON.
+/// A data folder that cannot be written: the sweep still runs (it was refused), the panel says the
+/// writing failed and why, and the status line says where it was not written. Expected by
+/// construction: the sweeps folder asked for lies under a regular file.
+#[test]
+fn a_sweep_whose_folder_cannot_be_made_still_runs_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("data");
+    std::fs::write(&file, "mine").unwrap();
+    let worker = grokscope::worker::Worker::spawn(None).unwrap();
+    let mut h = harness(worker);
+    open_tab(&mut h);
+    h.state_mut()
+        .capacity_mut()
+        .set_sweeps_folder(Some(file.join("sweeps")));
+    run_one_real_task(&mut h);
+    h.run_steps(2);
+    assert_eq!(h.state().capacity().history().results().len(), 1);
+    assert!(!labels_with(&h, "Writing failed (in the app's data folder):").is_empty());
+    assert!(!labels_with(&h, "cannot be made").is_empty());
+    let status = &h.state().status().text;
+    assert!(
+        status.contains("stopped (the sweep's folder cannot be made"),
+        "{status}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+}
+
 #[test]
 fn a_window_sweep_is_written_to_a_folder_that_reopens_and_saves_elsewhere() {
     let dir = tempfile::tempdir().unwrap();

@@ -383,6 +383,8 @@ fn folder_ui(ui: &mut Ui, panel: &CapacityPanel<'_>) -> bool {
     match panel.folder {
         Some(f) => {
             let what = match (f.written_here, panel.active) {
+                // (why, in red below: the folder could not be made, or a file not written)
+                (true, _) if f.problem.is_some() => "Writing failed",
                 (true, true) => "Writing into",
                 (true, false) => "Saved in",
                 (false, _) => "Opened from",
