@@ -712,8 +712,8 @@ fn clock_key_ui(
 const CLOCK_SIDES: std::ops::RangeInclusive<f32> = 80.0..=260.0;
 
 /// How `n` clocks lay out in `w` x `h` points with `gap` between them: how many a row (one, two,
-/// or all in one row) and the side of their squares, the largest of the three (two a row on a tie),
-/// within [`CLOCK_SIDES`]. A margin of 4 points in the width: a pair that fitted exactly wrapped or
+/// or all in one row) and the side of their squares, the largest of the three (two a row unless
+/// another is a quarter larger), within [`CLOCK_SIDES`]. A margin of 4 points in the width: a pair that fitted exactly wrapped or
 /// not with the rounding of the width (a paused presenter view kept a one-a-row frame until the
 /// pointer moved). Before, a column under the spectrum (407 x 217 points) got one row of four
 /// squares of 94, titles cut; two a row give 104.
@@ -725,10 +725,14 @@ fn clock_layout(n: usize, w: f32, h: f32, gap: Vec2) -> (usize, f32) {
         let by_h = (h - (rows - 1) as f32 * gap.y) / rows as f32;
         by_w.min(by_h).floor()
     };
-    let mut best = (n.min(2), side_of(n.min(2)));
+    // two a row unless another layout gives squares a quarter larger: in the window's scrolling
+    // column (330 x 700 at 1600 x 900 with the Runs panel) one a row won by 172 to 159 points and
+    // stacked the four clocks 700 points tall, two of them below the fold
+    let two = (n.min(2), side_of(n.min(2)));
+    let mut best = two;
     for per_row in [1, n] {
         let side = side_of(per_row);
-        if side > best.1 {
+        if side > best.1 && side >= 1.25 * two.1 {
             best = (per_row, side);
         }
     }
@@ -1034,6 +1038,9 @@ mod tests {
         assert_eq!(clock_layout(4, 2000.0, 2000.0, gap), (2, 260.0));
         // one clock alone: one a row
         assert_eq!(clock_layout(1, 300.0, 300.0, gap), (1, 260.0));
+        // the window's column (330 x 700): two a row of min((330-8-4)/2, (700-3)/2) = 159, not one
+        // a row of min(326, (700-9)/4) = 172, under a quarter larger and twice as tall
+        assert_eq!(clock_layout(4, 330.0, 700.0, gap), (2, 159.0));
     }
 
     fn snapshot(spectrum: Vec<f64>, keys: Vec<usize>) -> InsightSnapshot {
