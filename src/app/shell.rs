@@ -769,17 +769,20 @@ impl GrokscopeApp {
             }
             ui.separator();
 
+            // the width a monospace text takes on one line
+            let mono_width = |ui: &Ui, text: &str| {
+                let font = egui::TextStyle::Monospace.resolve(ui.style());
+                ui.painter()
+                    .layout_no_wrap(text.to_owned(), font, egui::Color32::WHITE)
+                    .size()
+                    .x
+            };
             match self.current().counter() {
                 Counter::Text(text) => {
                     // on its line whole, or cut short with the whole on hover (the Capacity
                     // counter's "~23 s left" wrapped, "s left" alone under the lab tabs at 1280
                     // points); only a sliver left takes it to the next line
-                    let font = egui::TextStyle::Monospace.resolve(ui.style());
-                    let width = ui
-                        .painter()
-                        .layout_no_wrap(text.clone(), font, egui::Color32::WHITE)
-                        .size()
-                        .x;
+                    let width = mono_width(ui, &text);
                     let room = ui.available_width();
                     let mode = if room >= width {
                         egui::TextWrapMode::Extend
@@ -802,19 +805,8 @@ impl GrokscopeApp {
                     let texts = [format!("step {step}"), format!("epoch {epoch}"), rate];
                     // a counter too long for what is left of the line goes whole to the next one
                     // (split, its rate would land alone under the lab tabs)
-                    let font = egui::TextStyle::Monospace.resolve(ui.style());
                     let gap = ui.spacing().item_spacing.x;
-                    let width: f32 = texts
-                        .iter()
-                        .map(|t| {
-                            let g = ui.painter().layout_no_wrap(
-                                t.clone(),
-                                font.clone(),
-                                egui::Color32::WHITE,
-                            );
-                            g.size().x + gap
-                        })
-                        .sum();
+                    let width: f32 = texts.iter().map(|t| mono_width(ui, t) + gap).sum();
                     if ui.available_width() < width {
                         ui.end_row();
                     }
@@ -1172,13 +1164,21 @@ impl GrokscopeApp {
 /// presenter's own choice for the config panel (its view leaves the panel out unless asked); the
 /// normal window's is the lab's.
 fn panels_menu_ui(ui: &mut Ui, lab: &mut dyn LabSlot, mut presenter_config: Option<&mut bool>) {
+    // the config panel's place is the presenter's own choice there, any other panel the lab's
+    let shown = |lab: &dyn LabSlot, config: Option<&bool>, key: &str| match (key, config) {
+        ("config", Some(on)) => *on,
+        (key, _) => lab.panel_shown(key),
+    };
+    let show =
+        |lab: &mut dyn LabSlot, config: Option<&mut bool>, key: &str, on: bool| match (key, config)
+        {
+            ("config", Some(shown)) => *shown = on,
+            (key, _) => lab.show_panel(key, on),
+        };
     let hidden = lab
         .panels()
         .iter()
-        .filter(|p| match (p.key, &presenter_config) {
-            ("config", Some(on)) => !**on,
-            (key, _) => !lab.panel_shown(key),
-        })
+        .filter(|p| !shown(lab, presenter_config.as_deref(), p.key))
         .count();
     // the presenter's bar has the room to say how many are hidden; the top bar, at 1280 pixels,
     // has not (the count wrapped its speed read-out onto a second line), and its views have their
@@ -1193,19 +1193,13 @@ fn panels_menu_ui(ui: &mut Ui, lab: &mut dyn LabSlot, mut presenter_config: Opti
         .config(config)
         .ui(ui, |ui| {
             for p in lab.panels() {
-                let mut on = match (p.key, presenter_config.as_deref()) {
-                    ("config", Some(on)) => *on,
-                    (key, _) => lab.panel_shown(key),
-                };
+                let mut on = shown(lab, presenter_config.as_deref(), p.key);
                 if ui
                     .checkbox(&mut on, p.label)
                     .on_hover_text(format!("{} (a lesson's `{}`)", sentence(p.title), p.key))
                     .changed()
                 {
-                    match (p.key, presenter_config.as_deref_mut()) {
-                        ("config", Some(shown)) => *shown = on,
-                        (key, _) => lab.show_panel(key, on),
-                    }
+                    show(lab, presenter_config.as_deref_mut(), p.key, on);
                 }
             }
             ui.separator();
@@ -1214,10 +1208,7 @@ fn panels_menu_ui(ui: &mut Ui, lab: &mut dyn LabSlot, mut presenter_config: Opti
                 .clicked()
             {
                 for p in lab.panels() {
-                    match (p.key, presenter_config.as_deref_mut()) {
-                        ("config", Some(shown)) => *shown = true,
-                        (key, _) => lab.show_panel(key, true),
-                    }
+                    show(lab, presenter_config.as_deref_mut(), p.key, true);
                 }
             }
         });

@@ -121,61 +121,17 @@ pub fn write_folder(
 }
 
 /// Refuse `to` as the target of a copy or save unless it is new or an empty folder (and, with `from`,
-/// not `from` itself or inside it).
+/// not `from` itself or inside it, as the paths resolve): the run folders' own checks
+/// ([`super::run_dir::inside`], [`super::run_dir::refuse_unless_empty`]).
 fn refuse_unless_new(to: &Path, from: Option<&Path>) -> Result<(), SweepDirError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |error| SweepDirError::Io { path, error }
-    };
     let refused = |why: String| SweepDirError::Refused(format!("{why}; nothing was written"));
-    if let Some(from) = from {
-        let from_real = std::fs::canonicalize(from).map_err(io(from))?;
-        // `to` as it will resolve: its nearest existing folder, resolved, and the rest as written
-        let mut there = to;
-        let mut rest = vec![];
-        while std::fs::symlink_metadata(there).is_err() {
-            match (there.parent(), there.file_name()) {
-                (Some(parent), Some(name)) => {
-                    rest.push(name);
-                    there = parent;
-                }
-                _ => break,
-            }
-        }
-        let base = if there.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            there
-        };
-        let mut to_real = std::fs::canonicalize(base).map_err(io(base))?;
-        to_real.extend(rest.iter().rev());
-        if to_real.starts_with(&from_real) {
-            return Err(refused(format!(
-                "{} is the sweep's own folder or inside it: choose another folder",
-                to.display()
-            )));
-        }
-    }
-    match std::fs::symlink_metadata(to) {
-        Ok(m) if !m.is_dir() => Err(refused(format!(
-            "{} is a file or a link, not a folder: choose an empty or new folder",
+    if from.is_some_and(|from| super::run_dir::inside(from, to)) {
+        return Err(refused(format!(
+            "{} is the sweep's own folder or inside it: choose another folder",
             to.display()
-        ))),
-        Ok(_) => match std::fs::read_dir(to).map_err(io(to))?.next() {
-            Some(first) => {
-                let name = first.map_or_else(
-                    |_| "something".to_string(),
-                    |e| e.file_name().to_string_lossy().into_owned(),
-                );
-                Err(refused(format!(
-                    "{} is not empty (it holds {name}): choose an empty or new folder",
-                    to.display()
-                )))
-            }
-            None => Ok(()),
-        },
-        Err(_) => Ok(()),
+        )));
     }
+    super::run_dir::refuse_unless_empty(to).map_err(|e| refused(e.to_string()))
 }
 
 /// Copy the sweep folder `from` into `to` (the window's Save sweep as…): its `sweep.toml`, task files

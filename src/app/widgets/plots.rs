@@ -262,8 +262,7 @@ impl SeriesCache {
 
     /// The raw value's plot y at plot x `x` (the point a smoothed one was made from), if drawn.
     fn raw_at(&self, x: f64) -> Option<f64> {
-        let range = store::visible_range(&self.points, |q| q.x, x, x);
-        self.points[range].iter().find(|q| q.x == x).map(|q| q.y)
+        y_at(&self.points, x)
     }
 }
 
@@ -384,6 +383,17 @@ impl Default for PlotView {
 }
 
 impl PlotView {
+    /// The smoothing the plots draw with: the toolbar's, except in the presenter view, which leaves
+    /// the toolbar out and so draws the raw curves (a smoothing chosen in the window must not change
+    /// a lesson's picture unseen).
+    pub fn shown_smoothing(&self, ctx: &egui::Context) -> Weight {
+        if crate::app::teach::presenter::Look::of(ctx).presenting {
+            Weight::OFF
+        } else {
+            self.smoothing
+        }
+    }
+
     /// Linked plots of `specs` (top to bottom), their step axes linked to each other only.
     pub fn new(specs: &'static [PlotSpec]) -> Self {
         Self {
@@ -736,12 +746,13 @@ pub fn plots_compare_ui(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, 
 fn plots_in(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, compare: &Compare) {
     let specs = view.specs;
     let metrics = metrics_of(specs);
+    let smoothing = view.shown_smoothing(ui.ctx());
     for (cache, &m) in view.caches.iter_mut().zip(&metrics) {
         let scale = specs
             .iter()
             .find(|p| p.series.contains(&m))
             .map_or(YScale::Linear, |p| p.y_scale);
-        cache.update(history, m, view.log_x, scale, view.smoothing);
+        cache.update(history, m, view.log_x, scale, smoothing);
     }
     let force = view.force_auto.take();
     let log_x = view.log_x;
@@ -945,8 +956,14 @@ fn plots_in(ui: &mut Ui, view: &mut PlotView, history: &RunHistory, compare: &Co
                         .y_grid_spacer(uniform_grid_spacer(value_levels));
                 }
                 YScale::Orderedness => {
-                    let (lo, hi) =
-                        orderedness_range(series.iter().flat_map(|c| c.points.iter().map(|p| p.y)));
+                    // of the series shown (a hidden null no longer stretches D's axis)
+                    let (lo, hi) = orderedness_range(
+                        spec.series
+                            .iter()
+                            .zip(series)
+                            .filter(|(m, _)| !hidden.contains(m))
+                            .flat_map(|(_, c)| c.points.iter().map(|p| p.y)),
+                    );
                     plot = plot
                         .include_y(lo)
                         .include_y(hi)
@@ -1521,8 +1538,13 @@ fn overlay_raw_at(pos: &HoverPosition<'_>, lookup: &HoverLookup<'_>) -> Option<O
         .find(|(m, pts)| lookup.metrics.contains(m) && has_point(pts, *p))?
         .0;
     let (_, raw) = o.raw.iter().find(|(r, _)| *r == m)?;
-    let range = store::visible_range(raw, |q| q.x, p.x, p.x);
-    Some(raw[range].iter().find(|q| q.x == p.x).map(|q| q.y))
+    Some(y_at(raw, p.x))
+}
+
+/// The y of the point at exactly `x` in `pts` (in x order), if there is one.
+fn y_at(pts: &[PlotPoint], x: f64) -> Option<f64> {
+    let range = store::visible_range(pts, |q| q.x, x, x);
+    pts[range].iter().find(|q| q.x == x).map(|q| q.y)
 }
 
 /// Whether `pts` (in x order) holds `p` exactly.

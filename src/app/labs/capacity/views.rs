@@ -456,13 +456,16 @@ pub const EXAMPLE_SWEEP: &str = "assets/sweeps/cpu";
 /// click away. The presenter view leaves the button out, as views leave out their controls there.
 fn empty_ui(ui: &mut Ui, idle: bool) -> CapacityAction {
     let mut action = CapacityAction::None;
-    let example = crate::app::teach::player::bundled_path(EXAMPLE_SWEEP);
-    let offer =
-        idle && example.is_dir() && !crate::app::teach::presenter::Look::of(ui.ctx()).presenting;
+    // looked for once (up to six places on disk), not on every frame of the empty tab
+    static EXAMPLE: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    let example = EXAMPLE.get_or_init(|| {
+        Some(crate::app::teach::player::bundled_path(EXAMPLE_SWEEP)).filter(|p| p.is_dir())
+    });
+    let offer = idle && !crate::app::teach::presenter::Look::of(ui.ctx()).presenting;
     ui.vertical_centered(|ui| {
         ui.add_space((ui.available_height() * 0.4 - 30.0).max(0.0));
         ui.label(RichText::new("No results yet: start a sweep, or open a sweep folder.").weak());
-        if offer {
+        if let Some(example) = example.as_ref().filter(|_| offer) {
             ui.add_space(8.0);
             if ui
                 .button("Open the example sweep")
@@ -473,7 +476,7 @@ fn empty_ui(ui: &mut Ui, idle: bool) -> CapacityAction {
                 ))
                 .clicked()
             {
-                action = CapacityAction::OpenFolder(example);
+                action = CapacityAction::OpenFolder(example.clone());
             }
         }
     });

@@ -713,9 +713,9 @@ const CLOCK_SIDES: std::ops::RangeInclusive<f32> = 80.0..=260.0;
 
 /// How `n` clocks lay out in `w` x `h` points with `gap` between them: how many a row (one, two,
 /// or all in one row) and the side of their squares, the largest of the three (two a row unless
-/// another is a quarter larger), within [`CLOCK_SIDES`]. A margin of 4 points in the width: a pair that fitted exactly wrapped or
-/// not with the rounding of the width (a paused presenter view kept a one-a-row frame until the
-/// pointer moved). Before, a column under the spectrum (407 x 217 points) got one row of four
+/// another is a quarter larger), within [`CLOCK_SIDES`]. A margin of 4 points in the width: a pair
+/// that fitted exactly wrapped or not with the rounding of the width (a paused presenter view kept
+/// a one-a-row frame until the pointer moved). Before, a column under the spectrum (407 x 217 points) got one row of four
 /// squares of 94, titles cut; two a row give 104.
 fn clock_layout(n: usize, w: f32, h: f32, gap: Vec2) -> (usize, f32) {
     let n = n.max(1);

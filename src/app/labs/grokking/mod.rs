@@ -281,15 +281,9 @@ impl GrokkingLab {
         &self.plots.labelled
     }
 
-    /// The smoothing the plots draw with: the toolbar's, except in the presenter view, which leaves
-    /// the toolbar out and so draws the raw curves (a smoothing chosen in the window must not change
-    /// a lesson's picture unseen).
+    /// The smoothing the plots draw with ([`PlotView::shown_smoothing`]).
     pub fn shown_smoothing(&self) -> Weight {
-        if crate::app::teach::presenter::Look::of(&self.ctx).presenting {
-            Weight::OFF
-        } else {
-            self.plots.smoothing
-        }
+        self.plots.shown_smoothing(&self.ctx)
     }
 
     /// The plots' view state (axes, smoothing, what the last frame drew).
@@ -1457,9 +1451,7 @@ impl LabSlot for GrokkingLab {
             // of their own and tangled the loss plot (a helper's audit): one run shows them
             self.plots.hidden.extend(ABLATION_CURVES);
         }
-        let chosen = std::mem::replace(&mut self.plots.smoothing, smoothing);
         plots_compare_ui(ui, &mut self.plots, &self.history, compare);
-        self.plots.smoothing = chosen;
         if let Some(rect) = self.plots.plots_rect {
             self.link.panels.drawn("plots", rect);
         }
