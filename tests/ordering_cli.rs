@@ -40,9 +40,10 @@ fn ordering_run(args: &[&str], out: &Path) -> Output {
         .unwrap()
 }
 
-/// What `grokscope presets --show` prints reads back as the preset it printed (the expected configs
-/// are the spec's, as `default_study` and `xor_preset` build them), and `grokscope presets` lists
-/// the Ordering names.
+/// What `grokscope presets --show` prints reads back as the preset it printed (the expected study is
+/// the spec's, as `default_study` builds it; the expected run is the Ordering tab's preset "xor",
+/// which is the spec's XOR run `xor_preset` pruned by dynamic top-k to half), and `grokscope presets`
+/// lists the Ordering names.
 #[test]
 fn ordering_presets_print_as_toml_that_reads_back() {
     let list = String::from_utf8(ok(grokscope(&["presets"]).output().unwrap()).stdout).unwrap();
@@ -63,8 +64,46 @@ fn ordering_presets_print_as_toml_that_reads_back() {
         OrderingStudyConfig::from(study),
         default_study(OrderingTask::Sine, StudyKind::Sparsity)
     );
-    let run = OrderingConfig::from_toml(&show("ordering-xor")).unwrap();
-    assert_eq!(OrderingConfig::from(run), xor_preset());
+    let run = OrderingConfig::from(OrderingConfig::from_toml(&show("ordering-xor")).unwrap());
+    let window = grokscope::app::labs::ordering::ordering_presets();
+    assert_eq!(window[0].name, "xor");
+    assert_eq!(run, window[0].config);
+    assert_eq!(
+        run,
+        OrderingConfig {
+            pruning: Pruning::DynamicTopK { k: 0.5 },
+            ..xor_preset()
+        }
+    );
+}
+
+/// `grokscope ordering-run --task T` trains the Ordering tab's preset of that task, so a run seen in
+/// the window can be had headless: the folder's config.toml is the window's sine preset (with the
+/// one `--set` change), and `--set 'pruning={scheme = "none"}'` gives the unpruned baseline (its
+/// measured sparsity 0).
+#[test]
+fn ordering_run_task_trains_the_windows_preset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let window = grokscope::app::labs::ordering::ordering_presets();
+    let sine = window.iter().find(|p| p.name == "sine").unwrap();
+    let out = tmp.path().join("pruned");
+    ok(ordering_run(&["--task", "sine", "--set", "epochs=2"], &out));
+    let text = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert_eq!(
+        OrderingConfig::from(OrderingConfig::from_toml(&text).unwrap()),
+        OrderingConfig {
+            epochs: 2,
+            ..sine.config.clone()
+        }
+    );
+    let base = tmp.path().join("base");
+    ok(ordering_run(
+        &["--task", "sine", "--set", "pruning={scheme = \"none\"}"],
+        &base,
+    ));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(base.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["measured_sparsity"], 0.0);
 }
 
 /// A study from a TOML file runs and writes study.csv (1 baseline + 2 schemes x 1 sparsity = 3

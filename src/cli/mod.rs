@@ -178,7 +178,9 @@ pub enum Cmd {
     /// orderedness --weights` reads it) and summary.json.
     #[command(group = clap::ArgGroup::new("source").required(true).multiple(false))]
     OrderingRun {
-        /// The spec's run of this task, unpruned (see `grokscope presets --show ordering-xor`).
+        /// The built-in run of this task, the Ordering tab's preset of the same name: the spec's run,
+        /// pruned by dynamic top-k to half the weights (`grokscope presets --show ordering-xor`;
+        /// `--set 'pruning={scheme = "none"}'` for the unpruned baseline).
         #[arg(long, value_enum, group = "source")]
         task: Option<ordering::TaskArg>,
         /// A TOML run config (start from `grokscope presets --show ordering-sine`).

@@ -3,7 +3,7 @@
 
 use super::write_atomic;
 use crate::analysis::orderedness;
-use crate::config::ordering::{OrderingTask, StudyKind, default_study, task_preset};
+use crate::config::ordering::{OrderingTask, StudyKind, default_study, preset_of};
 use crate::config::{OrderingConfig, OrderingStudyConfig, ValidOrderingConfig};
 use crate::experiment::ordering::sort_rows;
 use crate::experiment::{EventSink, Unattended, ordering};
@@ -480,7 +480,7 @@ fn study_config_main(cfg: OrderingStudyConfig, out: &Path, bar: bool) -> Result<
 /// Where `grokscope ordering-run` takes its run from.
 #[derive(Clone, Debug)]
 pub enum RunSource {
-    /// The spec's run of a task, unpruned ([`task_preset`]).
+    /// The built-in run of a task, the window's preset ([`preset_of`]).
     Task(OrderingTask),
     /// A TOML run config.
     File(std::path::PathBuf),
@@ -608,7 +608,7 @@ impl EventSink for RunSink {
 /// and summary.json. Fails when the run failed (its folder then holds no weights.csv).
 pub fn run_main(source: &RunSource, set: &[String], out: &Path) -> Result<std::process::ExitCode> {
     let cfg = match source {
-        RunSource::Task(task) => task_preset(*task),
+        RunSource::Task(task) => preset_of(*task),
         RunSource::File(path) => OrderingConfig::from(read_ordering(
             path,
             OrderingConfig::from_toml,

@@ -146,7 +146,7 @@ pub fn presets_cmd(show: Option<&str>) -> Result<()> {
                 "\nOrdering runs (grokscope ordering-run --task TASK --out DIR, or --config FILE):"
             )?;
             for p in config::ordering::run_presets() {
-                outln!("{:<24} {}", p.name, p.title)?;
+                outln!("{:<24} {}\n{:<24} {}", p.name, p.title, "", p.description)?;
             }
             outln!(
                 "\nOrdering studies (grokscope ordering --task TASK --study KIND --out DIR, or \
@@ -174,8 +174,9 @@ pub fn presets_cmd(show: Option<&str>) -> Result<()> {
                 .find(|p| p.name == name)
             {
                 outln!(
-                    "# {} (grokscope ordering-run --config FILE --out DIR)\n{}",
+                    "# {}: {} (grokscope ordering-run --config FILE --out DIR)\n{}",
                     p.title,
+                    p.description,
                     p.config.to_toml()
                 )?;
                 return Ok(());

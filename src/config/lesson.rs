@@ -193,7 +193,7 @@ impl LessonLab {
         match self {
             LessonLab::Grokking => presets().iter().map(|p| p.name).collect(),
             LessonLab::Capacity => sweep_presets().iter().map(|p| p.name).collect(),
-            LessonLab::Ordering => ordering_presets().iter().map(|p| p.0).collect(),
+            LessonLab::Ordering => ordering_presets().iter().map(|p| p.name).collect(),
         }
     }
 
@@ -681,8 +681,8 @@ impl Kind {
                 .map(|p| (Kind::Sweep, value_of(&p.config))),
             LessonLab::Ordering => ordering_presets()
                 .into_iter()
-                .find(|p| p.0 == name)
-                .map(|p| (Kind::Ordering, value_of(&p.2))),
+                .find(|p| p.name == name)
+                .map(|p| (Kind::Ordering, value_of(&p.config))),
         }
     }
 

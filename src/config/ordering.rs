@@ -508,16 +508,50 @@ pub fn task_preset(task: OrderingTask) -> OrderingConfig {
     }
 }
 
-/// The built-in Ordering presets as (name, title, config), unpruned.
-pub fn ordering_presets() -> Vec<(&'static str, &'static str, OrderingConfig)> {
+/// A named starting point for an Ordering run: what the Ordering tab's preset list offers, what a
+/// lesson's `preset = "xor"` names, and (as `ordering-xor`, ..) what `grokscope presets` lists and
+/// `grokscope ordering-run --task` trains. One list, so the three always agree.
+#[derive(Clone, Debug)]
+pub struct OrderingPreset {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub config: OrderingConfig,
+}
+
+/// The built-in Ordering runs: the spec's XOR and sine runs ([`task_preset`]), pruned by dynamic
+/// top-k to half the weights so that D can be watched rising as pruning proceeds (the spec's
+/// figure of D over training). The unpruned baseline is the same run with `pruning = { scheme = "none" }`.
+pub fn ordering_presets() -> Vec<OrderingPreset> {
+    let pruned = |task| OrderingConfig {
+        pruning: Pruning::DynamicTopK { k: 0.5 },
+        ..task_preset(task)
+    };
     vec![
-        ("xor", "XOR: H = 5, 3 iterations, 1000 epochs", xor_preset()),
-        (
-            "sine",
-            "Sine regression: H = 8, 3 iterations, 40 epochs",
-            sine_preset(),
-        ),
+        OrderingPreset {
+            name: "xor",
+            title: "XOR",
+            description: "H = 5, 3 iterations, batch 4, 1000 epochs, Adam lr 0.01; dynamic top-k \
+                          prunes to half the weights as training ends.",
+            config: pruned(OrderingTask::Xor),
+        },
+        OrderingPreset {
+            name: "sine",
+            title: "sine regression",
+            description: "H = 8, 3 iterations, batch 10, 40 epochs, Adam lr 0.01 on \
+                          y = (sin x1 + sin x2) / 2; dynamic top-k prunes to half the weights.",
+            config: pruned(OrderingTask::Sine),
+        },
     ]
+}
+
+/// The built-in run of `task` ([`ordering_presets`]): what `grokscope ordering-run --task` trains.
+pub fn preset_of(task: OrderingTask) -> OrderingConfig {
+    ordering_presets()
+        .into_iter()
+        .map(|p| p.config)
+        .find(|c| c.task == task)
+        .expect("a built-in preset for every task")
 }
 
 /// A built-in Ordering run or study, by the name `grokscope presets` lists.
@@ -528,18 +562,17 @@ pub struct NamedOrdering<T> {
     pub config: T,
 }
 
-/// The spec's runs as `grokscope presets` lists them (`ordering-xor`, `ordering-sine`; unpruned): what
-/// `grokscope ordering-run --task` trains.
-pub fn run_presets() -> Vec<NamedOrdering<OrderingConfig>> {
+/// The built-in runs as `grokscope presets` lists them (`ordering-xor`, `ordering-sine`): the
+/// Ordering tab's presets ([`ordering_presets`]), what `grokscope ordering-run --task` trains.
+pub fn run_presets() -> Vec<OrderingPreset> {
     ordering_presets()
         .into_iter()
-        .map(|(_, title, config)| NamedOrdering {
-            name: match config.task {
+        .map(|p| OrderingPreset {
+            name: match p.config.task {
                 OrderingTask::Xor => "ordering-xor",
                 OrderingTask::Sine => "ordering-sine",
             },
-            title,
-            config,
+            ..p
         })
         .collect()
 }
@@ -647,8 +680,10 @@ mod tests {
 
     #[test]
     fn presets_and_default_studies_validate() {
-        for (name, _, cfg) in ordering_presets() {
-            cfg.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
+        for p in ordering_presets() {
+            p.config
+                .validate()
+                .unwrap_or_else(|e| panic!("{}: {e}", p.name));
         }
         for task in [OrderingTask::Xor, OrderingTask::Sine] {
             for kind in [StudyKind::Sparsity, StudyKind::Grid] {

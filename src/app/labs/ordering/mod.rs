@@ -18,9 +18,8 @@ use crate::app::backend::Backend;
 use crate::app::figure_export::FigureSet;
 use crate::app::link::{Batch, LabLink, Phase};
 use crate::config::lesson::OUTPUTS_LAST;
-use crate::config::ordering::{
-    OrderingTask, Pruning, Scheme, StudyKind, default_study, task_preset,
-};
+pub use crate::config::ordering::{OrderingPreset, ordering_presets};
+use crate::config::ordering::{Scheme, StudyKind, default_study};
 use crate::config::{
     ConfigError, FieldProblem, OrderingConfig, OrderingStudyConfig, RunConfig, ValidRunConfig,
 };
@@ -32,40 +31,6 @@ use std::time::Instant;
 /// The Ordering lab's speed limit until the top bar changes it, in steps a second
 /// ([`LabSlot::default_speed`]).
 pub const WATCHING_PACE: f64 = 100.0;
-
-/// A named starting point for the Ordering lab.
-#[derive(Clone, Debug)]
-pub struct OrderingPreset {
-    pub name: &'static str,
-    pub title: &'static str,
-    pub description: &'static str,
-    pub config: OrderingConfig,
-}
-
-/// The lab's presets: the spec's XOR and sine runs ([`task_preset`]), pruned by dynamic top-k to
-/// half the weights so that D can be watched rising; the first is selected on launch.
-pub fn ordering_presets() -> Vec<OrderingPreset> {
-    let pruned = |task| OrderingConfig {
-        pruning: Pruning::DynamicTopK { k: 0.5 },
-        ..task_preset(task)
-    };
-    vec![
-        OrderingPreset {
-            name: "xor",
-            title: "XOR",
-            description: "H = 5, 3 iterations, batch 4, 1000 epochs, Adam lr 0.01; dynamic top-k \
-                          prunes to half the weights as training ends.",
-            config: pruned(OrderingTask::Xor),
-        },
-        OrderingPreset {
-            name: "sine",
-            title: "sine regression",
-            description: "H = 8, 3 iterations, batch 10, 40 epochs, Adam lr 0.01 on \
-                          y = (sin x1 + sin x2) / 2; dynamic top-k prunes to half the weights.",
-            config: pruned(OrderingTask::Sine),
-        },
-    ]
-}
 
 fn problems_of(result: Result<(), ConfigError>) -> Vec<FieldProblem> {
     result.err().map(|e| e.problems).unwrap_or_default()
@@ -628,6 +593,7 @@ super::preset_fields!(OrderingPreset, OrderingConfig);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ordering::{OrderingTask, Pruning};
 
     #[test]
     fn presets_and_the_default_study_are_valid() {
