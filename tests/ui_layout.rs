@@ -347,3 +347,63 @@ fn the_presenters_show_menu_picks_the_panels_the_room_sees() {
         "and every view"
     );
 }
+
+/// The presenter's status line shows a run's whole summary: at 1600 x 900 (zoom 1.5) the lesson
+/// memorise-then-understand's last step cut it to "… delay 195 epoc…" (seen on screen; here at
+/// 1024 x 768). The text is
+/// the one the status line had there (`finished_text` of that run). Expected: drawn whole, not
+/// elided, over two rows, with "98 %" kept together on one row; the normal window (800 px here)
+/// still cuts a long message to one row.
+#[test]
+fn the_presenters_status_line_shows_the_whole_summary() {
+    use eframe::egui::Shape;
+    use grokscope::app::teach::presenter::LessonCmd;
+    let summary = "completed after 312 epochs (312 steps, 77.6 s), memorised at epoch 111, \
+                   generalised at epoch 312, delay 195 epochs (to validation ≥ 98 %)";
+    let galley = |h: &Harness<'_, GrokscopeApp>| {
+        shapes(h).into_iter().find_map(|s| match s {
+            Shape::Text(t) if t.galley.text().starts_with("completed after 312") => Some(t.galley),
+            _ => None,
+        })
+    };
+    let mut narrow = app(800.0, 700.0);
+    narrow.state_mut().grokking_mut().link_mut().info(summary);
+    narrow.step();
+    let cut = galley(&narrow).expect("the status line is drawn");
+    assert!(
+        cut.elided,
+        "the normal window cuts it to one row: {:?} {:?}",
+        cut.text(),
+        cut.rect
+    );
+    assert_eq!(cut.rows.len(), 1);
+
+    // a projector's 1024 x 768 (at 1600 the lesson's bar, with "on cpu" and the parameters, left
+    // less room than this empty lab does)
+    let mut h = app(1024.0, 768.0);
+    h.state_mut().grokking_mut().link_mut().info(summary);
+    h.state_mut().lesson_command(LessonCmd::Presenter);
+    for _ in 0..6 {
+        h.step();
+    }
+    let g = galley(&h).expect("the status line is drawn");
+    assert!(!g.elided, "cut short: {:?}", g.text());
+    assert_eq!(g.text().replace('\u{a0}', " "), summary);
+    assert_eq!(
+        g.rows.len(),
+        2,
+        "{:?} {:?} {:?}",
+        g.text(),
+        g.rect,
+        h.ctx.content_rect()
+    );
+    let rows: Vec<String> = g
+        .rows
+        .iter()
+        .map(|r| r.glyphs.iter().map(|c| c.chr).collect())
+        .collect();
+    assert!(
+        rows.iter().any(|r| r.contains("98\u{a0}%")),
+        "98 % split across rows: {rows:?}"
+    );
+}

@@ -826,17 +826,22 @@ impl GrokscopeApp {
     /// The status bar; whether its earlier problem was dismissed (clicked).
     fn status_bar_ui(&self, ui: &mut Ui, problems: &[FieldProblem]) -> bool {
         let mut dismissed = false;
+        let presenting = self.presenter.on;
         ui.horizontal(|ui| {
             // the counts on the right first, so the message on the left is cut short (its whole text on
             // hover) instead of running into them
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                let frame = match (self.frames.last_ms(), self.frames.p99_ms()) {
-                    (Some(last), Some(p99)) => format!("frame {last:.1} ms · p99 {p99:.1} ms"),
-                    _ => "frame —".into(),
-                };
-                ui.label(RichText::new(frame).small().weak()).on_hover_text(
-                    "Time spent building this window's frame (p99 over the last 300 frames)",
-                );
+                // the frame time is the developer's number, not the room's: the presenter view
+                // gives its width to the message
+                if !presenting {
+                    let frame = match (self.frames.last_ms(), self.frames.p99_ms()) {
+                        (Some(last), Some(p99)) => format!("frame {last:.1} ms · p99 {p99:.1} ms"),
+                        _ => "frame —".into(),
+                    };
+                    ui.label(RichText::new(frame).small().weak()).on_hover_text(
+                        "Time spent building this window's frame (p99 over the last 300 frames)",
+                    );
+                }
                 let (params, dropped) = self.current().counts();
                 if let Some(n) = params {
                     ui.separator();
@@ -879,7 +884,15 @@ impl GrokscopeApp {
                             .on_hover_text(format!("{earlier}\n\n(click to dismiss)"));
                         dismissed = r.clicked();
                     }
-                    ui.add(egui::Label::new(RichText::new(&status.text).color(color)).truncate());
+                    // in the presenter view the room reads the whole message (a run's summary ran
+                    // past the width at 1600 x 900: "delay 195 epoc…"), so it wraps
+                    if presenting {
+                        let text = keep_signs_with_numbers(&status.text);
+                        ui.add(egui::Label::new(RichText::new(text).color(color)).wrap());
+                    } else {
+                        let label = egui::Label::new(RichText::new(&status.text).color(color));
+                        ui.add(label.truncate());
+                    }
                     if let Some(first) = problems.first() {
                         ui.separator();
                         ui.add(
@@ -900,6 +913,15 @@ impl GrokscopeApp {
         });
         dismissed
     }
+}
+
+/// `text` with no line break between a number and its `%`, or a `≥`/`≤` and its number (a wrapped
+/// status line left "%" alone on its second line).
+fn keep_signs_with_numbers(text: &str) -> String {
+    const NBSP: &str = "\u{a0}";
+    text.replace(" %", &format!("{NBSP}%"))
+        .replace("≥ ", &format!("≥{NBSP}"))
+        .replace("≤ ", &format!("≤{NBSP}"))
 }
 
 /// ` (+N more)` when there is more than one problem.
