@@ -751,6 +751,16 @@ fn a_saved_scene_reopens_to_the_same_step_and_config() {
     let pinned = h.state().grokking().insight().steps()[1];
     h.state_mut().grokking_mut().show_step(Some(pinned));
     h.state_mut().grokking_mut().show_panel("runs", false);
+    // the plots' log step axis and smoothing, set in the toolbar as a user would (the presenter
+    // view hides it): a scene kept neither before
+    h.get_by_label("log step axis").click();
+    h.step();
+    h.get_by_role_and_label(eframe::egui::accesskit::Role::Slider, "smoothing")
+        .set_value_accesskit(0.6);
+    h.step();
+    h.step();
+    assert_eq!(h.state().grokking().view_option("log_steps"), Some(true));
+    assert_eq!(h.state().grokking().smoothing(), Some(0.6));
     // (the presenter view has no top bar)
     set_speed_limit(&mut h, 40.0);
     h.state_mut().lesson_command(LessonCmd::Presenter);
@@ -790,12 +800,50 @@ fn a_saved_scene_reopens_to_the_same_step_and_config() {
     );
     assert_eq!(s.grokking().insight_view().pinned, Some(pinned));
     assert!(!s.grokking().panel_shown("runs"));
+    assert_eq!(s.grokking().view_option("log_steps"), Some(true));
+    assert_eq!(s.grokking().smoothing(), Some(0.6));
     assert!(s.presenter().on);
     assert_eq!(
         val_loss_bits(&again),
         before,
         "same config and seed: the same numbers"
     );
+}
+
+/// A scene of the Ordering tab keeps its graph's `outputs_last` view option and no smoothing (the
+/// lab has no slider); a scene naming a view option or a smoothing its lab does not have is
+/// refused, naming the field, and the window stays as it was.
+#[test]
+fn a_scene_keeps_only_the_view_options_its_lab_has() {
+    let mut h = real_app();
+    h.step();
+    h.get_by_label("Ordering").click();
+    h.step();
+    let scene = h.state().scene();
+    let on = scene.views["outputs_last"];
+    assert_eq!(scene.lab, "ordering");
+    assert_eq!(scene.views.keys().collect::<Vec<_>>(), ["outputs_last"]);
+    assert_eq!(scene.smoothing, None);
+
+    let mut log = scene.clone();
+    log.views.insert("log_steps".into(), true);
+    let e = h.state_mut().open_scene(&log).unwrap_err();
+    assert_eq!(
+        e,
+        "views: the Ordering lab has no view option `log_steps` (it has outputs_last)"
+    );
+    let mut smooth = scene.clone();
+    smooth.smoothing = Some(0.5);
+    let e = h.state_mut().open_scene(&smooth).unwrap_err();
+    assert_eq!(e, "smoothing: the Ordering lab's plots have no smoothing");
+    assert_eq!(h.state().scene(), scene, "nothing changed");
+
+    // the option flipped comes back from the scene
+    let mut flipped = scene.clone();
+    flipped.views.insert("outputs_last".into(), !on);
+    h.state_mut().open_scene(&flipped).unwrap();
+    h.step();
+    assert_eq!(h.state().scene().views["outputs_last"], !on);
 }
 
 /// A scene whose run is in its folder brings it back as the current run, the picture it was: before,

@@ -367,6 +367,15 @@ pub trait LabSlot: Any {
     fn set_view_option(&mut self, _key: &str, _on: bool) -> bool {
         false
     }
+    /// The curves' smoothing weight, for a lab whose plots have the smoothing slider (`None`: no
+    /// slider).
+    fn smoothing(&self) -> Option<f64> {
+        None
+    }
+    /// Set the curves' smoothing weight (in `[0, MAX_WEIGHT]`); false for a lab without the slider.
+    fn set_smoothing(&mut self, _w: f64) -> bool {
+        false
+    }
     /// What a scene keeps of the lab: the panel's config, the current run and the step cursor.
     fn scene(&self) -> LabScene;
     /// Whether `table` is a config this lab takes (as a config file's table), or why not: a scene is

@@ -9,9 +9,11 @@
 
 use super::player::LessonPlayer;
 use super::presenter::{Presenter, SCALES};
+use crate::analysis::smooth::MAX_WEIGHT;
 use crate::app::labs::{CursorAt, Lab, LabCtx, LabSlot, Teach};
 use crate::config::lesson::{Lesson, ValidLesson, bundled};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The format's version this build writes and reads.
@@ -43,6 +45,14 @@ pub struct Scene {
     /// The lab's panels that were hidden (by key).
     #[serde(default)]
     pub hidden: Vec<String>,
+    /// The lab's view options (`log_steps`, `outputs_last`: what a lesson's `view` step names) as
+    /// they were; absent in scenes saved before they were kept, which leave them as they are.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub views: BTreeMap<String, bool>,
+    /// The curves' smoothing weight (the Grokking plots' slider, 0 = off); absent for a lab
+    /// without the slider, and in scenes saved before it was kept (the slider then stays as it is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smoothing: Option<f64>,
     /// The step the views showed (absent: the latest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<u64>,
@@ -165,6 +175,12 @@ impl Scene {
                 .filter(|p| !lab.panel_shown(p.key))
                 .map(|p| p.key.to_string())
                 .collect(),
+            views: lab
+                .view_options()
+                .iter()
+                .filter_map(|k| Some((k.to_string(), lab.view_option(k)?)))
+                .collect(),
+            smoothing: lab.smoothing(),
             cursor: state.cursor,
             speed,
             run: state.run.map(|(dir, step)| SceneRun {
@@ -287,6 +303,13 @@ impl Scene {
                 crate::config::SPEED_LIMITS.end()
             ));
         }
+        if let Some(w) = scene.smoothing
+            && !(w.is_finite() && (0.0..=MAX_WEIGHT).contains(&w))
+        {
+            return Err(format!(
+                "smoothing: {w} is outside the allowed range [0, {MAX_WEIGHT}]"
+            ));
+        }
         if let Some(l) = &scene.lesson
             && l.step == 0
         {
@@ -311,6 +334,22 @@ impl Scene {
             if !slot.panels().iter().any(|p| p.key == key) {
                 return Err(format!("hidden: the {lab} lab has no panel `{key}`"));
             }
+        }
+        for key in self.views.keys() {
+            if !slot.view_options().contains(&key.as_str()) {
+                let has = match slot.view_options() {
+                    [] => "it has none".to_string(),
+                    keys => format!("it has {}", keys.join(", ")),
+                };
+                return Err(format!(
+                    "views: the {lab} lab has no view option `{key}` ({has})"
+                ));
+            }
+        }
+        if self.smoothing.is_some() && slot.smoothing().is_none() {
+            return Err(format!(
+                "smoothing: the {lab} lab's plots have no smoothing"
+            ));
         }
         if let Some(why) = self.run.as_ref().and_then(SceneRun::cannot_come_back) {
             return Err(format!("run: {why}"));
@@ -357,6 +396,12 @@ impl Scene {
         for p in slot.panels() {
             slot.show_panel(p.key, !self.hidden.iter().any(|h| h == p.key));
         }
+        for (key, on) in &self.views {
+            slot.set_view_option(key, *on);
+        }
+        if let Some(w) = self.smoothing {
+            slot.set_smoothing(w);
+        }
         let said = match &self.run {
             Some(run) => slot.teach(
                 Teach::Restore {
@@ -394,6 +439,8 @@ mod tests {
             fit_scale: false,
             presenter_config: false,
             hidden: vec!["runs".into()],
+            views: BTreeMap::from([("log_steps".to_string(), true)]),
+            smoothing: Some(0.6),
             cursor: Some(120),
             speed: Some(40.0),
             run: Some(SceneRun {
@@ -451,7 +498,20 @@ mod tests {
     #[test]
     fn round_trips() {
         let s = scene();
-        assert_eq!(Scene::parse(&s.to_toml()), Ok(s));
+        let text = s.to_toml();
+        // the plots' view (from `scene()`): its log axis and its smoothing
+        assert!(
+            text.contains("smoothing = 0.6") && text.contains("[views]\nlog_steps = true"),
+            "{text}"
+        );
+        assert_eq!(Scene::parse(&text), Ok(s));
+        // a scene saved before views and smoothing were kept reads without them (the window's
+        // own then stay as they are)
+        let older = text
+            .replace("smoothing = 0.6\n", "")
+            .replace("[views]\nlog_steps = true\n", "");
+        let read = Scene::parse(&older).unwrap();
+        assert!(read.views.is_empty() && read.smoothing.is_none(), "{older}");
         // and without the run's optional parts (older files have none)
         let mut s = scene();
         let run = s.run.as_mut().unwrap();
@@ -539,6 +599,18 @@ mod tests {
             (text.replace("scale = 1.75", "scale = 40.0"), "scale"),
             (text.replace("speed = 40.0", "speed = 0.0"), "speed: 0"),
             (text.replace("speed = 40.0", "speed = nan"), "speed: NaN"),
+            (
+                text.replace("smoothing = 0.6", "smoothing = 1.5"),
+                "smoothing: 1.5 is outside the allowed range [0, 0.99]",
+            ),
+            (
+                text.replace("smoothing = 0.6", "smoothing = nan"),
+                "smoothing: NaN",
+            ),
+            (
+                text.replace("log_steps = true", "log_steps = 2"),
+                "line 12: invalid type: integer `2`, expected a boolean",
+            ),
             (text.replace("step = 3\n", "step = 0\n"), "count from 1"),
             (format!("extra = 1\n{text}"), "unknown field"),
             (

@@ -1638,6 +1638,15 @@ impl LabSlot for GrokkingLab {
         true
     }
 
+    fn smoothing(&self) -> Option<f64> {
+        Some(self.plots.smoothing.get())
+    }
+
+    fn set_smoothing(&mut self, w: f64) -> bool {
+        self.plots.smoothing = Weight::new(w);
+        true
+    }
+
     fn scene(&self) -> LabScene {
         self.scene_state()
     }
