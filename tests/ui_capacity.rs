@@ -1712,7 +1712,10 @@ fn remove_asks_then_removes_a_saved_sweep() {
     assert_eq!(files_under(&dirs[0]), older);
     let status = h.state().status();
     assert!(
-        !status.is_error && status.text.contains("removed") && status.text.contains("(2 files, "),
+        !status.is_error
+            && status
+                .text
+                .starts_with("removed sweep-2026-12-08_09-05-00-tiny-edited (2 files, "),
         "{}",
         status.text
     );
@@ -1739,10 +1742,10 @@ fn a_saved_folder_with_a_stray_file_is_refused_and_left_intact() {
     let status = h.state().status();
     assert!(status.is_error, "{}", status.text);
     assert!(
-        status
-            .text
-            .contains("holds notes.txt, which is not a sweep file")
-            && status.text.contains("nothing was removed"),
+        status.text.starts_with(
+            "cannot remove: sweep-2026-12-07_15-32-26-tiny holds notes.txt, which is not a sweep \
+             file; nothing was removed"
+        ),
         "{}",
         status.text
     );

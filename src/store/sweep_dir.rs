@@ -1020,11 +1020,15 @@ fn removal_plan(dir: &Path) -> Result<Vec<(PathBuf, u64)>, String> {
 /// the whole folder, and nothing is removed. Everything is checked first; the folder is then moved
 /// to a hidden name beside it (so no writer adds to it meanwhile), checked again, and emptied. Only
 /// a failure while emptying it (a disk error) can leave part of it, in that hidden folder, and the
-/// error says where.
+/// error says where. A refusal names the folder by its name alone (the status line it is shown in
+/// cut the reason off after a full path).
 pub fn remove_folder(dir: &Path) -> Result<RemovedSweep, SweepDirError> {
-    let refused = |why: String| {
-        SweepDirError::Refused(format!("{} {why}: nothing was removed", dir.display()))
-    };
+    let shown = dir.file_name().map_or_else(
+        || dir.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let refused =
+        |why: String| SweepDirError::Refused(format!("{shown} {why}; nothing was removed"));
     let meta =
         std::fs::symlink_metadata(dir).map_err(|e| refused(format!("cannot be read ({e})")))?;
     if meta.file_type().is_symlink() {
@@ -1036,7 +1040,7 @@ pub fn remove_folder(dir: &Path) -> Result<RemovedSweep, SweepDirError> {
     if let Some(kind) = other_kind(dir) {
         return Err(refused(format!("is {kind}")));
     }
-    let plan = removal_plan(dir).map_err(|why| refused(format!("{why}, so it is not removed")))?;
+    let plan = removal_plan(dir).map_err(refused)?;
     let Some(name) = dir.file_name() else {
         return Err(refused("names no folder".into()));
     };

@@ -249,7 +249,7 @@ impl CapacityLab {
         if self.loading() {
             return;
         }
-        let name = dir.display().to_string();
+        let name = folder_name(&dir);
         if let Some(why) = self.kept_from_removal(&dir) {
             return self.error(format!("{name} is not removed: {why}"));
         }
@@ -519,14 +519,15 @@ impl CapacityLab {
             )),
             CapacityJob::Listed(root, found) => self.take_listing(root, found),
             CapacityJob::Removed(dir, done) => {
+                let name = folder_name(&dir);
                 match done {
                     Ok(r) => self.info(format!(
-                        "removed {} ({} files, {})",
-                        dir.display(),
+                        "removed {name} ({} files, {}) from {}",
                         r.files,
-                        size_text(r.bytes)
+                        size_text(r.bytes),
+                        dir.parent().unwrap_or(&dir).display()
                     )),
-                    Err(why) => self.error(format!("cannot remove {}: {why}", dir.display())),
+                    Err(why) => self.error(format!("cannot remove: {why}")),
                 }
                 self.refresh_saved();
             }
@@ -788,8 +789,11 @@ impl CapacityLab {
             CapacityAction::SetC(choice) => self.history.set_c_choice(choice),
             CapacityAction::RefreshSaved => self.refresh_saved(),
             CapacityAction::AskRemove(dir) => match self.kept_from_removal(&dir) {
-                Some(why) => self.error(format!("{} is not removed: {why}", dir.display())),
-                None => self.saved.confirm = Some(dir),
+                Some(why) => self.error(format!("{} is not removed: {why}", folder_name(&dir))),
+                None => {
+                    self.saved.confirm = Some(dir);
+                    self.saved.confirm_new = true;
+                }
             },
             CapacityAction::CancelRemove => self.saved.confirm = None,
             CapacityAction::Remove(dir) => self.remove_saved(dir),
@@ -897,6 +901,15 @@ impl CapacityLab {
         let (_, total) = self.history.progress();
         (total > 0).then(|| progress_text(&self.history, self.threads))
     }
+}
+
+/// A folder by its name alone, as the status line says it (a full path cut a refusal's reason off
+/// the line); the whole path where it has no name.
+fn folder_name(dir: &Path) -> String {
+    dir.file_name().map_or_else(
+        || dir.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 /// The panels a lesson can name.

@@ -32,6 +32,9 @@ pub struct SavedList {
     pub again: bool,
     /// The folder whose removal waits for a confirmation.
     pub confirm: Option<PathBuf>,
+    /// The confirmation was just asked for: the list scrolls to show it (under a row at the list's
+    /// foot it was out of sight).
+    pub confirm_new: bool,
     /// Whether the section was open on the last frame (opening it reads the folder again).
     pub was_open: bool,
 }
@@ -89,6 +92,9 @@ pub fn saved_ui(ui: &mut Ui, list: &mut SavedList, panel: &SavedPanel<'_>) -> Ca
     if let Some(a) = r.body_returned {
         action = a;
     }
+    if open {
+        list.confirm_new = false;
+    }
     // opened (or shown for the first time): read the folder again
     if open && !list.was_open && action == CapacityAction::None {
         action = CapacityAction::RefreshSaved;
@@ -136,10 +142,13 @@ fn rows_ui(ui: &mut Ui, list: &SavedList, panel: &SavedPanel<'_>) -> CapacityAct
         }
         Some(Ok(l)) => l,
     };
+    // as tall as the panel shows below it (the list is the panel's last section), within bounds: a
+    // fixed height ran past the window's foot at 1280 x 800
+    let room = ui.clip_rect().bottom() - ui.cursor().top() - 6.0;
     egui::ScrollArea::vertical()
         .id_salt("capacity_saved_list")
         .auto_shrink([false, true])
-        .max_height(220.0)
+        .max_height(room.clamp(110.0, 320.0))
         .show(ui, |ui| {
             for s in sweeps {
                 let a = row_ui(ui, s, list, panel);
@@ -228,7 +237,7 @@ fn row_ui(ui: &mut Ui, s: &SavedSweep, list: &SavedList, panel: &SavedPanel<'_>)
             )
             .wrap(),
         );
-        ui.horizontal(|ui| {
+        let buttons = ui.horizontal(|ui| {
             if ui.button(REMOVE).clicked() {
                 action = CapacityAction::Remove(s.dir.clone());
             }
@@ -236,6 +245,9 @@ fn row_ui(ui: &mut Ui, s: &SavedSweep, list: &SavedList, panel: &SavedPanel<'_>)
                 action = CapacityAction::CancelRemove;
             }
         });
+        if list.confirm_new {
+            buttons.response.scroll_to_me(Some(egui::Align::BOTTOM));
+        }
     }
     action
 }
