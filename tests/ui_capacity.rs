@@ -6,7 +6,9 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use grokscope::analysis::capacity_study::{GenCurvePoint, MemCurvePoint, TaskCurves, TaskResult};
 use grokscope::app::LabSlot;
-use grokscope::app::labs::capacity::views::{COPY_PATH, FINISHED_NAME, GLUED_EQUALS, SAVE_AS};
+use grokscope::app::labs::capacity::views::{
+    COPY_PATH, CapacityAction, FINISHED_NAME, GLUED_EQUALS, SAVE_AS,
+};
 use grokscope::app::{Backend, FixedPathDialog, GrokscopeApp, Lab, Phase, Unattached};
 use grokscope::config::capacity::{Task, sweep_preset};
 use grokscope::protocol::{CapacityEvent, Command, Event, LabEvent, Outcome, TaskPoint, TaskRun};
@@ -1666,6 +1668,22 @@ fn the_saved_sweeps_list_shows_written_sweeps_and_a_click_opens_one() {
         2,
         "not the one shown"
     );
+    // asked for all the same (a lesson, a stale click): refused, the folder left as it was
+    let before = files_under(&dirs[0]);
+    h.state_mut()
+        .capacity_mut()
+        .apply_own(CapacityAction::Remove(dirs[0].clone()));
+    h.run_steps(2);
+    let status = h.state().status();
+    assert!(
+        status.is_error
+            && status.text.starts_with(
+                "sweep-2026-12-07_15-32-26-tiny is not removed: it is the sweep shown"
+            ),
+        "{}",
+        status.text
+    );
+    assert_eq!(files_under(&dirs[0]), before);
 }
 
 /// Remove… asks first, naming the folder and what it holds; Keep leaves it; Remove from disk
