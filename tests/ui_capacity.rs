@@ -6,7 +6,9 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use grokscope::analysis::capacity_study::{GenCurvePoint, MemCurvePoint, TaskCurves, TaskResult};
 use grokscope::app::LabSlot;
-use grokscope::app::labs::capacity::views::{COPY_PATH, FINISHED_NAME, GLUED_EQUALS, SAVE_AS};
+use grokscope::app::labs::capacity::views::{
+    COPY_PATH, CapacityAction, FINISHED_NAME, GLUED_EQUALS, SAVE_AS,
+};
 use grokscope::app::{Backend, FixedPathDialog, GrokscopeApp, Lab, Phase, Unattached};
 use grokscope::config::capacity::{Task, sweep_preset};
 use grokscope::protocol::{CapacityEvent, Command, Event, LabEvent, Outcome, TaskPoint, TaskRun};
@@ -1318,6 +1320,15 @@ fn a_window_sweep_is_written_to_a_folder_that_reopens_and_saves_elsewhere() {
         name.starts_with("sweep-20") && name.ends_with("-tiny-edited"),
         "{name}"
     );
+    // the Saved sweeps list reads the folder again when the sweep ends: its one task of one, shown
+    let listed = step_until(&mut h, Duration::from_secs(10), |h| {
+        let saved = h.state().capacity().saved();
+        !saved.scanning
+            && matches!(&saved.listing, Some(Ok(l)) if l.len() == 1 && l[0].dir == folder && l[0].complete())
+    });
+    assert!(listed, "{:?}", h.state().capacity().saved().listing);
+    h.run_steps(2);
+    assert!(!labels_with(&h, "● shown · 1/1 tasks · complete").is_empty());
     let status = &h.state().status().text;
     assert!(
         status.contains(&format!("saved in {}", folder.display())),
@@ -1536,4 +1547,226 @@ fn capacity_runs_show_in_flight_and_a_stop_says_stopped() {
     );
     assert!(!labels_with(&h, "stopped tasks: val").is_empty());
     assert!(!labels_with(&h, "0 running · 0 finished (grey) · 1 stopped").is_empty());
+}
+
+/// A sweeps folder holding sweep folders written as the window writes them: `(name, widths of the
+/// tiny preset's grid finished)`. Returns the folders' paths, in the order given.
+fn sweeps_folder(root: &std::path::Path, sweeps: &[(&str, &[usize])]) -> Vec<std::path::PathBuf> {
+    let cfg = sweep_preset("tiny").unwrap().config;
+    sweeps
+        .iter()
+        .map(|(name, widths)| {
+            let dir = root.join(name);
+            let results: Vec<TaskResult> = widths
+                .iter()
+                .map(|&w| of_config(&cfg, result(w, 0, 0, Some(300), Some(500))))
+                .collect();
+            grokscope::store::sweep_dir::write_folder(&dir, &cfg, &results).unwrap();
+            dir
+        })
+        .collect()
+}
+
+/// A sweeps folder of two sweeps of the tiny preset (two tasks): one complete, started
+/// 2026-12-07 15:32:26 UTC, and one stopped after its first task, started the next morning.
+fn two_sweeps(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    sweeps_folder(
+        root,
+        &[
+            ("sweep-2026-12-07_15-32-26-tiny", &[8, 32]),
+            ("sweep-2026-12-08_09-05-00-tiny-edited", &[8]),
+        ],
+    )
+}
+
+/// The Capacity tab with its sweeps folder at `root`, once the Saved sweeps list has read it.
+fn with_saved_sweeps(root: &std::path::Path) -> Harness<'static, GrokscopeApp> {
+    let mut h = harness(Scripted::default());
+    open_tab(&mut h);
+    h.state_mut()
+        .capacity_mut()
+        .set_sweeps_folder(Some(root.to_path_buf()));
+    let read = step_until(&mut h, Duration::from_secs(10), |h| {
+        let saved = h.state().capacity().saved();
+        !saved.scanning && saved.listing.is_some()
+    });
+    assert!(read, "the sweeps folder was read");
+    h.run_steps(2);
+    h
+}
+
+/// Bytes of the files in `dir` (from their own metadata).
+fn bytes_in(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum()
+}
+
+/// Every file under `dir` with its bytes, sorted: a folder before and after a refused removal.
+fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The Saved sweeps list shows each folder of the sweeps folder, newest first, with when it was
+/// started (the UTC time in its name), tasks finished of its config's and its size; a click on a row
+/// opens the folder as Open does, and the row is then marked shown and offers no Remove. Expected:
+/// the tiny preset's two tasks (widths 8 and 32), the times of the names, the bytes written (summed
+/// from the files' metadata, in `size_text`'s words), and a folder whose `sweep.toml` does not parse
+/// listed with why on one line.
+#[test]
+fn the_saved_sweeps_list_shows_written_sweeps_and_a_click_opens_one() {
+    use grokscope::app::labs::capacity::saved::REMOVE_ASK;
+    use grokscope::store::sweep_dir::size_text;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sweeps");
+    let dirs = two_sweeps(&root);
+    let broken = root.join("sweep-2026-12-06_07-00-00-tiny");
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::write(broken.join(CONFIG_FILE), "widths = [").unwrap();
+    let mut h = with_saved_sweeps(&root);
+
+    let titles: Vec<String> = labels_with(&h, " UTC · ");
+    assert_eq!(
+        titles,
+        [
+            "2026-12-08 09:05 UTC · tiny-edited",
+            "2026-12-07 15:32 UTC · tiny",
+            "2026-12-06 07:00 UTC · tiny",
+        ]
+    );
+    let complete = format!("2/2 tasks · complete · {}", size_text(bytes_in(&dirs[0])));
+    let stopped = format!("1/2 tasks · stopped · {}", size_text(bytes_in(&dirs[1])));
+    assert!(!labels_with(&h, &complete).is_empty(), "{complete}");
+    assert!(!labels_with(&h, &stopped).is_empty(), "{stopped}");
+    let why = labels_with(&h, "sweep.toml is unusable: ");
+    assert_eq!(why.len(), 1, "{why:?}");
+    assert!(!why[0].contains('\n'), "{}", why[0]);
+    assert_eq!(h.query_all_by_label(REMOVE_ASK).count(), 3);
+    assert!(!labels_with(&h, "Saved sweeps (3)").is_empty());
+
+    h.get_by_label("2026-12-07 15:32 UTC · tiny").click();
+    h.run_steps(1);
+    until_loaded(&mut h, "the folder was read");
+    let lab = h.state().capacity();
+    assert_eq!(lab.folder().map(|f| f.dir.clone()), Some(dirs[0].clone()));
+    assert_eq!(lab.history().results().len(), 2);
+    let status = &h.state().status().text;
+    assert!(status.contains("2 of 2 results"), "{status}");
+    assert!(!labels_with(&h, &format!("● shown · {complete}")).is_empty());
+    assert_eq!(
+        h.query_all_by_label(REMOVE_ASK).count(),
+        2,
+        "not the one shown"
+    );
+    // asked for all the same (a lesson, a stale click): refused, the folder left as it was
+    let before = files_under(&dirs[0]);
+    h.state_mut()
+        .capacity_mut()
+        .apply_own(CapacityAction::Remove(dirs[0].clone()));
+    h.run_steps(2);
+    let status = h.state().status();
+    assert!(
+        status.is_error
+            && status.text.starts_with(
+                "sweep-2026-12-07_15-32-26-tiny is not removed: it is the sweep shown"
+            ),
+        "{}",
+        status.text
+    );
+    assert_eq!(files_under(&dirs[0]), before);
+}
+
+/// Remove… asks first, naming the folder and what it holds; Keep leaves it; Remove from disk
+/// removes it and the list reads the folder again. Expected: the tiny preset's one task of two
+/// finished in the newer folder (`sweep.toml` and one task file: 2 files), the older one untouched.
+#[test]
+fn remove_asks_then_removes_a_saved_sweep() {
+    use grokscope::app::labs::capacity::saved::{KEEP, REMOVE, REMOVE_ASK};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sweeps");
+    let dirs = two_sweeps(&root);
+    let older = files_under(&dirs[0]);
+    let mut h = with_saved_sweeps(&root);
+    // newest first: the first Remove… is the newer folder's
+    h.get_all_by_label(REMOVE_ASK).next().unwrap().click();
+    h.run_steps(2);
+    let ask = labels_with(
+        &h,
+        "Remove sweep-2026-12-08_09-05-00-tiny-edited from disk?",
+    );
+    assert_eq!(ask.len(), 1, "{ask:?}");
+    assert!(
+        ask[0].contains("It holds 1 of 2 task results (2 files, "),
+        "{}",
+        ask[0]
+    );
+    h.get_by_label(KEEP).click();
+    h.run_steps(2);
+    assert!(labels_with(&h, "from disk?").is_empty());
+    assert!(dirs[1].is_dir());
+
+    h.get_all_by_label(REMOVE_ASK).next().unwrap().click();
+    h.run_steps(2);
+    h.get_by_label(REMOVE).click();
+    h.run_steps(1);
+    until_loaded(&mut h, "the folder was removed");
+    let gone = step_until(&mut h, Duration::from_secs(10), |h| {
+        let saved = h.state().capacity().saved();
+        !saved.scanning && matches!(&saved.listing, Some(Ok(l)) if l.len() == 1)
+    });
+    assert!(gone, "the list was read again");
+    h.run_steps(2);
+    assert!(!dirs[1].exists());
+    assert_eq!(files_under(&dirs[0]), older);
+    let status = h.state().status();
+    assert!(
+        !status.is_error
+            && status
+                .text
+                .starts_with("removed sweep-2026-12-08_09-05-00-tiny-edited (2 files, "),
+        "{}",
+        status.text
+    );
+    assert_eq!(labels_with(&h, " UTC · "), ["2026-12-07 15:32 UTC · tiny"]);
+}
+
+/// A folder in the sweeps folder that holds a file a sweep does not write is refused whole: the
+/// status line says which file, and every file is left exactly as it was (by construction: a note
+/// of the user's beside the sweep's files).
+#[test]
+fn a_saved_folder_with_a_stray_file_is_refused_and_left_intact() {
+    use grokscope::app::labs::capacity::saved::{REMOVE, REMOVE_ASK};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sweeps");
+    let dirs = sweeps_folder(&root, &[("sweep-2026-12-07_15-32-26-tiny", &[8, 32])]);
+    std::fs::write(dirs[0].join("notes.txt"), "d = 32 looked odd").unwrap();
+    let before = files_under(&dirs[0]);
+    let mut h = with_saved_sweeps(&root);
+    h.get_by_label(REMOVE_ASK).click();
+    h.run_steps(2);
+    h.get_by_label(REMOVE).click();
+    h.run_steps(1);
+    until_loaded(&mut h, "the removal was refused");
+    let status = h.state().status();
+    assert!(status.is_error, "{}", status.text);
+    assert!(
+        status.text.starts_with(
+            "cannot remove: sweep-2026-12-07_15-32-26-tiny holds notes.txt, which is not a sweep \
+             file; nothing was removed"
+        ),
+        "{}",
+        status.text
+    );
+    assert_eq!(files_under(&dirs[0]), before);
+    assert_eq!(labels_with(&h, " UTC · "), ["2026-12-07 15:32 UTC · tiny"]);
 }

@@ -95,6 +95,10 @@ pub struct Series {
     /// is drawn through these, its raw points faint behind it, and the CSV writes them in a
     /// `smoothed` column beside the raw `y`; empty: not smoothed.
     pub smoothed: Vec<f64>,
+    /// Where a y of 0 is drawn on a log y axis, which has no 0 (the crossing figure's delay of 0 at 1
+    /// epoch, as the window draws it); the CSV keeps the 0. `None`: such a point is not drawn, nor
+    /// written in the CSV. Not for bands.
+    pub log_zero_at: Option<f64>,
 }
 
 impl Series {
@@ -117,6 +121,7 @@ impl Series {
             right: false,
             legend_text: None,
             smoothed: vec![],
+            log_zero_at: None,
         }
     }
 
@@ -134,6 +139,7 @@ impl Series {
             right: false,
             legend_text: None,
             smoothed: vec![],
+            log_zero_at: None,
         }
     }
 
@@ -160,7 +166,8 @@ impl Series {
 
     /// The points this series draws on axes `x` and `y`, as `[x, y, upper]` (`upper` is NaN except
     /// for bands): a point is skipped when a coordinate is not finite or, on a log axis, not
-    /// positive; a band point also when its upper value is. The SVG and the CSV both use this.
+    /// positive (but a y of 0 is drawn at [`Series::log_zero_at`] when set); a band point also when
+    /// its upper value is. The SVG and the CSV both use this (the CSV writes the point's own y).
     pub fn plotted(&self, x: &Axis, y: &Axis) -> Vec<[f64; 3]> {
         self.plotted_indexed(x, y)
             .into_iter()
@@ -192,8 +199,11 @@ impl Series {
                     | SeriesKind::Dashed
                     | SeriesKind::Bars => true,
                 };
-                (x.drawable(p[0]) && y.drawable(p[1]) && band_ok)
-                    .then_some((i, [p[0], p[1], upper]))
+                let py = match self.log_zero_at {
+                    Some(at) if y.log && p[1] == 0.0 && self.kind != SeriesKind::Band => at,
+                    Some(_) | None => p[1],
+                };
+                (x.drawable(p[0]) && y.drawable(py) && band_ok).then_some((i, [p[0], py, upper]))
             })
             .collect()
     }

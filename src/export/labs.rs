@@ -549,18 +549,23 @@ pub fn capacity_figures(
         ] {
             let points = delays(bound);
             if !points.is_empty() {
-                fig.series.push(Series::new(name, DELAY_RGB, kind, points));
+                let mut delays = Series::new(name, DELAY_RGB, kind, points);
+                // a delay of 0 at 1 epoch, as the window draws it; the CSV keeps its 0 (those rows
+                // were left out of it: a researcher's report)
+                delays.log_zero_at = Some(1.0);
+                fig.series.push(delays);
             }
         }
-        // (a delay of 0 is not drawn on the log axis: no ring for it either)
         let at = |r: &TaskResult| -> Vec<[f64; 2]> {
-            [r.t_mem, r.t_gen, r.delay.filter(|&d| d > 0)]
+            [r.t_mem, r.t_gen, r.delay]
                 .into_iter()
                 .flatten()
                 .map(|t| [r.params as f64, t as f64])
                 .collect()
         };
-        if let Some((rings, note)) = trained_here_series(results, trained_here, pa.p, &at) {
+        if let Some((mut rings, note)) = trained_here_series(results, trained_here, pa.p, &at) {
+            // (a delay of 0 is ringed where it is drawn)
+            rings.log_zero_at = Some(1.0);
             fig.series.push(rings);
             fig.notes.push(note);
         }
@@ -592,7 +597,8 @@ pub fn capacity_figures(
             .collect();
         if !zero.is_empty() {
             fig.notes.push(format!(
-                "delay 0 (immediate generalisation) at d = {} (not drawn on the log axis)",
+                "delay 0 (immediate generalisation) at d = {} (drawn at 1 epoch on the log axis; \
+                 0 in the CSV)",
                 zero.join(", ")
             ));
         }
@@ -1518,6 +1524,61 @@ mod tests {
         assert_eq!(bound.kind, SeriesKind::HollowPoints);
         // (10 + 10 + 40) / 3
         assert_eq!(bound.points, [[2000.0, 20.0]]);
+    }
+
+    /// The crossing figure's CSV carries a size whose delay is 0 (immediate generalisation), as
+    /// `sweep.csv` does: its row was left out (a log axis has no 0) while the window draws it at 1
+    /// epoch. Two sizes on [`example_result`] (its delay is 0, t_train 10, t_gen 20): P = 1000 with
+    /// delay 0, P = 2000 with delay 10 (t_gen 20 − t_train 10). Expected: both rows, y = 0 and 10 as
+    /// given; the SVG draws the 0 at 1 epoch (log10 1 = 0, the axis' floor).
+    #[test]
+    fn the_crossing_csv_keeps_a_delay_of_zero() {
+        use crate::store::sweep_dir::example_result;
+        let rs = vec![
+            TaskResult {
+                params: 1000,
+                width: 8,
+                ..example_result()
+            },
+            TaskResult {
+                params: 2000,
+                width: 12,
+                delay: Some(10),
+                ..example_result()
+            },
+        ];
+        let an = crate::analysis::capacity_study::analyse(&rs);
+        let here = [0, 1];
+        for trained_here in [&[][..], &here[..]] {
+            let figs = capacity_figures(&rs, trained_here, &an);
+            let fig = figs.iter().find(|f| f.name == "crossing_p23").unwrap();
+            let csv = String::from_utf8(crate::export::render::plotted_csv(fig).unwrap()).unwrap();
+            let delays: Vec<&str> = csv
+                .lines()
+                .filter(|l| l.starts_with("delay (mean over seeds),"))
+                .collect();
+            assert_eq!(
+                delays,
+                [
+                    "delay (mean over seeds),1000,0,,",
+                    "delay (mean over seeds),2000,10,,"
+                ],
+                "{csv}"
+            );
+            let delay = fig
+                .series
+                .iter()
+                .find(|s| s.name == "delay (mean over seeds)")
+                .unwrap();
+            let drawn: Vec<[f64; 2]> = fig.plotted(delay).iter().map(|p| [p[0], p[1]]).collect();
+            assert_eq!(drawn, [[1000.0, 1.0], [2000.0, 10.0]]);
+            if !trained_here.is_empty() {
+                // each run's T_mem 30, T_gen 20 and delay ringed, the 0 among them
+                let rings = csv.lines().filter(|l| l.starts_with(TRAINED_HERE)).count();
+                assert_eq!(rings, 6, "{csv}");
+                assert!(csv.contains(&format!("{TRAINED_HERE},1000,0,,")), "{csv}");
+            }
+        }
     }
 
     /// The ceiling n·log2(p + 2) is a straight line through the origin on the figure's axes: on a

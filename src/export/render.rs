@@ -182,7 +182,9 @@ pub fn plotted_csv(fig: &Figure) -> Result<Vec<u8>, ExportError> {
     w.write_record(header)?;
     for s in &fig.series {
         for (i, p) in fig.plotted_indexed(s) {
-            let (x, a) = (p[0].to_string(), p[1].to_string());
+            // the point's own y (a delay of 0 drawn at 1 epoch is written as 0: `log_zero_at`)
+            let y = s.points.get(i).map_or(p[1], |q| q[1]);
+            let (x, a) = (p[0].to_string(), y.to_string());
             let row = match s.kind {
                 SeriesKind::Band => [s.name.clone(), x, String::new(), a, p[2].to_string()],
                 SeriesKind::Line

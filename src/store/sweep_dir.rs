@@ -738,6 +738,377 @@ pub fn capacity_csv(results: &[TaskResult]) -> Result<String, SweepDirError> {
     )?)
 }
 
+/// One folder of the window's sweeps folder, as the Capacity tab's Saved sweeps list shows it
+/// ([`list_saved`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SavedSweep {
+    pub dir: PathBuf,
+    /// The folder's name.
+    pub name: String,
+    /// What the name says after its time (`tiny`, `cpu-edited`); the whole name when it has no time.
+    pub what: String,
+    /// When it was started, in seconds since the Unix epoch: the UTC time in its name
+    /// ([`new_folder_name`]), else the folder's modification time.
+    pub started: Option<u64>,
+    /// Tasks whose result is usable under the folder's `sweep.toml`.
+    pub done: usize,
+    /// Tasks its `sweep.toml` lists (`None`: no readable one).
+    pub total: Option<usize>,
+    /// Task files there that cannot be used (corrupt, another config's).
+    pub unusable: usize,
+    /// Every file in it (of any kind, sub-folders included) and their bytes.
+    pub files: usize,
+    pub bytes: u64,
+    /// Why it cannot be read as a sweep, on one line; `None` when it can.
+    pub problem: Option<String>,
+}
+
+impl SavedSweep {
+    /// Whether every task of its config has a usable result.
+    pub fn complete(&self) -> bool {
+        self.problem.is_none() && self.total.is_some_and(|t| self.done >= t)
+    }
+
+    /// "4/4 tasks · complete", "1/4 tasks · stopped", or "3 results" without a config's count.
+    pub fn tasks_text(&self) -> String {
+        let mut text = match self.total {
+            Some(t) if self.done >= t => format!("{}/{t} tasks · complete", self.done),
+            Some(t) => format!("{}/{t} tasks · stopped", self.done),
+            None => format!("{} results", self.done),
+        };
+        if self.unusable > 0 {
+            text.push_str(&format!(" · {} unusable", self.unusable));
+        }
+        text
+    }
+
+    /// What it holds, for a confirmation: "sweep.toml and 3 task results (4 files, 12 kB)".
+    pub fn holds_text(&self) -> String {
+        let files = match self.files {
+            1 => "1 file".to_string(),
+            n => format!("{n} files"),
+        };
+        let results = match (self.done, self.total) {
+            (d, Some(t)) => format!("{d} of {t} task results"),
+            (d, None) => format!("{d} task results"),
+        };
+        format!("{results} ({files}, {})", size_text(self.bytes))
+    }
+}
+
+/// A size on disk in words: `812 B`, `48 kB`, `3.4 MB` (decimal units).
+pub fn size_text(bytes: u64) -> String {
+    match bytes {
+        b if b < 1000 => format!("{b} B"),
+        b if b < 999_500 => format!("{:.0} kB", b as f64 / 1e3),
+        b if b < 999_950_000 => format!("{:.1} MB", b as f64 / 1e6),
+        b => format!("{:.1} GB", b as f64 / 1e9),
+    }
+}
+
+/// The time in a folder name of [`new_folder_name`] (`sweep-2026-12-07_15-32-26-tiny`), in seconds
+/// since the Unix epoch, and the rest of the name (`tiny`).
+pub fn stamp_of_name(name: &str) -> Option<(u64, &str)> {
+    let rest = name.strip_prefix("sweep-")?;
+    let (date, time) = (rest.get(..10)?, rest.get(11..19)?);
+    if rest.get(10..11)? != "_" {
+        return None;
+    }
+    let what = rest.get(19..)?;
+    let at = humantime::parse_rfc3339(&format!("{date}T{}Z", time.replace('-', ":"))).ok()?;
+    let secs = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    Some((secs, what.strip_prefix('-').unwrap_or(what)))
+}
+
+/// Files under `dir` (links not followed, counted as the small files they are) and their bytes, down
+/// to a few folders deep.
+fn size_on_disk(dir: &Path, depth: usize) -> (usize, u64) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return (0, 0);
+    };
+    let mut total = (0, 0);
+    for e in entries.flatten() {
+        let Ok(meta) = std::fs::symlink_metadata(e.path()) else {
+            continue;
+        };
+        if meta.is_dir() {
+            if depth > 0 {
+                let (f, b) = size_on_disk(&e.path(), depth - 1);
+                total = (total.0 + f, total.1 + b);
+            }
+        } else {
+            total = (total.0 + 1, total.1 + meta.len());
+        }
+    }
+    total
+}
+
+/// One folder of the sweeps folder read as a sweep: its results counted, or why it cannot be.
+pub fn read_saved(dir: &Path) -> SavedSweep {
+    let name = dir.file_name().map_or_else(
+        || dir.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let stamp = stamp_of_name(&name);
+    let mut s = SavedSweep {
+        dir: dir.to_path_buf(),
+        what: stamp.map_or(name.clone(), |(_, what)| what.to_string()),
+        started: stamp.map(|(secs, _)| secs),
+        name,
+        done: 0,
+        total: None,
+        unusable: 0,
+        files: 0,
+        bytes: 0,
+        problem: None,
+    };
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(e) => {
+            s.problem = Some(format!("cannot be read: {e}"));
+            return s;
+        }
+    };
+    if s.started.is_none() {
+        s.started = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs());
+    }
+    if meta.file_type().is_symlink() {
+        s.problem = Some("a symbolic link (not followed)".into());
+        return s;
+    }
+    (s.files, s.bytes) = size_on_disk(dir, 3);
+    if let Some(kind) = other_kind(dir) {
+        s.problem = Some(format!("not a sweep: {kind}"));
+        return s;
+    }
+    match collect_results(dir) {
+        Err(e) => s.problem = Some(e.to_string()),
+        Ok(c) => {
+            s.done = c.results.len();
+            s.total = c.expected;
+            s.unusable = c.unusable.len();
+            if c.config.is_none() {
+                let config = dir.join(CONFIG_FILE);
+                s.problem = Some(if std::fs::symlink_metadata(&config).is_err() {
+                    if s.done + s.unusable == 0 {
+                        format!("holds no sweep files ({CONFIG_FILE}, task-*.json)")
+                    } else {
+                        format!("no {CONFIG_FILE}: its task count is unknown")
+                    }
+                } else {
+                    // the note's own why, without its advice on reading the task files
+                    let note = c.notes.first().map_or("", String::as_str);
+                    let why = note
+                        .split_once(" is unusable (")
+                        .and_then(|(_, rest)| rest.rsplit_once("); reading"))
+                        .map_or(note, |(why, _)| why);
+                    format!("{CONFIG_FILE} is unusable: {}", first_line(why))
+                });
+            }
+        }
+    }
+    s
+}
+
+/// The first line of `text`.
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}
+
+/// The folders in `root` (the window's sweeps folder) as sweeps, newest first (by the time in their
+/// names, else their modification time; then by name); a missing `root` has none. Files beside them
+/// are not sweeps and are left out; a folder that cannot be read as one is listed with why.
+pub fn list_saved(root: &Path) -> Result<Vec<SavedSweep>, SweepDirError> {
+    let entries = match std::fs::read_dir(root) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(error) => {
+            return Err(SweepDirError::Io {
+                path: root.to_path_buf(),
+                error,
+            });
+        }
+    };
+    let mut found: Vec<SavedSweep> = entries
+        .flatten()
+        .filter(|e| {
+            // a folder, or a link (listed as one not followed); hidden names are a removal's own
+            !e.file_name().to_string_lossy().starts_with('.')
+                && e.file_type().is_ok_and(|t| t.is_dir() || t.is_symlink())
+        })
+        .map(|e| read_saved(&e.path()))
+        .collect();
+    found.sort_by(|a, b| b.started.cmp(&a.started).then_with(|| b.name.cmp(&a.name)));
+    Ok(found)
+}
+
+/// What [`remove_folder`] removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RemovedSweep {
+    pub files: usize,
+    pub bytes: u64,
+}
+
+/// Whether `name`, in a sweep folder's `set-aside/`, is a sweep file set aside there: its own name
+/// or that name with `.2`, `.3`, … ([`super::files::set_aside`]).
+fn is_set_aside_sweep_file(name: &str) -> bool {
+    let base = match name.rsplit_once('.') {
+        Some((base, k)) if !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()) => base,
+        _ => name,
+    };
+    is_sweep_file(base)
+}
+
+/// Every file of the sweep folder `dir` to remove (paths relative to it, with their sizes), or why
+/// it is not a folder of sweep files alone: anything else (a file of another kind, a link, a folder
+/// other than `set-aside/` of sweep files) refuses the whole folder.
+fn removal_plan(dir: &Path) -> Result<Vec<(PathBuf, u64)>, String> {
+    let list = |d: &Path| -> Result<Vec<(String, std::fs::Metadata)>, String> {
+        let mut out = vec![];
+        for e in std::fs::read_dir(d).map_err(|e| format!("cannot be read: {e}"))? {
+            let e = e.map_err(|e| format!("cannot be read: {e}"))?;
+            let name = e
+                .file_name()
+                .into_string()
+                .map_err(|n| format!("holds {}, a name that is not UTF-8", n.to_string_lossy()))?;
+            let meta = std::fs::symlink_metadata(e.path())
+                .map_err(|err| format!("cannot look at {name}: {err}"))?;
+            out.push((name, meta));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    };
+    let mut plan = vec![];
+    let mut sweep_files = 0;
+    for (name, meta) in list(dir)? {
+        if meta.file_type().is_symlink() {
+            return Err(format!("holds {name}, a symbolic link"));
+        }
+        if meta.is_dir() {
+            if name != super::files::SET_ASIDE {
+                return Err(format!("holds the folder {name}, which is not a sweep's"));
+            }
+            for (inner, m) in list(&dir.join(&name))? {
+                if !m.is_file() || !is_set_aside_sweep_file(&inner) {
+                    return Err(format!("holds {name}/{inner}, which is not a sweep file"));
+                }
+                plan.push((Path::new(&name).join(inner), m.len()));
+            }
+            plan.push((PathBuf::from(name), 0));
+            continue;
+        }
+        if !meta.is_file() || !is_sweep_file(&name) {
+            return Err(format!("holds {name}, which is not a sweep file"));
+        }
+        if name == CONFIG_FILE || Task::of_file_name(&name).is_some() {
+            sweep_files += 1;
+        }
+        plan.push((PathBuf::from(name), meta.len()));
+    }
+    if sweep_files == 0 {
+        return Err(format!("holds no sweep files ({CONFIG_FILE}, task-*.json)"));
+    }
+    Ok(plan)
+}
+
+/// Remove the sweep folder `dir` and everything in it, when it is a folder (not a link) of sweep
+/// files alone ([`is_sweep_file`], and a `set-aside/` folder of them): anything else in it refuses
+/// the whole folder, and nothing is removed. Everything is checked first; the folder is then moved
+/// to a hidden name beside it (so no writer adds to it meanwhile), checked again, and emptied. Only
+/// a failure while emptying it (a disk error) can leave part of it, in that hidden folder, and the
+/// error says where. A refusal names the folder by its name alone (the status line it is shown in
+/// cut the reason off after a full path).
+pub fn remove_folder(dir: &Path) -> Result<RemovedSweep, SweepDirError> {
+    let shown = dir.file_name().map_or_else(
+        || dir.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let refused =
+        |why: String| SweepDirError::Refused(format!("{shown} {why}; nothing was removed"));
+    let meta =
+        std::fs::symlink_metadata(dir).map_err(|e| refused(format!("cannot be read ({e})")))?;
+    if meta.file_type().is_symlink() {
+        return Err(refused("is a symbolic link (not followed)".into()));
+    }
+    if !meta.is_dir() {
+        return Err(refused("is not a folder".into()));
+    }
+    if let Some(kind) = other_kind(dir) {
+        return Err(refused(format!("is {kind}")));
+    }
+    let plan = removal_plan(dir).map_err(refused)?;
+    let Some(name) = dir.file_name() else {
+        return Err(refused("names no folder".into()));
+    };
+    let mut hidden = std::ffi::OsString::from(".");
+    hidden.push(name);
+    hidden.push(".removing");
+    let staged = dir.with_file_name(hidden);
+    if std::fs::symlink_metadata(&staged).is_ok() {
+        return Err(refused(format!(
+            "cannot be moved aside: {} is there already",
+            staged.display()
+        )));
+    }
+    std::fs::rename(dir, &staged)
+        .map_err(|e| refused(format!("cannot be moved aside to remove it ({e})")))?;
+    let put_back = |why: String| match std::fs::rename(&staged, dir) {
+        Ok(()) => refused(why),
+        Err(e) => SweepDirError::Refused(format!(
+            "{} {why}; it could not be put back ({e}): it is whole in {}",
+            dir.display(),
+            staged.display()
+        )),
+    };
+    match removal_plan(&staged) {
+        Ok(again) if again == plan => {}
+        Ok(_) | Err(_) => return Err(put_back("changed while it was checked".into())),
+    }
+    let mut removed = RemovedSweep { files: 0, bytes: 0 };
+    // files first (a sub-folder's before it: the plan lists them before their folder)
+    for (rel, bytes) in &plan {
+        let path = staged.join(rel);
+        let folder = rel == Path::new(super::files::SET_ASIDE);
+        let done = if folder {
+            std::fs::remove_dir(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        match done {
+            Ok(()) if !folder => {
+                removed.files += 1;
+                removed.bytes += bytes;
+            }
+            Ok(()) => {}
+            Err(e) if removed.files == 0 => {
+                return Err(put_back(format!("cannot be removed ({e})")));
+            }
+            Err(error) => {
+                return Err(SweepDirError::Io {
+                    path: path.clone(),
+                    error: std::io::Error::new(
+                        error.kind(),
+                        format!(
+                            "{error}: {} of its files were removed, the rest are in {}",
+                            removed.files,
+                            staged.display()
+                        ),
+                    ),
+                });
+            }
+        }
+    }
+    std::fs::remove_dir(&staged).map_err(|error| SweepDirError::Io {
+        path: staged.clone(),
+        error,
+    })?;
+    Ok(removed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -823,6 +1194,228 @@ mod tests {
             assert!(err.contains("symbolic link"), "{err}");
             assert!(!e.exists());
         }
+    }
+
+    /// Every path under `dir` with its bytes (a folder: `None`), sorted: a tree to compare before
+    /// and after a refused removal.
+    fn tree(dir: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
+        let mut out = vec![];
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = e.path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                out.push((path.clone(), None));
+                out.extend(tree(&path));
+            } else if meta.file_type().is_symlink() {
+                out.push((path.clone(), Some(b"link".to_vec())));
+            } else {
+                out.push((path.clone(), Some(std::fs::read(&path).unwrap())));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The Saved sweeps list: folders of the sweeps folder newest first by the UTC time in their
+    /// names, each with its usable results of its config's tasks and its size; one that cannot be
+    /// read as a sweep is listed with why; a file beside them is not listed; no folder, no sweeps.
+    /// Expected: the tiny preset's grid (`tasks`), the bytes written (summed from the files' own
+    /// metadata), and the times of the names (the stamp of 1796657546 s by `date -u`).
+    #[test]
+    fn saved_sweeps_are_listed_newest_first_with_counts_sizes_and_problems() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("sweeps");
+        assert_eq!(list_saved(&root).unwrap(), vec![]);
+        let cfg: CapacitySweepConfig = tiny();
+        let grid = tasks(&cfg);
+        let all: Vec<TaskResult> = grid.iter().map(|t| of_config(&cfg, *t)).collect();
+        let complete = root.join("sweep-2026-12-07_15-32-26-tiny");
+        write_folder(&complete, &cfg, &all).unwrap();
+        let stopped = root.join("sweep-2026-12-08_09-00-00-tiny-edited");
+        write_folder(&stopped, &cfg, &all[..1]).unwrap();
+        // a task of its grid cut short: unusable
+        std::fs::write(stopped.join(grid[1].file_name()), "{ half").unwrap();
+        // no time in the name: by its modification time, set to 2028-01-01 (`date -u -d 2028-01-01
+        // +%s`), between the names' 2026 and 2030
+        let corrupt = root.join("mine");
+        std::fs::create_dir(&corrupt).unwrap();
+        std::fs::write(corrupt.join(CONFIG_FILE), "widths = [").unwrap();
+        let in_2028 = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_830_297_600);
+        std::fs::File::open(&corrupt)
+            .unwrap()
+            .set_modified(in_2028)
+            .unwrap();
+        let run = root.join("sweep-2030-01-01_00-00-00-run");
+        std::fs::create_dir(&run).unwrap();
+        std::fs::write(run.join("run.json"), "{}").unwrap();
+        let empty = root.join("sweep-2030-01-02_00-00-00-x");
+        std::fs::create_dir(&empty).unwrap();
+        std::fs::write(root.join("notes.txt"), "not a sweep").unwrap();
+
+        let listed = list_saved(&root).unwrap();
+        let names: Vec<&str> = listed.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "sweep-2030-01-02_00-00-00-x",
+                "sweep-2030-01-01_00-00-00-run",
+                "mine",
+                "sweep-2026-12-08_09-00-00-tiny-edited",
+                "sweep-2026-12-07_15-32-26-tiny",
+            ]
+        );
+        let c = &listed[4];
+        assert_eq!(c.started, Some(1_796_657_546));
+        assert_eq!(c.what, "tiny");
+        assert_eq!(
+            (c.done, c.total, c.problem.as_deref()),
+            (grid.len(), Some(grid.len()), None)
+        );
+        assert!(c.complete());
+        assert_eq!(
+            c.tasks_text(),
+            format!("{0}/{0} tasks · complete", grid.len())
+        );
+        let bytes: u64 = std::fs::read_dir(&complete)
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .sum();
+        assert_eq!((c.files, c.bytes), (grid.len() + 1, bytes));
+
+        let s = &listed[3];
+        assert_eq!(s.what, "tiny-edited");
+        assert_eq!((s.done, s.total, s.unusable), (1, Some(grid.len()), 1));
+        assert!(!s.complete());
+        assert_eq!(
+            s.tasks_text(),
+            format!("1/{} tasks · stopped · 1 unusable", grid.len())
+        );
+        let why = |i: usize| listed[i].problem.clone().unwrap_or_default();
+        assert!(why(2).starts_with("sweep.toml is unusable: "), "{}", why(2));
+        assert!(
+            !why(2).contains('\n') && !why(2).contains("reading every"),
+            "{}",
+            why(2)
+        );
+        assert!(
+            why(1).starts_with("not a sweep: a Grokking run folder"),
+            "{}",
+            why(1)
+        );
+        assert_eq!(why(0), "holds no sweep files (sweep.toml, task-*.json)");
+        assert_eq!(
+            listed[0].started,
+            Some(1_893_542_400),
+            "2030-01-02 by `date -u -d`"
+        );
+    }
+
+    /// Names made by [`new_folder_name`] give their time back; others give none. Sizes in words
+    /// (decimal units, by hand).
+    #[test]
+    fn folder_names_give_their_time_and_sizes_read_in_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = new_folder_name(dir.path(), 1_796_657_546, "cpu-edited");
+        let name = name.file_name().unwrap().to_str().unwrap();
+        assert_eq!(stamp_of_name(name), Some((1_796_657_546, "cpu-edited")));
+        assert_eq!(
+            stamp_of_name("sweep-2026-12-07_15-32-26"),
+            Some((1_796_657_546, ""))
+        );
+        for bad in [
+            "mine",
+            "sweep-2026-12-07T15-32-26-x",
+            "sweep-2026-13-07_15-32-26-x",
+            "sweep-",
+        ] {
+            assert_eq!(stamp_of_name(bad), None, "{bad}");
+        }
+        assert_eq!(size_text(812), "812 B");
+        assert_eq!(size_text(48_200), "48 kB");
+        assert_eq!(size_text(3_400_000), "3.4 MB");
+        assert_eq!(size_text(2_000_000_000), "2.0 GB");
+    }
+
+    /// Remove: a folder of sweep files alone (with a `set-aside/` of them) goes whole, and says what
+    /// went (expected: the files written, counted by hand, and their bytes from their metadata); a
+    /// folder holding anything else (a stray file, a folder of another kind, a link, no sweep file at
+    /// all), or a link to a sweep folder, is refused whole and left exactly as it was.
+    #[test]
+    fn only_a_folder_of_sweep_files_alone_is_removed_and_others_are_left_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg: CapacitySweepConfig = tiny();
+        let all: Vec<TaskResult> = tasks(&cfg).iter().map(|t| of_config(&cfg, *t)).collect();
+        let a = dir.path().join("a");
+        write_folder(&a, &cfg, &all[..1]).unwrap();
+        std::fs::write(a.join(CSV_FILE), sweep_csv(&all[..1]).unwrap()).unwrap();
+        let aside = a.join(crate::store::files::SET_ASIDE);
+        std::fs::create_dir(&aside).unwrap();
+        let old = format!("{}.2", all[0].task().file_name());
+        std::fs::write(aside.join(&old), "{ old").unwrap();
+        let bytes: u64 = tree(&a)
+            .iter()
+            .filter_map(|(_, b)| b.as_ref().map(|b| b.len() as u64))
+            .sum();
+        // sweep.toml, one task file, sweep.csv, the set-aside one
+        assert_eq!(remove_folder(&a).unwrap(), RemovedSweep { files: 4, bytes });
+        assert!(!a.exists());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "nothing hidden is left"
+        );
+
+        let make = |name: &str| {
+            let d = dir.path().join(name);
+            write_folder(&d, &cfg, &all).unwrap();
+            d
+        };
+        let stray = make("stray");
+        std::fs::write(stray.join("notes.txt"), "mine").unwrap();
+        let nested = make("nested");
+        std::fs::create_dir(nested.join("checkpoints")).unwrap();
+        std::fs::write(nested.join("checkpoints").join("x"), "x").unwrap();
+        let bad_aside = make("bad-aside");
+        std::fs::create_dir(bad_aside.join("set-aside")).unwrap();
+        std::fs::write(bad_aside.join("set-aside").join("photo.png"), "x").unwrap();
+        let run = make("run");
+        std::fs::write(run.join("run.json"), "{}").unwrap();
+        let none = dir.path().join("none");
+        std::fs::create_dir(&none).unwrap();
+        std::fs::write(none.join(CSV_FILE), "p\n").unwrap();
+        let mut cases = vec![
+            (stray.clone(), "holds notes.txt, which is not a sweep file"),
+            (
+                nested.clone(),
+                "holds the folder checkpoints, which is not a sweep's",
+            ),
+            (
+                bad_aside.clone(),
+                "holds set-aside/photo.png, which is not a sweep file",
+            ),
+            (run.clone(), "a Grokking run folder"),
+            (none.clone(), "holds no sweep files"),
+            (dir.path().join("gone"), "cannot be read"),
+        ];
+        #[cfg(unix)]
+        {
+            let linked = make("linked");
+            std::os::unix::fs::symlink("/etc/hostname", linked.join(CSV_FILE)).unwrap();
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(&stray, &link).unwrap();
+            cases.push((linked, "holds sweep.csv, a symbolic link"));
+            cases.push((link, "is a symbolic link (not followed)"));
+        }
+        let before = tree(dir.path());
+        for (d, words) in cases {
+            let e = remove_folder(&d).unwrap_err().to_string();
+            assert!(
+                e.contains(words) && e.ends_with("nothing was removed"),
+                "{}: {e}",
+                d.display()
+            );
+        }
+        assert_eq!(tree(dir.path()), before);
     }
 
     /// A new sweep folder is named for its UTC time and preset, numbered when taken (expected: the

@@ -2,9 +2,11 @@
 //! panel, the results received or read from a folder) and its event handler.
 
 pub mod figures;
+pub mod saved;
 pub mod views;
 
 use self::figures::capacity_set;
+use self::saved::{SavedList, SavedPanel};
 use self::views::{
     CapacityAction, CapacityPanel, CapacityView, ListText, centre_ui, config_ui, progress_short,
     progress_text,
@@ -29,10 +31,11 @@ use crate::protocol::Command;
 use crate::protocol::{CapacityEvent, Event, LabEvent};
 use crate::store::capacity::{Source, SweepHistory};
 use crate::store::sweep_dir::{
-    Collected, collect_results, copy_folder, new_folder_name, other_kind, write_folder,
+    Collected, RemovedSweep, SavedSweep, collect_results, copy_folder, list_saved, new_folder_name,
+    other_kind, remove_folder, size_text, write_folder,
 };
 use eframe::egui::Ui;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -69,22 +72,27 @@ fn list_text(cfg: &CapacitySweepConfig) -> ListText {
 }
 
 /// What the lab's jobs answer: the sweep folder the dialog gave, a folder read (its path and what
-/// was found), the folder to save the sweep shown into, or what saving it did.
+/// was found), the folder to save the sweep shown into, what saving it did, the sweeps folder read
+/// for the Saved sweeps list, or what removing one of its folders did.
 pub enum CapacityJob {
     Folder(Option<PathBuf>),
     Read(PathBuf, Box<anyhow::Result<Collected>>),
     SaveTo(Option<PathBuf>),
     Saved(PathBuf, Result<usize, String>),
+    Listed(PathBuf, Result<Vec<SavedSweep>, String>),
+    Removed(PathBuf, Result<RemovedSweep, String>),
 }
 
 /// What the lab waits on: the folder dialog's answer (to open or to save into), a folder being read
-/// (its name), or the sweep being saved (where).
+/// (its name), the sweep being saved (where), or a saved sweep's folder being removed. (The Saved
+/// sweeps list's read is not among them: it keeps nothing else waiting.)
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Pending {
     Asking,
     AskingSave,
     Reading(String),
     Saving(String),
+    Removing(String),
 }
 
 /// The folder of the sweep shown: the one a sweep started here writes, or the one it was read from.
@@ -125,6 +133,8 @@ pub struct CapacityLab {
     starting_into: Option<PathBuf>,
     /// The folder of the sweep shown, when it has one.
     folder: Option<ShownFolder>,
+    /// The Saved sweeps list: the folders of `sweeps_root`, as last read.
+    saved: SavedList,
 }
 
 impl CapacityLab {
@@ -161,6 +171,7 @@ impl CapacityLab {
             sweeps_root: None,
             starting_into: None,
             folder: None,
+            saved: SavedList::default(),
         }
     }
 
@@ -168,6 +179,93 @@ impl CapacityLab {
     /// until Save sweep as…). The window uses `sweeps/` in its data folder; tests a folder of their own.
     pub fn set_sweeps_folder(&mut self, root: Option<PathBuf>) {
         self.sweeps_root = root;
+        self.saved.listing = None;
+        self.saved.confirm = None;
+        self.refresh_saved();
+    }
+
+    /// The Saved sweeps list as last read (`None`: not read yet), and whether a read is under way.
+    pub fn saved(&self) -> &SavedList {
+        &self.saved
+    }
+
+    /// Read the sweeps folder for the Saved sweeps list on a thread (after the read under way, if
+    /// one is); the answer is taken in `drain`.
+    fn refresh_saved(&mut self) {
+        let Some(root) = self.sweeps_root.clone() else {
+            return;
+        };
+        if self.saved.scanning {
+            self.saved.again = true;
+            return;
+        }
+        let spawned = self
+            .jobs
+            .spawn_worker("grokscope-capacity-list", move |out| {
+                let found = list_saved(&root).map_err(|e| e.to_string());
+                out.send(CapacityJob::Listed(root, found));
+            });
+        match spawned {
+            Ok(()) => {
+                self.saved.scanning = true;
+                self.saved.again = false;
+            }
+            Err(e) => {
+                self.saved.listing = Some(Err(format!(
+                    "cannot start a thread to read the sweeps folder: {e}"
+                )))
+            }
+        }
+    }
+
+    /// Why the folder `dir` may not be removed, if it may not: the sweep shown reads from it, or the
+    /// sweep running (or starting) writes it. Paths are compared as they resolve.
+    fn kept_from_removal(&self, dir: &Path) -> Option<&'static str> {
+        let same = |other: &Path| {
+            other == dir
+                || std::fs::canonicalize(other)
+                    .ok()
+                    .is_some_and(|o| std::fs::canonicalize(dir).ok().as_ref() == Some(&o))
+        };
+        let running = self.phase().active();
+        if self.starting_into.as_deref().is_some_and(same)
+            || self
+                .folder
+                .as_ref()
+                .is_some_and(|f| f.written_here && running && same(&f.dir))
+        {
+            return Some("the sweep running writes it");
+        }
+        if self.folder.as_ref().is_some_and(|f| same(&f.dir)) {
+            return Some("it is the sweep shown (Reset clears the tab; then it can be removed)");
+        }
+        None
+    }
+
+    /// Remove a folder of the Saved sweeps list on a thread ([`remove_folder`]: only a folder of
+    /// sweep files alone); never the sweep shown or running.
+    fn remove_saved(&mut self, dir: PathBuf) {
+        self.saved.confirm = None;
+        if self.loading() {
+            return;
+        }
+        let name = folder_name(&dir);
+        if let Some(why) = self.kept_from_removal(&dir) {
+            return self.error(format!("{name} is not removed: {why}"));
+        }
+        let spawned = self
+            .jobs
+            .spawn_worker("grokscope-capacity-remove", move |out| {
+                let done = remove_folder(&dir).map_err(|e| e.to_string());
+                out.send(CapacityJob::Removed(dir, done));
+            });
+        match spawned {
+            Ok(()) => {
+                self.pending = Some(Pending::Removing(name.clone()));
+                self.info(format!("removing {name}…"));
+            }
+            Err(e) => self.error(format!("cannot start a thread to remove {name}: {e}")),
+        }
     }
 
     /// The folder of the sweep shown, when it has one.
@@ -312,37 +410,86 @@ impl CapacityLab {
         }
     }
 
-    /// The answers of the folder dialog and of a folder's read, as they come; a job whose thread
-    /// ended without answering is said, and frees the lab.
+    /// The answers of the folder dialog, of a folder's read, save or removal, and of the Saved
+    /// sweeps list's read, as they come; a job whose thread ended without answering is said, and
+    /// frees the lab.
     fn poll_jobs(&mut self) {
-        let Some(pending) = self.pending.clone() else {
-            return;
-        };
-        // Looked at before the channel: a thread seen ended has sent whatever it was going to send.
-        let ended = !self.jobs.dialog_open() && !self.jobs.writing();
-        let Some(job) = self.jobs.try_recv() else {
-            if ended {
-                self.pending = None;
-                self.error(match pending {
-                    Pending::Asking => {
-                        "the folder dialog ended without an answer: type the folder beside Open"
-                            .to_string()
+        loop {
+            // Looked at before the channel: a thread seen ended has sent whatever it was going to
+            // send.
+            let ended = !self.jobs.dialog_open() && !self.jobs.writing();
+            match self.jobs.try_recv() {
+                Some(CapacityJob::Listed(root, found)) => self.take_listing(root, found),
+                Some(job) => {
+                    self.pending = None;
+                    self.take_job(job);
+                }
+                None => {
+                    if ended {
+                        self.jobs_ended();
                     }
-                    Pending::AskingSave => {
-                        "the folder dialog ended without an answer: nothing was saved".to_string()
-                    }
-                    Pending::Reading(name) => {
-                        format!("cannot open {name}: the reading thread ended without an answer")
-                    }
-                    Pending::Saving(name) => format!(
-                        "saving into {name} ended without an answer: look in the folder before \
-                         trusting it"
-                    ),
-                });
+                    return;
+                }
             }
+        }
+    }
+
+    /// Every job thread has ended and every answer was taken: what was waited on will not come.
+    fn jobs_ended(&mut self) {
+        if self.saved.scanning {
+            self.saved.scanning = false;
+            self.saved.listing = Some(Err(
+                "reading the sweeps folder ended without an answer: Refresh to try again".into(),
+            ));
+        }
+        let Some(pending) = self.pending.take() else {
             return;
         };
-        self.pending = None;
+        let removing = matches!(pending, Pending::Removing(_));
+        self.error(match pending {
+            Pending::Asking => {
+                "the folder dialog ended without an answer: type the folder beside Open".to_string()
+            }
+            Pending::AskingSave => {
+                "the folder dialog ended without an answer: nothing was saved".to_string()
+            }
+            Pending::Reading(name) => {
+                format!("cannot open {name}: the reading thread ended without an answer")
+            }
+            Pending::Saving(name) => format!(
+                "saving into {name} ended without an answer: look in the folder before trusting it"
+            ),
+            Pending::Removing(name) => format!(
+                "removing {name} ended without an answer: look in the folder before trusting it"
+            ),
+        });
+        if removing {
+            self.refresh_saved();
+        }
+    }
+
+    /// The sweeps folder as read for the Saved sweeps list (unless the window has moved to another
+    /// one since), then the read asked for meanwhile.
+    fn take_listing(&mut self, root: PathBuf, found: Result<Vec<SavedSweep>, String>) {
+        self.saved.scanning = false;
+        if self.sweeps_root.as_deref() == Some(root.as_path()) {
+            let found = found.map_err(|e| format!("cannot read the sweeps folder: {e}"));
+            // a confirmation of a folder no longer there is dropped
+            if let Ok(list) = &found
+                && let Some(dir) = &self.saved.confirm
+                && !list.iter().any(|s| &s.dir == dir)
+            {
+                self.saved.confirm = None;
+            }
+            self.saved.listing = Some(found);
+        }
+        if self.saved.again {
+            self.refresh_saved();
+        }
+    }
+
+    /// One answer of a job the lab waited on.
+    fn take_job(&mut self, job: CapacityJob) {
         match job {
             CapacityJob::Folder(Some(path)) => {
                 self.view.folder = path.display().to_string();
@@ -370,6 +517,20 @@ impl CapacityLab {
                 "cannot save the sweep into {}: {why}",
                 to.display()
             )),
+            CapacityJob::Listed(root, found) => self.take_listing(root, found),
+            CapacityJob::Removed(dir, done) => {
+                let name = folder_name(&dir);
+                match done {
+                    Ok(r) => self.info(format!(
+                        "removed {name} ({} files, {}) from {}",
+                        r.files,
+                        size_text(r.bytes),
+                        dir.parent().unwrap_or(&dir).display()
+                    )),
+                    Err(why) => self.error(format!("cannot remove: {why}")),
+                }
+                self.refresh_saved();
+            }
         }
     }
 
@@ -453,6 +614,8 @@ impl CapacityLab {
                             None => String::new(),
                         };
                         self.info(format!("sweep {run} running: {total} tasks{into}"));
+                        // its folder joins the Saved sweeps list
+                        self.refresh_saved();
                     }
                 }
                 // other labs' runs: this lab's worker only runs sweeps
@@ -545,6 +708,8 @@ impl CapacityLab {
                     };
                     if let Some(outcome) = self.link.batch_finished(run, outcome, batch, has_data) {
                         self.history.finish(outcome);
+                        // its row in the Saved sweeps list says complete or stopped now
+                        self.refresh_saved();
                         // a width trained again beside the sweep shown: whether its numbers are
                         // those it had (a lesson says the same config and seed give them). First:
                         // after the sweep's line, the presenter's status bar cut "as before" off
@@ -622,6 +787,16 @@ impl CapacityLab {
             CapacityAction::Select(i) => self.view.selected = i,
             CapacityAction::SaveAs => self.choose_save_folder(),
             CapacityAction::SetC(choice) => self.history.set_c_choice(choice),
+            CapacityAction::RefreshSaved => self.refresh_saved(),
+            CapacityAction::AskRemove(dir) => match self.kept_from_removal(&dir) {
+                Some(why) => self.error(format!("{} is not removed: {why}", folder_name(&dir))),
+                None => {
+                    self.saved.confirm = Some(dir);
+                    self.saved.confirm_new = true;
+                }
+            },
+            CapacityAction::CancelRemove => self.saved.confirm = None,
+            CapacityAction::Remove(dir) => self.remove_saved(dir),
         }
     }
 
@@ -728,6 +903,15 @@ impl CapacityLab {
     }
 }
 
+/// A folder by its name alone, as the status line says it (a full path cut a refusal's reason off
+/// the line); the whole path where it has no name.
+fn folder_name(dir: &Path) -> String {
+    dir.file_name().map_or_else(
+        || dir.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
 /// The panels a lesson can name.
 const PANELS: [PanelName; 3] = [
     PanelName {
@@ -818,8 +1002,26 @@ impl LabSlot for CapacityLab {
                 let c = crate::export::labs::c_text(a.c, a.c_used_is_lower_bound(), 2);
                 format!("{c}, {}", a.c_source_text())
             },
+            saved: SavedPanel {
+                root: self.sweeps_root.as_deref(),
+                shown: self.folder.as_ref().map(|f| f.dir.as_path()),
+                writing: self.starting_into.as_deref().or_else(|| {
+                    self.folder
+                        .as_ref()
+                        .filter(|f| f.written_here && self.link.runs.phase().active())
+                        .map(|f| f.dir.as_path())
+                }),
+                busy: self.loading(),
+            },
         };
-        let a = config_ui(ui, &mut self.draft, &mut self.text, &mut self.view, &panel);
+        let a = config_ui(
+            ui,
+            &mut self.draft,
+            &mut self.text,
+            &mut self.view,
+            &mut self.saved,
+            &panel,
+        );
         self.apply_own(a);
         Action::None
     }

@@ -43,6 +43,14 @@ pub enum CapacityAction {
     SetC(CChoice),
     /// Ask for a folder and save the sweep shown into it.
     SaveAs,
+    /// Read the sweeps folder again (the Saved sweeps list).
+    RefreshSaved,
+    /// Ask to confirm the removal of this folder of the Saved sweeps list.
+    AskRemove(PathBuf),
+    /// Keep the folder whose removal was being confirmed.
+    CancelRemove,
+    /// Remove this folder of the Saved sweeps list (confirmed).
+    Remove(PathBuf),
 }
 
 impl CapacityAction {
@@ -57,7 +65,11 @@ impl CapacityAction {
             | CapacityAction::ChooseFolder
             | CapacityAction::Select(_)
             | CapacityAction::SetC(_)
-            | CapacityAction::SaveAs => self,
+            | CapacityAction::SaveAs
+            | CapacityAction::RefreshSaved
+            | CapacityAction::AskRemove(_)
+            | CapacityAction::CancelRemove
+            | CapacityAction::Remove(_) => self,
         }
     }
 }
@@ -91,6 +103,8 @@ pub struct CapacityPanel<'a> {
     pub measured_c: Option<&'a GivenC>,
     /// The C the figures use now and where it came from.
     pub c_now: String,
+    /// What the Saved sweeps list needs of the lab.
+    pub saved: super::saved::SavedPanel<'a>,
 }
 
 /// Which figure the centre shows.
@@ -242,6 +256,7 @@ pub fn config_ui(
     draft: &mut crate::config::CapacitySweepConfig,
     text: &mut ListText,
     view: &mut CapacityView,
+    saved: &mut super::saved::SavedList,
     panel: &CapacityPanel<'_>,
 ) -> CapacityAction {
     let mut action = CapacityAction::None;
@@ -354,6 +369,9 @@ pub fn config_ui(
                     };
                 }
             });
+            ui.separator();
+            let a = super::saved::saved_ui(ui, saved, &panel.saved);
+            action = action.clone().or(a);
             if !problems.is_empty() {
                 ui.add_space(6.0);
                 ui.label(RichText::new("Problems").strong().color(error_color(ui)));
