@@ -1770,3 +1770,66 @@ fn a_saved_folder_with_a_stray_file_is_refused_and_left_intact() {
     assert_eq!(files_under(&dirs[0]), before);
     assert_eq!(labels_with(&h, " UTC · "), ["2026-12-07 15:32 UTC · tiny"]);
 }
+
+/// A scene of the Capacity tab brings its sweep back: the folder it showed (the bundled cpu sweep),
+/// on the figure it showed, with the speed model's C given in the panel (1.83 here). Before, a
+/// Capacity scene kept only the panel's config, so it opened on an empty tab. A figure the tab does
+/// not have is refused, naming it, before anything changes.
+#[test]
+fn a_scene_brings_back_the_sweep_its_figure_and_its_c() {
+    use grokscope::app::teach::scene::Scene;
+    let mut h = cpu_sweep_opened();
+    h.get_by_label("4 · T_mem vs f").click();
+    h.step();
+    type_c(&mut h, "1.83");
+    let scene = h.state().scene();
+    let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sweeps/cpu"));
+    let run = scene.run.clone().expect("the sweep shown");
+    assert_eq!(run.dir.as_deref(), Some(dir.as_path()));
+    // its 8 tasks (as `the_bundled_cpu_sweep_opens_with_its_crossing` reads them)
+    assert_eq!(
+        run.step,
+        h.state().capacity().history().results().len() as u64
+    );
+    let sweep = scene.sweep.clone().expect("the sweep's view");
+    assert_eq!((sweep.figure.as_str(), sweep.c), ("speed", Some(1.83)));
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("capacity.toml");
+    scene.save(&path, false).unwrap();
+    let read = Scene::read(&path).unwrap();
+    assert_eq!(read, scene);
+
+    let mut again = harness(Scripted::default());
+    again.step();
+    let mut bad = read.clone();
+    bad.sweep.as_mut().unwrap().figure = "pie".into();
+    let e = again.state_mut().open_scene(&bad).unwrap_err();
+    assert!(
+        e.starts_with("sweep.figure: no figure `pie` (there are crossing, bits"),
+        "{e}"
+    );
+    assert_eq!(again.state().lab(), Lab::Grokking, "nothing changed");
+
+    again.state_mut().open_scene(&read).unwrap();
+    until_loaded(&mut again, "the scene's folder was read");
+    let lab = again.state().capacity();
+    assert_eq!(again.state().lab(), Lab::Capacity);
+    assert_eq!(lab.folder().map(|f| f.dir.clone()), Some(dir));
+    assert_eq!(
+        lab.history().results().len(),
+        h.state().capacity().history().results().len()
+    );
+    assert_eq!(lab.history().analysis().c, 1.83, "the scene's C is used");
+    assert!(again.query_by_label("4 · T_mem vs f").is_some());
+    assert_eq!(again.state().scene().sweep, scene.sweep, "the same view");
+
+    // its folder gone: the scene opens with the sweep's config in the panel, and says so
+    let mut gone = read.clone();
+    gone.run.as_mut().unwrap().dir = Some(tmp.path().join("no-such-sweep"));
+    let mut third = harness(Scripted::default());
+    third.step();
+    let said = third.state_mut().open_scene(&gone).unwrap();
+    assert!(said.contains("no-such-sweep is not there"), "{said}");
+    assert_eq!(third.state().lab(), Lab::Capacity);
+    assert!(third.state().capacity().history().results().is_empty());
+}

@@ -184,6 +184,22 @@ pub enum Teach {
     },
 }
 
+/// How a lab that shows a sweep (the Capacity tab) shows it, as a scene keeps it: its figure tab,
+/// the prime of its per-prime figures, and the speed model's C.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepView {
+    /// The figure tab (`crossing`, `bits`, `capacity`, `speed`, `onsets`).
+    pub figure: String,
+    /// The prime of the per-prime figures (absent: the sweep's first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prime: Option<u32>,
+    /// The speed model's C in bits per parameter, as given in the panel (absent: the sweep's own
+    /// capacity fit, else the paper's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub c: Option<f64>,
+}
+
 /// What a scene keeps of a lab (see [`LabSlot::scene`]).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LabScene {
@@ -376,6 +392,18 @@ pub trait LabSlot: Any {
     fn set_smoothing(&mut self, _w: f64) -> bool {
         false
     }
+    /// The sweep view a scene keeps (figure tab, prime, the speed model's C), for a lab that shows
+    /// a sweep.
+    fn sweep_view(&self) -> Option<SweepView> {
+        None
+    }
+    /// Whether `view` is one this lab can show, or why not (checked before a scene changes
+    /// anything).
+    fn check_sweep_view(&self, _view: &SweepView) -> Result<(), String> {
+        Err(format!("the {} lab shows no sweep", self.lab()))
+    }
+    /// Show the sweep view `view` (checked by [`LabSlot::check_sweep_view`]).
+    fn set_sweep_view(&mut self, _view: &SweepView) {}
     /// What a scene keeps of the lab: the panel's config, the current run and the step cursor.
     fn scene(&self) -> LabScene;
     /// Whether `table` is a config this lab takes (as a config file's table), or why not: a scene is

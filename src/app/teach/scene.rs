@@ -3,14 +3,14 @@
 //! opened again to get the same picture back. A Grokking run comes back from its run folder when it
 //! is still there (its checkpoints give the views); otherwise, and for an Ordering run, the config is
 //! trained again to the saved step: same config and seed, so the same numbers. A sweep comes back by
-//! opening its folder.
+//! opening its folder (the one it was written into or read from), on the figure it showed.
 //!
 //! A scene is checked in full before anything changes: a refused file leaves the window as it was.
 
 use super::player::LessonPlayer;
 use super::presenter::{Presenter, SCALES};
 use crate::analysis::smooth::MAX_WEIGHT;
-use crate::app::labs::{CursorAt, Lab, LabCtx, LabSlot, Teach};
+use crate::app::labs::{CursorAt, Lab, LabCtx, LabSlot, SweepView, Teach};
 use crate::config::lesson::{Lesson, ValidLesson, bundled};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -53,6 +53,10 @@ pub struct Scene {
     /// without the slider, and in scenes saved before it was kept (the slider then stays as it is).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smoothing: Option<f64>,
+    /// How the Capacity tab showed its sweep (figure tab, prime, the speed model's C); absent for
+    /// another lab, and in scenes saved before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepView>,
     /// The step the views showed (absent: the latest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<u64>,
@@ -78,9 +82,9 @@ fn default_scale() -> f32 {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SceneRun {
-    /// The step it had reached.
+    /// The step it had reached (a sweep: the tasks it had finished).
     pub step: u64,
-    /// Its run folder, when it was recorded.
+    /// Its run folder, when it was recorded (a sweep: the folder it was written into or read from).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dir: Option<PathBuf>,
     /// What the run did that training its config again would not repeat ("was forked from …",
@@ -181,6 +185,7 @@ impl Scene {
                 .filter_map(|k| Some((k.to_string(), lab.view_option(k)?)))
                 .collect(),
             smoothing: lab.smoothing(),
+            sweep: lab.sweep_view(),
             cursor: state.cursor,
             speed,
             run: state.run.map(|(dir, step)| SceneRun {
@@ -351,6 +356,9 @@ impl Scene {
                 "smoothing: the {lab} lab's plots have no smoothing"
             ));
         }
+        if let Some(v) = &self.sweep {
+            slot.check_sweep_view(v)?;
+        }
         if let Some(why) = self.run.as_ref().and_then(SceneRun::cannot_come_back) {
             return Err(format!("run: {why}"));
         }
@@ -402,6 +410,9 @@ impl Scene {
         if let Some(w) = self.smoothing {
             slot.set_smoothing(w);
         }
+        if let Some(v) = &self.sweep {
+            slot.set_sweep_view(v);
+        }
         let said = match &self.run {
             Some(run) => slot.teach(
                 Teach::Restore {
@@ -441,6 +452,7 @@ mod tests {
             hidden: vec!["runs".into()],
             views: BTreeMap::from([("log_steps".to_string(), true)]),
             smoothing: Some(0.6),
+            sweep: None,
             cursor: Some(120),
             speed: Some(40.0),
             run: Some(SceneRun {

@@ -8,14 +8,14 @@ pub mod views;
 use self::figures::capacity_set;
 use self::saved::{SavedList, SavedPanel};
 use self::views::{
-    CapacityAction, CapacityPanel, CapacityView, ListText, centre_ui, config_ui, progress_short,
-    progress_text,
+    CapacityAction, CapacityPanel, CapacityView, Figure, ListText, centre_ui, config_ui,
+    progress_short, progress_text,
 };
 use super::{
     Controls, Counter, LabCtx, LabScene, LabSetup, LabSlot, Milestone, PanelName, PresetList,
-    Teach, checked, refusal, table_of, with_setting,
+    SweepView, Teach, checked, refusal, table_of, with_setting,
 };
-use crate::analysis::capacity_study::GivenC;
+use crate::analysis::capacity_study::{CChoice, GivenC};
 use crate::app::actions::Action;
 use crate::app::backend::Backend;
 use crate::app::dialog::{FileDialog, FixedPathDialog};
@@ -913,6 +913,18 @@ fn folder_name(dir: &Path) -> String {
 }
 
 /// The panels a lesson can name.
+/// The figure tabs by the names a scene gives them.
+const FIGURE_NAMES: [(&str, Figure); 5] = [
+    ("crossing", Figure::Crossing),
+    ("bits", Figure::Bits),
+    ("capacity", Figure::Capacity),
+    ("speed", Figure::Speed),
+    ("onsets", Figure::Onsets),
+];
+
+/// Where a C a scene gave came from (the figures' notes say it).
+const SCENE_C: &str = "given in the scene's Capacity panel";
+
 const PANELS: [PanelName; 3] = [
     PanelName {
         key: "config",
@@ -1122,6 +1134,12 @@ impl LabSlot for CapacityLab {
                 self.apply(Action::Start, ctx);
                 Ok(String::new())
             }
+            // a scene's sweep whose folder has gone: the panel holds its config to run it again
+            Teach::Restore { dir: Some(dir), .. } if !dir.is_dir() => Ok(format!(
+                "scene opened without its sweep: the folder {} is not there (the panel holds \
+                 its config: Start sweep runs it again)",
+                dir.display()
+            )),
             Teach::Open(dir) | Teach::Restore { dir: Some(dir), .. } => {
                 if !dir.is_dir() {
                     return Err(format!("{} is not a folder", dir.display()));
@@ -1144,11 +1162,64 @@ impl LabSlot for CapacityLab {
         super::checked_config(table, CapacitySweepConfig::validate).map(|_| ())
     }
 
+    fn sweep_view(&self) -> Option<SweepView> {
+        let figure = FIGURE_NAMES
+            .iter()
+            .find(|(_, f)| *f == self.view.figure)
+            .map_or("crossing", |(name, _)| name);
+        Some(SweepView {
+            figure: figure.to_string(),
+            prime: self.view.prime,
+            c: match views::c_choice_of(&self.view) {
+                Ok(CChoice::Given(c)) => Some(c.bits_per_param()),
+                Ok(CChoice::Auto) | Err(_) => None,
+            },
+        })
+    }
+
+    fn check_sweep_view(&self, view: &SweepView) -> Result<(), String> {
+        if !FIGURE_NAMES.iter().any(|(name, _)| *name == view.figure) {
+            let names: Vec<&str> = FIGURE_NAMES.iter().map(|(name, _)| *name).collect();
+            return Err(format!(
+                "sweep.figure: no figure `{}` (there are {})",
+                crate::config::truncate_echo(&view.figure, 40),
+                names.join(", ")
+            ));
+        }
+        if let Some(c) = view.c {
+            GivenC::new(c, SCENE_C, false).map_err(|e| format!("sweep.c: {e}"))?;
+        }
+        Ok(())
+    }
+
+    fn set_sweep_view(&mut self, view: &SweepView) {
+        if let Some((_, f)) = FIGURE_NAMES.iter().find(|(name, _)| *name == view.figure) {
+            self.view.figure = *f;
+        }
+        self.view.prime = view.prime;
+        match view.c.map(|c| GivenC::new(c, SCENE_C, false)) {
+            Some(Ok(given)) => {
+                let written = format!("{c}", c = given.bits_per_param());
+                self.view.c_typed = written.clone();
+                self.view.c_pick = Some((written, given));
+                self.view.c_given = true;
+            }
+            Some(Err(_)) => {}
+            None => self.view.c_given = false,
+        }
+        let choice = views::c_choice_of(&self.view).unwrap_or(CChoice::Auto);
+        self.history.set_c_choice(choice);
+    }
+
     fn scene(&self) -> LabScene {
         let config = self.config().unwrap_or_else(|_| self.draft.clone());
         LabScene {
             config: table_of(&config).unwrap_or_default(),
-            run: None,
+            // the sweep shown comes back from its folder (every sweep started here writes one)
+            run: self
+                .folder
+                .as_ref()
+                .map(|f| (Some(f.dir.clone()), self.history.results().len() as u64)),
             cursor: None,
             run_config: None,
             changed: vec![],
