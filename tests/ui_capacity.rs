@@ -1833,3 +1833,42 @@ fn a_scene_brings_back_the_sweep_its_figure_and_its_c() {
     assert_eq!(third.state().lab(), Lab::Capacity);
     assert!(third.state().capacity().history().results().is_empty());
 }
+
+/// A stopped sweep's folder (the bundled cpu sweep with two of its 8 task files taken away) opens
+/// without an error: its 6 results shown, the 2 tasks not run yet said with the command that runs
+/// them, on the status line as information. Before, each missing task was a "problem" in red, and
+/// it stayed behind as the status bar's "earlier problem".
+#[test]
+fn a_stopped_sweeps_folder_opens_without_an_error() {
+    let cpu = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sweeps/cpu"));
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("stopped");
+    std::fs::create_dir(&dir).unwrap();
+    let mut tasks = 0;
+    for e in std::fs::read_dir(cpu).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let task = name.starts_with("task-");
+        if task {
+            tasks += 1;
+        }
+        // the first two task files (in the folder's order) left out
+        if !(task && tasks <= 2) && name != "sweep.csv" && name != "capacity.csv" {
+            std::fs::copy(e.path(), dir.join(&name)).unwrap();
+        }
+    }
+    assert_eq!(tasks, 8, "the cpu sweep's tasks");
+    let mut h = harness(Scripted::default());
+    open_tab(&mut h);
+    open_folder(&mut h, &dir);
+    let status = h.state().status().clone();
+    assert!(!status.is_error, "{}", status.text);
+    assert!(
+        status
+            .text
+            .contains(": 6 of 8 results; 2 task(s) not run yet (grokscope sweep --config "),
+        "{}",
+        status.text
+    );
+    assert_eq!(h.state().capacity().history().results().len(), 6);
+    assert!(h.state().capacity().link().earlier().is_none());
+}

@@ -542,8 +542,21 @@ impl CapacityLab {
             Ok(c) => {
                 let found = c.results.len();
                 let mut bad: Vec<String> = c.notes.clone();
-                bad.extend(c.missing.iter().map(|m| format!("missing {m}")));
                 bad.extend(c.unusable.iter().map(|(f, why)| format!("{f}: {why}")));
+                // tasks not run yet (a sweep stopped, or a shard's folder) are not a problem of
+                // the folder: said, with the command that runs them, but not as an error
+                let unrun = match c.missing.len() {
+                    0 => String::new(),
+                    n if c.config.is_some() => format!(
+                        "; {n} task(s) not run yet (grokscope sweep --config {} --out {name} \
+                         runs them)",
+                        dir.join(crate::store::sweep_dir::CONFIG_FILE).display()
+                    ),
+                    _ => {
+                        bad.extend(c.missing.iter().map(|m| format!("missing {m}")));
+                        String::new()
+                    }
+                };
                 if found == 0 && c.config.is_none() {
                     let kept = if self.history.results().is_empty() {
                         String::new()
@@ -569,10 +582,10 @@ impl CapacityLab {
                 }
                 let of = c.expected.map(|n| format!(" of {n}")).unwrap_or_default();
                 if bad.is_empty() {
-                    self.info(format!("{name}: {found}{of} results"));
+                    self.info(format!("{name}: {found}{of} results{unrun}"));
                 } else {
                     self.error(format!(
-                        "{name}: {found}{of} results; {} problem(s): {}",
+                        "{name}: {found}{of} results{unrun}; {} problem(s): {}",
                         bad.len(),
                         bad.join("; ")
                     ));
