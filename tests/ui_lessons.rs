@@ -810,6 +810,48 @@ fn a_saved_scene_reopens_to_the_same_step_and_config() {
     );
 }
 
+/// A run whose weight decay changed mid-run leaves the panel with the value it ended with (0), and
+/// the panel says so once the run has ended, since the next Start trains it from step 0 (a
+/// researcher's audit, L1: it stayed unannounced); "Use the run's starting values" puts back the
+/// config the run started with (weight decay 1, the fast preset's), and the note goes.
+#[test]
+fn the_panel_says_when_it_keeps_a_setting_changed_mid_run() {
+    let mut h = real_app();
+    small(h.state_mut().grokking_mut());
+    set_speed_limit(&mut h, 40.0);
+    let started = h.state().config().clone();
+    assert_eq!(started.optim.weight_decay, 1.0, "the fast preset's");
+    h.state_mut().apply(Action::Start);
+    assert!(step_until(&mut h, Duration::from_secs(60), |h| h
+        .state()
+        .history()
+        .latest()
+        .is_some_and(|(s, _)| s >= 3)));
+    assert!(labels_with(&h, "the panel keeps the values it ended with").is_empty());
+    // as the panel's live field does: the value edited there, then sent to the run
+    h.state_mut().config_mut().optim.weight_decay = 0.0;
+    h.state_mut().apply(Action::Change(
+        grokscope::protocol::HyperChange::WeightDecay(0.0),
+    ));
+    assert!(finishes(&mut h, 120));
+    h.run_steps(2);
+    assert_eq!(
+        h.state().config().optim.weight_decay,
+        0.0,
+        "the panel kept it"
+    );
+    let said = labels_with(&h, "the panel keeps the values it ended with");
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].starts_with("The last run changed wd → 0 from step "),
+        "{said:?}"
+    );
+    h.get_by_label("Use the run's starting values").click();
+    h.run_steps(2);
+    assert_eq!(h.state().config(), &started);
+    assert!(labels_with(&h, "the panel keeps the values it ended with").is_empty());
+}
+
 /// A scene of the Ordering tab keeps its graph's `outputs_last` view option and no smoothing (the
 /// lab has no slider); a scene naming a view option or a smoothing its lab does not have is
 /// refused, naming the field, and the window stays as it was.

@@ -20,6 +20,9 @@ pub struct ConfigPanel<'a> {
     pub run_active: bool,
     /// Problems `validate()` found in the edited config.
     pub problems: &'a [FieldProblem],
+    /// The last run's settings changed mid-run ("changed wd → 0 from step 400") and its config as
+    /// it started, when no run is active and the panel still holds the values it ended with.
+    pub changed_run: Option<(Vec<String>, &'a GrokkingConfig)>,
 }
 
 /// The whole config panel. Edits `cfg` in place; returns a preset choice or a live change.
@@ -38,6 +41,9 @@ pub fn config_ui(ui: &mut Ui, cfg: &mut GrokkingConfig, panel: &ConfigPanel<'_>)
         action = action.clone().or(preset_ui(ui, cfg, panel));
     });
     crate::app::widgets::form::run_state_line(ui, panel.run_active);
+    if let Some((changes, start)) = &panel.changed_run {
+        changed_run_ui(ui, cfg, changes, start);
+    }
     ui.separator();
 
     egui::ScrollArea::vertical()
@@ -64,6 +70,32 @@ pub fn config_ui(ui: &mut Ui, cfg: &mut GrokkingConfig, panel: &ConfigPanel<'_>)
             }
         });
     action
+}
+
+/// A run that changed settings mid-run leaves the panel with the values it ended with: say so, since
+/// the next Start trains them from step 0, and offer the run's own starting values (a researcher's
+/// audit, L1: the changed weight decay stayed for the next run unannounced).
+fn changed_run_ui(
+    ui: &mut Ui,
+    cfg: &mut GrokkingConfig,
+    changes: &[String],
+    start: &GrokkingConfig,
+) {
+    ui.label(
+        RichText::new(format!(
+            "The last run {}; the panel keeps the values it ended with, so Start trains them \
+             from step 0.",
+            changes.join(", ")
+        ))
+        .small(),
+    );
+    if ui
+        .small_button("Use the run's starting values")
+        .on_hover_text("Put the settings the last run started with back in the panel")
+        .clicked()
+    {
+        *cfg = start.clone();
+    }
 }
 
 fn preset_ui(ui: &mut Ui, cfg: &GrokkingConfig, panel: &ConfigPanel<'_>) -> Action {

@@ -1232,11 +1232,19 @@ impl LabSlot for GrokkingLab {
     }
 
     fn config_ui(&mut self, ui: &mut Ui, problems: &[FieldProblem]) -> Action {
+        let run_active = self.link.runs.phase().active();
+        let changed_run = match self.history.config() {
+            Some(start) if !run_active && *start != self.draft => {
+                Some((super::changes_of(&self.history), start)).filter(|(c, _)| !c.is_empty())
+            }
+            _ => None,
+        };
         let panel = ConfigPanel {
             presets: self.presets.all(),
             preset: self.presets.chosen(),
-            run_active: self.link.runs.phase().active(),
+            run_active,
             problems,
+            changed_run,
         };
         config_ui(ui, &mut self.draft, &panel)
     }
