@@ -716,7 +716,8 @@ pub fn capacity_figures(
                 .iter()
                 .map(|&r| format!("{} {}", regime_tint_name(r), regime_name(r)))
                 .collect();
-            fig.notes
+            // in the caption: at a column's width a note took two lines of the plot's height
+            fig.caption
                 .push(format!("shaded by model size: {}", list.join(", ")));
         }
         let zero: Vec<String> = pa
@@ -1890,7 +1891,7 @@ mod tests {
     /// the delay is positive (grokking: one cell to the largest, d = 48).
     /// Cells meet halfway in log P (the geometric mean of neighbouring sizes) and reach 0.15
     /// decades past the ends; each is a tinted rect under the data named at its top in the SVG, and
-    /// listed in the JSON sidecar.
+    /// listed in the JSON sidecar, whose caption names their tints.
     #[test]
     fn the_crossing_figure_shades_its_regimes() {
         let rs = bundled();
@@ -1919,17 +1920,17 @@ mod tests {
         assert!(close(fig.spans[2].hi, sizes[7] * 10f64.powf(0.15)));
         let svg = crate::export::svg::to_svg(fig, crate::export::figure::FigureSize::default());
         assert_eq!(svg.matches(r#"<rect class="span""#).count(), 3, "{svg}");
-        // named at the top of each (cut short in a narrow cell at a column's width), and in a note
+        // named at the top of each (cut short in a narrow cell), and in the caption
         assert!(svg.matches(r#"class="span-label""#).count() >= 3, "{svg}");
         assert!(svg.contains(">grokking</text>"), "{svg}");
         assert!(
-            fig.notes.contains(
+            fig.caption.contains(
                 &"shaded by model size: grey underfitting, blue immediate generalisation, red \
                   grokking"
                     .to_string()
             ),
             "{:?}",
-            fig.notes
+            fig.caption
         );
         // the spans lie under the data: drawn before the first series' path
         let span_at = svg.find(r#"class="span""#).unwrap();

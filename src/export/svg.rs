@@ -1200,7 +1200,9 @@ pub(super) fn open_svg(title: &str, lines: &[String], size: FigureSize) -> Strin
 }
 
 /// The share of a fitted y range left free above the data for the spans' names (two lines).
-const SPAN_HEADROOM: f64 = 0.2;
+const SPAN_HEADROOM: f64 = 0.3;
+/// The size of a span's name: small, so that a regime's name fits its cell at a column's width.
+const SPAN_PT: f64 = 5.5;
 /// How opaque a span's tint is (faint, under the data, but told apart on paper and in grey).
 const SPAN_OPACITY: f64 = 0.16;
 
@@ -1245,9 +1247,9 @@ fn spans_svg(s: &mut String, fig: &Figure, l: &Layout, m: &Measure) {
         for (i, text) in span_lines(m, &sp.label, b - a - 2.0).iter().enumerate() {
             let _ = writeln!(
                 s,
-                r##"<text class="span-label" x="{}" y="{}" font-size="{NOTE_PT}" text-anchor="middle" fill="#404040">{}</text>"##,
+                r##"<text class="span-label" x="{}" y="{}" font-size="{SPAN_PT}" text-anchor="middle" fill="#404040">{}</text>"##,
                 n((a + b) / 2.0),
-                n(p.y + NOTE_PT * (1.3 + 1.15 * i as f64)),
+                n(p.y + SPAN_PT * (1.3 + 1.15 * i as f64)),
                 esc(text)
             );
         }
@@ -1258,7 +1260,7 @@ fn spans_svg(s: &mut String, fig: &Figure, l: &Layout, m: &Measure) {
 /// filling the first line and the rest on the second, cut to fit ("immediate generalisation" in a
 /// narrow cell, as the window writes it); no line where not even a letter fits.
 fn span_lines(m: &Measure, label: &str, width: f64) -> Vec<String> {
-    if m.width(label, NOTE_PT) <= width {
+    if m.width(label, SPAN_PT) <= width {
         return vec![label.to_string()];
     }
     let mut first = String::new();
@@ -1269,7 +1271,7 @@ fn span_lines(m: &Measure, label: &str, width: f64) -> Vec<String> {
         } else {
             format!("{first} {w}")
         };
-        if !first.is_empty() && m.width(&next, NOTE_PT) > width {
+        if !first.is_empty() && m.width(&next, SPAN_PT) > width {
             break;
         }
         first = next;
@@ -1278,7 +1280,7 @@ fn span_lines(m: &Measure, label: &str, width: f64) -> Vec<String> {
     let rest: Vec<&str> = words.collect();
     [first, rest.join(" ")]
         .iter()
-        .map(|t| fit_text(m, t, NOTE_PT, width))
+        .map(|t| fit_text(m, t, SPAN_PT, width))
         .filter(|t| !t.is_empty())
         .collect()
 }
@@ -1619,6 +1621,28 @@ pub(super) fn fit_text(m: &Measure, text: &str, size: f64, max: f64) -> String {
 mod tests {
     use super::*;
     use crate::export::figure::{Marker, Series};
+
+    /// A span's name takes a second line where one is too narrow (the crossing figure's
+    /// "immediate generalisation" in its cell, as the window writes it) and is cut only where a word
+    /// does not fit. Widths from the bundled font's measure.
+    #[test]
+    fn a_spans_name_wraps_to_a_second_line_before_it_is_cut() {
+        let m = Measure::new();
+        let name = "immediate generalisation";
+        let wide = m.width(name, SPAN_PT) + 1.0;
+        assert_eq!(span_lines(&m, name, wide), [name]);
+        let word = m.width("generalisation", SPAN_PT) + 1.0;
+        assert_eq!(span_lines(&m, name, word), ["immediate", "generalisation"]);
+        let narrow = m.width("immediate", SPAN_PT) - 1.0;
+        let lines = span_lines(&m, name, narrow);
+        assert_eq!(lines.len(), 2);
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.ends_with('…') && m.width(l, SPAN_PT) <= narrow)
+        );
+        assert!(span_lines(&m, name, 0.5).is_empty(), "no room: no text");
+    }
 
     fn fig() -> Figure {
         let mut f = Figure::new(
