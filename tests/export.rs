@@ -596,6 +596,7 @@ fn a_heatmap_stretches_its_cells_unless_it_is_a_matrix() {
         row_labels: (1..=rows).map(|k| k.to_string()).collect(),
         col_labels: (0..cols).map(|c| (100 * c).to_string()).collect(),
         values: (0..rows * cols).map(|i| Some(i as f64 / 192.0)).collect(),
+        texts: vec![],
         scale: HeatScale::Sequential { lo: 0.0, hi: 1.0 },
         csv_labels: ["k".into(), "step".into()],
         gap_before_col: None,

@@ -217,6 +217,19 @@ pub struct Marker {
     pub color: Rgb,
 }
 
+/// A shaded stretch of the x axis across the plot's height, named at its top (the crossing
+/// figure's regimes: where memorisation or generalisation is the faster, as the window shades them).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Span {
+    /// Where it starts and ends, in data coordinates.
+    pub lo: f64,
+    pub hi: f64,
+    /// Its name, written at the top of its stretch (and in the JSON sidecar).
+    pub label: String,
+    /// Its tint (drawn faint, under the data).
+    pub color: Rgb,
+}
+
 /// One class of a categorical heatmap: its name (legend and CSV) and colour.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Category {
@@ -248,6 +261,9 @@ pub struct HeatmapBody {
     pub col_labels: Vec<String>,
     /// Row-major, rows x columns; `None` is an empty cell (a pruned weight).
     pub values: Vec<Option<f64>>,
+    /// Row-major text written in each cell (the Ordering grid's mean D, as the window writes it);
+    /// empty: none.
+    pub texts: Vec<String>,
     /// How values map to colours.
     pub scale: HeatScale,
     /// The CSV's names for the row's and the column's label (`row_neuron`, `column_neuron` for a
@@ -377,6 +393,8 @@ pub struct Figure {
     pub series: Vec<Series>,
     /// Vertical dashed lines with their labels.
     pub markers: Vec<Marker>,
+    /// Shaded stretches of the x axis under the data, each named at its top.
+    pub spans: Vec<Span>,
     /// Lines of text under the plot (what the figure leaves out, fitted values).
     pub notes: Vec<String>,
     /// What a caption says of the figure (how its curves were measured, what its styles mean):
@@ -406,6 +424,7 @@ impl Figure {
             y2: None,
             series: vec![],
             markers: vec![],
+            spans: vec![],
             notes: vec![],
             caption: vec![],
             legend: true,
@@ -453,6 +472,13 @@ impl Figure {
             return vec![];
         }
         self.series.iter().filter(|s| s.legend).collect()
+    }
+
+    /// The spans that can be drawn on the x axis (both ends drawable, in order).
+    pub fn plotted_spans(&self) -> impl Iterator<Item = &Span> {
+        self.spans
+            .iter()
+            .filter(|s| self.x.drawable(s.lo) && self.x.drawable(s.hi) && s.lo < s.hi)
     }
 
     /// The markers that can be drawn on the x axis.

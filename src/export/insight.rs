@@ -278,6 +278,7 @@ pub fn spectrum_history_figure(s: &InsightSnapshot, history: &[InsightSnapshot])
         row_labels: (1..=freqs).map(|k| k.to_string()).collect(),
         col_labels: snaps.iter().map(|h| h.step.to_string()).collect(),
         values,
+        texts: vec![],
         scale: HeatScale::Sequential { lo: 0.0, hi: 1.0 },
         csv_labels: ["k".into(), "step".into()],
         gap_before_col: None,
@@ -492,6 +493,7 @@ pub fn grid_figure(s: &InsightSnapshot, split: &[Split]) -> Figure {
         row_labels: (0..s.p).map(|a| a.to_string()).collect(),
         col_labels: (0..s.p).map(|b| b.to_string()).collect(),
         values: grid.cells.iter().map(|&c| index(c)).collect(),
+        texts: vec![],
         scale: HeatScale::Categorical(classes.into_iter().map(|(_, c)| c).collect()),
         csv_labels: ["a".into(), "b".into()],
         gap_before_col: None,
@@ -549,6 +551,7 @@ pub fn neurons_figure(s: &InsightSnapshot, n: &NeuronShares) -> Figure {
             .iter()
             .flat_map(|&j| n.share[j * f..][..f].iter().map(|&v| Some(f64::from(v))))
             .collect(),
+        texts: vec![],
         scale: HeatScale::Sequential { lo: 0.0, hi: 1.0 },
         csv_labels: ["neuron".into(), "k".into()],
         gap_before_col: None,

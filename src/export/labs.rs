@@ -1,7 +1,7 @@
 //! The figures each lab can draw, built from stored data (a run folder, a sweep's results), so the
 //! window and `grokscope export` draw the same figure from the same numbers.
 
-use super::figure::{Axis, Figure, Marker, Rgb, Series, SeriesKind};
+use super::figure::{Axis, Figure, Marker, Rgb, Series, SeriesKind, Span};
 use crate::analysis::capacity_study::TaskResult;
 use crate::analysis::capacity_study::{Analysis, PrimeAnalysis};
 use crate::config::ordering::{Scheme, StudyKind};
@@ -366,7 +366,10 @@ pub const MEM_RGB: Rgb = [0xe0, 0x6c, 0x4c];
 pub const GEN_RGB: Rgb = [0x4c, 0x9a, 0xe0];
 /// The delays: violet.
 pub const DELAY_RGB: Rgb = [0xb0, 0x8c, 0xe0];
-const ONSET_RGB: Rgb = [200, 60, 60];
+/// The observed onset (its line in the crossing figure, its points in the onsets figure): amber, in
+/// the window and the export alike (the window drew it yellow, the export red: a researcher's
+/// audit); amber reads on the window's dark ground and on paper.
+pub const ONSET_RGB: Rgb = [0xe0, 0xa0, 0x20];
 const FIT_RGB: Rgb = [60, 60, 60];
 /// Colours of several model sizes or primes, in turn.
 const PALETTE: [Rgb; 8] = [
@@ -465,6 +468,107 @@ fn trained_here_series(
         Series::new(TRAINED_HERE, FIT_RGB, SeriesKind::Rings, pts),
         note,
     ))
+}
+
+/// The regime of one model size of the crossing figure, from its runs (see [`regime_spans`]); the
+/// window and the exported figure shade them alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Regime {
+    /// No run of that size generalised, learned the task or memorised random labels.
+    Underfitting,
+    /// Its smallest delay over seeds is 0.
+    Immediate,
+    /// Some run generalised after a positive delay, none at once.
+    Grokking,
+    /// Learned the training set, and no seed generalised within its run. The spec counts such a
+    /// run as grokking (its delay is the epochs run − t_train, a lower bound), but nothing was seen
+    /// to generalise, so its cell says so (the phase diagram's "memorisation only" too).
+    MemorisedOnly,
+}
+
+/// A regime's name, as its cell's label says it.
+pub fn regime_name(r: Regime) -> &'static str {
+    match r {
+        Regime::Underfitting => "underfitting",
+        Regime::Immediate => "immediate generalisation",
+        Regime::Grokking => "grokking",
+        Regime::MemorisedOnly => "memorised only",
+    }
+}
+
+/// The colour a regime's cell is tinted with (faintly, in the window and the export alike).
+pub fn regime_rgb(r: Regime) -> Rgb {
+    match r {
+        Regime::Underfitting => [128, 128, 128],
+        Regime::Immediate => GEN_RGB,
+        Regime::Grokking => MEM_RGB,
+        Regime::MemorisedOnly => [0x99, 0x66, 0x66],
+    }
+}
+
+/// A regime's tint in words, for a figure's note (a narrow cell cuts its name short).
+fn regime_tint_name(r: Regime) -> &'static str {
+    match r {
+        Regime::Underfitting => "grey",
+        Regime::Immediate => "blue",
+        Regime::Grokking => "red",
+        Regime::MemorisedOnly => "brown",
+    }
+}
+
+/// The regimes along P, derived from the data: each model size P gets one regime, and its
+/// shaded cell reaches halfway (in log10 P) to its neighbours (0.15 decades past the end sizes);
+/// neighbouring sizes of one regime share one cell (one label, not one per size).
+/// - underfitting: no run of that size generalised, learned the task or memorised random labels;
+/// - immediate generalisation: its smallest delay over seeds is 0;
+/// - memorised only: a run learned its training set and none generalised (the spec's delay of such a
+///   run, epochs run − t_train, counts it as grokking, a lower bound nobody saw end);
+/// - grokking: otherwise (some run generalised after a positive delay, none at once).
+///
+/// Returns (log10 low, log10 high, regime) cells in increasing P; `results` are the runs of `pa`'s
+/// prime.
+pub fn regime_spans(pa: &PrimeAnalysis, results: &[&TaskResult]) -> Vec<(f64, f64, Regime)> {
+    let xs: Vec<(f64, Regime)> = pa
+        .sizes
+        .iter()
+        .filter(|s| s.params > 0)
+        .map(|s| {
+            let runs: Vec<&&TaskResult> = results.iter().filter(|r| r.params == s.params).collect();
+            let learned = runs
+                .iter()
+                .any(|r| r.t_gen.is_some() || r.t_train.is_some() || r.t_mem.is_some());
+            let generalised = runs.iter().any(|r| r.t_gen.is_some());
+            let regime = if !learned {
+                Regime::Underfitting
+            } else if s.min_delay == Some(0) {
+                Regime::Immediate
+            } else if !generalised && runs.iter().any(|r| r.t_train.is_some()) {
+                Regime::MemorisedOnly
+            } else {
+                Regime::Grokking
+            };
+            ((s.params as f64).log10(), regime)
+        })
+        .collect();
+    let half = |i: usize, j: usize| (xs[i].0 + xs[j].0) / 2.0;
+    let mut spans: Vec<(f64, f64, Regime)> = vec![];
+    for i in 0..xs.len() {
+        let lo = if i == 0 {
+            xs[i].0 - 0.15
+        } else {
+            half(i - 1, i)
+        };
+        let hi = if i + 1 == xs.len() {
+            xs[i].0 + 0.15
+        } else {
+            half(i, i + 1)
+        };
+        match spans.last_mut() {
+            Some(last) if last.2 == xs[i].1 => last.1 = hi,
+            Some(_) | None => spans.push((lo, hi, xs[i].1)),
+        }
+    }
+    spans
 }
 
 /// The Capacity lab's five figures (spec section 2) for a sweep's results and their analysis;
@@ -588,6 +692,33 @@ pub fn capacity_figures(
                 label: format!("observed onset {p:.0}"),
                 color: ONSET_RGB,
             });
+        }
+        // the regimes, shaded under the data as the window shades them (the export had none: a
+        // researcher's audit)
+        let of_p: Vec<&TaskResult> = results.iter().filter(|r| r.p == pa.p).collect();
+        fig.spans = regime_spans(pa, &of_p)
+            .into_iter()
+            .map(|(lo, hi, r)| Span {
+                lo: 10f64.powf(lo),
+                hi: 10f64.powf(hi),
+                label: regime_name(r).to_string(),
+                color: regime_rgb(r),
+            })
+            .collect();
+        let mut named: Vec<Regime> = vec![];
+        for (_, _, r) in regime_spans(pa, &of_p) {
+            if !named.contains(&r) {
+                named.push(r);
+            }
+        }
+        if !named.is_empty() {
+            let list: Vec<String> = named
+                .iter()
+                .map(|&r| format!("{} {}", regime_tint_name(r), regime_name(r)))
+                .collect();
+            // in the caption: at a column's width a note took two lines of the plot's height
+            fig.caption
+                .push(format!("shaded by model size: {}", list.join(", ")));
         }
         let zero: Vec<String> = pa
             .sizes
@@ -836,8 +967,16 @@ pub fn capacity_figures(
             vec![[lo / 1.5, lo / 1.5], [hi * 1.5, hi * 1.5]],
         ));
     }
-    fig.series
-        .push(Series::new("one prime", ONSET_RGB, SeriesKind::Points, pts));
+    // named by its primes ("p = 31"), each point labelled with its own in the CSV
+    let drawn: Vec<u32> = an
+        .primes
+        .iter()
+        .filter(|pa| pa.p_star.is_some() && pa.observed_onset.is_some())
+        .map(|pa| pa.p)
+        .collect();
+    let mut onsets = Series::new(onsets_name(&drawn), ONSET_RGB, SeriesKind::Points, pts);
+    onsets.labels = drawn.iter().map(|p| format!("p = {p}")).collect();
+    fig.series.push(onsets);
     // a prime without both onsets is not drawn: say which, and why
     for pa in &an.primes {
         let p_star = match pa.p_star {
@@ -861,6 +1000,16 @@ pub fn capacity_figures(
     figs
 }
 
+/// The name of the onsets figure's points: the primes they stand for ("p = 31", "p = 23, 31"), or
+/// "primes" when none is drawn.
+pub fn onsets_name(primes: &[u32]) -> String {
+    if primes.is_empty() {
+        return "primes".into();
+    }
+    let list: Vec<String> = primes.iter().map(u32::to_string).collect();
+    format!("p = {}", list.join(", "))
+}
+
 /// A scheme's colour in the Ordering study figures (the window's hues).
 pub fn scheme_rgb(s: Scheme) -> Rgb {
     match s {
@@ -873,14 +1022,23 @@ pub fn scheme_rgb(s: Scheme) -> Rgb {
     }
 }
 
+/// Whether a scheme's means are drawn hollow in the sparsity study figure (the window's and the
+/// export's): the dynamic schemes, whose rings then show round the static ones' dots where their
+/// means coincide.
+pub fn scheme_hollow(s: Scheme) -> bool {
+    match s {
+        Scheme::DynamicTopK | Scheme::DynamicTriuDamp => true,
+        Scheme::None | Scheme::Random | Scheme::TopK | Scheme::TriuDamp => false,
+    }
+}
+
 /// The Ordering lab's study figures from its settings' statistics (`aggregate` of `study.csv`, or
 /// the window's [`crate::store::StudyHistory::stats`]).
 ///
 /// A sparsity study gives `d_vs_sparsity`: mean D per pruning scheme against sparsity, each with its
 /// min-max band over the runs, and the unpruned runs' band across the axis. A grid study gives
-/// `grid_mean_d`: mean D against the layer's iterations, one line per hidden size H with its min-max
-/// band. Lines rather than a heatmap: a paper figure then shows the spread over seeds, reads off
-/// exact values on an axis, and prints in grey; the grid has few hidden sizes (five in the spec).
+/// `grid_mean_d`: a heatmap of mean D over hidden size H and the layer's iterations, as the window
+/// draws it ([`grid_figure`]; the spread over seeds is in its JSON sidecar).
 pub fn ordering_study_figures(kind: StudyKind, title: &str, stats: &[SettingStats]) -> Vec<Figure> {
     let ok: Vec<&SettingStats> = stats.iter().filter(|s| s.runs > 0).collect();
     let title = |what: &str| {
@@ -919,6 +1077,13 @@ pub fn ordering_study_figures(kind: StudyKind, title: &str, stats: &[SettingStat
                     vec![[0.0, mean], [1.0, mean]],
                 ));
             }
+            // triu-damp and dynamic triu-damp both sit at D ≈ 1 (top-k and dynamic top-k near
+            // each other at high sparsity): one covered the other (a researcher's audit). The
+            // dynamic schemes' means are hollow rings around the static ones' dots, drawn after
+            // them, and the static schemes' lines over the dynamic ones', so both show; the legend
+            // shows each scheme's mark
+            let mut lines = vec![];
+            let mut dots = vec![];
             for scheme in Scheme::PRUNING {
                 let pts: Vec<&&SettingStats> =
                     ok.iter().filter(|s| s.setting.scheme == scheme).collect();
@@ -935,15 +1100,17 @@ pub fn ordering_study_figures(kind: StudyKind, title: &str, stats: &[SettingStat
                 fig.series.push(band);
                 let mean: Vec<[f64; 2]> =
                     pts.iter().map(|s| [s.setting.sparsity, s.mean]).collect();
-                fig.series.push(Series::new(
-                    scheme.to_string(),
-                    c,
-                    SeriesKind::Line,
-                    mean.clone(),
-                ));
-                let mut dots = Series::new(format!("{scheme} mean"), c, SeriesKind::Points, mean);
-                dots.legend = false;
-                fig.series.push(dots);
+                let mut line = Series::new(scheme.to_string(), c, SeriesKind::Line, mean.clone());
+                line.legend = false;
+                let kind = if scheme_hollow(scheme) {
+                    SeriesKind::HollowPoints
+                } else {
+                    SeriesKind::Points
+                };
+                let mark = Series::new(format!("{scheme} mean"), c, kind, mean)
+                    .with_legend_text(scheme.to_string());
+                lines.push((scheme_hollow(scheme), line));
+                dots.push((scheme_hollow(scheme), mark));
                 let null: Vec<[f64; 2]> = pts
                     .iter()
                     .filter_map(|s| s.null_mean.map(|m| [s.setting.sparsity, m]))
@@ -954,6 +1121,18 @@ pub fn ordering_study_figures(kind: StudyKind, title: &str, stats: &[SettingStat
                     line.legend = false;
                     fig.series.push(line);
                 }
+            }
+            // dynamic lines first (static ones over them), static dots first (rings round them)
+            lines.sort_by_key(|(hollow, _)| !hollow);
+            dots.sort_by_key(|(hollow, _)| *hollow);
+            fig.series.extend(lines.into_iter().map(|(_, s)| s));
+            fig.series.extend(dots.into_iter().map(|(_, s)| s));
+            if ok.iter().any(|s| scheme_hollow(s.setting.scheme)) {
+                fig.notes.push(
+                    "hollow: the dynamic schemes, ringed round the static ones' dots where they \
+                     coincide (triu-damp and dynamic triu-damp at D ≈ 1)"
+                        .to_string(),
+                );
             }
             fig.notes
                 .push("lines: mean D over the runs of a setting; shaded: min to max".to_string());
@@ -969,45 +1148,67 @@ pub fn ordering_study_figures(kind: StudyKind, title: &str, stats: &[SettingStat
             }
             vec![fig]
         }
-        StudyKind::Grid => {
-            let mut fig = Figure::new(
-                "grid_mean_d",
-                title("Mean orderedness D of unpruned layers over hidden size and iterations"),
-                Axis::linear("iterations of the layer"),
-                Axis::linear("orderedness D"),
-            );
-            let mut hidden: Vec<usize> = ok.iter().map(|s| s.setting.hidden).collect();
-            hidden.sort_unstable();
-            hidden.dedup();
-            for (i, h) in hidden.iter().enumerate() {
-                let mut pts: Vec<&&SettingStats> =
-                    ok.iter().filter(|s| s.setting.hidden == *h).collect();
-                pts.sort_by_key(|s| s.setting.its);
-                let c = PALETTE[i % PALETTE.len()];
-                let rows: Vec<[f64; 3]> = pts
-                    .iter()
-                    .map(|s| [s.setting.its as f64, s.min, s.max])
-                    .collect();
-                let mut band = Series::band(format!("H = {h} min-max"), c, &rows);
-                band.legend = false;
-                fig.series.push(band);
-                let mean: Vec<[f64; 2]> =
-                    pts.iter().map(|s| [s.setting.its as f64, s.mean]).collect();
-                fig.series.push(Series::new(
-                    format!("H = {h}"),
-                    c,
-                    SeriesKind::Line,
-                    mean.clone(),
-                ));
-                let mut dots = Series::new(format!("H = {h} mean"), c, SeriesKind::Points, mean);
-                dots.legend = false;
-                fig.series.push(dots);
+        StudyKind::Grid => vec![grid_figure(
+            title("Mean orderedness D of unpruned layers over hidden size and iterations"),
+            stats,
+        )],
+    }
+}
+
+/// The grid study's figure `grid_mean_d`, as the window draws it and the spec asks ("a grid of mean
+/// D"): a heatmap of hidden size H (down) by the layer's iterations (across), each cell coloured by
+/// its settings' mean D on 0.5 to 1 (D ≥ 0.5 always: an order or its reverse) with the mean written
+/// in it (to two decimals, as the window's); a cell with no finished run is empty. Its CSV has one
+/// row a cell; the JSON sidecar's `data.cells` adds each cell's runs, min and max. (It was drawn
+/// as one line per H, not a grid: a researcher's audit.)
+fn grid_figure(title: String, stats: &[SettingStats]) -> Figure {
+    use super::figure::{Body, HeatScale, HeatmapBody};
+    let mut hidden: Vec<usize> = stats.iter().map(|s| s.setting.hidden).collect();
+    hidden.sort_unstable();
+    hidden.dedup();
+    let mut its: Vec<usize> = stats.iter().map(|s| s.setting.its).collect();
+    its.sort_unstable();
+    its.dedup();
+    let mut values = vec![];
+    let mut cells = vec![];
+    for &h in &hidden {
+        for &i in &its {
+            let cell = stats
+                .iter()
+                .find(|s| s.setting.hidden == h && s.setting.its == i && s.runs > 0);
+            values.push(cell.map(|s| s.mean));
+            if let Some(s) = cell {
+                cells.push(serde_json::json!({
+                    "hidden": h, "its": i, "runs": s.runs,
+                    "mean": s.mean, "min": s.min, "max": s.max,
+                }));
             }
-            fig.notes
-                .push("lines: mean D over the runs of a setting; shaded: min to max".to_string());
-            vec![fig]
         }
     }
+    let body = HeatmapBody {
+        row_labels: hidden.iter().map(usize::to_string).collect(),
+        col_labels: its.iter().map(usize::to_string).collect(),
+        texts: values
+            .iter()
+            .map(|v| v.map_or(String::new(), |v| format!("{v:.2}")))
+            .collect(),
+        values,
+        scale: HeatScale::Sequential { lo: 0.5, hi: 1.0 },
+        csv_labels: ["hidden_H".into(), "iterations".into()],
+        gap_before_col: None,
+        diagonal: false,
+        row_title: "hidden H".into(),
+        col_title: "iterations of the layer".into(),
+    };
+    let mut fig = Figure::with_body("grid_mean_d", title, Body::Heatmap(body));
+    fig.notes.push(
+        "cell: mean D over the runs of a setting (colour from 0.5 to 1; min, max and runs in the \
+         JSON's data.cells); empty: no run finished"
+            .to_string(),
+    );
+    fig.data
+        .insert("cells".into(), serde_json::Value::Array(cells));
+    fig
 }
 
 /// An outcome's colour in the phase diagram (figure and window): Paul Tol's bright scheme, readable by
@@ -1634,6 +1835,122 @@ mod tests {
         assert!((x1 - 4000.0).abs() < 1e-9, "to the largest n tried");
     }
 
+    /// The bundled `cpu` sweep's results (`assets/sweeps/cpu`, p = 31: P* 20636, observed onset
+    /// 9328, as `grokscope export` of it gives them).
+    fn bundled() -> Vec<TaskResult> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sweeps/cpu");
+        let c = crate::store::sweep_dir::collect_results(&dir).unwrap();
+        assert_eq!(c.results.len(), 8, "the bundled sweep's eight widths");
+        c.results
+    }
+
+    /// The onsets figure's points were named "one prime" (a researcher's audit); they name their
+    /// prime, p = 31 for the bundled sweep, in the legend, and each point's in the CSV's label.
+    #[test]
+    fn the_onsets_figure_names_its_primes() {
+        let rs = bundled();
+        let figs = capacity_figures(&rs, &[], &crate::analysis::capacity_study::analyse(&rs));
+        let onsets = figs.iter().find(|f| f.name == "onsets").unwrap();
+        let names: Vec<&str> = onsets.series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["y = x", "p = 31"]);
+        assert_eq!(onsets.series[1].labels, ["p = 31"]);
+        let csv = String::from_utf8(crate::export::render::plotted_csv(onsets).unwrap()).unwrap();
+        assert!(
+            csv.lines()
+                .any(|l| l.starts_with("p = 31,") && l.ends_with(",9328,,,p = 31")),
+            "{csv}"
+        );
+        assert!(!csv.contains("one prime"));
+        // several primes, and none (by hand)
+        assert_eq!(onsets_name(&[23, 31]), "p = 23, 31");
+        assert_eq!(onsets_name(&[]), "primes");
+    }
+
+    /// The observed onset is drawn in one colour, the window's and the export's (yellow in the
+    /// window, red in the export: a researcher's audit): the crossing figure's onset line and the
+    /// onsets figure's points in [`ONSET_RGB`] (the window's key takes the same constant; its test is
+    /// in the Capacity views).
+    #[test]
+    fn the_observed_onset_has_one_colour() {
+        let rs = bundled();
+        let figs = capacity_figures(&rs, &[], &crate::analysis::capacity_study::analyse(&rs));
+        let crossing = figs.iter().find(|f| f.name == "crossing_p31").unwrap();
+        let onset = crossing
+            .markers
+            .iter()
+            .find(|m| m.label == "observed onset 9328")
+            .expect("the onset's line");
+        assert_eq!(onset.color, ONSET_RGB);
+        let onsets = figs.iter().find(|f| f.name == "onsets").unwrap();
+        assert_eq!(onsets.series[1].color, ONSET_RGB);
+    }
+
+    /// The crossing figure shades its regimes as the window does (the export had none: a
+    /// researcher's audit). The bundled sweep, as its preset describes it: d = 8 learns nothing
+    /// (underfitting), d = 12 generalises with delay 0 (immediate generalisation), from d = 16 on
+    /// the delay is positive (grokking: one cell to the largest, d = 48).
+    /// Cells meet halfway in log P (the geometric mean of neighbouring sizes) and reach 0.15
+    /// decades past the ends; each is a tinted rect under the data named at its top in the SVG, and
+    /// listed in the JSON sidecar, whose caption names their tints.
+    #[test]
+    fn the_crossing_figure_shades_its_regimes() {
+        let rs = bundled();
+        let figs = capacity_figures(&rs, &[], &crate::analysis::capacity_study::analyse(&rs));
+        let fig = figs.iter().find(|f| f.name == "crossing_p31").unwrap();
+        let labels: Vec<&str> = fig.spans.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            ["underfitting", "immediate generalisation", "grokking"]
+        );
+        let colors: Vec<Rgb> = fig.spans.iter().map(|s| s.color).collect();
+        assert_eq!(
+            colors,
+            [
+                regime_rgb(Regime::Underfitting),
+                regime_rgb(Regime::Immediate),
+                regime_rgb(Regime::Grokking)
+            ]
+        );
+        let mut sizes: Vec<f64> = rs.iter().map(|r| r.params as f64).collect();
+        sizes.sort_by(f64::total_cmp);
+        let close = |a: f64, b: f64| (a / b - 1.0).abs() < 1e-9;
+        assert!(close(fig.spans[0].lo, sizes[0] / 10f64.powf(0.15)));
+        assert!(close(fig.spans[0].hi, (sizes[0] * sizes[1]).sqrt()));
+        assert!(close(fig.spans[1].hi, (sizes[1] * sizes[2]).sqrt()));
+        assert!(close(fig.spans[2].hi, sizes[7] * 10f64.powf(0.15)));
+        let svg = crate::export::svg::to_svg(fig, crate::export::figure::FigureSize::default());
+        assert_eq!(svg.matches(r#"<rect class="span""#).count(), 3, "{svg}");
+        // named at the top of each (cut short in a narrow cell), and in the caption
+        assert!(svg.matches(r#"class="span-label""#).count() >= 3, "{svg}");
+        assert!(svg.contains(">grokking</text>"), "{svg}");
+        assert!(
+            fig.caption.contains(
+                &"shaded by model size: grey underfitting, blue immediate generalisation, red \
+                  grokking"
+                    .to_string()
+            ),
+            "{:?}",
+            fig.caption
+        );
+        // the spans lie under the data: drawn before the first series' path
+        let span_at = svg.find(r#"class="span""#).unwrap();
+        assert!(span_at < svg.find("<path").unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let files = crate::export::render::write_figure(
+            &dir.path().join("c.svg"),
+            fig,
+            &crate::export::render::ExportOptions {
+                format: crate::export::render::FigureFormat::Svg,
+                ..Default::default()
+            },
+            &serde_json::Value::Null,
+        )
+        .unwrap();
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(files.json).unwrap()).unwrap();
+        assert_eq!(json["spans"][2]["label"], "grokking");
+    }
+
     fn row(step: u64, epoch: u64, values: &[(Metric, f64)]) -> MetricRow {
         MetricRow {
             step,
@@ -1775,8 +2092,14 @@ mod ordering_tests {
         );
     }
 
+    /// The grid study is "a grid of mean D" (the spec), as the window's heatmap: it was exported as
+    /// one line per H (a researcher's audit). Three settings by hand: H = 1 at 1 and 2 iterations
+    /// (D 0.9 and 0.8), H = 3 at 1 (0.7), so a 2 x 2 grid with H = 3 at 2 iterations empty; its CSV
+    /// one row a cell, the mean in `value`; the means written in their cells to two decimals, as the
+    /// window writes them.
     #[test]
-    fn grid_study_has_one_line_per_hidden_size() {
+    fn grid_study_is_a_heatmap_of_mean_d_cells() {
+        use crate::export::figure::{Body, HeatScale};
         let rows = [
             row(Scheme::None, 0.0, 1, 1, 0.9),
             row(Scheme::None, 0.0, 1, 2, 0.8),
@@ -1784,13 +2107,86 @@ mod ordering_tests {
         ];
         let stats = crate::store::ordering::aggregate(&rows);
         let f = &ordering_study_figures(StudyKind::Grid, "xor", &stats)[0];
-        let lines: Vec<&str> = f
-            .series
-            .iter()
-            .filter(|s| s.kind == SeriesKind::Line)
-            .map(|s| s.name.as_str())
+        assert_eq!(f.name, "grid_mean_d");
+        let Body::Heatmap(h) = &f.body else {
+            panic!("a heatmap, not {:?}", f.body)
+        };
+        assert!(f.series.is_empty());
+        assert_eq!(
+            (h.row_labels.clone(), h.col_labels.clone()),
+            (
+                vec!["1".to_string(), "3".to_string()],
+                vec!["1".to_string(), "2".to_string()]
+            )
+        );
+        assert_eq!(h.values, [Some(0.9), Some(0.8), Some(0.7), None]);
+        assert_eq!(h.texts, ["0.90", "0.80", "0.70", ""]);
+        // the window's scale: D from 0.5 to 1
+        assert_eq!(h.scale, HeatScale::Sequential { lo: 0.5, hi: 1.0 });
+        let csv = String::from_utf8(crate::export::render::plotted_csv(f).unwrap()).unwrap();
+        assert_eq!(
+            csv,
+            "row,column,hidden_H,iterations,value\n0,0,1,1,0.9\n0,1,1,2,0.8\n1,0,3,1,0.7\n1,1,3,2,\n"
+        );
+        let svg = crate::export::svg::to_svg(f, crate::export::figure::FigureSize::default());
+        assert_eq!(svg.matches(r#"class="cell""#).count(), 4, "{svg}");
+        for v in ["0.90", "0.80", "0.70"] {
+            assert!(svg.contains(&format!(">{v}</text>")), "{v} written: {svg}");
+        }
+        let cells = f.data.get("cells").and_then(|c| c.as_array()).unwrap();
+        assert_eq!(cells.len(), 3);
+        assert_eq!(cells[0]["runs"], 1);
+    }
+
+    /// Triu-damp and dynamic triu-damp both sit at D ≈ 1: the later one's line and dots covered the
+    /// other's (a researcher's audit). Both schemes at the same D (0.999, the same two settings): the
+    /// dynamic scheme's means are hollow rings drawn after the static one's dots, and the static
+    /// line over the dynamic one; each scheme has a legend entry with its own mark; the SVG holds a
+    /// filled dot in triu-damp's colour and a ring in dynamic triu-damp's at each point.
+    #[test]
+    fn triu_damp_and_dynamic_triu_damp_are_both_seen() {
+        let rows: Vec<StudyRow> = [Scheme::TriuDamp, Scheme::DynamicTriuDamp]
+            .into_iter()
+            .flat_map(|s| [row(s, 0.5, 8, 1, 0.999), row(s, 0.9, 8, 1, 0.999)])
             .collect();
-        assert_eq!(lines, ["H = 1", "H = 3"]);
-        assert_eq!(f.series[1].points, vec![[1.0, 0.9], [2.0, 0.8]]);
+        let stats = crate::store::ordering::aggregate(&rows);
+        let f = &ordering_study_figures(StudyKind::Sparsity, "", &stats)[0];
+        let at = |name: &str| f.series.iter().position(|s| s.name == name).unwrap();
+        let (dyn_dots, dots) = (at("dynamic triu-damp mean"), at("triu-damp mean"));
+        assert_eq!(f.series[dyn_dots].kind, SeriesKind::HollowPoints);
+        assert_eq!(f.series[dots].kind, SeriesKind::Points);
+        assert!(dots < dyn_dots, "rings drawn round the dots");
+        assert!(
+            at("dynamic triu-damp") < at("triu-damp"),
+            "static line on top"
+        );
+        let legend: Vec<(&str, SeriesKind)> = f
+            .legend_entries()
+            .iter()
+            .map(|s| (s.legend_label(), s.kind))
+            .collect();
+        assert_eq!(
+            legend,
+            [
+                ("triu-damp", SeriesKind::Points),
+                ("dynamic triu-damp", SeriesKind::HollowPoints)
+            ]
+        );
+        let svg = crate::export::svg::to_svg(f, crate::export::figure::FigureSize::default());
+        let hex = |c: Rgb| format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2]);
+        assert!(
+            svg.contains(&format!(
+                r#"<g fill="none" stroke="{}" stroke-width="0.8" class="hollow">"#,
+                hex(scheme_rgb(Scheme::DynamicTriuDamp))
+            )),
+            "{svg}"
+        );
+        assert!(
+            svg.contains(&format!(
+                r#"<g fill="{}">"#,
+                hex(scheme_rgb(Scheme::TriuDamp))
+            )),
+            "{svg}"
+        );
     }
 }

@@ -137,6 +137,7 @@ pub fn heatmap_figure(s: &LayerSnapshot, outputs_last: bool) -> Figure {
             .map(|c| name(layout::heat_sender(&order, c)))
             .collect(),
         values,
+        texts: vec![],
         scale: HeatScale::Diverging {
             max_abs: layout::heat_max_abs(s),
             quantity: WEIGHT_QUANTITY.into(),

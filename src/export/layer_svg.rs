@@ -224,6 +224,27 @@ pub fn heatmap_svg(fig: &Figure, hm: &HeatmapBody, size: FigureSize) -> String {
         }
     }
     s.push_str("</g>\n");
+    // each cell's text (the Ordering grid's mean D), in black or white as its colour needs
+    let text_pt = (ch * 0.45).min(TICK_PT).min(cw * 0.3).max(3.0);
+    for r in 0..rows {
+        for c in 0..cols {
+            let Some(text) = hm.texts.get(r * cols + c).filter(|t| !t.is_empty()) else {
+                continue;
+            };
+            let fill = match hm.values.get(r * cols + c).copied().flatten() {
+                Some(v) => heat_rgb(&hm.scale, v),
+                None => EMPTY_CELL,
+            };
+            cell_text(
+                &mut s,
+                &m,
+                text,
+                (col_x(c), gy + r as f64 * ch, cw, ch),
+                text_pt,
+                fill,
+            );
+        }
+    }
     // a dot in each empty (pruned) cell, as the window draws it, when the cells are large enough
     if cw.min(ch) >= 4.0 {
         s.push_str("<g fill=\"#9a9a9a\">\n");
@@ -411,6 +432,27 @@ fn text_on(c: Rgb) -> &'static str {
     if luma > 140.0 { "#000000" } else { "#ffffff" }
 }
 
+/// `text` centred in the cell `(x, y, width, height)` at `pt` points, cut to its width, in black
+/// or white as its `fill` needs (class `cell-text`).
+fn cell_text(
+    s: &mut String,
+    m: &Measure,
+    text: &str,
+    (x, y, w, h): (f64, f64, f64, f64),
+    pt: f64,
+    fill: Rgb,
+) {
+    let _ = writeln!(
+        s,
+        r#"<text class="cell-text" x="{}" y="{}" font-size="{}" text-anchor="middle" fill="{}">{}</text>"#,
+        n(x + w / 2.0),
+        n(y + h / 2.0 + pt * 0.35),
+        n(pt),
+        text_on(fill),
+        esc(&fit_text(m, text, pt, w - 1.0))
+    );
+}
+
 /// The class grid figure: row labels left with the rows' title rotated beside them, the grid (one
 /// `cell` rect per entry, its text centred in it), column labels and the columns' title under it, and
 /// the legend (`key` swatches with the class names) under that.
@@ -486,14 +528,18 @@ pub fn class_grid_svg(fig: &Figure, g: &ClassGridBody, size: FigureSize) -> Stri
                 .flatten()
                 .and_then(|k| g.classes.get(k))
                 .map_or(NO_DATA, |(_, c)| *c);
-            let _ = writeln!(
-                s,
-                r#"<text class="cell-text" x="{}" y="{}" font-size="{}" text-anchor="middle" fill="{}">{}</text>"#,
-                n(gx + (c as f64 + 0.5) * cell_w),
-                n(gy + (r as f64 + 0.5) * cell_h + text_pt * 0.35),
-                n(text_pt),
-                text_on(fill),
-                esc(&fit_text(&m, text, text_pt, cell_w - 1.0))
+            cell_text(
+                &mut s,
+                &m,
+                text,
+                (
+                    gx + c as f64 * cell_w,
+                    gy + r as f64 * cell_h,
+                    cell_w,
+                    cell_h,
+                ),
+                text_pt,
+                fill,
             );
         }
     }

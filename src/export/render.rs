@@ -336,6 +336,16 @@ pub fn write_figure(
                 .collect::<Vec<_>>(),
         });
     }
+    if !fig.spans.is_empty() {
+        // the shaded stretches of x and their names (the crossing figure's regimes), which the
+        // CSV's points do not hold
+        meta["spans"] = serde_json::json!(
+            fig.spans
+                .iter()
+                .map(|sp| serde_json::json!({"from": sp.lo, "to": sp.hi, "label": sp.label}))
+                .collect::<Vec<_>>()
+        );
+    }
     if !fig.data.is_empty() {
         meta["data"] = serde_json::Value::Object(fig.data.clone());
     }

@@ -562,6 +562,8 @@ fn layout(
         }
     }
     xv.extend(fig.plotted_markers().map(|mk| mk.x));
+    xv.extend(fig.plotted_spans().flat_map(|sp| [sp.lo, sp.hi]));
+    span_headroom(&fig.y, &mut yv, fig.plotted_spans().next().is_some());
     let mut xs = axis_scale(&fig.x, &xv);
     let mut ys = axis_scale(&fig.y, &yv);
     let ys2 = fig.y2.as_ref().map(|a| axis_scale(a, &y2v));
@@ -805,6 +807,7 @@ pub fn to_svg(fig: &Figure, size: FigureSize) -> String {
         );
     }
     s.push_str("</g>\n");
+    spans_svg(&mut s, fig, &l, &m);
     // data, clipped to the plot when some of it lies outside (a fixed range); without a clip when
     // all of it fits, which also suits simple SVG renderers that ignore or drop clipped groups
     let clip = needs_clip(fig, &l);
@@ -1196,6 +1199,92 @@ pub(super) fn open_svg(title: &str, lines: &[String], size: FigureSize) -> Strin
     s
 }
 
+/// The share of a fitted y range left free above the data for the spans' names (two lines).
+const SPAN_HEADROOM: f64 = 0.3;
+/// The size of a span's name: small, so that a regime's name fits its cell at a column's width.
+const SPAN_PT: f64 = 5.5;
+/// How opaque a span's tint is (faint, under the data, but told apart on paper and in grey).
+const SPAN_OPACITY: f64 = 0.16;
+
+/// Room above the data for the spans' names (written at the plot's top): a value `SPAN_HEADROOM` of
+/// the data's range (in decades on a log axis) above its highest, when there are spans and the
+/// range is fitted.
+fn span_headroom(axis: &Axis, yv: &mut Vec<f64>, spans: bool) {
+    if !spans || axis.range.is_some() {
+        return;
+    }
+    let f = |v: f64| if axis.log { v.log10() } else { v };
+    let drawn: Vec<f64> = yv.iter().copied().filter(|&v| axis.drawable(v)).collect();
+    let (Some(lo), Some(hi)) = (
+        drawn.iter().copied().map(f).reduce(f64::min),
+        drawn.iter().copied().map(f).reduce(f64::max),
+    ) else {
+        return;
+    };
+    let top = hi + SPAN_HEADROOM * (hi - lo).max(if axis.log { 1.0 } else { hi.abs() * 0.1 });
+    yv.push(if axis.log { 10f64.powf(top) } else { top });
+}
+
+/// The spans: a faint tint across the plot's height (class `span`), under the data, each named at
+/// the top of its stretch (class `span-label`), cut to its width.
+fn spans_svg(s: &mut String, fig: &Figure, l: &Layout, m: &Measure) {
+    let p = l.plot;
+    for sp in fig.plotted_spans() {
+        let a = l.px([sp.lo, l.ys.lo])[0].clamp(p.x, p.x + p.w);
+        let b = l.px([sp.hi, l.ys.lo])[0].clamp(p.x, p.x + p.w);
+        if b - a <= 0.0 {
+            continue;
+        }
+        let c = rgb(sp.color);
+        let _ = writeln!(
+            s,
+            r#"<rect class="span" x="{}" y="{}" width="{}" height="{}" fill="{c}" fill-opacity="{SPAN_OPACITY}"/>"#,
+            n(a),
+            n(p.y),
+            n(b - a),
+            n(p.h)
+        );
+        for (i, text) in span_lines(m, &sp.label, b - a - 2.0).iter().enumerate() {
+            let _ = writeln!(
+                s,
+                r##"<text class="span-label" x="{}" y="{}" font-size="{SPAN_PT}" text-anchor="middle" fill="#404040">{}</text>"##,
+                n((a + b) / 2.0),
+                n(p.y + SPAN_PT * (1.3 + 1.15 * i as f64)),
+                esc(text)
+            );
+        }
+    }
+}
+
+/// A span's name in at most two lines `width` wide: whole on one where it fits, else its words
+/// filling the first line and the rest on the second, cut to fit ("immediate generalisation" in a
+/// narrow cell, as the window writes it); no line where not even a letter fits.
+fn span_lines(m: &Measure, label: &str, width: f64) -> Vec<String> {
+    if m.width(label, SPAN_PT) <= width {
+        return vec![label.to_string()];
+    }
+    let mut first = String::new();
+    let mut words = label.split(' ').peekable();
+    while let Some(w) = words.peek() {
+        let next = if first.is_empty() {
+            w.to_string()
+        } else {
+            format!("{first} {w}")
+        };
+        if !first.is_empty() && m.width(&next, SPAN_PT) > width {
+            break;
+        }
+        first = next;
+        words.next();
+    }
+    let rest: Vec<&str> = words.collect();
+    [first, rest.join(" ")]
+        .iter()
+        .map(|t| fit_text(m, t, SPAN_PT, width))
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
 /// Whether anything drawn in the plot lies outside its ranges (only possible with a fixed range).
 fn needs_clip(fig: &Figure, l: &Layout) -> bool {
     let inside = |s: &Scale, v: f64| v >= s.lo && v <= s.hi;
@@ -1532,6 +1621,28 @@ pub(super) fn fit_text(m: &Measure, text: &str, size: f64, max: f64) -> String {
 mod tests {
     use super::*;
     use crate::export::figure::{Marker, Series};
+
+    /// A span's name takes a second line where one is too narrow (the crossing figure's
+    /// "immediate generalisation" in its cell, as the window writes it) and is cut only where a word
+    /// does not fit. Widths from the bundled font's measure.
+    #[test]
+    fn a_spans_name_wraps_to_a_second_line_before_it_is_cut() {
+        let m = Measure::new();
+        let name = "immediate generalisation";
+        let wide = m.width(name, SPAN_PT) + 1.0;
+        assert_eq!(span_lines(&m, name, wide), [name]);
+        let word = m.width("generalisation", SPAN_PT) + 1.0;
+        assert_eq!(span_lines(&m, name, word), ["immediate", "generalisation"]);
+        let narrow = m.width("immediate", SPAN_PT) - 1.0;
+        let lines = span_lines(&m, name, narrow);
+        assert_eq!(lines.len(), 2);
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.ends_with('…') && m.width(l, SPAN_PT) <= narrow)
+        );
+        assert!(span_lines(&m, name, 0.5).is_empty(), "no room: no text");
+    }
 
     fn fig() -> Figure {
         let mut f = Figure::new(

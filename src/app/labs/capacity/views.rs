@@ -14,6 +14,7 @@ use crate::app::widgets::plots::{log_marks, log_tick, step_levels};
 use crate::config::FieldProblem;
 use crate::config::capacity::SweepPreset;
 use crate::experiment::capacity::{GenCurvePoint, MemCurvePoint, TaskResult};
+use crate::export::labs::{regime_name, regime_rgb, regime_spans};
 use crate::protocol::TaskRun;
 use crate::store::capacity::{FlightCurve, Source, SweepHistory};
 use eframe::egui::{self, Color32, RichText, Ui};
@@ -926,6 +927,8 @@ fn log_plot(id: &str, x: &str, y: &str) -> Plot<'static> {
 const MEM: Color32 = rgb(crate::export::labs::MEM_RGB);
 const GEN: Color32 = rgb(crate::export::labs::GEN_RGB);
 const DELAY: Color32 = rgb(crate::export::labs::DELAY_RGB);
+/// The observed onset's colour, the export's.
+const ONSET: Color32 = rgb(crate::export::labs::ONSET_RGB);
 
 /// A figure colour of the export in the window.
 const fn rgb([r, g, b]: [u8; 3]) -> Color32 {
@@ -945,87 +948,6 @@ const RUN_COLORS: [Color32; 6] = [
 
 /// Where a run of figure 1 is drawn: (result index, log10 P, log10 epochs).
 type RunPoint = (usize, f64, f64);
-
-/// The regime of one model size, from its runs (see `regime_spans`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Regime {
-    Underfitting,
-    Immediate,
-    Grokking,
-    /// Learned the training set, and no seed generalised within its run. The spec counts such a
-    /// run as grokking (its delay is the epochs run − t_train, a lower bound), but nothing was seen
-    /// to generalise, so its cell says so (the phase diagram's "memorisation only" too).
-    MemorisedOnly,
-}
-
-/// A regime's name, as its cell's label says it.
-fn regime_name(r: Regime) -> &'static str {
-    match r {
-        Regime::Underfitting => "underfitting",
-        Regime::Immediate => "immediate generalisation",
-        Regime::Grokking => "grokking",
-        Regime::MemorisedOnly => "memorised only",
-    }
-}
-
-/// The colour a regime's cell is tinted with.
-fn regime_tint(r: Regime) -> Color32 {
-    match r {
-        Regime::Underfitting => Color32::from_gray(128),
-        Regime::Immediate => GEN,
-        Regime::Grokking => MEM,
-        Regime::MemorisedOnly => Color32::from_rgb(0x99, 0x66, 0x66),
-    }
-}
-
-/// The three regimes along P, derived from the data: each model size P gets one regime, and its
-/// shaded cell reaches halfway (in log10 P) to its neighbours.
-/// - underfitting: no run of that size generalised, learned the task or memorised random labels;
-/// - immediate generalisation: its smallest delay over seeds is 0;
-/// - memorised only: a run learned its training set and none generalised (the spec's delay of such a
-///   run, epochs run − t_train, counts it as grokking, a lower bound nobody saw end);
-/// - grokking: otherwise (some run generalised after a positive delay, none at once).
-///
-/// Returns (log10 low, log10 high, regime) cells in increasing P.
-pub fn regime_spans(pa: &PrimeAnalysis, results: &[&TaskResult]) -> Vec<(f64, f64, Regime)> {
-    let xs: Vec<(f64, Regime)> = pa
-        .sizes
-        .iter()
-        .filter_map(|s| {
-            let runs: Vec<&&TaskResult> = results.iter().filter(|r| r.params == s.params).collect();
-            let learned = runs
-                .iter()
-                .any(|r| r.t_gen.is_some() || r.t_train.is_some() || r.t_mem.is_some());
-            let generalised = runs.iter().any(|r| r.t_gen.is_some());
-            let regime = if !learned {
-                Regime::Underfitting
-            } else if s.min_delay == Some(0) {
-                Regime::Immediate
-            } else if !generalised && runs.iter().any(|r| r.t_train.is_some()) {
-                Regime::MemorisedOnly
-            } else {
-                Regime::Grokking
-            };
-            Some((log10_of(s.params as f64)?, regime))
-        })
-        .collect();
-    let half = |i: usize, j: usize| (xs[i].0 + xs[j].0) / 2.0;
-    (0..xs.len())
-        .map(|i| {
-            let lo = if i == 0 {
-                xs[i].0 - 0.15
-            } else {
-                half(i - 1, i)
-            };
-            let hi = if i + 1 == xs.len() {
-                xs[i].0 + 0.15
-            } else {
-                half(i, i + 1)
-            };
-            (lo, hi, xs[i].1)
-        })
-        .collect()
-}
 
 fn mean_line(
     pa: &PrimeAnalysis,
@@ -1137,14 +1059,9 @@ fn crossing_ui(
             here_pts.extend(run_points[first..].iter().map(|&(_, x, y)| [x, y]));
         }
     }
-    // neighbouring sizes of one regime share one shaded cell (one label, not one per size)
-    let mut spans: Vec<(f64, f64, Regime)> = vec![];
-    for (lo, hi, regime) in regime_spans(pa, &of_p) {
-        match spans.last_mut() {
-            Some(last) if last.2 == regime => last.1 = hi,
-            Some(_) | None => spans.push((lo, hi, regime)),
-        }
-    }
+    // neighbouring sizes of one regime share one shaded cell (one label, not one per size), as the
+    // exported figure's
+    let spans = regime_spans(pa, &of_p);
     let plot = log_plot("capacity_crossing", "parameters P", "epochs");
     // the key above the plot, so no legend box covers the runs (the regimes are named in their
     // cells), with each entry's own mark: egui_plot's legend drew every entry as a filled dot, the
@@ -1194,7 +1111,7 @@ fn crossing_ui(
                 Span::new("", *lo..=*hi)
                     // faint, under the runs, but still told apart at half size on a projector
                     // (at 0.08 a helper's audit could not)
-                    .fill(regime_tint(*regime).gamma_multiply(0.14))
+                    .fill(rgb(regime_rgb(*regime)).gamma_multiply(0.14))
                     .border_width(0.0),
             );
         }
@@ -1283,7 +1200,7 @@ fn crossing_ui(
         {
             pui.vline(
                 VLine::new("observed onset", x)
-                    .color(Color32::YELLOW)
+                    .color(ONSET)
                     .style(egui_plot::LineStyle::dashed_loose())
                     .width(1.5),
             );
@@ -1368,7 +1285,7 @@ fn crossing_key(
     if pa.observed_onset.is_some() {
         k.push(KeyEntry::new(
             "observed onset",
-            Color32::YELLOW,
+            ONSET,
             Mark::VLine { dashed: true },
         ));
     }
@@ -1578,11 +1495,14 @@ fn speed_ui(
 /// Figure 5: predicted against observed onset, one point per prime, with y = x.
 fn onsets_ui(ui: &mut Ui, history: &SweepHistory) {
     let a = history.analysis();
-    let pts: Vec<[f64; 2]> = a
+    let drawn: Vec<(u32, [f64; 2])> = a
         .primes
         .iter()
-        .filter_map(|pa| Some([log10_of(pa.p_star?)?, log10_of(pa.observed_onset?)?]))
+        .filter_map(|pa| Some((pa.p, [log10_of(pa.p_star?)?, log10_of(pa.observed_onset?)?])))
         .collect();
+    let pts: Vec<[f64; 2]> = drawn.iter().map(|d| d.1).collect();
+    // named by its primes, as the exported figure's points ("p = 31")
+    let name = crate::export::labs::onsets_name(&drawn.iter().map(|d| d.0).collect::<Vec<_>>());
     let missing = a.primes.len() - pts.len();
     let primes = if pts.len() == 1 { "prime" } else { "primes" };
     // which primes lack an onset, and in words why (no P* without a crossing)
@@ -1627,9 +1547,9 @@ fn onsets_ui(ui: &mut Ui, history: &SweepHistory) {
                 pui.line(Line::new("y = x", PlotPoints::from(line)).color(Color32::GRAY));
             }
             pui.points(
-                Points::new("primes", PlotPoints::from(pts))
+                Points::new(name, PlotPoints::from(pts))
                     .radius(4.0)
-                    .color(MEM),
+                    .color(ONSET),
             );
         });
 }
@@ -1908,8 +1828,31 @@ mod tests {
         }
     }
 
+    /// The window's observed onset is the exported figure's colour (yellow here, red there: a
+    /// researcher's audit). Expected: the crossing figure's onset marker, for the bundled sweep
+    /// (`assets/sweeps/cpu`, observed onset 9328).
+    #[test]
+    fn the_observed_onset_is_the_exports_colour() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sweeps/cpu");
+        let all = crate::store::sweep_dir::collect_results(&dir)
+            .unwrap()
+            .results;
+        let a = analyse(&all);
+        let figs = crate::export::labs::capacity_figures(&all, &[], &a);
+        let crossing = figs.iter().find(|f| f.name == "crossing_p31").unwrap();
+        let marker = crossing
+            .markers
+            .iter()
+            .find(|m| m.label.starts_with("observed onset"))
+            .expect("an onset");
+        let key = crossing_key(&a.primes[0], &[], &[], &[], &[]);
+        let entry = key.iter().find(|e| e.name == "observed onset").unwrap();
+        assert_eq!(entry.color, rgb(marker.color));
+    }
+
     #[test]
     fn regimes_come_from_the_runs() {
+        use crate::export::labs::Regime;
         let rs = vec![
             result(10, None, None),
             result(100, Some(50), Some(0)),

@@ -907,7 +907,15 @@ fn sparsity_plot_ui(
         .collect();
     let mut entries: Vec<KeyEntry> = drawn
         .iter()
-        .map(|&s| KeyEntry::new(s.to_string(), scheme_color(s), Mark::LineAndPoint))
+        .map(|&s| {
+            // the dynamic schemes' means are rings (see `scheme_hollow`)
+            let mark = if crate::export::labs::scheme_hollow(s) {
+                Mark::Hollow
+            } else {
+                Mark::LineAndPoint
+            };
+            KeyEntry::new(s.to_string(), scheme_color(s), mark)
+        })
         .collect();
     if baseline.is_some() {
         entries.push(KeyEntry::new(
@@ -973,6 +981,7 @@ fn sparsity_plot_ui(
                 let mut c = SchemeCurve {
                     name: scheme.to_string(),
                     color: scheme_color(scheme),
+                    hollow: crate::export::labs::scheme_hollow(scheme),
                     ..SchemeCurve::default()
                 };
                 for s in study.curve(scheme).filter(|s| s.runs > 0) {
@@ -1005,17 +1014,29 @@ fn sparsity_plot_ui(
                 );
             }
         }
-        for c in curves {
-            let points: Vec<[f64; 2]> = c.xs.iter().zip(&c.mean).map(|(&x, &y)| [x, y]).collect();
+        // triu-damp and dynamic triu-damp both sit at D ≈ 1: the dynamic schemes' lines under the
+        // static ones', their means rings round the static ones' dots, so neither hides the other
+        // (as the exported figure draws them)
+        let points = |c: &SchemeCurve| -> Vec<[f64; 2]> {
+            c.xs.iter().zip(&c.mean).map(|(&x, &y)| [x, y]).collect()
+        };
+        let mut order: Vec<&SchemeCurve> = curves.iter().collect();
+        order.sort_by_key(|c| !c.hollow);
+        for c in &order {
             pui.line(
-                Line::new(c.name.clone(), PlotPoints::from(points.clone()))
+                Line::new(c.name.clone(), PlotPoints::from(points(c)))
                     .color(c.color)
                     .width(2.0 * look.line),
             );
+        }
+        order.sort_by_key(|c| c.hollow);
+        for c in order {
+            let (radius, filled) = if c.hollow { (4.5, false) } else { (3.0, true) };
             pui.points(
-                Points::new(c.name, PlotPoints::from(points))
+                Points::new(c.name.clone(), PlotPoints::from(points(c)))
                     .color(c.color)
-                    .radius(3.0 * look.line),
+                    .filled(filled)
+                    .radius(radius * look.line),
             );
         }
     });
@@ -1026,6 +1047,8 @@ fn sparsity_plot_ui(
 struct SchemeCurve {
     name: String,
     color: Color32,
+    /// Its means drawn as rings (a dynamic scheme).
+    hollow: bool,
     xs: Vec<f64>,
     mean: Vec<f64>,
     lo: Vec<f64>,
