@@ -813,7 +813,8 @@ fn a_saved_scene_reopens_to_the_same_step_and_config() {
 /// A run whose weight decay changed mid-run leaves the panel with the value it ended with (0), and
 /// the panel says so once the run has ended, since the next Start trains it from step 0 (a
 /// researcher's audit, L1: it stayed unannounced); "Use the run's starting values" puts back the
-/// config the run started with (weight decay 1, the fast preset's), and the note goes.
+/// config the run started with (weight decay 1, the fast preset's), and the note goes. The note is
+/// only there while the panel holds what the run ended with.
 #[test]
 fn the_panel_says_when_it_keeps_a_setting_changed_mid_run() {
     let mut h = real_app();
@@ -846,6 +847,12 @@ fn the_panel_says_when_it_keeps_a_setting_changed_mid_run() {
         said[0].starts_with("The last run changed wd → 0 from step "),
         "{said:?}"
     );
+    // the panel edited since (another seed): it no longer holds what the run ended with
+    h.state_mut().config_mut().seed += 1;
+    h.run_steps(2);
+    assert!(labels_with(&h, "the panel keeps the values it ended with").is_empty());
+    h.state_mut().config_mut().seed -= 1;
+    h.run_steps(2);
     h.get_by_label("Use the run's starting values").click();
     h.run_steps(2);
     assert_eq!(h.state().config(), &started);

@@ -40,7 +40,9 @@ use crate::config::{
     FieldProblem, GrokkingConfig, Preset, RunConfig, ValidGrokkingConfig, ValidPhaseStudyConfig,
     ValidRunConfig, presets,
 };
-use crate::protocol::{Event, GrokEvent, GrokkingEvent, InsightSnapshot, LabEvent, Metric, RunId};
+use crate::protocol::{
+    Event, GrokEvent, GrokkingEvent, HyperChange, InsightSnapshot, LabEvent, Metric, RunId,
+};
 use crate::store::insight::InsightStore;
 use crate::store::{Marker, MarkerKind, Point, RunHistory};
 use eframe::egui::{self, Ui};
@@ -1233,9 +1235,21 @@ impl LabSlot for GrokkingLab {
 
     fn config_ui(&mut self, ui: &mut Ui, problems: &[FieldProblem]) -> Action {
         let run_active = self.link.runs.phase().active();
+        // only while the panel holds what the run ended with (not another run opened since, nor
+        // the panel edited after it)
         let changed_run = match self.history.config() {
             Some(start) if !run_active && *start != self.draft => {
-                Some((super::changes_of(&self.history), start)).filter(|(c, _)| !c.is_empty())
+                let mut ended = start.clone();
+                for m in self.history.markers() {
+                    match m.kind {
+                        MarkerKind::Change(HyperChange::Lr(v)) => ended.optim.lr = v,
+                        MarkerKind::Change(HyperChange::WeightDecay(v)) => {
+                            ended.optim.weight_decay = v
+                        }
+                        MarkerKind::Grok(_) => {}
+                    }
+                }
+                (ended == self.draft).then(|| (super::changes_of(&self.history), start))
             }
             _ => None,
         };
