@@ -1920,9 +1920,50 @@ mod tests {
         assert!(close(fig.spans[2].hi, sizes[7] * 10f64.powf(0.15)));
         let svg = crate::export::svg::to_svg(fig, crate::export::figure::FigureSize::default());
         assert_eq!(svg.matches(r#"<rect class="span""#).count(), 3, "{svg}");
-        // named at the top of each (cut short in a narrow cell), and in the caption
-        assert!(svg.matches(r#"class="span-label""#).count() >= 3, "{svg}");
-        assert!(svg.contains(">grokking</text>"), "{svg}");
+        // named at the top of each, whole: a name too wide for its band at a column's width runs
+        // down it (it was cut to "underfitti…"), and in the caption
+        assert_eq!(svg.matches(r#"class="span-label""#).count(), 3, "{svg}");
+        for name in ["underfitting", "immediate generalisation", "grokking"] {
+            assert!(svg.contains(&format!(">{name}</text>")), "{name}: {svg}");
+        }
+        assert!(svg.matches("rotate(-90)\">").count() >= 2, "{svg}");
+        // at 7 in the legend goes inside the plot, and not over the names (it covered
+        // "underfitting" and "immediate generalisation" at the top left): no name's anchor in its box
+        let wide = crate::export::svg::to_svg(
+            fig,
+            crate::export::figure::FigureSize {
+                width_in: 7.0,
+                height_in: 2.8,
+            },
+        );
+        let attr = |line: &str, key: &str| -> f64 {
+            let at = line.find(&format!(" {key}=\"")).unwrap() + key.len() + 3;
+            line[at..].split('"').next().unwrap().parse().unwrap()
+        };
+        let boxes: Vec<[f64; 4]> = wide
+            .lines()
+            .filter(|l| l.starts_with("<rect") && l.contains(r#"fill-opacity="0.9""#))
+            .map(|l| {
+                [
+                    attr(l, "x"),
+                    attr(l, "y"),
+                    attr(l, "width"),
+                    attr(l, "height"),
+                ]
+            })
+            .collect();
+        assert_eq!(boxes.len(), 1, "one legend box inside the plot: {wide}");
+        let [bx, by, bw, bh] = boxes[0];
+        for l in wide
+            .lines()
+            .filter(|l| l.contains(r#"class="span-label""#) && !l.contains("rotate"))
+        {
+            let (x, y) = (attr(l, "x"), attr(l, "y"));
+            assert!(
+                !(bx..=bx + bw).contains(&x) || !(by..=by + bh).contains(&y),
+                "the legend [{bx} {by} {bw} {bh}] covers {l}"
+            );
+        }
         assert!(
             fig.caption.contains(
                 &"shaded by model size: grey underfitting, blue immediate generalisation, red \

@@ -14,7 +14,7 @@
 //! above the plot, each on a thin line up from its dashed marker, where no curve runs. Ticks are
 //! 1-2-5 steps on linear axes, decades (labelled 10ⁿ) with minor ticks at 2..9 on log axes.
 
-use super::figure::{Axis, BAR_WIDTH, Body, Figure, FigureSize, Rgb, SeriesKind};
+use super::figure::{Axis, BAR_WIDTH, Body, Figure, FigureSize, Rgb, SeriesKind, Span};
 use std::fmt::Write as _;
 
 /// The font every export uses (DejaVu Sans; licence in `assets/DejaVuSans-LICENSE.txt`), compiled in
@@ -714,6 +714,17 @@ fn occupied(fig: &Figure, l: &Layout) -> Vec<[f64; 2]> {
         let x = l.px([mk.x, l.ys.lo])[0];
         sample_line(&[[x, l.plot.y], [x, l.plot.y + l.plot.h]]);
     }
+    // the spans' names at their tops (two lines), and down the band's middle where a name runs
+    // down it (`spans_svg`): a legend at 7 in covered "underfitting" and "immediate generalisation"
+    let p = l.plot;
+    for (_, a, b) in span_columns(fig, l) {
+        for row in [1.0, 2.2] {
+            let y = p.y + SPAN_PT * row;
+            sample_line(&[[a, y], [b, y]]);
+        }
+        let mid = (a + b) / 2.0;
+        sample_line(&[[mid, p.y], [mid, p.y + 0.8 * p.h]]);
+    }
     out
 }
 
@@ -1225,16 +1236,24 @@ fn span_headroom(axis: &Axis, yv: &mut Vec<f64>, spans: bool) {
     yv.push(if axis.log { 10f64.powf(top) } else { top });
 }
 
+/// The spans drawn, each with the page x where its stretch starts and ends within the plot (those
+/// with no width there left out).
+fn span_columns<'f>(fig: &'f Figure, l: &Layout) -> Vec<(&'f Span, f64, f64)> {
+    let p = l.plot;
+    fig.plotted_spans()
+        .filter_map(|sp| {
+            let a = l.px([sp.lo, l.ys.lo])[0].clamp(p.x, p.x + p.w);
+            let b = l.px([sp.hi, l.ys.lo])[0].clamp(p.x, p.x + p.w);
+            (b - a > 0.0).then_some((sp, a, b))
+        })
+        .collect()
+}
+
 /// The spans: a faint tint across the plot's height (class `span`), under the data, each named at
 /// the top of its stretch (class `span-label`), cut to its width.
 fn spans_svg(s: &mut String, fig: &Figure, l: &Layout, m: &Measure) {
     let p = l.plot;
-    for sp in fig.plotted_spans() {
-        let a = l.px([sp.lo, l.ys.lo])[0].clamp(p.x, p.x + p.w);
-        let b = l.px([sp.hi, l.ys.lo])[0].clamp(p.x, p.x + p.w);
-        if b - a <= 0.0 {
-            continue;
-        }
+    for (sp, a, b) in span_columns(fig, l) {
         let c = rgb(sp.color);
         let _ = writeln!(
             s,
@@ -1244,7 +1263,21 @@ fn spans_svg(s: &mut String, fig: &Figure, l: &Layout, m: &Measure) {
             n(b - a),
             n(p.h)
         );
-        for (i, text) in span_lines(m, &sp.label, b - a - 2.0).iter().enumerate() {
+        let lines = span_lines(m, &sp.label, b - a - 2.0);
+        // a name that would be cut ("underfitti…" in a column's narrow band) runs down the band
+        // instead, read from the bottom up as the y axis's name is, where the band's height holds it
+        let long = m.width(&sp.label, SPAN_PT);
+        if lines.join(" ") != sp.label && b - a >= SPAN_PT * 1.3 && long <= 0.8 * p.h {
+            let _ = writeln!(
+                s,
+                r##"<text class="span-label" x="0" y="0" font-size="{SPAN_PT}" text-anchor="end" fill="#404040" transform="translate({} {}) rotate(-90)">{}</text>"##,
+                n((a + b) / 2.0 + 0.35 * SPAN_PT),
+                n(p.y + 0.4 * SPAN_PT),
+                esc(&sp.label)
+            );
+            continue;
+        }
+        for (i, text) in lines.iter().enumerate() {
             let _ = writeln!(
                 s,
                 r##"<text class="span-label" x="{}" y="{}" font-size="{SPAN_PT}" text-anchor="middle" fill="#404040">{}</text>"##,
