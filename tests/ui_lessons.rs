@@ -860,8 +860,8 @@ fn the_panel_says_when_it_keeps_a_setting_changed_mid_run() {
 }
 
 /// A scene of the Ordering tab keeps its graph's `outputs_last` view option and no smoothing (the
-/// lab has no slider); a scene naming a view option or a smoothing its lab does not have is
-/// refused, naming the field, and the window stays as it was.
+/// lab has no slider); a scene naming a view option, a smoothing or a sweep view its lab does not
+/// have is refused, naming the field, and the window stays as it was.
 #[test]
 fn a_scene_keeps_only_the_view_options_its_lab_has() {
     let mut h = real_app();
@@ -885,6 +885,14 @@ fn a_scene_keeps_only_the_view_options_its_lab_has() {
     smooth.smoothing = Some(0.5);
     let e = h.state_mut().open_scene(&smooth).unwrap_err();
     assert_eq!(e, "smoothing: the Ordering lab's plots have no smoothing");
+    let mut sweep = scene.clone();
+    sweep.sweep = Some(grokscope::app::labs::SweepView {
+        figure: "crossing".into(),
+        prime: None,
+        c: None,
+    });
+    let e = h.state_mut().open_scene(&sweep).unwrap_err();
+    assert_eq!(e, "sweep: the Ordering lab shows no sweep");
     assert_eq!(h.state().scene(), scene, "nothing changed");
 
     // the option flipped comes back from the scene

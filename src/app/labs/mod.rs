@@ -400,7 +400,7 @@ pub trait LabSlot: Any {
     /// Whether `view` is one this lab can show, or why not (checked before a scene changes
     /// anything).
     fn check_sweep_view(&self, _view: &SweepView) -> Result<(), String> {
-        Err(format!("the {} lab shows no sweep", self.lab()))
+        Err(format!("sweep: the {} lab shows no sweep", self.lab()))
     }
     /// Show the sweep view `view` (checked by [`LabSlot::check_sweep_view`]).
     fn set_sweep_view(&mut self, _view: &SweepView) {}
