@@ -666,7 +666,7 @@ impl Layout {
 /// Page positions of everything drawn inside the plot, sampled every couple of points along lines,
 /// for choosing a legend corner: the series, and the markers' dashed lines (a legend over t_val's
 /// line hid where it crossed the curves).
-fn occupied(fig: &Figure, l: &Layout) -> Vec<[f64; 2]> {
+fn occupied(fig: &Figure, l: &Layout, m: &Measure) -> Vec<[f64; 2]> {
     let mut out = vec![];
     let mut sample_line = |pts: &[[f64; 2]]| {
         for w in pts.windows(2) {
@@ -714,16 +714,22 @@ fn occupied(fig: &Figure, l: &Layout) -> Vec<[f64; 2]> {
         let x = l.px([mk.x, l.ys.lo])[0];
         sample_line(&[[x, l.plot.y], [x, l.plot.y + l.plot.h]]);
     }
-    // the spans' names at their tops (two lines), and down the band's middle where a name runs
-    // down it (`spans_svg`): a legend at 7 in covered "underfitting" and "immediate generalisation"
+    // the spans' names as `spans_svg` writes them: a legend at 7 in covered "underfitting" and
+    // "immediate generalisation"
     let p = l.plot;
-    for (_, a, b) in span_columns(fig, l) {
-        for row in [1.0, 2.2] {
-            let y = p.y + SPAN_PT * row;
-            sample_line(&[[a, y], [b, y]]);
+    for (sp, a, b) in span_columns(fig, l) {
+        match span_name(m, &sp.label, a, b, p.h) {
+            SpanName::Across(lines) => {
+                for i in 0..lines.len() {
+                    let y = p.y + SPAN_PT * (1.0 + 1.15 * i as f64);
+                    sample_line(&[[a, y], [b, y]]);
+                }
+            }
+            SpanName::Down(long) => {
+                let mid = (a + b) / 2.0;
+                sample_line(&[[mid, p.y], [mid, p.y + 0.4 * SPAN_PT + long]]);
+            }
         }
-        let mid = (a + b) / 2.0;
-        sample_line(&[[mid, p.y], [mid, p.y + 0.8 * p.h]]);
     }
     out
 }
@@ -744,7 +750,7 @@ fn legend_corner(fig: &Figure, l: &Layout, m: &Measure) -> Option<(f64, f64, Leg
     let widths = legend_widths(fig, m);
     let inset = 4.0;
     let p = l.plot;
-    let pts = occupied(fig, l);
+    let pts = occupied(fig, l, m);
     let mut best: Option<(f64, (f64, f64, LegendGrid))> = None;
     for rows in 1..=widths.len() {
         let grid = LegendGrid::new(&widths, widths.len().div_ceil(rows), f64::INFINITY);
@@ -1263,20 +1269,19 @@ fn spans_svg(s: &mut String, fig: &Figure, l: &Layout, m: &Measure) {
             n(b - a),
             n(p.h)
         );
-        let lines = span_lines(m, &sp.label, b - a - 2.0);
-        // a name that would be cut ("underfitti…" in a column's narrow band) runs down the band
-        // instead, read from the bottom up as the y axis's name is, where the band's height holds it
-        let long = m.width(&sp.label, SPAN_PT);
-        if lines.join(" ") != sp.label && b - a >= SPAN_PT * 1.3 && long <= 0.8 * p.h {
-            let _ = writeln!(
-                s,
-                r##"<text class="span-label" x="0" y="0" font-size="{SPAN_PT}" text-anchor="end" fill="#404040" transform="translate({} {}) rotate(-90)">{}</text>"##,
-                n((a + b) / 2.0 + 0.35 * SPAN_PT),
-                n(p.y + 0.4 * SPAN_PT),
-                esc(&sp.label)
-            );
-            continue;
-        }
+        let lines = match span_name(m, &sp.label, a, b, p.h) {
+            SpanName::Across(lines) => lines,
+            SpanName::Down(_) => {
+                let _ = writeln!(
+                    s,
+                    r##"<text class="span-label" x="0" y="0" font-size="{SPAN_PT}" text-anchor="end" fill="#404040" transform="translate({} {}) rotate(-90)">{}</text>"##,
+                    n((a + b) / 2.0 + 0.35 * SPAN_PT),
+                    n(p.y + 0.4 * SPAN_PT),
+                    esc(&sp.label)
+                );
+                continue;
+            }
+        };
         for (i, text) in lines.iter().enumerate() {
             let _ = writeln!(
                 s,
@@ -1286,6 +1291,26 @@ fn spans_svg(s: &mut String, fig: &Figure, l: &Layout, m: &Measure) {
                 esc(text)
             );
         }
+    }
+}
+
+/// How a span's name is written in its band from page x `a` to `b` in a plot `h` high.
+enum SpanName {
+    /// Across the band's top, in these lines ([`span_lines`]).
+    Across(Vec<String>),
+    /// Down the band, whole, this long: a name that would be cut across it ("underfitti…" in a
+    /// column's narrow band), where the band's height holds it; read from the bottom up as the y
+    /// axis's name is.
+    Down(f64),
+}
+
+fn span_name(m: &Measure, label: &str, a: f64, b: f64, h: f64) -> SpanName {
+    let lines = span_lines(m, label, b - a - 2.0);
+    let long = m.width(label, SPAN_PT);
+    if lines.join(" ") != label && b - a >= SPAN_PT * 1.3 && long <= 0.8 * h {
+        SpanName::Down(long)
+    } else {
+        SpanName::Across(lines)
     }
 }
 
@@ -2117,7 +2142,7 @@ mod tests {
         assert!(grid.col_x.len() > 1 && grid.rows < 6, "{grid:?}");
         let (bw, bh) = legend_box_size(&grid);
         let r = Rect { x, y, w: bw, h: bh };
-        assert!(occupied(&f, &l).iter().all(|q| !r.contains(*q)));
+        assert!(occupied(&f, &l, &m).iter().all(|q| !r.contains(*q)));
         // and inside the plot
         let p = l.plot;
         assert!(x >= p.x && y >= p.y && x + bw <= p.x + p.w && y + bh <= p.y + p.h);
