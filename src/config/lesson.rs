@@ -125,6 +125,20 @@ pub enum LessonLab {
 /// The Grokking lab's view option: the plots' step axis on a log scale, as the grokking papers draw
 /// it.
 pub const LOG_STEPS: &str = "log_steps";
+
+/// Why `option` is not a view option of `lab`, which has `options`: "the ordering lab has no view
+/// option `log_steps` (it has outputs_last)" (a lesson's `view` step, a scene's `[views]`).
+pub fn no_view_option(lab: impl std::fmt::Display, options: &[&str], option: &str) -> String {
+    let has = if options.is_empty() {
+        "it has none".to_string()
+    } else {
+        format!("it has {}", options.join(", "))
+    };
+    format!(
+        "the {lab} lab has no view option `{}` ({has})",
+        truncate_echo(option, 40)
+    )
+}
 /// The Ordering lab's view option: the graph draws the outputs at the end of the line (the paper's
 /// picture), or where the best order puts them (then the arcs below the line are the weight D
 /// counts).
@@ -1010,18 +1024,7 @@ impl Checker {
                 let (lab, ..) = self.chosen("view", fail)?;
                 let options = lab.view_options();
                 if !options.contains(&option.as_str()) {
-                    let has = if options.is_empty() {
-                        "it has none".to_string()
-                    } else {
-                        format!("it has {}", options.join(", "))
-                    };
-                    return Err(fail(
-                        Some("option"),
-                        format!(
-                            "the {lab} lab has no view option `{}` ({has})",
-                            truncate_echo(option, 40)
-                        ),
-                    ));
+                    return Err(fail(Some("option"), no_view_option(lab, options, option)));
                 }
             }
             Action::Open { folder } => {

@@ -342,13 +342,8 @@ impl Scene {
         }
         for key in self.views.keys() {
             if !slot.view_options().contains(&key.as_str()) {
-                let has = match slot.view_options() {
-                    [] => "it has none".to_string(),
-                    keys => format!("it has {}", keys.join(", ")),
-                };
-                return Err(format!(
-                    "views: the {lab} lab has no view option `{key}` ({has})"
-                ));
+                let why = crate::config::lesson::no_view_option(lab, slot.view_options(), key);
+                return Err(format!("views: {why}"));
             }
         }
         if self.smoothing.is_some() && slot.smoothing().is_none() {
