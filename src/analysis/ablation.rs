@@ -168,6 +168,14 @@ pub struct AblationLosses {
     pub keys: Vec<usize>,
     /// Validation loss with only the key-frequency projection kept; `None` with no validation pair.
     pub restricted: Option<LossAccuracy>,
+    /// Validation loss with all of the hidden layer that is a function of the answer kept (every
+    /// frequency and the constant: each answer's mean activations), what the restriction would give
+    /// with every frequency a key. Against `restricted` it says whether the keys are too few: when the
+    /// restricted loss lies above the validation loss, is it the keys, or keeping a function of the
+    /// answer alone? (A transformer's restricted loss ended 10 times its validation loss; with every
+    /// frequency it was the validation loss.) `None` with no validation pair.
+    #[serde(default)]
+    pub every_frequency: Option<LossAccuracy>,
     /// Training loss with the key-frequency directions removed; `None` with no training pair.
     pub excluded: Option<LossAccuracy>,
 }
@@ -247,11 +255,12 @@ pub fn ablation_losses(
     let classes = readout.classes(h);
     let target = |i: usize| answer[i].unwrap_or(0);
 
-    let restricted = match readout {
+    // the validation loss with the hidden layer replaced by `kept[c]`, a table over the answer `[p, h]`
+    let kept_loss = |kept: &[f32]| match readout {
         Readout::Linear { w, bias, .. } => {
             // the kept activations depend on c alone, and so do the logits: p read-outs, not n
             let mut table = vec![0.0f32; p * classes];
-            linear(w, *bias, &keep, h, &mut table);
+            linear(w, *bias, kept, h, &mut table);
             let mut acc = Tally::default();
             for &i in &val_rows {
                 acc.add(&table[target(i) * classes..][..classes], target(i));
@@ -259,9 +268,18 @@ pub fn ablation_losses(
             acc.finish()
         }
         Readout::Custom { .. } => tally_rows(&val_rows, readout, h, classes, &target, |i, out| {
-            out.copy_from_slice(&keep[target(i) * h..][..h]);
+            out.copy_from_slice(&kept[target(i) * h..][..h]);
         }),
     };
+    let restricted = kept_loss(&keep);
+    // the projection on every function of the answer is each answer's mean (0 for an answer no pair has)
+    let means: Vec<f32> = (0..p * h)
+        .map(|j| {
+            let n = count[j / h];
+            if n > 0.0 { (sums[j] / n) as f32 } else { 0.0 }
+        })
+        .collect();
+    let every_frequency = kept_loss(&means);
     let excluded = match (readout, grid.logits) {
         (Readout::Linear { w, .. }, Some(full)) => {
             // (N - R[c]) W + b = (N W + b) - R[c] W, from the logits the caller has
@@ -290,6 +308,7 @@ pub fn ablation_losses(
     AblationLosses {
         keys,
         restricted,
+        every_frequency,
         excluded,
     }
 }
@@ -763,12 +782,32 @@ mod tests {
             let hidden = gaussian(p * p * h, 10 + case as u64);
             let keep = fitted(op, p, &hidden, h, &task, keys, true);
             let trig = fitted(op, p, &hidden, h, &task, keys, false);
+            // every function of the answer kept: each row the mean of the task's rows with its answer
+            let answer = |i: usize| apply(op, (i / p) as u32, (i % p) as u32, p as u32);
+            let mean_of_answer: Vec<Vec<f64>> = (0..p * p)
+                .map(|i| {
+                    let same: Vec<usize> = task
+                        .iter()
+                        .copied()
+                        .filter(|&t| answer(t) == answer(i))
+                        .collect();
+                    (0..h)
+                        .map(|j| {
+                            same.iter().map(|&t| hidden[t * h + j] as f64).sum::<f64>()
+                                / same.len().max(1) as f64
+                        })
+                        .collect()
+                })
+                .collect();
             for row_term in [false, true] {
                 let classes = if row_term { p + 2 } else { p };
                 let w = gaussian(h * classes, 20 + case as u64);
                 let bias = gaussian(classes, 30 + case as u64);
                 let want_restricted = mean_ce(op, p, &val, |i| {
                     brute_logits(&w, &bias, &keep[i], i, p, row_term)
+                });
+                let want_every = mean_ce(op, p, &val, |i| {
+                    brute_logits(&w, &bias, &mean_of_answer[i], i, p, row_term)
                 });
                 let want_excluded = mean_ce(op, p, &train, |i| {
                     let kept: Vec<f64> = (0..h)
@@ -830,6 +869,11 @@ mod tests {
                 assert!(
                     (x - want_excluded).abs() < 1e-5,
                     "{op} excluded {x} vs {want_excluded}"
+                );
+                let e = got.every_frequency.unwrap().loss;
+                assert!(
+                    (e - want_every).abs() < 1e-5,
+                    "{op} every frequency {e} vs {want_every}"
                 );
             }
         }
@@ -898,6 +942,13 @@ mod tests {
                 "{op}: {} vs {full_val}",
                 r.loss
             );
+            // a hidden layer that is a function of the answer is its own answer mean
+            let e = got.every_frequency.unwrap();
+            assert!(
+                (e.loss - full_val).abs() < 1e-4,
+                "{op}: every frequency {} vs {full_val}",
+                e.loss
+            );
             assert!(
                 (x.loss - const_train).abs() < 1e-4,
                 "{op}: {} vs {const_train}",
@@ -934,6 +985,7 @@ mod tests {
         );
         assert_eq!(got.keys, vec![3]);
         assert_eq!(got.restricted, None);
+        assert_eq!(got.every_frequency, None);
         assert!(got.excluded.is_some());
     }
 

@@ -1109,6 +1109,7 @@ mod tests {
                     loss: r,
                     accuracy: 0.5,
                 }),
+                every_frequency: None,
                 excluded: Some(LossAccuracy {
                     loss: x,
                     accuracy: 0.5,
@@ -1194,6 +1195,7 @@ mod tests {
                     loss: r,
                     accuracy: 0.5,
                 }),
+                every_frequency: None,
                 excluded: Some(LossAccuracy {
                     loss: 4.0,
                     accuracy: 0.5,

@@ -961,7 +961,11 @@ fn ablation_ui(ui: &mut Ui, s: &InsightSnapshot, final_keys: &[usize], own_keys:
         Some(ab) => {
             let fmt = |x: Option<crate::analysis::ablation::LossAccuracy>| {
                 x.map_or("–".into(), |l| {
-                    format!("loss {:.3}, accuracy {:.1} %", l.loss, l.accuracy * 100.0)
+                    format!(
+                        "loss {}, accuracy {:.1} %",
+                        loss_text(l.loss),
+                        l.accuracy * 100.0
+                    )
                 })
             };
             // the shown step's own keys, said as such: beside the final model's (below) they once
@@ -975,6 +979,17 @@ fn ablation_ui(ui: &mut Ui, s: &InsightSnapshot, final_keys: &[usize], own_keys:
                 "only these kept (validation): {}",
                 fmt(ab.restricted)
             ));
+            ui.label(format!(
+                "every frequency kept (validation): {}",
+                fmt(ab.every_frequency)
+            ))
+            .on_hover_text(
+                "All of the hidden layer that depends on the answer alone: what the restricted loss \
+                 would be were every frequency a key.",
+            );
+            if let Some(why) = keys_too_few(ab) {
+                ui.weak(why);
+            }
             ui.label(format!("these removed (train): {}", fmt(ab.excluded)));
             if final_keys.is_empty() {
                 ui.weak("Both curves are in the loss plot; each point uses the key frequencies found at its own step (the final model's follow once the run has ended).");
@@ -995,9 +1010,68 @@ fn ablation_ui(ui: &mut Ui, s: &InsightSnapshot, final_keys: &[usize], own_keys:
     }
 }
 
+/// A loss as the ablation panel writes it: three decimals, or two significant digits below 0.01 (a
+/// grokked model's losses, 0.005 against 0.0006, would both read 0.001 and 0.005 otherwise).
+fn loss_text(loss: f64) -> String {
+    if loss.is_finite() && loss != 0.0 && loss.abs() < 0.01 {
+        format!("{loss:.1e}")
+    } else {
+        format!("{loss:.3}")
+    }
+}
+
+/// Why the restricted loss can lie above the validation loss, said when the keys keep clearly less than
+/// every frequency does (twice the loss or more). Measured on the CPU transformer preset run past its
+/// early stop to epoch 4000: restricted 0.0054, every frequency 0.00056, validation about 0.0007; the
+/// gap is the frequencies besides the keys, not keeping a function of the answer alone.
+fn keys_too_few(ab: &crate::analysis::ablation::AblationLosses) -> Option<String> {
+    let (r, e) = (ab.restricted?.loss, ab.every_frequency?.loss);
+    (e > 0.0 && r >= 2.0 * e).then(|| {
+        format!(
+            "The keys alone leave {:.1} times the loss of every frequency: the model still uses \
+             other frequencies too. So the restricted loss can lie above the validation loss.",
+            r / e
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Expected: 0.294 and 2.28 keep three decimals; 0.0054 and 0.00056 (the transformer's losses at
+    /// epoch 4000) keep two digits; zero stays 0.000.
+    #[test]
+    fn small_losses_keep_their_digits() {
+        assert_eq!(loss_text(0.294046), "0.294");
+        assert_eq!(loss_text(2.2803), "2.280");
+        assert_eq!(loss_text(0.0053657), "5.4e-3");
+        assert_eq!(loss_text(0.00055523), "5.6e-4");
+        assert_eq!(loss_text(0.0), "0.000");
+    }
+
+    /// Said from a ratio of two (the transformer's 0.0054 / 0.00056 = 9.7 is; 1.1 is not) and never
+    /// without both losses.
+    #[test]
+    fn the_keys_are_said_too_few_from_twice_the_loss() {
+        use crate::analysis::ablation::{AblationLosses, LossAccuracy};
+        let ab = |r: f64, e: Option<f64>| AblationLosses {
+            keys: vec![9, 13],
+            restricted: Some(LossAccuracy {
+                loss: r,
+                accuracy: 1.0,
+            }),
+            every_frequency: e.map(|loss| LossAccuracy {
+                loss,
+                accuracy: 1.0,
+            }),
+            excluded: None,
+        };
+        let said = keys_too_few(&ab(0.0053657, Some(0.00055523))).unwrap();
+        assert!(said.contains("9.7 times"), "{said}");
+        assert_eq!(keys_too_few(&ab(0.0011, Some(0.001))), None);
+        assert_eq!(keys_too_few(&ab(0.5, None)), None);
+    }
 
     /// The clock's key names what the colours are and why they go round k times. Expected from
     /// [`crate::analysis::fourier::Cycle`]: mod 7 the additive cycle is 0, 1, 2, … (6 last); the
