@@ -1159,6 +1159,46 @@ fn a_measured_c_is_offered_for_another_sweeps_fit() {
         "{}",
         g.source()
     );
+
+    // a scene keeps where the picked C came from and whether it is a lower bound: before, it came
+    // back "given in the scene's Capacity panel", and a measured "C ≥" lost its "≥"
+    let scene = h.state().scene();
+    let view = scene.sweep.clone().expect("the sweep's view");
+    assert_eq!(view.c, Some(measured.bits_per_param()));
+    assert_eq!(view.c_source.as_deref(), Some(measured.source()));
+    assert_eq!(view.c_lower_bound, measured.lower_bound());
+    let mut again = harness(Scripted::default());
+    again.step();
+    let mut bound = scene.clone();
+    bound.sweep.as_mut().unwrap().c_lower_bound = true;
+    again.state_mut().open_scene(&bound).unwrap();
+    until_loaded(&mut again, "the scene's folder was read");
+    let a = again.state().capacity().history().analysis();
+    let CFrom::Given(back) = &a.c_from else {
+        panic!("{:?}", a.c_from);
+    };
+    assert_eq!(back.source(), measured.source());
+    assert!(back.lower_bound(), "the scene's lower-bound mark");
+    assert_eq!(back.bits_per_param(), measured.bits_per_param());
+    assert_eq!(
+        again.state().scene().sweep,
+        bound.sweep,
+        "saved again alike"
+    );
+    // a lower bound without a source is kept too, said as the scene's
+    let mut unsourced = bound.clone();
+    unsourced.sweep.as_mut().unwrap().c_source = None;
+    again.state_mut().open_scene(&unsourced).unwrap();
+    until_loaded(&mut again, "the scene's folder was read again");
+    assert_eq!(again.state().scene().sweep, unsourced.sweep);
+    // a source without a C is refused, naming the fields, and nothing changes
+    let mut orphan = scene.clone();
+    orphan.sweep.as_mut().unwrap().c = None;
+    let mut third = harness(Scripted::default());
+    third.step();
+    let e = third.state_mut().open_scene(&orphan).unwrap_err();
+    assert!(e.starts_with("sweep.c_source, sweep.c_lower_bound:"), "{e}");
+    assert_eq!(third.state().lab(), Lab::Grokking, "nothing changed");
 }
 
 /// The rings of a figure's SVG: the circles in its `class="ring"` groups (the legend's sample is

@@ -890,6 +890,8 @@ fn a_scene_keeps_only_the_view_options_its_lab_has() {
         figure: "crossing".into(),
         prime: None,
         c: None,
+        c_source: None,
+        c_lower_bound: false,
     });
     let e = h.state_mut().open_scene(&sweep).unwrap_err();
     assert_eq!(e, "sweep: the Ordering lab shows no sweep");

@@ -198,6 +198,13 @@ pub struct SweepView {
     /// capacity fit, else the paper's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub c: Option<f64>,
+    /// Where `c` came from when it was picked from a sweep that measured it ("measured by …", as the
+    /// figures' notes and JSON say it); absent: given in the scene.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub c_source: Option<String>,
+    /// `c` is only a lower bound (a measured "C ≥").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub c_lower_bound: bool,
 }
 
 /// What a scene keeps of a lab (see [`LabSlot::scene`]).

@@ -1180,6 +1180,7 @@ impl LabSlot for CapacityLab {
             .iter()
             .find(|(_, f)| *f == self.view.figure)
             .map_or("crossing", |(name, _)| name);
+        let picked = views::picked_c(&self.view);
         Some(SweepView {
             figure: figure.to_string(),
             prime: self.view.prime,
@@ -1187,6 +1188,12 @@ impl LabSlot for CapacityLab {
                 Ok(CChoice::Given(c)) => Some(c.bits_per_param()),
                 Ok(CChoice::Auto) | Err(_) => None,
             },
+            // a C a scene gave without a source is said as such again (SCENE_C), not as a source
+            c_source: picked
+                .map(GivenC::source)
+                .filter(|s| *s != SCENE_C)
+                .map(str::to_string),
+            c_lower_bound: picked.is_some_and(GivenC::lower_bound),
         })
     }
 
@@ -1202,6 +1209,13 @@ impl LabSlot for CapacityLab {
         if let Some(c) = view.c {
             GivenC::new(c, SCENE_C, false).map_err(|e| format!("sweep.c: {e}"))?;
         }
+        if view.c.is_none() && (view.c_source.is_some() || view.c_lower_bound) {
+            return Err(
+                "sweep.c_source, sweep.c_lower_bound: they describe sweep.c, which is not \
+                        given"
+                    .into(),
+            );
+        }
         Ok(())
     }
 
@@ -1210,7 +1224,8 @@ impl LabSlot for CapacityLab {
             self.view.figure = *f;
         }
         self.view.prime = view.prime;
-        match view.c.map(|c| GivenC::new(c, SCENE_C, false)) {
+        let source = view.c_source.as_deref().unwrap_or(SCENE_C);
+        match view.c.map(|c| GivenC::new(c, source, view.c_lower_bound)) {
             Some(Ok(given)) => {
                 let written = format!("{c}", c = given.bits_per_param());
                 self.view.c_typed = written.clone();

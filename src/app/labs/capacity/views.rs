@@ -177,12 +177,10 @@ pub fn c_choice_of(view: &CapacityView) -> Result<CChoice, String> {
     if !view.c_given {
         return Ok(CChoice::Auto);
     }
-    let text = view.c_typed.trim();
-    if let Some((written, pick)) = &view.c_pick
-        && written == text
-    {
+    if let Some(pick) = picked_c(view) {
         return Ok(CChoice::Given(pick.clone()));
     }
+    let text = view.c_typed.trim();
     if text.is_empty() {
         return Err("type C in bits per parameter (e.g. 2.16)".into());
     }
@@ -192,6 +190,15 @@ pub fn c_choice_of(view: &CapacityView) -> Result<CChoice, String> {
     GivenC::new(bits, "typed in the Capacity panel", false)
         .map(CChoice::Given)
         .map_err(|e| e.to_string())
+}
+
+/// The C picked from a sweep that measured it, while the panel gives it (its field as the pick wrote
+/// it): it keeps its source and lower-bound mark, which a typed C does not have.
+pub fn picked_c(view: &CapacityView) -> Option<&GivenC> {
+    match &view.c_pick {
+        Some((written, pick)) if view.c_given && written == view.c_typed.trim() => Some(pick),
+        _ => None,
+    }
 }
 
 /// The speed model's C: the sweep's own, or one typed or picked from a sweep that measured it.
