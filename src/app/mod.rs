@@ -16,6 +16,7 @@ pub mod labs;
 pub mod link;
 pub mod meters;
 mod shell;
+pub mod shutdown;
 pub mod teach;
 pub mod widgets;
 
@@ -103,6 +104,7 @@ pub fn run_window(start: WindowStart) -> anyhow::Result<()> {
         APP_ID,
         options,
         Box::new(|cc| {
+            shutdown::install(&cc.egui_ctx);
             let mut app = GrokscopeApp::new(cc, Arc::new(RfdDialog))?;
             app.begin(&start);
             Ok(Box::new(app))

@@ -949,6 +949,7 @@ impl eframe::App for GrokscopeApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         let t0 = Instant::now();
         let ctx = ui.ctx().clone();
+        super::shutdown::close_if_asked(&ctx);
         let presenting = self.presenter.on;
         self.lesson_command(keys(&ctx, presenting, self.player.is_some()));
         self.apply_look(&ctx);
