@@ -1378,6 +1378,76 @@ fn a_resume_removes_partial_files_of_killed_writes_and_leaves_live_ones() {
     );
 }
 
+/// `run --out` into a folder holding nothing but the temporary files a killed earlier run left
+/// (`.NAME.PID-N.partial`, their process gone) removes them, says so as a resume does, and trains; it
+/// refused the folder before ("is not empty"). Such a folder with one of a process that still runs
+/// (this test's own) is refused naming it, and one holding anything else is refused as before; both
+/// are left exactly as they were. Expected: the PIDs written here, one past the kernel's largest
+/// (`pid_max` is at most 2^22), which no process can have, and this process's own.
+#[cfg(target_os = "linux")]
+#[test]
+fn run_out_clears_a_killed_runs_partial_files_and_refuses_a_live_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("c.toml");
+    std::fs::write(&file, small().to_toml()).unwrap();
+    let run = |out: &Path| {
+        grokscope()
+            .args(["run", "--max-epochs", "2", "--config"])
+            .arg(&file)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let gone = 1u32 << 23;
+    let stale = format!(".run.json.{gone}-5.partial");
+    let stale_csv = format!(".metrics.csv.{gone}-2.partial");
+    let live = format!(".metrics.csv.{}-9.partial", std::process::id());
+    let folder = |name: &str, files: &[&str]| {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir(&dir).unwrap();
+        for f in files {
+            std::fs::write(dir.join(f), "half").unwrap();
+        }
+        dir
+    };
+
+    let killed = folder("killed", &[&stale, &stale_csv]);
+    let o = run(&killed);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    for name in [&stale, &stale_csv] {
+        let said = format!(
+            "{}: removed {name}: a write that process {gone} left unfinished",
+            killed.display()
+        );
+        assert!(err.contains(&said), "{said:?} is said: {err}");
+        assert!(!killed.join(name).exists());
+    }
+    assert!(killed.join("run.json").exists());
+
+    let writing = folder("writing", &[&stale, &live]);
+    let mixed = folder("mixed", &[&stale, "notes.txt"]);
+    let before = snapshot(tmp.path());
+    for (dir, words) in [
+        (
+            &writing,
+            format!("it holds {live}, being written by process"),
+        ),
+        (&mixed, "is not empty".to_string()),
+    ] {
+        let o = run(dir);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{}: {err}", dir.display());
+        assert!(err.contains(&words), "{words:?} is said: {err}");
+    }
+    assert_eq!(
+        snapshot(tmp.path()),
+        before,
+        "refused folders are left as they were"
+    );
+}
+
 /// A phase study's `phase.toml` and an Ordering study's `study.csv` and `config.json` are read as a
 /// sweep's files are: bounded, and never through a link (they were read with `read_to_string`,
 /// through links, so a link to /dev/zero read until memory ran out). Each link here points at a

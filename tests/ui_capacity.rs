@@ -1811,6 +1811,62 @@ fn a_saved_folder_with_a_stray_file_is_refused_and_left_intact() {
     assert_eq!(labels_with(&h, " UTC · "), ["2026-12-07 15:32 UTC · tiny"]);
 }
 
+/// A folder in the sweeps folder that a killed sweep left its temporary files in
+/// (`.NAME.PID-N.partial`, its process gone) is removed with them; Remove refused it before, naming
+/// such a file as not a sweep's. A folder holding one of a process that still runs (a sweep still
+/// writing it; here this test's own process) is refused, the status line naming that file, and left
+/// exactly as it was. Expected: the PIDs written here, one past the kernel's largest (`pid_max` is at
+/// most 2^22), which no process can have, and this process's own; 2 sweep files plus the stale one.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_saved_folder_with_a_killed_sweeps_partial_files_is_removed_and_a_writing_one_refused() {
+    use grokscope::app::labs::capacity::saved::{REMOVE, REMOVE_ASK};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sweeps");
+    let dirs = sweeps_folder(
+        &root,
+        &[
+            ("sweep-2026-12-07_15-32-26-tiny", &[8]),
+            ("sweep-2026-12-08_09-05-00-tiny", &[8]),
+        ],
+    );
+    let stale = format!(".task-p23-w32-s0.json.{}-3.partial", 1u32 << 23);
+    let live = format!(".task-p23-w32-s0.json.{}-0.partial", std::process::id());
+    std::fs::write(dirs[0].join(&stale), "{ half").unwrap();
+    std::fs::write(dirs[1].join(&live), "{ half").unwrap();
+    let writing = files_under(&dirs[1]);
+    let mut h = with_saved_sweeps(&root);
+    let remove = |h: &mut Harness<'_, GrokscopeApp>, row: usize, what: &str| {
+        h.get_all_by_label(REMOVE_ASK).nth(row).unwrap().click();
+        h.run_steps(2);
+        h.get_by_label(REMOVE).click();
+        h.run_steps(1);
+        until_loaded(h, what);
+        let status = h.state().status();
+        (status.is_error, status.text.clone())
+    };
+    // newest first: the folder being written is the first row
+    let (is_error, text) = remove(&mut h, 0, "the removal was refused");
+    assert!(
+        is_error
+            && text.starts_with(&format!(
+                "cannot remove: sweep-2026-12-08_09-05-00-tiny holds {live}, being written by \
+                 process {}, which still runs",
+                std::process::id()
+            ))
+            && text.ends_with("nothing was removed"),
+        "{text}"
+    );
+    assert_eq!(files_under(&dirs[1]), writing);
+
+    let (is_error, text) = remove(&mut h, 1, "the folder was removed");
+    assert!(
+        !is_error && text.starts_with("removed sweep-2026-12-07_15-32-26-tiny (3 files, "),
+        "{text}"
+    );
+    assert!(!dirs[0].exists());
+}
+
 /// A scene of the Capacity tab brings its sweep back: the folder it showed (the bundled cpu sweep),
 /// on the figure it showed, with the speed model's C given in the panel (1.83 here). Before, a
 /// Capacity scene kept only the panel's config, so it opened on an empty tab. A figure the tab does

@@ -446,6 +446,12 @@ pub fn run_to_folder(
         grokking::Start::New(cfg) => {
             let trainer = crate::train::trainer::Trainer::new(&cfg)
                 .context("building the model; nothing was written")?;
+            // a killed earlier run's unfinished writes alone do not block the folder (as in a resume)
+            let cleared =
+                crate::store::run_dir::clear_killed_writes(out).context("the run folder")?;
+            for said in cleared {
+                eprintln!("{}: {said}", out.display());
+            }
             opts.writer = Some(
                 crate::store::run_dir::RunWriter::create(out, &cfg, None)
                     .context("creating the run folder")?,

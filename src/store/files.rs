@@ -65,14 +65,51 @@ fn process_runs(pid: u32) -> Option<bool> {
         .then(|| proc.join(pid.to_string()).exists())
 }
 
+/// A temporary file of [`write_atomically`] (`.NAME.PID-N.partial`), by whether its writer is gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Partial {
+    /// Its process no longer runs: a write that a killed process left unfinished, safe to remove.
+    Stale(u32),
+    /// Its process still runs: a write under way.
+    Live(u32),
+    /// Whether its process runs cannot be told here (no `/proc`): it may be a write under way.
+    Unknown(u32),
+}
+
+impl Partial {
+    /// What the file named `name` is, when it is such a temporary file (its process looked up now).
+    pub fn of(name: &str) -> Option<Self> {
+        let pid = partial_owner(name)?;
+        Some(match process_runs(pid) {
+            Some(false) => Partial::Stale(pid),
+            Some(true) => Partial::Live(pid),
+            None => Partial::Unknown(pid),
+        })
+    }
+
+    /// Whose write it is, in words, after the file's name and "is": "a write that process 12 left
+    /// unfinished (it no longer runs)", "being written by process 12, which still runs", …
+    pub fn writer_text(self) -> String {
+        match self {
+            Partial::Stale(pid) => {
+                format!("a write that process {pid} left unfinished (it no longer runs)")
+            }
+            Partial::Live(pid) => format!("being written by process {pid}, which still runs"),
+            Partial::Unknown(pid) => format!(
+                "a write of process {pid}, which may still run (whether it runs cannot be told here)"
+            ),
+        }
+    }
+}
+
 /// Remove the temporary files of [`write_atomically`] (`.NAME.PID-N.partial`) in `dir` and in its
 /// sub-folders `subs` that a process left when it was killed mid-write: those whose process no longer
-/// runs. One whose process still runs (a write under way) is never removed, and where processes cannot
-/// be looked up (no `/proc`) none is; each such file is named instead. One sentence per file, its path
-/// relative to `dir`. Called where a folder is opened for writing, before anything is written, and
-/// (for a run folder) once its lock is held (`run_dir::LOCK_FILE`): a writer on another machine
-/// sharing the folder, whose process this machine cannot see, holds the lock while it writes, so the
-/// folder is refused before its files could be taken for a killed process's.
+/// runs ([`Partial::Stale`]). One whose process still runs (a write under way) is never removed, and
+/// where processes cannot be looked up (no `/proc`) none is; each such file is named instead. One
+/// sentence per file, its path relative to `dir`. Called where a folder is opened for writing, before
+/// anything is written, and (for a run folder) once its lock is held (`run_dir::LOCK_FILE`): a writer
+/// on another machine sharing the folder, whose process this machine cannot see, holds the lock while
+/// it writes, so the folder is refused before its files could be taken for a killed process's.
 pub fn clear_stale_partials(dir: &Path, subs: &[&str]) -> Vec<String> {
     let mut said = vec![];
     for sub in std::iter::once("").chain(subs.iter().copied()) {
@@ -84,35 +121,29 @@ pub fn clear_stale_partials(dir: &Path, subs: &[&str]) -> Vec<String> {
         let Ok(entries) = fs::read_dir(&folder) else {
             continue;
         };
-        let mut found: Vec<(String, u32)> = entries
+        let mut found: Vec<(String, Partial)> = entries
             .flatten()
             .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
             .filter_map(|e| {
                 let name = e.file_name().to_str()?.to_string();
-                let pid = partial_owner(&name)?;
-                Some((name, pid))
+                let partial = Partial::of(&name)?;
+                Some((name, partial))
             })
             .collect();
-        found.sort();
-        for (name, pid) in found {
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, partial) in found {
             let shown = Path::new(sub).join(&name).display().to_string();
-            said.push(match process_runs(pid) {
-                Some(false) => match fs::remove_file(folder.join(&name)) {
-                    Ok(()) => format!(
-                        "removed {shown}: a write that process {pid} left unfinished (it no longer runs)"
-                    ),
-                    Err(e) => format!(
-                        "{shown}, a write that process {pid} left unfinished, could not be removed: {e}"
-                    ),
+            let whose = partial.writer_text();
+            said.push(match partial {
+                Partial::Stale(_) => match fs::remove_file(folder.join(&name)) {
+                    Ok(()) => format!("removed {shown}: {whose}"),
+                    Err(e) => format!("{shown}, {whose}, could not be removed: {e}"),
                 },
-                Some(true) => format!(
-                    "{shown} is being written by process {pid}, which still runs (is another command \
-                     writing this folder?); left as it is"
+                Partial::Live(_) => format!(
+                    "{shown} is {whose} (is another command writing this folder?); left as it is"
                 ),
-                None => format!(
-                    "{shown} looks like a write that process {pid} left unfinished; left as it is \
-                     (whether that process runs cannot be told here): remove it once nothing writes \
-                     this folder"
+                Partial::Unknown(_) => format!(
+                    "{shown} is {whose}; left as it is: remove it once nothing writes this folder"
                 ),
             });
         }

@@ -125,7 +125,7 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> RunDirError + '_ {
     }
 }
 
-use super::files::{clear_stale_partials, read_bounded, set_aside, write_atomic};
+use super::files::{Partial, clear_stale_partials, read_bounded, set_aside, write_atomic};
 
 /// How [`RunFolder::problems`] begins the sentence saying `config.toml` was edited after the run
 /// recorded the config it trains with.
@@ -1186,6 +1186,57 @@ pub fn too_many_new_folders(dir: &Path, allowed: usize) -> Option<String> {
         missing.len(),
         dir.display()
     ))
+}
+
+/// Make way for a new run in `dir` when all it holds is temporary files of writes that killed
+/// processes left unfinished (`.NAME.PID-N.partial`, [`Partial::Stale`]): they are removed
+/// ([`clear_stale_partials`]), and what was done with each is returned, one sentence each, as a resume
+/// says it. A folder holding anything else (or nothing, or missing) is left as it is, for
+/// [`refuse_unless_empty`] to judge. One of such files alone, one of them a write that may be under
+/// way (its process still runs, or cannot be looked up), is refused naming those, left as it was.
+pub fn clear_killed_writes(dir: &Path) -> Result<Vec<String>, RunDirError> {
+    if !fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
+        return Ok(vec![]);
+    }
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(vec![]);
+    };
+    let mut in_use = vec![];
+    let mut any = false;
+    for e in entries {
+        let Ok(e) = e else {
+            return Ok(vec![]);
+        };
+        let name = e.file_name().to_string_lossy().into_owned();
+        // (a name that is not UTF-8 is no such file: `clear_stale_partials` passes it by too)
+        let partial = e
+            .file_name()
+            .to_str()
+            .and_then(Partial::of)
+            .filter(|_| e.file_type().is_ok_and(|t| t.is_file()));
+        match partial {
+            None => return Ok(vec![]),
+            Some(Partial::Stale(_)) => {}
+            Some(p @ (Partial::Live(_) | Partial::Unknown(_))) => {
+                in_use.push(format!("{name}, {}", p.writer_text()));
+            }
+        }
+        any = true;
+    }
+    if !in_use.is_empty() {
+        in_use.sort();
+        return Err(RunDirError::NotARun(format!(
+            "{} is not empty: it holds {}; nothing was changed: let that write end, or choose an \
+             empty or new folder",
+            dir.display(),
+            in_use.join("; ")
+        )));
+    }
+    Ok(if any {
+        clear_stale_partials(dir, &[])
+    } else {
+        vec![]
+    })
 }
 
 /// Refuse `dir` unless it is missing or an empty folder: nothing already there is ever overwritten.

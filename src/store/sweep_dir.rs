@@ -3,7 +3,7 @@
 //! A task whose file parses, names the task and carries the config's key is done; a missing,
 //! half-written, corrupt or stale one is not.
 
-use super::files::write_atomic;
+use super::files::{Partial, write_atomic};
 use crate::analysis::capacity_study::TaskResult;
 use crate::config::capacity::{Task, tasks};
 use crate::config::{CapacitySweepConfig, GrokkingConfig};
@@ -965,7 +965,9 @@ fn is_set_aside_sweep_file(name: &str) -> bool {
 
 /// Every file of the sweep folder `dir` to remove (paths relative to it, with their sizes), or why
 /// it is not a folder of sweep files alone: anything else (a file of another kind, a link, a folder
-/// other than `set-aside/` of sweep files) refuses the whole folder.
+/// other than `set-aside/` of sweep files, the temporary file of a write that may be under way)
+/// refuses the whole folder. A temporary file that a killed sweep left ([`Partial::Stale`]) is
+/// removed with the rest.
 fn removal_plan(dir: &Path) -> Result<Vec<(PathBuf, u64)>, String> {
     let list = |d: &Path| -> Result<Vec<(String, std::fs::Metadata)>, String> {
         let mut out = vec![];
@@ -1001,6 +1003,19 @@ fn removal_plan(dir: &Path) -> Result<Vec<(PathBuf, u64)>, String> {
             plan.push((PathBuf::from(name), 0));
             continue;
         }
+        match Partial::of(&name).filter(|_| meta.is_file()) {
+            Some(Partial::Stale(_)) => {
+                plan.push((PathBuf::from(name), meta.len()));
+                continue;
+            }
+            Some(p @ (Partial::Live(_) | Partial::Unknown(_))) => {
+                return Err(format!(
+                    "holds {name}, {} (is a sweep still writing this folder?)",
+                    p.writer_text()
+                ));
+            }
+            None => {}
+        }
         if !meta.is_file() || !is_sweep_file(&name) {
             return Err(format!("holds {name}, which is not a sweep file"));
         }
@@ -1016,8 +1031,9 @@ fn removal_plan(dir: &Path) -> Result<Vec<(PathBuf, u64)>, String> {
 }
 
 /// Remove the sweep folder `dir` and everything in it, when it is a folder (not a link) of sweep
-/// files alone ([`is_sweep_file`], and a `set-aside/` folder of them): anything else in it refuses
-/// the whole folder, and nothing is removed. Everything is checked first; the folder is then moved
+/// files alone ([`is_sweep_file`], and a `set-aside/` folder of them) and the temporary files a
+/// killed sweep left: anything else in it (a temporary file of a process that still runs too)
+/// refuses the whole folder, and nothing is removed. Everything is checked first; the folder is then moved
 /// to a hidden name beside it (so no writer adds to it meanwhile), checked again, and emptied. Only
 /// a failure while emptying it (a disk error) can leave part of it, in that hidden folder, and the
 /// error says where. A refusal names the folder by its name alone (the status line it is shown in
@@ -1216,6 +1232,14 @@ mod tests {
         out
     }
 
+    /// The bytes of the files under `dir` ([`tree`]): what a removal of it says it freed.
+    fn tree_bytes(dir: &Path) -> u64 {
+        tree(dir)
+            .iter()
+            .filter_map(|(_, b)| b.as_ref().map(|b| b.len() as u64))
+            .sum()
+    }
+
     /// The Saved sweeps list: folders of the sweeps folder newest first by the UTC time in their
     /// names, each with its usable results of its config's tasks and its size; one that cannot be
     /// read as a sweep is listed with why; a file beside them is not listed; no folder, no sweeps.
@@ -1352,10 +1376,7 @@ mod tests {
         std::fs::create_dir(&aside).unwrap();
         let old = format!("{}.2", all[0].task().file_name());
         std::fs::write(aside.join(&old), "{ old").unwrap();
-        let bytes: u64 = tree(&a)
-            .iter()
-            .filter_map(|(_, b)| b.as_ref().map(|b| b.len() as u64))
-            .sum();
+        let bytes = tree_bytes(&a);
         // sweep.toml, one task file, sweep.csv, the set-aside one
         assert_eq!(remove_folder(&a).unwrap(), RemovedSweep { files: 4, bytes });
         assert!(!a.exists());
@@ -1416,6 +1437,51 @@ mod tests {
             );
         }
         assert_eq!(tree(dir.path()), before);
+    }
+
+    /// Remove takes a folder holding the temporary files a killed sweep left (`.NAME.PID-N.partial`,
+    /// its process gone) with the rest; it refused such a folder before, as one holding files not
+    /// a sweep's. One holding a temporary file of a process that still runs (a sweep writing it) is
+    /// refused, naming that file, and left exactly as it was. Expected: the files written here,
+    /// counted by hand, and their bytes from their metadata; the PIDs, one past the kernel's largest
+    /// (`pid_max` is at most 2^22), which no process can have, and this process's own.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_killed_sweeps_partial_files_are_removed_with_it_and_a_live_ones_refuse_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg: CapacitySweepConfig = tiny();
+        let all: Vec<TaskResult> = tasks(&cfg).iter().map(|t| of_config(&cfg, *t)).collect();
+        let gone = 1u32 << 23;
+        let killed = dir.path().join("killed");
+        write_folder(&killed, &cfg, &all[..1]).unwrap();
+        let stale = format!(".{}.{gone}-4.partial", all[1].task().file_name());
+        std::fs::write(killed.join(&stale), "{ half").unwrap();
+        let bytes = tree_bytes(&killed);
+        // sweep.toml, one task file, the stale one
+        assert_eq!(
+            remove_folder(&killed).unwrap(),
+            RemovedSweep { files: 3, bytes }
+        );
+        assert!(!killed.exists());
+
+        let writing = dir.path().join("writing");
+        write_folder(&writing, &cfg, &all[..1]).unwrap();
+        let live = format!(
+            ".{}.{}-0.partial",
+            all[1].task().file_name(),
+            std::process::id()
+        );
+        std::fs::write(writing.join(&live), "{ half").unwrap();
+        std::fs::write(writing.join(&stale), "{ half").unwrap();
+        let before = tree(dir.path());
+        let e = remove_folder(&writing).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("holds {live}, being written by process"))
+                && e.contains("which still runs")
+                && e.ends_with("nothing was removed"),
+            "{e}"
+        );
+        assert_eq!(tree(dir.path()), before, "the stale one is kept too");
     }
 
     /// A new sweep folder is named for its UTC time and preset, numbered when taken (expected: the

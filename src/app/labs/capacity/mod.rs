@@ -243,7 +243,8 @@ impl CapacityLab {
     }
 
     /// Remove a folder of the Saved sweeps list on a thread ([`remove_folder`]: only a folder of
-    /// sweep files alone); never the sweep shown or running.
+    /// sweep files alone, with the temporary files a killed sweep left); never the sweep shown or
+    /// running.
     fn remove_saved(&mut self, dir: PathBuf) {
         self.saved.confirm = None;
         if self.loading() {
