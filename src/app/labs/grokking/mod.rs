@@ -1336,6 +1336,16 @@ impl LabSlot for GrokkingLab {
         self.split();
         let split = self.split.as_ref().map_or(&[][..], |(_, s)| s);
         let store = store_of(&self.insight, &self.files, self.insight_view.of);
+        // the shown run's validation loss, which the restricted loss is read against
+        let val_loss = match self.insight_view.of {
+            None => self.history.series(Metric::ValLoss),
+            Some(k) => self
+                .files
+                .listed
+                .iter()
+                .find(|r| r.key == k)
+                .map_or(&[][..], |r| r.history.series(Metric::ValLoss)),
+        };
         let view = &mut self.insight_view;
         let active = self.link.runs.phase().active();
         let (phase, preset, clicked) =
@@ -1372,7 +1382,7 @@ impl LabSlot for GrokkingLab {
                 } else {
                     PhaseAct::None
                 };
-                rects.extend(insight_panel_ui(ui, view, store, split));
+                rects.extend(insight_panel_ui(ui, view, store, split, val_loss));
                 (act, rects)
             })
             .inner;
