@@ -13,6 +13,13 @@ use grokscope::config::lesson::BUNDLED;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The lesson `text` written into `dir` as `name`: its path.
+fn lesson_file(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 fn real_app() -> Harness<'static, GrokscopeApp> {
     harness_with(|cc| {
         GrokscopeApp::new(cc, Arc::new(FixedPathDialog(None))).expect("the workers start")
@@ -279,9 +286,9 @@ fn the_presenter_bar_keeps_to_one_line_at_1280_points() {
 #[test]
 fn the_presenter_bar_keeps_to_one_line_while_a_step_waits() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("wait.toml");
-    std::fs::write(
-        &path,
+    let path = lesson_file(
+        dir.path(),
+        "wait.toml",
         r#"title = "Why small models do not grok"
 
 [[step]]
@@ -293,8 +300,7 @@ actions = [
     { do = "run_until", event = "tasks 8" },
 ]
 "#,
-    )
-    .unwrap();
+    );
     let mut h = real_app();
     let zoom = h.ctx.zoom_factor();
     h.set_size(eframe::egui::vec2(1024.0, 768.0) / zoom);
@@ -2526,4 +2532,84 @@ fn the_clock_step_shows_the_clock_alone() {
     h.state_mut()
         .grokking_mut()
         .apply(Action::Stop, LabCtx::default());
+}
+
+/// A lesson's `figure` shows a Capacity figure with the speed model's C it gives (said as the
+/// lesson's), the next one another with the sweep's own C again, Back the first again, and the
+/// lesson's end the tab as the lesson found it. Expected: the bundled cpu sweep has no capacity runs,
+/// so its own C is the paper's 2.16 (as `a_measured_c_is_offered_for_another_sweeps_fit` reads it);
+/// 1.83 is the lesson's.
+#[test]
+fn a_lesson_shows_a_capacity_figure_with_its_c_and_back_shows_it_again() {
+    use grokscope::analysis::capacity_study::CFrom;
+    let dir = tempfile::tempdir().unwrap();
+    let path = lesson_file(
+        dir.path(),
+        "figure.toml",
+        r#"title = "Figures"
+
+[[step]]
+title = "The speed model"
+text = "With the C the lesson gives."
+actions = [
+    { do = "choose", lab = "capacity", preset = "cpu" },
+    { do = "open", folder = "assets/sweeps/cpu" },
+    { do = "figure", name = "speed", c = 1.83 },
+]
+
+[[step]]
+title = "Onsets"
+text = "The sweep's own C."
+actions = [
+    { do = "figure", name = "onsets" },
+]
+"#,
+    );
+    let mut h = real_app();
+    let before = h.state().capacity().sweep_view();
+    h.state_mut()
+        .play_lesson(path.to_str().unwrap())
+        .expect("the lesson loads");
+    let loaded = step_until(&mut h, Duration::from_secs(30), |h| {
+        h.state().capacity().history().results().len() == 8
+    });
+    assert!(loaded, "{}", h.state().status().text);
+    let shown = |h: &Harness<'static, GrokscopeApp>| {
+        let v = h.state().capacity().sweep_view().expect("a sweep view");
+        let a = h.state().capacity().history().analysis();
+        let source = match &a.c_from {
+            CFrom::Given(g) => g.source().to_string(),
+            other => format!("{other:?}"),
+        };
+        (v.figure, a.c, source)
+    };
+    let (figure, c, source) = shown(&h);
+    assert_eq!((figure.as_str(), c), ("speed", 1.83));
+    assert_eq!(source, "given by the lesson");
+    assert!(h.query_by_label("4 · T_mem vs f").is_some());
+
+    h.state_mut().lesson_command(LessonCmd::Next);
+    for _ in 0..3 {
+        h.step();
+    }
+    let (figure, c, _) = shown(&h);
+    assert_eq!((figure.as_str(), c), ("onsets", 2.16));
+
+    h.state_mut().lesson_command(LessonCmd::Previous);
+    for _ in 0..3 {
+        h.step();
+    }
+    let (figure, c, source) = shown(&h);
+    assert_eq!((figure.as_str(), c), ("speed", 1.83), "back at step 1");
+    assert_eq!(source, "given by the lesson");
+
+    h.state_mut().lesson_command(LessonCmd::Close);
+    for _ in 0..3 {
+        h.step();
+    }
+    assert_eq!(
+        h.state().capacity().sweep_view(),
+        before,
+        "as the lesson found it"
+    );
 }

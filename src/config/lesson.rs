@@ -108,7 +108,21 @@ pub enum Action {
     /// Turn one of the lab's view options on or off (by key, [`LessonLab::view_options`]): how the
     /// panels draw, e.g. the plots' logarithmic step axis.
     View { option: String, on: bool },
+    /// Show one of the lab's sweep figures (by name, [`LessonLab::figure_names`]: the Capacity
+    /// tab's), for the sweep's prime `prime` (absent: its first) with the speed model's C `c` in bits
+    /// per parameter (absent: the sweep's own capacity fit, else the paper's 2.16), as a scene's
+    /// `[sweep]` sets them.
+    Figure {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prime: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        c: Option<f64>,
+    },
 }
+
+/// Where a C a lesson's `figure` gives came from (the figures' notes say it).
+pub const LESSON_C: &str = "given by the lesson";
 
 /// Which lab a lesson drives: the window's tabs, lower-cased.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -199,6 +213,15 @@ impl LessonLab {
             LessonLab::Grokking => &[LOG_STEPS],
             LessonLab::Capacity => &[],
             LessonLab::Ordering => &[OUTPUTS_LAST],
+        }
+    }
+
+    /// The sweep figures a `figure` step shows by name (the Capacity tab's figure tabs; a test holds
+    /// them equal).
+    pub fn figure_names(self) -> &'static [&'static str] {
+        match self {
+            LessonLab::Capacity => &["crossing", "bits", "capacity", "speed", "onsets"],
+            LessonLab::Grokking | LessonLab::Ordering => &[],
         }
     }
 
@@ -1027,6 +1050,39 @@ impl Checker {
                     return Err(fail(Some("option"), no_view_option(lab, options, option)));
                 }
             }
+            Action::Figure { name, prime, c } => {
+                let (lab, ..) = self.chosen("figure", fail)?;
+                let names = lab.figure_names();
+                if names.is_empty() {
+                    return Err(fail(None, format!("the {lab} lab shows no sweep figures")));
+                }
+                if !names.contains(&name.as_str()) {
+                    return Err(fail(
+                        Some("name"),
+                        format!(
+                            "no figure `{}` (there are {})",
+                            truncate_echo(name, 40),
+                            names.join(", ")
+                        ),
+                    ));
+                }
+                if let Some(p) = *prime
+                    && !crate::config::is_prime(p)
+                {
+                    return Err(fail(Some("prime"), format!("{p} is not a prime")));
+                }
+                if let Some(c) = *c
+                    && !(c.is_finite() && c > 0.0)
+                {
+                    return Err(fail(
+                        Some("c"),
+                        format!(
+                            "C = {c} must be a finite number of bits per parameter greater than 0 \
+                             (e.g. 2.16, the paper's value)"
+                        ),
+                    ));
+                }
+            }
             Action::Open { folder } => {
                 self.chosen("open", fail)?;
                 let parts: Vec<&str> = folder.split('/').filter(|p| !p.is_empty()).collect();
@@ -1517,6 +1573,53 @@ actions = [{ do = "speed", limit = 40 }]
         let e =
             Lesson::parse(&with(grokking, r#"{ do = "view", option = "log_steps" }"#)).unwrap_err();
         assert!(e.message.contains("on"), "{e}");
+    }
+
+    /// `figure` names one of the chosen lab's sweep figures ([`LessonLab::figure_names`]), with a
+    /// prime that is one and a C > 0 when given; a lab without sweep figures, an unknown name, a
+    /// composite prime and a C of 0 are refused with their fields.
+    #[test]
+    fn a_figure_step_names_one_of_the_labs_figures() {
+        let with = |choose: &str, figure: &str| {
+            format!(
+                "title = \"T\"\n\n[[step]]\ntitle = \"one\"\ntext = \"Fast.\"\nactions = [{choose}, {figure}]\n"
+            )
+        };
+        let capacity = r#"{ do = "choose", lab = "capacity", preset = "tiny" }"#;
+        let grokking = r#"{ do = "choose", lab = "grokking", preset = "fast-mlp" }"#;
+        let l = Lesson::parse(&with(
+            capacity,
+            r#"{ do = "figure", name = "speed", prime = 31, c = 1.83 }"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            l.steps[0].actions[1],
+            Action::Figure {
+                name: "speed".into(),
+                prime: Some(31),
+                c: Some(1.83)
+            }
+        );
+        Lesson::parse(&with(capacity, r#"{ do = "figure", name = "crossing" }"#)).unwrap();
+        let bad = |figure: &str| Lesson::parse(&with(capacity, figure)).unwrap_err();
+        let e = bad(r#"{ do = "figure", name = "pie" }"#);
+        assert_eq!(e.field, "step[1].actions[2].name", "{e}");
+        assert!(
+            e.message
+                .contains("no figure `pie` (there are crossing, bits, capacity, speed, onsets)"),
+            "{e}"
+        );
+        let e = bad(r#"{ do = "figure", name = "speed", prime = 33 }"#);
+        assert_eq!(e.field, "step[1].actions[2].prime", "{e}");
+        let e = bad(r#"{ do = "figure", name = "speed", c = 0.0 }"#);
+        assert_eq!(e.field, "step[1].actions[2].c", "{e}");
+        assert!(e.message.contains("greater than 0"), "{e}");
+        let e = Lesson::parse(&with(grokking, r#"{ do = "figure", name = "speed" }"#)).unwrap_err();
+        assert!(
+            e.message
+                .contains("the grokking lab shows no sweep figures"),
+            "{e}"
+        );
     }
 
     /// Titles, summary, text and notes longer than the window has room for are refused with their

@@ -404,6 +404,10 @@ pub trait LabSlot: Any {
     fn sweep_view(&self) -> Option<SweepView> {
         None
     }
+    /// The names of the sweep figures [`SweepView::figure`] may give (none: the lab shows no sweep).
+    fn figure_names(&self) -> Vec<&'static str> {
+        vec![]
+    }
     /// Whether `view` is one this lab can show, or why not (checked before a scene changes
     /// anything).
     fn check_sweep_view(&self, _view: &SweepView) -> Result<(), String> {
@@ -635,6 +639,7 @@ mod tests {
             assert_eq!(keys, l.panel_keys(), "{lab}");
             assert_eq!(slot.preset_names(), l.preset_names(), "{lab}");
             assert_eq!(slot.view_options(), l.view_options(), "{lab}");
+            assert_eq!(slot.figure_names(), l.figure_names(), "{lab}");
         }
         assert_eq!(LessonLab::ALL.len(), Lab::ALL.len());
     }

@@ -9,9 +9,9 @@
 
 use crate::analysis::events::GrokEvent;
 use crate::app::actions::Action as BarAction;
-use crate::app::labs::{Controls, Lab, LabCtx, LabSlot, Milestone, Teach};
+use crate::app::labs::{Controls, Lab, LabCtx, LabSlot, Milestone, SweepView, Teach};
 use crate::app::link::Phase;
-use crate::config::lesson::{Action, CursorAt, LessonLab, Step, ValidLesson};
+use crate::config::lesson::{Action, CursorAt, LESSON_C, LessonLab, Step, ValidLesson};
 use crate::protocol::PausePoint;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -60,6 +60,9 @@ pub struct LessonPlayer {
     /// Which of the lesson's labs' view options were on when it began (lab, option, on): what going
     /// back (or starting again) starts from before the earlier steps' `view`.
     view_baseline: Option<Vec<(Lab, &'static str, bool)>>,
+    /// How the lesson's labs that show a sweep showed it when it began (figure, prime, C): what going
+    /// back (or the lesson's end) starts from before the earlier steps' `figure`.
+    figure_baseline: Option<Vec<(Lab, SweepView)>>,
     /// Where each step ended when it was first played: the step its views showed once its actions
     /// were done (its cursor's, else the run's latest). Gone back (or on) to, a step shows that moment
     /// again, whatever the run did since: its text speaks of it (a teacher's audit found "Nothing
@@ -166,6 +169,17 @@ fn view_changes(lesson: &ValidLesson, step: usize) -> Vec<(Lab, String, bool)> {
     })
 }
 
+/// The sweep view a lesson's `figure` sets: its C said as the lesson's.
+fn figure_view(name: &str, prime: Option<u32>, c: Option<f64>) -> SweepView {
+    SweepView {
+        figure: name.to_string(),
+        prime,
+        c,
+        c_source: c.map(|_| LESSON_C.to_string()),
+        c_lower_bound: false,
+    }
+}
+
 /// Set `labs` as `baseline` and then `changes` say, in order: (lab, key, on) each, by `set`.
 fn replay(
     labs: &mut [Box<dyn LabSlot>],
@@ -216,6 +230,7 @@ impl LessonPlayer {
             fresh: true,
             rebuild: false,
             view_baseline: None,
+            figure_baseline: None,
             baseline: None,
             speed: None,
             reached: 0,
@@ -330,6 +345,7 @@ impl LessonPlayer {
                             | Action::Highlight { .. }
                             | Action::Cursor { .. }
                             | Action::View { .. }
+                            | Action::Figure { .. }
                     )
                 })
                 .collect();
@@ -482,6 +498,11 @@ impl LessonPlayer {
                     })
                     .collect(),
             );
+            self.figure_baseline = Some(
+                ours.iter()
+                    .filter_map(|l| Some((l.lab(), l.sweep_view()?)))
+                    .collect(),
+            );
         }
         if self.wait.is_none() {
             self.release(labs, speeds);
@@ -540,14 +561,42 @@ impl LessonPlayer {
         replay(labs, self.view_baseline.as_ref(), vec![], |l, key, on| {
             l.set_view_option(key, on);
         });
+        self.rebuild_figures(labs, 0);
     }
 
-    /// The view options of the lesson's labs as the steps before this one left them, likewise.
+    /// The view options of the lesson's labs as the steps before this one left them, likewise, and
+    /// the sweep figure each showed.
     fn rebuild_views(&self, labs: &mut [Box<dyn LabSlot>]) {
         let changes = view_changes(&self.lesson, self.step);
         replay(labs, self.view_baseline.as_ref(), changes, |l, key, on| {
             l.set_view_option(key, on);
         });
+        self.rebuild_figures(labs, self.step);
+    }
+
+    /// The sweep figure of each lab that shows one as the steps before `step` left it: the last
+    /// `figure` on it, else as the lesson found it.
+    fn rebuild_figures(&self, labs: &mut [Box<dyn LabSlot>], step: usize) {
+        let mut last: Vec<(Lab, SweepView)> = self.figure_baseline.clone().unwrap_or_default();
+        let mut lab = None;
+        for s in self.lesson.steps.iter().take(step) {
+            for a in &s.actions {
+                if let Action::Choose { lab: l, .. } = a {
+                    lab = lab_of(*l);
+                }
+                if let (Some(lab), Action::Figure { name, prime, c }) = (lab, a) {
+                    last.retain(|(l, _)| *l != lab);
+                    last.push((lab, figure_view(name, *prime, *c)));
+                }
+            }
+        }
+        for (lab, view) in last {
+            if let Some(l) = labs.iter_mut().find(|l| l.lab() == lab)
+                && l.check_sweep_view(&view).is_ok()
+            {
+                l.set_sweep_view(&view);
+            }
+        }
     }
 
     /// The lab and speed limit a `speed` action set since the last call (`None`: flat out), once.
@@ -687,6 +736,13 @@ impl LessonPlayer {
                 } else {
                     Err(format!("the {lab} lab has no view option `{option}`"))
                 }
+            }
+            Action::Figure { name, prime, c } => {
+                let view = figure_view(&name, prime, c);
+                slot.check_sweep_view(&view).map(|()| {
+                    slot.set_sweep_view(&view);
+                    String::new()
+                })
             }
             Action::Speed { limit } => {
                 // the lab's run now; the window's top bar shows it and later starts use it

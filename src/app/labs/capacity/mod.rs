@@ -1198,9 +1198,13 @@ impl LabSlot for CapacityLab {
         })
     }
 
+    fn figure_names(&self) -> Vec<&'static str> {
+        FIGURE_NAMES.iter().map(|(name, _)| *name).collect()
+    }
+
     fn check_sweep_view(&self, view: &SweepView) -> Result<(), String> {
         if !FIGURE_NAMES.iter().any(|(name, _)| *name == view.figure) {
-            let names: Vec<&str> = FIGURE_NAMES.iter().map(|(name, _)| *name).collect();
+            let names = self.figure_names();
             return Err(format!(
                 "sweep.figure: no figure `{}` (there are {})",
                 crate::config::truncate_echo(&view.figure, 40),
