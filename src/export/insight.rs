@@ -753,7 +753,41 @@ pub fn ablation_figure(
          accuracy ≥ 99 %) and the shown step."
             .into(),
     );
+    if let Some(at) = shown_step_losses(s, &losses(Metric::ValLoss)) {
+        fig.caption.push(at);
+    }
     fig
+}
+
+/// The validation losses at the shown step, as the window's view gives them: the whole model's (when
+/// logged there), the restricted one with the step's own keys, and with every frequency kept (all of
+/// the hidden layer that depends on the answer alone), which says whether the keys are too few.
+fn shown_step_losses(s: &InsightSnapshot, val: &[[f64; 2]]) -> Option<String> {
+    let ab = s.ablation.as_ref()?;
+    let (r, e) = (ab.restricted?, ab.every_frequency?);
+    let whole = val
+        .iter()
+        .find(|[x, _]| *x == s.step as f64)
+        .map_or(String::new(), |[_, v]| {
+            format!("the whole model {}, ", loss_text(*v))
+        });
+    Some(format!(
+        "Validation loss at the shown step: {whole}the step's key frequencies alone (k = {}) {}, \
+         every frequency kept (all of the hidden layer that depends on the answer alone) {}.",
+        keys_text(&ab.keys),
+        loss_text(r.loss),
+        loss_text(e.loss)
+    ))
+}
+
+/// A loss as the ablation panel and figure write it: three decimals, or two significant digits below 0.01 (a
+/// grokked model's losses, 0.005 against 0.0006, would both read 0.001 and 0.005 otherwise).
+pub fn loss_text(loss: f64) -> String {
+    if loss.is_finite() && loss != 0.0 && loss.abs() < 0.01 {
+        format!("{loss:.1e}")
+    } else {
+        format!("{loss:.3}")
+    }
 }
 
 /// The ablation figure's validation accuracy series (the CSV's name) and its right-hand axis.
@@ -770,6 +804,18 @@ const FEW_POINTS: usize = 24;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Expected: 0.294 and 2.28 keep three decimals; 0.0054 and 0.00056 (the transformer's losses at
+    /// epoch 4000) keep two digits; zero stays 0.000.
+    #[test]
+    fn small_losses_keep_their_digits() {
+        assert_eq!(loss_text(0.294046), "0.294");
+        assert_eq!(loss_text(2.2803), "2.280");
+        assert_eq!(loss_text(0.0053657), "5.4e-3");
+        assert_eq!(loss_text(0.00055523), "5.6e-4");
+        assert_eq!(loss_text(0.0), "0.000");
+    }
+
     use crate::analysis::fourier::KeySelect;
     use crate::export::figure::FigureSize;
     use crate::export::render::plotted_csv;
@@ -1174,6 +1220,44 @@ mod tests {
         );
         let f = ablation_figure(&history[1], &history, &losses, &[5, 9], &[]);
         assert_eq!(f.series[0].name, series_name(Metric::RestrictedLoss));
+    }
+
+    /// The caption gives the shown step's validation losses as the window's view does: the whole
+    /// model's (logged at that step), its keys' alone, every frequency's; without the every-frequency
+    /// loss (a snapshot from before it was measured) the line is left out. Expected: the numbers put
+    /// in, as `loss_text` writes them.
+    #[test]
+    fn the_ablation_figure_says_the_shown_steps_losses() {
+        use crate::analysis::ablation::{AblationLosses, LossAccuracy};
+        let loss = |loss: f64| {
+            Some(LossAccuracy {
+                loss,
+                accuracy: 1.0,
+            })
+        };
+        let mut s = freq5();
+        s.step = 12000;
+        s.ablation = Some(AblationLosses {
+            keys: vec![13, 21],
+            restricted: loss(0.0053657),
+            every_frequency: loss(0.00055523),
+            excluded: loss(2.7),
+        });
+        let losses = |m: Metric| match m {
+            Metric::ValLoss => vec![[11999.0, 0.1], [12000.0, 0.00049]],
+            _ => vec![],
+        };
+        let f = ablation_figure(&s, std::slice::from_ref(&s), &losses, &[], &[]);
+        let said = f.caption.last().unwrap();
+        assert_eq!(
+            said,
+            "Validation loss at the shown step: the whole model 4.9e-4, the step's key frequencies \
+             alone (k = 13, 21) 5.4e-3, every frequency kept (all of the hidden layer that depends \
+             on the answer alone) 5.6e-4."
+        );
+        s.ablation.as_mut().unwrap().every_frequency = None;
+        let f = ablation_figure(&s, std::slice::from_ref(&s), &losses, &[], &[]);
+        assert!(!f.caption.last().unwrap().starts_with("Validation loss at"));
     }
 
     /// The ablation figure shows its claim on its own (spec section 4: the restricted loss falls

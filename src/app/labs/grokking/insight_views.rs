@@ -8,6 +8,7 @@ use crate::app::widgets::form::error_color;
 use crate::app::widgets::heatmap::{HeatmapSpec, Scale, heatmap_ui};
 use crate::app::widgets::key::{KeyEntry, Mark};
 use crate::app::widgets::{StepKey, step_keys};
+use crate::export::insight::loss_text;
 use crate::protocol::InsightSnapshot;
 use crate::store::insight::InsightStore;
 use eframe::egui::{
@@ -1030,16 +1031,6 @@ fn ablation_ui(
     }
 }
 
-/// A loss as the ablation panel writes it: three decimals, or two significant digits below 0.01 (a
-/// grokked model's losses, 0.005 against 0.0006, would both read 0.001 and 0.005 otherwise).
-fn loss_text(loss: f64) -> String {
-    if loss.is_finite() && loss != 0.0 && loss.abs() < 0.01 {
-        format!("{loss:.1e}")
-    } else {
-        format!("{loss:.3}")
-    }
-}
-
 /// Said when the keys keep clearly less than every frequency does (twice the loss or more): the model
 /// still uses other frequencies, and when the restricted loss lies above the validation loss `val`,
 /// that is why. Measured on the CPU transformer preset run past its early stop to epoch 4000:
@@ -1068,17 +1059,6 @@ fn keys_too_few(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Expected: 0.294 and 2.28 keep three decimals; 0.0054 and 0.00056 (the transformer's losses at
-    /// epoch 4000) keep two digits; zero stays 0.000.
-    #[test]
-    fn small_losses_keep_their_digits() {
-        assert_eq!(loss_text(0.294046), "0.294");
-        assert_eq!(loss_text(2.2803), "2.280");
-        assert_eq!(loss_text(0.0053657), "5.4e-3");
-        assert_eq!(loss_text(0.00055523), "5.6e-4");
-        assert_eq!(loss_text(0.0), "0.000");
-    }
 
     /// Said from a ratio of two (the transformer's 0.0054 / 0.00056 = 9.7 is; 1.1 is not) and never
     /// without both losses; the validation loss named only when the restricted loss is above it.
