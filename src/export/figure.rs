@@ -9,6 +9,27 @@ use serde::Serialize;
 /// An sRGB colour.
 pub type Rgb = [u8; 3];
 
+/// An sRGB channel in linear light (IEC 61966-2-1), for luminance and colour-vision checks.
+pub fn srgb_linear(c: u8) -> f64 {
+    let c = f64::from(c) / 255.0;
+    if c <= 0.04045 {
+        c / 12.92
+    } else {
+        ((c + 0.055) / 1.055).powf(2.4)
+    }
+}
+
+/// WCAG's contrast ratio of two colours, (L1 + 0.05) / (L2 + 0.05) of their relative luminances
+/// (1 for one colour, 21 for black on white).
+pub fn contrast_ratio(a: Rgb, b: Rgb) -> f64 {
+    let lum = |c: Rgb| {
+        let [r, g, b] = c.map(srgb_linear);
+        0.2126 * r + 0.7152 * g + 0.0722 * b
+    };
+    let (x, y) = (lum(a), lum(b));
+    (x.max(y) + 0.05) / (x.min(y) + 0.05)
+}
+
 /// One axis: its label, whether it is logarithmic, and an optional fixed range.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Axis {

@@ -779,15 +779,7 @@ mod tests {
     /// `rgb` as a viewer with full protanopia or deuteranopia sees it: the simulation matrices of
     /// Machado, Oliveira and Fernandes (2009) at severity 1.0, applied in linear RGB.
     fn seen(rgb: Rgb, m: &[[f64; 3]; 3]) -> [f64; 3] {
-        let lin = |c: u8| {
-            let c = f64::from(c) / 255.0;
-            if c <= 0.04045 {
-                c / 12.92
-            } else {
-                ((c + 0.055) / 1.055).powf(2.4)
-            }
-        };
-        let l = rgb.map(lin);
+        let l = rgb.map(crate::export::figure::srgb_linear);
         [0, 1, 2].map(|i| (0..3).map(|j| m[i][j] * l[j]).sum::<f64>().clamp(0.0, 1.0))
     }
 

@@ -370,6 +370,12 @@ pub const DELAY_RGB: Rgb = [0xb0, 0x8c, 0xe0];
 /// the window and the export alike (the window drew it yellow, the export red: a researcher's
 /// audit); amber reads on the window's dark ground and on paper.
 pub const ONSET_RGB: Rgb = [0xe0, 0xa0, 0x20];
+/// P*, where T_mem and T_gen cross (its line, and any later crossing's, in the crossing figure):
+/// Okabe and Ito's bluish green, in the window and the export alike. The window drew it white,
+/// which vanishes on paper, and the export dark grey, which vanishes on the window's dark ground;
+/// this green reads on both (contrast at least 3:1 with each, tested) and is none of the figure's
+/// other hues (red, blue, violet, amber, the regimes' tints).
+pub const P_STAR_RGB: Rgb = [0x00, 0x9e, 0x73];
 const FIT_RGB: Rgb = [60, 60, 60];
 /// Colours of several model sizes or primes, in turn.
 const PALETTE: [Rgb; 8] = [
@@ -682,7 +688,7 @@ pub fn capacity_figures(
                 } else {
                     format!("crossing {} at {p:.0}", k + 1)
                 },
-                color: FIT_RGB,
+                color: P_STAR_RGB,
             });
         }
         fig.notes.extend(p_star_note(pa));

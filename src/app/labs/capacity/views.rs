@@ -929,6 +929,8 @@ const GEN: Color32 = rgb(crate::export::labs::GEN_RGB);
 const DELAY: Color32 = rgb(crate::export::labs::DELAY_RGB);
 /// The observed onset's colour, the export's.
 const ONSET: Color32 = rgb(crate::export::labs::ONSET_RGB);
+/// P*'s colour, the export's (it was white here, dark grey there).
+const P_STAR: Color32 = rgb(crate::export::labs::P_STAR_RGB);
 
 /// A figure colour of the export in the window.
 const fn rgb([r, g, b]: [u8; 3]) -> Color32 {
@@ -1190,7 +1192,7 @@ fn crossing_ui(
         // every crossing, one key entry: P* is the first
         for x in pa.p_star_all.iter().filter_map(|&p| log10_of(p)) {
             if shown("P*") {
-                pui.vline(VLine::new("P*", x).color(Color32::WHITE).width(1.5));
+                pui.vline(VLine::new("P*", x).color(P_STAR).width(1.5));
             }
         }
         if let Some(x) = pa
@@ -1276,11 +1278,7 @@ fn crossing_key(
         k.push(KeyEntry::new(DELAY_OPEN_NAME, DELAY, Mark::HollowDiamond));
     }
     if pa.p_star.is_some() {
-        k.push(KeyEntry::new(
-            "P*",
-            Color32::WHITE,
-            Mark::VLine { dashed: false },
-        ));
+        k.push(KeyEntry::new("P*", P_STAR, Mark::VLine { dashed: false }));
     }
     if pa.observed_onset.is_some() {
         k.push(KeyEntry::new(
@@ -1828,26 +1826,60 @@ mod tests {
         }
     }
 
-    /// The window's observed onset is the exported figure's colour (yellow here, red there: a
-    /// researcher's audit). Expected: the crossing figure's onset marker, for the bundled sweep
-    /// (`assets/sweeps/cpu`, observed onset 9328).
-    #[test]
-    fn the_observed_onset_is_the_exports_colour() {
+    /// The bundled sweep's (`assets/sweeps/cpu`) analysis and exported crossing figure.
+    fn bundled_crossing() -> (
+        crate::analysis::capacity_study::Analysis,
+        crate::export::figure::Figure,
+    ) {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sweeps/cpu");
         let all = crate::store::sweep_dir::collect_results(&dir)
             .unwrap()
             .results;
         let a = analyse(&all);
         let figs = crate::export::labs::capacity_figures(&all, &[], &a);
-        let crossing = figs.iter().find(|f| f.name == "crossing_p31").unwrap();
-        let marker = crossing
+        let crossing = figs.into_iter().find(|f| f.name == "crossing_p31").unwrap();
+        (a, crossing)
+    }
+
+    /// The colour of the bundled sweep's exported crossing marker whose label starts with `marker`,
+    /// and of the window's key entry `key` (the crossing plot's line), as the window draws it.
+    fn marker_and_key_colours(marker: &str, key: &str) -> (Color32, Color32) {
+        let (a, crossing) = bundled_crossing();
+        let m = crossing
             .markers
             .iter()
-            .find(|m| m.label.starts_with("observed onset"))
-            .expect("an onset");
-        let key = crossing_key(&a.primes[0], &[], &[], &[], &[]);
-        let entry = key.iter().find(|e| e.name == "observed onset").unwrap();
-        assert_eq!(entry.color, rgb(marker.color));
+            .find(|m| m.label.starts_with(marker))
+            .unwrap_or_else(|| panic!("no marker {marker}"));
+        let entries = crossing_key(&a.primes[0], &[], &[], &[], &[]);
+        let entry = entries.iter().find(|e| e.name == key).unwrap();
+        (rgb(m.color), entry.color)
+    }
+
+    /// The window's observed onset is the exported figure's colour (yellow here, red there: a
+    /// researcher's audit). Expected: the crossing figure's onset marker, for the bundled sweep
+    /// (`assets/sweeps/cpu`, observed onset 9328).
+    #[test]
+    fn the_observed_onset_is_the_exports_colour() {
+        let (exported, window) = marker_and_key_colours("observed onset", "observed onset");
+        assert_eq!(window, exported);
+    }
+
+    /// P* is one colour in the window and the export (white here, dark grey there: a reader did
+    /// not recognise the same mark), and that colour reads on both grounds: WCAG's contrast ratio
+    /// at least 3:1 (WCAG 1.4.11's floor for graphics) with the export's white paper and egui's
+    /// dark plot and panel grounds. White fails on paper (1:1), dark grey [60, 60, 60] on the dark
+    /// plot (about 1.8:1). Expected marker: the bundled sweep's (`assets/sweeps/cpu`, P* = 20636).
+    #[test]
+    fn p_star_is_the_exports_colour_and_reads_on_both_grounds() {
+        let (exported, window) = marker_and_key_colours("P* = ", "P*");
+        assert_eq!(window, exported);
+        let dark = egui::Visuals::dark();
+        for ground in [Color32::WHITE, dark.extreme_bg_color, dark.panel_fill] {
+            let [r, g, b, _] = ground.to_array();
+            let c =
+                crate::export::figure::contrast_ratio(crate::export::labs::P_STAR_RGB, [r, g, b]);
+            assert!(c >= 3.0, "P* on {ground:?}: contrast {c:.2}");
+        }
     }
 
     #[test]
