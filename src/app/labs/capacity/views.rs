@@ -14,7 +14,7 @@ use crate::app::widgets::plots::{log_marks, log_tick, step_levels};
 use crate::config::FieldProblem;
 use crate::config::capacity::SweepPreset;
 use crate::experiment::capacity::{GenCurvePoint, MemCurvePoint, TaskResult};
-use crate::export::labs::{regime_name, regime_rgb, regime_spans};
+use crate::export::labs::{NEVER_GEN_NAME, NEVER_MEM_NAME, regime_name, regime_rgb, regime_spans};
 use crate::protocol::TaskRun;
 use crate::store::capacity::{FlightCurve, Source, SweepHistory};
 use eframe::egui::{self, Color32, RichText, Ui};
@@ -986,14 +986,10 @@ fn crossing_ui(
         .filter(|(_, r)| Some(r.p) == prime)
         .collect();
     let of_p: Vec<&TaskResult> = rs.iter().map(|(_, r)| *r).collect();
-    // runs that never reached a threshold sit at the top: just above the longest run trained
-    let cap = of_p
-        .iter()
-        .map(|r| r.gen_epochs.max(r.mem_epochs))
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let top = (cap as f64).log10() + 0.1;
+    // runs that never reached a threshold sit at the top: just above the longest run trained, where
+    // the export draws them
+    let never = crate::export::labs::never_reached_at(&of_p);
+    let (top_gen, top_mem) = (never.generalised.log10(), never.memorised.log10());
     let (never_mem, never_gen) = history.never_counts(pa.p);
     let look = crate::app::teach::presenter::Look::of(ui.ctx());
     ui.label(
@@ -1035,13 +1031,13 @@ fn crossing_ui(
         match r.t_mem.and_then(|t| log10_of(t as f64)) {
             Some(y) => mem_hit.push([x, y]),
             // a little above the never-generalised marker, so both show
-            None => mem_never.push([x, top + 0.06]),
+            None => mem_never.push([x, top_mem]),
         }
         match r.t_gen.and_then(|t| log10_of(t as f64)) {
             Some(y) => gen_hit.push([x, y]),
-            None => gen_never.push([x, top]),
+            None => gen_never.push([x, top_gen]),
         }
-        let yg = r.t_gen.and_then(|t| log10_of(t as f64)).unwrap_or(top);
+        let yg = r.t_gen.and_then(|t| log10_of(t as f64)).unwrap_or(top_gen);
         run_points.push((i, x, yg));
         if let Some(d) = r.delay {
             let y = log10_of(d as f64).unwrap_or(0.0);
@@ -1052,10 +1048,7 @@ fn crossing_ui(
             }
             run_points.push((i, x, y));
         }
-        let ym = r
-            .t_mem
-            .and_then(|t| log10_of(t as f64))
-            .unwrap_or(top + 0.06);
+        let ym = r.t_mem.and_then(|t| log10_of(t as f64)).unwrap_or(top_mem);
         run_points.push((i, x, ym));
         if here.contains(&i) {
             here_pts.extend(run_points[first..].iter().map(|&(_, x, y)| [x, y]));
@@ -1085,14 +1078,14 @@ fn crossing_ui(
     };
     view.crossing_key = entries.into_iter().map(|e| e.name).collect();
     let shown = |name: &str| !hidden.contains(name);
-    // Room above the runs that never reached a threshold (hollow, at most at `top` + 0.06) for the
+    // Room above the runs that never reached a threshold (hollow, at most at `top_mem`) for the
     // regimes' labels, two lines at most, written from the plot's top edge: `label` pixels of the
     // plot's height `frame` (the space left here less the x axis), so `k = label / frame` of the
     // range.
     let line = ui.text_style_height(&egui::TextStyle::Body);
     let (label, frame) = (2.0 * line + 14.0, ui.available_height() - 2.0 * line - 12.0);
     let k = f64::from((label / frame.max(1.0)).clamp(0.0, 0.5));
-    let marks = top + 0.06;
+    let marks = top_mem;
     // from the decade below the lowest point (1 epoch only when a delay is 0: the axis always went
     // down to 1, leaving two empty decades under runs of hundreds of epochs; a researcher's audit)
     let lo = crossing_floor(run_points.iter().map(|p| p.2));
@@ -1145,7 +1138,7 @@ fn crossing_ui(
         // the marks of runs that never reached a threshold, and the delays (open: lower bounds)
         for (name, pts, color, shape, filled, radius) in [
             (
-                "never memorised",
+                NEVER_MEM_NAME,
                 mem_never,
                 MEM,
                 MarkerShape::Circle,
@@ -1153,7 +1146,7 @@ fn crossing_ui(
                 5.0,
             ),
             (
-                "never generalised",
+                NEVER_GEN_NAME,
                 gen_never,
                 GEN,
                 MarkerShape::Circle,
@@ -1266,10 +1259,10 @@ fn crossing_key(
         KeyEntry::new(T_GEN_NAME, GEN, Mark::LineAndPoint),
     ];
     if !mem_never.is_empty() {
-        k.push(KeyEntry::new("never memorised", MEM, Mark::Hollow));
+        k.push(KeyEntry::new(NEVER_MEM_NAME, MEM, Mark::Hollow));
     }
     if !gen_never.is_empty() {
-        k.push(KeyEntry::new("never generalised", GEN, Mark::Hollow));
+        k.push(KeyEntry::new(NEVER_GEN_NAME, GEN, Mark::Hollow));
     }
     if !delays.is_empty() {
         k.push(KeyEntry::new("delay", DELAY, Mark::Diamond));
