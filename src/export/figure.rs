@@ -264,7 +264,9 @@ pub enum HeatScale {
     /// Centred at zero, from -`max_abs` to +`max_abs`, with a colour bar (weights) titled
     /// `quantity`: what the colour shows, whose sign matters (a layer's weight w_ij).
     Diverging { max_abs: f64, quantity: String },
-    /// From `lo` (white) to `hi` (dark blue), with a colour bar (shares, normalised norms).
+    /// From `lo` (dark) to `hi` (bright) on the window's scale, viridis
+    /// ([`crate::store::ordering_layout::sequential`]), with a colour bar (shares, normalised norms,
+    /// the grid study's mean D).
     Sequential { lo: f64, hi: f64 },
     /// Value `i` is class `i` of the list, with a legend of the classes instead of a colour bar
     /// (the answer grid); the CSV writes the class's name.

@@ -2320,6 +2320,13 @@ mod ordering_tests {
         for v in ["0.90", "0.80", "0.70"] {
             assert!(svg.contains(&format!(">{v}</text>")), "{v} written: {svg}");
         }
+        // coloured on the window's viridis (it was Blues): D = 0.9 is 0.8 of the way from 0.5 to 1,
+        // a fifth of the way from the stop at 3/4, (94, 201, 98), to the one at 1, (253, 231, 37):
+        // by hand (126, 207, 86)
+        assert!(
+            svg.contains(r##"class="cell" "##) && svg.contains(r##"fill="#7ecf56""##),
+            "{svg}"
+        );
         let cells = f.data.get("cells").and_then(|c| c.as_array()).unwrap();
         assert_eq!(cells.len(), 3);
         assert_eq!(cells[0]["runs"], 1);

@@ -218,6 +218,35 @@ pub fn diverging(t: f64, neutral: Rgb) -> Rgb {
     lerp_rgb(neutral, if t < 0.0 { NEGATIVE } else { POSITIVE }, mag)
 }
 
+/// Stops of the sequential scale, dark to bright, at 0, 1/4, 1/2, 3/4 and 1: viridis (van der Walt
+/// and Smith's map for matplotlib), perceptually uniform, rising in lightness throughout (so it reads
+/// in grey) and told apart by colour-blind readers.
+pub const SEQUENTIAL: [Rgb; 5] = [
+    [68, 1, 84],
+    [59, 82, 139],
+    [33, 145, 140],
+    [94, 201, 98],
+    [253, 231, 37],
+];
+
+/// The sequential scale for `t` in [0, 1], the window's and the exported figures' alike (the grid
+/// study's mean D, the shares of the insight heatmaps): the export drew ColorBrewer's Blues, the
+/// window viridis. Not finite: [`NOT_FINITE`].
+pub fn sequential(t: f64) -> Rgb {
+    if !t.is_finite() {
+        return NOT_FINITE;
+    }
+    let x = t.clamp(0.0, 1.0) * (SEQUENTIAL.len() - 1) as f64;
+    let i = (x.floor() as usize).min(SEQUENTIAL.len() - 2);
+    lerp_rgb(SEQUENTIAL[i], SEQUENTIAL[i + 1], (x - i as f64) as f32)
+}
+
+/// `v` on the sequential scale from `lo` to `hi` (the middle where they are equal).
+pub fn sequential_value(v: f64, lo: f64, hi: f64) -> Rgb {
+    let span = hi - lo;
+    sequential(if span > 0.0 { (v - lo) / span } else { 0.5 })
+}
+
 /// `v` on a diverging scale from -`max_abs` to +`max_abs`.
 pub fn diverging_value(v: f64, max_abs: f64, neutral: Rgb) -> Rgb {
     diverging(v / max_abs.max(f64::MIN_POSITIVE), neutral)
@@ -243,6 +272,24 @@ pub fn bar_label(v: f64) -> String {
 mod tests {
     use super::*;
     use crate::protocol::OrderMethod;
+
+    /// The sequential scale rises in luminance all the way from 0 to 1, so its order reads in grey
+    /// and for readers who tell hues apart poorly (viridis' design; ColorBrewer's Blues, which the
+    /// export drew, fell). Expected: the relative luminance (Rec. 709 weights of linear sRGB) of
+    /// 41 evenly spaced colours, each above the one before.
+    #[test]
+    fn the_sequential_scale_rises_in_lightness() {
+        let lum = |c: Rgb| {
+            let [r, g, b] = c.map(crate::export::figure::srgb_linear);
+            0.2126 * r + 0.7152 * g + 0.0722 * b
+        };
+        let l: Vec<f64> = (0..=40)
+            .map(|i| lum(sequential(f64::from(i) / 40.0)))
+            .collect();
+        assert!(l.windows(2).all(|w| w[1] > w[0]), "{l:?}");
+        assert_eq!(sequential(f64::NAN), NOT_FINITE);
+        assert_eq!(sequential_value(1.0, 1.0, 1.0), SEQUENTIAL[2]);
+    }
 
     /// Three neurons (o0, h0, h1), one input x0. W is 3 x 4 (receivers x [neurons, input]):
     /// x0 -> h1 (1.0), h1 -> h0 (-2.0), h0 -> o0 (1.5), and a weak back edge o0 -> h1 (0.1).

@@ -1085,6 +1085,10 @@ struct SchemeCurve {
     null: Vec<[f64; 2]>,
 }
 
+/// The grid study's colour scale: D >= 0.5 always (an order or its reverse), so it spends its
+/// colours on 0.5 .. 1.
+const GRID_SCALE: Scale = Scale::Sequential { lo: 0.5, hi: 1.0 };
+
 fn grid_ui(ui: &mut Ui, study: &StudyHistory, hidden: &[usize], its: &[usize]) {
     let cell = |r: usize, c: usize| {
         hidden
@@ -1111,8 +1115,7 @@ fn grid_ui(ui: &mut Ui, study: &StudyHistory, hidden: &[usize], its: &[usize]) {
         row_label: &row_label,
         col_label: &col_label,
         hover: &hover,
-        // D >= 0.5 always (an order or its reverse), so the scale spends its colours on 0.5 .. 1
-        scale: Scale::Sequential { lo: 0.5, hi: 1.0 },
+        scale: GRID_SCALE,
         write_values: true,
         gap_before_col: None,
         diagonal: false,
@@ -1158,6 +1161,43 @@ mod tests {
                 assert!(m.radius > mean_mark(Scheme::TriuDamp).radius, "{scheme}");
             }
         }
+    }
+
+    /// The grid study's heatmap is one palette in the window and the exported `grid_mean_d` (the
+    /// export drew ColorBrewer's Blues, the window viridis): each cell the window paints is the
+    /// colour the export fills it with (the figure's scale is its own, whatever its cells).
+    /// Expected: the export's own colour ([`heat_rgb`] on the figure's scale) for D across 0.5 to 1
+    /// and an unfinished (NaN) mean, and viridis' published ends (#440154, #fde725) at D = 0.5
+    /// and 1.
+    ///
+    /// [`heat_rgb`]: crate::export::heat_rgb
+    #[test]
+    fn the_grid_study_is_coloured_as_its_export() {
+        use crate::export::figure::Body;
+        let figs = crate::export::labs::ordering_study_figures(
+            crate::config::ordering::StudyKind::Grid,
+            "",
+            &[],
+        );
+        let Body::Heatmap(h) = &figs[0].body else {
+            panic!("a heatmap")
+        };
+        for d in [0.5, 0.55, 0.625, 0.8, 0.97, 1.0, f64::NAN] {
+            let paper = crate::export::heat_rgb(&h.scale, d);
+            assert_eq!(
+                GRID_SCALE.color(d),
+                crate::app::widgets::color(paper),
+                "D = {d}"
+            );
+        }
+        assert_eq!(
+            GRID_SCALE.color(0.5),
+            egui::Color32::from_rgb(0x44, 0x01, 0x54)
+        );
+        assert_eq!(
+            GRID_SCALE.color(1.0),
+            egui::Color32::from_rgb(0xfd, 0xe7, 0x25)
+        );
     }
 
     #[test]
