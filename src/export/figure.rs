@@ -19,14 +19,16 @@ pub fn srgb_linear(c: u8) -> f64 {
     }
 }
 
+/// A colour's relative luminance: Rec. 709's weights of its linear sRGB (0 black, 1 white).
+pub fn relative_luminance(c: Rgb) -> f64 {
+    let [r, g, b] = c.map(srgb_linear);
+    0.2126 * r + 0.7152 * g + 0.0722 * b
+}
+
 /// WCAG's contrast ratio of two colours, (L1 + 0.05) / (L2 + 0.05) of their relative luminances
 /// (1 for one colour, 21 for black on white).
 pub fn contrast_ratio(a: Rgb, b: Rgb) -> f64 {
-    let lum = |c: Rgb| {
-        let [r, g, b] = c.map(srgb_linear);
-        0.2126 * r + 0.7152 * g + 0.0722 * b
-    };
-    let (x, y) = (lum(a), lum(b));
+    let (x, y) = (relative_luminance(a), relative_luminance(b));
     (x.max(y) + 0.05) / (x.min(y) + 0.05)
 }
 
@@ -556,6 +558,24 @@ impl FigureSize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::ordering_layout as layout;
+
+    /// The sequential scale rises in luminance all the way from 0 to 1, so its order reads in grey
+    /// and for readers who tell hues apart poorly (viridis' design; ColorBrewer's Blues, which the
+    /// export drew, fell). Expected: the relative luminance ([`relative_luminance`]) of
+    /// 41 evenly spaced colours, each above the one before.
+    #[test]
+    fn the_sequential_scale_rises_in_lightness() {
+        let l: Vec<f64> = (0..=40)
+            .map(|i| relative_luminance(layout::sequential(f64::from(i) / 40.0)))
+            .collect();
+        assert!(l.windows(2).all(|w| w[1] > w[0]), "{l:?}");
+        assert_eq!(layout::sequential(f64::NAN), layout::NOT_FINITE);
+        assert_eq!(
+            layout::sequential_value(1.0, 1.0, 1.0),
+            layout::SEQUENTIAL[2]
+        );
+    }
 
     #[test]
     fn plotted_skips_non_finite_and_non_positive_on_log_axes() {

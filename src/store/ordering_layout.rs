@@ -273,24 +273,6 @@ mod tests {
     use super::*;
     use crate::protocol::OrderMethod;
 
-    /// The sequential scale rises in luminance all the way from 0 to 1, so its order reads in grey
-    /// and for readers who tell hues apart poorly (viridis' design; ColorBrewer's Blues, which the
-    /// export drew, fell). Expected: the relative luminance (Rec. 709 weights of linear sRGB) of
-    /// 41 evenly spaced colours, each above the one before.
-    #[test]
-    fn the_sequential_scale_rises_in_lightness() {
-        let lum = |c: Rgb| {
-            let [r, g, b] = c.map(crate::export::figure::srgb_linear);
-            0.2126 * r + 0.7152 * g + 0.0722 * b
-        };
-        let l: Vec<f64> = (0..=40)
-            .map(|i| lum(sequential(f64::from(i) / 40.0)))
-            .collect();
-        assert!(l.windows(2).all(|w| w[1] > w[0]), "{l:?}");
-        assert_eq!(sequential(f64::NAN), NOT_FINITE);
-        assert_eq!(sequential_value(1.0, 1.0, 1.0), SEQUENTIAL[2]);
-    }
-
     /// Three neurons (o0, h0, h1), one input x0. W is 3 x 4 (receivers x [neurons, input]):
     /// x0 -> h1 (1.0), h1 -> h0 (-2.0), h0 -> o0 (1.5), and a weak back edge o0 -> h1 (0.1).
     fn three(order: [usize; 3]) -> LayerSnapshot {
