@@ -2023,6 +2023,30 @@ mod tests {
             csv.contains("never memorised (T_mem ≥ its epochs run),5460,"),
             "the never-memorised d = 12 in the CSV: {csv}"
         );
+        // at one column's width "underfitting" runs down its band (d = 8 alone), along the band's
+        // left edge: down its middle, where d = 8's hollow marks are, they covered it. Its
+        // baseline (the x of its `translate`, the glyphs to its left) keeps left of the leftmost
+        // hollow ring (d = 8's, radius 2.2 and a 0.8 stroke)
+        let svg =
+            crate::export::svg::to_svg(crossing, crate::export::figure::FigureSize::default());
+        let label = svg
+            .find(r#"rotate(-90)">underfitting<"#)
+            .expect("down its band");
+        let at = &svg[svg[..label].rfind("translate(").unwrap() + 10..];
+        let baseline: f64 = at[..at.find(' ').unwrap()].parse().unwrap();
+        let ring = svg
+            .split(r#"<circle cx=""#)
+            .skip(1)
+            .filter(|c| c.contains(r#"r="2.2" fill="none""#))
+            .map(|c| {
+                let num = |t: &str| t[..t.find('"').unwrap()].parse::<f64>().unwrap();
+                (num(c), num(&c[c.find(r#"cy=""#).unwrap() + 4..]))
+            })
+            // in the plot, at the top (the legend's samples are under the plot, at the left)
+            .filter(|&(_, cy)| cy < 60.0)
+            .map(|(cx, _)| cx)
+            .fold(f64::INFINITY, f64::min);
+        assert!(baseline < ring - 2.6, "label at {baseline}, ring at {ring}");
         // the note no longer says they are not drawn
         assert!(
             !crossing.notes.iter().any(|n| n.contains("not drawn")),
