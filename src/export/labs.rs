@@ -474,17 +474,15 @@ pub fn never_reached_at(of_p: &[&TaskResult]) -> NeverAt {
 /// the lower bound its epochs run give; none where no run falls short.
 fn never_series(of_p: &[&TaskResult]) -> Vec<Series> {
     let at = never_reached_at(of_p);
-    let of_mem = |r: &TaskResult| (r.t_mem, r.mem_epochs);
-    let of_gen = |r: &TaskResult| (r.t_gen, r.gen_epochs);
-    let kinds: [(
-        &str,
-        &str,
-        Rgb,
-        f64,
-        &dyn Fn(&TaskResult) -> (Option<u64>, u64),
-    ); 2] = [
-        (NEVER_MEM_NAME, "T_mem", MEM_RGB, at.memorised, &of_mem),
-        (NEVER_GEN_NAME, "T_gen", GEN_RGB, at.generalised, &of_gen),
+    /// A run's epochs to a threshold (`None`: never reached) and its epochs run.
+    type Reached = fn(&TaskResult) -> (Option<u64>, u64);
+    let kinds: [(&str, &str, Rgb, f64, Reached); 2] = [
+        (NEVER_MEM_NAME, "T_mem", MEM_RGB, at.memorised, |r| {
+            (r.t_mem, r.mem_epochs)
+        }),
+        (NEVER_GEN_NAME, "T_gen", GEN_RGB, at.generalised, |r| {
+            (r.t_gen, r.gen_epochs)
+        }),
     ];
     kinds
         .into_iter()
