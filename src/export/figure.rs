@@ -9,6 +9,29 @@ use serde::Serialize;
 /// An sRGB colour.
 pub type Rgb = [u8; 3];
 
+/// An sRGB channel in linear light (IEC 61966-2-1), for luminance and colour-vision checks.
+pub fn srgb_linear(c: u8) -> f64 {
+    let c = f64::from(c) / 255.0;
+    if c <= 0.04045 {
+        c / 12.92
+    } else {
+        ((c + 0.055) / 1.055).powf(2.4)
+    }
+}
+
+/// A colour's relative luminance: Rec. 709's weights of its linear sRGB (0 black, 1 white).
+pub fn relative_luminance(c: Rgb) -> f64 {
+    let [r, g, b] = c.map(srgb_linear);
+    0.2126 * r + 0.7152 * g + 0.0722 * b
+}
+
+/// WCAG's contrast ratio of two colours, (L1 + 0.05) / (L2 + 0.05) of their relative luminances
+/// (1 for one colour, 21 for black on white).
+pub fn contrast_ratio(a: Rgb, b: Rgb) -> f64 {
+    let (x, y) = (relative_luminance(a), relative_luminance(b));
+    (x.max(y) + 0.05) / (x.min(y) + 0.05)
+}
+
 /// One axis: its label, whether it is logarithmic, and an optional fixed range.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Axis {
@@ -243,7 +266,9 @@ pub enum HeatScale {
     /// Centred at zero, from -`max_abs` to +`max_abs`, with a colour bar (weights) titled
     /// `quantity`: what the colour shows, whose sign matters (a layer's weight w_ij).
     Diverging { max_abs: f64, quantity: String },
-    /// From `lo` (white) to `hi` (dark blue), with a colour bar (shares, normalised norms).
+    /// From `lo` (dark) to `hi` (bright) on the window's scale, viridis
+    /// ([`crate::store::ordering_layout::sequential`]), with a colour bar (shares, normalised norms,
+    /// the grid study's mean D).
     Sequential { lo: f64, hi: f64 },
     /// Value `i` is class `i` of the list, with a legend of the classes instead of a colour bar
     /// (the answer grid); the CSV writes the class's name.
@@ -533,6 +558,24 @@ impl FigureSize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::ordering_layout as layout;
+
+    /// The sequential scale rises in luminance all the way from 0 to 1, so its order reads in grey
+    /// and for readers who tell hues apart poorly (viridis' design; ColorBrewer's Blues, which the
+    /// export drew, fell). Expected: the relative luminance ([`relative_luminance`]) of
+    /// 41 evenly spaced colours, each above the one before.
+    #[test]
+    fn the_sequential_scale_rises_in_lightness() {
+        let l: Vec<f64> = (0..=40)
+            .map(|i| relative_luminance(layout::sequential(f64::from(i) / 40.0)))
+            .collect();
+        assert!(l.windows(2).all(|w| w[1] > w[0]), "{l:?}");
+        assert_eq!(layout::sequential(f64::NAN), layout::NOT_FINITE);
+        assert_eq!(
+            layout::sequential_value(1.0, 1.0, 1.0),
+            layout::SEQUENTIAL[2]
+        );
+    }
 
     #[test]
     fn plotted_skips_non_finite_and_non_positive_on_log_axes() {

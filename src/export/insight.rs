@@ -825,15 +825,7 @@ mod tests {
     /// `rgb` as a viewer with full protanopia or deuteranopia sees it: the simulation matrices of
     /// Machado, Oliveira and Fernandes (2009) at severity 1.0, applied in linear RGB.
     fn seen(rgb: Rgb, m: &[[f64; 3]; 3]) -> [f64; 3] {
-        let lin = |c: u8| {
-            let c = f64::from(c) / 255.0;
-            if c <= 0.04045 {
-                c / 12.92
-            } else {
-                ((c + 0.055) / 1.055).powf(2.4)
-            }
-        };
-        let l = rgb.map(lin);
+        let l = rgb.map(crate::export::figure::srgb_linear);
         [0, 1, 2].map(|i| (0..3).map(|j| m[i][j] * l[j]).sum::<f64>().clamp(0.0, 1.0))
     }
 
@@ -1135,10 +1127,12 @@ mod tests {
         let rows = csv_rows(&f);
         assert_eq!(rows[0], ["row", "column", "neuron", "k", "value"]);
         assert_eq!(rows[1], ["0", "0", "1", "1", "0.9"]);
-        // a sequential scale runs from white at 0 to dark blue at 1 (ColorBrewer Blues' ends)
-        use crate::export::layer_svg::sequential_paper;
-        assert_eq!(sequential_paper(0.0), [255, 255, 255]);
-        assert_eq!(sequential_paper(1.0), [8, 48, 107]);
+        // a sequential scale runs from viridis' dark purple at 0 to its yellow at 1 (its published
+        // ends, #440154 and #fde725), as the window's
+        use crate::export::layer_svg::heat_rgb;
+        let scale = HeatScale::Sequential { lo: 0.0, hi: 1.0 };
+        assert_eq!(heat_rgb(&scale, 0.0), [0x44, 0x01, 0x54]);
+        assert_eq!(heat_rgb(&scale, 1.0), [0xfd, 0xe7, 0x25]);
         let svg = to_svg(&f, FigureSize::default());
         assert_eq!(svg.matches("class=\"bar-label\"").count(), 3);
     }

@@ -370,6 +370,12 @@ pub const DELAY_RGB: Rgb = [0xb0, 0x8c, 0xe0];
 /// the window and the export alike (the window drew it yellow, the export red: a researcher's
 /// audit); amber reads on the window's dark ground and on paper.
 pub const ONSET_RGB: Rgb = [0xe0, 0xa0, 0x20];
+/// P*, where T_mem and T_gen cross (its line, and any later crossing's, in the crossing figure):
+/// Okabe and Ito's bluish green, in the window and the export alike. The window drew it white,
+/// which vanishes on paper, and the export dark grey, which vanishes on the window's dark ground;
+/// this green reads on both (contrast at least 3:1 with each, tested) and is none of the figure's
+/// other hues (red, blue, violet, amber, the regimes' tints).
+pub const P_STAR_RGB: Rgb = [0x00, 0x9e, 0x73];
 const FIT_RGB: Rgb = [60, 60, 60];
 /// Colours of several model sizes or primes, in turn.
 const PALETTE: [Rgb; 8] = [
@@ -424,16 +430,95 @@ pub fn c_used_note(an: &Analysis) -> String {
     )
 }
 
-fn never_note(pa: &PrimeAnalysis) -> Option<String> {
-    let (mem, gen_n): (usize, usize) = pa
-        .sizes
+/// The crossing figure's note on its hollow marks at the top ([`never_series`]), where some run of
+/// `of_p` never reached a threshold (their counts are in the legend, each run in the CSV).
+fn never_note(of_p: &[&TaskResult]) -> Option<String> {
+    of_p.iter()
+        .any(|r| r.t_mem.is_none() || r.t_gen.is_none())
+        .then(|| "hollow, at the top: never reached 99 % in the run, so a lower bound".to_string())
+}
+
+/// The key's name of the runs that never memorised their random labels (window and export).
+pub const NEVER_MEM_NAME: &str = "never memorised";
+/// The key's name of the runs that never generalised on the task (window and export).
+pub const NEVER_GEN_NAME: &str = "never generalised";
+
+/// Where the crossing figure draws the runs of one prime that never reached a threshold, in epochs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NeverAt {
+    /// The height of a run that never memorised its random labels.
+    pub memorised: f64,
+    /// The height of a run that never generalised on the task.
+    pub generalised: f64,
+}
+
+/// Where runs that never reached a threshold are drawn, the window's and the export's alike: just
+/// above the longest run of the prime (`of_p`'s largest `gen_epochs` or `mem_epochs`), 0.1 decade up
+/// for never generalised and 0.16 for never memorised, so both show at one size. Only a place: each
+/// such run's own epochs run is its lower bound.
+pub fn never_reached_at(of_p: &[&TaskResult]) -> NeverAt {
+    let cap = of_p
         .iter()
-        .fold((0, 0), |(a, b), s| (a + s.t_mem.never, b + s.t_gen.never));
-    (mem + gen_n > 0).then(|| {
-        format!(
-            "runs that never reached 99 %: {mem} on random labels, {gen_n} on the task (not drawn)"
-        )
-    })
+        .map(|r| r.gen_epochs.max(r.mem_epochs))
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    NeverAt {
+        memorised: cap * 10f64.powf(0.16),
+        generalised: cap * 10f64.powf(0.1),
+    }
+}
+
+/// The crossing figure's hollow marks of the runs of `of_p` that never memorised, then of those
+/// that never generalised, at [`never_reached_at`], each point labelled in the CSV with its run and
+/// the lower bound its epochs run give; none where no run falls short.
+fn never_series(of_p: &[&TaskResult]) -> Vec<Series> {
+    let at = never_reached_at(of_p);
+    /// A run's epochs to a threshold (`None`: never reached) and its epochs run.
+    type Reached = fn(&TaskResult) -> (Option<u64>, u64);
+    let kinds: [(&str, &str, Rgb, f64, Reached); 2] = [
+        (NEVER_MEM_NAME, "T_mem", MEM_RGB, at.memorised, |r| {
+            (r.t_mem, r.mem_epochs)
+        }),
+        (NEVER_GEN_NAME, "T_gen", GEN_RGB, at.generalised, |r| {
+            (r.t_gen, r.gen_epochs)
+        }),
+    ];
+    kinds
+        .into_iter()
+        .filter_map(|(name, t, rgb, y, of)| {
+            let mut runs: Vec<(&TaskResult, u64)> = of_p
+                .iter()
+                .filter_map(|r| match of(r) {
+                    (None, epochs) => Some((*r, epochs)),
+                    (Some(_), _) => None,
+                })
+                .collect();
+            runs.sort_by_key(|(r, _)| (r.params, r.seed));
+            if runs.is_empty() {
+                return None;
+            }
+            // the CSV's name says they are bounds; the legend keeps the window's key's name (longer
+            // entries took the plot's height at a column's width), the note says what hollow means
+            let mut s = Series::new(
+                format!("{name} ({t} ≥ its epochs run)"),
+                rgb,
+                SeriesKind::HollowPoints,
+                runs.iter().map(|(r, _)| [r.params as f64, y]).collect(),
+            )
+            .with_legend_text(format!("{name} ({})", runs.len()));
+            s.labels = runs
+                .iter()
+                .map(|(r, epochs)| {
+                    format!(
+                        "d = {} seed {}: {t} ≥ {epochs} (its epochs run; y is where it is drawn)",
+                        r.width, r.seed
+                    )
+                })
+                .collect();
+            Some(s)
+        })
+        .collect()
 }
 
 /// The name of the rings around a run trained in the window beside runs read from a folder.
@@ -634,6 +719,10 @@ pub fn capacity_figures(
             fig.notes
                 .push("lines: the means over seeds; dots: each seed's T_mem and T_gen".into());
         }
+        // the runs that never reached a threshold, hollow above the longest run, as the window
+        // draws them (they were only counted in a note)
+        let of_p: Vec<&TaskResult> = results.iter().filter(|r| r.p == pa.p).collect();
+        fig.series.extend(never_series(&of_p));
         // a mean delay with a seed that never generalised is only a lower bound: hollow, and named so
         // in the legend and the CSV (it was a filled dot like a measured one, a note below saying so)
         let delays = |bound: bool| {
@@ -660,12 +749,19 @@ pub fn capacity_figures(
                 fig.series.push(delays);
             }
         }
+        // a run that never reached a threshold is ringed where its hollow mark is, as the window rings it
+        let never = never_reached_at(&of_p);
         let at = |r: &TaskResult| -> Vec<[f64; 2]> {
-            [r.t_mem, r.t_gen, r.delay]
-                .into_iter()
-                .flatten()
-                .map(|t| [r.params as f64, t as f64])
-                .collect()
+            let t = |t: Option<u64>, drawn_at: f64| Some(t.map_or(drawn_at, |t| t as f64));
+            [
+                t(r.t_mem, never.memorised),
+                t(r.t_gen, never.generalised),
+                r.delay.map(|d| d as f64),
+            ]
+            .into_iter()
+            .flatten()
+            .map(|y| [r.params as f64, y])
+            .collect()
         };
         if let Some((mut rings, note)) = trained_here_series(results, trained_here, pa.p, &at) {
             // (a delay of 0 is ringed where it is drawn)
@@ -682,7 +778,7 @@ pub fn capacity_figures(
                 } else {
                     format!("crossing {} at {p:.0}", k + 1)
                 },
-                color: FIT_RGB,
+                color: P_STAR_RGB,
             });
         }
         fig.notes.extend(p_star_note(pa));
@@ -695,7 +791,6 @@ pub fn capacity_figures(
         }
         // the regimes, shaded under the data as the window shades them (the export had none: a
         // researcher's audit)
-        let of_p: Vec<&TaskResult> = results.iter().filter(|r| r.p == pa.p).collect();
         fig.spans = regime_spans(pa, &of_p)
             .into_iter()
             .map(|(lo, hi, r)| Span {
@@ -733,7 +828,7 @@ pub fn capacity_figures(
                 zero.join(", ")
             ));
         }
-        fig.notes.extend(never_note(pa));
+        fig.notes.extend(never_note(&of_p));
         let open = results
             .iter()
             .filter(|r| r.p == pa.p && r.delay_is_lower_bound())
@@ -1885,6 +1980,79 @@ mod tests {
         assert_eq!(onsets.series[1].color, ONSET_RGB);
     }
 
+    /// The runs that never reached a threshold are drawn in the export as the window draws them
+    /// (they were only counted in a note, "(not drawn)"): hollow, above the longest run, and the
+    /// CSV says each is a lower bound. Expected from the bundled sweep's task files: t_mem is null
+    /// for d = 8, 12, 16 (P = 2616, 5460, 9328), t_gen for d = 8 alone, every such run ran the
+    /// 3000-epoch cap, the longest run; so they sit at 3000 · 10^0.16 and 3000 · 10^0.1 (the
+    /// window's offsets, 0.16 and 0.1 decade above the cap).
+    #[test]
+    fn runs_that_never_reached_a_threshold_are_drawn_hollow_at_the_cap() {
+        let rs = bundled();
+        let figs = capacity_figures(&rs, &[], &crate::analysis::capacity_study::analyse(&rs));
+        let crossing = figs.iter().find(|f| f.name == "crossing_p31").unwrap();
+        let series = |name: &str| crossing.series.iter().find(|s| s.name == name);
+        let mem = series("never memorised (T_mem ≥ its epochs run)")
+            .expect("the never-memorised runs drawn");
+        let gen_never = series("never generalised (T_gen ≥ its epochs run)")
+            .expect("the never-generalised run drawn");
+        let y_mem = 3000.0 * 10f64.powf(0.16);
+        let y_gen = 3000.0 * 10f64.powf(0.1);
+        assert_eq!(mem.kind, SeriesKind::HollowPoints);
+        assert_eq!(gen_never.kind, SeriesKind::HollowPoints);
+        let xs = |s: &Series| s.points.iter().map(|p| p[0]).collect::<Vec<_>>();
+        assert_eq!(xs(mem), [2616.0, 5460.0, 9328.0]);
+        assert_eq!(xs(gen_never), [2616.0]);
+        for p in &mem.points {
+            assert!((p[1] - y_mem).abs() < 1e-9, "{p:?}");
+        }
+        assert!((gen_never.points[0][1] - y_gen).abs() < 1e-9);
+        // the legend names them as the window's key does, with their count, and the CSV says they are bounds, each
+        // labelled with its run and its bound
+        assert_eq!(mem.legend_label(), "never memorised (3)");
+        assert_eq!(gen_never.legend_label(), "never generalised (1)");
+        assert_eq!(
+            gen_never.labels,
+            ["d = 8 seed 0: T_gen ≥ 3000 (its epochs run; y is where it is drawn)"]
+        );
+        let csv = String::from_utf8(crate::export::render::plotted_csv(crossing).unwrap()).unwrap();
+        assert!(csv.starts_with("series,x,y,lower,upper,label\n"), "{csv}");
+        assert!(
+            csv.contains("never memorised (T_mem ≥ its epochs run),5460,"),
+            "the never-memorised d = 12 in the CSV: {csv}"
+        );
+        // at one column's width "underfitting" runs down its band (d = 8 alone), along the band's
+        // left edge: down its middle, where d = 8's hollow marks are, they covered it. Its
+        // baseline (the x of its `translate`, the glyphs to its left) keeps left of the leftmost
+        // hollow ring (d = 8's, radius 2.2 and a 0.8 stroke)
+        let svg =
+            crate::export::svg::to_svg(crossing, crate::export::figure::FigureSize::default());
+        let label = svg
+            .find(r#"rotate(-90)">underfitting<"#)
+            .expect("down its band");
+        let at = &svg[svg[..label].rfind("translate(").unwrap() + 10..];
+        let baseline: f64 = at[..at.find(' ').unwrap()].parse().unwrap();
+        let ring = svg
+            .split(r#"<circle cx=""#)
+            .skip(1)
+            .filter(|c| c.contains(r#"r="2.2" fill="none""#))
+            .map(|c| {
+                let num = |t: &str| t[..t.find('"').unwrap()].parse::<f64>().unwrap();
+                (num(c), num(&c[c.find(r#"cy=""#).unwrap() + 4..]))
+            })
+            // in the plot, at the top (the legend's samples are under the plot, at the left)
+            .filter(|&(_, cy)| cy < 60.0)
+            .map(|(cx, _)| cx)
+            .fold(f64::INFINITY, f64::min);
+        assert!(baseline < ring - 2.6, "label at {baseline}, ring at {ring}");
+        // the note no longer says they are not drawn
+        assert!(
+            !crossing.notes.iter().any(|n| n.contains("not drawn")),
+            "{:?}",
+            crossing.notes
+        );
+    }
+
     /// The crossing figure shades its regimes as the window does (the export had none: a
     /// researcher's audit). The bundled sweep, as its preset describes it: d = 8 learns nothing
     /// (underfitting), d = 12 generalises with delay 0 (immediate generalisation), from d = 16 on
@@ -2174,6 +2342,13 @@ mod ordering_tests {
         for v in ["0.90", "0.80", "0.70"] {
             assert!(svg.contains(&format!(">{v}</text>")), "{v} written: {svg}");
         }
+        // coloured on the window's viridis (it was Blues): D = 0.9 is 0.8 of the way from 0.5 to 1,
+        // a fifth of the way from the stop at 3/4, (94, 201, 98), to the one at 1, (253, 231, 37):
+        // by hand (126, 207, 86)
+        assert!(
+            svg.contains(r##"class="cell" "##) && svg.contains(r##"fill="#7ecf56""##),
+            "{svg}"
+        );
         let cells = f.data.get("cells").and_then(|c| c.as_array()).unwrap();
         assert_eq!(cells.len(), 3);
         assert_eq!(cells[0]["runs"], 1);

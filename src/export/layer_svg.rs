@@ -80,32 +80,12 @@ impl Frame {
     }
 }
 
-/// The sequential scale on paper, for `t` in [0, 1]: white through light to dark blue (ColorBrewer's
-/// "Blues"); not finite: [`layout::NOT_FINITE`].
-pub fn sequential_paper(t: f64) -> Rgb {
-    const STOPS: [Rgb; 5] = [
-        [255, 255, 255],
-        [198, 219, 239],
-        [107, 174, 214],
-        [33, 113, 181],
-        [8, 48, 107],
-    ];
-    if !t.is_finite() {
-        return layout::NOT_FINITE;
-    }
-    let x = t.clamp(0.0, 1.0) * (STOPS.len() - 1) as f64;
-    let i = (x.floor() as usize).min(STOPS.len() - 2);
-    layout::lerp_rgb(STOPS[i], STOPS[i + 1], (x - i as f64) as f32)
-}
-
 /// The colour of value `v` on a heatmap's scale.
 pub fn heat_rgb(scale: &HeatScale, v: f64) -> Rgb {
     match scale {
         HeatScale::Diverging { max_abs, .. } => layout::diverging_value(v, *max_abs, PAPER),
-        HeatScale::Sequential { lo, hi } => {
-            let span = hi - lo;
-            sequential_paper(if span > 0.0 { (v - lo) / span } else { 0.5 })
-        }
+        // the window's scale (viridis) on paper too: the export drew Blues
+        HeatScale::Sequential { lo, hi } => layout::sequential_value(v, *lo, *hi),
         HeatScale::Categorical(classes) => classes
             .get(v as usize)
             .filter(|_| v >= 0.0)

@@ -17,6 +17,9 @@ pub mod png;
 pub mod render;
 pub mod svg;
 
+/// A heatmap value's colour on paper, for the window to check its own against.
+pub use layer_svg::heat_rgb;
+
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 

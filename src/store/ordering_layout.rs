@@ -218,6 +218,35 @@ pub fn diverging(t: f64, neutral: Rgb) -> Rgb {
     lerp_rgb(neutral, if t < 0.0 { NEGATIVE } else { POSITIVE }, mag)
 }
 
+/// Stops of the sequential scale, dark to bright, at 0, 1/4, 1/2, 3/4 and 1: viridis (van der Walt
+/// and Smith's map for matplotlib), perceptually uniform, rising in lightness throughout (so it reads
+/// in grey) and told apart by colour-blind readers.
+pub const SEQUENTIAL: [Rgb; 5] = [
+    [68, 1, 84],
+    [59, 82, 139],
+    [33, 145, 140],
+    [94, 201, 98],
+    [253, 231, 37],
+];
+
+/// The sequential scale for `t` in [0, 1], the window's and the exported figures' alike (the grid
+/// study's mean D, the shares of the insight heatmaps): the export drew ColorBrewer's Blues, the
+/// window viridis. Not finite: [`NOT_FINITE`].
+pub fn sequential(t: f64) -> Rgb {
+    if !t.is_finite() {
+        return NOT_FINITE;
+    }
+    let x = t.clamp(0.0, 1.0) * (SEQUENTIAL.len() - 1) as f64;
+    let i = (x.floor() as usize).min(SEQUENTIAL.len() - 2);
+    lerp_rgb(SEQUENTIAL[i], SEQUENTIAL[i + 1], (x - i as f64) as f32)
+}
+
+/// `v` on the sequential scale from `lo` to `hi` (the middle where they are equal).
+pub fn sequential_value(v: f64, lo: f64, hi: f64) -> Rgb {
+    let span = hi - lo;
+    sequential(if span > 0.0 { (v - lo) / span } else { 0.5 })
+}
+
 /// `v` on a diverging scale from -`max_abs` to +`max_abs`.
 pub fn diverging_value(v: f64, max_abs: f64, neutral: Rgb) -> Rgb {
     diverging(v / max_abs.max(f64::MIN_POSITIVE), neutral)

@@ -1,7 +1,7 @@
 //! A heatmap of a small matrix, painted as one mesh, with row and column labels, a colour bar, an
 //! optional value written in each cell, and a hover read-out of the cell under the pointer.
 
-use super::{diverging, sequential, text_on};
+use super::{diverging, text_on};
 use crate::store::ordering_layout::{self, bar_label};
 use eframe::egui::{
     self, Align2, Color32, FontId, Mesh, Pos2, Rect, Response, Sense, Shape, Stroke, Ui, Vec2,
@@ -26,8 +26,7 @@ impl Scale {
         match self {
             Scale::Diverging { max_abs, .. } => diverging(v / max_abs.max(f64::MIN_POSITIVE)),
             Scale::Sequential { lo, hi } => {
-                let span = hi - lo;
-                sequential(if span > 0.0 { (v - lo) / span } else { 0.5 })
+                super::color(ordering_layout::sequential_value(v, lo, hi))
             }
         }
     }
@@ -399,6 +398,7 @@ fn bar_title(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::widgets::sequential;
 
     #[test]
     fn cells_are_found_across_the_gap() {

@@ -40,23 +40,10 @@ pub fn diverging(t: f64) -> Color32 {
     color(ordering_layout::diverging(t, NEUTRAL_RGB))
 }
 
-/// Stops of a perceptually ordered dark-to-bright scale (the viridis family's ends and middle).
-const SEQUENTIAL: [Color32; 5] = [
-    Color32::from_rgb(68, 1, 84),
-    Color32::from_rgb(59, 82, 139),
-    Color32::from_rgb(33, 145, 140),
-    Color32::from_rgb(94, 201, 98),
-    Color32::from_rgb(253, 231, 37),
-];
-
-/// A sequential scale for `t` in [0, 1]. Not finite: grey.
+/// A sequential scale for `t` in [0, 1], dark to bright (the engine's
+/// [`ordering_layout::sequential`], viridis, which the exported figures draw too). Not finite: grey.
 pub fn sequential(t: f64) -> Color32 {
-    if !t.is_finite() {
-        return Color32::GRAY;
-    }
-    let x = t.clamp(0.0, 1.0) as f32 * (SEQUENTIAL.len() - 1) as f32;
-    let i = (x.floor() as usize).min(SEQUENTIAL.len() - 2);
-    lerp_color(SEQUENTIAL[i], SEQUENTIAL[i + 1], x - i as f32)
+    color(ordering_layout::sequential(t))
 }
 
 /// Black or white, whichever reads on `bg`.
@@ -108,11 +95,13 @@ mod tests {
         assert_eq!(diverging(1.0), POSITIVE);
         assert_eq!(diverging(-3.0), NEGATIVE);
         assert_eq!(diverging(f64::NAN), Color32::GRAY);
-        assert_eq!(sequential(0.0), SEQUENTIAL[0]);
-        assert_eq!(sequential(1.0), SEQUENTIAL[4]);
+        let stop = |i: usize| color(ordering_layout::SEQUENTIAL[i]);
+        assert_eq!(sequential(0.0), stop(0));
+        assert_eq!(sequential(1.0), stop(4));
         // half way: the middle stop
-        assert_eq!(sequential(0.5), SEQUENTIAL[2]);
-        assert_eq!(text_on(SEQUENTIAL[4]), Color32::BLACK);
-        assert_eq!(text_on(SEQUENTIAL[0]), Color32::WHITE);
+        assert_eq!(sequential(0.5), stop(2));
+        assert_eq!(sequential(f64::NAN), Color32::GRAY);
+        assert_eq!(text_on(stop(4)), Color32::BLACK);
+        assert_eq!(text_on(stop(0)), Color32::WHITE);
     }
 }

@@ -14,7 +14,7 @@ use crate::app::widgets::plots::{log_marks, log_tick, step_levels};
 use crate::config::FieldProblem;
 use crate::config::capacity::SweepPreset;
 use crate::experiment::capacity::{GenCurvePoint, MemCurvePoint, TaskResult};
-use crate::export::labs::{regime_name, regime_rgb, regime_spans};
+use crate::export::labs::{NEVER_GEN_NAME, NEVER_MEM_NAME, regime_name, regime_rgb, regime_spans};
 use crate::protocol::TaskRun;
 use crate::store::capacity::{FlightCurve, Source, SweepHistory};
 use eframe::egui::{self, Color32, RichText, Ui};
@@ -936,6 +936,8 @@ const GEN: Color32 = rgb(crate::export::labs::GEN_RGB);
 const DELAY: Color32 = rgb(crate::export::labs::DELAY_RGB);
 /// The observed onset's colour, the export's.
 const ONSET: Color32 = rgb(crate::export::labs::ONSET_RGB);
+/// P*'s colour, the export's (it was white here, dark grey there).
+const P_STAR: Color32 = rgb(crate::export::labs::P_STAR_RGB);
 
 /// A figure colour of the export in the window.
 const fn rgb([r, g, b]: [u8; 3]) -> Color32 {
@@ -991,14 +993,10 @@ fn crossing_ui(
         .filter(|(_, r)| Some(r.p) == prime)
         .collect();
     let of_p: Vec<&TaskResult> = rs.iter().map(|(_, r)| *r).collect();
-    // runs that never reached a threshold sit at the top: just above the longest run trained
-    let cap = of_p
-        .iter()
-        .map(|r| r.gen_epochs.max(r.mem_epochs))
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let top = (cap as f64).log10() + 0.1;
+    // runs that never reached a threshold sit at the top: just above the longest run trained, where
+    // the export draws them
+    let never = crate::export::labs::never_reached_at(&of_p);
+    let (top_gen, top_mem) = (never.generalised.log10(), never.memorised.log10());
     let (never_mem, never_gen) = history.never_counts(pa.p);
     let look = crate::app::teach::presenter::Look::of(ui.ctx());
     ui.label(
@@ -1040,13 +1038,13 @@ fn crossing_ui(
         match r.t_mem.and_then(|t| log10_of(t as f64)) {
             Some(y) => mem_hit.push([x, y]),
             // a little above the never-generalised marker, so both show
-            None => mem_never.push([x, top + 0.06]),
+            None => mem_never.push([x, top_mem]),
         }
         match r.t_gen.and_then(|t| log10_of(t as f64)) {
             Some(y) => gen_hit.push([x, y]),
-            None => gen_never.push([x, top]),
+            None => gen_never.push([x, top_gen]),
         }
-        let yg = r.t_gen.and_then(|t| log10_of(t as f64)).unwrap_or(top);
+        let yg = r.t_gen.and_then(|t| log10_of(t as f64)).unwrap_or(top_gen);
         run_points.push((i, x, yg));
         if let Some(d) = r.delay {
             let y = log10_of(d as f64).unwrap_or(0.0);
@@ -1057,10 +1055,7 @@ fn crossing_ui(
             }
             run_points.push((i, x, y));
         }
-        let ym = r
-            .t_mem
-            .and_then(|t| log10_of(t as f64))
-            .unwrap_or(top + 0.06);
+        let ym = r.t_mem.and_then(|t| log10_of(t as f64)).unwrap_or(top_mem);
         run_points.push((i, x, ym));
         if here.contains(&i) {
             here_pts.extend(run_points[first..].iter().map(|&(_, x, y)| [x, y]));
@@ -1090,14 +1085,14 @@ fn crossing_ui(
     };
     view.crossing_key = entries.into_iter().map(|e| e.name).collect();
     let shown = |name: &str| !hidden.contains(name);
-    // Room above the runs that never reached a threshold (hollow, at most at `top` + 0.06) for the
+    // Room above the runs that never reached a threshold (hollow, at most at `top_mem`) for the
     // regimes' labels, two lines at most, written from the plot's top edge: `label` pixels of the
     // plot's height `frame` (the space left here less the x axis), so `k = label / frame` of the
     // range.
     let line = ui.text_style_height(&egui::TextStyle::Body);
     let (label, frame) = (2.0 * line + 14.0, ui.available_height() - 2.0 * line - 12.0);
     let k = f64::from((label / frame.max(1.0)).clamp(0.0, 0.5));
-    let marks = top + 0.06;
+    let marks = top_mem;
     // from the decade below the lowest point (1 epoch only when a delay is 0: the axis always went
     // down to 1, leaving two empty decades under runs of hundreds of epochs; a researcher's audit)
     let lo = crossing_floor(run_points.iter().map(|p| p.2));
@@ -1150,7 +1145,7 @@ fn crossing_ui(
         // the marks of runs that never reached a threshold, and the delays (open: lower bounds)
         for (name, pts, color, shape, filled, radius) in [
             (
-                "never memorised",
+                NEVER_MEM_NAME,
                 mem_never,
                 MEM,
                 MarkerShape::Circle,
@@ -1158,7 +1153,7 @@ fn crossing_ui(
                 5.0,
             ),
             (
-                "never generalised",
+                NEVER_GEN_NAME,
                 gen_never,
                 GEN,
                 MarkerShape::Circle,
@@ -1197,7 +1192,7 @@ fn crossing_ui(
         // every crossing, one key entry: P* is the first
         for x in pa.p_star_all.iter().filter_map(|&p| log10_of(p)) {
             if shown("P*") {
-                pui.vline(VLine::new("P*", x).color(Color32::WHITE).width(1.5));
+                pui.vline(VLine::new("P*", x).color(P_STAR).width(1.5));
             }
         }
         if let Some(x) = pa
@@ -1271,10 +1266,10 @@ fn crossing_key(
         KeyEntry::new(T_GEN_NAME, GEN, Mark::LineAndPoint),
     ];
     if !mem_never.is_empty() {
-        k.push(KeyEntry::new("never memorised", MEM, Mark::Hollow));
+        k.push(KeyEntry::new(NEVER_MEM_NAME, MEM, Mark::Hollow));
     }
     if !gen_never.is_empty() {
-        k.push(KeyEntry::new("never generalised", GEN, Mark::Hollow));
+        k.push(KeyEntry::new(NEVER_GEN_NAME, GEN, Mark::Hollow));
     }
     if !delays.is_empty() {
         k.push(KeyEntry::new("delay", DELAY, Mark::Diamond));
@@ -1283,11 +1278,7 @@ fn crossing_key(
         k.push(KeyEntry::new(DELAY_OPEN_NAME, DELAY, Mark::HollowDiamond));
     }
     if pa.p_star.is_some() {
-        k.push(KeyEntry::new(
-            "P*",
-            Color32::WHITE,
-            Mark::VLine { dashed: false },
-        ));
+        k.push(KeyEntry::new("P*", P_STAR, Mark::VLine { dashed: false }));
     }
     if pa.observed_onset.is_some() {
         k.push(KeyEntry::new(
@@ -1835,26 +1826,60 @@ mod tests {
         }
     }
 
-    /// The window's observed onset is the exported figure's colour (yellow here, red there: a
-    /// researcher's audit). Expected: the crossing figure's onset marker, for the bundled sweep
-    /// (`assets/sweeps/cpu`, observed onset 9328).
-    #[test]
-    fn the_observed_onset_is_the_exports_colour() {
+    /// The bundled sweep's (`assets/sweeps/cpu`) analysis and exported crossing figure.
+    fn bundled_crossing() -> (
+        crate::analysis::capacity_study::Analysis,
+        crate::export::figure::Figure,
+    ) {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sweeps/cpu");
         let all = crate::store::sweep_dir::collect_results(&dir)
             .unwrap()
             .results;
         let a = analyse(&all);
         let figs = crate::export::labs::capacity_figures(&all, &[], &a);
-        let crossing = figs.iter().find(|f| f.name == "crossing_p31").unwrap();
-        let marker = crossing
+        let crossing = figs.into_iter().find(|f| f.name == "crossing_p31").unwrap();
+        (a, crossing)
+    }
+
+    /// The colour of the bundled sweep's exported crossing marker whose label starts with `marker`,
+    /// and of the window's key entry `key` (the crossing plot's line), as the window draws it.
+    fn marker_and_key_colours(marker: &str, key: &str) -> (Color32, Color32) {
+        let (a, crossing) = bundled_crossing();
+        let m = crossing
             .markers
             .iter()
-            .find(|m| m.label.starts_with("observed onset"))
-            .expect("an onset");
-        let key = crossing_key(&a.primes[0], &[], &[], &[], &[]);
-        let entry = key.iter().find(|e| e.name == "observed onset").unwrap();
-        assert_eq!(entry.color, rgb(marker.color));
+            .find(|m| m.label.starts_with(marker))
+            .unwrap_or_else(|| panic!("no marker {marker}"));
+        let entries = crossing_key(&a.primes[0], &[], &[], &[], &[]);
+        let entry = entries.iter().find(|e| e.name == key).unwrap();
+        (rgb(m.color), entry.color)
+    }
+
+    /// The window's observed onset is the exported figure's colour (yellow here, red there: a
+    /// researcher's audit). Expected: the crossing figure's onset marker, for the bundled sweep
+    /// (`assets/sweeps/cpu`, observed onset 9328).
+    #[test]
+    fn the_observed_onset_is_the_exports_colour() {
+        let (exported, window) = marker_and_key_colours("observed onset", "observed onset");
+        assert_eq!(window, exported);
+    }
+
+    /// P* is one colour in the window and the export (white here, dark grey there: a reader did
+    /// not recognise the same mark), and that colour reads on both grounds: WCAG's contrast ratio
+    /// at least 3:1 (WCAG 1.4.11's floor for graphics) with the export's white paper and egui's
+    /// dark plot and panel grounds. White fails on paper (1:1), dark grey [60, 60, 60] on the dark
+    /// plot (about 1.8:1). Expected marker: the bundled sweep's (`assets/sweeps/cpu`, P* = 20636).
+    #[test]
+    fn p_star_is_the_exports_colour_and_reads_on_both_grounds() {
+        let (exported, window) = marker_and_key_colours("P* = ", "P*");
+        assert_eq!(window, exported);
+        let dark = egui::Visuals::dark();
+        for ground in [Color32::WHITE, dark.extreme_bg_color, dark.panel_fill] {
+            let [r, g, b, _] = ground.to_array();
+            let c =
+                crate::export::figure::contrast_ratio(crate::export::labs::P_STAR_RGB, [r, g, b]);
+            assert!(c >= 3.0, "P* on {ground:?}: contrast {c:.2}");
+        }
     }
 
     #[test]

@@ -907,15 +907,7 @@ fn sparsity_plot_ui(
         .collect();
     let mut entries: Vec<KeyEntry> = drawn
         .iter()
-        .map(|&s| {
-            // the dynamic schemes' means are rings (see `scheme_hollow`)
-            let mark = if crate::export::labs::scheme_hollow(s) {
-                Mark::Hollow
-            } else {
-                Mark::LineAndPoint
-            };
-            KeyEntry::new(s.to_string(), scheme_color(s), mark)
-        })
+        .map(|&s| KeyEntry::new(s.to_string(), scheme_color(s), mean_mark(s).key))
         .collect();
     if baseline.is_some() {
         entries.push(KeyEntry::new(
@@ -981,7 +973,7 @@ fn sparsity_plot_ui(
                 let mut c = SchemeCurve {
                     name: scheme.to_string(),
                     color: scheme_color(scheme),
-                    hollow: crate::export::labs::scheme_hollow(scheme),
+                    mark: mean_mark(scheme),
                     ..SchemeCurve::default()
                 };
                 for s in study.curve(scheme).filter(|s| s.runs > 0) {
@@ -1021,7 +1013,7 @@ fn sparsity_plot_ui(
             c.xs.iter().zip(&c.mean).map(|(&x, &y)| [x, y]).collect()
         };
         let mut order: Vec<&SchemeCurve> = curves.iter().collect();
-        order.sort_by_key(|c| !c.hollow);
+        order.sort_by_key(|c| c.mark.filled);
         for c in &order {
             pui.line(
                 Line::new(c.name.clone(), PlotPoints::from(points(c)))
@@ -1029,17 +1021,53 @@ fn sparsity_plot_ui(
                     .width(2.0 * look.line),
             );
         }
-        order.sort_by_key(|c| c.hollow);
+        order.sort_by_key(|c| !c.mark.filled);
         for c in order {
-            let (radius, filled) = if c.hollow { (4.5, false) } else { (3.0, true) };
             pui.points(
                 Points::new(c.name.clone(), PlotPoints::from(points(c)))
                     .color(c.color)
-                    .filled(filled)
-                    .radius(radius * look.line),
+                    .filled(c.mark.filled)
+                    .radius(c.mark.radius * look.line),
             );
         }
     });
+}
+
+/// How a scheme's means are marked in the D-against-sparsity plot and its key.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct MeanMark {
+    /// The marker's radius (before the presenter's scale).
+    radius: f32,
+    /// A dot; else a ring.
+    filled: bool,
+    /// The key's mark.
+    key: Mark,
+}
+
+impl Default for MeanMark {
+    fn default() -> Self {
+        mean_mark(Scheme::Random)
+    }
+}
+
+/// A scheme's mean marker: the dynamic schemes' means are rings, wider than the static ones' dots,
+/// drawn after them so each shows round the other where their means coincide (triu-damp and dynamic
+/// triu-damp at D ≈ 1), as the exported figure draws them
+/// ([`crate::export::labs::scheme_hollow`]).
+fn mean_mark(scheme: Scheme) -> MeanMark {
+    if crate::export::labs::scheme_hollow(scheme) {
+        MeanMark {
+            radius: 4.5,
+            filled: false,
+            key: Mark::Hollow,
+        }
+    } else {
+        MeanMark {
+            radius: 3.0,
+            filled: true,
+            key: Mark::LineAndPoint,
+        }
+    }
 }
 
 /// One scheme's line and band in the D-against-sparsity plot.
@@ -1047,8 +1075,8 @@ fn sparsity_plot_ui(
 struct SchemeCurve {
     name: String,
     color: Color32,
-    /// Its means drawn as rings (a dynamic scheme).
-    hollow: bool,
+    /// How its means are marked (rings for a dynamic scheme).
+    mark: MeanMark,
     xs: Vec<f64>,
     mean: Vec<f64>,
     lo: Vec<f64>,
@@ -1056,6 +1084,10 @@ struct SchemeCurve {
     /// The settings' shuffled nulls (sparsity, mean), where they have one.
     null: Vec<[f64; 2]>,
 }
+
+/// The grid study's colour scale: D >= 0.5 always (an order or its reverse), so it spends its
+/// colours on 0.5 .. 1.
+const GRID_SCALE: Scale = Scale::Sequential { lo: 0.5, hi: 1.0 };
 
 fn grid_ui(ui: &mut Ui, study: &StudyHistory, hidden: &[usize], its: &[usize]) {
     let cell = |r: usize, c: usize| {
@@ -1083,8 +1115,7 @@ fn grid_ui(ui: &mut Ui, study: &StudyHistory, hidden: &[usize], its: &[usize]) {
         row_label: &row_label,
         col_label: &col_label,
         hover: &hover,
-        // D >= 0.5 always (an order or its reverse), so the scale spends its colours on 0.5 .. 1
-        scale: Scale::Sequential { lo: 0.5, hi: 1.0 },
+        scale: GRID_SCALE,
         write_values: true,
         gap_before_col: None,
         diagonal: false,
@@ -1103,6 +1134,71 @@ fn grid_ui(ui: &mut Ui, study: &StudyHistory, hidden: &[usize], its: &[usize]) {
 mod tests {
     use super::*;
     use crate::protocol::OrderMethod;
+
+    /// The window draws the dynamic pruning schemes' means as hollow rings, wider than the static
+    /// schemes' dots, and its key says so (triu-damp's dot and dynamic triu-damp's at D ≈ 1 hid one
+    /// another: a researcher's audit). Expected, from the spec's two dynamic schemes: dynamic top-k
+    /// and dynamic triu-damp rings (unfilled, key `Hollow`), random, top-k and triu-damp dots
+    /// (filled, key `LineAndPoint`), as the export's `scheme_hollow` has them.
+    #[test]
+    fn dynamic_schemes_means_are_hollow_rings() {
+        for scheme in Scheme::PRUNING {
+            let m = mean_mark(scheme);
+            let dynamic = matches!(scheme, Scheme::DynamicTopK | Scheme::DynamicTriuDamp);
+            assert_eq!(m.filled, !dynamic, "{scheme}");
+            assert_eq!(
+                m.key,
+                if dynamic {
+                    Mark::Hollow
+                } else {
+                    Mark::LineAndPoint
+                },
+                "{scheme}"
+            );
+            assert_eq!(!m.filled, crate::export::labs::scheme_hollow(scheme));
+            // a ring round a dot where two means coincide
+            if dynamic {
+                assert!(m.radius > mean_mark(Scheme::TriuDamp).radius, "{scheme}");
+            }
+        }
+    }
+
+    /// The grid study's heatmap is one palette in the window and the exported `grid_mean_d` (the
+    /// export drew ColorBrewer's Blues, the window viridis): each cell the window paints is the
+    /// colour the export fills it with (the figure's scale is its own, whatever its cells).
+    /// Expected: the export's own colour ([`heat_rgb`] on the figure's scale) for D across 0.5 to 1
+    /// and an unfinished (NaN) mean, and viridis' published ends (#440154, #fde725) at D = 0.5
+    /// and 1.
+    ///
+    /// [`heat_rgb`]: crate::export::heat_rgb
+    #[test]
+    fn the_grid_study_is_coloured_as_its_export() {
+        use crate::export::figure::Body;
+        let figs = crate::export::labs::ordering_study_figures(
+            crate::config::ordering::StudyKind::Grid,
+            "",
+            &[],
+        );
+        let Body::Heatmap(h) = &figs[0].body else {
+            panic!("a heatmap")
+        };
+        for d in [0.5, 0.55, 0.625, 0.8, 0.97, 1.0, f64::NAN] {
+            let paper = crate::export::heat_rgb(&h.scale, d);
+            assert_eq!(
+                GRID_SCALE.color(d),
+                crate::app::widgets::color(paper),
+                "D = {d}"
+            );
+        }
+        assert_eq!(
+            GRID_SCALE.color(0.5),
+            egui::Color32::from_rgb(0x44, 0x01, 0x54)
+        );
+        assert_eq!(
+            GRID_SCALE.color(1.0),
+            egui::Color32::from_rgb(0xfd, 0xe7, 0x25)
+        );
+    }
 
     #[test]
     fn the_header_names_d_method_and_sparsity() {
