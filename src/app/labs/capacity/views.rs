@@ -1189,10 +1189,11 @@ fn crossing_ui(
                     .radius(8.0),
             );
         }
-        // every crossing, one key entry: P* is the first
+        // every crossing, one key entry: P* is the first; wider than the onset's dashes, as the
+        // quantity the lab is about (green at 1.5 points was faint from the back of a room)
         for x in pa.p_star_all.iter().filter_map(|&p| log10_of(p)) {
             if shown("P*") {
-                pui.vline(VLine::new("P*", x).color(P_STAR).width(1.5));
+                pui.vline(VLine::new("P*", x).color(P_STAR).width(2.5));
             }
         }
         if let Some(x) = pa
