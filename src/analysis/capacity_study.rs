@@ -177,7 +177,7 @@ const ONSET_GRID: usize = 1000;
 pub const PAPER_BITS_PER_PARAM: f64 = 2.16;
 
 /// A capacity C given from outside the sweep's own capacity runs (a value measured by another sweep,
-/// say `C ≥ 1.83` from the `capacity-cpu` preset): checked once, so it is a positive finite number of
+/// say `C ≈ 1.83` from the `capacity-cpu` preset): checked once, so it is a positive finite number of
 /// bits per parameter, with where it came from.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GivenC {
@@ -683,9 +683,15 @@ pub struct Analysis {
     pub c: f64,
     /// Where `c` came from.
     pub c_from: CFrom,
-    /// The fit's slope is from points of which some are only lower bounds (see [`CapacityMax`]): the
-    /// capacity is then "at least" its slope, not a measured value.
+    /// The fit's slope is only a lower bound ("C ≥"): some of its points are lower bounds (see
+    /// [`CapacityMax`]), each at a P at or above the points' mean, where a larger value can only
+    /// raise the least-squares slope (its weight, P − mean P, is not negative).
     pub c_lower_bound: bool,
+    /// The fit's slope is uncertain either way ("C ≈"): a point that is only a lower bound lies below
+    /// the points' mean P, where a larger value lowers the slope, so the slope may be too high as
+    /// well as too low (a spec audit: the capacity-cpu preset's "C ≥ 1.83" fell to 1.82 when its
+    /// smallest size, still rising at the top of its grid, was given a larger n).
+    pub c_uncertain: bool,
     /// One crossing per prime, by increasing prime.
     pub primes: Vec<PrimeAnalysis>,
 }
@@ -704,6 +710,11 @@ impl Analysis {
             CFrom::Paper => false,
             CFrom::Given(g) => g.lower_bound,
         }
+    }
+
+    /// Whether the C in use is this sweep's slope and uncertain either way (a measured "C ≈").
+    pub fn c_used_is_uncertain(&self) -> bool {
+        self.c_from == CFrom::Measured && self.c_uncertain
     }
 
     /// Where the C in use came from, in words: "measured by this sweep's capacity runs", "the
@@ -739,7 +750,7 @@ pub fn analyse_with(results: &[TaskResult], choice: &CChoice) -> Analysis {
         (CChoice::Auto, Some(f)) if f.slope > 0.0 => (f.slope, CFrom::Measured),
         (CChoice::Auto, Some(_) | None) => (PAPER_BITS_PER_PARAM, CFrom::Paper),
     };
-    let c_lower_bound = fit.is_some() && points.iter().any(|p| p.lower_bound);
+    let (c_lower_bound, c_uncertain) = bound_of_slope(fit.is_some(), &points);
     let mut by_prime: BTreeMap<u32, Vec<&TaskResult>> = BTreeMap::new();
     for r in results {
         by_prime.entry(r.p).or_default().push(r);
@@ -754,8 +765,39 @@ pub fn analyse_with(results: &[TaskResult], choice: &CChoice) -> Analysis {
         c,
         c_from,
         c_lower_bound,
+        c_uncertain,
         primes,
     }
+}
+
+/// Why a capacity fit's slope is qualified, in words, when it is: uncertain either way, or a lower
+/// bound ([`bound_of_slope`]'s two answers).
+pub fn slope_why(lower_bound: bool, uncertain: bool) -> Option<&'static str> {
+    if uncertain {
+        Some(
+            "uncertain either way: a small size's bits are only a lower bound, and more there \
+             would lower the slope",
+        )
+    } else if lower_bound {
+        Some("a lower bound: larger sizes' bits still rose")
+    } else {
+        None
+    }
+}
+
+/// Whether the least-squares slope through `points` is a lower bound of the true one, or uncertain
+/// either way: (lower bound, uncertain). The slope is sum_i (P_i − mean P) y_i / S_xx, linear in
+/// each point's bits with the weight P_i − mean P: raising a bound point at or above the mean raises
+/// it, one below the mean lowers it. Neither without a fit or without a bound point.
+pub fn bound_of_slope(fitted: bool, points: &[CapacityMax]) -> (bool, bool) {
+    if !fitted || points.is_empty() {
+        return (false, false);
+    }
+    let mean = points.iter().map(|p| p.params).sum::<f64>() / points.len() as f64;
+    let bound = points.iter().filter(|p| p.lower_bound);
+    let uncertain = bound.clone().any(|p| p.params < mean);
+    let lower = !uncertain && bound.count() > 0;
+    (lower, uncertain)
 }
 
 /// The whole analysis as one JSON object (see `grokscope analyse --help`), with the C of `choice`.
@@ -773,6 +815,7 @@ pub fn analysis_json(results: &[TaskResult], choice: &CChoice) -> serde_json::Va
         c,
         c_from: _,
         c_lower_bound,
+        c_uncertain,
         primes,
     } = an;
     // one prime: its numbers directly; several: keyed by prime; none: null
@@ -789,6 +832,7 @@ pub fn analysis_json(results: &[TaskResult], choice: &CChoice) -> serde_json::Va
         "capacity_fit": fit,
         "capacity_points": points,
         "c_lower_bound": c_lower_bound,
+        "c_uncertain": c_uncertain,
         "c_used": c,
         "c_used_lower_bound": c_used_lower_bound,
         "c_source": c_source,
@@ -800,4 +844,64 @@ pub fn analysis_json(results: &[TaskResult], choice: &CChoice) -> serde_json::Va
         "exp_fit": per(&|a| serde_json::json!(a.exp_fit)),
         "primes": primes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A least-squares slope through lower-bound points is a lower bound only when those points lie
+    /// at or above the sizes' mean P (raising one raises the slope); one below it makes the slope
+    /// uncertain either way. Expected by hand from sizes P = 100, 200, 300 (mean 200) and the
+    /// capacity-cpu preset's case (a spec audit): its smallest size, still rising at the top of its
+    /// grid, is the bound, so "C ≥ 1.83" was wrong (given 861.5 bits in place of 841, C fell to
+    /// 1.823).
+    #[test]
+    fn a_slope_is_a_lower_bound_only_from_bounds_above_the_mean_size() {
+        let point = |params: f64, lower_bound: bool| CapacityMax {
+            params,
+            max_bits: 2.0 * params,
+            lower_bound,
+            unsaturated: lower_bound,
+            top_of_grid: false,
+        };
+        let sizes = |bound: [bool; 3]| -> Vec<CapacityMax> {
+            [100.0, 200.0, 300.0]
+                .into_iter()
+                .zip(bound)
+                .map(|(p, b)| point(p, b))
+                .collect()
+        };
+        assert_eq!(bound_of_slope(true, &sizes([false; 3])), (false, false));
+        assert_eq!(
+            bound_of_slope(true, &sizes([false, false, true])),
+            (true, false)
+        );
+        // the mean size's weight is 0: a bound there moves nothing
+        assert_eq!(
+            bound_of_slope(true, &sizes([false, true, true])),
+            (true, false)
+        );
+        assert_eq!(
+            bound_of_slope(true, &sizes([true, false, false])),
+            (false, true)
+        );
+        assert_eq!(
+            bound_of_slope(true, &sizes([true, false, true])),
+            (false, true)
+        );
+        assert_eq!(bound_of_slope(false, &sizes([true; 3])), (false, false));
+        // the slope itself, by hand: raising the smallest point lowers it, the largest raises it
+        let slope = |ys: [f64; 3]| {
+            crate::analysis::capacity::capacity_fit(&[
+                (100.0, ys[0]),
+                (200.0, ys[1]),
+                (300.0, ys[2]),
+            ])
+            .unwrap()
+            .slope
+        };
+        assert!(slope([250.0, 400.0, 600.0]) < slope([200.0, 400.0, 600.0]));
+        assert!(slope([200.0, 400.0, 650.0]) > slope([200.0, 400.0, 600.0]));
+    }
 }

@@ -252,8 +252,10 @@ pub enum Cmd {
         dir: PathBuf,
     },
     /// Analyse a sweep folder; prints one JSON object: capacity_bits_per_param (null without capacity
-    /// runs) and c_lower_bound (true when a size's largest memorised bits is from a run the epoch cap
-    /// stopped while improving or from the largest n tried, each size's flags in capacity_points),
+    /// runs), c_lower_bound and c_uncertain (a size's largest memorised bits is only a lower bound
+    /// when it is from a run the epoch cap stopped while improving or from the largest n tried, each
+    /// size's flags in capacity_points; the slope is then a lower bound when all such sizes lie at or
+    /// above the sizes' mean P, else uncertain either way),
     /// c_used, c_used_lower_bound and c_source (the C of f = S / (C P) and the exp fit: measured,
     /// the paper's 2.16, or given with --c / --c-from),
     /// p_star (the first crossing of T_mem and T_gen; null when they do not cross), p_star_all (every

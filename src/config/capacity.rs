@@ -364,11 +364,11 @@ pub fn sweep_presets() -> Vec<SweepPreset> {
             description: "Measures C for our transformer: a + b mod 23, widths 4, 6, 8 (P = 732, 1482, 2488), \
                           one seed; each size trains unregularised on 5 random-label sets from 0.5 to 8 bits \
                           per parameter, at lr 3e-3 (so the runs near saturation) for at most 1500 epochs. \
-                          Measured: at most 841, 2311 and 4070 memorised bits, C ≥ 1.83 bits per parameter \
+                          Measured: at most 841, 2311 and 4070 memorised bits, C ≈ 1.83 bits per parameter \
                           (R² 0.999; the paper's transformer: 2.16). The best runs of d = 6 and 8 were still \
-                          improving at the cap and d = 4's is at its largest n, so each size's bits, and C, \
-                          are lower bounds. 8, 20 and 30 s a task, 30 s in all on \
-                          two cores.",
+                          improving at the cap and d = 4's is at its largest n, so each size's bits are lower \
+                          bounds, and C is uncertain either way (more bits at d = 4 would lower the slope). \
+                          8, 20 and 30 s a task, 30 s in all on two cores.",
             config: capacity_cpu_sweep(),
         },
     ]

@@ -131,7 +131,9 @@ impl SweepHistory {
             Source::Live(_) | Source::Empty => "the sweep trained in this window".to_string(),
         };
         let sizes = self.analysis.points.len();
-        let source = format!("measured by {by} ({sizes} sizes, R² = {:.3})", fit.r2);
+        let why = crate::analysis::capacity_study::slope_why(false, self.analysis.c_uncertain)
+            .map_or(String::new(), |w| format!("; {w}"));
+        let source = format!("measured by {by} ({sizes} sizes, R² = {:.3}{why})", fit.r2);
         GivenC::new(fit.slope, source, self.analysis.c_lower_bound).ok()
     }
 

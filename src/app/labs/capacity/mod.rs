@@ -1025,7 +1025,7 @@ impl LabSlot for CapacityLab {
             measured_c: self.measured_c.as_ref(),
             c_now: {
                 let a = self.history.analysis();
-                let c = crate::export::labs::c_text(a.c, a.c_used_is_lower_bound(), 2);
+                let c = crate::export::labs::c_used_text(a, 2);
                 format!("{c}, {}", a.c_source_text())
             },
             saved: SavedPanel {

@@ -866,11 +866,10 @@ fn numbers_ui(ui: &mut Ui, history: &SweepHistory, pa: Option<&PrimeAnalysis>) {
         let c = crate::export::labs::c_text(a.c, g.lower_bound(), 2);
         format!("{c} bits/param (given: {})", g.source())
     } else if a.c_measured() {
-        let c = crate::export::labs::c_text(a.c, a.c_lower_bound, 2);
-        if a.c_lower_bound {
-            format!("{c} bits/param (a lower bound: some sizes' bits still rose)")
-        } else {
-            format!("{c} bits/param")
+        let c = crate::export::labs::fit_c_text(a.c, a, 2);
+        match crate::export::labs::fit_c_why(a) {
+            Some(why) => format!("{c} bits/param ({why})"),
+            None => format!("{c} bits/param"),
         }
     } else if a.points.len() == 1 {
         "C = paper's 2.16 (capacity runs of one size so far; the fit needs two)".to_string()
@@ -1386,7 +1385,7 @@ fn capacity_ui(ui: &mut Ui, history: &SweepHistory) {
             if let Some(f) = &a.fit {
                 let x_max = a.points.iter().map(|c| c.params).fold(0.0, f64::max);
                 let line = vec![[0.0, f.intercept], [x_max, f.intercept + f.slope * x_max]];
-                let c = crate::export::labs::c_text(f.slope, a.c_lower_bound, 2);
+                let c = crate::export::labs::fit_c_text(f.slope, a, 2);
                 pui.line(
                     Line::new(
                         format!("{c} bits/param, R² = {:.3}", f.r2),
