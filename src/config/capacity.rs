@@ -60,6 +60,7 @@ impl CapacitySweepConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut c = Checker { problems: vec![] };
         c.nested("base", self.base.validate());
+        c.every_epoch_evaluated("T_gen", self.base.eval_every_epochs);
         let heads = match &self.base.model {
             ModelConfig::Transformer(t) => Some(t.heads),
             ModelConfig::Mlp(_) => {
@@ -552,6 +553,14 @@ mod tests {
         c.capacity_max_epochs = Some(0);
         let f = fields(&c);
         assert!(f.contains(&"capacity_sizes") && f.contains(&"capacity_max_epochs"));
+        // T_gen is the first epoch at 99 % validation: a coarser evaluation would round it up
+        let mut c = good.clone();
+        c.base.eval_every_epochs = 7;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("base.eval_every_epochs: 7: a study times T_gen by the first epoch"),
+            "{e}"
+        );
         let mut c = good;
         c.base.train_fraction = 0.1;
         c.primes = vec![3];

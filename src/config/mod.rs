@@ -435,6 +435,22 @@ impl Checker {
         }
     }
 
+    /// A study's runs are timed by their first epoch at 99 % validation accuracy (`what`: T_gen, the
+    /// grokking delay), so they evaluate every epoch: on a coarser grid that epoch is rounded up to
+    /// the next evaluation (a spec audit: every 7 epochs moved a T_gen from 458 to 469 and its delay
+    /// from 100 to 112, the training the same), while T_mem and memorisation are checked each epoch.
+    fn every_epoch_evaluated(&mut self, what: &str, eval_every_epochs: u64) {
+        if eval_every_epochs != 1 {
+            self.fail(
+                "base.eval_every_epochs",
+                format!(
+                    "{eval_every_epochs}: a study times {what} by the first epoch whose validation \
+                     accuracy reaches 99 %, so it evaluates every epoch: give 1"
+                ),
+            );
+        }
+    }
+
     /// `Ok(())` when nothing failed, else every problem found.
     fn finish(self) -> Result<(), ConfigError> {
         if self.problems.is_empty() {

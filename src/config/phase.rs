@@ -44,6 +44,7 @@ impl PhaseStudyConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut c = Checker { problems: vec![] };
         c.nested("base", self.base.validate());
+        c.every_epoch_evaluated("the grokking delay", self.base.eval_every_epochs);
         let wd_distinct = distinct_by(&self.weight_decays, f64::total_cmp);
         let tf_distinct = distinct_by(&self.train_fractions, f64::total_cmp);
         for (field, len, min, ok) in [
@@ -473,6 +474,9 @@ mod tests {
     #[test]
     fn bad_values_are_refused_naming_field_and_range() {
         let good = phase_preset("tiny").unwrap().config;
+        let mut every = good.clone();
+        every.base.eval_every_epochs = 10;
+        assert_eq!(fields(&every), ["base.eval_every_epochs"]);
         let mut c = good.clone();
         c.weight_decays = vec![-1.0, f64::NAN];
         c.train_fractions = vec![1.0];
