@@ -247,7 +247,7 @@ pub fn spectrum_figure(s: &InsightSnapshot) -> Figure {
     }
     fig.notes.push(cycle_note(s));
     fig.notes.push(format!(
-        "Sparsity: IPR {:.3}, Gini {:.3}; the key frequencies hold {:.1} % of the power.",
+        "Sparsity: IPR {:.3}, Gini {:.3}; the key frequencies hold {:.1} % of the power (k ≥ 1, the constant left out).",
         fourier::ipr(&s.spectrum),
         fourier::gini(&s.spectrum),
         fourier::power_share(&s.spectrum, &s.keys) * 100.0
@@ -539,7 +539,8 @@ pub fn neuron_order(n: &NeuronShares) -> Vec<usize> {
     order
 }
 
-/// The MLP's hidden neurons x frequencies: each neuron's share of its input weight per frequency.
+/// The MLP's hidden neurons x frequencies: each neuron's share of its input weight's power (squared
+/// norm) per frequency.
 /// The snapshot must pass [`check`].
 pub fn neurons_figure(s: &InsightSnapshot, n: &NeuronShares) -> Figure {
     let order = neuron_order(n);
@@ -565,7 +566,7 @@ pub fn neurons_figure(s: &InsightSnapshot, n: &NeuronShares) -> Figure {
         Body::Heatmap(body),
     );
     fig.notes.push(format!(
-        "Each row: a hidden neuron's share of its input weight over a at each frequency; {} neurons, sorted by their strongest frequency. {}",
+        "Each row: a hidden neuron's share of its input weight's power (squared norm) over a at each frequency; {} neurons, sorted by their strongest frequency. {}",
         n.neurons,
         cycle_note(s)
     ));

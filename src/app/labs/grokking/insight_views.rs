@@ -75,7 +75,7 @@ impl View {
                 "Every pair (a, b): answered right or wrong, training or validation pair, at the shown step."
             }
             View::Neurons => {
-                "MLP only: each hidden neuron's input weight share per frequency (neurons sorted by their strongest frequency)."
+                "MLP only: each hidden neuron's share of its input weight's power (squared norm) per frequency (neurons sorted by their strongest frequency)."
             }
             View::Ablation => {
                 "Restricted loss (validation, only the key-frequency part of the hidden layer kept) and excluded loss (train, that part removed), drawn in the loss plot."
@@ -935,7 +935,7 @@ fn neurons_ui(ui: &mut Ui, s: &InsightSnapshot, w: f32) {
     let col_label = |c: usize| (c + 1).to_string();
     let hover = |r: usize, c: usize| {
         format!(
-            "neuron {}: {:.1} % of its input weight at k = {}",
+            "neuron {}: {:.1} % of its input weight's power at k = {}",
             order[r],
             row(order[r])[c] * 100.0,
             c + 1
