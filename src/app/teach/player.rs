@@ -575,8 +575,16 @@ impl LessonPlayer {
     }
 
     /// The sweep figure of each lab that shows one as the steps before `step` left it: the last
-    /// `figure` on it, else as the lesson found it.
+    /// `figure` on it, else as the lesson found it. A lesson without a `figure` leaves the tabs to
+    /// the room (what was clicked during it stays).
     fn rebuild_figures(&self, labs: &mut [Box<dyn LabSlot>], step: usize) {
+        let figures = self.lesson.steps.iter().flat_map(|s| &s.actions);
+        if !figures
+            .into_iter()
+            .any(|a| matches!(a, Action::Figure { .. }))
+        {
+            return;
+        }
         let mut last: Vec<(Lab, SweepView)> = self.figure_baseline.clone().unwrap_or_default();
         let mut lab = None;
         for s in self.lesson.steps.iter().take(step) {
