@@ -424,11 +424,6 @@ pub fn fit_c_text(slope: f64, an: &Analysis, decimals: usize) -> String {
     }
 }
 
-/// Why the capacity fit's slope is qualified, in words, when it is.
-pub fn fit_c_why(an: &Analysis) -> Option<&'static str> {
-    crate::analysis::capacity_study::slope_why(an.c_lower_bound, an.c_uncertain)
-}
-
 /// The C in use as the analysis qualifies it ([`fit_c_text`] for a measured one).
 pub fn c_used_text(an: &Analysis, decimals: usize) -> String {
     if an.c_used_is_uncertain() {

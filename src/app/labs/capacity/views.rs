@@ -867,7 +867,7 @@ fn numbers_ui(ui: &mut Ui, history: &SweepHistory, pa: Option<&PrimeAnalysis>) {
         format!("{c} bits/param (given: {})", g.source())
     } else if a.c_measured() {
         let c = crate::export::labs::fit_c_text(a.c, a, 2);
-        match crate::export::labs::fit_c_why(a) {
+        match crate::analysis::capacity_study::slope_why(a.c_lower_bound, a.c_uncertain) {
             Some(why) => format!("{c} bits/param ({why})"),
             None => format!("{c} bits/param"),
         }
